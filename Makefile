@@ -1,0 +1,29 @@
+# Two commands on a fresh Debian machine with only Python: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test debian-packages bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+debian-packages:
+	bash scripts/install-debian-packages.sh debian-packages.txt
+
+## demo: load the Gelsenkirchen inventory into the embedded SQLite database and summarise it
+demo: $(STAMP)
+	$(BIN)/netops db upgrade
+	$(BIN)/netops inventory seed
+	$(BIN)/netops inventory stats
+
+## test: install what the tests need (Debian packages included) and run them all
+test: $(STAMP) debian-packages
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,49 @@
+"""Errors with exit codes a pipeline can use.
+
+Exit codes (documented in README):
+  0  ok
+  1  findings at or above --fail-on (audits)
+  2  usage or input error (bad file, bad row, unknown name)
+  3  a device or service failed (partial results were still written)
+  4  configuration error (database, secrets)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class NetopsError(Exception):
+    exit_code = 2
+
+
+class ConfigError(NetopsError):
+    exit_code = 4
+
+
+class NotFoundError(NetopsError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad value in an input file: where it is and why it is wrong."""
+
+    file: str
+    row: int  # 1-based line number as a spreadsheet shows it (header is row 1)
+    field: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: row {self.row}: field {self.field!r}: value {self.value!r}: {self.reason}"
+
+
+class InputError(NetopsError):
+    """Input rejected as a whole; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[RowProblem]):
+        self.problems = problems
+        first = problems[0] if problems else "no detail"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{first}{more}")

@@ -1,0 +1,111 @@
+"""Secrets: SNMP communities, SNMPv3 keys, SSH passwords.
+
+They never live in the database. A profile in the database names *which* secret it
+needs; the value comes from the environment or from a secrets file that only its owner
+can read (mode 0600, refused otherwise):
+
+    # ~/.config/netops/secrets.toml  (or $NETOPS_SECRETS_FILE)
+    [snmp.city_v3]
+    auth_key = "..."
+    priv_key = "..."
+    [ssh.switches]
+    password = "..."
+
+The environment wins over the file: ``NETOPS_SNMP_CITY_V3_AUTH_KEY``,
+``NETOPS_SSH_SWITCHES_PASSWORD`` (section, profile and key upper-cased, other
+characters turned into ``_``).
+
+Values are handed out wrapped in :class:`Secret`, whose ``str``/``repr`` never show
+the value, so a secret that slips into a log line or a table prints as ``********``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netops.errors import ConfigError
+
+MASK = "********"
+
+
+class Secret:
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def env_name(section: str, profile: str, key: str) -> str:
+    raw = f"NETOPS_{section}_{profile}_{key}".upper()
+    return re.sub(r"[^A-Z0-9_]", "_", raw)
+
+
+@dataclass
+class SecretStore:
+    """Looks secrets up by (section, profile, key): environment first, then the file."""
+
+    path: Path | None = None
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    _file: dict | None = field(default=None, init=False, repr=False)
+
+    def _load_file(self) -> dict:
+        if self._file is not None:
+            return self._file
+        self._file = {}
+        if self.path is None or not self.path.exists():
+            return self._file
+        mode = stat.S_IMODE(self.path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"{self.path}: secrets file has mode {mode:04o}; it must be readable by its "
+                f"owner only (chmod 600 {self.path})"
+            )
+        try:
+            self._file = tomllib.loads(self.path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            # the message quotes a position, never a value
+            raise ConfigError(f"{self.path}: not valid TOML: {exc}") from None
+        return self._file
+
+    def get(self, section: str, profile: str, key: str) -> Secret | None:
+        value = self.environ.get(env_name(section, profile, key))
+        if value is None:
+            value = self._load_file().get(section, {}).get(profile, {}).get(key)
+        return None if value is None else Secret(str(value))
+
+    def require(self, section: str, profile: str, key: str) -> Secret:
+        secret = self.get(section, profile, key)
+        if secret is None:
+            raise ConfigError(
+                f"no secret {section}.{profile}.{key}: set {env_name(section, profile, key)} "
+                f"or add [{section}.{profile}] {key} = ... to {self.path}"
+            )
+        return secret
+
+
+def scrub(text: str, secrets: list[Secret]) -> str:
+    """Replace every known secret value in ``text`` (for error messages from libraries)."""
+    for secret in secrets:
+        value = secret.reveal()
+        if value:
+            text = text.replace(value, MASK)
+    return text
