@@ -66,8 +66,8 @@ def single_points_of_failure(net: Network) -> list[Finding]:
         refs = tuple(sorted((ref for _, ref in elements), key=lambda r: (r.kind, r.code)))
         findings.append(Finding(
             "spof", net.impact_severity(set(lost)), ",".join(layers),
-            f"single point of failure: {len(refs)} element(s), each alone cuts off {len(lost)} site(s)",
-            refs, net.site_codes(lost), net.weight_of(lost)))
+            "single point of failure", refs, net.site_codes(lost), net.weight_of(lost),
+            detail=f"each of these {len(refs)} element(s) alone cuts off {len(lost)} site(s)"))
     return findings
 
 

@@ -98,3 +98,33 @@ class InventoryBuilder:
         if cable is not None:
             self.inv.hops.append(HopRow(ident, 0, self.cable_ids[cable], *strands))
         return ident
+
+
+def store(inv: Inventory, session) -> None:
+    """Write hand-built rows into a real database, parents before children."""
+    from inventory.models import (
+        Cable, CableSegment, Device, Interface, Link, LinkHop, RouteNode, Site, TrenchSegment,
+    )
+
+    def add(rows):
+        session.add_all(rows)
+        session.flush()
+
+    add([Site(id=s.id, code=s.code, name=s.name, kind=s.kind, lat=s.lat, lon=s.lon, source="test")
+         for s in inv.sites])
+    add([RouteNode(id=n.id, code=n.code, kind=n.kind, lat=n.lat, lon=n.lon, site_id=n.site_id, source="test")
+         for n in inv.nodes])
+    add([TrenchSegment(id=s.id, code=s.code, a_node_id=s.a_node_id, b_node_id=s.b_node_id,
+                       geometry=[list(p) for p in s.geometry], length_m=s.length_m,
+                       laying_method=s.laying_method, ducts_total=s.ducts_total, ducts_used=s.ducts_used,
+                       source="test") for s in inv.segments])
+    add([Cable(id=c.id, code=c.code, strands=c.strands, a_site_id=c.a_site_id, b_site_id=c.b_site_id,
+               length_m=c.length_m, source="test") for c in inv.cables])
+    add([CableSegment(cable_id=c.cable_id, seq=c.seq, segment_id=c.segment_id) for c in inv.cable_segments])
+    add([Device(id=d.id, name=d.name, site_id=d.site_id, role=d.role, platform=d.platform,
+                mgmt_ip=d.mgmt_ip, source="test") for d in inv.devices])
+    add([Interface(id=i.id, device_id=i.device_id, name=i.name, kind="fibre") for i in inv.interfaces])
+    add([Link(id=k.id, code=k.code, a_interface_id=k.a_interface_id, b_interface_id=k.b_interface_id,
+              medium=k.medium, source="test") for k in inv.links])
+    add([LinkHop(link_id=h.link_id, seq=h.seq, cable_id=h.cable_id, strand_a=h.strand_a,
+                 strand_b=h.strand_b) for h in inv.hops])
