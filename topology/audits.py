@@ -8,12 +8,12 @@ the physical and cable layers add what the plant itself allows.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from netops.errors import NetopsError, NotFoundError
+from netops.geo import line_length_m
 from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.network import LAYER_KINDS, FailureSet, Network
 
@@ -293,17 +293,6 @@ def capacity_findings(net: Network) -> list[Finding]:
 
 
 # -- 6. consistency ------------------------------------------------------------------------------
-def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance in metres between two (lon, lat) points."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
-
-
-def line_length_m(points) -> float:
-    return sum(haversine_m(p, q) for p, q in zip(points, points[1:]))
-
-
 def consistency(net: Network) -> list[Finding]:
     return [*_cable_paths(net), *_link_paths(net), *_lengths(net), *_devices(net), *_sites(net)]
 

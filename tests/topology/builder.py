@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from topology.audits import line_length_m
+from netops.geo import line_length_m
 from topology.rows import (
     CableRow, CableSegmentRow, DeviceRow, HopRow, InterfaceRow, Inventory, LinkRow, NodeRow,
     SegmentRow, SiteRow,
