@@ -252,9 +252,11 @@ def blast_radius(net: Network, failure: FailureSet, failed: tuple[ElementRef, ..
 @dataclass(frozen=True, slots=True)
 class CapacityRow:
     kind: str  # cable (strands) or trench (ducts)
+    id: int
     code: str
     total: int
     used: int
+    drop: bool = False  # a trench into one (non-PoP) building: when full, only that one is affected
 
     @property
     def free(self) -> int:
@@ -266,29 +268,35 @@ class CapacityRow:
 
 
 def capacity(net: Network) -> list[CapacityRow]:
+    """Strands used per cable (distinct strands its link hops occupy) and ducts used per
+    trench segment, fullest first."""
     strands: dict[int, set[int]] = defaultdict(set)
     for hop in net.inv.hops:
         if hop.link_id in net.links:
             strands[hop.cable_id].update((hop.strand_a, hop.strand_b))
-    rows = [CapacityRow("cable", c.code, c.strands, len(strands[c.id])) for c in net.cables.values()]
-    rows += [CapacityRow("trench", s.code, s.ducts_total, s.ducts_used) for s in net.segments.values()]
+    entries = {n for n, site in net.physical.site_of.items() if site not in net.core_sites}
+    rows = [CapacityRow("cable", c.id, c.code, c.strands, len(strands[c.id])) for c in net.cables.values()]
+    rows += [CapacityRow("trench", s.id, s.code, s.ducts_total, s.ducts_used,
+                         drop=s.a_node_id in entries or s.b_node_id in entries)
+             for s in net.segments.values()]
     return sorted(rows, key=lambda r: (-r.ratio, r.kind, r.code))
 
 
 def capacity_findings(net: Network) -> list[Finding]:
+    """Full cables and full trunk trenches block new connections (warning); a full building
+    drop or a nearly full element is worth knowing (info)."""
     findings = []
     unit = {"cable": "strands", "trench": "ducts"}
-    ids = {"cable": {c.code: c.id for c in net.cables.values()},
-           "trench": {s.code: s.id for s in net.segments.values()}}
     for row in capacity(net):
         if row.ratio < net.config.capacity_info_ratio:
             break  # sorted fullest first
-        severity = Severity.WARNING if row.free <= 0 else Severity.INFO
-        state = "full" if row.free <= 0 else f"{row.ratio:.0%} used"
+        full = row.free <= 0
+        what = "building drop" if row.drop else row.kind
         findings.append(Finding(
-            "capacity", severity, "physical" if row.kind == "trench" else "cable",
-            f"{row.kind} {state}: {row.used}/{row.total} {unit[row.kind]} used",
-            (ElementRef(row.kind, ids[row.kind][row.code], row.code),)))
+            "capacity", Severity.WARNING if full and not row.drop else Severity.INFO,
+            "physical" if row.kind == "trench" else "cable",
+            f"{what} {'full' if full else f'{row.ratio:.0%} used'}: {row.used}/{row.total} {unit[row.kind]} used",
+            (ElementRef(row.kind, row.id, row.code),)))
     return findings
 
 

@@ -7,8 +7,8 @@ Layout (trenches; every site has an entry node E-<site> and a switch <site>-sw):
     S2: TS2 to M2, then TM2a to P1 and TM2b to P2; both links through TS2 (shared!)
         dark alternative TS2alt via M3 to P2 carries no fibre
     C1: TC1a to P1, TC1b to P2          hospital, truly redundant
-    K1: TK to P1 only                   kindergarten, single-homed; its cable is full
-    spur: P1 -TX- MX -TH1- H1, MX -TH2- H2, hotspots; H3 radio-meshed to H1 (no entry)
+    K1: TK to P1 only                   kindergarten, single-homed; its drop TK is full
+    spur: P1 -TX- MX -TH1- H1, MX -TH2- H2, hotspots; H3 radio-meshed to H1 (no entry); TX full
     U1: business park, switch without links or trenches, no management IP
     PB1: public building without coordinates (nothing else)
 """
@@ -69,7 +69,7 @@ def mini_city() -> InventoryBuilder:
         b.site(hotspot, "hotspot")
     b.site("H3", "hotspot", entry=False)
     b.node("MX", "junction")
-    b.trench("TX", "P1", "MX")
+    b.trench("TX", "P1", "MX", ducts_total=1, ducts_used=1)
     b.trench("TH1", "H1", "MX")
     b.trench("TH2", "H2", "MX")
     b.link("L-H1", "H1", "P1", ["TH1", "TX"])
@@ -193,8 +193,9 @@ def test_capacity_reports_full_cables_and_trenches(net):
     rows = {(r.kind, r.code): (r.used, r.free) for r in capacity(net)}
     assert rows[("cable", "C-L-K1")] == (2, 2)
     assert rows[("trench", "TK")] == (2, 0)
-    findings = {(f.elements[0].code, f.severity) for f in capacity_findings(net)}
-    assert findings == {("TK", Severity.WARNING)}
+    findings = {(f.elements[0].code, f.severity, f.title) for f in capacity_findings(net)}
+    assert findings == {("TK", Severity.INFO, "building drop full: 2/2 ducts used"),  # only K1 needs it
+                        ("TX", Severity.WARNING, "trench full: 1/1 ducts used")}  # blocks the spur
 
 
 def test_consistency_checks(city):
