@@ -96,7 +96,7 @@ def _paths(layer, site_id: int) -> int | None:
     return 1 if site_id in layer.single_homed_sites else 2
 
 
-def trench_cuts(net: Network) -> dict[int, set[int]]:
+def trench_cuts(net: Network) -> dict[int, frozenset[int]]:
     """Trench segment -> sites its cut takes down (the service view), every trench at once."""
     return {e.id: e.site_ids for e in criticality_ranking(net) if e.kind == "trench" and e.site_ids}
 
@@ -114,28 +114,33 @@ def path_diversity(net: Network) -> list[SiteDiversity]:
     return rows
 
 
-def shared_trenches(net: Network) -> list[Finding]:
-    """Sites with two or more disjoint logical paths that one trench cut still takes down:
-    their "redundant" links share that trench. Trenches defeating the same sites' redundancy
-    (consecutive segments of one shared route) form one finding."""
+def shared_risks(net: Network) -> list[Finding]:
+    """Sites with two or more disjoint logical paths that one trench cut, or one manhole
+    (cabinet, junction) failure, still takes down: their "redundant" links share it.
+    Elements defeating the same sites' redundancy (consecutive segments of one shared
+    route) form one finding. A site's own building entry is not counted against it."""
     single = net.logical.single_homed_sites
-    by_sites: dict[frozenset, list[int]] = defaultdict(list)
-    for trench, sites in trench_cuts(net).items():
-        redundant = frozenset(s for s in sites if s not in single)
+    by_sites: dict[tuple[str, frozenset], list[int]] = defaultdict(list)
+    for element in criticality_ranking(net):
+        if element.kind not in ("trench", "node") or not element.site_ids:
+            continue
+        own_site = net.physical.site_of.get(element.id) if element.kind == "node" else None
+        redundant = frozenset(s for s in element.site_ids if s not in single and s != own_site)
         if redundant:
-            by_sites[redundant].append(trench)
+            by_sites[element.kind, redundant].append(element.id)
     findings = []
-    for sites, trenches in by_sites.items():
+    for (kind, sites), idents in by_sites.items():
         site_devices = {d for d, s in net.logical.site_of.items() if s in sites}
-        shared_links = {link for t in trenches for link in net.links_by_trench[t]
-                        if site_devices & set(net.link_ends[link])}
-        refs = tuple(net.ref("trench", t) for t in sorted(trenches, key=lambda t: net.segments[t].code))
+        failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
+        shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
+        refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
         refs += tuple(net.ref("link", link) for link in sorted(shared_links, key=lambda k: net.links[k]["code"]))
+        where = "trench" if kind == "trench" else "route node"
         findings.append(Finding(
-            "shared_trench", net.impact_severity(set(sites)), "service",
-            "redundant links share a trench: one cut takes down every path",
+            f"shared_{kind}", net.impact_severity(set(sites)), "service",
+            f"redundant links share a {where}: one failure takes down every path",
             refs, net.site_codes(sites), net.weight_of(sites),
-            detail=f"{len(shared_links)} link(s) of these sites run through {len(trenches)} common segment(s)"))
+            detail=f"{len(shared_links)} link(s) of these sites depend on each of {len(idents)} {where}(s)"))
     return findings
 
 
@@ -428,7 +433,7 @@ def _sites(net: Network) -> list[Finding]:
 AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
     "reachability": reachability,
     "spof": single_points_of_failure,
-    "shared_trench": shared_trenches,
+    "shared_risk": shared_risks,
     "capacity": capacity_findings,
     "consistency": consistency,
 }

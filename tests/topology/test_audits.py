@@ -20,7 +20,7 @@ import pytest
 from tests.topology.builder import InventoryBuilder
 from topology.audits import (
     blast_radius, capacity, capacity_findings, consistency, criticality_ranking, path_diversity,
-    reachability, resolve_failures, run_audits, shared_trenches, single_points_of_failure,
+    reachability, resolve_failures, run_audits, shared_risks, single_points_of_failure,
 )
 from topology.findings import Severity
 from topology.network import Network
@@ -125,12 +125,18 @@ def test_single_points_of_failure_group_elements_by_what_they_cut_off(net):
     assert severity[("H1", "H2", "H3", "K1")] == Severity.WARNING  # weight 7 < 10
 
 
-def test_shared_trench_defeats_the_redundant_school(net):
-    [finding] = shared_trenches(net)
-    assert finding.sites == ("S2",)
-    assert {(e.kind, e.code) for e in finding.elements} == {
+def test_shared_trench_and_manhole_defeat_the_redundant_school(net):
+    findings = {f.audit: f for f in shared_risks(net)}
+    assert set(findings) == {"shared_trench", "shared_node"}
+    trench, manhole = findings["shared_trench"], findings["shared_node"]
+    assert trench.sites == manhole.sites == ("S2",)
+    assert {(e.kind, e.code) for e in trench.elements} == {
         ("trench", "TS2"), ("link", "L-S2a"), ("link", "L-S2b")}
-    assert finding.layer == "service" and finding.weight == 5.0
+    # both links also pass through manhole M2 (TS2 -> M2 -> TM2a / TM2b); S2's own
+    # building entry E-S2 is not held against it
+    assert {(e.kind, e.code) for e in manhole.elements} == {
+        ("node", "M2"), ("link", "L-S2a"), ("link", "L-S2b")}
+    assert trench.layer == "service" and trench.weight == 5.0
 
 
 def test_path_diversity_per_site(net):
@@ -220,5 +226,5 @@ def test_run_audits_gates_on_severity(net):
     report = run_audits(net)
     assert report.counts()["critical"] == 1  # U1 unreachable
     assert report.fails(Severity.CRITICAL) and report.fails(Severity.WARNING)
-    assert not run_audits(net, ["shared_trench"]).fails(Severity.CRITICAL)
-    assert run_audits(net, ["shared_trench"]).fails(Severity.WARNING)
+    assert not run_audits(net, ["shared_risk"]).fails(Severity.CRITICAL)
+    assert run_audits(net, ["shared_risk"]).fails(Severity.WARNING)
