@@ -155,9 +155,16 @@ class RankedElement:
     sites: tuple[str, ...]
 
 
-def criticality_ranking(net: Network, *, naive: bool = False) -> list[RankedElement]:
-    """Every trench segment, route node and device, by the weighted sites its failure alone
-    cuts off (service view), worst first.
+def ranked_elements(net: Network) -> list[tuple[str, int]]:
+    """What the criticality ranking ranks: every trench segment, route node and device."""
+    return ([("trench", t) for t in net.segments] + [("node", n) for n in net.route_nodes]
+            + [("device", d) for d in net.devices])
+
+
+def criticality_ranking(net: Network, *, naive: bool = False,
+                        elements: list[tuple[str, int]] | None = None) -> list[RankedElement]:
+    """Every trench segment, route node and device (or just ``elements``), by the weighted
+    sites its failure alone cuts off (service view), worst first.
 
     Fast engine: a failure that takes down one link or one device is answered from the cut
     tree (one DFS for the whole network); a trench or manhole carrying several links (a
@@ -165,9 +172,9 @@ def criticality_ranking(net: Network, *, naive: bool = False) -> list[RankedElem
     (consecutive segments of the same routes) are answered once. ``naive=True`` removes each
     element and searches the whole network again: the reference for tests and benchmark.
     """
-    cached = net.memo.get(("ranking", naive))
-    if cached is not None:
-        return cached
+    key = ("ranking", naive)
+    if elements is None and key in net.memo:
+        return net.memo[key]
     answers: dict[tuple, frozenset[int]] = {}
 
     def lost(links: frozenset, devices: frozenset = frozenset()) -> frozenset[int]:
@@ -179,17 +186,19 @@ def criticality_ranking(net: Network, *, naive: bool = False) -> list[RankedElem
             answers[links, devices] = answer
         return answer
 
-    entries = []
-    for trench in net.segments:
-        entries.append(("trench", trench, lost(frozenset(net.links_by_trench.get(trench, ())))))
-    for node in net.route_nodes:
-        entries.append(("node", node, lost(frozenset(net.links_failed_by(FailureSet(nodes=frozenset({node})))))))
-    for device in net.devices:
-        entries.append(("device", device, lost(frozenset(), frozenset({device}))))
-    ranking = [RankedElement(kind, ident, net.ref(kind, ident).code, net.weight_of(sites), sites,
-                             net.site_codes(sites)) for kind, ident, sites in entries]
+    def failure(kind: str, ident: int) -> FailureSet:
+        field = {"trench": "trenches", "node": "nodes", "device": "devices"}[kind]
+        return FailureSet(**{field: frozenset({ident})})
+
+    ranking = []
+    for kind, ident in ranked_elements(net) if elements is None else elements:
+        down = failure(kind, ident)
+        sites = lost(frozenset(net.links_failed_by(down)), down.devices)
+        ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.weight_of(sites), sites,
+                                     net.site_codes(sites)))
     ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
-    net.memo[("ranking", naive)] = ranking
+    if elements is None:
+        net.memo[key] = ranking
     return ranking
 
 
