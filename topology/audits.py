@@ -130,7 +130,7 @@ def shared_risks(net: Network) -> list[Finding]:
             by_sites[element.kind, redundant].append(element.id)
     findings = []
     for (kind, sites), idents in by_sites.items():
-        site_devices = {d for d, s in net.logical.site_of.items() if s in sites}
+        site_devices = {d for s in sites for d in net.logical.nodes_of_site[s]}
         failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
         shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
         refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
@@ -324,7 +324,7 @@ def _end_nodes(net: Network, end: tuple[str, int]) -> set[int]:
     kind, ident = end
     if kind == "closure":
         return {net.cable_graph.nodes[end]["node_id"]} if end in net.cable_graph else set()
-    return {n for n, s in net.physical.site_of.items() if s == ident}
+    return set(net.physical.nodes_of_site.get(ident, ()))
 
 
 def _cable_paths(net: Network) -> list[Finding]:

@@ -107,9 +107,17 @@ class Layer:
         return self.search.cut_off(failed_edges, failed_nodes)
 
     @cached_property
-    def sites_present(self) -> set[int]:
+    def nodes_of_site(self) -> dict[int, list]:
+        """Site -> its nodes on this layer (devices, building entries, its cable end)."""
+        nodes: dict[int, list] = defaultdict(list)
+        for node, site in self.site_of.items():
+            nodes[site].append(node)
+        return dict(nodes)
+
+    @property
+    def sites_present(self):
         """Sites with at least one node on this layer."""
-        return set(self.site_of.values())
+        return self.nodes_of_site.keys()
 
     def unreachable_sites(self) -> set[int]:
         """Sites with nodes on this layer of which none reaches the core."""

@@ -1,0 +1,177 @@
+"""Benchmark of the resilience audits on the Gelsenkirchen network at 1x, 10x, 100x.
+
+    .venv/bin/python benchmarks/topology_bench.py [--scales 1 10 100] [--naive-sample 300]
+
+For each scale, in a fresh child process (so peak memory is that scale's alone):
+  * the full audit as `netops audit` runs it: load the inventory from SQLite (with trench
+    geometry), build the three layer graphs, run every audit; wall time of each step and
+    the process's peak resident memory;
+  * the criticality ranking alone (every trench, route node and device): wall time and
+    peak Python allocation (tracemalloc, measured in a separate pass);
+  * the naive ranking (remove each element, search the whole network again), measured side
+    by side in the same process: on every element at 1x, on a random sample beyond, and
+    extrapolated to all elements; the sample is also checked to agree with the fast ranking.
+
+The city comes from `netops inventory seed` (scale 1). Larger scales are made by copying
+the seeded city's rows N times into one SQLite file (ids offset, codes suffixed ``-tK``)
+because ``inventory seed --scale N`` fails on main at the time of writing (tile links
+refer to device names the tiles do not have). Tiles are disjoint copies, each with its own
+PoPs; the audits treat all PoPs as one super-source, so joining them would change nothing
+they compute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+from sqlalchemy import Integer, func, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inventory.models import metadata  # noqa: E402
+from netops import db as dbmod  # noqa: E402
+from netops.db import session_scope  # noqa: E402
+
+TILED = ["site", "routenode", "trenchsegment", "spliceclosure", "cable", "cablesegment", "device",
+         "interface", "link", "linkhop"]
+
+
+def seed_city(path: Path) -> None:
+    if path.exists():
+        return
+    netops = Path(sys.executable).with_name("netops")
+    subprocess.run([str(netops), "--db", str(path), "inventory", "seed"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def tile_city(city: Path, path: Path, scale: int) -> None:
+    """Copy every inventory row of ``city`` ``scale`` times into ``path``."""
+    if path.exists():
+        return
+    src, dst = dbmod.make_engine(f"sqlite:///{city}"), dbmod.make_engine(f"sqlite:///{path}")
+    dbmod.upgrade(dst)
+    tables = [t for t in metadata.sorted_tables if t.name in TILED]
+    with src.connect() as conn:
+        offset = 1 + max(conn.execute(select(func.max(t.c.id))).scalar() or 0 for t in tables if "id" in t.c)
+        rows = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in tables}
+    with dst.begin() as conn:
+        for table in tables:
+            shifted = [c.name for c in table.c if isinstance(c.type, Integer) and (
+                c.name == "id" or any(fk.column.table.name in TILED for fk in c.foreign_keys))]
+            # references outside the copied tables (optic types, plans) are not topology
+            dropped = [c.name for c in table.c if c.foreign_keys
+                       and not any(fk.column.table.name in TILED for fk in c.foreign_keys)]
+            unique_cols = {c for idx in table.indexes if idx.unique for c in idx.columns}
+            unique_cols |= {c for c in table.c if c.unique}
+            unique = [c.name for c in unique_cols if not isinstance(c.type, Integer) and c.name != "mgmt_ip"]
+            for k in range(scale):
+                batch = []
+                for row in rows[table.name]:
+                    row = dict(row)
+                    for name in dropped:
+                        row[name] = None
+                    for name in shifted:
+                        if row[name] is not None:
+                            row[name] += k * offset
+                    for name in unique:
+                        if k and row[name] is not None:
+                            row[name] = f"{row[name]}-t{k}"
+                    if row.get("mgmt_ip") and k:
+                        row["mgmt_ip"] = str(ipaddress.ip_address(row["mgmt_ip"]) + k * 65536)
+                    batch.append(row)
+                conn.execute(table.insert(), batch)
+    src.dispose()
+    dst.dispose()
+
+
+def measure(db: Path, naive_sample: int) -> dict:
+    """Runs in the child process."""
+    from topology import audits
+    from topology.network import Network
+    from topology.rows import load_inventory
+
+    engine = dbmod.make_engine(f"sqlite:///{db}")
+    t0 = time.perf_counter()
+    with session_scope(engine) as session:
+        inv = load_inventory(session, geometry=True)
+    t1 = time.perf_counter()
+    net = Network(inv)
+    for layer in (net.physical, net.cable, net.logical):
+        layer.tree  # noqa: B018 - build the cut trees now, to time them with the graphs
+    t2 = time.perf_counter()
+    report = audits.run_audits(net)
+    t3 = time.perf_counter()
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    net.memo.clear()
+    r0 = time.perf_counter()
+    ranking = audits.criticality_ranking(net)
+    ranking_s = time.perf_counter() - r0
+
+    elements = audits.ranked_elements(net)
+    sample = elements if len(elements) <= naive_sample else random.Random(1).sample(elements, naive_sample)
+    n0 = time.perf_counter()
+    naive = audits.criticality_ranking(net, naive=True, elements=sample)
+    naive_s = (time.perf_counter() - n0) * len(elements) / len(sample)
+    fast = {(e.kind, e.id): e.site_ids for e in ranking}
+    agree = all(fast[e.kind, e.id] == e.site_ids for e in naive)
+
+    net.memo.clear()
+    tracemalloc.start()
+    audits.criticality_ranking(net)
+    ranking_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {
+        "sites": len(net.sites), "devices": len(net.devices), "links": len(net.links),
+        "trenches": len(net.segments), "route_nodes": len(net.route_nodes), "cables": len(net.cables),
+        "findings": len(report.findings), "load_s": t1 - t0, "graphs_s": t2 - t1, "audits_s": t3 - t2,
+        "full_s": t3 - t0, "peak_rss_mib": peak_rss / 2**20, "ranking_s": ranking_s,
+        "ranking_peak_mib": ranking_peak / 2**20, "ranked": len(elements), "naive_sampled": len(sample),
+        "naive_s": naive_s, "ratio": naive_s / ranking_s, "naive_agrees": agree,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--naive-sample", type=int, default=300,
+                        help="naive ranking on this many random elements, extrapolated (all at 1x if fewer)")
+    parser.add_argument("--dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "netops-topology-bench")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.naive_sample)))
+        return
+    args.dir.mkdir(parents=True, exist_ok=True)
+    city = args.dir / "city-x1.db"
+    seed_city(city)
+    print(f"{'scale':>5} {'sites':>7} {'trenches':>8} {'links':>7} {'load s':>7} {'graphs s':>8} "
+          f"{'audits s':>8} {'full s':>7} {'peak RSS':>9} {'rank s':>7} {'rank MiB':>8} "
+          f"{'naive s':>9} {'ratio':>7}  naive sample")
+    for scale in args.scales:
+        db = city if scale == 1 else args.dir / f"city-x{scale}.db"
+        tile_city(city, db, scale)
+        naive_sample = 10**9 if scale == 1 else args.naive_sample
+        out = subprocess.run([sys.executable, __file__, "--child", str(db), "--naive-sample", str(naive_sample)],
+                             check=True, capture_output=True, text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        sampled = "all" if r["naive_sampled"] == r["ranked"] else f"{r['naive_sampled']}/{r['ranked']}"
+        print(f"{scale:>5} {r['sites']:>7} {r['trenches']:>8} {r['links']:>7} {r['load_s']:>7.2f} "
+              f"{r['graphs_s']:>8.2f} {r['audits_s']:>8.2f} {r['full_s']:>7.2f} {r['peak_rss_mib']:>6.0f} MiB "
+              f"{r['ranking_s']:>7.2f} {r['ranking_peak_mib']:>8.0f} {r['naive_s']:>9.1f} {r['ratio']:>6.0f}x  "
+              f"{sampled}{'' if r['naive_agrees'] else '  DISAGREES'}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
