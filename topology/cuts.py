@@ -34,6 +34,12 @@ import networkx as nx
 ROOT = ("__core__",)  # the virtual super-source; graph nodes are ints or (kind, id) pairs
 
 
+def plain_adjacency(graph: nx.MultiGraph) -> dict:
+    """node -> {neighbour: (edge keys...)} as plain dicts: the searches below visit every
+    edge, and networkx's adjacency views cost a Python call per access."""
+    return {v: {w: tuple(keys) for w, keys in nbrs.items()} for v, nbrs in graph.adj.items()}
+
+
 def _is_virtual(key) -> bool:
     return isinstance(key, tuple) and key[:1] == ("virtual",)
 
@@ -41,8 +47,9 @@ def _is_virtual(key) -> bool:
 class CutTree:
     """One DFS from the super-source over a (multi)graph; see the module docstring."""
 
-    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable]):
+    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], adj: dict | None = None):
         self.graph = graph
+        self.adj = adj if adj is not None else plain_adjacency(graph)
         self.sources = {s for s in sources if s in graph}
         self.order: list = []  # pre-order of every node reachable from the core
         self.pos: dict = {}
@@ -58,7 +65,7 @@ class CutTree:
             for s in self.sources:
                 yield s, ("virtual", s)
             return
-        for w, keys in self.graph.adj[v].items():
+        for w, keys in self.adj[v].items():
             for key in keys:
                 yield w, key
         if v in self.sources:
@@ -121,13 +128,13 @@ class CutTree:
         return [n for c in self.cut_children.get(v, ()) for n in self.subtree(c)]
 
 
-def core_distances(graph: nx.MultiGraph, sources: Iterable[Hashable]) -> dict:
+def core_distances(adj: dict, sources: Iterable[Hashable]) -> dict:
     """Hops from the nearest core node, for every node reachable from the core."""
-    dist = {s: 0 for s in sources if s in graph}
+    dist = {s: 0 for s in sources if s in adj}
     queue = deque(dist)
     while queue:
         v = queue.popleft()
-        for w in graph.adj[v]:
+        for w in adj[v]:
             if w not in dist:
                 dist[w] = dist[v] + 1
                 queue.append(w)
@@ -137,30 +144,32 @@ def core_distances(graph: nx.MultiGraph, sources: Iterable[Hashable]) -> dict:
 class FailureSearch:
     """Nodes cut off by an arbitrary set of simultaneous failures; see the module docstring."""
 
-    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], dist: dict | None = None):
+    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], adj: dict | None = None):
         self.graph = graph
+        self.adj = adj if adj is not None else plain_adjacency(graph)
         self.sources = {s for s in sources if s in graph}
-        self.dist = dist if dist is not None else core_distances(graph, self.sources)
+        self.dist = core_distances(self.adj, self.sources)
         self.edge_ends = {key: (u, v) for u, v, key in graph.edges(keys=True)}
 
     def cut_off(self, failed_edges: Iterable = (), failed_nodes: Iterable = ()) -> set:
         """Nodes reachable from the core before, not after (the failed nodes excluded)."""
         failed_edges, failed_nodes = set(failed_edges), set(failed_nodes)
-        adj, dist = self.graph.adj, self.dist
+        adj, dist, sources = self.adj, self.dist, self.sources
         frontier = [n for key in failed_edges for n in self.edge_ends.get(key, ())]
         frontier += [w for v in failed_nodes if v in adj for w in adj[v]]
         connected: set = set()
         cut: set = set()
         tie = itertools.count()
         for start in frontier:
-            if start in connected or start in cut or start in failed_nodes or start not in dist:
+            if start in connected or start in cut or start in failed_nodes or start in sources \
+                    or start not in dist:
                 continue
             seen = {start}
             heap = [(dist[start], next(tie), start)]
             reached = False
             while heap:
                 _, _, v = heapq.heappop(heap)
-                if v in connected or v in self.sources:
+                if v in connected or v in sources:
                     reached = True
                     break
                 for w, keys in adj[v].items():
