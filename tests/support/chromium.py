@@ -116,8 +116,10 @@ class Browser:
         """Navigate and wait until ``ready_expression`` is truthy (or the timeout)."""
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + timeout
+        # right after navigation the new document may have no body yet: not ready, not an error
+        guarded = f"(() => {{ try {{ return !!({ready_expression}); }} catch (e) {{ return false; }} }})()"
         while time.monotonic() < deadline:
-            if self.evaluate(ready_expression):
+            if self.evaluate(guarded):
                 return
             time.sleep(0.1)
         raise TimeoutError(f"{url}: {ready_expression} not true after {timeout}s; problems: {self.problems.all()}")
