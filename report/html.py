@@ -33,7 +33,7 @@ _PAGE = Template("""<!DOCTYPE html>
 <style>$report_css</style>
 </head>
 <body data-status="loading">
-<header><h1>$title</h1><p class="muted">generated $generated_at · $audit_note</p></header>
+<header><h1>$title</h1><p class="muted">generated $generated_at</p></header>
 <main>
 <section id="map-section">
   <div id="map"></div>
@@ -79,7 +79,6 @@ def render_html(report: Report) -> str:
     return _PAGE.substitute(
         title=escape(report.title),
         generated_at=escape(report.generated_at),
-        audit_note="topology audits included" if report.audits_available else "topology audits not available",
         leaflet_css=(_STATIC / "leaflet.css").read_text("utf-8"),
         report_css=_CSS,
         kpi_table=_kpi_table(report),
@@ -119,7 +118,7 @@ def _kpi_table(report: Report) -> str:
     rows = []
     for kind, share in k.connected.items():
         rows.append([f"{KIND_LABELS[kind]} connected", _pct(share)])
-    for kind, share in (k.redundant or {}).items():
+    for kind, share in k.redundant.items():
         rows.append([f"{KIND_LABELS[kind]} with trench-disjoint redundancy", _pct(share)])
     hotspots = k.hotspots_fibre + k.hotspots_radio
     rows.append(["hotspots fibre-fed", _pct(Share(k.hotspots_fibre, hotspots))])

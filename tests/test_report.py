@@ -30,8 +30,12 @@ def test_kpis_count_connected_sites_hotspot_feeds_and_plans(engine):
     kpis = _mini_report(engine).kpis
     shares = {kind: (s.part, s.total) for kind, s in kpis.connected.items()}
     # Kita-2 is planned (no link) and the clinic has a switch but no link: neither is connected
-    assert shares == {"school": (1, 1), "kindergarten": (1, 2), "hospital": (0, 1), "business_park": (0, 0)}
-    assert kpis.connected["business_park"].ratio is None  # no business parks is not "0 % connected"
+    assert shares == {"school": (1, 1), "kindergarten": (1, 2), "hospital": (0, 1), "business_park": (1, 1)}
+    # from the topology audits: the school's two uplinks run in different trenches, the
+    # business park's two uplinks share seg-5, the Kita has one uplink
+    redundant = {kind: (s.part, s.total) for kind, s in kpis.redundant.items()}
+    assert redundant == {"school": (1, 1), "kindergarten": (0, 1), "hospital": (0, 0), "business_park": (0, 1)}
+    assert kpis.redundant["hospital"].ratio is None  # no connected clinic is not "0 % redundant"
     assert (kpis.hotspots_fibre, kpis.hotspots_radio) == (1, 1)  # HOT-2 hangs on radio behind HOT-1
     assert [(p.plan, p.sites, p.cost_eur) for p in kpis.planned_connections] == [
         ("kita-2", ["Kita Sonnenschein"], 48250.0)
@@ -46,10 +50,21 @@ def test_sites_carry_devices_and_links_for_the_click_panel(engine):
     assert sorted((u.peer_site, tuple(u.cables)) for u in school.uplinks) == [
         ("POP-N", ("cab-sch1-n",)), ("POP-S", ("cab-sch1-s",)),
     ]
+    assert school.redundant is True
+    assert school.paths_to_core == [
+        ["gk-sch1-as1 (SCH-1)", "gk-popn-ds1 (POP-N)"], ["gk-sch1-as1 (SCH-1)", "gk-pops-ds1 (POP-S)"],
+    ]
+    hot2 = next(s for s in report.sites if s.code == "HOT-2")
+    assert hot2.paths_to_core == [["gk-hot2-ap1 (HOT-2)", "gk-hot1-ap1 (HOT-1)", "gk-pops-ds1 (POP-S)"]]
     kita2 = next(s for s in report.sites if s.code == "KITA-2")
     assert kita2.planned and not kita2.connected
-    full = {t.code for t in report.trenches if t.status == "full"}
-    assert full == {"seg-1"}  # 2 of 2 ducts used
+    status = {t.code: t.status for t in report.trenches if t.status != "ok"}
+    # seg-1 is full too, but cutting it takes KITA-1 down: the worse status shows
+    assert status == {"seg-1": "spof", "seg-2": "spof", "seg-4": "spof", "seg-5": "shared", "seg-6": "full"}
+    kita1 = next(s for s in report.sites if s.code == "KITA-1")
+    assert [report.findings[i].kind for i in kita1.findings] == ["spof"]
+    bp1 = next(s for s in report.sites if s.code == "BP-1")
+    assert "shared_trench" in {report.findings[i].kind for i in bp1.findings} and bp1.redundant is False
     districts = {d.district: d for d in report.districts}
     assert districts["Buer"].by_kind["kindergarten"].part == 1 and districts["Altstadt"].hotspots == 2
 
@@ -95,13 +110,20 @@ def test_report_renders_in_headless_chromium(tmp_path):
         # Leaflet's SVG renderer draws one <path class="site ..."> per site, one per trench
         assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(report.sites)
         assert browser.evaluate("document.querySelectorAll('#map path.trench').length") == len(report.trenches)
-        assert browser.evaluate("document.querySelectorAll('#map path.trench-full').length") == 1
+        for status, count in (("spof", 3), ("shared", 1), ("full", 1)):
+            assert browser.evaluate(f"document.querySelectorAll('#map path.trench-{status}').length") == count
         # clicking the school opens its panel with its device and both uplinks
         browser.evaluate(
             "document.querySelector('#map path.site-school').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
         )
         panel = browser.evaluate("document.getElementById('site-panel').innerText")
-        assert "gk-sch1-as1" in panel and "POP-N" in panel and "POP-S" in panel
+        assert "gk-sch1-as1" in panel and "trench-disjoint redundancy: yes" in panel
+        assert "gk-sch1-as1 (SCH-1) → gk-pops-ds1 (POP-S)" in panel  # a path to the core
+        browser.evaluate(
+            "document.querySelector('#map path.site-business_park').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        )
+        panel = browser.evaluate("document.getElementById('site-panel').innerText")
+        assert "redundant links share a trench" in panel and "seg-5" in panel
         shot = browser.screenshot(tmp_path / "report.png")
         problems = browser.problems.all()
     assert problems == []
