@@ -169,6 +169,8 @@ def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
         tracked = [v for v in members if v.kind in KPI_KINDS and v.connected]
         redundant = Share(sum(v.redundant for v in tracked), len(tracked))
         hotspots = sum(v.kind == SiteKind.HOTSPOT for v in members)
+        if not by_kind and not hotspots:
+            continue  # only PoPs and cabinets: nothing the KPIs track
         rows.append(DistrictRow(district=district, by_kind=by_kind, redundant=redundant, hotspots=hotspots))
     return rows
 

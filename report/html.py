@@ -65,7 +65,8 @@ table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.7rem; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .sev { font-weight: bold; text-transform: uppercase; font-size: 0.8em; }
-.sev-critical { color: #b00; } .sev-high { color: #d60; } .sev-medium { color: #a80; } .sev-low { color: #666; }
+.sev-critical { color: #b00; } .sev-warning { color: #d60; } .sev-info { color: #666; }
+summary { cursor: pointer; margin: 0.3rem 0; }
 """
 
 
@@ -152,9 +153,18 @@ def _district_table(report: Report) -> str:
 
 
 def _finding_table(report: Report) -> str:
-    rows = [
-        [f'<span class="sev sev-{escape(f.severity)}">{escape(f.severity)}</span>', escape(f.kind),
-         escape(f.message), escape(", ".join(f.sites))]
-        for f in report.findings
-    ]
-    return _table(["severity", "kind", "finding", "sites"], rows, numeric_from=99)
+    """One collapsible table per severity (a city has hundreds of info findings); the
+    critical ones open."""
+    if not report.findings:
+        return '<p class="muted">none</p>'
+    parts = []
+    for severity in ("critical", "warning", "info"):
+        rows = [[escape(f.kind), escape(f.message), escape(", ".join(f.sites))]
+                for f in report.findings if f.severity == severity]
+        if rows:
+            parts.append(
+                f'<details class="findings-{severity}"{" open" if severity == "critical" else ""}>'
+                f'<summary><span class="sev sev-{severity}">{severity}</span> {len(rows)} finding(s)</summary>'
+                + _table(["audit", "finding", "sites"], rows, numeric_from=99) + "</details>"
+            )
+    return "".join(parts)

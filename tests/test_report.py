@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sqlmodel import select
+
 from cli import app
+from inventory.models import Site
 from netops.db import session_scope
 from report import build_report, write_report
 from tests.support.chromium import Browser, chromium_binary
@@ -130,3 +133,59 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert shot.stat().st_size > 20_000
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     (ARTEFACTS / "report-mini-city.png").write_bytes(shot.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def gelsenkirchen(tmp_path_factory):
+    """The seeded city in a SQLite file (one per module: seeding takes seconds)."""
+    from inventory.seed import generate, seed
+    from netops import db as dbmod
+
+    engine = dbmod.make_engine(f"sqlite:///{tmp_path_factory.mktemp('gk') / 'netops.db'}")
+    dbmod.upgrade(engine)
+    city = generate()
+    with session_scope(engine) as session:
+        seed(session, city)
+    yield engine, city.manifest
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_city_report_finds_the_planted_weaknesses(gelsenkirchen):
+    engine, manifest = gelsenkirchen
+    with session_scope(engine) as session:
+        report = build_report(session)
+    sites = {s.code: s for s in report.sites}
+    assert all(sites[code].redundant for code in manifest["redundant"])
+    assert not any(sites[code].redundant for code in manifest["shared_trench"] + manifest["single_homed"])
+    assert report.kpis.hotspots_radio == len(manifest["radio_hotspots"])
+    status = {t.code: t.status for t in report.trenches}
+    assert {status[code] for code in manifest["spur"]["segments"]} == {"spof"}
+    assert "ok" not in {status[code] for code in manifest["full_ducts"]}
+    shared_sites = {code for f in report.findings if f.kind == "shared_trench" for code in f.sites}
+    assert set(manifest["shared_trench"]) <= shared_sites
+
+
+@pytest.mark.slow
+def test_city_report_renders_every_seeded_site_in_headless_chromium(gelsenkirchen, tmp_path):
+    if chromium_binary() is None:
+        pytest.skip("chromium not installed (run `make test`)")
+    engine, _ = gelsenkirchen
+    out = tmp_path / "report.html"
+    with session_scope(engine) as session:
+        report = write_report(session, out)
+        with_coordinates = [s for s in session.exec(select(Site)) if s.lat is not None and s.status != "decommissioned"]
+    assert len(report.sites) == len(with_coordinates) > 400
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(out.as_uri(), "document.body.dataset.status === 'ready'")
+        assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(with_coordinates)
+        assert browser.evaluate("document.querySelectorAll('#map path.trench').length") == len(report.trenches)
+        browser.evaluate(
+            "document.querySelector('#map path.site-hospital').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        )
+        assert "Paths to the core" in browser.evaluate("document.getElementById('site-panel').innerText")
+        shot = browser.screenshot(tmp_path / "report.png")
+        problems = browser.problems.all()
+    assert problems == []
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTEFACTS / "report-gelsenkirchen.png").write_bytes(shot.read_bytes())
