@@ -19,10 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from netutils.config.compliance import parser_map
-
 from configs.backup import fetch_config
-from configs.platforms import PLATFORMS
 from configs.rules import Check, Rule, Severity
 from configs.state import Workspace
 from configs.store import GitConfigStore
@@ -116,18 +113,20 @@ def _any(pattern: str, lines) -> bool:
     return any(rx.search(line) for line in lines)
 
 
-def _blocks(config: str, platform: str) -> list[_Block]:
-    """Top-level statements with their (stripped) child lines."""
-    parser_name = PLATFORMS[platform].parser if platform in PLATFORMS else None
-    if parser_name is None:
-        return [_Block(line.strip(), ()) for line in config.splitlines() if line.strip()]
-    blocks: dict[str, list[str]] = {}
-    for line in parser_map[parser_name](config).build_config_relationship():
-        if line.parents:
-            blocks.setdefault(line.parents[0], []).append(line.config_line.strip())
+def _blocks(config: str) -> list[_Block]:
+    """Top-level statements with their (stripped) indented child lines.
+
+    Indentation is what IOS, ProCurve and Junos set format have in common; netutils'
+    parsers were tried first but reject a one-line IOS banner (``banner motd ^C..^C``)."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in config.splitlines():
+        if not line.strip() or line.strip() == "!":
+            continue
+        if line[0].isspace() and blocks:
+            blocks[-1][1].append(line.strip())
         else:
-            blocks.setdefault(line.config_line.strip(), [])
-    return [_Block(header, tuple(children)) for header, children in blocks.items()]
+            blocks.append((line.strip(), []))
+    return [_Block(header, tuple(children)) for header, children in blocks]
 
 
 def _check_lines(check: Check, lines: list[str], where: str = "") -> list[str]:
@@ -168,7 +167,7 @@ def audit_config(
 ) -> DeviceAudit:
     """Every applicable rule against one (scrubbed) configuration."""
     applicable = [r for r in rules if r.applies_to(platform, role, site_kind)]
-    blocks = _blocks(config, platform) if applicable else []
+    blocks = _blocks(config) if applicable else []
     results = tuple(evaluate(rule, blocks) for rule in applicable)
     return DeviceAudit(device, platform, role, site_kind, AccessStatus.OK, results)
 

@@ -24,14 +24,11 @@ class NeighbourCommand:
 class Platform:
     device_type: str
     config_command: str
-    #: netutils parser for block structure (interface ..., line vty ...); None = flat lines
-    parser: str | None
     neighbour_commands: tuple[NeighbourCommand, ...] = ()
 
 
 _IOS = dict(
     config_command="show running-config",
-    parser="cisco_ios",
     neighbour_commands=(
         NeighbourCommand("lldp", "show lldp neighbors detail", "neighbor_port_id"),
         NeighbourCommand("cdp", "show cdp neighbors detail", "neighbor_interface"),
@@ -39,7 +36,6 @@ _IOS = dict(
 )
 _PROCURVE = dict(
     config_command="show running-config",
-    parser="aruba_osswitch",  # ArubaOS-Switch is the ProCurve line; same config syntax
     neighbour_commands=(
         NeighbourCommand("lldp", "show lldp info remote-device detail", "neighbor_interface"),
     ),
@@ -54,10 +50,9 @@ PLATFORMS: dict[str, Platform] = {
     "juniper_junos": Platform(
         "juniper_junos",
         config_command="show configuration | display set",
-        parser=None,
         neighbour_commands=(NeighbourCommand("lldp", "show lldp neighbors", "neighbor_interface"),),
     ),
-    "aruba_os": Platform("aruba_os", config_command="show running-config", parser=None),
+    "aruba_os": Platform("aruba_os", config_command="show running-config"),
 }
 
 

@@ -247,7 +247,7 @@ class SessionPool:
             return connection
 
     def _failed(self, target, status, exc, attempts, started) -> DeviceResult:
-        message = _message(exc, target)
+        message = str(exc) if isinstance(exc, _ConnectFailed) else _message(exc, target)
         log.warning("%s: %s: %s", target.name, status, message)
         return DeviceResult(target.name, status, None, message, attempts, time.monotonic() - started)
 
