@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from commands import db
+from commands import config, db, lldp
 from commands.common import AppContext, NetopsGroup
 from netops.settings import DB_ENV, Settings
 
@@ -30,6 +30,8 @@ def main(
 
 
 app.add_typer(db.app, name="db")
+app.add_typer(config.app, name="config")
+app.add_typer(lldp.app, name="lldp")
 
 if __name__ == "__main__":
     app()
