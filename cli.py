@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from commands import db
+from commands import db, exporter
 from commands.common import AppContext, NetopsGroup
 from netops.settings import DB_ENV, Settings
 
@@ -30,6 +30,7 @@ def main(
 
 
 app.add_typer(db.app, name="db")
+app.add_typer(exporter.app, name="exporter")
 
 if __name__ == "__main__":
     app()
