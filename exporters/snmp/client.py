@@ -111,8 +111,12 @@ class SnmpClient(asyncio.DatagramProtocol):
         self.stats["packets_received"] += 1
         try:
             request_id = peek_request_id(data)
-        except ber.BerError:
+        except ber.BerError as exc:
             self.stats["malformed_packets"] += 1
+            # not even an id to match: fail what waits on that agent now rather than at its timeout
+            for waiting_address, fut in self._pending.values():
+                if waiting_address == addr[:2] and not fut.done():
+                    fut.set_exception(SnmpError("malformed_response", str(exc)))
             return
         entry = self._pending.get(request_id & 0x7FFFFFFF)
         if entry is None or entry[0] != addr[:2]:

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from pyasn1.type import univ
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+try:  # cryptography >= 43 keeps CFB among the "decrepit" modes (still what RFC 3826 mandates)
+    from cryptography.hazmat.decrepit.ciphers.modes import CFB
+except ImportError:  # pragma: no cover - older cryptography
+    from cryptography.hazmat.primitives.ciphers.modes import CFB
 from pysnmp.proto.secmod.rfc3414 import localkey  # first: pysnmp's own import order
 from pysnmp.proto.secmod.eso.priv.aes256 import AesBlumenthal256
 
@@ -144,7 +149,7 @@ class UsmSession:
             self._salt = (self._salt + 1) & 0xFFFFFFFFFFFFFFFF
             priv_params = self._salt.to_bytes(8, "big")
             iv = self.boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + priv_params
-            encryptor = Cipher(algorithms.AES(self.priv_key), modes.CFB(iv)).encryptor()
+            encryptor = Cipher(algorithms.AES(self.priv_key), CFB(iv)).encryptor()
             scoped = ber.tlv(ber.OCTET_STRING, encryptor.update(scoped) + encryptor.finalize())
         mac_len = AUTH_PROTOCOLS[self.user.auth_protocol][1] if flags & FLAG_AUTH else 0
         message, mac_at = self._frame_with_offset(msg_id, flags, self.engine_id, self.boots, engine_time,
@@ -217,7 +222,7 @@ class UsmSession:
                 raise UsmError("cannot decrypt")
             encrypted, _ = ber.read_octets(data, pos, end)
             iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + priv_params
-            decryptor = Cipher(algorithms.AES(self.priv_key), modes.CFB(iv)).decryptor()
+            decryptor = Cipher(algorithms.AES(self.priv_key), CFB(iv)).decryptor()
             scoped = decryptor.update(encrypted) + decryptor.finalize()
             spos, send = 0, len(scoped)
         else:

@@ -49,7 +49,7 @@ class Snmpd:
         """{numeric OID: value} from net-snmp's own snmpbulkwalk (-On -Oqv style)."""
         auth = (["-v3", "-l", "authPriv", "-u", V3_USER, "-a", "SHA", "-A", V3_AUTH_KEY, "-x", "AES", "-X", V3_PRIV_KEY]
                 if v3 else ["-v2c", "-c", COMMUNITY])
-        out = subprocess.run(["snmpbulkwalk", *auth, "-On", "-Oq", "-Ot", "-Oe", "-Ox", "-Cr25", self.target, oid],
+        out = subprocess.run(["snmpbulkwalk", *auth, "-On", "-Oq", "-Ot", "-Oe", "-Cr25", self.target, oid],
                              capture_output=True, text=True, timeout=30, check=True).stdout
         values = {}
         for line in out.splitlines():
@@ -64,7 +64,7 @@ def start(tmp: Path, extra_config: str = "", port: int | None = None) -> Snmpd:
     tmp.mkdir(parents=True, exist_ok=True)
     conf = tmp / "snmpd.conf"
     conf.write_text(
-        f"rocommunity {COMMUNITY} 127.0.0.1\n"
+        f"rocommunity {COMMUNITY} 127.0.0.1\nrocommunity public 127.0.0.1\n"
         "dontLogTCPWrappersConnects yes\nsysName test-switch-1\nsysLocation netops tests\n"
         f"createUser {V3_USER} SHA {V3_AUTH_KEY} AES {V3_PRIV_KEY}\nrouser {V3_USER} priv\n" + extra_config
     )
