@@ -193,9 +193,16 @@ class SnmpClient(asyncio.DatagramProtocol):
             except ber.BerError as exc:
                 raise SnmpError("malformed_response", f"engine discovery: {exc}") from None
         for _ in range(2):  # a second try after re-learning the agent's clock
-            data = await self._exchange(
-                address, lambda rid: session.encode(rid, ber.encode_pdu(tag, rid, oids, 0, max_repetitions)),
-                profile.timeout_s, profile.retries, deadline)
+            try:
+                data = await self._exchange(
+                    address, lambda rid: session.encode(rid, ber.encode_pdu(tag, rid, oids, 0, max_repetitions)),
+                    profile.timeout_s, profile.retries, deadline)
+            except SnmpError as exc:
+                if exc.reason == "timeout" and profile.user.priv_protocol != "none":
+                    # the agent answered discovery, so it is there: agents drop what they cannot decrypt
+                    raise SnmpError("timeout", f"{exc}; the agent answered engine discovery, check the "
+                                    "privacy key and protocol of this profile") from None
+                raise
             try:
                 _msg_id, pdu = session.decode(data)
             except usm.UsmError as exc:
