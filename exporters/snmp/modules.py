@@ -158,7 +158,7 @@ INTERFACE_COLUMNS = [
     (O("1.3.6.1.2.1.2.2.1.19"), "netops_if_out_discards_total", "counter", "Outbound packets discarded (ifOutDiscards).", 1),
     (O("1.3.6.1.2.1.2.2.1.8"), "netops_if_oper_status", "gauge", "ifOperStatus: 1 up, 2 down, 3 testing, 5 dormant, 7 lowerLayerDown.", 1),
     (O("1.3.6.1.2.1.2.2.1.7"), "netops_if_admin_status", "gauge", "ifAdminStatus: 1 up, 2 down, 3 testing.", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.15"), "netops_if_speed_bits_per_second", "gauge", "Interface speed (ifHighSpeed x 10^6).", 1_000_000),
+    (O("1.3.6.1.2.1.31.1.1.1.15"), "netops_if_speed_bytes_per_second", "gauge", "Interface speed in bytes/s (ifHighSpeed Mbit/s x 125000), as node_exporter.", 125_000),
 ]
 
 

@@ -37,8 +37,8 @@ def test_interfaces_match_snmpbulkwalk(agent, auth, v3):
         lo, hi = int(before[f"1.3.6.1.2.1.31.1.1.1.6.{index}"]), int(after[f"1.3.6.1.2.1.31.1.1.1.6.{index}"])
         assert lo <= sample.value <= hi
         assert by_if(parsed, "netops_if_oper_status")[index].value == int(oper[f"1.3.6.1.2.1.2.2.1.8.{index}"])
-        assert by_if(parsed, "netops_if_speed_bits_per_second")[index].value == \
-            int(speed[f"1.3.6.1.2.1.31.1.1.1.15.{index}"]) * 1_000_000
+        assert by_if(parsed, "netops_if_speed_bytes_per_second")[index].value == \
+            int(speed[f"1.3.6.1.2.1.31.1.1.1.15.{index}"]) * 125_000
     sys_name = agent.bulkwalk("1.3.6.1.2.1.1.5", v3=v3)["1.3.6.1.2.1.1.5.0"]
     assert parsed["netops_snmp_sys_info"][0].labels["sys_name"] == sys_name
     assert parsed["netops_snmp_sys_uptime_seconds"][0].value > 0
