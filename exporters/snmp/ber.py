@@ -207,7 +207,8 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
     append = varbinds.append
     try:
         while pos < vbl_end:
-            # Inlined short-form reads: nearly every varbind, OID and value is < 128 bytes.
+            # read_header inlined on purpose (this loop is the exporter's hot path): nearly
+            # every varbind, OID and value is short-form; the checks after it catch overruns.
             if data[pos] != SEQUENCE:
                 raise BerError("expected varbind")
             length = data[pos + 1]
