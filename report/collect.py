@@ -62,7 +62,6 @@ def build_report(
         sites=[v for v in site_views if v.lat is not None],
         trenches=_trenches(session, audits),
         findings=audits.findings,
-        audits_available=audits.available,
     )
 
 
@@ -74,7 +73,7 @@ def _site_views(session: Session, sites, connected: set[int], audits: AuditView)
         s.id: SiteView(
             code=s.code, name=s.name, kind=str(s.kind), status=str(s.status), lat=s.lat, lon=s.lon,
             district=s.district, connected=s.id in connected,
-            redundant=None if audits.redundant_sites is None else s.code in audits.redundant_sites,
+            redundant=s.code in audits.redundant_sites,
             planned=s.status == Status.PLANNED or s.plan_id is not None,
             paths_to_core=audits.paths_to_core.get(s.code, []),
         )
@@ -118,15 +117,11 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], p
     notes: list[str] = []
     kpi_sites = {kind: [s for s in sites if s.kind == kind] for kind in KPI_KINDS}
     connected_share = {str(k): Share(sum(s.id in connected for s in ss), len(ss)) for k, ss in kpi_sites.items()}
-    if audits.redundant_sites is None:
-        redundant = None
-        notes.append("trench-disjoint redundancy needs the topology audits (package `topology`)")
-    else:
-        redundant = {
-            str(k): Share(sum(s.code in audits.redundant_sites for s in ss if s.id in connected),
-                          sum(s.id in connected for s in ss))
-            for k, ss in kpi_sites.items()
-        }
+    redundant = {
+        str(k): Share(sum(s.code in audits.redundant_sites for s in ss if s.id in connected),
+                      sum(s.id in connected for s in ss))
+        for k, ss in kpi_sites.items()
+    }
     hotspot_views = [v for v in views if v.kind == SiteKind.HOTSPOT and v.connected]
     fibre_fed = sum(any(u.medium == LinkMedium.FIBRE for u in v.uplinks) for v in hotspot_views)
     availability = None
@@ -172,8 +167,10 @@ def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
             if of_kind:
                 by_kind[str(kind)] = Share(sum(v.connected for v in of_kind), len(of_kind))
         tracked = [v for v in members if v.kind in KPI_KINDS and v.connected]
-        redundant = None if audits.redundant_sites is None else Share(sum(bool(v.redundant) for v in tracked), len(tracked))
+        redundant = Share(sum(v.redundant for v in tracked), len(tracked))
         hotspots = sum(v.kind == SiteKind.HOTSPOT for v in members)
+        if not by_kind and not hotspots:
+            continue  # only PoPs and cabinets: nothing the KPIs track
         rows.append(DistrictRow(district=district, by_kind=by_kind, redundant=redundant, hotspots=hotspots))
     return rows
 
@@ -181,7 +178,7 @@ def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
 def _trenches(session: Session, audits: AuditView) -> list[TrenchView]:
     views = []
     for seg in session.exec(select(TrenchSegment).where(TrenchSegment.status != Status.DECOMMISSIONED)):
-        status = audits.segment_status.get(seg.code) or ("full" if seg.ducts_used >= seg.ducts_total else "ok")
+        status = audits.segment_status.get(seg.code, "ok")
         planned = seg.status == Status.PLANNED or seg.plan_id is not None
         views.append(TrenchView(
             code=seg.code, coords=[[lat, lon] for lon, lat in seg.geometry], status=status,
