@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from commands import db
+from commands import db, inventory, report
 from commands.common import AppContext, NetopsGroup
 from netops.settings import DB_ENV, Settings
 
@@ -30,6 +30,8 @@ def main(
 
 
 app.add_typer(db.app, name="db")
+app.add_typer(inventory.app, name="inventory")
+app.add_typer(report.app, name="report")
 
 if __name__ == "__main__":
     app()
