@@ -21,7 +21,8 @@ from report import build_report, write_report
 from tests.support.chromium import Browser, chromium_binary
 from tests.support.mini_city import build_mini_city
 
-ARTEFACTS = Path(__file__).resolve().parent.parent / "out" / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTEFACTS = ROOT / "out" / "test-artifacts"
 
 
 @pytest.fixture(autouse=True)
@@ -116,12 +117,23 @@ def test_html_is_one_self_contained_file(engine, tmp_path):
 def test_cli_writes_report_and_prints_the_same_numbers_as_json(engine, tmp_path):
     _mini_report(engine)
     out = tmp_path / "cli" / "report.html"
-    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(out), "--json"])
+    am = tmp_path / "cli" / "alertmanager.yml"
+    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(out), "--json",
+                                      "--alertmanager-config", str(am),
+                                      "--alertmanager-base", str(ROOT / "deploy/alertmanager/alertmanager.yml")])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
+    assert summary["pop_inhibit_rules"] == 2 and 'site=~"KITA-1"' in am.read_text()
     assert summary["kpis"]["connected"]["kindergarten"] == {"part": 1, "total": 2, "ratio": 0.5}
     assert summary["kpis"]["planned_cost_eur"] == 48250.0
     assert Path(summary["html"]) == out.resolve() and out.stat().st_size > 100_000
+
+
+def test_cli_rejects_a_missing_alertmanager_base(engine, tmp_path):
+    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(tmp_path / "r.html"),
+                                      "--alertmanager-config", str(tmp_path / "am.yml"),
+                                      "--alertmanager-base", str(tmp_path / "nope.yml")])
+    assert result.exit_code == 2 and "nope.yml" in result.output
 
 
 @pytest.mark.slow
