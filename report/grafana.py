@@ -18,6 +18,14 @@ from pathlib import Path
 DEVICES = 'job="netops-devices"'
 SITE = f'{DEVICES}, site=~"$site"'
 SCOPE = f'{DEVICES}, district=~"$district", site_kind=~"$site_kind"'
+#: IF-MIB ifOperStatus values that mean "not passing traffic" (1 up and 5 dormant do not)
+IF_DOWN = "!= 1 != 5"
+#: the WLC reports clients per AP name; the inventory says where that AP is
+AP_CLIENTS = (
+    'label_replace(netops_wifi_ap_clients{job="netops-devices"}, "device", "$1", "ap_name", "(.+)")'
+    " * on (device) group_left (site, district)"
+    ' max by (device, site, district) (netops_inventory_device_info{role="wifi_ap", district=~"$district"})'
+)
 
 
 def _target(expr: str, legend: str = "", instant: bool = False) -> dict:
@@ -86,8 +94,10 @@ def dashboard() -> dict:
     lay.panel("stat", "Hotspots available", [_target(f'avg(up{{{DEVICES}, site_kind="hotspot"}})')], 4, 4,
               unit="percentunit")
     lay.panel("stat", "Used interfaces down", [_target(
-        f"count(netops_interface_oper_up{{{SCOPE}}} == 0"
-        f" and on (instance, if_index) netops_interface_admin_up{{{SCOPE}}} == 1) or vector(0)")], 4, 4)
+        f"count(netops_if_oper_status{{{SCOPE}}} {IF_DOWN}"
+        f" and on (instance, if_index) netops_if_admin_status{{{SCOPE}}} == 1"
+        f" and on (instance, if_index) min_over_time(netops_if_oper_status{{{SCOPE}}}[1d]) == 1) or vector(0)")],
+        4, 4)
     lay.panel("stat", "Sites without trench-disjoint redundancy",
               [_target("count(netops_site_trench_disjoint_paths < 2) or vector(0)")], 4, 4)
     lay.panel("stat", "Config backups older than 2 days",
@@ -96,32 +106,32 @@ def dashboard() -> dict:
               [_target(f"avg by (site_kind) (up{{{SCOPE}}})", "{{site_kind}}")], 12, 8, unit="percentunit")
     lay.panel("table", "Devices down", [_target(f"up{{{SCOPE}}} == 0", instant=True)], 12, 8)
     lay.panel("bargauge", "Compliance failures by rule",
-              [_target("sum by (rule) (netops_config_compliance_failures)", "{{rule}}")], 12, 8)
+              [_target('sum by (rule) (netops_config_compliance_devices{result="noncompliant", source="running"})',
+                       "{{rule}}")], 12, 8)
     lay.panel("table", "Firing netops alerts",
               [_target('ALERTS{alertstate="firing", alertname=~"Netops.*"}', instant=True)], 12, 8)
 
     lay.row("Site drill-down ($site)")
-    lay.panel("stat", "Devices up", [_target(f"up{{{SITE}}}", "{{instance}}")], 6, 5)
-    lay.panel("stat", "Uptime", [_target(f"netops_device_uptime_seconds{{{SITE}}}", "{{instance}}")], 6, 5,
+    lay.panel("stat", "Devices up", [_target(f"up{{{SITE}}}", "{{device}}")], 6, 5)
+    lay.panel("stat", "Uptime", [_target(f"netops_snmp_sys_uptime_seconds{{{SITE}}}", "{{device}}")], 6, 5,
               unit="s")
-    lay.panel("state-timeline", "Interface state (1 = up)",
-              [_target(f"netops_interface_oper_up{{{SITE}}}", "{{instance}} {{if_name}}")], 12, 5)
+    lay.panel("state-timeline", "Interface state (IF-MIB: 1 up, 2 down, 5 dormant, 7 lower layer down)",
+              [_target(f"netops_if_oper_status{{{SITE}}}", "{{device}} {{if_name}}")], 12, 5)
     lay.panel("timeseries", "Traffic in (bit/s)", [_target(
-        f"rate(netops_interface_in_octets_total{{{SITE}}}[5m]) * 8", "{{instance}} {{if_name}}")], 12, 8,
-        unit="bps")
+        f"rate(netops_if_in_bytes_total{{{SITE}}}[5m]) * 8", "{{device}} {{if_name}}")], 12, 8, unit="bps")
     lay.panel("timeseries", "Traffic out (bit/s)", [_target(
-        f"rate(netops_interface_out_octets_total{{{SITE}}}[5m]) * 8", "{{instance}} {{if_name}}")], 12, 8,
-        unit="bps")
+        f"rate(netops_if_out_bytes_total{{{SITE}}}[5m]) * 8", "{{device}} {{if_name}}")], 12, 8, unit="bps")
     lay.panel("timeseries", "Interface errors (per second)", [
-        _target(f"rate(netops_interface_in_errors_total{{{SITE}}}[5m])", "in {{instance}} {{if_name}}"),
-        _target(f"rate(netops_interface_out_errors_total{{{SITE}}}[5m])", "out {{instance}} {{if_name}}"),
+        _target(f"rate(netops_if_in_errors_total{{{SITE}}}[5m])", "in {{device}} {{if_name}}"),
+        _target(f"rate(netops_if_out_errors_total{{{SITE}}}[5m])", "out {{device}} {{if_name}}"),
     ], 24, 7)
 
     lay.row("Optics")
     lay.panel("timeseries", "Receive power (dBm)", [
-        _target(f"netops_optic_rx_power_dbm{{{SITE}}}", "{{instance}} {{if_name}}"),
-        _target(f"netops_optic_rx_power_low_warning_dbm{{{SITE}}}", "sensor low warning {{instance}} {{if_name}}"),
-        _target(f"netops_optic_rx_sensitivity_dbm{{{SITE}}}", "inventory sensitivity {{instance}} {{if_name}}"),
+        _target(f"netops_optic_rx_power_dbm{{{SITE}}}", "{{device}} {{if_name}}"),
+        _target('netops_optic_rx_sensitivity_dbm * on (device) group_left () '
+                'max by (device) (netops_inventory_device_info{site=~"$site"})',
+                "optic sensitivity {{device}} {{if_name}} ({{optic}})"),
     ], 12, 9, unit="dBm")
     lay.panel("table", "Weakest receivers in scope (dBm)",
               [_target(f"bottomk(15, netops_optic_rx_power_dbm{{{SCOPE}}})", instant=True)], 12, 9)
@@ -131,14 +141,11 @@ def dashboard() -> dict:
 
     lay.row("WiFi clients by zone")
     lay.panel("timeseries", "Clients by zone (district)", [_target(
-        f'sum by (district) (netops_wifi_clients{{{DEVICES}, site_kind="hotspot", district=~"$district"}})',
-        "{{district}}")], 12, 9)
+        f"sum by (district) ({AP_CLIENTS})", "{{district}}")], 12, 9)
     lay.panel("timeseries", "Clients by SSID", [_target(
-        f'sum by (ssid) (netops_wifi_clients{{{DEVICES}, site_kind="hotspot", district=~"$district"}})',
-        "{{ssid}}")], 12, 9)
+        f"sum by (ssid) (netops_wifi_ssid_clients{{{DEVICES}}})", "{{ssid}}")], 12, 9)
     lay.panel("table", "Busiest hotspots", [_target(
-        f'topk(20, sum by (site, district) (netops_wifi_clients{{{DEVICES}, site_kind="hotspot"}}))',
-        instant=True)], 24, 8)
+        f"topk(20, sum by (site, district) ({AP_CLIENTS}))", instant=True)], 24, 8)
 
     return {
         "title": "netops — city network",

@@ -126,8 +126,8 @@ def _kpi_table(report: Report) -> str:
     rows.append(["hotspots radio-meshed", _pct(Share(k.hotspots_radio, hotspots))])
     for window, value in (k.hotspot_availability or {}).items():
         rows.append([f"hotspot availability, last {window}", "no data" if value is None else f"{value * 100:.2f} %"])
-    rows.append(["config backup coverage", _pct(k.backup_coverage)])
-    rows.append(["compliance rate", _pct(k.compliance)])
+    rows.append(["devices with a config backup of the last 2 days", _pct(k.backup_coverage)])
+    rows.append(["compliance checks passed (device × rule)", _pct(k.compliance)])
     rows.append(["planned connections", f"{len(k.planned_connections)} (€ {k.planned_cost_eur:,.0f})"])
     return _table(["figure", "value"], rows)
 

@@ -30,8 +30,13 @@ RULES = ROOT / "deploy" / "prometheus" / "rules" / "netops-alerts.yml"
 
 #: series Prometheus makes itself (scrape health, alert state), not an exporter
 PROMETHEUS_OWN = {"up", "ALERTS", "ALERTS_FOR_STATE"}
-#: packages that may emit metrics (the report only reads them)
-EMITTERS = [p for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists() and p.name not in ("report", "tests")]
+#: code that may emit metrics: every package, but of ``report`` only its collector (the rest
+#: of it queries metrics and would count its own queries as emitted)
+EMITTERS = sorted(
+    [p for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists() and p.name not in ("report", "tests")]
+    + [ROOT / "report" / "collector.py"]
+)
+NAME = re.compile(r"netops_[a-z0-9_]+")
 
 _FAMILY_CALLS = {"Gauge", "Counter", "Histogram", "Summary", "Info", "Enum"}
 _SUFFIXES = {
@@ -50,11 +55,15 @@ def _family_kind(call: ast.Call) -> str | None:
 
 
 def emitted_metric_names(packages: list[Path] = EMITTERS) -> set[str]:
-    """Every sample name the code in ``packages`` can expose."""
+    """Every sample name the code in ``packages`` (directories or files) can expose: string
+    constants that are a whole metric name (the exporter's metric tables and ``Family``
+    calls), plus the suffixes prometheus_client adds to counters and histograms."""
     names: set[str] = set()
     for package in packages:
-        for source in package.rglob("*.py"):
+        for source in [package] if package.is_file() else package.rglob("*.py"):
             for node in ast.walk(ast.parse(source.read_text("utf-8"), str(source))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and NAME.fullmatch(node.value):
+                    names.add(node.value)
                 if not isinstance(node, ast.Call) or (kind := _family_kind(node)) is None:
                     continue
                 args = list(node.args[:1]) + [k.value for k in node.keywords if k.arg == "name"]
@@ -99,8 +108,8 @@ def test_references_are_read_from_both_files():
     names = referenced_metric_names()
     rule_names = {n for e in _rule_exprs() for n in re.findall(r"\bnetops_[a-z0-9_]+", e)}
     assert len(_rule_exprs()) == 12
-    assert {"netops_interface_admin_up", "netops_site_trench_disjoint_paths"} <= rule_names
-    assert {"netops_wifi_clients", "netops_interface_in_octets_total", "up"} <= names
+    assert {"netops_if_admin_status", "netops_site_trench_disjoint_paths"} <= rule_names
+    assert {"netops_wifi_ap_clients", "netops_if_in_bytes_total", "up"} <= names
 
 
 def test_the_emitter_scan_understands_collectors(tmp_path):
@@ -114,10 +123,14 @@ def test_the_emitter_scan_understands_collectors(tmp_path):
         "    yield GaugeMetricFamily('netops_device_uptime_seconds', 'up', labels=['device'])\n"
         "    yield CounterMetricFamily(name='netops_interface_in_octets_total', documentation='in')\n"
         "    yield GaugeMetricFamily('other_metric', 'not ours')\n"
+        "TABLE = [('1.3.6.1.2.1.2.2.1.8', 'netops_if_oper_status', 'gauge')]\n"
+        "HELP = 'netops_if_oper_status is not a name in this sentence'\n"
     )
     names = emitted_metric_names([package])
     assert {"netops_device_uptime_seconds", "netops_interface_in_octets_total"} <= names
     assert "other_metric" not in names and "netops_interface_in_octets" in names
+    assert "netops_if_oper_status" in names  # from a metric table
+    assert not any(" " in n for n in names)
 
 
 def test_dashboard_and_rules_only_use_metrics_netops_emits():

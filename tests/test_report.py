@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,22 @@ from typer.testing import CliRunner
 from sqlmodel import select
 
 from cli import app
+from configs.state import WORKSPACE_ENV, Workspace
 from inventory.models import Site
 from netops.db import session_scope
 from report import build_report, write_report
 from tests.support.chromium import Browser, chromium_binary
 from tests.support.mini_city import build_mini_city
 
-ARTEFACTS = Path(__file__).resolve().parent.parent / "out" / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTEFACTS = ROOT / "out" / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def empty_config_workspace(tmp_path, monkeypatch):
+    """No test reads the user's real config-run state."""
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "configs"))
+    return Workspace(tmp_path / "configs")
 
 
 def _mini_report(engine, out: Path | None = None):
@@ -44,6 +54,27 @@ def test_kpis_count_connected_sites_hotspot_feeds_and_plans(engine):
         ("kita-2", ["Kita Sonnenschein"], 48250.0)
     ]
     assert kpis.hotspot_availability is None and any("--prometheus-url" in n for n in kpis.notes)
+    assert kpis.backup_coverage is None and kpis.compliance is None  # no config run recorded
+
+
+def test_backup_coverage_and_compliance_come_from_the_config_runs(engine, empty_config_workspace):
+    now = time.time()
+    with empty_config_workspace.update_state() as state:
+        state["backup"] = {"devices": {
+            "gk-sch1-as1": {"status": "ok", "last_success": now - 3600},
+            "gk-kita1-as1": {"status": "timeout", "last_success": now - 5 * 86400},  # too old
+            "gk-hot1-ap1": {"status": "auth_failed"},  # never succeeded
+            "gk-popn-cr1": {"status": "ok", "last_success": now - 60},
+        }}
+        state["audit"] = {"rules": {
+            "ssh-only-vty": {"severity": "high", "compliant": 7, "noncompliant": 1},
+            "login-banner": {"severity": "low", "compliant": 5, "noncompliant": 3},
+        }}
+        state["audit_intended"] = {"rules": {"ssh-only-vty": {"severity": "high", "compliant": 0, "noncompliant": 9}}}
+    kpis = _mini_report(engine).kpis
+    assert (kpis.backup_coverage.part, kpis.backup_coverage.total) == (2, 10)  # 10 active devices in the town
+    assert (kpis.compliance.part, kpis.compliance.total) == (12, 16)  # intended configs do not count
+    assert not any("config" in note for note in kpis.notes)
 
 
 def test_sites_carry_devices_and_links_for_the_click_panel(engine):
@@ -86,12 +117,23 @@ def test_html_is_one_self_contained_file(engine, tmp_path):
 def test_cli_writes_report_and_prints_the_same_numbers_as_json(engine, tmp_path):
     _mini_report(engine)
     out = tmp_path / "cli" / "report.html"
-    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(out), "--json"])
+    am = tmp_path / "cli" / "alertmanager.yml"
+    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(out), "--json",
+                                      "--alertmanager-config", str(am),
+                                      "--alertmanager-base", str(ROOT / "deploy/alertmanager/alertmanager.yml")])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
+    assert summary["pop_inhibit_rules"] == 2 and 'site=~"KITA-1"' in am.read_text()
     assert summary["kpis"]["connected"]["kindergarten"] == {"part": 1, "total": 2, "ratio": 0.5}
     assert summary["kpis"]["planned_cost_eur"] == 48250.0
     assert Path(summary["html"]) == out.resolve() and out.stat().st_size > 100_000
+
+
+def test_cli_rejects_a_missing_alertmanager_base(engine, tmp_path):
+    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(tmp_path / "r.html"),
+                                      "--alertmanager-config", str(tmp_path / "am.yml"),
+                                      "--alertmanager-base", str(tmp_path / "nope.yml")])
+    assert result.exit_code == 2 and "nope.yml" in result.output
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from inventory.models import (
     Interface,
     Link,
     LinkHop,
+    OpticType,
     Plan,
     RouteNode,
     Site,
@@ -131,10 +132,13 @@ def build_mini_city(session: Session) -> dict[str, object]:
         ("lnk-bp1-n", "gk-popn-ds1", "gk-bp1-as1", "fibre", "cab-bp1-n"),
         ("lnk-bp1-s", "gk-pops-ds1", "gk-bp1-as1", "fibre", "cab-bp1-s"),
     ]
+    lx = add("optic-lx", OpticType(name="1000BASE-LX-10km", standard="1000BASE-LX", wavelength_nm=1310,
+                                   reach_km=10, tx_min_dbm=-9.5, rx_sensitivity_dbm=-20.0))
     for n, (code, a, b, medium, cable) in enumerate(link_specs):
         kind = "radio" if medium == "radio" else "fibre"
-        ia = add(f"{code}:a", Interface(device_id=rows[a].id, name=f"port{n}a", kind=kind))
-        ib = add(f"{code}:b", Interface(device_id=rows[b].id, name=f"port{n}b", kind=kind))
+        optic = lx.id if cable else None
+        ia = add(f"{code}:a", Interface(device_id=rows[a].id, name=f"port{n}a", kind=kind, optic_id=optic))
+        ib = add(f"{code}:b", Interface(device_id=rows[b].id, name=f"port{n}b", kind=kind, optic_id=optic))
         link = add(code, Link(code=code, a_interface_id=ia.id, b_interface_id=ib.id, medium=medium, source=SRC))
         if cable:
             session.add(LinkHop(link_id=link.id, seq=0, cable_id=rows[cable].id, strand_a=2 * n + 1, strand_b=2 * n + 2))
