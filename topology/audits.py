@@ -166,10 +166,12 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     """Every trench segment, route node and device (or just ``elements``), by the weighted
     sites its failure alone cuts off (service view), worst first.
 
-    Fast engine: a failure that takes down one link or one device is answered from the cut
-    tree (one DFS for the whole network); a trench or manhole carrying several links (a
-    shared-risk group) by the local failure search; trenches carrying the same set of links
-    (consecutive segments of the same routes) are answered once. ``naive=True`` removes each
+    Fast engine: one low-link DFS per layer (``CutTree``) gives the bridges, cut vertices and
+    2-edge-connected components; a failure whose links are bridges, or non-bridges in
+    distinct components, is answered from it directly (a device failure too). Only a
+    shared-risk group, two or more of the failed links in one component, goes to the local
+    failure search around it; trenches carrying the same set of links (consecutive segments
+    of the same routes) are answered once. ``naive=True`` removes each
     element and searches the whole network again: the reference for tests and benchmark.
     """
     key = ("ranking", naive)

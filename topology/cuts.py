@@ -14,6 +14,10 @@ on (node pair and key), never every edge to the parent, so two parallel trench s
 are correctly not bridges, unlike ``nx.bridges`` which refuses multigraphs. Edge keys
 must be unique across the graph (they are database ids in ``topology.graphs``).
 
+The same sweep labels the 2-edge-connected components, which settles most *sets* of failed
+edges too (``cut_by_edges``): only two failed edges inside one component can cut without
+a bridge. That is the shared-risk case (two "redundant" links in one trench).
+
 ``FailureSearch`` answers it for an arbitrary *set* of simultaneous failures (a trench
 carrying several links, ``netops audit cut A B C``): only nodes next to a failure can be
 cut off, so it searches outward from them, best-first towards the core along the
@@ -58,6 +62,7 @@ class CutTree:
         self.cut_children: dict = {}  # cut vertex -> children cut off when it fails
         self.top_bridge: dict = {}  # node -> key of the bridge nearest the core above it
         self.parent: dict = {}  # node -> its DFS parent (ROOT for a core node)
+        self.component: dict = {}  # node -> its 2-edge-connected component (a node's id or ROOT)
         self._search()
 
     def _neighbours(self, v) -> Iterator[tuple]:
@@ -104,11 +109,35 @@ class CutTree:
         self._propagate_top_bridges()
 
     def _propagate_top_bridges(self) -> None:
-        """Pre-order visits every parent before its children, so one sweep suffices."""
+        """Pre-order visits every parent before its children, so one sweep suffices. The
+        same sweep labels the 2-edge-connected components: a node starts a new one exactly
+        when the tree edge above it is a bridge (the core's is labelled ROOT)."""
         child_bridge = {child: key for key, child in self.bridge_child.items()}
         for v in self.order:
-            inherited = self.top_bridge.get(self.parent[v])
+            parent = self.parent[v]
+            inherited = self.top_bridge.get(parent)
             self.top_bridge[v] = inherited if inherited is not None else child_bridge.get(v)
+            self.component[v] = v if v in child_bridge else self.component.get(parent, ROOT)
+
+    def cut_by_edges(self, keys: Iterable, edge_ends: dict) -> set | None:
+        """Nodes cut off when all these edges fail at once, if the tree can tell: when no two
+        failed non-bridge edges lie in the same 2-edge-connected component, each such edge
+        still lies on a cycle of its component afterwards, so only the failed bridges cut,
+        each its own subtree. None when two of them share a component (a shared risk that
+        may cut without any bridge): then a search must decide."""
+        components, bridges = set(), []
+        for key in keys:
+            if key in self.bridge_child:
+                bridges.append(key)
+                continue
+            ends = edge_ends.get(key)
+            component = self.component.get(ends[0]) if ends else None
+            if component is None:
+                continue  # not reachable from the core anyway
+            if component in components:
+                return None
+            components.add(component)
+        return {n for key in bridges for n in self.cut_by_edge(key)}
 
     @property
     def reachable(self) -> dict:

@@ -104,8 +104,10 @@ class Layer:
         failed_edges, failed_nodes = set(failed_edges), set(failed_nodes)
         if naive:
             return naive_cut_off(self.graph, self.sources, failed_edges, failed_nodes, self.reachable)
-        if not failed_nodes and len(failed_edges) == 1:
-            return set(self.tree.cut_by_edge(next(iter(failed_edges))))
+        if not failed_nodes:
+            cut = self.tree.cut_by_edges(failed_edges, self.search.edge_ends)
+            if cut is not None:
+                return cut
         if not failed_edges and len(failed_nodes) == 1:
             return set(self.tree.cut_by_node(next(iter(failed_nodes))))
         return self.search.cut_off(failed_edges, failed_nodes)
