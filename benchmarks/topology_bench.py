@@ -12,18 +12,13 @@ For each scale, in a fresh child process (so peak memory is that scale's alone):
     by side in the same process: on every element at 1x, on a random sample beyond, and
     extrapolated to all elements; the sample is also checked to agree with the fast ranking.
 
-The city comes from `netops inventory seed` (scale 1). Larger scales are made by copying
-the seeded city's rows N times into one SQLite file (ids offset, codes suffixed ``-tK``)
-because ``inventory seed --scale N`` fails on main at the time of writing (tile links
-refer to device names the tiles do not have). Tiles are disjoint copies, each with its own
-PoPs; the audits treat all PoPs as one super-source, so joining them would change nothing
-they compute.
+Each scale is seeded once with `netops inventory seed --scale N` into its own SQLite file
+(kept in --dir between runs: seeding 100x takes minutes; the seed benchmark is the lead's).
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import random
@@ -34,65 +29,19 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from sqlalchemy import Integer, func, select
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inventory.models import metadata  # noqa: E402
 from netops import db as dbmod  # noqa: E402
 from netops.db import session_scope  # noqa: E402
 
-TILED = ["site", "routenode", "trenchsegment", "spliceclosure", "cable", "cablesegment", "device",
-         "interface", "link", "linkhop"]
 
-
-def seed_city(path: Path) -> None:
+def seed_city(path: Path, scale: int) -> None:
     if path.exists():
         return
     netops = Path(sys.executable).with_name("netops")
-    subprocess.run([str(netops), "--db", str(path), "inventory", "seed"], check=True,
+    subprocess.run([str(netops), "--db", str(path), "inventory", "seed", "--scale", str(scale)], check=True,
                    stdout=subprocess.DEVNULL)
-
-
-def tile_city(city: Path, path: Path, scale: int) -> None:
-    """Copy every inventory row of ``city`` ``scale`` times into ``path``."""
-    if path.exists():
-        return
-    src, dst = dbmod.make_engine(f"sqlite:///{city}"), dbmod.make_engine(f"sqlite:///{path}")
-    dbmod.upgrade(dst)
-    tables = [t for t in metadata.sorted_tables if t.name in TILED]
-    with src.connect() as conn:
-        offset = 1 + max(conn.execute(select(func.max(t.c.id))).scalar() or 0 for t in tables if "id" in t.c)
-        rows = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in tables}
-    with dst.begin() as conn:
-        for table in tables:
-            shifted = [c.name for c in table.c if isinstance(c.type, Integer) and (
-                c.name == "id" or any(fk.column.table.name in TILED for fk in c.foreign_keys))]
-            # references outside the copied tables (optic types, plans) are not topology
-            dropped = [c.name for c in table.c if c.foreign_keys
-                       and not any(fk.column.table.name in TILED for fk in c.foreign_keys)]
-            unique_cols = {c for idx in table.indexes if idx.unique for c in idx.columns}
-            unique_cols |= {c for c in table.c if c.unique}
-            unique = [c.name for c in unique_cols if not isinstance(c.type, Integer) and c.name != "mgmt_ip"]
-            for k in range(scale):
-                batch = []
-                for row in rows[table.name]:
-                    row = dict(row)
-                    for name in dropped:
-                        row[name] = None
-                    for name in shifted:
-                        if row[name] is not None:
-                            row[name] += k * offset
-                    for name in unique:
-                        if k and row[name] is not None:
-                            row[name] = f"{row[name]}-t{k}"
-                    if row.get("mgmt_ip") and k:
-                        row["mgmt_ip"] = str(ipaddress.ip_address(row["mgmt_ip"]) + k * 65536)
-                    batch.append(row)
-                conn.execute(table.insert(), batch)
-    src.dispose()
-    dst.dispose()
 
 
 def measure(db: Path, naive_sample: int) -> dict:
@@ -158,15 +107,13 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.naive_sample)))
         return
     args.dir.mkdir(parents=True, exist_ok=True)
-    city = args.dir / "city-x1.db"
-    seed_city(city)
     print("wall seconds (CPU seconds of the process in brackets); ratio = naive CPU / fast CPU")
     print(f"{'scale':>5} {'sites':>7} {'trenches':>8} {'links':>7} {'load':>6} {'graphs':>6} "
           f"{'audits':>6} {'full audit':>16} {'peak RSS':>9} {'ranking':>14} {'rank MiB':>8} "
           f"{'naive ranking':>18} {'ratio':>7}  naive sample, load avg")
     for scale in args.scales:
-        db = city if scale == 1 else args.dir / f"city-x{scale}.db"
-        tile_city(city, db, scale)
+        db = args.dir / f"city-x{scale}.db"
+        seed_city(db, scale)
         naive_sample = 10**9 if scale == 1 else args.naive_sample
         out = subprocess.run([sys.executable, __file__, "--child", str(db), "--naive-sample", str(naive_sample)],
                              check=True, capture_output=True, text=True).stdout
