@@ -23,7 +23,7 @@ from topology.audits import (
     reachability, resolve_failures, run_audits, shared_risks, single_points_of_failure,
 )
 from topology.findings import Severity
-from topology.network import Network
+from topology.network import AuditConfig, Network
 from netops.errors import NetopsError, NotFoundError
 
 
@@ -228,3 +228,16 @@ def test_run_audits_gates_on_severity(net):
     assert report.fails(Severity.CRITICAL) and report.fails(Severity.WARNING)
     assert not run_audits(net, ["shared_risk"]).fails(Severity.CRITICAL)
     assert run_audits(net, ["shared_risk"]).fails(Severity.WARNING)
+
+
+def test_a_planned_second_uplink_counts_only_when_evaluating_the_plan(city):
+    city.trench("TK2", "K1", "P2")
+    city.link("L-K1b", "K1", "P2", ["TK2"])
+    def plan(rows, code):
+        rows[:] = [row._replace(status="planned") if row.code == code else row for row in rows]
+
+    plan(city.inv.segments, "TK2")
+    plan(city.inv.links, "L-K1b")
+    today = {r.site: r.logical_paths for r in path_diversity(Network(city.inv))}
+    with_plan = {r.site: r.logical_paths for r in path_diversity(Network(city.inv, AuditConfig(include_planned=True)))}
+    assert today["K1"] == 1 and with_plan["K1"] == 2
