@@ -16,13 +16,12 @@ exact optimum for small instances is in ``planning.exact`` (an integer program).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
@@ -31,6 +30,8 @@ from planning.routing import Route, make_leg
 
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
+REGROUP_SHARING = (3.0, 10.0)
+REGROUP_STARTS = 3  # group members the group's tree is also grown from
 MAX_STARTS = 8  # sites the tree is also grown from (besides the root)
 MAX_GROUP = 16  # largest group of sites ripped up together (bounds the batch's run time)
 
@@ -80,15 +81,48 @@ class SteinerInstance:
         return cls(n, np.array(tail), np.array(head), np.array(fixed, dtype=float),
                    np.array(per_cable, dtype=float), origin, [index[t] for t in terminals], root)
 
-    def matrix(self, weights: np.ndarray):
-        return coo_matrix((np.maximum(weights, _EPS), (self.tail, self.head)),
-                          shape=(self.n, self.n)).tocsr()
+    @cached_property
+    def _template(self) -> tuple[csr_matrix, np.ndarray]:
+        """CSR structure of every arc in both directions plus a virtual source (node n)
+        with an arc to every node; ``perm`` maps CSR slots to the weight vector."""
+        m, n = len(self.tail), self.n
+        rows = np.concatenate([self.tail, self.head, np.full(n, n)])
+        cols = np.concatenate([self.head, self.tail, np.arange(n)])
+        slots = coo_matrix((np.arange(1, 2 * m + n + 1, dtype=float), (rows, cols)),
+                           shape=(n + 1, n + 1)).tocsr()
+        return slots, slots.data.astype(np.int64) - 1
+
+    def shortest(self, weights: np.ndarray, start: int, *, offsets: np.ndarray | None = None,
+                 limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """Dijkstra (C speed) from ``start`` with per-arc ``weights``; ``start`` = ``n``
+        is the virtual source, reaching node v at ``offsets[v]`` (inf: not at all)."""
+        slots, perm = self._template
+        if offsets is None:
+            offsets = np.full(self.n, np.inf)
+        data = np.maximum(np.concatenate([weights, weights, offsets])[perm], _EPS)
+        graph = csr_matrix((data, slots.indices, slots.indptr), shape=slots.shape)
+        return dijkstra(graph, directed=True, indices=start, return_predecessors=True, limit=limit)
+
+    def path(self, preds: np.ndarray, start: int, end: int) -> list[int] | None:
+        """Arcs from ``end`` back to ``start`` of a Dijkstra run from ``start``, ordered
+        from ``end`` (the arcs of a run from the root read from a site to the root)."""
+        arcs, node = [], end
+        while node != start:
+            parent = int(preds[node])
+            if parent < 0:
+                return None
+            arcs.append(self.arc_index[(node, parent)])
+            node = parent
+        return arcs
 
     @cached_property
     def arc_index(self) -> dict[tuple[int, int], int]:
         """(node, node) -> arc, both orientations."""
         return {(int(a), int(b)): i for i, (a, b) in enumerate(zip(self.tail, self.head))} | {
             (int(b), int(a)): i for i, (a, b) in enumerate(zip(self.tail, self.head))}
+
+    def other_end(self, arc: int, node: int) -> int:
+        return int(self.head[arc]) if int(self.tail[arc]) == node else int(self.tail[arc])
 
     def cost(self, paths: dict[int, list[int]]) -> float:
         """Fixed cost of every arc used once, per-cable cost once per path using it."""
@@ -97,30 +131,11 @@ class SteinerInstance:
                      + sum(self.per_cable[a] for arcs in paths.values() for a in arcs))
 
 
-def _paths_from_predecessors(instance: SteinerInstance, arc_of, preds: np.ndarray,
-                             source: int) -> list[int] | None:
-    """Arcs of the path from ``source`` to the root, from a Dijkstra rooted at the root."""
-    arcs, node = [], source
-    while node != instance.root:
-        parent = int(preds[node])
-        if parent < 0:
-            return None
-        arcs.append(arc_of[(node, parent)])
-        node = parent
-    return arcs
-
-
 def independent_paths(instance: SteinerInstance) -> dict[int, list[int]]:
     """Every site on its own cheapest path (what single-site plans would build)."""
-    arc_of = instance.arc_index
-    _, preds = dijkstra(instance.matrix(instance.fixed + instance.per_cable), directed=False,
-                        indices=instance.root, return_predecessors=True)
-    paths = {}
-    for t in instance.terminals:
-        path = _paths_from_predecessors(instance, arc_of, preds, t)
-        if path is not None:
-            paths[t] = path
-    return paths
+    _, preds = instance.shortest(instance.fixed + instance.per_cable, instance.root)
+    paths = {t: instance.path(preds, instance.root, t) for t in instance.terminals}
+    return {t: p for t, p in paths.items() if p is not None}
 
 
 def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int],
@@ -128,137 +143,193 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
     """Takahashi–Matsuyama's shortest-path heuristic, aware of per-cable costs: grow the
     tree (the root plus the ``kept`` paths) by repeatedly adding the site whose connection
     costs least, counting dug trenches as free and the per-cable cost of its whole way to
-    the root (a virtual source stands behind every tree node at that node's per-cable
+    the root (the virtual source reaches every tree node at that node's per-cable
     distance to the root).
 
     ``sharing`` > 1 weighs per-cable costs up while growing, anticipating that later
     sites will follow the same way: a long chain of cheap free ducts is tempting for
     the first site but costly when every later site pulls its cable along it too."""
-    source = instance.n
-    arc_of = instance.arc_index
     paths = {t: list(p) for t, p in kept.items()}
     bought = np.zeros(len(instance.fixed), dtype=bool)
     bought[[a for p in kept.values() for a in p]] = True
     # the kept paths as a tree: per-cable distances to the root within the dug trenches
-    dist, preds = dijkstra(instance.matrix(np.where(bought, sharing * instance.per_cable, np.inf)),
-                           directed=False, indices=instance.root, return_predecessors=True)
-    to_root = {int(v): float(dist[v]) for v in np.flatnonzero(np.isfinite(dist))}
-    next_arc: dict[int, int | None] = {v: arc_of[(v, int(preds[v]))] for v in to_root if v != instance.root}
+    to_root, preds = instance.shortest(np.where(bought, sharing * instance.per_cable, np.inf),
+                                       instance.root)
+    tree = np.isfinite(to_root)
+    next_arc: dict[int, int | None] = {int(v): instance.arc_index[(int(v), int(preds[v]))]
+                                       for v in np.flatnonzero(tree) if v != instance.root}
     next_arc[instance.root] = None
 
     def chain(node: int) -> list[int]:
         arcs = []
         while next_arc[node] is not None:
-            arc = next_arc[node]
-            arcs.append(arc)
-            node = int(instance.head[arc]) if int(instance.tail[arc]) == node else int(instance.tail[arc])
+            arcs.append(next_arc[node])
+            node = instance.other_end(next_arc[node], node)
         return arcs
 
     remaining = set(to_add)
     while remaining:
         weights = sharing * instance.per_cable + np.where(bought, 0.0, instance.fixed)
-        tree = list(to_root)
-        tails = np.concatenate([instance.tail, np.full(len(tree), source)])
-        heads = np.concatenate([instance.head, np.array(tree)])
-        data = np.maximum(np.concatenate([weights, [to_root[v] for v in tree]]), _EPS)
-        matrix = coo_matrix((data, (tails, heads)), shape=(instance.n + 1, instance.n + 1)).tocsr()
-        dist, preds = dijkstra(matrix, directed=False, indices=source, return_predecessors=True)
+        dist, preds = instance.shortest(weights, instance.n, offsets=to_root)
         t = min(remaining, key=lambda v: (dist[v], v))
         remaining.discard(t)
         walk = [t]  # from the site towards the tree, cut at the first tree node
-        while walk[-1] not in to_root:
+        while not tree[walk[-1]]:
             walk.append(int(preds[walk[-1]]))
-        new_arcs = [arc_of[(a, b)] for a, b in zip(walk, walk[1:])]
+        new_arcs = [instance.arc_index[(a, b)] for a, b in zip(walk, walk[1:])]
         paths[t] = new_arcs + chain(walk[-1])
         bought[new_arcs] = True
         cost = to_root[walk[-1]]
         for node, arc in zip(reversed(walk[:-1]), reversed(new_arcs)):
             cost += sharing * instance.per_cable[arc]
-            next_arc[node], to_root[node] = arc, cost
+            next_arc[node], to_root[node], tree[node] = arc, cost, True
     return paths
 
 
-def _grow_from(instance: SteinerInstance, start: int, reachable: list[int]) -> dict[int, list[int]]:
-    """Plain shortest-path heuristic started at one site instead of the root (the root is
-    just one more terminal), read back as each site's path to the root in that tree.
-    Different starts find different trunks; the best is kept."""
+def _grow_from(instance: SteinerInstance, start: int, sites: list[int],
+               kept: dict[int, list[int]] | None = None) -> dict[int, list[int]]:
+    """Plain shortest-path heuristic started at one site instead of the root: the root
+    (with the ``kept`` paths' trenches, all dug already) is just one more terminal to
+    reach. Read back as each of ``sites``' path to the root in the grown tree, next to
+    the kept paths. Different starts find different trunks; the best is kept."""
+    kept = kept or {}
     weights = instance.fixed + instance.per_cable
-    source = instance.n
-    in_tree = {start}
     bought = np.zeros(len(weights), dtype=bool)
-    remaining = (set(reachable) | {instance.root}) - {start}
-    arc_of = instance.arc_index
-    while remaining:
-        tree = np.array(sorted(in_tree))
-        tails = np.concatenate([instance.tail, np.full(len(tree), source)])
-        heads = np.concatenate([instance.head, tree])
-        data = np.maximum(np.concatenate([np.where(bought, instance.per_cable, weights),
-                                          np.zeros(len(tree))]), _EPS)
-        matrix = coo_matrix((data, (tails, heads)), shape=(source + 1, source + 1)).tocsr()
-        dist, preds = dijkstra(matrix, directed=False, indices=source, return_predecessors=True)
-        t = min(remaining, key=lambda v: (dist[v], v))
-        remaining.discard(t)
-        node = t
-        while node not in in_tree:
+    bought[[a for p in kept.values() for a in p]] = True
+    anchor = {instance.root} | {int(x) for p in kept.values() for a in p
+                                for x in (instance.tail[a], instance.head[a])}
+    in_tree = np.full(instance.n, np.inf)  # 0 where the tree is: the virtual source's offsets
+    in_tree[start] = 0.0
+    remaining = set(sites) - {start}
+    anchored = False
+    while remaining or not anchored:
+        dist, preds = instance.shortest(np.where(bought, instance.per_cable, weights), instance.n,
+                                        offsets=in_tree)
+        targets = remaining | (set() if anchored else anchor)
+        reached = node = min(targets, key=lambda v: (dist[v], v))
+        while in_tree[node] != 0.0:
             parent = int(preds[node])
-            bought[arc_of[(node, parent)]] = True
-            in_tree.add(node)
+            bought[instance.arc_index[(node, parent)]] = True
+            in_tree[node] = 0.0
             node = parent
-    arc_of = instance.arc_index
-    _, preds = dijkstra(instance.matrix(np.where(bought, instance.per_cable, np.inf)), directed=False,
-                        indices=instance.root, return_predecessors=True)
-    return {t: _paths_from_predecessors(instance, arc_of, preds, t) for t in reachable}
+        if reached in anchor:
+            anchored = True
+            in_tree[list(anchor)] = 0.0
+        remaining.discard(reached)
+    _, preds = instance.shortest(np.where(bought, instance.per_cable, np.inf), instance.root)
+    paths = {t: list(p) for t, p in kept.items()}
+    paths.update({t: instance.path(preds, instance.root, t) for t in sites})
+    return paths
 
 
-def _regroup(instance: SteinerInstance, paths: dict[int, list[int]],
-             max_group: int) -> dict[int, list[int]]:
-    """Group moves: the sites behind one node of the plan (a branch) are ripped up
-    together and grown back onto the rest; kept when cheaper. Single-site re-routing
-    cannot move a trunk that several sites share; this can."""
+def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int) -> dict[int, list[int]]:
+    """Key-path exchange: cut arc ``cut``; the sites whose paths use it keep their part
+    below the cut and the branch is re-joined to the rest of the plan (or the root) by
+    the cheapest path, priced for all of them (one trench, one cable each)."""
+    group = {t for t, arcs in paths.items() if cut in arcs}
+    kept = {t: p for t, p in paths.items() if t not in group}
+    branch = [a for t in group for a in paths[t][:paths[t].index(cut)]]
+    bought = np.zeros(len(instance.fixed), dtype=bool)
+    bought[[a for p in kept.values() for a in p]] = True
+    anchor = np.zeros(instance.n, dtype=bool)
+    anchor[instance.root] = True
+    anchor[instance.tail[bought]] = anchor[instance.head[bought]] = True
+    sources = np.full(instance.n, np.inf)
+    sources[[t for t in group]] = 0.0
+    sources[instance.tail[branch]] = sources[instance.head[branch]] = 0.0
+    weights = len(group) * instance.per_cable + np.where(bought, 0.0, instance.fixed)
+    weights[cut] = np.inf
+    dist, preds = instance.shortest(weights, instance.n, offsets=sources)
+    targets = np.flatnonzero(anchor & np.isfinite(dist[:instance.n]))
+    if not len(targets):
+        return paths
+    node = int(targets[np.argmin(dist[targets])])
+    link = []
+    while sources[node] != 0.0:  # back to where the branch is left
+        parent = int(preds[node])
+        link.append(instance.arc_index[(node, parent)])
+        node = parent
+    bought[branch] = True
+    bought[link] = True
+    _, preds = instance.shortest(np.where(bought, instance.per_cable, np.inf), instance.root)
+    result = dict(kept)
+    for t in group:
+        path = instance.path(preds, instance.root, t)
+        if path is None:
+            return paths
+        result[t] = path
+    return _reroute(instance, result, only=frozenset(group))
+
+
+def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: int,
+             max_passes: int = 4) -> dict[int, list[int]]:
+    """Local search with two moves that single-site re-routing cannot make:
+
+    * re-attach a branch: cut the top arc of each key path (a chain of arcs used by the
+      same sites) and re-join the branch below it by the cheapest path (``_reattach``);
+    * re-grow a group: the sites behind one node are ripped up together and grown back
+      onto the rest of the plan, from the root and from some of their own sites.
+
+    A move is kept when the plan gets cheaper."""
     best, best_cost = paths, instance.cost(paths)
-    tried: set[frozenset] = set()
-    improved = True
-    while improved:
+    for _ in range(max_passes):
         improved = False
+        users: dict[int, frozenset] = {}
         behind: dict[int, set[int]] = defaultdict(set)
         for t, arcs in best.items():
             for arc in arcs:
                 behind[int(instance.tail[arc])].add(t)
                 behind[int(instance.head[arc])].add(t)
-        groups = {frozenset(g) for g in behind.values() if 2 <= len(g) <= max_group} - tried
-        for group in sorted(groups, key=lambda g: (len(g), sorted(g))):
-            tried.add(group)
-            kept = {t: p for t, p in best.items() if t not in group}
-            candidate = min((_reroute(instance, _grow(instance, kept, set(group), sharing))
-                             for sharing in SHARING_GUESSES), key=instance.cost)
+        arc_users: dict[int, set[int]] = defaultdict(set)
+        for t, arcs in best.items():
+            for arc in arcs:
+                arc_users[arc].add(t)
+        for arc, who in arc_users.items():
+            users[arc] = frozenset(who)
+        cuts = sorted({arcs[i] for arcs in best.values() for i in range(len(arcs))
+                       if len(users[arcs[i]]) > 1  # a lone site's branch: re-routing covers it
+                       and (i == len(arcs) - 1 or users[arcs[i]] != users[arcs[i + 1]])})
+        groups = sorted({frozenset(g) for g in behind.values() if 2 <= len(g) <= max_group},
+                        key=lambda g: (len(g), sorted(g)))
+        for move in [("cut", c) for c in cuts] + [("group", g) for g in groups][:0]:
+            if move[0] == "cut":
+                if not any(move[1] in arcs for arcs in best.values()):
+                    continue
+                candidate = _reattach(instance, {t: list(p) for t, p in best.items()}, move[1])
+            else:
+                group = move[1]
+                kept = {t: p for t, p in best.items() if t not in group}
+                grown = [_grow(instance, kept, set(group), sharing) for sharing in REGROUP_SHARING]
+                grown += [_grow_from(instance, start, sorted(group), kept)
+                          for start in sorted(group)[:REGROUP_STARTS]]
+                candidate = min((_reroute(instance, p, only=group) for p in grown), key=instance.cost)
             cost = instance.cost(candidate)
             if cost < best_cost - 1e-6:
                 best, best_cost, improved = candidate, cost, True
-                break
+        if not improved:
+            break
     return best
 
 
-def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes: int = 20) -> dict[int, list[int]]:
-    """Each site in turn takes its cheapest path given what the others already dig."""
-    arc_of = instance.arc_index
-    usage = Counter(a for arcs in paths.values() for a in arcs)
+def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes: int = 20,
+             only: frozenset[int] | None = None) -> dict[int, list[int]]:
+    """Each site (of ``only``, default all) in turn takes its cheapest path given what
+    the others already dig. The search from the site stops at its current path's cost."""
+    usage = np.zeros(len(instance.fixed), dtype=np.int64)
+    for arcs in paths.values():
+        np.add.at(usage, arcs, 1)
     for _ in range(max_passes):
         improved = False
-        for t in sorted(paths, key=lambda t: -len(paths[t])):
+        for t in sorted(only or paths, key=lambda t: -len(paths[t])):
             old = paths[t]
-            usage.subtract(old)
-            bought = np.zeros(len(instance.fixed), dtype=bool)
-            bought[[a for a, c in usage.items() if c > 0]] = True
-            weights = instance.per_cable + np.where(bought, 0.0, instance.fixed)
-            dist, preds = dijkstra(instance.matrix(weights), directed=False, indices=instance.root,
-                                   return_predecessors=True)
-            old_cost = float(sum(weights[a] for a in old))
-            if dist[t] < old_cost - 1e-6:
-                new = _paths_from_predecessors(instance, arc_of, preds, t)
-                if new is not None:
-                    paths[t] = new
-                    improved = True
-            usage.update(paths[t])
+            np.subtract.at(usage, old, 1)
+            weights = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
+            old_cost = float(weights[old].sum())
+            dist, preds = instance.shortest(weights, t, limit=old_cost)
+            if dist[instance.root] < old_cost - 1e-6:
+                paths[t] = instance.path(preds, t, instance.root)[::-1]
+                improved = True
+            np.add.at(usage, paths[t], 1)
         if not improved:
             break
     return paths
@@ -276,7 +347,7 @@ def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP) -> dict[i
     # starts spread over the sites: the ones farthest from the root first
     for start in sorted(reachable, key=lambda t: -sum(instance.fixed[independent[t]]))[:MAX_STARTS]:
         candidates.append(_reroute(instance, _grow_from(instance, start, reachable)))
-    return _regroup(instance, min(candidates, key=instance.cost), max_group)
+    return _improve(instance, min(candidates, key=instance.cost), max_group)
 
 
 @dataclass(frozen=True)
