@@ -116,14 +116,16 @@ class Browser:
         """Navigate and wait until ``ready_expression`` is truthy (or the timeout)."""
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + timeout
+        # right after navigation the new document may have no body yet: not ready, not an error
+        guarded = f"(() => {{ try {{ return !!({ready_expression}); }} catch (e) {{ return false; }} }})()"
         while time.monotonic() < deadline:
-            if self.evaluate(ready_expression):
+            if self.evaluate(guarded):
                 return
             time.sleep(0.1)
         raise TimeoutError(f"{url}: {ready_expression} not true after {timeout}s; problems: {self.problems.all()}")
 
-    def screenshot(self, path: Path) -> Path:
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+    def screenshot(self, path: Path, full_page: bool = False) -> Path:
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=full_page)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path
