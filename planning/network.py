@@ -11,7 +11,8 @@ many cables use the trench) and a *per-cable* cost (paid for every cable along i
     entry      a new building-entry trench from a site to one of its nearest candidate
                nodes (straight line, open trench)          fixed trench, per cable cable
 
-Trenches without a free duct are no candidates: pulling a cable needs a duct, and a
+New edges carry ``coords`` (GeoJSON positions from ``ends[0]`` to ``ends[1]``), so a
+plan can store them as trench segments. Trenches without a free duct are no candidates: pulling a cable needs a duct, and a
 parallel trench would be a street segment. Nodes are tuples: ``("n", route_node_id)``
 for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a site.
 """
@@ -179,6 +180,7 @@ class CandidateNetwork:
             fixed_eur=length * self.costs.trench_price(LayingMethod.OPEN_TRENCH),
             per_cable_eur=length * self.costs.per_cable_per_m(existing_duct=False, strands=self.strands),
             trench_id=None, code=None, coords=[[s["lon"], s["lat"]], [t["lon"], t["lat"]]],
+            ends=(site_node, target),
         )
 
 
@@ -244,7 +246,7 @@ def build_candidate_network(
         graph.add_edge(a, b, key=("street", index), kind=NEW, laying_method=segment.laying_method,
                        length_m=length, fixed_eur=length * costs.trench_price(segment.laying_method),
                        per_cable_eur=length * cable, trench_id=None, code=None,
-                       coords=segment.coords)
+                       coords=segment.coords, ends=(a, b))
 
     # street nodes near (not on) the plant get a short open-trench link to it
     if route_tree is not None:
@@ -263,7 +265,8 @@ def build_candidate_network(
                                laying_method=LayingMethod.OPEN_TRENCH.value, length_m=length,
                                fixed_eur=length * costs.trench_price(LayingMethod.OPEN_TRENCH),
                                per_cable_eur=length * cable, trench_id=None, code=None,
-                               coords=[[data["lon"], data["lat"]], [t["lon"], t["lat"]]])
+                               coords=[[data["lon"], data["lat"]], [t["lon"], t["lat"]]],
+                               ends=(node, target))
 
     network = CandidateNetwork(graph=graph, costs=costs, strands=strands,
                                pops={("n", n): code for n, code in pops.items() if ("n", n) in graph},
