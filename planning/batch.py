@@ -51,7 +51,7 @@ class SteinerInstance:
     origin: list[tuple | None]  # candidate edge (u, v, key) each arc belongs to; None = root arc
     terminals: list[int]
     root: int
-
+    toll: float = 0.0  # added to every arc at a site, so no route passes through another site
     @classmethod
     def from_network(cls, net: CandidateNetwork, terminals: list[Node]) -> "SteinerInstance":
         nodes = list(net.graph.nodes)
@@ -78,8 +78,17 @@ class SteinerInstance:
         n += 1
         for pop in net.pops:
             arc(index[pop], root, 0.0, 0.0, None)
-        return cls(n, np.array(tail), np.array(head), np.array(fixed, dtype=float),
-                   np.array(per_cable, dtype=float), origin, [index[t] for t in terminals], root)
+        tail_a, head_a = np.array(tail), np.array(head)
+        per_cable_a = np.array(per_cable, dtype=float)
+        # Every site's own path crosses exactly one arc at its node, a path *through* a
+        # site two: a toll on those arcs shifts every plan by the same amount per site and
+        # makes passing through a building (entry trench in, entry trench out) never pay.
+        toll = 10.0 * (float(np.sum(fixed)) + float(np.sum(per_cable))) + 1.0
+        sites = np.zeros(n, dtype=bool)
+        sites[[index[t] for t in terminals]] = True
+        per_cable_a[sites[tail_a] | sites[head_a]] += toll
+        return cls(n, tail_a, head_a, np.array(fixed, dtype=float), per_cable_a, origin,
+                   [index[t] for t in terminals], root, toll)
 
     @cached_property
     def _template(self):
@@ -125,10 +134,11 @@ class SteinerInstance:
         return int(self.head[arc]) if int(self.tail[arc]) == node else int(self.tail[arc])
 
     def cost(self, paths: dict[int, list[int]]) -> float:
-        """Fixed cost of every arc used once, per-cable cost once per path using it."""
+        """Fixed cost of every arc used once, per-cable cost once per path using it
+        (without the tolls of the sites' own entries)."""
         used = set().union(*paths.values()) if paths else set()
         return float(sum(self.fixed[a] for a in used)
-                     + sum(self.per_cable[a] for arcs in paths.values() for a in arcs))
+                     + sum(self.per_cable[a] for arcs in paths.values() for a in arcs)) - self.toll * len(paths)
 
 
 def independent_paths(instance: SteinerInstance) -> dict[int, list[int]]:
@@ -319,6 +329,9 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
                 failed.add(move)
         if not improved:
             break
+        # moves change what is dug: sites outside the moved group may now have cheaper ways
+        best = _reroute(instance, best)
+        best_cost = instance.cost(best)
     return best
 
 

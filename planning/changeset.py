@@ -63,6 +63,10 @@ def _unique(session: Session, model, field: str, wanted: str) -> str:
     return candidate
 
 
+def _closer(position: list[float], node: dict) -> float:
+    return (position[0] - node["lon"]) ** 2 + (position[1] - node["lat"]) ** 2
+
+
 class _Writer:
     """Writes one plan's rows, remembering what it created for the nodes it meets."""
 
@@ -120,8 +124,12 @@ class _Writer:
             return None  # the site's own, documented entry node: nothing in between
         if leg.edge_id not in self.segment_ids:
             edge = self.net.edge(leg.a, leg.b, leg.key)
-            a, b = (self.node(end, site) for end in edge["ends"])
-            row = TrenchSegment(code=self.code("seg"), a_node_id=a, b_node_id=b, geometry=edge["coords"],
+            first, second = edge["ends"]
+            coords = edge["coords"]
+            if _closer(coords[-1], self.net.graph.nodes[first]) < _closer(coords[0], self.net.graph.nodes[first]):
+                coords = coords[::-1]  # geometry runs from the a-node to the b-node
+            a, b = self.node(first, site), self.node(second, site)
+            row = TrenchSegment(code=self.code("seg"), a_node_id=a, b_node_id=b, geometry=coords,
                                 length_m=round(leg.length_m, 1), laying_method=leg.laying_method,
                                 ducts_total=2, ducts_used=1, year=dt.date.today().year,
                                 status=Status.PLANNED, source=SOURCE)
@@ -289,3 +297,7 @@ def discard_plan(session: Session, plan: Plan) -> dict[str, int]:
     session.add(plan)
     session.flush()
     return counts
+
+
+def list_plans(session: Session) -> list[Plan]:
+    return list(session.exec(select(Plan).order_by(Plan.id)).all())

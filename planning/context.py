@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from inventory.models import RouteNode, Site, SiteKind, Status
+from inventory.models import RouteNode, Site, SiteKind, Status, TrenchSegment
 from netops.errors import InputError, NotFoundError, RowProblem
 from planning.connect import SiteSpec
 from planning.costs import cost_model
@@ -37,8 +37,12 @@ def pop_nodes(session: Session) -> dict[int, str]:
 def load_network(session: Session, options: NetworkOptions) -> CandidateNetwork:
     costs = cost_model(session, region=options.region, on=options.on)
     streets = load_street_network(options.streets) if options.streets else []
-    return build_candidate_network(physical_graph(session), pop_nodes(session), costs,
-                                   streets=streets, strands=options.strands)
+    physical = physical_graph(session)
+    full = [key for _, _, key, d in physical.edges(keys=True, data=True) if d["ducts_used"] >= d["ducts_total"]]
+    geometries = dict(session.exec(select(TrenchSegment.id, TrenchSegment.geometry)
+                                   .where(TrenchSegment.id.in_(full))).all()) if full else {}
+    return build_candidate_network(physical, pop_nodes(session), costs, streets=streets,
+                                   strands=options.strands, geometries=geometries)
 
 
 def _spec(site: Site, entry_nodes: dict[int, int]) -> SiteSpec:
