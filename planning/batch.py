@@ -136,9 +136,10 @@ class SteinerInstance:
     def cost(self, paths: dict[int, list[int]]) -> float:
         """Fixed cost of every arc used once, per-cable cost once per path using it
         (without the tolls of the sites' own entries)."""
-        used = set().union(*paths.values()) if paths else set()
-        return float(sum(self.fixed[a] for a in used)
-                     + sum(self.per_cable[a] for arcs in paths.values() for a in arcs)) - self.toll * len(paths)
+        if not paths:
+            return 0.0
+        arcs = np.concatenate([np.asarray(p, dtype=np.int64) for p in paths.values()])
+        return float(self.fixed[np.unique(arcs)].sum() + self.per_cable[arcs].sum()) - self.toll * len(paths)
 
 
 def independent_paths(instance: SteinerInstance) -> dict[int, list[int]]:
@@ -209,27 +210,37 @@ def _grow_from(instance: SteinerInstance, start: int, sites: list[int],
     weights = instance.fixed + instance.per_cable
     bought = np.zeros(len(weights), dtype=bool)
     bought[[a for p in kept.values() for a in p]] = True
-    anchor = {instance.root} | {int(x) for p in kept.values() for a in p
-                                for x in (instance.tail[a], instance.head[a])}
+    anchor = np.zeros(instance.n, dtype=bool)  # the root and the kept plan: one terminal
+    anchor[instance.root] = True
+    anchor[instance.tail[bought]] = anchor[instance.head[bought]] = True
+    anchor_nodes = np.flatnonzero(anchor)
     in_tree = np.full(instance.n, np.inf)  # 0 where the tree is: the virtual source's offsets
     in_tree[start] = 0.0
     remaining = set(sites) - {start}
     anchored = False
     known = np.full(instance.n + 1, np.inf)  # upper bounds: distances only shrink as the tree grows
+
+    def nearest(dist: np.ndarray) -> int:
+        options = [(dist[v], v) for v in remaining]
+        if not anchored:
+            a = int(anchor_nodes[np.argmin(dist[anchor_nodes])])
+            options.append((dist[a], a))
+        return min(options)[1]
+
     while remaining or not anchored:
-        targets = remaining | (set() if anchored else anchor)
+        reached = nearest(known)
         dist, preds = instance.shortest(np.where(bought, instance.per_cable, weights), instance.n,
-                                        offsets=in_tree, limit=min(known[v] for v in targets) * (1 + 1e-9))
+                                        offsets=in_tree, limit=known[reached] * (1 + 1e-9))
         np.minimum(known, dist, out=known)
-        reached = node = min(targets, key=lambda v: (dist[v], v))
+        reached = node = nearest(dist)
         while in_tree[node] != 0.0:
             parent = int(preds[node])
             bought[instance.arc_index[(node, parent)]] = True
             in_tree[node] = 0.0
             node = parent
-        if reached in anchor:
+        if anchor[reached]:
             anchored = True
-            in_tree[list(anchor)] = 0.0
+            in_tree[anchor_nodes] = 0.0
         remaining.discard(reached)
     _, preds = instance.shortest(np.where(bought, instance.per_cable, np.inf), instance.root)
     paths = {t: list(p) for t, p in kept.items()}
