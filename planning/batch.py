@@ -24,7 +24,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
+from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
 
@@ -426,7 +426,7 @@ class JointPlan:
             "shares_eur": self.shares,
             "order": [asdict(step) for step in self.order],
             "unreachable": self.unreachable,
-            "bom": [asdict(line) for line in self.bom],
+            "bom": bom_dicts(self.bom),
             "routes": {code: {k: v for k, v in route_dict(route).items() if k != "legs"}
                        for code, route in self.routes.items()},
             "notes": self.notes,
