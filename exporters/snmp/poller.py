@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from netops.errors import NetopsError
+from exporters.snmp import ber
 from exporters.snmp.client import AuthProfile, Limiter, SnmpClient, SnmpError
 from exporters.snmp.exposition import Family, escape, render
 from exporters.snmp.modules import BASE_OIDS, MODULES, LabelCache, PollContext
@@ -154,7 +155,13 @@ class Poller:
         except SnmpError as exc:
             up, reason = False, exc.reason
             log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)
-        module.render(ctx, data, families)
+        rendered: list[Family] = []
+        try:
+            module.render(ctx, data, rendered)
+        except ber.BerError as exc:  # a value no well-formed agent sends: the module's samples go
+            up, reason, rendered = False, "malformed_response", []
+            log.warning("target %s:%d module %s: bad value: %s", *ctx.address, name, exc)
+        families.extend(rendered)
         results.append((name, up, reason, time.monotonic() - t0))
         return sum(len(rows) for rows in data.values())
 
