@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/netops db upgrade
 	$(BIN)/netops inventory seed
 	$(BIN)/netops inventory stats
+	$(BIN)/netops report --out out/netops-report.html
 
 ## test: install what the tests need (Debian packages included) and run them all
 test: $(STAMP) debian-packages

@@ -1,0 +1,127 @@
+"""`netops config`: backup running configs to git, diff them, audit them.
+
+Read-only: these commands only ever run show commands on devices.
+
+Exit codes: 0 ok; 1 audit findings at or above --fail-on; 2 bad input; 3 some devices
+could not be read (their results are reported, the others were still processed; this
+wins over 1 because the audit is incomplete); 4 configuration (secrets, database).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from commands import ssh_common as ssh
+from commands.common import console, print_json, print_table
+from configs.audit import AuditReport, audit_live, audit_store, record_audit
+from configs.backup import run_backup
+from configs.intended import audit_intended
+from configs.rules import Severity, load_rules
+from configs.state import Workspace
+
+app = typer.Typer(help="Device configurations: backup to git, diff, compliance audit.", no_args_is_help=True)
+
+
+@app.command()
+def backup(
+    ctx: typer.Context,
+    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    address_map: Path = ssh.AddressMapOpt, workers: int = ssh.WorkersOpt,
+    login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
+) -> None:
+    """Back up the running config of the selected devices: scrubbed, one git commit per run."""
+    run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
+                     address_map, workers, login_limit, retries)
+    with ssh.open_session(ctx) as session:
+        targets = ssh.targets(ctx, run, session)
+    report = ssh.with_progress(
+        "backup", len(targets.ready),
+        lambda step: run_backup(targets.ready, run.pool(), run.workspace, targets.unusable, step),
+    )
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        print_table(f"config backup → {run.workspace.root / 'repo'}",
+                    ["device", "status", "change", "error"],
+                    [[d.device, d.status, d.change, d.error] for d in report.devices])
+        console.print(report.message.splitlines()[0] if report.message else "no devices selected",
+                      highlight=False, markup=False)
+    if report.failed:
+        raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
+
+
+@app.command()
+def diff(
+    device: str = typer.Argument(..., help="Device name."),
+    since: str = typer.Option(None, "--since", help="Compare with the version at this date (e.g. 2026-11-01, '2 weeks ago')."),
+    store: Path = ssh.StoreOpt, as_json: bool = ssh.JsonOpt,
+) -> None:
+    """What changed in a device's config: since --since, or between its last two backups."""
+    result = Workspace(store).store().diff(device, since)
+    if as_json:
+        print_json({"device": result.device, "from": result.from_commit, "to": result.to_commit,
+                    "diff": result.diff})
+    elif not result.diff.strip():
+        console.print(f"{device}: no changes since {since}", highlight=False)
+    else:
+        console.print(result.diff, highlight=False, markup=False, end="")
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    address_map: Path = ssh.AddressMapOpt, workers: int = ssh.WorkersOpt,
+    login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
+    rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable; env NETOPS_RULES_DIR)."),
+    from_store: bool = typer.Option(False, "--from-store", help="Audit the last backups, no SSH."),
+    intended: bool = typer.Option(False, "--intended", help="Audit generated configs of planned devices, no SSH."),
+    fail_on: Severity = typer.Option(Severity.HIGH, "--fail-on", help="Exit 1 on findings of this severity or worse."),
+) -> None:
+    """Check configs against the compliance rules (running configs over SSH by default)."""
+    if from_store and intended:
+        raise typer.BadParameter("--from-store and --intended exclude each other")
+    rules = load_rules(rules_dir)
+    run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
+                     address_map, workers, login_limit, retries)
+    with ssh.open_session(ctx) as session:
+        if intended:
+            report = audit_intended(session, run.filters, rules)
+        elif from_store:
+            targets = ssh.targets(ctx, run, session)
+            report = audit_store(list(targets.devices.values()), run.workspace.store(), rules)
+        else:
+            targets = ssh.targets(ctx, run, session)
+    if not (intended or from_store):
+        report = ssh.with_progress("audit", len(targets.ready),
+                                   lambda step: audit_live(targets, run.pool(), rules, step))
+    record_audit(run.workspace, report, intended=intended)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _print_audit(report)
+    if report.failed_devices:
+        raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
+    if report.fails_at(fail_on):
+        raise typer.Exit(ssh.EXIT_FINDINGS)
+
+
+def _print_audit(report: AuditReport) -> None:
+    print_table("compliance by device", ["device", "platform", "status", "passed", "failed", "worst"], [
+        [d.device, d.platform, d.error and f"{d.status}: {d.error}" or d.status,
+         len(d.results) - len(d.failures), len(d.failures),
+         max((r.severity for r in d.failures), key=lambda s: s.rank, default="")]
+        for d in report.devices
+    ])
+    print_table("findings", ["device", "rule", "severity", "evidence"], [
+        [d.device, r.rule_id, r.severity, "; ".join(r.evidence)]
+        for d in report.devices for r in d.failures
+    ])
+    print_table("compliance by rule", ["rule", "severity", "compliant", "noncompliant", "title"], [
+        [rule, c["severity"], c["compliant"], c["noncompliant"], c["title"]]
+        for rule, c in report.rule_counts().items()
+    ])

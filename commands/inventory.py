@@ -1,0 +1,179 @@
+"""`netops inventory`: seed, import, export, list, show, stats."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from commands.common import app_context, console, err_console, print_json, print_table
+from inventory import files, queries
+from inventory.entities import KINDS, kind as entity_kind
+from inventory.seed import SEED, generate, seed as load_dataset, write_streets
+from inventory.store import export_rows, write
+from netops.db import session_scope
+from netops.errors import NetopsError
+
+app = typer.Typer(help="The inventory: sites, devices, outside plant, links.", no_args_is_help=True)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_dict())
+        return
+    rows = [(k, v["inserted"], v["updated"], v["unchanged"]) for k, v in report.as_dict().items()]
+    print_table("written", ["kind", "inserted", "updated", "unchanged"], rows)
+
+
+@app.command("seed")
+def seed_cmd(
+    ctx: typer.Context,
+    scale: int = typer.Option(1, min=1, max=1000, help="N-times larger synthetic city (benchmarks)."),
+    random_seed: int = typer.Option(SEED, "--seed", help="Generator seed (same seed, same city)."),
+    streets: Optional[Path] = typer.Option(None, help="Also write the candidate street network (GeoJSON)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Load the Gelsenkirchen network (real sites + generated plant). Idempotent."""
+    engine = app_context(ctx).engine
+    with _progress() as progress:
+        task = progress.add_task("generating the city", total=None)
+        dataset = generate(scale, random_seed)
+        progress.update(task, total=len(dataset.rows), completed=0, description="loading")
+        with session_scope(engine) as session:
+            report = load_dataset(session, dataset,
+                                  on_kind=lambda k, n: progress.update(task, advance=1, description=f"loaded {k}"))
+    if streets:
+        write_streets(dataset, streets)
+        err_console.print(f"street network: {streets}")
+    _print_report(report, as_json)
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="CSV or GeoJSON files, one entity kind each."),
+    kind: Optional[str] = typer.Option(None, help=f"Entity kind when it cannot be told from the file: {', '.join(KINDS)}"),
+    dry_run: bool = typer.Option(False, help="Validate and report, write nothing."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Validate whole files, then write everything in one transaction (upsert by natural key)."""
+    batches = [files.read_file(path, kind) for path in paths]
+    engine = app_context(ctx).engine
+    with session_scope(engine) as session:
+        report = write(session, batches)
+        if dry_run:
+            session.rollback()
+    _print_report(report, as_json)
+    if dry_run:
+        err_console.print("dry run: nothing written")
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    kind: Optional[str] = typer.Option(None, help="Entity kind to export."),
+    fmt: str = typer.Option("csv", "--format", help="csv or geojson"),
+    out: Optional[Path] = typer.Option(None, help="Output file (default: stdout)."),
+    open_data: Optional[Path] = typer.Option(None, "--open-data", help="Write the publishable open-data layers into this directory."),
+) -> None:
+    """Export one entity kind as CSV or GeoJSON (opens in QGIS), or the open-data layers."""
+    engine = app_context(ctx).engine
+    if open_data is not None:
+        from inventory.opendata import write_open_data
+
+        with session_scope(engine) as session:
+            written = write_open_data(session, open_data)
+        for path in written:
+            console.print(str(path))
+        return
+    if kind is None:
+        raise NetopsError("--kind is required (or --open-data DIR)")
+    if fmt not in files.FORMATS:
+        raise NetopsError(f"--format must be one of {', '.join(files.FORMATS)}, not {fmt!r}")
+    entity = entity_kind(kind)
+    with session_scope(engine) as session:
+        rows = export_rows(session, kind)
+    writer = files.write_csv if fmt == "csv" else files.write_geojson
+    if out is None:
+        writer(entity, rows, sys.stdout)
+        return
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer(entity, rows, fh)
+    err_console.print(f"{len(rows)} {kind} rows → {out}")
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}"),
+    where: list[str] = typer.Option([], "--where", "-w", help="field=value filter, repeatable (e.g. -w kind=school)."),
+    limit: Optional[int] = typer.Option(None, min=1),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List rows of one kind, filtered by exact field values."""
+    filters = {}
+    for item in where:
+        field, sep, value = item.partition("=")
+        if not sep:
+            raise NetopsError(f"--where takes field=value, not {item!r}")
+        filters[field.strip()] = value.strip()
+    with session_scope(app_context(ctx).engine) as session:
+        rows = queries.list_rows(session, kind, filters, limit)
+    if as_json:
+        print_json(rows)
+        return
+    entity = entity_kind(kind)
+    columns = [f for f in entity.file_fields if f not in ("geometry", "notes", "address")][:9]
+    print_table(f"{kind} ({len(rows)})", columns, [[getattr(r.get(c), "value", r.get(c)) for c in columns] for r in rows])
+
+
+@app.command("show")
+def show_cmd(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One site, device, cable, segment, node or link, with what belongs to it."""
+    with session_scope(app_context(ctx).engine) as session:
+        result = queries.show(session, name)
+    if as_json:
+        print_json(result)
+        return
+    main = result[result["kind"]]
+    print_table(f"{result['kind']} {name}", ["field", "value"],
+                [(k, getattr(v, "value", v)) for k, v in main.items() if k != "geometry"])
+    for part, rows in result.items():
+        if part in ("kind", result["kind"]) or not rows:
+            continue
+        columns = list(rows[0])[:8]
+        print_table(part, columns, [[getattr(r.get(c), "value", r.get(c)) for c in columns] for r in rows])
+
+
+@app.command("stats")
+def stats_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """What is in the inventory: sites by kind and status, devices, plant lengths."""
+    with session_scope(app_context(ctx).engine) as session:
+        result = queries.stats(session)
+    if as_json:
+        print_json(result)
+        return
+    status = result["sites_by_kind_and_status"]
+    print_table(
+        f"sites ({result['sites_real']} real, {result['sites_generated']} generated)",
+        ["kind", "total", "active", "planned"],
+        [(k, n, status.get(k, {}).get("active", 0), status.get(k, {}).get("planned", 0))
+         for k, n in result["sites_by_kind"].items()],
+    )
+    print_table("devices", ["role", "count"], result["devices_by_role"].items())
+    print_table("outside plant", ["what", "value"], [
+        ("trench segments", result["trench_segments"]),
+        ("trench length", f"{result['trench_length_m'] / 1000:.1f} km"),
+        *[(f"  {m}", f"{v / 1000:.1f} km") for m, v in result["trench_length_by_method_m"].items()],
+        ("cables", result["cables"]),
+        ("cable length", f"{result['cable_length_m'] / 1000:.1f} km"),
+        ("links", sum(result["links_by_medium"].values())),
+    ])

@@ -1,0 +1,51 @@
+"""`netops lldp verify`: compare LLDP/CDP neighbours with the documented links.
+
+Exit codes: 0 as documented; 1 mismatches of a --fail-on kind; 3 some devices could not
+be read (wins over 1: the check is incomplete); 2 bad input; 4 configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from commands import ssh_common as ssh
+from commands.common import console, print_json, print_table
+from configs.lldp import MismatchKind, record_lldp, verify as verify_links
+from configs.state import Workspace
+
+app = typer.Typer(help="LLDP/CDP neighbours against the inventory's documented links.", no_args_is_help=True)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    address_map: Path = ssh.AddressMapOpt, workers: int = ssh.WorkersOpt,
+    login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
+    fail_on: list[MismatchKind] = typer.Option(
+        list(MismatchKind), "--fail-on", help="Exit 1 on mismatches of this kind (repeatable)."),
+) -> None:
+    """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
+    run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
+                     address_map, workers, login_limit, retries)
+    with ssh.open_session(ctx) as session:
+        targets = ssh.targets(ctx, run, session)
+        report = ssh.with_progress("lldp", len(targets.ready),
+                                   lambda step: verify_links(session, targets, run.pool(), step))
+    record_lldp(run.workspace, report)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        print_table("LLDP/CDP vs inventory", ["device", "kind", "local port", "documented", "observed", "link"],
+                    [[f.device, f.kind, f.local_interface, f.expected, f.observed, f.link] for f in report.findings])
+        for d in report.failed_devices:
+            console.print(f"[red]{d.device}[/red]: {d.status}: {d.error}", highlight=False)
+        counts = report.counts()
+        console.print(", ".join(f"{v} {k}" for k, v in counts.items()) + f" ({len(report.devices)} devices)")
+    if report.failed_devices:
+        raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
+    if any(f.kind in fail_on for f in report.findings):
+        raise typer.Exit(ssh.EXIT_FINDINGS)

@@ -1,0 +1,80 @@
+"""Options and output shared by the command groups that talk to devices over SSH
+(`netops config`, `netops lldp`): device selection, pool sizes, progress, exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from commands.common import app_context, err_console
+from configs.state import WORKSPACE_ENV, Workspace
+from configs.targets import DeviceFilter, Targets, build_targets, load_address_map, select_devices
+from netops.access import DeviceResult, RetryPolicy, SessionPool
+from netops.db import session_scope
+from netops.secrets import SecretStore
+
+EXIT_FINDINGS = 1
+EXIT_DEVICES_FAILED = 3
+
+T = TypeVar("T")
+
+SiteOpt = typer.Option([], "--site", help="Only devices at this site code (repeatable).")
+KindOpt = typer.Option([], "--kind", help="Only sites of this kind, e.g. school (repeatable).")
+DistrictOpt = typer.Option([], "--district", help="Only sites in this district (repeatable).")
+RoleOpt = typer.Option([], "--role", help="Only devices with this role (repeatable).")
+DeviceOpt = typer.Option([], "--device", help="Only this device (repeatable).")
+StoreOpt = typer.Option(None, "--store", envvar=WORKSPACE_ENV,
+                        help="Config workspace (git store + state); default: user data dir.")
+AddressMapOpt = typer.Option(
+    None, "--address-map", exists=True, dir_okay=False,
+    help='JSON {"device": "host:port"} used instead of mgmt addresses (port forwards, labs).')
+WorkersOpt = typer.Option(8, "--workers", min=1, max=256, help="Sessions at once.")
+LoginLimitOpt = typer.Option(4, "--login-limit", min=1, max=256,
+                             help="Logins at once (spares the AAA servers).")
+RetriesOpt = typer.Option(1, "--retries", min=0, max=5, help="Retries of a failed connection.")
+JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+@dataclass
+class SshRun:
+    filters: DeviceFilter
+    workspace: Workspace
+    address_map: Path | None
+    workers: int
+    login_limit: int
+    retries: int
+
+    def pool(self) -> SessionPool:
+        return SessionPool(self.workers, self.login_limit, RetryPolicy(retries=self.retries))
+
+
+def device_filter(site, kind, district, role, device) -> DeviceFilter:
+    return DeviceFilter(tuple(site), tuple(kind), tuple(district), tuple(role), tuple(device))
+
+
+def targets(ctx: typer.Context, run: SshRun, session) -> Targets:
+    settings = app_context(ctx).settings
+    devices = select_devices(session, run.filters)
+    mapping = load_address_map(run.address_map) if run.address_map else None
+    return build_targets(session, devices, SecretStore(path=settings.secrets_file), mapping)
+
+
+def with_progress(label: str, total: int, work: Callable[[Callable[[DeviceResult], None]], T]) -> T:
+    """Run ``work(on_result)`` under a progress bar on stderr (stdout stays clean for --json)."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[last]}"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(label, total=total, last="")
+
+        def advance(result: DeviceResult) -> None:
+            progress.update(task, advance=1, last=f"{result.device}: {result.status}")
+
+        return work(advance)
+
+
+def open_session(ctx: typer.Context):
+    return session_scope(app_context(ctx).engine)

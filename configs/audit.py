@@ -1,0 +1,214 @@
+"""`netops config audit`: check configurations against the compliance rules.
+
+Three sources of configurations, one evaluation:
+
+* live, over SSH (``fetch_config`` in the session pool; scrubbed in the worker),
+* the last backup in the git store (no SSH at all),
+* ``--intended``: the generated config of a planned device (``configs.intended``), so a
+  new Kita's switch is compliant before it is even installed.
+
+Results are NAPALM-like plain shapes: one :class:`DeviceAudit` per device with one
+:class:`RuleResult` per rule that applies to it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+
+from configs.backup import fetch_config
+from configs.rules import Check, Rule, Severity
+from configs.state import Workspace
+from configs.store import GitConfigStore
+from configs.targets import InventoryDevice, Targets
+from netops.access import AccessStatus, SessionPool
+from netops.errors import NotFoundError
+
+
+class Compliance(StrEnum):
+    COMPLIANT = "compliant"
+    NONCOMPLIANT = "noncompliant"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule_id: str
+    title: str
+    severity: Severity
+    status: Compliance
+    evidence: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule_id, "title": self.title, "severity": str(self.severity),
+                "status": str(self.status), "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True)
+class DeviceAudit:
+    device: str
+    platform: str
+    role: str | None
+    site_kind: str | None
+    status: AccessStatus  # could we read its config at all
+    results: tuple[RuleResult, ...] = ()
+    error: str | None = None
+
+    @property
+    def failures(self) -> list[RuleResult]:
+        return [r for r in self.results if r.status == Compliance.NONCOMPLIANT]
+
+    def as_dict(self) -> dict:
+        return {"device": self.device, "platform": self.platform, "role": self.role,
+                "site_kind": self.site_kind, "status": str(self.status), "error": self.error,
+                "results": [r.as_dict() for r in self.results]}
+
+
+@dataclass
+class AuditReport:
+    devices: list[DeviceAudit] = field(default_factory=list)
+
+    def rule_counts(self) -> dict[str, dict]:
+        """Per rule: severity, how many devices comply and how many do not."""
+        counts: dict[str, dict] = {}
+        for device in self.devices:
+            for r in device.results:
+                entry = counts.setdefault(r.rule_id, {"severity": str(r.severity), "title": r.title,
+                                                      "compliant": 0, "noncompliant": 0})
+                entry[str(r.status)] += 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def failed_devices(self) -> list[DeviceAudit]:
+        return [d for d in self.devices if d.status != AccessStatus.OK]
+
+    def worst(self) -> Severity | None:
+        found = [r.severity for d in self.devices for r in d.failures]
+        return max(found, key=lambda s: s.rank) if found else None
+
+    def fails_at(self, threshold: Severity) -> bool:
+        worst = self.worst()
+        return worst is not None and worst.rank >= threshold.rank
+
+    def as_dict(self) -> dict:
+        return {"rules": self.rule_counts(), "devices": [d.as_dict() for d in self.devices]}
+
+
+# -- evaluation -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Block:
+    header: str
+    children: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _any(pattern: str, lines) -> bool:
+    rx = _regex(pattern)
+    return any(rx.search(line) for line in lines)
+
+
+def _blocks(config: str) -> list[_Block]:
+    """Top-level statements with their (stripped) indented child lines.
+
+    Indentation is what IOS, ProCurve and Junos set format have in common; netutils'
+    parsers were tried first but reject a one-line IOS banner (``banner motd ^C..^C``)."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in config.splitlines():
+        if not line.strip() or line.strip() == "!":
+            continue
+        if line[0].isspace() and blocks:
+            blocks[-1][1].append(line.strip())
+        else:
+            blocks.append((line.strip(), []))
+    return [_Block(header, tuple(children)) for header, children in blocks]
+
+
+def _check_lines(check: Check, lines: list[str], where: str = "") -> list[str]:
+    """What is wrong with ``lines`` under ``check`` (empty when compliant)."""
+    prefix = f"{where}: " if where else ""
+    problems = [f"{prefix}missing /{p}/" for p in check.require if not _any(p, lines)]
+    for pattern in check.forbid:
+        rx = _regex(pattern)
+        problems += [f"{prefix}forbidden: {line}" for line in lines if rx.search(line)]
+    if check.count is not None:
+        found = sum(1 for line in lines if _regex(check.count).search(line))
+        if found < check.min_count:
+            problems.append(f"{prefix}{found} lines match /{check.count}/, need {check.min_count}")
+    return problems
+
+
+def evaluate(rule: Rule, blocks: list[_Block]) -> RuleResult:
+    check = rule.check
+    if check.blocks is None:
+        problems = _check_lines(check, [b.header for b in blocks] + [c for b in blocks for c in b.children])
+    else:
+        header_rx = _regex(check.blocks)
+        chosen = [
+            b for b in blocks
+            if header_rx.search(b.header)
+            and all(_any(p, b.children) for p in check.where)
+            and not any(_any(p, b.children) for p in check.unless)
+        ]
+        problems = [p for b in chosen for p in _check_lines(check, list(b.children), b.header)]
+        if not chosen and check.if_no_blocks == "fail":
+            problems.append(f"no block matches /{check.blocks}/")
+    status = Compliance.NONCOMPLIANT if problems else Compliance.COMPLIANT
+    return RuleResult(rule.id, rule.title, rule.severity, status, tuple(problems))
+
+
+def audit_config(
+    device: str, platform: str, role: str | None, site_kind: str | None, config: str, rules: list[Rule]
+) -> DeviceAudit:
+    """Every applicable rule against one (scrubbed) configuration."""
+    applicable = [r for r in rules if r.applies_to(platform, role, site_kind)]
+    blocks = _blocks(config) if applicable else []
+    results = tuple(evaluate(rule, blocks) for rule in applicable)
+    return DeviceAudit(device, platform, role, site_kind, AccessStatus.OK, results)
+
+
+def record_audit(workspace: Workspace, report: AuditReport, intended: bool = False) -> None:
+    """Per-rule counts for Prometheus (intended audits are kept apart from live ones)."""
+    with workspace.update_state() as state:
+        state["audit_intended" if intended else "audit"] = {
+            "rules": report.rule_counts(),
+            "devices": len(report.devices),
+            "failed_devices": len(report.failed_devices),
+            "last_run": time.time(),
+        }
+
+
+# -- sources ----------------------------------------------------------------------------
+def audit_live(targets: Targets, pool: SessionPool, rules: list[Rule], on_result=None) -> AuditReport:
+    """Fetch each device's config over SSH (scrubbed in the worker) and audit it."""
+    results = pool.run(targets.ready, fetch_config, on_result) + list(targets.unusable)
+    report = AuditReport()
+    for result in sorted(results, key=lambda r: r.device):
+        device = targets.devices[result.device]
+        if result.ok:
+            report.devices.append(audit_config(device.name, device.platform, device.role,
+                                               device.site_kind, result.value, rules))
+        else:
+            report.devices.append(DeviceAudit(device.name, device.platform, device.role,
+                                              device.site_kind, result.status, error=result.error))
+    return report
+
+
+def audit_store(devices: list[InventoryDevice], store: GitConfigStore, rules: list[Rule]) -> AuditReport:
+    """Audit the last backup of each device (no SSH)."""
+    report = AuditReport()
+    for device in devices:
+        try:
+            config = store.read(device.name)
+        except NotFoundError as exc:
+            report.devices.append(DeviceAudit(device.name, device.platform, device.role,
+                                              device.site_kind, AccessStatus.ERROR, error=str(exc)))
+            continue
+        report.devices.append(audit_config(device.name, device.platform, device.role,
+                                           device.site_kind, config, rules))
+    return report

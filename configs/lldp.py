@@ -1,0 +1,207 @@
+"""`netops lldp verify`: is the network cabled the way the inventory says?
+
+Neighbours are read over SSH and parsed with the ntc-templates TextFSM templates
+(``use_textfsm``), LLDP and, where the platform has it, CDP. They are compared with the
+inventory's documented links, seen from each polled device:
+
+* **missing**: a documented link whose far end is not seen at all;
+* **mispatched**: the right two devices, but on other ports (either end);
+* **unexpected**: a neighbour no documented link explains (a rogue switch, a patch
+  cable moved to the wrong device).
+
+Interface names are compared in their canonical long form (netutils), so ``Gi1/0/1``
+equals ``GigabitEthernet1/0/1``; neighbour names are compared without a domain suffix.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from netutils.interface import canonical_interface_name
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from configs.platforms import platform_of
+from configs.state import Workspace
+from configs.targets import Targets
+from inventory.models import Device, Interface, Link, Status
+from netops.access import AccessStatus, DeviceSession, ParseError, SessionPool
+
+
+class MismatchKind(StrEnum):
+    MISSING = "missing"
+    MISPATCHED = "mispatched"
+    UNEXPECTED = "unexpected"
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    local_interface: str
+    remote_device: str
+    remote_interface: str
+    protocols: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DocumentedLink:
+    code: str
+    local_interface: str
+    remote_device: str
+    remote_interface: str
+
+
+@dataclass(frozen=True)
+class LldpFinding:
+    device: str
+    kind: MismatchKind
+    local_interface: str
+    expected: str | None  # "device port" the inventory documents
+    observed: str | None  # "device port" the device reports
+    link: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"device": self.device, "kind": str(self.kind), "local_interface": self.local_interface,
+                "expected": self.expected, "observed": self.observed, "link": self.link}
+
+
+@dataclass(frozen=True)
+class DeviceLldp:
+    device: str
+    status: AccessStatus
+    neighbours: int = 0
+    findings: tuple[LldpFinding, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class LldpReport:
+    devices: list[DeviceLldp] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[LldpFinding]:
+        return [f for d in self.devices for f in d.findings]
+
+    @property
+    def failed_devices(self) -> list[DeviceLldp]:
+        return [d for d in self.devices if d.status != AccessStatus.OK]
+
+    def counts(self) -> dict[str, int]:
+        counts = {str(k): 0 for k in MismatchKind}
+        for f in self.findings:
+            counts[str(f.kind)] += 1
+        return counts
+
+    def as_dict(self) -> dict:
+        return {
+            "mismatches": self.counts(),
+            "findings": [f.as_dict() for f in self.findings],
+            "devices": [{"device": d.device, "status": str(d.status), "neighbours": d.neighbours,
+                         "error": d.error} for d in self.devices],
+        }
+
+
+def _port(name: str) -> str:
+    return canonical_interface_name(name.strip())
+
+
+def _same_device(reported: str, documented: str) -> bool:
+    reported, documented = reported.strip().lower(), documented.lower()
+    return reported == documented or reported.startswith(documented + ".")
+
+
+def collect_neighbours(session: DeviceSession) -> list[Neighbour]:
+    """Pool task: LLDP (and CDP) neighbours, merged, with canonical port names."""
+    merged: dict[tuple[str, str, str], set[str]] = {}
+    for spec in platform_of(session.target.platform).neighbour_commands:
+        parsed = session.show(spec.command, textfsm=True)
+        if isinstance(parsed, str):
+            if not parsed.strip() or "not enabled" in parsed.lower():
+                continue  # protocol switched off: no neighbours from it
+            raise ParseError(f"{spec.command!r}: no template matched: {parsed.strip()[:60]!r}")
+        for row in parsed:
+            local, name, port = row.get("local_interface"), row.get("neighbor_name"), row.get(spec.port_field)
+            if not (local and name and port):
+                continue  # a phone or a host without a system name: not a network link
+            key = (_port(local), name.strip().split(".")[0] if _looks_fqdn(name) else name.strip(), _port(port))
+            merged.setdefault(key, set()).add(spec.protocol)
+    return [Neighbour(l, n, p, tuple(sorted(protos))) for (l, n, p), protos in sorted(merged.items())]
+
+
+def _looks_fqdn(name: str) -> bool:
+    return name.count(".") >= 2  # "sw1.gelsen.net"; a dotted device code keeps its dots
+
+
+def documented_links(session: Session, device_names: list[str]) -> dict[str, list[DocumentedLink]]:
+    """Active links of each device, from that device's side."""
+    a_if, b_if = aliased(Interface), aliased(Interface)
+    a_dev, b_dev = aliased(Device), aliased(Device)
+    query = (
+        select(Link.code, a_dev.name, a_if.name, b_dev.name, b_if.name)
+        .join(a_if, a_if.id == Link.a_interface_id).join(a_dev, a_dev.id == a_if.device_id)
+        .join(b_if, b_if.id == Link.b_interface_id).join(b_dev, b_dev.id == b_if.device_id)
+        .where(Link.status == Status.ACTIVE)
+    )
+    wanted = set(device_names)
+    links: dict[str, list[DocumentedLink]] = {name: [] for name in device_names}
+    for code, a_name, a_port, b_name, b_port in session.exec(query).all():
+        if a_name in wanted:
+            links[a_name].append(DocumentedLink(code, _port(a_port), b_name, _port(b_port)))
+        if b_name in wanted:
+            links[b_name].append(DocumentedLink(code, _port(b_port), a_name, _port(a_port)))
+    return links
+
+
+def compare(device: str, documented: list[DocumentedLink], observed: list[Neighbour]) -> list[LldpFinding]:
+    unexplained = list(observed)
+    findings: list[LldpFinding] = []
+    for link in documented:
+        expected = f"{link.remote_device} {link.remote_interface}"
+        exact = [n for n in unexplained if n.local_interface == link.local_interface
+                 and _same_device(n.remote_device, link.remote_device)
+                 and n.remote_interface == link.remote_interface]
+        if exact:
+            unexplained = [n for n in unexplained if n not in exact]
+            continue
+        # the right device, but on another port at either end
+        elsewhere = [n for n in unexplained if _same_device(n.remote_device, link.remote_device)]
+        if elsewhere:
+            n = elsewhere[0]
+            unexplained.remove(n)
+            findings.append(LldpFinding(device, MismatchKind.MISPATCHED, link.local_interface, expected,
+                                        f"{n.remote_device} {n.remote_interface} on {n.local_interface}",
+                                        link.code))
+        else:
+            findings.append(LldpFinding(device, MismatchKind.MISSING, link.local_interface, expected,
+                                        None, link.code))
+    for n in unexplained:
+        findings.append(LldpFinding(device, MismatchKind.UNEXPECTED, n.local_interface, None,
+                                    f"{n.remote_device} {n.remote_interface}"))
+    return findings
+
+
+def verify(
+    session: Session, targets: Targets, pool: SessionPool, on_result=None
+) -> LldpReport:
+    links = documented_links(session, [t.name for t in targets.ready])
+    usable = [t for t in targets.ready if platform_of(t.platform).neighbour_commands]
+    report = LldpReport()
+    results = pool.run(usable, collect_neighbours, on_result) + list(targets.unusable)
+    for result in sorted(results, key=lambda r: r.device):
+        if not result.ok:
+            report.devices.append(DeviceLldp(result.device, result.status, error=result.error))
+            continue
+        findings = compare(result.device, links.get(result.device, []), result.value)
+        report.devices.append(DeviceLldp(result.device, AccessStatus.OK, len(result.value), tuple(findings)))
+    return report
+
+
+def record_lldp(workspace: Workspace, report: LldpReport) -> None:
+    with workspace.update_state() as state:
+        state["lldp"] = {
+            "mismatches": report.counts(),
+            "devices": len(report.devices),
+            "failed_devices": len(report.failed_devices),
+            "last_run": time.time(),
+        }

@@ -1,0 +1,70 @@
+"""What netops knows about each platform (netmiko ``device_type``).
+
+Adding a platform means one entry here, plus compliance rules in ``configs/rules/``.
+Neighbour commands are parsed with ntc-templates (TextFSM), whose field names differ
+per template; ``port_field`` names the field holding the *neighbour's port id* (not its
+port description, which LLDP templates call ``neighbor_interface`` on Cisco IOS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netops.errors import NetopsError
+
+
+@dataclass(frozen=True)
+class NeighbourCommand:
+    protocol: str  # "lldp" or "cdp"
+    command: str
+    port_field: str
+
+
+@dataclass(frozen=True)
+class Platform:
+    device_type: str
+    config_command: str
+    neighbour_commands: tuple[NeighbourCommand, ...] = ()
+
+
+_IOS = dict(
+    config_command="show running-config",
+    neighbour_commands=(
+        NeighbourCommand("lldp", "show lldp neighbors detail", "neighbor_port_id"),
+        NeighbourCommand("cdp", "show cdp neighbors detail", "neighbor_interface"),
+    ),
+)
+_PROCURVE = dict(
+    config_command="show running-config",
+    neighbour_commands=(
+        NeighbourCommand("lldp", "show lldp info remote-device detail", "neighbor_interface"),
+    ),
+)
+
+PLATFORMS: dict[str, Platform] = {
+    "cisco_ios": Platform("cisco_ios", **_IOS),
+    "cisco_xe": Platform("cisco_xe", **_IOS),
+    "hp_procurve": Platform("hp_procurve", **_PROCURVE),
+    "aruba_procurve": Platform("aruba_procurve", **_PROCURVE),
+    # set format is one line per statement: diffs and line rules work as for IOS
+    "juniper_junos": Platform(
+        "juniper_junos",
+        config_command="show configuration | display set",
+        neighbour_commands=(NeighbourCommand("lldp", "show lldp neighbors", "neighbor_interface"),),
+    ),
+    "aruba_os": Platform("aruba_os", config_command="show running-config"),
+}
+
+
+class UnsupportedPlatform(NetopsError):
+    pass
+
+
+def platform_of(device_type: str) -> Platform:
+    try:
+        return PLATFORMS[device_type]
+    except KeyError:
+        raise UnsupportedPlatform(
+            f"platform {device_type!r} is not supported for config work "
+            f"(supported: {', '.join(sorted(PLATFORMS))})"
+        ) from None

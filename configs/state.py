@@ -1,0 +1,57 @@
+"""The small state that runs leave behind for Prometheus: when each device was last
+backed up, per-rule compliance counts, LLDP mismatch counts.
+
+A JSON file next to the git store, replaced atomically under a file lock, so the
+exporter (a separate process) always reads a whole file and two runs never lose each
+other's sections. The collector in ``configs.metrics`` computes ages at scrape time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import platformdirs
+
+from configs.store import GitConfigStore
+
+WORKSPACE_ENV = "NETOPS_CONFIG_DIR"
+
+
+def default_workspace() -> Path:
+    raw = os.environ.get(WORKSPACE_ENV)
+    return Path(raw).expanduser() if raw else platformdirs.user_data_path("netops") / "configs"
+
+
+class Workspace:
+    """``<root>/repo`` (the git store) and ``<root>/state.json``."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else default_workspace()
+        self.state_path = self.root / "state.json"
+        self._lock_path = self.root / ".state.lock"
+
+    def store(self) -> GitConfigStore:
+        return GitConfigStore(self.root / "repo").ensure()
+
+    def read_state(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.state_path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    @contextmanager
+    def update_state(self) -> Iterator[dict[str, Any]]:
+        """Read-modify-write the state under an exclusive lock."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = self.read_state()
+            yield state
+            tmp = self.state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+            tmp.replace(self.state_path)

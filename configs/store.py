@@ -1,0 +1,152 @@
+"""The versioned config store: a git repository with one file per device and one commit
+per backup run (Oxidized's layout).
+
+Why the ``git`` binary and not a library such as dulwich: the store is meant to be
+read with the tools engineers already use (``git log -p``, ``tig``, a Gitea mirror), so
+it must be exactly what git writes; ``git`` is one Debian package, already present on
+every machine that runs netops, and its ``--since``/``--before`` date parsing and diff
+output are what users expect. We only ever run a handful of plumbing commands, in a
+hermetic environment (no user or system git config, no hooks, no signing).
+
+The store only ever receives scrubbed text (see ``configs.scrub``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from netops.errors import ConfigError, NotFoundError
+
+SUFFIX = ".cfg"
+
+
+class Change(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Revision:
+    commit: str
+    date: str  # ISO 8601
+    subject: str
+
+
+@dataclass(frozen=True)
+class ConfigDiff:
+    device: str
+    from_commit: str | None  # None: the device's first version
+    to_commit: str
+    diff: str
+
+
+def file_name(device: str) -> str:
+    # device names may contain "/" and "." (inventory CODE_PATTERN): keep one flat file each
+    return quote(device, safe="") + SUFFIX
+
+
+class GitConfigStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # -- plumbing -------------------------------------------------------------------
+    def _git(self, *args: str, check: bool = True) -> str:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_AUTHOR_NAME": "netops",
+            "GIT_AUTHOR_EMAIL": "netops@localhost",
+            "GIT_COMMITTER_NAME": "netops",
+            "GIT_COMMITTER_EMAIL": "netops@localhost",
+            "LC_ALL": "C",
+            "TZ": "UTC",
+        }
+        try:
+            proc = subprocess.run(
+                ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false",
+                 "-c", "core.quotepath=off", *args],
+                cwd=self.root, env=env, capture_output=True, text=True, check=False,
+            )
+        except FileNotFoundError:
+            raise ConfigError("the `git` program is needed for the config store (apt-get install git)") from None
+        if check and proc.returncode != 0:
+            raise ConfigError(f"git {args[0]} failed in {self.root}: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def ensure(self) -> "GitConfigStore":
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not (self.root / ".git").exists():
+            self._git("init", "-q", "-b", "main")
+        return self
+
+    def _has_commits(self) -> bool:
+        return bool(self._git("rev-list", "-n", "1", "--all").strip())
+
+    # -- writing --------------------------------------------------------------------
+    def write(self, device: str, text: str) -> Change:
+        path = self.root / file_name(device)
+        before = path.read_text() if path.exists() else None
+        if before == text:
+            return Change.UNCHANGED
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+        return Change.NEW if before is None else Change.CHANGED
+
+    def commit(self, message: str, devices: list[str]) -> str | None:
+        """Commit the given devices' files; None when nothing changed."""
+        if not devices:
+            return None
+        self._git("add", "--", *(file_name(d) for d in devices))
+        if not self._git("diff", "--cached", "--name-only").strip():
+            return None
+        self._git("commit", "-q", "-m", message)
+        return self._git("rev-parse", "HEAD").strip()
+
+    # -- reading --------------------------------------------------------------------
+    def devices(self) -> list[str]:
+        return sorted(unquote(p.name[: -len(SUFFIX)]) for p in self.root.glob("*" + SUFFIX))
+
+    def read(self, device: str) -> str:
+        path = self.root / file_name(device)
+        if not path.exists():
+            raise NotFoundError(f"no backup of device {device!r} in {self.root}")
+        return path.read_text()
+
+    def history(self, device: str) -> list[Revision]:
+        if not self._has_commits():
+            return []
+        out = self._git("log", "--format=%H%x09%cI%x09%s", "--", file_name(device))
+        return [Revision(*line.split("\t", 2)) for line in out.splitlines() if line]
+
+    def last_commit(self) -> Revision | None:
+        if not self._has_commits():
+            return None
+        line = self._git("log", "-1", "--format=%H%x09%cI%x09%s").strip()
+        return Revision(*line.split("\t", 2))
+
+    def diff(self, device: str, since: str | None = None) -> ConfigDiff:
+        """Changes of one device: since its version at ``since`` (any date git parses),
+        or else between its last two versions."""
+        history = self.history(device)
+        if not history:
+            raise NotFoundError(f"no backup of device {device!r} in {self.root}")
+        head = history[0].commit
+        if since is not None:
+            base = self._git("rev-list", "-n", "1", f"--before={since}", "HEAD", "--",
+                             file_name(device)).strip() or None
+        else:
+            base = history[1].commit if len(history) > 1 else None
+        # no base: the device's first version, shown as a diff from nothing
+        text = self._git("diff", "--no-color", base or self._empty_tree(), head, "--", file_name(device))
+        return ConfigDiff(device, base, head, text)
+
+    def _empty_tree(self) -> str:
+        return self._git("hash-object", "-t", "tree", os.devnull).strip()

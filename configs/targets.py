@@ -1,0 +1,137 @@
+"""Which devices a run talks to, and how to reach them.
+
+Devices come from the inventory (filtered by site, site kind, district, role, name);
+``Device.platform`` is the netmiko device type, ``Device.ssh_profile`` names an
+:class:`~inventory.models.SshProfile` (user, port, timeouts) whose password comes from
+the secret store (section ``ssh``, key ``password``; optional ``enable_secret``).
+
+An *address map* replaces the inventory's management address for some devices
+(``{"sw-1": "127.0.0.1:2201"}``): port forwards, jump hosts, and the lab/test fleets,
+which never reach a real management address.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from inventory.models import Device, Site, SshProfile, Status
+from netops.access import AccessStatus, DeviceResult, DeviceTarget
+from netops.errors import InputError, RowProblem
+from netops.secrets import SecretStore
+from configs.platforms import PLATFORMS
+
+
+@dataclass(frozen=True)
+class DeviceFilter:
+    sites: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    status: Status = Status.ACTIVE
+
+
+@dataclass(frozen=True)
+class InventoryDevice:
+    """A detached snapshot of a device and its site (safe to hand to worker threads)."""
+
+    id: int
+    name: str
+    platform: str
+    role: str
+    site_code: str
+    site_kind: str
+    district: str | None
+    mgmt_ip: str | None
+    ssh_profile: str | None
+    status: str
+
+
+def select_devices(session: Session, flt: DeviceFilter = DeviceFilter()) -> list[InventoryDevice]:
+    query = select(Device, Site).join(Site, Site.id == Device.site_id).where(Device.status == flt.status)
+    if flt.sites:
+        query = query.where(Site.code.in_(flt.sites))
+    if flt.kinds:
+        query = query.where(Site.kind.in_(flt.kinds))
+    if flt.districts:
+        query = query.where(Site.district.in_(flt.districts))
+    if flt.roles:
+        query = query.where(Device.role.in_(flt.roles))
+    if flt.names:
+        query = query.where(Device.name.in_(flt.names))
+    return [
+        InventoryDevice(d.id, d.name, d.platform, str(d.role), s.code, str(s.kind), s.district,
+                        d.mgmt_ip, d.ssh_profile, str(d.status))
+        for d, s in session.exec(query.order_by(Device.name)).all()
+    ]
+
+
+@dataclass
+class Targets:
+    """Devices ready to connect to, and the ones that cannot even be tried (with why)."""
+
+    ready: list[DeviceTarget] = field(default_factory=list)
+    unusable: list[DeviceResult] = field(default_factory=list)
+    devices: dict[str, InventoryDevice] = field(default_factory=dict)
+
+
+def build_targets(
+    session: Session,
+    devices: list[InventoryDevice],
+    secrets: SecretStore,
+    address_map: dict[str, tuple[str, int]] | None = None,
+) -> Targets:
+    profiles = {p.name: p for p in session.exec(select(SshProfile)).all()}
+    address_map = address_map or {}
+    out = Targets(devices={d.name: d for d in devices})
+    for device in devices:
+        problem = None
+        profile = profiles.get(device.ssh_profile or "")
+        if device.platform not in PLATFORMS:
+            problem = f"platform {device.platform!r} is not supported (supported: {', '.join(sorted(PLATFORMS))})"
+        elif profile is None:
+            problem = f"ssh_profile {device.ssh_profile!r} does not exist"
+        elif device.name not in address_map and not device.mgmt_ip:
+            problem = "no management address"
+        if problem:
+            out.unusable.append(DeviceResult(device.name, AccessStatus.ERROR, error=problem, attempts=0))
+            continue
+        host, port = address_map.get(device.name, (device.mgmt_ip, profile.port))
+        out.ready.append(
+            DeviceTarget(
+                name=device.name,
+                platform=device.platform,
+                host=host,
+                port=port,
+                username=profile.username,
+                password=secrets.require("ssh", profile.name, "password"),
+                enable_secret=secrets.get("ssh", profile.name, "enable_secret"),
+                conn_timeout_s=profile.conn_timeout_s,
+                read_timeout_s=profile.read_timeout_s,
+            )
+        )
+    return out
+
+
+def load_address_map(path: Path) -> dict[str, tuple[str, int]]:
+    """A JSON object ``{"device": "host:port"}``; every bad entry is reported."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError([RowProblem(str(path), 1, "-", "-", f"not a readable JSON file: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise InputError([RowProblem(str(path), 1, "-", "-", "expected a JSON object {device: 'host:port'}")])
+    mapping, problems = {}, []
+    for row, (name, value) in enumerate(raw.items(), start=1):
+        host, _, port = str(value).rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(RowProblem(str(path), row, name, str(value), "expected host:port"))
+            continue
+        mapping[name] = (host.strip("[]"), int(port))
+    if problems:
+        raise InputError(problems)
+    return mapping

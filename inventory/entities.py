@@ -1,0 +1,162 @@
+"""The entity kinds as files see them: natural keys instead of database ids.
+
+Import, export and the dataset loader all speak in *file rows*: plain dicts whose
+references to other rows are natural keys (a device names its site by ``site`` =
+the site's code, a link names its ends by device and interface name). This module is
+the single description of that mapping::
+
+    file row  {"name": "school-1-sw1", "site": "school-1", "role": "access_switch", ...}
+                 │ resolve refs (site code → site.id)            ▲ export (site.id → code)
+                 ▼                                               │
+    db row    {"name": "school-1-sw1", "site_id": 17, "role": "access_switch", ...}
+
+Kinds are listed in dependency order: a kind only references kinds before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import SQLModel
+
+from inventory.models import (
+    Cable,
+    CableSegment,
+    Device,
+    Interface,
+    Link,
+    LinkHop,
+    OpticType,
+    PriceItem,
+    PriceTable,
+    RouteNode,
+    Site,
+    SnmpProfile,
+    SpliceClosure,
+    SshProfile,
+    TrenchSegment,
+)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A foreign key as a file writes it: ``file_fields`` hold the target's natural key."""
+
+    column: str  # e.g. "site_id"
+    target: str  # kind name, e.g. "site"
+    file_fields: tuple[str, ...]  # e.g. ("site",) or ("a_device", "a_interface")
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class EntityKind:
+    name: str
+    model: type[SQLModel]
+    key: tuple[str, ...]  # natural key, in file fields
+    refs: tuple[Ref, ...] = ()
+    json_fields: tuple[str, ...] = ()  # columns holding JSON (geometry)
+    geometry: str | None = None  # "point" (lat/lon) or "line" (geometry field) for GeoJSON
+    skip_columns: tuple[str, ...] = field(default=("id", "plan_id"))
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.name for c in self.model.__table__.columns]
+
+    @property
+    def file_fields(self) -> list[str]:
+        """Fields of a file row, in export order: refs replace their id columns."""
+        by_column = {r.column: r for r in self.refs}
+        fields: list[str] = []
+        for column in self.columns:
+            if column in self.skip_columns:
+                continue
+            if column in by_column:
+                fields.extend(by_column[column].file_fields)
+            else:
+                fields.append(column)
+        return fields
+
+    def ref_columns(self) -> set[str]:
+        return {r.column for r in self.refs}
+
+
+def _ref(column: str, target: str, *file_fields: str, required: bool = True) -> Ref:
+    return Ref(column, target, file_fields or (column.removesuffix("_id"),), required)
+
+
+KINDS: dict[str, EntityKind] = {
+    k.name: k
+    for k in [
+        EntityKind("snmp_profile", SnmpProfile, ("name",)),
+        EntityKind("ssh_profile", SshProfile, ("name",)),
+        EntityKind("optic", OpticType, ("name",)),
+        EntityKind("price_table", PriceTable, ("region", "valid_from")),
+        EntityKind(
+            "price_item", PriceItem, ("region", "valid_from", "kind", "key"),
+            refs=(_ref("table_id", "price_table", "region", "valid_from"),),
+        ),
+        EntityKind("site", Site, ("code",), geometry="point"),
+        EntityKind("device", Device, ("name",), refs=(_ref("site_id", "site"),)),
+        EntityKind(
+            "interface", Interface, ("device", "name"),
+            refs=(_ref("device_id", "device"), _ref("optic_id", "optic", "optic", required=False)),
+        ),
+        EntityKind(
+            "route_node", RouteNode, ("code",),
+            refs=(_ref("site_id", "site", required=False),), geometry="point",
+        ),
+        EntityKind(
+            "segment", TrenchSegment, ("code",),
+            refs=(_ref("a_node_id", "route_node"), _ref("b_node_id", "route_node")),
+            json_fields=("geometry",), geometry="line",
+        ),
+        EntityKind("closure", SpliceClosure, ("code",), refs=(_ref("node_id", "route_node", "node"),)),
+        EntityKind(
+            "cable", Cable, ("code",),
+            refs=(
+                _ref("a_site_id", "site", required=False),
+                _ref("a_closure_id", "closure", required=False),
+                _ref("b_site_id", "site", required=False),
+                _ref("b_closure_id", "closure", required=False),
+            ),
+        ),
+        EntityKind(
+            "cable_segment", CableSegment, ("cable", "seq"),
+            refs=(_ref("cable_id", "cable"), _ref("segment_id", "segment")),
+            skip_columns=(),
+        ),
+        EntityKind(
+            "link", Link, ("code",),
+            refs=(
+                _ref("a_interface_id", "interface", "a_device", "a_interface"),
+                _ref("b_interface_id", "interface", "b_device", "b_interface"),
+            ),
+        ),
+        EntityKind(
+            "link_hop", LinkHop, ("link", "seq"),
+            refs=(_ref("link_id", "link"), _ref("cable_id", "cable")),
+            skip_columns=(),
+        ),
+    ]
+}
+
+ORDER: list[str] = list(KINDS)
+
+
+def kind(name: str) -> EntityKind:
+    from netops.errors import NetopsError
+
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise NetopsError(f"unknown entity kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+def key_of(entity: EntityKind, file_row: dict[str, Any]) -> tuple:
+    return tuple(_key_part(file_row.get(f)) for f in entity.key)
+
+
+def _key_part(value: Any) -> Any:
+    # dates and numbers arrive as strings from CSV and as objects from the database
+    return None if value is None else str(value)

@@ -1,0 +1,21 @@
+"""Device access over SSH (netmiko): a bounded session pool with typed per-device results.
+
+Shared core: it knows nothing of the inventory, topology or exporters. Callers build
+:class:`DeviceTarget` objects (from inventory rows, or by hand) and hand the pool a task.
+"""
+
+from netops.access.pool import (
+    AccessStatus,
+    DeviceResult,
+    DeviceSession,
+    DeviceTarget,
+    ParseError,
+    ReadOnlyViolation,
+    RetryPolicy,
+    SessionPool,
+)
+
+__all__ = [
+    "AccessStatus", "DeviceResult", "DeviceSession", "DeviceTarget", "ParseError",
+    "ReadOnlyViolation", "RetryPolicy", "SessionPool",
+]

@@ -1,0 +1,226 @@
+"""Build the ``Report`` from the inventory, the topology audits and (optionally) Prometheus."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+
+from sqlmodel import Session, select
+
+from inventory.models import (
+    Cable,
+    Device,
+    Interface,
+    Link,
+    LinkHop,
+    LinkMedium,
+    Plan,
+    PlanState,
+    Site,
+    SiteKind,
+    Status,
+    TrenchSegment,
+)
+from configs.state import Workspace
+from inventory.opendata import connected_site_ids
+from report import prometheus
+from report.audits import AuditView, audit_view
+from report.model import (
+    DeviceView,
+    DistrictRow,
+    Kpis,
+    PlannedConnection,
+    Report,
+    Share,
+    SiteView,
+    TrenchView,
+    UplinkView,
+)
+
+#: the site kinds whose connection the city's digital strategy tracks
+KPI_KINDS = (SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind.BUSINESS_PARK)
+
+#: availability of a hotspot = share of scrapes in which its access point answered
+HOTSPOT_AVAILABILITY_EXPR = 'avg(avg_over_time(up{{job="netops-devices",site_kind="hotspot"}}[{window}]))'
+
+#: a device counts as backed up when its last successful backup is at most this old
+#: (the NetopsConfigBackupTooOld alert fires beyond the same age)
+BACKUP_MAX_AGE_S = 2 * 86400
+
+
+def build_report(
+    session: Session,
+    prometheus_url: str | None = None,
+    config_workspace: Workspace | None = None,
+    title: str = "netops — city network report",
+    now: dt.datetime | None = None,
+) -> Report:
+    """``config_workspace``: where ``netops config backup/audit`` leave their state
+    (default: theirs, ``$NETOPS_CONFIG_DIR``); ``prometheus_url``: for hotspot availability."""
+    audits = audit_view(session)
+    sites = session.exec(select(Site).where(Site.status != Status.DECOMMISSIONED)).all()
+    connected = connected_site_ids(session)
+    site_views = _site_views(session, sites, connected, audits)
+    kpis = _kpis(session, sites, connected, audits, site_views, prometheus_url, config_workspace or Workspace())
+    return Report(
+        title=title,
+        generated_at=(now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
+        kpis=kpis,
+        districts=_districts(site_views, audits),
+        sites=[v for v in site_views if v.lat is not None],
+        trenches=_trenches(session, audits),
+        findings=audits.findings,
+    )
+
+
+def _site_views(session: Session, sites, connected: set[int], audits: AuditView) -> list[SiteView]:
+    devices = session.exec(select(Device).where(Device.status != Status.DECOMMISSIONED)).all()
+    device_by_id = {d.id: d for d in devices}
+    site_by_id = {s.id: s for s in sites}
+    views = {
+        s.id: SiteView(
+            code=s.code, name=s.name, kind=str(s.kind), status=str(s.status), lat=s.lat, lon=s.lon,
+            district=s.district, connected=s.id in connected,
+            redundant=s.code in audits.redundant_sites,
+            planned=s.status == Status.PLANNED or s.plan_id is not None,
+            paths_to_core=audits.paths_to_core.get(s.code, []),
+        )
+        for s in sites
+    }
+    for device in sorted(devices, key=lambda d: d.name):
+        if device.site_id in views:
+            views[device.site_id].devices.append(
+                DeviceView(name=device.name, role=str(device.role), platform=device.platform, mgmt_ip=device.mgmt_ip)
+            )
+    for site_id, uplink in _uplinks(session, device_by_id, site_by_id):
+        views[site_id].uplinks.append(uplink)
+    codes = {v.code: v for v in views.values()}
+    for index, finding in enumerate(audits.findings):
+        for code in finding.sites:
+            if code in codes:
+                codes[code].findings.append(index)
+    return sorted(views.values(), key=lambda v: (v.kind, v.name))
+
+
+def _uplinks(session: Session, device_by_id, site_by_id):
+    """Each inter-site link seen from both ends, as (site id, UplinkView)."""
+    interfaces = {i.id: i for i in session.exec(select(Interface))}
+    cable_codes = {c.id: c.code for c in session.exec(select(Cable))}
+    hops: dict[int, list[str]] = defaultdict(list)
+    for hop in session.exec(select(LinkHop).order_by(LinkHop.link_id, LinkHop.seq)):
+        hops[hop.link_id].append(cable_codes[hop.cable_id])
+    for link in session.exec(select(Link).where(Link.status != Status.DECOMMISSIONED)):
+        ends = [device_by_id.get(interfaces[i].device_id) for i in (link.a_interface_id, link.b_interface_id)]
+        if None in ends:
+            continue
+        for local, peer in (ends, ends[::-1]):
+            if local.site_id != peer.site_id and {local.site_id, peer.site_id} <= site_by_id.keys():
+                yield local.site_id, UplinkView(
+                    local_device=local.name, peer_device=peer.name, peer_site=site_by_id[peer.site_id].code,
+                    medium=str(link.medium), cables=hops.get(link.id, []),
+                )
+
+
+def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], prometheus_url,
+          workspace: Workspace) -> Kpis:
+    notes: list[str] = []
+    kpi_sites = {kind: [s for s in sites if s.kind == kind] for kind in KPI_KINDS}
+    connected_share = {str(k): Share(sum(s.id in connected for s in ss), len(ss)) for k, ss in kpi_sites.items()}
+    redundant = {
+        str(k): Share(sum(s.code in audits.redundant_sites for s in ss if s.id in connected),
+                      sum(s.id in connected for s in ss))
+        for k, ss in kpi_sites.items()
+    }
+    hotspot_views = [v for v in views if v.kind == SiteKind.HOTSPOT and v.connected]
+    fibre_fed = sum(any(u.medium == LinkMedium.FIBRE for u in v.uplinks) for v in hotspot_views)
+    availability = None
+    if prometheus_url:
+        availability = {
+            window: prometheus.scalar_query(prometheus_url, HOTSPOT_AVAILABILITY_EXPR.format(window=window))
+            for window in ("7d", "30d")
+        }
+    else:
+        notes.append("hotspot availability needs --prometheus-url")
+    config_state = workspace.read_state()
+    backup = _backup_coverage(session, config_state.get("backup"))
+    if backup is None:
+        notes.append("backup coverage needs a recorded run of `netops config backup`")
+    compliance = _compliance(config_state.get("audit"))
+    if compliance is None:
+        notes.append("compliance rate needs a recorded run of `netops config audit`")
+    return Kpis(
+        connected=connected_share,
+        redundant=redundant,
+        hotspots_fibre=fibre_fed,
+        hotspots_radio=len(hotspot_views) - fibre_fed,
+        hotspot_availability=availability,
+        backup_coverage=backup,
+        compliance=compliance,
+        planned_connections=_planned_connections(session),
+        notes=notes,
+    )
+
+
+def _backup_coverage(session: Session, backup: dict | None, now: float | None = None) -> Share | None:
+    """Active devices whose last successful config backup is recent, of all active devices
+    (one without a management address or SSH profile is a gap, not an exception)."""
+    if not backup:
+        return None
+    now = time.time() if now is None else now
+    devices = session.exec(select(Device.name).where(Device.status == Status.ACTIVE)).all()
+    entries = backup.get("devices", {})
+    recent = sum(now - entries.get(name, {}).get("last_success", float("-inf")) <= BACKUP_MAX_AGE_S
+                 for name in devices)
+    return Share(recent, len(devices))
+
+
+def _compliance(audit: dict | None) -> Share | None:
+    """Rule checks passed at the last live audit (device × applicable rule)."""
+    if not audit or not audit.get("rules"):
+        return None
+    rules = audit["rules"].values()
+    passed = sum(r["compliant"] for r in rules)
+    return Share(passed, passed + sum(r["noncompliant"] for r in rules))
+
+
+def _planned_connections(session: Session) -> list[PlannedConnection]:
+    planned_sites: dict[int, list[str]] = defaultdict(list)
+    for site in session.exec(select(Site).where(Site.plan_id.is_not(None))):
+        planned_sites[site.plan_id].append(site.name)
+    return [
+        PlannedConnection(plan=p.name, kind=p.kind, sites=sorted(planned_sites.get(p.id, [])), cost_eur=p.total_cost_eur)
+        for p in session.exec(select(Plan).where(Plan.state == PlanState.DRAFT).order_by(Plan.name))
+    ]
+
+
+def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
+    by_district: dict[str, list[SiteView]] = defaultdict(list)
+    for view in views:
+        by_district[view.district or "(no district)"].append(view)
+    rows = []
+    for district, members in sorted(by_district.items()):
+        by_kind = {}
+        for kind in KPI_KINDS:
+            of_kind = [v for v in members if v.kind == kind]
+            if of_kind:
+                by_kind[str(kind)] = Share(sum(v.connected for v in of_kind), len(of_kind))
+        tracked = [v for v in members if v.kind in KPI_KINDS and v.connected]
+        redundant = Share(sum(v.redundant for v in tracked), len(tracked))
+        hotspots = sum(v.kind == SiteKind.HOTSPOT for v in members)
+        if not by_kind and not hotspots:
+            continue  # only PoPs and cabinets: nothing the KPIs track
+        rows.append(DistrictRow(district=district, by_kind=by_kind, redundant=redundant, hotspots=hotspots))
+    return rows
+
+
+def _trenches(session: Session, audits: AuditView) -> list[TrenchView]:
+    views = []
+    for seg in session.exec(select(TrenchSegment).where(TrenchSegment.status != Status.DECOMMISSIONED)):
+        status = audits.segment_status.get(seg.code, "ok")
+        planned = seg.status == Status.PLANNED or seg.plan_id is not None
+        views.append(TrenchView(
+            code=seg.code, coords=[[lat, lon] for lon, lat in seg.geometry], status=status,
+            ducts=f"{seg.ducts_used}/{seg.ducts_total}", planned=planned,
+        ))
+    return sorted(views, key=lambda t: t.code)

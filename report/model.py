@@ -1,0 +1,166 @@
+"""Typed shapes of the report (NAPALM-like: plain dataclasses, JSON-ready via ``asdict``).
+
+The same ``Report`` feeds the HTML page and ``netops report --json``, so the numbers a
+planner reads on the page are the numbers a script gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Share:
+    """``part`` of ``total`` (ratio None when total is 0: "no such sites", not 0 %)."""
+
+    part: int
+    total: int
+
+    @property
+    def ratio(self) -> float | None:
+        return round(self.part / self.total, 4) if self.total else None
+
+    def as_dict(self) -> dict:
+        return {"part": self.part, "total": self.total, "ratio": self.ratio}
+
+
+@dataclass(frozen=True)
+class PlannedConnection:
+    plan: str
+    kind: str
+    sites: list[str]  # names of the planned sites in the plan
+    cost_eur: float | None
+
+
+@dataclass
+class Kpis:
+    connected: dict[str, Share]  # site kind -> connected share (schools, Kitas, clinics, business parks)
+    redundant: dict[str, Share]  # site kind -> trench-disjoint redundancy among connected
+    hotspots_fibre: int
+    hotspots_radio: int
+    hotspot_availability: dict[str, float | None] | None  # "7d"/"30d" -> mean availability 0..1
+    backup_coverage: Share | None
+    compliance: Share | None
+    planned_connections: list[PlannedConnection]
+    notes: list[str] = field(default_factory=list)  # why a KPI is missing
+
+    @property
+    def planned_cost_eur(self) -> float:
+        return round(sum(p.cost_eur or 0.0 for p in self.planned_connections), 2)
+
+    def as_dict(self) -> dict:
+        def shares(mapping):
+            return {k: v.as_dict() for k, v in mapping.items()}
+
+        return {
+            "connected": shares(self.connected),
+            "trench_disjoint_redundancy": shares(self.redundant),
+            "hotspots": {"fibre_fed": self.hotspots_fibre, "radio": self.hotspots_radio},
+            "hotspot_availability": self.hotspot_availability,
+            "backup_coverage": self.backup_coverage.as_dict() if self.backup_coverage else None,
+            "compliance": self.compliance.as_dict() if self.compliance else None,
+            "planned_connections": [asdict(p) for p in self.planned_connections],
+            "planned_cost_eur": self.planned_cost_eur,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    name: str
+    role: str
+    platform: str
+    mgmt_ip: str | None
+
+
+@dataclass(frozen=True)
+class UplinkView:
+    local_device: str
+    peer_device: str
+    peer_site: str
+    medium: str
+    cables: list[str]
+
+
+@dataclass(frozen=True)
+class FindingView:
+    severity: str
+    kind: str
+    message: str
+    sites: list[str]  # site codes
+    segments: list[str]  # trench segment codes
+
+
+@dataclass
+class SiteView:
+    code: str
+    name: str
+    kind: str
+    status: str
+    lat: float
+    lon: float
+    district: str | None
+    connected: bool
+    redundant: bool  # trench-disjoint redundancy (topology audits)
+    planned: bool
+    devices: list[DeviceView] = field(default_factory=list)
+    uplinks: list[UplinkView] = field(default_factory=list)
+    paths_to_core: list[list[str]] = field(default_factory=list)
+    findings: list[int] = field(default_factory=list)  # indexes into Report.findings
+
+
+@dataclass(frozen=True)
+class TrenchView:
+    code: str
+    coords: list[list[float]]  # [[lat, lon], ...] as Leaflet wants them
+    status: str  # see TRENCH_STATUSES
+    ducts: str  # "used/total"
+    planned: bool
+
+
+#: audit status of a trench segment, worst first (a segment shows its worst status)
+TRENCH_STATUSES = ("spof", "shared", "full", "ok")
+
+
+@dataclass(frozen=True)
+class DistrictRow:
+    district: str
+    by_kind: dict[str, Share]  # kind -> connected/total
+    redundant: Share
+    hotspots: int
+
+
+@dataclass
+class Report:
+    title: str
+    generated_at: str
+    kpis: Kpis
+    districts: list[DistrictRow]
+    sites: list[SiteView]
+    trenches: list[TrenchView]
+    findings: list[FindingView]
+
+    def summary(self) -> dict:
+        """The numbers (``--json``): KPIs and district tables, not the map geometry."""
+        return {
+            "title": self.title,
+            "generated_at": self.generated_at,
+            "kpis": self.kpis.as_dict(),
+            "districts": [
+                {
+                    "district": d.district,
+                    "by_kind": {k: s.as_dict() for k, s in d.by_kind.items()},
+                    "trench_disjoint_redundancy": d.redundant.as_dict(),
+                    "hotspots": d.hotspots,
+                }
+                for d in self.districts
+            ],
+            "findings_by_severity": _count(f.severity for f in self.findings),
+        }
+
+
+def _count(values) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))

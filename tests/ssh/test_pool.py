@@ -1,0 +1,102 @@
+"""The session pool against real SSH servers (fakenos on loopback)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from netmiko import ConnectHandler
+
+from netops.access import (
+    AccessStatus, DeviceTarget, ParseError, RetryPolicy, SessionPool,
+)
+from netops.secrets import Secret
+from tests.ssh import lab
+
+
+def target(address_map, name, password=lab.PASSWORD, read_timeout=10.0, platform="cisco_ios"):
+    host, port = address_map[name]
+    return DeviceTarget(name, platform, host, port, lab.USER, Secret(password),
+                        conn_timeout_s=3, read_timeout_s=read_timeout)
+
+
+def hostname_task(session):
+    out = session.show("show running-config")
+    lines = [l for l in out.splitlines() if l.startswith("hostname")]
+    if not lines:
+        raise ParseError("no hostname line")
+    return lines[0].split()[1].strip('"')
+
+
+def test_every_device_gets_a_typed_result_and_one_failure_stops_nothing(fleet, address_map):
+    targets = [
+        target(address_map, "pop1-dist"),
+        target(address_map, "s2-sw"),                      # wrong password on the device side
+        target(address_map, "s3-sw", read_timeout=1.0),    # hangs after login
+        target(address_map, "s4-sw"),                      # nothing listening
+        target(address_map, "s1-sw"),
+    ]
+    seen = []
+    pool = SessionPool(workers=5, login_limit=2, retry=RetryPolicy(retries=1, backoff_s=0.05))
+    results = pool.run(targets, hostname_task, on_result=lambda r: seen.append(r.device))
+
+    by_name = {r.device: r for r in results}
+    assert [r.device for r in results] == [t.name for t in targets]  # input order kept
+    assert sorted(seen) == sorted(by_name)
+    assert by_name["pop1-dist"].status == AccessStatus.OK and by_name["pop1-dist"].value == "pop1-dist"
+    assert by_name["s1-sw"].value == "s1-sw"
+    assert by_name["s2-sw"].status == AccessStatus.AUTH_FAILED
+    assert by_name["s2-sw"].attempts == 1  # never retried: it would lock the account
+    assert by_name["s3-sw"].status == AccessStatus.TIMEOUT
+    assert by_name["s3-sw"].elapsed_s < lab.HANG_S  # closed hard, not waiting for the device
+    assert by_name["s4-sw"].status == AccessStatus.UNREACHABLE
+    assert by_name["s4-sw"].attempts == 2  # one retry with backoff
+    for r in results:
+        assert lab.PASSWORD not in (r.error or "")
+
+
+def test_parse_errors_are_reported_per_device(fleet, address_map):
+    def lldp_of_unknown_command(session):
+        parsed = session.show("show nonsense", textfsm=True)
+        if not isinstance(parsed, list):
+            raise ParseError(f"unparsable: {parsed[:40]!r}")
+        return parsed
+
+    [result] = SessionPool(workers=1).run([target(address_map, "s1-sw")], lldp_of_unknown_command)
+    assert result.status == AccessStatus.PARSE_ERROR
+    assert "unparsable" in result.error
+
+
+def test_sessions_are_read_only(fleet, address_map):
+    [result] = SessionPool(workers=1).run([target(address_map, "s1-sw")],
+                                          lambda s: s.show("configure terminal"))
+    assert result.status == AccessStatus.ERROR
+    assert "refusing non-show command" in result.error
+
+
+def test_login_limit_bounds_simultaneous_logins(fleet, address_map):
+    active = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def counting_connect(**kwargs):
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        try:
+            return ConnectHandler(**kwargs)
+        finally:
+            with lock:
+                active["now"] -= 1
+
+    names = ["pop1-dist", "s1-sw", "pop1-dist", "s1-sw", "pop1-dist", "s1-sw"]
+    targets = [DeviceTarget(f"{n}#{i}", "cisco_ios", *address_map[n], lab.USER, Secret(lab.PASSWORD))
+               for i, n in enumerate(names)]
+    pool = SessionPool(workers=6, login_limit=2, connect=counting_connect)
+    results = pool.run(targets, lambda s: s.show("show running-config")[:10])
+    assert all(r.ok for r in results)
+    assert active["max"] == 2
+
+
+def test_pool_rejects_nonsense_sizes():
+    with pytest.raises(ValueError):
+        SessionPool(workers=0)

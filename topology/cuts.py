@@ -1,0 +1,174 @@
+"""What a failure cuts off from the core, computed without re-checking the whole network.
+
+Every layer is asked the same question: which nodes lose every path to the *core*, when
+some nodes and edges fail? All core nodes together count as one super-source (a site
+reached from any PoP is connected), modelled as a virtual root joined to each core node.
+
+``CutTree`` answers it for every single element at once, from one depth-first search
+(Hopcroft–Tarjan low-link, the block-cut tree in disguise): a tree edge ``p–c`` is a
+bridge iff ``low[c] > disc[p]`` and cuts off exactly the DFS subtree of ``c``; a node
+``v`` is a cut vertex for its child ``c`` iff ``low[c] >= disc[v]`` and failing ``v``
+cuts off those children's subtrees. Subtrees are contiguous slices of the pre-order, so
+each answer costs the size of what it cuts off. The DFS skips only the *edge* it came in
+on (node pair and key), never every edge to the parent, so two parallel trench segments
+are correctly not bridges, unlike ``nx.bridges`` which refuses multigraphs. Edge keys
+must be unique across the graph (they are database ids in ``topology.graphs``).
+
+``FailureSearch`` answers it for an arbitrary *set* of simultaneous failures (a trench
+carrying several links, ``netops audit cut A B C``): only nodes next to a failure can be
+cut off, so it searches outward from them, best-first towards the core along the
+pre-computed BFS distance, and stops as soon as it meets the core or a node already
+known to be connected. A search that exhausts without meeting the core has enumerated
+exactly one cut-off component, so the cost is about the size of the answer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from typing import Hashable, Iterable, Iterator
+
+import networkx as nx
+
+ROOT = ("__core__",)  # the virtual super-source; graph nodes are ints or (kind, id) pairs
+
+
+def _is_virtual(key) -> bool:
+    return isinstance(key, tuple) and key[:1] == ("virtual",)
+
+
+class CutTree:
+    """One DFS from the super-source over a (multi)graph; see the module docstring."""
+
+    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable]):
+        self.graph = graph
+        self.sources = {s for s in sources if s in graph}
+        self.order: list = []  # pre-order of every node reachable from the core
+        self.pos: dict = {}
+        self.size: dict = {}
+        self.bridge_child: dict = {}  # edge key -> the child whose subtree it cuts off
+        self.cut_children: dict = {}  # cut vertex -> children cut off when it fails
+        self.top_bridge: dict = {}  # node -> key of the bridge nearest the core above it
+        self.parent: dict = {}  # node -> its DFS parent (ROOT for a core node)
+        self._search()
+
+    def _neighbours(self, v) -> Iterator[tuple]:
+        if v is ROOT:
+            for s in self.sources:
+                yield s, ("virtual", s)
+            return
+        for w, keys in self.graph.adj[v].items():
+            for key in keys:
+                yield w, key
+        if v in self.sources:
+            yield ROOT, ("virtual", v)
+
+    def _search(self) -> None:
+        disc, low = {ROOT: 0}, {ROOT: 0}
+        order, pos, size = self.order, self.pos, self.size
+        stack = [(ROOT, None, None, self._neighbours(ROOT))]
+        while stack:
+            v, parent, parent_key, neighbours = stack[-1]
+            for w, key in neighbours:
+                if w == parent and key == parent_key:
+                    continue  # the edge we came in on; a parallel edge to the parent counts
+                if w in disc:
+                    if disc[w] < low[v]:
+                        low[v] = disc[w]
+                    continue
+                disc[w] = low[w] = len(order) + 1
+                pos[w] = len(order)
+                self.parent[w] = v
+                order.append(w)
+                stack.append((w, v, key, self._neighbours(w)))
+                break
+            else:
+                stack.pop()
+                if v is ROOT:
+                    continue
+                size[v] = len(order) - pos[v]
+                if low[v] < low[parent]:
+                    low[parent] = low[v]
+                if parent is not ROOT and low[v] >= disc[parent]:
+                    self.cut_children.setdefault(parent, []).append(v)
+                if low[v] > disc[parent] and not _is_virtual(parent_key):
+                    self.bridge_child[parent_key] = v
+        self._propagate_top_bridges()
+
+    def _propagate_top_bridges(self) -> None:
+        """Pre-order visits every parent before its children, so one sweep suffices."""
+        child_bridge = {child: key for key, child in self.bridge_child.items()}
+        for v in self.order:
+            inherited = self.top_bridge.get(self.parent[v])
+            self.top_bridge[v] = inherited if inherited is not None else child_bridge.get(v)
+
+    @property
+    def reachable(self) -> dict:
+        return self.pos
+
+    def subtree(self, v) -> list:
+        start = self.pos[v]
+        return self.order[start:start + self.size[v]]
+
+    def cut_by_edge(self, key) -> list:
+        """Nodes that lose the core when the edge with this key fails (empty if not a bridge)."""
+        child = self.bridge_child.get(key)
+        return self.subtree(child) if child is not None else []
+
+    def cut_by_node(self, v) -> list:
+        """Nodes other than ``v`` that lose the core when ``v`` fails."""
+        return [n for c in self.cut_children.get(v, ()) for n in self.subtree(c)]
+
+
+def core_distances(graph: nx.MultiGraph, sources: Iterable[Hashable]) -> dict:
+    """Hops from the nearest core node, for every node reachable from the core."""
+    dist = {s: 0 for s in sources if s in graph}
+    queue = deque(dist)
+    while queue:
+        v = queue.popleft()
+        for w in graph.adj[v]:
+            if w not in dist:
+                dist[w] = dist[v] + 1
+                queue.append(w)
+    return dist
+
+
+class FailureSearch:
+    """Nodes cut off by an arbitrary set of simultaneous failures; see the module docstring."""
+
+    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], dist: dict | None = None):
+        self.graph = graph
+        self.sources = {s for s in sources if s in graph}
+        self.dist = dist if dist is not None else core_distances(graph, self.sources)
+        self.edge_ends = {key: (u, v) for u, v, key in graph.edges(keys=True)}
+
+    def cut_off(self, failed_edges: Iterable = (), failed_nodes: Iterable = ()) -> set:
+        """Nodes reachable from the core before, not after (the failed nodes excluded)."""
+        failed_edges, failed_nodes = set(failed_edges), set(failed_nodes)
+        adj, dist = self.graph.adj, self.dist
+        frontier = [n for key in failed_edges for n in self.edge_ends.get(key, ())]
+        frontier += [w for v in failed_nodes if v in adj for w in adj[v]]
+        connected: set = set()
+        cut: set = set()
+        tie = itertools.count()
+        for start in frontier:
+            if start in connected or start in cut or start in failed_nodes or start not in dist:
+                continue
+            seen = {start}
+            heap = [(dist[start], next(tie), start)]
+            reached = False
+            while heap:
+                _, _, v = heapq.heappop(heap)
+                if v in connected or v in self.sources:
+                    reached = True
+                    break
+                for w, keys in adj[v].items():
+                    if w in seen or w in failed_nodes or w not in dist:
+                        continue
+                    if all(k in failed_edges for k in keys):
+                        continue
+                    seen.add(w)
+                    heapq.heappush(heap, (dist[w], next(tie), w))
+            (connected if reached else cut).update(seen)
+        return cut

@@ -1,0 +1,200 @@
+"""Plain, read-only rows of the inventory, as the topology graphs need them.
+
+The graph builders take these (or any object with the same attributes, such as the
+SQLModel rows themselves), so tests build small networks by hand without a database,
+and the loader reads the database with column queries instead of full ORM objects,
+which keeps a 100x city in memory as compact tuples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from inventory.models import (
+    Cable,
+    CableSegment,
+    Device,
+    Interface,
+    Link,
+    LinkHop,
+    RouteNode,
+    Site,
+    SpliceClosure,
+    TrenchSegment,
+)
+from inventory.models.common import Status
+
+ACTIVE = Status.ACTIVE.value
+PLANNED = Status.PLANNED.value
+
+
+def in_scope(status: str | None, include_planned: bool) -> bool:
+    """Decommissioned rows never count; planned rows only when a plan is being evaluated."""
+    status = status or ACTIVE
+    return status == ACTIVE or (include_planned and status == PLANNED)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRow:
+    id: int
+    code: str
+    kind: str
+    name: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    criticality: str | None = None
+    status: str = ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    id: int
+    code: str
+    kind: str = "manhole"
+    lat: float = 51.5
+    lon: float = 7.1
+    site_id: int | None = None
+    status: str = ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    id: int
+    code: str
+    a_node_id: int
+    b_node_id: int
+    length_m: float = 100.0
+    laying_method: str = "open_trench"
+    ducts_total: int = 2
+    ducts_used: int = 1
+    status: str = ACTIVE
+    geometry: tuple = ()  # ((lon, lat), ...) from a-node to b-node; empty when not loaded
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureRow:
+    id: int
+    code: str
+    node_id: int
+    status: str = ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class CableRow:
+    id: int
+    code: str
+    strands: int = 24
+    a_site_id: int | None = None
+    a_closure_id: int | None = None
+    b_site_id: int | None = None
+    b_closure_id: int | None = None
+    length_m: float = 100.0
+    status: str = ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class CableSegmentRow:
+    cable_id: int
+    seq: int
+    segment_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    id: int
+    name: str
+    site_id: int
+    role: str = "access_switch"
+    platform: str = "cisco_ios"
+    mgmt_ip: str | None = None
+    status: str = ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceRow:
+    id: int
+    device_id: int
+    name: str = "if"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    id: int
+    code: str
+    a_interface_id: int
+    b_interface_id: int
+    medium: str = "fibre"
+    status: str = ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class HopRow:
+    link_id: int
+    seq: int
+    cable_id: int
+    strand_a: int = 1
+    strand_b: int = 2
+
+
+@dataclass(slots=True)
+class Inventory:
+    """Everything the topology needs, as plain rows (all statuses; builders filter)."""
+
+    sites: list[SiteRow] = field(default_factory=list)
+    nodes: list[NodeRow] = field(default_factory=list)
+    segments: list[SegmentRow] = field(default_factory=list)
+    closures: list[ClosureRow] = field(default_factory=list)
+    cables: list[CableRow] = field(default_factory=list)
+    cable_segments: list[CableSegmentRow] = field(default_factory=list)
+    devices: list[DeviceRow] = field(default_factory=list)
+    interfaces: list[InterfaceRow] = field(default_factory=list)
+    links: list[LinkRow] = field(default_factory=list)
+    hops: list[HopRow] = field(default_factory=list)
+
+
+def _rows(session: Session, row_type, *columns, order_by=()):
+    statement = select(*columns)
+    if order_by:
+        statement = statement.order_by(*order_by)
+    return [row_type(*values) for values in session.exec(statement)]
+
+
+def load_inventory(session: Session, *, geometry: bool = False) -> Inventory:
+    """Read the inventory with column queries (no ORM objects). ``geometry`` also loads the
+    trench LineStrings, which only the consistency audit and GeoJSON output need."""
+    segment_columns = [
+        TrenchSegment.id, TrenchSegment.code, TrenchSegment.a_node_id, TrenchSegment.b_node_id,
+        TrenchSegment.length_m, TrenchSegment.laying_method, TrenchSegment.ducts_total,
+        TrenchSegment.ducts_used, TrenchSegment.status,
+    ]
+    if geometry:
+        segments = [
+            SegmentRow(*values[:-1], geometry=tuple(tuple(p) for p in values[-1] or ()))
+            for values in session.exec(select(*segment_columns, TrenchSegment.geometry))
+        ]
+    else:
+        segments = _rows(session, SegmentRow, *segment_columns)
+    return Inventory(
+        sites=_rows(session, SiteRow, Site.id, Site.code, Site.kind, Site.name, Site.lat, Site.lon,
+                    Site.criticality, Site.status),
+        nodes=_rows(session, NodeRow, RouteNode.id, RouteNode.code, RouteNode.kind, RouteNode.lat,
+                    RouteNode.lon, RouteNode.site_id, RouteNode.status),
+        segments=segments,
+        closures=_rows(session, ClosureRow, SpliceClosure.id, SpliceClosure.code,
+                       SpliceClosure.node_id, SpliceClosure.status),
+        cables=_rows(session, CableRow, Cable.id, Cable.code, Cable.strands, Cable.a_site_id,
+                     Cable.a_closure_id, Cable.b_site_id, Cable.b_closure_id, Cable.length_m,
+                     Cable.status),
+        cable_segments=_rows(session, CableSegmentRow, CableSegment.cable_id, CableSegment.seq,
+                             CableSegment.segment_id,
+                             order_by=(CableSegment.cable_id, CableSegment.seq)),
+        devices=_rows(session, DeviceRow, Device.id, Device.name, Device.site_id, Device.role,
+                      Device.platform, Device.mgmt_ip, Device.status),
+        interfaces=_rows(session, InterfaceRow, Interface.id, Interface.device_id, Interface.name),
+        links=_rows(session, LinkRow, Link.id, Link.code, Link.a_interface_id, Link.b_interface_id,
+                    Link.medium, Link.status),
+        hops=_rows(session, HopRow, LinkHop.link_id, LinkHop.seq, LinkHop.cable_id,
+                   LinkHop.strand_a, LinkHop.strand_b, order_by=(LinkHop.link_id, LinkHop.seq)),
+    )
