@@ -120,3 +120,8 @@ def test_many_scrapes_in_flight_share_bounded_concurrency(agent):
     results = asyncio.run(burst())
     assert all(module_status(text) == {"interfaces": (1, "")} for text in results)
     assert poller.limiter.active == 0 and poller.limiter.waiting == 0
+
+
+def test_unresolvable_target_is_a_module_reason_not_an_error_page():
+    text, = run_scrapes(Poller(test_profiles(**FAST)), ("no-such-host.invalid:161", ["system"], "city_v2", 2.0))
+    assert module_status(text) == {"system": (0, "unresolvable")}
