@@ -16,6 +16,7 @@ the run; nothing leaves 127.0.0.0/8.
 
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 250 -c 32
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 1000 -c 0        # all scrapes in flight
+    sudo .venv/bin/python benchmarks/snmp_bench.py -n 250 --v3         # SNMPv3 authPriv SHA/AES on both
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 500 --skip-anchor --rounds 3   # the city, 60 s?
 """
 
@@ -56,6 +57,7 @@ COLUMNS = {  # name in snmp_exporter, OID, type
     "ifHighSpeed": ("1.3.6.1.2.1.31.1.1.1.15", "gauge"),
 }
 IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+V3_USER, V3_AUTH, V3_PRIV = "benchv3", "bench-auth-key", "bench-priv-key"
 
 
 def log(*args):
@@ -145,7 +147,8 @@ def start_agents(args, children: Children, workdir: Path) -> list[int]:
     pids = []
     for k in range(0, len(ports), per_agent):
         conf = workdir / f"snmpd-{k}.conf"
-        conf.write_text("rocommunity public 127.0.0.1\ndontLogTCPWrappersConnects yes\nsysName bench-switch\n")
+        conf.write_text("rocommunity public 127.0.0.1\ndontLogTCPWrappersConnects yes\nsysName bench-switch\n"
+                        f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\nrouser {V3_USER} priv\n")
         persist = workdir / f"persist-{k}"
         persist.mkdir()
         # ports on argv: snmpd silently cuts a long agentaddress line
@@ -164,9 +167,13 @@ def start_agents(args, children: Children, workdir: Path) -> list[int]:
     return pids
 
 
-def snmp_exporter_config(path: Path) -> None:
+def snmp_exporter_config(path: Path, v3: bool) -> None:
     """A 0.21-format module with the same 15 columns, labelled ifIndex + ifName."""
-    lines = ["netops_if:", "  version: 2", "  max_repetitions: 25", "  walk:"]
+    lines = ["netops_if:", f"  version: {3 if v3 else 2}", "  max_repetitions: 25"]
+    if v3:
+        lines += ["  auth:", "    security_level: authPriv", f"    username: {V3_USER}", f"    password: {V3_AUTH}",
+                  "    auth_protocol: SHA", "    priv_protocol: AES", f"    priv_password: {V3_PRIV}"]
+    lines += ["  walk:"]
     lines += [f"  - {oid}" for oid, _ in COLUMNS.values()] + [f"  - {IF_NAME}", "  metrics:"]
     for name, (oid, kind) in COLUMNS.items():
         lines += [f"  - name: {name}", f"    oid: {oid}", f"    type: {kind}", f"    help: {name} - {oid}",
@@ -259,6 +266,7 @@ def main() -> None:
     parser.add_argument("--base-port", type=int, default=20000)
     parser.add_argument("--max-targets-in-flight", type=int, default=64, help="netops' polling bound")
     parser.add_argument("--skip-anchor", action="store_true", help="netops only (e.g. the city figure)")
+    parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv (SHA, AES-128) for both exporters")
     parser.add_argument("--json-out")
     parser.add_argument("--max-seconds", type=float, default=1800)
     args = parser.parse_args()
@@ -273,7 +281,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="netops-snmp-bench-"))
     children = Children()
-    summary = dict(targets=args.targets, concurrency=args.concurrency, agent_procs=args.agent_procs,
+    summary = dict(targets=args.targets, concurrency=args.concurrency, agent_procs=args.agent_procs, v3=args.v3,
                    rounds=args.rounds, workdir=str(workdir), results={})
     try:
         fake_switch()
@@ -283,7 +291,7 @@ def main() -> None:
         log(f"{args.targets} agents up ({len(agent_pids)} snmpd processes)")
         if not args.skip_anchor:
             config = workdir / "snmp.yml"
-            snmp_exporter_config(config)
+            snmp_exporter_config(config, args.v3)
             anchor = children.start([shutil.which("prometheus-snmp-exporter") or "/usr/bin/prometheus-snmp-exporter",
                                      f"--config.file={config}", "--web.listen-address=127.0.0.1:9116",
                                      "--log.level=warn"], workdir / "snmp_exporter.log")
@@ -292,12 +300,26 @@ def main() -> None:
                            anchor.pid, agent_pids, targets, args)
             summary["results"]["snmp_exporter"] = median_row(rows)
             children.stop([anchor])  # one exporter at a time on the two cores
-        netops = children.start([sys.executable, "-m", "cli", "--db", f"sqlite:///{workdir / 'netops.db'}", "exporter",
-                                 "serve", "--listen", "127.0.0.1:9200", "--no-inventory",
-                                 "--max-targets-in-flight", str(args.max_targets_in_flight)],
-                                workdir / "netops.log", cwd=ROOT)
+        db_url = f"sqlite:///{workdir / 'netops.db'}"
+        env = dict(os.environ)
+        if args.v3:  # an inventory SNMP profile, its keys from the environment like in production
+            sys.path.insert(0, str(ROOT))
+            from inventory.models.profiles import SnmpProfile
+            from netops import db as dbmod
+
+            engine = dbmod.make_engine(db_url)
+            dbmod.upgrade(engine)
+            with dbmod.session_scope(engine) as session:
+                session.add(SnmpProfile(name="bench_v3", version="v3", user=V3_USER, auth_protocol="sha",
+                                        priv_protocol="aes"))
+            engine.dispose()
+            env.update(NETOPS_SNMP_BENCH_V3_AUTH_KEY=V3_AUTH, NETOPS_SNMP_BENCH_V3_PRIV_KEY=V3_PRIV)
+        netops = children.start([sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve",
+                                 "--listen", "127.0.0.1:9200", "--max-targets-in-flight", str(args.max_targets_in_flight)]
+                                + ([] if args.v3 else ["--no-inventory"]), workdir / "netops.log", cwd=ROOT, env=env)
         wait_http("http://127.0.0.1:9200/metrics")
-        rows = measure("netops", "http://127.0.0.1:9200", "/snmp?target={target}&module=interfaces",
+        auth = "bench_v3" if args.v3 else "public_v2"
+        rows = measure("netops", "http://127.0.0.1:9200", "/snmp?target={target}&module=interfaces&auth=" + auth,
                        netops.pid, agent_pids, targets, args)
         summary["results"]["netops"] = median_row(rows)
     finally:
@@ -309,7 +331,7 @@ def main() -> None:
 
 
 def report(summary: dict) -> None:
-    print(f"\ntargets={summary['targets']} concurrency={summary['concurrency']} "
+    print(f"\ntargets={summary['targets']} concurrency={summary['concurrency']} v3={summary['v3']} "
           f"snmpd processes={summary['agent_procs']} (medians of {summary['rounds']} rounds)", file=sys.stderr)
     print(f"{'exporter':<14}{'ok':>6}{'wall s':>8}{'varbinds':>10}{'CPU s':>8}{'µs/vb':>7}{'µs/sample':>10}"
           f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'RSS MiB':>8}", file=sys.stderr)
