@@ -23,7 +23,9 @@ def run_scrapes(poller: Poller, *requests):
     async def go():
         await poller.start()
         try:
-            return [await poller.scrape(t, m, a, timeout) for t, m, a, timeout in requests]
+            texts = [await poller.scrape(t, m, a, timeout) for t, m, a, timeout in requests]
+            assert not poller.client._pending  # nothing left waiting: memory stays bounded
+            return texts
         finally:
             poller.close()
 
