@@ -56,7 +56,7 @@ def test_lean_decoder_reads_what_pysnmp_writes(community, request_id, varbinds):
     assert got_community == community and pdu.request_id == request_id == peek_request_id(wire)
     assert pdu.tag == ber.RESPONSE and pdu.error_status == 0
     assert len(pdu.varbinds) == len(varbinds)
-    for vb, (oid, (kind, expected, _)) in zip(pdu.varbinds, varbinds):
+    for vb, (oid, (kind, expected, _)) in zip(pdu.varbinds, varbinds, strict=True):
         assert ber.oid_to_tuple(vb.oid) == oid
         assert lean_value(vb.tag, vb.raw) == (tuple(expected) if kind == "oid" else expected)
 
