@@ -110,6 +110,9 @@ def main() -> None:
     server = mp.get_context("spawn").Process(target=serve, args=(specs, child), daemon=True)
     t0 = time.monotonic()
     server.start()
+    while not parent.poll(0.5):
+        if not server.is_alive():
+            raise SystemExit(f"the fakenos fleet process died (exit code {server.exitcode})")
     ports = parent.recv()
     print(f"fakenos fleet of {len(ports)} hosts listening in {time.monotonic() - t0:.1f}s (pid {server.pid})")
 
