@@ -100,3 +100,22 @@ def test_login_limit_bounds_simultaneous_logins(fleet, address_map):
 def test_pool_rejects_nonsense_sizes():
     with pytest.raises(ValueError):
         SessionPool(workers=0)
+
+
+def test_junos_backup_audit_and_lldp_end_to_end(fleet, address_map):
+    from configs.audit import audit_config
+    from configs.backup import fetch_config
+    from configs.lldp import collect_neighbours
+    from configs.rules import load_rules
+
+    t = target(address_map, "pop1-core", platform="juniper_junos")
+    # one session for both: netmiko's Junos logout waits ~10 s on fakenos
+    [result] = SessionPool(workers=1).run([t], lambda s: (fetch_config(s), collect_neighbours(s)))
+    assert result.ok, result
+    config, neighbours = result.value
+    assert "set system host-name pop1-core" in config and "Last commit" not in config
+    assert "PlantedJunos" not in config
+    audit = audit_config("pop1-core", "juniper_junos", "core_router", "core", config, load_rules())
+    assert {r.rule_id for r in audit.failures} == {"junos-no-telnet", "junos-snmp-v3-only"}
+    assert [(n.local_interface, n.remote_device, n.remote_interface) for n in neighbours] == \
+        [("xe-0/0/0", "pop1-dist", "GigabitEthernet1/0/49")]
