@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from commands import config, db, inventory, lldp, report
+from commands import audit, config, db, exporter, inventory, lldp, report
 from commands.common import AppContext, NetopsGroup
 from netops.settings import DB_ENV, Settings
 
@@ -32,8 +32,10 @@ def main(
 app.add_typer(db.app, name="db")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(report.app, name="report")
+app.add_typer(audit.app, name="audit")
 app.add_typer(config.app, name="config")
 app.add_typer(lldp.app, name="lldp")
+app.add_typer(exporter.app, name="exporter")
 
 if __name__ == "__main__":
     app()

@@ -8,7 +8,9 @@ import typer
 
 from commands.common import app_context, console, print_json
 from netops.db import session_scope
+from netops.errors import NetopsError
 from report import write_report
+from report.alerting import write_alertmanager_config
 
 app = typer.Typer(help="The city report: offline HTML map and KPIs.", invoke_without_command=True)
 
@@ -21,11 +23,26 @@ def report(
         None, "--prometheus-url", help="Prometheus base URL for hotspot availability (7/30 days)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the KPIs and district tables as JSON."),
+    alertmanager_config: Path = typer.Option(
+        None, "--alertmanager-config", help="Also write an Alertmanager config with PoP inhibitions from the topology."
+    ),
+    alertmanager_base: Path = typer.Option(
+        Path("deploy/alertmanager/alertmanager.yml"), "--alertmanager-base",
+        help="The Alertmanager config the generated inhibit rules are added to.",
+    ),
 ) -> None:
     """Write the report (one self-contained HTML file) and print where it is."""
+    if alertmanager_config and not alertmanager_base.is_file():
+        raise NetopsError(f"--alertmanager-base {alertmanager_base}: no such file")
     with session_scope(app_context(ctx).engine) as session:
         result = write_report(session, out, prometheus_url=prometheus_url)
+        rules = write_alertmanager_config(session, alertmanager_base, alertmanager_config) if alertmanager_config else None
     if as_json:
-        print_json(result.summary() | {"html": str(out.resolve())})
-    else:
-        console.print(f"report written: {out.resolve()}")
+        extra = {"html": str(out.resolve())}
+        if alertmanager_config:
+            extra |= {"alertmanager_config": str(alertmanager_config.resolve()), "pop_inhibit_rules": rules}
+        print_json(result.summary() | extra)
+        return
+    console.print(f"report written: {out.resolve()}")
+    if alertmanager_config:
+        console.print(f"alertmanager config written: {alertmanager_config.resolve()} ({rules} PoP inhibit rules)")

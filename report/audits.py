@@ -1,32 +1,113 @@
 """What the report takes from the topology audits (package ``topology``).
 
-The report does not audit anything itself: it asks ``topology`` for findings, for which
-sites have trench-disjoint redundancy and for each site's paths to the core, and only
-translates the answers into the report's shapes. When ``topology`` is not installed the
-report says so instead of guessing.
+The report does not audit anything itself: it runs ``topology``'s audits and path
+diversity once and translates the answers into the report's shapes — findings, which
+sites have trench-disjoint redundancy, the audit status of each trench segment, and for
+the click panel each site's route to the core along its links.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import networkx as nx
 from sqlmodel import Session
 
-from report.model import FindingView
+from report.model import TRENCH_STATUSES, FindingView
+from topology.audits import path_diversity, run_audits, trench_cuts
+from topology.network import Network
+from topology.rows import load_inventory
+
+#: which findings colour a trench segment, and how
+_TRENCH_STATUS_OF_AUDIT = {"spof": "spof", "shared_trench": "shared"}
 
 
 @dataclass
 class AuditView:
-    available: bool
-    findings: list[FindingView] = field(default_factory=list)
-    redundant_sites: set[str] | None = None  # site codes with trench-disjoint redundancy
-    paths_to_core: dict[str, list[list[str]]] = field(default_factory=dict)  # site code -> hop labels
-    segment_status: dict[str, str] = field(default_factory=dict)  # segment code -> spof|shared
+    findings: list[FindingView]
+    redundant_sites: set[str]  # site codes with trench-disjoint redundancy
+    paths_to_core: dict[str, list[list[str]]]  # site code -> routes, each a list of hop labels
+    segment_status: dict[str, str]  # segment code -> spof|shared|full (absent: ok)
 
 
 def audit_view(session: Session) -> AuditView:
-    try:
-        import topology  # noqa: F401  (the audits live on the `topology` branch)
-    except ImportError:
-        return AuditView(available=False)
-    return AuditView(available=False)
+    net = Network(load_inventory(session))
+    findings = run_audits(net).sorted()
+    diversity = path_diversity(net)
+    # a site is redundant when it has two link-disjoint paths and no single trench cut
+    # takes it down (its paths do not share a trench)
+    redundant = {d.site for d in diversity if d.logical_paths >= 2 and not d.trench_cuts}
+    status = _segment_status(findings)
+    # service view: a trench whose cut takes a site down is that site's single point of
+    # failure, or, if the site has two link-disjoint paths, the trench they share
+    multi_path = {d.site for d in diversity if d.logical_paths >= 2}
+    for trench, site_ids in trench_cuts(net).items():
+        sites = {net.sites[s].code for s in site_ids}
+        _worsen(status, net.segments[trench].code, "shared" if sites <= multi_path else "spof")
+    return AuditView(
+        findings=[_finding_view(f) for f in findings],
+        redundant_sites=redundant,
+        paths_to_core=_paths_to_core(net),
+        segment_status=status,
+    )
+
+
+def _finding_view(finding) -> FindingView:
+    message = f"{finding.title}: {', '.join(e.code for e in finding.elements[:6])}"
+    if len(finding.elements) > 6:
+        message += f" and {len(finding.elements) - 6} more"
+    if finding.detail:
+        message += f" ({finding.detail})"
+    return FindingView(
+        severity=str(finding.severity), kind=finding.audit, message=message, sites=list(finding.sites),
+        segments=[e.code for e in finding.elements if e.kind == "trench"],
+    )
+
+
+def _segment_status(findings) -> dict[str, str]:
+    status: dict[str, str] = {}
+    for finding in findings:
+        if finding.audit in _TRENCH_STATUS_OF_AUDIT:
+            new = _TRENCH_STATUS_OF_AUDIT[finding.audit]
+        elif finding.audit == "capacity" and "full" in finding.title:
+            new = "full"
+        else:
+            continue
+        for element in finding.elements:
+            if element.kind == "trench":
+                _worsen(status, element.code, new)
+    return status
+
+
+def _worsen(status: dict[str, str], code: str, new: str) -> None:
+    """A segment shows its worst status (TRENCH_STATUSES is ordered worst first)."""
+    status[code] = min(status.get(code, "ok"), new, key=TRENCH_STATUSES.index)
+
+
+def _paths_to_core(net: Network) -> dict[str, list[list[str]]]:
+    """Per site, one route to the nearest core device through each of its uplinks.
+
+    One multi-source shortest-path search from the core answers every device; a site's
+    routes are its uplinks, each followed by the peer's route. (How many of them are
+    really disjoint is ``topology.audits.path_diversity``'s answer, not this display's.)"""
+    graph, sources = net.logical_graph, net.logical.sources
+    if not sources:
+        return {}
+    to_core = nx.multi_source_dijkstra_path(nx.Graph(graph), sources)
+    site_of = net.logical.site_of
+    code = {site_id: site.code for site_id, site in net.sites.items()}
+
+    def label(device) -> str:
+        return f"{graph.nodes[device]['name']} ({code.get(site_of.get(device), '?')})"
+
+    routes: dict[str, list[list[str]]] = {}
+    for device, site_id in site_of.items():
+        if site_id in net.core_sites:
+            continue
+        for peer in sorted(set(graph.neighbors(device))):
+            if site_of.get(peer) == site_id or peer not in to_core:
+                continue
+            route = [device] + list(reversed(to_core[peer]))
+            if len(set(route)) == len(route):  # the peer's route does not come back through us
+                routes.setdefault(code[site_id], []).append([label(d) for d in route])
+    return {site: sorted(r, key=len) for site, r in routes.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 
 from sqlmodel import Session, select
@@ -21,6 +22,7 @@ from inventory.models import (
     Status,
     TrenchSegment,
 )
+from configs.state import Workspace
 from inventory.opendata import connected_site_ids
 from report import prometheus
 from report.audits import AuditView, audit_view
@@ -42,18 +44,25 @@ KPI_KINDS = (SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind
 #: availability of a hotspot = share of scrapes in which its access point answered
 HOTSPOT_AVAILABILITY_EXPR = 'avg(avg_over_time(up{{job="netops-devices",site_kind="hotspot"}}[{window}]))'
 
+#: a device counts as backed up when its last successful backup is at most this old
+#: (the NetopsConfigBackupTooOld alert fires beyond the same age)
+BACKUP_MAX_AGE_S = 2 * 86400
+
 
 def build_report(
     session: Session,
     prometheus_url: str | None = None,
+    config_workspace: Workspace | None = None,
     title: str = "netops — city network report",
     now: dt.datetime | None = None,
 ) -> Report:
+    """``config_workspace``: where ``netops config backup/audit`` leave their state
+    (default: theirs, ``$NETOPS_CONFIG_DIR``); ``prometheus_url``: for hotspot availability."""
     audits = audit_view(session)
     sites = session.exec(select(Site).where(Site.status != Status.DECOMMISSIONED)).all()
     connected = connected_site_ids(session)
     site_views = _site_views(session, sites, connected, audits)
-    kpis = _kpis(session, sites, connected, audits, site_views, prometheus_url)
+    kpis = _kpis(session, sites, connected, audits, site_views, prometheus_url, config_workspace or Workspace())
     return Report(
         title=title,
         generated_at=(now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
@@ -62,7 +71,6 @@ def build_report(
         sites=[v for v in site_views if v.lat is not None],
         trenches=_trenches(session, audits),
         findings=audits.findings,
-        audits_available=audits.available,
     )
 
 
@@ -74,7 +82,7 @@ def _site_views(session: Session, sites, connected: set[int], audits: AuditView)
         s.id: SiteView(
             code=s.code, name=s.name, kind=str(s.kind), status=str(s.status), lat=s.lat, lon=s.lon,
             district=s.district, connected=s.id in connected,
-            redundant=None if audits.redundant_sites is None else s.code in audits.redundant_sites,
+            redundant=s.code in audits.redundant_sites,
             planned=s.status == Status.PLANNED or s.plan_id is not None,
             paths_to_core=audits.paths_to_core.get(s.code, []),
         )
@@ -114,19 +122,16 @@ def _uplinks(session: Session, device_by_id, site_by_id):
                 )
 
 
-def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], prometheus_url) -> Kpis:
+def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], prometheus_url,
+          workspace: Workspace) -> Kpis:
     notes: list[str] = []
     kpi_sites = {kind: [s for s in sites if s.kind == kind] for kind in KPI_KINDS}
     connected_share = {str(k): Share(sum(s.id in connected for s in ss), len(ss)) for k, ss in kpi_sites.items()}
-    if audits.redundant_sites is None:
-        redundant = None
-        notes.append("trench-disjoint redundancy needs the topology audits (package `topology`)")
-    else:
-        redundant = {
-            str(k): Share(sum(s.code in audits.redundant_sites for s in ss if s.id in connected),
-                          sum(s.id in connected for s in ss))
-            for k, ss in kpi_sites.items()
-        }
+    redundant = {
+        str(k): Share(sum(s.code in audits.redundant_sites for s in ss if s.id in connected),
+                      sum(s.id in connected for s in ss))
+        for k, ss in kpi_sites.items()
+    }
     hotspot_views = [v for v in views if v.kind == SiteKind.HOTSPOT and v.connected]
     fibre_fed = sum(any(u.medium == LinkMedium.FIBRE for u in v.uplinks) for v in hotspot_views)
     availability = None
@@ -137,17 +142,46 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], p
         }
     else:
         notes.append("hotspot availability needs --prometheus-url")
+    config_state = workspace.read_state()
+    backup = _backup_coverage(session, config_state.get("backup"))
+    if backup is None:
+        notes.append("backup coverage needs a recorded run of `netops config backup`")
+    compliance = _compliance(config_state.get("audit"))
+    if compliance is None:
+        notes.append("compliance rate needs a recorded run of `netops config audit`")
     return Kpis(
         connected=connected_share,
         redundant=redundant,
         hotspots_fibre=fibre_fed,
         hotspots_radio=len(hotspot_views) - fibre_fed,
         hotspot_availability=availability,
-        backup_coverage=None,
-        compliance=None,
+        backup_coverage=backup,
+        compliance=compliance,
         planned_connections=_planned_connections(session),
         notes=notes,
     )
+
+
+def _backup_coverage(session: Session, backup: dict | None, now: float | None = None) -> Share | None:
+    """Active devices whose last successful config backup is recent, of all active devices
+    (one without a management address or SSH profile is a gap, not an exception)."""
+    if not backup:
+        return None
+    now = time.time() if now is None else now
+    devices = session.exec(select(Device.name).where(Device.status == Status.ACTIVE)).all()
+    entries = backup.get("devices", {})
+    recent = sum(now - entries.get(name, {}).get("last_success", float("-inf")) <= BACKUP_MAX_AGE_S
+                 for name in devices)
+    return Share(recent, len(devices))
+
+
+def _compliance(audit: dict | None) -> Share | None:
+    """Rule checks passed at the last live audit (device × applicable rule)."""
+    if not audit or not audit.get("rules"):
+        return None
+    rules = audit["rules"].values()
+    passed = sum(r["compliant"] for r in rules)
+    return Share(passed, passed + sum(r["noncompliant"] for r in rules))
 
 
 def _planned_connections(session: Session) -> list[PlannedConnection]:
@@ -172,8 +206,10 @@ def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
             if of_kind:
                 by_kind[str(kind)] = Share(sum(v.connected for v in of_kind), len(of_kind))
         tracked = [v for v in members if v.kind in KPI_KINDS and v.connected]
-        redundant = None if audits.redundant_sites is None else Share(sum(bool(v.redundant) for v in tracked), len(tracked))
+        redundant = Share(sum(v.redundant for v in tracked), len(tracked))
         hotspots = sum(v.kind == SiteKind.HOTSPOT for v in members)
+        if not by_kind and not hotspots:
+            continue  # only PoPs and cabinets: nothing the KPIs track
         rows.append(DistrictRow(district=district, by_kind=by_kind, redundant=redundant, hotspots=hotspots))
     return rows
 
@@ -181,7 +217,7 @@ def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
 def _trenches(session: Session, audits: AuditView) -> list[TrenchView]:
     views = []
     for seg in session.exec(select(TrenchSegment).where(TrenchSegment.status != Status.DECOMMISSIONED)):
-        status = audits.segment_status.get(seg.code) or ("full" if seg.ducts_used >= seg.ducts_total else "ok")
+        status = audits.segment_status.get(seg.code, "ok")
         planned = seg.status == Status.PLANNED or seg.plan_id is not None
         views.append(TrenchView(
             code=seg.code, coords=[[lat, lon] for lon, lat in seg.geometry], status=status,

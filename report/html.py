@@ -33,7 +33,7 @@ _PAGE = Template("""<!DOCTYPE html>
 <style>$report_css</style>
 </head>
 <body data-status="loading">
-<header><h1>$title</h1><p class="muted">generated $generated_at · $audit_note</p></header>
+<header><h1>$title</h1><p class="muted">generated $generated_at</p></header>
 <main>
 <section id="map-section">
   <div id="map"></div>
@@ -65,7 +65,8 @@ table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.7rem; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .sev { font-weight: bold; text-transform: uppercase; font-size: 0.8em; }
-.sev-critical { color: #b00; } .sev-high { color: #d60; } .sev-medium { color: #a80; } .sev-low { color: #666; }
+.sev-critical { color: #b00; } .sev-warning { color: #d60; } .sev-info { color: #666; }
+summary { cursor: pointer; margin: 0.3rem 0; }
 """
 
 
@@ -79,7 +80,6 @@ def render_html(report: Report) -> str:
     return _PAGE.substitute(
         title=escape(report.title),
         generated_at=escape(report.generated_at),
-        audit_note="topology audits included" if report.audits_available else "topology audits not available",
         leaflet_css=(_STATIC / "leaflet.css").read_text("utf-8"),
         report_css=_CSS,
         kpi_table=_kpi_table(report),
@@ -119,15 +119,15 @@ def _kpi_table(report: Report) -> str:
     rows = []
     for kind, share in k.connected.items():
         rows.append([f"{KIND_LABELS[kind]} connected", _pct(share)])
-    for kind, share in (k.redundant or {}).items():
+    for kind, share in k.redundant.items():
         rows.append([f"{KIND_LABELS[kind]} with trench-disjoint redundancy", _pct(share)])
     hotspots = k.hotspots_fibre + k.hotspots_radio
     rows.append(["hotspots fibre-fed", _pct(Share(k.hotspots_fibre, hotspots))])
     rows.append(["hotspots radio-meshed", _pct(Share(k.hotspots_radio, hotspots))])
     for window, value in (k.hotspot_availability or {}).items():
         rows.append([f"hotspot availability, last {window}", "no data" if value is None else f"{value * 100:.2f} %"])
-    rows.append(["config backup coverage", _pct(k.backup_coverage)])
-    rows.append(["compliance rate", _pct(k.compliance)])
+    rows.append(["devices with a config backup of the last 2 days", _pct(k.backup_coverage)])
+    rows.append(["compliance checks passed (device × rule)", _pct(k.compliance)])
     rows.append(["planned connections", f"{len(k.planned_connections)} (€ {k.planned_cost_eur:,.0f})"])
     return _table(["figure", "value"], rows)
 
@@ -153,9 +153,18 @@ def _district_table(report: Report) -> str:
 
 
 def _finding_table(report: Report) -> str:
-    rows = [
-        [f'<span class="sev sev-{escape(f.severity)}">{escape(f.severity)}</span>', escape(f.kind),
-         escape(f.message), escape(", ".join(f.sites))]
-        for f in report.findings
-    ]
-    return _table(["severity", "kind", "finding", "sites"], rows, numeric_from=99)
+    """One collapsible table per severity (a city has hundreds of info findings); the
+    critical ones open."""
+    if not report.findings:
+        return '<p class="muted">none</p>'
+    parts = []
+    for severity in ("critical", "warning", "info"):
+        rows = [[escape(f.kind), escape(f.message), escape(", ".join(f.sites))]
+                for f in report.findings if f.severity == severity]
+        if rows:
+            parts.append(
+                f'<details class="findings-{severity}"{" open" if severity == "critical" else ""}>'
+                f'<summary><span class="sev sev-{severity}">{severity}</span> {len(rows)} finding(s)</summary>'
+                + _table(["audit", "finding", "sites"], rows, numeric_from=99) + "</details>"
+            )
+    return "".join(parts)

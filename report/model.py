@@ -35,7 +35,7 @@ class PlannedConnection:
 @dataclass
 class Kpis:
     connected: dict[str, Share]  # site kind -> connected share (schools, Kitas, clinics, business parks)
-    redundant: dict[str, Share] | None  # site kind -> trench-disjoint redundancy among connected
+    redundant: dict[str, Share]  # site kind -> trench-disjoint redundancy among connected
     hotspots_fibre: int
     hotspots_radio: int
     hotspot_availability: dict[str, float | None] | None  # "7d"/"30d" -> mean availability 0..1
@@ -50,7 +50,7 @@ class Kpis:
 
     def as_dict(self) -> dict:
         def shares(mapping):
-            return None if mapping is None else {k: v.as_dict() for k, v in mapping.items()}
+            return {k: v.as_dict() for k, v in mapping.items()}
 
         return {
             "connected": shares(self.connected),
@@ -101,7 +101,7 @@ class SiteView:
     lon: float
     district: str | None
     connected: bool
-    redundant: bool | None  # None: redundancy not audited
+    redundant: bool  # trench-disjoint redundancy (topology audits)
     planned: bool
     devices: list[DeviceView] = field(default_factory=list)
     uplinks: list[UplinkView] = field(default_factory=list)
@@ -126,7 +126,7 @@ TRENCH_STATUSES = ("spof", "shared", "full", "ok")
 class DistrictRow:
     district: str
     by_kind: dict[str, Share]  # kind -> connected/total
-    redundant: Share | None
+    redundant: Share
     hotspots: int
 
 
@@ -139,7 +139,6 @@ class Report:
     sites: list[SiteView]
     trenches: list[TrenchView]
     findings: list[FindingView]
-    audits_available: bool
 
     def summary(self) -> dict:
         """The numbers (``--json``): KPIs and district tables, not the map geometry."""
@@ -151,13 +150,12 @@ class Report:
                 {
                     "district": d.district,
                     "by_kind": {k: s.as_dict() for k, s in d.by_kind.items()},
-                    "trench_disjoint_redundancy": d.redundant.as_dict() if d.redundant else None,
+                    "trench_disjoint_redundancy": d.redundant.as_dict(),
                     "hotspots": d.hotspots,
                 }
                 for d in self.districts
             ],
             "findings_by_severity": _count(f.severity for f in self.findings),
-            "audits_available": self.audits_available,
         }
 
 

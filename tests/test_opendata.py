@@ -43,6 +43,7 @@ def test_layers_hold_connected_public_sites_only(engine, tmp_path):
     # the planned Kita and the clinic without a link are not connected; PoPs are not public buildings
     assert {(r["name"], r["category"]) for r in rows} == {
         ("Gesamtschule Berger Feld", "school"), ("Kita Regenbogen", "kita"),
+        ("Gewerbepark Schalker Verein", "business_park"),
     }
     assert tuple(rows[0].keys()) == BUILDING_FIELDS
 

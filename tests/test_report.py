@@ -5,18 +5,31 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from sqlmodel import select
+
 from cli import app
+from configs.state import WORKSPACE_ENV, Workspace
+from inventory.models import Site
 from netops.db import session_scope
 from report import build_report, write_report
 from tests.support.chromium import Browser, chromium_binary
 from tests.support.mini_city import build_mini_city
 
-ARTEFACTS = Path(__file__).resolve().parent.parent / "out" / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTEFACTS = ROOT / "out" / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def empty_config_workspace(tmp_path, monkeypatch):
+    """No test reads the user's real config-run state."""
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "configs"))
+    return Workspace(tmp_path / "configs")
 
 
 def _mini_report(engine, out: Path | None = None):
@@ -30,13 +43,38 @@ def test_kpis_count_connected_sites_hotspot_feeds_and_plans(engine):
     kpis = _mini_report(engine).kpis
     shares = {kind: (s.part, s.total) for kind, s in kpis.connected.items()}
     # Kita-2 is planned (no link) and the clinic has a switch but no link: neither is connected
-    assert shares == {"school": (1, 1), "kindergarten": (1, 2), "hospital": (0, 1), "business_park": (0, 0)}
-    assert kpis.connected["business_park"].ratio is None  # no business parks is not "0 % connected"
+    assert shares == {"school": (1, 1), "kindergarten": (1, 2), "hospital": (0, 1), "business_park": (1, 1)}
+    # from the topology audits: the school's two uplinks run in different trenches, the
+    # business park's two uplinks share seg-5, the Kita has one uplink
+    redundant = {kind: (s.part, s.total) for kind, s in kpis.redundant.items()}
+    assert redundant == {"school": (1, 1), "kindergarten": (0, 1), "hospital": (0, 0), "business_park": (0, 1)}
+    assert kpis.redundant["hospital"].ratio is None  # no connected clinic is not "0 % redundant"
     assert (kpis.hotspots_fibre, kpis.hotspots_radio) == (1, 1)  # HOT-2 hangs on radio behind HOT-1
     assert [(p.plan, p.sites, p.cost_eur) for p in kpis.planned_connections] == [
         ("kita-2", ["Kita Sonnenschein"], 48250.0)
     ]
     assert kpis.hotspot_availability is None and any("--prometheus-url" in n for n in kpis.notes)
+    assert kpis.backup_coverage is None and kpis.compliance is None  # no config run recorded
+
+
+def test_backup_coverage_and_compliance_come_from_the_config_runs(engine, empty_config_workspace):
+    now = time.time()
+    with empty_config_workspace.update_state() as state:
+        state["backup"] = {"devices": {
+            "gk-sch1-as1": {"status": "ok", "last_success": now - 3600},
+            "gk-kita1-as1": {"status": "timeout", "last_success": now - 5 * 86400},  # too old
+            "gk-hot1-ap1": {"status": "auth_failed"},  # never succeeded
+            "gk-popn-cr1": {"status": "ok", "last_success": now - 60},
+        }}
+        state["audit"] = {"rules": {
+            "ssh-only-vty": {"severity": "high", "compliant": 7, "noncompliant": 1},
+            "login-banner": {"severity": "low", "compliant": 5, "noncompliant": 3},
+        }}
+        state["audit_intended"] = {"rules": {"ssh-only-vty": {"severity": "high", "compliant": 0, "noncompliant": 9}}}
+    kpis = _mini_report(engine).kpis
+    assert (kpis.backup_coverage.part, kpis.backup_coverage.total) == (2, 10)  # 10 active devices in the town
+    assert (kpis.compliance.part, kpis.compliance.total) == (12, 16)  # intended configs do not count
+    assert not any("config" in note for note in kpis.notes)
 
 
 def test_sites_carry_devices_and_links_for_the_click_panel(engine):
@@ -46,10 +84,21 @@ def test_sites_carry_devices_and_links_for_the_click_panel(engine):
     assert sorted((u.peer_site, tuple(u.cables)) for u in school.uplinks) == [
         ("POP-N", ("cab-sch1-n",)), ("POP-S", ("cab-sch1-s",)),
     ]
+    assert school.redundant is True
+    assert school.paths_to_core == [
+        ["gk-sch1-as1 (SCH-1)", "gk-popn-ds1 (POP-N)"], ["gk-sch1-as1 (SCH-1)", "gk-pops-ds1 (POP-S)"],
+    ]
+    hot2 = next(s for s in report.sites if s.code == "HOT-2")
+    assert hot2.paths_to_core == [["gk-hot2-ap1 (HOT-2)", "gk-hot1-ap1 (HOT-1)", "gk-pops-ds1 (POP-S)"]]
     kita2 = next(s for s in report.sites if s.code == "KITA-2")
     assert kita2.planned and not kita2.connected
-    full = {t.code for t in report.trenches if t.status == "full"}
-    assert full == {"seg-1"}  # 2 of 2 ducts used
+    status = {t.code: t.status for t in report.trenches if t.status != "ok"}
+    # seg-1 is full too, but cutting it takes KITA-1 down: the worse status shows
+    assert status == {"seg-1": "spof", "seg-2": "spof", "seg-4": "spof", "seg-5": "shared", "seg-6": "full"}
+    kita1 = next(s for s in report.sites if s.code == "KITA-1")
+    assert [report.findings[i].kind for i in kita1.findings] == ["spof"]
+    bp1 = next(s for s in report.sites if s.code == "BP-1")
+    assert "shared_trench" in {report.findings[i].kind for i in bp1.findings} and bp1.redundant is False
     districts = {d.district: d for d in report.districts}
     assert districts["Buer"].by_kind["kindergarten"].part == 1 and districts["Altstadt"].hotspots == 2
 
@@ -68,12 +117,23 @@ def test_html_is_one_self_contained_file(engine, tmp_path):
 def test_cli_writes_report_and_prints_the_same_numbers_as_json(engine, tmp_path):
     _mini_report(engine)
     out = tmp_path / "cli" / "report.html"
-    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(out), "--json"])
+    am = tmp_path / "cli" / "alertmanager.yml"
+    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(out), "--json",
+                                      "--alertmanager-config", str(am),
+                                      "--alertmanager-base", str(ROOT / "deploy/alertmanager/alertmanager.yml")])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
+    assert summary["pop_inhibit_rules"] == 2 and 'site=~"KITA-1"' in am.read_text()
     assert summary["kpis"]["connected"]["kindergarten"] == {"part": 1, "total": 2, "ratio": 0.5}
     assert summary["kpis"]["planned_cost_eur"] == 48250.0
     assert Path(summary["html"]) == out.resolve() and out.stat().st_size > 100_000
+
+
+def test_cli_rejects_a_missing_alertmanager_base(engine, tmp_path):
+    result = CliRunner().invoke(app, ["--db", str(engine.url), "report", "--out", str(tmp_path / "r.html"),
+                                      "--alertmanager-config", str(tmp_path / "am.yml"),
+                                      "--alertmanager-base", str(tmp_path / "nope.yml")])
+    assert result.exit_code == 2 and "nope.yml" in result.output
 
 
 @pytest.mark.slow
@@ -95,16 +155,79 @@ def test_report_renders_in_headless_chromium(tmp_path):
         # Leaflet's SVG renderer draws one <path class="site ..."> per site, one per trench
         assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(report.sites)
         assert browser.evaluate("document.querySelectorAll('#map path.trench').length") == len(report.trenches)
-        assert browser.evaluate("document.querySelectorAll('#map path.trench-full').length") == 1
+        for status, count in (("spof", 3), ("shared", 1), ("full", 1)):
+            assert browser.evaluate(f"document.querySelectorAll('#map path.trench-{status}').length") == count
         # clicking the school opens its panel with its device and both uplinks
         browser.evaluate(
             "document.querySelector('#map path.site-school').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
         )
         panel = browser.evaluate("document.getElementById('site-panel').innerText")
-        assert "gk-sch1-as1" in panel and "POP-N" in panel and "POP-S" in panel
+        assert "gk-sch1-as1" in panel and "trench-disjoint redundancy: yes" in panel
+        assert "gk-sch1-as1 (SCH-1) → gk-pops-ds1 (POP-S)" in panel  # a path to the core
+        browser.evaluate(
+            "document.querySelector('#map path.site-business_park').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        )
+        panel = browser.evaluate("document.getElementById('site-panel').innerText")
+        assert "redundant links share a trench" in panel and "seg-5" in panel
         shot = browser.screenshot(tmp_path / "report.png")
         problems = browser.problems.all()
     assert problems == []
     assert shot.stat().st_size > 20_000
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     (ARTEFACTS / "report-mini-city.png").write_bytes(shot.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def gelsenkirchen(tmp_path_factory):
+    """The seeded city in a SQLite file (one per module: seeding takes seconds)."""
+    from inventory.seed import generate, seed
+    from netops import db as dbmod
+
+    engine = dbmod.make_engine(f"sqlite:///{tmp_path_factory.mktemp('gk') / 'netops.db'}")
+    dbmod.upgrade(engine)
+    city = generate()
+    with session_scope(engine) as session:
+        seed(session, city)
+    yield engine, city.manifest
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_city_report_finds_the_planted_weaknesses(gelsenkirchen):
+    engine, manifest = gelsenkirchen
+    with session_scope(engine) as session:
+        report = build_report(session)
+    sites = {s.code: s for s in report.sites}
+    assert all(sites[code].redundant for code in manifest["redundant"])
+    assert not any(sites[code].redundant for code in manifest["shared_trench"] + manifest["single_homed"])
+    assert report.kpis.hotspots_radio == len(manifest["radio_hotspots"])
+    status = {t.code: t.status for t in report.trenches}
+    assert {status[code] for code in manifest["spur"]["segments"]} == {"spof"}
+    assert "ok" not in {status[code] for code in manifest["full_ducts"]}
+    shared_sites = {code for f in report.findings if f.kind == "shared_trench" for code in f.sites}
+    assert set(manifest["shared_trench"]) <= shared_sites
+
+
+@pytest.mark.slow
+def test_city_report_renders_every_seeded_site_in_headless_chromium(gelsenkirchen, tmp_path):
+    if chromium_binary() is None:
+        pytest.skip("chromium not installed (run `make test`)")
+    engine, _ = gelsenkirchen
+    out = tmp_path / "report.html"
+    with session_scope(engine) as session:
+        report = write_report(session, out)
+        with_coordinates = [s for s in session.exec(select(Site)) if s.lat is not None and s.status != "decommissioned"]
+    assert len(report.sites) == len(with_coordinates) > 400
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(out.as_uri(), "document.body.dataset.status === 'ready'")
+        assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(with_coordinates)
+        assert browser.evaluate("document.querySelectorAll('#map path.trench').length") == len(report.trenches)
+        browser.evaluate(
+            "document.querySelector('#map path.site-hospital').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        )
+        assert "Paths to the core" in browser.evaluate("document.getElementById('site-panel').innerText")
+        shot = browser.screenshot(tmp_path / "report.png")
+        problems = browser.problems.all()
+    assert problems == []
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTEFACTS / "report-gelsenkirchen.png").write_bytes(shot.read_bytes())

@@ -79,7 +79,7 @@
 
   function showSite(index) {
     var site = data.sites[index];
-    var redundancy = site.redundant === null ? "not audited" : (site.redundant ? "yes" : "no");
+    var redundancy = site.redundant ? "yes" : "no";
     var html = "<h3>" + text(site.name) + "</h3>" +
       "<p>" + text(site.code) + " · " + text(site.kind) + " · " + text(site.status) + " · " + text(site.district) + "</p>" +
       "<p>connected: <b>" + (site.connected ? "yes" : "no") + "</b> · trench-disjoint redundancy: <b>" + redundancy + "</b></p>" +

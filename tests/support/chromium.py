@@ -124,8 +124,8 @@ class Browser:
             time.sleep(0.1)
         raise TimeoutError(f"{url}: {ready_expression} not true after {timeout}s; problems: {self.problems.all()}")
 
-    def screenshot(self, path: Path) -> Path:
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+    def screenshot(self, path: Path, full_page: bool = False) -> Path:
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=full_page)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path

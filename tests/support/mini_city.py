@@ -9,6 +9,9 @@
   KITA-2 (kita, planned by plan "kita-2", no link yet)
   HOT-1 (hotspot, fibre to PoP-S through seg-3) -- radio -- HOT-2 (hotspot)
   CLINIC-1 (hospital, inventory only, not linked: not connected)
+  BP-1 (business park, uplinks to both PoPs, but both cables leave through seg-5:
+        two link-disjoint paths that one trench cut takes down - a "shared trench" - while
+        an empty second trench seg-8 would have allowed a disjoint route)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from inventory.models import (
     Interface,
     Link,
     LinkHop,
+    OpticType,
     Plan,
     RouteNode,
     Site,
@@ -51,6 +55,7 @@ def build_mini_city(session: Session) -> dict[str, object]:
         ("HOT-1", "FreeWiFi Heinrich-König-Platz", "hotspot", 51.505, 7.095, "Altstadt", "active", None),
         ("HOT-2", "FreeWiFi Neumarkt", "hotspot", 51.507, 7.098, "Altstadt", "active", None),
         ("CLINIC-1", "Bergmannsheil Buer", "hospital", 51.575, 7.050, "Buer", "active", None),
+        ("BP-1", "Gewerbepark Schalker Verein", "business_park", 51.525, 7.110, "Altstadt", "active", None),
     ]
     for code, name, kind, lat, lon, district, status, plan_id in site_specs:
         add(code, Site(code=code, name=name, kind=kind, lat=lat, lon=lon, district=district, borough=district,
@@ -66,6 +71,7 @@ def build_mini_city(session: Session) -> dict[str, object]:
         ("gk-hot1-ap1", "HOT-1", "wifi_ap", "aruba_os", "10.3.0.1"),
         ("gk-hot2-ap1", "HOT-2", "wifi_ap", "aruba_os", "10.3.0.2"),
         ("gk-clinic1-as1", "CLINIC-1", "access_switch", "cisco_ios", "10.4.0.1"),
+        ("gk-bp1-as1", "BP-1", "access_switch", "cisco_ios", "10.5.0.1"),
     ]
     for name, site, role, platform, ip in device_specs:
         add(name, Device(name=name, site_id=rows[site].id, role=role, platform=platform, mgmt_ip=ip, source=SRC))
@@ -77,6 +83,8 @@ def build_mini_city(session: Session) -> dict[str, object]:
         ("E-KITA-1", "site_entry", 51.545, 7.120, "KITA-1"),
         ("E-HOT-1", "site_entry", 51.505, 7.095, "HOT-1"),
         ("M-1", "manhole", 51.545, 7.075, None),
+        ("E-BP-1", "site_entry", 51.525, 7.110, "BP-1"),
+        ("M-2", "manhole", 51.527, 7.105, None),
     ]
     for code, kind, lat, lon, site in node_specs:
         add(code, RouteNode(code=code, kind=kind, lat=lat, lon=lon, site_id=rows[site].id if site else None, source=SRC))
@@ -88,6 +96,10 @@ def build_mini_city(session: Session) -> dict[str, object]:
         ("seg-2", "M-1", "E-KITA-1", 2, 1),
         ("seg-3", "E-SCH-1", "E-POP-S", 4, 1),
         ("seg-4", "E-POP-S", "E-HOT-1", 2, 1),
+        ("seg-5", "E-BP-1", "M-2", 4, 2),  # the shared trench
+        ("seg-6", "M-2", "E-POP-N", 2, 2),  # full, but cutting it leaves BP-1 its southern path
+        ("seg-7", "M-2", "E-POP-S", 4, 1),
+        ("seg-8", "E-BP-1", "E-POP-S", 2, 0),  # a second, empty route: the plant is not the weakness
     ]
     for code, a, b, total, used in segment_specs:
         na, nb = rows[a], rows[b]
@@ -101,6 +113,8 @@ def build_mini_city(session: Session) -> dict[str, object]:
         ("cab-sch1-s", "SCH-1", "POP-S", ["seg-3"]),
         ("cab-kita1", "POP-N", "KITA-1", ["seg-1", "seg-2"]),
         ("cab-hot1", "POP-S", "HOT-1", ["seg-4"]),
+        ("cab-bp1-n", "BP-1", "POP-N", ["seg-5", "seg-6"]),
+        ("cab-bp1-s", "BP-1", "POP-S", ["seg-5", "seg-7"]),
     ]
     for code, a, b, path in cable_specs:
         cable = add(code, Cable(code=code, strands=24, a_site_id=rows[a].id, b_site_id=rows[b].id,
@@ -115,11 +129,16 @@ def build_mini_city(session: Session) -> dict[str, object]:
         ("lnk-kita1", "gk-popn-ds1", "gk-kita1-as1", "fibre", "cab-kita1"),
         ("lnk-hot1", "gk-pops-ds1", "gk-hot1-ap1", "fibre", "cab-hot1"),
         ("lnk-hot2", "gk-hot1-ap1", "gk-hot2-ap1", "radio", None),
+        ("lnk-bp1-n", "gk-popn-ds1", "gk-bp1-as1", "fibre", "cab-bp1-n"),
+        ("lnk-bp1-s", "gk-pops-ds1", "gk-bp1-as1", "fibre", "cab-bp1-s"),
     ]
+    lx = add("optic-lx", OpticType(name="1000BASE-LX-10km", standard="1000BASE-LX", wavelength_nm=1310,
+                                   reach_km=10, tx_min_dbm=-9.5, rx_sensitivity_dbm=-20.0))
     for n, (code, a, b, medium, cable) in enumerate(link_specs):
         kind = "radio" if medium == "radio" else "fibre"
-        ia = add(f"{code}:a", Interface(device_id=rows[a].id, name=f"port{n}a", kind=kind))
-        ib = add(f"{code}:b", Interface(device_id=rows[b].id, name=f"port{n}b", kind=kind))
+        optic = lx.id if cable else None
+        ia = add(f"{code}:a", Interface(device_id=rows[a].id, name=f"port{n}a", kind=kind, optic_id=optic))
+        ib = add(f"{code}:b", Interface(device_id=rows[b].id, name=f"port{n}b", kind=kind, optic_id=optic))
         link = add(code, Link(code=code, a_interface_id=ia.id, b_interface_id=ib.id, medium=medium, source=SRC))
         if cable:
             session.add(LinkHop(link_id=link.id, seq=0, cable_id=rows[cable].id, strand_a=2 * n + 1, strand_b=2 * n + 2))

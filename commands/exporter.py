@@ -1,0 +1,52 @@
+"""`netops exporter`: the SNMP exporter for Prometheus."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from commands.common import app_context, console
+from netops.errors import InputError, RowProblem
+from netops.secrets import SecretStore
+
+app = typer.Typer(help="SNMP health exporter for Prometheus (snmp_exporter-compatible /snmp).",
+                  no_args_is_help=True)
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError([RowProblem("--listen", 1, "listen", value, "expected HOST:PORT")])
+    return host.strip("[]"), int(port)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    listen: str = typer.Option("127.0.0.1:9116", help="Address to serve HTTP on."),
+    max_targets_in_flight: int = typer.Option(64, min=1, help="Targets polled at once, shared by all scrapes."),
+    cache_ttl: float = typer.Option(3600.0, min=0, help="Seconds static labels (ifName...) stay cached."),
+    budget_offset: float = typer.Option(0.5, min=0, help="Finish this many seconds before Prometheus' scrape timeout."),
+    inventory: bool = typer.Option(True, help="Use the inventory database (profiles, /sd, inventory gauges)."),
+    log_level: str = typer.Option("warning", help="debug, info, warning, error."),
+) -> None:
+    """Serve /snmp?target=HOST[:PORT]&module=a,b&auth=PROFILE, /metrics, /sd, /-/healthy, /-/reload."""
+    from exporters.server import make_app, serve as run
+    from exporters.snmp.poller import Poller
+    from exporters.snmp.profiles import load_profiles
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host, port = _listen(listen)
+    context = app_context(ctx)
+    engine = context.engine if inventory else None
+    store = SecretStore(context.settings.secrets_file)
+
+    def reload_profiles():
+        store._file = None  # re-read the secrets file too
+        return load_profiles(engine, store)
+
+    poller = Poller(reload_profiles(), max_targets_in_flight=max_targets_in_flight, cache_ttl_s=cache_ttl,
+                    budget_offset_s=budget_offset)
+    console.print(f"netops exporter listening on http://{host}:{port}/", highlight=False)
+    run(make_app(poller, engine, reload_profiles), host, port)

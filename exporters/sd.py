@@ -1,0 +1,65 @@
+"""Prometheus HTTP service discovery (http_sd) from the inventory.
+
+One target per active device with an SNMP address, labelled with its site, site kind,
+district and role, and carrying ``__param_module``/``__param_auth`` so Prometheus' usual
+multi-target relabelling (``__address__`` -> ``__param_target``) ports over from
+snmp_exporter. ``shard``/``shards`` split the city between several Prometheus servers by
+a stable hash of the device name (the same idea as Prometheus' hashmod).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from inventory.models.devices import Device, DeviceRole
+from inventory.models.sites import Site
+from inventory.models.common import Status
+from netops.db import session_scope
+
+DEFAULT_AUTH = "public_v2"
+#: what each role is polled for by default
+MODULES_BY_ROLE = {
+    DeviceRole.CORE_ROUTER: "system,interfaces,optics,lldp",
+    DeviceRole.DISTRIBUTION_SWITCH: "system,interfaces,optics,lldp",
+    DeviceRole.ACCESS_SWITCH: "system,interfaces,optics,lldp",
+    DeviceRole.FIREWALL: "system,interfaces",
+    DeviceRole.WIFI_AP: "system,interfaces",
+    DeviceRole.WLC: "system,interfaces,wifi",
+}
+
+
+def shard_of(name: str, shards: int) -> int:
+    return zlib.crc32(name.encode()) % shards
+
+
+def sd_groups(engine: Engine, shard: int = 0, shards: int = 1, port: int | None = None) -> list[dict]:
+    if shards < 1 or not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} of {shards}: need 0 <= shard < shards")
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(Device, Site).join(Site, Site.id == Device.site_id)
+            .where(Device.status == Status.ACTIVE, Device.mgmt_ip.is_not(None))
+            .order_by(Device.name)
+        ).all()
+    groups = []
+    for device, site in rows:
+        if shards > 1 and shard_of(device.name, shards) != shard:
+            continue
+        host = f"[{device.mgmt_ip}]" if ":" in device.mgmt_ip else device.mgmt_ip
+        groups.append({
+            "targets": [f"{host}:{port}" if port else host],
+            "labels": {
+                "device": device.name,
+                "site": site.code,
+                "site_kind": str(site.kind),
+                "district": site.district or "",
+                "role": str(device.role),
+                "platform": device.platform,
+                "__param_module": MODULES_BY_ROLE.get(DeviceRole(device.role), "system,interfaces"),
+                "__param_auth": device.snmp_profile or DEFAULT_AUTH,
+            },
+        })
+    return groups

@@ -1,0 +1,416 @@
+"""What the exporter polls: the modules ``system``, ``interfaces``, ``optics``, ``wifi``, ``lldp``.
+
+A module has two halves. ``prepare`` makes sure its static labels (interface names,
+sensor scales, AP names) are known: from the label cache when the agent has not rebooted,
+its tables not changed and the TTL not run out, else by walking them once. ``columns``
+are what changes and is walked on every scrape, and ``render`` turns whatever rows came
+back (all of them, or those that arrived before the budget ran out) into samples.
+
+Metric names and the snmp_exporter names they replace: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from exporters.snmp import ber
+from exporters.snmp.exposition import Family, escape, text
+
+O = ber.parse_oid
+
+SYS_UPTIME = O("1.3.6.1.2.1.1.3.0")
+SYS_NAME = O("1.3.6.1.2.1.1.5.0")
+SYS_OBJECT_ID = O("1.3.6.1.2.1.1.2.0")
+IF_NUMBER = O("1.3.6.1.2.1.2.1.0")
+IF_TABLE_LAST_CHANGE = O("1.3.6.1.2.1.31.1.5.0")
+ENT_LAST_CHANGE = O("1.3.6.1.2.1.47.1.4.1.0")
+#: fetched in one GET before any module: reachability, reboot and table-change detection
+BASE_OIDS = [SYS_UPTIME, SYS_NAME, SYS_OBJECT_ID, IF_NUMBER, IF_TABLE_LAST_CHANGE, ENT_LAST_CHANGE]
+
+
+@dataclass
+class CacheEntry:
+    stamp: Any  # what must not change for the entry to stay valid (e.g. ifNumber, ifTableLastChange)
+    uptime: int  # sysUpTime when fetched: a smaller one later means a reboot
+    fetched: float
+    value: Any
+
+
+class LabelCache:
+    """Static label tables per (target, profile, module), refreshed on change or TTL."""
+
+    def __init__(self, ttl_s: float = 3600.0, max_entries: int = 100_000):
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[tuple, CacheEntry] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple, stamp: Any, uptime: int, now: float) -> Any:
+        entry = self._entries.get(key)
+        if entry is not None and entry.stamp == stamp and uptime >= entry.uptime and now - entry.fetched < self.ttl_s:
+            self.hits += 1
+            return entry.value
+        self.misses += 1
+        return None
+
+    def put(self, key: tuple, stamp: Any, uptime: int, now: float, value: Any) -> None:
+        if len(self._entries) >= self.max_entries and key not in self._entries:
+            self._entries.pop(next(iter(self._entries)))  # oldest first: dicts keep insertion order
+        self._entries[key] = CacheEntry(stamp, uptime, now, value)
+
+    def drop(self, key: tuple) -> None:
+        self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass
+class PollContext:
+    """One target's scrape: how to reach it, its base values, the shared cache."""
+
+    client: Any  # SnmpClient
+    address: tuple[str, int]
+    profile: Any  # AuthProfile
+    deadline: float
+    cache: LabelCache
+    base: dict[bytes, ber.VarBind]
+    now: float
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def base_int(self, oid: bytes, default: int = 0) -> int:
+        vb = self.base.get(oid)
+        value = ber.value_of(vb.tag, vb.raw) if vb is not None else None
+        return value if isinstance(value, int) else default
+
+    @property
+    def uptime(self) -> int:
+        return self.base_int(SYS_UPTIME)
+
+    async def walk(self, columns: list[bytes]) -> dict[bytes, list[ber.VarBind]]:
+        into: dict[bytes, list[ber.VarBind]] = {}
+        await self.client.walk_columns(self.address, self.profile, columns, self.deadline, into)
+        return into
+
+    async def cached(self, module: str, stamp: Any, load) -> Any:
+        key = (self.address, self.profile.name, module)
+        value = self.cache.get(key, stamp, self.uptime, self.now)
+        if value is None:
+            value = await load()
+            self.cache.put(key, stamp, self.uptime, self.now, value)
+        return value
+
+
+def _uint(vb: ber.VarBind) -> int:
+    return int.from_bytes(vb.raw, "big", signed=vb.tag == ber.INTEGER)
+
+
+class Module:
+    name = ""
+    columns: list[bytes] = []
+
+    async def prepare(self, ctx: PollContext) -> None:
+        """Load static labels (cached); may raise SnmpError."""
+
+    def render(self, ctx: PollContext, data: dict[bytes, list[ber.VarBind]], out: list[Family]) -> None:
+        raise NotImplementedError
+
+
+# ----------------------------------------------------------------------------- system
+class SystemModule(Module):
+    name = "system"
+
+    def render(self, ctx, data, out):
+        uptime = Family("netops_snmp_sys_uptime_seconds", "gauge",
+                        "Time since the SNMP agent (re)started (SNMPv2-MIB sysUpTime).")
+        if SYS_UPTIME in ctx.base:
+            uptime.add("", ctx.uptime / 100)
+        info = Family("netops_snmp_sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
+        name = ctx.base.get(SYS_NAME)
+        oid = ctx.base.get(SYS_OBJECT_ID)
+        info.add(f'sys_name="{escape(text(name.raw)) if name else ""}",'
+                 f'sys_object_id="{ber.oid_to_str(oid.raw) if oid and oid.tag == ber.OBJECT_ID else ""}"', 1)
+        out += [uptime, info]
+
+
+# ----------------------------------------------------------------------------- interfaces
+IF_DESCR = O("1.3.6.1.2.1.2.2.1.2")
+IF_TYPE = O("1.3.6.1.2.1.2.2.1.3")
+IF_NAME = O("1.3.6.1.2.1.31.1.1.1.1")
+IF_ALIAS = O("1.3.6.1.2.1.31.1.1.1.18")
+
+# (column, metric name, type, help, multiplier)
+INTERFACE_COLUMNS = [
+    (O("1.3.6.1.2.1.31.1.1.1.6"), "netops_if_in_bytes_total", "counter", "Octets received (ifHCInOctets).", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.10"), "netops_if_out_bytes_total", "counter", "Octets sent (ifHCOutOctets).", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.7"), "netops_if_in_unicast_packets_total", "counter", "Unicast packets received (ifHCInUcastPkts).", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.11"), "netops_if_out_unicast_packets_total", "counter", "Unicast packets sent (ifHCOutUcastPkts).", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.8"), "netops_if_in_multicast_packets_total", "counter", "Multicast packets received (ifHCInMulticastPkts).", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.12"), "netops_if_out_multicast_packets_total", "counter", "Multicast packets sent (ifHCOutMulticastPkts).", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.9"), "netops_if_in_broadcast_packets_total", "counter", "Broadcast packets received (ifHCInBroadcastPkts).", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.13"), "netops_if_out_broadcast_packets_total", "counter", "Broadcast packets sent (ifHCOutBroadcastPkts).", 1),
+    (O("1.3.6.1.2.1.2.2.1.14"), "netops_if_in_errors_total", "counter", "Inbound packets with errors (ifInErrors).", 1),
+    (O("1.3.6.1.2.1.2.2.1.20"), "netops_if_out_errors_total", "counter", "Outbound packets with errors (ifOutErrors).", 1),
+    (O("1.3.6.1.2.1.2.2.1.13"), "netops_if_in_discards_total", "counter", "Inbound packets discarded (ifInDiscards).", 1),
+    (O("1.3.6.1.2.1.2.2.1.19"), "netops_if_out_discards_total", "counter", "Outbound packets discarded (ifOutDiscards).", 1),
+    (O("1.3.6.1.2.1.2.2.1.8"), "netops_if_oper_status", "gauge", "ifOperStatus: 1 up, 2 down, 3 testing, 5 dormant, 7 lowerLayerDown.", 1),
+    (O("1.3.6.1.2.1.2.2.1.7"), "netops_if_admin_status", "gauge", "ifAdminStatus: 1 up, 2 down, 3 testing.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.15"), "netops_if_speed_bytes_per_second", "gauge", "Interface speed in bytes/s (ifHighSpeed Mbit/s x 125000), as node_exporter.", 125_000),
+]
+
+
+@dataclass
+class InterfaceLabels:
+    by_index: dict[bytes, str]  # encoded ifIndex -> 'if_index="3",if_name="Gi1/0/3"'
+    info_lines: list[str]
+
+
+def _index_labels(index: bytes, name: str) -> str:
+    return f'if_index="{ber.index_str(index)}",if_name="{escape(name)}"'
+
+
+async def interface_labels(ctx: PollContext) -> InterfaceLabels:
+    """ifName/ifAlias/ifDescr/ifType per ifIndex, cached until ifNumber or
+    ifTableLastChange move, the agent reboots, or the TTL runs out."""
+
+    async def load() -> InterfaceLabels:
+        data = await ctx.walk([IF_NAME, IF_ALIAS, IF_DESCR, IF_TYPE])
+        columns = {}
+        for column in (IF_NAME, IF_ALIAS, IF_DESCR, IF_TYPE):
+            cut = len(column)
+            columns[column] = {vb.oid[cut:]: vb for vb in data.get(column, [])}
+        indexes = sorted(set(columns[IF_DESCR]) | set(columns[IF_NAME]), key=ber.decode_subids)
+        by_index, info = {}, []
+        for index in indexes:
+            name_vb = columns[IF_NAME].get(index) or columns[IF_DESCR].get(index)
+            labels = _index_labels(index, text(name_vb.raw) if name_vb else "")
+            by_index[index] = labels
+            alias = columns[IF_ALIAS].get(index)
+            descr = columns[IF_DESCR].get(index)
+            kind = columns[IF_TYPE].get(index)
+            info.append(f'netops_if_info{{{labels},if_alias="{escape(text(alias.raw)) if alias else ""}",'
+                        f'if_descr="{escape(text(descr.raw)) if descr else ""}",'
+                        f'if_type="{_uint(kind) if kind else ""}"}} 1\n')
+        return InterfaceLabels(by_index, info)
+
+    stamp = (ctx.base_int(IF_NUMBER, -1), ctx.base_int(IF_TABLE_LAST_CHANGE, -1))
+    return await ctx.cached("interfaces", stamp, load)
+
+
+class InterfacesModule(Module):
+    name = "interfaces"
+    columns = [column for column, *_ in INTERFACE_COLUMNS]
+
+    async def prepare(self, ctx):
+        ctx.notes["if_labels"] = await interface_labels(ctx)
+
+    def render(self, ctx, data, out):
+        labels: InterfaceLabels | None = ctx.notes.get("if_labels")
+        by_index = labels.by_index if labels else {}
+        info = Family("netops_if_info", "gauge", "Interface names and type (ifAlias, ifDescr, ifType); value 1.")
+        if labels:
+            info.lines.extend(labels.info_lines)
+        out.append(info)
+        for column, metric, kind, help_text, factor in INTERFACE_COLUMNS:
+            family = Family(metric, kind, help_text)
+            lines = family.lines
+            cut = len(column)
+            head = metric + "{"
+            for vb in data.get(column, ()):
+                index = vb.oid[cut:]
+                label = by_index.get(index) or _index_labels(index, "")
+                value = int.from_bytes(vb.raw, "big", signed=vb.tag == ber.INTEGER)
+                lines.append(f"{head}{label}}} {value * factor}\n")
+            out.append(family)
+
+
+# ----------------------------------------------------------------------------- optics
+SENSOR_TYPE = O("1.3.6.1.2.1.99.1.1.1.1")
+SENSOR_SCALE = O("1.3.6.1.2.1.99.1.1.1.2")
+SENSOR_PRECISION = O("1.3.6.1.2.1.99.1.1.1.3")
+SENSOR_VALUE = O("1.3.6.1.2.1.99.1.1.1.4")
+SENSOR_OPER_STATUS = O("1.3.6.1.2.1.99.1.1.1.5")
+ENT_PHYSICAL_NAME = O("1.3.6.1.2.1.47.1.1.1.1.7")
+ENT_CONTAINED_IN = O("1.3.6.1.2.1.47.1.1.1.1.4")
+ENT_ALIAS_MAPPING = O("1.3.6.1.2.1.47.1.3.2.1.2")
+IF_INDEX_COLUMN = O("1.3.6.1.2.1.2.2.1.1")
+# EntitySensorDataType
+WATTS, AMPERES, VOLTS_DC, CELSIUS, DBM = 6, 5, 4, 8, 14
+
+
+@dataclass
+class Sensor:
+    metric: str  # family name
+    exponent: int  # value = raw * 10**exponent (scale and precision folded)
+    to_dbm: bool  # a watts sensor reported as dBm
+    labels: str
+
+
+def sensor_metric(sensor_type: int, name: str) -> tuple[str, bool] | None:
+    lowered = name.lower()
+    if sensor_type in (DBM, WATTS):
+        if "rx" in lowered or "receive" in lowered:
+            return "netops_optic_rx_power_dbm", sensor_type == WATTS
+        if "tx" in lowered or "transmit" in lowered:
+            return "netops_optic_tx_power_dbm", sensor_type == WATTS
+        return None
+    return {CELSIUS: ("netops_optic_temperature_celsius", False),
+            AMPERES: ("netops_optic_bias_current_amperes", False),
+            VOLTS_DC: ("netops_optic_supply_voltage_volts", False)}.get(sensor_type)
+
+
+OPTIC_FAMILIES = {
+    "netops_optic_rx_power_dbm": "Optical receive power (ENTITY-SENSOR-MIB, scaled by the sensor's scale and precision).",
+    "netops_optic_tx_power_dbm": "Optical transmit power.",
+    "netops_optic_temperature_celsius": "Transceiver temperature.",
+    "netops_optic_bias_current_amperes": "Laser bias current.",
+    "netops_optic_supply_voltage_volts": "Transceiver supply voltage.",
+}
+
+
+class OpticsModule(Module):
+    """ENTITY-SENSOR-MIB sensors of transceivers, mapped to interfaces through the
+    ENTITY-MIB alias mapping of the sensor or the port entity that contains it."""
+
+    name = "optics"
+    columns = [SENSOR_VALUE, SENSOR_OPER_STATUS]
+
+    async def prepare(self, ctx):
+        if_labels = await interface_labels(ctx)
+
+        async def load() -> dict[bytes, Sensor]:
+            data = await ctx.walk([SENSOR_TYPE, SENSOR_SCALE, SENSOR_PRECISION])
+            ent = await ctx.walk([ENT_PHYSICAL_NAME, ENT_CONTAINED_IN])
+            alias = await ctx.walk([ENT_ALIAS_MAPPING])
+
+            def by_index(rows, column):
+                return {vb.oid[len(column):]: vb for vb in rows.get(column, [])}
+
+            types, scales, precisions = (by_index(data, c) for c in (SENSOR_TYPE, SENSOR_SCALE, SENSOR_PRECISION))
+            names, parents = by_index(ent, ENT_PHYSICAL_NAME), by_index(ent, ENT_CONTAINED_IN)
+            if_of_entity = {}
+            for vb in alias.get(ENT_ALIAS_MAPPING, []):
+                entity = ber.decode_subids(vb.oid[len(ENT_ALIAS_MAPPING):])[0]
+                if vb.tag == ber.OBJECT_ID and vb.raw.startswith(IF_INDEX_COLUMN):
+                    if_of_entity[entity] = vb.raw[len(IF_INDEX_COLUMN):]
+            sensors = {}
+            for index, type_vb in types.items():
+                entity = ber.decode_subids(index)[0]
+                name = text(names[index].raw) if index in names else ""
+                chosen = sensor_metric(_uint(type_vb), name)
+                if chosen is None:
+                    continue
+                if_index, hop = None, entity
+                for _ in range(3):  # sensor, its port, the port's container
+                    if hop in if_of_entity:
+                        if_index = if_of_entity[hop]
+                        break
+                    parent = parents.get(ber.encode_arcs((hop,))) if hop else None
+                    hop = _uint(parent) if parent else 0
+                scale = _uint(scales[index]) if index in scales else 9
+                precision = _uint(precisions[index]) if index in precisions else 0
+                iface = (if_labels.by_index.get(if_index) or _index_labels(if_index, "")) if if_index else 'if_index="",if_name=""'
+                sensors[index] = Sensor(chosen[0], 3 * (scale - 9) - precision, chosen[1],
+                                        f'{iface},sensor="{escape(name)}"')
+            return sensors
+
+        stamp = (ctx.base_int(ENT_LAST_CHANGE, -1), ctx.base_int(IF_NUMBER, -1))
+        ctx.notes["sensors"] = await ctx.cached("optics", stamp, load)
+
+    def render(self, ctx, data, out):
+        sensors: dict[bytes, Sensor] = ctx.notes.get("sensors") or {}
+        families = {name: Family(name, "gauge", help_text) for name, help_text in OPTIC_FAMILIES.items()}
+        ok = {vb.oid[len(SENSOR_OPER_STATUS):] for vb in data.get(SENSOR_OPER_STATUS, ()) if _uint(vb) == 1}
+        for vb in data.get(SENSOR_VALUE, ()):
+            index = vb.oid[len(SENSOR_VALUE):]
+            sensor = sensors.get(index)
+            if sensor is None or index not in ok:
+                continue  # not an optic sensor, or its reading is unavailable/nonoperational
+            value = _uint(vb) * 10.0 ** sensor.exponent
+            if sensor.to_dbm:
+                if value <= 0:
+                    continue
+                value = 10 * math.log10(value * 1000)
+            families[sensor.metric].add(sensor.labels, round(value, 6))
+        out += families.values()
+
+
+# ----------------------------------------------------------------------------- wifi
+# AIRESPACE-WIRELESS-MIB (Cisco WLCs and Catalyst 9800)
+BSN_ESS_SSID = O("1.3.6.1.4.1.14179.2.1.1.1.2")
+BSN_ESS_CLIENTS = O("1.3.6.1.4.1.14179.2.1.1.1.38")  # bsnDot11EssNumberOfMobileStations
+BSN_AP_NAME = O("1.3.6.1.4.1.14179.2.2.1.1.3")  # index: AP MAC (6 arcs)
+BSN_AP_IF_USERS = O("1.3.6.1.4.1.14179.2.2.2.1.15")  # bsnApIfNoOfUsers, index: AP MAC + slot
+
+
+class WifiModule(Module):
+    name = "wifi"
+    columns = [BSN_ESS_CLIENTS, BSN_AP_IF_USERS]
+
+    async def prepare(self, ctx):
+        async def load():
+            data = await ctx.walk([BSN_ESS_SSID, BSN_AP_NAME])
+            ssids = {vb.oid[len(BSN_ESS_SSID):]: f'ssid="{escape(text(vb.raw))}"' for vb in data[BSN_ESS_SSID]}
+            aps = {}
+            for vb in data[BSN_AP_NAME]:
+                mac = ":".join(f"{arc:02x}" for arc in ber.decode_subids(vb.oid[len(BSN_AP_NAME):]))
+                aps[vb.oid[len(BSN_AP_NAME):]] = f'ap_name="{escape(text(vb.raw))}",ap_mac="{mac}"'
+            return ssids, aps
+
+        # APs join and leave a controller: a short TTL on top of reboot detection
+        ctx.notes["wifi"] = await ctx.cached("wifi", int(ctx.now // 300), load)
+
+    def render(self, ctx, data, out):
+        ssids, aps = ctx.notes.get("wifi") or ({}, {})
+        per_ssid = Family("netops_wifi_ssid_clients", "gauge", "Associated clients per SSID (bsnDot11EssNumberOfMobileStations).")
+        for vb in data.get(BSN_ESS_CLIENTS, ()):
+            index = vb.oid[len(BSN_ESS_CLIENTS):]
+            per_ssid.add(ssids.get(index) or f'ssid="#{ber.index_str(index)}"', _uint(vb))
+        per_ap: dict[bytes, int] = {}
+        for vb in data.get(BSN_AP_IF_USERS, ()):
+            index = vb.oid[len(BSN_AP_IF_USERS):]
+            arcs = ber.decode_subids(index)
+            mac_index = ber.encode_arcs(arcs[:6])  # the AP part of (AP MAC, slot)
+            per_ap[mac_index] = per_ap.get(mac_index, 0) + _uint(vb)
+        per_ap_family = Family("netops_wifi_ap_clients", "gauge", "Associated clients per access point, all radios (bsnApIfNoOfUsers).")
+        for mac_index, clients in per_ap.items():
+            labels = aps.get(mac_index) or 'ap_name="",ap_mac="{}"'.format(
+                ":".join(f"{arc:02x}" for arc in ber.decode_subids(mac_index)))
+            per_ap_family.add(labels, clients)
+        out += [per_ssid, per_ap_family]
+
+
+# ----------------------------------------------------------------------------- lldp
+LLDP_REM_CHASSIS_ID = O("1.0.8802.1.1.2.1.4.1.1.5")
+LLDP_REM_PORT_ID = O("1.0.8802.1.1.2.1.4.1.1.7")
+LLDP_REM_SYS_NAME = O("1.0.8802.1.1.2.1.4.1.1.9")
+LLDP_LOC_PORT_DESC = O("1.0.8802.1.1.2.1.3.7.1.4")
+
+
+class LldpModule(Module):
+    """LLDP-MIB neighbours (remote table, index timeMark.localPortNum.remIndex)."""
+
+    name = "lldp"
+    columns = [LLDP_REM_SYS_NAME, LLDP_REM_PORT_ID, LLDP_REM_CHASSIS_ID, LLDP_LOC_PORT_DESC]
+
+    def render(self, ctx, data, out):
+        local = {ber.decode_subids(vb.oid[len(LLDP_LOC_PORT_DESC):])[0]: text(vb.raw)
+                 for vb in data.get(LLDP_LOC_PORT_DESC, ())}
+        port_ids = {vb.oid[len(LLDP_REM_PORT_ID):]: text(vb.raw) for vb in data.get(LLDP_REM_PORT_ID, ())}
+        chassis = {vb.oid[len(LLDP_REM_CHASSIS_ID):]: text(vb.raw) for vb in data.get(LLDP_REM_CHASSIS_ID, ())}
+        family = Family("netops_lldp_neighbor_info", "gauge", "An LLDP neighbour seen on a local port; value 1.")
+        for vb in data.get(LLDP_REM_SYS_NAME, ()):
+            index = vb.oid[len(LLDP_REM_SYS_NAME):]
+            arcs = ber.decode_subids(index)
+            port_num = arcs[1] if len(arcs) > 1 else 0
+            family.add(f'local_port_num="{port_num}",local_port="{escape(local.get(port_num, ""))}",'
+                       f'remote_sys_name="{escape(text(vb.raw))}",remote_port_id="{escape(port_ids.get(index, ""))}",'
+                       f'remote_chassis_id="{escape(chassis.get(index, ""))}"', 1)
+        out.append(family)
+
+
+MODULES: dict[str, Module] = {m.name: m for m in (SystemModule(), InterfacesModule(), OpticsModule(),
+                                                  WifiModule(), LldpModule())}

@@ -1,0 +1,175 @@
+"""One scrape of one target: the base GET, then every module on its own, within the budget.
+
+The time budget: Prometheus tells us how long it will wait (header
+``X-Prometheus-Scrape-Timeout-Seconds``); the poller stops that much minus
+``budget_offset_s`` after the request arrived and answers with what it has, marking the
+modules it could not finish as down with reason ``budget``, instead of being cancelled
+with nothing. A module that fails (timeout, wrong credentials, malformed answers, a huge
+table) is down on its own; the others still report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from netops.errors import NetopsError
+from exporters.snmp.client import AuthProfile, Limiter, SnmpClient, SnmpError
+from exporters.snmp.exposition import Family, escape, render
+from exporters.snmp.modules import BASE_OIDS, MODULES, LabelCache, PollContext
+
+log = logging.getLogger("netops.exporter")
+
+DEFAULT_SCRAPE_TIMEOUT_S = 10.0  # Prometheus' default scrape_timeout, when the header is absent
+
+
+class ScrapeRequestError(NetopsError):
+    """A /snmp request that names an unknown module, profile, or a bad target."""
+
+
+@dataclass
+class ScrapeStats:
+    """Process-wide figures for /metrics (read by a custom collector)."""
+
+    scrapes: int = 0
+    scrape_seconds: float = 0.0
+    varbinds: int = 0
+    in_flight: int = 0
+
+
+def parse_target(target: str) -> tuple[str, int]:
+    host, sep, port = target.rpartition(":")
+    if not sep or "]" in port or (host.count(":") and not host.startswith("[")):
+        host, port = target, "161"
+    host = host.strip("[]")
+    try:
+        number = int(port)
+    except ValueError:
+        raise ScrapeRequestError(f"target {target!r}: port {port!r} is not a number") from None
+    if not host or not 0 < number < 65536:
+        raise ScrapeRequestError(f"target {target!r}: expected HOST[:PORT]")
+    return host, number
+
+
+class Poller:
+    def __init__(self, profiles: dict[str, AuthProfile], *, max_targets_in_flight: int = 64,
+                 cache_ttl_s: float = 3600.0, budget_offset_s: float = 0.5,
+                 max_scrape_timeout_s: float = 120.0):
+        self.profiles = profiles
+        self.client = SnmpClient()
+        self.limiter = Limiter(max_targets_in_flight)
+        self.cache = LabelCache(cache_ttl_s)
+        self.budget_offset_s = budget_offset_s
+        self.max_scrape_timeout_s = max_scrape_timeout_s
+        self.errors: Counter[tuple[str, str]] = Counter()  # (module, reason) -> count
+        self.stats = ScrapeStats()
+
+    async def start(self) -> None:
+        await self.client.start()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def deadline_for(self, scrape_timeout_s: float | None, started: float) -> float:
+        timeout = min(scrape_timeout_s or DEFAULT_SCRAPE_TIMEOUT_S, self.max_scrape_timeout_s)
+        return started + max(0.1, timeout - self.budget_offset_s)
+
+    def check_request(self, modules: list[str], auth: str) -> AuthProfile:
+        unknown = [m for m in modules if m not in MODULES]
+        if unknown or not modules:
+            raise ScrapeRequestError(f"unknown module(s) {unknown or modules}; known: {', '.join(MODULES)}")
+        profile = self.profiles.get(auth)
+        if profile is None:
+            raise ScrapeRequestError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(self.profiles))}")
+        return profile
+
+    async def _resolve(self, host: str) -> str:
+        try:
+            return str(ipaddress.ip_address(host))
+        except ValueError:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=2, type=2)
+            if not infos:
+                raise SnmpError("unresolvable", host) from None
+            return infos[0][4][0]
+
+    async def scrape(self, target: str, modules: list[str], auth: str = "public_v2",
+                     scrape_timeout_s: float | None = None) -> str:
+        """The exposition text for one target (raises ScrapeRequestError on a bad request)."""
+        started = time.monotonic()
+        profile = self.check_request(modules, auth)
+        host, port = parse_target(target)
+        deadline = self.deadline_for(scrape_timeout_s, started)
+        self.stats.in_flight += 1
+        results: list[tuple[str, bool, str, float]] = []  # module, up, reason, seconds
+        families: list[Family] = []
+        varbinds = 0
+        try:
+            base_error: SnmpError | None = None
+            ctx = None
+            try:
+                await self.limiter.acquire(deadline)
+            except SnmpError as exc:
+                base_error = exc
+            else:
+                try:
+                    address = (await self._resolve(host), port)
+                    base = await self.client.get(address, profile, BASE_OIDS, deadline)
+                    ctx = PollContext(self.client, address, profile, deadline, self.cache, base, time.monotonic())
+                    varbinds += len(base)
+                except SnmpError as exc:
+                    base_error = exc
+                    self.client.forget((host, port), profile)
+                else:
+                    for name in modules:
+                        varbinds += await self._run_module(name, ctx, families, results)
+                finally:
+                    self.limiter.release()
+            if base_error is not None:
+                log.warning("target %s: %s (all modules down)", target, base_error)
+                results = [(name, False, base_error.reason, time.monotonic() - started) for name in modules]
+        finally:
+            self.stats.in_flight -= 1
+        for name, up, reason, _ in results:
+            if not up:
+                self.errors[(name, reason)] += 1
+        elapsed = time.monotonic() - started
+        self.stats.scrapes += 1
+        self.stats.scrape_seconds += elapsed
+        self.stats.varbinds += varbinds
+        return render(families + self._scrape_families(results, elapsed, varbinds))
+
+    async def _run_module(self, name: str, ctx: PollContext, families: list[Family], results) -> int:
+        module = MODULES[name]
+        t0 = time.monotonic()
+        data: dict = {}
+        up, reason = True, ""
+        try:
+            await module.prepare(ctx)
+            if module.columns:
+                await self.client.walk_columns(ctx.address, ctx.profile, module.columns, ctx.deadline, data)
+        except SnmpError as exc:
+            up, reason = False, exc.reason
+            log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)
+        module.render(ctx, data, families)
+        results.append((name, up, reason, time.monotonic() - t0))
+        return sum(len(rows) for rows in data.values())
+
+    @staticmethod
+    def _scrape_families(results, elapsed: float, varbinds: int) -> list[Family]:
+        up = Family("netops_snmp_module_up", "gauge", "1 if the module was polled completely, 0 if not (see reason).")
+        error = Family("netops_snmp_module_error", "gauge", "Why a module is down (value 1, label reason).")
+        duration = Family("netops_snmp_module_duration_seconds", "gauge", "Time spent polling the module.")
+        for name, ok, reason, seconds in results:
+            up.add(f'module="{name}"', 1 if ok else 0)
+            duration.add(f'module="{name}"', round(seconds, 6))
+            if not ok:
+                error.add(f'module="{name}",reason="{escape(reason)}"', 1)
+        total = Family("netops_snmp_scrape_duration_seconds", "gauge", "Time the whole scrape took.")
+        total.add("", round(elapsed, 6))
+        count = Family("netops_snmp_scrape_varbinds_returned", "gauge", "Varbinds the agent returned for this scrape's metrics.")
+        count.add("", varbinds)
+        return [up, error, duration, total, count]

@@ -1,0 +1,47 @@
+"""Auth profiles for the poller: the inventory's SnmpProfile rows plus their secrets.
+
+The built-in ``public_v2`` (v2c, community ``public``, like snmp_exporter's default) makes
+``/snmp?target=...&module=interfaces`` work out of the box; a database profile of the same
+name replaces it. A profile whose secret is missing is left out with a warning, so one
+incomplete profile never stops the exporter.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from inventory.models.profiles import SnmpProfile, SnmpVersion
+from netops.db import session_scope
+from netops.errors import ConfigError
+from netops.secrets import SecretStore
+from exporters.snmp.client import DEFAULT_PROFILE, AuthProfile
+from exporters.snmp.usm import UsmUser
+
+log = logging.getLogger("netops.exporter")
+
+
+def profile_from_row(row: SnmpProfile, store: SecretStore) -> AuthProfile:
+    tuning = dict(max_repetitions=row.max_repetitions, timeout_s=row.timeout_s, retries=row.retries)
+    if row.version == SnmpVersion.V2C:
+        return AuthProfile(row.name, "v2c", community=store.require("snmp", row.name, "community"), **tuning)
+    auth_key = store.require("snmp", row.name, "auth_key").reveal() if row.auth_protocol != "none" else None
+    priv_key = store.require("snmp", row.name, "priv_key").reveal() if row.priv_protocol != "none" else None
+    user = UsmUser(row.user, str(row.auth_protocol), auth_key, str(row.priv_protocol), priv_key)
+    return AuthProfile(row.name, "v3", user=user, **tuning)
+
+
+def load_profiles(engine: Engine | None, store: SecretStore) -> dict[str, AuthProfile]:
+    profiles = {DEFAULT_PROFILE.name: DEFAULT_PROFILE}
+    if engine is None:
+        return profiles
+    with session_scope(engine) as session:
+        rows = session.exec(select(SnmpProfile)).all()
+    for row in rows:
+        try:
+            profiles[row.name] = profile_from_row(row, store)
+        except ConfigError as exc:
+            log.warning("SNMP profile %s left out: %s", row.name, exc)
+    return profiles

@@ -1,0 +1,127 @@
+"""The lean BER codec, fuzzed differentially against pysnmp's own (pyasn1) codec."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyasn1.codec.ber import decoder, encoder
+from pysnmp.proto import api
+
+from exporters.snmp import ber
+from exporters.snmp.client import peek_request_id
+
+v2c = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+
+arcs = st.lists(st.integers(0, 2**32 - 1), min_size=0, max_size=12)
+oids = st.tuples(st.integers(0, 2), st.integers(0, 39), arcs).map(lambda t: (t[0], t[1], *t[2]))
+
+values = st.one_of(
+    st.integers(-(2**31), 2**31 - 1).map(lambda v: ("int", v, v2c.Integer(v))),
+    st.binary(max_size=300).map(lambda v: ("str", v, v2c.OctetString(v))),
+    st.integers(0, 2**32 - 1).map(lambda v: ("uint", v, v2c.Counter32(v))),
+    st.integers(0, 2**32 - 1).map(lambda v: ("uint", v, v2c.Gauge32(v))),
+    st.integers(0, 2**32 - 1).map(lambda v: ("uint", v, v2c.TimeTicks(v))),
+    st.integers(0, 2**64 - 1).map(lambda v: ("uint", v, v2c.Counter64(v))),
+    st.binary(min_size=4, max_size=4).map(lambda v: ("str", v, v2c.IpAddress(v))),
+    oids.map(lambda v: ("oid", v, v2c.ObjectIdentifier(v))),
+    st.just(("none", None, v2c.Null(""))),
+    st.just(("none", None, v2c.NoSuchInstance(""))),
+    st.just(("none", None, v2c.EndOfMibView(""))),
+)
+
+
+def pysnmp_response(community: bytes, request_id: int, varbinds) -> bytes:
+    msg = v2c.Message()
+    v2c.apiMessage.set_defaults(msg)
+    v2c.apiMessage.set_community(msg, community)
+    pdu = v2c.GetResponsePDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_request_id(pdu, request_id)
+    v2c.apiPDU.set_varbinds(pdu, [(oid, value) for oid, (_kind, _py, value) in varbinds])
+    v2c.apiMessage.set_pdu(msg, pdu)
+    return encoder.encode(msg)
+
+
+def lean_value(tag, raw):
+    value = ber.value_of(tag, raw)
+    return ber.oid_to_tuple(value) if tag == ber.OBJECT_ID else value
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=40), st.integers(0, 2**31 - 1), st.lists(st.tuples(oids, values), max_size=40))
+def test_lean_decoder_reads_what_pysnmp_writes(community, request_id, varbinds):
+    wire = pysnmp_response(community, request_id, varbinds)
+    got_community, pdu = ber.decode_v2c_message(wire)
+    assert got_community == community and pdu.request_id == request_id == peek_request_id(wire)
+    assert pdu.tag == ber.RESPONSE and pdu.error_status == 0
+    assert len(pdu.varbinds) == len(varbinds)
+    for vb, (oid, (kind, expected, _)) in zip(pdu.varbinds, varbinds):
+        assert ber.oid_to_tuple(vb.oid) == oid
+        assert lean_value(vb.tag, vb.raw) == (tuple(expected) if kind == "oid" else expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.lists(oids, min_size=0, max_size=30), st.integers(0, 200),
+       st.binary(max_size=30))
+def test_pysnmp_reads_what_the_lean_encoder_writes(request_id, request_oids, max_repetitions, community):
+    wire = ber.encode_v2c_message(community, ber.encode_pdu(
+        ber.GET_BULK_REQUEST, request_id, [ber.encode_subids(o) for o in request_oids], 0, max_repetitions))
+    msg, rest = decoder.decode(wire, asn1Spec=v2c.Message())
+    assert not rest
+    pdu = v2c.apiMessage.get_pdu(msg)
+    assert bytes(v2c.apiMessage.get_community(msg)) == community
+    assert int(v2c.apiPDU.get_request_id(pdu)) == request_id
+    assert int(v2c.apiBulkPDU.get_max_repetitions(pdu)) == max_repetitions
+    assert [tuple(oid) for oid, _ in v2c.apiPDU.get_varbinds(pdu)] == list(request_oids)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(oids, values), min_size=1, max_size=10), st.data())
+def test_damaged_datagrams_fail_cleanly_or_agree_with_pysnmp(varbinds, data):
+    wire = bytearray(pysnmp_response(b"public", 7, varbinds))
+    how = data.draw(st.sampled_from(["truncate", "flip", "splice"]))
+    if how == "truncate":
+        wire = wire[: data.draw(st.integers(0, len(wire) - 1))]
+    elif how == "flip":
+        for _ in range(data.draw(st.integers(1, 4))):
+            wire[data.draw(st.integers(0, len(wire) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+    else:
+        at = data.draw(st.integers(0, len(wire)))
+        wire[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+    wire = bytes(wire)
+    try:
+        _community, pdu = ber.decode_v2c_message(wire)
+        lean = [(ber.oid_to_tuple(vb.oid), lean_value(vb.tag, vb.raw)) for vb in pdu.varbinds]
+    except ber.BerError:
+        return  # rejected cleanly: the only other allowed outcome
+    # whatever the lean reader accepts, pysnmp must read to the same varbinds
+    msg, rest = decoder.decode(wire, asn1Spec=v2c.Message())
+    reference = []
+    for oid, value in v2c.apiPDU.get_varbinds(v2c.apiMessage.get_pdu(msg)):
+        if value.tagSet in (v2c.Null.tagSet, v2c.NoSuchInstance.tagSet, v2c.NoSuchObject.tagSet,
+                            v2c.EndOfMibView.tagSet):
+            py = None
+        elif value.tagSet == v2c.ObjectIdentifier.tagSet:
+            py = tuple(value)
+        elif value.tagSet in (v2c.OctetString.tagSet, v2c.IpAddress.tagSet, v2c.Opaque.tagSet):
+            py = bytes(value)
+        else:
+            py = int(value)
+        reference.append((tuple(oid), py))
+    assert lean == reference
+
+
+@given(st.binary(max_size=600))
+@settings(max_examples=500, deadline=None)
+def test_random_bytes_never_escape_as_other_errors(blob):
+    for parse in (ber.decode_v2c_message, peek_request_id):
+        try:
+            parse(blob)
+        except ber.BerError:
+            pass
+
+
+@pytest.mark.parametrize("text", ["1.3.6.1.2.1.31.1.1.1.6.1000000", "1.0.8802.1.1.2.1.4.1.1.9.0.2.1", "2.999.3"])
+def test_oid_round_trip(text):
+    assert ber.oid_to_str(ber.parse_oid(text)) == text

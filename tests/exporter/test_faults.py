@@ -1,0 +1,122 @@
+"""Faults: each one ends as a module down with a reason (metric and log), never as a
+dead exporter; the same poller serves a healthy scrape right after."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from exporters.snmp.poller import Poller
+from tests.exporter.conftest import module_status, samples, test_profiles
+from tests.support.snmpd import free_udp_port
+from tests.support.udp_fault_proxy import FaultProxy
+
+FAST = dict(timeout_s=0.4, retries=1)
+
+
+def run_scrapes(poller: Poller, *requests):
+    """Scrape each (target, modules, auth, timeout) in turn on one poller; then a healthy one."""
+
+    async def go():
+        await poller.start()
+        try:
+            return [await poller.scrape(t, m, a, timeout) for t, m, a, timeout in requests]
+        finally:
+            poller.close()
+
+    return asyncio.run(go())
+
+
+def test_unreachable_and_wrong_community_then_still_serving(agent, caplog):
+    dead = f"127.0.0.1:{free_udp_port()}"
+    poller = Poller(test_profiles(**FAST))
+    with caplog.at_level(logging.WARNING, logger="netops.exporter"):
+        unreachable, wrong, healthy = run_scrapes(
+            poller,
+            (dead, ["system", "interfaces"], "city_v2", None),
+            (agent.target, ["system", "interfaces"], "wrong_v2", None),
+            (agent.target, ["system", "interfaces"], "city_v2", None))
+    assert module_status(unreachable) == {"system": (0, "timeout"), "interfaces": (0, "timeout")}
+    assert module_status(wrong) == {"system": (0, "timeout"), "interfaces": (0, "timeout")}
+    assert module_status(healthy) == {"system": (1, ""), "interfaces": (1, "")}
+    assert poller.errors[("interfaces", "timeout")] == 2
+    assert f"target {dead}: timeout" in caplog.text
+    assert "not-the-community" not in caplog.text
+
+
+# net-snmp reports a wrong auth key (usmStatsWrongDigests) but silently drops a PDU it
+# cannot decrypt, so a wrong privacy key is a timeout whose log line names the suspect
+@pytest.mark.parametrize("auth,reason,hint", [("wrong_auth_v3", "wrong_digest", "refused our SNMPv3 credentials"),
+                                              ("wrong_priv_v3", "timeout", "privacy key")])
+def test_wrong_v3_keys_are_named(agent, auth, reason, hint, caplog):
+    with caplog.at_level(logging.WARNING, logger="netops.exporter"):
+        bad, good = run_scrapes(Poller(test_profiles()), (agent.target, ["system"], auth, None),
+                                (agent.target, ["system"], "city_v3", None))
+    assert module_status(bad) == {"system": (0, reason)}
+    assert module_status(good) == {"system": (1, "")}
+    assert hint in caplog.text
+    assert "not-the-" not in caplog.text
+
+
+def test_agent_stops_answering_mid_walk(agent):
+    # answers the base GET and the first label walk, then goes silent
+    with FaultProxy(agent.port, "stop_after", answer_first=2) as proxy:
+        stopped, = run_scrapes(Poller(test_profiles(**FAST)), (proxy.target, ["system", "interfaces", "lldp"], "city_v2", None))
+    status = module_status(stopped)
+    assert status["system"] == (1, "")
+    assert status["interfaces"] == (0, "timeout") and status["lldp"] == (0, "timeout")
+
+
+@pytest.mark.parametrize("mode", ["truncate", "garbage"])
+def test_malformed_answers(agent, mode):
+    with FaultProxy(agent.port, mode, answer_first=1) as proxy:
+        broken, healthy = run_scrapes(Poller(test_profiles(**FAST)),
+                                      (proxy.target, ["system", "interfaces"], "city_v2", None),
+                                      (agent.target, ["interfaces"], "city_v2", None))
+    assert module_status(broken) == {"system": (1, ""), "interfaces": (0, "malformed_response")}
+    assert module_status(healthy) == {"interfaces": (1, "")}
+
+
+def test_corrupted_answers_never_crash(agent):
+    with FaultProxy(agent.port, "corrupt", answer_first=1) as proxy:
+        corrupted, = run_scrapes(Poller(test_profiles(**FAST)), (proxy.target, ["system", "interfaces"], "city_v2", None))
+    # bit flips may still decode (v2c has no integrity check) or not: either way an answer with a verdict
+    assert set(module_status(corrupted)) == {"system", "interfaces"}
+
+
+def test_huge_table_is_cut_off(agent):
+    profiles = test_profiles()
+    profiles["city_v2"] = profiles["city_v2"].__class__(**{**profiles["city_v2"].__dict__, "max_varbinds_per_walk": 10})
+    capped, = run_scrapes(Poller(profiles), (agent.target, ["system", "interfaces"], "city_v2", None))
+    assert module_status(capped) == {"system": (1, ""), "interfaces": (0, "table_too_large")}
+
+
+def test_scrape_finishes_within_prometheus_timeout(agent):
+    # the agent goes silent after the base GET; SNMP timeout 5 s, but Prometheus waits only 1.5 s
+    with FaultProxy(agent.port, "stop_after", answer_first=1) as proxy:
+        started = time.monotonic()
+        partial, = run_scrapes(Poller(test_profiles(timeout_s=5.0, retries=2), budget_offset_s=0.3),
+                               (proxy.target, ["system", "interfaces"], "city_v2", 1.5))
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5
+    assert module_status(partial) == {"system": (1, ""), "interfaces": (0, "budget")}
+    assert samples(partial)["netops_snmp_sys_uptime_seconds"][0].value > 0
+
+
+def test_many_scrapes_in_flight_share_bounded_concurrency(agent):
+    poller = Poller(test_profiles(), max_targets_in_flight=4)
+
+    async def burst():
+        await poller.start()
+        try:
+            return await asyncio.gather(*(poller.scrape(agent.target, ["interfaces"], "city_v2", 30.0)
+                                          for _ in range(200)))
+        finally:
+            poller.close()
+
+    results = asyncio.run(burst())
+    assert all(module_status(text) == {"interfaces": (1, "")} for text in results)
+    assert poller.limiter.active == 0 and poller.limiter.waiting == 0

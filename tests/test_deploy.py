@@ -1,0 +1,141 @@
+"""The shipped Prometheus / Alertmanager files: linted and unit-tested with the real tools,
+and the example's hashmod sharding checked on two real Prometheus servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.support.procs import find_binary, free_port, stop_pid, wait_for_tcp
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+RULES = DEPLOY / "prometheus" / "rules"
+
+
+def _tool(name: str, *globs: str) -> str:
+    path = find_binary(name, *globs)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} missing in CI: `make test` should have installed it")
+        pytest.skip(f"{name} not installed (run `make test`)")
+    return path
+
+
+def _run(*args: str, cwd: Path | None = None) -> str:
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def test_alert_rules_pass_promtool_check_and_unit_tests():
+    promtool = _tool("promtool")
+    assert "SUCCESS: 12 rules found" in _run(promtool, "check", "rules", str(RULES / "netops-alerts.yml"))
+    tests = sorted(p.name for p in RULES.glob("*.test.yml"))
+    assert tests == ["netops-alerts-week.test.yml", "netops-alerts.test.yml"]
+    assert "SUCCESS" in _run(promtool, "test", "rules", *tests, cwd=RULES)
+
+
+def test_promtool_unit_tests_catch_a_broken_rule(tmp_path):
+    """The unit tests have teeth: loosen one rule and they fail."""
+    promtool = _tool("promtool")
+    broken = (RULES / "netops-alerts.yml").read_text().replace(
+        "and on (instance, if_index) min_over_time(", "or on (instance, if_index) min_over_time("
+    )
+    assert broken != (RULES / "netops-alerts.yml").read_text()
+    (tmp_path / "netops-alerts.yml").write_text(broken)
+    (tmp_path / "netops-alerts.test.yml").write_text((RULES / "netops-alerts.test.yml").read_text())
+    result = subprocess.run([promtool, "test", "rules", "netops-alerts.test.yml"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "NetopsInterfaceDown" in result.stdout + result.stderr
+
+
+def test_example_configs_are_valid():
+    promtool = _tool("promtool")
+    amtool = _tool("amtool")
+    _run(promtool, "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
+    assert "2 inhibit rules" in _run(amtool, "check-config", str(DEPLOY / "alertmanager" / "alertmanager.yml"))
+
+
+class _SdHandler(BaseHTTPRequestHandler):
+    targets: list[dict] = []
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        body = json.dumps(self.targets).encode() if self.path.startswith("/sd") else b"# no metrics\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json" if self.path.startswith("/sd") else "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _active_targets(port: int, expected_total: int) -> tuple[list[dict], int]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/targets", timeout=5) as response:
+                data = json.load(response)["data"]
+        except urllib.error.HTTPError as exc:  # 503 while the TSDB is still opening
+            if exc.code != 503:
+                raise
+            time.sleep(0.2)
+            continue
+        active = [t for t in data["activeTargets"] if t["labels"].get("job") == "netops-devices"]
+        dropped = len(data["droppedTargets"])
+        if len(active) + dropped >= expected_total:
+            return active, dropped
+        time.sleep(0.2)
+    raise TimeoutError(f"Prometheus on {port} did not discover {expected_total} targets")
+
+
+@pytest.mark.slow
+def test_example_config_shards_the_sd_targets_across_two_prometheus_servers(tmp_path):
+    prometheus = _tool("prometheus")
+    devices = [f"sw-{i:03d}.gk.invalid" for i in range(60)]  # only ever a ?target= parameter
+    _SdHandler.targets = [{"targets": [ip], "labels": {"site": f"S{i}", "site_kind": "school"}}
+                          for i, ip in enumerate(devices)]
+    sd = ThreadingHTTPServer(("127.0.0.1", 0), _SdHandler)
+    threading.Thread(target=sd.serve_forever, daemon=True).start()
+    exporter = f"127.0.0.1:{sd.server_address[1]}"
+    procs, shards = [], []
+    try:
+        for shard in ("0", "1"):
+            config = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
+            config = config.replace("netops-exporter:9116", exporter).replace('regex: "0"', f'regex: "{shard}"')
+            config = config.replace("rules/netops-alerts.yml", str(RULES / "netops-alerts.yml"))
+            conf = tmp_path / f"prometheus-{shard}.yml"
+            conf.write_text(config)
+            port = free_port()
+            proc = subprocess.Popen(
+                [prometheus, f"--config.file={conf}", f"--web.listen-address=127.0.0.1:{port}",
+                 f"--storage.tsdb.path={tmp_path / f'data-{shard}'}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            procs.append(proc)
+            wait_for_tcp(port, timeout=60, proc=proc)
+            shards.append(_active_targets(port, len(devices)))
+    finally:
+        for proc in procs:
+            stop_pid(proc)
+        sd.shutdown()
+    kept = [{t["discoveredLabels"]["__address__"] for t in active} for active, _ in shards]
+    assert kept[0] and kept[1], "each shard keeps a share"
+    assert not kept[0] & kept[1], "no device is scraped twice"
+    assert kept[0] | kept[1] == set(devices), "no device is lost"
+    assert shards[0][1] == len(kept[1])  # what one drops, the other keeps
+    # multi-target pattern: every scrape goes to the exporter with the device as ?target=
+    for target in shards[0][0]:
+        assert target["scrapeUrl"].startswith(f"http://{exporter}/snmp?")
+        assert f"target={target['discoveredLabels']['__address__']}" in target["scrapeUrl"]
+        assert target["labels"]["instance"] == target["discoveredLabels"]["__address__"]

@@ -1,0 +1,130 @@
+"""Build small inventories by hand, in the vocabulary of the audits, without a database."""
+
+from __future__ import annotations
+
+import itertools
+
+from netops.geo import line_length_m
+from topology.rows import (
+    CableRow, CableSegmentRow, DeviceRow, HopRow, InterfaceRow, Inventory, LinkRow, NodeRow,
+    SegmentRow, SiteRow,
+)
+
+
+class InventoryBuilder:
+    """Sites get an entry node ``E-<site>`` (unless ``entry=False``; trenches may name it by
+    the site code) and one device
+    ``<site>-sw``; a fibre link gets its own cable from site to site through the trenches
+    given, in order from the a-site; lengths match the straight-line geometry."""
+
+    def __init__(self):
+        self.inv = Inventory()
+        self._ids = itertools.count(1)
+        self._grid = itertools.count()
+        self.site_ids: dict[str, int] = {}
+        self.node_ids: dict[str, int] = {}
+        self.node_pos: dict[int, tuple[float, float]] = {}
+        self.segment_ids: dict[str, int] = {}
+        self.device_ids: dict[str, int] = {}
+        self.link_ids: dict[str, int] = {}
+        self.cable_ids: dict[str, int] = {}
+
+    def _position(self) -> tuple[float, float]:
+        i = next(self._grid)
+        return 7.0 + 0.01 * (i % 10), 51.5 + 0.01 * (i // 10)
+
+    def node(self, code: str, kind: str = "manhole", site: str | None = None) -> int:
+        ident = next(self._ids)
+        lon, lat = self._position()
+        self.inv.nodes.append(NodeRow(ident, code, kind, lat, lon, self.site_ids.get(site)))
+        self.node_ids[code] = ident
+        self.node_pos[ident] = (lon, lat)
+        return ident
+
+    def site(self, code: str, kind: str, *, entry: bool = True, device: bool = True,
+             mgmt_ip: str | None = "auto", coordinates: bool = True, role: str | None = None) -> int:
+        ident = next(self._ids)
+        lon, lat = self._position() if coordinates else (None, None)
+        self.inv.sites.append(SiteRow(ident, code, kind, code, lat, lon))
+        self.site_ids[code] = ident
+        if entry:
+            self.node_ids[code] = self.node(f"E-{code}", "site_entry", site=code)
+        if device:
+            role = role or ("distribution_switch" if kind == "core" else "access_switch")
+            ip = f"127.1.{ident // 250}.{ident % 250 + 1}" if mgmt_ip == "auto" else mgmt_ip
+            self.device(f"{code}-sw", code, role=role, mgmt_ip=ip)
+        return ident
+
+    def device(self, name: str, site: str, *, role: str = "access_switch", mgmt_ip: str | None = None) -> int:
+        ident = next(self._ids)
+        self.inv.devices.append(DeviceRow(ident, name, self.site_ids[site], role, "cisco_ios", mgmt_ip))
+        self.device_ids[name] = ident
+        return ident
+
+    def trench(self, code: str, a: str, b: str, *, ducts_total: int = 4, ducts_used: int = 1,
+               length_factor: float = 1.0) -> int:
+        ident = next(self._ids)
+        a_id, b_id = self.node_ids[a], self.node_ids[b]
+        geometry = (self.node_pos[a_id], self.node_pos[b_id])
+        self.inv.segments.append(SegmentRow(ident, code, a_id, b_id, line_length_m(geometry) * length_factor,
+                                            "open_trench", ducts_total, ducts_used, "active", geometry))
+        self.segment_ids[code] = ident
+        return ident
+
+    def cable(self, code: str, a_site: str, b_site: str, via: list[str], *, strands: int = 24) -> int:
+        ident = next(self._ids)
+        self.inv.cables.append(CableRow(ident, code, strands, a_site_id=self.site_ids[a_site],
+                                        b_site_id=self.site_ids[b_site]))
+        self.inv.cable_segments.extend(CableSegmentRow(ident, seq, self.segment_ids[t])
+                                       for seq, t in enumerate(via))
+        self.cable_ids[code] = ident
+        return ident
+
+    def link(self, code: str, a: str, b: str, via: list[str] = (), *, medium: str = "fibre",
+             cable: str | None = None, strands: tuple[int, int] = (1, 2), cable_strands: int = 24) -> int:
+        """A link between devices ``a`` and ``b`` (device names, or site codes for their
+        ``-sw``); a fibre link with ``via`` trenches gets its own cable unless ``cable``."""
+        dev_a, dev_b = (self.device_ids.get(x) or self.device_ids[f"{x}-sw"] for x in (a, b))
+        ident = next(self._ids)
+        if_a, if_b = next(self._ids), next(self._ids)
+        self.inv.interfaces += [InterfaceRow(if_a, dev_a, f"to-{code}"), InterfaceRow(if_b, dev_b, f"to-{code}")]
+        self.inv.links.append(LinkRow(ident, code, if_a, if_b, medium))
+        self.link_ids[code] = ident
+        if via and cable is None:
+            site_of = {d.id: d.site_id for d in self.inv.devices}
+            code_of = {v: k for k, v in self.site_ids.items()}
+            cable = f"C-{code}"
+            self.cable(cable, code_of[site_of[dev_a]], code_of[site_of[dev_b]], list(via), strands=cable_strands)
+        if cable is not None:
+            self.inv.hops.append(HopRow(ident, 0, self.cable_ids[cable], *strands))
+        return ident
+
+
+def store(inv: Inventory, session) -> None:
+    """Write hand-built rows into a real database, parents before children."""
+    from inventory.models import (
+        Cable, CableSegment, Device, Interface, Link, LinkHop, RouteNode, Site, TrenchSegment,
+    )
+
+    def add(rows):
+        session.add_all(rows)
+        session.flush()
+
+    add([Site(id=s.id, code=s.code, name=s.name, kind=s.kind, lat=s.lat, lon=s.lon, source="test")
+         for s in inv.sites])
+    add([RouteNode(id=n.id, code=n.code, kind=n.kind, lat=n.lat, lon=n.lon, site_id=n.site_id, source="test")
+         for n in inv.nodes])
+    add([TrenchSegment(id=s.id, code=s.code, a_node_id=s.a_node_id, b_node_id=s.b_node_id,
+                       geometry=[list(p) for p in s.geometry], length_m=s.length_m,
+                       laying_method=s.laying_method, ducts_total=s.ducts_total, ducts_used=s.ducts_used,
+                       source="test") for s in inv.segments])
+    add([Cable(id=c.id, code=c.code, strands=c.strands, a_site_id=c.a_site_id, b_site_id=c.b_site_id,
+               length_m=c.length_m, source="test") for c in inv.cables])
+    add([CableSegment(cable_id=c.cable_id, seq=c.seq, segment_id=c.segment_id) for c in inv.cable_segments])
+    add([Device(id=d.id, name=d.name, site_id=d.site_id, role=d.role, platform=d.platform,
+                mgmt_ip=d.mgmt_ip, source="test") for d in inv.devices])
+    add([Interface(id=i.id, device_id=i.device_id, name=i.name, kind="fibre") for i in inv.interfaces])
+    add([Link(id=k.id, code=k.code, a_interface_id=k.a_interface_id, b_interface_id=k.b_interface_id,
+              medium=k.medium, source="test") for k in inv.links])
+    add([LinkHop(link_id=h.link_id, seq=h.seq, cable_id=h.cable_id, strand_a=h.strand_a,
+                 strand_b=h.strand_b) for h in inv.hops])

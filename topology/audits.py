@@ -1,0 +1,452 @@
+"""The resilience audits: what breaks the city's network, and what is only one cut away.
+
+Every audit is a function of a ``Network`` returning typed records; ``run_audits`` gathers
+the findings of several into one ``AuditReport``. The service view (logical links over the
+trenches they run through) decides what a trench or manhole failure really cuts off;
+the physical and cable layers add what the plant itself allows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from netops.errors import NetopsError, NotFoundError
+from netops.geo import line_length_m
+from topology.findings import AuditReport, ElementRef, Finding, Severity
+from topology.network import LAYER_KINDS, FailureSet, Network
+
+
+# -- 1. reachability --------------------------------------------------------------------
+def reachability(net: Network) -> list[Finding]:
+    """Sites and devices with no path to any core PoP (logical), and sites whose building
+    entries have no trench route to any PoP (physical)."""
+    findings = []
+    for site in sorted(net.logical.unreachable_sites(), key=lambda s: net.sites[s].code):
+        findings.append(Finding(
+            "reachability", Severity.CRITICAL, "logical", "site has no path to any core PoP",
+            (net.ref("site", site),), net.site_codes([site]), net.weight_of([site])))
+    lost_sites = net.logical.unreachable_sites()
+    stray = [d for d in net.logical_graph if d not in net.logical.reachable
+             and net.devices[d].site_id not in lost_sites]
+    for device in sorted(stray, key=lambda d: net.devices[d].name):
+        site = net.devices[device].site_id
+        findings.append(Finding(
+            "reachability", Severity.WARNING, "logical", "device has no path to any core PoP",
+            (net.ref("device", device),), net.site_codes([site]) if site in net.sites else ()))
+    for site in sorted(net.physical.unreachable_sites(), key=lambda s: net.sites[s].code):
+        findings.append(Finding(
+            "reachability", Severity.WARNING, "physical", "building entry has no trench route to any PoP",
+            (net.ref("site", site),), net.site_codes([site]), net.weight_of([site])))
+    return findings
+
+
+# -- 2. single points of failure ----------------------------------------------------------
+def single_points_of_failure(net: Network) -> list[Finding]:
+    """Cut edges and cut nodes of every layer that cut sites off (beyond their own site).
+    Elements that cut off the same set of sites form one finding: a spur of five trench
+    segments, its cable and the link over it are one weakness, not seven."""
+    by_impact: dict[frozenset, list[tuple[str, ElementRef]]] = defaultdict(list)
+    for layer in (net.physical, net.cable, net.logical):
+        node_kind, edge_kind = LAYER_KINDS[layer.name]
+        tree = layer.tree
+        for key in tree.bridge_child:
+            lost = layer.lost_sites(tree.cut_by_edge(key))
+            if lost:
+                by_impact[frozenset(lost)].append((layer.name, net.ref(edge_kind, key)))
+        for node in tree.cut_children:
+            own_site = layer.site_of.get(node)
+            lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
+            if lost:
+                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, node)))
+    findings = []
+    for lost, elements in by_impact.items():
+        layers = sorted({layer for layer, _ in elements})
+        refs = tuple(sorted((ref for _, ref in elements), key=lambda r: (r.kind, r.code)))
+        findings.append(Finding(
+            "spof", net.impact_severity(set(lost)), ",".join(layers),
+            "single point of failure", refs, net.site_codes(lost), net.weight_of(lost),
+            detail=f"each of these {len(refs)} element(s) alone cuts off {len(lost)} site(s)"))
+    return findings
+
+
+# -- 3. path diversity -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SiteDiversity:
+    """Disjoint paths to the core, counted 0, 1 or 2 (meaning two or more).
+
+    ``logical_paths``: edge-disjoint device paths (links). ``physical_paths``: trench-disjoint
+    routes from the building entry (None: the site has no entry node). ``trench_cuts``:
+    trench segments that alone take the site down, because every path it has runs
+    through them (empty means the site survives any single trench cut)."""
+
+    site: str
+    kind: str
+    logical_paths: int
+    physical_paths: int | None
+    trench_cuts: tuple[str, ...]
+
+
+def _paths(layer, site_id: int) -> int | None:
+    if site_id not in layer.sites_present:
+        return None
+    if site_id not in layer.site_node_count:
+        return 0
+    return 1 if site_id in layer.single_homed_sites else 2
+
+
+def trench_cuts(net: Network) -> dict[int, frozenset[int]]:
+    """Trench segment -> sites its cut takes down (the service view), every trench at once."""
+    return {e.id: e.site_ids for e in criticality_ranking(net) if e.kind == "trench" and e.site_ids}
+
+
+def path_diversity(net: Network) -> list[SiteDiversity]:
+    cuts_of_site: dict[int, list[str]] = defaultdict(list)
+    for trench, sites in trench_cuts(net).items():
+        for site in sites:
+            cuts_of_site[site].append(net.segments[trench].code)
+    rows = []
+    for site_id in sorted(net.logical.sites_present - net.core_sites, key=lambda s: net.sites[s].code):
+        site = net.sites[site_id]
+        rows.append(SiteDiversity(site.code, str(site.kind), _paths(net.logical, site_id),
+                                  _paths(net.physical, site_id), tuple(sorted(cuts_of_site[site_id]))))
+    return rows
+
+
+def shared_risks(net: Network) -> list[Finding]:
+    """Sites with two or more disjoint logical paths that one trench cut, or one manhole
+    (cabinet, junction) failure, still takes down: their "redundant" links share it.
+    Elements defeating the same sites' redundancy (consecutive segments of one shared
+    route) form one finding. A site's own building entry is not counted against it."""
+    single = net.logical.single_homed_sites
+    by_sites: dict[tuple[str, frozenset], list[int]] = defaultdict(list)
+    for element in criticality_ranking(net):
+        if element.kind not in ("trench", "node") or not element.site_ids:
+            continue
+        own_site = net.physical.site_of.get(element.id) if element.kind == "node" else None
+        redundant = frozenset(s for s in element.site_ids if s not in single and s != own_site)
+        if redundant:
+            by_sites[element.kind, redundant].append(element.id)
+    findings = []
+    for (kind, sites), idents in by_sites.items():
+        site_devices = {d for d, s in net.logical.site_of.items() if s in sites}
+        failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
+        shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
+        refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
+        refs += tuple(net.ref("link", link) for link in sorted(shared_links, key=lambda k: net.links[k]["code"]))
+        where = "trench" if kind == "trench" else "route node"
+        findings.append(Finding(
+            f"shared_{kind}", net.impact_severity(set(sites)), "service",
+            f"redundant links share a {where}: one failure takes down every path",
+            refs, net.site_codes(sites), net.weight_of(sites),
+            detail=f"{len(shared_links)} link(s) of these sites depend on each of {len(idents)} {where}(s)"))
+    return findings
+
+
+# -- 4. blast radius and criticality ranking ---------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RankedElement:
+    kind: str  # trench, node or device
+    id: int
+    code: str
+    weight: float
+    site_ids: frozenset[int]
+    sites: tuple[str, ...]
+
+
+def ranked_elements(net: Network) -> list[tuple[str, int]]:
+    """What the criticality ranking ranks: every trench segment, route node and device."""
+    return ([("trench", t) for t in net.segments] + [("node", n) for n in net.route_nodes]
+            + [("device", d) for d in net.devices])
+
+
+def criticality_ranking(net: Network, *, naive: bool = False,
+                        elements: list[tuple[str, int]] | None = None) -> list[RankedElement]:
+    """Every trench segment, route node and device (or just ``elements``), by the weighted
+    sites its failure alone cuts off (service view), worst first.
+
+    Fast engine: a failure that takes down one link or one device is answered from the cut
+    tree (one DFS for the whole network); a trench or manhole carrying several links (a
+    shared-risk group) by the local failure search; trenches carrying the same set of links
+    (consecutive segments of the same routes) are answered once. ``naive=True`` removes each
+    element and searches the whole network again: the reference for tests and benchmark.
+    """
+    key = ("ranking", naive)
+    if elements is None and key in net.memo:
+        return net.memo[key]
+    answers: dict[tuple, frozenset[int]] = {}
+
+    def lost(links: frozenset, devices: frozenset = frozenset()) -> frozenset[int]:
+        if not naive and (links, devices) in answers:
+            return answers[links, devices]
+        cut = net.logical.cut_off(links, devices, naive=naive)
+        answer = frozenset(net.logical.lost_sites(cut, devices))
+        if not naive:
+            answers[links, devices] = answer
+        return answer
+
+    def failure(kind: str, ident: int) -> FailureSet:
+        field = {"trench": "trenches", "node": "nodes", "device": "devices"}[kind]
+        return FailureSet(**{field: frozenset({ident})})
+
+    ranking = []
+    for kind, ident in ranked_elements(net) if elements is None else elements:
+        down = failure(kind, ident)
+        sites = lost(frozenset(net.links_failed_by(down)), down.devices)
+        ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.weight_of(sites), sites,
+                                     net.site_codes(sites)))
+    ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
+    if elements is None:
+        net.memo[key] = ranking
+    return ranking
+
+
+@dataclass(frozen=True, slots=True)
+class BlastRadius:
+    """What loses its connection to the core when all of ``failed`` fail at once."""
+
+    failed: tuple[ElementRef, ...]
+    links_down: tuple[str, ...]
+    devices_cut: tuple[str, ...]
+    sites_cut: tuple[str, ...]
+    sites_by_kind: dict[str, int]
+    hotspots_cut: int
+    weight: float
+    physically_isolated: tuple[str, ...]  # sites whose building entries lose every trench route
+
+
+def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tuple[ElementRef, ...]]:
+    """Turn ``trench:T-12``, ``node:M-7``, ``cable:C-3``, ``device:sw1``, ``link:L-9``,
+    ``site:SCH-4`` (all its devices) or a bare code that names exactly one element."""
+    index = {
+        "trench": {s.code: s.id for s in net.segments.values()},
+        "node": {n.code: n.id for n in net.route_nodes.values()},
+        "cable": {c.code: c.id for c in net.cables.values()},
+        "device": {d.name: d.id for d in net.devices.values()},
+        "link": {data["code"]: k for k, data in net.links.items()},
+        "site": {s.code: s.id for s in net.sites.values()},
+    }
+    chosen: dict[str, set[int]] = defaultdict(set)
+    refs = []
+    for name in names:
+        kind, _, code = name.partition(":") if ":" in name and name.split(":", 1)[0] in index else ("", "", name)
+        kinds = [kind] if kind else [k for k in index if code in index[k]]
+        if not kinds or code not in index[kinds[0]]:
+            raise NotFoundError(f"no trench, node, cable, device, link or site named {name!r}")
+        if len(kinds) > 1:
+            raise NetopsError(f"{name!r} is ambiguous ({', '.join(kinds)}): write e.g. {kinds[0]}:{code}")
+        ident = index[kinds[0]][code]
+        chosen[kinds[0]].add(ident)
+        refs.append(net.ref(kinds[0], ident))
+    devices = set(chosen["device"])
+    devices |= {d for d, data in net.devices.items() if data.site_id in chosen["site"]}
+    failure = FailureSet(trenches=frozenset(chosen["trench"]), nodes=frozenset(chosen["node"]),
+                         cables=frozenset(chosen["cable"]), devices=frozenset(devices),
+                         links=frozenset(chosen["link"]))
+    return failure, tuple(refs)
+
+
+def blast_radius(net: Network, failure: FailureSet, failed: tuple[ElementRef, ...] = ()) -> BlastRadius:
+    devices, sites = net.service_cut(failure)
+    kinds = Counter(str(net.sites[s].kind) for s in sites)
+    return BlastRadius(
+        failed=failed,
+        links_down=tuple(sorted(net.links[k]["code"] for k in net.links_failed_by(failure))),
+        devices_cut=tuple(sorted(net.devices[d].name for d in devices)),
+        sites_cut=net.site_codes(sites),
+        sites_by_kind=dict(sorted(kinds.items())),
+        hotspots_cut=kinds.get("hotspot", 0),
+        weight=net.weight_of(sites),
+        physically_isolated=net.site_codes(net.physical_cut(failure)),
+    )
+
+
+# -- 5. capacity ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CapacityRow:
+    kind: str  # cable (strands) or trench (ducts)
+    id: int
+    code: str
+    total: int
+    used: int
+    drop: bool = False  # a trench into one (non-PoP) building: when full, only that one is affected
+
+    @property
+    def free(self) -> int:
+        return self.total - self.used
+
+    @property
+    def ratio(self) -> float:
+        return self.used / self.total if self.total else 1.0
+
+
+def capacity(net: Network) -> list[CapacityRow]:
+    """Strands used per cable (distinct strands its link hops occupy) and ducts used per
+    trench segment, fullest first."""
+    strands: dict[int, set[int]] = defaultdict(set)
+    for hop in net.inv.hops:
+        if hop.link_id in net.links:
+            strands[hop.cable_id].update((hop.strand_a, hop.strand_b))
+    entries = {n for n, site in net.physical.site_of.items() if site not in net.core_sites}
+    rows = [CapacityRow("cable", c.id, c.code, c.strands, len(strands[c.id])) for c in net.cables.values()]
+    rows += [CapacityRow("trench", s.id, s.code, s.ducts_total, s.ducts_used,
+                         drop=s.a_node_id in entries or s.b_node_id in entries)
+             for s in net.segments.values()]
+    return sorted(rows, key=lambda r: (-r.ratio, r.kind, r.code))
+
+
+def capacity_findings(net: Network) -> list[Finding]:
+    """Full cables and full trunk trenches block new connections (warning); a full building
+    drop or a nearly full element is worth knowing (info)."""
+    findings = []
+    unit = {"cable": "strands", "trench": "ducts"}
+    for row in capacity(net):
+        if row.ratio < net.config.capacity_info_ratio:
+            break  # sorted fullest first
+        full = row.free <= 0
+        what = "building drop" if row.drop else row.kind
+        findings.append(Finding(
+            "capacity", Severity.WARNING if full and not row.drop else Severity.INFO,
+            "physical" if row.kind == "trench" else "cable",
+            f"{what} {'full' if full else f'{row.ratio:.0%} used'}: {row.used}/{row.total} {unit[row.kind]} used",
+            (ElementRef(row.kind, row.id, row.code),)))
+    return findings
+
+
+# -- 6. consistency ------------------------------------------------------------------------------
+def consistency(net: Network) -> list[Finding]:
+    return [*_cable_paths(net), *_link_paths(net), *_lengths(net), *_devices(net), *_sites(net)]
+
+
+def _end_nodes(net: Network, end: tuple[str, int]) -> set[int]:
+    """Route nodes where a cable end lies: a closure's node, or a site's entry nodes."""
+    kind, ident = end
+    if kind == "closure":
+        return {net.cable_graph.nodes[end]["node_id"]} if end in net.cable_graph else set()
+    return {n for n, s in net.physical.site_of.items() if s == ident}
+
+
+def _cable_paths(net: Network) -> list[Finding]:
+    findings = []
+    paths = {k: data["segment_ids"] for _, _, k, data in net.cable_graph.edges(keys=True, data=True)}
+    ends = {k: (u, v) for u, v, k in net.cable_graph.edges(keys=True)}
+    for cable_id, path in paths.items():
+        problem = None
+        if not path:
+            problem = "cable runs through no trench segment"
+        elif any(s not in net.segments for s in path):
+            problem = "cable runs through a trench segment that is not in service"
+        else:
+            a, b = ends[cable_id]
+            starts, goals = _end_nodes(net, a), _end_nodes(net, b)
+            if not any(_walk(net, start, path) in goals for start in starts) and \
+                    not any(_walk(net, start, path) in starts for start in goals):
+                problem = "cable's trench segments do not form a route between its two ends"
+        if problem:
+            findings.append(Finding("consistency", Severity.WARNING, "cable", problem,
+                                    (net.ref("cable", cable_id),)))
+    return findings
+
+
+def _walk(net: Network, start: int, path: tuple[int, ...]) -> int | None:
+    """Follow segments from ``start``; the node reached, or None if they do not join up."""
+    here = start
+    for segment_id in path:
+        seg = net.segments[segment_id]
+        if here == seg.a_node_id:
+            here = seg.b_node_id
+        elif here == seg.b_node_id:
+            here = seg.a_node_id
+        else:
+            return None
+    return here
+
+
+def _link_paths(net: Network) -> list[Finding]:
+    findings = []
+    for link_id, data in net.links.items():
+        a, b = net.link_ends[link_id]
+        site_a, site_b = net.devices[a].site_id, net.devices[b].site_id
+        cable_ids = data["cable_ids"]
+        if data["medium"] != "fibre" or (not cable_ids and site_a == site_b):
+            continue
+        if not cable_ids:
+            problem = "fibre link between two sites has no cable path"
+        elif any(c not in net.cables for c in cable_ids):
+            problem = "fibre link runs over a cable that is not in service"
+        elif not (_chain(net, cable_ids, ("site", site_a)) == ("site", site_b)
+                  or _chain(net, cable_ids, ("site", site_b)) == ("site", site_a)):
+            problem = "link's cable path does not connect the sites of its two ends"
+        else:
+            continue
+        findings.append(Finding("consistency", Severity.CRITICAL, "logical", problem,
+                                (net.ref("link", link_id),), net.site_codes({site_a, site_b} & net.sites.keys())))
+    return findings
+
+
+def _chain(net: Network, cable_ids: tuple[int, ...], start: tuple[str, int]):
+    """Follow cables end to end from ``start``; the end reached, or None on a gap."""
+    here = start
+    for cable_id in cable_ids:
+        a, b = net.cable_ends[cable_id]
+        if here == a:
+            here = b
+        elif here == b:
+            here = a
+        else:
+            return None
+    return here
+
+
+def _lengths(net: Network) -> list[Finding]:
+    cfg = net.config
+    findings = []
+    for seg in net.segments.values():
+        if len(seg.geometry) < 2:
+            continue  # geometry not loaded
+        measured = line_length_m(seg.geometry)
+        if abs(seg.length_m - measured) > max(cfg.length_tolerance * measured, cfg.length_tolerance_m):
+            findings.append(Finding(
+                "consistency", Severity.WARNING, "physical",
+                f"recorded length {seg.length_m:.0f} m disagrees with geometry {measured:.0f} m",
+                (net.ref("trench", seg.id),)))
+    return findings
+
+
+def _devices(net: Network) -> list[Finding]:
+    findings = []
+    by_ip: dict[str, list[int]] = defaultdict(list)
+    for device in net.devices.values():
+        if device.mgmt_ip:
+            by_ip[device.mgmt_ip].append(device.id)
+        else:
+            findings.append(Finding("consistency", Severity.WARNING, "inventory",
+                                    "device has no management IP", (net.ref("device", device.id),),
+                                    net.site_codes([device.site_id] if device.site_id in net.sites else [])))
+    for ip, devices in by_ip.items():
+        if len(devices) > 1:
+            findings.append(Finding("consistency", Severity.CRITICAL, "inventory",
+                                    f"management IP {ip} used by {len(devices)} devices",
+                                    tuple(net.ref("device", d) for d in sorted(devices))))
+    return findings
+
+
+def _sites(net: Network) -> list[Finding]:
+    return [Finding("consistency", Severity.WARNING, "inventory", "site has no coordinates",
+                    (net.ref("site", s.id),), (s.code,))
+            for s in net.sites.values() if s.lat is None or s.lon is None]
+
+
+# -- all together ---------------------------------------------------------------------------------
+AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
+    "reachability": reachability,
+    "spof": single_points_of_failure,
+    "shared_risk": shared_risks,
+    "capacity": capacity_findings,
+    "consistency": consistency,
+}
+
+
+def run_audits(net: Network, names: Iterable[str] = tuple(AUDITS)) -> AuditReport:
+    return AuditReport(tuple(f for name in names for f in AUDITS[name](net)))

@@ -1,0 +1,57 @@
+"""Typed audit results: findings with a severity, naming the element and the sites hit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"critical": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class ElementRef:
+    """One inventory element: ``kind`` is trench, node, cable, closure, device, link or site."""
+
+    kind: str
+    id: int | None
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    audit: str  # reachability, spof, shared_trench, single_homed, capacity, consistency
+    severity: Severity
+    layer: str  # physical, cable, logical, service (logical over its trenches), inventory
+    title: str
+    elements: tuple[ElementRef, ...]
+    sites: tuple[str, ...] = ()  # codes of the sites affected
+    weight: float = 0.0  # summed criticality weight of those sites
+    detail: str = ""
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    def counts(self) -> dict[str, int]:
+        return {s.value: sum(f.severity == s for f in self.findings) for s in Severity}
+
+    def fails(self, threshold: Severity | None) -> bool:
+        """Whether any finding is at or above ``threshold`` (the ``--fail-on`` gate)."""
+        return threshold is not None and any(f.severity.rank >= threshold.rank for f in self.findings)
+
+    def sorted(self) -> list[Finding]:
+        return sorted(self.findings, key=lambda f: (-f.severity.rank, -f.weight, f.audit, f.title))

@@ -1,0 +1,254 @@
+"""The network as the audits see it: the three layer graphs, the core of each, and the
+mapping that turns a trench, node, cable or device failure into the logical links it takes
+down (the *service* view: the logical layer with every link's shared-risk group).
+
+A site counts as cut off on a layer when every one of its nodes that could reach the core
+before the failure (its devices on the logical layer, its building entries on the
+physical one) has failed or lost the core. Core sites are the core and are never counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Hashable, Iterable
+
+import networkx as nx
+
+from inventory.models.sites import DEFAULT_CRITICALITY, Criticality, SiteKind
+from topology.cuts import CutTree, FailureSearch, core_distances
+from topology.findings import ElementRef, Severity
+from topology.graphs import cable_from, logical_from, physical_from, shared_risk_groups
+from topology.reference import naive_cut_off
+from topology.rows import Inventory, in_scope
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "hospital": 10.0,
+    "school": 5.0,
+    "kindergarten": 4.0,
+    "business_park": 3.0,
+    "public_building": 2.0,
+    "hotspot": 1.0,
+    "small_cell": 1.0,
+    "cabinet": 1.0,
+    "core": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Tunable policy of the audits (CLI options map onto these)."""
+
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # an element whose failure cuts off at least this much weight is critical whatever the sites
+    critical_weight: float = 10.0
+    # recorded trench length may differ from its geometry by this fraction (or these metres)
+    length_tolerance: float = 0.10
+    length_tolerance_m: float = 10.0
+    # a cable or trench this full is reported (info); completely full is a warning
+    capacity_info_ratio: float = 0.9
+    include_planned: bool = False
+
+    def weight(self, kind: str) -> float:
+        return self.weights.get(kind, 1.0)
+
+
+_SITE_SEVERITY = {
+    Criticality.CRITICAL: Severity.CRITICAL,
+    Criticality.HIGH: Severity.WARNING,
+    Criticality.MEDIUM: Severity.WARNING,
+    Criticality.LOW: Severity.INFO,
+}
+
+
+class Layer:
+    """One graph with its core, and what failures on it cut off, site by site."""
+
+    def __init__(self, name: str, graph: nx.MultiGraph, sources: Iterable[Hashable],
+                 site_of: dict, core_sites: set[int]):
+        self.name = name
+        self.graph = graph
+        self.sources = [s for s in sources if s in graph]
+        self.site_of = site_of  # node -> site id (nodes of no site are absent)
+        self.core_sites = core_sites
+
+    @cached_property
+    def tree(self) -> CutTree:
+        return CutTree(self.graph, self.sources)
+
+    @cached_property
+    def search(self) -> FailureSearch:
+        return FailureSearch(self.graph, self.sources, core_distances(self.graph, self.sources))
+
+    @cached_property
+    def reachable(self) -> set:
+        return set(self.tree.reachable)
+
+    @cached_property
+    def site_node_count(self) -> Counter:
+        """Per site, how many of its nodes reach the core with nothing failed."""
+        return Counter(self.site_of[n] for n in self.reachable if n in self.site_of)
+
+    def lost_sites(self, cut_nodes: Iterable, failed_nodes: Iterable = ()) -> set[int]:
+        gone = Counter(self.site_of[n] for group in (cut_nodes, failed_nodes) for n in group
+                       if n in self.site_of and n in self.reachable)
+        return {s for s, c in gone.items() if c == self.site_node_count[s] and s not in self.core_sites}
+
+    def cut_off(self, failed_edges: Iterable = (), failed_nodes: Iterable = (), *, naive: bool = False) -> set:
+        """Nodes that lose the core; the naive engine is the reference for tests and benchmark."""
+        failed_edges, failed_nodes = set(failed_edges), set(failed_nodes)
+        if naive:
+            return naive_cut_off(self.graph, self.sources, failed_edges, failed_nodes, self.reachable)
+        if not failed_nodes and len(failed_edges) == 1:
+            return set(self.tree.cut_by_edge(next(iter(failed_edges))))
+        if not failed_edges and len(failed_nodes) == 1:
+            return set(self.tree.cut_by_node(next(iter(failed_nodes))))
+        return self.search.cut_off(failed_edges, failed_nodes)
+
+    @cached_property
+    def sites_present(self) -> set[int]:
+        """Sites with at least one node on this layer."""
+        return set(self.site_of.values())
+
+    def unreachable_sites(self) -> set[int]:
+        """Sites with nodes on this layer of which none reaches the core."""
+        return self.sites_present - set(self.site_node_count) - self.core_sites
+
+    @cached_property
+    def single_homed_sites(self) -> dict[int, Hashable]:
+        """Reachable sites that one edge failure cuts off: site -> that edge (the bridge
+        nearest the core, common to the core paths of all the site's nodes)."""
+        top: dict[int, set] = defaultdict(set)
+        for node in self.reachable:
+            site = self.site_of.get(node)
+            if site is not None and site not in self.core_sites:
+                top[site].add(self.tree.top_bridge.get(node))
+        return {site: next(iter(b)) for site, b in top.items() if len(b) == 1 and None not in b}
+
+
+@dataclass(frozen=True)
+class FailureSet:
+    """Elements failing at the same time (an excavator, a flooded manhole, a dead switch)."""
+
+    trenches: frozenset[int] = frozenset()
+    nodes: frozenset[int] = frozenset()
+    cables: frozenset[int] = frozenset()
+    devices: frozenset[int] = frozenset()
+    links: frozenset[int] = frozenset()
+
+
+class Network:
+    """Inventory rows plus the layer graphs and indexes every audit shares (built once)."""
+
+    def __init__(self, inv: Inventory, config: AuditConfig | None = None):
+        self.inv = inv
+        self.config = config or AuditConfig()
+        planned = self.config.include_planned
+        self.sites = {s.id: s for s in inv.sites if in_scope(s.status, planned)}
+        self.core_sites = {s.id for s in self.sites.values() if str(s.kind) == SiteKind.CORE}
+        self.physical_graph = physical_from(inv, include_planned=planned)
+        self.cable_graph = cable_from(inv, include_planned=planned)
+        self.logical_graph = logical_from(inv, include_planned=planned)
+        in_service = {k for _, _, k in self.physical_graph.edges(keys=True)}
+        self.segments = {s.id: s for s in inv.segments if s.id in in_service}
+        self.route_nodes = {n.id: n for n in inv.nodes if n.id in self.physical_graph}
+        self.cables = {c.id: c for c in inv.cables if in_scope(c.status, planned)}
+        self.devices = {d.id: d for d in inv.devices if d.id in self.logical_graph}
+        self.links = {k: data for _, _, k, data in self.logical_graph.edges(keys=True, data=True)}
+        self.links_by_trench = shared_risk_groups(self.logical_graph)
+        self.link_ends = {k: (u, v) for u, v, k in self.logical_graph.edges(keys=True)}
+        self.cable_ends = {k: (u, v) for u, v, k in self.cable_graph.edges(keys=True)}
+        self.memo: dict = {}  # results several audits share (the criticality ranking)
+        self.links_by_cable: dict[int, set[int]] = defaultdict(set)
+        for link_id, data in self.links.items():
+            for cable_id in data["cable_ids"]:
+                self.links_by_cable[cable_id].add(link_id)
+
+    # -- layers -----------------------------------------------------------------------
+    def _layer(self, name: str, graph: nx.MultiGraph) -> Layer:
+        site_of = {n: d["site_id"] for n, d in graph.nodes(data=True) if d["site_id"] in self.sites}
+        sources = [n for n, s in site_of.items() if s in self.core_sites]
+        return Layer(name, graph, sources, site_of, self.core_sites)
+
+    @cached_property
+    def physical(self) -> Layer:
+        return self._layer("physical", self.physical_graph)
+
+    @cached_property
+    def cable(self) -> Layer:
+        return self._layer("cable", self.cable_graph)
+
+    @cached_property
+    def logical(self) -> Layer:
+        return self._layer("logical", self.logical_graph)
+
+    # -- the service view: failures of any layer mapped onto logical links ------------------
+    def links_failed_by(self, failure: FailureSet) -> set[int]:
+        links = set(failure.links)
+        trenches = set(failure.trenches)
+        for node in failure.nodes:
+            if node in self.physical_graph:
+                trenches.update(k for _, _, k in self.physical_graph.edges(node, keys=True))
+        for trench in trenches:
+            links |= self.links_by_trench.get(trench, set())
+        for cable in failure.cables:
+            links |= self.links_by_cable.get(cable, set())
+        return links
+
+    def service_cut(self, failure: FailureSet, *, naive: bool = False) -> tuple[set, set[int]]:
+        """(devices cut off, sites cut off) when everything in ``failure`` fails at once."""
+        failed_devices = set(failure.devices) & set(self.logical_graph)
+        devices = self.logical.cut_off(self.links_failed_by(failure), failed_devices, naive=naive)
+        return devices, self.logical.lost_sites(devices, failed_devices)
+
+    def physical_cut(self, failure: FailureSet) -> set[int]:
+        """Sites whose building entries lose every trench route to a PoP."""
+        cut = self.physical.cut_off(failure.trenches, failure.nodes)
+        return self.physical.lost_sites(cut, failure.nodes)
+
+    # -- naming -------------------------------------------------------------------------
+    def weight_of(self, site_ids: Iterable[int]) -> float:
+        return sum(self.config.weight(str(self.sites[s].kind)) for s in site_ids)
+
+    def site_codes(self, site_ids: Iterable[int]) -> tuple[str, ...]:
+        return tuple(sorted(self.sites[s].code for s in site_ids))
+
+    def site_severity(self, site_id: int) -> Severity:
+        site = self.sites[site_id]
+        criticality = Criticality(site.criticality or DEFAULT_CRITICALITY[SiteKind(str(site.kind))])
+        return _SITE_SEVERITY[criticality]
+
+    def impact_severity(self, site_ids: set[int]) -> Severity:
+        """The worst site hit, raised to critical when the weight cut off is large."""
+        if self.weight_of(site_ids) >= self.config.critical_weight:
+            return Severity.CRITICAL
+        return max((self.site_severity(s) for s in site_ids), key=lambda s: s.rank, default=Severity.INFO)
+
+    def ref(self, kind: str, ident) -> ElementRef:
+        """An ``ElementRef`` for a graph element of any layer."""
+        if kind == "trench":
+            return ElementRef("trench", ident, self.segments[ident].code)
+        if kind == "node":
+            return ElementRef("node", ident, self.route_nodes[ident].code)
+        if kind == "device":
+            return ElementRef("device", ident, self.devices[ident].name)
+        if kind == "link":
+            return ElementRef("link", ident, self.links[ident]["code"])
+        if kind == "cable":
+            return ElementRef("cable", ident, self.cables[ident].code)
+        if kind == "cable_end":  # a cable-graph node: ("site", id) or ("closure", id)
+            end_kind, end_id = ident
+            return ElementRef(end_kind, end_id, self.cable_graph.nodes[ident]["code"])
+        if kind == "site":
+            return ElementRef("site", ident, self.sites[ident].code)
+        raise ValueError(f"unknown element kind {kind!r}")
+
+
+# what a layer's graph nodes and edge keys are, as element kinds
+LAYER_KINDS = {
+    "physical": ("node", "trench"),
+    "cable": ("cable_end", "cable"),
+    "logical": ("device", "link"),
+}
+
