@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from configs.metrics import ConfigStateCollector
-from configs.scrub import REMOVED, scrub_config
+from configs.scrub import scrub_config
 from configs.state import Workspace
 from configs.store import Change, GitConfigStore
 from netops.secrets import Secret
