@@ -44,6 +44,22 @@
     }
   });
 
+  // cables follow the trenches; an overlay to switch on, coloured by their own audit status
+  var cableLayers = {};
+  data.cables.forEach(function (c) {
+    if (!cableLayers[c.status]) { cableLayers[c.status] = L.layerGroup(); }
+    L.polyline(c.coords, {
+      color: c.planned ? PLANNED_COLOUR : TRENCH_COLOURS[c.status], weight: 2, opacity: 0.9,
+      dashArray: c.planned ? "6 6" : "2 4", className: "cable cable-" + c.status
+    }).bindTooltip(text(c.code) + " — " + TRENCH_LABELS[c.status] + ", " + c.strands + " strands")
+      .addTo(cableLayers[c.status]);
+  });
+  Object.keys(TRENCH_COLOURS).forEach(function (status) {
+    if (cableLayers[status]) {
+      overlays['<span style="color:' + TRENCH_COLOURS[status] + '">&#8943;</span> cable: ' + TRENCH_LABELS[status]] = cableLayers[status];
+    }
+  });
+
   var siteLayers = {};
   var bounds = [];
   var drawn = 0;
