@@ -121,7 +121,7 @@ def audit(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = 
 _audit_command("all", list(audits.AUDITS), "Every audit: reachability, SPOFs, shared trenches, capacity, consistency.")
 _audit_command("reachability", ["reachability"], "Sites and devices with no path to any core PoP.")
 _audit_command("spof", ["spof"], "Single points of failure on every layer, with the sites behind each.")
-_audit_command("shared-trench", ["shared_trench"], "\"Redundant\" links that one trench cut takes down together.")
+_audit_command("shared-risk", ["shared_risk"], "\"Redundant\" links that one trench cut or manhole failure takes down together.")
 _audit_command("capacity", ["capacity"], "Full or nearly full cables (strands) and trenches (ducts).")
 _audit_command("consistency", ["consistency"], "Broken cable paths, wrong lengths, missing or duplicate IPs, sites without coordinates.")
 

@@ -16,6 +16,7 @@ Kinds are listed in dependency order: a kind only references kinds before it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlmodel import SQLModel
@@ -59,11 +60,16 @@ class EntityKind:
     geometry: str | None = None  # "point" (lat/lon) or "line" (geometry field) for GeoJSON
     skip_columns: tuple[str, ...] = field(default=("id", "plan_id"))
 
-    @property
+    @cached_property
     def columns(self) -> list[str]:
         return [c.name for c in self.model.__table__.columns]
 
-    @property
+    @cached_property
+    def schema(self) -> type[SQLModel]:
+        """The model's plain (non-table) base: validates a row without building an ORM object."""
+        return next(b for b in self.model.__mro__[1:] if issubclass(b, SQLModel) and b is not SQLModel)
+
+    @cached_property
     def file_fields(self) -> list[str]:
         """Fields of a file row, in export order: refs replace their id columns."""
         by_column = {r.column: r for r in self.refs}

@@ -148,7 +148,7 @@ def resolve(entity: EntityKind, source: SourceRow, index: KeyIndex) -> tuple[dic
     if problems:
         return None, problems
     try:
-        model = entity.model.model_validate(db)
+        model = entity.schema.model_validate(db)
     except ValidationError as exc:
         for err in exc.errors():
             column = str(err["loc"][0]) if err["loc"] else "(row)"

@@ -96,7 +96,7 @@ def _paths(layer, site_id: int) -> int | None:
     return 1 if site_id in layer.single_homed_sites else 2
 
 
-def trench_cuts(net: Network) -> dict[int, set[int]]:
+def trench_cuts(net: Network) -> dict[int, frozenset[int]]:
     """Trench segment -> sites its cut takes down (the service view), every trench at once."""
     return {e.id: e.site_ids for e in criticality_ranking(net) if e.kind == "trench" and e.site_ids}
 
@@ -114,28 +114,33 @@ def path_diversity(net: Network) -> list[SiteDiversity]:
     return rows
 
 
-def shared_trenches(net: Network) -> list[Finding]:
-    """Sites with two or more disjoint logical paths that one trench cut still takes down:
-    their "redundant" links share that trench. Trenches defeating the same sites' redundancy
-    (consecutive segments of one shared route) form one finding."""
+def shared_risks(net: Network) -> list[Finding]:
+    """Sites with two or more disjoint logical paths that one trench cut, or one manhole
+    (cabinet, junction) failure, still takes down: their "redundant" links share it.
+    Elements defeating the same sites' redundancy (consecutive segments of one shared
+    route) form one finding. A site's own building entry is not counted against it."""
     single = net.logical.single_homed_sites
-    by_sites: dict[frozenset, list[int]] = defaultdict(list)
-    for trench, sites in trench_cuts(net).items():
-        redundant = frozenset(s for s in sites if s not in single)
+    by_sites: dict[tuple[str, frozenset], list[int]] = defaultdict(list)
+    for element in criticality_ranking(net):
+        if element.kind not in ("trench", "node") or not element.site_ids:
+            continue
+        own_site = net.physical.site_of.get(element.id) if element.kind == "node" else None
+        redundant = frozenset(s for s in element.site_ids if s not in single and s != own_site)
         if redundant:
-            by_sites[redundant].append(trench)
+            by_sites[element.kind, redundant].append(element.id)
     findings = []
-    for sites, trenches in by_sites.items():
+    for (kind, sites), idents in by_sites.items():
         site_devices = {d for d, s in net.logical.site_of.items() if s in sites}
-        shared_links = {link for t in trenches for link in net.links_by_trench[t]
-                        if site_devices & set(net.link_ends[link])}
-        refs = tuple(net.ref("trench", t) for t in sorted(trenches, key=lambda t: net.segments[t].code))
+        failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
+        shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
+        refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
         refs += tuple(net.ref("link", link) for link in sorted(shared_links, key=lambda k: net.links[k]["code"]))
+        where = "trench" if kind == "trench" else "route node"
         findings.append(Finding(
-            "shared_trench", net.impact_severity(set(sites)), "service",
-            "redundant links share a trench: one cut takes down every path",
+            f"shared_{kind}", net.impact_severity(set(sites)), "service",
+            f"redundant links share a {where}: one failure takes down every path",
             refs, net.site_codes(sites), net.weight_of(sites),
-            detail=f"{len(shared_links)} link(s) of these sites run through {len(trenches)} common segment(s)"))
+            detail=f"{len(shared_links)} link(s) of these sites depend on each of {len(idents)} {where}(s)"))
     return findings
 
 
@@ -150,9 +155,16 @@ class RankedElement:
     sites: tuple[str, ...]
 
 
-def criticality_ranking(net: Network, *, naive: bool = False) -> list[RankedElement]:
-    """Every trench segment, route node and device, by the weighted sites its failure alone
-    cuts off (service view), worst first.
+def ranked_elements(net: Network) -> list[tuple[str, int]]:
+    """What the criticality ranking ranks: every trench segment, route node and device."""
+    return ([("trench", t) for t in net.segments] + [("node", n) for n in net.route_nodes]
+            + [("device", d) for d in net.devices])
+
+
+def criticality_ranking(net: Network, *, naive: bool = False,
+                        elements: list[tuple[str, int]] | None = None) -> list[RankedElement]:
+    """Every trench segment, route node and device (or just ``elements``), by the weighted
+    sites its failure alone cuts off (service view), worst first.
 
     Fast engine: a failure that takes down one link or one device is answered from the cut
     tree (one DFS for the whole network); a trench or manhole carrying several links (a
@@ -160,9 +172,9 @@ def criticality_ranking(net: Network, *, naive: bool = False) -> list[RankedElem
     (consecutive segments of the same routes) are answered once. ``naive=True`` removes each
     element and searches the whole network again: the reference for tests and benchmark.
     """
-    cached = net.memo.get(("ranking", naive))
-    if cached is not None:
-        return cached
+    key = ("ranking", naive)
+    if elements is None and key in net.memo:
+        return net.memo[key]
     answers: dict[tuple, frozenset[int]] = {}
 
     def lost(links: frozenset, devices: frozenset = frozenset()) -> frozenset[int]:
@@ -174,17 +186,19 @@ def criticality_ranking(net: Network, *, naive: bool = False) -> list[RankedElem
             answers[links, devices] = answer
         return answer
 
-    entries = []
-    for trench in net.segments:
-        entries.append(("trench", trench, lost(frozenset(net.links_by_trench.get(trench, ())))))
-    for node in net.route_nodes:
-        entries.append(("node", node, lost(frozenset(net.links_failed_by(FailureSet(nodes=frozenset({node})))))))
-    for device in net.devices:
-        entries.append(("device", device, lost(frozenset(), frozenset({device}))))
-    ranking = [RankedElement(kind, ident, net.ref(kind, ident).code, net.weight_of(sites), sites,
-                             net.site_codes(sites)) for kind, ident, sites in entries]
+    def failure(kind: str, ident: int) -> FailureSet:
+        field = {"trench": "trenches", "node": "nodes", "device": "devices"}[kind]
+        return FailureSet(**{field: frozenset({ident})})
+
+    ranking = []
+    for kind, ident in ranked_elements(net) if elements is None else elements:
+        down = failure(kind, ident)
+        sites = lost(frozenset(net.links_failed_by(down)), down.devices)
+        ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.weight_of(sites), sites,
+                                     net.site_codes(sites)))
     ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
-    net.memo[("ranking", naive)] = ranking
+    if elements is None:
+        net.memo[key] = ranking
     return ranking
 
 
@@ -252,9 +266,11 @@ def blast_radius(net: Network, failure: FailureSet, failed: tuple[ElementRef, ..
 @dataclass(frozen=True, slots=True)
 class CapacityRow:
     kind: str  # cable (strands) or trench (ducts)
+    id: int
     code: str
     total: int
     used: int
+    drop: bool = False  # a trench into one (non-PoP) building: when full, only that one is affected
 
     @property
     def free(self) -> int:
@@ -266,29 +282,35 @@ class CapacityRow:
 
 
 def capacity(net: Network) -> list[CapacityRow]:
+    """Strands used per cable (distinct strands its link hops occupy) and ducts used per
+    trench segment, fullest first."""
     strands: dict[int, set[int]] = defaultdict(set)
     for hop in net.inv.hops:
         if hop.link_id in net.links:
             strands[hop.cable_id].update((hop.strand_a, hop.strand_b))
-    rows = [CapacityRow("cable", c.code, c.strands, len(strands[c.id])) for c in net.cables.values()]
-    rows += [CapacityRow("trench", s.code, s.ducts_total, s.ducts_used) for s in net.segments.values()]
+    entries = {n for n, site in net.physical.site_of.items() if site not in net.core_sites}
+    rows = [CapacityRow("cable", c.id, c.code, c.strands, len(strands[c.id])) for c in net.cables.values()]
+    rows += [CapacityRow("trench", s.id, s.code, s.ducts_total, s.ducts_used,
+                         drop=s.a_node_id in entries or s.b_node_id in entries)
+             for s in net.segments.values()]
     return sorted(rows, key=lambda r: (-r.ratio, r.kind, r.code))
 
 
 def capacity_findings(net: Network) -> list[Finding]:
+    """Full cables and full trunk trenches block new connections (warning); a full building
+    drop or a nearly full element is worth knowing (info)."""
     findings = []
     unit = {"cable": "strands", "trench": "ducts"}
-    ids = {"cable": {c.code: c.id for c in net.cables.values()},
-           "trench": {s.code: s.id for s in net.segments.values()}}
     for row in capacity(net):
         if row.ratio < net.config.capacity_info_ratio:
             break  # sorted fullest first
-        severity = Severity.WARNING if row.free <= 0 else Severity.INFO
-        state = "full" if row.free <= 0 else f"{row.ratio:.0%} used"
+        full = row.free <= 0
+        what = "building drop" if row.drop else row.kind
         findings.append(Finding(
-            "capacity", severity, "physical" if row.kind == "trench" else "cable",
-            f"{row.kind} {state}: {row.used}/{row.total} {unit[row.kind]} used",
-            (ElementRef(row.kind, ids[row.kind][row.code], row.code),)))
+            "capacity", Severity.WARNING if full and not row.drop else Severity.INFO,
+            "physical" if row.kind == "trench" else "cable",
+            f"{what} {'full' if full else f'{row.ratio:.0%} used'}: {row.used}/{row.total} {unit[row.kind]} used",
+            (ElementRef(row.kind, row.id, row.code),)))
     return findings
 
 
@@ -420,7 +442,7 @@ def _sites(net: Network) -> list[Finding]:
 AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
     "reachability": reachability,
     "spof": single_points_of_failure,
-    "shared_trench": shared_trenches,
+    "shared_risk": shared_risks,
     "capacity": capacity_findings,
     "consistency": consistency,
 }

@@ -150,7 +150,8 @@ class Network:
         self.physical_graph = physical_from(inv, include_planned=planned)
         self.cable_graph = cable_from(inv, include_planned=planned)
         self.logical_graph = logical_from(inv, include_planned=planned)
-        self.segments = {s.id: s for s in inv.segments if s.id in self._segment_keys()}
+        in_service = {k for _, _, k in self.physical_graph.edges(keys=True)}
+        self.segments = {s.id: s for s in inv.segments if s.id in in_service}
         self.route_nodes = {n.id: n for n in inv.nodes if n.id in self.physical_graph}
         self.cables = {c.id: c for c in inv.cables if in_scope(c.status, planned)}
         self.devices = {d.id: d for d in inv.devices if d.id in self.logical_graph}
@@ -163,9 +164,6 @@ class Network:
         for link_id, data in self.links.items():
             for cable_id in data["cable_ids"]:
                 self.links_by_cable[cable_id].add(link_id)
-
-    def _segment_keys(self) -> set[int]:
-        return {k for _, _, k in self.physical_graph.edges(keys=True)}
 
     # -- layers -----------------------------------------------------------------------
     def _layer(self, name: str, graph: nx.MultiGraph) -> Layer:

@@ -28,8 +28,9 @@ class InterfaceKind(StrEnum):
     VIRTUAL = "virtual"
 
 
-class Device(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+class DeviceBase(SQLModel):
+    """The fields of a Device row, validated on import (no table)."""
+
     name: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)  # hostname
     site_id: int = Field(foreign_key="site.id", index=True)
     role: DeviceRole = Field(sa_type=String(32), index=True)
@@ -52,10 +53,13 @@ class Device(SQLModel, table=True):
         return str(ipaddress.ip_address(value.strip()))
 
 
-class OpticType(SQLModel, table=True):
+class Device(DeviceBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class OpticTypeBase(SQLModel):
     """A transceiver type and its optical power budget (worst case, from the datasheet)."""
 
-    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True, max_length=100)  # e.g. 1000BASE-LX-10km
     standard: str = Field(max_length=50)  # e.g. 1000BASE-LX
     wavelength_nm: int = Field(ge=800, le=1700)
@@ -69,10 +73,13 @@ class OpticType(SQLModel, table=True):
         return round(self.tx_min_dbm - self.rx_sensitivity_dbm, 2)
 
 
-class Interface(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("device_id", "name"),)
-
+class OpticType(OpticTypeBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+
+
+class InterfaceBase(SQLModel):
+    """The fields of a Interface row, validated on import (no table)."""
+
     device_id: int = Field(foreign_key="device.id", index=True)
     name: str = Field(max_length=64)
     kind: InterfaceKind = Field(sa_type=String(16))
@@ -80,3 +87,8 @@ class Interface(SQLModel, table=True):
     optic_id: int | None = Field(default=None, foreign_key="optictype.id")
     description: str | None = Field(default=None, max_length=200)
     plan_id: int | None = Field(default=None, foreign_key="plan.id", index=True)
+
+
+class Interface(InterfaceBase, table=True):
+    __table_args__ = (UniqueConstraint("device_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)

@@ -26,10 +26,9 @@ class LinkMedium(StrEnum):
     COPPER = "copper"
 
 
-class Link(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("a_interface_id", "b_interface_id"),)
+class LinkBase(SQLModel):
+    """The fields of a Link row, validated on import (no table)."""
 
-    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
     a_interface_id: int = Field(foreign_key="interface.id", index=True)
     b_interface_id: int = Field(foreign_key="interface.id", index=True)
@@ -45,8 +44,13 @@ class Link(SQLModel, table=True):
         return self
 
 
-class LinkHop(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("cable_id", "strand_a"), UniqueConstraint("cable_id", "strand_b"))
+class Link(LinkBase, table=True):
+    __table_args__ = (UniqueConstraint("a_interface_id", "b_interface_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class LinkHopBase(SQLModel):
+    """The fields of a LinkHop row, validated on import (no table)."""
 
     link_id: int = Field(foreign_key="link.id", primary_key=True)
     seq: int = Field(primary_key=True, ge=0)
@@ -59,3 +63,7 @@ class LinkHop(SQLModel, table=True):
         if self.strand_a == self.strand_b:
             raise ValueError("a strand pair needs two different strands")
         return self
+
+
+class LinkHop(LinkHopBase, table=True):
+    __table_args__ = (UniqueConstraint("cable_id", "strand_a"), UniqueConstraint("cable_id", "strand_b"))

@@ -16,8 +16,9 @@ class PlanState(StrEnum):
     DISCARDED = "discarded"
 
 
-class Plan(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+class PlanBase(SQLModel):
+    """The fields of a Plan row, validated on import (no table)."""
+
     name: str = Field(unique=True, index=True, max_length=100)
     kind: str = Field(max_length=32)  # "connect", "connect-redundant", "batch"
     state: PlanState = Field(default=PlanState.DRAFT, sa_type=String(16))
@@ -25,3 +26,7 @@ class Plan(SQLModel, table=True):
     price_table_id: int | None = Field(default=None, foreign_key="pricetable.id")
     total_cost_eur: float | None = None
     summary: dict = Field(default_factory=dict, sa_type=JSON)  # route, BOM, loss budget
+
+
+class Plan(PlanBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)

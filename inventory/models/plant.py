@@ -46,8 +46,9 @@ class LayingMethod(StrEnum):
     EXISTING_DUCT = "existing_duct"  # leased/re-used duct of another utility
 
 
-class RouteNode(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+class RouteNodeBase(SQLModel):
+    """The fields of a RouteNode row, validated on import (no table)."""
+
     code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
     kind: NodeKind = Field(sa_type=String(16))
     lat: float = Field(ge=LAT_RANGE[0], le=LAT_RANGE[1])
@@ -58,10 +59,13 @@ class RouteNode(SQLModel, table=True):
     plan_id: int | None = Field(default=None, foreign_key="plan.id", index=True)
 
 
-class TrenchSegment(SQLModel, table=True):
+class RouteNode(RouteNodeBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class TrenchSegmentBase(SQLModel):
     """Civil works between two route nodes, carrying ``ducts_total`` ducts."""
 
-    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
     a_node_id: int = Field(foreign_key="routenode.id", index=True)
     b_node_id: int = Field(foreign_key="routenode.id", index=True)
@@ -87,8 +91,13 @@ class TrenchSegment(SQLModel, table=True):
         return self
 
 
-class SpliceClosure(SQLModel, table=True):
+class TrenchSegment(TrenchSegmentBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+
+
+class SpliceClosureBase(SQLModel):
+    """The fields of a SpliceClosure row, validated on import (no table)."""
+
     code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
     node_id: int = Field(foreign_key="routenode.id", index=True)
     capacity_splices: int = Field(default=96, ge=1)
@@ -97,10 +106,13 @@ class SpliceClosure(SQLModel, table=True):
     plan_id: int | None = Field(default=None, foreign_key="plan.id", index=True)
 
 
-class Cable(SQLModel, table=True):
+class SpliceClosure(SpliceClosureBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class CableBase(SQLModel):
     """A fibre cable; each end is a site or a splice closure (exactly one of the two)."""
 
-    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
     strands: int = Field(ge=1, le=1728)
     a_site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
@@ -122,9 +134,17 @@ class Cable(SQLModel, table=True):
         return self
 
 
-class CableSegment(SQLModel, table=True):
+class Cable(CableBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class CableSegmentBase(SQLModel):
     """The ordered path of a cable through trench segments (seq 0 starts at the a-end)."""
 
     cable_id: int = Field(foreign_key="cable.id", primary_key=True)
     seq: int = Field(primary_key=True, ge=0)
     segment_id: int = Field(foreign_key="trenchsegment.id", index=True)
+
+
+class CableSegment(CableSegmentBase, table=True):
+    pass

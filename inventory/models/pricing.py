@@ -22,21 +22,29 @@ class PriceItemKind(StrEnum):
     BUILDING_ENTRY = "building_entry"  # key: "standard"
 
 
-class PriceTable(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("region", "valid_from"),)
+class PriceTableBase(SQLModel):
+    """The fields of a PriceTable row, validated on import (no table)."""
 
-    id: int | None = Field(default=None, primary_key=True)
     region: str = Field(max_length=100)
     valid_from: dt.date
     currency: str = Field(default="EUR", max_length=3)
     source: str = Field(max_length=200)
 
 
-class PriceItem(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("table_id", "kind", "key"),)
-
+class PriceTable(PriceTableBase, table=True):
+    __table_args__ = (UniqueConstraint("region", "valid_from"),)
     id: int | None = Field(default=None, primary_key=True)
+
+
+class PriceItemBase(SQLModel):
+    """The fields of a PriceItem row, validated on import (no table)."""
+
     table_id: int = Field(foreign_key="pricetable.id", index=True)
     kind: PriceItemKind = Field(sa_type=String(32))
     key: str = Field(max_length=50)
     price_eur: float = Field(ge=0)
+
+
+class PriceItem(PriceItemBase, table=True):
+    __table_args__ = (UniqueConstraint("table_id", "kind", "key"),)
+    id: int | None = Field(default=None, primary_key=True)

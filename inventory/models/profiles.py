@@ -28,8 +28,9 @@ class SnmpPrivProtocol(StrEnum):
     AES256 = "aes256"
 
 
-class SnmpProfile(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+class SnmpProfileBase(SQLModel):
+    """The fields of a SnmpProfile row, validated on import (no table)."""
+
     name: str = Field(unique=True, index=True, max_length=100)
     version: SnmpVersion = Field(sa_type=String(8))
     user: str | None = Field(default=None, max_length=100)  # v3 security name
@@ -48,10 +49,19 @@ class SnmpProfile(SQLModel, table=True):
         return self
 
 
-class SshProfile(SQLModel, table=True):
+class SnmpProfile(SnmpProfileBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+
+
+class SshProfileBase(SQLModel):
+    """The fields of a SshProfile row, validated on import (no table)."""
+
     name: str = Field(unique=True, index=True, max_length=100)
     username: str = Field(max_length=100)
     port: int = Field(default=22, ge=1, le=65535)
     conn_timeout_s: float = Field(default=10.0, gt=0, le=120)
     read_timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class SshProfile(SshProfileBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)

@@ -48,8 +48,9 @@ LAT_RANGE = (47.0, 55.5)
 LON_RANGE = (5.5, 15.5)
 
 
-class Site(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+class SiteBase(SQLModel):
+    """The fields of a Site row, validated on import (no table)."""
+
     code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
     name: str = Field(max_length=300, min_length=1)
     kind: SiteKind = Field(sa_type=String(32), index=True)
@@ -76,3 +77,7 @@ class Site(SQLModel, table=True):
     @property
     def effective_criticality(self) -> Criticality:
         return Criticality(self.criticality or DEFAULT_CRITICALITY[SiteKind(self.kind)])
+
+
+class Site(SiteBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)

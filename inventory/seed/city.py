@@ -862,13 +862,13 @@ def generate(scale: int = 1, seed: int = SEED) -> Dataset:
                               "status": "active", "source": GENERATED})
         rows["cable_segment"].append({"cable": cable, "seq": 0, "segment": seg})
         rows["interface"] += [
-            {"device": f"pop-city{prev}-cr1", "name": "xe-0/0/9", "kind": "fibre", "speed_mbps": 10000,
+            {"device": f"pop-city-cr1{prev}", "name": "xe-0/0/9", "kind": "fibre", "speed_mbps": 10000,
              "optic": "10GBASE-ER-40km", "description": f"to tile {k}"},
-            {"device": f"pop-city-t{k}-cr1", "name": "xe-0/0/8", "kind": "fibre", "speed_mbps": 10000,
+            {"device": f"pop-city-cr1-t{k}", "name": "xe-0/0/8", "kind": "fibre", "speed_mbps": 10000,
              "optic": "10GBASE-ER-40km", "description": f"to tile {k - 1}"},
         ]
-        rows["link"].append({"code": f"tile-{k}", "a_device": f"pop-city{prev}-cr1", "a_interface": "xe-0/0/9",
-                             "b_device": f"pop-city-t{k}-cr1", "b_interface": "xe-0/0/8", "medium": "fibre",
+        rows["link"].append({"code": f"tile-{k}", "a_device": f"pop-city-cr1{prev}", "a_interface": "xe-0/0/9",
+                             "b_device": f"pop-city-cr1-t{k}", "b_interface": "xe-0/0/8", "medium": "fibre",
                              "status": "active", "source": GENERATED})
         rows["link_hop"].append({"link": f"tile-{k}", "seq": 0, "cable": cable, "strand_a": 1, "strand_b": 2})
     for i, d in enumerate(rows["device"]):

@@ -108,3 +108,14 @@ def test_scaled_city_has_n_times_the_sites(city):
     assert len(set(codes)) == len(codes)
     ips = [d["mgmt_ip"] for d in bigger.rows["device"] if d["mgmt_ip"]]
     assert len(set(ips)) == len(ips)
+
+
+def test_scaled_city_loads_with_tiles_joined(engine):
+    """Every tile's references resolve, and the tiles are joined PoP to PoP."""
+    from inventory.models import Link
+
+    bigger = generate(2)
+    with session_scope(engine) as session:
+        report = seed(session, bigger)
+        assert report.changed == sum(len(rows) for rows in bigger.rows.values())
+        assert session.execute(select(Link.code).where(Link.code == "tile-1")).scalar_one() == "tile-1"

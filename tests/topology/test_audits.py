@@ -7,8 +7,8 @@ Layout (trenches; every site has an entry node E-<site> and a switch <site>-sw):
     S2: TS2 to M2, then TM2a to P1 and TM2b to P2; both links through TS2 (shared!)
         dark alternative TS2alt via M3 to P2 carries no fibre
     C1: TC1a to P1, TC1b to P2          hospital, truly redundant
-    K1: TK to P1 only                   kindergarten, single-homed; its cable is full
-    spur: P1 -TX- MX -TH1- H1, MX -TH2- H2, hotspots; H3 radio-meshed to H1 (no entry)
+    K1: TK to P1 only                   kindergarten, single-homed; its drop TK is full
+    spur: P1 -TX- MX -TH1- H1, MX -TH2- H2, hotspots; H3 radio-meshed to H1 (no entry); TX full
     U1: business park, switch without links or trenches, no management IP
     PB1: public building without coordinates (nothing else)
 """
@@ -20,7 +20,7 @@ import pytest
 from tests.topology.builder import InventoryBuilder
 from topology.audits import (
     blast_radius, capacity, capacity_findings, consistency, criticality_ranking, path_diversity,
-    reachability, resolve_failures, run_audits, shared_trenches, single_points_of_failure,
+    reachability, resolve_failures, run_audits, shared_risks, single_points_of_failure,
 )
 from topology.findings import Severity
 from topology.network import Network
@@ -69,7 +69,7 @@ def mini_city() -> InventoryBuilder:
         b.site(hotspot, "hotspot")
     b.site("H3", "hotspot", entry=False)
     b.node("MX", "junction")
-    b.trench("TX", "P1", "MX")
+    b.trench("TX", "P1", "MX", ducts_total=1, ducts_used=1)
     b.trench("TH1", "H1", "MX")
     b.trench("TH2", "H2", "MX")
     b.link("L-H1", "H1", "P1", ["TH1", "TX"])
@@ -125,12 +125,18 @@ def test_single_points_of_failure_group_elements_by_what_they_cut_off(net):
     assert severity[("H1", "H2", "H3", "K1")] == Severity.WARNING  # weight 7 < 10
 
 
-def test_shared_trench_defeats_the_redundant_school(net):
-    [finding] = shared_trenches(net)
-    assert finding.sites == ("S2",)
-    assert {(e.kind, e.code) for e in finding.elements} == {
+def test_shared_trench_and_manhole_defeat_the_redundant_school(net):
+    findings = {f.audit: f for f in shared_risks(net)}
+    assert set(findings) == {"shared_trench", "shared_node"}
+    trench, manhole = findings["shared_trench"], findings["shared_node"]
+    assert trench.sites == manhole.sites == ("S2",)
+    assert {(e.kind, e.code) for e in trench.elements} == {
         ("trench", "TS2"), ("link", "L-S2a"), ("link", "L-S2b")}
-    assert finding.layer == "service" and finding.weight == 5.0
+    # both links also pass through manhole M2 (TS2 -> M2 -> TM2a / TM2b); S2's own
+    # building entry E-S2 is not held against it
+    assert {(e.kind, e.code) for e in manhole.elements} == {
+        ("node", "M2"), ("link", "L-S2a"), ("link", "L-S2b")}
+    assert trench.layer == "service" and trench.weight == 5.0
 
 
 def test_path_diversity_per_site(net):
@@ -193,8 +199,9 @@ def test_capacity_reports_full_cables_and_trenches(net):
     rows = {(r.kind, r.code): (r.used, r.free) for r in capacity(net)}
     assert rows[("cable", "C-L-K1")] == (2, 2)
     assert rows[("trench", "TK")] == (2, 0)
-    findings = {(f.elements[0].code, f.severity) for f in capacity_findings(net)}
-    assert findings == {("TK", Severity.WARNING)}
+    findings = {(f.elements[0].code, f.severity, f.title) for f in capacity_findings(net)}
+    assert findings == {("TK", Severity.INFO, "building drop full: 2/2 ducts used"),  # only K1 needs it
+                        ("TX", Severity.WARNING, "trench full: 1/1 ducts used")}  # blocks the spur
 
 
 def test_consistency_checks(city):
@@ -219,5 +226,5 @@ def test_run_audits_gates_on_severity(net):
     report = run_audits(net)
     assert report.counts()["critical"] == 1  # U1 unreachable
     assert report.fails(Severity.CRITICAL) and report.fails(Severity.WARNING)
-    assert not run_audits(net, ["shared_trench"]).fails(Severity.CRITICAL)
-    assert run_audits(net, ["shared_trench"]).fails(Severity.WARNING)
+    assert not run_audits(net, ["shared_risk"]).fails(Severity.CRITICAL)
+    assert run_audits(net, ["shared_risk"]).fails(Severity.WARNING)

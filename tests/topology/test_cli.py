@@ -46,11 +46,11 @@ def test_full_audit_json_and_exit_codes(db_file):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["counts"]["critical"] == 1
-    shared = [f for f in report["findings"] if f["audit"] == "shared_trench"]
-    assert [f["sites"] for f in shared] == [["S2"]]
+    shared = [f for f in report["findings"] if f["audit"] in ("shared_trench", "shared_node")]
+    assert [f["sites"] for f in shared] == [["S2"], ["S2"]]
     assert netops(db_file, "--fail-on", "critical", "--json").exit_code == 1
-    assert netops(db_file, "shared-trench", "--fail-on", "critical").exit_code == 0
-    assert netops(db_file, "shared-trench", "--fail-on", "warning").exit_code == 1
+    assert netops(db_file, "shared-risk", "--fail-on", "critical").exit_code == 0
+    assert netops(db_file, "shared-risk", "--fail-on", "warning").exit_code == 1
     assert netops(db_file, "--fail-on", "bogus").exit_code == 2
 
 
@@ -64,9 +64,9 @@ def test_tables_group_findings_by_severity(db_file):
 
 def test_geojson_puts_findings_on_the_map(db_file, tmp_path):
     target = tmp_path / "findings.geojson"
-    assert netops(db_file, "shared-trench", "--geojson", str(target)).exit_code == 0
+    assert netops(db_file, "shared-risk", "--geojson", str(target)).exit_code == 0
     collection = json.loads(target.read_text())
-    [feature] = collection["features"]
+    feature = next(f for f in collection["features"] if f["properties"]["audit"] == "shared_trench")
     assert feature["properties"]["sites"] == ["S2"]
     kinds = sorted(g["type"] for g in feature["geometry"]["geometries"])
     assert kinds == ["LineString", "MultiLineString", "MultiLineString", "Point"]  # trench, 2 links, site

@@ -1,0 +1,153 @@
+"""Single-site connection plans: route, bill of materials, cost, optical loss budget."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Iterable
+
+from planning.costs import CostModel
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, joints_for, loss_budget
+from planning.network import ENTRY, EXISTING, NEW, CandidateNetwork, Node
+from planning.routing import Leg, Route, min_cost_routes, shared_legs
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """A site to connect: one in the inventory (``site_id``) or a new one from coordinates."""
+
+    code: str
+    name: str
+    kind: str
+    lat: float
+    lon: float
+    site_id: int | None = None
+    entry_node: Node | None = None  # the site's documented entry route node, if any
+
+
+@dataclass(frozen=True)
+class BomLine:
+    item: str
+    quantity: float
+    unit: str
+    unit_eur: float
+    total_eur: float
+
+
+def civil_metres(routes: Iterable[Route]) -> dict[str, float]:
+    """Metres of work per laying method; a trench dug for several cables counts once,
+    metres pulled into existing ducts count once per cable."""
+    metres: dict[str, float] = defaultdict(float)
+    seen = set()
+    for route in routes:
+        for leg in route.legs:
+            if leg.kind == EXISTING:
+                metres[leg.laying_method] += leg.length_m
+            elif leg.kind in (NEW, ENTRY) and leg.edge_id not in seen:
+                seen.add(leg.edge_id)
+                metres[leg.laying_method] += leg.length_m
+    return {method: round(m, 1) for method, m in sorted(metres.items())}
+
+
+def bill_of_materials(routes: list[Route], costs: CostModel, strands: int) -> list[BomLine]:
+    """What building ``routes`` takes, each route one cable from the site to its PoP,
+    entering its building separately (diverse entries for a redundant pair)."""
+    lines: list[BomLine] = []
+
+    def line(item: str, quantity: float, unit: str, unit_eur: float) -> None:
+        if quantity > 0:
+            lines.append(BomLine(item, round(quantity, 1), unit, unit_eur, round(quantity * unit_eur, 2)))
+
+    for method, metres in civil_metres(routes).items():
+        if method == "existing_duct":
+            line("cable pulling into existing duct", metres, "m", costs.trench_price(method))
+        else:
+            line(f"trench: {method}", metres, "m", costs.trench_price(method))
+    cable_strands = costs.cable_strands(strands)
+    line(f"cable {cable_strands}F", sum(r.length_m for r in routes), "m", costs.cable_price(strands))
+    joints = sum(joints_for(r.length_m) for r in routes)
+    line("splice closure (drum joint)", joints, "pc", costs.closure_eur)
+    # every strand is spliced to a pigtail at both ends and once at each drum joint
+    line("fusion splice", cable_strands * (2 * len(routes) + joints), "pc", costs.splice_eur)
+    line("building entry", len(routes), "pc", costs.building_entry_eur)
+    return lines
+
+
+def bom_total(lines: Iterable[BomLine]) -> float:
+    return round(sum(line.total_eur for line in lines), 2)
+
+
+def route_dict(route: Route) -> dict:
+    return {
+        "pop": route.pop_code,
+        "length_m": round(route.length_m, 1),
+        "metres_by_method": civil_metres([route]),
+        "legs": [
+            {"kind": leg.kind, "laying_method": leg.laying_method, "length_m": round(leg.length_m, 1),
+             "trench": leg.code, "trench_id": leg.trench_id, "from": list(leg.a), "to": list(leg.b),
+             "cost_eur": round(leg.fixed_eur + leg.per_cable_eur, 2)}
+            for leg in route.legs
+        ],
+    }
+
+
+@dataclass
+class ConnectPlan:
+    site: SiteSpec
+    routes: list[Route]
+    shared: list[Leg]
+    bom: list[BomLine]
+    total_eur: float
+    loss: list[LossBudget]
+    costs: CostModel
+    strands: int
+    redundant: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return any(budget.flagged for budget in self.loss)
+
+    def to_dict(self) -> dict:
+        return {
+            "site": asdict(self.site),
+            "redundant": self.redundant,
+            "price_table": {"id": self.costs.table_id, "region": self.costs.region,
+                            "valid_from": self.costs.valid_from.isoformat(),
+                            "currency": self.costs.currency, "source": self.costs.source},
+            "strands": self.strands,
+            "routes": [route_dict(r) for r in self.routes],
+            "shared_trenches": [leg.code or f"new:{leg.key}" for leg in self.shared],
+            "metres_by_method": civil_metres(self.routes),
+            "bom": [asdict(line) for line in self.bom],
+            "total_eur": self.total_eur,
+            "loss_budget": [b.to_dict() for b in self.loss],
+            "flagged": self.flagged,
+            "notes": self.notes,
+        }
+
+
+def plan_connection(
+    net: CandidateNetwork,
+    site: SiteSpec,
+    optics: list[Optic],
+    *,
+    redundant: bool = False,
+    optic_name: str | None = None,
+    min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
+) -> ConnectPlan:
+    """The cheapest connection of ``site`` (two trench-disjoint ones with ``redundant``)."""
+    node = net.attach_site(site.code, site.lat, site.lon, site.entry_node)
+    routes = min_cost_routes(net, node, 2 if redundant else 1)
+    notes = []
+    shared = shared_legs(*routes) if redundant else []
+    if redundant:
+        if shared:
+            notes.append(f"no fully trench-disjoint pair exists: {len(shared)} trench(es) shared")
+        if routes[0].pop_code == routes[1].pop_code:
+            notes.append(f"no disjoint pair to two PoPs: both routes end at {routes[0].pop_code}")
+    lines = bill_of_materials(routes, net.costs, net.strands)
+    budgets = [loss_budget(r.length_m, choose_optic(optics, r.length_m, optic_name),
+                           min_margin_db=min_margin_db) for r in routes]
+    return ConnectPlan(site, routes, shared, lines, bom_total(lines), budgets, net.costs,
+                       net.strands, redundant, notes)

@@ -1,0 +1,76 @@
+"""The exact joint plan of a small instance, as a mixed-integer program (HiGHS via scipy).
+
+Multi-commodity flow formulation of fixed-charge network design: one unit of flow per
+site from the site to the root (behind every PoP)::
+
+    min   Σ_e fixed_e · y_e  +  Σ_t Σ_arcs per_cable_e · x_t,arc
+    s.t.  flow conservation of x_t at every node, for every site t
+          x_t,(u→v) + x_t,(v→u) ≤ y_e        (a site only uses trenches that are dug)
+          y_e ∈ {0, 1},  x ≥ 0
+
+Given y, each site's flow is its shortest path over the dug trenches, so x is integral
+without being declared so. Size grows with sites × edges: for checking the heuristic on
+small instances (benchmarks, tests, ``netops plan batch --exact``), not for the city.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
+
+from netops.errors import NetopsError
+from planning.batch import SteinerInstance
+
+MAX_VARIABLES = 200_000
+
+
+class TooLargeError(NetopsError):
+    """The instance is too large for the exact solver."""
+
+
+def optimal_cost(instance: SteinerInstance, terminals: list[int] | None = None,
+                 time_limit_s: float = 120.0) -> float:
+    """The least joint cost connecting ``terminals`` (default all) to the root."""
+    terminals = instance.terminals if terminals is None else terminals
+    m = len(instance.tail)
+    k = len(terminals)
+    n_vars = m + 2 * m * k
+    if n_vars > MAX_VARIABLES:
+        raise TooLargeError(f"{k} sites × {m} candidate edges is too large for the exact solver")
+    # x_t: 2m arcs per site: arc i forward (tail -> head) at 2i, backward at 2i + 1
+    def x(t: int, arc: int, backward: bool) -> int:
+        return m + t * 2 * m + 2 * arc + int(backward)
+
+    rows, cols, vals, lower, upper = [], [], [], [], []
+    row = 0
+    for t, terminal in enumerate(terminals):
+        # conservation: out - in = +1 at the site, -1 at the root, 0 elsewhere
+        for arc in range(m):
+            a, b = int(instance.tail[arc]), int(instance.head[arc])
+            for var, frm, to in ((x(t, arc, False), a, b), (x(t, arc, True), b, a)):
+                rows += [row + frm, row + to]
+                cols += [var, var]
+                vals += [1.0, -1.0]
+        supply = np.zeros(instance.n)
+        supply[terminal] += 1.0
+        supply[instance.root] -= 1.0
+        lower += list(supply)
+        upper += list(supply)
+        row += instance.n
+        # capacity: both directions together at most the trench's y
+        for arc in range(m):
+            rows += [row, row, row]
+            cols += [x(t, arc, False), x(t, arc, True), arc]
+            vals += [1.0, 1.0, -1.0]
+            lower.append(-np.inf)
+            upper.append(0.0)
+            row += 1
+    matrix = coo_matrix((vals, (rows, cols)), shape=(row, n_vars)).tocsr()
+    cost = np.concatenate([instance.fixed, np.tile(np.repeat(instance.per_cable, 2), k)])
+    integrality = np.concatenate([np.ones(m), np.zeros(2 * m * k)])
+    result = milp(cost, constraints=LinearConstraint(matrix, lower, upper), integrality=integrality,
+                  bounds=Bounds(0, 1), options={"time_limit": time_limit_s, "mip_rel_gap": 1e-6})
+    if result.status != 0 or result.x is None:
+        raise NetopsError(f"exact solver did not finish: {result.message}")
+    return float(result.fun)

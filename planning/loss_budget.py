@@ -1,0 +1,110 @@
+"""Optical loss budget of a planned fibre path, against the power budget of an optic.
+
+    loss(λ) = length_km · α(λ) + splices · 0.1 dB + connectors · 0.5 dB
+    margin  = optic power budget (Tx min − Rx sensitivity) − loss at the optic's λ
+
+Planning values: α is the cabled G.652.D worst case (0.35 dB/km at 1310 nm, 0.25 dB/km
+at 1550 nm; datasheets promise less, aged cables with repairs deliver more), 0.1 dB per
+fusion splice and 0.5 dB per mated connector pair (the usual planning maxima in
+ITU-T G.671 / IEC 61753 practice). A plan whose margin is below ``min_margin_db``
+(default 3 dB: repairs and ageing over the plant's life) is flagged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from sqlmodel import Session, select
+
+from inventory.models import OpticType
+
+ATTENUATION_DB_PER_KM = {1310: 0.35, 1550: 0.25}
+SPLICE_DB = 0.1
+CONNECTOR_DB = 0.5
+CONNECTORS_PER_PATH = 2  # one patch-panel connector at each end
+DRUM_LENGTH_M = 4000.0  # cable comes on drums; longer runs need a joint (closure + splices)
+DEFAULT_MIN_MARGIN_DB = 3.0
+
+
+@dataclass(frozen=True)
+class Optic:
+    name: str
+    wavelength_nm: int
+    reach_km: float
+    power_budget_db: float
+
+
+#: used when the inventory holds no optic types (worst-case datasheet values of the standard)
+STANDARD_OPTICS = (
+    Optic("1000BASE-LX", 1310, 10.0, 8.0),     # Tx min −11 dBm, Rx −19 dBm
+    Optic("10GBASE-LR", 1310, 10.0, 6.2),      # Tx min −8.2 dBm, Rx −14.4 dBm
+    Optic("10GBASE-ER", 1550, 40.0, 11.1),     # Tx min −4.7 dBm, Rx −15.8 dBm
+    Optic("1000BASE-ZX", 1550, 70.0, 23.0),    # Tx min 0 dBm, Rx −23 dBm
+)
+
+
+@dataclass(frozen=True)
+class LossBudget:
+    length_m: float
+    splices: int
+    connectors: int
+    loss_1310_db: float
+    loss_1550_db: float
+    optic: str
+    optic_wavelength_nm: int
+    power_budget_db: float
+    margin_db: float
+    min_margin_db: float
+    flagged: bool  # margin below the minimum (or beyond the optic's reach)
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def joints_for(length_m: float) -> int:
+    """Drum joints a continuous run of ``length_m`` needs (each a closure with splices)."""
+    return max(0, math.ceil(length_m / DRUM_LENGTH_M) - 1)
+
+
+def optics_from_inventory(session: Session) -> list[Optic]:
+    rows = session.exec(select(OpticType)).all()
+    found = [Optic(o.name, o.wavelength_nm, o.reach_km, o.power_budget_db) for o in rows]
+    return found or list(STANDARD_OPTICS)
+
+
+def choose_optic(optics: list[Optic], length_m: float, name: str | None = None) -> Optic:
+    """The named optic, or the shortest-reach one that covers the path (the cheapest kind)."""
+    if name:
+        for optic in optics:
+            if optic.name == name:
+                return optic
+        raise LookupError(f"unknown optic {name!r}; known: {', '.join(o.name for o in optics)}")
+    covering = [o for o in optics if o.reach_km * 1000 >= length_m]
+    if covering:
+        return min(covering, key=lambda o: (o.reach_km, -o.power_budget_db))
+    return max(optics, key=lambda o: o.power_budget_db)  # nothing reaches: loss_budget flags it
+
+
+def loss_budget(length_m: float, optic: Optic, *, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
+                extra_splices: int = 0) -> LossBudget:
+    """Loss of one continuous fibre path of ``length_m`` (pigtail splices at both ends plus
+    one per drum joint, ``extra_splices`` for existing splice points on the way)."""
+    splices = 2 + joints_for(length_m) + extra_splices
+    fixed = splices * SPLICE_DB + CONNECTORS_PER_PATH * CONNECTOR_DB
+    loss = {wl: length_m / 1000 * alpha + fixed for wl, alpha in ATTENUATION_DB_PER_KM.items()}
+    nearest_wl = min(loss, key=lambda wl: abs(wl - optic.wavelength_nm))
+    margin = optic.power_budget_db - loss[nearest_wl]
+    reasons = []
+    if margin < min_margin_db:
+        reasons.append(f"margin {margin:.2f} dB < minimum {min_margin_db:.2f} dB")
+    if length_m > optic.reach_km * 1000:
+        reasons.append(f"path {length_m / 1000:.2f} km beyond the optic's reach {optic.reach_km} km")
+    return LossBudget(
+        length_m=round(length_m, 1), splices=splices, connectors=CONNECTORS_PER_PATH,
+        loss_1310_db=round(loss[1310], 2), loss_1550_db=round(loss[1550], 2),
+        optic=optic.name, optic_wavelength_nm=optic.wavelength_nm,
+        power_budget_db=optic.power_budget_db, margin_db=round(margin, 2),
+        min_margin_db=min_margin_db, flagged=bool(reasons), reason="; ".join(reasons) or "ok",
+    )

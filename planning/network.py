@@ -1,0 +1,272 @@
+"""The candidate network a connection can be routed on, priced edge by edge.
+
+Three kinds of candidate edge, each with a *fixed* cost (civil works, paid once however
+many cables use the trench) and a *per-cable* cost (paid for every cable along it)::
+
+    existing   a trench of the physical plant with a free duct: no civil works,
+               only the cable and pulling it in            fixed 0, per cable cable+pull
+    new        a street segment of the route network (GeoJSON LineStrings, as a city
+               GIS exports them) where a new trench could be dug
+                                                           fixed trench, per cable cable
+    entry      a new building-entry trench from a site to one of its nearest candidate
+               nodes (straight line, open trench)          fixed trench, per cable cable
+
+Trenches without a free duct are no candidates: pulling a cable needs a duct, and a
+parallel trench would be a street segment. Nodes are tuples: ``("n", route_node_id)``
+for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a site.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Hashable, Iterable
+
+import networkx as nx
+import numpy as np
+from scipy.spatial import cKDTree
+
+from inventory.models import LayingMethod, NodeKind
+from netops.errors import InputError, RowProblem
+from planning.costs import CostModel
+
+Node = tuple[str, Hashable]
+
+EXISTING, NEW, ENTRY = "existing", "new", "entry"
+OWN_ENTRY = "own_entry"  # a site to its own, already documented entry node: nothing to build
+SAME_POINT_M = 1.0  # a street node this close to a route node *is* that node
+DEFAULT_SNAP_M = 30.0  # street nodes this close to a route node get a short new trench to it
+DEFAULT_ENTRY_CANDIDATES = 3
+DEFAULT_MAX_ENTRY_M = 600.0
+
+
+def local_xy(lat: float, lon: float, lat0: float) -> tuple[float, float]:
+    """Metres on a local equirectangular projection: plenty for a city-sized area."""
+    return (lon * 111_320.0 * math.cos(math.radians(lat0)), lat * 110_540.0)
+
+
+def polyline_length_m(coords: list[list[float]]) -> float:
+    total = 0.0
+    for (lon1, lat1), (lon2, lat2) in zip(coords, coords[1:]):
+        lat0 = (lat1 + lat2) / 2
+        x1, y1 = local_xy(lat1, lon1, lat0)
+        x2, y2 = local_xy(lat2, lon2, lat0)
+        total += math.hypot(x2 - x1, y2 - y1)
+    return total
+
+
+@dataclass(frozen=True)
+class StreetSegment:
+    coords: list[list[float]]  # [[lon, lat], ...]
+    laying_method: str
+    name: str | None
+
+
+def load_street_network(path: str | Path) -> list[StreetSegment]:
+    """Read a GeoJSON FeatureCollection of LineStrings (MultiLineStrings are split).
+
+    A feature may name its ``laying_method`` (e.g. micro_trench where the street allows
+    it) in its properties; the default is an open trench. All or nothing: every bad
+    feature is reported with its index."""
+    path = Path(path)
+    name = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError([RowProblem(name, 0, "file", "", f"not readable GeoJSON: {exc}")]) from None
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        raise InputError([RowProblem(name, 0, "features", "", "not a GeoJSON FeatureCollection")])
+    segments: list[StreetSegment] = []
+    problems: list[RowProblem] = []
+    methods = {m.value for m in LayingMethod}
+    for index, feature in enumerate(features, start=1):
+        geometry = (feature or {}).get("geometry") or {}
+        props = (feature or {}).get("properties") or {}
+        kind = geometry.get("type")
+        if kind == "LineString":
+            lines = [geometry.get("coordinates")]
+        elif kind == "MultiLineString":
+            lines = geometry.get("coordinates") or []
+        else:
+            problems.append(RowProblem(name, index, "geometry.type", str(kind), "expected LineString"))
+            continue
+        method = str(props.get("laying_method") or LayingMethod.OPEN_TRENCH.value)
+        if method not in methods or method == LayingMethod.EXISTING_DUCT.value:
+            problems.append(RowProblem(name, index, "properties.laying_method", method,
+                                       f"expected one of {sorted(methods - {'existing_duct'})}"))
+            continue
+        for line in lines:
+            ok = (isinstance(line, list) and len(line) >= 2
+                  and all(isinstance(p, list) and len(p) >= 2 for p in line))
+            if not ok or not all(-180 <= p[0] <= 180 and -90 <= p[1] <= 90 for p in line):
+                problems.append(RowProblem(name, index, "geometry.coordinates", str(line)[:60],
+                                           "expected >= 2 [lon, lat] positions"))
+                continue
+            coords = [[float(p[0]), float(p[1])] for p in line]
+            if polyline_length_m(coords) < 0.5:
+                continue  # degenerate sliver, nothing to dig
+            segments.append(StreetSegment(coords, method, props.get("name")))
+    if problems:
+        raise InputError(problems)
+    return segments
+
+
+@dataclass
+class CandidateNetwork:
+    """The priced candidate graph plus where PoPs are and how to attach new sites."""
+
+    graph: nx.MultiGraph
+    costs: CostModel
+    strands: int
+    pops: dict[Node, str] = field(default_factory=dict)  # node -> PoP site code
+    max_entry_m: float = DEFAULT_MAX_ENTRY_M
+    entry_candidates: int = DEFAULT_ENTRY_CANDIDATES
+    _attach_nodes: list[Node] = field(default_factory=list, repr=False)
+    _attach_tree: cKDTree | None = field(default=None, repr=False)
+    _lat0: float = 51.5
+
+    def edge(self, u: Node, v: Node, key: Hashable) -> dict:
+        return self.graph.edges[u, v, key]
+
+    def best_key(self, u: Node, v: Node) -> Hashable:
+        """Of parallel candidates between u and v, the one cheapest for a single cable."""
+        edges = self.graph[u][v]
+        return min(edges, key=lambda k: edges[k]["fixed_eur"] + edges[k]["per_cable_eur"])
+
+    def _index_attach_points(self) -> None:
+        self._attach_nodes = [n for n, d in self.graph.nodes(data=True) if d.get("attachable")]
+        if self._attach_nodes:
+            lats = [self.graph.nodes[n]["lat"] for n in self._attach_nodes]
+            self._lat0 = float(np.mean(lats))
+            xy = [local_xy(self.graph.nodes[n]["lat"], self.graph.nodes[n]["lon"], self._lat0)
+                  for n in self._attach_nodes]
+            self._attach_tree = cKDTree(np.array(xy))
+
+    def attach_site(self, code: str, lat: float, lon: float, entry_node: Node | None = None) -> Node:
+        """Add the site and new building-entry edges to its nearest candidate nodes.
+
+        ``entry_node`` is the site's existing entry route node, if the plant has one: it is
+        joined at no cost (its trenches may already lead somewhere)."""
+        node: Node = ("site", code)
+        self.graph.add_node(node, lat=lat, lon=lon, code=code, attachable=False)
+        if entry_node is not None and entry_node in self.graph:
+            self.graph.add_edge(node, entry_node, key=("own", code), kind=OWN_ENTRY,
+                                laying_method=LayingMethod.EXISTING_DUCT.value, length_m=0.0,
+                                fixed_eur=0.0, per_cable_eur=0.0, trench_id=None, code=None,
+                                coords=None)
+        if self._attach_tree is None:
+            self._index_attach_points()
+        if self._attach_tree is None:
+            return node
+        x, y = local_xy(lat, lon, self._lat0)
+        k = min(self.entry_candidates, len(self._attach_nodes))
+        distances, indexes = self._attach_tree.query([x, y], k=k)
+        for distance, index in zip(np.atleast_1d(distances), np.atleast_1d(indexes)):
+            if distance <= self.max_entry_m:
+                self._add_entry(node, self._attach_nodes[int(index)], float(distance))
+        return node
+
+    def _add_entry(self, site_node: Node, target: Node, distance_m: float) -> None:
+        length = max(distance_m, 1.0)  # a building entry is never free
+        t = self.graph.nodes[target]
+        s = self.graph.nodes[site_node]
+        self.graph.add_edge(
+            site_node, target, key=("entry", site_node[1], target),
+            kind=ENTRY, laying_method=LayingMethod.OPEN_TRENCH.value, length_m=length,
+            fixed_eur=length * self.costs.trench_price(LayingMethod.OPEN_TRENCH),
+            per_cable_eur=length * self.costs.per_cable_per_m(existing_duct=False, strands=self.strands),
+            trench_id=None, code=None, coords=[[s["lon"], s["lat"]], [t["lon"], t["lat"]]],
+        )
+
+
+def build_candidate_network(
+    physical: nx.MultiGraph,
+    pops: dict[int, str],
+    costs: CostModel,
+    *,
+    streets: Iterable[StreetSegment] = (),
+    strands: int = 12,
+    snap_m: float = DEFAULT_SNAP_M,
+    max_entry_m: float = DEFAULT_MAX_ENTRY_M,
+    entry_candidates: int = DEFAULT_ENTRY_CANDIDATES,
+) -> CandidateNetwork:
+    """Price the physical plant and the street network as one candidate graph.
+
+    ``physical`` is ``topology.graphs.physical_graph``'s MultiGraph (node = RouteNode.id,
+    edge key = TrenchSegment.id); ``pops`` maps the route nodes of PoP sites to their
+    site codes."""
+    graph = nx.MultiGraph()
+    pull = costs.per_cable_per_m(existing_duct=True, strands=strands)
+    cable = costs.per_cable_per_m(existing_duct=False, strands=strands)
+    for node, data in physical.nodes(data=True):
+        graph.add_node(("n", node), lat=data["lat"], lon=data["lon"], code=data.get("code"),
+                       route_node_id=node, site_id=data.get("site_id"),
+                       # a new trench may end anywhere but in another site's building
+                       attachable=data.get("kind") != NodeKind.SITE_ENTRY or node in pops)
+    for u, v, key, data in physical.edges(keys=True, data=True):
+        if data.get("ducts_used", 0) >= data.get("ducts_total", 0):
+            continue  # no free duct: not a candidate for pulling
+        length = float(data["length_m"])
+        graph.add_edge(("n", u), ("n", v), key=("t", key), kind=EXISTING,
+                       laying_method=LayingMethod.EXISTING_DUCT.value, length_m=length,
+                       fixed_eur=0.0, per_cable_eur=length * pull, trench_id=key,
+                       code=data.get("code"), coords=None)
+
+    # street nodes: identical endpoints are one node; a node on top of a route node is it
+    route_nodes = [n for n in graph.nodes]
+    lat0 = float(np.mean([graph.nodes[n]["lat"] for n in route_nodes])) if route_nodes else 51.5
+    route_tree = (cKDTree(np.array([local_xy(graph.nodes[n]["lat"], graph.nodes[n]["lon"], lat0)
+                                    for n in route_nodes])) if route_nodes else None)
+    street_nodes: dict[tuple[float, float], Node] = {}
+
+    def street_node(lon: float, lat: float) -> Node:
+        key = (round(lon, 7), round(lat, 7))
+        if key not in street_nodes:
+            node: Node = ("s", len(street_nodes))
+            if route_tree is not None:
+                distance, index = route_tree.query(local_xy(lat, lon, lat0))
+                if distance <= SAME_POINT_M and graph.nodes[route_nodes[index]]["attachable"]:
+                    node = route_nodes[index]
+            if node not in graph:
+                graph.add_node(node, lat=lat, lon=lon, code=None, attachable=True)
+            street_nodes[key] = node
+        return street_nodes[key]
+
+    for index, segment in enumerate(streets):
+        a = street_node(*segment.coords[0])
+        b = street_node(*segment.coords[-1])
+        if a == b:
+            continue
+        length = polyline_length_m(segment.coords)
+        graph.add_edge(a, b, key=("street", index), kind=NEW, laying_method=segment.laying_method,
+                       length_m=length, fixed_eur=length * costs.trench_price(segment.laying_method),
+                       per_cable_eur=length * cable, trench_id=None, code=None,
+                       coords=segment.coords)
+
+    # street nodes near (not on) the plant get a short open-trench link to it
+    if route_tree is not None:
+        for node in set(street_nodes.values()):
+            if node[0] != "s":
+                continue
+            data = graph.nodes[node]
+            xy = local_xy(data["lat"], data["lon"], lat0)
+            for index in route_tree.query_ball_point(xy, snap_m):
+                target = route_nodes[index]
+                if not graph.nodes[target]["attachable"]:
+                    continue
+                t = graph.nodes[target]
+                length = max(math.dist(xy, local_xy(t["lat"], t["lon"], lat0)), 1.0)
+                graph.add_edge(node, target, key=("snap", node[1], target), kind=NEW,
+                               laying_method=LayingMethod.OPEN_TRENCH.value, length_m=length,
+                               fixed_eur=length * costs.trench_price(LayingMethod.OPEN_TRENCH),
+                               per_cable_eur=length * cable, trench_id=None, code=None,
+                               coords=[[data["lon"], data["lat"]], [t["lon"], t["lat"]]])
+
+    network = CandidateNetwork(graph=graph, costs=costs, strands=strands,
+                               pops={("n", n): code for n, code in pops.items() if ("n", n) in graph},
+                               max_entry_m=max_entry_m, entry_candidates=entry_candidates)
+    network._index_attach_points()
+    return network

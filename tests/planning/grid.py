@@ -1,0 +1,71 @@
+"""Hand-made small cities for the planning tests and the optimality benchmark.
+
+A jittered grid of manholes; some grid streets already carry a trench of the physical
+plant (some with a free duct, some full); every grid street is also a candidate street
+for a new trench; PoP buildings sit on a few grid corners."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import networkx as nx
+
+from planning.connect import SiteSpec
+from planning.network import StreetSegment, polyline_length_m
+
+LAT0, LON0 = 51.51, 7.09
+STEP_DEG = 0.0012  # ~130 m north-south, ~85 m east-west
+
+
+@dataclass
+class GridCity:
+    physical: nx.MultiGraph
+    pops: dict[int, str]
+    streets: list[StreetSegment]
+    sites: list[SiteSpec]
+
+
+def node_id(r: int, c: int, cols: int) -> int:
+    return r * cols + c + 1
+
+
+def grid_city(rows: int = 5, cols: int = 5, *, seed: int = 1, existing_share: float = 0.3,
+              full_share: float = 0.3, pop_cells: tuple = ((0, 0),), sites: int = 0) -> GridCity:
+    rnd = random.Random(seed)
+    physical = nx.MultiGraph()
+    coords = {}
+    for r in range(rows):
+        for c in range(cols):
+            lat = LAT0 + r * STEP_DEG + rnd.uniform(-1, 1) * STEP_DEG * 0.1
+            lon = LON0 + c * STEP_DEG + rnd.uniform(-1, 1) * STEP_DEG * 0.1
+            n = node_id(r, c, cols)
+            coords[n] = [lon, lat]
+            physical.add_node(n, code=f"MH-{r}-{c}", kind="manhole", lat=lat, lon=lon, site_id=None)
+    pops = {}
+    for i, (r, c) in enumerate(pop_cells):
+        n = node_id(r, c, cols)
+        physical.nodes[n].update(kind="site_entry", site_id=1000 + i, code=f"POP-{i}-E")
+        pops[n] = f"POP-{i}"
+    streets, key = [], 0
+    for r in range(rows):
+        for c in range(cols):
+            for dr, dc in ((0, 1), (1, 0)):
+                if r + dr >= rows or c + dc >= cols:
+                    continue
+                a, b = node_id(r, c, cols), node_id(r + dr, c + dc, cols)
+                line = [coords[a], coords[b]]
+                streets.append(StreetSegment(line, "open_trench" if rnd.random() < 0.7 else "micro_trench", None))
+                if rnd.random() < existing_share:
+                    key += 1
+                    ducts = rnd.choice([2, 4])
+                    used = ducts if rnd.random() < full_share else ducts - 1
+                    physical.add_edge(a, b, key=key, code=f"T-{key}", length_m=polyline_length_m(line),
+                                      laying_method="open_trench", ducts_total=ducts, ducts_used=used,
+                                      status="active")
+    specs = []
+    for i in range(sites):
+        lat = LAT0 + rnd.uniform(0.2, rows - 1.2) * STEP_DEG
+        lon = LON0 + rnd.uniform(0.2, cols - 1.2) * STEP_DEG
+        specs.append(SiteSpec(f"KITA-{i}", f"Kita {i}", "kindergarten", lat, lon))
+    return GridCity(physical, pops, streets, specs)

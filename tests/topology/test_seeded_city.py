@@ -1,0 +1,140 @@
+"""The audit on the seeded Gelsenkirchen network finds exactly the weaknesses the generator
+planted (its manifest), and nothing among the sites the manifest says are redundant."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from inventory.seed import generate
+from netops import db as dbmod
+from netops.db import session_scope
+from topology.audits import (
+    blast_radius, capacity_findings, consistency, criticality_ranking, path_diversity, reachability,
+    resolve_failures, shared_risks, single_points_of_failure,
+)
+from topology.network import Network
+from topology.rows import load_inventory
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    path = tmp_path_factory.mktemp("city") / "city.db"
+    result = CliRunner().invoke(app, ["--db", str(path), "inventory", "seed"])
+    assert result.exit_code == 0, result.output
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    with session_scope(engine) as session:
+        inv = load_inventory(session, geometry=True)
+    engine.dispose()
+    return str(path), Network(inv)
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return generate(1).manifest
+
+
+def test_single_homed_sites_are_exactly_the_planted_ones(seeded, manifest):
+    _, net = seeded
+    rows = path_diversity(net)
+    single = {r.site for r in rows if r.logical_paths == 1}
+    by_design = set(manifest["single_uplink_by_design"]) | set(manifest["radio_hotspots"])
+    assert single - by_design == set(manifest["single_homed"])
+    assert {r.site for r in rows if r.kind == "hotspot"} <= single  # hotspots: one uplink each
+    assert not any(r.logical_paths == 0 for r in rows)
+    assert reachability(net) == []
+
+
+def test_shared_trench_redundancies_are_exactly_the_planted_ones(seeded, manifest):
+    _, net = seeded
+    findings = [f for f in shared_risks(net) if f.audit == "shared_trench"]
+    spur = manifest["spur"]
+    spur_redundant = {s for s in spur["sites"] if not s.startswith("hotspot-")}  # two links, one spur
+    assert {s for f in findings for s in f.sites} == set(manifest["shared_trench"]) | spur_redundant
+    for finding in findings:  # each names its site's two uplinks and the trench they share
+        links = [e.code for e in finding.elements if e.kind == "link"]
+        assert sorted(links) == sorted(f"{s}-up{n}" for s in finding.sites for n in (1, 2))
+        assert any(e.kind == "trench" for e in finding.elements)
+    spur_finding = next(f for f in findings if set(f.sites) == spur_redundant)
+    assert set(spur["segments"]) <= {e.code for e in spur_finding.elements}
+
+
+def _manholes_on(net, link_code: str) -> set[str]:
+    """Route nodes a link passes, straight from its trench segments (no audit code)."""
+    link = next(data for data in net.links.values() if data["code"] == link_code)
+    return {net.route_nodes[n].code for s in link["segment_ids"]
+            for n in (net.segments[s].a_node_id, net.segments[s].b_node_id)}
+
+
+def test_shared_manholes_are_real(seeded, manifest):
+    """Besides the planted shared trenches, the audit finds "redundant" sites whose two
+    routes meet in one of PoP City's two junction manholes: check each against the raw
+    segments of the two uplinks, independently of the audit."""
+    _, net = seeded
+    findings = [f for f in shared_risks(net) if f.audit == "shared_node"]
+    planted = set(manifest["shared_trench"]) | {"pb-schloss-berge"}
+    assert planted <= {s for f in findings for s in f.sites}
+    for finding in findings:
+        nodes = {e.code for e in finding.elements if e.kind == "node"}
+        for site in finding.sites:
+            shared = _manholes_on(net, f"{site}-up1") & _manholes_on(net, f"{site}-up2")
+            assert nodes and nodes <= shared
+    surprises = {s for f in findings for s in f.sites} - planted
+    assert surprises == {"pb-vhs", "pb-heinrich-koenig-platz", "pb-margarethe-zingler-platz"}
+
+
+def test_the_spur_is_a_single_point_of_failure_for_its_cluster(seeded, manifest):
+    _, net = seeded
+    spur = manifest["spur"]
+    elements_for = {}
+    for finding in single_points_of_failure(net):
+        for element in finding.elements:
+            elements_for.setdefault(element.code, set()).update(finding.sites)
+    for segment in spur["segments"]:
+        assert elements_for[segment] == set(spur["sites"])
+    cut = blast_radius(net, *resolve_failures(net, [spur["segments"][0]]))
+    assert set(cut.sites_cut) == set(spur["sites"]) | {  # and the APs meshed onto the cluster
+        s for s in manifest["radio_hotspots"] if s.startswith("hotspot-schloss-berge-")}
+
+
+def test_nothing_false_among_the_redundant_sites(seeded, manifest):
+    _, net = seeded
+    shared_manholes = {"pb-vhs", "pb-heinrich-koenig-platz", "pb-margarethe-zingler-platz"}  # see above
+    redundant = set(manifest["redundant"]) - shared_manholes
+    assert len(redundant) > 100
+    named = {s for audit in (reachability, single_points_of_failure, shared_risks)
+             for f in audit(net) for s in f.sites}
+    assert not named & redundant
+    rows = {r.site: r for r in path_diversity(net)}
+    assert all(rows[s].logical_paths == 2 and rows[s].physical_paths == 2 and not rows[s].trench_cuts
+               for s in redundant)
+    # the ranking agrees: no trench, and no route node but the site's own building entry,
+    # alone takes a redundant site down
+    hit = {(e.kind, e.code, s) for e in criticality_ranking(net) if e.kind in ("trench", "node")
+           for s in set(e.sites) & redundant}
+    assert {(kind, code) for kind, code, site in hit} == {("node", f"entry-{site}") for _, _, site in hit}
+
+
+def test_inventory_weaknesses_are_the_planted_ones(seeded, manifest):
+    _, net = seeded
+    found = {(f.title.split(" ")[0], e.code) for f in consistency(net) for e in f.elements}
+    assert found == {("device", d) for d in manifest["device_without_mgmt_ip"]} | {
+        ("recorded", s) for s in manifest["length_mismatch"]}
+    full = {f.elements[0].code for f in capacity_findings(net) if "full" in f.title}
+    assert set(manifest["full_ducts"]) <= full
+
+
+def test_cli_gates_the_seeded_city(seeded, manifest):
+    path, _ = seeded
+    result = CliRunner().invoke(app, ["--db", path, "audit", "shared-risk", "--json", "--fail-on", "warning"])
+    assert result.exit_code == 1
+    sites = {s for f in json.loads(result.stdout)["findings"] for s in f["sites"]}
+    assert set(manifest["shared_trench"]) <= sites
+    school = manifest["shared_trench"][-1]
+    cut = CliRunner().invoke(app, ["--db", path, "audit", "cut", f"site:{school}", "--json"])
+    assert json.loads(cut.stdout)["sites_cut"] == [school]
