@@ -14,17 +14,11 @@ For each scale, in a fresh child process (so peak memory is that scale's alone):
 
 Each scale is seeded once with `netops inventory seed --scale N` into its own SQLite file
 (kept in --dir between runs: seeding 100x takes minutes; the seed benchmark is the lead's).
-Where that seeding fails (on main at the time of writing, --scale 100 makes inter-tile
-trenches longer than the schema's 100 km), the scale is made instead by copying the seeded
-1x city's rows N times (ids offset, codes suffixed ``-tK``): disjoint tiles, each with
-its own PoPs, which the audits treat as one super-source anyway. The "source" column
-says which.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import random
@@ -38,74 +32,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Integer, func, select  # noqa: E402
-
-from inventory.models import metadata  # noqa: E402
 from netops import db as dbmod  # noqa: E402
 from netops.db import session_scope  # noqa: E402
 
 
-TILED = ["site", "routenode", "trenchsegment", "spliceclosure", "cable", "cablesegment", "device",
-         "interface", "link", "linkhop"]
-
-
-def seed_city(path: Path, scale: int) -> bool:
-    netops = Path(sys.executable).with_name("netops")
-    done = subprocess.run([str(netops), "--db", str(path), "inventory", "seed", "--scale", str(scale)],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if done.returncode != 0:  # all or nothing: the file holds an empty schema
-        path.unlink()
-    return done.returncode == 0
-
-
-def city(directory: Path, scale: int) -> tuple[Path, str]:
-    """The database of the city at ``scale``, and how it was made (seed or tiled)."""
-    seeded, tiled = directory / f"city-x{scale}.db", directory / f"city-x{scale}-tiled.db"
-    if seeded.exists() or (not tiled.exists() and seed_city(seeded, scale)):
-        return seeded, "seed"
-    base, _ = city(directory, 1)
-    tile_city(base, tiled, scale)
-    return tiled, "tiled"
-
-
-def tile_city(base: Path, path: Path, scale: int) -> None:
-    """Copy every inventory row of ``base`` ``scale`` times into ``path``."""
-    if path.exists():
-        return
-    src, dst = dbmod.make_engine(f"sqlite:///{base}"), dbmod.make_engine(f"sqlite:///{path}")
-    dbmod.upgrade(dst)
-    tables = [t for t in metadata.sorted_tables if t.name in TILED]
-    with src.connect() as conn:
-        offset = 1 + max(conn.execute(select(func.max(t.c.id))).scalar() or 0 for t in tables if "id" in t.c)
-        rows = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in tables}
-    with dst.begin() as conn:
-        for table in tables:
-            shifted = [c.name for c in table.c if isinstance(c.type, Integer) and (
-                c.name == "id" or any(fk.column.table.name in TILED for fk in c.foreign_keys))]
-            # references outside the copied tables (optic types, plans) are not topology
-            dropped = [c.name for c in table.c if c.foreign_keys
-                       and not any(fk.column.table.name in TILED for fk in c.foreign_keys)]
-            unique_cols = {c for idx in table.indexes if idx.unique for c in idx.columns}
-            unique_cols |= {c for c in table.c if c.unique}
-            unique = [c.name for c in unique_cols if not isinstance(c.type, Integer) and c.name != "mgmt_ip"]
-            for k in range(scale):
-                batch = []
-                for row in rows[table.name]:
-                    row = dict(row)
-                    for name in dropped:
-                        row[name] = None
-                    for name in shifted:
-                        if row[name] is not None:
-                            row[name] += k * offset
-                    for name in unique:
-                        if k and row[name] is not None:
-                            row[name] = f"{row[name]}-t{k}"
-                    if row.get("mgmt_ip") and k:
-                        row["mgmt_ip"] = str(ipaddress.ip_address(row["mgmt_ip"]) + k * 65536)
-                    batch.append(row)
-                conn.execute(table.insert(), batch)
-    src.dispose()
-    dst.dispose()
+def city(directory: Path, scale: int) -> Path:
+    """The database of the city at ``scale``, seeded on first use."""
+    path = directory / f"city-x{scale}.db"
+    if not path.exists():
+        netops = Path(sys.executable).with_name("netops")
+        subprocess.run([str(netops), "--db", str(path), "inventory", "seed", "--scale", str(scale)],
+                       check=True, stdout=subprocess.DEVNULL)
+    return path
 
 
 def measure(db: Path, naive_sample: int) -> dict:
@@ -174,9 +112,9 @@ def main() -> None:
     print("wall seconds (CPU seconds of the process in brackets); ratio = naive CPU / fast CPU")
     print(f"{'scale':>5} {'sites':>7} {'trenches':>8} {'links':>7} {'load':>6} {'graphs':>6} "
           f"{'audits':>6} {'full audit':>16} {'peak RSS':>9} {'ranking':>14} {'rank MiB':>8} "
-          f"{'naive ranking':>18} {'ratio':>7}  source, naive sample, load avg")
+          f"{'naive ranking':>18} {'ratio':>7}  naive sample, load avg")
     for scale in args.scales:
-        db, source = city(args.dir, scale)
+        db = city(args.dir, scale)
         naive_sample = 10**9 if scale == 1 else args.naive_sample
         out = subprocess.run([sys.executable, __file__, "--child", str(db), "--naive-sample", str(naive_sample)],
                              check=True, capture_output=True, text=True).stdout
@@ -186,7 +124,7 @@ def main() -> None:
               f"{r['graphs_s']:>6.2f} {r['audits_s']:>6.2f} {r['full_s']:>7.2f} ({r['full_cpu_s']:>6.2f}) "
               f"{r['peak_rss_mib']:>5.0f} MiB {r['ranking_s']:>6.2f} ({r['ranking_cpu_s']:>5.2f}) "
               f"{r['ranking_peak_mib']:>8.0f} {r['naive_s']:>8.1f} ({r['naive_cpu_s']:>7.1f}) {r['ratio']:>6.0f}x  "
-              f"{source}, {sampled}, {r['load_average']:.1f}{'' if r['naive_agrees'] else '  DISAGREES'}", flush=True)
+              f"{sampled}, {r['load_average']:.1f}{'' if r['naive_agrees'] else '  DISAGREES'}", flush=True)
 
 
 if __name__ == "__main__":
