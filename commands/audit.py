@@ -15,7 +15,7 @@ from commands.common import app_context, console, err_console, print_json, print
 from netops.db import session_scope
 from netops.errors import NetopsError
 from topology import audits
-from topology.findings import AuditReport, Severity
+from topology.findings import Finding, Severity
 from topology.geojson import findings_to_geojson
 from topology.network import DEFAULT_WEIGHTS, AuditConfig, Network
 from topology.rows import load_inventory
@@ -40,6 +40,8 @@ WEIGHTS = typer.Option(
     None, "--weight",
     help=f"Criticality weight of a site kind, KIND=NUMBER, repeatable (defaults: "
          f"{', '.join(f'{k}={v:g}' for k, v in DEFAULT_WEIGHTS.items())}).")
+MIN_SEVERITY = typer.Option(Severity.INFO, "--min-severity",
+                            help="Show findings at or above this severity (counts and --fail-on see all).")
 CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight",
                                help="Cutting off at least this much weight is always critical.")
 
@@ -68,9 +70,9 @@ def _short(items: list[str], limit: int = 6) -> str:
     return ", ".join(items[:limit]) + more
 
 
-def _show(report: AuditReport) -> None:
+def _show(findings: list[Finding]) -> None:
+    """Tables grouped by severity, worst first (``findings`` come sorted)."""
     styles = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
-    findings = report.sorted()
     for severity in Severity:
         group = [f for f in findings if f.severity == severity]
         if not group:
@@ -80,21 +82,25 @@ def _show(report: AuditReport) -> None:
             (f.audit, f.layer, f.title, _short([f"{e.kind}:{e.code}" for e in f.elements]),
              f"{len(f.sites)}: {_short(list(f.sites))}" if f.sites else "", f"{f.weight:g}")
             for f in group))
-    counts = report.counts()
-    console.print(f"findings: {counts['critical']} critical, {counts['warning']} warning, {counts['info']} info")
 
 
 def _report(ctx: typer.Context, names: list[str], as_json: bool, fail_on: FailOn | None,
-            geojson: Path | None, planned: bool, weights: list[str] | None, critical_weight: float) -> None:
+            geojson: Path | None, planned: bool, weights: list[str] | None, critical_weight: float,
+            min_severity: Severity) -> None:
     net = _network(ctx, _config(planned, weights, critical_weight))
     with err_console.status("auditing"):
         report = audits.run_audits(net, names)
+    shown = report.at_least(min_severity).sorted()
     if geojson is not None:
-        geojson.write_text(json.dumps(findings_to_geojson(net, report.sorted())), encoding="utf-8")
+        geojson.write_text(json.dumps(findings_to_geojson(net, shown)), encoding="utf-8")
+    counts = report.counts()
     if as_json:
-        print_json({"counts": report.counts(), "findings": [f.as_dict() for f in report.sorted()]})
+        print_json({"counts": counts, "findings": [f.as_dict() for f in shown]})
     else:
-        _show(report)
+        _show(shown)
+        hidden = len(report.findings) - len(shown)
+        console.print(f"findings: {counts['critical']} critical, {counts['warning']} warning, {counts['info']} info"
+                      + (f" ({hidden} below {min_severity.value} not shown)" if hidden else ""))
     if report.fails(Severity(fail_on.value) if fail_on else None):
         raise typer.Exit(1)
 
@@ -102,8 +108,9 @@ def _report(ctx: typer.Context, names: list[str], as_json: bool, fail_on: FailOn
 def _audit_command(name: str, names: list[str], doc: str):
     def command(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = FAIL_ON,
                 geojson: Optional[Path] = GEOJSON, planned: bool = PLANNED,
-                weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT) -> None:
-        _report(ctx, names, as_json, fail_on, geojson, planned, weight, critical_weight)
+                weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT,
+                min_severity: Severity = MIN_SEVERITY) -> None:
+        _report(ctx, names, as_json, fail_on, geojson, planned, weight, critical_weight, min_severity)
 
     command.__doc__ = doc
     app.command(name)(command)
@@ -112,10 +119,12 @@ def _audit_command(name: str, names: list[str], doc: str):
 @app.callback()
 def audit(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = FAIL_ON,
           geojson: Optional[Path] = GEOJSON, planned: bool = PLANNED,
-          weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT) -> None:
+          weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT,
+          min_severity: Severity = MIN_SEVERITY) -> None:
     """Without a sub-command: run every audit (same as `netops audit all`)."""
     if ctx.invoked_subcommand is None:
-        _report(ctx, list(audits.AUDITS), as_json, fail_on, geojson, planned, weight, critical_weight)
+        _report(ctx, list(audits.AUDITS), as_json, fail_on, geojson, planned, weight, critical_weight,
+                min_severity)
 
 
 _audit_command("all", list(audits.AUDITS), "Every audit: reachability, SPOFs, shared trenches, capacity, consistency.")

@@ -53,5 +53,8 @@ class AuditReport:
         """Whether any finding is at or above ``threshold`` (the ``--fail-on`` gate)."""
         return threshold is not None and any(f.severity.rank >= threshold.rank for f in self.findings)
 
+    def at_least(self, threshold: Severity) -> "AuditReport":
+        return AuditReport(tuple(f for f in self.findings if f.severity.rank >= threshold.rank))
+
     def sorted(self) -> list[Finding]:
         return sorted(self.findings, key=lambda f: (-f.severity.rank, -f.weight, f.audit, f.title))

@@ -88,3 +88,16 @@ def test_rank_and_diversity(db_file):
     weak = json.loads(netops(db_file, "diversity", "--weak-only", "--json").stdout)
     assert "S1" not in {r["site"] for r in weak} and "S2" in {r["site"] for r in weak}
     assert netops(db_file, "--weight", "hospital=abc").exit_code == 2
+
+
+def test_min_severity_hides_findings_but_not_from_the_gate(db_file, tmp_path):
+    target = tmp_path / "critical.geojson"
+    result = netops(db_file, "--json", "--min-severity", "critical", "--fail-on", "warning",
+                    "--geojson", str(target))
+    assert result.exit_code == 1  # the gate still sees the warnings
+    report = json.loads(result.stdout)
+    assert [f["severity"] for f in report["findings"]] == ["critical"]
+    assert report["counts"]["warning"] > 0
+    assert len(json.loads(target.read_text())["features"]) == 1
+    table = netops(db_file, "--min-severity", "warning")
+    assert "not shown" in table.stdout and "info:" not in table.stdout
