@@ -13,7 +13,8 @@ single-sink fixed-charge network design problem. Both are NP-hard, so:
 3. local search on the best (``_improve``): key-path exchange (cut a shared chain,
    re-join the branch below it by the cheapest path priced for all its sites) and group
    re-growth (the sites behind one node ripped up together and grown back, for small
-   batches also through Steiner points on their current paths), kept when cheaper.
+   batches also through Steiner points on and next to their current paths), kept when
+   cheaper.
 
 Every search is one C-speed Dijkstra (scipy.sparse.csgraph) on the whole city, bounded
 where distances are known to shrink. The exact optimum for small instances is in
@@ -39,7 +40,7 @@ SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while gro
 REGROUP_SHARING = (10.0,)
 REGROUP_STARTS = 2  # group members the group's tree is also grown from
 MAX_STARTS = 8  # sites the tree is also grown from (besides the root)
-STEINER_POINT_SITES = 30  # batches up to this size also try Steiner points for small groups
+STEINER_POINT_BUDGET = 30 * 1000  # sites x nodes up to which groups also try Steiner points
 MAX_GROUP = 8  # largest group of sites ripped up together (bounds the batch's run time)
 
 
@@ -136,6 +137,14 @@ class SteinerInstance:
         """(node, node) -> arc, both orientations."""
         return {(int(a), int(b)): i for i, (a, b) in enumerate(zip(self.tail, self.head))} | {
             (int(b), int(a)): i for i, (a, b) in enumerate(zip(self.tail, self.head))}
+
+    @cached_property
+    def neighbours(self) -> dict[int, set[int]]:
+        adjacent: dict[int, set[int]] = defaultdict(set)
+        for a, b in zip(self.tail.tolist(), self.head.tolist()):
+            adjacent[a].add(b)
+            adjacent[b].add(a)
+        return adjacent
 
     def other_end(self, arc: int, node: int) -> int:
         return int(self.head[arc]) if int(self.tail[arc]) == node else int(self.tail[arc])
@@ -343,11 +352,12 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
                 grown = [_grow(instance, kept, set(group), sharing) for sharing in REGROUP_SHARING]
                 grown += [_grow_from(instance, start, sorted(group), kept)
                           for start in sorted(group)[:REGROUP_STARTS]]
-                if len(instance.terminals) <= STEINER_POINT_SITES and len(group) <= 3:
-                    points = {int(x) for t in group for a in best[t]
-                              for x in (instance.tail[a], instance.head[a])} - set(instance.terminals)
-                    grown += [_grow(instance, kept, set(group), 1.0, first=v)
-                              for v in sorted(points - {instance.root})]
+                if len(instance.terminals) * instance.n <= STEINER_POINT_BUDGET:
+                    # Steiner points: the nodes on and next to the group's paths
+                    on_paths = {int(x) for t in group for a in best[t] for x in (instance.tail[a], instance.head[a])}
+                    points = on_paths.union(*(instance.neighbours[v] for v in on_paths))
+                    points -= set(instance.terminals) | {instance.root}
+                    grown += [_grow(instance, kept, set(group), 1.0, first=v) for v in sorted(points)]
                 candidate = min((_reroute(instance, p, only=group) for p in grown), key=instance.cost)
             cost = instance.cost(candidate)
             if cost < best_cost - 1e-6:
