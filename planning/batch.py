@@ -38,8 +38,8 @@ from planning.routing import Route, make_leg
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
 REGROUP_SHARING = (10.0,)
-REGROUP_STARTS = 2  # group members the group's tree is also grown from
-MAX_STARTS = 8  # sites the tree is also grown from (besides the root)
+REGROUP_STARTS = 1  # group members the group's tree is also grown from
+MAX_STARTS = 4  # sites the tree is also grown from (besides the root)
 STEINER_POINT_BUDGET = 30 * 1000  # sites x nodes up to which groups also try Steiner points
 MAX_GROUP = 8  # largest group of sites ripped up together (bounds the batch's run time)
 
