@@ -10,8 +10,8 @@ trench share one duct (blown-in micro-duct cables), so a plan takes one free duc
 existing trench it uses; a new trench gets two ducts, one used and one spare.
 
 ``apply`` turns the whole plan into active inventory in one transaction (and refuses,
-changing nothing, if a duct it counted on was taken meanwhile); ``discard`` deletes
-every row of the plan. The Plan row itself stays as the record (state applied or
+changing nothing, if a duct it counted on was taken meanwhile): status active, plan_id
+cleared; ``discard`` deletes every row of the plan. The Plan row itself stays as the record (state applied or
 discarded).
 """
 
@@ -271,6 +271,10 @@ def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
     for model in STATUS_TABLES:
         result = session.execute(update(model).where(model.plan_id == plan.id).values(status=Status.ACTIVE))
         counts[model.__tablename__] = result.rowcount
+    # built rows are ordinary inventory now (their source stays "plan"); readers that take a
+    # plan_id for "planned", like the report, must not see them as planned any more
+    for model in OWNED_TABLES:
+        session.execute(update(model).where(model.plan_id == plan.id).values(plan_id=None))
     for model, key in ((Site, "activate_sites"), (Device, "activate_devices")):
         ids = changes.get(key, [])
         if ids:
