@@ -153,3 +153,18 @@ def test_audits_see_the_applied_site_and_redundancy_clears_the_spof(town):
     spof = _spof_sites(engine)
     assert "KITA-1" not in spof  # two trench-disjoint routes to two PoPs
     assert "KITA-0" in spof
+
+
+def test_interfaces_carry_the_optic_of_the_loss_budget(town):
+    engine, options, _ = town
+    with session_scope(engine) as session:
+        from inventory.models import OpticType
+
+        session.add(OpticType(name="1000BASE-LX", standard="1000BASE-LX", wavelength_nm=1310, reach_km=10,
+                              tx_min_dbm=-11, rx_sensitivity_dbm=-19))
+        session.flush()
+        result = connect_site(session, site_spec(session, "KITA-2"), options)
+        optic = session.exec(select(OpticType).where(OpticType.name == "1000BASE-LX")).one()
+        interfaces = session.exec(select(Interface).where(Interface.plan_id == result.stored.id)).all()
+        assert result.plan.loss[0].optic == "1000BASE-LX"
+        assert len(interfaces) == 2 and {i.optic_id for i in interfaces} == {optic.id}
