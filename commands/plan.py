@@ -109,7 +109,10 @@ def connect(
             site = context.site_spec(session, site_code)
         else:
             label = site_name or code or f"new {kind}"
-            site = context.new_site_spec(code or _code_from(label), label, kind, lat, lon)
+            try:
+                site = context.new_site_spec(session, code or _code_from(label), label, kind, lat, lon)
+            except ValueError as exc:
+                raise NetopsError(f"new site: {exc}") from None
         result = plans.connect_site(session, site, _options(streets, strands, region, price_date),
                                     redundant=redundant, optic=optic, min_margin_db=min_margin,
                                     save=not dry_run, name=name)
