@@ -109,7 +109,10 @@ def connect(
             site = context.site_spec(session, site_code)
         else:
             label = site_name or code or f"new {kind}"
-            site = context.new_site_spec(code or _code_from(label), label, kind, lat, lon)
+            try:
+                site = context.new_site_spec(session, code or _code_from(label), label, kind, lat, lon)
+            except ValueError as exc:
+                raise NetopsError(f"new site: {exc}") from None
         result = plans.connect_site(session, site, _options(streets, strands, region, price_date),
                                     redundant=redundant, optic=optic, min_margin_db=min_margin,
                                     save=not dry_run, name=name)
@@ -150,7 +153,7 @@ def batch(
                  else context.sites_by_kind(session, kind, status or None))
         if not sites:
             raise NetopsError(f"no sites of kind {kind} with status {status or 'any'}")
-        with console.status(f"planning {len(sites)} sites jointly..."):
+        with err_console.status(f"planning {len(sites)} sites jointly..."):
             result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date),
                                        save=not dry_run, name=name, exact=exact)
         summary = result.plan.to_dict()
@@ -246,21 +249,21 @@ def diff(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")
                 [(c["table"], c["code"], c["field"], c["before"], c["after"]) for c in changed])
 
 
+def _change_state(ctx: typer.Context, plan_ref: str, action, done: str) -> None:
+    with session_scope(app_context(ctx).engine) as session:
+        plan = changeset.get_plan(session, plan_ref)
+        counts = action(session, plan)
+    console.print(f"plan {plan.name} {done} " + ", ".join(f"{n} {t}" for t, n in counts.items() if n),
+                  highlight=False)
+
+
 @app.command()
 def apply(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")) -> None:
     """Build the plan in the inventory: planned -> active, in one transaction."""
-    with session_scope(app_context(ctx).engine) as session:
-        plan = changeset.get_plan(session, plan_ref)
-        counts = changeset.apply_plan(session, plan)
-    console.print(f"plan {plan.name} applied: " + ", ".join(f"{n} {t}" for t, n in counts.items() if n),
-                  highlight=False)
+    _change_state(ctx, plan_ref, changeset.apply_plan, "applied:")
 
 
 @app.command()
 def discard(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")) -> None:
     """Remove every row of a draft plan (the plan stays listed as discarded)."""
-    with session_scope(app_context(ctx).engine) as session:
-        plan = changeset.get_plan(session, plan_ref)
-        counts = changeset.discard_plan(session, plan)
-    console.print(f"plan {plan.name} discarded: removed " + ", ".join(f"{n} {t}" for t, n in counts.items() if n),
-                  highlight=False)
+    _change_state(ctx, plan_ref, changeset.discard_plan, "discarded: removed")

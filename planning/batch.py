@@ -5,13 +5,20 @@ used (paid once) plus the per-cable costs along every path (paid per site) are l
 With no per-cable cost it is the Steiner tree problem in graphs; with them it is the
 single-sink fixed-charge network design problem. Both are NP-hard, so:
 
-1. start from a Steiner tree grown by the shortest-path heuristic (Takahashi–Matsuyama,
-   extended to per-cable costs) and from the independent cheapest paths, then
+1. start from several trees: the shortest-path heuristic (Takahashi–Matsuyama, extended
+   to per-cable costs) grown from the root with per-cable costs weighed 1x, 3x and 10x,
+   grown from the farthest sites, and the independent cheapest paths;
 2. rip up and re-route: each site in turn takes its cheapest path given the trenches
-   the others already pay for (their fixed cost is 0 for it), until no site improves.
+   the others already pay for (their fixed cost is 0 for it);
+3. local search on the best (``_improve``): key-path exchange (cut a shared chain,
+   re-join the branch below it by the cheapest path priced for all its sites) and group
+   re-growth (the sites behind one node ripped up together and grown back, for small
+   batches also through Steiner points on and next to their current paths), kept when
+   cheaper.
 
-Each re-route is one C-speed Dijkstra (scipy.sparse.csgraph) on the whole city. The
-exact optimum for small instances is in ``planning.exact`` (an integer program).
+Every search is one C-speed Dijkstra (scipy.sparse.csgraph) on the whole city, bounded
+where distances are known to shrink. The exact optimum for small instances is in
+``planning.exact`` (an integer program); ``benchmarks/planning_bench.py`` compares.
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from planning.routing import Route, make_leg
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
 REGROUP_SHARING = (10.0,)
-REGROUP_STARTS = 2  # group members the group's tree is also grown from
-MAX_STARTS = 8  # sites the tree is also grown from (besides the root)
+REGROUP_STARTS = 1  # group members the group's tree is also grown from
+MAX_STARTS = 4  # sites the tree is also grown from (besides the root)
+STEINER_POINT_BUDGET = 30 * 1000  # sites x nodes up to which groups also try Steiner points
 MAX_GROUP = 8  # largest group of sites ripped up together (bounds the batch's run time)
 
 
@@ -130,6 +138,14 @@ class SteinerInstance:
         return {(int(a), int(b)): i for i, (a, b) in enumerate(zip(self.tail, self.head))} | {
             (int(b), int(a)): i for i, (a, b) in enumerate(zip(self.tail, self.head))}
 
+    @cached_property
+    def neighbours(self) -> dict[int, set[int]]:
+        adjacent: dict[int, set[int]] = defaultdict(set)
+        for a, b in zip(self.tail.tolist(), self.head.tolist()):
+            adjacent[a].add(b)
+            adjacent[b].add(a)
+        return adjacent
+
     def other_end(self, arc: int, node: int) -> int:
         return int(self.head[arc]) if int(self.tail[arc]) == node else int(self.tail[arc])
 
@@ -150,7 +166,7 @@ def independent_paths(instance: SteinerInstance) -> dict[int, list[int]]:
 
 
 def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int],
-          sharing: float = 1.0) -> dict[int, list[int]]:
+          sharing: float = 1.0, first: int | None = None) -> dict[int, list[int]]:
     """Takahashi–Matsuyama's shortest-path heuristic, aware of per-cable costs: grow the
     tree (the root plus the ``kept`` paths) by repeatedly adding the site whose connection
     costs least, counting dug trenches as free and the per-cable cost of its whole way to
@@ -159,7 +175,10 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
 
     ``sharing`` > 1 weighs per-cable costs up while growing, anticipating that later
     sites will follow the same way: a long chain of cheap free ducts is tempting for
-    the first site but costly when every later site pulls its cable along it too."""
+    the first site but costly when every later site pulls its cable along it too.
+
+    ``first`` is a Steiner point: a node (no site) joined to the tree before any site, so
+    the sites can meet there; it gets no path of its own."""
     paths = {t: list(p) for t, p in kept.items()}
     bought = np.zeros(len(instance.fixed), dtype=bool)
     bought[[a for p in kept.values() for a in p]] = True
@@ -178,14 +197,14 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
             node = instance.other_end(next_arc[node], node)
         return arcs
 
-    remaining = set(to_add)
+    remaining = set(to_add) | ({first} if first is not None else set())
     known = np.full(instance.n + 1, np.inf)  # upper bounds: distances only shrink as the tree grows
     while remaining:
         weights = sharing * instance.per_cable + np.where(bought, 0.0, instance.fixed)
         dist, preds = instance.shortest(weights, instance.n, offsets=to_root,
                                         limit=min(known[v] for v in remaining) * (1 + 1e-9))
         np.minimum(known, dist, out=known)
-        t = min(remaining, key=lambda v: (dist[v], v))
+        t = first if first in remaining else min(remaining, key=lambda v: (dist[v], v))
         remaining.discard(t)
         walk = [t]  # from the site towards the tree, cut at the first tree node
         while not tree[walk[-1]]:
@@ -197,6 +216,7 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
         for node, arc in zip(reversed(walk[:-1]), reversed(new_arcs)):
             cost += sharing * instance.per_cable[arc]
             next_arc[node], to_root[node], tree[node] = arc, cost, True
+    paths.pop(first, None)
     return paths
 
 
@@ -332,6 +352,12 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
                 grown = [_grow(instance, kept, set(group), sharing) for sharing in REGROUP_SHARING]
                 grown += [_grow_from(instance, start, sorted(group), kept)
                           for start in sorted(group)[:REGROUP_STARTS]]
+                if len(instance.terminals) * instance.n <= STEINER_POINT_BUDGET:
+                    # Steiner points: the nodes on and next to the group's paths
+                    on_paths = {int(x) for t in group for a in best[t] for x in (instance.tail[a], instance.head[a])}
+                    points = on_paths.union(*(instance.neighbours[v] for v in on_paths))
+                    points -= set(instance.terminals) | {instance.root}
+                    grown += [_grow(instance, kept, set(group), 1.0, first=v) for v in sorted(points)]
                 candidate = min((_reroute(instance, p, only=group) for p in grown), key=instance.cost)
             cost = instance.cost(candidate)
             if cost < best_cost - 1e-6:

@@ -10,8 +10,8 @@ trench share one duct (blown-in micro-duct cables), so a plan takes one free duc
 existing trench it uses; a new trench gets two ducts, one used and one spare.
 
 ``apply`` turns the whole plan into active inventory in one transaction (and refuses,
-changing nothing, if a duct it counted on was taken meanwhile); ``discard`` deletes
-every row of the plan. The Plan row itself stays as the record (state applied or
+changing nothing, if a duct it counted on was taken meanwhile): status active, plan_id
+cleared; ``discard`` deletes every row of the plan. The Plan row itself stays as the record (state applied or
 discarded).
 """
 
@@ -51,7 +51,7 @@ STATUS_TABLES = (Site, Device, RouteNode, TrenchSegment, SpliceClosure, Cable, L
 class SiteRoutes:
     site: SiteSpec
     routes: list[Route]
-    optic: str | None = None  # optic name per the loss budget (same for every route)
+    optics: tuple[str | None, ...] = ()  # per route: the optic its loss budget chose
 
 
 def _unique(session: Session, model, field: str, wanted: str) -> str:
@@ -168,10 +168,11 @@ class _Writer:
         site = self.site(item.site)
         pop_ids = dict(self.session.exec(select(Site.code, Site.id).where(
             Site.code.in_([r.pop_code for r in item.routes]))).all())
-        optic_id = (self.session.exec(select(OpticType.id).where(OpticType.name == item.optic)).first()
-                    if item.optic else None)
+        optic_ids = dict(self.session.exec(select(OpticType.name, OpticType.id).where(
+            OpticType.name.in_([o for o in item.optics if o]))).all())
         switch = self.site_switch(site) if item.routes else None
-        for route in item.routes:
+        for index, route in enumerate(item.routes):
+            optic_id = optic_ids.get(item.optics[index]) if index < len(item.optics) else None
             segments = [seg for seg in (self.segment(leg, site) for leg in route.legs) if seg is not None]
             cable = self.add(Cable(code=self.code("cab"), strands=self.net.costs.cable_strands(self.net.strands),
                                    a_site_id=site.id, b_site_id=pop_ids[route.pop_code],
@@ -271,6 +272,10 @@ def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
     for model in STATUS_TABLES:
         result = session.execute(update(model).where(model.plan_id == plan.id).values(status=Status.ACTIVE))
         counts[model.__tablename__] = result.rowcount
+    # built rows are ordinary inventory now (their source stays "plan"); readers that take a
+    # plan_id for "planned", like the report, must not see them as planned any more
+    for model in OWNED_TABLES:
+        session.execute(update(model).where(model.plan_id == plan.id).values(plan_id=None))
     for model, key in ((Site, "activate_sites"), (Device, "activate_devices")):
         ids = changes.get(key, [])
         if ids:

@@ -99,7 +99,7 @@ def sites_from_csv(session: Session, path: Path) -> list[SiteSpec]:
                 problems.append(RowProblem(name, number, "code", code, str(exc)))
             continue
         try:
-            specs.append(new_site_spec(code, row.get("name") or code, row.get("kind") or "kindergarten",
+            specs.append(new_site_spec(session, code, row.get("name") or code, row.get("kind") or "kindergarten",
                                        float(row["lat"]), float(row.get("lon") or "")))
         except ValueError as exc:
             problems.append(RowProblem(name, number, "lat/lon/kind", f"{row.get('lat')},{row.get('lon')}",
@@ -111,8 +111,10 @@ def sites_from_csv(session: Session, path: Path) -> list[SiteSpec]:
     return specs
 
 
-def new_site_spec(code: str, name: str, kind: str, lat: float, lon: float) -> SiteSpec:
+def new_site_spec(session: Session, code: str, name: str, kind: str, lat: float, lon: float) -> SiteSpec:
     """A site that is not in the inventory yet, checked like an imported one."""
     Site.model_validate({"code": code, "name": name, "kind": kind, "lat": lat, "lon": lon,
                          "source": "plan"})
+    if session.exec(select(Site.id).where(Site.code == code)).first() is not None:
+        raise ValueError(f"site {code} exists already: plan it by its code")
     return SiteSpec(code, name, SiteKind(kind).value, lat, lon)

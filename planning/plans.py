@@ -38,7 +38,7 @@ def connect_site(session: Session, site: SiteSpec, options: NetworkOptions, *, r
     if save:
         kind = "connect-redundant" if redundant else "connect"
         stored = save_plan(session, net, name=name or _free_name(session, f"{kind}-{site.code}"), kind=kind,
-                           items=[SiteRoutes(site, plan.routes, plan.loss[0].optic)],
+                           items=[SiteRoutes(site, plan.routes, tuple(b.optic for b in plan.loss))],
                            total_eur=plan.total_eur, summary=plan.to_dict())
     return ConnectResult(plan, stored)
 

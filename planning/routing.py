@@ -25,7 +25,6 @@ from typing import Hashable
 from netops.errors import NetopsError
 from planning.network import OWN_ENTRY, CandidateNetwork, Node
 
-_SINK = object()
 
 
 class NoRouteError(NetopsError):

@@ -43,12 +43,12 @@ def test_joint_plan_invariants():
 @pytest.mark.parametrize("seed", range(6))
 def test_heuristic_is_near_the_exact_optimum(seed):
     """On instances small enough for the integer program, the joint plan's routing cost is
-    within 2.5 % of the optimum (BENCHMARKS.md records the distribution over more seeds)."""
+    within 2 % of the optimum (BENCHMARKS.md records the distribution over more seeds)."""
     city, net = city_network(6, 6, seed=seed)
     nodes = [net.attach_site(s.code, s.lat, s.lon) for s in city.sites]
     instance = SteinerInstance.from_network(net, nodes)
     heuristic = instance.cost(joint_paths(instance))
     optimum = optimal_cost(instance)
     assert optimum <= heuristic + 1e-3  # sanity: nothing beats the optimum
-    assert heuristic <= optimum * 1.025
+    assert heuristic <= optimum * 1.02
     assert heuristic <= instance.cost(independent_paths(instance)) + 1e-6

@@ -75,17 +75,20 @@ def test_connect_saves_a_planned_change_set(town):
 
 def test_apply_activates_everything_in_one_go(town):
     engine, options, ids = town
+    built = (RouteNode, TrenchSegment, Cable, Link, Device)
     with session_scope(engine) as session:
         plan = connect_site(session, site_spec(session, "KITA-0"), options, redundant=True).stored
         ducts = {int(k): session.get(TrenchSegment, int(k)).ducts_used for k in plan.summary["changes"]["ducts"]}
+        row_ids = {m: session.exec(select(m.id).where(m.plan_id == plan.id)).all() for m in built}
+    assert all(row_ids.values())
     with session_scope(engine) as session:
         changeset.apply_plan(session, session.get(Plan, plan.id))
     with session_scope(engine) as session:
         assert session.get(Plan, plan.id).state == PlanState.APPLIED
         assert session.get(Site, ids["KITA-0"]).status == Status.ACTIVE
-        for model in (RouteNode, TrenchSegment, Cable, Link, Device):
-            rows = session.exec(select(model).where(model.plan_id == plan.id)).all()
-            assert all(r.status == Status.ACTIVE for r in rows)
+        for model, ids_ in row_ids.items():
+            rows = [session.get(model, i) for i in ids_]
+            assert all(r.status == Status.ACTIVE and r.plan_id is None for r in rows)
         for trench_id, before in ducts.items():
             assert session.get(TrenchSegment, trench_id).ducts_used == before + 1
         with pytest.raises(PlanStateError):
@@ -150,3 +153,18 @@ def test_audits_see_the_applied_site_and_redundancy_clears_the_spof(town):
     spof = _spof_sites(engine)
     assert "KITA-1" not in spof  # two trench-disjoint routes to two PoPs
     assert "KITA-0" in spof
+
+
+def test_interfaces_carry_the_optic_of_the_loss_budget(town):
+    engine, options, _ = town
+    with session_scope(engine) as session:
+        from inventory.models import OpticType
+
+        session.add(OpticType(name="1000BASE-LX", standard="1000BASE-LX", wavelength_nm=1310, reach_km=10,
+                              tx_min_dbm=-11, rx_sensitivity_dbm=-19))
+        session.flush()
+        result = connect_site(session, site_spec(session, "KITA-2"), options)
+        optic = session.exec(select(OpticType).where(OpticType.name == "1000BASE-LX")).one()
+        interfaces = session.exec(select(Interface).where(Interface.plan_id == result.stored.id)).all()
+        assert result.plan.loss[0].optic == "1000BASE-LX"
+        assert len(interfaces) == 2 and {i.optic_id for i in interfaces} == {optic.id}

@@ -122,11 +122,12 @@ def test_pair_cost_equals_min_cost_flow(seed):
         flow_graph.add_edge(b, a, capacity=1, weight=length)
     flow_graph.add_node("N0", demand=-2)
     flow_graph.add_node("N13", demand=2)
+    pair = min_cost_routes(net, site_at(net, "N0"), 2)
     try:
         expected = nx.min_cost_flow_cost(flow_graph)
-    except nx.NetworkXUnfeasible:
-        pytest.skip("no two edge-disjoint routes in this random graph")
-    pair = min_cost_routes(net, site_at(net, "N0"), 2)
+    except nx.NetworkXUnfeasible:  # a bridge: the pair must say which trench it shares
+        assert shared_legs(*pair)
+        return
     assert not shared_legs(*pair)
     assert sum(r.length_m for r in pair) == pytest.approx(expected)
 
