@@ -26,7 +26,7 @@ MODULES_BY_ROLE = {
     DeviceRole.DISTRIBUTION_SWITCH: "system,interfaces,optics,lldp",
     DeviceRole.ACCESS_SWITCH: "system,interfaces,optics,lldp",
     DeviceRole.FIREWALL: "system,interfaces",
-    DeviceRole.WIFI_AP: "system,interfaces",
+    DeviceRole.WIFI_AP: "system,interfaces,wifi",
     DeviceRole.WLC: "system,interfaces,wifi",
 }
 

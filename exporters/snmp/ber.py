@@ -205,6 +205,8 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
     request_id, pos = read_int(data, pos, pdu_end)
     error_status, pos = read_int(data, pos, pdu_end)
     error_index, pos = read_int(data, pos, pdu_end)
+    if error_index < 0 or error_status < 0 or (error_status > 18 and tag != GET_BULK_REQUEST):
+        raise BerError("error-status or error-index out of range")  # RFC 3416: 0..18, 0..max-bindings
     seq_tag, pos, vbl_end = read_header(data, pos, pdu_end)
     if seq_tag != SEQUENCE:
         raise BerError("expected varbind list")

@@ -342,25 +342,50 @@ class OpticsModule(Module):
 
 
 # ----------------------------------------------------------------------------- wifi
-# AIRESPACE-WIRELESS-MIB (Cisco WLCs and Catalyst 9800)
-BSN_ESS_SSID = O("1.3.6.1.4.1.14179.2.1.1.1.2")
-BSN_ESS_CLIENTS = O("1.3.6.1.4.1.14179.2.1.1.1.38")  # bsnDot11EssNumberOfMobileStations
-BSN_AP_NAME = O("1.3.6.1.4.1.14179.2.2.1.1.3")  # index: AP MAC (6 arcs)
-BSN_AP_IF_USERS = O("1.3.6.1.4.1.14179.2.2.2.1.15")  # bsnApIfNoOfUsers, index: AP MAC + slot
+@dataclass(frozen=True)
+class WifiMib:
+    """One vendor's wireless tables, all of the same shape: SSID name and client count
+    by SSID index; AP name by AP MAC (6 arcs); clients by (AP MAC, radio)."""
+
+    name: str
+    ssid_name: bytes
+    ssid_clients: bytes
+    ap_name: bytes
+    radio_clients: bytes
+
+
+WIFI_MIBS = (
+    # AIRESPACE-WIRELESS-MIB: Cisco WLCs and Catalyst 9800 (bsnDot11EssSsid,
+    # bsnDot11EssNumberOfMobileStations, bsnAPName, bsnApIfNoOfUsers)
+    WifiMib("airespace", O("1.3.6.1.4.1.14179.2.1.1.1.2"), O("1.3.6.1.4.1.14179.2.1.1.1.38"),
+            O("1.3.6.1.4.1.14179.2.2.1.1.3"), O("1.3.6.1.4.1.14179.2.2.2.1.15")),
+    # AI-AP-MIB: Aruba Instant / AOS 8.4+ APs (aiSSID, aiSSIDClientNum, aiAPName, aiRadioClientNum)
+    WifiMib("aruba_instant", O("1.3.6.1.4.1.14823.2.3.3.1.1.7.1.2"), O("1.3.6.1.4.1.14823.2.3.3.1.1.7.1.4"),
+            O("1.3.6.1.4.1.14823.2.3.3.1.2.1.1.2"), O("1.3.6.1.4.1.14823.2.3.3.1.2.2.1.21")),
+)
+
+
+def _mac(index: bytes) -> str:
+    return ":".join(f"{arc:02x}" for arc in ber.decode_subids(index))
 
 
 class WifiModule(Module):
+    """Clients per SSID and per AP from whichever vendor MIB the agent serves: the walk of
+    an absent table ends after one varbind, so asking for all of them is cheap."""
+
     name = "wifi"
-    columns = [BSN_ESS_CLIENTS, BSN_AP_IF_USERS]
+    columns = [column for mib in WIFI_MIBS for column in (mib.ssid_clients, mib.radio_clients)]
 
     async def prepare(self, ctx):
         async def load():
-            data = await ctx.walk([BSN_ESS_SSID, BSN_AP_NAME])
-            ssids = {vb.oid[len(BSN_ESS_SSID):]: f'ssid="{escape(text(vb.raw))}"' for vb in data[BSN_ESS_SSID]}
-            aps = {}
-            for vb in data[BSN_AP_NAME]:
-                mac = ":".join(f"{arc:02x}" for arc in ber.decode_subids(vb.oid[len(BSN_AP_NAME):]))
-                aps[vb.oid[len(BSN_AP_NAME):]] = f'ap_name="{escape(text(vb.raw))}",ap_mac="{mac}"'
+            data = await ctx.walk([column for mib in WIFI_MIBS for column in (mib.ssid_name, mib.ap_name)])
+            ssids, aps = {}, {}
+            for mib in WIFI_MIBS:
+                for vb in data[mib.ssid_name]:
+                    ssids[(mib.name, vb.oid[len(mib.ssid_name):])] = f'ssid="{escape(text(vb.raw))}"'
+                for vb in data[mib.ap_name]:
+                    index = vb.oid[len(mib.ap_name):]
+                    aps[(mib.name, index)] = f'ap_name="{escape(text(vb.raw))}",ap_mac="{_mac(index)}"'
             return ssids, aps
 
         # APs join and leave a controller: a short TTL on top of reboot detection
@@ -368,21 +393,18 @@ class WifiModule(Module):
 
     def render(self, ctx, data, out):
         ssids, aps = ctx.notes.get("wifi") or ({}, {})
-        per_ssid = Family("netops_wifi_ssid_clients", "gauge", "Associated clients per SSID (bsnDot11EssNumberOfMobileStations).")
-        for vb in data.get(BSN_ESS_CLIENTS, ()):
-            index = vb.oid[len(BSN_ESS_CLIENTS):]
-            per_ssid.add(ssids.get(index) or f'ssid="#{ber.index_str(index)}"', _uint(vb))
-        per_ap: dict[bytes, int] = {}
-        for vb in data.get(BSN_AP_IF_USERS, ()):
-            index = vb.oid[len(BSN_AP_IF_USERS):]
-            arcs = ber.decode_subids(index)
-            mac_index = ber.encode_arcs(arcs[:6])  # the AP part of (AP MAC, slot)
-            per_ap[mac_index] = per_ap.get(mac_index, 0) + _uint(vb)
-        per_ap_family = Family("netops_wifi_ap_clients", "gauge", "Associated clients per access point, all radios (bsnApIfNoOfUsers).")
-        for mac_index, clients in per_ap.items():
-            labels = aps.get(mac_index) or 'ap_name="",ap_mac="{}"'.format(
-                ":".join(f"{arc:02x}" for arc in ber.decode_subids(mac_index)))
-            per_ap_family.add(labels, clients)
+        per_ssid = Family("netops_wifi_ssid_clients", "gauge", "Associated clients per SSID.")
+        per_ap_family = Family("netops_wifi_ap_clients", "gauge", "Associated clients per access point, all radios.")
+        for mib in WIFI_MIBS:
+            for vb in data.get(mib.ssid_clients, ()):
+                index = vb.oid[len(mib.ssid_clients):]
+                per_ssid.add(ssids.get((mib.name, index)) or f'ssid="#{ber.index_str(index)}"', _uint(vb))
+            per_ap: dict[bytes, int] = {}
+            for vb in data.get(mib.radio_clients, ()):
+                mac_index = ber.encode_arcs(ber.decode_subids(vb.oid[len(mib.radio_clients):])[:6])
+                per_ap[mac_index] = per_ap.get(mac_index, 0) + _uint(vb)
+            for mac_index, clients in per_ap.items():
+                per_ap_family.add(aps.get((mib.name, mac_index)) or f'ap_name="",ap_mac="{_mac(mac_index)}"', clients)
         out += [per_ssid, per_ap_family]
 
 

@@ -16,7 +16,8 @@ from netops.secrets import Secret
 from tests.support import snmpd
 
 # ENTITY-SENSOR-MIB optics on port entity 1000 (mapped to ifIndex 2), an AIRESPACE WLC's
-# SSIDs and one AP with two radios, and one LLDP neighbour, served by snmpd `override`.
+# SSIDs and one AP with two radios, an Aruba Instant AP (AI-AP-MIB), and one LLDP
+# neighbour, served by snmpd `override`.
 AGENT_EXTRAS = """
 override 1.3.6.1.2.1.47.1.1.1.1.7.1000 octet_str "Gi0/1 transceiver"
 override 1.3.6.1.2.1.47.1.3.2.1.2.1000.0 object_id .1.3.6.1.2.1.2.2.1.1.2
@@ -43,6 +44,11 @@ override 1.3.6.1.4.1.14179.2.1.1.1.38.2 counter 3
 override 1.3.6.1.4.1.14179.2.2.1.1.3.0.11.133.1.2.3 octet_str "ap-hotspot-001"
 override 1.3.6.1.4.1.14179.2.2.2.1.15.0.11.133.1.2.3.0 counter 5
 override 1.3.6.1.4.1.14179.2.2.2.1.15.0.11.133.1.2.3.1 counter 9
+override 1.3.6.1.4.1.14823.2.3.3.1.1.7.1.2.3 octet_str "GE-FreeWiFi-Instant"
+override 1.3.6.1.4.1.14823.2.3.3.1.1.7.1.4.3 integer 6
+override 1.3.6.1.4.1.14823.2.3.3.1.2.1.1.2.32.76.3.10.11.12 octet_str "hotspot-buer-07"
+override 1.3.6.1.4.1.14823.2.3.3.1.2.2.1.21.32.76.3.10.11.12.0 integer 2
+override 1.3.6.1.4.1.14823.2.3.3.1.2.2.1.21.32.76.3.10.11.12.1 integer 4
 override 1.0.8802.1.1.2.1.3.7.1.4.2 octet_str "Gi0/2"
 override 1.0.8802.1.1.2.1.4.1.1.5.0.2.1 octet_str "00:11:22:33:44:55"
 override 1.0.8802.1.1.2.1.4.1.1.7.0.2.1 octet_str "xe-0/0/1"

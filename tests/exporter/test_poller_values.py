@@ -63,9 +63,10 @@ def test_optics_scaled_and_mapped_to_the_interface(agent):
 
 def test_wifi_clients_per_ssid_and_ap(agent):
     parsed = samples(scrape(Poller(test_profiles()), agent.target, ["wifi"]))
-    assert {s.labels["ssid"]: s.value for s in parsed["netops_wifi_ssid_clients"]} == {"GE-FreeWiFi": 17, "GE-Staff": 3}
-    (ap,) = parsed["netops_wifi_ap_clients"]
-    assert (ap.labels["ap_name"], ap.labels["ap_mac"], ap.value) == ("ap-hotspot-001", "00:0b:85:01:02:03", 14)
+    assert {s.labels["ssid"]: s.value for s in parsed["netops_wifi_ssid_clients"]} == {
+        "GE-FreeWiFi": 17, "GE-Staff": 3, "GE-FreeWiFi-Instant": 6}  # AIRESPACE and AI-AP-MIB
+    assert {(s.labels["ap_name"], s.labels["ap_mac"], s.value) for s in parsed["netops_wifi_ap_clients"]} == {
+        ("ap-hotspot-001", "00:0b:85:01:02:03", 14), ("hotspot-buer-07", "20:4c:03:0a:0b:0c", 6)}
 
 
 def test_lldp_neighbours(agent):

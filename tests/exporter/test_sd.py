@@ -68,7 +68,7 @@ def test_seeded_city(engine, city):
     kinds = {g["labels"]["site_kind"] for g in groups}
     assert {"core", "school", "hotspot"} <= kinds
     aps = [g for g in groups if g["labels"]["role"] == "wifi_ap"]
-    assert aps and all(g["labels"]["__param_module"] == "system,interfaces" for g in aps)
+    assert aps and all(g["labels"]["__param_module"] == "system,interfaces,wifi" for g in aps)
 
 
 def test_audit_gauges_show_the_planted_weaknesses(engine, city):
