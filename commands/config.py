@@ -18,8 +18,10 @@ from commands.common import console, print_json, print_table
 from configs.audit import AuditReport, audit_live, audit_store, record_audit
 from configs.backup import run_backup
 from configs.intended import audit_intended
+from configs.remediate import plan as remediation_plan
 from configs.rules import Severity, load_rules
 from configs.state import Workspace
+from configs.targets import select_devices
 
 app = typer.Typer(help="Device configurations: backup to git, diff, compliance audit.", no_args_is_help=True)
 
@@ -125,3 +127,32 @@ def _print_audit(report: AuditReport) -> None:
         [rule, c["severity"], c["compliant"], c["noncompliant"], c["title"]]
         for rule, c in report.rule_counts().items()
     ])
+
+
+@app.command()
+def remediate(
+    ctx: typer.Context,
+    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    as_json: bool = ssh.JsonOpt,
+    rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable)."),
+) -> None:
+    """Dry run: the config lines that would fix the violations in the last backups (from
+    the rules' `fix` data). Nothing is sent to any device."""
+    rules = load_rules(rules_dir)
+    with ssh.open_session(ctx) as session:
+        devices = select_devices(session, ssh.device_filter(site, kind, district, role, device))
+    report = audit_store(devices, Workspace(store).store(), rules)
+    plans = remediation_plan(report, rules)
+    if as_json:
+        print_json({"plans": [p.as_dict() for p in plans],
+                    "not_in_store": [d.device for d in report.failed_devices]})
+    else:
+        for p in plans:
+            console.rule(f"{p.device}: fixes {len(p.fixed_rules)} rules, {len(p.manual_rules)} manual")
+            console.print("\n".join(p.lines) or "(nothing automatic)", highlight=False, markup=False)
+            if p.manual_rules:
+                console.print(f"manual: {', '.join(p.manual_rules)}", highlight=False)
+        console.print(f"dry run: {len(plans)} devices need changes; netops sends no configuration")
+    if report.failed_devices:
+        raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
