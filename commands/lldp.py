@@ -12,7 +12,7 @@ import typer
 
 from commands import ssh_common as ssh
 from commands.common import console, print_json, print_table
-from configs.lldp import MismatchKind, record_lldp, verify as verify_links
+from configs.lldp import MismatchKind, documented_links, record_lldp, verify as verify_links
 from configs.state import Workspace
 
 app = typer.Typer(help="LLDP/CDP neighbours against the inventory's documented links.", no_args_is_help=True)
@@ -31,10 +31,11 @@ def verify(
     """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
-    with ssh.open_session(ctx) as session:
+    with ssh.open_session(ctx) as session:  # read the inventory, then let go of the database
         targets = ssh.targets(ctx, run, session)
-        report = ssh.with_progress("lldp", len(targets.ready),
-                                   lambda step: verify_links(session, targets, run.pool(), step))
+        links = documented_links(session, [t.name for t in targets.ready])
+    report = ssh.with_progress("lldp", len(targets.ready),
+                               lambda step: verify_links(links, targets, run.pool(), step))
     record_lldp(run.workspace, report)
     if as_json:
         print_json(report.as_dict())

@@ -131,3 +131,21 @@ def test_remediation_plan_fixes_what_rules_can_fix_and_lists_the_rest():
     assert "no ip http server" in p.lines and "service password-encryption" in p.lines
     assert set(p.manual_rules) == {"ios-snmp-v3-only", "ios-ntp-two-servers", "ios-logging-host",
                                    "ios-enable-secret"}
+
+
+def test_device_selection_and_documented_links_on_both_backends(engine):
+    from configs.lldp import documented_links
+    from tests.ssh import lab
+
+    with session_scope(engine) as session:
+        lab.build_inventory(session)
+    with session_scope(engine) as session:
+        names = lambda **f: [d.name for d in select_devices(session, DeviceFilter(**f))]  # noqa: E731
+        assert names(kinds=("school",)) == ["s1-sw", "s2-sw", "s3-sw", "s4-sw"]
+        assert names(districts=("Buer",), roles=("access_switch",)) == ["k1-sw", "s1-sw"]
+        assert names(sites=("POP1",)) == ["pop1-dist"]
+        assert names(status="planned") == []
+        links = documented_links(session, ["pop1-dist", "k1-sw"])
+    assert [(l.local_interface, l.remote_device, l.remote_interface) for l in links["k1-sw"]] == \
+        [("49", "pop1-dist", "GigabitEthernet1/0/2")]
+    assert sorted(l.remote_device for l in links["pop1-dist"]) == ["k1-sw", "s1-sw", "s2-sw"]
