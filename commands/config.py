@@ -90,15 +90,15 @@ def audit(
     rules = load_rules(rules_dir)
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
+    report = None
     with ssh.open_session(ctx) as session:
         if intended:
             report = audit_intended(session, run.filters, rules)
-        elif from_store:
-            targets = ssh.targets(ctx, run, session)
-            report = audit_store(list(targets.devices.values()), run.workspace.store(), rules)
+        elif from_store:  # no SSH, so no secrets needed
+            report = audit_store(select_devices(session, run.filters), run.workspace.store(), rules)
         else:
             targets = ssh.targets(ctx, run, session)
-    if not (intended or from_store):
+    if report is None:
         report = ssh.with_progress("audit", len(targets.ready),
                                    lambda step: audit_live(targets, run.pool(), rules, step))
     record_audit(run.workspace, report, intended=intended)

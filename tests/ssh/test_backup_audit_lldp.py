@@ -24,7 +24,9 @@ POOL = dict(workers=6, login_limit=3, retry=RetryPolicy(retries=1, backoff_s=0.0
 def targets_for(engine, secrets, address_map, **flt):
     with session_scope(engine) as session:
         devices = select_devices(session, DeviceFilter(**flt))
-        return build_targets(session, devices, secrets, address_map)
+        targets = build_targets(session, devices, secrets, address_map)
+    assert all(t.host == "127.0.0.1" for t in targets.ready)  # never a documented mgmt address
+    return targets
 
 
 def test_backup_commits_scrubbed_configs_and_reports_failures(fleet, address_map, lab_engine, secrets, tmp_path):
