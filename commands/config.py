@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from commands import ssh_common as ssh
+from inventory.models import DeviceRole, SiteKind
 from commands.common import console, print_json, print_table
 from configs.audit import AuditReport, audit_live, audit_store, record_audit
 from configs.backup import run_backup
@@ -29,8 +30,8 @@ app = typer.Typer(help="Device configurations: backup to git, diff, compliance a
 @app.command()
 def backup(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
 ) -> None:
@@ -75,8 +76,8 @@ def diff(
 @app.command()
 def audit(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable; env NETOPS_RULES_DIR)."),
@@ -132,8 +133,8 @@ def _print_audit(report: AuditReport) -> None:
 @app.command()
 def remediate(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     as_json: bool = ssh.JsonOpt,
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable)."),
 ) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from commands import ssh_common as ssh
+from inventory.models import DeviceRole, SiteKind
 from commands.common import console, print_json, print_table
 from configs.lldp import MismatchKind, documented_links, record_lldp, verify as verify_links
 from configs.state import Workspace
@@ -21,8 +22,8 @@ app = typer.Typer(help="LLDP/CDP neighbours against the inventory's documented l
 @app.command()
 def verify(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
     fail_on: list[MismatchKind] = typer.Option(
