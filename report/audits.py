@@ -28,6 +28,7 @@ class AuditView:
     redundant_sites: set[str]  # site codes with trench-disjoint redundancy
     paths_to_core: dict[str, list[list[str]]]  # site code -> routes, each a list of hop labels
     segment_status: dict[str, str]  # segment code -> spof|shared|full (absent: ok)
+    cable_status: dict[str, str]  # cable code -> spof|full (absent: ok)
 
 
 def audit_view(session: Session) -> AuditView:
@@ -37,7 +38,7 @@ def audit_view(session: Session) -> AuditView:
     # a site is redundant when it has two link-disjoint paths and no single trench cut
     # takes it down (its paths do not share a trench)
     redundant = {d.site for d in diversity if d.logical_paths >= 2 and not d.trench_cuts}
-    status = _segment_status(findings)
+    status = _status_of(findings, "trench")
     # service view: a trench whose cut takes a site down is that site's single point of
     # failure, or, if the site has two link-disjoint paths, the trench they share
     multi_path = {d.site for d in diversity if d.logical_paths >= 2}
@@ -49,6 +50,7 @@ def audit_view(session: Session) -> AuditView:
         redundant_sites=redundant,
         paths_to_core=_paths_to_core(net),
         segment_status=status,
+        cable_status=_status_of(findings, "cable"),
     )
 
 
@@ -64,7 +66,8 @@ def _finding_view(finding) -> FindingView:
     )
 
 
-def _segment_status(findings) -> dict[str, str]:
+def _status_of(findings, kind: str) -> dict[str, str]:
+    """Map status of the elements of one kind (trench, cable) named by the findings."""
     status: dict[str, str] = {}
     for finding in findings:
         if finding.audit in _TRENCH_STATUS_OF_AUDIT:
@@ -74,13 +77,13 @@ def _segment_status(findings) -> dict[str, str]:
         else:
             continue
         for element in finding.elements:
-            if element.kind == "trench":
+            if element.kind == kind:
                 _worsen(status, element.code, new)
     return status
 
 
 def _worsen(status: dict[str, str], code: str, new: str) -> None:
-    """A segment shows its worst status (TRENCH_STATUSES is ordered worst first)."""
+    """An element shows its worst status (TRENCH_STATUSES is ordered worst first)."""
     status[code] = min(status.get(code, "ok"), new, key=TRENCH_STATUSES.index)
 
 

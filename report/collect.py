@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from inventory.models import (
     Cable,
+    CableSegment,
     Device,
     Interface,
     Link,
@@ -27,6 +28,7 @@ from inventory.opendata import connected_site_ids
 from report import prometheus
 from report.audits import AuditView, audit_view
 from report.model import (
+    CableView,
     DeviceView,
     DistrictRow,
     Kpis,
@@ -70,6 +72,7 @@ def build_report(
         districts=_districts(site_views, audits),
         sites=[v for v in site_views if v.lat is not None],
         trenches=_trenches(session, audits),
+        cables=_cables(session, audits),
         findings=audits.findings,
     )
 
@@ -212,6 +215,19 @@ def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
             continue  # only PoPs and cabinets: nothing the KPIs track
         rows.append(DistrictRow(district=district, by_kind=by_kind, redundant=redundant, hotspots=hotspots))
     return rows
+
+
+def _cables(session: Session, audits: AuditView) -> list[CableView]:
+    geometry = {s.id: [[lat, lon] for lon, lat in s.geometry] for s in session.exec(select(TrenchSegment))}
+    paths: dict[int, list[list[list[float]]]] = defaultdict(list)
+    for step in session.exec(select(CableSegment).order_by(CableSegment.cable_id, CableSegment.seq)):
+        paths[step.cable_id].append(geometry[step.segment_id])
+    return [
+        CableView(code=c.code, coords=paths[c.id], status=audits.cable_status.get(c.code, "ok"), strands=c.strands,
+                  planned=c.status == Status.PLANNED or c.plan_id is not None)
+        for c in session.exec(select(Cable).where(Cable.status != Status.DECOMMISSIONED).order_by(Cable.code))
+        if paths[c.id]
+    ]
 
 
 def _trenches(session: Session, audits: AuditView) -> list[TrenchView]:

@@ -74,6 +74,7 @@ def render_html(report: Report) -> str:
     payload = {
         "sites": [asdict(s) for s in report.sites],
         "trenches": [asdict(t) for t in report.trenches],
+        "cables": [asdict(c) for c in report.cables],
         "findings": [asdict(f) for f in report.findings],
     }
     notes = "".join(f'<p class="muted">{escape(n)}</p>' for n in report.kpis.notes)

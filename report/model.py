@@ -118,7 +118,16 @@ class TrenchView:
     planned: bool
 
 
-#: audit status of a trench segment, worst first (a segment shows its worst status)
+@dataclass(frozen=True)
+class CableView:
+    code: str
+    coords: list[list[list[float]]]  # the trench segments it runs through, each [[lat, lon], ...]
+    status: str  # spof | full | ok
+    strands: int
+    planned: bool
+
+
+#: audit status of a trench segment or cable, worst first (an element shows its worst status)
 TRENCH_STATUSES = ("spof", "shared", "full", "ok")
 
 
@@ -138,6 +147,7 @@ class Report:
     districts: list[DistrictRow]
     sites: list[SiteView]
     trenches: list[TrenchView]
+    cables: list[CableView]
     findings: list[FindingView]
 
     def summary(self) -> dict:

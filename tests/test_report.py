@@ -92,9 +92,14 @@ def test_sites_carry_devices_and_links_for_the_click_panel(engine):
     assert hot2.paths_to_core == [["gk-hot2-ap1 (HOT-2)", "gk-hot1-ap1 (HOT-1)", "gk-pops-ds1 (POP-S)"]]
     kita2 = next(s for s in report.sites if s.code == "KITA-2")
     assert kita2.planned and not kita2.connected
+    assert [t.code for t in report.trenches if t.planned] == ["seg-9-planned"]
     status = {t.code: t.status for t in report.trenches if t.status != "ok"}
     # seg-1 is full too, but cutting it takes KITA-1 down: the worse status shows
     assert status == {"seg-1": "spof", "seg-2": "spof", "seg-4": "spof", "seg-5": "shared", "seg-6": "full"}
+    cables = {c.code: c.status for c in report.cables}
+    assert cables == {"cab-backbone": "ok", "cab-bp1-n": "ok", "cab-bp1-s": "ok", "cab-hot1": "spof",
+                      "cab-kita1": "spof", "cab-sch1-n": "ok", "cab-sch1-s": "ok"}
+    assert len(next(c for c in report.cables if c.code == "cab-kita1").coords) == 2  # seg-1, seg-2
     kita1 = next(s for s in report.sites if s.code == "KITA-1")
     assert [report.findings[i].kind for i in kita1.findings] == ["spof"]
     bp1 = next(s for s in report.sites if s.code == "BP-1")
@@ -155,6 +160,18 @@ def test_report_renders_in_headless_chromium(tmp_path):
         # Leaflet's SVG renderer draws one <path class="site ..."> per site, one per trench
         assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(report.sites)
         assert browser.evaluate("document.querySelectorAll('#map path.trench').length") == len(report.trenches)
+        # planned connections are an overlay of their own, drawn dashed
+        assert browser.evaluate(
+            "Array.from(document.querySelectorAll('#map path.trench')).filter(p => p.getAttribute('stroke-dasharray')).length"
+        ) == 1
+        assert browser.evaluate("document.querySelectorAll('#map path.site-planned').length") == 1
+        # cables are an overlay the reader switches on
+        assert browser.evaluate("document.querySelectorAll('#map path.cable').length") == 0
+        browser.evaluate(
+            "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+            ".filter(l => l.textContent.includes('cable: single point of failure'))[0].querySelector('input').click()"
+        )
+        assert browser.evaluate("document.querySelectorAll('#map path.cable-spof').length") == 2
         for status, count in (("spof", 3), ("shared", 1), ("full", 1)):
             assert browser.evaluate(f"document.querySelectorAll('#map path.trench-{status}').length") == count
         # clicking the school opens its panel with its device and both uplinks

@@ -9,6 +9,7 @@
     public_building: "#b15928", small_cell: "#a6cee3"
   };
   var TRENCH_COLOURS = { spof: "#d7191c", shared: "#fdae61", full: "#7b3294", ok: "#1a9641" };
+  var PLANNED_COLOUR = "#2b83ba";
   var TRENCH_LABELS = {
     spof: "single point of failure", shared: "shared by redundant paths", full: "ducts full", ok: "ok"
   };
@@ -30,7 +31,7 @@
   var planned = L.layerGroup();
   data.trenches.forEach(function (t) {
     var line = L.polyline(t.coords, {
-      color: TRENCH_COLOURS[t.status], weight: t.status === "ok" ? 2 : 4, opacity: 0.85,
+      color: t.planned ? PLANNED_COLOUR : TRENCH_COLOURS[t.status], weight: t.status === "ok" ? 2 : 4, opacity: 0.85,
       dashArray: t.planned ? "6 6" : null, className: "trench trench-" + t.status
     }).bindTooltip(text(t.code) + " — " + TRENCH_LABELS[t.status] + ", ducts " + text(t.ducts));
     if (t.planned) { line.addTo(planned); return; }
@@ -40,6 +41,22 @@
   Object.keys(TRENCH_COLOURS).forEach(function (status) {
     if (trenchLayers[status]) {
       overlays['<span style="color:' + TRENCH_COLOURS[status] + '">&#9644;</span> trench: ' + TRENCH_LABELS[status]] = trenchLayers[status];
+    }
+  });
+
+  // cables follow the trenches; an overlay to switch on, coloured by their own audit status
+  var cableLayers = {};
+  data.cables.forEach(function (c) {
+    if (!cableLayers[c.status]) { cableLayers[c.status] = L.layerGroup(); }
+    L.polyline(c.coords, {
+      color: c.planned ? PLANNED_COLOUR : TRENCH_COLOURS[c.status], weight: 2, opacity: 0.9,
+      dashArray: c.planned ? "6 6" : "2 4", className: "cable cable-" + c.status
+    }).bindTooltip(text(c.code) + " — " + TRENCH_LABELS[c.status] + ", " + c.strands + " strands")
+      .addTo(cableLayers[c.status]);
+  });
+  Object.keys(TRENCH_COLOURS).forEach(function (status) {
+    if (cableLayers[status]) {
+      overlays['<span style="color:' + TRENCH_COLOURS[status] + '">&#8943;</span> cable: ' + TRENCH_LABELS[status]] = cableLayers[status];
     }
   });
 

@@ -6,7 +6,7 @@
       |       \\                              |
   SCH-1 (school, uplinks to both PoPs through seg-1 and seg-2/seg-3: trench-disjoint)
   KITA-1 (kita, one uplink to PoP-N through seg-1: single-homed, shares seg-1)
-  KITA-2 (kita, planned by plan "kita-2", no link yet)
+  KITA-2 (kita, planned by plan "kita-2", no link yet; planned trench seg-9-planned to M-2)
   HOT-1 (hotspot, fibre to PoP-S through seg-3) -- radio -- HOT-2 (hotspot)
   CLINIC-1 (hospital, inventory only, not linked: not connected)
   BP-1 (business park, uplinks to both PoPs, but both cables leave through seg-5:
@@ -88,6 +88,9 @@ def build_mini_city(session: Session) -> dict[str, object]:
     ]
     for code, kind, lat, lon, site in node_specs:
         add(code, RouteNode(code=code, kind=kind, lat=lat, lon=lon, site_id=rows[site].id if site else None, source=SRC))
+    # the plan for KITA-2: a new building entry and trench, not built yet
+    add("E-KITA-2", RouteNode(code="E-KITA-2", kind="site_entry", lat=51.520, lon=7.130, site_id=rows["KITA-2"].id,
+                              status="planned", source=SRC, plan_id=plan.id))
 
     segment_specs = [  # code, a, b, ducts_total, ducts_used
         ("seg-N-S", "E-POP-N", "E-POP-S", 4, 2),
@@ -101,11 +104,13 @@ def build_mini_city(session: Session) -> dict[str, object]:
         ("seg-7", "M-2", "E-POP-S", 4, 1),
         ("seg-8", "E-BP-1", "E-POP-S", 2, 0),  # a second, empty route: the plant is not the weakness
     ]
-    for code, a, b, total, used in segment_specs:
+    for code, a, b, total, used in segment_specs + [("seg-9-planned", "E-KITA-2", "M-2", 2, 0)]:
         na, nb = rows[a], rows[b]
+        planned = {"status": "planned", "plan_id": plan.id} if code.endswith("planned") else {}
         add(code, TrenchSegment(code=code, a_node_id=na.id, b_node_id=nb.id,
                                 geometry=[[na.lon, na.lat], [nb.lon, nb.lat]], length_m=1000.0,
-                                laying_method="open_trench", ducts_total=total, ducts_used=used, source=SRC))
+                                laying_method="open_trench", ducts_total=total, ducts_used=used, source=SRC,
+                                **planned))
 
     cable_specs = [  # code, a site, b site, trench path
         ("cab-backbone", "POP-N", "POP-S", ["seg-N-S"]),
