@@ -120,10 +120,12 @@ def _print_audit(report: AuditReport) -> None:
          max((r.severity for r in d.failures), key=lambda s: s.rank, default="")]
         for d in report.devices
     ])
-    print_table("findings", ["device", "rule", "severity", "evidence"], [
-        [d.device, r.rule_id, r.severity, "; ".join(r.evidence)]
-        for d in report.devices for r in d.failures
-    ])
+    findings = [[d.device, r.rule_id, r.severity, "; ".join(r.evidence)]
+                for d in report.devices for r in d.failures]
+    if findings:
+        print_table("findings", ["device", "rule", "severity", "evidence"], findings)
+    else:
+        console.print("no findings")
     print_table("compliance by rule", ["rule", "severity", "compliant", "noncompliant", "title"], [
         [rule, c["severity"], c["compliant"], c["noncompliant"], c["title"]]
         for rule, c in report.rule_counts().items()
