@@ -120,6 +120,7 @@ def main() -> None:
     address_map = {name: ("127.0.0.1", port) for name, port in ports.items()}
     with dbmod.session_scope(engine) as session:
         targets = build_targets(session, devices, secrets, address_map)
+    assert all(t.host == "127.0.0.1" for t in targets.ready), "only loopback, never a mgmt address"
     rules = load_rules()
     rows = []
     try:

@@ -14,12 +14,15 @@ from pathlib import Path
 import typer
 
 from commands import ssh_common as ssh
+from inventory.models import DeviceRole, SiteKind
 from commands.common import console, print_json, print_table
 from configs.audit import AuditReport, audit_live, audit_store, record_audit
 from configs.backup import run_backup
 from configs.intended import audit_intended
+from configs.remediate import plan as remediation_plan
 from configs.rules import Severity, load_rules
 from configs.state import Workspace
+from configs.targets import select_devices
 
 app = typer.Typer(help="Device configurations: backup to git, diff, compliance audit.", no_args_is_help=True)
 
@@ -27,8 +30,8 @@ app = typer.Typer(help="Device configurations: backup to git, diff, compliance a
 @app.command()
 def backup(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
 ) -> None:
@@ -73,8 +76,8 @@ def diff(
 @app.command()
 def audit(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable; env NETOPS_RULES_DIR)."),
@@ -88,15 +91,15 @@ def audit(
     rules = load_rules(rules_dir)
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
+    report = None
     with ssh.open_session(ctx) as session:
         if intended:
             report = audit_intended(session, run.filters, rules)
-        elif from_store:
-            targets = ssh.targets(ctx, run, session)
-            report = audit_store(list(targets.devices.values()), run.workspace.store(), rules)
+        elif from_store:  # no SSH, so no secrets needed
+            report = audit_store(select_devices(session, run.filters), run.workspace.store(), rules)
         else:
             targets = ssh.targets(ctx, run, session)
-    if not (intended or from_store):
+    if report is None:
         report = ssh.with_progress("audit", len(targets.ready),
                                    lambda step: audit_live(targets, run.pool(), rules, step))
     record_audit(run.workspace, report, intended=intended)
@@ -117,11 +120,42 @@ def _print_audit(report: AuditReport) -> None:
          max((r.severity for r in d.failures), key=lambda s: s.rank, default="")]
         for d in report.devices
     ])
-    print_table("findings", ["device", "rule", "severity", "evidence"], [
-        [d.device, r.rule_id, r.severity, "; ".join(r.evidence)]
-        for d in report.devices for r in d.failures
-    ])
+    findings = [[d.device, r.rule_id, r.severity, "; ".join(r.evidence)]
+                for d in report.devices for r in d.failures]
+    if findings:
+        print_table("findings", ["device", "rule", "severity", "evidence"], findings)
+    else:
+        console.print("no findings")
     print_table("compliance by rule", ["rule", "severity", "compliant", "noncompliant", "title"], [
         [rule, c["severity"], c["compliant"], c["noncompliant"], c["title"]]
         for rule, c in report.rule_counts().items()
     ])
+
+
+@app.command()
+def remediate(
+    ctx: typer.Context,
+    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    as_json: bool = ssh.JsonOpt,
+    rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable)."),
+) -> None:
+    """Dry run: the config lines that would fix the violations in the last backups (from
+    the rules' `fix` data). Nothing is sent to any device."""
+    rules = load_rules(rules_dir)
+    with ssh.open_session(ctx) as session:
+        devices = select_devices(session, ssh.device_filter(site, kind, district, role, device))
+    report = audit_store(devices, Workspace(store).store(), rules)
+    plans = remediation_plan(report, rules)
+    if as_json:
+        print_json({"plans": [p.as_dict() for p in plans],
+                    "not_in_store": [d.device for d in report.failed_devices]})
+    else:
+        for p in plans:
+            console.rule(f"{p.device}: fixes {len(p.fixed_rules)} rules, {len(p.manual_rules)} manual")
+            console.print("\n".join(p.lines) or "(nothing automatic)", highlight=False, markup=False)
+            if p.manual_rules:
+                console.print(f"manual: {', '.join(p.manual_rules)}", highlight=False)
+        console.print(f"dry run: {len(plans)} devices need changes; netops sends no configuration")
+    if report.failed_devices:
+        raise typer.Exit(ssh.EXIT_DEVICES_FAILED)

@@ -11,8 +11,9 @@ from pathlib import Path
 import typer
 
 from commands import ssh_common as ssh
+from inventory.models import DeviceRole, SiteKind
 from commands.common import console, print_json, print_table
-from configs.lldp import MismatchKind, record_lldp, verify as verify_links
+from configs.lldp import MismatchKind, documented_links, record_lldp, verify as verify_links
 from configs.state import Workspace
 
 app = typer.Typer(help="LLDP/CDP neighbours against the inventory's documented links.", no_args_is_help=True)
@@ -21,8 +22,8 @@ app = typer.Typer(help="LLDP/CDP neighbours against the inventory's documented l
 @app.command()
 def verify(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
     fail_on: list[MismatchKind] = typer.Option(
@@ -31,10 +32,11 @@ def verify(
     """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
-    with ssh.open_session(ctx) as session:
+    with ssh.open_session(ctx) as session:  # read the inventory, then let go of the database
         targets = ssh.targets(ctx, run, session)
-        report = ssh.with_progress("lldp", len(targets.ready),
-                                   lambda step: verify_links(session, targets, run.pool(), step))
+        links = documented_links(session, [t.name for t in targets.ready])
+    report = ssh.with_progress("lldp", len(targets.ready),
+                               lambda step: verify_links(links, targets, run.pool(), step))
     record_lldp(run.workspace, report)
     if as_json:
         print_json(report.as_dict())

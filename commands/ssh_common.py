@@ -57,7 +57,7 @@ class SshRun:
 
 
 def device_filter(site, kind, district, role, device) -> DeviceFilter:
-    return DeviceFilter(tuple(site), tuple(kind), tuple(district), tuple(role), tuple(device))
+    return DeviceFilter(tuple(site), tuple(map(str, kind)), tuple(district), tuple(map(str, role)), tuple(device))
 
 
 def targets(ctx: typer.Context, run: SshRun, session) -> Targets:

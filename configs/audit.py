@@ -40,6 +40,7 @@ class RuleResult:
     severity: Severity
     status: Compliance
     evidence: tuple[str, ...] = ()
+    failing_blocks: tuple[str, ...] = ()  # headers of the blocks that failed a block check
 
     def as_dict(self) -> dict:
         return {"rule": self.rule_id, "title": self.title, "severity": str(self.severity),
@@ -155,9 +156,14 @@ def evaluate(rule: Rule, blocks: list[_Block]) -> RuleResult:
             and all(_any(p, b.children) for p in check.where)
             and not any(_any(p, b.children) for p in check.unless)
         ]
-        problems = [p for b in chosen for p in _check_lines(check, list(b.children), b.header)]
+        failing = [(b.header, _check_lines(check, list(b.children), b.header)) for b in chosen]
+        failing = [(header, found) for header, found in failing if found]
+        problems = [p for _, found in failing for p in found]
         if not chosen and check.if_no_blocks == "fail":
             problems.append(f"no block matches /{check.blocks}/")
+        status = Compliance.NONCOMPLIANT if problems else Compliance.COMPLIANT
+        return RuleResult(rule.id, rule.title, rule.severity, status, tuple(problems),
+                          tuple(header for header, _ in failing))
     status = Compliance.NONCOMPLIANT if problems else Compliance.COMPLIANT
     return RuleResult(rule.id, rule.title, rule.severity, status, tuple(problems))
 

@@ -182,9 +182,9 @@ def compare(device: str, documented: list[DocumentedLink], observed: list[Neighb
 
 
 def verify(
-    session: Session, targets: Targets, pool: SessionPool, on_result=None
+    links: dict[str, list[DocumentedLink]], targets: Targets, pool: SessionPool, on_result=None
 ) -> LldpReport:
-    links = documented_links(session, [t.name for t in targets.ready])
+    """Poll every target's neighbours and compare them with ``links`` (``documented_links``)."""
     usable = [t for t in targets.ready if platform_of(t.platform).neighbour_commands]
     report = LldpReport()
     results = pool.run(usable, collect_neighbours, on_result) + list(targets.unusable)

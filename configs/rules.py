@@ -13,6 +13,7 @@ touching code. A file holds a list under ``rules:``::
         roles: []                           # device roles; empty = every role
         site_kinds: []                      # site kinds; empty = every kind
         reference: BSI NET.3.1.A2x
+        fix: ['transport input ssh']       # optional: lines that repair it
         check:
           blocks: '^line vty'               # check each block whose header matches
           require: ['^transport input ssh$']
@@ -112,6 +113,9 @@ class Rule(BaseModel):
     site_kinds: list[SiteKind] = []
     reference: str | None = None
     remediation: str | None = None
+    #: config lines that fix a violation (inside each failing block for block checks);
+    #: shown by `netops config remediate`, never sent to a device by netops
+    fix: list[str] = []
     check: Check
     source: str = Field(default="", exclude=True)  # the file the rule came from
 

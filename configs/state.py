@@ -4,6 +4,17 @@ backed up, per-rule compliance counts, LLDP mismatch counts.
 A JSON file next to the git store, replaced atomically under a file lock, so the
 exporter (a separate process) always reads a whole file and two runs never lose each
 other's sections. The collector in ``configs.metrics`` computes ages at scrape time.
+
+The format is a contract (``configs.metrics`` and ``report.collect`` read it)::
+
+    {"backup": {"devices": {"<device>": {"last_success": <unix s>, "last_attempt": <unix s>,
+                                         "status": "ok|auth_failed|timeout|..."}},
+                "last_run": <unix s>},
+     "audit" | "audit_intended": {"rules": {"<rule id>": {"severity": "high", "title": "...",
+                                                        "compliant": N, "noncompliant": N}},
+                                  "devices": N, "failed_devices": N, "last_run": <unix s>},
+     "lldp": {"mismatches": {"missing": N, "mispatched": N, "unexpected": N},
+              "devices": N, "failed_devices": N, "last_run": <unix s>}}
 """
 
 from __future__ import annotations

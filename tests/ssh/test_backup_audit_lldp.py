@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from configs.audit import audit_live, audit_store, record_audit
 from configs.backup import run_backup
-from configs.lldp import MismatchKind, record_lldp, verify
+from configs.lldp import MismatchKind, documented_links, record_lldp, verify
 from configs.metrics import ConfigStateCollector
 from configs.rules import Severity, load_rules
 from configs.state import Workspace
@@ -24,7 +24,9 @@ POOL = dict(workers=6, login_limit=3, retry=RetryPolicy(retries=1, backoff_s=0.0
 def targets_for(engine, secrets, address_map, **flt):
     with session_scope(engine) as session:
         devices = select_devices(session, DeviceFilter(**flt))
-        return build_targets(session, devices, secrets, address_map)
+        targets = build_targets(session, devices, secrets, address_map)
+    assert all(t.host == "127.0.0.1" for t in targets.ready)  # never a documented mgmt address
+    return targets
 
 
 def test_backup_commits_scrubbed_configs_and_reports_failures(fleet, address_map, lab_engine, secrets, tmp_path):
@@ -115,7 +117,8 @@ def test_store_audit_matches_live_audit(fleet, address_map, lab_engine, secrets,
 def test_lldp_verify_reports_missing_mispatched_unexpected(fleet, address_map, lab_engine, secrets, tmp_path):
     targets = targets_for(lab_engine, secrets, address_map)
     with session_scope(lab_engine) as session:
-        report = verify(session, targets, SessionPool(**POOL))
+        links = documented_links(session, [t.name for t in targets.ready])
+    report = verify(links, targets, SessionPool(**POOL))
     found = {(f.device, f.kind, f.local_interface) for f in report.findings}
     assert found == {
         ("pop1-dist", MismatchKind.MISPATCHED, "GigabitEthernet1/0/2"),   # k1-sw seen on Gi1/0/3

@@ -62,6 +62,11 @@ def test_exit_codes_and_json(fleet, cli_env):
     r, _ = invoke(cli_env, "config", "audit", "--device", "pop1-dist", "--from-store", "--fail-on", "info")
     assert r.exit_code == 0
 
+    r, _ = invoke(cli_env, "config", "remediate", "--device", "pop1-dist", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["plans"] == []  # compliant: nothing to do
+    r, _ = invoke(cli_env, "config", "remediate", "--device", "s1-sw")
+    assert r.exit_code == 3  # no backup of s1-sw yet
+
     r, _ = invoke(cli_env, "lldp", "verify", "--device", "s1-sw", *addr)
     assert r.exit_code == 0, r.output
     r, out = invoke(cli_env, "lldp", "verify", "--device", "pop1-dist", "--json", *addr)
@@ -107,6 +112,7 @@ def test_no_planted_secret_reaches_any_artefact(fleet, cli_env, tmp_path):
         for args in (["config", "diff", "s1-sw"], ["config", "diff", "s1-sw", "--json"],
                      ["config", "audit", *devices, *addr], ["config", "audit", "--json", *devices, *addr],
                      ["config", "audit", "--from-store", "--json", *devices],
+                     ["config", "remediate", *devices], ["config", "remediate", "--json", *devices],
                      ["lldp", "verify", "--json", *devices, *addr]):
             outputs.append(invoke(cli_env, *args)[1])
     finally:
@@ -139,6 +145,7 @@ def test_no_planted_secret_reaches_any_artefact(fleet, cli_env, tmp_path):
     assert "snmp-server community <removed> RW" in artefacts["git log -p"]
     assert "enable password 7 <removed>" in artefacts[str(repo / "s1-sw.cfg")]
     assert len(records) > 0 and "s2-sw" in artefacts["output"]
+    assert "interface GigabitEthernet1/0/1\n shutdown" in artefacts["output"]  # the remediation ran
     leaks = [(secret, where) for secret in lab.PLANTED + [lab.WRONG_PASSWORD]
              for where, text in artefacts.items() if secret in text]
     assert leaks == []

@@ -113,3 +113,39 @@ def test_render_names_the_device_and_its_uplink(engine):
         text = render(device, ports_of(session, ios.id), load_baseline())
     assert "hostname kita-neu-sw\n" in text
     assert "interface GigabitEthernet1/0/49\n description uplink to pop9-dist TenGigabitEthernet1/1/1" in text
+
+
+def test_remediation_plan_fixes_what_rules_can_fix_and_lists_the_rest():
+    from configs.audit import AuditReport
+    from configs.remediate import plan
+    from tests.ssh.lab import S1_CONFIG
+    from configs.scrub import scrub_config
+
+    rules = load_rules()
+    config = scrub_config(S1_CONFIG.format(extra="")).text
+    report = AuditReport([audit_config("s1-sw", "cisco_ios", "access_switch", "school", config, rules)])
+    [p] = plan(report, rules)
+    assert p.lines[:2] == ["line vty 0 4", " transport input ssh"]
+    assert "interface GigabitEthernet1/0/1\n shutdown" in "\n".join(p.lines)
+    assert "interface GigabitEthernet1/0/2" not in p.lines  # documented port: left alone
+    assert "no ip http server" in p.lines and "service password-encryption" in p.lines
+    assert set(p.manual_rules) == {"ios-snmp-v3-only", "ios-ntp-two-servers", "ios-logging-host",
+                                   "ios-enable-secret"}
+
+
+def test_device_selection_and_documented_links_on_both_backends(engine):
+    from configs.lldp import documented_links
+    from tests.ssh import lab
+
+    with session_scope(engine) as session:
+        lab.build_inventory(session)
+    with session_scope(engine) as session:
+        names = lambda **f: [d.name for d in select_devices(session, DeviceFilter(**f))]  # noqa: E731
+        assert names(kinds=("school",)) == ["s1-sw", "s2-sw", "s3-sw", "s4-sw"]
+        assert names(districts=("Buer",), roles=("access_switch",)) == ["k1-sw", "s1-sw"]
+        assert names(sites=("POP1",)) == ["pop1-dist"]
+        assert names(status="planned") == []
+        links = documented_links(session, ["pop1-dist", "k1-sw"])
+    assert [(l.local_interface, l.remote_device, l.remote_interface) for l in links["k1-sw"]] == \
+        [("49", "pop1-dist", "GigabitEthernet1/0/2")]
+    assert sorted(l.remote_device for l in links["pop1-dist"]) == ["k1-sw", "s1-sw", "s2-sw"]
