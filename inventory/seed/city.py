@@ -13,7 +13,7 @@ generated from a fixed seed and marked ``source = "generated"``:
 * a street-like candidate network (a jittered grid of ~200 m blocks with gaps), of which
   the built trench network is the part the sites' routes use::
 
-        school ─E═╗         E  site entry (two building entries when redundant)
+        school ─E═╗         E  site entry (two entry trenches when redundant)
                   ║         ═  trench segment on the primary route
            J1 ────╫──── J2  ─  trench segment on the secondary, node-disjoint route
             │     ║     │
@@ -466,7 +466,7 @@ def build_city(rng: random.Random) -> Dataset:
         "single_uplink_by_design": [], "redundant": [],
     }
 
-    # PoPs: two building entries each, on a backbone ring
+    # PoPs: two entry trenches each, on a backbone ring
     pops = [s for s in sites if s["kind"] == "core"]
     pop_junctions: dict[str, tuple[int, int]] = {}
     for pop in pops:
@@ -492,10 +492,10 @@ def build_city(rng: random.Random) -> Dataset:
     pop_targets = {n: code for code, pair in pop_junctions.items() for n in pair}
 
     def route_to_pop(sources: list[int], blocked_nodes=frozenset(), blocked_edges=frozenset(),
-                     avoid_pop: str | None = None) -> tuple[str, list[int]] | None:
-        targets = {n for n, code in pop_targets.items() if code != avoid_pop}
-        path = grid.shortest(sources, targets, blocked_nodes - set(targets), blocked_edges)
-        if path is None and avoid_pop is not None:  # only one PoP reachable: accept the same one
+                     avoid_pop: str | None = None, same_pop_ok: bool = True) -> tuple[str, list[int]] | None:
+        targets = {n for n, code in pop_targets.items() if code != avoid_pop and n not in blocked_nodes}
+        path = grid.shortest(sources, targets, blocked_nodes, blocked_edges)
+        if path is None and avoid_pop is not None and same_pop_ok:  # only one PoP reachable
             return route_to_pop(sources, blocked_nodes, blocked_edges)
         return (pop_targets[path[-1]], path) if path else None
 
@@ -536,8 +536,14 @@ def build_city(rng: random.Random) -> Dataset:
             uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [f"entry-{pop2}"]))
             manifest["shared_trench"].append(code)
             continue
-        blocked = set(path1) - {j2}
-        second = route_to_pop([j2], blocked_nodes=blocked, avoid_pop=pop1)
+        # node-disjoint from the primary (including the primary PoP's other junction manhole),
+        # to another PoP, from the nearest manhole off the primary route that has a way out
+        second = None
+        for j2 in [j for j in grid.nearest(site["lat"], site["lon"], 5)[1:] if j not in path1]:
+            blocked = (set(path1) | set(pop_junctions[pop1])) - {j2}
+            second = route_to_pop([j2], blocked_nodes=blocked, avoid_pop=pop1, same_pop_ok=False)
+            if second is not None:
+                break
         if second is None:  # no disjoint way out: stays single-homed, and the manifest says so
             manifest["single_homed"].append(code)
             continue
@@ -579,7 +585,7 @@ def build_city(rng: random.Random) -> Dataset:
         for seg in seg_list:
             plant.segments[seg]["ducts_used"] += 1
     for seg in plant.segments.values():
-        seg["ducts_total"] = max(seg["ducts_total"], seg["ducts_used"])
+        seg["ducts_total"] = max(seg["ducts_total"], seg["ducts_used"] + 1)  # a spare, unless planted full
     trench_candidates = sorted(
         (s for s in plant.segments.values() if s["a_node"].startswith("mh-") and s["b_node"].startswith("mh-")
          and s["ducts_used"] >= 1),
