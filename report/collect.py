@@ -188,13 +188,19 @@ def _compliance(audit: dict | None) -> Share | None:
 
 
 def _planned_connections(session: Session) -> list[PlannedConnection]:
-    planned_sites: dict[int, list[str]] = defaultdict(list)
-    for site in session.exec(select(Site).where(Site.plan_id.is_not(None))):
-        planned_sites[site.plan_id].append(site.name)
-    return [
-        PlannedConnection(plan=p.name, kind=p.kind, sites=sorted(planned_sites.get(p.id, [])), cost_eur=p.total_cost_eur)
-        for p in session.exec(select(Plan).where(Plan.state == PlanState.DRAFT).order_by(Plan.name))
-    ]
+    """Draft plans with the sites they connect: sites the plan creates (``plan_id``) and
+    existing sites it would activate (``summary["changes"]["activate_sites"]``, as
+    ``planning`` records them)."""
+    names = dict(session.exec(select(Site.id, Site.name)).all())
+    created: dict[int, set[int]] = defaultdict(set)
+    for site_id, plan_id in session.exec(select(Site.id, Site.plan_id).where(Site.plan_id.is_not(None))):
+        created[plan_id].add(site_id)
+    connections = []
+    for plan in session.exec(select(Plan).where(Plan.state == PlanState.DRAFT).order_by(Plan.name)):
+        activated = set((plan.summary or {}).get("changes", {}).get("activate_sites", []))
+        sites = sorted(names[i] for i in created[plan.id] | activated if i in names)
+        connections.append(PlannedConnection(plan=plan.name, kind=plan.kind, sites=sites, cost_eur=plan.total_cost_eur))
+    return connections
 
 
 def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
