@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from commands import audit, config, db, exporter, inventory, lldp, report
+from commands import audit, config, db, exporter, inventory, lldp, plan, report
 from commands.common import AppContext, NetopsGroup
 from netops.settings import DB_ENV, Settings
 
@@ -36,6 +36,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(config.app, name="config")
 app.add_typer(lldp.app, name="lldp")
 app.add_typer(exporter.app, name="exporter")
+app.add_typer(plan.app, name="plan")
 
 if __name__ == "__main__":
     app()

@@ -29,12 +29,12 @@ def backup(
     ctx: typer.Context,
     site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
     role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
-    address_map: Path = ssh.AddressMapOpt, workers: int = ssh.WorkersOpt,
+    address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
 ) -> None:
     """Back up the running config of the selected devices: scrubbed, one git commit per run."""
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
-                     address_map, workers, login_limit, retries)
+                     address_map, known_hosts, workers, login_limit, retries)
     with ssh.open_session(ctx) as session:
         targets = ssh.targets(ctx, run, session)
     report = ssh.with_progress(
@@ -75,7 +75,7 @@ def audit(
     ctx: typer.Context,
     site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
     role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
-    address_map: Path = ssh.AddressMapOpt, workers: int = ssh.WorkersOpt,
+    address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable; env NETOPS_RULES_DIR)."),
     from_store: bool = typer.Option(False, "--from-store", help="Audit the last backups, no SSH."),
@@ -87,7 +87,7 @@ def audit(
         raise typer.BadParameter("--from-store and --intended exclude each other")
     rules = load_rules(rules_dir)
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
-                     address_map, workers, login_limit, retries)
+                     address_map, known_hosts, workers, login_limit, retries)
     with ssh.open_session(ctx) as session:
         if intended:
             report = audit_intended(session, run.filters, rules)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import typer
@@ -29,6 +30,10 @@ def serve(
     cache_ttl: float = typer.Option(3600.0, min=0, help="Seconds static labels (ifName...) stay cached."),
     budget_offset: float = typer.Option(0.5, min=0, help="Finish this many seconds before Prometheus' scrape timeout."),
     inventory: bool = typer.Option(True, help="Use the inventory database (profiles, /sd, inventory gauges)."),
+    tolerate_nonincreasing: list[str] = typer.Option(
+        [], "--tolerate-nonincreasing", metavar="PROFILE",
+        help="Auth profile whose agents return non-increasing OIDs (buggy firmware): walk on instead "
+             "of failing the module. Repeatable."),
     log_level: str = typer.Option("warning", help="debug, info, warning, error."),
 ) -> None:
     """Serve /snmp?target=HOST[:PORT]&module=a,b&auth=PROFILE, /metrics, /sd, /-/healthy, /-/reload."""
@@ -44,7 +49,11 @@ def serve(
 
     def reload_profiles():
         store._file = None  # re-read the secrets file too
-        return load_profiles(engine, store)
+        profiles = load_profiles(engine, store)
+        for name in tolerate_nonincreasing:
+            if name in profiles:
+                profiles[name] = dataclasses.replace(profiles[name], allow_nonincreasing=True)
+        return profiles
 
     poller = Poller(reload_profiles(), max_targets_in_flight=max_targets_in_flight, cache_ttl_s=cache_ttl,
                     budget_offset_s=budget_offset)

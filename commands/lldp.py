@@ -23,14 +23,14 @@ def verify(
     ctx: typer.Context,
     site: list[str] = ssh.SiteOpt, kind: list[str] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
     role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
-    address_map: Path = ssh.AddressMapOpt, workers: int = ssh.WorkersOpt,
+    address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
     fail_on: list[MismatchKind] = typer.Option(
         list(MismatchKind), "--fail-on", help="Exit 1 on mismatches of this kind (repeatable)."),
 ) -> None:
     """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
-                     address_map, workers, login_limit, retries)
+                     address_map, known_hosts, workers, login_limit, retries)
     with ssh.open_session(ctx) as session:
         targets = ssh.targets(ctx, run, session)
         report = ssh.with_progress("lldp", len(targets.ready),

@@ -32,6 +32,9 @@ StoreOpt = typer.Option(None, "--store", envvar=WORKSPACE_ENV,
 AddressMapOpt = typer.Option(
     None, "--address-map", exists=True, dir_okay=False,
     help='JSON {"device": "host:port"} used instead of mgmt addresses (port forwards, labs).')
+KnownHostsOpt = typer.Option(
+    None, "--known-hosts", envvar="NETOPS_SSH_KNOWN_HOSTS", exists=True, dir_okay=False,
+    help="OpenSSH known_hosts file: refuse devices whose host key is unknown or changed.")
 WorkersOpt = typer.Option(8, "--workers", min=1, max=256, help="Sessions at once.")
 LoginLimitOpt = typer.Option(4, "--login-limit", min=1, max=256,
                              help="Logins at once (spares the AAA servers).")
@@ -44,6 +47,7 @@ class SshRun:
     filters: DeviceFilter
     workspace: Workspace
     address_map: Path | None
+    known_hosts: Path | None
     workers: int
     login_limit: int
     retries: int
@@ -60,7 +64,7 @@ def targets(ctx: typer.Context, run: SshRun, session) -> Targets:
     settings = app_context(ctx).settings
     devices = select_devices(session, run.filters)
     mapping = load_address_map(run.address_map) if run.address_map else None
-    return build_targets(session, devices, SecretStore(path=settings.secrets_file), mapping)
+    return build_targets(session, devices, SecretStore(path=settings.secrets_file), mapping, run.known_hosts)
 
 
 def with_progress(label: str, total: int, work: Callable[[Callable[[DeviceResult], None]], T]) -> T:

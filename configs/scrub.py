@@ -56,7 +56,7 @@ SECRET_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         rf"^mgmt-user \S+ \S+ {_VALUE}",
         rf"\bwpa-passphrase {_VALUE}",
         # Junos (set or curly format)
-        rf"\b(?:encrypted-password|plain-text-password-value|authentication-key|privacy-key"
+        r"\b(?:encrypted-password|plain-text-password-value|authentication-key|privacy-key"
         r'|authentication-password|privacy-password|secret) (?P<secret>"[^"]*")',  # always quoted
         rf"^(?:set )?snmp community {_VALUE}",
         rf"^\s*community {_VALUE}(?= \{{|;)",

@@ -126,12 +126,6 @@ class GitConfigStore:
         out = self._git("log", "--format=%H%x09%cI%x09%s", "--", file_name(device))
         return [Revision(*line.split("\t", 2)) for line in out.splitlines() if line]
 
-    def last_commit(self) -> Revision | None:
-        if not self._has_commits():
-            return None
-        line = self._git("log", "-1", "--format=%H%x09%cI%x09%s").strip()
-        return Revision(*line.split("\t", 2))
-
     def diff(self, device: str, since: str | None = None) -> ConfigDiff:
         """Changes of one device: since its version at ``since`` (any date git parses),
         or else between its last two versions."""

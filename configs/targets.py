@@ -84,7 +84,10 @@ def build_targets(
     devices: list[InventoryDevice],
     secrets: SecretStore,
     address_map: dict[str, tuple[str, int]] | None = None,
+    known_hosts: Path | None = None,
 ) -> Targets:
+    """Targets for ``devices``; with ``known_hosts`` (OpenSSH format) host keys are checked
+    strictly, without it any key is accepted (netmiko's default, fine for labs only)."""
     profiles = {p.name: p for p in session.exec(select(SshProfile)).all()}
     address_map = address_map or {}
     out = Targets(devices={d.name: d for d in devices})
@@ -112,6 +115,7 @@ def build_targets(
                 enable_secret=secrets.get("ssh", profile.name, "enable_secret"),
                 conn_timeout_s=profile.conn_timeout_s,
                 read_timeout_s=profile.read_timeout_s,
+                known_hosts=str(known_hosts) if known_hosts else None,
             )
         )
     return out

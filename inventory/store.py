@@ -201,7 +201,11 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
             else:
                 report.unchanged[kind_name] += 1
         if problems:
-            continue  # keep validating the other kinds' rows, write nothing
+            # keep validating the other kinds' rows (write nothing); rows that refer to this
+            # batch's good rows must not report them missing
+            for key in insert_keys:
+                index.by_key[kind_name][key] = 0
+            continue
         _apply(session, entity, index, inserts, insert_keys, updates)
         report.inserted[kind_name] += len(inserts)
         report.updated[kind_name] += len(updates)

@@ -16,23 +16,24 @@ exact optimum for small instances is in ``planning.exact`` (an integer program).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
+from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
 
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
+REGROUP_SHARING = (10.0,)
+REGROUP_STARTS = 2  # group members the group's tree is also grown from
 MAX_STARTS = 8  # sites the tree is also grown from (besides the root)
-MAX_GROUP = 16  # largest group of sites ripped up together (bounds the batch's run time)
+MAX_GROUP = 8  # largest group of sites ripped up together (bounds the batch's run time)
 
 
 @dataclass
@@ -50,7 +51,7 @@ class SteinerInstance:
     origin: list[tuple | None]  # candidate edge (u, v, key) each arc belongs to; None = root arc
     terminals: list[int]
     root: int
-
+    toll: float = 0.0  # added to every arc at a site, so no route passes through another site
     @classmethod
     def from_network(cls, net: CandidateNetwork, terminals: list[Node]) -> "SteinerInstance":
         nodes = list(net.graph.nodes)
@@ -77,12 +78,51 @@ class SteinerInstance:
         n += 1
         for pop in net.pops:
             arc(index[pop], root, 0.0, 0.0, None)
-        return cls(n, np.array(tail), np.array(head), np.array(fixed, dtype=float),
-                   np.array(per_cable, dtype=float), origin, [index[t] for t in terminals], root)
+        tail_a, head_a = np.array(tail), np.array(head)
+        per_cable_a = np.array(per_cable, dtype=float)
+        # Every site's own path crosses exactly one arc at its node, a path *through* a
+        # site two: a toll on those arcs shifts every plan by the same amount per site and
+        # makes passing through a building (entry trench in, entry trench out) never pay.
+        toll = 10.0 * (float(np.sum(fixed)) + float(np.sum(per_cable))) + 1.0
+        sites = np.zeros(n, dtype=bool)
+        sites[[index[t] for t in terminals]] = True
+        per_cable_a[sites[tail_a] | sites[head_a]] += toll
+        return cls(n, tail_a, head_a, np.array(fixed, dtype=float), per_cable_a, origin,
+                   [index[t] for t in terminals], root, toll)
 
-    def matrix(self, weights: np.ndarray):
-        return coo_matrix((np.maximum(weights, _EPS), (self.tail, self.head)),
-                          shape=(self.n, self.n)).tocsr()
+    @cached_property
+    def _template(self):
+        """CSR structure of every arc in both directions plus a virtual source (node n)
+        with an arc to every node, and ``perm`` mapping CSR slots to the weight vector.
+        Its data is overwritten for each search (no re-sorting of 50k arcs each time)."""
+        m, n = len(self.tail), self.n
+        rows = np.concatenate([self.tail, self.head, np.full(n, n)])
+        cols = np.concatenate([self.head, self.tail, np.arange(n)])
+        slots = coo_matrix((np.arange(1, 2 * m + n + 1, dtype=float), (rows, cols)),
+                           shape=(n + 1, n + 1)).tocsr()
+        return slots, slots.data.astype(np.int64) - 1
+
+    def shortest(self, weights: np.ndarray, start: int, *, offsets: np.ndarray | None = None,
+                 limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """Dijkstra (C speed) from ``start`` with per-arc ``weights``; ``start`` = ``n``
+        is the virtual source, reaching node v at ``offsets[v]`` (inf: not at all)."""
+        graph, perm = self._template
+        if offsets is None:
+            offsets = np.full(self.n, np.inf)
+        graph.data = np.maximum(np.concatenate([weights, weights, offsets])[perm], _EPS)
+        return dijkstra(graph, directed=True, indices=start, return_predecessors=True, limit=limit)
+
+    def path(self, preds: np.ndarray, start: int, end: int) -> list[int] | None:
+        """Arcs from ``end`` back to ``start`` of a Dijkstra run from ``start``, ordered
+        from ``end`` (the arcs of a run from the root read from a site to the root)."""
+        arcs, node = [], end
+        while node != start:
+            parent = int(preds[node])
+            if parent < 0:
+                return None
+            arcs.append(self.arc_index[(node, parent)])
+            node = parent
+        return arcs
 
     @cached_property
     def arc_index(self) -> dict[tuple[int, int], int]:
@@ -90,37 +130,23 @@ class SteinerInstance:
         return {(int(a), int(b)): i for i, (a, b) in enumerate(zip(self.tail, self.head))} | {
             (int(b), int(a)): i for i, (a, b) in enumerate(zip(self.tail, self.head))}
 
+    def other_end(self, arc: int, node: int) -> int:
+        return int(self.head[arc]) if int(self.tail[arc]) == node else int(self.tail[arc])
+
     def cost(self, paths: dict[int, list[int]]) -> float:
-        """Fixed cost of every arc used once, per-cable cost once per path using it."""
-        used = set().union(*paths.values()) if paths else set()
-        return float(sum(self.fixed[a] for a in used)
-                     + sum(self.per_cable[a] for arcs in paths.values() for a in arcs))
-
-
-def _paths_from_predecessors(instance: SteinerInstance, arc_of, preds: np.ndarray,
-                             source: int) -> list[int] | None:
-    """Arcs of the path from ``source`` to the root, from a Dijkstra rooted at the root."""
-    arcs, node = [], source
-    while node != instance.root:
-        parent = int(preds[node])
-        if parent < 0:
-            return None
-        arcs.append(arc_of[(node, parent)])
-        node = parent
-    return arcs
+        """Fixed cost of every arc used once, per-cable cost once per path using it
+        (without the tolls of the sites' own entries)."""
+        if not paths:
+            return 0.0
+        arcs = np.concatenate([np.asarray(p, dtype=np.int64) for p in paths.values()])
+        return float(self.fixed[np.unique(arcs)].sum() + self.per_cable[arcs].sum()) - self.toll * len(paths)
 
 
 def independent_paths(instance: SteinerInstance) -> dict[int, list[int]]:
     """Every site on its own cheapest path (what single-site plans would build)."""
-    arc_of = instance.arc_index
-    _, preds = dijkstra(instance.matrix(instance.fixed + instance.per_cable), directed=False,
-                        indices=instance.root, return_predecessors=True)
-    paths = {}
-    for t in instance.terminals:
-        path = _paths_from_predecessors(instance, arc_of, preds, t)
-        if path is not None:
-            paths[t] = path
-    return paths
+    _, preds = instance.shortest(instance.fixed + instance.per_cable, instance.root)
+    paths = {t: instance.path(preds, instance.root, t) for t in instance.terminals}
+    return {t: p for t, p in paths.items() if p is not None}
 
 
 def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int],
@@ -128,137 +154,217 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
     """Takahashi–Matsuyama's shortest-path heuristic, aware of per-cable costs: grow the
     tree (the root plus the ``kept`` paths) by repeatedly adding the site whose connection
     costs least, counting dug trenches as free and the per-cable cost of its whole way to
-    the root (a virtual source stands behind every tree node at that node's per-cable
+    the root (the virtual source reaches every tree node at that node's per-cable
     distance to the root).
 
     ``sharing`` > 1 weighs per-cable costs up while growing, anticipating that later
     sites will follow the same way: a long chain of cheap free ducts is tempting for
     the first site but costly when every later site pulls its cable along it too."""
-    source = instance.n
-    arc_of = instance.arc_index
     paths = {t: list(p) for t, p in kept.items()}
     bought = np.zeros(len(instance.fixed), dtype=bool)
     bought[[a for p in kept.values() for a in p]] = True
     # the kept paths as a tree: per-cable distances to the root within the dug trenches
-    dist, preds = dijkstra(instance.matrix(np.where(bought, sharing * instance.per_cable, np.inf)),
-                           directed=False, indices=instance.root, return_predecessors=True)
-    to_root = {int(v): float(dist[v]) for v in np.flatnonzero(np.isfinite(dist))}
-    next_arc: dict[int, int | None] = {v: arc_of[(v, int(preds[v]))] for v in to_root if v != instance.root}
+    to_root, preds = instance.shortest(np.where(bought, sharing * instance.per_cable, np.inf),
+                                       instance.root)
+    tree = np.isfinite(to_root)
+    next_arc: dict[int, int | None] = {int(v): instance.arc_index[(int(v), int(preds[v]))]
+                                       for v in np.flatnonzero(tree) if v != instance.root}
     next_arc[instance.root] = None
 
     def chain(node: int) -> list[int]:
         arcs = []
         while next_arc[node] is not None:
-            arc = next_arc[node]
-            arcs.append(arc)
-            node = int(instance.head[arc]) if int(instance.tail[arc]) == node else int(instance.tail[arc])
+            arcs.append(next_arc[node])
+            node = instance.other_end(next_arc[node], node)
         return arcs
 
     remaining = set(to_add)
+    known = np.full(instance.n + 1, np.inf)  # upper bounds: distances only shrink as the tree grows
     while remaining:
         weights = sharing * instance.per_cable + np.where(bought, 0.0, instance.fixed)
-        tree = list(to_root)
-        tails = np.concatenate([instance.tail, np.full(len(tree), source)])
-        heads = np.concatenate([instance.head, np.array(tree)])
-        data = np.maximum(np.concatenate([weights, [to_root[v] for v in tree]]), _EPS)
-        matrix = coo_matrix((data, (tails, heads)), shape=(instance.n + 1, instance.n + 1)).tocsr()
-        dist, preds = dijkstra(matrix, directed=False, indices=source, return_predecessors=True)
+        dist, preds = instance.shortest(weights, instance.n, offsets=to_root,
+                                        limit=min(known[v] for v in remaining) * (1 + 1e-9))
+        np.minimum(known, dist, out=known)
         t = min(remaining, key=lambda v: (dist[v], v))
         remaining.discard(t)
         walk = [t]  # from the site towards the tree, cut at the first tree node
-        while walk[-1] not in to_root:
+        while not tree[walk[-1]]:
             walk.append(int(preds[walk[-1]]))
-        new_arcs = [arc_of[(a, b)] for a, b in zip(walk, walk[1:])]
+        new_arcs = [instance.arc_index[(a, b)] for a, b in zip(walk, walk[1:])]
         paths[t] = new_arcs + chain(walk[-1])
         bought[new_arcs] = True
         cost = to_root[walk[-1]]
         for node, arc in zip(reversed(walk[:-1]), reversed(new_arcs)):
             cost += sharing * instance.per_cable[arc]
-            next_arc[node], to_root[node] = arc, cost
+            next_arc[node], to_root[node], tree[node] = arc, cost, True
     return paths
 
 
-def _grow_from(instance: SteinerInstance, start: int, reachable: list[int]) -> dict[int, list[int]]:
-    """Plain shortest-path heuristic started at one site instead of the root (the root is
-    just one more terminal), read back as each site's path to the root in that tree.
-    Different starts find different trunks; the best is kept."""
+def _grow_from(instance: SteinerInstance, start: int, sites: list[int],
+               kept: dict[int, list[int]] | None = None) -> dict[int, list[int]]:
+    """Plain shortest-path heuristic started at one site instead of the root: the root
+    (with the ``kept`` paths' trenches, all dug already) is just one more terminal to
+    reach. Read back as each of ``sites``' path to the root in the grown tree, next to
+    the kept paths. Different starts find different trunks; the best is kept."""
+    kept = kept or {}
     weights = instance.fixed + instance.per_cable
-    source = instance.n
-    in_tree = {start}
     bought = np.zeros(len(weights), dtype=bool)
-    remaining = (set(reachable) | {instance.root}) - {start}
-    arc_of = instance.arc_index
-    while remaining:
-        tree = np.array(sorted(in_tree))
-        tails = np.concatenate([instance.tail, np.full(len(tree), source)])
-        heads = np.concatenate([instance.head, tree])
-        data = np.maximum(np.concatenate([np.where(bought, instance.per_cable, weights),
-                                          np.zeros(len(tree))]), _EPS)
-        matrix = coo_matrix((data, (tails, heads)), shape=(source + 1, source + 1)).tocsr()
-        dist, preds = dijkstra(matrix, directed=False, indices=source, return_predecessors=True)
-        t = min(remaining, key=lambda v: (dist[v], v))
-        remaining.discard(t)
-        node = t
-        while node not in in_tree:
+    bought[[a for p in kept.values() for a in p]] = True
+    anchor = np.zeros(instance.n, dtype=bool)  # the root and the kept plan: one terminal
+    anchor[instance.root] = True
+    anchor[instance.tail[bought]] = anchor[instance.head[bought]] = True
+    anchor_nodes = np.flatnonzero(anchor)
+    in_tree = np.full(instance.n, np.inf)  # 0 where the tree is: the virtual source's offsets
+    in_tree[start] = 0.0
+    remaining = set(sites) - {start}
+    anchored = False
+    known = np.full(instance.n + 1, np.inf)  # upper bounds: distances only shrink as the tree grows
+
+    def nearest(dist: np.ndarray) -> int:
+        options = [(dist[v], v) for v in remaining]
+        if not anchored:
+            a = int(anchor_nodes[np.argmin(dist[anchor_nodes])])
+            options.append((dist[a], a))
+        return min(options)[1]
+
+    while remaining or not anchored:
+        reached = nearest(known)
+        dist, preds = instance.shortest(np.where(bought, instance.per_cable, weights), instance.n,
+                                        offsets=in_tree, limit=known[reached] * (1 + 1e-9))
+        np.minimum(known, dist, out=known)
+        reached = node = nearest(dist)
+        while in_tree[node] != 0.0:
             parent = int(preds[node])
-            bought[arc_of[(node, parent)]] = True
-            in_tree.add(node)
+            bought[instance.arc_index[(node, parent)]] = True
+            in_tree[node] = 0.0
             node = parent
-    arc_of = instance.arc_index
-    _, preds = dijkstra(instance.matrix(np.where(bought, instance.per_cable, np.inf)), directed=False,
-                        indices=instance.root, return_predecessors=True)
-    return {t: _paths_from_predecessors(instance, arc_of, preds, t) for t in reachable}
+        if anchor[reached]:
+            anchored = True
+            in_tree[anchor_nodes] = 0.0
+        remaining.discard(reached)
+    _, preds = instance.shortest(np.where(bought, instance.per_cable, np.inf), instance.root)
+    paths = {t: list(p) for t, p in kept.items()}
+    paths.update({t: instance.path(preds, instance.root, t) for t in sites})
+    return paths
 
 
-def _regroup(instance: SteinerInstance, paths: dict[int, list[int]],
-             max_group: int) -> dict[int, list[int]]:
-    """Group moves: the sites behind one node of the plan (a branch) are ripped up
-    together and grown back onto the rest; kept when cheaper. Single-site re-routing
-    cannot move a trunk that several sites share; this can."""
+def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int) -> dict[int, list[int]]:
+    """Key-path exchange: cut arc ``cut``; the sites whose paths use it keep their part
+    below the cut and the branch is re-joined to the rest of the plan (or the root) by
+    the cheapest path, priced for all of them (one trench, one cable each)."""
+    group = {t for t, arcs in paths.items() if cut in arcs}
+    kept = {t: p for t, p in paths.items() if t not in group}
+    branch = [a for t in group for a in paths[t][:paths[t].index(cut)]]
+    bought = np.zeros(len(instance.fixed), dtype=bool)
+    bought[[a for p in kept.values() for a in p]] = True
+    anchor = np.zeros(instance.n, dtype=bool)
+    anchor[instance.root] = True
+    anchor[instance.tail[bought]] = anchor[instance.head[bought]] = True
+    sources = np.full(instance.n, np.inf)
+    sources[[t for t in group]] = 0.0
+    sources[instance.tail[branch]] = sources[instance.head[branch]] = 0.0
+    weights = len(group) * instance.per_cable + np.where(bought, 0.0, instance.fixed)
+    weights[cut] = np.inf
+    dist, preds = instance.shortest(weights, instance.n, offsets=sources)
+    targets = np.flatnonzero(anchor & np.isfinite(dist[:instance.n]))
+    if not len(targets):
+        return paths
+    node = int(targets[np.argmin(dist[targets])])
+    link = []
+    while sources[node] != 0.0:  # back to where the branch is left
+        parent = int(preds[node])
+        link.append(instance.arc_index[(node, parent)])
+        node = parent
+    bought[branch] = True
+    bought[link] = True
+    _, preds = instance.shortest(np.where(bought, instance.per_cable, np.inf), instance.root)
+    result = dict(kept)
+    for t in group:
+        path = instance.path(preds, instance.root, t)
+        if path is None:
+            return paths
+        result[t] = path
+    return _reroute(instance, result, only=frozenset(group))
+
+
+def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: int,
+             max_passes: int = 4) -> dict[int, list[int]]:
+    """Local search with two moves that single-site re-routing cannot make:
+
+    * re-attach a branch: cut the top arc of each key path (a chain of arcs used by the
+      same sites) and re-join the branch below it by the cheapest path (``_reattach``);
+    * re-grow a group: the sites behind one node are ripped up together and grown back
+      onto the rest of the plan, from the root and from some of their own sites.
+
+    A move is kept when the plan gets cheaper; one that did not help is not tried again
+    (the rest of the plan rarely changes enough to make it help later)."""
     best, best_cost = paths, instance.cost(paths)
-    tried: set[frozenset] = set()
-    improved = True
-    while improved:
+    failed: set = set()
+    for _ in range(max_passes):
         improved = False
+        users: dict[int, frozenset] = {}
         behind: dict[int, set[int]] = defaultdict(set)
         for t, arcs in best.items():
             for arc in arcs:
                 behind[int(instance.tail[arc])].add(t)
                 behind[int(instance.head[arc])].add(t)
-        groups = {frozenset(g) for g in behind.values() if 2 <= len(g) <= max_group} - tried
-        for group in sorted(groups, key=lambda g: (len(g), sorted(g))):
-            tried.add(group)
-            kept = {t: p for t, p in best.items() if t not in group}
-            candidate = min((_reroute(instance, _grow(instance, kept, set(group), sharing))
-                             for sharing in SHARING_GUESSES), key=instance.cost)
+        arc_users: dict[int, set[int]] = defaultdict(set)
+        for t, arcs in best.items():
+            for arc in arcs:
+                arc_users[arc].add(t)
+        for arc, who in arc_users.items():
+            users[arc] = frozenset(who)
+        cuts = sorted({arcs[i] for arcs in best.values() for i in range(len(arcs))
+                       if len(users[arcs[i]]) > 1  # a lone site's branch: re-routing covers it
+                       and (i == len(arcs) - 1 or users[arcs[i]] != users[arcs[i + 1]])})
+        groups = sorted({frozenset(g) for g in behind.values() if 2 <= len(g) <= max_group},
+                        key=lambda g: (len(g), sorted(g)))
+        for move in [("cut", c, users[c]) for c in cuts] + [("group", g) for g in groups]:
+            if move in failed:
+                continue
+            if move[0] == "cut":
+                if not any(move[1] in arcs for arcs in best.values()):
+                    continue
+                candidate = _reattach(instance, {t: list(p) for t, p in best.items()}, move[1])
+            else:
+                group = move[1]
+                kept = {t: p for t, p in best.items() if t not in group}
+                grown = [_grow(instance, kept, set(group), sharing) for sharing in REGROUP_SHARING]
+                grown += [_grow_from(instance, start, sorted(group), kept)
+                          for start in sorted(group)[:REGROUP_STARTS]]
+                candidate = min((_reroute(instance, p, only=group) for p in grown), key=instance.cost)
             cost = instance.cost(candidate)
             if cost < best_cost - 1e-6:
                 best, best_cost, improved = candidate, cost, True
-                break
+            else:
+                failed.add(move)
+        if not improved:
+            break
+        # moves change what is dug: sites outside the moved group may now have cheaper ways
+        best = _reroute(instance, best)
+        best_cost = instance.cost(best)
     return best
 
 
-def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes: int = 20) -> dict[int, list[int]]:
-    """Each site in turn takes its cheapest path given what the others already dig."""
-    arc_of = instance.arc_index
-    usage = Counter(a for arcs in paths.values() for a in arcs)
+def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes: int = 20,
+             only: frozenset[int] | None = None) -> dict[int, list[int]]:
+    """Each site (of ``only``, default all) in turn takes its cheapest path given what
+    the others already dig. The search from the site stops at its current path's cost."""
+    usage = np.zeros(len(instance.fixed), dtype=np.int64)
+    for arcs in paths.values():
+        np.add.at(usage, arcs, 1)
     for _ in range(max_passes):
         improved = False
-        for t in sorted(paths, key=lambda t: -len(paths[t])):
+        for t in sorted(only or paths, key=lambda t: -len(paths[t])):
             old = paths[t]
-            usage.subtract(old)
-            bought = np.zeros(len(instance.fixed), dtype=bool)
-            bought[[a for a, c in usage.items() if c > 0]] = True
-            weights = instance.per_cable + np.where(bought, 0.0, instance.fixed)
-            dist, preds = dijkstra(instance.matrix(weights), directed=False, indices=instance.root,
-                                   return_predecessors=True)
-            old_cost = float(sum(weights[a] for a in old))
-            if dist[t] < old_cost - 1e-6:
-                new = _paths_from_predecessors(instance, arc_of, preds, t)
-                if new is not None:
-                    paths[t] = new
-                    improved = True
-            usage.update(paths[t])
+            np.subtract.at(usage, old, 1)
+            weights = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
+            old_cost = float(weights[old].sum())
+            dist, preds = instance.shortest(weights, t, limit=old_cost)
+            if dist[instance.root] < old_cost - 1e-6:
+                paths[t] = instance.path(preds, t, instance.root)[::-1]
+                improved = True
+            np.add.at(usage, paths[t], 1)
         if not improved:
             break
     return paths
@@ -276,7 +382,7 @@ def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP) -> dict[i
     # starts spread over the sites: the ones farthest from the root first
     for start in sorted(reachable, key=lambda t: -sum(instance.fixed[independent[t]]))[:MAX_STARTS]:
         candidates.append(_reroute(instance, _grow_from(instance, start, reachable)))
-    return _regroup(instance, min(candidates, key=instance.cost), max_group)
+    return _improve(instance, min(candidates, key=instance.cost), max_group)
 
 
 @dataclass(frozen=True)
@@ -300,6 +406,7 @@ class JointPlan:
     order: list[OrderStep]
     unreachable: list[str]
     costs_label: str
+    routing_eur: float  # the optimised part: civil works + cable along the routes
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -315,11 +422,13 @@ class JointPlan:
             "saving_eur": self.saving_eur,
             "saving_pct": round(100 * self.saving_eur / self.independent_total_eur, 1)
             if self.independent_total_eur else 0.0,
+            "routing_eur": round(self.routing_eur, 2),
             "shares_eur": self.shares,
             "order": [asdict(step) for step in self.order],
             "unreachable": self.unreachable,
-            "bom": [asdict(line) for line in self.bom],
-            "routes": {code: route_dict(route) for code, route in self.routes.items()},
+            "bom": bom_dicts(self.bom),
+            "routes": {code: {k: v for k, v in route_dict(route).items() if k != "legs"}
+                       for code, route in self.routes.items()},
             "notes": self.notes,
         }
 
@@ -389,4 +498,5 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     unreachable = sorted(code for code in nodes if code not in routes)
     notes = [f"{len(unreachable)} site(s) cannot reach a PoP"] if unreachable else []
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
-                     shares, _construction_order(routes, own_costs), unreachable, net.costs.label, notes)
+                     shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
+                     instance.cost(joint), notes)

@@ -34,7 +34,7 @@ class BomLine:
     total_eur: float
 
 
-def civil_metres(routes: Iterable[Route]) -> dict[str, float]:
+def civil_metres(routes: Iterable[Route], digits: int | None = 1) -> dict[str, float]:
     """Metres of work per laying method; a trench dug for several cables counts once,
     metres pulled into existing ducts count once per cable."""
     metres: dict[str, float] = defaultdict(float)
@@ -46,7 +46,7 @@ def civil_metres(routes: Iterable[Route]) -> dict[str, float]:
             elif leg.kind in (NEW, ENTRY) and leg.edge_id not in seen:
                 seen.add(leg.edge_id)
                 metres[leg.laying_method] += leg.length_m
-    return {method: round(m, 1) for method, m in sorted(metres.items())}
+    return {method: m if digits is None else round(m, digits) for method, m in sorted(metres.items())}
 
 
 def bill_of_materials(routes: list[Route], costs: CostModel, strands: int) -> list[BomLine]:
@@ -56,9 +56,9 @@ def bill_of_materials(routes: list[Route], costs: CostModel, strands: int) -> li
 
     def line(item: str, quantity: float, unit: str, unit_eur: float) -> None:
         if quantity > 0:
-            lines.append(BomLine(item, round(quantity, 1), unit, unit_eur, round(quantity * unit_eur, 2)))
+            lines.append(BomLine(item, round(quantity, 1), unit, unit_eur, quantity * unit_eur))
 
-    for method, metres in civil_metres(routes).items():
+    for method, metres in civil_metres(routes, digits=None).items():
         if method == "existing_duct":
             line("cable pulling into existing duct", metres, "m", costs.trench_price(method))
         else:
@@ -71,6 +71,10 @@ def bill_of_materials(routes: list[Route], costs: CostModel, strands: int) -> li
     line("fusion splice", cable_strands * (2 * len(routes) + joints), "pc", costs.splice_eur)
     line("building entry", len(routes), "pc", costs.building_entry_eur)
     return lines
+
+
+def bom_dicts(lines: Iterable[BomLine]) -> list[dict]:
+    return [{**asdict(line), "total_eur": round(line.total_eur, 2)} for line in lines]
 
 
 def bom_total(lines: Iterable[BomLine]) -> float:
@@ -119,7 +123,7 @@ class ConnectPlan:
             "routes": [route_dict(r) for r in self.routes],
             "shared_trenches": [leg.code or f"new:{leg.key}" for leg in self.shared],
             "metres_by_method": civil_metres(self.routes),
-            "bom": [asdict(line) for line in self.bom],
+            "bom": bom_dicts(self.bom),
             "total_eur": self.total_eur,
             "loss_budget": [b.to_dict() for b in self.loss],
             "flagged": self.flagged,

@@ -11,8 +11,9 @@ many cables use the trench) and a *per-cable* cost (paid for every cable along i
     entry      a new building-entry trench from a site to one of its nearest candidate
                nodes (straight line, open trench)          fixed trench, per cable cable
 
-Trenches without a free duct are no candidates: pulling a cable needs a duct, and a
-parallel trench would be a street segment. Nodes are tuples: ``("n", route_node_id)``
+New edges carry ``coords`` (GeoJSON positions) and their two ``ends``, so a plan can
+store them as trench segments. A trench without a free duct is a candidate for a *new*
+trench alongside it (same way, same laying method): the plant's ways are streets too. Nodes are tuples: ``("n", route_node_id)``
 for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a site.
 """
 
@@ -179,6 +180,7 @@ class CandidateNetwork:
             fixed_eur=length * self.costs.trench_price(LayingMethod.OPEN_TRENCH),
             per_cable_eur=length * self.costs.per_cable_per_m(existing_duct=False, strands=self.strands),
             trench_id=None, code=None, coords=[[s["lon"], s["lat"]], [t["lon"], t["lat"]]],
+            ends=(site_node, target),
         )
 
 
@@ -189,6 +191,7 @@ def build_candidate_network(
     *,
     streets: Iterable[StreetSegment] = (),
     strands: int = 12,
+    geometries: dict[int, list[list[float]]] | None = None,
     snap_m: float = DEFAULT_SNAP_M,
     max_entry_m: float = DEFAULT_MAX_ENTRY_M,
     entry_candidates: int = DEFAULT_ENTRY_CANDIDATES,
@@ -197,7 +200,8 @@ def build_candidate_network(
 
     ``physical`` is ``topology.graphs.physical_graph``'s MultiGraph (node = RouteNode.id,
     edge key = TrenchSegment.id); ``pops`` maps the route nodes of PoP sites to their
-    site codes."""
+    site codes; ``geometries`` (trench id -> coordinates, a-node to b-node) draws new
+    trenches alongside full ones (straight lines without it)."""
     graph = nx.MultiGraph()
     pull = costs.per_cable_per_m(existing_duct=True, strands=strands)
     cable = costs.per_cable_per_m(existing_duct=False, strands=strands)
@@ -207,13 +211,23 @@ def build_candidate_network(
                        # a new trench may end anywhere but in another site's building
                        attachable=data.get("kind") != NodeKind.SITE_ENTRY or node in pops)
     for u, v, key, data in physical.edges(keys=True, data=True):
-        if data.get("ducts_used", 0) >= data.get("ducts_total", 0):
-            continue  # no free duct: not a candidate for pulling
         length = float(data["length_m"])
-        graph.add_edge(("n", u), ("n", v), key=("t", key), kind=EXISTING,
-                       laying_method=LayingMethod.EXISTING_DUCT.value, length_m=length,
-                       fixed_eur=0.0, per_cable_eur=length * pull, trench_id=key,
-                       code=data.get("code"), coords=None)
+        if data.get("ducts_used", 0) < data.get("ducts_total", 0):
+            graph.add_edge(("n", u), ("n", v), key=("t", key), kind=EXISTING,
+                           laying_method=LayingMethod.EXISTING_DUCT.value, length_m=length,
+                           fixed_eur=0.0, per_cable_eur=length * pull, trench_id=key,
+                           code=data.get("code"), coords=None)
+            continue
+        # full: a new trench alongside (same way, same method; a leased duct's way is dug open)
+        method = data.get("laying_method") or LayingMethod.OPEN_TRENCH.value
+        if method == LayingMethod.EXISTING_DUCT.value:
+            method = LayingMethod.OPEN_TRENCH.value
+        coords = (geometries or {}).get(key) or [[physical.nodes[u]["lon"], physical.nodes[u]["lat"]],
+                                                 [physical.nodes[v]["lon"], physical.nodes[v]["lat"]]]
+        graph.add_edge(("n", u), ("n", v), key=("parallel", key), kind=NEW, laying_method=method,
+                       length_m=length, fixed_eur=length * costs.trench_price(method),
+                       per_cable_eur=length * cable, trench_id=None, code=None, coords=coords,
+                       ends=(("n", u), ("n", v)))
 
     # street nodes: identical endpoints are one node; a node on top of a route node is it
     route_nodes = [n for n in graph.nodes]
@@ -244,7 +258,7 @@ def build_candidate_network(
         graph.add_edge(a, b, key=("street", index), kind=NEW, laying_method=segment.laying_method,
                        length_m=length, fixed_eur=length * costs.trench_price(segment.laying_method),
                        per_cable_eur=length * cable, trench_id=None, code=None,
-                       coords=segment.coords)
+                       coords=segment.coords, ends=(a, b))
 
     # street nodes near (not on) the plant get a short open-trench link to it
     if route_tree is not None:
@@ -263,7 +277,8 @@ def build_candidate_network(
                                laying_method=LayingMethod.OPEN_TRENCH.value, length_m=length,
                                fixed_eur=length * costs.trench_price(LayingMethod.OPEN_TRENCH),
                                per_cable_eur=length * cable, trench_id=None, code=None,
-                               coords=[[data["lon"], data["lat"]], [t["lon"], t["lat"]]])
+                               coords=[[data["lon"], data["lat"]], [t["lon"], t["lat"]]],
+                               ends=(node, target))
 
     network = CandidateNetwork(graph=graph, costs=costs, strands=strands,
                                pops={("n", n): code for n, code in pops.items() if ("n", n) in graph},

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Hashable
 
 from netops.errors import NetopsError
-from planning.network import CandidateNetwork, Node
+from planning.network import OWN_ENTRY, CandidateNetwork, Node
 
 _SINK = object()
 
@@ -138,8 +138,10 @@ def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route
         for a, b, ia, ib in ((u, v, iu, iv), (v, u, iv, iu)):
             arcs.add(ia, ib, single, (a, b, key, False))
             if count > 1:
-                # the trench is dug already: a second cable pays only its own metres
-                arcs.add(ia, ib, d["per_cable_eur"] + share_penalty, (a, b, key, True))
+                # a site's own documented entry is no trench: both routes may use it freely;
+                # a trench used twice is dug already: the second cable pays its own metres
+                penalty = 0.0 if d["kind"] == OWN_ENTRY else share_penalty
+                arcs.add(ia, ib, d["per_cable_eur"] + penalty, (a, b, key, True))
     for pop in net.pops:
         arcs.add(index[pop], sink, 0.0, (pop,))
         if count > 1:
@@ -182,5 +184,6 @@ def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route
 
 
 def shared_legs(first: Route, second: Route) -> list[Leg]:
+    """Trenches both routes run through (a site's own entry node is no trench)."""
     ids = {leg.edge_id for leg in second.legs}
-    return [leg for leg in first.legs if leg.edge_id in ids]
+    return [leg for leg in first.legs if leg.edge_id in ids and leg.kind != OWN_ENTRY]

@@ -130,7 +130,7 @@ def shared_risks(net: Network) -> list[Finding]:
             by_sites[element.kind, redundant].append(element.id)
     findings = []
     for (kind, sites), idents in by_sites.items():
-        site_devices = {d for d, s in net.logical.site_of.items() if s in sites}
+        site_devices = {d for s in sites for d in net.logical.nodes_of_site[s]}
         failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
         shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
         refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
@@ -166,10 +166,12 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     """Every trench segment, route node and device (or just ``elements``), by the weighted
     sites its failure alone cuts off (service view), worst first.
 
-    Fast engine: a failure that takes down one link or one device is answered from the cut
-    tree (one DFS for the whole network); a trench or manhole carrying several links (a
-    shared-risk group) by the local failure search; trenches carrying the same set of links
-    (consecutive segments of the same routes) are answered once. ``naive=True`` removes each
+    Fast engine: one low-link DFS per layer (``CutTree``) gives the bridges, cut vertices and
+    2-edge-connected components; a failure whose links are bridges, or non-bridges in
+    distinct components, is answered from it directly (a device failure too). Only a
+    shared-risk group, two or more of the failed links in one component, goes to the local
+    failure search around it; trenches carrying the same set of links (consecutive segments
+    of the same routes) are answered once. ``naive=True`` removes each
     element and searches the whole network again: the reference for tests and benchmark.
     """
     key = ("ranking", naive)
@@ -324,7 +326,7 @@ def _end_nodes(net: Network, end: tuple[str, int]) -> set[int]:
     kind, ident = end
     if kind == "closure":
         return {net.cable_graph.nodes[end]["node_id"]} if end in net.cable_graph else set()
-    return {n for n, s in net.physical.site_of.items() if s == ident}
+    return set(net.physical.nodes_of_site.get(ident, ()))
 
 
 def _cable_paths(net: Network) -> list[Finding]:

@@ -14,6 +14,10 @@ on (node pair and key), never every edge to the parent, so two parallel trench s
 are correctly not bridges, unlike ``nx.bridges`` which refuses multigraphs. Edge keys
 must be unique across the graph (they are database ids in ``topology.graphs``).
 
+The same sweep labels the 2-edge-connected components, which settles most *sets* of failed
+edges too (``cut_by_edges``): only two failed edges inside one component can cut without
+a bridge. That is the shared-risk case (two "redundant" links in one trench).
+
 ``FailureSearch`` answers it for an arbitrary *set* of simultaneous failures (a trench
 carrying several links, ``netops audit cut A B C``): only nodes next to a failure can be
 cut off, so it searches outward from them, best-first towards the core along the
@@ -34,6 +38,12 @@ import networkx as nx
 ROOT = ("__core__",)  # the virtual super-source; graph nodes are ints or (kind, id) pairs
 
 
+def plain_adjacency(graph: nx.MultiGraph) -> dict:
+    """node -> {neighbour: (edge keys...)} as plain dicts: the searches below visit every
+    edge, and networkx's adjacency views cost a Python call per access."""
+    return {v: {w: tuple(keys) for w, keys in nbrs.items()} for v, nbrs in graph.adj.items()}
+
+
 def _is_virtual(key) -> bool:
     return isinstance(key, tuple) and key[:1] == ("virtual",)
 
@@ -41,8 +51,9 @@ def _is_virtual(key) -> bool:
 class CutTree:
     """One DFS from the super-source over a (multi)graph; see the module docstring."""
 
-    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable]):
+    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], adj: dict | None = None):
         self.graph = graph
+        self.adj = adj if adj is not None else plain_adjacency(graph)
         self.sources = {s for s in sources if s in graph}
         self.order: list = []  # pre-order of every node reachable from the core
         self.pos: dict = {}
@@ -51,6 +62,7 @@ class CutTree:
         self.cut_children: dict = {}  # cut vertex -> children cut off when it fails
         self.top_bridge: dict = {}  # node -> key of the bridge nearest the core above it
         self.parent: dict = {}  # node -> its DFS parent (ROOT for a core node)
+        self.component: dict = {}  # node -> its 2-edge-connected component (a node's id or ROOT)
         self._search()
 
     def _neighbours(self, v) -> Iterator[tuple]:
@@ -58,7 +70,7 @@ class CutTree:
             for s in self.sources:
                 yield s, ("virtual", s)
             return
-        for w, keys in self.graph.adj[v].items():
+        for w, keys in self.adj[v].items():
             for key in keys:
                 yield w, key
         if v in self.sources:
@@ -97,11 +109,35 @@ class CutTree:
         self._propagate_top_bridges()
 
     def _propagate_top_bridges(self) -> None:
-        """Pre-order visits every parent before its children, so one sweep suffices."""
+        """Pre-order visits every parent before its children, so one sweep suffices. The
+        same sweep labels the 2-edge-connected components: a node starts a new one exactly
+        when the tree edge above it is a bridge (the core's is labelled ROOT)."""
         child_bridge = {child: key for key, child in self.bridge_child.items()}
         for v in self.order:
-            inherited = self.top_bridge.get(self.parent[v])
+            parent = self.parent[v]
+            inherited = self.top_bridge.get(parent)
             self.top_bridge[v] = inherited if inherited is not None else child_bridge.get(v)
+            self.component[v] = v if v in child_bridge else self.component.get(parent, ROOT)
+
+    def cut_by_edges(self, keys: Iterable, edge_ends: dict) -> set | None:
+        """Nodes cut off when all these edges fail at once, if the tree can tell: when no two
+        failed non-bridge edges lie in the same 2-edge-connected component, each such edge
+        still lies on a cycle of its component afterwards, so only the failed bridges cut,
+        each its own subtree. None when two of them share a component (a shared risk that
+        may cut without any bridge): then a search must decide."""
+        components, bridges = set(), []
+        for key in keys:
+            if key in self.bridge_child:
+                bridges.append(key)
+                continue
+            ends = edge_ends.get(key)
+            component = self.component.get(ends[0]) if ends else None
+            if component is None:
+                continue  # not reachable from the core anyway
+            if component in components:
+                return None
+            components.add(component)
+        return {n for key in bridges for n in self.cut_by_edge(key)}
 
     @property
     def reachable(self) -> dict:
@@ -121,13 +157,13 @@ class CutTree:
         return [n for c in self.cut_children.get(v, ()) for n in self.subtree(c)]
 
 
-def core_distances(graph: nx.MultiGraph, sources: Iterable[Hashable]) -> dict:
+def core_distances(adj: dict, sources: Iterable[Hashable]) -> dict:
     """Hops from the nearest core node, for every node reachable from the core."""
-    dist = {s: 0 for s in sources if s in graph}
+    dist = {s: 0 for s in sources if s in adj}
     queue = deque(dist)
     while queue:
         v = queue.popleft()
-        for w in graph.adj[v]:
+        for w in adj[v]:
             if w not in dist:
                 dist[w] = dist[v] + 1
                 queue.append(w)
@@ -137,30 +173,32 @@ def core_distances(graph: nx.MultiGraph, sources: Iterable[Hashable]) -> dict:
 class FailureSearch:
     """Nodes cut off by an arbitrary set of simultaneous failures; see the module docstring."""
 
-    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], dist: dict | None = None):
+    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], adj: dict | None = None):
         self.graph = graph
+        self.adj = adj if adj is not None else plain_adjacency(graph)
         self.sources = {s for s in sources if s in graph}
-        self.dist = dist if dist is not None else core_distances(graph, self.sources)
+        self.dist = core_distances(self.adj, self.sources)
         self.edge_ends = {key: (u, v) for u, v, key in graph.edges(keys=True)}
 
     def cut_off(self, failed_edges: Iterable = (), failed_nodes: Iterable = ()) -> set:
         """Nodes reachable from the core before, not after (the failed nodes excluded)."""
         failed_edges, failed_nodes = set(failed_edges), set(failed_nodes)
-        adj, dist = self.graph.adj, self.dist
+        adj, dist, sources = self.adj, self.dist, self.sources
         frontier = [n for key in failed_edges for n in self.edge_ends.get(key, ())]
         frontier += [w for v in failed_nodes if v in adj for w in adj[v]]
         connected: set = set()
         cut: set = set()
         tie = itertools.count()
         for start in frontier:
-            if start in connected or start in cut or start in failed_nodes or start not in dist:
+            if start in connected or start in cut or start in failed_nodes or start in sources \
+                    or start not in dist:
                 continue
             seen = {start}
             heap = [(dist[start], next(tie), start)]
             reached = False
             while heap:
                 _, _, v = heapq.heappop(heap)
-                if v in connected or v in self.sources:
+                if v in connected or v in sources:
                     reached = True
                     break
                 for w, keys in adj[v].items():

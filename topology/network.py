@@ -17,7 +17,7 @@ from typing import Hashable, Iterable
 import networkx as nx
 
 from inventory.models.sites import DEFAULT_CRITICALITY, Criticality, SiteKind
-from topology.cuts import CutTree, FailureSearch, core_distances
+from topology.cuts import CutTree, FailureSearch, plain_adjacency
 from topology.findings import ElementRef, Severity
 from topology.graphs import cable_from, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
@@ -74,12 +74,16 @@ class Layer:
         self.core_sites = core_sites
 
     @cached_property
+    def adj(self) -> dict:
+        return plain_adjacency(self.graph)
+
+    @cached_property
     def tree(self) -> CutTree:
-        return CutTree(self.graph, self.sources)
+        return CutTree(self.graph, self.sources, self.adj)
 
     @cached_property
     def search(self) -> FailureSearch:
-        return FailureSearch(self.graph, self.sources, core_distances(self.graph, self.sources))
+        return FailureSearch(self.graph, self.sources, self.adj)
 
     @cached_property
     def reachable(self) -> set:
@@ -100,16 +104,26 @@ class Layer:
         failed_edges, failed_nodes = set(failed_edges), set(failed_nodes)
         if naive:
             return naive_cut_off(self.graph, self.sources, failed_edges, failed_nodes, self.reachable)
-        if not failed_nodes and len(failed_edges) == 1:
-            return set(self.tree.cut_by_edge(next(iter(failed_edges))))
+        if not failed_nodes:
+            cut = self.tree.cut_by_edges(failed_edges, self.search.edge_ends)
+            if cut is not None:
+                return cut
         if not failed_edges and len(failed_nodes) == 1:
             return set(self.tree.cut_by_node(next(iter(failed_nodes))))
         return self.search.cut_off(failed_edges, failed_nodes)
 
     @cached_property
-    def sites_present(self) -> set[int]:
+    def nodes_of_site(self) -> dict[int, list]:
+        """Site -> its nodes on this layer (devices, building entries, its cable end)."""
+        nodes: dict[int, list] = defaultdict(list)
+        for node, site in self.site_of.items():
+            nodes[site].append(node)
+        return dict(nodes)
+
+    @property
+    def sites_present(self):
         """Sites with at least one node on this layer."""
-        return set(self.site_of.values())
+        return self.nodes_of_site.keys()
 
     def unreachable_sites(self) -> set[int]:
         """Sites with nodes on this layer of which none reaches the core."""
@@ -188,8 +202,8 @@ class Network:
         links = set(failure.links)
         trenches = set(failure.trenches)
         for node in failure.nodes:
-            if node in self.physical_graph:
-                trenches.update(k for _, _, k in self.physical_graph.edges(node, keys=True))
+            for keys in self.physical.adj.get(node, {}).values():
+                trenches.update(keys)
         for trench in trenches:
             links |= self.links_by_trench.get(trench, set())
         for cable in failure.cables:
@@ -209,9 +223,13 @@ class Network:
 
     # -- naming -------------------------------------------------------------------------
     def weight_of(self, site_ids: Iterable[int]) -> float:
+        if not site_ids:
+            return 0.0
         return sum(self.config.weight(str(self.sites[s].kind)) for s in site_ids)
 
     def site_codes(self, site_ids: Iterable[int]) -> tuple[str, ...]:
+        if not site_ids:
+            return ()
         return tuple(sorted(self.sites[s].code for s in site_ids))
 
     def site_severity(self, site_id: int) -> Severity:

@@ -2,13 +2,14 @@
 
 The graph builders take these (or any object with the same attributes, such as the
 SQLModel rows themselves), so tests build small networks by hand without a database,
-and the loader reads the database with column queries instead of full ORM objects,
-which keeps a 100x city in memory as compact tuples.
+and the loader reads the database with column queries instead of full ORM objects into
+named tuples, which are cheap to make and keep a 100x city in memory compactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlmodel import Session, select
 
@@ -36,8 +37,7 @@ def in_scope(status: str | None, include_planned: bool) -> bool:
     return status == ACTIVE or (include_planned and status == PLANNED)
 
 
-@dataclass(frozen=True, slots=True)
-class SiteRow:
+class SiteRow(NamedTuple):
     id: int
     code: str
     kind: str
@@ -48,8 +48,7 @@ class SiteRow:
     status: str = ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
-class NodeRow:
+class NodeRow(NamedTuple):
     id: int
     code: str
     kind: str = "manhole"
@@ -59,8 +58,7 @@ class NodeRow:
     status: str = ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentRow:
+class SegmentRow(NamedTuple):
     id: int
     code: str
     a_node_id: int
@@ -70,19 +68,17 @@ class SegmentRow:
     ducts_total: int = 2
     ducts_used: int = 1
     status: str = ACTIVE
-    geometry: tuple = ()  # ((lon, lat), ...) from a-node to b-node; empty when not loaded
+    geometry: tuple | list = ()  # [[lon, lat], ...] from a-node to b-node; empty when not loaded
 
 
-@dataclass(frozen=True, slots=True)
-class ClosureRow:
+class ClosureRow(NamedTuple):
     id: int
     code: str
     node_id: int
     status: str = ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
-class CableRow:
+class CableRow(NamedTuple):
     id: int
     code: str
     strands: int = 24
@@ -94,15 +90,13 @@ class CableRow:
     status: str = ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
-class CableSegmentRow:
+class CableSegmentRow(NamedTuple):
     cable_id: int
     seq: int
     segment_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceRow:
+class DeviceRow(NamedTuple):
     id: int
     name: str
     site_id: int
@@ -112,15 +106,13 @@ class DeviceRow:
     status: str = ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
-class InterfaceRow:
+class InterfaceRow(NamedTuple):
     id: int
     device_id: int
     name: str = "if"
 
 
-@dataclass(frozen=True, slots=True)
-class LinkRow:
+class LinkRow(NamedTuple):
     id: int
     code: str
     a_interface_id: int
@@ -129,8 +121,7 @@ class LinkRow:
     status: str = ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
-class HopRow:
+class HopRow(NamedTuple):
     link_id: int
     seq: int
     cable_id: int
@@ -171,7 +162,7 @@ def load_inventory(session: Session, *, geometry: bool = False) -> Inventory:
     ]
     if geometry:
         segments = [
-            SegmentRow(*values[:-1], geometry=tuple(tuple(p) for p in values[-1] or ()))
+            SegmentRow(*values[:-1], geometry=values[-1] or ())
             for values in session.exec(select(*segment_columns, TrenchSegment.geometry))
         ]
     else:

@@ -16,6 +16,7 @@ so a malformed or truncated datagram is counted by reason and dropped.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 # ASN.1 / SNMP tags
@@ -48,6 +49,10 @@ _SCALAR_TAGS = frozenset(
     (INTEGER, OCTET_STRING, NULL, OBJECT_ID, IP_ADDRESS, COUNTER32, GAUGE32, TIMETICKS, OPAQUE, COUNTER64)
 ) | EXCEPTION_TAGS
 _PDU_TAGS = frozenset((RESPONSE, REPORT, GET_REQUEST, GET_NEXT_REQUEST, GET_BULK_REQUEST))
+
+
+#: a sub-identifier must not start with 0x80 (X.690 8.19.2): the same arc could be spelt twice
+_NON_MINIMAL_ARC = re.compile(rb"(?:^|[\x00-\x7f])\x80").search
 
 
 class BerError(ValueError):
@@ -215,6 +220,8 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
             pos += 2
             if length & 0x80:
                 count = length & 0x7F
+                if not 0 < count <= 4:
+                    raise BerError("bad length")
                 length = int.from_bytes(data[pos : pos + count], "big")
                 pos += count
             vb_end = pos + length
@@ -232,11 +239,17 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
             pos += 2
             if length & 0x80:
                 count = length & 0x7F
+                if not 0 < count <= 4:
+                    raise BerError("bad length")
                 length = int.from_bytes(data[pos : pos + count], "big")
                 pos += count
             stop = pos + length
             if stop != vb_end or not oid or value_tag not in _SCALAR_TAGS:
                 raise BerError("malformed varbind")
+            if length and (value_tag == NULL or value_tag >= NO_SUCH_OBJECT):
+                raise BerError("NULL or exception value with content")
+            if 0x80 in oid and _NON_MINIMAL_ARC(oid):  # the membership test is the cheap filter
+                raise BerError("OID sub-identifier with a leading 0x80 octet")
             append(VarBind(oid, value_tag, data[pos:stop]))
             pos = stop
     except IndexError:
@@ -247,8 +260,13 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
 
 
 def oid_tail_broken(varbinds: list[VarBind]) -> bool:
-    # an OID whose last octet has the continuation bit set would smear into the next arc
-    return any(vb.oid[-1] & 0x80 for vb in varbinds)
+    # an OID whose last octet has the continuation bit set would smear into the next arc;
+    # OID values are checked like OID names (pysnmp refuses both)
+    return any(vb.oid[-1] & 0x80 or (vb.tag == OBJECT_ID and not _valid_oid_value(vb.raw)) for vb in varbinds)
+
+
+def _valid_oid_value(raw: bytes) -> bool:
+    return bool(raw) and not raw[-1] & 0x80 and not (0x80 in raw and _NON_MINIMAL_ARC(raw))
 
 
 def decode_v2c_message(data: bytes) -> tuple[bytes, Pdu]:
@@ -267,12 +285,12 @@ def value_of(tag: int, raw: bytes) -> int | bytes | None:
     """A varbind value in Python terms: int for numbers, bytes for strings/addresses/OIDs
     (OIDs encoded), None for NULL and the exceptions."""
     if tag in UNSIGNED_TAGS:
-        if len(raw) > 9 or not raw:
-            raise BerError("bad unsigned integer")
+        if not raw or raw[0] & 0x80 or len(raw) > (9 if tag == COUNTER64 else 5):
+            raise BerError("unsigned value out of range")
         return int.from_bytes(raw, "big")
     if tag == INTEGER:
-        if len(raw) > 9 or not raw:
-            raise BerError("bad integer")
+        if len(raw) > 5 or not raw:  # Integer32
+            raise BerError("integer out of range")
         return int.from_bytes(raw, "big", signed=True)
     if tag in EXCEPTION_TAGS or tag == NULL:
         return None

@@ -26,6 +26,9 @@ from exporters.snmp import ber, usm
 log = logging.getLogger("netops.exporter.snmp")
 
 
+MAX_SESSIONS = 100_000  # per (agent, profile): SNMPv3 engine ids, clocks and localised keys
+
+
 class SnmpError(Exception):
     """A request that produced no usable answer; ``reason`` is a metric label value."""
 
@@ -134,6 +137,8 @@ class SnmpClient(asyncio.DatagramProtocol):
         key = (address, profile)
         session = self._sessions.get(key)
         if session is None:
+            if len(self._sessions) >= MAX_SESSIONS:  # /snmp takes any target: memory stays bounded
+                self._sessions.pop(next(iter(self._sessions)))
             session = usm.UsmSession(profile.user) if profile.version == "v3" else V2cSession(profile)
             self._sessions[key] = session
         return session

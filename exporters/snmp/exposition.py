@@ -21,11 +21,11 @@ def escape(value: str) -> str:
 def text(raw: bytes) -> str:
     """An OCTET STRING as label text: UTF-8 if it is printable, else hex (MACs, chassis ids)."""
     try:
-        decoded = raw.decode()
+        decoded = raw.decode().rstrip("\x00")  # some agents NUL-terminate DisplayStrings
     except UnicodeDecodeError:
         decoded = None
     if decoded is not None and decoded.isprintable():
-        return decoded.rstrip("\x00")
+        return decoded
     return ":".join(f"{byte:02x}" for byte in raw)
 
 

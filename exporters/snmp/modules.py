@@ -83,7 +83,10 @@ class PollContext:
 
     def base_int(self, oid: bytes, default: int = 0) -> int:
         vb = self.base.get(oid)
-        value = ber.value_of(vb.tag, vb.raw) if vb is not None else None
+        try:
+            value = ber.value_of(vb.tag, vb.raw) if vb is not None else None
+        except ber.BerError:
+            return default
         return value if isinstance(value, int) else default
 
     @property

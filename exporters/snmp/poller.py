@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 from netops.errors import NetopsError
+from exporters.snmp import ber
 from exporters.snmp.client import AuthProfile, Limiter, SnmpClient, SnmpError
 from exporters.snmp.exposition import Family, escape, render
 from exporters.snmp.modules import BASE_OIDS, MODULES, LabelCache, PollContext
@@ -91,10 +93,13 @@ class Poller:
         try:
             return str(ipaddress.ip_address(host))
         except ValueError:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=2, type=2)
-            if not infos:
-                raise SnmpError("unresolvable", host) from None
-            return infos[0][4][0]
+            pass
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_INET,
+                                                                 type=socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise SnmpError("unresolvable", f"{host}: {exc}") from None
+        return infos[0][4][0]
 
     async def scrape(self, target: str, modules: list[str], auth: str = "public_v2",
                      scrape_timeout_s: float | None = None) -> str:
@@ -103,34 +108,15 @@ class Poller:
         profile = self.check_request(modules, auth)
         host, port = parse_target(target)
         deadline = self.deadline_for(scrape_timeout_s, started)
-        self.stats.in_flight += 1
         results: list[tuple[str, bool, str, float]] = []  # module, up, reason, seconds
         families: list[Family] = []
-        varbinds = 0
+        self.stats.in_flight += 1
         try:
-            base_error: SnmpError | None = None
-            ctx = None
-            try:
-                await self.limiter.acquire(deadline)
-            except SnmpError as exc:
-                base_error = exc
-            else:
-                try:
-                    address = (await self._resolve(host), port)
-                    base = await self.client.get(address, profile, BASE_OIDS, deadline)
-                    ctx = PollContext(self.client, address, profile, deadline, self.cache, base, time.monotonic())
-                    varbinds += len(base)
-                except SnmpError as exc:
-                    base_error = exc
-                    self.client.forget((host, port), profile)
-                else:
-                    for name in modules:
-                        varbinds += await self._run_module(name, ctx, families, results)
-                finally:
-                    self.limiter.release()
-            if base_error is not None:
-                log.warning("target %s: %s (all modules down)", target, base_error)
-                results = [(name, False, base_error.reason, time.monotonic() - started) for name in modules]
+            varbinds = await self._poll(host, port, profile, modules, deadline, families, results)
+        except SnmpError as exc:  # the target as a whole: unreachable, refused, no slot in time
+            log.warning("target %s: %s (all modules down)", target, exc)
+            varbinds = 0
+            results = [(name, False, exc.reason, time.monotonic() - started) for name in modules]
         finally:
             self.stats.in_flight -= 1
         for name, up, reason, _ in results:
@@ -141,6 +127,23 @@ class Poller:
         self.stats.scrape_seconds += elapsed
         self.stats.varbinds += varbinds
         return render(families + self._scrape_families(results, elapsed, varbinds))
+
+    async def _poll(self, host, port, profile, modules, deadline, families, results) -> int:
+        await self.limiter.acquire(deadline)
+        try:
+            address = (await self._resolve(host), port)
+            try:
+                base = await self.client.get(address, profile, BASE_OIDS, deadline)
+            except SnmpError:
+                self.client.forget(address, profile)  # an SNMPv3 agent may come back with a new engine
+                raise
+            ctx = PollContext(self.client, address, profile, deadline, self.cache, base, time.monotonic())
+            varbinds = len(base)
+            for name in modules:
+                varbinds += await self._run_module(name, ctx, families, results)
+            return varbinds
+        finally:
+            self.limiter.release()
 
     async def _run_module(self, name: str, ctx: PollContext, families: list[Family], results) -> int:
         module = MODULES[name]
@@ -154,7 +157,13 @@ class Poller:
         except SnmpError as exc:
             up, reason = False, exc.reason
             log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)
-        module.render(ctx, data, families)
+        rendered: list[Family] = []
+        try:
+            module.render(ctx, data, rendered)
+        except ber.BerError as exc:  # a value no well-formed agent sends: the module's samples go
+            up, reason, rendered = False, "malformed_response", []
+            log.warning("target %s:%d module %s: bad value: %s", *ctx.address, name, exc)
+        families.extend(rendered)
         results.append((name, up, reason, time.monotonic() - t0))
         return sum(len(rows) for rows in data.values())
 

@@ -204,6 +204,8 @@ class UsmSession:
         mac, spos = ber.read_octets(data, spos, send)
         mac_at = spos - len(mac)
         priv_params, spos = ber.read_octets(data, spos, send)
+        if not (0 <= boots < 2**31 and 0 <= engine_time < 2**31):
+            raise ber.BerError("engine boots or time out of range")
         if flags & FLAG_AUTH:
             if not self.auth_key:
                 raise UsmError("authenticated message before discovery")
@@ -232,7 +234,12 @@ class UsmSession:
             raise UsmError("scoped PDU does not decode (wrong privacy key?)")
         _ctx_engine, spos = ber.read_octets(scoped, spos, send)
         _ctx_name, spos = ber.read_octets(scoped, spos, send)
-        return msg_id, ber.decode_pdu(scoped, spos, send)
+        pdu = ber.decode_pdu(scoped, spos, send)
+        needed = self.flags & (FLAG_AUTH | FLAG_PRIV)
+        if pdu.tag != ber.REPORT and flags & needed != needed:
+            # a response below our security level is not one (RFC 3412 7.2 step 13)
+            raise UsmError("response without the profile's authentication or privacy")
+        return msg_id, pdu
 
     def report_engine(self, data: bytes) -> tuple[bytes, int, int]:
         """engine ID, boots, time of an (unauthenticated) message: for discovery."""

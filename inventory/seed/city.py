@@ -845,11 +845,14 @@ def generate(scale: int = 1, seed: int = SEED) -> Dataset:
     for k in range(1, scale):
         for kind, tile_rows in _tile(base, k).items():
             rows[kind].extend(tile_rows)
-        prev = "" if k == 1 else f"-t{k - 1}"
+        # join each tile to its west neighbour, or the tile above at the start of a row
+        j = k - 10 if k % 10 == 0 else k - 1
+        prev = "" if j == 0 else f"-t{j}"
         a, b = f"entry-pop-city{prev}", f"entry-pop-city-t{k}"
-        lat_a, lon_a = _tile_point(entry["lat"], entry["lon"], k - 1)
+        lat_a, lon_a = _tile_point(entry["lat"], entry["lon"], j)
         lat_b, lon_b = _tile_point(entry["lat"], entry["lon"], k)
         coords = [[lon_a, lat_a], [lon_b, lat_b]]
+        port = "xe-0/1/1" if k % 10 == 0 else "xe-0/1/0"  # south or east of tile j
         seg = f"seg-tile-{k}"
         rows["segment"].append({"code": seg, "a_node": a, "b_node": b, "geometry": coords,
                                 "length_m": round(line_length_m(coords), 1), "laying_method": "existing_duct",
@@ -862,12 +865,13 @@ def generate(scale: int = 1, seed: int = SEED) -> Dataset:
                               "status": "active", "source": GENERATED})
         rows["cable_segment"].append({"cable": cable, "seq": 0, "segment": seg})
         rows["interface"] += [
-            {"device": f"pop-city-cr1{prev}", "name": "xe-0/0/9", "kind": "fibre", "speed_mbps": 10000,
+            {"device": f"pop-city-cr1{prev}", "name": port, "kind": "fibre", "speed_mbps": 10000,
              "optic": "10GBASE-ER-40km", "description": f"to tile {k}"},
             {"device": f"pop-city-cr1-t{k}", "name": "xe-0/0/8", "kind": "fibre", "speed_mbps": 10000,
-             "optic": "10GBASE-ER-40km", "description": f"to tile {k - 1}"},
+             "optic": "10GBASE-ER-40km", "description": f"to tile {j}"},
         ]
-        rows["link"].append({"code": f"tile-{k}", "a_device": f"pop-city-cr1{prev}", "a_interface": "xe-0/0/9",
+        rows["link"].append({"code": f"tile-{k}", "a_device": f"pop-city-cr1{prev}",
+                             "a_interface": port,
                              "b_device": f"pop-city-cr1-t{k}", "b_interface": "xe-0/0/8", "medium": "fibre",
                              "status": "active", "source": GENERATED})
         rows["link_hop"].append({"link": f"tile-{k}", "seq": 0, "cable": cable, "strand_a": 1, "strand_b": 2})

@@ -42,7 +42,7 @@ from netmiko.exceptions import (
     NetmikoTimeoutException,
     ReadTimeout,
 )
-from paramiko.ssh_exception import SSHException
+from paramiko.ssh_exception import BadHostKeyException, SSHException
 
 from netops.secrets import Secret, scrub
 
@@ -62,6 +62,8 @@ class AccessStatus(StrEnum):
     TIMEOUT = "timeout"
     UNREACHABLE = "unreachable"
     PARSE_ERROR = "parse_error"
+    #: strict host key checking is on and the device's key is unknown or has changed
+    HOST_KEY_REJECTED = "host_key_rejected"
     #: a bug or an unforeseen library error; reported, never allowed to stop the run
     ERROR = "error"
 
@@ -87,6 +89,8 @@ class DeviceTarget:
     enable_secret: Secret | None = field(default=None, repr=False)
     conn_timeout_s: float = 10.0
     read_timeout_s: float = 30.0
+    #: an OpenSSH known_hosts file: when given, unknown or changed host keys are refused
+    known_hosts: str | None = None
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.password, self.enable_secret) if s is not None]
@@ -104,15 +108,6 @@ class DeviceResult(Generic[T]):
     @property
     def ok(self) -> bool:
         return self.status == AccessStatus.OK
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "status": str(self.status),
-            "error": self.error,
-            "attempts": self.attempts,
-            "elapsed_s": round(self.elapsed_s, 3),
-        }
 
 
 @dataclass(frozen=True)
@@ -230,17 +225,19 @@ class SessionPool:
                     conn_timeout=target.conn_timeout_s,
                     auth_timeout=target.conn_timeout_s,
                     banner_timeout=target.conn_timeout_s,
-                    read_timeout_override=None,
-                    # keys of the lab/test hosts change on every start; see README (host keys)
-                    ssh_strict=False,
+                    ssh_strict=target.known_hosts is not None,
                     system_host_keys=False,
+                    alt_host_keys=target.known_hosts is not None,
+                    alt_key_file=target.known_hosts or "",
                 )
             except Exception as exc:  # noqa: BLE001
                 raise _ConnectFailed(_status_of(exc, connecting=True), _message(exc, target)) from None
             try:
                 if not connection.check_enable_mode():
                     connection.enable()
-            except Exception as exc:  # noqa: BLE001 - some platforms have no enable mode
+            except Exception as exc:  # noqa: BLE001
+                # a platform without an enable mode raises a plain error: carry on unprivileged
+                # (show commands that need it then fail as parse errors); a hang is a failure
                 if _status_of(exc) != AccessStatus.ERROR:
                     _close_hard(connection)
                     raise _ConnectFailed(_status_of(exc), _message(exc, target)) from None
@@ -255,6 +252,8 @@ class SessionPool:
 def _status_of(exc: BaseException, connecting: bool = False) -> AccessStatus:
     if isinstance(exc, NetmikoAuthenticationException):
         return AccessStatus.AUTH_FAILED
+    if isinstance(exc, BadHostKeyException) or "known_hosts" in str(exc):
+        return AccessStatus.HOST_KEY_REJECTED
     if isinstance(exc, ParseError):
         return AccessStatus.PARSE_ERROR
     if isinstance(exc, (ReadTimeout, socket.timeout, TimeoutError)):

@@ -53,6 +53,14 @@ ALL_MODULES = ["system", "interfaces", "optics", "wifi", "lldp"]
 
 
 @pytest.fixture(scope="session")
+def city():
+    """The generated Gelsenkirchen dataset, once per run (generation is deterministic)."""
+    from inventory.seed import generate
+
+    return generate()
+
+
+@pytest.fixture(scope="session")
 def agent(tmp_path_factory):
     if not snmpd.available():
         if os.environ.get("CI"):

@@ -56,7 +56,7 @@ def test_lean_decoder_reads_what_pysnmp_writes(community, request_id, varbinds):
     assert got_community == community and pdu.request_id == request_id == peek_request_id(wire)
     assert pdu.tag == ber.RESPONSE and pdu.error_status == 0
     assert len(pdu.varbinds) == len(varbinds)
-    for vb, (oid, (kind, expected, _)) in zip(pdu.varbinds, varbinds):
+    for vb, (oid, (kind, expected, _)) in zip(pdu.varbinds, varbinds, strict=True):
         assert ber.oid_to_tuple(vb.oid) == oid
         assert lean_value(vb.tag, vb.raw) == (tuple(expected) if kind == "oid" else expected)
 
@@ -125,3 +125,33 @@ def test_random_bytes_never_escape_as_other_errors(blob):
 @pytest.mark.parametrize("text", ["1.3.6.1.2.1.31.1.1.1.6.1000000", "1.0.8802.1.1.2.1.4.1.1.9.0.2.1", "2.999.3"])
 def test_oid_round_trip(text):
     assert ber.oid_to_str(ber.parse_oid(text)) == text
+
+
+def _v3_session():
+    from exporters.snmp import usm
+
+    session = usm.UsmSession(usm.UsmUser("u", "sha", "auth-key-0123", "aes", "priv-key-4567"))
+    session.learn(b"\x80\x00\x1f\x88\x80engine", 1, 100)
+    return session
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(oids, st.integers(0, 2**63)), max_size=20), st.data())
+def test_damaged_v3_messages_fail_cleanly(rows, data):
+    """SNMPv3 framing, MAC and decryption around the same reader: damage is a BerError."""
+    session = _v3_session()
+    varbinds = b"".join(ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, ber.encode_subids(o))
+                                + ber.tlv(ber.COUNTER64, v.to_bytes(9, "big"))) for o, v in rows)
+    pdu = ber.tlv(ber.RESPONSE, ber.encode_int(9) + ber.encode_int(0) + ber.encode_int(0)
+                  + ber.tlv(ber.SEQUENCE, varbinds))
+    wire = bytearray(session.encode(9, pdu))
+    _, intact = _v3_session().decode(bytes(wire))
+    assert [(ber.oid_to_tuple(vb.oid), ber.value_of(vb.tag, vb.raw)) for vb in intact.varbinds] == list(rows)
+    if data.draw(st.booleans()):
+        wire = wire[: data.draw(st.integers(0, len(wire) - 1))]
+    else:
+        wire[data.draw(st.integers(0, len(wire) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+    try:
+        _v3_session().decode(bytes(wire))
+    except ber.BerError:
+        pass

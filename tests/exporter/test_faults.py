@@ -23,7 +23,9 @@ def run_scrapes(poller: Poller, *requests):
     async def go():
         await poller.start()
         try:
-            return [await poller.scrape(t, m, a, timeout) for t, m, a, timeout in requests]
+            texts = [await poller.scrape(t, m, a, timeout) for t, m, a, timeout in requests]
+            assert not poller.client._pending  # nothing left waiting: memory stays bounded
+            return texts
         finally:
             poller.close()
 
@@ -120,3 +122,27 @@ def test_many_scrapes_in_flight_share_bounded_concurrency(agent):
     results = asyncio.run(burst())
     assert all(module_status(text) == {"interfaces": (1, "")} for text in results)
     assert poller.limiter.active == 0 and poller.limiter.waiting == 0
+
+
+def test_unresolvable_target_is_a_module_reason_not_an_error_page():
+    text, = run_scrapes(Poller(test_profiles(**FAST)), ("no-such-host.invalid:161", ["system"], "city_v2", 2.0))
+    assert module_status(text) == {"system": (0, "unresolvable")}
+
+
+def test_v3_response_below_the_security_level_is_refused():
+    """An unauthenticated Response to an authPriv request (spoofed, or a broken agent) is
+    not taken for data."""
+    from exporters.snmp import ber, usm
+
+    session = usm.UsmSession(usm.UsmUser("u", "sha", "auth-key-0123", "aes", "priv-key-4567"))
+    session.learn(b"\x80\x00\x1f\x88\x80engine", 1, 100)
+    pdu = ber.tlv(ber.RESPONSE, ber.encode_int(7) + ber.encode_int(0) + ber.encode_int(0)
+                  + ber.tlv(ber.SEQUENCE, ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, ber.parse_oid("1.3.6.1.2.1.1.3.0"))
+                                                  + ber.tlv(ber.TIMETICKS, b"\x01"))))
+    spoofed = session._frame(7, 0, session.engine_id, 1, 100, b"u", b"", b"",
+                             ber.tlv(ber.SEQUENCE, ber.tlv(4, session.engine_id) + ber.tlv(4, b"") + pdu))
+    with pytest.raises(usm.UsmError, match="without the profile's authentication"):
+        session.decode(spoofed)
+    # the same PDU framed properly (authPriv) decodes
+    msg_id, decoded = session.decode(session.encode(7, pdu))
+    assert (msg_id, decoded.request_id, ber.value_of(decoded.varbinds[0].tag, decoded.varbinds[0].raw)) == (7, 7, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
 from exporters.sd import sd_groups
 from inventory.models.devices import Device
@@ -50,3 +51,34 @@ def test_shards_split_the_city_without_overlap(engine):
 def test_bad_shard_is_refused(engine):
     with pytest.raises(ValueError, match="shard 3 of 3"):
         sd_groups(engine, shard=3, shards=3)
+
+
+def test_seeded_city(engine, city):
+    from inventory.seed import seed
+
+    with session_scope(engine) as session:
+        seed(session, city)
+        expected = {d.name for d in session.exec(select(Device).where(Device.status == "active",
+                                                                      Device.mgmt_ip.is_not(None)))}
+    groups = sd_groups(engine, port=161)
+    assert {g["labels"]["device"] for g in groups} == expected and len(expected) > 300
+    for group in groups:
+        labels = group["labels"]
+        assert labels["site"] and labels["site_kind"] and labels["role"] and labels["__param_auth"]
+    kinds = {g["labels"]["site_kind"] for g in groups}
+    assert {"core", "school", "hotspot"} <= kinds
+    aps = [g for g in groups if g["labels"]["role"] == "wifi_ap"]
+    assert aps and all(g["labels"]["__param_module"] == "system,interfaces" for g in aps)
+
+
+def test_audit_gauges_show_the_planted_weaknesses(engine, city):
+    from exporters.server import AuditGauges
+    from inventory.seed import seed
+
+    with session_scope(engine) as session:
+        seed(session, city)
+    paths, spof = AuditGauges(engine).families()
+    logical = {s.labels["site"]: s.value for s in paths.samples if s.labels["layer"] == "logical"}
+    assert all(logical[site] == 1 for site in city.manifest["single_homed"])
+    assert all(logical[site] == 2 for site in city.manifest["redundant"])
+    assert sum(s.value for s in spof.samples) > 0

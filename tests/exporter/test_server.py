@@ -97,6 +97,9 @@ def test_http_endpoints_and_promtool(exporter, agent):
     parsed = samples(own)
     assert {(s.labels["kind"], s.value) for s in parsed["netops_inventory_sites"]} == {("core", 1), ("school", 1)}
     assert parsed["netops_exporter_scrapes_total"][0].value == 2  # the three bad requests never polled
+    # the small city has no links yet: its school has no path to the core
+    assert {(s.labels["site"], s.labels["layer"], s.value) for s in parsed["netops_audit_site_disjoint_paths"]} \
+        >= {("SCH-0001", "logical", 0)}
     status, sd = get(base + "/sd?port=161&shards=2&shard=0")
     assert status == 200 and all(g["targets"][0].endswith(":161") for g in json.loads(sd))
     assert get(base + "/sd?shards=2&shard=5")[0] == 400

@@ -146,3 +146,17 @@ def test_secrets_never_reach_output_or_database(seeded, run_cli, monkeypatch, tm
                 assert secret.encode() not in open(db_file + suffix, "rb").read()
             except FileNotFoundError:
                 pass
+
+
+def test_one_bad_row_does_not_cascade_into_other_files(engine, tmp_path):
+    """A device naming a good new site of the same import is fine, even when another site row is bad."""
+    sites = tmp_path / "site.csv"
+    sites.write_text("code,name,kind,source,lat,lon\nnew-1,A,school,manual,51.5,7.1\nnew-2,B,school,manual,99,7.1\n")
+    devices = tmp_path / "device.csv"
+    devices.write_text("name,site,role,platform,source\nnew-1-sw1,new-1,access_switch,cisco_ios,manual\n")
+    with pytest.raises(InputError) as err:
+        with session_scope(engine) as session:
+            write(session, [read_file(sites), read_file(devices)])
+    assert [(p.row, p.field) for p in err.value.problems] == [(3, "lat")]
+    with session_scope(engine) as session:
+        assert session.execute(select(Site)).first() is None

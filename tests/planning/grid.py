@@ -69,3 +69,48 @@ def grid_city(rows: int = 5, cols: int = 5, *, seed: int = 1, existing_share: fl
         lon = LON0 + rnd.uniform(0.2, cols - 1.2) * STEP_DEG
         specs.append(SiteSpec(f"KITA-{i}", f"Kita {i}", "kindergarten", lat, lon))
     return GridCity(physical, pops, streets, specs)
+
+
+def store_city(session, city: GridCity, *, kitas: int = 1, streets_path=None) -> dict[str, int]:
+    """Write a grid city into the inventory: PoP sites (core, a distribution switch each)
+    on their entry nodes, manholes, trenches; ``kitas`` planned Kitas (no plant yet);
+    the streets as GeoJSON at ``streets_path``. Returns site code -> id."""
+    import json
+
+    from inventory.models import Device, RouteNode, Site, TrenchSegment
+
+    ids: dict[str, int] = {}
+    node_ids: dict[int, int] = {}
+    for n, data in city.physical.nodes(data=True):
+        site_id = None
+        if n in city.pops:
+            site = Site(code=city.pops[n], name=city.pops[n], kind="core", lat=data["lat"], lon=data["lon"],
+                        source="test")
+            session.add(site)
+            session.flush()
+            session.add(Device(name=f"{site.code}-ds1", site_id=site.id, role="distribution_switch",
+                               platform="cisco_ios", source="test"))
+            ids[site.code] = site_id = site.id
+        row = RouteNode(code=data["code"], kind=data["kind"], lat=data["lat"], lon=data["lon"], site_id=site_id,
+                        source="test")
+        session.add(row)
+        session.flush()
+        node_ids[n] = row.id
+    for u, v, key, data in city.physical.edges(keys=True, data=True):
+        a, b = city.physical.nodes[u], city.physical.nodes[v]
+        session.add(TrenchSegment(code=data["code"], a_node_id=node_ids[u], b_node_id=node_ids[v],
+                                  geometry=[[a["lon"], a["lat"]], [b["lon"], b["lat"]]],
+                                  length_m=data["length_m"], laying_method=data["laying_method"],
+                                  ducts_total=data["ducts_total"], ducts_used=data["ducts_used"], source="test"))
+    for spec in city.sites[:kitas]:
+        site = Site(code=spec.code, name=spec.name, kind="kindergarten", lat=spec.lat, lon=spec.lon,
+                    status="planned", source="test")
+        session.add(site)
+        session.flush()
+        ids[spec.code] = site.id
+    if streets_path is not None:
+        features = [{"type": "Feature", "geometry": {"type": "LineString", "coordinates": s.coords},
+                     "properties": {"laying_method": s.laying_method}} for s in city.streets]
+        streets_path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    session.flush()
+    return ids

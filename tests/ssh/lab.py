@@ -159,6 +159,24 @@ vlan 1
    untagged 1-3,49
    exit"""
 
+JUNOS_CONFIG = """## Last commit: 2026-11-22 02:00:00 UTC by netops
+set version 21.4R3
+set system host-name pop1-core
+set system root-authentication encrypted-password "$6$PlantedJunosRoot"
+set system services ssh protocol-version v2
+set system services telnet
+set system ntp server 10.0.0.1
+set system ntp server 10.0.0.2
+set system syslog host 10.0.0.5 any notice
+set system login message "Authorised access only"
+set snmp community PlantedJunosCommunity authorization read-only"""
+
+JUNOS_LLDP = """Local Interface    Parent Interface    Chassis Id          Port info          System Name
+xe-0/0/0           -                   00:11:22:33:44:55   Gi1/0/49           pop1-dist
+"""
+
+PLANTED += ["PlantedJunosRoot", "PlantedJunosCommunity"]
+
 
 def ios_lldp(entries: list[tuple[str, str, str]]) -> str:
     """`show lldp neighbors detail` for (local port, neighbour name, neighbour port id)."""
@@ -245,6 +263,11 @@ def fleet_specs() -> dict[str, HostSpec]:
         }),
         "s2-sw": ios(_cmds(S1_CONFIG.format(extra="")), pw="the-real-one-we-do-not-have"),
         "s3-sw": ios(_cmds(_hang, lldp=_hang, cdp=_hang)),
+        # not in the inventory: the third platform, exercised by the pool directly
+        "pop1-core": HostSpec("juniper_junos", USER, PASSWORD, {
+            "show configuration | display set": {"output": JUNOS_CONFIG},
+            "show lldp neighbors": {"output": JUNOS_LLDP},
+        }),
     }
 
 

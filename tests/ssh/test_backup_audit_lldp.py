@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import subprocess
 
-import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from configs.audit import Compliance, audit_live, audit_store, record_audit
+from configs.audit import audit_live, audit_store, record_audit
 from configs.backup import run_backup
 from configs.lldp import MismatchKind, record_lldp, verify
 from configs.metrics import ConfigStateCollector

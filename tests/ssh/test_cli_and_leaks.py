@@ -47,6 +47,11 @@ def test_exit_codes_and_json(fleet, cli_env):
     body = json.loads(r.stdout)
     assert {d["device"]: d["status"] for d in body["devices"]} == {"pop1-dist": "ok", "s4-sw": "unreachable"}
     assert body["summary"]["new"] == 1
+    r, _ = invoke(cli_env, "config", "diff", "pop1-dist", "--since", "2000-01-01", "--json")
+    diff = json.loads(r.stdout)
+    assert r.exit_code == 0 and diff["from"] is None and "+hostname pop1-dist" in diff["diff"]
+    r, out = invoke(cli_env, "config", "diff", "pop1-dist", "--since", "now")
+    assert r.exit_code == 0 and "no changes since now" in out
 
     r, _ = invoke(cli_env, "config", "audit", "--device", "pop1-dist", *addr)
     assert r.exit_code == 0, r.output

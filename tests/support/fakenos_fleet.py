@@ -60,7 +60,10 @@ class Fleet:
             "hosts": {},
         }
         for name, spec in self.specs.items():
-            self.ports[name] = free_port()
+            port = free_port()
+            while port in self.ports.values():  # the kernel may hand out a closed port again
+                port = free_port()
+            self.ports[name] = port
             inventory["hosts"][name] = {
                 "username": spec.username,
                 "password": spec.password,

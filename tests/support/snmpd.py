@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.procs import find_binary, free_port, stop_pid
+from tests.support.procs import find_binary, stop_pid
 
 COMMUNITY = "citypublic"
 V3_USER = "netopsv3"

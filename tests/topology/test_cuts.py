@@ -95,3 +95,25 @@ def test_failure_search_equals_naive_for_failure_sets(case, data):
     failed_nodes = data.draw(st.sets(st.integers(0, n - 1), max_size=2))
     got = FailureSearch(graph, sources).cut_off(failed_edges, failed_nodes)
     assert got == naive_cut_off(graph, sources, failed_edges, failed_nodes)
+
+
+def test_edge_sets_the_tree_can_answer_and_those_it_cannot():
+    # square 0-1-2-3-0 (0 core) with a tail 2-4-5
+    graph = multigraph([(0, 1), (1, 2), (2, 3), (3, 0), (2, 4), (4, 5)])
+    tree = CutTree(graph, [0])
+    ends = {k: (u, v) for u, v, k in graph.edges(keys=True)}
+    assert tree.cut_by_edges([0, 5], ends) == {5}  # one cycle edge and a bridge
+    assert tree.cut_by_edges([4, 5], ends) == {4, 5}  # nested bridges
+    assert tree.cut_by_edges([0, 3], ends) is None  # two edges of one cycle: search
+
+
+@settings(max_examples=300, deadline=None)
+@given(random_graphs, st.data())
+def test_layer_answers_edge_sets_like_the_naive_way(case, data):
+    from topology.network import Layer
+
+    n, edges, sources = case
+    graph = multigraph(edges, nodes=range(n))
+    failed = data.draw(st.sets(st.integers(0, max(len(edges) - 1, 0)), max_size=4)) if edges else set()
+    layer = Layer("test", graph, sources, site_of={}, core_sites=set())
+    assert layer.cut_off(failed) == naive_cut_off(graph, sources, failed_edges=failed)

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""netops exporter vs Debian's prometheus-snmp-exporter, side by side in one run.
+
+Starts N real net-snmp agents (K snmpd processes, N UDP ports) in a throw-away network
+namespace (`unshare -n`) holding a 53-interface fake switch (24 veth pairs + 4 ifb + lo),
+then scrapes every target through both exporters with the SAME interface metric set:
+15 IF-MIB columns (HC octet/packet counters, errors, discards, oper/admin status,
+ifHighSpeed) labelled with ifIndex and ifName. snmp_exporter gets a generated module
+`netops_if` (those 15 columns + ifName for the lookup, max-repetitions 25, like its
+default); netops gets `module=interfaces` with its default profile (max-repetitions 25).
+
+Prints per exporter: targets ok, wall s, varbinds, exporter CPU s, µs per varbind and
+per exported sample, agent CPU, scrape latency p50/p95, samples, peak RSS; then the
+ratios netops / snmp_exporter. Every process is stopped by PID; the namespace dies with
+the run; nothing leaves 127.0.0.0/8.
+
+    sudo .venv/bin/python benchmarks/snmp_bench.py -n 250 -c 32
+    sudo .venv/bin/python benchmarks/snmp_bench.py -n 1000 -c 0        # all scrapes in flight
+    sudo .venv/bin/python benchmarks/snmp_bench.py -n 250 --v3         # SNMPv3 authPriv SHA/AES on both
+    sudo .venv/bin/python benchmarks/snmp_bench.py -n 500 --skip-anchor --rounds 3   # the city, 60 s?
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLK = os.sysconf("SC_CLK_TCK")
+
+COLUMNS = {  # name in snmp_exporter, OID, type
+    "ifHCInOctets": ("1.3.6.1.2.1.31.1.1.1.6", "counter"),
+    "ifHCOutOctets": ("1.3.6.1.2.1.31.1.1.1.10", "counter"),
+    "ifHCInUcastPkts": ("1.3.6.1.2.1.31.1.1.1.7", "counter"),
+    "ifHCOutUcastPkts": ("1.3.6.1.2.1.31.1.1.1.11", "counter"),
+    "ifHCInMulticastPkts": ("1.3.6.1.2.1.31.1.1.1.8", "counter"),
+    "ifHCOutMulticastPkts": ("1.3.6.1.2.1.31.1.1.1.12", "counter"),
+    "ifHCInBroadcastPkts": ("1.3.6.1.2.1.31.1.1.1.9", "counter"),
+    "ifHCOutBroadcastPkts": ("1.3.6.1.2.1.31.1.1.1.13", "counter"),
+    "ifInErrors": ("1.3.6.1.2.1.2.2.1.14", "counter"),
+    "ifOutErrors": ("1.3.6.1.2.1.2.2.1.20", "counter"),
+    "ifInDiscards": ("1.3.6.1.2.1.2.2.1.13", "counter"),
+    "ifOutDiscards": ("1.3.6.1.2.1.2.2.1.19", "counter"),
+    "ifOperStatus": ("1.3.6.1.2.1.2.2.1.8", "gauge"),
+    "ifAdminStatus": ("1.3.6.1.2.1.2.2.1.7", "gauge"),
+    "ifHighSpeed": ("1.3.6.1.2.1.31.1.1.1.15", "gauge"),
+}
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+V3_USER, V3_AUTH, V3_PRIV = "benchv3", "bench-auth-key", "bench-priv-key"
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- processes
+def cpu_seconds(pid: int) -> float:
+    """utime+stime (+ reaped children) of a process from /proc; 0 once it is gone."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = data[data.rindex(")") + 2 :].split()
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+class Children:
+    """Processes this run started; stopped by PID, killed if they linger."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, argv, log_path: Path, **kw) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
+                                start_new_session=True, **kw)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, procs: list[subprocess.Popen]) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def stop_all(self) -> None:
+        self.stop(list(reversed(self.procs)))
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer")
+
+
+# ----------------------------------------------------------------------------- agents
+def fake_switch() -> None:
+    """Inside the fresh namespace: lo up plus 48 access ports (24 veth pairs) and 4 uplinks."""
+    def ip(*args):
+        subprocess.run(["ip", *args], check=True)
+
+    ip("link", "set", "lo", "up")
+    for i in range(1, 25):
+        ip("link", "add", f"Gi1-0-{i}", "type", "veth", "peer", "name", f"Gi1-0-{i + 24}")
+        if i % 3:
+            ip("link", "set", f"Gi1-0-{i}", "up")
+            ip("link", "set", f"Gi1-0-{i + 24}", "up")
+    for i in range(1, 5):
+        ip("link", "add", f"Te1-1-{i}", "type", "ifb")
+        ip("link", "set", f"Te1-1-{i}", "up")
+
+
+def start_agents(args, children: Children, workdir: Path) -> list[int]:
+    ports = list(range(args.base_port, args.base_port + args.targets))
+    per_agent = -(-len(ports) // args.agent_procs)
+    pids = []
+    for k in range(0, len(ports), per_agent):
+        conf = workdir / f"snmpd-{k}.conf"
+        conf.write_text("rocommunity public 127.0.0.1\ndontLogTCPWrappersConnects yes\nsysName bench-switch\n"
+                        f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\nrouser {V3_USER} priv\n")
+        persist = workdir / f"persist-{k}"
+        persist.mkdir()
+        # ports on argv: snmpd silently cuts a long agentaddress line
+        proc = children.start(["/usr/sbin/snmpd", "-f", "-C", "-c", str(conf), "-Lf", str(workdir / f"snmpd-{k}.log"),
+                               "-I", "-smux,mteTrigger,mteTriggerConf"]
+                              + [f"udp:127.0.0.1:{p}" for p in ports[k : k + per_agent]],
+                              workdir / f"snmpd-{k}.out", env=dict(os.environ, SNMP_PERSISTENT_DIR=str(persist)))
+        pids.append(proc.pid)
+    deadline = time.monotonic() + 60 + 0.2 * args.targets
+    for port in (ports[0], ports[-1]):
+        while subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "1", "-r", "0", "-Oqv", f"127.0.0.1:{port}",
+                              "1.3.6.1.2.1.1.5.0"], capture_output=True).returncode != 0:
+            if time.monotonic() > deadline:
+                raise SystemExit("agents did not come up")
+            time.sleep(0.5)
+    return pids
+
+
+def snmp_exporter_config(path: Path, v3: bool) -> None:
+    """A 0.21-format module with the same 15 columns, labelled ifIndex + ifName."""
+    lines = ["netops_if:", f"  version: {3 if v3 else 2}", "  max_repetitions: 25"]
+    if v3:
+        lines += ["  auth:", "    security_level: authPriv", f"    username: {V3_USER}", f"    password: {V3_AUTH}",
+                  "    auth_protocol: SHA", "    priv_protocol: AES", f"    priv_password: {V3_PRIV}"]
+    lines += ["  walk:"]
+    lines += [f"  - {oid}" for oid, _ in COLUMNS.values()] + [f"  - {IF_NAME}", "  metrics:"]
+    for name, (oid, kind) in COLUMNS.items():
+        lines += [f"  - name: {name}", f"    oid: {oid}", f"    type: {kind}", f"    help: {name} - {oid}",
+                  "    indexes:", "    - labelname: ifIndex", "      type: gauge", "    lookups:",
+                  "    - labels: [ifIndex]", "      labelname: ifName", f"      oid: {IF_NAME}",
+                  "      type: DisplayString"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+# ----------------------------------------------------------------------------- scraping
+def count_line(body: bytes, names: tuple[bytes, ...]) -> int:
+    for line in body.split(b"\n"):
+        for name in names:
+            if line.startswith(name + b" "):
+                return int(float(line.split()[1]))
+    return 0
+
+
+async def scrape_round(base: str, path: str, targets: list[str], concurrency: int, timeout_s: float):
+    import aiohttp
+
+    latencies, fails = [], {}
+    varbinds = samples = 0
+    gate = asyncio.Semaphore(concurrency)
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": str(timeout_s)}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=timeout_s + 5)) as session:
+        async def one(target):
+            nonlocal varbinds, samples
+            async with gate:
+                t0 = time.perf_counter()
+                try:
+                    async with session.get(f"{base}{path.format(target=target)}") as response:
+                        body, code = await response.read(), response.status
+                except Exception as exc:  # noqa: BLE001 - a failed scrape is a figure here
+                    body, code = b"", type(exc).__name__
+                latencies.append(time.perf_counter() - t0)
+                up_bad = b'netops_snmp_module_up{module="interfaces"} 0' in body
+                if code != 200 or up_bad:
+                    reason = str(code) if code != 200 else "module_down"
+                    fails[reason] = fails.get(reason, 0) + 1
+                    return
+                varbinds += count_line(body, (b"snmp_scrape_pdus_returned", b"netops_snmp_scrape_varbinds_returned"))
+                samples += sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
+
+        await asyncio.gather(*(one(t) for t in targets))
+    return latencies, varbinds, samples, fails
+
+
+def measure(name, base, path, pid, agent_pids, targets, args) -> list[dict]:
+    rows = []
+    for r in range(args.warmup + args.rounds):
+        e0, a0, w0 = cpu_seconds(pid), sum(map(cpu_seconds, agent_pids)), time.perf_counter()
+        lat, varbinds, samples, fails = asyncio.run(
+            scrape_round(base, path, targets, args.concurrency, args.scrape_timeout))
+        wall = time.perf_counter() - w0
+        cpu = cpu_seconds(pid) - e0
+        row = dict(exporter=name, round=r - args.warmup, targets=len(targets), ok=len(targets) - sum(fails.values()),
+                   fails=fails, wall_s=round(wall, 3), exporter_cpu_s=round(cpu, 3),
+                   agent_cpu_s=round(sum(map(cpu_seconds, agent_pids)) - a0, 3), varbinds=varbinds, samples=samples,
+                   us_per_varbind=round(1e6 * cpu / varbinds, 2) if varbinds else None,
+                   us_per_sample=round(1e6 * cpu / samples, 2) if samples else None,
+                   lat_p50_s=round(statistics.median(lat), 3),
+                   lat_p95_s=round(sorted(lat)[int(0.95 * (len(lat) - 1))], 3),
+                   peak_rss_mib=peak_rss_mib(pid))
+        log(("warmup " if r < args.warmup else "") + json.dumps(row))
+        if r >= args.warmup:
+            rows.append(row)
+    return rows
+
+
+def median_row(rows: list[dict]) -> dict:
+    out = dict(rows[-1])
+    for key, value in rows[-1].items():
+        if isinstance(value, (int, float)) and key != "round":
+            middle = statistics.median(r[key] for r in rows if isinstance(r.get(key), (int, float)))
+            out[key] = round(middle, 3) if isinstance(middle, float) else middle
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--targets", "-n", type=int, default=250)
+    parser.add_argument("--concurrency", "-c", type=int, default=32, help="scrapes in flight (0 = all at once)")
+    parser.add_argument("--agent-procs", "-k", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (fills netops' label cache)")
+    parser.add_argument("--scrape-timeout", type=float, default=30.0)
+    parser.add_argument("--base-port", type=int, default=20000)
+    parser.add_argument("--max-targets-in-flight", type=int, default=64, help="netops' polling bound")
+    parser.add_argument("--skip-anchor", action="store_true", help="netops only (e.g. the city figure)")
+    parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv (SHA, AES-128) for both exporters")
+    parser.add_argument("--json-out")
+    parser.add_argument("--max-seconds", type=float, default=1800)
+    args = parser.parse_args()
+    if args.concurrency <= 0:
+        args.concurrency = args.targets
+    if os.environ.get("NETOPS_BENCH_NETNS") != "1":
+        os.execvpe("unshare", ["unshare", "-n", "--", sys.executable, *sys.argv],
+                   dict(os.environ, NETOPS_BENCH_NETNS="1"))
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("--max-seconds reached")))
+    signal.alarm(int(args.max_seconds))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit("terminated")))
+
+    workdir = Path(tempfile.mkdtemp(prefix="netops-snmp-bench-"))
+    children = Children()
+    summary = dict(targets=args.targets, concurrency=args.concurrency, agent_procs=args.agent_procs, v3=args.v3,
+                   rounds=args.rounds, workdir=str(workdir), results={})
+    try:
+        fake_switch()
+        agent_pids = start_agents(args, children, workdir)
+        ports = range(args.base_port, args.base_port + args.targets)
+        targets = [f"127.0.0.1:{p}" for p in ports]
+        log(f"{args.targets} agents up ({len(agent_pids)} snmpd processes)")
+        if not args.skip_anchor:
+            config = workdir / "snmp.yml"
+            snmp_exporter_config(config, args.v3)
+            anchor = children.start([shutil.which("prometheus-snmp-exporter") or "/usr/bin/prometheus-snmp-exporter",
+                                     f"--config.file={config}", "--web.listen-address=127.0.0.1:9116",
+                                     "--log.level=warn"], workdir / "snmp_exporter.log")
+            wait_http("http://127.0.0.1:9116/metrics")
+            rows = measure("snmp_exporter", "http://127.0.0.1:9116", "/snmp?target={target}&module=netops_if",
+                           anchor.pid, agent_pids, targets, args)
+            summary["results"]["snmp_exporter"] = median_row(rows)
+            children.stop([anchor])  # one exporter at a time on the two cores
+        db_url = f"sqlite:///{workdir / 'netops.db'}"
+        env = dict(os.environ)
+        if args.v3:  # an inventory SNMP profile, its keys from the environment like in production
+            sys.path.insert(0, str(ROOT))
+            from inventory.models.profiles import SnmpProfile
+            from netops import db as dbmod
+
+            engine = dbmod.make_engine(db_url)
+            dbmod.upgrade(engine)
+            with dbmod.session_scope(engine) as session:
+                session.add(SnmpProfile(name="bench_v3", version="v3", user=V3_USER, auth_protocol="sha",
+                                        priv_protocol="aes"))
+            engine.dispose()
+            env.update(NETOPS_SNMP_BENCH_V3_AUTH_KEY=V3_AUTH, NETOPS_SNMP_BENCH_V3_PRIV_KEY=V3_PRIV)
+        netops = children.start([sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve",
+                                 "--listen", "127.0.0.1:9200", "--max-targets-in-flight", str(args.max_targets_in_flight)]
+                                + ([] if args.v3 else ["--no-inventory"]), workdir / "netops.log", cwd=ROOT, env=env)
+        wait_http("http://127.0.0.1:9200/metrics")
+        auth = "bench_v3" if args.v3 else "public_v2"
+        rows = measure("netops", "http://127.0.0.1:9200", "/snmp?target={target}&module=interfaces&auth=" + auth,
+                       netops.pid, agent_pids, targets, args)
+        summary["results"]["netops"] = median_row(rows)
+    finally:
+        children.stop_all()
+    report(summary)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+
+
+def report(summary: dict) -> None:
+    print(f"\ntargets={summary['targets']} concurrency={summary['concurrency']} v3={summary['v3']} "
+          f"snmpd processes={summary['agent_procs']} (medians of {summary['rounds']} rounds)", file=sys.stderr)
+    print(f"{'exporter':<14}{'ok':>6}{'wall s':>8}{'varbinds':>10}{'CPU s':>8}{'µs/vb':>7}{'µs/sample':>10}"
+          f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'RSS MiB':>8}", file=sys.stderr)
+    results = summary["results"]
+    for name, r in results.items():
+        print(f"{name:<14}{r['ok']:>6}{r['wall_s']:>8.2f}{r['varbinds']:>10}{r['exporter_cpu_s']:>8.2f}"
+              f"{r['us_per_varbind'] or 0:>7.1f}{r['us_per_sample'] or 0:>10.2f}{r['agent_cpu_s']:>8.2f}"
+              f"{r['lat_p50_s']:>7.2f}{r['lat_p95_s']:>7.2f}{r['samples']:>9}{r['peak_rss_mib'] or 0:>8}",
+              file=sys.stderr)
+    if {"netops", "snmp_exporter"} <= set(results):
+        x, y = results["netops"], results["snmp_exporter"]
+        ratio = dict(wall=round(x["wall_s"] / y["wall_s"], 2),
+                     cpu=round(x["exporter_cpu_s"] / y["exporter_cpu_s"], 2),
+                     cpu_per_sample=round(x["us_per_sample"] / y["us_per_sample"], 2),
+                     samples=round(x["samples"] / y["samples"], 3))
+        summary["ratio_netops_over_snmp_exporter"] = ratio
+        print(f"ratio netops/snmp_exporter: {ratio}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""`netops plan`: connection planning (connect, batch) and plans as change sets
+(list, show, diff, apply, discard)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from commands.common import app_context, console, err_console, print_json, print_table
+from netops.db import session_scope
+from netops.errors import NetopsError
+from planning import changeset, context, plans
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
+
+app = typer.Typer(help="Connection planning: routes, bills of materials, costs, optical budgets; "
+                       "plans as change sets.", no_args_is_help=True)
+
+STREETS = typer.Option(None, "--streets", envvar="NETOPS_STREETS", exists=True, dir_okay=False,
+                       help="Candidate street network (GeoJSON LineStrings; `netops inventory seed --streets`).")
+STRANDS = typer.Option(12, "--strands", min=1, help="Strands per new cable.")
+REGION = typer.Option(None, "--region", help="Price table region (default: any).")
+PRICE_DATE = typer.Option(None, "--price-date", formats=["%Y-%m-%d"],
+                          help="Price table in force on this date (default: today).")
+DRY_RUN = typer.Option(False, "--dry-run", help="Plan only; store nothing.")
+JSON = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def _options(streets, strands, region, price_date) -> context.NetworkOptions:
+    return context.NetworkOptions(streets=streets, strands=strands, region=region,
+                                  on=price_date.date() if price_date else None)
+
+
+def _eur(value: float) -> str:
+    return f"{value:,.0f} €"
+
+
+def _metres(by_method: dict[str, float]) -> str:
+    return ", ".join(f"{m} {v:,.0f} m" for m, v in by_method.items()) or "-"
+
+
+def _print_price_table(price: dict) -> None:
+    console.print(f"price table: {price['region']}, valid from {price['valid_from']} "
+                  f"({price['currency']}; {price['source']})", highlight=False)
+
+
+def _print_bom(bom: list[dict], total: float) -> None:
+    rows = [(line["item"], f"{line['quantity']:,}", line["unit"], f"{line['unit_eur']:,.2f}",
+             f"{line['total_eur']:,.2f}") for line in bom]
+    rows.append(("total", "", "", "", f"{total:,.2f}"))
+    print_table("bill of materials (EUR)", ["item", "quantity", "unit", "unit €", "total €"], rows)
+
+
+def _print_connect(summary: dict, stored) -> None:
+    site = summary["site"]
+    console.print(f"[bold]{site['code']}[/bold] {site['name']} ({site['kind']}) at "
+                  f"{site['lat']:.5f}, {site['lon']:.5f}", highlight=False)
+    _print_price_table(summary["price_table"])
+    print_table("routes", ["#", "to PoP", "length m", "work by laying method", "legs", "new trench legs"],
+                [(i + 1, r["pop"], f"{r['length_m']:,.0f}", _metres(r["metres_by_method"]), len(r["legs"]),
+                  sum(1 for leg in r["legs"] if leg["kind"] in ("new", "entry")))
+                 for i, r in enumerate(summary["routes"])])
+    if summary["redundant"]:
+        shared = summary["shared_trenches"]
+        console.print("trench-disjoint: " + ("yes" if not shared else f"NO, shared: {', '.join(shared)}"))
+    _print_bom(summary["bom"], summary["total_eur"])
+    print_table("optical loss budget", ["#", "optic", "λ nm", "km", "splices", "loss 1310 dB", "loss 1550 dB",
+                                        "budget dB", "margin dB", "status"],
+                [(i + 1, b["optic"], b["optic_wavelength_nm"], f"{b['length_m'] / 1000:.2f}", b["splices"],
+                  b["loss_1310_db"], b["loss_1550_db"], b["power_budget_db"], b["margin_db"],
+                  "[red]FLAG[/red] " + b["reason"] if b["flagged"] else "ok")
+                 for i, b in enumerate(summary["loss_budget"])])
+    for note in summary["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    if stored is not None:
+        console.print(f"stored as plan [bold]{stored.name}[/bold] (id {stored.id}, draft): "
+                      f"`netops plan diff {stored.id}`, `apply`, `discard`", highlight=False)
+
+
+@app.command()
+def connect(
+    ctx: typer.Context,
+    site_code: Optional[str] = typer.Argument(None, help="A site in the inventory (e.g. a planned Kita)."),
+    lat: Optional[float] = typer.Option(None, "--lat", help="New site: latitude."),
+    lon: Optional[float] = typer.Option(None, "--lon", help="New site: longitude."),
+    kind: str = typer.Option("kindergarten", "--kind", help="New site: kind."),
+    site_name: Optional[str] = typer.Option(None, "--site-name", help="New site: name."),
+    code: Optional[str] = typer.Option(None, "--code", help="New site: code (default from the name)."),
+    redundant: bool = typer.Option(False, "--redundant", help="Two trench-disjoint routes (Suurballe), "
+                                   "to two different PoPs where possible."),
+    optic: Optional[str] = typer.Option(None, "--optic", help="Optic type (default: shortest reach that covers)."),
+    min_margin: float = typer.Option(DEFAULT_MIN_MARGIN_DB, "--min-margin", help="Flag margins below (dB)."),
+    streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
+    price_date: Optional[dt.datetime] = PRICE_DATE,
+    name: Optional[str] = typer.Option(None, "--name", help="Plan name (default connect-<site>-N)."),
+    dry_run: bool = DRY_RUN, as_json: bool = JSON,
+) -> None:
+    """Plan the cheapest connection of one site: route, BOM, cost, optical loss budget.
+
+    Exit code 1 when a loss budget margin is below --min-margin (the plan is still shown
+    and, without --dry-run, stored)."""
+    if (site_code is None) == (lat is None or lon is None):
+        raise NetopsError("give either a SITE_CODE or --lat and --lon (with --kind, --site-name) for a new site")
+    with session_scope(app_context(ctx).engine) as session:
+        if site_code:
+            site = context.site_spec(session, site_code)
+        else:
+            label = site_name or code or f"new {kind}"
+            site = context.new_site_spec(code or _code_from(label), label, kind, lat, lon)
+        result = plans.connect_site(session, site, _options(streets, strands, region, price_date),
+                                    redundant=redundant, optic=optic, min_margin_db=min_margin,
+                                    save=not dry_run, name=name)
+        summary = result.plan.to_dict()
+        if as_json:
+            print_json({**summary, "plan_id": result.stored.id if result.stored else None})
+        else:
+            _print_connect(summary, result.stored)
+    if result.plan.flagged:
+        raise typer.Exit(1)
+
+
+def _code_from(label: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")[:60] or "new-site"
+
+
+@app.command()
+def batch(
+    ctx: typer.Context,
+    kind: Optional[str] = typer.Option(None, "--kind", help="Plan every site of this kind..."),
+    status: Optional[str] = typer.Option("planned", "--status", help="...with this status ('' for any)."),
+    csv_file: Optional[Path] = typer.Option(None, "--csv", exists=True, dir_okay=False,
+                                            help="Or the sites in a CSV (code; or code,name,kind,lat,lon)."),
+    exact: bool = typer.Option(False, "--exact", help="Also solve the exact optimum (integer program; "
+                               "small batches only) and print the gap."),
+    top: int = typer.Option(15, "--top", help="Rows of the per-site and construction tables to print."),
+    streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
+    price_date: Optional[dt.datetime] = PRICE_DATE,
+    name: Optional[str] = typer.Option(None, "--name", help="Plan name (default batch-N)."),
+    dry_run: bool = DRY_RUN, as_json: bool = JSON,
+) -> None:
+    """Joint plan for many sites: each trench dug once for every site behind it (Steiner
+    tree), against the sum of independent single-site plans."""
+    if (kind is None) == (csv_file is None):
+        raise NetopsError("give either --kind (with --status) or --csv")
+    with session_scope(app_context(ctx).engine) as session:
+        sites = (context.sites_from_csv(session, csv_file) if csv_file
+                 else context.sites_by_kind(session, kind, status or None))
+        if not sites:
+            raise NetopsError(f"no sites of kind {kind} with status {status or 'any'}")
+        with console.status(f"planning {len(sites)} sites jointly..."):
+            result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date),
+                                       save=not dry_run, name=name, exact=exact)
+        summary = result.plan.to_dict()
+        if as_json:
+            print_json({**{k: v for k, v in summary.items() if k != "sites"},
+                        "exact_routing_eur": result.exact_eur,
+                        "plan_id": result.stored.id if result.stored else None})
+            return
+        console.print(f"price table: {summary['price_table']}", highlight=False)
+        print_table(f"joint plan for {len(result.plan.routes)} sites", ["", "EUR"], [
+            ("joint plan (trenches shared)", _eur(summary["total_eur"])),
+            ("sum of independent single-site plans", _eur(summary["independent_total_eur"])),
+            ("saving", f"{_eur(summary['saving_eur'])} ({summary['saving_pct']} %)"),
+        ])
+        if result.exact_eur is not None:
+            gap = 100 * (result.plan.routing_eur - result.exact_eur) / result.exact_eur
+            console.print(f"routing cost {_eur(result.plan.routing_eur)} vs exact optimum "
+                          f"{_eur(result.exact_eur)}: gap {gap:.2f} %", highlight=False)
+        _print_bom(summary["bom"], summary["total_eur"])
+        print_table(f"construction order (first {top} of {len(summary['order'])})",
+                    ["step", "site", "marginal €", "cumulative €", "sites connected"],
+                    [(s["step"], s["site"], f"{s['marginal_eur']:,.0f}", f"{s['cumulative_eur']:,.0f}",
+                      s["sites_connected"]) for s in summary["order"][:top]])
+        shares = sorted(summary["shares_eur"].items(), key=lambda kv: -kv[1])
+        print_table(f"per-site cost share (top {top} of {len(shares)})", ["site", "share €", "PoP", "length m"],
+                    [(code, f"{share:,.0f}", summary["routes"][code]["pop"],
+                      f"{summary['routes'][code]['length_m']:,.0f}") for code, share in shares[:top]])
+        for note in summary["notes"]:
+            console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        if result.stored is not None:
+            console.print(f"stored as plan [bold]{result.stored.name}[/bold] (id {result.stored.id}, draft)",
+                          highlight=False)
+
+
+@app.command("list")
+def list_plans(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Every plan with its state and cost."""
+    with session_scope(app_context(ctx).engine) as session:
+        rows = changeset.list_plans(session)
+    if as_json:
+        print_json([{"id": p.id, "name": p.name, "kind": p.kind, "state": str(p.state),
+                     "created_at": p.created_at, "total_cost_eur": p.total_cost_eur} for p in rows])
+        return
+    print_table("plans", ["id", "name", "kind", "state", "created", "total €"],
+                [(p.id, p.name, p.kind, str(p.state), f"{p.created_at:%Y-%m-%d %H:%M}",
+                  _eur(p.total_cost_eur or 0)) for p in rows])
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    plan_ref: str = typer.Argument(..., metavar="PLAN", help="Plan id or name."),
+    geojson: Optional[Path] = typer.Option(None, "--geojson", dir_okay=False,
+                                           help="Write the plan's routes as GeoJSON for a map."),
+    as_json: bool = JSON,
+) -> None:
+    """A stored plan: its route(s), bill of materials, cost and loss budget."""
+    with session_scope(app_context(ctx).engine) as session:
+        plan = changeset.get_plan(session, plan_ref)
+        if geojson:
+            collection = plans.plan_geojson(session, plan)
+            geojson.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+            err_console.print(f"{len(collection['features'])} route features written to {geojson}")
+    if as_json:
+        print_json({"id": plan.id, "name": plan.name, "kind": plan.kind, "state": str(plan.state),
+                    "total_cost_eur": plan.total_cost_eur, "summary": plan.summary})
+        return
+    console.print(f"plan [bold]{plan.name}[/bold] (id {plan.id}, {plan.kind}, {plan.state})", highlight=False)
+    if plan.kind == "batch":
+        s = plan.summary
+        console.print(f"price table: {s['price_table']}", highlight=False)
+        console.print(f"{len(s['routes'])} sites: joint {_eur(s['total_eur'])}, independent "
+                      f"{_eur(s['independent_total_eur'])}, saving {_eur(s['saving_eur'])} ({s['saving_pct']} %)")
+        _print_bom(s["bom"], s["total_eur"])
+    else:
+        _print_connect(plan.summary, None)
+
+
+@app.command()
+def diff(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN"), as_json: bool = JSON) -> None:
+    """What applying the plan would add to and change in the inventory."""
+    with session_scope(app_context(ctx).engine) as session:
+        plan = changeset.get_plan(session, plan_ref)
+        added = changeset.plan_rows(session, plan)
+        changed = changeset.plan_changes(session, plan)
+    if as_json:
+        print_json({"plan": plan.name, "state": str(plan.state), "added": added, "changed": changed})
+        return
+    print_table(f"plan {plan.name}: rows added (status planned -> active on apply)", ["table", "rows", "codes"],
+                [(table, len(codes), ", ".join(codes[:6]) + (" ..." if len(codes) > 6 else ""))
+                 for table, codes in added.items()])
+    print_table("rows changed", ["table", "code", "field", "before", "after"],
+                [(c["table"], c["code"], c["field"], c["before"], c["after"]) for c in changed])
+
+
+@app.command()
+def apply(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")) -> None:
+    """Build the plan in the inventory: planned -> active, in one transaction."""
+    with session_scope(app_context(ctx).engine) as session:
+        plan = changeset.get_plan(session, plan_ref)
+        counts = changeset.apply_plan(session, plan)
+    console.print(f"plan {plan.name} applied: " + ", ".join(f"{n} {t}" for t, n in counts.items() if n),
+                  highlight=False)
+
+
+@app.command()
+def discard(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")) -> None:
+    """Remove every row of a draft plan (the plan stays listed as discarded)."""
+    with session_scope(app_context(ctx).engine) as session:
+        plan = changeset.get_plan(session, plan_ref)
+        counts = changeset.discard_plan(session, plan)
+    console.print(f"plan {plan.name} discarded: removed " + ", ".join(f"{n} {t}" for t, n in counts.items() if n),
+                  highlight=False)

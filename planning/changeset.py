@@ -1,0 +1,303 @@
+"""Plans as change sets in the inventory.
+
+Saving a plan writes every row it would build — site (if new), entry and junction
+route nodes, new trench segments, one cable per route with its ordered trench path, the
+site switch (if the site has none), interfaces, fibre links and their hops — with
+status ``planned`` and the plan's ``plan_id``. What the plan changes on rows it does
+not own (a free duct taken in an existing trench, a planned site going live) is kept in
+``Plan.summary["changes"]`` and done by ``apply``. All of a plan's cables through one
+trench share one duct (blown-in micro-duct cables), so a plan takes one free duct per
+existing trench it uses; a new trench gets two ducts, one used and one spare.
+
+``apply`` turns the whole plan into active inventory in one transaction (and refuses,
+changing nothing, if a duct it counted on was taken meanwhile); ``discard`` deletes
+every row of the plan. The Plan row itself stays as the record (state applied or
+discarded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, select
+
+from inventory.models import (
+    Cable, CableSegment, Device, DeviceRole, Interface, InterfaceKind, Link, LinkHop, LinkMedium,
+    NodeKind, OpticType, Plan, PlanState, RouteNode, Site, SiteKind, SpliceClosure, Status,
+    TrenchSegment,
+)
+from netops.errors import NetopsError, NotFoundError
+from planning.connect import SiteSpec
+from planning.network import ENTRY, EXISTING, NEW, CandidateNetwork, Node
+from planning.routing import Leg, Route
+
+SOURCE = "plan"
+SITE_SWITCH_PLATFORM = "cisco_ios"
+
+
+class PlanStateError(NetopsError):
+    """The plan is not in a state that allows the operation (or the inventory moved on)."""
+
+
+#: tables whose rows a plan owns, in the order they can be deleted
+OWNED_TABLES = (Link, Interface, Device, Cable, SpliceClosure, TrenchSegment, RouteNode, Site)
+STATUS_TABLES = (Site, Device, RouteNode, TrenchSegment, SpliceClosure, Cable, Link)
+
+
+@dataclass(frozen=True)
+class SiteRoutes:
+    site: SiteSpec
+    routes: list[Route]
+    optic: str | None = None  # optic name per the loss budget (same for every route)
+
+
+def _unique(session: Session, model, field: str, wanted: str) -> str:
+    column = getattr(model, field)
+    candidate, n = wanted, 1
+    while session.exec(select(column).where(column == candidate)).first() is not None:
+        n += 1
+        candidate = f"{wanted}-{n}"
+    return candidate
+
+
+def _closer(position: list[float], node: dict) -> float:
+    return (position[0] - node["lon"]) ** 2 + (position[1] - node["lat"]) ** 2
+
+
+class _Writer:
+    """Writes one plan's rows, remembering what it created for the nodes it meets."""
+
+    def __init__(self, session: Session, net: CandidateNetwork, plan: Plan):
+        self.session, self.net, self.plan = session, net, plan
+        self.node_ids: dict[Node, int] = {}
+        self.segment_ids: dict[tuple, int] = {}
+        self.ducts_taken: set[int] = set()  # existing trenches whose free duct the plan takes
+        self.activate_sites: list[int] = []
+        self.activate_devices: list[int] = []
+        self.counter = Counter()
+
+    def code(self, what: str) -> str:
+        self.counter[what] += 1
+        return f"p{self.plan.id}-{what}-{self.counter[what]:03d}"
+
+    def add(self, row):
+        row.plan_id = self.plan.id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def site(self, spec: SiteSpec) -> Site:
+        if spec.site_id is not None:
+            site = self.session.get(Site, spec.site_id)
+            if site.status != Status.ACTIVE:
+                self.activate_sites.append(site.id)
+            return site
+        return self.add(Site(code=spec.code, name=spec.name, kind=SiteKind(spec.kind), lat=spec.lat,
+                             lon=spec.lon, status=Status.PLANNED, source=SOURCE))
+
+    def node(self, node: Node, site: Site | None = None) -> int:
+        if node in self.node_ids:
+            return self.node_ids[node]
+        if node[0] == "n":
+            self.node_ids[node] = node[1]
+            return node[1]
+        data = self.net.graph.nodes[node]
+        if node[0] == "site":
+            row = RouteNode(code=_unique(self.session, RouteNode, "code", f"entry-{site.code}"),
+                            kind=NodeKind.SITE_ENTRY, lat=data["lat"], lon=data["lon"], site_id=site.id,
+                            status=Status.PLANNED, source=SOURCE)
+        else:
+            row = RouteNode(code=self.code("jn"), kind=NodeKind.JUNCTION, lat=data["lat"], lon=data["lon"],
+                            status=Status.PLANNED, source=SOURCE)
+        self.node_ids[node] = self.add(row).id
+        return self.node_ids[node]
+
+    def segment(self, leg: Leg, site: Site) -> int | None:
+        """The trench segment a leg runs through (created for new trenches)."""
+        if leg.kind == EXISTING:
+            self.ducts_taken.add(leg.trench_id)
+            return leg.trench_id
+        if leg.kind not in (NEW, ENTRY):
+            return None  # the site's own, documented entry node: nothing in between
+        if leg.edge_id not in self.segment_ids:
+            edge = self.net.edge(leg.a, leg.b, leg.key)
+            first, second = edge["ends"]
+            coords = edge["coords"]
+            if _closer(coords[-1], self.net.graph.nodes[first]) < _closer(coords[0], self.net.graph.nodes[first]):
+                coords = coords[::-1]  # geometry runs from the a-node to the b-node
+            a, b = self.node(first, site), self.node(second, site)
+            row = TrenchSegment(code=self.code("seg"), a_node_id=a, b_node_id=b, geometry=coords,
+                                length_m=round(leg.length_m, 1), laying_method=leg.laying_method,
+                                ducts_total=2, ducts_used=1, year=dt.date.today().year,
+                                status=Status.PLANNED, source=SOURCE)
+            self.segment_ids[leg.edge_id] = self.add(row).id
+        return self.segment_ids[leg.edge_id]
+
+    def site_switch(self, site: Site) -> Device:
+        devices = self.session.exec(select(Device).where(Device.site_id == site.id)
+                                    .order_by(Device.id)).all()
+        switches = [d for d in devices if d.role in (DeviceRole.ACCESS_SWITCH, DeviceRole.DISTRIBUTION_SWITCH)]
+        if switches or devices:
+            device = (switches or devices)[0]
+            if device.status != Status.ACTIVE and device.plan_id is None:
+                self.activate_devices.append(device.id)
+            return device
+        return self.add(Device(name=_unique(self.session, Device, "name", f"{site.code}-as1"), site_id=site.id,
+                               role=DeviceRole.ACCESS_SWITCH, platform=SITE_SWITCH_PLATFORM,
+                               status=Status.PLANNED, source=SOURCE))
+
+    def pop_switch(self, pop_code: str) -> Device | None:
+        return self.session.exec(
+            select(Device).join(Site, Site.id == Device.site_id)
+            .where(Site.code == pop_code, Device.status == Status.ACTIVE)
+            .order_by((Device.role == DeviceRole.DISTRIBUTION_SWITCH).desc(), Device.id)
+        ).first()
+
+    def interface(self, device: Device, prefix: str, optic_id: int | None, description: str) -> Interface:
+        taken = set(self.session.exec(select(Interface.name).where(Interface.device_id == device.id)).all())
+        number = 1
+        while f"{prefix}{number}" in taken:
+            number += 1
+        return self.add(Interface(device_id=device.id, name=f"{prefix}{number}", kind=InterfaceKind.FIBRE,
+                                  speed_mbps=1000, optic_id=optic_id, description=description))
+
+    def write(self, item: SiteRoutes) -> None:
+        site = self.site(item.site)
+        pop_ids = dict(self.session.exec(select(Site.code, Site.id).where(
+            Site.code.in_([r.pop_code for r in item.routes]))).all())
+        optic_id = (self.session.exec(select(OpticType.id).where(OpticType.name == item.optic)).first()
+                    if item.optic else None)
+        switch = self.site_switch(site) if item.routes else None
+        for route in item.routes:
+            segments = [seg for seg in (self.segment(leg, site) for leg in route.legs) if seg is not None]
+            cable = self.add(Cable(code=self.code("cab"), strands=self.net.costs.cable_strands(self.net.strands),
+                                   a_site_id=site.id, b_site_id=pop_ids[route.pop_code],
+                                   length_m=round(max(route.length_m, 1.0), 1), year=dt.date.today().year,
+                                   status=Status.PLANNED, source=SOURCE))
+            for seq, segment_id in enumerate(segments):
+                self.session.add(CableSegment(cable_id=cable.id, seq=seq, segment_id=segment_id))
+            pop_switch = self.pop_switch(route.pop_code)
+            if pop_switch is None:
+                continue  # a PoP without active equipment: the fibre is planned, the link is not
+            a = self.interface(switch, "Gi1/1/", optic_id, f"uplink to {route.pop_code}")
+            b = self.interface(pop_switch, "Gi9/0/", optic_id, f"to {site.code}")
+            link = self.add(Link(code=self.code("lnk"), a_interface_id=a.id, b_interface_id=b.id,
+                                 medium=LinkMedium.FIBRE, status=Status.PLANNED, source=SOURCE))
+            self.session.add(LinkHop(link_id=link.id, seq=0, cable_id=cable.id, strand_a=1, strand_b=2))
+        self.session.flush()
+
+    def finish(self) -> dict:
+        return {"ducts": {str(k): 1 for k in sorted(self.ducts_taken)},
+                "activate_sites": self.activate_sites, "activate_devices": self.activate_devices}
+
+
+def save_plan(session: Session, net: CandidateNetwork, *, name: str, kind: str, items: list[SiteRoutes],
+              total_eur: float, summary: dict) -> Plan:
+    """Store the plan and its change set (one transaction: the caller's session)."""
+    if session.exec(select(Plan.id).where(Plan.name == name)).first() is not None:
+        raise PlanStateError(f"a plan named {name!r} exists already")
+    plan = Plan(name=name, kind=kind, price_table_id=net.costs.table_id, total_cost_eur=total_eur,
+                summary=summary)
+    session.add(plan)
+    session.flush()
+    writer = _Writer(session, net, plan)
+    for item in items:
+        writer.write(item)
+    plan.summary = {**summary, "changes": writer.finish()}
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def get_plan(session: Session, ref: str) -> Plan:
+    """A plan by id or name."""
+    plan = session.get(Plan, int(ref)) if ref.isdigit() else None
+    plan = plan or session.exec(select(Plan).where(Plan.name == ref)).first()
+    if plan is None:
+        raise NotFoundError(f"no plan {ref!r}")
+    return plan
+
+
+def _require_draft(plan: Plan, action: str) -> None:
+    if plan.state != PlanState.DRAFT:
+        raise PlanStateError(f"plan {plan.name} is {plan.state}: only a draft plan can be {action}")
+
+
+def plan_rows(session: Session, plan: Plan) -> dict[str, list[str]]:
+    """What the plan adds: table -> codes (names) of its rows."""
+    rows: dict[str, list[str]] = {}
+    for model in reversed(OWNED_TABLES):
+        label = model.code if "code" in model.model_fields else model.name
+        found = session.exec(select(label).where(model.plan_id == plan.id)).all()
+        if found:
+            rows[model.__tablename__] = sorted(str(v) for v in found)
+    return rows
+
+
+def plan_changes(session: Session, plan: Plan) -> list[dict]:
+    """What the plan changes on rows it does not own, as before/after pairs."""
+    changes = plan.summary.get("changes", {})
+    out = []
+    for trench_id, cables in changes.get("ducts", {}).items():
+        row = session.get(TrenchSegment, int(trench_id))
+        if row is not None:
+            out.append({"table": "trenchsegment", "code": row.code, "field": "ducts_used",
+                        "before": row.ducts_used, "after": row.ducts_used + cables})
+    for model, key in ((Site, "activate_sites"), (Device, "activate_devices")):
+        for row_id in changes.get(key, []):
+            row = session.get(model, row_id)
+            if row is not None:
+                out.append({"table": model.__tablename__, "code": getattr(row, "code", None) or row.name,
+                            "field": "status", "before": str(row.status), "after": Status.ACTIVE.value})
+    return out
+
+
+def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
+    """planned -> active for everything the plan built, in the caller's transaction."""
+    _require_draft(plan, "applied")
+    changes = plan.summary.get("changes", {})
+    for trench_id, cables in changes.get("ducts", {}).items():
+        row = session.get(TrenchSegment, int(trench_id))
+        if row is None or row.ducts_used + cables > row.ducts_total:
+            free = None if row is None else row.ducts_total - row.ducts_used
+            raise PlanStateError(f"plan {plan.name} needs {cables} free duct(s) in trench "
+                                 f"{row.code if row else trench_id}, which has {free}: re-plan")
+        row.ducts_used += cables
+        session.add(row)
+    counts = {}
+    for model in STATUS_TABLES:
+        result = session.execute(update(model).where(model.plan_id == plan.id).values(status=Status.ACTIVE))
+        counts[model.__tablename__] = result.rowcount
+    for model, key in ((Site, "activate_sites"), (Device, "activate_devices")):
+        ids = changes.get(key, [])
+        if ids:
+            session.execute(update(model).where(model.id.in_(ids)).values(status=Status.ACTIVE))
+    plan.state = PlanState.APPLIED
+    session.add(plan)
+    session.flush()
+    return counts
+
+
+def discard_plan(session: Session, plan: Plan) -> dict[str, int]:
+    """Delete every row the plan created; the plan stays as a discarded record."""
+    _require_draft(plan, "discarded")
+    links = select(Link.id).where(Link.plan_id == plan.id)
+    cables = select(Cable.id).where(Cable.plan_id == plan.id)
+    counts = {
+        "linkhop": session.execute(delete(LinkHop).where(
+            LinkHop.link_id.in_(links) | LinkHop.cable_id.in_(cables))).rowcount,
+        "cablesegment": session.execute(delete(CableSegment).where(CableSegment.cable_id.in_(cables))).rowcount,
+    }
+    for model in OWNED_TABLES:
+        counts[model.__tablename__] = session.execute(delete(model).where(model.plan_id == plan.id)).rowcount
+    plan.state = PlanState.DISCARDED
+    session.add(plan)
+    session.flush()
+    return counts
+
+
+def list_plans(session: Session) -> list[Plan]:
+    return list(session.exec(select(Plan).order_by(Plan.id)).all())

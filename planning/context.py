@@ -1,0 +1,118 @@
+"""Everything a plan needs from the inventory: priced candidate network, PoPs, sites."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from inventory.models import RouteNode, Site, SiteKind, Status, TrenchSegment
+from netops.errors import InputError, NotFoundError, RowProblem
+from planning.connect import SiteSpec
+from planning.costs import cost_model
+from planning.network import CandidateNetwork, build_candidate_network, load_street_network
+from topology.graphs import physical_graph
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    streets: Path | None = None  # candidate street network (GeoJSON)
+    strands: int = 12
+    region: str | None = None  # price table region (default: any)
+    on: dt.date | None = None  # price table in force on this date (default: today)
+
+
+def pop_nodes(session: Session) -> dict[int, str]:
+    """Route node id -> site code of every active PoP (site kind core) entry node."""
+    rows = session.exec(
+        select(RouteNode.id, Site.code).join(Site, Site.id == RouteNode.site_id)
+        .where(Site.kind == SiteKind.CORE, Site.status == Status.ACTIVE)
+    ).all()
+    return {node_id: code for node_id, code in rows}
+
+
+def load_network(session: Session, options: NetworkOptions) -> CandidateNetwork:
+    costs = cost_model(session, region=options.region, on=options.on)
+    streets = load_street_network(options.streets) if options.streets else []
+    physical = physical_graph(session)
+    full = [key for _, _, key, d in physical.edges(keys=True, data=True) if d["ducts_used"] >= d["ducts_total"]]
+    geometries = dict(session.exec(select(TrenchSegment.id, TrenchSegment.geometry)
+                                   .where(TrenchSegment.id.in_(full))).all()) if full else {}
+    return build_candidate_network(physical, pop_nodes(session), costs, streets=streets,
+                                   strands=options.strands, geometries=geometries)
+
+
+def _spec(site: Site, entry_nodes: dict[int, int]) -> SiteSpec:
+    entry = entry_nodes.get(site.id)
+    return SiteSpec(site.code, site.name, str(site.kind), site.lat, site.lon, site.id,
+                    ("n", entry) if entry is not None else None)
+
+
+def _entry_nodes(session: Session, site_ids: list[int]) -> dict[int, int]:
+    if not site_ids:
+        return {}
+    rows = session.exec(select(RouteNode.site_id, RouteNode.id).where(
+        RouteNode.site_id.in_(site_ids), RouteNode.status == Status.ACTIVE)).all()
+    return {site_id: node_id for site_id, node_id in rows}
+
+
+def site_spec(session: Session, code: str) -> SiteSpec:
+    site = session.exec(select(Site).where(Site.code == code)).first()
+    if site is None:
+        raise NotFoundError(f"no site with code {code!r}")
+    if site.lat is None:
+        raise NotFoundError(f"site {code} has no coordinates to plan from")
+    return _spec(site, _entry_nodes(session, [site.id]))
+
+
+def sites_by_kind(session: Session, kind: str, status: str | None) -> list[SiteSpec]:
+    query = select(Site).where(Site.kind == kind, Site.lat.is_not(None))
+    if status:
+        query = query.where(Site.status == status)
+    sites = session.exec(query.order_by(Site.code)).all()
+    entries = _entry_nodes(session, [s.id for s in sites])
+    return [_spec(site, entries) for site in sites]
+
+
+def sites_from_csv(session: Session, path: Path) -> list[SiteSpec]:
+    """Sites to plan from a CSV: a ``code`` column naming inventory sites, or new sites
+    given by ``code, name, kind, lat, lon``. All or nothing."""
+    name = str(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise InputError([RowProblem(name, 0, "file", "", str(exc))]) from None
+    specs, problems = [], []
+    for number, row in enumerate(rows, start=2):
+        code = (row.get("code") or "").strip()
+        if not code:
+            problems.append(RowProblem(name, number, "code", "", "missing"))
+            continue
+        if not (row.get("lat") or "").strip():
+            try:
+                specs.append(site_spec(session, code))
+            except NotFoundError as exc:
+                problems.append(RowProblem(name, number, "code", code, str(exc)))
+            continue
+        try:
+            specs.append(new_site_spec(code, row.get("name") or code, row.get("kind") or "kindergarten",
+                                       float(row["lat"]), float(row.get("lon") or "")))
+        except ValueError as exc:
+            problems.append(RowProblem(name, number, "lat/lon/kind", f"{row.get('lat')},{row.get('lon')}",
+                                       str(exc)))
+    if problems:
+        raise InputError(problems)
+    if not specs:
+        raise InputError([RowProblem(name, 1, "code", "", "no sites in the file")])
+    return specs
+
+
+def new_site_spec(code: str, name: str, kind: str, lat: float, lon: float) -> SiteSpec:
+    """A site that is not in the inventory yet, checked like an imported one."""
+    Site.model_validate({"code": code, "name": name, "kind": kind, "lat": lat, "lon": lon,
+                         "source": "plan"})
+    return SiteSpec(code, name, SiteKind(kind).value, lat, lon)

@@ -1,0 +1,89 @@
+"""Planning operations as the CLI (and tests) use them: plan, store, export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from inventory.models import Cable, CableSegment, Plan, Site, TrenchSegment
+from planning.batch import JointPlan, SteinerInstance, plan_batch
+from planning.changeset import SiteRoutes, save_plan
+from planning.connect import ConnectPlan, SiteSpec, plan_connection
+from planning.context import NetworkOptions, load_network
+from planning.exact import optimal_cost
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, optics_from_inventory
+
+
+@dataclass
+class ConnectResult:
+    plan: ConnectPlan
+    stored: Plan | None
+
+
+@dataclass
+class BatchResult:
+    plan: JointPlan
+    stored: Plan | None
+    exact_eur: float | None = None  # optimum of the routing cost (civil works + cable), --exact
+
+
+def connect_site(session: Session, site: SiteSpec, options: NetworkOptions, *, redundant: bool = False,
+                 optic: str | None = None, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
+                 save: bool = True, name: str | None = None) -> ConnectResult:
+    net = load_network(session, options)
+    plan = plan_connection(net, site, optics_from_inventory(session), redundant=redundant,
+                           optic_name=optic, min_margin_db=min_margin_db)
+    stored = None
+    if save:
+        kind = "connect-redundant" if redundant else "connect"
+        stored = save_plan(session, net, name=name or _free_name(session, f"{kind}-{site.code}"), kind=kind,
+                           items=[SiteRoutes(site, plan.routes, plan.loss[0].optic)],
+                           total_eur=plan.total_eur, summary=plan.to_dict())
+    return ConnectResult(plan, stored)
+
+
+def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions, *, save: bool = True,
+                name: str | None = None, exact: bool = False) -> BatchResult:
+    net = load_network(session, options)
+    plan = plan_batch(net, sites)
+    exact_eur = None
+    if exact:
+        instance = SteinerInstance.from_network(net, [("site", s.code) for s in sites if s.code in plan.routes])
+        exact_eur = optimal_cost(instance)
+    stored = None
+    if save:
+        stored = save_plan(session, net, name=name or _free_name(session, "batch"), kind="batch",
+                           items=[SiteRoutes(s, [plan.routes[s.code]]) for s in sites if s.code in plan.routes],
+                           total_eur=plan.total_eur, summary=plan.to_dict())
+    return BatchResult(plan, stored, exact_eur)
+
+
+def _free_name(session: Session, base: str) -> str:
+    names = set(session.exec(select(Plan.name).where(Plan.name.startswith(base))).all())
+    n = 1
+    while f"{base}-{n}" in names:
+        n += 1
+    return f"{base}-{n}"
+
+
+def plan_geojson(session: Session, plan: Plan) -> dict:
+    """The plan's cable routes as GeoJSON: one LineString per trench segment per cable,
+    new trenches (owned by the plan) told apart from re-used ones."""
+    features = []
+    cables = session.exec(select(Cable).where(Cable.plan_id == plan.id).order_by(Cable.id)).all()
+    site_codes = dict(session.exec(select(Site.id, Site.code)).all())
+    for cable in cables:
+        steps = session.exec(select(CableSegment.seq, TrenchSegment)
+                             .join(TrenchSegment, TrenchSegment.id == CableSegment.segment_id)
+                             .where(CableSegment.cable_id == cable.id).order_by(CableSegment.seq)).all()
+        for seq, seg in steps:
+            features.append({"type": "Feature",
+                             "geometry": {"type": "LineString", "coordinates": seg.geometry},
+                             "properties": {"plan": plan.name, "cable": cable.code, "seq": seq,
+                                            "site": site_codes.get(cable.a_site_id),
+                                            "pop": site_codes.get(cable.b_site_id), "trench": seg.code,
+                                            "laying_method": str(seg.laying_method),
+                                            "length_m": seg.length_m,
+                                            "new": seg.plan_id == plan.id, "status": str(seg.status)}})
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,89 @@
+"""`netops plan` end to end through the CLI on a small stored town (SQLite)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from netops import db as dbmod
+from netops.db import session_scope
+from tests.planning.grid import grid_city, store_city
+
+
+@pytest.fixture
+def town(tmp_path):
+    path = tmp_path / "town.db"
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    dbmod.upgrade(engine)
+    streets = tmp_path / "streets.geojson"
+    city = grid_city(5, 5, seed=11, sites=3, existing_share=0.5, full_share=0.2, pop_cells=((0, 0), (4, 4)))
+    with session_scope(engine) as session:
+        store_city(session, city, kitas=3, streets_path=streets)
+    engine.dispose()
+    return ["--db", str(path)], ["--streets", str(streets)]
+
+
+def run(args, code=0):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_connect_show_diff_apply(town, tmp_path):
+    db, streets = town
+    out = json.loads(run([*db, "plan", "connect", "KITA-0", *streets, "--redundant", "--json"]))
+    assert out["plan_id"] == 1 and len(out["routes"]) == 2 and out["shared_trenches"] == []
+    assert out["price_table"]["valid_from"] == "2024-01-01"
+    assert out["total_eur"] == pytest.approx(sum(line["total_eur"] for line in out["bom"]), abs=0.05)
+    assert {b["optic"] for b in out["loss_budget"]} and not out["flagged"]
+    text = run([*db, "plan", "show", "1", "--geojson", str(tmp_path / "p.geojson")])
+    assert "trench-disjoint: yes" in text and "Gelsenkirchen, valid from 2024-01-01" in text
+    geo = json.loads((tmp_path / "p.geojson").read_text())
+    assert {f["properties"]["cable"] for f in geo["features"]} == {"p1-cab-001", "p1-cab-002"}
+    diff = json.loads(run([*db, "plan", "diff", "connect-redundant-KITA-0-1", "--json"]))
+    assert len(diff["added"]["cable"]) == 2
+    run([*db, "plan", "apply", "1"])
+    plans = json.loads(run([*db, "plan", "list", "--json"]))
+    assert [(p["name"], p["state"]) for p in plans] == [("connect-redundant-KITA-0-1", "applied")]
+    run([*db, "plan", "apply", "1"], code=2)  # applied already
+
+
+def test_new_site_from_coordinates_and_discard(town):
+    db, streets = town
+    out = json.loads(run([*db, "plan", "connect", "--lat", "51.5125", "--lon", "7.0925", "--kind", "small_cell",
+                          "--site-name", "Small cell Markt", *streets, "--json"]))
+    assert out["site"]["kind"] == "small_cell" and out["site"]["code"] == "small-cell-markt"
+    removed = run([*db, "plan", "discard", str(out["plan_id"])])
+    assert "1 site" in removed and "1 cable" in removed
+
+
+def test_batch_reports_the_saving(town):
+    db, streets = town
+    out = json.loads(run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run", "--exact",
+                          "--json"]))
+    assert out["plan_id"] is None and len(out["shares_eur"]) == 3
+    assert out["total_eur"] <= out["independent_total_eur"]
+    assert out["routing_eur"] >= out["exact_routing_eur"] - 0.01
+    assert out["routing_eur"] <= out["exact_routing_eur"] * 1.025
+    text = run([*db, "plan", "batch", "--kind", "kindergarten", *streets])
+    assert "sum of independent single-site plans" in text and "stored as plan batch-1" in text
+
+
+def test_bad_input_exit_codes(town, tmp_path):
+    db, streets = town
+    assert "no site with code" in run([*db, "plan", "connect", "NOPE", *streets], code=2)
+    run([*db, "plan", "connect", *streets], code=2)  # neither a site nor coordinates
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7, 51]}, "properties": {}}]}))
+    out = run([*db, "plan", "connect", "KITA-0", "--streets", str(bad), "--dry-run"], code=2)
+    assert "row 1" in out and "geometry.type" in out
+    csv = tmp_path / "sites.csv"
+    csv.write_text("code,lat,lon\nKITA-1,,\nX,91,7\n")
+    assert "row 3" in run([*db, "plan", "batch", "--csv", str(csv), *streets, "--dry-run"], code=2)
+    # a margin below the minimum is a finding: exit 1, plan still shown
+    out = run([*db, "plan", "connect", "KITA-0", *streets, "--dry-run", "--min-margin", "30"], code=1)
+    assert "FLAG" in out

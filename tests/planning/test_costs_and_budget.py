@@ -1,0 +1,92 @@
+"""Price tables (dated, regional, the default seeded idempotently) and optical budgets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlmodel import select
+
+from inventory.models import PriceItem, PriceItemKind, PriceTable
+from netops.db import session_scope
+from netops.errors import ConfigError, NotFoundError
+from planning.costs import cost_model
+from planning.default_prices import PRICES, ensure_default_price_table
+from planning.loss_budget import Optic, choose_optic, joints_for, loss_budget
+
+
+def test_default_table_is_inserted_once(engine):
+    with session_scope(engine) as session:
+        first = ensure_default_price_table(session)
+        again = ensure_default_price_table(session)
+        assert first.id == again.id
+        items = session.exec(select(PriceItem).where(PriceItem.table_id == first.id)).all()
+        assert len(items) == len(PRICES)
+        assert len(session.exec(select(PriceTable)).all()) == 1
+
+
+def test_cost_model_seeds_the_default_when_empty(engine):
+    with session_scope(engine) as session:
+        costs = cost_model(session, on=dt.date(2025, 6, 1))
+    assert (costs.region, costs.valid_from) == ("Gelsenkirchen", dt.date(2024, 1, 1))
+    assert costs.trench_price("open_trench") == 130.0
+    assert costs.cable_strands(13) == 24 and costs.cable_price(13) == 1.40
+    # a free duct costs pulling plus cable: far cheaper than digging
+    assert costs.per_cable_per_m(existing_duct=True, strands=12) == pytest.approx(7.10)
+
+
+def test_the_table_in_force_on_the_date_wins(engine):
+    with session_scope(engine) as session:
+        ensure_default_price_table(session)
+        newer = PriceTable(region="Gelsenkirchen", valid_from=dt.date(2026, 1, 1), source="tender 2026")
+        session.add(newer)
+        session.flush()
+        for (kind, key), price in PRICES.items():
+            session.add(PriceItem(table_id=newer.id, kind=kind, key=key, price_eur=price * 1.1))
+        session.flush()
+        assert cost_model(session, on=dt.date(2025, 12, 31)).valid_from == dt.date(2024, 1, 1)
+        assert cost_model(session, on=dt.date(2026, 1, 1)).trench_price("open_trench") == pytest.approx(143.0)
+        with pytest.raises(NotFoundError):
+            cost_model(session, region="Bottrop")
+        with pytest.raises(NotFoundError):
+            cost_model(session, on=dt.date(2023, 1, 1))
+
+
+def test_an_incomplete_table_is_a_config_error(engine):
+    with session_scope(engine) as session:
+        table = PriceTable(region="Gladbeck", valid_from=dt.date(2024, 1, 1), source="partial")
+        session.add(table)
+        session.flush()
+        session.add(PriceItem(table_id=table.id, kind=PriceItemKind.TRENCH_PER_M, key="open_trench", price_eur=99))
+        session.flush()
+        with pytest.raises(ConfigError, match="incomplete"):
+            cost_model(session, region="Gladbeck")
+
+
+LX = Optic("LX", 1310, 10.0, 8.0)
+ZX = Optic("ZX", 1550, 70.0, 23.0)
+
+
+def test_loss_budget_by_hand():
+    budget = loss_budget(6000, LX)
+    # 6 km: one drum joint -> 3 splices; 2 connectors
+    assert budget.splices == 3 and joints_for(6000) == 1
+    assert budget.loss_1310_db == pytest.approx(6 * 0.35 + 3 * 0.1 + 2 * 0.5)
+    assert budget.loss_1550_db == pytest.approx(6 * 0.25 + 3 * 0.1 + 2 * 0.5)
+    assert budget.margin_db == pytest.approx(8.0 - 3.4)
+    assert not budget.flagged
+
+
+def test_small_margin_and_short_reach_are_flagged():
+    tight = loss_budget(9500, LX, min_margin_db=5.0)
+    assert tight.flagged and "margin" in tight.reason
+    beyond = loss_budget(12_000, LX)
+    assert beyond.flagged and "reach" in beyond.reason
+
+
+def test_optic_choice():
+    assert choose_optic([ZX, LX], 3000).name == "LX"  # shortest reach that covers
+    assert choose_optic([ZX, LX], 30_000).name == "ZX"
+    assert choose_optic([ZX, LX], 3000, "ZX").name == "ZX"
+    with pytest.raises(LookupError):
+        choose_optic([ZX, LX], 3000, "SX")
