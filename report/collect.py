@@ -65,20 +65,29 @@ def build_report(
     connected = connected_site_ids(session)
     site_views = _site_views(session, sites, connected, audits)
     kpis = _kpis(session, sites, connected, audits, site_views, prometheus_url, config_workspace or Workspace())
+    # column queries, not ORM objects: the 10x city has 20 000 segments and 60 000 hops
+    segments = session.exec(
+        select(TrenchSegment.id, TrenchSegment.code, TrenchSegment.geometry, TrenchSegment.ducts_used,
+               TrenchSegment.ducts_total, TrenchSegment.status, TrenchSegment.plan_id)
+        .where(TrenchSegment.status != Status.DECOMMISSIONED)
+    ).all()
     return Report(
         title=title,
         generated_at=(now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
         kpis=kpis,
         districts=_districts(site_views, audits),
         sites=[v for v in site_views if v.lat is not None],
-        trenches=_trenches(session, audits),
-        cables=_cables(session, audits),
+        trenches=_trenches(segments, audits),
+        cables=_cables(session, segments, audits),
         findings=audits.findings,
     )
 
 
 def _site_views(session: Session, sites, connected: set[int], audits: AuditView) -> list[SiteView]:
-    devices = session.exec(select(Device).where(Device.status != Status.DECOMMISSIONED)).all()
+    devices = session.exec(
+        select(Device.id, Device.name, Device.site_id, Device.role, Device.platform, Device.mgmt_ip)
+        .where(Device.status != Status.DECOMMISSIONED)
+    ).all()
     device_by_id = {d.id: d for d in devices}
     site_by_id = {s.id: s for s in sites}
     views = {
@@ -108,13 +117,15 @@ def _site_views(session: Session, sites, connected: set[int], audits: AuditView)
 
 def _uplinks(session: Session, device_by_id, site_by_id):
     """Each inter-site link seen from both ends, as (site id, UplinkView)."""
-    interfaces = {i.id: i for i in session.exec(select(Interface))}
-    cable_codes = {c.id: c.code for c in session.exec(select(Cable))}
+    device_of = dict(session.exec(select(Interface.id, Interface.device_id)).all())
+    cable_codes = dict(session.exec(select(Cable.id, Cable.code)).all())
     hops: dict[int, list[str]] = defaultdict(list)
-    for hop in session.exec(select(LinkHop).order_by(LinkHop.link_id, LinkHop.seq)):
-        hops[hop.link_id].append(cable_codes[hop.cable_id])
-    for link in session.exec(select(Link).where(Link.status != Status.DECOMMISSIONED)):
-        ends = [device_by_id.get(interfaces[i].device_id) for i in (link.a_interface_id, link.b_interface_id)]
+    for link_id, cable_id in session.exec(select(LinkHop.link_id, LinkHop.cable_id).order_by(LinkHop.link_id, LinkHop.seq)):
+        hops[link_id].append(cable_codes[cable_id])
+    links = session.exec(select(Link.id, Link.a_interface_id, Link.b_interface_id, Link.medium)
+                         .where(Link.status != Status.DECOMMISSIONED))
+    for link in links:
+        ends = [device_by_id.get(device_of[i]) for i in (link.a_interface_id, link.b_interface_id)]
         if None in ends:
             continue
         for local, peer in (ends, ends[::-1]):
@@ -188,13 +199,19 @@ def _compliance(audit: dict | None) -> Share | None:
 
 
 def _planned_connections(session: Session) -> list[PlannedConnection]:
-    planned_sites: dict[int, list[str]] = defaultdict(list)
-    for site in session.exec(select(Site).where(Site.plan_id.is_not(None))):
-        planned_sites[site.plan_id].append(site.name)
-    return [
-        PlannedConnection(plan=p.name, kind=p.kind, sites=sorted(planned_sites.get(p.id, [])), cost_eur=p.total_cost_eur)
-        for p in session.exec(select(Plan).where(Plan.state == PlanState.DRAFT).order_by(Plan.name))
-    ]
+    """Draft plans with the sites they connect: sites the plan creates (``plan_id``) and
+    existing sites it would activate (``summary["changes"]["activate_sites"]``, as
+    ``planning`` records them)."""
+    names = dict(session.exec(select(Site.id, Site.name)).all())
+    created: dict[int, set[int]] = defaultdict(set)
+    for site_id, plan_id in session.exec(select(Site.id, Site.plan_id).where(Site.plan_id.is_not(None))):
+        created[plan_id].add(site_id)
+    connections = []
+    for plan in session.exec(select(Plan).where(Plan.state == PlanState.DRAFT).order_by(Plan.name)):
+        activated = set((plan.summary or {}).get("changes", {}).get("activate_sites", []))
+        sites = sorted(names[i] for i in created[plan.id] | activated if i in names)
+        connections.append(PlannedConnection(plan=plan.name, kind=plan.kind, sites=sites, cost_eur=plan.total_cost_eur))
+    return connections
 
 
 def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
@@ -217,26 +234,35 @@ def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
     return rows
 
 
-def _cables(session: Session, audits: AuditView) -> list[CableView]:
-    geometry = {s.id: [[lat, lon] for lon, lat in s.geometry] for s in session.exec(select(TrenchSegment))}
+def _latlon(geometry: list[list[float]]) -> list[list[float]]:
+    return [[lat, lon] for lon, lat in geometry]  # GeoJSON order -> Leaflet order
+
+
+def _cables(session: Session, segments, audits: AuditView) -> list[CableView]:
+    geometry = {seg.id: _latlon(seg.geometry) for seg in segments}
     paths: dict[int, list[list[list[float]]]] = defaultdict(list)
-    for step in session.exec(select(CableSegment).order_by(CableSegment.cable_id, CableSegment.seq)):
-        paths[step.cable_id].append(geometry[step.segment_id])
+    steps = session.exec(select(CableSegment.cable_id, CableSegment.segment_id)
+                         .order_by(CableSegment.cable_id, CableSegment.seq))
+    for cable_id, segment_id in steps:
+        if segment_id in geometry:
+            paths[cable_id].append(geometry[segment_id])
+    cables = session.exec(select(Cable.id, Cable.code, Cable.strands, Cable.status, Cable.plan_id)
+                          .where(Cable.status != Status.DECOMMISSIONED).order_by(Cable.code))
     return [
         CableView(code=c.code, coords=paths[c.id], status=audits.cable_status.get(c.code, "ok"), strands=c.strands,
                   planned=c.status == Status.PLANNED or c.plan_id is not None)
-        for c in session.exec(select(Cable).where(Cable.status != Status.DECOMMISSIONED).order_by(Cable.code))
+        for c in cables
         if paths[c.id]
     ]
 
 
-def _trenches(session: Session, audits: AuditView) -> list[TrenchView]:
+def _trenches(segments, audits: AuditView) -> list[TrenchView]:
     views = []
-    for seg in session.exec(select(TrenchSegment).where(TrenchSegment.status != Status.DECOMMISSIONED)):
+    for seg in segments:
         status = audits.segment_status.get(seg.code, "ok")
         planned = seg.status == Status.PLANNED or seg.plan_id is not None
         views.append(TrenchView(
-            code=seg.code, coords=[[lat, lon] for lon, lat in seg.geometry], status=status,
+            code=seg.code, coords=_latlon(seg.geometry), status=status,
             ducts=f"{seg.ducts_used}/{seg.ducts_total}", planned=planned,
         ))
     return sorted(views, key=lambda t: t.code)

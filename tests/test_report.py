@@ -51,8 +51,9 @@ def test_kpis_count_connected_sites_hotspot_feeds_and_plans(engine):
     assert kpis.redundant["hospital"].ratio is None  # no connected clinic is not "0 % redundant"
     assert (kpis.hotspots_fibre, kpis.hotspots_radio) == (1, 1)  # HOT-2 hangs on radio behind HOT-1
     assert [(p.plan, p.sites, p.cost_eur) for p in kpis.planned_connections] == [
-        ("kita-2", ["Kita Sonnenschein"], 48250.0)
+        ("clinic-1-uplink", ["Bergmannsheil Buer"], 12000.0), ("kita-2", ["Kita Sonnenschein"], 48250.0),
     ]
+    assert kpis.planned_cost_eur == 60250.0
     assert kpis.hotspot_availability is None and any("--prometheus-url" in n for n in kpis.notes)
     assert kpis.backup_coverage is None and kpis.compliance is None  # no config run recorded
 
@@ -130,7 +131,7 @@ def test_cli_writes_report_and_prints_the_same_numbers_as_json(engine, tmp_path)
     summary = json.loads(result.output)
     assert summary["pop_inhibit_rules"] == 2 and 'site=~"KITA-1"' in am.read_text()
     assert summary["kpis"]["connected"]["kindergarten"] == {"part": 1, "total": 2, "ratio": 0.5}
-    assert summary["kpis"]["planned_cost_eur"] == 48250.0
+    assert summary["kpis"]["planned_cost_eur"] == 60250.0
     assert Path(summary["html"]) == out.resolve() and out.stat().st_size > 100_000
 
 

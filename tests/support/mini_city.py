@@ -46,6 +46,7 @@ def build_mini_city(session: Session) -> dict[str, object]:
         return obj
 
     plan = add("plan", Plan(name="kita-2", kind="connect", total_cost_eur=48250.0, summary={"trench_m": 310}))
+    add("plan-clinic", Plan(name="clinic-1-uplink", kind="connect", total_cost_eur=12000.0, summary={}))
     site_specs = [
         ("POP-N", "PoP Nord", "core", 51.560, 7.090, "Buer", "active", None),
         ("POP-S", "PoP Süd", "core", 51.500, 7.100, "Altstadt", "active", None),
@@ -147,5 +148,8 @@ def build_mini_city(session: Session) -> dict[str, object]:
         link = add(code, Link(code=code, a_interface_id=ia.id, b_interface_id=ib.id, medium=medium, source=SRC))
         if cable:
             session.add(LinkHop(link_id=link.id, seq=0, cable_id=rows[cable].id, strand_a=2 * n + 1, strand_b=2 * n + 2))
+    # the clinic exists already: its plan activates it instead of creating it (as `planning` records it)
+    rows["plan-clinic"].summary = {"changes": {"activate_sites": [rows["CLINIC-1"].id]}}
+    session.add(rows["plan-clinic"])
     session.flush()
     return rows
