@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 from commands.common import app_context, console
+from configs.state import WORKSPACE_ENV
 from netops.errors import InputError, RowProblem
 from netops.secrets import SecretStore
 
@@ -35,11 +38,17 @@ def serve(
         help="Auth profile whose agents return non-increasing OIDs (buggy firmware): walk on instead "
              "of failing the module. Repeatable."),
     log_level: str = typer.Option("warning", help="debug, info, warning, error."),
+    config_store: Optional[Path] = typer.Option(
+        None, "--config-store", envvar=WORKSPACE_ENV,
+        help="Workspace of `netops config` runs, for backup-age and compliance gauges (default: user data dir)."),
 ) -> None:
     """Serve /snmp?target=HOST[:PORT]&module=a,b&auth=PROFILE, /metrics, /sd, /-/healthy, /-/reload."""
     from exporters.server import make_app, serve as run
     from exporters.snmp.poller import Poller
     from exporters.snmp.profiles import load_profiles
+    from configs.metrics import ConfigStateCollector
+    from configs.state import Workspace
+    from report.collector import InventoryAuditCollector
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host, port = _listen(listen)
@@ -57,5 +66,10 @@ def serve(
 
     poller = Poller(reload_profiles(), max_targets_in_flight=max_targets_in_flight, cache_ttl_s=cache_ttl,
                     budget_offset_s=budget_offset)
+    # gauges the alert rules and dashboard need beside SNMP: config runs, and (with the
+    # inventory) trench-disjoint paths, findings and device info from the report's collector
+    collectors = [ConfigStateCollector(Workspace(config_store))]
+    if engine is not None:
+        collectors.append(InventoryAuditCollector(engine))
     console.print(f"netops exporter listening on http://{host}:{port}/", highlight=False)
-    run(make_app(poller, engine, reload_profiles), host, port)
+    run(make_app(poller, engine, reload_profiles, collectors), host, port)

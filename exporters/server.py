@@ -11,11 +11,12 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -160,9 +161,13 @@ def _int_param(request: web.Request, name: str, default: int | None) -> int | No
 
 
 def make_app(poller: Poller, engine: Engine | None = None,
-             reload_profiles: Callable[[], dict[str, AuthProfile]] | None = None) -> web.Application:
+             reload_profiles: Callable[[], dict[str, AuthProfile]] | None = None,
+             extra_collectors: Iterable[Collector] = ()) -> web.Application:
+    """``extra_collectors`` join /metrics (the CLI adds the config runs' and report gauges)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ExporterCollector(poller, engine))
+    for collector in extra_collectors:
+        registry.register(collector)
 
     async def snmp(request: web.Request) -> web.Response:
         target = request.query.get("target", "")

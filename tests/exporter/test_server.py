@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from sqlmodel import select
+
+from inventory.models.devices import Device
 from inventory.models.profiles import SnmpProfile
 from netops import db as dbmod
 from netops.db import session_scope
@@ -58,7 +61,7 @@ def exporter(agent, tmp_path):
     port = free_port()
     env = dict(os.environ, NETOPS_SECRETS_FILE=str(tmp_path / "absent.toml"),
                NETOPS_SNMP_CITY_V3_AUTH_KEY=snmpd.V3_AUTH_KEY, NETOPS_SNMP_CITY_V3_PRIV_KEY=snmpd.V3_PRIV_KEY,
-               NETOPS_SNMP_LATE_V2_COMMUNITY=snmpd.COMMUNITY)
+               NETOPS_SNMP_LATE_V2_COMMUNITY=snmpd.COMMUNITY, NETOPS_CONFIG_DIR=str(tmp_path / "configs"))
     log = open(tmp_path / "exporter.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "cli", "--db", url, "exporter", "serve",
                              "--listen", f"127.0.0.1:{port}", "--log-level", "info"],
@@ -100,6 +103,11 @@ def test_http_endpoints_and_promtool(exporter, agent):
     # the small city has no links yet: its school has no path to the core
     assert {(s.labels["site"], s.labels["layer"], s.value) for s in parsed["netops_audit_site_disjoint_paths"]} \
         >= {("SCH-0001", "logical", 0)}
+    # the gauges the alert rules and dashboard need beside SNMP are on the same /metrics
+    assert {s.labels["site"] for s in parsed["netops_site_trench_disjoint_paths"]} == {"SCH-0001"}
+    with session_scope(engine) as session:
+        device_names = set(session.exec(select(Device.name).where(Device.status == "active")).all())
+    assert {s.labels["device"] for s in parsed["netops_inventory_device_info"]} == device_names
     status, sd = get(base + "/sd?port=161&shards=2&shard=0")
     assert status == 200 and all(g["targets"][0].endswith(":161") for g in json.loads(sd))
     assert get(base + "/sd?shards=2&shard=5")[0] == 400
