@@ -58,6 +58,7 @@ class EntityKind:
     refs: tuple[Ref, ...] = ()
     json_fields: tuple[str, ...] = ()  # columns holding JSON (geometry)
     geometry: str | None = None  # "point" (lat/lon) or "line" (geometry field) for GeoJSON
+    path_of: str | None = None  # ordered rows of one parent, replaced as a whole (see store)
     skip_columns: tuple[str, ...] = field(default=("id", "plan_id"))
 
     @cached_property
@@ -130,7 +131,7 @@ KINDS: dict[str, EntityKind] = {
         EntityKind(
             "cable_segment", CableSegment, ("cable", "seq"),
             refs=(_ref("cable_id", "cable"), _ref("segment_id", "segment")),
-            skip_columns=(),
+            skip_columns=(), path_of="cable_id",
         ),
         EntityKind(
             "link", Link, ("code",),
@@ -142,7 +143,7 @@ KINDS: dict[str, EntityKind] = {
         EntityKind(
             "link_hop", LinkHop, ("link", "seq"),
             refs=(_ref("link_id", "link"), _ref("cable_id", "cable")),
-            skip_columns=(),
+            skip_columns=(), path_of="link_id",
         ),
     ]
 }

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from inventory.entities import KINDS, ORDER, EntityKind, Ref, key_of
-from netops.errors import InputError, RowProblem
+from netops.errors import InputError, NetopsError, RowProblem
 
 
 @dataclass
@@ -175,9 +176,7 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
     for kind_name, rows in ordered:
         entity = KINDS[kind_name]
         index.ensure(kind_name)
-        inserts: list[dict] = []
-        insert_keys: list[tuple] = []
-        updates: list[dict] = []
+        valid: list[tuple[tuple, dict]] = []
         seen: dict[tuple, SourceRow] = {}
         for source in rows:
             db_row, row_problems = resolve(entity, source, index)
@@ -192,28 +191,74 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
                 )
                 continue
             seen[key] = source
-            existing = index.rows[kind_name].get(key)
-            if existing is None:
-                inserts.append(db_row)
-                insert_keys.append(key)
-            elif any(existing.get(c) != v for c, v in db_row.items()):
-                updates.append({**db_row, "_ident": index.by_key[kind_name][key]})
-            else:
-                report.unchanged[kind_name] += 1
+            valid.append((key, db_row))
+        if entity.path_of:
+            inserts, insert_keys, updates, deletes = _replace_paths(entity, index, valid, report)
+        else:
+            inserts, insert_keys, updates, deletes = [], [], [], []
+            for key, db_row in valid:
+                existing = index.rows[kind_name].get(key)
+                if existing is None:
+                    inserts.append(db_row)
+                    insert_keys.append(key)
+                elif any(existing.get(c) != v for c, v in db_row.items()):
+                    updates.append({**db_row, "_ident": index.by_key[kind_name][key]})
+                else:
+                    report.unchanged[kind_name] += 1
         if problems:
             # keep validating the other kinds' rows (write nothing); rows that refer to this
             # batch's good rows must not report them missing
             for key in insert_keys:
                 index.by_key[kind_name][key] = 0
             continue
-        _apply(session, entity, index, inserts, insert_keys, updates)
-        report.inserted[kind_name] += len(inserts)
-        report.updated[kind_name] += len(updates)
+        try:
+            if deletes:
+                table = entity.model.__table__
+                session.execute(delete(table).where(table.c[entity.path_of].in_(deletes)))
+            _apply(session, entity, index, inserts, insert_keys, updates)
+        except IntegrityError as exc:
+            # e.g. two rows of the file swapping a unique value (a strand, an address) with
+            # rows already stored: name the kind and the constraint, not a traceback
+            raise NetopsError(f"{kind_name}: the database refused the change: {exc.orig}") from None
+        if not entity.path_of:
+            report.inserted[kind_name] += len(inserts)
+            report.updated[kind_name] += len(updates)
         if on_kind is not None:
             on_kind(kind_name, len(rows))
     if problems:
         raise InputError(problems)
     return report
+
+
+def _replace_paths(entity: EntityKind, index: KeyIndex, valid: list[tuple[tuple, dict]], report: WriteReport):
+    """Ordered paths (a cable's segments, a link's hops) change as a whole: the rows given
+    for a parent are its complete path, so a changed path replaces the stored one (no row-by-
+    row updates that would trip over strand uniqueness halfway through a reordering)."""
+    parent_col = entity.path_of
+    stored: dict[Any, dict[tuple, dict]] = {}
+    for key, row in index.rows[entity.name].items():
+        stored.setdefault(row[parent_col], {})[key] = row
+    given: dict[Any, dict[tuple, dict]] = {}
+    for key, row in valid:
+        given.setdefault(row[parent_col], {})[key] = row
+    inserts, insert_keys, deletes = [], [], []
+    columns = [c for c in entity.columns if c != "id"]
+    for parent, rows in given.items():
+        old = stored.get(parent, {})
+        if rows.keys() == old.keys() and all(
+                all(old[k].get(c) == r.get(c) for c in columns) for k, r in rows.items()):
+            report.unchanged[entity.name] += len(rows)
+            continue
+        if old:
+            deletes.append(parent)
+            for key in old:
+                index.rows[entity.name].pop(key)
+                index.by_id[entity.name].pop(index.by_key[entity.name].pop(key), None)
+        report.updated[entity.name] += len(rows.keys() & old.keys())
+        report.inserted[entity.name] += len(rows.keys() - old.keys())
+        inserts.extend(rows.values())
+        insert_keys.extend(rows.keys())
+    return inserts, insert_keys, [], deletes
 
 
 def _apply(session, entity, index, inserts, insert_keys, updates) -> None:

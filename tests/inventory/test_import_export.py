@@ -9,7 +9,7 @@ from inventory.models import Site
 from inventory.seed import seed
 from inventory.store import export_rows, write
 from netops.db import session_scope
-from netops.errors import InputError
+from netops.errors import InputError, NetopsError
 
 
 def snapshot(engine, kind="site"):
@@ -160,3 +160,45 @@ def test_one_bad_row_does_not_cascade_into_other_files(engine, tmp_path):
     assert [(p.row, p.field) for p in err.value.problems] == [(3, "lat")]
     with session_scope(engine) as session:
         assert session.execute(select(Site)).first() is None
+
+
+def test_changed_paths_replace_the_stored_ones(seeded, city):
+    """A link whose hops change (strands swapped with another link, one hop fewer) is
+    rewritten whole; re-seeding a changed city works and leaves no stale hops."""
+    import copy
+
+    changed = copy.deepcopy(city)
+    hops = changed.rows["link_hop"]
+    by_cable: dict[str, list] = {}
+    for hop in hops:
+        by_cable.setdefault(hop["cable"], []).append(hop)
+    a, b = next(rows for rows in by_cable.values() if len(rows) >= 2)[:2]
+    a["strand_a"], a["strand_b"], b["strand_a"], b["strand_b"] = b["strand_a"], b["strand_b"], a["strand_a"], a["strand_b"]
+    long_link = max({h["link"] for h in hops}, key=lambda code: sum(h["link"] == code for h in hops))
+    last = max(h["seq"] for h in hops if h["link"] == long_link)
+    changed.rows["link_hop"] = [h for h in hops if not (h["link"] == long_link and h["seq"] == last)]
+    with session_scope(seeded) as session:
+        report = seed(session, changed)
+    assert report.updated["link_hop"] >= 2
+    stored = snapshot(seeded, "link_hop")
+    key = lambda h: (h["link"], int(h["seq"]))  # noqa: E731
+    assert sorted(map(key, stored)) == sorted(map(key, changed.rows["link_hop"]))
+    swapped = next(h for h in stored if key(h) == key(a))
+    assert (swapped["strand_a"], swapped["strand_b"]) == (a["strand_a"], a["strand_b"])
+
+
+def test_unique_value_clash_is_a_clear_error(seeded, tmp_path):
+    """Two devices swapping management addresses trips the unique index: a message, no traceback."""
+    with session_scope(seeded) as session:
+        rows = [r for r in export_rows(session, "device") if r["mgmt_ip"]][:2]
+    rows[0]["mgmt_ip"], rows[1]["mgmt_ip"] = rows[1]["mgmt_ip"], rows[0]["mgmt_ip"]
+    path = tmp_path / "device.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else getattr(v, "value", v)) for k, v in r.items()} for r in rows)
+    before = snapshot(seeded, "device")
+    with pytest.raises(NetopsError, match="device: the database refused the change"):
+        with session_scope(seeded) as session:
+            write(session, [read_file(path)])
+    assert snapshot(seeded, "device") == before
