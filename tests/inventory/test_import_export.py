@@ -202,3 +202,14 @@ def test_unique_value_clash_is_a_clear_error(seeded, tmp_path):
         with session_scope(seeded) as session:
             write(session, [read_file(path)])
     assert snapshot(seeded, "device") == before
+
+
+def test_open_data_export_from_cli(seeded, run_cli, tmp_path):
+    result = run_cli("inventory", "export", "--open-data", str(tmp_path / "od"))
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "od").iterdir())
+    assert "freewifi_hotspots.geojson" in written and "connected_public_buildings.csv" in written
+    with session_scope(seeded) as session:
+        internal = [d["mgmt_ip"] for d in export_rows(session, "device") if d["mgmt_ip"]][:20] + ["pop-city-ds1"]
+    text = "".join(p.read_text() for p in (tmp_path / "od").iterdir())
+    assert not [value for value in internal if value in text]
