@@ -23,6 +23,7 @@ from tests.support.procs import find_binary, free_port, stop_pid, wait_for_tcp
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 RULES = DEPLOY / "prometheus" / "rules"
+RULE_TESTS = DEPLOY / "prometheus" / "tests"
 
 
 def _tool(name: str, *globs: str) -> str:
@@ -41,11 +42,45 @@ def _run(*args: str, cwd: Path | None = None) -> str:
 
 
 def test_alert_rules_pass_promtool_check_and_unit_tests():
+    """The rules directory holds rule files only, so the globs operators write load it whole."""
     promtool = _tool("promtool")
-    assert "SUCCESS: 12 rules found" in _run(promtool, "check", "rules", str(RULES / "netops-alerts.yml"))
-    tests = sorted(p.name for p in RULES.glob("*.test.yml"))
+    assert sorted(p.name for p in RULES.iterdir()) == ["netops-alerts.yml"]
+    assert "SUCCESS: 12 rules found" in _run(promtool, "check", "rules", *map(str, sorted(RULES.glob("*.yml"))))
+    tests = sorted(p.name for p in RULE_TESTS.glob("*.test.yml"))
     assert tests == ["netops-alerts-week.test.yml", "netops-alerts.test.yml"]
-    assert "SUCCESS" in _run(promtool, "test", "rules", *tests, cwd=RULES)
+    assert "SUCCESS" in _run(promtool, "test", "rules", *tests, cwd=RULE_TESTS)
+
+
+def test_prometheus_loads_the_rules_directory_by_glob(tmp_path):
+    """The example's `rule_files: rules/*.yml` loads in a real Prometheus: every rule group
+    of the shipped directory, and nothing that is not a rule file."""
+    prometheus = _tool("prometheus")
+    (tmp_path / "rules").symlink_to(RULES)
+    (tmp_path / "prometheus.yml").write_text("global: {evaluation_interval: 1s}\nrule_files: [rules/*.yml]\n")
+    port = free_port()
+    proc = subprocess.Popen([prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_tcp(port, timeout=60, proc=proc)
+        groups = _api(port, "rules")["groups"]
+    finally:
+        stop_pid(proc)
+    assert {g["file"] for g in groups} == {str(tmp_path / "rules" / "netops-alerts.yml")}
+    assert sum(len(g["rules"]) for g in groups) == 12
+
+
+def _api(port: int, path: str) -> dict:
+    """``data`` of a Prometheus API answer, waiting out the 503 while the TSDB opens."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/{path}", timeout=5) as response:
+                return json.load(response)["data"]
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_promtool_unit_tests_catch_a_broken_rule(tmp_path):
@@ -55,9 +90,11 @@ def test_promtool_unit_tests_catch_a_broken_rule(tmp_path):
         "and on (instance, if_index) min_over_time(", "or on (instance, if_index) min_over_time("
     )
     assert broken != (RULES / "netops-alerts.yml").read_text()
-    (tmp_path / "netops-alerts.yml").write_text(broken)
-    (tmp_path / "netops-alerts.test.yml").write_text((RULES / "netops-alerts.test.yml").read_text())
-    result = subprocess.run([promtool, "test", "rules", "netops-alerts.test.yml"], cwd=tmp_path,
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "netops-alerts.yml").write_text(broken)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "netops-alerts.test.yml").write_text((RULE_TESTS / "netops-alerts.test.yml").read_text())
+    result = subprocess.run([promtool, "test", "rules", "netops-alerts.test.yml"], cwd=tmp_path / "tests",
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "NetopsInterfaceDown" in result.stdout + result.stderr
 
@@ -87,14 +124,7 @@ class _SdHandler(BaseHTTPRequestHandler):
 def _active_targets(port: int, expected_total: int) -> tuple[list[dict], int]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/targets", timeout=5) as response:
-                data = json.load(response)["data"]
-        except urllib.error.HTTPError as exc:  # 503 while the TSDB is still opening
-            if exc.code != 503:
-                raise
-            time.sleep(0.2)
-            continue
+        data = _api(port, "targets")
         active = [t for t in data["activeTargets"] if t["labels"].get("job") == "netops-devices"]
         dropped = len(data["droppedTargets"])
         if len(active) + dropped >= expected_total:
@@ -125,7 +155,7 @@ def test_example_config_shards_the_sd_targets_across_two_prometheus_servers(tmp_
         for shard in ("0", "1"):
             config = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
             config = config.replace("netops-exporter:9116", exporter).replace('regex: "0"', f'regex: "{shard}"')
-            config = config.replace("rules/netops-alerts.yml", str(RULES / "netops-alerts.yml"))
+            config = config.replace("rules/*.yml", str(RULES / "*.yml"))
             conf = tmp_path / f"prometheus-{shard}.yml"
             conf.write_text(config)
             port = free_port()

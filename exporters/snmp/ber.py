@@ -11,7 +11,10 @@ sub-identifiers are self-delimiting, and the row index is the tail after the col
 Use :func:`oid_to_tuple` only where numeric order matters.
 
 Every decode error raises :class:`BerError` (never IndexError or a silent garbage value),
-so a malformed or truncated datagram is counted by reason and dropped.
+so a malformed or truncated datagram is counted by reason and dropped. That includes values
+the SMI forbids (RFC 2578): an IpAddress not 4 octets long, a Counter32, Gauge32 or
+TimeTicks beyond 32 bits unsigned, a Counter64 beyond 64, an Integer32 beyond 32 bits
+signed; the modules read numbers straight from the octets, so the decoder is the gate.
 """
 
 from __future__ import annotations
@@ -41,8 +44,6 @@ RESPONSE = 0xA2
 GET_BULK_REQUEST = 0xA5
 REPORT = 0xA8
 
-#: tags whose value is an unsigned integer
-UNSIGNED_TAGS = frozenset((COUNTER32, GAUGE32, TIMETICKS, COUNTER64))
 #: varbind "values" that say there is no value
 EXCEPTION_TAGS = frozenset((NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW))
 _SCALAR_TAGS = frozenset(
@@ -50,6 +51,18 @@ _SCALAR_TAGS = frozenset(
 ) | EXCEPTION_TAGS
 _PDU_TAGS = frozenset((RESPONSE, REPORT, GET_REQUEST, GET_NEXT_REQUEST, GET_BULK_REQUEST))
 
+
+#: SMI value ranges (RFC 2578 section 7.1): what pysnmp enforces and Prometheus can trust
+_SMI_RANGE = {
+    INTEGER: (-(2**31), 2**31 - 1),
+    COUNTER32: (0, 2**32 - 1),
+    GAUGE32: (0, 2**32 - 1),
+    TIMETICKS: (0, 2**32 - 1),
+    COUNTER64: (0, 2**64 - 1),
+}
+#: up to this many content octets with the sign bit clear a value is in range without a
+#: closer look: the common case, decided in the hot loop without building an int
+_SMI_SHORT = {INTEGER: 4, COUNTER32: 4, GAUGE32: 4, TIMETICKS: 4, COUNTER64: 8}
 
 #: a sub-identifier must not start with 0x80 (X.690 8.19.2): the same arc could be spelt twice
 _NON_MINIMAL_ARC = re.compile(rb"(?:^|[\x00-\x7f])\x80").search
@@ -250,6 +263,12 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
                 raise BerError("malformed varbind")
             if length and (value_tag == NULL or value_tag >= NO_SUCH_OBJECT):
                 raise BerError("NULL or exception value with content")
+            short = _SMI_SHORT.get(value_tag)
+            if short is not None:
+                if not 0 < length <= short or data[pos] & 0x80:
+                    check_smi_range(value_tag, data[pos:stop])
+            elif value_tag == IP_ADDRESS and length != 4:
+                raise BerError(f"IpAddress of {length} octets (the SMI says 4)")
             if 0x80 in oid and _NON_MINIMAL_ARC(oid):  # the membership test is the cheap filter
                 raise BerError("OID sub-identifier with a leading 0x80 octet")
             append(VarBind(oid, value_tag, data[pos:stop]))
@@ -271,6 +290,18 @@ def _valid_oid_value(raw: bytes) -> bool:
     return bool(raw) and not raw[-1] & 0x80 and not (0x80 in raw and _NON_MINIMAL_ARC(raw))
 
 
+def check_smi_range(tag: int, raw: bytes) -> int:
+    """The value of a numeric varbind, or BerError when it does not fit its SMI type
+    (a Counter32 of 2**32, a negative Gauge32, a 9-octet Integer32, an empty value)."""
+    if not raw:
+        raise BerError(f"empty value for tag 0x{tag:02x}")
+    value = int.from_bytes(raw, "big", signed=True)
+    low, high = _SMI_RANGE[tag]
+    if not low <= value <= high:
+        raise BerError(f"value {value} out of range for tag 0x{tag:02x}")
+    return value
+
+
 def decode_v2c_message(data: bytes) -> tuple[bytes, Pdu]:
     """(community, PDU) of an SNMPv1/v2c message."""
     tag, pos, end = read_header(data, 0, len(data))
@@ -286,14 +317,8 @@ def decode_v2c_message(data: bytes) -> tuple[bytes, Pdu]:
 def value_of(tag: int, raw: bytes) -> int | bytes | None:
     """A varbind value in Python terms: int for numbers, bytes for strings/addresses/OIDs
     (OIDs encoded), None for NULL and the exceptions."""
-    if tag in UNSIGNED_TAGS:
-        if not raw or raw[0] & 0x80 or len(raw) > (9 if tag == COUNTER64 else 5):
-            raise BerError("unsigned value out of range")
-        return int.from_bytes(raw, "big")
-    if tag == INTEGER:
-        if len(raw) > 5 or not raw:  # Integer32
-            raise BerError("integer out of range")
-        return int.from_bytes(raw, "big", signed=True)
+    if tag in _SMI_RANGE:
+        return check_smi_range(tag, raw)
     if tag in EXCEPTION_TAGS or tag == NULL:
         return None
     return raw
