@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Optional
 
@@ -33,6 +34,10 @@ def serve(
     cache_ttl: float = typer.Option(3600.0, min=0, help="Seconds static labels (ifName...) stay cached."),
     budget_offset: float = typer.Option(0.5, min=0, help="Finish this many seconds before Prometheus' scrape timeout."),
     inventory: bool = typer.Option(True, help="Use the inventory database (profiles, /sd, inventory gauges)."),
+    allow_any_target: bool = typer.Option(
+        False, "--allow-any-target",
+        help="Labs: also poll hosts the inventory does not know, with profiles without secrets only "
+             "(public_v2). Default: only inventory devices, each with the profile bound to it."),
     tolerate_nonincreasing: list[str] = typer.Option(
         [], "--tolerate-nonincreasing", metavar="PROFILE",
         help="Auth profile whose agents return non-increasing OIDs (buggy firmware): walk on instead "
@@ -43,9 +48,11 @@ def serve(
         help="Workspace of `netops config` runs, for backup-age and compliance gauges (default: user data dir)."),
 ) -> None:
     """Serve /snmp?target=HOST[:PORT]&module=a,b&auth=PROFILE, /metrics, /sd, /-/healthy, /-/reload."""
+    from exporters.sd import inventory_devices
     from exporters.server import make_app, serve as run
     from exporters.snmp.poller import Poller
     from exporters.snmp.profiles import load_profiles
+    from exporters.targets import TargetPolicy
     from configs.metrics import ConfigStateCollector
     from configs.state import Workspace
     from report.collector import InventoryAuditCollector
@@ -71,5 +78,7 @@ def serve(
     collectors = [ConfigStateCollector(Workspace(config_store))]
     if engine is not None:
         collectors.append(InventoryAuditCollector(engine))
+    policy = TargetPolicy(partial(inventory_devices, engine) if engine is not None else None,
+                          allow_any_target=allow_any_target)
     console.print(f"netops exporter listening on http://{host}:{port}/", highlight=False)
-    run(make_app(poller, engine, reload_profiles, collectors), host, port)
+    run(make_app(poller, engine, reload_profiles, collectors, policy), host, port)

@@ -14,12 +14,12 @@ import zlib
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from exporters.targets import DEFAULT_AUTH, InventoryDevice, format_target
 from inventory.models.devices import Device, DeviceRole
 from inventory.models.sites import Site
 from inventory.models.common import Status
 from netops.db import session_scope
 
-DEFAULT_AUTH = "public_v2"
 #: what each role is polled for by default
 MODULES_BY_ROLE = {
     DeviceRole.CORE_ROUTER: "system,interfaces,optics,lldp",
@@ -35,22 +35,32 @@ def shard_of(name: str, shards: int) -> int:
     return zlib.crc32(name.encode()) % shards
 
 
-def sd_groups(engine: Engine, shard: int = 0, shards: int = 1, port: int | None = None) -> list[dict]:
-    if shards < 1 or not 0 <= shard < shards:
-        raise ValueError(f"shard {shard} of {shards}: need 0 <= shard < shards")
+def pollable_devices(engine: Engine) -> list[tuple[Device, Site]]:
+    """The devices that are targets: active, with a management address. /sd lists them and
+    /snmp polls only them (unless --allow-any-target), so the two agree."""
     with session_scope(engine) as session:
-        rows = session.exec(
+        return session.exec(
             select(Device, Site).join(Site, Site.id == Device.site_id)
             .where(Device.status == Status.ACTIVE, Device.mgmt_ip.is_not(None))
             .order_by(Device.name)
         ).all()
+
+
+def inventory_devices(engine: Engine) -> list[InventoryDevice]:
+    """The targets with the auth profile each is bound to (what ``__param_auth`` says)."""
+    return [InventoryDevice(device.name, device.mgmt_ip, device.snmp_profile or DEFAULT_AUTH)
+            for device, _site in pollable_devices(engine)]
+
+
+def sd_groups(engine: Engine, shard: int = 0, shards: int = 1, port: int | None = None) -> list[dict]:
+    if shards < 1 or not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} of {shards}: need 0 <= shard < shards")
     groups = []
-    for device, site in rows:
+    for device, site in pollable_devices(engine):
         if shards > 1 and shard_of(device.name, shards) != shard:
             continue
-        host = f"[{device.mgmt_ip}]" if ":" in device.mgmt_ip else device.mgmt_ip
         groups.append({
-            "targets": [f"{host}:{port}" if port else host],
+            "targets": [format_target(device.mgmt_ip, port)],
             "labels": {
                 "device": device.name,
                 "site": site.code,

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -21,10 +25,13 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from exporters.sd import sd_groups
+from exporters.sd import inventory_devices, sd_groups
 from exporters.snmp.client import AuthProfile
 from exporters.snmp.exposition import CONTENT_TYPE
-from exporters.snmp.poller import Poller, ScrapeRequestError
+from exporters.snmp.modules import MODULES
+from exporters.snmp.poller import ModuleResult, Poller, ScrapeRequestError
+from exporters.snmp.profiles import bears_secret
+from exporters.targets import Target, TargetError, TargetPolicy, TargetRefused, parse_target
 
 log = logging.getLogger("netops.exporter")
 
@@ -37,6 +44,59 @@ LANDING = """<!doctype html><html><head><title>netops exporter</title></head><bo
 <li><a href="sd">/sd</a>: Prometheus http_sd targets from the inventory (<code>?shard=K&amp;shards=N&amp;port=P</code>)</li>
 <li><a href="-/healthy">/-/healthy</a>, <code>POST /-/reload</code>: reload auth profiles</li></ul>
 <p>Modules: system, interfaces, optics, wifi, lldp. Metric names: docs/metrics.md.</p></body></html>"""
+
+
+DEFAULT_MODULES = "system,interfaces"
+#: module names one request may list (duplicates included) before it is refused
+MAX_MODULE_ENTRIES = 32
+#: module failures that prove the agent answered: the device is up, the module is not
+AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "table_too_large"))
+#: SNMPv3 refusals (usmStats reports) and a privacy key the agent could not decrypt with:
+#: all read as one reason for the target, ``auth``
+AUTH_REASONS = frozenset(("auth_failure", "wrong_digest", "unknown_user", "unknown_engine_id", "decryption_error",
+                          "unsupported_security_level", "not_in_time_window", "report"))
+
+
+def down_reason(modules: list[ModuleResult]) -> str | None:
+    """Why the target as a whole is down, or None when some module got an answer from it.
+
+    Down (HTTP 503, so Prometheus' ``up`` is 0 for every rule, panel and report) means no
+    module got any answer: timeouts, an unreachable or unresolvable host, refused
+    credentials (``auth``), undecodable answers, or Prometheus' time budget spent waiting.
+    """
+    if not modules or any(m.up or m.reason in AGENT_ANSWERED for m in modules):
+        return None
+    first = modules[0].reason  # modules run in order: the first failure is the telling one
+    return "auth" if first in AUTH_REASONS else first
+
+
+def _single(request: web.Request, name: str, default: str) -> str:
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise TargetError(f"'{name}' given {len(values)} times; give it once")
+    return values[0] if values else default
+
+
+def parse_modules(request: web.Request) -> list[str]:
+    """``module=a,b`` (or repeated ``module=``), deduplicated in order: every name once,
+    at most MAX_MODULE_ENTRIES entries, each one known."""
+    entries = [m for value in request.query.getall("module", [DEFAULT_MODULES]) for m in value.split(",") if m]
+    if len(entries) > MAX_MODULE_ENTRIES:
+        raise TargetError(f"{len(entries)} modules named; at most {MAX_MODULE_ENTRIES} (known: {', '.join(MODULES)})")
+    modules = list(dict.fromkeys(entries))
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown or not modules:
+        raise TargetError(f"unknown module(s) {unknown or modules}; known: {', '.join(MODULES)}")
+    return modules
+
+
+def scrape_timeout(request: web.Request) -> float | None:
+    """Prometheus' X-Prometheus-Scrape-Timeout-Seconds, when it is a positive number."""
+    try:
+        timeout = float(request.headers.get("X-Prometheus-Scrape-Timeout-Seconds", ""))
+    except ValueError:
+        return None
+    return timeout if math.isfinite(timeout) and timeout > 0 else None
 
 
 class AuditGauges:
@@ -85,9 +145,10 @@ class AuditGauges:
 class ExporterCollector:
     """The exporter's own figures, read from the poller at scrape time."""
 
-    def __init__(self, poller: Poller, engine: Engine | None):
+    def __init__(self, poller: Poller, engine: Engine | None, outcomes: Counter | None = None):
         self.poller = poller
         self.engine = engine
+        self.outcomes = outcomes if outcomes is not None else Counter()  # ("down", reason) / ("refused", status)
         self.audits = AuditGauges(engine) if engine is not None else None
 
     def collect(self):
@@ -120,6 +181,16 @@ class ExporterCollector:
         for (module, reason), count in sorted(p.errors.items()):
             errors.add_metric([module, reason], count)
         yield errors
+        down = CounterMetricFamily("netops_exporter_targets_down",
+                                   "Target scrapes answered 503 because no module got an answer, by reason.",
+                                   labels=["reason"])
+        refused = CounterMetricFamily("netops_exporter_requests_refused",
+                                      "/snmp requests refused before polling: 400 malformed, 403 not allowed.",
+                                      labels=["status"])
+        for (kind, label), count in sorted(self.outcomes.items()):
+            (down if kind == "down" else refused).add_metric([label], count)
+        yield down
+        yield refused
         if self.engine is not None:
             yield from self._inventory()
             try:
@@ -154,37 +225,70 @@ def _int_param(request: web.Request, name: str, default: int | None) -> int | No
     raw = request.query.get(name)
     if raw in (None, ""):
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{name}={raw!r} is not a number\n") from None
+    if not re.fullmatch(r"[0-9]{1,9}", raw, re.ASCII):  # int() would take "+1", "1_0", full-width digits
+        raise web.HTTPBadRequest(text=f"{name}={raw[:80]!r} is not a number\n")
+    return int(raw)
 
 
 def make_app(poller: Poller, engine: Engine | None = None,
              reload_profiles: Callable[[], dict[str, AuthProfile]] | None = None,
-             extra_collectors: Iterable[Collector] = ()) -> web.Application:
-    """``extra_collectors`` join /metrics (the CLI adds the config runs' and report gauges)."""
+             extra_collectors: Iterable[Collector] = (), policy: TargetPolicy | None = None) -> web.Application:
+    """``extra_collectors`` join /metrics (the CLI adds the config runs' and report gauges);
+    ``policy``: which targets and profiles /snmp serves (default: the inventory's devices)."""
+    if policy is None:
+        policy = TargetPolicy(partial(inventory_devices, engine) if engine is not None else None)
+    outcomes: Counter = Counter()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ExporterCollector(poller, engine))
+    registry.register(ExporterCollector(poller, engine, outcomes))
     for collector in extra_collectors:
         registry.register(collector)
+    policy_loading = asyncio.Lock()
+
+    async def current_policy() -> TargetPolicy:
+        async with policy_loading:  # one inventory read at a time, however many scrapes wait
+            if policy.stale():
+                try:
+                    await asyncio.get_running_loop().run_in_executor(None, policy.refresh)
+                except Exception as exc:  # the database being away must not fail every scrape
+                    log.warning("inventory targets not refreshed, keeping the last list: %s", exc)
+        return policy
+
+    def refuse(status: type[web.HTTPException], reason: str) -> web.HTTPException:
+        outcomes[("refused", str(status.status_code))] += 1
+        return status(text=f"{reason}\n")
+
+    async def checked(request: web.Request) -> tuple[Target, list[str], str]:
+        """The request's target (as the policy resolves it), modules and profile, or the
+        400/403 that says what is wrong with it."""
+        try:
+            target = parse_target(_single(request, "target", ""))
+            modules = parse_modules(request)
+            auth = _single(request, "auth", "public_v2")
+            profile = poller.profiles.get(auth)
+            if profile is None:
+                raise TargetError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(poller.profiles))}")
+        except TargetError as exc:
+            raise refuse(web.HTTPBadRequest, str(exc)) from None
+        try:
+            return (await current_policy()).resolve(target, auth, bears_secret(profile)), modules, auth
+        except TargetRefused as exc:
+            log.info("refused /snmp target %s auth %s: %s", target, auth, exc)
+            raise refuse(web.HTTPForbidden, str(exc)) from None
 
     async def snmp(request: web.Request) -> web.Response:
-        target = request.query.get("target", "")
-        modules = [m for m in request.query.get("module", "system,interfaces").split(",") if m]
-        auth = request.query.get("auth", "public_v2")
-        if not target:
-            raise web.HTTPBadRequest(text="'target' parameter must be specified\n")
-        header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
+        target, modules, auth = await checked(request)
+        if request.method == "HEAD":  # a probe of the endpoint: answered without polling
+            return web.Response(headers={"Content-Type": CONTENT_TYPE})
         try:
-            timeout = float(header) if header else None
-        except ValueError:
-            timeout = None
-        try:
-            body = await poller.scrape(target, modules, auth, timeout)
+            result = await poller.scrape_result(str(target), modules, auth, scrape_timeout(request))
         except ScrapeRequestError as exc:
-            raise web.HTTPBadRequest(text=f"{exc}\n") from None
-        return web.Response(text=body, headers={"Content-Type": CONTENT_TYPE})
+            raise refuse(web.HTTPBadRequest, str(exc)) from None
+        reason = down_reason(result.modules)
+        if reason is not None:  # Prometheus' up = 0: down for every rule, panel and report
+            outcomes[("down", reason)] += 1
+            detail = ", ".join(f"{m.module}: {m.reason}" for m in result.modules)
+            return web.Response(status=503, text=f"target down: reason={reason} ({detail})\n")
+        return web.Response(text=result.body, headers={"Content-Type": CONTENT_TYPE})
 
     async def metrics(request: web.Request) -> web.Response:
         body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, registry)
@@ -205,13 +309,16 @@ def make_app(poller: Poller, engine: Engine | None = None,
         return web.Response(text="Healthy\n")
 
     async def reload(request: web.Request) -> web.Response:
-        if reload_profiles is None:
-            return web.Response(text="nothing to reload\n")
+        """Auth profiles and the inventory's targets read anew; on failure the old ones stay."""
+        loop = asyncio.get_running_loop()
         try:
-            profiles = await asyncio.get_running_loop().run_in_executor(None, reload_profiles)
+            profiles = await loop.run_in_executor(None, reload_profiles) if reload_profiles else None
+            await loop.run_in_executor(None, policy.refresh)
         except Exception as exc:
-            log.error("reload failed, keeping the old profiles: %s", exc)
+            log.error("reload failed, keeping the old profiles and targets: %s", exc)
             raise web.HTTPInternalServerError(text=f"reload failed: {exc}\n") from None
+        if profiles is None:
+            return web.Response(text="reloaded the inventory's targets\n")
         poller.profiles = profiles
         log.info("reloaded %d auth profiles", len(profiles))
         return web.Response(text=f"reloaded {len(profiles)} auth profiles\n")

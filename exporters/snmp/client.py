@@ -90,20 +90,36 @@ class SnmpClient(asyncio.DatagramProtocol):
         self._pending: dict[int, tuple[tuple[str, int], asyncio.Future]] = {}
         self._ids = itertools.count(int.from_bytes(os.urandom(2), "big") << 8)
         self._transport: asyncio.DatagramTransport | None = None
+        self._transport6: asyncio.DatagramTransport | None = None
         self._sessions: dict[tuple, V2cSession | usm.UsmSession] = {}
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._transport = await self._open(socket.AF_INET, "0.0.0.0")
+        try:  # IPv6 management addresses get their own socket
+            self._transport6 = await self._open(socket.AF_INET6, "::")
+        except OSError as exc:  # a host without IPv6: v6 targets fail as unreachable
+            log.warning("no IPv6 socket (%s): IPv6 targets are unreachable", exc)
+
+    async def _open(self, family: int, any_address: str) -> asyncio.DatagramTransport:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
         # a burst of answers from hundreds of agents must not overflow the socket queue
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        sock.bind(("0.0.0.0", 0))
+        sock.bind((any_address, 0))
         sock.setblocking(False)
-        self._transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: self, sock=sock)
+        return transport
+
+    def _transport_for(self, address: tuple[str, int]) -> asyncio.DatagramTransport:
+        if ":" not in address[0]:
+            return self._transport
+        if self._transport6 is None:
+            raise SnmpError("unreachable", f"{address[0]}: no IPv6 socket on this host")
+        return self._transport6
 
     def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
+        for transport in (self._transport, self._transport6):
+            if transport is not None:
+                transport.close()
         for _addr, fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(SnmpError("shutdown"))
@@ -149,6 +165,7 @@ class SnmpClient(asyncio.DatagramProtocol):
     # -- requests
     async def _exchange(self, address, make_message, timeout: float, retries: int, deadline: float) -> bytes:
         loop = asyncio.get_running_loop()
+        transport = self._transport_for(address)
         for attempt in range(retries + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0.01:
@@ -158,7 +175,7 @@ class SnmpClient(asyncio.DatagramProtocol):
             fut = loop.create_future()
             self._pending[request_id] = (address, fut)
             timer = loop.call_later(min(timeout, remaining), _expire, fut)
-            self._transport.sendto(message, address)
+            transport.sendto(message, address)
             self.stats["packets_sent"] += 1
             if attempt:
                 self.stats["retries"] += 1
@@ -204,9 +221,10 @@ class SnmpClient(asyncio.DatagramProtocol):
                     profile.timeout_s, profile.retries, deadline)
             except SnmpError as exc:
                 if exc.reason == "timeout" and profile.user.priv_protocol != "none":
-                    # the agent answered discovery, so it is there: agents drop what they cannot decrypt
-                    raise SnmpError("timeout", f"{exc}; the agent answered engine discovery, check the "
-                                    "privacy key and protocol of this profile") from None
+                    # the agent answered discovery, so it is there: agents drop what they cannot
+                    # decrypt (net-snmp counts usmStatsDecryptionErrors and sends no report)
+                    raise SnmpError("decryption_error", f"{exc}; the agent answered engine discovery, check "
+                                    "the privacy key and protocol of this profile") from None
                 raise
             try:
                 _msg_id, pdu = session.decode(data)

@@ -17,6 +17,7 @@ import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from netops.errors import NetopsError
 from exporters.snmp import ber
@@ -41,6 +42,19 @@ class ScrapeStats:
     scrape_seconds: float = 0.0
     varbinds: int = 0
     in_flight: int = 0
+
+
+class ModuleResult(NamedTuple):
+    module: str
+    up: bool
+    reason: str  # why it is down ("" when up): a netops_snmp_module_error reason
+    seconds: float
+
+
+@dataclass
+class ScrapeResult:
+    body: str
+    modules: list[ModuleResult]
 
 
 def parse_target(target: str) -> tuple[str, int]:
@@ -104,6 +118,12 @@ class Poller:
     async def scrape(self, target: str, modules: list[str], auth: str = "public_v2",
                      scrape_timeout_s: float | None = None) -> str:
         """The exposition text for one target (raises ScrapeRequestError on a bad request)."""
+        return (await self.scrape_result(target, modules, auth, scrape_timeout_s)).body
+
+    async def scrape_result(self, target: str, modules: list[str], auth: str = "public_v2",
+                            scrape_timeout_s: float | None = None) -> ScrapeResult:
+        """The exposition text and each module's status: the HTTP layer decides from the
+        statuses whether the target is down (exporters.server)."""
         started = time.monotonic()
         profile = self.check_request(modules, auth)
         host, port = parse_target(target)
@@ -126,7 +146,8 @@ class Poller:
         self.stats.scrapes += 1
         self.stats.scrape_seconds += elapsed
         self.stats.varbinds += varbinds
-        return render(families + self._scrape_families(results, elapsed, varbinds))
+        return ScrapeResult(render(families + self._scrape_families(results, elapsed, varbinds)),
+                            [ModuleResult(*result) for result in results])
 
     async def _poll(self, host, port, profile, modules, deadline, families, results) -> int:
         await self.limiter.acquire(deadline)

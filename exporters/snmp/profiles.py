@@ -22,6 +22,17 @@ from exporters.snmp.usm import UsmUser
 
 log = logging.getLogger("netops.exporter")
 
+#: communities everyone knows: sending them anywhere gives nothing away
+PUBLIC_COMMUNITIES = frozenset(("public",))
+
+
+def bears_secret(profile: AuthProfile) -> bool:
+    """Whether polling with ``profile`` sends something that must stay in the city (a
+    community other than ``public``, any SNMPv3 user): such a profile goes only to the
+    inventory devices bound to it (``exporters.targets.TargetPolicy``)."""
+    return not (profile.version == "v2c" and profile.community is not None
+                and profile.community.reveal() in PUBLIC_COMMUNITIES)
+
 
 def profile_from_row(row: SnmpProfile, store: SecretStore) -> AuthProfile:
     tuning = dict(max_repetitions=row.max_repetitions, timeout_s=row.timeout_s, retries=row.retries)

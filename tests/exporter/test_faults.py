@@ -50,9 +50,10 @@ def test_unreachable_and_wrong_community_then_still_serving(agent, caplog):
 
 
 # net-snmp reports a wrong auth key (usmStatsWrongDigests) but silently drops a PDU it
-# cannot decrypt, so a wrong privacy key is a timeout whose log line names the suspect
+# cannot decrypt: an agent that answered engine discovery and then not our request is a
+# decryption_error whose log line names the suspect (both read as "down, reason auth")
 @pytest.mark.parametrize("auth,reason,hint", [("wrong_auth_v3", "wrong_digest", "refused our SNMPv3 credentials"),
-                                              ("wrong_priv_v3", "timeout", "privacy key")])
+                                              ("wrong_priv_v3", "decryption_error", "privacy key")])
 def test_wrong_v3_keys_are_named(agent, auth, reason, hint, caplog):
     with caplog.at_level(logging.WARNING, logger="netops.exporter"):
         bad, good = run_scrapes(Poller(test_profiles()), (agent.target, ["system"], auth, None),

@@ -6,15 +6,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from pathlib import Path
 
 import pytest
-
 from sqlmodel import select
 
 from inventory.models.devices import Device
@@ -24,19 +19,10 @@ from netops.db import session_scope
 from tests.exporter.conftest import module_status, samples
 from tests.exporter.test_sd import small_city
 from tests.support import snmpd
+from tests.support.netops_exporter import http as get, running_exporter
 from tests.support.procs import find_binary, free_port, stop_pid, wait_for_tcp
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def get(url: str, timeout: float = 10.0, method: str = "GET") -> tuple[int, str]:
-    request = urllib.request.Request(url, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 def promtool_check(text: str) -> None:
@@ -45,34 +31,44 @@ def promtool_check(text: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+#: secrets of the profiles the tests store, from the environment as in production
+SECRETS = dict(NETOPS_SNMP_CITY_V3_AUTH_KEY=snmpd.V3_AUTH_KEY, NETOPS_SNMP_CITY_V3_PRIV_KEY=snmpd.V3_PRIV_KEY,
+               NETOPS_SNMP_LATE_V2_COMMUNITY=snmpd.COMMUNITY,
+               NETOPS_SNMP_WRONG_AUTH_V3_AUTH_KEY="not-the-auth-key", NETOPS_SNMP_WRONG_AUTH_V3_PRIV_KEY=snmpd.V3_PRIV_KEY,
+               NETOPS_SNMP_WRONG_PRIV_V3_AUTH_KEY=snmpd.V3_AUTH_KEY, NETOPS_SNMP_WRONG_PRIV_V3_PRIV_KEY="not-the-priv-key")
+
+
+def inventory_with_profiles(tmp_path) -> tuple[str, object]:
+    """The small city (pop-buer-cr1 at 127.0.0.1 bound to city_v3, sch-0001-sw0 at
+    127.0.1.1 where nothing listens) and v3 profiles with right and wrong keys."""
+    url = f"sqlite:///{tmp_path / 'netops.db'}"
+    engine = dbmod.make_engine(url)
+    dbmod.upgrade(engine)
+    small_city(engine, devices=2)
+    with session_scope(engine) as session:
+        for name in ("city_v3", "wrong_auth_v3", "wrong_priv_v3"):
+            session.add(SnmpProfile(name=name, version="v3", user=snmpd.V3_USER, auth_protocol="sha",
+                                    priv_protocol="aes", timeout_s=1.0, retries=0))
+    return url, engine
+
+
 @pytest.fixture
 def exporter(agent, tmp_path):
     if find_binary("promtool") is None or find_binary("prometheus") is None:
         if os.environ.get("CI"):
             pytest.fail("prometheus missing in CI")
         pytest.skip("prometheus not installed (run `make test`)")
-    url = f"sqlite:///{tmp_path / 'netops.db'}"
-    engine = dbmod.make_engine(url)
-    dbmod.upgrade(engine)
-    small_city(engine, devices=2)
-    with session_scope(engine) as session:
-        session.add(SnmpProfile(name="city_v3", version="v3", user=snmpd.V3_USER, auth_protocol="sha",
-                                priv_protocol="aes", timeout_s=1.0, retries=0))
-    port = free_port()
-    env = dict(os.environ, NETOPS_SECRETS_FILE=str(tmp_path / "absent.toml"),
-               NETOPS_SNMP_CITY_V3_AUTH_KEY=snmpd.V3_AUTH_KEY, NETOPS_SNMP_CITY_V3_PRIV_KEY=snmpd.V3_PRIV_KEY,
-               NETOPS_SNMP_LATE_V2_COMMUNITY=snmpd.COMMUNITY, NETOPS_CONFIG_DIR=str(tmp_path / "configs"))
-    log = open(tmp_path / "exporter.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "--db", url, "exporter", "serve",
-                             "--listen", f"127.0.0.1:{port}", "--log-level", "info"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url, engine = inventory_with_profiles(tmp_path)
     try:
-        wait_for_tcp(port, proc=proc, timeout=30)
-        yield f"http://127.0.0.1:{port}", engine, tmp_path
+        with running_exporter(url, tmp_path, env=SECRETS) as base:
+            yield base, engine, tmp_path
     finally:
-        stop_pid(proc)
-        log.close()
         engine.dispose()
+
+
+def bind(engine, device: str, profile: str | None) -> None:
+    with session_scope(engine) as session:
+        session.exec(select(Device).where(Device.name == device)).one().snmp_profile = profile
 
 
 def test_http_endpoints_and_promtool(exporter, agent):
@@ -87,19 +83,28 @@ def test_http_endpoints_and_promtool(exporter, agent):
     status, text = get(f"{base}/snmp?target={agent.target}&module=nonsense")
     assert status == 400 and "unknown module" in text
     assert get(f"{base}/snmp?module=system")[0] == 400
-    # a profile added to the inventory is picked up by /-/reload
-    assert get(f"{base}/snmp?target={agent.target}&module=system&auth=late_v2")[0] == 400
+    # a profile added to the inventory is picked up by /-/reload; its secret goes only to
+    # the devices bound to it, and a binding changed in the inventory counts after /-/reload
+    late = f"{base}/snmp?target={agent.target}&module=system&auth=late_v2"
+    assert get(late)[0] == 400
     with session_scope(engine) as session:
         session.add(SnmpProfile(name="late_v2", version="v2c"))
     assert get(base + "/-/reload", method="POST")[0] == 200
-    status, body = get(f"{base}/snmp?target={agent.target}&module=system&auth=late_v2")
+    status, text = get(late)
+    assert status == 403 and "not the profile of device pop-buer-cr1 ('city_v3')" in text
+    bind(engine, "pop-buer-cr1", "late_v2")
+    assert get(late)[0] == 403  # the policy's list is cached until reloaded
+    assert get(base + "/-/reload", method="POST")[0] == 200
+    status, body = get(late)
     assert status == 200 and module_status(body) == {"system": (1, "")}
     status, own = get(base + "/metrics")
     assert status == 200
     promtool_check(own)
     parsed = samples(own)
     assert {(s.labels["kind"], s.value) for s in parsed["netops_inventory_sites"]} == {("core", 1), ("school", 1)}
-    assert parsed["netops_exporter_scrapes_total"][0].value == 2  # the three bad requests never polled
+    assert parsed["netops_exporter_scrapes_total"][0].value == 2  # the refused requests never polled
+    refused = {s.labels["status"]: s.value for s in parsed["netops_exporter_requests_refused_total"]}
+    assert refused == {"400": 3, "403": 2}
     # the small city has no links yet: its school has no path to the core
     assert {(s.labels["site"], s.labels["layer"], s.value) for s in parsed["netops_audit_site_disjoint_paths"]} \
         >= {("SCH-0001", "logical", 0)}
@@ -152,13 +157,17 @@ scrape_configs:
         assert series["metric"]["instance"] == f"127.0.0.1:{agent.port}"
         lo_now = int(agent.bulkwalk("1.3.6.1.2.1.31.1.1.1.6.1")["1.3.6.1.2.1.31.1.1.1.6.1"])
         assert 0 < float(series["value"][1]) <= lo_now
-        # the unreachable switch is scraped too, and reported down within Prometheus' 1 s timeout
-        up_query = 'netops_snmp_module_up{device="sch-0001-sw0",module="system"}'
+        # the unreachable switch is scraped too, and is down for Prometheus itself (up = 0,
+        # the exporter answers 503 within Prometheus' 1 s timeout), the live router up
+        up_query = 'up{job="snmp"}'
         api = f"http://127.0.0.1:{prom_port}/api/v1/query?query=" + urllib.parse.quote(up_query)
-        deadline, result = time.monotonic() + 20, []
-        while time.monotonic() < deadline and not result:
-            result = json.loads(get(api)[1])["data"]["result"]
+        deadline, up = time.monotonic() + 20, {}
+        while time.monotonic() < deadline and len(up) < 2:
+            up = {r["metric"]["device"]: r["value"][1] for r in json.loads(get(api)[1])["data"]["result"]}
             time.sleep(0.5)
-        assert result and result[0]["value"][1] == "0"
+        assert up == {"sch-0001-sw0": "0", "pop-buer-cr1": "1"}
+        targets = json.loads(get(f"http://127.0.0.1:{prom_port}/api/v1/targets")[1])["data"]["activeTargets"]
+        (dead,) = [t for t in targets if t["labels"].get("device") == "sch-0001-sw0"]
+        assert "503" in dead["lastError"]
     finally:
         stop_pid(prom)

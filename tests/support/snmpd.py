@@ -24,11 +24,11 @@ def available() -> bool:
     return find_binary("snmpd", "/usr/sbin/snmpd") is not None and find_binary("snmpbulkwalk") is not None
 
 
-def free_udp_port() -> int:
+def free_udp_port(host: str = "127.0.0.1") -> int:
     import socket
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
@@ -37,10 +37,16 @@ class Snmpd:
     port: int
     proc: subprocess.Popen
     workdir: Path
+    host: str = "127.0.0.1"  # a loopback address; "::1" listens on udp6
 
     @property
     def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        """HOST:PORT as the exporter takes it ([::1]:PORT for IPv6)."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def net_snmp_address(self) -> str:
+        return f"udp6:{self.target}" if ":" in self.host else self.target
 
     def stop(self) -> None:
         stop_pid(self.proc)
@@ -49,7 +55,7 @@ class Snmpd:
         """{numeric OID: value} from net-snmp's own snmpbulkwalk (-On -Oqv style)."""
         auth = (["-v3", "-l", "authPriv", "-u", V3_USER, "-a", "SHA", "-A", V3_AUTH_KEY, "-x", "AES", "-X", V3_PRIV_KEY]
                 if v3 else ["-v2c", "-c", COMMUNITY])
-        out = subprocess.run(["snmpbulkwalk", *auth, "-On", "-Oq", "-Ot", "-Oe", "-Cr25", self.target, oid],
+        out = subprocess.run(["snmpbulkwalk", *auth, "-On", "-Oq", "-Ot", "-Oe", "-Cr25", self.net_snmp_address, oid],
                              capture_output=True, text=True, timeout=30, check=True).stdout
         values = {}
         for line in out.splitlines():
@@ -58,13 +64,15 @@ class Snmpd:
         return values
 
 
-def start(tmp: Path, extra_config: str = "", port: int | None = None) -> Snmpd:
+def start(tmp: Path, extra_config: str = "", port: int | None = None, host: str = "127.0.0.1") -> Snmpd:
+    """An agent on ``host`` (a loopback address, IPv4 or ``::1``) and a free or given port."""
     snmpd = find_binary("snmpd", "/usr/sbin/snmpd")
-    port = port or free_udp_port()
+    port = port or free_udp_port(host)
     tmp.mkdir(parents=True, exist_ok=True)
     conf = tmp / "snmpd.conf"
     conf.write_text(
-        f"rocommunity {COMMUNITY} 127.0.0.1\nrocommunity public 127.0.0.1\n"
+        f"rocommunity {COMMUNITY} 127.0.0.0/8\nrocommunity public 127.0.0.0/8\n"
+        f"rocommunity6 {COMMUNITY} ::1\nrocommunity6 public ::1\n"
         "dontLogTCPWrappersConnects yes\nsysName test-switch-1\nsysLocation netops tests\n"
         f"createUser {V3_USER} SHA {V3_AUTH_KEY} AES {V3_PRIV_KEY}\nrouser {V3_USER} priv\n" + extra_config
     )
@@ -72,16 +80,16 @@ def start(tmp: Path, extra_config: str = "", port: int | None = None) -> Snmpd:
     persist.mkdir(exist_ok=True)
     proc = subprocess.Popen(
         [snmpd, "-f", "-C", "-c", str(conf), "-Lf", str(tmp / "snmpd.log"), "-M", "/usr/share/snmp/mibs",
-         "-I", "-smux,mteTrigger,mteTriggerConf", f"udp:127.0.0.1:{port}"],
+         "-I", "-smux,mteTrigger,mteTriggerConf", f"udp6:[{host}]:{port}" if ":" in host else f"udp:{host}:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, SNMP_PERSISTENT_DIR=str(persist)),
         start_new_session=True,
     )
-    agent = Snmpd(port, proc, tmp)
+    agent = Snmpd(port, proc, tmp, host)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"snmpd exited with {proc.returncode}: {(tmp / 'snmpd.log').read_text()[-2000:]}")
-        probe = subprocess.run(["snmpget", "-v2c", "-c", COMMUNITY, "-t", "0.5", "-r", "0", "-Oqv", agent.target,
+        probe = subprocess.run(["snmpget", "-v2c", "-c", COMMUNITY, "-t", "0.5", "-r", "0", "-Oqv", agent.net_snmp_address,
                                 "1.3.6.1.2.1.1.5.0"], capture_output=True, text=True)
         if probe.returncode == 0 and probe.stdout.strip():
             return agent
