@@ -215,6 +215,8 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
     tag, pos, pdu_end = read_header(data, pos, end)
     if tag not in _PDU_TAGS:
         raise BerError(f"not an SNMP PDU (tag 0x{tag:02x})")
+    if pdu_end != end:
+        raise BerError("bytes after the PDU inside its message")
     request_id, pos = read_int(data, pos, pdu_end)
     error_status, pos = read_int(data, pos, pdu_end)
     error_index, pos = read_int(data, pos, pdu_end)
@@ -223,6 +225,8 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
     seq_tag, pos, vbl_end = read_header(data, pos, pdu_end)
     if seq_tag != SEQUENCE:
         raise BerError("expected varbind list")
+    if vbl_end != pdu_end:  # pysnmp refuses a PDU with more components than its four
+        raise BerError("bytes after the varbind list inside the PDU")
     varbinds = []
     append = varbinds.append
     try:

@@ -163,6 +163,15 @@ SMI_VIOLATIONS = {
 }
 
 
+def test_bytes_after_the_varbind_list_are_rejected_like_pysnmp_does():
+    """Found by a hunt: one flipped bit shortened the varbind list to nothing, leaving its
+    varbind as a fifth component of the PDU."""
+    wire = bytes.fromhex("302002010104067075626c6963a21302010702010002010030003006060100020100")
+    assert lean_varbinds(wire) is None
+    with pytest.raises(Exception):
+        pysnmp_varbinds(wire)
+
+
 @pytest.mark.parametrize("case", SMI_VIOLATIONS)
 def test_values_the_smi_forbids_are_rejected_like_pysnmp_does(case):
     """The draw that once broke `make test` (an IpAddress of one octet) and its relatives:
