@@ -55,10 +55,6 @@ class Target:
     host: str  # canonical: compressed IP address or lower-case ASCII (IDNA) name
     port: int = DEFAULT_PORT
 
-    @property
-    def is_address(self) -> bool:
-        return _ip(self.host) is not None
-
     def __str__(self) -> str:
         return format_target(self.host, self.port)
 

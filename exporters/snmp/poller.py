@@ -24,6 +24,7 @@ from exporters.snmp import ber
 from exporters.snmp.client import AuthProfile, Limiter, SnmpClient, SnmpError
 from exporters.snmp.exposition import Family, escape, render
 from exporters.snmp.modules import BASE_OIDS, MODULES, LabelCache, PollContext
+from exporters.targets import TargetError, parse_target
 
 log = logging.getLogger("netops.exporter")
 
@@ -55,20 +56,6 @@ class ModuleResult(NamedTuple):
 class ScrapeResult:
     body: str
     modules: list[ModuleResult]
-
-
-def parse_target(target: str) -> tuple[str, int]:
-    host, sep, port = target.rpartition(":")
-    if not sep or "]" in port or (host.count(":") and not host.startswith("[")):
-        host, port = target, "161"
-    host = host.strip("[]")
-    try:
-        number = int(port)
-    except ValueError:
-        raise ScrapeRequestError(f"target {target!r}: port {port!r} is not a number") from None
-    if not host or not 0 < number < 65536:
-        raise ScrapeRequestError(f"target {target!r}: expected HOST[:PORT]")
-    return host, number
 
 
 class Poller:
@@ -126,7 +113,11 @@ class Poller:
         statuses whether the target is down (exporters.server)."""
         started = time.monotonic()
         profile = self.check_request(modules, auth)
-        host, port = parse_target(target)
+        try:
+            parsed = parse_target(target)  # the same strict HOST[:PORT] as /snmp and /sd
+        except TargetError as exc:
+            raise ScrapeRequestError(str(exc)) from None
+        host, port = parsed.host, parsed.port
         deadline = self.deadline_for(scrape_timeout_s, started)
         results: list[tuple[str, bool, str, float]] = []  # module, up, reason, seconds
         families: list[Family] = []
