@@ -110,6 +110,12 @@ def dashboard() -> dict:
                        "{{rule}}")], 12, 8)
     lay.panel("table", "Firing netops alerts",
               [_target('ALERTS{alertstate="firing", alertname=~"Netops.*"}', instant=True)], 12, 8)
+    # why devices read as down: the exporter answers 503 with a reason (auth after a key
+    # rotation, timeout, unreachable), and refuses requests outside the inventory with 403
+    lay.panel("timeseries", "Down scrapes by reason, refused requests by status (per minute)", [
+        _target("sum by (reason) (rate(netops_exporter_targets_down_total[5m])) * 60", "down: {{reason}}"),
+        _target("sum by (status) (rate(netops_exporter_requests_refused_total[5m])) * 60", "refused: {{status}}"),
+    ], 24, 6)
 
     lay.row("Site drill-down ($site)")
     lay.panel("stat", "Devices up", [_target(f"up{{{SITE}}}", "{{device}}")], 6, 5)
