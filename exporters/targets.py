@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import threading
 import time
 from dataclasses import dataclass
 
@@ -146,17 +145,16 @@ class TargetPolicy:
         self._load = load
         self.allow_any_target = allow_any_target
         self.ttl_s = ttl_s
-        self._lock = threading.Lock()
         self._loaded_at = -ttl_s
-        self._by_address: dict[str, InventoryDevice] = {}
-        self._by_name: dict[str, InventoryDevice] = {}
+        #: (by management address, by lower-case name), replaced as a whole by refresh()
+        self._index: tuple[dict[str, InventoryDevice], dict[str, InventoryDevice]] = ({}, {})
 
     def refresh(self) -> None:
+        """Read the inventory's devices anew; if that fails the last list stays, and the
+        next attempt waits ``ttl_s`` (a database outage must not cost every scrape a try)."""
+        self._loaded_at = time.monotonic()
         devices = self._load() if self._load is not None else []
-        with self._lock:
-            self._by_address = {d.address: d for d in devices}
-            self._by_name = {d.name.lower(): d for d in devices}
-            self._loaded_at = time.monotonic()
+        self._index = ({d.address: d for d in devices}, {d.name.lower(): d for d in devices})
 
     def stale(self) -> bool:
         return self._load is not None and time.monotonic() - self._loaded_at >= self.ttl_s
@@ -164,7 +162,8 @@ class TargetPolicy:
     def resolve(self, target: Target, auth: str, bears_secret: bool) -> Target:
         """The target to poll (a device name becomes its management address), or
         TargetRefused saying why not."""
-        device = self._by_address.get(target.host) or self._by_name.get(target.host)
+        by_address, by_name = self._index
+        device = by_address.get(target.host) or by_name.get(target.host)
         if device is not None:
             if bears_secret and auth != device.profile:
                 raise TargetRefused(f"auth profile {auth!r} is not the profile of device {device.name} "

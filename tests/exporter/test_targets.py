@@ -7,6 +7,7 @@ import pytest
 
 from exporters.sd import inventory_devices, sd_groups
 from exporters.targets import InventoryDevice, Target, TargetError, TargetPolicy, TargetRefused, parse_target
+from netops import db as dbmod
 from tests.exporter.test_sd import small_city
 
 
@@ -95,3 +96,21 @@ def test_sd_targets_are_targets_the_policy_allows(engine):
         (target,) = group["targets"]
         auth = group["labels"]["__param_auth"]
         assert str(policy.resolve(parse_target(target), auth, auth != "public_v2")) == target
+
+
+def test_policy_keeps_its_last_list_when_the_inventory_is_away(tmp_path):
+    """The database gone (here: a SQLite file replaced by a directory): the refresh fails,
+    the devices known before are still served, and the next try waits the TTL."""
+    path = tmp_path / "netops.db"
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    dbmod.upgrade(engine)
+    small_city(engine, devices=2)
+    policy = TargetPolicy(lambda: inventory_devices(engine), ttl_s=3600)
+    policy.refresh()
+    engine.dispose()
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(Exception):
+        policy.refresh()
+    assert not policy.stale()
+    assert policy.resolve(parse_target("pop-buer-cr1"), "city_v3", True) == Target("127.0.0.1", 161)
