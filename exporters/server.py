@@ -43,7 +43,9 @@ LANDING = """<!doctype html><html><head><title>netops exporter</title></head><bo
 <ul><li><a href="metrics">/metrics</a>: the exporter's own metrics and inventory gauges</li>
 <li><a href="sd">/sd</a>: Prometheus http_sd targets from the inventory (<code>?shard=K&amp;shards=N&amp;port=P</code>)</li>
 <li><a href="-/healthy">/-/healthy</a>, <code>POST /-/reload</code>: reload auth profiles</li></ul>
-<p>Modules: system, interfaces, optics, wifi, lldp. Metric names: docs/metrics.md.</p></body></html>"""
+<p>Modules: system, interfaces, optics, wifi, lldp. Targets: the inventory's devices, by management address
+or name, each with its own auth profile (403 otherwise). A target that answers nothing is a 503 with the
+reason, so Prometheus' <code>up</code> is 0. Metric names and status codes: docs/metrics.md.</p></body></html>"""
 
 
 DEFAULT_MODULES = "system,interfaces"
