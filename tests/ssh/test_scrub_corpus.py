@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import stat
 import subprocess
+import tomllib
 
 import pytest
 
@@ -14,7 +16,8 @@ from configs.changes import describe, migrate_markers
 from configs.scrub import LEGACY_MARKER, MARKER, Fingerprinter, scrub_config
 from configs.store import Change, GitConfigStore
 from netops.access import AccessStatus, DeviceResult
-from netops.secrets import Secret
+from netops.errors import ConfigError
+from netops.secrets import FINGERPRINT_KEY, Secret, SecretStore, env_name, fingerprint_key
 from tests.ssh import corpus
 
 FP = Fingerprinter(Secret("corpus-test-fingerprint-key-0123456789abcdef"))
@@ -172,3 +175,38 @@ def test_migration_commit_then_real_changes_without_false_diffs(tmp_path):
     log = subprocess.run(["git", "-C", str(store.root), "log", "--format=%s"], capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert log[1].startswith("format migration: secrets in 1 configs now show as keyed fingerprints")
+
+
+# -- the fingerprint key ------------------------------------------------------------------
+def test_the_key_is_generated_once_into_a_0600_secrets_file(tmp_path):
+    path = tmp_path / "conf" / "secrets.toml"
+    key = fingerprint_key(SecretStore(path=path, environ={}))
+    assert len(key.reveal()) == 64 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert fingerprint_key(SecretStore(path=path, environ={})) == key  # the next run reads it back
+    existing = tmp_path / "existing.toml"
+    existing.write_text('[ssh.switches]\npassword = "pw"')  # no newline at the end
+    existing.chmod(0o600)
+    store = SecretStore(path=existing, environ={})
+    key = fingerprint_key(store)
+    assert store.require("ssh", "switches", "password").reveal() == "pw"
+    assert tomllib.loads(existing.read_text())["config"]["fingerprint"]["key"] == key.reveal()
+
+
+def test_the_environment_wins_and_a_weak_or_unreadable_key_is_refused(tmp_path):
+    strong = "e" * 40
+    assert fingerprint_key(SecretStore(path=None, environ={env_name(*FINGERPRINT_KEY): strong})).reveal() == strong
+    with pytest.raises(ConfigError, match="shorter than 32 characters"):
+        fingerprint_key(SecretStore(path=None, environ={env_name(*FINGERPRINT_KEY): "short"}))
+    with pytest.raises(ConfigError, match="NETOPS_CONFIG_FINGERPRINT_KEY"):
+        fingerprint_key(SecretStore(path=None, environ={}))
+    open_file = tmp_path / "open.toml"
+    open_file.write_text("")
+    open_file.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        fingerprint_key(SecretStore(path=open_file, environ={}))
+    assert open_file.read_text() == ""  # nothing written into a file others can read
+    half = tmp_path / "half.toml"
+    half.write_text("[config.fingerprint]\nnote = 'rotated 2026'\n")
+    half.chmod(0o600)
+    with pytest.raises(ConfigError, match=r"\[config.fingerprint\] exists without key"):
+        fingerprint_key(SecretStore(path=half, environ={}))
