@@ -90,7 +90,7 @@ _PROCESS_FINGERPRINTER = Fingerprinter.ephemeral()
 _KEYWORD = re.compile(
     r"(?:password|passwd|secret|key|key-string|community|community-map|authentication"
     r"|pre-shared-key|passphrase|psk|wpa-psk|password-encrypt|key-value|trap-group"
-    r"|.+-(?:password|passwd|secret|key|passphrase|pass|psk)"
+    r"|community-name|.+-(?:passwords?|passwd|secret|key|passphrase|pass|psk)"
     # encodings and digests that are followed by the value they describe
     r"|md5|sha|sha1|sha-1|sha224|sha256|sha-256|sha384|sha512|text|plaintext|plain-text"
     r"|cleartext|ciphertext|encrypted|ascii-text|hexadecimal)"
@@ -98,7 +98,8 @@ _KEYWORD = re.compile(
 # look like keywords, never introduce a value
 _NOT_KEYWORDS = frozenset({"trusted-key", "ssh-key", "host-key", "public-key", "rsa-key", "pubkey",
                            "ecdsa-sha2-nistp256-key"})
-_SNMP_V3_LEVEL = {"auth", "priv"}  # keywords only after an algorithm name (see _arms)
+# keywords only after an algorithm name (see _arms)
+_SNMP_V3_LEVEL = frozenset({"auth", "priv", "auth-prot", "priv-prot", "auth-protocol", "priv-protocol"})
 _AUTH_ALGOS = frozenset({"md5", "sha", "sha1", "sha-1", "sha224", "sha256", "sha-256", "sha384", "sha512"})
 _PRIV_ALGOS = frozenset({"des", "des56", "3des", "aes", "aes128", "aes-128", "aes192", "aes-192", "aes256",
                          "aes-256", "aes-cfb-128"})
@@ -106,12 +107,13 @@ _PRIV_ALGOS = frozenset({"des", "des56", "3des", "aes", "aes128", "aes-128", "ae
 _MODIFIERS = frozenset({
     "ascii", "hex", "unencrypted", "hidden", "value", "local", "remote", "manager", "operator",
     "all", "port-access", "md5", "sha", "sha1", "0x", "inbound", "outbound", "ah", "esp", "cipher",
-    "authenticator", "encrypted", *_AUTH_ALGOS, *_PRIV_ALGOS,
+    "authenticator", "encrypted", "fallback", "mode", *_AUTH_ALGOS, *_PRIV_ALGOS,
 })
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
 _ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?\d+)*|aes(?:-?(?:\d+|cbc|cfb|gcm|ctr))*|3?des(?:56)?)")
 # skipped together with the one argument that follows them
-_WITH_ARGUMENT = frozenset({"user-name", "level", "type", "hostname", "key-id", "vrf", "ipv6", "user", "tag"})
+_WITH_ARGUMENT = frozenset({"user-name", "level", "type", "hostname", "key-id", "vrf", "ipv6", "user", "tag",
+                            "eigrp"})
 # an address list follows (pre-shared-key address 10.0.0.1 255.255.255.255 key VALUE)
 _ADDRESS_WORDS = frozenset({"address", "host"})
 _ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}(?:/\d+)?|[0-9a-f]*:[0-9a-f:]*:[0-9a-f:./]*)$", re.IGNORECASE)
@@ -122,7 +124,7 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
         "aging", "history", "format", "change-interval", "lockout", "recovery", "policy", "prompt",
         "maximum-length", "minimum-changes", "minimum-character-classes", "minimum-numerics",
         "minimum-upper-cases", "minimum-lower-cases", "minimum-punctuations", "minimum-reuse-time",
-        "retry", "expiry", "expire", "reuse-interval", "strength-check",
+        "retry", "expiry", "expire", "reuse-interval", "strength-check", "required", "option",
     }),
     "key": frozenset({"chain", "generate", "zeroize", "import", "export", "pubkey-chain", "decrypt",
                       "storage", "hash", "config-key", "management", "source", "id", "modulus"}),
@@ -132,7 +134,7 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
         "login", "enable", "local", "aaa", "dot1x", "ppp", "arap", "nasi", "ssh", "telnet", "console", "web",
         "web-based", "mac-based", "port-access", "port-control", "host-mode", "order", "priority", "event",
         "timer", "periodic", "open", "violation", "control-direction", "fallback", "linksec", "display",
-        "critical", "mode", "key-chain", "key-management", "message-digest", "null", "send-only",
+        "critical", "key-chain", "key-management", "message-digest", "null", "send-only",
         "key-id", "suppress", "token", "eou", "mac", "mac-move", "ssh-rsa", "ssh-dss", "ssh-dsa",
         "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "network-eap",
         "shared", "server", "servers", "method", "methods", "trap", "traps", "failure", "attempts",
@@ -144,12 +146,17 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
         "max-reauth-req", "max-req", "server-timeout", "supp-timeout", "tx-period", "quiet-period",
         "sha", "md5", "hmac-md5", "hmac-sha-1-96", "hmac-sha", "keychain", "key-chain-name", "accounting",
         "local-user", "ipsec", "spi", "authorization", "mandatory", "required", "allow-fail-through",
-        "pre-share", "rsa-sig", "rsa-encr", "ecdsa-sig", "digital-signature",
+        "pre-share", "rsa-sig", "rsa-encr", "ecdsa-sig", "digital-signature", "certificate", "keyed-sha1",
+        "keyed-md5", "meticulous-keyed-sha1", "meticulous-keyed-md5",
     }),
 }
 # after any keyword: a reference to a key kept elsewhere, or a mode, not a value
 _NO_VALUE_AFTER_ANY = frozenset({"key-chain", "keychain", "message-digest", "null", "level-1", "level-2",
                                  "send-only", "ipsec"})
+# mean "no value here" unless they are the line's last word (then they are the value)
+_NO_VALUE_UNLESS_LAST = frozenset({"default"})
+# a mode, not a value, as the line's last word (`isis authentication mode text`)
+_MODE_AT_END = frozenset({"text", "simple", "plaintext", "cleartext", "encrypted", "ciphertext"})
 # the first token after these is the value, even a number (no encryption type)
 _UNTYPED = frozenset({"community", "trap-group", "community-map"})
 # a hyphenated word naming a credential (ProCurve `key-value "V"`): when a quoted string
@@ -177,6 +184,8 @@ _POSITIONAL = (
     re.compile(r"^\s*snmp-server host \S+(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
                r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b)'
                r'(?P<value>"[^"]*"|\S+)', re.IGNORECASE),
+    # ProCurve: snmpv3 community index N name COMMUNITY sec-name ...
+    re.compile(r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)', re.IGNORECASE),
     # ArubaOS controller: mgmt-user NAME ROLE HASH
     re.compile(r"^\s*mgmt-user \S+ \S+ (?P<value>\S+)", re.IGNORECASE),
 )
@@ -363,8 +372,10 @@ def _arms(words: list[str], i: int) -> bool:
     if not _is_keyword(word):
         return False
     if word == "community" and (before in {"set", "match", "then", "from", "policy-options", "bgp"}
-                                or words[i + 2:i + 3] == ["members"]):
-        return False
+                                or words[i + 2:i + 3] == ["members"] or words[i + 1:i + 2] == ["index"]):
+        return False  # BGP communities; ProCurve `snmpv3 community index N name VALUE` (positional)
+    if word == "authentication" and before in {"login", "ppp", "arap", "enable", "dot1x", "nasi"}:
+        return False  # `login authentication LIST`: a method list's name
     if word in {"key", "key-string"} and before == "crypto":
         return False
     return True
@@ -378,7 +389,8 @@ def _value_after(words: list[str], i: int) -> int | None:
     while j < len(words):
         word = words[j]
         last = j == len(words) - 1
-        if word in _STRUCTURE or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY:
+        if (word in _STRUCTURE or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
+                or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last)):
             return None
         if MARKER.search(word) or keyword in _UNTYPED:
             return j  # a community has no type or algorithm in front of it
