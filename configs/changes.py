@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from configs.scrub import MARKER, BannerTracker
+from configs.scrub import LEGACY_MARKER, MARKER, BannerTracker
 
 _PLACEHOLDER = "<secret>"
 # top-level commands whose second word says more than the first (`ip route`, `ip ssh`)
@@ -45,8 +45,10 @@ def describe(old: str | None, new: str) -> list[str]:
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             for i, j in zip(range(i1, i2), range(j1, j2)):
-                if _secret_changed(old_lines[i], new_lines[j]):
-                    items[f"secret changed: {_secret_place(new_lines, new_sections, j)} (line {j + 1})"] = None
+                marker = _changed_marker(old_lines[i], new_lines[j])
+                if marker is not None:
+                    place = _secret_place(new_lines[j], new_sections[j], marker)
+                    items[f"secret changed: {place} (line {j + 1})"] = None
             continue
         for i in range(i1, i2):
             items[old_sections[i]] = None
@@ -58,20 +60,21 @@ def describe(old: str | None, new: str) -> list[str]:
     return described
 
 
-def _secret_changed(old: str, new: str) -> bool:
-    """Same line apart from a different fingerprint (old backups' ``<removed>`` is no change)."""
+def _changed_marker(old: str, new: str) -> re.Match | None:
+    """In two lines equal but for their markers: the first marker of ``new`` that differs
+    (old backups' ``<removed>`` is no change)."""
     if old == new:
-        return False
-    old_markers, new_markers = MARKER.findall(old), MARKER.findall(new)
-    return any(a != b and "<removed>" not in (a, b) for a, b in zip(old_markers, new_markers))
+        return None
+    for a, b in zip(MARKER.finditer(old), MARKER.finditer(new)):
+        if a.group() != b.group() and LEGACY_MARKER not in (a.group(), b.group()):
+            return b
+    return None
 
 
-def _secret_place(lines: list[str], sections: list[str], j: int) -> str:
+def _secret_place(line: str, section: str, marker: re.Match) -> str:
     """What holds the secret: the words before its marker, inside their section."""
-    line = lines[j]
-    words = line[: MARKER.search(line).start()].strip().strip('"').strip()
-    section = sections[j]
-    return words if section == _section_of_top_level(line) or section == line.strip() else f"{section}: {words}"
+    words = normalise(line[: marker.start()]).strip().strip('"').strip()
+    return words if section in (_section_of_top_level(line), line.strip()) else f"{section}: {words}"
 
 
 def _sections(lines: list[str]) -> list[str]:

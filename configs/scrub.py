@@ -106,7 +106,7 @@ _PRIV_ALGOS = frozenset({"des", "des56", "3des", "aes", "aes128", "aes-128", "ae
 # skipped between a keyword and its value
 _MODIFIERS = frozenset({
     "ascii", "hex", "unencrypted", "hidden", "value", "local", "remote", "manager", "operator",
-    "all", "port-access", "md5", "sha", "sha1", "0x", "inbound", "outbound", "ah", "esp", "cipher",
+    "all", "port-access", "inbound", "outbound", "ah", "esp", "cipher",
     "authenticator", "encrypted", "fallback", "mode", *_AUTH_ALGOS, *_PRIV_ALGOS,
 })
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
@@ -400,7 +400,7 @@ def _value_after(words: list[str], i: int) -> int | None:
             j += 2
         elif word in _ADDRESS_WORDS and not last:
             j += 1
-            while j < len(words) - 1 and _ADDRESS.match(words[j]):
+            while j < len(words) - 1 and (_ADDRESS.match(words[j]) or words[j] in {"ipv4", "ipv6"}):
                 j += 1
         elif (word in _MODIFIERS or _ALGORITHM.fullmatch(word)) and not last:
             j += 1

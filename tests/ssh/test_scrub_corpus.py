@@ -210,3 +210,10 @@ def test_the_environment_wins_and_a_weak_or_unreadable_key_is_refused(tmp_path):
     half.chmod(0o600)
     with pytest.raises(ConfigError, match=r"\[config.fingerprint\] exists without key"):
         fingerprint_key(SecretStore(path=half, environ={}))
+
+
+def test_a_changed_second_secret_is_named_by_its_own_keyword():
+    line = "snmp-server user mon MON v3 auth sha {} priv aes 128 {}\n"
+    old = scrub_config(line.format("Auth-1", "Priv-1"), fingerprint=FP).text
+    new = scrub_config(line.format("Auth-1", "Priv-2"), fingerprint=FP).text
+    assert describe(old, new) == ["secret changed: snmp-server user mon MON v3 auth sha <secret> priv aes 128 (line 1)"]
