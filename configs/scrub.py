@@ -162,6 +162,14 @@ _UNTYPED = frozenset({"community", "trap-group", "community-map"})
 # a hyphenated word naming a credential (ProCurve `key-value "V"`): when a quoted string
 # follows it, that string is the value
 _KEYISH = re.compile(r"(?:[a-z0-9]+-)*(?:pass|passwd|password|secret|key|psk|passphrase)(?:-[a-z0-9]+)*")
+# their plain-text value may contain spaces when it ends the line (IOS `username`, `enable
+# password`, line `password`, TACACS+/RADIUS `key`)
+_TO_END_OF_LINE = frozenset({"password", "secret", "key"})
+# what may follow such a value on the same line
+_AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-port", "acct-port", "timeout",
+                          "retransmit", "vrf", "use-vrf", "priority", "trusted", "prefer", "address", "hostname",
+                          "authenticate", "authentication", "accounting", "pac", "single-connection",
+                          "dyn-authorization", "expire", "mode", "tracking", "no-ipsec", "group", "access"})
 _STRUCTURE = frozenset({"{", "}", ";", "[", "]", "(", ")"})
 # the rest of the line after one of these words is prose
 _PROSE_WORDS = frozenset({"description", "remark", "location", "contact", "message", "announcement", "alias",
@@ -171,7 +179,7 @@ _NO_VALUES_IN = re.compile(r"^\s*(?:snmp-server enable traps|(?:set system )?s?n
 # the last token of `key 1` inside `key chain NAME` is an ID
 _KEY_ID_LINE = re.compile(r"^\s*key \d+\s*$", re.IGNORECASE)
 
-_TOKEN = re.compile(r'"[^"]*"?|\S+')
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\S+')
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\']+)'),
@@ -351,9 +359,20 @@ def _keyword_values(line: str) -> list[tuple[int, int]]:
             i += 1
             continue
         if not MARKER.search(tokens[value][0]):
+            if word in _TO_END_OF_LINE and not tokens[value][0].startswith('"') and _unknown_after(words, value):
+                # IOS: a plain-text password or server key may hold spaces and is the
+                # line's last item: "my secret pw" is one value, not a value and two words
+                values.append((tokens[value][1][0], len(line.rstrip())))
+                break
             values.append(_unquoted(line, tokens[value][1]))
         i = value + 1
     return values
+
+
+def _unknown_after(words: list[str], value: int) -> bool:
+    """Is the value followed by words that are not syntax known to follow a value?"""
+    rest = words[value + 1:]
+    return bool(rest) and not (rest[0] in _AFTER_VALUE or rest[0] in _STRUCTURE or rest[0].isdigit())
 
 
 def _arms(words: list[str], i: int) -> bool:

@@ -166,6 +166,7 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
             artefacts[str(path)] = path.read_bytes().decode("utf-8", "replace")
     assert str(tmp_path / "report.html") in artefacts and str(tmp_path / "ws" / "state.json") in artefacts
     assert f"secret changed: snmp-server community (line {rotated_line})" in artefacts["git log -p"]
+    assert f"# secret changed: snmp-server community (line {rotated_line})" in artefacts["output"]  # config diff
     assert file_name("c-junos") in artefacts["git log -p"]
 
     planted = [s for c in corpus.load("secrets") for s in c.secrets] + ROTATED + [PASSWORD, KEY]
