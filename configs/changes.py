@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from configs.scrub import LEGACY_MARKER, MARKER, BannerTracker
+from configs.scrub import LEGACY_MARKER, MARKER, banners
 
 _PLACEHOLDER = "<secret>"
 # top-level commands whose second word says more than the first (`ip route`, `ip ssh`)
@@ -81,21 +81,15 @@ def _sections(lines: list[str]) -> list[str]:
     """The section each line belongs to."""
     sections: list[str] = []
     header: str | None = None
-    banner = BannerTracker()
-    banner_header: str | None = None
+    prose = banners(lines)
     for n, line in enumerate(lines):
-        if banner.is_body(line):
-            banner_header = banner_header or _section_of_top_level(line)
-            sections.append(banner_header)
+        if n in prose:
+            sections.append(_section_of_top_level(lines[prose[n]]))
             continue
-        banner_header = None
-        indented = line[:1] in (" ", "\t")
-        if not indented:
+        if line[:1] not in (" ", "\t"):
             opens_block = n + 1 < len(lines) and lines[n + 1][:1] in (" ", "\t")
             header = line.strip() if opens_block else None
-            sections.append(header or _section_of_top_level(line))
-        else:
-            sections.append(header or _section_of_top_level(line))
+        sections.append(header or _section_of_top_level(line))
     return sections
 
 

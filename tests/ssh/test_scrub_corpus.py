@@ -217,3 +217,8 @@ def test_a_changed_second_secret_is_named_by_its_own_keyword():
     old = scrub_config(line.format("Auth-1", "Priv-1"), fingerprint=FP).text
     new = scrub_config(line.format("Auth-1", "Priv-2"), fingerprint=FP).text
     assert describe(old, new) == ["secret changed: snmp-server user mon MON v3 auth sha <secret> priv aes 128 (line 1)"]
+
+
+def test_a_banner_that_never_closes_hides_no_secret():
+    text = scrub_config("banner motd #\nWelcome\nusername x password 0 After-Banner\n", fingerprint=FP).text
+    assert "After-Banner" not in text and text.startswith("banner motd #\nWelcome\n")
