@@ -24,7 +24,7 @@ from configs.changes import describe, migrate_markers
 from configs.platforms import platform_of
 from configs.scrub import LEGACY_MARKER, Fingerprinter, scrub_config
 from configs.state import Workspace
-from configs.store import Change
+from configs.store import Change, GitConfigStore
 from netops.access import AccessStatus, DeviceResult, DeviceSession, DeviceTarget, ParseError, SessionPool
 
 # what devices print instead of a config when the command is wrong or not allowed
@@ -129,7 +129,7 @@ def commit_message(report: BackupReport, when: dt.datetime) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _migrate_legacy_markers(store, fetched: list[DeviceResult]) -> str | None:
+def _migrate_legacy_markers(store: GitConfigStore, fetched: list[DeviceResult]) -> str | None:
     """Commit stored configs that still hold ``<removed>`` with the new markers on their
     unchanged lines: a commit of its own, before the run's, holding no config change."""
     migrated = []
