@@ -33,6 +33,7 @@ from configs.audit import audit_store  # noqa: E402
 from configs.backup import run_backup  # noqa: E402
 from configs.intended import load_baseline, ports_of, render  # noqa: E402
 from configs.rules import load_rules  # noqa: E402
+from configs.scrub import Fingerprinter  # noqa: E402
 from configs.state import Workspace  # noqa: E402
 from configs.targets import DeviceFilter, build_targets, select_devices  # noqa: E402
 from inventory.models import SshProfile  # noqa: E402
@@ -128,7 +129,7 @@ def main() -> None:
             ws = Workspace(tmp / f"ws-{workers}")
             pool = SessionPool(workers, min(args.login_limit, workers), RetryPolicy(retries=1))
             started = time.monotonic()
-            report = run_backup(targets.ready, pool, ws, targets.unusable)
+            report = run_backup(targets.ready, pool, ws, targets.unusable, fingerprint=Fingerprinter.ephemeral())
             backup_s = time.monotonic() - started
             started = time.monotonic()
             audit = audit_store(devices, ws.store(), rules)

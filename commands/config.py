@@ -15,14 +15,16 @@ import typer
 
 from commands import ssh_common as ssh
 from inventory.models import DeviceRole, SiteKind
-from commands.common import console, print_json, print_table
+from commands.common import app_context, console, print_json, print_table
 from configs.audit import AuditReport, audit_live, audit_store, record_audit
 from configs.backup import run_backup
 from configs.intended import audit_intended
 from configs.remediate import plan as remediation_plan
 from configs.rules import Severity, load_rules
+from configs.scrub import Fingerprinter
 from configs.state import Workspace
 from configs.targets import select_devices
+from netops.secrets import SecretStore, fingerprint_key
 
 app = typer.Typer(help="Device configurations: backup to git, diff, compliance audit.", no_args_is_help=True)
 
@@ -40,9 +42,11 @@ def backup(
                      address_map, known_hosts, workers, login_limit, retries)
     with ssh.open_session(ctx) as session:
         targets = ssh.targets(ctx, run, session)
+    fingerprint = _fingerprinter(ctx)
     report = ssh.with_progress(
         "backup", len(targets.ready),
-        lambda step: run_backup(targets.ready, run.pool(), run.workspace, targets.unusable, step),
+        lambda step: run_backup(targets.ready, run.pool(), run.workspace, targets.unusable, step,
+                                fingerprint=fingerprint),
     )
     if as_json:
         print_json(report.as_dict())
@@ -56,6 +60,10 @@ def backup(
         raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
 
 
+def _fingerprinter(ctx: typer.Context) -> Fingerprinter:
+    return Fingerprinter(fingerprint_key(SecretStore(path=app_context(ctx).settings.secrets_file)))
+
+
 @app.command()
 def diff(
     device: str = typer.Argument(..., help="Device name."),
@@ -66,10 +74,11 @@ def diff(
     result = Workspace(store).store().diff(device, since)
     if as_json:
         print_json({"device": result.device, "from": result.from_commit, "to": result.to_commit,
-                    "diff": result.diff})
+                    "changes": result.changes, "diff": result.diff})
     elif not result.diff.strip():
         console.print(f"{device}: no changes since {since}", highlight=False)
     else:
+        console.print("\n".join(f"# {item}" for item in result.changes), highlight=False, markup=False)
         console.print(result.diff, highlight=False, markup=False, end="")
 
 
@@ -100,8 +109,9 @@ def audit(
         else:
             targets = ssh.targets(ctx, run, session)
     if report is None:
+        fingerprint = _fingerprinter(ctx)  # evidence shows the same markers as the backups
         report = ssh.with_progress("audit", len(targets.ready),
-                                   lambda step: audit_live(targets, run.pool(), rules, step))
+                                   lambda step: audit_live(targets, run.pool(), rules, step, fingerprint))
     record_audit(run.workspace, report, intended=intended)
     if as_json:
         print_json(report.as_dict())

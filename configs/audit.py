@@ -17,10 +17,11 @@ import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from configs.backup import fetch_config
 from configs.rules import Check, Rule, Severity
+from configs.scrub import Fingerprinter
 from configs.state import Workspace
 from configs.store import GitConfigStore
 from configs.targets import InventoryDevice, Targets
@@ -190,9 +191,12 @@ def record_audit(workspace: Workspace, report: AuditReport, intended: bool = Fal
 
 
 # -- sources ----------------------------------------------------------------------------
-def audit_live(targets: Targets, pool: SessionPool, rules: list[Rule], on_result=None) -> AuditReport:
-    """Fetch each device's config over SSH (scrubbed in the worker) and audit it."""
-    results = pool.run(targets.ready, fetch_config, on_result) + list(targets.unusable)
+def audit_live(targets: Targets, pool: SessionPool, rules: list[Rule], on_result=None,
+               fingerprint: Fingerprinter | None = None) -> AuditReport:
+    """Fetch each device's config over SSH (scrubbed in the worker) and audit it. With the
+    backups' ``fingerprint``, evidence shows the same secret markers as the store."""
+    task = partial(fetch_config, fingerprint=fingerprint)
+    results = pool.run(targets.ready, task, on_result) + list(targets.unusable)
     report = AuditReport()
     for result in sorted(results, key=lambda r: r.device):
         device = targets.devices[result.device]

@@ -2,6 +2,13 @@
 
 The raw config never leaves the worker that fetched it: :func:`fetch_config` scrubs it
 before returning, so nothing downstream (store, audit, logs, output) can leak a secret.
+Secrets become keyed fingerprints (``configs.scrub``), so a changed secret is a changed
+line, and the commit message says per device which sections changed and which secrets
+(``configs.changes``).
+
+Backups written before fingerprints hold ``<removed>``; the first run after the change
+commits them once as a format migration (each such line takes its new marker, nothing
+else changes), and only then the run's real changes, so no secret shows as changed.
 """
 
 from __future__ import annotations
@@ -10,12 +17,14 @@ import datetime as dt
 import re
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
+from configs.changes import describe, migrate_markers
 from configs.platforms import platform_of
-from configs.scrub import scrub_config
+from configs.scrub import LEGACY_MARKER, Fingerprinter, scrub_config
 from configs.state import Workspace
-from configs.store import Change
+from configs.store import Change, GitConfigStore
 from netops.access import AccessStatus, DeviceResult, DeviceSession, DeviceTarget, ParseError, SessionPool
 
 # what devices print instead of a config when the command is wrong or not allowed
@@ -26,13 +35,14 @@ _NOT_A_CONFIG = re.compile(
 )
 
 
-def fetch_config(session: DeviceSession) -> str:
-    """Pool task: the device's configuration, already scrubbed."""
+def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = None) -> str:
+    """Pool task: the device's configuration, already scrubbed (markers keyed by
+    ``fingerprint``; without it, by a key that lives as long as the process)."""
     raw = session.show(platform_of(session.target.platform).config_command)
     if len(raw.strip().splitlines()) < 2 or _NOT_A_CONFIG.search(raw[:500]):
         first = raw.strip().splitlines()[0][:80] if raw.strip() else "empty output"
         raise ParseError(f"no configuration in the answer: {first!r}")
-    return scrub_config(raw, session.target.secrets()).text
+    return scrub_config(raw, session.target.secrets(), fingerprint).text
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,12 @@ class DeviceBackup:
     status: AccessStatus
     change: Change | None
     error: str | None = None
+    changes: tuple[str, ...] = ()  # sections touched, secrets changed
 
     def as_dict(self) -> dict:
         return {"device": self.device, "status": str(self.status),
-                "change": None if self.change is None else str(self.change), "error": self.error}
+                "change": None if self.change is None else str(self.change), "error": self.error,
+                "changes": list(self.changes)}
 
 
 @dataclass
@@ -52,6 +64,7 @@ class BackupReport:
     devices: list[DeviceBackup] = field(default_factory=list)
     commit: str | None = None
     message: str = ""
+    migration_commit: str | None = None  # the one-off `<removed>` -> fingerprint rewrite
 
     def count(self, change: Change) -> int:
         return sum(1 for d in self.devices if d.change == change)
@@ -63,6 +76,7 @@ class BackupReport:
     def as_dict(self) -> dict:
         return {
             "commit": self.commit,
+            "migration_commit": self.migration_commit,
             "summary": {"new": self.count(Change.NEW), "changed": self.count(Change.CHANGED),
                         "unchanged": self.count(Change.UNCHANGED), "failed": len(self.failed)},
             "devices": [d.as_dict() for d in self.devices],
@@ -75,13 +89,21 @@ def run_backup(
     workspace: Workspace,
     unusable: list[DeviceResult] = (),
     on_result: Callable[[DeviceResult], None] | None = None,
+    *,
+    fingerprint: Fingerprinter,
 ) -> BackupReport:
+    """``fingerprint`` keys the secret markers (``netops.secrets.fingerprint_key``): the
+    same key on every run, or every secret shows as changed."""
     store = workspace.store()
-    results = pool.run(targets, fetch_config, on_result) + list(unusable)
+    results = sorted(pool.run(targets, partial(fetch_config, fingerprint=fingerprint), on_result)
+                     + list(unusable), key=lambda r: r.device)
     report = BackupReport()
-    for result in sorted(results, key=lambda r: r.device):
+    report.migration_commit = _migrate_legacy_markers(store, [r for r in results if r.ok])
+    for result in results:
+        before = store.current(result.device) if result.ok else None
         change = store.write(result.device, result.value) if result.ok else None
-        report.devices.append(DeviceBackup(result.device, result.status, change, result.error))
+        changes = tuple(describe(before, result.value)) if change == Change.CHANGED else ()
+        report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes))
     report.message = commit_message(report, dt.datetime.now(dt.timezone.utc))
     report.commit = store.commit(report.message, [d.device for d in report.devices if d.change])
     _record(workspace, report)
@@ -101,7 +123,24 @@ def commit_message(report: BackupReport, when: dt.datetime) -> str:
             lines.append(f"{change}: {', '.join(names)}")
     if report.failed:
         lines.append("failed: " + ", ".join(f"{d.device} ({d.status})" for d in report.failed))
+    for d in report.devices:
+        if d.changes:
+            lines += ["", f"{d.device}:"] + [f"  {item}" for item in d.changes]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _migrate_legacy_markers(store: GitConfigStore, fetched: list[DeviceResult]) -> str | None:
+    """Commit stored configs that still hold ``<removed>`` with the new markers on their
+    unchanged lines: a commit of its own, before the run's, holding no config change."""
+    migrated = []
+    for result in fetched:
+        old = store.current(result.device)
+        if old is not None and LEGACY_MARKER in old:
+            if store.write(result.device, migrate_markers(old, result.value)) != Change.UNCHANGED:
+                migrated.append(result.device)
+    message = (f"format migration: secrets in {len(migrated)} configs now show as keyed fingerprints "
+               f"instead of {LEGACY_MARKER} (no configuration changed)\n\n" + "\n".join(migrated) + "\n")
+    return store.commit(message, migrated)
 
 
 def _record(workspace: Workspace, report: BackupReport) -> None:

@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from configs.changes import describe
 from netops.errors import ConfigError, NotFoundError
 
 SUFFIX = ".cfg"
@@ -44,6 +45,7 @@ class ConfigDiff:
     from_commit: str | None  # None: the device's first version
     to_commit: str
     diff: str
+    changes: list[str]  # sections touched and secrets changed (configs.changes.describe)
 
 
 def file_name(device: str) -> str:
@@ -115,10 +117,14 @@ class GitConfigStore:
         return sorted(unquote(p.name[: -len(SUFFIX)]) for p in self.root.glob("*" + SUFFIX))
 
     def read(self, device: str) -> str:
-        path = self.root / file_name(device)
-        if not path.exists():
+        text = self.current(device)
+        if text is None:
             raise NotFoundError(f"no backup of device {device!r} in {self.root}")
-        return path.read_text()
+        return text
+
+    def current(self, device: str) -> str | None:
+        path = self.root / file_name(device)
+        return path.read_text() if path.exists() else None
 
     def history(self, device: str) -> list[Revision]:
         if not self._has_commits():
@@ -140,7 +146,9 @@ class GitConfigStore:
             base = history[1].commit if len(history) > 1 else None
         # no base: the device's first version, shown as a diff from nothing
         text = self._git("diff", "--no-color", base or self._empty_tree(), head, "--", file_name(device))
-        return ConfigDiff(device, base, head, text)
+        old = self._git("show", f"{base}:{file_name(device)}") if base else None
+        changes = describe(old, self._git("show", f"{head}:{file_name(device)}")) if text else []
+        return ConfigDiff(device, base, head, text, changes)
 
     def _empty_tree(self) -> str:
         return self._git("hash-object", "-t", "tree", os.devnull).strip()

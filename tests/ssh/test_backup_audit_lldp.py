@@ -11,13 +11,16 @@ from configs.backup import run_backup
 from configs.lldp import MismatchKind, documented_links, record_lldp, verify
 from configs.metrics import ConfigStateCollector
 from configs.rules import Severity, load_rules
+from configs.scrub import Fingerprinter
 from configs.state import Workspace
 from configs.store import Change
 from configs.targets import DeviceFilter, build_targets, select_devices
 from netops.access import AccessStatus, RetryPolicy, SessionPool
 from netops.db import session_scope
+from netops.secrets import Secret
 from tests.ssh import lab
 
+FP = Fingerprinter(Secret("lab-fingerprint-key-0123456789abcdef0123456789"))
 POOL = dict(workers=6, login_limit=3, retry=RetryPolicy(retries=1, backoff_s=0.05))
 
 
@@ -32,7 +35,7 @@ def targets_for(engine, secrets, address_map, **flt):
 def test_backup_commits_scrubbed_configs_and_reports_failures(fleet, address_map, lab_engine, secrets, tmp_path):
     ws = Workspace(tmp_path / "ws")
     targets = targets_for(lab_engine, secrets, address_map)
-    report = run_backup(targets.ready, SessionPool(**POOL), ws, targets.unusable)
+    report = run_backup(targets.ready, SessionPool(**POOL), ws, targets.unusable, fingerprint=FP)
 
     status = {d.device: d.status for d in report.devices}
     assert status == {"k1-sw": AccessStatus.OK, "pop1-dist": AccessStatus.OK, "s1-sw": AccessStatus.OK,
@@ -42,18 +45,18 @@ def test_backup_commits_scrubbed_configs_and_reports_failures(fleet, address_map
     store = ws.store()
     assert store.devices() == ["k1-sw", "pop1-dist", "s1-sw"]
     pop1 = store.read("pop1-dist")
-    assert "hostname pop1-dist" in pop1 and "enable secret 9 <removed>" in pop1
+    assert "hostname pop1-dist" in pop1 and "enable secret 9 <secret:hmac-sha256:" in pop1
     assert "clock-period" not in pop1 and "Last configuration change" not in pop1
     assert "s3-sw (timeout)" in report.message and "3 new" in report.message
 
     # unchanged devices (pop1's clock lines moved on) give no diff and no commit
-    again = run_backup(targets.ready, SessionPool(**POOL), ws, targets.unusable)
+    again = run_backup(targets.ready, SessionPool(**POOL), ws, targets.unusable, fingerprint=FP)
     assert again.commit is None and again.count(Change.UNCHANGED) == 3
 
     # a real change: one commit naming the device, and a diff of just that line
     lab.STATE["s1_extra"] = "logging host 10.0.0.99"
     try:
-        third = run_backup(targets.ready, SessionPool(**POOL), ws, targets.unusable)
+        third = run_backup(targets.ready, SessionPool(**POOL), ws, targets.unusable, fingerprint=FP)
     finally:
         lab.STATE["s1_extra"] = ""
     assert third.commit and [d.device for d in third.devices if d.change == Change.CHANGED] == ["s1-sw"]
@@ -107,10 +110,10 @@ def test_live_audit_finds_the_planted_violations(fleet, address_map, lab_engine,
 def test_store_audit_matches_live_audit(fleet, address_map, lab_engine, secrets, tmp_path):
     ws = Workspace(tmp_path / "ws")
     targets = targets_for(lab_engine, secrets, address_map, names=("s1-sw", "k1-sw"))
-    run_backup(targets.ready, SessionPool(**POOL), ws)
+    run_backup(targets.ready, SessionPool(**POOL), ws, fingerprint=FP)
     rules = load_rules()
     stored = audit_store(list(targets.devices.values()), ws.store(), rules)
-    live = audit_live(targets, SessionPool(**POOL), rules)
+    live = audit_live(targets, SessionPool(**POOL), rules, fingerprint=FP)
     assert [d.as_dict() for d in stored.devices] == [d.as_dict() for d in live.devices]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -9,41 +10,44 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from configs.metrics import ConfigStateCollector
-from configs.scrub import scrub_config
+from configs.scrub import Fingerprinter, scrub_config
 from configs.state import Workspace
 from configs.store import Change, GitConfigStore
 from netops.secrets import Secret
 
-LINES = {  # line with a planted secret -> what must remain of it
-    "enable secret 9 $9$SECRET-A": "enable secret 9 <removed>",
-    "enable password SECRET-B": "enable password <removed>",
-    "username bob privilege 15 secret 5 SECRET-C": "username bob privilege 15 secret 5 <removed>",
-    " password 7 SECRET-D": " password 7 <removed>",
-    "snmp-server community SECRET-E RO 10": "snmp-server community <removed> RO 10",
-    "snmp-server host 10.0.0.1 version 2c SECRET-F": "snmp-server host 10.0.0.1 version 2c <removed>",
+FP = Fingerprinter(Secret("unit-test-fingerprint-key-0123456789abcdef"))
+LINES = {  # line with a planted secret -> what must remain of it ({} = the secret's marker)
+    "enable secret 9 $9$SECRET-A": "enable secret 9 {}",
+    "enable password SECRET-B": "enable password {}",
+    "username bob privilege 15 secret 5 SECRET-C": "username bob privilege 15 secret 5 {}",
+    " password 7 SECRET-D": " password 7 {}",
+    "snmp-server community SECRET-E RO 10": "snmp-server community {} RO 10",
+    "snmp-server host 10.0.0.1 version 2c SECRET-F": "snmp-server host 10.0.0.1 version 2c {}",
     "snmp-server host 10.0.0.2 version 3 priv v3user": "snmp-server host 10.0.0.2 version 3 priv v3user",
     "snmp-server user u g v3 auth sha SECRET-G priv aes 128 SECRET-H":
-        "snmp-server user u g v3 auth sha <removed> priv aes 128 <removed>",
-    "tacacs-server host 10.0.0.9 key 7 SECRET-I": "tacacs-server host 10.0.0.9 key 7 <removed>",
-    " key 7 SECRET-J": " key 7 <removed>",
-    "crypto isakmp key SECRET-K address 0.0.0.0": "crypto isakmp key <removed> address 0.0.0.0",
-    " wpa-psk ascii 0 SECRET-L": " wpa-psk ascii 0 <removed>",
-    'password manager user-name "admin" sha1 "SECRET-M"': 'password manager user-name "admin" sha1 <removed>',
-    'snmpv3 user "u" auth sha "SECRET-N" priv aes "SECRET-O"': 'snmpv3 user "u" auth sha <removed> priv aes <removed>',
-    'radius-server host 10.0.0.9 key "SECRET-P"': "radius-server host 10.0.0.9 key <removed>",
+        "snmp-server user u g v3 auth sha {} priv aes 128 {}",
+    "tacacs-server host 10.0.0.9 key 7 SECRET-I": "tacacs-server host 10.0.0.9 key 7 {}",
+    " key 7 SECRET-J": " key 7 {}",
+    "crypto isakmp key SECRET-K address 0.0.0.0": "crypto isakmp key {} address 0.0.0.0",
+    " wpa-psk ascii 0 SECRET-L": " wpa-psk ascii 0 {}",
+    'password manager user-name "admin" sha1 "SECRET-M"': 'password manager user-name "admin" sha1 "{}"',
+    'snmpv3 user "u" auth sha "SECRET-N" priv aes "SECRET-O"': 'snmpv3 user "u" auth sha "{}" priv aes "{}"',
+    'radius-server host 10.0.0.9 key "SECRET-P"': 'radius-server host 10.0.0.9 key "{}"',
     'set system root-authentication encrypted-password "SECRET-Q"':
-        "set system root-authentication encrypted-password <removed>",
-    "set snmp community SECRET-R authorization read-only": "set snmp community <removed> authorization read-only",
+        'set system root-authentication encrypted-password "{}"',
+    "set snmp community SECRET-R authorization read-only": "set snmp community {} authorization read-only",
     'set security ike policy p pre-shared-key ascii-text "SECRET-S"':
-        "set security ike policy p pre-shared-key ascii-text <removed>",
-    "description uplink, the ssh password is SECRET-T": "description uplink, the ssh password is <removed>",
+        'set security ike policy p pre-shared-key ascii-text "{}"',
+    "description uplink, the ssh password is SECRET-T": "description uplink, the ssh password is {}",
     "service password-encryption": "service password-encryption",
 }
 
 
 def test_every_kind_of_secret_is_masked_and_keywords_stay():
-    out = scrub_config("\n".join(LINES), [Secret("SECRET-T")])
-    assert out.text.splitlines() == list(LINES.values())
+    out = scrub_config("\n".join(LINES), [Secret("SECRET-T")], FP)
+    secrets = iter(re.findall(r"(?:\$9\$)?SECRET-\w", "\n".join(LINES)))
+    assert out.text.splitlines() == [re.sub(r"\{\}", lambda _: FP.marker(next(secrets)), want)
+                                     for want in LINES.values()]
     assert "SECRET" not in out.text
     assert out.secrets_removed == 20
 

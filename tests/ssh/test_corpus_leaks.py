@@ -1,0 +1,174 @@
+"""Every corpus secret, served by real SSH servers (fakenos), through every command;
+then every artefact is searched for every planted value.
+
+Devices: one per corpus platform. NX-OS and AOS-CX texts are served by fakenos'
+cisco_ios (the scrubber reads every platform's syntax on every device, and those two
+are not config platforms of netops yet); ProCurve and Junos by their own fakenos NOS.
+Each device serves its secrets corpus followed by its look-alike corpus, and the IOS
+device also a community that changes between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from typer.testing import CliRunner
+
+from cli import app
+from configs.metrics import ConfigStateCollector
+from configs.scrub import Fingerprinter
+from configs.state import Workspace
+from configs.store import file_name
+from inventory.models import Device, Site, SshProfile
+from netops import db as dbmod
+from netops.secrets import Secret
+from tests.ssh import corpus
+from tests.support.fakenos_fleet import Fleet, HostSpec
+
+USER, PASSWORD = "netops", "Corpus-Ssh-Pw-5519"
+KEY = "corpus-fingerprint-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+FP = Fingerprinter(Secret(KEY))
+ROTATED = ["RotatedCommunityA1", "RotatedCommunityB2"]  # the IOS device's community, run 1 / run 2
+STATE = {"rotation": 0}
+
+# device -> (fakenos platform, inventory platform, config command, corpus platform)
+DEVICES = {
+    "c-ios": ("cisco_ios", "cisco_ios", "show running-config", "cisco_ios"),
+    "c-nxos": ("cisco_ios", "cisco_ios", "show running-config", "cisco_nxos"),
+    "c-procurve": ("hp_procurve", "hp_procurve", "show running-config", "hp_procurve"),
+    "c-cx": ("cisco_ios", "cisco_ios", "show running-config", "aruba_oscx"),
+    "c-junos": ("juniper_junos", "juniper_junos", "show configuration | display set", "juniper_junos"),
+}
+
+
+def _corpora(platform: str) -> tuple[corpus.Corpus, corpus.Corpus]:
+    [secrets] = [c for c in corpus.load("secrets") if c.name == f"secrets-{platform}"]
+    [lookalikes] = [c for c in corpus.load("lookalike") if c.name == f"lookalike-{platform}"]
+    return secrets, lookalikes
+
+
+def _rotating_line() -> str:
+    return f"snmp-server community {{{{{ROTATED[STATE['rotation']]}}}}} RO 99"
+
+
+def _annotated(device: str) -> list[str]:
+    secrets, lookalikes = _corpora(DEVICES[device][3])
+    extra = [_rotating_line()] if device == "c-ios" else []
+    return secrets.lines + lookalikes.lines + extra
+
+
+def _served(device: str):
+    def output(*_a, **_kw) -> str:
+        return corpus.Corpus(device, _annotated(device)).raw
+    return output
+
+
+@pytest.fixture(scope="module")
+def corpus_fleet():
+    specs = {name: HostSpec(nos, USER, PASSWORD, {command: {"output": _served(name)}})
+             for name, (nos, _, command, _) in DEVICES.items()}
+    fleet = Fleet(specs).start()
+    yield fleet
+    fleet.stop()
+
+
+@pytest.fixture
+def env(tmp_path, corpus_fleet):
+    engine = dbmod.make_engine(f"sqlite:///{tmp_path / 'corpus.db'}")
+    dbmod.upgrade(engine)
+    with dbmod.session_scope(engine) as session:
+        site = Site(code="C1", name="Corpus", kind="school", district="Buer", source="test")
+        session.add(site)
+        session.add(SshProfile(name="corpus", username=USER, conn_timeout_s=5, read_timeout_s=20))
+        session.flush()
+        for i, (name, (_, platform, _, _)) in enumerate(DEVICES.items()):
+            session.add(Device(name=name, site_id=site.id, role="access_switch", platform=platform,
+                               mgmt_ip=f"192.0.2.{100 + i}", ssh_profile="corpus", source="test"))
+    engine.dispose()
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'[ssh.corpus]\npassword = "{PASSWORD}"\n[config.fingerprint]\nkey = "{KEY}"\n')
+    secrets.chmod(0o600)
+    amap = tmp_path / "addresses.json"
+    amap.write_text(json.dumps({k: f"{h}:{p}" for k, (h, p) in corpus_fleet.address_map().items()}))
+    yield {"NETOPS_DB_URL": f"sqlite:///{tmp_path / 'corpus.db'}", "NETOPS_SECRETS_FILE": str(secrets),
+           "NETOPS_CONFIG_DIR": str(tmp_path / "ws")}, str(amap)
+    STATE["rotation"] = 0
+
+
+def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
+    cli_env, amap = env
+    runner = CliRunner()
+    outputs: list[str] = []
+    records: list[str] = []
+
+    def run(*args: str) -> dict | None:
+        result = runner.invoke(app, list(args), env=cli_env)
+        text = result.output + (result.stderr if result.stderr_bytes is not None else "")
+        outputs.append(text)
+        assert result.exit_code in (0, 1), text  # 1: audit findings
+        return json.loads(result.stdout) if "--json" in args else None
+
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = lambda record: records.append(handler.format(record))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)  # every library's log, as verbose as it gets
+    try:
+        first = run("config", "backup", "--json", "--address-map", amap)
+        STATE["rotation"] = 1
+        second = run("config", "backup", "--json", "--address-map", amap)
+        run("config", "backup", "--address-map", amap)  # the table output too (nothing changed)
+        diff = run("config", "diff", "c-ios", "--json")
+        run("config", "diff", "c-ios")
+        for device in DEVICES:
+            run("config", "diff", device, "--since", "2000-01-01")
+        run("config", "audit", "--json", "--address-map", amap)
+        run("config", "audit", "--address-map", amap)
+        run("config", "audit", "--from-store", "--json")
+        run("config", "remediate", "--json")
+        run("report", "--out", str(tmp_path / "report.html"), "--json")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+    # the runs happened, over SSH, and did what they say
+    assert first["summary"]["new"] == len(DEVICES) and first["summary"]["failed"] == 0
+    assert [d["device"] for d in second["devices"] if d["change"] == "changed"] == ["c-ios"]
+    rotated_line = len(_annotated("c-ios"))
+    assert diff["changes"] == [f"secret changed: snmp-server community (line {rotated_line})"]
+    store = Workspace(tmp_path / "ws").store()
+    for device, (*_, platform) in DEVICES.items():
+        expected = corpus.Corpus(device, _annotated(device)).expected(FP)
+        assert store.read(device) == expected, device  # every secret a marker, every look-alike intact
+
+    registry = CollectorRegistry()
+    registry.register(ConfigStateCollector(Workspace(tmp_path / "ws")))
+    repo = tmp_path / "ws" / "repo"
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True).stdout
+        return out.decode("utf-8", "replace")
+
+    artefacts = {
+        "git objects": git("cat-file", "--batch-all-objects", "--batch"),
+        "git log -p": git("log", "-p", "--all", "--format=%H%n%B"),
+        "logs": "\n".join(records),
+        "output": "\n".join(outputs),
+        "metrics": generate_latest(registry).decode(),
+    }
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.name not in ("secrets.toml", "corpus.db") and ".git" not in path.parts:
+            artefacts[str(path)] = path.read_bytes().decode("utf-8", "replace")
+    assert str(tmp_path / "report.html") in artefacts and str(tmp_path / "ws" / "state.json") in artefacts
+    assert f"secret changed: snmp-server community (line {rotated_line})" in artefacts["git log -p"]
+    assert f"# secret changed: snmp-server community (line {rotated_line})" in artefacts["output"]  # config diff
+    assert file_name("c-junos") in artefacts["git log -p"]
+
+    planted = [s for c in corpus.load("secrets") for s in c.secrets] + ROTATED + [PASSWORD, KEY]
+    leaks = sorted({(value, where) for value in planted for where, text in artefacts.items() if value in text})
+    assert leaks == []

@@ -1,0 +1,224 @@
+"""The scrubber against the corpora, fingerprints, the `<removed>` migration and what
+commit messages say (no SSH; the same corpora over SSH: test_corpus_leaks.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import stat
+import subprocess
+import tomllib
+
+import pytest
+
+from configs.backup import BackupReport, DeviceBackup, _migrate_legacy_markers, commit_message
+from configs.changes import describe, migrate_markers
+from configs.scrub import LEGACY_MARKER, MARKER, Fingerprinter, scrub_config
+from configs.store import Change, GitConfigStore
+from netops.access import AccessStatus, DeviceResult
+from netops.errors import ConfigError
+from netops.secrets import FINGERPRINT_KEY, Secret, SecretStore, env_name, fingerprint_key
+from tests.ssh import corpus
+
+FP = Fingerprinter(Secret("corpus-test-fingerprint-key-0123456789abcdef"))
+SECRETS = corpus.load("secrets")
+LOOKALIKES = corpus.load("lookalike")
+
+
+def test_the_corpora_are_big_enough_and_cover_every_platform():
+    assert sum(c.secret_lines for c in SECRETS) >= 200
+    platforms = {"cisco_ios", "cisco_nxos", "hp_procurve", "aruba_oscx", "juniper_junos"}
+    assert {c.name.split("-", 1)[1] for c in SECRETS} == platforms
+    assert {c.name.split("-", 1)[1] for c in LOOKALIKES} == platforms
+    values = [s for c in SECRETS for s in c.secrets]
+    assert len(values) == len(set(values))  # each planted value once: a leak names its line
+
+
+@pytest.mark.parametrize("config", SECRETS, ids=lambda c: c.name)
+def test_every_secret_becomes_its_marker_and_nothing_else_changes(config):
+    out = scrub_config(config.raw, fingerprint=FP)
+    want, got = config.expected(FP).splitlines(), out.text.splitlines()
+    assert [(w, g) for w, g in zip(want, got) if w != g] == []
+    assert len(got) == len(want)
+    assert out.secrets_removed == len(config.secrets)
+
+
+@pytest.mark.parametrize("config", LOOKALIKES, ids=lambda c: c.name)
+def test_lookalikes_survive_unchanged(config):
+    out = scrub_config(config.raw, fingerprint=FP)
+    assert [(w, g) for w, g in zip(config.raw.splitlines(), out.text.splitlines()) if w != g] == []
+    assert out.secrets_removed == 0
+
+
+def test_unlisted_syntaxes_fail_safe():
+    """Lines in no corpus and no vendor's manual: a credential keyword is enough."""
+    lines = {
+        "frobnicate peer 10.0.0.1 password 0 Unlisted1": "Unlisted1",
+        "widget-server vault-secret Unlisted2 retries 3": "Unlisted2",
+        "  telemetry sink 10.0.0.2 api-key Unlisted3": "Unlisted3",
+        'mesh link 4 passphrase "Unlisted 4 with spaces"': "Unlisted 4 with spaces",
+        "upload url sftp://robot:Unlisted5@10.0.0.3/x": "Unlisted5",
+        "hash-of-the-day $6$salty$Unlisted6": "$6$salty$Unlisted6",
+        "modem dial community Unlisted7": "Unlisted7",
+        "username admin password password": None,  # the value is the keyword's own word
+    }
+    text = scrub_config("\n".join(lines), fingerprint=FP).text
+    for value in filter(None, lines.values()):
+        assert value not in text
+    assert text.splitlines()[-1] == f"username admin password {FP.marker('password')}"
+
+
+def test_a_known_secret_goes_wherever_it_stands_also_in_prose():
+    text = scrub_config("banner motd ^C\nssh password is Lab-Pw-1\n^C\ndescription Lab-Pw-1\n",
+                        [Secret("Lab-Pw-1")], FP).text
+    assert "Lab-Pw-1" not in text and text.count(FP.marker("Lab-Pw-1")) == 2
+
+
+# -- fingerprints -----------------------------------------------------------------------
+def test_same_secret_same_marker_changed_secret_other_marker():
+    line = "snmp-server community {} RO 10\n"
+    one = scrub_config(line.format("Comm-A"), fingerprint=Fingerprinter(Secret("k" * 40))).text
+    again = scrub_config(line.format("Comm-A"), fingerprint=Fingerprinter(Secret("k" * 40))).text
+    changed = scrub_config(line.format("Comm-B"), fingerprint=Fingerprinter(Secret("k" * 40))).text
+    other_key = scrub_config(line.format("Comm-A"), fingerprint=Fingerprinter(Secret("x" * 40))).text
+    assert one == again != changed
+    assert other_key != one  # without the key, a guess cannot be checked against the marker
+    assert re.fullmatch(r"snmp-server community <secret:hmac-sha256:[0-9a-f]{12}> RO 10\n", changed)
+
+
+def test_the_fingerprinter_never_shows_its_key():
+    fp = Fingerprinter(Secret("the-key-itself-0123456789abcdef0123"))
+    assert "the-key-itself" not in repr(fp) and "the-key-itself" not in str(fp)
+
+
+def test_scrubbing_twice_changes_nothing():
+    once = scrub_config(SECRETS[0].raw, fingerprint=FP).text
+    assert scrub_config(once, fingerprint=FP).text == once
+
+
+# -- what changed -----------------------------------------------------------------------
+OLD = """hostname s1
+snmp-server community {comm} RO 10
+snmp-server location Buer
+interface GigabitEthernet1/0/5
+ switchport mode access
+ip access-list extended MGMT
+ permit ip 10.0.0.0 0.0.0.255 any
+key chain K
+ key 1
+  key-string 7 {key}
+"""
+
+
+def _scrubbed(**values) -> str:
+    return scrub_config(OLD.format(**{"comm": "Comm-A", "key": "0822455D", **values}), fingerprint=FP).text
+
+
+def test_describe_names_sections_and_secrets_by_line():
+    new = _scrubbed(comm="Comm-B", key="1111AAAA").replace(" switchport mode access", " shutdown")
+    new = new.replace(" permit ip 10.0.0.0", " permit ip 10.9.0.0")
+    assert describe(_scrubbed(), new) == [
+        "secret changed: snmp-server community (line 2)",
+        "interface GigabitEthernet1/0/5",
+        "ip access-list extended MGMT",
+        "secret changed: key chain K: key-string 7 (line 10)",
+    ]
+    assert describe(_scrubbed(), _scrubbed()) == []
+    assert describe(None, _scrubbed()) == ["first version"]
+
+
+def test_commit_message_says_per_device_what_changed():
+    report = BackupReport([
+        DeviceBackup("s1-sw", AccessStatus.OK, Change.CHANGED, None,
+                     ("interface GigabitEthernet1/0/5", "secret changed: snmp-server community (line 2)")),
+        DeviceBackup("k1-sw", AccessStatus.OK, Change.NEW),
+        DeviceBackup("s3-sw", AccessStatus.TIMEOUT, None, "no answer"),
+    ])
+    message = commit_message(report, dt.datetime(2026, 11, 26, 3, 0, tzinfo=dt.timezone.utc))
+    assert message == (
+        "backup 2026-11-26T03:00:00Z: 1 changed, 1 new, 0 unchanged, 1 failed\n\n"
+        "changed: s1-sw\nnew: k1-sw\nfailed: s3-sw (timeout)\n\n"
+        "s1-sw:\n  interface GigabitEthernet1/0/5\n  secret changed: snmp-server community (line 2)\n"
+    )
+
+
+# -- the `<removed>` format migration ---------------------------------------------------
+def _legacy(text: str) -> str:
+    return MARKER.sub(LEGACY_MARKER, text)
+
+
+def test_migration_gives_new_markers_to_unchanged_lines_only():
+    old = _legacy(_scrubbed())
+    new = _scrubbed(comm="Comm-B").replace("hostname s1", "hostname s1-new")
+    bridged = migrate_markers(old, new)
+    assert LEGACY_MARKER not in bridged
+    assert "hostname s1\n" in bridged  # a real change waits for the run's own commit
+    assert describe(old, bridged) == []  # the migration itself shows no change
+    assert describe(bridged, new) == ["hostname"]  # nor secret: the old value is unknown
+
+
+def test_migration_commit_then_real_changes_without_false_diffs(tmp_path):
+    store = GitConfigStore(tmp_path / "repo").ensure()
+    store.write("s1-sw", _legacy(_scrubbed()))
+    store.write("k1-sw", "hostname k1\n")
+    store.commit("backup with <removed>", ["s1-sw", "k1-sw"])
+    fresh = _scrubbed().replace("snmp-server location Buer", "snmp-server location Horst")
+    results = [DeviceResult("s1-sw", AccessStatus.OK, fresh), DeviceResult("k1-sw", AccessStatus.OK, "hostname k1\n")]
+    migration = _migrate_legacy_markers(store, results)
+    assert migration and _migrate_legacy_markers(store, results) is None  # once only
+    assert store.write("s1-sw", fresh) == Change.CHANGED
+    store.commit("the run", ["s1-sw"])
+    diff = store.diff("s1-sw")
+    changed = [line for line in diff.diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-snmp-server location Buer", "+snmp-server location Horst"]
+    assert diff.changes == ["snmp-server"]
+    log = subprocess.run(["git", "-C", str(store.root), "log", "--format=%s"], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert log[1].startswith("format migration: secrets in 1 configs now show as keyed fingerprints")
+
+
+# -- the fingerprint key ------------------------------------------------------------------
+def test_the_key_is_generated_once_into_a_0600_secrets_file(tmp_path):
+    path = tmp_path / "conf" / "secrets.toml"
+    key = fingerprint_key(SecretStore(path=path, environ={}))
+    assert len(key.reveal()) == 64 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert fingerprint_key(SecretStore(path=path, environ={})) == key  # the next run reads it back
+    existing = tmp_path / "existing.toml"
+    existing.write_text('[ssh.switches]\npassword = "pw"')  # no newline at the end
+    existing.chmod(0o600)
+    store = SecretStore(path=existing, environ={})
+    key = fingerprint_key(store)
+    assert store.require("ssh", "switches", "password").reveal() == "pw"
+    assert tomllib.loads(existing.read_text())["config"]["fingerprint"]["key"] == key.reveal()
+
+
+def test_the_environment_wins_and_a_weak_or_unreadable_key_is_refused(tmp_path):
+    strong = "e" * 40
+    assert fingerprint_key(SecretStore(path=None, environ={env_name(*FINGERPRINT_KEY): strong})).reveal() == strong
+    with pytest.raises(ConfigError, match="shorter than 32 characters"):
+        fingerprint_key(SecretStore(path=None, environ={env_name(*FINGERPRINT_KEY): "short"}))
+    with pytest.raises(ConfigError, match="NETOPS_CONFIG_FINGERPRINT_KEY"):
+        fingerprint_key(SecretStore(path=None, environ={}))
+    open_file = tmp_path / "open.toml"
+    open_file.write_text("")
+    open_file.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        fingerprint_key(SecretStore(path=open_file, environ={}))
+    assert open_file.read_text() == ""  # nothing written into a file others can read
+    half = tmp_path / "half.toml"
+    half.write_text("[config.fingerprint]\nnote = 'rotated 2026'\n")
+    half.chmod(0o600)
+    with pytest.raises(ConfigError, match=r"\[config.fingerprint\] exists without key"):
+        fingerprint_key(SecretStore(path=half, environ={}))
+
+
+def test_a_changed_second_secret_is_named_by_its_own_keyword():
+    line = "snmp-server user mon MON v3 auth sha {} priv aes 128 {}\n"
+    old = scrub_config(line.format("Auth-1", "Priv-1"), fingerprint=FP).text
+    new = scrub_config(line.format("Auth-1", "Priv-2"), fingerprint=FP).text
+    assert describe(old, new) == ["secret changed: snmp-server user mon MON v3 auth sha <secret> priv aes 128 (line 1)"]
+
+
+def test_a_banner_that_never_closes_hides_no_secret():
+    text = scrub_config("banner motd #\nWelcome\nusername x password 0 After-Banner\n", fingerprint=FP).text
+    assert "After-Banner" not in text and text.startswith("banner motd #\nWelcome\n")
