@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, String
 from sqlmodel import Field
 
@@ -86,15 +86,20 @@ class TrenchSegmentBase(InventoryModel):
             raise ValueError("a segment needs two different end nodes")
         if self.ducts_used > self.ducts_total:
             raise ValueError(f"ducts_used {self.ducts_used} > ducts_total {self.ducts_total}")
-        if len(self.geometry) < 2:
+        return self
+
+    @field_validator("geometry")
+    @classmethod
+    def _wgs84_line(cls, geometry: list[list[float]]) -> list[list[float]]:
+        if len(geometry) < 2:
             raise ValueError("geometry needs at least two points")
-        for point in self.geometry:
+        for point in geometry:
             if len(point) != 2:
-                raise ValueError(f"geometry point {point} is not [lon, lat]: only 2D WGS84 coordinates are stored")
+                raise ValueError(f"geometry point {point} is not (lon, lat): only 2D WGS84 coordinates are stored")
             lon, lat = point
             if not (LON_RANGE[0] <= lon <= LON_RANGE[1] and LAT_RANGE[0] <= lat <= LAT_RANGE[1]):
                 raise ValueError(f"geometry point {point} is outside the region (lon {LON_RANGE}, lat {LAT_RANGE})")
-        return self
+        return geometry
 
 
 class TrenchSegment(TrenchSegmentBase, table=True):
