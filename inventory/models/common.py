@@ -56,11 +56,17 @@ class InventoryModel(SQLModel):
 
     model_config = ConfigDict(allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        # pydantic reads JSON true as 1; no inventory field is a yes/no
+        if isinstance(value, bool):
+            raise ValueError("true/false is not a value of this field")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _database_limits(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool):
-            return value
         if isinstance(value, int) and not INT32_RANGE[0] <= value <= INT32_RANGE[1]:
             raise ValueError(f"out of range: integers are stored in 32 bits "
                              f"({INT32_RANGE[0]}..{INT32_RANGE[1]})")
