@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 import typer
 from rich.console import Console
+from rich.markup import escape  # messages quote user values: "[/x]" is data, not markup
 from rich.table import Table
 from sqlalchemy.engine import Engine
 from typer.core import TyperGroup
@@ -65,12 +66,12 @@ class NetopsGroup(TyperGroup):
             return super().invoke(ctx)
         except InputError as exc:
             for problem in exc.problems[:50]:
-                err_console.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+                err_console.print(f"[red]error:[/red] {escape(str(problem))}", highlight=False, soft_wrap=True)
             if len(exc.problems) > 50:
                 err_console.print(f"... and {len(exc.problems) - 50} more problems")
             raise typer.Exit(exc.exit_code)
         except NetopsError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code)
 
 

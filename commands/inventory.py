@@ -87,8 +87,9 @@ def export_cmd(
     """Export one entity kind as CSV or GeoJSON (opens in QGIS), or the open-data layers."""
     engine = app_context(ctx).engine
     if open_data is not None:
-        from inventory.opendata import write_open_data
+        from inventory.opendata import check_open_data_dir, write_open_data
 
+        check_open_data_dir(open_data)
         with session_scope(engine) as session:
             written = write_open_data(session, open_data)
         for path in written:
@@ -96,16 +97,16 @@ def export_cmd(
         return
     if kind is None:
         raise NetopsError("--kind is required (or --open-data DIR)")
-    if fmt not in files.FORMATS:
-        raise NetopsError(f"--format must be one of {', '.join(files.FORMATS)}, not {fmt!r}")
     entity = entity_kind(kind)
+    writer = files.writer_for(entity, fmt)
+    if out is not None:
+        files.writable_file(out)
     with session_scope(engine) as session:
         rows = export_rows(session, kind)
-    writer = files.write_csv if fmt == "csv" else files.write_geojson
     if out is None:
         writer(entity, rows, sys.stdout)
         return
-    with out.open("w", encoding="utf-8", newline="") as fh:
+    with files.atomic_text(out) as fh:
         writer(entity, rows, fh)
     err_console.print(f"{len(rows)} {kind} rows → {out}")
 

@@ -6,23 +6,50 @@ GeoJSON: a FeatureCollection whose features carry the file fields as properties;
 points (sites, route nodes) take lat/lon from the geometry, segments their LineString.
 Exports add the foreign member ``"netops_kind"`` so that import needs no ``--kind``;
 files from elsewhere (QGIS, a city GIS) are recognised by name or by their columns.
+
+Files are UTF-8 (a byte-order mark is accepted); anything else is refused with the line
+of the first bad byte, never guessed. CSV text cells that a spreadsheet would evaluate
+as a formula (starting with ``= + - @``, tab or CR) are written with a leading ``'``
+(OWASP's advice against CSV injection) and read back without it, so a round trip is
+lossless; see ``escape_cell``. Exports appear whole or not at all (``atomic_text``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import enum
 import io
 import json
+import os
+import re
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, TextIO
 
 from inventory.entities import KINDS, EntityKind
 from inventory.store import SourceRow
 from netops.errors import InputError, NetopsError, RowProblem
 
 FORMATS = ("csv", "geojson")
+
+# longest BOMs first: the UTF-32-LE mark begins with the UTF-16-LE one
+_FOREIGN_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32-LE"), (b"\x00\x00\xfe\xff", "UTF-32-BE"),
+                 (b"\xff\xfe", "UTF-16-LE"), (b"\xfe\xff", "UTF-16-BE"))
+
+# a cell a spreadsheet would run as a formula, possibly behind quotes we added before
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def escape_cell(text: str) -> str:
+    """``=cmd|' /C calc'!A0`` → ``'=cmd|' /C calc'!A0``; ``'=x`` → ``''=x`` (so that
+    ``unescape_cell`` can undo exactly what this did); other text is left alone."""
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def unescape_cell(text: str) -> str:
+    return text[1:] if text.startswith("'") and _FORMULA.match(text) else text
 
 
 def detect_format(path: Path) -> str:
@@ -53,28 +80,37 @@ def _kind_from_fields(path: Path, fields: set[str]) -> str:
     return max(candidates)[1]
 
 
+def _checked_kind(path: Path, name: Any, origin: str) -> str:
+    if not isinstance(name, str) or name not in KINDS:
+        shown = RowProblem.shorten(str(name))
+        raise NetopsError(f"{path}: {origin} {shown!r} is not an entity kind; known: {', '.join(KINDS)}")
+    return name
+
+
+# -- export -------------------------------------------------------------------------------
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, enum.Enum):
-        return str(value.value)
+        return escape_cell(str(value.value))
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, (list, dict)):
         return json.dumps(value, separators=(",", ":"))
-    return str(value)
+    if isinstance(value, str):
+        return escape_cell(value)
+    return str(value)  # numbers stay numbers: -1.5 is a value, not a formula
 
 
-def write_csv(entity: EntityKind, rows: list[dict[str, Any]], out: io.TextIOBase) -> None:
+def write_csv(entity: EntityKind, rows: list[dict[str, Any]], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=entity.file_fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({f: _cell(row.get(f)) for f in entity.file_fields})
 
 
-def write_geojson(entity: EntityKind, rows: list[dict[str, Any]], out: io.TextIOBase) -> None:
-    if entity.geometry is None:
-        raise NetopsError(f"kind {entity.name} has no geometry; export it as CSV")
+def write_geojson(entity: EntityKind, rows: list[dict[str, Any]], out: TextIO) -> None:
     features = []
     for row in rows:
         props = {f: _json_value(row.get(f)) for f in entity.file_fields}
@@ -91,6 +127,18 @@ def write_geojson(entity: EntityKind, rows: list[dict[str, Any]], out: io.TextIO
     out.write("\n")
 
 
+Writer = Callable[[EntityKind, list[dict[str, Any]], TextIO], None]
+
+
+def writer_for(entity: EntityKind, fmt: str) -> Writer:
+    """The writer of a format, refused before anything is read or written."""
+    if fmt not in FORMATS:
+        raise NetopsError(f"--format must be one of {', '.join(FORMATS)}, not {RowProblem.shorten(fmt)!r}")
+    if fmt == "geojson" and entity.geometry is None:
+        raise NetopsError(f"kind {entity.name} has no geometry; export it as CSV")
+    return write_csv if fmt == "csv" else write_geojson
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
@@ -99,30 +147,113 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def writable_file(path: Path) -> None:
+    """Refuse an output path that cannot become a file, before any work is done."""
+    if path.is_dir():
+        raise NetopsError(f"{path}: is a directory; name a file to write")
+    if not path.parent.is_dir():
+        raise NetopsError(f"{path}: directory {path.parent} does not exist")
+
+
+@contextlib.contextmanager
+def atomic_text(path: Path) -> Iterator[TextIO]:
+    """Write ``path`` whole or not at all: into a temporary file beside it, renamed over
+    ``path`` only when the writing succeeded (a failed export never leaves a 0-byte or
+    half-written file, nor destroys the previous one)."""
+    writable_file(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise NetopsError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.chmod(tmp, _file_mode(path))
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove(tmp)
+        raise NetopsError(f"{path}: cannot write: {exc.strerror}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _file_mode(path: Path) -> int:
+    # what open() would have given: the existing file's mode, or 0666 less the umask
+    with contextlib.suppress(FileNotFoundError):
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+# -- import -------------------------------------------------------------------------------
+
 def read_file(path: Path, kind_name: str | None = None) -> tuple[str, list[SourceRow]]:
     """Read a CSV or GeoJSON file into (kind, rows); structural problems raise InputError."""
-    if not path.exists():
-        raise NetopsError(f"{path}: no such file")
-    fmt = detect_format(path)
-    text = path.read_text(encoding="utf-8-sig")
-    if fmt == "csv":
+    if kind_name is not None:
+        _checked_kind(path, kind_name, "--kind")
+    text = _read_text(path)
+    if detect_format(path) == "csv":
         return _read_csv(path, text, kind_name)
     return _read_geojson(path, text, kind_name)
 
 
+def _file_problem(path: Path, line: int, value: str, reason: str) -> InputError:
+    return InputError([RowProblem(str(path), line, "(file)", value, reason)])
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NetopsError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NetopsError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise NetopsError(f"{path}: cannot read: {exc.strerror}") from None
+    for bom, encoding in _FOREIGN_BOMS:
+        if data.startswith(bom):
+            raise _file_problem(path, 1, "", f"the file is {encoding}; save it as UTF-8")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _file_problem(path, data.count(b"\n", 0, nul) + 1, "",
+                            "NUL bytes: a binary, UTF-16 or UTF-32 file, not UTF-8 text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _file_problem(path, data.count(b"\n", 0, exc.start) + 1, f"0x{data[exc.start]:02x}",
+                            "not UTF-8 (latin-1 or cp1252?); save the file as UTF-8") from None
+
+
 def _read_csv(path: Path, text: str, kind_name: str | None) -> tuple[str, list[SourceRow]]:
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise InputError([RowProblem(str(path), 1, "(header)", "", "empty file: no header row")])
-    header = [h.strip() for h in reader.fieldnames]
-    reader.fieldnames = header
-    name = kind_name or _kind_from_name(path) or _kind_from_fields(path, set(header))
-    rows = []
-    for number, record in enumerate(reader, start=2):
-        if None in record:  # more cells than header columns
-            raise InputError([RowProblem(str(path), number, "(row)", ",".join(record[None]),
-                                         f"{len(header) + len(record[None])} cells, header has {len(header)}")])
-        rows.append(SourceRow({k: v for k, v in record.items()}, str(path), number))
+    records = csv.reader(io.StringIO(text, newline=""))
+    number = 0  # spreadsheet row of the last record read: the header is row 1
+    try:
+        header = [h.strip() for h in next(records, [])]
+        number = 1
+        if not any(header):
+            raise InputError([RowProblem(str(path), 1, "(header)", "", "empty file: no header row")])
+        doubled = sorted({h for h in header if header.count(h) > 1})
+        if doubled:
+            raise InputError([RowProblem(str(path), 1, "(header)", doubled[0], "column given twice")])
+        name = kind_name or _kind_from_name(path) or _kind_from_fields(path, set(header))
+        rows = []
+        for number, cells in enumerate(records, start=2):
+            if not cells:
+                continue  # a blank line
+            if len(cells) != len(header):
+                raise InputError([RowProblem(str(path), number, "(row)", ",".join(cells),
+                                             f"{len(cells)} cells, header has {len(header)}")])
+            rows.append(SourceRow({h: unescape_cell(v) for h, v in zip(header, cells)}, str(path), number))
+    except csv.Error as exc:
+        # e.g. a cell over csv's field size limit (131,072 characters)
+        raise _file_problem(path, number + 1, "", f"not readable as CSV: {exc}") from None
     return name, rows
 
 
@@ -130,30 +261,67 @@ def _read_geojson(path: Path, text: str, kind_name: str | None) -> tuple[str, li
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError([RowProblem(str(path), exc.lineno, "(file)", "", f"not valid JSON: {exc.msg}")]) from None
+        raise _file_problem(path, exc.lineno, "", f"not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise _file_problem(path, 1, "", "not readable as JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise _file_problem(path, 1, "", f"not readable as JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise InputError([RowProblem(str(path), 1, "type", str(doc.get("type") if isinstance(doc, dict) else ""),
                                      "expected a GeoJSON FeatureCollection")])
-    features = doc.get("features") or []
-    fields = set().union(*[set((f.get("properties") or {})) for f in features]) if features else set()
-    name = kind_name or doc.get("netops_kind") or _kind_from_name(path) or _kind_from_fields(path, fields | {"lat", "lon"})
-    if name not in KINDS:
-        raise NetopsError(f"{path}: unknown entity kind {name!r}")
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise InputError([RowProblem(str(path), 1, "features", str(features),
+                                     "expected a list of features")])
+    problems: list[RowProblem] = []
+    parsed: list[tuple[int, dict, Any]] = []
+    for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict):
+            problems.append(RowProblem(str(path), number, "(feature)", str(feature), "expected a GeoJSON Feature"))
+            continue
+        props, geometry = feature.get("properties"), feature.get("geometry")
+        if not isinstance(props, (dict, type(None))):
+            problems.append(RowProblem(str(path), number, "properties", str(props), "expected an object"))
+        elif not isinstance(geometry, (dict, type(None))):
+            problems.append(RowProblem(str(path), number, "geometry", str(geometry), "expected an object"))
+        else:
+            parsed.append((number, dict(props or {}), geometry))
+    if problems:
+        raise InputError(problems)
+    if kind_name:
+        name = kind_name
+    elif "netops_kind" in doc:
+        name = _checked_kind(path, doc["netops_kind"], "netops_kind")
+    else:
+        fields = set().union(*[set(props) for _, props, _ in parsed])
+        name = _kind_from_name(path) or _kind_from_fields(path, fields | {"lat", "lon"})
     entity = KINDS[name]
     rows = []
-    for number, feature in enumerate(features, start=1):
-        data = dict(feature.get("properties") or {})
-        geometry = feature.get("geometry")
-        if entity.geometry == "point":
-            if geometry is not None:
-                if geometry.get("type") != "Point":
-                    raise InputError([RowProblem(str(path), number, "geometry", str(geometry.get("type")),
-                                                 "expected a Point")])
-                data["lon"], data["lat"] = geometry["coordinates"][:2]
-        elif entity.geometry == "line":
-            if not geometry or geometry.get("type") != "LineString":
-                raise InputError([RowProblem(str(path), number, "geometry",
-                                             str(geometry and geometry.get("type")), "expected a LineString")])
-            data["geometry"] = geometry["coordinates"]
+    for number, data, geometry in parsed:
+        problem = _take_geometry(entity, data, geometry)
+        if problem:
+            problems.append(RowProblem(str(path), number, "geometry", *problem))
         rows.append(SourceRow(data, str(path), number))
+    if problems:
+        raise InputError(problems)
     return name, rows
+
+
+def _take_geometry(entity: EntityKind, data: dict[str, Any], geometry: dict | None) -> tuple[str, str] | None:
+    """Moves a feature's geometry into its file row; (value, reason) when it is unusable."""
+    if entity.geometry is None or (geometry is None and entity.geometry == "point"):
+        return None  # a site or node without a location is allowed
+    expected = "Point" if entity.geometry == "point" else "LineString"
+    if geometry is None or geometry.get("type") != expected:
+        return str(geometry and geometry.get("type")), f"expected a {expected}"
+    coordinates = geometry.get("coordinates")
+    if entity.geometry == "line":
+        if not isinstance(coordinates, list):
+            return str(coordinates), "a LineString needs a list of [lon, lat] positions"
+        data["geometry"] = coordinates  # checked by the model: 2D, in the region
+        return None
+    if not (isinstance(coordinates, list) and len(coordinates) == 2
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coordinates)):
+        return str(coordinates), "a Point needs [lon, lat]: two numbers (2D WGS84, no height)"
+    data["lon"], data["lat"] = coordinates
+    return None

@@ -20,7 +20,9 @@ from pathlib import Path
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from inventory.files import atomic_text, escape_cell
 from inventory.models import Device, Interface, Link, Site, SiteKind, Status
+from netops.errors import NetopsError
 
 #: site kinds published as "connected public buildings" and their public category name
 PUBLIC_BUILDING_KINDS: dict[SiteKind, str] = {
@@ -36,6 +38,9 @@ HOTSPOT_FIELDS = ("name", "district", "borough", "city", "lat", "lon")
 BUILDING_FIELDS = ("name", "category", "address", "postcode", "city", "district", "borough", "lat", "lon")
 
 COORD_DECIMALS = 5
+
+#: the published layers, one GeoJSON and one CSV file each
+LAYER_NAMES = ("freewifi_hotspots", "connected_public_buildings")
 
 
 def connected_site_ids(session: Session) -> set[int]:
@@ -76,26 +81,54 @@ def open_data_layers(session: Session) -> list[OpenDataLayer]:
         for s in sites
         if s.kind in PUBLIC_BUILDING_KINDS and s.id in connected
     ]
+    hotspot_layer, building_layer = LAYER_NAMES
     return [
-        OpenDataLayer("freewifi_hotspots", HOTSPOT_FIELDS, sorted(hotspots, key=_sort_key)),
-        OpenDataLayer("connected_public_buildings", BUILDING_FIELDS, sorted(buildings, key=_sort_key)),
+        OpenDataLayer(hotspot_layer, HOTSPOT_FIELDS, sorted(hotspots, key=_sort_key)),
+        OpenDataLayer(building_layer, BUILDING_FIELDS, sorted(buildings, key=_sort_key)),
     ]
+
+
+def _layer_files(name: str) -> tuple[str, str]:
+    return f"{name}.geojson", f"{name}.csv"
+
+
+def check_open_data_dir(out_dir: Path) -> None:
+    """Open data goes into a directory of its own: a new one, or one that holds nothing but
+    earlier layer files. ``--open-data /`` or a home directory is refused before anything
+    is written, and no other file is ever overwritten."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NetopsError(f"{out_dir}: is a file; --open-data names a directory")
+    if not out_dir.is_dir():
+        return
+    ours = {f for name in LAYER_NAMES for f in _layer_files(name)}
+    try:
+        others = sorted(p.name for p in out_dir.iterdir() if p.name not in ours)
+    except OSError as exc:
+        raise NetopsError(f"{out_dir}: cannot read: {exc.strerror}") from None
+    if others:
+        raise NetopsError(f"{out_dir}: holds other files ({others[0]}, ...); open data goes into a "
+                          "directory of its own (new, or holding only earlier open-data layers)")
 
 
 def write_open_data(session: Session, out_dir: Path) -> list[Path]:
     """Write every layer as GeoJSON (RFC 7946, WGS84) and CSV (UTF-8, header row) into
-    ``out_dir``; returns the written paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ``out_dir``; returns the written paths. Each file appears whole or not at all."""
+    check_open_data_dir(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NetopsError(f"{out_dir}: cannot create the directory: {exc.strerror}") from None
     written: list[Path] = []
     for layer in open_data_layers(session):
-        geojson_path = out_dir / f"{layer.name}.geojson"
-        geojson_path.write_text(json.dumps(_feature_collection(layer), ensure_ascii=False, indent=1) + "\n", "utf-8")
-        csv_path = out_dir / f"{layer.name}.csv"
-        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        geojson_name, csv_name = _layer_files(layer.name)
+        with atomic_text(out_dir / geojson_name) as handle:
+            handle.write(json.dumps(_feature_collection(layer), ensure_ascii=False, indent=1) + "\n")
+        with atomic_text(out_dir / csv_name) as handle:
             writer = csv.DictWriter(handle, fieldnames=layer.fields)
             writer.writeheader()
-            writer.writerows(layer.rows)
-        written += [geojson_path, csv_path]
+            writer.writerows({k: escape_cell(v) if isinstance(v, str) else v for k, v in row.items()}
+                             for row in layer.rows)
+        written += [out_dir / geojson_name, out_dir / csv_name]
     return written
 
 

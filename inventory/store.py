@@ -17,10 +17,11 @@ from typing import Any, Callable, Iterable
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from inventory.entities import KINDS, ORDER, EntityKind, Ref, key_of
+from inventory.paths import check_paths
 from netops.errors import InputError, NetopsError, RowProblem
 
 
@@ -177,6 +178,7 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
         entity = KINDS[kind_name]
         index.ensure(kind_name)
         valid: list[tuple[tuple, dict]] = []
+        valid_sources: list[SourceRow] = []
         seen: dict[tuple, SourceRow] = {}
         for source in rows:
             db_row, row_problems = resolve(entity, source, index)
@@ -192,7 +194,9 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
                 continue
             seen[key] = source
             valid.append((key, db_row))
+            valid_sources.append(source)
         if entity.path_of:
+            problems.extend(check_paths(entity, index, [(s, r) for s, (_, r) in zip(valid_sources, valid)]))
             inserts, insert_keys, updates, deletes = _replace_paths(entity, index, valid, report)
         else:
             inserts, insert_keys, updates, deletes = [], [], [], []
@@ -216,7 +220,7 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
                 table = entity.model.__table__
                 session.execute(delete(table).where(table.c[entity.path_of].in_(deletes)))
             _apply(session, entity, index, inserts, insert_keys, updates)
-        except IntegrityError as exc:
+        except (IntegrityError, DataError) as exc:
             # e.g. two rows of the file swapping a unique value (a strand, an address) with
             # rows already stored: name the kind and the constraint, not a traceback
             raise NetopsError(f"{kind_name}: the database refused the change: {exc.orig}") from None
@@ -289,6 +293,9 @@ def _apply(session, entity, index, inserts, insert_keys, updates) -> None:
                 {**{f"v_{c}": row[c] for c in values}, **{f"k_{c}": ident[i] for i, c in enumerate(pk)}}
             )
         session.execute(stmt, params)
+        for row in updates:  # later kinds (paths) validate against the rows as written
+            key = index.by_id[entity.name][row["_ident"]]
+            index.rows[entity.name][key].update({c: v for c, v in row.items() if c != "_ident"})
 
 
 def export_rows(session: Session, kind_name: str) -> list[dict[str, Any]]:
@@ -297,4 +304,9 @@ def export_rows(session: Session, kind_name: str) -> list[dict[str, Any]]:
     index.ensure(kind_name)
     entity = KINDS[kind_name]
     rows = [index.to_file_row(entity, r) for r in index.rows[kind_name].values()]
-    return sorted(rows, key=lambda r: tuple(str(v) for v in key_of(entity, r)))
+    return sorted(rows, key=lambda r: tuple(_natural(r.get(f)) for f in entity.key))
+
+
+def _natural(value: Any) -> tuple:
+    # numbers in numeric order (seq 2 before seq 10), everything else as text
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))

@@ -35,8 +35,17 @@ class RowProblem:
     value: str
     reason: str
 
+    #: values (and field names) are cut to this many characters in messages: a 10 MB cell
+    #: must not become a 10 MB error line
+    SHOWN = 80
+
+    @classmethod
+    def shorten(cls, text: str) -> str:
+        return text if len(text) <= cls.SHOWN else text[: cls.SHOWN - 1] + "…"
+
     def __str__(self) -> str:
-        return f"{self.file}: row {self.row}: field {self.field!r}: value {self.value!r}: {self.reason}"
+        return (f"{self.file}: row {self.row}: field {self.shorten(self.field)!r}: "
+                f"value {self.shorten(self.value)!r}: {self.reason}")
 
 
 class InputError(NetopsError):

@@ -7,9 +7,9 @@ from enum import StrEnum
 
 from pydantic import field_validator
 from sqlalchemy import String, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from inventory.models.common import CODE_PATTERN, Status
+from inventory.models.common import Code, InventoryModel, Status
 
 
 class DeviceRole(StrEnum):
@@ -28,18 +28,18 @@ class InterfaceKind(StrEnum):
     VIRTUAL = "virtual"
 
 
-class DeviceBase(SQLModel):
+class DeviceBase(InventoryModel):
     """The fields of a Device row, validated on import (no table)."""
 
-    name: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)  # hostname
+    name: Code = Field(unique=True, index=True, max_length=100)  # hostname
     site_id: int = Field(foreign_key="site.id", index=True)
     role: DeviceRole = Field(sa_type=String(32), index=True)
     platform: str = Field(max_length=50)  # a netmiko device_type, e.g. cisco_ios
     vendor: str | None = Field(default=None, max_length=50)
     model: str | None = Field(default=None, max_length=100)
     mgmt_ip: str | None = Field(default=None, unique=True, max_length=45)
-    snmp_profile: str | None = Field(default=None, max_length=100)  # SnmpProfile.name
-    ssh_profile: str | None = Field(default=None, max_length=100)  # SshProfile.name
+    snmp_profile: Code | None = Field(default=None, max_length=100)  # SnmpProfile.name
+    ssh_profile: Code | None = Field(default=None, max_length=100)  # SshProfile.name
     serial: str | None = Field(default=None, max_length=100)
     status: Status = Field(default=Status.ACTIVE, sa_type=String(16), index=True)
     source: str = Field(max_length=100)
@@ -57,10 +57,10 @@ class Device(DeviceBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class OpticTypeBase(SQLModel):
+class OpticTypeBase(InventoryModel):
     """A transceiver type and its optical power budget (worst case, from the datasheet)."""
 
-    name: str = Field(unique=True, index=True, max_length=100)  # e.g. 1000BASE-LX-10km
+    name: Code = Field(unique=True, index=True, max_length=100)  # e.g. 1000BASE-LX-10km
     standard: str = Field(max_length=50)  # e.g. 1000BASE-LX
     wavelength_nm: int = Field(ge=800, le=1700)
     reach_km: float = Field(gt=0, le=200)
@@ -77,7 +77,7 @@ class OpticType(OpticTypeBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class InterfaceBase(SQLModel):
+class InterfaceBase(InventoryModel):
     """The fields of a Interface row, validated on import (no table)."""
 
     device_id: int = Field(foreign_key="device.id", index=True)

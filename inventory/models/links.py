@@ -15,9 +15,9 @@ from enum import StrEnum
 
 from pydantic import model_validator
 from sqlalchemy import String, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from inventory.models.common import CODE_PATTERN, Status
+from inventory.models.common import Code, InventoryModel, Status
 
 
 class LinkMedium(StrEnum):
@@ -26,10 +26,10 @@ class LinkMedium(StrEnum):
     COPPER = "copper"
 
 
-class LinkBase(SQLModel):
+class LinkBase(InventoryModel):
     """The fields of a Link row, validated on import (no table)."""
 
-    code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
+    code: Code = Field(unique=True, index=True, max_length=100)
     a_interface_id: int = Field(foreign_key="interface.id", index=True)
     b_interface_id: int = Field(foreign_key="interface.id", index=True)
     medium: LinkMedium = Field(sa_type=String(16))
@@ -49,7 +49,7 @@ class Link(LinkBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class LinkHopBase(SQLModel):
+class LinkHopBase(InventoryModel):
     """The fields of a LinkHop row, validated on import (no table)."""
 
     link_id: int = Field(foreign_key="link.id", primary_key=True)

@@ -7,7 +7,9 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import JSON, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from inventory.models.common import InventoryModel
 
 
 class PlanState(StrEnum):
@@ -16,7 +18,7 @@ class PlanState(StrEnum):
     DISCARDED = "discarded"
 
 
-class PlanBase(SQLModel):
+class PlanBase(InventoryModel):
     """The fields of a Plan row, validated on import (no table)."""
 
     name: str = Field(unique=True, index=True, max_length=100)

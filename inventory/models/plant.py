@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from inventory.models.common import CODE_PATTERN, Status
+from inventory.models.common import Code, InventoryModel, Status
 from inventory.models.sites import LAT_RANGE, LON_RANGE
 
 
@@ -46,10 +46,10 @@ class LayingMethod(StrEnum):
     EXISTING_DUCT = "existing_duct"  # leased/re-used duct of another utility
 
 
-class RouteNodeBase(SQLModel):
+class RouteNodeBase(InventoryModel):
     """The fields of a RouteNode row, validated on import (no table)."""
 
-    code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
+    code: Code = Field(unique=True, index=True, max_length=100)
     kind: NodeKind = Field(sa_type=String(16))
     lat: float = Field(ge=LAT_RANGE[0], le=LAT_RANGE[1])
     lon: float = Field(ge=LON_RANGE[0], le=LON_RANGE[1])
@@ -63,10 +63,10 @@ class RouteNode(RouteNodeBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class TrenchSegmentBase(SQLModel):
+class TrenchSegmentBase(InventoryModel):
     """Civil works between two route nodes, carrying ``ducts_total`` ducts."""
 
-    code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
+    code: Code = Field(unique=True, index=True, max_length=100)
     a_node_id: int = Field(foreign_key="routenode.id", index=True)
     b_node_id: int = Field(foreign_key="routenode.id", index=True)
     # GeoJSON LineString coordinates, [[lon, lat], ...], from a-node to b-node
@@ -86,19 +86,30 @@ class TrenchSegmentBase(SQLModel):
             raise ValueError("a segment needs two different end nodes")
         if self.ducts_used > self.ducts_total:
             raise ValueError(f"ducts_used {self.ducts_used} > ducts_total {self.ducts_total}")
-        if len(self.geometry) < 2:
-            raise ValueError("geometry needs at least two points")
         return self
+
+    @field_validator("geometry")
+    @classmethod
+    def _wgs84_line(cls, geometry: list[list[float]]) -> list[list[float]]:
+        if len(geometry) < 2:
+            raise ValueError("geometry needs at least two points")
+        for point in geometry:
+            if len(point) != 2:
+                raise ValueError(f"geometry point {point} is not (lon, lat): only 2D WGS84 coordinates are stored")
+            lon, lat = point
+            if not (LON_RANGE[0] <= lon <= LON_RANGE[1] and LAT_RANGE[0] <= lat <= LAT_RANGE[1]):
+                raise ValueError(f"geometry point {point} is outside the region (lon {LON_RANGE}, lat {LAT_RANGE})")
+        return geometry
 
 
 class TrenchSegment(TrenchSegmentBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class SpliceClosureBase(SQLModel):
+class SpliceClosureBase(InventoryModel):
     """The fields of a SpliceClosure row, validated on import (no table)."""
 
-    code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
+    code: Code = Field(unique=True, index=True, max_length=100)
     node_id: int = Field(foreign_key="routenode.id", index=True)
     capacity_splices: int = Field(default=96, ge=1)
     status: Status = Field(default=Status.ACTIVE, sa_type=String(16))
@@ -110,10 +121,10 @@ class SpliceClosure(SpliceClosureBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class CableBase(SQLModel):
+class CableBase(InventoryModel):
     """A fibre cable; each end is a site or a splice closure (exactly one of the two)."""
 
-    code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
+    code: Code = Field(unique=True, index=True, max_length=100)
     strands: int = Field(ge=1, le=1728)
     a_site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
     a_closure_id: int | None = Field(default=None, foreign_key="spliceclosure.id", index=True)
@@ -138,7 +149,7 @@ class Cable(CableBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class CableSegmentBase(SQLModel):
+class CableSegmentBase(InventoryModel):
     """The ordered path of a cable through trench segments (seq 0 starts at the a-end)."""
 
     cable_id: int = Field(foreign_key="cable.id", primary_key=True)

@@ -11,7 +11,9 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import String, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from inventory.models.common import InventoryModel
 
 
 class PriceItemKind(StrEnum):
@@ -22,7 +24,7 @@ class PriceItemKind(StrEnum):
     BUILDING_ENTRY = "building_entry"  # key: "standard"
 
 
-class PriceTableBase(SQLModel):
+class PriceTableBase(InventoryModel):
     """The fields of a PriceTable row, validated on import (no table)."""
 
     region: str = Field(max_length=100)
@@ -36,13 +38,13 @@ class PriceTable(PriceTableBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class PriceItemBase(SQLModel):
+class PriceItemBase(InventoryModel):
     """The fields of a PriceItem row, validated on import (no table)."""
 
     table_id: int = Field(foreign_key="pricetable.id", index=True)
     kind: PriceItemKind = Field(sa_type=String(32))
     key: str = Field(max_length=50)
-    price_eur: float = Field(ge=0)
+    price_eur: float = Field(ge=0, le=1_000_000)  # per metre or per piece; more is a typo
 
 
 class PriceItem(PriceItemBase, table=True):

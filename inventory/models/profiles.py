@@ -7,7 +7,9 @@ from enum import StrEnum
 
 from pydantic import model_validator
 from sqlalchemy import String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from inventory.models.common import Code, InventoryModel
 
 
 class SnmpVersion(StrEnum):
@@ -28,10 +30,10 @@ class SnmpPrivProtocol(StrEnum):
     AES256 = "aes256"
 
 
-class SnmpProfileBase(SQLModel):
+class SnmpProfileBase(InventoryModel):
     """The fields of a SnmpProfile row, validated on import (no table)."""
 
-    name: str = Field(unique=True, index=True, max_length=100)
+    name: Code = Field(unique=True, index=True, max_length=100)
     version: SnmpVersion = Field(sa_type=String(8))
     user: str | None = Field(default=None, max_length=100)  # v3 security name
     auth_protocol: SnmpAuthProtocol = Field(default=SnmpAuthProtocol.NONE, sa_type=String(16))
@@ -53,10 +55,10 @@ class SnmpProfile(SnmpProfileBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class SshProfileBase(SQLModel):
+class SshProfileBase(InventoryModel):
     """The fields of a SshProfile row, validated on import (no table)."""
 
-    name: str = Field(unique=True, index=True, max_length=100)
+    name: Code = Field(unique=True, index=True, max_length=100)
     username: str = Field(max_length=100)
     port: int = Field(default=22, ge=1, le=65535)
     conn_timeout_s: float = Field(default=10.0, gt=0, le=120)

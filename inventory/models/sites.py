@@ -6,9 +6,9 @@ from enum import StrEnum
 
 from pydantic import model_validator
 from sqlalchemy import String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from inventory.models.common import CODE_PATTERN, Status
+from inventory.models.common import Code, InventoryModel, Status
 
 
 class SiteKind(StrEnum):
@@ -48,10 +48,10 @@ LAT_RANGE = (47.0, 55.5)
 LON_RANGE = (5.5, 15.5)
 
 
-class SiteBase(SQLModel):
+class SiteBase(InventoryModel):
     """The fields of a Site row, validated on import (no table)."""
 
-    code: str = Field(unique=True, index=True, max_length=100, regex=CODE_PATTERN)
+    code: Code = Field(unique=True, index=True, max_length=100)
     name: str = Field(max_length=300, min_length=1)
     kind: SiteKind = Field(sa_type=String(32), index=True)
     address: str | None = Field(default=None, max_length=300)
