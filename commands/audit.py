@@ -176,7 +176,7 @@ def rank(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
 
 @app.command()
 def cut(ctx: typer.Context,
-        elements: list[str] = typer.Argument(..., help="TRENCH|NODE|CABLE|DEVICE|LINK|SITE codes failing "
+        elements: list[str] = typer.Argument(..., help="TRENCH|NODE|CLOSURE|CABLE|DEVICE|LINK|SITE codes failing "
                                                        "together; prefix with kind: when ambiguous."),
         as_json: bool = JSON, planned: bool = PLANNED) -> None:
     """Blast radius: what loses its connection when all the ELEMENTS fail at once."""

@@ -8,6 +8,7 @@ the physical and cable layers add what the plant itself allows.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -45,8 +46,12 @@ def reachability(net: Network) -> list[Finding]:
 # -- 2. single points of failure ----------------------------------------------------------
 def single_points_of_failure(net: Network) -> list[Finding]:
     """Cut edges and cut nodes of every layer that cut sites off (beyond their own site).
-    Elements that cut off the same set of sites form one finding: a spur of five trench
-    segments, its cable and the link over it are one weakness, not seven."""
+    The sites a finding names are those its elements cut off on their own layer (building
+    entries without a trench route, cable ends without a cable path) together with those
+    that lose service (as ``rank`` and ``cut`` count them: a hotspot radio-meshed behind a
+    spur is lost with it although no trench of its own runs there). Elements that cut off
+    the same set of sites form one finding: a spur of five trench segments, its cable and
+    the link over it are one weakness, not seven."""
     by_impact: dict[frozenset, list[tuple[str, ElementRef]]] = defaultdict(list)
     for layer in (net.physical, net.cable, net.logical):
         node_kind, edge_kind = LAYER_KINDS[layer.name]
@@ -54,11 +59,13 @@ def single_points_of_failure(net: Network) -> list[Finding]:
         for key in tree.bridge_child:
             lost = layer.lost_sites(tree.cut_by_edge(key))
             if lost:
+                lost |= net.service_lost_by(layer.name, edge=key)
                 by_impact[frozenset(lost)].append((layer.name, net.ref(edge_kind, key)))
         for node in tree.cut_children:
             own_site = layer.site_of.get(node)
             lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
             if lost:
+                lost |= net.service_lost_by(layer.name, node=node) - {own_site}
                 by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, node)))
     findings = []
     for lost, elements in by_impact.items():
@@ -177,16 +184,6 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     key = ("ranking", naive)
     if elements is None and key in net.memo:
         return net.memo[key]
-    answers: dict[tuple, frozenset[int]] = {}
-
-    def lost(links: frozenset, devices: frozenset = frozenset()) -> frozenset[int]:
-        if not naive and (links, devices) in answers:
-            return answers[links, devices]
-        cut = net.logical.cut_off(links, devices, naive=naive)
-        answer = frozenset(net.logical.lost_sites(cut, devices))
-        if not naive:
-            answers[links, devices] = answer
-        return answer
 
     def failure(kind: str, ident: int) -> FailureSet:
         field = {"trench": "trenches", "node": "nodes", "device": "devices"}[kind]
@@ -195,7 +192,7 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     ranking = []
     for kind, ident in ranked_elements(net) if elements is None else elements:
         down = failure(kind, ident)
-        sites = lost(frozenset(net.links_failed_by(down)), down.devices)
+        sites = net.sites_lost(frozenset(net.links_failed_by(down)), down.devices, naive=naive)
         ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.weight_of(sites), sites,
                                      net.site_codes(sites)))
     ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
@@ -218,26 +215,90 @@ class BlastRadius:
     physically_isolated: tuple[str, ...]  # sites whose building entries lose every trench route
 
 
-def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tuple[ElementRef, ...]]:
-    """Turn ``trench:T-12``, ``node:M-7``, ``cable:C-3``, ``device:sw1``, ``link:L-9``,
-    ``site:SCH-4`` (all its devices) or a bare code that names exactly one element."""
-    index = {
+#: what ``netops audit cut`` can fail, in the order a bare code is looked up
+FAILABLE_KINDS = ("trench", "node", "closure", "cable", "device", "link", "site")
+
+
+def _names_in_network(net: Network) -> dict[str, dict[str, int]]:
+    return {
         "trench": {s.code: s.id for s in net.segments.values()},
         "node": {n.code: n.id for n in net.route_nodes.values()},
+        "closure": {c.code: c.id for c in net.closures.values()},
         "cable": {c.code: c.id for c in net.cables.values()},
         "device": {d.name: d.id for d in net.devices.values()},
         "link": {data["code"]: k for k, data in net.links.items()},
         "site": {s.code: s.id for s in net.sites.values()},
     }
+
+
+def _names_in_inventory(net: Network) -> dict[str, dict[str, str]]:
+    """Every row's name -> its status, also the rows the audited network leaves out."""
+    inv = net.inv
+    return {
+        "trench": {s.code: s.status for s in inv.segments},
+        "node": {n.code: n.status for n in inv.nodes},
+        "closure": {c.code: c.status for c in inv.closures},
+        "cable": {c.code: c.status for c in inv.cables},
+        "device": {d.name: d.status for d in inv.devices},
+        "link": {k.code: k.status for k in inv.links},
+        "site": {s.code: s.status for s in inv.sites},
+    }
+
+
+def _not_found(net: Network, kinds: list[str], code: str, name: str) -> NotFoundError:
+    """The one-line answer for a name the network does not have: why, or what was meant."""
+    index = _names_in_network(net)
+    elsewhere = [k for k in FAILABLE_KINDS if k not in kinds and code in index[k]]
+    if elsewhere:
+        return NotFoundError(f"no {kinds[0]} named {_cut(code)}: it is a {elsewhere[0]} "
+                             f"(write {elsewhere[0]}:{code})")
+    for kind, rows in _names_in_inventory(net).items():
+        if kind in kinds and code in rows:
+            planned = "; add --planned to count planned rows" if rows[code] == "planned" else ""
+            return NotFoundError(f"{kind} {code!r} is {rows[code]} and nothing in service depends on it, "
+                                 f"so it is not part of the audited network{planned}")
+    close = _close_matches(code, sorted({n for k in kinds for n in index[k]}))
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return NotFoundError(f"no {_either(kinds)} named {_cut(name)}{hint}")
+
+
+def _close_matches(word: str, candidates: list[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """``difflib.get_close_matches``, but equal scores in name order (it prefers the
+    larger name, so ``seg-0007`` would suggest seg-02007 before seg-00007)."""
+    matcher = difflib.SequenceMatcher(b=word)
+    scored = []
+    for candidate in candidates:
+        matcher.set_seq1(candidate)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            ratio = matcher.ratio()
+            if ratio >= cutoff:
+                scored.append((-ratio, candidate))
+    return [candidate for _, candidate in sorted(scored)[:n]]
+
+
+def _either(kinds: list[str]) -> str:
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+
+
+def _cut(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tuple[ElementRef, ...]]:
+    """Turn ``trench:T-12``, ``node:M-7``, ``closure:CL-2``, ``cable:C-3``, ``device:sw1``,
+    ``link:L-9``, ``site:SCH-4`` (all its devices) or a bare code that names exactly one
+    element into the failure of all of them at once."""
+    index = _names_in_network(net)
     chosen: dict[str, set[int]] = defaultdict(set)
     refs = []
     for name in names:
-        kind, _, code = name.partition(":") if ":" in name and name.split(":", 1)[0] in index else ("", "", name)
-        kinds = [kind] if kind else [k for k in index if code in index[k]]
+        prefix, _, rest = name.partition(":")
+        kind, code = (prefix, rest) if prefix in index and rest else ("", name)
+        kinds = [kind] if kind else [k for k in FAILABLE_KINDS if code in index[k]]
         if not kinds or code not in index[kinds[0]]:
-            raise NotFoundError(f"no trench, node, cable, device, link or site named {name!r}")
+            raise _not_found(net, kinds or list(FAILABLE_KINDS), code, name)
         if len(kinds) > 1:
-            raise NetopsError(f"{name!r} is ambiguous ({', '.join(kinds)}): write e.g. {kinds[0]}:{code}")
+            raise NetopsError(f"{_cut(name)} is ambiguous ({', '.join(kinds)}): write e.g. {kinds[0]}:{code}")
         ident = index[kinds[0]][code]
         chosen[kinds[0]].add(ident)
         refs.append(net.ref(kinds[0], ident))
@@ -245,7 +306,7 @@ def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tu
     devices |= {d for d, data in net.devices.items() if data.site_id in chosen["site"]}
     failure = FailureSet(trenches=frozenset(chosen["trench"]), nodes=frozenset(chosen["node"]),
                          cables=frozenset(chosen["cable"]), devices=frozenset(devices),
-                         links=frozenset(chosen["link"]))
+                         links=frozenset(chosen["link"]), closures=frozenset(chosen["closure"]))
     return failure, tuple(refs)
 
 

@@ -1,6 +1,14 @@
 """The network as the audits see it: the three layer graphs, the core of each, and the
-mapping that turns a trench, node, cable or device failure into the logical links it takes
-down (the *service* view: the logical layer with every link's shared-risk group).
+mapping that turns a trench, node, closure, cable or device failure into the logical links
+it takes down (the *service* view: the logical layer with every link's shared-risk group).
+
+The failure model: a live link (in service, between devices in service) is down when any
+element it depends on fails, whatever that element's own status says: its two devices, the
+cables of its hops, the trench segments those cables run through, the route nodes at the
+ends of those segments, and the closures where its cables end. A route node failing takes
+its trench segments and closures with it; a closure failing takes the cables ending there.
+Plant that live links run through therefore stays in the physical and cable graphs even
+when it is recorded out of service (``topology.graphs.live_plant``).
 
 A site counts as cut off on a layer when every one of its nodes that could reach the core
 before the failure (its devices on the logical layer, its building entries on the
@@ -19,7 +27,7 @@ import networkx as nx
 from inventory.models.sites import DEFAULT_CRITICALITY, Criticality, SiteKind
 from topology.cuts import CutTree, FailureSearch, plain_adjacency
 from topology.findings import ElementRef, Severity
-from topology.graphs import cable_from, logical_from, physical_from, shared_risk_groups
+from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope
 
@@ -150,6 +158,7 @@ class FailureSet:
     cables: frozenset[int] = frozenset()
     devices: frozenset[int] = frozenset()
     links: frozenset[int] = frozenset()
+    closures: frozenset[int] = frozenset()
 
 
 class Network:
@@ -161,13 +170,16 @@ class Network:
         planned = self.config.include_planned
         self.sites = {s.id: s for s in inv.sites if in_scope(s.status, planned)}
         self.core_sites = {s.id for s in self.sites.values() if str(s.kind) == SiteKind.CORE}
-        self.physical_graph = physical_from(inv, include_planned=planned)
-        self.cable_graph = cable_from(inv, include_planned=planned)
         self.logical_graph = logical_from(inv, include_planned=planned)
-        in_service = {k for _, _, k in self.physical_graph.edges(keys=True)}
-        self.segments = {s.id: s for s in inv.segments if s.id in in_service}
+        live_cables, live_segments = live_plant(self.logical_graph)
+        self.physical_graph = physical_from(inv, include_planned=planned, carrying=live_segments)
+        self.cable_graph = cable_from(inv, include_planned=planned, carrying=live_cables)
+        in_graph = {k for _, _, k in self.physical_graph.edges(keys=True)}
+        self.segments = {s.id: s for s in inv.segments if s.id in in_graph}
         self.route_nodes = {n.id: n for n in inv.nodes if n.id in self.physical_graph}
-        self.cables = {c.id: c for c in inv.cables if in_scope(c.status, planned)}
+        in_graph = {k for _, _, k in self.cable_graph.edges(keys=True)}
+        self.cables = {c.id: c for c in inv.cables if c.id in in_graph}
+        self.closures = {c.id: c for c in inv.closures if ("closure", c.id) in self.cable_graph}
         self.devices = {d.id: d for d in inv.devices if d.id in self.logical_graph}
         self.links = {k: data for _, _, k, data in self.logical_graph.edges(keys=True, data=True)}
         self.links_by_trench = shared_risk_groups(self.logical_graph)
@@ -201,14 +213,54 @@ class Network:
     def links_failed_by(self, failure: FailureSet) -> set[int]:
         links = set(failure.links)
         trenches = set(failure.trenches)
+        closures = set(failure.closures)
         for node in failure.nodes:
             for keys in self.physical.adj.get(node, {}).values():
                 trenches.update(keys)
+            closures.update(self.closures_at.get(node, ()))
+        cables = set(failure.cables)
+        for closure in closures:
+            for keys in self.cable.adj.get(("closure", closure), {}).values():
+                cables.update(keys)
         for trench in trenches:
             links |= self.links_by_trench.get(trench, set())
-        for cable in failure.cables:
+        for cable in cables:
             links |= self.links_by_cable.get(cable, set())
         return links
+
+    def service_lost_by(self, layer: str, *, edge=None, node=None) -> frozenset[int]:
+        """Sites that lose service when one element of a layer's graph fails."""
+        if layer == "physical":
+            failure = FailureSet(trenches=frozenset({edge})) if node is None else FailureSet(nodes=frozenset({node}))
+        elif layer == "cable" and node is None:
+            failure = FailureSet(cables=frozenset({edge}))
+        elif layer == "cable" and node[0] == "closure":
+            failure = FailureSet(closures=frozenset({node[1]}))
+        elif layer == "cable":  # a site's cable end: every cable ending there
+            failure = FailureSet(cables=frozenset(k for keys in self.cable.adj[node].values() for k in keys))
+        else:
+            failure = FailureSet(links=frozenset({edge})) if node is None else FailureSet(devices=frozenset({node}))
+        return self.sites_lost(frozenset(self.links_failed_by(failure)), failure.devices)
+
+    @cached_property
+    def closures_at(self) -> dict[int, list[int]]:
+        """Route node -> the splice closures in it."""
+        closures: dict[int, list[int]] = defaultdict(list)
+        for closure in self.closures.values():
+            closures[closure.node_id].append(closure.id)
+        return closures
+
+    def sites_lost(self, links: frozenset, devices: frozenset = frozenset(), *, naive: bool = False) -> frozenset[int]:
+        """Sites cut off when these links and devices fail (memoised: many elements of a
+        ranking fail the same links, e.g. consecutive trench segments of one route)."""
+        key = ("lost", links, devices)
+        if not naive and key in self.memo:
+            return self.memo[key]
+        cut = self.logical.cut_off(links, devices, naive=naive)
+        answer = frozenset(self.logical.lost_sites(cut, devices))
+        if not naive:
+            self.memo[key] = answer
+        return answer
 
     def service_cut(self, failure: FailureSet, *, naive: bool = False) -> tuple[set, set[int]]:
         """(devices cut off, sites cut off) when everything in ``failure`` fails at once."""
@@ -260,6 +312,8 @@ class Network:
             return ElementRef(end_kind, end_id, self.cable_graph.nodes[ident]["code"])
         if kind == "site":
             return ElementRef("site", ident, self.sites[ident].code)
+        if kind == "closure":
+            return ElementRef("closure", ident, self.closures[ident].code)
         raise ValueError(f"unknown element kind {kind!r}")
 
 
