@@ -17,6 +17,7 @@ from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
 from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.network import LAYER_KINDS, FailureSet, Network
+from topology.rows import in_scope
 
 
 # -- 1. reachability --------------------------------------------------------------------
@@ -29,8 +30,10 @@ def reachability(net: Network) -> list[Finding]:
             "reachability", Severity.CRITICAL, "logical", "site has no path to any core PoP",
             (net.ref("site", site),), net.site_codes([site]), net.weight_of([site])))
     lost_sites = net.logical.unreachable_sites()
-    stray = [d for d in net.logical_graph if d not in net.logical.reachable
-             and net.devices[d].site_id not in lost_sites]
+    reached = {net.logical.device_of.get(n) or n for n in net.logical.reachable}
+    if not net.config.transit:  # a customer's own devices reach the core through its uplinks
+        reached |= {d for d, row in net.devices.items() if row.site_id in net.logical.site_node_count}
+    stray = [d for d in net.logical_graph if d not in reached and net.devices[d].site_id not in lost_sites]
     for device in sorted(stray, key=lambda d: net.devices[d].name):
         site = net.devices[device].site_id
         findings.append(Finding(
@@ -66,7 +69,7 @@ def single_points_of_failure(net: Network) -> list[Finding]:
             lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
             if lost:
                 lost |= net.service_lost_by(layer.name, node=node) - {own_site}
-                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, node)))
+                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, layer.device_of.get(node) or node)))
     findings = []
     for lost, elements in by_impact.items():
         layers = sorted({layer for layer, _ in elements})
@@ -137,7 +140,7 @@ def shared_risks(net: Network) -> list[Finding]:
             by_sites[element.kind, redundant].append(element.id)
     findings = []
     for (kind, sites), idents in by_sites.items():
-        site_devices = {d for s in sites for d in net.logical.nodes_of_site[s]}
+        site_devices = {net.logical.device_of.get(n) or n for s in sites for n in net.logical.nodes_of_site[s]}
         failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
         shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
         refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
@@ -379,22 +382,44 @@ def capacity_findings(net: Network) -> list[Finding]:
 
 # -- 6. consistency ------------------------------------------------------------------------------
 def consistency(net: Network) -> list[Finding]:
-    return [*_cable_paths(net), *_link_paths(net), *_lengths(net), *_devices(net), *_sites(net)]
+    return [*_cable_paths(net), *_link_paths(net), *_lengths(net), *_devices(net), *_sites(net),
+            *_out_of_service_in_use(net)]
 
 
-def _end_nodes(net: Network, end: tuple[str, int]) -> set[int]:
-    """Route nodes where a cable end lies: a closure's node, or a site's entry nodes."""
-    kind, ident = end
-    if kind == "closure":
-        return {net.cable_graph.nodes[end]["node_id"]} if end in net.cable_graph else set()
-    return set(net.physical.nodes_of_site.get(ident, ()))
+def _out_of_service_in_use(net: Network) -> list[Finding]:
+    """Rows recorded out of service that live links still use (they stay in the failure
+    model: a link is down when anything it runs through fails, whatever its status)."""
+    planned = net.config.include_planned
+    findings = []
+    for kind, rows, how in (("trench", net.segments, "run through it"), ("node", net.route_nodes, "pass it"),
+                            ("closure", net.closures, "are spliced in it"), ("cable", net.cables, "run over it")):
+        for row in sorted(rows.values(), key=lambda r: r.code):
+            if not in_scope(row.status, planned):
+                findings.append(Finding("consistency", Severity.WARNING, "inventory",
+                                        f"{kind} is {row.status} but live links {how}", (net.ref(kind, row.id),)))
+    status_of_site = {s.id: s.status for s in net.inv.sites}
+    for device in sorted(net.devices.values(), key=lambda d: d.name):
+        if device.site_id not in net.sites:
+            findings.append(Finding("consistency", Severity.WARNING, "inventory",
+                                    f"device is in service at a site that is {status_of_site.get(device.site_id)}",
+                                    (net.ref("device", device.id),)))
+    return findings
 
 
 def _cable_paths(net: Network) -> list[Finding]:
     findings = []
     paths = {k: data["segment_ids"] for _, _, k, data in net.cable_graph.edges(keys=True, data=True)}
     ends = {k: (u, v) for u, v, k in net.cable_graph.edges(keys=True)}
-    for cable_id, path in paths.items():
+    entries: dict[int, set[int]] = defaultdict(set)  # site -> its building entries, whatever its status
+    for node, site in net.physical_graph.nodes(data="site_id"):
+        entries[site].add(node)
+
+    def end_nodes(end: tuple[str, int]) -> set[int]:
+        """Route nodes where a cable end lies: a closure's node, or a site's entry nodes."""
+        kind, ident = end
+        return {net.cable_graph.nodes[end]["node_id"]} if kind == "closure" else entries.get(ident, set())
+
+    for cable_id, path in sorted(paths.items(), key=lambda item: net.cables[item[0]].code):
         problem = None
         if not path:
             problem = "cable runs through no trench segment"
@@ -402,7 +427,7 @@ def _cable_paths(net: Network) -> list[Finding]:
             problem = "cable runs through a trench segment that is not in service"
         else:
             a, b = ends[cable_id]
-            starts, goals = _end_nodes(net, a), _end_nodes(net, b)
+            starts, goals = end_nodes(a), end_nodes(b)
             if not any(_walk(net, start, path) in goals for start in starts) and \
                     not any(_walk(net, start, path) in starts for start in goals):
                 problem = "cable's trench segments do not form a route between its two ends"
@@ -491,7 +516,7 @@ def _devices(net: Network) -> list[Finding]:
         if len(devices) > 1:
             findings.append(Finding("consistency", Severity.CRITICAL, "inventory",
                                     f"management IP {ip} used by {len(devices)} devices",
-                                    tuple(net.ref("device", d) for d in sorted(devices))))
+                                    tuple(sorted((net.ref("device", d) for d in devices), key=lambda r: r.code))))
     return findings
 
 
@@ -512,4 +537,4 @@ AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
 
 
 def run_audits(net: Network, names: Iterable[str] = tuple(AUDITS)) -> AuditReport:
-    return AuditReport(tuple(f for name in names for f in AUDITS[name](net)))
+    return AuditReport(tuple(sorted((f for name in names for f in AUDITS[name](net)), key=Finding.order)))

@@ -35,11 +35,11 @@ from topology.rows import Inventory, in_scope, load_inventory
 
 
 def build_physical(nodes: Iterable, segments: Iterable, *, include_planned: bool = False,
-                   carrying: frozenset[int] = frozenset()) -> nx.MultiGraph:
+                   carrying: frozenset[int] = frozenset(), holding: frozenset[int] = frozenset()) -> nx.MultiGraph:
     """``carrying``: trench segments live links run through, kept with their end nodes
-    whatever their status."""
+    whatever their status; ``holding``: route nodes kept too (closures of live cables)."""
     segments = list(segments)
-    live_ends = {n for seg in segments if seg.id in carrying for n in (seg.a_node_id, seg.b_node_id)}
+    live_ends = {n for seg in segments if seg.id in carrying for n in (seg.a_node_id, seg.b_node_id)} | holding
     graph = nx.MultiGraph(layer="physical")
     for node in nodes:
         if in_scope(node.status, include_planned) or node.id in live_ends:
@@ -127,9 +127,10 @@ def live_plant(logical: nx.MultiGraph) -> tuple[frozenset[int], frozenset[int]]:
     return frozenset(cables), frozenset(segments)
 
 
-def physical_from(inv: Inventory, *, include_planned: bool = False,
-                  carrying: frozenset[int] = frozenset()) -> nx.MultiGraph:
-    return build_physical(inv.nodes, inv.segments, include_planned=include_planned, carrying=carrying)
+def physical_from(inv: Inventory, *, include_planned: bool = False, carrying: frozenset[int] = frozenset(),
+                  holding: frozenset[int] = frozenset()) -> nx.MultiGraph:
+    return build_physical(inv.nodes, inv.segments, include_planned=include_planned, carrying=carrying,
+                          holding=holding)
 
 
 def cable_from(inv: Inventory, *, include_planned: bool = False,

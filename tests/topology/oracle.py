@@ -5,7 +5,8 @@ failure model's wording alone (no graph library, no code from ``topology``):
   part when it and both its devices do;
 - a live link depends on its two devices, the cables of its hops, the trench segments of
   those cables, the route nodes at both ends of each such segment, and the closures at the
-  ends of its cables: it is down when any of them fails, whatever their recorded status;
+  ends of its cables with the route nodes they lie in: it is down when any of them fails,
+  whatever their recorded status;
 - plant that a live link depends on exists physically, whatever its status;
 - a site is up when one of its devices reaches a device of a core site over links that
   are up (service), or one of its building entries reaches a core site's entry over
@@ -53,6 +54,7 @@ class Oracle:
             hops[hop.link_id].append(hop.cable_id)
         segment = {s.id: s for s in inv.segments}
         cable = {c.id: c for c in inv.cables}
+        closure_node = {c.id: c.node_id for c in inv.closures}
         self.links = {}  # live link id -> (device a, device b, {(kind, id) it depends on})
         for link in inv.links:
             a, b = device_of.get(link.a_interface_id), device_of.get(link.b_interface_id)
@@ -63,7 +65,7 @@ class Oracle:
                 deps.add(("cable", c))
                 for end in (cable[c].a_closure_id, cable[c].b_closure_id):
                     if end is not None:
-                        deps.add(("closure", end))
+                        deps |= {("closure", end), ("node", closure_node[end])}
                 for s in path[c]:
                     deps |= {("trench", s), ("node", segment[s].a_node_id), ("node", segment[s].b_node_id)}
             self.links[link.id] = (a, b, deps)
