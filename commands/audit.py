@@ -1,5 +1,14 @@
 """`netops audit`: where does the city's network break? (options, output, exit codes only;
-the audits live in ``topology.audits``)."""
+the audits live in ``topology.audits``).
+
+What "cut off" means (``topology.network``): a site is cut off when none of its devices
+reaches a core PoP any more. A link is down when anything it depends on fails (its
+devices, cables, the trench segments and manholes of those cables, the closures they are
+spliced in), whatever that element's recorded status. ``--no-transit``: customers'
+switches (schools, Kitas, hospitals, business parks, public buildings) forward no other
+site's traffic and the core is the PoP routers, so a PoP router becomes a single point of
+failure for the sites homed on that PoP alone.
+"""
 
 from __future__ import annotations
 
@@ -44,9 +53,12 @@ MIN_SEVERITY = typer.Option(Severity.INFO, "--min-severity",
                             help="Show findings at or above this severity (counts and --fail-on see all).")
 CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight",
                                help="Cutting off at least this much weight is always critical.")
+NO_TRANSIT = typer.Option(False, "--no-transit",
+                          help="Customers' switches forward no other site's traffic and the core is the PoP "
+                               "routers (PoP routers become single points of failure).")
 
 
-def _config(planned: bool, weights: list[str] | None, critical_weight: float) -> AuditConfig:
+def _config(planned: bool, weights: list[str] | None, critical_weight: float, no_transit: bool) -> AuditConfig:
     table = dict(DEFAULT_WEIGHTS)
     for item in weights or ():
         kind, _, value = item.partition("=")
@@ -54,7 +66,8 @@ def _config(planned: bool, weights: list[str] | None, critical_weight: float) ->
             table[kind.strip()] = float(value)
         except ValueError:
             raise NetopsError(f"--weight {item!r}: expected KIND=NUMBER, e.g. hospital=20") from None
-    return AuditConfig(weights=table, critical_weight=critical_weight, include_planned=planned)
+    return AuditConfig(weights=table, critical_weight=critical_weight, include_planned=planned,
+                       transit=not no_transit)
 
 
 def _network(ctx: typer.Context, config: AuditConfig) -> Network:
@@ -86,8 +99,8 @@ def _show(findings: list[Finding]) -> None:
 
 def _report(ctx: typer.Context, names: list[str], as_json: bool, fail_on: FailOn | None,
             geojson: Path | None, planned: bool, weights: list[str] | None, critical_weight: float,
-            min_severity: Severity) -> None:
-    net = _network(ctx, _config(planned, weights, critical_weight))
+            min_severity: Severity, no_transit: bool) -> None:
+    net = _network(ctx, _config(planned, weights, critical_weight, no_transit))
     with err_console.status("auditing"):
         report = audits.run_audits(net, names)
     shown = report.at_least(min_severity).sorted()
@@ -109,8 +122,8 @@ def _audit_command(name: str, names: list[str], doc: str):
     def command(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = FAIL_ON,
                 geojson: Optional[Path] = GEOJSON, planned: bool = PLANNED,
                 weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT,
-                min_severity: Severity = MIN_SEVERITY) -> None:
-        _report(ctx, names, as_json, fail_on, geojson, planned, weight, critical_weight, min_severity)
+                min_severity: Severity = MIN_SEVERITY, no_transit: bool = NO_TRANSIT) -> None:
+        _report(ctx, names, as_json, fail_on, geojson, planned, weight, critical_weight, min_severity, no_transit)
 
     command.__doc__ = doc
     app.command(name)(command)
@@ -120,11 +133,11 @@ def _audit_command(name: str, names: list[str], doc: str):
 def audit(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = FAIL_ON,
           geojson: Optional[Path] = GEOJSON, planned: bool = PLANNED,
           weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT,
-          min_severity: Severity = MIN_SEVERITY) -> None:
+          min_severity: Severity = MIN_SEVERITY, no_transit: bool = NO_TRANSIT) -> None:
     """Without a sub-command: run every audit (same as `netops audit all`)."""
     if ctx.invoked_subcommand is None:
         _report(ctx, list(audits.AUDITS), as_json, fail_on, geojson, planned, weight, critical_weight,
-                min_severity)
+                min_severity, no_transit)
 
 
 _audit_command("all", list(audits.AUDITS), "Every audit: reachability, SPOFs, shared trenches, capacity, consistency.")
@@ -137,10 +150,11 @@ _audit_command("consistency", ["consistency"], "Broken cable paths, wrong length
 
 @app.command()
 def diversity(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
-              weak_only: bool = typer.Option(False, "--weak-only", help="Only sites one failure can cut off.")) -> None:
+              weak_only: bool = typer.Option(False, "--weak-only", help="Only sites one failure can cut off."),
+              no_transit: bool = NO_TRANSIT) -> None:
     """Disjoint paths to the core per site: logical (links), physical (trenches), and the
     trenches that alone would cut the site off."""
-    net = _network(ctx, _config(planned, None, 10.0))
+    net = _network(ctx, _config(planned, None, 10.0, no_transit))
     with err_console.status("counting disjoint paths"):
         rows = audits.path_diversity(net)
     if weak_only:
@@ -159,10 +173,10 @@ def diversity(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
 def rank(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
          top: int = typer.Option(20, "--top", min=1, help="Show this many elements."),
          kind: Optional[str] = typer.Option(None, "--kind", help="Only trench, node or device."),
-         weight: Optional[list[str]] = WEIGHTS) -> None:
+         weight: Optional[list[str]] = WEIGHTS, no_transit: bool = NO_TRANSIT) -> None:
     """Criticality ranking: every trench, route node and device by the weighted sites its
     failure alone cuts off."""
-    net = _network(ctx, _config(planned, weight, 10.0))
+    net = _network(ctx, _config(planned, weight, 10.0, no_transit))
     with err_console.status("ranking every element"):
         ranking = [e for e in audits.criticality_ranking(net) if kind in (None, e.kind)][:top]
     if as_json:
@@ -176,11 +190,11 @@ def rank(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
 
 @app.command()
 def cut(ctx: typer.Context,
-        elements: list[str] = typer.Argument(..., help="TRENCH|NODE|CABLE|DEVICE|LINK|SITE codes failing "
+        elements: list[str] = typer.Argument(..., help="TRENCH|NODE|CLOSURE|CABLE|DEVICE|LINK|SITE codes failing "
                                                        "together; prefix with kind: when ambiguous."),
-        as_json: bool = JSON, planned: bool = PLANNED) -> None:
+        as_json: bool = JSON, planned: bool = PLANNED, no_transit: bool = NO_TRANSIT) -> None:
     """Blast radius: what loses its connection when all the ELEMENTS fail at once."""
-    net = _network(ctx, _config(planned, None, 10.0))
+    net = _network(ctx, _config(planned, None, 10.0, no_transit))
     failure, refs = audits.resolve_failures(net, elements)
     result = audits.blast_radius(net, failure, refs)
     if as_json:

@@ -8,6 +8,7 @@ the physical and cable layers add what the plant itself allows.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -16,6 +17,7 @@ from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
 from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.network import LAYER_KINDS, FailureSet, Network
+from topology.rows import in_scope
 
 
 # -- 1. reachability --------------------------------------------------------------------
@@ -28,8 +30,10 @@ def reachability(net: Network) -> list[Finding]:
             "reachability", Severity.CRITICAL, "logical", "site has no path to any core PoP",
             (net.ref("site", site),), net.site_codes([site]), net.weight_of([site])))
     lost_sites = net.logical.unreachable_sites()
-    stray = [d for d in net.logical_graph if d not in net.logical.reachable
-             and net.devices[d].site_id not in lost_sites]
+    reached = {net.logical.device_of.get(n) or n for n in net.logical.reachable}
+    if not net.config.transit:  # a customer's own devices reach the core through its uplinks
+        reached |= {d for d, row in net.devices.items() if row.site_id in net.logical.site_node_count}
+    stray = [d for d in net.logical_graph if d not in reached and net.devices[d].site_id not in lost_sites]
     for device in sorted(stray, key=lambda d: net.devices[d].name):
         site = net.devices[device].site_id
         findings.append(Finding(
@@ -45,8 +49,12 @@ def reachability(net: Network) -> list[Finding]:
 # -- 2. single points of failure ----------------------------------------------------------
 def single_points_of_failure(net: Network) -> list[Finding]:
     """Cut edges and cut nodes of every layer that cut sites off (beyond their own site).
-    Elements that cut off the same set of sites form one finding: a spur of five trench
-    segments, its cable and the link over it are one weakness, not seven."""
+    The sites a finding names are those its elements cut off on their own layer (building
+    entries without a trench route, cable ends without a cable path) together with those
+    that lose service (as ``rank`` and ``cut`` count them: a hotspot radio-meshed behind a
+    spur is lost with it although no trench of its own runs there). Elements that cut off
+    the same set of sites form one finding: a spur of five trench segments, its cable and
+    the link over it are one weakness, not seven."""
     by_impact: dict[frozenset, list[tuple[str, ElementRef]]] = defaultdict(list)
     for layer in (net.physical, net.cable, net.logical):
         node_kind, edge_kind = LAYER_KINDS[layer.name]
@@ -54,12 +62,14 @@ def single_points_of_failure(net: Network) -> list[Finding]:
         for key in tree.bridge_child:
             lost = layer.lost_sites(tree.cut_by_edge(key))
             if lost:
+                lost |= net.service_lost_by(layer.name, edge=key)
                 by_impact[frozenset(lost)].append((layer.name, net.ref(edge_kind, key)))
         for node in tree.cut_children:
             own_site = layer.site_of.get(node)
             lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
             if lost:
-                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, node)))
+                lost |= net.service_lost_by(layer.name, node=node) - {own_site}
+                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, layer.device_of.get(node) or node)))
     findings = []
     for lost, elements in by_impact.items():
         layers = sorted({layer for layer, _ in elements})
@@ -130,7 +140,7 @@ def shared_risks(net: Network) -> list[Finding]:
             by_sites[element.kind, redundant].append(element.id)
     findings = []
     for (kind, sites), idents in by_sites.items():
-        site_devices = {d for s in sites for d in net.logical.nodes_of_site[s]}
+        site_devices = {net.logical.device_of.get(n) or n for s in sites for n in net.logical.nodes_of_site[s]}
         failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
         shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
         refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
@@ -177,16 +187,6 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     key = ("ranking", naive)
     if elements is None and key in net.memo:
         return net.memo[key]
-    answers: dict[tuple, frozenset[int]] = {}
-
-    def lost(links: frozenset, devices: frozenset = frozenset()) -> frozenset[int]:
-        if not naive and (links, devices) in answers:
-            return answers[links, devices]
-        cut = net.logical.cut_off(links, devices, naive=naive)
-        answer = frozenset(net.logical.lost_sites(cut, devices))
-        if not naive:
-            answers[links, devices] = answer
-        return answer
 
     def failure(kind: str, ident: int) -> FailureSet:
         field = {"trench": "trenches", "node": "nodes", "device": "devices"}[kind]
@@ -195,7 +195,7 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     ranking = []
     for kind, ident in ranked_elements(net) if elements is None else elements:
         down = failure(kind, ident)
-        sites = lost(frozenset(net.links_failed_by(down)), down.devices)
+        sites = net.sites_lost(frozenset(net.links_failed_by(down)), down.devices, naive=naive)
         ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.weight_of(sites), sites,
                                      net.site_codes(sites)))
     ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
@@ -218,26 +218,90 @@ class BlastRadius:
     physically_isolated: tuple[str, ...]  # sites whose building entries lose every trench route
 
 
-def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tuple[ElementRef, ...]]:
-    """Turn ``trench:T-12``, ``node:M-7``, ``cable:C-3``, ``device:sw1``, ``link:L-9``,
-    ``site:SCH-4`` (all its devices) or a bare code that names exactly one element."""
-    index = {
+#: what ``netops audit cut`` can fail, in the order a bare code is looked up
+FAILABLE_KINDS = ("trench", "node", "closure", "cable", "device", "link", "site")
+
+
+def _names_in_network(net: Network) -> dict[str, dict[str, int]]:
+    return {
         "trench": {s.code: s.id for s in net.segments.values()},
         "node": {n.code: n.id for n in net.route_nodes.values()},
+        "closure": {c.code: c.id for c in net.closures.values()},
         "cable": {c.code: c.id for c in net.cables.values()},
         "device": {d.name: d.id for d in net.devices.values()},
         "link": {data["code"]: k for k, data in net.links.items()},
         "site": {s.code: s.id for s in net.sites.values()},
     }
+
+
+def _names_in_inventory(net: Network) -> dict[str, dict[str, str]]:
+    """Every row's name -> its status, also the rows the audited network leaves out."""
+    inv = net.inv
+    return {
+        "trench": {s.code: s.status for s in inv.segments},
+        "node": {n.code: n.status for n in inv.nodes},
+        "closure": {c.code: c.status for c in inv.closures},
+        "cable": {c.code: c.status for c in inv.cables},
+        "device": {d.name: d.status for d in inv.devices},
+        "link": {k.code: k.status for k in inv.links},
+        "site": {s.code: s.status for s in inv.sites},
+    }
+
+
+def _not_found(net: Network, kinds: list[str], code: str, name: str) -> NotFoundError:
+    """The one-line answer for a name the network does not have: why, or what was meant."""
+    index = _names_in_network(net)
+    elsewhere = [k for k in FAILABLE_KINDS if k not in kinds and code in index[k]]
+    if elsewhere:
+        return NotFoundError(f"no {kinds[0]} named {_cut(code)}: it is a {elsewhere[0]} "
+                             f"(write {elsewhere[0]}:{code})")
+    for kind, rows in _names_in_inventory(net).items():
+        if kind in kinds and code in rows:
+            planned = "; add --planned to count planned rows" if rows[code] == "planned" else ""
+            return NotFoundError(f"{kind} {code!r} is {rows[code]} and nothing in service depends on it, "
+                                 f"so it is not part of the audited network{planned}")
+    close = _close_matches(code, sorted({n for k in kinds for n in index[k]}))
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return NotFoundError(f"no {_either(kinds)} named {_cut(name)}{hint}")
+
+
+def _close_matches(word: str, candidates: list[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """``difflib.get_close_matches``, but equal scores in name order (it prefers the
+    larger name, so ``seg-0007`` would suggest seg-02007 before seg-00007)."""
+    matcher = difflib.SequenceMatcher(b=word)
+    scored = []
+    for candidate in candidates:
+        matcher.set_seq1(candidate)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            ratio = matcher.ratio()
+            if ratio >= cutoff:
+                scored.append((-ratio, candidate))
+    return [candidate for _, candidate in sorted(scored)[:n]]
+
+
+def _either(kinds: list[str]) -> str:
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+
+
+def _cut(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tuple[ElementRef, ...]]:
+    """Turn ``trench:T-12``, ``node:M-7``, ``closure:CL-2``, ``cable:C-3``, ``device:sw1``,
+    ``link:L-9``, ``site:SCH-4`` (all its devices) or a bare code that names exactly one
+    element into the failure of all of them at once."""
+    index = _names_in_network(net)
     chosen: dict[str, set[int]] = defaultdict(set)
     refs = []
     for name in names:
-        kind, _, code = name.partition(":") if ":" in name and name.split(":", 1)[0] in index else ("", "", name)
-        kinds = [kind] if kind else [k for k in index if code in index[k]]
+        prefix, _, rest = name.partition(":")
+        kind, code = (prefix, rest) if prefix in index and rest else ("", name)
+        kinds = [kind] if kind else [k for k in FAILABLE_KINDS if code in index[k]]
         if not kinds or code not in index[kinds[0]]:
-            raise NotFoundError(f"no trench, node, cable, device, link or site named {name!r}")
+            raise _not_found(net, kinds or list(FAILABLE_KINDS), code, name)
         if len(kinds) > 1:
-            raise NetopsError(f"{name!r} is ambiguous ({', '.join(kinds)}): write e.g. {kinds[0]}:{code}")
+            raise NetopsError(f"{_cut(name)} is ambiguous ({', '.join(kinds)}): write e.g. {kinds[0]}:{code}")
         ident = index[kinds[0]][code]
         chosen[kinds[0]].add(ident)
         refs.append(net.ref(kinds[0], ident))
@@ -245,7 +309,7 @@ def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tu
     devices |= {d for d, data in net.devices.items() if data.site_id in chosen["site"]}
     failure = FailureSet(trenches=frozenset(chosen["trench"]), nodes=frozenset(chosen["node"]),
                          cables=frozenset(chosen["cable"]), devices=frozenset(devices),
-                         links=frozenset(chosen["link"]))
+                         links=frozenset(chosen["link"]), closures=frozenset(chosen["closure"]))
     return failure, tuple(refs)
 
 
@@ -318,22 +382,44 @@ def capacity_findings(net: Network) -> list[Finding]:
 
 # -- 6. consistency ------------------------------------------------------------------------------
 def consistency(net: Network) -> list[Finding]:
-    return [*_cable_paths(net), *_link_paths(net), *_lengths(net), *_devices(net), *_sites(net)]
+    return [*_cable_paths(net), *_link_paths(net), *_lengths(net), *_devices(net), *_sites(net),
+            *_out_of_service_in_use(net)]
 
 
-def _end_nodes(net: Network, end: tuple[str, int]) -> set[int]:
-    """Route nodes where a cable end lies: a closure's node, or a site's entry nodes."""
-    kind, ident = end
-    if kind == "closure":
-        return {net.cable_graph.nodes[end]["node_id"]} if end in net.cable_graph else set()
-    return set(net.physical.nodes_of_site.get(ident, ()))
+def _out_of_service_in_use(net: Network) -> list[Finding]:
+    """Rows recorded out of service that live links still use (they stay in the failure
+    model: a link is down when anything it runs through fails, whatever its status)."""
+    planned = net.config.include_planned
+    findings = []
+    for kind, rows, how in (("trench", net.segments, "run through it"), ("node", net.route_nodes, "pass it"),
+                            ("closure", net.closures, "are spliced in it"), ("cable", net.cables, "run over it")):
+        for row in sorted(rows.values(), key=lambda r: r.code):
+            if not in_scope(row.status, planned):
+                findings.append(Finding("consistency", Severity.WARNING, "inventory",
+                                        f"{kind} is {row.status} but live links {how}", (net.ref(kind, row.id),)))
+    status_of_site = {s.id: s.status for s in net.inv.sites}
+    for device in sorted(net.devices.values(), key=lambda d: d.name):
+        if device.site_id not in net.sites:
+            findings.append(Finding("consistency", Severity.WARNING, "inventory",
+                                    f"device is in service at a site that is {status_of_site.get(device.site_id)}",
+                                    (net.ref("device", device.id),)))
+    return findings
 
 
 def _cable_paths(net: Network) -> list[Finding]:
     findings = []
     paths = {k: data["segment_ids"] for _, _, k, data in net.cable_graph.edges(keys=True, data=True)}
     ends = {k: (u, v) for u, v, k in net.cable_graph.edges(keys=True)}
-    for cable_id, path in paths.items():
+    entries: dict[int, set[int]] = defaultdict(set)  # site -> its building entries, whatever its status
+    for node, site in net.physical_graph.nodes(data="site_id"):
+        entries[site].add(node)
+
+    def end_nodes(end: tuple[str, int]) -> set[int]:
+        """Route nodes where a cable end lies: a closure's node, or a site's entry nodes."""
+        kind, ident = end
+        return {net.cable_graph.nodes[end]["node_id"]} if kind == "closure" else entries.get(ident, set())
+
+    for cable_id, path in sorted(paths.items(), key=lambda item: net.cables[item[0]].code):
         problem = None
         if not path:
             problem = "cable runs through no trench segment"
@@ -341,7 +427,7 @@ def _cable_paths(net: Network) -> list[Finding]:
             problem = "cable runs through a trench segment that is not in service"
         else:
             a, b = ends[cable_id]
-            starts, goals = _end_nodes(net, a), _end_nodes(net, b)
+            starts, goals = end_nodes(a), end_nodes(b)
             if not any(_walk(net, start, path) in goals for start in starts) and \
                     not any(_walk(net, start, path) in starts for start in goals):
                 problem = "cable's trench segments do not form a route between its two ends"
@@ -430,7 +516,7 @@ def _devices(net: Network) -> list[Finding]:
         if len(devices) > 1:
             findings.append(Finding("consistency", Severity.CRITICAL, "inventory",
                                     f"management IP {ip} used by {len(devices)} devices",
-                                    tuple(net.ref("device", d) for d in sorted(devices))))
+                                    tuple(sorted((net.ref("device", d) for d in devices), key=lambda r: r.code))))
     return findings
 
 
@@ -451,4 +537,4 @@ AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
 
 
 def run_audits(net: Network, names: Iterable[str] = tuple(AUDITS)) -> AuditReport:
-    return AuditReport(tuple(f for name in names for f in AUDITS[name](net)))
+    return AuditReport(tuple(sorted((f for name in names for f in AUDITS[name](net)), key=Finding.order)))

@@ -36,6 +36,11 @@ class Finding:
     weight: float = 0.0  # summed criticality weight of those sites
     detail: str = ""
 
+    def order(self) -> tuple:
+        """Sort key: severity, weight, then names (a total order on distinct findings)."""
+        return (-self.severity.rank, -self.weight, self.audit, self.title, self.layer, self.sites,
+                tuple((e.kind, e.code) for e in self.elements), self.detail)
+
     def as_dict(self) -> dict:
         data = asdict(self)
         data["severity"] = self.severity.value
@@ -57,4 +62,6 @@ class AuditReport:
         return AuditReport(tuple(f for f in self.findings if f.severity.rank >= threshold.rank))
 
     def sorted(self) -> list[Finding]:
-        return sorted(self.findings, key=lambda f: (-f.severity.rank, -f.weight, f.audit, f.title))
+        """Worst first; ties broken by names only, never by database row order, so SQLite
+        and PostgreSQL give the same list."""
+        return sorted(self.findings, key=Finding.order)

@@ -19,7 +19,7 @@ def _site_point(net: Network, site_id: int) -> dict | None:
     site = net.sites.get(site_id)
     if site is not None and site.lat is not None:
         return {"type": "Point", "coordinates": [site.lon, site.lat]}
-    entries = [net.route_nodes[n] for n in net.physical.nodes_of_site.get(site_id, ())]
+    entries = sorted((net.route_nodes[n] for n in net.physical.nodes_of_site.get(site_id, ())), key=lambda n: n.code)
     return {"type": "Point", "coordinates": [entries[0].lon, entries[0].lat]} if entries else None
 
 

@@ -17,7 +17,10 @@ logical   ``nx.MultiGraph``; node = ``Device.id`` (attrs ``name, role, site_id,
 Every builder is a pure function of plain rows (``topology.rows`` or the SQLModel rows
 themselves). Decommissioned rows are left out; planned rows only with
 ``include_planned=True`` (a plan being evaluated). An edge whose end is left out is
-left out too.
+left out too, with one exception: the plant a live link runs through (``carrying``:
+its cables, their trench segments, and the route nodes, closures and sites at their
+ends) stays in whatever its status says, because it can still fail and take the link
+down. ``live_plant`` says what that is; the consistency audit reports the contradiction.
 """
 
 from __future__ import annotations
@@ -31,14 +34,20 @@ from sqlmodel import Session
 from topology.rows import Inventory, in_scope, load_inventory
 
 
-def build_physical(nodes: Iterable, segments: Iterable, *, include_planned: bool = False) -> nx.MultiGraph:
+def build_physical(nodes: Iterable, segments: Iterable, *, include_planned: bool = False,
+                   carrying: frozenset[int] = frozenset(), holding: frozenset[int] = frozenset()) -> nx.MultiGraph:
+    """``carrying``: trench segments live links run through, kept with their end nodes
+    whatever their status; ``holding``: route nodes kept too (closures of live cables)."""
+    segments = list(segments)
+    live_ends = {n for seg in segments if seg.id in carrying for n in (seg.a_node_id, seg.b_node_id)} | holding
     graph = nx.MultiGraph(layer="physical")
     for node in nodes:
-        if in_scope(node.status, include_planned):
+        if in_scope(node.status, include_planned) or node.id in live_ends:
             graph.add_node(node.id, code=node.code, kind=str(node.kind), lat=node.lat, lon=node.lon,
                            site_id=node.site_id)
     for seg in segments:
-        if in_scope(seg.status, include_planned) and seg.a_node_id in graph and seg.b_node_id in graph:
+        if seg.a_node_id in graph and seg.b_node_id in graph and (
+                seg.id in carrying or in_scope(seg.status, include_planned)):
             graph.add_edge(seg.a_node_id, seg.b_node_id, key=seg.id, code=seg.code,
                            length_m=seg.length_m, laying_method=str(seg.laying_method),
                            ducts_total=seg.ducts_total, ducts_used=seg.ducts_used,
@@ -60,23 +69,28 @@ def cable_end(site_id: int | None, closure_id: int | None) -> tuple[str, int]:
 
 
 def build_cable(sites: Iterable, closures: Iterable, cables: Iterable, cable_segments: Iterable,
-                nodes: Iterable = (), *, include_planned: bool = False) -> nx.MultiGraph:
+                nodes: Iterable = (), *, include_planned: bool = False,
+                carrying: frozenset[int] = frozenset()) -> nx.MultiGraph:
+    """``carrying``: cables live links run over, kept with their ends whatever their status."""
+    cables = list(cables)
+    live_ends = {end for c in cables if c.id in carrying
+                 for end in (cable_end(c.a_site_id, c.a_closure_id), cable_end(c.b_site_id, c.b_closure_id))}
     entry_node = {n.site_id: n.id for n in nodes
                   if n.site_id is not None and in_scope(n.status, include_planned)}
     graph = nx.MultiGraph(layer="cable")
     for site in sites:
-        if in_scope(site.status, include_planned):
+        if in_scope(site.status, include_planned) or ("site", site.id) in live_ends:
             graph.add_node(("site", site.id), kind="site", ref_id=site.id, code=site.code,
                            site_id=site.id, node_id=entry_node.get(site.id))
     for closure in closures:
-        if in_scope(closure.status, include_planned):
+        if in_scope(closure.status, include_planned) or ("closure", closure.id) in live_ends:
             graph.add_node(("closure", closure.id), kind="closure", ref_id=closure.id,
                            code=closure.code, site_id=None, node_id=closure.node_id)
     paths = cable_paths(cable_segments)
     for cable in cables:
         a = cable_end(cable.a_site_id, cable.a_closure_id)
         b = cable_end(cable.b_site_id, cable.b_closure_id)
-        if in_scope(cable.status, include_planned) and a in graph and b in graph:
+        if a in graph and b in graph and (cable.id in carrying or in_scope(cable.status, include_planned)):
             graph.add_edge(a, b, key=cable.id, code=cable.code, strands=cable.strands,
                            length_m=cable.length_m, status=str(cable.status),
                            segment_ids=paths.get(cable.id, ()))
@@ -106,13 +120,23 @@ def build_logical(devices: Iterable, interfaces: Iterable, links: Iterable, hops
     return graph
 
 
-def physical_from(inv: Inventory, *, include_planned: bool = False) -> nx.MultiGraph:
-    return build_physical(inv.nodes, inv.segments, include_planned=include_planned)
+def live_plant(logical: nx.MultiGraph) -> tuple[frozenset[int], frozenset[int]]:
+    """(cable ids, trench segment ids) that the links of a logical graph run through."""
+    cables = {c for _, _, ids in logical.edges(data="cable_ids") for c in ids}
+    segments = {s for _, _, ids in logical.edges(data="segment_ids") for s in ids}
+    return frozenset(cables), frozenset(segments)
 
 
-def cable_from(inv: Inventory, *, include_planned: bool = False) -> nx.MultiGraph:
+def physical_from(inv: Inventory, *, include_planned: bool = False, carrying: frozenset[int] = frozenset(),
+                  holding: frozenset[int] = frozenset()) -> nx.MultiGraph:
+    return build_physical(inv.nodes, inv.segments, include_planned=include_planned, carrying=carrying,
+                          holding=holding)
+
+
+def cable_from(inv: Inventory, *, include_planned: bool = False,
+               carrying: frozenset[int] = frozenset()) -> nx.MultiGraph:
     return build_cable(inv.sites, inv.closures, inv.cables, inv.cable_segments, inv.nodes,
-                       include_planned=include_planned)
+                       include_planned=include_planned, carrying=carrying)
 
 
 def logical_from(inv: Inventory, *, include_planned: bool = False) -> nx.MultiGraph:

@@ -1,10 +1,29 @@
 """The network as the audits see it: the three layer graphs, the core of each, and the
-mapping that turns a trench, node, cable or device failure into the logical links it takes
-down (the *service* view: the logical layer with every link's shared-risk group).
+mapping that turns a trench, node, closure, cable or device failure into the logical links
+it takes down (the *service* view: the logical layer with every link's shared-risk group).
+
+The failure model: a live link (in service, between devices in service) is down when any
+element it depends on fails, whatever that element's own status says: its two devices, the
+cables of its hops, the trench segments those cables run through, the route nodes at the
+ends of those segments, and the closures where its cables end. A route node failing takes
+its trench segments and closures with it; a closure failing takes the cables ending there.
+Plant that live links run through therefore stays in the physical and cable graphs even
+when it is recorded out of service (``topology.graphs.live_plant``).
 
 A site counts as cut off on a layer when every one of its nodes that could reach the core
 before the failure (its devices on the logical layer, its building entries on the
 physical one) has failed or lost the core. Core sites are the core and are never counted.
+
+Transit. By default every device at a core site is the core (a PoP is taken to hold
+together), and a site that reaches it by any path counts as connected, even a path through
+another customer's switch (a school dual-homed to two PoPs carries traffic between them).
+``AuditConfig(transit=False)`` (``netops audit --no-transit``) is the stricter network:
+customers' switches (devices at schools, Kitas, hospitals, business parks, public
+buildings: ``CUSTOMER_KINDS``) forward nothing for other sites, and the core is the PoP
+routers (devices of role ``core_router``; a core site without one is core as a whole). A
+PoP's distribution switch then reaches the core only through its own router, so the router
+and the link to it become single points of failure for every site homed on that PoP alone.
+The city's own devices (hotspot APs meshed by radio, cabinets, small cells) still forward.
 """
 
 from __future__ import annotations
@@ -19,7 +38,7 @@ import networkx as nx
 from inventory.models.sites import DEFAULT_CRITICALITY, Criticality, SiteKind
 from topology.cuts import CutTree, FailureSearch, plain_adjacency
 from topology.findings import ElementRef, Severity
-from topology.graphs import cable_from, logical_from, physical_from, shared_risk_groups
+from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope
 
@@ -49,9 +68,39 @@ class AuditConfig:
     # a cable or trench this full is reported (info); completely full is a warning
     capacity_info_ratio: float = 0.9
     include_planned: bool = False
+    # False: customers' switches forward no other site's traffic and the core is the PoP
+    # routers (``--no-transit``, see ``without_transit``)
+    transit: bool = True
 
     def weight(self, kind: str) -> float:
         return self.weights.get(kind, 1.0)
+
+
+#: sites whose devices belong to a customer: with ``transit=False`` they carry no other site's traffic
+CUSTOMER_KINDS = frozenset({SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind.BUSINESS_PARK,
+                            SiteKind.PUBLIC_BUILDING})
+
+
+def without_transit(logical: nx.MultiGraph, customer_sites: set[int]) -> nx.MultiGraph:
+    """The logical graph with no path through a customer's switch: each link from a
+    customer's device to another site ends in a leaf of its own ("uplink", link id), which
+    stands for that device as seen through that link, so nothing can pass through it; links
+    between two customers' sites are left out (neither forwards). Every node keeps the
+    ``device`` it stands for."""
+    graph = nx.MultiGraph(layer="logical")
+    for device, data in logical.nodes(data=True):
+        graph.add_node(device, **data, device=device)
+    for u, v, key, data in logical.edges(keys=True, data=True):
+        site_u, site_v = logical.nodes[u]["site_id"], logical.nodes[v]["site_id"]
+        customer_u, customer_v = site_u in customer_sites, site_v in customer_sites
+        if site_u == site_v or not (customer_u or customer_v):
+            graph.add_edge(u, v, key=key, **data)
+        elif not (customer_u and customer_v):
+            customer, other = (u, v) if customer_u else (v, u)
+            leaf = ("uplink", key)
+            graph.add_node(leaf, **logical.nodes[customer], device=customer)
+            graph.add_edge(leaf, other, key=key, **data)
+    return graph
 
 
 _SITE_SEVERITY = {
@@ -69,6 +118,8 @@ class Layer:
                  site_of: dict, core_sites: set[int]):
         self.name = name
         self.graph = graph
+        # a logical node stands for a device: itself, or one of its uplinks without transit
+        self.device_of = dict(graph.nodes(data="device", default=None))
         self.sources = [s for s in sources if s in graph]
         self.site_of = site_of  # node -> site id (nodes of no site are absent)
         self.core_sites = core_sites
@@ -120,6 +171,24 @@ class Layer:
             nodes[site].append(node)
         return dict(nodes)
 
+    @cached_property
+    def nodes_of_device(self) -> dict:
+        nodes: dict = defaultdict(list)
+        for node, device in self.device_of.items():
+            nodes[node if device is None else device].append(node)
+        return dict(nodes)
+
+    def nodes_for(self, devices: Iterable) -> set:
+        """The graph nodes that fail with these devices."""
+        return {n for d in devices for n in self.nodes_of_device.get(d, ())}
+
+    def devices_in(self, nodes: Iterable) -> set:
+        """The devices some of these nodes stand for, and none of the others reached."""
+        nodes = set(nodes)
+        devices = {self.device_of.get(n) or n for n in nodes}
+        return {d for d in devices
+                if all(n in nodes or n not in self.reachable for n in self.nodes_of_device[d])}
+
     @property
     def sites_present(self):
         """Sites with at least one node on this layer."""
@@ -150,6 +219,7 @@ class FailureSet:
     cables: frozenset[int] = frozenset()
     devices: frozenset[int] = frozenset()
     links: frozenset[int] = frozenset()
+    closures: frozenset[int] = frozenset()
 
 
 class Network:
@@ -161,13 +231,20 @@ class Network:
         planned = self.config.include_planned
         self.sites = {s.id: s for s in inv.sites if in_scope(s.status, planned)}
         self.core_sites = {s.id for s in self.sites.values() if str(s.kind) == SiteKind.CORE}
-        self.physical_graph = physical_from(inv, include_planned=planned)
-        self.cable_graph = cable_from(inv, include_planned=planned)
         self.logical_graph = logical_from(inv, include_planned=planned)
-        in_service = {k for _, _, k in self.physical_graph.edges(keys=True)}
-        self.segments = {s.id: s for s in inv.segments if s.id in in_service}
+        live_cables, live_segments = live_plant(self.logical_graph)
+        self.cable_graph = cable_from(inv, include_planned=planned, carrying=live_cables)
+        closure_nodes = frozenset(  # the manholes where live cables are spliced
+            self.cable_graph.nodes[end]["node_id"] for u, v, k in self.cable_graph.edges(keys=True)
+            if k in live_cables for end in (u, v) if end[0] == "closure")
+        self.physical_graph = physical_from(inv, include_planned=planned, carrying=live_segments,
+                                            holding=closure_nodes)
+        in_graph = {k for _, _, k in self.physical_graph.edges(keys=True)}
+        self.segments = {s.id: s for s in inv.segments if s.id in in_graph}
         self.route_nodes = {n.id: n for n in inv.nodes if n.id in self.physical_graph}
-        self.cables = {c.id: c for c in inv.cables if in_scope(c.status, planned)}
+        in_graph = {k for _, _, k in self.cable_graph.edges(keys=True)}
+        self.cables = {c.id: c for c in inv.cables if c.id in in_graph}
+        self.closures = {c.id: c for c in inv.closures if ("closure", c.id) in self.cable_graph}
         self.devices = {d.id: d for d in inv.devices if d.id in self.logical_graph}
         self.links = {k: data for _, _, k, data in self.logical_graph.edges(keys=True, data=True)}
         self.links_by_trench = shared_risk_groups(self.logical_graph)
@@ -180,9 +257,10 @@ class Network:
                 self.links_by_cable[cable_id].add(link_id)
 
     # -- layers -----------------------------------------------------------------------
-    def _layer(self, name: str, graph: nx.MultiGraph) -> Layer:
+    def _layer(self, name: str, graph: nx.MultiGraph, sources: list | None = None) -> Layer:
         site_of = {n: d["site_id"] for n, d in graph.nodes(data=True) if d["site_id"] in self.sites}
-        sources = [n for n, s in site_of.items() if s in self.core_sites]
+        if sources is None:
+            sources = [n for n, s in site_of.items() if s in self.core_sites]
         return Layer(name, graph, sources, site_of, self.core_sites)
 
     @cached_property
@@ -195,26 +273,76 @@ class Network:
 
     @cached_property
     def logical(self) -> Layer:
-        return self._layer("logical", self.logical_graph)
+        if self.config.transit:
+            return self._layer("logical", self.logical_graph)
+        customers = {s for s, row in self.sites.items() if str(row.kind) in CUSTOMER_KINDS}
+        graph = without_transit(self.logical_graph, customers)
+        routers = {d.site_id for d in self.devices.values()
+                   if d.site_id in self.core_sites and str(d.role) == "core_router"}
+        sources = [n for n, data in graph.nodes(data=True) if data["site_id"] in self.core_sites
+                   and (data["site_id"] not in routers or data["role"] == "core_router")]
+        return self._layer("logical", graph, sources)
 
     # -- the service view: failures of any layer mapped onto logical links ------------------
     def links_failed_by(self, failure: FailureSet) -> set[int]:
         links = set(failure.links)
         trenches = set(failure.trenches)
+        closures = set(failure.closures)
         for node in failure.nodes:
             for keys in self.physical.adj.get(node, {}).values():
                 trenches.update(keys)
+            closures.update(self.closures_at.get(node, ()))
+        cables = set(failure.cables)
+        for closure in closures:
+            for keys in self.cable.adj.get(("closure", closure), {}).values():
+                cables.update(keys)
         for trench in trenches:
             links |= self.links_by_trench.get(trench, set())
-        for cable in failure.cables:
+        for cable in cables:
             links |= self.links_by_cable.get(cable, set())
         return links
 
+    def service_lost_by(self, layer: str, *, edge=None, node=None) -> frozenset[int]:
+        """Sites that lose service when one element of a layer's graph fails."""
+        if layer == "physical":
+            failure = FailureSet(trenches=frozenset({edge})) if node is None else FailureSet(nodes=frozenset({node}))
+        elif layer == "cable" and node is None:
+            failure = FailureSet(cables=frozenset({edge}))
+        elif layer == "cable" and node[0] == "closure":
+            failure = FailureSet(closures=frozenset({node[1]}))
+        elif layer == "cable":  # a site's cable end: every cable ending there
+            failure = FailureSet(cables=frozenset(k for keys in self.cable.adj[node].values() for k in keys))
+        else:
+            failure = FailureSet(links=frozenset({edge})) if node is None else FailureSet(
+                devices=frozenset({self.logical.device_of.get(node) or node}))
+        return self.sites_lost(frozenset(self.links_failed_by(failure)), failure.devices)
+
+    @cached_property
+    def closures_at(self) -> dict[int, list[int]]:
+        """Route node -> the splice closures in it."""
+        closures: dict[int, list[int]] = defaultdict(list)
+        for closure in self.closures.values():
+            closures[closure.node_id].append(closure.id)
+        return closures
+
+    def sites_lost(self, links: frozenset, devices: frozenset = frozenset(), *, naive: bool = False) -> frozenset[int]:
+        """Sites cut off when these links and devices fail (memoised: many elements of a
+        ranking fail the same links, e.g. consecutive trench segments of one route)."""
+        key = ("lost", links, devices)
+        if not naive and key in self.memo:
+            return self.memo[key]
+        failed = self.logical.nodes_for(devices)
+        cut = self.logical.cut_off(links, failed, naive=naive)
+        answer = frozenset(self.logical.lost_sites(cut, failed))
+        if not naive:
+            self.memo[key] = answer
+        return answer
+
     def service_cut(self, failure: FailureSet, *, naive: bool = False) -> tuple[set, set[int]]:
         """(devices cut off, sites cut off) when everything in ``failure`` fails at once."""
-        failed_devices = set(failure.devices) & set(self.logical_graph)
-        devices = self.logical.cut_off(self.links_failed_by(failure), failed_devices, naive=naive)
-        return devices, self.logical.lost_sites(devices, failed_devices)
+        failed = self.logical.nodes_for(failure.devices)
+        cut = self.logical.cut_off(self.links_failed_by(failure), failed, naive=naive)
+        return self.logical.devices_in(cut) - set(failure.devices), self.logical.lost_sites(cut, failed)
 
     def physical_cut(self, failure: FailureSet) -> set[int]:
         """Sites whose building entries lose every trench route to a PoP."""
@@ -260,6 +388,8 @@ class Network:
             return ElementRef(end_kind, end_id, self.cable_graph.nodes[ident]["code"])
         if kind == "site":
             return ElementRef("site", ident, self.sites[ident].code)
+        if kind == "closure":
+            return ElementRef("closure", ident, self.closures[ident].code)
         raise ValueError(f"unknown element kind {kind!r}")
 
 

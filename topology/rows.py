@@ -146,9 +146,10 @@ class Inventory:
 
 
 def _rows(session: Session, row_type, *columns, order_by=()):
-    statement = select(*columns)
-    if order_by:
-        statement = statement.order_by(*order_by)
+    """Rows in a fixed order (the first column, the id, unless told): graphs built from
+    them, and every answer that depends on the order of a search, are then the same on
+    SQLite and PostgreSQL, whose scans return rows in different orders."""
+    statement = select(*columns).order_by(*(order_by or columns[:1]))
     return [row_type(*values) for values in session.exec(statement)]
 
 
@@ -163,7 +164,7 @@ def load_inventory(session: Session, *, geometry: bool = False) -> Inventory:
     if geometry:
         segments = [
             SegmentRow(*values[:-1], geometry=values[-1] or ())
-            for values in session.exec(select(*segment_columns, TrenchSegment.geometry))
+            for values in session.exec(select(*segment_columns, TrenchSegment.geometry).order_by(TrenchSegment.id))
         ]
     else:
         segments = _rows(session, SegmentRow, *segment_columns)

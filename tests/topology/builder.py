@@ -6,7 +6,7 @@ import itertools
 
 from netops.geo import line_length_m
 from topology.rows import (
-    CableRow, CableSegmentRow, DeviceRow, HopRow, InterfaceRow, Inventory, LinkRow, NodeRow,
+    CableRow, CableSegmentRow, ClosureRow, DeviceRow, HopRow, InterfaceRow, Inventory, LinkRow, NodeRow,
     SegmentRow, SiteRow,
 )
 
@@ -28,6 +28,11 @@ class InventoryBuilder:
         self.device_ids: dict[str, int] = {}
         self.link_ids: dict[str, int] = {}
         self.cable_ids: dict[str, int] = {}
+        self.closure_ids: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        """Every row, so that hypothesis prints a failing example that can be read."""
+        return "\n".join(f"{name}: {rows}" for name, rows in vars(self.inv).items() if rows)
 
     def _position(self) -> tuple[float, float]:
         i = next(self._grid)
@@ -71,19 +76,41 @@ class InventoryBuilder:
         self.segment_ids[code] = ident
         return ident
 
-    def cable(self, code: str, a_site: str, b_site: str, via: list[str], *, strands: int = 24) -> int:
+    def closure(self, code: str, node: str) -> int:
         ident = next(self._ids)
-        self.inv.cables.append(CableRow(ident, code, strands, a_site_id=self.site_ids[a_site],
-                                        b_site_id=self.site_ids[b_site]))
+        self.inv.closures.append(ClosureRow(ident, code, self.node_ids[node]))
+        self.closure_ids[code] = ident
+        return ident
+
+    def cable(self, code: str, a: str, b: str, via: list[str], *, strands: int = 24) -> int:
+        """A cable from ``a`` to ``b``, each a site code or a closure code."""
+        ident = next(self._ids)
+
+        def end(name):
+            return (None, self.closure_ids[name]) if name in self.closure_ids else (self.site_ids[name], None)
+
+        (a_site, a_closure), (b_site, b_closure) = end(a), end(b)
+        self.inv.cables.append(CableRow(ident, code, strands, a_site_id=a_site, a_closure_id=a_closure,
+                                        b_site_id=b_site, b_closure_id=b_closure))
         self.inv.cable_segments.extend(CableSegmentRow(ident, seq, self.segment_ids[t])
                                        for seq, t in enumerate(via))
         self.cable_ids[code] = ident
         return ident
 
+    def set_status(self, kind: str, code: str, status: str) -> None:
+        """Give one row (site, node, segment, closure, cable, device or link) another status."""
+        rows = getattr(self.inv, {"node": "nodes", "segment": "segments", "closure": "closures",
+                                  "cable": "cables", "device": "devices", "link": "links", "site": "sites"}[kind])
+        name = "name" if kind == "device" else "code"
+        i = next(i for i, row in enumerate(rows) if getattr(row, name) == code)
+        rows[i] = rows[i]._replace(status=status)
+
     def link(self, code: str, a: str, b: str, via: list[str] = (), *, medium: str = "fibre",
-             cable: str | None = None, strands: tuple[int, int] = (1, 2), cable_strands: int = 24) -> int:
+             cable: str | None = None, strands: tuple[int, int] = (1, 2), cable_strands: int = 24,
+             cables: list[str] = ()) -> int:
         """A link between devices ``a`` and ``b`` (device names, or site codes for their
-        ``-sw``); a fibre link with ``via`` trenches gets its own cable unless ``cable``."""
+        ``-sw``); a fibre link with ``via`` trenches gets its own cable unless ``cable``
+        (or ``cables``, hop by hop)."""
         dev_a, dev_b = (self.device_ids.get(x) or self.device_ids[f"{x}-sw"] for x in (a, b))
         ident = next(self._ids)
         if_a, if_b = next(self._ids), next(self._ids)
@@ -95,36 +122,44 @@ class InventoryBuilder:
             code_of = {v: k for k, v in self.site_ids.items()}
             cable = f"C-{code}"
             self.cable(cable, code_of[site_of[dev_a]], code_of[site_of[dev_b]], list(via), strands=cable_strands)
-        if cable is not None:
-            self.inv.hops.append(HopRow(ident, 0, self.cable_ids[cable], *strands))
+        for seq, hop in enumerate([cable] if cable is not None else cables):
+            self.inv.hops.append(HopRow(ident, seq, self.cable_ids[hop], *strands))
         return ident
 
 
-def store(inv: Inventory, session) -> None:
-    """Write hand-built rows into a real database, parents before children."""
+def store(inv: Inventory, session, *, shuffle=None) -> None:
+    """Write hand-built rows into a real database, parents before children; ``shuffle`` (a
+    ``random.Random``) writes each table's rows in a random order, so nothing may depend
+    on the order a database returns them in."""
     from inventory.models import (
-        Cable, CableSegment, Device, Interface, Link, LinkHop, RouteNode, Site, TrenchSegment,
+        Cable, CableSegment, Device, Interface, Link, LinkHop, RouteNode, Site, SpliceClosure, TrenchSegment,
     )
 
     def add(rows):
+        rows = list(rows)
+        if shuffle is not None:
+            shuffle.shuffle(rows)
         session.add_all(rows)
         session.flush()
 
-    add([Site(id=s.id, code=s.code, name=s.name, kind=s.kind, lat=s.lat, lon=s.lon, source="test")
-         for s in inv.sites])
-    add([RouteNode(id=n.id, code=n.code, kind=n.kind, lat=n.lat, lon=n.lon, site_id=n.site_id, source="test")
-         for n in inv.nodes])
+    add([Site(id=s.id, code=s.code, name=s.name, kind=s.kind, lat=s.lat, lon=s.lon, status=s.status,
+              source="test") for s in inv.sites])
+    add([RouteNode(id=n.id, code=n.code, kind=n.kind, lat=n.lat, lon=n.lon, site_id=n.site_id, status=n.status,
+                   source="test") for n in inv.nodes])
     add([TrenchSegment(id=s.id, code=s.code, a_node_id=s.a_node_id, b_node_id=s.b_node_id,
                        geometry=[list(p) for p in s.geometry], length_m=s.length_m,
                        laying_method=s.laying_method, ducts_total=s.ducts_total, ducts_used=s.ducts_used,
-                       source="test") for s in inv.segments])
+                       status=s.status, source="test") for s in inv.segments])
+    add([SpliceClosure(id=c.id, code=c.code, node_id=c.node_id, status=c.status, source="test")
+         for c in inv.closures])
     add([Cable(id=c.id, code=c.code, strands=c.strands, a_site_id=c.a_site_id, b_site_id=c.b_site_id,
-               length_m=c.length_m, source="test") for c in inv.cables])
+               a_closure_id=c.a_closure_id, b_closure_id=c.b_closure_id, length_m=c.length_m, status=c.status,
+               source="test") for c in inv.cables])
     add([CableSegment(cable_id=c.cable_id, seq=c.seq, segment_id=c.segment_id) for c in inv.cable_segments])
     add([Device(id=d.id, name=d.name, site_id=d.site_id, role=d.role, platform=d.platform,
-                mgmt_ip=d.mgmt_ip, source="test") for d in inv.devices])
+                mgmt_ip=d.mgmt_ip, status=d.status, source="test") for d in inv.devices])
     add([Interface(id=i.id, device_id=i.device_id, name=i.name, kind="fibre") for i in inv.interfaces])
     add([Link(id=k.id, code=k.code, a_interface_id=k.a_interface_id, b_interface_id=k.b_interface_id,
-              medium=k.medium, source="test") for k in inv.links])
+              medium=k.medium, status=k.status, source="test") for k in inv.links])
     add([LinkHop(link_id=h.link_id, seq=h.seq, cable_id=h.cable_id, strand_a=h.strand_a,
                  strand_b=h.strand_b) for h in inv.hops])

@@ -107,14 +107,13 @@ def test_single_points_of_failure_group_elements_by_what_they_cut_off(net):
     found = by_sites(single_points_of_failure(net))
     assert found == {
         ("K1",): {("trench", "TK"), ("cable", "C-L-K1"), ("link", "L-K1")},
-        ("H1", "H2"): {("trench", "TX"), ("node", "MX")},
-        ("H1",): {("trench", "TH1"), ("cable", "C-L-H1")},
+        # the spur takes H3 too (radio-meshed behind H1): counted as rank and cut count it
+        ("H1", "H2", "H3"): {("trench", "TX"), ("node", "MX")},
+        ("H1", "H3"): {("trench", "TH1"), ("cable", "C-L-H1"), ("link", "L-H1")},
         ("H2",): {("trench", "TH2"), ("cable", "C-L-H2"), ("link", "L-H2")},
-        ("H1", "H3"): {("link", "L-H1")},
         ("H3",): {("device", "H1-sw"), ("link", "L-H3")},
         # P1's switch and building entry (and P1 as a cable end) feed everything single-homed to P1
-        ("H1", "H2", "H3", "K1"): {("device", "P1-sw")},
-        ("H1", "H2", "K1"): {("node", "E-P1"), ("site", "P1")},
+        ("H1", "H2", "H3", "K1"): {("device", "P1-sw"), ("node", "E-P1"), ("site", "P1")},
     }
     # truly redundant sites never appear; severities follow the sites cut off
     everything = {s for f in single_points_of_failure(net) for s in f.sites}
@@ -241,3 +240,77 @@ def test_a_planned_second_uplink_counts_only_when_evaluating_the_plan(city):
     today = {r.site: r.logical_paths for r in path_diversity(Network(city.inv))}
     with_plan = {r.site: r.logical_paths for r in path_diversity(Network(city.inv, AuditConfig(include_planned=True)))}
     assert today["K1"] == 1 and with_plan["K1"] == 2
+
+
+# -- what the audits must agree on (issue 13) ----------------------------------------------
+def test_plant_out_of_service_under_live_links_still_fails(city):
+    """A trench recorded out of service, or ending at a decommissioned manhole, that still
+    carries live links stays in the failure model: rank, cut and spof count it, and the
+    consistency audit says what contradicts."""
+    city.set_status("segment", "TH2", "decommissioned")
+    city.set_status("node", "MX", "decommissioned")  # TX, TH1 and TH2 all end there
+    net = Network(city.inv)
+    ranked = {(e.kind, e.code): e.sites for e in criticality_ranking(net)}
+    assert ranked["trench", "TX"] == ("H1", "H2", "H3")  # active trench into a decommissioned manhole
+    assert ranked["node", "MX"] == ("H1", "H2", "H3")
+    assert ranked["trench", "TH2"] == ("H2",)
+    assert blast_radius(net, *resolve_failures(net, ["TX"])).sites_cut == ("H1", "H2", "H3")
+    assert {"TX", "MX", "TH2"} <= {e.code for f in single_points_of_failure(net) for e in f.elements}
+    contradictions = {(f.title, f.elements[0].code) for f in consistency(net) if "live links" in f.title}
+    assert contradictions == {("node is decommissioned but live links pass it", "MX"),
+                              ("trench is decommissioned but live links run through it", "TH2")}
+
+
+def test_a_closure_fails_the_cables_spliced_in_it_and_its_manhole_fails_it(city):
+    city.node("MK")
+    city.closure("CL-K", "MK")
+    city.trench("TKa", "K1", "MK")
+    city.trench("TKb", "MK", "P2")
+    city.cable("C-K1a", "K1", "CL-K", ["TKa"])
+    city.cable("C-K1b", "CL-K", "P2", ["TKb"])
+    city.link("L-K1-2", "K1", "P2", cables=["C-K1a", "C-K1b"])
+    net = Network(city.inv)
+
+    def cut(*names):
+        return blast_radius(net, *resolve_failures(net, names)).sites_cut
+
+    assert cut("TK") == ()  # K1 now has a second uplink, through the closure
+    assert cut("TK", "closure:CL-K") == ("K1",)
+    assert cut("TK", "node:MK") == ("K1",)  # the manhole takes its closure with it
+    assert cut("TK", "cable:C-K1b") == ("K1",)
+
+
+def test_cut_explains_names_it_cannot_use(net, city):
+    with pytest.raises(NotFoundError, match=r"^no trench, node, closure, cable, device, link or site named "
+                                            r"'TS1'; did you mean TS1a or TS1b or S1\?$"):
+        resolve_failures(net, ["TS1"])
+    with pytest.raises(NotFoundError, match=r"no node named 'TS2': it is a trench \(write trench:TS2\)"):
+        resolve_failures(net, ["node:TS2"])
+    with pytest.raises(NotFoundError, match=r"'x{60}…'$"):
+        resolve_failures(net, ["x" * 10_000])
+    city.trench("T-OLD", "S1", "MB")
+    city.set_status("segment", "T-OLD", "decommissioned")
+    with pytest.raises(NotFoundError, match="trench 'T-OLD' is decommissioned and nothing in service depends on it"):
+        resolve_failures(Network(city.inv), ["T-OLD"])
+
+
+def test_without_transit_pop_routers_become_single_points(city):
+    """With transit, S1 (dual-homed to both PoPs' switches) carries P1's traffic to P2 when
+    P1's router fails. Without, P1's router and its link to P1's switch cut off everything
+    homed on P1 alone, and a site hanging on a school's switch loses the core."""
+    city.site("K2", "kindergarten", entry=False)
+    city.link("L-K2", "K2", "S1", medium="radio")  # K2 behind the school's switch
+    transit = Network(city.inv)
+    strict = Network(city.inv, AuditConfig(transit=False))
+    alone_on_p1 = ("H1", "H2", "H3", "K1")
+    rank = {(e.kind, e.code): e.sites for e in criticality_ranking(transit)}
+    strict_rank = {(e.kind, e.code): e.sites for e in criticality_ranking(strict)}
+    assert rank["device", "P1-rtr"] == () and strict_rank["device", "P1-rtr"] == alone_on_p1
+    assert rank["device", "S1-sw"] == ("K2", "S1") and strict_rank["device", "S1-sw"] == ("S1",)
+    assert "K2" in {f.sites[0] for f in reachability(strict) if f.layer == "logical"}
+    spof = {f.sites: {e.code for e in f.elements} for f in single_points_of_failure(strict)}
+    assert {"P1-rtr", "P1-sw", "L-P1-local"} <= spof[alone_on_p1]
+    assert not any("P1-rtr" in codes for codes in by_sites(single_points_of_failure(transit)).values()
+                   for codes in [{c for _, c in codes}])
+    assert blast_radius(strict, *resolve_failures(strict, ["P1-rtr"])).devices_cut == (
+        "H1-sw", "H2-sw", "H3-sw", "K1-sw", "P1-sw")

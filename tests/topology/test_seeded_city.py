@@ -23,15 +23,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    path = tmp_path_factory.mktemp("city") / "city.db"
-    result = CliRunner().invoke(app, ["--db", str(path), "inventory", "seed"])
-    assert result.exit_code == 0, result.output
-    engine = dbmod.make_engine(f"sqlite:///{path}")
+def seeded(seeded_city_db):
+    engine = dbmod.make_engine(f"sqlite:///{seeded_city_db}")
     with session_scope(engine) as session:
         inv = load_inventory(session, geometry=True)
     engine.dispose()
-    return str(path), Network(inv)
+    return seeded_city_db, Network(inv)
 
 
 @pytest.fixture(scope="module")
