@@ -20,7 +20,7 @@ from configs.audit import AuditReport, audit_live, audit_store, record_audit
 from configs.backup import run_backup
 from configs.intended import audit_intended
 from configs.remediate import plan as remediation_plan
-from configs.rules import Severity, load_rules
+from configs.rules import load_rules
 from configs.state import Workspace
 from configs.targets import select_devices
 
@@ -83,7 +83,9 @@ def audit(
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable; env NETOPS_RULES_DIR)."),
     from_store: bool = typer.Option(False, "--from-store", help="Audit the last backups, no SSH."),
     intended: bool = typer.Option(False, "--intended", help="Audit generated configs of planned devices, no SSH."),
-    fail_on: Severity = typer.Option(Severity.HIGH, "--fail-on", help="Exit 1 on findings of this severity or worse."),
+    fail_on: str = typer.Option(
+        "critical", "--fail-on", callback=ssh.severity_option, metavar="[critical|warning|info]",
+        help="Exit 1 on findings of this severity or worse (high/medium/low are accepted as before)."),
 ) -> None:
     """Check configs against the compliance rules (running configs over SSH by default)."""
     if from_store and intended:
@@ -147,15 +149,17 @@ def remediate(
         devices = select_devices(session, ssh.device_filter(site, kind, district, role, device))
     report = audit_store(devices, Workspace(store).store(), rules)
     plans = remediation_plan(report, rules)
+    # a device never backed up has nothing to plan from: said, but not a failed run
+    no_backup = [d.device for d in report.failed_devices]
     if as_json:
-        print_json({"plans": [p.as_dict() for p in plans],
-                    "not_in_store": [d.device for d in report.failed_devices]})
+        print_json({"plans": [p.as_dict() for p in plans], "not_in_store": no_backup})
     else:
         for p in plans:
             console.rule(f"{p.device}: fixes {len(p.fixed_rules)} rules, {len(p.manual_rules)} manual")
             console.print("\n".join(p.lines) or "(nothing automatic)", highlight=False, markup=False)
             if p.manual_rules:
                 console.print(f"manual: {', '.join(p.manual_rules)}", highlight=False)
+        if no_backup:
+            console.print(f"no backup yet, nothing to plan (run `netops config backup` first): "
+                          f"{', '.join(no_backup)}", highlight=False, markup=False)
         console.print(f"dry run: {len(plans)} devices need changes; netops sends no configuration")
-    if report.failed_devices:
-        raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
