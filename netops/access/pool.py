@@ -213,6 +213,29 @@ class _Failure:
     retryable: bool = False
 
 
+@dataclass
+class LoginStats:
+    """How the login slots were used in a run: what sizing ``login_limit`` needs (README).
+
+    ``held_s`` is the time slots were held (TCP+SSH handshake, authentication, session
+    preparation), ``waited_s`` the time workers queued for one."""
+
+    logins: int = 0
+    held_s: float = 0.0
+    waited_s: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, waited_s: float, held_s: float) -> None:
+        with self._lock:
+            self.logins += 1
+            self.waited_s += waited_s
+            self.held_s += held_s
+
+    @property
+    def mean_login_s(self) -> float:
+        return self.held_s / self.logins if self.logins else 0.0
+
+
 class _ConnectFailed(Exception):
     def __init__(self, failure: _Failure):
         super().__init__(failure.message)
@@ -236,6 +259,7 @@ class SessionPool:
         self.retry = retry
         self._connect = connect
         self._logins = threading.BoundedSemaphore(self.login_limit)
+        self.login_stats = LoginStats()
 
     def run(
         self,
@@ -281,37 +305,46 @@ class SessionPool:
         return DeviceResult(target.name, AccessStatus.OK, value, None, attempts, time.monotonic() - started)
 
     def _open(self, target: DeviceTarget):
-        timeout = target.conn_timeout_s
+        queued = time.monotonic()
         with self._logins:
+            granted = time.monotonic()
             try:
-                connection = self._connect(
-                    device_type=target.platform,
-                    host=target.host,
-                    port=target.port,
-                    username=target.username,
-                    password=target.password.reveal(),
-                    secret=(target.enable_secret or target.password).reveal(),
-                    conn_timeout=timeout,
-                    auth_timeout=timeout,
-                    banner_timeout=timeout,
-                    ssh_strict=target.known_hosts is not None,
-                    system_host_keys=False,
-                    alt_host_keys=target.known_hosts is not None,
-                    alt_key_file=target.known_hosts or "",
-                )
-            except Exception as exc:  # noqa: BLE001
-                raise _ConnectFailed(classify(exc, target, connecting=True)) from None
-            try:
-                if not connection.check_enable_mode():
-                    connection.enable()
-            except Exception as exc:  # noqa: BLE001
-                # a platform without an enable mode raises a plain error: carry on unprivileged
-                # (show commands that need it then fail as parse errors); a hang is a failure
-                failure = classify(exc, target)
-                if failure.status != AccessStatus.ERROR:
-                    _close_hard(connection)
-                    raise _ConnectFailed(failure) from None
-            return connection
+                return self._login(target)
+            finally:
+                self.login_stats.add(granted - queued, time.monotonic() - granted)
+
+    def _login(self, target: DeviceTarget):
+        """Connect, authenticate, enable: everything the AAA servers see of a session."""
+        timeout = target.conn_timeout_s
+        try:
+            connection = self._connect(
+                device_type=target.platform,
+                host=target.host,
+                port=target.port,
+                username=target.username,
+                password=target.password.reveal(),
+                secret=(target.enable_secret or target.password).reveal(),
+                conn_timeout=timeout,
+                auth_timeout=timeout,
+                banner_timeout=timeout,
+                ssh_strict=target.known_hosts is not None,
+                system_host_keys=False,
+                alt_host_keys=target.known_hosts is not None,
+                alt_key_file=target.known_hosts or "",
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _ConnectFailed(classify(exc, target, connecting=True)) from None
+        try:
+            if not connection.check_enable_mode():
+                connection.enable()
+        except Exception as exc:  # noqa: BLE001
+            # a platform without an enable mode raises a plain error: carry on unprivileged
+            # (show commands that need it then fail as parse errors); a hang is a failure
+            failure = classify(exc, target)
+            if failure.status != AccessStatus.ERROR:
+                _close_hard(connection)
+                raise _ConnectFailed(failure) from None
+        return connection
 
     def _failed(self, target: DeviceTarget, failure: _Failure, attempts: int, started: float) -> DeviceResult:
         # info, not warning: the caller reports every result; a warning would reach stderr twice

@@ -95,6 +95,8 @@ def test_login_limit_bounds_simultaneous_logins(fleet, address_map):
     results = pool.run(targets, lambda s: s.show("show running-config")[:10])
     assert all(r.ok for r in results)
     assert active["max"] == 2
+    stats = pool.login_stats  # what sizing the login limit needs: logins and their duration
+    assert stats.logins == 6 and 0 < stats.mean_login_s < stats.held_s and stats.waited_s > 0
 
 
 def test_pool_rejects_nonsense_sizes():
