@@ -62,7 +62,8 @@ CASES: dict[str, tuple[str, str]] = {
     "procurve-aaa-login-central": ("aaa authentication ssh login local\n", "aaa authentication ssh login tacacs local\n"),
     "procurve-aaa-accounting": ("aaa accounting exec start-stop tacacs\n",
                                 "aaa accounting exec start-stop tacacs\naaa accounting commands stop-only tacacs\n"),
-    "procurve-bpdu-protection": ("spanning-tree\n", "spanning-tree 1-48 bpdu-protection\n"),
+    "procurve-bpdu-protection": ('interface 1\n   name "classroom"\n   exit\n',
+                                 'interface 1\n   name "classroom"\n   spanning-tree bpdu-protection\n   exit\n'),
     "procurve-dhcp-snooping": ("dhcp-snooping\n", "dhcp-snooping\ndhcp-snooping vlan 10 20\n"),
     "procurve-arp-protect": ("arp-protect\n", "arp-protect\narp-protect vlan 10 20\n"),
     "procurve-storm-control": ('interface 1\n   name "classroom"\n   exit\n',
@@ -167,6 +168,13 @@ def test_bpdu_guard_global_default_needs_portfast_default_too():
     both = "spanning-tree portfast default\nspanning-tree portfast bpduguard default\n" + ACCESS_PORT
     assert _status("ios-bpdu-guard", only_guard).status == Compliance.NONCOMPLIANT
     assert _status("ios-bpdu-guard", both).status == Compliance.COMPLIANT
+
+
+def test_procurve_bpdu_protection_accepts_a_global_port_list():
+    in_use = 'interface 1\n   name "classroom"\n   exit\ninterface 49\n   name "uplink to pop"\n   exit\n'
+    assert _status("procurve-bpdu-protection", in_use).status == Compliance.NONCOMPLIANT
+    assert _status("procurve-bpdu-protection", "spanning-tree 1-48 bpdu-protection\n" + in_use).status == \
+        Compliance.COMPLIANT
 
 
 def test_snmp_groups_without_priv_or_acl_fail_even_next_to_a_good_one():
