@@ -86,6 +86,26 @@ def silent_port():
     thread.join(timeout=5)
 
 
+@pytest.fixture
+def dropping_port():
+    """A listener whose accept queue is full and never drained: the kernel drops further
+    SYNs, as for a host behind a firewall that drops (a TCP connect that times out)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.2)
+    yield port
+    for sock in (*fillers, server):
+        sock.close()
+
+
 # -- host keys ----------------------------------------------------------------------------
 def test_known_key_is_accepted_and_an_unknown_one_refused_naming_file_and_fingerprint(fleet, address_map, tmp_path):
     s1_port, pop1_port = address_map["s1-sw"][1], address_map["pop1-dist"][1]
@@ -133,6 +153,15 @@ def test_silent_port_times_out_once_within_the_profile_timeout(silent_port):
     assert result.status == AccessStatus.TIMEOUT and result.attempts == 1
     assert "accepted the connection but completed no SSH handshake within 2s" in result.error
     # bounded by the profile: one conn_timeout (2 s), not (retries + 1) of them
+    assert 1.8 <= elapsed < 3.5, elapsed
+
+
+def test_a_dropped_tcp_connect_is_unreachable_after_one_timeout(dropping_port):
+    started = time.monotonic()
+    [result] = SessionPool(**POOL).run([target(dropping_port, conn_timeout=2)], hostname)
+    elapsed = time.monotonic() - started
+    assert result.status == AccessStatus.UNREACHABLE and result.attempts == 1
+    assert result.error == f"no answer from 127.0.0.1:{dropping_port} within 2s (TCP connect)"
     assert 1.8 <= elapsed < 3.5, elapsed
 
 
