@@ -9,6 +9,7 @@ wins over 1 because the audit is incomplete); 4 configuration (secrets, database
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -40,18 +41,21 @@ def backup(
                      address_map, known_hosts, workers, login_limit, retries)
     with ssh.open_session(ctx) as session:
         targets = ssh.targets(ctx, run, session)
+    pool, started = run.pool(), time.monotonic()
     report = ssh.with_progress(
         "backup", len(targets.ready),
-        lambda step: run_backup(targets.ready, run.pool(), run.workspace, targets.unusable, step),
+        lambda step: run_backup(targets.ready, pool, run.workspace, targets.unusable, step),
     )
+    logins = ssh.login_summary(pool, time.monotonic() - started)
     if as_json:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "logins": logins})
     else:
         print_table(f"config backup → {run.workspace.root / 'repo'}",
                     ["device", "status", "change", "error"],
                     [[d.device, d.status, d.change, d.error] for d in report.devices])
         console.print(report.message.splitlines()[0] if report.message else "no devices selected",
                       highlight=False, markup=False)
+        console.print(ssh.login_line(logins), highlight=False)
     if report.failed:
         raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
 

@@ -95,5 +95,18 @@ def with_progress(label: str, total: int, work: Callable[[Callable[[DeviceResult
         return work(advance)
 
 
+def login_summary(pool: SessionPool, wall_s: float) -> dict:
+    """What the AAA servers saw of a run: the figures sizing ``--login-limit`` needs."""
+    stats = pool.login_stats
+    return {"login_limit": pool.login_limit, "logins": stats.logins,
+            "mean_login_s": round(stats.mean_login_s, 2),
+            "logins_per_s": round(stats.logins / wall_s, 2) if wall_s > 0 else 0.0}
+
+
+def login_line(summary: dict) -> str:
+    return (f"logins: {summary['logins']}, at most {summary['login_limit']} at once, "
+            f"{summary['mean_login_s']:.1f}s each on average, {summary['logins_per_s']:.1f}/s")
+
+
 def open_session(ctx: typer.Context):
     return session_scope(app_context(ctx).engine)

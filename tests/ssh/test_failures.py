@@ -140,8 +140,12 @@ def test_cli_reports_host_key_rejected_with_exit_3(fleet, address_map, cli_env, 
     r, _ = invoke(cli_env, "config", "backup", "--device", "s1-sw", "--device", "pop1-dist", "--json",
                   "--known-hosts", known, "--address-map", cli_env["ADDR"])
     assert r.exit_code == 3
-    by = {d["device"]: d for d in json.loads(r.stdout)["devices"]}
+    body = json.loads(r.stdout)
+    by = {d["device"]: d for d in body["devices"]}
     assert by["s1-sw"]["status"] == "ok"
+    # what sizing --login-limit needs: both attempted a login, the refused key's one counts too
+    assert body["logins"]["logins"] == 2 and body["logins"]["mean_login_s"] > 0
+    assert body["logins"]["login_limit"] == 8
     assert by["pop1-dist"]["status"] == "host_key_rejected" and known in by["pop1-dist"]["error"]
 
 
