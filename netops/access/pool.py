@@ -418,11 +418,11 @@ def _connect_failure(exc, chain, target: DeviceTarget, timeout_s: float) -> _Fai
         return _Failure(AccessStatus.UNREACHABLE, f"{where} closed the connection during the SSH handshake",
                         retryable=True)
     text = " ".join(str(e) for e in chain)
+    if "DNS failure" in text or _find(chain, socket.gaierror):
+        return _Failure(AccessStatus.UNREACHABLE, f"cannot resolve {target.host!r}")
     if "TCP connection" in text:
         if _find(chain, (socket.timeout, TimeoutError)):
             return _Failure(AccessStatus.UNREACHABLE, f"no answer from {where} within {timeout_s:g}s (TCP connect)")
-        if "DNS failure" in text:
-            return _Failure(AccessStatus.UNREACHABLE, f"cannot resolve {target.host!r}")
         return _Failure(AccessStatus.UNREACHABLE, f"cannot connect to {where}", retryable=True)
     if "No existing session" in text or "protocol banner" in text or "timed out" in text.lower():
         return _Failure(AccessStatus.TIMEOUT, f"{where} accepted the connection but completed no SSH "
@@ -440,6 +440,8 @@ def _first_line(exc: BaseException, target: DeviceTarget) -> str:
     text = [line for line in str(exc).strip().splitlines() if line.strip()]
     first = text[0] if text else type(exc).__name__
     return scrub(f"{type(exc).__name__}: {first}", target.secrets())
+
+
 def _close_politely(connection) -> None:
     try:
         connection.disconnect()
