@@ -299,7 +299,7 @@ class SessionPool:
             value = task(DeviceSession(connection, target))
             healthy = True
         except Exception as exc:  # noqa: BLE001 - every failure becomes a typed result
-            return self._failed(target, classify(exc, target), attempts, started)
+            return self._failed(target, _classify(exc, target), attempts, started)
         finally:
             (_close_politely if healthy else _close_hard)(connection)
         return DeviceResult(target.name, AccessStatus.OK, value, None, attempts, time.monotonic() - started)
@@ -333,14 +333,14 @@ class SessionPool:
                 alt_key_file=target.known_hosts or "",
             )
         except Exception as exc:  # noqa: BLE001
-            raise _ConnectFailed(classify(exc, target, connecting=True)) from None
+            raise _ConnectFailed(_classify(exc, target, connecting=True)) from None
         try:
             if not connection.check_enable_mode():
                 connection.enable()
         except Exception as exc:  # noqa: BLE001
             # a platform without an enable mode raises a plain error: carry on unprivileged
             # (show commands that need it then fail as parse errors); a hang is a failure
-            failure = classify(exc, target)
+            failure = _classify(exc, target)
             if failure.status != AccessStatus.ERROR:
                 _close_hard(connection)
                 raise _ConnectFailed(failure) from None
@@ -384,7 +384,7 @@ def _host_key_message(chain: list[BaseException], target: DeviceTarget) -> str |
     return None
 
 
-def classify(exc: BaseException, target: DeviceTarget, connecting: bool = False) -> _Failure:
+def _classify(exc: BaseException, target: DeviceTarget, connecting: bool = False) -> _Failure:
     """Name a failure: its status, one line for people, and whether a retry may help."""
     chain = _chain(exc)
     timeout_s = target.conn_timeout_s

@@ -141,6 +141,7 @@ router bgp 65001
  neighbor 10.0.0.1 password PlantedBgpS1
 !
 line con 0
+ exec-timeout 0 0
 line vty 0 4
  password 7 PlantedVtyPwS1
  transport input telnet ssh

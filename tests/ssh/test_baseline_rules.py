@@ -24,6 +24,8 @@ CASES: dict[str, tuple[str, str]] = {
                              "line vty 0 4\n access-class MGMT-ACCESS in\n transport input ssh\n"),
     "ios-ssh-timeout-retries": ("ip ssh time-out 120\nip ssh authentication-retries 3\n",
                                 "ip ssh time-out 60\nip ssh authentication-retries 3\n"),
+    "ios-exec-timeout": ("line con 0\n exec-timeout 30 0\nline vty 0 4\n exec-timeout 5 0\n",
+                         "line con 0\nline vty 0 4\n exec-timeout 5 0\n"),
     "ios-login-block-for": ("hostname sw\n", "login block-for 120 attempts 5 within 60\n"),
     "ios-aaa-new-model": ("no aaa new-model\n", "aaa new-model\n"),
     "ios-aaa-login-central": ("aaa new-model\naaa authentication login default local\n",
@@ -118,21 +120,43 @@ def test_rule_fires_on_violation_and_is_quiet_on_compliance(rule_id):
     assert good.status == Compliance.COMPLIANT, good
 
 
+def _setting(line: str) -> str | None:
+    """What a line sets, for lines whose value is a number (``exec-timeout 10 0`` sets
+    ``exec-timeout``): pasting such a line replaces the old value, as a device does."""
+    words = line.split()
+    for i, word in enumerate(words):
+        if any(c.isdigit() for c in word):
+            return " ".join(words[:i]) if i else None
+    return None
+
+
 def _apply(config: str, lines: list[str]) -> str:
     """Paste remediation lines the way a device merges them: indented lines after a
-    header that already exists go into that block; everything else is appended."""
+    header that already exists go into that block; everything else is appended; a line
+    setting a value replaces the old value in the same place."""
     out = config.splitlines()
+
+    def place(line: str, start: int, end: int) -> None:
+        key = _setting(line.strip())
+        same = [i for i in range(start, end) if key and _setting(out[i].strip()) == key
+                and out[i].startswith(" ") == line.startswith(" ")]
+        if same:
+            out[same[0]] = line
+        else:
+            out.insert(end, line)
+
     header = None
     for line in lines:
         if not line.startswith(" "):
             header = line if line in out else None
             if header is None:
-                out.append(line)
+                place(line, 0, len(out))
         elif header is not None:
-            at = out.index(header) + 1
-            while at < len(out) and out[at].startswith(" "):
-                at += 1
-            out.insert(at, line)
+            start = out.index(header) + 1
+            end = start
+            while end < len(out) and out[end].startswith(" "):
+                end += 1
+            place(line, start, end)
         else:
             out.append(line)
     return "\n".join(out) + "\n"
@@ -168,6 +192,16 @@ def test_bpdu_guard_global_default_needs_portfast_default_too():
     both = "spanning-tree portfast default\nspanning-tree portfast bpduguard default\n" + ACCESS_PORT
     assert _status("ios-bpdu-guard", only_guard).status == Compliance.NONCOMPLIANT
     assert _status("ios-bpdu-guard", both).status == Compliance.COMPLIANT
+
+
+def test_hidden_ios_defaults_are_read_as_the_defaults():
+    """IOS leaves defaults out of the running config: exec-timeout 10 min, 3 SSH retries."""
+    assert _status("ios-exec-timeout", "line vty 0 4\n transport input ssh\n").status == Compliance.COMPLIANT
+    assert _status("ios-exec-timeout", "line vty 0 4\n exec-timeout 0 0\n").status == Compliance.NONCOMPLIANT
+    assert _status("ios-exec-timeout", "line vty 0 4\n exec-timeout 0\n").status == Compliance.NONCOMPLIANT
+    assert _status("ios-ssh-timeout-retries", "ip ssh time-out 60\n").status == Compliance.COMPLIANT
+    assert _status("ios-ssh-timeout-retries",
+                   "ip ssh time-out 60\nip ssh authentication-retries 5\n").status == Compliance.NONCOMPLIANT
 
 
 def test_procurve_bpdu_protection_accepts_a_global_port_list():
