@@ -1,8 +1,9 @@
 """Backup + audit of the seeded city's switch population against fakenos, at several
-pool sizes: wall time and sessions per second.
+pool settings (workers:login-limit): wall time, sessions per second, and what the AAA
+servers would see (logins per second, mean time a login slot is held).
 
-    .venv/bin/python benchmarks/ssh_bench.py                 # all active switches
-    .venv/bin/python benchmarks/ssh_bench.py --devices 40 --pools 1,8,32
+    .venv/bin/python benchmarks/ssh_bench.py                  # all active switches
+    .venv/bin/python benchmarks/ssh_bench.py --devices 50 --settings 8:4,16:1,16:2,16:4,16:8,16:16
 
 The switches' running configs are their intended configs (``configs.intended``) from
 the seeded inventory, every fifth with planted violations and secrets, served by one
@@ -39,6 +40,7 @@ from configs.targets import DeviceFilter, build_targets, select_devices  # noqa:
 from inventory.models import SshProfile  # noqa: E402
 from inventory.seed import generate, seed  # noqa: E402
 from netops import db as dbmod  # noqa: E402
+from commands.ssh_common import DEFAULT_LOGIN_LIMIT, DEFAULT_WORKERS  # noqa: E402
 from netops.access import RetryPolicy, SessionPool  # noqa: E402
 from netops.secrets import SecretStore, env_name  # noqa: E402
 from tests.support.fakenos_fleet import Fleet, HostSpec  # noqa: E402
@@ -92,8 +94,9 @@ def plain_loop(targets) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--devices", type=int, default=None, help="limit the switch count")
-    ap.add_argument("--pools", default="4,16,32,64", help="pool sizes (workers) to measure")
-    ap.add_argument("--login-limit", type=int, default=16)
+    ap.add_argument("--settings", default=f"8:4,{DEFAULT_WORKERS}:1,{DEFAULT_WORKERS}:2,{DEFAULT_WORKERS}:4,"
+                    f"{DEFAULT_WORKERS}:{DEFAULT_LOGIN_LIMIT},{DEFAULT_WORKERS}:16,32:16",
+                    help="workers:login-limit pairs to measure")
     ap.add_argument("--peer-devices", type=int, default=12, help="devices for the sequential peer")
     args = ap.parse_args()
 
@@ -125,9 +128,10 @@ def main() -> None:
     rules = load_rules()
     rows = []
     try:
-        for workers in [int(p) for p in args.pools.split(",")]:
-            ws = Workspace(tmp / f"ws-{workers}")
-            pool = SessionPool(workers, min(args.login_limit, workers), RetryPolicy(retries=1))
+        for setting in args.settings.split(","):
+            workers, login_limit = (int(v) for v in setting.split(":"))
+            ws = Workspace(tmp / f"ws-{workers}-{login_limit}")
+            pool = SessionPool(workers, login_limit, RetryPolicy(retries=1))
             started = time.monotonic()
             report = run_backup(targets.ready, pool, ws, targets.unusable, fingerprint=Fingerprinter.ephemeral())
             backup_s = time.monotonic() - started
@@ -136,10 +140,14 @@ def main() -> None:
             audit_s = time.monotonic() - started
             ok = sum(1 for d in report.devices if d.status == "ok")
             noncompliant = sum(1 for d in audit.devices if d.failures)
-            rows.append((workers, min(args.login_limit, workers), len(devices), ok, backup_s,
-                         ok / backup_s, audit_s, noncompliant))
-            print(f"workers {workers:3d} login-limit {min(args.login_limit, workers):3d}: backup {ok}/{len(devices)} "
-                  f"ok in {backup_s:6.1f}s = {ok / backup_s:5.2f} sessions/s; audit from store {audit_s * 1000:6.0f} ms, "
+            stats = pool.login_stats
+            default = " (default)" if (workers, login_limit) == (DEFAULT_WORKERS, DEFAULT_LOGIN_LIMIT) else ""
+            rows.append((f"{workers}:{pool.login_limit}{default}", len(devices), ok, backup_s, ok / backup_s,
+                         stats.logins / backup_s, stats.mean_login_s, stats.waited_s / max(1, stats.logins),
+                         audit_s, noncompliant))
+            print(f"workers {workers:3d} login-limit {pool.login_limit:3d}{default}: backup {ok}/{len(devices)} ok in "
+                  f"{backup_s:6.1f}s = {ok / backup_s:5.2f} sessions/s, {stats.logins / backup_s:5.2f} logins/s, "
+                  f"login held {stats.mean_login_s:.2f}s on average; audit from store {audit_s * 1000:6.0f} ms, "
                   f"{noncompliant} devices noncompliant", flush=True)
 
         peer_targets = targets.ready[: args.peer_devices]
@@ -154,10 +162,12 @@ def main() -> None:
         os.kill(server.pid, signal.SIGTERM)
         server.join(timeout=60)
 
-    print("\n| workers | login limit | switches | backed up | backup wall s | sessions/s | audit (store) ms | noncompliant |")
-    print("|---|---|---|---|---|---|---|---|")
-    for w, ll, n, ok, b, sps, a, nc in rows:
-        print(f"| {w} | {ll} | {n} | {ok} | {b:.1f} | {sps:.2f} | {a * 1000:.0f} | {nc} |")
+    print("\n| workers:login limit | switches | backed up | backup wall s | sessions/s | logins/s "
+          "| login held s (mean) | wait for a slot s (mean) | audit (store) ms | noncompliant |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for setting, n, ok, b, sps, lps, held, wait, a, nc in rows:
+        print(f"| {setting} | {n} | {ok} | {b:.1f} | {sps:.2f} | {lps:.2f} | {held:.2f} | {wait:.2f} "
+              f"| {a * 1000:.0f} | {nc} |")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ wins over 1 because the audit is incomplete); 4 configuration (secrets, database
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -20,7 +21,7 @@ from configs.audit import AuditReport, audit_live, audit_store, record_audit
 from configs.backup import run_backup
 from configs.intended import audit_intended
 from configs.remediate import plan as remediation_plan
-from configs.rules import Severity, load_rules
+from configs.rules import load_rules
 from configs.scrub import Fingerprinter
 from configs.state import Workspace
 from configs.targets import select_devices
@@ -43,19 +44,22 @@ def backup(
     with ssh.open_session(ctx) as session:
         targets = ssh.targets(ctx, run, session)
     fingerprint = _fingerprinter(ctx)
+    pool, started = run.pool(), time.monotonic()
     report = ssh.with_progress(
         "backup", len(targets.ready),
-        lambda step: run_backup(targets.ready, run.pool(), run.workspace, targets.unusable, step,
+        lambda step: run_backup(targets.ready, pool, run.workspace, targets.unusable, step,
                                 fingerprint=fingerprint),
     )
+    logins = ssh.login_summary(pool, time.monotonic() - started)
     if as_json:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "logins": logins})
     else:
         print_table(f"config backup → {run.workspace.root / 'repo'}",
                     ["device", "status", "change", "error"],
                     [[d.device, d.status, d.change, d.error] for d in report.devices])
         console.print(report.message.splitlines()[0] if report.message else "no devices selected",
                       highlight=False, markup=False)
+        console.print(ssh.login_line(logins), highlight=False)
     if report.failed:
         raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
 
@@ -92,7 +96,9 @@ def audit(
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable; env NETOPS_RULES_DIR)."),
     from_store: bool = typer.Option(False, "--from-store", help="Audit the last backups, no SSH."),
     intended: bool = typer.Option(False, "--intended", help="Audit generated configs of planned devices, no SSH."),
-    fail_on: Severity = typer.Option(Severity.HIGH, "--fail-on", help="Exit 1 on findings of this severity or worse."),
+    fail_on: str = typer.Option(
+        "critical", "--fail-on", callback=ssh.severity_option, metavar="[critical|warning|info]",
+        help="Exit 1 on findings of this severity or worse (high/medium/low are accepted as before)."),
 ) -> None:
     """Check configs against the compliance rules (running configs over SSH by default)."""
     if from_store and intended:
@@ -157,15 +163,17 @@ def remediate(
         devices = select_devices(session, ssh.device_filter(site, kind, district, role, device))
     report = audit_store(devices, Workspace(store).store(), rules)
     plans = remediation_plan(report, rules)
+    # a device never backed up has nothing to plan from: said, but not a failed run
+    no_backup = [d.device for d in report.failed_devices]
     if as_json:
-        print_json({"plans": [p.as_dict() for p in plans],
-                    "not_in_store": [d.device for d in report.failed_devices]})
+        print_json({"plans": [p.as_dict() for p in plans], "not_in_store": no_backup})
     else:
         for p in plans:
             console.rule(f"{p.device}: fixes {len(p.fixed_rules)} rules, {len(p.manual_rules)} manual")
             console.print("\n".join(p.lines) or "(nothing automatic)", highlight=False, markup=False)
             if p.manual_rules:
                 console.print(f"manual: {', '.join(p.manual_rules)}", highlight=False)
+        if no_backup:
+            console.print(f"no backup yet, nothing to plan (run `netops config backup` first): "
+                          f"{', '.join(no_backup)}", highlight=False, markup=False)
         console.print(f"dry run: {len(plans)} devices need changes; netops sends no configuration")
-    if report.failed_devices:
-        raise typer.Exit(ssh.EXIT_DEVICES_FAILED)

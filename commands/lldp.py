@@ -14,9 +14,20 @@ from commands import ssh_common as ssh
 from inventory.models import DeviceRole, SiteKind
 from commands.common import console, print_json, print_table
 from configs.lldp import MismatchKind, documented_links, record_lldp, verify as verify_links
+from configs.rules import Severity
 from configs.state import Workspace
 
 app = typer.Typer(help="LLDP/CDP neighbours against the inventory's documented links.", no_args_is_help=True)
+
+
+def _fail_on_option(values: list[str]) -> list[MismatchKind | Severity]:
+    """Typer callback: each value is a mismatch kind or a severity (old words accepted)."""
+    kinds = {str(k): k for k in MismatchKind}
+    return [kinds[v.lower()] if v.lower() in kinds else ssh.severity_option(v) for v in values]
+
+
+def _fails(kind: MismatchKind, fail_on: list[MismatchKind | Severity]) -> bool:
+    return any(kind is t if isinstance(t, MismatchKind) else kind.severity.rank >= t.rank for t in fail_on)
 
 
 @app.command()
@@ -26,8 +37,10 @@ def verify(
     role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
-    fail_on: list[MismatchKind] = typer.Option(
-        list(MismatchKind), "--fail-on", help="Exit 1 on mismatches of this kind (repeatable)."),
+    fail_on: list[str] = typer.Option(
+        ["warning"], "--fail-on", callback=_fail_on_option, metavar="[KIND|SEVERITY]",
+        help="Exit 1 on mismatches of this kind (missing, mispatched, unexpected) or of this severity "
+             "or worse (critical: missing; warning: all). Repeatable."),
 ) -> None:
     """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
@@ -41,13 +54,16 @@ def verify(
     if as_json:
         print_json(report.as_dict())
     else:
-        print_table("LLDP/CDP vs inventory", ["device", "kind", "local port", "documented", "observed", "link"],
-                    [[f.device, f.kind, f.local_interface, f.expected, f.observed, f.link] for f in report.findings])
+        print_table("LLDP/CDP vs inventory",
+                    ["device", "kind", "severity", "local port", "documented", "observed", "link"],
+                    [[f.device, f.kind, f.kind.severity, f.local_interface, f.expected, f.observed, f.link]
+                     for f in report.findings])
         for d in report.failed_devices:
             console.print(f"[red]{d.device}[/red]: {d.status}: {d.error}", highlight=False)
         counts = report.counts()
         console.print(", ".join(f"{v} {k}" for k, v in counts.items()) + f" ({len(report.devices)} devices)")
     if report.failed_devices:
         raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
-    if any(f.kind in fail_on for f in report.findings):
+    if any(_fails(f.kind, fail_on) for f in report.findings):
         raise typer.Exit(ssh.EXIT_FINDINGS)
+

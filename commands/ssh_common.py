@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commands.common import app_context, err_console
+from configs.rules import Severity, parse_severity
 from configs.state import WORKSPACE_ENV, Workspace
 from configs.targets import DeviceFilter, Targets, build_targets, load_address_map, select_devices
 from netops.access import DeviceResult, RetryPolicy, SessionPool
@@ -21,6 +22,10 @@ EXIT_FINDINGS = 1
 EXIT_DEVICES_FAILED = 3
 
 T = TypeVar("T")
+
+#: measured with benchmarks/ssh_bench.py, see BENCHMARKS.md and the README on sizing
+DEFAULT_WORKERS = 16
+DEFAULT_LOGIN_LIMIT = 8
 
 SiteOpt = typer.Option([], "--site", help="Only devices at this site code (repeatable).")
 KindOpt = typer.Option([], "--kind", help="Only sites of this kind, e.g. school (repeatable).")
@@ -35,11 +40,21 @@ AddressMapOpt = typer.Option(
 KnownHostsOpt = typer.Option(
     None, "--known-hosts", envvar="NETOPS_SSH_KNOWN_HOSTS", exists=True, dir_okay=False,
     help="OpenSSH known_hosts file: refuse devices whose host key is unknown or changed.")
-WorkersOpt = typer.Option(8, "--workers", min=1, max=256, help="Sessions at once.")
-LoginLimitOpt = typer.Option(4, "--login-limit", min=1, max=256,
-                             help="Logins at once (spares the AAA servers).")
+WorkersOpt = typer.Option(DEFAULT_WORKERS, "--workers", min=1, max=256, help="Sessions at once.")
+LoginLimitOpt = typer.Option(DEFAULT_LOGIN_LIMIT, "--login-limit", envvar="NETOPS_SSH_LOGIN_LIMIT", min=1, max=256,
+                             help="Logins at once (spares the AAA servers; README: sizing it).")
 RetriesOpt = typer.Option(1, "--retries", min=0, max=5, help="Retries of a failed connection.")
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def severity_option(value: str | None) -> Severity | None:
+    """Typer callback: the audits' severity scale, old words (high/medium/low) accepted."""
+    if value is None:
+        return None
+    try:
+        return parse_severity(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @dataclass
@@ -78,6 +93,19 @@ def with_progress(label: str, total: int, work: Callable[[Callable[[DeviceResult
             progress.update(task, advance=1, last=f"{result.device}: {result.status}")
 
         return work(advance)
+
+
+def login_summary(pool: SessionPool, wall_s: float) -> dict:
+    """What the AAA servers saw of a run: the figures sizing ``--login-limit`` needs."""
+    stats = pool.login_stats
+    return {"login_limit": pool.login_limit, "logins": stats.logins,
+            "mean_login_s": round(stats.mean_login_s, 2),
+            "logins_per_s": round(stats.logins / wall_s, 2) if wall_s > 0 else 0.0}
+
+
+def login_line(summary: dict) -> str:
+    return (f"logins: {summary['logins']}, at most {summary['login_limit']} at once, "
+            f"{summary['mean_login_s']:.1f}s each on average, {summary['logins_per_s']:.1f}/s")
 
 
 def open_session(ctx: typer.Context):

@@ -42,6 +42,7 @@ class RuleResult:
     status: Compliance
     evidence: tuple[str, ...] = ()
     failing_blocks: tuple[str, ...] = ()  # headers of the blocks that failed a block check
+    uncovered_vlans: tuple[int, ...] = ()  # access VLANs a covers_access_vlans check missed
 
     def as_dict(self) -> dict:
         return {"rule": self.rule_id, "title": self.title, "severity": str(self.severity),
@@ -147,8 +148,12 @@ def _check_lines(check: Check, lines: list[str], where: str = "") -> list[str]:
 
 def evaluate(rule: Rule, blocks: list[_Block]) -> RuleResult:
     check = rule.check
+    every_line = [b.header for b in blocks] + [c for b in blocks for c in b.children]
+    if check.satisfied_by and all(_any(p, every_line) for p in check.satisfied_by):
+        return RuleResult(rule.id, rule.title, rule.severity, Compliance.COMPLIANT)
+    failing_blocks: tuple[str, ...] = ()
     if check.blocks is None:
-        problems = _check_lines(check, [b.header for b in blocks] + [c for b in blocks for c in b.children])
+        problems = _check_lines(check, every_line) if (check.require or check.forbid or check.count) else []
     else:
         header_rx = _regex(check.blocks)
         chosen = [
@@ -162,11 +167,45 @@ def evaluate(rule: Rule, blocks: list[_Block]) -> RuleResult:
         problems = [p for _, found in failing for p in found]
         if not chosen and check.if_no_blocks == "fail":
             problems.append(f"no block matches /{check.blocks}/")
-        status = Compliance.NONCOMPLIANT if problems else Compliance.COMPLIANT
-        return RuleResult(rule.id, rule.title, rule.severity, status, tuple(problems),
-                          tuple(header for header, _ in failing))
+        failing_blocks = tuple(header for header, _ in failing)
+    uncovered: dict[int, str] = {}
+    if check.covers_access_vlans:
+        uncovered = _uncovered_access_vlans(check.covers_access_vlans, blocks, every_line)
+        problems += [f"access VLAN {vlan} ({header}...) not in any /{check.covers_access_vlans}/"
+                     for vlan, header in uncovered.items()]
     status = Compliance.NONCOMPLIANT if problems else Compliance.COMPLIANT
-    return RuleResult(rule.id, rule.title, rule.severity, status, tuple(problems))
+    return RuleResult(rule.id, rule.title, rule.severity, status, tuple(problems), failing_blocks,
+                      tuple(uncovered))
+
+
+_ACCESS_VLAN = re.compile(r"^switchport access vlan (\d+)$")
+
+
+def _uncovered_access_vlans(pattern: str, blocks: list[_Block], every_line: list[str]) -> dict[int, str]:
+    """Access VLANs of ports in use (IOS syntax) that no line matching ``pattern`` lists,
+    each with the first port using it."""
+    in_use: dict[int, str] = {}
+    for b in blocks:
+        if b.header.startswith("interface ") and "switchport mode access" in b.children \
+                and "shutdown" not in b.children:
+            vlan = next((int(m.group(1)) for c in b.children if (m := _ACCESS_VLAN.match(c))), 1)
+            in_use.setdefault(vlan, b.header)
+    covered: set[int] = set()
+    rx = _regex(pattern)
+    for line in every_line:
+        if m := rx.search(line):
+            covered |= _vlan_list(m.group("vlans"))
+    return {vlan: header for vlan, header in sorted(in_use.items()) if vlan not in covered}
+
+
+def _vlan_list(text: str) -> set[int]:
+    """``10,20-22 30`` -> {10, 20, 21, 22, 30}."""
+    vlans: set[int] = set()
+    for part in re.split(r"[,\s]+", text.strip()):
+        low, _, high = part.partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            vlans |= set(range(int(low), int(high or low) + 1))
+    return vlans
 
 
 def audit_config(

@@ -28,12 +28,20 @@ from configs.state import Workspace
 from configs.targets import Targets
 from inventory.models import Device, Interface, Link, Status
 from netops.access import AccessStatus, DeviceSession, ParseError, SessionPool
+from topology.findings import Severity
 
 
 class MismatchKind(StrEnum):
     MISSING = "missing"
     MISPATCHED = "mispatched"
     UNEXPECTED = "unexpected"
+
+    @property
+    def severity(self) -> Severity:
+        """On the audits' scale: a documented link that is not there may be a site on one
+        leg (or none); a wrong port or an undocumented neighbour is wrong documentation
+        or a stray cable until someone looks."""
+        return Severity.CRITICAL if self is MismatchKind.MISSING else Severity.WARNING
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,8 @@ class LldpFinding:
     link: str | None = None
 
     def as_dict(self) -> dict:
-        return {"device": self.device, "kind": str(self.kind), "local_interface": self.local_interface,
+        return {"device": self.device, "kind": str(self.kind), "severity": str(self.kind.severity),
+                "local_interface": self.local_interface,
                 "expected": self.expected, "observed": self.observed, "link": self.link}
 
 

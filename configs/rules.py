@@ -8,7 +8,7 @@ touching code. A file holds a list under ``rules:``::
     rules:
       - id: ios-vty-ssh-only
         title: VTY lines accept SSH only (no telnet)
-        severity: high                      # info | low | medium | high | critical
+        severity: critical                  # critical | warning | info
         platforms: [cisco_ios, cisco_xe]    # netmiko device types
         roles: []                           # device roles; empty = every role
         site_kinds: []                      # site kinds; empty = every kind
@@ -28,14 +28,26 @@ How a check reads the configuration (already scrubbed of secrets):
 * with ``blocks``: the same, inside every block whose header matches ``blocks`` (an
   ``interface``, a ``line vty``...), restricted to blocks having a child line for every
   ``where`` pattern and none for any ``unless`` pattern; ``if_no_blocks`` says whether
-  a config without any such block passes or fails.
+  a config without any such block passes or fails;
+* ``satisfied_by``: if every one of these patterns matches some line of the whole
+  config, the rule passes without looking further (a global default that makes the
+  per-port setting unnecessary, e.g. ``spanning-tree portfast bpduguard default``);
+* ``covers_access_vlans`` (Cisco IOS syntax): a pattern whose group ``vlans`` captures
+  a VLAN list (``10,20-30``); the VLANs of all lines matching it together must include
+  the access VLAN of every access port that is not shut down (``switchport access vlan``,
+  VLAN 1 without one), e.g. ``ip dhcp snooping vlan``.
+
+Severities are the topology audit's scale: ``critical`` (an open door: someone can take
+the device or read its traffic), ``warning`` (hardening a baseline expects),
+``info`` (hygiene). The first format's ``high``/``medium``/``low`` are read as
+critical/warning/info. ``reference`` names the source: the BSI IT-Grundschutz
+requirement (NET.3.1.A<n>, Edition 2023) and the CIS benchmark section.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -45,20 +57,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inventory.models import DeviceRole, SiteKind
 from netops.errors import InputError, RowProblem
+from topology.findings import Severity  # one severity scale for every audit
 
 RULES_ENV = "NETOPS_RULES_DIR"
 
 
-class Severity(StrEnum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
+#: the words of the first rule format, still accepted in rule files and for --fail-on
+SEVERITY_ALIASES = {"high": Severity.CRITICAL, "medium": Severity.WARNING, "low": Severity.INFO}
 
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
+
+def parse_severity(word: str) -> Severity:
+    """A severity on the topology audit's scale (critical, warning, info), or an old word
+    (high, medium, low) for it."""
+    folded = str(word).strip().lower()
+    if folded in SEVERITY_ALIASES:
+        return SEVERITY_ALIASES[folded]
+    try:
+        return Severity(folded)
+    except ValueError:
+        raise ValueError(f"unknown severity {word!r}: use critical, warning or info "
+                         f"(or high, medium, low)") from None
 
 
 def _compile(value: str) -> str:
@@ -80,13 +98,22 @@ class Check(BaseModel):
     count: str | None = None
     min_count: int | None = Field(default=None, ge=1)
     if_no_blocks: Literal["pass", "fail"] = "pass"
+    satisfied_by: list[str] = []
+    covers_access_vlans: str | None = None
 
     @field_validator("blocks", "count")
     @classmethod
     def _one_regex(cls, value):
         return value if value is None else _compile(value)
 
-    @field_validator("where", "unless", "require", "forbid")
+    @field_validator("covers_access_vlans")
+    @classmethod
+    def _vlans_group(cls, value):
+        if value is not None and "vlans" not in re.compile(_compile(value)).groupindex:
+            raise ValueError("needs a named group (?P<vlans>...) capturing the VLAN list")
+        return value
+
+    @field_validator("where", "unless", "require", "forbid", "satisfied_by")
     @classmethod
     def _regexes(cls, values):
         return [_compile(v) for v in values]
@@ -95,8 +122,10 @@ class Check(BaseModel):
     def _meaningful(self):
         if (self.count is None) != (self.min_count is None):
             raise ValueError("count and min_count go together")
-        if not (self.require or self.forbid or self.count):
-            raise ValueError("a check needs require, forbid or count")
+        if not (self.require or self.forbid or self.count or self.covers_access_vlans):
+            raise ValueError("a check needs require, forbid, count or covers_access_vlans")
+        if self.covers_access_vlans and self.blocks:
+            raise ValueError("covers_access_vlans looks at the whole config: not with blocks")
         if (self.where or self.unless) and not self.blocks:
             raise ValueError("where/unless only make sense with blocks")
         return self
@@ -118,6 +147,11 @@ class Rule(BaseModel):
     fix: list[str] = []
     check: Check
     source: str = Field(default="", exclude=True)  # the file the rule came from
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, value):
+        return parse_severity(value) if isinstance(value, str) else value
 
     def applies_to(self, platform: str, role: str | None, site_kind: str | None) -> bool:
         return (

@@ -12,6 +12,7 @@ which never reach a real management address.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlmodel import Session, select
 
 from inventory.models import Device, Site, SshProfile, Status
 from netops.access import AccessStatus, DeviceResult, DeviceTarget
-from netops.errors import InputError, RowProblem
+from netops.errors import InputError, NotFoundError, RowProblem
 from netops.secrets import SecretStore
 from configs.platforms import PLATFORMS
 
@@ -51,7 +52,34 @@ class InventoryDevice:
     status: str
 
 
+class UnknownSelector(NotFoundError):
+    """A --device, --site or --district names nothing in the inventory (exit 2)."""
+
+
+def check_selectors(session: Session, flt: DeviceFilter) -> None:
+    """Every name a filter gives must exist in the inventory (in any status): a typo must
+    not select nothing and pass as a clean run. The message suggests the closest names."""
+    problems = []
+    for option, wanted, column in (("--device", flt.names, Device.name), ("--site", flt.sites, Site.code),
+                                   ("--district", flt.districts, Site.district)):
+        if not wanted:
+            continue
+        known = {v for v in session.exec(select(column).distinct()).all() if v}
+        problems += [f"{option} {name!r}: no such {option[2:]} in the inventory{_suggestion(name, known)}"
+                     for name in wanted if name not in known]
+    if problems:
+        raise UnknownSelector("; ".join(problems))
+
+
+def _suggestion(name: str, known: set[str]) -> str:
+    by_folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(by_folded[c]) for c in close)}?)" if close else ""
+
+
 def select_devices(session: Session, flt: DeviceFilter = DeviceFilter()) -> list[InventoryDevice]:
+    """Devices the filter selects; unknown names are an error (:func:`check_selectors`)."""
+    check_selectors(session, flt)
     query = select(Device, Site).join(Site, Site.id == Device.site_id).where(Device.status == flt.status)
     if flt.sites:
         query = query.where(Site.code.in_(flt.sites))

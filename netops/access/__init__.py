@@ -9,6 +9,7 @@ from netops.access.pool import (
     DeviceResult,
     DeviceSession,
     DeviceTarget,
+    LoginStats,
     ParseError,
     ReadOnlyViolation,
     RetryPolicy,
@@ -16,6 +17,6 @@ from netops.access.pool import (
 )
 
 __all__ = [
-    "AccessStatus", "DeviceResult", "DeviceSession", "DeviceTarget", "ParseError",
+    "AccessStatus", "DeviceResult", "DeviceSession", "DeviceTarget", "LoginStats", "ParseError",
     "ReadOnlyViolation", "RetryPolicy", "SessionPool",
 ]

@@ -10,9 +10,19 @@ Why a pool of its own instead of calling ``ConnectHandler`` in a loop:
 * **Typed results, never exceptions.** Every device ends in exactly one
   :class:`DeviceResult` whose ``status`` is one of :class:`AccessStatus`; one failing
   device never stops the run for the others.
-* **Retries with backoff** only where a retry can help: a refused or timed-out
-  connection. An authentication failure is not retried (it would lock the account),
-  and neither is a device that stopped answering after login.
+* **Retries with backoff** only where a retry can help and costs little: a refused or
+  reset connection. An authentication failure is not retried (it would lock the
+  account), nor a rejected host key, nor an attempt that used up its timeout (a port
+  that accepts TCP but never speaks SSH would otherwise cost ``retries + 1`` timeouts).
+* **Time is bounded by the profile.** ``conn_timeout_s`` bounds the TCP connect, the
+  SSH banner, the key exchange and the authentication of one attempt
+  (``conn_timeout``/``banner_timeout``/``auth_timeout``); ``read_timeout_s`` bounds each
+  command. A device that accepts and then stays silent ends as ``timeout`` after one
+  ``conn_timeout_s``.
+* **Failures are named.** Each failure becomes one line that says what happened (and,
+  for a rejected host key, which known-hosts file and which key fingerprint), never a
+  library's multi-line advice; paramiko's and netmiko's own log records (tracebacks of
+  their transport threads included) go to this module's log at DEBUG, never to stderr.
 * **Sessions are always closed.** A healthy session is closed politely
   (``disconnect``); a session that timed out is closed hard, because netmiko's polite
   close waits for the very device that stopped answering.
@@ -34,24 +44,39 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from netmiko import ConnectHandler
+import paramiko
 from netmiko.exceptions import (
     NetmikoAuthenticationException,
     NetmikoTimeoutException,
     ReadTimeout,
 )
-from paramiko.ssh_exception import BadHostKeyException, SSHException
+from netmiko.ssh_dispatcher import ssh_dispatcher
+from paramiko.ssh_exception import BadHostKeyException, NoValidConnectionsError, SSHException
 
 from netops.secrets import Secret, scrub
 
 log = logging.getLogger(__name__)
 
+
+class _LibraryRecordsToDebug(logging.Handler):
+    """paramiko logs a failed handshake at ERROR, one traceback line per record, from its
+    transport thread; for netops that is an expected, typed outcome, so the records go
+    to our log at DEBUG instead of Python's last-resort handler (stderr)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.debug("%s: %s", record.name, record.getMessage())
+
+
 # netmiko logs everything it reads from the channel at DEBUG, running configs (and so
-# their secrets) included; cap it so a user's `--debug` never writes secrets to a log.
-for _noisy in ("netmiko", "paramiko"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
+# their secrets) included: only WARNING and above are passed on, demoted to DEBUG.
+for _library in ("netmiko", "paramiko"):
+    _logger = logging.getLogger(_library)
+    _logger.setLevel(logging.WARNING)
+    _logger.addHandler(_LibraryRecordsToDebug())
+    _logger.propagate = False
 
 T = TypeVar("T")
 
@@ -144,10 +169,77 @@ class DeviceSession:
 Task = Callable[[DeviceSession], T]
 
 
+class _UnknownHostKey(SSHException):
+    """Strict checking is on and the known-hosts file has no key for this host."""
+
+    def __init__(self, hostname: str, key: paramiko.PKey):
+        super().__init__(f"Server {hostname!r} not found in known_hosts")
+        self.hostname = hostname
+        self.key = key
+
+
+class _RejectUnknownHostKey(paramiko.MissingHostKeyPolicy):
+    """paramiko's RejectPolicy, but the refusal carries the key the server offered."""
+
+    def missing_host_key(self, client, hostname, key):
+        raise _UnknownHostKey(hostname, key)
+
+
+@lru_cache(maxsize=None)
+def _strict_class(connection_class: type) -> type:
+    """netmiko picks paramiko's RejectPolicy itself; this subclass swaps in ours."""
+
+    class StrictHostKeys(connection_class):
+        def _build_ssh_client(self):
+            client = super()._build_ssh_client()
+            client.set_missing_host_key_policy(_RejectUnknownHostKey())
+            return client
+
+    return StrictHostKeys
+
+
+def connect(**kwargs) -> Any:
+    """netmiko's ``ConnectHandler``, with host keys refused strictly when ``ssh_strict``."""
+    connection_class = ssh_dispatcher(kwargs["device_type"])
+    if kwargs.get("ssh_strict"):
+        connection_class = _strict_class(connection_class)
+    return connection_class(**kwargs)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: AccessStatus
+    message: str
+    retryable: bool = False
+
+
+@dataclass
+class LoginStats:
+    """How the login slots were used in a run: what sizing ``login_limit`` needs (README).
+
+    ``held_s`` is the time slots were held (TCP+SSH handshake, authentication, session
+    preparation), ``waited_s`` the time workers queued for one."""
+
+    logins: int = 0
+    held_s: float = 0.0
+    waited_s: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, waited_s: float, held_s: float) -> None:
+        with self._lock:
+            self.logins += 1
+            self.waited_s += waited_s
+            self.held_s += held_s
+
+    @property
+    def mean_login_s(self) -> float:
+        return self.held_s / self.logins if self.logins else 0.0
+
+
 class _ConnectFailed(Exception):
-    def __init__(self, status: AccessStatus, message: str):
-        super().__init__(message)
-        self.status = status
+    def __init__(self, failure: _Failure):
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 class SessionPool:
@@ -158,7 +250,7 @@ class SessionPool:
         workers: int = 8,
         login_limit: int = 4,
         retry: RetryPolicy = RetryPolicy(),
-        connect: Callable[..., Any] = ConnectHandler,
+        connect: Callable[..., Any] = connect,
     ):
         if workers < 1 or login_limit < 1:
             raise ValueError("workers and login_limit must be at least 1")
@@ -167,6 +259,7 @@ class SessionPool:
         self.retry = retry
         self._connect = connect
         self._logins = threading.BoundedSemaphore(self.login_limit)
+        self.login_stats = LoginStats()
 
     def run(
         self,
@@ -195,82 +288,156 @@ class SessionPool:
                 connection = self._open(target)
                 break
             except _ConnectFailed as exc:
-                retryable = exc.status in (AccessStatus.UNREACHABLE, AccessStatus.TIMEOUT)
-                if retryable and attempts <= self.retry.retries:
+                if exc.failure.retryable and attempts <= self.retry.retries:
                     delay = self.retry.delay(attempts)
-                    log.info("%s: %s, retry %d in %.1fs", target.name, exc.status, attempts, delay)
+                    log.info("%s: %s, retry %d in %.1fs", target.name, exc.failure.status, attempts, delay)
                     time.sleep(delay)
                     continue
-                return self._failed(target, exc.status, exc, attempts, started)
+                return self._failed(target, exc.failure, attempts, started)
         healthy = False
         try:
             value = task(DeviceSession(connection, target))
             healthy = True
         except Exception as exc:  # noqa: BLE001 - every failure becomes a typed result
-            return self._failed(target, _status_of(exc), exc, attempts, started)
+            return self._failed(target, _classify(exc, target), attempts, started)
         finally:
             (_close_politely if healthy else _close_hard)(connection)
         return DeviceResult(target.name, AccessStatus.OK, value, None, attempts, time.monotonic() - started)
 
     def _open(self, target: DeviceTarget):
+        queued = time.monotonic()
         with self._logins:
+            granted = time.monotonic()
             try:
-                connection = self._connect(
-                    device_type=target.platform,
-                    host=target.host,
-                    port=target.port,
-                    username=target.username,
-                    password=target.password.reveal(),
-                    secret=(target.enable_secret or target.password).reveal(),
-                    conn_timeout=target.conn_timeout_s,
-                    auth_timeout=target.conn_timeout_s,
-                    banner_timeout=target.conn_timeout_s,
-                    ssh_strict=target.known_hosts is not None,
-                    system_host_keys=False,
-                    alt_host_keys=target.known_hosts is not None,
-                    alt_key_file=target.known_hosts or "",
-                )
-            except Exception as exc:  # noqa: BLE001
-                raise _ConnectFailed(_status_of(exc, connecting=True), _message(exc, target)) from None
-            try:
-                if not connection.check_enable_mode():
-                    connection.enable()
-            except Exception as exc:  # noqa: BLE001
-                # a platform without an enable mode raises a plain error: carry on unprivileged
-                # (show commands that need it then fail as parse errors); a hang is a failure
-                if _status_of(exc) != AccessStatus.ERROR:
-                    _close_hard(connection)
-                    raise _ConnectFailed(_status_of(exc), _message(exc, target)) from None
-            return connection
+                return self._login(target)
+            finally:
+                self.login_stats.add(granted - queued, time.monotonic() - granted)
 
-    def _failed(self, target, status, exc, attempts, started) -> DeviceResult:
-        message = str(exc) if isinstance(exc, _ConnectFailed) else _message(exc, target)
-        log.warning("%s: %s: %s", target.name, status, message)
-        return DeviceResult(target.name, status, None, message, attempts, time.monotonic() - started)
+    def _login(self, target: DeviceTarget):
+        """Connect, authenticate, enable: everything the AAA servers see of a session."""
+        timeout = target.conn_timeout_s
+        try:
+            connection = self._connect(
+                device_type=target.platform,
+                host=target.host,
+                port=target.port,
+                username=target.username,
+                password=target.password.reveal(),
+                secret=(target.enable_secret or target.password).reveal(),
+                conn_timeout=timeout,
+                auth_timeout=timeout,
+                banner_timeout=timeout,
+                ssh_strict=target.known_hosts is not None,
+                system_host_keys=False,
+                alt_host_keys=target.known_hosts is not None,
+                alt_key_file=target.known_hosts or "",
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _ConnectFailed(_classify(exc, target, connecting=True)) from None
+        try:
+            if not connection.check_enable_mode():
+                connection.enable()
+        except Exception as exc:  # noqa: BLE001
+            # a platform without an enable mode raises a plain error: carry on unprivileged
+            # (show commands that need it then fail as parse errors); a hang is a failure
+            failure = _classify(exc, target)
+            if failure.status != AccessStatus.ERROR:
+                _close_hard(connection)
+                raise _ConnectFailed(failure) from None
+        return connection
+
+    def _failed(self, target: DeviceTarget, failure: _Failure, attempts: int, started: float) -> DeviceResult:
+        # info, not warning: the caller reports every result; a warning would reach stderr twice
+        log.info("%s: %s: %s", target.name, failure.status, failure.message)
+        return DeviceResult(target.name, failure.status, None, failure.message, attempts,
+                            time.monotonic() - started)
 
 
-def _status_of(exc: BaseException, connecting: bool = False) -> AccessStatus:
+# -- naming failures --------------------------------------------------------------------
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what it was raised from or during (netmiko wraps paramiko's)."""
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _find(chain: list[BaseException], kind: type) -> Any:
+    return next((e for e in chain if isinstance(e, kind)), None)
+
+
+def _host_key_message(chain: list[BaseException], target: DeviceTarget) -> str | None:
+    where = f"{target.host}:{target.port}"
+    unknown = _find(chain, _UnknownHostKey)
+    if unknown is not None:
+        return (f"host key of {where} is not in known-hosts file {target.known_hosts}; the server offered "
+                f"{unknown.key.get_name()} {unknown.key.fingerprint} (verify it, then add it to the file)")
+    changed = _find(chain, BadHostKeyException)
+    if changed is not None:
+        return (f"host key of {where} CHANGED: the server offered {changed.key.get_name()} "
+                f"{changed.key.fingerprint}, known-hosts file {target.known_hosts} has "
+                f"{changed.expected_key.get_name()} {changed.expected_key.fingerprint} "
+                f"(a replaced device or a man in the middle: find out which before updating the file)")
+    if any("not found in known_hosts" in str(e) for e in chain):  # a connect function of our caller's
+        return f"host key of {where} is not in known-hosts file {target.known_hosts}"
+    return None
+
+
+def _classify(exc: BaseException, target: DeviceTarget, connecting: bool = False) -> _Failure:
+    """Name a failure: its status, one line for people, and whether a retry may help."""
+    chain = _chain(exc)
+    timeout_s = target.conn_timeout_s
+    host_key = _host_key_message(chain, target)
+    if host_key is not None:
+        return _Failure(AccessStatus.HOST_KEY_REJECTED, host_key)
     if isinstance(exc, NetmikoAuthenticationException):
-        return AccessStatus.AUTH_FAILED
-    if isinstance(exc, BadHostKeyException) or "known_hosts" in str(exc):
-        return AccessStatus.HOST_KEY_REJECTED
+        return _Failure(AccessStatus.AUTH_FAILED, f"login refused for user {target.username!r} "
+                                                  "(wrong password or user, or refused by the AAA server)")
     if isinstance(exc, ParseError):
-        return AccessStatus.PARSE_ERROR
-    if isinstance(exc, (ReadTimeout, socket.timeout, TimeoutError)):
-        return AccessStatus.TIMEOUT
-    if isinstance(exc, NetmikoTimeoutException):
-        # netmiko says "TCP connection to device failed" when nothing accepted the
-        # connection; any other connect timeout is a host that accepted and then hung
-        if "TCP connection" in str(exc):
-            return AccessStatus.UNREACHABLE
-        return AccessStatus.TIMEOUT
+        return _Failure(AccessStatus.PARSE_ERROR, _first_line(exc, target))
+    if isinstance(exc, ReadTimeout):
+        return _Failure(AccessStatus.TIMEOUT, f"no answer within the read timeout of {target.read_timeout_s:g}s")
+    if connecting:
+        return _connect_failure(exc, chain, target, timeout_s)
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return _Failure(AccessStatus.TIMEOUT, _first_line(exc, target))
     if isinstance(exc, (ConnectionError, SSHException, EOFError, OSError)):
-        return AccessStatus.UNREACHABLE
-    return AccessStatus.ERROR
+        return _Failure(AccessStatus.UNREACHABLE, _first_line(exc, target))
+    return _Failure(AccessStatus.ERROR, _first_line(exc, target))
 
 
-def _message(exc: BaseException, target: DeviceTarget) -> str:
-    text = str(exc).strip().splitlines()
+def _connect_failure(exc, chain, target: DeviceTarget, timeout_s: float) -> _Failure:
+    """netmiko turns every connect problem into NetmikoTimeoutException; its cause says which."""
+    where = f"{target.host}:{target.port}"
+    tried = _find(chain, NoValidConnectionsError)  # paramiko: one OSError per address tried
+    chain = chain + (list(tried.errors.values()) if tried is not None else [])
+    if _find(chain, ConnectionRefusedError):
+        return _Failure(AccessStatus.UNREACHABLE, f"connection to {where} refused", retryable=True)
+    if _find(chain, (ConnectionResetError, EOFError)):
+        return _Failure(AccessStatus.UNREACHABLE, f"{where} closed the connection during the SSH handshake",
+                        retryable=True)
+    text = " ".join(str(e) for e in chain)
+    if "DNS failure" in text or _find(chain, socket.gaierror):
+        return _Failure(AccessStatus.UNREACHABLE, f"cannot resolve {target.host!r}")
+    if "TCP connection" in text:
+        if _find(chain, (socket.timeout, TimeoutError)):
+            return _Failure(AccessStatus.UNREACHABLE, f"no answer from {where} within {timeout_s:g}s (TCP connect)")
+        return _Failure(AccessStatus.UNREACHABLE, f"cannot connect to {where}", retryable=True)
+    if "No existing session" in text or "protocol banner" in text or "timed out" in text.lower():
+        return _Failure(AccessStatus.TIMEOUT, f"{where} accepted the connection but completed no SSH "
+                                              f"handshake within {timeout_s:g}s")
+    if isinstance(exc, (NetmikoTimeoutException, SSHException)):
+        root = chain[-1]
+        return _Failure(AccessStatus.ERROR, f"SSH negotiation with {where} failed: {_first_line(root, target)}")
+    if isinstance(exc, OSError):
+        return _Failure(AccessStatus.UNREACHABLE, f"cannot connect to {where}: {_first_line(exc, target)}",
+                        retryable=True)
+    return _Failure(AccessStatus.ERROR, _first_line(exc, target))
+
+
+def _first_line(exc: BaseException, target: DeviceTarget) -> str:
+    text = [line for line in str(exc).strip().splitlines() if line.strip()]
     first = text[0] if text else type(exc).__name__
     return scrub(f"{type(exc).__name__}: {first}", target.secrets())
 

@@ -47,21 +47,41 @@ Current configuration : 4242 bytes
 ! NVRAM config last updated at {clock} UTC Sun Nov 22 2026 by netops
 !
 version 15.2
+service timestamps debug datetime msec localtime show-timezone
+service timestamps log datetime msec localtime show-timezone
 service password-encryption
+no service pad
 hostname pop1-dist
 !
 enable secret 9 $9$Qm9wMWRpc3RTZWNyZXQx
 username netops privilege 15 secret 9 $9$bm90QVJlYWxIYXNoMg
+aaa new-model
+aaa authentication login default group tacacs+ local
+aaa accounting exec default start-stop group tacacs+
+aaa accounting commands 15 default start-stop group tacacs+
 !
+no vstack
+no ip source-route
+no ip bootp server
 ip ssh version 2
+ip ssh time-out 60
+ip ssh authentication-retries 3
+login block-for 120 attempts 5 within 60
 no ip http server
 !
-snmp-server group NETOPS v3 priv
+snmp-server group NETOPS v3 priv access SNMP-MGMT
 snmp-server user netops NETOPS v3 auth sha AuthKeyPop1Dist priv aes 128 PrivKeyPop1Dist
+ntp authentication-key 1 md5 NtpKeyPop1Dist 7
+ntp authenticate
+ntp trusted-key 1
 ntp clock-period {period}
-ntp server 10.0.0.1
-ntp server 10.0.0.2
+ntp server 10.0.0.1 key 1
+ntp server 10.0.0.2 key 1
+logging buffered 64000
 logging host 10.0.0.5
+archive
+ log config
+  logging enable
 banner motd ^C Authorised access only ^C
 !
 interface GigabitEthernet1/0/1
@@ -75,6 +95,7 @@ interface GigabitEthernet1/0/5
 line con 0
  exec-timeout 10 0
 line vty 0 4
+ access-class MGMT-ACCESS in
  exec-timeout 10 0
  transport input ssh
 !
@@ -120,6 +141,7 @@ router bgp 65001
  neighbor 10.0.0.1 password PlantedBgpS1
 !
 line con 0
+ exec-timeout 0 0
 line vty 0 4
  password 7 PlantedVtyPwS1
  transport input telnet ssh
@@ -165,9 +187,23 @@ set system host-name pop1-core
 set system root-authentication encrypted-password "$6$PlantedJunosRoot"
 set system services ssh protocol-version v2
 set system services telnet
-set system ntp server 10.0.0.1
-set system ntp server 10.0.0.2
+set system authentication-order [ tacplus password ]
+set system tacplus-server 10.0.0.9 secret "$9$PlantedJunosTacplus"
+set system accounting events [ login interactive-commands ]
+set system accounting destination tacplus
+set system services ssh root-login deny
+set system services ssh connection-limit 10
+set system services ssh rate-limit 4
+set system login retry-options tries-before-disconnect 3
+set system login retry-options lockout-period 5
+set interfaces lo0 unit 0 family inet filter input PROTECT-RE
+set system ntp authentication-key 1 type sha256 value "$9$NtpKeyPop1Core"
+set system ntp trusted-key 1
+set system ntp server 10.0.0.1 key 1
+set system ntp server 10.0.0.2 key 1
 set system syslog host 10.0.0.5 any notice
+set system syslog file interactive-commands interactive-commands any
+set system syslog time-format year millisecond
 set system login message "Authorised access only"
 set snmp community PlantedJunosCommunity authorization read-only"""
 
@@ -175,7 +211,9 @@ JUNOS_LLDP = """Local Interface    Parent Interface    Chassis Id          Port 
 xe-0/0/0           -                   00:11:22:33:44:55   Gi1/0/49           pop1-dist
 """
 
-PLANTED += ["PlantedJunosRoot", "PlantedJunosCommunity"]
+PLANTED += ["PlantedJunosRoot", "PlantedJunosCommunity", "PlantedJunosTacplus"]
+# NTP keys (NtpKeyPop1Dist, NtpKeyPop1Core) are time-sync secrets the scrubber of issue 12
+# item 1 (branch scrub) learns to remove; they join PLANTED when that lands
 
 
 def ios_lldp(entries: list[tuple[str, str, str]]) -> str:

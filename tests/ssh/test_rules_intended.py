@@ -19,7 +19,7 @@ def test_builtin_rules_cover_the_baseline_on_two_platforms():
                   "logging-host", "exec-timeout", "login-banner", "enable-secret", "password-encryption",
                   "unused-access-ports-shutdown"):
         assert f"ios-{topic}" in rules
-    assert sum(1 for r in rules.values() if "hp_procurve" in r.platforms) == 11
+    assert sum(1 for r in rules.values() if "hp_procurve" in r.platforms) == 18
 
 
 def test_users_add_and_override_rules_without_code(tmp_path):
@@ -125,12 +125,18 @@ def test_remediation_plan_fixes_what_rules_can_fix_and_lists_the_rest():
     config = scrub_config(S1_CONFIG.format(extra="")).text
     report = AuditReport([audit_config("s1-sw", "cisco_ios", "access_switch", "school", config, rules)])
     [p] = plan(report, rules)
-    assert p.lines[:2] == ["line vty 0 4", " transport input ssh"]
-    assert "interface GigabitEthernet1/0/1\n shutdown" in "\n".join(p.lines)
-    assert "interface GigabitEthernet1/0/2" not in p.lines  # documented port: left alone
+    text = "\n".join(p.lines)
+    # each failing block once, with the fixes of every rule that failed in it
+    assert "line vty 0 4\n transport input ssh\n access-class MGMT-ACCESS in\n" in text
+    assert p.lines.count("line vty 0 4") == 1
+    assert "interface GigabitEthernet1/0/1\n shutdown\n spanning-tree bpduguard enable\n" in text
+    # the documented (printer) port stays up, but gets the access-port protections
+    assert "interface GigabitEthernet1/0/2\n spanning-tree bpduguard enable\n storm-control" in text
     assert "no ip http server" in p.lines and "service password-encryption" in p.lines
+    assert "ip dhcp snooping vlan 1" in p.lines and "aaa new-model" in p.lines
+    assert p.lines.index("aaa new-model") < p.lines.index("line vty 0 4")  # globals before blocks
     assert set(p.manual_rules) == {"ios-snmp-v3-only", "ios-ntp-two-servers", "ios-logging-host",
-                                   "ios-enable-secret"}
+                                   "ios-enable-secret", "ios-ntp-server-keys"}
 
 
 def test_device_selection_and_documented_links_on_both_backends(engine):

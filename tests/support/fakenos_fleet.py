@@ -26,6 +26,8 @@ class HostSpec:
     username: str
     password: str
     commands: dict[str, Any] = field(default_factory=dict)
+    #: a private RSA key file for this host's SSH server (default: fakenos' built-in key)
+    server_key_file: str | None = None
 
 
 def _listening(ports: list[int], timeout: float = 20.0) -> None:
@@ -70,6 +72,10 @@ class Fleet:
                 "port": self.ports[name],
                 "nos": {"plugin": spec.platform, "configuration": {"commands": spec.commands}},
             }
+            if spec.server_key_file:
+                server = inventory["default"]["server"]
+                inventory["hosts"][name]["server"] = {**server, "configuration": {
+                    **server["configuration"], "ssh_key_file": spec.server_key_file}}
         self._net = FakeNOS(inventory=inventory, plugins=shared)
         self._net.start()
         _listening(list(self.ports.values()))
