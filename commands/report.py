@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from commands.common import app_context, console, print_json
+from commands.common import app_context, console, output_file, print_json
 from netops.db import session_scope
 from netops.errors import NetopsError
 from report import write_report
@@ -18,13 +18,13 @@ app = typer.Typer(help="The city report: offline HTML map and KPIs.", invoke_wit
 @app.callback()
 def report(
     ctx: typer.Context,
-    out: Path = typer.Option(Path("out/netops-report.html"), "--out", help="HTML file to write."),
+    out: Path = typer.Option(Path("out/netops-report.html"), "--out", callback=output_file, help="HTML file to write."),
     prometheus_url: str = typer.Option(
         None, "--prometheus-url", help="Prometheus base URL for hotspot availability (7/30 days)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the KPIs and district tables as JSON."),
     alertmanager_config: Path = typer.Option(
-        None, "--alertmanager-config", help="Also write an Alertmanager config with PoP inhibitions from the topology."
+        None, "--alertmanager-config", callback=output_file, help="Also write an Alertmanager config with PoP inhibitions from the topology."
     ),
     alertmanager_base: Path = typer.Option(
         Path("deploy/alertmanager/alertmanager.yml"), "--alertmanager-base",
