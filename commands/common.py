@@ -57,6 +57,20 @@ class AppContext:
             self._engine = engine
             yield engine
 
+    def check_writable(self) -> None:
+        """Fail before long work (generating a city) where `writing` would fail: an existing
+        database's location and schema are checked now; nothing is created yet."""
+        path = dbmod.sqlite_file(self.settings.db_url)
+        if path is not None and not path.exists():
+            return  # a new file: `writing` creates it
+        dbmod.prepare_location(self.settings.db_url, create=True)
+        engine = self._make_engine()
+        try:
+            if dbmod.check_revision(engine, empty_ok=True) is not None:
+                dbmod.require_head(engine)
+        finally:
+            engine.dispose()
+
     def raw_engine(self, create: bool = False) -> Engine:
         """The engine without any schema check (for `db` commands)."""
         if self._engine is None:

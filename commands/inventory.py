@@ -48,6 +48,7 @@ def seed_cmd(
     """Load the Gelsenkirchen network (real sites + generated plant). Idempotent; never
     reverts rows that a plan or an import changed since (it names them)."""
     context = app_context(ctx)
+    context.check_writable()
     with _progress() as progress:
         task = progress.add_task("generating the city", total=None)
         dataset = generate(scale, random_seed)

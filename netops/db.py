@@ -252,7 +252,7 @@ def sqlite_lock_holders(path: Path) -> list[str]:
 def _process(pid: int) -> str:
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        line = " ".join(a.decode("utf-8", "replace") for a in argv if a)
+        line = " ".join(" ".join(a.decode("utf-8", "replace") for a in argv).split())
     except OSError:
         line = ""
     return f"pid {pid}" + (f" ({line[:80]})" if line else "")
