@@ -102,7 +102,7 @@ def connect(
 
     Exit code 1 when a loss budget margin is below --min-margin (the plan is still shown
     and, without --dry-run, stored)."""
-    if (site_code is None) == (lat is None or lon is None):
+    if (not site_code) == (lat is None or lon is None):
         raise NetopsError("give either a SITE_CODE or --lat and --lon (with --kind, --site-name) for a new site")
     with session_scope(app_context(ctx).engine) as session:
         if site_code:
