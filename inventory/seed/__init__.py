@@ -117,6 +117,7 @@ def seed(session: Session, dataset: Dataset, on_kind=None, prune: bool = False) 
     generated = {kind: {key_of(KINDS[kind], s.data) for s in sources} for kind, sources in batches}
     all_generated = {kind: {key_of(KINDS[kind], row) for row in rows} for kind, rows in dataset.rows.items()}
     new_records: dict[tuple[str, tuple], str] = {}
+    pruned: dict[str, set[tuple]] = {}
     for kind in ORDER:
         entity = KINDS[kind]
         digests = _stored_digests(after, entity) if kind in recorded or kind in generated else {}
@@ -128,8 +129,11 @@ def seed(session: Session, dataset: Dataset, on_kind=None, prune: bool = False) 
                 if key in all_generated.get(kind, ()) and (kind, key) not in new_records:
                     new_records[(kind, key)] = digest  # kept: the old record says "changed since"
                 continue
-            if prune and digests[key] == digest:
+            # a step of a path goes only with its parent (a kept link keeps its hops)
+            parent_goes = not entity.path_of or key[:1] in pruned.get(_parent_kind(entity), ())
+            if prune and digests[key] == digest and parent_goes:
                 report.pruned[kind] += 1
+                pruned.setdefault(kind, set()).add(key)
             else:
                 report.stale.setdefault(kind, []).append("/".join(key))
                 new_records[(kind, key)] = digest
@@ -137,6 +141,10 @@ def seed(session: Session, dataset: Dataset, on_kind=None, prune: bool = False) 
         _prune(session, after, recorded, new_records, report)
     _save_records(session, recorded, new_records)
     return report
+
+
+def _parent_kind(entity: EntityKind) -> str:
+    return next(ref.target for ref in entity.refs if ref.column == entity.path_of)
 
 
 def _as_generated(entity: EntityKind, source: SourceRow, index: KeyIndex, key: tuple) -> bool:
