@@ -134,8 +134,8 @@ class NetopsGroup(TyperGroup):
         except OSError as exc:
             # a path the user named that cannot be read or written (a directory given as a
             # file, a missing directory, no permission): name it and why
-            where = exc.filename if exc.filename is not None else "input/output"
-            _error(f"{where}: {exc.strerror or exc}")
+            where = f"{exc.filename}: " if exc.filename is not None else ""
+            _error(f"{where}{exc.strerror or exc}")
             raise typer.Exit(NetopsError.exit_code)
 
 

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlmodel import Session, create_engine
 
-from netops.errors import ConfigError, NetopsError
+from netops.errors import DatabaseError, NetopsError
 from netops.settings import DB_ENV, DEFAULT_LOCK_TIMEOUT_S, LOCK_TIMEOUT_ENV
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -47,10 +47,6 @@ BACKENDS = ("sqlite", "postgresql")
 PG_LOCK_KEY = 0x6E6574
 CREATE_HINT = "create it with `netops db upgrade` (or load data with `netops inventory seed` / `import`)"
 MESSAGE_CHARS = 300
-
-
-class DatabaseError(ConfigError):
-    """The database cannot be used as it is: where it is, what it is, its schema (exit 4)."""
 
 
 # -- engines and locations ------------------------------------------------------------
