@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test debian-packages bench clean
+.PHONY: demo test fuzz debian-packages bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,14 @@ demo: $(STAMP)
 
 ## test: install what the tests need (Debian packages included) and run them all
 test: $(STAMP) debian-packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --hypothesis-profile=ci
+
+## fuzz: hunt with fresh random seeds (not part of `make test`); FUZZ_ROUNDS=N repeats the hunt
+FUZZ_ROUNDS ?= 1
+fuzz: $(STAMP)
+	for round in $$(seq $(FUZZ_ROUNDS)); do \
+	  $(BIN)/python -m pytest -m hypothesis --hypothesis-profile=hunt --hypothesis-show-statistics -q || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

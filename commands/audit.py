@@ -13,6 +13,7 @@ failure for the sites homed on that PoP alone.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Optional
 
 import typer
 
-from commands.common import app_context, console, err_console, print_json, print_table
+from commands.common import app_context, console, err_console, output_file, print_json, print_table, write_text
 from netops.db import session_scope
 from netops.errors import NetopsError
 from topology import audits
@@ -43,7 +44,7 @@ class FailOn(StrEnum):
 JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
 FAIL_ON = typer.Option(None, "--fail-on", help="Exit 1 if any finding is at or above this severity.")
 GEOJSON = typer.Option(None, "--geojson", help="Also write the findings as GeoJSON to this file.",
-                       dir_okay=False, writable=True)
+                       callback=output_file)
 PLANNED = typer.Option(False, "--planned", help="Count planned rows too (evaluate a plan).")
 WEIGHTS = typer.Option(
     None, "--weight",
@@ -51,7 +52,7 @@ WEIGHTS = typer.Option(
          f"{', '.join(f'{k}={v:g}' for k, v in DEFAULT_WEIGHTS.items())}).")
 MIN_SEVERITY = typer.Option(Severity.INFO, "--min-severity",
                             help="Show findings at or above this severity (counts and --fail-on see all).")
-CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight",
+CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight", min=0,
                                help="Cutting off at least this much weight is always critical.")
 NO_TRANSIT = typer.Option(False, "--no-transit",
                           help="Customers' switches forward no other site's traffic and the core is the PoP "
@@ -63,9 +64,12 @@ def _config(planned: bool, weights: list[str] | None, critical_weight: float, no
     for item in weights or ():
         kind, _, value = item.partition("=")
         try:
-            table[kind.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise NetopsError(f"--weight {item!r}: expected KIND=NUMBER, e.g. hospital=20") from None
+            number = math.nan
+        if not 0 <= number < math.inf:  # also refuses nan
+            raise NetopsError(f"--weight {item!r}: expected KIND=NUMBER (0 or more), e.g. hospital=20")
+        table[kind.strip()] = number
     return AuditConfig(weights=table, critical_weight=critical_weight, include_planned=planned,
                        transit=not no_transit)
 
@@ -105,7 +109,7 @@ def _report(ctx: typer.Context, names: list[str], as_json: bool, fail_on: FailOn
         report = audits.run_audits(net, names)
     shown = report.at_least(min_severity).sorted()
     if geojson is not None:
-        geojson.write_text(json.dumps(findings_to_geojson(net, shown)), encoding="utf-8")
+        write_text(geojson, json.dumps(findings_to_geojson(net, shown)))
     counts = report.counts()
     if as_json:
         print_json({"counts": counts, "findings": [f.as_dict() for f in shown]})

@@ -6,17 +6,42 @@ import typer
 
 from commands.common import app_context, console
 from netops import db as dbmod
+from netops.errors import NetopsError
 
 app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
 
+def _known(revision: str) -> str:
+    known = dbmod.known_revisions()
+    if revision != "head" and revision not in known:
+        raise NetopsError(f"unknown schema revision {revision!r}: this netops knows head, {', '.join(reversed(known))}")
+    return revision
+
+
 @app.command()
-def upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
-    """Bring the database schema up to date (creates it on an empty database)."""
-    engine = app_context(ctx).raw_engine()
-    before = dbmod.current_revision(engine)
-    dbmod.upgrade(engine, revision)
+def upgrade(ctx: typer.Context, revision: str = typer.Argument("head", callback=_known)) -> None:
+    """Bring the database schema up to date (creates the database and schema when new)."""
+    context = app_context(ctx)
+    engine = context.raw_engine(create=True)
+    with dbmod.write_lock(engine, "netops db upgrade", context.settings.db_lock_timeout):
+        before = dbmod.check_revision(engine, empty_ok=True)
+        dbmod.upgrade(engine, revision)
+        if revision == "head":
+            dbmod.check_tables(engine)
     console.print(f"schema: {before or 'empty'} → {dbmod.current_revision(engine)}")
+
+
+@app.command()
+def stamp(ctx: typer.Context, revision: str = typer.Argument("head", callback=_known)) -> None:
+    """Record REVISION as the schema's without migrating (a database whose alembic_version
+    was lost); for head, the tables are checked against this netops' models first."""
+    context = app_context(ctx)
+    engine = context.raw_engine()
+    with dbmod.write_lock(engine, "netops db stamp", context.settings.db_lock_timeout):
+        if revision == "head":
+            dbmod.check_tables(engine)
+        dbmod.stamp(engine, revision)
+    console.print(f"schema recorded as {dbmod.current_revision(engine)}")
 
 
 @app.command()

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from commands.common import app_context, console, err_console, print_json, print_table
+from commands.common import app_context, console, err_console, output_dir, output_file, print_json, print_table
 from inventory import files, queries
 from inventory.entities import KINDS, kind as entity_kind
 from inventory.seed import SEED, generate, seed as load_dataset, write_streets
@@ -29,8 +29,9 @@ def _print_report(report, as_json: bool) -> None:
     if as_json:
         print_json(report.as_dict())
         return
-    rows = [(k, v["inserted"], v["updated"], v["unchanged"]) for k, v in report.as_dict().items()]
-    print_table("written", ["kind", "inserted", "updated", "unchanged"], rows)
+    counts = report.as_dict()
+    columns = list(next(iter(counts.values()), {"inserted": 0, "updated": 0, "unchanged": 0}))
+    print_table("written", ["kind", *columns], [(k, *v.values()) for k, v in counts.items()])
 
 
 @app.command("seed")
@@ -38,22 +39,35 @@ def seed_cmd(
     ctx: typer.Context,
     scale: int = typer.Option(1, min=1, max=1000, help="N-times larger synthetic city (benchmarks)."),
     random_seed: int = typer.Option(SEED, "--seed", help="Generator seed (same seed, same city)."),
-    streets: Optional[Path] = typer.Option(None, help="Also write the candidate street network (GeoJSON)."),
+    streets: Optional[Path] = typer.Option(None, callback=output_file,
+                                           help="Also write the candidate street network (GeoJSON)."),
+    prune: bool = typer.Option(False, "--prune", help="Delete rows an earlier seed wrote that the generator "
+                                                      "no longer makes (never rows of plans or imports)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Load the Gelsenkirchen network (real sites + generated plant). Idempotent."""
-    engine = app_context(ctx).engine
+    """Load the Gelsenkirchen network (real sites + generated plant). Idempotent; never
+    reverts rows that a plan or an import changed since (it names them)."""
+    context = app_context(ctx)
+    context.check_writable()
     with _progress() as progress:
         task = progress.add_task("generating the city", total=None)
         dataset = generate(scale, random_seed)
-        progress.update(task, total=len(dataset.rows), completed=0, description="loading")
-        with session_scope(engine) as session:
-            report = load_dataset(session, dataset,
+        progress.update(task, total=len(dataset.rows), completed=0, description="waiting for the database")
+        with context.writing("netops inventory seed") as engine, session_scope(engine) as session:
+            report = load_dataset(session, dataset, prune=prune,
                                   on_kind=lambda k, n: progress.update(task, advance=1, description=f"loaded {k}"))
     if streets:
         write_streets(dataset, streets)
         err_console.print(f"street network: {streets}")
     _print_report(report, as_json)
+    for what, rows, why in (("kept", report.kept, "changed since the last seed (by a plan or an import); "
+                                                  "the seed leaves them as they are"),
+                            ("stale", report.stale, "no longer generated: `netops inventory seed --prune` "
+                                                    "deletes those still as the seed wrote them")):
+        if rows:
+            names = [f"{kind} {name}" for kind, names in rows.items() for name in names]
+            err_console.print(f"{what}: {len(names)} rows {why}: {', '.join(names[:8])}"
+                              + (f" … +{len(names) - 8}" if len(names) > 8 else ""), highlight=False)
 
 
 @app.command("import")
@@ -66,8 +80,7 @@ def import_cmd(
 ) -> None:
     """Validate whole files, then write everything in one transaction (upsert by natural key)."""
     batches = [files.read_file(path, kind) for path in paths]
-    engine = app_context(ctx).engine
-    with session_scope(engine) as session:
+    with app_context(ctx).writing("netops inventory import") as engine, session_scope(engine) as session:
         report = write(session, batches)
         if dry_run:
             session.rollback()
@@ -81,8 +94,8 @@ def export_cmd(
     ctx: typer.Context,
     kind: Optional[str] = typer.Option(None, help="Entity kind to export."),
     fmt: str = typer.Option("csv", "--format", help="csv or geojson"),
-    out: Optional[Path] = typer.Option(None, help="Output file (default: stdout)."),
-    open_data: Optional[Path] = typer.Option(None, "--open-data", help="Write the publishable open-data layers into this directory."),
+    out: Optional[Path] = typer.Option(None, callback=output_file, help="Output file (default: stdout)."),
+    open_data: Optional[Path] = typer.Option(None, "--open-data", callback=output_dir, help="Write the publishable open-data layers into this directory."),
 ) -> None:
     """Export one entity kind as CSV or GeoJSON (opens in QGIS), or the open-data layers."""
     engine = app_context(ctx).engine

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from commands.common import app_context, console, err_console, print_json, print_table
+from commands.common import app_context, console, err_console, output_file, print_json, print_table, write_text
 from netops.db import session_scope
 from netops.errors import NetopsError
 from planning import changeset, context, plans
@@ -102,7 +102,7 @@ def connect(
 
     Exit code 1 when a loss budget margin is below --min-margin (the plan is still shown
     and, without --dry-run, stored)."""
-    if (site_code is None) == (lat is None or lon is None):
+    if (not site_code) == (lat is None or lon is None):
         raise NetopsError("give either a SITE_CODE or --lat and --lon (with --kind, --site-name) for a new site")
     with session_scope(app_context(ctx).engine) as session:
         if site_code:
@@ -206,7 +206,7 @@ def list_plans(ctx: typer.Context, as_json: bool = JSON) -> None:
 def show(
     ctx: typer.Context,
     plan_ref: str = typer.Argument(..., metavar="PLAN", help="Plan id or name."),
-    geojson: Optional[Path] = typer.Option(None, "--geojson", dir_okay=False,
+    geojson: Optional[Path] = typer.Option(None, "--geojson", callback=output_file,
                                            help="Write the plan's routes as GeoJSON for a map."),
     as_json: bool = JSON,
 ) -> None:
@@ -215,7 +215,7 @@ def show(
         plan = changeset.get_plan(session, plan_ref)
         if geojson:
             collection = plans.plan_geojson(session, plan)
-            geojson.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+            write_text(geojson, json.dumps(collection, ensure_ascii=False))
             err_console.print(f"{len(collection['features'])} route features written to {geojson}")
     if as_json:
         print_json({"id": plan.id, "name": plan.name, "kind": plan.kind, "state": str(plan.state),

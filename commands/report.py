@@ -6,33 +6,34 @@ from pathlib import Path
 
 import typer
 
-from commands.common import app_context, console, print_json
+from commands.common import app_context, console, output_file, print_json
 from netops.db import session_scope
 from netops.errors import NetopsError
 from report import write_report
 from report.alerting import write_alertmanager_config
 
+DEFAULT_ALERTMANAGER_BASE = Path("deploy/alertmanager/alertmanager.yml")
 app = typer.Typer(help="The city report: offline HTML map and KPIs.", invoke_without_command=True)
 
 
 @app.callback()
 def report(
     ctx: typer.Context,
-    out: Path = typer.Option(Path("out/netops-report.html"), "--out", help="HTML file to write."),
+    out: Path = typer.Option(Path("out/netops-report.html"), "--out", callback=output_file, help="HTML file to write."),
     prometheus_url: str = typer.Option(
         None, "--prometheus-url", help="Prometheus base URL for hotspot availability (7/30 days)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the KPIs and district tables as JSON."),
     alertmanager_config: Path = typer.Option(
-        None, "--alertmanager-config", help="Also write an Alertmanager config with PoP inhibitions from the topology."
+        None, "--alertmanager-config", callback=output_file, help="Also write an Alertmanager config with PoP inhibitions from the topology."
     ),
     alertmanager_base: Path = typer.Option(
-        Path("deploy/alertmanager/alertmanager.yml"), "--alertmanager-base",
+        DEFAULT_ALERTMANAGER_BASE, "--alertmanager-base",
         help="The Alertmanager config the generated inhibit rules are added to.",
     ),
 ) -> None:
     """Write the report (one self-contained HTML file) and print where it is."""
-    if alertmanager_config and not alertmanager_base.is_file():
+    if (alertmanager_config or alertmanager_base != DEFAULT_ALERTMANAGER_BASE) and not alertmanager_base.is_file():
         raise NetopsError(f"--alertmanager-base {alertmanager_base}: no such file")
     with session_scope(app_context(ctx).engine) as session:
         result = write_report(session, out, prometheus_url=prometheus_url)

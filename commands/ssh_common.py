@@ -10,7 +10,7 @@ from typing import Callable, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from commands.common import app_context, err_console
+from commands.common import app_context, err_console, output_dir
 from configs.rules import Severity, parse_severity
 from configs.state import WORKSPACE_ENV, Workspace
 from configs.targets import DeviceFilter, Targets, build_targets, load_address_map, select_devices
@@ -32,7 +32,7 @@ KindOpt = typer.Option([], "--kind", help="Only sites of this kind, e.g. school 
 DistrictOpt = typer.Option([], "--district", help="Only sites in this district (repeatable).")
 RoleOpt = typer.Option([], "--role", help="Only devices with this role (repeatable).")
 DeviceOpt = typer.Option([], "--device", help="Only this device (repeatable).")
-StoreOpt = typer.Option(None, "--store", envvar=WORKSPACE_ENV,
+StoreOpt = typer.Option(None, "--store", envvar=WORKSPACE_ENV, callback=output_dir,
                         help="Config workspace (git store + state); default: user data dir.")
 AddressMapOpt = typer.Option(
     None, "--address-map", exists=True, dir_okay=False,

@@ -189,7 +189,10 @@ def rule_files(extra_dirs: list[Path] = ()) -> list[Path]:
         folder = Path(folder)
         if not folder.is_dir():
             raise InputError([RowProblem(str(folder), 1, "-", "-", "rules directory does not exist")])
-        files += sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+        found = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+        if not found:  # a mistyped --rules must not silently add nothing
+            raise InputError([RowProblem(str(folder), 1, "-", "-", "no rule files (*.yaml) in this directory")])
+        files += found
     return files
 
 

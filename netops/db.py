@@ -1,11 +1,28 @@
-"""Database engine, sessions and schema migrations (Alembic).
+"""Database engine, sessions and schema migrations (Alembic), and the database as an
+operator meets it: every location or schema problem is a :class:`DatabaseError` (exit 4)
+whose advice works.
 
 SQLite is the embedded default and runs in WAL mode with foreign keys enforced, so a
 reader (the exporter) never blocks a writer (an import). PostgreSQL runs the same code.
+
+Who may create what::
+
+    read commands   open_database(url)             existing database, schema at head, checked
+    writers         prepare_location(url, create)  the file (and its directory) may be created
+                    write_lock(engine, purpose)    one writer at a time: a file lock beside the
+                                                   SQLite file, an advisory lock on PostgreSQL
+                    ensure_schema(engine, create)  an empty database gets the schema, under the lock
+
+Waiting is bounded: SQLite's busy timeout and the write lock both give up after
+``NETOPS_DB_LOCK_TIMEOUT`` seconds and name who holds the database if that is knowable
+(the lock file's pid, ``/proc/locks`` for SQLite's own locks, ``pg_stat_activity``).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -15,27 +32,229 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData, event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlmodel import Session, create_engine
 
+from netops.errors import DatabaseError, NetopsError
+from netops.settings import DB_ENV, DEFAULT_LOCK_TIMEOUT_S, LOCK_TIMEOUT_ENV
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_HEADER = b"SQLite format 3\x00"
+BACKENDS = ("sqlite", "postgresql")
+#: pg_advisory_lock key of netops writers ("net" in ASCII; classid 0 in pg_locks)
+PG_LOCK_KEY = 0x6E6574
+CREATE_HINT = "create it with `netops db upgrade` (or load data with `netops inventory seed` / `import`)"
+MESSAGE_CHARS = 300
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+# -- engines and locations ------------------------------------------------------------
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL; other URLs are a DatabaseError."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"{url[:100]!r} is neither a database URL nor a file path") from None
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        raise DatabaseError(f"unknown database URL scheme {parsed.drivername!r}: netops runs on a SQLite "
+                            "file (a path or sqlite:///PATH) or PostgreSQL (postgresql://USER@HOST/DB)")
+    try:
+        if backend == "sqlite":
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        # application_name lets a waiting netops name the process that holds the lock
+        return create_engine(url, pool_pre_ping=True, connect_args={
+            "connect_timeout": 10, "application_name": f"netops pid {os.getpid()}"})
+    except NoSuchModuleError:
+        raise DatabaseError(f"unknown database driver {parsed.drivername!r}: use postgresql://USER@HOST/DB "
+                            "(psycopg 3)") from None
+    except ImportError as exc:
+        raise DatabaseError(f"the database driver {exc.name!r} is not installed: "
+                            "pip install 'netops[postgres]'") from None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def describe(url: str) -> str:
+    """The database as a message names it: a SQLite file's path, a URL without password."""
+    path = sqlite_file(url)
+    if path is not None:
+        return str(path)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the database"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other backends and in-memory databases)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def prepare_location(url: str, *, create: bool) -> None:
+    """Check a SQLite file before SQLite sees it (SQLite would create a missing file).
+
+    ``create`` (the writers) may create the file and its directory; readers get an error
+    naming the path, so a typo never reads as an empty inventory."""
+    path = sqlite_file(url)
+    if path is None:
+        return
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a directory, not a SQLite database file: "
+                            f"give --db a file path (e.g. {path / 'netops.db'})")
+    if path.exists():
+        if not path.is_file():
+            raise DatabaseError(f"{path} is not a regular file, so not a SQLite database")
+        try:
+            with path.open("rb") as fh:
+                header = fh.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise DatabaseError(f"cannot read {path}: {exc.strerror}") from None
+        if header and header != SQLITE_HEADER:
+            raise DatabaseError(f"{path} is not a SQLite database (no SQLite header): point --db / "
+                                f"{DB_ENV} at the netops database, or restore it from a backup")
+        return
+    if not create:
+        if not path.parent.is_dir():
+            raise DatabaseError(f"no database at {path}: the directory {path.parent} does not exist "
+                                f"(a typo in --db or {DB_ENV}?)")
+        raise DatabaseError(f"no database at {path}: {CREATE_HINT}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the directory {path.parent} for the database: "
+                            f"{exc.strerror}") from None
+
+
+# -- one writer at a time ---------------------------------------------------------------
+
+
+@contextmanager
+def write_lock(engine: Engine, purpose: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the netops writer lock of this database for the block (schema creation, seed,
+    import): a second writer waits up to ``timeout`` seconds, then a DatabaseError names the
+    holder."""
+    path = sqlite_file(str(engine.url))
+    if path is not None:
+        with _file_lock(path, purpose, timeout):
+            yield
+    elif engine.dialect.name == "postgresql":
+        with _advisory_lock(engine, timeout):
+            yield
+    else:
+        yield
+
+
+def lock_file(path: Path) -> Path:
+    return path.with_name(path.name + "-lock")
+
+
+@contextmanager
+def _file_lock(path: Path, purpose: str, timeout: float) -> Iterator[None]:
+    lock_path = lock_file(path)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another netops"
+                    raise DatabaseError(f"{path} is busy: {holder} is writing to it; gave up after "
+                                        f"{timeout:g} s (raise {LOCK_TIMEOUT_ENV} to wait longer)") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} ({purpose})".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _advisory_lock(engine: Engine, timeout: float) -> Iterator[None]:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT set_config('lock_timeout', :ms, false)"), {"ms": f"{int(timeout * 1000)}ms"})
+        try:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PG_LOCK_KEY})
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            holder = conn.execute(text(
+                "SELECT a.application_name, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :key"),
+                {"key": PG_LOCK_KEY}).first()
+            who = f"{holder[0] or 'a client'} (server pid {holder[1]})" if holder else "another netops"
+            raise DatabaseError(f"{describe(str(engine.url))} is busy: {who} is writing to it; gave up after "
+                                f"{timeout:g} s (raise {LOCK_TIMEOUT_ENV} to wait longer)") from None
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT set_config('lock_timeout', '0', false)"))
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PG_LOCK_KEY})
+
+
+def sqlite_lock_holders(path: Path) -> list[str]:
+    """Processes holding a write lock on a SQLite file, its WAL index or its netops lock file,
+    read from ``/proc/locks`` (Linux); empty when that cannot be told."""
+    inodes = {}
+    for candidate in (path, Path(f"{path}-shm"), Path(f"{path}-wal"), lock_file(path)):
+        try:
+            inodes[candidate.stat().st_ino] = candidate
+        except OSError:
+            continue
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return []
+    pids: list[int] = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6 or fields[1] == "->":  # "->" marks a waiter, not a holder
+            continue
+        _, _, _, mode, pid, device = fields[:6]
+        if mode != "WRITE" or int(device.rsplit(":", 1)[-1]) not in inodes:
+            continue
+        if int(pid) != os.getpid() and int(pid) not in pids:
+            pids.append(int(pid))
+    return [_process(pid) for pid in pids]
+
+
+def _process(pid: int) -> str:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        line = " ".join(" ".join(a.decode("utf-8", "replace") for a in argv).split())
+    except OSError:
+        line = ""
+    return f"pid {pid}" + (f" ({line[:80]})" if line else "")
+
+
+# -- schema -------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -49,8 +268,20 @@ def _alembic_config() -> Config:
     return cfg
 
 
+def model_metadata() -> MetaData:
+    """Every table netops' models declare (importing the models registers them)."""
+    import inventory.models  # noqa: F401
+
+    return inventory.models.metadata
+
+
+def known_revisions() -> list[str]:
+    return [rev.revision for rev in _script().walk_revisions()]
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (Alembic), on the given engine."""
+    """Bring the schema to ``revision`` (Alembic), on the given engine. Callers that may
+    race (two processes on a fresh database) hold :func:`write_lock`."""
     cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -64,6 +295,14 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(cfg, revision)
 
 
+def stamp(engine: Engine, revision: str) -> None:
+    """Record ``revision`` as the schema's without running migrations."""
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, revision)
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
@@ -75,6 +314,98 @@ def head_revision() -> str:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def check_revision(engine: Engine, *, empty_ok: bool = False) -> str | None:
+    """The schema revision, if netops can work with it; otherwise a DatabaseError whose
+    advice works (``db upgrade`` only where it can succeed)."""
+    where = describe(str(engine.url))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        tables = set(inspect(conn).get_table_names())
+    if current is None:
+        ours = sorted(tables & set(model_metadata().tables))
+        if ours:
+            raise DatabaseError(
+                f"{where} has netops tables ({', '.join(ours[:3])}...) but no schema revision "
+                "(table alembic_version missing or empty): if it was made by this netops, "
+                "`netops db stamp head` records the revision (it checks the tables first); "
+                "otherwise restore a backup")
+        if not empty_ok:
+            raise DatabaseError(f"{where} has no netops schema yet: {CREATE_HINT}")
+        return None
+    if current not in known_revisions():
+        raise DatabaseError(
+            f"{where} has schema revision {current!r}, which this netops does not know (a newer netops "
+            f"wrote it; this one knows up to {head_revision()}): use that netops, or restore a backup "
+            "made with this one; `netops db upgrade` cannot go back")
+    return current
+
+
+def require_head(engine: Engine) -> None:
+    """A readable database at the head revision whose tables match the models."""
+    current = check_revision(engine)
+    if current != head_revision():
+        raise DatabaseError(f"{describe(str(engine.url))}: schema revision {current}, this netops needs "
+                            f"{head_revision()}: run `netops db upgrade` (back the database up first)")
+    check_tables(engine)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema on an empty database (hold :func:`write_lock`), then require head."""
+    if check_revision(engine, empty_ok=True) is None:
+        upgrade(engine)
+    require_head(engine)
+
+
+def check_tables(engine: Engine) -> None:
+    """Every table and column the models declare exists (one catalogue read, no data read):
+    a dropped table or column is found on open, not halfway through a command."""
+    found = inspect(engine).get_multi_columns()
+    have = {table: {c["name"] for c in columns} for (_, table), columns in found.items()}
+    for table in model_metadata().sorted_tables:
+        missing = [c.name for c in table.columns if c.name not in have.get(table.name, ())]
+        if table.name not in have or missing:
+            what = f"table {table.name}" if table.name not in have else \
+                f"column {', '.join(missing)} of table {table.name}"
+            raise DatabaseError(
+                f"{describe(str(engine.url))} is damaged: {what} is missing although the schema "
+                f"revision says {head_revision()}: restore it from a backup (or start a new database "
+                "with `netops db upgrade` on another --db and re-import)")
+
+
+# -- errors from the driver ---------------------------------------------------------------
+
+
+def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> NetopsError:
+    """A driver error as one line with advice: DatabaseError (exit 4), or a NetopsError
+    (exit 2) when the database refused the data given."""
+    where = describe(url)
+    detail = " ".join(str(getattr(exc, "orig", exc) or exc).split())
+    if len(detail) > MESSAGE_CHARS:
+        detail = detail[:MESSAGE_CHARS] + "…"
+    low = detail.lower()
+    if isinstance(exc, (IntegrityError, DataError)):
+        return NetopsError(f"the database refused the data: {detail}")
+    if "database is locked" in low or "database table is locked" in low:
+        path = sqlite_file(url)
+        holders = sqlite_lock_holders(path) if path else []
+        by = f" by {', '.join(holders)}" if holders else ""
+        return DatabaseError(f"{where} is locked{by}: gave up after {timeout:g} s; try again when that is "
+                             f"done (or raise {LOCK_TIMEOUT_ENV})")
+    if "not a database" in low or "malformed" in low:
+        return DatabaseError(f"{where} is damaged ({detail}): restore it from a backup")
+    if "no such table" in low or "no such column" in low or "undefined" in low or (
+            "does not exist" in low and ("relation" in low or "column" in low)):
+        return DatabaseError(f"{where} does not match this netops' schema ({detail}): restore it from a "
+                             "backup, or run `netops db current` to see its revision")
+    if "unable to open database file" in low or "readonly" in low or "read-only" in low:
+        return DatabaseError(f"cannot write or open {where} ({detail}): check the path and its permissions")
+    if 'database "' in low and "does not exist" in low:
+        return DatabaseError(f"{where}: {detail}: create the database (createdb), then `netops db upgrade`")
+    if "connect" in low or "refused" in low or "timeout" in low or "could not translate host" in low:
+        return DatabaseError(f"cannot connect to {where}: {detail}")
+    return DatabaseError(f"{where}: {detail}")
 
 
 @contextmanager

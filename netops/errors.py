@@ -21,6 +21,10 @@ class ConfigError(NetopsError):
     exit_code = 4
 
 
+class DatabaseError(ConfigError):
+    """The database cannot be used as it is: where it is, what it is, its schema (exit 4)."""
+
+
 class NotFoundError(NetopsError):
     exit_code = 2
 

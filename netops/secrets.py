@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netops.errors import ConfigError
+from netops.settings import SECRETS_FILE_ENV
 
 MASK = "********"
 
@@ -79,6 +80,9 @@ class SecretStore:
         self._file = {}
         if self.path is None or not self.path.exists():
             return self._file
+        if not self.path.is_file():
+            raise ConfigError(f"{self.path}: the secrets file is a directory or not a regular file; "
+                              f"point {SECRETS_FILE_ENV} at a TOML file")
         mode = stat.S_IMODE(self.path.stat().st_mode)
         if mode & 0o077:
             raise ConfigError(
@@ -86,10 +90,15 @@ class SecretStore:
                 f"owner only (chmod 600 {self.path})"
             )
         try:
-            self._file = tomllib.loads(self.path.read_text())
+            loaded = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{self.path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"{self.path}: cannot read the secrets file: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             # the message quotes a position, never a value
             raise ConfigError(f"{self.path}: not valid TOML: {exc}") from None
+        self._file = _checked_shape(self.path, loaded)
         return self._file
 
     def get(self, section: str, profile: str, key: str) -> Secret | None:
@@ -106,6 +115,23 @@ class SecretStore:
                 f"or add [{section}.{profile}] {key} = ... to {self.path}"
             )
         return secret
+
+
+def _checked_shape(path: Path, loaded: dict) -> dict:
+    """``[section.profile]`` tables of text values; a problem names the key, never a value."""
+    for section, profiles in loaded.items():
+        if not isinstance(profiles, dict):
+            raise ConfigError(f"{path}: {section} must be a table of profiles ([{section}.PROFILE]), "
+                              "not a single value")
+        for profile, keys in profiles.items():
+            if not isinstance(keys, dict):
+                raise ConfigError(f"{path}: {section}.{profile} must be a table ([{section}.{profile}] "
+                                  "with key = \"value\" lines), not a single value")
+            for key, value in keys.items():
+                if not isinstance(value, (str, int)) or isinstance(value, bool):
+                    raise ConfigError(f"{path}: {section}.{profile}.{key} must be a string, "
+                                      f"not a {type(value).__name__}")
+    return loaded
 
 
 def scrub(text: str, secrets: list[Secret]) -> str:

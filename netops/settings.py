@@ -3,18 +3,32 @@
 The database URL comes, in this order, from the ``--db`` option, the ``NETOPS_DB_URL``
 environment variable, or the default: a SQLite file in the user's data directory
 (``~/.local/share/netops/netops.db`` on Linux). A bare path is taken as a SQLite file.
+
+Loading settings never creates anything: only the commands that write an inventory
+(``db upgrade``, ``inventory seed``, ``inventory import``) create a database and its
+directory, so a typo in ``--db`` is an error and not a new, empty inventory.
+
+``NETOPS_DB_LOCK_TIMEOUT`` (seconds, default 30) bounds how long a command waits for
+another writer (a busy SQLite file, a schema creation or seed in progress) before it
+gives up with exit 4 naming the holder.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from netops.errors import ConfigError
+
 DB_ENV = "NETOPS_DB_URL"
 SECRETS_FILE_ENV = "NETOPS_SECRETS_FILE"
+LOCK_TIMEOUT_ENV = "NETOPS_DB_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+MAX_LOCK_TIMEOUT_S = 86_400.0
 
 
 def default_db_path() -> Path:
@@ -31,21 +45,32 @@ def normalise_db_url(value: str) -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
+def lock_timeout(raw: str | None) -> float:
+    """Seconds to wait for another writer; a finite number from 0 to a day."""
+    if raw is None or raw.strip() == "":
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (0 <= value <= MAX_LOCK_TIMEOUT_S):  # also refuses nan
+        raise ConfigError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds from 0 to "
+                          f"{MAX_LOCK_TIMEOUT_S:g}, not {raw[:40]!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str
     secrets_file: Path
+    db_lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S
 
     @classmethod
     def load(cls, db: str | None = None) -> "Settings":
         raw = db or os.environ.get(DB_ENV)
-        if raw:
-            url = normalise_db_url(raw)
-        else:
-            path = default_db_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{path}"
+        url = normalise_db_url(raw) if raw else f"sqlite:///{default_db_path()}"
         secrets = os.environ.get(SECRETS_FILE_ENV) or str(
             platformdirs.user_config_path("netops") / "secrets.toml"
         )
-        return cls(db_url=url, secrets_file=Path(secrets).expanduser())
+        return cls(db_url=url, secrets_file=Path(secrets).expanduser(),
+                   db_lock_timeout=lock_timeout(os.environ.get(LOCK_TIMEOUT_ENV)))

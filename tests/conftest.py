@@ -5,6 +5,8 @@ import logging
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from sqlalchemy import text
 
 from netops import db as dbmod
@@ -14,6 +16,18 @@ logging.getLogger("fakenos").setLevel(logging.CRITICAL)
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 _db_counter = itertools.count()
+
+# Property tests: `make test` (and CI) run the "ci" profile, the same examples every run
+# (derandomised: a gate that cannot flip on a random draw). Hunting for new failures is a
+# separate command, `make fuzz` (profile "hunt": fresh random seeds, more examples where a
+# test does not pin its count, failures kept in tests/.hypothesis-examples to replay in the
+# next hunt; turn each into an @example so that CI checks it from then on).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "hunt", max_examples=2_000, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow],
+    database=DirectoryBasedExampleDatabase(os.path.join(os.path.dirname(__file__), ".hypothesis-examples")))
+settings.load_profile(os.environ.get("NETOPS_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -461,7 +461,7 @@ def _link_paths(net: Network) -> list[Finding]:
             continue
         if not cable_ids:
             problem = "fibre link between two sites has no cable path"
-        elif any(c not in net.cables for c in cable_ids):
+        elif any(c not in net.cable_ends for c in cable_ids):  # out of service, or an end site is
             problem = "fibre link runs over a cable that is not in service"
         elif not (_chain(net, cable_ids, ("site", site_a)) == ("site", site_b)
                   or _chain(net, cable_ids, ("site", site_b)) == ("site", site_a)):

@@ -7,6 +7,7 @@ links     Link, LinkHop
 pricing   PriceTable, PriceItem
 profiles  SnmpProfile, SshProfile
 plans     Plan (change sets)
+seed      SeedRow (what the last seed wrote)
 """
 
 from sqlmodel import SQLModel
@@ -33,6 +34,7 @@ from inventory.models.profiles import (
     SshProfile,
 )
 from inventory.models.sites import DEFAULT_CRITICALITY, Criticality, Site, SiteKind
+from inventory.models.seed import SeedRow
 
 metadata = SQLModel.metadata
 
@@ -42,5 +44,5 @@ __all__ = [
     "LayingMethod", "NodeKind", "RouteNode", "SpliceClosure", "TrenchSegment", "PriceItem",
     "PriceItemKind", "PriceTable", "SnmpAuthProtocol", "SnmpPrivProtocol", "SnmpProfile",
     "SnmpVersion", "SshProfile", "DEFAULT_CRITICALITY", "Criticality", "Site", "SiteKind",
-    "metadata",
+    "metadata", "SeedRow",
 ]

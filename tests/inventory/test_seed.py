@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from inventory.models import Cable, Site
@@ -119,3 +120,112 @@ def test_scaled_city_loads_with_tiles_joined(engine):
         report = seed(session, bigger)
         assert report.changed == sum(len(rows) for rows in bigger.rows.values())
         assert session.execute(select(Link.code).where(Link.code == "tile-1")).scalar_one() == "tile-1"
+
+
+# -- a re-seed lives together with plans and imports --------------------------------------
+
+
+def _site(session, code):
+    return session.execute(select(Site).where(Site.code == code)).scalar_one()
+
+
+def test_reseed_keeps_what_plans_and_imports_changed(engine, city):
+    """Rows a plan or an import changed stay as they are (and are named); rows still as the
+    seed wrote them follow the generator; nothing is reverted."""
+    import copy
+
+    from inventory.models import Status, TrenchSegment
+    from inventory.store import SourceRow, write
+
+    kitas = [s["code"] for s in city.rows["site"] if s["kind"] == "kindergarten" and s["status"] == "planned"]
+    planned_kita, imported_kita, untouched_kita = kitas[:3]
+    trench = city.rows["segment"][0]["code"]
+    with session_scope(engine) as session:
+        seed(session, city)
+    with session_scope(engine) as session:
+        # what `plan apply` does to rows it does not own, and what an import does
+        _site(session, planned_kita).status = Status.ACTIVE
+        segment = session.execute(select(TrenchSegment).where(TrenchSegment.code == trench)).scalar_one()
+        segment.ducts_used += 1
+        ducts = segment.ducts_used
+        imported = dict(next(s for s in city.rows["site"] if s["code"] == imported_kita), name="Kita Sonnenschein")
+        write(session, [("site", [SourceRow(imported, "kitas.csv", 2)])])
+
+    newer = copy.deepcopy(city)  # a newer generator renames every Kita
+    for site in newer.rows["site"]:
+        if site["code"] in (planned_kita, imported_kita, untouched_kita):
+            site["name"] = f"{site['name']} (neu)"
+    with session_scope(engine) as session:
+        report = seed(session, newer)
+    assert sorted(report.kept["site"]) == sorted([planned_kita, imported_kita])
+    assert report.kept["segment"] == [trench]
+    assert report.updated["site"] == 1
+    with session_scope(engine) as session:
+        assert _site(session, planned_kita).status == Status.ACTIVE
+        assert not _site(session, planned_kita).name.endswith("(neu)")
+        assert _site(session, imported_kita).name == "Kita Sonnenschein"
+        assert _site(session, untouched_kita).name.endswith("(neu)")
+        assert session.execute(select(TrenchSegment.ducts_used).where(TrenchSegment.code == trench)).scalar_one() == ducts
+    with session_scope(engine) as session:
+        again = seed(session, newer)
+    assert again.changed == 0 and sorted(again.kept["site"]) == sorted([planned_kita, imported_kita])
+
+
+def test_prune_removes_only_what_the_seed_wrote_unchanged(engine, city):
+    import copy
+
+    from inventory.models import Link, LinkHop, Status
+
+    hops_of = {}
+    for hop in city.rows["link_hop"]:
+        hops_of.setdefault(hop["link"], []).append(hop)
+    dropped, changed = [code for code, hops in hops_of.items() if len(hops) >= 2][:2]
+    with session_scope(engine) as session:
+        seed(session, city)
+    with session_scope(engine) as session:
+        session.execute(select(Link).where(Link.code == changed)).scalar_one().status = Status.DECOMMISSIONED
+    smaller = copy.deepcopy(city)
+    smaller.rows["link"] = [r for r in city.rows["link"] if r["code"] not in (dropped, changed)]
+    smaller.rows["link_hop"] = [r for r in city.rows["link_hop"] if r["link"] not in (dropped, changed)]
+
+    def links(session):
+        return set(session.execute(select(Link.code).where(Link.code.in_([dropped, changed]))).scalars())
+
+    with session_scope(engine) as session:
+        report = seed(session, smaller)
+        assert sorted(report.stale["link"]) == sorted([dropped, changed]) and links(session) == {dropped, changed}
+    with session_scope(engine) as session:
+        report = seed(session, smaller, prune=True)
+        assert report.pruned["link"] == 1 and report.pruned["link_hop"] == len(hops_of[dropped])
+        assert report.stale["link"] == [changed] and links(session) == {changed}
+        dropped_hops = select(LinkHop).join(Link, Link.id == LinkHop.link_id).where(Link.code == dropped)
+        assert session.execute(dropped_hops).first() is None
+
+
+@pytest.mark.slow
+def test_seed_plan_apply_seed_then_audit_report_and_gauges(run_cli, db_url, tmp_path):
+    """`make demo` twice around a plan: the second seed keeps the plan's changes, and audit,
+    report and the exporter's inventory/audit gauges still work."""
+    from report.collector import InventoryAuditCollector
+    from netops import db as dbmod
+
+    streets = str(tmp_path / "streets.geojson")
+    assert run_cli("inventory", "seed", "--streets", streets).exit_code == 0
+    plan = run_cli("plan", "connect", "kita-001", "--streets", streets, "--json")
+    assert plan.exit_code in (0, 1), plan.output
+    assert run_cli("plan", "apply", str(json.loads(plan.stdout)["plan_id"])).exit_code == 0
+    reseed = run_cli("inventory", "seed", "--json")
+    assert reseed.exit_code == 0
+    assert json.loads(reseed.stdout)["site"]["kept"] == 1 and "kita-001" in reseed.stderr
+    stats = json.loads(run_cli("inventory", "show", "kita-001", "--json").stdout)
+    assert stats["site"]["status"] == "active"
+    for args in (["audit"], ["audit", "--json"], ["report", "--out", str(tmp_path / "r.html")],
+                 ["report", "--json", "--out", str(tmp_path / "r2.html")]):
+        result = run_cli(*args)
+        assert result.exit_code in (0, 1), (args, result.output)
+    findings = json.loads(run_cli("audit", "--json").stdout)
+    assert findings["counts"]["critical"] >= 1
+    engine = dbmod.make_engine(db_url)
+    names = {family.name for family in InventoryAuditCollector(engine).collect()}
+    engine.dispose()
+    assert {"netops_site_trench_disjoint_paths", "netops_audit_findings", "netops_inventory_device_info"} <= names

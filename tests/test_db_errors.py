@@ -1,0 +1,216 @@
+"""The database as an operator meets it on a bad day: every location or schema problem is
+exit 4 with one line of advice that works, and reading never creates anything."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from cli import app
+from netops import db as dbmod
+from tests.support.procs import free_port
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+def netops(*args: str, env: dict | None = None):
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def assert_one_line_error(result, code: int = 4) -> str:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    """A SQLite database at head, with no rows."""
+    path = tmp_path / "netops.db"
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    dbmod.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def sql(path, *statements: str) -> None:
+    with sqlite3.connect(path) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def test_missing_directory_is_named_and_not_created(tmp_path):
+    line = assert_one_line_error(netops("--db", str(tmp_path / "typo" / "netops.db"), "inventory", "stats"))
+    assert "typo" in line and "does not exist" in line
+    assert not (tmp_path / "typo").exists()
+
+
+def test_reading_a_missing_file_creates_nothing_and_says_how_to_create(tmp_path):
+    path = tmp_path / "netops.db"
+    line = assert_one_line_error(netops("--db", str(path), "inventory", "stats"))
+    assert "netops db upgrade" in line
+    assert list(tmp_path.iterdir()) == []
+    # the advice works: the database is created, then reading it succeeds
+    assert netops("--db", str(path), "db", "upgrade").exit_code == 0
+    assert netops("--db", str(path), "inventory", "stats", "--json").exit_code == 0
+
+
+def test_default_location_is_not_created_by_reading(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "NETOPS_DB_URL": ""}
+    line = assert_one_line_error(netops("plan", "list", env=env))
+    assert str(tmp_path / "data") in line
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("damage", ["directory", "text", "random", "truncated"])
+def test_not_a_database(tmp_path, sqlite_db, damage):
+    path = tmp_path / "damaged.db"
+    if damage == "directory":
+        path.mkdir()
+    elif damage == "text":
+        path.write_text("sites: 3\n")
+    elif damage == "random":
+        path.write_bytes(os.urandom(8192))
+    else:
+        sql(sqlite_db, "CREATE TABLE filler (x)", *["INSERT INTO filler VALUES (randomblob(4000))"] * 20)
+        path.write_bytes(sqlite_db.read_bytes()[:6000])
+    for command in (["inventory", "stats"], ["db", "current"], ["inventory", "seed"], ["db", "upgrade"]):
+        line = assert_one_line_error(netops("--db", str(path), *command))
+        assert str(path) in line
+
+
+@pytest.mark.parametrize("loss", ["DROP TABLE alembic_version", "DELETE FROM alembic_version"])
+def test_lost_revision_advises_stamp_which_works(sqlite_db, loss):
+    sql(sqlite_db, loss)
+    for command in (["inventory", "stats"], ["db", "upgrade"], ["inventory", "seed"]):
+        line = assert_one_line_error(netops("--db", str(sqlite_db), *command))
+        assert "netops db stamp head" in line
+    assert netops("--db", str(sqlite_db), "db", "stamp").exit_code == 0
+    assert netops("--db", str(sqlite_db), "inventory", "stats").exit_code == 0
+
+
+def test_schema_ahead_does_not_advise_upgrade(sqlite_db):
+    sql(sqlite_db, "UPDATE alembic_version SET version_num = '9999'")
+    for command in (["inventory", "stats"], ["db", "upgrade"], ["audit"]):
+        line = assert_one_line_error(netops("--db", str(sqlite_db), *command))
+        assert "9999" in line and "run `netops db upgrade`" not in line
+
+
+def test_older_schema_advises_upgrade_which_works(sqlite_db):
+    engine = dbmod.make_engine(f"sqlite:///{sqlite_db}")
+    dbmod.downgrade(engine, dbmod.known_revisions()[1])
+    engine.dispose()
+    line = assert_one_line_error(netops("--db", str(sqlite_db), "inventory", "stats"))
+    assert "run `netops db upgrade`" in line
+    assert netops("--db", str(sqlite_db), "db", "upgrade").exit_code == 0
+    assert netops("--db", str(sqlite_db), "inventory", "stats").exit_code == 0
+
+
+@pytest.mark.parametrize("damage, named", [("DROP TABLE linkhop", "table linkhop"),
+                                           ("ALTER TABLE site DROP COLUMN notes", "column notes")])
+def test_dropped_table_or_column_is_found_on_open(sqlite_db, damage, named):
+    sql(sqlite_db, damage)
+    for command in (["inventory", "stats"], ["inventory", "seed"], ["db", "stamp"]):
+        line = assert_one_line_error(netops("--db", str(sqlite_db), *command))
+        assert named in line and "restore" in line
+
+
+def test_bad_revision_argument_is_usage_error(sqlite_db):
+    line = assert_one_line_error(netops("--db", str(sqlite_db), "db", "upgrade", "JUNK"), code=2)
+    assert "JUNK" in line and dbmod.head_revision() in line
+
+
+@pytest.mark.parametrize("url, says", [
+    ("foo://somewhere/db", "unknown database URL scheme 'foo'"),
+    ("mysql://u@127.0.0.1/netops", "unknown database URL scheme 'mysql'"),
+])
+def test_unknown_url_scheme(url, says):
+    assert says in assert_one_line_error(netops("--db", url, "inventory", "stats"))
+
+
+def test_postgres_with_nothing_listening():
+    url = f"postgresql://netops:secret-pw@127.0.0.1:{free_port()}/netops"
+    line = assert_one_line_error(netops("--db", url, "inventory", "stats"))
+    assert "cannot connect" in line and "secret-pw" not in line
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "-1", "inf"])
+def test_lock_timeout_must_be_seconds(sqlite_db, value):
+    line = assert_one_line_error(netops("--db", str(sqlite_db), "inventory", "stats",
+                                        env={"NETOPS_DB_LOCK_TIMEOUT": value}))
+    assert "NETOPS_DB_LOCK_TIMEOUT" in line
+
+
+@pytest.mark.postgres
+def test_postgres_schema_problems(pg_server):
+    from tests.conftest import _fresh_postgres_url
+
+    url = _fresh_postgres_url(pg_server)
+    assert "netops db upgrade" in assert_one_line_error(netops("--db", url, "inventory", "stats"))
+    assert netops("--db", url, "db", "upgrade").exit_code == 0
+    engine = dbmod.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE site DROP COLUMN notes"))
+    assert "column notes" in assert_one_line_error(netops("--db", url, "inventory", "stats"))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    assert "db stamp head" in assert_one_line_error(netops("--db", url, "audit"))
+    engine.dispose()
+    missing = url.rsplit("/", 1)[0] + "/no_such_database"
+    assert "no_such_database" in assert_one_line_error(netops("--db", missing, "inventory", "stats"))
+
+
+# -- a busy database: bounded wait, then who holds it ----------------------------------------
+
+
+def test_busy_sqlite_waits_bounded_and_names_the_holder(sqlite_db, tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "c.execute('PRAGMA journal_mode=WAL'); c.execute('BEGIN IMMEDIATE')\n"
+         "print('locked', flush=True); time.sleep(60)\n", str(sqlite_db)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        csv = tmp_path / "snmp_profile.csv"
+        csv.write_text("name,version\ncity_v2,v2c\n")
+        result = netops("--db", str(sqlite_db), "inventory", "import", str(csv), "--kind", "snmp_profile",
+                        env={"NETOPS_DB_LOCK_TIMEOUT": "0.5"})
+        line = assert_one_line_error(result)
+        assert "locked" in line and f"pid {holder.pid}" in line and "0.5 s" in line
+    finally:
+        holder.kill()
+        holder.wait()
+    assert netops("--db", str(sqlite_db), "inventory", "stats").exit_code == 0
+
+
+def test_busy_writer_lock_names_the_holder(sqlite_db):
+    engine = dbmod.make_engine(f"sqlite:///{sqlite_db}")
+    with dbmod.write_lock(engine, "a long import"):
+        result = netops("--db", str(sqlite_db), "inventory", "seed", env={"NETOPS_DB_LOCK_TIMEOUT": "0.2"})
+    line = assert_one_line_error(result)
+    assert f"pid {os.getpid()} (a long import)" in line and "NETOPS_DB_LOCK_TIMEOUT" in line
+
+
+@pytest.mark.postgres
+def test_busy_postgres_writer_lock_names_the_holder(pg_server):
+    from tests.conftest import _fresh_postgres_url
+
+    url = _fresh_postgres_url(pg_server)
+    engine = dbmod.make_engine(url)
+    dbmod.upgrade(engine)
+    with dbmod.write_lock(engine, "a long import"):
+        result = netops("--db", url, "db", "upgrade", env={"NETOPS_DB_LOCK_TIMEOUT": "0.3"})
+    line = assert_one_line_error(result)
+    assert f"netops pid {os.getpid()}" in line
+    engine.dispose()
+    assert netops("--db", url, "db", "upgrade").exit_code == 0  # the lock was released
