@@ -20,7 +20,6 @@ for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Hashable, Iterable
@@ -31,6 +30,7 @@ from scipy.spatial import cKDTree
 
 from inventory.models import LayingMethod, NodeKind
 from netops.errors import InputError, RowProblem
+from netops.geo import distance_m, line_length_m, metres_per_degree
 from planning.costs import CostModel
 
 Node = tuple[str, Hashable]
@@ -44,18 +44,10 @@ DEFAULT_MAX_ENTRY_M = 600.0
 
 
 def local_xy(lat: float, lon: float, lat0: float) -> tuple[float, float]:
-    """Metres on a local equirectangular projection: plenty for a city-sized area."""
-    return (lon * 111_320.0 * math.cos(math.radians(lat0)), lat * 110_540.0)
-
-
-def polyline_length_m(coords: list[list[float]]) -> float:
-    total = 0.0
-    for (lon1, lat1), (lon2, lat2) in zip(coords, coords[1:]):
-        lat0 = (lat1 + lat2) / 2
-        x1, y1 = local_xy(lat1, lon1, lat0)
-        x2, y2 = local_xy(lat2, lon2, lat0)
-        total += math.hypot(x2 - x1, y2 - y1)
-    return total
+    """Metres on a local equirectangular projection, for neighbour searches only (KD-trees):
+    every length is measured on the ellipsoid (``netops.geo``)."""
+    per_lon, per_lat = metres_per_degree(lat0)
+    return (lon * per_lon, lat * per_lat)
 
 
 @dataclass(frozen=True)
@@ -107,7 +99,7 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
                                            "expected >= 2 [lon, lat] positions"))
                 continue
             coords = [[float(p[0]), float(p[1])] for p in line]
-            if polyline_length_m(coords) < 0.5:
+            if line_length_m(coords) < 0.5:
                 continue  # degenerate sliver, nothing to dig
             segments.append(StreetSegment(coords, method, props.get("name")))
     if problems:
@@ -165,13 +157,16 @@ class CandidateNetwork:
         x, y = local_xy(lat, lon, self._lat0)
         k = min(self.entry_candidates, len(self._attach_nodes))
         distances, indexes = self._attach_tree.query([x, y], k=k)
-        for distance, index in zip(np.atleast_1d(distances), np.atleast_1d(indexes)):
+        for index in np.atleast_1d(indexes)[np.isfinite(np.atleast_1d(distances))]:
+            target = self._attach_nodes[int(index)]
+            t = self.graph.nodes[target]
+            distance = distance_m(lat, lon, t["lat"], t["lon"])
             if distance <= self.max_entry_m:
-                self._add_entry(node, self._attach_nodes[int(index)], float(distance))
+                self._add_entry(node, target, distance)
         return node
 
-    def _add_entry(self, site_node: Node, target: Node, distance_m: float) -> None:
-        length = max(distance_m, 1.0)  # a building entry is never free
+    def _add_entry(self, site_node: Node, target: Node, distance: float) -> None:
+        length = max(distance, 1.0)  # a building entry is never free
         t = self.graph.nodes[target]
         s = self.graph.nodes[site_node]
         self.graph.add_edge(
@@ -254,7 +249,7 @@ def build_candidate_network(
         b = street_node(*segment.coords[-1])
         if a == b:
             continue
-        length = polyline_length_m(segment.coords)
+        length = line_length_m(segment.coords)
         graph.add_edge(a, b, key=("street", index), kind=NEW, laying_method=segment.laying_method,
                        length_m=length, fixed_eur=length * costs.trench_price(segment.laying_method),
                        per_cable_eur=length * cable, trench_id=None, code=None,
@@ -272,7 +267,7 @@ def build_candidate_network(
                 if not graph.nodes[target]["attachable"]:
                     continue
                 t = graph.nodes[target]
-                length = max(math.dist(xy, local_xy(t["lat"], t["lon"], lat0)), 1.0)
+                length = max(distance_m(data["lat"], data["lon"], t["lat"], t["lon"]), 1.0)
                 graph.add_edge(node, target, key=("snap", node[1], target), kind=NEW,
                                laying_method=LayingMethod.OPEN_TRENCH.value, length_m=length,
                                fixed_eur=length * costs.trench_price(LayingMethod.OPEN_TRENCH),
