@@ -86,7 +86,7 @@ def speed(db: Path, streets: Path) -> None:
         print(f"candidate network: {net.graph.number_of_nodes()} nodes, {net.graph.number_of_edges()} edges, "
               f"built in {load.wall:.2f} s wall / {load.cpu:.2f} s CPU")
         for label, status in (("planned Kitas", "planned"), ("all Kitas", None)):
-            sites = sites_by_kind(session, "kindergarten", status)
+            sites, _ = sites_by_kind(session, "kindergarten", status)
             net = load_network(session, options)
             with Clock() as joint:
                 plan = plan_batch(net, sites)

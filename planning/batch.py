@@ -412,6 +412,26 @@ def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP) -> dict[i
 
 
 @dataclass(frozen=True)
+class SkippedSite:
+    """A site of the batch that was not planned, where it came from and why."""
+
+    site: str
+    reason: str
+    row: int | None = None  # CSV row (header = row 1); None for sites from the inventory
+
+    def __str__(self) -> str:
+        where = f"row {self.row}: " if self.row is not None else ""
+        return f"{where}site {self.site}: {self.reason}"
+
+
+def unreachable_reason(net: CandidateNetwork, node: Node) -> str:
+    """Why a site attached to ``net`` has no route: too far from everything, or cut off."""
+    if net.graph.degree(node) == 0:
+        return f"no candidate network node within {net.max_entry_m:,.0f} m for a building entry"
+    return "no route to any PoP over the candidate network"
+
+
+@dataclass(frozen=True)
 class OrderStep:
     step: int
     site: str
@@ -430,10 +450,11 @@ class JointPlan:
     independent_total_eur: float
     shares: dict[str, float]
     order: list[OrderStep]
-    unreachable: list[str]
+    unreachable: dict[str, str]  # site code -> why it cannot be connected
     costs_label: str
     routing_eur: float  # the optimised part: civil works + cable along the routes
     notes: list[str] = field(default_factory=list)
+    skipped: list[SkippedSite] = field(default_factory=list)  # left out on the user's request
 
     @property
     def saving_eur(self) -> float:
@@ -451,7 +472,8 @@ class JointPlan:
             "routing_eur": round(self.routing_eur, 2),
             "shares_eur": self.shares,
             "order": [asdict(step) for step in self.order],
-            "unreachable": self.unreachable,
+            "unreachable": sorted(self.unreachable),
+            "skipped": [asdict(s) for s in self.skipped],
             "bom": bom_dicts(self.bom),
             "routes": {code: {k: v for k, v in route_dict(route).items() if k != "legs"}
                        for code, route in self.routes.items()},
@@ -521,8 +543,8 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     shares = {code: round(own_costs[code] + sum(leg.per_cable_eur + leg.fixed_eur / users[leg.edge_id]
                                                 for leg in r.legs), 2)
               for code, r in routes.items()}
-    unreachable = sorted(code for code in nodes if code not in routes)
-    notes = [f"{len(unreachable)} site(s) cannot reach a PoP"] if unreachable else []
+    unreachable = {code: unreachable_reason(net, node) for code, node in sorted(nodes.items())
+                   if code not in routes}
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint), notes)
+                     instance.cost(joint))

@@ -23,6 +23,7 @@ class SiteSpec:
     lon: float
     site_id: int | None = None
     entry_node: Node | None = None  # the site's documented entry route node, if any
+    row: int | None = None  # the CSV row it was read from (header = row 1)
 
 
 @dataclass(frozen=True)
