@@ -65,8 +65,10 @@ def _print_connect(summary: dict, stored) -> None:
                   sum(1 for leg in r["legs"] if leg["kind"] in ("new", "entry")))
                  for i, r in enumerate(summary["routes"])])
     if summary["redundant"]:
-        shared = summary["shared_trenches"]
-        console.print("trench-disjoint: " + ("yes" if not shared else f"NO, shared: {', '.join(shared)}"))
+        shared = [f"{r['kind']} {' / '.join(r['elements'])}" + (f" ({r['metres']:,.0f} m)" if r["metres"] else "")
+                  for r in summary.get("shared_risks", [])]
+        console.print("disjoint (trench, manhole, building, street): "
+                      + ("yes" if not shared else f"NO, shared: {'; '.join(shared)}"), highlight=False)
     _print_bom(summary["bom"], summary["total_eur"])
     print_table("optical loss budget", ["#", "optic", "λ nm", "km", "splices", "loss 1310 dB", "loss 1550 dB",
                                         "budget dB", "margin dB", "status"],
@@ -90,8 +92,8 @@ def connect(
     kind: str = typer.Option("kindergarten", "--kind", help="New site: kind."),
     site_name: Optional[str] = typer.Option(None, "--site-name", help="New site: name."),
     code: Optional[str] = typer.Option(None, "--code", help="New site: code (default from the name)."),
-    redundant: bool = typer.Option(False, "--redundant", help="Two trench-disjoint routes (Suurballe), "
-                                   "to two different PoPs where possible."),
+    redundant: bool = typer.Option(False, "--redundant", help="Two routes sharing no trench, manhole, "
+                                   "building or street corridor (Suurballe), to two different PoPs where possible."),
     optic: Optional[str] = typer.Option(None, "--optic", help="Optic type (default: shortest reach that covers)."),
     min_margin: float = typer.Option(DEFAULT_MIN_MARGIN_DB, "--min-margin", help="Flag margins below (dB)."),
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,

@@ -38,9 +38,8 @@ def load_network(session: Session, options: NetworkOptions) -> CandidateNetwork:
     costs = cost_model(session, region=options.region, on=options.on)
     streets = load_street_network(options.streets) if options.streets else []
     physical = physical_graph(session)
-    full = [key for _, _, key, d in physical.edges(keys=True, data=True) if d["ducts_used"] >= d["ducts_total"]]
-    geometries = dict(session.exec(select(TrenchSegment.id, TrenchSegment.geometry)
-                                   .where(TrenchSegment.id.in_(full))).all()) if full else {}
+    # every trench's way: new trenches beside full ones follow it, the corridor rule measures it
+    geometries = dict(session.exec(select(TrenchSegment.id, TrenchSegment.geometry)).all())
     return build_candidate_network(physical, pop_nodes(session), costs, streets=streets,
                                    strands=options.strands, geometries=geometries)
 

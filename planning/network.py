@@ -32,6 +32,7 @@ from inventory.models import LayingMethod, NodeKind
 from netops.errors import InputError, RowProblem
 from netops.geo import distance_m, line_length_m, metres_per_degree
 from planning.costs import CostModel
+from topology.risk import DEFAULT_RULES, RiskRules, building_keys
 
 Node = tuple[str, Hashable]
 
@@ -117,12 +118,36 @@ class CandidateNetwork:
     pops: dict[Node, str] = field(default_factory=dict)  # node -> PoP site code
     max_entry_m: float = DEFAULT_MAX_ENTRY_M
     entry_candidates: int = DEFAULT_ENTRY_CANDIDATES
+    risk_rules: RiskRules = DEFAULT_RULES
     _attach_nodes: list[Node] = field(default_factory=list, repr=False)
+    _buildings: dict[Node, Hashable] | None = field(default=None, repr=False)
     _attach_tree: cKDTree | None = field(default=None, repr=False)
     _lat0: float = 51.5
 
     def edge(self, u: Node, v: Node, key: Hashable) -> dict:
         return self.graph.edges[u, v, key]
+
+    def building_of(self, node: Node) -> Hashable | None:
+        """The building a node lies in (None for a manhole, cabinet or street node): a
+        site's nodes, with sites a few metres apart counted as one building (risk rules).
+        A site being planned is its own building."""
+        if node[0] == "site":
+            return node
+        if self._buildings is None:
+            located = {d["site_id"]: (d["lat"], d["lon"]) for _, d in self.graph.nodes(data=True)
+                       if d.get("site_id") is not None}
+            building = building_keys(located, self.risk_rules)
+            self._buildings = {n: ("building", building[d["site_id"]]) for n, d in self.graph.nodes(data=True)
+                               if d.get("site_id") is not None}
+        return self._buildings.get(node)
+
+    def coords_of(self, u: Node, v: Node, key: Hashable) -> list[list[float]]:
+        """An edge's geometry ([lon, lat], ...); a straight line where none is known."""
+        coords = self.edge(u, v, key).get("coords")
+        if coords:
+            return coords
+        a, b = self.graph.nodes[u], self.graph.nodes[v]
+        return [[a["lon"], a["lat"]], [b["lon"], b["lat"]]]
 
     def best_key(self, u: Node, v: Node) -> Hashable:
         """Of parallel candidates between u and v, the one cheapest for a single cable."""
@@ -195,8 +220,8 @@ def build_candidate_network(
 
     ``physical`` is ``topology.graphs.physical_graph``'s MultiGraph (node = RouteNode.id,
     edge key = TrenchSegment.id); ``pops`` maps the route nodes of PoP sites to their
-    site codes; ``geometries`` (trench id -> coordinates, a-node to b-node) draws new
-    trenches alongside full ones (straight lines without it)."""
+    site codes; ``geometries`` (trench id -> coordinates, a-node to b-node) draws the
+    trenches and new ones alongside full ones (straight lines without it)."""
     graph = nx.MultiGraph()
     pull = costs.per_cable_per_m(existing_duct=True, strands=strands)
     cable = costs.per_cable_per_m(existing_duct=False, strands=strands)
@@ -207,18 +232,18 @@ def build_candidate_network(
                        attachable=data.get("kind") != NodeKind.SITE_ENTRY or node in pops)
     for u, v, key, data in physical.edges(keys=True, data=True):
         length = float(data["length_m"])
+        coords = (geometries or {}).get(key) or [[physical.nodes[u]["lon"], physical.nodes[u]["lat"]],
+                                                 [physical.nodes[v]["lon"], physical.nodes[v]["lat"]]]
         if data.get("ducts_used", 0) < data.get("ducts_total", 0):
             graph.add_edge(("n", u), ("n", v), key=("t", key), kind=EXISTING,
                            laying_method=LayingMethod.EXISTING_DUCT.value, length_m=length,
                            fixed_eur=0.0, per_cable_eur=length * pull, trench_id=key,
-                           code=data.get("code"), coords=None)
+                           code=data.get("code"), coords=coords)
             continue
         # full: a new trench alongside (same way, same method; a leased duct's way is dug open)
         method = data.get("laying_method") or LayingMethod.OPEN_TRENCH.value
         if method == LayingMethod.EXISTING_DUCT.value:
             method = LayingMethod.OPEN_TRENCH.value
-        coords = (geometries or {}).get(key) or [[physical.nodes[u]["lon"], physical.nodes[u]["lat"]],
-                                                 [physical.nodes[v]["lon"], physical.nodes[v]["lat"]]]
         graph.add_edge(("n", u), ("n", v), key=("parallel", key), kind=NEW, laying_method=method,
                        length_m=length, fixed_eur=length * costs.trench_price(method),
                        per_cable_eur=length * cable, trench_id=None, code=None, coords=coords,

@@ -42,7 +42,7 @@ def test_connect_show_diff_apply(town, tmp_path):
     assert out["total_eur"] == pytest.approx(sum(line["total_eur"] for line in out["bom"]), abs=0.05)
     assert {b["optic"] for b in out["loss_budget"]} and not out["flagged"]
     text = run([*db, "plan", "show", "1", "--geojson", str(tmp_path / "p.geojson")])
-    assert "trench-disjoint: yes" in text and "Gelsenkirchen, valid from 2024-01-01" in text
+    assert "disjoint (trench, manhole, building, street): yes" in text and "Gelsenkirchen, valid from 2024-01-01" in text
     geo = json.loads((tmp_path / "p.geojson").read_text())
     assert {f["properties"]["cable"] for f in geo["features"]} == {"p1-cab-001", "p1-cab-002"}
     diff = json.loads(run([*db, "plan", "diff", "connect-redundant-KITA-0-1", "--json"]))
