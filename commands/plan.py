@@ -190,6 +190,10 @@ def _print_batch(summary: dict, result, top: int) -> None:
         ("sum of independent single-site plans", _eur(summary["independent_total_eur"])),
         ("saving", f"{_eur(summary['saving_eur'])} ({summary['saving_pct']} %)"),
     ])
+    if summary["lower_bound_eur"] is not None:
+        console.print(f"routing cost {_eur(result.plan.routing_eur)}, lower bound {_eur(summary['lower_bound_eur'])} "
+                      f"({summary['bound_method']}): at most {summary['proven_gap_pct']:.2f} % above the optimum",
+                      highlight=False, soft_wrap=True)
     if result.exact_eur is not None:
         gap = 100 * (result.plan.routing_eur - result.exact_eur) / result.exact_eur
         console.print(f"routing cost {_eur(result.plan.routing_eur)} vs exact optimum "

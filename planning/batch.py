@@ -31,6 +31,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from planning.bounds import LowerBound, lower_bound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
@@ -455,6 +456,7 @@ class JointPlan:
     routing_eur: float  # the optimised part: civil works + cable along the routes
     notes: list[str] = field(default_factory=list)
     skipped: list[SkippedSite] = field(default_factory=list)  # left out on the user's request
+    bound: LowerBound | None = None  # on routing_eur: how far from the optimum the plan is at most
 
     @property
     def saving_eur(self) -> float:
@@ -470,6 +472,9 @@ class JointPlan:
             "saving_pct": round(100 * self.saving_eur / self.independent_total_eur, 1)
             if self.independent_total_eur else 0.0,
             "routing_eur": round(self.routing_eur, 2),
+            "lower_bound_eur": round(self.bound.value_eur, 2) if self.bound else None,
+            "bound_method": self.bound.method if self.bound else None,
+            "proven_gap_pct": round(self.bound.gap_pct(self.routing_eur), 2) if self.bound else None,
             "shares_eur": self.shares,
             "order": [asdict(step) for step in self.order],
             "unreachable": sorted(self.unreachable),
@@ -547,4 +552,4 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
                    if code not in routes}
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint))
+                     instance.cost(joint), bound=lower_bound(instance, sorted(joint)) if joint else None)

@@ -149,3 +149,14 @@ def test_a_site_without_coordinates_is_not_dropped_silently(town):
                           "--skip-unreachable"], code=1))
     assert out["skipped"] == [{"site": "KITA-2", "reason": "site has no coordinates to plan from", "row": None}]
     assert sorted(out["routes"]) == ["KITA-0", "KITA-1"]
+
+
+def test_batch_states_its_lower_bound_and_proven_gap(town):
+    db, streets = town
+    out = json.loads(run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run", "--exact", "--json"]))
+    assert out["bound_method"] == "LP relaxation"
+    assert out["lower_bound_eur"] <= out["exact_routing_eur"] + 0.01 <= out["routing_eur"] + 0.02
+    assert out["proven_gap_pct"] == pytest.approx(
+        100 * (out["routing_eur"] - out["lower_bound_eur"]) / out["lower_bound_eur"], abs=0.01)
+    text = run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run"])
+    assert "% above the optimum" in text and "lower bound" in text
