@@ -14,6 +14,7 @@ from commands.common import app_context, console, err_console, output_file, prin
 from netops.db import session_scope
 from netops.errors import NetopsError
 from planning import changeset, context, plans
+from planning.batch import SkippedSite
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
 app = typer.Typer(help="Connection planning: routes, bills of materials, costs, optical budgets; "
@@ -64,8 +65,10 @@ def _print_connect(summary: dict, stored) -> None:
                   sum(1 for leg in r["legs"] if leg["kind"] in ("new", "entry")))
                  for i, r in enumerate(summary["routes"])])
     if summary["redundant"]:
-        shared = summary["shared_trenches"]
-        console.print("trench-disjoint: " + ("yes" if not shared else f"NO, shared: {', '.join(shared)}"))
+        shared = [f"{r['kind']} {' / '.join(r['elements'])}" + (f" ({r['metres']:,.0f} m)" if r["metres"] else "")
+                  for r in summary.get("shared_risks", [])]
+        console.print("disjoint (trench, manhole, building, street): "
+                      + ("yes" if not shared else f"NO, shared: {'; '.join(shared)}"), highlight=False)
     _print_bom(summary["bom"], summary["total_eur"])
     print_table("optical loss budget", ["#", "optic", "λ nm", "km", "splices", "loss 1310 dB", "loss 1550 dB",
                                         "budget dB", "margin dB", "status"],
@@ -89,8 +92,8 @@ def connect(
     kind: str = typer.Option("kindergarten", "--kind", help="New site: kind."),
     site_name: Optional[str] = typer.Option(None, "--site-name", help="New site: name."),
     code: Optional[str] = typer.Option(None, "--code", help="New site: code (default from the name)."),
-    redundant: bool = typer.Option(False, "--redundant", help="Two trench-disjoint routes (Suurballe), "
-                                   "to two different PoPs where possible."),
+    redundant: bool = typer.Option(False, "--redundant", help="Two routes sharing no trench, manhole, "
+                                   "building or street corridor (Suurballe), to two different PoPs where possible."),
     optic: Optional[str] = typer.Option(None, "--optic", help="Optic type (default: shortest reach that covers)."),
     min_margin: float = typer.Option(DEFAULT_MIN_MARGIN_DB, "--min-margin", help="Flag margins below (dB)."),
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
@@ -139,53 +142,80 @@ def batch(
     exact: bool = typer.Option(False, "--exact", help="Also solve the exact optimum (integer program; "
                                "small batches only) and print the gap."),
     top: int = typer.Option(15, "--top", help="Rows of the per-site and construction tables to print."),
+    skip_unreachable: bool = typer.Option(False, "--skip-unreachable",
+                                          help="Plan the sites that can be planned and list the rest "
+                                               "(exit 1) instead of failing (exit 2)."),
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     name: Optional[str] = typer.Option(None, "--name", help="Plan name (default batch-N)."),
     dry_run: bool = DRY_RUN, as_json: bool = JSON,
 ) -> None:
     """Joint plan for many sites: each trench dug once for every site behind it (Steiner
-    tree), against the sum of independent single-site plans."""
+    tree), against the sum of independent single-site plans.
+
+    A site that cannot be planned (no coordinates, nothing to connect to within reach) is an
+    error naming it (exit 2); with --skip-unreachable the rest is planned, each skipped
+    site listed, and the exit code is 1."""
     if (kind is None) == (csv_file is None):
         raise NetopsError("give either --kind (with --status) or --csv")
     with session_scope(app_context(ctx).engine) as session:
-        sites = (context.sites_from_csv(session, csv_file) if csv_file
-                 else context.sites_by_kind(session, kind, status or None))
-        if not sites:
+        if csv_file:
+            sites, unplaceable, source = context.sites_from_csv(session, csv_file), [], str(csv_file)
+        else:
+            sites, no_coordinates = context.sites_by_kind(session, kind, status or None)
+            unplaceable = [SkippedSite(code, "site has no coordinates to plan from") for code in no_coordinates]
+            source = f"sites of kind {kind} ({status or 'any status'})"
+        if not sites and not unplaceable:
             raise NetopsError(f"no sites of kind {kind} with status {status or 'any'}")
         with err_console.status(f"planning {len(sites)} sites jointly..."):
             result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date),
-                                       save=not dry_run, name=name, exact=exact)
+                                       save=not dry_run, name=name, exact=exact,
+                                       skip_unreachable=skip_unreachable, unplaceable=tuple(unplaceable),
+                                       source=source)
         summary = result.plan.to_dict()
         if as_json:
             print_json({**{k: v for k, v in summary.items() if k != "sites"},
                         "exact_routing_eur": result.exact_eur,
                         "plan_id": result.stored.id if result.stored else None})
-            return
-        console.print(f"price table: {summary['price_table']}", highlight=False)
-        print_table(f"joint plan for {len(result.plan.routes)} sites", ["", "EUR"], [
-            ("joint plan (trenches shared)", _eur(summary["total_eur"])),
-            ("sum of independent single-site plans", _eur(summary["independent_total_eur"])),
-            ("saving", f"{_eur(summary['saving_eur'])} ({summary['saving_pct']} %)"),
-        ])
-        if result.exact_eur is not None:
-            gap = 100 * (result.plan.routing_eur - result.exact_eur) / result.exact_eur
-            console.print(f"routing cost {_eur(result.plan.routing_eur)} vs exact optimum "
-                          f"{_eur(result.exact_eur)}: gap {gap:.2f} %", highlight=False)
-        _print_bom(summary["bom"], summary["total_eur"])
-        print_table(f"construction order (first {top} of {len(summary['order'])})",
-                    ["step", "site", "marginal €", "cumulative €", "sites connected"],
-                    [(s["step"], s["site"], f"{s['marginal_eur']:,.0f}", f"{s['cumulative_eur']:,.0f}",
-                      s["sites_connected"]) for s in summary["order"][:top]])
-        shares = sorted(summary["shares_eur"].items(), key=lambda kv: -kv[1])
-        print_table(f"per-site cost share (top {top} of {len(shares)})", ["site", "share €", "PoP", "length m"],
-                    [(code, f"{share:,.0f}", summary["routes"][code]["pop"],
-                      f"{summary['routes'][code]['length_m']:,.0f}") for code, share in shares[:top]])
-        for note in summary["notes"]:
-            console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
-        if result.stored is not None:
-            console.print(f"stored as plan [bold]{result.stored.name}[/bold] (id {result.stored.id}, draft)",
-                          highlight=False)
+        else:
+            _print_batch(summary, result, top)
+    if result.plan.skipped:
+        raise typer.Exit(1)
+
+
+def _print_batch(summary: dict, result, top: int) -> None:
+    console.print(f"price table: {summary['price_table']}", highlight=False)
+    print_table(f"joint plan for {len(result.plan.routes)} sites", ["", "EUR"], [
+        ("joint plan (trenches shared)", _eur(summary["total_eur"])),
+        ("sum of independent single-site plans", _eur(summary["independent_total_eur"])),
+        ("saving", f"{_eur(summary['saving_eur'])} ({summary['saving_pct']} %)"),
+    ])
+    if summary["lower_bound_eur"] is not None:
+        console.print(f"routing cost {_eur(result.plan.routing_eur)}, lower bound {_eur(summary['lower_bound_eur'])} "
+                      f"({summary['bound_method']}): at most {summary['proven_gap_pct']:.2f} % above the optimum",
+                      highlight=False, soft_wrap=True)
+    if result.exact_eur is not None:
+        gap = 100 * (result.plan.routing_eur - result.exact_eur) / result.exact_eur
+        console.print(f"routing cost {_eur(result.plan.routing_eur)} vs exact optimum "
+                      f"{_eur(result.exact_eur)}: gap {gap:.2f} %", highlight=False)
+    _print_bom(summary["bom"], summary["total_eur"])
+    print_table(f"construction order (first {top} of {len(summary['order'])})",
+                ["step", "site", "marginal €", "cumulative €", "sites connected"],
+                [(s["step"], s["site"], f"{s['marginal_eur']:,.0f}", f"{s['cumulative_eur']:,.0f}",
+                  s["sites_connected"]) for s in summary["order"][:top]])
+    shares = sorted(summary["shares_eur"].items(), key=lambda kv: -kv[1])
+    print_table(f"per-site cost share (top {top} of {len(shares)})", ["site", "share €", "PoP", "length m"],
+                [(code, f"{share:,.0f}", summary["routes"][code]["pop"],
+                  f"{summary['routes'][code]['length_m']:,.0f}") for code, share in shares[:top]])
+    for note in summary["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    if summary["skipped"]:
+        print_table(f"[yellow]skipped: {len(summary['skipped'])} site(s) not planned[/yellow]",
+                    ["row", "site", "reason"],
+                    [(s["row"] or "", s["site"], s["reason"]) for s in summary["skipped"]])
+    if result.stored is not None:
+        console.print(f"stored as plan [bold]{result.stored.name}[/bold] (id {result.stored.id}, draft)",
+                      highlight=False)
 
 
 @app.command("list")

@@ -31,6 +31,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from planning.bounds import LowerBound, lower_bound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
@@ -412,6 +413,26 @@ def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP) -> dict[i
 
 
 @dataclass(frozen=True)
+class SkippedSite:
+    """A site of the batch that was not planned, where it came from and why."""
+
+    site: str
+    reason: str
+    row: int | None = None  # CSV row (header = row 1); None for sites from the inventory
+
+    def __str__(self) -> str:
+        where = f"row {self.row}: " if self.row is not None else ""
+        return f"{where}site {self.site}: {self.reason}"
+
+
+def unreachable_reason(net: CandidateNetwork, node: Node) -> str:
+    """Why a site attached to ``net`` has no route: too far from everything, or cut off."""
+    if net.graph.degree(node) == 0:
+        return f"no candidate network node within {net.max_entry_m:,.0f} m for a building entry"
+    return "no route to any PoP over the candidate network"
+
+
+@dataclass(frozen=True)
 class OrderStep:
     step: int
     site: str
@@ -430,10 +451,12 @@ class JointPlan:
     independent_total_eur: float
     shares: dict[str, float]
     order: list[OrderStep]
-    unreachable: list[str]
+    unreachable: dict[str, str]  # site code -> why it cannot be connected
     costs_label: str
     routing_eur: float  # the optimised part: civil works + cable along the routes
     notes: list[str] = field(default_factory=list)
+    skipped: list[SkippedSite] = field(default_factory=list)  # left out on the user's request
+    bound: LowerBound | None = None  # on routing_eur: how far from the optimum the plan is at most
 
     @property
     def saving_eur(self) -> float:
@@ -449,9 +472,13 @@ class JointPlan:
             "saving_pct": round(100 * self.saving_eur / self.independent_total_eur, 1)
             if self.independent_total_eur else 0.0,
             "routing_eur": round(self.routing_eur, 2),
+            "lower_bound_eur": round(self.bound.value_eur, 2) if self.bound else None,
+            "bound_method": self.bound.method if self.bound else None,
+            "proven_gap_pct": round(self.bound.gap_pct(self.routing_eur), 2) if self.bound else None,
             "shares_eur": self.shares,
             "order": [asdict(step) for step in self.order],
-            "unreachable": self.unreachable,
+            "unreachable": sorted(self.unreachable),
+            "skipped": [asdict(s) for s in self.skipped],
             "bom": bom_dicts(self.bom),
             "routes": {code: {k: v for k, v in route_dict(route).items() if k != "legs"}
                        for code, route in self.routes.items()},
@@ -521,8 +548,8 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     shares = {code: round(own_costs[code] + sum(leg.per_cable_eur + leg.fixed_eur / users[leg.edge_id]
                                                 for leg in r.legs), 2)
               for code, r in routes.items()}
-    unreachable = sorted(code for code in nodes if code not in routes)
-    notes = [f"{len(unreachable)} site(s) cannot reach a PoP"] if unreachable else []
+    unreachable = {code: unreachable_reason(net, node) for code, node in sorted(nodes.items())
+                   if code not in routes}
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint), notes)
+                     instance.cost(joint), bound=lower_bound(instance, sorted(joint)) if joint else None)

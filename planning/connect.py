@@ -9,7 +9,8 @@ from typing import Iterable
 from planning.costs import CostModel
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, joints_for, loss_budget
 from planning.network import ENTRY, EXISTING, NEW, CandidateNetwork, Node
-from planning.routing import Leg, Route, min_cost_routes, shared_legs
+from planning.routing import Leg, Route, min_cost_routes, route_risks, shared_legs
+from topology.risk import SharedRisk
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class SiteSpec:
     lon: float
     site_id: int | None = None
     entry_node: Node | None = None  # the site's documented entry route node, if any
+    row: int | None = None  # the CSV row it was read from (header = row 1)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class ConnectPlan:
     strands: int
     redundant: bool
     notes: list[str] = field(default_factory=list)
+    risks: list[dict] = field(default_factory=list)  # what the two routes share (topology.risk), named
 
     @property
     def flagged(self) -> bool:
@@ -122,6 +125,7 @@ class ConnectPlan:
             "strands": self.strands,
             "routes": [route_dict(r) for r in self.routes],
             "shared_trenches": [leg.code or f"new:{leg.key}" for leg in self.shared],
+            "shared_risks": self.risks,
             "metres_by_method": civil_metres(self.routes),
             "bom": bom_dicts(self.bom),
             "total_eur": self.total_eur,
@@ -140,18 +144,36 @@ def plan_connection(
     optic_name: str | None = None,
     min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
 ) -> ConnectPlan:
-    """The cheapest connection of ``site`` (two trench-disjoint ones with ``redundant``)."""
+    """The cheapest connection of ``site`` (with ``redundant``, two that share no trench,
+    manhole, building or street corridor wherever the network allows)."""
     node = net.attach_site(site.code, site.lat, site.lon, site.entry_node)
     routes = min_cost_routes(net, node, 2 if redundant else 1)
     notes = []
     shared = shared_legs(*routes) if redundant else []
+    risks = [risk_dict(net, routes, r) for r in route_risks(net, *routes)] if redundant else []
     if redundant:
-        if shared:
-            notes.append(f"no fully trench-disjoint pair exists: {len(shared)} trench(es) shared")
+        if risks:
+            counts = ", ".join(f"{sum(r['kind'] == kind for r in risks)} {kind}(s)"
+                               for kind in ("trench", "node", "building", "corridor")
+                               if any(r["kind"] == kind for r in risks))
+            notes.append(f"no fully disjoint pair exists: {counts} shared")
         if routes[0].pop_code == routes[1].pop_code:
             notes.append(f"no disjoint pair to two PoPs: both routes end at {routes[0].pop_code}")
     lines = bill_of_materials(routes, net.costs, net.strands)
     budgets = [loss_budget(r.length_m, choose_optic(optics, r.length_m, optic_name),
                            min_margin_db=min_margin_db) for r in routes]
     return ConnectPlan(site, routes, shared, lines, bom_total(lines), budgets, net.costs,
-                       net.strands, redundant, notes)
+                       net.strands, redundant, notes, risks)
+
+
+def risk_dict(net: CandidateNetwork, routes: list[Route], risk: SharedRisk) -> dict:
+    """A shared risk with its trenches and nodes named as an operator knows them."""
+    legs = {leg.edge_id: leg for route in routes for leg in route.legs}
+
+    def name(element) -> str:
+        if element in legs:
+            leg = legs[element]
+            return leg.code or f"new {leg.kind} trench {leg.a[1]}-{leg.b[1]}"
+        return net.graph.nodes[element].get("code") or f"{element[0]}:{element[1]}"
+
+    return {"kind": risk.kind, "elements": [name(e) for e in risk.elements], "metres": risk.metres}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -38,9 +38,8 @@ def load_network(session: Session, options: NetworkOptions) -> CandidateNetwork:
     costs = cost_model(session, region=options.region, on=options.on)
     streets = load_street_network(options.streets) if options.streets else []
     physical = physical_graph(session)
-    full = [key for _, _, key, d in physical.edges(keys=True, data=True) if d["ducts_used"] >= d["ducts_total"]]
-    geometries = dict(session.exec(select(TrenchSegment.id, TrenchSegment.geometry)
-                                   .where(TrenchSegment.id.in_(full))).all()) if full else {}
+    # every trench's way: new trenches beside full ones follow it, the corridor rule measures it
+    geometries = dict(session.exec(select(TrenchSegment.id, TrenchSegment.geometry)).all())
     return build_candidate_network(physical, pop_nodes(session), costs, streets=streets,
                                    strands=options.strands, geometries=geometries)
 
@@ -68,13 +67,16 @@ def site_spec(session: Session, code: str) -> SiteSpec:
     return _spec(site, _entry_nodes(session, [site.id]))
 
 
-def sites_by_kind(session: Session, kind: str, status: str | None) -> list[SiteSpec]:
-    query = select(Site).where(Site.kind == kind, Site.lat.is_not(None))
+def sites_by_kind(session: Session, kind: str, status: str | None) -> tuple[list[SiteSpec], list[str]]:
+    """The sites of a kind (and status) to plan, and the codes of those without coordinates
+    (which cannot be planned: the caller says so)."""
+    query = select(Site).where(Site.kind == kind)
     if status:
         query = query.where(Site.status == status)
     sites = session.exec(query.order_by(Site.code)).all()
-    entries = _entry_nodes(session, [s.id for s in sites])
-    return [_spec(site, entries) for site in sites]
+    placed = [s for s in sites if s.lat is not None and s.lon is not None]
+    entries = _entry_nodes(session, [s.id for s in placed])
+    return [_spec(site, entries) for site in placed], [s.code for s in sites if s.lat is None or s.lon is None]
 
 
 def sites_from_csv(session: Session, path: Path) -> list[SiteSpec]:
@@ -87,20 +89,26 @@ def sites_from_csv(session: Session, path: Path) -> list[SiteSpec]:
     except OSError as exc:
         raise InputError([RowProblem(name, 0, "file", "", str(exc))]) from None
     specs, problems = [], []
+    first_row: dict[str, int] = {}
     for number, row in enumerate(rows, start=2):
         code = (row.get("code") or "").strip()
         if not code:
             problems.append(RowProblem(name, number, "code", "", "missing"))
             continue
+        if code in first_row:
+            problems.append(RowProblem(name, number, "code", code, f"listed twice (also row {first_row[code]})"))
+            continue
+        first_row[code] = number
         if not (row.get("lat") or "").strip():
             try:
-                specs.append(site_spec(session, code))
+                specs.append(replace(site_spec(session, code), row=number))
             except NotFoundError as exc:
                 problems.append(RowProblem(name, number, "code", code, str(exc)))
             continue
         try:
-            specs.append(new_site_spec(session, code, row.get("name") or code, row.get("kind") or "kindergarten",
-                                       float(row["lat"]), float(row.get("lon") or "")))
+            specs.append(replace(new_site_spec(session, code, row.get("name") or code,
+                                               row.get("kind") or "kindergarten",
+                                               float(row["lat"]), float(row.get("lon") or "")), row=number))
         except ValueError as exc:
             problems.append(RowProblem(name, number, "lat/lon/kind", f"{row.get('lat')},{row.get('lon')}",
                                        str(exc)))

@@ -20,7 +20,6 @@ for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Hashable, Iterable
@@ -31,7 +30,9 @@ from scipy.spatial import cKDTree
 
 from inventory.models import LayingMethod, NodeKind
 from netops.errors import InputError, RowProblem
+from netops.geo import distance_m, line_length_m, metres_per_degree
 from planning.costs import CostModel
+from topology.risk import DEFAULT_RULES, RiskRules, building_keys
 
 Node = tuple[str, Hashable]
 
@@ -44,18 +45,10 @@ DEFAULT_MAX_ENTRY_M = 600.0
 
 
 def local_xy(lat: float, lon: float, lat0: float) -> tuple[float, float]:
-    """Metres on a local equirectangular projection: plenty for a city-sized area."""
-    return (lon * 111_320.0 * math.cos(math.radians(lat0)), lat * 110_540.0)
-
-
-def polyline_length_m(coords: list[list[float]]) -> float:
-    total = 0.0
-    for (lon1, lat1), (lon2, lat2) in zip(coords, coords[1:]):
-        lat0 = (lat1 + lat2) / 2
-        x1, y1 = local_xy(lat1, lon1, lat0)
-        x2, y2 = local_xy(lat2, lon2, lat0)
-        total += math.hypot(x2 - x1, y2 - y1)
-    return total
+    """Metres on a local equirectangular projection, for neighbour searches only (KD-trees):
+    every length is measured on the ellipsoid (``netops.geo``)."""
+    per_lon, per_lat = metres_per_degree(lat0)
+    return (lon * per_lon, lat * per_lat)
 
 
 @dataclass(frozen=True)
@@ -107,7 +100,7 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
                                            "expected >= 2 [lon, lat] positions"))
                 continue
             coords = [[float(p[0]), float(p[1])] for p in line]
-            if polyline_length_m(coords) < 0.5:
+            if line_length_m(coords) < 0.5:
                 continue  # degenerate sliver, nothing to dig
             segments.append(StreetSegment(coords, method, props.get("name")))
     if problems:
@@ -125,12 +118,36 @@ class CandidateNetwork:
     pops: dict[Node, str] = field(default_factory=dict)  # node -> PoP site code
     max_entry_m: float = DEFAULT_MAX_ENTRY_M
     entry_candidates: int = DEFAULT_ENTRY_CANDIDATES
+    risk_rules: RiskRules = DEFAULT_RULES
     _attach_nodes: list[Node] = field(default_factory=list, repr=False)
+    _buildings: dict[Node, Hashable] | None = field(default=None, repr=False)
     _attach_tree: cKDTree | None = field(default=None, repr=False)
     _lat0: float = 51.5
 
     def edge(self, u: Node, v: Node, key: Hashable) -> dict:
         return self.graph.edges[u, v, key]
+
+    def building_of(self, node: Node) -> Hashable | None:
+        """The building a node lies in (None for a manhole, cabinet or street node): a
+        site's nodes, with sites a few metres apart counted as one building (risk rules).
+        A site being planned is its own building."""
+        if node[0] == "site":
+            return node
+        if self._buildings is None:
+            located = {d["site_id"]: (d["lat"], d["lon"]) for _, d in self.graph.nodes(data=True)
+                       if d.get("site_id") is not None}
+            building = building_keys(located, self.risk_rules)
+            self._buildings = {n: ("building", building[d["site_id"]]) for n, d in self.graph.nodes(data=True)
+                               if d.get("site_id") is not None}
+        return self._buildings.get(node)
+
+    def coords_of(self, u: Node, v: Node, key: Hashable) -> list[list[float]]:
+        """An edge's geometry ([lon, lat], ...); a straight line where none is known."""
+        coords = self.edge(u, v, key).get("coords")
+        if coords:
+            return coords
+        a, b = self.graph.nodes[u], self.graph.nodes[v]
+        return [[a["lon"], a["lat"]], [b["lon"], b["lat"]]]
 
     def best_key(self, u: Node, v: Node) -> Hashable:
         """Of parallel candidates between u and v, the one cheapest for a single cable."""
@@ -165,13 +182,16 @@ class CandidateNetwork:
         x, y = local_xy(lat, lon, self._lat0)
         k = min(self.entry_candidates, len(self._attach_nodes))
         distances, indexes = self._attach_tree.query([x, y], k=k)
-        for distance, index in zip(np.atleast_1d(distances), np.atleast_1d(indexes)):
+        for index in np.atleast_1d(indexes)[np.isfinite(np.atleast_1d(distances))]:
+            target = self._attach_nodes[int(index)]
+            t = self.graph.nodes[target]
+            distance = distance_m(lat, lon, t["lat"], t["lon"])
             if distance <= self.max_entry_m:
-                self._add_entry(node, self._attach_nodes[int(index)], float(distance))
+                self._add_entry(node, target, distance)
         return node
 
-    def _add_entry(self, site_node: Node, target: Node, distance_m: float) -> None:
-        length = max(distance_m, 1.0)  # a building entry is never free
+    def _add_entry(self, site_node: Node, target: Node, distance: float) -> None:
+        length = max(distance, 1.0)  # a building entry is never free
         t = self.graph.nodes[target]
         s = self.graph.nodes[site_node]
         self.graph.add_edge(
@@ -200,8 +220,8 @@ def build_candidate_network(
 
     ``physical`` is ``topology.graphs.physical_graph``'s MultiGraph (node = RouteNode.id,
     edge key = TrenchSegment.id); ``pops`` maps the route nodes of PoP sites to their
-    site codes; ``geometries`` (trench id -> coordinates, a-node to b-node) draws new
-    trenches alongside full ones (straight lines without it)."""
+    site codes; ``geometries`` (trench id -> coordinates, a-node to b-node) draws the
+    trenches and new ones alongside full ones (straight lines without it)."""
     graph = nx.MultiGraph()
     pull = costs.per_cable_per_m(existing_duct=True, strands=strands)
     cable = costs.per_cable_per_m(existing_duct=False, strands=strands)
@@ -212,18 +232,18 @@ def build_candidate_network(
                        attachable=data.get("kind") != NodeKind.SITE_ENTRY or node in pops)
     for u, v, key, data in physical.edges(keys=True, data=True):
         length = float(data["length_m"])
+        coords = (geometries or {}).get(key) or [[physical.nodes[u]["lon"], physical.nodes[u]["lat"]],
+                                                 [physical.nodes[v]["lon"], physical.nodes[v]["lat"]]]
         if data.get("ducts_used", 0) < data.get("ducts_total", 0):
             graph.add_edge(("n", u), ("n", v), key=("t", key), kind=EXISTING,
                            laying_method=LayingMethod.EXISTING_DUCT.value, length_m=length,
                            fixed_eur=0.0, per_cable_eur=length * pull, trench_id=key,
-                           code=data.get("code"), coords=None)
+                           code=data.get("code"), coords=coords)
             continue
         # full: a new trench alongside (same way, same method; a leased duct's way is dug open)
         method = data.get("laying_method") or LayingMethod.OPEN_TRENCH.value
         if method == LayingMethod.EXISTING_DUCT.value:
             method = LayingMethod.OPEN_TRENCH.value
-        coords = (geometries or {}).get(key) or [[physical.nodes[u]["lon"], physical.nodes[u]["lat"]],
-                                                 [physical.nodes[v]["lon"], physical.nodes[v]["lat"]]]
         graph.add_edge(("n", u), ("n", v), key=("parallel", key), kind=NEW, laying_method=method,
                        length_m=length, fixed_eur=length * costs.trench_price(method),
                        per_cable_eur=length * cable, trench_id=None, code=None, coords=coords,
@@ -254,7 +274,7 @@ def build_candidate_network(
         b = street_node(*segment.coords[-1])
         if a == b:
             continue
-        length = polyline_length_m(segment.coords)
+        length = line_length_m(segment.coords)
         graph.add_edge(a, b, key=("street", index), kind=NEW, laying_method=segment.laying_method,
                        length_m=length, fixed_eur=length * costs.trench_price(segment.laying_method),
                        per_cable_eur=length * cable, trench_id=None, code=None,
@@ -272,7 +292,7 @@ def build_candidate_network(
                 if not graph.nodes[target]["attachable"]:
                     continue
                 t = graph.nodes[target]
-                length = max(math.dist(xy, local_xy(t["lat"], t["lon"], lat0)), 1.0)
+                length = max(distance_m(data["lat"], data["lon"], t["lat"], t["lon"]), 1.0)
                 graph.add_edge(node, target, key=("snap", node[1], target), kind=NEW,
                                laying_method=LayingMethod.OPEN_TRENCH.value, length_m=length,
                                fixed_eur=length * costs.trench_price(LayingMethod.OPEN_TRENCH),

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from inventory.models import Cable, CableSegment, Plan, Site, TrenchSegment
-from planning.batch import JointPlan, SteinerInstance, plan_batch
+from netops.errors import NetopsError
+from planning.batch import JointPlan, SkippedSite, SteinerInstance, plan_batch
 from planning.changeset import SiteRoutes, save_plan
 from planning.connect import ConnectPlan, SiteSpec, plan_connection
 from planning.context import NetworkOptions, load_network
@@ -43,10 +44,31 @@ def connect_site(session: Session, site: SiteSpec, options: NetworkOptions, *, r
     return ConnectResult(plan, stored)
 
 
+class UnplannableSitesError(NetopsError):
+    """Sites of a batch cannot be planned, and the user did not ask to skip them."""
+
+    def __init__(self, source: str, sites: list[SkippedSite]):
+        self.sites = sites
+        super().__init__(f"{source}: {len(sites)} site(s) cannot be planned (--skip-unreachable plans the "
+                         f"rest): " + "; ".join(str(s) for s in sites))
+
+
 def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions, *, save: bool = True,
-                name: str | None = None, exact: bool = False) -> BatchResult:
+                name: str | None = None, exact: bool = False, skip_unreachable: bool = False,
+                unplaceable: tuple[SkippedSite, ...] = (), source: str = "batch") -> BatchResult:
+    """The joint plan of ``sites``. A site that cannot be connected (or one of ``unplaceable``,
+    e.g. without coordinates) fails the whole batch, naming every such site; with
+    ``skip_unreachable`` the rest is planned and the plan lists each skipped site."""
     net = load_network(session, options)
     plan = plan_batch(net, sites)
+    rows = {s.code: s.row for s in sites}
+    skipped = sorted([*unplaceable, *(SkippedSite(code, why, rows[code]) for code, why in plan.unreachable.items())],
+                     key=lambda s: (s.row or 0, s.site))
+    if skipped and not skip_unreachable:
+        raise UnplannableSitesError(source, skipped)
+    if not plan.routes:
+        raise NetopsError(f"{source}: no site can be planned: " + "; ".join(str(s) for s in skipped))
+    plan.skipped = skipped
     exact_eur = None
     if exact:
         instance = SteinerInstance.from_network(net, [("site", s.code) for s in sites if s.code in plan.routes])

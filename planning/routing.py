@@ -1,19 +1,21 @@
-"""Cheapest routes from a site to the PoPs, single or as a trench-disjoint pair.
+"""Cheapest routes from a site to the PoPs, single or as a disjoint pair.
 
 The pair is Suurballe's algorithm in its flow form: two successive shortest augmenting
 paths with node potentials (Dijkstra on reduced costs, the second allowed to cancel
-edges of the first) give the two paths of least total cost that share no edge. Our
-edges are trench segments (parallel trenches between the same manholes are different
-edges), so the pair shares no trench.
+edges of the first) give the two paths of least total cost that share no arc. On a
+split-node graph (each manhole an arc of capacity one) that means no trench and no
+manhole: disjoint the way failures happen (``topology.risk`` is the definition, shared
+with the audits). Buildings with several nodes and street corridors (a new trench
+along the other route) are pairwise conflicts, resolved by a small branch-and-bound.
 
-Two refinements, priced as lexicographic penalties on top of euros:
+Priced as lexicographic penalties on top of euros:
 
-* a super-sink behind every PoP with one cheap arc per PoP makes the pair end at two
-  *different* PoPs; a second, penalised arc per PoP allows the same PoP only where no
-  pair to two PoPs exists;
-* every trench also gets a second, heavily penalised unit of capacity, so when no fully
-  disjoint pair exists at all (a bridge, a single building entry street) the result is
-  the pair sharing the fewest trenches, and the shared ones are reported.
+* a super-sink behind every PoP building with one cheap arc each makes the pair end in
+  two *different* PoP buildings; a second, penalised arc allows the same one only where
+  no pair to two exists;
+* every trench and manhole also gets a second, heavily penalised unit of capacity, so
+  when no fully disjoint pair exists at all (a bridge, a single building entry street)
+  the result is the pair sharing the fewest, and the shared ones are reported.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Hashable
 
 from netops.errors import NetopsError
 from planning.network import OWN_ENTRY, CandidateNetwork, Node
+from topology.risk import RouteView, SharedRisk, shared_risks
 
 
 
@@ -119,67 +122,181 @@ def _dijkstra(arcs: _Arcs, source: int, potential: list[float]) -> tuple[list[fl
     return dist, via
 
 
+class _PairProblem:
+    """The residual network of one site's routing problem on a split-node graph.
+
+    Every candidate node v becomes v_in -> v_out with capacity one, so two routes share no
+    manhole; the site's own building lets both through. A PoP node leads only to its
+    building's hub and on to the super-sink (routes end at the first PoP they reach: none
+    passes through a PoP building), one cheap arc per PoP building, so the pair ends in two
+    different buildings. For a pair, every trench and node also gets a second, heavily
+    penalised unit of capacity: where no disjoint pair exists at all (a bridge, a single
+    entry street), the pair sharing the fewest elements is found and they are reported."""
+
+    def __init__(self, net: CandidateNetwork, site: Node, count: int):
+        self.net, self.site, self.count = net, site, count
+        nodes = list(net.graph.nodes)
+        self.index = {n: i for i, n in enumerate(nodes)}
+        hubs = sorted({net.building_of(p) or p for p in net.pops}, key=repr)
+        hub_index = {h: 2 * len(nodes) + i for i, h in enumerate(hubs)}
+        self.sink = 2 * len(nodes) + len(hubs)
+        arcs = self.arcs = _Arcs.empty(self.sink + 1)
+        total = sum(d["fixed_eur"] + d["per_cable_eur"] for _, _, d in net.graph.edges(data=True))
+        self.same_pop_penalty = 2 * total + 1e6
+        self.share_penalty = 2 * self.same_pop_penalty
+        self.arcs_of: dict[Hashable, list[int]] = {}  # edge id or node -> its arcs (to forbid)
+        own_nodes = own_entry_nodes(net, site)
+        own = {net.building_of(site)} | {net.building_of(n) for n in own_nodes} - {None}
+        pair = count > 1
+
+        def add(element: Hashable, tail: int, head: int, cost: float, label: tuple) -> None:
+            self.arcs_of.setdefault(element, []).append(len(arcs.head))
+            arcs.add(tail, head, cost, label)
+
+        for node, i in self.index.items():
+            if node in net.pops:
+                add(node, 2 * i, hub_index[net.building_of(node) or node], 0.0, ("pop", node))
+                if pair:
+                    add(node, 2 * i, hub_index[net.building_of(node) or node], 0.0, ("pop", node))
+            elif node == site:
+                continue
+            else:
+                free = node in own_nodes or net.building_of(node) in own
+                add(node, 2 * i, 2 * i + 1, 0.0, ("node",))
+                if pair:
+                    add(node, 2 * i, 2 * i + 1, 0.0 if free else self.share_penalty, ("node",))
+        for hub, h in hub_index.items():
+            arcs.add(h, self.sink, 0.0, ("sink",))
+            if pair:
+                arcs.add(h, self.sink, self.same_pop_penalty, ("sink",))
+        for u, v, key, d in net.graph.edges(keys=True, data=True):
+            single = d["fixed_eur"] + d["per_cable_eur"]
+            element = (frozenset((u, v)), key)
+            for a, b in ((u, v), (v, u)):
+                if b == site or a in net.pops:
+                    continue  # never back into the site, never on from a PoP
+                tail, head = 2 * self.index[a] + (a != site), 2 * self.index[b]
+                add(element, tail, head, single, (a, b, key))
+                if pair:
+                    # a site's own documented entry is no trench: both routes may use it freely;
+                    # a trench used twice is dug already: the second cable pays its own metres
+                    penalty = 0.0 if d["kind"] == OWN_ENTRY else self.share_penalty
+                    add(element, tail, head, d["per_cable_eur"] + penalty, (a, b, key))
+        self.capacity = list(arcs.cap)
+
+    def solve(self, forbidden: frozenset = frozenset()) -> tuple[list[Route], float] | None:
+        """The ``count`` routes of least total cost avoiding the ``forbidden`` edges and
+        nodes, and that cost (penalties included); None when there are none."""
+        arcs = self.arcs
+        base = list(self.capacity)
+        for element in forbidden:
+            for arc in self.arcs_of.get(element, ()):
+                base[arc] = 0
+        arcs.cap = list(base)
+        potential = [0.0] * len(arcs.out)
+        source = 2 * self.index[self.site]
+        for _ in range(self.count):
+            dist, via = _dijkstra(arcs, source, potential)
+            if via[self.sink] < 0:
+                return None
+            potential = [p + (d if d != float("inf") else 0.0) for p, d in zip(potential, dist)]
+            node = self.sink
+            while node != source:
+                arc = via[node]
+                arcs.cap[arc] -= 1
+                arcs.cap[arc ^ 1] += 1
+                node = arcs.head[arc ^ 1]
+        # decompose the flow: forward arcs with spent capacity carry one unit each
+        used: dict[int, list[int]] = {}
+        cost = 0.0
+        for arc in range(0, len(arcs.head), 2):
+            if arcs.cap[arc] < base[arc]:
+                used.setdefault(arcs.head[arc ^ 1], []).append(arc)
+                cost += arcs.cost[arc]
+        routes = []
+        for _ in range(self.count):
+            legs, node, pop = [], source, None
+            while node != self.sink:
+                arc = used[node].pop()
+                label = arcs.label[arc]
+                if label[0] == "pop":
+                    pop = label[1]
+                elif len(label) == 3:
+                    legs.append(make_leg(self.net, *label))
+                node = arcs.head[arc]
+            routes.append(Route(tuple(legs), pop, self.net.pops[pop]))
+        return routes, cost
+
+
+MAX_PAIR_SOLVES = 32  # branch-and-bound nodes for building and corridor conflicts
+
+
 def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route]:
-    """``count`` (1 or 2) routes from ``site`` to PoPs of least total single-cable cost,
-    sharing no trench and ending at different PoPs wherever the network allows."""
+    """``count`` (1 or 2) routes from ``site`` to PoPs of least total single-cable cost; a
+    pair shares no trench, manhole, building or street corridor (``topology.risk``) and
+    ends in two different PoP buildings wherever the network allows.
+
+    Trenches and nodes are kept apart by the flow itself (Suurballe on the split-node
+    graph). Buildings with several nodes and street corridors are pairwise conflicts: a
+    branch-and-bound forbids one side or the other of a conflict in the current best
+    pair and solves again, the flow's cost being a lower bound on every pair below it.
+    Pairs that use both sides of a conflict in *one* route are not searched (a route
+    running along itself). After ``MAX_PAIR_SOLVES`` the best pair found is kept, and its
+    remaining shared risks are reported by ``route_risks``."""
     if not net.pops:
         raise NoRouteError("the network has no PoP to connect to")
-    nodes = list(net.graph.nodes)
-    index = {n: i for i, n in enumerate(nodes)}
-    sink = len(nodes)
-    arcs = _Arcs.empty(len(nodes) + 1)
-    total = sum(d["fixed_eur"] + d["per_cable_eur"] for _, _, d in net.graph.edges(data=True))
-    same_pop_penalty = 2 * total + 1e6
-    share_penalty = 2 * same_pop_penalty
-    for u, v, key, d in net.graph.edges(keys=True, data=True):
-        iu, iv = index[u], index[v]
-        single = d["fixed_eur"] + d["per_cable_eur"]
-        for a, b, ia, ib in ((u, v, iu, iv), (v, u, iv, iu)):
-            arcs.add(ia, ib, single, (a, b, key, False))
-            if count > 1:
-                # a site's own documented entry is no trench: both routes may use it freely;
-                # a trench used twice is dug already: the second cable pays its own metres
-                penalty = 0.0 if d["kind"] == OWN_ENTRY else share_penalty
-                arcs.add(ia, ib, d["per_cable_eur"] + penalty, (a, b, key, True))
-    for pop in net.pops:
-        arcs.add(index[pop], sink, 0.0, (pop,))
-        if count > 1:
-            arcs.add(index[pop], sink, same_pop_penalty, (pop,))
-
-    potential = [0.0] * (len(nodes) + 1)
-    source = index[site]
-    for found in range(count):
-        dist, via = _dijkstra(arcs, source, potential)
-        if via[sink] < 0:
-            raise NoRouteError(f"site {site[1]} cannot reach a PoP over the candidate network"
-                               if found == 0 else "no second route exists")
-        potential = [p + (d if d != float("inf") else 0.0) for p, d in zip(potential, dist)]
-        node = sink
-        while node != source:
-            arc = via[node]
-            arcs.cap[arc] -= 1
-            arcs.cap[arc ^ 1] += 1
-            node = arcs.head[arc ^ 1]
-
-    # decompose the flow: forward arcs with spent capacity carry one unit each
-    used: dict[int, list[int]] = {}
-    for arc in range(0, len(arcs.head), 2):
-        if arcs.cap[arc] == 0:
-            used.setdefault(arcs.head[arc ^ 1], []).append(arc)
-    routes = []
-    for _ in range(count):
-        legs, node = [], source
-        while node != sink:
-            arc = used[node].pop()
-            label = arcs.label[arc]
-            if len(label) == 1:
-                pop = label[0]
-                routes.append(Route(tuple(legs), pop, net.pops[pop]))
+    problem = _PairProblem(net, site, count)
+    solved = problem.solve()
+    if solved is None:
+        raise NoRouteError(f"site {site[1]} cannot reach a PoP over the candidate network")
+    if count == 1:
+        return solved[0]
+    best_routes, best_value = None, float("inf")
+    stack = [(frozenset(), solved)]
+    solves = 1
+    while stack:
+        forbidden, (routes, cost) = stack.pop()
+        if cost >= best_value:
+            continue
+        conflicts = [r for r in route_risks(net, *routes) if r.kind in ("building", "corridor")]
+        value = cost + problem.share_penalty * len(conflicts)
+        if value < best_value:
+            best_routes, best_value = routes, value
+        for element in (conflicts[0].elements if conflicts else ()):
+            if solves >= MAX_PAIR_SOLVES:
                 break
-            a, b, key, _shared = label
-            legs.append(make_leg(net, a, b, key))
-            node = arcs.head[arc]
-    return routes
+            branch = forbidden | {element}
+            solves += 1
+            result = problem.solve(branch)
+            if result is not None and result[1] < best_value:
+                stack.append((branch, result))
+    return best_routes
+
+
+def own_entry_nodes(net: CandidateNetwork, site: Node) -> set[Node]:
+    """The site's documented entry node(s): part of its own building."""
+    return {b for _, b, d in net.graph.edges(site, data=True) if d["kind"] == OWN_ENTRY}
+
+
+def route_view(net: CandidateNetwork, route: Route, site: Node) -> RouteView:
+    """A route as the shared-risk rules see it: its own entry is no trench, its entry node
+    is part of the site's building."""
+    legs = [leg for leg in route.legs if leg.kind != OWN_ENTRY]
+    own = own_entry_nodes(net, site)
+    position = lambda node: [net.graph.nodes[node]["lon"], net.graph.nodes[node]["lat"]]  # noqa: E731
+    return RouteView(
+        trenches={leg.edge_id: net.coords_of(leg.a, leg.b, leg.key) for leg in legs},
+        trench_ends={leg.edge_id: (position(leg.a), position(leg.b)) for leg in legs},
+        nodes={node: site if node in own else net.building_of(node)
+               for leg in route.legs for node in (leg.a, leg.b)},
+    )
+
+
+def route_risks(net: CandidateNetwork, first: Route, second: Route) -> list[SharedRisk]:
+    """Everything a site's two routes share (``topology.risk``): its own building excepted."""
+    site = first.legs[0].a
+    own = {site} | {net.building_of(n) for n in own_entry_nodes(net, site)} - {None}
+    return shared_risks(route_view(net, first, site), route_view(net, second, site), own, net.risk_rules)
 
 
 def shared_legs(first: Route, second: Route) -> list[Leg]:

@@ -18,6 +18,7 @@ from netops.geo import line_length_m
 from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.network import LAYER_KINDS, FailureSet, Network
 from topology.rows import in_scope
+from topology.risk import plant_risk_groups
 
 
 # -- 1. reachability --------------------------------------------------------------------
@@ -151,6 +152,31 @@ def shared_risks(net: Network) -> list[Finding]:
             f"redundant links share a {where}: one failure takes down every path",
             refs, net.site_codes(sites), net.weight_of(sites),
             detail=f"{len(shared_links)} link(s) of these sites depend on each of {len(idents)} {where}(s)"))
+    return findings + _shared_groups(net)
+
+
+def _shared_groups(net: Network) -> list[Finding]:
+    """Shared risks of several elements at once (``topology.risk``, the planner's rule too):
+    two trenches in one street corridor, the route nodes of one building. Sites one of
+    the elements takes down alone are reported above already."""
+    single = net.logical.single_homed_sites
+    alone = {(e.kind, e.id): e.site_ids for e in criticality_ranking(net) if e.kind in ("trench", "node")}
+    groups = plant_risk_groups({s.id: (s.geometry, s.a_node_id, s.b_node_id) for s in net.segments.values()},
+                               {n.id: (n.lat, n.lon, n.site_id) for n in net.route_nodes.values()})
+    findings = []
+    for group, members in groups:
+        kind = "trench" if group == "corridor" else "node"
+        _, lost = net.service_cut(FailureSet(**{"trenches" if kind == "trench" else "nodes": members}))
+        own = {net.physical.site_of.get(m) for m in members} if kind == "node" else set()
+        before = set().union(*(alone.get((kind, m), ()) for m in members))
+        sites = {s for s in lost if s not in single and s not in own and s not in before}
+        if sites:
+            what = "street corridor (trenches within 5 m)" if group == "corridor" else "building"
+            findings.append(Finding(
+                f"shared_{group}", net.impact_severity(sites), "service",
+                f"redundant links share a {what}: one failure takes down every path",
+                tuple(sorted((net.ref(kind, m) for m in members), key=lambda r: r.code)),
+                net.site_codes(sites), net.weight_of(sites)))
     return findings
 
 

@@ -47,7 +47,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from inventory.models import GENERATED
 from inventory.seed import real
-from netops.geo import haversine_m, line_length_m
+from netops.geo import distance_m, line_length_m
 
 SEED = 2017  # the year the city counted 260+ hotspots
 GRID_LAT0, GRID_LAT1 = 51.470, 51.625
@@ -200,7 +200,7 @@ class StreetGrid:
             for cc in range(max(c - 2, 0), min(c + 3, self.cols))
             if self.matrix.indptr[rr * self.cols + cc + 1] > self.matrix.indptr[rr * self.cols + cc]
         ]
-        candidates.sort(key=lambda i: haversine_m(lat, lon, self.lat[i], self.lon[i]))
+        candidates.sort(key=lambda i: distance_m(lat, lon, self.lat[i], self.lon[i]))
         return candidates[:count]
 
     def shortest(self, sources: list[int], targets: set[int], blocked_nodes: set[int] = frozenset(),
@@ -265,7 +265,7 @@ def _district_populations() -> dict[str, int]:
 
 
 def _nearest_district(lat: float, lon: float, points) -> tuple[str, str]:
-    name = min(points, key=lambda n: haversine_m(lat, lon, points[n][0], points[n][1]))
+    name = min(points, key=lambda n: distance_m(lat, lon, points[n][0], points[n][1]))
     return name, points[name][2]
 
 
@@ -288,7 +288,7 @@ def _along(points: list[tuple[float, float]], spacing: float) -> list[tuple[floa
     """Points every `spacing` metres along a polyline of (lat, lon)."""
     out, carry = [], 0.0
     for (lat1, lon1), (lat2, lon2) in zip(points, points[1:]):
-        seg = haversine_m(lat1, lon1, lat2, lon2)
+        seg = distance_m(lat1, lon1, lat2, lon2)
         pos = carry
         while pos < seg:
             t = pos / seg
@@ -779,7 +779,7 @@ def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_ca
     fed = [s for s in sites if s["code"] in site_device and s["kind"] == "hotspot"]
     for code in sorted(radio):
         site = by_code[code]
-        peer = min(fed, key=lambda s: haversine_m(site["lat"], site["lon"], s["lat"], s["lon"]))
+        peer = min(fed, key=lambda s: distance_m(site["lat"], site["lon"], s["lat"], s["lon"]))
         ap = device(f"{code}-ap1", code, "wifi_ap", "aruba_os", "Aruba", "AP-575", "CN")
         mesh_no = uplink_no[peer["code"]] = uplink_no.get(peer["code"], 0) + 1
         link(f"{code}-mesh", iface(ap, "radio0", "radio", 866, description=f"mesh to {peer['code']}"),

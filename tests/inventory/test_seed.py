@@ -7,7 +7,7 @@ from inventory.models import Cable, Site
 from inventory.seed import generate, seed
 from inventory.seed.city import generate as generate_again
 from netops.db import session_scope
-from netops.geo import haversine_m
+from netops.geo import distance_m
 
 
 def test_generation_is_deterministic(city):
@@ -73,7 +73,7 @@ def test_segment_lengths_match_geometry_except_the_planted_one(city):
 def test_sites_lie_in_the_region(city):
     for site in city.rows["site"]:
         if site["lat"] is not None:
-            assert haversine_m(site["lat"], site["lon"], 51.54, 7.05) < 20_000, site["code"]
+            assert distance_m(site["lat"], site["lon"], 51.54, 7.05) < 20_000, site["code"]
 
 
 def test_seed_is_idempotent_and_stats_plausible(engine, city):

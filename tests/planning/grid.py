@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from planning.connect import SiteSpec
-from planning.network import StreetSegment, polyline_length_m
+from netops.geo import line_length_m
+from planning.network import StreetSegment
 
 LAT0, LON0 = 51.51, 7.09
 STEP_DEG = 0.0012  # ~130 m north-south, ~85 m east-west
@@ -60,7 +61,7 @@ def grid_city(rows: int = 5, cols: int = 5, *, seed: int = 1, existing_share: fl
                     key += 1
                     ducts = rnd.choice([2, 4])
                     used = ducts if rnd.random() < full_share else ducts - 1
-                    physical.add_edge(a, b, key=key, code=f"T-{key}", length_m=polyline_length_m(line),
+                    physical.add_edge(a, b, key=key, code=f"T-{key}", length_m=line_length_m(line),
                                       laying_method="open_trench", ducts_total=ducts, ducts_used=used,
                                       status="active")
     specs = []

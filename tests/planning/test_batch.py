@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planning.batch import SteinerInstance, independent_paths, joint_paths, plan_batch
+from planning.bounds import dual_ascent_bound, lower_bound, lp_bound
 from planning.default_prices import default_cost_model
 from planning.exact import optimal_cost
 from planning.network import build_candidate_network
@@ -52,3 +53,35 @@ def test_heuristic_is_near_the_exact_optimum(seed):
     assert optimum <= heuristic + 1e-3  # sanity: nothing beats the optimum
     assert heuristic <= optimum * 1.02
     assert heuristic <= instance.cost(independent_paths(instance)) + 1e-6
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lower_bounds_hold_below_the_exact_optimum(seed):
+    """Both bounds are below the MILP optimum (valid); the LP relaxation is tight on these
+    grid cities; the plan states its proven gap from it."""
+    city, net = city_network(6 if seed % 2 else 7, 6, seed=seed)
+    plan = plan_batch(net, city.sites)
+    instance = SteinerInstance.from_network(net, [("site", s.code) for s in city.sites])
+    optimum = optimal_cost(instance)
+    lp = lp_bound(instance, instance.terminals)
+    ascent = dual_ascent_bound(instance)
+    assert ascent.value_eur <= optimum + 1e-3 and ascent.value_eur > 0.5 * optimum
+    assert lp.value_eur <= optimum + 1e-3
+    assert lp.value_eur == pytest.approx(optimum, rel=0.02)
+    summary = plan.to_dict()
+    assert summary["bound_method"] == "LP relaxation"
+    assert summary["lower_bound_eur"] == pytest.approx(lp.value_eur, abs=0.01)
+    assert summary["proven_gap_pct"] == pytest.approx(100 * (plan.routing_eur - lp.value_eur) / lp.value_eur, abs=0.01)
+
+
+def test_bounds_of_a_site_that_cannot_be_connected():
+    """No plan connects a site 400 km away: the LP is infeasible (no bound from it) and dual
+    ascent says the bound is infinite instead of pretending; an empty batch is bounded by 0."""
+    city, net = city_network(6, 2, seed=1)
+    far = net.attach_site("FAR", 55.0, 7.0)
+    instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites] + [far])
+    assert lp_bound(instance, instance.terminals) is None
+    assert dual_ascent_bound(instance).value_eur == float("inf")
+    assert dual_ascent_bound(instance, []).value_eur == 0.0
+    reachable = instance.terminals[:-1]
+    assert 0 < lower_bound(instance, reachable).value_eur <= instance.cost(joint_paths(instance)) + 1e-6

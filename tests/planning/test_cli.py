@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from cli import app
+from inventory.models import Site
 from netops import db as dbmod
 from netops.db import session_scope
 from tests.planning.grid import grid_city, store_city
@@ -40,7 +42,7 @@ def test_connect_show_diff_apply(town, tmp_path):
     assert out["total_eur"] == pytest.approx(sum(line["total_eur"] for line in out["bom"]), abs=0.05)
     assert {b["optic"] for b in out["loss_budget"]} and not out["flagged"]
     text = run([*db, "plan", "show", "1", "--geojson", str(tmp_path / "p.geojson")])
-    assert "trench-disjoint: yes" in text and "Gelsenkirchen, valid from 2024-01-01" in text
+    assert "disjoint (trench, manhole, building, street): yes" in text and "Gelsenkirchen, valid from 2024-01-01" in text
     geo = json.loads((tmp_path / "p.geojson").read_text())
     assert {f["properties"]["cable"] for f in geo["features"]} == {"p1-cab-001", "p1-cab-002"}
     diff = json.loads(run([*db, "plan", "diff", "connect-redundant-KITA-0-1", "--json"]))
@@ -91,3 +93,70 @@ def test_bad_input_exit_codes(town, tmp_path):
     # a margin below the minimum is a finding: exit 1, plan still shown
     out = run([*db, "plan", "connect", "KITA-0", *streets, "--dry-run", "--min-margin", "30"], code=1)
     assert "FLAG" in out
+
+
+def test_a_batch_with_an_unreachable_row_fails_naming_it(town, tmp_path):
+    """A row 400 km away is an error (exit 2, row, site and reason), not a silent note;
+    nothing is stored."""
+    db, streets = town
+    csv = tmp_path / "sites.csv"
+    csv.write_text("code,name,kind,lat,lon\nKITA-0,,,,\nfar-away,Kita Hamburg,kindergarten,53.55,10.0\n"
+                   "KITA-1,,,,\n")
+    result = CliRunner().invoke(app, [*db, "plan", "batch", "--csv", str(csv), *streets])
+    assert result.exit_code == 2, result.output
+    assert "row 3: site far-away: no candidate network node within 600 m" in result.output
+    assert json.loads(run([*db, "plan", "list", "--json"])) == []
+
+
+def test_skip_unreachable_plans_the_rest_and_lists_each_skipped_site(town, tmp_path):
+    db, streets = town
+    csv = tmp_path / "sites.csv"
+    csv.write_text("code,name,kind,lat,lon\nKITA-0,,,,\nfar-away,Kita Hamburg,kindergarten,53.55,10.0\n"
+                   "KITA-1,,,,\nfar-north,Kita Kiel,kindergarten,54.32,10.13\n")
+    out = json.loads(run([*db, "plan", "batch", "--csv", str(csv), *streets, "--skip-unreachable", "--json"],
+                         code=1))
+    assert sorted(out["routes"]) == ["KITA-0", "KITA-1"]
+    assert [(s["row"], s["site"]) for s in out["skipped"]] == [(3, "far-away"), (5, "far-north")]
+    assert all("600 m" in s["reason"] for s in out["skipped"])
+    stored = json.loads(run([*db, "plan", "show", str(out["plan_id"]), "--json"]))
+    assert [s["site"] for s in stored["summary"]["skipped"]] == ["far-away", "far-north"]
+    text = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--skip-unreachable", "--dry-run"], code=1)
+    assert "skipped: 2 site(s) not planned" in text and "far-north" in text
+
+
+def test_batch_rows_that_cannot_be_planned(town, tmp_path):
+    db, streets = town
+    csv = tmp_path / "sites.csv"
+    csv.write_text("code\nKITA-0\nKITA-1\nKITA-0\n")
+    assert "row 4" in run([*db, "plan", "batch", "--csv", str(csv), *streets, "--dry-run"], code=2)
+    # every row unreachable: skipping leaves nothing to plan, which is an error too
+    csv.write_text("code,name,kind,lat,lon\nfar-away,Kita Hamburg,kindergarten,53.55,10.0\n")
+    out = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--skip-unreachable", "--dry-run"], code=2)
+    assert "no site can be planned" in out and "far-away" in out
+
+
+def test_a_site_without_coordinates_is_not_dropped_silently(town):
+    db, streets = town
+    engine = dbmod.make_engine(f"sqlite:///{db[1]}")
+    with session_scope(engine) as session:
+        kita = session.exec(select(Site).where(Site.code == "KITA-2")).one()
+        kita.lat = kita.lon = None
+        session.add(kita)
+    engine.dispose()
+    out = run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run"], code=2)
+    assert "site KITA-2: site has no coordinates" in out
+    out = json.loads(run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run", "--json",
+                          "--skip-unreachable"], code=1))
+    assert out["skipped"] == [{"site": "KITA-2", "reason": "site has no coordinates to plan from", "row": None}]
+    assert sorted(out["routes"]) == ["KITA-0", "KITA-1"]
+
+
+def test_batch_states_its_lower_bound_and_proven_gap(town):
+    db, streets = town
+    out = json.loads(run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run", "--exact", "--json"]))
+    assert out["bound_method"] == "LP relaxation"
+    assert out["lower_bound_eur"] <= out["exact_routing_eur"] + 0.01 <= out["routing_eur"] + 0.02
+    assert out["proven_gap_pct"] == pytest.approx(
+        100 * (out["routing_eur"] - out["lower_bound_eur"]) / out["lower_bound_eur"], abs=0.01)
+    text = run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run"])
+    assert "% above the optimum" in text and "lower bound" in text

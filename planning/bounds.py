@@ -1,0 +1,196 @@
+"""A lower bound on the joint plan's routing cost, so every batch plan can say how far from
+the optimum it is at most (its *proven gap*).
+
+Where it is small enough (sites × candidate arcs), the bound is the **LP relaxation** of
+the directed multi-commodity formulation, solved by HiGHS (``scipy.optimize.linprog``)::
+
+    min  Σ_a fixed_a · y_a + Σ_t Σ_a per_cable_a · x_t,a
+    s.t. x_t a unit flow from site t to the root,  x_t,a ≤ y_a,  0 ≤ x, y ≤ 1
+
+with an arc per direction of every candidate edge: the optimal plan is a tree towards
+the root, using each trench in one direction, so this relaxes it. On the benchmark's grid
+cities it equals the optimum. Larger batches get the **dual ascent** bound instead:
+
+* The optimal plan is a tree towards the root (each site on its cheapest way through what
+  is dug), so every set S of nodes holding a site but not the root is left by at least
+  one dug arc of the tree. Dual ascent gives such cuts values u_S with, for every arc a,
+  the sum of u_S over the cuts it leaves at most its fixed cost: sum u_S is then a lower
+  bound on the fixed costs. Each site's set grows over the arcs whose fixed cost the cuts
+  have used up; the set with the fewest leaving arcs is raised first, by the smallest
+  slack on its border.
+* Each cut is owned by the site it grew from; giving that site the cut's value as an
+  extra price on the cut's arcs (w_t), every site's cheapest way to the root under
+  per-cable + w_t costs is a lower bound on its share, and their sum (the Lagrangian
+  dual of the multi-commodity formulation) bounds the whole plan: at least the
+  fixed-cost bound plus every site's cheapest per-cable way.
+
+Fast (one growth per site, one Dijkstra per site at the end), and valid for any order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+if TYPE_CHECKING:
+    from planning.batch import SteinerInstance
+
+_EPS = 1e-9
+LP_MAX_VARIABLES = 400_000  # arcs x (sites + 1) up to which the LP relaxation is solved
+LP_TIME_LIMIT_S = 20.0
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    value_eur: float
+    method: str
+
+    def gap_pct(self, cost_eur: float) -> float:
+        """How much ``cost_eur`` is above the optimum at most, in % of the bound."""
+        if self.value_eur <= 0:
+            return 0.0 if cost_eur <= _EPS else float("inf")
+        return max(0.0, 100 * (cost_eur - self.value_eur) / self.value_eur)
+
+
+def dual_ascent_bound(instance: SteinerInstance, terminals: list[int] | None = None) -> LowerBound:
+    """A lower bound on ``instance.cost`` of any plan connecting ``terminals`` (default all)."""
+    terminals = list(instance.terminals if terminals is None else terminals)
+    if not terminals:
+        return LowerBound(0.0, "dual ascent")
+    m, n = len(instance.tail), instance.n
+    # directed arcs: 2i runs tail -> head, 2i + 1 head -> tail, each with the edge's fixed cost
+    arc_tail = np.empty(2 * m, dtype=np.int64)
+    arc_head = np.empty(2 * m, dtype=np.int64)
+    arc_tail[0::2], arc_tail[1::2] = instance.tail, instance.head
+    arc_head[0::2], arc_head[1::2] = instance.head, instance.tail
+    slack = np.repeat(instance.fixed, 2).astype(float)
+    order = np.argsort(arc_tail, kind="stable")
+    starts = np.searchsorted(arc_tail[order], np.arange(n + 1))
+    out_arcs = [order[starts[v]:starts[v + 1]].tolist() for v in range(n)]
+
+    inside = {t: {t} for t in terminals}
+    border = {t: set() for t in terminals}  # arcs leaving the site's set
+    raises: dict[int, list[tuple[np.ndarray, float]]] = {t: [] for t in terminals}
+    done: set[int] = set()
+
+    def grow(t: int, frontier: list[int]) -> None:
+        """Add ``frontier`` and everything it reaches over used-up arcs to t's set."""
+        members, edge = inside[t], border[t]
+        while frontier:
+            v = frontier.pop()
+            if v == instance.root:
+                done.add(t)
+                return
+            for arc in out_arcs[v]:
+                head = int(arc_head[arc])
+                if head in members:
+                    edge.discard(arc)
+                elif slack[arc] <= _EPS:
+                    members.add(head)
+                    frontier.append(head)
+                else:
+                    edge.add(arc)
+        for arc in [a for a in edge if int(arc_head[a]) in members]:
+            edge.discard(arc)
+
+    for t in terminals:
+        grow(t, [t])
+    sites = set(terminals)
+    heap = [(len(border[t]), t) for t in terminals if t not in done]
+    heapq.heapify(heap)
+    waiting: list[int] = []  # sets holding another growing site's set: that one grows first
+    while heap or waiting:
+        if not heap:
+            heap = [(len(border[t]), t) for t in waiting if t not in done]
+            heapq.heapify(heap)
+            waiting.clear()
+            continue
+        size, t = heapq.heappop(heap)
+        if t in done:
+            continue
+        cut = np.fromiter(border[t], dtype=np.int64, count=len(border[t]))
+        if not len(cut):  # cut off from the root: no plan connects it
+            done.add(t)
+            continue
+        saturated = cut[slack[cut] <= _EPS]
+        if len(saturated):  # used up by other sites' cuts meanwhile: grow over them first
+            new = [int(h) for h in arc_head[saturated] if int(h) not in inside[t]]
+            inside[t].update(new)
+            grow(t, new)
+        elif any(u not in done and (t not in inside[u] or u < t) for u in (inside[t] & sites) - {t}):
+            waiting.append(t)
+            continue
+        elif size != len(cut):
+            pass  # re-queued below with its current size
+        else:
+            delta = float(slack[cut].min())
+            slack[cut] -= delta
+            raises[t].append((cut, delta))
+            saturated = cut[slack[cut] <= _EPS]
+            new = [int(h) for h in arc_head[saturated] if int(h) not in inside[t]]
+            inside[t].update(new)
+            grow(t, new)
+        if t in done:
+            heap.extend((len(border[u]), u) for u in waiting if u not in done)
+            heapq.heapify(heap)
+            waiting.clear()
+        else:
+            heapq.heappush(heap, (len(border[t]), t))
+
+    # each site's cheapest way to the root, priced per cable plus the cuts it owns
+    base = np.repeat(instance.per_cable, 2).astype(float)
+    total = 0.0
+    for t in terminals:
+        weights = base.copy()
+        for cut, delta in raises[t]:
+            weights[cut] += delta
+        graph = csr_matrix((np.maximum(weights, _EPS), (arc_tail, arc_head)), shape=(n, n))
+        distance = dijkstra(graph, directed=True, indices=t)[instance.root]
+        if not np.isfinite(distance):
+            return LowerBound(float("inf"), "dual ascent (a site cannot reach the root)")
+        total += float(distance)
+    return LowerBound(total - instance.toll * len(terminals), "dual ascent")
+
+
+def lp_bound(instance: SteinerInstance, terminals: list[int], time_limit_s: float = LP_TIME_LIMIT_S
+             ) -> LowerBound | None:
+    """The directed LP relaxation's optimum, or None when it is too large or not solved."""
+    m, n, k = len(instance.tail), instance.n, len(terminals)
+    arcs = 2 * m
+    if arcs * (k + 1) > LP_MAX_VARIABLES or not k:
+        return None
+    tails = np.concatenate([instance.tail, instance.head])
+    heads = np.concatenate([instance.head, instance.tail])
+    site, arc = np.divmod(np.arange(arcs * k), arcs)  # flow variable arcs + site * arcs + arc
+    flow_var = arcs + site * arcs + arc
+    # conservation: out - in = +1 at the site, -1 at the root (one block of n rows per site)
+    conservation = coo_matrix(
+        (np.concatenate([np.ones(arcs * k), -np.ones(arcs * k)]),
+         (np.concatenate([site * n + tails[arc], site * n + heads[arc]]), np.concatenate([flow_var, flow_var]))),
+        shape=(n * k, arcs * (k + 1)))
+    supply = np.zeros((k, n))
+    supply[np.arange(k), terminals] = 1.0
+    supply[:, instance.root] -= 1.0
+    # coupling: x_t,a - y_a <= 0
+    coupling = coo_matrix(
+        (np.concatenate([np.ones(arcs * k), -np.ones(arcs * k)]),
+         (np.concatenate([np.arange(arcs * k), np.arange(arcs * k)]), np.concatenate([flow_var, arc]))),
+        shape=(arcs * k, arcs * (k + 1)))
+    cost = np.concatenate([np.tile(instance.fixed, 2), np.tile(np.tile(instance.per_cable, 2), k)])
+    result = linprog(cost, A_ub=coupling.tocsr(), b_ub=np.zeros(arcs * k), A_eq=conservation.tocsr(),
+                     b_eq=supply.ravel(), bounds=(0, 1), method="highs", options={"time_limit": time_limit_s})
+    if result.status != 0:
+        return None
+    return LowerBound(float(result.fun) - instance.toll * k, "LP relaxation")
+
+
+def lower_bound(instance: SteinerInstance, terminals: list[int] | None = None) -> LowerBound:
+    """The LP relaxation where it is small enough and solves in time, else dual ascent."""
+    terminals = list(instance.terminals if terminals is None else terminals)
+    return lp_bound(instance, terminals) or dual_ascent_bound(instance, terminals)
