@@ -79,6 +79,7 @@ class PollContext:
     cache: LabelCache
     base: dict[bytes, ber.VarBind]
     now: float
+    slot: Any = None  # client.Slot: let go while the agent makes us wait for a retransmission
     notes: dict[str, Any] = field(default_factory=dict)
 
     def base_int(self, oid: bytes, default: int = 0) -> int:
@@ -95,7 +96,7 @@ class PollContext:
 
     async def walk(self, columns: list[bytes]) -> dict[bytes, list[ber.VarBind]]:
         into: dict[bytes, list[ber.VarBind]] = {}
-        await self.client.walk_columns(self.address, self.profile, columns, self.deadline, into)
+        await self.client.walk_columns(self.address, self.profile, columns, self.deadline, into, self.slot)
         return into
 
     async def cached(self, module: str, stamp: Any, load) -> Any:
