@@ -112,6 +112,20 @@ class Children:
         self.stop(list(reversed(self.procs)))
 
 
+def py_spy(children: Children, pid: int, out: str | None, workdir: Path):
+    """Profile a process with py-spy (collapsed stacks) until :func:`py_spy_stop`; None without ``out``."""
+    if not out:
+        return None
+    return children.start(["py-spy", "record", "--nonblocking", "--rate", "250", "--format", "raw", "-p", str(pid),
+                           "-o", out], workdir / "py-spy.log")
+
+
+def py_spy_stop(spy) -> None:
+    if spy is not None:
+        os.kill(spy.pid, signal.SIGINT)  # py-spy writes its profile on SIGINT
+        spy.wait(30)
+
+
 def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -267,6 +281,7 @@ def main() -> None:
     parser.add_argument("--max-targets-in-flight", type=int, default=64, help="netops' polling bound")
     parser.add_argument("--skip-anchor", action="store_true", help="netops only (e.g. the city figure)")
     parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv (SHA, AES-128) for both exporters")
+    parser.add_argument("--py-spy", metavar="FILE", help="profile netops with py-spy (collapsed stacks) into FILE")
     parser.add_argument("--json-out")
     parser.add_argument("--max-seconds", type=float, default=1800)
     args = parser.parse_args()
@@ -319,8 +334,10 @@ def main() -> None:
                                 + ([] if args.v3 else ["--no-inventory"]), workdir / "netops.log", cwd=ROOT, env=env)
         wait_http("http://127.0.0.1:9200/metrics")
         auth = "bench_v3" if args.v3 else "public_v2"
+        spy = py_spy(children, netops.pid, args.py_spy, workdir)
         rows = measure("netops", "http://127.0.0.1:9200", "/snmp?target={target}&module=interfaces&auth=" + auth,
                        netops.pid, agent_pids, targets, args)
+        py_spy_stop(spy)
         summary["results"]["netops"] = median_row(rows)
     finally:
         children.stop_all()

@@ -376,8 +376,11 @@ class SnmpClient:
 def _increasing(previous: bytes, part: list[ber.VarBind]) -> bool:
     """First OID of a column's slice after the cursor, last not before the first (numeric
     order: encoded bytes do not sort like arcs once multi-byte arcs appear)."""
-    first = ber.oid_to_tuple(part[0].oid)
-    return first > ber.oid_to_tuple(previous) and ber.oid_to_tuple(part[-1].oid) >= first
+    first, last = part[0].oid, part[-1].oid
+    if first.isascii() and last.isascii() and previous.isascii():  # one octet per arc: bytes sort like arcs
+        return first > previous and last >= first
+    first_arcs = ber.oid_to_tuple(first)
+    return first_arcs > ber.oid_to_tuple(previous) and ber.oid_to_tuple(last) >= first_arcs
 
 
 def _expire(fut: asyncio.Future) -> None:

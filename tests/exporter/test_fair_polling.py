@@ -1,6 +1,6 @@
 """Dead targets never starve live ones (issue 11, item 2).
 
-Ten live targets (one real snmpd answering on ten loopback ports) scraped at the same time
+Ten live targets (ten real snmpd agents on loopback ports) scraped at the same time
 as ten dead ones: five closed loopback ports (the kernel answers ICMP port-unreachable)
 and five black holes (loopback ports bound by a socket that never answers). Two polling
 slots only, and the dead targets are scraped first, so a slot held while waiting for a
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aiohttp import ClientSession, ClientTimeout, web
@@ -33,10 +34,12 @@ MODULES = ["system", "interfaces"]
 def live_agent(tmp_path_factory):
     if not snmpd.available():
         pytest.skip("snmpd not installed (run `make test`)")
-    ports = [snmpd.free_udp_port() for _ in range(LIVE)]
-    running = snmpd.start(tmp_path_factory.mktemp("snmpd-many"), port=ports[0], extra_ports=tuple(ports[1:]))
-    yield [f"127.0.0.1:{p}" for p in ports]
-    running.stop()
+    base = tmp_path_factory.mktemp("snmpd-live")
+    with ThreadPoolExecutor(LIVE) as pool:
+        agents = list(pool.map(lambda i: snmpd.start(base / str(i)), range(LIVE)))
+    yield [agent.target for agent in agents]
+    for agent in agents:
+        agent.stop()
 
 
 @pytest.fixture

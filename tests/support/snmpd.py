@@ -58,8 +58,7 @@ class Snmpd:
         return values
 
 
-def start(tmp: Path, extra_config: str = "", port: int | None = None, extra_ports: tuple[int, ...] = ()) -> Snmpd:
-    """``extra_ports``: more UDP ports the same agent answers on (many targets, one process)."""
+def start(tmp: Path, extra_config: str = "", port: int | None = None) -> Snmpd:
     snmpd = find_binary("snmpd", "/usr/sbin/snmpd")
     port = port or free_udp_port()
     tmp.mkdir(parents=True, exist_ok=True)
@@ -73,7 +72,7 @@ def start(tmp: Path, extra_config: str = "", port: int | None = None, extra_port
     persist.mkdir(exist_ok=True)
     proc = subprocess.Popen(
         [snmpd, "-f", "-C", "-c", str(conf), "-Lf", str(tmp / "snmpd.log"), "-M", "/usr/share/snmp/mibs",
-         "-I", "-smux,mteTrigger,mteTriggerConf", *(f"udp:127.0.0.1:{p}" for p in (port, *extra_ports))],
+         "-I", "-smux,mteTrigger,mteTriggerConf", f"udp:127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, SNMP_PERSISTENT_DIR=str(persist)),
         start_new_session=True,
     )
