@@ -24,7 +24,6 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import sys
@@ -54,26 +53,14 @@ async def fault_round(base: str, path: str, live: list[str], dead: list[str], ti
     async with aiohttp.ClientSession(connector=connector, headers=headers,
                                      timeout=aiohttp.ClientTimeout(total=timeout_s + 5)) as session:
         async def one(target):
-            t0 = time.perf_counter()
-            try:
-                async with session.get(f"{base}{path.format(target=target)}") as response:
-                    body, code = await response.read(), response.status
-            except Exception as exc:  # noqa: BLE001 - a failed scrape is a figure here
-                body, code = b"", type(exc).__name__
-            answers[target] = (code, body, time.perf_counter() - t0)
+            answers[target] = await sb.fetch(session, f"{base}{path.format(target=target)}")
 
         async def ask_health():
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as own:
                 while not done.is_set():
-                    t0 = time.perf_counter()
-                    try:
-                        async with own.get(f"{base}/-/healthy") as response:
-                            await response.read()
-                            code = str(response.status)
-                    except Exception as exc:  # noqa: BLE001
-                        code = type(exc).__name__
-                    health.append(time.perf_counter() - t0)
-                    health_codes[code] = health_codes.get(code, 0) + 1
+                    code, _body, seconds = await sb.fetch(own, f"{base}/-/healthy")
+                    health.append(seconds)
+                    health_codes[str(code)] = health_codes.get(str(code), 0) + 1
                     await asyncio.sleep(0.02)
 
         checker = asyncio.create_task(ask_health())
@@ -137,12 +124,7 @@ def main() -> None:
     parser.add_argument("--json-out")
     parser.add_argument("--max-seconds", type=float, default=900)
     args = parser.parse_args()
-    if os.environ.get("NETOPS_BENCH_NETNS") != "1":
-        os.execvpe("unshare", ["unshare", "-n", "--", sys.executable, *sys.argv],
-                   dict(os.environ, NETOPS_BENCH_NETNS="1"))
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("--max-seconds reached")))
-    signal.alarm(int(args.max_seconds))
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit("terminated")))
+    sb.isolate(args.max_seconds)
 
     workdir = Path(tempfile.mkdtemp(prefix="netops-snmp-fault-bench-"))
     children = sb.Children()
@@ -190,10 +172,7 @@ def main() -> None:
         children.stop_all()
         for hole in holes:
             hole.close()
-    report(summary)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary))
+    sb.publish(summary, report, args.json_out)
 
 
 def report(summary: dict) -> None:
