@@ -84,10 +84,11 @@ def system_seconds(pid: int) -> float:
     return int(data[data.rindex(")") + 2 :].split()[12]) / CLK
 
 
-def peak_rss_mib(pid: int) -> float | None:
+def peak_rss_mib(pid: int, field: str = "VmHWM") -> float | None:
+    """Peak resident memory of a process (``field="VmRSS"``: now)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
@@ -273,6 +274,7 @@ async def scrape_round(base: str, path: str, targets: list[str], concurrency: in
 
 
 def measure(name, base, path, pid, agent_pids, targets, args) -> list[dict]:
+    start_rss = peak_rss_mib(pid, "VmRSS")  # started and answering, nothing scraped yet
     rows = []
     for r in range(args.warmup + args.rounds):
         e0, s0, a0, w0 = cpu_seconds(pid), system_seconds(pid), sum(map(cpu_seconds, agent_pids)), time.perf_counter()
@@ -289,7 +291,7 @@ def measure(name, base, path, pid, agent_pids, targets, args) -> list[dict]:
                    kib_per_scrape=round(text_bytes / 1024 / max(1, len(targets) - sum(fails.values())), 1),
                    lat_p50_s=round(statistics.median(lat), 3),
                    lat_p95_s=round(sorted(lat)[int(0.95 * (len(lat) - 1))], 3),
-                   peak_rss_mib=peak_rss_mib(pid))
+                   peak_rss_mib=peak_rss_mib(pid), start_rss_mib=start_rss)
         log(("warmup " if r < args.warmup else "") + json.dumps(row))
         if r >= args.warmup:
             rows.append(row)
@@ -379,13 +381,14 @@ def report(summary: dict) -> None:
     print(f"\ntargets={summary['targets']} concurrency={summary['concurrency']} v3={summary['v3']} "
           f"snmpd processes={summary['agent_procs']} (medians of {summary['rounds']} rounds)", file=sys.stderr)
     print(f"{'exporter':<14}{'ok':>6}{'wall s':>8}{'varbinds':>10}{'CPU s':>8}{'µs/vb':>7}{'µs/sample':>10}"
-          f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'KiB/scrape':>11}{'RSS MiB':>8}", file=sys.stderr)
+          f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'KiB/scrape':>11}{'RSS MiB start/peak':>19}",
+          file=sys.stderr)
     results = summary["results"]
     for name, r in results.items():
         print(f"{name:<14}{r['ok']:>6}{r['wall_s']:>8.2f}{r['varbinds']:>10}{r['exporter_cpu_s']:>8.2f}"
               f"{r['us_per_varbind'] or 0:>7.1f}{r['us_per_sample'] or 0:>10.2f}{r['agent_cpu_s']:>8.2f}"
               f"{r['lat_p50_s']:>7.2f}{r['lat_p95_s']:>7.2f}{r['samples']:>9}{r['kib_per_scrape']:>11}"
-              f"{r['peak_rss_mib'] or 0:>8}",
+              f"{r['start_rss_mib'] or 0:>12}/{r['peak_rss_mib'] or 0}",
               file=sys.stderr)
     if {"netops", "snmp_exporter"} <= set(results):
         x, y = results["netops"], results["snmp_exporter"]

@@ -58,7 +58,7 @@ def serve(
     # a scrape allocates ~1000 short-lived tuples and no cycles worth chasing: young collections
     # every 100k allocations, and the imports frozen out of every collection (~10 % less CPU)
     gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    gc.set_threshold(100_000, 10, 10)
     host, port = _listen(listen)
     context = app_context(ctx)
     engine = context.engine if inventory else None
