@@ -75,10 +75,20 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK
 
 
-def peak_rss_mib(pid: int) -> float | None:
+def system_seconds(pid: int) -> float:
+    """stime of a process (kernel work on its behalf: sockets, the loopback's delivery)."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    return int(data[data.rindex(")") + 2 :].split()[12]) / CLK
+
+
+def peak_rss_mib(pid: int, field: str = "VmHWM") -> float | None:
+    """Peak resident memory of a process (``field="VmRSS"``: now)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
@@ -110,6 +120,38 @@ class Children:
 
     def stop_all(self) -> None:
         self.stop(list(reversed(self.procs)))
+
+
+def py_spy(children: Children, pid: int, out: str | None, workdir: Path):
+    """Profile a process with py-spy (collapsed stacks) until :func:`py_spy_stop`; None without ``out``."""
+    if not out:
+        return None
+    return children.start(["py-spy", "record", "--nonblocking", "--rate", "250", "--format", "raw", "-p", str(pid),
+                           "-o", out], workdir / "py-spy.log")
+
+
+def py_spy_stop(spy) -> None:
+    if spy is not None:
+        os.kill(spy.pid, signal.SIGINT)  # py-spy writes its profile on SIGINT
+        spy.wait(30)
+
+
+def isolate(max_seconds: float) -> None:
+    """Re-run this script in a throw-away network namespace (unshare -n), bounded in time."""
+    if os.environ.get("NETOPS_BENCH_NETNS") != "1":
+        os.execvpe("unshare", ["unshare", "-n", "--", sys.executable, *sys.argv],
+                   dict(os.environ, NETOPS_BENCH_NETNS="1"))
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("--max-seconds reached")))
+    signal.alarm(int(max_seconds))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit("terminated")))
+
+
+def publish(summary: dict, report, json_out: str | None) -> None:
+    """The table for people on stderr, the JSON on stdout (and in ``json_out``)."""
+    report(summary)
+    if json_out:
+        Path(json_out).write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -192,26 +234,32 @@ def count_line(body: bytes, names: tuple[bytes, ...]) -> int:
     return 0
 
 
+async def fetch(session, url: str) -> tuple[int | str, bytes, float]:
+    """(HTTP status or the exception's name, body, seconds): a failed request is a figure here."""
+    t0 = time.perf_counter()
+    try:
+        async with session.get(url) as response:
+            body, code = await response.read(), response.status
+    except Exception as exc:  # noqa: BLE001
+        body, code = b"", type(exc).__name__
+    return code, body, time.perf_counter() - t0
+
+
 async def scrape_round(base: str, path: str, targets: list[str], concurrency: int, timeout_s: float):
     import aiohttp
 
     latencies, fails = [], {}
-    varbinds = samples = 0
+    varbinds = samples = text_bytes = 0
     gate = asyncio.Semaphore(concurrency)
     headers = {"X-Prometheus-Scrape-Timeout-Seconds": str(timeout_s)}
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, headers=headers,
                                      timeout=aiohttp.ClientTimeout(total=timeout_s + 5)) as session:
         async def one(target):
-            nonlocal varbinds, samples
+            nonlocal varbinds, samples, text_bytes
             async with gate:
-                t0 = time.perf_counter()
-                try:
-                    async with session.get(f"{base}{path.format(target=target)}") as response:
-                        body, code = await response.read(), response.status
-                except Exception as exc:  # noqa: BLE001 - a failed scrape is a figure here
-                    body, code = b"", type(exc).__name__
-                latencies.append(time.perf_counter() - t0)
+                code, body, seconds = await fetch(session, f"{base}{path.format(target=target)}")
+                latencies.append(seconds)
                 up_bad = b'netops_snmp_module_up{module="interfaces"} 0' in body
                 if code != 200 or up_bad:
                     reason = str(code) if code != 200 else "module_down"
@@ -219,27 +267,31 @@ async def scrape_round(base: str, path: str, targets: list[str], concurrency: in
                     return
                 varbinds += count_line(body, (b"snmp_scrape_pdus_returned", b"netops_snmp_scrape_varbinds_returned"))
                 samples += sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
+                text_bytes += len(body)
 
         await asyncio.gather(*(one(t) for t in targets))
-    return latencies, varbinds, samples, fails
+    return latencies, varbinds, samples, fails, text_bytes
 
 
 def measure(name, base, path, pid, agent_pids, targets, args) -> list[dict]:
+    start_rss = peak_rss_mib(pid, "VmRSS")  # started and answering, nothing scraped yet
     rows = []
     for r in range(args.warmup + args.rounds):
-        e0, a0, w0 = cpu_seconds(pid), sum(map(cpu_seconds, agent_pids)), time.perf_counter()
-        lat, varbinds, samples, fails = asyncio.run(
+        e0, s0, a0, w0 = cpu_seconds(pid), system_seconds(pid), sum(map(cpu_seconds, agent_pids)), time.perf_counter()
+        lat, varbinds, samples, fails, text_bytes = asyncio.run(
             scrape_round(base, path, targets, args.concurrency, args.scrape_timeout))
         wall = time.perf_counter() - w0
         cpu = cpu_seconds(pid) - e0
         row = dict(exporter=name, round=r - args.warmup, targets=len(targets), ok=len(targets) - sum(fails.values()),
                    fails=fails, wall_s=round(wall, 3), exporter_cpu_s=round(cpu, 3),
+                   exporter_sys_s=round(system_seconds(pid) - s0, 3),
                    agent_cpu_s=round(sum(map(cpu_seconds, agent_pids)) - a0, 3), varbinds=varbinds, samples=samples,
                    us_per_varbind=round(1e6 * cpu / varbinds, 2) if varbinds else None,
                    us_per_sample=round(1e6 * cpu / samples, 2) if samples else None,
+                   kib_per_scrape=round(text_bytes / 1024 / max(1, len(targets) - sum(fails.values())), 1),
                    lat_p50_s=round(statistics.median(lat), 3),
                    lat_p95_s=round(sorted(lat)[int(0.95 * (len(lat) - 1))], 3),
-                   peak_rss_mib=peak_rss_mib(pid))
+                   peak_rss_mib=peak_rss_mib(pid), start_rss_mib=start_rss)
         log(("warmup " if r < args.warmup else "") + json.dumps(row))
         if r >= args.warmup:
             rows.append(row)
@@ -267,17 +319,13 @@ def main() -> None:
     parser.add_argument("--max-targets-in-flight", type=int, default=64, help="netops' polling bound")
     parser.add_argument("--skip-anchor", action="store_true", help="netops only (e.g. the city figure)")
     parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv (SHA, AES-128) for both exporters")
+    parser.add_argument("--py-spy", metavar="FILE", help="profile netops with py-spy (collapsed stacks) into FILE")
     parser.add_argument("--json-out")
     parser.add_argument("--max-seconds", type=float, default=1800)
     args = parser.parse_args()
     if args.concurrency <= 0:
         args.concurrency = args.targets
-    if os.environ.get("NETOPS_BENCH_NETNS") != "1":
-        os.execvpe("unshare", ["unshare", "-n", "--", sys.executable, *sys.argv],
-                   dict(os.environ, NETOPS_BENCH_NETNS="1"))
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("--max-seconds reached")))
-    signal.alarm(int(args.max_seconds))
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit("terminated")))
+    isolate(args.max_seconds)
 
     workdir = Path(tempfile.mkdtemp(prefix="netops-snmp-bench-"))
     children = Children()
@@ -319,34 +367,37 @@ def main() -> None:
                                 + ([] if args.v3 else ["--no-inventory"]), workdir / "netops.log", cwd=ROOT, env=env)
         wait_http("http://127.0.0.1:9200/metrics")
         auth = "bench_v3" if args.v3 else "public_v2"
+        spy = py_spy(children, netops.pid, args.py_spy, workdir)
         rows = measure("netops", "http://127.0.0.1:9200", "/snmp?target={target}&module=interfaces&auth=" + auth,
                        netops.pid, agent_pids, targets, args)
+        py_spy_stop(spy)
         summary["results"]["netops"] = median_row(rows)
     finally:
         children.stop_all()
-    report(summary)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary))
+    publish(summary, report, args.json_out)
 
 
 def report(summary: dict) -> None:
     print(f"\ntargets={summary['targets']} concurrency={summary['concurrency']} v3={summary['v3']} "
           f"snmpd processes={summary['agent_procs']} (medians of {summary['rounds']} rounds)", file=sys.stderr)
     print(f"{'exporter':<14}{'ok':>6}{'wall s':>8}{'varbinds':>10}{'CPU s':>8}{'µs/vb':>7}{'µs/sample':>10}"
-          f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'RSS MiB':>8}", file=sys.stderr)
+          f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'KiB/scrape':>11}{'RSS MiB start/peak':>19}",
+          file=sys.stderr)
     results = summary["results"]
     for name, r in results.items():
         print(f"{name:<14}{r['ok']:>6}{r['wall_s']:>8.2f}{r['varbinds']:>10}{r['exporter_cpu_s']:>8.2f}"
               f"{r['us_per_varbind'] or 0:>7.1f}{r['us_per_sample'] or 0:>10.2f}{r['agent_cpu_s']:>8.2f}"
-              f"{r['lat_p50_s']:>7.2f}{r['lat_p95_s']:>7.2f}{r['samples']:>9}{r['peak_rss_mib'] or 0:>8}",
+              f"{r['lat_p50_s']:>7.2f}{r['lat_p95_s']:>7.2f}{r['samples']:>9}{r['kib_per_scrape']:>11}"
+              f"{r['start_rss_mib'] or 0:>12}/{r['peak_rss_mib'] or 0}",
               file=sys.stderr)
     if {"netops", "snmp_exporter"} <= set(results):
         x, y = results["netops"], results["snmp_exporter"]
         ratio = dict(wall=round(x["wall_s"] / y["wall_s"], 2),
                      cpu=round(x["exporter_cpu_s"] / y["exporter_cpu_s"], 2),
                      cpu_per_sample=round(x["us_per_sample"] / y["us_per_sample"], 2),
-                     samples=round(x["samples"] / y["samples"], 3))
+                     samples=round(x["samples"] / y["samples"], 3),
+                     bytes_per_scrape=round(x["kib_per_scrape"] / y["kib_per_scrape"], 2),
+                     peak_rss=round(x["peak_rss_mib"] / y["peak_rss_mib"], 2))
         summary["ratio_netops_over_snmp_exporter"] = ratio
         print(f"ratio netops/snmp_exporter: {ratio}", file=sys.stderr)
 

@@ -1,20 +1,30 @@
-"""The asyncio SNMP client: one UDP socket for every target, GET and lock-step GETBULK walks.
+"""The asyncio SNMP client: GET and lock-step GETBULK walks over connected UDP sockets.
 
-Why one socket and request-id demultiplexing instead of pysnmp's engine: every datagram
-goes straight to the lean decoder (``ber``/``usm``), with no pyasn1 object on the path.
+Why its own sockets and request-id demultiplexing instead of pysnmp's engine: every
+datagram goes straight to the lean decoder (``ber``/``usm``), with no pyasn1 object on
+the path.
+
+One connected socket per agent being polled (:class:`_Channel`): the kernel delivers only
+that agent's datagrams to it and reports ICMP port/host unreachable on it, so a closed
+port fails in milliseconds with reason ``unreachable`` instead of waiting out every
+retransmission (an unconnected socket never hears of those errors).
 
 Flow control, the part that decides whether 1000 scrapes in flight degrade or collapse:
 SNMP timeouts only start when a request is on the wire, and the number of targets being
-polled at once is bounded by :class:`Limiter` (shared by every scrape), so waiting
-scrapes queue instead of all timing out together under CPU saturation.
+walked at once is bounded by :class:`Limiter` (shared by every scrape), so waiting
+scrapes queue instead of all timing out together under CPU saturation. A target holds
+its :class:`Slot` only while it answers: waiting for a retransmission it lets go, so
+silent targets never starve live ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
+import resource
 import socket
 import time
 from collections import Counter
@@ -84,69 +94,115 @@ class Stats(Counter):
     """Process-wide packet counters (exported on /metrics)."""
 
 
-class SnmpClient(asyncio.DatagramProtocol):
+class _Channel:
+    """A non-blocking UDP socket connected to one agent, shared by the requests in flight to it."""
+
+    __slots__ = ("address", "sock", "users", "waiting")
+
+    def __init__(self, address: tuple[str, int]):
+        self.address = address
+        self.sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.users = 0
+        self.waiting: set[int] = set()  # request ids in flight to this agent
+        try:
+            self.sock.connect(address)  # no datagram sent: sets the peer (and fails now if there is no route)
+        except OSError:
+            self.sock.close()
+            raise
+
+
+class SnmpClient:
     def __init__(self, stats: Stats | None = None):
         self.stats = stats if stats is not None else Stats()
-        self._pending: dict[int, tuple[tuple[str, int], asyncio.Future]] = {}
+        self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(int.from_bytes(os.urandom(2), "big") << 8)
-        self._transport: asyncio.DatagramTransport | None = None
-        self._transport6: asyncio.DatagramTransport | None = None
+        self._channels: dict[tuple[str, int], _Channel] = {}
         self._sessions: dict[tuple, V2cSession | usm.UsmSession] = {}
 
     async def start(self) -> None:
-        self._transport = await self._open(socket.AF_INET, "0.0.0.0")
-        try:  # IPv6 management addresses get their own socket
-            self._transport6 = await self._open(socket.AF_INET6, "::")
-        except OSError as exc:  # a host without IPv6: v6 targets fail as unreachable
-            log.warning("no IPv6 socket (%s): IPv6 targets are unreachable", exc)
-
-    async def _open(self, family: int, any_address: str) -> asyncio.DatagramTransport:
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        # a burst of answers from hundreds of agents must not overflow the socket queue
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        sock.bind((any_address, 0))
-        sock.setblocking(False)
-        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: self, sock=sock)
-        return transport
-
-    def _transport_for(self, address: tuple[str, int]) -> asyncio.DatagramTransport:
-        if ":" not in address[0]:
-            return self._transport
-        if self._transport6 is None:
-            raise SnmpError("unreachable", f"{address[0]}: no IPv6 socket on this host")
-        return self._transport6
+        # one socket per agent being polled: 1000 scrapes in flight need more than the
+        # 1024 descriptors a service gets by default (the hard limit is far higher)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     def close(self) -> None:
-        for transport in (self._transport, self._transport6):
-            if transport is not None:
-                transport.close()
-        for _addr, fut in self._pending.values():
+        for channel in list(self._channels.values()):
+            channel.users = 1
+            self._release(channel)
+        for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(SnmpError("shutdown"))
         self._pending.clear()
 
-    # -- transport callbacks
-    def datagram_received(self, data: bytes, addr) -> None:
-        self.stats["packets_received"] += 1
+    # -- channels
+    def _open(self, address: tuple[str, int]) -> _Channel:
+        channel = self._channels.get(address)
+        if channel is None:
+            try:
+                channel = _Channel(address)
+            except OSError as exc:
+                raise SnmpError("unreachable", f"{address[0]}:{address[1]}: {exc.strerror or exc}") from None
+            asyncio.get_running_loop().add_reader(channel.sock.fileno(), self._readable, channel)
+            self._channels[address] = channel
+        channel.users += 1
+        return channel
+
+    def _release(self, channel: _Channel) -> None:
+        channel.users -= 1
+        if channel.users <= 0 and self._channels.get(channel.address) is channel:
+            del self._channels[channel.address]
+            asyncio.get_running_loop().remove_reader(channel.sock.fileno())
+            channel.sock.close()
+
+    @contextlib.contextmanager
+    def hold(self, address: tuple[str, int]):
+        """Keep the agent's socket open across the requests of one scrape."""
+        channel = self._open(address)
+        try:
+            yield
+        finally:
+            self._release(channel)
+
+    def _readable(self, channel: _Channel) -> None:
+        while True:
+            try:
+                data = channel.sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP port/host unreachable for an earlier request
+                self._unreachable(channel, exc)
+                continue
+            self.stats["packets_received"] += 1
+            self._dispatch(channel, data)
+
+    def _unreachable(self, channel: _Channel, exc: OSError) -> None:
+        self.stats["socket_errors"] += 1
+        error = SnmpError("unreachable", f"{channel.address[0]}:{channel.address[1]}: {exc.strerror or exc}")
+        for request_id in channel.waiting:
+            fut = self._pending.get(request_id)
+            if fut is not None and not fut.done():
+                fut.set_exception(error)
+
+    def _dispatch(self, channel: _Channel, data: bytes) -> None:
         try:
             request_id = peek_request_id(data)
         except ber.BerError as exc:
             self.stats["malformed_packets"] += 1
             # not even an id to match: fail what waits on that agent now rather than at its timeout
-            for waiting_address, fut in self._pending.values():
-                if waiting_address == addr[:2] and not fut.done():
+            for waiting_id in channel.waiting:
+                fut = self._pending.get(waiting_id)
+                if fut is not None and not fut.done():
                     fut.set_exception(SnmpError("malformed_response", str(exc)))
             return
-        entry = self._pending.get(request_id & 0x7FFFFFFF)
-        if entry is None or entry[0] != addr[:2]:
-            self.stats["unexpected_packets"] += 1  # late answer after a timeout, or a stranger
+        request_id &= 0x7FFFFFFF
+        fut = self._pending.get(request_id) if request_id in channel.waiting else None
+        if fut is None:
+            self.stats["unexpected_packets"] += 1  # late answer after a timeout
             return
-        fut = entry[1]
         if not fut.done():
             fut.set_result(data)
-
-    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable and friends
-        self.stats["socket_errors"] += 1
 
     # -- sessions
     def session(self, address: tuple[str, int], profile: AuthProfile):
@@ -163,42 +219,67 @@ class SnmpClient(asyncio.DatagramProtocol):
         self._sessions.pop((address, profile), None)
 
     # -- requests
-    async def _exchange(self, address, make_message, timeout: float, retries: int, deadline: float) -> bytes:
+    async def _exchange(self, address, make_message, timeout: float, retries: int, deadline: float,
+                        slot: Slot | None = None) -> bytes:
         loop = asyncio.get_running_loop()
-        transport = self._transport_for(address)
-        for attempt in range(retries + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0.01:
-                raise SnmpError("budget", "scrape time budget used up")
-            request_id = next(self._ids) & 0x7FFFFFFF
-            message = make_message(request_id)
-            fut = loop.create_future()
-            self._pending[request_id] = (address, fut)
-            timer = loop.call_later(min(timeout, remaining), _expire, fut)
-            transport.sendto(message, address)
-            self.stats["packets_sent"] += 1
-            if attempt:
-                self.stats["retries"] += 1
-            try:
-                return await fut
-            except TimeoutError:
-                continue
-            finally:
-                timer.cancel()
-                del self._pending[request_id]
+        channel = self._open(address)
+        try:
+            for attempt in range(retries + 1):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0.01:
+                    raise SnmpError("budget", "scrape time budget used up")
+                request_id = next(self._ids) & 0x7FFFFFFF
+                message = make_message(request_id)
+                fut = loop.create_future()
+                self._pending[request_id] = fut
+                channel.waiting.add(request_id)
+                timer = loop.call_later(min(timeout, remaining), _expire, fut)
+                try:
+                    self._send(channel, message)
+                    if attempt:
+                        self.stats["retries"] += 1
+                    data = await fut
+                except TimeoutError:
+                    if slot is not None:
+                        slot.let_go()  # a silent agent does not keep a live one waiting
+                    continue
+                finally:
+                    timer.cancel()
+                    del self._pending[request_id]
+                    channel.waiting.discard(request_id)
+                if slot is not None:
+                    await slot.hold(deadline)
+                return data
+        finally:
+            self._release(channel)
         self.stats["timeouts"] += 1
         if deadline - time.monotonic() <= 0.01:
             raise SnmpError("budget", "scrape time budget used up")
         raise SnmpError("timeout", f"no answer from {address[0]}:{address[1]} after {retries + 1} tries")
 
+    def _send(self, channel: _Channel, message: bytes) -> None:
+        try:
+            channel.sock.send(message)
+        except (BlockingIOError, InterruptedError):
+            self.stats["socket_errors"] += 1  # send queue full: as good as lost, the timeout retries
+            return
+        except OSError as exc:  # an ICMP error from an earlier request, reported on this send
+            self.stats["socket_errors"] += 1
+            raise SnmpError("unreachable", f"{channel.address[0]}:{channel.address[1]}: "
+                            f"{exc.strerror or exc}") from None
+        self.stats["packets_sent"] += 1
+
     async def request(self, address, profile: AuthProfile, tag: int, oids: list[bytes], deadline: float,
-                      max_repetitions: int = 0) -> ber.Pdu:
+                      max_repetitions: int = 0, *, slot: Slot | None = None, timeout_s: float | None = None,
+                      retries: int | None = None) -> ber.Pdu:
+        """One request and its answer. ``timeout_s``/``retries`` override the profile's (a
+        short probe); ``slot`` is let go while waiting for a retransmission."""
         session = self.session(address, profile)
+        patience = (timeout_s or profile.timeout_s, profile.retries if retries is None else retries, deadline, slot)
         if isinstance(session, usm.UsmSession):
-            return await self._request_v3(address, profile, session, tag, oids, deadline, max_repetitions)
+            return await self._request_v3(address, profile, session, tag, oids, max_repetitions, patience)
         data = await self._exchange(
-            address, lambda rid: session.encode(rid, ber.encode_pdu(tag, rid, oids, 0, max_repetitions)),
-            profile.timeout_s, profile.retries, deadline)
+            address, lambda rid: session.encode(rid, ber.encode_pdu(tag, rid, oids, 0, max_repetitions)), *patience)
         try:
             _rid, pdu = session.decode(data)
         except ber.BerError as exc:
@@ -206,10 +287,9 @@ class SnmpClient(asyncio.DatagramProtocol):
             raise SnmpError("malformed_response", str(exc)) from None
         return pdu
 
-    async def _request_v3(self, address, profile, session: usm.UsmSession, tag, oids, deadline, max_repetitions):
+    async def _request_v3(self, address, profile, session: usm.UsmSession, tag, oids, max_repetitions, patience):
         if not session.discovered:
-            data = await self._exchange(address, session.discovery_message, profile.timeout_s,
-                                        profile.retries, deadline)
+            data = await self._exchange(address, session.discovery_message, *patience)
             try:
                 session.learn(*session.report_engine(data))
             except ber.BerError as exc:
@@ -218,7 +298,7 @@ class SnmpClient(asyncio.DatagramProtocol):
             try:
                 data = await self._exchange(
                     address, lambda rid: session.encode(rid, ber.encode_pdu(tag, rid, oids, 0, max_repetitions)),
-                    profile.timeout_s, profile.retries, deadline)
+                    *patience)
             except SnmpError as exc:
                 if exc.reason == "timeout" and profile.user.priv_protocol != "none":
                     # the agent answered discovery, so it is there: agents drop what they cannot
@@ -242,14 +322,15 @@ class SnmpClient(asyncio.DatagramProtocol):
             session.learn(*session.report_engine(data))
         raise SnmpError("not_in_time_window")
 
-    async def get(self, address, profile: AuthProfile, oids: list[bytes], deadline: float) -> dict[bytes, ber.VarBind]:
-        pdu = await self.request(address, profile, ber.GET_REQUEST, oids, deadline)
+    async def get(self, address, profile: AuthProfile, oids: list[bytes], deadline: float,
+                  **patience) -> dict[bytes, ber.VarBind]:
+        pdu = await self.request(address, profile, ber.GET_REQUEST, oids, deadline, **patience)
         if pdu.error_status:
             raise SnmpError("error_status", f"error-status {pdu.error_status} at {pdu.error_index}")
         return {vb.oid: vb for vb in pdu.varbinds if vb.tag not in ber.EXCEPTION_TAGS}
 
     async def walk_columns(self, address, profile: AuthProfile, columns: list[bytes], deadline: float,
-                           into: dict[bytes, list[ber.VarBind]]) -> None:
+                           into: dict[bytes, list[ber.VarBind]], slot: Slot | None = None) -> None:
         """Walk table columns in lock step: one GETBULK carries every unfinished column, the
         agent answers row by row. Rows land in ``into`` as they arrive, so a walk cut short
         (budget, agent gone) still leaves what it got."""
@@ -260,7 +341,7 @@ class SnmpClient(asyncio.DatagramProtocol):
             into.setdefault(column, [])
         while active:
             pdu = await self.request(address, profile, ber.GET_BULK_REQUEST, [cursor[c] for c in active],
-                                     deadline, max(1, profile.max_repetitions))
+                                     deadline, max(1, profile.max_repetitions), slot=slot)
             if pdu.error_status:
                 raise SnmpError("error_status", f"error-status {pdu.error_status} at {pdu.error_index}")
             varbinds = pdu.varbinds
@@ -296,8 +377,11 @@ class SnmpClient(asyncio.DatagramProtocol):
 def _increasing(previous: bytes, part: list[ber.VarBind]) -> bool:
     """First OID of a column's slice after the cursor, last not before the first (numeric
     order: encoded bytes do not sort like arcs once multi-byte arcs appear)."""
-    first = ber.oid_to_tuple(part[0].oid)
-    return first > ber.oid_to_tuple(previous) and ber.oid_to_tuple(part[-1].oid) >= first
+    first, last = part[0].oid, part[-1].oid
+    if first.isascii() and last.isascii() and previous.isascii():  # one octet per arc: bytes sort like arcs
+        return first > previous and last >= first
+    first_arcs = ber.oid_to_tuple(first)
+    return first_arcs > ber.oid_to_tuple(previous) and ber.oid_to_tuple(last) >= first_arcs
 
 
 def _expire(fut: asyncio.Future) -> None:
@@ -327,3 +411,24 @@ class Limiter:
     def release(self) -> None:
         self.active -= 1
         self._sem.release()
+
+
+class Slot:
+    """One target's claim on the :class:`Limiter`: let go while the agent keeps us waiting
+    for a retransmission, taken again (queueing behind the others) when it answers."""
+
+    __slots__ = ("limiter", "held")
+
+    def __init__(self, limiter: Limiter):
+        self.limiter = limiter
+        self.held = False
+
+    async def hold(self, deadline: float) -> None:
+        if not self.held:
+            await self.limiter.acquire(deadline)
+            self.held = True
+
+    def let_go(self) -> None:
+        if self.held:
+            self.held = False
+            self.limiter.release()

@@ -79,6 +79,7 @@ class PollContext:
     cache: LabelCache
     base: dict[bytes, ber.VarBind]
     now: float
+    slot: Any = None  # client.Slot: let go while the agent makes us wait for a retransmission
     notes: dict[str, Any] = field(default_factory=dict)
 
     def base_int(self, oid: bytes, default: int = 0) -> int:
@@ -95,7 +96,7 @@ class PollContext:
 
     async def walk(self, columns: list[bytes]) -> dict[bytes, list[ber.VarBind]]:
         into: dict[bytes, list[ber.VarBind]] = {}
-        await self.client.walk_columns(self.address, self.profile, columns, self.deadline, into)
+        await self.client.walk_columns(self.address, self.profile, columns, self.deadline, into, self.slot)
         return into
 
     async def cached(self, module: str, stamp: Any, load) -> Any:
@@ -217,16 +218,15 @@ class InterfacesModule(Module):
         if labels:
             info.lines.extend(labels.info_lines)
         out.append(info)
+        to_int = int.from_bytes
         for column, metric, kind, help_text, factor in INTERFACE_COLUMNS:
             family = Family(metric, kind, help_text)
-            lines = family.lines
             cut = len(column)
             head = metric + "{"
-            for vb in data.get(column, ()):
-                index = vb.oid[cut:]
-                label = by_index.get(index) or _index_labels(index, "")
-                value = int.from_bytes(vb.raw, "big", signed=vb.tag == ber.INTEGER)
-                lines.append(f"{head}{label}}} {value * factor}\n")
+            # a comprehension per column: ~800 lines a scrape, the hottest loop after decoding
+            family.lines = [f"{head}{by_index.get(oid[cut:]) or _index_labels(oid[cut:], '')}}} "
+                            f"{to_int(raw, 'big', signed=tag == ber.INTEGER) * factor}\n"
+                            for oid, tag, raw in data.get(column, ())]
             out.append(family)
 
 

@@ -1,5 +1,12 @@
 """One scrape of one target: the base GET, then every module on its own, within the budget.
 
+Fairness under faults: the base GET is the target's probe and runs outside the polling
+slots, so targets that do not answer (closed ports fail at once with ``unreachable``,
+black holes wait out their timeout) never hold a slot a live target needs; only a target
+that answered it queues for a slot to walk its modules. A target whose last probe got no
+answer is *known dead*: its next probe is one try with ``probe_timeout_s``, not the
+profile's full timeout and retries.
+
 The time budget: Prometheus tells us how long it will wait (header
 ``X-Prometheus-Scrape-Timeout-Seconds``); the poller stops that much minus
 ``budget_offset_s`` after the request arrived and answers with what it has, marking the
@@ -21,7 +28,7 @@ from typing import NamedTuple
 
 from netops.errors import NetopsError
 from exporters.snmp import ber
-from exporters.snmp.client import AuthProfile, Limiter, SnmpClient, SnmpError
+from exporters.snmp.client import MAX_SESSIONS, AuthProfile, Limiter, Slot, SnmpClient, SnmpError
 from exporters.snmp.exposition import Family, escape, render
 from exporters.snmp.modules import BASE_OIDS, MODULES, LabelCache, PollContext
 from exporters.targets import TargetError, parse_target
@@ -29,6 +36,8 @@ from exporters.targets import TargetError, parse_target
 log = logging.getLogger("netops.exporter")
 
 DEFAULT_SCRAPE_TIMEOUT_S = 10.0  # Prometheus' default scrape_timeout, when the header is absent
+#: a probe that ends so marks the target known dead (a target that answers, even "wrong key", is alive)
+NO_ANSWER = frozenset(("timeout", "unreachable", "budget"))
 
 
 class ScrapeRequestError(NetopsError):
@@ -61,13 +70,15 @@ class ScrapeResult:
 class Poller:
     def __init__(self, profiles: dict[str, AuthProfile], *, max_targets_in_flight: int = 64,
                  cache_ttl_s: float = 3600.0, budget_offset_s: float = 0.5,
-                 max_scrape_timeout_s: float = 120.0):
+                 max_scrape_timeout_s: float = 120.0, probe_timeout_s: float = 1.0):
         self.profiles = profiles
         self.client = SnmpClient()
         self.limiter = Limiter(max_targets_in_flight)
         self.cache = LabelCache(cache_ttl_s)
         self.budget_offset_s = budget_offset_s
         self.max_scrape_timeout_s = max_scrape_timeout_s
+        self.probe_timeout_s = probe_timeout_s
+        self.known_dead: dict[tuple[str, int], float] = {}  # address -> when its probe last got no answer
         self.errors: Counter[tuple[str, str]] = Counter()  # (module, reason) -> count
         self.stats = ScrapeStats()
 
@@ -141,21 +152,36 @@ class Poller:
                             [ModuleResult(*result) for result in results])
 
     async def _poll(self, host, port, profile, modules, deadline, families, results) -> int:
-        await self.limiter.acquire(deadline)
-        try:
-            address = (await self._resolve(host), port)
+        address = (await self._resolve(host), port)
+        with self.client.hold(address):  # one connected socket for the whole scrape
+            base = await self._probe(address, profile, deadline)
+            slot = Slot(self.limiter)
+            await slot.hold(deadline)
             try:
-                base = await self.client.get(address, profile, BASE_OIDS, deadline)
-            except SnmpError:
-                self.client.forget(address, profile)  # an SNMPv3 agent may come back with a new engine
-                raise
-            ctx = PollContext(self.client, address, profile, deadline, self.cache, base, time.monotonic())
-            varbinds = len(base)
-            for name in modules:
-                varbinds += await self._run_module(name, ctx, families, results)
-            return varbinds
-        finally:
-            self.limiter.release()
+                ctx = PollContext(self.client, address, profile, deadline, self.cache, base, time.monotonic(), slot)
+                varbinds = len(base)
+                for name in modules:
+                    varbinds += await self._run_module(name, ctx, families, results)
+                return varbinds
+            finally:
+                slot.let_go()
+
+    async def _probe(self, address, profile: AuthProfile, deadline: float) -> dict:
+        """The base GET, outside the slots: short (one try, ``probe_timeout_s``) for a known dead target."""
+        short = dict(timeout_s=min(profile.timeout_s, self.probe_timeout_s), retries=0) \
+            if address in self.known_dead else {}
+        try:
+            base = await self.client.get(address, profile, BASE_OIDS, deadline, **short)
+        except SnmpError as exc:
+            self.client.forget(address, profile)  # an SNMPv3 agent may come back with a new engine
+            if exc.reason in NO_ANSWER:
+                self.known_dead.pop(address, None)  # re-inserted last: the oldest go first
+                if len(self.known_dead) >= MAX_SESSIONS:
+                    self.known_dead.pop(next(iter(self.known_dead)))
+                self.known_dead[address] = time.monotonic()
+            raise
+        self.known_dead.pop(address, None)
+        return base
 
     async def _run_module(self, name: str, ctx: PollContext, families: list[Family], results) -> int:
         module = MODULES[name]
@@ -165,7 +191,7 @@ class Poller:
         try:
             await module.prepare(ctx)
             if module.columns:
-                await self.client.walk_columns(ctx.address, ctx.profile, module.columns, ctx.deadline, data)
+                await self.client.walk_columns(ctx.address, ctx.profile, module.columns, ctx.deadline, data, ctx.slot)
         except SnmpError as exc:
             up, reason = False, exc.reason
             log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)

@@ -32,20 +32,21 @@ def run_scrapes(poller: Poller, *requests):
     return asyncio.run(go())
 
 
-def test_unreachable_and_wrong_community_then_still_serving(agent, caplog):
-    dead = f"127.0.0.1:{free_udp_port()}"
+def test_closed_port_and_wrong_community_then_still_serving(agent, caplog):
+    closed = f"127.0.0.1:{free_udp_port()}"
     poller = Poller(test_profiles(**FAST))
     with caplog.at_level(logging.WARNING, logger="netops.exporter"):
         unreachable, wrong, healthy = run_scrapes(
             poller,
-            (dead, ["system", "interfaces"], "city_v2", None),
+            (closed, ["system", "interfaces"], "city_v2", None),
             (agent.target, ["system", "interfaces"], "wrong_v2", None),
             (agent.target, ["system", "interfaces"], "city_v2", None))
-    assert module_status(unreachable) == {"system": (0, "timeout"), "interfaces": (0, "timeout")}
+    # the closed port's ICMP port-unreachable reaches the connected socket: no timeout waited
+    assert module_status(unreachable) == {"system": (0, "unreachable"), "interfaces": (0, "unreachable")}
     assert module_status(wrong) == {"system": (0, "timeout"), "interfaces": (0, "timeout")}
     assert module_status(healthy) == {"system": (1, ""), "interfaces": (1, "")}
-    assert poller.errors[("interfaces", "timeout")] == 2
-    assert f"target {dead}: timeout" in caplog.text
+    assert poller.errors[("interfaces", "unreachable")] == 1 and poller.errors[("interfaces", "timeout")] == 1
+    assert f"target {closed}: unreachable" in caplog.text
     assert "not-the-community" not in caplog.text
 
 

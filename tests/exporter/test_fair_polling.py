@@ -1,0 +1,164 @@
+"""Dead targets never starve live ones (issue 11, item 2).
+
+Ten live targets (ten real snmpd agents on loopback ports) scraped at the same time
+as ten dead ones: five closed loopback ports (the kernel answers ICMP port-unreachable)
+and five black holes (loopback ports bound by a socket that never answers). Two polling
+slots only, and the dead targets are scraped first, so a slot held while waiting for a
+retransmission (2.5 s x 3 tries) would leave the live targets without one for longer than
+the 10 s scrape. The exporter's /-/healthy is asked throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from aiohttp import ClientSession, ClientTimeout, web
+
+from exporters.server import make_app
+from exporters.snmp.poller import Poller
+from tests.exporter.conftest import module_status, test_profiles
+from tests.support import snmpd
+from tests.support.procs import free_port
+
+LIVE, CLOSED, BLACK_HOLES = 10, 5, 5
+PATIENT = dict(timeout_s=2.5, retries=2)  # a black hole's probe waits 7.5 s before it gives up
+SCRAPE_TIMEOUT_S = 10.0
+MODULES = ["system", "interfaces"]
+
+
+@pytest.fixture(scope="module")
+def live_agent(tmp_path_factory):
+    if not snmpd.available():
+        pytest.skip("snmpd not installed (run `make test`)")
+    base = tmp_path_factory.mktemp("snmpd-live")
+    with ThreadPoolExecutor(LIVE) as pool:
+        agents = list(pool.map(lambda i: snmpd.start(base / str(i)), range(LIVE)))
+    yield [agent.target for agent in agents]
+    for agent in agents:
+        agent.stop()
+
+
+@pytest.fixture
+def black_holes():
+    """Loopback UDP ports with a socket that reads nothing: requests vanish, no ICMP comes back."""
+    socks = []
+    for _ in range(BLACK_HOLES):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        socks.append(sock)
+    yield socks
+    for sock in socks:
+        sock.close()
+
+
+def drain(sock: socket.socket) -> int:
+    """Datagrams the black hole swallowed since the last call."""
+    count = 0
+    while True:
+        try:
+            sock.recv(65535)
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+def closed_ports() -> list[str]:
+    return [f"127.0.0.1:{snmpd.free_udp_port()}" for _ in range(CLOSED)]
+
+
+async def scrape_all(poller: Poller, targets: list[str]) -> tuple[dict[str, str], dict[str, float], list]:
+    """Every target at once (dead ones first), /-/healthy asked every 50 ms meanwhile."""
+    runner = web.AppRunner(make_app(poller))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    health: list = []
+    done = asyncio.Event()
+
+    async def ask_health():
+        async with ClientSession(timeout=ClientTimeout(total=5)) as session:
+            while not done.is_set():
+                async with session.get(f"http://127.0.0.1:{port}/-/healthy") as response:
+                    health.append(response.status)
+                await asyncio.sleep(0.05)
+
+    async def one(target):
+        started = time.monotonic()
+        text = await poller.scrape(target, MODULES, "city_v2", SCRAPE_TIMEOUT_S)
+        return text, time.monotonic() - started
+
+    try:
+        checker = asyncio.create_task(ask_health())
+        answers = await asyncio.gather(*(one(t) for t in targets))
+        done.set()
+        await checker
+    finally:
+        await runner.cleanup()
+    return ({t: text for t, (text, _) in zip(targets, answers)},
+            {t: seconds for t, (_, seconds) in zip(targets, answers)}, health)
+
+
+def test_half_dead_targets_never_starve_live_ones(live_agent, black_holes):
+    holes = [f"127.0.0.1:{s.getsockname()[1]}" for s in black_holes]
+    closed = closed_ports()
+    poller = Poller(test_profiles(**PATIENT), max_targets_in_flight=2, budget_offset_s=0.5, probe_timeout_s=1.0)
+
+    texts, seconds, health = asyncio.run(scrape_all(poller, holes + closed + live_agent))
+
+    for target in live_agent:
+        assert module_status(texts[target]) == {"system": (1, ""), "interfaces": (1, "")}, target
+    for target in closed:
+        assert module_status(texts[target]) == {m: (0, "unreachable") for m in MODULES}
+        assert seconds[target] < PATIENT["timeout_s"]  # ICMP, not a timeout, ended it
+    for target in holes:
+        assert module_status(texts[target]) == {m: (0, "timeout") for m in MODULES}
+    assert [drain(s) for s in black_holes] == [3] * BLACK_HOLES  # the full probe: 1 try + 2 retries
+    assert health and set(health) == {200}  # answered every time, while 20 scrapes were in flight
+    assert poller.limiter.active == 0 and poller.limiter.waiting == 0
+    assert poller.client._channels == {} and poller.client._pending == {}  # every socket closed
+
+
+def test_known_dead_targets_get_a_short_probe(live_agent, black_holes):
+    holes = [f"127.0.0.1:{s.getsockname()[1]}" for s in black_holes]
+    poller = Poller(test_profiles(**PATIENT), max_targets_in_flight=2, probe_timeout_s=0.5)
+
+    async def twice():
+        await poller.start()
+        try:
+            first = await asyncio.gather(*(poller.scrape(t, ["system"], "city_v2", SCRAPE_TIMEOUT_S) for t in holes))
+            swallowed = [drain(s) for s in black_holes]
+            started = time.monotonic()
+            again = await asyncio.gather(*(poller.scrape(t, ["system"], "city_v2", SCRAPE_TIMEOUT_S)
+                                           for t in holes + live_agent[:1]))
+            return first, swallowed, again, time.monotonic() - started
+        finally:
+            poller.close()
+
+    first, swallowed, again, elapsed = asyncio.run(twice())
+    assert all(module_status(t) == {"system": (0, "timeout")} for t in first + again[:-1])
+    assert swallowed == [3] * BLACK_HOLES
+    assert [drain(s) for s in black_holes] == [1] * BLACK_HOLES  # known dead: one small GET
+    assert elapsed < PATIENT["timeout_s"]  # the probe's 0.5 s, not the profile's 2.5 s x 3
+    assert module_status(again[-1]) == {"system": (1, "")}
+    assert set(poller.known_dead) == {("127.0.0.1", s.getsockname()[1]) for s in black_holes}
+
+
+def test_a_known_dead_target_that_comes_back_is_walked_again(agent):
+    poller = Poller(test_profiles(timeout_s=0.5, retries=0), probe_timeout_s=0.5)
+    address = ("127.0.0.1", agent.port)
+    poller.known_dead[address] = time.monotonic()  # as if its last probe had gone unanswered
+
+    async def scrape():
+        await poller.start()
+        try:
+            return await poller.scrape(agent.target, MODULES, "city_v2", SCRAPE_TIMEOUT_S)
+        finally:
+            poller.close()
+
+    assert module_status(asyncio.run(scrape())) == {"system": (1, ""), "interfaces": (1, "")}
+    assert address not in poller.known_dead
