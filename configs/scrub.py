@@ -119,7 +119,8 @@ _MODIFIERS = frozenset({
     "authenticator", "encrypted", "fallback", "mode", *_AUTH_ALGOS, *_PRIV_ALGOS,
 })
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
-_ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?\d+)*|aes(?:-?(?:\d+|cbc|cfb|gcm|ctr))*|3?des(?:56)?)")
+_ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?(?:1|2|3|96|128|160|224|256|384|512))*"
+                        r"|aes(?:-?(?:128|192|256|cbc|cfb|gcm|ctr|cmac))*|3?des(?:56)?)")
 # skipped together with the one argument that follows them
 _WITH_ARGUMENT = frozenset({"user-name", "level", "type", "hostname", "key-id", "vrf", "ipv6", "user", "tag",
                             "eigrp"})
@@ -380,6 +381,12 @@ def _unknown_after(words: list[str], value: int) -> bool:
     return bool(rest) and not (rest[0] in _AFTER_VALUE or rest[0] in _STRUCTURE or rest[0].isdigit())
 
 
+def _takes_number(word: str) -> bool:
+    """Is a number of several digits after ``word`` a key ID, SPI or key size (and not a
+    numeric secret, as in `tacacs-server key 12345678 timeout 5`)?"""
+    return word.endswith("-key") or word in {"key-id", "spi"} or bool(_ALGORITHM.fullmatch(word))
+
+
 def _arms(words: list[str], i: int) -> bool:
     """Does the word at ``i`` introduce a value here?"""
     word, before = words[i], words[i - 1] if i else ""
@@ -418,8 +425,8 @@ def _value_after(words: list[str], i: int) -> int | None:
             return None
         if MARKER.search(word) or keyword in _UNTYPED:
             return j  # a community has no type or algorithm in front of it
-        if word.isdigit() and not last:
-            j += 1  # encryption type (`7`), key ID (`ntp authentication-key 5 ...`), bits (`aes 128`)
+        if word.isdigit() and not last and (len(word) == 1 or _takes_number(words[j - 1])):
+            j += 1  # encryption type (`7`), key ID (`ntp authentication-key 42 ...`), bits (`aes 128`)
         elif word in _WITH_ARGUMENT and not last:
             j += 2
         elif word in _ADDRESS_WORDS and not last:
