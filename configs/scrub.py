@@ -194,7 +194,8 @@ _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\']+)'),
     # scp://user:PASSWORD@host
-    re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^@\s/"\']+)@', re.IGNORECASE),
+    # (up to the last "@" before the path: a password may hold an "@")
+    re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
 )
 # positional values: no keyword in front of them
 _POSITIONAL = (
