@@ -20,11 +20,11 @@ from configs.store import Change, GitConfigStore
 from netops.access import AccessStatus, DeviceResult
 from netops.errors import ConfigError
 from netops.secrets import FINGERPRINT_KEY, Secret, SecretStore, env_name, fingerprint_key
-from tests.ssh import corpus
+from tests.ssh import corpora
 
 FP = Fingerprinter(Secret("corpus-test-fingerprint-key-0123456789abcdef"))
-SECRETS = corpus.load("secrets")
-LOOKALIKES = corpus.load("lookalike")
+SECRETS = corpora.load("secrets")
+LOOKALIKES = corpora.load("lookalike")
 
 
 def test_the_corpora_are_big_enough_and_cover_every_platform():
