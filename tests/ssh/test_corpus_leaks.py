@@ -141,6 +141,7 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
     assert [d["device"] for d in second["devices"] if d["change"] == "changed"] == ["c-ios"]
     rotated_line = len(_annotated("c-ios"))
     assert diff["changes"] == [f"secret changed: snmp-server community (line {rotated_line})"]
+    assert [d["changes"] for d in second["devices"] if d["device"] == "c-ios"] == [diff["changes"]]
     store = Workspace(tmp_path / "ws").store()
     for device, (*_, platform) in DEVICES.items():
         expected = corpora.Corpus(device, _annotated(device)).expected(FP)
