@@ -27,7 +27,7 @@ Anywhere in a line, also in descriptions and banners: crypt strings (``$1$``, ``
 (``scp://user:PASS@host``), Junos ``## SECRET-DATA`` lines, and every value the caller
 already knows to be secret (the SSH passwords from the secret store). Positional
 values without a keyword: the community of ``snmp-server host ADDR [version 1|2c]
-COMMUNITY`` and the ArubaOS ``mgmt-user NAME ROLE HASH``.
+COMMUNITY``, ``rmon event N trap COMMUNITY`` and the ArubaOS ``mgmt-user NAME [ROLE] HASH``.
 
 A plain-text ``password``/``secret``/``key`` value followed by words that are not known
 syntax is masked to the end of the line (IOS allows spaces in them, as the last item).
@@ -205,8 +205,10 @@ _POSITIONAL = (
                r'(?P<value>"[^"]*"|\S+)', re.IGNORECASE),
     # ProCurve: snmpv3 community index N name COMMUNITY sec-name ...
     re.compile(r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)', re.IGNORECASE),
-    # ArubaOS controller: mgmt-user NAME ROLE HASH
-    re.compile(r"^\s*mgmt-user \S+ \S+ (?P<value>\S+)", re.IGNORECASE),
+    # ArubaOS controller `mgmt-user NAME ROLE HASH`, Instant `mgmt-user NAME HASH`
+    re.compile(r"^\s*mgmt-user \S+(?: \S+)? (?P<value>\S+)\s*$", re.IGNORECASE),
+    # IOS RMON: rmon event N [log] trap COMMUNITY
+    re.compile(r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)", re.IGNORECASE),
 )
 _SECRET_DATA = "## SECRET-DATA"  # Junos marks lines that hold secrets
 
