@@ -27,7 +27,7 @@ Anywhere in a line, also in descriptions and banners: crypt strings (``$1$``, ``
 (``scp://user:PASS@host``), Junos ``## SECRET-DATA`` lines, and every value the caller
 already knows to be secret (the SSH passwords from the secret store). Positional
 values without a keyword: the community of ``snmp-server host ADDR [version 1|2c]
-COMMUNITY`` and the ArubaOS ``mgmt-user NAME ROLE HASH``.
+COMMUNITY``, ``rmon event N trap COMMUNITY`` and the ArubaOS ``mgmt-user NAME [ROLE] HASH``.
 
 A plain-text ``password``/``secret``/``key`` value followed by words that are not known
 syntax is masked to the end of the line (IOS allows spaces in them, as the last item).
@@ -119,7 +119,8 @@ _MODIFIERS = frozenset({
     "authenticator", "encrypted", "fallback", "mode", *_AUTH_ALGOS, *_PRIV_ALGOS,
 })
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
-_ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?\d+)*|aes(?:-?(?:\d+|cbc|cfb|gcm|ctr))*|3?des(?:56)?)")
+_ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?(?:1|2|3|96|128|160|224|256|384|512))*"
+                        r"|aes(?:-?(?:128|192|256|cbc|cfb|gcm|ctr|cmac))*|3?des(?:56)?)")
 # skipped together with the one argument that follows them
 _WITH_ARGUMENT = frozenset({"user-name", "level", "type", "hostname", "key-id", "vrf", "ipv6", "user", "tag",
                             "eigrp"})
@@ -193,7 +194,8 @@ _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\']+)'),
     # scp://user:PASSWORD@host
-    re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^@\s/"\']+)@', re.IGNORECASE),
+    # (up to the last "@" before the path: a password may hold an "@")
+    re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
 )
 # positional values: no keyword in front of them
 _POSITIONAL = (
@@ -203,8 +205,10 @@ _POSITIONAL = (
                r'(?P<value>"[^"]*"|\S+)', re.IGNORECASE),
     # ProCurve: snmpv3 community index N name COMMUNITY sec-name ...
     re.compile(r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)', re.IGNORECASE),
-    # ArubaOS controller: mgmt-user NAME ROLE HASH
-    re.compile(r"^\s*mgmt-user \S+ \S+ (?P<value>\S+)", re.IGNORECASE),
+    # ArubaOS controller `mgmt-user NAME ROLE HASH`, Instant `mgmt-user NAME HASH`
+    re.compile(r"^\s*mgmt-user \S+(?: \S+)? (?P<value>\S+)\s*$", re.IGNORECASE),
+    # IOS RMON: rmon event N [log] trap COMMUNITY
+    re.compile(r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)", re.IGNORECASE),
 )
 _SECRET_DATA = "## SECRET-DATA"  # Junos marks lines that hold secrets
 
@@ -380,6 +384,12 @@ def _unknown_after(words: list[str], value: int) -> bool:
     return bool(rest) and not (rest[0] in _AFTER_VALUE or rest[0] in _STRUCTURE or rest[0].isdigit())
 
 
+def _takes_number(word: str) -> bool:
+    """Is a number of several digits after ``word`` a key ID, SPI or key size (and not a
+    numeric secret, as in `tacacs-server key 12345678 timeout 5`)?"""
+    return word.endswith("-key") or word in {"key-id", "spi"} or bool(_ALGORITHM.fullmatch(word))
+
+
 def _arms(words: list[str], i: int) -> bool:
     """Does the word at ``i`` introduce a value here?"""
     word, before = words[i], words[i - 1] if i else ""
@@ -418,8 +428,8 @@ def _value_after(words: list[str], i: int) -> int | None:
             return None
         if MARKER.search(word) or keyword in _UNTYPED:
             return j  # a community has no type or algorithm in front of it
-        if word.isdigit() and not last:
-            j += 1  # encryption type (`7`), key ID (`ntp authentication-key 5 ...`), bits (`aes 128`)
+        if word.isdigit() and not last and (len(word) == 1 or _takes_number(words[j - 1])):
+            j += 1  # encryption type (`7`), key ID (`ntp authentication-key 42 ...`), bits (`aes 128`)
         elif word in _WITH_ARGUMENT and not last:
             j += 2
         elif word in _ADDRESS_WORDS and not last:

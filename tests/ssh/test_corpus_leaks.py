@@ -26,7 +26,7 @@ from configs.store import file_name
 from inventory.models import Device, Site, SshProfile
 from netops import db as dbmod
 from netops.secrets import Secret
-from tests.ssh import corpus
+from tests.ssh import corpora
 from tests.support.fakenos_fleet import Fleet, HostSpec
 
 USER, PASSWORD = "netops", "Corpus-Ssh-Pw-5519"
@@ -45,9 +45,9 @@ DEVICES = {
 }
 
 
-def _corpora(platform: str) -> tuple[corpus.Corpus, corpus.Corpus]:
-    [secrets] = [c for c in corpus.load("secrets") if c.name == f"secrets-{platform}"]
-    [lookalikes] = [c for c in corpus.load("lookalike") if c.name == f"lookalike-{platform}"]
+def _platform_corpora(platform: str) -> tuple[corpora.Corpus, corpora.Corpus]:
+    [secrets] = [c for c in corpora.load("secrets") if c.name == f"secrets-{platform}"]
+    [lookalikes] = [c for c in corpora.load("lookalike") if c.name == f"lookalike-{platform}"]
     return secrets, lookalikes
 
 
@@ -56,14 +56,14 @@ def _rotating_line() -> str:
 
 
 def _annotated(device: str) -> list[str]:
-    secrets, lookalikes = _corpora(DEVICES[device][3])
+    secrets, lookalikes = _platform_corpora(DEVICES[device][3])
     extra = [_rotating_line()] if device == "c-ios" else []
     return secrets.lines + lookalikes.lines + extra
 
 
 def _served(device: str):
     def output(*_a, **_kw) -> str:
-        return corpus.Corpus(device, _annotated(device)).raw
+        return corpora.Corpus(device, _annotated(device)).raw
     return output
 
 
@@ -141,9 +141,10 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
     assert [d["device"] for d in second["devices"] if d["change"] == "changed"] == ["c-ios"]
     rotated_line = len(_annotated("c-ios"))
     assert diff["changes"] == [f"secret changed: snmp-server community (line {rotated_line})"]
+    assert [d["changes"] for d in second["devices"] if d["device"] == "c-ios"] == [diff["changes"]]
     store = Workspace(tmp_path / "ws").store()
     for device, (*_, platform) in DEVICES.items():
-        expected = corpus.Corpus(device, _annotated(device)).expected(FP)
+        expected = corpora.Corpus(device, _annotated(device)).expected(FP)
         assert store.read(device) == expected, device  # every secret a marker, every look-alike intact
 
     registry = CollectorRegistry()
@@ -169,6 +170,6 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
     assert f"# secret changed: snmp-server community (line {rotated_line})" in artefacts["output"]  # config diff
     assert file_name("c-junos") in artefacts["git log -p"]
 
-    planted = [s for c in corpus.load("secrets") for s in c.secrets] + ROTATED + [PASSWORD, KEY]
+    planted = [s for c in corpora.load("secrets") for s in c.secrets] + ROTATED + [PASSWORD, KEY]
     leaks = sorted({(value, where) for value in planted for where, text in artefacts.items() if value in text})
     assert leaks == []

@@ -10,6 +10,8 @@ import subprocess
 import tomllib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from configs.backup import BackupReport, DeviceBackup, _migrate_legacy_markers, commit_message
 from configs.changes import describe, migrate_markers
@@ -18,11 +20,11 @@ from configs.store import Change, GitConfigStore
 from netops.access import AccessStatus, DeviceResult
 from netops.errors import ConfigError
 from netops.secrets import FINGERPRINT_KEY, Secret, SecretStore, env_name, fingerprint_key
-from tests.ssh import corpus
+from tests.ssh import corpora
 
 FP = Fingerprinter(Secret("corpus-test-fingerprint-key-0123456789abcdef"))
-SECRETS = corpus.load("secrets")
-LOOKALIKES = corpus.load("lookalike")
+SECRETS = corpora.load("secrets")
+LOOKALIKES = corpora.load("lookalike")
 
 
 def test_the_corpora_are_big_enough_and_cover_every_platform():
@@ -222,3 +224,29 @@ def test_a_changed_second_secret_is_named_by_its_own_keyword():
 def test_a_banner_that_never_closes_hides_no_secret():
     text = scrub_config("banner motd #\nWelcome\nusername x password 0 After-Banner\n", fingerprint=FP).text
     assert "After-Banner" not in text and text.startswith("banner motd #\nWelcome\n")
+
+
+# -- generated syntaxes (derandomised: the same examples on every run) -----------------------
+_KEYWORDS = ["password", "secret", "key", "key-string", "pre-shared-key", "authentication-key", "passphrase",
+             "area-password", "server-key", "wpa-passphrase", "encrypted-password", "auth-pass", "md5",
+             "plaintext", "ciphertext", "shared-secret", "community", "set-key", "psk"]
+_PREFIXES = ["", " ", "  ", "snmp-server", "frob 3", "set system widget", "router thing 65000", "ip gizmo",
+             "interface Vlan9", "radius-server host 10.0.0.1", "tacacs server T1"]
+_BETWEEN = [[], ["0"], ["7"], ["5"], ["md5"], ["sha"], ["md5", "7"], ["aes", "128"], ["hmac-sha2-256"],
+            ["user-name", "ops"], ["address", "10.0.0.9", "255.255.255.255"], ["level", "15"], ["ascii"],
+            ["42", "md5"], ["type", "md5", "value"]]
+_AFTER = ["", "RO 10", "level-2", "timeout 5", "role network-admin", "7", "trusted", "vrf mgmt", "port 49",
+          "address 10.0.0.1", "access 99", "udp-port 162"]
+
+
+@settings(derandomize=True, max_examples=600, deadline=None)
+@given(prefix=st.sampled_from(_PREFIXES), keyword=st.sampled_from(_KEYWORDS), between=st.sampled_from(_BETWEEN),
+       core=st.from_regex(r"[A-Za-z0-9!%+=_.@/-]{1,14}", fullmatch=True), after=st.sampled_from(_AFTER),
+       quoted=st.booleans())
+def test_a_value_after_a_credential_keyword_never_survives(prefix, keyword, between, core, after, quoted):
+    value = f"Q%{core}"  # never a word of the grammar itself
+    shown = f'"{value}"' if quoted else value
+    if keyword == "community":
+        between = []  # a community has nothing between keyword and value
+    line = " ".join(filter(None, [prefix, keyword, *between, shown, after]))
+    assert value not in scrub_config(line + "\n", fingerprint=FP).text, line
