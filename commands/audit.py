@@ -17,18 +17,17 @@ import math
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from commands.common import app_context, console, err_console, output_file, print_json, print_table, write_text
-from netops.db import session_scope
 from netops.errors import NetopsError
-from topology import audits
-from topology.findings import Finding, Severity
-from topology.geojson import findings_to_geojson
-from topology.network import DEFAULT_WEIGHTS, AuditConfig, Network
-from topology.rows import load_inventory
+from netops.vocabulary import SITE_WEIGHTS, Severity
+
+if TYPE_CHECKING:  # the topology code is imported when an audit runs, not for --help
+    from topology.findings import Finding
+    from topology.network import AuditConfig, Network
 
 app = typer.Typer(
     help="Resilience audits: reachability, single points of failure, shared trenches, cuts.",
@@ -49,7 +48,7 @@ PLANNED = typer.Option(False, "--planned", help="Count planned rows too (evaluat
 WEIGHTS = typer.Option(
     None, "--weight",
     help=f"Criticality weight of a site kind, KIND=NUMBER, repeatable (defaults: "
-         f"{', '.join(f'{k}={v:g}' for k, v in DEFAULT_WEIGHTS.items())}).")
+         f"{', '.join(f'{k}={v:g}' for k, v in SITE_WEIGHTS.items())}).")
 MIN_SEVERITY = typer.Option(Severity.INFO, "--min-severity",
                             help="Show findings at or above this severity (counts and --fail-on see all).")
 CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight", min=0,
@@ -60,7 +59,9 @@ NO_TRANSIT = typer.Option(False, "--no-transit",
 
 
 def _config(planned: bool, weights: list[str] | None, critical_weight: float, no_transit: bool) -> AuditConfig:
-    table = dict(DEFAULT_WEIGHTS)
+    from topology.network import AuditConfig
+
+    table = dict(SITE_WEIGHTS)
     for item in weights or ():
         kind, _, value = item.partition("=")
         try:
@@ -75,6 +76,10 @@ def _config(planned: bool, weights: list[str] | None, critical_weight: float, no
 
 
 def _network(ctx: typer.Context, config: AuditConfig) -> Network:
+    from netops.db import session_scope
+    from topology.network import Network
+    from topology.rows import load_inventory
+
     engine = app_context(ctx).engine
     with err_console.status("loading the inventory and building the graphs"):
         with session_scope(engine) as session:
@@ -101,12 +106,15 @@ def _show(findings: list[Finding]) -> None:
             for f in group))
 
 
-def _report(ctx: typer.Context, names: list[str], as_json: bool, fail_on: FailOn | None,
+def _report(ctx: typer.Context, names: list[str] | None, as_json: bool, fail_on: FailOn | None,
             geojson: Path | None, planned: bool, weights: list[str] | None, critical_weight: float,
             min_severity: Severity, no_transit: bool) -> None:
+    from topology import audits
+    from topology.geojson import findings_to_geojson
+
     net = _network(ctx, _config(planned, weights, critical_weight, no_transit))
     with err_console.status("auditing"):
-        report = audits.run_audits(net, names)
+        report = audits.run_audits(net, list(audits.AUDITS) if names is None else names)
     shown = report.at_least(min_severity).sorted()
     if geojson is not None:
         write_text(geojson, json.dumps(findings_to_geojson(net, shown)))
@@ -122,7 +130,7 @@ def _report(ctx: typer.Context, names: list[str], as_json: bool, fail_on: FailOn
         raise typer.Exit(1)
 
 
-def _audit_command(name: str, names: list[str], doc: str):
+def _audit_command(name: str, names: list[str] | None, doc: str):
     def command(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = FAIL_ON,
                 geojson: Optional[Path] = GEOJSON, planned: bool = PLANNED,
                 weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT,
@@ -140,11 +148,11 @@ def audit(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = 
           min_severity: Severity = MIN_SEVERITY, no_transit: bool = NO_TRANSIT) -> None:
     """Without a sub-command: run every audit (same as `netops audit all`)."""
     if ctx.invoked_subcommand is None:
-        _report(ctx, list(audits.AUDITS), as_json, fail_on, geojson, planned, weight, critical_weight,
+        _report(ctx, None, as_json, fail_on, geojson, planned, weight, critical_weight,
                 min_severity, no_transit)
 
 
-_audit_command("all", list(audits.AUDITS), "Every audit: reachability, SPOFs, shared trenches, capacity, consistency.")
+_audit_command("all", None, "Every audit: reachability, SPOFs, shared trenches, capacity, consistency.")
 _audit_command("reachability", ["reachability"], "Sites and devices with no path to any core PoP.")
 _audit_command("spof", ["spof"], "Single points of failure on every layer, with the sites behind each.")
 _audit_command("shared-risk", ["shared_risk"], "\"Redundant\" links that one trench cut or manhole failure takes down together.")
@@ -158,6 +166,8 @@ def diversity(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
               no_transit: bool = NO_TRANSIT) -> None:
     """Disjoint paths to the core per site: logical (links), physical (trenches), and the
     trenches that alone would cut the site off."""
+    from topology import audits
+
     net = _network(ctx, _config(planned, None, 10.0, no_transit))
     with err_console.status("counting disjoint paths"):
         rows = audits.path_diversity(net)
@@ -180,6 +190,8 @@ def rank(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
          weight: Optional[list[str]] = WEIGHTS, no_transit: bool = NO_TRANSIT) -> None:
     """Criticality ranking: every trench, route node and device by the weighted sites its
     failure alone cuts off."""
+    from topology import audits
+
     net = _network(ctx, _config(planned, weight, 10.0, no_transit))
     with err_console.status("ranking every element"):
         ranking = [e for e in audits.criticality_ranking(net) if kind in (None, e.kind)][:top]
@@ -198,6 +210,8 @@ def cut(ctx: typer.Context,
                                                        "together; prefix with kind: when ambiguous."),
         as_json: bool = JSON, planned: bool = PLANNED, no_transit: bool = NO_TRANSIT) -> None:
     """Blast radius: what loses its connection when all the ELEMENTS fail at once."""
+    from topology import audits
+
     net = _network(ctx, _config(planned, None, 10.0, no_transit))
     failure, refs = audits.resolve_failures(net, elements)
     result = audits.blast_radius(net, failure, refs)

@@ -9,19 +9,19 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
-from netops import db as dbmod
 from netops.errors import InputError, NetopsError
 from netops.settings import Settings
+
+if TYPE_CHECKING:  # the database code is imported by the commands that open one
+    from sqlalchemy.engine import Engine
 
 console = Console()
 err_console = Console(stderr=True)
@@ -39,6 +39,8 @@ class AppContext:
         """The engine on an existing database whose schema is at head and complete. Reading
         never creates a database: a missing one is an error naming where it was looked for."""
         if self._engine is None:
+            from netops import db as dbmod
+
             dbmod.prepare_location(self.settings.db_url, create=False)
             engine = self._make_engine()
             dbmod.require_head(engine)
@@ -50,6 +52,8 @@ class AppContext:
         """The engine for a command that loads inventory (seed, import): creates the database
         and its schema when new, and holds the writer lock for the whole block, so two such
         commands on one database run one after the other instead of racing."""
+        from netops import db as dbmod
+
         dbmod.prepare_location(self.settings.db_url, create=True)
         engine = self._make_engine()
         with dbmod.write_lock(engine, purpose, self.settings.db_lock_timeout):
@@ -60,6 +64,8 @@ class AppContext:
     def check_writable(self) -> None:
         """Fail before long work (generating a city) where `writing` would fail: an existing
         database's location and schema are checked now; nothing is created yet."""
+        from netops import db as dbmod
+
         path = dbmod.sqlite_file(self.settings.db_url)
         if path is not None and not path.exists():
             return  # a new file: `writing` creates it
@@ -74,11 +80,15 @@ class AppContext:
     def raw_engine(self, create: bool = False) -> Engine:
         """The engine without any schema check (for `db` commands)."""
         if self._engine is None:
+            from netops import db as dbmod
+
             dbmod.prepare_location(self.settings.db_url, create=create)
             self._engine = self._make_engine()
         return self._engine
 
     def _make_engine(self) -> Engine:
+        from netops import db as dbmod
+
         return dbmod.make_engine(self.settings.db_url, self.settings.db_lock_timeout)
 
 
@@ -87,6 +97,13 @@ def app_context(ctx: typer.Context) -> AppContext:
     if not isinstance(root.obj, AppContext):
         root.obj = AppContext(Settings.load())
     return root.obj
+
+
+def open_session(ctx: typer.Context):
+    """A session on the inventory database (checked: exists, schema at head)."""
+    from netops.db import session_scope
+
+    return session_scope(app_context(ctx).engine)
 
 
 def one_line(message: object) -> str:
@@ -100,6 +117,13 @@ def one_line(message: object) -> str:
 def _error(message: object) -> None:
     # escaped: a value such as "[/red]" in a bad row must print, not break the markup
     err_console.print(f"[red]error:[/red] {escape(one_line(message))}", highlight=False, soft_wrap=True)
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """A database driver error (SQLAlchemy's DBAPIError), told without importing SQLAlchemy:
+    an exception can only be one if SQLAlchemy was loaded to raise it."""
+    exc_module = sys.modules.get("sqlalchemy.exc")
+    return exc_module is not None and isinstance(exc, exc_module.DBAPIError)
 
 
 class NetopsGroup(TyperGroup):
@@ -123,11 +147,6 @@ class NetopsGroup(TyperGroup):
         except NetopsError as exc:
             _error(exc)
             raise typer.Exit(exc.exit_code)
-        except DBAPIError as exc:
-            settings = ctx.obj.settings if isinstance(ctx.obj, AppContext) else Settings.load()
-            error = dbmod.explain(exc, settings.db_url, settings.db_lock_timeout)
-            _error(error)
-            raise typer.Exit(error.exit_code)
         except UnicodeError as exc:
             _error(f"not UTF-8 text: {exc.reason} at byte {getattr(exc, 'start', '?')}")
             raise typer.Exit(NetopsError.exit_code)
@@ -137,6 +156,15 @@ class NetopsGroup(TyperGroup):
             where = f"{exc.filename}: " if exc.filename is not None else ""
             _error(f"{where}{exc.strerror or exc}")
             raise typer.Exit(NetopsError.exit_code)
+        except Exception as exc:
+            if not _is_driver_error(exc):
+                raise
+            from netops import db as dbmod
+
+            settings = ctx.obj.settings if isinstance(ctx.obj, AppContext) else Settings.load()
+            error = dbmod.explain(exc, settings.db_url, settings.db_lock_timeout)
+            _error(error)
+            raise typer.Exit(error.exit_code)
 
 
 def _require_finite_floats(command) -> None:

@@ -14,18 +14,16 @@ from pathlib import Path
 
 import typer
 
+from typing import TYPE_CHECKING
+
 from commands import ssh_common as ssh
-from inventory.models import DeviceRole, SiteKind
-from commands.common import app_context, console, print_json, print_table
-from configs.audit import AuditReport, audit_live, audit_store, record_audit
-from configs.backup import run_backup
-from configs.intended import audit_intended
-from configs.remediate import plan as remediation_plan
-from configs.rules import load_rules
-from configs.scrub import Fingerprinter
+from commands.common import app_context, console, open_session, print_json, print_table
 from configs.state import Workspace
-from configs.targets import select_devices
-from netops.secrets import SecretStore, fingerprint_key
+from netops.vocabulary import DeviceRole, SiteKind
+
+if TYPE_CHECKING:  # the config code (netmiko, rules, git store) is imported by each command
+    from configs.audit import AuditReport
+    from configs.scrub import Fingerprinter
 
 app = typer.Typer(help="Device configurations: backup to git, diff, compliance audit.", no_args_is_help=True)
 
@@ -39,9 +37,11 @@ def backup(
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
 ) -> None:
     """Back up the running config of the selected devices: scrubbed, one git commit per run."""
+    from configs.backup import run_backup
+
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
-    with ssh.open_session(ctx) as session:
+    with open_session(ctx) as session:
         targets = ssh.targets(ctx, run, session)
     fingerprint = _fingerprinter(ctx)
     pool, started = run.pool(), time.monotonic()
@@ -65,6 +65,9 @@ def backup(
 
 
 def _fingerprinter(ctx: typer.Context) -> Fingerprinter:
+    from configs.scrub import Fingerprinter
+    from netops.secrets import SecretStore, fingerprint_key
+
     return Fingerprinter(fingerprint_key(SecretStore(path=app_context(ctx).settings.secrets_file)))
 
 
@@ -101,13 +104,18 @@ def audit(
         help="Exit 1 on findings of this severity or worse (high/medium/low are accepted as before)."),
 ) -> None:
     """Check configs against the compliance rules (running configs over SSH by default)."""
+    from configs.audit import audit_live, audit_store, record_audit
+    from configs.intended import audit_intended
+    from configs.rules import load_rules
+    from configs.targets import select_devices
+
     if from_store and intended:
         raise typer.BadParameter("--from-store and --intended exclude each other")
     rules = load_rules(rules_dir)
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
     report = None
-    with ssh.open_session(ctx) as session:
+    with open_session(ctx) as session:
         if intended:
             report = audit_intended(session, run.filters, rules)
         elif from_store:  # no SSH, so no secrets needed
@@ -158,8 +166,13 @@ def remediate(
 ) -> None:
     """Dry run: the config lines that would fix the violations in the last backups (from
     the rules' `fix` data). Nothing is sent to any device."""
+    from configs.audit import audit_store
+    from configs.remediate import plan as remediation_plan
+    from configs.rules import load_rules
+    from configs.targets import select_devices
+
     rules = load_rules(rules_dir)
-    with ssh.open_session(ctx) as session:
+    with open_session(ctx) as session:
         devices = select_devices(session, ssh.device_filter(site, kind, district, role, device))
     report = audit_store(devices, Workspace(store).store(), rules)
     plans = remediation_plan(report, rules)

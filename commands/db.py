@@ -5,13 +5,14 @@ from __future__ import annotations
 import typer
 
 from commands.common import app_context, console
-from netops import db as dbmod
 from netops.errors import NetopsError
 
 app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
 
 def _known(revision: str) -> str:
+    from netops import db as dbmod
+
     known = dbmod.known_revisions()
     if revision != "head" and revision not in known:
         raise NetopsError(f"unknown schema revision {revision!r}: this netops knows head, {', '.join(reversed(known))}")
@@ -21,6 +22,8 @@ def _known(revision: str) -> str:
 @app.command()
 def upgrade(ctx: typer.Context, revision: str = typer.Argument("head", callback=_known)) -> None:
     """Bring the database schema up to date (creates the database and schema when new)."""
+    from netops import db as dbmod
+
     context = app_context(ctx)
     engine = context.raw_engine(create=True)
     with dbmod.write_lock(engine, "netops db upgrade", context.settings.db_lock_timeout):
@@ -35,6 +38,8 @@ def upgrade(ctx: typer.Context, revision: str = typer.Argument("head", callback=
 def stamp(ctx: typer.Context, revision: str = typer.Argument("head", callback=_known)) -> None:
     """Record REVISION as the schema's without migrating (a database whose alembic_version
     was lost); for head, the tables are checked against this netops' models first."""
+    from netops import db as dbmod
+
     context = app_context(ctx)
     engine = context.raw_engine()
     with dbmod.write_lock(engine, "netops db stamp", context.settings.db_lock_timeout):
@@ -47,5 +52,7 @@ def stamp(ctx: typer.Context, revision: str = typer.Argument("head", callback=_k
 @app.command()
 def current(ctx: typer.Context) -> None:
     """Show the schema revision of the database and the one this netops needs."""
+    from netops import db as dbmod
+
     engine = app_context(ctx).raw_engine()
     console.print(f"database: {dbmod.current_revision(engine) or 'empty'}  head: {dbmod.head_revision()}")

@@ -15,7 +15,6 @@ import typer
 from commands.common import app_context, console
 from configs.state import WORKSPACE_ENV
 from netops.errors import InputError, RowProblem
-from netops.secrets import SecretStore
 
 app = typer.Typer(help="SNMP health exporter for Prometheus (snmp_exporter-compatible /snmp).",
                   no_args_is_help=True)
@@ -57,6 +56,7 @@ def serve(
     from exporters.targets import TargetPolicy
     from configs.metrics import ConfigStateCollector
     from configs.state import Workspace
+    from netops.secrets import SecretStore
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import uvloop

@@ -9,13 +9,13 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from commands.common import app_context, console, err_console, output_dir, output_file, print_json, print_table
-from inventory import files, queries
-from inventory.entities import KINDS, kind as entity_kind
-from inventory.seed import SEED, generate, seed as load_dataset, write_streets
-from inventory.store import export_rows, write
-from netops.db import session_scope
+from commands.common import (app_context, console, err_console, open_session, output_dir, output_file, print_json,
+                             print_table)
 from netops.errors import NetopsError
+from netops.vocabulary import ELEMENT_KINDS
+
+# the inventory code (models, generator, files) is imported inside each command: `netops
+# --help` and the other groups do not pay for it
 
 app = typer.Typer(help="The inventory: sites, devices, outside plant, links.", no_args_is_help=True)
 
@@ -38,7 +38,8 @@ def _print_report(report, as_json: bool) -> None:
 def seed_cmd(
     ctx: typer.Context,
     scale: int = typer.Option(1, min=1, max=1000, help="N-times larger synthetic city (benchmarks)."),
-    random_seed: int = typer.Option(SEED, "--seed", help="Generator seed (same seed, same city)."),
+    random_seed: Optional[int] = typer.Option(None, "--seed", help="Generator seed (same seed, same city; "
+                                                                   "default: the documented city's)."),
     streets: Optional[Path] = typer.Option(None, callback=output_file,
                                            help="Also write the candidate street network (GeoJSON)."),
     prune: bool = typer.Option(False, "--prune", help="Delete rows an earlier seed wrote that the generator "
@@ -47,11 +48,14 @@ def seed_cmd(
 ) -> None:
     """Load the Gelsenkirchen network (real sites + generated plant). Idempotent; never
     reverts rows that a plan or an import changed since (it names them)."""
+    from inventory.seed import SEED, generate, seed as load_dataset, write_streets
+    from netops.db import session_scope
+
     context = app_context(ctx)
     context.check_writable()
     with _progress() as progress:
         task = progress.add_task("generating the city", total=None)
-        dataset = generate(scale, random_seed)
+        dataset = generate(scale, SEED if random_seed is None else random_seed)
         progress.update(task, total=len(dataset.rows), completed=0, description="waiting for the database")
         with context.writing("netops inventory seed") as engine, session_scope(engine) as session:
             report = load_dataset(session, dataset, prune=prune,
@@ -74,11 +78,15 @@ def seed_cmd(
 def import_cmd(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help="CSV or GeoJSON files, one entity kind each."),
-    kind: Optional[str] = typer.Option(None, help=f"Entity kind when it cannot be told from the file: {', '.join(KINDS)}"),
+    kind: Optional[str] = typer.Option(None, help=f"Entity kind when it cannot be told from the file: {', '.join(ELEMENT_KINDS)}"),
     dry_run: bool = typer.Option(False, help="Validate and report, write nothing."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Validate whole files, then write everything in one transaction (upsert by natural key)."""
+    from inventory import files
+    from inventory.store import write
+    from netops.db import session_scope
+
     batches = [files.read_file(path, kind) for path in paths]
     with app_context(ctx).writing("netops inventory import") as engine, session_scope(engine) as session:
         report = write(session, batches)
@@ -98,6 +106,11 @@ def export_cmd(
     open_data: Optional[Path] = typer.Option(None, "--open-data", callback=output_dir, help="Write the publishable open-data layers into this directory."),
 ) -> None:
     """Export one entity kind as CSV or GeoJSON (opens in QGIS), or the open-data layers."""
+    from inventory import files
+    from inventory.entities import kind as entity_kind
+    from inventory.store import export_rows
+    from netops.db import session_scope
+
     engine = app_context(ctx).engine
     if open_data is not None:
         from inventory.opendata import check_open_data_dir, write_open_data
@@ -127,19 +140,23 @@ def export_cmd(
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}"),
+    kind: str = typer.Argument(..., help=f"One of: {', '.join(ELEMENT_KINDS)}"),
     where: list[str] = typer.Option([], "--where", "-w", help="field=value filter, repeatable (e.g. -w kind=school)."),
     limit: Optional[int] = typer.Option(None, min=1),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List rows of one kind, filtered by exact field values."""
+    from inventory import queries
+    from inventory.entities import kind as entity_kind
+    from netops.db import session_scope
+
     filters = {}
     for item in where:
         field, sep, value = item.partition("=")
         if not sep:
             raise NetopsError(f"--where takes field=value, not {item!r}")
         filters[field.strip()] = value.strip()
-    with session_scope(app_context(ctx).engine) as session:
+    with open_session(ctx) as session:
         rows = queries.list_rows(session, kind, filters, limit)
     if as_json:
         print_json(rows)
@@ -152,7 +169,10 @@ def list_cmd(
 @app.command("show")
 def show_cmd(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """One site, device, cable, segment, node or link, with what belongs to it."""
-    with session_scope(app_context(ctx).engine) as session:
+    from inventory import queries
+    from netops.db import session_scope
+
+    with open_session(ctx) as session:
         result = queries.show(session, name)
     if as_json:
         print_json(result)
@@ -170,7 +190,10 @@ def show_cmd(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, 
 @app.command("stats")
 def stats_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """What is in the inventory: sites by kind and status, devices, plant lengths."""
-    with session_scope(app_context(ctx).engine) as session:
+    from inventory import queries
+    from netops.db import session_scope
+
+    with open_session(ctx) as session:
         result = queries.stats(session)
     if as_json:
         print_json(result)

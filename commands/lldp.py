@@ -10,24 +10,29 @@ from pathlib import Path
 
 import typer
 
+from typing import TYPE_CHECKING
+
 from commands import ssh_common as ssh
-from inventory.models import DeviceRole, SiteKind
-from commands.common import console, print_json, print_table
-from configs.lldp import MismatchKind, documented_links, record_lldp, verify as verify_links
-from configs.rules import Severity
+from commands.common import console, open_session, print_json, print_table
 from configs.state import Workspace
+from netops.vocabulary import DeviceRole, Severity, SiteKind
+
+if TYPE_CHECKING:  # the LLDP code (netmiko) is imported when the command runs
+    from configs.lldp import MismatchKind
 
 app = typer.Typer(help="LLDP/CDP neighbours against the inventory's documented links.", no_args_is_help=True)
 
 
-def _fail_on_option(values: list[str]) -> list[MismatchKind | Severity]:
+def _fail_on_option(values: list[str]) -> list:
     """Typer callback: each value is a mismatch kind or a severity (old words accepted)."""
+    from configs.lldp import MismatchKind
+
     kinds = {str(k): k for k in MismatchKind}
     return [kinds[v.lower()] if v.lower() in kinds else ssh.severity_option(v) for v in values]
 
 
-def _fails(kind: MismatchKind, fail_on: list[MismatchKind | Severity]) -> bool:
-    return any(kind is t if isinstance(t, MismatchKind) else kind.severity.rank >= t.rank for t in fail_on)
+def _fails(kind: MismatchKind, fail_on: list) -> bool:
+    return any(kind is t if not isinstance(t, Severity) else kind.severity.rank >= t.rank for t in fail_on)
 
 
 @app.command()
@@ -43,9 +48,11 @@ def verify(
              "or worse (critical: missing; warning: all). Repeatable."),
 ) -> None:
     """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
+    from configs.lldp import documented_links, record_lldp, verify as verify_links
+
     run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
-    with ssh.open_session(ctx) as session:  # read the inventory, then let go of the database
+    with open_session(ctx) as session:  # read the inventory, then let go of the database
         targets = ssh.targets(ctx, run, session)
         links = documented_links(session, [t.name for t in targets.ready])
     report = ssh.with_progress("lldp", len(targets.ready),

@@ -10,12 +10,10 @@ from typing import Optional
 
 import typer
 
-from commands.common import app_context, console, err_console, output_file, print_json, print_table, write_text
-from netops.db import session_scope
+from commands.common import console, err_console, open_session, output_file, print_json, print_table, write_text
 from netops.errors import NetopsError
-from planning import changeset, context, plans
-from planning.batch import SkippedSite
-from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
+
+# the planning code (scipy, the routing) is imported inside each command, not for --help
 
 app = typer.Typer(help="Connection planning: routes, bills of materials, costs, optical budgets; "
                        "plans as change sets.", no_args_is_help=True)
@@ -30,7 +28,9 @@ DRY_RUN = typer.Option(False, "--dry-run", help="Plan only; store nothing.")
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
 
 
-def _options(streets, strands, region, price_date) -> context.NetworkOptions:
+def _options(streets, strands, region, price_date):
+    from planning import context
+
     return context.NetworkOptions(streets=streets, strands=strands, region=region,
                                   on=price_date.date() if price_date else None)
 
@@ -95,7 +95,9 @@ def connect(
     redundant: bool = typer.Option(False, "--redundant", help="Two routes sharing no trench, manhole, "
                                    "building or street corridor (Suurballe), to two different PoPs where possible."),
     optic: Optional[str] = typer.Option(None, "--optic", help="Optic type (default: shortest reach that covers)."),
-    min_margin: float = typer.Option(DEFAULT_MIN_MARGIN_DB, "--min-margin", help="Flag margins below (dB)."),
+    min_margin: Optional[float] = typer.Option(None, "--min-margin",
+                                               help="Flag optical margins below this many dB (default: the "
+                                                    "planning rule's 3 dB)."),
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     name: Optional[str] = typer.Option(None, "--name", help="Plan name (default connect-<site>-N)."),
@@ -105,9 +107,12 @@ def connect(
 
     Exit code 1 when a loss budget margin is below --min-margin (the plan is still shown
     and, without --dry-run, stored)."""
+    from planning import context, plans
+    from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
+
     if (not site_code) == (lat is None or lon is None):
         raise NetopsError("give either a SITE_CODE or --lat and --lon (with --kind, --site-name) for a new site")
-    with session_scope(app_context(ctx).engine) as session:
+    with open_session(ctx) as session:
         if site_code:
             site = context.site_spec(session, site_code)
         else:
@@ -117,7 +122,8 @@ def connect(
             except ValueError as exc:
                 raise NetopsError(f"new site: {exc}") from None
         result = plans.connect_site(session, site, _options(streets, strands, region, price_date),
-                                    redundant=redundant, optic=optic, min_margin_db=min_margin,
+                                    redundant=redundant, optic=optic,
+                                    min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin,
                                     save=not dry_run, name=name)
         summary = result.plan.to_dict()
         if as_json:
@@ -156,9 +162,12 @@ def batch(
     A site that cannot be planned (no coordinates, nothing to connect to within reach) is an
     error naming it (exit 2); with --skip-unreachable the rest is planned, each skipped
     site listed, and the exit code is 1."""
+    from planning import context, plans
+    from planning.batch import SkippedSite
+
     if (kind is None) == (csv_file is None):
         raise NetopsError("give either --kind (with --status) or --csv")
-    with session_scope(app_context(ctx).engine) as session:
+    with open_session(ctx) as session:
         if csv_file:
             sites, unplaceable, source = context.sites_from_csv(session, csv_file), [], str(csv_file)
         else:
@@ -221,7 +230,9 @@ def _print_batch(summary: dict, result, top: int) -> None:
 @app.command("list")
 def list_plans(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Every plan with its state and cost."""
-    with session_scope(app_context(ctx).engine) as session:
+    from planning import changeset
+
+    with open_session(ctx) as session:
         rows = changeset.list_plans(session)
     if as_json:
         print_json([{"id": p.id, "name": p.name, "kind": p.kind, "state": str(p.state),
@@ -241,7 +252,9 @@ def show(
     as_json: bool = JSON,
 ) -> None:
     """A stored plan: its route(s), bill of materials, cost and loss budget."""
-    with session_scope(app_context(ctx).engine) as session:
+    from planning import changeset, plans
+
+    with open_session(ctx) as session:
         plan = changeset.get_plan(session, plan_ref)
         if geojson:
             collection = plans.plan_geojson(session, plan)
@@ -265,7 +278,9 @@ def show(
 @app.command()
 def diff(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN"), as_json: bool = JSON) -> None:
     """What applying the plan would add to and change in the inventory."""
-    with session_scope(app_context(ctx).engine) as session:
+    from planning import changeset
+
+    with open_session(ctx) as session:
         plan = changeset.get_plan(session, plan_ref)
         added = changeset.plan_rows(session, plan)
         changed = changeset.plan_changes(session, plan)
@@ -279,10 +294,12 @@ def diff(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")
                 [(c["table"], c["code"], c["field"], c["before"], c["after"]) for c in changed])
 
 
-def _change_state(ctx: typer.Context, plan_ref: str, action, done: str) -> None:
-    with session_scope(app_context(ctx).engine) as session:
+def _change_state(ctx: typer.Context, plan_ref: str, action: str, done: str) -> None:
+    from planning import changeset
+
+    with open_session(ctx) as session:
         plan = changeset.get_plan(session, plan_ref)
-        counts = action(session, plan)
+        counts = getattr(changeset, action)(session, plan)
     console.print(f"plan {plan.name} {done} " + ", ".join(f"{n} {t}" for t, n in counts.items() if n),
                   highlight=False)
 
@@ -290,10 +307,10 @@ def _change_state(ctx: typer.Context, plan_ref: str, action, done: str) -> None:
 @app.command()
 def apply(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")) -> None:
     """Build the plan in the inventory: planned -> active, in one transaction."""
-    _change_state(ctx, plan_ref, changeset.apply_plan, "applied:")
+    _change_state(ctx, plan_ref, "apply_plan", "applied:")
 
 
 @app.command()
 def discard(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")) -> None:
     """Remove every row of a draft plan (the plan stays listed as discarded)."""
-    _change_state(ctx, plan_ref, changeset.discard_plan, "discarded: removed")
+    _change_state(ctx, plan_ref, "discard_plan", "discarded: removed")

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import typer
 
-from commands.common import app_context, console, output_file, print_json
-from netops.db import session_scope
+from commands.common import console, open_session, output_file, print_json
 from netops.errors import NetopsError
-from report import write_report
-from report.alerting import write_alertmanager_config
 
 DEFAULT_ALERTMANAGER_BASE = Path("deploy/alertmanager/alertmanager.yml")
 app = typer.Typer(help="The city report: offline HTML map and KPIs.", invoke_without_command=True)
@@ -33,9 +30,12 @@ def report(
     ),
 ) -> None:
     """Write the report (one self-contained HTML file) and print where it is."""
+    from report import write_report
+    from report.alerting import write_alertmanager_config
+
     if (alertmanager_config or alertmanager_base != DEFAULT_ALERTMANAGER_BASE) and not alertmanager_base.is_file():
         raise NetopsError(f"--alertmanager-base {alertmanager_base}: no such file")
-    with session_scope(app_context(ctx).engine) as session:
+    with open_session(ctx) as session:
         result = write_report(session, out, prometheus_url=prometheus_url)
         rules = write_alertmanager_config(session, alertmanager_base, alertmanager_config) if alertmanager_config else None
     if as_json:

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commands.common import app_context, err_console, output_dir
-from configs.rules import Severity, parse_severity
 from configs.state import WORKSPACE_ENV, Workspace
-from configs.targets import DeviceFilter, Targets, build_targets, load_address_map, select_devices
-from netops.access import DeviceResult, RetryPolicy, SessionPool
-from netops.db import session_scope
-from netops.secrets import SecretStore
+from netops.vocabulary import Severity, parse_severity
+
+if TYPE_CHECKING:  # device access (netmiko, paramiko) is imported when devices are contacted
+    from configs.targets import DeviceFilter, Targets
+    from netops.access import DeviceResult, SessionPool
 
 EXIT_FINDINGS = 1
 EXIT_DEVICES_FAILED = 3
@@ -68,14 +68,21 @@ class SshRun:
     retries: int
 
     def pool(self) -> SessionPool:
+        from netops.access import RetryPolicy, SessionPool
+
         return SessionPool(self.workers, self.login_limit, RetryPolicy(retries=self.retries))
 
 
 def device_filter(site, kind, district, role, device) -> DeviceFilter:
+    from configs.targets import DeviceFilter
+
     return DeviceFilter(tuple(site), tuple(map(str, kind)), tuple(district), tuple(map(str, role)), tuple(device))
 
 
 def targets(ctx: typer.Context, run: SshRun, session) -> Targets:
+    from configs.targets import build_targets, load_address_map, select_devices
+    from netops.secrets import SecretStore
+
     settings = app_context(ctx).settings
     devices = select_devices(session, run.filters)
     mapping = load_address_map(run.address_map) if run.address_map else None
@@ -106,7 +113,3 @@ def login_summary(pool: SessionPool, wall_s: float) -> dict:
 def login_line(summary: dict) -> str:
     return (f"logins: {summary['logins']}, at most {summary['login_limit']} at once, "
             f"{summary['mean_login_s']:.1f}s each on average, {summary['logins_per_s']:.1f}/s")
-
-
-def open_session(ctx: typer.Context):
-    return session_scope(app_context(ctx).engine)

@@ -57,26 +57,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inventory.models import DeviceRole, SiteKind
 from netops.errors import InputError, RowProblem
-from topology.findings import Severity  # one severity scale for every audit
+from netops.vocabulary import Severity, parse_severity  # one severity scale for every audit
 
 RULES_ENV = "NETOPS_RULES_DIR"
-
-
-#: the words of the first rule format, still accepted in rule files and for --fail-on
-SEVERITY_ALIASES = {"high": Severity.CRITICAL, "medium": Severity.WARNING, "low": Severity.INFO}
-
-
-def parse_severity(word: str) -> Severity:
-    """A severity on the topology audit's scale (critical, warning, info), or an old word
-    (high, medium, low) for it."""
-    folded = str(word).strip().lower()
-    if folded in SEVERITY_ALIASES:
-        return SEVERITY_ALIASES[folded]
-    try:
-        return Severity(folded)
-    except ValueError:
-        raise ValueError(f"unknown severity {word!r}: use critical, warning or info "
-                         f"(or high, medium, low)") from None
 
 
 def _compile(value: str) -> str:

@@ -22,16 +22,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, NoSuchModuleError
@@ -39,6 +36,10 @@ from sqlmodel import Session, create_engine
 
 from netops.errors import DatabaseError, NetopsError
 from netops.settings import DB_ENV, DEFAULT_LOCK_TIMEOUT_S, LOCK_TIMEOUT_ENV
+
+if TYPE_CHECKING:  # Alembic is imported where migrations are run or checked, not by every command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -259,10 +260,14 @@ def _process(pid: int) -> str:
 
 @lru_cache(maxsize=1)
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config())
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -275,7 +280,32 @@ def model_metadata() -> MetaData:
     return inventory.models.metadata
 
 
+#: ``revision = "0002"`` / ``down_revision = "0001"`` (or None) in a migration script
+_REVISION_LINE = re.compile(r"""^(revision|down_revision)\b[^=\n]*=\s*(?:["']([^"']+)["']|None)\s*$""", re.M)
+
+
+@lru_cache(maxsize=1)
 def known_revisions() -> list[str]:
+    """The schema revisions this netops knows, newest first. Read from the scripts' two
+    header lines while the history is one straight line (it is): every command opening a
+    database asks, and importing Alembic costs about half a second of CPU. Anything else
+    (branches, a header written differently) is left to Alembic; tests keep both equal."""
+    parent: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        header = dict((name, value or None) for name, value in _REVISION_LINE.findall(script.read_text()))
+        if "revision" not in header or "down_revision" not in header:
+            return _alembic_revisions()
+        parent[header["revision"]] = header["down_revision"]
+    heads = set(parent) - set(parent.values())
+    chain = []
+    while len(heads) == 1 and heads.issubset(parent):
+        revision = heads.pop()
+        chain.append(revision)
+        heads = {parent[revision]} - {None}
+    return chain if len(chain) == len(parent) and not heads else _alembic_revisions()
+
+
+def _alembic_revisions() -> list[str]:
     return [rev.revision for rev in _script().walk_revisions()]
 
 
@@ -285,6 +315,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        from alembic import command
+
         command.upgrade(cfg, revision)
 
 
@@ -292,6 +324,8 @@ def downgrade(engine: Engine, revision: str) -> None:
     cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        from alembic import command
+
         command.downgrade(cfg, revision)
 
 
@@ -300,16 +334,26 @@ def stamp(engine: Engine, revision: str) -> None:
     cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        from alembic import command
+
         command.stamp(cfg, revision)
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _stored_revision(conn)
+
+
+def _stored_revision(conn) -> str | None:
+    """The revision recorded in ``alembic_version`` (what Alembic's MigrationContext reads),
+    read with plain SQL so that opening a database does not import Alembic."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def head_revision() -> str:
-    return _script().get_current_head()
+    return known_revisions()[0]
 
 
 def is_current(engine: Engine) -> bool:
@@ -321,7 +365,7 @@ def check_revision(engine: Engine, *, empty_ok: bool = False) -> str | None:
     advice works (``db upgrade`` only where it can succeed)."""
     where = describe(str(engine.url))
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = _stored_revision(conn)
         tables = set(inspect(conn).get_table_names())
     if current is None:
         ours = sorted(tables & set(model_metadata().tables))

@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return {"critical": 2, "warning": 1, "info": 0}[self.value]
+from netops.vocabulary import Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,22 +37,13 @@ import networkx as nx
 
 from inventory.models.sites import DEFAULT_CRITICALITY, Criticality, SiteKind
 from topology.cuts import CutTree, FailureSearch, plain_adjacency
+from netops.vocabulary import SITE_WEIGHTS
 from topology.findings import ElementRef, Severity
 from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope
 
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "hospital": 10.0,
-    "school": 5.0,
-    "kindergarten": 4.0,
-    "business_park": 3.0,
-    "public_building": 2.0,
-    "hotspot": 1.0,
-    "small_cell": 1.0,
-    "cabinet": 1.0,
-    "core": 0.0,
-}
+DEFAULT_WEIGHTS: dict[str, float] = SITE_WEIGHTS
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,7 @@ from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field
 
 from inventory.models.common import Code, InventoryModel, Status
-
-
-class DeviceRole(StrEnum):
-    CORE_ROUTER = "core_router"
-    DISTRIBUTION_SWITCH = "distribution_switch"
-    ACCESS_SWITCH = "access_switch"
-    WIFI_AP = "wifi_ap"
-    WLC = "wlc"
-    FIREWALL = "firewall"
+from netops.vocabulary import DeviceRole
 
 
 class InterfaceKind(StrEnum):

@@ -9,18 +9,7 @@ from sqlalchemy import String
 from sqlmodel import Field
 
 from inventory.models.common import Code, InventoryModel, Status
-
-
-class SiteKind(StrEnum):
-    CORE = "core"  # a PoP on the backbone ring
-    SCHOOL = "school"
-    KINDERGARTEN = "kindergarten"
-    HOSPITAL = "hospital"
-    BUSINESS_PARK = "business_park"
-    HOTSPOT = "hotspot"
-    CABINET = "cabinet"
-    PUBLIC_BUILDING = "public_building"
-    SMALL_CELL = "small_cell"
+from netops.vocabulary import SiteKind
 
 
 class Criticality(StrEnum):

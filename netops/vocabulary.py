@@ -1,0 +1,110 @@
+"""The words netops uses, in one place: every command group, table and JSON document
+speaks them, so an engineer learns them once.
+
+element kinds   what the inventory holds, named as import and export name them
+                (``segment``, ``route_node``, ``link_hop``...), never a table name
+site kinds      what a site is (``school``, ``kindergarten``...), in order of importance
+device roles    what a device does
+severities      critical > warning > info, for topology audits, config rules and LLDP
+
+Standard library only: the CLI reads this module to build its help screens, and
+``netops --help`` must not pay for the database or the topology code.
+"""
+
+from __future__ import annotations
+
+import difflib
+from enum import StrEnum
+from typing import Iterable
+
+#: the inventory's element kinds in dependency order (a kind references only kinds before
+#: it); ``inventory.entities.KINDS`` describes each, tests keep the two equal
+ELEMENT_KINDS: tuple[str, ...] = (
+    "snmp_profile", "ssh_profile", "optic", "price_table", "price_item", "site", "device",
+    "interface", "route_node", "segment", "closure", "cable", "cable_segment", "link", "link_hop",
+)
+
+#: the audits' names for the elements that fail, as element kinds (the graphs call a trench
+#: segment a trench and a route node a node)
+AUDIT_ELEMENT_KINDS: dict[str, str] = {"trench": "segment", "node": "route_node"}
+
+
+class SiteKind(StrEnum):
+    CORE = "core"  # a PoP on the backbone ring
+    SCHOOL = "school"
+    KINDERGARTEN = "kindergarten"
+    HOSPITAL = "hospital"
+    BUSINESS_PARK = "business_park"
+    HOTSPOT = "hotspot"
+    CABINET = "cabinet"
+    PUBLIC_BUILDING = "public_building"
+    SMALL_CELL = "small_cell"
+
+
+#: criticality weight of a site kind: what cutting one off costs (``netops audit --weight``)
+SITE_WEIGHTS: dict[str, float] = {
+    "hospital": 10.0,
+    "school": 5.0,
+    "kindergarten": 4.0,
+    "business_park": 3.0,
+    "public_building": 2.0,
+    "hotspot": 1.0,
+    "small_cell": 1.0,
+    "cabinet": 1.0,
+    "core": 0.0,
+}
+
+#: site kinds most important first: how site lists are ordered (hotspots after the schools)
+SITE_IMPORTANCE: tuple[str, ...] = tuple(SITE_WEIGHTS)
+
+
+class DeviceRole(StrEnum):
+    CORE_ROUTER = "core_router"
+    DISTRIBUTION_SWITCH = "distribution_switch"
+    ACCESS_SWITCH = "access_switch"
+    WIFI_AP = "wifi_ap"
+    WLC = "wlc"
+    FIREWALL = "firewall"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"critical": 2, "warning": 1, "info": 0}[self.value]
+
+
+#: the words of the first config-rule format, still accepted in rule files and for --fail-on
+SEVERITY_ALIASES = {"high": Severity.CRITICAL, "medium": Severity.WARNING, "low": Severity.INFO}
+
+
+def parse_severity(word: str) -> Severity:
+    """A severity (critical, warning, info), or an old word (high, medium, low) for it."""
+    folded = str(word).strip().lower()
+    if folded in SEVERITY_ALIASES:
+        return SEVERITY_ALIASES[folded]
+    try:
+        return Severity(folded)
+    except ValueError:
+        raise ValueError(unknown("severity", word, [*Severity, *SEVERITY_ALIASES],
+                                 listing="use critical, warning or info (or high, medium, low)")) from None
+
+
+def unknown(what: str, value: object, known: Iterable[object], listing: str | None = None) -> str:
+    """One line for an unknown word: the closest known ones ("did you mean"), else the
+    ``listing`` or the known words."""
+    words = [str(k) for k in known]
+    close = difflib.get_close_matches(str(value), words, n=3, cutoff=0.6)
+    if close:
+        return f"unknown {what} {value!r}; did you mean {' or '.join(close)}?"
+    if listing is None:
+        listing = "known: " + ", ".join(words[:20]) + (f" ... ({len(words)} in all)" if len(words) > 20 else "")
+    return f"unknown {what} {value!r}; {listing}"
+
+
+def site_order(kind: str | None) -> int:
+    """Sort key of a site kind: most important first, unknown kinds last."""
+    return SITE_IMPORTANCE.index(kind) if kind in SITE_IMPORTANCE else len(SITE_IMPORTANCE)

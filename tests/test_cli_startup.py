@@ -1,0 +1,71 @@
+"""Start-up: the CLI imports only what the command it runs needs (issue 16).
+
+`netops --help` once cost about 2 s of CPU because `import cli` pulled in netmiko, Alembic,
+the city generator and the topology code. Each check runs in a fresh interpreter, since
+the test process itself has imported everything long ago.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: modules a help screen (or an unrelated command) must not load: device access, schema
+#: migrations, numerics, the exporter's HTTP server, geodesy, the generator, the graphs
+HEAVY = ("netmiko", "paramiko", "alembic", "scipy", "numpy", "aiohttp", "pyproj", "networkx",
+         "inventory.seed", "inventory.seed.city", "topology.network", "planning.routing")
+
+PROBE = """
+import json, sys
+sys.argv = ["netops", *json.loads(sys.argv[1])]
+import cli
+try:
+    cli.app()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules_after(args: list[str], env: dict | None = None) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True,
+                            cwd=ROOT, env=env, timeout=120)
+    return set(json.loads(result.stderr.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["audit", "--help"], ["config", "audit", "--help"],
+                                  ["plan", "connect", "--help"], ["exporter", "serve", "--help"]])
+def test_help_screens_load_no_domain_code(args):
+    loaded = _modules_after(args)
+    assert "cli" in loaded and "commands.audit" in loaded  # the probe did import the CLI
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    # not even the database layer: a help screen opens nothing
+    assert "sqlalchemy" not in loaded and "netops.db" not in loaded
+
+
+def test_reading_the_inventory_needs_neither_alembic_nor_the_generator(tmp_path):
+    """`inventory stats` opens the database and checks its schema revision without Alembic."""
+    import os
+
+    from netops import db as dbmod
+
+    url = f"sqlite:///{tmp_path / 'netops.db'}"
+    dbmod.upgrade(dbmod.make_engine(url))
+    env = {**os.environ, "NETOPS_DB_URL": url}
+    loaded = _modules_after(["inventory", "stats", "--json"], env)
+    assert "inventory.queries" in loaded  # the command did run
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_revisions_read_from_the_scripts_are_alembics():
+    """The Alembic-free reading of the migration scripts agrees with Alembic itself."""
+    from netops import db as dbmod
+
+    assert dbmod.known_revisions() == dbmod._alembic_revisions()
+    assert dbmod.head_revision() == dbmod._script().get_current_head()
