@@ -12,18 +12,22 @@ failure for the sites homed on that PoP alone.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import sys
 from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from commands.common import app_context, console, err_console, output_file, print_json, print_table, write_text
+from commands.common import (OutputFormat, app_context, choice_option, chosen_format, console, format_option,
+                             json_option, output_file, print_json, print_listing, print_table, severity_option,
+                             working, write_text)
 from netops.errors import NetopsError
-from netops.vocabulary import SITE_WEIGHTS, Severity
+from netops.vocabulary import (AUDIT_ELEMENT_KINDS, AUDIT_NAMES, SINGLE_HOMED_BY_DESIGN, SITE_WEIGHTS, Severity,
+                               audit_of_check, site_order)
 
 if TYPE_CHECKING:  # the topology code is imported when an audit runs, not for --help
     from topology.findings import Finding
@@ -34,14 +38,11 @@ app = typer.Typer(
     invoke_without_command=True,
 )
 
-
-class FailOn(StrEnum):
-    CRITICAL = "critical"
-    WARNING = "warning"
-
-
-JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
-FAIL_ON = typer.Option(None, "--fail-on", help="Exit 1 if any finding is at or above this severity.")
+JSON = json_option()
+FORMAT = format_option()
+FAIL_ON = typer.Option(None, "--fail-on", callback=severity_option, metavar="[critical|warning|info]",
+                       help="Exit 1 if any finding is at or above this severity (high, medium, low accepted "
+                            "as the config rules' old words).")
 GEOJSON = typer.Option(None, "--geojson", help="Also write the findings as GeoJSON to this file.",
                        callback=output_file)
 PLANNED = typer.Option(False, "--planned", help="Count planned rows too (evaluate a plan).")
@@ -49,13 +50,21 @@ WEIGHTS = typer.Option(
     None, "--weight",
     help=f"Criticality weight of a site kind, KIND=NUMBER, repeatable (defaults: "
          f"{', '.join(f'{k}={v:g}' for k, v in SITE_WEIGHTS.items())}).")
-MIN_SEVERITY = typer.Option(Severity.INFO, "--min-severity",
+MIN_SEVERITY = typer.Option("info", "--min-severity", callback=severity_option, metavar="[critical|warning|info]",
                             help="Show findings at or above this severity (counts and --fail-on see all).")
 CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight", min=0,
                                help="Cutting off at least this much weight is always critical.")
 NO_TRANSIT = typer.Option(False, "--no-transit",
                           help="Customers' switches forward no other site's traffic and the core is the PoP "
                                "routers (PoP routers become single points of failure).")
+SHOW_ALL = typer.Option(False, "--all", help=f"Also show what is so by design: single points of failure that cut "
+                                             f"off only {' and '.join(SINGLE_HOMED_BY_DESIGN)} sites "
+                                             f"(single-homed on purpose), and every finding, not just the top.")
+TOP = typer.Option(15, "--top", min=1, help="Findings in the table, heaviest first (all with --all or --format csv).")
+#: element kinds `rank --kind` and `cut` take, and the graphs' words for them
+RANKED_KINDS = ("segment", "route_node", "device")
+GRAPH_KIND = {kind: graph for graph, kind in AUDIT_ELEMENT_KINDS.items()}
+SITES_SHOWN = 4
 
 
 def _config(planned: bool, weights: list[str] | None, critical_weight: float, no_transit: bool) -> AuditConfig:
@@ -81,75 +90,125 @@ def _network(ctx: typer.Context, config: AuditConfig) -> Network:
     from topology.rows import load_inventory
 
     engine = app_context(ctx).engine
-    with err_console.status("loading the inventory and building the graphs"):
+    with working("loading the inventory and building the graphs"):
         with session_scope(engine) as session:
             inv = load_inventory(session, geometry=True)
         return Network(inv, config)
 
 
-def _short(items: list[str], limit: int = 6) -> str:
-    more = f" … +{len(items) - limit}" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
+class SiteList:
+    """Site codes as people read them: most important kind first (hospitals, schools, Kitas
+    ... hotspots last), then by code, shortened to a count."""
+
+    def __init__(self, net: Network):
+        self.kind_of = {site.code: str(site.kind) for site in net.sites.values()}
+
+    def ordered(self, codes) -> list[str]:
+        return sorted(codes, key=lambda code: (site_order(self.kind_of.get(code)), code))
+
+    def short(self, codes, limit: int = SITES_SHOWN) -> str:
+        codes = self.ordered(codes)
+        more = f" +{len(codes) - limit} more" if len(codes) > limit else ""
+        return ", ".join(codes[:limit]) + more
+
+    def by_design(self, finding: Finding) -> bool:
+        """A single point of failure of sites single-homed on purpose, and nothing else."""
+        return (finding.severity is Severity.INFO and bool(finding.sites)
+                and all(self.kind_of.get(code) in SINGLE_HOMED_BY_DESIGN for code in finding.sites))
 
 
-def _show(findings: list[Finding]) -> None:
-    """Tables grouped by severity, worst first (``findings`` come sorted)."""
-    styles = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
-    for severity in Severity:
-        group = [f for f in findings if f.severity == severity]
-        if not group:
-            continue
-        console.rule(f"[{styles[severity]}]{severity.value}: {len(group)}")
-        print_table("", ["audit", "layer", "finding", "elements", "sites affected", "weight"], (
-            (f.audit, f.layer, f.title, _short([f"{e.kind}:{e.code}" for e in f.elements]),
-             f"{len(f.sites)}: {_short(list(f.sites))}" if f.sites else "", f"{f.weight:g}")
-            for f in group))
+def _element(kind: str, code: str) -> str:
+    return f"{AUDIT_ELEMENT_KINDS.get(kind, kind)}:{code}"
 
 
-def _report(ctx: typer.Context, names: list[str] | None, as_json: bool, fail_on: FailOn | None,
-            geojson: Path | None, planned: bool, weights: list[str] | None, critical_weight: float,
-            min_severity: Severity, no_transit: bool) -> None:
+def _elements(finding: Finding, limit: int = SITES_SHOWN) -> str:
+    names = [_element(e.kind, e.code) for e in finding.elements]
+    return ", ".join(names[:limit]) + (f" +{len(names) - limit} more" if len(names) > limit else "")
+
+
+FINDING_COLUMNS = ["severity", "audit", "check", "layer", "finding", "elements", "sites", "weight"]
+
+
+def _finding_row(finding: Finding, sites: SiteList, whole: bool = False) -> list:
+    return [finding.severity.value, audit_of_check(finding.audit), finding.audit, finding.layer, finding.title,
+            " ".join(_element(e.kind, e.code) for e in finding.elements) if whole else _elements(finding),
+            " ".join(sites.ordered(finding.sites)) if whole else
+            (f"{len(finding.sites)}: {sites.short(finding.sites)}" if finding.sites else ""),
+            f"{finding.weight:g}"]
+
+
+def _summary(findings: list[Finding], hidden: set[Finding]) -> None:
+    """Counts by audit and severity, the by-design findings apart."""
+    rows = []
+    for audit in AUDIT_NAMES:
+        mine = [f for f in findings if audit_of_check(f.audit) == audit]
+        counts = [sum(f.severity is s and f not in hidden for f in mine) for s in Severity]
+        rows.append([audit.replace("_", "-"), *counts, sum(f in hidden for f in mine)])
+    print_table("findings by audit and severity", ["audit", *Severity, "by design"], rows)
+
+
+def _report(ctx: typer.Context, names: list[str] | None, fmt: OutputFormat, as_json: bool,
+            fail_on: Severity | None, geojson: Path | None, planned: bool, weights: list[str] | None,
+            critical_weight: float, min_severity: Severity, no_transit: bool, show_all: bool, top: int) -> None:
     from topology import audits
     from topology.geojson import findings_to_geojson
 
     net = _network(ctx, _config(planned, weights, critical_weight, no_transit))
-    with err_console.status("auditing"):
+    with working("auditing"):
         report = audits.run_audits(net, list(audits.AUDITS) if names is None else names)
-    shown = report.at_least(min_severity).sorted()
+    sites = SiteList(net)
+    hidden = set() if show_all else {f for f in report.findings if sites.by_design(f)}
+    shown = [f for f in report.at_least(min_severity).sorted() if f not in hidden]
     if geojson is not None:
         write_text(geojson, json.dumps(findings_to_geojson(net, shown)))
     counts = report.counts()
-    if as_json:
-        print_json({"counts": counts, "findings": [f.as_dict() for f in shown]})
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.JSON:
+        print_json({"counts": counts, "hidden_by_design": len(hidden), "findings": [f.as_dict() for f in shown]})
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(FINDING_COLUMNS)
+        writer.writerows(_finding_row(f, sites, whole=True) for f in shown)
     else:
-        _show(shown)
-        hidden = len(report.findings) - len(shown)
+        _summary(list(report.findings), hidden)
+        listed = shown if show_all else shown[:top]
+        print_table(f"findings, worst first ({len(listed)} of {len(shown)})",
+                    ["severity", "audit", "finding", "elements", "sites affected", "weight"],
+                    [[row[0], row[1], *row[4:]] for row in (_finding_row(f, sites) for f in listed)],
+                    prose=("finding", "elements", "sites affected"))
+        below = len(report.findings) - len(hidden) - len(shown)
+        notes = [f"{len(shown) - len(listed)} more (--top N, --all, --format csv)" if len(listed) < len(shown) else "",
+                 f"{below} below {min_severity.value} not shown" if below else "",
+                 f"{len(hidden)} by design not shown (--all)" if hidden else ""]
         console.print(f"findings: {counts['critical']} critical, {counts['warning']} warning, {counts['info']} info"
-                      + (f" ({hidden} below {min_severity.value} not shown)" if hidden else ""))
-    if report.fails(Severity(fail_on.value) if fail_on else None):
+                      + "".join(f"; {n}" for n in notes if n), highlight=False)
+    if report.fails(fail_on):
         raise typer.Exit(1)
 
 
 def _audit_command(name: str, names: list[str] | None, doc: str):
-    def command(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = FAIL_ON,
-                geojson: Optional[Path] = GEOJSON, planned: bool = PLANNED,
+    def command(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JSON,
+                fail_on: Optional[str] = FAIL_ON, geojson: Optional[Path] = GEOJSON, planned: bool = PLANNED,
                 weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT,
-                min_severity: Severity = MIN_SEVERITY, no_transit: bool = NO_TRANSIT) -> None:
-        _report(ctx, names, as_json, fail_on, geojson, planned, weight, critical_weight, min_severity, no_transit)
+                min_severity: str = MIN_SEVERITY, no_transit: bool = NO_TRANSIT, show_all: bool = SHOW_ALL,
+                top: int = TOP) -> None:
+        _report(ctx, names, fmt, as_json, fail_on, geojson, planned, weight, critical_weight, min_severity,
+                no_transit, show_all, top)
 
     command.__doc__ = doc
     app.command(name)(command)
 
 
 @app.callback()
-def audit(ctx: typer.Context, as_json: bool = JSON, fail_on: Optional[FailOn] = FAIL_ON,
+def audit(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JSON, fail_on: Optional[str] = FAIL_ON,
           geojson: Optional[Path] = GEOJSON, planned: bool = PLANNED,
           weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT,
-          min_severity: Severity = MIN_SEVERITY, no_transit: bool = NO_TRANSIT) -> None:
+          min_severity: str = MIN_SEVERITY, no_transit: bool = NO_TRANSIT, show_all: bool = SHOW_ALL,
+          top: int = TOP) -> None:
     """Without a sub-command: run every audit (same as `netops audit all`)."""
     if ctx.invoked_subcommand is None:
-        _report(ctx, None, as_json, fail_on, geojson, planned, weight, critical_weight,
-                min_severity, no_transit)
+        _report(ctx, None, fmt, as_json, fail_on, geojson, planned, weight, critical_weight,
+                min_severity, no_transit, show_all, top)
 
 
 _audit_command("all", None, "Every audit: reachability, SPOFs, shared trenches, capacity, consistency.")
@@ -161,7 +220,7 @@ _audit_command("consistency", ["consistency"], "Broken cable paths, wrong length
 
 
 @app.command()
-def diversity(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
+def diversity(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JSON, planned: bool = PLANNED,
               weak_only: bool = typer.Option(False, "--weak-only", help="Only sites one failure can cut off."),
               no_transit: bool = NO_TRANSIT) -> None:
     """Disjoint paths to the core per site: logical (links), physical (trenches), and the
@@ -169,61 +228,84 @@ def diversity(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
     from topology import audits
 
     net = _network(ctx, _config(planned, None, 10.0, no_transit))
-    with err_console.status("counting disjoint paths"):
+    with working("counting disjoint paths"):
         rows = audits.path_diversity(net)
     if weak_only:
         rows = [r for r in rows if r.logical_paths < 2 or r.trench_cuts]
-    if as_json:
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.JSON:
         print_json([asdict(r) for r in rows])
         return
-    count = {0: "0", 1: "1", 2: "≥2", None: "-"}
-    print_table("path diversity to the core", ["site", "kind", "logical paths", "trench-disjoint routes",
-                                               "single trench cuts"],
-                ((r.site, r.kind, count[r.logical_paths], count[r.physical_paths], _short(list(r.trench_cuts)))
-                 for r in rows))
+    sites = SiteList(net)
+    rows = sorted(rows, key=lambda r: (site_order(r.kind), r.site))
+    count = {0: "0", 1: "1", 2: "≥2", None: "-"} if fmt is OutputFormat.TABLE else {None: ""}
+    print_listing(fmt, "path diversity to the core",
+                  ["site", "kind", "logical paths", "trench-disjoint routes", "single trench cuts"],
+                  [[r.site, r.kind, count.get(r.logical_paths, r.logical_paths),
+                    count.get(r.physical_paths, r.physical_paths),
+                    sites.short(r.trench_cuts) if fmt is OutputFormat.TABLE else " ".join(r.trench_cuts)]
+                   for r in rows], prose=("single trench cuts",))
 
 
 @app.command()
-def rank(ctx: typer.Context, as_json: bool = JSON, planned: bool = PLANNED,
+def rank(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JSON, planned: bool = PLANNED,
          top: int = typer.Option(20, "--top", min=1, help="Show this many elements."),
-         kind: Optional[str] = typer.Option(None, "--kind", help="Only trench, node or device."),
+         kind: Optional[str] = typer.Option(None, "--kind", help=f"Only elements of this kind: {', '.join(RANKED_KINDS)}.",
+                                            callback=choice_option("element kind", RANKED_KINDS,
+                                                                   aliases=AUDIT_ELEMENT_KINDS)),
          weight: Optional[list[str]] = WEIGHTS, no_transit: bool = NO_TRANSIT) -> None:
-    """Criticality ranking: every trench, route node and device by the weighted sites its
-    failure alone cuts off."""
+    """Criticality ranking: every trench segment, route node and device by the weighted
+    sites its failure alone cuts off."""
     from topology import audits
 
     net = _network(ctx, _config(planned, weight, 10.0, no_transit))
-    with err_console.status("ranking every element"):
-        ranking = [e for e in audits.criticality_ranking(net) if kind in (None, e.kind)][:top]
-    if as_json:
-        print_json([{"kind": e.kind, "code": e.code, "weight": e.weight, "sites": list(e.sites)}
-                    for e in ranking])
+    graph_kind = GRAPH_KIND.get(kind, kind)
+    with working("ranking every element"):
+        ranking = [e for e in audits.criticality_ranking(net) if graph_kind in (None, e.kind)][:top]
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.JSON:
+        print_json([{"kind": AUDIT_ELEMENT_KINDS.get(e.kind, e.kind), "code": e.code, "weight": e.weight,
+                     "sites": SiteList(net).ordered(e.sites)} for e in ranking])
         return
-    print_table("criticality ranking", ["#", "kind", "element", "weight", "sites cut off"],
-                ((i, e.kind, e.code, f"{e.weight:g}", f"{len(e.sites)}: {_short(list(e.sites))}")
-                 for i, e in enumerate(ranking, 1)))
+    sites = SiteList(net)
+    print_listing(fmt, "criticality ranking", ["#", "kind", "element", "weight", "sites cut off"],
+                  [[i, AUDIT_ELEMENT_KINDS.get(e.kind, e.kind), e.code, f"{e.weight:g}",
+                    f"{len(e.sites)}: {sites.short(e.sites)}" if fmt is OutputFormat.TABLE else " ".join(sites.ordered(e.sites))]
+                   for i, e in enumerate(ranking, 1)], prose=("sites cut off",))
 
 
 @app.command()
 def cut(ctx: typer.Context,
-        elements: list[str] = typer.Argument(..., help="TRENCH|NODE|CLOSURE|CABLE|DEVICE|LINK|SITE codes failing "
-                                                       "together; prefix with kind: when ambiguous."),
+        elements: list[str] = typer.Argument(..., help="Codes of segments, route nodes, closures, cables, devices, "
+                                                       "links or sites failing together; prefix with the kind "
+                                                       "(segment:TS1) when a code is ambiguous."),
         as_json: bool = JSON, planned: bool = PLANNED, no_transit: bool = NO_TRANSIT) -> None:
     """Blast radius: what loses its connection when all the ELEMENTS fail at once."""
     from topology import audits
 
     net = _network(ctx, _config(planned, None, 10.0, no_transit))
-    failure, refs = audits.resolve_failures(net, elements)
+    graph_names = []
+    for name in elements:
+        prefix, sep, code = name.partition(":")
+        graph_names.append(f"{GRAPH_KIND[prefix]}:{code}" if sep and prefix in GRAPH_KIND else name)
+    failure, refs = audits.resolve_failures(net, graph_names)
     result = audits.blast_radius(net, failure, refs)
+    sites = SiteList(net)
     if as_json:
-        print_json(asdict(result))
+        data = asdict(result)
+        for ref in data["failed"]:
+            ref["kind"] = AUDIT_ELEMENT_KINDS.get(ref["kind"], ref["kind"])
+        data["sites_cut"] = sites.ordered(data["sites_cut"])
+        print_json(data)
         return
-    console.print(f"failing together: {', '.join(f'{r.kind}:{r.code}' for r in result.failed)}")
+    console.print(f"failing together: {', '.join(_element(r.kind, r.code) for r in result.failed)}", highlight=False)
     console.print(f"links down: {len(result.links_down)}  devices cut off: {len(result.devices_cut)}  "
                   f"sites cut off: {len(result.sites_cut)} (weight {result.weight:g})  "
-                  f"hotspots: {result.hotspots_cut}")
-    print_table("sites cut off by kind", ["kind", "sites"], result.sites_by_kind.items())
-    print_table("sites cut off", ["site"], ((s,) for s in result.sites_cut))
+                  f"hotspots: {result.hotspots_cut}", highlight=False)
+    print_table("sites cut off by kind", ["kind", "sites"],
+                sorted(result.sites_by_kind.items(), key=lambda kv: site_order(kv[0])))
+    print_table("sites cut off, most important first", ["site", "kind"],
+                [(code, sites.kind_of.get(code, "")) for code in sites.ordered(result.sites_cut)])
     if result.physically_isolated:
-        console.print(f"building entries without any trench route to a PoP: {_short(list(result.physically_isolated), 20)}")
-
+        console.print(f"building entries without any trench route to a PoP: "
+                      f"{sites.short(result.physically_isolated, 20)}", highlight=False)

@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
-from typer.core import TyperGroup
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer's own click (typer>=0.29)
+from typer.core import TyperGroup, TyperOption
 
 from netops.errors import InputError, NetopsError
 from netops.settings import Settings
 
 if TYPE_CHECKING:  # the database code is imported by the commands that open one
     from sqlalchemy.engine import Engine
+
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _flag_type(self, ctx):
+    """Help screens show no type for a flag: ``--json`` takes no value, ``<bool>`` says it does."""
+    return None if self.is_flag else _display_type_rich(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # Typer 0.29 labels every option with its type
 
 console = Console()
 err_console = Console(stderr=True)
@@ -138,6 +153,12 @@ class NetopsGroup(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:  # the help screen, not an error
+            raise
+        except UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            _error(f"{exc.format_message()} (`{command} --help` lists the options)")
+            raise typer.Exit(exc.exit_code)
         except InputError as exc:
             for problem in exc.problems[:50]:
                 _error(problem)
@@ -234,10 +255,131 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
-def print_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+# -- output for people and for pipes -------------------------------------------------------------
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+JSON_HELP = "Print JSON on stdout (for scripts)."
+FORMAT_HELP = "table for people; json or csv (the same columns) for scripts and spreadsheets."
+
+
+def json_option() -> Any:
+    return typer.Option(False, "--json", help=JSON_HELP)
+
+
+def format_option() -> Any:
+    return typer.Option(OutputFormat.TABLE, "--format", help=FORMAT_HELP, case_sensitive=False)
+
+
+def chosen_format(fmt: OutputFormat, as_json: bool) -> OutputFormat:
+    """``--json`` is kept as the short way to say ``--format json``."""
+    return OutputFormat.JSON if as_json else OutputFormat(fmt)
+
+
+def print_listing(fmt: OutputFormat, title: str, columns: list[str], rows: list[list[Any]],
+                  prose: Iterable[str] = ()) -> None:
+    """One listing in the chosen format, with the same columns in each: a table (see
+    :func:`print_table`), a JSON array of objects, or CSV with a header row."""
+    if fmt is OutputFormat.JSON:
+        print_json([dict(zip(columns, row)) for row in rows])
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+    else:
+        print_table(title, columns, rows, prose=prose)
+
+
+def print_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]], prose: Iterable[str] = ()) -> None:
+    """A table whose identifiers (codes, device names, addresses, numbers) are never wrapped or
+    cut: only the ``prose`` columns wrap, between words. When even so the table is wider than
+    the terminal, each row is printed as a record (one "column: value" line per field)."""
+    columns, prose = list(columns), set(prose)
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = _column_widths(columns, cells, prose, console.width)
+    if widths is None:
+        _print_records(title, columns, cells)
+        return
+    table = Table(title=title or None, show_lines=False, header_style="bold")
+    for column, width in zip(columns, widths):
+        table.add_column(column, no_wrap=column not in prose, overflow="fold", width=width)
+    for row in cells:
+        table.add_row(*row)
     console.print(table)
+
+
+def _column_widths(columns: list[str], cells: list[list[str]], prose: set[str], room: int) -> list | None:
+    """Widths that keep every identifier whole within ``room`` characters: identifier columns
+    at their widest cell, prose columns at least their longest word, sharing what is left by
+    how much they have to say. None when even that does not fit."""
+    texts = [[column, *(row[i] for row in cells)] for i, column in enumerate(columns)]
+    natural = [max(cell_len(t) for t in column_texts) for column_texts in texts]
+    shortest = [max((cell_len(w) for t in column_texts for w in t.split()), default=1) if c in prose else n
+                for c, column_texts, n in zip(columns, texts, natural)]
+    room -= 3 * len(columns) + 1  # one space either side of a cell, a rule between columns
+    if sum(natural) <= room:
+        return [None] * len(columns)  # everything fits as it is
+    if sum(shortest) > room:
+        return None
+    spare, wants = room - sum(shortest), [n - s for n, s in zip(natural, shortest)]
+    return [None if c not in prose else s + spare * want // max(sum(wants), 1)
+            for c, s, want in zip(columns, shortest, wants)]
+
+
+def _print_records(title: str, columns: list[str], cells: list[list[str]]) -> None:
+    if title:
+        console.print(f"[bold]{escape(title)}[/bold]", highlight=False)
+    width = max(len(c) for c in columns)
+    for row in cells:
+        for column, value in zip(columns, row):
+            if value:
+                console.print(f"{column:>{width}}: {escape(value)}", highlight=False, soft_wrap=True)
+        console.print()
+
+
+def working(message: str):
+    """A spinner on stderr while something takes seconds; nothing when stderr is not a
+    terminal (a log file, a pipe, cron), so only the results reach those."""
+    return err_console.status(message) if err_console.is_terminal else nullcontext()
+
+
+def progress_bar(*columns) -> Progress:
+    """A progress bar on stderr, shown only when stderr is a terminal (see :func:`working`)."""
+    return Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal)
+
+
+def severity_option(value: str | None):
+    """Typer callback of every ``--fail-on``: critical, warning or info (high, medium, low
+    accepted as the config rules' old words), with "did you mean" for a typo."""
+    from netops.vocabulary import parse_severity
+
+    if value is None:
+        return None
+    try:
+        return parse_severity(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def choice_option(what: str, known: Iterable[str], aliases: dict[str, str] | None = None):
+    """A Typer callback accepting one of ``known`` words (or an alias for one), refusing
+    anything else in one line with "did you mean" instead of a validation dump."""
+    from netops.vocabulary import unknown
+
+    words, aliases = list(known), aliases or {}
+
+    def check(value):
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)):
+            return [check(v) for v in value]
+        folded = str(value).strip().lower()
+        folded = aliases.get(folded, folded)
+        if folded not in words:
+            raise typer.BadParameter(unknown(what, value, words))
+        return folded
+    return check

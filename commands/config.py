@@ -17,9 +17,8 @@ import typer
 from typing import TYPE_CHECKING
 
 from commands import ssh_common as ssh
-from commands.common import app_context, console, open_session, print_json, print_table
+from commands.common import app_context, console, open_session, print_json, print_table, severity_option
 from configs.state import Workspace
-from netops.vocabulary import DeviceRole, SiteKind
 
 if TYPE_CHECKING:  # the config code (netmiko, rules, git store) is imported by each command
     from configs.audit import AuditReport
@@ -31,15 +30,15 @@ app = typer.Typer(help="Device configurations: backup to git, diff, compliance a
 @app.command()
 def backup(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, site_kind: list[str] = ssh.SiteKindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
 ) -> None:
     """Back up the running config of the selected devices: scrubbed, one git commit per run."""
     from configs.backup import run_backup
 
-    run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
+    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
     with open_session(ctx) as session:
         targets = ssh.targets(ctx, run, session)
@@ -56,7 +55,7 @@ def backup(
     else:
         print_table(f"config backup → {run.workspace.root / 'repo'}",
                     ["device", "status", "change", "error"],
-                    [[d.device, d.status, d.change, d.error] for d in report.devices])
+                    [[d.device, d.status, d.change, d.error] for d in report.devices], prose=("error",))
         console.print(report.message.splitlines()[0] if report.message else "no devices selected",
                       highlight=False, markup=False)
         console.print(ssh.login_line(logins), highlight=False)
@@ -92,15 +91,15 @@ def diff(
 @app.command()
 def audit(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, site_kind: list[str] = ssh.SiteKindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable; env NETOPS_RULES_DIR)."),
     from_store: bool = typer.Option(False, "--from-store", help="Audit the last backups, no SSH."),
     intended: bool = typer.Option(False, "--intended", help="Audit generated configs of planned devices, no SSH."),
     fail_on: str = typer.Option(
-        "critical", "--fail-on", callback=ssh.severity_option, metavar="[critical|warning|info]",
+        "critical", "--fail-on", callback=severity_option, metavar="[critical|warning|info]",
         help="Exit 1 on findings of this severity or worse (high/medium/low are accepted as before)."),
 ) -> None:
     """Check configs against the compliance rules (running configs over SSH by default)."""
@@ -112,7 +111,7 @@ def audit(
     if from_store and intended:
         raise typer.BadParameter("--from-store and --intended exclude each other")
     rules = load_rules(rules_dir)
-    run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
+    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
     report = None
     with open_session(ctx) as session:
@@ -143,24 +142,24 @@ def _print_audit(report: AuditReport) -> None:
          len(d.results) - len(d.failures), len(d.failures),
          max((r.severity for r in d.failures), key=lambda s: s.rank, default="")]
         for d in report.devices
-    ])
+    ], prose=("status",))
     findings = [[d.device, r.rule_id, r.severity, "; ".join(r.evidence)]
                 for d in report.devices for r in d.failures]
     if findings:
-        print_table("findings", ["device", "rule", "severity", "evidence"], findings)
+        print_table("findings", ["device", "rule", "severity", "evidence"], findings, prose=("evidence",))
     else:
         console.print("no findings")
     print_table("compliance by rule", ["rule", "severity", "compliant", "noncompliant", "title"], [
         [rule, c["severity"], c["compliant"], c["noncompliant"], c["title"]]
         for rule, c in report.rule_counts().items()
-    ])
+    ], prose=("title",))
 
 
 @app.command()
 def remediate(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, site_kind: list[str] = ssh.SiteKindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     as_json: bool = ssh.JsonOpt,
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable)."),
 ) -> None:
@@ -173,7 +172,7 @@ def remediate(
 
     rules = load_rules(rules_dir)
     with open_session(ctx) as session:
-        devices = select_devices(session, ssh.device_filter(site, kind, district, role, device))
+        devices = select_devices(session, ssh.device_filter(site, site_kind, district, role, device))
     report = audit_store(devices, Workspace(store).store(), rules)
     plans = remediation_plan(report, rules)
     # a device never backed up has nothing to plan from: said, but not a failed run

@@ -20,7 +20,7 @@ def _known(revision: str) -> str:
 
 
 @app.command()
-def upgrade(ctx: typer.Context, revision: str = typer.Argument("head", callback=_known)) -> None:
+def upgrade(ctx: typer.Context, revision: str = typer.Argument("head", callback=_known, help="Schema revision (head: the newest this netops knows).")) -> None:
     """Bring the database schema up to date (creates the database and schema when new)."""
     from netops import db as dbmod
 
@@ -35,7 +35,7 @@ def upgrade(ctx: typer.Context, revision: str = typer.Argument("head", callback=
 
 
 @app.command()
-def stamp(ctx: typer.Context, revision: str = typer.Argument("head", callback=_known)) -> None:
+def stamp(ctx: typer.Context, revision: str = typer.Argument("head", callback=_known, help="Schema revision (head: the newest this netops knows).")) -> None:
     """Record REVISION as the schema's without migrating (a database whose alembic_version
     was lost); for head, the tables are checked against this netops' models first."""
     from netops import db as dbmod

@@ -9,8 +9,9 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from commands.common import (app_context, console, err_console, open_session, output_dir, output_file, print_json,
-                             print_table)
+from commands.common import (OutputFormat, app_context, chosen_format, console, err_console,
+                             format_option, json_option, open_session, progress_bar, output_dir, output_file, print_json,
+                             print_listing, print_table)
 from netops.errors import NetopsError
 from netops.vocabulary import ELEMENT_KINDS
 
@@ -19,10 +20,12 @@ from netops.vocabulary import ELEMENT_KINDS
 
 app = typer.Typer(help="The inventory: sites, devices, outside plant, links.", no_args_is_help=True)
 
+JSON = json_option()
+KIND_HELP = f"Element kind: {', '.join(ELEMENT_KINDS)}."
+
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err_console, transient=True)
+    return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
 def _print_report(report, as_json: bool) -> None:
@@ -44,7 +47,7 @@ def seed_cmd(
                                            help="Also write the candidate street network (GeoJSON)."),
     prune: bool = typer.Option(False, "--prune", help="Delete rows an earlier seed wrote that the generator "
                                                       "no longer makes (never rows of plans or imports)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON,
 ) -> None:
     """Load the Gelsenkirchen network (real sites + generated plant). Idempotent; never
     reverts rows that a plan or an import changed since (it names them)."""
@@ -78,9 +81,9 @@ def seed_cmd(
 def import_cmd(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help="CSV or GeoJSON files, one entity kind each."),
-    kind: Optional[str] = typer.Option(None, help=f"Entity kind when it cannot be told from the file: {', '.join(ELEMENT_KINDS)}"),
+    kind: Optional[str] = typer.Option(None, "--kind", help=f"Element kind when it cannot be told from the file: {', '.join(ELEMENT_KINDS)}."),
     dry_run: bool = typer.Option(False, help="Validate and report, write nothing."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON,
 ) -> None:
     """Validate whole files, then write everything in one transaction (upsert by natural key)."""
     from inventory import files
@@ -100,8 +103,8 @@ def import_cmd(
 @app.command("export")
 def export_cmd(
     ctx: typer.Context,
-    kind: Optional[str] = typer.Option(None, help="Entity kind to export."),
-    fmt: str = typer.Option("csv", "--format", help="csv or geojson"),
+    kind: Optional[str] = typer.Option(None, "--kind", help=KIND_HELP),
+    fmt: str = typer.Option("csv", "--format", help="csv or geojson (opens in QGIS)."),
     out: Optional[Path] = typer.Option(None, callback=output_file, help="Output file (default: stdout)."),
     open_data: Optional[Path] = typer.Option(None, "--open-data", callback=output_dir, help="Write the publishable open-data layers into this directory."),
 ) -> None:
@@ -140,12 +143,18 @@ def export_cmd(
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help=f"One of: {', '.join(ELEMENT_KINDS)}"),
+    kind_argument: Optional[str] = typer.Argument(None, metavar="[KIND]", show_default=False,
+                                                  help="The same as --kind (kept for old scripts)."),
+    kind_option: Optional[str] = typer.Option(None, "--kind", help=KIND_HELP),
     where: list[str] = typer.Option([], "--where", "-w", help="field=value filter, repeatable (e.g. -w kind=school)."),
-    limit: Optional[int] = typer.Option(None, min=1),
-    as_json: bool = typer.Option(False, "--json"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Show at most this many rows."),
+    fmt: OutputFormat = format_option(),
+    as_json: bool = JSON,
 ) -> None:
     """List rows of one kind, filtered by exact field values."""
+    if (kind_argument is None) == (kind_option is None):
+        raise typer.BadParameter("give the element kind once: --kind KIND (or as the argument)")
+    kind = kind_option or kind_argument
     from inventory import queries
     from inventory.entities import kind as entity_kind
     from netops.db import session_scope
@@ -158,16 +167,23 @@ def list_cmd(
         filters[field.strip()] = value.strip()
     with open_session(ctx) as session:
         rows = queries.list_rows(session, kind, filters, limit)
-    if as_json:
-        print_json(rows)
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.JSON:
+        print_json(rows)  # every field, geometry included
         return
     entity = entity_kind(kind)
-    columns = [f for f in entity.file_fields if f not in ("geometry", "notes", "address")][:9]
-    print_table(f"{kind} ({len(rows)})", columns, [[getattr(r.get(c), "value", r.get(c)) for c in columns] for r in rows])
+    # a table shows what fits beside the identifiers; CSV has every field but the geometry
+    columns = [f for f in entity.file_fields if f != "geometry"]
+    if fmt is OutputFormat.TABLE:
+        columns = [c for c in columns if c not in ("notes", "address")][:9]
+    print_listing(fmt, f"{kind} ({len(rows)})", columns,
+                  [[getattr(r.get(c), "value", r.get(c)) for c in columns] for r in rows], prose=("name",))
 
 
 @app.command("show")
-def show_cmd(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def show_cmd(ctx: typer.Context,
+             name: str = typer.Argument(..., help="Code or name of a site, device, cable, segment, node or link."),
+             as_json: bool = JSON) -> None:
     """One site, device, cable, segment, node or link, with what belongs to it."""
     from inventory import queries
     from netops.db import session_scope
@@ -188,7 +204,7 @@ def show_cmd(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, 
 
 
 @app.command("stats")
-def stats_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def stats_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     """What is in the inventory: sites by kind and status, devices, plant lengths."""
     from inventory import queries
     from netops.db import session_scope

@@ -13,9 +13,9 @@ import typer
 from typing import TYPE_CHECKING
 
 from commands import ssh_common as ssh
-from commands.common import console, open_session, print_json, print_table
+from commands.common import console, open_session, print_json, print_table, severity_option
 from configs.state import Workspace
-from netops.vocabulary import DeviceRole, Severity, SiteKind
+from netops.vocabulary import Severity
 
 if TYPE_CHECKING:  # the LLDP code (netmiko) is imported when the command runs
     from configs.lldp import MismatchKind
@@ -28,7 +28,7 @@ def _fail_on_option(values: list[str]) -> list:
     from configs.lldp import MismatchKind
 
     kinds = {str(k): k for k in MismatchKind}
-    return [kinds[v.lower()] if v.lower() in kinds else ssh.severity_option(v) for v in values]
+    return [kinds[v.lower()] if v.lower() in kinds else severity_option(v) for v in values]
 
 
 def _fails(kind: MismatchKind, fail_on: list) -> bool:
@@ -38,8 +38,8 @@ def _fails(kind: MismatchKind, fail_on: list) -> bool:
 @app.command()
 def verify(
     ctx: typer.Context,
-    site: list[str] = ssh.SiteOpt, kind: list[SiteKind] = ssh.KindOpt, district: list[str] = ssh.DistrictOpt,
-    role: list[DeviceRole] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
+    site: list[str] = ssh.SiteOpt, site_kind: list[str] = ssh.SiteKindOpt, district: list[str] = ssh.DistrictOpt,
+    role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
     fail_on: list[str] = typer.Option(
@@ -50,7 +50,7 @@ def verify(
     """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
     from configs.lldp import documented_links, record_lldp, verify as verify_links
 
-    run = ssh.SshRun(ssh.device_filter(site, kind, district, role, device), Workspace(store),
+    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), Workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
     with open_session(ctx) as session:  # read the inventory, then let go of the database
         targets = ssh.targets(ctx, run, session)

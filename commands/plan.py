@@ -10,8 +10,11 @@ from typing import Optional
 
 import typer
 
-from commands.common import console, err_console, open_session, output_file, print_json, print_table, write_text
+from commands.common import (OutputFormat, choice_option, chosen_format, console, err_console, format_option,
+                             json_option, open_session, output_file, print_json, print_listing, print_table,
+                             working, write_text)
 from netops.errors import NetopsError
+from netops.vocabulary import SiteKind
 
 # the planning code (scipy, the routing) is imported inside each command, not for --help
 
@@ -25,7 +28,10 @@ REGION = typer.Option(None, "--region", help="Price table region (default: any).
 PRICE_DATE = typer.Option(None, "--price-date", formats=["%Y-%m-%d"],
                           help="Price table in force on this date (default: today).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Plan only; store nothing.")
-JSON = typer.Option(False, "--json", help="Machine-readable output.")
+JSON = json_option()
+PLAN_NAME = "--plan-name"
+PLAN_ARG = typer.Argument(..., metavar="PLAN", help="Plan id or name (`netops plan list`).")
+SITE_KIND_HELP = f"({', '.join(SiteKind)})"
 
 
 def _options(streets, strands, region, price_date):
@@ -89,8 +95,9 @@ def connect(
     site_code: Optional[str] = typer.Argument(None, help="A site in the inventory (e.g. a planned Kita)."),
     lat: Optional[float] = typer.Option(None, "--lat", help="New site: latitude."),
     lon: Optional[float] = typer.Option(None, "--lon", help="New site: longitude."),
-    kind: str = typer.Option("kindergarten", "--kind", help="New site: kind."),
-    site_name: Optional[str] = typer.Option(None, "--site-name", help="New site: name."),
+    site_kind: str = typer.Option("kindergarten", "--site-kind", callback=choice_option("site kind", SiteKind),
+                                  help=f"New site: its kind {SITE_KIND_HELP}."),
+    site_name: Optional[str] = typer.Option(None, "--name", help="New site: its name."),
     code: Optional[str] = typer.Option(None, "--code", help="New site: code (default from the name)."),
     redundant: bool = typer.Option(False, "--redundant", help="Two routes sharing no trench, manhole, "
                                    "building or street corridor (Suurballe), to two different PoPs where possible."),
@@ -100,7 +107,7 @@ def connect(
                                                     "planning rule's 3 dB)."),
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
-    name: Optional[str] = typer.Option(None, "--name", help="Plan name (default connect-<site>-N)."),
+    name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default connect-<site>-N)."),
     dry_run: bool = DRY_RUN, as_json: bool = JSON,
 ) -> None:
     """Plan the cheapest connection of one site: route, BOM, cost, optical loss budget.
@@ -111,14 +118,14 @@ def connect(
     from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
     if (not site_code) == (lat is None or lon is None):
-        raise NetopsError("give either a SITE_CODE or --lat and --lon (with --kind, --site-name) for a new site")
+        raise NetopsError("give either a SITE_CODE or --lat and --lon (with --site-kind, --name) for a new site")
     with open_session(ctx) as session:
         if site_code:
             site = context.site_spec(session, site_code)
         else:
-            label = site_name or code or f"new {kind}"
+            label = site_name or code or f"new {site_kind}"
             try:
-                site = context.new_site_spec(session, code or _code_from(label), label, kind, lat, lon)
+                site = context.new_site_spec(session, code or _code_from(label), label, site_kind, lat, lon)
             except ValueError as exc:
                 raise NetopsError(f"new site: {exc}") from None
         result = plans.connect_site(session, site, _options(streets, strands, region, price_date),
@@ -141,19 +148,20 @@ def _code_from(label: str) -> str:
 @app.command()
 def batch(
     ctx: typer.Context,
-    kind: Optional[str] = typer.Option(None, "--kind", help="Plan every site of this kind..."),
+    kind: Optional[str] = typer.Option(None, "--site-kind", callback=choice_option("site kind", SiteKind),
+                                       help=f"Plan every site of this kind {SITE_KIND_HELP}..."),
     status: Optional[str] = typer.Option("planned", "--status", help="...with this status ('' for any)."),
     csv_file: Optional[Path] = typer.Option(None, "--csv", exists=True, dir_okay=False,
                                             help="Or the sites in a CSV (code; or code,name,kind,lat,lon)."),
     exact: bool = typer.Option(False, "--exact", help="Also solve the exact optimum (integer program; "
                                "small batches only) and print the gap."),
-    top: int = typer.Option(15, "--top", help="Rows of the per-site and construction tables to print."),
+    top: int = typer.Option(15, "--top", min=1, help="Rows of the per-site and construction tables to print."),
     skip_unreachable: bool = typer.Option(False, "--skip-unreachable",
                                           help="Plan the sites that can be planned and list the rest "
                                                "(exit 1) instead of failing (exit 2)."),
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
-    name: Optional[str] = typer.Option(None, "--name", help="Plan name (default batch-N)."),
+    name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default batch-N)."),
     dry_run: bool = DRY_RUN, as_json: bool = JSON,
 ) -> None:
     """Joint plan for many sites: each trench dug once for every site behind it (Steiner
@@ -166,7 +174,7 @@ def batch(
     from planning.batch import SkippedSite
 
     if (kind is None) == (csv_file is None):
-        raise NetopsError("give either --kind (with --status) or --csv")
+        raise NetopsError("give either --site-kind (with --status) or --csv")
     with open_session(ctx) as session:
         if csv_file:
             sites, unplaceable, source = context.sites_from_csv(session, csv_file), [], str(csv_file)
@@ -176,7 +184,7 @@ def batch(
             source = f"sites of kind {kind} ({status or 'any status'})"
         if not sites and not unplaceable:
             raise NetopsError(f"no sites of kind {kind} with status {status or 'any'}")
-        with err_console.status(f"planning {len(sites)} sites jointly..."):
+        with working(f"planning {len(sites)} sites jointly..."):
             result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date),
                                        save=not dry_run, name=name, exact=exact,
                                        skip_unreachable=skip_unreachable, unplaceable=tuple(unplaceable),
@@ -221,22 +229,23 @@ def _print_batch(summary: dict, result, top: int) -> None:
     if summary["skipped"]:
         print_table(f"[yellow]skipped: {len(summary['skipped'])} site(s) not planned[/yellow]",
                     ["row", "site", "reason"],
-                    [(s["row"] or "", s["site"], s["reason"]) for s in summary["skipped"]])
+                    [(s["row"] or "", s["site"], s["reason"]) for s in summary["skipped"]], prose=("reason",))
     if result.stored is not None:
         console.print(f"stored as plan [bold]{result.stored.name}[/bold] (id {result.stored.id}, draft)",
                       highlight=False)
 
 
 @app.command("list")
-def list_plans(ctx: typer.Context, as_json: bool = JSON) -> None:
+def list_plans(ctx: typer.Context, fmt: OutputFormat = format_option(), as_json: bool = JSON) -> None:
     """Every plan with its state and cost."""
     from planning import changeset
 
     with open_session(ctx) as session:
         rows = changeset.list_plans(session)
-    if as_json:
-        print_json([{"id": p.id, "name": p.name, "kind": p.kind, "state": str(p.state),
-                     "created_at": p.created_at, "total_cost_eur": p.total_cost_eur} for p in rows])
+    fmt = chosen_format(fmt, as_json)
+    if fmt is not OutputFormat.TABLE:
+        print_listing(fmt, "plans", ["id", "name", "kind", "state", "created_at", "total_cost_eur"],
+                      [[p.id, p.name, p.kind, str(p.state), p.created_at, p.total_cost_eur] for p in rows])
         return
     print_table("plans", ["id", "name", "kind", "state", "created", "total €"],
                 [(p.id, p.name, p.kind, str(p.state), f"{p.created_at:%Y-%m-%d %H:%M}",
@@ -246,7 +255,7 @@ def list_plans(ctx: typer.Context, as_json: bool = JSON) -> None:
 @app.command()
 def show(
     ctx: typer.Context,
-    plan_ref: str = typer.Argument(..., metavar="PLAN", help="Plan id or name."),
+    plan_ref: str = PLAN_ARG,
     geojson: Optional[Path] = typer.Option(None, "--geojson", callback=output_file,
                                            help="Write the plan's routes as GeoJSON for a map."),
     as_json: bool = JSON,
@@ -276,41 +285,44 @@ def show(
 
 
 @app.command()
-def diff(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN"), as_json: bool = JSON) -> None:
+def diff(ctx: typer.Context, plan_ref: str = PLAN_ARG, as_json: bool = JSON) -> None:
     """What applying the plan would add to and change in the inventory."""
+    from inventory.entities import KIND_OF_TABLE
     from planning import changeset
 
     with open_session(ctx) as session:
         plan = changeset.get_plan(session, plan_ref)
-        added = changeset.plan_rows(session, plan)
-        changed = changeset.plan_changes(session, plan)
+        added = {KIND_OF_TABLE.get(t, t): codes for t, codes in changeset.plan_rows(session, plan).items()}
+        changed = [{"kind": KIND_OF_TABLE.get(c["table"], c["table"]), **{k: v for k, v in c.items() if k != "table"}}
+                   for c in changeset.plan_changes(session, plan)]
     if as_json:
         print_json({"plan": plan.name, "state": str(plan.state), "added": added, "changed": changed})
         return
-    print_table(f"plan {plan.name}: rows added (status planned -> active on apply)", ["table", "rows", "codes"],
-                [(table, len(codes), ", ".join(codes[:6]) + (" ..." if len(codes) > 6 else ""))
-                 for table, codes in added.items()])
-    print_table("rows changed", ["table", "code", "field", "before", "after"],
-                [(c["table"], c["code"], c["field"], c["before"], c["after"]) for c in changed])
+    print_table(f"plan {plan.name}: rows added (status planned -> active on apply)", ["kind", "rows", "codes"],
+                [(kind, len(codes), ", ".join(codes[:6]) + (f" +{len(codes) - 6} more" if len(codes) > 6 else ""))
+                 for kind, codes in added.items()], prose=("codes",))
+    print_table("rows changed", ["kind", "code", "field", "before", "after"],
+                [(c["kind"], c["code"], c["field"], c["before"], c["after"]) for c in changed])
 
 
 def _change_state(ctx: typer.Context, plan_ref: str, action: str, done: str) -> None:
+    from inventory.entities import KIND_OF_TABLE
     from planning import changeset
 
     with open_session(ctx) as session:
         plan = changeset.get_plan(session, plan_ref)
         counts = getattr(changeset, action)(session, plan)
-    console.print(f"plan {plan.name} {done} " + ", ".join(f"{n} {t}" for t, n in counts.items() if n),
-                  highlight=False)
+    console.print(f"plan {plan.name} {done} " + ", ".join(f"{n} {KIND_OF_TABLE.get(t, t)}"
+                                                            for t, n in counts.items() if n), highlight=False)
 
 
 @app.command()
-def apply(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")) -> None:
+def apply(ctx: typer.Context, plan_ref: str = PLAN_ARG) -> None:
     """Build the plan in the inventory: planned -> active, in one transaction."""
     _change_state(ctx, plan_ref, "apply_plan", "applied:")
 
 
 @app.command()
-def discard(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")) -> None:
+def discard(ctx: typer.Context, plan_ref: str = PLAN_ARG) -> None:
     """Remove every row of a draft plan (the plan stays listed as discarded)."""
     _change_state(ctx, plan_ref, "discard_plan", "discarded: removed")

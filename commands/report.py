@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from commands.common import console, open_session, output_file, print_json
+from commands.common import console, json_option, open_session, output_file, print_json, working
 from netops.errors import NetopsError
 
 DEFAULT_ALERTMANAGER_BASE = Path("deploy/alertmanager/alertmanager.yml")
@@ -20,7 +20,7 @@ def report(
     prometheus_url: str = typer.Option(
         None, "--prometheus-url", help="Prometheus base URL for hotspot availability (7/30 days)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the KPIs and district tables as JSON."),
+    as_json: bool = json_option(),
     alertmanager_config: Path = typer.Option(
         None, "--alertmanager-config", callback=output_file, help="Also write an Alertmanager config with PoP inhibitions from the topology."
     ),
@@ -36,7 +36,8 @@ def report(
     if (alertmanager_config or alertmanager_base != DEFAULT_ALERTMANAGER_BASE) and not alertmanager_base.is_file():
         raise NetopsError(f"--alertmanager-base {alertmanager_base}: no such file")
     with open_session(ctx) as session:
-        result = write_report(session, out, prometheus_url=prometheus_url)
+        with working("building the report (inventory, audits, map)"):
+            result = write_report(session, out, prometheus_url=prometheus_url)
         rules = write_alertmanager_config(session, alertmanager_base, alertmanager_config) if alertmanager_config else None
     if as_json:
         extra = {"html": str(out.resolve())}

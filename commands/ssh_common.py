@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-from commands.common import app_context, err_console, output_dir
+from commands.common import app_context, choice_option, json_option, output_dir, progress_bar
 from configs.state import WORKSPACE_ENV, Workspace
-from netops.vocabulary import Severity, parse_severity
+from netops.vocabulary import DeviceRole, SiteKind
+
 
 if TYPE_CHECKING:  # device access (netmiko, paramiko) is imported when devices are contacted
     from configs.targets import DeviceFilter, Targets
@@ -28,9 +29,11 @@ DEFAULT_WORKERS = 16
 DEFAULT_LOGIN_LIMIT = 8
 
 SiteOpt = typer.Option([], "--site", help="Only devices at this site code (repeatable).")
-KindOpt = typer.Option([], "--kind", help="Only sites of this kind, e.g. school (repeatable).")
+SiteKindOpt = typer.Option([], "--site-kind", callback=choice_option("site kind", SiteKind),
+                           help="Only sites of this kind, e.g. school (repeatable).")
 DistrictOpt = typer.Option([], "--district", help="Only sites in this district (repeatable).")
-RoleOpt = typer.Option([], "--role", help="Only devices with this role (repeatable).")
+RoleOpt = typer.Option([], "--role", callback=choice_option("device role", DeviceRole),
+                       help="Only devices with this role, e.g. access_switch (repeatable).")
 DeviceOpt = typer.Option([], "--device", help="Only this device (repeatable).")
 StoreOpt = typer.Option(None, "--store", envvar=WORKSPACE_ENV, callback=output_dir,
                         help="Config workspace (git store + state); default: user data dir.")
@@ -44,17 +47,7 @@ WorkersOpt = typer.Option(DEFAULT_WORKERS, "--workers", min=1, max=256, help="Se
 LoginLimitOpt = typer.Option(DEFAULT_LOGIN_LIMIT, "--login-limit", envvar="NETOPS_SSH_LOGIN_LIMIT", min=1, max=256,
                              help="Logins at once (spares the AAA servers; README: sizing it).")
 RetriesOpt = typer.Option(1, "--retries", min=0, max=5, help="Retries of a failed connection.")
-JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
-
-
-def severity_option(value: str | None) -> Severity | None:
-    """Typer callback: the audits' severity scale, old words (high/medium/low) accepted."""
-    if value is None:
-        return None
-    try:
-        return parse_severity(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+JsonOpt = json_option()
 
 
 @dataclass
@@ -76,7 +69,7 @@ class SshRun:
 def device_filter(site, kind, district, role, device) -> DeviceFilter:
     from configs.targets import DeviceFilter
 
-    return DeviceFilter(tuple(site), tuple(map(str, kind)), tuple(district), tuple(map(str, role)), tuple(device))
+    return DeviceFilter(tuple(site), tuple(kind), tuple(district), tuple(role), tuple(device))
 
 
 def targets(ctx: typer.Context, run: SshRun, session) -> Targets:
@@ -93,7 +86,7 @@ def with_progress(label: str, total: int, work: Callable[[Callable[[DeviceResult
     """Run ``work(on_result)`` under a progress bar on stderr (stdout stays clean for --json)."""
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[last]}"), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with progress_bar(*columns) as progress:
         task = progress.add_task(label, total=total, last="")
 
         def advance(result: DeviceResult) -> None:

@@ -150,14 +150,18 @@ KINDS: dict[str, EntityKind] = {
 
 ORDER: list[str] = list(KINDS)
 
+#: table name -> element kind (``trenchsegment`` -> ``segment``): what output names a table's rows
+KIND_OF_TABLE: dict[str, str] = {k.model.__tablename__: k.name for k in KINDS.values()}
+
 
 def kind(name: str) -> EntityKind:
     from netops.errors import NetopsError
+    from netops.vocabulary import unknown
 
     try:
         return KINDS[name]
     except KeyError:
-        raise NetopsError(f"unknown entity kind {name!r}; known: {', '.join(KINDS)}") from None
+        raise NetopsError(unknown("element kind", name, KINDS)) from None
 
 
 def key_of(entity: EntityKind, file_row: dict[str, Any]) -> tuple:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from sqlalchemy import func, select
@@ -76,9 +77,13 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+#: what `netops inventory show` looks a name up in, in this order
+SHOWN_KINDS = ("site", "device", "cable", "segment", "route_node", "link", "closure")
+
+
 def show(session: Session, name: str) -> dict[str, Any]:
     """One site, device, cable, segment, link or node by its code/name, with what hangs on it."""
-    for kind_name in ("site", "device", "cable", "segment", "route_node", "link", "closure"):
+    for kind_name in SHOWN_KINDS:
         matches = list_rows(session, kind_name, {KINDS[kind_name].key[0]: name})
         if matches:
             result = {"kind": kind_name, kind_name: matches[0]}
@@ -99,4 +104,8 @@ def show(session: Session, name: str) -> dict[str, Any]:
             elif kind_name == "link":
                 result["hops"] = list_rows(session, "link_hop", {"link": name})
             return result
-    raise NotFoundError(f"nothing named {name!r} (looked at sites, devices, cables, segments, nodes, links)")
+    known = [n for k in SHOWN_KINDS for n in session.scalars(select(getattr(KINDS[k].model, KINDS[k].key[0])))]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise NotFoundError(f"nothing named {name!r} (looked at sites, devices, cables, segments, nodes, links, "
+                        f"closures){hint}")

@@ -29,6 +29,16 @@ ELEMENT_KINDS: tuple[str, ...] = (
 AUDIT_ELEMENT_KINDS: dict[str, str] = {"trench": "segment", "node": "route_node"}
 
 
+#: the audits, as ``netops audit`` sub-commands name them (with ``-`` for ``_``)
+AUDIT_NAMES: tuple[str, ...] = ("reachability", "spof", "shared_risk", "capacity", "consistency")
+
+
+def audit_of_check(check: str) -> str:
+    """The audit a finding's check belongs to: the shared-risk audit checks trenches, route
+    nodes, street corridors and buildings (``shared_trench``...); the others check one thing."""
+    return "shared_risk" if check.startswith("shared_") else check
+
+
 class SiteKind(StrEnum):
     CORE = "core"  # a PoP on the backbone ring
     SCHOOL = "school"
@@ -53,6 +63,10 @@ SITE_WEIGHTS: dict[str, float] = {
     "cabinet": 1.0,
     "core": 0.0,
 }
+
+#: site kinds single-homed by design (a hotspot on a lamp post has one spur): their single
+#: points of failure are information, listed only when asked for (``netops audit --all``)
+SINGLE_HOMED_BY_DESIGN: tuple[str, ...] = ("hotspot", "small_cell")
 
 #: site kinds most important first: how site lists are ordered (hotspots after the schools)
 SITE_IMPORTANCE: tuple[str, ...] = tuple(SITE_WEIGHTS)

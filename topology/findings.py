@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from netops.vocabulary import Severity
+from netops.vocabulary import AUDIT_ELEMENT_KINDS, Severity, audit_of_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +33,15 @@ class Finding:
                 tuple((e.kind, e.code) for e in self.elements), self.detail)
 
     def as_dict(self) -> dict:
+        """The finding as JSON and GeoJSON carry it, in the shared vocabulary: ``audit`` is the
+        audit (sub-command) that reports it, ``check`` the test within it (``shared_trench``
+        in ``shared_risk``), element kinds as the inventory names them (``segment``)."""
         data = asdict(self)
+        data["audit"] = audit_of_check(self.audit)
+        data["check"] = self.audit
         data["severity"] = self.severity.value
+        for element in data["elements"]:
+            element["kind"] = AUDIT_ELEMENT_KINDS.get(element["kind"], element["kind"])
         return data
 
 

@@ -3,6 +3,7 @@ collects its elements (trench lines, node and site points) and the sites it affe
 
 from __future__ import annotations
 
+from netops.vocabulary import AUDIT_ELEMENT_KINDS
 from topology.findings import ElementRef, Finding
 from topology.network import Network
 
@@ -56,7 +57,7 @@ def findings_to_geojson(net: Network, findings: list[Finding]) -> dict:
         geometries += [_site_point(net, site_ids[code]) for code in finding.sites if code in site_ids]
         geometries = [g for g in geometries if g is not None]
         properties = finding.as_dict()
-        properties["elements"] = [f"{ref.kind}:{ref.code}" for ref in finding.elements]
+        properties["elements"] = [f"{AUDIT_ELEMENT_KINDS.get(ref.kind, ref.kind)}:{ref.code}" for ref in finding.elements]
         properties["sites"] = list(finding.sites)
         features.append({
             "type": "Feature",

@@ -12,6 +12,7 @@ from cli import app
 from inventory.models import Site
 from netops import db as dbmod
 from netops.db import session_scope
+from netops.vocabulary import ELEMENT_KINDS
 from tests.planning.grid import grid_city, store_city
 
 
@@ -47,7 +48,13 @@ def test_connect_show_diff_apply(town, tmp_path):
     assert {f["properties"]["cable"] for f in geo["features"]} == {"p1-cab-001", "p1-cab-002"}
     diff = json.loads(run([*db, "plan", "diff", "connect-redundant-KITA-0-1", "--json"]))
     assert len(diff["added"]["cable"]) == 2
-    run([*db, "plan", "apply", "1"])
+    # element kinds as import and export name them, never table names (trenchsegment)
+    assert set(diff["added"]) <= set(ELEMENT_KINDS) and "segment" in diff["added"]
+    assert "trenchsegment" not in run([*db, "plan", "diff", "1"])
+    applied = run([*db, "plan", "apply", "1"])
+    assert "segment" in applied and "trenchsegment" not in applied
+    assert run([*db, "plan", "list", "--format", "csv"]).splitlines()[0] == \
+        "id,name,kind,state,created_at,total_cost_eur"
     plans = json.loads(run([*db, "plan", "list", "--json"]))
     assert [(p["name"], p["state"]) for p in plans] == [("connect-redundant-KITA-0-1", "applied")]
     run([*db, "plan", "apply", "1"], code=2)  # applied already
@@ -55,8 +62,8 @@ def test_connect_show_diff_apply(town, tmp_path):
 
 def test_new_site_from_coordinates_and_discard(town):
     db, streets = town
-    out = json.loads(run([*db, "plan", "connect", "--lat", "51.5125", "--lon", "7.0925", "--kind", "small_cell",
-                          "--site-name", "Small cell Markt", *streets, "--json"]))
+    out = json.loads(run([*db, "plan", "connect", "--lat", "51.5125", "--lon", "7.0925", "--site-kind", "small_cell",
+                          "--name", "Small cell Markt", *streets, "--json"]))
     assert out["site"]["kind"] == "small_cell" and out["site"]["code"] == "small-cell-markt"
     removed = run([*db, "plan", "discard", str(out["plan_id"])])
     assert "1 site" in removed and "1 cable" in removed
@@ -64,13 +71,13 @@ def test_new_site_from_coordinates_and_discard(town):
 
 def test_batch_reports_the_saving(town):
     db, streets = town
-    out = json.loads(run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run", "--exact",
+    out = json.loads(run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--exact",
                           "--json"]))
     assert out["plan_id"] is None and len(out["shares_eur"]) == 3
     assert out["total_eur"] <= out["independent_total_eur"]
     assert out["routing_eur"] >= out["exact_routing_eur"] - 0.01
     assert out["routing_eur"] <= out["exact_routing_eur"] * 1.02
-    text = run([*db, "plan", "batch", "--kind", "kindergarten", *streets])
+    text = run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets])
     assert "sum of independent single-site plans" in text and "stored as plan batch-1" in text
 
 
@@ -80,7 +87,7 @@ def test_bad_input_exit_codes(town, tmp_path):
     run([*db, "plan", "connect", *streets], code=2)  # neither a site nor coordinates
     out = run([*db, "plan", "connect", "--lat", "51.51", "--lon", "7.09", "--code", "KITA-0", *streets], code=2)
     assert "exists already" in out
-    assert "kind" in run([*db, "plan", "connect", "--lat", "51.51", "--lon", "7.09", "--kind", "castle",
+    assert "kind" in run([*db, "plan", "connect", "--lat", "51.51", "--lon", "7.09", "--site-kind", "castle",
                           *streets], code=2)
     bad = tmp_path / "bad.geojson"
     bad.write_text(json.dumps({"type": "FeatureCollection", "features": [
@@ -143,9 +150,9 @@ def test_a_site_without_coordinates_is_not_dropped_silently(town):
         kita.lat = kita.lon = None
         session.add(kita)
     engine.dispose()
-    out = run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run"], code=2)
+    out = run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run"], code=2)
     assert "site KITA-2: site has no coordinates" in out
-    out = json.loads(run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run", "--json",
+    out = json.loads(run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--json",
                           "--skip-unreachable"], code=1))
     assert out["skipped"] == [{"site": "KITA-2", "reason": "site has no coordinates to plan from", "row": None}]
     assert sorted(out["routes"]) == ["KITA-0", "KITA-1"]
@@ -153,10 +160,10 @@ def test_a_site_without_coordinates_is_not_dropped_silently(town):
 
 def test_batch_states_its_lower_bound_and_proven_gap(town):
     db, streets = town
-    out = json.loads(run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run", "--exact", "--json"]))
+    out = json.loads(run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--exact", "--json"]))
     assert out["bound_method"] == "LP relaxation"
     assert out["lower_bound_eur"] <= out["exact_routing_eur"] + 0.01 <= out["routing_eur"] + 0.02
     assert out["proven_gap_pct"] == pytest.approx(
         100 * (out["routing_eur"] - out["lower_bound_eur"]) / out["lower_bound_eur"], abs=0.01)
-    text = run([*db, "plan", "batch", "--kind", "kindergarten", *streets, "--dry-run"])
+    text = run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run"])
     assert "% above the optimum" in text and "lower bound" in text

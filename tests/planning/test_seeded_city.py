@@ -52,7 +52,7 @@ def test_redundant_kita_plan_is_trench_disjoint(city):
 
 def test_batch_for_every_planned_kita(city):
     db, streets = city
-    out = run([*db, "plan", "batch", "--kind", "kindergarten", "--status", "planned", *streets, "--dry-run",
+    out = run([*db, "plan", "batch", "--site-kind", "kindergarten", "--status", "planned", *streets, "--dry-run",
                "--json"])
     assert out["unreachable"] == [] and len(out["routes"]) == 83
     assert 0 < out["total_eur"] < out["independent_total_eur"] and out["saving_eur"] > 0

@@ -46,27 +46,37 @@ def test_full_audit_json_and_exit_codes(db_file):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["counts"]["critical"] == 1
-    shared = [f for f in report["findings"] if f["audit"] in ("shared_trench", "shared_node")]
+    shared = [f for f in report["findings"] if f["check"] in ("shared_trench", "shared_node")]
     assert [f["sites"] for f in shared] == [["S2"], ["S2"]]
+    # one vocabulary: the audit is named as its sub-command, elements as the inventory names them
+    assert {f["audit"] for f in shared} == {"shared_risk"}
+    assert {e["kind"] for f in shared for e in f["elements"]} <= {"segment", "route_node", "link"}
     assert netops(db_file, "--fail-on", "critical", "--json").exit_code == 1
     assert netops(db_file, "shared-risk", "--fail-on", "critical").exit_code == 0
     assert netops(db_file, "shared-risk", "--fail-on", "warning").exit_code == 1
     assert netops(db_file, "--fail-on", "bogus").exit_code == 2
+    assert netops(db_file, "--fail-on", "high").exit_code == 1  # the config rules' word for critical
+    typo = netops(db_file, "--fail-on", "critcal")
+    assert typo.exit_code == 2 and "did you mean critical?" in typo.stderr and len(typo.stderr.splitlines()) == 1
 
 
-def test_tables_group_findings_by_severity(db_file):
+def test_tables_summary_first_then_worst_findings(db_file):
     result = netops(db_file, "all")
     assert result.exit_code == 0
     out = result.stdout
-    assert out.index("critical: 1") < out.index("warning:") < out.index("info:")
-    assert "shared" in out and "TS2" in out  # narrow test terminal: rich folds long cells
+    summary = out.index("findings by audit and severity")
+    assert summary < out.index("findings, worst first")
+    # the worst finding comes first; identifiers are never cut, even on the narrow test terminal
+    listing = out[out.index("findings, worst first"):]
+    assert listing.index("critical") < listing.index("warning")
+    assert "segment:TS2" in out
 
 
 def test_geojson_puts_findings_on_the_map(db_file, tmp_path):
     target = tmp_path / "findings.geojson"
     assert netops(db_file, "shared-risk", "--geojson", str(target)).exit_code == 0
     collection = json.loads(target.read_text())
-    feature = next(f for f in collection["features"] if f["properties"]["audit"] == "shared_trench")
+    feature = next(f for f in collection["features"] if f["properties"]["check"] == "shared_trench")
     assert feature["properties"]["sites"] == ["S2"]
     kinds = sorted(g["type"] for g in feature["geometry"]["geometries"])
     assert kinds == ["LineString", "MultiLineString", "MultiLineString", "Point"]  # trench, 2 links, site

@@ -1,0 +1,146 @@
+"""The conventions every `netops` command keeps (issue 16): read from the command tree and
+the help screens themselves, so a new command that breaks one fails here.
+
+- every option and argument says what it is for; flags show no value type (``<bool>``)
+- the same thing has the same name everywhere: ``--json`` (one help text), ``--format``,
+  ``--kind`` is an element kind, ``--site-kind`` a site kind, ``--name`` a site's name and
+  ``--plan-name`` a plan's, ``--fail-on`` takes the one severity scale
+- every listing offers ``--format table|json|csv`` and ``--json``
+- a wrong word is one line on stderr, exit 2, with "did you mean"
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from cli import app
+from commands.common import JSON_HELP
+
+#: listings: rows of one shape, for people (table) and for scripts (json, csv)
+LISTINGS = {"inventory list", "plan list", "audit rank", "audit diversity", "audit", "audit all",
+            "audit reachability", "audit spof", "audit shared-risk", "audit capacity", "audit consistency"}
+#: names that said the same thing differently before: never again
+RETIRED = {"--site-name", "--entity-kind"}
+
+
+def _tree():
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+    return list(walk(typer.main.get_command(app), []))
+
+
+COMMANDS = _tree()
+
+
+def _options(command) -> dict[str, object]:
+    return {opt: p for p in command.params for opt in p.opts if opt.startswith("--")}
+
+
+def test_the_tree_is_complete():
+    names = {" ".join(path) for path, _ in COMMANDS}
+    assert {"inventory list", "audit rank", "plan diff", "config audit", "lldp verify", "exporter serve"} <= names
+    assert LISTINGS <= names
+
+
+def test_every_option_and_argument_has_help():
+    missing = [f"netops {' '.join(path)} {p.name}" for path, command in COMMANDS for p in command.params
+               if not (getattr(p, "help", None) or "").strip()]
+    assert not missing
+
+
+@pytest.mark.parametrize("path", [path for path, _ in COMMANDS], ids=lambda p: " ".join(p) or "netops")
+def test_help_screens_show_no_bool_type(path):
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.stdout
+    assert "--help" in result.stdout
+
+
+def test_same_names_for_the_same_things():
+    for path, command in COMMANDS:
+        where = f"netops {' '.join(path)}"
+        options = _options(command)
+        assert not RETIRED & set(options), where
+        if "--json" in options:
+            assert options["--json"].help == JSON_HELP, where
+        if "--kind" in options:  # an element kind wherever it appears
+            assert "element kind" in options["--kind"].help.lower() \
+                or "elements of this kind" in options["--kind"].help.lower(), where
+        if "--site-kind" in options:
+            assert "kind" in options["--site-kind"].help, where
+        if "--fail-on" in options:
+            fail_on = options["--fail-on"]
+            assert {"critical", "warning"} <= set(re.findall(r"[a-z]+", f"{fail_on.metavar} {fail_on.help}")), where
+        if "--name" in options and path[0] == "plan":
+            assert "site" in options["--name"].help.lower(), where  # a plan's own name is --plan-name
+
+
+@pytest.mark.parametrize("listing", sorted(LISTINGS))
+def test_listings_offer_every_format(listing):
+    command = dict((" ".join(p), c) for p, c in COMMANDS)[listing]
+    options = _options(command)
+    assert {"--format", "--json"} <= set(options), listing
+    assert {"table", "json", "csv"} <= set(options["--format"].type_descriptor.choices or ()) or \
+        "csv" in options["--format"].help
+
+
+@pytest.mark.parametrize("args, meant", [
+    (["config", "backup", "--site-kind", "shcool"], "did you mean school?"),
+    (["lldp", "verify", "--role", "acces_switch"], "did you mean access_switch?"),
+    (["audit", "rank", "--kind", "segmnt"], "did you mean segment?"),
+    (["audit", "--fail-on", "warnin"], "did you mean warning?"),
+    (["config", "audit", "--fail-on", "critcal"], "did you mean critical?"),
+    (["plan", "connect", "--lat", "51.5", "--lon", "7.1", "--site-kind", "kita"], "unknown site kind 'kita'"),
+    (["inventory", "lst"], "Did you mean 'list'?"),
+])
+def test_a_wrong_word_is_one_line_with_a_suggestion(args, meant, tmp_path):
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "none.db"), *args])
+    assert result.exit_code == 2, result.output
+    assert meant in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "pydantic" not in result.stderr and "http" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def mini_city_db(tmp_path_factory) -> str:
+    from netops import db as dbmod
+    from tests.support.mini_city import build_mini_city
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('conventions') / 'netops.db'}"
+    engine = dbmod.make_engine(url)
+    dbmod.upgrade(engine)
+    with dbmod.session_scope(engine) as session:
+        build_mini_city(session)
+    engine.dispose()
+    return url
+
+
+def test_unknown_names_get_a_suggestion(mini_city_db):
+    site = json.loads(CliRunner().invoke(app, ["--db", mini_city_db, "inventory", "list", "--kind", "site",
+                                               "--json"]).stdout)[0]["code"]
+    result = CliRunner().invoke(app, ["--db", mini_city_db, "inventory", "show", site[:-1] + "x" + site[-1]])
+    assert result.exit_code == 2 and f"did you mean {site}" in result.stderr
+    result = CliRunner().invoke(app, ["--db", mini_city_db, "inventory", "list", "--kind", "sites"])
+    assert result.exit_code == 2 and "did you mean site?" in result.stderr
+
+
+def test_listing_formats_carry_the_same_columns(mini_city_db):
+    """table, json and csv of one listing: the same rows, csv and json the same columns."""
+    run = lambda *a: CliRunner().invoke(app, ["--db", mini_city_db, "inventory", "list", "--kind", "site", *a])
+    as_json = json.loads(run("--format", "json").stdout)
+    assert as_json == json.loads(run("--json").stdout)
+    rows = list(csv.DictReader(io.StringIO(run("--format", "csv").stdout)))
+    assert [r["code"] for r in rows] == [r["code"] for r in as_json]
+    table = run().stdout
+    assert all(r["code"] in table for r in as_json)
+    old_style = CliRunner().invoke(app, ["--db", mini_city_db, "inventory", "list", "site", "--json"])
+    assert json.loads(old_style.stdout) == as_json  # the positional kind still works
