@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -134,6 +135,14 @@ def _error(message: object) -> None:
     err_console.print(f"[red]error:[/red] {escape(one_line(message))}", highlight=False, soft_wrap=True)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises no second broken pipe."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a file descriptor (tests capture output in memory)
+
+
 def _is_driver_error(exc: BaseException) -> bool:
     """A database driver error (SQLAlchemy's DBAPIError), told without importing SQLAlchemy:
     an exception can only be one if SQLAlchemy was loaded to raise it."""
@@ -171,6 +180,9 @@ class NetopsGroup(TyperGroup):
         except UnicodeError as exc:
             _error(f"not UTF-8 text: {exc.reason} at byte {getattr(exc, 'start', '?')}")
             raise typer.Exit(NetopsError.exit_code)
+        except BrokenPipeError:
+            _quiet_stdout()  # the reader went away (`| head`): stop quietly, as Unix tools do
+            raise typer.Exit(1)
         except OSError as exc:
             # a path the user named that cannot be read or written (a directory given as a
             # file, a missing directory, no permission): name it and why

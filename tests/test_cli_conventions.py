@@ -144,3 +144,12 @@ def test_listing_formats_carry_the_same_columns(mini_city_db):
     assert all(r["code"] in table for r in as_json)
     old_style = CliRunner().invoke(app, ["--db", mini_city_db, "inventory", "list", "site", "--json"])
     assert json.loads(old_style.stdout) == as_json  # the positional kind still works
+
+
+def test_no_progress_output_when_stderr_is_not_a_terminal(mini_city_db):
+    """Spinners and bars are for people at a terminal: a log or a pipe gets the results alone."""
+    for args in (["audit", "--json"], ["audit", "rank", "--format", "csv"]):
+        result = CliRunner().invoke(app, ["--db", mini_city_db, *args])
+        assert result.exit_code in (0, 1), result.output
+        assert result.stderr == "", (args, result.stderr)
+        assert result.stdout.strip()
