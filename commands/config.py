@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from commands import ssh_common as ssh
 from commands.common import app_context, console, open_session, print_json, print_table, severity_option
-from configs.state import Workspace
 
 if TYPE_CHECKING:  # the config code (netmiko, rules, git store) is imported by each command
     from configs.audit import AuditReport
@@ -38,7 +37,7 @@ def backup(
     """Back up the running config of the selected devices: scrubbed, one git commit per run."""
     from configs.backup import run_backup
 
-    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), Workspace(store),
+    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), ssh.workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
     with open_session(ctx) as session:
         targets = ssh.targets(ctx, run, session)
@@ -77,7 +76,7 @@ def diff(
     store: Path = ssh.StoreOpt, as_json: bool = ssh.JsonOpt,
 ) -> None:
     """What changed in a device's config: since --since, or between its last two backups."""
-    result = Workspace(store).store().diff(device, since)
+    result = ssh.workspace(store).store().diff(device, since)
     if as_json:
         print_json({"device": result.device, "from": result.from_commit, "to": result.to_commit,
                     "changes": result.changes, "diff": result.diff})
@@ -111,7 +110,7 @@ def audit(
     if from_store and intended:
         raise typer.BadParameter("--from-store and --intended exclude each other")
     rules = load_rules(rules_dir)
-    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), Workspace(store),
+    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), ssh.workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
     report = None
     with open_session(ctx) as session:
@@ -173,7 +172,7 @@ def remediate(
     rules = load_rules(rules_dir)
     with open_session(ctx) as session:
         devices = select_devices(session, ssh.device_filter(site, site_kind, district, role, device))
-    report = audit_store(devices, Workspace(store).store(), rules)
+    report = audit_store(devices, ssh.workspace(store).store(), rules)
     plans = remediation_plan(report, rules)
     # a device never backed up has nothing to plan from: said, but not a failed run
     no_backup = [d.device for d in report.failed_devices]

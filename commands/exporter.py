@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import gc
 import logging
@@ -13,8 +12,8 @@ from typing import Optional
 import typer
 
 from commands.common import app_context, console
-from configs.state import WORKSPACE_ENV
 from netops.errors import InputError, RowProblem
+from netops.settings import WORKSPACE_ENV
 
 app = typer.Typer(help="SNMP health exporter for Prometheus (snmp_exporter-compatible /snmp).",
                   no_args_is_help=True)
@@ -59,6 +58,8 @@ def serve(
     from netops.secrets import SecretStore
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import asyncio
+
     import uvloop
 
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # about 5 % less CPU per scrape than asyncio's loop

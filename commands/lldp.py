@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from commands import ssh_common as ssh
 from commands.common import console, open_session, print_json, print_table, severity_option
-from configs.state import Workspace
 from netops.vocabulary import Severity
 
 if TYPE_CHECKING:  # the LLDP code (netmiko) is imported when the command runs
@@ -50,7 +49,7 @@ def verify(
     """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
     from configs.lldp import documented_links, record_lldp, verify as verify_links
 
-    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), Workspace(store),
+    run = ssh.SshRun(ssh.device_filter(site, site_kind, district, role, device), ssh.workspace(store),
                      address_map, known_hosts, workers, login_limit, retries)
     with open_session(ctx) as session:  # read the inventory, then let go of the database
         targets = ssh.targets(ctx, run, session)

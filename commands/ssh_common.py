@@ -11,11 +11,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from commands.common import app_context, choice_option, json_option, output_dir, progress_bar
-from configs.state import WORKSPACE_ENV, Workspace
+from netops.settings import WORKSPACE_ENV
 from netops.vocabulary import DeviceRole, SiteKind
 
 
 if TYPE_CHECKING:  # device access (netmiko, paramiko) is imported when devices are contacted
+    from configs.state import Workspace
     from configs.targets import DeviceFilter, Targets
     from netops.access import DeviceResult, SessionPool
 
@@ -64,6 +65,12 @@ class SshRun:
         from netops.access import RetryPolicy, SessionPool
 
         return SessionPool(self.workers, self.login_limit, RetryPolicy(retries=self.retries))
+
+
+def workspace(store: Path | None) -> Workspace:
+    from configs.state import Workspace
+
+    return Workspace(store)
 
 
 def device_filter(site, kind, district, role, device) -> DeviceFilter:

@@ -29,8 +29,7 @@ from typing import Any, Iterator
 import platformdirs
 
 from configs.store import GitConfigStore
-
-WORKSPACE_ENV = "NETOPS_CONFIG_DIR"
+from netops.settings import WORKSPACE_ENV
 
 
 def default_workspace() -> Path:

@@ -26,6 +26,8 @@ from netops.errors import ConfigError
 
 DB_ENV = "NETOPS_DB_URL"
 SECRETS_FILE_ENV = "NETOPS_SECRETS_FILE"
+#: the workspace of `netops config` runs (git store + state), see configs.state
+WORKSPACE_ENV = "NETOPS_CONFIG_DIR"
 LOCK_TIMEOUT_ENV = "NETOPS_DB_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 MAX_LOCK_TIMEOUT_S = 86_400.0
