@@ -154,6 +154,14 @@ def publish(summary: dict, report, json_out: str | None) -> None:
     print(json.dumps(summary))
 
 
+def netops_serve(db_url: str, *options: str) -> list[str]:
+    """argv of `netops exporter serve` on 127.0.0.1:9200; with --allow-any-target where the
+    exporter has it (the benchmark's agents are not inventory devices)."""
+    argv = [sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve", "--listen", "127.0.0.1:9200", *options]
+    usage = subprocess.run([*argv[:7], "--help"], capture_output=True, text=True, cwd=ROOT).stdout
+    return argv + (["--allow-any-target"] if "--allow-any-target" in usage else [])
+
+
 def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -362,9 +370,9 @@ def main() -> None:
                                         priv_protocol="aes"))
             engine.dispose()
             env.update(NETOPS_SNMP_BENCH_V3_AUTH_KEY=V3_AUTH, NETOPS_SNMP_BENCH_V3_PRIV_KEY=V3_PRIV)
-        netops = children.start([sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve",
-                                 "--listen", "127.0.0.1:9200", "--max-targets-in-flight", str(args.max_targets_in_flight)]
-                                + ([] if args.v3 else ["--no-inventory"]), workdir / "netops.log", cwd=ROOT, env=env)
+        netops = children.start(netops_serve(db_url, "--max-targets-in-flight", str(args.max_targets_in_flight),
+                                             *([] if args.v3 else ["--no-inventory"])),
+                                workdir / "netops.log", cwd=ROOT, env=env)
         wait_http("http://127.0.0.1:9200/metrics")
         auth = "bench_v3" if args.v3 else "public_v2"
         spy = py_spy(children, netops.pid, args.py_spy, workdir)

@@ -176,9 +176,8 @@ def main() -> None:
                 live, dead, ANCHOR_FULL, args)
             summary["results"]["snmp_exporter_peak_rss_mib"] = sb.peak_rss_mib(anchor.pid)
             children.stop([anchor])
-        netops = children.start([sys.executable, "-m", "cli", "--db", f"sqlite:///{workdir / 'netops.db'}",
-                                 "exporter", "serve", "--listen", "127.0.0.1:9200", "--no-inventory",
-                                 "--log-level", "error"], workdir / "netops.log", cwd=sb.ROOT)
+        netops = children.start(sb.netops_serve(f"sqlite:///{workdir / 'netops.db'}", "--no-inventory",
+                                                "--log-level", "error"), workdir / "netops.log", cwd=sb.ROOT)
         sb.wait_http("http://127.0.0.1:9200/-/healthy")
         spy = sb.py_spy(children, netops.pid, args.py_spy, workdir)
         summary["results"]["netops"] = measure(
