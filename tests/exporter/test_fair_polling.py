@@ -203,3 +203,20 @@ def test_walk_order_check_agrees_with_numeric_order(tails):
     encoded = [VarBind(ber.encode_subids(first), ber.COUNTER64, b"\x01"),
                VarBind(ber.encode_subids(last), ber.COUNTER64, b"\x01")]
     assert _increasing(ber.encode_subids(previous), encoded) == (first > previous and last >= first)
+
+
+def test_a_silent_target_is_a_timeout_even_when_the_scrape_ends_first(black_holes):
+    """Prometheus' 2 s run out before the profile's 3 tries of 2.5 s: the target still reads
+    `timeout` (it never answered), not `budget` (which says what arrived was cut short)."""
+    hole = f"127.0.0.1:{black_holes[0].getsockname()[1]}"
+    poller = Poller(test_profiles(**PATIENT), budget_offset_s=0.5)
+
+    async def scrape():
+        await poller.start()
+        try:
+            return await poller.scrape(hole, MODULES, "city_v2", 2.0)
+        finally:
+            poller.close()
+
+    assert module_status(asyncio.run(scrape())) == {m: (0, "timeout") for m in MODULES}
+    assert drain(black_holes[0]) == 1
