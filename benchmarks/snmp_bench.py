@@ -154,6 +154,14 @@ def publish(summary: dict, report, json_out: str | None) -> None:
     print(json.dumps(summary))
 
 
+def netops_serve(db_url: str, *options: str) -> list[str]:
+    """argv of `netops exporter serve` on 127.0.0.1:9200; with --allow-any-target where the
+    exporter has it (the benchmark's agents are not inventory devices)."""
+    argv = [sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve", "--listen", "127.0.0.1:9200", *options]
+    usage = subprocess.run([*argv[:7], "--help"], capture_output=True, text=True, cwd=ROOT).stdout
+    return argv + (["--allow-any-target"] if "--allow-any-target" in usage else [])
+
+
 def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -319,6 +327,9 @@ def main() -> None:
     parser.add_argument("--max-targets-in-flight", type=int, default=64, help="netops' polling bound")
     parser.add_argument("--skip-anchor", action="store_true", help="netops only (e.g. the city figure)")
     parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv (SHA, AES-128) for both exporters")
+    parser.add_argument("--cold-cache", action="store_true",
+                        help="netops with --cache-ttl 0: every scrape walks the static labels too (after the "
+                             "process's own warm-up round)")
     parser.add_argument("--py-spy", metavar="FILE", help="profile netops with py-spy (collapsed stacks) into FILE")
     parser.add_argument("--json-out")
     parser.add_argument("--max-seconds", type=float, default=1800)
@@ -330,6 +341,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="netops-snmp-bench-"))
     children = Children()
     summary = dict(targets=args.targets, concurrency=args.concurrency, agent_procs=args.agent_procs, v3=args.v3,
+                   cold_cache=args.cold_cache,
                    rounds=args.rounds, workdir=str(workdir), results={})
     try:
         fake_switch()
@@ -362,9 +374,10 @@ def main() -> None:
                                         priv_protocol="aes"))
             engine.dispose()
             env.update(NETOPS_SNMP_BENCH_V3_AUTH_KEY=V3_AUTH, NETOPS_SNMP_BENCH_V3_PRIV_KEY=V3_PRIV)
-        netops = children.start([sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve",
-                                 "--listen", "127.0.0.1:9200", "--max-targets-in-flight", str(args.max_targets_in_flight)]
-                                + ([] if args.v3 else ["--no-inventory"]), workdir / "netops.log", cwd=ROOT, env=env)
+        netops = children.start(netops_serve(db_url, "--max-targets-in-flight", str(args.max_targets_in_flight),
+                                             *([] if args.v3 else ["--no-inventory"]),
+                                             *(["--cache-ttl", "0"] if args.cold_cache else [])),
+                                workdir / "netops.log", cwd=ROOT, env=env)
         wait_http("http://127.0.0.1:9200/metrics")
         auth = "bench_v3" if args.v3 else "public_v2"
         spy = py_spy(children, netops.pid, args.py_spy, workdir)
@@ -379,6 +392,7 @@ def main() -> None:
 
 def report(summary: dict) -> None:
     print(f"\ntargets={summary['targets']} concurrency={summary['concurrency']} v3={summary['v3']} "
+          f"cold label cache={summary['cold_cache']} "
           f"snmpd processes={summary['agent_procs']} (medians of {summary['rounds']} rounds)", file=sys.stderr)
     print(f"{'exporter':<14}{'ok':>6}{'wall s':>8}{'varbinds':>10}{'CPU s':>8}{'µs/vb':>7}{'µs/sample':>10}"
           f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'KiB/scrape':>11}{'RSS MiB start/peak':>19}",
