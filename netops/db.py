@@ -133,8 +133,8 @@ def prepare_location(url: str, *, create: bool) -> None:
         return
     if not create:
         if not path.parent.is_dir():
-            raise DatabaseError(f"no database at {path}: the directory {path.parent} does not exist "
-                                f"(a typo in --db or {DB_ENV}?)")
+            raise DatabaseError(f"no database at {path} (the directory {path.parent} does not exist): "
+                                f"{CREATE_HINT}, or check --db / {DB_ENV} for a typo")
         raise DatabaseError(f"no database at {path}: {CREATE_HINT}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
