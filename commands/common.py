@@ -46,14 +46,18 @@ class AppContext:
         return self._engine
 
     @contextmanager
-    def writing(self, purpose: str) -> Iterator[Engine]:
-        """The engine for a command that loads inventory (seed, import): creates the database
-        and its schema when new, and holds the writer lock for the whole block, so two such
-        commands on one database run one after the other instead of racing."""
-        dbmod.prepare_location(self.settings.db_url, create=True)
+    def writing(self, purpose: str, create: bool = True) -> Iterator[Engine]:
+        """The engine for a command that changes inventory others also change (seed, import,
+        plan apply): holds the writer lock for the whole block, so two such commands on one
+        database run one after the other instead of racing; ``create`` makes the database and
+        its schema when new (the loaders), otherwise it must exist."""
+        dbmod.prepare_location(self.settings.db_url, create=create)
         engine = self._make_engine()
         with dbmod.write_lock(engine, purpose, self.settings.db_lock_timeout):
-            dbmod.ensure_schema(engine)
+            if create:
+                dbmod.ensure_schema(engine)
+            else:
+                dbmod.require_head(engine)
             self._engine = engine
             yield engine
 

@@ -193,10 +193,11 @@ def test_busy_sqlite_waits_bounded_and_names_the_holder(sqlite_db, tmp_path):
     assert netops("--db", str(sqlite_db), "inventory", "stats").exit_code == 0
 
 
-def test_busy_writer_lock_names_the_holder(sqlite_db):
+@pytest.mark.parametrize("command", [["inventory", "seed"], ["plan", "apply", "1"], ["db", "upgrade"]])
+def test_busy_writer_lock_names_the_holder(sqlite_db, command):
     engine = dbmod.make_engine(f"sqlite:///{sqlite_db}")
     with dbmod.write_lock(engine, "a long import"):
-        result = netops("--db", str(sqlite_db), "inventory", "seed", env={"NETOPS_DB_LOCK_TIMEOUT": "0.2"})
+        result = netops("--db", str(sqlite_db), *command, env={"NETOPS_DB_LOCK_TIMEOUT": "0.2"})
     line = assert_one_line_error(result)
     assert f"pid {os.getpid()} (a long import)" in line and "NETOPS_DB_LOCK_TIMEOUT" in line
 
