@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from typer._click.exceptions import ClickException  # typer vendors click
 from typer.core import TyperGroup
 
 from netops import db as dbmod
@@ -126,6 +127,13 @@ class NetopsGroup(TyperGroup):
             raise typer.Exit(exc.exit_code)
         except NetopsError as exc:
             _error(exc)
+            raise typer.Exit(exc.exit_code)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `netops audit cut` alone prints help
+                raise
+            # a sub-command's bad option as one line, like every other error (not a panel)
+            where = getattr(getattr(exc, "ctx", None), "command_path", None) or ctx.command_path
+            _error(f"{where}: {exc.format_message()} (see {where} --help)")
             raise typer.Exit(exc.exit_code)
         except DBAPIError as exc:
             settings = ctx.obj.settings if isinstance(ctx.obj, AppContext) else Settings.load()
