@@ -62,7 +62,7 @@ class SeedReport:
 
 
 def _digest(file_row: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(file_row, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.blake2b(json.dumps(file_row, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
 
 def _key_text(key: tuple) -> str:
