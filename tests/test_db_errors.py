@@ -203,6 +203,25 @@ def test_busy_writer_lock_names_the_holder(sqlite_db, command):
 
 
 @pytest.mark.postgres
+def test_busy_postgres_row_waits_bounded(pg_server, tmp_path):
+    from tests.conftest import _fresh_postgres_url
+
+    url = _fresh_postgres_url(pg_server)
+    engine = dbmod.make_engine(url)
+    csv = tmp_path / "snmp_profile.csv"
+    csv.write_text("name,version\ncity_v2,v2c\n")
+    assert netops("--db", url, "inventory", "import", str(csv)).exit_code == 0
+    csv.write_text("name,version,retries\ncity_v2,v2c,3\n")
+    with engine.begin() as conn:
+        conn.execute(text("SELECT * FROM snmpprofile FOR UPDATE"))
+        result = netops("--db", url, "inventory", "import", str(csv), env={"NETOPS_DB_LOCK_TIMEOUT": "0.5"})
+    line = assert_one_line_error(result)
+    assert "locked" in line and "0.5 s" in line
+    engine.dispose()
+    assert netops("--db", url, "inventory", "import", str(csv)).exit_code == 0
+
+
+@pytest.mark.postgres
 def test_busy_postgres_writer_lock_names_the_holder(pg_server):
     from tests.conftest import _fresh_postgres_url
 
