@@ -16,9 +16,6 @@ from cli import app
 from netops import db as dbmod
 from tests.support.procs import free_port
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
 def netops(*args: str, env: dict | None = None):
     return CliRunner().invoke(app, list(args), env=env)
 
