@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from typer._click.exceptions import ClickException  # typer vendors click
 from typer.core import TyperGroup
 
 from netops import db as dbmod
@@ -46,14 +47,18 @@ class AppContext:
         return self._engine
 
     @contextmanager
-    def writing(self, purpose: str) -> Iterator[Engine]:
-        """The engine for a command that loads inventory (seed, import): creates the database
-        and its schema when new, and holds the writer lock for the whole block, so two such
-        commands on one database run one after the other instead of racing."""
-        dbmod.prepare_location(self.settings.db_url, create=True)
+    def writing(self, purpose: str, create: bool = True) -> Iterator[Engine]:
+        """The engine for a command that changes inventory others also change (seed, import,
+        plan apply): holds the writer lock for the whole block, so two such commands on one
+        database run one after the other instead of racing; ``create`` makes the database and
+        its schema when new (the loaders), otherwise it must exist."""
+        dbmod.prepare_location(self.settings.db_url, create=create)
         engine = self._make_engine()
         with dbmod.write_lock(engine, purpose, self.settings.db_lock_timeout):
-            dbmod.ensure_schema(engine)
+            if create:
+                dbmod.ensure_schema(engine)
+            else:
+                dbmod.require_head(engine)
             self._engine = engine
             yield engine
 
@@ -122,6 +127,13 @@ class NetopsGroup(TyperGroup):
             raise typer.Exit(exc.exit_code)
         except NetopsError as exc:
             _error(exc)
+            raise typer.Exit(exc.exit_code)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `netops audit cut` alone prints help
+                raise
+            # a sub-command's bad option as one line, like every other error (not a panel)
+            where = getattr(getattr(exc, "ctx", None), "command_path", None) or ctx.command_path
+            _error(f"{where}: {exc.format_message()} (see {where} --help)")
             raise typer.Exit(exc.exit_code)
         except DBAPIError as exc:
             settings = ctx.obj.settings if isinstance(ctx.obj, AppContext) else Settings.load()

@@ -45,8 +45,9 @@ def seed_cmd(
                                                       "no longer makes (never rows of plans or imports)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Load the Gelsenkirchen network (real sites + generated plant). Idempotent; never
-    reverts rows that a plan or an import changed since (it names them)."""
+    """Load the Gelsenkirchen network (real sites + generated plant). Idempotent.
+
+    A re-seed never reverts rows that a plan or an import changed since (it names them)."""
     context = app_context(ctx)
     context.check_writable()
     with _progress() as progress:

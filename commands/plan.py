@@ -280,7 +280,9 @@ def diff(ctx: typer.Context, plan_ref: str = typer.Argument(..., metavar="PLAN")
 
 
 def _change_state(ctx: typer.Context, plan_ref: str, action, done: str) -> None:
-    with session_scope(app_context(ctx).engine) as session:
+    # under the writer lock: a seed running meanwhile must not judge rows this changes
+    with app_context(ctx).writing("netops plan apply/discard", create=False) as engine, \
+            session_scope(engine) as session:
         plan = changeset.get_plan(session, plan_ref)
         counts = action(session, plan)
     console.print(f"plan {plan.name} {done} " + ", ".join(f"{n} {t}" for t, n in counts.items() if n),
