@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
 from topology.findings import AuditReport, ElementRef, Finding, Severity
-from topology.network import LAYER_KINDS, FailureSet, Network
+from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
 from topology.rows import in_scope
 
 
@@ -31,8 +31,9 @@ def reachability(net: Network) -> list[Finding]:
             (net.ref("site", site),), net.site_codes([site]), net.weight_of([site])))
     lost_sites = net.logical.unreachable_sites()
     reached = {net.logical.device_of.get(n) or n for n in net.logical.reachable}
-    if not net.config.transit:  # a customer's own devices reach the core through its uplinks
-        reached |= {d for d, row in net.devices.items() if row.site_id in net.logical.site_node_count}
+    if not net.config.transit:  # a customer's devices reach the core through its site's uplinks
+        reached |= {d for d, row in net.devices.items()
+                    if row.site_id in net.logical.site_node_count and str(net.sites[row.site_id].kind) in CUSTOMER_KINDS}
     stray = [d for d in net.logical_graph if d not in reached and net.devices[d].site_id not in lost_sites]
     for device in sorted(stray, key=lambda d: net.devices[d].name):
         site = net.devices[device].site_id
