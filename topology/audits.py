@@ -30,7 +30,7 @@ def reachability(net: Network) -> list[Finding]:
             "reachability", Severity.CRITICAL, "logical", "site has no path to any core PoP",
             (net.ref("site", site),), net.site_codes([site]), net.weight_of([site])))
     lost_sites = net.logical.unreachable_sites()
-    reached = {net.logical.device_of.get(n) or n for n in net.logical.reachable}
+    reached = {net.logical.device(n) for n in net.logical.reachable}
     if not net.config.transit:  # a customer's devices reach the core through its site's uplinks
         reached |= {d for d, row in net.devices.items()
                     if row.site_id in net.logical.site_node_count and str(net.sites[row.site_id].kind) in CUSTOMER_KINDS}
@@ -70,7 +70,7 @@ def single_points_of_failure(net: Network) -> list[Finding]:
             lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
             if lost:
                 lost |= net.service_lost_by(layer.name, node=node) - {own_site}
-                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, layer.device_of.get(node) or node)))
+                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, layer.device(node))))
     findings = []
     for lost, elements in by_impact.items():
         layers = sorted({layer for layer, _ in elements})
@@ -141,7 +141,7 @@ def shared_risks(net: Network) -> list[Finding]:
             by_sites[element.kind, redundant].append(element.id)
     findings = []
     for (kind, sites), idents in by_sites.items():
-        site_devices = {net.logical.device_of.get(n) or n for s in sites for n in net.logical.nodes_of_site[s]}
+        site_devices = {net.logical.device(n) for s in sites for n in net.logical.nodes_of_site[s]}
         failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
         shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
         refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
