@@ -394,16 +394,14 @@ def _out_of_service_in_use(net: Network) -> list[Finding]:
     findings = []
     for kind, rows, how in (("trench", net.segments, "run through it"), ("node", net.route_nodes, "pass it"),
                             ("closure", net.closures, "are spliced in it"), ("cable", net.cables, "run over it")):
-        for row in sorted(rows.values(), key=lambda r: r.code):
-            if not in_scope(row.status, planned):
-                findings.append(Finding("consistency", Severity.WARNING, "inventory",
-                                        f"{kind} is {row.status} but live links {how}", (net.ref(kind, row.id),)))
-    status_of_site = {s.id: s.status for s in net.inv.sites}
-    for device in sorted(net.devices.values(), key=lambda d: d.name):
-        if device.site_id not in net.sites:
+        for row in sorted((r for r in rows.values() if not in_scope(r.status, planned)), key=lambda r: r.code):
             findings.append(Finding("consistency", Severity.WARNING, "inventory",
-                                    f"device is in service at a site that is {status_of_site.get(device.site_id)}",
-                                    (net.ref("device", device.id),)))
+                                    f"{kind} is {row.status} but live links {how}", (net.ref(kind, row.id),)))
+    status_of_site = {s.id: s.status for s in net.inv.sites}
+    for device in sorted((d for d in net.devices.values() if d.site_id not in net.sites), key=lambda d: d.name):
+        findings.append(Finding("consistency", Severity.WARNING, "inventory",
+                                f"device is in service at a site that is {status_of_site.get(device.site_id)}",
+                                (net.ref("device", device.id),)))
     return findings
 
 
