@@ -259,8 +259,9 @@ def _not_found(net: Network, kinds: list[str], code: str, name: str) -> NotFound
     for kind, rows in _names_in_inventory(net).items():
         if kind in kinds and code in rows:
             planned = "; add --planned to count planned rows" if rows[code] == "planned" else ""
-            return NotFoundError(f"{kind} {code!r} is {rows[code]} and nothing in service depends on it, "
-                                 f"so it is not part of the audited network{planned}")
+            unused = " and no live link runs through it" if kind in ("trench", "node", "closure", "cable") else ""
+            return NotFoundError(f"{kind} {code!r} is {rows[code]}{unused}, so it is not part of the "
+                                 f"audited network{planned}")
     close = _close_matches(code, sorted({n for k in kinds for n in index[k]}))
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     return NotFoundError(f"no {_either(kinds)} named {_cut(name)}{hint}")

@@ -290,7 +290,7 @@ def test_cut_explains_names_it_cannot_use(net, city):
         resolve_failures(net, ["x" * 10_000])
     city.trench("T-OLD", "S1", "MB")
     city.set_status("segment", "T-OLD", "decommissioned")
-    with pytest.raises(NotFoundError, match="trench 'T-OLD' is decommissioned and nothing in service depends on it"):
+    with pytest.raises(NotFoundError, match="trench 'T-OLD' is decommissioned and no live link runs through it, so it is not part"):
         resolve_failures(Network(city.inv), ["T-OLD"])
 
 
