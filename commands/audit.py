@@ -197,7 +197,10 @@ def cut(ctx: typer.Context,
         elements: list[str] = typer.Argument(..., help="TRENCH|NODE|CLOSURE|CABLE|DEVICE|LINK|SITE codes failing "
                                                        "together; prefix with kind: when ambiguous."),
         as_json: bool = JSON, planned: bool = PLANNED, no_transit: bool = NO_TRANSIT) -> None:
-    """Blast radius: what loses its connection when all the ELEMENTS fail at once."""
+    """Blast radius: what loses its connection when all the ELEMENTS fail at once. A route
+    node takes its trench segments and closures with it, a closure the cables spliced in it,
+    a site all its devices; a link is down when anything it runs through fails, whatever
+    that element's recorded status."""
     net = _network(ctx, _config(planned, None, 10.0, no_transit))
     failure, refs = audits.resolve_failures(net, elements)
     result = audits.blast_radius(net, failure, refs)
