@@ -15,8 +15,8 @@ cities it equals the optimum. Larger batches get the better of two bounds:
 to the arcs around its planned path; the restricted LP's duals price the arcs per site,
 and each site's cheapest way on the *whole* network at per-cable + its prices (the
 Lagrangian dual, valid as long as no arc's prices sum above its fixed cost) gives the
-bound; ways leaving their region add arcs for the next round, until none does or time
-is up. The fixed cost the duals leave on an arc goes to the sites that left over it.
+bound; ways leaving their region add arcs for the next round, until none does or
+``GENERATION_ROUNDS`` are done. The fixed cost the duals leave on an arc goes to the sites that left over it.
 
 **Dual ascent**:
 
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 _EPS = 1e-9
 LP_MAX_VARIABLES = 400_000  # arcs x (sites + 1) up to which the LP relaxation is solved
 LP_TIME_LIMIT_S = 20.0
+GENERATION_ROUNDS = 8  # column generation rounds: a fixed count, so a plan's bound does not depend on load
+GENERATION_SAFETY_S = 90.0  # ... with a wall-time limit only as a safety net
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,8 @@ def _lagrangian(instance: SteinerInstance, terminals: list[int], prices: dict[in
 
 
 def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: dict[int, list[int]],
-                       rounds: int = 15, time_limit_s: float = LP_TIME_LIMIT_S) -> LowerBound | None:
+                       rounds: int = GENERATION_ROUNDS, time_limit_s: float = GENERATION_SAFETY_S
+                       ) -> LowerBound | None:
     """The LP relaxation by column generation, for batches too large to state whole: each
     site's flow may use the arcs around its planned path (``paths``: undirected arcs per
     site, the heuristic's plan); the restricted LP's duals price every arc per site, the

@@ -70,8 +70,8 @@ def test_lower_bounds_hold_below_the_exact_optimum(seed):
     assert ascent.value_eur <= optimum + 1e-3 and ascent.value_eur > 0.5 * optimum
     assert lp.value_eur <= optimum + 1e-3
     assert lp.value_eur == pytest.approx(optimum, rel=0.02)
-    # column generation from the plan's paths comes close to the LP value, never above it
-    assert 0.95 * lp.value_eur <= generated.value_eur <= lp.value_eur + 1e-3
+    # column generation from the plan's paths (8 rounds) comes close to the LP value, never above it
+    assert 0.85 * lp.value_eur <= generated.value_eur <= lp.value_eur + 1e-3
     summary = plan.to_dict()
     assert summary["bound_method"] == "LP relaxation"
     assert summary["lower_bound_eur"] == pytest.approx(lp.value_eur, abs=0.01)
