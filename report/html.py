@@ -10,6 +10,7 @@ numbers are readable even where scripts are blocked.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from importlib.resources import files
 from string import Template
@@ -74,6 +75,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 summary { cursor: pointer; margin: 0.3rem 0; }
 details.more { display: inline; } details.more > summary { display: inline; color: #1f5fa8; }
 details.audit-group { margin-left: 1rem; }
+.id { white-space: nowrap; }
 .area-label { color: #555; font-size: 11px; white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff;
   transform: translate(-50%, -50%); width: auto !important; height: auto !important; }
 .area-label-stadtbezirk { font-size: 14px; font-weight: 600; text-transform: uppercase; letter-spacing: 0.08em;
@@ -94,6 +96,12 @@ details.audit-group { margin-left: 1rem; }
   #side { flex: none; width: 100%; max-height: none; }
   #site-panel, #legend { border-width: 1px 0; }
   th, td { padding: 0.2rem 0.4rem; }
+  details.audit-group { margin-left: 0.4rem; }
+  table.records, table.records tbody, table.records tr, table.records td { display: block; }
+  table.records thead { display: none; }
+  table.records tr { border-bottom: 1px solid #ccc; padding: 0.3rem 0; }
+  table.records td { border: 0; padding: 0.1rem 0; }
+  table.records td::before { content: attr(data-label) ": "; color: #777; }
 }
 """
 
@@ -121,7 +129,7 @@ def render_html(report: Report) -> str:
 
 
 #: the folded layer control's icon (three stacked sheets), inline: Leaflet's CSS points at
-#: images/layers*.png next to the page, which a single offline file does not have
+#: images/*.png next to the page, which a single offline file does not have
 _LAYERS_ICON = (
     "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 26 26'%3E"
     "%3Cg fill='%23ffffff' stroke='%23555' stroke-width='1.5' stroke-linejoin='round'%3E"
@@ -134,7 +142,7 @@ def _leaflet_css() -> str:
     css = (_STATIC / "leaflet.css").read_text("utf-8")
     for image in ("url(images/layers.png)", "url(images/layers-2x.png)"):
         css = css.replace(image, f'url("{_LAYERS_ICON}")')
-    return css
+    return css.replace("url(images/marker-icon.png)", "none")  # the map draws no default pin markers
 
 
 def _pct(share: Share | None) -> str:
@@ -144,17 +152,21 @@ def _pct(share: Share | None) -> str:
     return f"{share.part} / {share.total} ({ratio * 100:.1f} %)" if ratio is not None else "0 / 0"
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+def _table(headers: list[str], rows: list[list[str]], numeric_from: int = 1, records: bool = False) -> str:
+    """``records``: on a phone each row becomes a block (label: value) instead of columns."""
     if not rows:
         return '<p class="muted">none</p>'
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    labels = [f' data-label="{escape(h)}"' for h in headers]
     body = "".join(
         "<tr>" + "".join(
-            f'<td class="num">{cell}</td>' if i >= numeric_from else f"<td>{cell}</td>" for i, cell in enumerate(row)
+            f'<td class="num"{label}>{cell}</td>' if i >= numeric_from else f"<td{label}>{cell}</td>"
+            for i, (cell, label) in enumerate(zip(row, labels))
         ) + "</tr>"
         for row in rows
     )
-    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    kind = ' class="records"' if records else ""
+    return f'<div class="table-wrap"><table{kind}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _kpi_table(report: Report) -> str:
@@ -213,12 +225,12 @@ def _finding_table(report: Report) -> str:
     rank = {kind: i for i, kind in enumerate(SITE_IMPORTANCE)}
 
     def site_list(codes: list[str]) -> str:
-        ordered = sorted(codes, key=lambda c: (rank.get(kind_of.get(c, ""), len(rank)), c))
-        shown = escape(", ".join(ordered[:SITES_SHOWN]))
-        if len(ordered) <= SITES_SHOWN:
-            return shown
-        rest = escape(", ".join(ordered[SITES_SHOWN:]))
-        return f'{shown} <details class="more"><summary>+{len(ordered) - SITES_SHOWN} more</summary>{rest}</details>'
+        ordered = [f'<span class="id">{escape(c)}</span>'
+                   for c in sorted(codes, key=lambda c: (rank.get(kind_of.get(c, ""), len(rank)), c))]
+        if len(ordered) <= SITES_SHOWN + 1:  # "+1 more" would hide less than it takes
+            return ", ".join(ordered)
+        return (", ".join(ordered[:SITES_SHOWN]) + f' <details class="more"><summary>+{len(ordered) - SITES_SHOWN} more'
+                f'</summary>{", ".join(ordered[SITES_SHOWN:])}</details>')
 
     real = [f for f in report.findings if not f.by_design]
     by_design = [f for f in report.findings if f.by_design]
@@ -234,7 +246,8 @@ def _finding_table(report: Report) -> str:
             f'<details class="audit-group audit-{escape(audit)}"{" open" if severity == "critical" else ""}>'
             f"<summary>{escape(audit)}: {len(members)} finding(s)</summary>"
             + _table(["weight", "finding", "sites"],
-                     [[f"{f.weight:g}", escape(f.message), site_list(f.sites)] for f in members], numeric_from=99)
+                     [[f"{f.weight:g}", _ids(escape(f.message)), site_list(f.sites)] for f in members],
+                     numeric_from=99, records=True)
             + "</details>"
             for audit, members in sorted(groups.items(), key=lambda g: (-g[1][0].weight, g[0]))
         )
@@ -248,10 +261,19 @@ def _finding_table(report: Report) -> str:
             f'<details class="findings-by-design"><summary><span class="sev sev-info">by design</span> '
             f"{len(by_design)} finding(s) that concern only hotspots (one uplink by design)</summary>"
             + _table(["audit", "finding", "sites"],
-                     [[escape(f.kind), escape(f.message), site_list(f.sites)] for f in by_design], numeric_from=99)
+                     [[escape(f.kind), _ids(escape(f.message)), site_list(f.sites)] for f in by_design],
+                     numeric_from=99, records=True)
             + "</details>"
         )
     return "".join(parts)
+
+
+#: an identifier in a message (pop-city-ds1, cl-mh-02186): kept on one line
+_IDENTIFIER = re.compile(r"\b[\w.]+(?:-[\w.]+)+")
+
+
+def _ids(text: str) -> str:
+    return _IDENTIFIER.sub(lambda m: f'<span class="id">{m.group(0)}</span>', text)
 
 
 def _finding_counts(real: list, by_design: list) -> str:

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from cli import app
 from configs.state import WORKSPACE_ENV, Workspace
 from inventory.models import Site
 from netops.db import session_scope
-from report import build_report, write_report
+from report import build_report, render_html, write_report
+from report.model import FindingView
 from tests.support.chromium import Browser, chromium_binary, colour_census
 from tests.support.mini_city import build_mini_city
 
@@ -119,9 +121,44 @@ def test_html_is_one_self_contained_file(engine, tmp_path):
     html = out.read_text("utf-8")
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", html, re.I)  # nothing fetched
     assert "@import" not in html and not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+    assert not re.search(r"url\(\s*['\"]?images/", html)  # Leaflet's own icons inlined too
     data = json.loads(re.search(r'<script type="application/json" id="netops-data">(.*?)</script>', html, re.S)[1])
     assert {s["code"] for s in data["sites"]} >= {"POP-N", "SCH-1", "HOT-2", "KITA-2"}
     assert "Kita Sonnenschein" in html and "48,250" in html  # plan table rendered server-side
+    # the orientation layer: all 18 Stadtteile and 5 Stadtbezirke, said to be approximate
+    levels = [a["level"] for a in data["areas"]]
+    assert (levels.count("stadtteil"), levels.count("stadtbezirk")) == (18, 5)
+    assert all(a["approximate"] for a in data["areas"]) and "approximate" in (ROOT / "report/static/report.js").read_text()
+
+
+def test_findings_section_is_grouped_ranked_and_shortened(engine):
+    report = _mini_report(engine)
+    kinds = {s.code: s.kind for s in report.sites}
+    hotspots = [f"hot-{n:02d}" for n in range(12)]
+    kinds.update({code: "hotspot" for code in hotspots})
+    report.sites += [replace(report.sites[0], code=code, kind="hotspot") for code in hotspots]
+    report.findings = [
+        FindingView("warning", "capacity", "trench full: seg-6", ["BP-1"], ["seg-6"], weight=3),
+        FindingView("critical", "spof", "single point of failure: pop-s-ds1", hotspots + ["KITA-1", "SCH-1"], [],
+                    weight=29),
+        FindingView("warning", "spof", "single point of failure: seg-1", ["KITA-1"], ["seg-1"], weight=4),
+        FindingView("warning", "spof", "single point of failure: seg-2", ["SCH-1"], ["seg-2"], weight=5),
+        FindingView("info", "spof", "single point of failure: seg-4", ["HOT-1"], ["seg-4"], weight=1, by_design=True),
+    ]
+    html = render_html(report)
+    findings = html[html.index('<section id="findings">'):]
+    order = re.findall(r'<details class="(findings-[\w-]+|audit-group audit-\w+)"', findings)
+    assert order == ["findings-critical", "audit-group audit-spof", "findings-warning", "audit-group audit-spof",
+                     "audit-group audit-capacity", "findings-by-design"]
+    warnings = findings[findings.index("findings-warning"):]
+    assert warnings.index("seg-2") < warnings.index("seg-1") < warnings.index("seg-6")  # by weight
+    # the school and the Kita before the hotspots; 6 shown, the other 8 folded
+    critical = findings[:findings.index("findings-warning")]
+    shown = re.findall(r'<span class="id">([\w-]+)</span>', critical.split('<details class="more">')[0])
+    assert shown[-6:] == ["SCH-1", "KITA-1", "hot-00", "hot-01", "hot-02", "hot-03"]
+    assert "<summary>+8 more</summary>" in critical
+    counts = re.search(r"<td data-label=\"audit\">spof</td>(.*?)</tr>", findings)[1]
+    assert re.findall(r">(\d*)</td>", counts) == ["1", "2", "", "1"]  # critical, warning, info, by design
 
 
 def test_cli_writes_report_and_prints_the_same_numbers_as_json(engine, tmp_path):
