@@ -203,8 +203,12 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert _hotspot_clusters(browser) == [2]
         assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(report.sites) - 2
         check_layout(browser, tmp_path / "desktop.png", phone=False)
-        # zoomed in, Leaflet's SVG renderer draws one <path class="site ..."> per site, one per trench
-        browser.evaluate("netopsMap.setZoom(17, {animate: false}) && null")
+        # clicking the cluster zooms in until its hotspots stand apart; then Leaflet's SVG
+        # renderer draws one <path class="site ..."> per site, one per trench
+        browser.evaluate(
+            "document.querySelector('#map .hotspot-cluster').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        )
+        _wait_for(browser, "netopsMap.getZoom() === 17 && !netopsMap._animatingZoom")
         assert _hotspot_clusters(browser) == []
         assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(report.sites)
         assert browser.evaluate("document.querySelectorAll('#map path.trench').length") == len(report.trenches)
@@ -241,6 +245,13 @@ def test_report_renders_in_headless_chromium(tmp_path):
         problems = browser.problems.all()
     assert problems == []
     _keep(tmp_path, "mini-city")
+
+
+def _wait_for(browser: Browser, expression: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not browser.evaluate(expression):
+        assert time.monotonic() < deadline, f"not true after {timeout}s: {expression}"
+        time.sleep(0.05)
 
 
 def _hotspot_clusters(browser) -> list[int]:
