@@ -92,15 +92,18 @@ details.audit-group { margin-left: 1rem; }
   header, section, footer { padding: 0 0.7rem; }
   h1 { font-size: 1.15rem; }
   #map-section { flex-direction: column; gap: 0.6rem; padding: 0; }
-  #map { flex: none; width: 100%; height: 62vh; min-height: 340px; border-width: 1px 0; }
+  #map { flex: none; width: 100%; height: 56vh; min-height: 340px; border-width: 1px 0; }
   #side { flex: none; width: 100%; max-height: none; }
   #site-panel, #legend { border-width: 1px 0; }
-  th, td { padding: 0.2rem 0.4rem; }
+  th, td { padding: 0.2rem 0.3rem; }
+  th { font-size: 0.85em; }
   details.audit-group { margin-left: 0.4rem; }
   table.records, table.records tbody, table.records tr, table.records td { display: block; }
   table.records thead { display: none; }
   table.records tr { border-bottom: 1px solid #ccc; padding: 0.3rem 0; }
-  table.records td { border: 0; padding: 0.1rem 0; }
+  table.records td, table.records td.num { border: 0; padding: 0.1rem 0; text-align: left; }
+  table.records td:empty { display: none; }
+  table.records td:first-child { font-weight: 600; }
   table.records td::before { content: attr(data-label) ": "; color: #777; }
 }
 """
@@ -204,7 +207,7 @@ def _district_table(report: Report) -> str:
         for d in report.districts
     ]
     headers = ["district"] + [f"{KIND_LABELS[k]} connected" for k in kinds] + ["trench-disjoint", "hotspots"]
-    return _table(headers, rows)
+    return _table(headers, rows, records=True)
 
 
 #: site kinds, most important first: the order of site lists in findings
