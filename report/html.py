@@ -39,7 +39,7 @@ _PAGE = Template("""<!DOCTYPE html>
   <div id="map"></div>
   <aside id="side">
     <details id="legend"><summary>Legend</summary></details>
-    <div id="site-panel"><p class="muted">Click a site on the map to see its devices, paths to the core and findings.</p></div>
+    <div id="site-panel"><p class="muted">Tap or click a site on the map to see its devices, paths to the core and findings.</p></div>
   </aside>
 </section>
 <section id="kpis"><h2>Key figures</h2>$kpi_table$notes</section>
