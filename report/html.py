@@ -64,7 +64,7 @@ h1 { font-size: 1.4rem; margin: 0.8rem 0 0.2rem; }
 #map-section { display: flex; gap: 1rem; }
 #map { flex: 3; min-width: 0; height: clamp(480px, 74vh, 900px); border: 1px solid #ccc; background: #f7f6f2; }
 #side { flex: 1; min-width: 0; display: flex; flex-direction: column; gap: 0.6rem; max-height: clamp(480px, 74vh, 900px); }
-#site-panel { flex: 1; overflow: auto; border: 1px solid #ddd; padding: 0 0.8rem; overflow-wrap: anywhere; }
+#site-panel { flex: 1; overflow: auto; border: 1px solid #ddd; padding: 0 0.8rem; overflow-wrap: break-word; }
 #site-panel ul { padding-left: 1.1rem; }
 .table-wrap { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; }

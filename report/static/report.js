@@ -251,20 +251,24 @@
     return "<ul>" + items.map(function (item) { return "<li>" + render(item) + "</li>"; }).join("") + "</ul>";
   }
 
+  function id(value) {  // an identifier: wraps between identifiers, never inside one
+    return '<span class="id">' + text(value) + "</span>";
+  }
+
   function showSite(index) {
     var site = data.sites[index];
     var redundancy = site.redundant ? "yes" : "no";
     var html = "<h3>" + text(site.name) + "</h3>" +
-      "<p>" + text(site.code) + " · " + text(site.kind) + " · " + text(site.status) + " · " + text(site.district) + "</p>" +
+      "<p>" + id(site.code) + " · " + text(site.kind) + " · " + text(site.status) + " · " + text(site.district) + "</p>" +
       "<p>connected: <b>" + (site.connected ? "yes" : "no") + "</b> · trench-disjoint redundancy: <b>" + redundancy + "</b></p>" +
       "<h4>Devices</h4>" + list(site.devices, function (d) {
-        return "<code>" + text(d.name) + "</code> " + text(d.role) + " (" + text(d.platform) + ") " + text(d.mgmt_ip || "");
+        return "<code>" + id(d.name) + "</code> " + text(d.role) + " (" + text(d.platform) + ") " + id(d.mgmt_ip || "");
       }) +
       "<h4>Links to other sites</h4>" + list(site.uplinks, function (u) {
-        return text(u.local_device) + " → " + text(u.peer_device) + " @ " + text(u.peer_site) + " [" + text(u.medium) + "]" +
-          (u.cables.length ? " via " + text(u.cables.join(", ")) : "");
+        return id(u.local_device) + " → " + id(u.peer_device) + " @ " + id(u.peer_site) + " [" + text(u.medium) + "]" +
+          (u.cables.length ? " via " + u.cables.map(id).join(", ") : "");
       }) +
-      "<h4>Paths to the core</h4>" + list(site.paths_to_core, function (p) { return text(p.join(" → ")); }) +
+      "<h4>Paths to the core</h4>" + list(site.paths_to_core, function (p) { return p.map(id).join(" → "); }) +
       "<h4>Findings</h4>" + list(site.findings, function (i) {
         var f = data.findings[i];
         return "<span class=\"sev sev-" + text(f.severity) + "\">" + text(f.severity) + "</span> " + text(f.message) +
