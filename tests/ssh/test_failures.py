@@ -4,6 +4,7 @@ SSH, library tracebacks kept off stderr, unknown selectors, remediate without ba
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -106,6 +107,48 @@ def dropping_port():
         sock.close()
 
 
+class _LoginThatHangs(paramiko.ServerInterface):
+    def __init__(self, release: threading.Event):
+        self.release = release
+
+    def get_allowed_auths(self, username):
+        return "password"
+
+    def check_auth_password(self, username, password):
+        self.release.wait(15)  # the AAA server behind the device does not answer
+        return paramiko.AUTH_FAILED
+
+
+@pytest.fixture
+def hanging_login_port():
+    """A real SSH server (paramiko) that completes the handshake and never answers the login."""
+    from fakenos.plugins.servers.ssh_server_paramiko import DEFAULT_SSH_KEY
+
+    key = paramiko.RSAKey(file_obj=io.StringIO(DEFAULT_SSH_KEY))
+    server = socket.create_server(("127.0.0.1", 0))
+    release, transports = threading.Event(), []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            transport = paramiko.Transport(conn)
+            transport.add_server_key(key)
+            transports.append(transport)
+            transport.start_server(threading.Event(), server=_LoginThatHangs(release))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    release.set()
+    server.close()
+    for transport in transports:
+        transport.close()
+    thread.join(timeout=5)
+
+
 # -- host keys ----------------------------------------------------------------------------
 def test_known_key_is_accepted_and_an_unknown_one_refused_naming_file_and_fingerprint(fleet, address_map, tmp_path):
     s1_port, pop1_port = address_map["s1-sw"][1], address_map["pop1-dist"][1]
@@ -167,6 +210,15 @@ def test_a_dropped_tcp_connect_is_unreachable_after_one_timeout(dropping_port):
     assert result.status == AccessStatus.UNREACHABLE and result.attempts == 1
     assert result.error == f"no answer from 127.0.0.1:{dropping_port} within 2s (TCP connect)"
     assert 1.8 <= elapsed < 3.5, elapsed
+
+
+def test_a_login_that_never_answers_is_a_timeout_not_a_wrong_password(hanging_login_port):
+    started = time.monotonic()
+    [result] = SessionPool(**POOL).run([target(hanging_login_port, conn_timeout=2)], hostname)
+    elapsed = time.monotonic() - started
+    assert result.status == AccessStatus.TIMEOUT and result.attempts == 1
+    assert "did not answer the login within 2s" in result.error
+    assert 1.8 <= elapsed < 3.5, elapsed  # auth_timeout comes from the profile too
 
 
 def test_the_cli_prints_no_library_traceback(silent_port, cli_env, tmp_path):  # noqa: F811
