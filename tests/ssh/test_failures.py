@@ -192,33 +192,24 @@ def test_cli_reports_host_key_rejected_with_exit_3(fleet, address_map, cli_env, 
     assert by["pop1-dist"]["status"] == "host_key_rejected" and known in by["pop1-dist"]["error"]
 
 
-# -- a port that accepts and stays silent -------------------------------------------------
-def test_silent_port_times_out_once_within_the_profile_timeout(silent_port):
+# -- hangs at each step of a connection: one conn_timeout, never retried ------------------
+@pytest.mark.parametrize("server, status, says", [
+    # accepts TCP, never speaks SSH
+    ("silent_port", AccessStatus.TIMEOUT, "accepted the connection but completed no SSH handshake within 2s"),
+    # drops the TCP handshake (a firewall that drops)
+    ("dropping_port", AccessStatus.UNREACHABLE, "within 2s (TCP connect)"),
+    # speaks SSH, never answers the login (its AAA server hangs): netmiko would say "wrong password"
+    ("hanging_login_port", AccessStatus.TIMEOUT, "did not answer the login within 2s"),
+])
+def test_a_hang_costs_one_profile_timeout_and_is_named(request, server, status, says):
+    port = request.getfixturevalue(server)
     started = time.monotonic()
-    [result] = SessionPool(**POOL).run([target(silent_port, conn_timeout=2)], hostname)
+    [result] = SessionPool(**POOL).run([target(port, conn_timeout=2)], hostname)
     elapsed = time.monotonic() - started
-    assert result.status == AccessStatus.TIMEOUT and result.attempts == 1
-    assert "accepted the connection but completed no SSH handshake within 2s" in result.error
-    # bounded by the profile: one conn_timeout (2 s), not (retries + 1) of them
+    assert result.status == status and result.attempts == 1
+    assert says in result.error and f"127.0.0.1:{port}" in result.error
+    # bounded by the profile's conn_timeout (2 s), not (retries + 1) of them
     assert 1.8 <= elapsed < 3.5, elapsed
-
-
-def test_a_dropped_tcp_connect_is_unreachable_after_one_timeout(dropping_port):
-    started = time.monotonic()
-    [result] = SessionPool(**POOL).run([target(dropping_port, conn_timeout=2)], hostname)
-    elapsed = time.monotonic() - started
-    assert result.status == AccessStatus.UNREACHABLE and result.attempts == 1
-    assert result.error == f"no answer from 127.0.0.1:{dropping_port} within 2s (TCP connect)"
-    assert 1.8 <= elapsed < 3.5, elapsed
-
-
-def test_a_login_that_never_answers_is_a_timeout_not_a_wrong_password(hanging_login_port):
-    started = time.monotonic()
-    [result] = SessionPool(**POOL).run([target(hanging_login_port, conn_timeout=2)], hostname)
-    elapsed = time.monotonic() - started
-    assert result.status == AccessStatus.TIMEOUT and result.attempts == 1
-    assert "did not answer the login within 2s" in result.error
-    assert 1.8 <= elapsed < 3.5, elapsed  # auth_timeout comes from the profile too
 
 
 def test_the_cli_prints_no_library_traceback(silent_port, cli_env, tmp_path):  # noqa: F811
