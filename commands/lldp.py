@@ -66,4 +66,3 @@ def verify(
         raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
     if any(_fails(f.kind, fail_on) for f in report.findings):
         raise typer.Exit(ssh.EXIT_FINDINGS)
-
