@@ -203,6 +203,13 @@ def control_character(rng, base):
 
 
 @row_damage
+def json_cell_damaged(rng, base):
+    depth = rng.randint(50_000, 65_000)
+    return _set(rng, base, fields_of(base.entity, "json"),
+                ["[" * depth + "]" * depth, "[[7.1,51.5]", "{}", "[[1e999,51.5],[7.1,51.5]]", "9" * 5000, ""])
+
+
+@row_damage
 def duplicate_row(rng, base):
     rows = [dict(r) for r in base.rows]
     rows.insert(rng.randrange(len(rows) + 1), dict(rng.choice(rows)))
