@@ -152,12 +152,12 @@ ORDER: list[str] = list(KINDS)
 
 
 def kind(name: str) -> EntityKind:
-    from netops.errors import NetopsError
+    from netops.errors import NetopsError, RowProblem
 
     try:
         return KINDS[name]
     except KeyError:
-        raise NetopsError(f"unknown entity kind {name!r}; known: {', '.join(KINDS)}") from None
+        raise NetopsError(f"unknown entity kind {RowProblem.shorten(name)!r}; known: {', '.join(KINDS)}") from None
 
 
 def key_of(entity: EntityKind, file_row: dict[str, Any]) -> tuple:
