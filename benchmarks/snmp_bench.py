@@ -11,8 +11,10 @@ default); netops gets `module=interfaces` with its default profile (max-repetiti
 
 Prints per exporter: targets ok, wall s, varbinds, exporter CPU s, µs per varbind and
 per exported sample, agent CPU, scrape latency p50/p95, samples, peak RSS; then the
-ratios netops / snmp_exporter. Every process is stopped by PID; the namespace dies with
-the run; nothing leaves 127.0.0.0/8.
+ratios netops / snmp_exporter. netops serves v2c with --no-inventory --allow-any-target;
+with --v3 it serves a throw-away inventory whose one device (127.0.0.1, every agent port)
+is bound to the secret-bearing profile bench_v3, as the exporter's policy requires. Every
+process is stopped by PID; the namespace dies with the run; nothing leaves 127.0.0.0/8.
 
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 250 -c 32
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 1000 -c 0        # all scrapes in flight
@@ -154,12 +156,40 @@ def publish(summary: dict, report, json_out: str | None) -> None:
     print(json.dumps(summary))
 
 
-def netops_serve(db_url: str, *options: str) -> list[str]:
-    """argv of `netops exporter serve` on 127.0.0.1:9200; with --allow-any-target where the
-    exporter has it (the benchmark's agents are not inventory devices)."""
+def netops_serve(db_url: str, *options: str, any_target: bool = True) -> list[str]:
+    """argv of `netops exporter serve` on 127.0.0.1:9200; with ``any_target`` also
+    --allow-any-target where the exporter has it (the agents are not inventory devices)."""
     argv = [sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve", "--listen", "127.0.0.1:9200", *options]
+    if not any_target:
+        return argv
     usage = subprocess.run([*argv[:7], "--help"], capture_output=True, text=True, cwd=ROOT).stdout
     return argv + (["--allow-any-target"] if "--allow-any-target" in usage else [])
+
+
+def v3_inventory(db_url: str) -> dict[str, str]:
+    """A throw-away inventory set up the way an operator would for SNMPv3: the SNMP profile
+    ``bench_v3`` (its keys from the environment, like in production) and the agents as one
+    device at 127.0.0.1 bound to it. The exporter's policy matches a target's address (its
+    port is the request's), so every agent port is that device, and bench_v3's keys go to it
+    without --allow-any-target. Returns the environment holding the keys."""
+    sys.path.insert(0, str(ROOT))
+    from inventory.models.devices import Device
+    from inventory.models.profiles import SnmpProfile
+    from inventory.models.sites import Site
+    from netops import db as dbmod
+
+    engine = dbmod.make_engine(db_url)
+    dbmod.upgrade(engine)
+    with dbmod.session_scope(engine) as session:
+        session.add(SnmpProfile(name="bench_v3", version="v3", user=V3_USER, auth_protocol="sha",
+                                priv_protocol="aes"))
+        site = Site(code="bench", name="benchmark agents", kind="core", source="benchmark")
+        session.add(site)
+        session.flush()
+        session.add(Device(name="bench-switch", site_id=site.id, role="access_switch", platform="cisco_ios",
+                           mgmt_ip="127.0.0.1", snmp_profile="bench_v3", source="benchmark"))
+    engine.dispose()
+    return dict(os.environ, NETOPS_SNMP_BENCH_V3_AUTH_KEY=V3_AUTH, NETOPS_SNMP_BENCH_V3_PRIV_KEY=V3_PRIV)
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -361,22 +391,12 @@ def main() -> None:
             summary["results"]["snmp_exporter"] = median_row(rows)
             children.stop([anchor])  # one exporter at a time on the two cores
         db_url = f"sqlite:///{workdir / 'netops.db'}"
-        env = dict(os.environ)
-        if args.v3:  # an inventory SNMP profile, its keys from the environment like in production
-            sys.path.insert(0, str(ROOT))
-            from inventory.models.profiles import SnmpProfile
-            from netops import db as dbmod
-
-            engine = dbmod.make_engine(db_url)
-            dbmod.upgrade(engine)
-            with dbmod.session_scope(engine) as session:
-                session.add(SnmpProfile(name="bench_v3", version="v3", user=V3_USER, auth_protocol="sha",
-                                        priv_protocol="aes"))
-            engine.dispose()
-            env.update(NETOPS_SNMP_BENCH_V3_AUTH_KEY=V3_AUTH, NETOPS_SNMP_BENCH_V3_PRIV_KEY=V3_PRIV)
+        # v2c: no inventory, any target (public_v2 has no secrets); v3: the inventory's binding
+        env = v3_inventory(db_url) if args.v3 else None
         netops = children.start(netops_serve(db_url, "--max-targets-in-flight", str(args.max_targets_in_flight),
                                              *([] if args.v3 else ["--no-inventory"]),
-                                             *(["--cache-ttl", "0"] if args.cold_cache else [])),
+                                             *(["--cache-ttl", "0"] if args.cold_cache else []),
+                                             any_target=not args.v3),
                                 workdir / "netops.log", cwd=ROOT, env=env)
         wait_http("http://127.0.0.1:9200/metrics")
         auth = "bench_v3" if args.v3 else "public_v2"
