@@ -11,8 +11,10 @@ default); netops gets `module=interfaces` with its default profile (max-repetiti
 
 Prints per exporter: targets ok, wall s, varbinds, exporter CPU s, µs per varbind and
 per exported sample, agent CPU, scrape latency p50/p95, samples, peak RSS; then the
-ratios netops / snmp_exporter. Every process is stopped by PID; the namespace dies with
-the run; nothing leaves 127.0.0.0/8.
+ratios netops / snmp_exporter. netops serves v2c with --no-inventory --allow-any-target;
+with --v3 it serves a throw-away inventory whose one device (127.0.0.1, every agent port)
+is bound to the secret-bearing profile bench_v3, as the exporter's policy requires. Every
+process is stopped by PID; the namespace dies with the run; nothing leaves 127.0.0.0/8.
 
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 250 -c 32
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 1000 -c 0        # all scrapes in flight
@@ -152,6 +154,42 @@ def publish(summary: dict, report, json_out: str | None) -> None:
     if json_out:
         Path(json_out).write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
+
+
+def netops_serve(db_url: str, *options: str, any_target: bool = True) -> list[str]:
+    """argv of `netops exporter serve` on 127.0.0.1:9200; with ``any_target`` also
+    --allow-any-target where the exporter has it (the agents are not inventory devices)."""
+    argv = [sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve", "--listen", "127.0.0.1:9200", *options]
+    if not any_target:
+        return argv
+    usage = subprocess.run([*argv[:7], "--help"], capture_output=True, text=True, cwd=ROOT).stdout
+    return argv + (["--allow-any-target"] if "--allow-any-target" in usage else [])
+
+
+def v3_inventory(db_url: str) -> dict[str, str]:
+    """A throw-away inventory set up the way an operator would for SNMPv3: the SNMP profile
+    ``bench_v3`` (its keys from the environment, like in production) and the agents as one
+    device at 127.0.0.1 bound to it. The exporter's policy matches a target's address (its
+    port is the request's), so every agent port is that device, and bench_v3's keys go to it
+    without --allow-any-target. Returns the environment holding the keys."""
+    sys.path.insert(0, str(ROOT))
+    from inventory.models.devices import Device
+    from inventory.models.profiles import SnmpProfile
+    from inventory.models.sites import Site
+    from netops import db as dbmod
+
+    engine = dbmod.make_engine(db_url)
+    dbmod.upgrade(engine)
+    with dbmod.session_scope(engine) as session:
+        session.add(SnmpProfile(name="bench_v3", version="v3", user=V3_USER, auth_protocol="sha",
+                                priv_protocol="aes"))
+        site = Site(code="bench", name="benchmark agents", kind="core", source="benchmark")
+        session.add(site)
+        session.flush()
+        session.add(Device(name="bench-switch", site_id=site.id, role="access_switch", platform="cisco_ios",
+                           mgmt_ip="127.0.0.1", snmp_profile="bench_v3", source="benchmark"))
+    engine.dispose()
+    return dict(os.environ, NETOPS_SNMP_BENCH_V3_AUTH_KEY=V3_AUTH, NETOPS_SNMP_BENCH_V3_PRIV_KEY=V3_PRIV)
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -319,6 +357,9 @@ def main() -> None:
     parser.add_argument("--max-targets-in-flight", type=int, default=64, help="netops' polling bound")
     parser.add_argument("--skip-anchor", action="store_true", help="netops only (e.g. the city figure)")
     parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv (SHA, AES-128) for both exporters")
+    parser.add_argument("--cold-cache", action="store_true",
+                        help="netops with --cache-ttl 0: every scrape walks the static labels too (after the "
+                             "process's own warm-up round)")
     parser.add_argument("--py-spy", metavar="FILE", help="profile netops with py-spy (collapsed stacks) into FILE")
     parser.add_argument("--json-out")
     parser.add_argument("--max-seconds", type=float, default=1800)
@@ -330,6 +371,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="netops-snmp-bench-"))
     children = Children()
     summary = dict(targets=args.targets, concurrency=args.concurrency, agent_procs=args.agent_procs, v3=args.v3,
+                   cold_cache=args.cold_cache,
                    rounds=args.rounds, workdir=str(workdir), results={})
     try:
         fake_switch()
@@ -349,22 +391,13 @@ def main() -> None:
             summary["results"]["snmp_exporter"] = median_row(rows)
             children.stop([anchor])  # one exporter at a time on the two cores
         db_url = f"sqlite:///{workdir / 'netops.db'}"
-        env = dict(os.environ)
-        if args.v3:  # an inventory SNMP profile, its keys from the environment like in production
-            sys.path.insert(0, str(ROOT))
-            from inventory.models.profiles import SnmpProfile
-            from netops import db as dbmod
-
-            engine = dbmod.make_engine(db_url)
-            dbmod.upgrade(engine)
-            with dbmod.session_scope(engine) as session:
-                session.add(SnmpProfile(name="bench_v3", version="v3", user=V3_USER, auth_protocol="sha",
-                                        priv_protocol="aes"))
-            engine.dispose()
-            env.update(NETOPS_SNMP_BENCH_V3_AUTH_KEY=V3_AUTH, NETOPS_SNMP_BENCH_V3_PRIV_KEY=V3_PRIV)
-        netops = children.start([sys.executable, "-m", "cli", "--db", db_url, "exporter", "serve",
-                                 "--listen", "127.0.0.1:9200", "--max-targets-in-flight", str(args.max_targets_in_flight)]
-                                + ([] if args.v3 else ["--no-inventory"]), workdir / "netops.log", cwd=ROOT, env=env)
+        # v2c: no inventory, any target (public_v2 has no secrets); v3: the inventory's binding
+        env = v3_inventory(db_url) if args.v3 else None
+        netops = children.start(netops_serve(db_url, "--max-targets-in-flight", str(args.max_targets_in_flight),
+                                             *([] if args.v3 else ["--no-inventory"]),
+                                             *(["--cache-ttl", "0"] if args.cold_cache else []),
+                                             any_target=not args.v3),
+                                workdir / "netops.log", cwd=ROOT, env=env)
         wait_http("http://127.0.0.1:9200/metrics")
         auth = "bench_v3" if args.v3 else "public_v2"
         spy = py_spy(children, netops.pid, args.py_spy, workdir)
@@ -379,6 +412,7 @@ def main() -> None:
 
 def report(summary: dict) -> None:
     print(f"\ntargets={summary['targets']} concurrency={summary['concurrency']} v3={summary['v3']} "
+          f"cold label cache={summary['cold_cache']} "
           f"snmpd processes={summary['agent_procs']} (medians of {summary['rounds']} rounds)", file=sys.stderr)
     print(f"{'exporter':<14}{'ok':>6}{'wall s':>8}{'varbinds':>10}{'CPU s':>8}{'µs/vb':>7}{'µs/sample':>10}"
           f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'KiB/scrape':>11}{'RSS MiB start/peak':>19}",

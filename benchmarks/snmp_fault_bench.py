@@ -23,6 +23,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -92,12 +93,9 @@ async def fault_round(base: str, path: str, live: list[str], dead: list[str], ti
     dead_outcomes: dict[str, int] = {}
     for t in dead:
         code, body, _ = answers[t]
-        reason = "200"
-        if code != 200:
-            reason = str(code)
-        elif b"reason=" in body:
-            reason = body.split(b'reason="', 1)[1].split(b'"', 1)[0].decode()
-        dead_outcomes[reason] = dead_outcomes.get(reason, 0) + 1
+        reason = re.search(rb'reason="?([a-z_]+)', body)  # netops: a module's reason, or the 503 line's
+        outcome = f"{code} {reason[1].decode()}" if reason else str(code)
+        dead_outcomes[outcome] = dead_outcomes.get(outcome, 0) + 1
     return dict(live=len(live), live_complete=complete, live_complete_pct=round(100 * complete / len(live), 1),
                 dead=len(dead), dead_outcomes=dead_outcomes, wall_s=round(wall, 2),
                 dead_p50_s=round(statistics.median(answers[t][2] for t in dead), 2) if dead else None,
@@ -176,9 +174,8 @@ def main() -> None:
                 live, dead, ANCHOR_FULL, args)
             summary["results"]["snmp_exporter_peak_rss_mib"] = sb.peak_rss_mib(anchor.pid)
             children.stop([anchor])
-        netops = children.start([sys.executable, "-m", "cli", "--db", f"sqlite:///{workdir / 'netops.db'}",
-                                 "exporter", "serve", "--listen", "127.0.0.1:9200", "--no-inventory",
-                                 "--log-level", "error"], workdir / "netops.log", cwd=sb.ROOT)
+        netops = children.start(sb.netops_serve(f"sqlite:///{workdir / 'netops.db'}", "--no-inventory",
+                                                "--log-level", "error"), workdir / "netops.log", cwd=sb.ROOT)
         sb.wait_http("http://127.0.0.1:9200/-/healthy")
         spy = sb.py_spy(children, netops.pid, args.py_spy, workdir)
         summary["results"]["netops"] = measure(

@@ -280,7 +280,10 @@ def cut(ctx: typer.Context,
                                                        "links or sites failing together; prefix with the kind "
                                                        "(segment:TS1) when a code is ambiguous."),
         as_json: bool = JSON, planned: bool = PLANNED, no_transit: bool = NO_TRANSIT) -> None:
-    """Blast radius: what loses its connection when all the ELEMENTS fail at once."""
+    """Blast radius: what loses its connection when all the ELEMENTS fail at once. A route
+    node takes its trench segments and closures with it, a closure the cables spliced in it,
+    a site all its devices; a link is down when anything it runs through fails, whatever
+    that element's recorded status."""
     from topology import audits
 
     net = _network(ctx, _config(planned, None, 10.0, no_transit))

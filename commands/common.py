@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer's own click (typer>=0.29)
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # Typer's own click (typer>=0.29)
 from typer.core import TyperGroup, TyperOption
 
 from netops.errors import InputError, NetopsError
@@ -64,16 +64,20 @@ class AppContext:
         return self._engine
 
     @contextmanager
-    def writing(self, purpose: str) -> Iterator[Engine]:
-        """The engine for a command that loads inventory (seed, import): creates the database
-        and its schema when new, and holds the writer lock for the whole block, so two such
-        commands on one database run one after the other instead of racing."""
+    def writing(self, purpose: str, create: bool = True) -> Iterator[Engine]:
+        """The engine for a command that changes inventory others also change (seed, import,
+        plan apply): holds the writer lock for the whole block, so two such commands on one
+        database run one after the other instead of racing; ``create`` makes the database and
+        its schema when new (the loaders), otherwise it must exist."""
         from netops import db as dbmod
 
-        dbmod.prepare_location(self.settings.db_url, create=True)
+        dbmod.prepare_location(self.settings.db_url, create=create)
         engine = self._make_engine()
         with dbmod.write_lock(engine, purpose, self.settings.db_lock_timeout):
-            dbmod.ensure_schema(engine)
+            if create:
+                dbmod.ensure_schema(engine)
+            else:
+                dbmod.require_head(engine)
             self._engine = engine
             yield engine
 
@@ -164,8 +168,8 @@ class NetopsGroup(TyperGroup):
             return super().invoke(ctx)
         except NoArgsIsHelpError:  # the help screen, not an error
             raise
-        except UsageError as exc:
-            command = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+        except ClickException as exc:  # a bad option or argument of a sub-command: one line, not a panel
+            command = getattr(getattr(exc, "ctx", None), "command_path", None) or ctx.command_path
             _error(f"{exc.format_message()} (`{command} --help` lists the options)")
             raise typer.Exit(exc.exit_code)
         except InputError as exc:

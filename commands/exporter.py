@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from commands.common import app_context, console
+from commands.common import app_context, console, err_console
 from netops.errors import InputError, RowProblem
 from netops.settings import WORKSPACE_ENV
 
@@ -91,5 +91,8 @@ def serve(
         collectors.append(InventoryAuditCollector(engine))
     policy = TargetPolicy(partial(inventory_devices, engine) if engine is not None else None,
                           allow_any_target=allow_any_target)
+    if engine is None and not allow_any_target:
+        err_console.print("[yellow]warning:[/yellow] no inventory and no --allow-any-target: every /snmp "
+                          "target is refused (403)", highlight=False, soft_wrap=True)
     console.print(f"netops exporter listening on http://{host}:{port}/", highlight=False)
     run(make_app(poller, engine, reload_profiles, collectors, policy), host, port)

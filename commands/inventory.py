@@ -49,8 +49,9 @@ def seed_cmd(
                                                       "no longer makes (never rows of plans or imports)."),
     as_json: bool = JSON,
 ) -> None:
-    """Load the Gelsenkirchen network (real sites + generated plant). Idempotent; never
-    reverts rows that a plan or an import changed since (it names them)."""
+    """Load the Gelsenkirchen network (real sites + generated plant). Idempotent.
+
+    A re-seed never reverts rows that a plan or an import changed since (it names them)."""
     from inventory.seed import SEED, generate, seed as load_dataset, write_streets
     from netops.db import session_scope
 

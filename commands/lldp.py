@@ -72,4 +72,3 @@ def verify(
         raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
     if any(_fails(f.kind, fail_on) for f in report.findings):
         raise typer.Exit(ssh.EXIT_FINDINGS)
-

@@ -10,7 +10,8 @@ from typing import Optional
 
 import typer
 
-from commands.common import (OutputFormat, choice_option, chosen_format, console, err_console, format_option,
+from commands.common import (OutputFormat, app_context, choice_option, chosen_format, console, err_console,
+                             format_option,
                              json_option, open_session, output_file, print_json, print_listing, print_table,
                              working, write_text)
 from netops.errors import NetopsError
@@ -307,9 +308,12 @@ def diff(ctx: typer.Context, plan_ref: str = PLAN_ARG, as_json: bool = JSON) -> 
 
 def _change_state(ctx: typer.Context, plan_ref: str, action: str, done: str) -> None:
     from inventory.entities import KIND_OF_TABLE
+    from netops.db import session_scope
     from planning import changeset
 
-    with open_session(ctx) as session:
+    # under the writer lock: a seed running meanwhile must not judge rows this changes
+    with app_context(ctx).writing("netops plan apply/discard", create=False) as engine, \
+            session_scope(engine) as session:
         plan = changeset.get_plan(session, plan_ref)
         counts = getattr(changeset, action)(session, plan)
     console.print(f"plan {plan.name} {done} " + ", ".join(f"{n} {KIND_OF_TABLE.get(t, t)}"

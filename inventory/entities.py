@@ -155,13 +155,13 @@ KIND_OF_TABLE: dict[str, str] = {k.model.__tablename__: k.name for k in KINDS.va
 
 
 def kind(name: str) -> EntityKind:
-    from netops.errors import NetopsError
+    from netops.errors import NetopsError, RowProblem
     from netops.vocabulary import unknown
 
     try:
         return KINDS[name]
     except KeyError:
-        raise NetopsError(unknown("element kind", name, KINDS)) from None
+        raise NetopsError(unknown("element kind", RowProblem.shorten(name), KINDS)) from None
 
 
 def key_of(entity: EntityKind, file_row: dict[str, Any]) -> tuple:

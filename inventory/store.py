@@ -132,6 +132,9 @@ def resolve(entity: EntityKind, source: SourceRow, index: KeyIndex) -> tuple[dic
                 except json.JSONDecodeError as exc:
                     problem(column, f"not valid JSON: {exc.msg}")
                     continue
+                except (RecursionError, ValueError):  # nested too deeply, an integer of 5000 digits
+                    problem(column, "not readable as JSON: nested too deeply or a number too long")
+                    continue
             if value is not None or column in data:
                 db[column] = value
             continue

@@ -68,9 +68,11 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engin
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        # application_name lets a waiting netops name the process that holds the lock
+        # application_name lets a waiting netops name the process that holds the lock;
+        # lock_timeout bounds every wait for a row or table lock like SQLite's busy timeout
         return create_engine(url, pool_pre_ping=True, connect_args={
-            "connect_timeout": 10, "application_name": f"netops pid {os.getpid()}"})
+            "connect_timeout": 10, "application_name": f"netops pid {os.getpid()}",
+            "options": f"-c lock_timeout={int(lock_timeout * 1000)}"})
     except NoSuchModuleError:
         raise DatabaseError(f"unknown database driver {parsed.drivername!r}: use postgresql://USER@HOST/DB "
                             "(psycopg 3)") from None
@@ -134,8 +136,8 @@ def prepare_location(url: str, *, create: bool) -> None:
         return
     if not create:
         if not path.parent.is_dir():
-            raise DatabaseError(f"no database at {path}: the directory {path.parent} does not exist "
-                                f"(a typo in --db or {DB_ENV}?)")
+            raise DatabaseError(f"no database at {path} (the directory {path.parent} does not exist): "
+                                f"{CREATE_HINT}, or check --db / {DB_ENV} for a typo")
         raise DatabaseError(f"no database at {path}: {CREATE_HINT}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +218,7 @@ def _advisory_lock(engine: Engine, timeout: float) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(text("SELECT set_config('lock_timeout', '0', false)"))
+            conn.execute(text("RESET lock_timeout"))
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PG_LOCK_KEY})
 
 
@@ -431,7 +433,7 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     low = detail.lower()
     if isinstance(exc, (IntegrityError, DataError)):
         return NetopsError(f"the database refused the data: {detail}")
-    if "database is locked" in low or "database table is locked" in low:
+    if "database is locked" in low or "database table is locked" in low or "lock timeout" in low:
         path = sqlite_file(url)
         holders = sqlite_lock_holders(path) if path else []
         by = f" by {', '.join(holders)}" if holders else ""

@@ -552,4 +552,4 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
                    if code not in routes}
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint), bound=lower_bound(instance, sorted(joint)) if joint else None)
+                     instance.cost(joint), bound=lower_bound(instance, sorted(joint), joint) if joint else None)

@@ -9,7 +9,16 @@ the directed multi-commodity formulation, solved by HiGHS (``scipy.optimize.linp
 
 with an arc per direction of every candidate edge: the optimal plan is a tree towards
 the root, using each trench in one direction, so this relaxes it. On the benchmark's grid
-cities it equals the optimum. Larger batches get the **dual ascent** bound instead:
+cities it equals the optimum. Larger batches get the better of two bounds:
+
+**Column generation** (``generated_lp_bound``): the same LP with each site's flow limited
+to the arcs around its planned path; the restricted LP's duals price the arcs per site,
+and each site's cheapest way on the *whole* network at per-cable + its prices (the
+Lagrangian dual, valid as long as no arc's prices sum above its fixed cost) gives the
+bound; ways leaving their region add arcs for the next round, until none does or
+``GENERATION_ROUNDS`` are done. The fixed cost the duals leave on an arc goes to the sites that left over it.
+
+**Dual ascent**:
 
 * The optimal plan is a tree towards the root (each site on its cheapest way through what
   is dug), so every set S of nodes holding a site but not the root is left by at least
@@ -30,6 +39,7 @@ Fast (one growth per site, one Dijkstra per site at the end), and valid for any 
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,6 +54,8 @@ if TYPE_CHECKING:
 _EPS = 1e-9
 LP_MAX_VARIABLES = 400_000  # arcs x (sites + 1) up to which the LP relaxation is solved
 LP_TIME_LIMIT_S = 20.0
+GENERATION_ROUNDS = 8  # column generation rounds: a fixed count, so a plan's bound does not depend on load
+GENERATION_SAFETY_S = 90.0  # ... with a wall-time limit only as a safety net
 
 
 @dataclass(frozen=True)
@@ -190,7 +202,145 @@ def lp_bound(instance: SteinerInstance, terminals: list[int], time_limit_s: floa
     return LowerBound(float(result.fun) - instance.toll * k, "LP relaxation")
 
 
-def lower_bound(instance: SteinerInstance, terminals: list[int] | None = None) -> LowerBound:
-    """The LP relaxation where it is small enough and solves in time, else dual ascent."""
+def lower_bound(instance: SteinerInstance, terminals: list[int] | None = None,
+                paths: dict[int, list[int]] | None = None) -> LowerBound:
+    """The LP relaxation where it is small enough to solve whole; else the better of dual
+    ascent and, given the plan's ``paths``, the LP by column generation (time-limited)."""
     terminals = list(instance.terminals if terminals is None else terminals)
-    return lp_bound(instance, terminals) or dual_ascent_bound(instance, terminals)
+    whole = lp_bound(instance, terminals)
+    if whole is not None:
+        return whole
+    bounds = [dual_ascent_bound(instance, terminals)]
+    if paths:
+        generated = generated_lp_bound(instance, terminals, paths)
+        if generated is not None:
+            bounds.append(generated)
+    return max(bounds, key=lambda b: b.value_eur)
+
+
+def _directed(instance: SteinerInstance) -> tuple[np.ndarray, np.ndarray]:
+    return (np.concatenate([instance.tail, instance.head]), np.concatenate([instance.head, instance.tail]))
+
+
+def _lagrangian(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray]
+                ) -> tuple[float, dict[int, list[int]]]:
+    """Σ_t (site t's cheapest way to the root at per-cable + prices[t] costs) on the whole
+    network, a lower bound whenever prices are >= 0 and sum to at most each arc's fixed
+    cost; and each site's way (directed arcs)."""
+    tails, heads = _directed(instance)
+    per_cable = np.concatenate([instance.per_cable, instance.per_cable])
+    arc_of = {(int(a), int(b)): i for i, (a, b) in enumerate(zip(tails, heads))}
+    total, ways = 0.0, {}
+    for t in terminals:
+        graph = csr_matrix((np.maximum(per_cable + prices[t], _EPS), (tails, heads)), shape=(instance.n, instance.n))
+        distance, preds = dijkstra(graph, directed=True, indices=t, return_predecessors=True)
+        if not np.isfinite(distance[instance.root]):
+            return float("inf"), {}
+        total += float(distance[instance.root])
+        way, node = [], instance.root
+        while node != t:
+            parent = int(preds[node])
+            way.append(arc_of[parent, node])
+            node = parent
+        ways[t] = way
+    return total, ways
+
+
+def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: dict[int, list[int]],
+                       rounds: int = GENERATION_ROUNDS, time_limit_s: float = GENERATION_SAFETY_S
+                       ) -> LowerBound | None:
+    """The LP relaxation by column generation, for batches too large to state whole: each
+    site's flow may use the arcs around its planned path (``paths``: undirected arcs per
+    site, the heuristic's plan); the restricted LP's duals price every arc per site, the
+    Lagrangian on the *whole* network turns them into a valid bound, and the arcs of any
+    site's cheaper way outside its region join the next round. When no site's way leaves
+    its region, the bound is the full LP relaxation's value."""
+    m = len(instance.tail)
+    tails, heads = _directed(instance)
+    fixed = np.concatenate([instance.fixed, instance.fixed])
+    per_cable = np.concatenate([instance.per_cable, instance.per_cable])
+    incident: dict[int, list[int]] = {}
+    for i, (a, b) in enumerate(zip(instance.tail.tolist(), instance.head.tolist())):
+        incident.setdefault(a, []).append(i)
+        incident.setdefault(b, []).append(i)
+    region = {}
+    for t in terminals:  # its path and the arcs within two hops of it
+        nodes = {int(x) for a in paths[t] for x in (instance.tail[a], instance.head[a])}
+        for _ in range(2):
+            nodes |= {int(x) for v in nodes for a in incident[v] for x in (instance.tail[a], instance.head[a])}
+        region[t] = {a for v in nodes for a in incident[v]}
+    escapers: dict[int, set[int]] = {}  # arc outside the regions -> sites whose way used it
+    best = None
+    deadline = time.perf_counter() + time_limit_s
+    for _ in range(rounds):
+        union = sorted(set().union(*region.values()))
+        directed = np.concatenate([np.asarray(union), np.asarray(union) + m])
+        y_index = {int(a): i for i, a in enumerate(directed)}
+        columns, cost = len(directed), list(fixed[directed])
+        rows_eq, cols_eq, vals_eq, b_eq = [], [], [], []
+        rows_ub, cols_ub, vals_ub = [], [], []
+        owner = []  # (site, directed arc) of each coupling row
+        eq_row = 0
+        for t in terminals:
+            arcs = np.concatenate([np.asarray(sorted(region[t])), np.asarray(sorted(region[t])) + m])
+            nodes = np.unique(np.concatenate([tails[arcs], heads[arcs], [t, instance.root]]))
+            local = {int(v): eq_row + i for i, v in enumerate(nodes)}
+            for arc in arcs.tolist():
+                rows_eq += [local[int(tails[arc])], local[int(heads[arc])]]
+                cols_eq += [columns, columns]
+                vals_eq += [1.0, -1.0]
+                rows_ub += [len(owner), len(owner)]
+                cols_ub += [columns, y_index[arc]]
+                vals_ub += [1.0, -1.0]
+                owner.append((t, arc))
+                cost.append(per_cable[arc])
+                columns += 1
+            supply = np.zeros(len(nodes))
+            supply[np.searchsorted(nodes, t)] += 1.0
+            supply[np.searchsorted(nodes, instance.root)] -= 1.0
+            b_eq += supply.tolist()
+            eq_row += len(nodes)
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        result = linprog(np.asarray(cost),
+                         A_ub=csr_matrix((vals_ub, (rows_ub, cols_ub)), shape=(len(owner), columns)),
+                         b_ub=np.zeros(len(owner)),
+                         A_eq=csr_matrix((vals_eq, (rows_eq, cols_eq)), shape=(eq_row, columns)),
+                         b_eq=np.asarray(b_eq), bounds=(0, None), method="highs",
+                         options={"time_limit": remaining})
+        if result.status != 0:
+            break
+        prices = {t: np.zeros(2 * m) for t in terminals}
+        for (t, arc), marginal in zip(owner, result.ineqlin.marginals):
+            prices[t][arc] = max(0.0, -float(marginal))
+        # what the duals leave of an arc's fixed cost goes to the sites whose way left their
+        # region over it before (a site sees an arc outside its region at cable cost otherwise)
+        spent = sum(prices.values())
+        for arc, sites in escapers.items():
+            share = max(0.0, fixed[arc] - spent[arc]) / len(sites)
+            for t in sites:
+                prices[t][arc] += share
+        # HiGHS' duals are exact to its tolerance: scale any arc a hair over its fixed cost back
+        spent = sum(prices.values())
+        over = spent > fixed
+        if over.any():
+            scale = np.where(over, fixed / np.maximum(spent, _EPS), 1.0)
+            for t in terminals:
+                prices[t] *= scale
+        value, ways = _lagrangian(instance, terminals, prices)
+        if best is None or value > best:
+            best = value
+        escaped = False
+        for t, way in ways.items():
+            outside = {a for a in way if a % m not in region[t]}
+            if outside:
+                escaped = True
+                region[t] |= {a % m for a in outside}
+                for a in outside:
+                    escapers.setdefault(a, set()).add(t)
+        if not escaped:
+            break
+    if best is None or not np.isfinite(best):
+        return None
+    return LowerBound(best - instance.toll * len(terminals), "LP relaxation (column generation)")

@@ -21,40 +21,54 @@ from topology.rows import load_inventory
 #: which findings colour a trench segment, and how
 _TRENCH_STATUS_OF_AUDIT = {"spof": "spof", "shared_trench": "shared"}
 
+#: site kinds with one uplink by design (an access point, a small cell): a cut that takes
+#: down only these is a known, accepted spur, not a weakness to alarm anyone with
+SINGLE_HOMED_BY_DESIGN = frozenset({"hotspot", "small_cell"})
+
 
 @dataclass
 class AuditView:
     findings: list[FindingView]
     redundant_sites: set[str]  # site codes with trench-disjoint redundancy
     paths_to_core: dict[str, list[list[str]]]  # site code -> routes, each a list of hop labels
-    segment_status: dict[str, str]  # segment code -> spof|shared|full (absent: ok)
-    cable_status: dict[str, str]  # cable code -> spof|full (absent: ok)
+    segment_status: dict[str, str]  # segment code -> spof|shared|full|spur (absent: ok)
+    cable_status: dict[str, str]  # cable code -> spof|full|spur (absent: ok)
 
 
 def audit_view(session: Session) -> AuditView:
     net = Network(load_inventory(session))
     findings = run_audits(net).sorted()
+    kind_of = {site.code: str(site.kind) for site in net.sites.values()}
+    views = [_finding_view(f, kind_of) for f in findings]
     diversity = path_diversity(net)
     # a site is redundant when it has two link-disjoint paths and no single trench cut
     # takes it down (its paths do not share a trench)
     redundant = {d.site for d in diversity if d.logical_paths >= 2 and not d.trench_cuts}
-    status = _status_of(findings, "trench")
+    status = _status_of(views, findings, "trench")
     # service view: a trench whose cut takes a site down is that site's single point of
     # failure, or, if the site has two link-disjoint paths, the trench they share
     multi_path = {d.site for d in diversity if d.logical_paths >= 2}
     for trench, site_ids in trench_cuts(net).items():
         sites = {net.sites[s].code for s in site_ids}
-        _worsen(status, net.segments[trench].code, "shared" if sites <= multi_path else "spof")
+        if sites <= multi_path:
+            new = "shared"
+        else:
+            new = "spur" if _by_design(sites, kind_of) else "spof"
+        _worsen(status, net.segments[trench].code, new)
     return AuditView(
-        findings=[_finding_view(f) for f in findings],
+        findings=views,
         redundant_sites=redundant,
         paths_to_core=_paths_to_core(net),
         segment_status=status,
-        cable_status=_status_of(findings, "cable"),
+        cable_status=_status_of(views, findings, "cable"),
     )
 
 
-def _finding_view(finding) -> FindingView:
+def _by_design(site_codes, kind_of: dict[str, str]) -> bool:
+    return bool(site_codes) and all(kind_of.get(code) in SINGLE_HOMED_BY_DESIGN for code in site_codes)
+
+
+def _finding_view(finding, kind_of: dict[str, str]) -> FindingView:
     message = f"{finding.title}: {', '.join(e.code for e in finding.elements[:6])}"
     if len(finding.elements) > 6:
         message += f" and {len(finding.elements) - 6} more"
@@ -63,14 +77,17 @@ def _finding_view(finding) -> FindingView:
     return FindingView(
         severity=str(finding.severity), kind=finding.audit, message=message, sites=list(finding.sites),
         segments=[e.code for e in finding.elements if e.kind == "trench"],
+        weight=finding.weight, by_design=_by_design(finding.sites, kind_of),
     )
 
 
-def _status_of(findings, kind: str) -> dict[str, str]:
+def _status_of(views: list[FindingView], findings, kind: str) -> dict[str, str]:
     """Map status of the elements of one kind (trench, cable) named by the findings."""
     status: dict[str, str] = {}
-    for finding in findings:
-        if finding.audit in _TRENCH_STATUS_OF_AUDIT:
+    for view, finding in zip(views, findings):
+        if finding.audit == "spof" and view.by_design:
+            new = "spur"
+        elif finding.audit in _TRENCH_STATUS_OF_AUDIT:
             new = _TRENCH_STATUS_OF_AUDIT[finding.audit]
         elif finding.audit == "capacity" and "full" in finding.title:
             new = "full"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections import defaultdict
+from importlib.resources import files
 
 from sqlmodel import Session, select
 
@@ -28,6 +30,7 @@ from inventory.opendata import connected_site_ids
 from report import prometheus
 from report.audits import AuditView, audit_view
 from report.model import (
+    AreaView,
     CableView,
     DeviceView,
     DistrictRow,
@@ -39,6 +42,9 @@ from report.model import (
     TrenchView,
     UplinkView,
 )
+
+#: Stadtteil and Stadtbezirk outlines (derived by ``inventory.seed.outlines``, approximate)
+DISTRICT_OUTLINES = files("inventory") / "data" / "district_outlines.geojson"
 
 #: the site kinds whose connection the city's digital strategy tracks
 KPI_KINDS = (SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind.BUSINESS_PARK)
@@ -80,7 +86,23 @@ def build_report(
         trenches=_trenches(segments, audits),
         cables=_cables(session, segments, audits),
         findings=audits.findings,
+        areas=district_areas(),
     )
+
+
+def district_areas() -> list[AreaView]:
+    """The orientation layer: Stadtbezirke first (drawn below), then Stadtteile."""
+    features = json.loads(DISTRICT_OUTLINES.read_text("utf-8"))["features"]
+    areas = []
+    for feature in sorted(features, key=lambda f: (f["properties"]["level"] != "stadtbezirk", f["properties"]["name"])):
+        props, geometry = feature["properties"], feature["geometry"]
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        lon, lat = props["label_at"]
+        areas.append(AreaView(
+            name=props["name"], level=props["level"], rings=[_latlon(polygon[0]) for polygon in polygons],
+            label_at=[lat, lon], approximate=props["approximate"],
+        ))
+    return areas
 
 
 def _site_views(session: Session, sites, connected: set[int], audits: AuditView) -> list[SiteView]:

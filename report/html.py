@@ -10,6 +10,7 @@ numbers are readable even where scripts are blocked.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from importlib.resources import files
 from string import Template
@@ -36,7 +37,10 @@ _PAGE = Template("""<!DOCTYPE html>
 <main>
 <section id="map-section">
   <div id="map"></div>
-  <aside id="site-panel"><p class="muted">Click a site on the map to see its devices, paths to the core and findings.</p></aside>
+  <aside id="side">
+    <details id="legend"><summary>Legend</summary></details>
+    <div id="site-panel"><p class="muted">Tap or click a site on the map to see its devices, paths to the core and findings.</p></div>
+  </aside>
 </section>
 <section id="kpis"><h2>Key figures</h2>$kpi_table$notes</section>
 <section id="plans"><h2>Planned connections</h2>$plan_table</section>
@@ -52,30 +56,67 @@ _PAGE = Template("""<!DOCTYPE html>
 """)
 
 _CSS = """
+* { box-sizing: border-box; }
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #222; }
 header, section, footer { padding: 0 1.5rem; }
 h1 { font-size: 1.4rem; margin: 0.8rem 0 0.2rem; }
 .muted { color: #777; }
 #map-section { display: flex; gap: 1rem; }
-#map { flex: 3; height: 620px; border: 1px solid #ccc; background: #f4f4f0; }
-#site-panel { flex: 1; max-height: 620px; overflow: auto; border: 1px solid #ddd; padding: 0 0.8rem; }
+#map { flex: 3; min-width: 0; height: clamp(480px, 74vh, 900px); border: 1px solid #ccc; background: #f7f6f2; }
+#side { flex: 1; min-width: 0; display: flex; flex-direction: column; gap: 0.6rem; max-height: clamp(480px, 74vh, 900px); }
+#site-panel { flex: 1; overflow: auto; border: 1px solid #ddd; padding: 0 0.8rem; overflow-wrap: break-word; }
 #site-panel ul { padding-left: 1.1rem; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.7rem; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.7rem; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .sev { font-weight: bold; text-transform: uppercase; font-size: 0.8em; }
 .sev-critical { color: #b00; } .sev-warning { color: #d60; } .sev-info { color: #666; }
 summary { cursor: pointer; margin: 0.3rem 0; }
+details.more { display: inline; } details.more > summary { display: inline; color: #1f5fa8; }
+details.audit-group { margin-left: 1rem; }
+.id { white-space: nowrap; }
+.area-label { color: #555; font-size: 11px; white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff;
+  transform: translate(-50%, -50%); width: auto !important; height: auto !important; }
+.area-label-stadtbezirk { font-size: 14px; font-weight: 600; text-transform: uppercase; letter-spacing: 0.08em;
+  color: #666; margin-top: 14px; }
+.hotspot-cluster { display: flex; align-items: center; justify-content: center; border-radius: 50%;
+  background: rgba(255, 127, 0, 0.35); border: 2px solid #ff7f00; color: #7a3b00; font: bold 11px system-ui, sans-serif; }
+.legend-cluster { display: inline-flex; width: 22px; height: 22px; vertical-align: middle; }
+#legend { border: 1px solid #ddd; padding: 0.2rem 0.8rem; font-size: 13px; }
+#legend ul { list-style: none; padding: 0; margin: 0.2rem 0; }
+#legend li { display: flex; align-items: center; gap: 0.4rem; margin: 2px 0; }
+#legend li svg { flex: none; }
+.legend-note { margin: 0.3rem 0; color: #555; }
+@media (max-width: 760px) {
+  header, section, footer { padding: 0 0.7rem; }
+  h1 { font-size: 1.15rem; }
+  #map-section { flex-direction: column; gap: 0.6rem; padding: 0; }
+  #map { flex: none; width: 100%; height: 56vh; min-height: 340px; border-width: 1px 0; }
+  #side { flex: none; width: 100%; max-height: none; }
+  #site-panel, #legend { border-width: 1px 0; }
+  th, td { padding: 0.2rem 0.3rem; }
+  th { font-size: 0.85em; }
+  details.audit-group { margin-left: 0.4rem; }
+  table.records, table.records tbody, table.records tr, table.records td { display: block; }
+  table.records thead { display: none; }
+  table.records tr { border-bottom: 1px solid #ccc; padding: 0.3rem 0; }
+  table.records td, table.records td.num { border: 0; padding: 0.1rem 0; text-align: left; }
+  table.records td:empty { display: none; }
+  table.records td:first-child { font-weight: 600; }
+  table.records td::before { content: attr(data-label) ": "; color: #777; }
+}
 """
 
 
 def render_html(report: Report) -> str:
-    payload = {"sites": report.sites, "trenches": report.trenches, "cables": report.cables, "findings": report.findings}
+    payload = {"sites": report.sites, "trenches": report.trenches, "cables": report.cables,
+               "findings": report.findings, "areas": report.areas}
     notes = "".join(f'<p class="muted">{escape(n)}</p>' for n in report.kpis.notes)
     return _PAGE.substitute(
         title=escape(report.title),
         generated_at=escape(report.generated_at),
-        leaflet_css=(_STATIC / "leaflet.css").read_text("utf-8"),
+        leaflet_css=_leaflet_css(),
         report_css=_CSS,
         kpi_table=_kpi_table(report),
         notes=notes,
@@ -90,6 +131,23 @@ def render_html(report: Report) -> str:
     )
 
 
+#: the folded layer control's icon (three stacked sheets), inline: Leaflet's CSS points at
+#: images/*.png next to the page, which a single offline file does not have
+_LAYERS_ICON = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 26 26'%3E"
+    "%3Cg fill='%23ffffff' stroke='%23555' stroke-width='1.5' stroke-linejoin='round'%3E"
+    "%3Cpath d='M13 15 3 19.5l10 4.5 10-4.5z'/%3E%3Cpath d='M13 10.5 3 15l10 4.5L23 15z'/%3E"
+    "%3Cpath d='M13 6 3 10.5 13 15l10-4.5z'/%3E%3C/g%3E%3C/svg%3E"
+)
+
+
+def _leaflet_css() -> str:
+    css = (_STATIC / "leaflet.css").read_text("utf-8")
+    for image in ("url(images/layers.png)", "url(images/layers-2x.png)"):
+        css = css.replace(image, f'url("{_LAYERS_ICON}")')
+    return css.replace("url(images/marker-icon.png)", "none")  # the map draws no default pin markers
+
+
 def _pct(share: Share | None) -> str:
     if share is None:
         return "n/a"
@@ -97,17 +155,21 @@ def _pct(share: Share | None) -> str:
     return f"{share.part} / {share.total} ({ratio * 100:.1f} %)" if ratio is not None else "0 / 0"
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+def _table(headers: list[str], rows: list[list[str]], numeric_from: int = 1, records: bool = False) -> str:
+    """``records``: on a phone each row becomes a block (label: value) instead of columns."""
     if not rows:
         return '<p class="muted">none</p>'
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    labels = [f' data-label="{escape(h)}"' for h in headers]
     body = "".join(
         "<tr>" + "".join(
-            f'<td class="num">{cell}</td>' if i >= numeric_from else f"<td>{cell}</td>" for i, cell in enumerate(row)
+            f'<td class="num"{label}>{cell}</td>' if i >= numeric_from else f"<td{label}>{cell}</td>"
+            for i, (cell, label) in enumerate(zip(row, labels))
         ) + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    kind = ' class="records"' if records else ""
+    return f'<div class="table-wrap"><table{kind}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _kpi_table(report: Report) -> str:
@@ -145,22 +207,83 @@ def _district_table(report: Report) -> str:
         for d in report.districts
     ]
     headers = ["district"] + [f"{KIND_LABELS[k]} connected" for k in kinds] + ["trench-disjoint", "hotspots"]
-    return _table(headers, rows)
+    return _table(headers, rows, records=True)
+
+
+#: site kinds, most important first: the order of site lists in findings
+SITE_IMPORTANCE = ("hospital", "school", "kindergarten", "business_park", "public_building", "core", "cabinet",
+                   "small_cell", "hotspot")
+SEVERITIES = ("critical", "warning", "info")
+SITES_SHOWN = 6  # per finding; the rest behind "+N more"
 
 
 def _finding_table(report: Report) -> str:
-    """One collapsible table per severity (a city has hundreds of info findings); the
-    critical ones open."""
+    """Counts by audit and severity first, then per severity (worst first) one collapsible
+    group per audit, its findings ranked by the weight of the sites they cut off; site lists
+    in order of importance, shortened with an expandable "+N more". Findings that only
+    concern hotspots (one uplink by design) are counted apart and stay folded."""
     if not report.findings:
         return '<p class="muted">none</p>'
-    parts = []
-    for severity in ("critical", "warning", "info"):
-        rows = [[escape(f.kind), escape(f.message), escape(", ".join(f.sites))]
-                for f in report.findings if f.severity == severity]
-        if rows:
-            parts.append(
-                f'<details class="findings-{severity}"{" open" if severity == "critical" else ""}>'
-                f'<summary><span class="sev sev-{severity}">{severity}</span> {len(rows)} finding(s)</summary>'
-                + _table(["audit", "finding", "sites"], rows, numeric_from=99) + "</details>"
-            )
+    kind_of = {s.code: s.kind for s in report.sites}
+    rank = {kind: i for i, kind in enumerate(SITE_IMPORTANCE)}
+
+    def site_list(codes: list[str]) -> str:
+        ordered = [f'<span class="id">{escape(c)}</span>'
+                   for c in sorted(codes, key=lambda c: (rank.get(kind_of.get(c, ""), len(rank)), c))]
+        if len(ordered) <= SITES_SHOWN + 1:  # "+1 more" would hide less than it takes
+            return ", ".join(ordered)
+        return (", ".join(ordered[:SITES_SHOWN]) + f' <details class="more"><summary>+{len(ordered) - SITES_SHOWN} more'
+                f'</summary>{", ".join(ordered[SITES_SHOWN:])}</details>')
+
+    real = [f for f in report.findings if not f.by_design]
+    by_design = [f for f in report.findings if f.by_design]
+    parts = [_finding_counts(real, by_design)]
+    for severity in SEVERITIES:
+        of_severity = [f for f in real if f.severity == severity]
+        if not of_severity:
+            continue
+        groups: dict[str, list] = {}
+        for finding in sorted(of_severity, key=lambda f: -f.weight):
+            groups.setdefault(finding.kind, []).append(finding)
+        inner = "".join(
+            f'<details class="audit-group audit-{escape(audit)}"{" open" if severity == "critical" else ""}>'
+            f"<summary>{escape(audit)}: {len(members)} finding(s)</summary>"
+            + _table(["weight", "finding", "sites"],
+                     [[f"{f.weight:g}", _ids(escape(f.message)), site_list(f.sites)] for f in members],
+                     numeric_from=99, records=True)
+            + "</details>"
+            for audit, members in sorted(groups.items(), key=lambda g: (-g[1][0].weight, g[0]))
+        )
+        parts.append(
+            f'<details class="findings-{severity}"{" open" if severity != "info" else ""}>'
+            f'<summary><span class="sev sev-{severity}">{severity}</span> {len(of_severity)} finding(s)</summary>'
+            f"{inner}</details>"
+        )
+    if by_design:
+        parts.append(
+            f'<details class="findings-by-design"><summary><span class="sev sev-info">by design</span> '
+            f"{len(by_design)} finding(s) that concern only hotspots (one uplink by design)</summary>"
+            + _table(["audit", "finding", "sites"],
+                     [[escape(f.kind), _ids(escape(f.message)), site_list(f.sites)] for f in by_design],
+                     numeric_from=99, records=True)
+            + "</details>"
+        )
     return "".join(parts)
+
+
+#: an identifier in a message (pop-city-ds1, cl-mh-02186): kept on one line
+_IDENTIFIER = re.compile(r"\b[\w.]+(?:-[\w.]+)+")
+
+
+def _ids(text: str) -> str:
+    return _IDENTIFIER.sub(lambda m: f'<span class="id">{m.group(0)}</span>', text)
+
+
+def _finding_counts(real: list, by_design: list) -> str:
+    audits = sorted({f.kind for f in real + by_design})
+    rows = []
+    for audit in audits:
+        counts = [sum(f.kind == audit and f.severity == s for f in real) for s in SEVERITIES]
+        rows.append([escape(audit)] + [str(n) if n else "" for n in counts]
+                    + [str(sum(f.kind == audit for f in by_design) or "")])
+    return _table(["audit", *SEVERITIES, "by design"], rows)

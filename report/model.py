@@ -89,6 +89,8 @@ class FindingView:
     message: str
     sites: list[str]  # site codes
     segments: list[str]  # trench segment codes
+    weight: float = 0.0  # summed criticality weight of the sites (the ranking within a severity)
+    by_design: bool = False  # only hotspots/small cells affected: an AP has one uplink by design
 
 
 @dataclass
@@ -127,8 +129,20 @@ class CableView:
     planned: bool
 
 
-#: audit status of a trench segment or cable, worst first (an element shows its worst status)
-TRENCH_STATUSES = ("spof", "shared", "full", "ok")
+#: audit status of a trench segment or cable, worst first (an element shows its worst status);
+#: "spur" is a single point of failure that cuts off only hotspots (single-homed by design)
+TRENCH_STATUSES = ("spof", "shared", "full", "spur", "ok")
+
+
+@dataclass(frozen=True)
+class AreaView:
+    """A Stadtteil or Stadtbezirk outline for orientation (derived, see ``approximate``)."""
+
+    name: str
+    level: str  # stadtteil | stadtbezirk
+    rings: list[list[list[float]]]  # outer rings, each [[lat, lon], ...]
+    label_at: list[float]  # [lat, lon]
+    approximate: bool
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,7 @@ class Report:
     trenches: list[TrenchView]
     cables: list[CableView]
     findings: list[FindingView]
+    areas: list[AreaView] = field(default_factory=list)
 
     def summary(self) -> dict:
         """The numbers (``--json``): KPIs and district tables, not the map geometry."""

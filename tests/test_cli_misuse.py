@@ -142,8 +142,8 @@ def problem(result, must_fail: bool) -> str | None:
     if must_fail and result.exit_code == 0:
         return "accepted an invalid value"
     errors = [line for line in result.stderr.splitlines() if line.strip()]
-    if errors and errors[0].startswith("error:") and not all(e.startswith(("error:", "...")) for e in errors):
-        return f"error message beyond one line per problem: {result.stderr[:300]!r}"
+    if result.exit_code >= 2 and not (errors and all(e.startswith(("error: ", "... and")) for e in errors)):
+        return f"not one 'error:' line per problem: {result.stderr[:300]!r}"
     if any(len(line) > 1_000 for line in errors):
         return "error line longer than 1000 characters (a value echoed in full)"
     return None

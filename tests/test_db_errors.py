@@ -16,9 +16,6 @@ from cli import app
 from netops import db as dbmod
 from tests.support.procs import free_port
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
 def netops(*args: str, env: dict | None = None):
     return CliRunner().invoke(app, list(args), env=env)
 
@@ -193,12 +190,32 @@ def test_busy_sqlite_waits_bounded_and_names_the_holder(sqlite_db, tmp_path):
     assert netops("--db", str(sqlite_db), "inventory", "stats").exit_code == 0
 
 
-def test_busy_writer_lock_names_the_holder(sqlite_db):
+@pytest.mark.parametrize("command", [["inventory", "seed"], ["plan", "apply", "1"], ["db", "upgrade"]])
+def test_busy_writer_lock_names_the_holder(sqlite_db, command):
     engine = dbmod.make_engine(f"sqlite:///{sqlite_db}")
     with dbmod.write_lock(engine, "a long import"):
-        result = netops("--db", str(sqlite_db), "inventory", "seed", env={"NETOPS_DB_LOCK_TIMEOUT": "0.2"})
+        result = netops("--db", str(sqlite_db), *command, env={"NETOPS_DB_LOCK_TIMEOUT": "0.2"})
     line = assert_one_line_error(result)
     assert f"pid {os.getpid()} (a long import)" in line and "NETOPS_DB_LOCK_TIMEOUT" in line
+
+
+@pytest.mark.postgres
+def test_busy_postgres_row_waits_bounded(pg_server, tmp_path):
+    from tests.conftest import _fresh_postgres_url
+
+    url = _fresh_postgres_url(pg_server)
+    engine = dbmod.make_engine(url)
+    csv = tmp_path / "snmp_profile.csv"
+    csv.write_text("name,version\ncity_v2,v2c\n")
+    assert netops("--db", url, "inventory", "import", str(csv)).exit_code == 0
+    csv.write_text("name,version,retries\ncity_v2,v2c,3\n")
+    with engine.begin() as conn:
+        conn.execute(text("SELECT * FROM snmpprofile FOR UPDATE"))
+        result = netops("--db", url, "inventory", "import", str(csv), env={"NETOPS_DB_LOCK_TIMEOUT": "0.5"})
+    line = assert_one_line_error(result)
+    assert "locked" in line and "0.5 s" in line
+    engine.dispose()
+    assert netops("--db", url, "inventory", "import", str(csv)).exit_code == 0
 
 
 @pytest.mark.postgres

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,9 @@ from cli import app
 from configs.state import WORKSPACE_ENV, Workspace
 from inventory.models import Site
 from netops.db import session_scope
-from report import build_report, write_report
-from tests.support.chromium import Browser, chromium_binary
+from report import build_report, render_html, write_report
+from report.model import FindingView
+from tests.support.chromium import Browser, chromium_binary, colour_census
 from tests.support.mini_city import build_mini_city
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,11 +97,15 @@ def test_sites_carry_devices_and_links_for_the_click_panel(engine):
     assert kita2.planned and not kita2.connected
     assert [t.code for t in report.trenches if t.planned] == ["seg-9-planned"]
     status = {t.code: t.status for t in report.trenches if t.status != "ok"}
-    # seg-1 is full too, but cutting it takes KITA-1 down: the worse status shows
-    assert status == {"seg-1": "spof", "seg-2": "spof", "seg-4": "spof", "seg-5": "shared", "seg-6": "full"}
+    # seg-1 is full too, but cutting it takes KITA-1 down: the worse status shows; seg-4 and
+    # cab-hot1 cut off only the two hotspots (one uplink by design): a spur, not an alarm
+    assert status == {"seg-1": "spof", "seg-2": "spof", "seg-4": "spur", "seg-5": "shared", "seg-6": "full"}
     cables = {c.code: c.status for c in report.cables}
-    assert cables == {"cab-backbone": "ok", "cab-bp1-n": "ok", "cab-bp1-s": "ok", "cab-hot1": "spof",
+    assert cables == {"cab-backbone": "ok", "cab-bp1-n": "ok", "cab-bp1-s": "ok", "cab-hot1": "spur",
                       "cab-kita1": "spof", "cab-sch1-n": "ok", "cab-sch1-s": "ok"}
+    by_design = {f.kind: f.sites for f in report.findings if f.by_design}
+    assert by_design and all(set(sites) <= {"HOT-1", "HOT-2"} for sites in by_design.values())
+    assert not any(f.by_design for f in report.findings if "KITA-1" in f.sites)
     assert len(next(c for c in report.cables if c.code == "cab-kita1").coords) == 2  # seg-1, seg-2
     kita1 = next(s for s in report.sites if s.code == "KITA-1")
     assert [report.findings[i].kind for i in kita1.findings] == ["spof"]
@@ -115,9 +121,44 @@ def test_html_is_one_self_contained_file(engine, tmp_path):
     html = out.read_text("utf-8")
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", html, re.I)  # nothing fetched
     assert "@import" not in html and not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+    assert not re.search(r"url\(\s*['\"]?images/", html)  # Leaflet's own icons inlined too
     data = json.loads(re.search(r'<script type="application/json" id="netops-data">(.*?)</script>', html, re.S)[1])
     assert {s["code"] for s in data["sites"]} >= {"POP-N", "SCH-1", "HOT-2", "KITA-2"}
     assert "Kita Sonnenschein" in html and "48,250" in html  # plan table rendered server-side
+    # the orientation layer: all 18 Stadtteile and 5 Stadtbezirke, said to be approximate
+    levels = [a["level"] for a in data["areas"]]
+    assert (levels.count("stadtteil"), levels.count("stadtbezirk")) == (18, 5)
+    assert all(a["approximate"] for a in data["areas"]) and "approximate" in (ROOT / "report/static/report.js").read_text()
+
+
+def test_findings_section_is_grouped_ranked_and_shortened(engine):
+    report = _mini_report(engine)
+    kinds = {s.code: s.kind for s in report.sites}
+    hotspots = [f"hot-{n:02d}" for n in range(12)]
+    kinds.update({code: "hotspot" for code in hotspots})
+    report.sites += [replace(report.sites[0], code=code, kind="hotspot") for code in hotspots]
+    report.findings = [
+        FindingView("warning", "capacity", "trench full: seg-6", ["BP-1"], ["seg-6"], weight=3),
+        FindingView("critical", "spof", "single point of failure: pop-s-ds1", hotspots + ["KITA-1", "SCH-1"], [],
+                    weight=29),
+        FindingView("warning", "spof", "single point of failure: seg-1", ["KITA-1"], ["seg-1"], weight=4),
+        FindingView("warning", "spof", "single point of failure: seg-2", ["SCH-1"], ["seg-2"], weight=5),
+        FindingView("info", "spof", "single point of failure: seg-4", ["HOT-1"], ["seg-4"], weight=1, by_design=True),
+    ]
+    html = render_html(report)
+    findings = html[html.index('<section id="findings">'):]
+    order = re.findall(r'<details class="(findings-[\w-]+|audit-group audit-\w+)"', findings)
+    assert order == ["findings-critical", "audit-group audit-spof", "findings-warning", "audit-group audit-spof",
+                     "audit-group audit-capacity", "findings-by-design"]
+    warnings = findings[findings.index("findings-warning"):]
+    assert warnings.index("seg-2") < warnings.index("seg-1") < warnings.index("seg-6")  # by weight
+    # the school and the Kita before the hotspots; 6 shown, the other 8 folded
+    critical = findings[:findings.index("findings-warning")]
+    shown = re.findall(r'<span class="id">([\w-]+)</span>', critical.split('<details class="more">')[0])
+    assert shown[-6:] == ["SCH-1", "KITA-1", "hot-00", "hot-01", "hot-02", "hot-03"]
+    assert "<summary>+8 more</summary>" in critical
+    counts = re.search(r"<td data-label=\"audit\">spof</td>(.*?)</tr>", findings)[1]
+    assert re.findall(r">(\d*)</td>", counts) == ["1", "2", "", "1"]  # critical, warning, info, by design
 
 
 def test_cli_writes_report_and_prints_the_same_numbers_as_json(engine, tmp_path):
@@ -158,7 +199,18 @@ def test_report_renders_in_headless_chromium(tmp_path):
     with Browser(tmp_path / "profile") as browser:
         browser.open(out.as_uri(), "document.body.dataset.status === 'ready'")
         assert browser.evaluate("document.body.dataset.sitesDrawn") == str(len(report.sites))
-        # Leaflet's SVG renderer draws one <path class="site ..."> per site, one per trench
+        # at city zoom the two hotspots 20 m apart are one cluster marker showing "2"
+        assert _hotspot_clusters(browser) == [2]
+        assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(report.sites) - 2
+        check_layout(browser, tmp_path / "desktop.png", phone=False)
+        # clicking the cluster zooms in until its hotspots stand apart; then Leaflet's SVG
+        # renderer draws one <path class="site ..."> per site, one per trench
+        browser.evaluate(
+            "document.querySelector('#map .hotspot-cluster').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        )
+        # (the clusters are redrawn on "zoomend", an animation frame after the zoom settles)
+        _wait_for(browser, "document.querySelectorAll('#map .hotspot-cluster').length === 0")
+        assert browser.evaluate("netopsMap.getZoom()") == 17
         assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(report.sites)
         assert browser.evaluate("document.querySelectorAll('#map path.trench').length") == len(report.trenches)
         # planned connections are an overlay of their own, drawn dashed
@@ -172,8 +224,9 @@ def test_report_renders_in_headless_chromium(tmp_path):
             "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
             ".filter(l => l.textContent.includes('cable: single point of failure'))[0].querySelector('input').click()"
         )
-        assert browser.evaluate("document.querySelectorAll('#map path.cable-spof').length") == 2
-        for status, count in (("spof", 3), ("shared", 1), ("full", 1)):
+        assert browser.evaluate("document.querySelectorAll('#map path.cable-spof').length") == 1
+        # the hotspots' spur is drawn thin and grey, the Kita's single point of failure stands out
+        for status, count in (("spof", 2), ("spur", 1), ("shared", 1), ("full", 1)):
             assert browser.evaluate(f"document.querySelectorAll('#map path.trench-{status}').length") == count
         # clicking the school opens its panel with its device and both uplinks
         browser.evaluate(
@@ -187,12 +240,77 @@ def test_report_renders_in_headless_chromium(tmp_path):
         )
         panel = browser.evaluate("document.getElementById('site-panel').innerText")
         assert "redundant links share a trench" in panel and "seg-5" in panel
-        shot = browser.screenshot(tmp_path / "report.png")
+        browser.emulate_phone()
+        browser.open(out.as_uri(), "document.body.dataset.status === 'ready'")
+        check_layout(browser, tmp_path / "phone.png", phone=True)
         problems = browser.problems.all()
     assert problems == []
-    assert shot.stat().st_size > 20_000
+    _keep(tmp_path, "mini-city")
+
+
+def _wait_for(browser: Browser, expression: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not browser.evaluate(expression):
+        assert time.monotonic() < deadline, f"not true after {timeout}s: {expression}"
+        time.sleep(0.05)
+
+
+def _hotspot_clusters(browser) -> list[int]:
+    return browser.evaluate(
+        "Array.from(document.querySelectorAll('#map .leaflet-hotspot-clusters-pane .hotspot-cluster'))"
+        ".map(c => Number(c.textContent))"
+    )
+
+
+def check_layout(browser: Browser, shot: Path, phone: bool) -> None:
+    """What a reader sees: the network fills the map, which is drawn in colour; nothing is
+    wider than the screen; the layer list is folded (unfolded it hides the network); on a
+    phone the site panel sits below the map and the legend is folded, on a desktop the panel
+    is beside the map and the legend open. Leaves a screenshot of the page and of the map."""
+    assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # elements inside the map are clipped by it; a .table-wrap scrolls its own table
+    overflowing = browser.evaluate(
+        "Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('#map, .table-wrap'))"
+        ".filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > window.innerWidth + 0.5; })"
+        ".map(e => e.tagName + '#' + e.id + '.' + e.className)"
+    )
+    assert overflowing == []
+    # fitted to the network: its bounding box spans (nearly) the map's width or height
+    fill = browser.evaluate(
+        "(() => { const b = L.latLngBounds(JSON.parse(document.getElementById('netops-data').textContent)"
+        ".sites.map(s => [s.lat, s.lon])); const m = netopsMap.getSize();"
+        " const nw = netopsMap.latLngToContainerPoint(b.getNorthWest()), se = netopsMap.latLngToContainerPoint(b.getSouthEast());"
+        " return Math.max((se.x - nw.x) / m.x, (se.y - nw.y) / m.y); })()"
+    )
+    assert 0.75 <= fill <= 1.0
+    rect = "JSON.parse(JSON.stringify(document.querySelector('{}').getBoundingClientRect()))"
+    map_box, panel_box = (browser.evaluate(rect.format(s)) for s in ("#map", "#site-panel"))
+    assert browser.evaluate("!document.querySelector('.leaflet-control-layers-expanded')")
+    assert browser.evaluate("document.querySelector('.leaflet-control-layers').getBoundingClientRect().width") < 60
+    legend_open = browser.evaluate("document.getElementById('legend').open")
+    if phone:
+        assert browser.evaluate("window.innerWidth") == 390
+        assert map_box["width"] >= 380 and map_box["height"] >= 340
+        assert panel_box["top"] >= map_box["bottom"]  # below the map, not squeezing it
+        assert not legend_open
+        # not even a table scrolls sideways: wide ones become one block per row
+        assert browser.evaluate(
+            "Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.scrollWidth > w.clientWidth + 1).length"
+        ) == 0
+    else:
+        assert panel_box["left"] >= map_box["right"] and map_box["width"] >= 900
+        assert legend_open
+    browser.screenshot(shot)
+    map_shot = browser.element_screenshot(shot.with_name(shot.stem + "-map.png"), "#map")
+    colours, drawn = colour_census(map_shot, background=(247, 246, 242))
+    assert colours >= 12 and drawn >= 0.05, (colours, drawn)
+
+
+def _keep(tmp_path: Path, name: str) -> None:
+    """Screenshots to look at after a run: out/test-artifacts/report-NAME-*.png."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTEFACTS / "report-mini-city.png").write_bytes(shot.read_bytes())
+    for shot in tmp_path.glob("*.png"):
+        (ARTEFACTS / f"report-{name}-{shot.name}").write_bytes(shot.read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -236,16 +354,32 @@ def test_city_report_renders_every_seeded_site_in_headless_chromium(gelsenkirche
         report = write_report(session, out)
         with_coordinates = [s for s in session.exec(select(Site)) if s.lat is not None and s.status != "decommissioned"]
     assert len(report.sites) == len(with_coordinates) > 400
+    hotspots = sum(s.kind == "hotspot" and not s.planned for s in report.sites)
     with Browser(tmp_path / "profile") as browser:
         browser.open(out.as_uri(), "document.body.dataset.status === 'ready'")
-        assert browser.evaluate("document.querySelectorAll('#map path.site').length") == len(with_coordinates)
+        # at city zoom the 200+ hotspots are a handful of counted clusters, drawn below the sites
+        clusters = _hotspot_clusters(browser)
+        singles = browser.evaluate("document.querySelectorAll('#map path.site-hotspot:not(.site-planned)').length")
+        assert len(clusters) + singles < hotspots / 4 and sum(clusters) + singles == hotspots
+        assert browser.evaluate("document.querySelectorAll('#map path.site').length") + sum(clusters) == len(report.sites)
         assert browser.evaluate("document.querySelectorAll('#map path.trench').length") == len(report.trenches)
+        # most single points of failure are hotspot spurs: drawn grey, so the real ones stand out
+        statuses = [t.status for t in report.trenches]
+        assert statuses.count("spur") > statuses.count("spof") > 0
+        assert browser.evaluate("getComputedStyle(document.querySelector('#map path.trench-spur')).stroke") == \
+            "rgb(158, 158, 158)"
+        check_layout(browser, tmp_path / "desktop.png", phone=False)
         browser.evaluate(
             "document.querySelector('#map path.site-hospital').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
         )
         assert "Paths to the core" in browser.evaluate("document.getElementById('site-panel').innerText")
-        shot = browser.screenshot(tmp_path / "report.png")
+        # the findings section: worst first, site lists shortened
+        assert browser.evaluate("document.querySelector('#findings details').className") == "findings-critical"
+        assert browser.evaluate("document.querySelectorAll('#findings details.more').length") > 0
+        browser.emulate_phone()
+        browser.open(out.as_uri(), "document.body.dataset.status === 'ready'")
+        check_layout(browser, tmp_path / "phone.png", phone=True)
+        browser.screenshot(tmp_path / "phone-page.png", full_page=True)
         problems = browser.problems.all()
     assert problems == []
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTEFACTS / "report-gelsenkirchen.png").write_bytes(shot.read_bytes())
+    _keep(tmp_path, "gelsenkirchen")

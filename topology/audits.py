@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
 from topology.findings import AuditReport, ElementRef, Finding, Severity
-from topology.network import LAYER_KINDS, FailureSet, Network
+from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
 from topology.rows import in_scope
 from topology.risk import plant_risk_groups
 
@@ -31,9 +31,10 @@ def reachability(net: Network) -> list[Finding]:
             "reachability", Severity.CRITICAL, "logical", "site has no path to any core PoP",
             (net.ref("site", site),), net.site_codes([site]), net.weight_of([site])))
     lost_sites = net.logical.unreachable_sites()
-    reached = {net.logical.device_of.get(n) or n for n in net.logical.reachable}
-    if not net.config.transit:  # a customer's own devices reach the core through its uplinks
-        reached |= {d for d, row in net.devices.items() if row.site_id in net.logical.site_node_count}
+    reached = {net.logical.device(n) for n in net.logical.reachable}
+    if not net.config.transit:  # a customer's devices reach the core through its site's uplinks
+        reached |= {d for d, row in net.devices.items()
+                    if row.site_id in net.logical.site_node_count and str(net.sites[row.site_id].kind) in CUSTOMER_KINDS}
     stray = [d for d in net.logical_graph if d not in reached and net.devices[d].site_id not in lost_sites]
     for device in sorted(stray, key=lambda d: net.devices[d].name):
         site = net.devices[device].site_id
@@ -70,7 +71,7 @@ def single_points_of_failure(net: Network) -> list[Finding]:
             lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
             if lost:
                 lost |= net.service_lost_by(layer.name, node=node) - {own_site}
-                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, layer.device_of.get(node) or node)))
+                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, layer.device(node))))
     findings = []
     for lost, elements in by_impact.items():
         layers = sorted({layer for layer, _ in elements})
@@ -141,7 +142,7 @@ def shared_risks(net: Network) -> list[Finding]:
             by_sites[element.kind, redundant].append(element.id)
     findings = []
     for (kind, sites), idents in by_sites.items():
-        site_devices = {net.logical.device_of.get(n) or n for s in sites for n in net.logical.nodes_of_site[s]}
+        site_devices = {net.logical.device(n) for s in sites for n in net.logical.nodes_of_site[s]}
         failure = FailureSet(**{"trenches" if kind == "trench" else "nodes": frozenset(idents)})
         shared_links = {link for link in net.links_failed_by(failure) if site_devices & set(net.link_ends[link])}
         refs = tuple(sorted((net.ref(kind, i) for i in idents), key=lambda r: r.code))
@@ -284,8 +285,9 @@ def _not_found(net: Network, kinds: list[str], code: str, name: str) -> NotFound
     for kind, rows in _names_in_inventory(net).items():
         if kind in kinds and code in rows:
             planned = "; add --planned to count planned rows" if rows[code] == "planned" else ""
-            return NotFoundError(f"{kind} {code!r} is {rows[code]} and nothing in service depends on it, "
-                                 f"so it is not part of the audited network{planned}")
+            unused = " and no live link runs through it" if kind in ("trench", "node", "closure", "cable") else ""
+            return NotFoundError(f"{kind} {code!r} is {rows[code]}{unused}, so it is not part of the "
+                                 f"audited network{planned}")
     close = _close_matches(code, sorted({n for k in kinds for n in index[k]}))
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     return NotFoundError(f"no {_either(kinds)} named {_cut(name)}{hint}")
@@ -419,16 +421,14 @@ def _out_of_service_in_use(net: Network) -> list[Finding]:
     findings = []
     for kind, rows, how in (("trench", net.segments, "run through it"), ("node", net.route_nodes, "pass it"),
                             ("closure", net.closures, "are spliced in it"), ("cable", net.cables, "run over it")):
-        for row in sorted(rows.values(), key=lambda r: r.code):
-            if not in_scope(row.status, planned):
-                findings.append(Finding("consistency", Severity.WARNING, "inventory",
-                                        f"{kind} is {row.status} but live links {how}", (net.ref(kind, row.id),)))
-    status_of_site = {s.id: s.status for s in net.inv.sites}
-    for device in sorted(net.devices.values(), key=lambda d: d.name):
-        if device.site_id not in net.sites:
+        for row in sorted((r for r in rows.values() if not in_scope(r.status, planned)), key=lambda r: r.code):
             findings.append(Finding("consistency", Severity.WARNING, "inventory",
-                                    f"device is in service at a site that is {status_of_site.get(device.site_id)}",
-                                    (net.ref("device", device.id),)))
+                                    f"{kind} is {row.status} but live links {how}", (net.ref(kind, row.id),)))
+    status_of_site = {s.id: s.status for s in net.inv.sites}
+    for device in sorted((d for d in net.devices.values() if d.site_id not in net.sites), key=lambda d: d.name):
+        findings.append(Finding("consistency", Severity.WARNING, "inventory",
+                                f"device is in service at a site that is {status_of_site.get(device.site_id)}",
+                                (net.ref("device", device.id),)))
     return findings
 
 

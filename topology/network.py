@@ -169,6 +169,11 @@ class Layer:
             nodes[node if device is None else device].append(node)
         return dict(nodes)
 
+    def device(self, node):
+        """The device a logical node stands for (the node itself on other layers)."""
+        device = self.device_of.get(node)
+        return node if device is None else device
+
     def nodes_for(self, devices: Iterable) -> set:
         """The graph nodes that fail with these devices."""
         return {n for d in devices for n in self.nodes_of_device.get(d, ())}
@@ -176,7 +181,7 @@ class Layer:
     def devices_in(self, nodes: Iterable) -> set:
         """The devices some of these nodes stand for, and none of the others reached."""
         nodes = set(nodes)
-        devices = {self.device_of.get(n) or n for n in nodes}
+        devices = {self.device(n) for n in nodes}
         return {d for d in devices
                 if all(n in nodes or n not in self.reachable for n in self.nodes_of_device[d])}
 
@@ -305,7 +310,7 @@ class Network:
             failure = FailureSet(cables=frozenset(k for keys in self.cable.adj[node].values() for k in keys))
         else:
             failure = FailureSet(links=frozenset({edge})) if node is None else FailureSet(
-                devices=frozenset({self.logical.device_of.get(node) or node}))
+                devices=frozenset({self.logical.device(node)}))
         return self.sites_lost(frozenset(self.links_failed_by(failure)), failure.devices)
 
     @cached_property

@@ -172,14 +172,15 @@ class SnmpClient:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # ICMP port/host unreachable for an earlier request
-                self._unreachable(channel, exc)
-                continue
+                self.stats["socket_errors"] += 1
+                self._fail_waiting(channel, SnmpError(
+                    "unreachable", f"{channel.address[0]}:{channel.address[1]}: {exc.strerror or exc}"))
+                return  # level-triggered: what else is queued is read on the next turn
             self.stats["packets_received"] += 1
             self._dispatch(channel, data)
 
-    def _unreachable(self, channel: _Channel, exc: OSError) -> None:
-        self.stats["socket_errors"] += 1
-        error = SnmpError("unreachable", f"{channel.address[0]}:{channel.address[1]}: {exc.strerror or exc}")
+    def _fail_waiting(self, channel: _Channel, error: SnmpError) -> None:
+        """Every request in flight to the agent ends now with ``error``."""
         for request_id in channel.waiting:
             fut = self._pending.get(request_id)
             if fut is not None and not fut.done():
@@ -191,10 +192,7 @@ class SnmpClient:
         except ber.BerError as exc:
             self.stats["malformed_packets"] += 1
             # not even an id to match: fail what waits on that agent now rather than at its timeout
-            for waiting_id in channel.waiting:
-                fut = self._pending.get(waiting_id)
-                if fut is not None and not fut.done():
-                    fut.set_exception(SnmpError("malformed_response", str(exc)))
+            self._fail_waiting(channel, SnmpError("malformed_response", str(exc)))
             return
         request_id &= 0x7FFFFFFF
         fut = self._pending.get(request_id) if request_id in channel.waiting else None

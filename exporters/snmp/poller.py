@@ -179,6 +179,8 @@ class Poller:
                 if len(self.known_dead) >= MAX_SESSIONS:
                     self.known_dead.pop(next(iter(self.known_dead)))
                 self.known_dead[address] = time.monotonic()
+            if exc.reason == "budget":  # no slot to wait for here: the target did not answer at all
+                raise SnmpError("timeout", f"no answer from {address[0]}:{address[1]} within the scrape") from None
             raise
         self.known_dead.pop(address, None)
         return base

@@ -62,7 +62,7 @@ class SeedReport:
 
 
 def _digest(file_row: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(file_row, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.blake2b(json.dumps(file_row, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
 
 def _key_text(key: tuple) -> str:
@@ -86,10 +86,11 @@ def seed(session: Session, dataset: Dataset, on_kind=None, prune: bool = False) 
     for kind, key, digest in session.execute(select(SeedRow.kind, SeedRow.key, SeedRow.digest)):
         recorded.setdefault(kind, {})[tuple(json.loads(key))] = digest
     report = SeedReport(WriteReport())
+    before: dict[str, dict[tuple, str]] = {}
     batches = []
     for kind, rows in dataset.rows.items():
         entity = KINDS[kind]
-        stored = _stored_digests(index, entity)
+        stored = before[kind] = _stored_digests(index, entity)
         seen = recorded.get(kind, {})
         changed = {_unit(entity, key) for key, digest in stored.items()
                    if key in seen and digest != seen[key]}
@@ -109,6 +110,7 @@ def seed(session: Session, dataset: Dataset, on_kind=None, prune: bool = False) 
                 continue
             sources.append(source)
         batches.append((kind, sources))
+    del index  # the rows as they were: memory for the rows as they are now
     report.written = write(session, batches, on_kind)
 
     # what the seed owns now: every row it wrote or found as generated; kept rows keep their
@@ -120,7 +122,10 @@ def seed(session: Session, dataset: Dataset, on_kind=None, prune: bool = False) 
     pruned: dict[str, set[tuple]] = {}
     for kind in ORDER:
         entity = KINDS[kind]
-        digests = _stored_digests(after, entity) if kind in recorded or kind in generated else {}
+        if kind not in before and kind not in recorded:
+            continue
+        rewritten = report.written.inserted[kind] or report.written.updated[kind] or kind not in before
+        digests = _stored_digests(after, entity) if rewritten else before[kind]  # no write, no change
         for key in generated.get(kind, ()):
             if key in digests:
                 new_records[(kind, key)] = digests[key]
@@ -161,6 +166,7 @@ def _prune(session: Session, index: KeyIndex, recorded, new_records, report: See
     that something else still refers to (a plan's cable in a generated trench) stops it."""
     for kind in reversed(ORDER):
         entity = KINDS[kind]
+        index.ensure(kind)
         gone = [key for key in recorded.get(kind, {}) if (kind, key) not in new_records
                 and key in index.by_key[kind]]
         if not gone:

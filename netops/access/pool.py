@@ -391,6 +391,10 @@ def _classify(exc: BaseException, target: DeviceTarget, connecting: bool = False
     host_key = _host_key_message(chain, target)
     if host_key is not None:
         return _Failure(AccessStatus.HOST_KEY_REJECTED, host_key)
+    if any("Authentication timeout" in str(e) for e in chain):  # netmiko calls it a refused login
+        return _Failure(AccessStatus.TIMEOUT, f"{target.host}:{target.port} did not answer the login within "
+                                              f"{target.conn_timeout_s:g}s (device or AAA server slow: "
+                                              "see --login-limit)")
     if isinstance(exc, NetmikoAuthenticationException):
         return _Failure(AccessStatus.AUTH_FAILED, f"login refused for user {target.username!r} "
                                                   "(wrong password or user, or refused by the AAA server)")

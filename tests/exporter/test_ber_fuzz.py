@@ -160,6 +160,8 @@ SMI_VIOLATIONS = {
     "Counter64 negative": (ber.COUNTER64, b"\x80\x00\x00\x00\x00\x00\x00\x00"),
     "Integer32 of 2**31": (ber.INTEGER, (2**31).to_bytes(5, "big")),
     "Integer32 of -2**31 - 1": (ber.INTEGER, (-(2**31) - 1).to_bytes(5, "big", signed=True)),
+    "NULL with content": (ber.NULL, b"\x00"),
+    "noSuchInstance with content": (ber.NO_SUCH_INSTANCE, b"\x01"),
 }
 
 

@@ -17,12 +17,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aiohttp import ClientSession, ClientTimeout, web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporters.server import make_app
+from exporters.snmp import ber
+from exporters.snmp.ber import VarBind
+from exporters.snmp.client import _increasing
 from exporters.snmp.poller import Poller
 from tests.exporter.conftest import module_status, test_profiles
 from tests.support import snmpd
 from tests.support.procs import free_port
+from tests.support.udp_fault_proxy import FaultProxy
 
 LIVE, CLOSED, BLACK_HOLES = 10, 5, 5
 PATIENT = dict(timeout_s=2.5, retries=2)  # a black hole's probe waits 7.5 s before it gives up
@@ -162,3 +168,55 @@ def test_a_known_dead_target_that_comes_back_is_walked_again(agent):
 
     assert module_status(asyncio.run(scrape())) == {"system": (1, ""), "interfaces": (1, "")}
     assert address not in poller.known_dead
+
+
+def test_a_target_silent_mid_walk_lets_its_slot_go(agent):
+    """One slot: the first target answers its probe and first GETBULK, then goes silent; the
+    second (4 s scrape) must not wait out the first one's retransmissions (2 s x 3) to walk."""
+    poller = Poller(test_profiles(timeout_s=2.0, retries=2), max_targets_in_flight=1, budget_offset_s=0.5)
+
+    async def both():
+        await poller.start()
+        try:
+            silent = asyncio.create_task(poller.scrape(proxy.target, MODULES, "city_v2", 10.0))
+            await asyncio.sleep(0.3)  # the silent one holds the only slot by now
+            live = await poller.scrape(agent.target, MODULES, "city_v2", 4.0)
+            return await silent, live
+        finally:
+            poller.close()
+
+    with FaultProxy(agent.port, "stop_after", answer_first=2) as proxy:
+        silent, live = asyncio.run(both())
+    assert module_status(live) == {"system": (1, ""), "interfaces": (1, "")}
+    assert module_status(silent)["system"] == (1, "")
+    assert module_status(silent)["interfaces"] == (0, "timeout")  # 3 tries, then given up
+    assert poller.limiter.active == 0
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.integers(0, 127), st.integers(128, 2**32 - 1)), min_size=1, max_size=6),
+                min_size=3, max_size=3))
+def test_walk_order_check_agrees_with_numeric_order(tails):
+    """The walk compares encoded OIDs directly when every arc is one octet: same verdict as
+    comparing the arcs as numbers, whatever mix of one- and multi-octet arcs comes."""
+    previous, first, last = ((1, 3, 6, 1, 2, 1, *tail) for tail in tails)
+    encoded = [VarBind(ber.encode_subids(first), ber.COUNTER64, b"\x01"),
+               VarBind(ber.encode_subids(last), ber.COUNTER64, b"\x01")]
+    assert _increasing(ber.encode_subids(previous), encoded) == (first > previous and last >= first)
+
+
+def test_a_silent_target_is_a_timeout_even_when_the_scrape_ends_first(black_holes):
+    """Prometheus' 2 s run out before the profile's 3 tries of 2.5 s: the target still reads
+    `timeout` (it never answered), not `budget` (which says what arrived was cut short)."""
+    hole = f"127.0.0.1:{black_holes[0].getsockname()[1]}"
+    poller = Poller(test_profiles(**PATIENT), budget_offset_s=0.5)
+
+    async def scrape():
+        await poller.start()
+        try:
+            return await poller.scrape(hole, MODULES, "city_v2", 2.0)
+        finally:
+            poller.close()
+
+    assert module_status(asyncio.run(scrape())) == {m: (0, "timeout") for m in MODULES}
+    assert drain(black_holes[0]) == 1

@@ -166,7 +166,8 @@ def test_down_is_503_with_the_reason(exporter, agent):
     status, text = http(snmp_url(base, target=f"127.0.1.1:{agent.port}", module="system,interfaces"), headers=fast)
     assert status == 503 and text.startswith("target down: reason=") and text.count("\n") == 1
     assert "system: " in text and "interfaces: " in text
-    for profile, detail in (("wrong_auth_v3", "wrong_digest"), ("wrong_priv_v3", "decryption_error")):
+    for profile, detail in (("wrong_auth_v3", "wrong_digest"), ("wrong_priv_v3", "decryption_error"),
+                            ("wrong_user_v3", "unknown_user")):
         bind(engine, "pop-buer-cr1", profile)
         assert http(base + "/-/reload", method="POST")[0] == 200
         status, text = http(snmp_url(base, target=agent.target, module="system", auth=profile), headers=fast)
@@ -181,7 +182,7 @@ def test_down_is_503_with_the_reason(exporter, agent):
     assert status == 200 and module_status(body)["system"] == (1, "")
     assert module_status(body)["interfaces"][0] == 0
     down = {s.labels["reason"]: s.value for s in own_metrics(base)["netops_exporter_targets_down_total"]}
-    assert down.pop("auth") == 2 and sum(down.values()) == 1
+    assert down.pop("auth") == 3 and sum(down.values()) == 1
 
 
 @pytest.mark.parametrize(("modules", "expected"), [

@@ -35,19 +35,21 @@ def promtool_check(text: str) -> None:
 SECRETS = dict(NETOPS_SNMP_CITY_V3_AUTH_KEY=snmpd.V3_AUTH_KEY, NETOPS_SNMP_CITY_V3_PRIV_KEY=snmpd.V3_PRIV_KEY,
                NETOPS_SNMP_LATE_V2_COMMUNITY=snmpd.COMMUNITY,
                NETOPS_SNMP_WRONG_AUTH_V3_AUTH_KEY="not-the-auth-key", NETOPS_SNMP_WRONG_AUTH_V3_PRIV_KEY=snmpd.V3_PRIV_KEY,
-               NETOPS_SNMP_WRONG_PRIV_V3_AUTH_KEY=snmpd.V3_AUTH_KEY, NETOPS_SNMP_WRONG_PRIV_V3_PRIV_KEY="not-the-priv-key")
+               NETOPS_SNMP_WRONG_PRIV_V3_AUTH_KEY=snmpd.V3_AUTH_KEY, NETOPS_SNMP_WRONG_PRIV_V3_PRIV_KEY="not-the-priv-key",
+               NETOPS_SNMP_WRONG_USER_V3_AUTH_KEY=snmpd.V3_AUTH_KEY, NETOPS_SNMP_WRONG_USER_V3_PRIV_KEY=snmpd.V3_PRIV_KEY)
 
 
 def inventory_with_profiles(tmp_path) -> tuple[str, object]:
     """The small city (pop-buer-cr1 at 127.0.0.1 bound to city_v3, sch-0001-sw0 at
-    127.0.1.1 where nothing listens) and v3 profiles with right and wrong keys."""
+    127.0.1.1 where nothing listens) and v3 profiles with right and wrong keys and user."""
     url = f"sqlite:///{tmp_path / 'netops.db'}"
     engine = dbmod.make_engine(url)
     dbmod.upgrade(engine)
     small_city(engine, devices=2)
     with session_scope(engine) as session:
-        for name in ("city_v3", "wrong_auth_v3", "wrong_priv_v3"):
-            session.add(SnmpProfile(name=name, version="v3", user=snmpd.V3_USER, auth_protocol="sha",
+        for name, user in (("city_v3", snmpd.V3_USER), ("wrong_auth_v3", snmpd.V3_USER),
+                           ("wrong_priv_v3", snmpd.V3_USER), ("wrong_user_v3", "nobody")):
+            session.add(SnmpProfile(name=name, version="v3", user=user, auth_protocol="sha",
                                     priv_protocol="aes", timeout_s=1.0, retries=0))
     return url, engine
 

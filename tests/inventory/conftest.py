@@ -83,7 +83,7 @@ def mini_cli(mini_db):
     url, engine = mini_db
     runner = CliRunner()
     patch = pytest.MonkeyPatch()
-    patch.setattr(dbmod, "make_engine", lambda _url: engine)
+    patch.setattr(dbmod, "make_engine", lambda *_args, **_kwargs: engine)
 
     def run(*args: str):
         return runner.invoke(app, ["--db", url, *args], catch_exceptions=False)

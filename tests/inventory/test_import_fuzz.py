@@ -100,7 +100,7 @@ def feature(entity: EntityKind, row: dict[str, Any]) -> dict[str, Any]:
         text = props.pop("geometry", "")
         try:
             coordinates = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             coordinates = text
         geometry = {"type": "LineString", "coordinates": coordinates}
     return {"type": "Feature", "geometry": geometry, "properties": props}
@@ -198,8 +198,15 @@ def too_long(rng, base):
 
 @row_damage
 def control_character(rng, base):
-    char = rng.choice(["\x01", "\x07", "\x1b", "\x7f", "\x00"])
+    char = rng.choice(["\x01", "\x07", "\x1b", "\x7f", "\x00", "\ud800", "\udfff"])
     return _set(rng, base, fields_of(base.entity, "str", "code", "enum"), lambda v: v[:2] + char + v[2:])
+
+
+@row_damage
+def json_cell_damaged(rng, base):
+    depth = rng.randint(50_000, 65_000)
+    return _set(rng, base, fields_of(base.entity, "json"),
+                ["[" * depth + "]" * depth, "[[7.1,51.5]", "{}", "[[1e999,51.5],[7.1,51.5]]", "9" * 5000, ""])
 
 
 @row_damage
@@ -272,7 +279,7 @@ def strand_beyond_cable(rng, base):
 def _serialise(base: Base, rows: list[dict], fmt: str) -> bytes:
     header = base.header + sorted({k for r in rows for k in r} - set(base.header))
     text = to_csv(rows, header) if fmt == "csv" else to_geojson(base.entity, rows)
-    return text.encode("utf-8")
+    return text.encode("utf-8", errors="surrogatepass")  # a lone surrogate becomes bytes UTF-8 forbids
 
 
 @file_damage
@@ -509,19 +516,18 @@ def bases(mini_cli, tmp_path_factory) -> dict[str, Base]:
 
 def draw_cases(bases: dict[str, Base], out: Path) -> list[Case]:
     """FILES_PER_BACKEND damaged files, the same on every run."""
-    rng = random.Random(SEED)
     # a damage first, then a kind and format it applies to: rare damages (paths) get drawn too
-    candidates = {damage: [(kind, fmt) for kind in bases for fmt in FORMATS] for damage in ALL_DAMAGES}
+    probe = random.Random(0)
+    candidates = {damage: [(kind, fmt) for kind in bases for fmt in FORMATS
+                           if ALL_DAMAGES[damage](probe, bases[kind], fmt) is not None]
+                  for damage in ALL_DAMAGES}
+    rng = random.Random(SEED)
     cases: list[Case] = []
     while len(cases) < FILES_PER_BACKEND:
         damage = rng.choice(sorted(candidates))
         kind, fmt = rng.choice(candidates[damage])
         damaged = ALL_DAMAGES[damage](rng, bases[kind], fmt)
-        if damaged is None:
-            candidates[damage].remove((kind, fmt))
-            if not candidates[damage]:
-                del candidates[damage]
-            continue
+        assert damaged is not None, (damage, kind, fmt)
         number = len(cases)
         folder = out / f"{number:04d}"
         folder.mkdir()

@@ -54,6 +54,8 @@ CASES = {
                             "geometry", "only 2D"),
     "segment geometry outside the region": ("segment", [{**SEGMENT, "geometry": "[[0,0],[1,1]]"}],
                                             "geometry", "outside the region"),
+    "geometry nested too deeply": ("segment", [{**SEGMENT, "geometry": "[" * 60_000 + "]" * 60_000}],
+                                   "geometry", "nested too deeply"),
     "integer of 64 bits": ("interface", [{"device": "gk-sch1-as1", "name": "Te9/9", "kind": "fibre",
                                           "speed_mbps": str(2**63)}], "speed_mbps", "32 bits"),
     "integer of 33 bits": ("interface", [{"device": "gk-sch1-as1", "name": "Te9/9", "kind": "fibre",
@@ -135,3 +137,19 @@ def test_a_long_value_is_cut_in_the_message(mini_db, mini_cli, tmp_path):
     result = mini_cli("inventory", "import", str(path))
     assert result.exit_code == 2
     assert "xxx…'" in result.stderr and len(result.stderr) < 1000
+
+
+@pytest.mark.parametrize("what", ["a directory", "a missing file", "an unknown suffix", "an unknown --kind"])
+def test_files_that_cannot_be_imported(mini_db, mini_cli, tmp_path, what):
+    sites = write_csv(tmp_path / "site.csv", [SITE])
+    args = {
+        "a directory": [str(tmp_path)],
+        "a missing file": [str(tmp_path / "nothing.csv")],
+        "an unknown suffix": [str(sites.rename(tmp_path / "site.xlsx"))],
+        "an unknown --kind": ["--kind", "sites", str(sites)],
+    }[what]
+    before = dump(mini_db[1])
+    result = mini_cli("inventory", "import", *args)
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and str(tmp_path) in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert dump(mini_db[1]) == before

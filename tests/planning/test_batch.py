@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planning.batch import SteinerInstance, independent_paths, joint_paths, plan_batch
-from planning.bounds import dual_ascent_bound, lower_bound, lp_bound
+from planning.bounds import dual_ascent_bound, generated_lp_bound, lower_bound, lp_bound
 from planning.default_prices import default_cost_model
 from planning.exact import optimal_cost
 from planning.network import build_candidate_network
@@ -65,9 +65,13 @@ def test_lower_bounds_hold_below_the_exact_optimum(seed):
     optimum = optimal_cost(instance)
     lp = lp_bound(instance, instance.terminals)
     ascent = dual_ascent_bound(instance)
+    paths = joint_paths(instance)
+    generated = generated_lp_bound(instance, sorted(paths), paths)
     assert ascent.value_eur <= optimum + 1e-3 and ascent.value_eur > 0.5 * optimum
     assert lp.value_eur <= optimum + 1e-3
     assert lp.value_eur == pytest.approx(optimum, rel=0.02)
+    # column generation from the plan's paths (8 rounds) comes close to the LP value, never above it
+    assert 0.85 * lp.value_eur <= generated.value_eur <= lp.value_eur + 1e-3
     summary = plan.to_dict()
     assert summary["bound_method"] == "LP relaxation"
     assert summary["lower_bound_eur"] == pytest.approx(lp.value_eur, abs=0.01)

@@ -212,8 +212,8 @@ xe-0/0/0           -                   00:11:22:33:44:55   Gi1/0/49           po
 """
 
 PLANTED += ["PlantedJunosRoot", "PlantedJunosCommunity", "PlantedJunosTacplus"]
-# NTP keys (NtpKeyPop1Dist, NtpKeyPop1Core) are time-sync secrets the scrubber of issue 12
-# item 1 (branch scrub) learns to remove; they join PLANTED when that lands
+# time-sync secrets: keyword-positioned values the fail-safe scrubber removes too
+PLANTED += ["NtpKeyPop1Dist", "NtpKeyPop1Core"]
 
 
 def ios_lldp(entries: list[tuple[str, str, str]]) -> str:

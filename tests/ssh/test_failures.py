@@ -4,6 +4,7 @@ SSH, library tracebacks kept off stderr, unknown selectors, remediate without ba
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -106,6 +107,48 @@ def dropping_port():
         sock.close()
 
 
+class _LoginThatHangs(paramiko.ServerInterface):
+    def __init__(self, release: threading.Event):
+        self.release = release
+
+    def get_allowed_auths(self, username):
+        return "password"
+
+    def check_auth_password(self, username, password):
+        self.release.wait(15)  # the AAA server behind the device does not answer
+        return paramiko.AUTH_FAILED
+
+
+@pytest.fixture
+def hanging_login_port():
+    """A real SSH server (paramiko) that completes the handshake and never answers the login."""
+    from fakenos.plugins.servers.ssh_server_paramiko import DEFAULT_SSH_KEY
+
+    key = paramiko.RSAKey(file_obj=io.StringIO(DEFAULT_SSH_KEY))
+    server = socket.create_server(("127.0.0.1", 0))
+    release, transports = threading.Event(), []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            transport = paramiko.Transport(conn)
+            transport.add_server_key(key)
+            transports.append(transport)
+            transport.start_server(threading.Event(), server=_LoginThatHangs(release))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    release.set()
+    server.close()
+    for transport in transports:
+        transport.close()
+    thread.join(timeout=5)
+
+
 # -- host keys ----------------------------------------------------------------------------
 def test_known_key_is_accepted_and_an_unknown_one_refused_naming_file_and_fingerprint(fleet, address_map, tmp_path):
     s1_port, pop1_port = address_map["s1-sw"][1], address_map["pop1-dist"][1]
@@ -149,23 +192,23 @@ def test_cli_reports_host_key_rejected_with_exit_3(fleet, address_map, cli_env, 
     assert by["pop1-dist"]["status"] == "host_key_rejected" and known in by["pop1-dist"]["error"]
 
 
-# -- a port that accepts and stays silent -------------------------------------------------
-def test_silent_port_times_out_once_within_the_profile_timeout(silent_port):
+# -- hangs at each step of a connection: one conn_timeout, never retried ------------------
+@pytest.mark.parametrize("server, status, says", [
+    # accepts TCP, never speaks SSH
+    ("silent_port", AccessStatus.TIMEOUT, "accepted the connection but completed no SSH handshake within 2s"),
+    # drops the TCP handshake (a firewall that drops)
+    ("dropping_port", AccessStatus.UNREACHABLE, "within 2s (TCP connect)"),
+    # speaks SSH, never answers the login (its AAA server hangs): netmiko would say "wrong password"
+    ("hanging_login_port", AccessStatus.TIMEOUT, "did not answer the login within 2s"),
+])
+def test_a_hang_costs_one_profile_timeout_and_is_named(request, server, status, says):
+    port = request.getfixturevalue(server)
     started = time.monotonic()
-    [result] = SessionPool(**POOL).run([target(silent_port, conn_timeout=2)], hostname)
+    [result] = SessionPool(**POOL).run([target(port, conn_timeout=2)], hostname)
     elapsed = time.monotonic() - started
-    assert result.status == AccessStatus.TIMEOUT and result.attempts == 1
-    assert "accepted the connection but completed no SSH handshake within 2s" in result.error
-    # bounded by the profile: one conn_timeout (2 s), not (retries + 1) of them
-    assert 1.8 <= elapsed < 3.5, elapsed
-
-
-def test_a_dropped_tcp_connect_is_unreachable_after_one_timeout(dropping_port):
-    started = time.monotonic()
-    [result] = SessionPool(**POOL).run([target(dropping_port, conn_timeout=2)], hostname)
-    elapsed = time.monotonic() - started
-    assert result.status == AccessStatus.UNREACHABLE and result.attempts == 1
-    assert result.error == f"no answer from 127.0.0.1:{dropping_port} within 2s (TCP connect)"
+    assert result.status == status and result.attempts == 1
+    assert says in result.error and f"127.0.0.1:{port}" in result.error
+    # bounded by the profile's conn_timeout (2 s), not (retries + 1) of them
     assert 1.8 <= elapsed < 3.5, elapsed
 
 

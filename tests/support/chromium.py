@@ -124,8 +124,43 @@ class Browser:
             time.sleep(0.1)
         raise TimeoutError(f"{url}: {ready_expression} not true after {timeout}s; problems: {self.problems.all()}")
 
+    def emulate_phone(self, width: int = 390, height: int = 844, scale: float = 3.0) -> None:
+        """A phone's viewport (an iPhone 12/13/14 is 390x844 CSS px at 3x): ``mobile`` turns on
+        the meta-viewport handling and overlay scrollbars, as on the device."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=scale,
+                  mobile=True, screenWidth=width, screenHeight=height)
+        self.call("Emulation.setTouchEmulationEnabled", enabled=True, maxTouchPoints=5)
+
+    def emulate_desktop(self, width: int = 1400, height: int = 1000) -> None:
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+
     def screenshot(self, path: Path, full_page: bool = False) -> Path:
         data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=full_page)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path
+
+    def element_screenshot(self, path: Path, selector: str) -> Path:
+        """A screenshot of one element's box (CSS px of the page, at the device scale)."""
+        box = self.evaluate(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+            " return {x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height}; })()"
+        )
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                         clip={**box, "scale": 1})["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+
+def colour_census(png: Path, background: tuple[int, int, int]) -> tuple[int, float]:
+    """(distinct colours, share of pixels that differ from ``background``) of a screenshot:
+    a blank or one-colour map scores low on both."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+        colours = rgb.getcolors(maxcolors=1 << 24) or []
+        pixels = rgb.width * rgb.height
+    background_pixels = sum(n for n, colour in colours if max(abs(a - b) for a, b in zip(colour, background)) <= 6)
+    return len(colours), 1 - background_pixels / pixels

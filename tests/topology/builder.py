@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 from netops.geo import line_length_m
@@ -32,7 +33,8 @@ class InventoryBuilder:
 
     def __repr__(self) -> str:
         """Every row, so that hypothesis prints a failing example that can be read."""
-        return "\n".join(f"{name}: {rows}" for name, rows in vars(self.inv).items() if rows)
+        return "\n".join(f"{f.name}: {getattr(self.inv, f.name)}" for f in dataclasses.fields(Inventory)
+                         if getattr(self.inv, f.name))
 
     def _position(self) -> tuple[float, float]:
         i = next(self._grid)

@@ -292,7 +292,7 @@ def test_cut_explains_names_it_cannot_use(net, city):
         resolve_failures(net, ["x" * 10_000])
     city.trench("T-OLD", "S1", "MB")
     city.set_status("segment", "T-OLD", "decommissioned")
-    with pytest.raises(NotFoundError, match="trench 'T-OLD' is decommissioned and nothing in service depends on it"):
+    with pytest.raises(NotFoundError, match="trench 'T-OLD' is decommissioned and no live link runs through it, so it is not part"):
         resolve_failures(Network(city.inv), ["T-OLD"])
 
 
@@ -316,3 +316,19 @@ def test_without_transit_pop_routers_become_single_points(city):
                    for codes in [{c for _, c in codes}])
     assert blast_radius(strict, *resolve_failures(strict, ["P1-rtr"])).devices_cut == (
         "H1-sw", "H2-sw", "H3-sw", "K1-sw", "P1-sw")
+
+
+def test_a_site_set_back_to_planned_under_live_plant_is_reported_not_a_crash(city):
+    """What `inventory seed` after `plan apply` left behind: the Kita planned again while
+    the plan's device, cable and link stay active (it crashed every audit with a KeyError)."""
+    city.site("K3", "kindergarten")
+    city.trench("TK3", "K3", "P2")
+    city.link("L-K3", "K3", "P2", ["TK3"])
+    city.set_status("site", "K3", "planned")
+    net = Network(city.inv)
+    report = run_audits(net)
+    assert ("device is in service at a site that is planned", "K3-sw") in {
+        (f.title, f.elements[0].code) for f in report.findings}
+    assert "K3" not in {s for f in report.findings for s in f.sites}  # a planned site is never counted
+    assert blast_radius(net, *resolve_failures(net, ["TK3"])).links_down == ("L-K3",)
+    assert {r.site for r in path_diversity(net)} >= {"S1", "K1"}

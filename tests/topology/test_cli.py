@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from typer.testing import CliRunner
@@ -111,3 +112,86 @@ def test_min_severity_hides_findings_but_not_from_the_gate(db_file, tmp_path):
     assert len(json.loads(target.read_text())["features"]) == 1
     table = netops(db_file, "--min-severity", "warning")
     assert "not shown" in table.stdout and "info:" not in table.stdout
+
+
+def contested_city():
+    """The mini city with what the audits once disagreed about: plant out of service under
+    live links (a manhole and the trench into it), a closure, a site behind a school's
+    switch (for --no-transit), and many findings of equal weight."""
+    city = mini_city()
+    city.set_status("node", "MX", "decommissioned")
+    city.set_status("segment", "TH2", "decommissioned")
+    city.node("MK")
+    city.closure("CL-K", "MK")
+    city.trench("TKa", "K1", "MK")
+    city.trench("TKb", "MK", "P2")
+    city.cable("C-K1a", "K1", "CL-K", ["TKa"])
+    city.cable("C-K1b", "CL-K", "P2", ["TKb"])
+    city.link("L-K1-2", "K1", "P2", cables=["C-K1a", "C-K1b"])
+    city.site("K2", "kindergarten", entry=False)
+    city.link("L-K2", "K2", "S1", medium="radio")
+    for i in range(4):  # four hotspots of equal weight, each a spof of its own
+        city.site(f"HS{i}", "hotspot", mgmt_ip=None)
+        city.trench(f"THS{i}", f"HS{i}", "P2")
+        city.link(f"L-HS{i}", f"HS{i}", "P2", [f"THS{i}"])
+    return city
+
+
+AUDIT_CALLS = [("--json",), ("--json", "--no-transit"), ("rank", "--json", "--top", "500"),
+               ("diversity", "--json"), ("cut", "TX", "closure:CL-K", "--json"), ("shared-risk", "--json")]
+
+
+def _outputs(db: str) -> dict[tuple, str]:
+    results = {}
+    for args in AUDIT_CALLS:
+        result = CliRunner().invoke(app, ["--db", db, "audit", *args])
+        assert result.exit_code in (0, 1), (args, result.output)
+        results[args] = result.stdout
+    return results
+
+
+@pytest.fixture(scope="module")
+def contested_db(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("contested") / "city.db"
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    dbmod.upgrade(engine)
+    with session_scope(engine) as session:
+        store(contested_city().inv, session)
+    engine.dispose()
+    return str(path)
+
+
+def test_audit_json_is_byte_identical_on_sqlite_and_postgresql(db_url, contested_db):
+    """Rows written in a shuffled order (PostgreSQL then returns them shuffled): every
+    audit answer is still the same bytes as from the SQLite file written in order."""
+    engine = dbmod.make_engine(db_url)
+    dbmod.upgrade(engine)
+    with session_scope(engine) as session:
+        store(contested_city().inv, session, shuffle=random.Random(5))
+    engine.dispose()
+    assert _outputs(db_url) == _outputs(contested_db)
+
+
+def test_cut_on_plant_out_of_service_and_names_it_cannot_use(contested_db):
+    result = netops(contested_db, "cut", "TX", "--json")  # active trench into a decommissioned manhole
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sites_cut"] == ["H1", "H2", "H3"]
+    both = json.loads(netops(contested_db, "cut", "TK", "closure:CL-K", "--json").stdout)
+    assert both["sites_cut"] == ["K1"] and both["links_down"] == ["L-K1", "L-K1-2"]
+    for args, message in [(("TXX",), "did you mean TX"), (("node:TX",), "it is a trench (write trench:TX)"),
+                          (("closure:NOPE",), "no closure named 'closure:NOPE'")]:
+        result = netops(contested_db, "cut", *args)
+        assert result.exit_code == 2 and message in result.stderr, result.output
+        assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_no_transit_names_the_pop_router(contested_db):
+    default = json.loads(netops(contested_db, "spof", "--json").stdout)
+    strict = json.loads(netops(contested_db, "spof", "--json", "--no-transit").stdout)
+
+    def named(report):
+        return {e["code"] for f in report["findings"] for e in f["elements"]}
+
+    assert "P1-rtr" in named(strict) and "P1-rtr" not in named(default)
+    ranked = json.loads(netops(contested_db, "rank", "--json", "--no-transit", "--kind", "device", "--top", "10").stdout)
+    assert ("P1-rtr", ["H1", "H2", "H3"]) in [(e["code"], e["sites"]) for e in ranked]
