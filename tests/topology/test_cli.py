@@ -111,3 +111,17 @@ def test_min_severity_hides_findings_but_not_from_the_gate(db_file, tmp_path):
     assert len(json.loads(target.read_text())["features"]) == 1
     table = netops(db_file, "--min-severity", "warning")
     assert "not shown" in table.stdout and "info:" not in table.stdout
+
+
+def test_by_design_findings_are_marked_for_scripts_and_hidden_from_tables(db_file):
+    """Single points of failure of hotspots only (single-homed on purpose): marked in JSON,
+    left out of the table unless --all, still counted and seen by --fail-on."""
+    report = json.loads(netops(db_file, "--json").stdout)
+    design = [f for f in report["findings"] if f["by_design"]]
+    assert design and report["by_design"] == len(design)
+    assert {f["severity"] for f in design} == {"info"} and {f["audit"] for f in design} == {"spof"}
+    table = netops(db_file, "--top", "100").stdout
+    assert f"{len(design)} by design not shown (--all)" in " ".join(table.split())
+    everything = netops(db_file, "--all").stdout
+    assert "by design not shown" not in everything
+    assert netops(db_file, "--fail-on", "info").exit_code == 1
