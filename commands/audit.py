@@ -57,10 +57,11 @@ CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight", min=0,
 NO_TRANSIT = typer.Option(False, "--no-transit",
                           help="Customers' switches forward no other site's traffic and the core is the PoP "
                                "routers (PoP routers become single points of failure).")
-SHOW_ALL = typer.Option(False, "--all", help=f"Also show what is so by design: single points of failure that cut "
+SHOW_ALL = typer.Option(False, "--all", help=f"Tables: also show what is so by design: single points of failure that cut "
                                              f"off only {' and '.join(SINGLE_HOMED_BY_DESIGN)} sites "
                                              f"(single-homed on purpose), and every finding, not just the top.")
-TOP = typer.Option(15, "--top", min=1, help="Findings in the table, heaviest first (all with --all or --format csv).")
+TOP = typer.Option(15, "--top", min=1, help="Findings in the table, heaviest first (all with --all; json and "
+                                            "csv always have all, by-design ones marked).")
 #: element kinds `rank --kind` and `cut` take, and the graphs' words for them
 RANKED_KINDS = ("segment", "route_node", "device")
 GRAPH_KIND = {kind: graph for graph, kind in AUDIT_ELEMENT_KINDS.items()}
@@ -157,19 +158,23 @@ def _report(ctx: typer.Context, names: list[str] | None, fmt: OutputFormat, as_j
     with working("auditing"):
         report = audits.run_audits(net, list(audits.AUDITS) if names is None else names)
     sites = SiteList(net)
-    hidden = set() if show_all else {f for f in report.findings if sites.by_design(f)}
-    shown = [f for f in report.at_least(min_severity).sorted() if f not in hidden]
+    by_design = {f for f in report.findings if sites.by_design(f)}
+    selected = report.at_least(min_severity).sorted()
     if geojson is not None:
-        write_text(geojson, json.dumps(findings_to_geojson(net, shown)))
+        write_text(geojson, json.dumps(findings_to_geojson(net, selected)))
     counts = report.counts()
     fmt = chosen_format(fmt, as_json)
+    # scripts and files get every finding, the by-design ones marked; a table hides those
     if fmt is OutputFormat.JSON:
-        print_json({"counts": counts, "hidden_by_design": len(hidden), "findings": [f.as_dict() for f in shown]})
+        print_json({"counts": counts, "by_design": len(by_design),
+                    "findings": [{**f.as_dict(), "by_design": f in by_design} for f in selected]})
     elif fmt is OutputFormat.CSV:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(FINDING_COLUMNS)
-        writer.writerows(_finding_row(f, sites, whole=True) for f in shown)
+        writer.writerow([*FINDING_COLUMNS, "by_design"])
+        writer.writerows([*_finding_row(f, sites, whole=True), f in by_design] for f in selected)
     else:
+        hidden = set() if show_all else by_design
+        shown = [f for f in selected if f not in hidden]
         _summary(list(report.findings), hidden)
         listed = shown if show_all else shown[:top]
         print_table(f"findings, worst first ({len(listed)} of {len(shown)})",

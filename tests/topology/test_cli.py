@@ -195,3 +195,17 @@ def test_no_transit_names_the_pop_router(contested_db):
     assert "P1-rtr" in named(strict) and "P1-rtr" not in named(default)
     ranked = json.loads(netops(contested_db, "rank", "--json", "--no-transit", "--kind", "device", "--top", "10").stdout)
     assert ("P1-rtr", ["H1", "H2", "H3"]) in [(e["code"], e["sites"]) for e in ranked]
+
+
+def test_by_design_findings_are_marked_for_scripts_and_hidden_from_tables(db_file):
+    """Single points of failure of hotspots only (single-homed on purpose): marked in JSON,
+    left out of the table unless --all, still counted and seen by --fail-on."""
+    report = json.loads(netops(db_file, "--json").stdout)
+    design = [f for f in report["findings"] if f["by_design"]]
+    assert design and report["by_design"] == len(design)
+    assert {f["severity"] for f in design} == {"info"} and {f["audit"] for f in design} == {"spof"}
+    table = netops(db_file, "--top", "100").stdout
+    assert f"{len(design)} by design not shown (--all)" in " ".join(table.split())
+    everything = netops(db_file, "--all").stdout
+    assert "by design not shown" not in everything
+    assert netops(db_file, "--fail-on", "info").exit_code == 1
