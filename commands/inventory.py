@@ -155,7 +155,7 @@ def list_cmd(
     """List rows of one kind, filtered by exact field values."""
     if (kind_argument is None) == (kind_option is None):
         raise typer.BadParameter("give the element kind once: --kind KIND (or as the argument)")
-    kind = kind_option or kind_argument
+    kind = kind_option if kind_option is not None else kind_argument
     from inventory import queries
     from inventory.entities import kind as entity_kind
     from netops.db import session_scope
