@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import networkx as nx
 from sqlmodel import Session
 
+from netops.vocabulary import SINGLE_HOMED_BY_DESIGN  # one list for the map and `netops audit`
 from report.model import TRENCH_STATUSES, FindingView
 from topology.audits import path_diversity, run_audits, trench_cuts
 from topology.network import Network
@@ -20,10 +21,6 @@ from topology.rows import load_inventory
 
 #: which findings colour a trench segment, and how
 _TRENCH_STATUS_OF_AUDIT = {"spof": "spof", "shared_trench": "shared"}
-
-#: site kinds with one uplink by design (an access point, a small cell): a cut that takes
-#: down only these is a known, accepted spur, not a weakness to alarm anyone with
-SINGLE_HOMED_BY_DESIGN = frozenset({"hotspot", "small_cell"})
 
 
 @dataclass
