@@ -19,6 +19,7 @@ class DeviceRole(StrEnum):
     WIFI_AP = "wifi_ap"
     WLC = "wlc"
     FIREWALL = "firewall"
+    OLT = "olt"  # optical line terminal: the PON head end at a PoP
 
 
 class InterfaceKind(StrEnum):
