@@ -71,19 +71,20 @@ def _port_problems(users, splitters_by_id, field_name: str) -> list[RowProblem]:
     problems = []
     for (splitter_id, port), on_port in users.items():
         splitter = splitters_by_id.get(splitter_id)
+        if splitter is None:  # a splitter this import could not write: already reported
+            continue
         for i, (source, what) in enumerate(on_port):
             if source is None:
                 continue
-            if splitter is not None and port > splitter["ratio"]:
+            if port > splitter["ratio"]:
                 problems.append(RowProblem(source.file, source.row, field_name, str(port),
                                            f"splitter {splitter['code']} is 1:{splitter['ratio']}: "
                                            f"ports 1..{splitter['ratio']}"))
                 continue
             others = [w for j, (s, w) in enumerate(on_port) if j < i or (j > i and s is None)]
             if others:
-                where = f"splitter {splitter['code']}" if splitter is not None else "the splitter"
                 problems.append(RowProblem(source.file, source.row, field_name, str(port),
-                                           f"port {port} of {where} already feeds {others[0]}: "
+                                           f"port {port} of splitter {splitter['code']} already feeds {others[0]}: "
                                            f"one thing per splitter port"))
     return problems
 
@@ -93,7 +94,10 @@ def check_olt_ports(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow])
     interfaces, devices, sites = (_rows_by_id(index, k) for k in ("interface", "device", "site"))
     problems = []
     for source, row in rows:
-        device = devices[interfaces[row["interface_id"]]["device_id"]]
+        interface = interfaces.get(row["interface_id"])
+        if interface is None:  # an interface this import could not write: already reported
+            continue
+        device = devices[interface["device_id"]]
         site = sites[device["site_id"]]
         if str(device["role"]) != "olt" or str(site["kind"]) != "core":
             problems.append(RowProblem(source.file, source.row, "device", device["name"],
@@ -110,12 +114,13 @@ def check_splitters(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow])
     by_id = {row["id"]: row for _, row in splitters if row["id"] is not None}
     problems = []
     feeds: dict[Any, list[tuple[SourceRow | None, dict]]] = defaultdict(list)
+    olt_ports = _rows_by_id(index, "olt_port")  # not those this import could not write
     for source, row in splitters:
-        if row["olt_port_id"] is not None:
+        if row["olt_port_id"] in olt_ports:
             feeds[row["olt_port_id"]].append((source, row))
     for source, row in ((s, r) for s, r in splitters if s is not None):  # this import's, with ids
-        node = nodes[row["node_id"]]
-        if str(node["kind"]) not in PON_NODE_KINDS and row["node_id"] not in closure_nodes:
+        node = nodes.get(row["node_id"])  # None: a node this import could not write
+        if node and str(node["kind"]) not in PON_NODE_KINDS and row["node_id"] not in closure_nodes:
             problems.append(RowProblem(source.file, source.row, "node", node["code"],
                                        f"a splitter sits in a cabinet or a splice closure; route node "
                                        f"{node['code']} is a {node['kind']} without a closure"))

@@ -221,9 +221,13 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
                     report.unchanged[kind_name] += 1
         if problems:
             # keep validating the other kinds' rows (write nothing); rows that refer to this
-            # batch's good rows must not report them missing
+            # batch's good rows must not report them missing; each gets its own placeholder
+            # id (negative, never a real one) so that a natural key made of references (an
+            # OLT port's device/interface) still tells two such rows apart
             for key in insert_keys:
-                index.by_key[kind_name][key] = 0
+                placeholder = -1 - len(index.by_id[kind_name])
+                index.by_key[kind_name][key] = placeholder
+                index.by_id[kind_name][placeholder] = key
             continue
         try:
             if deletes:

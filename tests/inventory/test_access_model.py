@@ -253,6 +253,38 @@ def test_bad_rows_are_refused_with_where_and_why(mini_db, tmp_path, case):
     assert dump(mini_db[1]) == before
 
 
+def test_checks_skip_rows_an_import_could_not_write(mini_db, tmp_path):
+    """Once one row is refused, the import writes nothing and the new rows after it get no
+    ids: the checks across rows must neither crash on them nor see two new OLT ports (or
+    two new splitters) as one and report a clash that is not there."""
+    from cli import app
+    from typer.testing import CliRunner
+
+    paths = [
+        _write_csv(tmp_path / "device.csv", "device", [
+            {"name": "gk-bad", "site": "POP-N", "role": "olt", "platform": "huawei_olt", "mgmt_ip": "x",
+             "source": "t"}]),
+        _write_csv(tmp_path / "interface.csv", "interface", [
+            {"device": "gk-popn-olt1", "name": f"pon0/{n}", "kind": "fibre"} for n in (3, 4)]),
+        _write_csv(tmp_path / "route_node.csv", "route_node", [
+            {"code": "C-9", "kind": "cabinet", "lat": "51.5", "lon": "7.08", "source": "t"}]),
+        _write_csv(tmp_path / "olt_port.csv", "olt_port", [
+            _rows("olt_port", "pon0/1", interface="pon0/3"), _rows("olt_port", "pon0/1", interface="pon0/4")]),
+        _write_csv(tmp_path / "splitter.csv", "splitter", [
+            _rows("splitter", "SPL-3", code="SPL-8", node="C-9", olt_interface="pon0/3"),
+            _rows("splitter", "SPL-3", code="SPL-9", node="C-9", olt_interface="pon0/4")]),
+        _write_csv(tmp_path / "residential_connection.csv", "residential_connection", [
+            _rows("residential_connection", "ONT-2", code="ONT-8", splitter="SPL-8", splitter_port="1", units="1"),
+            _rows("residential_connection", "ONT-2", code="ONT-9", splitter="SPL-9", splitter_port="1", units="1")]),
+    ]
+    before = dump(mini_db[1])
+    result = CliRunner().invoke(app, ["--db", mini_db[0], "inventory", "import", *map(str, paths)])
+    assert result.exit_code == 2, result.output
+    assert [line.split(": row ")[0].rsplit("/", 1)[1] for line in result.stderr.splitlines()] == [
+        "device.csv"], result.stderr
+    assert dump(mini_db[1]) == before
+
+
 # -- 4. migration, stats, change sets ---------------------------------------------------------
 
 def test_migration_0003_adds_and_removes_only_the_customer_tables(db_url):

@@ -515,12 +515,16 @@ def draw_cases(bases: dict[str, Base], out: Path) -> list[Case]:
     cases: list[Case] = []
     while len(cases) < FILES_PER_BACKEND:
         damage = rng.choice(sorted(candidates))
-        kind, fmt = rng.choice(candidates[damage])
-        damaged = ALL_DAMAGES[damage](rng, bases[kind], fmt)
+        damaged = None
+        # try the damage's kinds until one takes it, so a damage that fits few kinds (paths)
+        # is still drawn however many kinds there are
+        while damaged is None and candidates[damage]:
+            kind, fmt = rng.choice(candidates[damage])
+            damaged = ALL_DAMAGES[damage](rng, bases[kind], fmt)
+            if damaged is None:
+                candidates[damage].remove((kind, fmt))
         if damaged is None:
-            candidates[damage].remove((kind, fmt))
-            if not candidates[damage]:
-                del candidates[damage]
+            del candidates[damage]
             continue
         number = len(cases)
         folder = out / f"{number:04d}"

@@ -1,13 +1,14 @@
 """Customers of the mini town (tests/support/mini_city.py), as import file rows::
 
     POP-N: OLT gk-popn-olt1
-      pon0/1 (B+) ─feeder cab-kita1 #20─▶ SPL-1 1:8 in cabinet C-1
-                                            ├─ port 1 ─▶ SPL-2 1:32 at closure cl-M-1 (node M-1)
-                                            │             ├─ port 1 ─▶ ONT-1  B-1 (30 units), 12, connected
-                                            │             └─ port 2 ─▶ ONT-2  B-1, 12 units, passed
-                                            └─ port 2 ─▶ ONT-3  B-2, 8 units, connected
-      pon0/2 (C+) ──────────────────────▶ SPL-3 1:8 in cabinet C-1 (nothing on it yet)
+      pon0/1 (B+) -feeder cab-kita1 #20-> SPL-1 1:8 in cabinet C-1
+                                            |- port 1 -> SPL-2 1:32 at closure cl-M-1 (node M-1)
+                                            |               |- port 1 -> ONT-1 in B-1, 12 units, connected
+                                            |               '- port 2 -> ONT-2 in B-1, 12 units, passed
+                                            '- port 2 -> ONT-3 in B-2, 8 units, connected
+      pon0/2 (C+) ------------------------> SPL-3 1:8 in cabinet C-1 (nothing on it yet)
 
+    buildings: B-1 30 homes, B-2 8 homes + 1 business, B-3 offices (10 businesses)
     BC-1 Stadtwerke (B-3, sla_gold, p2p fibre on lnk-bp1-n)
     BC-2 Logistik Schalke (site BP-1, business, Ethernet on gk-bp1-as1)
     BC-3 Bäckerei (B-2, best_effort, Ethernet on gk-popn-ds1)
