@@ -10,13 +10,15 @@ import (an imported row replaces the stored row of the same code)::
            │    └─ port 17: ONT-12 in building B-4, 12 units    each port feeds one thing;
            └─ port 2: ONT-13 in building B-4, 6 units           the cascade never loops;
                                                                 a building's connections
-                                                                serve <= its units
+                                                                serve <= its units;
+                                                                a feeder/drop strand
+                                                                carries nothing else
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from netops.errors import RowProblem
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from inventory.store import KeyIndex, SourceRow
 
 CheckedRow = tuple["SourceRow", dict[str, Any]]  # where the row came from, its resolved db row
+Users = dict[tuple, list[tuple["SourceRow | None", str]]]  # a port or strand -> what uses it
 
 PON_NODE_KINDS = ("cabinet",)  # a splitter sits in a cabinet, or in a splice closure's node
 
@@ -45,18 +48,10 @@ def _overlay(index: KeyIndex, kind: str, rows: list[CheckedRow]) -> list[tuple[S
     return list(merged.values())
 
 
-def _strand_problem(source: SourceRow, row: dict, cables: dict, cable_col: str, strand_col: str):
-    cable = cables.get(row[cable_col])
-    if cable is not None and row[strand_col] > cable["strands"]:
-        return RowProblem(source.file, source.row, strand_col, str(row[strand_col]),
-                          f"the cable has {cable['strands']} strands")
-    return None
-
-
 def _port_users(splitters: list[tuple[SourceRow | None, dict]],
-                onts: list[tuple[SourceRow | None, dict]]) -> dict[tuple, list[tuple[SourceRow | None, str]]]:
+                onts: list[tuple[SourceRow | None, dict]]) -> Users:
     """(splitter id, port) -> what hangs on it: cascaded splitters and connections."""
-    users: dict[tuple, list[tuple[SourceRow | None, str]]] = defaultdict(list)
+    users: Users = defaultdict(list)
     for source, row in splitters:
         if row["parent_id"] is not None:
             users[(row["parent_id"], row["parent_port"])].append((source, f"splitter {row['code']}"))
@@ -65,27 +60,63 @@ def _port_users(splitters: list[tuple[SourceRow | None, dict]],
     return users
 
 
-def _port_problems(users, splitters_by_id, field_name: str) -> list[RowProblem]:
-    """An imported row on a port its splitter lacks, or on a port something else feeds
-    (stored rows, or rows earlier in the import)."""
+def _taken(on: list[tuple[SourceRow | None, str]]) -> Iterator[tuple[SourceRow, str | None]]:
+    """Each imported row among the users of one port (or strand), with what has it already:
+    a stored row, or an earlier row of the import; None when it is the first."""
+    for i, (source, _) in enumerate(on):
+        if source is not None:
+            others = [what for j, (s, what) in enumerate(on) if j < i or (j > i and s is None)]
+            yield source, others[0] if others else None
+
+
+def _port_problems(users: Users, splitters_by_id, field_name: str) -> list[RowProblem]:
+    """An imported row on a port its splitter lacks, or on a port something else feeds."""
     problems = []
     for (splitter_id, port), on_port in users.items():
         splitter = splitters_by_id.get(splitter_id)
         if splitter is None:  # a splitter this import could not write: already reported
             continue
-        for i, (source, what) in enumerate(on_port):
-            if source is None:
-                continue
+        for source, other in _taken(on_port):
             if port > splitter["ratio"]:
                 problems.append(RowProblem(source.file, source.row, field_name, str(port),
                                            f"splitter {splitter['code']} is 1:{splitter['ratio']}: "
                                            f"ports 1..{splitter['ratio']}"))
-                continue
-            others = [w for j, (s, w) in enumerate(on_port) if j < i or (j > i and s is None)]
-            if others:
+            elif other:
                 problems.append(RowProblem(source.file, source.row, field_name, str(port),
-                                           f"port {port} of splitter {splitter['code']} already feeds {others[0]}: "
+                                           f"port {port} of splitter {splitter['code']} already feeds {other}: "
                                            f"one thing per splitter port"))
+    return problems
+
+
+def _strand_problems(index: KeyIndex, splitters: list[tuple[SourceRow | None, dict]],
+                     onts: list[tuple[SourceRow | None, dict]], field_name: str) -> list[RowProblem]:
+    """An imported feeder or drop on a strand its cable lacks, or on a strand that a link,
+    another feeder or another drop already uses."""
+    cables = _rows_by_id(index, "cable")
+    index.ensure("link_hop")
+    users: Users = defaultdict(list)
+    for hop in index.rows["link_hop"].values():
+        link = "/".join(map(str, index.by_id["link"].get(hop["link_id"], ())))
+        for strand in (hop["strand_a"], hop["strand_b"]):
+            users[(hop["cable_id"], strand)].append((None, f"link {link}"))
+    for rows, end in ((splitters, "feeder"), (onts, "drop")):
+        for source, row in rows:
+            if row[f"{end}_cable_id"] is not None:
+                what = "splitter" if end == "feeder" else "residential_connection"
+                users[(row[f"{end}_cable_id"], row[f"{end}_strand"])].append(
+                    (source, f"the {end} of {what} {row['code']}"))
+    problems = []
+    for (cable_id, strand), on_strand in users.items():
+        cable = cables.get(cable_id)
+        if cable is None:  # a cable this import could not write: already reported
+            continue
+        for source, other in _taken(on_strand):
+            if strand > cable["strands"]:
+                problems.append(RowProblem(source.file, source.row, field_name, str(strand),
+                                           f"cable {cable['code']} has {cable['strands']} strands"))
+            elif other:
+                problems.append(RowProblem(source.file, source.row, field_name, str(strand),
+                                           f"strand {strand} of cable {cable['code']} already carries {other}"))
     return problems
 
 
@@ -107,7 +138,7 @@ def check_olt_ports(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow])
 
 
 def check_splitters(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow]) -> list[RowProblem]:
-    nodes, cables = _rows_by_id(index, "route_node"), _rows_by_id(index, "cable")
+    nodes = _rows_by_id(index, "route_node")
     closure_nodes = {row["node_id"] for row in _rows_by_id(index, "closure").values()}
     index.ensure("residential_connection")
     splitters = _overlay(index, "splitter", rows)
@@ -124,9 +155,6 @@ def check_splitters(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow])
             problems.append(RowProblem(source.file, source.row, "node", node["code"],
                                        f"a splitter sits in a cabinet or a splice closure; route node "
                                        f"{node['code']} is a {node['kind']} without a closure"))
-        if row["feeder_cable_id"] is not None:
-            problem = _strand_problem(source, row, cables, "feeder_cable_id", "feeder_strand")
-            problems.extend([problem] if problem else [])
         if row["olt_port_id"] is not None and len(feeds[row["olt_port_id"]]) > 1:
             others = [r["code"] for _, r in feeds[row["olt_port_id"]] if r["code"] != row["code"]]
             port_name = "/".join(map(str, index.by_id["olt_port"].get(row["olt_port_id"], ())))
@@ -139,6 +167,7 @@ def check_splitters(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow])
                                        f"the cascade loops: {' -> '.join(loop)}"))
     onts = [(None, row) for row in index.rows["residential_connection"].values()]
     problems.extend(_port_problems(_port_users(splitters, onts), by_id, "parent_port"))
+    problems.extend(_strand_problems(index, splitters, onts, "feeder_strand"))
     return problems
 
 
@@ -158,15 +187,12 @@ def _loop(row: dict, by_id: dict[Any, dict]) -> list[str] | None:
 
 
 def check_residential(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow]) -> list[RowProblem]:
-    cables, buildings = _rows_by_id(index, "cable"), _rows_by_id(index, "building")
+    buildings = _rows_by_id(index, "building")
     splitter_rows = [(None, row) for row in index.rows["splitter"].values()]
     splitters_by_id = {row["id"]: row for _, row in splitter_rows}
     onts = _overlay(index, "residential_connection", rows)
     problems = _port_problems(_port_users(splitter_rows, onts), splitters_by_id, "splitter_port")
-    for source, row in rows:
-        if row["drop_cable_id"] is not None:
-            problem = _strand_problem(source, row, cables, "drop_cable_id", "drop_strand")
-            problems.extend([problem] if problem else [])
+    problems.extend(_strand_problems(index, splitter_rows, onts, "drop_strand"))
     served: dict[Any, int] = defaultdict(int)
     for _, row in onts:
         served[row["building_id"]] += row["units"]

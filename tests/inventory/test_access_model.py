@@ -221,7 +221,19 @@ REFUSED = {
     "feeder strand the cable lacks": (
         "splitter", [_rows("splitter", "SPL-2", code="SPL-9", parent="SPL-3", feeder_cable="cab-kita1",
                            feeder_strand="25")],
-        2, "feeder_strand", "25", "the cable has 24 strands"),
+        2, "feeder_strand", "25", "cable cab-kita1 has 24 strands"),
+    "feeder on a strand a link uses": (
+        "splitter", [_rows("splitter", "SPL-2", code="SPL-9", parent="SPL-3", feeder_cable="cab-kita1",
+                           feeder_strand="7")],
+        2, "feeder_strand", "7", "strand 7 of cable cab-kita1 already carries link lnk-kita1"),
+    "drop on another drop's strand": (
+        "residential_connection", [_rows("residential_connection", "ONT-2", drop_cable="cab-kita1",
+                                         drop_strand="21")],
+        2, "drop_strand", "21", "already carries the drop of residential_connection ONT-1"),
+    "drop on a feeder's strand": (
+        "residential_connection", [_rows("residential_connection", "ONT-2", drop_cable="cab-kita1",
+                                         drop_strand="20")],
+        2, "drop_strand", "20", "already carries the feeder of splitter SPL-1"),
     "drop cable without a strand": (
         "residential_connection", [_rows("residential_connection", "ONT-1", drop_strand="")],
         2, "(row)", "", "drop_cable and drop_strand are given together or not at all"),
