@@ -18,6 +18,7 @@ import (an imported row replaces the stored row of the same code)::
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from netops.errors import RowProblem
@@ -69,22 +70,34 @@ def _taken(on: list[tuple[SourceRow | None, str]]) -> Iterator[tuple[SourceRow, 
             yield source, others[0] if others else None
 
 
-def _port_problems(users: Users, splitters_by_id, field_name: str) -> list[RowProblem]:
-    """An imported row on a port its splitter lacks, or on a port something else feeds."""
+@dataclass(frozen=True)
+class _Slots:
+    """Numbered slots of one kind of row (a splitter's ports, a cable's strands): how many a
+    row has (``size`` column) and how to say that a slot is missing or taken."""
+
+    owners: dict[Any, dict[str, Any]]  # id -> row
+    size: str
+    missing: str  # formatted with the owner's columns and ``number``
+    taken: str  # ... and ``other``, what has the slot already
+
+
+PORTS = ("ratio", "splitter {code} is 1:{ratio}: ports 1..{ratio}",
+         "port {number} of splitter {code} already feeds {other}: one thing per splitter port")
+STRANDS = ("strands", "cable {code} has {strands} strands", "strand {number} of cable {code} already carries {other}")
+
+
+def _slot_problems(users: Users, slots: _Slots, field_name: str) -> list[RowProblem]:
+    """An imported row on a slot its owner lacks, or on a slot something else has."""
     problems = []
-    for (splitter_id, port), on_port in users.items():
-        splitter = splitters_by_id.get(splitter_id)
-        if splitter is None:  # a splitter this import could not write: already reported
+    for (owner_id, number), on_slot in users.items():
+        owner = slots.owners.get(owner_id)
+        if owner is None:  # a row this import could not write: already reported
             continue
-        for source, other in _taken(on_port):
-            if port > splitter["ratio"]:
-                problems.append(RowProblem(source.file, source.row, field_name, str(port),
-                                           f"splitter {splitter['code']} is 1:{splitter['ratio']}: "
-                                           f"ports 1..{splitter['ratio']}"))
-            elif other:
-                problems.append(RowProblem(source.file, source.row, field_name, str(port),
-                                           f"port {port} of splitter {splitter['code']} already feeds {other}: "
-                                           f"one thing per splitter port"))
+        for source, other in _taken(on_slot):
+            reason = slots.missing if number > owner[slots.size] else slots.taken if other else None
+            if reason:
+                problems.append(RowProblem(source.file, source.row, field_name, str(number),
+                                           reason.format(**owner, number=number, other=other)))
     return problems
 
 
@@ -92,7 +105,6 @@ def _strand_problems(index: KeyIndex, splitters: list[tuple[SourceRow | None, di
                      onts: list[tuple[SourceRow | None, dict]], field_name: str) -> list[RowProblem]:
     """An imported feeder or drop on a strand its cable lacks, or on a strand that a link,
     another feeder or another drop already uses."""
-    cables = _rows_by_id(index, "cable")
     index.ensure("link_hop")
     users: Users = defaultdict(list)
     for hop in index.rows["link_hop"].values():
@@ -105,19 +117,7 @@ def _strand_problems(index: KeyIndex, splitters: list[tuple[SourceRow | None, di
                 what = "splitter" if end == "feeder" else "residential_connection"
                 users[(row[f"{end}_cable_id"], row[f"{end}_strand"])].append(
                     (source, f"the {end} of {what} {row['code']}"))
-    problems = []
-    for (cable_id, strand), on_strand in users.items():
-        cable = cables.get(cable_id)
-        if cable is None:  # a cable this import could not write: already reported
-            continue
-        for source, other in _taken(on_strand):
-            if strand > cable["strands"]:
-                problems.append(RowProblem(source.file, source.row, field_name, str(strand),
-                                           f"cable {cable['code']} has {cable['strands']} strands"))
-            elif other:
-                problems.append(RowProblem(source.file, source.row, field_name, str(strand),
-                                           f"strand {strand} of cable {cable['code']} already carries {other}"))
-    return problems
+    return _slot_problems(users, _Slots(_rows_by_id(index, "cable"), *STRANDS), field_name)
 
 
 def check_olt_ports(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow]) -> list[RowProblem]:
@@ -166,7 +166,7 @@ def check_splitters(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow])
             problems.append(RowProblem(source.file, source.row, "parent", by_id[row["parent_id"]]["code"],
                                        f"the cascade loops: {' -> '.join(loop)}"))
     onts = [(None, row) for row in index.rows["residential_connection"].values()]
-    problems.extend(_port_problems(_port_users(splitters, onts), by_id, "parent_port"))
+    problems.extend(_slot_problems(_port_users(splitters, onts), _Slots(by_id, *PORTS), "parent_port"))
     problems.extend(_strand_problems(index, splitters, onts, "feeder_strand"))
     return problems
 
@@ -191,7 +191,7 @@ def check_residential(entity: EntityKind, index: KeyIndex, rows: list[CheckedRow
     splitter_rows = [(None, row) for row in index.rows["splitter"].values()]
     splitters_by_id = {row["id"]: row for _, row in splitter_rows}
     onts = _overlay(index, "residential_connection", rows)
-    problems = _port_problems(_port_users(splitter_rows, onts), splitters_by_id, "splitter_port")
+    problems = _slot_problems(_port_users(splitter_rows, onts), _Slots(splitters_by_id, *PORTS), "splitter_port")
     problems.extend(_strand_problems(index, splitter_rows, onts, "drop_strand"))
     served: dict[Any, int] = defaultdict(int)
     for _, row in onts:

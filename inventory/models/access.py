@@ -6,21 +6,22 @@ service, carried by a link (or terminated on a device), with a service class who
 weight says how much an outage of it counts. Homes are reached by a passive optical
 network (FTTB/FTTH)::
 
-    PoP                  cabinet / closure (route node)               building
-    OLT device           ┌───────────────┐                            ┌──────────────┐
-    PON port ──feeder──▶ │ splitter 1:8  │──port 3──▶ splitter 1:32 ─drop─▶ ONT (12 units)
-    (B+ 28 dB,  cable +  └───────────────┘  (cascade:      port 17    cable + strand
-     C+ 32 dB)  strand                       parent + port)
+    PoP                 cabinet or closure           closure                 building
+    OLT port ─feeder─▶ splitter 1:8 ─port 3──▶ splitter 1:32 ─port 17─drop─▶ ONT (12 units)
+    (B+ 28 dB,          (fed by the OLT port)   (cascade: parent +            (residential
+     C+ 32 dB)                                   parent_port)                  connection)
+
+    feeder, drop: a strand of an existing cable (cable + strand)
 
 Every splitter hangs either on an OLT port (first stage) or on a port of another splitter
 (cascade); each splitter port feeds at most one thing, a further splitter or one
 residential connection (an ONT in a building). A connection is ``connected`` (the homes
 take a service) or ``passed`` (the drop is there, nobody has signed yet); a building's
-homes passed are the units of all its connections, connected ones included.
+homes passed are the units of its active connections, connected ones included.
 
 The rules that need more than one row (a port within the splitter's ratio, no port taken
-twice, no cascade that loops, units within the building) are checked on import by
-``inventory/pon.py``; this module holds the rules of a single row.
+twice, no cascade that loops, units within the building, a strand used once) are checked by
+``inventory/pon.py`` on import; this module holds the rules of a single row.
 """
 
 from __future__ import annotations
