@@ -515,16 +515,12 @@ def draw_cases(bases: dict[str, Base], out: Path) -> list[Case]:
     cases: list[Case] = []
     while len(cases) < FILES_PER_BACKEND:
         damage = rng.choice(sorted(candidates))
-        damaged = None
-        # try the damage's kinds until one takes it, so a damage that fits few kinds (paths)
-        # is still drawn however many kinds there are
-        while damaged is None and candidates[damage]:
-            kind, fmt = rng.choice(candidates[damage])
-            damaged = ALL_DAMAGES[damage](rng, bases[kind], fmt)
-            if damaged is None:
-                candidates[damage].remove((kind, fmt))
+        kind, fmt = rng.choice(candidates[damage])
+        damaged = ALL_DAMAGES[damage](rng, bases[kind], fmt)
         if damaged is None:
-            del candidates[damage]
+            candidates[damage].remove((kind, fmt))
+            if not candidates[damage]:
+                del candidates[damage]
             continue
         number = len(cases)
         folder = out / f"{number:04d}"
