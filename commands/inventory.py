@@ -231,3 +231,11 @@ def stats_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
         ("cable length", f"{result['cable_length_m'] / 1000:.1f} km"),
         ("links", sum(result["links_by_medium"].values())),
     ])
+    customers = result["customers"]
+    print_table("customers", ["what", "count"], [
+        ("buildings", customers["buildings"]),
+        ("residential units", customers["residential_units"]),
+        ("  passed", customers["residential_units_passed"]),
+        ("  connected", customers["residential_units_connected"]),
+        *[(f"companies ({c})", n) for c, n in customers["business_connections_by_service_class"].items()],
+    ])

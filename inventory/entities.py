@@ -17,24 +17,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
 from sqlmodel import SQLModel
 
+from inventory import pon
 from inventory.models import (
+    Building,
+    BusinessConnection,
     Cable,
     CableSegment,
     Device,
     Interface,
     Link,
     LinkHop,
+    OltPort,
     OpticType,
     PriceItem,
     PriceTable,
+    ResidentialConnection,
     RouteNode,
     Site,
     SnmpProfile,
     SpliceClosure,
+    Splitter,
     SshProfile,
     TrenchSegment,
 )
@@ -60,6 +66,8 @@ class EntityKind:
     geometry: str | None = None  # "point" (lat/lon) or "line" (geometry field) for GeoJSON
     path_of: str | None = None  # ordered rows of one parent, replaced as a whole (see store)
     skip_columns: tuple[str, ...] = field(default=("id", "plan_id"))
+    # rules across rows (ports, capacity), run on an import's valid rows: see inventory/pon.py
+    check: Callable[..., list] | None = None
 
     @cached_property
     def columns(self) -> list[str]:
@@ -144,6 +152,40 @@ KINDS: dict[str, EntityKind] = {
             "link_hop", LinkHop, ("link", "seq"),
             refs=(_ref("link_id", "link"), _ref("cable_id", "cable")),
             skip_columns=(), path_of="link_id",
+        ),
+        # customer access (inventory/models/access.py)
+        EntityKind("building", Building, ("code",), geometry="point"),
+        EntityKind(
+            "business_connection", BusinessConnection, ("code",),
+            refs=(
+                _ref("building_id", "building", required=False),
+                _ref("site_id", "site", required=False),
+                _ref("link_id", "link", required=False),
+                _ref("device_id", "device", required=False),
+            ),
+        ),
+        EntityKind(
+            "olt_port", OltPort, ("device", "interface"),
+            refs=(_ref("interface_id", "interface", "device", "interface"),), check=pon.check_olt_ports,
+        ),
+        EntityKind(
+            "splitter", Splitter, ("code",),
+            refs=(
+                _ref("node_id", "route_node", "node"),
+                _ref("olt_port_id", "olt_port", "olt_device", "olt_interface", required=False),
+                _ref("parent_id", "splitter", "parent", required=False),
+                _ref("feeder_cable_id", "cable", "feeder_cable", required=False),
+            ),
+            check=pon.check_splitters,
+        ),
+        EntityKind(
+            "residential_connection", ResidentialConnection, ("code",),
+            refs=(
+                _ref("building_id", "building"),
+                _ref("splitter_id", "splitter"),
+                _ref("drop_cable_id", "cable", "drop_cable", required=False),
+            ),
+            check=pon.check_residential,
         ),
     ]
 }

@@ -9,7 +9,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from inventory.entities import KINDS, kind
-from inventory.models import GENERATED, Cable, Device, Link, Site, TrenchSegment
+from inventory.models import (
+    GENERATED, Building, BusinessConnection, Cable, Device, Link, ResidentialConnection, Site, Status, TakeUp,
+    TrenchSegment,
+)
 from inventory.store import KeyIndex
 from netops.errors import NetopsError, NotFoundError
 
@@ -48,6 +51,30 @@ def stats(session: Session) -> dict[str, Any]:
         },
         "cables": session.execute(select(func.count()).select_from(Cable)).scalar_one(),
         "cable_length_m": round(float(cable_m), 1),
+        "customers": customers(session),
+    }
+
+
+def customers(session: Session) -> dict[str, Any]:
+    """Who the network serves: buildings and their homes, companies by service class.
+    Homes count as passed when an active connection reaches them (connected ones too)."""
+    def units(*where) -> int:
+        query = select(func.coalesce(func.sum(ResidentialConnection.units), 0)).where(
+            ResidentialConnection.status == Status.ACTIVE, *where)
+        return int(session.execute(query).scalar_one())
+
+    buildings, residential = session.execute(
+        select(func.count(), func.coalesce(func.sum(Building.residential_units), 0))).one()
+    by_class = dict(session.execute(select(BusinessConnection.service_class, func.count())
+                                    .where(BusinessConnection.status == Status.ACTIVE)
+                                    .group_by(BusinessConnection.service_class)).all())
+    return {
+        "buildings": buildings,
+        "residential_units": int(residential),
+        "residential_units_passed": units(),
+        "residential_units_connected": units(ResidentialConnection.take_up == TakeUp.CONNECTED),
+        "business_connections": sum(by_class.values()),
+        "business_connections_by_service_class": {str(k): by_class[k] for k in sorted(by_class)},
     }
 
 

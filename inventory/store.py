@@ -66,10 +66,13 @@ class KeyIndex:
             return
         entity = KINDS[kind_name]
         for ref in entity.refs:
-            self.ensure(ref.target)
+            if ref.target != kind_name:
+                self.ensure(ref.target)
         table = entity.model.__table__
         by_key: dict[tuple, Any] = {}
         by_id: dict[Any, tuple] = {}
+        # a kind that refers to itself (a splitter cascade) keys its rows by its own fields
+        self.by_id.setdefault(kind_name, by_id)
         rows: dict[tuple, dict[str, Any]] = {}
         for db_row in self.session.execute(select(table)).mappings():
             file_row = self.to_file_row(entity, dict(db_row))
@@ -176,13 +179,18 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
     index = KeyIndex(session)
     report = WriteReport()
     problems: list[RowProblem] = []
-    ordered = sorted(batches, key=lambda b: ORDER.index(b[0]))
+    ordered: list[tuple[str, list[SourceRow]]] = []
+    for kind_name, rows in sorted(batches, key=lambda b: ORDER.index(b[0])):
+        waves, looped = _parents_first(KINDS[kind_name], rows)
+        problems.extend(looped)
+        ordered.extend((kind_name, wave) for wave in waves)
+    seen_by_kind: dict[str, dict[tuple, SourceRow]] = {}
     for kind_name, rows in ordered:
         entity = KINDS[kind_name]
         index.ensure(kind_name)
         valid: list[tuple[tuple, dict]] = []
         valid_sources: list[SourceRow] = []
-        seen: dict[tuple, SourceRow] = {}
+        seen = seen_by_kind.setdefault(kind_name, {})
         for source in rows:
             db_row, row_problems = resolve(entity, source, index)
             if row_problems:
@@ -198,6 +206,8 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
             seen[key] = source
             valid.append((key, db_row))
             valid_sources.append(source)
+        if entity.check is not None:
+            problems.extend(entity.check(entity, index, [(s, r) for s, (_, r) in zip(valid_sources, valid)]))
         if entity.path_of:
             problems.extend(check_paths(entity, index, [(s, r) for s, (_, r) in zip(valid_sources, valid)]))
             inserts, insert_keys, updates, deletes = _replace_paths(entity, index, valid, report)
@@ -214,9 +224,13 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
                     report.unchanged[kind_name] += 1
         if problems:
             # keep validating the other kinds' rows (write nothing); rows that refer to this
-            # batch's good rows must not report them missing
+            # batch's good rows must not report them missing; each gets its own placeholder
+            # id (negative, never a real one) so that a natural key made of references (an
+            # OLT port's device/interface) still tells two such rows apart
             for key in insert_keys:
-                index.by_key[kind_name][key] = 0
+                placeholder = -1 - len(index.by_id[kind_name])
+                index.by_key[kind_name][key] = placeholder
+                index.by_id[kind_name][placeholder] = key
             continue
         try:
             if deletes:
@@ -235,6 +249,47 @@ def write(session: Session, batches: Iterable[tuple[str, list[SourceRow]]],
     if problems:
         raise InputError(problems)
     return report
+
+
+def _parents_first(entity: EntityKind, rows: list[SourceRow]) -> tuple[list[list[SourceRow]], list[RowProblem]]:
+    """A kind that refers to itself (a splitter cascaded on a splitter) is written in waves,
+    each row after the row of the same import it names, so one file can hold a whole
+    cascade. Rows whose chain of parents in the file loops back are problems."""
+    self_refs = [r for r in entity.refs if r.target == entity.name]
+    if not self_refs:
+        return [rows], []
+    ref = self_refs[0]
+    by_key = {key_of(entity, s.data): s for s in rows}
+
+    def parent(source: SourceRow) -> tuple | None:
+        parts = tuple(_blank_to_none(source.data.get(f)) for f in ref.file_fields)
+        key = tuple(None if p is None else str(p) for p in parts)
+        return key if key in by_key else None
+
+    depth: dict[tuple, int] = {}
+    looped: list[RowProblem] = []
+    for key, source in by_key.items():
+        chain, here = [], key
+        while here is not None and here not in depth and here not in chain:
+            chain.append(here)
+            here = parent(by_key[here])
+        if here in chain:  # the chain came back to itself
+            for member in chain[chain.index(here):]:
+                depth[member] = -1
+                looped_source = by_key[member]
+                looped.append(RowProblem(looped_source.file, looped_source.row, ref.file_fields[-1],
+                                         "/".join(map(str, parent(looped_source) or ())),
+                                         f"the {entity.name} chain in this import loops back to itself"))
+        base = 0 if here is None else depth[here] + 1
+        for member in reversed(chain):
+            if member not in depth:
+                depth[member], base = base, base + 1
+    waves: list[list[SourceRow]] = [[] for _ in range(max(depth.values(), default=0) + 1)]
+    for source in rows:
+        level = depth[key_of(entity, source.data)]
+        if level >= 0:
+            waves[level].append(source)
+    return [wave for wave in waves if wave] or [[]], looped
 
 
 def _replace_paths(entity: EntityKind, index: KeyIndex, valid: list[tuple[tuple, dict]], report: WriteReport):

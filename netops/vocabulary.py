@@ -79,6 +79,7 @@ class DeviceRole(StrEnum):
     WIFI_AP = "wifi_ap"
     WLC = "wlc"
     FIREWALL = "firewall"
+    OLT = "olt"  # optical line terminal: the PON head end at a PoP
 
 
 class Severity(StrEnum):

@@ -25,9 +25,9 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from inventory.models import (
-    Cable, CableSegment, Device, DeviceRole, Interface, InterfaceKind, Link, LinkHop, LinkMedium,
-    NodeKind, OpticType, Plan, PlanState, RouteNode, Site, SiteKind, SpliceClosure, Status,
-    TrenchSegment,
+    Building, BusinessConnection, Cable, CableSegment, Device, DeviceRole, Interface, InterfaceKind, Link,
+    LinkHop, LinkMedium, NodeKind, OltPort, OpticType, Plan, PlanState, ResidentialConnection, RouteNode,
+    Site, SiteKind, SpliceClosure, Splitter, Status, TrenchSegment,
 )
 from netops.errors import NetopsError, NotFoundError
 from planning.connect import SiteSpec
@@ -43,8 +43,10 @@ class PlanStateError(NetopsError):
 
 
 #: tables whose rows a plan owns, in the order they can be deleted
-OWNED_TABLES = (Link, Interface, Device, Cable, SpliceClosure, TrenchSegment, RouteNode, Site)
-STATUS_TABLES = (Site, Device, RouteNode, TrenchSegment, SpliceClosure, Cable, Link)
+OWNED_TABLES = (ResidentialConnection, Splitter, OltPort, BusinessConnection, Building,
+                Link, Interface, Device, Cable, SpliceClosure, TrenchSegment, RouteNode, Site)
+STATUS_TABLES = (Site, Device, RouteNode, TrenchSegment, SpliceClosure, Cable, Link,
+                 Building, BusinessConnection, OltPort, Splitter, ResidentialConnection)
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,8 @@ def plan_rows(session: Session, plan: Plan) -> dict[str, list[str]]:
     """What the plan adds: table -> codes (names) of its rows."""
     rows: dict[str, list[str]] = {}
     for model in reversed(OWNED_TABLES):
-        label = model.code if "code" in model.model_fields else model.name
+        # an OLT port has no name of its own (it is an interface's): its row id stands in
+        label = next(getattr(model, f) for f in ("code", "name", "id") if f in model.model_fields)
         found = session.exec(select(label).where(model.plan_id == plan.id)).all()
         if found:
             rows[model.__tablename__] = sorted(str(v) for v in found)

@@ -8,10 +8,23 @@ pricing   PriceTable, PriceItem
 profiles  SnmpProfile, SshProfile
 plans     Plan (change sets)
 seed      SeedRow (what the last seed wrote)
+access    Building, BusinessConnection, OltPort, Splitter, ResidentialConnection (customers, PON)
 """
 
 from sqlmodel import SQLModel
 
+from inventory.models.access import (
+    SLA_WEIGHT,
+    Building,
+    BusinessAccess,
+    BusinessConnection,
+    OltPort,
+    OpticsClass,
+    ResidentialConnection,
+    ServiceClass,
+    Splitter,
+    TakeUp,
+)
 from inventory.models.common import GENERATED, Status
 from inventory.models.devices import Device, DeviceRole, Interface, InterfaceKind, OpticType
 from inventory.models.links import Link, LinkHop, LinkMedium
@@ -44,5 +57,6 @@ __all__ = [
     "LayingMethod", "NodeKind", "RouteNode", "SpliceClosure", "TrenchSegment", "PriceItem",
     "PriceItemKind", "PriceTable", "SnmpAuthProtocol", "SnmpPrivProtocol", "SnmpProfile",
     "SnmpVersion", "SshProfile", "DEFAULT_CRITICALITY", "Criticality", "Site", "SiteKind",
-    "metadata", "SeedRow",
+    "metadata", "SeedRow", "SLA_WEIGHT", "Building", "BusinessAccess", "BusinessConnection", "OltPort",
+    "OpticsClass", "ResidentialConnection", "ServiceClass", "Splitter", "TakeUp",
 ]

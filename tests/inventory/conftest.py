@@ -2,6 +2,7 @@ import pytest
 from typer.testing import CliRunner
 
 from inventory.seed import generate
+from tests.support.mini_pon import PON_ROWS
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +38,7 @@ MINI_EXTRAS = {
                    {"region": "Gelsenkirchen", "valid_from": "2024-01-01", "kind": "cable_per_m",
                     "key": "24", "price_eur": "4.2"}],
     "closure": [{"code": "cl-M-1", "node": "M-1", "capacity_splices": "48", "source": "test"}],
+    **PON_ROWS,  # customers and the PON
 }
 
 
