@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -227,7 +228,10 @@ def test_the_cli_prints_no_library_traceback(silent_port, cli_env, tmp_path):  #
     assert "Traceback" not in proc.stderr and "paramiko" not in proc.stderr.lower(), proc.stderr
 
 
-def test_library_records_are_kept_at_debug(silent_port, caplog):
+def test_library_records_are_kept_at_debug(silent_port, caplog, monkeypatch):
+    # the level netops.access.pool sets; test helpers that import later (fakenos_fleet)
+    # silence paramiko for the test servers, which would hide the records under test
+    monkeypatch.setattr(logging.getLogger("paramiko"), "level", logging.WARNING)
     caplog.set_level("DEBUG", logger="netops.access.pool")
     SessionPool(workers=1).run([target(silent_port, conn_timeout=1)], hostname)
     deadline = time.monotonic() + 5  # paramiko's transport thread logs after we gave up
