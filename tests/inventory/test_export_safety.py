@@ -110,7 +110,7 @@ def test_open_data_rewrites_its_own_directory(mini, run_cli, tmp_path):
 @pytest.mark.parametrize("args, reason", [
     (["--kind", "device", "--format", "geojson"], "no geometry"),
     (["--kind", "site", "--format", "xlsx"], "--format must be"),
-    (["--kind", "sites"], "unknown element kind 'sites'; did you mean site?"),
+    (["--kind", "sites"], "unknown element kind 'sites'; did you mean site"),
 ])
 def test_a_refused_export_leaves_the_old_file(mini, run_cli, out_dir, args, reason):
     out = out_dir / "export.out"
