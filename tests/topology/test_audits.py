@@ -263,7 +263,8 @@ def test_plant_out_of_service_under_live_links_still_fails(city):
                               ("trench is decommissioned but live links run through it", "TH2")}
 
 
-def test_a_closure_fails_the_cables_spliced_in_it_and_its_manhole_fails_it(city):
+def add_spliced_link(city: InventoryBuilder) -> None:
+    """K1 to P2 over two cables spliced in closure CL-K, which sits in manhole MK."""
     city.node("MK")
     city.closure("CL-K", "MK")
     city.trench("TKa", "K1", "MK")
@@ -271,6 +272,10 @@ def test_a_closure_fails_the_cables_spliced_in_it_and_its_manhole_fails_it(city)
     city.cable("C-K1a", "K1", "CL-K", ["TKa"])
     city.cable("C-K1b", "CL-K", "P2", ["TKb"])
     city.link("L-K1-2", "K1", "P2", cables=["C-K1a", "C-K1b"])
+
+
+def test_a_closure_fails_the_cables_spliced_in_it_and_its_manhole_fails_it(city):
+    add_spliced_link(city)
     net = Network(city.inv)
 
     def cut(*names):

@@ -12,7 +12,7 @@ from cli import app
 from netops import db as dbmod
 from netops.db import session_scope
 from tests.topology.builder import store
-from tests.topology.test_audits import mini_city
+from tests.topology.test_audits import add_spliced_link, mini_city
 from topology.audits import run_audits
 from topology.network import Network
 from topology.rows import load_inventory
@@ -27,15 +27,20 @@ def test_network_loaded_from_the_database_equals_the_rows(engine):
     assert run_audits(loaded).sorted() == run_audits(Network(city.inv)).sorted()
 
 
-@pytest.fixture(scope="module")
-def db_file(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("audit") / "city.db"
+def _sqlite_file(tmp_path_factory, name: str, city) -> str:
+    """The city stored in a fresh SQLite file, for the CLI's --db."""
+    path = tmp_path_factory.mktemp(name) / "city.db"
     engine = dbmod.make_engine(f"sqlite:///{path}")
     dbmod.upgrade(engine)
     with session_scope(engine) as session:
-        store(mini_city().inv, session)
+        store(city.inv, session)
     engine.dispose()
     return str(path)
+
+
+@pytest.fixture(scope="module")
+def db_file(tmp_path_factory) -> str:
+    return _sqlite_file(tmp_path_factory, "audit", mini_city())
 
 
 def netops(db_file, *args):
@@ -121,13 +126,7 @@ def contested_city():
     city = mini_city()
     city.set_status("node", "MX", "decommissioned")
     city.set_status("segment", "TH2", "decommissioned")
-    city.node("MK")
-    city.closure("CL-K", "MK")
-    city.trench("TKa", "K1", "MK")
-    city.trench("TKb", "MK", "P2")
-    city.cable("C-K1a", "K1", "CL-K", ["TKa"])
-    city.cable("C-K1b", "CL-K", "P2", ["TKb"])
-    city.link("L-K1-2", "K1", "P2", cables=["C-K1a", "C-K1b"])
+    add_spliced_link(city)
     city.site("K2", "kindergarten", entry=False)
     city.link("L-K2", "K2", "S1", medium="radio")
     for i in range(4):  # four hotspots of equal weight, each a spof of its own
@@ -152,13 +151,7 @@ def _outputs(db: str) -> dict[tuple, str]:
 
 @pytest.fixture(scope="module")
 def contested_db(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("contested") / "city.db"
-    engine = dbmod.make_engine(f"sqlite:///{path}")
-    dbmod.upgrade(engine)
-    with session_scope(engine) as session:
-        store(contested_city().inv, session)
-    engine.dispose()
-    return str(path)
+    return _sqlite_file(tmp_path_factory, "contested", contested_city())
 
 
 def test_audit_json_is_byte_identical_on_sqlite_and_postgresql(db_url, contested_db):
