@@ -9,9 +9,13 @@ ifHighSpeed) labelled with ifIndex and ifName. snmp_exporter gets a generated mo
 `netops_if` (those 15 columns + ifName for the lookup, max-repetitions 25, like its
 default); netops gets `module=interfaces` with its default profile (max-repetitions 25).
 
-Prints per exporter: targets ok, wall s, varbinds, exporter CPU s, µs per varbind and
-per exported sample, agent CPU, scrape latency p50/p95, samples, peak RSS; then the
-ratios netops / snmp_exporter. netops serves v2c with --no-inventory --allow-any-target;
+Both exporters run at once (idle when not scraped) and take turns round by round, in
+the order A B, B A, A B... so a change of the shared machine's load falls on both alike.
+CPU is each process's utime+stime from /proc. Prints per exporter the medians over the
+timed rounds: targets ok, wall s, varbinds, exporter CPU s, µs per varbind and per
+exported sample, agent CPU, scrape latency p50/p95, samples, peak RSS; then the ratio
+netops / snmp_exporter of CPU per sample in each round (each from two neighbouring runs),
+its median and spread, and the other ratios of the medians. netops serves v2c with --no-inventory --allow-any-target;
 with --v3 it serves a throw-away inventory whose one device (127.0.0.1, every agent port)
 is bound to the secret-bearing profile bench_v3, as the exporter's policy requires. Every
 process is stopped by PID; the namespace dies with the run; nothing leaves 127.0.0.0/8.
@@ -20,6 +24,8 @@ process is stopped by PID; the namespace dies with the run; nothing leaves 127.0
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 1000 -c 0        # all scrapes in flight
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 250 --v3         # SNMPv3 authPriv SHA/AES on both
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 500 --skip-anchor --rounds 3   # the city, 60 s?
+
+``--py-spy FILE`` profiles netops (collapsed stacks) over the timed rounds, warm-up excluded.
 """
 
 from __future__ import annotations
@@ -128,7 +134,8 @@ def py_spy(children: Children, pid: int, out: str | None, workdir: Path):
     """Profile a process with py-spy (collapsed stacks) until :func:`py_spy_stop`; None without ``out``."""
     if not out:
         return None
-    return children.start(["py-spy", "record", "--nonblocking", "--rate", "250", "--format", "raw", "-p", str(pid),
+    binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))  # `pip install py-spy` in the venv
+    return children.start([binary, "record", "--nonblocking", "--rate", "250", "--format", "raw", "-p", str(pid),
                            "-o", out], workdir / "py-spy.log")
 
 
@@ -311,28 +318,41 @@ async def scrape_round(base: str, path: str, targets: list[str], concurrency: in
     return latencies, varbinds, samples, fails, text_bytes
 
 
-def measure(name, base, path, pid, agent_pids, targets, args) -> list[dict]:
-    start_rss = peak_rss_mib(pid, "VmRSS")  # started and answering, nothing scraped yet
-    rows = []
+def measure_round(name, base, path, pid, agent_pids, targets, args, round_no: int, start_rss) -> dict:
+    """One round of every target through one exporter: its CPU from /proc, the scrapes' figures."""
+    e0, s0, a0, w0 = cpu_seconds(pid), system_seconds(pid), sum(map(cpu_seconds, agent_pids)), time.perf_counter()
+    lat, varbinds, samples, fails, text_bytes = asyncio.run(
+        scrape_round(base, path, targets, args.concurrency, args.scrape_timeout))
+    wall = time.perf_counter() - w0
+    cpu = cpu_seconds(pid) - e0
+    ok = len(targets) - sum(fails.values())
+    row = dict(exporter=name, round=round_no, targets=len(targets), ok=ok, fails=fails, wall_s=round(wall, 3),
+               exporter_cpu_s=round(cpu, 3), exporter_sys_s=round(system_seconds(pid) - s0, 3),
+               agent_cpu_s=round(sum(map(cpu_seconds, agent_pids)) - a0, 3), varbinds=varbinds, samples=samples,
+               us_per_varbind=round(1e6 * cpu / varbinds, 2) if varbinds else None,
+               us_per_sample=round(1e6 * cpu / samples, 2) if samples else None,
+               kib_per_scrape=round(text_bytes / 1024 / max(1, ok), 1),
+               lat_p50_s=round(statistics.median(lat), 3),
+               lat_p95_s=round(sorted(lat)[int(0.95 * (len(lat) - 1))], 3),
+               peak_rss_mib=peak_rss_mib(pid), start_rss_mib=start_rss, load_avg=os.getloadavg()[0])
+    log(("warmup " if round_no < 0 else "") + json.dumps(row))
+    return row
+
+
+def take_turns(exporters: list[dict], agent_pids, targets, args, on_timed=None) -> dict[str, list[dict]]:
+    """Every exporter scrapes every target once a round, in the order A B, B A, A B...:
+    a drift of the shared machine's load meets both. ``on_timed(exporter)`` is called before
+    its first timed round (the profiler starts there). Returns the timed rows by exporter."""
+    start_rss = {e["name"]: peak_rss_mib(e["pid"], "VmRSS") for e in exporters}  # up, nothing scraped yet
+    rows: dict[str, list[dict]] = {e["name"]: [] for e in exporters}
     for r in range(args.warmup + args.rounds):
-        e0, s0, a0, w0 = cpu_seconds(pid), system_seconds(pid), sum(map(cpu_seconds, agent_pids)), time.perf_counter()
-        lat, varbinds, samples, fails, text_bytes = asyncio.run(
-            scrape_round(base, path, targets, args.concurrency, args.scrape_timeout))
-        wall = time.perf_counter() - w0
-        cpu = cpu_seconds(pid) - e0
-        row = dict(exporter=name, round=r - args.warmup, targets=len(targets), ok=len(targets) - sum(fails.values()),
-                   fails=fails, wall_s=round(wall, 3), exporter_cpu_s=round(cpu, 3),
-                   exporter_sys_s=round(system_seconds(pid) - s0, 3),
-                   agent_cpu_s=round(sum(map(cpu_seconds, agent_pids)) - a0, 3), varbinds=varbinds, samples=samples,
-                   us_per_varbind=round(1e6 * cpu / varbinds, 2) if varbinds else None,
-                   us_per_sample=round(1e6 * cpu / samples, 2) if samples else None,
-                   kib_per_scrape=round(text_bytes / 1024 / max(1, len(targets) - sum(fails.values())), 1),
-                   lat_p50_s=round(statistics.median(lat), 3),
-                   lat_p95_s=round(sorted(lat)[int(0.95 * (len(lat) - 1))], 3),
-                   peak_rss_mib=peak_rss_mib(pid), start_rss_mib=start_rss)
-        log(("warmup " if r < args.warmup else "") + json.dumps(row))
-        if r >= args.warmup:
-            rows.append(row)
+        for e in (exporters if r % 2 == 0 else exporters[::-1]):
+            if r == args.warmup and on_timed is not None:
+                on_timed(e)
+            row = measure_round(e["name"], e["base"], e["path"], e["pid"], agent_pids, targets, args,
+                                r - args.warmup, start_rss[e["name"]])
+            if r >= args.warmup:
+                rows[e["name"]].append(row)
     return rows
 
 
@@ -345,12 +365,17 @@ def median_row(rows: list[dict]) -> dict:
     return out
 
 
+def spread(values: list[float]) -> dict:
+    """Median and range of a figure over the rounds."""
+    return dict(median=round(statistics.median(values), 3), min=min(values), max=max(values), n=len(values))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--targets", "-n", type=int, default=250)
     parser.add_argument("--concurrency", "-c", type=int, default=32, help="scrapes in flight (0 = all at once)")
     parser.add_argument("--agent-procs", "-k", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (fills netops' label cache)")
     parser.add_argument("--scrape-timeout", type=float, default=30.0)
     parser.add_argument("--base-port", type=int, default=20000)
@@ -371,14 +396,16 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="netops-snmp-bench-"))
     children = Children()
     summary = dict(targets=args.targets, concurrency=args.concurrency, agent_procs=args.agent_procs, v3=args.v3,
-                   cold_cache=args.cold_cache,
-                   rounds=args.rounds, workdir=str(workdir), results={})
+                   cold_cache=args.cold_cache, rounds=args.rounds, workdir=str(workdir),
+                   load_avg_start=os.getloadavg()[0], results={})
+    spies = []
     try:
         fake_switch()
         agent_pids = start_agents(args, children, workdir)
         ports = range(args.base_port, args.base_port + args.targets)
         targets = [f"127.0.0.1:{p}" for p in ports]
         log(f"{args.targets} agents up ({len(agent_pids)} snmpd processes)")
+        exporters = []
         if not args.skip_anchor:
             config = workdir / "snmp.yml"
             snmp_exporter_config(config, args.v3)
@@ -386,10 +413,8 @@ def main() -> None:
                                      f"--config.file={config}", "--web.listen-address=127.0.0.1:9116",
                                      "--log.level=warn"], workdir / "snmp_exporter.log")
             wait_http("http://127.0.0.1:9116/metrics")
-            rows = measure("snmp_exporter", "http://127.0.0.1:9116", "/snmp?target={target}&module=netops_if",
-                           anchor.pid, agent_pids, targets, args)
-            summary["results"]["snmp_exporter"] = median_row(rows)
-            children.stop([anchor])  # one exporter at a time on the two cores
+            exporters.append(dict(name="snmp_exporter", base="http://127.0.0.1:9116",
+                                  path="/snmp?target={target}&module=netops_if", pid=anchor.pid))
         db_url = f"sqlite:///{workdir / 'netops.db'}"
         # v2c: no inventory, any target (public_v2 has no secrets); v3: the inventory's binding
         env = v3_inventory(db_url) if args.v3 else None
@@ -400,11 +425,24 @@ def main() -> None:
                                 workdir / "netops.log", cwd=ROOT, env=env)
         wait_http("http://127.0.0.1:9200/metrics")
         auth = "bench_v3" if args.v3 else "public_v2"
-        spy = py_spy(children, netops.pid, args.py_spy, workdir)
-        rows = measure("netops", "http://127.0.0.1:9200", "/snmp?target={target}&module=interfaces&auth=" + auth,
-                       netops.pid, agent_pids, targets, args)
-        py_spy_stop(spy)
-        summary["results"]["netops"] = median_row(rows)
+        exporters.append(dict(name="netops", base="http://127.0.0.1:9200",
+                              path="/snmp?target={target}&module=interfaces&auth=" + auth, pid=netops.pid))
+
+        def profile(exporter):
+            if exporter["name"] == "netops":
+                spies.append(py_spy(children, netops.pid, args.py_spy, workdir))
+
+        rows = take_turns(exporters, agent_pids, targets, args, profile)
+        for spy in spies:
+            py_spy_stop(spy)
+        for name, timed in rows.items():
+            summary["results"][name] = median_row(timed)
+            summary["results"][name]["us_per_sample_rounds"] = spread([r["us_per_sample"] or 0 for r in timed])
+        if len(rows) == 2:
+            ratios = [round(x["us_per_sample"] / y["us_per_sample"], 3)
+                      for x, y in zip(rows["netops"], rows["snmp_exporter"]) if x["us_per_sample"] and y["us_per_sample"]]
+            summary["cpu_per_sample_ratio_rounds"] = dict(spread(ratios), each=ratios) if ratios else None
+        summary["load_avg_end"] = os.getloadavg()[0]
     finally:
         children.stop_all()
     publish(summary, report, args.json_out)
@@ -413,7 +451,8 @@ def main() -> None:
 def report(summary: dict) -> None:
     print(f"\ntargets={summary['targets']} concurrency={summary['concurrency']} v3={summary['v3']} "
           f"cold label cache={summary['cold_cache']} "
-          f"snmpd processes={summary['agent_procs']} (medians of {summary['rounds']} rounds)", file=sys.stderr)
+          f"snmpd processes={summary['agent_procs']} (medians of {summary['rounds']} rounds, exporters taking "
+          f"turns; load average {summary['load_avg_start']:.1f} -> {summary['load_avg_end']:.1f})", file=sys.stderr)
     print(f"{'exporter':<14}{'ok':>6}{'wall s':>8}{'varbinds':>10}{'CPU s':>8}{'µs/vb':>7}{'µs/sample':>10}"
           f"{'agent s':>8}{'p50 s':>7}{'p95 s':>7}{'samples':>9}{'KiB/scrape':>11}{'RSS MiB start/peak':>19}",
           file=sys.stderr)
@@ -433,7 +472,14 @@ def report(summary: dict) -> None:
                      bytes_per_scrape=round(x["kib_per_scrape"] / y["kib_per_scrape"], 2),
                      peak_rss=round(x["peak_rss_mib"] / y["peak_rss_mib"], 2))
         summary["ratio_netops_over_snmp_exporter"] = ratio
-        print(f"ratio netops/snmp_exporter: {ratio}", file=sys.stderr)
+        print(f"ratio netops/snmp_exporter of the medians: {ratio}", file=sys.stderr)
+    for name, r in results.items():
+        s = r["us_per_sample_rounds"]
+        print(f"{name} µs/sample over the rounds: median {s['median']}, {s['min']}..{s['max']}", file=sys.stderr)
+    per_round = summary.get("cpu_per_sample_ratio_rounds")
+    if per_round:
+        print(f"CPU per sample netops/snmp_exporter, round by round: {per_round['each']} -> median "
+              f"{per_round['median']}, range {per_round['min']}..{per_round['max']}", file=sys.stderr)
 
 
 if __name__ == "__main__":

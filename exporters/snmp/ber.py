@@ -104,7 +104,14 @@ def encode_length(length: int) -> bytes:
 
 
 def tlv(tag: int, value: bytes) -> bytes:
-    return bytes((tag,)) + encode_length(len(value)) + value
+    return header(tag, len(value)) + value
+
+
+def header(tag: int, length: int) -> bytes:
+    """Tag and length octets of a TLV whose content is ``length`` octets long."""
+    if length < 0x80:
+        return bytes((tag, length))
+    return bytes((tag,)) + encode_length(length)
 
 
 def encode_int(value: int) -> bytes:
@@ -143,6 +150,8 @@ def parse_oid(text: str) -> bytes:
 
 def decode_subids(encoded: bytes) -> tuple[int, ...]:
     """Sub-identifiers of an encoded OID tail (no first-arc folding): an index."""
+    if encoded.isascii():  # every octet a whole arc below 128: the usual interface index
+        return tuple(encoded)
     out = []
     value = 0
     for byte in encoded:
@@ -176,9 +185,10 @@ def oid_to_str(encoded: bytes) -> str:
 def encode_pdu(tag: int, request_id: int, oids: list[bytes], non_repeaters: int = 0, max_repetitions: int = 0) -> bytes:
     """A request PDU whose varbinds carry NULL values. For GETBULK the two error fields
     carry non-repeaters and max-repetitions (RFC 3416)."""
-    varbinds = b"".join([_null_varbind(oid) for oid in oids])
-    body = encode_int(request_id) + encode_int(non_repeaters) + encode_int(max_repetitions)
-    return tlv(tag, body + tlv(SEQUENCE, varbinds))
+    varbinds = b"".join(map(_null_varbind, oids))
+    body = b"".join((encode_int(request_id), encode_int(non_repeaters), encode_int(max_repetitions),
+                     header(SEQUENCE, len(varbinds)), varbinds))  # one copy of the varbinds, not three
+    return header(tag, len(body)) + body
 
 
 def _null_varbind(oid: bytes) -> bytes:
@@ -191,7 +201,8 @@ def _null_varbind(oid: bytes) -> bytes:
 
 
 def encode_v2c_message(community: bytes, pdu: bytes) -> bytes:
-    return tlv(SEQUENCE, b"\x02\x01\x01" + tlv(OCTET_STRING, community) + pdu)
+    head = b"\x02\x01\x01" + tlv(OCTET_STRING, community)
+    return b"".join((header(SEQUENCE, len(head) + len(pdu)), head, pdu))
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -296,25 +307,25 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
                         raise BerError(f"IpAddress of {length} octets (the SMI says 4)")
                 elif length:
                     raise BerError("NULL or exception value with content")
-            if 0x80 in oid and _NON_MINIMAL_ARC(oid):  # the membership test is the cheap filter
-                raise BerError("OID sub-identifier with a leading 0x80 octet")
+            # one octet per arc (every real interface OID): no sub-identifier to check; else
+            # the OID must not end inside an arc nor spell one with a leading 0x80 octet
+            if not oid.isascii() and not _valid_oid(oid):
+                raise BerError("OID sub-identifier that is cut short or starts with a 0x80 octet")
+            if value_tag == OBJECT_ID and not (pos < stop and _valid_oid(data[pos:stop])):
+                raise BerError("OID value that is empty, cut short or has a 0x80-led sub-identifier")
             append(_new_varbind(VarBind, (oid, value_tag, data[pos:stop])))  # half the cost of VarBind(...)
             pos = stop
     except IndexError:
         raise BerError("truncated varbind") from None
-    if pos != vbl_end or oid_tail_broken(varbinds):
+    if pos != vbl_end:
         raise BerError("varbind list overruns its sequence")
     return Pdu(tag, request_id, error_status, error_index, varbinds)
 
 
-def oid_tail_broken(varbinds: list[VarBind]) -> bool:
-    # an OID whose last octet has the continuation bit set would smear into the next arc;
-    # OID values are checked like OID names (pysnmp refuses both)
-    return any(vb.oid[-1] & 0x80 or (vb.tag == OBJECT_ID and not _valid_oid_value(vb.raw)) for vb in varbinds)
-
-
-def _valid_oid_value(raw: bytes) -> bool:
-    return bool(raw) and not raw[-1] & 0x80 and not (0x80 in raw and _NON_MINIMAL_ARC(raw))
+def _valid_oid(encoded: bytes) -> bool:
+    """Encoded sub-identifiers that pysnmp accepts too: the last octet ends an arc (else it
+    would smear into the next), and no arc starts with 0x80 (X.690 8.19.2)."""
+    return not encoded[-1] & 0x80 and not (0x80 in encoded and _NON_MINIMAL_ARC(encoded))
 
 
 def check_smi_range(tag: int, raw: bytes) -> int:

@@ -334,6 +334,7 @@ class SnmpClient:
         (budget, agent gone) still leaves what it got."""
         cursor = {column: column for column in columns}
         active = list(columns)
+        exception_tags = ber.EXCEPTION_TAGS
         total = 0
         for column in columns:
             into.setdefault(column, [])
@@ -347,23 +348,27 @@ class SnmpClient:
             still_active = []
             for j, column in enumerate(active):
                 part = varbinds[j::width]
+                rows = len(part)
                 taken = 0
-                for vb in part:
-                    if vb.tag in ber.EXCEPTION_TAGS or not vb.oid.startswith(column) or len(vb.oid) == len(column):
+                inside = len(column)  # an OID in the column is longer than the column
+                for oid, tag, _raw in part:  # ~800 varbinds a scrape: locals only in this loop
+                    if tag in exception_tags or len(oid) <= inside or not oid.startswith(column):
                         break
                     taken += 1
                 if taken:
-                    last = part[taken - 1].oid
-                    if not _increasing(cursor[column], part[:taken]):
+                    if taken < rows:
+                        part = part[:taken]
+                    last = part[-1].oid
+                    if not _increasing(cursor[column], part):
                         if not profile.allow_nonincreasing:
                             raise SnmpError("oid_not_increasing", f"agent returned {ber.oid_to_str(last)} "
                                             f"after {ber.oid_to_str(cursor[column])}")
                         if last == cursor[column]:
                             continue  # a loop: the column is done
-                    into[column].extend(part[:taken])
+                    into[column].extend(part)
                     total += taken
                     cursor[column] = last
-                if taken == len(part) and part:
+                if taken == rows and rows:
                     still_active.append(column)
             if total > profile.max_varbinds_per_walk:
                 raise SnmpError("table_too_large", f"more than {profile.max_varbinds_per_walk} varbinds")
