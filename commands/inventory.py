@@ -207,11 +207,10 @@ def show_cmd(ctx: typer.Context,
 @app.command("stats")
 def stats_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     """What is in the inventory: sites by kind and status, devices, plant lengths."""
-    from inventory import queries
-    from netops.db import session_scope
+    from inventory.stats import stats
 
-    with open_session(ctx) as session:
-        result = queries.stats(session)
+    with app_context(ctx).engine.connect() as conn:
+        result = stats(conn)
     if as_json:
         print_json(result)
         return

@@ -21,6 +21,7 @@ Waiting is bounded: SQLite's busy timeout and the write lock both give up after
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import time
@@ -29,19 +30,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from sqlalchemy import MetaData, event, inspect, text
+from sqlalchemy import MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, NoSuchModuleError
-from sqlmodel import Session, create_engine
 
 from netops.errors import DatabaseError, NetopsError
 from netops.settings import DB_ENV, DEFAULT_LOCK_TIMEOUT_S, LOCK_TIMEOUT_ENV
 
-if TYPE_CHECKING:  # Alembic is imported where migrations are run or checked, not by every command
+if TYPE_CHECKING:  # Alembic and SQLModel are imported where used, not by every command
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: the tables and columns of the models at the head revision (see :func:`head_tables`)
+HEAD_SCHEMA = MIGRATIONS / "head_schema.json"
 SQLITE_HEADER = b"SQLite format 3\x00"
 BACKENDS = ("sqlite", "postgresql")
 #: pg_advisory_lock key of netops writers ("net" in ASCII; classid 0 in pg_locks)
@@ -282,6 +285,34 @@ def model_metadata() -> MetaData:
     return inventory.models.metadata
 
 
+def model_tables() -> dict[str, list[str]]:
+    """Table name -> column names, as the models declare them (in dependency order)."""
+    return {table.name: [c.name for c in table.columns] for table in model_metadata().sorted_tables}
+
+
+@lru_cache(maxsize=1)
+def head_tables() -> dict[str, list[str]]:
+    """The tables and columns a database at the head revision has, for the check every
+    command makes on opening one. Read from ``head_schema.json`` (written by
+    :func:`write_head_schema`, kept equal to the models by a test): importing the models
+    costs about half a second of CPU, more than a command like `inventory stats` itself.
+    A file describing another revision is ignored, so a forgotten update is slow, not wrong."""
+    try:
+        recorded = json.loads(HEAD_SCHEMA.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = {}
+    if recorded.get("revision") == head_revision():
+        return recorded["tables"]
+    return model_tables()
+
+
+def write_head_schema() -> None:
+    """Record the models' tables for :func:`head_tables` (after adding a migration)."""
+    tables = ",\n".join(f" {json.dumps(name)}: {json.dumps(columns)}" for name, columns in model_tables().items())
+    HEAD_SCHEMA.write_text(f'{{"revision": {json.dumps(head_revision())}, "tables": {{\n{tables}\n}}}}\n',
+                           encoding="utf-8")
+
+
 #: ``revision = "0002"`` / ``down_revision = "0001"`` (or None) in a migration script
 _REVISION_LINE = re.compile(r"""^(revision|down_revision)\b[^=\n]*=\s*(?:["']([^"']+)["']|None)\s*$""", re.M)
 
@@ -370,7 +401,7 @@ def check_revision(engine: Engine, *, empty_ok: bool = False) -> str | None:
         current = _stored_revision(conn)
         tables = set(inspect(conn).get_table_names())
     if current is None:
-        ours = sorted(tables & set(model_metadata().tables))
+        ours = sorted(tables & set(head_tables()))
         if ours:
             raise DatabaseError(
                 f"{where} has netops tables ({', '.join(ours[:3])}...) but no schema revision "
@@ -409,11 +440,10 @@ def check_tables(engine: Engine) -> None:
     a dropped table or column is found on open, not halfway through a command."""
     found = inspect(engine).get_multi_columns()
     have = {table: {c["name"] for c in columns} for (_, table), columns in found.items()}
-    for table in model_metadata().sorted_tables:
-        missing = [c.name for c in table.columns if c.name not in have.get(table.name, ())]
-        if table.name not in have or missing:
-            what = f"table {table.name}" if table.name not in have else \
-                f"column {', '.join(missing)} of table {table.name}"
+    for table, columns in head_tables().items():
+        missing = [c for c in columns if c not in have.get(table, ())]
+        if table not in have or missing:
+            what = f"table {table}" if table not in have else f"column {', '.join(missing)} of table {table}"
             raise DatabaseError(
                 f"{describe(str(engine.url))} is damaged: {what} is missing although the schema "
                 f"revision says {head_revision()}: restore it from a backup (or start a new database "
@@ -457,6 +487,8 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit on success, roll back everything on any error."""
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
