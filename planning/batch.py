@@ -35,6 +35,7 @@ from planning.bounds import LowerBound, lower_bound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
+from planning.strands import respect_strand_capacity
 
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
@@ -527,7 +528,7 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     node_of_terminal = dict(zip(instance.terminals, nodes.values()))
     code_of_terminal = dict(zip(instance.terminals, nodes))
     independent = independent_paths(instance)
-    joint = joint_paths(instance)
+    joint = respect_strand_capacity(net, instance, joint_paths(instance))  # spare strands: k pairs, k sites
 
     def routes_of(paths: dict[int, list[int]]) -> dict[str, Route]:
         return {code_of_terminal[t]: _to_route(net, instance, arcs, node_of_terminal[t])

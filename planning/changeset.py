@@ -30,9 +30,10 @@ from inventory.models import (
     Site, SiteKind, SpliceClosure, Splitter, Status, TrenchSegment,
 )
 from netops.errors import NetopsError, NotFoundError
-from planning.connect import SiteSpec
-from planning.network import ENTRY, EXISTING, NEW, CandidateNetwork, Node
+from planning.connect import CABLE_KINDS, SiteSpec
+from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node
 from planning.routing import Leg, Route
+from planning.strands import taken_strands
 
 SOURCE = "plan"
 SITE_SWITCH_PLATFORM = "cisco_ios"
@@ -79,6 +80,8 @@ class _Writer:
         self.ducts_taken: set[int] = set()  # existing trenches whose free duct the plan takes
         self.activate_sites: list[int] = []
         self.activate_devices: list[int] = []
+        self.strands: list[dict] = []  # spare strand pairs the plan takes
+        self.taken: dict[int, set[int]] | None = None
         self.counter = Counter()
 
     def code(self, what: str) -> str:
@@ -175,13 +178,7 @@ class _Writer:
         switch = self.site_switch(site) if item.routes else None
         for index, route in enumerate(item.routes):
             optic_id = optic_ids.get(item.optics[index]) if index < len(item.optics) else None
-            segments = [seg for seg in (self.segment(leg, site) for leg in route.legs) if seg is not None]
-            cable = self.add(Cable(code=self.code("cab"), strands=self.net.costs.cable_strands(self.net.strands),
-                                   a_site_id=site.id, b_site_id=pop_ids[route.pop_code],
-                                   length_m=round(max(route.length_m, 1.0), 1), year=dt.date.today().year,
-                                   status=Status.PLANNED, source=SOURCE))
-            for seq, segment_id in enumerate(segments):
-                self.session.add(CableSegment(cable_id=cable.id, seq=seq, segment_id=segment_id))
+            hops = self.cables(route, site, pop_ids[route.pop_code])
             pop_switch = self.pop_switch(route.pop_code)
             if pop_switch is None:
                 continue  # a PoP without active equipment: the fibre is planned, the link is not
@@ -189,11 +186,62 @@ class _Writer:
             b = self.interface(pop_switch, "Gi9/0/", optic_id, f"to {site.code}")
             link = self.add(Link(code=self.code("lnk"), a_interface_id=a.id, b_interface_id=b.id,
                                  medium=LinkMedium.FIBRE, status=Status.PLANNED, source=SOURCE))
-            self.session.add(LinkHop(link_id=link.id, seq=0, cable_id=cable.id, strand_a=1, strand_b=2))
+            for seq, (cable_id, (strand_a, strand_b)) in enumerate(hops):
+                self.session.add(LinkHop(link_id=link.id, seq=seq, cable_id=cable_id, strand_a=strand_a,
+                                         strand_b=strand_b))
         self.session.flush()
 
+    def cables(self, route: Route, site: Site, pop_id: int) -> list[tuple[int, tuple[int, int]]]:
+        """The cables a route's link runs over, site to PoP, each with its strand pair: new
+        cables (from the site, or from a closure, to a closure or the PoP) on their first
+        pair, existing cables on a free pair assigned here."""
+        hops: list[tuple[int, tuple[int, int]]] = []
+        run: list[Leg] = []
+        start: dict = {"a_site_id": site.id}
+        for leg in route.legs:
+            if leg.kind == SPLICE and leg.b[0] == "x":  # the new cable so far ends in this closure
+                hops.append((self.new_cable(run, site, start, {"b_closure_id": self.closure_id(leg.b)}), (1, 2)))
+                run = []
+            elif leg.kind == SPLICE:  # a new cable leaves the closure
+                start = {"a_closure_id": self.closure_id(leg.a)}
+            elif leg.kind == STRAND:
+                cable_id = self.net.edge(leg.a, leg.b, leg.key)["cable_id"]
+                hops.append((cable_id, self.take_pair(cable_id, site)))
+            else:
+                run.append(leg)
+        if run or not hops:
+            hops.append((self.new_cable(run, site, start, {"b_site_id": pop_id}), (1, 2)))
+        return hops
+
+    def closure_id(self, node: Node) -> int:
+        return self.net.graph.nodes[node]["closure_id"]
+
+    def new_cable(self, legs: list[Leg], site: Site, a_end: dict, b_end: dict) -> int:
+        segments = [seg for seg in (self.segment(leg, site) for leg in legs) if seg is not None]
+        length = sum(leg.length_m for leg in legs if leg.kind in CABLE_KINDS)
+        cable = self.add(Cable(code=self.code("cab"), strands=self.net.costs.cable_strands(self.net.strands),
+                               length_m=round(max(length, 1.0), 1), year=dt.date.today().year,
+                               status=Status.PLANNED, source=SOURCE, **a_end, **b_end))
+        for seq, segment_id in enumerate(segments):
+            self.session.add(CableSegment(cable_id=cable.id, seq=seq, segment_id=segment_id))
+        return cable.id
+
+    def take_pair(self, cable_id: int, site: Site) -> tuple[int, int]:
+        """The next free strand pair of an existing cable (as the inventory has it now)."""
+        if self.taken is None:
+            self.taken = taken_strands(self.session)
+        taken = self.taken.setdefault(cable_id, set())
+        spare = self.net.spare_cables[cable_id]
+        free = [s for s in spare.free_strands if s not in taken]
+        if len(free) < 2:
+            raise PlanStateError(f"cable {spare.code} has no free strand pair left for {site.code}: re-plan")
+        pair = (free[0], free[1])
+        taken.update(pair)
+        self.strands.append({"cable_id": cable_id, "cable": spare.code, "strands": list(pair), "site": site.code})
+        return pair
+
     def finish(self) -> dict:
-        return {"ducts": {str(k): 1 for k in sorted(self.ducts_taken)},
+        return {"ducts": {str(k): 1 for k in sorted(self.ducts_taken)}, "strands": self.strands,
                 "activate_sites": self.activate_sites, "activate_devices": self.activate_devices}
 
 
@@ -250,6 +298,9 @@ def plan_changes(session: Session, plan: Plan) -> list[dict]:
         if row is not None:
             out.append({"table": "trenchsegment", "code": row.code, "field": "ducts_used",
                         "before": row.ducts_used, "after": row.ducts_used + cables})
+    for use in changes.get("strands", []):
+        out.append({"table": "cable", "code": use["cable"], "field": "strands",
+                    "before": "free", "after": f"{'/'.join(map(str, use['strands']))} to {use['site']}"})
     for model, key in ((Site, "activate_sites"), (Device, "activate_devices")):
         for row_id in changes.get(key, []):
             row = session.get(model, row_id)
@@ -271,6 +322,12 @@ def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
                                  f"{row.code if row else trench_id}, which has {free}: re-plan")
         row.ducts_used += cables
         session.add(row)
+    taken = taken_strands(session, except_plan=plan)
+    for use in changes.get("strands", []):
+        clash = taken.get(use["cable_id"], set()) & set(use["strands"])
+        if clash:
+            raise PlanStateError(f"plan {plan.name} needs strand(s) {sorted(clash)} of cable {use['cable']}, "
+                                 f"which something else uses now: re-plan")
     counts = {}
     for model in STATUS_TABLES:
         result = session.execute(update(model).where(model.plan_id == plan.id).values(status=Status.ACTIVE))

@@ -8,7 +8,7 @@ from typing import Iterable
 
 from planning.costs import CostModel
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, joints_for, loss_budget
-from planning.network import ENTRY, EXISTING, NEW, CandidateNetwork, Node
+from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node
 from planning.routing import Leg, Route, min_cost_routes, route_risks, shared_legs
 from topology.risk import SharedRisk
 
@@ -51,10 +51,61 @@ def civil_metres(routes: Iterable[Route], digits: int | None = 1) -> dict[str, f
     return {method: m if digits is None else round(m, digits) for method, m in sorted(metres.items())}
 
 
+CABLE_KINDS = (EXISTING, NEW, ENTRY)  # legs a new cable is laid along
+
+
+@dataclass(frozen=True)
+class FibrePath:
+    """One route as glass: new cables (from the site, between closures, to the PoP), spare
+    strands of existing cables, and the closures where they are joined.
+
+    Every fibre starts on a pigtail at the site and ends on one at the PoP (a new
+    cable's, or the existing cable's patch panel), and is spliced once at each drum
+    joint of a new cable and at each closure it passes."""
+
+    new_cable_m: tuple[float, ...]  # each new cable's length (a drum joint every DRUM_LENGTH_M)
+    spare_strand_m: float
+    closures: tuple[Node, ...]  # closure nodes passed, a pair join (two splices) at each
+    new_cable_at_pop: bool  # the PoP end is a new cable (its strands get pigtails there)
+
+    @property
+    def joints(self) -> int:
+        return sum(joints_for(m) for m in self.new_cable_m)
+
+    @property
+    def fibre_splices(self) -> int:
+        """Fusion splices along one fibre of the path (the loss budget's count)."""
+        return 2 + self.joints + len(self.closures)
+
+
+def fibre_path(route: Route) -> FibrePath:
+    runs: list[float] = []
+    running = False
+    for leg in route.legs:
+        if leg.kind in CABLE_KINDS:
+            if not running:
+                runs.append(0.0)
+            runs[-1] += leg.length_m
+            running = True
+        elif leg.kind in (STRAND, SPLICE):
+            running = False
+    return FibrePath(tuple(runs), sum(leg.length_m for leg in route.legs if leg.kind == STRAND),
+                     tuple(leg.b for leg in route.legs if leg.b[0] == "x"),
+                     not route.legs or route.legs[-1].kind not in (STRAND, SPLICE))
+
+
+def route_loss_budget(route: Route, optic: Optic, *, min_margin_db: float = DEFAULT_MIN_MARGIN_DB) -> LossBudget:
+    return loss_budget(route.length_m, optic, min_margin_db=min_margin_db,
+                       splices=fibre_path(route).fibre_splices)
+
+
 def bill_of_materials(routes: list[Route], costs: CostModel, strands: int) -> list[BomLine]:
-    """What building ``routes`` takes, each route one cable from the site to its PoP,
-    entering its building separately (diverse entries for a redundant pair)."""
+    """What building ``routes`` takes: each route a new cable from the site to its PoP, or
+    a drop to a closure and spare strands of existing cables on from there (see
+    ``FibrePath``), entering its building separately (diverse entries for a redundant pair).
+    A closure re-entered for several routes is opened once."""
     lines: list[BomLine] = []
+    paths = [fibre_path(r) for r in routes]
 
     def line(item: str, quantity: float, unit: str, unit_eur: float) -> None:
         if quantity > 0:
@@ -66,11 +117,16 @@ def bill_of_materials(routes: list[Route], costs: CostModel, strands: int) -> li
         else:
             line(f"trench: {method}", metres, "m", costs.trench_price(method))
     cable_strands = costs.cable_strands(strands)
-    line(f"cable {cable_strands}F", sum(r.length_m for r in routes), "m", costs.cable_price(strands))
-    joints = sum(joints_for(r.length_m) for r in routes)
+    line(f"cable {cable_strands}F", sum(sum(p.new_cable_m) for p in paths), "m", costs.cable_price(strands))
+    line("spare strand pair in existing cable", sum(p.spare_strand_m for p in paths), "m", 0.0)
+    joints = sum(p.joints for p in paths)
     line("splice closure (drum joint)", joints, "pc", costs.closure_eur)
-    # every strand is spliced to a pigtail at both ends and once at each drum joint
-    line("fusion splice", cable_strands * (2 * len(routes) + joints), "pc", costs.splice_eur)
+    line("splice closure re-entry (spare strands)", len({c for p in paths for c in p.closures}), "pc",
+         costs.closure_reentry_eur)
+    # every strand of a new cable is spliced to a pigtail at the site (and at the PoP when
+    # the cable reaches it) and at each drum joint; a pair is joined at every closure passed
+    line("fusion splice", sum(cable_strands * (1 + p.new_cable_at_pop + p.joints) + 2 * len(p.closures)
+                              for p in paths), "pc", costs.splice_eur)
     line("building entry", len(routes), "pc", costs.building_entry_eur)
     return lines
 
@@ -84,14 +140,18 @@ def bom_total(lines: Iterable[BomLine]) -> float:
 
 
 def route_dict(route: Route) -> dict:
+    path = fibre_path(route)
+    what = {STRAND: "cable", SPLICE: "closure"}
     return {
         "pop": route.pop_code,
         "length_m": round(route.length_m, 1),
+        "new_cable_m": round(sum(path.new_cable_m), 1),
+        "spare_strand_m": round(path.spare_strand_m, 1),
         "metres_by_method": civil_metres([route]),
         "legs": [
             {"kind": leg.kind, "laying_method": leg.laying_method, "length_m": round(leg.length_m, 1),
-             "trench": leg.code, "trench_id": leg.trench_id, "from": list(leg.a), "to": list(leg.b),
-             "cost_eur": round(leg.fixed_eur + leg.per_cable_eur, 2)}
+             what.get(leg.kind, "trench"): leg.code, "trench_id": leg.trench_id, "from": list(leg.a),
+             "to": list(leg.b), "cost_eur": round(leg.fixed_eur + leg.per_cable_eur, 2)}
             for leg in route.legs
         ],
     }
@@ -121,7 +181,8 @@ class ConnectPlan:
             "redundant": self.redundant,
             "price_table": {"id": self.costs.table_id, "region": self.costs.region,
                             "valid_from": self.costs.valid_from.isoformat(),
-                            "currency": self.costs.currency, "source": self.costs.source},
+                            "currency": self.costs.currency, "source": self.costs.source,
+                            "priced_by_default": list(self.costs.defaulted)},
             "strands": self.strands,
             "routes": [route_dict(r) for r in self.routes],
             "shared_trenches": [leg.code or f"new:{leg.key}" for leg in self.shared],
@@ -160,8 +221,8 @@ def plan_connection(
         if routes[0].pop_code == routes[1].pop_code:
             notes.append(f"no disjoint pair to two PoPs: both routes end at {routes[0].pop_code}")
     lines = bill_of_materials(routes, net.costs, net.strands)
-    budgets = [loss_budget(r.length_m, choose_optic(optics, r.length_m, optic_name),
-                           min_margin_db=min_margin_db) for r in routes]
+    budgets = [route_loss_budget(r, choose_optic(optics, r.length_m, optic_name), min_margin_db=min_margin_db)
+               for r in routes]
     return ConnectPlan(site, routes, shared, lines, bom_total(lines), budgets, net.costs,
                        net.strands, redundant, notes, risks)
 

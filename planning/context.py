@@ -14,6 +14,7 @@ from netops.errors import InputError, NotFoundError, RowProblem
 from planning.connect import SiteSpec
 from planning.costs import cost_model
 from planning.network import CandidateNetwork, build_candidate_network, load_street_network
+from planning.strands import spare_cables
 from topology.graphs import physical_graph
 
 
@@ -23,6 +24,7 @@ class NetworkOptions:
     strands: int = 12
     region: str | None = None  # price table region (default: any)
     on: dt.date | None = None  # price table in force on this date (default: today)
+    spare_strands: bool = True  # splice into existing cables' free strands (False: new cables only)
 
 
 def pop_nodes(session: Session) -> dict[int, str]:
@@ -40,8 +42,10 @@ def load_network(session: Session, options: NetworkOptions) -> CandidateNetwork:
     physical = physical_graph(session)
     # every trench's way: new trenches beside full ones follow it, the corridor rule measures it
     geometries = dict(session.exec(select(TrenchSegment.id, TrenchSegment.geometry)).all())
+    cables, closure_codes = spare_cables(session) if options.spare_strands else ([], {})
     return build_candidate_network(physical, pop_nodes(session), costs, streets=streets,
-                                   strands=options.strands, geometries=geometries)
+                                   strands=options.strands, geometries=geometries,
+                                   spare_cables=cables, closure_codes=closure_codes)
 
 
 def _spec(site: Site, entry_nodes: dict[int, int]) -> SiteSpec:

@@ -15,7 +15,12 @@ from sqlmodel import Session, select
 
 from inventory.models import LayingMethod, PriceItem, PriceItemKind, PriceTable
 from netops.errors import ConfigError, NotFoundError
-from planning.default_prices import ensure_default_price_table
+from planning.default_prices import PRICES, ensure_default_price_table
+
+#: price items added after tables were imported: a table without them is priced at the
+#: default table's figure, and the plan names them (``CostModel.defaulted``)
+LATER_ITEMS = ((PriceItemKind.CLOSURE, "reentry"),)
+REENTRY_DEFAULT_EUR = PRICES[(PriceItemKind.CLOSURE, "reentry")]
 
 
 @dataclass(frozen=True)
@@ -30,13 +35,16 @@ class CostModel:
     splice_eur: float
     closure_eur: float
     building_entry_eur: float
+    closure_reentry_eur: float = REENTRY_DEFAULT_EUR  # opening an existing closure to splice in it
+    defaulted: tuple[str, ...] = ()  # items the table lacks, priced at the default table's figure
 
     @classmethod
     def from_prices(cls, prices: dict[tuple[PriceItemKind, str], float], *, region: str,
                     valid_from: dt.date, source: str, currency: str = "EUR",
                     table_id: int | None = None) -> "CostModel":
         by_kind: dict[str, dict[str, float]] = {}
-        for (kind, key), price in prices.items():
+        defaulted = tuple(f"{kind.value}/{key}" for kind, key in LATER_ITEMS if (kind, key) not in prices)
+        for (kind, key), price in {**{item: PRICES[item] for item in LATER_ITEMS}, **prices}.items():
             by_kind.setdefault(str(kind), {})[key] = price
         try:
             return cls(
@@ -46,6 +54,7 @@ class CostModel:
                 splice_eur=by_kind[PriceItemKind.SPLICE]["fusion"],
                 closure_eur=by_kind[PriceItemKind.CLOSURE]["standard"],
                 building_entry_eur=by_kind[PriceItemKind.BUILDING_ENTRY]["standard"],
+                closure_reentry_eur=by_kind[PriceItemKind.CLOSURE]["reentry"], defaulted=defaulted,
             )
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"price table {region} {valid_from} is incomplete: "

@@ -16,6 +16,8 @@ Why these numbers:
 * Cable by strand count (G.652.D, duct cable, 2024 list prices): 1.10–4.50 €/m.
 * A fusion splice including preparation ~25 €; an installed splice closure ~850 €;
   a building entry (core drill, wall bushing, patch panel, inside cabling) ~1,800 €.
+* Re-entering an existing closure to splice spare strands (opening the manhole, the
+  closure and its tray, resealing, documentation; a splicing crew's hour or two) ~250 €.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ PRICES: dict[tuple[PriceItemKind, str], float] = {
     (PriceItemKind.CABLE_PER_M, "144"): 4.50,
     (PriceItemKind.SPLICE, "fusion"): 25.0,
     (PriceItemKind.CLOSURE, "standard"): 850.0,
+    (PriceItemKind.CLOSURE, "reentry"): 250.0,
     (PriceItemKind.BUILDING_ENTRY, "standard"): 1800.0,
 }
 

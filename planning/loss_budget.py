@@ -88,10 +88,13 @@ def choose_optic(optics: list[Optic], length_m: float, name: str | None = None) 
 
 
 def loss_budget(length_m: float, optic: Optic, *, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
-                extra_splices: int = 0) -> LossBudget:
-    """Loss of one continuous fibre path of ``length_m`` (pigtail splices at both ends plus
-    one per drum joint, ``extra_splices`` for existing splice points on the way)."""
-    splices = 2 + joints_for(length_m) + extra_splices
+                extra_splices: int = 0, splices: int | None = None) -> LossBudget:
+    """Loss of one fibre path of ``length_m``: by default one continuous new cable (pigtail
+    splices at both ends plus one per drum joint, ``extra_splices`` for existing splice
+    points on the way); ``splices`` gives the count of a path with spliced spare strands
+    (``planning.connect.FibrePath``)."""
+    if splices is None:
+        splices = 2 + joints_for(length_m) + extra_splices
     fixed = splices * SPLICE_DB + CONNECTORS_PER_PATH * CONNECTOR_DB
     loss = {wl: length_m / 1000 * alpha + fixed for wl, alpha in ATTENUATION_DB_PER_KM.items()}
     nearest_wl = min(loss, key=lambda wl: abs(wl - optic.wavelength_nm))

@@ -1,6 +1,6 @@
 """The candidate network a connection can be routed on, priced edge by edge.
 
-Three kinds of candidate edge, each with a *fixed* cost (civil works, paid once however
+Five kinds of candidate edge, each with a *fixed* cost (civil works, paid once however
 many cables use the trench) and a *per-cable* cost (paid for every cable along it)::
 
     existing   a trench of the physical plant with a free duct: no civil works,
@@ -10,6 +10,25 @@ many cables use the trench) and a *per-cable* cost (paid for every cable along i
                                                            fixed trench, per cable cable
     entry      a new building-entry trench from a site to one of its nearest candidate
                nodes (straight line, open trench)          fixed trench, per cable cable
+    strand     a spare strand pair of an existing cable, from a splice closure at one
+               end to the closure (or PoP) at the other    fixed ½ re-entry per closure
+               end, per cable 1 splice per closure end (half of each pair join)
+    splice     into a closure's splice trays from its manhole: where a new cable (the
+               drop) is joined to spare strands             fixed ½ re-entry, per cable 1 splice
+
+Spare strands first: a site near a cable with free strands gets a drop cable to that
+cable's closure and rides spliced spare strands to the PoP::
+
+    site ─entry─ M7 ─duct─ M3 ═splice═ (x,M3) ~~cab-12 pair~~ (x,M9) ~~cab-4 pair~~ PoP
+         new drop cable (12F)     closure cl-M3: pair joined     strands of existing cables
+
+A closure is a node ``("x", route_node_id)`` beside its manhole: each pass through it
+(into or out of a strand, or from one cable's strands to the next) is one pair join (two
+fusion splices) and one re-entry of the closure, so every edge at it carries half of
+each. Strand capacity is per cable (``strand_pairs``: a pair per site, the way LinkHop
+carries a link); the planners respect it across a batch (``planning.strands``). Splicing
+into a cable mid-span (a new closure) is not offered: the inventory holds a cable's
+strands only between its two ends, so a mid-span closure would have to split the cable.
 
 New edges carry ``coords`` (GeoJSON positions) and their two ``ends``, so a plan can
 store them as trench segments. A trench without a free duct is a candidate for a *new*
@@ -37,6 +56,8 @@ from topology.risk import DEFAULT_RULES, RiskRules, building_keys
 Node = tuple[str, Hashable]
 
 EXISTING, NEW, ENTRY = "existing", "new", "entry"
+STRAND, SPLICE = "strand", "splice"  # spare strands of an existing cable; into its closure
+SPARE_STRANDS = "spare_strands"  # the "laying method" of a strand leg: nothing is laid
 OWN_ENTRY = "own_entry"  # a site to its own, already documented entry node: nothing to build
 SAME_POINT_M = 1.0  # a street node this close to a route node *is* that node
 DEFAULT_SNAP_M = 30.0  # street nodes this close to a route node get a short new trench to it
@@ -108,6 +129,24 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
     return segments
 
 
+@dataclass(frozen=True)
+class SpareCable:
+    """An existing cable with free strands, spliceable at the closures at its ends."""
+
+    cable_id: int
+    code: str
+    ends: tuple[int, int]  # route node of its a-end and b-end (closure node or site entry)
+    closures: tuple[int | None, int | None]  # closure id at each end, None for a site end
+    trenches: tuple[int, ...]  # trench segments it runs through, in order
+    length_m: float
+    free_strands: tuple[int, ...]  # strand numbers no link, feeder or drop uses
+
+    @property
+    def pairs(self) -> int:
+        """Sites it can still carry: a duplex pair each."""
+        return len(self.free_strands) // 2
+
+
 @dataclass
 class CandidateNetwork:
     """The priced candidate graph plus where PoPs are and how to attach new sites."""
@@ -123,6 +162,9 @@ class CandidateNetwork:
     _buildings: dict[Node, Hashable] | None = field(default=None, repr=False)
     _attach_tree: cKDTree | None = field(default=None, repr=False)
     _lat0: float = 51.5
+    spare_cables: dict[int, SpareCable] = field(default_factory=dict)  # cable id -> its spare strands
+    closure_codes: dict[int, str] = field(default_factory=dict)  # closure id -> code
+    trench_coords: dict[int, list[list[float]]] = field(default_factory=dict)  # existing trench geometry
 
     def edge(self, u: Node, v: Node, key: Hashable) -> dict:
         return self.graph.edges[u, v, key]
@@ -215,8 +257,11 @@ def build_candidate_network(
     snap_m: float = DEFAULT_SNAP_M,
     max_entry_m: float = DEFAULT_MAX_ENTRY_M,
     entry_candidates: int = DEFAULT_ENTRY_CANDIDATES,
+    spare_cables: Iterable[SpareCable] = (),
+    closure_codes: dict[int, str] | None = None,
 ) -> CandidateNetwork:
-    """Price the physical plant and the street network as one candidate graph.
+    """Price the physical plant, the street network and the spare strands of existing
+    cables (``spare_cables``, see ``planning.strands.spare_cables``) as one candidate graph.
 
     ``physical`` is ``topology.graphs.physical_graph``'s MultiGraph (node = RouteNode.id,
     edge key = TrenchSegment.id); ``pops`` maps the route nodes of PoP sites to their
@@ -303,5 +348,55 @@ def build_candidate_network(
     network = CandidateNetwork(graph=graph, costs=costs, strands=strands,
                                pops={("n", n): code for n, code in pops.items() if ("n", n) in graph},
                                max_entry_m=max_entry_m, entry_candidates=entry_candidates)
+    network.trench_coords = {key: (geometries or {}).get(key) or [
+        [physical.nodes[u]["lon"], physical.nodes[u]["lat"]], [physical.nodes[v]["lon"], physical.nodes[v]["lat"]]]
+        for u, v, key in physical.edges(keys=True)}
+    trench_ends = {key: (u, v) for u, v, key in physical.edges(keys=True)}
+    for cable in spare_cables:
+        _add_spare_cable(network, trench_ends, cable, closure_codes or {})
     network._index_attach_points()
     return network
+
+
+def _add_spare_cable(net: CandidateNetwork, trench_ends: dict[int, tuple[int, int]], cable: SpareCable,
+                     closure_codes: dict[int, str]) -> None:
+    """A strand edge between the cable's usable ends: closures (spliced in their trays) and
+    PoPs (the strands end on the PoP's patch panel). A cable ending in another building,
+    PoP to PoP, with no free pair, or through a trench not in service is no candidate."""
+    if cable.pairs < 1 or not cable.trenches or not all(t in trench_ends for t in cable.trenches):
+        return
+    ends: list[Node] = []
+    for node, closure in zip(cable.ends, cable.closures):
+        if ("n", node) not in net.graph:
+            return
+        if closure is not None:
+            ends.append(_closure_node(net, node, closure, closure_codes.get(closure)))
+        elif ("n", node) in net.pops:
+            ends.append(("n", node))
+        else:
+            return  # strands end in a building that is not a PoP: spliced nowhere
+    spliced = sum(end[0] == "x" for end in ends)
+    if spliced == 0 or ends[0] == ends[1]:
+        return
+    steps = tuple((t, *trench_ends[t]) for t in cable.trenches)
+    costs = net.costs
+    net.graph.add_edge(ends[0], ends[1], key=("strand", cable.cable_id), kind=STRAND,
+                       laying_method=SPARE_STRANDS, length_m=float(cable.length_m),
+                       fixed_eur=spliced * costs.closure_reentry_eur / 2, per_cable_eur=spliced * costs.splice_eur,
+                       trench_id=None, code=cable.code, coords=None, cable_id=cable.cable_id,
+                       strand_pairs=cable.pairs, trenches=steps)
+    net.spare_cables[cable.cable_id] = cable
+
+
+def _closure_node(net: CandidateNetwork, node: int, closure: int, code: str | None) -> Node:
+    """The closure at route node ``node`` (its splice trays), joined to its manhole."""
+    x: Node = ("x", node)
+    if x not in net.graph:
+        manhole = net.graph.nodes[("n", node)]
+        net.graph.add_node(x, lat=manhole["lat"], lon=manhole["lon"], code=code, closure_id=closure,
+                           route_node_id=node, attachable=False)
+        net.closure_codes[closure] = code or f"closure {closure}"
+        net.graph.add_edge(("n", node), x, key=("splice", node), kind=SPLICE, laying_method=SPARE_STRANDS,
+                           length_m=0.0, fixed_eur=net.costs.closure_reentry_eur / 2,
+                           per_cable_eur=net.costs.splice_eur, trench_id=None, code=code, coords=None)
+    return x

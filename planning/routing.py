@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Hashable
 
 from netops.errors import NetopsError
-from planning.network import OWN_ENTRY, CandidateNetwork, Node
+from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
 from topology.risk import RouteView, SharedRisk, shared_risks
 
 
@@ -177,7 +177,7 @@ class _PairProblem:
                     continue  # never back into the site, never on from a PoP
                 tail, head = 2 * self.index[a] + (a != site), 2 * self.index[b]
                 add(element, tail, head, single, (a, b, key))
-                if pair:
+                if pair and d.get("strand_pairs", 2) >= 2:  # a cable with one free pair carries one route
                     # a site's own documented entry is no trench: both routes may use it freely;
                     # a trench used twice is dug already: the second cable pays its own metres
                     penalty = 0.0 if d["kind"] == OWN_ENTRY else self.share_penalty
@@ -258,7 +258,7 @@ def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route
         forbidden, (routes, cost) = stack.pop()
         if cost >= best_value:
             continue
-        conflicts = [r for r in route_risks(net, *routes) if r.kind in ("building", "corridor")]
+        conflicts = pair_conflicts(net, routes)
         value = cost + problem.share_penalty * len(conflicts)
         if value < best_value:
             best_routes, best_value = routes, value
@@ -273,6 +273,48 @@ def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route
     return best_routes
 
 
+def pair_conflicts(net: CandidateNetwork, routes: list[Route]) -> list[SharedRisk]:
+    """The shared risks of a pair that the flow does not keep apart, each as the two
+    candidate elements (one per route) of which one must go: buildings, corridors, and
+    trenches and manholes that a route reaches through spare strands (a strand edge runs
+    through its cable's trenches and manholes, a closure lies in its manhole)."""
+    site = routes[0].legs[0].a
+    carriers = [_carriers(net, route, site) for route in routes]
+    conflicts = []
+    for risk in route_risks(net, *routes):
+        if risk.kind in ("building", "corridor"):
+            conflicts.append(risk)
+            continue
+        element = risk.elements[0]
+        first, second = (c.get(element, element) for c in carriers)
+        if first != second or first != element:  # the flow sees only the same element twice
+            conflicts.append(SharedRisk(risk.kind, (first, second), risk.metres))
+    return conflicts
+
+
+def _carriers(net: CandidateNetwork, route: Route, site: Node) -> dict[Hashable, Hashable]:
+    """Physical trench / node of a route -> the candidate element (strand edge, closure
+    node) it comes with, where the two differ."""
+    carriers: dict[Hashable, Hashable] = {}
+    on_route = {node for leg in route.legs for node in (leg.a, leg.b)}
+    for leg in route.legs:
+        for node in (leg.a, leg.b):
+            if node[0] == "x" and ("n", node[1]) not in on_route:
+                carriers[("n", node[1])] = node
+        if leg.kind == STRAND:
+            for trench, u, v in net.edge(leg.a, leg.b, leg.key)["trenches"]:
+                carriers[_trench_id(trench, u, v)] = leg.edge_id
+                for node in (("n", u), ("n", v)):
+                    if node not in on_route:
+                        carriers.setdefault(node, leg.edge_id)
+    return carriers
+
+
+def _trench_id(trench: int, u: int, v: int) -> tuple:
+    """The identity of an existing trench, as its candidate edge (a free duct) has it."""
+    return (frozenset((("n", u), ("n", v))), ("t", trench))
+
+
 def own_entry_nodes(net: CandidateNetwork, site: Node) -> set[Node]:
     """The site's documented entry node(s): part of its own building."""
     return {b for _, b, d in net.graph.edges(site, data=True) if d["kind"] == OWN_ENTRY}
@@ -281,15 +323,22 @@ def own_entry_nodes(net: CandidateNetwork, site: Node) -> set[Node]:
 def route_view(net: CandidateNetwork, route: Route, site: Node) -> RouteView:
     """A route as the shared-risk rules see it: its own entry is no trench, its entry node
     is part of the site's building."""
-    legs = [leg for leg in route.legs if leg.kind != OWN_ENTRY]
     own = own_entry_nodes(net, site)
     position = lambda node: [net.graph.nodes[node]["lon"], net.graph.nodes[node]["lat"]]  # noqa: E731
-    return RouteView(
-        trenches={leg.edge_id: net.coords_of(leg.a, leg.b, leg.key) for leg in legs},
-        trench_ends={leg.edge_id: (position(leg.a), position(leg.b)) for leg in legs},
-        nodes={node: site if node in own else net.building_of(node)
-               for leg in route.legs for node in (leg.a, leg.b)},
-    )
+    trenches, ends, nodes = {}, {}, []
+    for leg in route.legs:
+        if leg.kind == STRAND:  # the cable's own trenches and manholes
+            for trench, u, v in net.edge(leg.a, leg.b, leg.key)["trenches"]:
+                identity = _trench_id(trench, u, v)
+                trenches[identity] = net.trench_coords[trench]
+                ends[identity] = (position(("n", u)), position(("n", v)))
+                nodes += [("n", u), ("n", v)]
+        elif leg.kind not in (OWN_ENTRY, SPLICE):
+            trenches[leg.edge_id] = net.coords_of(leg.a, leg.b, leg.key)
+            ends[leg.edge_id] = (position(leg.a), position(leg.b))
+        nodes += [("n", n[1]) if n[0] == "x" else n for n in (leg.a, leg.b)]  # a closure lies in its manhole
+    return RouteView(trenches=trenches, trench_ends=ends,
+                     nodes={node: site if node in own else net.building_of(node) for node in nodes})
 
 
 def route_risks(net: CandidateNetwork, first: Route, second: Route) -> list[SharedRisk]:
