@@ -156,6 +156,9 @@ def batch(
                                             help="Or the sites in a CSV (code; or code,name,kind,lat,lon)."),
     exact: bool = typer.Option(False, "--exact", help="Also solve the exact optimum (integer program; "
                                "small batches only) and print the gap."),
+    redundant: bool = typer.Option(False, "--redundant", help="Two routes per site sharing no trench, manhole, "
+                                   "building or street corridor, to two PoP buildings; trenches shared between "
+                                   "sites where cheaper."),
     top: int = typer.Option(15, "--top", min=1, help="Rows of the per-site and construction tables to print."),
     skip_unreachable: bool = typer.Option(False, "--skip-unreachable",
                                           help="Plan the sites that can be planned and list the rest "
@@ -166,7 +169,9 @@ def batch(
     dry_run: bool = DRY_RUN, as_json: bool = JSON,
 ) -> None:
     """Joint plan for many sites: each trench dug once for every site behind it (Steiner
-    tree), against the sum of independent single-site plans.
+    tree), against the sum of independent single-site plans. With --redundant, two routes
+    per site that share no risk (as `plan connect --redundant`), trenches shared between
+    sites. Every plan states a lower bound on its routing cost and the proven gap.
 
     A site that cannot be planned (no coordinates, nothing to connect to within reach) is an
     error naming it (exit 2); with --skip-unreachable the rest is planned, each skipped
@@ -189,7 +194,7 @@ def batch(
             result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date),
                                        save=not dry_run, name=name, exact=exact,
                                        skip_unreachable=skip_unreachable, unplaceable=tuple(unplaceable),
-                                       source=source)
+                                       source=source, redundant=redundant)
         summary = result.plan.to_dict()
         if as_json:
             print_json({**{k: v for k, v in summary.items() if k != "sites"},
@@ -202,12 +207,17 @@ def batch(
 
 
 def _print_batch(summary: dict, result, top: int) -> None:
+    redundant = summary.get("redundant", False)
     console.print(f"price table: {summary['price_table']}", highlight=False)
-    print_table(f"joint plan for {len(result.plan.routes)} sites", ["", "EUR"], [
-        ("joint plan (trenches shared)", _eur(summary["total_eur"])),
-        ("sum of independent single-site plans", _eur(summary["independent_total_eur"])),
+    what = "redundant joint plan" if redundant else "joint plan"
+    print_table(f"{what} for {len(result.plan.routes)} sites", ["", "EUR"], [
+        (f"{what} (trenches shared)", _eur(summary["total_eur"])),
+        (f"sum of independent single-site{' redundant' if redundant else ''} plans",
+         _eur(summary["independent_total_eur"])),
         ("saving", f"{_eur(summary['saving_eur'])} ({summary['saving_pct']} %)"),
     ])
+    if redundant:
+        console.print(f"each site: {summary['disjoint']}", highlight=False, soft_wrap=True)
     if summary["lower_bound_eur"] is not None:
         console.print(f"routing cost {_eur(result.plan.routing_eur)}, lower bound {_eur(summary['lower_bound_eur'])} "
                       f"({summary['bound_method']}): at most {summary['proven_gap_pct']:.2f} % above the optimum",
@@ -217,14 +227,16 @@ def _print_batch(summary: dict, result, top: int) -> None:
         console.print(f"routing cost {_eur(result.plan.routing_eur)} vs exact optimum "
                       f"{_eur(result.exact_eur)}: gap {gap:.2f} %", highlight=False)
     _print_bom(summary["bom"], summary["total_eur"])
-    print_table(f"construction order (first {top} of {len(summary['order'])})",
-                ["step", "site", "marginal €", "cumulative €", "sites connected"],
-                [(s["step"], s["site"], f"{s['marginal_eur']:,.0f}", f"{s['cumulative_eur']:,.0f}",
-                  s["sites_connected"]) for s in summary["order"][:top]])
+    if "order" in summary:
+        print_table(f"construction order (first {top} of {len(summary['order'])})",
+                    ["step", "site", "marginal €", "cumulative €", "sites connected"],
+                    [(s["step"], s["site"], f"{s['marginal_eur']:,.0f}", f"{s['cumulative_eur']:,.0f}",
+                      s["sites_connected"]) for s in summary["order"][:top]])
     shares = sorted(summary["shares_eur"].items(), key=lambda kv: -kv[1])
+    routes = {code: r if isinstance(r, list) else [r] for code, r in summary["routes"].items()}
     print_table(f"per-site cost share (top {top} of {len(shares)})", ["site", "share €", "PoP", "length m"],
-                [(code, f"{share:,.0f}", summary["routes"][code]["pop"],
-                  f"{summary['routes'][code]['length_m']:,.0f}") for code, share in shares[:top]])
+                [(code, f"{share:,.0f}", " + ".join(r["pop"] for r in routes[code]),
+                  " + ".join(f"{r['length_m']:,.0f}" for r in routes[code])) for code, share in shares[:top]])
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if summary["skipped"]:
@@ -275,7 +287,7 @@ def show(
                     "total_cost_eur": plan.total_cost_eur, "summary": plan.summary})
         return
     console.print(f"plan [bold]{plan.name}[/bold] (id {plan.id}, {plan.kind}, {plan.state})", highlight=False)
-    if plan.kind == "batch":
+    if plan.kind.startswith("batch"):
         s = plan.summary
         console.print(f"price table: {s['price_table']}", highlight=False)
         console.print(f"{len(s['routes'])} sites: joint {_eur(s['total_eur'])}, independent "

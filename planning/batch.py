@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from typing import Sequence
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -33,6 +34,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from planning.bounds import LowerBound, lower_bound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
+from planning.costs import CostModel
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
 from planning.strands import respect_strand_capacity
@@ -465,26 +467,34 @@ class JointPlan:
 
     def to_dict(self) -> dict:
         return {
-            "sites": [asdict(s) for s in self.sites],
-            "price_table": self.costs_label,
-            "total_eur": self.total_eur,
-            "independent_total_eur": self.independent_total_eur,
-            "saving_eur": self.saving_eur,
-            "saving_pct": round(100 * self.saving_eur / self.independent_total_eur, 1)
-            if self.independent_total_eur else 0.0,
-            "routing_eur": round(self.routing_eur, 2),
-            "lower_bound_eur": round(self.bound.value_eur, 2) if self.bound else None,
-            "bound_method": self.bound.method if self.bound else None,
-            "proven_gap_pct": round(self.bound.gap_pct(self.routing_eur), 2) if self.bound else None,
-            "shares_eur": self.shares,
+            **batch_summary(self),
             "order": [asdict(step) for step in self.order],
-            "unreachable": sorted(self.unreachable),
-            "skipped": [asdict(s) for s in self.skipped],
-            "bom": bom_dicts(self.bom),
             "routes": {code: {k: v for k, v in route_dict(route).items() if k != "legs"}
                        for code, route in self.routes.items()},
-            "notes": self.notes,
         }
+
+
+def batch_summary(plan: JointPlan) -> dict:
+    """What every batch plan's summary says (a redundant one's too): sites, totals, the
+    bound and proven gap, shares, sites not planned, the bill of materials."""
+    return {
+        "sites": [asdict(s) for s in plan.sites],
+        "price_table": plan.costs_label,
+        "total_eur": plan.total_eur,
+        "independent_total_eur": plan.independent_total_eur,
+        "saving_eur": plan.saving_eur,
+        "saving_pct": round(100 * plan.saving_eur / plan.independent_total_eur, 1)
+        if plan.independent_total_eur else 0.0,
+        "routing_eur": round(plan.routing_eur, 2),
+        "lower_bound_eur": round(plan.bound.value_eur, 2) if plan.bound else None,
+        "bound_method": plan.bound.method if plan.bound else None,
+        "proven_gap_pct": round(plan.bound.gap_pct(plan.routing_eur), 2) if plan.bound else None,
+        "shares_eur": plan.shares,
+        "unreachable": sorted(plan.unreachable),
+        "skipped": [asdict(s) for s in plan.skipped],
+        "bom": bom_dicts(plan.bom),
+        "notes": plan.notes,
+    }
 
 
 def _to_route(net: CandidateNetwork, instance: SteinerInstance, arcs: list[int], start: Node) -> Route:
@@ -501,6 +511,26 @@ def _to_route(net: CandidateNetwork, instance: SteinerInstance, arcs: list[int],
         legs.append(make_leg(net, a, b, key))
         node, last = b, origin
     raise AssertionError("a path always ends at the root")
+
+
+def equipment_costs(routes: dict[str, Sequence[Route]], costs: CostModel, strands: int) -> dict[str, float]:
+    """Per site: what its cables and equipment cost beyond the routes' trenches and cable."""
+    return {code: bom_total(bill_of_materials(list(rs), costs, strands)) - sum(r.single_cost_eur for r in rs)
+            for code, rs in routes.items()}
+
+
+def cost_shares(routes: dict[str, Sequence[Route]], costs: CostModel, strands: int) -> dict[str, float]:
+    """Per-site share of a joint plan (one or two routes per site): its own cables and
+    equipment, plus an equal part of every trench it uses; the shares add up to the total."""
+    users: dict[tuple, int] = defaultdict(int)
+    for rs in routes.values():
+        for route in rs:
+            for leg in route.legs:
+                users[leg.edge_id] += 1
+    own = equipment_costs(routes, costs, strands)
+    return {code: round(own[code] + sum(leg.per_cable_eur + leg.fixed_eur / users[leg.edge_id]
+                                        for r in rs for leg in r.legs), 2)
+            for code, rs in routes.items()}
 
 
 def _construction_order(plan_routes: dict[str, Route], costs_per_site: dict[str, float]) -> list[OrderStep]:
@@ -539,16 +569,9 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     lines = bill_of_materials(list(routes.values()), net.costs, strands)
     independent_total = round(sum(bom_total(bill_of_materials([r], net.costs, strands))
                                   for r in single_routes.values()), 2)
-    # per-site share: its own cable and equipment, plus an equal part of every trench it uses
-    users: dict[tuple, int] = defaultdict(int)
-    for route in routes.values():
-        for leg in route.legs:
-            users[leg.edge_id] += 1
-    own_costs = {code: bom_total(bill_of_materials([r], net.costs, strands))
-                 - r.single_cost_eur for code, r in routes.items()}
-    shares = {code: round(own_costs[code] + sum(leg.per_cable_eur + leg.fixed_eur / users[leg.edge_id]
-                                                for leg in r.legs), 2)
-              for code, r in routes.items()}
+    by_site = {code: (r,) for code, r in routes.items()}
+    own_costs = equipment_costs(by_site, net.costs, strands)
+    shares = cost_shares(by_site, net.costs, strands)
     unreachable = {code: unreachable_reason(net, node) for code, node in sorted(nodes.items())
                    if code not in routes}
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,

@@ -14,6 +14,7 @@ from planning.connect import ConnectPlan, SiteSpec, plan_connection
 from planning.context import NetworkOptions, load_network
 from planning.exact import optimal_cost
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, optics_from_inventory
+from planning.redundant import RedundantInstance, RedundantPlan, exact_pairs, plan_redundant_batch
 
 
 @dataclass
@@ -24,7 +25,7 @@ class ConnectResult:
 
 @dataclass
 class BatchResult:
-    plan: JointPlan
+    plan: JointPlan | RedundantPlan
     stored: Plan | None
     exact_eur: float | None = None  # optimum of the routing cost (civil works + cable), --exact
 
@@ -55,12 +56,14 @@ class UnplannableSitesError(NetopsError):
 
 def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions, *, save: bool = True,
                 name: str | None = None, exact: bool = False, skip_unreachable: bool = False,
-                unplaceable: tuple[SkippedSite, ...] = (), source: str = "batch") -> BatchResult:
-    """The joint plan of ``sites``. A site that cannot be connected (or one of ``unplaceable``,
-    e.g. without coordinates) fails the whole batch, naming every such site; with
-    ``skip_unreachable`` the rest is planned and the plan lists each skipped site."""
+                unplaceable: tuple[SkippedSite, ...] = (), source: str = "batch",
+                redundant: bool = False) -> BatchResult:
+    """The joint plan of ``sites`` (with ``redundant``, two risk-free routes per site). A
+    site that cannot be connected (or one of ``unplaceable``, e.g. without coordinates)
+    fails the whole batch, naming every such site; with ``skip_unreachable`` the rest is
+    planned and the plan lists each skipped site."""
     net = load_network(session, options)
-    plan = plan_batch(net, sites)
+    plan = plan_redundant_batch(net, sites) if redundant else plan_batch(net, sites)
     rows = {s.code: s.row for s in sites}
     skipped = sorted([*unplaceable, *(SkippedSite(code, why, rows[code]) for code, why in plan.unreachable.items())],
                      key=lambda s: (s.row or 0, s.site))
@@ -70,13 +73,17 @@ def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions
         raise NetopsError(f"{source}: no site can be planned: " + "; ".join(str(s) for s in skipped))
     plan.skipped = skipped
     exact_eur = None
-    if exact:
-        instance = SteinerInstance.from_network(net, [("site", s.code) for s in sites if s.code in plan.routes])
-        exact_eur = optimal_cost(instance)
+    planned = [("site", s.code) for s in sites if s.code in plan.routes]
+    if exact and redundant:
+        exact_eur = exact_pairs(RedundantInstance(net, planned)).value_eur
+    elif exact:
+        exact_eur = optimal_cost(SteinerInstance.from_network(net, planned))
     stored = None
     if save:
-        stored = save_plan(session, net, name=name or _free_name(session, "batch"), kind="batch",
-                           items=[SiteRoutes(s, [plan.routes[s.code]]) for s in sites if s.code in plan.routes],
+        kind = "batch-redundant" if redundant else "batch"
+        items = [SiteRoutes(s, list(plan.routes[s.code]) if redundant else [plan.routes[s.code]])
+                 for s in sites if s.code in plan.routes]
+        stored = save_plan(session, net, name=name or _free_name(session, kind), kind=kind, items=items,
                            total_eur=plan.total_eur, summary=plan.to_dict())
     return BatchResult(plan, stored, exact_eur)
 

@@ -1,0 +1,622 @@
+"""Redundant batches: many sites, each with two routes to the PoP side that share no risk
+(``topology.risk``: no trench, manhole, junction, building other than the site's own, no
+street corridor; the two routes end in two PoP buildings), at least total cost, with
+trenches shared between *different* sites wherever that is cheaper.
+
+The exact problem, as a mixed-integer program (``exact_pairs``, HiGHS via scipy)::
+
+    min  Σ_e fixed_e · y_e  +  Σ_t Σ_a per_cable_a · x_t,a
+    s.t. x_t: two units of flow from site t to the root (behind every PoP); no flow into any
+              site being planned, none on from a PoP (a route ends at the first PoP)
+         x_t,(u→v) + x_t,(v→u) ≤ y_e       a trench is dug once and carries one of t's routes
+         Σ_{v ∈ g} inflow_t(v) ≤ 1          every risk group g (a manhole or junction on its own,
+                                            a building's nodes together, PoP buildings too)
+                                            except t's own building and documented entry
+         x_t,e + x_t,f ≤ 1                  e, f in one street corridor (``topology.risk.corridors``)
+         y, x binary (a site's own documented entry: x ≤ 2)
+
+The node groups make the routes node-disjoint per site, not only trench-disjoint; the
+PoP buildings being groups too makes them end in two different buildings. A corridor
+pair is also kept out of *one* route (a route running along itself is never cheaper).
+Its LP relaxation (``lp_bound``) is the lower bound of small batches.
+
+The heuristic for the city (``plan_redundant_batch``): each site's pair is a Suurballe
+pair on a split-node graph (two Dijkstra searches, scipy's C csgraph; every manhole an
+arc of capacity one, a hub per PoP building), priced per cable plus the fixed cost of
+every trench no other site digs yet; buildings with several nodes and street corridors
+are resolved by a small branch-and-bound (forbid one side of the first conflict, solve
+again; the pair's cost bounds everything below it), judged by ``route_risks``, the
+planner's and the audits' one definition. Sites are added farthest first, then ripped up
+and re-routed in turn until no site finds a cheaper pair given what the others dig.
+
+Large batches are bounded by Lagrangian relaxation of ``x ≤ y``: any split of each
+trench's fixed cost among the sites (Σ_t price_t,e ≤ fixed_e) makes Σ_t (t's cheapest
+node-disjoint pair at per-cable + price_t) a lower bound.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from netops.errors import NetopsError
+from planning.batch import batch_summary, cost_shares, unreachable_reason
+from planning.bounds import LowerBound
+from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
+from planning.network import OWN_ENTRY, CandidateNetwork, Node
+from planning.routing import Route, make_leg, own_entry_nodes, route_risks
+from topology.risk import corridors
+
+_EPS = 1e-9  # csgraph treats 0 as "no arc"
+MAX_PAIR_SOLVES = 32  # branch-and-bound nodes per site for building and corridor conflicts
+MAX_PASSES = 8  # rip-up and re-route passes
+# constructions: (per-cable weight, fixed-cost weight) while adding sites; later sites follow
+CONSTRUCTIONS = ((1.0, 1.0), (3.0, 1.0), (1.0, 0.5))
+MAX_REGROUP_SITES = 40  # batches up to this size are also improved by re-grouping pairs of sites
+EXACT_MAX_VARIABLES = 150_000  # sites × directed arcs up to which the MILP / its LP is stated
+EXACT_TIME_LIMIT_S = 120.0
+NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
+           "corridor over the candidate network")
+
+
+class TooLargeError(NetopsError):
+    """The redundant batch is too large for the exact solver."""
+
+
+@dataclass
+class Pair:
+    """A site's two routes: candidate edges (indexes) per route, and the Route objects."""
+
+    edges: tuple[tuple[int, ...], tuple[int, ...]]
+    routes: tuple[Route, Route]
+
+
+class RedundantInstance:
+    """The candidate network of a redundant batch as arrays: its edges, which risk group
+    every node is in, each site's own groups; the split-node graph of the heuristic."""
+
+    def __init__(self, net: CandidateNetwork, sites: list[Node]):
+        self.net, self.sites = net, list(sites)
+        self.nodes = list(net.graph.nodes)
+        self.index = {node: i for i, node in enumerate(self.nodes)}
+        self.edges = [(u, v, k) for u, v, k in net.graph.edges(keys=True) if u != v]
+        self.edge_index = {(frozenset((u, v)), k): e for e, (u, v, k) in enumerate(self.edges)}
+        data = [net.graph.edges[e] for e in self.edges]
+        self.fixed = np.array([d["fixed_eur"] for d in data], dtype=float)
+        self.per_cable = np.array([d["per_cable_eur"] for d in data], dtype=float)
+        self.ends = np.array([(self.index[u], self.index[v]) for u, v, _ in self.edges], dtype=np.int64
+                             ).reshape(-1, 2)
+        self.is_site = np.array([n[0] == "site" for n in self.nodes])
+        self.is_pop = np.array([n in net.pops for n in self.nodes])
+        groups: dict = {}
+        # a node's risk group: its building (a site's nodes, sites metres apart), else itself
+        self.group = np.array([groups.setdefault(net.building_of(n) or n, len(groups)) for n in self.nodes],
+                              dtype=np.int64)
+        self.groups = len(groups)
+        site_set = set(self.sites)
+        own_entry = [d["kind"] == OWN_ENTRY for d in data]
+        self.own_edges: dict[Node, frozenset[int]] = {
+            t: frozenset(e for e, (u, v, _) in enumerate(self.edges) if own_entry[e] and t in (u, v))
+            for t in site_set}
+        self.own_groups: dict[Node, frozenset[int]] = {
+            t: frozenset({int(self.group[self.index[t]])}
+                         | {int(self.group[self.index[n]]) for n in own_entry_nodes(net, t)})
+            for t in site_set}
+        self.is_own_entry = np.array(own_entry, dtype=bool)
+
+    def directed(self) -> list[tuple[int, int, int]]:
+        """Every arc a route may take, (tail, head, edge): never into a site being planned,
+        never on from a PoP; plus (pop, root, -1) behind every PoP (root = len(nodes))."""
+        arcs = []
+        for e, (a, b) in enumerate(self.ends.tolist()):
+            for tail, head in ((a, b), (b, a)):
+                if not self.is_site[head] and not self.is_pop[tail]:
+                    arcs.append((tail, head, e))
+        root = len(self.nodes)
+        arcs += [(int(p), root, -1) for p in np.flatnonzero(self.is_pop)]
+        return arcs
+
+    # -- cost of a plan ------------------------------------------------------------------------
+
+    def cost(self, pairs: dict[Node, Pair]) -> float:
+        """Fixed cost of every edge dug once, per-cable cost once per route along it."""
+        used = [e for pair in pairs.values() for route in pair.edges for e in route]
+        if not used:
+            return 0.0
+        return float(self.fixed[np.unique(used)].sum() + self.per_cable[used].sum())
+
+    def usage(self, pairs: dict[Node, Pair]) -> np.ndarray:
+        """How many sites dig each edge."""
+        count = np.zeros(len(self.edges), dtype=np.int64)
+        for pair in pairs.values():
+            np.add.at(count, list({e for route in pair.edges for e in route}), 1)
+        return count
+
+    # -- the split-node graph ------------------------------------------------------------------
+
+    @cached_property
+    def _split(self) -> dict:
+        """Vertices: node i in 2i, out 2i + 1; a hub per PoP building; the sink; a mid-vertex
+        for every parallel candidate after the first between two nodes. Arcs in one list
+        (forward), their reverses stored after them (residual arcs of the second search)."""
+        n = len(self.nodes)
+        hubs = {g: 2 * n + i for i, g in enumerate(sorted({int(self.group[p]) for p in np.flatnonzero(self.is_pop)}))}
+        sink = 2 * n + len(hubs)
+        size = sink + 1
+        tails, heads, edge_ref, node_ref = [], [], [], []
+
+        def arc(tail: int, head: int, edge: int = -1, node: int = -1) -> None:
+            tails.append(tail), heads.append(head), edge_ref.append(edge), node_ref.append(node)
+
+        for i in range(n):
+            if not self.is_site[i]:
+                arc(2 * i, 2 * i + 1, node=i)
+        seen = set()
+        for e, (a, b) in enumerate(self.ends.tolist()):
+            for tail, head in ((a, b), (b, a)):
+                if self.is_site[head] or self.is_pop[tail]:
+                    continue
+                if (tail, head) in seen:  # a parallel candidate: through its own mid-vertex
+                    arc(2 * tail + 1, size, edge=e)
+                    arc(size, 2 * head)
+                    size += 1
+                else:
+                    seen.add((tail, head))
+                    arc(2 * tail + 1, 2 * head, edge=e)
+        for p in np.flatnonzero(self.is_pop):
+            arc(2 * int(p) + 1, hubs[int(self.group[p])], node=-2 - int(p))  # -2 - p: behind PoP p
+        for hub in hubs.values():
+            arc(hub, sink)
+        tails_a, heads_a = np.array(tails, dtype=np.int64), np.array(heads, dtype=np.int64)
+        count = len(tails_a)
+        rows, cols = np.concatenate([tails_a, heads_a]), np.concatenate([heads_a, tails_a])
+        slots = coo_matrix((np.arange(1, 2 * count + 1, dtype=float), (rows, cols)), shape=(size, size)).tocsr()
+        if slots.nnz != 2 * count:
+            raise AssertionError("the split-node graph has two arcs between one pair of vertices")
+        edge_ref_a = np.array(edge_ref, dtype=np.int64)
+        node_ref_a = np.array(node_ref, dtype=np.int64)
+        return {"tails": tails_a, "heads": heads_a, "edge": edge_ref_a, "node": node_ref_a,
+                "graph": slots, "perm": slots.data.astype(np.int64) - 1, "sink": sink, "count": count,
+                "slot": {(int(t), int(h)): j for j, (t, h) in enumerate(zip(rows.tolist(), cols.tolist()))},
+                "edge_arcs": np.flatnonzero(edge_ref_a >= 0)}
+
+    def _search(self, weights: np.ndarray, source: int) -> tuple[np.ndarray, np.ndarray]:
+        s = self._split
+        graph = s["graph"]
+        graph.data = np.maximum(weights[s["perm"]], _EPS)
+        return dijkstra(graph, directed=True, indices=source, return_predecessors=True)
+
+    def _walk(self, preds: np.ndarray, source: int) -> list[int] | None:
+        s = self._split
+        slots, node = [], s["sink"]
+        while node != source:
+            parent = int(preds[node])
+            if parent < 0:
+                return None
+            slots.append(s["slot"][(parent, node)])
+            node = parent
+        return slots[::-1]
+
+    def suurballe(self, site: Node, edge_weights: np.ndarray, forbidden_edges: frozenset[int] = frozenset(),
+                  forbidden_nodes: frozenset[int] = frozenset()) -> tuple[tuple[list[int], list[int]], int, int, float] | None:
+        """Site's two node-disjoint routes of least total ``edge_weights`` (to two PoP
+        buildings; its own building and entry free to both): per route the edges in travel
+        order, the PoP node (index) of each, and the total weight. None when there are none."""
+        s = self._split
+        count, tails, heads = s["count"], s["tails"], s["heads"]
+        forward = np.zeros(count)
+        arcs = s["edge_arcs"]
+        forward[arcs] = edge_weights[s["edge"][arcs]]
+        if forbidden_edges:
+            forward[np.isin(s["edge"], list(forbidden_edges))] = np.inf
+        if forbidden_nodes:
+            forward[np.isin(s["node"], list(forbidden_nodes))] = np.inf
+        own_groups = self.own_groups[site]
+        reusable = np.isin(s["edge"], list(self.own_edges[site])) | (
+            (s["node"] >= 0) & np.isin(self.group[np.maximum(s["node"], 0)], list(own_groups)))
+        source = 2 * self.index[site] + 1
+        weights = np.concatenate([forward, np.full(count, np.inf)])
+        dist, preds = self._search(weights, source)
+        first = self._walk(preds, source)
+        if first is None:
+            return None
+        # the residual network in reduced costs (>= 0): the first route's arcs reversed at 0
+        reached = np.isfinite(dist)
+        reduced = np.full(2 * count, np.inf)
+        ok = reached[tails] & reached[heads] & np.isfinite(forward)
+        reduced[:count][ok] = np.maximum(forward[ok] + dist[tails[ok]] - dist[heads[ok]], 0.0)
+        first_a = np.array(first, dtype=np.int64)
+        reduced[count + first_a] = 0.0
+        reduced[first_a[~reusable[first_a]]] = np.inf
+        _, preds = self._search(reduced, source)
+        second = self._walk(preds, source)
+        if second is None:
+            return None
+        flow = np.zeros(count, dtype=np.int64)
+        np.add.at(flow, first_a, 1)
+        for slot in second:
+            flow[slot % count] += 1 if slot < count else -1
+        out: dict[int, list[int]] = defaultdict(list)
+        for j in np.flatnonzero(flow > 0).tolist():
+            out[int(tails[j])] += [j] * int(flow[j])
+        routes, pops = [], []
+        for _ in range(2):
+            vertex, edges, pop = source, [], -1
+            while vertex != s["sink"]:
+                j = out[vertex].pop()
+                if s["edge"][j] >= 0:
+                    edges.append(int(s["edge"][j]))
+                elif s["node"][j] <= -2:
+                    pop = -2 - int(s["node"][j])
+                vertex = int(heads[j])
+            routes.append(edges)
+            pops.append(pop)
+        total = float(sum(forward[j] * flow[j] for j in np.flatnonzero(flow > 0)))
+        return (routes[0], routes[1]), pops[0], pops[1], total
+
+    def route(self, site: Node, edges: list[int], pop: int) -> Route:
+        """Edges in travel order (from the site) as a Route of candidate legs."""
+        legs, node = [], site
+        for e in edges:
+            u, v, key = self.edges[e]
+            nxt = v if u == node else u
+            legs.append(make_leg(self.net, node, nxt, key))
+            node = nxt
+        pop_node = self.nodes[pop]
+        return Route(tuple(legs), pop_node, self.net.pops[pop_node])
+
+    def best_pair(self, site: Node, edge_weights: np.ndarray, budget: int = MAX_PAIR_SOLVES) -> Pair | None:
+        """The site's cheapest pair at ``edge_weights`` that shares no risk at all: Suurballe
+        keeps trenches and nodes apart, a branch-and-bound the buildings and corridors."""
+        def solve(edges: frozenset, nodes: frozenset):
+            found = self.suurballe(site, edge_weights, edges, nodes)
+            if found is None:
+                return None
+            (a, b), pop_a, pop_b, total = found
+            return Pair((tuple(a), tuple(b)), (self.route(site, a, pop_a), self.route(site, b, pop_b))), total
+
+        stack = [(frozenset(), frozenset(), solve(frozenset(), frozenset()))]
+        best, best_cost, solves = None, np.inf, 1
+        while stack:
+            edges, nodes, solved = stack.pop()
+            if solved is None or solved[1] >= best_cost - 1e-9:
+                continue
+            pair = solved[0]
+            risks = route_risks(self.net, *pair.routes)
+            if not risks:
+                best, best_cost = pair, solved[1]
+                continue
+            for element in risks[0].elements:
+                if solves >= budget:
+                    break
+                solves += 1
+                if element in self.edge_index:
+                    branch = (edges | {self.edge_index[element]}, nodes)
+                else:
+                    branch = (edges, nodes | {self.index[element]})
+                stack.append((*branch, solve(*branch)))
+        return best
+
+    def weights(self, dug: np.ndarray, sharing: float = 1.0) -> np.ndarray:
+        """Per-cable cost (weighed by ``sharing``) plus the fixed cost of every edge not dug."""
+        return sharing * self.per_cable + np.where(dug, 0.0, self.fixed)
+
+    def marginal(self, pair: Pair, dug: np.ndarray) -> float:
+        edges = [e for route in pair.edges for e in route]
+        return float(self.per_cable[edges].sum() + self.fixed[list(set(edges))][~dug[list(set(edges))]].sum())
+
+
+# -- the heuristic --------------------------------------------------------------------------
+
+def independent_pairs(instance: RedundantInstance) -> dict[Node, Pair]:
+    """Every site's cheapest risk-free pair on its own (what single-site plans build)."""
+    nothing = instance.weights(np.zeros(len(instance.edges), dtype=bool))
+    pairs = {t: instance.best_pair(t, nothing) for t in instance.sites}
+    return {t: p for t, p in pairs.items() if p is not None}
+
+
+def _reroute(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict[Node, Pair]:
+    """Each site in turn takes its cheapest pair given what the others dig, until none
+    finds a cheaper one (or ``MAX_PASSES``)."""
+    pairs = dict(pairs)
+    usage = instance.usage(pairs)
+    for _ in range(MAX_PASSES):
+        improved = False
+        for t in sorted(pairs, key=lambda t: -instance.marginal(pairs[t], np.zeros(len(usage), dtype=bool))):
+            own = instance.usage({t: pairs[t]})
+            dug = (usage - own) > 0
+            candidate = instance.best_pair(t, instance.weights(dug))
+            if candidate is not None and instance.marginal(candidate, dug) < instance.marginal(pairs[t], dug) - 1e-6:
+                pairs[t] = candidate
+                usage = usage - own + instance.usage({t: candidate})
+                improved = True
+        if not improved:
+            break
+    return pairs
+
+
+def _insert(instance: RedundantInstance, pairs: dict[Node, Pair], order: list[Node], independent: dict[Node, Pair],
+            sharing: float = 1.0, discount: float | np.ndarray = 1.0) -> dict[Node, Pair]:
+    """Add the sites of ``order`` one by one onto ``pairs``, each on its cheapest pair given
+    what is dug (per-cable costs weighed by ``sharing``, fixed costs not dug yet by
+    ``discount``, per trench or for all: both anticipate later sites following the same way)."""
+    pairs = dict(pairs)
+    usage = instance.usage(pairs)
+    for t in order:
+        weights = sharing * instance.per_cable + np.where(usage > 0, 0.0, discount * instance.fixed)
+        pairs[t] = instance.best_pair(t, weights) or independent[t]
+        usage += instance.usage({t: pairs[t]})
+    return pairs
+
+
+def _regroup(instance: RedundantInstance, pairs: dict[Node, Pair], independent: dict[Node, Pair]
+             ) -> dict[Node, Pair]:
+    """Rip up two sites that dig near each other at once and add them back in both orders
+    (and with fixed costs halved: a way worth digging only for both), keeping what is
+    cheaper; until no such move helps."""
+    best, best_cost = pairs, instance.cost(pairs)
+    nodes_of = {t: {int(x) for route in p.edges for e in route for x in instance.ends[e]} for t, p in pairs.items()}
+    groups = sorted({tuple(sorted((s, t), key=repr)) for s in pairs for t in pairs
+                     if s != t and nodes_of[s] & nodes_of[t]} | set(), key=repr)
+    failed: set = set()
+    improved = True
+    while improved:
+        improved = False
+        for group in groups:
+            if group in failed:
+                continue
+            kept = {t: p for t, p in best.items() if t not in group}
+            tries = [_insert(instance, kept, list(order), independent, 1.0, discount)
+                     for order in (group, group[::-1]) for discount in (1.0, 0.5)]
+            candidate = min((_reroute(instance, c) for c in tries), key=instance.cost)
+            cost = instance.cost(candidate)
+            if cost < best_cost - 1e-6:
+                best, best_cost, improved = candidate, cost, True
+                failed.clear()
+            else:
+                failed.add(group)
+    return best
+
+
+def redundant_pairs(instance: RedundantInstance, independent: dict[Node, Pair] | None = None,
+                    guide: np.ndarray | None = None, max_regroup_sites: int = MAX_REGROUP_SITES
+                    ) -> dict[Node, Pair]:
+    """The joint redundant plan's pair per site that has one: several constructions
+    (sites added farthest first onto what is dug, per-cable costs weighed 1x and 3x, fixed
+    costs at full and half weight; the independent pairs), each ripped up and re-routed;
+    the cheapest, improved by re-grouping pairs of sites (batches up to
+    ``max_regroup_sites``). ``guide`` (0..1 per trench, e.g. the LP relaxation's y) adds a
+    construction with each trench's fixed cost weighed by 1 - guide: trenches a relaxed
+    optimum digs look cheap from the start, so the sites gather on them."""
+    independent = independent_pairs(instance) if independent is None else independent
+    if not independent:
+        return {}
+    nothing = np.zeros(len(instance.edges), dtype=bool)
+    order = sorted(independent, key=lambda t: (-instance.marginal(independent[t], nothing), repr(t)))
+    candidates = [_reroute(instance, independent)]
+    for sharing, discount in CONSTRUCTIONS:
+        candidates.append(_reroute(instance, _insert(instance, {}, order, independent, sharing, discount)))
+    if guide is not None:
+        candidates.append(_reroute(instance, _insert(instance, {}, order, independent, 1.0, 1.0 - guide)))
+    best = min(candidates, key=instance.cost)
+    if len(best) <= max_regroup_sites:
+        best = _regroup(instance, best, independent)
+    return best
+
+
+# -- exact: the integer program and its LP relaxation ------------------------------------------
+
+@dataclass(frozen=True)
+class ExactResult:
+    value_eur: float
+    pairs: dict[Node, tuple[Route, Route]]
+
+
+def corridor_pairs(instance: RedundantInstance) -> list[tuple[int, int]]:
+    """Pairs of candidate edges in one street corridor (``topology.risk.corridors``)."""
+    net = instance.net
+    position = lambda node: [net.graph.nodes[node]["lon"], net.graph.nodes[node]["lat"]]  # noqa: E731
+    lines = {e: net.coords_of(u, v, k) for e, (u, v, k) in enumerate(instance.edges) if not instance.is_own_entry[e]}
+    ends = {e: (position(instance.edges[e][0]), position(instance.edges[e][1])) for e in lines}
+    return sorted(corridors(lines, ends, net.risk_rules))
+
+
+def _program(instance: RedundantInstance, sites: list[Node]):
+    """The MILP's matrices: variables y_e, then x_t,arc per site over its arcs."""
+    arcs = instance.directed()
+    n, m = len(instance.nodes), len(instance.edges)
+    site_nodes = {instance.index[t] for t in sites}
+    per_site = [[j for j, (tail, _, _) in enumerate(arcs) if tail not in site_nodes or tail == instance.index[t]]
+                for t in sites]
+    n_vars = m + sum(len(a) for a in per_site)
+    if n_vars > EXACT_MAX_VARIABLES:
+        raise TooLargeError(f"{len(sites)} sites × {len(arcs)} candidate arcs is too large for the exact solver")
+    conflicts = corridor_pairs(instance)
+    rows, cols, vals, lower, upper = [], [], [], [], []
+    cost = list(instance.fixed)
+    upper_bound = [1.0] * m
+    row, column = 0, m
+    variables = []  # per site: arc index -> column
+    for t, site_arcs in zip(sites, per_site):
+        ti = instance.index[t]
+        own_edges, own_groups = instance.own_edges[t], instance.own_groups[t]
+        columns = {}
+        for j in site_arcs:
+            tail, head, e = arcs[j]
+            columns[j] = column
+            cost.append(instance.per_cable[e] if e >= 0 else 0.0)
+            upper_bound.append(2.0 if e in own_edges else 1.0)
+            rows += [row + tail, row + head]  # conservation: out - in
+            cols += [column, column]
+            vals += [1.0, -1.0]
+            column += 1
+        supply = np.zeros(n + 1)
+        supply[ti], supply[n] = 2.0, -2.0
+        lower += supply.tolist()
+        upper += supply.tolist()
+        row += n + 1
+        by_edge, by_group = defaultdict(list), defaultdict(list)
+        for j, col in columns.items():
+            tail, head, e = arcs[j]
+            if e >= 0:
+                by_edge[e].append(col)
+            if head < n and int(instance.group[head]) not in own_groups:
+                by_group[int(instance.group[head])].append(col)
+        for e, cs in by_edge.items():  # one of t's routes per trench, and only if dug
+            if e in own_edges:
+                continue
+            rows += [row] * (len(cs) + 1)
+            cols += cs + [e]
+            vals += [1.0] * len(cs) + [-1.0]
+            lower.append(-np.inf), upper.append(0.0)
+            row += 1
+        for cs in by_group.values():  # one of t's routes into a manhole, a building
+            rows += [row] * len(cs)
+            cols += cs
+            vals += [1.0] * len(cs)
+            lower.append(-np.inf), upper.append(1.0)
+            row += 1
+        for e, f in conflicts:  # one of t's routes along a street corridor
+            cs = by_edge.get(e, []) + by_edge.get(f, [])
+            if by_edge.get(e) and by_edge.get(f):
+                rows += [row] * len(cs)
+                cols += cs
+                vals += [1.0] * len(cs)
+                lower.append(-np.inf), upper.append(1.0)
+                row += 1
+        variables.append(columns)
+    matrix = coo_matrix((vals, (rows, cols)), shape=(row, column)).tocsr()
+    return (np.array(cost), LinearConstraint(matrix, lower, upper), Bounds(0, np.array(upper_bound)),
+            arcs, variables)
+
+
+def exact_pairs(instance: RedundantInstance, sites: list[Node] | None = None,
+                time_limit_s: float = EXACT_TIME_LIMIT_S) -> ExactResult:
+    """The optimum of the redundant batch and each site's two routes in it."""
+    sites = list(instance.sites if sites is None else sites)
+    cost, constraints, bounds, arcs, variables = _program(instance, sites)
+    result = milp(cost, constraints=constraints, integrality=np.ones(len(cost)), bounds=bounds,
+                  options={"time_limit": time_limit_s, "mip_rel_gap": 1e-7})
+    if result.status != 0 or result.x is None:
+        raise NetopsError(f"exact solver did not finish: {result.message}")
+    pairs = {}
+    for t, columns in zip(sites, variables):
+        flow = defaultdict(list)
+        for j, col in columns.items():
+            flow[arcs[j][0]] += [j] * int(round(result.x[col]))
+        routes = []
+        for _ in range(2):
+            node, edges = instance.index[t], []
+            while node != len(instance.nodes):
+                tail, head, e = arcs[flow[node].pop()]
+                if e >= 0:
+                    edges.append(e)
+                else:
+                    pop = tail
+                node = head
+            routes.append(instance.route(t, edges, pop))
+        pairs[t] = tuple(routes)
+    return ExactResult(float(result.fun), pairs)
+
+
+def lp_relaxation(instance: RedundantInstance, sites: list[Node] | None = None,
+                  time_limit_s: float = EXACT_TIME_LIMIT_S) -> tuple[LowerBound, np.ndarray] | None:
+    """The LP relaxation of ``exact_pairs``' program: its value (a lower bound) and the
+    trenches' y (how much the relaxed optimum digs each); None when too large or not solved."""
+    sites = list(instance.sites if sites is None else sites)
+    try:
+        cost, constraints, bounds, _, _ = _program(instance, sites)
+    except TooLargeError:
+        return None
+    result = milp(cost, constraints=constraints, bounds=bounds, options={"time_limit": time_limit_s})
+    if result.status != 0:
+        return None
+    return LowerBound(float(result.fun), "LP relaxation"), np.clip(result.x[:len(instance.edges)], 0.0, 1.0)
+
+
+def lagrangian_bound(instance: RedundantInstance, pairs: dict[Node, Pair]) -> LowerBound:
+    """Σ_t (t's cheapest node-disjoint pair at per-cable + its share of fixed costs): a
+    trench's fixed cost is split among the sites digging it in ``pairs`` (the plan), or
+    among all sites where none does; the better of that split and the even one."""
+    sites = sorted(pairs, key=repr)
+    if not sites:
+        return LowerBound(0.0, "Lagrangian relaxation")
+    usage = instance.usage(pairs)
+    splits = [{t: instance.fixed / len(sites) for t in sites}]
+    planned = {}
+    for t in sites:
+        mine = instance.usage({t: pairs[t]}) > 0
+        planned[t] = np.where(usage > 0, np.where(mine, instance.fixed / np.maximum(usage, 1), 0.0),
+                              instance.fixed / len(sites))
+    splits.append(planned)
+    best = 0.0
+    for prices in splits:
+        total = 0.0
+        for t in sites:
+            found = instance.suurballe(t, instance.per_cable + prices[t])
+            if found is None:
+                return LowerBound(float("inf"), "Lagrangian relaxation (a site has no disjoint pair)")
+            total += found[3]
+        best = max(best, total)
+    return LowerBound(best, "Lagrangian relaxation")
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+@dataclass
+class RedundantPlan:
+    sites: list[SiteSpec]
+    routes: dict[str, tuple[Route, Route]]
+    bom: list[BomLine]
+    total_eur: float
+    independent_total_eur: float
+    shares: dict[str, float]
+    unreachable: dict[str, str]
+    costs_label: str
+    routing_eur: float
+    bound: LowerBound | None = None
+    notes: list[str] = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+
+    @property
+    def saving_eur(self) -> float:
+        return round(self.independent_total_eur - self.total_eur, 2)
+
+    def to_dict(self) -> dict:
+        return {
+            "redundant": True,
+            "disjoint": "no shared trench, manhole, junction, building (but the site's own) or street "
+                        "corridor; two PoP buildings per site",
+            **batch_summary(self),
+            "routes": {code: [{k: v for k, v in route_dict(r).items() if k != "legs"} for r in pair]
+                       for code, pair in self.routes.items()},
+        }
+
+
+def plan_redundant_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> RedundantPlan:
+    """Each site's two risk-free routes, trenches shared between sites, with a lower bound."""
+    nodes = {s.code: net.attach_site(s.code, s.lat, s.lon, s.entry_node) for s in sites}
+    instance = RedundantInstance(net, list(nodes.values()))
+    independent = independent_pairs(instance)
+    relaxed = lp_relaxation(instance, sorted(independent, key=repr)) if independent else None
+    pairs = redundant_pairs(instance, independent, guide=relaxed[1] if relaxed else None)
+    bound = relaxed[0] if relaxed else lagrangian_bound(instance, pairs)
+    code_of = {node: code for code, node in nodes.items()}
+    routes = {code_of[t]: pair.routes for t, pair in sorted(pairs.items(), key=lambda kv: code_of[kv[0]])}
+    strands = net.strands
+    lines = bill_of_materials([r for pair in routes.values() for r in pair], net.costs, strands)
+    independent_total = round(sum(bom_total(bill_of_materials(list(p.routes), net.costs, strands))
+                                  for p in independent.values()), 2)
+    unreachable = {code: (NO_PAIR if net.graph.degree(node) and any(p in net.pops for p in nx.node_connected_component(net.graph, node))
+                          else unreachable_reason(net, node))
+                   for code, node in sorted(nodes.items()) if node not in pairs}
+    return RedundantPlan(sites, routes, lines, bom_total(lines), independent_total,
+                         cost_shares(routes, net.costs, strands), unreachable, net.costs.label,
+                         instance.cost(pairs), bound if pairs else None)
