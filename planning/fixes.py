@@ -36,6 +36,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from typing import Callable, Hashable, Iterable, Mapping
 
+import numpy as np
+
 from netops.vocabulary import SINGLE_HOMED_BY_DESIGN, DeviceRole
 from planning.connect import ConnectPlan, SiteSpec, bill_of_materials, bom_total
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, Optic, choose_optic, loss_budget
@@ -49,6 +51,12 @@ from topology.rows import (CableRow, CableSegmentRow, HopRow, InterfaceRow, Inve
                            SegmentRow)
 
 MAX_REROUTES = 24  # corridor and building conflicts forbidden one by one before giving up
+#: new building entries considered per site (``plan connect`` takes the nearest 3): the nearest
+#: manholes are often the old route's own, which a fix must avoid
+FIX_ENTRY_CANDIDATES = 8
+#: bounding-box margin of the corridor filter: 0.0005° is 35 m east-west at 51° N, far
+#: more than a street corridor (``topology.risk``)
+CORRIDOR_PAD_DEG = 0.0005
 
 
 # -- weights -----------------------------------------------------------------------------
@@ -375,6 +383,24 @@ class FailureIndex:
         self.trench_lost = {e.id: e.site_ids for e in ranking if e.kind == "trench" and e.site_ids & self.targets}
         self.node_lost = {e.id: e.site_ids for e in ranking if e.kind == "node"}
         self.building_nodes = _building_nodes(net)
+        position = {n.id: [n.lon, n.lat] for n in net.route_nodes.values()}
+        self._old_lines = {}
+        for t in self.trench_lost:
+            seg = net.segments[t]
+            ends = (position[seg.a_node_id], position[seg.b_node_id])
+            self._old_lines[t] = (seg.geometry or list(ends), ends)
+        self._old_keys = list(self._old_lines)
+        self._old_boxes = np.array([_box(self._old_lines[t][0]) for t in self._old_keys]).reshape(-1, 4)
+
+    def _old_trenches_near(self, coords) -> list[int]:
+        """Trenches whose cut takes down targets and whose bounding box comes within a
+        street corridor of this line's (a filter before ``corridors`` measures)."""
+        lon0, lat0, lon1, lat1 = _box(coords)
+        pad = CORRIDOR_PAD_DEG
+        boxes = self._old_boxes
+        near = ((boxes[:, 0] <= lon1 + pad) & (boxes[:, 2] >= lon0 - pad)
+                & (boxes[:, 1] <= lat1 + pad) & (boxes[:, 3] >= lat0 - pad))
+        return [self._old_keys[i] for i in np.flatnonzero(near)]
 
     def _service(self, failure: Failure) -> _Region:
         logical = self.net.logical
@@ -406,9 +432,12 @@ class FailureIndex:
             lost = service.lost if link_down else service.after({service.comp[n] for n in site_nodes
                                                                   if n in service.comp})
             if layer is not None:
-                if failure.layer == "physical":
+                if failure.layer == "physical" and (shape.site_id in layer.lost
+                                                    or not shape.old_nodes.isdisjoint(layer.comp)):
                     reconnected, entry_up = _reconnected(shape, down, layer, physical)
                     layer_lost = layer.after(reconnected) - ({shape.site_id} if entry_up else set())
+                elif failure.layer == "physical":  # the fix touches nothing this failure cuts off
+                    layer_lost = layer.lost
                 else:
                     cable_down = bool(failure.cable_sites & {shape.site_id, shape.pop_site_id})
                     end = ("site", shape.site_id)
@@ -418,6 +447,8 @@ class FailureIndex:
                 lost = lost | layer_lost
             weak |= lost - failure.own
         weak |= self._new_groups(shape, new_trenches)
+        if shape.site_id not in physical.site_node_count or shape.site_id not in self.net.cable.site_node_count:
+            weak.add(shape.site_id)  # its first fibre of its own: a single route, one bridge after another
         return frozenset(weak) & self.weak
 
     def _new_groups(self, shape: FixShape, new_trenches: Mapping[Hashable, tuple]) -> set[int]:
@@ -426,15 +457,11 @@ class FailureIndex:
         (each fails the fix's link together with what the old element fails)."""
         weak: set[int] = set()
         if new_trenches and self.trench_lost:
-            position = {n.id: [n.lon, n.lat] for n in self.net.route_nodes.values()}
-            lines = {("old", t): (self.net.segments[t].geometry or [position[self.net.segments[t].a_node_id],
-                                                                    position[self.net.segments[t].b_node_id]])
-                     for t in self.trench_lost}
-            ends = {("old", t): (position[self.net.segments[t].a_node_id], position[self.net.segments[t].b_node_id])
-                    for t in self.trench_lost}
+            lines, ends = {}, {}
             for key, (coords, a, b) in new_trenches.items():
-                lines[("new", key)] = coords
-                ends[("new", key)] = (a, b)
+                lines[("new", key)], ends[("new", key)] = coords, (a, b)
+                for t in self._old_trenches_near(coords):
+                    lines[("old", t)], ends[("old", t)] = self._old_lines[t]
             for pair in corridors(lines, ends, DEFAULT_RULES, groups={k: k[0] for k in lines}):
                 old = next(k[1] for k in pair if k[0] == "old")
                 weak |= self.trench_lost[old]
@@ -444,6 +471,11 @@ class FailureIndex:
                 (node,) = building
                 weak |= self.node_lost.get(node, frozenset()) - set(building.values())
         return weak
+
+
+def _box(coords) -> tuple[float, float, float, float]:
+    lons, lats = [p[0] for p in coords], [p[1] for p in coords]
+    return min(lons), min(lats), max(lons), max(lats)
 
 
 def _building_nodes(net: Network) -> list[dict[int, int]]:
@@ -494,7 +526,30 @@ def _reconnected(shape: FixShape, down: FailureSet, region: _Region, physical) -
 
 
 # -- routing a fix: the cheapest route no weakness of the site can take down ---------------------
-def _avoid(net: Network, cand: CandidateNetwork, weaknesses: list[Failure], own: set) -> tuple[set, RouteView]:
+@dataclass
+class Places:
+    """The candidate network's nodes by building and by PoP, and where each lies (built once
+    for all the fixes routed on it)."""
+
+    by_building: dict[Hashable, list[Node]]
+    by_pop: dict[str, list[Node]]
+    position: dict[Node, list[float]]
+
+    @classmethod
+    def of(cls, cand: CandidateNetwork) -> "Places":
+        by_building, by_pop, position = defaultdict(list), defaultdict(list), {}
+        for node, data in cand.graph.nodes(data=True):
+            position[node] = [data["lon"], data["lat"]]
+            building = cand.building_of(node) if node[0] == "n" else None
+            if building is not None:
+                by_building[building].append(node)
+            if node in cand.pops:
+                by_pop[cand.pops[node]].append(node)
+        return cls(dict(by_building), dict(by_pop), position)
+
+
+def _avoid(net: Network, cand: CandidateNetwork, places: Places, weaknesses: list[Failure], own: set
+           ) -> tuple[set, RouteView]:
     """The candidate edges and nodes a fix must not use, and the weaknesses as a route
     view for the corridor and building rules (``topology.risk``)."""
     trenches, nodes, pop_sites = set(), set(), set()
@@ -503,27 +558,20 @@ def _avoid(net: Network, cand: CandidateNetwork, weaknesses: list[Failure], own:
         nodes |= weakness.failure.nodes
         pop_sites |= {net.devices[d].site_id for d in weakness.failure.devices} & net.core_sites
         pop_sites |= weakness.cable_sites & net.core_sites
-    forbidden: set = set()
-    position = {}
+    forbidden: set = {("n", n) for n in nodes}
+    for building in {cand.building_of(("n", n)) for n in nodes} - {None} - own:
+        forbidden.update(places.by_building.get(building, ()))
+    for site in pop_sites:
+        forbidden.update(places.by_pop.get(net.sites[site].code, ()))
+    lines, ends = {}, {}
     for t in trenches:
         seg = net.segments[t]
-        ends = frozenset((("n", seg.a_node_id), ("n", seg.b_node_id)))
-        forbidden |= {(ends, ("t", t)), (ends, ("parallel", t))}
-    buildings = {cand.building_of(("n", n)) for n in nodes} - {None} - own
-    pop_codes = {net.sites[s].code for s in pop_sites}
-    for node, data in cand.graph.nodes(data=True):
-        if node[0] == "n" and (node[1] in nodes or cand.building_of(node) in buildings):
-            forbidden.add(node)
-        if cand.pops.get(node) in pop_codes:
-            forbidden.add(node)
-        position[node] = [data["lon"], data["lat"]]
-    view = RouteView(
-        trenches={("weak", t): (net.segments[t].geometry or [position[("n", net.segments[t].a_node_id)],
-                                                             position[("n", net.segments[t].b_node_id)]])
-                  for t in trenches},
-        trench_ends={("weak", t): (position[("n", net.segments[t].a_node_id)],
-                                   position[("n", net.segments[t].b_node_id)]) for t in trenches},
-        nodes={("n", n): cand.building_of(("n", n)) for n in nodes if ("n", n) in cand.graph})
+        a, b = ("n", seg.a_node_id), ("n", seg.b_node_id)
+        forbidden |= {(frozenset((a, b)), ("t", t)), (frozenset((a, b)), ("parallel", t))}
+        ends[("weak", t)] = (places.position[a], places.position[b])
+        lines[("weak", t)] = seg.geometry or list(ends[("weak", t)])
+    view = RouteView(trenches=lines, trench_ends=ends,
+                     nodes={("n", n): cand.building_of(("n", n)) for n in nodes if ("n", n) in cand.graph})
     return forbidden, view
 
 
@@ -566,14 +614,16 @@ def cheapest_route(cand: CandidateNetwork, origin: Node, forbidden: set) -> Rout
     return None
 
 
-def route_fix(net: Network, cand: CandidateNetwork, site: SiteSpec, weaknesses: list[Failure]) -> Route | None:
+def route_fix(net: Network, cand: CandidateNetwork, site: SiteSpec, weaknesses: list[Failure],
+              places: Places | None = None) -> Route | None:
     """The cheapest route from ``site`` to a PoP sharing nothing with its weaknesses: none
     of their trenches (nor a new one beside), manholes, buildings or PoPs; a route that
     runs in a street corridor or building with one of them is re-routed without that leg
     or node (up to ``MAX_REROUTES`` times). None when no such route exists."""
+    cand.entry_candidates = max(cand.entry_candidates, FIX_ENTRY_CANDIDATES)
     origin = cand.attach_site(site.code, site.lat, site.lon, site.entry_node)
     own = {origin} | {cand.building_of(n) for n in own_entry_nodes(cand, origin)} - {None}
-    forbidden, weak_view = _avoid(net, cand, weaknesses, own)
+    forbidden, weak_view = _avoid(net, cand, places or Places.of(cand), weaknesses, own)
     for _ in range(MAX_REROUTES):
         route = cheapest_route(cand, origin, forbidden)
         if route is None:
@@ -622,6 +672,7 @@ def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, inc
     weak = {s: checks for s, checks in weak_sites(net).items() if is_target(net, s, include_by_design)}
     family = failures(net)
     index = FailureIndex(net, family, weak)
+    places = Places.of(cand)
     fixes, unfixable = [], {}
     for site_id, spec in sorted(site_specs(net, weak).items(), key=lambda kv: kv[1].code):
         if progress:
@@ -629,7 +680,7 @@ def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, inc
         if spec.lat is None or spec.lon is None:
             unfixable[site_id] = "site has no coordinates to plan from"
             continue
-        route = route_fix(net, cand, spec, [f for f in family if site_id in f.lost])
+        route = route_fix(net, cand, spec, [f for f in family if site_id in f.lost], places)
         if route is None:
             unfixable[site_id] = "no route to a PoP avoids every trench, manhole, building and corridor it depends on"
             continue
@@ -641,6 +692,10 @@ def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, inc
             fix.protected = protected_by_audit(net, cand, fix, weak)
         else:
             fix.protected = index.weak - index.still_weak(fix_shape(net, cand, fix), fix.new_trenches(cand))
+        if site_id not in fix.protected:  # radio-meshed: its first fibre, one route, is one bridge after another
+            unfixable[site_id] = ("no fibre of its own yet: one new route would be its only one "
+                                  "(`plan connect --redundant` plans two)")
+            continue
         fix.weight = weights.total(fix.protected)
         fixes.append(fix)
     fixes.sort(key=lambda f: (-f.per_keur, f.total_eur, f.site.code))
