@@ -711,3 +711,60 @@ def fix_dict(net: Network, fix: Fix, rank: int) -> dict:
             "length_m": round(fix.route.length_m, 1), "new_trench_m": round(fix.new_trench_m, 1),
             "route": plan["routes"][0], "bom": plan["bom"], "loss_budget": plan["loss_budget"][0],
             "flagged": plan["flagged"]}
+
+
+# -- as the CLI uses it: from the inventory, and stored as change sets ------------------------------
+@dataclass
+class FixesResult:
+    ranking: FixRanking
+    net: Network
+    cand: CandidateNetwork
+
+    def line(self, site_code: str) -> Fix | None:
+        return next((f for f in self.ranking.fixes if f.site.code == site_code), None)
+
+    def to_dict(self, fixes: list[Fix]) -> dict:
+        net, ranking = self.net, self.ranking
+        rank = {id(f): i for i, f in enumerate(ranking.fixes, start=1)}
+        sites = []
+        for site_id in sorted(ranking.weak, key=lambda s: net.sites[s].code):
+            best = ranking.cheapest_for(site_id)
+            sites.append({"site": net.sites[site_id].code, "kind": str(net.sites[site_id].kind),
+                          "weight": ranking.weights(site_id), "checks": ranking.weak[site_id],
+                          "cheapest_fix": best.site.code if best else None,
+                          "cheapest_rank": rank[id(best)] if best else None,
+                          "cheapest_eur": best.total_eur if best else None,
+                          "unfixable": ranking.unfixable.get(site_id)})
+        costs = self.cand.costs
+        return {"price_table": {"id": costs.table_id, "region": costs.region,
+                                "valid_from": costs.valid_from.isoformat(), "currency": costs.currency},
+                "fixes": [fix_dict(net, f, rank[id(f)]) for f in fixes],
+                "sites": sites}
+
+
+def plan_fixes(session, options, *, include_by_design: bool = False, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
+               reference: bool = False, progress: Callable[[str], None] | None = None) -> FixesResult:
+    """The ranking for the inventory in ``session`` (the audits' network, the planner's
+    candidate network with ``options``: streets, strands, price table)."""
+    from planning.context import load_network
+    from planning.loss_budget import optics_from_inventory
+    from topology.rows import load_inventory
+
+    net = Network(load_inventory(session, geometry=True))
+    cand = load_network(session, options)
+    ranking = rank_fixes(net, cand, optics_from_inventory(session), include_by_design=include_by_design,
+                         min_margin_db=min_margin_db, reference=reference, progress=progress)
+    return FixesResult(ranking, net, cand)
+
+
+def store_fix(session, result: FixesResult, fix: Fix, name: str | None = None):
+    """Store one line as a draft plan (kind ``fix``), the way ``plan connect`` stores its
+    plans: ``plan diff``, ``apply`` and ``discard`` take it from there."""
+    from planning.changeset import SiteRoutes, save_plan
+    from planning.plans import _free_name
+
+    summary = {**fix.plan.to_dict(), "fix": {"protected": list(result.net.site_codes(fix.protected)),
+                                             "protected_weight": fix.weight}}
+    return save_plan(session, result.cand, name=name or _free_name(session, f"fix-{fix.site.code}"), kind="fix",
+                     items=[SiteRoutes(fix.site, [fix.route], tuple(b.optic for b in fix.plan.loss))],
+                     total_eur=fix.total_eur, summary=summary)
