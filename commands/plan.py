@@ -1,5 +1,5 @@
-"""`netops plan`: connection planning (connect, batch) and plans as change sets
-(list, show, diff, apply, discard)."""
+"""`netops plan`: connection planning (connect, batch), the cheapest fix for every weak site
+(fixes), and plans as change sets (list, show, diff, apply, discard)."""
 
 from __future__ import annotations
 
@@ -246,6 +246,107 @@ def _print_batch(summary: dict, result, top: int) -> None:
     if result.stored is not None:
         console.print(f"stored as plan [bold]{result.stored.name}[/bold] (id {result.stored.id}, draft)",
                       highlight=False)
+
+
+@app.command()
+def fixes(
+    ctx: typer.Context,
+    site: Optional[str] = typer.Option(None, "--site", help="Only the fixes that protect this site."),
+    show_all: bool = typer.Option(False, "--all", help="Also fix the sites single-homed by design "
+                                  "(hotspots, small cells)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Lines of the ranking to show."),
+    store: Optional[list[str]] = typer.Option(None, "--store", metavar="SITE",
+                                              help="Store the fix that starts at this site as a draft plan "
+                                                   "(repeatable); `plan diff`, `apply`, `discard` take it on."),
+    store_top: int = typer.Option(0, "--store-top", min=0, metavar="K",
+                                  help="Store the K best lines (of those shown) as draft plans."),
+    min_margin: Optional[float] = typer.Option(None, "--min-margin",
+                                               help="Flag optical margins below this many dB (default 3 dB)."),
+    reference: bool = typer.Option(False, "--reference", help="Count protected sites by running the audits "
+                                   "again on the fixed inventory, fix by fix (slow; the fast count's reference)."),
+    streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
+    price_date: Optional[dt.datetime] = PRICE_DATE,
+    fmt: OutputFormat = format_option(), as_json: bool = JSON,
+) -> None:
+    """The cheapest fix for every weak site: for each site the audits call single-homed or
+    shared-risk, the cheapest new route that makes it truly redundant (no trench, manhole,
+    building or street corridor shared with what cuts it off), ranked by the weight of the
+    sites it protects per euro (a ring closed at a spur's end protects the whole spur).
+
+    Exit code 1 when some weak site has no such route (listed), 2 on bad input."""
+    from planning import fixes as fixes_mod
+    from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
+
+    fmt = chosen_format(fmt, as_json)
+    with open_session(ctx) as session:
+        with working("auditing and routing a fix for every weak site..."):
+            result = fixes_mod.plan_fixes(session, _options(streets, strands, region, price_date),
+                                          include_by_design=show_all, reference=reference,
+                                          min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin)
+        ranking, net = result.ranking, result.net
+        lines = ranking.fixes
+        if site is not None:
+            site_id = next((s.id for s in net.sites.values() if s.code == site), None)
+            if site_id is None:
+                raise NetopsError(f"--site {site!r}: no such site in service")
+            if site_id not in ranking.weak:
+                raise NetopsError(f"--site {site}: the audits report no single point of failure or shared risk "
+                                  f"for it" + ("" if show_all or site_id in ranking.weak else
+                                               " (sites single-homed by design need --all)"))
+            lines = [f for f in lines if site_id in f.protected]
+        lines = lines[:limit] if limit else lines
+        chosen = list(lines[:store_top])
+        for code in store or ():
+            line = result.line(code)
+            if line is None:
+                raise NetopsError(f"--store {code}: no fix in the ranking starts at {code!r} "
+                                  f"(the lines start at: {', '.join(f.site.code for f in ranking.fixes[:6]) or 'none'})")
+            if line not in chosen:
+                chosen.append(line)
+        stored = [fixes_mod.store_fix(session, result, line) for line in chosen]
+        summary = result.to_dict(lines)
+        summary["stored"] = [{"plan_id": p.id, "name": p.name, "site": line.site.code}
+                             for p, line in zip(stored, chosen)]
+    if fmt is OutputFormat.JSON:
+        print_json(summary)
+    elif fmt is OutputFormat.CSV:
+        print_listing(fmt, "fixes", FIX_COLUMNS, [_fix_row(f) for f in summary["fixes"]])
+    else:
+        _print_fixes(summary, len(ranking.fixes))
+    if ranking.unfixable:
+        raise typer.Exit(1)
+
+
+FIX_COLUMNS = ["rank", "site", "kind", "pop", "total_eur", "length_m", "new_trench_m", "protected",
+               "protected_weight", "weight_per_keur", "flagged"]
+
+
+def _fix_row(line: dict) -> list:
+    return [line["rank"], line["site"], line["kind"], line["pop"], line["total_eur"], line["length_m"],
+            line["new_trench_m"], " ".join(line["protected"]), line["protected_weight"], line["weight_per_keur"],
+            line["flagged"]]
+
+
+def _print_fixes(summary: dict, total: int) -> None:
+    price = summary["price_table"]
+    console.print(f"price table: {price['region']}, valid from {price['valid_from']} ({price['currency']})",
+                  highlight=False)
+    print_table(f"fixes, best weight protected per euro first ({len(summary['fixes'])} of {total})",
+                ["#", "from site", "to PoP", "cost €", "new trench m", "protects", "weight", "weight/k€"],
+                [(f["rank"], f["site"], f["pop"], _eur(f["total_eur"]), f"{f['new_trench_m']:,.0f}",
+                  f"{len(f['protected'])}: {', '.join(f['protected'][:4])}"
+                  + (f" +{len(f['protected']) - 4} more" if len(f["protected"]) > 4 else ""),
+                  f"{f['protected_weight']:g}", f"{f['weight_per_keur']:.3f}"
+                  + (" [red]FLAG[/red]" if f["flagged"] else "")) for f in summary["fixes"]],
+                prose=("protects",))
+    print_table("weak sites and their cheapest fix", ["site", "kind", "weight", "weak by", "cheapest fix"],
+                [(s["site"], s["kind"], f"{s['weight']:g}", ", ".join(s["checks"]),
+                  f"#{s['cheapest_rank']} from {s['cheapest_fix']}, {_eur(s['cheapest_eur'])}" if s["cheapest_fix"]
+                  else f"[yellow]none[/yellow]: {s['unfixable']}") for s in summary["sites"]],
+                prose=("cheapest fix",))
+    for plan in summary["stored"]:
+        console.print(f"stored as plan [bold]{plan['name']}[/bold] (id {plan['plan_id']}, draft): "
+                      f"`netops plan diff {plan['plan_id']}`, `apply`, `discard`", highlight=False)
 
 
 @app.command("list")
