@@ -60,6 +60,7 @@ KITAS = 123
 KITAS_ACTIVE = 40  # the first wave; the rest are planned (the planners' job)
 STRAND_SIZES = (12, 24, 48, 96, 144, 288)
 INSTALL_YEAR_RANGE = (2008, 2024)
+TRENCH_PREFERENCE = 0.25  # new routes count existing trench at this share of its length
 
 # Approximate points (generated) for Stadtteile without an official one: a nearby PLZ
 # centroid, nudged into the Stadtteil. Documented in SOURCES.md of the generated data.
@@ -73,6 +74,9 @@ DISTRICT_FALLBACK = {
     "Ückendorf": (51.4960, 7.1190),
     "Rotthausen": (51.4890, 7.0840),
 }
+
+#: the two towns beyond Gelsenkirchen on the ring, and the PoP their own network hangs on
+NEIGHBOUR_POPS = {"Gladbeck": "pop-gladbeck", "Bottrop": "pop-bottrop"}
 
 # PoPs: code, name, lat, lon, city, district (generated, plausible locations)
 POPS = [
@@ -191,6 +195,19 @@ class StreetGrid:
         return [[round(self.lon[a], 6), round(self.lat[a], 6)], [round(mid[0], 6), round(mid[1], 6)],
                 [round(self.lon[b], 6), round(self.lat[b], 6)]]
 
+    def preferring(self, edges: set[tuple[int, int]], factor: float) -> csr_matrix:
+        """The street graph with ``edges`` (e.g. those with trench already) ``factor`` times as long."""
+        matrix = self.matrix.copy()
+        for u, v in edges:
+            for slot in (self._slots.get((u, v)), self._slots.get((v, u))):
+                if slot is not None:
+                    matrix.data[slot] = self.matrix.data[slot] * factor
+        return matrix
+
+    def neighbours(self, i: int) -> list[int]:
+        indptr = self.matrix.indptr
+        return sorted(int(j) for j in self.matrix.indices[indptr[i]:indptr[i + 1]])
+
     def nearest(self, lat: float, lon: float, count: int = 2) -> list[int]:
         r = int(round((lat - GRID_LAT0) / self.dlat))
         c = int(round((lon - GRID_LON0) / self.dlon))
@@ -204,9 +221,12 @@ class StreetGrid:
         return candidates[:count]
 
     def shortest(self, sources: list[int], targets: set[int], blocked_nodes: set[int] = frozenset(),
-                 blocked_edges: set[tuple[int, int]] = frozenset()) -> list[int] | None:
-        """Node path from the nearest source to the nearest target avoiding what is blocked."""
-        data = self.matrix.data
+                 blocked_edges: set[tuple[int, int]] = frozenset(), matrix: csr_matrix | None = None,
+                 ) -> list[int] | None:
+        """Node path from the nearest source to the nearest target avoiding what is blocked
+        (on ``matrix``, a re-weighted copy of the street graph, if given)."""
+        matrix = self.matrix if matrix is None else matrix
+        data = matrix.data
         saved: list[tuple[int, float]] = []
         for u, v in blocked_edges:
             for slot in (self._slots.get((u, v)), self._slots.get((v, u))):
@@ -222,7 +242,7 @@ class StreetGrid:
                 saved.append((back, data[back]))
                 data[back] = np.inf
         try:
-            dist, pred, src = dijkstra(self.matrix, indices=sources, min_only=True,
+            dist, pred, src = dijkstra(matrix, indices=sources, min_only=True,
                                        return_predecessors=True)
         finally:
             for slot, value in reversed(saved):
@@ -373,6 +393,19 @@ def build_sites(rng: random.Random) -> list[dict[str, Any]]:
     return sites
 
 
+def build_neighbour_sites() -> list[dict[str, Any]]:
+    """The real schools of Gladbeck and Bottrop (official coordinates); no Stadtteil data
+    for the two towns, so district and borough stay empty."""
+    sites = []
+    for town in NEIGHBOUR_POPS:
+        for s in real.schools(town):
+            sites.append(_site(
+                f"school-{s['schulnummer']}", s["name"], "school", float(s["lat"]), float(s["lon"]),
+                real.SCHOOLS_SOURCE, city=town, address=s["strasse"], postcode=s["plz"],
+                external_id=s["schulnummer"], status="planned" if s["schulbetrieb_code"] == "3" else "active"))
+    return sites
+
+
 # ---------------------------------------------------------------------------------------
 # The plant
 
@@ -435,6 +468,12 @@ class PlantBuilder:
         self.adjacency.setdefault(b, set()).add(a)
         return code
 
+    def built_grid_edges(self) -> set[tuple[int, int]]:
+        """Street grid edges (junction index pairs) with trench laid along them."""
+        index = {code: i for i, code in self.node_code.items()}
+        return {(index[s["a_node"]], index[s["b_node"]]) for s in self.segments.values()
+                if s["a_node"] in index and s["b_node"] in index}
+
     def grid_path(self, path: list[int]) -> list[str]:
         """Lay trench along a grid node path; returns the route node codes."""
         codes = [self.grid_node(i) for i in path]
@@ -455,7 +494,10 @@ def _route_segments(builder: PlantBuilder, route: list[str]) -> list[str]:
     return [builder.seg_between[frozenset(p)] for p in zip(route, route[1:])]
 
 
-def build_city(rng: random.Random) -> Dataset:
+def build_city(seed: int = SEED) -> Dataset:
+    from inventory.seed import customers
+
+    rng = random.Random(seed)
     sites = build_sites(rng)
     by_code = {s["code"]: s for s in sites}
     grid = StreetGrid(rng)
@@ -492,11 +534,13 @@ def build_city(rng: random.Random) -> Dataset:
     pop_targets = {n: code for code, pair in pop_junctions.items() for n in pair}
 
     def route_to_pop(sources: list[int], blocked_nodes=frozenset(), blocked_edges=frozenset(),
-                     avoid_pop: str | None = None, same_pop_ok: bool = True) -> tuple[str, list[int]] | None:
-        targets = {n for n, code in pop_targets.items() if code != avoid_pop and n not in blocked_nodes}
-        path = grid.shortest(sources, targets, blocked_nodes, blocked_edges)
+                     avoid_pop: str | None = None, same_pop_ok: bool = True,
+                     only_pop: str | None = None, matrix=None) -> tuple[str, list[int]] | None:
+        targets = {n for n, code in pop_targets.items()
+                   if code != avoid_pop and n not in blocked_nodes and only_pop in (None, code)}
+        path = grid.shortest(sources, targets, blocked_nodes, blocked_edges, matrix)
         if path is None and avoid_pop is not None and same_pop_ok:  # only one PoP reachable
-            return route_to_pop(sources, blocked_nodes, blocked_edges)
+            return route_to_pop(sources, blocked_nodes, blocked_edges, matrix=matrix)
         return (pop_targets[path[-1]], path) if path else None
 
     # which sites get which kind of connection (planted weaknesses picked by rule, not by hand)
@@ -513,44 +557,51 @@ def build_city(rng: random.Random) -> Dataset:
     spur_cluster -= radio
     uplinks: list[tuple[str, str, list[str]]] = []  # (site code, pop code, route node codes)
 
-    for site in active:
+    def connect(site: dict[str, Any], uplinks: list, home_pop: str | None = None, matrix=None,
+                single: bool = False) -> None:
+        """Two node-disjoint routes to two PoPs (the first to ``home_pop`` if given; on
+        ``matrix``, a re-weighted street graph, if given), or one if ``single``, or what the
+        site's planted weakness says; appends to ``uplinks`` and the manifest."""
         code = site["code"]
-        if code in radio or code in spur_cluster:
-            continue
         entry = plant.entry_node(site)
         j1, j2 = grid.nearest(site["lat"], site["lon"], 2)
         # the primary route keeps off the second entry's manhole, so the two stay node-disjoint
-        pop1, path1 = route_to_pop([j1], blocked_nodes={j2}) or route_to_pop([j1])
+        pop1, path1 = (route_to_pop([j1], blocked_nodes={j2}, only_pop=home_pop, matrix=matrix)
+                       or route_to_pop([j1], only_pop=home_pop, matrix=matrix))
         plant.drop(entry, plant.grid_node(j1))
         uplinks.append((code, pop1, [entry] + plant.grid_path(path1) + [f"entry-{pop1}"]))
         if site["kind"] == "hotspot":
             manifest["single_uplink_by_design"].append(code)
-            continue
-        if code in single_homed:
+            return
+        if single or code in single_homed:
             manifest["single_homed"].append(code)
-            continue
+            return
         if code in shared_trench:
             # a second link to another PoP, but out through the same building entry and manhole
             second = route_to_pop([j1], blocked_edges=set(zip(path1, path1[1:])), avoid_pop=pop1)
             pop2, path2 = second
             uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [f"entry-{pop2}"]))
             manifest["shared_trench"].append(code)
-            continue
+            return
         # node-disjoint from the primary (including the primary PoP's other junction manhole),
         # to another PoP, from the nearest manhole off the primary route that has a way out
         second = None
         for j2 in [j for j in grid.nearest(site["lat"], site["lon"], 5)[1:] if j not in path1]:
             blocked = (set(path1) | set(pop_junctions[pop1])) - {j2}
-            second = route_to_pop([j2], blocked_nodes=blocked, avoid_pop=pop1, same_pop_ok=False)
+            second = route_to_pop([j2], blocked_nodes=blocked, avoid_pop=pop1, same_pop_ok=False, matrix=matrix)
             if second is not None:
                 break
         if second is None:  # no disjoint way out: stays single-homed, and the manifest says so
             manifest["single_homed"].append(code)
-            continue
+            return
         pop2, path2 = second
         plant.drop(entry, plant.grid_node(j2))
         uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [f"entry-{pop2}"]))
         manifest["redundant"].append(code)
+
+    for site in active:
+        if site["code"] not in radio and site["code"] not in spur_cluster:
+            connect(site, uplinks)
 
     # the spur: one chain of trench feeds the whole Schloss Berge cluster
     building = by_code[spur_building]
@@ -576,9 +627,33 @@ def build_city(rng: random.Random) -> Dataset:
                         "junction": plant.grid_node(g1)}
     manifest["radio_hotspots"] = sorted(radio)
 
-    cables, cable_segments, closures, seg_cables = _cables(plant, ring_routes)
+    # -- the city grown to its size (issue 14): the two towns' schools, the commercial
+    # centres' street cabinets, the homes' PON. A random stream of its own, so that every
+    # row above stays as it was (codes, routes, planted weaknesses).
+    growth = plant.rng = random.Random(seed * 1_000_003 + 14)
+    grown_uplinks: list[tuple[str, str, list[str]]] = []
+    # the two towns' primary schools hang on one fibre each (a tree from the town's PoP)
+    tree_ends = {f"school-{s['schulnummer']}" for town in NEIGHBOUR_POPS for s in real.schools(town)
+                 if s["schulform"] == "Grundschule"}
+    for site in build_neighbour_sites() + customers.street_cabinets(_district_points()):
+        sites.append(site)
+        if site["status"] == "active":  # along trench already there where it can (its ducts are laid)
+            connect(site, grown_uplinks, home_pop=NEIGHBOUR_POPS.get(site["city"]),
+                    matrix=grid.preferring(plant.built_grid_edges(), TRENCH_PREFERENCE),
+                    single=site["code"] in tree_ends)
+    by_code = {s["code"]: s for s in sites}
+    link_segments = {seg for _, _, route in uplinks + grown_uplinks + ring_routes
+                     for seg in _route_segments(plant, route)}
+    pon = customers.Pon(grid, plant, {c: j for c, j in pop_junctions.items() if by_code[c]["city"] == "Gelsenkirchen"},
+                        growth, manifest)
+    pon.lay(_district_points(), _district_populations())
+
+    cables, cable_segments, closures, seg_cables = _cables(plant, ring_routes, link_segments, pon.closures)
     devices, interfaces, links, hops = _devices_and_links(
-        sites, plant, uplinks, ring_routes, radio, cables, seg_cables, rng, manifest)
+        sites, plant, uplinks, ring_routes, radio, cables, seg_cables, rng, manifest, grown_uplinks)
+    cables.update(pon.cables)
+    cable_segments.update(pon.cable_segments)
+    access = customers.access_rows(sites, pon, devices, interfaces, links, growth)
 
     # ducts: one per cable through a segment; a few segments planted full
     for cable_code, seg_list in cable_segments.items():
@@ -621,6 +696,7 @@ def build_city(rng: random.Random) -> Dataset:
         "interface": interfaces,
         "link": links,
         "link_hop": hops,
+        **access,
     }
     built = set(plant.seg_between)
     streets = []
@@ -636,14 +712,18 @@ def build_city(rng: random.Random) -> Dataset:
     return Dataset(rows=rows, manifest=manifest, streets=streets)
 
 
-def _cables(plant: PlantBuilder, ring_routes):
-    """One cable per chain of trench between branch points; ring cables PoP to PoP."""
-    adjacency = plant.adjacency
+def _cables(plant: PlantBuilder, ring_routes, link_segments: set[str], closures: dict[str, dict[str, Any]]):
+    """One cable per chain of the links' trench between branch points; ring cables PoP to
+    PoP. (The PON's cables are its own: see ``customers``.)"""
+    adjacency: dict[str, set[str]] = {}
+    for code in link_segments:
+        seg = plant.segments[code]
+        adjacency.setdefault(seg["a_node"], set()).add(seg["b_node"])
+        adjacency.setdefault(seg["b_node"], set()).add(seg["a_node"])
     terminals = {n for n, nbrs in adjacency.items()
                  if len(nbrs) != 2 or plant.nodes[n]["kind"] in ("site_entry", "cabinet")}
     cables: dict[str, dict[str, Any]] = {}
     cable_segments: dict[str, list[str]] = {}
-    closures: dict[str, dict[str, Any]] = {}
     seg_cables: dict[str, str] = {}  # segment → its chain cable
 
     def end(node: str) -> dict[str, Any]:
@@ -698,7 +778,7 @@ def _serial(rng: random.Random, prefix: str) -> str:
     return prefix + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8))
 
 
-def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_cables, rng, manifest):
+def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_cables, rng, manifest, grown_uplinks):
     devices: list[dict[str, Any]] = []
     interfaces: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
@@ -747,7 +827,8 @@ def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_ca
     by_code = {s["code"]: s for s in sites}
     site_device: dict[str, str] = {}
     uplink_no: dict[str, int] = {}
-    for site_code, pop_code, route in uplinks:
+
+    def uplink(site_code: str, pop_code: str, route: list[str]) -> None:
         site = by_code[site_code]
         if site_code not in site_device:
             if site["kind"] == "hotspot":
@@ -775,6 +856,9 @@ def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_ca
              iface(f"{pop_code}-ds1", remote, "fibre", 1000, "1000BASE-LX-10km", f"{site_code} uplink {n}"),
              "fibre", route_cables)
 
+    for up in uplinks:
+        uplink(*up)
+
     # meshed hotspots: a radio link to the nearest fibre-fed AP
     fed = [s for s in sites if s["code"] in site_device and s["kind"] == "hotspot"]
     for code in sorted(radio):
@@ -785,6 +869,8 @@ def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_ca
         link(f"{code}-mesh", iface(ap, "radio0", "radio", 866, description=f"mesh to {peer['code']}"),
              iface(site_device[peer["code"]], f"radio{mesh_no - 1}", "radio", 866,
                    description=f"mesh to {code}"), "radio")
+    for up in grown_uplinks:  # after the first city's, whose addresses and serials stay as they were
+        uplink(*up)
 
     for cable_code, cable in cables.items():
         used = next_strand.get(cable_code, 1) - 1
@@ -843,7 +929,7 @@ def generate(scale: int = 1, seed: int = SEED) -> Dataset:
     """The city (scale 1), or ``scale`` tiles of it joined PoP City to PoP City."""
     if scale < 1:
         raise ValueError("scale must be at least 1")
-    base = build_city(random.Random(seed))
+    base = build_city(seed)
     if scale == 1:
         return base
     rows = {k: list(v) for k, v in base.rows.items()}
