@@ -64,6 +64,20 @@ SITE_WEIGHTS: dict[str, float] = {
     "core": 0.0,
 }
 
+#: criticality weight of a customer cut off, on the same scale as ``SITE_WEIGHTS`` (``netops
+#: audit --weight``): a company line by its service class, a home per residential unit. A
+#: gold-SLA line weighs as much as a hospital (contract penalties, often a clinic or the
+#: utilities behind it), a business line as a business park, a best-effort company as a
+#: hotspot; 100 homes off weigh a hospital, so a cut that takes a few hundred homes is
+#: critical (``--critical-weight``) while one building's drop is not. Only connected units
+#: count: a home passed has no service to lose.
+CUSTOMER_WEIGHTS: dict[str, float] = {
+    "sla_gold": 10.0,
+    "business": 3.0,
+    "best_effort": 1.0,
+    "residential_unit": 0.1,
+}
+
 #: site kinds single-homed by design (a hotspot on a lamp post has one spur): their single
 #: points of failure are information, listed only when asked for (``netops audit --all``)
 SINGLE_HOMED_BY_DESIGN: tuple[str, ...] = ("hotspot", "small_cell")

@@ -9,7 +9,8 @@ from netops.vocabulary import AUDIT_ELEMENT_KINDS, Severity, audit_of_check
 
 @dataclass(frozen=True, slots=True)
 class ElementRef:
-    """One inventory element: ``kind`` is trench, node, cable, closure, device, link or site."""
+    """One inventory element: ``kind`` is trench, node, cable, closure, device, link, site,
+    splitter, or (PON audit) olt_port or residential_connection."""
 
     kind: str
     id: int | None
@@ -24,13 +25,20 @@ class Finding:
     title: str
     elements: tuple[ElementRef, ...]
     sites: tuple[str, ...] = ()  # codes of the sites affected
-    weight: float = 0.0  # summed criticality weight of those sites
+    weight: float = 0.0  # summed criticality weight of those sites and customers
     detail: str = ""
+    # customers cut off (``topology.customers``): companies by code, connected homes, the
+    # buildings they are in and the PONs (OLT ports) they hang on
+    companies: tuple[str, ...] = ()
+    residential_units: int = 0
+    buildings: tuple[str, ...] = ()
+    pons: int = 0
 
     def order(self) -> tuple:
         """Sort key: severity, weight, then names (a total order on distinct findings)."""
         return (-self.severity.rank, -self.weight, self.audit, self.title, self.layer, self.sites,
-                tuple((e.kind, e.code) for e in self.elements), self.detail)
+                tuple((e.kind, e.code) for e in self.elements), self.detail, self.companies, self.buildings,
+                self.residential_units)
 
     def as_dict(self) -> dict:
         """The finding as JSON and GeoJSON carry it, in the shared vocabulary: ``audit`` is the
