@@ -30,13 +30,17 @@ AUDIT_ELEMENT_KINDS: dict[str, str] = {"trench": "segment", "node": "route_node"
 
 
 #: the audits, as ``netops audit`` sub-commands name them (with ``-`` for ``_``)
-AUDIT_NAMES: tuple[str, ...] = ("reachability", "spof", "shared_risk", "capacity", "consistency")
+AUDIT_NAMES: tuple[str, ...] = ("reachability", "spof", "shared_risk", "capacity", "consistency", "pon")
 
 
 def audit_of_check(check: str) -> str:
     """The audit a finding's check belongs to: the shared-risk audit checks trenches, route
-    nodes, street corridors and buildings (``shared_trench``...); the others check one thing."""
-    return "shared_risk" if check.startswith("shared_") else check
+    nodes, street corridors and buildings (``shared_trench``...), the PON audit budgets,
+    capacity and chains (``pon_budget``...); the others check one thing."""
+    for prefix, audit in (("shared_", "shared_risk"), ("pon_", "pon")):
+        if check.startswith(prefix):
+            return audit
+    return check
 
 
 class SiteKind(StrEnum):

@@ -19,6 +19,7 @@ from netops.vocabulary import SINGLE_HOMED_BY_DESIGN
 from topology.customers import NO_LOSS, CustomerLoss
 from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
+from topology.pon import pon_findings
 from topology.rows import in_scope
 from topology.risk import plant_risk_groups
 
@@ -62,8 +63,8 @@ def customer_fields(net: Network, loss: CustomerLoss) -> dict:
 
 def _impact(net: Network, sites: set[int], loss: CustomerLoss) -> dict:
     """Severity, site codes, weight and customer columns of what a failure cuts off."""
-    weight = net.weight_of(sites) + (net.customers.weight(loss) if loss else 0.0)
-    return {"severity": net.impact_severity(sites, loss), "sites": net.site_codes(sites), "weight": weight,
+    return {"severity": net.impact_severity(sites, loss), "sites": net.site_codes(sites),
+            "weight": net.impact_weight(sites, loss),
             **customer_fields(net, loss)}
 
 
@@ -300,8 +301,7 @@ def criticality_ranking(net: Network, *, naive: bool = False,
         links = frozenset(net.links_failed_by(down))
         sites, devices = net.service_loss(links, down.devices, naive=naive)
         loss = customers.lost_by(down, links, devices)
-        weight = net.weight_of(sites) + (customers.weight(loss) if loss else 0.0)
-        ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, weight, sites,
+        ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.impact_weight(sites, loss), sites,
                                      net.site_codes(sites), loss))
     ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
     if elements is None:
@@ -439,7 +439,7 @@ def blast_radius(net: Network, failure: FailureSet, failed: tuple[ElementRef, ..
         sites_cut=net.site_codes(sites),
         sites_by_kind=dict(sorted(kinds.items())),
         hotspots_cut=kinds.get("hotspot", 0),
-        weight=net.weight_of(sites) + (net.customers.weight(loss) if loss else 0.0),
+        weight=net.impact_weight(sites, loss),
         physically_isolated=net.site_codes(net.physical_cut(failure)),
         companies_cut=customers.get("companies", ()),
         residential_units_cut=customers.get("residential_units", 0),
@@ -651,6 +651,7 @@ AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
     "shared_risk": shared_risks,
     "capacity": capacity_findings,
     "consistency": consistency,
+    "pon": pon_findings,
 }
 
 

@@ -171,21 +171,22 @@ class Customers:
         return onts
 
     # -- what a failure takes ----------------------------------------------------------------
-    def lost(self, elements: Iterable[Element], links_down: Iterable[int], devices_lost: Iterable[int],
-             devices_reached: set | None = None) -> CustomerLoss:
+    def lost(self, elements: Iterable[Element], links_down: Iterable[int], devices_lost: Iterable[int]) -> CustomerLoss:
         """Customers cut off when ``elements`` fail, taking ``links_down`` down and leaving
-        ``devices_lost`` (failed or cut off from the core). ``devices_reached``: devices that
-        reached the core before (a company on a link whose ends never did had no service)."""
+        ``devices_lost`` (failed or cut off from the core). A company's link is down with
+        either of its devices failing too; up, it serves while an end reaches the core."""
+        elements = list(elements)
         devices_lost = set(devices_lost)
+        failed_devices = {ident for kind, ident in elements if kind == "device"}
         onts = {o for e in elements for o in self.by_element.get(e, ())}
         onts.update(o for d in devices_lost for o in self.onts_of_olt.get(d, ()))
         companies = {c for d in devices_lost for c in self.companies_on_device.get(d, ())}
         companies.update(c for link in links_down for c in self.companies_on_link.get(link, ()))
-        reached = self.net.devices_reached if devices_reached is None else devices_reached
+        reached = self.net.devices_reached
         for device in devices_lost:
             for link in self.links_ending_at.get(device, ()):
                 ends = [d for d in self.net.link_ends[link] if d in reached]
-                if ends and all(d in devices_lost for d in ends):
+                if device in failed_devices or all(d in devices_lost for d in ends):
                     companies.update(self.companies_on_link[link])
         companies &= self.served_companies
         return CustomerLoss(frozenset(companies), frozenset(onts)) if companies or onts else NO_LOSS
@@ -213,8 +214,8 @@ class Customers:
 
     def weight(self, loss: CustomerLoss) -> float:
         weights = self.net.config.weights
-        return (sum(weights.get(str(self.companies[c].service_class), 1.0) for c in loss.companies)
-                + self.units(loss.onts) * weights.get(RESIDENTIAL_UNIT, 0.0))
+        return round(sum(weights.get(str(self.companies[c].service_class), 1.0) for c in loss.companies)
+                     + self.units(loss.onts) * weights.get(RESIDENTIAL_UNIT, 0.0), 9)
 
     def severity(self, loss: CustomerLoss) -> Severity:
         """The worst company's class on its own (homes are information by themselves)."""

@@ -27,12 +27,14 @@ class Finding:
     sites: tuple[str, ...] = ()  # codes of the sites affected
     weight: float = 0.0  # summed criticality weight of those sites and customers
     detail: str = ""
-    # customers cut off (``topology.customers``): companies by code, connected homes, the
-    # buildings they are in and the PONs (OLT ports) they hang on
+    # customers (``topology.customers``): companies by code, homes (what a failure cuts off
+    # counts connected units; a PON finding the units of the ONTs it concerns), the buildings
+    # they are in and the PONs (OLT ports) they hang on
     companies: tuple[str, ...] = ()
     residential_units: int = 0
     buildings: tuple[str, ...] = ()
     pons: int = 0
+    figures: tuple[tuple[str, float], ...] = ()  # measured values, e.g. ("margin_db", -1.2)
 
     def order(self) -> tuple:
         """Sort key: severity, weight, then names (a total order on distinct findings)."""
@@ -48,6 +50,7 @@ class Finding:
         data["audit"] = audit_of_check(self.audit)
         data["check"] = self.audit
         data["severity"] = self.severity.value
+        data["figures"] = dict(self.figures)
         for element in data["elements"]:
             element["kind"] = AUDIT_ELEMENT_KINDS.get(element["kind"], element["kind"])
         return data

@@ -373,6 +373,12 @@ class Network:
             return 0.0
         return sum(self.config.weight(str(self.sites[s].kind)) for s in site_ids)
 
+    def impact_weight(self, site_ids: Iterable[int], customers=None) -> float:
+        """Weight of the sites and of the customers (a ``CustomerLoss``) cut off."""
+        if not customers:
+            return self.weight_of(site_ids)
+        return round(self.weight_of(site_ids) + self.customers.weight(customers), 9)
+
     def site_codes(self, site_ids: Iterable[int]) -> tuple[str, ...]:
         if not site_ids:
             return ()
@@ -386,8 +392,7 @@ class Network:
     def impact_severity(self, site_ids: set[int], customers=None) -> Severity:
         """The worst site or company hit, raised to critical when the weight cut off (sites
         and ``customers``, a ``CustomerLoss``) is large."""
-        customer_weight = self.customers.weight(customers) if customers else 0.0
-        if self.weight_of(site_ids) + customer_weight >= self.config.critical_weight:
+        if self.impact_weight(site_ids, customers) >= self.config.critical_weight:
             return Severity.CRITICAL
         severities = [self.site_severity(s) for s in site_ids]
         if customers:
