@@ -26,8 +26,8 @@ from commands.common import (OutputFormat, app_context, choice_option, chosen_fo
                              json_option, output_file, print_json, print_listing, print_table, severity_option,
                              working, write_text)
 from netops.errors import NetopsError
-from netops.vocabulary import (AUDIT_ELEMENT_KINDS, AUDIT_NAMES, SINGLE_HOMED_BY_DESIGN, SITE_WEIGHTS, Severity,
-                               audit_of_check, site_order)
+from netops.vocabulary import (AUDIT_ELEMENT_KINDS, AUDIT_NAMES, CUSTOMER_WEIGHTS, SINGLE_HOMED_BY_DESIGN,
+                               SITE_WEIGHTS, Severity, audit_of_check, site_order)
 
 if TYPE_CHECKING:  # the topology code is imported when an audit runs, not for --help
     from topology.findings import Finding
@@ -46,10 +46,12 @@ FAIL_ON = typer.Option(None, "--fail-on", callback=severity_option, metavar="[cr
 GEOJSON = typer.Option(None, "--geojson", help="Also write the findings as GeoJSON to this file.",
                        callback=output_file)
 PLANNED = typer.Option(False, "--planned", help="Count planned rows too (evaluate a plan).")
+#: what --weight can set: a site kind, a company's service class, one home (residential_unit)
+WEIGHTS_DEFAULT = {**SITE_WEIGHTS, **CUSTOMER_WEIGHTS}
 WEIGHTS = typer.Option(
     None, "--weight",
-    help=f"Criticality weight of a site kind, KIND=NUMBER, repeatable (defaults: "
-         f"{', '.join(f'{k}={v:g}' for k, v in SITE_WEIGHTS.items())}).")
+    help=f"Criticality weight of a site kind, a company's service class or one home, KIND=NUMBER, repeatable "
+         f"(defaults: {', '.join(f'{k}={v:g}' for k, v in WEIGHTS_DEFAULT.items())}).")
 MIN_SEVERITY = typer.Option("info", "--min-severity", callback=severity_option, metavar="[critical|warning|info]",
                             help="Show findings at or above this severity (counts and --fail-on see all).")
 CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight", min=0,
@@ -71,7 +73,7 @@ SITES_SHOWN = 4
 def _config(planned: bool, weights: list[str] | None, critical_weight: float, no_transit: bool) -> AuditConfig:
     from topology.network import AuditConfig
 
-    table = dict(SITE_WEIGHTS)
+    table = dict(WEIGHTS_DEFAULT)
     for item in weights or ():
         kind, _, value = item.partition("=")
         try:
@@ -113,9 +115,12 @@ class SiteList:
         return ", ".join(codes[:limit]) + more
 
     def by_design(self, finding: Finding) -> bool:
-        """A single point of failure of sites single-homed on purpose, and nothing else."""
-        return (finding.severity is Severity.INFO and bool(finding.sites)
-                and all(self.kind_of.get(code) in SINGLE_HOMED_BY_DESIGN for code in finding.sites))
+        """A single point of failure of sites single-homed on purpose, or of the homes of one
+        PON (a tree by design: ``topology.audits.single_points_of_failure``), and nothing else."""
+        if finding.severity is not Severity.INFO or finding.companies or finding.pons > 1:
+            return False
+        return bool(finding.sites or finding.residential_units) and \
+            all(self.kind_of.get(code) in SINGLE_HOMED_BY_DESIGN for code in finding.sites)
 
 
 def _element(kind: str, code: str) -> str:
@@ -127,7 +132,16 @@ def _elements(finding: Finding, limit: int = SITES_SHOWN) -> str:
     return ", ".join(names[:limit]) + (f" +{len(names) - limit} more" if len(names) > limit else "")
 
 
-FINDING_COLUMNS = ["severity", "audit", "check", "layer", "finding", "elements", "sites", "weight"]
+FINDING_COLUMNS = ["severity", "audit", "check", "layer", "finding", "elements", "sites", "weight", "companies",
+                   "residential_units"]
+
+
+def customers_text(companies: int, units: int, pons: int) -> str:
+    """Customers in a few words: "2 companies, 240 homes (3 PONs)"."""
+    parts = [f"{companies} compan{'y' if companies == 1 else 'ies'}"] if companies else []
+    if units:
+        parts.append(f"{units} home{'' if units == 1 else 's'}" + (f" ({pons} PONs)" if pons > 1 else ""))
+    return ", ".join(parts)
 
 
 def _finding_row(finding: Finding, sites: SiteList, whole: bool = False) -> list:
@@ -135,7 +149,10 @@ def _finding_row(finding: Finding, sites: SiteList, whole: bool = False) -> list
             " ".join(_element(e.kind, e.code) for e in finding.elements) if whole else _elements(finding),
             " ".join(sites.ordered(finding.sites)) if whole else
             (f"{len(finding.sites)}: {sites.short(finding.sites)}" if finding.sites else ""),
-            f"{finding.weight:g}"]
+            f"{finding.weight:g}",
+            " ".join(finding.companies) if whole else customers_text(len(finding.companies),
+                                                                       finding.residential_units, finding.pons),
+            finding.residential_units]
 
 
 def _summary(findings: list[Finding], hidden: set[Finding]) -> None:
@@ -178,9 +195,9 @@ def _report(ctx: typer.Context, names: list[str] | None, fmt: OutputFormat, as_j
         _summary(list(report.findings), hidden)
         listed = shown if show_all else shown[:top]
         print_table(f"findings, worst first ({len(listed)} of {len(shown)})",
-                    ["severity", "audit", "finding", "elements", "sites affected", "weight"],
-                    [[row[0], row[1], *row[4:]] for row in (_finding_row(f, sites) for f in listed)],
-                    prose=("finding", "elements", "sites affected"))
+                    ["severity", "audit", "finding", "elements", "sites affected", "customers", "weight"],
+                    [[*row[:2], *row[4:7], row[8], row[7]] for row in (_finding_row(f, sites) for f in listed)],
+                    prose=("finding", "elements", "sites affected", "customers"))
         below = len(report.findings) - len(hidden) - len(shown)
         notes = [f"{len(shown) - len(listed)} more (--top N, --all, --format csv)" if len(listed) < len(shown) else "",
                  f"{below} below {min_severity.value} not shown" if below else "",
@@ -216,12 +233,14 @@ def audit(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JSON, 
                 min_severity, no_transit, show_all, top)
 
 
-_audit_command("all", None, "Every audit: reachability, SPOFs, shared trenches, capacity, consistency.")
+_audit_command("all", None, "Every audit: reachability, SPOFs, shared trenches, capacity, consistency, PON.")
 _audit_command("reachability", ["reachability"], "Sites and devices with no path to any core PoP.")
 _audit_command("spof", ["spof"], "Single points of failure on every layer, with the sites behind each.")
 _audit_command("shared-risk", ["shared_risk"], "\"Redundant\" links that one trench cut or manhole failure takes down together.")
 _audit_command("capacity", ["capacity"], "Full or nearly full cables (strands) and trenches (ducts).")
 _audit_command("consistency", ["consistency"], "Broken cable paths, wrong lengths, missing or duplicate IPs, sites without coordinates.")
+_audit_command("pon", ["pon"], "PON: optical power budget per ONT against its optics class (B+ 28 dB, C+ 32 dB), "
+                               "splitter and OLT port capacity.")
 
 
 @app.command()
@@ -260,7 +279,7 @@ def rank(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JSON, p
                                                                    aliases=AUDIT_ELEMENT_KINDS)),
          weight: Optional[list[str]] = WEIGHTS, no_transit: bool = NO_TRANSIT) -> None:
     """Criticality ranking: every trench segment, route node and device by the weighted
-    sites its failure alone cuts off."""
+    sites and customers (companies, homes) its failure alone cuts off."""
     from topology import audits
 
     net = _network(ctx, _config(planned, weight, 10.0, no_transit))
@@ -270,13 +289,32 @@ def rank(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JSON, p
     fmt = chosen_format(fmt, as_json)
     if fmt is OutputFormat.JSON:
         print_json([{"kind": AUDIT_ELEMENT_KINDS.get(e.kind, e.kind), "code": e.code, "weight": e.weight,
-                     "sites": SiteList(net).ordered(e.sites)} for e in ranking])
+                     "sites": SiteList(net).ordered(e.sites), **_customers_json(net, e.customers)} for e in ranking])
         return
     sites = SiteList(net)
-    print_listing(fmt, "criticality ranking", ["#", "kind", "element", "weight", "sites cut off"],
+    table = fmt is OutputFormat.TABLE
+    print_listing(fmt, "criticality ranking",
+                  ["#", "kind", "element", "weight", "sites cut off", "customers cut off" if table else "companies",
+                   *([] if table else ["residential_units"])],
                   [[i, AUDIT_ELEMENT_KINDS.get(e.kind, e.kind), e.code, f"{e.weight:g}",
-                    f"{len(e.sites)}: {sites.short(e.sites)}" if fmt is OutputFormat.TABLE else " ".join(sites.ordered(e.sites))]
-                   for i, e in enumerate(ranking, 1)], prose=("sites cut off",))
+                    f"{len(e.sites)}: {sites.short(e.sites)}" if table else " ".join(sites.ordered(e.sites)),
+                    *_customer_cells(net, e.customers, table)]
+                   for i, e in enumerate(ranking, 1)], prose=("sites cut off", "customers cut off"))
+
+
+def _customers_json(net: Network, loss) -> dict:
+    from topology.audits import customer_fields
+
+    fields = customer_fields(net, loss)
+    return {"companies": list(fields.get("companies", ())), "residential_units": fields.get("residential_units", 0),
+            "buildings": list(fields.get("buildings", ())), "pons": fields.get("pons", 0)}
+
+
+def _customer_cells(net: Network, loss, table: bool) -> list:
+    fields = _customers_json(net, loss)
+    if table:
+        return [customers_text(len(fields["companies"]), fields["residential_units"], fields["pons"])]
+    return [" ".join(fields["companies"]), fields["residential_units"]]
 
 
 @app.command()
@@ -310,6 +348,13 @@ def cut(ctx: typer.Context,
     console.print(f"links down: {len(result.links_down)}  devices cut off: {len(result.devices_cut)}  "
                   f"sites cut off: {len(result.sites_cut)} (weight {result.weight:g})  "
                   f"hotspots: {result.hotspots_cut}", highlight=False)
+    if result.companies_cut or result.residential_units_cut:
+        console.print(f"customers cut off: "
+                      f"{customers_text(len(result.companies_cut), result.residential_units_cut, result.pons_cut)}"
+                      + (f" in {len(result.buildings_cut)} building(s)" if result.buildings_cut else "")
+                      + (f"; companies: {', '.join(result.companies_cut[:20])}"
+                         + (f" +{len(result.companies_cut) - 20} more" if len(result.companies_cut) > 20 else "")
+                         if result.companies_cut else ""), highlight=False)
     print_table("sites cut off by kind", ["kind", "sites"],
                 sorted(result.sites_by_kind.items(), key=lambda kv: site_order(kv[0])))
     print_table("sites cut off, most important first", ["site", "kind"],

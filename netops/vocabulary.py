@@ -30,13 +30,17 @@ AUDIT_ELEMENT_KINDS: dict[str, str] = {"trench": "segment", "node": "route_node"
 
 
 #: the audits, as ``netops audit`` sub-commands name them (with ``-`` for ``_``)
-AUDIT_NAMES: tuple[str, ...] = ("reachability", "spof", "shared_risk", "capacity", "consistency")
+AUDIT_NAMES: tuple[str, ...] = ("reachability", "spof", "shared_risk", "capacity", "consistency", "pon")
 
 
 def audit_of_check(check: str) -> str:
     """The audit a finding's check belongs to: the shared-risk audit checks trenches, route
-    nodes, street corridors and buildings (``shared_trench``...); the others check one thing."""
-    return "shared_risk" if check.startswith("shared_") else check
+    nodes, street corridors and buildings (``shared_trench``...), the PON audit budgets,
+    capacity and chains (``pon_budget``...); the others check one thing."""
+    for prefix, audit in (("shared_", "shared_risk"), ("pon_", "pon")):
+        if check.startswith(prefix):
+            return audit
+    return check
 
 
 class SiteKind(StrEnum):
@@ -62,6 +66,20 @@ SITE_WEIGHTS: dict[str, float] = {
     "small_cell": 1.0,
     "cabinet": 1.0,
     "core": 0.0,
+}
+
+#: criticality weight of a customer cut off, on the same scale as ``SITE_WEIGHTS`` (``netops
+#: audit --weight``): a company line by its service class, a home per residential unit. A
+#: gold-SLA line weighs as much as a hospital (contract penalties, often a clinic or the
+#: utilities behind it), a business line as a business park, a best-effort company as a
+#: hotspot; 100 homes off weigh a hospital, so a cut that takes a few hundred homes is
+#: critical (``--critical-weight``) while one building's drop is not. Only connected units
+#: count: a home passed has no service to lose.
+CUSTOMER_WEIGHTS: dict[str, float] = {
+    "sla_gold": 10.0,
+    "business": 3.0,
+    "best_effort": 1.0,
+    "residential_unit": 0.1,
 }
 
 #: site kinds single-homed by design (a hotspot on a lamp post has one spur): their single

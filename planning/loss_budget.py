@@ -3,28 +3,22 @@
     loss(λ) = length_km · α(λ) + splices · 0.1 dB + connectors · 0.5 dB
     margin  = optic power budget (Tx min − Rx sensitivity) − loss at the optic's λ
 
-Planning values: α is the cabled G.652.D worst case (0.35 dB/km at 1310 nm, 0.25 dB/km
-at 1550 nm; datasheets promise less, aged cables with repairs deliver more), 0.1 dB per
-fusion splice and 0.5 dB per mated connector pair (the usual planning maxima in
-ITU-T G.671 / IEC 61753 practice). A plan whose margin is below ``min_margin_db``
-(default 3 dB: repairs and ageing over the plant's life) is flagged.
+Planning values (``netops.optics``, shared with the PON audit): α is the cabled G.652.D
+worst case (0.35 dB/km at 1310 nm, 0.25 dB/km at 1550 nm), 0.1 dB per fusion splice and
+0.5 dB per mated connector pair. A plan whose margin is below ``min_margin_db`` (default
+3 dB: repairs and ageing over the plant's life) is flagged.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 from sqlmodel import Session, select
 
 from inventory.models import OpticType
-
-ATTENUATION_DB_PER_KM = {1310: 0.35, 1550: 0.25}
-SPLICE_DB = 0.1
-CONNECTOR_DB = 0.5
-CONNECTORS_PER_PATH = 2  # one patch-panel connector at each end
-DRUM_LENGTH_M = 4000.0  # cable comes on drums; longer runs need a joint (closure + splices)
-DEFAULT_MIN_MARGIN_DB = 3.0
+from netops.optics import (
+    ATTENUATION_DB_PER_KM, CONNECTOR_DB, CONNECTORS_PER_PATH, DEFAULT_MIN_MARGIN_DB, SPLICE_DB, joints_for,
+)
 
 
 @dataclass(frozen=True)
@@ -61,11 +55,6 @@ class LossBudget:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def joints_for(length_m: float) -> int:
-    """Drum joints a continuous run of ``length_m`` needs (each a closure with splices)."""
-    return max(0, math.ceil(length_m / DRUM_LENGTH_M) - 1)
 
 
 def optics_from_inventory(session: Session) -> list[Optic]:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Hashable, Iterable
 
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
+from netops.vocabulary import SINGLE_HOMED_BY_DESIGN
+from topology.customers import NO_LOSS, CustomerLoss
 from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
+from topology.pon import pon_findings
 from topology.rows import in_scope
 from topology.risk import plant_risk_groups
 
@@ -49,38 +52,113 @@ def reachability(net: Network) -> list[Finding]:
 
 
 # -- 2. single points of failure ----------------------------------------------------------
+def customer_fields(net: Network, loss: CustomerLoss) -> dict:
+    """The customer columns of a finding: companies, homes, buildings, PONs."""
+    if not loss:
+        return {}
+    customers = net.customers
+    return {"companies": customers.company_codes(loss), "residential_units": customers.units(loss.onts),
+            "buildings": customers.building_codes(loss), "pons": customers.pons(loss)}
+
+
+def _impact(net: Network, sites: set[int], loss: CustomerLoss) -> dict:
+    """Severity, site codes, weight and customer columns of what a failure cuts off."""
+    return {"severity": net.impact_severity(sites, loss), "sites": net.site_codes(sites),
+            "weight": net.impact_weight(sites, loss),
+            **customer_fields(net, loss)}
+
+
+def _customer_elements(net: Network) -> list[tuple[str, Hashable]]:
+    """Elements of the network that customers depend on: the PON's plant, the devices and
+    links that carry companies."""
+    customers = net.customers
+    present = {"trench": net.segments, "node": net.route_nodes, "cable": net.cables, "closure": net.closures,
+               "device": net.devices, "splitter": customers.splitters}
+    elements = [e for e in customers.by_element if e[1] in present[e[0]]]
+    elements += [("device", d) for d in customers.companies_on_device]
+    elements += [("device", d) for d in customers.links_ending_at]
+    elements += [("device", d) for d in customers.onts_of_olt]
+    elements += [("link", k) for k in customers.companies_on_link]
+    return sorted(set(elements), key=repr)
+
+
 def single_points_of_failure(net: Network) -> list[Finding]:
-    """Cut edges and cut nodes of every layer that cut sites off (beyond their own site).
+    """Cut edges and cut nodes of every layer that cut sites off (beyond their own site), and
+    every element whose failure alone cuts customers off (companies, homes).
     The sites a finding names are those its elements cut off on their own layer (building
     entries without a trench route, cable ends without a cable path) together with those
     that lose service (as ``rank`` and ``cut`` count them: a hotspot radio-meshed behind a
     spur is lost with it although no trench of its own runs there). Elements that cut off
-    the same set of sites form one finding: a spur of five trench segments, its cable and
-    the link over it are one weakness, not seven."""
-    by_impact: dict[frozenset, list[tuple[str, ElementRef]]] = defaultdict(list)
+    the same sites and customers form one finding: a spur of five trench segments, its cable
+    and the link over it are one weakness, not seven.
+
+    A PON is a tree by design: a finding that cuts off only homes of one PON (one OLT port),
+    and no site but hotspots and small cells, is one of its single points of failure by
+    design (``by_design``: info, listed with ``--all``); homes of several PONs on one element
+    (a feeder cable carrying several ports' fibres), or any company, are real findings."""
+    by_impact: dict[tuple[frozenset, CustomerLoss], list[tuple[str, ElementRef]]] = defaultdict(list)
+    seen = set()
     for layer in (net.physical, net.cable, net.logical):
         node_kind, edge_kind = LAYER_KINDS[layer.name]
         tree = layer.tree
         for key in tree.bridge_child:
             lost = layer.lost_sites(tree.cut_by_edge(key))
             if lost:
-                lost |= net.service_lost_by(layer.name, edge=key)
-                by_impact[frozenset(lost)].append((layer.name, net.ref(edge_kind, key)))
+                sites, loss = net.loss_of(net.failure_of(edge_kind, key))
+                by_impact[frozenset(lost | sites), loss].append((layer.name, net.ref(edge_kind, key)))
+                seen.add((edge_kind, key))
         for node in tree.cut_children:
             own_site = layer.site_of.get(node)
             lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
             if lost:
-                lost |= net.service_lost_by(layer.name, node=node) - {own_site}
-                by_impact[frozenset(lost)].append((layer.name, net.ref(node_kind, layer.device(node))))
+                kind, ident = _node_element(layer, node)
+                sites, loss = net.loss_of(net.failure_of(kind, ident))
+                by_impact[frozenset(lost | sites - {own_site}), loss].append((layer.name, net.ref(kind, ident)))
+                seen.add((kind, ident))
+    layer_of = {"trench": "physical", "node": "physical", "cable": "cable", "closure": "cable", "link": "logical",
+                "device": "logical", "splitter": "pon"}
+    for kind, ident in _customer_elements(net):
+        if (kind, ident) in seen:
+            continue
+        sites, loss = net.loss_of(net.failure_of(kind, ident))
+        if loss:
+            own_site = net.physical.site_of.get(ident) if kind == "node" else (
+                net.devices[ident].site_id if kind == "device" else None)
+            by_impact[frozenset(sites - {own_site}), loss].append((layer_of[kind], net.ref(kind, ident)))
     findings = []
-    for lost, elements in by_impact.items():
+    for (lost, loss), elements in by_impact.items():
         layers = sorted({layer for layer, _ in elements})
         refs = tuple(sorted((ref for _, ref in elements), key=lambda r: (r.kind, r.code)))
+        impact = _impact(net, set(lost), loss)
+        by_design = _pon_by_design(net, lost, loss)
+        if by_design:
+            impact["severity"] = Severity.INFO
+        cut_off = [f"{len(lost)} site(s)"] if lost else []
+        if loss.companies:
+            cut_off.append(f"{len(loss.companies)} compan{'y' if len(loss.companies) == 1 else 'ies'}")
+        if loss.onts:
+            cut_off.append(f"{impact['residential_units']} home(s) on {impact['pons']} PON(s)")
         findings.append(Finding(
-            "spof", net.impact_severity(set(lost)), ",".join(layers),
-            "single point of failure", refs, net.site_codes(lost), net.weight_of(lost),
-            detail=f"each of these {len(refs)} element(s) alone cuts off {len(lost)} site(s)"))
+            "spof", layer=",".join(layers), title="single point of failure", elements=refs,
+            detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact))
     return findings
+
+
+def _node_element(layer, node) -> tuple[str, Hashable]:
+    """A layer graph's node as the element that fails: a device, a route node, a closure,
+    or a site's cable end (``cable_end``, every cable ending there)."""
+    node_kind, _ = LAYER_KINDS[layer.name]
+    if node_kind == "device":
+        return "device", layer.device(node)
+    if node_kind == "cable_end" and node[0] == "closure":
+        return "closure", node[1]
+    return node_kind, node
+
+
+def _pon_by_design(net: Network, sites: frozenset, loss: CustomerLoss) -> bool:
+    """Only homes of one PON, and perhaps sites single-homed by design, are cut off."""
+    return (bool(loss.onts) and not loss.companies and net.customers.pons(loss) == 1
+            and all(str(net.sites[s].kind) in SINGLE_HOMED_BY_DESIGN for s in sites))
 
 
 # -- 3. path diversity -------------------------------------------------------------------
@@ -187,9 +265,10 @@ class RankedElement:
     kind: str  # trench, node or device
     id: int
     code: str
-    weight: float
+    weight: float  # of the sites and customers cut off
     site_ids: frozenset[int]
     sites: tuple[str, ...]
+    customers: CustomerLoss = NO_LOSS
 
 
 def ranked_elements(net: Network) -> list[tuple[str, int]]:
@@ -201,7 +280,7 @@ def ranked_elements(net: Network) -> list[tuple[str, int]]:
 def criticality_ranking(net: Network, *, naive: bool = False,
                         elements: list[tuple[str, int]] | None = None) -> list[RankedElement]:
     """Every trench segment, route node and device (or just ``elements``), by the weighted
-    sites its failure alone cuts off (service view), worst first.
+    sites and customers its failure alone cuts off (service view), worst first.
 
     Fast engine: one low-link DFS per layer (``CutTree``) gives the bridges, cut vertices and
     2-edge-connected components; a failure whose links are bridges, or non-bridges in
@@ -215,16 +294,15 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     if elements is None and key in net.memo:
         return net.memo[key]
 
-    def failure(kind: str, ident: int) -> FailureSet:
-        field = {"trench": "trenches", "node": "nodes", "device": "devices"}[kind]
-        return FailureSet(**{field: frozenset({ident})})
-
+    customers = net.customers
     ranking = []
     for kind, ident in ranked_elements(net) if elements is None else elements:
-        down = failure(kind, ident)
-        sites = net.sites_lost(frozenset(net.links_failed_by(down)), down.devices, naive=naive)
-        ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.weight_of(sites), sites,
-                                     net.site_codes(sites)))
+        down = net.failure_of(kind, ident)
+        links = frozenset(net.links_failed_by(down))
+        sites, devices = net.service_loss(links, down.devices, naive=naive)
+        loss = customers.lost_by(down, links, devices)
+        ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.impact_weight(sites, loss), sites,
+                                     net.site_codes(sites), loss))
     ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
     if elements is None:
         net.memo[key] = ranking
@@ -241,12 +319,16 @@ class BlastRadius:
     sites_cut: tuple[str, ...]
     sites_by_kind: dict[str, int]
     hotspots_cut: int
-    weight: float
+    weight: float  # of the sites and customers cut off
     physically_isolated: tuple[str, ...]  # sites whose building entries lose every trench route
+    companies_cut: tuple[str, ...] = ()
+    residential_units_cut: int = 0
+    buildings_cut: tuple[str, ...] = ()
+    pons_cut: int = 0
 
 
 #: what ``netops audit cut`` can fail, in the order a bare code is looked up
-FAILABLE_KINDS = ("trench", "node", "closure", "cable", "device", "link", "site")
+FAILABLE_KINDS = ("trench", "node", "closure", "cable", "device", "link", "site", "splitter")
 
 
 def _names_in_network(net: Network) -> dict[str, dict[str, int]]:
@@ -258,6 +340,7 @@ def _names_in_network(net: Network) -> dict[str, dict[str, int]]:
         "device": {d.name: d.id for d in net.devices.values()},
         "link": {data["code"]: k for k, data in net.links.items()},
         "site": {s.code: s.id for s in net.sites.values()},
+        "splitter": {s.code: s.id for s in net.customers.splitters.values()},
     }
 
 
@@ -272,6 +355,7 @@ def _names_in_inventory(net: Network) -> dict[str, dict[str, str]]:
         "device": {d.name: d.status for d in inv.devices},
         "link": {k.code: k.status for k in inv.links},
         "site": {s.code: s.status for s in inv.sites},
+        "splitter": {s.code: s.status for s in inv.splitters},
     }
 
 
@@ -317,7 +401,7 @@ def _cut(value: str, limit: int = 60) -> str:
 
 def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tuple[ElementRef, ...]]:
     """Turn ``trench:T-12``, ``node:M-7``, ``closure:CL-2``, ``cable:C-3``, ``device:sw1``,
-    ``link:L-9``, ``site:SCH-4`` (all its devices) or a bare code that names exactly one
+    ``link:L-9``, ``site:SCH-4`` (all its devices), ``splitter:SPL-1`` or a bare code that names exactly one
     element into the failure of all of them at once."""
     index = _names_in_network(net)
     chosen: dict[str, set[int]] = defaultdict(set)
@@ -337,22 +421,30 @@ def resolve_failures(net: Network, names: Iterable[str]) -> tuple[FailureSet, tu
     devices |= {d for d, data in net.devices.items() if data.site_id in chosen["site"]}
     failure = FailureSet(trenches=frozenset(chosen["trench"]), nodes=frozenset(chosen["node"]),
                          cables=frozenset(chosen["cable"]), devices=frozenset(devices),
-                         links=frozenset(chosen["link"]), closures=frozenset(chosen["closure"]))
+                         links=frozenset(chosen["link"]), closures=frozenset(chosen["closure"]),
+                         splitters=frozenset(chosen["splitter"]))
     return failure, tuple(refs)
 
 
 def blast_radius(net: Network, failure: FailureSet, failed: tuple[ElementRef, ...] = ()) -> BlastRadius:
     devices, sites = net.service_cut(failure)
+    links = net.links_failed_by(failure)
+    loss = net.customers.lost_by(failure, links, devices | failure.devices)
     kinds = Counter(str(net.sites[s].kind) for s in sites)
+    customers = customer_fields(net, loss)
     return BlastRadius(
         failed=failed,
-        links_down=tuple(sorted(net.links[k]["code"] for k in net.links_failed_by(failure))),
+        links_down=tuple(sorted(net.links[k]["code"] for k in links)),
         devices_cut=tuple(sorted(net.devices[d].name for d in devices)),
         sites_cut=net.site_codes(sites),
         sites_by_kind=dict(sorted(kinds.items())),
         hotspots_cut=kinds.get("hotspot", 0),
-        weight=net.weight_of(sites),
+        weight=net.impact_weight(sites, loss),
         physically_isolated=net.site_codes(net.physical_cut(failure)),
+        companies_cut=customers.get("companies", ()),
+        residential_units_cut=customers.get("residential_units", 0),
+        buildings_cut=customers.get("buildings", ()),
+        pons_cut=customers.get("pons", 0),
     )
 
 
@@ -559,6 +651,7 @@ AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
     "shared_risk": shared_risks,
     "capacity": capacity_findings,
     "consistency": consistency,
+    "pon": pon_findings,
 }
 
 

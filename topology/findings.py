@@ -9,7 +9,8 @@ from netops.vocabulary import AUDIT_ELEMENT_KINDS, Severity, audit_of_check
 
 @dataclass(frozen=True, slots=True)
 class ElementRef:
-    """One inventory element: ``kind`` is trench, node, cable, closure, device, link or site."""
+    """One inventory element: ``kind`` is trench, node, cable, closure, device, link, site,
+    splitter, or (PON audit) olt_port or residential_connection."""
 
     kind: str
     id: int | None
@@ -24,13 +25,22 @@ class Finding:
     title: str
     elements: tuple[ElementRef, ...]
     sites: tuple[str, ...] = ()  # codes of the sites affected
-    weight: float = 0.0  # summed criticality weight of those sites
+    weight: float = 0.0  # summed criticality weight of those sites and customers
     detail: str = ""
+    # customers (``topology.customers``): companies by code, homes (what a failure cuts off
+    # counts connected units; a PON finding the units of the ONTs it concerns), the buildings
+    # they are in and the PONs (OLT ports) they hang on
+    companies: tuple[str, ...] = ()
+    residential_units: int = 0
+    buildings: tuple[str, ...] = ()
+    pons: int = 0
+    figures: tuple[tuple[str, float], ...] = ()  # measured values, e.g. ("margin_db", -1.2)
 
     def order(self) -> tuple:
         """Sort key: severity, weight, then names (a total order on distinct findings)."""
         return (-self.severity.rank, -self.weight, self.audit, self.title, self.layer, self.sites,
-                tuple((e.kind, e.code) for e in self.elements), self.detail)
+                tuple((e.kind, e.code) for e in self.elements), self.detail, self.companies, self.buildings,
+                self.residential_units)
 
     def as_dict(self) -> dict:
         """The finding as JSON and GeoJSON carry it, in the shared vocabulary: ``audit`` is the
@@ -40,6 +50,7 @@ class Finding:
         data["audit"] = audit_of_check(self.audit)
         data["check"] = self.audit
         data["severity"] = self.severity.value
+        data["figures"] = dict(self.figures)
         for element in data["elements"]:
             element["kind"] = AUDIT_ELEMENT_KINDS.get(element["kind"], element["kind"])
         return data

@@ -37,13 +37,14 @@ import networkx as nx
 
 from inventory.models.sites import DEFAULT_CRITICALITY, Criticality, SiteKind
 from topology.cuts import CutTree, FailureSearch, plain_adjacency
-from netops.vocabulary import SITE_WEIGHTS
+from netops.vocabulary import CUSTOMER_WEIGHTS, SITE_WEIGHTS
 from topology.findings import ElementRef, Severity
 from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope
 
-DEFAULT_WEIGHTS: dict[str, float] = SITE_WEIGHTS
+#: what cutting off a site of a kind, a company of a service class or one home weighs
+DEFAULT_WEIGHTS: dict[str, float] = {**SITE_WEIGHTS, **CUSTOMER_WEIGHTS}
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ class FailureSet:
     devices: frozenset[int] = frozenset()
     links: frozenset[int] = frozenset()
     closures: frozenset[int] = frozenset()
+    splitters: frozenset[int] = frozenset()  # a PON splitter (its homes; nothing else runs through it)
 
 
 class Network:
@@ -298,20 +300,22 @@ class Network:
             links |= self.links_by_cable.get(cable, set())
         return links
 
-    def service_lost_by(self, layer: str, *, edge=None, node=None) -> frozenset[int]:
-        """Sites that lose service when one element of a layer's graph fails."""
-        if layer == "physical":
-            failure = FailureSet(trenches=frozenset({edge})) if node is None else FailureSet(nodes=frozenset({node}))
-        elif layer == "cable" and node is None:
-            failure = FailureSet(cables=frozenset({edge}))
-        elif layer == "cable" and node[0] == "closure":
-            failure = FailureSet(closures=frozenset({node[1]}))
-        elif layer == "cable":  # a site's cable end: every cable ending there
-            failure = FailureSet(cables=frozenset(k for keys in self.cable.adj[node].values() for k in keys))
-        else:
-            failure = FailureSet(links=frozenset({edge})) if node is None else FailureSet(
-                devices=frozenset({self.logical.device(node)}))
-        return self.sites_lost(frozenset(self.links_failed_by(failure)), failure.devices)
+    def failure_of(self, kind: str, ident) -> FailureSet:
+        """One element failing: a trench, node, cable, closure, device, link or splitter, or
+        a cable-graph node (``cable_end``: a closure, or a site's cable end, which takes every
+        cable ending there)."""
+        if kind == "cable_end":
+            end_kind, end_id = ident
+            if end_kind == "closure":
+                return FailureSet(closures=frozenset({end_id}))
+            return FailureSet(cables=frozenset(k for keys in self.cable.adj[ident].values() for k in keys))
+        return FailureSet(**{FAILURE_FIELDS[kind]: frozenset({ident})})
+
+    def loss_of(self, failure: FailureSet):
+        """(sites, ``CustomerLoss``) that lose service when everything in ``failure`` fails."""
+        links = frozenset(self.links_failed_by(failure))
+        sites, devices = self.service_loss(links, failure.devices)
+        return sites, self.customers.lost_by(failure, links, devices)
 
     @cached_property
     def closures_at(self) -> dict[int, list[int]]:
@@ -322,17 +326,35 @@ class Network:
         return closures
 
     def sites_lost(self, links: frozenset, devices: frozenset = frozenset(), *, naive: bool = False) -> frozenset[int]:
-        """Sites cut off when these links and devices fail (memoised: many elements of a
-        ranking fail the same links, e.g. consecutive trench segments of one route)."""
+        """Sites cut off when these links and devices fail."""
+        return self.service_loss(links, devices, naive=naive)[0]
+
+    def service_loss(self, links: frozenset, devices: frozenset = frozenset(), *,
+                     naive: bool = False) -> tuple[frozenset[int], frozenset[int]]:
+        """(sites cut off, devices failed or cut off) when these links and devices fail
+        (memoised: many elements of a ranking fail the same links, e.g. consecutive trench
+        segments of one route)."""
         key = ("lost", links, devices)
         if not naive and key in self.memo:
             return self.memo[key]
         failed = self.logical.nodes_for(devices)
         cut = self.logical.cut_off(links, failed, naive=naive)
-        answer = frozenset(self.logical.lost_sites(cut, failed))
+        answer = frozenset(self.logical.lost_sites(cut, failed)), frozenset(self.logical.devices_in(cut)) | devices
         if not naive:
             self.memo[key] = answer
         return answer
+
+    @cached_property
+    def devices_reached(self) -> frozenset:
+        """Devices that reach the core with nothing failed."""
+        return frozenset(self.logical.device(n) for n in self.logical.reachable)
+
+    @cached_property
+    def customers(self):
+        """The companies and homes the network serves (``topology.customers``)."""
+        from topology.customers import Customers
+
+        return Customers(self)
 
     def service_cut(self, failure: FailureSet, *, naive: bool = False) -> tuple[set, set[int]]:
         """(devices cut off, sites cut off) when everything in ``failure`` fails at once."""
@@ -351,6 +373,12 @@ class Network:
             return 0.0
         return sum(self.config.weight(str(self.sites[s].kind)) for s in site_ids)
 
+    def impact_weight(self, site_ids: Iterable[int], customers=None) -> float:
+        """Weight of the sites and of the customers (a ``CustomerLoss``) cut off."""
+        if not customers:
+            return self.weight_of(site_ids)
+        return round(self.weight_of(site_ids) + self.customers.weight(customers), 9)
+
     def site_codes(self, site_ids: Iterable[int]) -> tuple[str, ...]:
         if not site_ids:
             return ()
@@ -361,11 +389,15 @@ class Network:
         criticality = Criticality(site.criticality or DEFAULT_CRITICALITY[SiteKind(str(site.kind))])
         return _SITE_SEVERITY[criticality]
 
-    def impact_severity(self, site_ids: set[int]) -> Severity:
-        """The worst site hit, raised to critical when the weight cut off is large."""
-        if self.weight_of(site_ids) >= self.config.critical_weight:
+    def impact_severity(self, site_ids: set[int], customers=None) -> Severity:
+        """The worst site or company hit, raised to critical when the weight cut off (sites
+        and ``customers``, a ``CustomerLoss``) is large."""
+        if self.impact_weight(site_ids, customers) >= self.config.critical_weight:
             return Severity.CRITICAL
-        return max((self.site_severity(s) for s in site_ids), key=lambda s: s.rank, default=Severity.INFO)
+        severities = [self.site_severity(s) for s in site_ids]
+        if customers:
+            severities.append(self.customers.severity(customers))
+        return max(severities, key=lambda s: s.rank, default=Severity.INFO)
 
     def ref(self, kind: str, ident) -> ElementRef:
         """An ``ElementRef`` for a graph element of any layer."""
@@ -386,8 +418,14 @@ class Network:
             return ElementRef("site", ident, self.sites[ident].code)
         if kind == "closure":
             return ElementRef("closure", ident, self.closures[ident].code)
+        if kind == "splitter":
+            return ElementRef("splitter", ident, self.customers.splitters[ident].code)
         raise ValueError(f"unknown element kind {kind!r}")
 
+
+#: the ``FailureSet`` field of each kind of element
+FAILURE_FIELDS = {"trench": "trenches", "node": "nodes", "cable": "cables", "closure": "closures",
+                  "device": "devices", "link": "links", "splitter": "splitters"}
 
 # what a layer's graph nodes and edge keys are, as element kinds
 LAYER_KINDS = {

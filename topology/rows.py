@@ -14,15 +14,20 @@ from typing import NamedTuple
 from sqlmodel import Session, select
 
 from inventory.models import (
+    Building,
+    BusinessConnection,
     Cable,
     CableSegment,
     Device,
     Interface,
     Link,
     LinkHop,
+    OltPort,
+    ResidentialConnection,
     RouteNode,
     Site,
     SpliceClosure,
+    Splitter,
     TrenchSegment,
 )
 from inventory.models.common import Status
@@ -129,6 +134,64 @@ class HopRow(NamedTuple):
     strand_b: int = 2
 
 
+class BuildingRow(NamedTuple):
+    id: int
+    code: str
+    lat: float = 51.5
+    lon: float = 7.1
+    residential_units: int = 0
+    status: str = ACTIVE
+
+
+class BusinessRow(NamedTuple):
+    """A company's connection: carried by a link (point-to-point fibre) or a device (an
+    Ethernet service on a switch), at a building or a site."""
+
+    id: int
+    code: str
+    service_class: str = "business"
+    link_id: int | None = None
+    device_id: int | None = None
+    building_id: int | None = None
+    site_id: int | None = None
+    status: str = ACTIVE
+
+
+class OltPortRow(NamedTuple):
+    id: int
+    interface_id: int
+    optics_class: str = "b_plus"
+    status: str = ACTIVE
+
+
+class SplitterRow(NamedTuple):
+    id: int
+    code: str
+    ratio: int
+    node_id: int
+    olt_port_id: int | None = None
+    parent_id: int | None = None
+    parent_port: int | None = None
+    feeder_cable_id: int | None = None
+    feeder_strand: int | None = None
+    status: str = ACTIVE
+
+
+class ResidentialRow(NamedTuple):
+    """An ONT in a building on one splitter port, serving ``units`` homes."""
+
+    id: int
+    code: str
+    building_id: int
+    splitter_id: int
+    splitter_port: int
+    units: int = 1
+    take_up: str = "connected"
+    drop_cable_id: int | None = None
+    drop_strand: int | None = None
+    status: str = ACTIVE
+
+
 @dataclass(slots=True)
 class Inventory:
     """Everything the topology needs, as plain rows (all statuses; builders filter)."""
@@ -143,6 +206,12 @@ class Inventory:
     interfaces: list[InterfaceRow] = field(default_factory=list)
     links: list[LinkRow] = field(default_factory=list)
     hops: list[HopRow] = field(default_factory=list)
+    # customers (``inventory/models/access.py``)
+    buildings: list[BuildingRow] = field(default_factory=list)
+    businesses: list[BusinessRow] = field(default_factory=list)
+    olt_ports: list[OltPortRow] = field(default_factory=list)
+    splitters: list[SplitterRow] = field(default_factory=list)
+    residential: list[ResidentialRow] = field(default_factory=list)
 
 
 def _rows(session: Session, row_type, *columns, order_by=()):
@@ -189,4 +258,18 @@ def load_inventory(session: Session, *, geometry: bool = False) -> Inventory:
                     Link.medium, Link.status),
         hops=_rows(session, HopRow, LinkHop.link_id, LinkHop.seq, LinkHop.cable_id,
                    LinkHop.strand_a, LinkHop.strand_b, order_by=(LinkHop.link_id, LinkHop.seq)),
+        buildings=_rows(session, BuildingRow, Building.id, Building.code, Building.lat, Building.lon,
+                        Building.residential_units, Building.status),
+        businesses=_rows(session, BusinessRow, BusinessConnection.id, BusinessConnection.code,
+                         BusinessConnection.service_class, BusinessConnection.link_id, BusinessConnection.device_id,
+                         BusinessConnection.building_id, BusinessConnection.site_id, BusinessConnection.status),
+        olt_ports=_rows(session, OltPortRow, OltPort.id, OltPort.interface_id, OltPort.optics_class, OltPort.status),
+        splitters=_rows(session, SplitterRow, Splitter.id, Splitter.code, Splitter.ratio, Splitter.node_id,
+                        Splitter.olt_port_id, Splitter.parent_id, Splitter.parent_port, Splitter.feeder_cable_id,
+                        Splitter.feeder_strand, Splitter.status),
+        residential=_rows(session, ResidentialRow, ResidentialConnection.id, ResidentialConnection.code,
+                          ResidentialConnection.building_id, ResidentialConnection.splitter_id,
+                          ResidentialConnection.splitter_port, ResidentialConnection.units,
+                          ResidentialConnection.take_up, ResidentialConnection.drop_cable_id,
+                          ResidentialConnection.drop_strand, ResidentialConnection.status),
     )

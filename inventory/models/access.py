@@ -34,6 +34,7 @@ from sqlmodel import Field
 
 from inventory.models.common import Code, InventoryModel, Status
 from inventory.models.sites import LAT_RANGE, LON_RANGE
+from netops.vocabulary import CUSTOMER_WEIGHTS
 
 
 class OpticsClass(StrEnum):
@@ -60,12 +61,9 @@ class ServiceClass(StrEnum):
     SLA_GOLD = "sla_gold"
 
 
-#: how much an outage of one connection of a class weighs (a home weighs 1 per unit)
-SLA_WEIGHT: dict[ServiceClass, int] = {
-    ServiceClass.BEST_EFFORT: 1,
-    ServiceClass.BUSINESS: 5,
-    ServiceClass.SLA_GOLD: 20,
-}
+#: how much an outage of one connection of a class weighs (one definition, with the homes'
+#: and the sites' weights: ``netops.vocabulary.CUSTOMER_WEIGHTS``)
+SLA_WEIGHT: dict[ServiceClass, float] = {c: CUSTOMER_WEIGHTS[c.value] for c in ServiceClass}
 
 
 class BusinessAccess(StrEnum):
@@ -139,7 +137,7 @@ class BusinessConnectionBase(InventoryModel):
         return self
 
     @property
-    def sla_weight(self) -> int:
+    def sla_weight(self) -> float:
         return SLA_WEIGHT[ServiceClass(self.service_class)]
 
 

@@ -7,8 +7,8 @@ import itertools
 
 from netops.geo import line_length_m
 from topology.rows import (
-    CableRow, CableSegmentRow, ClosureRow, DeviceRow, HopRow, InterfaceRow, Inventory, LinkRow, NodeRow,
-    SegmentRow, SiteRow,
+    BuildingRow, BusinessRow, CableRow, CableSegmentRow, ClosureRow, DeviceRow, HopRow, InterfaceRow, Inventory,
+    LinkRow, NodeRow, OltPortRow, ResidentialRow, SegmentRow, SiteRow, SplitterRow,
 )
 
 
@@ -30,6 +30,11 @@ class InventoryBuilder:
         self.link_ids: dict[str, int] = {}
         self.cable_ids: dict[str, int] = {}
         self.closure_ids: dict[str, int] = {}
+        self.building_ids: dict[str, int] = {}
+        self.port_ids: dict[str, int] = {}
+        self.splitter_ids: dict[str, int] = {}
+        self.ont_ids: dict[str, int] = {}
+        self.company_ids: dict[str, int] = {}
 
     def __repr__(self) -> str:
         """Every row, so that hypothesis prints a failing example that can be read."""
@@ -84,7 +89,7 @@ class InventoryBuilder:
         self.closure_ids[code] = ident
         return ident
 
-    def cable(self, code: str, a: str, b: str, via: list[str], *, strands: int = 24) -> int:
+    def cable(self, code: str, a: str, b: str, via: list[str], *, strands: int = 24, length_m: float = 100.0) -> int:
         """A cable from ``a`` to ``b``, each a site code or a closure code."""
         ident = next(self._ids)
 
@@ -93,7 +98,7 @@ class InventoryBuilder:
 
         (a_site, a_closure), (b_site, b_closure) = end(a), end(b)
         self.inv.cables.append(CableRow(ident, code, strands, a_site_id=a_site, a_closure_id=a_closure,
-                                        b_site_id=b_site, b_closure_id=b_closure))
+                                        b_site_id=b_site, b_closure_id=b_closure, length_m=length_m))
         self.inv.cable_segments.extend(CableSegmentRow(ident, seq, self.segment_ids[t])
                                        for seq, t in enumerate(via))
         self.cable_ids[code] = ident
@@ -102,8 +107,11 @@ class InventoryBuilder:
     def set_status(self, kind: str, code: str, status: str) -> None:
         """Give one row (site, node, segment, closure, cable, device or link) another status."""
         rows = getattr(self.inv, {"node": "nodes", "segment": "segments", "closure": "closures",
-                                  "cable": "cables", "device": "devices", "link": "links", "site": "sites"}[kind])
-        name = "name" if kind == "device" else "code"
+                                  "cable": "cables", "device": "devices", "link": "links", "site": "sites",
+                                  "splitter": "splitters", "ont": "residential", "company": "businesses",
+                                  "olt_port": "olt_ports"}[kind])
+        name = {"device": "name", "olt_port": "id"}.get(kind, "code")
+        code = self.port_ids.get(code, code) if kind == "olt_port" else code
         i = next(i for i, row in enumerate(rows) if getattr(row, name) == code)
         rows[i] = rows[i]._replace(status=status)
 
@@ -129,12 +137,64 @@ class InventoryBuilder:
         return ident
 
 
+    # -- customers ------------------------------------------------------------------------
+    def building(self, code: str, units: int = 10) -> int:
+        ident = next(self._ids)
+        lon, lat = self._position()
+        self.inv.buildings.append(BuildingRow(ident, code, lat, lon, units))
+        self.building_ids[code] = ident
+        return ident
+
+    def olt_port(self, name: str, olt: str, optics_class: str = "b_plus") -> int:
+        """A PON port ``name`` on the OLT device ``olt`` (made at the PoP ``olt`` names as
+        ``<site>-olt`` on first use)."""
+        if olt not in self.device_ids:
+            self.device(olt, olt.removesuffix("-olt"), role="olt")
+        interface = next(self._ids)
+        self.inv.interfaces.append(InterfaceRow(interface, self.device_ids[olt], name))
+        ident = next(self._ids)
+        self.inv.olt_ports.append(OltPortRow(ident, interface, optics_class))
+        self.port_ids[name] = ident
+        return ident
+
+    def splitter(self, code: str, ratio: int, node: str, *, port: str | None = None, parent: str | None = None,
+                 parent_port: int | None = None, feeder: str | None = None) -> int:
+        """On the OLT port ``port`` or on ``parent_port`` of splitter ``parent``; ``feeder`` a cable code."""
+        ident = next(self._ids)
+        self.inv.splitters.append(SplitterRow(
+            ident, code, ratio, self.node_ids[node], self.port_ids.get(port), self.splitter_ids.get(parent),
+            parent_port, self.cable_ids.get(feeder), 1 if feeder else None))
+        self.splitter_ids[code] = ident
+        return ident
+
+    def ont(self, code: str, building: str, splitter: str, port: int, *, units: int = 10,
+            take_up: str = "connected", drop: str | None = None) -> int:
+        ident = next(self._ids)
+        self.inv.residential.append(ResidentialRow(
+            ident, code, self.building_ids[building], self.splitter_ids[splitter], port, units, take_up,
+            self.cable_ids.get(drop), 2 if drop else None))
+        self.ont_ids[code] = ident
+        return ident
+
+    def company(self, code: str, service_class: str = "business", *, link: str | None = None,
+                device: str | None = None, building: str | None = None, site: str | None = None) -> int:
+        """Carried by ``link`` and/or ``device`` (a device name or a site code for its ``-sw``)."""
+        ident = next(self._ids)
+        device_id = (self.device_ids.get(device) or self.device_ids[f"{device}-sw"]) if device else None
+        self.inv.businesses.append(BusinessRow(
+            ident, code, service_class, self.link_ids.get(link), device_id, self.building_ids.get(building),
+            self.site_ids.get(site)))
+        self.company_ids[code] = ident
+        return ident
+
+
 def store(inv: Inventory, session, *, shuffle=None) -> None:
     """Write hand-built rows into a real database, parents before children; ``shuffle`` (a
     ``random.Random``) writes each table's rows in a random order, so nothing may depend
     on the order a database returns them in."""
     from inventory.models import (
-        Cable, CableSegment, Device, Interface, Link, LinkHop, RouteNode, Site, SpliceClosure, TrenchSegment,
+        Building, BusinessConnection, Cable, CableSegment, Device, Interface, Link, LinkHop, OltPort,
+        ResidentialConnection, RouteNode, Site, SpliceClosure, Splitter, TrenchSegment,
     )
 
     def add(rows):
@@ -165,3 +225,22 @@ def store(inv: Inventory, session, *, shuffle=None) -> None:
               medium=k.medium, status=k.status, source="test") for k in inv.links])
     add([LinkHop(link_id=h.link_id, seq=h.seq, cable_id=h.cable_id, strand_a=h.strand_a,
                  strand_b=h.strand_b) for h in inv.hops])
+    add([Building(id=b.id, code=b.code, address=f"{b.code} street 1", lat=b.lat, lon=b.lon,
+                  residential_units=b.residential_units, status=b.status, source="test") for b in inv.buildings])
+    add([BusinessConnection(id=c.id, code=c.code, company=c.code, building_id=c.building_id, site_id=c.site_id,
+                            service_class=c.service_class, access="p2p_fibre" if c.link_id else "ethernet_service",
+                            bandwidth_mbps=100, link_id=c.link_id, device_id=c.device_id, status=c.status,
+                            source="test") for c in inv.businesses])
+    add([OltPort(id=p.id, interface_id=p.interface_id, optics_class=p.optics_class, status=p.status, source="test")
+         for p in inv.olt_ports])
+    placed: set[int] = set()
+    while len(placed) < len(inv.splitters):  # a cascade's parents first
+        wave = [s for s in inv.splitters if s.id not in placed and (s.parent_id is None or s.parent_id in placed)]
+        add([Splitter(id=s.id, code=s.code, ratio=s.ratio, node_id=s.node_id, olt_port_id=s.olt_port_id,
+                      parent_id=s.parent_id, parent_port=s.parent_port, feeder_cable_id=s.feeder_cable_id,
+                      feeder_strand=s.feeder_strand, status=s.status, source="test") for s in wave])
+        placed |= {s.id for s in wave}
+    add([ResidentialConnection(id=r.id, code=r.code, building_id=r.building_id, splitter_id=r.splitter_id,
+                               splitter_port=r.splitter_port, units=r.units, take_up=r.take_up,
+                               drop_cable_id=r.drop_cable_id, drop_strand=r.drop_strand, status=r.status,
+                               source="test") for r in inv.residential])

@@ -10,7 +10,13 @@ failure model's wording alone (no graph library, no code from ``topology``):
 - plant that a live link depends on exists physically, whatever its status;
 - a site is up when one of its devices reaches a device of a core site over links that
   are up (service), or one of its building entries reaches a core site's entry over
-  trenches (physical), or its cable end reaches a core site's over cables (cable).
+  trenches (physical), or its cable end reaches a core site's over cables (cable);
+- customers (``topology.customers``): a company is served while its device reaches the core
+  and its link is up with an end that reaches the core; a connected home is served while
+  its ONT's chain works: the OLT (alive, and reaching the core if it did), every splitter
+  (its route node, and the closures there unless it is a cabinet) and every feeder and drop
+  cable, which fails with the trench segments of its path, their route nodes, and the
+  closures where it ends (and their route nodes).
 
 Failing an element removes it and everything it takes with it, then every question is
 answered by searching again from the core. Quadratic, and meant to be.
@@ -40,6 +46,7 @@ def _search(starts, neighbours) -> set:
 class Oracle:
     def __init__(self, inv: Inventory, *, include_planned: bool = False, transit: bool = True):
         ok = {"active", "planned"} if include_planned else {"active"}
+        self.ok = ok
         self.inv = inv
         self.transit = transit
         self.sites = {s.id: s for s in inv.sites if (s.status or "active") in ok}
@@ -132,6 +139,16 @@ class Oracle:
         if len(up) == len(self.links) and not any(kind == "device" for kind, _ in failed) and self.transit \
                 and hasattr(self, "_up") and "service" in self._up:
             return self._up["service"]  # nothing that matters failed
+        return {self.devices[d].site_id for d in self.devices_up(failed)} & self.sites.keys()
+
+    def links_up(self, failed) -> set[int]:
+        failed = self.expand(failed)
+        return {k for k, (_, _, deps) in self.links.items() if ("link", k) not in failed and not deps & failed}
+
+    def devices_up(self, failed=frozenset()) -> set[int]:
+        """Devices that reach a core device over links that are up."""
+        failed = self.expand(failed)
+        up = {k: self.links[k][:2] for k in self.links_up(failed)}
         adj = defaultdict(set)
         for a, b in up.values():
             adj[a].add(b)
@@ -140,19 +157,15 @@ class Oracle:
         site_of = {d: row.site_id for d, row in self.devices.items()}
         if self.transit:
             starts = [d for d in alive if site_of[d] in self.core]
-            reached = _search(starts, lambda v: (w for w in adj[v] if w in alive))
-            return {site_of[d] for d in reached if site_of[d] in self.sites}
+            return _search(starts, lambda v: (w for w in adj[v] if w in alive))
         routers = {d for d in self.devices if site_of[d] in self.core and self.devices[d].role == "core_router"}
         core_without_router = self.core - {site_of[d] for d in routers}
         starts = [d for d in alive if d in routers or site_of[d] in core_without_router]
         # nobody forwards through a customer's switch: search the rest, then let each
-        # customer site ask its own uplinks
+        # customer's switch ask its own uplinks
         reached = _search(starts, lambda v: (w for w in adj[v] if w in alive and not self._customer(w)))
-        up_sites = {site_of[d] for d in reached if site_of[d] in self.sites}
-        for d in alive:
-            if self._customer(d) and any(w in reached for w in adj[d] if site_of[w] != site_of[d]):
-                up_sites.add(site_of[d])
-        return up_sites
+        return reached | {d for d in alive if self._customer(d)
+                          and any(w in reached for w in adj[d] if site_of[w] != site_of[d])}
 
     def physical_up(self, failed=frozenset()) -> set[int]:
         failed = self.expand(failed)
@@ -194,6 +207,96 @@ class Oracle:
 
     def cable_lost(self, failed) -> set[int]:
         return self._before("cable") - self.cable_up(failed) - self.core
+
+
+    # -- customers -----------------------------------------------------------------------
+    def _customer_rows(self):
+        if hasattr(self, "_rows"):
+            return self._rows
+        inv, ok = self.inv, self.ok
+        paths = defaultdict(list)
+        for row in sorted(inv.cable_segments, key=lambda r: (r.cable_id, r.seq)):
+            paths[row.cable_id].append(row.segment_id)
+        self._rows = {
+            "paths": paths, "segments": {s.id: s for s in inv.segments}, "cables": {c.id: c for c in inv.cables},
+            "closure_node": {c.id: c.node_id for c in inv.closures},
+            "closures_at": {n.id: [c.id for c in inv.closures if c.node_id == n.id] for n in inv.nodes},
+            "node_kind": {n.id: n.kind for n in inv.nodes},
+            "splitters": {s.id: s for s in inv.splitters if (s.status or "active") in ok},
+            "ports": {p.id: p for p in inv.olt_ports if (p.status or "active") in ok},
+            "device_of": {i.id: i.device_id for i in inv.interfaces},
+        }
+        return self._rows
+
+    def _cable_fails(self, cable_id, failed) -> bool:
+        if cable_id is None:
+            return False
+        rows = self._customer_rows()
+        if ("cable", cable_id) in failed:
+            return True
+        for s in rows["paths"][cable_id]:
+            seg = rows["segments"][s]
+            if {("trench", s), ("node", seg.a_node_id), ("node", seg.b_node_id)} & failed:
+                return True
+        cable = rows["cables"][cable_id]
+        for closure in (cable.a_closure_id, cable.b_closure_id):
+            if closure is not None and {("closure", closure), ("node", rows["closure_node"][closure])} & failed:
+                return True
+        return False
+
+    def _chain(self, ont):
+        """(splitters from the ONT up, the OLT device), or None when the chain is broken."""
+        rows = self._customer_rows()
+        chain, here = [], rows["splitters"].get(ont.splitter_id)
+        while here is not None and here not in chain:
+            chain.append(here)
+            if here.parent_id is None:
+                port = rows["ports"].get(here.olt_port_id)
+                olt = rows["device_of"].get(port.interface_id) if port else None
+                return (chain, olt) if olt in self.devices else None
+            here = rows["splitters"].get(here.parent_id)
+        return None
+
+    def _ont_down(self, ont, chain, olt, failed, devices_before, devices_after) -> bool:
+        rows = self._customer_rows()
+        if ("device", olt) in failed or (olt in devices_before and olt not in devices_after):
+            return True
+        if self._cable_fails(ont.drop_cable_id, failed):
+            return True
+        for splitter in chain:
+            if ("splitter", splitter.id) in failed or ("node", splitter.node_id) in failed:
+                return True
+            if rows["node_kind"].get(splitter.node_id) != "cabinet" and \
+                    any(("closure", c) in failed for c in rows["closures_at"].get(splitter.node_id, ())):
+                return True
+            if self._cable_fails(splitter.feeder_cable_id, failed):
+                return True
+        return False
+
+    def _company_served(self, row, devices_up, links_up) -> bool:
+        if row.device_id is not None and row.device_id not in devices_up:
+            return False
+        if row.link_id is not None:
+            a, b, _ = self.links.get(row.link_id, (None, None, None))
+            return row.link_id in links_up and (a in devices_up or b in devices_up)
+        return True
+
+    def customers_lost(self, failed) -> tuple[set[int], set[int]]:
+        """(companies, connected ONTs) that lose service when ``failed`` fail."""
+        failed = self.expand(failed)
+        before_devices, after_devices = self.devices_up(), self.devices_up(failed)
+        before_links, after_links = self.links_up(frozenset()), self.links_up(failed)
+        companies = {row.id for row in self.inv.businesses if (row.status or "active") in self.ok
+                     and self._company_served(row, before_devices, before_links)
+                     and not self._company_served(row, after_devices, after_links)}
+        onts = set()
+        for ont in self.inv.residential:
+            if (ont.status or "active") not in self.ok or ont.take_up != "connected":
+                continue
+            chain = self._chain(ont)
+            if chain is not None and self._ont_down(ont, *chain, failed, before_devices, after_devices):
+                onts.add(ont.id)
+        return companies, onts
 
 
 #: sites whose switches belong to a customer (they forward no traffic of other sites

@@ -288,7 +288,7 @@ def test_a_closure_fails_the_cables_spliced_in_it_and_its_manhole_fails_it(city)
 
 
 def test_cut_explains_names_it_cannot_use(net, city):
-    with pytest.raises(NotFoundError, match=r"^no trench, node, closure, cable, device, link or site named "
+    with pytest.raises(NotFoundError, match=r"^no trench, node, closure, cable, device, link, site or splitter named "
                                             r"'TS1'; did you mean TS1a or TS1b or S1\?$"):
         resolve_failures(net, ["TS1"])
     with pytest.raises(NotFoundError, match=r"no node named 'TS2': it is a trench \(write trench:TS2\)"):

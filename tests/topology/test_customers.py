@@ -1,0 +1,305 @@
+"""Audits that count customers (``topology.customers``): what a failure cuts off in companies
+and homes, weighted by service class, on a small town built by hand::
+
+    POP (core, OLT POP-olt: pon1 B+, pon2 B+)
+     ├─T1─ M1 ─T2─ CAB (cabinet; closure CL1) ─T3─ SCH (school, link L-SCH over T1 T2 T3,
+     │                 │                              company P2P "business" on that link)
+     │                 ├─T6─ NB1 (closure CLB1) ... building B1
+     │   feeder cable F1: POP -> CL1 over T1 T2, strands for both PONs
+     │   S1 1:32 on pon1 in CAB (feeder F1): port 1 ONT O1 in B1 (60 units, drop D1 CL1->CLB1 over T6)
+     │                                        port 2 ONT O3 in B3 (8 units, passed)
+     │   S2 1:32 on pon2 in CAB (feeder F1): port 1 ONT O2 in B2 (60 units, no drop recorded)
+     └─T5─ BP (business park, link L-BP over T5; company GOLD sla_gold on BP-sw)
+
+Weights (``netops.vocabulary``): school 5, business park 3, sla_gold 10, business 3, home 0.1.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from netops.geo import distance_m
+from tests.topology.builder import InventoryBuilder
+from tests.topology.test_cli import _sqlite_file, netops
+from topology.audits import blast_radius, criticality_ranking, resolve_failures, run_audits, single_points_of_failure
+from topology.network import AuditConfig, Network
+from topology.pon import MAX_SPLIT, ont_budgets, pon_findings
+
+
+def town() -> InventoryBuilder:
+    b = InventoryBuilder()
+    b.site("POP", "core")
+    b.site("SCH", "school")
+    b.site("BP", "business_park")
+    b.node("M1")
+    b.node("CAB", "cabinet")
+    b.node("NB1")
+    b.closure("CL1", "CAB")
+    b.closure("CLB1", "NB1")
+    b.trench("T1", "POP", "M1")
+    b.trench("T2", "M1", "CAB")
+    b.trench("T3", "CAB", "SCH")
+    b.trench("T5", "POP", "BP")
+    b.trench("T6", "CAB", "NB1")
+    b.link("L-SCH", "POP", "SCH", ["T1", "T2", "T3"])
+    b.link("L-BP", "POP", "BP", ["T5"])
+    b.cable("F1", "POP", "CL1", ["T1", "T2"])
+    b.cable("D1", "CL1", "CLB1", ["T6"])
+    for code, units in (("B1", 60), ("B2", 60), ("B3", 8)):
+        b.building(code, units)
+    b.olt_port("pon1", "POP-olt")
+    b.olt_port("pon2", "POP-olt")
+    b.splitter("S1", 32, "CAB", port="pon1", feeder="F1")
+    b.splitter("S2", 32, "CAB", port="pon2", feeder="F1")
+    b.ont("O1", "B1", "S1", 1, units=60, drop="D1")
+    b.ont("O3", "B3", "S1", 2, units=8, take_up="passed")
+    b.ont("O2", "B2", "S2", 1, units=60)
+    b.company("P2P", "business", link="L-SCH", building="B2")
+    b.company("GOLD", "sla_gold", device="BP", site="BP")
+    return b
+
+
+@pytest.fixture
+def net() -> Network:
+    return Network(town().inv)
+
+
+def cut(net: Network, *names: str):
+    return blast_radius(net, *resolve_failures(net, names))
+
+
+def spof_of(net: Network, element: str):
+    """The single-point-of-failure finding naming ``element`` (``kind:code``)."""
+    found = [f for f in single_points_of_failure(net) if element in {f"{e.kind}:{e.code}" for e in f.elements}]
+    assert len(found) == 1, (element, found)
+    return found[0]
+
+
+# -- 1. what a failure cuts off -----------------------------------------------------------------
+
+def test_a_trench_under_the_feeder_cuts_the_homes_of_both_pons_the_school_and_its_company(net):
+    result = cut(net, "trench:T1")
+    assert result.sites_cut == ("SCH",)
+    assert result.companies_cut == ("P2P",)  # its link runs through T1
+    # O3 is passed, not connected: nothing to lose
+    assert (result.residential_units_cut, result.buildings_cut, result.pons_cut) == (120, ("B1", "B2"), 2)
+    assert result.weight == pytest.approx(5 + 3 + 120 * 0.1)
+
+
+def test_a_drop_cuts_one_building_and_the_olt_every_home(net):
+    drop = cut(net, "trench:T6")
+    assert (drop.sites_cut, drop.companies_cut, drop.residential_units_cut, drop.buildings_cut) == ((), (), 60, ("B1",))
+    olt = cut(net, "device:POP-olt")
+    assert (olt.residential_units_cut, olt.pons_cut, olt.companies_cut) == (120, 2, ())
+    # the cabinet's closure holds no splitter (S1, S2 sit in the cabinet), but F1 and D1 end in it
+    assert cut(net, "closure:CL1").residential_units_cut == 120
+    assert cut(net, "splitter:S2").buildings_cut == ("B2",)
+    # a site failing takes its devices: the business park's switch carries GOLD
+    assert cut(net, "site:BP").companies_cut == ("GOLD",)
+
+
+def test_a_company_on_a_link_is_lost_with_the_link_or_its_devices_not_with_one_end():
+    city = town()
+    city.link("L-SB", "SCH", "BP", medium="radio")  # the school and the park back each other up
+    city.company("MESH", "best_effort", link="L-SB")
+    net = Network(city.inv)
+    assert cut(net, "link:L-SCH").companies_cut == ("P2P",)
+    assert cut(net, "device:SCH-sw").companies_cut == ("MESH", "P2P")  # an end of both links gone
+    # the school reaches the core over the park: P2P's link is down, MESH's is up and so is an end
+    assert cut(net, "trench:T1").companies_cut == ("P2P",) and cut(net, "trench:T1").sites_cut == ()
+    # both ends cut off: MESH's link is up but leads nowhere
+    both = cut(net, "trench:T1", "trench:T5")
+    assert both.companies_cut == ("GOLD", "MESH", "P2P") and both.sites_cut == ("BP", "SCH")
+
+
+def test_the_ranking_weighs_customers_by_service_class(net):
+    ranking = {(e.kind, e.code): e for e in criticality_ranking(net)}
+    assert ranking["trench", "T1"].weight == pytest.approx(20)
+    assert ranking["trench", "T5"].weight == pytest.approx(3 + 10)  # the park and its gold line
+    assert ranking["trench", "T6"].weight == pytest.approx(6)
+    assert (criticality_ranking(net)[0].code, criticality_ranking(net)[0].weight) == ("E-POP", pytest.approx(33))
+    heavier = Network(town().inv, AuditConfig(weights={**AuditConfig().weights, "residential_unit": 1.0}))
+    assert {(e.kind, e.code): e for e in criticality_ranking(heavier)}["trench", "T6"].weight == 60
+
+
+def test_out_of_scope_customers_count_for_nothing():
+    city = town()
+    city.set_status("ont", "O2", "decommissioned")
+    city.set_status("splitter", "S1", "planned")  # its ONTs have no working chain today
+    city.set_status("company", "GOLD", "planned")
+    net = Network(city.inv)
+    assert cut(net, "trench:T1").residential_units_cut == 0
+    assert cut(net, "trench:T5").companies_cut == ()
+    with_plan = Network(city.inv, AuditConfig(include_planned=True))
+    assert cut(with_plan, "trench:T1").residential_units_cut == 60  # S1's O1, the plan evaluated
+
+
+# -- 2. single points of failure -------------------------------------------------------------------
+
+def test_single_points_of_failure_name_companies_and_homes(net):
+    feeder = spof_of(net, "trench:T1")
+    assert (feeder.sites, feeder.companies, feeder.residential_units, feeder.pons) == (("SCH",), ("P2P",), 120, 2)
+    assert feeder.severity.value == "critical" and feeder.weight == pytest.approx(20)
+    # the feeder cable itself carries no link: a customer-only point of failure, two PONs
+    cable = spof_of(net, "cable:F1")
+    assert (cable.sites, cable.residential_units, cable.pons, cable.severity.value) == ((), 120, 2, "critical")
+    gold = spof_of(net, "device:BP-sw")  # its own site aside, it cuts off the gold line
+    assert (gold.sites, gold.companies, gold.severity.value) == ((), ("GOLD",), "critical")
+
+
+def test_one_pon_is_a_tree_by_design(net):
+    """Elements that cut off only the homes of one PON are information, hidden from tables."""
+    drop = spof_of(net, "trench:T6")
+    # S1's other ONT is only passed: the splitter, too, cuts off exactly B1's 60 homes
+    assert {f"{e.kind}:{e.code}" for e in drop.elements} == {"trench:T6", "cable:D1", "node:NB1", "closure:CLB1",
+                                                             "splitter:S1"}
+    assert (drop.residential_units, drop.pons, drop.severity.value) == (60, 1, "info")
+    splitter = spof_of(net, "splitter:S2")
+    assert (splitter.buildings, splitter.severity.value) == (("B2",), "info")
+
+
+def test_hundreds_of_homes_of_one_element_are_critical_across_pons_but_not_in_one():
+    city = town()
+    for i in range(3, 13):  # ten more 60-unit buildings on S2: 660 homes on pon2
+        city.building(f"BX{i}", 60)
+        city.ont(f"OX{i}", f"BX{i}", "S2", i, units=60)
+    net = Network(city.inv)
+    assert spof_of(net, "splitter:S2").severity.value == "info"  # one PON, however big: by design
+    assert spof_of(net, "cable:F1").severity.value == "critical"  # both PONs hang on it
+
+
+# -- 3. the PON audit ------------------------------------------------------------------------------
+
+def budget_town(optics: str = "b_plus") -> InventoryBuilder:
+    """POP -(F, 2000 m)-> S1 1:8 in CAB -> S2 1:32 (same cabinet) -(D, 500 m)-> O1 in B1;
+    O2 in B2 on S1 port 2 without a drop cable (as the crow flies)."""
+    b = InventoryBuilder()
+    b.site("POP", "core")
+    b.node("CAB", "cabinet")
+    b.node("NB")
+    b.closure("CL", "CAB")
+    b.closure("CLB", "NB")
+    b.trench("T1", "POP", "CAB")
+    b.trench("T2", "CAB", "NB")
+    b.cable("F", "POP", "CL", ["T1"], length_m=2000)
+    b.cable("D", "CL", "CLB", ["T2"], length_m=500)
+    b.building("B1", 12)
+    b.building("B2", 4)
+    b.olt_port("pon1", "POP-olt", optics)
+    b.splitter("S1", 8, "CAB", port="pon1", feeder="F")
+    b.splitter("S2", 32, "CAB", parent="S1", parent_port=1)
+    b.ont("O1", "B1", "S2", 1, units=12, drop="D")
+    b.ont("O2", "B2", "S1", 2, units=4)
+    return b
+
+
+def test_budget_per_ont_adds_splitters_fibre_splices_and_connectors():
+    city = budget_town()
+    budgets = {b.ont: b for b in ont_budgets(Network(city.inv))}
+    o1 = budgets["O1"]
+    # 10.5 + 17.1 dB splitters, 2.5 km at 0.35 dB/km, three runs of two splices at 0.1, two connectors at 0.5
+    assert o1.loss_db == pytest.approx(10.5 + 17.1 + 2.5 * 0.35 + 6 * 0.1 + 2 * 0.5, abs=0.01)
+    assert (o1.budget_db, o1.splitters, o1.fibre_estimated) == (28.0, ("S1", "S2"), False)
+    assert o1.margin_db == pytest.approx(28 - o1.loss_db, abs=0.01) and o1.margin_db < 0
+    o2 = budgets["O2"]
+    cab = next(n for n in city.inv.nodes if n.code == "CAB")
+    b2 = next(b for b in city.inv.buildings if b.code == "B2")
+    crow = distance_m(cab.lat, cab.lon, b2.lat, b2.lon)
+    assert o2.fibre_estimated and o2.fibre_m == pytest.approx(2000 + crow, abs=0.1)
+    assert o2.loss_db == pytest.approx(10.5 + (2000 + crow) / 1000 * 0.35 + 4 * 0.1 + 1.0, abs=0.01)
+
+
+def test_budget_findings_name_the_ont_the_budget_and_the_margin():
+    findings = [f for f in pon_findings(Network(budget_town().inv)) if f.audit == "pon_budget"]
+    assert [(f.severity.value, f.elements[0].code) for f in findings] == [("critical", "O1")]
+    figures = dict(findings[0].figures)
+    assert figures["budget_db"] == 28.0 and figures["margin_db"] < 0
+    assert findings[0].buildings == ("B1",) and "margin -2.1 dB" in findings[0].detail
+    assert findings[0].elements[1].code == "POP-olt/pon1"
+    # C+ has 4 dB more: O1 ranges, with less than the 3 dB margin wanted for repairs
+    c_plus = [f for f in pon_findings(Network(budget_town("c_plus").inv)) if f.audit == "pon_budget"]
+    assert [(f.severity.value, dict(f.figures)["margin_db"]) for f in c_plus] == [("warning", pytest.approx(1.925, abs=0.01))]
+
+
+def _capacity(city: InventoryBuilder) -> list[tuple[str, str, tuple[str, ...]]]:
+    return sorted((f.severity.value, f.title, tuple(e.code for e in f.elements))
+                  for f in pon_findings(Network(city.inv)) if f.audit != "pon_budget")
+
+
+def test_capacity_a_spare_olt_port_a_cascade_beyond_1_64_and_a_full_splitter():
+    city = budget_town()
+    city.olt_port("pon2", "POP-olt")
+    for port in range(3, 9):
+        city.building(f"BF{port}", 1)
+        city.ont(f"OF{port}", f"BF{port}", "S1", port, units=1)
+    assert _capacity(city) == [
+        ("info", "OLT port feeds no splitter (spare)", ("POP-olt/pon2",)),
+        ("info", "splitter full: 8/8 ports used", ("S1",)),
+        ("warning", f"OLT port split ratio exceeded: cascade splits 1:256, the optics are specified for 1:{MAX_SPLIT}",
+         ("POP-olt/pon1", "S1")),
+    ]
+
+
+def test_capacity_overbooked_splitters_and_olt_ports():
+    """Rows the import refuses (a port beyond the ratio, a port feeding two things), written
+    around it, and more ONTs on one port than GPON serves."""
+    city = budget_town()
+    city.building("B9", 70)
+    city.ont("O9", "B9", "S1", 9, units=1)  # port 9 of a 1:8
+    city.ont("O10", "B9", "S1", 1, units=1)  # port 1 feeds S2 already
+    for port in range(2, 33):
+        for splitter in ("S2",):
+            city.ont(f"OM{port}", "B9", splitter, port, units=1)
+    city.splitter("S3", 64, "CAB", parent="S1", parent_port=3)
+    for port in range(1, 33):
+        city.ont(f"ON{port}", "B9", "S3", port, units=1)
+    found = _capacity(city)
+    assert ("critical", "splitter overbooked: port 9 of a 1:8 splitter is used", ("S1", "O9")) in found
+    assert ("critical", "splitter overbooked: port 1 feeds 2 things", ("S1", "S2", "O10")) in found
+    assert ("critical", "OLT port overbooked: 67 ONTs on one PON (at most 64)", ("POP-olt/pon1", "S1")) in found
+
+
+def test_an_ont_whose_chain_reaches_no_olt_port_is_reported():
+    city = budget_town()
+    city.set_status("olt_port", "pon1", "decommissioned")
+    found = [(f.severity.value, f.title, f.elements[0].code) for f in pon_findings(Network(city.inv))]
+    assert sorted(found) == [("warning", "ONT's splitter chain reaches no OLT port in service", "O1"),
+                             ("warning", "ONT's splitter chain reaches no OLT port in service", "O2")]
+
+
+# -- 4. the command line --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def db_file(tmp_path_factory) -> str:
+    return _sqlite_file(tmp_path_factory, "customers", town())
+
+
+def test_cli_json_tables_and_exit_codes(db_file):
+    report = json.loads(netops(db_file, "--json").stdout)
+    feeder = next(f for f in report["findings"] if "T1" in {e["code"] for e in f["elements"]})
+    assert (feeder["companies"], feeder["residential_units"], feeder["pons"]) == (["P2P"], 120, 2)
+    drop = next(f for f in report["findings"] if "B1" in f["buildings"] and f["pons"] == 1 and f["check"] == "spof")
+    assert drop["by_design"] and drop["severity"] == "info"
+    table = netops(db_file, "spof").stdout
+    assert "120 homes (2 PONs)" in table and "1 company" in table
+    assert "by design not shown" in table and "60 homes" not in table
+    assert "60 homes" in netops(db_file, "spof", "--all").stdout
+    pon = netops(db_file, "pon", "--json", "--fail-on", "critical")
+    assert pon.exit_code == 0 and json.loads(pon.stdout)["counts"]["critical"] == 0
+    assert netops(db_file, "spof", "--fail-on", "critical").exit_code == 1
+
+
+def test_cli_cut_and_rank_speak_of_customers(db_file):
+    result = netops(db_file, "cut", "splitter:S1", "segment:T5")
+    assert result.exit_code == 0, result.output
+    assert "customers cut off: 1 company, 60 homes in 1 building(s); companies: GOLD" in result.stdout
+    data = json.loads(netops(db_file, "cut", "T1", "--json").stdout)
+    assert (data["companies_cut"], data["residential_units_cut"], data["pons_cut"]) == (["P2P"], 120, 2)
+    ranked = json.loads(netops(db_file, "rank", "--json", "--kind", "segment", "--top", "1").stdout)
+    assert ranked == [{"kind": "segment", "code": "T1", "weight": 20.0, "sites": ["SCH"], "companies": ["P2P"],
+                       "residential_units": 120, "buildings": ["B1", "B2"], "pons": 2}]
+    heavier = json.loads(netops(db_file, "rank", "--json", "--weight", "residential_unit=1", "--kind", "segment",
+                                "--top", "1").stdout)
+    assert heavier[0]["weight"] == 5 + 3 + 120
+    assert netops(db_file, "cut", "splitter:S9").exit_code == 2

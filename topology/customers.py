@@ -1,0 +1,244 @@
+"""Customers: which companies and homes a failure cuts off, and what they weigh.
+
+A **company** (``BusinessConnection``) is carried by a link (point-to-point fibre) and/or a
+device (an Ethernet service on a switch). It is cut off when what carries it is: its device
+fails or loses the core; its link is down (anything the link runs through fails, the
+service view of ``topology.network``) or neither end of the link reaches the core any more.
+
+A **home** is a unit behind an ONT (``ResidentialConnection``), reached over the PON::
+
+    OLT (device at a PoP) ─ feeder cable ─▶ splitter ─ feeder cable ─▶ splitter ─ drop cable ─▶ ONT
+                           (whole cable)    (its route node;           (cascade)  (whole cable)
+                                             the closures there
+                                             unless it is a cabinet)
+
+It is cut off when anything on that chain fails: the OLT device (or the OLT loses the core),
+a splitter's route node, the closure a splitter sits in (a splitter in a cabinet is not in
+a closure), or a feeder or drop cable, which fails with any trench segment of its path, the
+route nodes at their ends and the closures where the cable ends, as a link's cable does.
+A feeder or drop strand is taken to run the whole length of its cable: the model records
+the cable and strand, not where along the cable the splitter taps it.
+
+Only live customers count: in scope (active, or planned with ``--planned``), carried by
+something in the network, and, for homes, ``connected`` (a home passed has no service to
+lose) on a complete chain of splitters in scope up to an OLT port in scope.
+
+Each ONT's chain is resolved once into the set of elements whose failure takes it down,
+closed under "what fails with what" (a trench brings its two route nodes, a cable its end
+closures and their nodes), so any failure is answered by looking its elements up in one
+index: ``lost`` costs the size of the failure and of its answer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterable
+
+from netops.vocabulary import Severity
+from topology.graphs import cable_paths
+from topology.rows import BusinessRow, ResidentialRow, in_scope
+
+if TYPE_CHECKING:
+    from topology.network import FailureSet, Network
+
+Element = tuple[str, int]  # ("trench" | "node" | "cable" | "closure" | "device" | "splitter", id)
+
+CONNECTED = "connected"
+RESIDENTIAL_UNIT = "residential_unit"  # the weight key of one home
+
+#: how bad losing a company of a service class is on its own (homes and best effort: info)
+SERVICE_SEVERITY = {"sla_gold": Severity.CRITICAL, "business": Severity.WARNING, "best_effort": Severity.INFO}
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLoss:
+    """Companies (business connection ids) and ONTs (residential connection ids) cut off."""
+
+    companies: frozenset[int] = frozenset()
+    onts: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.companies or self.onts)
+
+
+NO_LOSS = CustomerLoss()
+
+
+class Customers:
+    """The live customers of a ``Network`` and the index of what takes each down."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        inv, planned = net.inv, net.config.include_planned
+        self.companies: dict[int, BusinessRow] = {}
+        for row in inv.businesses:
+            carried = (row.link_id is None or row.link_id in net.links) and \
+                (row.device_id is None or row.device_id in net.devices)
+            if in_scope(row.status, planned) and carried:
+                self.companies[row.id] = row
+        self.buildings = {b.id: b for b in inv.buildings}
+        self._paths = cable_paths(inv.cable_segments)
+        self._segments = {s.id: s for s in inv.segments}
+        self._cables = {c.id: c for c in inv.cables}
+        self._closure_node = {c.id: c.node_id for c in inv.closures}
+        self._closures_at: dict[int, list[int]] = defaultdict(list)
+        for closure in inv.closures:
+            self._closures_at[closure.node_id].append(closure.id)
+        self._node_kind = {n.id: str(n.kind) for n in inv.nodes}
+        self.splitters = {s.id: s for s in inv.splitters if in_scope(s.status, planned)}
+        device_of_interface = {i.id: i.device_id for i in inv.interfaces}
+        self.olt_ports = {p.id: p for p in inv.olt_ports if in_scope(p.status, planned)}
+        self.olt_of_port = {p.id: device_of_interface.get(p.interface_id) for p in self.olt_ports.values()}
+        self._splitter_deps: dict[int, frozenset[Element] | None] = {}
+        self.onts: dict[int, ResidentialRow] = {}  # live, connected ONTs
+        self.port_of_ont: dict[int, int] = {}  # ONT -> the OLT port its PON starts at
+        self.by_element: dict[Element, list[int]] = defaultdict(list)
+        for row in inv.residential:
+            if not (in_scope(row.status, planned) and str(row.take_up) == CONNECTED):
+                continue
+            deps = self.splitter_deps(row.splitter_id)
+            if deps is None:
+                continue
+            self.onts[row.id] = row
+            self.port_of_ont[row.id] = self.port_of(row.splitter_id)
+            for element in deps | self.cable_deps(row.drop_cable_id):
+                self.by_element[element].append(row.id)
+        self.companies_on_device: dict[int, list[int]] = defaultdict(list)
+        self.companies_on_link: dict[int, list[int]] = defaultdict(list)
+        for row in self.companies.values():
+            if row.device_id is not None:
+                self.companies_on_device[row.device_id].append(row.id)
+            if row.link_id is not None:
+                self.companies_on_link[row.link_id].append(row.id)
+        self.links_ending_at: dict[int, list[int]] = defaultdict(list)  # device -> links carrying companies
+        for link in self.companies_on_link:
+            for end in net.link_ends[link]:
+                self.links_ending_at[end].append(link)
+
+    # -- the PON chain ---------------------------------------------------------------------
+    def cable_deps(self, cable_id: int | None) -> frozenset[Element]:
+        """A cable and what it fails with: its trench segments, their route nodes, the
+        closures at its ends and their route nodes."""
+        if cable_id is None:
+            return frozenset()
+        deps: set[Element] = {("cable", cable_id)}
+        for segment_id in self._paths.get(cable_id, ()):
+            segment = self._segments[segment_id]
+            deps |= {("trench", segment_id), ("node", segment.a_node_id), ("node", segment.b_node_id)}
+        cable = self._cables.get(cable_id)
+        for closure in (cable.a_closure_id, cable.b_closure_id) if cable else ():
+            if closure is not None:
+                deps |= {("closure", closure), ("node", self._closure_node[closure])}
+        return frozenset(deps)
+
+    def splitter_deps(self, splitter_id: int) -> frozenset[Element] | None:
+        """What a splitter's output fails with, up to the OLT; None when the chain is broken
+        (a splitter or OLT port out of scope, an OLT device not in the network)."""
+        if splitter_id in self._splitter_deps:
+            return self._splitter_deps[splitter_id]
+        self._splitter_deps[splitter_id] = None  # a loop (refused on import) stays broken
+        splitter = self.splitters.get(splitter_id)
+        if splitter is None:
+            return None
+        if splitter.parent_id is not None:
+            upstream = self.splitter_deps(splitter.parent_id)
+        elif splitter.olt_port_id in self.olt_ports and self.olt_of_port[splitter.olt_port_id] in self.net.devices:
+            upstream = frozenset({("device", self.olt_of_port[splitter.olt_port_id])})
+        else:
+            upstream = None
+        if upstream is None:
+            return None
+        deps = set(upstream) | self.cable_deps(splitter.feeder_cable_id)
+        deps |= {("splitter", splitter_id), ("node", splitter.node_id)}
+        if self._node_kind.get(splitter.node_id) != "cabinet":  # it sits in a closure there
+            deps |= {("closure", c) for c in self._closures_at.get(splitter.node_id, ())}
+        self._splitter_deps[splitter_id] = answer = frozenset(deps)
+        return answer
+
+    def port_of(self, splitter_id: int) -> int:
+        splitter = self.splitters[splitter_id]
+        while splitter.parent_id is not None:
+            splitter = self.splitters[splitter.parent_id]
+        return splitter.olt_port_id
+
+    @cached_property
+    def onts_of_olt(self) -> dict[int, list[int]]:
+        onts: dict[int, list[int]] = defaultdict(list)
+        for ont, port in self.port_of_ont.items():
+            onts[self.olt_of_port[port]].append(ont)
+        return onts
+
+    # -- what a failure takes ----------------------------------------------------------------
+    def lost(self, elements: Iterable[Element], links_down: Iterable[int], devices_lost: Iterable[int]) -> CustomerLoss:
+        """Customers cut off when ``elements`` fail, taking ``links_down`` down and leaving
+        ``devices_lost`` (failed or cut off from the core). A company's link is down with
+        either of its devices failing too; up, it serves while an end reaches the core."""
+        elements = list(elements)
+        devices_lost = set(devices_lost)
+        failed_devices = {ident for kind, ident in elements if kind == "device"}
+        onts = {o for e in elements for o in self.by_element.get(e, ())}
+        onts.update(o for d in devices_lost for o in self.onts_of_olt.get(d, ()))
+        companies = {c for d in devices_lost for c in self.companies_on_device.get(d, ())}
+        companies.update(c for link in links_down for c in self.companies_on_link.get(link, ()))
+        reached = self.net.devices_reached
+        for device in devices_lost:
+            for link in self.links_ending_at.get(device, ()):
+                ends = [d for d in self.net.link_ends[link] if d in reached]
+                if device in failed_devices or all(d in devices_lost for d in ends):
+                    companies.update(self.companies_on_link[link])
+        companies &= self.served_companies
+        return CustomerLoss(frozenset(companies), frozenset(onts)) if companies or onts else NO_LOSS
+
+    def lost_by(self, failure: FailureSet, links_down: Iterable[int], devices_lost: Iterable[int]) -> CustomerLoss:
+        return self.lost(failure_elements(failure), links_down, devices_lost)
+
+    @cached_property
+    def served_companies(self) -> frozenset[int]:
+        """Companies with service before anything fails: their device reaches the core, and
+        an end of their link does."""
+        reached = self.net.devices_reached
+        served = set()
+        for ident, row in self.companies.items():
+            if row.device_id is not None and row.device_id not in reached:
+                continue
+            if row.link_id is not None and not any(d in reached for d in self.net.link_ends[row.link_id]):
+                continue
+            served.add(ident)
+        return frozenset(served)
+
+    # -- weights and names -------------------------------------------------------------------
+    def units(self, onts: Iterable[int]) -> int:
+        return sum(self.onts[o].units for o in onts)
+
+    def weight(self, loss: CustomerLoss) -> float:
+        weights = self.net.config.weights
+        return round(sum(weights.get(str(self.companies[c].service_class), 1.0) for c in loss.companies)
+                     + self.units(loss.onts) * weights.get(RESIDENTIAL_UNIT, 0.0), 9)
+
+    def severity(self, loss: CustomerLoss) -> Severity:
+        """The worst company's class on its own (homes are information by themselves)."""
+        worst = Severity.INFO
+        for company in loss.companies:
+            severity = SERVICE_SEVERITY.get(str(self.companies[company].service_class), Severity.WARNING)
+            worst = max(worst, severity, key=lambda s: s.rank)
+        return worst
+
+    def company_codes(self, loss: CustomerLoss) -> tuple[str, ...]:
+        return tuple(sorted(self.companies[c].code for c in loss.companies))
+
+    def building_codes(self, loss: CustomerLoss) -> tuple[str, ...]:
+        return tuple(sorted({self.buildings[self.onts[o].building_id].code for o in loss.onts
+                             if self.onts[o].building_id in self.buildings}))
+
+    def pons(self, loss: CustomerLoss) -> int:
+        """How many PONs (OLT ports) the homes cut off hang on."""
+        return len({self.port_of_ont[o] for o in loss.onts})
+
+
+def failure_elements(failure: FailureSet) -> list[Element]:
+    """A failure's elements in the index's words (sites are already their devices)."""
+    return ([("trench", t) for t in failure.trenches] + [("node", n) for n in failure.nodes]
+            + [("cable", c) for c in failure.cables] + [("closure", c) for c in failure.closures]
+            + [("device", d) for d in failure.devices] + [("splitter", s) for s in failure.splitters])
