@@ -115,6 +115,7 @@ class _Channel:
 class SnmpClient:
     def __init__(self, stats: Stats | None = None):
         self.stats = stats if stats is not None else Stats()
+        self.pacer = Pacer()
         self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(int.from_bytes(os.urandom(2), "big") << 8)
         self._channels: dict[tuple[str, int], _Channel] = {}
@@ -247,6 +248,7 @@ class SnmpClient:
                     channel.waiting.discard(request_id)
                 if slot is not None:
                     await slot.hold(deadline)
+                await self.pacer.turn()  # the answer is decoded next: wait if this turn of the loop is full
                 return data
         finally:
             self._release(channel)
@@ -390,6 +392,40 @@ def _increasing(previous: bytes, part: list[ber.VarBind]) -> bool:
 def _expire(fut: asyncio.Future) -> None:
     if not fut.done():
         fut.set_exception(TimeoutError())
+
+
+class Pacer:
+    """Keeps every turn of the event loop short, so /-/healthy and new requests are
+    answered in milliseconds while hundreds of scrapes decode and render.
+
+    The loop runs all callbacks that are ready before it looks at its sockets again: when
+    a hundred walks get their answers together, one turn would decode and render them
+    all (tens of milliseconds, several times that on a busy machine). Each such piece of
+    work first awaits :meth:`turn`; once ``slice_s`` has passed since the turn's first
+    one began, the rest wait for a later turn, behind whatever the sockets brought in
+    meanwhile (a health check among them). Time is wall time: on a machine busy with
+    other work the slices get shorter in CPU terms, when responsiveness is scarcest.
+    """
+
+    def __init__(self, slice_s: float = 0.004):
+        self.slice_s = slice_s
+        self._since: float | None = None  # when this turn's first paced piece began
+        self.deferred = 0  # pieces moved to a later turn
+
+    async def turn(self) -> None:
+        while True:
+            now = time.perf_counter()
+            if self._since is None:
+                self._since = now
+                asyncio.get_running_loop().call_soon(self._next_turn)  # runs first in the next turn
+                return
+            if now - self._since < self.slice_s:
+                return
+            self.deferred += 1
+            await asyncio.sleep(0)  # to the back of the queue: after the sockets are read again
+
+    def _next_turn(self) -> None:
+        self._since = None
 
 
 class Limiter:
