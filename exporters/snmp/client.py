@@ -167,18 +167,20 @@ class SnmpClient:
             self._release(channel)
 
     def _readable(self, channel: _Channel) -> None:
-        while True:
-            try:
-                data = channel.sock.recv(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # ICMP port/host unreachable for an earlier request
-                self.stats["socket_errors"] += 1
-                self._fail_waiting(channel, SnmpError(
-                    "unreachable", f"{channel.address[0]}:{channel.address[1]}: {exc.strerror or exc}"))
-                return  # level-triggered: what else is queued is read on the next turn
-            self.stats["packets_received"] += 1
-            self._dispatch(channel, data)
+        # one datagram a call: the socket is one agent's, with mostly one request in flight;
+        # the loop's polling is level-triggered, so what else is queued is read on the next
+        # turn (reading on until EAGAIN would cost a failed recv and an exception each time)
+        try:
+            data = channel.sock.recv(65535)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # ICMP port/host unreachable for an earlier request
+            self.stats["socket_errors"] += 1
+            self._fail_waiting(channel, SnmpError(
+                "unreachable", f"{channel.address[0]}:{channel.address[1]}: {exc.strerror or exc}"))
+            return
+        self.stats["packets_received"] += 1
+        self._dispatch(channel, data)
 
     def _fail_waiting(self, channel: _Channel, error: SnmpError) -> None:
         """Every request in flight to the agent ends now with ``error``."""
@@ -438,6 +440,10 @@ class Limiter:
         self.active = 0
 
     async def acquire(self, deadline: float) -> None:
+        if not self._sem.locked():  # a free slot: taken at once, without wait_for's extra task
+            await self._sem.acquire()
+            self.active += 1
+            return
         self.waiting += 1
         try:
             await asyncio.wait_for(self._sem.acquire(), max(0.0, deadline - time.monotonic()))
