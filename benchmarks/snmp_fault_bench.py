@@ -9,7 +9,8 @@ vanish, nothing comes back). Every scrape carries a 10 s Prometheus timeout.
 
 Per exporter and round: live targets answered completely (HTTP 200, every interface's
 ifHCInOctets sample), what the dead ones got, and the latency of ``/-/healthy`` asked
-every 20 ms throughout (max, p99). Round 1 meets the dead targets for the first time;
+every 20 ms throughout (max, p99), and for a second before the scrapes start ("idle": what
+the shared machine's load alone costs a health check). Round 1 meets the dead targets for the first time;
 round 2 repeats the scrapes (netops then knows them dead). One live-only round comes
 first, untimed (netops' label cache is then warm, as in a Prometheus scrape loop).
 
@@ -48,8 +49,9 @@ import http.client, json, signal, sys, time
 stop = []
 signal.signal(signal.SIGINT, lambda *_: stop.append(1))
 conn = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=30)
-latencies, codes = [], {}
+latencies, codes, at = [], {}, []
 while not stop:
+    at.append(time.time())
     t0 = time.perf_counter()
     try:
         conn.request("GET", "/-/healthy")
@@ -62,7 +64,7 @@ while not stop:
     latencies.append(time.perf_counter() - t0)
     codes[code] = codes.get(code, 0) + 1
     time.sleep(0.02)
-print(json.dumps(dict(latencies=latencies, codes=codes)))
+print(json.dumps(dict(latencies=latencies, codes=codes, at=at)))
 """
 
 
@@ -77,7 +79,8 @@ async def fault_round(base: str, path: str, live: list[str], dead: list[str], ti
     answers: dict[str, tuple] = {}
     host, port = base.removeprefix("http://").split(":")
     prober = subprocess.Popen([sys.executable, "-c", HEALTH_PROBE, host, port], stdout=subprocess.PIPE)
-    await asyncio.sleep(0.2)  # the prober's interpreter is up before the scrapes start
+    await asyncio.sleep(1.2)  # the prober's interpreter is up, then a second of checks of the idle exporter
+    scrapes_from = time.time()
     async with aiohttp.ClientSession(connector=connector, headers=headers,
                                      timeout=aiohttp.ClientTimeout(total=timeout_s + 5)) as session:
         async def one(target):
@@ -88,7 +91,10 @@ async def fault_round(base: str, path: str, live: list[str], dead: list[str], ti
         wall = time.perf_counter() - w0
     prober.send_signal(signal.SIGINT)
     probed = json.loads(prober.communicate(timeout=30)[0])
-    health, health_codes = sorted(probed["latencies"]), probed["codes"]
+    health_codes = probed["codes"]
+    # the first 0.2 s are the prober's start; then the idle exporter: what the machine's load alone costs
+    idle = sorted(x for x, t in zip(probed["latencies"], probed["at"]) if probed["at"][0] + 0.2 <= t < scrapes_from)
+    health = sorted(x for x, t in zip(probed["latencies"], probed["at"]) if t >= scrapes_from)
     complete = sum(1 for t in live if answers[t][0] == 200 and answers[t][1].count(marker) == full)
     dead_outcomes: dict[str, int] = {}
     for t in dead:
@@ -102,7 +108,9 @@ async def fault_round(base: str, path: str, live: list[str], dead: list[str], ti
                 live_p95_s=round(sorted(answers[t][2] for t in live)[int(0.95 * (len(live) - 1))], 2),
                 health_n=len(health), health_codes=health_codes,
                 health_max_ms=round(1000 * health[-1], 1) if health else None,
-                health_p99_ms=round(1000 * health[int(0.99 * (len(health) - 1))], 1) if health else None)
+                health_p99_ms=round(1000 * health[int(0.99 * (len(health) - 1))], 1) if health else None,
+                idle_health_max_ms=round(1000 * idle[-1], 1) if idle else None,
+                idle_health_p50_ms=round(1000 * statistics.median(idle), 1) if idle else None)
 
 
 def full_count(base: str, path: str, target: str, marker: bytes) -> int:
@@ -194,13 +202,14 @@ def report(summary: dict) -> None:
     print(f"\n{summary['live']} live + {summary['closed']} closed + {summary['black_holes']} black-holed targets, "
           f"all scraped at once, {summary['scrape_timeout_s']} s scrape timeout", file=sys.stderr)
     print(f"{'exporter':<14}{'round':>6}{'live complete':>15}{'%':>7}{'wall s':>8}{'live p95 s':>11}"
-          f"{'dead p50 s':>11}{'healthy max ms':>16}{'p99 ms':>8}  dead targets got", file=sys.stderr)
+          f"{'dead p50 s':>11}{'healthy max ms':>16}{'p99 ms':>8}{'idle max ms':>13}  dead targets got",
+          file=sys.stderr)
     results = summary["results"]
     for name in ("snmp_exporter", "netops"):
         for r in results.get(name, []):
             print(f"{name:<14}{r['round']:>6}{r['live_complete']:>9}/{r['live']:<5}{r['live_complete_pct']:>7}"
                   f"{r['wall_s']:>8}{r['live_p95_s']:>11}{r['dead_p50_s']:>11}{r['health_max_ms']!s:>16}"
-                  f"{r['health_p99_ms']!s:>8}  {r['dead_outcomes']} (healthy: {r['health_codes']}, "
+                  f"{r['health_p99_ms']!s:>8}{r['idle_health_max_ms']!s:>13}  {r['dead_outcomes']} (healthy: {r['health_codes']}, "
                   f"CPU {r['exporter_cpu_s']} s, load {r['load_avg']})", file=sys.stderr)
 
 

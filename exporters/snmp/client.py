@@ -20,6 +20,7 @@ silent targets never starve live ones.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -115,6 +116,7 @@ class _Channel:
 class SnmpClient:
     def __init__(self, stats: Stats | None = None):
         self.stats = stats if stats is not None else Stats()
+        self.pacer = Pacer()
         self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(int.from_bytes(os.urandom(2), "big") << 8)
         self._channels: dict[tuple[str, int], _Channel] = {}
@@ -166,18 +168,20 @@ class SnmpClient:
             self._release(channel)
 
     def _readable(self, channel: _Channel) -> None:
-        while True:
-            try:
-                data = channel.sock.recv(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # ICMP port/host unreachable for an earlier request
-                self.stats["socket_errors"] += 1
-                self._fail_waiting(channel, SnmpError(
-                    "unreachable", f"{channel.address[0]}:{channel.address[1]}: {exc.strerror or exc}"))
-                return  # level-triggered: what else is queued is read on the next turn
-            self.stats["packets_received"] += 1
-            self._dispatch(channel, data)
+        # one datagram a call: the socket is one agent's, with mostly one request in flight;
+        # the loop's polling is level-triggered, so what else is queued is read on the next
+        # turn (reading on until EAGAIN would cost a failed recv and an exception each time)
+        try:
+            data = channel.sock.recv(65535)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # ICMP port/host unreachable for an earlier request
+            self.stats["socket_errors"] += 1
+            self._fail_waiting(channel, SnmpError(
+                "unreachable", f"{channel.address[0]}:{channel.address[1]}: {exc.strerror or exc}"))
+            return
+        self.stats["packets_received"] += 1
+        self._dispatch(channel, data)
 
     def _fail_waiting(self, channel: _Channel, error: SnmpError) -> None:
         """Every request in flight to the agent ends now with ``error``."""
@@ -247,6 +251,7 @@ class SnmpClient:
                     channel.waiting.discard(request_id)
                 if slot is not None:
                     await slot.hold(deadline)
+                await self.pacer.turn()  # the answer is decoded next: wait if this turn of the loop is full
                 return data
         finally:
             self._release(channel)
@@ -392,6 +397,59 @@ def _expire(fut: asyncio.Future) -> None:
         fut.set_exception(TimeoutError())
 
 
+class Pacer:
+    """Keeps every turn of the event loop short, so /-/healthy and new requests are
+    answered in milliseconds while hundreds of scrapes decode and render.
+
+    The loop runs all callbacks that are ready before it looks at its sockets again: when
+    a hundred walks get their answers together, one turn would decode and render them
+    all (tens of milliseconds, several times that on a busy machine). Each such piece of
+    work first awaits :meth:`turn`. Once ``slice_s`` has passed since the turn's first
+    piece began, later pieces queue (first come, first served) and are let go a batch per
+    turn, the batch halved after a turn that overran the slice and doubled after one that
+    did not; whatever the sockets brought in meanwhile (a health check) runs in between.
+    A queued piece is resumed once, when it is its turn: no polling. Time is wall time:
+    on a machine busy with other work the slices hold less CPU, when responsiveness is
+    scarcest.
+    """
+
+    def __init__(self, slice_s: float = 0.004):
+        self.slice_s = slice_s
+        self._since: float | None = None  # when this turn's first paced piece began
+        self._queue: collections.deque[asyncio.Future] = collections.deque()
+        self._batch = 1  # queued pieces let go per turn
+        self.deferred = 0  # pieces that queued
+
+    async def turn(self) -> None:
+        now = time.perf_counter()
+        if self._since is None:
+            self._begin(now)
+        elif self._queue or now - self._since >= self.slice_s:
+            waiter = asyncio.get_running_loop().create_future()
+            self._queue.append(waiter)
+            self.deferred += 1
+            await waiter
+
+    def _begin(self, now: float) -> None:
+        self._since = now
+        asyncio.get_running_loop().call_soon(self._next_turn)  # runs after this turn's ready callbacks
+
+    def _next_turn(self) -> None:
+        now = time.perf_counter()
+        overran = now - self._since >= self.slice_s
+        self._since = None
+        if not self._queue:
+            return  # nothing waits: the loop may sleep
+        self._batch = max(1, self._batch // 2) if overran else min(self._batch * 2, 1024)
+        released = 0
+        while self._queue and released < self._batch:
+            waiter = self._queue.popleft()
+            if not waiter.done():  # a scrape cancelled while it waited (its client left)
+                waiter.set_result(None)
+                released += 1
+        self._begin(now)  # the released pieces run in the next turn, and are timed as its work
+
+
 class Limiter:
     """Targets polled at once, shared by every scrape (bounded concurrency)."""
 
@@ -402,6 +460,10 @@ class Limiter:
         self.active = 0
 
     async def acquire(self, deadline: float) -> None:
+        if not self._sem.locked():  # a free slot: taken at once, without wait_for's extra task
+            await self._sem.acquire()
+            self.active += 1
+            return
         self.waiting += 1
         try:
             await asyncio.wait_for(self._sem.acquire(), max(0.0, deadline - time.monotonic()))

@@ -123,6 +123,7 @@ class Poller:
         """The exposition text and each module's status: the HTTP layer decides from the
         statuses whether the target is down (exporters.server)."""
         started = time.monotonic()
+        await self.client.pacer.turn()  # 200 requests arriving at once do not fill one turn of the loop
         profile = self.check_request(modules, auth)
         try:
             parsed = parse_target(target)  # the same strict HOST[:PORT] as /snmp and /sd
@@ -198,6 +199,7 @@ class Poller:
             up, reason = False, exc.reason
             log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)
         rendered: list[Family] = []
+        await self.client.pacer.turn()  # rendering a module: up to a millisecond, wait if the loop's turn is full
         try:
             module.render(ctx, data, rendered)
         except ber.BerError as exc:  # a value no well-formed agent sends: the module's samples go
