@@ -310,6 +310,19 @@ def print_listing(fmt: OutputFormat, title: str, columns: list[str], rows: list[
         print_table(title, columns, rows, prose=prose)
 
 
+def flat_rows(value: Any, path: str = "") -> list[list[Any]]:
+    """A nested result (dicts and lists) as ``[field, value]`` rows, the field its dotted
+    path (``sites_by_kind.school``, ``devices.0.name``): the CSV of a command whose JSON is
+    one object rather than a list of rows."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return [[path, getattr(value, "value", value)]]
+    return [row for key, item in items for row in flat_rows(item, f"{path}.{key}" if path else str(key))]
+
+
 def print_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]], prose: Iterable[str] = ()) -> None:
     """A table whose identifiers (codes, device names, addresses, numbers) are never wrapped or
     cut: only the ``prose`` columns wrap, between words. When even so the table is wider than

@@ -25,7 +25,17 @@ from commands.common import JSON_HELP
 
 #: listings: rows of one shape, for people (table) and for scripts (json, csv)
 LISTINGS = {"inventory list", "plan list", "audit rank", "audit diversity", "audit", "audit all",
-            "audit reachability", "audit spof", "audit shared-risk", "audit capacity", "audit consistency"}
+            "audit reachability", "audit spof", "audit shared-risk", "audit capacity", "audit consistency",
+            "audit cut", "config audit", "config backup", "lldp verify", "inventory stats", "inventory show",
+            "inventory seed", "inventory import"}
+#: commands with --json that print no listing, and why; every other one must offer --format
+NOT_LISTINGS = {
+    "config diff": "prints a unified diff",
+    "config remediate": "prints the config lines to paste, per device",
+    "report": "prints where the report was written (--json adds its KPIs)",
+    # commands/plan.py is being reworked by the planning helpers (session 3): their listings next
+    "plan connect": "follow-up", "plan batch": "follow-up", "plan show": "follow-up", "plan diff": "follow-up",
+}
 #: names that said the same thing differently before: never again
 RETIRED = {"--site-name", "--entity-kind"}
 
@@ -82,6 +92,12 @@ def test_same_names_for_the_same_things():
             assert {"critical", "warning"} <= set(re.findall(r"[a-z]+", f"{fail_on.metavar} {fail_on.help}")), where
         if "--name" in options and path[0] == "plan":
             assert "site" in options["--name"].help.lower(), where  # a plan's own name is --plan-name
+
+
+def test_every_command_with_json_offers_format():
+    missing = [" ".join(path) for path, command in COMMANDS if "--json" in _options(command)
+               and "--format" not in _options(command) and " ".join(path) not in NOT_LISTINGS]
+    assert not missing, f"add --format (format_option()) or a reason to NOT_LISTINGS: {missing}"
 
 
 @pytest.mark.parametrize("listing", sorted(LISTINGS))
@@ -144,6 +160,21 @@ def test_listing_formats_carry_the_same_columns(mini_city_db):
     assert all(r["code"] in table for r in as_json)
     old_style = CliRunner().invoke(app, ["--db", mini_city_db, "inventory", "list", "site", "--json"])
     assert json.loads(old_style.stdout) == as_json  # the positional kind still works
+
+
+@pytest.mark.parametrize("args", [["inventory", "stats"], ["inventory", "show", "POP-N"]])
+def test_one_object_as_csv_is_field_value_rows(mini_city_db, args):
+    """A command whose JSON is one object (not a list) gives CSV rows of its dotted fields."""
+    run = lambda *a: CliRunner().invoke(app, ["--db", mini_city_db, *args, *a])
+    as_json = json.loads(run("--format", "json").stdout)
+    rows = list(csv.reader(io.StringIO(run("--format", "csv").stdout)))
+    assert rows[0] == ["field", "value"] and len(rows) > 5
+    fields = dict(rows[1:])
+    for field, value in fields.items():
+        found = as_json
+        for key in field.split("."):
+            found = found[int(key)] if isinstance(found, list) else found[key]
+        assert value == ("" if found is None else str(found)), field
 
 
 def test_no_progress_output_when_stderr_is_not_a_terminal(mini_city_db):
