@@ -94,7 +94,9 @@ def import_cmd(
     from netops.db import session_scope
 
     batches = [files.read_file(path, kind) for path in paths]
-    with app_context(ctx).writing("netops inventory import") as engine, session_scope(engine) as session:
+    # a dry run checks against an existing inventory: it never creates a database or its schema
+    with app_context(ctx).writing("netops inventory import", create=not dry_run) as engine, \
+            session_scope(engine) as session:
         report = write(session, batches)
         if dry_run:
             session.rollback()
@@ -131,13 +133,12 @@ def export_cmd(
         raise NetopsError("--kind is required (or --open-data DIR)")
     entity = entity_kind(kind)
     writer = files.writer_for(entity, fmt)
-    if out is not None:
-        files.writable_file(out)
     with session_scope(engine) as session:
         rows = export_rows(session, kind)
     if out is None:
         writer(entity, rows, sys.stdout)
         return
+    out.parent.mkdir(parents=True, exist_ok=True)  # like every output option (see output_file)
     with files.atomic_text(out) as fh:
         writer(entity, rows, fh)
     err_console.print(f"{len(rows)} {kind} rows → {out}")

@@ -184,3 +184,23 @@ def test_no_progress_output_when_stderr_is_not_a_terminal(mini_city_db):
         assert result.exit_code in (0, 1), result.output
         assert result.stderr == "", (args, result.stderr)
         assert result.stdout.strip()
+
+
+def test_shell_completion_script_and_answers():
+    """README: `netops --show-completion bash` prints the script, and the protocol it uses
+    (`_NETOPS_COMPLETE=complete_bash`) completes a command name and an option."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    netops = str(Path(sys.executable).with_name("netops"))
+    script = subprocess.run([netops, "--show-completion", "bash"], capture_output=True, text=True, timeout=60)
+    assert script.returncode == 0 and "complete -o default -F _netops_completion netops" in script.stdout
+
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_NETOPS_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        return subprocess.run([netops], env=env, capture_output=True, text=True, timeout=60).stdout.split()
+    assert complete("netops inv") == ["inventory"]
+    assert "--format" in complete("netops inventory stats --f")
