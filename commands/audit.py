@@ -322,7 +322,8 @@ def cut(ctx: typer.Context,
         elements: list[str] = typer.Argument(..., help="Codes of segments, route nodes, closures, cables, devices, "
                                                        "links or sites failing together; prefix with the kind "
                                                        "(segment:TS1) when a code is ambiguous."),
-        as_json: bool = JSON, planned: bool = PLANNED, no_transit: bool = NO_TRANSIT) -> None:
+        fmt: OutputFormat = FORMAT, as_json: bool = JSON, planned: bool = PLANNED,
+        no_transit: bool = NO_TRANSIT) -> None:
     """Blast radius: what loses its connection when all the ELEMENTS fail at once. A route
     node takes its trench segments and closures with it, a closure the cables spliced in it,
     a site all its devices; a link is down when anything it runs through fails, whatever
@@ -337,7 +338,12 @@ def cut(ctx: typer.Context,
     failure, refs = audits.resolve_failures(net, graph_names)
     result = audits.blast_radius(net, failure, refs)
     sites = SiteList(net)
-    if as_json:
+    cut_off = [[code, sites.kind_of.get(code, "")] for code in sites.ordered(result.sites_cut)]
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.CSV:  # the sites cut off, as the table lists them
+        print_listing(fmt, "", ["site", "kind"], cut_off)
+        return
+    if fmt is OutputFormat.JSON:
         data = asdict(result)
         for ref in data["failed"]:
             ref["kind"] = AUDIT_ELEMENT_KINDS.get(ref["kind"], ref["kind"])
@@ -357,8 +363,7 @@ def cut(ctx: typer.Context,
                          if result.companies_cut else ""), highlight=False)
     print_table("sites cut off by kind", ["kind", "sites"],
                 sorted(result.sites_by_kind.items(), key=lambda kv: site_order(kv[0])))
-    print_table("sites cut off, most important first", ["site", "kind"],
-                [(code, sites.kind_of.get(code, "")) for code in sites.ordered(result.sites_cut)])
+    print_table("sites cut off, most important first", ["site", "kind"], cut_off)
     if result.physically_isolated:
         console.print(f"building entries without any trench route to a PoP: "
                       f"{sites.short(result.physically_isolated, 20)}", highlight=False)

@@ -20,24 +20,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
-from typer._click.exceptions import ClickException, NoArgsIsHelpError  # Typer's own click (typer>=0.29)
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperGroup
 
 from netops.errors import InputError, NetopsError
 from netops.settings import Settings
 
 if TYPE_CHECKING:  # the database code is imported by the commands that open one
     from sqlalchemy.engine import Engine
-
-_display_type_rich = TyperOption.display_type_rich
-
-
-def _flag_type(self, ctx):
-    """Help screens show no type for a flag: ``--json`` takes no value, ``<bool>`` says it does."""
-    return None if self.is_flag else _display_type_rich(self, ctx)
-
-
-TyperOption.display_type_rich = _flag_type  # Typer 0.29 labels every option with its type
 
 console = Console()
 err_console = Console(stderr=True)
@@ -154,54 +143,78 @@ def _is_driver_error(exc: BaseException) -> bool:
     return exc_module is not None and isinstance(exc, exc_module.DBAPIError)
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """A usage error from Typer's parser (a bad option or value, a missing argument, an
+    unknown command), told by the interface every click exception has, since Typer keeps
+    its click private (``typer._click``). The help screen of ``no_args_is_help`` travels as
+    one too: it is no error (Typer tells it by name as well)."""
+    return (callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int)
+            and type(exc).__name__ != "NoArgsIsHelpError")
+
+
 class NetopsGroup(TyperGroup):
     """Turns every failure a user can cause into one line on stderr and the documented exit
-    code: netops errors as they say, database errors with advice (exit 4), unreadable or
-    unwritable paths the user gave (exit 2)."""
+    code: usage errors with the command to ask for help (exit 2), netops errors as they say,
+    database errors with advice (exit 4), unreadable or unwritable paths the user gave (exit 2)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _require_finite_floats(self)
+        _flags_show_no_type(self)
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        _hide_flag_type(params)  # with --install-completion and --show-completion, added after __init__
+        return params
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        # the root's own options are parsed here, before invoke (`netops --bogus stats`)
+        with _one_line_errors(None):
+            return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx):
-        try:
+        with _one_line_errors(ctx):
             return super().invoke(ctx)
-        except NoArgsIsHelpError:  # the help screen, not an error
-            raise
-        except ClickException as exc:  # a bad option or argument of a sub-command: one line, not a panel
-            command = getattr(getattr(exc, "ctx", None), "command_path", None) or ctx.command_path
+
+
+@contextmanager
+def _one_line_errors(ctx: typer.Context | None) -> Iterator[None]:
+    try:
+        yield
+    except InputError as exc:
+        for problem in exc.problems[:50]:
+            _error(problem)
+        if len(exc.problems) > 50:
+            err_console.print(f"... and {len(exc.problems) - 50} more problems")
+        raise typer.Exit(exc.exit_code)
+    except NetopsError as exc:
+        _error(exc)
+        raise typer.Exit(exc.exit_code)
+    except UnicodeError as exc:
+        _error(f"not UTF-8 text: {exc.reason} at byte {getattr(exc, 'start', '?')}")
+        raise typer.Exit(NetopsError.exit_code)
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader went away (`| head`): stop quietly, as Unix tools do
+        raise typer.Exit(1)
+    except OSError as exc:
+        # a path the user named that cannot be read or written (a directory given as a
+        # file, a missing directory, no permission): name it and why
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        _error(f"{where}{exc.strerror or exc}")
+        raise typer.Exit(NetopsError.exit_code)
+    except Exception as exc:
+        if _is_usage_error(exc):  # a bad option or argument: one line naming where help is, not a panel
+            command = getattr(getattr(exc, "ctx", None), "command_path", None) or getattr(ctx, "command_path", "netops")
             _error(f"{exc.format_message()} (`{command} --help` lists the options)")
             raise typer.Exit(exc.exit_code)
-        except InputError as exc:
-            for problem in exc.problems[:50]:
-                _error(problem)
-            if len(exc.problems) > 50:
-                err_console.print(f"... and {len(exc.problems) - 50} more problems")
-            raise typer.Exit(exc.exit_code)
-        except NetopsError as exc:
-            _error(exc)
-            raise typer.Exit(exc.exit_code)
-        except UnicodeError as exc:
-            _error(f"not UTF-8 text: {exc.reason} at byte {getattr(exc, 'start', '?')}")
-            raise typer.Exit(NetopsError.exit_code)
-        except BrokenPipeError:
-            _quiet_stdout()  # the reader went away (`| head`): stop quietly, as Unix tools do
-            raise typer.Exit(1)
-        except OSError as exc:
-            # a path the user named that cannot be read or written (a directory given as a
-            # file, a missing directory, no permission): name it and why
-            where = f"{exc.filename}: " if exc.filename is not None else ""
-            _error(f"{where}{exc.strerror or exc}")
-            raise typer.Exit(NetopsError.exit_code)
-        except Exception as exc:
-            if not _is_driver_error(exc):
-                raise
-            from netops import db as dbmod
+        if not _is_driver_error(exc):
+            raise
+        from netops import db as dbmod
 
-            settings = ctx.obj.settings if isinstance(ctx.obj, AppContext) else Settings.load()
-            error = dbmod.explain(exc, settings.db_url, settings.db_lock_timeout)
-            _error(error)
-            raise typer.Exit(error.exit_code)
+        settings = ctx.obj.settings if ctx is not None and isinstance(ctx.obj, AppContext) else Settings.load()
+        error = dbmod.explain(exc, settings.db_url, settings.db_lock_timeout)
+        _error(error)
+        raise typer.Exit(error.exit_code)
 
 
 def _require_finite_floats(command) -> None:
@@ -214,6 +227,24 @@ def _require_finite_floats(command) -> None:
             param._finite = True
     for sub in getattr(command, "commands", {}).values():
         _require_finite_floats(sub)
+
+
+def _flags_show_no_type(command) -> None:
+    """Help screens show no type for a flag: ``--json`` takes no value, and the ``<bool>``
+    Typer prints by default says it does. An option's ``metavar`` is what help shows as its
+    value (Typer's documented "custom help name"), so every flag gets an empty one; ``--help``
+    too, which each command makes once and keeps (asked for here with the default
+    ``--help`` name, the only one netops uses)."""
+    help_option = command.get_help_option(typer.Context(command))
+    _hide_flag_type([*command.params, *([help_option] if help_option is not None else [])])
+    for sub in getattr(command, "commands", {}).values():
+        _flags_show_no_type(sub)
+
+
+def _hide_flag_type(params) -> None:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
 
 
 def _finite(callback):
@@ -308,6 +339,19 @@ def print_listing(fmt: OutputFormat, title: str, columns: list[str], rows: list[
         writer.writerows([["" if v is None else v for v in row] for row in rows])
     else:
         print_table(title, columns, rows, prose=prose)
+
+
+def flat_rows(value: Any, path: str = "") -> list[list[Any]]:
+    """A nested result (dicts and lists) as ``[field, value]`` rows, the field its dotted
+    path (``sites_by_kind.school``, ``devices.0.name``): the CSV of a command whose JSON is
+    one object rather than a list of rows."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return [[path, getattr(value, "value", value)]]
+    return [row for key, item in items for row in flat_rows(item, f"{path}.{key}" if path else str(key))]
 
 
 def print_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]], prose: Iterable[str] = ()) -> None:

@@ -17,7 +17,8 @@ import typer
 from typing import TYPE_CHECKING
 
 from commands import ssh_common as ssh
-from commands.common import app_context, console, open_session, print_json, print_table, severity_option
+from commands.common import (OutputFormat, app_context, chosen_format, console, format_option, open_session, print_json,
+                             print_listing, print_table, severity_option)
 
 if TYPE_CHECKING:  # the config code (netmiko, rules, git store) is imported by each command
     from configs.audit import AuditReport
@@ -33,6 +34,7 @@ def backup(
     role: list[str] = ssh.RoleOpt, device: list[str] = ssh.DeviceOpt, store: Path = ssh.StoreOpt,
     address_map: Path = ssh.AddressMapOpt, known_hosts: Path = ssh.KnownHostsOpt, workers: int = ssh.WorkersOpt,
     login_limit: int = ssh.LoginLimitOpt, retries: int = ssh.RetriesOpt, as_json: bool = ssh.JsonOpt,
+    fmt: OutputFormat = format_option(),
 ) -> None:
     """Back up the running config of the selected devices: scrubbed, one git commit per run."""
     from configs.backup import run_backup
@@ -49,12 +51,14 @@ def backup(
                                 fingerprint=fingerprint),
     )
     logins = ssh.login_summary(pool, time.monotonic() - started)
-    if as_json:
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.JSON:
         print_json({**report.as_dict(), "logins": logins})
     else:
-        print_table(f"config backup → {run.workspace.root / 'repo'}",
-                    ["device", "status", "change", "error"],
-                    [[d.device, d.status, d.change, d.error] for d in report.devices], prose=("error",))
+        print_listing(fmt, f"config backup → {run.workspace.root / 'repo'}",
+                      ["device", "status", "change", "error"],
+                      [[d.device, d.status, d.change, d.error] for d in report.devices], prose=("error",))
+    if fmt is OutputFormat.TABLE:  # the run's summary, for people
         console.print(report.message.splitlines()[0] if report.message else "no devices selected",
                       highlight=False, markup=False)
         console.print(ssh.login_line(logins), highlight=False)
@@ -100,6 +104,7 @@ def audit(
     fail_on: str = typer.Option(
         "critical", "--fail-on", callback=severity_option, metavar="[critical|warning|info]",
         help="Exit 1 on findings of this severity or worse (high/medium/low are accepted as before)."),
+    fmt: OutputFormat = format_option(),
 ) -> None:
     """Check configs against the compliance rules (running configs over SSH by default)."""
     from configs.audit import audit_live, audit_store, record_audit
@@ -125,14 +130,24 @@ def audit(
         report = ssh.with_progress("audit", len(targets.ready),
                                    lambda step: audit_live(targets, run.pool(), rules, step, fingerprint))
     record_audit(run.workspace, report, intended=intended)
-    if as_json:
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.JSON:
         print_json(report.as_dict())
+    elif fmt is OutputFormat.CSV:  # one row per finding, like the table of findings
+        print_listing(fmt, "", FINDING_COLUMNS, _findings(report))
     else:
         _print_audit(report)
     if report.failed_devices:
         raise typer.Exit(ssh.EXIT_DEVICES_FAILED)
     if report.fails_at(fail_on):
         raise typer.Exit(ssh.EXIT_FINDINGS)
+
+
+FINDING_COLUMNS = ["device", "rule", "severity", "evidence"]
+
+
+def _findings(report: AuditReport) -> list[list]:
+    return [[d.device, r.rule_id, r.severity, "; ".join(r.evidence)] for d in report.devices for r in d.failures]
 
 
 def _print_audit(report: AuditReport) -> None:
@@ -142,10 +157,9 @@ def _print_audit(report: AuditReport) -> None:
          max((r.severity for r in d.failures), key=lambda s: s.rank, default="")]
         for d in report.devices
     ], prose=("status",))
-    findings = [[d.device, r.rule_id, r.severity, "; ".join(r.evidence)]
-                for d in report.devices for r in d.failures]
+    findings = _findings(report)
     if findings:
-        print_table("findings", ["device", "rule", "severity", "evidence"], findings, prose=("evidence",))
+        print_table("findings", FINDING_COLUMNS, findings, prose=("evidence",))
     else:
         console.print("no findings")
     print_table("compliance by rule", ["rule", "severity", "compliant", "noncompliant", "title"], [

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commands.common import (OutputFormat, app_context, chosen_format, console, err_console,
-                             format_option, json_option, open_session, progress_bar, output_dir, output_file, print_json,
+                             flat_rows, format_option, json_option, open_session, progress_bar, output_dir, output_file, print_json,
                              print_listing, print_table)
 from netops.errors import NetopsError
 from netops.vocabulary import ELEMENT_KINDS
@@ -28,13 +28,13 @@ def _progress() -> Progress:
     return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
-def _print_report(report, as_json: bool) -> None:
-    if as_json:
-        print_json(report.as_dict())
-        return
+def _print_report(report, fmt: OutputFormat) -> None:
     counts = report.as_dict()
+    if fmt is OutputFormat.JSON:
+        print_json(counts)
+        return
     columns = list(next(iter(counts.values()), {"inserted": 0, "updated": 0, "unchanged": 0}))
-    print_table("written", ["kind", *columns], [(k, *v.values()) for k, v in counts.items()])
+    print_listing(fmt, "written", ["kind", *columns], [[k, *v.values()] for k, v in counts.items()])
 
 
 @app.command("seed")
@@ -47,6 +47,7 @@ def seed_cmd(
                                            help="Also write the candidate street network (GeoJSON)."),
     prune: bool = typer.Option(False, "--prune", help="Delete rows an earlier seed wrote that the generator "
                                                       "no longer makes (never rows of plans or imports)."),
+    fmt: OutputFormat = format_option(),
     as_json: bool = JSON,
 ) -> None:
     """Load the Gelsenkirchen network (real sites + generated plant). Idempotent.
@@ -67,7 +68,7 @@ def seed_cmd(
     if streets:
         write_streets(dataset, streets)
         err_console.print(f"street network: {streets}")
-    _print_report(report, as_json)
+    _print_report(report, chosen_format(fmt, as_json))
     for what, rows, why in (("kept", report.kept, "changed since the last seed (by a plan or an import); "
                                                   "the seed leaves them as they are"),
                             ("stale", report.stale, "no longer generated: `netops inventory seed --prune` "
@@ -84,6 +85,7 @@ def import_cmd(
     paths: list[Path] = typer.Argument(..., help="CSV or GeoJSON files, one entity kind each."),
     kind: Optional[str] = typer.Option(None, "--kind", help=f"Element kind when it cannot be told from the file: {', '.join(ELEMENT_KINDS)}."),
     dry_run: bool = typer.Option(False, help="Validate and report, write nothing."),
+    fmt: OutputFormat = format_option(),
     as_json: bool = JSON,
 ) -> None:
     """Validate whole files, then write everything in one transaction (upsert by natural key)."""
@@ -92,11 +94,13 @@ def import_cmd(
     from netops.db import session_scope
 
     batches = [files.read_file(path, kind) for path in paths]
-    with app_context(ctx).writing("netops inventory import") as engine, session_scope(engine) as session:
+    # a dry run checks against an existing inventory: it never creates a database or its schema
+    with app_context(ctx).writing("netops inventory import", create=not dry_run) as engine, \
+            session_scope(engine) as session:
         report = write(session, batches)
         if dry_run:
             session.rollback()
-    _print_report(report, as_json)
+    _print_report(report, chosen_format(fmt, as_json))
     if dry_run:
         err_console.print("dry run: nothing written")
 
@@ -129,13 +133,12 @@ def export_cmd(
         raise NetopsError("--kind is required (or --open-data DIR)")
     entity = entity_kind(kind)
     writer = files.writer_for(entity, fmt)
-    if out is not None:
-        files.writable_file(out)
     with session_scope(engine) as session:
         rows = export_rows(session, kind)
     if out is None:
         writer(entity, rows, sys.stdout)
         return
+    out.parent.mkdir(parents=True, exist_ok=True)  # like every output option (see output_file)
     with files.atomic_text(out) as fh:
         writer(entity, rows, fh)
     err_console.print(f"{len(rows)} {kind} rows → {out}")
@@ -184,15 +187,14 @@ def list_cmd(
 @app.command("show")
 def show_cmd(ctx: typer.Context,
              name: str = typer.Argument(..., help="Code or name of a site, device, cable, segment, node or link."),
-             as_json: bool = JSON) -> None:
+             fmt: OutputFormat = format_option(), as_json: bool = JSON) -> None:
     """One site, device, cable, segment, node or link, with what belongs to it."""
     from inventory import queries
     from netops.db import session_scope
 
     with open_session(ctx) as session:
         result = queries.show(session, name)
-    if as_json:
-        print_json(result)
+    if _printed_as_data(result, chosen_format(fmt, as_json)):
         return
     main = result[result["kind"]]
     print_table(f"{result['kind']} {name}", ["field", "value"],
@@ -204,15 +206,25 @@ def show_cmd(ctx: typer.Context,
         print_table(part, columns, [[getattr(r.get(c), "value", r.get(c)) for c in columns] for r in rows])
 
 
+def _printed_as_data(result: dict, fmt: OutputFormat) -> bool:
+    """JSON as it is, CSV as field/value rows; False when people get tables instead."""
+    if fmt is OutputFormat.TABLE:
+        return False
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+    else:
+        print_listing(fmt, "", ["field", "value"], flat_rows(result))
+    return True
+
+
 @app.command("stats")
-def stats_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
+def stats_cmd(ctx: typer.Context, fmt: OutputFormat = format_option(), as_json: bool = JSON) -> None:
     """What is in the inventory: sites by kind and status, devices, plant lengths."""
     from inventory.stats import stats
 
     with app_context(ctx).engine.connect() as conn:
         result = stats(conn)
-    if as_json:
-        print_json(result)
+    if _printed_as_data(result, chosen_format(fmt, as_json)):
         return
     status = result["sites_by_kind_and_status"]
     print_table(

@@ -13,7 +13,8 @@ import typer
 from typing import TYPE_CHECKING
 
 from commands import ssh_common as ssh
-from commands.common import console, open_session, print_json, print_table, severity_option
+from commands.common import (OutputFormat, chosen_format, console, err_console, format_option, open_session, print_json,
+                             print_listing, severity_option)
 from netops.vocabulary import Severity
 
 if TYPE_CHECKING:  # the LLDP code (netmiko) is imported when the command runs
@@ -45,6 +46,7 @@ def verify(
         ["warning"], "--fail-on", callback=_fail_on_option, metavar="[KIND|SEVERITY]",
         help="Exit 1 on mismatches of this kind (missing, mispatched, unexpected) or of this severity "
              "or worse (critical: missing; warning: all). Repeatable."),
+    fmt: OutputFormat = format_option(),
 ) -> None:
     """Read neighbours over SSH and report missing, mis-patched and unexpected links."""
     from configs.lldp import documented_links, record_lldp, verify as verify_links
@@ -57,15 +59,19 @@ def verify(
     report = ssh.with_progress("lldp", len(targets.ready),
                                lambda step: verify_links(links, targets, run.pool(), step))
     record_lldp(run.workspace, report)
-    if as_json:
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.JSON:
         print_json(report.as_dict())
     else:
-        print_table("LLDP/CDP vs inventory",
-                    ["device", "kind", "severity", "local port", "documented", "observed", "link"],
-                    [[f.device, f.kind, f.kind.severity, f.local_interface, f.expected, f.observed, f.link]
-                     for f in report.findings])
+        print_listing(fmt, "LLDP/CDP vs inventory",
+                      ["device", "kind", "severity", "local port", "documented", "observed", "link"],
+                      [[f.device, f.kind, f.kind.severity, f.local_interface, f.expected, f.observed, f.link]
+                       for f in report.findings])
+    if fmt is not OutputFormat.JSON:  # devices not read: beside the table, or on stderr beside CSV
         for d in report.failed_devices:
-            console.print(f"[red]{d.device}[/red]: {d.status}: {d.error}", highlight=False)
+            (console if fmt is OutputFormat.TABLE else err_console).print(
+                f"[red]{d.device}[/red]: {d.status}: {d.error}", highlight=False)
+    if fmt is OutputFormat.TABLE:
         counts = report.counts()
         console.print(", ".join(f"{v} {k}" for k, v in counts.items()) + f" ({len(report.devices)} devices)")
     if report.failed_devices:

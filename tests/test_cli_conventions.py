@@ -25,7 +25,17 @@ from commands.common import JSON_HELP
 
 #: listings: rows of one shape, for people (table) and for scripts (json, csv)
 LISTINGS = {"inventory list", "plan list", "audit rank", "audit diversity", "audit", "audit all",
-            "audit reachability", "audit spof", "audit shared-risk", "audit capacity", "audit consistency"}
+            "audit reachability", "audit spof", "audit shared-risk", "audit capacity", "audit consistency",
+            "audit cut", "config audit", "config backup", "lldp verify", "inventory stats", "inventory show",
+            "inventory seed", "inventory import"}
+#: commands with --json that print no listing, and why; every other one must offer --format
+NOT_LISTINGS = {
+    "config diff": "prints a unified diff",
+    "config remediate": "prints the config lines to paste, per device",
+    "report": "prints where the report was written (--json adds its KPIs)",
+    # commands/plan.py is being reworked by the planning helpers (session 3): their listings next
+    "plan connect": "follow-up", "plan batch": "follow-up", "plan show": "follow-up", "plan diff": "follow-up",
+}
 #: names that said the same thing differently before: never again
 RETIRED = {"--site-name", "--entity-kind"}
 
@@ -82,6 +92,12 @@ def test_same_names_for_the_same_things():
             assert {"critical", "warning"} <= set(re.findall(r"[a-z]+", f"{fail_on.metavar} {fail_on.help}")), where
         if "--name" in options and path[0] == "plan":
             assert "site" in options["--name"].help.lower(), where  # a plan's own name is --plan-name
+
+
+def test_every_command_with_json_offers_format():
+    missing = [" ".join(path) for path, command in COMMANDS if "--json" in _options(command)
+               and "--format" not in _options(command) and " ".join(path) not in NOT_LISTINGS]
+    assert not missing, f"add --format (format_option()) or a reason to NOT_LISTINGS: {missing}"
 
 
 @pytest.mark.parametrize("listing", sorted(LISTINGS))
@@ -146,6 +162,21 @@ def test_listing_formats_carry_the_same_columns(mini_city_db):
     assert json.loads(old_style.stdout) == as_json  # the positional kind still works
 
 
+@pytest.mark.parametrize("args", [["inventory", "stats"], ["inventory", "show", "POP-N"]])
+def test_one_object_as_csv_is_field_value_rows(mini_city_db, args):
+    """A command whose JSON is one object (not a list) gives CSV rows of its dotted fields."""
+    run = lambda *a: CliRunner().invoke(app, ["--db", mini_city_db, *args, *a])
+    as_json = json.loads(run("--format", "json").stdout)
+    rows = list(csv.reader(io.StringIO(run("--format", "csv").stdout)))
+    assert rows[0] == ["field", "value"] and len(rows) > 5
+    fields = dict(rows[1:])
+    for field, value in fields.items():
+        found = as_json
+        for key in field.split("."):
+            found = found[int(key)] if isinstance(found, list) else found[key]
+        assert value == ("" if found is None else str(found)), field
+
+
 def test_no_progress_output_when_stderr_is_not_a_terminal(mini_city_db):
     """Spinners and bars are for people at a terminal: a log or a pipe gets the results alone."""
     for args in (["audit", "--json"], ["audit", "rank", "--format", "csv"]):
@@ -153,3 +184,23 @@ def test_no_progress_output_when_stderr_is_not_a_terminal(mini_city_db):
         assert result.exit_code in (0, 1), result.output
         assert result.stderr == "", (args, result.stderr)
         assert result.stdout.strip()
+
+
+def test_shell_completion_script_and_answers():
+    """README: `netops --show-completion bash` prints the script, and the protocol it uses
+    (`_NETOPS_COMPLETE=complete_bash`) completes a command name and an option."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    netops = str(Path(sys.executable).with_name("netops"))
+    script = subprocess.run([netops, "--show-completion", "bash"], capture_output=True, text=True, timeout=60)
+    assert script.returncode == 0 and "complete -o default -F _netops_completion netops" in script.stdout
+
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_NETOPS_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        return subprocess.run([netops], env=env, capture_output=True, text=True, timeout=60).stdout.split()
+    assert complete("netops inv") == ["inventory"]
+    assert "--format" in complete("netops inventory stats --f")

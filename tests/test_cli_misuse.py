@@ -204,3 +204,50 @@ def test_output_directories_are_created_like_report_out(world):
     result = invoke(CliRunner(), db, ["audit", "--json", "--geojson", str(files["missing"])], env)
     assert result.exit_code == 0, result.output
     assert files["missing"].is_file()
+
+
+@pytest.mark.parametrize("argv, output", [
+    (["audit", "--json", "--geojson", "{out}/findings.geojson"], "findings.geojson"),
+    (["inventory", "export", "--kind", "site", "--out", "{out}/sites.csv"], "sites.csv"),
+    (["inventory", "export", "--open-data", "{out}/open"], "open/freewifi_hotspots.csv"),
+    (["report", "--json", "--out", "{out}/r.html", "--alertmanager-config", "{out}/am/am.yml",
+      "--alertmanager-base", str(Path(__file__).parents[1] / "deploy/alertmanager/alertmanager.yml")], "am/am.yml"),
+])
+def test_every_output_option_creates_its_missing_directory(world, argv, output):
+    """One rule for every option naming where to write: a missing directory is created (as
+    `report --out out/x.html` always did); what cannot become one is exit 2 naming it."""
+    db, files, env = world
+    reset(files)
+    out = files["missing"].parent
+    result = invoke(CliRunner(), db, [a.replace("{out}", str(out)) for a in argv], env)
+    assert result.exit_code == 0, result.output
+    assert (out / output).is_file()
+    blocked = [a.replace("{out}", str(files["text"])) for a in argv]  # a file where a directory must be
+    result = invoke(CliRunner(), db, blocked, env)
+    assert result.exit_code == 2 and str(files["text"]) in result.stderr, result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--bogus", "inventory", "stats"], "No such option: --bogus"),
+    (["--dbb", "x.db", "inventory", "stats"], "--db"),  # click's suggestion of the option meant
+])
+def test_a_wrong_root_option_is_one_line(argv, says):
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], result.stderr
+    assert "╭" not in result.output
+
+
+def test_a_dry_run_import_creates_no_database(tmp_path):
+    csv_file = tmp_path / "snmp_profile.csv"
+    csv_file.write_text("name,version\ncity_v2,v2c\n")
+    db = tmp_path / "new" / "netops.db"
+    result = CliRunner().invoke(app, ["--db", str(db), "inventory", "import", str(csv_file), "--dry-run"])
+    assert result.exit_code == 4 and "no database at" in result.stderr, result.output
+    assert not db.parent.exists()
+    db.parent.mkdir()
+    result = CliRunner().invoke(app, ["--db", str(db), "inventory", "import", str(csv_file), "--dry-run"])
+    assert result.exit_code == 4 and not db.exists(), result.output
+    assert list(db.parent.iterdir()) == []  # not even the writers' lock file

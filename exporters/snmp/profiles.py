@@ -2,8 +2,10 @@
 
 The built-in ``public_v2`` (v2c, community ``public``, like snmp_exporter's default) makes
 ``/snmp?target=...&module=interfaces`` work out of the box; a database profile of the same
-name replaces it. A profile whose secret is missing is left out with a warning, so one
-incomplete profile never stops the exporter.
+name replaces it (its tuning; its community when the secrets name one, else still
+``public``: the seeded inventory carries that row for labs). Any other profile whose
+secret is missing is left out with a warning, so one incomplete profile never stops the
+exporter.
 """
 
 from __future__ import annotations
@@ -37,11 +39,19 @@ def bears_secret(profile: AuthProfile) -> bool:
 def profile_from_row(row: SnmpProfile, store: SecretStore) -> AuthProfile:
     tuning = dict(max_repetitions=row.max_repetitions, timeout_s=row.timeout_s, retries=row.retries)
     if row.version == SnmpVersion.V2C:
-        return AuthProfile(row.name, "v2c", community=store.require("snmp", row.name, "community"), **tuning)
+        return AuthProfile(row.name, "v2c", community=_community(row.name, store), **tuning)
     auth_key = store.require("snmp", row.name, "auth_key").reveal() if row.auth_protocol != "none" else None
     priv_key = store.require("snmp", row.name, "priv_key").reveal() if row.priv_protocol != "none" else None
     user = UsmUser(row.user, str(row.auth_protocol), auth_key, str(row.priv_protocol), priv_key)
     return AuthProfile(row.name, "v3", user=user, **tuning)
+
+
+def _community(profile: str, store: SecretStore):
+    """A v2c profile's community from the secrets; the built-in profile's own when its
+    inventory row has none (``public`` is no secret, so nothing is missing)."""
+    if profile == DEFAULT_PROFILE.name:
+        return store.get("snmp", profile, "community") or DEFAULT_PROFILE.community
+    return store.require("snmp", profile, "community")
 
 
 def load_profiles(engine: Engine | None, store: SecretStore) -> dict[str, AuthProfile]:

@@ -4,6 +4,7 @@ SSH, library tracebacks kept off stderr, unknown selectors, remediate without ba
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
@@ -302,10 +303,17 @@ def test_fail_on_takes_the_audit_scale_and_the_old_words(fleet, cli_env):  # noq
     r, out = invoke(cli_env, "config", "audit", "--from-store", "--device", "s1-sw", "--json")
     severities = {res["severity"] for d in json.loads(r.stdout)["devices"] for res in d["results"]}
     assert severities == {"critical", "warning", "info"}
+    failed = {(d["device"], res["rule"], res["severity"]) for d in json.loads(r.stdout)["devices"]
+              for res in d["results"] if res["status"] == "noncompliant"}
+    r, out = invoke(cli_env, "config", "audit", "--from-store", "--device", "s1-sw", "--format", "csv")
+    assert failed and {(row["device"], row["rule"], row["severity"])
+                       for row in csv.DictReader(io.StringIO(r.stdout))} == failed  # one row per finding
     # LLDP: k1-sw has only a mispatched link (warning), pop1-dist a missing one (critical)
     r, out = invoke(cli_env, "lldp", "verify", "--device", "k1-sw", "--fail-on", "critical", "--json", *addr)
     assert r.exit_code == 0, out
     assert {f["severity"] for f in json.loads(r.stdout)["findings"]} == {"warning"}
+    r, out = invoke(cli_env, "lldp", "verify", "--device", "k1-sw", "--format", "csv", *addr)
+    assert [row["severity"] for row in csv.DictReader(io.StringIO(r.stdout))] == ["warning"], out
     r, _ = invoke(cli_env, "lldp", "verify", "--device", "k1-sw", "--fail-on", "warning", *addr)
     assert r.exit_code == 1
     r, _ = invoke(cli_env, "lldp", "verify", "--device", "pop1-dist", "--fail-on", "critical", *addr)
