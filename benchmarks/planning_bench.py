@@ -1,6 +1,7 @@
 """Connection planning: how close to the optimum, how fast on the city, how disjoint.
 
-    .venv/bin/python benchmarks/planning_bench.py [--seeds 12] [--redundant 12] [--no-write]
+    .venv/bin/python benchmarks/planning_bench.py [--seeds 12] [--redundant 12] [--redundant-batches 6]
+                                                  [--no-write]
                                                   [--db city.db --streets streets.geojson]
 
 Writes its own section of BENCHMARKS.md (between the planning-bench markers), so no
@@ -17,7 +18,11 @@ figure there outlives the code that made it; ``--no-write`` only prints it.
    use) are timed alongside: one cheapest route per Kita.
 3. Redundancy: redundant plans (``plan connect --redundant``) for Kitas and schools of the
    seeded city: time per plan and what the two routes share by ``topology.risk``.
-4. Examples: what `netops plan connect kita-002` (single and redundant) and `netops plan
+4. Redundant batches (``plan batch --redundant``): the heuristic against the exact MILP
+   (``planning/redundant.py``) on small grid cities and on instances cut from the seeded
+   city (a few neighbouring Kitas, the candidate network within ``CUT_RADIUS_M`` of their
+   single-site redundant routes); and the planned Kitas as one redundant batch.
+5. Examples: what `netops plan connect kita-002` (single and redundant) and `netops plan
    batch` print for the seeded city, from the same code.
 """
 
@@ -47,11 +52,15 @@ from planning.context import NetworkOptions, load_network, site_spec, sites_by_k
 from planning.default_prices import default_cost_model  # noqa: E402
 from planning.exact import optimal_cost  # noqa: E402
 from planning.loss_budget import optics_from_inventory  # noqa: E402
-from planning.network import build_candidate_network  # noqa: E402
+from planning.network import CandidateNetwork, build_candidate_network, local_xy  # noqa: E402
+from planning.redundant import (RedundantInstance, exact_pairs, independent_pairs, lp_relaxation,  # noqa: E402
+                                plan_redundant_batch, redundant_pairs)
 from planning.routing import min_cost_routes  # noqa: E402
 from tests.planning.grid import grid_city  # noqa: E402
 
 BEGIN, END = "<!-- planning-bench:begin -->", "<!-- planning-bench:end -->"
+CUT_RADIUS_M = 500.0  # city cuts: candidate nodes this close to the sites' own redundant routes
+CUT_SITES = 4
 
 
 class Clock:
@@ -167,6 +176,92 @@ def redundancy(engine, options: NetworkOptions, count: int) -> list[str]:
     ]
 
 
+def _redundant_gap(instance: RedundantInstance) -> tuple[float, float, float, float, float]:
+    """Heuristic (as ``plan batch --redundant`` runs it: LP-guided) vs the MILP: gap %,
+    LP bound below the optimum %, heuristic s, MILP s."""
+    with Clock() as h:
+        relaxed = lp_relaxation(instance)
+        heuristic = instance.cost(redundant_pairs(instance, independent_pairs(instance), guide=relaxed[1]))
+    with Clock() as x:
+        optimum = exact_pairs(instance).value_eur
+    return (100 * (heuristic - optimum) / optimum, 100 * (optimum - relaxed[0].value_eur) / optimum,
+            h.wall, x.wall, optimum)
+
+
+def _city_cuts(engine, options: NetworkOptions, count: int) -> list[RedundantInstance]:
+    """Small instances cut from the seeded city: ``CUT_SITES`` neighbouring Kitas (every
+    n-th Kita and its nearest), the candidate network within ``CUT_RADIUS_M`` of their
+    single-site redundant routes, the PoPs in it."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    with session_scope(engine) as session:
+        kitas, _ = sites_by_kind(session, "kindergarten", None)
+        net = load_network(session, options)
+    nodes = [net.attach_site(s.code, s.lat, s.lon, s.entry_node) for s in kitas]
+    full = RedundantInstance(net, nodes)
+    lat0 = kitas[0].lat
+    sites_xy = cKDTree([local_xy(s.lat, s.lon, lat0) for s in kitas])
+    nodes_xy = np.array([local_xy(net.graph.nodes[n]["lat"], net.graph.nodes[n]["lon"], lat0) for n in full.nodes])
+    node_tree = cKDTree(nodes_xy)
+    nothing = full.weights(np.zeros(len(full.edges), dtype=bool))
+    cuts = []
+    for start in range(0, len(kitas), max(1, len(kitas) // count))[:count]:
+        _, near = sites_xy.query(local_xy(kitas[start].lat, kitas[start].lon, lat0), k=CUT_SITES)
+        group = [nodes[i] for i in near]
+        pairs = [full.best_pair(t, nothing) for t in group]
+        on_routes = {full.index[n] for p in pairs if p for r in p.routes for leg in r.legs for n in (leg.a, leg.b)}
+        keep = {full.nodes[i] for v in on_routes for i in node_tree.query_ball_point(nodes_xy[v], CUT_RADIUS_M)}
+        keep = {n for n in keep if n[0] != "site" or n in group}
+        graph = net.graph.subgraph(keep).copy()
+        cut = CandidateNetwork(graph=graph, costs=net.costs, strands=net.strands, risk_rules=net.risk_rules,
+                               pops={p: code for p, code in net.pops.items() if p in graph})
+        cuts.append(RedundantInstance(cut, group))
+    return cuts
+
+
+def redundant_batches(engine, options: NetworkOptions, seeds: int) -> list[str]:
+    costs = default_cost_model()
+    rows = []
+    grids = []
+    for size, sites in ((5, 3), (6, 4), (6, 5)):
+        for seed in range(seeds):
+            city = grid_city(size, size, seed=seed, sites=sites,
+                             pop_cells=((0, 0), (size - 1, size - 1), (0, size - 1)))
+            net = build_candidate_network(city.physical, city.pops, costs, streets=city.streets)
+            grids.append(RedundantInstance(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites]))
+    for label, instances in ((f"{seeds} × 5x5 grid, 3 sites + {seeds} × 6x6, 4 sites + {seeds} × 6x6, 5 sites", grids),
+                             (f"{seeds} cuts of the seeded city, {CUT_SITES} neighbouring Kitas, network within "
+                              f"{CUT_RADIUS_M:.0f} m of their routes", _city_cuts(engine, options, seeds))):
+        results = []
+        for instance in instances:
+            results.append(_redundant_gap(instance))
+            print(f"redundant batch ({len(instance.nodes)} nodes, {len(instance.sites)} sites): gap "
+                  f"{results[-1][0]:.2f} %, LP {results[-1][1]:.2f} % below, {results[-1][2]:.2f} s / "
+                  f"{results[-1][3]:.2f} s", flush=True)
+        gaps = [r[0] for r in results]
+        rows.append(f"| {label} | {statistics.mean(gaps):.2f} % | {statistics.median(gaps):.2f} % | "
+                    f"{max(gaps):.2f} % | {sum(g < 0.01 for g in gaps)}/{len(gaps)} | "
+                    f"{max(r[1] for r in results):.2f} % | {statistics.median(r[2] for r in results) * 1000:,.0f} ms | "
+                    f"{statistics.median(r[3] for r in results) * 1000:,.0f} ms (up to {max(r[3] for r in results):.1f} s) |")
+    return ["| instances | gap mean | gap median | gap max | optimal | LP bound below optimum, max "
+            "| heuristic median | MILP median |", "|---|---:|---:|---:|---:|---:|---:|---:|", *rows]
+
+
+def redundant_city(engine, options: NetworkOptions) -> list[str]:
+    with session_scope(engine) as session:
+        sites, _ = sites_by_kind(session, "kindergarten", "planned")
+        net = load_network(session, options)
+    with Clock() as clock:
+        plan = plan_redundant_batch(net, sites)
+    saving = 100 * plan.saving_eur / plan.independent_total_eur
+    return [f"The {len(plan.routes)} planned Kitas as one redundant batch: {clock.wall:.1f} s wall / "
+            f"{clock.cpu:.1f} s CPU, {plan.total_eur:,.0f} € against {plan.independent_total_eur:,.0f} € as "
+            f"independent redundant plans (saving {plan.saving_eur:,.0f} €, {saving:.1f} %); routing "
+            f"{plan.routing_eur:,.0f} € ≥ {plan.bound.value_eur:,.0f} € ({plan.bound.method}): proven gap "
+            f"{plan.bound.gap_pct(plan.routing_eur):.1f} %."]
+
+
 def examples(engine, options: NetworkOptions) -> list[str]:
     lines = []
     with session_scope(engine) as session:
@@ -195,7 +290,8 @@ def section(args, engine, options) -> str:
     load = os.getloadavg()[0]
     parts = [
         BEGIN,
-        f"Made by `benchmarks/planning_bench.py --seeds {args.seeds} --redundant {args.redundant}` on "
+        f"Made by `benchmarks/planning_bench.py --seeds {args.seeds} --redundant {args.redundant} "
+        f"--redundant-batches {args.redundant_batches}` on "
         f"{dt.date.today().isoformat()} ({os.cpu_count()} CPUs, load average {load:.1f} at the start); "
         "re-running it rewrites this part.",
         "",
@@ -217,6 +313,14 @@ def section(args, engine, options) -> str:
               "audits' definition too), to two PoP buildings where possible:", ""]
     if args.redundant:
         parts += redundancy(engine, options, args.redundant)
+    parts += ["", "**Redundant batches** (`netops plan batch --redundant`): every site two routes sharing no "
+              "trench, manhole, building or street corridor, to two PoP buildings, trenches shared between "
+              "sites. The heuristic (LP-guided construction, Suurballe pairs, rip-up and re-route, "
+              "`planning/redundant.py`) against the exact optimum of the same integer program (HiGHS: two "
+              "units of flow per site, one route per trench and per manhole or building), side by side:", ""]
+    if args.redundant_batches:
+        parts += redundant_batches(engine, options, args.redundant_batches)
+        parts += [""] + redundant_city(engine, options)
     parts += ["", "**From the CLI** on the seeded city:", ""]
     parts += examples(engine, options)
     parts.append(END)
@@ -237,6 +341,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=12, help="Instances per grid size (0: skip quality).")
     parser.add_argument("--redundant", type=int, default=12, help="Kitas and schools each for redundant plans.")
+    parser.add_argument("--redundant-batches", type=int, default=6,
+                        help="Instances per kind for redundant batches against the MILP (0: skip).")
     parser.add_argument("--db", type=Path, help="A seeded SQLite file (default: seed a fresh one).")
     parser.add_argument("--streets", type=Path, help="Its street network GeoJSON.")
     parser.add_argument("--no-write", action="store_true", help="Print the section, leave BENCHMARKS.md alone.")

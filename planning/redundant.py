@@ -59,7 +59,7 @@ MAX_PAIR_SOLVES = 32  # branch-and-bound nodes per site for building and corrido
 MAX_PASSES = 8  # rip-up and re-route passes
 # constructions: (per-cable weight, fixed-cost weight) while adding sites; later sites follow
 CONSTRUCTIONS = ((1.0, 1.0), (3.0, 1.0), (1.0, 0.5))
-MAX_REGROUP_SITES = 40  # batches up to this size are also improved by re-grouping pairs of sites
+MAX_REGROUP_SITES = 24  # batches up to this size try every construction and re-group pairs of sites
 EXACT_MAX_VARIABLES = 150_000  # sites × directed arcs up to which the MILP / its LP is stated
 EXACT_TIME_LIMIT_S = 120.0
 NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
@@ -362,9 +362,11 @@ def _regroup(instance: RedundantInstance, pairs: dict[Node, Pair], independent: 
     (and with fixed costs halved: a way worth digging only for both), keeping what is
     cheaper; until no such move helps."""
     best, best_cost = pairs, instance.cost(pairs)
-    nodes_of = {t: {int(x) for route in p.edges for e in route for x in instance.ends[e]} for t, p in pairs.items()}
+    # sites whose routes meet somewhere but at a PoP (where every route meets)
+    nodes_of = {t: {int(x) for route in p.edges for e in route for x in instance.ends[e]
+                    if not instance.is_pop[x]} for t, p in pairs.items()}
     groups = sorted({tuple(sorted((s, t), key=repr)) for s in pairs for t in pairs
-                     if s != t and nodes_of[s] & nodes_of[t]} | set(), key=repr)
+                     if s != t and nodes_of[s] & nodes_of[t]}, key=repr)
     failed: set = set()
     improved = True
     while improved:
@@ -375,10 +377,10 @@ def _regroup(instance: RedundantInstance, pairs: dict[Node, Pair], independent: 
             kept = {t: p for t, p in best.items() if t not in group}
             tries = [_insert(instance, kept, list(order), independent, 1.0, discount)
                      for order in (group, group[::-1]) for discount in (1.0, 0.5)]
-            candidate = min((_reroute(instance, c) for c in tries), key=instance.cost)
-            cost = instance.cost(candidate)
-            if cost < best_cost - 1e-6:
-                best, best_cost, improved = candidate, cost, True
+            candidate = min(tries, key=instance.cost)
+            if instance.cost(candidate) < best_cost - 1e-6:
+                best = _reroute(instance, candidate)  # the others may now have cheaper ways
+                best_cost, improved = instance.cost(best), True
                 failed.clear()
             else:
                 failed.add(group)
@@ -391,8 +393,9 @@ def redundant_pairs(instance: RedundantInstance, independent: dict[Node, Pair] |
     """The joint redundant plan's pair per site that has one: several constructions
     (sites added farthest first onto what is dug, per-cable costs weighed 1x and 3x, fixed
     costs at full and half weight; the independent pairs), each ripped up and re-routed;
-    the cheapest, improved by re-grouping pairs of sites (batches up to
-    ``max_regroup_sites``). ``guide`` (0..1 per trench, e.g. the LP relaxation's y) adds a
+    the cheapest, improved by re-grouping pairs of sites. Larger batches than
+    ``max_regroup_sites`` (the city) get the independent pairs and the first
+    construction only: each pass over the sites costs two Dijkstra searches per site. ``guide`` (0..1 per trench, e.g. the LP relaxation's y) adds a
     construction with each trench's fixed cost weighed by 1 - guide: trenches a relaxed
     optimum digs look cheap from the start, so the sites gather on them."""
     independent = independent_pairs(instance) if independent is None else independent
@@ -401,7 +404,7 @@ def redundant_pairs(instance: RedundantInstance, independent: dict[Node, Pair] |
     nothing = np.zeros(len(instance.edges), dtype=bool)
     order = sorted(independent, key=lambda t: (-instance.marginal(independent[t], nothing), repr(t)))
     candidates = [_reroute(instance, independent)]
-    for sharing, discount in CONSTRUCTIONS:
+    for sharing, discount in CONSTRUCTIONS[:None if len(independent) <= max_regroup_sites else 1]:
         candidates.append(_reroute(instance, _insert(instance, {}, order, independent, sharing, discount)))
     if guide is not None:
         candidates.append(_reroute(instance, _insert(instance, {}, order, independent, 1.0, 1.0 - guide)))
