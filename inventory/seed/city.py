@@ -23,11 +23,17 @@ generated from a fixed seed and marked ``source = "generated"``:
   cable, with a splice closure at each branch point; ring cables run PoP to PoP;
 * devices, interfaces, and links routed hop by hop over those cables on strand pairs.
 
+Grown to the city's own account (issue 14): the 53 schools of Gladbeck and Bottrop on their
+towns' PoPs, street cabinets in the commercial centres, and the customers (companies, homes
+on a PON) of ``inventory/seed/customers.py``, about 620 km of cable in all. They draw from a
+second random stream, so the rows above come out as they did before the growth.
+
 Real networks have weaknesses, and so does this one, on purpose. The ``manifest`` lists
 every planted one so that tests can check that the audits find them and nothing else:
 single-homed sites, "redundant" sites whose two links share a trench, a spur feeding a
 cluster, full ducts, a device without a management address, a segment whose recorded
-length disagrees with its geometry. Hotspot APs have a single uplink by design.
+length disagrees with its geometry; on the PON a budget that fails, a full splitter and a
+feeder cable with over a thousand homes. Hotspot APs have a single uplink by design.
 
 ``scale=N`` tiles N copies of the city (codes suffixed ``-tK``) joined PoP to PoP, for
 benchmarks.
@@ -890,6 +896,9 @@ _REF_FIELDS = {
     "closure": ("code", "node"), "cable": ("code", "a_site", "a_closure", "b_site", "b_closure"),
     "cable_segment": ("cable", "segment"), "device": ("name", "site"), "interface": ("device",),
     "link": ("code", "a_device", "b_device"), "link_hop": ("link", "cable"),
+    "building": ("code",), "business_connection": ("code", "building", "site", "link", "device"),
+    "olt_port": ("device",), "splitter": ("code", "node", "olt_device", "parent", "feeder_cable"),
+    "residential_connection": ("code", "building", "splitter", "drop_cable"),
 }
 
 

@@ -17,7 +17,7 @@ away, each with one street of buildings on a drop cable::
 
 Every splitter keeps a free port, every OLT port stays within 1:64, and every PON fits its
 optics class with 3 dB to spare (B+ up to 3 km of fibre, C+ beyond), except what is
-planted (see the module's ``Pon.plant``): one full splitter with a building waiting, one
+planted (``Pon.plant_weaknesses``): one full splitter with a building waiting, one
 PON whose budget fails, and one feeder cable with over a thousand homes behind it.
 """
 
@@ -34,7 +34,6 @@ from inventory.seed.city import (
     M_PER_DEG_LAT, M_PER_DEG_LON, POPS, STREET_ZONES, TRENCH_PREFERENCE, PlantBuilder, StreetGrid, _along, _ip, _jitter,
     _route_segments, _serial, _site,
 )
-from netops.geo import distance_m
 
 #: homes passed in Gelsenkirchen, spread over the Stadtteile by population
 HOMES_PASSED = 11_000
@@ -70,8 +69,8 @@ def _offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[floa
     return round(lat + north_m / M_PER_DEG_LAT, 6), round(lon + east_m / M_PER_DEG_LON, 6)
 
 
-def _building(code, address, district, lat, lon, *, residential=0, business=0, name=None) -> dict[str, Any]:
-    return {"code": code, "name": name, "address": address, "postcode": None, "city": "Gelsenkirchen",
+def _building(code, address, district, lat, lon, *, residential=0, business=0) -> dict[str, Any]:
+    return {"code": code, "name": None, "address": address, "postcode": None, "city": "Gelsenkirchen",
             "district": district, "lat": lat, "lon": lon, "residential_units": residential,
             "business_units": business, "status": "active", "source": GENERATED}
 
@@ -291,7 +290,7 @@ class Pon:
             return self.rng.randint(4, 12)
         return self.rng.randint(16, 48)  # blocks: FTTB, an ONT per stairwell
 
-    def building(self, district: str, street: list[list[float]], units: int, waiting: bool = False) -> str:
+    def building(self, district: str, street: list[list[float]], units: int) -> str:
         rng = self.rng
         t = rng.uniform(0.1, 0.9)
         (lon1, lat1), (lon2, lat2) = street[0], street[-1]

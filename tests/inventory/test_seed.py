@@ -86,9 +86,8 @@ def test_seed_is_idempotent_and_stats_plausible(engine, city):
     with session_scope(engine) as session:
         assert session.execute(select(func.count()).select_from(Site)).scalar_one() == len(city.rows["site"])
         km = session.execute(select(func.sum(Cable.length_m))).scalar_one() / 1000
-    # the city quotes ~620 km across three towns; the generated plant covers Gelsenkirchen
-    # and the ring to Gladbeck and Bottrop (see inventory/data/GENERATED.md)
-    assert 350 <= km <= 800
+    # the city quotes ~620 km of fibre across three towns (see inventory/data/GENERATED.md)
+    assert 590 <= km <= 650
 
 
 def test_stats_json_from_cli(run_cli):
@@ -99,7 +98,12 @@ def test_stats_json_from_cli(run_cli):
     kinds = stats["sites_by_kind"]
     assert kinds["school"] >= 80 and kinds["kindergarten"] == 123 and kinds["hotspot"] >= 260
     assert kinds["hospital"] == 6 and kinds["business_park"] == 12
-    assert 350_000 <= stats["cable_length_m"] <= 800_000
+    assert 590_000 <= stats["cable_length_m"] <= 650_000
+    customers = stats["customers"]
+    assert customers["business_connections"] >= 800 and customers["residential_units_connected"] >= 5_000
+    assert customers["residential_units_connected"] < customers["residential_units_passed"] <= customers[
+        "residential_units"]
+    assert stats["devices_by_role"]["olt"] == 5 and kinds["school"] == 80 + 53
 
 
 def test_scaled_city_has_n_times_the_sites(city):
