@@ -68,20 +68,6 @@ def _impact(net: Network, sites: set[int], loss: CustomerLoss) -> dict:
             **customer_fields(net, loss)}
 
 
-def _customer_elements(net: Network) -> list[tuple[str, Hashable]]:
-    """Elements of the network that customers depend on: the PON's plant, the devices and
-    links that carry companies."""
-    customers = net.customers
-    present = {"trench": net.segments, "node": net.route_nodes, "cable": net.cables, "closure": net.closures,
-               "device": net.devices, "splitter": customers.splitters}
-    elements = [e for e in customers.by_element if e[1] in present[e[0]]]
-    elements += [("device", d) for d in customers.companies_on_device]
-    elements += [("device", d) for d in customers.links_ending_at]
-    elements += [("device", d) for d in customers.onts_of_olt]
-    elements += [("link", k) for k in customers.companies_on_link]
-    return sorted(set(elements), key=repr)
-
-
 def single_points_of_failure(net: Network) -> list[Finding]:
     """Cut edges and cut nodes of every layer that cut sites off (beyond their own site), and
     every element whose failure alone cuts customers off (companies, homes).
@@ -117,10 +103,13 @@ def single_points_of_failure(net: Network) -> list[Finding]:
                 seen.add((kind, ident))
     layer_of = {"trench": "physical", "node": "physical", "cable": "cable", "closure": "cable", "link": "logical",
                 "device": "logical", "splitter": "pon"}
-    for kind, ident in _customer_elements(net):
+    ranked = {(e.kind, e.id): (e.site_ids, e.customers) for e in criticality_ranking(net)}
+    others = ([("cable", c) for c in net.cables] + [("closure", c) for c in net.closures]
+              + [("link", k) for k in net.links] + [("splitter", s) for s in net.customers.splitters])
+    for kind, ident in [*ranked, *others]:
         if (kind, ident) in seen:
             continue
-        sites, loss = net.loss_of(net.failure_of(kind, ident))
+        sites, loss = ranked.get((kind, ident)) or net.loss_of(net.failure_of(kind, ident))
         if loss:
             own_site = net.physical.site_of.get(ident) if kind == "node" else (
                 net.devices[ident].site_id if kind == "device" else None)
