@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Iterable
 
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
-from netops.vocabulary import SINGLE_HOMED_BY_DESIGN
 from topology.customers import NO_LOSS, CustomerLoss
-from topology.findings import AuditReport, ElementRef, Finding, Severity
+from topology.findings import AuditReport, ElementRef, Finding, Severity, concerns_only_by_design
 from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
 from topology.pon import pon_findings
 from topology.rows import in_scope
@@ -115,21 +114,22 @@ def single_points_of_failure(net: Network) -> list[Finding]:
                 net.devices[ident].site_id if kind == "device" else None)
             by_impact[frozenset(sites - {own_site}), loss].append((layer_of[kind], net.ref(kind, ident)))
     findings = []
+    kind_of = {site.code: str(site.kind) for site in net.sites.values()}
     for (lost, loss), elements in by_impact.items():
         layers = sorted({layer for layer, _ in elements})
         refs = tuple(sorted((ref for _, ref in elements), key=lambda r: (r.kind, r.code)))
         impact = _impact(net, set(lost), loss)
-        by_design = _pon_by_design(net, lost, loss)
-        if by_design:
-            impact["severity"] = Severity.INFO
         cut_off = [f"{len(lost)} site(s)"] if lost else []
         if loss.companies:
             cut_off.append(f"{len(loss.companies)} compan{'y' if len(loss.companies) == 1 else 'ies'}")
         if loss.onts:
             cut_off.append(f"{impact['residential_units']} home(s) on {impact['pons']} PON(s)")
-        findings.append(Finding(
+        finding = Finding(
             "spof", layer=",".join(layers), title="single point of failure", elements=refs,
-            detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact))
+            detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact)
+        if loss.onts and concerns_only_by_design(finding, kind_of):
+            finding = replace(finding, severity=Severity.INFO)  # one PON, however many homes
+        findings.append(finding)
     return findings
 
 
@@ -142,12 +142,6 @@ def _node_element(layer, node) -> tuple[str, Hashable]:
     if node_kind == "cable_end" and node[0] == "closure":
         return "closure", node[1]
     return node_kind, node
-
-
-def _pon_by_design(net: Network, sites: frozenset, loss: CustomerLoss) -> bool:
-    """Only homes of one PON, and perhaps sites single-homed by design, are cut off."""
-    return (bool(loss.onts) and not loss.companies and net.customers.pons(loss) == 1
-            and all(str(net.sites[s].kind) in SINGLE_HOMED_BY_DESIGN for s in sites))
 
 
 # -- 3. path diversity -------------------------------------------------------------------

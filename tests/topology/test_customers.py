@@ -389,3 +389,16 @@ def test_customers_cut_off_agree_with_the_oracle(city, planned, transit, rng):
     for kind, ident, _ in elements:  # every element that cuts a customer off alone is named
         if kind != "site" and any(oracle.customers_lost({(kind, ident)})):
             assert (kind, ident) in named, (kind, ident)
+
+
+def test_geojson_places_pon_elements(tmp_path):
+    from topology.geojson import findings_to_geojson
+
+    city = budget_town()
+    net = Network(city.inv)
+    collection = findings_to_geojson(net, [f for f in pon_findings(net) if f.audit == "pon_budget"])
+    points = [g["coordinates"] for g in collection["features"][0]["geometry"]["geometries"]]
+    b1 = next(b for b in city.inv.buildings if b.code == "B1")
+    cab = next(n for n in city.inv.nodes if n.code == "CAB")
+    pop = next(s for s in city.inv.sites if s.code == "POP")
+    assert points == [[b1.lon, b1.lat], [pop.lon, pop.lat], [cab.lon, cab.lat], [cab.lon, cab.lat]]
