@@ -402,3 +402,26 @@ def test_geojson_places_pon_elements(tmp_path):
     cab = next(n for n in city.inv.nodes if n.code == "CAB")
     pop = next(s for s in city.inv.sites if s.code == "POP")
     assert points == [[b1.lon, b1.lat], [pop.lon, pop.lat], [cab.lon, cab.lat], [cab.lon, cab.lat]]
+
+
+def test_customers_loaded_from_the_database_give_the_same_answers(engine):
+    """Rows stored in random order (SQLite and PostgreSQL), loaded back: the same findings,
+    ranking and PON budgets as the rows in memory."""
+    import random
+
+    from netops.db import session_scope
+    from tests.topology.builder import store
+    from topology.rows import load_inventory
+
+    city = town()
+    city.building("B4", 8)
+    city.ont("O4", "B4", "S2", 7, units=8, take_up="passed")
+    with session_scope(engine) as session:
+        store(city.inv, session, shuffle=random.Random(3))
+    with session_scope(engine) as session:
+        loaded = Network(load_inventory(session, geometry=True))
+    built = Network(city.inv)
+    assert [f.as_dict() for f in run_audits(loaded).sorted()] == [f.as_dict() for f in run_audits(built).sorted()]
+    assert [(e.code, e.weight, e.customers) for e in criticality_ranking(loaded)] == \
+        [(e.code, e.weight, e.customers) for e in criticality_ranking(built)]
+    assert ont_budgets(loaded) == ont_budgets(built) and len(ont_budgets(built)) == 4
