@@ -425,3 +425,27 @@ def test_customers_loaded_from_the_database_give_the_same_answers(engine):
     assert [(e.code, e.weight, e.customers) for e in criticality_ranking(loaded)] == \
         [(e.code, e.weight, e.customers) for e in criticality_ranking(built)]
     assert ont_budgets(loaded) == ont_budgets(built) and len(ont_budgets(built)) == 4
+
+
+def test_rows_written_around_the_import_are_findings_not_tracebacks():
+    """A cascade that loops, a ratio the loss table lacks, an optics class it does not know:
+    the import refuses each, a database edited by hand may still hold them."""
+    city = budget_town()
+    city.olt_port("pon2", "POP-olt", "d_plus")
+    city.splitter("S7", 12, "CAB", port="pon2")
+    city.building("B7", 3)
+    city.ont("O7", "B7", "S7", 1, units=3)
+    city.splitter("SA", 8, "CAB", parent="S1", parent_port=5)
+    city.splitter("SB", 8, "CAB", parent="SA", parent_port=1)
+    city.ont("O8", "B7", "SB", 1, units=1)
+    rows = city.inv.splitters
+    rows[:] = [r._replace(parent_id=city.splitter_ids["SB"], parent_port=2) if r.code == "SA" else r for r in rows]
+    net = Network(city.inv)
+    found = {(f.severity.value, f.title, f.elements[0].code) for f in run_audits(net).findings if f.layer == "pon"}
+    assert ("warning", "ONT's splitter chain reaches no OLT port in service", "O8") in found
+    assert ("warning", "splitter ratio 1:12 is not a standard splitter: no loss figure, its ONTs' budgets are not "
+                       "checked", "S7") in found
+    assert ("warning", "OLT port optics class 'd_plus' unknown (b_plus or c_plus): its ONTs' budgets are not checked",
+            "POP-olt/pon2") in found
+    assert {b.ont for b in ont_budgets(net)} == {"O1", "O2"}
+    assert cut(net, "splitter:SA").residential_units_cut == 0  # O8 had no service to lose
