@@ -77,10 +77,10 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     the same sites and customers form one finding: a spur of five trench segments, its cable
     and the link over it are one weakness, not seven.
 
-    A PON is a tree by design: a finding that cuts off only homes of one PON (one OLT port),
-    and no site but hotspots and small cells, is one of its single points of failure by
-    design (``by_design``: info, listed with ``--all``); homes of several PONs on one element
-    (a feeder cable carrying several ports' fibres), or any company, are real findings."""
+    A PON is a tree by design: a finding that cuts off only homes of one PON (one OLT port)
+    is one of its single points of failure by design (info however many homes, and listed
+    with ``--all``, like a hotspot's spur); homes of several PONs on one element (a feeder
+    cable carrying several ports' fibres), or any company, are real findings."""
     by_impact: dict[tuple[frozenset, CustomerLoss], list[tuple[str, ElementRef]]] = defaultdict(list)
     seen = set()
     for layer in (net.physical, net.cable, net.logical):
@@ -127,7 +127,7 @@ def single_points_of_failure(net: Network) -> list[Finding]:
         finding = Finding(
             "spof", layer=",".join(layers), title="single point of failure", elements=refs,
             detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact)
-        if loss.onts and concerns_only_by_design(finding, kind_of):
+        if not lost and concerns_only_by_design(finding, kind_of):
             finding = replace(finding, severity=Severity.INFO)  # one PON, however many homes
         findings.append(finding)
     return findings

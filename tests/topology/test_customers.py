@@ -449,3 +449,18 @@ def test_rows_written_around_the_import_are_findings_not_tracebacks():
             "POP-olt/pon2") in found
     assert {b.ont for b in ont_budgets(net)} == {"O1", "O2"}
     assert cut(net, "splitter:SA").residential_units_cut == 0  # O8 had no service to lose
+
+
+def test_a_hotspot_spur_with_one_pon_is_by_design_until_it_weighs_enough():
+    from topology.findings import concerns_only_by_design
+
+    city = town()
+    city.site("H1", "hotspot")
+    city.trench("T8", "NB1", "H1")
+    city.link("L-H1", "POP", "H1", ["T1", "T2", "T6", "T8"])
+    kinds = {"H1": "hotspot"}
+    for critical_weight, severity in ((10.0, "info"), (5.0, "critical")):
+        net = Network(city.inv, AuditConfig(critical_weight=critical_weight))
+        spur = spof_of(net, "trench:T6")  # the hotspot (1) and B1's 60 homes on one PON (6)
+        assert (spur.sites, spur.residential_units, spur.severity.value) == (("H1",), 60, severity)
+        assert concerns_only_by_design(spur, kinds) and (spur.severity.value == "info") == (critical_weight == 10)
