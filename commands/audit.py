@@ -61,7 +61,8 @@ NO_TRANSIT = typer.Option(False, "--no-transit",
                                "routers (PoP routers become single points of failure).")
 SHOW_ALL = typer.Option(False, "--all", help=f"Tables: also show what is so by design: single points of failure that cut "
                                              f"off only {' and '.join(SINGLE_HOMED_BY_DESIGN)} sites "
-                                             f"(single-homed on purpose), and every finding, not just the top.")
+                                             f"(single-homed on purpose) or the homes of one PON (a tree), "
+                                             f"and every finding, not just the top.")
 TOP = typer.Option(15, "--top", min=1, help="Findings in the table, heaviest first (all with --all; json and "
                                             "csv always have all, by-design ones marked).")
 #: element kinds `rank --kind` and `cut` take, and the graphs' words for them
@@ -115,12 +116,11 @@ class SiteList:
         return ", ".join(codes[:limit]) + more
 
     def by_design(self, finding: Finding) -> bool:
-        """A single point of failure of sites single-homed on purpose, or of the homes of one
-        PON (a tree by design: ``topology.audits.single_points_of_failure``), and nothing else."""
-        if finding.severity is not Severity.INFO or finding.companies or finding.pons > 1:
-            return False
-        return bool(finding.sites or finding.residential_units) and \
-            all(self.kind_of.get(code) in SINGLE_HOMED_BY_DESIGN for code in finding.sites)
+        """An information that concerns only what is single-homed on purpose (hotspots, the
+        homes of one PON): ``topology.findings.concerns_only_by_design``."""
+        from topology.findings import concerns_only_by_design
+
+        return finding.severity is Severity.INFO and concerns_only_by_design(finding, self.kind_of)
 
 
 def _element(kind: str, code: str) -> str:

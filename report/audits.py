@@ -16,6 +16,7 @@ from sqlmodel import Session
 from netops.vocabulary import SINGLE_HOMED_BY_DESIGN  # one list for the map and `netops audit`
 from report.model import TRENCH_STATUSES, FindingView
 from topology.audits import path_diversity, run_audits, trench_cuts
+from topology.findings import concerns_only_by_design
 from topology.network import Network
 from topology.rows import load_inventory
 
@@ -74,7 +75,7 @@ def _finding_view(finding, kind_of: dict[str, str]) -> FindingView:
     return FindingView(
         severity=str(finding.severity), kind=finding.audit, message=message, sites=list(finding.sites),
         segments=[e.code for e in finding.elements if e.kind == "trench"],
-        weight=finding.weight, by_design=_by_design(finding.sites, kind_of),
+        weight=finding.weight, by_design=concerns_only_by_design(finding, kind_of),
     )
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Iterable
 
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
-from netops.vocabulary import SINGLE_HOMED_BY_DESIGN
 from topology.customers import NO_LOSS, CustomerLoss
-from topology.findings import AuditReport, ElementRef, Finding, Severity
+from topology.findings import AuditReport, ElementRef, Finding, Severity, concerns_only_by_design
 from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
 from topology.pon import pon_findings
 from topology.rows import in_scope
@@ -68,20 +67,6 @@ def _impact(net: Network, sites: set[int], loss: CustomerLoss) -> dict:
             **customer_fields(net, loss)}
 
 
-def _customer_elements(net: Network) -> list[tuple[str, Hashable]]:
-    """Elements of the network that customers depend on: the PON's plant, the devices and
-    links that carry companies."""
-    customers = net.customers
-    present = {"trench": net.segments, "node": net.route_nodes, "cable": net.cables, "closure": net.closures,
-               "device": net.devices, "splitter": customers.splitters}
-    elements = [e for e in customers.by_element if e[1] in present[e[0]]]
-    elements += [("device", d) for d in customers.companies_on_device]
-    elements += [("device", d) for d in customers.links_ending_at]
-    elements += [("device", d) for d in customers.onts_of_olt]
-    elements += [("link", k) for k in customers.companies_on_link]
-    return sorted(set(elements), key=repr)
-
-
 def single_points_of_failure(net: Network) -> list[Finding]:
     """Cut edges and cut nodes of every layer that cut sites off (beyond their own site), and
     every element whose failure alone cuts customers off (companies, homes).
@@ -92,10 +77,10 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     the same sites and customers form one finding: a spur of five trench segments, its cable
     and the link over it are one weakness, not seven.
 
-    A PON is a tree by design: a finding that cuts off only homes of one PON (one OLT port),
-    and no site but hotspots and small cells, is one of its single points of failure by
-    design (``by_design``: info, listed with ``--all``); homes of several PONs on one element
-    (a feeder cable carrying several ports' fibres), or any company, are real findings."""
+    A PON is a tree by design: a finding that cuts off only homes of one PON (one OLT port)
+    is one of its single points of failure by design (info however many homes, and listed
+    with ``--all``, like a hotspot's spur); homes of several PONs on one element (a feeder
+    cable carrying several ports' fibres), or any company, are real findings."""
     by_impact: dict[tuple[frozenset, CustomerLoss], list[tuple[str, ElementRef]]] = defaultdict(list)
     seen = set()
     for layer in (net.physical, net.cable, net.logical):
@@ -117,30 +102,34 @@ def single_points_of_failure(net: Network) -> list[Finding]:
                 seen.add((kind, ident))
     layer_of = {"trench": "physical", "node": "physical", "cable": "cable", "closure": "cable", "link": "logical",
                 "device": "logical", "splitter": "pon"}
-    for kind, ident in _customer_elements(net):
+    ranked = {(e.kind, e.id): (e.site_ids, e.customers) for e in criticality_ranking(net)}
+    others = ([("cable", c) for c in net.cables] + [("closure", c) for c in net.closures]
+              + [("link", k) for k in net.links] + [("splitter", s) for s in net.customers.splitters])
+    for kind, ident in [*ranked, *others]:
         if (kind, ident) in seen:
             continue
-        sites, loss = net.loss_of(net.failure_of(kind, ident))
+        sites, loss = ranked.get((kind, ident)) or net.loss_of(net.failure_of(kind, ident))
         if loss:
             own_site = net.physical.site_of.get(ident) if kind == "node" else (
                 net.devices[ident].site_id if kind == "device" else None)
             by_impact[frozenset(sites - {own_site}), loss].append((layer_of[kind], net.ref(kind, ident)))
     findings = []
+    kind_of = {site.code: str(site.kind) for site in net.sites.values()}
     for (lost, loss), elements in by_impact.items():
         layers = sorted({layer for layer, _ in elements})
         refs = tuple(sorted((ref for _, ref in elements), key=lambda r: (r.kind, r.code)))
         impact = _impact(net, set(lost), loss)
-        by_design = _pon_by_design(net, lost, loss)
-        if by_design:
-            impact["severity"] = Severity.INFO
         cut_off = [f"{len(lost)} site(s)"] if lost else []
         if loss.companies:
             cut_off.append(f"{len(loss.companies)} compan{'y' if len(loss.companies) == 1 else 'ies'}")
         if loss.onts:
             cut_off.append(f"{impact['residential_units']} home(s) on {impact['pons']} PON(s)")
-        findings.append(Finding(
+        finding = Finding(
             "spof", layer=",".join(layers), title="single point of failure", elements=refs,
-            detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact))
+            detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact)
+        if not lost and concerns_only_by_design(finding, kind_of):
+            finding = replace(finding, severity=Severity.INFO)  # one PON, however many homes
+        findings.append(finding)
     return findings
 
 
@@ -153,12 +142,6 @@ def _node_element(layer, node) -> tuple[str, Hashable]:
     if node_kind == "cable_end" and node[0] == "closure":
         return "closure", node[1]
     return node_kind, node
-
-
-def _pon_by_design(net: Network, sites: frozenset, loss: CustomerLoss) -> bool:
-    """Only homes of one PON, and perhaps sites single-homed by design, are cut off."""
-    return (bool(loss.onts) and not loss.companies and net.customers.pons(loss) == 1
-            and all(str(net.sites[s].kind) in SINGLE_HOMED_BY_DESIGN for s in sites))
 
 
 # -- 3. path diversity -------------------------------------------------------------------

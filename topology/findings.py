@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from netops.vocabulary import AUDIT_ELEMENT_KINDS, Severity, audit_of_check
+from typing import Mapping
+
+from netops.vocabulary import AUDIT_ELEMENT_KINDS, SINGLE_HOMED_BY_DESIGN, Severity, audit_of_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +76,13 @@ class AuditReport:
         """Worst first; ties broken by names only, never by database row order, so SQLite
         and PostgreSQL give the same list."""
         return sorted(self.findings, key=Finding.order)
+
+
+def concerns_only_by_design(finding: Finding, kind_of: Mapping[str, str]) -> bool:
+    """Whether a finding concerns only what is single-homed on purpose: hotspots and small
+    cells on one spur, and (a single point of failure) the homes of one PON, a tree by design.
+    No company, no other site, homes of at most one PON. ``kind_of``: site code -> kind."""
+    homes = finding.residential_units if finding.audit == "spof" else 0
+    if finding.companies or (homes and finding.pons > 1) or not (finding.sites or homes):
+        return False
+    return all(kind_of.get(code) in SINGLE_HOMED_BY_DESIGN for code in finding.sites)

@@ -46,7 +46,25 @@ def element_geometry(net: Network, ref: ElementRef) -> dict | None:
         return _lines(net, net.links[ref.id]["segment_ids"])
     if ref.kind == "cable":
         return _lines(net, net.cable_graph.edges[(*net.cable_ends[ref.id], ref.id)]["segment_ids"])
-    return None
+    return _pon_geometry(net, ref)
+
+
+def _pon_geometry(net: Network, ref: ElementRef) -> dict | None:
+    """A splitter at its route node, an ONT at its building, an OLT port at its PoP."""
+    if "pon_places" not in net.memo:
+        inv = net.inv
+        nodes = {n.id: (n.lon, n.lat) for n in inv.nodes}
+        buildings = {b.id: (b.lon, b.lat) for b in inv.buildings}
+        device_of = {i.id: i.device_id for i in inv.interfaces}
+        net.memo["pon_places"] = {
+            "splitter": {s.id: nodes.get(s.node_id) for s in inv.splitters},
+            "residential_connection": {r.id: buildings.get(r.building_id) for r in inv.residential},
+            "olt_port": {p.id: device_of.get(p.interface_id) for p in inv.olt_ports},
+        }
+    place = net.memo["pon_places"].get(ref.kind, {}).get(ref.id)
+    if ref.kind == "olt_port":
+        return _site_point(net, net.devices[place].site_id) if place in net.devices else None
+    return {"type": "Point", "coordinates": list(place)} if place else None
 
 
 def findings_to_geojson(net: Network, findings: list[Finding]) -> dict:

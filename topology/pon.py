@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from inventory.models.access import POWER_BUDGET_DB, SPLITTER_LOSS_DB, OpticsClass
+from inventory.models.access import POWER_BUDGET_DB, SPLITTER_LOSS_DB
 from netops.geo import distance_m
 from netops.optics import (
     ATTENUATION_DB_PER_KM, CONNECTOR_DB, CONNECTORS_PER_PATH, DEFAULT_MIN_MARGIN_DB, SPLICE_DB, joints_for,
@@ -127,6 +127,12 @@ class Pon:
         metres = distance_m(start[0], start[1], end[0], end[1])
         return metres, metres > 0  # a cascade within one cabinet has no run to estimate
 
+    def measurable(self, chain: list) -> bool:
+        """Whether the figures know every part: standard ratios, a known optics class (rows
+        written around the import may have others; the capacity check names them)."""
+        return str(self.ports[chain[0].olt_port_id].optics_class) in POWER_BUDGET_DB and \
+            all(s.ratio in SPLITTER_LOSS_DB for s in chain)
+
     def budget(self, ont: ResidentialRow, chain: list) -> OntBudget:
         port = self.ports[chain[0].olt_port_id]
         building = self.buildings.get(ont.building_id)
@@ -139,7 +145,7 @@ class Pon:
         splitter_loss = sum(SPLITTER_LOSS_DB[s.ratio] for s in chain)
         loss = (splitter_loss + fibre_m / 1000 * ATTENUATION_DB_PER_KM[PON_WAVELENGTH_NM]
                 + splices * SPLICE_DB + CONNECTORS_PER_PATH * CONNECTOR_DB)
-        budget = POWER_BUDGET_DB[OpticsClass(str(port.optics_class))]
+        budget = POWER_BUDGET_DB[str(port.optics_class)]
         return OntBudget(
             ont=ont.code, building=building.code if building else "", olt_port=self.port_name[port.id],
             optics_class=str(port.optics_class), budget_db=budget, loss_db=round(loss, 2),
@@ -181,7 +187,7 @@ def ont_budgets(net: Network) -> list[OntBudget]:
     budgets = []
     for ont in pon.onts.values():
         chain = pon.chain(ont.splitter_id)
-        if chain is not None:
+        if chain is not None and pon.measurable(chain):
             budgets.append(pon.budget(ont, chain))
     return sorted(budgets, key=lambda b: (b.margin_db, b.ont))
 
@@ -204,6 +210,8 @@ def budget_findings(net: Network, pon: Pon) -> list[Finding]:
                 (_ont_ref(ont), _splitter_ref(pon.splitters[ont.splitter_id]) if ont.splitter_id in pon.splitters
                  else ElementRef("splitter", ont.splitter_id, str(ont.splitter_id))),
                 weight=pon.weight([ont]), residential_units=ont.units, buildings=_building(pon, ont)))
+            continue
+        if not pon.measurable(chain):
             continue
         b = pon.budget(ont, chain)
         if b.margin_db >= DEFAULT_MIN_MARGIN_DB:
@@ -241,6 +249,11 @@ def _building(pon: Pon, ont: ResidentialRow) -> tuple[str, ...]:
 def capacity_findings(net: Network, pon: Pon) -> list[Finding]:
     findings = []
     for splitter in pon.splitters.values():
+        if splitter.ratio not in SPLITTER_LOSS_DB:
+            findings.append(Finding(
+                "pon_capacity", Severity.WARNING, "pon",
+                f"splitter ratio 1:{splitter.ratio} is not a standard splitter: no loss figure, its ONTs' budgets "
+                f"are not checked", (_splitter_ref(splitter),)))
         by_port: dict[int, list] = defaultdict(list)
         for child in pon.children.get(splitter.id, ()):
             by_port[child.splitter_port if isinstance(child, ResidentialRow) else child.parent_port].append(child)
@@ -260,6 +273,11 @@ def capacity_findings(net: Network, pon: Pon) -> list[Finding]:
     first_stage = {s.olt_port_id: s for s in pon.splitters.values() if s.parent_id is None}
     for port_id, name in sorted(pon.port_name.items(), key=lambda item: item[1]):
         port_ref = ElementRef("olt_port", port_id, name)
+        if str(pon.ports[port_id].optics_class) not in POWER_BUDGET_DB:
+            findings.append(Finding(
+                "pon_capacity", Severity.WARNING, "pon",
+                f"OLT port optics class {pon.ports[port_id].optics_class!r} unknown (b_plus or c_plus): its ONTs' "
+                f"budgets are not checked", (port_ref,)))
         splitter = first_stage.get(port_id)
         if splitter is None:
             findings.append(Finding("pon_capacity", Severity.INFO, "pon", "OLT port feeds no splitter (spare)",

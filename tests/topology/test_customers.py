@@ -19,9 +19,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from netops.geo import distance_m
 from tests.topology.builder import InventoryBuilder
+from tests.topology.oracle import Oracle
 from tests.topology.test_cli import _sqlite_file, netops
+from tests.topology.test_oracle import STATUSES, _elements, inventories
 from topology.audits import blast_radius, criticality_ranking, resolve_failures, run_audits, single_points_of_failure
 from topology.network import AuditConfig, Network
 from topology.pon import MAX_SPLIT, ont_budgets, pon_findings
@@ -303,3 +307,160 @@ def test_cli_cut_and_rank_speak_of_customers(db_file):
                                 "--top", "1").stdout)
     assert heavier[0]["weight"] == 5 + 3 + 120
     assert netops(db_file, "cut", "splitter:S9").exit_code == 2
+
+
+# -- 5. against the brute-force oracle ---------------------------------------------------------------
+
+@st.composite
+def towns(draw) -> InventoryBuilder:
+    """The oracle test's random networks (any row possibly out of service) with customers on
+    them: an OLT with two ports at the first PoP, splitters (cascaded or not) in manholes,
+    cabinets or closures with feeders over any cable, ONTs with or without drops, companies on
+    links and devices."""
+    b = draw(inventories())
+    core = b.inv.sites[0].code
+    b.node("CAB", "cabinet")
+    b.trench("T-CAB", "CAB", draw(st.sampled_from([n.code for n in b.inv.nodes if n.code != "CAB"])))
+    for port in ("P0", "P1"):
+        b.olt_port(port, f"{core}-olt", draw(st.sampled_from(["b_plus", "c_plus"])))
+    cables = [None, *b.cable_ids]
+    nodes = [n.code for n in b.inv.nodes]
+    splitters: list[tuple[str, int]] = []
+    for i in range(draw(st.integers(1, 3))):
+        ratio = draw(st.sampled_from([8, 32]))
+        parent = draw(st.sampled_from([None, *[code for code, _ in splitters]])) if i else None
+        code = f"SP{i}"
+        if parent is None:
+            b.splitter(code, ratio, draw(st.sampled_from(nodes)), port=f"P{i % 2}", feeder=draw(st.sampled_from(cables)))
+        else:
+            b.splitter(code, ratio, draw(st.sampled_from(nodes)), parent=parent, parent_port=10 + i,
+                       feeder=draw(st.sampled_from(cables)))
+        splitters.append((code, ratio))
+    for i in range(draw(st.integers(1, 4))):
+        b.building(f"B{i}", 100)
+        b.ont(f"O{i}", f"B{i}", draw(st.sampled_from([code for code, _ in splitters])), i + 1,
+              units=draw(st.integers(1, 30)), take_up=draw(st.sampled_from(["connected", "connected", "passed"])),
+              drop=draw(st.sampled_from(cables)))
+    carriers = [("link", k) for k in b.link_ids] + [("device", d) for d in b.device_ids]
+    for i in range(draw(st.integers(0, 3))):
+        kind, name = draw(st.sampled_from(carriers))
+        b.company(f"BC{i}", draw(st.sampled_from(["sla_gold", "business", "best_effort"])), **{kind: name})
+    rows = ([("splitter", code) for code, _ in splitters] + [("ont", o) for o in b.ont_ids]
+            + [("company", c) for c in b.company_ids] + [("olt_port", p) for p in ("P0", "P1")])
+    for kind, code in rows:
+        status = draw(st.sampled_from(STATUSES))
+        if status != "active":
+            b.set_status(kind, code, status)
+    return b
+
+
+def _customers(net: Network, companies, onts) -> tuple[set[str], int]:
+    """Company codes and connected units, from ids."""
+    codes = {row.id: row.code for row in net.inv.businesses}
+    units = {row.id: row.units for row in net.inv.residential}
+    return {codes[c] for c in companies}, sum(units[o] for o in onts)
+
+
+def _splitters(net: Network):
+    yield from (("splitter", s.id, f"splitter:{s.code}") for s in net.customers.splitters.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(towns(), st.booleans(), st.booleans(), st.randoms(use_true_random=False))
+def test_customers_cut_off_agree_with_the_oracle(city, planned, transit, rng):
+    net = Network(city.inv, AuditConfig(include_planned=planned, transit=transit))
+    oracle = Oracle(city.inv, include_planned=planned, transit=transit)
+    for element in criticality_ranking(net):
+        expected = _customers(net, *oracle.customers_lost({(element.kind, element.id)}))
+        assert _customers(net, element.customers.companies, element.customers.onts) == expected, element
+    elements = [*_elements(net), *_splitters(net)]
+    for failed in [[e] for e in elements] + [rng.sample(elements, 2) for _ in range(5)]:
+        result = blast_radius(net, *resolve_failures(net, [name for _, _, name in failed]))
+        expected = _customers(net, *oracle.customers_lost({(kind, ident) for kind, ident, _ in failed}))
+        assert (set(result.companies_cut), result.residential_units_cut) == expected, failed
+    named = set()
+    for finding in single_points_of_failure(net):
+        for e in finding.elements:
+            named.add((e.kind, e.id))
+            down = ({("cable", c) for c, ends in oracle.cables.items() if ("site", e.id) in ends}
+                    if e.kind == "site" else {(e.kind, e.id)})
+            expected = _customers(net, *oracle.customers_lost(down))
+            assert (set(finding.companies), finding.residential_units) == expected, (e, finding)
+    for kind, ident, _ in elements:  # every element that cuts a customer off alone is named
+        if kind != "site" and any(oracle.customers_lost({(kind, ident)})):
+            assert (kind, ident) in named, (kind, ident)
+
+
+def test_geojson_places_pon_elements(tmp_path):
+    from topology.geojson import findings_to_geojson
+
+    city = budget_town()
+    net = Network(city.inv)
+    collection = findings_to_geojson(net, [f for f in pon_findings(net) if f.audit == "pon_budget"])
+    points = [g["coordinates"] for g in collection["features"][0]["geometry"]["geometries"]]
+    b1 = next(b for b in city.inv.buildings if b.code == "B1")
+    cab = next(n for n in city.inv.nodes if n.code == "CAB")
+    pop = next(s for s in city.inv.sites if s.code == "POP")
+    assert points == [[b1.lon, b1.lat], [pop.lon, pop.lat], [cab.lon, cab.lat], [cab.lon, cab.lat]]
+
+
+def test_customers_loaded_from_the_database_give_the_same_answers(engine):
+    """Rows stored in random order (SQLite and PostgreSQL), loaded back: the same findings,
+    ranking and PON budgets as the rows in memory."""
+    import random
+
+    from netops.db import session_scope
+    from tests.topology.builder import store
+    from topology.rows import load_inventory
+
+    city = town()
+    city.building("B4", 8)
+    city.ont("O4", "B4", "S2", 7, units=8, take_up="passed")
+    with session_scope(engine) as session:
+        store(city.inv, session, shuffle=random.Random(3))
+    with session_scope(engine) as session:
+        loaded = Network(load_inventory(session, geometry=True))
+    built = Network(city.inv)
+    assert [f.as_dict() for f in run_audits(loaded).sorted()] == [f.as_dict() for f in run_audits(built).sorted()]
+    assert [(e.code, e.weight, e.customers) for e in criticality_ranking(loaded)] == \
+        [(e.code, e.weight, e.customers) for e in criticality_ranking(built)]
+    assert ont_budgets(loaded) == ont_budgets(built) and len(ont_budgets(built)) == 4
+
+
+def test_rows_written_around_the_import_are_findings_not_tracebacks():
+    """A cascade that loops, a ratio the loss table lacks, an optics class it does not know:
+    the import refuses each, a database edited by hand may still hold them."""
+    city = budget_town()
+    city.olt_port("pon2", "POP-olt", "d_plus")
+    city.splitter("S7", 12, "CAB", port="pon2")
+    city.building("B7", 3)
+    city.ont("O7", "B7", "S7", 1, units=3)
+    city.splitter("SA", 8, "CAB", parent="S1", parent_port=5)
+    city.splitter("SB", 8, "CAB", parent="SA", parent_port=1)
+    city.ont("O8", "B7", "SB", 1, units=1)
+    rows = city.inv.splitters
+    rows[:] = [r._replace(parent_id=city.splitter_ids["SB"], parent_port=2) if r.code == "SA" else r for r in rows]
+    net = Network(city.inv)
+    found = {(f.severity.value, f.title, f.elements[0].code) for f in run_audits(net).findings if f.layer == "pon"}
+    assert ("warning", "ONT's splitter chain reaches no OLT port in service", "O8") in found
+    assert ("warning", "splitter ratio 1:12 is not a standard splitter: no loss figure, its ONTs' budgets are not "
+                       "checked", "S7") in found
+    assert ("warning", "OLT port optics class 'd_plus' unknown (b_plus or c_plus): its ONTs' budgets are not checked",
+            "POP-olt/pon2") in found
+    assert {b.ont for b in ont_budgets(net)} == {"O1", "O2"}
+    assert cut(net, "splitter:SA").residential_units_cut == 0  # O8 had no service to lose
+
+
+def test_a_hotspot_spur_with_one_pon_is_by_design_until_it_weighs_enough():
+    from topology.findings import concerns_only_by_design
+
+    city = town()
+    city.site("H1", "hotspot")
+    city.trench("T8", "NB1", "H1")
+    city.link("L-H1", "POP", "H1", ["T1", "T2", "T6", "T8"])
+    kinds = {"H1": "hotspot"}
+    for critical_weight, severity in ((10.0, "info"), (5.0, "critical")):
+        net = Network(city.inv, AuditConfig(critical_weight=critical_weight))
+        spur = spof_of(net, "trench:T6")  # the hotspot (1) and B1's 60 homes on one PON (6)
+        assert (spur.sites, spur.residential_units, spur.severity.value) == (("H1",), 60, severity)
+        assert concerns_only_by_design(spur, kinds) and (spur.severity.value == "info") == (critical_weight == 10)
