@@ -29,6 +29,7 @@ from configs.state import Workspace
 from inventory.opendata import connected_site_ids
 from report import prometheus
 from report.audits import AuditView, audit_view
+from report.customers import NO_DISTRICT, CustomerFigures, customer_figures
 from report.model import (
     AreaView,
     CableView,
@@ -70,7 +71,9 @@ def build_report(
     sites = session.exec(select(Site).where(Site.status != Status.DECOMMISSIONED)).all()
     connected = connected_site_ids(session)
     site_views = _site_views(session, sites, connected, audits)
-    kpis = _kpis(session, sites, connected, audits, site_views, prometheus_url, config_workspace or Workspace())
+    customers = customer_figures(session)
+    kpis = _kpis(session, sites, connected, audits, site_views, customers, prometheus_url,
+                 config_workspace or Workspace())
     # column queries, not ORM objects: the 10x city has 20 000 segments and 60 000 hops
     segments = session.exec(
         select(TrenchSegment.id, TrenchSegment.code, TrenchSegment.geometry, TrenchSegment.ducts_used,
@@ -81,12 +84,14 @@ def build_report(
         title=title,
         generated_at=(now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
         kpis=kpis,
-        districts=_districts(site_views, audits),
+        districts=_districts(site_views, customers),
         sites=[v for v in site_views if v.lat is not None],
         trenches=_trenches(segments, audits),
         cables=_cables(session, segments, audits),
         findings=audits.findings,
         areas=district_areas(),
+        customer_areas=customers.areas,
+        customer_buildings=customers.buildings,
     )
 
 
@@ -158,8 +163,8 @@ def _uplinks(session: Session, device_by_id, site_by_id):
                 )
 
 
-def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], prometheus_url,
-          workspace: Workspace) -> Kpis:
+def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], customers: CustomerFigures,
+          prometheus_url, workspace: Workspace) -> Kpis:
     notes: list[str] = []
     kpi_sites = {kind: [s for s in sites if s.kind == kind] for kind in KPI_KINDS}
     connected_share = {str(k): Share(sum(s.id in connected for s in ss), len(ss)) for k, ss in kpi_sites.items()}
@@ -194,6 +199,8 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], p
         backup_coverage=backup,
         compliance=compliance,
         planned_connections=_planned_connections(session),
+        customers=customers.city,
+        lines_by_service_class=customers.lines_by_service_class,
         notes=notes,
     )
 
@@ -236,12 +243,13 @@ def _planned_connections(session: Session) -> list[PlannedConnection]:
     return connections
 
 
-def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
+def _districts(views: list[SiteView], customers: CustomerFigures) -> list[DistrictRow]:
     by_district: dict[str, list[SiteView]] = defaultdict(list)
     for view in views:
-        by_district[view.district or "(no district)"].append(view)
+        by_district[view.district or NO_DISTRICT].append(view)
     rows = []
-    for district, members in sorted(by_district.items()):
+    for district in sorted(by_district.keys() | customers.by_district.keys()):
+        members = by_district.get(district, [])
         by_kind = {}
         for kind in KPI_KINDS:
             of_kind = [v for v in members if v.kind == kind]
@@ -250,9 +258,11 @@ def _districts(views: list[SiteView], audits: AuditView) -> list[DistrictRow]:
         tracked = [v for v in members if v.kind in KPI_KINDS and v.connected]
         redundant = Share(sum(v.redundant for v in tracked), len(tracked))
         hotspots = sum(v.kind == SiteKind.HOTSPOT for v in members)
-        if not by_kind and not hotspots:
+        served = customers.by_district.get(district)
+        if not by_kind and not hotspots and not served:
             continue  # only PoPs and cabinets: nothing the KPIs track
-        rows.append(DistrictRow(district=district, by_kind=by_kind, redundant=redundant, hotspots=hotspots))
+        rows.append(DistrictRow(district=district, by_kind=by_kind, redundant=redundant, hotspots=hotspots,
+                                customers=served))
     return rows
 
 

@@ -111,7 +111,8 @@ details.audit-group { margin-left: 1rem; }
 
 def render_html(report: Report) -> str:
     payload = {"sites": report.sites, "trenches": report.trenches, "cables": report.cables,
-               "findings": report.findings, "areas": report.areas}
+               "findings": report.findings, "areas": report.areas,
+               "customer_areas": report.customer_areas, "customer_buildings": report.customer_buildings}
     notes = "".join(f'<p class="muted">{escape(n)}</p>' for n in report.kpis.notes)
     return _PAGE.substitute(
         title=escape(report.title),
@@ -187,6 +188,12 @@ def _kpi_table(report: Report) -> str:
     rows.append(["devices with a config backup of the last 2 days", _pct(k.backup_coverage)])
     rows.append(["compliance checks passed (device × rule)", _pct(k.compliance)])
     rows.append(["planned connections", f"{len(k.planned_connections)} (€ {k.planned_cost_eur:,.0f})"])
+    if k.customers is not None:
+        c = k.customers
+        classes = ", ".join(f"{n} {escape(cls)}" for cls, n in k.lines_by_service_class.items())
+        rows.append(["companies connected", f"{c.companies:,} ({c.business_lines:,} lines{': ' + classes if classes else ''})"])
+        rows.append(["residential units passed", f"{c.units_passed:,}"])
+        rows.append(["residential units connected (take-up)", _pct(c.take_up)])
     return _table(["figure", "value"], rows)
 
 
@@ -204,9 +211,11 @@ def _district_table(report: Report) -> str:
         [escape(d.district)]
         + [_pct(d.by_kind[k]) if k in d.by_kind else "" for k in kinds]
         + [_pct(d.redundant), str(d.hotspots)]
+        + ([str(d.customers.companies), _pct(d.customers.take_up)] if d.customers else ["", ""])
         for d in report.districts
     ]
-    headers = ["district"] + [f"{KIND_LABELS[k]} connected" for k in kinds] + ["trench-disjoint", "hotspots"]
+    headers = (["district"] + [f"{KIND_LABELS[k]} connected" for k in kinds]
+               + ["trench-disjoint", "hotspots", "companies", "homes connected / passed"])
     return _table(headers, rows, records=True)
 
 

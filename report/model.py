@@ -32,6 +32,47 @@ class PlannedConnection:
     cost_eur: float | None
 
 
+@dataclass(frozen=True)
+class CustomerCounts:
+    """Who the network serves in an area: companies (by name) and their lines, homes passed
+    (an active connection reaches them) and connected (they take a service)."""
+
+    companies: int
+    business_lines: int
+    units_passed: int
+    units_connected: int
+
+    @property
+    def take_up(self) -> Share:
+        return Share(self.units_connected, self.units_passed)
+
+    def as_dict(self) -> dict:
+        return {"companies": self.companies, "business_lines": self.business_lines,
+                "residential_units_passed": self.units_passed,
+                "residential_units_connected": self.units_connected, "take_up": self.take_up.as_dict()}
+
+
+@dataclass(frozen=True)
+class CustomerArea:
+    """One marker per Stadtteil on the map at city zoom (thousands of buildings would be a blot)."""
+
+    district: str
+    lat: float  # mean position of the area's customers
+    lon: float
+    counts: CustomerCounts
+
+
+@dataclass(frozen=True)
+class CustomerBuilding:
+    """A building with customers, drawn when the map is zoomed in."""
+
+    code: str
+    lat: float
+    lon: float
+    district: str | None
+    counts: CustomerCounts
+
+
 @dataclass
 class Kpis:
     connected: dict[str, Share]  # site kind -> connected share (schools, Kitas, clinics, business parks)
@@ -42,6 +83,8 @@ class Kpis:
     backup_coverage: Share | None
     compliance: Share | None
     planned_connections: list[PlannedConnection]
+    customers: CustomerCounts | None = None
+    lines_by_service_class: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # why a KPI is missing
 
     @property
@@ -61,6 +104,8 @@ class Kpis:
             "compliance": self.compliance.as_dict() if self.compliance else None,
             "planned_connections": [asdict(p) for p in self.planned_connections],
             "planned_cost_eur": self.planned_cost_eur,
+            "customers": None if self.customers is None else {
+                **self.customers.as_dict(), "business_lines_by_service_class": self.lines_by_service_class},
             "notes": self.notes,
         }
 
@@ -151,6 +196,7 @@ class DistrictRow:
     by_kind: dict[str, Share]  # kind -> connected/total
     redundant: Share
     hotspots: int
+    customers: CustomerCounts | None = None
 
 
 @dataclass
@@ -164,6 +210,8 @@ class Report:
     cables: list[CableView]
     findings: list[FindingView]
     areas: list[AreaView] = field(default_factory=list)
+    customer_areas: list[CustomerArea] = field(default_factory=list)
+    customer_buildings: list[CustomerBuilding] = field(default_factory=list)
 
     def summary(self) -> dict:
         """The numbers (``--json``): KPIs and district tables, not the map geometry."""
@@ -177,6 +225,7 @@ class Report:
                     "by_kind": {k: s.as_dict() for k, s in d.by_kind.items()},
                     "trench_disjoint_redundancy": d.redundant.as_dict(),
                     "hotspots": d.hotspots,
+                    "customers": d.customers.as_dict() if d.customers else None,
                 }
                 for d in self.districts
             ],

@@ -161,6 +161,73 @@ def test_findings_section_is_grouped_ranked_and_shortened(engine):
     assert re.findall(r">(\d*)</td>", counts) == ["1", "2", "", "1"]  # critical, warning, info, by design
 
 
+def _town_report(engine, out: Path | None = None):
+    """The mini city with the customers of tests/support/mini_pon.py (three buildings, three
+    companies, a PON with 32 homes passed, 20 connected)."""
+    from inventory.store import SourceRow, write
+    from tests.inventory.conftest import MINI_EXTRAS
+
+    with session_scope(engine) as session:
+        build_mini_city(session)
+        write(session, [(kind, [SourceRow(dict(r)) for r in rows]) for kind, rows in MINI_EXTRAS.items()])
+    with session_scope(engine) as session:
+        return write_report(session, out) if out else build_report(session)
+
+
+def test_customer_kpis_count_companies_homes_and_take_up_by_district(engine):
+    report = _town_report(engine)
+    city = report.kpis.customers
+    assert (city.companies, city.business_lines, city.units_passed, city.units_connected) == (3, 3, 32, 20)
+    assert city.take_up.ratio == 0.625
+    assert report.kpis.lines_by_service_class == {"best_effort": 1, "business": 1, "sla_gold": 1}
+    served = {d.district: d.customers for d in report.districts}
+    # Buer: B-1 (ONT-1 12 connected, ONT-2 12 passed), B-2 (ONT-3 8 connected, the bakery);
+    # Altstadt: the Stadtwerke (building B-3) and the logistics firm at the business park BP-1
+    assert (served["Buer"].companies, served["Buer"].units_passed, served["Buer"].units_connected) == (1, 32, 20)
+    assert (served["Altstadt"].companies, served["Altstadt"].units_passed, served["Altstadt"].take_up.ratio) == \
+        (2, 0, None)
+    assert sum(d.customers.business_lines for d in report.districts if d.customers) == 3
+    # one map marker per Stadtteil, at its customers' mean position; the buildings for zoomed-in views
+    areas = {a.district: a for a in report.customer_areas}
+    assert set(areas) == {"Buer", "Altstadt"}
+    assert areas["Buer"].lat == pytest.approx((51.551 + 51.552) / 2)
+    assert areas["Altstadt"].lon == pytest.approx((7.101 + 7.110) / 2)  # building B-3 and site BP-1
+    assert [(b.code, b.counts.units_passed, b.counts.companies) for b in report.customer_buildings] == [
+        ("B-1", 24, 0), ("B-2", 8, 1), ("B-3", 0, 1)]
+    html = render_html(report)
+    assert "companies connected" in html and "20 / 32 (62.5 %)" in html
+
+
+def test_customer_kpis_agree_with_inventory_stats_and_skip_inactive_rows(engine, tmp_path):
+    from inventory.models import BusinessConnection, ResidentialConnection
+    from inventory.queries import customers
+
+    _town_report(engine)
+    with session_scope(engine) as session:
+        ont = session.exec(select(ResidentialConnection).where(ResidentialConnection.code == "ONT-1")).one()
+        ont.status = "decommissioned"
+        line = session.exec(select(BusinessConnection).where(BusinessConnection.code == "BC-2")).one()
+        line.status = "planned"
+    with session_scope(engine) as session:
+        report, stats = build_report(session), customers(session)
+    city = report.kpis.customers
+    assert (city.units_passed, city.units_connected) == (stats["residential_units_passed"],
+                                                         stats["residential_units_connected"]) == (20, 8)
+    assert city.business_lines == stats["business_connections"] == 2
+    assert "Altstadt" in {d.district for d in report.districts}  # its Stadtwerke line is still there
+    summary = report.summary()
+    assert summary["kpis"]["customers"]["take_up"] == {"part": 8, "total": 20, "ratio": 0.4}
+    by_district = {d["district"]: d["customers"] for d in summary["districts"]}
+    assert by_district["Altstadt"]["business_lines"] == 1
+
+
+def test_a_network_without_customers_reports_none(engine):
+    report = _mini_report(engine)
+    assert report.kpis.customers.business_lines == 0 and report.kpis.customers.take_up.ratio is None
+    assert report.customer_areas == [] and all(d.customers is None for d in report.districts)
+    assert "companies connected" in render_html(report)  # 0 companies, shown as such
+
+
 def test_cli_writes_report_and_prints_the_same_numbers_as_json(engine, tmp_path):
     _mini_report(engine)
     out = tmp_path / "cli" / "report.html"
@@ -383,3 +450,24 @@ def test_city_report_renders_every_seeded_site_in_headless_chromium(gelsenkirche
         problems = browser.problems.all()
     assert problems == []
     _keep(tmp_path, "gelsenkirchen")
+
+
+@pytest.mark.slow
+def test_customer_layer_aggregates_at_city_zoom_and_shows_buildings_zoomed_in(engine, tmp_path):
+    if chromium_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium missing in CI: `make test` should have installed it")
+        pytest.skip("chromium not installed (run `make test`)")
+    out = tmp_path / "town.html"
+    report = _town_report(engine, out)
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(out.as_uri(), "document.body.dataset.status === 'ready'")
+        assert browser.evaluate("document.body.dataset.customerMarkers") == str(len(report.customer_areas)) == "2"
+        assert browser.evaluate("document.querySelectorAll('#map path.customer-area').length") == 2
+        browser.evaluate("void netopsMap.setView([51.5515, 7.082], 16, {animate: false})")
+        _wait_for(browser, "document.body.dataset.customerMarkers === '3'")
+        assert browser.evaluate("document.querySelectorAll('#map path.customer-area').length") == 0
+        legend = browser.evaluate("document.getElementById('legend').innerText")
+        assert "customers of a Stadtteil" in legend
+        problems = browser.problems.all()
+    assert problems == []

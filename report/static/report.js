@@ -53,6 +53,7 @@
   IMPORTANCE.forEach(function (kind, i) { pane("sites-" + kind, 680 - i * 8); });
   // hotspot groups above the public buildings they surround (translucent), below the Kitas
   pane("hotspot-clusters", 644);
+  pane("customers", 600);  // above the area names, below every site
 
   function text(value) {
     var span = document.createElement("span");
@@ -201,6 +202,42 @@
   siteLayers.hotspot = hotspotLayer;
   drawn += hotspots.length;
 
+  // -- customers: one marker per Stadtteil at city zoom, the buildings themselves zoomed in --
+  var CUSTOMER_COLOUR = "#3f6fb5";
+  var BUILDINGS_FROM_ZOOM = 15;
+  function customerText(name, c) {
+    return text(name) + ": " + c.companies + " companies (" + c.business_lines + " lines), homes " +
+      c.units_connected + " connected / " + c.units_passed + " passed";
+  }
+  var customerAreas = L.layerGroup();
+  (data.customer_areas || []).forEach(function (a) {
+    var weight = a.counts.units_passed + 10 * a.counts.business_lines;
+    L.circleMarker([a.lat, a.lon], {
+      pane: "customers", radius: Math.min(28, 5 + Math.sqrt(weight) / 2), color: CUSTOMER_COLOUR, weight: 1.5,
+      fillColor: CUSTOMER_COLOUR, fillOpacity: 0.18, className: "customer-area"
+    }).bindTooltip(customerText(a.district, a.counts)).addTo(customerAreas);
+  });
+  var customerBuildings = L.layerGroup();
+  var buildingRenderer = L.canvas({ pane: "customers" });
+  (data.customer_buildings || []).forEach(function (b) {
+    L.circleMarker([b.lat, b.lon], {
+      renderer: buildingRenderer, radius: 3, color: CUSTOMER_COLOUR, weight: 1,
+      fillColor: b.counts.units_connected || b.counts.companies ? CUSTOMER_COLOUR : "#ffffff", fillOpacity: 0.8
+    }).bindTooltip(customerText(b.code, b.counts)).addTo(customerBuildings);
+  });
+  var customers = L.layerGroup();
+  function showCustomers() {  // aggregate or buildings, by zoom: both are the one "customers" layer
+    var near = map.getZoom() >= BUILDINGS_FROM_ZOOM;
+    customers.removeLayer(near ? customerAreas : customerBuildings);
+    customers.addLayer(near ? customerBuildings : customerAreas);
+    document.body.dataset.customerMarkers = String(near ? customerBuildings.getLayers().length
+                                                        : customerAreas.getLayers().length);
+  }
+  if (customerAreas.getLayers().length) {
+    customers.addTo(map);
+    overlays['<span style="color:' + CUSTOMER_COLOUR + '">&#9711;</span> customers (by Stadtteil; buildings zoomed in)'] = customers;
+  }
+
   IMPORTANCE.forEach(function (kind) {
     if (siteLayers[kind]) {
       overlays['<span style="color:' + KIND_COLOURS[kind] + '">&#9679;</span> ' + KIND_LABELS[kind]] = siteLayers[kind];
@@ -215,9 +252,10 @@
   ).addTo(map);
   fillLegend();
   if (bounds.isValid()) { map.fitBounds(bounds, { padding: phone ? [8, 8] : [16, 16] }); } else { map.setView([51.54, 7.08], 12); }
-  map.on("zoomend", function () { clusterHotspots(); resizeMarkers(); });
+  map.on("zoomend", function () { clusterHotspots(); resizeMarkers(); showCustomers(); });
   clusterHotspots();
   resizeMarkers();
+  showCustomers();
 
   // -- legend (beside the map on a desktop, folded below it on a phone) ----------------------
   function fillLegend() {
@@ -238,6 +276,11 @@
     rows.push('<li><svg width="26" height="20"><circle cx="13" cy="10" r="6" fill="#1f78b4" stroke="#d7191c" ' +
               'stroke-width="3"/></svg> site with a critical or warning finding</li>');
     rows.push('<li><span class="hotspot-cluster legend-cluster"><span>12</span></span> hotspots grouped (click to zoom in)</li>');
+    if (customerAreas.getLayers().length) {
+      rows.push('<li><svg width="26" height="20"><circle cx="13" cy="10" r="8" fill="' + CUSTOMER_COLOUR +
+                '" fill-opacity="0.18" stroke="' + CUSTOMER_COLOUR + '"/></svg> customers of a Stadtteil ' +
+                "(companies and homes; zoom in for the buildings)</li>");
+    }
     box.innerHTML = "<summary>Legend</summary><ul>" + rows.join("") + "</ul>" +
       '<p class="legend-note">Grey spurs feed only hotspots, which have one uplink by design; red, orange and ' +
       "purple trenches are the weaknesses to fix. Layers: the button at the map's top right." +
