@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import snmp_bench as sb  # noqa: E402 - the agents, namespace and process helpers
 
-NETOPS_FULL = b"netops_if_in_bytes_total{"
+NETOPS_FULL = b"if_in_bytes_total{"
 ANCHOR_FULL = b"ifHCInOctets{"
 
 

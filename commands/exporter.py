@@ -86,7 +86,7 @@ def serve(
     # inventory) trench-disjoint paths, findings and device info from the report's collector
     collectors = [ConfigStateCollector(Workspace(config_store))]
     if engine is not None:
-        from report.collector import InventoryAuditCollector  # the topology comes with it: only with an inventory
+        from report.collector import InventoryAuditCollector  # its topology figures: from a child process
 
         collectors.append(InventoryAuditCollector(engine))
     policy = TargetPolicy(partial(inventory_devices, engine) if engine is not None else None,

@@ -11,8 +11,6 @@ import asyncio
 import logging
 import math
 import re
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -101,49 +99,6 @@ def scrape_timeout(request: web.Request) -> float | None:
     return timeout if math.isfinite(timeout) and timeout > 0 else None
 
 
-class AuditGauges:
-    """Resilience figures from the topology audits, recomputed at most every ``ttl_s``
-    (half a second of graph work for the seeded city: not on every /metrics scrape)."""
-
-    def __init__(self, engine: Engine, ttl_s: float = 300.0):
-        self.engine = engine
-        self.ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._at = -ttl_s
-        self._families: list = []
-
-    def families(self) -> list:
-        with self._lock:
-            if time.monotonic() - self._at >= self.ttl_s:
-                self._families = self._compute()
-                self._at = time.monotonic()
-            return self._families
-
-    def _compute(self) -> list:
-        from netops.db import session_scope
-        from topology.audits import path_diversity, single_points_of_failure
-        from topology.network import Network
-        from topology.rows import load_inventory
-
-        with session_scope(self.engine) as session:
-            net = Network(load_inventory(session))
-        paths = GaugeMetricFamily("netops_audit_site_disjoint_paths",
-                                  "Disjoint paths from a site to the core (2 means two or more), by layer.",
-                                  labels=["site", "site_kind", "layer"])
-        for row in path_diversity(net):
-            paths.add_metric([row.site, row.kind, "logical"], row.logical_paths)
-            if row.physical_paths is not None:
-                paths.add_metric([row.site, row.kind, "physical"], row.physical_paths)
-        spof = GaugeMetricFamily("netops_audit_single_points_of_failure",
-                                 "Single points of failure found by the audit, by severity.", labels=["severity"])
-        counts: dict[str, int] = {}
-        for finding in single_points_of_failure(net):
-            counts[str(finding.severity)] = counts.get(str(finding.severity), 0) + 1
-        for severity, count in sorted(counts.items()):
-            spof.add_metric([severity], count)
-        return [paths, spof]
-
-
 class ExporterCollector:
     """The exporter's own figures, read from the poller at scrape time."""
 
@@ -151,7 +106,6 @@ class ExporterCollector:
         self.poller = poller
         self.engine = engine
         self.outcomes = outcomes if outcomes is not None else Counter()  # ("down", reason) / ("refused", status)
-        self.audits = AuditGauges(engine) if engine is not None else None
 
     def collect(self):
         p = self.poller
@@ -193,12 +147,8 @@ class ExporterCollector:
             (down if kind == "down" else refused).add_metric([label], count)
         yield down
         yield refused
-        if self.engine is not None:
+        if self.engine is not None:  # the topology's gauges: report.collector, in the CLI's extra collectors
             yield from self._inventory()
-            try:
-                yield from self.audits.families()
-            except Exception as exc:  # an inventory the audits cannot read must not break /metrics
-                log.warning("audit gauges unavailable: %s", exc)
 
     def _inventory(self):
         from inventory.models.devices import Device

@@ -2,23 +2,37 @@
 
 ``build_report`` gathers the numbers from the inventory, the topology audits and,
 optionally, Prometheus; ``render_html`` draws them; ``write_report`` does both.
+
+They are imported on first use: the exporter imports ``report.collector`` and must not
+load the topology that ``build_report`` needs.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
-from configs.state import Workspace
+    from configs.state import Workspace
+    from report.model import Report
 
-from report.collect import build_report
-from report.html import render_html
-from report.model import Report
+_LAZY = {"build_report": "report.collect", "render_html": "report.html", "Report": "report.model"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'report' has no attribute {name!r}")
 
 
 def write_report(session: Session, out: Path, prometheus_url: str | None = None,
                  config_workspace: Workspace | None = None) -> Report:
+    from report.collect import build_report
+    from report.html import render_html
+
     report = build_report(session, prometheus_url=prometheus_url, config_workspace=config_workspace)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(report), encoding="utf-8")

@@ -6,7 +6,9 @@ The alert rules and the dashboard need a few facts that no device can tell over 
     paths from the site to the core that share no trench, counted 0, 1 or 2 (two or
     more), from ``topology.audits.path_diversity``; the ``NetopsSiteLostRedundancy``
     alert fires when it drops below 2.
-``netops_audit_findings{audit, severity}``
+``netops_audit_site_disjoint_paths{site, site_kind, layer}``
+    disjoint paths to the core by layer (``logical``: links, ``physical``: trenches).
+``netops_audit_findings{audit, severity}``, ``netops_audit_single_points_of_failure{severity}``
     number of topology audit findings.
 ``netops_inventory_device_info{device, site, site_kind, district, role}``
     value 1; joins series that name a device (e.g. the WLC's per-AP client counts) to
@@ -16,12 +18,19 @@ The alert rules and the dashboard need a few facts that no device can tell over 
     ``NetopsOpticRxPowerLow`` alert.
 
 Register it with the exporter's registry: ``registry.register(InventoryAuditCollector(engine))``.
-The audits take about a second on the city, so results are kept for ``ttl_s``.
+The topology figures come from a child process (``report.audit_summary``), so the exporter
+never imports the topology and its graph libraries; the child takes a few seconds, so it
+runs in the background and its results are kept for ``ttl_s``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
+import threading
 import time
 from typing import Iterator
 
@@ -32,78 +41,126 @@ from sqlmodel import select
 
 from inventory.models import Device, Interface, OpticType, Site, Status
 from netops.db import session_scope
-from topology.audits import path_diversity, run_audits
-from topology.network import Network
-from topology.rows import load_inventory
+from netops.settings import DB_ENV
 
 log = logging.getLogger("netops.report.collector")
 
 
+class AuditSummaryError(Exception):
+    pass
+
+
+def audit_summary(engine: Engine, timeout_s: float = 120.0) -> dict:
+    """``report.audit_summary`` of the inventory behind ``engine``, computed in a child process
+    (the URL, password included, goes in its environment, not on its command line)."""
+    env = dict(os.environ, **{DB_ENV: engine.url.render_as_string(hide_password=False)})
+    try:
+        done = subprocess.run([sys.executable, "-m", "report.audit_summary"], env=env, capture_output=True,
+                              text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise AuditSummaryError(f"the topology audits took longer than {timeout_s:.0f} s") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise AuditSummaryError(f"the topology audits failed: {last}")
+    return json.loads(done.stdout)
+
+
 class InventoryAuditCollector(Collector):
+    """The inventory's gauges are read at scrape time and kept for ``ttl_s``. The topology's
+    come from the child, in a background thread that starts with the collector and again
+    once its summary is ``ttl_s`` old: a scrape never waits for it and gets the last summary
+    (none until the first is in, a few seconds after the exporter started)."""
+
     def __init__(self, engine: Engine, ttl_s: float = 300.0, clock=time.monotonic):
         self.engine = engine
         self.ttl_s = ttl_s
         self._clock = clock
-        self._cached: tuple[float, list[GaugeMetricFamily]] | None = None
+        self._lock = threading.Lock()
+        self._inventory: tuple[float, list[GaugeMetricFamily]] | None = None
+        self._audits: list[GaugeMetricFamily] = []
+        self._audits_started = clock()
+        self._worker = self._start_audits()
+
+    def wait_for_audits(self, timeout_s: float | None = None) -> None:
+        """Until the running (or last) topology summary is in."""
+        self._worker.join(timeout_s)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        now = self._clock()
-        if self._cached is None or now - self._cached[0] >= self.ttl_s:
-            try:
-                self._cached = (now, self._families())
-            except Exception as exc:  # the database being away must not break /metrics
-                log.warning("inventory/audit gauges unavailable: %s", exc)
-                return
-        yield from self._cached[1]
+        with self._lock:
+            now = self._clock()
+            if now - self._audits_started >= self.ttl_s and not self._worker.is_alive():
+                self._audits_started = now
+                self._worker = self._start_audits()
+            if self._inventory is None or now - self._inventory[0] >= self.ttl_s:
+                try:
+                    self._inventory = (now, _inventory_families(self.engine))
+                except Exception as exc:  # the database being away must not break /metrics
+                    log.warning("inventory gauges unavailable: %s", exc)
+            families = (self._inventory[1] if self._inventory else []) + self._audits
+        yield from families
 
-    def _families(self) -> list[GaugeMetricFamily]:
-        with session_scope(self.engine) as session:
-            net = Network(load_inventory(session))
-            sites = {s.code: s for s in session.exec(select(Site).where(Site.status == Status.ACTIVE))}
-            devices = session.exec(
-                select(Device, Site).join(Site, Site.id == Device.site_id).where(Device.status == Status.ACTIVE)
-            ).all()
-            optics = session.exec(
-                select(Device.name, Interface.name, OpticType.name, OpticType.rx_sensitivity_dbm)
-                .join(Interface, Interface.device_id == Device.id)
-                .join(OpticType, OpticType.id == Interface.optic_id)
-                .where(Device.status == Status.ACTIVE)
-            ).all()
+    def _start_audits(self) -> threading.Thread:
+        worker = threading.Thread(target=self._compute_audits, name="netops-audit-summary", daemon=True)
+        worker.start()
+        return worker
 
-        paths = GaugeMetricFamily(
-            "netops_site_trench_disjoint_paths",
-            "Paths from the site to the core that share no trench (0, 1, or 2 meaning two or more).",
-            labels=["site", "site_kind", "district"],
-        )
-        for row in path_diversity(net):
-            # link-disjoint paths that one trench cut takes down count as one
-            count = min(row.logical_paths, 1) if row.trench_cuts else row.logical_paths
-            paths.add_metric([row.site, row.kind, sites[row.site].district or ""], count)
-
-        findings = GaugeMetricFamily("netops_audit_findings", "Topology audit findings.", labels=["audit", "severity"])
-        for (audit, severity), count in sorted(_count_findings(run_audits(net)).items()):
-            findings.add_metric([audit, severity], count)
-
-        info = GaugeMetricFamily(
-            "netops_inventory_device_info", "A device's place in the inventory; value 1.",
-            labels=["device", "site", "site_kind", "district", "role"],
-        )
-        for device, site in devices:
-            info.add_metric([device.name, site.code, str(site.kind), site.district or "", str(device.role)], 1)
-
-        sensitivity = GaugeMetricFamily(
-            "netops_optic_rx_sensitivity_dbm",
-            "Receiver sensitivity of the optic the inventory puts in the port (datasheet worst case).",
-            labels=["device", "if_name", "optic"],
-        )
-        for device_name, if_name, optic, dbm in optics:
-            sensitivity.add_metric([device_name, if_name, optic], dbm)
-        return [paths, findings, info, sensitivity]
+    def _compute_audits(self) -> None:
+        try:
+            families = _audit_families(audit_summary(self.engine))
+        except Exception as exc:  # figures that cannot be computed are left out, not kept stale
+            log.warning("topology audit gauges unavailable: %s", exc)
+            families = []
+        with self._lock:
+            self._audits = families
 
 
-def _count_findings(report) -> dict[tuple[str, str], int]:
-    counts: dict[tuple[str, str], int] = {}
-    for finding in report.findings:
-        key = (finding.audit, str(finding.severity))
-        counts[key] = counts.get(key, 0) + 1
-    return counts
+def _inventory_families(engine: Engine) -> list[GaugeMetricFamily]:
+    with session_scope(engine) as session:
+        devices = session.exec(
+            select(Device.name, Site.code, Site.kind, Site.district, Device.role)
+            .join(Site, Site.id == Device.site_id).where(Device.status == Status.ACTIVE)
+        ).all()
+        optics = session.exec(
+            select(Device.name, Interface.name, OpticType.name, OpticType.rx_sensitivity_dbm)
+            .join(Interface, Interface.device_id == Device.id)
+            .join(OpticType, OpticType.id == Interface.optic_id)
+            .where(Device.status == Status.ACTIVE)
+        ).all()
+    info = GaugeMetricFamily(
+        "netops_inventory_device_info", "A device's place in the inventory; value 1.",
+        labels=["device", "site", "site_kind", "district", "role"],
+    )
+    for device, site, kind, district, role in devices:
+        info.add_metric([device, site, str(kind), district or "", str(role)], 1)
+    sensitivity = GaugeMetricFamily(
+        "netops_optic_rx_sensitivity_dbm",
+        "Receiver sensitivity of the optic the inventory puts in the port (datasheet worst case).",
+        labels=["device", "if_name", "optic"],
+    )
+    for device_name, if_name, optic, dbm in optics:
+        sensitivity.add_metric([device_name, if_name, optic], dbm)
+    return [info, sensitivity]
+
+
+def _audit_families(summary: dict) -> list[GaugeMetricFamily]:
+    trench = GaugeMetricFamily(
+        "netops_site_trench_disjoint_paths",
+        "Paths from the site to the core that share no trench (0, 1, or 2 meaning two or more).",
+        labels=["site", "site_kind", "district"],
+    )
+    layers = GaugeMetricFamily("netops_audit_site_disjoint_paths",
+                               "Disjoint paths from a site to the core (2 means two or more), by layer.",
+                               labels=["site", "site_kind", "layer"])
+    for row in summary["sites"]:
+        trench.add_metric([row["site"], row["kind"], row["district"]], row["trench_disjoint"])
+        layers.add_metric([row["site"], row["kind"], "logical"], row["logical"])
+        if row["physical"] is not None:
+            layers.add_metric([row["site"], row["kind"], "physical"], row["physical"])
+    findings = GaugeMetricFamily("netops_audit_findings", "Topology audit findings.", labels=["audit", "severity"])
+    for row in summary["findings"]:
+        findings.add_metric([row["audit"], row["severity"]], row["count"])
+    spof = GaugeMetricFamily("netops_audit_single_points_of_failure",
+                             "Single points of failure found by the audit, by severity.", labels=["severity"])
+    for severity, count in summary["single_points_of_failure"].items():
+        spof.add_metric([severity], count)
+    return [trench, layers, findings, spof]

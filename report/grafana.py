@@ -22,7 +22,7 @@ SCOPE = f'{DEVICES}, district=~"$district", site_kind=~"$site_kind"'
 IF_DOWN = "!= 1 != 5"
 #: the WLC reports clients per AP name; the inventory says where that AP is
 AP_CLIENTS = (
-    'label_replace(netops_wifi_ap_clients{job="netops-devices"}, "device", "$1", "ap_name", "(.+)")'
+    'label_replace(wifi_ap_clients{job="netops-devices"}, "device", "$1", "ap_name", "(.+)")'
     " * on (device) group_left (site, district)"
     ' max by (device, site, district) (netops_inventory_device_info{role="wifi_ap", district=~"$district"})'
 )
@@ -94,9 +94,9 @@ def dashboard() -> dict:
     lay.panel("stat", "Hotspots available", [_target(f'avg(up{{{DEVICES}, site_kind="hotspot"}})')], 4, 4,
               unit="percentunit")
     lay.panel("stat", "Used interfaces down", [_target(
-        f"count(netops_if_oper_status{{{SCOPE}}} {IF_DOWN}"
-        f" and on (instance, if_index) netops_if_admin_status{{{SCOPE}}} == 1"
-        f" and on (instance, if_index) min_over_time(netops_if_oper_status{{{SCOPE}}}[1d]) == 1) or vector(0)")],
+        f"count(if_oper_status{{{SCOPE}}} {IF_DOWN}"
+        f" and on (instance, if_name) if_admin_status{{{SCOPE}}} == 1"
+        f" and on (instance, if_name) min_over_time(if_oper_status{{{SCOPE}}}[1d]) == 1) or vector(0)")],
         4, 4)
     lay.panel("stat", "Sites without trench-disjoint redundancy",
               [_target("count(netops_site_trench_disjoint_paths < 2) or vector(0)")], 4, 4)
@@ -119,37 +119,37 @@ def dashboard() -> dict:
 
     lay.row("Site drill-down ($site)")
     lay.panel("stat", "Devices up", [_target(f"up{{{SITE}}}", "{{device}}")], 6, 5)
-    lay.panel("stat", "Uptime", [_target(f"netops_snmp_sys_uptime_seconds{{{SITE}}}", "{{device}}")], 6, 5,
+    lay.panel("stat", "Uptime", [_target(f"sys_uptime_seconds{{{SITE}}}", "{{device}}")], 6, 5,
               unit="s")
     lay.panel("state-timeline", "Interface state (IF-MIB: 1 up, 2 down, 5 dormant, 7 lower layer down)",
-              [_target(f"netops_if_oper_status{{{SITE}}}", "{{device}} {{if_name}}")], 12, 5)
+              [_target(f"if_oper_status{{{SITE}}}", "{{device}} {{if_name}}")], 12, 5)
     lay.panel("timeseries", "Traffic in (bit/s)", [_target(
-        f"rate(netops_if_in_bytes_total{{{SITE}}}[5m]) * 8", "{{device}} {{if_name}}")], 12, 8, unit="bps")
+        f"rate(if_in_bytes_total{{{SITE}}}[5m]) * 8", "{{device}} {{if_name}}")], 12, 8, unit="bps")
     lay.panel("timeseries", "Traffic out (bit/s)", [_target(
-        f"rate(netops_if_out_bytes_total{{{SITE}}}[5m]) * 8", "{{device}} {{if_name}}")], 12, 8, unit="bps")
+        f"rate(if_out_bytes_total{{{SITE}}}[5m]) * 8", "{{device}} {{if_name}}")], 12, 8, unit="bps")
     lay.panel("timeseries", "Interface errors (per second)", [
-        _target(f"rate(netops_if_in_errors_total{{{SITE}}}[5m])", "in {{device}} {{if_name}}"),
-        _target(f"rate(netops_if_out_errors_total{{{SITE}}}[5m])", "out {{device}} {{if_name}}"),
+        _target(f"rate(if_in_errors_total{{{SITE}}}[5m])", "in {{device}} {{if_name}}"),
+        _target(f"rate(if_out_errors_total{{{SITE}}}[5m])", "out {{device}} {{if_name}}"),
     ], 24, 7)
 
     lay.row("Optics")
     lay.panel("timeseries", "Receive power (dBm)", [
-        _target(f"netops_optic_rx_power_dbm{{{SITE}}}", "{{device}} {{if_name}}"),
+        _target(f"optic_rx_power_dbm{{{SITE}}}", "{{device}} {{if_name}}"),
         _target('netops_optic_rx_sensitivity_dbm * on (device) group_left () '
                 'max by (device) (netops_inventory_device_info{site=~"$site"})',
                 "optic sensitivity {{device}} {{if_name}} ({{optic}})"),
     ], 12, 9, unit="dBm")
     lay.panel("table", "Weakest receivers in scope (dBm)",
-              [_target(f"bottomk(15, netops_optic_rx_power_dbm{{{SCOPE}}})", instant=True)], 12, 9)
+              [_target(f"bottomk(15, optic_rx_power_dbm{{{SCOPE}}})", instant=True)], 12, 9)
     lay.panel("table", "Receive power change over one week (dB)", [_target(
-        f"bottomk(15, avg_over_time(netops_optic_rx_power_dbm{{{SCOPE}}}[1h])"
-        f" - avg_over_time(netops_optic_rx_power_dbm{{{SCOPE}}}[1h] offset 1w))", instant=True)], 24, 8)
+        f"bottomk(15, avg_over_time(optic_rx_power_dbm{{{SCOPE}}}[1h])"
+        f" - avg_over_time(optic_rx_power_dbm{{{SCOPE}}}[1h] offset 1w))", instant=True)], 24, 8)
 
     lay.row("WiFi clients by zone")
     lay.panel("timeseries", "Clients by zone (district)", [_target(
         f"sum by (district) ({AP_CLIENTS})", "{{district}}")], 12, 9)
     lay.panel("timeseries", "Clients by SSID", [_target(
-        f"sum by (ssid) (netops_wifi_ssid_clients{{{DEVICES}}})", "{{ssid}}")], 12, 9)
+        f"sum by (ssid) (wifi_ssid_clients{{{DEVICES}}})", "{{ssid}}")], 12, 9)
     lay.panel("table", "Busiest hotspots", [_target(
         f"topk(20, sum by (site, district) ({AP_CLIENTS}))", instant=True)], 24, 8)
 

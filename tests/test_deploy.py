@@ -87,7 +87,7 @@ def test_promtool_unit_tests_catch_a_broken_rule(tmp_path):
     """The unit tests have teeth: loosen one rule and they fail."""
     promtool = _tool("promtool")
     broken = (RULES / "netops-alerts.yml").read_text().replace(
-        "and on (instance, if_index) min_over_time(", "or on (instance, if_index) min_over_time("
+        "and on (instance, if_name) min_over_time(", "or on (instance, if_name) min_over_time("
     )
     assert broken != (RULES / "netops-alerts.yml").read_text()
     (tmp_path / "rules").mkdir()

@@ -36,7 +36,10 @@ EMITTERS = sorted(
     [p for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists() and p.name not in ("report", "tests")]
     + [ROOT / "report" / "collector.py"]
 )
-NAME = re.compile(r"netops_[a-z0-9_]+")
+#: netops' own series carry ``netops_``; what devices report is named by its MIB area (docs/metrics.md)
+NAME = re.compile(r"(?:netops|if|optic|wifi|lldp|sys)_[a-z0-9_]+")
+#: PromQL that names labels, not metrics: matchers, grouping and matching clauses
+LABEL_CONTEXT = re.compile(r"\{[^}]*\}|\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 
 _FAMILY_CALLS = {"Gauge", "Counter", "Histogram", "Summary", "Info", "Enum"}
 _SUFFIXES = {
@@ -68,7 +71,7 @@ def emitted_metric_names(packages: list[Path] = EMITTERS) -> set[str]:
                     continue
                 args = list(node.args[:1]) + [k.value for k in node.keywords if k.arg == "name"]
                 for arg in args:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("netops_"):
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and NAME.fullmatch(arg.value):
                         base = arg.value.removesuffix("_total") if kind == "Counter" else arg.value
                         names.add(base)
                         names.update(base + suffix for suffix in _SUFFIXES.get(kind, ()))
@@ -89,8 +92,8 @@ def _rule_exprs() -> list[str]:
 def referenced_metric_names() -> set[str]:
     names = set()
     for expr in _dashboard_exprs() + _rule_exprs():
-        expr = re.sub(r'"[^"]*"', '""', expr)  # label values are not metric names
-        names |= {n for n in re.findall(r"\b(netops_[a-z0-9_]+|up|ALERTS)\b", expr)}
+        expr = LABEL_CONTEXT.sub("", re.sub(r'"[^"]*"', '""', expr))  # nor are label values and names
+        names |= {n for n in re.findall(rf"\b({NAME.pattern}|up|ALERTS)\b", expr)}
     return names
 
 
@@ -106,10 +109,11 @@ def test_the_shipped_dashboard_is_the_generated_one():
 
 def test_references_are_read_from_both_files():
     names = referenced_metric_names()
-    rule_names = {n for e in _rule_exprs() for n in re.findall(r"\bnetops_[a-z0-9_]+", e)}
+    rule_names = {n for e in _rule_exprs() for n in NAME.findall(LABEL_CONTEXT.sub("", e))}
     assert len(_rule_exprs()) == 12
-    assert {"netops_if_admin_status", "netops_site_trench_disjoint_paths"} <= rule_names
-    assert {"netops_wifi_ap_clients", "netops_if_in_bytes_total", "up"} <= names
+    assert {"if_admin_status", "optic_rx_power_dbm", "netops_site_trench_disjoint_paths"} <= rule_names
+    assert {"wifi_ap_clients", "if_in_bytes_total", "sys_uptime_seconds", "up"} <= names
+    assert not names & {"if_name", "if_index", "sys_name"}  # label names are not taken for metrics
 
 
 def test_the_emitter_scan_understands_collectors(tmp_path):

@@ -15,7 +15,9 @@ from tests.test_deploy import _tool
 
 def _scrape(engine, clock=None) -> tuple[str, dict]:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(InventoryAuditCollector(engine, **({"clock": clock} if clock else {})))
+    collector = InventoryAuditCollector(engine, **({"clock": clock} if clock else {}))
+    collector.wait_for_audits()  # the topology's summary comes from a child, in the background
+    registry.register(collector)
     text = generate_latest(registry).decode()
     samples = {}
     for family in text_string_to_metric_families(text):
@@ -58,11 +60,42 @@ def test_exposition_passes_promtool_lint(engine):
 def test_results_are_kept_for_the_ttl_then_recomputed(engine):
     now = [0.0]
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(InventoryAuditCollector(engine, ttl_s=300, clock=lambda: now[0]))
+    collector = InventoryAuditCollector(engine, ttl_s=300, clock=lambda: now[0])
+    registry.register(collector)
+    collector.wait_for_audits()
     assert b"netops_inventory_device_info{" not in generate_latest(registry)  # empty inventory
     with session_scope(engine) as session:
         build_mini_city(session)
     now[0] = 299.0
-    assert b"netops_inventory_device_info{" not in generate_latest(registry)  # still the cached answer
+    text = generate_latest(registry)
+    assert b"netops_inventory_device_info{" not in text  # still the cached answer
+    assert b"netops_site_trench_disjoint_paths{" not in text
     now[0] = 300.0
-    assert b'device="gk-sch1-as1"' in generate_latest(registry)
+    text = generate_latest(registry)  # the inventory is read again; the topology's child starts
+    assert b'device="gk-sch1-as1"' in text
+    collector.wait_for_audits()
+    assert b'netops_site_trench_disjoint_paths{district="Erle"' in generate_latest(registry)
+
+
+def test_the_topology_child_failing_is_one_line_and_metrics_stay_up(tmp_path, caplog):
+    """The topology's figures come from a child process: when it fails or hangs, /metrics
+    still answers (without them) and the log says why in one line."""
+    import pytest
+
+    from netops import db as dbmod
+    from report.collector import AuditSummaryError, audit_summary
+
+    empty = dbmod.make_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")  # a database nobody migrated
+    with pytest.raises(AuditSummaryError, match="the topology audits failed: .*no such table"):
+        audit_summary(empty)
+    with pytest.raises(AuditSummaryError, match="took longer than 0 s"):
+        audit_summary(empty, timeout_s=0.001)
+    registry = CollectorRegistry(auto_describe=False)
+    collector = InventoryAuditCollector(empty)
+    registry.register(collector)
+    with caplog.at_level("WARNING", logger="netops.report.collector"):
+        collector.wait_for_audits()
+        assert generate_latest(registry) == b""
+    assert "topology audit gauges unavailable: the topology audits failed" in caplog.text
+    assert "inventory gauges unavailable" in caplog.text
+    empty.dispose()

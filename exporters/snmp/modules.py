@@ -12,6 +12,8 @@ Metric names and the snmp_exporter names they replace: docs/metrics.md.
 from __future__ import annotations
 
 import math
+import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -129,11 +131,11 @@ class SystemModule(Module):
     name = "system"
 
     def render(self, ctx, data, out):
-        uptime = Family("netops_snmp_sys_uptime_seconds", "gauge",
+        uptime = Family("sys_uptime_seconds", "gauge",
                         "Time since the SNMP agent (re)started (SNMPv2-MIB sysUpTime).")
         if SYS_UPTIME in ctx.base:
             uptime.add("", ctx.uptime / 100)
-        info = Family("netops_snmp_sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
+        info = Family("sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
         name = ctx.base.get(SYS_NAME)
         oid = ctx.base.get(SYS_OBJECT_ID)
         info.add(f'sys_name="{escape(text(name.raw)) if name else ""}",'
@@ -147,37 +149,49 @@ IF_TYPE = O("1.3.6.1.2.1.2.2.1.3")
 IF_NAME = O("1.3.6.1.2.1.31.1.1.1.1")
 IF_ALIAS = O("1.3.6.1.2.1.31.1.1.1.18")
 
-# (column, metric name, type, help, multiplier)
+# (column, metric name, type, help, multiplier). Device series are named by their MIB area
+# (if_, optic_, wifi_, lldp_, sys_) without the netops_ prefix, and the interface is named
+# by if_name alone: 800 of a switch's 850 lines a scrape are these (docs/metrics.md, "Naming").
 INTERFACE_COLUMNS = [
-    (O("1.3.6.1.2.1.31.1.1.1.6"), "netops_if_in_bytes_total", "counter", "Octets received (ifHCInOctets).", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.10"), "netops_if_out_bytes_total", "counter", "Octets sent (ifHCOutOctets).", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.7"), "netops_if_in_unicast_packets_total", "counter", "Unicast packets received (ifHCInUcastPkts).", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.11"), "netops_if_out_unicast_packets_total", "counter", "Unicast packets sent (ifHCOutUcastPkts).", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.8"), "netops_if_in_multicast_packets_total", "counter", "Multicast packets received (ifHCInMulticastPkts).", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.12"), "netops_if_out_multicast_packets_total", "counter", "Multicast packets sent (ifHCOutMulticastPkts).", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.9"), "netops_if_in_broadcast_packets_total", "counter", "Broadcast packets received (ifHCInBroadcastPkts).", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.13"), "netops_if_out_broadcast_packets_total", "counter", "Broadcast packets sent (ifHCOutBroadcastPkts).", 1),
-    (O("1.3.6.1.2.1.2.2.1.14"), "netops_if_in_errors_total", "counter", "Inbound packets with errors (ifInErrors).", 1),
-    (O("1.3.6.1.2.1.2.2.1.20"), "netops_if_out_errors_total", "counter", "Outbound packets with errors (ifOutErrors).", 1),
-    (O("1.3.6.1.2.1.2.2.1.13"), "netops_if_in_discards_total", "counter", "Inbound packets discarded (ifInDiscards).", 1),
-    (O("1.3.6.1.2.1.2.2.1.19"), "netops_if_out_discards_total", "counter", "Outbound packets discarded (ifOutDiscards).", 1),
-    (O("1.3.6.1.2.1.2.2.1.8"), "netops_if_oper_status", "gauge", "ifOperStatus: 1 up, 2 down, 3 testing, 5 dormant, 7 lowerLayerDown.", 1),
-    (O("1.3.6.1.2.1.2.2.1.7"), "netops_if_admin_status", "gauge", "ifAdminStatus: 1 up, 2 down, 3 testing.", 1),
-    (O("1.3.6.1.2.1.31.1.1.1.15"), "netops_if_speed_bytes_per_second", "gauge", "Interface speed in bytes/s (ifHighSpeed Mbit/s x 125000), as node_exporter.", 125_000),
+    (O("1.3.6.1.2.1.31.1.1.1.6"), "if_in_bytes_total", "counter", "ifHCInOctets: octets received.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.10"), "if_out_bytes_total", "counter", "ifHCOutOctets: octets sent.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.7"), "if_in_ucast_packets_total", "counter", "ifHCInUcastPkts.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.11"), "if_out_ucast_packets_total", "counter", "ifHCOutUcastPkts.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.8"), "if_in_mcast_packets_total", "counter", "ifHCInMulticastPkts.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.12"), "if_out_mcast_packets_total", "counter", "ifHCOutMulticastPkts.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.9"), "if_in_bcast_packets_total", "counter", "ifHCInBroadcastPkts.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.13"), "if_out_bcast_packets_total", "counter", "ifHCOutBroadcastPkts.", 1),
+    (O("1.3.6.1.2.1.2.2.1.14"), "if_in_errors_total", "counter", "ifInErrors.", 1),
+    (O("1.3.6.1.2.1.2.2.1.20"), "if_out_errors_total", "counter", "ifOutErrors.", 1),
+    (O("1.3.6.1.2.1.2.2.1.13"), "if_in_discards_total", "counter", "ifInDiscards.", 1),
+    (O("1.3.6.1.2.1.2.2.1.19"), "if_out_discards_total", "counter", "ifOutDiscards.", 1),
+    (O("1.3.6.1.2.1.2.2.1.8"), "if_oper_status", "gauge", "ifOperStatus: 1 up, 2 down, 5 dormant, 7 lowerLayerDown.", 1),
+    (O("1.3.6.1.2.1.2.2.1.7"), "if_admin_status", "gauge", "ifAdminStatus: 1 up, 2 down, 3 testing.", 1),
+    (O("1.3.6.1.2.1.31.1.1.1.15"), "if_speed_bytes", "gauge", "ifHighSpeed in bytes/s (x 125000), as node_exporter.", 125_000),
 ]
 
 
 @dataclass
 class InterfaceLabels:
-    by_index: dict[bytes, str]  # encoded ifIndex -> 'if_index="3",if_name="Gi1/0/3"'
+    by_index: dict[bytes, str]  # encoded ifIndex -> 'if_name="Gi1/0/3"'
     info_lines: list[str]
 
 
 _tag_of = itemgetter(1)  # of a VarBind, at C speed
 
 
-def _index_labels(index: bytes, name: str) -> str:
-    return f'if_index="{ber.index_str(index)}",if_name="{escape(name)}"'
+def _unnamed(index: bytes) -> str:
+    """The label of an interface the label tables do not name (yet): its ifIndex."""
+    return f'if_name="#{ber.index_str(index)}"'
+
+
+def interface_names(indexes: list[bytes], names: dict[bytes, str]) -> dict[bytes, str]:
+    """if_name per ifIndex, unique on the device: ifName (ifDescr when the agent has none),
+    ``#ifIndex`` when both are empty, ``name#ifIndex`` for every interface sharing a name.
+    if_name is the interface's only label on the samples, so it must tell them apart."""
+    counts = Counter(names.get(index, "") for index in indexes)
+    return {index: name if name and counts[name] == 1 else f"{name}#{ber.index_str(index)}"
+            for index in indexes for name in (names.get(index, ""),)}
 
 
 async def interface_labels(ctx: PollContext) -> InterfaceLabels:
@@ -186,22 +200,21 @@ async def interface_labels(ctx: PollContext) -> InterfaceLabels:
 
     async def load() -> InterfaceLabels:
         data = await ctx.walk([IF_NAME, IF_ALIAS, IF_DESCR, IF_TYPE])
-        columns = {}
-        for column in (IF_NAME, IF_ALIAS, IF_DESCR, IF_TYPE):
-            cut = len(column)
-            columns[column] = {vb.oid[cut:]: vb for vb in data.get(column, [])}
-        indexes = sorted(set(columns[IF_DESCR]) | set(columns[IF_NAME]), key=ber.decode_subids)
+        name, alias, descr = ({vb.oid[len(column):]: text(vb.raw) for vb in data.get(column, [])}
+                              for column in (IF_NAME, IF_ALIAS, IF_DESCR))
+        kind = {vb.oid[len(IF_TYPE):]: _uint(vb) for vb in data.get(IF_TYPE, [])}
+        indexes = sorted(set(descr) | set(name), key=ber.decode_subids)
+        names = interface_names(indexes, {i: name.get(i) or descr.get(i, "") for i in indexes})
         by_index, info = {}, []
         for index in indexes:
-            name_vb = columns[IF_NAME].get(index) or columns[IF_DESCR].get(index)
-            labels = _index_labels(index, text(name_vb.raw) if name_vb else "")
-            by_index[index] = labels
-            alias = columns[IF_ALIAS].get(index)
-            descr = columns[IF_DESCR].get(index)
-            kind = columns[IF_TYPE].get(index)
-            info.append(f'netops_if_info{{{labels},if_alias="{escape(text(alias.raw)) if alias else ""}",'
-                        f'if_descr="{escape(text(descr.raw)) if descr else ""}",'
-                        f'if_type="{_uint(kind) if kind else ""}"}} 1\n')
+            # interned: switches of one model share their port names, and the cache holds every target's
+            labels = by_index[index] = sys.intern(f'if_name="{escape(names[index])}"')
+            # an empty label is an absent one to Prometheus; ifDescr only when it says more than the name
+            extra = "".join((f',if_type="{kind[index]}"' if index in kind else "",
+                             f',if_alias="{escape(alias[index])}"' if alias.get(index) else "",
+                             f',if_descr="{escape(descr[index])}"' if descr.get(index, names[index]) != names[index]
+                             else ""))
+            info.append(sys.intern(f'if_info{{{labels},if_index="{ber.index_str(index)}"{extra}}} 1\n'))
         return InterfaceLabels(by_index, info)
 
     stamp = (ctx.base_int(IF_NUMBER, -1), ctx.base_int(IF_TABLE_LAST_CHANGE, -1))
@@ -218,7 +231,7 @@ class InterfacesModule(Module):
     def render(self, ctx, data, out):
         labels: InterfaceLabels | None = ctx.notes.get("if_labels")
         by_index = labels.by_index if labels else {}
-        info = Family("netops_if_info", "gauge", "Interface names and type (ifAlias, ifDescr, ifType); value 1.")
+        info = Family("if_info", "gauge", "ifIndex, ifType, ifAlias, ifDescr (when not the name) by if_name; value 1.")
         if labels:
             info.lines.extend(labels.info_lines)
         out.append(info)
@@ -230,10 +243,10 @@ class InterfacesModule(Module):
             rows = data.get(column, ())
             if factor == 1 and ber.INTEGER not in map(_tag_of, rows):
                 # counters and gauges: ~800 lines a scrape, the hottest loop after decoding
-                family.lines = [f"{head}{by_index.get(oid[cut:]) or _index_labels(oid[cut:], '')}}} {to_int(raw)}\n"
+                family.lines = [f"{head}{by_index.get(oid[cut:]) or _unnamed(oid[cut:])}}} {to_int(raw)}\n"
                                 for oid, _tag, raw in rows]
             else:
-                family.lines = [f"{head}{by_index.get(oid[cut:]) or _index_labels(oid[cut:], '')}}} "
+                family.lines = [f"{head}{by_index.get(oid[cut:]) or _unnamed(oid[cut:])}}} "
                                 f"{to_int(raw, signed=tag == ber.INTEGER) * factor}\n"
                                 for oid, tag, raw in rows]
             out.append(family)
@@ -265,21 +278,21 @@ def sensor_metric(sensor_type: int, name: str) -> tuple[str, bool] | None:
     lowered = name.lower()
     if sensor_type in (DBM, WATTS):
         if "rx" in lowered or "receive" in lowered:
-            return "netops_optic_rx_power_dbm", sensor_type == WATTS
+            return "optic_rx_power_dbm", sensor_type == WATTS
         if "tx" in lowered or "transmit" in lowered:
-            return "netops_optic_tx_power_dbm", sensor_type == WATTS
+            return "optic_tx_power_dbm", sensor_type == WATTS
         return None
-    return {CELSIUS: ("netops_optic_temperature_celsius", False),
-            AMPERES: ("netops_optic_bias_current_amperes", False),
-            VOLTS_DC: ("netops_optic_supply_voltage_volts", False)}.get(sensor_type)
+    return {CELSIUS: ("optic_temperature_celsius", False),
+            AMPERES: ("optic_bias_current_amperes", False),
+            VOLTS_DC: ("optic_supply_voltage_volts", False)}.get(sensor_type)
 
 
 OPTIC_FAMILIES = {
-    "netops_optic_rx_power_dbm": "Optical receive power (ENTITY-SENSOR-MIB, scaled by the sensor's scale and precision).",
-    "netops_optic_tx_power_dbm": "Optical transmit power.",
-    "netops_optic_temperature_celsius": "Transceiver temperature.",
-    "netops_optic_bias_current_amperes": "Laser bias current.",
-    "netops_optic_supply_voltage_volts": "Transceiver supply voltage.",
+    "optic_rx_power_dbm": "Optical receive power (ENTITY-SENSOR-MIB, scaled by the sensor's scale and precision).",
+    "optic_tx_power_dbm": "Optical transmit power.",
+    "optic_temperature_celsius": "Transceiver temperature.",
+    "optic_bias_current_amperes": "Laser bias current.",
+    "optic_supply_voltage_volts": "Transceiver supply voltage.",
 }
 
 
@@ -324,7 +337,7 @@ class OpticsModule(Module):
                     hop = _uint(parent) if parent else 0
                 scale = _uint(scales[index]) if index in scales else 9
                 precision = _uint(precisions[index]) if index in precisions else 0
-                iface = (if_labels.by_index.get(if_index) or _index_labels(if_index, "")) if if_index else 'if_index="",if_name=""'
+                iface = (if_labels.by_index.get(if_index) or _unnamed(if_index)) if if_index else 'if_name=""'
                 sensors[index] = Sensor(chosen[0], 3 * (scale - 9) - precision, chosen[1],
                                         f'{iface},sensor="{escape(name)}"')
             return sensors
@@ -402,8 +415,8 @@ class WifiModule(Module):
 
     def render(self, ctx, data, out):
         ssids, aps = ctx.notes.get("wifi") or ({}, {})
-        per_ssid = Family("netops_wifi_ssid_clients", "gauge", "Associated clients per SSID.")
-        per_ap_family = Family("netops_wifi_ap_clients", "gauge", "Associated clients per access point, all radios.")
+        per_ssid = Family("wifi_ssid_clients", "gauge", "Associated clients per SSID.")
+        per_ap_family = Family("wifi_ap_clients", "gauge", "Associated clients per access point, all radios.")
         for mib in WIFI_MIBS:
             for vb in data.get(mib.ssid_clients, ()):
                 index = vb.oid[len(mib.ssid_clients):]
@@ -435,7 +448,7 @@ class LldpModule(Module):
                  for vb in data.get(LLDP_LOC_PORT_DESC, ())}
         port_ids = {vb.oid[len(LLDP_REM_PORT_ID):]: text(vb.raw) for vb in data.get(LLDP_REM_PORT_ID, ())}
         chassis = {vb.oid[len(LLDP_REM_CHASSIS_ID):]: text(vb.raw) for vb in data.get(LLDP_REM_CHASSIS_ID, ())}
-        family = Family("netops_lldp_neighbor_info", "gauge", "An LLDP neighbour seen on a local port; value 1.")
+        family = Family("lldp_neighbor_info", "gauge", "An LLDP neighbour seen on a local port; value 1.")
         for vb in data.get(LLDP_REM_SYS_NAME, ()):
             index = vb.oid[len(LLDP_REM_SYS_NAME):]
             arcs = ber.decode_subids(index)

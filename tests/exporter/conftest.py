@@ -114,6 +114,13 @@ def samples(text: str) -> dict[str, list]:
     return out
 
 
+def by_if_index(parsed: dict[str, list], metric: str) -> dict[str, object]:
+    """An interface metric's samples by ifIndex, joined through ``if_info`` as a query would
+    (the samples carry only if_name)."""
+    index_of = {s.labels["if_name"]: s.labels["if_index"] for s in parsed["if_info"]}
+    return {index_of[s.labels["if_name"]]: s for s in parsed[metric]}
+
+
 def module_status(text: str) -> dict[str, tuple[float, str]]:
     parsed = samples(text)
     reasons = {s.labels["module"]: s.labels["reason"] for s in parsed.get("netops_snmp_module_error", [])}

@@ -107,7 +107,7 @@ def test_scrape_finishes_within_prometheus_timeout(agent):
         elapsed = time.monotonic() - started
     assert elapsed < 1.5
     assert module_status(partial) == {"system": (1, ""), "interfaces": (0, "budget")}
-    assert samples(partial)["netops_snmp_sys_uptime_seconds"][0].value > 0
+    assert samples(partial)["sys_uptime_seconds"][0].value > 0
 
 
 def test_many_scrapes_in_flight_share_bounded_concurrency(agent):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.exporter.conftest import module_status, samples
+from tests.exporter.conftest import by_if_index, module_status, samples
 from tests.support import snmpd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,16 +37,16 @@ def test_every_interface_matches_snmpbulkwalk(big_switch):
     parsed = samples(big_switch["text"])
     names = {oid.rsplit(".", 1)[1]: name for oid, name in before["name"].items()}
     assert len(names) > 1000  # 500 + 24 veth pairs and lo
-    got = {s.labels["if_index"]: s for s in parsed["netops_if_in_bytes_total"]}
+    got = by_if_index(parsed, "if_in_bytes_total")
     assert set(got) == set(names)
     for index, name in names.items():
         assert got[index].labels["if_name"] == name
         key = f"1.3.6.1.2.1.31.1.1.1.6.{index}"
         assert int(before["in_bytes"][key]) <= got[index].value <= int(after["in_bytes"][key])
-    for metric, column in [("netops_if_oper_status", "oper"), ("netops_if_admin_status", "admin")]:
-        assert {s.labels["if_index"]: s.value for s in parsed[metric]} == \
+    for metric, column in [("if_oper_status", "oper"), ("if_admin_status", "admin")]:
+        assert {index: s.value for index, s in by_if_index(parsed, metric).items()} == \
             {k.rsplit(".", 1)[1]: int(v) for k, v in before[column].items()} == \
             {k.rsplit(".", 1)[1]: int(v) for k, v in after[column].items()}
-    speeds = {s.labels["if_index"]: s.value for s in parsed["netops_if_speed_bytes_per_second"]}
+    speeds = {index: s.value for index, s in by_if_index(parsed, "if_speed_bytes").items()}
     assert speeds == {k.rsplit(".", 1)[1]: int(v) * 125_000 for k, v in before["speed"].items()}
     assert samples(big_switch["text"])["netops_snmp_scrape_varbinds_returned"][0].value >= 15 * len(names)

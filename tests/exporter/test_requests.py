@@ -152,7 +152,7 @@ def test_ipv6_management_address(exporter, tmp_path):
             status, body = http(snmp_url(base, target=target, module="system,interfaces"))
             assert status == 200, (target, body)
             assert module_status(body) == {"system": (1, ""), "interfaces": (1, "")}
-            assert samples(body)["netops_snmp_sys_info"][0].labels["sys_name"] == "test-switch-1"
+            assert samples(body)["sys_info"][0].labels["sys_name"] == "test-switch-1"
         assert http(snmp_url(base, target="[::2]:161", module="system"))[0] == 403
     finally:
         v6.stop()

@@ -72,12 +72,15 @@ def test_seeded_city(engine, city):
 
 
 def test_audit_gauges_show_the_planted_weaknesses(engine, city):
-    from exporters.server import AuditGauges
     from inventory.seed import seed
+    from report.collector import InventoryAuditCollector
 
     with session_scope(engine) as session:
         seed(session, city)
-    paths, spof = AuditGauges(engine).families()
+    collector = InventoryAuditCollector(engine)
+    collector.wait_for_audits()
+    families = {family.name: family for family in collector.collect()}
+    paths, spof = families["netops_audit_site_disjoint_paths"], families["netops_audit_single_points_of_failure"]
     logical = {s.labels["site"]: s.value for s in paths.samples if s.labels["layer"] == "logical"}
     assert all(logical[site] == 1 for site in city.manifest["single_homed"])
     assert all(logical[site] == 2 for site in city.manifest["redundant"])

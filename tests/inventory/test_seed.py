@@ -230,6 +230,8 @@ def test_seed_plan_apply_seed_then_audit_report_and_gauges(run_cli, db_url, tmp_
     findings = json.loads(run_cli("audit", "--json").stdout)
     assert findings["counts"]["critical"] >= 1
     engine = dbmod.make_engine(db_url)
-    names = {family.name for family in InventoryAuditCollector(engine).collect()}
+    collector = InventoryAuditCollector(engine)
+    collector.wait_for_audits()
+    names = {family.name for family in collector.collect()}
     engine.dispose()
     assert {"netops_site_trench_disjoint_paths", "netops_audit_findings", "netops_inventory_device_info"} <= names

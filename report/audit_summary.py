@@ -1,0 +1,63 @@
+"""The topology half of the exporter's inventory/audit gauges, run in a short-lived child.
+
+The gauges need the topology (networkx, scipy and the city graph: about 60 MiB, most of
+the exporter's memory if it lived there), but only a few numbers come out of it. So the
+exporter runs ``python -m report.audit_summary`` every few minutes with the database URL in
+``NETOPS_DB_URL`` and reads one JSON line: ``report.collector`` turns it into gauges, and
+the exporter process never imports the topology.
+
+    {"sites": [{"site": "SCH-1", "kind": "school", "district": "Erle",
+                "logical": 2, "physical": 1, "trench_disjoint": 1}, ...],
+     "findings": [{"audit": "shared_trench", "severity": "warning", "count": 1}, ...],
+     "single_points_of_failure": {"critical": 3, ...}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from inventory.models import Site, Status
+from netops.db import make_engine, session_scope
+from netops.settings import DB_ENV
+from topology.audits import path_diversity, run_audits, single_points_of_failure
+from topology.network import Network
+from topology.rows import load_inventory
+
+
+def summary(engine: Engine) -> dict:
+    with session_scope(engine) as session:
+        net = Network(load_inventory(session))
+        districts = {s.code: s.district or "" for s in session.exec(select(Site).where(Site.status == Status.ACTIVE))}
+    sites = [dict(site=row.site, kind=row.kind, district=districts.get(row.site, ""), logical=row.logical_paths,
+                  physical=row.physical_paths,
+                  # link-disjoint paths that one trench cut takes down count as one
+                  trench_disjoint=min(row.logical_paths, 1) if row.trench_cuts else row.logical_paths)
+             for row in path_diversity(net)]
+    findings = Counter((f.audit, str(f.severity)) for f in run_audits(net).findings)
+    spof = Counter(str(f.severity) for f in single_points_of_failure(net))
+    return dict(sites=sites,
+                findings=[dict(audit=audit, severity=severity, count=count)
+                          for (audit, severity), count in sorted(findings.items())],
+                single_points_of_failure=dict(sorted(spof.items())))
+
+
+def main() -> None:
+    """The summary on stdout; any failure one line on stderr (the exporter logs it) and exit 1."""
+    try:
+        engine = make_engine(os.environ[DB_ENV])
+        try:
+            json.dump(summary(engine), sys.stdout)
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        sys.exit(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
+if __name__ == "__main__":
+    main()
