@@ -20,6 +20,7 @@ silent targets never starve live ones.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -403,31 +404,50 @@ class Pacer:
     The loop runs all callbacks that are ready before it looks at its sockets again: when
     a hundred walks get their answers together, one turn would decode and render them
     all (tens of milliseconds, several times that on a busy machine). Each such piece of
-    work first awaits :meth:`turn`; once ``slice_s`` has passed since the turn's first
-    one began, the rest wait for a later turn, behind whatever the sockets brought in
-    meanwhile (a health check among them). Time is wall time: on a machine busy with
-    other work the slices get shorter in CPU terms, when responsiveness is scarcest.
+    work first awaits :meth:`turn`. Once ``slice_s`` has passed since the turn's first
+    piece began, later pieces queue (first come, first served) and are let go a batch per
+    turn, the batch halved after a turn that overran the slice and doubled after one that
+    did not; whatever the sockets brought in meanwhile (a health check) runs in between.
+    A queued piece is resumed once, when it is its turn: no polling. Time is wall time:
+    on a machine busy with other work the slices hold less CPU, when responsiveness is
+    scarcest.
     """
 
     def __init__(self, slice_s: float = 0.004):
         self.slice_s = slice_s
         self._since: float | None = None  # when this turn's first paced piece began
-        self.deferred = 0  # pieces moved to a later turn
+        self._queue: collections.deque[asyncio.Future] = collections.deque()
+        self._batch = 1  # queued pieces let go per turn
+        self.deferred = 0  # pieces that queued
 
     async def turn(self) -> None:
-        while True:
-            now = time.perf_counter()
-            if self._since is None:
-                self._since = now
-                asyncio.get_running_loop().call_soon(self._next_turn)  # runs first in the next turn
-                return
-            if now - self._since < self.slice_s:
-                return
+        now = time.perf_counter()
+        if self._since is None:
+            self._begin(now)
+        elif self._queue or now - self._since >= self.slice_s:
+            waiter = asyncio.get_running_loop().create_future()
+            self._queue.append(waiter)
             self.deferred += 1
-            await asyncio.sleep(0)  # to the back of the queue: after the sockets are read again
+            await waiter
+
+    def _begin(self, now: float) -> None:
+        self._since = now
+        asyncio.get_running_loop().call_soon(self._next_turn)  # runs after this turn's ready callbacks
 
     def _next_turn(self) -> None:
+        now = time.perf_counter()
+        overran = now - self._since >= self.slice_s
         self._since = None
+        if not self._queue:
+            return  # nothing waits: the loop may sleep
+        self._batch = max(1, self._batch // 2) if overran else min(self._batch * 2, 1024)
+        released = 0
+        while self._queue and released < self._batch:
+            waiter = self._queue.popleft()
+            if not waiter.done():  # a scrape cancelled while it waited (its client left)
+                waiter.set_result(None)
+                released += 1
+        self._begin(now)  # the released pieces run in the next turn, and are timed as its work
 
 
 class Limiter:
