@@ -13,7 +13,7 @@ import typer
 from commands.common import (OutputFormat, app_context, choice_option, chosen_format, console, err_console,
                              format_option,
                              json_option, open_session, output_file, print_json, print_listing, print_table,
-                             working, write_text)
+                             progress_bar, working, write_text)
 from netops.errors import NetopsError
 from netops.vocabulary import SiteKind
 
@@ -262,14 +262,22 @@ def fixes(
     sites it protects per euro (a ring closed at a spur's end protects the whole spur).
 
     Exit code 1 when some weak site has no such route (listed), 2 on bad input."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
     from planning import fixes as fixes_mod
     from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
     fmt = chosen_format(fmt, as_json)
     with open_session(ctx) as session:
-        with working("auditing and routing a fix for every weak site..."):
+        with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn()) as bar:
+            task = bar.add_task("auditing the network", total=None)
+
+            def step(done: int, total: int, code: str) -> None:
+                bar.update(task, description=f"routing a fix for {code}", completed=done, total=total)
+
             result = fixes_mod.plan_fixes(session, _options(streets, strands, region, price_date),
-                                          include_by_design=show_all, reference=reference,
+                                          include_by_design=show_all, reference=reference, progress=step,
                                           min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin)
         ranking, net = result.ranking, result.net
         lines = ranking.fixes
