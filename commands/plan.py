@@ -286,9 +286,9 @@ def fixes(
             if site_id is None:
                 raise NetopsError(f"--site {site!r}: no such site in service")
             if site_id not in ranking.weak:
-                raise NetopsError(f"--site {site}: the audits report no single point of failure or shared risk "
-                                  f"for it" + ("" if show_all or site_id in ranking.weak else
-                                               " (sites single-homed by design need --all)"))
+                by_design = not show_all and not fixes_mod.is_target(net, site_id, include_by_design=False)
+                raise NetopsError(f"--site {site}: " + ("single-homed by design: add --all to fix it" if by_design
+                                  else "the audits report no single point of failure or shared risk for it"))
             lines = [f for f in lines if site_id in f.protected]
         lines = lines[:limit] if limit else lines
         chosen = list(lines[:store_top])

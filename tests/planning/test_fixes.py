@@ -292,6 +292,9 @@ def test_a_stored_fix_applied_ends_the_findings(db_url, tmp_path):
     (stored,) = out["stored"]
     before = json.loads(run(["--db", db, "audit", "--json"]))
     assert {"SCH-A", "KITA-B", "KITA-C"} <= {s for f in before["findings"] for s in f["sites"]}
+    shown = json.loads(run(["--db", db, "plan", "show", stored["name"], "--json"]))
+    assert shown["kind"] == "fix" and sorted(shown["summary"]["fix"]["protected"]) == ["KITA-B", "KITA-C", "SCH-A"]
+    assert "KITA-C" in run(["--db", db, "plan", "show", stored["name"]])
     diff = json.loads(run(["--db", db, "plan", "diff", str(stored["plan_id"]), "--json"]))
     assert len(diff["added"]["cable"]) == 1 and len(diff["added"]["segment"]) == 1
     run(["--db", db, "plan", "apply", str(stored["plan_id"])])
@@ -326,3 +329,38 @@ def test_a_site_without_any_route_is_listed_and_exits_1(sqlite_url, tmp_path):
     out = json.loads(run(["--db", db, "plan", "fixes", "--streets", str(streets), "--json"], code=1))
     assert out["fixes"] == [] and all(s["unfixable"] for s in out["sites"])
     assert {s["site"] for s in out["sites"]} == {"SCH-A", "KITA-B", "KITA-C"}
+
+
+# -- the seeded city ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fix-city")
+    db, streets = root / "city.db", root / "streets.geojson"
+    run(["--db", str(db), "inventory", "seed", "--streets", str(streets)])
+    return f"sqlite:///{db}", streets
+
+
+@pytest.mark.slow
+def test_every_weak_site_of_the_seeded_city_gets_a_fix(city):
+    db, streets = city
+    result = ranking(db, streets)
+    net, ranked = result.net, result.ranking
+    kinds = {str(net.sites[s].kind) for s in ranked.weak}
+    assert ranked.weak and not kinds & {"hotspot", "small_cell"}
+    assert not ranked.unfixable and {s for f in ranked.fixes for s in f.protected} == set(ranked.weak)
+    assert [f.per_keur for f in ranked.fixes] == sorted((f.per_keur for f in ranked.fixes), reverse=True)
+    for fix in ranked.fixes[:3]:  # the fast count against the audits run again on the fixed city
+        assert fix.protected == fixes.protected_by_audit(net, result.cand, fix, ranked.weak), fix.site.code
+
+
+@pytest.mark.slow
+def test_hotspots_only_with_all_and_radio_ones_need_two_routes(city):
+    db, streets = city
+    out = json.loads(run(["--db", db.removeprefix("sqlite:///"), "plan", "fixes", "--streets", str(streets), "--all",
+                          "--json"], code=1))
+    radio = [s for s in out["sites"] if s["unfixable"]]
+    assert radio and all(s["kind"] == "hotspot" and "no fibre of its own" in s["unfixable"] for s in radio)
+    assert {s["kind"] for s in out["sites"]} >= {"hotspot", "school"}
+    hint = run(["--db", db.removeprefix("sqlite:///"), "plan", "fixes", "--streets", str(streets), "--site",
+                radio[0]["site"]], code=2)
+    assert "add --all" in hint
