@@ -261,7 +261,8 @@ def fixes(
     building or street corridor shared with what cuts it off), ranked by the weight of the
     sites it protects per euro (a ring closed at a spur's end protects the whole spur).
 
-    Exit code 1 when some weak site has no such route (listed), 2 on bad input."""
+    Exit code 1 when some weak site has no such route (listed) or a stored line's loss budget
+    margin is below --min-margin; 2 on bad input."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     from planning import fixes as fixes_mod
@@ -309,7 +310,7 @@ def fixes(
         print_listing(fmt, "fixes", FIX_COLUMNS, [_fix_row(f) for f in summary["fixes"]])
     else:
         _print_fixes(summary, len(ranking.fixes))
-    if ranking.unfixable:
+    if ranking.unfixable or any(line.plan.flagged for line in chosen):
         raise typer.Exit(1)
 
 
@@ -324,6 +325,10 @@ def _fix_row(line: dict) -> list:
 
 
 def _print_fixes(summary: dict, total: int) -> None:
+    if not summary["sites"]:
+        console.print("no weak sites: the audits report no single point of failure or shared risk "
+                      "(sites single-homed by design only with --all)", highlight=False)
+        return
     price = summary["price_table"]
     console.print(f"price table: {price['region']}, valid from {price['valid_from']} ({price['currency']})",
                   highlight=False)

@@ -706,7 +706,8 @@ def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, inc
         fix.weight = weights.total(fix.protected)
         fixes.append(fix)
     fixes.sort(key=lambda f: (-f.per_keur, f.total_eur, f.site.code))
-    return FixRanking(fixes, weak, unfixable, weights)
+    protected = {s for f in fixes for s in f.protected}  # another site's fix may protect it (a ring)
+    return FixRanking(fixes, weak, {s: why for s, why in unfixable.items() if s not in protected}, weights)
 
 
 def fix_dict(net: Network, fix: Fix, rank: int) -> dict:
