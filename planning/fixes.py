@@ -62,8 +62,10 @@ CORRIDOR_PAD_DEG = 0.0005
 # -- weights -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SiteWeights:
-    """What protecting a site is worth: its kind's audit weight, plus ``per_customer`` for
-    each of its customers (``customers``: site id -> count) once customers are counted."""
+    """What protecting a site is worth: the audits' weight of it (``Network.weight_of``: its
+    kind's weight, and whatever the audits add to it), plus ``per_customer`` for each of its
+    customers (``customers``: site id -> companies and homes behind it) where the caller
+    counts them. The ranking only calls it, one site at a time."""
 
     net: Network
     per_customer: float = 0.0
