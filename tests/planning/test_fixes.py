@@ -25,7 +25,6 @@ from planning.connect import ConnectPlan, bill_of_materials, bom_total
 from planning.context import NetworkOptions, load_network
 from planning.routing import Route, make_leg
 from topology.network import Network
-from topology.rows import load_inventory
 
 LAT0, LON0 = 51.51, 7.09
 DLAT, DLON = 0.0009, 0.0014  # ~100 m north-south, ~97 m east-west
@@ -378,6 +377,8 @@ def test_cli_formats_site_filter_and_bad_input(sqlite_url, tmp_path):
     assert [f["site"] for f in only["fixes"]] == ["KITA-C"] and only["stored"] == []
     table = run(base)
     assert "KITA-C" in table and "weak sites and their cheapest fix" in table
+    checked = json.loads(run([*base, "--reference", "--json"]))  # the audits run again: the same lines
+    assert checked == json.loads(run([*base, "--json"]))
     assert "no such site" in run([*base, "--site", "NOPE"], code=2)
     assert "no fix in the ranking starts at" in run([*base, "--store", "POP-0"], code=2)
     assert "no single point of failure" in run([*base, "--site", "POP-1"], code=2)
