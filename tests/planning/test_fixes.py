@@ -234,8 +234,10 @@ def town_site(net: Network, code: str) -> int:
 
 # -- against a brute force and against the audits -------------------------------------------------------
 def every_fix(result: fixes.FixesResult, streets: Path, db_url: str, cutoff: int = 7) -> tuple[list, object]:
-    """Every simple route from every weak site to a PoP on a fresh candidate network (the
-    cheapest of parallel edges per hop), priced like a fix; none is filtered for risk."""
+    """Every simple route from every weak site to a PoP on a fresh candidate network, priced
+    like a fix, none filtered for risk: with the cheapest of parallel edges per hop, and
+    again digging a new trench wherever a street runs beside a free duct (a new trench in
+    the old one's street corridor)."""
     cand = fresh_candidates(db_url, streets)
     specs = fixes.site_specs(result.net, result.ranking.weak)
     origins = {s: cand.attach_site(spec.code, spec.lat, spec.lon, spec.entry_node) for s, spec in specs.items()}
@@ -244,11 +246,16 @@ def every_fix(result: fixes.FixesResult, streets: Path, db_url: str, cutoff: int
         for path in nx.all_simple_paths(cand.graph, origin, list(cand.pops), cutoff=cutoff):
             if any(n[0] == "site" or n in cand.pops for n in path[1:-1]):
                 continue
-            legs = tuple(make_leg(cand, a, b, cand.best_key(a, b)) for a, b in zip(path, path[1:]))
-            route = Route(legs, path[-1], cand.pops[path[-1]])
-            lines = bill_of_materials([route], cand.costs, cand.strands)
-            found.append(fixes.Fix(ConnectPlan(specs[site], [route], [], lines, bom_total(lines), [], cand.costs,
-                                               cand.strands, redundant=False)))
+            hops = list(zip(path, path[1:]))
+            cheapest = [cand.best_key(a, b) for a, b in hops]
+            dug = [next((k for k, d in cand.graph[a][b].items() if d["kind"] == "new"), key)
+                   for (a, b), key in zip(hops, cheapest)]
+            for keys in [cheapest] + ([dug] if dug != cheapest else []):
+                route = Route(tuple(make_leg(cand, a, b, k) for (a, b), k in zip(hops, keys)), path[-1],
+                              cand.pops[path[-1]])
+                lines = bill_of_materials([route], cand.costs, cand.strands)
+                found.append(fixes.Fix(ConnectPlan(specs[site], [route], [], lines, bom_total(lines), [],
+                                                   cand.costs, cand.strands, redundant=False)))
     return found, cand
 
 
