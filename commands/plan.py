@@ -236,13 +236,17 @@ def _print_batch(summary: dict, result, top: int) -> None:
                       highlight=False)
 
 
+FIXES_SHOWN = 15  # lines of the fixes table unless --limit says otherwise
+
+
 @app.command()
 def fixes(
     ctx: typer.Context,
     site: Optional[str] = typer.Option(None, "--site", help="Only the fixes that protect this site."),
     show_all: bool = typer.Option(False, "--all", help="Also fix the sites single-homed by design "
                                   "(hotspots, small cells)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Lines of the ranking to show."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Lines of the ranking to show (table: "
+                                        f"{FIXES_SHOWN} unless told; json and csv: all)."),
     store: Optional[list[str]] = typer.Option(None, "--store", metavar="SITE",
                                               help="Store the fix that starts at this site as a draft plan "
                                                    "(repeatable); `plan diff`, `apply`, `discard` take it on."),
@@ -270,6 +274,13 @@ def fixes(
 
     fmt = chosen_format(fmt, as_json)
     with open_session(ctx) as session:
+        from inventory.models import Site
+        from sqlmodel import select
+
+        known = set(session.exec(select(Site.code)).all())
+        for option, code in [("--site", site)] * (site is not None) + [("--store", c) for c in store or ()]:
+            if code not in known:
+                raise NetopsError(f"{option} {code!r}: no such site")
         with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn()) as bar:
             task = bar.add_task("auditing the network", total=None)
@@ -291,6 +302,7 @@ def fixes(
                 raise NetopsError(f"--site {site}: " + ("single-homed by design: add --all to fix it" if by_design
                                   else "the audits report no single point of failure or shared risk for it"))
             lines = [f for f in lines if site_id in f.protected]
+        limit = limit or (FIXES_SHOWN if fmt is OutputFormat.TABLE else None)
         lines = lines[:limit] if limit else lines
         chosen = list(lines[:store_top])
         for code in store or ():
@@ -340,10 +352,13 @@ def _print_fixes(summary: dict, total: int) -> None:
                   f"{f['protected_weight']:g}", f"{f['weight_per_keur']:.3f}"
                   + (" [red]FLAG[/red]" if f["flagged"] else "")) for f in summary["fixes"]],
                 prose=("protects",))
-    print_table("weak sites and their cheapest fix", ["site", "kind", "weight", "weak by", "cheapest fix"],
+    sites = sorted(summary["sites"], key=lambda s: (s["cheapest_fix"] is not None, -s["weight"], s["site"]))
+    print_table(f"weak sites and their cheapest fix ({min(len(sites), 2 * FIXES_SHOWN)} of {len(sites)}, "
+                f"those without a fix and the heaviest first; --json lists all)",
+                ["site", "kind", "weight", "weak by", "cheapest fix"],
                 [(s["site"], s["kind"], f"{s['weight']:g}", ", ".join(s["checks"]),
                   f"#{s['cheapest_rank']} from {s['cheapest_fix']}, {_eur(s['cheapest_eur'])}" if s["cheapest_fix"]
-                  else f"[yellow]none[/yellow]: {s['unfixable']}") for s in summary["sites"]],
+                  else f"[yellow]none[/yellow]: {s['unfixable']}") for s in sites[:2 * FIXES_SHOWN]],
                 prose=("cheapest fix",))
     for plan in summary["stored"]:
         console.print(f"stored as plan [bold]{plan['name']}[/bold] (id {plan['plan_id']}, draft): "
