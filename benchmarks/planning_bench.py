@@ -286,6 +286,36 @@ def examples(engine, options: NetworkOptions) -> list[str]:
     return lines
 
 
+def weak_site_fixes(engine, options: NetworkOptions) -> list[str]:
+    """`netops plan fixes`: the fast count (cut regions) against its reference (the audits run
+    again on the fixed inventory, fix by fix), side by side on the same candidate routes."""
+    from planning.fixes import plan_fixes
+
+    rows, agree, top = [], True, None
+    with session_scope(engine) as session:
+        for label, every in (("weak sites (by-design ones left out)", False), ("with `--all` (hotspots too)", True)):
+            with Clock() as fast:
+                result = plan_fixes(session, options, include_by_design=every)
+            reference = None
+            if not every:
+                with Clock() as reference:
+                    checked = plan_fixes(session, options, reference=True)
+                agree = [(f.site.code, f.protected) for f in result.ranking.fixes] == \
+                    [(f.site.code, f.protected) for f in checked.ranking.fixes]
+            ranked = result.ranking
+            top = top if every else ranked.fixes[0]
+            rows.append(f"| {label} | {len(ranked.weak)} | {len(ranked.fixes)} | {len(ranked.unfixable)} | "
+                        f"{fast.wall:.1f} s / {fast.cpu:.1f} s | "
+                        + (f"{reference.wall:.1f} s / {reference.cpu:.1f} s ({reference.cpu / fast.cpu:.1f}x) |"
+                           if reference else "not run |"))
+            print(rows[-1], flush=True)
+    return ["| sites | weak | fixes | without fix | ranking wall / CPU | reference wall / CPU |",
+            "|---|---:|---:|---:|---:|---:|", *rows, "",
+            f"The reference counts the same protected sites for every line: {'yes' if agree else 'NO'}. "
+            f"Best line: {top.site.code} to {top.route.pop_code}, {top.total_eur:,.0f} €, protects "
+            f"{len(top.protected)} site(s), weight {top.weight:g}."]
+
+
 def section(args, engine, options) -> str:
     load = os.getloadavg()[0]
     parts = [
@@ -321,6 +351,11 @@ def section(args, engine, options) -> str:
     if args.redundant_batches:
         parts += redundant_batches(engine, options, args.redundant_batches)
         parts += [""] + redundant_city(engine, options)
+    parts += ["", "**The cheapest fix for every weak site** (`netops plan fixes`) on the seeded city: one "
+              "route per weak site avoiding everything that cuts it off, ranked by weight protected per euro; "
+              "protected sites counted from the failures' cut regions, and by the audits run again on the "
+              "fixed inventory (the reference) side by side:", ""]
+    parts += weak_site_fixes(engine, options)
     parts += ["", "**From the CLI** on the seeded city:", ""]
     parts += examples(engine, options)
     parts.append(END)

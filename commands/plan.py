@@ -13,7 +13,7 @@ import typer
 from commands.common import (OutputFormat, app_context, choice_option, chosen_format, console, err_console,
                              format_option,
                              json_option, open_session, output_file, print_json, print_listing, print_table,
-                             working, write_text)
+                             progress_bar, working, write_text)
 from netops.errors import NetopsError
 from netops.vocabulary import SiteKind
 
@@ -248,13 +248,17 @@ def _print_batch(summary: dict, result, top: int) -> None:
                       highlight=False)
 
 
+FIXES_SHOWN = 15  # lines of the fixes table unless --limit says otherwise
+
+
 @app.command()
 def fixes(
     ctx: typer.Context,
     site: Optional[str] = typer.Option(None, "--site", help="Only the fixes that protect this site."),
     show_all: bool = typer.Option(False, "--all", help="Also fix the sites single-homed by design "
                                   "(hotspots, small cells)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Lines of the ranking to show."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Lines of the ranking to show (table: "
+                                        f"{FIXES_SHOWN} unless told; json and csv: all)."),
     store: Optional[list[str]] = typer.Option(None, "--store", metavar="SITE",
                                               help="Store the fix that starts at this site as a draft plan "
                                                    "(repeatable); `plan diff`, `apply`, `discard` take it on."),
@@ -273,15 +277,31 @@ def fixes(
     building or street corridor shared with what cuts it off), ranked by the weight of the
     sites it protects per euro (a ring closed at a spur's end protects the whole spur).
 
-    Exit code 1 when some weak site has no such route (listed), 2 on bad input."""
+    Exit code 1 when some weak site has no such route (listed) or a stored line's loss budget
+    margin is below --min-margin; 2 on bad input."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
     from planning import fixes as fixes_mod
     from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
     fmt = chosen_format(fmt, as_json)
     with open_session(ctx) as session:
-        with working("auditing and routing a fix for every weak site..."):
+        from inventory.models import Site
+        from sqlmodel import select
+
+        known = set(session.exec(select(Site.code)).all())
+        for option, code in [("--site", site)] * (site is not None) + [("--store", c) for c in store or ()]:
+            if code not in known:
+                raise NetopsError(f"{option} {code!r}: no such site")
+        with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn()) as bar:
+            task = bar.add_task("auditing the network", total=None)
+
+            def step(done: int, total: int, code: str) -> None:
+                bar.update(task, description=f"routing a fix for {code}", completed=done, total=total)
+
             result = fixes_mod.plan_fixes(session, _options(streets, strands, region, price_date),
-                                          include_by_design=show_all, reference=reference,
+                                          include_by_design=show_all, reference=reference, progress=step,
                                           min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin)
         ranking, net = result.ranking, result.net
         lines = ranking.fixes
@@ -290,10 +310,11 @@ def fixes(
             if site_id is None:
                 raise NetopsError(f"--site {site!r}: no such site in service")
             if site_id not in ranking.weak:
-                raise NetopsError(f"--site {site}: the audits report no single point of failure or shared risk "
-                                  f"for it" + ("" if show_all or site_id in ranking.weak else
-                                               " (sites single-homed by design need --all)"))
+                by_design = not show_all and not fixes_mod.is_target(net, site_id, include_by_design=False)
+                raise NetopsError(f"--site {site}: " + ("single-homed by design: add --all to fix it" if by_design
+                                  else "the audits report no single point of failure or shared risk for it"))
             lines = [f for f in lines if site_id in f.protected]
+        limit = limit or (FIXES_SHOWN if fmt is OutputFormat.TABLE else None)
         lines = lines[:limit] if limit else lines
         chosen = list(lines[:store_top])
         for code in store or ():
@@ -313,7 +334,7 @@ def fixes(
         print_listing(fmt, "fixes", FIX_COLUMNS, [_fix_row(f) for f in summary["fixes"]])
     else:
         _print_fixes(summary, len(ranking.fixes))
-    if ranking.unfixable:
+    if ranking.unfixable or any(line.plan.flagged for line in chosen):
         raise typer.Exit(1)
 
 
@@ -328,6 +349,10 @@ def _fix_row(line: dict) -> list:
 
 
 def _print_fixes(summary: dict, total: int) -> None:
+    if not summary["sites"]:
+        console.print("no weak sites: the audits report no single point of failure or shared risk "
+                      "(sites single-homed by design only with --all)", highlight=False)
+        return
     price = summary["price_table"]
     console.print(f"price table: {price['region']}, valid from {price['valid_from']} ({price['currency']})",
                   highlight=False)
@@ -339,10 +364,13 @@ def _print_fixes(summary: dict, total: int) -> None:
                   f"{f['protected_weight']:g}", f"{f['weight_per_keur']:.3f}"
                   + (" [red]FLAG[/red]" if f["flagged"] else "")) for f in summary["fixes"]],
                 prose=("protects",))
-    print_table("weak sites and their cheapest fix", ["site", "kind", "weight", "weak by", "cheapest fix"],
+    sites = sorted(summary["sites"], key=lambda s: (s["cheapest_fix"] is not None, -s["weight"], s["site"]))
+    print_table(f"weak sites and their cheapest fix ({min(len(sites), 2 * FIXES_SHOWN)} of {len(sites)}, "
+                f"those without a fix and the heaviest first; --json lists all)",
+                ["site", "kind", "weight", "weak by", "cheapest fix"],
                 [(s["site"], s["kind"], f"{s['weight']:g}", ", ".join(s["checks"]),
                   f"#{s['cheapest_rank']} from {s['cheapest_fix']}, {_eur(s['cheapest_eur'])}" if s["cheapest_fix"]
-                  else f"[yellow]none[/yellow]: {s['unfixable']}") for s in summary["sites"]],
+                  else f"[yellow]none[/yellow]: {s['unfixable']}") for s in sites[:2 * FIXES_SHOWN]],
                 prose=("cheapest fix",))
     for plan in summary["stored"]:
         console.print(f"stored as plan [bold]{plan['name']}[/bold] (id {plan['plan_id']}, draft): "

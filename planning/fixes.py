@@ -62,8 +62,10 @@ CORRIDOR_PAD_DEG = 0.0005
 # -- weights -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SiteWeights:
-    """What protecting a site is worth: its kind's audit weight, plus ``per_customer`` for
-    each of its customers (``customers``: site id -> count) once customers are counted."""
+    """What protecting a site is worth: the audits' weight of it (``Network.weight_of``: its
+    kind's weight, and whatever the audits add to it), plus ``per_customer`` for each of its
+    customers (``customers``: site id -> companies and homes behind it) where the caller
+    counts them. The ranking only calls it, one site at a time."""
 
     net: Network
     per_customer: float = 0.0
@@ -429,11 +431,11 @@ class FailureIndex:
                          or bool(down.devices & {shape.site_device, shape.pop_device})
                          or bool(failure.cable_sites & {shape.site_id, shape.pop_site_id})
                          or (failure.what == "building" and shape.new_entry and shape.site_id in failure.own))
-            lost = service.lost if link_down else service.after({service.comp[n] for n in site_nodes
-                                                                  if n in service.comp})
+            reconnected = () if link_down else [service.comp[n] for n in site_nodes if n in service.comp]
+            lost = service.after(reconnected) if reconnected else service.lost
             if layer is not None:
                 if failure.layer == "physical" and (shape.site_id in layer.lost
-                                                    or not shape.old_nodes.isdisjoint(layer.comp)):
+                                                    or any(n in layer.comp for n in shape.old_nodes)):
                     reconnected, entry_up = _reconnected(shape, down, layer, physical)
                     layer_lost = layer.after(reconnected) - ({shape.site_id} if entry_up else set())
                 elif failure.layer == "physical":  # the fix touches nothing this failure cuts off
@@ -534,10 +536,13 @@ class Places:
     by_building: dict[Hashable, list[Node]]
     by_pop: dict[str, list[Node]]
     position: dict[Node, list[float]]
+    costs: dict[Node, dict[Node, dict[Hashable, float]]]  # u -> v -> edge key -> € for one cable
 
     @classmethod
     def of(cls, cand: CandidateNetwork) -> "Places":
         by_building, by_pop, position = defaultdict(list), defaultdict(list), {}
+        costs = {u: {v: {k: d["fixed_eur"] + d["per_cable_eur"] for k, d in keys.items()} for v, keys in nbrs.items()}
+                 for u, nbrs in cand.graph.adj.items()}
         for node, data in cand.graph.nodes(data=True):
             position[node] = [data["lon"], data["lat"]]
             building = cand.building_of(node) if node[0] == "n" else None
@@ -545,7 +550,7 @@ class Places:
                 by_building[building].append(node)
             if node in cand.pops:
                 by_pop[cand.pops[node]].append(node)
-        return cls(dict(by_building), dict(by_pop), position)
+        return cls(dict(by_building), dict(by_pop), position, costs)
 
 
 def _avoid(net: Network, cand: CandidateNetwork, places: Places, weaknesses: list[Failure], own: set
@@ -575,10 +580,11 @@ def _avoid(net: Network, cand: CandidateNetwork, places: Places, weaknesses: lis
     return forbidden, view
 
 
-def cheapest_route(cand: CandidateNetwork, origin: Node, forbidden: set) -> Route | None:
+def cheapest_route(cand: CandidateNetwork, origin: Node, forbidden: set, places: Places | None = None
+                   ) -> Route | None:
     """The cheapest single-cable route from ``origin`` to any PoP (Dijkstra), using no
     ``forbidden`` node or edge id; it passes no other site and ends at the first PoP."""
-    graph = cand.graph
+    costs = places.costs if places is not None else {}
     dist = {origin: 0.0}
     via: dict[Node, tuple[Node, Hashable]] = {}
     tie = itertools.count()
@@ -597,15 +603,16 @@ def cheapest_route(cand: CandidateNetwork, origin: Node, forbidden: set) -> Rout
                 node = previous
             end = legs[0].b
             return Route(tuple(reversed(legs)), end, cand.pops[end])
-        for neighbour, keys in graph.adj[node].items():
+        neighbours = costs.get(node) if node != origin else None
+        if neighbours is None:  # the origin (attached after the index was made), or no index
+            neighbours = {v: {k: e["fixed_eur"] + e["per_cable_eur"] for k, e in keys.items()}
+                          for v, keys in cand.graph.adj[node].items()}
+        for neighbour, keys in neighbours.items():
             if neighbour in done or neighbour in forbidden or (neighbour[0] == "site" and neighbour != origin):
                 continue
             best = None
-            for key, data in keys.items():
-                if (frozenset((node, neighbour)), key) in forbidden:
-                    continue
-                cost = data["fixed_eur"] + data["per_cable_eur"]
-                if best is None or cost < best[0]:
+            for key, cost in keys.items():
+                if (best is None or cost < best[0]) and (frozenset((node, neighbour)), key) not in forbidden:
                     best = (cost, key)
             if best is not None and d + best[0] < dist.get(neighbour, float("inf")) - 1e-9:
                 dist[neighbour] = d + best[0]
@@ -623,9 +630,10 @@ def route_fix(net: Network, cand: CandidateNetwork, site: SiteSpec, weaknesses: 
     cand.entry_candidates = max(cand.entry_candidates, FIX_ENTRY_CANDIDATES)
     origin = cand.attach_site(site.code, site.lat, site.lon, site.entry_node)
     own = {origin} | {cand.building_of(n) for n in own_entry_nodes(cand, origin)} - {None}
-    forbidden, weak_view = _avoid(net, cand, places or Places.of(cand), weaknesses, own)
+    places = places or Places.of(cand)
+    forbidden, weak_view = _avoid(net, cand, places, weaknesses, own)
     for _ in range(MAX_REROUTES):
-        route = cheapest_route(cand, origin, forbidden)
+        route = cheapest_route(cand, origin, forbidden, places)
         if route is None:
             return None
         conflicts = [r for r in route_shared_risks(weak_view, route_view(cand, route, origin), own, cand.risk_rules)]
@@ -663,7 +671,7 @@ def site_specs(net: Network, site_ids: Iterable[int]) -> dict[int, SiteSpec]:
 
 def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, include_by_design: bool = False,
                weights: SiteWeights | None = None, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
-               reference: bool = False, progress: Callable[[str], None] | None = None) -> FixRanking:
+               reference: bool = False, progress: Callable[[int, int, str], None] | None = None) -> FixRanking:
     """The cheapest fix of every weak site (``weak_sites``; by-design ones only with
     ``include_by_design``), each with every target it protects, best weight per euro
     first. ``reference=True`` counts protected sites by running the audits again on the
@@ -674,9 +682,10 @@ def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, inc
     index = FailureIndex(net, family, weak)
     places = Places.of(cand)
     fixes, unfixable = [], {}
-    for site_id, spec in sorted(site_specs(net, weak).items(), key=lambda kv: kv[1].code):
+    specs = sorted(site_specs(net, weak).items(), key=lambda kv: kv[1].code)
+    for done, (site_id, spec) in enumerate(specs):
         if progress:
-            progress(spec.code)
+            progress(done, len(specs), spec.code)
         if spec.lat is None or spec.lon is None:
             unfixable[site_id] = "site has no coordinates to plan from"
             continue
@@ -699,7 +708,8 @@ def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, inc
         fix.weight = weights.total(fix.protected)
         fixes.append(fix)
     fixes.sort(key=lambda f: (-f.per_keur, f.total_eur, f.site.code))
-    return FixRanking(fixes, weak, unfixable, weights)
+    protected = {s for f in fixes for s in f.protected}  # another site's fix may protect it (a ring)
+    return FixRanking(fixes, weak, {s: why for s, why in unfixable.items() if s not in protected}, weights)
 
 
 def fix_dict(net: Network, fix: Fix, rank: int) -> dict:
@@ -743,7 +753,7 @@ class FixesResult:
 
 
 def plan_fixes(session, options, *, include_by_design: bool = False, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
-               reference: bool = False, progress: Callable[[str], None] | None = None) -> FixesResult:
+               reference: bool = False, progress: Callable[[int, int, str], None] | None = None) -> FixesResult:
     """The ranking for the inventory in ``session`` (the audits' network, the planner's
     candidate network with ``options``: streets, strands, price table)."""
     from planning.context import load_network
