@@ -13,6 +13,7 @@ from planning.changeset import SiteRoutes, save_plan
 from planning.connect import ConnectPlan, SiteSpec, plan_connection
 from planning.context import NetworkOptions, load_network
 from planning.exact import optimal_cost
+from planning.strands import strand_capacities
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, optics_from_inventory
 
 
@@ -72,7 +73,7 @@ def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions
     exact_eur = None
     if exact:
         instance = SteinerInstance.from_network(net, [("site", s.code) for s in sites if s.code in plan.routes])
-        exact_eur = optimal_cost(instance)
+        exact_eur = optimal_cost(instance, capacities=strand_capacities(net, instance))
     stored = None
     if save:
         stored = save_plan(session, net, name=name or _free_name(session, "batch"), kind="batch",

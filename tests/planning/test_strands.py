@@ -21,7 +21,8 @@ from planning.loss_budget import SPLICE_DB, STANDARD_OPTICS
 from planning.network import SPLICE, STRAND
 from planning.plans import batch_sites, connect_site
 from planning.routing import route_risks
-from planning.strands import cable_users
+from planning.exact import optimal_cost
+from planning.strands import cable_users, strand_capacities
 from tests.planning.grid import candidate_network, feeder_city, store_city
 from topology.audits import consistency
 from topology.risk import RiskRules
@@ -114,6 +115,12 @@ def test_a_batch_competes_for_k_pairs_and_the_site_losing_least_gives_way():
                                city.sites)
     assert all(strand_legs(r) for r in uncapacitated.routes.values())  # all three would ride them
     assert plan.routing_eur == pytest.approx(_brute_force(city, 2), rel=1e-6)
+    # the exact MILP with the cable's capacity agrees; without it, all three would ride
+    net = candidate_network(city)
+    instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
+    assert optimal_cost(instance, capacities=strand_capacities(net, instance)) == pytest.approx(plan.routing_eur,
+                                                                                              rel=1e-6)
+    assert optimal_cost(instance) < plan.routing_eur - 1
 
 
 def test_redundant_pair_keeps_strands_apart_from_the_cables_trenches():
