@@ -260,3 +260,23 @@ def test_apply_refuses_a_strand_taken_meanwhile(feeder_town):
     with pytest.raises(changeset.PlanStateError, match="strand"):
         with session_scope(engine) as session:
             changeset.apply_plan(session, session.get(Plan, plan.id))
+
+
+def test_saving_more_routes_than_free_pairs_is_refused_and_writes_nothing(feeder_town):
+    """The change set is the last guard: routes planned one by one (each alone fits) that
+    together need more pairs than the cable has are not stored."""
+    from planning.changeset import SiteRoutes, save_plan
+    from planning.context import load_network
+
+    engine, options, _ = feeder_town
+    with pytest.raises(changeset.PlanStateError, match="no free strand pair left for KITA-2"):
+        with session_scope(engine) as session:
+            net = load_network(session, options)
+            items = []
+            for code in ("KITA-0", "KITA-1", "KITA-2"):
+                plan = plan_connection(net, site_spec(session, code), list(STANDARD_OPTICS))
+                assert strand_legs(plan.routes[0])
+                items.append(SiteRoutes(plan.site, plan.routes))
+            save_plan(session, net, name="too-many", kind="batch", items=items, total_eur=0.0, summary={})
+    with session_scope(engine) as session:
+        assert session.exec(select(Plan)).first() is None and session.exec(select(LinkHop)).first() is None
