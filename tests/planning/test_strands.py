@@ -20,7 +20,7 @@ from planning.context import NetworkOptions, site_spec
 from planning.loss_budget import SPLICE_DB, STANDARD_OPTICS
 from planning.network import SPLICE, STRAND
 from planning.plans import batch_sites, connect_site
-from planning.routing import route_risks
+from planning.routing import min_cost_routes, route_risks
 from planning.exact import optimal_cost
 from planning.strands import cable_users, strand_capacities
 from tests.planning.grid import candidate_network, feeder_city, store_city
@@ -139,7 +139,6 @@ def test_redundant_pair_keeps_strands_apart_from_the_cables_trenches():
     city_one_pop = feeder_city(pairs=2)
     net = candidate_network(city_one_pop)
     site = net.attach_site("S", city.sites[0].lat, city.sites[0].lon)
-    from planning.routing import min_cost_routes
     (strand_route,) = min_cost_routes(net, site, 1)
     city_one_pop.cables.clear()
     plain_net = candidate_network(city_one_pop)
