@@ -316,6 +316,30 @@ def weak_site_fixes(engine, options: NetworkOptions) -> list[str]:
             f"{len(top.protected)} site(s), weight {top.weight:g}."]
 
 
+def spare_strands(engine, options: NetworkOptions) -> list[str]:
+    """All 123 Kitas as one batch with the plant's spare strands and with new cables only."""
+    from dataclasses import replace
+
+    from planning.connect import fibre_path
+
+    rows = []
+    with session_scope(engine) as session:
+        sites, _ = sites_by_kind(session, "kindergarten", None)
+        for label, spare in (("spare strands first", True), ("new cables only", False)):
+            net = load_network(session, replace(options, spare_strands=spare))
+            plan = plan_batch(net, sites)
+            paths = [fibre_path(r) for r in plan.routes.values()]
+            bom = {line.item: line.quantity for line in plan.bom}
+            rows.append(f"| {label} | {len(plan.routes)} | {sum(bool(p.closures) for p in paths)} | "
+                        f"{bom.get('cable 12F', 0) / 1000:,.1f} km | "
+                        f"{bom.get('spare strand pair in existing cable', 0) / 1000:,.1f} km | "
+                        f"{bom.get('splice closure re-entry (spare strands)', 0):,.0f} | "
+                        f"{plan.total_eur:,.0f} € |")
+            print(rows[-1], flush=True)
+    return ["| all Kitas, one batch | sites | on spare strands | new cable | spare strand pairs | closure "
+            "re-entries | joint € |", "|---|---:|---:|---:|---:|---:|---:|", *rows]
+
+
 def section(args, engine, options) -> str:
     load = os.getloadavg()[0]
     parts = [
@@ -356,6 +380,10 @@ def section(args, engine, options) -> str:
               "protected sites counted from the failures' cut regions, and by the audits run again on the "
               "fixed inventory (the reference) side by side:", ""]
     parts += weak_site_fixes(engine, options)
+    parts += ["", "**Spare strands first** (`planning/strands.py`): the seeded plant's cables keep free strands "
+              "(sized for their links plus a quarter); a Kita may get a drop to a closure and ride spliced "
+              "strand pairs to the PoP, one pair per site and cable, every cable within its free pairs:", ""]
+    parts += spare_strands(engine, options)
     parts += ["", "**From the CLI** on the seeded city:", ""]
     parts += examples(engine, options)
     parts.append(END)

@@ -53,6 +53,9 @@ def _metres(by_method: dict[str, float]) -> str:
 def _print_price_table(price: dict) -> None:
     console.print(f"price table: {price['region']}, valid from {price['valid_from']} "
                   f"({price['currency']}; {price['source']})", highlight=False)
+    if price.get("priced_by_default"):
+        console.print(f"[yellow]note:[/yellow] the table has no {', '.join(price['priced_by_default'])}: "
+                      "priced at the default table's figure", highlight=False)
 
 
 def _print_bom(bom: list[dict], total: float) -> None:
@@ -67,9 +70,11 @@ def _print_connect(summary: dict, stored) -> None:
     console.print(f"[bold]{site['code']}[/bold] {site['name']} ({site['kind']}) at "
                   f"{site['lat']:.5f}, {site['lon']:.5f}", highlight=False)
     _print_price_table(summary["price_table"])
-    print_table("routes", ["#", "to PoP", "length m", "work by laying method", "legs", "new trench legs"],
+    print_table("routes", ["#", "to PoP", "length m", "work by laying method", "legs", "new trench legs",
+                           "spare strands of"],
                 [(i + 1, r["pop"], f"{r['length_m']:,.0f}", _metres(r["metres_by_method"]), len(r["legs"]),
-                  sum(1 for leg in r["legs"] if leg["kind"] in ("new", "entry")))
+                  sum(1 for leg in r["legs"] if leg["kind"] in ("new", "entry")),
+                  ", ".join(leg["cable"] for leg in r["legs"] if leg["kind"] == "strand") or "-")
                  for i, r in enumerate(summary["routes"])])
     if summary["redundant"]:
         shared = [f"{r['kind']} {' / '.join(r['elements'])}" + (f" ({r['metres']:,.0f} m)" if r["metres"] else "")

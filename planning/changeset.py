@@ -1,16 +1,19 @@
 """Plans as change sets in the inventory.
 
 Saving a plan writes every row it would build — site (if new), entry and junction
-route nodes, new trench segments, one cable per route with its ordered trench path, the
-site switch (if the site has none), interfaces, fibre links and their hops — with
-status ``planned`` and the plan's ``plan_id``. What the plan changes on rows it does
-not own (a free duct taken in an existing trench, a planned site going live) is kept in
-``Plan.summary["changes"]`` and done by ``apply``. All of a plan's cables through one
+route nodes, new trench segments, one cable per route with its ordered trench path (a
+route on spare strands: a drop cable from the site to the closure, and new cables
+between closures or on to the PoP where it leaves the strands), the site switch (if the
+site has none), interfaces, fibre links and their hops (on an existing cable: a free
+strand pair assigned here, see ``planning.strands``) — with status ``planned`` and the
+plan's ``plan_id``. What the plan changes on rows it does not own (a free duct taken in
+an existing trench, a planned site going live, the strands it takes) is kept in
+``Plan.summary["changes"]`` and done (or checked) by ``apply``. All of a plan's cables through one
 trench share one duct (blown-in micro-duct cables), so a plan takes one free duct per
 existing trench it uses; a new trench gets two ducts, one used and one spare.
 
 ``apply`` turns the whole plan into active inventory in one transaction (and refuses,
-changing nothing, if a duct it counted on was taken meanwhile): status active, plan_id
+changing nothing, if a duct or strand it counted on was taken meanwhile): status active, plan_id
 cleared; ``discard`` deletes every row of the plan. The Plan row itself stays as the record (state applied or
 discarded).
 """

@@ -30,8 +30,10 @@ class TooLargeError(NetopsError):
 
 
 def optimal_cost(instance: SteinerInstance, terminals: list[int] | None = None,
-                 time_limit_s: float = 120.0) -> float:
-    """The least joint cost connecting ``terminals`` (default all) to the root."""
+                 time_limit_s: float = 120.0, capacities: list[tuple[list[int], int]] = ()) -> float:
+    """The least joint cost connecting ``terminals`` (default all) to the root.
+    ``capacities``: (arcs, limit) pairs, at most ``limit`` sites using any of ``arcs``
+    (a cable's spare strand pairs, ``planning.strands.strand_capacities``)."""
     terminals = instance.terminals if terminals is None else terminals
     m = len(instance.tail)
     k = len(terminals)
@@ -66,6 +68,15 @@ def optimal_cost(instance: SteinerInstance, terminals: list[int] | None = None,
             lower.append(-np.inf)
             upper.append(0.0)
             row += 1
+    for arcs, limit in capacities:
+        for t in range(k):
+            for arc in arcs:
+                rows += [row, row]
+                cols += [x(t, arc, False), x(t, arc, True)]
+                vals += [1.0, 1.0]
+        lower.append(-np.inf)
+        upper.append(float(limit))
+        row += 1
     matrix = coo_matrix((vals, (rows, cols)), shape=(row, n_vars)).tocsr()
     cost = np.concatenate([instance.fixed, np.tile(np.repeat(instance.per_cable, 2), k)])
     integrality = np.concatenate([np.ones(m), np.zeros(2 * m * k)])

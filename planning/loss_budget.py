@@ -4,9 +4,12 @@
     margin  = optic power budget (Tx min − Rx sensitivity) − loss at the optic's λ
 
 Planning values (``netops.optics``, shared with the PON audit): α is the cabled G.652.D
-worst case (0.35 dB/km at 1310 nm, 0.25 dB/km at 1550 nm), 0.1 dB per fusion splice and
-0.5 dB per mated connector pair. A plan whose margin is below ``min_margin_db`` (default
-3 dB: repairs and ageing over the plant's life) is flagged.
+worst case (0.35 dB/km at 1310 nm, 0.25 dB/km at 1550 nm; datasheets promise less, aged
+cables with repairs deliver more), 0.1 dB per fusion splice and 0.5 dB per mated connector
+pair (the usual planning maxima in ITU-T G.671 / IEC 61753 practice). A path on spare
+strands is spliced once more at each closure it passes (drop to strands, cable to cable).
+A plan whose margin is below ``min_margin_db`` (default 3 dB: repairs and ageing over the
+plant's life) is flagged.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from planning.changeset import SiteRoutes, save_plan
 from planning.connect import ConnectPlan, SiteSpec, plan_connection
 from planning.context import NetworkOptions, load_network
 from planning.exact import optimal_cost
+from planning.strands import strand_capacities
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, optics_from_inventory
 from planning.redundant import RedundantInstance, RedundantPlan, exact_pairs, plan_redundant_batch
 
@@ -77,7 +78,8 @@ def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions
     if exact and redundant:
         exact_eur = exact_pairs(RedundantInstance(net, planned)).value_eur
     elif exact:
-        exact_eur = optimal_cost(SteinerInstance.from_network(net, planned))
+        instance = SteinerInstance.from_network(net, planned)
+        exact_eur = optimal_cost(instance, capacities=strand_capacities(net, instance))
     stored = None
     if save:
         kind = "batch-redundant" if redundant else "batch"

@@ -6,7 +6,9 @@ edges of the first) give the two paths of least total cost that share no arc. On
 split-node graph (each manhole an arc of capacity one) that means no trench and no
 manhole: disjoint the way failures happen (``topology.risk`` is the definition, shared
 with the audits). Buildings with several nodes and street corridors (a new trench
-along the other route) are pairwise conflicts, resolved by a small branch-and-bound.
+along the other route) are pairwise conflicts, resolved by a small branch-and-bound; so
+are the trenches and manholes a route passes on spare strands (a strand edge jumps from
+closure to closure, but its cable lies in every trench and manhole on the way).
 
 Priced as lexicographic penalties on top of euros:
 
@@ -278,8 +280,7 @@ def pair_conflicts(net: CandidateNetwork, routes: list[Route]) -> list[SharedRis
     candidate elements (one per route) of which one must go: buildings, corridors, and
     trenches and manholes that a route reaches through spare strands (a strand edge runs
     through its cable's trenches and manholes, a closure lies in its manhole)."""
-    site = routes[0].legs[0].a
-    carriers = [_carriers(net, route, site) for route in routes]
+    carriers = [_carriers(net, route) for route in routes]
     conflicts = []
     for risk in route_risks(net, *routes):
         if risk.kind in ("building", "corridor"):
@@ -292,7 +293,7 @@ def pair_conflicts(net: CandidateNetwork, routes: list[Route]) -> list[SharedRis
     return conflicts
 
 
-def _carriers(net: CandidateNetwork, route: Route, site: Node) -> dict[Hashable, Hashable]:
+def _carriers(net: CandidateNetwork, route: Route) -> dict[Hashable, Hashable]:
     """Physical trench / node of a route -> the candidate element (strand edge, closure
     node) it comes with, where the two differ."""
     carriers: dict[Hashable, Hashable] = {}

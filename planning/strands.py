@@ -97,6 +97,20 @@ def over_capacity(net: CandidateNetwork, routes: list[Route]) -> dict[str, tuple
             for c, n in sorted(cable_users(routes).items()) if n > net.spare_cables[c].pairs}
 
 
+def strand_arcs(net: CandidateNetwork, instance) -> dict[int, list[int]]:
+    """Cable id -> the arcs of a ``planning.batch.SteinerInstance`` on its spare strands."""
+    arcs: dict[int, list[int]] = defaultdict(list)
+    for arc, origin in enumerate(instance.origin):
+        if origin is not None and net.edge(*origin).get("kind") == STRAND:
+            arcs[net.edge(*origin)["cable_id"]].append(arc)
+    return dict(arcs)
+
+
+def strand_capacities(net: CandidateNetwork, instance) -> list[tuple[list[int], int]]:
+    """(arcs, free pairs) of every cable with spare strands, for ``planning.exact``."""
+    return [(arcs, net.spare_cables[cable].pairs) for cable, arcs in sorted(strand_arcs(net, instance).items())]
+
+
 def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, list[int]]) -> dict[int, list[int]]:
     """The batch plan ``paths`` (site -> arcs of a ``planning.batch.SteinerInstance``) with
     no cable carrying more sites than it has free pairs.
@@ -105,16 +119,11 @@ def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, li
     (and every cable already full), given the trenches the other sites dig; the site
     losing least moves. A site with no other way at all drops out of the plan (it is
     reported unreachable)."""
-    cable_of_arc = {}
-    for arc, origin in enumerate(instance.origin):
-        if origin is not None and net.edge(*origin).get("kind") == STRAND:
-            cable_of_arc[arc] = net.edge(*origin)["cable_id"]
+    arcs_of_cable = strand_arcs(net, instance)
+    cable_of_arc = {arc: cable for cable, arcs in arcs_of_cable.items() for arc in arcs}
     if not cable_of_arc:
         return paths
     paths = {t: list(p) for t, p in paths.items()}
-    arcs_of_cable: dict[int, list[int]] = defaultdict(list)
-    for arc, cable in cable_of_arc.items():
-        arcs_of_cable[cable].append(arc)
 
     def users() -> dict[int, list[int]]:
         found: dict[int, list[int]] = defaultdict(list)
@@ -134,11 +143,12 @@ def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, li
         blocked = np.zeros(len(instance.fixed), dtype=bool)
         blocked[[a for c in full for a in arcs_of_cable[c]]] = True
         best = None
+        dug = np.zeros(len(instance.fixed), dtype=np.int64)
+        for arcs in paths.values():
+            np.add.at(dug, arcs, 1)
         for t in using[cable]:
-            usage = np.zeros(len(instance.fixed), dtype=np.int64)
-            for other, arcs in paths.items():
-                if other != t:
-                    np.add.at(usage, arcs, 1)
+            usage = dug.copy()
+            np.subtract.at(usage, paths[t], 1)
             weights = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
             now = float(weights[paths[t]].sum())
             dist, preds = instance.shortest(np.where(blocked, np.inf, weights), t)

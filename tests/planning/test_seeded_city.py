@@ -82,8 +82,59 @@ def test_redundant_plans_share_no_trench_manhole_building_or_street(city):
             assert plan.risks == [], (spec.code, plan.risks)
             first, second = plan.routes
             own = {("site", spec.code), spec.entry_node}
-            nodes = [{n for leg in r.legs for n in (leg.a, leg.b)} - own for r in plan.routes]
-            assert not nodes[0] & nodes[1], spec.code
-            assert not {leg.edge_id for leg in first.legs if leg.kind != "own_entry"} & {leg.edge_id for leg in second.legs}
+            nodes, trenches = zip(*(_physical(net, r) for r in plan.routes))
+            assert not (nodes[0] - own) & (nodes[1] - own), spec.code
+            assert not trenches[0] & trenches[1], spec.code
             assert net.building_of(first.pop_node) != net.building_of(second.pop_node)
     engine.dispose()
+
+
+def _physical(net, route) -> tuple[set, set]:
+    """The manholes and trenches a route lies in: a spare-strand leg in every trench and
+    manhole of its cable, a closure in its manhole."""
+    nodes, trenches = set(), set()
+    for leg in route.legs:
+        if leg.kind == "strand":
+            for trench, u, v in net.edge(leg.a, leg.b, leg.key)["trenches"]:
+                trenches.add(("t", trench))
+                nodes.update({("n", u), ("n", v)})
+        elif leg.kind not in ("own_entry", "splice"):
+            trenches.add(("t", leg.trench_id) if leg.trench_id is not None else leg.edge_id)
+        nodes.update(("n", n[1]) if n[0] == "x" else n for n in (leg.a, leg.b))
+    return nodes, trenches
+
+
+def test_kita_batch_rides_spare_strands_and_lays_less_new_cable(city):
+    """All 123 Kitas as one batch, with and without the spare strands of the plant's
+    cables: most ride spliced strands, no cable carries more sites than it has free
+    pairs, and far less new cable is laid."""
+    from netops import db as dbmod
+    from netops.db import session_scope
+    from planning.batch import plan_batch
+    from planning.connect import fibre_path
+    from planning.context import NetworkOptions, load_network, sites_by_kind
+    from planning.strands import over_capacity
+
+    db, streets = city
+    engine = dbmod.make_engine(f"sqlite:///{db[1]}")
+    new_cable_km = {}
+    with session_scope(engine) as session:
+        kitas, _ = sites_by_kind(session, "kindergarten", None)
+        for spare in (True, False):
+            net = load_network(session, NetworkOptions(streets=streets[1], spare_strands=spare))
+            plan = plan_batch(net, kitas)
+            assert len(plan.routes) == 123 and not plan.unreachable
+            paths = [fibre_path(r) for r in plan.routes.values()]
+            bom = {line.item: line.quantity for line in plan.bom}
+            new_cable_km[spare] = bom["cable 12F"] / 1000
+            assert new_cable_km[spare] == pytest.approx(sum(sum(p.new_cable_m) for p in paths) / 1000, abs=0.01)
+            if spare:
+                assert sum(bool(p.closures) for p in paths) > 100
+                assert over_capacity(net, list(plan.routes.values())) == {}
+                assert bom["splice closure re-entry (spare strands)"] > 0
+                with_strands_eur = plan.total_eur
+            else:
+                assert all(not p.closures for p in paths)
+                assert with_strands_eur < plan.total_eur
+    engine.dispose()
+    assert new_cable_km[True] < 0.5 * new_cable_km[False], new_cable_km

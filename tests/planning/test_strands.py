@@ -20,8 +20,9 @@ from planning.context import NetworkOptions, site_spec
 from planning.loss_budget import SPLICE_DB, STANDARD_OPTICS
 from planning.network import SPLICE, STRAND
 from planning.plans import batch_sites, connect_site
-from planning.routing import route_risks
-from planning.strands import cable_users
+from planning.routing import min_cost_routes, route_risks
+from planning.exact import optimal_cost
+from planning.strands import cable_users, strand_capacities
 from tests.planning.grid import candidate_network, feeder_city, store_city
 from topology.audits import consistency
 from topology.risk import RiskRules
@@ -114,6 +115,12 @@ def test_a_batch_competes_for_k_pairs_and_the_site_losing_least_gives_way():
                                city.sites)
     assert all(strand_legs(r) for r in uncapacitated.routes.values())  # all three would ride them
     assert plan.routing_eur == pytest.approx(_brute_force(city, 2), rel=1e-6)
+    # the exact MILP with the cable's capacity agrees; without it, all three would ride
+    net = candidate_network(city)
+    instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
+    assert optimal_cost(instance, capacities=strand_capacities(net, instance)) == pytest.approx(plan.routing_eur,
+                                                                                              rel=1e-6)
+    assert optimal_cost(instance) < plan.routing_eur - 1
 
 
 def test_redundant_pair_keeps_strands_apart_from_the_cables_trenches():
@@ -132,7 +139,6 @@ def test_redundant_pair_keeps_strands_apart_from_the_cables_trenches():
     city_one_pop = feeder_city(pairs=2)
     net = candidate_network(city_one_pop)
     site = net.attach_site("S", city.sites[0].lat, city.sites[0].lon)
-    from planning.routing import min_cost_routes
     (strand_route,) = min_cost_routes(net, site, 1)
     city_one_pop.cables.clear()
     plain_net = candidate_network(city_one_pop)
@@ -253,3 +259,23 @@ def test_apply_refuses_a_strand_taken_meanwhile(feeder_town):
     with pytest.raises(changeset.PlanStateError, match="strand"):
         with session_scope(engine) as session:
             changeset.apply_plan(session, session.get(Plan, plan.id))
+
+
+def test_saving_more_routes_than_free_pairs_is_refused_and_writes_nothing(feeder_town):
+    """The change set is the last guard: routes planned one by one (each alone fits) that
+    together need more pairs than the cable has are not stored."""
+    from planning.changeset import SiteRoutes, save_plan
+    from planning.context import load_network
+
+    engine, options, _ = feeder_town
+    with pytest.raises(changeset.PlanStateError, match="no free strand pair left for KITA-2"):
+        with session_scope(engine) as session:
+            net = load_network(session, options)
+            items = []
+            for code in ("KITA-0", "KITA-1", "KITA-2"):
+                plan = plan_connection(net, site_spec(session, code), list(STANDARD_OPTICS))
+                assert strand_legs(plan.routes[0])
+                items.append(SiteRoutes(plan.site, plan.routes))
+            save_plan(session, net, name="too-many", kind="batch", items=items, total_eur=0.0, summary={})
+    with session_scope(engine) as session:
+        assert session.exec(select(Plan)).first() is None and session.exec(select(LinkHop)).first() is None
