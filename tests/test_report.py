@@ -200,7 +200,7 @@ def test_customer_kpis_count_companies_homes_and_take_up_by_district(engine):
 
 def test_customer_kpis_agree_with_inventory_stats_and_skip_inactive_rows(engine, tmp_path):
     from inventory.models import BusinessConnection, ResidentialConnection
-    from inventory.queries import customers
+    from inventory.stats import customers
 
     _town_report(engine)
     with session_scope(engine) as session:
@@ -209,7 +209,7 @@ def test_customer_kpis_agree_with_inventory_stats_and_skip_inactive_rows(engine,
         line = session.exec(select(BusinessConnection).where(BusinessConnection.code == "BC-2")).one()
         line.status = "planned"
     with session_scope(engine) as session:
-        report, stats = build_report(session), customers(session)
+        report, stats = build_report(session), customers(session.connection())
     city = report.kpis.customers
     assert (city.units_passed, city.units_connected) == (stats["residential_units_passed"],
                                                          stats["residential_units_connected"]) == (20, 8)
