@@ -23,10 +23,12 @@ Only live customers count: in scope (active, or planned with ``--planned``), car
 something in the network, and, for homes, ``connected`` (a home passed has no service to
 lose) on a complete chain of splitters in scope up to an OLT port in scope.
 
-Each ONT's chain is resolved once into the set of elements whose failure takes it down,
-closed under "what fails with what" (a trench brings its two route nodes, a cable its end
-closures and their nodes), so any failure is answered by looking its elements up in one
-index: ``lost`` costs the size of the failure and of its answer.
+Each splitter's own part of the chain (its node, closures, feeder cable) and each ONT's drop
+are resolved once into the elements whose failure takes them down, closed under "what
+fails with what" (a trench brings its two route nodes, a cable its end closures and their
+nodes), and indexed by element: a failure is answered by looking its elements up (the ONTs
+below every splitter it hits, those whose drop it hits), so ``lost`` costs the size of the
+failure and of its answer.
 """
 
 from __future__ import annotations
@@ -91,20 +93,29 @@ class Customers:
         device_of_interface = {i.id: i.device_id for i in inv.interfaces}
         self.olt_ports = {p.id: p for p in inv.olt_ports if in_scope(p.status, planned)}
         self.olt_of_port = {p.id: device_of_interface.get(p.interface_id) for p in self.olt_ports.values()}
-        self._splitter_deps: dict[int, frozenset[Element] | None] = {}
+        self._chains: dict[int, tuple | None] = {}
+        self._cable_deps: dict[int | None, frozenset[Element]] = {}
         self.onts: dict[int, ResidentialRow] = {}  # live, connected ONTs
         self.port_of_ont: dict[int, int] = {}  # ONT -> the OLT port its PON starts at
-        self.by_element: dict[Element, list[int]] = defaultdict(list)
+        self.onts_below: dict[int, list[int]] = defaultdict(list)  # splitter -> ONTs on it or further down
+        self.by_drop: dict[Element, list[int]] = defaultdict(list)  # element -> ONTs whose drop fails with it
         for row in inv.residential:
             if not (in_scope(row.status, planned) and str(row.take_up) == CONNECTED):
                 continue
-            deps = self.splitter_deps(row.splitter_id)
-            if deps is None:
+            chain = self.chain(row.splitter_id)
+            if chain is None:
                 continue
             self.onts[row.id] = row
-            self.port_of_ont[row.id] = self.port_of(row.splitter_id)
-            for element in deps | self.cable_deps(row.drop_cable_id):
-                self.by_element[element].append(row.id)
+            self.port_of_ont[row.id] = self.splitters[chain[0]].olt_port_id
+            for splitter in chain:
+                self.onts_below[splitter].append(row.id)
+            for element in self.cable_deps(row.drop_cable_id):
+                self.by_drop[element].append(row.id)
+        # element -> splitters whose output fails with it (the ONTs below them with it)
+        self.by_splitter: dict[Element, list[int]] = defaultdict(list)
+        for splitter in self.onts_below:
+            for element in self.own_deps(splitter):
+                self.by_splitter[element].append(splitter)
         self.companies_on_device: dict[int, list[int]] = defaultdict(list)
         self.companies_on_link: dict[int, list[int]] = defaultdict(list)
         for row in self.companies.values():
@@ -121,47 +132,51 @@ class Customers:
     def cable_deps(self, cable_id: int | None) -> frozenset[Element]:
         """A cable and what it fails with: its trench segments, their route nodes, the
         closures at its ends and their route nodes."""
-        if cable_id is None:
-            return frozenset()
-        deps: set[Element] = {("cable", cable_id)}
-        for segment_id in self._paths.get(cable_id, ()):
-            segment = self._segments[segment_id]
-            deps |= {("trench", segment_id), ("node", segment.a_node_id), ("node", segment.b_node_id)}
-        cable = self._cables.get(cable_id)
-        for closure in (cable.a_closure_id, cable.b_closure_id) if cable else ():
-            if closure is not None:
-                deps |= {("closure", closure), ("node", self._closure_node[closure])}
-        return frozenset(deps)
+        if cable_id in self._cable_deps:
+            return self._cable_deps[cable_id]
+        deps: set[Element] = set()
+        if cable_id is not None:
+            deps.add(("cable", cable_id))
+            for segment_id in self._paths.get(cable_id, ()):
+                segment = self._segments[segment_id]
+                deps |= {("trench", segment_id), ("node", segment.a_node_id), ("node", segment.b_node_id)}
+            cable = self._cables.get(cable_id)
+            for closure in (cable.a_closure_id, cable.b_closure_id) if cable else ():
+                if closure is not None:
+                    deps |= {("closure", closure), ("node", self._closure_node[closure])}
+        self._cable_deps[cable_id] = answer = frozenset(deps)
+        return answer
 
-    def splitter_deps(self, splitter_id: int) -> frozenset[Element] | None:
-        """What a splitter's output fails with, up to the OLT; None when the chain is broken
-        (a splitter or OLT port out of scope, an OLT device not in the network)."""
-        if splitter_id in self._splitter_deps:
-            return self._splitter_deps[splitter_id]
-        self._splitter_deps[splitter_id] = None  # a loop (refused on import) stays broken
+    def chain(self, splitter_id: int) -> tuple[int, ...] | None:
+        """The splitters from the OLT port down to this one; None when the chain is broken
+        (a splitter or OLT port out of scope, an OLT device not in the network, a loop)."""
+        if splitter_id in self._chains:
+            return self._chains[splitter_id]
+        self._chains[splitter_id] = None  # a loop (refused on import) stays broken
         splitter = self.splitters.get(splitter_id)
         if splitter is None:
             return None
         if splitter.parent_id is not None:
-            upstream = self.splitter_deps(splitter.parent_id)
+            upstream = self.chain(splitter.parent_id)
         elif splitter.olt_port_id in self.olt_ports and self.olt_of_port[splitter.olt_port_id] in self.net.devices:
-            upstream = frozenset({("device", self.olt_of_port[splitter.olt_port_id])})
+            upstream = ()
         else:
             upstream = None
-        if upstream is None:
-            return None
-        deps = set(upstream) | self.cable_deps(splitter.feeder_cable_id)
-        deps |= {("splitter", splitter_id), ("node", splitter.node_id)}
+        if upstream is not None:
+            self._chains[splitter_id] = (*upstream, splitter_id)
+        return self._chains[splitter_id]
+
+    def own_deps(self, splitter_id: int) -> set[Element]:
+        """What a splitter's output fails with, beyond what its parent's does: itself, its
+        route node, the closures there (unless it is a cabinet), its feeder cable, and for a
+        first-stage splitter the OLT."""
+        splitter = self.splitters[splitter_id]
+        deps = {("splitter", splitter_id), ("node", splitter.node_id), *self.cable_deps(splitter.feeder_cable_id)}
         if self._node_kind.get(splitter.node_id) != "cabinet":  # it sits in a closure there
             deps |= {("closure", c) for c in self._closures_at.get(splitter.node_id, ())}
-        self._splitter_deps[splitter_id] = answer = frozenset(deps)
-        return answer
-
-    def port_of(self, splitter_id: int) -> int:
-        splitter = self.splitters[splitter_id]
-        while splitter.parent_id is not None:
-            splitter = self.splitters[splitter.parent_id]
-        return splitter.olt_port_id
+        if splitter.parent_id is None:
+            deps.add(("device", self.olt_of_port[splitter.olt_port_id]))
+        return deps
 
     @cached_property
     def onts_of_olt(self) -> dict[int, list[int]]:
@@ -178,7 +193,8 @@ class Customers:
         elements = list(elements)
         devices_lost = set(devices_lost)
         failed_devices = {ident for kind, ident in elements if kind == "device"}
-        onts = {o for e in elements for o in self.by_element.get(e, ())}
+        onts = {o for e in elements for o in self.by_drop.get(e, ())}
+        onts.update(o for e in elements for s in self.by_splitter.get(e, ()) for o in self.onts_below[s])
         onts.update(o for d in devices_lost for o in self.onts_of_olt.get(d, ()))
         companies = {c for d in devices_lost for c in self.companies_on_device.get(d, ())}
         companies.update(c for link in links_down for c in self.companies_on_link.get(link, ()))
