@@ -93,6 +93,7 @@ class Customers:
         device_of_interface = {i.id: i.device_id for i in inv.interfaces}
         self.olt_ports = {p.id: p for p in inv.olt_ports if in_scope(p.status, planned)}
         self.olt_of_port = {p.id: device_of_interface.get(p.interface_id) for p in self.olt_ports.values()}
+        self._memo: dict = {}
         self._chains: dict[int, tuple | None] = {}
         self._cable_deps: dict[int | None, frozenset[Element]] = {}
         self.onts: dict[int, ResidentialRow] = {}  # live, connected ONTs
@@ -193,9 +194,12 @@ class Customers:
         elements = list(elements)
         devices_lost = set(devices_lost)
         failed_devices = {ident for kind, ident in elements if kind == "device"}
-        onts = {o for e in elements for o in self.by_drop.get(e, ())}
-        onts.update(o for e in elements for s in self.by_splitter.get(e, ()) for o in self.onts_below[s])
-        onts.update(o for d in devices_lost for o in self.onts_of_olt.get(d, ()))
+        hit = frozenset(s for e in elements for s in self.by_splitter.get(e, ()))
+        onts = self._below(hit)
+        extra = {o for e in elements for o in self.by_drop.get(e, ())}
+        extra.update(o for d in devices_lost for o in self.onts_of_olt.get(d, ()))
+        if not extra <= onts:
+            onts = onts | extra
         companies = {c for d in devices_lost for c in self.companies_on_device.get(d, ())}
         companies.update(c for link in links_down for c in self.companies_on_link.get(link, ()))
         reached = self.net.devices_reached
@@ -205,7 +209,21 @@ class Customers:
                 if device in failed_devices or all(d in devices_lost for d in ends):
                     companies.update(self.companies_on_link[link])
         companies &= self.served_companies
-        return CustomerLoss(frozenset(companies), frozenset(onts)) if companies or onts else NO_LOSS
+        return CustomerLoss(frozenset(companies), onts) if companies or onts else NO_LOSS
+
+    def _below(self, splitters: frozenset[int]) -> frozenset[int]:
+        """The ONTs below these splitters, one object per set of splitters: the consecutive
+        trenches of a feeder hit the same splitters, and what is derived from the answer
+        (units, weight, buildings) is then computed once for it."""
+        if splitters not in self._memo:
+            self._memo[splitters] = frozenset(o for s in splitters for o in self.onts_below[s])
+        return self._memo[splitters]
+
+    def _derived(self, what: str, onts: frozenset[int], compute):
+        key = (what, onts)
+        if key not in self._memo:
+            self._memo[key] = compute(onts)
+        return self._memo[key]
 
     def lost_by(self, failure: FailureSet, links_down: Iterable[int], devices_lost: Iterable[int]) -> CustomerLoss:
         return self.lost(failure_elements(failure), links_down, devices_lost)
@@ -225,8 +243,8 @@ class Customers:
         return frozenset(served)
 
     # -- weights and names -------------------------------------------------------------------
-    def units(self, onts: Iterable[int]) -> int:
-        return sum(self.onts[o].units for o in onts)
+    def units(self, onts: frozenset[int]) -> int:
+        return self._derived("units", onts, lambda onts: sum(self.onts[o].units for o in onts))
 
     def weight(self, loss: CustomerLoss) -> float:
         weights = self.net.config.weights
@@ -245,12 +263,12 @@ class Customers:
         return tuple(sorted(self.companies[c].code for c in loss.companies))
 
     def building_codes(self, loss: CustomerLoss) -> tuple[str, ...]:
-        return tuple(sorted({self.buildings[self.onts[o].building_id].code for o in loss.onts
-                             if self.onts[o].building_id in self.buildings}))
+        return self._derived("buildings", loss.onts, lambda onts: tuple(sorted(
+            {self.buildings[self.onts[o].building_id].code for o in onts if self.onts[o].building_id in self.buildings})))
 
     def pons(self, loss: CustomerLoss) -> int:
         """How many PONs (OLT ports) the homes cut off hang on."""
-        return len({self.port_of_ont[o] for o in loss.onts})
+        return self._derived("pons", loss.onts, lambda onts: len({self.port_of_ont[o] for o in onts}))
 
 
 def failure_elements(failure: FailureSet) -> list[Element]:

@@ -389,10 +389,10 @@ class Network:
         criticality = Criticality(site.criticality or DEFAULT_CRITICALITY[SiteKind(str(site.kind))])
         return _SITE_SEVERITY[criticality]
 
-    def impact_severity(self, site_ids: set[int], customers=None) -> Severity:
+    def impact_severity(self, site_ids: set[int], customers=None, weight: float | None = None) -> Severity:
         """The worst site or company hit, raised to critical when the weight cut off (sites
-        and ``customers``, a ``CustomerLoss``) is large."""
-        if self.impact_weight(site_ids, customers) >= self.config.critical_weight:
+        and ``customers``, a ``CustomerLoss``; ``weight`` if known) is large."""
+        if (self.impact_weight(site_ids, customers) if weight is None else weight) >= self.config.critical_weight:
             return Severity.CRITICAL
         severities = [self.site_severity(s) for s in site_ids]
         if customers:
