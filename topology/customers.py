@@ -180,6 +180,12 @@ class Customers:
         return deps
 
     @cached_property
+    def watched_devices(self) -> frozenset[int]:
+        """Devices whose loss can cut a customer off: those carrying companies, the ends of
+        companies' links, the OLTs."""
+        return frozenset(self.companies_on_device) | frozenset(self.links_ending_at) | frozenset(self.onts_of_olt)
+
+    @cached_property
     def onts_of_olt(self) -> dict[int, list[int]]:
         onts: dict[int, list[int]] = defaultdict(list)
         for ont, port in self.port_of_ont.items():
@@ -192,6 +198,9 @@ class Customers:
         ``devices_lost`` (failed or cut off from the core). A company's link is down with
         either of its devices failing too; up, it serves while an end reaches the core."""
         elements = list(elements)
+        if not devices_lost and not any(e in self.by_splitter or e in self.by_drop for e in elements) \
+                and not any(link in self.companies_on_link for link in links_down):
+            return NO_LOSS  # most elements of a ranking: nothing a customer hangs on
         devices_lost = set(devices_lost)
         failed_devices = {ident for kind, ident in elements if kind == "device"}
         hit = frozenset(s for e in elements for s in self.by_splitter.get(e, ()))
