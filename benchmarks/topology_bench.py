@@ -190,7 +190,7 @@ def measure(db: Path, naive_sample: int) -> dict:
     tracemalloc.stop()
     return {
         "onts": len(net.customers.onts), "companies": len(net.customers.companies),
-        "units": net.customers.units(net.customers.onts),
+        "units": net.customers.units(frozenset(net.customers.onts)),
         "sites": len(net.sites), "devices": len(net.devices), "links": len(net.links),
         "trenches": len(net.segments), "route_nodes": len(net.route_nodes), "cables": len(net.cables),
         "findings": len(report.findings), "load_s": t1 - t0, "graphs_s": t2 - t1, "audits_s": t3 - t2,

@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # the topology code is imported when an audit runs, not for -
     from topology.network import AuditConfig, Network
 
 app = typer.Typer(
-    help="Resilience audits: reachability, single points of failure, shared trenches, cuts.",
+    help="Resilience audits: reachability, single points of failure, shared trenches, cuts, customers cut off, "
+         "PON budgets.",
     invoke_without_command=True,
 )
 

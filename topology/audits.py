@@ -62,8 +62,8 @@ def customer_fields(net: Network, loss: CustomerLoss) -> dict:
 
 def _impact(net: Network, sites: set[int], loss: CustomerLoss) -> dict:
     """Severity, site codes, weight and customer columns of what a failure cuts off."""
-    return {"severity": net.impact_severity(sites, loss), "sites": net.site_codes(sites),
-            "weight": net.impact_weight(sites, loss),
+    weight = net.impact_weight(sites, loss)
+    return {"severity": net.impact_severity(sites, loss, weight), "sites": net.site_codes(sites), "weight": weight,
             **customer_fields(net, loss)}
 
 

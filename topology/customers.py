@@ -23,10 +23,12 @@ Only live customers count: in scope (active, or planned with ``--planned``), car
 something in the network, and, for homes, ``connected`` (a home passed has no service to
 lose) on a complete chain of splitters in scope up to an OLT port in scope.
 
-Each ONT's chain is resolved once into the set of elements whose failure takes it down,
-closed under "what fails with what" (a trench brings its two route nodes, a cable its end
-closures and their nodes), so any failure is answered by looking its elements up in one
-index: ``lost`` costs the size of the failure and of its answer.
+Each splitter's own part of the chain (its node, closures, feeder cable) and each ONT's drop
+are resolved once into the elements whose failure takes them down, closed under "what
+fails with what" (a trench brings its two route nodes, a cable its end closures and their
+nodes), and indexed by element: a failure is answered by looking its elements up (the ONTs
+below every splitter it hits, those whose drop it hits), so ``lost`` costs the size of the
+failure and of its answer.
 """
 
 from __future__ import annotations
@@ -91,20 +93,30 @@ class Customers:
         device_of_interface = {i.id: i.device_id for i in inv.interfaces}
         self.olt_ports = {p.id: p for p in inv.olt_ports if in_scope(p.status, planned)}
         self.olt_of_port = {p.id: device_of_interface.get(p.interface_id) for p in self.olt_ports.values()}
-        self._splitter_deps: dict[int, frozenset[Element] | None] = {}
+        self._memo: dict = {}
+        self._chains: dict[int, tuple | None] = {}
+        self._cable_deps: dict[int | None, frozenset[Element]] = {}
         self.onts: dict[int, ResidentialRow] = {}  # live, connected ONTs
         self.port_of_ont: dict[int, int] = {}  # ONT -> the OLT port its PON starts at
-        self.by_element: dict[Element, list[int]] = defaultdict(list)
+        self.onts_below: dict[int, list[int]] = defaultdict(list)  # splitter -> ONTs on it or further down
+        self.by_drop: dict[Element, list[int]] = defaultdict(list)  # element -> ONTs whose drop fails with it
         for row in inv.residential:
             if not (in_scope(row.status, planned) and str(row.take_up) == CONNECTED):
                 continue
-            deps = self.splitter_deps(row.splitter_id)
-            if deps is None:
+            chain = self.chain(row.splitter_id)
+            if chain is None:
                 continue
             self.onts[row.id] = row
-            self.port_of_ont[row.id] = self.port_of(row.splitter_id)
-            for element in deps | self.cable_deps(row.drop_cable_id):
-                self.by_element[element].append(row.id)
+            self.port_of_ont[row.id] = self.splitters[chain[0]].olt_port_id
+            for splitter in chain:
+                self.onts_below[splitter].append(row.id)
+            for element in self.cable_deps(row.drop_cable_id):
+                self.by_drop[element].append(row.id)
+        # element -> splitters whose output fails with it (the ONTs below them with it)
+        self.by_splitter: dict[Element, list[int]] = defaultdict(list)
+        for splitter in self.onts_below:
+            for element in self.own_deps(splitter):
+                self.by_splitter[element].append(splitter)
         self.companies_on_device: dict[int, list[int]] = defaultdict(list)
         self.companies_on_link: dict[int, list[int]] = defaultdict(list)
         for row in self.companies.values():
@@ -121,47 +133,57 @@ class Customers:
     def cable_deps(self, cable_id: int | None) -> frozenset[Element]:
         """A cable and what it fails with: its trench segments, their route nodes, the
         closures at its ends and their route nodes."""
-        if cable_id is None:
-            return frozenset()
-        deps: set[Element] = {("cable", cable_id)}
-        for segment_id in self._paths.get(cable_id, ()):
-            segment = self._segments[segment_id]
-            deps |= {("trench", segment_id), ("node", segment.a_node_id), ("node", segment.b_node_id)}
-        cable = self._cables.get(cable_id)
-        for closure in (cable.a_closure_id, cable.b_closure_id) if cable else ():
-            if closure is not None:
-                deps |= {("closure", closure), ("node", self._closure_node[closure])}
-        return frozenset(deps)
+        if cable_id in self._cable_deps:
+            return self._cable_deps[cable_id]
+        deps: set[Element] = set()
+        if cable_id is not None:
+            deps.add(("cable", cable_id))
+            for segment_id in self._paths.get(cable_id, ()):
+                segment = self._segments[segment_id]
+                deps |= {("trench", segment_id), ("node", segment.a_node_id), ("node", segment.b_node_id)}
+            cable = self._cables.get(cable_id)
+            for closure in (cable.a_closure_id, cable.b_closure_id) if cable else ():
+                if closure is not None:
+                    deps |= {("closure", closure), ("node", self._closure_node[closure])}
+        self._cable_deps[cable_id] = answer = frozenset(deps)
+        return answer
 
-    def splitter_deps(self, splitter_id: int) -> frozenset[Element] | None:
-        """What a splitter's output fails with, up to the OLT; None when the chain is broken
-        (a splitter or OLT port out of scope, an OLT device not in the network)."""
-        if splitter_id in self._splitter_deps:
-            return self._splitter_deps[splitter_id]
-        self._splitter_deps[splitter_id] = None  # a loop (refused on import) stays broken
+    def chain(self, splitter_id: int) -> tuple[int, ...] | None:
+        """The splitters from the OLT port down to this one; None when the chain is broken
+        (a splitter or OLT port out of scope, an OLT device not in the network, a loop)."""
+        if splitter_id in self._chains:
+            return self._chains[splitter_id]
+        self._chains[splitter_id] = None  # a loop (refused on import) stays broken
         splitter = self.splitters.get(splitter_id)
         if splitter is None:
             return None
         if splitter.parent_id is not None:
-            upstream = self.splitter_deps(splitter.parent_id)
+            upstream = self.chain(splitter.parent_id)
         elif splitter.olt_port_id in self.olt_ports and self.olt_of_port[splitter.olt_port_id] in self.net.devices:
-            upstream = frozenset({("device", self.olt_of_port[splitter.olt_port_id])})
+            upstream = ()
         else:
             upstream = None
-        if upstream is None:
-            return None
-        deps = set(upstream) | self.cable_deps(splitter.feeder_cable_id)
-        deps |= {("splitter", splitter_id), ("node", splitter.node_id)}
+        if upstream is not None:
+            self._chains[splitter_id] = (*upstream, splitter_id)
+        return self._chains[splitter_id]
+
+    def own_deps(self, splitter_id: int) -> set[Element]:
+        """What a splitter's output fails with, beyond what its parent's does: itself, its
+        route node, the closures there (unless it is a cabinet), its feeder cable, and for a
+        first-stage splitter the OLT."""
+        splitter = self.splitters[splitter_id]
+        deps = {("splitter", splitter_id), ("node", splitter.node_id), *self.cable_deps(splitter.feeder_cable_id)}
         if self._node_kind.get(splitter.node_id) != "cabinet":  # it sits in a closure there
             deps |= {("closure", c) for c in self._closures_at.get(splitter.node_id, ())}
-        self._splitter_deps[splitter_id] = answer = frozenset(deps)
-        return answer
+        if splitter.parent_id is None:
+            deps.add(("device", self.olt_of_port[splitter.olt_port_id]))
+        return deps
 
-    def port_of(self, splitter_id: int) -> int:
-        splitter = self.splitters[splitter_id]
-        while splitter.parent_id is not None:
-            splitter = self.splitters[splitter.parent_id]
-        return splitter.olt_port_id
+    @cached_property
+    def watched_devices(self) -> frozenset[int]:
+        """Devices whose loss can cut a customer off: those carrying companies, the ends of
+        companies' links, the OLTs."""
+        return frozenset(self.companies_on_device) | frozenset(self.links_ending_at) | frozenset(self.onts_of_olt)
 
     @cached_property
     def onts_of_olt(self) -> dict[int, list[int]]:
@@ -176,10 +198,17 @@ class Customers:
         ``devices_lost`` (failed or cut off from the core). A company's link is down with
         either of its devices failing too; up, it serves while an end reaches the core."""
         elements = list(elements)
+        if not devices_lost and not any(e in self.by_splitter or e in self.by_drop for e in elements) \
+                and not any(link in self.companies_on_link for link in links_down):
+            return NO_LOSS  # most elements of a ranking: nothing a customer hangs on
         devices_lost = set(devices_lost)
         failed_devices = {ident for kind, ident in elements if kind == "device"}
-        onts = {o for e in elements for o in self.by_element.get(e, ())}
-        onts.update(o for d in devices_lost for o in self.onts_of_olt.get(d, ()))
+        hit = frozenset(s for e in elements for s in self.by_splitter.get(e, ()))
+        onts = self._below(hit)
+        extra = {o for e in elements for o in self.by_drop.get(e, ())}
+        extra.update(o for d in devices_lost for o in self.onts_of_olt.get(d, ()))
+        if not extra <= onts:
+            onts = onts | extra
         companies = {c for d in devices_lost for c in self.companies_on_device.get(d, ())}
         companies.update(c for link in links_down for c in self.companies_on_link.get(link, ()))
         reached = self.net.devices_reached
@@ -189,7 +218,21 @@ class Customers:
                 if device in failed_devices or all(d in devices_lost for d in ends):
                     companies.update(self.companies_on_link[link])
         companies &= self.served_companies
-        return CustomerLoss(frozenset(companies), frozenset(onts)) if companies or onts else NO_LOSS
+        return CustomerLoss(frozenset(companies), onts) if companies or onts else NO_LOSS
+
+    def _below(self, splitters: frozenset[int]) -> frozenset[int]:
+        """The ONTs below these splitters, one object per set of splitters: the consecutive
+        trenches of a feeder hit the same splitters, and what is derived from the answer
+        (units, weight, buildings) is then computed once for it."""
+        if splitters not in self._memo:
+            self._memo[splitters] = frozenset(o for s in splitters for o in self.onts_below[s])
+        return self._memo[splitters]
+
+    def _derived(self, what: str, onts: frozenset[int], compute):
+        key = (what, onts)
+        if key not in self._memo:
+            self._memo[key] = compute(onts)
+        return self._memo[key]
 
     def lost_by(self, failure: FailureSet, links_down: Iterable[int], devices_lost: Iterable[int]) -> CustomerLoss:
         return self.lost(failure_elements(failure), links_down, devices_lost)
@@ -209,8 +252,8 @@ class Customers:
         return frozenset(served)
 
     # -- weights and names -------------------------------------------------------------------
-    def units(self, onts: Iterable[int]) -> int:
-        return sum(self.onts[o].units for o in onts)
+    def units(self, onts: frozenset[int]) -> int:
+        return self._derived("units", onts, lambda onts: sum(self.onts[o].units for o in onts))
 
     def weight(self, loss: CustomerLoss) -> float:
         weights = self.net.config.weights
@@ -229,12 +272,12 @@ class Customers:
         return tuple(sorted(self.companies[c].code for c in loss.companies))
 
     def building_codes(self, loss: CustomerLoss) -> tuple[str, ...]:
-        return tuple(sorted({self.buildings[self.onts[o].building_id].code for o in loss.onts
-                             if self.onts[o].building_id in self.buildings}))
+        return self._derived("buildings", loss.onts, lambda onts: tuple(sorted(
+            {self.buildings[self.onts[o].building_id].code for o in onts if self.onts[o].building_id in self.buildings})))
 
     def pons(self, loss: CustomerLoss) -> int:
         """How many PONs (OLT ports) the homes cut off hang on."""
-        return len({self.port_of_ont[o] for o in loss.onts})
+        return self._derived("pons", loss.onts, lambda onts: len({self.port_of_ont[o] for o in onts}))
 
 
 def failure_elements(failure: FailureSet) -> list[Element]:

@@ -179,10 +179,13 @@ class Layer:
         """The graph nodes that fail with these devices."""
         return {n for d in devices for n in self.nodes_of_device.get(d, ())}
 
-    def devices_in(self, nodes: Iterable) -> set:
-        """The devices some of these nodes stand for, and none of the others reached."""
+    def devices_in(self, nodes: Iterable, among: frozenset | None = None) -> set:
+        """The devices (``among`` these, if given) some of these nodes stand for, and none of
+        the others reached."""
         nodes = set(nodes)
         devices = {self.device(n) for n in nodes}
+        if among is not None:
+            devices &= among
         return {d for d in devices
                 if all(n in nodes or n not in self.reachable for n in self.nodes_of_device[d])}
 
@@ -331,15 +334,18 @@ class Network:
 
     def service_loss(self, links: frozenset, devices: frozenset = frozenset(), *,
                      naive: bool = False) -> tuple[frozenset[int], frozenset[int]]:
-        """(sites cut off, devices failed or cut off) when these links and devices fail
-        (memoised: many elements of a ranking fail the same links, e.g. consecutive trench
-        segments of one route)."""
+        """(sites cut off, devices failed or cut off among those customers hang on) when
+        these links and devices fail (memoised: many elements of a ranking fail the same
+        links, e.g. consecutive trench segments of one route; only the customers' devices are
+        kept, the rest would be memory for nothing)."""
         key = ("lost", links, devices)
         if not naive and key in self.memo:
             return self.memo[key]
         failed = self.logical.nodes_for(devices)
         cut = self.logical.cut_off(links, failed, naive=naive)
-        answer = frozenset(self.logical.lost_sites(cut, failed)), frozenset(self.logical.devices_in(cut)) | devices
+        watched = self.customers.watched_devices
+        answer = (frozenset(self.logical.lost_sites(cut, failed)),
+                  frozenset(self.logical.devices_in(cut, watched)) | (devices & watched))
         if not naive:
             self.memo[key] = answer
         return answer
@@ -389,10 +395,10 @@ class Network:
         criticality = Criticality(site.criticality or DEFAULT_CRITICALITY[SiteKind(str(site.kind))])
         return _SITE_SEVERITY[criticality]
 
-    def impact_severity(self, site_ids: set[int], customers=None) -> Severity:
+    def impact_severity(self, site_ids: set[int], customers=None, weight: float | None = None) -> Severity:
         """The worst site or company hit, raised to critical when the weight cut off (sites
-        and ``customers``, a ``CustomerLoss``) is large."""
-        if self.impact_weight(site_ids, customers) >= self.config.critical_weight:
+        and ``customers``, a ``CustomerLoss``; ``weight`` if known) is large."""
+        if (self.impact_weight(site_ids, customers) if weight is None else weight) >= self.config.critical_weight:
             return Severity.CRITICAL
         severities = [self.site_severity(s) for s in site_ids]
         if customers:
