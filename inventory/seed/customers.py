@@ -361,7 +361,7 @@ class Pon:
                                        "olt_ports": sum(1 for s in self.splitters if s["feeder_cable"] == hub)}
 
     def _street_of(self, drop_cable: str) -> tuple[int, int]:
-        index = {code: i for i, code in self.plant.node_code.items()}  # grid junction of a node code
+        index = self.plant.grid_index()
         seg = self.plant.segments[self.cable_segments[drop_cable][0]]
         return index[seg["a_node"]], index[seg["b_node"]]
 
