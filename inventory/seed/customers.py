@@ -224,6 +224,8 @@ class Pon:
                             next(s for s in FEEDER_STRANDS if s >= pons + 4), a_site=pop)
         passed = 0
         for k in range(1, pons + 1):
+            if passed >= homes:  # the Stadtteil's homes are passed: no PON without homes
+                break
             first_ratio, second_ratio = rng.choice(LAYOUTS)
             port = sum(1 for p in self.olt_ports if p["pop"] == pop)
             first = f"spl-{code}-{k}"
