@@ -474,9 +474,13 @@ class PlantBuilder:
         self.adjacency.setdefault(b, set()).add(a)
         return code
 
+    def grid_index(self) -> dict[str, int]:
+        """Route node code -> street grid junction, for the nodes laid on the grid."""
+        return {code: i for i, code in self.node_code.items()}
+
     def built_grid_edges(self) -> set[tuple[int, int]]:
         """Street grid edges (junction index pairs) with trench laid along them."""
-        index = {code: i for i, code in self.node_code.items()}
+        index = self.grid_index()
         return {(index[s["a_node"]], index[s["b_node"]]) for s in self.segments.values()
                 if s["a_node"] in index and s["b_node"] in index}
 

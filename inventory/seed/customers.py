@@ -224,6 +224,8 @@ class Pon:
                             next(s for s in FEEDER_STRANDS if s >= pons + 4), a_site=pop)
         passed = 0
         for k in range(1, pons + 1):
+            if passed >= homes:  # the Stadtteil's homes are passed: no PON without homes
+                break
             first_ratio, second_ratio = rng.choice(LAYOUTS)
             port = sum(1 for p in self.olt_ports if p["pop"] == pop)
             first = f"spl-{code}-{k}"
@@ -361,7 +363,7 @@ class Pon:
                                        "olt_ports": sum(1 for s in self.splitters if s["feeder_cable"] == hub)}
 
     def _street_of(self, drop_cable: str) -> tuple[int, int]:
-        index = {code: i for i, code in self.plant.node_code.items()}  # grid junction of a node code
+        index = self.plant.grid_index()
         seg = self.plant.segments[self.cable_segments[drop_cable][0]]
         return index[seg["a_node"]], index[seg["b_node"]]
 
