@@ -18,7 +18,7 @@ from netops.vocabulary import ELEMENT_KINDS
 # the inventory code (models, generator, files) is imported inside each command: `netops
 # --help` and the other groups do not pay for it
 
-app = typer.Typer(help="The inventory: sites, devices, outside plant, links.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 
 JSON = json_option()
 KIND_HELP = f"Element kind: {', '.join(ELEMENT_KINDS)}."
