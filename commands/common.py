@@ -20,7 +20,6 @@ import typer
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 from typer.core import TyperGroup
 from typer.main import get_group
@@ -28,7 +27,8 @@ from typer.main import get_group
 from netops.errors import InputError, NetopsError
 from netops.settings import Settings
 
-if TYPE_CHECKING:  # the database code is imported by the commands that open one
+if TYPE_CHECKING:  # the database code is imported by the commands that open one, Progress by bars
+    from rich.progress import Progress
     from sqlalchemy.engine import Engine
 
 console = Console()
@@ -451,6 +451,8 @@ def working(message: str):
 
 def progress_bar(*columns) -> Progress:
     """A progress bar on stderr, shown only when stderr is a terminal (see :func:`working`)."""
+    from rich.progress import Progress
+
     return Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal)
 
 
