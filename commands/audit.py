@@ -33,11 +33,7 @@ if TYPE_CHECKING:  # the topology code is imported when an audit runs, not for -
     from topology.findings import Finding
     from topology.network import AuditConfig, Network
 
-app = typer.Typer(
-    help="Resilience audits: reachability, single points of failure, shared trenches, cuts, customers cut off, "
-         "PON budgets.",
-    invoke_without_command=True,
-)
+app = typer.Typer(invoke_without_command=True)  # its help is in cli.GROUPS
 
 JSON = json_option()
 FORMAT = format_option()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import math
@@ -10,6 +11,7 @@ import os
 import sys
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
@@ -18,14 +20,15 @@ import typer
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 from typer.core import TyperGroup
+from typer.main import get_group
 
 from netops.errors import InputError, NetopsError
 from netops.settings import Settings
 
-if TYPE_CHECKING:  # the database code is imported by the commands that open one
+if TYPE_CHECKING:  # the database code is imported by the commands that open one, Progress by bars
+    from rich.progress import Progress
     from sqlalchemy.engine import Engine
 
 console = Console()
@@ -155,12 +158,51 @@ def _is_usage_error(exc: BaseException) -> bool:
 class NetopsGroup(TyperGroup):
     """Turns every failure a user can cause into one line on stderr and the documented exit
     code: usage errors with the command to ask for help (exit 2), netops errors as they say,
-    database errors with advice (exit 4), unreadable or unwritable paths the user gave (exit 2)."""
+    database errors with advice (exit 4), unreadable or unwritable paths the user gave (exit 2).
+
+    Its ``groups`` (name -> module with a Typer ``app``, help) are loaded when first used
+    (click's lazy sub-commands): the help screen lists them from that table alone, and a
+    command imports and builds its own group only, not every group's options."""
+
+    groups: dict[str, tuple[str, str]] = {}
+    _listing = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _require_finite_floats(self)
         _flags_show_no_type(self)
+
+    def list_commands(self, ctx):
+        return [*self.groups, *(name for name in super().list_commands(ctx) if name not in self.groups)]
+
+    def get_command(self, ctx, name):
+        if name in self.groups and name not in self.commands:
+            module, help_text = self.groups[name]
+            if self._listing:  # this group's help screen: a name and a line, nothing imported
+                return TyperGroup(name=name, help=help_text)
+            group = get_group(importlib.import_module(module).app)
+            group.help = help_text
+            _require_finite_floats(group)
+            _flags_show_no_type(group)
+            self.add_command(group, name)
+        return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as exc:
+            # Typer suggests from the groups loaded so far; these are not loaded yet
+            close = get_close_matches(args[0], list(self.groups)) if args and _is_usage_error(exc) else []
+            if close and "Did you mean" not in exc.message:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(map(repr, close))}?"
+            raise
+
+    def format_help(self, ctx, formatter):
+        self._listing = True
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def get_params(self, ctx):
         params = super().get_params(ctx)
@@ -409,6 +451,8 @@ def working(message: str):
 
 def progress_bar(*columns) -> Progress:
     """A progress bar on stderr, shown only when stderr is a terminal (see :func:`working`)."""
+    from rich.progress import Progress
+
     return Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal)
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the config code (netmiko, rules, git store) is imported by 
     from configs.audit import AuditReport
     from configs.scrub import Fingerprinter
 
-app = typer.Typer(help="Device configurations: backup to git, diff, compliance audit.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 
 
 @app.command()

@@ -7,7 +7,7 @@ import typer
 from commands.common import app_context, console
 from netops.errors import NetopsError
 
-app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 
 
 def _known(revision: str) -> str:

@@ -15,8 +15,7 @@ from commands.common import app_context, console, err_console
 from netops.errors import InputError, RowProblem
 from netops.settings import WORKSPACE_ENV
 
-app = typer.Typer(help="SNMP health exporter for Prometheus (snmp_exporter-compatible /snmp).",
-                  no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 
 
 def _listen(value: str) -> tuple[str, int]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commands.common import (OutputFormat, app_context, chosen_format, console, err_console,
                              flat_rows, format_option, json_option, open_session, progress_bar, output_dir, output_file, print_json,
@@ -15,16 +14,21 @@ from commands.common import (OutputFormat, app_context, chosen_format, console, 
 from netops.errors import NetopsError
 from netops.vocabulary import ELEMENT_KINDS
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 # the inventory code (models, generator, files) is imported inside each command: `netops
 # --help` and the other groups do not pay for it
 
-app = typer.Typer(help="The inventory: sites, devices, outside plant, links.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 
 JSON = json_option()
 KIND_HELP = f"Element kind: {', '.join(ELEMENT_KINDS)}."
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
     return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 

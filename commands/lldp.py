@@ -20,7 +20,7 @@ from netops.vocabulary import Severity
 if TYPE_CHECKING:  # the LLDP code (netmiko) is imported when the command runs
     from configs.lldp import MismatchKind
 
-app = typer.Typer(help="LLDP/CDP neighbours against the inventory's documented links.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 
 
 def _fail_on_option(values: list[str]) -> list:

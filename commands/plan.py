@@ -19,8 +19,7 @@ from netops.vocabulary import SiteKind
 
 # the planning code (scipy, the routing) is imported inside each command, not for --help
 
-app = typer.Typer(help="Connection planning: routes, bills of materials, costs, optical budgets; "
-                       "plans as change sets.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 
 STREETS = typer.Option(None, "--streets", envvar="NETOPS_STREETS", exists=True, dir_okay=False,
                        help="Candidate street network (GeoJSON LineStrings; `netops inventory seed --streets`).")

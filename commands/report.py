@@ -10,7 +10,7 @@ from commands.common import console, json_option, open_session, output_file, pri
 from netops.errors import NetopsError
 
 DEFAULT_ALERTMANAGER_BASE = Path("deploy/alertmanager/alertmanager.yml")
-app = typer.Typer(help="The city report: offline HTML map and KPIs.", invoke_without_command=True)
+app = typer.Typer(invoke_without_command=True)  # its help is in cli.GROUPS
 
 
 @app.callback()

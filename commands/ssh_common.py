@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from commands.common import app_context, choice_option, json_option, output_dir, progress_bar
 from netops.settings import WORKSPACE_ENV
@@ -91,6 +90,8 @@ def targets(ctx: typer.Context, run: SshRun, session) -> Targets:
 
 def with_progress(label: str, total: int, work: Callable[[Callable[[DeviceResult], None]], T]) -> T:
     """Run ``work(on_result)`` under a progress bar on stderr (stdout stays clean for --json)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[last]}"), TimeElapsedColumn())
     with progress_bar(*columns) as progress:

@@ -43,9 +43,17 @@ RETIRED = {"--site-name", "--entity-kind"}
 def _tree():
     def walk(command, path):
         yield path, command
-        for name, sub in getattr(command, "commands", {}).items():
+        for name, sub in subcommands(command):
             yield from walk(sub, [*path, name])
     return list(walk(typer.main.get_command(app), []))
+
+
+def subcommands(command) -> list[tuple[str, object]]:
+    """(name, command) below a group, the lazily loaded groups of the root included."""
+    if not hasattr(command, "list_commands"):
+        return []
+    ctx = typer.Context(command)
+    return [(name, command.get_command(ctx, name)) for name in command.list_commands(ctx)]
 
 
 COMMANDS = _tree()

@@ -23,6 +23,7 @@ import typer.testing
 from typer.testing import CliRunner
 
 from cli import app
+from tests.test_cli_conventions import subcommands
 from netops import db as dbmod
 
 EXIT_CODES = {0, 1, 2, 3, 4}  # README: ok, findings, bad input, devices failed, configuration
@@ -38,9 +39,10 @@ class Hung(Exception):
 
 def commands(command, path=()):
     """(path, click command) for every invocable command, groups with a callback included."""
-    if path and (getattr(command, "callback", None) is not None or not getattr(command, "commands", None)):
+    below = sorted(subcommands(command))
+    if path and (getattr(command, "callback", None) is not None or not below):
         yield path, command
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
+    for name, sub in below:
         yield from commands(sub, (*path, name))
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from cli import GROUPS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: modules a help screen (or an unrelated command) must not load: device access, schema
@@ -39,12 +41,18 @@ def _modules_after(args: list[str], env: dict | None = None) -> set[str]:
     return set(json.loads(result.stderr.strip().splitlines()[-1]))
 
 
+#: the command groups' modules: each is imported only by its own commands
+GROUP_MODULES = {module for module, _help in GROUPS.values()}
+
+
 @pytest.mark.parametrize("args", [[], ["--help"], ["audit", "--help"], ["config", "audit", "--help"],
                                   ["plan", "connect", "--help"], ["exporter", "serve", "--help"]])
 def test_help_screens_load_no_domain_code(args):
     loaded = _modules_after(args)
-    assert "cli" in loaded and "commands.audit" in loaded  # the probe did import the CLI
+    assert "cli" in loaded and "commands.common" in loaded  # the probe did import the CLI
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    # the root's help lists the groups without importing one; a group's help imports that group
+    assert loaded & GROUP_MODULES == ({f"commands.{args[0]}"} if args and args[0] != "--help" else set())
     # not even the database layer: a help screen opens nothing
     assert "sqlalchemy" not in loaded and "netops.db" not in loaded
 
@@ -61,6 +69,7 @@ def test_reading_the_inventory_needs_neither_alembic_nor_the_generator(tmp_path)
     loaded = _modules_after(["inventory", "stats", "--json"], env)
     assert "inventory.stats" in loaded  # the command did run
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    assert loaded & GROUP_MODULES == {"commands.inventory"}
     # counting needs SQLAlchemy Core only: neither SQLModel nor the models (pydantic schemas)
     assert not loaded & {"sqlmodel", "inventory.models", "inventory.entities"}, \
         sorted(loaded & {"sqlmodel", "inventory.models", "inventory.entities"})

@@ -120,12 +120,23 @@ def test_a_refused_export_leaves_the_old_file(mini, run_cli, out_dir, args, reas
     assert out.read_text() == "previous export\n" and listing(out_dir) == ["export.out"]
 
 
-@pytest.mark.parametrize("where", ["a directory", "a missing directory"])
+@pytest.mark.parametrize("where", ["a directory", "under a file"])
 def test_export_into_a_bad_place(mini, run_cli, out_dir, where):
-    out = out_dir if where == "a directory" else out_dir / "missing" / "site.csv"
+    if where == "a directory":
+        out, before = out_dir, []
+    else:  # a file stands where the directory would be
+        (out_dir / "notes").write_text("not a directory\n")
+        out, before = out_dir / "notes" / "site.csv", ["notes"]
     result = run_cli("inventory", "export", "--kind", "site", "--out", str(out))
-    assert result.exit_code == 2 and str(out) in result.stderr
-    assert listing(out_dir) == []
+    assert result.exit_code == 2 and str(out_dir) in result.stderr
+    assert listing(out_dir) == before
+
+
+def test_export_creates_a_missing_directory(mini, run_cli, out_dir):
+    """Like every option naming where to write (README, "Output, words and completion")."""
+    out = out_dir / "missing" / "site.csv"
+    assert run_cli("inventory", "export", "--kind", "site", "--out", str(out)).exit_code == 0
+    assert out.read_text().startswith("code,")
 
 
 def test_a_write_failing_midway_keeps_the_previous_file(mini, run_cli, out_dir, monkeypatch):
