@@ -16,8 +16,8 @@ GROUPS = {
     "db": ("commands.db", "Database schema (Alembic migrations)."),
     "inventory": ("commands.inventory", "The inventory: sites, devices, outside plant, links."),
     "report": ("commands.report", "The city report: offline HTML map and KPIs."),
-    "audit": ("commands.audit", "Resilience audits: reachability, single points of failure, shared trenches, cuts, customers cut off, "
-              "PON budgets."),
+    "audit": ("commands.audit", "Resilience audits: reachability, single points of failure, shared trenches, cuts, "
+                                "customers cut off, PON budgets."),
     "config": ("commands.config", "Device configurations: backup to git, diff, compliance audit."),
     "lldp": ("commands.lldp", "LLDP/CDP neighbours against the inventory's documented links."),
     "exporter": ("commands.exporter", "SNMP health exporter for Prometheus (snmp_exporter-compatible /snmp)."),
