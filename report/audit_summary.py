@@ -9,7 +9,12 @@ the exporter process never imports the topology.
     {"sites": [{"site": "SCH-1", "kind": "school", "district": "Erle",
                 "logical": 2, "physical": 1, "trench_disjoint": 1}, ...],
      "findings": [{"audit": "shared_trench", "severity": "warning", "count": 1}, ...],
-     "single_points_of_failure": {"critical": 3, ...}}
+     "single_points_of_failure": {"critical": 3, ...},
+     "customers": [{"site": "POP-N", "kind": "core", "district": "Buer",
+                    "companies": 2, "residential_units": 640}, ...]}
+
+``customers``: for each site a customer hangs on (an OLT's PoP, a company's switch, a link end),
+the companies and homes cut off while that site's devices are down (``netops audit cut site:X``).
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from sqlmodel import select
 from inventory.models import Site, Status
 from netops.db import make_engine, session_scope
 from netops.settings import DB_ENV
-from topology.audits import path_diversity, run_audits, single_points_of_failure
-from topology.network import Network
+from topology.audits import blast_radius, path_diversity, run_audits, single_points_of_failure
+from topology.network import FailureSet, Network
 from topology.rows import load_inventory
 
 
@@ -44,7 +49,28 @@ def summary(engine: Engine) -> dict:
     return dict(sites=sites,
                 findings=[dict(audit=audit, severity=severity, count=count)
                           for (audit, severity), count in sorted(findings.items())],
-                single_points_of_failure=dict(sorted(spof.items())))
+                single_points_of_failure=dict(sorted(spof.items())),
+                customers=site_customers(net, districts))
+
+
+def site_customers(net: Network, districts: dict[str, str]) -> list[dict]:
+    """Companies and homes cut off when a site's devices are down, for the sites where that
+    is any (only sites with a device a customer depends on are tried)."""
+    watched = net.customers.watched_devices
+    devices_of: dict[int, set[int]] = {}
+    for device_id, device in net.devices.items():
+        devices_of.setdefault(device.site_id, set()).add(device_id)
+    rows = []
+    for site_id, devices in sorted(devices_of.items(), key=lambda item: net.sites[item[0]].code
+                                   if item[0] in net.sites else ""):
+        site = net.sites.get(site_id)
+        if site is None or not devices & watched:
+            continue
+        cut = blast_radius(net, FailureSet(devices=frozenset(devices)))
+        if cut.companies_cut or cut.residential_units_cut:
+            rows.append(dict(site=site.code, kind=str(site.kind), district=districts.get(site.code, ""),
+                             companies=len(cut.companies_cut), residential_units=cut.residential_units_cut))
+    return rows
 
 
 def main() -> None:

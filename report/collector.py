@@ -10,6 +10,10 @@ The alert rules and the dashboard need a few facts that no device can tell over 
     disjoint paths to the core by layer (``logical``: links, ``physical``: trenches).
 ``netops_audit_findings{audit, severity}``, ``netops_audit_single_points_of_failure{severity}``
     number of topology audit findings.
+``netops_site_customers{site, site_kind, district, customer}``
+    companies (``customer="companies"``) and homes (``customer="residential_units"``) cut
+    off while the site's devices are down; only sites where that is any. The
+    ``NetopsCustomerSiteDown`` alert joins it to ``up``.
 ``netops_inventory_device_info{device, site, site_kind, district, role}``
     value 1; joins series that name a device (e.g. the WLC's per-AP client counts) to
     the device's site and district.
@@ -163,4 +167,10 @@ def _audit_families(summary: dict) -> list[GaugeMetricFamily]:
                              "Single points of failure found by the audit, by severity.", labels=["severity"])
     for severity, count in summary["single_points_of_failure"].items():
         spof.add_metric([severity], count)
-    return [trench, layers, findings, spof]
+    customers = GaugeMetricFamily("netops_site_customers",
+                                  "Companies and homes cut off while the site's devices are down.",
+                                  labels=["site", "site_kind", "district", "customer"])
+    for row in summary.get("customers", ()):
+        for customer in ("companies", "residential_units"):
+            customers.add_metric([row["site"], row["kind"], row["district"], customer], row[customer])
+    return [trench, layers, findings, spof, customers]

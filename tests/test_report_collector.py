@@ -99,3 +99,32 @@ def test_the_topology_child_failing_is_one_line_and_metrics_stay_up(tmp_path, ca
     assert "topology audit gauges unavailable: the topology audits failed" in caplog.text
     assert "inventory gauges unavailable" in caplog.text
     empty.dispose()
+
+
+def test_site_customers_are_what_a_cut_of_the_site_takes(engine):
+    """The gauge says, per site, what `netops audit cut site:X` says of companies and homes."""
+    from inventory.store import SourceRow, write
+    from tests.inventory.conftest import MINI_EXTRAS
+    from topology.audits import blast_radius, resolve_failures
+    from topology.network import Network
+    from topology.rows import load_inventory
+
+    with session_scope(engine) as session:
+        build_mini_city(session)
+        write(session, [(kind, [SourceRow(dict(r)) for r in rows]) for kind, rows in MINI_EXTRAS.items()])
+    _, samples = _scrape(engine)
+    gauges = {(dict(labels)["site"], dict(labels)["customer"]): value
+              for (name, labels), value in samples.items() if name == "netops_site_customers"}
+    with session_scope(engine) as session:
+        net = Network(load_inventory(session))
+    for site in {site for site, _ in gauges}:
+        cut = blast_radius(net, resolve_failures(net, [f"site:{site}"])[0])
+        assert (gauges[site, "companies"], gauges[site, "residential_units"]) == \
+            (len(cut.companies_cut), cut.residential_units_cut)
+    # POP-N carries the OLT (ONT-1 and ONT-3 connected: 12 + 8 homes) and the bakery's switch;
+    # the Stadtwerke's fibre link ends there too
+    assert (gauges["POP-N", "companies"], gauges["POP-N", "residential_units"]) == (2, 20)
+    assert _value(samples, "netops_site_customers", site="POP-N", customer="residential_units",
+                  site_kind="core") == 20
+    # a site no customer depends on has no series
+    assert not any(site == "HOT-1" for site, _ in gauges)
