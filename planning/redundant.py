@@ -62,6 +62,8 @@ CONSTRUCTIONS = ((1.0, 1.0), (3.0, 1.0), (1.0, 0.5))
 MAX_REGROUP_SITES = 24  # batches up to this size try every construction and re-group pairs of sites
 EXACT_MAX_VARIABLES = 150_000  # sites × directed arcs up to which the MILP / its LP is stated
 EXACT_TIME_LIMIT_S = 120.0
+LAGRANGIAN_ROUNDS = 15  # re-pricing rounds of the Lagrangian bound (each one pair search per site)
+DAMPING = 0.3  # part of each trench's price that follows its users per round
 NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
            "corridor over the candidate network")
 
@@ -544,30 +546,38 @@ def lp_relaxation(instance: RedundantInstance, sites: list[Node] | None = None,
     return LowerBound(float(result.fun), "LP relaxation"), np.clip(result.x[:len(instance.edges)], 0.0, 1.0)
 
 
-def lagrangian_bound(instance: RedundantInstance, pairs: dict[Node, Pair]) -> LowerBound:
-    """Σ_t (t's cheapest node-disjoint pair at per-cable + its share of fixed costs): a
-    trench's fixed cost is split among the sites digging it in ``pairs`` (the plan), or
-    among all sites where none does; the better of that split and the even one."""
+def lagrangian_bound(instance: RedundantInstance, pairs: dict[Node, Pair], rounds: int = LAGRANGIAN_ROUNDS
+                     ) -> LowerBound:
+    """Σ_t (t's cheapest node-disjoint pair at per-cable + its prices): valid for any prices
+    >= 0 that split no trench's fixed cost beyond it (Σ_t price_t,e ≤ fixed_e). First each
+    trench's fixed cost goes to the sites digging it in ``pairs`` (the plan), evenly among
+    all sites where none does; then, for ``rounds``, a ``DAMPING`` part of it moves to the
+    sites whose own cheapest pairs at the last prices used it (the sites that found it too
+    cheap pay for it; a mix of two valid splits is one). The best value is the bound."""
     sites = sorted(pairs, key=repr)
     if not sites:
         return LowerBound(0.0, "Lagrangian relaxation")
     usage = instance.usage(pairs)
-    splits = [{t: instance.fixed / len(sites) for t in sites}]
-    planned = {}
-    for t in sites:
+    prices = np.empty((len(sites), len(instance.edges)))
+    for i, t in enumerate(sites):
         mine = instance.usage({t: pairs[t]}) > 0
-        planned[t] = np.where(usage > 0, np.where(mine, instance.fixed / np.maximum(usage, 1), 0.0),
-                              instance.fixed / len(sites))
-    splits.append(planned)
+        prices[i] = np.where(usage > 0, np.where(mine, instance.fixed / np.maximum(usage, 1), 0.0),
+                             instance.fixed / len(sites))
     best = 0.0
-    for prices in splits:
+    for _ in range(rounds + 1):
+        users = np.zeros(prices.shape, dtype=bool)
         total = 0.0
-        for t in sites:
-            found = instance.suurballe(t, instance.per_cable + prices[t])
+        for i, t in enumerate(sites):
+            found = instance.suurballe(t, instance.per_cable + prices[i])
             if found is None:
                 return LowerBound(float("inf"), "Lagrangian relaxation (a site has no disjoint pair)")
+            users[i, found[0][0] + found[0][1]] = True
             total += found[3]
         best = max(best, total)
+        count = users.sum(axis=0)
+        used = count > 0
+        prices[:, used] = (1 - DAMPING) * prices[:, used] + DAMPING * np.where(
+            users[:, used], instance.fixed[used] / np.maximum(count[used], 1), 0.0)
     return LowerBound(best, "Lagrangian relaxation")
 
 
