@@ -195,15 +195,18 @@ def test_no_progress_output_when_stderr_is_not_a_terminal(mini_city_db):
 
 
 def test_shell_completion_script_and_answers():
-    """README: `netops --show-completion bash` prints the script, and the protocol it uses
-    (`_NETOPS_COMPLETE=complete_bash`) completes a command name and an option."""
+    """README: `netops --show-completion`, run from bash, prints bash's script, and the
+    protocol it uses (`_NETOPS_COMPLETE=complete_bash`) completes a command name and an option."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
     netops = str(Path(sys.executable).with_name("netops"))
-    script = subprocess.run([netops, "--show-completion", "bash"], capture_output=True, text=True, timeout=60)
+    # Typer finds the shell from the parent process, so bash runs it as a user's shell would
+    # (the second command keeps bash from exec-ing netops in its own place)
+    script = subprocess.run(["bash", "-c", f"'{netops}' --show-completion; exit $?"], capture_output=True,
+                            text=True, timeout=60)
     assert script.returncode == 0 and "complete -o default -F _netops_completion netops" in script.stdout
 
     def complete(words: str) -> list[str]:
