@@ -45,7 +45,7 @@ def test_alert_rules_pass_promtool_check_and_unit_tests():
     """The rules directory holds rule files only, so the globs operators write load it whole."""
     promtool = _tool("promtool")
     assert sorted(p.name for p in RULES.iterdir()) == ["netops-alerts.yml"]
-    assert "SUCCESS: 12 rules found" in _run(promtool, "check", "rules", *map(str, sorted(RULES.glob("*.yml"))))
+    assert "SUCCESS: 13 rules found" in _run(promtool, "check", "rules", *map(str, sorted(RULES.glob("*.yml"))))
     tests = sorted(p.name for p in RULE_TESTS.glob("*.test.yml"))
     assert tests == ["netops-alerts-week.test.yml", "netops-alerts.test.yml"]
     assert "SUCCESS" in _run(promtool, "test", "rules", *tests, cwd=RULE_TESTS)
@@ -67,7 +67,7 @@ def test_prometheus_loads_the_rules_directory_by_glob(tmp_path):
     finally:
         stop_pid(proc)
     assert {g["file"] for g in groups} == {str(tmp_path / "rules" / "netops-alerts.yml")}
-    assert sum(len(g["rules"]) for g in groups) == 12
+    assert sum(len(g["rules"]) for g in groups) == 13
 
 
 def _api(port: int, path: str) -> dict:
