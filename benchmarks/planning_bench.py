@@ -214,8 +214,11 @@ def _city_cuts(engine, options: NetworkOptions, count: int) -> list[RedundantIns
         keep = {full.nodes[i] for v in on_routes for i in node_tree.query_ball_point(nodes_xy[v], CUT_RADIUS_M)}
         keep = {n for n in keep if n[0] != "site" or n in group}
         graph = net.graph.subgraph(keep).copy()
+        # the plant's records stay whole (a strand edge names trenches outside the cut); the caches are rebuilt
         cut = CandidateNetwork(graph=graph, costs=net.costs, strands=net.strands, risk_rules=net.risk_rules,
-                               pops={p: code for p, code in net.pops.items() if p in graph})
+                               pops={p: code for p, code in net.pops.items() if p in graph},
+                               spare_cables=net.spare_cables, closure_codes=net.closure_codes,
+                               trench_coords=net.trench_coords)
         cuts.append(RedundantInstance(cut, group))
     return cuts
 
