@@ -52,7 +52,7 @@ from planning.context import NetworkOptions, load_network, site_spec, sites_by_k
 from planning.default_prices import default_cost_model  # noqa: E402
 from planning.exact import optimal_cost  # noqa: E402
 from planning.loss_budget import optics_from_inventory  # noqa: E402
-from planning.network import CandidateNetwork, build_candidate_network, local_xy  # noqa: E402
+from planning.network import STRAND, CandidateNetwork, build_candidate_network, local_xy  # noqa: E402
 from planning.redundant import (RedundantInstance, exact_pairs, independent_pairs, lp_relaxation,  # noqa: E402
                                 plan_redundant_batch, redundant_pairs)
 from planning.routing import min_cost_routes  # noqa: E402
@@ -214,6 +214,9 @@ def _city_cuts(engine, options: NetworkOptions, count: int) -> list[RedundantIns
         keep = {full.nodes[i] for v in on_routes for i in node_tree.query_ball_point(nodes_xy[v], CUT_RADIUS_M)}
         keep = {n for n in keep if n[0] != "site" or n in group}
         graph = net.graph.subgraph(keep).copy()
+        # a cable's spare strands leave the cut when its trenches do (the risk rules look at every one)
+        graph.remove_edges_from([(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if d["kind"] == STRAND
+                                 and any(("n", end) not in graph for _, a, b in d["trenches"] for end in (a, b))])
         # the plant's records stay whole (a strand edge names trenches outside the cut); the caches are rebuilt
         cut = CandidateNetwork(graph=graph, costs=net.costs, strands=net.strands, risk_rules=net.risk_rules,
                                pops={p: code for p, code in net.pops.items() if p in graph},
