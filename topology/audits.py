@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from typing import Callable, Hashable, Iterable
+from typing import Callable, Iterable
 
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
@@ -96,7 +96,7 @@ def single_points_of_failure(net: Network) -> list[Finding]:
             own_site = layer.site_of.get(node)
             lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
             if lost:
-                kind, ident = _node_element(layer, node)
+                kind, ident = net.node_element(layer.name, node)
                 sites, loss = net.loss_of(net.failure_of(kind, ident))
                 by_impact[frozenset(lost | sites - {own_site}), loss].append((layer.name, net.ref(kind, ident)))
                 seen.add((kind, ident))
@@ -131,17 +131,6 @@ def single_points_of_failure(net: Network) -> list[Finding]:
             finding = replace(finding, severity=Severity.INFO)  # one PON, however many homes
         findings.append(finding)
     return findings
-
-
-def _node_element(layer, node) -> tuple[str, Hashable]:
-    """A layer graph's node as the element that fails: a device, a route node, a closure,
-    or a site's cable end (``cable_end``, every cable ending there)."""
-    node_kind, _ = LAYER_KINDS[layer.name]
-    if node_kind == "device":
-        return "device", layer.device(node)
-    if node_kind == "cable_end" and node[0] == "closure":
-        return "closure", node[1]
-    return node_kind, node
 
 
 # -- 3. path diversity -------------------------------------------------------------------

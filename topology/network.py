@@ -314,6 +314,21 @@ class Network:
             return FailureSet(cables=frozenset(k for keys in self.cable.adj[ident].values() for k in keys))
         return FailureSet(**{FAILURE_FIELDS[kind]: frozenset({ident})})
 
+    def node_element(self, layer: str, node) -> tuple[str, Hashable]:
+        """A layer graph's node as the element that fails: a device, a route node, a closure,
+        or a site's cable end (``cable_end``, every cable ending there)."""
+        node_kind, _ = LAYER_KINDS[layer]
+        if node_kind == "device":
+            return "device", self.logical.device(node)
+        if node_kind == "cable_end" and node[0] == "closure":
+            return "closure", node[1]
+        return node_kind, node
+
+    def service_lost_by(self, layer: str, *, edge=None, node=None) -> frozenset[int]:
+        """Sites that lose service when one element (an edge or a node) of a layer's graph fails."""
+        kind, ident = (LAYER_KINDS[layer][1], edge) if node is None else self.node_element(layer, node)
+        return frozenset(self.loss_of(self.failure_of(kind, ident))[0])
+
     def loss_of(self, failure: FailureSet):
         """(sites, ``CustomerLoss``) that lose service when everything in ``failure`` fails."""
         links = frozenset(self.links_failed_by(failure))
