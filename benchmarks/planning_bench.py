@@ -176,11 +176,13 @@ def redundancy(engine, options: NetworkOptions, count: int) -> list[str]:
     ]
 
 
-def _redundant_gap(instance: RedundantInstance) -> tuple[float, float, float, float, float]:
+def _redundant_gap(instance: RedundantInstance) -> tuple[float, float, float, float, float] | None:
     """Heuristic (as ``plan batch --redundant`` runs it: LP-guided) vs the MILP: gap %,
-    LP bound below the optimum %, heuristic s, MILP s."""
+    LP bound below the optimum %, heuristic s, MILP s; None when a site has no risk-free pair."""
     with Clock() as h:
         relaxed = lp_relaxation(instance)
+        if relaxed is None:
+            return None
         heuristic = instance.cost(redundant_pairs(instance, independent_pairs(instance), guide=relaxed[1]))
     with Clock() as x:
         optimum = exact_pairs(instance).value_eur
@@ -241,7 +243,11 @@ def redundant_batches(engine, options: NetworkOptions, seeds: int) -> list[str]:
                               f"{CUT_RADIUS_M:.0f} m of their routes", _city_cuts(engine, options, seeds))):
         results = []
         for instance in instances:
-            results.append(_redundant_gap(instance))
+            gap = _redundant_gap(instance)
+            if gap is None:  # a cut can leave a site without two risk-free routes: not an instance
+                print(f"redundant batch ({len(instance.nodes)} nodes): no risk-free pair for every site, skipped")
+                continue
+            results.append(gap)
             print(f"redundant batch ({len(instance.nodes)} nodes, {len(instance.sites)} sites): gap "
                   f"{results[-1][0]:.2f} %, LP {results[-1][1]:.2f} % below, {results[-1][2]:.2f} s / "
                   f"{results[-1][3]:.2f} s", flush=True)
