@@ -86,6 +86,12 @@ CUSTOMER_WEIGHTS: dict[str, float] = {
 #: points of failure are information, listed only when asked for (``netops audit --all``)
 SINGLE_HOMED_BY_DESIGN: tuple[str, ...] = ("hotspot", "small_cell")
 
+#: a PON is an unprotected tree by design (GPON without type B protection), feeders carrying
+#: several PONs included: an element whose failure cuts off only homes is a single point of
+#: failure by design up to this many homes; beyond it the homes concentrate on one element
+#: (the generator's planted feeder hub carries 1,465) and it is a real finding
+PON_TREE_BY_DESIGN_MAX_HOMES = 1000
+
 #: site kinds most important first: how site lists are ordered (hotspots after the schools)
 SITE_IMPORTANCE: tuple[str, ...] = tuple(SITE_WEIGHTS)
 

@@ -190,8 +190,9 @@ def _kpi_table(report: Report) -> str:
     rows.append(["planned connections", f"{len(k.planned_connections)} (€ {k.planned_cost_eur:,.0f})"])
     if k.customers is not None:
         c = k.customers
-        classes = ", ".join(f"{n} {escape(cls)}" for cls, n in k.lines_by_service_class.items())
-        rows.append(["companies connected", f"{c.companies:,} ({c.business_lines:,} lines{': ' + classes if classes else ''})"])
+        rows.append(["companies connected", f"{c.companies:,}"])
+        # one row per class: the value column does not wrap, and a phone is 390 px wide
+        rows += [[f"company lines, {escape(cls)}", f"{n:,}"] for cls, n in k.lines_by_service_class.items()]
         rows.append(["residential units passed", f"{c.units_passed:,}"])
         rows.append(["residential units connected (take-up)", _pct(c.take_up)])
     return _table(["figure", "value"], rows)

@@ -77,10 +77,10 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     the same sites and customers form one finding: a spur of five trench segments, its cable
     and the link over it are one weakness, not seven.
 
-    A PON is a tree by design: a finding that cuts off only homes of one PON (one OLT port)
-    is one of its single points of failure by design (info however many homes, and listed
-    with ``--all``, like a hotspot's spur); homes of several PONs on one element (a feeder
-    cable carrying several ports' fibres), or any company, are real findings."""
+    A PON is a tree by design: a finding that cuts off only homes of one PON (one OLT port),
+    or of several PONs' feeder up to ``PON_TREE_BY_DESIGN_MAX_HOMES`` homes, is one of its
+    single points of failure by design (info, listed with ``--all``, like a hotspot's spur);
+    more homes on one element, or any company, make a real finding."""
     by_impact: dict[tuple[frozenset, CustomerLoss], list[tuple[str, ElementRef]]] = defaultdict(list)
     seen = set()
     for layer in (net.physical, net.cable, net.logical):

@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field
 
 from typing import Mapping
 
-from netops.vocabulary import AUDIT_ELEMENT_KINDS, SINGLE_HOMED_BY_DESIGN, Severity, audit_of_check
+from netops.vocabulary import (
+    AUDIT_ELEMENT_KINDS, PON_TREE_BY_DESIGN_MAX_HOMES, SINGLE_HOMED_BY_DESIGN, Severity, audit_of_check,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,11 @@ class AuditReport:
 
 def concerns_only_by_design(finding: Finding, kind_of: Mapping[str, str]) -> bool:
     """Whether a finding concerns only what is single-homed on purpose: hotspots and small
-    cells on one spur, and (a single point of failure) the homes of one PON, a tree by design.
-    No company, no other site, homes of at most one PON. ``kind_of``: site code -> kind."""
+    cells on one spur, and (a single point of failure) homes on the PON tree: those of one
+    PON, or of several PONs' feeder up to ``PON_TREE_BY_DESIGN_MAX_HOMES``. No company, no
+    other site. ``kind_of``: site code -> kind."""
     homes = finding.residential_units if finding.audit == "spof" else 0
-    if finding.companies or (homes and finding.pons > 1) or not (finding.sites or homes):
+    concentrated = homes > PON_TREE_BY_DESIGN_MAX_HOMES and finding.pons > 1
+    if finding.companies or concentrated or not (finding.sites or homes):
         return False
     return all(kind_of.get(code) in SINGLE_HOMED_BY_DESIGN for code in finding.sites)

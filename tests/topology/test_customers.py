@@ -127,6 +127,16 @@ def test_the_ranking_weighs_customers_by_service_class(net):
     assert {(e.kind, e.code): e for e in criticality_ranking(heavier)}["trench", "T6"].weight == 60
 
 
+def test_a_feeder_concentrating_more_homes_than_the_tree_limit_is_a_real_finding(monkeypatch):
+    import topology.findings
+
+    monkeypatch.setattr(topology.findings, "PON_TREE_BY_DESIGN_MAX_HOMES", 100)
+    cable = spof_of(Network(town().inv), "cable:F1")  # 120 homes on two PONs
+    assert (cable.residential_units, cable.pons, cable.severity.value) == (120, 2, "critical")
+    monkeypatch.setattr(topology.findings, "PON_TREE_BY_DESIGN_MAX_HOMES", 120)
+    assert spof_of(Network(town().inv), "cable:F1").severity.value == "info"
+
+
 def test_out_of_scope_customers_count_for_nothing():
     city = town()
     city.set_status("ont", "O2", "decommissioned")
@@ -145,9 +155,9 @@ def test_single_points_of_failure_name_companies_and_homes(net):
     feeder = spof_of(net, "trench:T1")
     assert (feeder.sites, feeder.companies, feeder.residential_units, feeder.pons) == (("SCH",), ("P2P",), 120, 2)
     assert feeder.severity.value == "critical" and feeder.weight == pytest.approx(20)
-    # the feeder cable itself carries no link: a customer-only point of failure, two PONs
+    # the feeder cable itself carries no link: homes only, two PONs, 120 homes: the PON tree by design
     cable = spof_of(net, "cable:F1")
-    assert (cable.sites, cable.residential_units, cable.pons, cable.severity.value) == ((), 120, 2, "critical")
+    assert (cable.sites, cable.residential_units, cable.pons, cable.severity.value) == ((), 120, 2, "info")
     gold = spof_of(net, "device:BP-sw")  # its own site aside, it cuts off the gold line
     assert (gold.sites, gold.companies, gold.severity.value) == ((), ("GOLD",), "critical")
 
@@ -165,12 +175,13 @@ def test_one_pon_is_a_tree_by_design(net):
 
 def test_hundreds_of_homes_of_one_element_are_critical_across_pons_but_not_in_one():
     city = town()
-    for i in range(3, 13):  # ten more 60-unit buildings on S2: 660 homes on pon2
+    for i in range(3, 21):  # eighteen more 60-unit buildings on S2: 1,140 homes on pon2
         city.building(f"BX{i}", 60)
         city.ont(f"OX{i}", f"BX{i}", "S2", i, units=60)
     net = Network(city.inv)
     assert spof_of(net, "splitter:S2").severity.value == "info"  # one PON, however big: by design
-    assert spof_of(net, "cable:F1").severity.value == "critical"  # both PONs hang on it
+    # both PONs hang on it: more homes than the tree limit (PON_TREE_BY_DESIGN_MAX_HOMES) on one element
+    assert spof_of(net, "cable:F1").severity.value == "critical"
 
 
 # -- 3. the PON audit ------------------------------------------------------------------------------
