@@ -22,6 +22,7 @@ from typing import Iterable
 ELEMENT_KINDS: tuple[str, ...] = (
     "snmp_profile", "ssh_profile", "optic", "price_table", "price_item", "site", "device",
     "interface", "route_node", "segment", "closure", "cable", "cable_segment", "link", "link_hop",
+    "building", "business_connection", "olt_port", "splitter", "residential_connection",
 )
 
 #: the audits' names for the elements that fail, as element kinds (the graphs call a trench
