@@ -21,13 +21,15 @@ MAX_DROP = typer.Option(500.0, "--max-drop", min=1.0, help="Longest drop (metres
                         "building.")
 MIN_MARGIN = typer.Option(None, "--min-margin", help="Power budget margin every ONT keeps, dB (default: the "
                           "planning rule's 3 dB).")
+MAX_OLT_PORTS = typer.Option(112, "--max-olt-ports", min=1, help="PON ports an OLT can have (default: a "
+                             "Huawei MA5800-X7's 7 slots x 16).")
 TAKE_UP = typer.Option("passed", "--take-up", help="The new ONTs' take-up: passed (drop there, nobody signed) "
                        "or connected.")
 CONNECTION_COLUMNS = ["building", "address", "homes", "onts", "splitter", "ports", "fed_from", "drop_m",
                       "margin_db", "cost_eur"]
 
 
-def _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up):
+def _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up, max_olt_ports):
     from inventory.models.access import TakeUp
     from planning.access import AccessOptions
     from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
@@ -37,7 +39,8 @@ def _access_options(streets, strands, region, price_date, max_drop, min_margin, 
     except ValueError:
         raise NetopsError(f"--take-up {take_up!r}: one of {', '.join(TakeUp)}") from None
     return AccessOptions(network=_options(streets, strands, region, price_date), max_drop_m=max_drop,
-                         min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin, take_up=take)
+                         min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin, take_up=take,
+                         max_olt_ports=max_olt_ports)
 
 
 def _row(c: dict) -> list:
@@ -88,6 +91,7 @@ def building(
     ctx: typer.Context,
     code: str = typer.Argument(..., help="The building's code (`netops inventory list --kind building`)."),
     max_drop: float = MAX_DROP, min_margin: Optional[float] = MIN_MARGIN, take_up: str = TAKE_UP,
+    max_olt_ports: int = MAX_OLT_PORTS,
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default building-<code>-N)."),
@@ -101,7 +105,7 @@ def building(
     building is unknown, passed already, or nothing with capacity reaches it."""
     from planning import access
 
-    options = _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up)
+    options = _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up, max_olt_ports)
     with open_session(ctx) as session:
         result = access.connect_building(session, code, options, save=not dry_run, name=name)
     print_access(result.summary, result.stored, chosen_format(fmt, as_json))
@@ -115,6 +119,7 @@ def area(
     polygon: Optional[Path] = typer.Option(None, "--polygon", exists=True, dir_okay=False,
                                            help="...or of the buildings inside this GeoJSON (Multi)Polygon."),
     max_drop: float = MAX_DROP, min_margin: Optional[float] = MIN_MARGIN, take_up: str = TAKE_UP,
+    max_olt_ports: int = MAX_OLT_PORTS,
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default area-N)."),
@@ -130,7 +135,7 @@ def area(
 
     if not stadtteil and polygon is None:
         raise NetopsError("give --stadtteil (repeatable) or --polygon")
-    options = _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up)
+    options = _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up, max_olt_ports)
     with open_session(ctx) as session:
         result = access.plan_area(session, options, districts=list(stadtteil or ()), polygon=polygon,
                                   save=not dry_run, name=name)
