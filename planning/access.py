@@ -5,17 +5,19 @@ A building is connected the way the PON is built (``inventory/models/access.py``
 
     OLT port ─feeder─▶ splitter ──port──drop cable──▶ building entry, one ONT per ≤ 24 homes
 
-1. **A free port of an existing splitter**: every splitter within drop reach (the
-   building's cheapest drop over the candidate network: free ducts of existing trenches
-   first, a new trench only where there is none, priced) that can take the building's
-   ONTs (a free port each, at most 1:64 ONTs on its OLT port) with the power budget per
-   ONT holding the planning margin; the cheapest wins. The budget is the PON audit's
+1. **A free port of an existing splitter**: every drop splitter (one that feeds homes;
+   a distribution splitter's ports are kept for further splitters) within drop reach
+   (the building's cheapest drop over the candidate network: free ducts of existing
+   trenches first, a new trench only where there is none, priced) that can take the
+   building's ONTs (a free port each, at most 1:64 ONTs on its OLT port) with the power
+   budget per ONT holding the planning margin; the cheapest wins. The budget is the PON audit's
    (``topology.pon.path_loss``: splitter cascade + fibre + splices + connectors).
 2. Else **a new splitter** at one of the plant nodes nearest the building (in the
    closure there, or a new one), fed from a free port of an existing splitter (a
    cascade, at most 1:64 in all), a spare OLT port, or a new port on an OLT with room
-   left, over a spare strand of an existing cable between the two closures or a new
-   feeder cable routed like the drop; the cheapest feasible combination wins.
+   left, over a spare strand of an existing cable between the two closures, a new feeder
+   cable routed like the drop, or a patch when both sit in one closure; the cheapest
+   feasible combination wins.
 
 An **area plan** passes every building of some Stadtteile (or inside a GeoJSON polygon)
 whose homes are not all passed yet, building after building in street order with the
@@ -129,6 +131,7 @@ class Tap:
     root: Hashable  # its OLT port: id, or ("new", n)
     optics_class: str
     free: list[int]  # free port numbers
+    distribution: bool = False  # it feeds further splitters: its ports are for splitters, not homes
 
     @property
     def split(self) -> int:
@@ -198,7 +201,8 @@ class Connection:
             "ports": self.ports, "new_splitter": self.new_splitter is not None,
             "fed_from": None if feed is None else {
                 "kind": feed.kind, "source": feed.source, "port": feed.parent_port,
-                "over": f"spare strand {feed.strand[2]} of cable {feed.strand[1]}" if feed.strand else "new feeder cable",
+                "over": f"spare strand {feed.strand[2]} of cable {feed.strand[1]}" if feed.strand
+                else "new feeder cable" if feed.route else "a patch in the same closure",
                 "feeder_m": round(feed.length_m, 1)},
             "drop_m": round(self.drop_m, 1), "drop_by_method": civil_metres([self.drop]),
             "loss_budget": {"optics_class": self.tap.optics_class, "budget_db": self.budget_db,
@@ -237,6 +241,7 @@ class AccessPlanner:
             if live(row.status):
                 used[row.splitter_id].add(row.splitter_port)
         parent = {s.id: s for s in inv.splitters}
+        cascading = {s.parent_id for s in inv.splitters if s.parent_id is not None and live(s.status)}
 
         def root(splitter_id: int) -> int | None:
             seen = set()
@@ -258,7 +263,8 @@ class AccessPlanner:
             free = [p for p in range(1, splitter.ratio + 1) if p not in used[splitter.id]]
             self._add_tap(Tap(splitter.id, splitter.code, splitter.node_id, splitter.ratio,
                               tuple(s.ratio for s in chain), tuple(m for m, _ in pon.feeder_runs(chain)),
-                              chain[0].olt_port_id, str(pon.ports[chain[0].olt_port_id].optics_class), free))
+                              chain[0].olt_port_id, str(pon.ports[chain[0].olt_port_id].optics_class), free,
+                              splitter.id in cascading))
         self.closure_at = {c.node_id: c.id for c in inv.closures if str(c.status) == Status.ACTIVE.value}
         self.node_kind = {n.id: str(n.kind) for n in inv.nodes}
         self.olts = self._olts(inv, pon, {s.olt_port_id for s in inv.splitters if s.parent_id is None
@@ -392,7 +398,7 @@ class AccessPlanner:
             if node[0] != "n":
                 continue
             for tap in self.taps_at.get(node[1], ()):
-                if len(tap.free) < building.onts or self.onts_on_root[tap.root] + building.onts > MAX_SPLIT:
+                if tap.distribution or len(tap.free) < building.onts or self.onts_on_root[tap.root] + building.onts > MAX_SPLIT:
                     continue
                 drop_m = _cable_length(route)
                 loss, splitter_loss, splices, budget, margin = self._budget(
@@ -501,6 +507,7 @@ class AccessPlanner:
             feed = new.feed
             if feed.parent is not None:
                 feed.parent.free.remove(feed.parent_port)
+                feed.parent.distribution = True
                 self._open(feed.parent.node)
             elif feed.kind == "olt_port":
                 feed.olt.spare.pop(0)
@@ -605,6 +612,8 @@ class AccessPlanner:
                 olt_port_id = feed.olt_port_id or self._new_olt_port(writer, feed, tap.optics_class)
             if feed.strand is not None:
                 cable_id, strand = feed.strand[0], feed.strand[2]
+            elif feed.route is None:  # both splitters in one closure
+                cable_id, strand = None, None
             else:
                 end = ({"b_closure_id": closures[feed.parent.node]} if feed.parent
                        else {"b_site_id": session.exec(select(Site.id).where(Site.code == feed.olt.pop)).one()})
@@ -640,9 +649,14 @@ class AccessPlanner:
         return writer.add(OltPort(interface_id=interface.id, optics_class=optics_class, status=Status.PLANNED,
                                   source=SOURCE)).id
 
-    def store(self, name: str, kind: str, summary: dict) -> "object":
+    def store(self, name: str, kind: str, summary: dict):
+        """Save the plan; its stored summary names the new rows by their codes."""
+        def write(writer) -> None:
+            self.write(writer)
+            summary.update(self.summary(summary["kind"], summary["area"]))
+
         return save_plan(self.session, self.net, name=name, kind=kind, items=[], total_eur=summary["total_eur"],
-                         summary=summary, write_more=self.write)
+                         summary=summary, write_more=write)
 
 
 def _shares(units: int, parts: int) -> list[int]:

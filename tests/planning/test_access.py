@@ -139,6 +139,20 @@ def test_a_failing_budget_forces_another_choice(town):
     assert c["splitter"] != "SF" and c["loss_budget"]["margin_db"] >= 3.0
 
 
+def test_a_distribution_splitter_keeps_its_ports_for_splitters(town):
+    """Next to SA (1:4, feeding SB and SC), with SC beyond drop reach, a building gets a new
+    splitter on SA's free port, patched in SA's closure, not an ONT on a first-stage port."""
+    engine, options = town
+    with session_scope(engine) as session:
+        building(session, _node(session, "MH-0-3"), "B-A", 20)
+        summary = connect_building(session, "B-A", AccessOptions(network=options.network, max_drop_m=80.0),
+                                   save=False).summary
+    c = _only(summary)
+    assert c["new_splitter"] and c["fed_from"]["source"] == "SA" and c["fed_from"]["port"] == 3
+    assert c["fed_from"]["over"] == "a patch in the same closure" and c["fed_from"]["feeder_m"] == 0
+    assert c["splitter_ratio"] == 16 and c["loss_budget"]["splitters"] == "1:4 + 1:16"  # 4 x 16 = 64
+
+
 def test_a_new_splitter_when_no_splitter_is_within_drop_reach(town):
     engine, options = town
     tight = AccessOptions(network=options.network, max_drop_m=80.0)
@@ -223,6 +237,27 @@ def test_area_plan_cost_per_home_adds_up(town):
     assert at["NEW-11"] == at["NEW-12"]
 
 
+def test_area_plan_on_new_splitters_that_neighbours_fill(engine, tmp_path):
+    """Every splitter full: the street's first building gets a new splitter on a new OLT
+    port, its neighbours fill it; applied, the PON audit measures what the plan said."""
+    with session_scope(engine) as session:
+        network = _town(session, tmp_path, spare=False)
+        for number, near in enumerate(("MH-1-3", "MH-1-3", "MH-1-4", "MH-0-4", "MH-1-2", "MH-2-3"), start=1):
+            building(session, _node(session, near), f"N-{number}", 5, district="Neubau", number=number)
+        result = plan_area(session, AccessOptions(network=network, max_olt_ports=3), districts=["Neubau"])
+        s = result.summary
+        apply_plan(session, result.stored)
+        audit = {b.building: b for b in ont_budgets(Network(load_inventory(session))) if b.ont.startswith("p1-")}
+    assert (s["buildings"], s["homes_passed"], s["new_splitters"], s["new_olt_ports"]) == (6, 30, 1, 1)
+    assert {c["splitter"] for c in s["connections"]} == {"p1-spl-001"}
+    assert [c["new_splitter"] for c in s["connections"]] == [True] + [False] * 5
+    assert s["cost_per_home_eur"] == pytest.approx(s["total_eur"] / 30, abs=0.01)
+    for c in s["connections"]:
+        b = audit[c["building"]]
+        assert (b.loss_db, b.margin_db, b.fibre_m) == (c["loss_budget"]["loss_db"], c["loss_budget"]["margin_db"],
+                                                       c["loss_budget"]["fibre_m"])
+
+
 def test_area_polygon_and_the_failures(town, tmp_path):
     engine, options = town
     with session_scope(engine) as session:
@@ -271,6 +306,7 @@ def _cli(engine, *args):
 
 @pytest.mark.parametrize("args, message", [
     (["building", "NOPE"], "no building with code 'NOPE'"),
+    (["business", "NOPE", "--company", "X"], "no building with code 'NOPE'"),
     (["area", "--stadtteil", "Atlantis"], "no Stadtteil 'Atlantis'"),
     (["area", "--stadtteil", "Testdorf", "--max-drop", "1"], "4 of 4 building(s) cannot be passed"),
     (["area"], "give --stadtteil"),
