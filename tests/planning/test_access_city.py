@@ -12,7 +12,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cli import app
-from inventory.models import Building, Splitter
+from inventory.models import Building, RouteNode, Splitter
 from inventory.seed import generate
 from netops import db as dbmod
 from netops.db import session_scope
@@ -53,10 +53,20 @@ def test_the_waiting_building_is_not_put_on_the_full_splitter(city):
     out = json.loads(run([*db, "plan", "building", waiting, *streets, "--dry-run", "--json"]).stdout)
     (c,) = out["connections"]
     assert c["building"] == waiting and c["homes"] == 10 and c["splitter"] != full
-    assert c["loss_budget"]["margin_db"] >= 3.0 and out["total_eur"] == c["cost_eur"]
-    if c["new_splitter"]:  # a splitter beside the full one, within GPON's 1:64
-        ratios = [int(r.split(":")[1]) for r in c["loss_budget"]["splitters"].split(" + ")]
-        assert ratios[-1] == c["splitter_ratio"] and math.prod(ratios) <= 64
+    assert c["loss_budget"]["margin_db"] >= 3.0 and out["total_eur"] == pytest.approx(c["cost_eur"], abs=0.01)
+    # the answer README gives: a new splitter in the full one's closure, on its parent's free port,
+    # over a spare strand of the distribution cable, within GPON's 1:64
+    engine = dbmod.make_engine(f"sqlite:///{db[1]}")
+    with session_scope(engine) as session:
+        full_row = session.exec(select(Splitter).where(Splitter.code == full)).one()
+        parent = session.get(Splitter, full_row.parent_id)
+        node = session.get(RouteNode, full_row.node_id).code
+    engine.dispose()
+    (new,) = out["splitters"]
+    assert c["new_splitter"] and (new["node"], new["fed_from"], new["closure"]) == (node, parent.code, "existing")
+    assert c["fed_from"]["over"].startswith("spare strand")
+    ratios = [int(r.split(":")[1]) for r in c["loss_budget"]["splitters"].split(" + ")]
+    assert ratios[-1] == c["splitter_ratio"] and math.prod(ratios) <= 64
 
 
 def test_new_buildings_in_buer_take_different_ports(city):
