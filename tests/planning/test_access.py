@@ -215,6 +215,23 @@ def test_applied_plan_is_what_the_pon_audit_measures(town):
     assert str(new_splitter.status) == "active" and new_splitter.ratio == c["splitter_ratio"]
 
 
+def test_discarding_a_plan_with_new_splitters_and_olt_port_removes_every_row(engine, tmp_path):
+    with session_scope(engine) as session:
+        network = _town(session, tmp_path, spare=False)
+        for number, near in enumerate(("MH-1-3", "MH-1-4", "MH-0-5"), start=1):
+            building(session, _node(session, near), f"N-{number}", 30, district="Neubau", number=number)
+        options = AccessOptions(network=network, max_olt_ports=3)
+        first = plan_area(session, options, districts=["Neubau"])
+        assert first.summary["new_olt_ports"] == 1 and first.summary["new_splitters"] >= 1
+        counts = discard_plan(session, first.stored)
+        assert counts["oltport"] == 1 and counts["splitter"] == first.summary["new_splitters"]
+        assert counts["residentialconnection"] == first.summary["onts"]
+        for model in (ResidentialConnection, Splitter, OltPort, Interface, Cable, SpliceClosure, RouteNode):
+            assert not session.exec(select(model).where(model.plan_id == first.stored.id)).all(), model
+        again = plan_area(session, options, districts=["Neubau"], save=False)
+    assert again.summary["total_eur"] == first.summary["total_eur"]
+
+
 # -- 3. area plans -------------------------------------------------------------------------------
 
 def test_area_plan_cost_per_home_adds_up(town):
@@ -330,6 +347,18 @@ def test_cli_empty_area_and_passed_building(town):
         building(session, _node(session, "MH-0-1"), "B-PASSED", 0, district="Leerdorf")
     empty = _cli(engine, "area", "--stadtteil", "Leerdorf", "--dry-run")
     assert empty.exit_code == 2 and "no building with homes not yet passed" in empty.stderr
+
+
+def test_cli_business_line_stores_and_shows(town):
+    engine, _ = town
+    with session_scope(engine) as session:
+        building(session, _node(session, "MH-1-3"), "B-BIZ", 0, number=7)
+    out = json.loads(_cli(engine, "business", "B-BIZ", "--company", "Muster GmbH", "--json").stdout)
+    assert out["business"]["service_class"] == "business" and len(out["routes"]) == 1 and out["plan_id"] == 1
+    shown = _cli(engine, "show", "1")
+    assert shown.exit_code == 0 and "Muster GmbH" in shown.stdout and "bill of materials" in shown.stdout
+    csv_out = _cli(engine, "business", "B-BIZ", "--company", "Zweite KG", "--dry-run", "--format", "csv").stdout
+    assert csv_out.splitlines()[0] == "route,pop,length_m,new_cable_m,spare_strand_m,margin_db"
 
 
 def test_cli_building_stores_shows_and_applies(town):
