@@ -52,10 +52,10 @@ from typing import Hashable, Iterable
 from sqlmodel import Session, select
 
 from inventory.models import (
-    Building, BusinessConnection, Device, DeviceRole, Interface, InterfaceKind, NodeKind, OltPort,
+    Building, BusinessConnection, DeviceRole, Interface, InterfaceKind, NodeKind, OltPort,
     ResidentialConnection, RouteNode, Site, SpliceClosure, Splitter, Status,
 )
-from inventory.models.access import POWER_BUDGET_DB, SPLITTER_LOSS_DB, BusinessAccess, ServiceClass, TakeUp
+from inventory.models.access import POWER_BUDGET_DB, BusinessAccess, ServiceClass, TakeUp
 from netops.errors import InputError, NetopsError, NotFoundError, RowProblem
 from netops.optics import DEFAULT_MIN_MARGIN_DB, joints_for
 from planning.changeset import SOURCE, save_plan
@@ -64,7 +64,7 @@ from planning.connect import (
 )
 from planning.context import NetworkOptions, load_network
 from planning.loss_budget import optics_from_inventory
-from planning.network import EXISTING, OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
+from planning.network import EXISTING, OWN_ENTRY, STRAND, CandidateNetwork, Node
 from planning.routing import Route, make_leg
 from topology.network import Network
 from topology.pon import MAX_SPLIT, Pon, path_loss
@@ -276,7 +276,6 @@ class AccessPlanner:
         self.opened: set[int] = set()  # existing closures re-entered (route nodes)
         self.dug: set[tuple] = set()  # new trench edges dug (their civil works paid)
         self.strands_taken: dict[int, set[int]] = defaultdict(set)
-        self.counter = itertools.count(1)
 
     def _add_tap(self, tap: Tap) -> None:
         self.taps[tap.key] = tap
@@ -304,7 +303,7 @@ class AccessPlanner:
                      if p.id in pon.ports and p.id not in feeding and str(p.optics_class) in POWER_BUDGET_DB]
             olts.append(Olt(device.id, device.name, site.code, sorted(nodes_of_pop[site.code]),
                             {i.name for i in interfaces[device.id]}, len(port_rows[device.id]),
-                            sorted(spare, key=lambda p: p[1])))
+                            sorted(spare, key=lambda p: _port_number(p[1]))))
         return olts
 
     # -- routing ---------------------------------------------------------------------------
@@ -398,7 +397,8 @@ class AccessPlanner:
             if node[0] != "n":
                 continue
             for tap in self.taps_at.get(node[1], ()):
-                if tap.distribution or len(tap.free) < building.onts or self.onts_on_root[tap.root] + building.onts > MAX_SPLIT:
+                if tap.distribution or len(tap.free) < building.onts or \
+                        self.onts_on_root[tap.root] + building.onts > MAX_SPLIT:
                     continue
                 drop_m = _cable_length(route)
                 loss, splitter_loss, splices, budget, margin = self._budget(
@@ -425,6 +425,8 @@ class AccessPlanner:
             feeders = self.cheapest(("n", node), self.options.max_feeder_m)
             base = drop_cost + self._closure_cost(node) + self._fixed_part(building)
             for feed, feed_cost, ratios, classes in self._feeds(node, feeders):
+                if feed.parent and self.onts_on_root[feed.parent.root] + building.onts > MAX_SPLIT:
+                    continue  # its OLT port has no room for these ONTs
                 parent_ratios = feed.parent.ratios if feed.parent else ()
                 runs = (*(feed.parent.runs_m if feed.parent else ()), feed.length_m)
                 for ratio, optics_class in itertools.product(ratios, classes):
@@ -488,7 +490,7 @@ class AccessPlanner:
         if not any(node[0] == "n" for node in drops):
             return (f"building {building.code}: no plant or street within {self.options.max_drop_m:,.0f} m "
                     f"of drop to reach it")
-        if not any(t.free for t in self.taps.values()) and not any(
+        if not any(t.free and self.onts_on_root[t.root] < MAX_SPLIT for t in self.taps.values()) and not any(
                 o.spare or o.ports < self.options.max_olt_ports for o in self.olts):
             return (f"building {building.code}: no OLT capacity anywhere (every splitter port and OLT port taken, "
                     f"every OLT at {self.options.max_olt_ports} ports)")
