@@ -420,7 +420,11 @@ def show(
                     "total_cost_eur": plan.total_cost_eur, "summary": plan.summary})
         return
     console.print(f"plan [bold]{plan.name}[/bold] (id {plan.id}, {plan.kind}, {plan.state})", highlight=False)
-    if plan.kind.startswith("batch"):
+    if plan.kind.startswith("access-"):  # a building or area plan (commands/plan_access.py)
+        from commands.plan_access import print_access
+
+        print_access(plan.summary, None)
+    elif plan.kind.startswith("batch"):
         s = plan.summary
         console.print(f"price table: {s['price_table']}", highlight=False)
         console.print(f"{len(s['routes'])} sites: joint {_eur(s['total_eur'])}, independent "
@@ -475,3 +479,7 @@ def apply(ctx: typer.Context, plan_ref: str = PLAN_ARG) -> None:
 def discard(ctx: typer.Context, plan_ref: str = PLAN_ARG) -> None:
     """Remove every row of a draft plan (the plan stays listed as discarded)."""
     _change_state(ctx, plan_ref, "discard_plan", "discarded: removed")
+
+
+# planning for customers (plan building, business, area): its own file, registered on this group
+from commands import plan_access  # noqa: E402,F401

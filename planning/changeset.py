@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
@@ -194,13 +195,15 @@ class _Writer:
                                          strand_b=strand_b))
         self.session.flush()
 
-    def cables(self, route: Route, site: Site, pop_id: int) -> list[tuple[int, tuple[int, int]]]:
+    def cables(self, route: Route, site: Site, pop_id: int,
+               start: dict | None = None) -> list[tuple[int, tuple[int, int]]]:
         """The cables a route's link runs over, site to PoP, each with its strand pair: new
         cables (from the site, or from a closure, to a closure or the PoP) on their first
-        pair, existing cables on a free pair assigned here."""
+        pair, existing cables on a free pair assigned here. ``start`` is the first cable's
+        a-end when it is not the site (a building's entry closure: ``planning.access``)."""
         hops: list[tuple[int, tuple[int, int]]] = []
         run: list[Leg] = []
-        start: dict = {"a_site_id": site.id}
+        start = start or {"a_site_id": site.id}
         for leg in route.legs:
             if leg.kind == SPLICE and leg.b[0] == "x":  # the new cable so far ends in this closure
                 hops.append((self.new_cable(run, site, start, {"b_closure_id": self.closure_id(leg.b)}), (1, 2)))
@@ -249,8 +252,10 @@ class _Writer:
 
 
 def save_plan(session: Session, net: CandidateNetwork, *, name: str, kind: str, items: list[SiteRoutes],
-              total_eur: float, summary: dict) -> Plan:
-    """Store the plan and its change set (one transaction: the caller's session)."""
+              total_eur: float, summary: dict, write_more: Callable[[_Writer], None] | None = None) -> Plan:
+    """Store the plan and its change set (one transaction: the caller's session).
+    ``write_more`` writes rows of other kinds with the same writer (customer access:
+    ``planning.access``)."""
     if session.exec(select(Plan.id).where(Plan.name == name)).first() is not None:
         raise PlanStateError(f"a plan named {name!r} exists already")
     plan = Plan(name=name, kind=kind, price_table_id=net.costs.table_id, total_cost_eur=total_eur,
@@ -260,6 +265,8 @@ def save_plan(session: Session, net: CandidateNetwork, *, name: str, kind: str, 
     writer = _Writer(session, net, plan)
     for item in items:
         writer.write(item)
+    if write_more is not None:
+        write_more(writer)
     plan.summary = {**summary, "changes": writer.finish()}
     session.add(plan)
     session.flush()

@@ -133,18 +133,19 @@ class Pon:
         return str(self.ports[chain[0].olt_port_id].optics_class) in POWER_BUDGET_DB and \
             all(s.ratio in SPLITTER_LOSS_DB for s in chain)
 
+    def feeder_runs(self, chain: list) -> list[tuple[float, bool]]:
+        """The fibre runs from the OLT port to the last splitter of ``chain``: (metres,
+        estimated) per splitter's feeder."""
+        places = [self.port_place[chain[0].olt_port_id], *(self.node_place(s.node_id) for s in chain)]
+        return [self.run(s.feeder_cable_id, a, b) for s, a, b in zip(chain, places, places[1:])]
+
     def budget(self, ont: ResidentialRow, chain: list) -> OntBudget:
         port = self.ports[chain[0].olt_port_id]
         building = self.buildings.get(ont.building_id)
-        places = [self.port_place[port.id], *(self.node_place(s.node_id) for s in chain),
-                  (building.lat, building.lon) if building else (None, None)]
-        cables = [s.feeder_cable_id for s in chain] + [ont.drop_cable_id]
-        runs = [self.run(cable, a, b) for cable, a, b in zip(cables, places, places[1:])]
+        place = (building.lat, building.lon) if building else (None, None)
+        runs = [*self.feeder_runs(chain), self.run(ont.drop_cable_id, self.node_place(chain[-1].node_id), place)]
         fibre_m = sum(m for m, _ in runs)
-        splices = sum(2 + joints_for(m) for m, _ in runs)
-        splitter_loss = sum(SPLITTER_LOSS_DB[s.ratio] for s in chain)
-        loss = (splitter_loss + fibre_m / 1000 * ATTENUATION_DB_PER_KM[PON_WAVELENGTH_NM]
-                + splices * SPLICE_DB + CONNECTORS_PER_PATH * CONNECTOR_DB)
+        loss, splitter_loss, splices = path_loss([s.ratio for s in chain], [m for m, _ in runs])
         budget = POWER_BUDGET_DB[str(port.optics_class)]
         return OntBudget(
             ont=ont.code, building=building.code if building else "", olt_port=self.port_name[port.id],
@@ -179,6 +180,18 @@ class Pon:
         deeper = [self.split_below(c.id, seen | {splitter_id}) for c in self.children.get(splitter_id, ())
                   if not isinstance(c, ResidentialRow)]
         return self.splitters[splitter_id].ratio * max(deeper, default=1)
+
+
+def path_loss(ratios: list[int], runs_m: list[float]) -> tuple[float, float, int]:
+    """(loss dB, of it splitter loss dB, splices) of a PON path through splitters of
+    ``ratios`` and fibre runs of ``runs_m`` metres: the one definition of the module
+    docstring, shared by this audit and the planner (``planning.access``)."""
+    fibre_m = sum(runs_m)
+    splices = sum(2 + joints_for(m) for m in runs_m)
+    splitter_loss = sum(SPLITTER_LOSS_DB[r] for r in ratios)
+    loss = (splitter_loss + fibre_m / 1000 * ATTENUATION_DB_PER_KM[PON_WAVELENGTH_NM]
+            + splices * SPLICE_DB + CONNECTORS_PER_PATH * CONNECTOR_DB)
+    return loss, splitter_loss, splices
 
 
 def ont_budgets(net: Network) -> list[OntBudget]:
