@@ -29,7 +29,7 @@ from configs.state import Workspace
 from inventory.opendata import connected_site_ids
 from report import prometheus
 from report.audits import AuditView, audit_view
-from report.customers import NO_DISTRICT, CustomerFigures, customer_figures
+from report.customers import CustomerFigures, area_name, customer_figures
 from report.model import (
     AreaView,
     CableView,
@@ -120,7 +120,7 @@ def _site_views(session: Session, sites, connected: set[int], audits: AuditView)
     views = {
         s.id: SiteView(
             code=s.code, name=s.name, kind=str(s.kind), status=str(s.status), lat=s.lat, lon=s.lon,
-            district=s.district, connected=s.id in connected,
+            district=area_name(s.district, s.city), connected=s.id in connected,
             redundant=s.code in audits.redundant_sites,
             planned=s.status == Status.PLANNED or s.plan_id is not None,
             paths_to_core=audits.paths_to_core.get(s.code, []),
@@ -246,7 +246,7 @@ def _planned_connections(session: Session) -> list[PlannedConnection]:
 def _districts(views: list[SiteView], customers: CustomerFigures) -> list[DistrictRow]:
     by_district: dict[str, list[SiteView]] = defaultdict(list)
     for view in views:
-        by_district[view.district or NO_DISTRICT].append(view)
+        by_district[view.district].append(view)
     rows = []
     for district in sorted(by_district.keys() | customers.by_district.keys()):
         members = by_district.get(district, [])

@@ -146,7 +146,7 @@ class SiteView:
     status: str
     lat: float
     lon: float
-    district: str | None
+    district: str  # Stadtteil, else town (report.customers.area_name)
     connected: bool
     redundant: bool  # trench-disjoint redundancy (topology audits)
     planned: bool
