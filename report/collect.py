@@ -44,8 +44,11 @@ from report.model import (
     UplinkView,
 )
 
-#: Stadtteil and Stadtbezirk outlines (derived by ``inventory.seed.outlines``, approximate)
+#: Stadtteil and Stadtbezirk outlines, Gladbeck's and Bottrop's PLZ areas and town outlines
+#: (derived by ``inventory.seed.outlines``, approximate)
 DISTRICT_OUTLINES = files("inventory") / "data" / "district_outlines.geojson"
+#: the outlines drawn bold below the others: Stadtbezirke and towns
+WHOLE_AREA_LEVELS = ("stadtbezirk", "town")
 
 #: the site kinds whose connection the city's digital strategy tracks
 KPI_KINDS = (SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind.BUSINESS_PARK)
@@ -96,16 +99,17 @@ def build_report(
 
 
 def district_areas() -> list[AreaView]:
-    """The orientation layer: Stadtbezirke first (drawn below), then Stadtteile."""
+    """The orientation layer: Stadtbezirke and towns first (drawn below), then Stadtteile and PLZ areas."""
     features = json.loads(DISTRICT_OUTLINES.read_text("utf-8"))["features"]
     areas = []
-    for feature in sorted(features, key=lambda f: (f["properties"]["level"] != "stadtbezirk", f["properties"]["name"])):
+    for feature in sorted(features, key=lambda f: (f["properties"]["level"] not in WHOLE_AREA_LEVELS,
+                                                   f["properties"]["name"])):
         props, geometry = feature["properties"], feature["geometry"]
         polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         lon, lat = props["label_at"]
         areas.append(AreaView(
             name=props["name"], level=props["level"], rings=[_latlon(polygon[0]) for polygon in polygons],
-            label_at=[lat, lon], approximate=props["approximate"],
+            label_at=[lat, lon], approximate=props["approximate"], label=props.get("plz", ""),
         ))
     return areas
 
@@ -295,6 +299,6 @@ def _trenches(segments, audits: AuditView) -> list[TrenchView]:
         planned = seg.status == Status.PLANNED or seg.plan_id is not None
         views.append(TrenchView(
             code=seg.code, coords=_latlon(seg.geometry), status=status,
-            ducts=f"{seg.ducts_used}/{seg.ducts_total}", planned=planned,
+            ducts=f"{seg.ducts_used}/{seg.ducts_total}", planned=planned, cuts=audits.segment_cuts.get(seg.code, 0),
         ))
     return sorted(views, key=lambda t: t.code)

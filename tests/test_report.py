@@ -125,9 +125,12 @@ def test_html_is_one_self_contained_file(engine, tmp_path):
     data = json.loads(re.search(r'<script type="application/json" id="netops-data">(.*?)</script>', html, re.S)[1])
     assert {s["code"] for s in data["sites"]} >= {"POP-N", "SCH-1", "HOT-2", "KITA-2"}
     assert "Kita Sonnenschein" in html and "48,250" in html  # plan table rendered server-side
-    # the orientation layer: all 18 Stadtteile and 5 Stadtbezirke, said to be approximate
+    # the orientation layer: all 18 Stadtteile and 5 Stadtbezirke, the 2 towns and their 8 PLZ
+    # areas, said to be approximate
     levels = [a["level"] for a in data["areas"]]
-    assert (levels.count("stadtteil"), levels.count("stadtbezirk")) == (18, 5)
+    assert [levels.count(level) for level in ("stadtteil", "stadtbezirk", "plz_area", "town")] == [18, 5, 8, 2]
+    assert {a["label"] for a in data["areas"] if a["level"] == "plz_area"} == {
+        "45964", "45966", "45968", "46236", "46238", "46240", "46242", "46244"}
     assert all(a["approximate"] for a in data["areas"]) and "approximate" in (ROOT / "report/static/report.js").read_text()
 
 
@@ -157,6 +160,10 @@ def test_findings_section_is_grouped_ranked_and_shortened(engine):
     shown = re.findall(r'<span class="id">([\w-]+)</span>', critical.split('<details class="more">')[0])
     assert shown[-6:] == ["SCH-1", "KITA-1", "hot-00", "hot-01", "hot-02", "hot-03"]
     assert "<summary>+8 more</summary>" in critical
+    # where: the areas of its sites, the one with most of them first
+    area = {s.code: s.district for s in report.sites}
+    others = sorted({area["KITA-1"], area["SCH-1"]} - {area["hot-00"]})
+    assert re.search(r'<td data-label="where">([^<]*)</td>', critical)[1] == ", ".join([area["hot-00"], *others])
     counts = re.search(r"<td data-label=\"audit\">spof</td>(.*?)</tr>", findings)[1]
     assert re.findall(r">(\d*)</td>", counts) == ["1", "2", "", "1"]  # critical, warning, info, by design
 
@@ -381,6 +388,26 @@ def check_layout(browser: Browser, shot: Path, phone: bool) -> None:
     assert colours >= 12 and drawn >= 0.05, (colours, drawn)
 
 
+def check_city_zoom(browser: Browser, report) -> None:
+    """The whole network on screen (Gladbeck and Bottrop included) still reads: the ~1,750
+    customer buildings are one marker per Stadtteil or town, the towns have outlines and
+    names, and lines are drawn thinner, a one-site spur thinner than a cut taking many down."""
+    assert browser.evaluate("netopsMap.getZoom()") < 15  # the customer layer's building zoom
+    areas = len(report.customer_areas)
+    assert 0 < areas < len(report.customer_buildings) / 20
+    assert browser.evaluate("document.body.dataset.customerMarkers") == str(areas)
+    assert browser.evaluate("document.querySelectorAll('#map path.customer-area').length") == areas
+    towns = browser.evaluate("Array.from(document.querySelectorAll('#map .area-label-town')).map(e => e.textContent)")
+    assert sorted(towns) == ["Bottrop", "Gladbeck"]
+    assert browser.evaluate("document.querySelectorAll('#map path.area-town').length") == 2
+    widths = browser.evaluate("Array.from(document.querySelectorAll('#map path.trench-spof'))"
+                              ".map(p => Number(p.getAttribute('stroke-width')))")
+    full = 5  # report.js TRENCH_STYLES.spof at zoom 14 and closer
+    assert widths and max(widths) < full and min(widths) < max(widths)
+    cuts = [t.cuts for t in report.trenches if t.status == "spof"]
+    assert min(cuts) <= 1 and max(cuts) >= 7  # both ends of the grading (report.js trenchWeight)
+
+
 def _keep(tmp_path: Path, name: str) -> None:
     """Screenshots to look at after a run: out/test-artifacts/report-NAME-*.png."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
@@ -444,6 +471,7 @@ def test_city_report_renders_every_seeded_site_in_headless_chromium(gelsenkirche
         assert browser.evaluate("getComputedStyle(document.querySelector('#map path.trench-spur')).stroke") == \
             "rgb(158, 158, 158)"
         check_layout(browser, tmp_path / "desktop.png", phone=False)
+        check_city_zoom(browser, report)
         browser.evaluate(
             "document.querySelector('#map path.site-hospital').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
         )
@@ -454,6 +482,7 @@ def test_city_report_renders_every_seeded_site_in_headless_chromium(gelsenkirche
         browser.emulate_phone()
         browser.open(out.as_uri(), "document.body.dataset.status === 'ready'")
         check_layout(browser, tmp_path / "phone.png", phone=True)
+        check_city_zoom(browser, report)
         browser.screenshot(tmp_path / "phone-page.png", full_page=True)
         problems = browser.problems.all()
     assert problems == []
