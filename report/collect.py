@@ -83,14 +83,15 @@ def build_report(
                TrenchSegment.ducts_total, TrenchSegment.status, TrenchSegment.plan_id)
         .where(TrenchSegment.status != Status.DECOMMISSIONED)
     ).all()
+    trenches = _trenches(segments, audits)
     return Report(
         title=title,
         generated_at=(now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
         kpis=kpis,
         districts=_districts(site_views, customers),
         sites=[v for v in site_views if v.lat is not None],
-        trenches=_trenches(segments, audits),
-        cables=_cables(session, segments, audits),
+        trenches=trenches,
+        cables=_cables(session, segments, trenches, audits),
         findings=audits.findings,
         areas=district_areas(),
         customer_areas=customers.areas,
@@ -274,18 +275,21 @@ def _latlon(geometry: list[list[float]]) -> list[list[float]]:
     return [[lat, lon] for lon, lat in geometry]  # GeoJSON order -> Leaflet order
 
 
-def _cables(session: Session, segments, audits: AuditView) -> list[CableView]:
-    geometry = {seg.id: _latlon(seg.geometry) for seg in segments}
-    paths: dict[int, list[list[list[float]]]] = defaultdict(list)
+def _cables(session: Session, segments, trenches: list[TrenchView], audits: AuditView) -> list[CableView]:
+    """Each cable as the trench segments it runs through, by index into ``trenches``: the page
+    draws it from their geometry instead of carrying every coordinate twice."""
+    index_of_code = {t.code: i for i, t in enumerate(trenches)}
+    index = {seg.id: index_of_code[seg.code] for seg in segments}
+    paths: dict[int, list[int]] = defaultdict(list)
     steps = session.exec(select(CableSegment.cable_id, CableSegment.segment_id)
                          .order_by(CableSegment.cable_id, CableSegment.seq))
     for cable_id, segment_id in steps:
-        if segment_id in geometry:
-            paths[cable_id].append(geometry[segment_id])
+        if segment_id in index:
+            paths[cable_id].append(index[segment_id])
     cables = session.exec(select(Cable.id, Cable.code, Cable.strands, Cable.status, Cable.plan_id)
                           .where(Cable.status != Status.DECOMMISSIONED).order_by(Cable.code))
     return [
-        CableView(code=c.code, coords=paths[c.id], status=audits.cable_status.get(c.code, "ok"), strands=c.strands,
+        CableView(code=c.code, segments=paths[c.id], status=audits.cable_status.get(c.code, "ok"), strands=c.strands,
                   planned=c.status == Status.PLANNED or c.plan_id is not None)
         for c in cables
         if paths[c.id]

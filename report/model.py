@@ -169,7 +169,7 @@ class TrenchView:
 @dataclass(frozen=True)
 class CableView:
     code: str
-    coords: list[list[list[float]]]  # the trench segments it runs through, each [[lat, lon], ...]
+    segments: list[int]  # the trench segments it runs through, in order: indexes into Report.trenches
     status: str  # spof | full | ok
     strands: int
     planned: bool

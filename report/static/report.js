@@ -124,7 +124,7 @@
   var cableLayers = {};
   data.cables.forEach(function (c) {
     if (!cableLayers[c.status]) { cableLayers[c.status] = L.layerGroup(); }
-    L.polyline(c.coords, {
+    L.polyline(c.segments.map(function (i) { return data.trenches[i].coords; }), {
       color: c.planned ? PLANNED_COLOUR : TRENCH_STYLES[c.status].color, weight: 2, opacity: 0.9,
       dashArray: c.planned ? "6 6" : "2 4", className: "cable cable-" + c.status
     }).bindTooltip(text(c.code) + " — " + TRENCH_LABELS[c.status] + ", " + c.strands + " strands")
