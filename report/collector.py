@@ -66,9 +66,9 @@ _OPTION_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
 
 def redact_url(text: str, url: str) -> str:
     """``text`` (an error message, a child's stderr) without the database password: the URL as
-    given becomes the URL without password (or the mask, when it does not parse), then the password itself (as given and
-    percent-encoded) and anything shaped like a password (fail-safe for messages nobody
-    foresaw: a driver echoing its connection string) are masked."""
+    given becomes the URL without password (or the mask, when it does not parse), then the
+    password itself (as given and percent-encoded) and anything shaped like a password
+    (fail-safe for messages nobody foresaw: a driver echoing its connection string) are masked."""
     try:
         parsed = make_url(url)
     except ArgumentError:
