@@ -227,14 +227,15 @@ SITE_IMPORTANCE = ("hospital", "school", "kindergarten", "business_park", "publi
 SEVERITIES = ("critical", "warning", "info")
 SITES_SHOWN = 6  # per finding; the rest behind "+N more"
 AREAS_SHOWN = 3  # per finding, the areas with most of its sites first
+FINDINGS_SHOWN = 10  # per audit group, the heaviest; the rest behind "+N more, lighter"
 
 
 def _finding_table(report: Report) -> str:
     """Counts by audit and severity first, then per severity (worst first) one collapsible
     group per audit, its findings ranked by the weight of the sites they cut off, each with
     where it is (the Stadtteile or towns of its sites: the towns' single-fibre schools read
-    as "Bottrop", not as 30 school codes); site lists in order of importance, shortened with
-    an expandable "+N more". Findings that only
+    as "Bottrop", not as 30 school codes), the ten heaviest shown and the rest folded; site
+    lists in order of importance, shortened with an expandable "+N more". Findings that only
     concern hotspots (one uplink by design) are counted apart and stay folded."""
     if not report.findings:
         return '<p class="muted">none</p>'
@@ -267,13 +268,23 @@ def _finding_table(report: Report) -> str:
         groups: dict[str, list] = {}
         for finding in sorted(of_severity, key=lambda f: -f.weight):
             groups.setdefault(finding.kind, []).append(finding)
+        def rows(members: list) -> str:
+            return _table(["weight", "finding", "where", "sites"],
+                          [[f"{f.weight:g}", _ids(escape(f.message)), areas(f.sites), site_list(f.sites)]
+                           for f in members],
+                          numeric_from=99, records=True)
+
+        def heaviest_first(members: list) -> str:
+            """The heaviest findings shown, the rest folded (hundreds of rows are a wall on a phone)."""
+            if len(members) <= FINDINGS_SHOWN + 1:
+                return rows(members)
+            return (rows(members[:FINDINGS_SHOWN]) + f'<details class="more-findings"><summary>+'
+                    f"{len(members) - FINDINGS_SHOWN} more, lighter</summary>{rows(members[FINDINGS_SHOWN:])}</details>")
+
         inner = "".join(
             f'<details class="audit-group audit-{escape(audit)}"{" open" if severity == "critical" else ""}>'
             f"<summary>{escape(audit)}: {len(members)} finding(s)</summary>"
-            + _table(["weight", "finding", "where", "sites"],
-                     [[f"{f.weight:g}", _ids(escape(f.message)), areas(f.sites), site_list(f.sites)]
-                      for f in members],
-                     numeric_from=99, records=True)
+            + heaviest_first(members)
             + "</details>"
             for audit, members in sorted(groups.items(), key=lambda g: (-g[1][0].weight, g[0]))
         )
