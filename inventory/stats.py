@@ -24,7 +24,7 @@ TRENCH = table("trenchsegment", column("length_m"), column("laying_method"))
 CABLE = table("cable", column("length_m"))
 BUILDING = table("building", column("residential_units"))
 RESIDENTIAL = table("residentialconnection", column("units"), column("take_up"), column("status"))
-BUSINESS = table("businessconnection", column("service_class"), column("status"))
+BUSINESS = table("businessconnection", column("service_class"), column("status"), column("company"))
 
 
 def stats(conn: Connection) -> dict[str, Any]:
@@ -68,7 +68,8 @@ def stats(conn: Connection) -> dict[str, Any]:
 
 def customers(conn: Connection) -> dict[str, Any]:
     """Who the network serves: buildings and their homes, companies by service class.
-    Homes count as passed when an active connection reaches them (connected ones too)."""
+    Homes count as passed when an active connection reaches them (connected ones too);
+    companies are counted by name (one company with two lines is one company, two lines)."""
     def units(*where) -> int:
         query = select(func.coalesce(func.sum(RESIDENTIAL.c.units), 0)).where(
             RESIDENTIAL.c.status == ACTIVE, *where)
@@ -79,11 +80,14 @@ def customers(conn: Connection) -> dict[str, Any]:
     by_class = dict(conn.execute(select(BUSINESS.c.service_class, func.count())
                                  .where(BUSINESS.c.status == ACTIVE)
                                  .group_by(BUSINESS.c.service_class)).all())
+    companies = conn.execute(select(func.count(func.distinct(BUSINESS.c.company)))
+                             .where(BUSINESS.c.status == ACTIVE)).scalar_one()
     return {
         "buildings": buildings,
         "residential_units": int(residential),
         "residential_units_passed": units(),
         "residential_units_connected": units(RESIDENTIAL.c.take_up == CONNECTED),
+        "companies": companies,
         "business_connections": sum(by_class.values()),
         "business_connections_by_service_class": {str(k): by_class[k] for k in sorted(by_class)},
     }

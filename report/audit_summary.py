@@ -30,6 +30,7 @@ from sqlmodel import select
 from inventory.models import Site, Status
 from netops.db import make_engine, session_scope
 from netops.settings import DB_ENV
+from report.collector import redact_url
 from topology.audits import blast_radius, path_diversity, run_audits, single_points_of_failure
 from topology.network import FailureSet, Network
 from topology.rows import load_inventory
@@ -74,15 +75,18 @@ def site_customers(net: Network, districts: dict[str, str]) -> list[dict]:
 
 
 def main() -> None:
-    """The summary on stdout; any failure one line on stderr (the exporter logs it) and exit 1."""
+    """The summary on stdout; any failure one line on stderr (the exporter logs it), with the
+    database password masked, and exit 1."""
+    url = os.environ.get(DB_ENV, "")
     try:
         engine = make_engine(os.environ[DB_ENV])
         try:
             json.dump(summary(engine), sys.stdout)
         finally:
             engine.dispose()
-    except Exception as exc:
-        sys.exit(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    except Exception as exc:  # the line never shows the password, whatever the message echoes
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        sys.exit(redact_url(f"{type(exc).__name__}: {first}", url))
 
 
 if __name__ == "__main__":

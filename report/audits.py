@@ -31,6 +31,7 @@ class AuditView:
     paths_to_core: dict[str, list[list[str]]]  # site code -> routes, each a list of hop labels
     segment_status: dict[str, str]  # segment code -> spof|shared|full|spur (absent: ok)
     cable_status: dict[str, str]  # cable code -> spof|full|spur (absent: ok)
+    segment_cuts: dict[str, int]  # segment code -> sites a cut of it takes down (absent: none)
 
 
 def audit_view(session: Session) -> AuditView:
@@ -46,8 +47,10 @@ def audit_view(session: Session) -> AuditView:
     # service view: a trench whose cut takes a site down is that site's single point of
     # failure, or, if the site has two link-disjoint paths, the trench they share
     multi_path = {d.site for d in diversity if d.logical_paths >= 2}
+    cuts = {}
     for trench, site_ids in trench_cuts(net).items():
         sites = {net.sites[s].code for s in site_ids}
+        cuts[net.segments[trench].code] = len(sites)
         if sites <= multi_path:
             new = "shared"
         else:
@@ -59,6 +62,7 @@ def audit_view(session: Session) -> AuditView:
         paths_to_core=_paths_to_core(net),
         segment_status=status,
         cable_status=_status_of(views, findings, "cable"),
+        segment_cuts=cuts,
     )
 
 

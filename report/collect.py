@@ -29,7 +29,7 @@ from configs.state import Workspace
 from inventory.opendata import connected_site_ids
 from report import prometheus
 from report.audits import AuditView, audit_view
-from report.customers import NO_DISTRICT, CustomerFigures, customer_figures
+from report.customers import CustomerFigures, area_name, customer_figures
 from report.model import (
     AreaView,
     CableView,
@@ -44,8 +44,11 @@ from report.model import (
     UplinkView,
 )
 
-#: Stadtteil and Stadtbezirk outlines (derived by ``inventory.seed.outlines``, approximate)
+#: Stadtteil and Stadtbezirk outlines, Gladbeck's and Bottrop's PLZ areas and town outlines
+#: (derived by ``inventory.seed.outlines``, approximate)
 DISTRICT_OUTLINES = files("inventory") / "data" / "district_outlines.geojson"
+#: the outlines drawn bold below the others: Stadtbezirke and towns
+WHOLE_AREA_LEVELS = ("stadtbezirk", "town")
 
 #: the site kinds whose connection the city's digital strategy tracks
 KPI_KINDS = (SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind.BUSINESS_PARK)
@@ -80,14 +83,15 @@ def build_report(
                TrenchSegment.ducts_total, TrenchSegment.status, TrenchSegment.plan_id)
         .where(TrenchSegment.status != Status.DECOMMISSIONED)
     ).all()
+    trenches = _trenches(segments, audits)
     return Report(
         title=title,
         generated_at=(now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
         kpis=kpis,
         districts=_districts(site_views, customers),
         sites=[v for v in site_views if v.lat is not None],
-        trenches=_trenches(segments, audits),
-        cables=_cables(session, segments, audits),
+        trenches=trenches,
+        cables=_cables(session, segments, trenches, audits),
         findings=audits.findings,
         areas=district_areas(),
         customer_areas=customers.areas,
@@ -96,16 +100,17 @@ def build_report(
 
 
 def district_areas() -> list[AreaView]:
-    """The orientation layer: Stadtbezirke first (drawn below), then Stadtteile."""
+    """The orientation layer: Stadtbezirke and towns first (drawn below), then Stadtteile and PLZ areas."""
     features = json.loads(DISTRICT_OUTLINES.read_text("utf-8"))["features"]
     areas = []
-    for feature in sorted(features, key=lambda f: (f["properties"]["level"] != "stadtbezirk", f["properties"]["name"])):
+    for feature in sorted(features, key=lambda f: (f["properties"]["level"] not in WHOLE_AREA_LEVELS,
+                                                   f["properties"]["name"])):
         props, geometry = feature["properties"], feature["geometry"]
         polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         lon, lat = props["label_at"]
         areas.append(AreaView(
             name=props["name"], level=props["level"], rings=[_latlon(polygon[0]) for polygon in polygons],
-            label_at=[lat, lon], approximate=props["approximate"],
+            label_at=[lat, lon], approximate=props["approximate"], label=props.get("plz", ""),
         ))
     return areas
 
@@ -120,7 +125,7 @@ def _site_views(session: Session, sites, connected: set[int], audits: AuditView)
     views = {
         s.id: SiteView(
             code=s.code, name=s.name, kind=str(s.kind), status=str(s.status), lat=s.lat, lon=s.lon,
-            district=s.district, connected=s.id in connected,
+            district=area_name(s.district, s.city), connected=s.id in connected,
             redundant=s.code in audits.redundant_sites,
             planned=s.status == Status.PLANNED or s.plan_id is not None,
             paths_to_core=audits.paths_to_core.get(s.code, []),
@@ -246,7 +251,7 @@ def _planned_connections(session: Session) -> list[PlannedConnection]:
 def _districts(views: list[SiteView], customers: CustomerFigures) -> list[DistrictRow]:
     by_district: dict[str, list[SiteView]] = defaultdict(list)
     for view in views:
-        by_district[view.district or NO_DISTRICT].append(view)
+        by_district[view.district].append(view)
     rows = []
     for district in sorted(by_district.keys() | customers.by_district.keys()):
         members = by_district.get(district, [])
@@ -270,18 +275,21 @@ def _latlon(geometry: list[list[float]]) -> list[list[float]]:
     return [[lat, lon] for lon, lat in geometry]  # GeoJSON order -> Leaflet order
 
 
-def _cables(session: Session, segments, audits: AuditView) -> list[CableView]:
-    geometry = {seg.id: _latlon(seg.geometry) for seg in segments}
-    paths: dict[int, list[list[list[float]]]] = defaultdict(list)
+def _cables(session: Session, segments, trenches: list[TrenchView], audits: AuditView) -> list[CableView]:
+    """Each cable as the trench segments it runs through, by index into ``trenches``: the page
+    draws it from their geometry instead of carrying every coordinate twice."""
+    index_of_code = {t.code: i for i, t in enumerate(trenches)}
+    index = {seg.id: index_of_code[seg.code] for seg in segments}
+    paths: dict[int, list[int]] = defaultdict(list)
     steps = session.exec(select(CableSegment.cable_id, CableSegment.segment_id)
                          .order_by(CableSegment.cable_id, CableSegment.seq))
     for cable_id, segment_id in steps:
-        if segment_id in geometry:
-            paths[cable_id].append(geometry[segment_id])
+        if segment_id in index:
+            paths[cable_id].append(index[segment_id])
     cables = session.exec(select(Cable.id, Cable.code, Cable.strands, Cable.status, Cable.plan_id)
                           .where(Cable.status != Status.DECOMMISSIONED).order_by(Cable.code))
     return [
-        CableView(code=c.code, coords=paths[c.id], status=audits.cable_status.get(c.code, "ok"), strands=c.strands,
+        CableView(code=c.code, segments=paths[c.id], status=audits.cable_status.get(c.code, "ok"), strands=c.strands,
                   planned=c.status == Status.PLANNED or c.plan_id is not None)
         for c in cables
         if paths[c.id]
@@ -295,6 +303,6 @@ def _trenches(segments, audits: AuditView) -> list[TrenchView]:
         planned = seg.status == Status.PLANNED or seg.plan_id is not None
         views.append(TrenchView(
             code=seg.code, coords=_latlon(seg.geometry), status=status,
-            ducts=f"{seg.ducts_used}/{seg.ducts_total}", planned=planned,
+            ducts=f"{seg.ducts_used}/{seg.ducts_total}", planned=planned, cuts=audits.segment_cuts.get(seg.code, 0),
         ))
     return sorted(views, key=lambda t: t.code)

@@ -32,19 +32,23 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
 from typing import Iterator
+from urllib.parse import quote, quote_plus
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import select
 
 from inventory.models import Device, Interface, OpticType, Site, Status
 from netops.db import session_scope
+from netops.secrets import MASK, Secret, scrub
 from netops.settings import DB_ENV
 
 log = logging.getLogger("netops.report.collector")
@@ -54,10 +58,37 @@ class AuditSummaryError(Exception):
     pass
 
 
+#: a password however a library's message may carry it: in a URL's user part
+#: (``scheme://user:PASSWORD@host``) or as a libpq connection option (``password=PASSWORD``)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_OPTION_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+def redact_url(text: str, url: str) -> str:
+    """``text`` (an error message, a child's stderr) without the database password: the URL as
+    given becomes the URL without password (or the mask, when it does not parse), then the
+    password itself (as given and percent-encoded) and anything shaped like a password
+    (fail-safe for messages nobody foresaw: a driver echoing its connection string) are masked."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    if url:
+        text = text.replace(url, parsed.render_as_string(hide_password=True) if parsed else MASK)
+    password = parsed.password if parsed else None
+    if password:
+        text = scrub(text, [Secret(form) for form in sorted({password, quote(password, safe=""),
+                                                             quote_plus(password)}, key=len, reverse=True)])
+    text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{MASK}@", text)
+    return _OPTION_PASSWORD.sub(lambda m: f"{m[1]}{MASK}", text)
+
+
 def audit_summary(engine: Engine, timeout_s: float = 120.0) -> dict:
     """``report.audit_summary`` of the inventory behind ``engine``, computed in a child process
-    (the URL, password included, goes in its environment, not on its command line)."""
-    env = dict(os.environ, **{DB_ENV: engine.url.render_as_string(hide_password=False)})
+    (the URL, password included, goes in its environment, not on its command line; its error
+    line comes back with the password masked)."""
+    url = engine.url.render_as_string(hide_password=False)
+    env = dict(os.environ, **{DB_ENV: url})
     try:
         done = subprocess.run([sys.executable, "-m", "report.audit_summary"], env=env, capture_output=True,
                               text=True, timeout=timeout_s)
@@ -65,7 +96,7 @@ def audit_summary(engine: Engine, timeout_s: float = 120.0) -> dict:
         raise AuditSummaryError(f"the topology audits took longer than {timeout_s:.0f} s") from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-        raise AuditSummaryError(f"the topology audits failed: {last}")
+        raise AuditSummaryError(f"the topology audits failed: {redact_url(last, url)}")
     return json.loads(done.stdout)
 
 
@@ -99,7 +130,8 @@ class InventoryAuditCollector(Collector):
                 try:
                     self._inventory = (now, _inventory_families(self.engine))
                 except Exception as exc:  # the database being away must not break /metrics
-                    log.warning("inventory gauges unavailable: %s", exc)
+                    log.warning("inventory gauges unavailable: %s",
+                                redact_url(str(exc), self.engine.url.render_as_string(hide_password=False)))
             families = (self._inventory[1] if self._inventory else []) + self._audits
         yield from families
 

@@ -1,12 +1,15 @@
 """Who the network serves, as the city would publish it: companies connected, homes passed
 and connected, take-up, for the whole network and by Stadtteil.
 
-Counts follow ``netops inventory stats``: a connection counts while it is active (planned
-and decommissioned rows do not); homes are *passed* when an active residential connection
-reaches them and *connected* when its homes take a service; take-up is connected / passed.
-A company sits in a building or at a site (a business park); its Stadtteil is that
-building's or site's. Companies are counted by name (one company with two lines is one
-company connected, two lines).
+The city's totals are ``inventory.stats.customers`` (``netops inventory stats``: one
+definition, in SQL); this module adds the split by Stadtteil and the map's markers, with
+the same rules: a connection counts while it is active (planned and decommissioned rows do
+not); homes are *passed* when an active residential connection reaches them and *connected*
+when its homes take a service; take-up is connected / passed. A company sits in a building
+or at a site (a business park); its area is that building's or site's Stadtteil, or its
+town where the data has no Stadtteil (Gladbeck, Bottrop). Every active connection lands in
+one area (``NO_DISTRICT`` when its place is unknown), so the split adds up to the totals,
+but a company with lines in two areas is a company in each.
 """
 
 from __future__ import annotations
@@ -17,9 +20,15 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from inventory.models import Building, BusinessConnection, ResidentialConnection, Site, Status, TakeUp
+from inventory.stats import customers as customer_totals
 from report.model import CustomerArea, CustomerBuilding, CustomerCounts
 
 NO_DISTRICT = "(no district)"
+
+
+def area_name(district: str | None, city: str | None) -> str:
+    """The area the report groups a site or building under: its Stadtteil, else its town."""
+    return district or city or NO_DISTRICT
 
 
 @dataclass
@@ -45,42 +54,37 @@ class CustomerFigures:
 
 
 def customer_figures(session: Session) -> CustomerFigures:
+    totals = customer_totals(session.connection())
     buildings = {b.id: b for b in session.exec(
-        select(Building.id, Building.code, Building.district, Building.lat, Building.lon)
+        select(Building.id, Building.code, Building.district, Building.city, Building.lat, Building.lon)
         .where(Building.status != Status.DECOMMISSIONED))}
-    sites = {s.id: s for s in session.exec(select(Site.id, Site.district, Site.lat, Site.lon))}
-    city, by_district = _Tally(), defaultdict(_Tally)
+    sites = {s.id: s for s in session.exec(select(Site.id, Site.district, Site.city, Site.lat, Site.lon))}
+    by_district: dict[str, _Tally] = defaultdict(_Tally)
     per_building: dict[int, _Tally] = defaultdict(_Tally)
-    by_class: dict[str, int] = defaultdict(int)
+
+    def area_of(place) -> _Tally:
+        return by_district[NO_DISTRICT if place is None else area_name(place.district, place.city)]
 
     residential = session.exec(
         select(ResidentialConnection.building_id, ResidentialConnection.units, ResidentialConnection.take_up)
         .where(ResidentialConnection.status == Status.ACTIVE))
     for building_id, units, take_up in residential:
-        building = buildings.get(building_id)
         connected = units if take_up == TakeUp.CONNECTED else 0
-        tallies = [city, per_building[building_id]]
-        if building is not None:
-            tallies.append(by_district[building.district or NO_DISTRICT])
-        for tally in tallies:
+        for tally in (per_building[building_id], area_of(buildings.get(building_id))):
             tally.passed += units
             tally.connected += connected
 
     business = session.exec(
-        select(BusinessConnection.company, BusinessConnection.building_id, BusinessConnection.site_id,
-               BusinessConnection.service_class)
+        select(BusinessConnection.company, BusinessConnection.building_id, BusinessConnection.site_id)
         .where(BusinessConnection.status == Status.ACTIVE))
-    for company, building_id, site_id, service_class in business:
-        by_class[str(service_class)] += 1
+    for company, building_id, site_id in business:
         place = buildings.get(building_id) if building_id is not None else sites.get(site_id)
-        tallies = [city]
+        district = area_of(place)
+        tallies = [district]
         if building_id is not None:
             tallies.append(per_building[building_id])
-        if place is not None:
-            district = by_district[place.district or NO_DISTRICT]
-            tallies.append(district)
-            if building_id is None and place.lat is not None:
-                district.places.append((place.lat, place.lon))
+        elif place is not None and place.lat is not None:
+            district.places.append((place.lat, place.lon))
         for tally in tallies:
             tally.companies.add(company)
             tally.lines += 1
@@ -91,18 +95,19 @@ def customer_figures(session: Session) -> CustomerFigures:
         building = buildings.get(building_id)
         if building is None:
             continue
-        by_district[building.district or NO_DISTRICT].places.append((building.lat, building.lon))
-        counts = tally.counts()
+        area_of(building).places.append((building.lat, building.lon))
         marked.append(CustomerBuilding(code=building.code, lat=building.lat, lon=building.lon,
-                                       district=building.district, counts=counts))
+                                       district=building.district, counts=tally.counts()))
     areas = [
         CustomerArea(district=name, lat=round(sum(p[0] for p in t.places) / len(t.places), 6),
                      lon=round(sum(p[1] for p in t.places) / len(t.places), 6), counts=t.counts())
         for name, t in sorted(by_district.items()) if t.places
     ]
     return CustomerFigures(
-        city=city.counts(),
-        lines_by_service_class=dict(sorted(by_class.items())),
+        city=CustomerCounts(companies=totals["companies"], business_lines=totals["business_connections"],
+                            units_passed=totals["residential_units_passed"],
+                            units_connected=totals["residential_units_connected"]),
+        lines_by_service_class=totals["business_connections_by_service_class"],
         by_district={name: t.counts() for name, t in sorted(by_district.items())},
         areas=areas,
         buildings=marked,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from html import escape
 from importlib.resources import files
 from string import Template
@@ -78,7 +79,7 @@ details.audit-group { margin-left: 1rem; }
 .id { white-space: nowrap; }
 .area-label { color: #555; font-size: 11px; white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff;
   transform: translate(-50%, -50%); width: auto !important; height: auto !important; }
-.area-label-stadtbezirk { font-size: 14px; font-weight: 600; text-transform: uppercase; letter-spacing: 0.08em;
+.area-label-stadtbezirk, .area-label-town { font-size: 14px; font-weight: 600; text-transform: uppercase; letter-spacing: 0.08em;
   color: #666; margin-top: 14px; }
 .hotspot-cluster { display: flex; align-items: center; justify-content: center; border-radius: 50%;
   background: rgba(255, 127, 0, 0.35); border: 2px solid #ff7f00; color: #7a3b00; font: bold 11px system-ui, sans-serif; }
@@ -225,17 +226,29 @@ SITE_IMPORTANCE = ("hospital", "school", "kindergarten", "business_park", "publi
                    "small_cell", "hotspot")
 SEVERITIES = ("critical", "warning", "info")
 SITES_SHOWN = 6  # per finding; the rest behind "+N more"
+AREAS_SHOWN = 3  # per finding, the areas with most of its sites first
+FINDINGS_SHOWN = 10  # per audit group, the heaviest; the rest behind "+N more, lighter"
 
 
 def _finding_table(report: Report) -> str:
     """Counts by audit and severity first, then per severity (worst first) one collapsible
-    group per audit, its findings ranked by the weight of the sites they cut off; site lists
-    in order of importance, shortened with an expandable "+N more". Findings that only
+    group per audit, its findings ranked by the weight of the sites they cut off, each with
+    where it is (the Stadtteile or towns of its sites: the towns' single-fibre schools read
+    as "Bottrop", not as 30 school codes), the ten heaviest shown and the rest folded; site
+    lists in order of importance, shortened with an expandable "+N more". Findings that only
     concern hotspots (one uplink by design) are counted apart and stay folded."""
     if not report.findings:
         return '<p class="muted">none</p>'
     kind_of = {s.code: s.kind for s in report.sites}
+    area_of = {s.code: s.district for s in report.sites}
     rank = {kind: i for i, kind in enumerate(SITE_IMPORTANCE)}
+
+    def areas(codes: list[str]) -> str:
+        """Where a finding is: its sites' Stadtteile or towns, most sites first."""
+        counts = Counter(area_of[c] for c in codes if c in area_of)
+        named = [escape(area) for area, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+        more = f" +{len(named) - AREAS_SHOWN}" if len(named) > AREAS_SHOWN else ""
+        return ", ".join(named[:AREAS_SHOWN]) + more
 
     def site_list(codes: list[str]) -> str:
         ordered = [f'<span class="id">{escape(c)}</span>'
@@ -255,12 +268,23 @@ def _finding_table(report: Report) -> str:
         groups: dict[str, list] = {}
         for finding in sorted(of_severity, key=lambda f: -f.weight):
             groups.setdefault(finding.kind, []).append(finding)
+        def rows(members: list) -> str:
+            return _table(["weight", "finding", "where", "sites"],
+                          [[f"{f.weight:g}", _ids(escape(f.message)), areas(f.sites), site_list(f.sites)]
+                           for f in members],
+                          numeric_from=99, records=True)
+
+        def heaviest_first(members: list) -> str:
+            """The heaviest findings shown, the rest folded (hundreds of rows are a wall on a phone)."""
+            if len(members) <= FINDINGS_SHOWN + 1:
+                return rows(members)
+            return (rows(members[:FINDINGS_SHOWN]) + f'<details class="more-findings"><summary>+'
+                    f"{len(members) - FINDINGS_SHOWN} more, lighter</summary>{rows(members[FINDINGS_SHOWN:])}</details>")
+
         inner = "".join(
             f'<details class="audit-group audit-{escape(audit)}"{" open" if severity == "critical" else ""}>'
             f"<summary>{escape(audit)}: {len(members)} finding(s)</summary>"
-            + _table(["weight", "finding", "sites"],
-                     [[f"{f.weight:g}", _ids(escape(f.message)), site_list(f.sites)] for f in members],
-                     numeric_from=99, records=True)
+            + heaviest_first(members)
             + "</details>"
             for audit, members in sorted(groups.items(), key=lambda g: (-g[1][0].weight, g[0]))
         )

@@ -146,7 +146,7 @@ class SiteView:
     status: str
     lat: float
     lon: float
-    district: str | None
+    district: str  # Stadtteil, else town (report.customers.area_name)
     connected: bool
     redundant: bool  # trench-disjoint redundancy (topology audits)
     planned: bool
@@ -163,12 +163,13 @@ class TrenchView:
     status: str  # see TRENCH_STATUSES
     ducts: str  # "used/total"
     planned: bool
+    cuts: int = 0  # sites a cut of this trench takes down (the map draws a worse cut thicker)
 
 
 @dataclass(frozen=True)
 class CableView:
     code: str
-    coords: list[list[list[float]]]  # the trench segments it runs through, each [[lat, lon], ...]
+    segments: list[int]  # the trench segments it runs through, in order: indexes into Report.trenches
     status: str  # spof | full | ok
     strands: int
     planned: bool
@@ -181,13 +182,14 @@ TRENCH_STATUSES = ("spof", "shared", "full", "spur", "ok")
 
 @dataclass(frozen=True)
 class AreaView:
-    """A Stadtteil or Stadtbezirk outline for orientation (derived, see ``approximate``)."""
+    """A Stadtteil, Stadtbezirk, PLZ area or town outline for orientation (derived, see ``approximate``)."""
 
     name: str
-    level: str  # stadtteil | stadtbezirk
+    level: str  # stadtteil | stadtbezirk (Gelsenkirchen) | plz_area | town (Gladbeck, Bottrop)
     rings: list[list[list[float]]]  # outer rings, each [[lat, lon], ...]
     label_at: list[float]  # [lat, lon]
     approximate: bool
+    label: str = ""  # the map's short label (a PLZ area's number); empty: the name
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import subprocess
+import sys
+import time
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -128,3 +133,98 @@ def test_site_customers_are_what_a_cut_of_the_site_takes(engine):
                   site_kind="core") == 20
     # a site no customer depends on has no series
     assert not any(site == "HOT-1" for site, _ in gauges)
+
+
+#: a password with characters a URL must percent-encode: its encoded form must not leak either
+WRONG_PASSWORD = "Wr0ng-p@ss/w:rd"
+_ENCODED = ("Wr0ng-p%40ss%2Fw%3Ard", "Wr0ng-p%40ss/w:rd")
+
+
+def _password_role(server) -> str:
+    """A role on the test server that must give its password (the server trusts every other
+    role): a line in front of pg_hba.conf for it alone, then a reload."""
+    from sqlalchemy import text
+
+    from netops import db as dbmod
+
+    role = f"netops_pw_{os.getpid()}_{next(_roles)}"
+    hba = server.datadir / "pg_hba.conf"
+    hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    admin = dbmod.make_engine(server.url())
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD 'the-right-one'"))
+        conn.execute(text("SELECT pg_reload_conf()"))
+    admin.dispose()
+    probe = dbmod.make_engine(_wrong_password_url(server, role))
+    deadline = time.monotonic() + 10
+    while True:  # the postmaster reloads asynchronously: wait until it asks for the password
+        try:
+            probe.connect().close()
+        except Exception as exc:
+            if "password authentication failed" in str(exc):
+                break
+        assert time.monotonic() < deadline, "pg_hba.conf reload not seen"
+        time.sleep(0.1)
+    probe.dispose()
+    return role
+
+
+_roles = itertools.count()
+
+
+def _wrong_password_url(server, role: str) -> str:
+    from sqlalchemy import URL
+
+    return URL.create("postgresql+psycopg", username=role, password=WRONG_PASSWORD, host="127.0.0.1",
+                      port=server.port, database="postgres").render_as_string(hide_password=False)
+
+
+def _assert_no_password(text: str) -> None:
+    assert WRONG_PASSWORD not in text and not any(form in text for form in _ENCODED), text
+
+
+@pytest.mark.postgres
+def test_a_wrong_postgres_password_is_logged_without_the_password(pg_server, caplog):
+    """The child gets the URL, password included, in its environment; whatever fails there
+    comes back as one line: the reason stays, the password is masked."""
+    from netops import db as dbmod
+    from report.collector import AuditSummaryError, audit_summary
+
+    engine = dbmod.make_engine(_wrong_password_url(pg_server, _password_role(pg_server)))
+    with pytest.raises(AuditSummaryError, match="password authentication failed") as failed:
+        audit_summary(engine)
+    _assert_no_password(str(failed.value))
+    registry = CollectorRegistry(auto_describe=False)
+    with caplog.at_level("WARNING", logger="netops.report.collector"):
+        collector = InventoryAuditCollector(engine)
+        collector.wait_for_audits()
+        registry.register(collector)
+        assert generate_latest(registry) == b""  # nothing stale, nothing made up
+    assert caplog.text.count("password authentication failed") == 2  # the inventory's and the child's
+    _assert_no_password(caplog.text)
+    engine.dispose()
+
+
+def test_the_child_masks_a_password_in_a_url_that_does_not_parse():
+    """netops.db names a URL it cannot parse in its error: the child's line masks it."""
+    done = subprocess.run([sys.executable, "-m", "report.audit_summary"], capture_output=True, text=True,
+                          env={**os.environ, "NETOPS_DB_URL": f"netops:{WRONG_PASSWORD}@127.0.0.1"},
+                          timeout=120)
+    assert done.returncode == 1 and "is neither a database URL" in done.stderr
+    _assert_no_password(done.stderr)
+
+
+@pytest.mark.parametrize("message", [
+    f"connection to postgresql+psycopg://netops:{_ENCODED[0]}@db.example/netops failed",
+    f"invalid dsn: host=db user=netops password={WRONG_PASSWORD} dbname=netops",
+    f"invalid dsn: host=db user=netops password='{WRONG_PASSWORD} x' dbname=netops",
+    f"FATAL: {WRONG_PASSWORD} rejected",
+    f"https://user:{WRONG_PASSWORD}@other.example/ echoed by something else",
+])
+def test_redaction_covers_every_shape_a_library_may_echo(message):
+    from report.collector import redact_url
+
+    url = f"postgresql+psycopg://netops:{_ENCODED[0]}@127.0.0.1:5432/netops"
+    redacted = redact_url(message, url)
+    _assert_no_password(redacted)
+    assert "********" in redacted

@@ -1,8 +1,9 @@
 // netops report: draws the map from the JSON embedded in the page (no network needed).
 //
-// Layers, bottom to top: district outlines and names (orientation), trenches (ok and the
-// by-design hotspot spurs muted, real weaknesses thick and on top), then sites in panes by
-// importance (hotspots lowest, clustered at city zoom; clinics and PoPs highest).
+// Layers, bottom to top: district and town outlines and names (orientation), trenches (ok and
+// the by-design hotspot spurs muted, real weaknesses on top, thicker the more sites a cut takes
+// down, all lines thinner at city zoom), then sites in panes by importance (hotspots lowest,
+// clustered at city zoom; clinics and PoPs highest).
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("netops-data").textContent);
@@ -34,6 +35,8 @@
     spur: "hotspot spur (single uplink by design)", ok: "ok"
   };
   var PLANNED_COLOUR = "#2b83ba";
+  var GRADED = { spof: true, shared: true };  // drawn thicker the more sites their cut takes down
+  var FULL_WIDTH_FROM_ZOOM = 14;  // lines and markers at their full size from here on
   var CLUSTER_PX = 40;  // hotspots closer than this on screen share one cluster marker
   var CLUSTER_BELOW_ZOOM = 17;  // from this zoom on every hotspot is drawn on its own
 
@@ -61,13 +64,14 @@
     return span.innerHTML;
   }
 
-  // -- orientation: Stadtbezirke and Stadtteile -------------------------------------------
+  // -- orientation: Stadtbezirke and Stadtteile, Gladbeck's and Bottrop's towns and PLZ areas --
+  var WHOLE_AREAS = { stadtbezirk: true, town: true };  // bold outline, big label
   var overlays = {};
   var districts = L.layerGroup().addTo(map);
   var boroughs = L.layerGroup().addTo(map);
   var approximate = false;
   data.areas.forEach(function (area) {
-    var borough = area.level === "stadtbezirk";
+    var borough = WHOLE_AREAS[area.level] === true;
     approximate = approximate || area.approximate;
     L.polygon(area.rings, {
       pane: "areas", interactive: false, fill: !borough, fillColor: "#e9e6dc", fillOpacity: 0.35,
@@ -76,25 +80,36 @@
     }).addTo(borough ? boroughs : districts);
     L.marker(area.label_at, {
       pane: "area-labels", interactive: false, keyboard: false,
-      icon: L.divIcon({ className: "area-label area-label-" + area.level, html: text(area.name), iconSize: null })
+      icon: L.divIcon({ className: "area-label area-label-" + area.level, html: text(area.label || area.name),
+                        iconSize: null })
     }).addTo(borough ? boroughs : districts);
   });
   var suffix = approximate ? " (approximate)" : "";
-  overlays["Stadtteile" + suffix] = districts;
-  overlays["Stadtbezirke" + suffix] = boroughs;
+  overlays["Stadtteile, PLZ areas" + suffix] = districts;
+  overlays["Stadtbezirke, towns" + suffix] = boroughs;
 
   // -- trenches and cables ------------------------------------------------------------------
   var trenchLayers = {};
   Object.keys(TRENCH_STYLES).forEach(function (status) { trenchLayers[status] = L.layerGroup(); });
   var planned = L.layerGroup();
   var bounds = L.latLngBounds([]);
+  var trenchLines = [];
+  // full width: a cut of one site's spur draws 2/3 of the worst's width, of 7 or more sites all of it
+  function trenchWeight(t) {
+    if (t.planned) { return 3; }
+    var grade = GRADED[t.status] ? Math.min(1, 0.5 + Math.log2(1 + t.cuts) / 6) : 1;
+    return TRENCH_STYLES[t.status].weight * grade;
+  }
   data.trenches.forEach(function (t) {
     var style = TRENCH_STYLES[t.status];
     var line = L.polyline(t.coords, {
-      color: t.planned ? PLANNED_COLOUR : style.color, weight: t.planned ? 3 : style.weight,
+      color: t.planned ? PLANNED_COLOUR : style.color, weight: trenchWeight(t),
       opacity: t.planned ? 0.9 : style.opacity, dashArray: t.planned ? "6 6" : null,
       className: "trench trench-" + t.status
-    }).bindTooltip(text(t.code) + " — " + TRENCH_LABELS[t.status] + ", ducts " + text(t.ducts));
+    }).bindTooltip(text(t.code) + " — " + TRENCH_LABELS[t.status] +
+                   (t.cuts ? ", a cut takes down " + t.cuts + " site(s)" : "") + ", ducts " + text(t.ducts));
+    line.fullWeight = trenchWeight(t);
+    trenchLines.push(line);
     bounds.extend(line.getBounds());
     line.addTo(t.planned ? planned : trenchLayers[t.status]);
   });
@@ -109,7 +124,7 @@
   var cableLayers = {};
   data.cables.forEach(function (c) {
     if (!cableLayers[c.status]) { cableLayers[c.status] = L.layerGroup(); }
-    L.polyline(c.coords, {
+    L.polyline(c.segments.map(function (i) { return data.trenches[i].coords; }), {
       color: c.planned ? PLANNED_COLOUR : TRENCH_STYLES[c.status].color, weight: 2, opacity: 0.9,
       dashArray: c.planned ? "6 6" : "2 4", className: "cable cable-" + c.status
     }).bindTooltip(text(c.code) + " — " + TRENCH_LABELS[c.status] + ", " + c.strands + " strands")
@@ -146,17 +161,24 @@
     return marker;
   }
 
-  // markers shrink when the whole city fits on a phone's width, so they do not merge into blots
+  // markers and lines shrink when the whole network fits the screen, so they do not merge
+  // into blots (thousands of buildings, three towns, a red spur per single-fibre school)
   function markerScale() {
     return Math.min(1, Math.max(0.5, 0.55 + (map.getZoom() - 11) * 0.25));
   }
+  function lineScale() {
+    return Math.min(1, Math.max(0.45, 1 - (FULL_WIDTH_FROM_ZOOM - map.getZoom()) * 0.18));
+  }
   function resizeMarkers() {
-    var scale = markerScale();
-    siteMarkers.forEach(function (m) { m.setRadius(m.baseRadius * scale); });
+    var scale = markerScale(), lines = lineScale();
+    siteMarkers.concat(scaledMarkers).forEach(function (m) { m.setRadius(m.baseRadius * scale); });
+    trenchLines.forEach(function (l) { l.setStyle({ weight: Math.max(1, l.fullWeight * lines) }); });
+    document.body.dataset.lineScale = lines.toFixed(2);
   }
 
   var siteLayers = {};
   var siteMarkers = [];
+  var scaledMarkers = [];  // other markers that shrink with the sites' at city zoom
   var hotspots = [];  // [site, index] of the existing hotspots, clustered below
   var drawn = 0;
   data.sites.forEach(function (site, index) {
@@ -212,10 +234,12 @@
   var customerAreas = L.layerGroup();
   (data.customer_areas || []).forEach(function (a) {
     var weight = a.counts.units_passed + 10 * a.counts.business_lines;
-    L.circleMarker([a.lat, a.lon], {
+    var marker = L.circleMarker([a.lat, a.lon], {
       pane: "customers", radius: Math.min(28, 5 + Math.sqrt(weight) / 2), color: CUSTOMER_COLOUR, weight: 1.5,
       fillColor: CUSTOMER_COLOUR, fillOpacity: 0.18, className: "customer-area"
     }).bindTooltip(customerText(a.district, a.counts)).addTo(customerAreas);
+    marker.baseRadius = marker.getRadius();
+    scaledMarkers.push(marker);  // shrinks with the sites' markers at city zoom
   });
   var customerBuildings = L.layerGroup();
   var buildingRenderer = L.canvas({ pane: "customers" });
@@ -275,6 +299,8 @@
     });
     rows.push('<li><svg width="26" height="20"><circle cx="13" cy="10" r="6" fill="#1f78b4" stroke="#d7191c" ' +
               'stroke-width="3"/></svg> site with a critical or warning finding</li>');
+    rows.push('<li><svg width="26" height="10"><line x1="0" y1="5" x2="26" y2="5" stroke="' + TRENCH_STYLES.spof.color +
+              '" stroke-width="2"/></svg> thinner: a cut takes down one site; thicker: many</li>');
     rows.push('<li><span class="hotspot-cluster legend-cluster"><span>12</span></span> hotspots grouped (click to zoom in)</li>');
     if (customerAreas.getLayers().length) {
       rows.push('<li><svg width="26" height="20"><circle cx="13" cy="10" r="8" fill="' + CUSTOMER_COLOUR +
@@ -284,7 +310,8 @@
     box.innerHTML = "<summary>Legend</summary><ul>" + rows.join("") + "</ul>" +
       '<p class="legend-note">Grey spurs feed only hotspots, which have one uplink by design; red, orange and ' +
       "purple trenches are the weaknesses to fix. Layers: the button at the map's top right." +
-      (approximate ? " District outlines are approximate (derived from one point per Stadtteil, not official boundaries)." : "") +
+      (approximate ? " Outlines are approximate (derived from one point per Stadtteil or, in Gladbeck and Bottrop, " +
+                     "per PLZ area; not official boundaries)." : "") +
       "</p>";
   }
 

@@ -316,7 +316,7 @@ def test_stats_count_homes_and_companies(town, run_cli):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["customers"] == {
         "buildings": 3, "residential_units": 38, "residential_units_passed": 32,
-        "residential_units_connected": 20, "business_connections": 3,
+        "residential_units_connected": 20, "companies": 3, "business_connections": 3,
         "business_connections_by_service_class": {"best_effort": 1, "business": 1, "sla_gold": 1},
     }
     table = run_cli("inventory", "stats")
