@@ -383,6 +383,19 @@ def print_listing(fmt: OutputFormat, title: str, columns: list[str], rows: list[
         print_table(title, columns, rows, prose=prose)
 
 
+def print_object(result: Any, fmt: OutputFormat) -> bool:
+    """A command whose result is one object (not a list of rows) printed for scripts: JSON as
+    it is, CSV as ``field,value`` rows of its dotted fields (:func:`flat_rows`). False for a
+    table: the command prints its own for people."""
+    if fmt is OutputFormat.TABLE:
+        return False
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+    else:
+        print_listing(fmt, "", ["field", "value"], flat_rows(result))
+    return True
+
+
 def flat_rows(value: Any, path: str = "") -> list[list[Any]]:
     """A nested result (dicts and lists) as ``[field, value]`` rows, the field its dotted
     path (``sites_by_kind.school``, ``devices.0.name``): the CSV of a command whose JSON is
