@@ -73,6 +73,22 @@ class AppContext:
             self._engine = engine
             yield engine
 
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A DBAPI connection (sqlite3, psycopg) for a command that only reads with plain SQL
+        (`inventory stats`): opened without SQLAlchemy when the database is plainly at head
+        (:func:`netops.dbapi.connect_checked`), otherwise the way :attr:`engine` opens it,
+        which says what is wrong."""
+        from netops.dbapi import connect_checked
+
+        conn = connect_checked(self.settings.db_url, self.settings.db_lock_timeout)
+        if conn is None:
+            conn = self.engine.raw_connection()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
     def check_writable(self) -> None:
         """Fail before long work (generating a city) where `writing` would fail: an existing
         database's location and schema are checked now; nothing is created yet."""
@@ -139,11 +155,16 @@ def _quiet_stdout() -> None:
         pass  # not a file descriptor (tests capture output in memory)
 
 
+#: module -> its base class of database errors: SQLAlchemy's wrapping, and the drivers' own
+#: (raised where netops reads through the driver alone, see :meth:`AppContext.reading`)
+DRIVER_ERRORS = {"sqlalchemy.exc": "DBAPIError", "sqlite3": "Error", "psycopg": "Error"}
+
+
 def _is_driver_error(exc: BaseException) -> bool:
-    """A database driver error (SQLAlchemy's DBAPIError), told without importing SQLAlchemy:
-    an exception can only be one if SQLAlchemy was loaded to raise it."""
-    exc_module = sys.modules.get("sqlalchemy.exc")
-    return exc_module is not None and isinstance(exc, exc_module.DBAPIError)
+    """A database driver error, told without importing a driver: an exception can only be
+    one if its module was loaded to raise it."""
+    return any(module in sys.modules and isinstance(exc, getattr(sys.modules[module], name))
+               for module, name in DRIVER_ERRORS.items())
 
 
 def _is_usage_error(exc: BaseException) -> bool:

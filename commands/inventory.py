@@ -215,7 +215,7 @@ def stats_cmd(ctx: typer.Context, fmt: OutputFormat = format_option(), as_json: 
     """What is in the inventory: sites by kind and status, devices, plant lengths."""
     from inventory.stats import stats
 
-    with app_context(ctx).engine.connect() as conn:
+    with app_context(ctx).reading() as conn:
         result = stats(conn)
     if print_object(result, chosen_format(fmt, as_json)):
         return

@@ -57,22 +57,27 @@ def test_help_screens_load_no_domain_code(args):
     assert "sqlalchemy" not in loaded and "netops.db" not in loaded
 
 
-def test_reading_the_inventory_needs_neither_alembic_nor_the_generator(tmp_path):
-    """`inventory stats` opens the database and checks its schema revision without Alembic."""
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_reading_the_inventory_needs_neither_alembic_nor_the_generator(request, tmp_path, backend):
+    """`inventory stats` opens the database, checks its schema revision and tables and counts
+    through the driver alone: no Alembic, not even SQLAlchemy or the models."""
     import os
 
     from netops import db as dbmod
+    from tests.conftest import _fresh_postgres_url
 
-    url = f"sqlite:///{tmp_path / 'netops.db'}"
-    dbmod.upgrade(dbmod.make_engine(url))
+    url = (f"sqlite:///{tmp_path / 'netops.db'}" if backend == "sqlite"
+           else _fresh_postgres_url(request.getfixturevalue("pg_server")))
+    engine = dbmod.make_engine(url)
+    dbmod.upgrade(engine)
+    engine.dispose()
     env = {**os.environ, "NETOPS_DB_URL": url}
     loaded = _modules_after(["inventory", "stats", "--json"], env)
     assert "inventory.stats" in loaded  # the command did run
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
     assert loaded & GROUP_MODULES == {"commands.inventory"}
-    # counting needs SQLAlchemy Core only: neither SQLModel nor the models (pydantic schemas)
-    assert not loaded & {"sqlmodel", "inventory.models", "inventory.entities"}, \
-        sorted(loaded & {"sqlmodel", "inventory.models", "inventory.entities"})
+    not_needed = {"sqlalchemy", "netops.db", "sqlmodel", "inventory.models", "inventory.entities"}
+    assert not loaded & not_needed, sorted(loaded & not_needed)
 
 
 def test_recorded_head_schema_is_the_models():
