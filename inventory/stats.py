@@ -61,7 +61,8 @@ def stats(conn) -> dict[str, Any]:
         "links_by_medium": grouped("link", "medium"),
         "trench_segments": trenches,
         "trench_length_m": round(float(trench_m), 1),
-        "trench_length_by_method_m": {str(m): round(float(v), 1) for m, v in sorted(by_method, key=lambda r: str(r[0]))},
+        "trench_length_by_method_m": {str(m): round(float(v), 1)
+                                      for m, v in sorted(by_method, key=lambda row: str(row[0]))},
         "cables": cables,
         "cable_length_m": round(float(cable_m), 1),
         "customers": customers(conn),
@@ -74,8 +75,9 @@ def customers(conn) -> dict[str, Any]:
     ``conn`` as for :func:`stats`."""
     conn = _driver(conn)
     buildings, residential = rows(conn, "SELECT COUNT(*), COALESCE(SUM(residential_units), 0) FROM building")[0]
-    passed, connected = rows(conn, f"SELECT COALESCE(SUM(units), 0), COALESCE(SUM(CASE WHEN take_up = '{CONNECTED}' "
-                                   f"THEN units ELSE 0 END), 0) FROM residentialconnection WHERE status = '{ACTIVE}'")[0]
+    passed, connected = rows(conn, "SELECT COALESCE(SUM(units), 0), "
+                                   f"COALESCE(SUM(CASE WHEN take_up = '{CONNECTED}' THEN units ELSE 0 END), 0) "
+                                   f"FROM residentialconnection WHERE status = '{ACTIVE}'")[0]
     by_class = dict(rows(conn, f"SELECT service_class, COUNT(*) FROM businessconnection WHERE status = '{ACTIVE}' "
                                "GROUP BY service_class"))
     return {

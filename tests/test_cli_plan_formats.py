@@ -68,7 +68,7 @@ def test_diff_csv_is_one_line_per_row_added_or_field_changed(town):
     added = [(r["kind"], r["code"]) for r in rows if r["change"] == "added"]
     assert added == [(kind, code) for kind, codes in as_json["added"].items() for code in codes]
     assert len([code for code in added if code[0] == "cable"]) == 2  # two disjoint routes, two cables
-    changed = [{k: r[k] for k in ("kind", "code", "field", "before", "after")} for r in rows if r["change"] == "changed"]
+    changed = [{k: r[k] for k in DIFF_COLUMNS[1:]} for r in rows if r["change"] == "changed"]
     assert changed == [{k: str(v) for k, v in c.items()} for c in as_json["changed"]]
     assert all(kind in table for kind in as_json["added"])
     assert "trenchsegment" not in as_csv  # element kinds, not table names
