@@ -22,8 +22,15 @@ keyword is one of these words; what is *not* a value is the short, reviewed list
 minimum-length``, ``key chain NAME``, BGP ``set community``...), so a mistake there
 over-masks (a line loses meaning) instead of leaking.
 
+Huawei (the OLTs): ``cipher``, ``simple`` and ``irreversible-cipher`` name the encoding of
+the value after them, ``snmp-agent community read|write cipher|simple VALUE`` puts access
+and encoding first, and ``password-auth`` (an ONT's password), ``checkcode``,
+``securityname`` (a v2c trap target's community), ``authentication-mode`` and
+``privacy-mode`` (SNMPv3) introduce values.
+
 Anywhere in a line, also in descriptions and banners: crypt strings (``$1$``, ``$5$``,
-``$6$``, ``$8$``, ``$9$``, ``$14$``...), the password in a URL's userinfo
+``$6$``, ``$8$``, ``$9$``, ``$14$``...), Huawei's fenced ciphertexts (``%^%#...%^%#``,
+``%$%$...%$%$``, ``%@%@...%@%@``, ``%#%#...%#%#``), the password in a URL's userinfo
 (``scp://user:PASS@host``), Junos ``## SECRET-DATA`` lines, and every value the caller
 already knows to be secret (the SSH passwords from the secret store). Positional
 values without a keyword: the community of ``snmp-server host ADDR [version 1|2c]
