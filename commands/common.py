@@ -327,7 +327,8 @@ def _coerce_plainly(params) -> None:
     for param in params:
         descriptor = getattr(param, "type_descriptor", None)
         if (descriptor is None or getattr(param, "_runtime_param", "gone") is not None or param.nargs != 1
-                or param.multiple or descriptor.parameter_info.parser is not None or descriptor.is_file):
+                or param.multiple or descriptor.parameter_info.parser is not None or descriptor.is_file
+                or descriptor.is_path):
             continue
         annotation = descriptor.annotation
         if annotation is bool and getattr(param, "is_flag", False):
