@@ -9,10 +9,11 @@ import json
 import math
 import os
 import sys
+import textwrap
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -72,6 +73,22 @@ class AppContext:
                 dbmod.require_head(engine)
             self._engine = engine
             yield engine
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A DBAPI connection (sqlite3, psycopg) for a command that only reads with plain SQL
+        (`inventory stats`): opened without SQLAlchemy when the database is plainly at head
+        (:func:`netops.dbapi.connect_checked`), otherwise the way :attr:`engine` opens it,
+        which says what is wrong."""
+        from netops.dbapi import connect_checked
+
+        conn = connect_checked(self.settings.db_url, self.settings.db_lock_timeout)
+        if conn is None:
+            conn = self.engine.raw_connection()
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def check_writable(self) -> None:
         """Fail before long work (generating a city) where `writing` would fail: an existing
@@ -139,11 +156,16 @@ def _quiet_stdout() -> None:
         pass  # not a file descriptor (tests capture output in memory)
 
 
+#: module -> its base class of database errors: SQLAlchemy's wrapping, and the drivers' own
+#: (raised where netops reads through the driver alone, see :meth:`AppContext.reading`)
+DRIVER_ERRORS = {"sqlalchemy.exc": "DBAPIError", "sqlite3": "Error", "psycopg": "Error"}
+
+
 def _is_driver_error(exc: BaseException) -> bool:
-    """A database driver error (SQLAlchemy's DBAPIError), told without importing SQLAlchemy:
-    an exception can only be one if SQLAlchemy was loaded to raise it."""
-    exc_module = sys.modules.get("sqlalchemy.exc")
-    return exc_module is not None and isinstance(exc, exc_module.DBAPIError)
+    """A database driver error, told without importing a driver: an exception can only be
+    one if its module was loaded to raise it."""
+    return any(module in sys.modules and isinstance(exc, getattr(sys.modules[module], name))
+               for module, name in DRIVER_ERRORS.items())
 
 
 def _is_usage_error(exc: BaseException) -> bool:
@@ -170,7 +192,7 @@ class NetopsGroup(TyperGroup):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _require_finite_floats(self)
-        _flags_show_no_type(self)
+        _prepare_params(self)
 
     def list_commands(self, ctx):
         return [*self.groups, *(name for name in super().list_commands(ctx) if name not in self.groups)]
@@ -183,7 +205,7 @@ class NetopsGroup(TyperGroup):
             group = get_group(importlib.import_module(module).app)
             group.help = help_text
             _require_finite_floats(group)
-            _flags_show_no_type(group)
+            _prepare_params(group)
             self.add_command(group, name)
         return super().get_command(ctx, name)
 
@@ -206,7 +228,9 @@ class NetopsGroup(TyperGroup):
 
     def get_params(self, ctx):
         params = super().get_params(ctx)
-        _hide_flag_type(params)  # with --install-completion and --show-completion, added after __init__
+        # with --install-completion and --show-completion, added after __init__
+        _hide_flag_type(params)
+        _coerce_plainly(params)
         return params
 
     def make_context(self, info_name, args, parent=None, **extra):
@@ -271,22 +295,72 @@ def _require_finite_floats(command) -> None:
         _require_finite_floats(sub)
 
 
-def _flags_show_no_type(command) -> None:
-    """Help screens show no type for a flag: ``--json`` takes no value, and the ``<bool>``
-    Typer prints by default says it does. An option's ``metavar`` is what help shows as its
-    value (Typer's documented "custom help name"), so every flag gets an empty one; ``--help``
-    too, which each command makes once and keeps (asked for here with the default
-    ``--help`` name, the only one netops uses)."""
+def _prepare_params(command) -> None:
+    """Every option and argument of a command and those below it, ``--help`` included (which
+    each command makes once and keeps; asked for here with the default ``--help`` name, the
+    only one netops uses): flags show no type, values are coerced plainly where they can be."""
     help_option = command.get_help_option(typer.Context(command))
-    _hide_flag_type([*command.params, *([help_option] if help_option is not None else [])])
+    params = [*command.params, *([help_option] if help_option is not None else [])]
+    _hide_flag_type(params)
+    _coerce_plainly(params)
     for sub in getattr(command, "commands", {}).values():
-        _flags_show_no_type(sub)
+        _prepare_params(sub)
 
 
 def _hide_flag_type(params) -> None:
+    """Help screens show no type for a flag: ``--json`` takes no value, and the ``<bool>``
+    Typer prints by default says it does. An option's ``metavar`` is what help shows as its
+    value (Typer's documented "custom help name"), so every flag gets an empty one."""
     for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+
+
+def _coerce_plainly(params) -> None:
+    """Flags, text and choices coerced without pydantic. Typer builds a pydantic validator
+    for every value it parses (kept in the parameter's ``_runtime_param``, made on first
+    use), flags left unset included; importing pydantic for that costs about 0.1 s of CPU, a
+    third of a quick command such as `inventory stats` (BENCHMARKS.md). A flag or text needs
+    no validator and a choice one lookup, so those get :class:`PlainValue`; numbers, paths,
+    dates and files keep Typer's. Should Typer keep its validators elsewhere one day, this
+    changes nothing but the speed (tests/test_cli_startup.py says)."""
+    for param in params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if (descriptor is None or getattr(param, "_runtime_param", "gone") is not None or param.nargs != 1
+                or param.multiple or descriptor.parameter_info.parser is not None or descriptor.is_file
+                or descriptor.is_path):
+            continue
+        annotation = descriptor.annotation
+        if annotation is bool and getattr(param, "is_flag", False):
+            param._runtime_param = PlainValue(bool, None, True)
+        elif annotation is str:
+            param._runtime_param = PlainValue(str, None, True)
+        elif isinstance(annotation, type) and issubclass(annotation, Enum):
+            param._runtime_param = PlainValue(annotation, tuple(annotation), descriptor.case_sensitive)
+
+
+@dataclass(frozen=True)
+class PlainValue:
+    """A value as Typer's validator returns it: a flag's bool, text as it is, the member of an
+    Enum ``choices`` named by its value (case folded unless ``case_sensitive``)."""
+
+    kind: type
+    choices: tuple[Enum, ...] | None
+    case_sensitive: bool
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None or isinstance(value, self.kind):
+            return value
+        if self.kind is str:
+            return str(value)
+        if self.kind is bool:
+            raise typer.BadParameter(f"{value!r} is a value; the flag takes none", ctx=ctx, param=param)
+        fold = (lambda text: text) if self.case_sensitive else str.casefold
+        for choice in self.choices or ():
+            if fold(str(choice.value)) == fold(str(value)):
+                return choice
+        names = ", ".join(repr(str(choice.value)) for choice in self.choices or ())
+        raise typer.BadParameter(f"{value!r} is not one of {names}.", ctx=ctx, param=param)
 
 
 def _finite(callback):
@@ -383,6 +457,19 @@ def print_listing(fmt: OutputFormat, title: str, columns: list[str], rows: list[
         print_table(title, columns, rows, prose=prose)
 
 
+def print_object(result: Any, fmt: OutputFormat) -> bool:
+    """A command whose result is one object (not a list of rows) printed for scripts: JSON as
+    it is, CSV as ``field,value`` rows of its dotted fields (:func:`flat_rows`). False for a
+    table: the command prints its own for people."""
+    if fmt is OutputFormat.TABLE:
+        return False
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+    else:
+        print_listing(fmt, "", ["field", "value"], flat_rows(result))
+    return True
+
+
 def flat_rows(value: Any, path: str = "") -> list[list[Any]]:
     """A nested result (dicts and lists) as ``[field, value]`` rows, the field its dotted
     path (``sites_by_kind.school``, ``devices.0.name``): the CSV of a command whose JSON is
@@ -433,13 +520,20 @@ def _column_widths(columns: list[str], cells: list[list[str]], prose: set[str], 
 
 
 def _print_records(title: str, columns: list[str], cells: list[list[str]]) -> None:
+    """Each row as "column: value" lines; a long value wraps between words under itself
+    (a word longer than the line stays whole: the terminal may fold it, netops does not)."""
     if title:
         console.print(f"[bold]{escape(title)}[/bold]", highlight=False)
     width = max(len(c) for c in columns)
+    indent = " " * (width + 2)
     for row in cells:
         for column, value in zip(columns, row):
             if value:
-                console.print(f"{column:>{width}}: {escape(value)}", highlight=False, soft_wrap=True)
+                lines = textwrap.wrap(value, max(console.width - len(indent), 20), break_long_words=False,
+                                      break_on_hyphens=False) or [value]
+                console.print(f"{column:>{width}}: {escape(lines[0])}", highlight=False, soft_wrap=True)
+                for line in lines[1:]:
+                    console.print(f"{indent}{escape(line)}", highlight=False, soft_wrap=True)
         console.print()
 
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from commands.common import (OutputFormat, app_context, chosen_format, console, err_console,
-                             flat_rows, format_option, json_option, open_session, progress_bar, output_dir, output_file, print_json,
-                             print_listing, print_table)
+from commands.common import (OutputFormat, app_context, chosen_format, console, err_console, format_option,
+                             json_option, open_session, output_dir, output_file, print_json, print_listing,
+                             print_object, print_table, progress_bar)
 from netops.errors import NetopsError
 from netops.vocabulary import ELEMENT_KINDS
 
@@ -198,7 +198,7 @@ def show_cmd(ctx: typer.Context,
 
     with open_session(ctx) as session:
         result = queries.show(session, name)
-    if _printed_as_data(result, chosen_format(fmt, as_json)):
+    if print_object(result, chosen_format(fmt, as_json)):
         return
     main = result[result["kind"]]
     print_table(f"{result['kind']} {name}", ["field", "value"],
@@ -210,25 +210,14 @@ def show_cmd(ctx: typer.Context,
         print_table(part, columns, [[getattr(r.get(c), "value", r.get(c)) for c in columns] for r in rows])
 
 
-def _printed_as_data(result: dict, fmt: OutputFormat) -> bool:
-    """JSON as it is, CSV as field/value rows; False when people get tables instead."""
-    if fmt is OutputFormat.TABLE:
-        return False
-    if fmt is OutputFormat.JSON:
-        print_json(result)
-    else:
-        print_listing(fmt, "", ["field", "value"], flat_rows(result))
-    return True
-
-
 @app.command("stats")
 def stats_cmd(ctx: typer.Context, fmt: OutputFormat = format_option(), as_json: bool = JSON) -> None:
     """What is in the inventory: sites by kind and status, devices, plant lengths."""
     from inventory.stats import stats
 
-    with app_context(ctx).engine.connect() as conn:
+    with app_context(ctx).reading() as conn:
         result = stats(conn)
-    if _printed_as_data(result, chosen_format(fmt, as_json)):
+    if print_object(result, chosen_format(fmt, as_json)):
         return
     status = result["sites_by_kind_and_status"]
     print_table(

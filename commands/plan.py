@@ -11,9 +11,8 @@ from typing import Optional
 import typer
 
 from commands.common import (OutputFormat, app_context, choice_option, chosen_format, console, err_console,
-                             format_option,
-                             json_option, open_session, output_file, print_json, print_listing, print_table,
-                             progress_bar, working, write_text)
+                             format_option, json_option, open_session, output_file, print_json, print_listing,
+                             print_object, print_table, progress_bar, working, write_text)
 from netops.errors import NetopsError
 from netops.vocabulary import SiteKind
 
@@ -29,6 +28,7 @@ PRICE_DATE = typer.Option(None, "--price-date", formats=["%Y-%m-%d"],
                           help="Price table in force on this date (default: today).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Plan only; store nothing.")
 JSON = json_option()
+FORMAT = format_option()
 PLAN_NAME = "--plan-name"
 PLAN_ARG = typer.Argument(..., metavar="PLAN", help="Plan id or name (`netops plan list`).")
 SITE_KIND_HELP = f"({', '.join(SiteKind)})"
@@ -113,12 +113,12 @@ def connect(
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default connect-<site>-N)."),
-    dry_run: bool = DRY_RUN, as_json: bool = JSON,
+    dry_run: bool = DRY_RUN, fmt: OutputFormat = FORMAT, as_json: bool = JSON,
 ) -> None:
     """Plan the cheapest connection of one site: route, BOM, cost, optical loss budget.
 
     Exit code 1 when a loss budget margin is below --min-margin (the plan is still shown
-    and, without --dry-run, stored)."""
+    and, without --dry-run, stored). CSV: the plan's dotted fields as field,value rows."""
     from planning import context, plans
     from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
@@ -138,9 +138,8 @@ def connect(
                                     min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin,
                                     save=not dry_run, name=name)
         summary = result.plan.to_dict()
-        if as_json:
-            print_json({**summary, "plan_id": result.stored.id if result.stored else None})
-        else:
+        if not print_object({**summary, "plan_id": result.stored.id if result.stored else None},
+                            chosen_format(fmt, as_json)):
             _print_connect(summary, result.stored)
     if result.plan.flagged:
         raise typer.Exit(1)
@@ -170,7 +169,7 @@ def batch(
     streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default batch-N)."),
-    dry_run: bool = DRY_RUN, as_json: bool = JSON,
+    dry_run: bool = DRY_RUN, fmt: OutputFormat = FORMAT, as_json: bool = JSON,
 ) -> None:
     """Joint plan for many sites: each trench dug once for every site behind it (Steiner
     tree), against the sum of independent single-site plans. With --redundant, two routes
@@ -179,7 +178,7 @@ def batch(
 
     A site that cannot be planned (no coordinates, nothing to connect to within reach) is an
     error naming it (exit 2); with --skip-unreachable the rest is planned, each skipped
-    site listed, and the exit code is 1."""
+    site listed, and the exit code is 1. CSV: the plan's dotted fields as field,value rows."""
     from planning import context, plans
     from planning.batch import SkippedSite
 
@@ -200,11 +199,9 @@ def batch(
                                        skip_unreachable=skip_unreachable, unplaceable=tuple(unplaceable),
                                        source=source, redundant=redundant)
         summary = result.plan.to_dict()
-        if as_json:
-            print_json({**{k: v for k, v in summary.items() if k != "sites"},
-                        "exact_routing_eur": result.exact_eur,
-                        "plan_id": result.stored.id if result.stored else None})
-        else:
+        if not print_object({**{k: v for k, v in summary.items() if k != "sites"},
+                             "exact_routing_eur": result.exact_eur,
+                             "plan_id": result.stored.id if result.stored else None}, chosen_format(fmt, as_json)):
             _print_batch(summary, result, top)
     if result.plan.skipped:
         raise typer.Exit(1)
@@ -404,9 +401,10 @@ def show(
     plan_ref: str = PLAN_ARG,
     geojson: Optional[Path] = typer.Option(None, "--geojson", callback=output_file,
                                            help="Write the plan's routes as GeoJSON for a map."),
-    as_json: bool = JSON,
+    fmt: OutputFormat = FORMAT, as_json: bool = JSON,
 ) -> None:
-    """A stored plan: its route(s), bill of materials, cost and loss budget."""
+    """A stored plan: its route(s), bill of materials, cost and loss budget (CSV: its dotted
+    fields as field,value rows)."""
     from planning import changeset, plans
 
     with open_session(ctx) as session:
@@ -415,9 +413,8 @@ def show(
             collection = plans.plan_geojson(session, plan)
             write_text(geojson, json.dumps(collection, ensure_ascii=False))
             err_console.print(f"{len(collection['features'])} route features written to {geojson}")
-    if as_json:
-        print_json({"id": plan.id, "name": plan.name, "kind": plan.kind, "state": str(plan.state),
-                    "total_cost_eur": plan.total_cost_eur, "summary": plan.summary})
+    if print_object({"id": plan.id, "name": plan.name, "kind": plan.kind, "state": str(plan.state),
+                     "total_cost_eur": plan.total_cost_eur, "summary": plan.summary}, chosen_format(fmt, as_json)):
         return
     console.print(f"plan [bold]{plan.name}[/bold] (id {plan.id}, {plan.kind}, {plan.state})", highlight=False)
     if plan.kind.startswith("access-"):  # a building or area plan (commands/plan_access.py)
@@ -435,8 +432,9 @@ def show(
 
 
 @app.command()
-def diff(ctx: typer.Context, plan_ref: str = PLAN_ARG, as_json: bool = JSON) -> None:
-    """What applying the plan would add to and change in the inventory."""
+def diff(ctx: typer.Context, plan_ref: str = PLAN_ARG, fmt: OutputFormat = FORMAT, as_json: bool = JSON) -> None:
+    """What applying the plan would add to and change in the inventory (CSV: one line per
+    row added or field changed)."""
     from inventory.entities import KIND_OF_TABLE
     from planning import changeset
 
@@ -445,14 +443,28 @@ def diff(ctx: typer.Context, plan_ref: str = PLAN_ARG, as_json: bool = JSON) -> 
         added = {KIND_OF_TABLE.get(t, t): codes for t, codes in changeset.plan_rows(session, plan).items()}
         changed = [{"kind": KIND_OF_TABLE.get(c["table"], c["table"]), **{k: v for k, v in c.items() if k != "table"}}
                    for c in changeset.plan_changes(session, plan)]
-    if as_json:
+    fmt = chosen_format(fmt, as_json)
+    if fmt is OutputFormat.JSON:
         print_json({"plan": plan.name, "state": str(plan.state), "added": added, "changed": changed})
+        return
+    if fmt is OutputFormat.CSV:
+        print_listing(fmt, "", DIFF_COLUMNS, diff_rows(added, changed))
         return
     print_table(f"plan {plan.name}: rows added (status planned -> active on apply)", ["kind", "rows", "codes"],
                 [(kind, len(codes), ", ".join(codes[:6]) + (f" +{len(codes) - 6} more" if len(codes) > 6 else ""))
                  for kind, codes in added.items()], prose=("codes",))
     print_table("rows changed", ["kind", "code", "field", "before", "after"],
                 [(c["kind"], c["code"], c["field"], c["before"], c["after"]) for c in changed])
+
+
+DIFF_COLUMNS = ["change", "kind", "code", "field", "before", "after"]
+
+
+def diff_rows(added: dict[str, list[str]], changed: list[dict]) -> list[list]:
+    """`plan diff` as one line per row the plan adds and per field it changes on a row it
+    does not own (the lines of its CSV)."""
+    return [*(["added", kind, code, "", "", ""] for kind, codes in added.items() for code in codes),
+            *(["changed", c["kind"], c["code"], c["field"], c["before"], c["after"]] for c in changed)]
 
 
 def _change_state(ctx: typer.Context, plan_ref: str, action: str, done: str) -> None:

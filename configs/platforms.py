@@ -53,6 +53,10 @@ PLATFORMS: dict[str, Platform] = {
         neighbour_commands=(NeighbourCommand("lldp", "show lldp neighbors", "neighbor_interface"),),
     ),
     "aruba_os": Platform("aruba_os", config_command="show running-config"),
+    # the PON's OLTs (Huawei SmartAX MA5600T/MA5800); their ciphertexts and `simple` values
+    # are in the scrubber's vocabulary (tests/ssh/corpus/*-huawei_olt.txt). No LLDP towards
+    # the access network, no compliance rules yet: backup, diff and scrubbing only.
+    "huawei_olt": Platform("huawei_olt", config_command="display current-configuration"),
 }
 
 

@@ -22,8 +22,15 @@ keyword is one of these words; what is *not* a value is the short, reviewed list
 minimum-length``, ``key chain NAME``, BGP ``set community``...), so a mistake there
 over-masks (a line loses meaning) instead of leaking.
 
+Huawei (the OLTs): ``cipher``, ``simple`` and ``irreversible-cipher`` name the encoding of
+the value after them, ``snmp-agent community read|write cipher|simple VALUE`` puts access
+and encoding first, and ``password-auth`` (an ONT's password), ``checkcode``,
+``securityname`` (a v2c trap target's community), ``authentication-mode`` and
+``privacy-mode`` (SNMPv3) introduce values.
+
 Anywhere in a line, also in descriptions and banners: crypt strings (``$1$``, ``$5$``,
-``$6$``, ``$8$``, ``$9$``, ``$14$``...), the password in a URL's userinfo
+``$6$``, ``$8$``, ``$9$``, ``$14$``...), Huawei's fenced ciphertexts (``%^%#...%^%#``,
+``%$%$...%$%$``, ``%@%@...%@%@``, ``%#%#...%#%#``), the password in a URL's userinfo
 (``scp://user:PASS@host``), Junos ``## SECRET-DATA`` lines, and every value the caller
 already knows to be secret (the SSH passwords from the secret store). Positional
 values without a keyword: the community of ``snmp-server host ADDR [version 1|2c]
@@ -100,6 +107,8 @@ _KEYWORD = re.compile(
     r"(?:password|passwd|secret|key|key-string|community|community-map|authentication"
     r"|pre-shared-key|passphrase|psk|wpa-psk|password-encrypt|key-value|trap-group"
     r"|community-name|.+-(?:passwords?|passwd|secret|key|passphrase|pass|psk)"
+    # Huawei: ONT passwords and check codes, SNMPv3 protocol modes, a v2c trap target's community
+    r"|password-auth|checkcode|authentication-mode|privacy-mode|securityname"
     # encodings and digests that are followed by the value they describe
     r"|md5|sha|sha1|sha-1|sha224|sha256|sha-256|sha384|sha512|text|plaintext|plain-text"
     r"|cleartext|ciphertext|encrypted|ascii-text|hexadecimal)"
@@ -117,7 +126,12 @@ _MODIFIERS = frozenset({
     "ascii", "hex", "unencrypted", "hidden", "value", "local", "remote", "manager", "operator",
     "all", "port-access", "inbound", "outbound", "ah", "esp", "cipher",
     "authenticator", "encrypted", "fallback", "mode", *_AUTH_ALGOS, *_PRIV_ALGOS,
+    "simple", "irreversible-cipher",  # Huawei: the value's encoding
 })
+# Huawei `snmp-agent community read|write cipher|simple VALUE`: the access and the encoding
+# come before the value (a community has no type in front of it elsewhere)
+_COMMUNITY_ACCESS = frozenset({"read", "write"})
+_HUAWEI_ENCODINGS = frozenset({"cipher", "simple"})
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
 _ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?(?:1|2|3|96|128|160|224|256|384|512))*"
                         r"|aes(?:-?(?:128|192|256|cbc|cfb|gcm|ctr|cmac))*|3?des(?:56)?)")
@@ -139,7 +153,9 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
     "key": frozenset({"chain", "generate", "zeroize", "import", "export", "pubkey-chain", "decrypt",
                       "storage", "hash", "config-key", "management", "source", "id", "modulus"}),
     "community": frozenset({"add", "delete", "set", "none", "additive", "members", "list", "new-format",
-                            "internet", "no-export", "no-advertise", "local-as"}),
+                            "internet", "no-export", "no-advertise", "local-as", "complexity-check"}),
+    # Huawei `user-interface` login modes; SNMPv3's `authentication-mode sha ...` has a value
+    "authentication-mode": frozenset({"aaa", "password", "none", "scheme", "local", "radius", "hwtacacs"}),
     "authentication": frozenset({
         "login", "enable", "local", "aaa", "dot1x", "ppp", "arap", "nasi", "ssh", "telnet", "console", "web",
         "web-based", "mac-based", "port-access", "port-control", "host-mode", "order", "priority", "event",
@@ -193,6 +209,9 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\S+')
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\']+)'),
+    # Huawei ciphertext, fenced: %^%#...%^%#, %$%$...%$%$, %@%@...%@%@, %#%#...%#%# (a fence
+    # that never closes: to the end of the token)
+    re.compile(r"(?P<value>(?P<fence>%\^%#|%\$%\$|%@%@|%#%#)\S*?(?:(?P=fence)|(?=[\s\"']|$)))"),
     # scp://user:PASSWORD@host
     # (up to the last "@" before the path: a password may hold an "@")
     re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
@@ -426,6 +445,10 @@ def _value_after(words: list[str], i: int) -> int | None:
         if (word in _STRUCTURE or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
                 or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last)):
             return None
+        if keyword in _UNTYPED and not last and (
+                word in _HUAWEI_ENCODINGS or (word in _COMMUNITY_ACCESS and words[j + 1] in _HUAWEI_ENCODINGS)):
+            j += 1
+            continue
         if MARKER.search(word) or keyword in _UNTYPED:
             return j  # a community has no type or algorithm in front of it
         if word.isdigit() and not last and (len(word) == 1 or _takes_number(words[j - 1])):

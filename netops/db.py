@@ -23,7 +23,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import time
 from contextlib import contextmanager
 from functools import lru_cache
@@ -34,6 +33,8 @@ from sqlalchemy import MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, NoSuchModuleError
 
+from netops.dbapi import (HEAD_SCHEMA, MIGRATIONS, SQLITE_HEADER, head_revision, head_tables, known_revisions,
+                          postgres_connect_args)
 from netops.errors import DatabaseError, NetopsError
 from netops.settings import DB_ENV, DEFAULT_LOCK_TIMEOUT_S, LOCK_TIMEOUT_ENV
 
@@ -42,10 +43,6 @@ if TYPE_CHECKING:  # Alembic and SQLModel are imported where used, not by every 
     from alembic.script import ScriptDirectory
     from sqlmodel import Session
 
-MIGRATIONS = Path(__file__).with_name("migrations")
-#: the tables and columns of the models at the head revision (see :func:`head_tables`)
-HEAD_SCHEMA = MIGRATIONS / "head_schema.json"
-SQLITE_HEADER = b"SQLite format 3\x00"
 BACKENDS = ("sqlite", "postgresql")
 #: pg_advisory_lock key of netops writers ("net" in ASCII; classid 0 in pg_locks)
 PG_LOCK_KEY = 0x6E6574
@@ -71,11 +68,7 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engin
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        # application_name lets a waiting netops name the process that holds the lock;
-        # lock_timeout bounds every wait for a row or table lock like SQLite's busy timeout
-        return create_engine(url, pool_pre_ping=True, connect_args={
-            "connect_timeout": 10, "application_name": f"netops pid {os.getpid()}",
-            "options": f"-c lock_timeout={int(lock_timeout * 1000)}"})
+        return create_engine(url, pool_pre_ping=True, connect_args=postgres_connect_args(lock_timeout))
     except NoSuchModuleError:
         raise DatabaseError(f"unknown database driver {parsed.drivername!r}: use postgresql://USER@HOST/DB "
                             "(psycopg 3)") from None
@@ -290,52 +283,11 @@ def model_tables() -> dict[str, list[str]]:
     return {table.name: [c.name for c in table.columns] for table in model_metadata().sorted_tables}
 
 
-@lru_cache(maxsize=1)
-def head_tables() -> dict[str, list[str]]:
-    """The tables and columns a database at the head revision has, for the check every
-    command makes on opening one. Read from ``head_schema.json`` (written by
-    :func:`write_head_schema`, kept equal to the models by a test): importing the models
-    costs about half a second of CPU, more than a command like `inventory stats` itself.
-    A file describing another revision is ignored, so a forgotten update is slow, not wrong."""
-    try:
-        recorded = json.loads(HEAD_SCHEMA.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        recorded = {}
-    if recorded.get("revision") == head_revision():
-        return recorded["tables"]
-    return model_tables()
-
-
 def write_head_schema() -> None:
-    """Record the models' tables for :func:`head_tables` (after adding a migration)."""
+    """Record the models' tables for :func:`netops.dbapi.head_tables` (after adding a migration)."""
     tables = ",\n".join(f" {json.dumps(name)}: {json.dumps(columns)}" for name, columns in model_tables().items())
     HEAD_SCHEMA.write_text(f'{{"revision": {json.dumps(head_revision())}, "tables": {{\n{tables}\n}}}}\n',
                            encoding="utf-8")
-
-
-#: ``revision = "0002"`` / ``down_revision = "0001"`` (or None) in a migration script
-_REVISION_LINE = re.compile(r"""^(revision|down_revision)\b[^=\n]*=\s*(?:["']([^"']+)["']|None)\s*$""", re.M)
-
-
-@lru_cache(maxsize=1)
-def known_revisions() -> list[str]:
-    """The schema revisions this netops knows, newest first. Read from the scripts' two
-    header lines while the history is one straight line (it is): every command opening a
-    database asks, and importing Alembic costs about half a second of CPU. Anything else
-    (branches, a header written differently) is left to Alembic; tests keep both equal."""
-    parent: dict[str, str | None] = {}
-    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
-        header = dict((name, value or None) for name, value in _REVISION_LINE.findall(script.read_text()))
-        if "revision" not in header or "down_revision" not in header:
-            return _alembic_revisions()
-        parent[header["revision"]] = header["down_revision"]
-    heads = set(parent) - set(parent.values())
-    chain = []
-    while len(heads) == 1 and heads.issubset(parent):
-        revision = heads.pop()
-        chain.append(revision)
-        heads = {parent[revision]} - {None}
-    return chain if len(chain) == len(parent) and not heads else _alembic_revisions()
 
 
 def _alembic_revisions() -> list[str]:
@@ -383,10 +335,6 @@ def _stored_revision(conn) -> str | None:
     if not inspect(conn).has_table("alembic_version"):
         return None
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def head_revision() -> str:
-    return known_revisions()[0]
 
 
 def is_current(engine: Engine) -> bool:

@@ -27,14 +27,12 @@ from commands.common import JSON_HELP
 LISTINGS = {"inventory list", "plan list", "audit rank", "audit diversity", "audit", "audit all",
             "audit reachability", "audit spof", "audit shared-risk", "audit capacity", "audit consistency",
             "audit cut", "config audit", "config backup", "lldp verify", "inventory stats", "inventory show",
-            "inventory seed", "inventory import"}
+            "inventory seed", "inventory import", "plan connect", "plan batch", "plan show", "plan diff"}
 #: commands with --json that print no listing, and why; every other one must offer --format
 NOT_LISTINGS = {
     "config diff": "prints a unified diff",
     "config remediate": "prints the config lines to paste, per device",
     "report": "prints where the report was written (--json adds its KPIs)",
-    # commands/plan.py is being reworked by the planning helpers (session 3): their listings next
-    "plan connect": "follow-up", "plan batch": "follow-up", "plan show": "follow-up", "plan diff": "follow-up",
 }
 #: names that said the same thing differently before: never again
 RETIRED = {"--site-name", "--entity-kind"}
@@ -174,15 +172,30 @@ def test_listing_formats_carry_the_same_columns(mini_city_db):
 def test_one_object_as_csv_is_field_value_rows(mini_city_db, args):
     """A command whose JSON is one object (not a list) gives CSV rows of its dotted fields."""
     run = lambda *a: CliRunner().invoke(app, ["--db", mini_city_db, *args, *a])
-    as_json = json.loads(run("--format", "json").stdout)
-    rows = list(csv.reader(io.StringIO(run("--format", "csv").stdout)))
+    assert_csv_is_the_json_fields(run("--format", "csv").stdout, json.loads(run("--format", "json").stdout))
+
+
+def assert_csv_is_the_json_fields(csv_text: str, as_json: dict) -> None:
+    """CSV of one object: a field,value header, then one row per leaf of the JSON, named by its
+    dotted path and holding its value; every leaf is there."""
+    rows = list(csv.reader(io.StringIO(csv_text)))
     assert rows[0] == ["field", "value"] and len(rows) > 5
     fields = dict(rows[1:])
+    assert len(fields) == len(rows) - 1  # no field twice
     for field, value in fields.items():
         found = as_json
         for key in field.split("."):
             found = found[int(key)] if isinstance(found, list) else found[key]
         assert value == ("" if found is None else str(found)), field
+    assert len(fields) == _leaves(as_json)
+
+
+def _leaves(value) -> int:
+    if isinstance(value, dict):
+        return sum(_leaves(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_leaves(v) for v in value)
+    return 1
 
 
 def test_no_progress_output_when_stderr_is_not_a_terminal(mini_city_db):

@@ -55,24 +55,30 @@ def test_help_screens_load_no_domain_code(args):
     assert loaded & GROUP_MODULES == ({f"commands.{args[0]}"} if args and args[0] != "--help" else set())
     # not even the database layer: a help screen opens nothing
     assert "sqlalchemy" not in loaded and "netops.db" not in loaded
+    assert "pydantic" not in loaded  # parsing values does not need it (commands.common._coerce_plainly)
 
 
-def test_reading_the_inventory_needs_neither_alembic_nor_the_generator(tmp_path):
-    """`inventory stats` opens the database and checks its schema revision without Alembic."""
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_reading_the_inventory_needs_neither_alembic_nor_the_generator(request, tmp_path, backend):
+    """`inventory stats` opens the database, checks its schema revision and tables and counts
+    through the driver alone: no Alembic, not even SQLAlchemy or the models."""
     import os
 
     from netops import db as dbmod
+    from tests.conftest import _fresh_postgres_url
 
-    url = f"sqlite:///{tmp_path / 'netops.db'}"
-    dbmod.upgrade(dbmod.make_engine(url))
+    url = (f"sqlite:///{tmp_path / 'netops.db'}" if backend == "sqlite"
+           else _fresh_postgres_url(request.getfixturevalue("pg_server")))
+    engine = dbmod.make_engine(url)
+    dbmod.upgrade(engine)
+    engine.dispose()
     env = {**os.environ, "NETOPS_DB_URL": url}
     loaded = _modules_after(["inventory", "stats", "--json"], env)
     assert "inventory.stats" in loaded  # the command did run
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
     assert loaded & GROUP_MODULES == {"commands.inventory"}
-    # counting needs SQLAlchemy Core only: neither SQLModel nor the models (pydantic schemas)
-    assert not loaded & {"sqlmodel", "inventory.models", "inventory.entities"}, \
-        sorted(loaded & {"sqlmodel", "inventory.models", "inventory.entities"})
+    not_needed = {"sqlalchemy", "netops.db", "sqlmodel", "inventory.models", "inventory.entities", "pydantic"}
+    assert not loaded & not_needed, sorted(loaded & not_needed)
 
 
 def test_recorded_head_schema_is_the_models():
@@ -94,3 +100,39 @@ def test_revisions_read_from_the_scripts_are_alembics():
 
     assert dbmod.known_revisions() == dbmod._alembic_revisions()
     assert dbmod.head_revision() == dbmod._script().get_current_head()
+
+
+def test_plain_values_agree_with_typers_own_validators():
+    """Every flag, text and choice of the CLI is coerced without pydantic (commands.common.
+    PlainValue, for start-up speed), to what Typer's own validator returns, and refuses what
+    it refuses."""
+    import typer
+    import typer.main
+    from typer._coercion import build_runtime_param  # the reference, as the exporter's BER is fuzzed against pysnmp
+
+    from cli import app
+    from commands.common import PlainValue
+    from tests.test_cli_conventions import subcommands
+
+    def walk(command):
+        yield from command.params
+        for _name, sub in subcommands(command):
+            yield from walk(sub)
+
+    plain = [p for p in walk(typer.main.get_command(app)) if isinstance(getattr(p, "_runtime_param", None), PlainValue)]
+    assert {"db_url", "fmt", "as_json"} <= {p.name for p in plain}
+    checked = 0
+    for param in plain:
+        ours, typers = param._runtime_param, build_runtime_param(param.type_descriptor)
+        words = [w for c in ours.choices or () for w in (c.value, c.value.upper(), c)] + ["x", "", "Ünïcode ✓"]
+        for value in [None, *(words if ours.kind is not bool else [True, False])]:
+            try:
+                expected = typers.coerce(value, param=param, ctx=typer.Context(typer.main.get_command(app)))
+            except typer.BadParameter:
+                with pytest.raises(typer.BadParameter):
+                    ours.coerce(value, param, None)
+                continue
+            assert ours.coerce(value, param, None) == expected and type(ours.coerce(value, param, None)) is \
+                type(expected), (param.name, value)
+            checked += 1
+    assert checked > 100

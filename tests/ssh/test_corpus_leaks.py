@@ -3,7 +3,8 @@ then every artefact is searched for every planted value.
 
 Devices: one per corpus platform. NX-OS and AOS-CX texts are served by fakenos'
 cisco_ios (the scrubber reads every platform's syntax on every device, and those two
-are not config platforms of netops yet); ProCurve and Junos by their own fakenos NOS.
+are not config platforms of netops yet); ProCurve, Junos and the Huawei OLT (netmiko's
+huawei_olt against fakenos' huawei_smartax) by their own fakenos NOS.
 Each device serves its secrets corpus followed by its look-alike corpus, and the IOS
 device also a community that changes between runs.
 """
@@ -42,6 +43,7 @@ DEVICES = {
     "c-procurve": ("hp_procurve", "hp_procurve", "show running-config", "hp_procurve"),
     "c-cx": ("cisco_ios", "cisco_ios", "show running-config", "aruba_oscx"),
     "c-junos": ("juniper_junos", "juniper_junos", "show configuration | display set", "juniper_junos"),
+    "c-olt": ("huawei_smartax", "huawei_olt", "display current-configuration", "huawei_olt"),
 }
 
 

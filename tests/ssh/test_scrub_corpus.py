@@ -29,7 +29,7 @@ LOOKALIKES = corpora.load("lookalike")
 
 def test_the_corpora_are_big_enough_and_cover_every_platform():
     assert sum(c.secret_lines for c in SECRETS) >= 200
-    platforms = {"cisco_ios", "cisco_nxos", "hp_procurve", "aruba_oscx", "juniper_junos"}
+    platforms = {"cisco_ios", "cisco_nxos", "hp_procurve", "aruba_oscx", "juniper_junos", "huawei_olt"}
     assert {c.name.split("-", 1)[1] for c in SECRETS} == platforms
     assert {c.name.split("-", 1)[1] for c in LOOKALIKES} == platforms
     values = [s for c in SECRETS for s in c.secrets]

@@ -1,0 +1,173 @@
+"""The database through its driver alone (sqlite3, psycopg), for commands that only count
+(`netops inventory stats`): importing SQLAlchemy costs about 0.3 s of CPU, more than such a
+command's work. Also what netops knows about its schema without SQLAlchemy or Alembic (the
+revisions, the head's tables), which :mod:`netops.db` uses as well.
+
+:func:`connect_checked` opens a database only when it is plainly healthy: a SQLite file (or
+a PostgreSQL database) at the head revision with every table and column of the head. Anything
+else, or a URL it does not read (a SQLite URL with options, another driver), returns None:
+the caller then opens it the full way (:mod:`netops.db`), which either says in one line what
+is wrong or, for an unusual URL, opens it. So the checks and their messages live in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: the tables and columns of the models at the head revision (see :func:`head_tables`)
+HEAD_SCHEMA = MIGRATIONS / "head_schema.json"
+SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_PREFIXES = ("postgresql+psycopg://", "postgresql://")
+
+
+# -- the schema this netops knows -----------------------------------------------------------
+
+#: ``revision = "0002"`` / ``down_revision = "0001"`` (or None) in a migration script
+_REVISION_LINE = re.compile(r"""^(revision|down_revision)\b[^=\n]*=\s*(?:["']([^"']+)["']|None)\s*$""", re.M)
+
+
+@lru_cache(maxsize=1)
+def known_revisions() -> list[str]:
+    """The schema revisions this netops knows, newest first. Read from the scripts' two
+    header lines while the history is one straight line (it is): every command opening a
+    database asks, and importing Alembic costs about half a second of CPU. Anything else
+    (branches, a header written differently) is left to Alembic; tests keep both equal."""
+    parent: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        header = dict((name, value or None) for name, value in _REVISION_LINE.findall(script.read_text()))
+        if "revision" not in header or "down_revision" not in header:
+            return _alembic_revisions()
+        parent[header["revision"]] = header["down_revision"]
+    heads = set(parent) - set(parent.values())
+    chain = []
+    while len(heads) == 1 and heads.issubset(parent):
+        revision = heads.pop()
+        chain.append(revision)
+        heads = {parent[revision]} - {None}
+    return chain if len(chain) == len(parent) and not heads else _alembic_revisions()
+
+
+def _alembic_revisions() -> list[str]:
+    from netops.db import _alembic_revisions as by_alembic  # imports Alembic: the unusual path only
+
+    return by_alembic()
+
+
+def head_revision() -> str:
+    return known_revisions()[0]
+
+
+@lru_cache(maxsize=1)
+def head_tables() -> dict[str, list[str]]:
+    """The tables and columns a database at the head revision has, for the check every
+    command makes on opening one. Read from ``head_schema.json`` (written by
+    :func:`netops.db.write_head_schema`, kept equal to the models by a test): importing the
+    models costs about half a second of CPU, more than a command like `inventory stats`
+    itself. A file describing another revision is ignored, so a forgotten update is slow,
+    not wrong."""
+    try:
+        recorded = json.loads(HEAD_SCHEMA.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = {}
+    if recorded.get("revision") == head_revision():
+        return recorded["tables"]
+    from netops.db import model_tables
+
+    return model_tables()
+
+
+# -- connections --------------------------------------------------------------------------
+
+
+def postgres_connect_args(lock_timeout: float) -> dict[str, Any]:
+    """psycopg's connection options of every netops connection: application_name lets a
+    waiting netops name the process that holds a lock; lock_timeout bounds every wait for a
+    row or table lock like SQLite's busy timeout."""
+    return {"connect_timeout": 10, "application_name": f"netops pid {os.getpid()}",
+            "options": f"-c lock_timeout={int(lock_timeout * 1000)}"}
+
+
+def connect_checked(url: str, lock_timeout: float):
+    """A DBAPI connection on the database at ``url`` when it is healthy (see the module's
+    docstring), else None. A driver error (locked, refused) is raised as the driver's."""
+    conn = _connect(url, lock_timeout)
+    if conn is None:
+        return None
+    try:
+        healthy = _is_at_head(conn)
+    except BaseException:
+        conn.close()
+        raise
+    if not healthy:
+        conn.close()
+        return None
+    return conn
+
+
+def _connect(url: str, lock_timeout: float):
+    if url.startswith(SQLITE_PREFIX) and not {"?", "%"} & set(url):  # no options, nothing quoted
+        path = Path(url[len(SQLITE_PREFIX):])
+        if path.name in ("", ":memory:") or not path.is_file() or not _is_sqlite_file(path):
+            return None
+        import sqlite3
+
+        return sqlite3.connect(path, timeout=lock_timeout)
+    prefix = next((p for p in POSTGRES_PREFIXES if url.startswith(p)), None)
+    if prefix is None or "?" in url:
+        return None
+    import psycopg
+
+    return psycopg.connect("postgresql://" + url[len(prefix):], **postgres_connect_args(lock_timeout))
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _is_at_head(conn) -> bool:
+    columns = catalogue(conn)
+    if "alembic_version" not in columns:
+        return False
+    if [row[0] for row in rows(conn, "SELECT version_num FROM alembic_version")] != [head_revision()]:
+        return False
+    return all(set(wanted) <= columns.get(table, set()) for table, wanted in head_tables().items())
+
+
+def catalogue(conn) -> dict[str, set[str]]:
+    """Table -> column names of the database (SQLite's schema, PostgreSQL's current schema)."""
+    if _is_sqlite(conn):
+        query = ("SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+                 "WHERE m.type = 'table'")
+    else:
+        query = ("SELECT table_name, column_name FROM information_schema.columns "
+                 "WHERE table_schema = current_schema()")
+    found: dict[str, set[str]] = {}
+    for table, column in rows(conn, query):
+        found.setdefault(table, set()).add(column)
+    return found
+
+
+def rows(conn, query: str) -> list[tuple]:
+    """Every row of a query without parameters (the one SQL both drivers take as it is)."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(query)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _is_sqlite(conn) -> bool:
+    driver = getattr(conn, "driver_connection", conn)  # SQLAlchemy's pooled connection: the driver's inside
+    return type(driver).__module__.startswith("sqlite3")
