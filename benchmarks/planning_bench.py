@@ -63,6 +63,17 @@ CUT_RADIUS_M = 500.0  # city cuts: candidate nodes this close to the sites' own 
 CUT_SITES = 4
 
 
+class Table:
+    """A markdown table, each row printed as it is made (a long run shows its progress)."""
+
+    def __init__(self, header: str, align: str):
+        self.lines = [header, align]
+
+    def add(self, row: str) -> None:
+        print(row, flush=True)
+        self.lines.append(row)
+
+
 class Clock:
     def __enter__(self):
         self.wall, self.cpu = time.perf_counter(), time.process_time()
@@ -167,13 +178,12 @@ def redundancy(engine, options: NetworkOptions, count: int) -> list[str]:
             if plan.risks:
                 risky.append(f"{spec.code} ({', '.join(r['kind'] for r in plan.risks)})")
             print(f"redundant {spec.code}: {clock.cpu:.2f} s CPU, risks {plan.risks}", flush=True)
-    return [
-        "| sites | two PoPs | sharing a trench, manhole, building or corridor | CPU per plan median | max |",
-        "|---:|---:|---|---:|---:|",
-        f"| {len(chosen)} ({len(chosen) - len(schools[::step_s][:count])} Kitas, "
-        f"{len(schools[::step_s][:count])} schools) | {two_pops} | {', '.join(risky) or 'none'} | "
-        f"{statistics.median(times):.2f} s | {max(times):.2f} s |",
-    ]
+    table = Table("| sites | two PoPs | sharing a trench, manhole, building or corridor | CPU per plan median | max |",
+                  "|---:|---:|---|---:|---:|")
+    table.add(f"| {len(chosen)} ({len(chosen) - len(schools[::step_s][:count])} Kitas, "
+              f"{len(schools[::step_s][:count])} schools) | {two_pops} | {', '.join(risky) or 'none'} | "
+              f"{statistics.median(times):.2f} s | {max(times):.2f} s |")
+    return table.lines
 
 
 def _redundant_gap(instance: RedundantInstance) -> tuple[float, float, float, float, float] | None:
@@ -192,8 +202,10 @@ def _redundant_gap(instance: RedundantInstance) -> tuple[float, float, float, fl
 
 def _city_cuts(engine, options: NetworkOptions, count: int) -> list[RedundantInstance]:
     """Small instances cut from the seeded city: ``CUT_SITES`` neighbouring Kitas (every
-    n-th Kita and its nearest), the candidate network within ``CUT_RADIUS_M`` of their
-    single-site redundant routes, the PoPs in it."""
+    n-th Kita and its nearest that have a risk-free pair at all), the candidate network
+    within ``CUT_RADIUS_M`` of their single-site redundant routes (a route on spare strands
+    with its cable's manholes), the PoPs in it (``CandidateNetwork.restricted_to``). A site
+    left without a risk-free pair in the cut is dropped from it, said so."""
     import numpy as np
     from scipy.spatial import cKDTree
 
@@ -207,30 +219,43 @@ def _city_cuts(engine, options: NetworkOptions, count: int) -> list[RedundantIns
     nodes_xy = np.array([local_xy(net.graph.nodes[n]["lat"], net.graph.nodes[n]["lon"], lat0) for n in full.nodes])
     node_tree = cKDTree(nodes_xy)
     nothing = full.weights(np.zeros(len(full.edges), dtype=bool))
+    pairs: dict = {}
+
+    def pair_of(t):
+        if t not in pairs:
+            pairs[t] = full.best_pair(t, nothing)
+        return pairs[t]
+
     cuts = []
     for start in range(0, len(kitas), max(1, len(kitas) // count))[:count]:
-        _, near = sites_xy.query(local_xy(kitas[start].lat, kitas[start].lon, lat0), k=CUT_SITES)
-        group = [nodes[i] for i in near]
-        pairs = [full.best_pair(t, nothing) for t in group]
-        on_routes = {full.index[n] for p in pairs if p for r in p.routes for leg in r.legs for n in (leg.a, leg.b)}
+        _, near = sites_xy.query(local_xy(kitas[start].lat, kitas[start].lon, lat0), k=3 * CUT_SITES)
+        group = [nodes[i] for i in near if pair_of(nodes[i]) is not None][:CUT_SITES]
+        on_routes = {full.index[n] for t in group for r in pairs[t].routes for leg in r.legs
+                     for n in (leg.a, leg.b, *_cable_manholes(net, leg))}
         keep = {full.nodes[i] for v in on_routes for i in node_tree.query_ball_point(nodes_xy[v], CUT_RADIUS_M)}
-        keep = {n for n in keep if n[0] != "site" or n in group}
-        graph = net.graph.subgraph(keep).copy()
-        # a cable's spare strands leave the cut when its trenches do (the risk rules look at every one)
-        graph.remove_edges_from([(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if d["kind"] == STRAND
-                                 and any(("n", end) not in graph for _, a, b in d["trenches"] for end in (a, b))])
-        # the plant's records stay whole (a strand edge names trenches outside the cut); the caches are rebuilt
-        cut = CandidateNetwork(graph=graph, costs=net.costs, strands=net.strands, risk_rules=net.risk_rules,
-                               pops={p: code for p, code in net.pops.items() if p in graph},
-                               spare_cables=net.spare_cables, closure_codes=net.closure_codes,
-                               trench_coords=net.trench_coords)
-        cuts.append(RedundantInstance(cut, group))
+        cut = net.restricted_to(n for n in keep if n[0] != "site" or n in group)
+        inside = RedundantInstance(cut, group)
+        cut_nothing = inside.weights(np.zeros(len(inside.edges), dtype=bool))
+        paired = [t for t in group if inside.best_pair(t, cut_nothing) is not None]
+        if len(paired) < len(group):
+            print(f"city cut at {kitas[start].code}: no risk-free pair within the cut for "
+                  f"{', '.join(t[1] for t in group if t not in paired)}: left out of it", flush=True)
+        if len(paired) >= 2:
+            cuts.append(RedundantInstance(cut, paired))
     return cuts
+
+
+def _cable_manholes(net: CandidateNetwork, leg) -> list:
+    """The manholes a leg on spare strands runs through (its cable's trenches' ends)."""
+    if leg.kind != STRAND:
+        return []
+    return [("n", end) for _, a, b in net.edge(leg.a, leg.b, leg.key)["trenches"] for end in (a, b)]
 
 
 def redundant_batches(engine, options: NetworkOptions, seeds: int) -> list[str]:
     costs = default_cost_model()
-    rows = []
+    table = Table("| instances | gap mean | gap median | gap max | optimal | LP bound below optimum, max "
+                  "| heuristic median | MILP median |", "|---|---:|---:|---:|---:|---:|---:|---:|")
     grids = []
     for size, sites in ((5, 3), (6, 4), (6, 5)):
         for seed in range(seeds):
@@ -239,8 +264,9 @@ def redundant_batches(engine, options: NetworkOptions, seeds: int) -> list[str]:
             net = build_candidate_network(city.physical, city.pops, costs, streets=city.streets)
             grids.append(RedundantInstance(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites]))
     for label, instances in ((f"{seeds} × 5x5 grid, 3 sites + {seeds} × 6x6, 4 sites + {seeds} × 6x6, 5 sites", grids),
-                             (f"{seeds} cuts of the seeded city, {CUT_SITES} neighbouring Kitas, network within "
-                              f"{CUT_RADIUS_M:.0f} m of their routes", _city_cuts(engine, options, seeds))):
+                             (f"{seeds} cuts of the seeded city, {CUT_SITES} neighbouring Kitas with a risk-free "
+                              f"pair, network within {CUT_RADIUS_M:.0f} m of their routes (a site without a pair in "
+                              "the cut left out of it)", _city_cuts(engine, options, seeds))):
         results = []
         for instance in instances:
             gap = _redundant_gap(instance)
@@ -252,12 +278,11 @@ def redundant_batches(engine, options: NetworkOptions, seeds: int) -> list[str]:
                   f"{results[-1][0]:.2f} %, LP {results[-1][1]:.2f} % below, {results[-1][2]:.2f} s / "
                   f"{results[-1][3]:.2f} s", flush=True)
         gaps = [r[0] for r in results]
-        rows.append(f"| {label} | {statistics.mean(gaps):.2f} % | {statistics.median(gaps):.2f} % | "
-                    f"{max(gaps):.2f} % | {sum(g < 0.01 for g in gaps)}/{len(gaps)} | "
-                    f"{max(r[1] for r in results):.2f} % | {statistics.median(r[2] for r in results) * 1000:,.0f} ms | "
-                    f"{statistics.median(r[3] for r in results) * 1000:,.0f} ms (up to {max(r[3] for r in results):.1f} s) |")
-    return ["| instances | gap mean | gap median | gap max | optimal | LP bound below optimum, max "
-            "| heuristic median | MILP median |", "|---|---:|---:|---:|---:|---:|---:|---:|", *rows]
+        table.add(f"| {label}: {len(results)} measured | {statistics.mean(gaps):.2f} % | "
+                  f"{statistics.median(gaps):.2f} % | {max(gaps):.2f} % | {sum(g < 0.01 for g in gaps)}/{len(gaps)} | "
+                  f"{max(r[1] for r in results):.2f} % | {statistics.median(r[2] for r in results) * 1000:,.0f} ms | "
+                  f"{statistics.median(r[3] for r in results) * 1000:,.0f} ms (up to {max(r[3] for r in results):.1f} s) |")
+    return table.lines
 
 
 def redundant_city(engine, options: NetworkOptions) -> list[str]:
@@ -303,7 +328,9 @@ def weak_site_fixes(engine, options: NetworkOptions) -> list[str]:
     again on the fixed inventory, fix by fix), side by side on the same candidate routes."""
     from planning.fixes import plan_fixes
 
-    rows, agree, top = [], True, None
+    table = Table("| sites | weak | fixes | without fix | ranking wall / CPU | reference wall / CPU |",
+                  "|---|---:|---:|---:|---:|---:|")
+    agree, top = True, None
     with session_scope(engine) as session:
         for label, every in (("weak sites (by-design ones left out)", False), ("with `--all` (hotspots too)", True)):
             with Clock() as fast:
@@ -316,13 +343,11 @@ def weak_site_fixes(engine, options: NetworkOptions) -> list[str]:
                     [(f.site.code, f.protected) for f in checked.ranking.fixes]
             ranked = result.ranking
             top = top if every else ranked.fixes[0]
-            rows.append(f"| {label} | {len(ranked.weak)} | {len(ranked.fixes)} | {len(ranked.unfixable)} | "
-                        f"{fast.wall:.1f} s / {fast.cpu:.1f} s | "
-                        + (f"{reference.wall:.1f} s / {reference.cpu:.1f} s ({reference.cpu / fast.cpu:.1f}x) |"
-                           if reference else "not run |"))
-            print(rows[-1], flush=True)
-    return ["| sites | weak | fixes | without fix | ranking wall / CPU | reference wall / CPU |",
-            "|---|---:|---:|---:|---:|---:|", *rows, "",
+            table.add(f"| {label} | {len(ranked.weak)} | {len(ranked.fixes)} | {len(ranked.unfixable)} | "
+                      f"{fast.wall:.1f} s / {fast.cpu:.1f} s | "
+                      + (f"{reference.wall:.1f} s / {reference.cpu:.1f} s ({reference.cpu / fast.cpu:.1f}x) |"
+                         if reference else "not run |"))
+    return [*table.lines, "",
             f"The reference counts the same protected sites for every line: {'yes' if agree else 'NO'}. "
             f"Best line: {top.site.code} to {top.route.pop_code}, {top.total_eur:,.0f} €, protects "
             f"{len(top.protected)} site(s), weight {top.weight:g}."]
@@ -334,7 +359,8 @@ def spare_strands(engine, options: NetworkOptions) -> list[str]:
 
     from planning.connect import fibre_path
 
-    rows = []
+    table = Table("| all Kitas, one batch | sites | on spare strands | new cable | spare strand pairs | closure "
+                  "re-entries | joint € |", "|---|---:|---:|---:|---:|---:|---:|")
     with session_scope(engine) as session:
         sites, _ = sites_by_kind(session, "kindergarten", None)
         for label, spare in (("spare strands first", True), ("new cables only", False)):
@@ -342,14 +368,12 @@ def spare_strands(engine, options: NetworkOptions) -> list[str]:
             plan = plan_batch(net, sites)
             paths = [fibre_path(r) for r in plan.routes.values()]
             bom = {line.item: line.quantity for line in plan.bom}
-            rows.append(f"| {label} | {len(plan.routes)} | {sum(bool(p.closures) for p in paths)} | "
-                        f"{bom.get('cable 12F', 0) / 1000:,.1f} km | "
-                        f"{bom.get('spare strand pair in existing cable', 0) / 1000:,.1f} km | "
-                        f"{bom.get('splice closure re-entry (spare strands)', 0):,.0f} | "
-                        f"{plan.total_eur:,.0f} € |")
-            print(rows[-1], flush=True)
-    return ["| all Kitas, one batch | sites | on spare strands | new cable | spare strand pairs | closure "
-            "re-entries | joint € |", "|---|---:|---:|---:|---:|---:|---:|", *rows]
+            table.add(f"| {label} | {len(plan.routes)} | {sum(bool(p.closures) for p in paths)} | "
+                      f"{bom.get('cable 12F', 0) / 1000:,.1f} km | "
+                      f"{bom.get('spare strand pair in existing cable', 0) / 1000:,.1f} km | "
+                      f"{bom.get('splice closure re-entry (spare strands)', 0):,.0f} | "
+                      f"{plan.total_eur:,.0f} € |")
+    return table.lines
 
 
 def section(args, engine, options) -> str:

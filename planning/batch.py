@@ -566,7 +566,7 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
 
     routes, single_routes = routes_of(joint), routes_of(independent)
     strands = net.strands
-    lines = bill_of_materials(list(routes.values()), net.costs, strands)
+    lines = bill_of_materials(list(routes.values()), net.costs, strands, net.closure_names())
     independent_total = round(sum(bom_total(bill_of_materials([r], net.costs, strands))
                                   for r in single_routes.values()), 2)
     by_site = {code: (r,) for code, r in routes.items()}

@@ -7,13 +7,14 @@ between closures or on to the PoP where it leaves the strands), the site switch 
 site has none), interfaces, fibre links and their hops (on an existing cable: a free
 strand pair assigned here, see ``planning.strands``) — with status ``planned`` and the
 plan's ``plan_id``. What the plan changes on rows it does not own (a free duct taken in
-an existing trench, a planned site going live, the strands it takes) is kept in
+an existing trench, a planned site going live, the strands it takes, the splices its pair
+joins take in existing closures) is kept in
 ``Plan.summary["changes"]`` and done (or checked) by ``apply``. All of a plan's cables through one
 trench share one duct (blown-in micro-duct cables), so a plan takes one free duct per
 existing trench it uses; a new trench gets two ducts, one used and one spare.
 
 ``apply`` turns the whole plan into active inventory in one transaction (and refuses,
-changing nothing, if a duct or strand it counted on was taken meanwhile): status active, plan_id
+changing nothing, if a duct, strand or closure splice it counted on was taken meanwhile): status active, plan_id
 cleared; ``discard`` deletes every row of the plan. The Plan row itself stays as the record (state applied or
 discarded).
 """
@@ -37,7 +38,9 @@ from netops.errors import NetopsError, NotFoundError
 from planning.connect import CABLE_KINDS, SiteSpec
 from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node
 from planning.routing import Leg, Route
-from planning.strands import taken_strands
+from planning.strands import free_splices, taken_strands, used_splices
+
+SPLICES_PER_JOIN = 2  # a duplex pair joined in a closure: two fusion splices
 
 SOURCE = "plan"
 SITE_SWITCH_PLATFORM = "cisco_ios"
@@ -86,6 +89,8 @@ class _Writer:
         self.activate_devices: list[int] = []
         self.strands: list[dict] = []  # spare strand pairs the plan takes
         self.taken: dict[int, set[int]] | None = None
+        self.splices: list[dict] = []  # splices its pair joins take in existing closures
+        self.free_splices: dict[int, int] | None = None
         self.counter = Counter()
 
     def code(self, what: str) -> str:
@@ -217,6 +222,8 @@ class _Writer:
                 run.append(leg)
         if run or not hops:
             hops.append((self.new_cable(run, site, start, {"b_site_id": pop_id}), (1, 2)))
+        for closure in dict.fromkeys(node for leg in route.legs for node in (leg.a, leg.b) if node[0] == "x"):
+            self.join_in(closure, site)
         return hops
 
     def closure_id(self, node: Node) -> int:
@@ -246,8 +253,20 @@ class _Writer:
         self.strands.append({"cable_id": cable_id, "cable": spare.code, "strands": list(pair), "site": site.code})
         return pair
 
+    def join_in(self, node: Node, site: Site) -> None:
+        """A pair join in an existing closure: two splices of its trays (as the inventory has them now)."""
+        if self.free_splices is None:
+            self.free_splices = free_splices(self.session)
+        closure = self.closure_id(node)
+        code = self.net.graph.nodes[node]["code"]
+        if self.free_splices.get(closure, 0) < SPLICES_PER_JOIN:
+            raise PlanStateError(f"closure {code} has no room for another pair join ({site.code}): re-plan")
+        self.free_splices[closure] -= SPLICES_PER_JOIN
+        self.splices.append({"closure_id": closure, "closure": code, "splices": SPLICES_PER_JOIN, "site": site.code})
+
     def finish(self) -> dict:
         return {"ducts": {str(k): 1 for k in sorted(self.ducts_taken)}, "strands": self.strands,
+                "splices": self.splices,
                 "activate_sites": self.activate_sites, "activate_devices": self.activate_devices}
 
 
@@ -311,6 +330,9 @@ def plan_changes(session: Session, plan: Plan) -> list[dict]:
     for use in changes.get("strands", []):
         out.append({"table": "cable", "code": use["cable"], "field": "strands",
                     "before": "free", "after": f"{'/'.join(map(str, use['strands']))} to {use['site']}"})
+    for use in changes.get("splices", []):
+        out.append({"table": "spliceclosure", "code": use["closure"], "field": "splices",
+                    "before": "free", "after": f"{use['splices']} to {use['site']}"})
     for model, key in ((Site, "activate_sites"), (Device, "activate_devices")):
         for row_id in changes.get(key, []):
             row = session.get(model, row_id)
@@ -338,6 +360,17 @@ def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
         if clash:
             raise PlanStateError(f"plan {plan.name} needs strand(s) {sorted(clash)} of cable {use['cable']}, "
                                  f"which something else uses now: re-plan")
+    needed: dict[int, int] = Counter()
+    for use in changes.get("splices", []):
+        needed[use["closure_id"]] += use["splices"]
+    if needed:
+        used = used_splices(session, except_plan=plan)
+        for closure_id, splices in sorted(needed.items()):
+            row = session.get(SpliceClosure, closure_id)
+            if row is None or used.get(closure_id, 0) + splices > row.capacity_splices:
+                room = None if row is None else row.capacity_splices - used.get(closure_id, 0)
+                raise PlanStateError(f"plan {plan.name} needs {splices} splices in closure "
+                                     f"{row.code if row else closure_id}, which has room for {room}: re-plan")
     counts = {}
     for model in STATUS_TABLES:
         result = session.execute(update(model).where(model.plan_id == plan.id).values(status=Status.ACTIVE))

@@ -99,11 +99,14 @@ def route_loss_budget(route: Route, optic: Optic, *, min_margin_db: float = DEFA
                        splices=fibre_path(route).fibre_splices)
 
 
-def bill_of_materials(routes: list[Route], costs: CostModel, strands: int) -> list[BomLine]:
+def bill_of_materials(routes: list[Route], costs: CostModel, strands: int,
+                      closure_names: dict[Node, str] | None = None) -> list[BomLine]:
     """What building ``routes`` takes: each route a new cable from the site to its PoP, or
     a drop to a closure and spare strands of existing cables on from there (see
     ``FibrePath``), entering its building separately (diverse entries for a redundant pair).
-    A closure re-entered for several routes is opened once."""
+    A closure re-entered for several routes is opened once; the splices each closure's
+    trays take are listed by closure (named by ``closure_names``, else by route node),
+    priced in the fusion splice line."""
     lines: list[BomLine] = []
     paths = [fibre_path(r) for r in routes]
 
@@ -128,6 +131,13 @@ def bill_of_materials(routes: list[Route], costs: CostModel, strands: int) -> li
     line("fusion splice", sum(cable_strands * (1 + p.new_cable_at_pop + p.joints) + 2 * len(p.closures)
                               for p in paths), "pc", costs.splice_eur)
     line("building entry", len(routes), "pc", costs.building_entry_eur)
+    joins: dict[Node, int] = defaultdict(int)
+    for path in paths:
+        for closure in path.closures:
+            joins[closure] += 1
+    for closure, count in sorted(joins.items(), key=lambda kv: repr(kv[0])):
+        name = (closure_names or {}).get(closure) or f"at route node {closure[1]}"
+        line(f"splices in closure {name} (in the fusion splices)", 2 * count, "pc", 0.0)
     return lines
 
 
@@ -220,7 +230,7 @@ def plan_connection(
             notes.append(f"no fully disjoint pair exists: {counts} shared")
         if routes[0].pop_code == routes[1].pop_code:
             notes.append(f"no disjoint pair to two PoPs: both routes end at {routes[0].pop_code}")
-    lines = bill_of_materials(routes, net.costs, net.strands)
+    lines = bill_of_materials(routes, net.costs, net.strands, net.closure_names())
     budgets = [route_loss_budget(r, choose_optic(optics, r.length_m, optic_name), min_margin_db=min_margin_db)
                for r in routes]
     return ConnectPlan(site, routes, shared, lines, bom_total(lines), budgets, net.costs,

@@ -14,7 +14,7 @@ from netops.errors import InputError, NotFoundError, RowProblem
 from planning.connect import SiteSpec
 from planning.costs import cost_model
 from planning.network import CandidateNetwork, build_candidate_network, load_street_network
-from planning.strands import spare_cables
+from planning.strands import free_splices, spare_cables
 from topology.graphs import physical_graph
 
 
@@ -45,7 +45,8 @@ def load_network(session: Session, options: NetworkOptions) -> CandidateNetwork:
     cables, closure_codes = spare_cables(session) if options.spare_strands else ([], {})
     return build_candidate_network(physical, pop_nodes(session), costs, streets=streets,
                                    strands=options.strands, geometries=geometries,
-                                   spare_cables=cables, closure_codes=closure_codes)
+                                   spare_cables=cables, closure_codes=closure_codes,
+                                   closure_splices=free_splices(session) if cables else None)
 
 
 def _spec(site: Site, entry_nodes: dict[int, int]) -> SiteSpec:

@@ -32,8 +32,8 @@ class TooLargeError(NetopsError):
 def optimal_cost(instance: SteinerInstance, terminals: list[int] | None = None,
                  time_limit_s: float = 120.0, capacities: list[tuple[list[int], int]] = ()) -> float:
     """The least joint cost connecting ``terminals`` (default all) to the root.
-    ``capacities``: (arcs, limit) pairs, at most ``limit`` sites using any of ``arcs``
-    (a cable's spare strand pairs, ``planning.strands.strand_capacities``)."""
+    ``capacities``: (arcs, limit) pairs, at most ``limit`` uses of ``arcs`` by all sites
+    together (a cable's spare strand pairs, a closure's pair joins: ``planning.strands.strand_capacities``)."""
     terminals = instance.terminals if terminals is None else terminals
     m = len(instance.tail)
     k = len(terminals)
@@ -79,7 +79,8 @@ def optimal_cost(instance: SteinerInstance, terminals: list[int] | None = None,
         row += 1
     matrix = coo_matrix((vals, (rows, cols)), shape=(row, n_vars)).tocsr()
     cost = np.concatenate([instance.fixed, np.tile(np.repeat(instance.per_cable, 2), k)])
-    integrality = np.concatenate([np.ones(m), np.zeros(2 * m * k)])
+    # capacities can make a fractional split of a site's flow cheaper: then x is integral too
+    integrality = np.concatenate([np.ones(m), np.full(2 * m * k, 1.0 if capacities else 0.0)])
     result = milp(cost, constraints=LinearConstraint(matrix, lower, upper), integrality=integrality,
                   bounds=Bounds(0, 1), options={"time_limit": time_limit_s, "mip_rel_gap": 1e-6})
     if result.status != 0 or result.x is None:

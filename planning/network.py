@@ -29,6 +29,10 @@ each. Strand capacity is per cable (``strand_pairs``: a pair per site, the way L
 carries a link); the planners respect it across a batch (``planning.strands``). Splicing
 into a cable mid-span (a new closure) is not offered: the inventory holds a cable's
 strands only between its two ends, so a mid-span closure would have to split the cable.
+A closure's splice trays are limited too (``SpliceClosure.capacity_splices``): a pass
+through it is one pair join, two fusion splices, and ``closure_joins`` holds the joins it
+has room for; a closure with none left is no candidate, and the planners keep a batch
+within the rest.
 
 New edges carry ``coords`` (GeoJSON positions) and their two ``ends``, so a plan can
 store them as trench segments. A trench without a free duct is a candidate for a *new*
@@ -39,7 +43,7 @@ for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Hashable, Iterable
 
@@ -165,6 +169,35 @@ class CandidateNetwork:
     spare_cables: dict[int, SpareCable] = field(default_factory=dict)  # cable id -> its spare strands
     closure_codes: dict[int, str] = field(default_factory=dict)  # closure id -> code
     trench_coords: dict[int, list[list[float]]] = field(default_factory=dict)  # existing trench geometry
+    closure_joins: dict[Node, int] = field(default_factory=dict)  # closure node -> pair joins it has room for
+
+    def restricted_to(self, nodes: Iterable[Node]) -> "CandidateNetwork":
+        """The candidate network on ``nodes`` only (e.g. an instance cut from the city): the
+        graph's subgraph, without the strand edges whose cable runs through a trench or
+        manhole outside (the risk rules look at every one), and every record narrowed to
+        what is left. Fields not narrowed here are carried as they are (``replace``); the
+        caches are rebuilt."""
+        keep = set(nodes)
+        graph = self.graph.subgraph(keep).copy()
+        graph.remove_edges_from([(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if d["kind"] == STRAND
+                                 and any(("n", end) not in keep for _, a, b in d["trenches"] for end in (a, b))])
+        cables = {d["cable_id"] for _, _, d in graph.edges(data=True) if d["kind"] == STRAND}
+        closures = {d["closure_id"]: node for node, d in graph.nodes(data=True) if node[0] == "x"}
+        trenches = {k[1] for _, _, k in graph.edges(keys=True) if k[0] in ("t", "parallel")}  # both ends in
+        network = replace(
+            self, graph=graph, pops={p: code for p, code in self.pops.items() if p in keep},
+            spare_cables={c: cable for c, cable in self.spare_cables.items() if c in cables},
+            closure_codes={c: code for c, code in self.closure_codes.items() if c in closures},
+            trench_coords={t: coords for t, coords in self.trench_coords.items() if t in trenches},
+            closure_joins={x: joins for x, joins in self.closure_joins.items() if x in keep},
+            _attach_nodes=[], _buildings=None, _attach_tree=None)
+        network._index_attach_points()
+        return network
+
+    def closure_names(self) -> dict[Node, str]:
+        """Closure node -> the closure's code."""
+        return {node: d["code"] or f"closure {d['closure_id']}" for node, d in self.graph.nodes(data=True)
+                if node[0] == "x"}
 
     def edge(self, u: Node, v: Node, key: Hashable) -> dict:
         return self.graph.edges[u, v, key]
@@ -259,6 +292,7 @@ def build_candidate_network(
     entry_candidates: int = DEFAULT_ENTRY_CANDIDATES,
     spare_cables: Iterable[SpareCable] = (),
     closure_codes: dict[int, str] | None = None,
+    closure_splices: dict[int, int] | None = None,
 ) -> CandidateNetwork:
     """Price the physical plant, the street network and the spare strands of existing
     cables (``spare_cables``, see ``planning.strands.spare_cables``) as one candidate graph.
@@ -353,24 +387,29 @@ def build_candidate_network(
         for u, v, key in physical.edges(keys=True)}
     trench_ends = {key: (u, v) for u, v, key in physical.edges(keys=True)}
     for cable in spare_cables:
-        _add_spare_cable(network, trench_ends, cable, closure_codes or {})
+        _add_spare_cable(network, trench_ends, cable, closure_codes or {}, closure_splices)
     network._index_attach_points()
     return network
 
 
 def _add_spare_cable(net: CandidateNetwork, trench_ends: dict[int, tuple[int, int]], cable: SpareCable,
-                     closure_codes: dict[int, str]) -> None:
+                     closure_codes: dict[int, str], closure_splices: dict[int, int] | None) -> None:
     """A strand edge between the cable's usable ends: closures (spliced in their trays) and
     PoPs (the strands end on the PoP's patch panel). A cable ending in another building,
-    PoP to PoP, with no free pair, or through a trench not in service is no candidate."""
+    PoP to PoP, with no free pair, in a closure with no room for a pair join (every route
+    on the strands is joined at each closure end), or through a trench not in service is
+    no candidate."""
     if cable.pairs < 1 or not cable.trenches or not all(t in trench_ends for t in cable.trenches):
+        return
+    if closure_splices is not None and any(c is not None and closure_splices.get(c, 0) < 2 for c in cable.closures):
         return
     ends: list[Node] = []
     for node, closure in zip(cable.ends, cable.closures):
         if ("n", node) not in net.graph:
             return
         if closure is not None:
-            ends.append(_closure_node(net, node, closure, closure_codes.get(closure)))
+            ends.append(_closure_node(net, node, closure, closure_codes.get(closure),
+                                      None if closure_splices is None else closure_splices[closure] // 2))
         elif ("n", node) in net.pops:
             ends.append(("n", node))
         else:
@@ -388,10 +427,13 @@ def _add_spare_cable(net: CandidateNetwork, trench_ends: dict[int, tuple[int, in
     net.spare_cables[cable.cable_id] = cable
 
 
-def _closure_node(net: CandidateNetwork, node: int, closure: int, code: str | None) -> Node:
-    """The closure at route node ``node`` (its splice trays), joined to its manhole."""
+def _closure_node(net: CandidateNetwork, node: int, closure: int, code: str | None, joins: int | None) -> Node:
+    """The closure at route node ``node`` (its splice trays, room for ``joins`` pair joins,
+    None: unlimited), joined to its manhole."""
     x: Node = ("x", node)
     if x not in net.graph:
+        if joins is not None:
+            net.closure_joins[x] = joins
         manhole = net.graph.nodes[("n", node)]
         net.graph.add_node(x, lat=manhole["lat"], lon=manhole["lon"], code=code, closure_id=closure,
                            route_node_id=node, attachable=False)

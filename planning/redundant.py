@@ -13,6 +13,8 @@ The exact problem, as a mixed-integer program (``exact_pairs``, HiGHS via scipy)
                                             a building's nodes together, PoP buildings too)
                                             except t's own building and documented entry
          x_t,e + x_t,f ≤ 1                  e, f in one street corridor (``topology.risk.corridors``)
+         Σ_t x_t on a cable's strand edge ≤ its free pairs; Σ_t inflow_t(closure) ≤ its room
+                                            for pair joins (``planning.strands.limits``)
          y, x binary (a site's own documented entry: x ≤ 2)
 
 The node groups make the routes node-disjoint per site, not only trench-disjoint; the
@@ -27,7 +29,11 @@ every trench no other site digs yet; buildings with several nodes and street cor
 are resolved by a small branch-and-bound (forbid one side of the first conflict, solve
 again; the pair's cost bounds everything below it), judged by ``route_risks``, the
 planner's and the audits' one definition. Sites are added farthest first, then ripped up
-and re-routed in turn until no site finds a cheaper pair given what the others dig.
+and re-routed in turn until no site finds a cheaper pair given what the others dig. No
+step puts more routes on a cable's spare strands or through a closure than it has room
+for: a site's search keeps off the ones the others fill (``RedundantInstance.blocked``),
+and a start that overloads one (the independent pairs) is repaired first, the site losing
+least moving off it (``_within_limits``).
 
 Large batches are bounded by Lagrangian relaxation of ``x ≤ y``: any split of each
 trench's fixed cost among the sites (Σ_t price_t,e ≤ fixed_e) makes Σ_t (t's cheapest
@@ -50,8 +56,9 @@ from netops.errors import NetopsError
 from planning.batch import batch_summary, cost_shares, unreachable_reason
 from planning.bounds import LowerBound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
-from planning.network import OWN_ENTRY, CandidateNetwork, Node
+from planning.network import OWN_ENTRY, STRAND, CandidateNetwork, Node
 from planning.routing import Route, make_leg, own_entry_nodes, route_risks
+from planning.strands import limits
 from topology.risk import corridors
 
 _EPS = 1e-9  # csgraph treats 0 as "no arc"
@@ -66,6 +73,8 @@ LAGRANGIAN_ROUNDS = 15  # re-pricing rounds of the Lagrangian bound (each one pa
 DAMPING = 0.3  # part of each trench's price that follows its users per round
 NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
            "corridor over the candidate network")
+NO_PAIR_LEFT = ("no two routes sharing no risk within the spare strand pairs and closure splices the "
+                "other sites of the batch leave")
 
 
 class TooLargeError(NetopsError):
@@ -112,6 +121,23 @@ class RedundantInstance:
                          | {int(self.group[self.index[n]]) for n in own_entry_nodes(net, t)})
             for t in site_set}
         self.is_own_entry = np.array(own_entry, dtype=bool)
+        # limited cables and closures (``planning.strands.limits``): routes each has room for,
+        # the candidate edges a route on it takes, and a closure's node (-1 for a cable)
+        known = limits(net)
+        self.limit_names = [known[k].name for k in known]
+        self.limit_routes = np.array([known[k].routes for k in known], dtype=np.int64)
+        self.limit_node = np.array([self.index[k[1]] if k[0] == "closure" else -1 for k in known], dtype=np.int64)
+        cable_edges: dict[int, list[int]] = defaultdict(list)
+        for e, d in enumerate(data):
+            if d["kind"] == STRAND:
+                cable_edges[d["cable_id"]].append(e)
+        self.limit_edges = [np.array(cable_edges[k[1]] if k[0] == "cable" else
+                                     np.flatnonzero((self.ends == self.index[k[1]]).any(axis=1)), dtype=np.int64)
+                            for k in known]
+        self.edge_limits: dict[int, list[int]] = defaultdict(list)
+        for limit, edges in enumerate(self.limit_edges):
+            for e in edges.tolist():
+                self.edge_limits[e].append(limit)
 
     def directed(self) -> list[tuple[int, int, int]]:
         """Every arc a route may take, (tail, head, edge): never into a site being planned,
@@ -124,6 +150,33 @@ class RedundantInstance:
         root = len(self.nodes)
         arcs += [(int(p), root, -1) for p in np.flatnonzero(self.is_pop)]
         return arcs
+
+    # -- spare strands and closures: routes within what each has room for ------------------------
+
+    def limit_usage(self, pairs: dict[Node, Pair], but: Node | None = None) -> np.ndarray:
+        """Routes on each limited cable and closure (of every site but ``but``)."""
+        count = np.zeros(len(self.limit_routes), dtype=np.int64)
+        if self.edge_limits:
+            for t, pair in pairs.items():
+                if t != but:
+                    for route in pair.edges:
+                        count[list({l for e in route for l in self.edge_limits.get(e, ())})] += 1
+        return count
+
+    def blocked(self, pairs: dict[Node, Pair], site: Node, also: tuple[int, ...] = ()) -> np.ndarray:
+        """Edges ``site`` may not take: those of every cable and closure the other sites
+        fill (and of the limits ``also``). A pair never takes two routes' worth of one:
+        its routes share no trench and no node."""
+        mask = np.zeros(len(self.edges), dtype=bool)
+        if self.edge_limits:
+            full = np.flatnonzero(self.limit_usage(pairs, but=site) >= self.limit_routes).tolist()
+            for limit in set(full) | set(also):
+                mask[self.limit_edges[limit]] = True
+        return mask
+
+    def overloaded(self, pairs: dict[Node, Pair]) -> list[str]:
+        """Names of the cables and closures ``pairs`` put more routes on than they have room for."""
+        return [self.limit_names[l] for l in np.flatnonzero(self.limit_usage(pairs) > self.limit_routes)]
 
     # -- cost of a plan ------------------------------------------------------------------------
 
@@ -325,8 +378,8 @@ def independent_pairs(instance: RedundantInstance) -> dict[Node, Pair]:
 
 
 def _reroute(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict[Node, Pair]:
-    """Each site in turn takes its cheapest pair given what the others dig, until none
-    finds a cheaper one (or ``MAX_PASSES``)."""
+    """Each site in turn takes its cheapest pair given what the others dig (and within the
+    strands and closures they leave), until none finds a cheaper one (or ``MAX_PASSES``)."""
     pairs = dict(pairs)
     usage = instance.usage(pairs)
     for _ in range(MAX_PASSES):
@@ -334,7 +387,7 @@ def _reroute(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict[Node,
         for t in sorted(pairs, key=lambda t: -instance.marginal(pairs[t], np.zeros(len(usage), dtype=bool))):
             own = instance.usage({t: pairs[t]})
             dug = (usage - own) > 0
-            candidate = instance.best_pair(t, instance.weights(dug))
+            candidate = instance.best_pair(t, np.where(instance.blocked(pairs, t), np.inf, instance.weights(dug)))
             if candidate is not None and instance.marginal(candidate, dug) < instance.marginal(pairs[t], dug) - 1e-6:
                 pairs[t] = candidate
                 usage = usage - own + instance.usage({t: candidate})
@@ -352,10 +405,50 @@ def _insert(instance: RedundantInstance, pairs: dict[Node, Pair], order: list[No
     pairs = dict(pairs)
     usage = instance.usage(pairs)
     for t in order:
+        blocked = instance.blocked(pairs, t)
         weights = sharing * instance.per_cable + np.where(usage > 0, 0.0, discount * instance.fixed)
-        pairs[t] = instance.best_pair(t, weights) or independent[t]
-        usage += instance.usage({t: pairs[t]})
+        pair = instance.best_pair(t, np.where(blocked, np.inf, weights))
+        if pair is None and not blocked[[e for route in independent[t].edges for e in route]].any():
+            pair = independent[t]
+        if pair is not None:  # else no risk-free pair within the strands and closures left
+            pairs[t] = pair
+            usage += instance.usage({t: pair})
     return pairs
+
+
+def _within_limits(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict[Node, Pair]:
+    """``pairs`` with no cable or closure carrying more routes than it has room for: while
+    one is overloaded, each of its sites is priced on its best pair off it (and off every
+    other full one it does not hold), given what the others dig; the site losing least
+    moves, a site with no such pair leaves the plan."""
+    pairs = dict(pairs)
+    while True:
+        usage = instance.limit_usage(pairs)
+        over = np.flatnonzero(usage > instance.limit_routes)
+        if not len(over):
+            return pairs
+        crowded = int(over[np.argmin(instance.limit_routes[over] - usage[over])])
+        dug_by = instance.usage(pairs)
+        best = None
+        for t in sorted(pairs, key=repr):
+            if crowded not in {l for route in pairs[t].edges for e in route for l in instance.edge_limits.get(e, ())}:
+                continue
+            dug = (dug_by - instance.usage({t: pairs[t]})) > 0
+            weights = np.where(instance.blocked(pairs, t, also=(crowded,)), np.inf, instance.weights(dug))
+            pair = instance.best_pair(t, weights)
+            loss = np.inf if pair is None else instance.marginal(pair, dug) - instance.marginal(pairs[t], dug)
+            if best is None or loss < best[0]:
+                best = (loss, t, pair)
+        _, t, pair = best
+        if pair is None:
+            del pairs[t]
+        else:
+            pairs[t] = pair
+
+
+def _best(instance: RedundantInstance, candidates: list[dict[Node, Pair]]) -> dict[Node, Pair]:
+    """The plan connecting the most sites, the cheapest of those."""
+    return min(candidates, key=lambda pairs: (-len(pairs), instance.cost(pairs)))
 
 
 def _regroup(instance: RedundantInstance, pairs: dict[Node, Pair], independent: dict[Node, Pair]
@@ -379,8 +472,8 @@ def _regroup(instance: RedundantInstance, pairs: dict[Node, Pair], independent: 
             kept = {t: p for t, p in best.items() if t not in group}
             tries = [_insert(instance, kept, list(order), independent, 1.0, discount)
                      for order in (group, group[::-1]) for discount in (1.0, 0.5)]
-            candidate = min(tries, key=instance.cost)
-            if instance.cost(candidate) < best_cost - 1e-6:
+            candidate = _best(instance, tries)
+            if len(candidate) == len(best) and instance.cost(candidate) < best_cost - 1e-6:
                 best = _reroute(instance, candidate)  # the others may now have cheaper ways
                 best_cost, improved = instance.cost(best), True
                 failed.clear()
@@ -405,12 +498,12 @@ def redundant_pairs(instance: RedundantInstance, independent: dict[Node, Pair] |
         return {}
     nothing = np.zeros(len(instance.edges), dtype=bool)
     order = sorted(independent, key=lambda t: (-instance.marginal(independent[t], nothing), repr(t)))
-    candidates = [_reroute(instance, independent)]
+    candidates = [_reroute(instance, _within_limits(instance, independent))]
     for sharing, discount in CONSTRUCTIONS[:None if len(independent) <= max_regroup_sites else 1]:
         candidates.append(_reroute(instance, _insert(instance, {}, order, independent, sharing, discount)))
     if guide is not None:
         candidates.append(_reroute(instance, _insert(instance, {}, order, independent, 1.0, 1.0 - guide)))
-    best = min(candidates, key=instance.cost)
+    best = _best(instance, candidates)
     if len(best) <= max_regroup_sites:
         best = _regroup(instance, best, independent)
     return best
@@ -497,6 +590,16 @@ def _program(instance: RedundantInstance, sites: list[Node]):
                 lower.append(-np.inf), upper.append(1.0)
                 row += 1
         variables.append(columns)
+    for limit, edges in enumerate(instance.limit_edges):  # a cable's free pairs, a closure's pair joins
+        node, on_edges = int(instance.limit_node[limit]), set(edges.tolist())
+        cs = [col for columns in variables for j, col in columns.items()
+              if (arcs[j][1] == node if node >= 0 else arcs[j][2] in on_edges)]
+        if cs:
+            rows += [row] * len(cs)
+            cols += cs
+            vals += [1.0] * len(cs)
+            lower.append(-np.inf), upper.append(float(instance.limit_routes[limit]))
+            row += 1
     matrix = coo_matrix((vals, (rows, cols)), shape=(row, column)).tocsr()
     return (np.array(cost), LinearConstraint(matrix, lower, upper), Bounds(0, np.array(upper_bound)),
             arcs, variables)
@@ -620,14 +723,17 @@ def plan_redundant_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> Redund
     independent = independent_pairs(instance)
     relaxed = lp_relaxation(instance, sorted(independent, key=repr)) if independent else None
     pairs = redundant_pairs(instance, independent, guide=relaxed[1] if relaxed else None)
-    bound = relaxed[0] if relaxed else lagrangian_bound(instance, pairs)
+    # the LP bounds the batch of every site with a pair; when strands or closures leave one out, the Lagrangian
+    bound = relaxed[0] if relaxed and len(pairs) == len(independent) else lagrangian_bound(instance, pairs)
     code_of = {node: code for code, node in nodes.items()}
     routes = {code_of[t]: pair.routes for t, pair in sorted(pairs.items(), key=lambda kv: code_of[kv[0]])}
     strands = net.strands
-    lines = bill_of_materials([r for pair in routes.values() for r in pair], net.costs, strands)
+    lines = bill_of_materials([r for pair in routes.values() for r in pair], net.costs, strands,
+                              net.closure_names())
     independent_total = round(sum(bom_total(bill_of_materials(list(p.routes), net.costs, strands))
                                   for p in independent.values()), 2)
-    unreachable = {code: (NO_PAIR if net.graph.degree(node) and any(p in net.pops for p in nx.node_connected_component(net.graph, node))
+    unreachable = {code: (NO_PAIR_LEFT if node in independent else NO_PAIR if net.graph.degree(node) and any(
+                              p in net.pops for p in nx.node_connected_component(net.graph, node))
                           else unreachable_reason(net, node))
                    for code, node in sorted(nodes.items()) if node not in pairs}
     return RedundantPlan(sites, routes, lines, bom_total(lines), independent_total,

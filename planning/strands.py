@@ -7,14 +7,25 @@ others; ``plan discard`` deletes them and frees the strands, ``plan apply`` make
 used for good. A new site takes a duplex pair (two strands) on every cable it rides:
 a cable with k free strands serves k // 2 sites.
 
+A closure's splice trays hold ``SpliceClosure.capacity_splices`` fusion splices. Each
+strand end in use at a closure is spliced there: joined to another cable's strand (half a
+splice each: link hops through the closure) or to a splitter in it (a whole one: PON
+feeders and drops); a plan records the splices its pair joins take (two per site and
+closure passed) in its change set. What is left, halved, is the pair joins the closure
+can still take (``CandidateNetwork.closure_joins``).
+
 The batch planner (``planning.batch``) optimises without capacities;
 ``respect_strand_capacity`` then moves the sites that lose least by giving up their
-strands onto their next best way, until no cable carries more sites than it has pairs.
+strands onto their next best way, until no cable carries more sites than it has pairs
+and no closure more pair joins than it has room for.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Hashable
 
 import numpy as np
 from sqlmodel import Session, select
@@ -51,6 +62,59 @@ def taken_strands(session: Session, except_plan: Plan | None = None) -> dict[int
     return taken
 
 
+PLAN_SOURCE = "plan"  # rows a plan wrote (``planning.changeset``): their splices are in the plan's record
+
+
+def free_splices(session: Session, except_plan: Plan | None = None) -> dict[int, int]:
+    """Active closure id -> splice positions still free in its trays (never below 0):
+    its capacity less the plant's strand ends spliced in it (``used_splices``)."""
+    used = used_splices(session, except_plan)
+    return {cid: max(0, capacity - used.get(cid, 0)) for cid, capacity in session.exec(
+        select(SpliceClosure.id, SpliceClosure.capacity_splices).where(SpliceClosure.status == Status.ACTIVE)).all()}
+
+
+def used_splices(session: Session, except_plan: Plan | None = None) -> dict[int, int]:
+    """Closure id -> fusion splices in its trays: half a splice per strand end of a link
+    (joined to the next cable's strand there), a whole one per PON strand ending on a
+    splitter in the closure (half where the splitter is elsewhere: spliced through), and
+    what draft and applied plans (but ``except_plan``) recorded for their pair joins
+    (a plan before that record: two per strand pair it took, at each closure end)."""
+    closure_node = dict(session.exec(select(SpliceClosure.id, SpliceClosure.node_id)).all())
+    closures_of: dict[int, list[int]] = defaultdict(list)
+    for cable, a, b in session.exec(select(Cable.id, Cable.a_closure_id, Cable.b_closure_id)).all():
+        closures_of[cable] += [c for c in (a, b) if c is not None]
+    halves: dict[int, int] = defaultdict(int)  # closure -> half splices
+
+    def strand_end(cable: int, weight_at: dict[int, int] | int) -> None:
+        for closure in closures_of.get(cable, ()):
+            halves[closure] += weight_at if isinstance(weight_at, int) else weight_at.get(closure, 1)
+
+    hops = (select(LinkHop.cable_id).join(Link, Link.id == LinkHop.link_id)
+            .where((Link.source != PLAN_SOURCE) | Link.source.is_(None)))
+    for cable in session.exec(hops).all():
+        strand_end(cable, 1)  # strand_a
+        strand_end(cable, 1)  # strand_b
+    feeders = select(Splitter.feeder_cable_id, Splitter.node_id).where(Splitter.feeder_cable_id.is_not(None))
+    drops = (select(ResidentialConnection.drop_cable_id, Splitter.node_id)
+             .join(Splitter, Splitter.id == ResidentialConnection.splitter_id)
+             .where(ResidentialConnection.drop_cable_id.is_not(None)))
+    for query in (feeders, drops):
+        for cable, node in session.exec(query).all():
+            strand_end(cable, {c: 2 if closure_node.get(c) == node else 1 for c in closures_of.get(cable, ())})
+    plans = select(Plan.summary).where(Plan.state.in_([PlanState.DRAFT, PlanState.APPLIED]))
+    if except_plan is not None:
+        plans = plans.where(Plan.id != except_plan.id)
+    for summary in session.exec(plans).all():
+        changes = (summary or {}).get("changes", {})
+        if "splices" in changes:
+            for use in changes["splices"]:
+                halves[use["closure_id"]] += 2 * use["splices"]
+        else:
+            for use in changes.get("strands", []):
+                strand_end(use["cable_id"], 4)
+    return {closure: math.ceil(h / 2) for closure, h in halves.items()}
+
+
 def spare_cables(session: Session) -> tuple[list[SpareCable], dict[int, str]]:
     """Every active cable with at least one free strand pair and a closure at an end, and
     the codes of the closures (id -> code)."""
@@ -81,6 +145,33 @@ def spare_cables(session: Session) -> tuple[list[SpareCable], dict[int, str]]:
     return found, {cid: code for cid, (code, _) in closures.items()}
 
 
+@dataclass(frozen=True)
+class Limit:
+    """A limited part of the spare-strand plant, in routes: a cable's free pairs, a
+    closure's room for pair joins. Keys: ("cable", cable id), ("closure", closure node)."""
+
+    name: str
+    routes: int
+    arcs_per_route: int  # arcs of a route on it in a ``SteinerInstance``: a strand edge, or in and out
+
+
+def limits(net: CandidateNetwork) -> dict[Hashable, Limit]:
+    """Every limited cable and closure of the candidate network."""
+    names = net.closure_names()
+    found: dict[Hashable, Limit] = {("cable", c): Limit(f"cable {cable.code}", cable.pairs, 1)
+                                    for c, cable in sorted(net.spare_cables.items())}
+    found |= {("closure", x): Limit(f"closure {names[x]}", joins, 2)
+              for x, joins in sorted(net.closure_joins.items()) if x in net.graph}
+    return found
+
+
+def route_limits(route: Route) -> set[Hashable]:
+    """The limits a route takes one unit of: a pair of each cable it rides, a pair join in
+    each closure it passes."""
+    taken = {("cable", leg.key[1]) for leg in route.legs if leg.kind == STRAND}
+    return taken | {("closure", node) for leg in route.legs for node in (leg.a, leg.b) if node[0] == "x"}
+
+
 def cable_users(routes: list[Route]) -> dict[int, int]:
     """Cable id -> strand pairs the routes take on it."""
     users: dict[int, int] = defaultdict(int)
@@ -92,61 +183,85 @@ def cable_users(routes: list[Route]) -> dict[int, int]:
 
 
 def over_capacity(net: CandidateNetwork, routes: list[Route]) -> dict[str, tuple[int, int]]:
-    """Cable code -> (pairs taken, pairs free) for every cable the routes overload."""
-    return {net.spare_cables[c].code: (n, net.spare_cables[c].pairs)
-            for c, n in sorted(cable_users(routes).items()) if n > net.spare_cables[c].pairs}
+    """Cable or closure name -> (routes on it, routes it has room for) for every one the
+    routes overload."""
+    users: dict[Hashable, int] = defaultdict(int)
+    for route in routes:
+        for key in route_limits(route):
+            users[key] += 1
+    known = limits(net)
+    return {known[k].name: (n, known[k].routes) for k, n in sorted(users.items(), key=repr)
+            if k in known and n > known[k].routes}
 
 
-def strand_arcs(net: CandidateNetwork, instance) -> dict[int, list[int]]:
-    """Cable id -> the arcs of a ``planning.batch.SteinerInstance`` on its spare strands."""
-    arcs: dict[int, list[int]] = defaultdict(list)
+def limit_arcs(net: CandidateNetwork, instance) -> dict[Hashable, list[int]]:
+    """Limit key -> the arcs of a ``planning.batch.SteinerInstance`` a route on it takes:
+    a cable's strand edge (one arc of a parallel candidate split in two halves), every arc
+    at a closure."""
+    arcs: dict[Hashable, list[int]] = defaultdict(list)
+    seen = set()
     for arc, origin in enumerate(instance.origin):
-        if origin is not None and net.edge(*origin).get("kind") == STRAND:
-            arcs[net.edge(*origin)["cable_id"]].append(arc)
+        if origin is not None and origin not in seen and net.edge(*origin).get("kind") == STRAND:
+            seen.add(origin)
+            arcs[("cable", net.edge(*origin)["cable_id"])].append(arc)
+    index = {node: i for i, node in enumerate(net.graph.nodes)}
+    for x in net.closure_joins:
+        if x in index:
+            at = np.flatnonzero((instance.tail == index[x]) | (instance.head == index[x]))
+            if len(at):
+                arcs[("closure", x)] = at.tolist()
     return dict(arcs)
 
 
 def strand_capacities(net: CandidateNetwork, instance) -> list[tuple[list[int], int]]:
-    """(arcs, free pairs) of every cable with spare strands, for ``planning.exact``."""
-    return [(arcs, net.spare_cables[cable].pairs) for cable, arcs in sorted(strand_arcs(net, instance).items())]
+    """(arcs, arc uses) of every limited cable and closure, for ``planning.exact``."""
+    known = limits(net)
+    return [(arcs, known[k].routes * known[k].arcs_per_route)
+            for k, arcs in sorted(limit_arcs(net, instance).items(), key=repr)]
 
 
 def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, list[int]]) -> dict[int, list[int]]:
     """The batch plan ``paths`` (site -> arcs of a ``planning.batch.SteinerInstance``) with
-    no cable carrying more sites than it has free pairs.
+    no cable carrying more sites than it has free pairs and no closure more than it has
+    room for pair joins.
 
-    While a cable is overloaded, each of its sites is priced on its best way avoiding it
-    (and every cable already full), given the trenches the other sites dig; the site
-    losing least moves. A site with no other way at all drops out of the plan (it is
-    reported unreachable)."""
-    arcs_of_cable = strand_arcs(net, instance)
-    cable_of_arc = {arc: cable for cable, arcs in arcs_of_cable.items() for arc in arcs}
-    if not cable_of_arc:
+    While one is overloaded, each of its sites is priced on its best way avoiding it (and
+    every one already full), given the trenches the other sites dig; the site losing
+    least moves. A site with no other way at all drops out of the plan (it is reported
+    unreachable)."""
+    known = limits(net)
+    arcs_of = limit_arcs(net, instance)
+    limits_of_arc: dict[int, list[Hashable]] = defaultdict(list)
+    for key, arcs in arcs_of.items():
+        for arc in arcs:
+            limits_of_arc[arc].append(key)
+    if not limits_of_arc:
         return paths
     paths = {t: list(p) for t, p in paths.items()}
 
-    def users() -> dict[int, list[int]]:
-        found: dict[int, list[int]] = defaultdict(list)
+    def users() -> dict[Hashable, list[int]]:
+        found: dict[Hashable, list[int]] = defaultdict(list)
         for t, arcs in sorted(paths.items()):
-            for cable in dict.fromkeys(cable_of_arc[a] for a in arcs if a in cable_of_arc):
-                found[cable].append(t)
+            for key in dict.fromkeys(k for a in arcs for k in limits_of_arc.get(a, ())):
+                found[key].append(t)
         return found
 
     while True:
         using = users()
-        overloaded = sorted((c for c, ts in using.items() if len(ts) > net.spare_cables[c].pairs),
-                            key=lambda c: (net.spare_cables[c].pairs - len(using[c]), c))
+        overloaded = sorted((k for k, ts in using.items() if len(ts) > known[k].routes),
+                            key=lambda k: (known[k].routes - len(using[k]), repr(k)))
         if not overloaded:
             return paths
-        cable = overloaded[0]
-        full = {c for c, ts in using.items() if len(ts) >= net.spare_cables[c].pairs}
-        blocked = np.zeros(len(instance.fixed), dtype=bool)
-        blocked[[a for c in full for a in arcs_of_cable[c]]] = True
+        crowded = overloaded[0]
+        full = {k for k, ts in using.items() if len(ts) >= known[k].routes}
         best = None
         dug = np.zeros(len(instance.fixed), dtype=np.int64)
         for arcs in paths.values():
             np.add.at(dug, arcs, 1)
-        for t in using[cable]:
+        for t in using[crowded]:
+            # off the crowded one and every other full one but those t holds itself
+            blocked = np.zeros(len(instance.fixed), dtype=bool)
+            blocked[[a for k in full if k == crowded or t not in using[k] for a in arcs_of[k]]] = True
             usage = dug.copy()
             np.subtract.at(usage, paths[t], 1)
             weights = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
@@ -159,4 +274,4 @@ def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, li
         if np.isfinite(loss):
             paths[t] = instance.path(preds, t, instance.root)[::-1]
         else:
-            del paths[t]  # no way to a PoP without the strands others hold
+            del paths[t]  # no way to a PoP without the strands and closures others hold
