@@ -91,7 +91,7 @@ def quality(seeds: int) -> list[str]:
                     optimum = optimal_cost(instance)
                 exact_s.append(x.wall)
                 lp_tight.append(abs(bound - optimum) <= 1e-6 * optimum)
-            except NetopsError:  # the MILP's time limit: the LP bound still proves the gap
+            except NetopsError:  # the MILP's node limit: the LP bound still proves the gap
                 optimum, unfinished = bound, unfinished + 1
             independent = instance.cost(independent_paths(instance))
             gaps.append(100 * (heuristic - optimum) / optimum)
@@ -114,7 +114,7 @@ def quality(seeds: int) -> list[str]:
         f"{min(independent_over):.0f}–{max(independent_over):.0f} % more than the optimum on the same instances. "
         f"The directed LP relaxation (`planning/bounds.py`) equalled the MILP optimum on "
         f"{sum(lp_tight)}/{len(lp_tight)} instances the MILP finished"
-        + (f"; on {unfinished} the MILP hit its 120 s limit and the gap is against the LP bound." if unfinished
+        + (f"; on {unfinished} the MILP hit its branch-and-bound node limit and the gap is against the LP bound." if unfinished
            else "."),
     ]
 

@@ -37,7 +37,7 @@ from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bo
 from planning.costs import CostModel
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
-from planning.strands import respect_strand_capacity
+from planning.strands import respect_strand_capacity, strand_capacities
 
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
@@ -576,4 +576,5 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
                    if code not in routes}
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint), bound=lower_bound(instance, sorted(joint), joint) if joint else None)
+                     instance.cost(joint),
+                     bound=lower_bound(instance, sorted(joint), joint, strand_capacities(net, instance)) if joint else None)
