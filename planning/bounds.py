@@ -60,7 +60,7 @@ LP_MAX_VARIABLES = 400_000  # arcs x (sites + 1) up to which the LP relaxation i
 # loaded machine and on a quiet one.
 LP_MAX_ITERATIONS = 2_000_000  # simplex iterations per LP (HiGHS); an LP stopped there adds no bound
 GENERATION_ROUNDS = 2  # column generation rounds
-CAPACITY_IN_LP = True
+CAPACITY_IN_LP = False
 REGION_HOPS = 2  # a site's LP columns: its planned path and the arcs this many hops around it
 REPRICE_ROUNDS = 100  # re-pricing rounds after column generation (one bounded Dijkstra per site each)
 REPRICE_DAMPING = 0.25  # part of an arc's price that follows the sites using it, per round
