@@ -12,15 +12,26 @@ the root, using each trench in one direction, so this relaxes it. On the benchma
 cities it equals the optimum. Larger batches get the better of two bounds:
 
 **Column generation** (``generated_lp_bound``): the same LP with each site's flow limited
-to the arcs around its planned path; the restricted LP's duals price the arcs per site,
-and each site's cheapest way on the *whole* network at per-cable + its prices (the
-Lagrangian dual, valid as long as no arc's prices sum above its fixed cost) gives the
-bound; ways leaving their region add arcs for the next round, until none does or
-``GENERATION_ROUNDS`` are done. The fixed cost the duals leave on an arc goes to the sites that left over it.
-Then **re-pricing** (``_repriced``) climbs the same Lagrangian dual from those prices: each
-round part of every used arc's fixed cost moves to the sites whose cheapest ways used it.
-On the seeded city's 123 Kitas: 2 rounds of column generation alone prove about 22 %, with
-100 re-pricing rounds 0.6 % (BENCHMARKS.md).
+to the arcs around its planned path (not through another site, and without the site's
+own entry toll, a constant that would only worsen HiGHS' scaling); the restricted LP's
+duals price the arcs per site, and each site's cheapest way on the *whole* network at
+per-cable + its prices (the Lagrangian dual, valid as long as no arc's prices sum above
+its fixed cost) gives the bound; ways leaving their region add arcs for the next round,
+until none does or ``GENERATION_ROUNDS`` are done. The fixed cost the duals leave on an
+arc goes to the sites that left over it. Then **re-pricing** (``_repriced``) climbs the
+same Lagrangian dual from those prices: each round part of every used arc's fixed cost
+moves to the sites whose cheapest ways used it.
+
+**Spare strand capacity** (a cable with k free pairs carries k sites) is priced in the
+same Lagrangian: a price mu_c >= 0 per cable, paid by every site whose cheapest way rides
+it, minus mu_c · k_c for the whole batch; re-pricing moves it by subgradient steps. Any
+mu >= 0 keeps the bound valid for the capacitated plan; without it the bound could not
+rise above the uncapacitated optimum, below what the capacity-repaired plan must cost.
+
+Every limit is a count (simplex iterations, rounds), never a time, so the same batch
+gets the same bound on a loaded machine and a quiet one. Each site's search stops at
+the cost of its way of the round before (about 5 % of the city instead of all of it).
+On the seeded city's 123 Kitas with spare strands: BENCHMARKS.md.
 
 **Dual ascent**:
 
@@ -60,10 +71,9 @@ LP_MAX_VARIABLES = 400_000  # arcs x (sites + 1) up to which the LP relaxation i
 # loaded machine and on a quiet one.
 LP_MAX_ITERATIONS = 2_000_000  # simplex iterations per LP (HiGHS); an LP stopped there adds no bound
 GENERATION_ROUNDS = 2  # column generation rounds
-CAPACITY_IN_LP = False
 REGION_HOPS = 2  # a site's LP columns: its planned path and the arcs this many hops around it
 REPRICE_ROUNDS = 100  # re-pricing rounds after column generation (one bounded Dijkstra per site each)
-REPRICE_DAMPING = 0.25  # part of an arc's price that follows the sites using it, per round
+REPRICE_DAMPING = 0.05  # part of an arc's price that follows the sites using it, per round
 REPRICE_PATIENCE = 5  # rounds without a better bound before the capacity prices' step is halved
 REPRICE_TARGET = 0.002  # ... stopping early once the plan is proven within 0.2 %
 
@@ -283,8 +293,8 @@ class _Capacities:
     def of(cls, instance: SteinerInstance, capacities) -> "_Capacities":
         # one edge per cable: each site crosses it at most once (a cable's strands make one edge)
         rows = [(arcs[0], limit) for arcs, limit in capacity_rows(instance, capacities) if len(arcs)]
-        return cls(np.asarray([a for a, _ in rows], dtype=np.int64), np.asarray([limit for _, limit in rows], dtype=float),
-                   np.zeros(len(rows)))
+        return cls(np.asarray([a for a, _ in rows], dtype=np.int64),
+                   np.asarray([limit for _, limit in rows], dtype=float), np.zeros(len(rows)))
 
     def prices(self, m: int) -> np.ndarray:
         extra = np.zeros(2 * m)
@@ -349,17 +359,15 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
     """The LP relaxation by column generation, for batches too large to state whole: each
     site's flow may use the arcs around its planned path (``paths``: undirected arcs per
     site, the heuristic's plan, within ``capacities``); the restricted LP's duals price
-    every arc per site and every cable's strand pairs, the Lagrangian on the *whole*
-    network turns them into a valid bound, and the arcs of any site's cheaper way outside
-    its region join the next round. When no site's way leaves its region, the bound is the
-    full LP relaxation's value. Then re-pricing (``_repriced``) climbs further."""
+    every arc per site, the Lagrangian on the *whole* network turns them into a valid
+    bound, and the arcs of any site's cheaper way outside its region join the next round.
+    When no site's way leaves its region, the bound is the (uncapacitated) LP relaxation's
+    value. Then re-pricing (``_repriced``) climbs further and prices the strand pairs."""
     m = len(instance.tail)
     tails, heads = _directed(instance)
     fixed = np.concatenate([instance.fixed, instance.fixed])
     per_cable = np.concatenate([instance.per_cable, instance.per_cable])
-    capacity = _Capacities.of(instance, capacities)
-    cable_of = np.full(m, -1)
-    cable_of[capacity.arcs] = np.arange(len(capacity.arcs))
+    capacity = _Capacities.of(instance, capacities)  # priced by re-pricing: as LP rows they cost 10x the LP
     site = np.zeros(instance.n, dtype=bool)
     site[instance.terminals] = True
     incident: dict[int, list[int]] = {}
@@ -383,7 +391,7 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
         directed = np.concatenate([union, union + m])
         y_index = np.full(2 * m, -1)
         y_index[directed] = np.arange(len(directed))
-        cost, eq, ub, cap = [fixed[directed]], [], [], []  # eq/ub/cap: (row, column, value) blocks
+        cost, eq, ub = [fixed[directed]], [], []  # eq/ub: (row, column, value) blocks
         columns, eq_rows, ub_rows, b_eq, owners = len(directed), 0, 0, [], []
         for t in terminals:
             own = np.asarray(sorted(region[t]), dtype=np.int64)
@@ -393,8 +401,6 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
             eq += [(eq_rows + np.searchsorted(nodes, tails[arcs]), cols, 1.0),
                    (eq_rows + np.searchsorted(nodes, heads[arcs]), cols, -1.0)]
             ub += [(ub_rows + np.arange(len(arcs)), cols, 1.0), (ub_rows + np.arange(len(arcs)), y_index[arcs], -1.0)]
-            riding = cable_of[arcs % m]
-            cap.append((riding[riding >= 0], cols[riding >= 0]))
             # the site's own entry toll is a constant of its flow: left out, the LP stays well scaled
             cost.append(per_cable[arcs] - instance.toll * ((tails[arcs] == t) | (heads[arcs] == t)))
             supply = np.zeros(len(nodes))
@@ -405,15 +411,9 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
             columns += len(arcs)
             eq_rows += len(nodes)
             ub_rows += len(arcs)
-        cables = np.unique(np.concatenate([c for c, _ in cap])) if cap and CAPACITY_IN_LP else np.zeros(0, dtype=np.int64)
-        cap = [(c[np.isin(c, cables)], cols[np.isin(c, cables)]) for c, cols in cap]
-        cap_row = np.full(len(capacity.arcs), -1)
-        cap_row[cables] = ub_rows + np.arange(len(cables))
-        ub += [(cap_row[c], cols, 1.0) for c, cols in cap]
-        a_ub, a_eq = _sparse(ub, ub_rows + len(cables), columns), _sparse(eq, eq_rows, columns)
-        result = linprog(np.concatenate(cost), A_ub=a_ub, b_ub=np.concatenate([np.zeros(ub_rows), capacity.limit[cables]]),
-                         A_eq=a_eq, b_eq=np.concatenate(b_eq), bounds=(0, None), method="highs-ds",
-                         options={"maxiter": LP_MAX_ITERATIONS})
+        result = linprog(np.concatenate(cost), A_ub=_sparse(ub, ub_rows, columns), b_ub=np.zeros(ub_rows),
+                         A_eq=_sparse(eq, eq_rows, columns), b_eq=np.concatenate(b_eq), bounds=(0, None),
+                         method="highs-ds", options={"maxiter": LP_MAX_ITERATIONS})
         if result.status != 0:
             break
         marginals = np.maximum(0.0, -result.ineqlin.marginals)
@@ -422,8 +422,6 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
             prices[t] = np.zeros(2 * m)
             prices[t][arcs] = marginals[start:start + len(arcs)]
             start += len(arcs)
-        mu = np.zeros(len(capacity.arcs))
-        mu[cables] = marginals[ub_rows:]
         # what the duals leave of an arc's fixed cost goes to the sites whose way left their
         # region over it before (a site sees an arc outside its region at cable cost otherwise)
         spent = sum(prices.values())
@@ -438,10 +436,9 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
             scale = np.where(over, fixed / np.maximum(spent, _EPS), 1.0)
             for t in terminals:
                 prices[t] *= scale
-        trial = _Capacities(capacity.arcs, capacity.limit, mu)
-        value, found = _lagrangian(instance, terminals, prices, trial, ways)
+        value, found = _lagrangian(instance, terminals, prices, capacity, ways)
         if best is None or value > best:
-            best, best_prices, capacity, ways = value, prices, trial, found
+            best, best_prices, ways = value, prices, found
         escaped = False
         for t, way in found.items():
             outside = {a for a in way if a % m not in region[t]}
