@@ -328,6 +328,8 @@ def _lagrangian(instance: SteinerInstance, terminals: list[int], prices: dict[in
         limit = float(weights[ways[t]].sum()) * (1 + 1e-9) + 1.0
         graph.data = weights[perm]
         distance, preds = dijkstra(graph, directed=True, indices=t, return_predecessors=True, limit=limit)
+        if not np.isfinite(distance[instance.root]):  # not a way of t's (a caller's slip): search it all
+            distance, preds = dijkstra(graph, directed=True, indices=t, return_predecessors=True)
         if not np.isfinite(distance[instance.root]):
             return float("inf"), {}
         total += float(distance[instance.root])
