@@ -37,7 +37,7 @@ from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bo
 from planning.costs import CostModel
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
-from planning.strands import respect_strand_capacity
+from planning.strands import respect_strand_capacity, strand_capacities
 
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
@@ -377,24 +377,43 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
 
 
 def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes: int = 20,
-             only: frozenset[int] | None = None) -> dict[int, list[int]]:
+             only: frozenset[int] | None = None, capacities: Sequence[tuple[Sequence[int], int]] = ()
+             ) -> dict[int, list[int]]:
     """Each site (of ``only``, default all) in turn takes its cheapest path given what
-    the others already dig. The search from the site stops at its current path's cost."""
+    the others already dig. The search from the site stops at its current path's cost.
+    ``capacities`` ((arcs, sites at most) per cable): a site does not take a cable the
+    others fill already."""
     usage = np.zeros(len(instance.fixed), dtype=np.int64)
     for arcs in paths.values():
         np.add.at(usage, arcs, 1)
+    cable_of = np.full(len(instance.fixed), -1)
+    for cable, (arcs, _) in enumerate(capacities):
+        cable_of[list(arcs)] = cable
+    limits = np.asarray([limit for _, limit in capacities], dtype=np.int64)
+
+    def cables(arcs: list[int]) -> np.ndarray:
+        found = cable_of[arcs]
+        return np.unique(found[found >= 0])
+
+    riders = np.zeros(len(limits), dtype=np.int64)
+    for arcs in paths.values():
+        riders[cables(arcs)] += 1
     for _ in range(max_passes):
         improved = False
         for t in sorted(only or paths, key=lambda t: -len(paths[t])):
             old = paths[t]
             np.subtract.at(usage, old, 1)
+            riders[cables(old)] -= 1
             weights = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
             old_cost = float(weights[old].sum())
+            if len(limits):
+                weights[np.isin(cable_of, np.flatnonzero(riders >= limits))] = np.inf
             dist, preds = instance.shortest(weights, t, limit=old_cost)
             if dist[instance.root] < old_cost - 1e-6:
                 paths[t] = instance.path(preds, t, instance.root)[::-1]
                 improved = True
             np.add.at(usage, paths[t], 1)
+            riders[cables(paths[t])] += 1
         if not improved:
             break
     return paths
@@ -558,7 +577,10 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     node_of_terminal = dict(zip(instance.terminals, nodes.values()))
     code_of_terminal = dict(zip(instance.terminals, nodes))
     independent = independent_paths(instance)
-    joint = respect_strand_capacity(net, instance, joint_paths(instance))  # spare strands: k pairs, k sites
+    capacities = strand_capacities(net, instance)  # spare strands: a cable with k pairs serves k sites
+    joint = respect_strand_capacity(net, instance, joint_paths(instance))
+    if capacities:  # the repair moved sites one at a time: each may now find a cheaper way within the pairs
+        joint = _reroute(instance, joint, capacities=capacities)
 
     def routes_of(paths: dict[int, list[int]]) -> dict[str, Route]:
         return {code_of_terminal[t]: _to_route(net, instance, arcs, node_of_terminal[t])
@@ -576,4 +598,5 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
                    if code not in routes}
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint), bound=lower_bound(instance, sorted(joint), joint) if joint else None)
+                     instance.cost(joint),
+                     bound=lower_bound(instance, sorted(joint), joint, capacities) if joint else None)

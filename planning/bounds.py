@@ -12,15 +12,26 @@ the root, using each trench in one direction, so this relaxes it. On the benchma
 cities it equals the optimum. Larger batches get the better of two bounds:
 
 **Column generation** (``generated_lp_bound``): the same LP with each site's flow limited
-to the arcs around its planned path; the restricted LP's duals price the arcs per site,
-and each site's cheapest way on the *whole* network at per-cable + its prices (the
-Lagrangian dual, valid as long as no arc's prices sum above its fixed cost) gives the
-bound; ways leaving their region add arcs for the next round, until none does or
-``GENERATION_ROUNDS`` are done. The fixed cost the duals leave on an arc goes to the sites that left over it.
-Then **re-pricing** (``_repriced``) climbs the same Lagrangian dual from those prices: each
-round part of every used arc's fixed cost moves to the sites whose cheapest ways used it.
-On the seeded city's 123 Kitas: 2 rounds of column generation alone prove about 22 %, with
-100 re-pricing rounds 0.6 % (BENCHMARKS.md).
+to the arcs around its planned path (not through another site, and without the site's
+own entry toll, a constant that would only worsen HiGHS' scaling); the restricted LP's
+duals price the arcs per site, and each site's cheapest way on the *whole* network at
+per-cable + its prices (the Lagrangian dual, valid as long as no arc's prices sum above
+its fixed cost) gives the bound; ways leaving their region add arcs for the next round,
+until none does or ``GENERATION_ROUNDS`` are done. The fixed cost the duals leave on an
+arc goes to the sites that left over it. Then **re-pricing** (``_repriced``) climbs the
+same Lagrangian dual from those prices: each round part of every used arc's fixed cost
+moves to the sites whose cheapest ways used it.
+
+**Spare strand capacity** (a cable with k free pairs carries k sites) is priced in the
+same Lagrangian: a price mu_c >= 0 per cable, paid by every site whose cheapest way rides
+it, minus mu_c · k_c for the whole batch; re-pricing moves it by subgradient steps. Any
+mu >= 0 keeps the bound valid for the capacitated plan; without it the bound could not
+rise above the uncapacitated optimum, below what the capacity-repaired plan must cost.
+
+Every limit is a count (simplex iterations, rounds), never a time, so the same batch
+gets the same bound on a loaded machine and a quiet one. Each site's search stops at
+the cost of its way of the round before (about 5 % of the city instead of all of it).
+On the seeded city's 123 Kitas with spare strands: BENCHMARKS.md.
 
 **Dual ascent**:
 
@@ -43,13 +54,12 @@ Fast (one growth per site, one Dijkstra per site at the end), and valid for any 
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix, vstack
 from scipy.sparse.csgraph import dijkstra
 
 if TYPE_CHECKING:
@@ -57,11 +67,14 @@ if TYPE_CHECKING:
 
 _EPS = 1e-9
 LP_MAX_VARIABLES = 400_000  # arcs x (sites + 1) up to which the LP relaxation is solved
-LP_TIME_LIMIT_S = 20.0
-GENERATION_ROUNDS = 2  # column generation rounds: a fixed count, so a plan's bound does not depend on load
-GENERATION_SAFETY_S = 90.0  # ... with a wall-time limit only as a safety net
-REPRICE_ROUNDS = 100  # re-pricing rounds after column generation (one Dijkstra per site each)
-REPRICE_DAMPING = 0.25  # part of an arc's price that follows the sites using it, per round
+# Every limit is a count of work, never of time: the same batch gets the same bound on a
+# loaded machine and on a quiet one.
+LP_MAX_ITERATIONS = 2_000_000  # simplex iterations per LP (HiGHS); an LP stopped there adds no bound
+GENERATION_ROUNDS = 2  # column generation rounds
+REGION_HOPS = 2  # a site's LP columns: its planned path and the arcs this many hops around it
+REPRICE_ROUNDS = 100  # re-pricing rounds after column generation (one bounded Dijkstra per site each)
+REPRICE_DAMPING = 0.05  # part of an arc's price that follows the sites using it, per round
+REPRICE_PATIENCE = 5  # rounds without a better bound before the capacity prices' step is halved
 REPRICE_TARGET = 0.002  # ... stopping early once the plan is proven within 0.2 %
 
 
@@ -177,9 +190,10 @@ def dual_ascent_bound(instance: SteinerInstance, terminals: list[int] | None = N
     return LowerBound(total - instance.toll * len(terminals), "dual ascent")
 
 
-def lp_bound(instance: SteinerInstance, terminals: list[int], time_limit_s: float = LP_TIME_LIMIT_S
-             ) -> LowerBound | None:
-    """The directed LP relaxation's optimum, or None when it is too large or not solved."""
+def lp_bound(instance: SteinerInstance, terminals: list[int],
+             capacities: Sequence[tuple[Sequence[int], int]] = ()) -> LowerBound | None:
+    """The directed LP relaxation's optimum (within ``capacities``: at most so many sites
+    on any of the arcs, a cable's strand pairs), or None when it is too large or not solved."""
     m, n, k = len(instance.tail), instance.n, len(terminals)
     arcs = 2 * m
     if arcs * (k + 1) > LP_MAX_VARIABLES or not k:
@@ -201,25 +215,35 @@ def lp_bound(instance: SteinerInstance, terminals: list[int], time_limit_s: floa
         (np.concatenate([np.ones(arcs * k), -np.ones(arcs * k)]),
          (np.concatenate([np.arange(arcs * k), np.arange(arcs * k)]), np.concatenate([flow_var, arc]))),
         shape=(arcs * k, arcs * (k + 1)))
+    # capacity: the sites' flow over a cable's arcs, both directions, at most its pairs
+    rows = capacity_rows(instance, capacities)
+    riding = [(row, arcs + t * arcs + a + d) for row, (cable, _) in enumerate(rows)
+              for t in range(k) for a in cable.tolist() for d in (0, m)]
+    capacity = coo_matrix((np.ones(len(riding)), ([r for r, _ in riding], [c for _, c in riding])),
+                          shape=(len(rows), arcs * (k + 1)))
     cost = np.concatenate([np.tile(instance.fixed, 2), np.tile(np.tile(instance.per_cable, 2), k)])
-    result = linprog(cost, A_ub=coupling.tocsr(), b_ub=np.zeros(arcs * k), A_eq=conservation.tocsr(),
-                     b_eq=supply.ravel(), bounds=(0, 1), method="highs", options={"time_limit": time_limit_s})
+    result = linprog(cost, A_ub=vstack([coupling, capacity]).tocsr(),
+                     b_ub=np.concatenate([np.zeros(arcs * k), [float(limit) for _, limit in rows]]),
+                     A_eq=conservation.tocsr(), b_eq=supply.ravel(), bounds=(0, 1), method="highs",
+                     options={"maxiter": LP_MAX_ITERATIONS})
     if result.status != 0:
         return None
     return LowerBound(float(result.fun) - instance.toll * k, "LP relaxation")
 
 
 def lower_bound(instance: SteinerInstance, terminals: list[int] | None = None,
-                paths: dict[int, list[int]] | None = None) -> LowerBound:
+                paths: dict[int, list[int]] | None = None,
+                capacities: Sequence[tuple[Sequence[int], int]] = ()) -> LowerBound:
     """The LP relaxation where it is small enough to solve whole; else the better of dual
-    ascent and, given the plan's ``paths``, the LP by column generation (time-limited)."""
+    ascent and, given the plan's ``paths``, the LP by column generation and re-pricing.
+    ``capacities``: (arcs, sites at most) per cable, ``planning.strands.strand_capacities``."""
     terminals = list(instance.terminals if terminals is None else terminals)
-    whole = lp_bound(instance, terminals)
+    whole = lp_bound(instance, terminals, capacities)
     if whole is not None:
         return whole
     bounds = [dual_ascent_bound(instance, terminals)]
     if paths:
-        generated = generated_lp_bound(instance, terminals, paths)
+        generated = generated_lp_bound(instance, terminals, paths, capacities)
         if generated is not None:
             bounds.append(generated)
     return max(bounds, key=lambda b: b.value_eur)
@@ -229,17 +253,83 @@ def _directed(instance: SteinerInstance) -> tuple[np.ndarray, np.ndarray]:
     return (np.concatenate([instance.tail, instance.head]), np.concatenate([instance.head, instance.tail]))
 
 
-def _lagrangian(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray]
-                ) -> tuple[float, dict[int, list[int]]]:
-    """Σ_t (site t's cheapest way to the root at per-cable + prices[t] costs) on the whole
-    network, a lower bound whenever prices are >= 0 and sum to at most each arc's fixed
-    cost; and each site's way (directed arcs)."""
+def capacity_rows(instance: SteinerInstance, capacities: Sequence[tuple[Sequence[int], int]]
+                  ) -> list[tuple[np.ndarray, int]]:
+    """``capacities`` ((arcs, sites at most) per cable) with one arc per candidate edge: the
+    two halves of a split parallel candidate are crossed together, and a site riding a
+    cable takes one pair however many arcs the cable has."""
+    rows = []
+    for arcs, limit in capacities:
+        first = {}
+        for arc in arcs:
+            first.setdefault(instance.origin[arc], int(arc))
+        rows.append((np.asarray(sorted(first.values()), dtype=np.int64), int(limit)))
+    return rows
+
+
+def _directed_ways(instance: SteinerInstance, paths: dict[int, list[int]]) -> dict[int, list[int]]:
+    """The plan's paths (undirected arcs, site to root) as directed arcs (``_directed``)."""
+    m, ways = len(instance.tail), {}
+    for t, arcs in paths.items():
+        node, way = t, []
+        for arc in arcs:
+            forward = int(instance.tail[arc]) == node
+            way.append(arc if forward else arc + m)
+            node = int(instance.head[arc]) if forward else int(instance.tail[arc])
+        ways[t] = way
+    return ways
+
+
+@dataclass
+class _Capacities:
+    """Strand capacities in the Lagrangian: a price ``mu`` per cable on its (one) arc per
+    direction, paid by every site riding it, and ``limit`` sites it may carry."""
+
+    arcs: np.ndarray  # undirected arc of each cable
+    limit: np.ndarray
+    mu: np.ndarray
+
+    @classmethod
+    def of(cls, instance: SteinerInstance, capacities) -> "_Capacities":
+        # one edge per cable: each site crosses it at most once (a cable's strands make one edge)
+        rows = [(arcs[0], limit) for arcs, limit in capacity_rows(instance, capacities) if len(arcs)]
+        return cls(np.asarray([a for a, _ in rows], dtype=np.int64),
+                   np.asarray([limit for _, limit in rows], dtype=float), np.zeros(len(rows)))
+
+    def prices(self, m: int) -> np.ndarray:
+        extra = np.zeros(2 * m)
+        extra[self.arcs] = extra[self.arcs + m] = self.mu
+        return extra
+
+    def riders(self, m: int, ways: dict[int, list[int]]) -> np.ndarray:
+        """Sites riding each cable on ``ways``."""
+        cable_of = np.full(m, -1)
+        cable_of[self.arcs] = np.arange(len(self.arcs))
+        load = np.zeros(len(self.arcs))
+        for way in ways.values():
+            cables = cable_of[np.asarray(way, dtype=np.int64) % m]
+            load[np.unique(cables[cables >= 0])] += 1
+        return load
+
+
+def _lagrangian(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray],
+                capacity: _Capacities, ways: dict[int, list[int]]) -> tuple[float, dict[int, list[int]]]:
+    """Σ_t (site t's cheapest way to the root at per-cable + prices[t] + the cables' capacity
+    prices) − Σ_c mu_c · limit_c on the whole network: a lower bound whenever prices are >= 0
+    and sum to at most each arc's fixed cost, and mu >= 0; and each site's way (directed
+    arcs). ``ways`` (each site's way before) bound the searches: a way's cost at the new
+    prices is at least the cheapest's, so Dijkstra stops there (about 5 % of the city)."""
     graph, perm, arc_of = _directed_template(instance)
-    per_cable = np.concatenate([instance.per_cable, instance.per_cable])
-    total, ways = 0.0, {}
+    m = len(instance.tail)
+    base = np.concatenate([instance.per_cable, instance.per_cable]) + capacity.prices(m)
+    total, found = -float(capacity.mu @ capacity.limit), {}
     for t in terminals:
-        graph.data = np.maximum(per_cable + prices[t], _EPS)[perm]
-        distance, preds = dijkstra(graph, directed=True, indices=t, return_predecessors=True)
+        weights = np.maximum(base + prices[t], _EPS)
+        limit = float(weights[ways[t]].sum()) * (1 + 1e-9) + 1.0
+        graph.data = weights[perm]
+        distance, preds = dijkstra(graph, directed=True, indices=t, return_predecessors=True, limit=limit)
+        if not np.isfinite(distance[instance.root]):  # not a way of t's (a caller's slip): search it all
+            distance, preds = dijkstra(graph, directed=True, indices=t, return_predecessors=True)
         if not np.isfinite(distance[instance.root]):
             return float("inf"), {}
         total += float(distance[instance.root])
@@ -248,8 +338,8 @@ def _lagrangian(instance: SteinerInstance, terminals: list[int], prices: dict[in
             parent = int(preds[node])
             way.append(arc_of[parent, node])
             node = parent
-        ways[t] = way
-    return total, ways
+        found[t] = way[::-1]
+    return total, found
 
 
 def _directed_template(instance: SteinerInstance) -> tuple[csr_matrix, np.ndarray, dict[tuple[int, int], int]]:
@@ -266,79 +356,80 @@ def _directed_template(instance: SteinerInstance) -> tuple[csr_matrix, np.ndarra
 
 
 def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: dict[int, list[int]],
-                       rounds: int = GENERATION_ROUNDS, time_limit_s: float = GENERATION_SAFETY_S
-                       ) -> LowerBound | None:
+                       capacities: Sequence[tuple[Sequence[int], int]] = (), rounds: int = GENERATION_ROUNDS,
+                       reprice_rounds: int = REPRICE_ROUNDS) -> LowerBound | None:
     """The LP relaxation by column generation, for batches too large to state whole: each
     site's flow may use the arcs around its planned path (``paths``: undirected arcs per
-    site, the heuristic's plan); the restricted LP's duals price every arc per site, the
-    Lagrangian on the *whole* network turns them into a valid bound, and the arcs of any
-    site's cheaper way outside its region join the next round. When no site's way leaves
-    its region, the bound is the full LP relaxation's value."""
+    site, the heuristic's plan, within ``capacities``); the restricted LP's duals price
+    every arc per site, the Lagrangian on the *whole* network turns them into a valid
+    bound, and the arcs of any site's cheaper way outside its region join the next round.
+    When no site's way leaves its region, the bound is the (uncapacitated) LP relaxation's
+    value. Then re-pricing (``_repriced``) climbs further and prices the strand pairs."""
     m = len(instance.tail)
     tails, heads = _directed(instance)
     fixed = np.concatenate([instance.fixed, instance.fixed])
     per_cable = np.concatenate([instance.per_cable, instance.per_cable])
+    capacity = _Capacities.of(instance, capacities)  # priced by re-pricing: as LP rows they cost 10x the LP
+    site = np.zeros(instance.n, dtype=bool)
+    site[instance.terminals] = True
     incident: dict[int, list[int]] = {}
     for i, (a, b) in enumerate(zip(instance.tail.tolist(), instance.head.tolist())):
         incident.setdefault(a, []).append(i)
         incident.setdefault(b, []).append(i)
     region = {}
-    for t in terminals:  # its path and the arcs within two hops of it
+    for t in terminals:  # its path and the arcs within REGION_HOPS of it, not through another site
         nodes = {int(x) for a in paths[t] for x in (instance.tail[a], instance.head[a])}
-        for _ in range(2):
-            nodes |= {int(x) for v in nodes for a in incident[v] for x in (instance.tail[a], instance.head[a])}
-        region[t] = {a for v in nodes for a in incident[v]}
+        for _ in range(REGION_HOPS):
+            nodes |= {int(x) for v in nodes if v == t or not site[v]
+                      for a in incident[v] for x in (instance.tail[a], instance.head[a])}
+        region[t] = {a for v in nodes if v == t or not site[v] for a in incident[v]
+                     if (not site[instance.tail[a]] or instance.tail[a] == t)
+                     and (not site[instance.head[a]] or instance.head[a] == t)}
     escapers: dict[int, set[int]] = {}  # arc outside the regions -> sites whose way used it
+    ways = _directed_ways(instance, paths)
     best = None
-    deadline = time.perf_counter() + time_limit_s
     for _ in range(rounds):
-        union = sorted(set().union(*region.values()))
-        directed = np.concatenate([np.asarray(union), np.asarray(union) + m])
-        y_index = {int(a): i for i, a in enumerate(directed)}
-        columns, cost = len(directed), list(fixed[directed])
-        rows_eq, cols_eq, vals_eq, b_eq = [], [], [], []
-        rows_ub, cols_ub, vals_ub = [], [], []
-        owner = []  # (site, directed arc) of each coupling row
-        eq_row = 0
+        union = np.asarray(sorted(set().union(*region.values())), dtype=np.int64)
+        directed = np.concatenate([union, union + m])
+        y_index = np.full(2 * m, -1)
+        y_index[directed] = np.arange(len(directed))
+        cost, eq, ub = [fixed[directed]], [], []  # eq/ub: (row, column, value) blocks
+        columns, eq_rows, ub_rows, b_eq, owners = len(directed), 0, 0, [], []
         for t in terminals:
-            arcs = np.concatenate([np.asarray(sorted(region[t])), np.asarray(sorted(region[t])) + m])
+            own = np.asarray(sorted(region[t]), dtype=np.int64)
+            arcs = np.concatenate([own, own + m])
             nodes = np.unique(np.concatenate([tails[arcs], heads[arcs], [t, instance.root]]))
-            local = {int(v): eq_row + i for i, v in enumerate(nodes)}
-            for arc in arcs.tolist():
-                rows_eq += [local[int(tails[arc])], local[int(heads[arc])]]
-                cols_eq += [columns, columns]
-                vals_eq += [1.0, -1.0]
-                rows_ub += [len(owner), len(owner)]
-                cols_ub += [columns, y_index[arc]]
-                vals_ub += [1.0, -1.0]
-                owner.append((t, arc))
-                cost.append(per_cable[arc])
-                columns += 1
+            cols = columns + np.arange(len(arcs))
+            eq += [(eq_rows + np.searchsorted(nodes, tails[arcs]), cols, 1.0),
+                   (eq_rows + np.searchsorted(nodes, heads[arcs]), cols, -1.0)]
+            ub += [(ub_rows + np.arange(len(arcs)), cols, 1.0), (ub_rows + np.arange(len(arcs)), y_index[arcs], -1.0)]
+            # the site's own entry toll is a constant of its flow: left out, the LP stays well scaled
+            cost.append(per_cable[arcs] - instance.toll * ((tails[arcs] == t) | (heads[arcs] == t)))
             supply = np.zeros(len(nodes))
             supply[np.searchsorted(nodes, t)] += 1.0
             supply[np.searchsorted(nodes, instance.root)] -= 1.0
-            b_eq += supply.tolist()
-            eq_row += len(nodes)
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            break
-        result = linprog(np.asarray(cost),
-                         A_ub=csr_matrix((vals_ub, (rows_ub, cols_ub)), shape=(len(owner), columns)),
-                         b_ub=np.zeros(len(owner)),
-                         A_eq=csr_matrix((vals_eq, (rows_eq, cols_eq)), shape=(eq_row, columns)),
-                         b_eq=np.asarray(b_eq), bounds=(0, None), method="highs",
-                         options={"time_limit": remaining})
+            b_eq.append(supply)
+            owners.append((t, arcs))
+            columns += len(arcs)
+            eq_rows += len(nodes)
+            ub_rows += len(arcs)
+        result = linprog(np.concatenate(cost), A_ub=_sparse(ub, ub_rows, columns), b_ub=np.zeros(ub_rows),
+                         A_eq=_sparse(eq, eq_rows, columns), b_eq=np.concatenate(b_eq), bounds=(0, None),
+                         method="highs-ds", options={"maxiter": LP_MAX_ITERATIONS})
         if result.status != 0:
             break
-        prices = {t: np.zeros(2 * m) for t in terminals}
-        for (t, arc), marginal in zip(owner, result.ineqlin.marginals):
-            prices[t][arc] = max(0.0, -float(marginal))
+        marginals = np.maximum(0.0, -result.ineqlin.marginals)
+        prices, start = {}, 0
+        for t, arcs in owners:
+            prices[t] = np.zeros(2 * m)
+            prices[t][arcs] = marginals[start:start + len(arcs)]
+            start += len(arcs)
         # what the duals leave of an arc's fixed cost goes to the sites whose way left their
         # region over it before (a site sees an arc outside its region at cable cost otherwise)
         spent = sum(prices.values())
-        for arc, sites in escapers.items():
+        for arc, sites in sorted(escapers.items()):
             share = max(0.0, fixed[arc] - spent[arc]) / len(sites)
-            for t in sites:
+            for t in sorted(sites):
                 prices[t][arc] += share
         # HiGHS' duals are exact to its tolerance: scale any arc a hair over its fixed cost back
         spent = sum(prices.values())
@@ -347,11 +438,11 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
             scale = np.where(over, fixed / np.maximum(spent, _EPS), 1.0)
             for t in terminals:
                 prices[t] *= scale
-        value, ways = _lagrangian(instance, terminals, prices)
+        value, found = _lagrangian(instance, terminals, prices, capacity, ways)
         if best is None or value > best:
-            best, best_prices, best_ways = value, prices, ways
+            best, best_prices, ways = value, prices, found
         escaped = False
-        for t, way in ways.items():
+        for t, way in found.items():
             outside = {a for a in way if a % m not in region[t]}
             if outside:
                 escaped = True
@@ -363,25 +454,38 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
     if best is None or not np.isfinite(best):
         return None
     upper = instance.cost(paths) + instance.toll * len(terminals)
-    repriced = _repriced(instance, terminals, best_prices, best_ways, fixed, upper)
+    repriced = _repriced(instance, terminals, best_prices, capacity, ways, fixed, upper, reprice_rounds)
     method = "Lagrangian relaxation (column generation, re-priced)" if repriced > best else \
         "LP relaxation (column generation)"
     return LowerBound(max(best, repriced) - instance.toll * len(terminals), method)
 
 
+def _sparse(blocks: list[tuple[np.ndarray, np.ndarray, float]], rows: int, columns: int) -> csr_matrix:
+    row = np.concatenate([r for r, _, _ in blocks])
+    col = np.concatenate([c for _, c, _ in blocks])
+    val = np.concatenate([np.full(len(r), v) for r, _, v in blocks])
+    return csr_matrix((val, (row, col)), shape=(rows, columns))
+
+
 def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray],
-              ways: dict[int, list[int]], fixed: np.ndarray, upper: float, rounds: int = REPRICE_ROUNDS) -> float:
-    """Re-pricing after column generation, a subgradient-like ascent of the Lagrangian dual:
-    each round a ``REPRICE_DAMPING`` part of the fixed cost of every arc the sites' cheapest
-    ways used moves to those sites, evenly (they found it too cheap; the others pay less),
-    the rest of every arc's price stays (a mix of two valid splits is valid). The best
-    Lagrangian value; early once it proves ``upper`` (the plan, tolls included) within
-    ``REPRICE_TARGET``."""
+              capacity: _Capacities, ways: dict[int, list[int]], fixed: np.ndarray, upper: float,
+              rounds: int) -> float:
+    """Re-pricing after column generation, an ascent of the Lagrangian dual: each round a
+    ``REPRICE_DAMPING`` part of the fixed cost of every arc the sites' cheapest ways used
+    moves to those sites, evenly (they found it too cheap; the others pay less), the rest
+    of every arc's price stays (a mix of two valid splits is valid); and each cable's
+    capacity price follows a subgradient step (up where more sites ride it than it has
+    pairs, down where fewer), sized by the distance to ``upper`` (the plan, tolls
+    included) and halved when ``REPRICE_PATIENCE`` rounds bring nothing. The best
+    Lagrangian value; early once it proves ``upper`` within ``REPRICE_TARGET``."""
     sites = list(terminals)
+    m = len(instance.tail)
+    tolls = instance.toll * len(sites)
     current = np.stack([prices[t] for t in sites])
-    best = -np.inf
+    mu, step, since = capacity.mu.copy(), 1.0, 0
+    best = value = -np.inf
     for _ in range(rounds):
-        if upper - instance.toll * len(sites) <= (1 + REPRICE_TARGET) * (best - instance.toll * len(sites)):
+        if upper - tolls <= (1 + REPRICE_TARGET) * (best - tolls):
             break
         users = np.zeros(current.shape, dtype=bool)
         for i, t in enumerate(sites):
@@ -390,6 +494,17 @@ def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int,
         used = count > 0
         current[:, used] = (1 - REPRICE_DAMPING) * current[:, used] + REPRICE_DAMPING * np.where(
             users[:, used], fixed[used] / np.maximum(count[used], 1), 0.0)
-        value, ways = _lagrangian(instance, sites, {t: current[i] for i, t in enumerate(sites)})
-        best = max(best, value)
+        if len(mu):
+            slope = capacity.riders(m, ways) - capacity.limit
+            slope[(mu <= 0) & (slope < 0)] = 0.0
+            if slope.any() and np.isfinite(value):
+                mu = np.maximum(0.0, mu + step * max(upper - value, 0.0) / float(slope @ slope) * slope)
+        capacity = _Capacities(capacity.arcs, capacity.limit, mu)
+        value, ways = _lagrangian(instance, sites, {t: current[i] for i, t in enumerate(sites)}, capacity, ways)
+        if value > best:
+            best, since = value, 0
+        else:
+            since += 1
+            if since >= REPRICE_PATIENCE:
+                step, since = step / 2, 0
     return best

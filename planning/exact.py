@@ -21,8 +21,10 @@ from scipy.sparse import coo_matrix
 
 from netops.errors import NetopsError
 from planning.batch import SteinerInstance
+from planning.bounds import capacity_rows
 
 MAX_VARIABLES = 200_000
+NODE_LIMIT = 50_000  # branch-and-bound nodes: a count of work, so the answer does not depend on the load
 
 
 class TooLargeError(NetopsError):
@@ -30,10 +32,11 @@ class TooLargeError(NetopsError):
 
 
 def optimal_cost(instance: SteinerInstance, terminals: list[int] | None = None,
-                 time_limit_s: float = 120.0, capacities: list[tuple[list[int], int]] = ()) -> float:
+                 node_limit: int = NODE_LIMIT, capacities: list[tuple[list[int], int]] = ()) -> float:
     """The least joint cost connecting ``terminals`` (default all) to the root.
-    ``capacities``: (arcs, limit) pairs, at most ``limit`` uses of ``arcs`` by all sites
-    together (a cable's spare strand pairs, a closure's pair joins: ``planning.strands.strand_capacities``)."""
+    ``capacities``: (arcs, limit) pairs, at most ``limit`` sites using any of ``arcs`` (a
+    cable's spare strand pairs, a closure's pair joins: ``planning.strands.strand_capacities``);
+    a site riding a split parallel candidate crosses both its halves and takes one pair."""
     terminals = instance.terminals if terminals is None else terminals
     m = len(instance.tail)
     k = len(terminals)
@@ -68,9 +71,9 @@ def optimal_cost(instance: SteinerInstance, terminals: list[int] | None = None,
             lower.append(-np.inf)
             upper.append(0.0)
             row += 1
-    for arcs, limit in capacities:
+    for arcs, limit in capacity_rows(instance, capacities):
         for t in range(k):
-            for arc in arcs:
+            for arc in arcs.tolist():
                 rows += [row, row]
                 cols += [x(t, arc, False), x(t, arc, True)]
                 vals += [1.0, 1.0]
@@ -82,7 +85,7 @@ def optimal_cost(instance: SteinerInstance, terminals: list[int] | None = None,
     # capacities can make a fractional split of a site's flow cheaper: then x is integral too
     integrality = np.concatenate([np.ones(m), np.full(2 * m * k, 1.0 if capacities else 0.0)])
     result = milp(cost, constraints=LinearConstraint(matrix, lower, upper), integrality=integrality,
-                  bounds=Bounds(0, 1), options={"time_limit": time_limit_s, "mip_rel_gap": 1e-6})
+                  bounds=Bounds(0, 1), options={"node_limit": node_limit, "mip_rel_gap": 1e-6})
     if result.status != 0 or result.x is None:
         raise NetopsError(f"exact solver did not finish: {result.message}")
     return float(result.fun) - instance.toll * k  # each site's own entry toll
