@@ -381,39 +381,47 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
              ) -> dict[int, list[int]]:
     """Each site (of ``only``, default all) in turn takes its cheapest path given what
     the others already dig. The search from the site stops at its current path's cost.
-    ``capacities`` ((arcs, sites at most) per cable): a site does not take a cable the
-    others fill already."""
+    ``capacities`` ((arcs, arc uses at most) per cable or closure,
+    ``planning.strands.strand_capacities``): a site's new path never takes more than the
+    others leave; an arc may be limited twice (a strand edge at a closure)."""
     usage = np.zeros(len(instance.fixed), dtype=np.int64)
     for arcs in paths.values():
         np.add.at(usage, arcs, 1)
-    cable_of = np.full(len(instance.fixed), -1)
-    for cable, (arcs, _) in enumerate(capacities):
-        cable_of[list(arcs)] = cable
+    members = [np.asarray(list(arcs), dtype=np.int64) for arcs, _ in capacities]
     limits = np.asarray([limit for _, limit in capacities], dtype=np.int64)
+    limits_of_arc: dict[int, list[int]] = defaultdict(list)
+    for i, arcs in enumerate(members):
+        for arc in arcs.tolist():
+            limits_of_arc[arc].append(i)
 
-    def cables(arcs: list[int]) -> np.ndarray:
-        found = cable_of[arcs]
-        return np.unique(found[found >= 0])
+    def taken(arcs: list[int]) -> np.ndarray:
+        found = [i for arc in arcs for i in limits_of_arc.get(arc, ())]
+        return np.bincount(np.asarray(found, dtype=np.int64), minlength=len(limits))
 
-    riders = np.zeros(len(limits), dtype=np.int64)
-    for arcs in paths.values():
-        riders[cables(arcs)] += 1
+    used = sum((taken(arcs) for arcs in paths.values()), np.zeros(len(limits), dtype=np.int64))
     for _ in range(max_passes):
         improved = False
         for t in sorted(only or paths, key=lambda t: -len(paths[t])):
             old = paths[t]
             np.subtract.at(usage, old, 1)
-            riders[cables(old)] -= 1
+            used -= taken(old)
             weights = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
             old_cost = float(weights[old].sum())
-            if len(limits):
-                weights[np.isin(cable_of, np.flatnonzero(riders >= limits))] = np.inf
-            dist, preds = instance.shortest(weights, t, limit=old_cost)
-            if dist[instance.root] < old_cost - 1e-6:
-                paths[t] = instance.path(preds, t, instance.root)[::-1]
-                improved = True
+            for full in np.flatnonzero(used >= limits):
+                weights[members[full]] = np.inf
+            while True:  # a way over a limit it would overfill: bar that limit and search again
+                dist, preds = instance.shortest(weights, t, limit=old_cost)
+                if dist[instance.root] >= old_cost - 1e-6:
+                    break
+                new = instance.path(preds, t, instance.root)[::-1]
+                over = np.flatnonzero(used + taken(new) > limits)
+                if not len(over):
+                    paths[t], improved = new, True
+                    break
+                for full in over:
+                    weights[members[full]] = np.inf
             np.add.at(usage, paths[t], 1)
-            riders[cables(paths[t])] += 1
+            used += taken(paths[t])
         if not improved:
             break
     return paths
