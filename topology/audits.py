@@ -106,11 +106,14 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     ranked = {(e.kind, e.id): (e.site_ids, e.customers) for e in criticality_ranking(net)}
     others = ([("cable", c) for c in net.cables] + [("closure", c) for c in net.closures]
               + [("link", k) for k in net.links] + [("splitter", s) for s in net.customers.splitters])
+    # a PoP's building entries are the core of the physical layer (never its cut vertices), yet
+    # every cable into the PoP runs through one of them: what one cuts off in service is a finding
+    pop_entries = {("node", n) for n, site in net.physical.site_of.items() if site in net.core_sites}
     for kind, ident in [*ranked, *others]:
         if (kind, ident) in seen:
             continue
         sites, loss = ranked.get((kind, ident)) or net.loss_of(net.failure_of(kind, ident))
-        if loss:
+        if loss or (sites and (kind, ident) in pop_entries):
             own_site = net.physical.site_of.get(ident) if kind == "node" else (
                 net.devices[ident].site_id if kind == "device" else None)
             by_impact[frozenset(sites - {own_site}), loss].append((layer_of[kind], net.ref(kind, ident)))
