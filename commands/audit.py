@@ -26,8 +26,8 @@ from commands.common import (OutputFormat, app_context, choice_option, chosen_fo
                              json_option, output_file, print_json, print_listing, print_table, severity_option,
                              working, write_text)
 from netops.errors import NetopsError
-from netops.vocabulary import (AUDIT_ELEMENT_KINDS, AUDIT_NAMES, CUSTOMER_WEIGHTS, SINGLE_HOMED_BY_DESIGN,
-                               SITE_WEIGHTS, Severity, audit_of_check, site_order)
+from netops.vocabulary import (AUDIT_ELEMENT_KINDS, AUDIT_NAMES, CUSTOMER_WEIGHTS, MASS_OUTAGE_WEIGHT,
+                               SINGLE_HOMED_BY_DESIGN, SITE_WEIGHTS, Severity, audit_of_check, site_order)
 
 if TYPE_CHECKING:  # the topology code is imported when an audit runs, not for --help
     from topology.findings import Finding
@@ -51,8 +51,9 @@ WEIGHTS = typer.Option(
          f"(defaults: {', '.join(f'{k}={v:g}' for k, v in WEIGHTS_DEFAULT.items())}).")
 MIN_SEVERITY = typer.Option("info", "--min-severity", callback=severity_option, metavar="[critical|warning|info]",
                             help="Show findings at or above this severity (counts and --fail-on see all).")
-CRITICAL_WEIGHT = typer.Option(10.0, "--critical-weight", min=0,
-                               help="Cutting off at least this much weight is always critical.")
+CRITICAL_WEIGHT = typer.Option(MASS_OUTAGE_WEIGHT, "--critical-weight", min=0,
+                               help="A mass outage: cutting off at least this much weight is critical whatever "
+                                    "it is made of (2,000 homes at the default weights).")
 NO_TRANSIT = typer.Option(False, "--no-transit",
                           help="Customers' switches forward no other site's traffic and the core is the PoP "
                                "routers (PoP routers become single points of failure).")
@@ -114,10 +115,10 @@ class SiteList:
 
     def by_design(self, finding: Finding) -> bool:
         """An information that concerns only what is single-homed on purpose (hotspots, the
-        homes of one PON): ``topology.findings.concerns_only_by_design``."""
+        homes of a PON tree): ``topology.findings.concerns_only_by_design``."""
         from topology.findings import concerns_only_by_design
 
-        return finding.severity is Severity.INFO and concerns_only_by_design(finding, self.kind_of)
+        return concerns_only_by_design(finding, self.kind_of)
 
 
 def _element(kind: str, code: str) -> str:
@@ -248,7 +249,7 @@ def diversity(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JS
     trenches that alone would cut the site off."""
     from topology import audits
 
-    net = _network(ctx, _config(planned, None, 10.0, no_transit))
+    net = _network(ctx, _config(planned, None, MASS_OUTAGE_WEIGHT, no_transit))
     with working("counting disjoint paths"):
         rows = audits.path_diversity(net)
     if weak_only:
@@ -274,29 +275,37 @@ def rank(ctx: typer.Context, fmt: OutputFormat = FORMAT, as_json: bool = JSON, p
          kind: Optional[str] = typer.Option(None, "--kind", help=f"Only elements of this kind: {', '.join(RANKED_KINDS)}.",
                                             callback=choice_option("element kind", RANKED_KINDS,
                                                                    aliases=AUDIT_ELEMENT_KINDS)),
-         weight: Optional[list[str]] = WEIGHTS, no_transit: bool = NO_TRANSIT) -> None:
+         weight: Optional[list[str]] = WEIGHTS, critical_weight: float = CRITICAL_WEIGHT,
+         no_transit: bool = NO_TRANSIT) -> None:
     """Criticality ranking: every trench segment, route node and device by the weighted
-    sites and customers (companies, homes) its failure alone cuts off."""
+    sites and customers (companies, homes) its failure alone cuts off, with the severity
+    of that (the audits' rule)."""
     from topology import audits
 
-    net = _network(ctx, _config(planned, weight, 10.0, no_transit))
+    net = _network(ctx, _config(planned, weight, critical_weight, no_transit))
     graph_kind = GRAPH_KIND.get(kind, kind)
     with working("ranking every element"):
         ranking = [e for e in audits.criticality_ranking(net) if graph_kind in (None, e.kind)][:top]
     fmt = chosen_format(fmt, as_json)
     if fmt is OutputFormat.JSON:
         print_json([{"kind": AUDIT_ELEMENT_KINDS.get(e.kind, e.kind), "code": e.code, "weight": e.weight,
-                     "sites": SiteList(net).ordered(e.sites), **_customers_json(net, e.customers)} for e in ranking])
+                     "severity": _severity(net, e), "sites": SiteList(net).ordered(e.sites),
+                     **_customers_json(net, e.customers)} for e in ranking])
         return
     sites = SiteList(net)
     table = fmt is OutputFormat.TABLE
     print_listing(fmt, "criticality ranking",
-                  ["#", "kind", "element", "weight", "sites cut off", "customers cut off" if table else "companies",
-                   *([] if table else ["residential_units"])],
-                  [[i, AUDIT_ELEMENT_KINDS.get(e.kind, e.kind), e.code, f"{e.weight:g}",
+                  ["#", "kind", "element", "weight", "severity", "sites cut off",
+                   "customers cut off" if table else "companies", *([] if table else ["residential_units"])],
+                  [[i, AUDIT_ELEMENT_KINDS.get(e.kind, e.kind), e.code, f"{e.weight:g}", _severity(net, e),
                     f"{len(e.sites)}: {sites.short(e.sites)}" if table else " ".join(sites.ordered(e.sites)),
                     *_customer_cells(net, e.customers, table)]
                    for i, e in enumerate(ranking, 1)], prose=("sites cut off", "customers cut off"))
+
+
+def _severity(net: Network, element) -> str:
+    """A ranked element's severity, as the spof audit would give it."""
+    return net.impact_severity(element.site_ids, element.customers, element.weight).value
 
 
 def _customers_json(net: Network, loss) -> dict:
@@ -320,14 +329,14 @@ def cut(ctx: typer.Context,
                                                        "links or sites failing together; prefix with the kind "
                                                        "(segment:TS1) when a code is ambiguous."),
         fmt: OutputFormat = FORMAT, as_json: bool = JSON, planned: bool = PLANNED,
-        no_transit: bool = NO_TRANSIT) -> None:
+        critical_weight: float = CRITICAL_WEIGHT, no_transit: bool = NO_TRANSIT) -> None:
     """Blast radius: what loses its connection when all the ELEMENTS fail at once. A route
     node takes its trench segments and closures with it, a closure the cables spliced in it,
     a site all its devices; a link is down when anything it runs through fails, whatever
     that element's recorded status."""
     from topology import audits
 
-    net = _network(ctx, _config(planned, None, 10.0, no_transit))
+    net = _network(ctx, _config(planned, None, critical_weight, no_transit))
     graph_names = []
     for name in elements:
         prefix, sep, code = name.partition(":")
@@ -348,6 +357,7 @@ def cut(ctx: typer.Context,
         print_json(data)
         return
     console.print(f"failing together: {', '.join(_element(r.kind, r.code) for r in result.failed)}", highlight=False)
+    console.print(f"severity: {result.severity}", highlight=False)
     console.print(f"links down: {len(result.links_down)}  devices cut off: {len(result.devices_cut)}  "
                   f"sites cut off: {len(result.sites_cut)} (weight {result.weight:g})  "
                   f"hotspots: {result.hotspots_cut}", highlight=False)

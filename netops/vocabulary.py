@@ -73,8 +73,9 @@ SITE_WEIGHTS: dict[str, float] = {
 #: audit --weight``): a company line by its service class, a home per residential unit. A
 #: gold-SLA line weighs as much as a hospital (contract penalties, often a clinic or the
 #: utilities behind it), a business line as a business park, a best-effort company as a
-#: hotspot; 100 homes off weigh a hospital, so a cut that takes a few hundred homes is
-#: critical (``--critical-weight``) while one building's drop is not. Only connected units
+#: hotspot; 100 homes weigh a hospital. The weights rank findings and measure a mass outage
+#: (``MASS_OUTAGE_WEIGHT``); what makes a finding critical or a warning on its own is
+#: ``SERVICE_CLASS_SEVERITY`` and ``SITE_CRITICALITY_SEVERITY``. Only connected units
 #: count: a home passed has no service to lose.
 CUSTOMER_WEIGHTS: dict[str, float] = {
     "sla_gold": 10.0,
@@ -89,8 +90,9 @@ SINGLE_HOMED_BY_DESIGN: tuple[str, ...] = ("hotspot", "small_cell")
 
 #: a PON is an unprotected tree by design (GPON without type B protection), feeders carrying
 #: several PONs included: an element whose failure cuts off only homes is a single point of
-#: failure by design up to this many homes; beyond it the homes concentrate on one element
-#: (the generator's planted feeder hub carries 1,465) and it is a real finding
+#: failure by design up to this many homes (information); beyond it the homes concentrate on
+#: one element (the generator's planted feeder hub carries 1,465): a capacity and design fact,
+#: a warning, critical only as a mass outage (``MASS_OUTAGE_WEIGHT``)
 PON_TREE_BY_DESIGN_MAX_HOMES = 1000
 
 #: site kinds most important first: how site lists are ordered (hotspots after the schools)
@@ -114,7 +116,38 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        return {"critical": 2, "warning": 1, "info": 0}[self.value]
+        return SEVERITY_RANK[self]
+
+
+#: how bad a severity is, for sorting and ``--fail-on`` (built once: findings are sorted by it)
+SEVERITY_RANK: dict[str, int] = {Severity.CRITICAL: 2, Severity.WARNING: 1, Severity.INFO: 0}
+
+# -- the severity of what a failure cuts off (``topology.findings.impact_severity``) --------------
+# One rule for spof, shared-risk, rank, cut and the report, the way a network operations centre
+# triages an outage: page for what cannot wait (a hospital, a gold-SLA line, a mass outage),
+# open a ticket for what matters but can wait for the working day (a school, a Kita, a
+# business line, a feeder concentrating homes), note what is so by design (a hotspot, a
+# best-effort line, the homes of a PON tree). The worst thing cut off sets the severity;
+# summed small things escalate only as a mass outage.
+
+#: a site cut off, by its criticality (the site's own ``criticality``, else its kind's default
+#: in ``inventory.models.sites.DEFAULT_CRITICALITY``: hospitals critical, schools and Kitas
+#: high, business parks, public buildings and cabinets medium, hotspots low)
+SITE_CRITICALITY_SEVERITY: dict[str, Severity] = {
+    "critical": Severity.CRITICAL, "high": Severity.WARNING, "medium": Severity.WARNING, "low": Severity.INFO,
+}
+
+#: a company cut off, by its service class (an unknown class counts as a business line)
+SERVICE_CLASS_SEVERITY: dict[str, Severity] = {
+    "sla_gold": Severity.CRITICAL, "business": Severity.WARNING, "best_effort": Severity.INFO,
+}
+
+#: a failure cutting off at least this much weight (``SITE_WEIGHTS``, ``CUSTOMER_WEIGHTS``) is a
+#: mass outage, critical whatever it is made of (``netops audit --critical-weight``): 2,000
+#: homes, 20 hospitals' worth, 40 schools, 200 hotspots, about 67 business lines: a PoP, an
+#: OLT or a trunk, not a street. Below it, hundreds of homes or dozens of hotspots are what
+#: they are one by one.
+MASS_OUTAGE_WEIGHT = 200.0
 
 
 #: the words of the first config-rule format, still accepted in rule files and for --fail-on

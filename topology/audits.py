@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
 from topology.customers import NO_LOSS, CustomerLoss
-from topology.findings import AuditReport, ElementRef, Finding, Severity, concerns_only_by_design
+from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
 from topology.pon import pon_findings
 from topology.rows import in_scope
@@ -77,10 +77,11 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     the same sites and customers form one finding: a spur of five trench segments, its cable
     and the link over it are one weakness, not seven.
 
-    A PON is a tree by design: a finding that cuts off only homes of one PON (one OLT port),
-    or of several PONs' feeder up to ``PON_TREE_BY_DESIGN_MAX_HOMES`` homes, is one of its
-    single points of failure by design (info, listed with ``--all``, like a hotspot's spur);
-    more homes on one element, or any company, make a real finding."""
+    Severity is the audits' one rule (``topology.findings.impact_severity``): a PON is a tree
+    by design, so a finding that cuts off only homes of one PON (one OLT port), or of several
+    PONs' feeder up to ``PON_TREE_BY_DESIGN_MAX_HOMES`` homes, is information and by design
+    (listed with ``--all``, like a hotspot's spur); more homes on one element are a warning,
+    a mass outage critical."""
     by_impact: dict[tuple[frozenset, CustomerLoss], list[tuple[str, ElementRef]]] = defaultdict(list)
     seen = set()
     for layer in (net.physical, net.cable, net.logical):
@@ -105,16 +106,18 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     ranked = {(e.kind, e.id): (e.site_ids, e.customers) for e in criticality_ranking(net)}
     others = ([("cable", c) for c in net.cables] + [("closure", c) for c in net.closures]
               + [("link", k) for k in net.links] + [("splitter", s) for s in net.customers.splitters])
+    # a PoP's building entries are the core of the physical layer (never its cut vertices), yet
+    # every cable into the PoP runs through one of them: what one cuts off in service is a finding
+    pop_entries = {("node", n) for n, site in net.physical.site_of.items() if site in net.core_sites}
     for kind, ident in [*ranked, *others]:
         if (kind, ident) in seen:
             continue
         sites, loss = ranked.get((kind, ident)) or net.loss_of(net.failure_of(kind, ident))
-        if loss:
+        if loss or (sites and (kind, ident) in pop_entries):
             own_site = net.physical.site_of.get(ident) if kind == "node" else (
                 net.devices[ident].site_id if kind == "device" else None)
             by_impact[frozenset(sites - {own_site}), loss].append((layer_of[kind], net.ref(kind, ident)))
     findings = []
-    kind_of = {site.code: str(site.kind) for site in net.sites.values()}
     for (lost, loss), elements in by_impact.items():
         layers = sorted({layer for layer, _ in elements})
         refs = tuple(sorted((ref for _, ref in elements), key=lambda r: (r.kind, r.code)))
@@ -124,12 +127,9 @@ def single_points_of_failure(net: Network) -> list[Finding]:
             cut_off.append(f"{len(loss.companies)} compan{'y' if len(loss.companies) == 1 else 'ies'}")
         if loss.onts:
             cut_off.append(f"{impact['residential_units']} home(s) on {impact['pons']} PON(s)")
-        finding = Finding(
+        findings.append(Finding(
             "spof", layer=",".join(layers), title="single point of failure", elements=refs,
-            detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact)
-        if not lost and concerns_only_by_design(finding, kind_of):
-            finding = replace(finding, severity=Severity.INFO)  # one PON, however many homes
-        findings.append(finding)
+            detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact))
     return findings
 
 
@@ -297,6 +297,7 @@ class BlastRadius:
     residential_units_cut: int = 0
     buildings_cut: tuple[str, ...] = ()
     pons_cut: int = 0
+    severity: str = "info"  # of what is cut off: the audits' one rule (``Network.impact_severity``)
 
 
 #: what ``netops audit cut`` can fail, in the order a bare code is looked up
@@ -404,6 +405,7 @@ def blast_radius(net: Network, failure: FailureSet, failed: tuple[ElementRef, ..
     loss = net.customers.lost_by(failure, links, devices | failure.devices)
     kinds = Counter(str(net.sites[s].kind) for s in sites)
     customers = customer_fields(net, loss)
+    weight = net.impact_weight(sites, loss)
     return BlastRadius(
         failed=failed,
         links_down=tuple(sorted(net.links[k]["code"] for k in links)),
@@ -411,12 +413,13 @@ def blast_radius(net: Network, failure: FailureSet, failed: tuple[ElementRef, ..
         sites_cut=net.site_codes(sites),
         sites_by_kind=dict(sorted(kinds.items())),
         hotspots_cut=kinds.get("hotspot", 0),
-        weight=net.impact_weight(sites, loss),
+        weight=weight,
         physically_isolated=net.site_codes(net.physical_cut(failure)),
         companies_cut=customers.get("companies", ()),
         residential_units_cut=customers.get("residential_units", 0),
         buildings_cut=customers.get("buildings", ()),
         pons_cut=customers.get("pons", 0),
+        severity=net.impact_severity(sites, loss, weight).value,
     )
 
 

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
-from netops.vocabulary import Severity
 from topology.graphs import cable_paths
 from topology.rows import BusinessRow, ResidentialRow, in_scope
 
@@ -49,9 +48,6 @@ Element = tuple[str, int]  # ("trench" | "node" | "cable" | "closure" | "device"
 
 CONNECTED = "connected"
 RESIDENTIAL_UNIT = "residential_unit"  # the weight key of one home
-
-#: how bad losing a company of a service class is on its own (homes and best effort: info)
-SERVICE_SEVERITY = {"sla_gold": Severity.CRITICAL, "business": Severity.WARNING, "best_effort": Severity.INFO}
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,13 +256,10 @@ class Customers:
         return round(sum(weights.get(str(self.companies[c].service_class), 1.0) for c in loss.companies)
                      + self.units(loss.onts) * weights.get(RESIDENTIAL_UNIT, 0.0), 9)
 
-    def severity(self, loss: CustomerLoss) -> Severity:
-        """The worst company's class on its own (homes are information by themselves)."""
-        worst = Severity.INFO
-        for company in loss.companies:
-            severity = SERVICE_SEVERITY.get(str(self.companies[company].service_class), Severity.WARNING)
-            worst = max(worst, severity, key=lambda s: s.rank)
-        return worst
+    def severity_terms(self, loss: CustomerLoss) -> tuple[list[str], int, int]:
+        """What the severity rule (``topology.findings.impact_severity``) reads of a loss: the
+        companies' service classes, the homes, the PONs they hang on."""
+        return [str(self.companies[c].service_class) for c in loss.companies], self.units(loss.onts), self.pons(loss)
 
     def company_codes(self, loss: CustomerLoss) -> tuple[str, ...]:
         return tuple(sorted(self.companies[c].code for c in loss.companies))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from netops.vocabulary import (
-    AUDIT_ELEMENT_KINDS, PON_TREE_BY_DESIGN_MAX_HOMES, SINGLE_HOMED_BY_DESIGN, Severity, audit_of_check,
+    AUDIT_ELEMENT_KINDS, MASS_OUTAGE_WEIGHT, PON_TREE_BY_DESIGN_MAX_HOMES, SERVICE_CLASS_SEVERITY,
+    SINGLE_HOMED_BY_DESIGN, SITE_CRITICALITY_SEVERITY, Severity, audit_of_check,
 )
 
 
@@ -80,13 +80,40 @@ class AuditReport:
         return sorted(self.findings, key=Finding.order)
 
 
+def homes_concentrated(homes: int, pons: int) -> bool:
+    """Whether homes cut off go beyond the PON tree by design: more than
+    ``PON_TREE_BY_DESIGN_MAX_HOMES`` of several PONs on one element."""
+    return homes > PON_TREE_BY_DESIGN_MAX_HOMES and pons > 1
+
+
+def impact_severity(site_criticalities: Iterable[str], service_classes: Iterable[str], homes: int = 0,
+                    pons: int = 0, weight: float = 0.0, critical_weight: float = MASS_OUTAGE_WEIGHT) -> Severity:
+    """The severity of what one failure cuts off: the one rule of spof, shared-risk, rank, cut
+    and the report (README "Severity"). Critical: a mass outage (``weight`` at least
+    ``critical_weight``), or a site or company that cannot wait (a critical site, a gold-SLA
+    line). Otherwise the worst site (by its criticality) or company (by its service class),
+    and a warning for homes concentrated beyond the PON tree by design; the homes of a PON
+    tree, hotspots and best-effort lines are information."""
+    if weight >= critical_weight:
+        return Severity.CRITICAL
+    worst = Severity.WARNING if homes_concentrated(homes, pons) else Severity.INFO
+    for severity in [*(SITE_CRITICALITY_SEVERITY[c] for c in site_criticalities),
+                     *(SERVICE_CLASS_SEVERITY.get(c, Severity.WARNING) for c in service_classes)]:
+        if severity.rank > worst.rank:
+            worst = severity
+            if worst is Severity.CRITICAL:
+                break
+    return worst
+
+
 def concerns_only_by_design(finding: Finding, kind_of: Mapping[str, str]) -> bool:
-    """Whether a finding concerns only what is single-homed on purpose: hotspots and small
-    cells on one spur, and (a single point of failure) homes on the PON tree: those of one
-    PON, or of several PONs' feeder up to ``PON_TREE_BY_DESIGN_MAX_HOMES``. No company, no
-    other site. ``kind_of``: site code -> kind."""
+    """Whether a finding is information that concerns only what is single-homed on purpose:
+    hotspots and small cells on one spur, and (a single point of failure) homes on the PON
+    tree: those of one PON, or of several PONs' feeder up to ``PON_TREE_BY_DESIGN_MAX_HOMES``.
+    No company, no other site, and not a mass outage (that is critical). ``kind_of``: site
+    code -> kind. The CLI hides these unless ``--all``, the report's map draws them neutral."""
     homes = finding.residential_units if finding.audit == "spof" else 0
-    concentrated = homes > PON_TREE_BY_DESIGN_MAX_HOMES and finding.pons > 1
-    if finding.companies or concentrated or not (finding.sites or homes):
+    if finding.severity is not Severity.INFO or finding.companies or homes_concentrated(homes, finding.pons) \
+            or not (finding.sites or homes):
         return False
     return all(kind_of.get(code) in SINGLE_HOMED_BY_DESIGN for code in finding.sites)

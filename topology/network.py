@@ -35,10 +35,10 @@ from typing import Hashable, Iterable
 
 import networkx as nx
 
-from inventory.models.sites import DEFAULT_CRITICALITY, Criticality, SiteKind
+from inventory.models.sites import DEFAULT_CRITICALITY, SiteKind
 from topology.cuts import CutTree, FailureSearch, plain_adjacency
-from netops.vocabulary import CUSTOMER_WEIGHTS, SITE_WEIGHTS
-from topology.findings import ElementRef, Severity
+from netops.vocabulary import CUSTOMER_WEIGHTS, MASS_OUTAGE_WEIGHT, SITE_WEIGHTS
+from topology.findings import ElementRef, Severity, impact_severity
 from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope
@@ -53,7 +53,8 @@ class AuditConfig:
 
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     # an element whose failure cuts off at least this much weight is critical whatever the sites
-    critical_weight: float = 10.0
+    # (a mass outage, ``netops.vocabulary.MASS_OUTAGE_WEIGHT``)
+    critical_weight: float = MASS_OUTAGE_WEIGHT
     # recorded trench length may differ from its geometry by this fraction (or these metres)
     length_tolerance: float = 0.10
     length_tolerance_m: float = 10.0
@@ -93,14 +94,6 @@ def without_transit(logical: nx.MultiGraph, customer_sites: set[int]) -> nx.Mult
             graph.add_node(leaf, **logical.nodes[customer], device=customer)
             graph.add_edge(leaf, other, key=key, **data)
     return graph
-
-
-_SITE_SEVERITY = {
-    Criticality.CRITICAL: Severity.CRITICAL,
-    Criticality.HIGH: Severity.WARNING,
-    Criticality.MEDIUM: Severity.WARNING,
-    Criticality.LOW: Severity.INFO,
-}
 
 
 class Layer:
@@ -405,20 +398,18 @@ class Network:
             return ()
         return tuple(sorted(self.sites[s].code for s in site_ids))
 
-    def site_severity(self, site_id: int) -> Severity:
+    def site_criticality(self, site_id: int) -> str:
         site = self.sites[site_id]
-        criticality = Criticality(site.criticality or DEFAULT_CRITICALITY[SiteKind(str(site.kind))])
-        return _SITE_SEVERITY[criticality]
+        return str(site.criticality or DEFAULT_CRITICALITY[SiteKind(str(site.kind))])
 
-    def impact_severity(self, site_ids: set[int], customers=None, weight: float | None = None) -> Severity:
-        """The worst site or company hit, raised to critical when the weight cut off (sites
-        and ``customers``, a ``CustomerLoss``; ``weight`` if known) is large."""
-        if (self.impact_weight(site_ids, customers) if weight is None else weight) >= self.config.critical_weight:
-            return Severity.CRITICAL
-        severities = [self.site_severity(s) for s in site_ids]
-        if customers:
-            severities.append(self.customers.severity(customers))
-        return max(severities, key=lambda s: s.rank, default=Severity.INFO)
+    def impact_severity(self, site_ids: Iterable[int], customers=None, weight: float | None = None) -> Severity:
+        """The severity of cutting off these sites and ``customers`` (a ``CustomerLoss``;
+        ``weight`` if known): ``topology.findings.impact_severity``, the audits' one rule."""
+        if weight is None:
+            weight = self.impact_weight(site_ids, customers)
+        classes, homes, pons = self.customers.severity_terms(customers) if customers else ((), 0, 0)
+        return impact_severity([self.site_criticality(s) for s in site_ids], classes, homes, pons, weight,
+                               self.config.critical_weight)
 
     def ref(self, kind: str, ident) -> ElementRef:
         """An ``ElementRef`` for a graph element of any layer."""

@@ -426,6 +426,7 @@ class PlantBuilder:
         self.segments: dict[str, dict[str, Any]] = {}
         self.seg_between: dict[frozenset, str] = {}
         self.adjacency: dict[str, set[str]] = {}
+        self.pop_entry_at: dict[int, str] = {}  # a PoP's junction manhole → the PoP entry its trench reaches
 
     # nodes -------------------------------------------------------------------------
     def grid_node(self, i: int) -> str:
@@ -444,6 +445,22 @@ class PlantBuilder:
             self.nodes[code] = {"code": code, "kind": "site_entry", "lat": site["lat"], "lon": site["lon"],
                                 "site": site["code"], "status": "active", "source": GENERATED}
         return code
+
+    def pop_entries(self, pop: dict[str, Any], junctions: tuple[int, int], apart_m: float = 15.0) -> None:
+        """A PoP's two building entries, each with its own entry trench to its own junction
+        manhole: ``entry-<pop>`` at the building's point, ``entry-<pop>-2`` ``apart_m``
+        towards the second junction (a carrier's PoP has two diverse cable entries, so no
+        one entry chamber carries all its cables)."""
+        first = self.entry_node(pop)
+        lat, lon = float(self.grid.lat[junctions[1]]), float(self.grid.lon[junctions[1]])
+        share = min(1.0, apart_m / max(distance_m(pop["lat"], pop["lon"], lat, lon), 1.0))
+        second = f"entry-{pop['code']}-2"
+        self.nodes[second] = {**self.nodes[first], "code": second,
+                              "lat": round(pop["lat"] + (lat - pop["lat"]) * share, 6),
+                              "lon": round(pop["lon"] + (lon - pop["lon"]) * share, 6)}
+        for entry, junction in zip((first, second), junctions):
+            self.pop_entry_at[junction] = entry
+            self.drop(entry, self.grid_node(junction))
 
     def extra_node(self, code: str, kind: str, lat: float, lon: float) -> str:
         self.nodes[code] = {"code": code, "kind": kind, "lat": round(lat, 6), "lon": round(lon, 6),
@@ -518,15 +535,15 @@ def build_city(seed: int = SEED) -> Dataset:
         "single_uplink_by_design": [], "redundant": [],
     }
 
-    # PoPs: two entry trenches each, on a backbone ring
+    # PoPs: two building entries each, each with its own entry trench, on a backbone ring;
+    # a route to a PoP ends at the entry of the junction it arrives at
     pops = [s for s in sites if s["kind"] == "core"]
     pop_junctions: dict[str, tuple[int, int]] = {}
     for pop in pops:
         j1, j2 = grid.nearest(pop["lat"], pop["lon"], 2)
         pop_junctions[pop["code"]] = (j1, j2)
-        entry = plant.entry_node(pop)
-        plant.drop(entry, plant.grid_node(j1))
-        plant.drop(entry, plant.grid_node(j2))
+        plant.pop_entries(pop, (j1, j2))
+    entry_at = plant.pop_entry_at
     centre_lat = sum(p["lat"] for p in pops) / len(pops)
     centre_lon = sum(p["lon"] for p in pops) / len(pops)
     ring = sorted(pops, key=lambda p: math.atan2(p["lat"] - centre_lat, p["lon"] - centre_lon))
@@ -539,7 +556,7 @@ def build_city(seed: int = SEED) -> Dataset:
         if path is None:
             path = grid.shortest([src], {dst})
         used_ring_nodes.update(path)
-        route = [plant.entry_node(a)] + plant.grid_path(path) + [plant.entry_node(b)]
+        route = [entry_at[path[0]]] + plant.grid_path(path) + [entry_at[path[-1]]]
         ring_routes.append((a["code"], b["code"], route))
     pop_targets = {n: code for code, pair in pop_junctions.items() for n in pair}
 
@@ -579,7 +596,7 @@ def build_city(seed: int = SEED) -> Dataset:
         pop1, path1 = (route_to_pop([j1], blocked_nodes={j2}, only_pop=home_pop, matrix=matrix)
                        or route_to_pop([j1], only_pop=home_pop, matrix=matrix))
         plant.drop(entry, plant.grid_node(j1))
-        uplinks.append((code, pop1, [entry] + plant.grid_path(path1) + [f"entry-{pop1}"]))
+        uplinks.append((code, pop1, [entry] + plant.grid_path(path1) + [entry_at[path1[-1]]]))
         if site["kind"] == "hotspot":
             manifest["single_uplink_by_design"].append(code)
             return
@@ -590,7 +607,7 @@ def build_city(seed: int = SEED) -> Dataset:
             # a second link to another PoP, but out through the same building entry and manhole
             second = route_to_pop([j1], blocked_edges=set(zip(path1, path1[1:])), avoid_pop=pop1)
             pop2, path2 = second
-            uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [f"entry-{pop2}"]))
+            uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [entry_at[path2[-1]]]))
             manifest["shared_trench"].append(code)
             return
         # node-disjoint from the primary (including the primary PoP's other junction manhole),
@@ -606,7 +623,7 @@ def build_city(seed: int = SEED) -> Dataset:
             return
         pop2, path2 = second
         plant.drop(entry, plant.grid_node(j2))
-        uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [f"entry-{pop2}"]))
+        uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [entry_at[path2[-1]]]))
         manifest["redundant"].append(code)
 
     for site in active:
@@ -623,8 +640,8 @@ def build_city(seed: int = SEED) -> Dataset:
     spur_segments = [plant.segment(hub, mid, ducts=1), plant.segment(mid, plant.grid_node(g1), ducts=1)]
     pop_a, path_a = route_to_pop([g1])
     pop_b, path_b = route_to_pop([g1], blocked_edges=set(zip(path_a, path_a[1:])), avoid_pop=pop_a)
-    spur_route_a = [hub, mid] + plant.grid_path(path_a) + [f"entry-{pop_a}"]
-    spur_route_b = [hub, mid] + plant.grid_path(path_b) + [f"entry-{pop_b}"]
+    spur_route_a = [hub, mid] + plant.grid_path(path_a) + [entry_at[path_a[-1]]]
+    spur_route_b = [hub, mid] + plant.grid_path(path_b) + [entry_at[path_b[-1]]]
     for code in sorted(spur_cluster):
         entry = plant.entry_node(by_code[code])
         plant.drop(entry, hub)

@@ -220,7 +220,7 @@ class Pon:
         plant.segment(node, plant.grid_node(junction), ducts=2)
         to_pop = grid.shortest([junction], set(self.pop_of_junction), matrix=self.matrix)
         pop = self.pop_of_junction[to_pop[-1]]
-        feeder = self.cable(f"fdr-{code}", [f"entry-{pop}"] + plant.grid_path(to_pop[::-1]) + [node],
+        feeder = self.cable(f"fdr-{code}", [plant.pop_entry_at[to_pop[-1]]] + plant.grid_path(to_pop[::-1]) + [node],
                             next(s for s in FEEDER_STRANDS if s >= pons + 4), a_site=pop)
         passed = 0
         for k in range(1, pons + 1):

@@ -456,8 +456,8 @@ def test_hotspots_only_with_all_and_radio_ones_need_two_routes(city):
     unfixable = [s for s in out["sites"] if s["unfixable"]]
     radio = [s for s in unfixable if "no fibre of its own" in s["unfixable"]]
     assert radio and all(s["kind"] == "hotspot" for s in radio)
-    # the rest have no route avoiding what cuts them off: hotspots behind a PoP's single entry
-    # manhole, and the schools of the one-PoP towns
+    # the rest have no route avoiding what cuts them off: hotspots (96 at the time of writing)
+    # and schools of the one-PoP towns (11; 16 before the PoPs had two entries)
     assert all(s["kind"] == "hotspot" or towns[s["site"]] in ONE_POP_TOWNS for s in unfixable)
     assert {s["kind"] for s in out["sites"]} >= {"hotspot", "school"}
     hint = run(["--db", db.removeprefix("sqlite:///"), "plan", "fixes", "--streets", str(streets), "--site",

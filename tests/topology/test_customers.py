@@ -131,8 +131,8 @@ def test_a_feeder_concentrating_more_homes_than_the_tree_limit_is_a_real_finding
     import topology.findings
 
     monkeypatch.setattr(topology.findings, "PON_TREE_BY_DESIGN_MAX_HOMES", 100)
-    cable = spof_of(Network(town().inv), "cable:F1")  # 120 homes on two PONs
-    assert (cable.residential_units, cable.pons, cable.severity.value) == (120, 2, "critical")
+    cable = spof_of(Network(town().inv), "cable:F1")  # 120 homes on two PONs: a design fact, not a page
+    assert (cable.residential_units, cable.pons, cable.severity.value) == (120, 2, "warning")
     monkeypatch.setattr(topology.findings, "PON_TREE_BY_DESIGN_MAX_HOMES", 120)
     assert spof_of(Network(town().inv), "cable:F1").severity.value == "info"
 
@@ -154,7 +154,8 @@ def test_out_of_scope_customers_count_for_nothing():
 def test_single_points_of_failure_name_companies_and_homes(net):
     feeder = spof_of(net, "trench:T1")
     assert (feeder.sites, feeder.companies, feeder.residential_units, feeder.pons) == (("SCH",), ("P2P",), 120, 2)
-    assert feeder.severity.value == "critical" and feeder.weight == pytest.approx(20)
+    # a school and a business line are worth a ticket, not a page, and 120 homes are no mass outage
+    assert feeder.severity.value == "warning" and feeder.weight == pytest.approx(20)
     # the feeder cable itself carries no link: homes only, two PONs, 120 homes: the PON tree by design
     cable = spof_of(net, "cable:F1")
     assert (cable.sites, cable.residential_units, cable.pons, cable.severity.value) == ((), 120, 2, "info")
@@ -173,15 +174,19 @@ def test_one_pon_is_a_tree_by_design(net):
     assert (splitter.buildings, splitter.severity.value) == (("B2",), "info")
 
 
-def test_hundreds_of_homes_of_one_element_are_critical_across_pons_but_not_in_one():
+def test_homes_beyond_the_tree_limit_are_a_warning_across_pons_and_a_mass_outage_critical():
     city = town()
     for i in range(3, 21):  # eighteen more 60-unit buildings on S2: 1,140 homes on pon2
         city.building(f"BX{i}", 60)
         city.ont(f"OX{i}", f"BX{i}", "S2", i, units=60)
     net = Network(city.inv)
     assert spof_of(net, "splitter:S2").severity.value == "info"  # one PON, however big: by design
-    # both PONs hang on it: more homes than the tree limit (PON_TREE_BY_DESIGN_MAX_HOMES) on one element
-    assert spof_of(net, "cable:F1").severity.value == "critical"
+    # both PONs hang on it: 1,200 homes, more than the tree limit (PON_TREE_BY_DESIGN_MAX_HOMES)
+    # on one element, a capacity and design fact; 120 weight is no mass outage (200)
+    feeder = spof_of(net, "cable:F1")
+    assert (feeder.residential_units, feeder.weight, feeder.severity.value) == (1200, 120, "warning")
+    assert spof_of(Network(city.inv, AuditConfig(critical_weight=120)), "cable:F1").severity.value == "critical"
+    assert spof_of(Network(city.inv, AuditConfig(critical_weight=120.1)), "cable:F1").severity.value == "warning"
 
 
 # -- 3. the PON audit ------------------------------------------------------------------------------
@@ -312,8 +317,11 @@ def test_cli_cut_and_rank_speak_of_customers(db_file):
     data = json.loads(netops(db_file, "cut", "T1", "--json").stdout)
     assert (data["companies_cut"], data["residential_units_cut"], data["pons_cut"]) == (["P2P"], 120, 2)
     ranked = json.loads(netops(db_file, "rank", "--json", "--kind", "segment", "--top", "1").stdout)
-    assert ranked == [{"kind": "segment", "code": "T1", "weight": 20.0, "sites": ["SCH"], "companies": ["P2P"],
-                       "residential_units": 120, "buildings": ["B1", "B2"], "pons": 2}]
+    assert ranked == [{"kind": "segment", "code": "T1", "weight": 20.0, "severity": "warning", "sites": ["SCH"],
+                       "companies": ["P2P"], "residential_units": 120, "buildings": ["B1", "B2"], "pons": 2}]
+    assert data["severity"] == "warning"  # cut, rank and spof: one rule
+    assert json.loads(netops(db_file, "cut", "T5", "--json").stdout)["severity"] == "critical"  # the gold line
+    assert json.loads(netops(db_file, "cut", "T1", "--json", "--critical-weight", "20").stdout)["severity"] == "critical"
     heavier = json.loads(netops(db_file, "rank", "--json", "--weight", "residential_unit=1", "--kind", "segment",
                                 "--top", "1").stdout)
     assert heavier[0]["weight"] == 5 + 3 + 120
@@ -462,7 +470,7 @@ def test_rows_written_around_the_import_are_findings_not_tracebacks():
     assert cut(net, "splitter:SA").residential_units_cut == 0  # O8 had no service to lose
 
 
-def test_a_hotspot_spur_with_one_pon_is_by_design_until_it_weighs_enough():
+def test_a_hotspot_spur_with_one_pon_is_by_design_until_it_is_a_mass_outage():
     from topology.findings import concerns_only_by_design
 
     city = town()
@@ -474,4 +482,4 @@ def test_a_hotspot_spur_with_one_pon_is_by_design_until_it_weighs_enough():
         net = Network(city.inv, AuditConfig(critical_weight=critical_weight))
         spur = spof_of(net, "trench:T6")  # the hotspot (1) and B1's 60 homes on one PON (6)
         assert (spur.sites, spur.residential_units, spur.severity.value) == (("H1",), 60, severity)
-        assert concerns_only_by_design(spur, kinds) and (spur.severity.value == "info") == (critical_weight == 10)
+        assert concerns_only_by_design(spur, kinds) == (critical_weight == 10)  # a mass outage is no design

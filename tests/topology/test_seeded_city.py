@@ -191,3 +191,43 @@ def test_cli_gates_the_seeded_city(seeded, manifest):
     school = manifest["shared_trench"][-1]
     cut = CliRunner().invoke(app, ["--db", path, "audit", "cut", f"site:{school}", "--json"])
     assert json.loads(cut.stdout)["sites_cut"] == [school]
+
+
+def test_every_pop_has_two_building_entries_and_neither_carries_all_its_cables(seeded):
+    """A carrier's PoP has two diverse cable entries (GENERATED.md): the ring comes in by one
+    and leaves by the other, and a site homed on one PoP alone depends on the entry it comes
+    in by, not on both. (With one entry, `entry-pop-city` cut off 95 sites and 2,034 homes.)"""
+    _, net = seeded
+    ranked = {(e.kind, e.id): e for e in criticality_ranking(net)}
+    for pop in net.core_sites:
+        entries = [n for n in net.route_nodes.values() if n.site_id == pop]
+        assert sorted(n.code for n in entries) == [f"entry-{net.sites[pop].code}", f"entry-{net.sites[pop].code}-2"]
+        cut = [ranked["node", n.id].site_ids for n in entries]
+        assert not cut[0] & cut[1]  # a site reaching the PoP by both entries survives either
+        ring = [data for data in net.links.values()
+                if data["code"].startswith("ring-") and f"-{net.sites[pop].code}-" in f"{data['code']}-"]
+        by = [{n.code for n in entries for t in data["segment_ids"]
+               if n.id in (net.segments[t].a_node_id, net.segments[t].b_node_id)} for data in ring]
+        assert len(ring) == 2 and sorted(len(b) for b in by) == [1, 1] and by[0] != by[1]  # in by one, out by the other
+    city = next(s for s in net.core_sites if net.sites[s].code == "pop-city")
+    assert all(len(ranked["node", n.id].site_ids) < 95 for n in net.route_nodes.values() if n.site_id == city)
+
+
+def test_critical_findings_are_what_an_operator_pages_for(seeded):
+    """Severity (README "Severity of what a failure cuts off"): every critical single point
+    of failure cuts off a hospital, a gold-SLA line, or is a mass outage, never summed small
+    things. Upper bound: the generator puts each of its 32 gold lines on one fibre along its
+    site's first uplink, so every element on those paths is critical (137 findings at the
+    time of writing, 138 with the City OLT's 2,034 homes); more means the rule or the city
+    changed and wants a look, as the 224 of the old rule did."""
+    _, net = seeded
+    gold = {row.code for row in net.customers.companies.values() if str(row.service_class) == "sla_gold"}
+    kind_of = {site.code: str(site.kind) for site in net.sites.values()}
+    findings = single_points_of_failure(net)
+    critical = [f for f in findings if f.severity.value == "critical"]
+    for finding in critical:
+        assert (set(finding.companies) & gold or "hospital" in {kind_of[s] for s in finding.sites}
+                or finding.weight >= net.config.critical_weight), finding
+    assert 0 < len(critical) <= 150
+    warnings = [f for f in findings if f.severity.value == "warning"]
+    assert 0 < len(warnings) <= 100 and len(critical) + len(warnings) < len(findings) / 3  # the rest: by design
