@@ -22,7 +22,6 @@ and no closure more pair joins than it has room for.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Hashable
@@ -34,6 +33,7 @@ from inventory.models import (
     Cable, CableSegment, Link, LinkHop, Plan, PlanState, ResidentialConnection, RouteNode, SpliceClosure, Splitter,
     Status,
 )
+from inventory.plant import cable_closures, halves_to_splices, held_splice_halves
 from planning.network import STRAND, CandidateNetwork, SpareCable
 from planning.routing import Route
 
@@ -74,33 +74,12 @@ def free_splices(session: Session, except_plan: Plan | None = None) -> dict[int,
 
 
 def used_splices(session: Session, except_plan: Plan | None = None) -> dict[int, int]:
-    """Closure id -> fusion splices in its trays: half a splice per strand end of a link
-    (joined to the next cable's strand there), a whole one per PON strand ending on a
-    splitter in the closure (half where the splitter is elsewhere: spliced through), and
-    what draft and applied plans (but ``except_plan``) recorded for their pair joins
-    (a plan before that record: two per strand pair it took, at each closure end)."""
-    closure_node = dict(session.exec(select(SpliceClosure.id, SpliceClosure.node_id)).all())
-    closures_of: dict[int, list[int]] = defaultdict(list)
-    for cable, a, b in session.exec(select(Cable.id, Cable.a_closure_id, Cable.b_closure_id)).all():
-        closures_of[cable] += [c for c in (a, b) if c is not None]
-    halves: dict[int, int] = defaultdict(int)  # closure -> half splices
-
-    def strand_end(cable: int, weight_at: dict[int, int] | int) -> None:
-        for closure in closures_of.get(cable, ()):
-            halves[closure] += weight_at if isinstance(weight_at, int) else weight_at.get(closure, 1)
-
-    hops = (select(LinkHop.cable_id).join(Link, Link.id == LinkHop.link_id)
-            .where((Link.source != PLAN_SOURCE) | Link.source.is_(None)))
-    for cable in session.exec(hops).all():
-        strand_end(cable, 1)  # strand_a
-        strand_end(cable, 1)  # strand_b
-    feeders = select(Splitter.feeder_cable_id, Splitter.node_id).where(Splitter.feeder_cable_id.is_not(None))
-    drops = (select(ResidentialConnection.drop_cable_id, Splitter.node_id)
-             .join(Splitter, Splitter.id == ResidentialConnection.splitter_id)
-             .where(ResidentialConnection.drop_cable_id.is_not(None)))
-    for query in (feeders, drops):
-        for cable, node in session.exec(query).all():
-            strand_end(cable, {c: 2 if closure_node.get(c) == node else 1 for c in closures_of.get(cable, ())})
+    """Closure id -> fusion splices in its trays: what the plant holds
+    (``inventory.plant.held_splice_halves``: links' hops but a plan's, PON feeders and
+    drops) and what draft and applied plans (but ``except_plan``) recorded for their pair
+    joins (a plan before that record: two per strand pair it took, at each closure end)."""
+    halves = defaultdict(int, held_splice_halves(session, except_link_source=PLAN_SOURCE))
+    closures_of = cable_closures(session)
     plans = select(Plan.summary).where(Plan.state.in_([PlanState.DRAFT, PlanState.APPLIED]))
     if except_plan is not None:
         plans = plans.where(Plan.id != except_plan.id)
@@ -111,8 +90,9 @@ def used_splices(session: Session, except_plan: Plan | None = None) -> dict[int,
                 halves[use["closure_id"]] += 2 * use["splices"]
         else:
             for use in changes.get("strands", []):
-                strand_end(use["cable_id"], 4)
-    return {closure: math.ceil(h / 2) for closure, h in halves.items()}
+                for closure in closures_of.get(use["cable_id"], ()):
+                    halves[closure] += 4
+    return halves_to_splices(halves)
 
 
 def spare_cables(session: Session) -> tuple[list[SpareCable], dict[int, str]]:

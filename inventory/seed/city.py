@@ -52,6 +52,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from inventory.models import GENERATED
+from inventory.plant import halves_to_splices, splice_halves
 from inventory.seed import real
 from netops.geo import distance_m, line_length_m
 
@@ -65,6 +66,9 @@ TILE_DLAT, TILE_DLON = 0.18, 0.30
 KITAS = 123
 KITAS_ACTIVE = 40  # the first wave; the rest are planned (the planners' job)
 STRAND_SIZES = (12, 24, 48, 96, 144, 288)
+#: fusion splices of a closure's trays: plausible steps of dome closures as sold (not
+#: from one datasheet); a closure holds its splices + 25 % headroom, like a cable's strands
+CLOSURE_SIZES = (96, 144, 288, 576)
 INSTALL_YEAR_RANGE = (2008, 2024)
 TRENCH_PREFERENCE = 0.25  # new routes count existing trench at this share of its length
 
@@ -725,6 +729,7 @@ def build_city(seed: int = SEED) -> Dataset:
         "link_hop": hops,
         **access,
     }
+    _size_closures(rows)
     built = set(plant.seg_between)
     streets = []
     for k, (a, b) in enumerate(grid.edges):
@@ -759,8 +764,7 @@ def _cables(plant: PlantBuilder, ring_routes, link_segments: set[str], closures:
             return {"site": site, "closure": None}
         code = f"cl-{node}"
         if code not in closures:
-            closures[code] = {"code": code, "node": node, "capacity_splices": 96,
-                              "status": "active", "source": GENERATED}
+            closures[code] = {"code": code, "node": node, "status": "active", "source": GENERATED}
         return {"site": None, "closure": code}
 
     def add_cable(code: str, a: str, b: str, segs: list[str]) -> None:
@@ -795,6 +799,23 @@ def _cables(plant: PlantBuilder, ring_routes, link_segments: set[str], closures:
         add_cable(f"ring-{k:02d}", route[0], route[-1], _route_segments(plant, route))
         cables[f"ring-{k:02d}"]["strands"] = 144
     return cables, cable_segments, list(closures.values()), seg_cables
+
+
+def _size_closures(rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Each closure the smallest of ``CLOSURE_SIZES`` that holds the splices the rows put
+    in it (``inventory.plant``'s count) with headroom; beyond the largest, what it needs."""
+    splitter_node = {s["code"]: s["node"] for s in rows["splitter"]}
+    halves = splice_halves(
+        {c["code"]: [x for x in (c["a_closure"], c["b_closure"]) if x] for c in rows["cable"]},
+        {c["code"]: c["node"] for c in rows["closure"]},
+        [hop["cable"] for hop in rows["link_hop"]],
+        [(s["feeder_cable"], s["node"]) for s in rows["splitter"] if s["feeder_cable"]]
+        + [(c["drop_cable"], splitter_node[c["splitter"]]) for c in rows["residential_connection"] if c["drop_cable"]],
+    )
+    used = halves_to_splices(halves)
+    for closure in rows["closure"]:
+        wanted = int(used.get(closure["code"], 0) * 1.25) + 1
+        closure["capacity_splices"] = next((s for s in CLOSURE_SIZES if s >= wanted), wanted)
 
 
 def _ip(index: int) -> str:

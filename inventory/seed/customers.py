@@ -175,7 +175,7 @@ class Pon:
     # plant ----------------------------------------------------------------------------------
     def closure(self, node: str) -> str:
         code = f"cl-{node}"
-        self.closures.setdefault(code, {"code": code, "node": node, "capacity_splices": 96,
+        self.closures.setdefault(code, {"code": code, "node": node,  # sized in ``city._size_closures``
                                         "status": "active", "source": GENERATED})
         return code
 
