@@ -17,6 +17,7 @@ from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
 from topology.customers import NO_LOSS, CustomerLoss
 from topology.findings import AuditReport, ElementRef, Finding, Severity, concerns_only_by_design
+from topology.gc_pause import gc_paused
 from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
 from topology.pon import pon_findings
 from topology.rows import in_scope
@@ -249,6 +250,7 @@ def ranked_elements(net: Network) -> list[tuple[str, int]]:
             + [("device", d) for d in net.devices])
 
 
+@gc_paused()
 def criticality_ranking(net: Network, *, naive: bool = False,
                         elements: list[tuple[str, int]] | None = None) -> list[RankedElement]:
     """Every trench segment, route node and device (or just ``elements``), by the weighted
@@ -627,5 +629,6 @@ AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
 }
 
 
+@gc_paused()
 def run_audits(net: Network, names: Iterable[str] = tuple(AUDITS)) -> AuditReport:
     return AuditReport(tuple(sorted((f for name in names for f in AUDITS[name](net)), key=Finding.order)))
