@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.spatial import cKDTree
 
 from netops.geo import metres_per_degree
 from topology.risk import (
@@ -86,8 +87,9 @@ def test_shared_risks_of_two_routes():
 
 def corridors_by_definition(lines: dict, ends: dict, rules: RiskRules = DEFAULT_RULES, groups: dict | None = None
                             ) -> dict:
-    """The corridor rule read off its docstring, every trench pair against every other, every
-    sample against every sample: the reference for the spatial index in ``corridors``."""
+    """The corridor rule read off its docstring: every sample of every trench against every
+    sample of every other (a KD-tree only to list the sample pairs within ``corridor_m``),
+    no spatial index on the trenches: the reference for the one in ``corridors``."""
     keys = list(lines)
     lat0 = float(np.mean([p[1] for k in keys for p in lines[k]]))
     per_lon, per_lat = metres_per_degree(lat0)
@@ -95,29 +97,32 @@ def corridors_by_definition(lines: dict, ends: dict, rules: RiskRules = DEFAULT_
     def metres(point) -> np.ndarray:
         return np.array([point[0] * per_lon, point[1] * per_lat])
 
-    samples, weight = {}, {}
-    for key in keys:  # the first vertex, then each segment's points at k / steps of the way
+    points, owner, weight = [], [], {}
+    for n, key in enumerate(keys):  # the first vertex, then each segment's points at k / steps of the way
         vertices = [metres(p) for p in lines[key]]
-        points, total = [vertices[0]], 0.0
+        samples, total = [vertices[0]], 0.0
         for a, b in zip(vertices, vertices[1:]):
             length = float(np.hypot(*(b - a)))
             total += length
             steps = max(1, math.ceil(length / SAMPLE_M))
-            points += [a + (k / steps) * (b - a) for k in range(1, steps + 1)]
-        samples[key], weight[key] = np.array(points), total / max(len(points) - 1, 1)
+            samples += [a + (k / steps) * (b - a) for k in range(1, steps + 1)]
+        points += samples
+        owner += [n] * len(samples)
+        weight[n] = total / max(len(samples) - 1, 1)
+    near: dict[tuple[int, int], set[int]] = {}  # (lower, higher trench) -> samples of the lower near the higher
+    for i, j in cKDTree(np.array(points)).query_pairs(rules.corridor_m):
+        a, b = owner[i], owner[j]
+        if a != b and (groups is None or groups[keys[a]] != groups[keys[b]]):
+            near.setdefault((min(a, b), max(a, b)), set()).add(i if a < b else j)
     found = {}
-    for n, a in enumerate(keys):
-        for b in keys[n + 1:]:
-            if groups is not None and groups[a] == groups[b]:
-                continue
-            gaps = samples[a][:, None, :] - samples[b][None, :, :]
-            near = ((gaps ** 2).sum(axis=2) <= rules.corridor_m ** 2).any(axis=1)
-            corners = np.array([metres(p) for p in (*ends[a], *ends[b])])
-            clear = np.hypot(*(samples[a][:, None, :] - corners[None]).transpose(2, 0, 1)).min(axis=1)
-            counted = near & (clear > rules.clearance_m)
-            length = weight[a] * np.count_nonzero(counted)
-            if counted.any() and length >= rules.min_corridor_m:
-                found[a, b] = round(float(length), 1)
+    for (a, b), samples in sorted(near.items()):
+        corners = [metres(p) for p in (*ends[keys[a]], *ends[keys[b]])]
+        counted = [i for i in sorted(samples) if min(np.hypot(*(points[i] - c)) for c in corners) > rules.clearance_m]
+        length = 0.0
+        for _ in counted:
+            length += weight[a]
+        if counted and length >= rules.min_corridor_m:
+            found[keys[a], keys[b]] = round(length, 1)
     return found
 
 
