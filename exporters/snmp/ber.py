@@ -163,6 +163,8 @@ def decode_subids(encoded: bytes) -> tuple[int, ...]:
 
 def index_str(encoded: bytes) -> str:
     """A table index as Prometheus label text: '3' or '0.12.1'."""
+    if len(encoded) == 1 and encoded[0] < 0x80:  # an ifIndex below 128
+        return str(encoded[0])
     return ".".join(map(str, decode_subids(encoded)))
 
 

@@ -214,10 +214,13 @@ IF_LABEL_COLUMNS = [IF_NAME, IF_ALIAS, IF_DESCR, IF_TYPE]
 
 def build_interface_labels(data: dict[bytes, list[ber.VarBind]]) -> InterfaceLabels:
     """if_name per ifIndex and the if_info lines, from the walked IF_LABEL_COLUMNS."""
-    name, alias, descr = ({oid[len(column):]: text(raw) for oid, _tag, raw in data.get(column, ())}
-                          for column in (IF_NAME, IF_ALIAS, IF_DESCR))
-    kind = {vb[0][len(IF_TYPE):]: _uint(vb) for vb in data.get(IF_TYPE, ())}
-    indexes = sorted(set(descr) | set(name), key=ber.decode_subids)
+    name, alias, descr = ({oid[cut:]: text(raw) for oid, _tag, raw in data.get(column, ())}
+                          for column in (IF_NAME, IF_ALIAS, IF_DESCR) for cut in (len(column),))
+    cut = len(IF_TYPE)
+    kind = {vb[0][cut:]: _uint(vb) for vb in data.get(IF_TYPE, ())}
+    indexes = descr.keys() | name.keys()
+    # one octet per arc (the usual ifIndex): encoded indexes sort like their numbers
+    indexes = sorted(indexes) if b"".join(indexes).isascii() else sorted(indexes, key=ber.decode_subids)
     names = interface_names(indexes, {i: name.get(i) or descr.get(i, "") for i in indexes})
     by_index, info = {}, []
     for index in indexes:
