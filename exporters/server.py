@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from aiohttp import web
+from isal import isal_zlib
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -68,6 +69,35 @@ def down_reason(modules: list[ModuleResult]) -> str | None:
         return None
     first = modules[0].reason  # modules run in order: the first failure is the telling one
     return "auth" if first in AUTH_REASONS else first
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (``gzip;q=0`` refuses it)."""
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip().lower() == "gzip":
+            return not re.fullmatch(r"\s*q\s*=\s*0(\.0*)?\s*", params)
+    return False
+
+
+async def send_metrics(request: web.Request, text: str) -> web.StreamResponse:
+    """A scrape's answer, gzipped when the client takes it (Prometheus always does).
+
+    ISA-L's gzip level 1 costs about 40 µs for a switch's 40 KiB, less than the kernel
+    spends writing them uncompressed. A StreamResponse, not a Response: aiohttp keeps a
+    keep-alive connection's last response until its next request, and a Response holds
+    its whole body (40 KiB per connection Prometheus keeps open).
+    """
+    body = text.encode()
+    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE, "Vary": "Accept-Encoding"})
+    if accepts_gzip(request.headers.get("Accept-Encoding", "")):
+        body = isal_zlib.compress(body, 1, wbits=31)  # wbits 16 + 15: a gzip member
+        response.headers["Content-Encoding"] = "gzip"
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body)
+    await response.write_eof()
+    return response
 
 
 def _single(request: web.Request, name: str, default: str) -> str:
@@ -240,7 +270,7 @@ def make_app(poller: Poller, engine: Engine | None = None,
             outcomes[("down", reason)] += 1
             detail = ", ".join(f"{m.module}: {m.reason}" for m in result.modules)
             return web.Response(status=503, text=f"target down: reason={reason} ({detail})\n")
-        return web.Response(text=result.body, headers={"Content-Type": CONTENT_TYPE})
+        return await send_metrics(request, result.body)
 
     async def metrics(request: web.Request) -> web.Response:
         body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, registry)

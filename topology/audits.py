@@ -17,6 +17,7 @@ from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
 from topology.customers import NO_LOSS, CustomerLoss
 from topology.findings import AuditReport, ElementRef, Finding, Severity
+from topology.gc_pause import gc_paused
 from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
 from topology.pon import pon_findings
 from topology.rows import in_scope
@@ -84,13 +85,19 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     a mass outage critical."""
     by_impact: dict[tuple[frozenset, CustomerLoss], list[tuple[str, ElementRef]]] = defaultdict(list)
     seen = set()
+    # what the ranking has answered already (trenches, route nodes, devices) is not asked again
+    ranked = {(e.kind, e.id): (e.site_ids, e.customers) for e in criticality_ranking(net)}
+
+    def loss_of(kind: str, ident) -> tuple[frozenset, CustomerLoss]:
+        return ranked.get((kind, ident)) or net.loss_of(net.failure_of(kind, ident))
+
     for layer in (net.physical, net.cable, net.logical):
         node_kind, edge_kind = LAYER_KINDS[layer.name]
         tree = layer.tree
         for key in tree.bridge_child:
             lost = layer.lost_sites(tree.cut_by_edge(key))
             if lost:
-                sites, loss = net.loss_of(net.failure_of(edge_kind, key))
+                sites, loss = loss_of(edge_kind, key)
                 by_impact[frozenset(lost | sites), loss].append((layer.name, net.ref(edge_kind, key)))
                 seen.add((edge_kind, key))
         for node in tree.cut_children:
@@ -98,12 +105,11 @@ def single_points_of_failure(net: Network) -> list[Finding]:
             lost = layer.lost_sites(tree.cut_by_node(node), [node]) - {own_site}
             if lost:
                 kind, ident = net.node_element(layer.name, node)
-                sites, loss = net.loss_of(net.failure_of(kind, ident))
+                sites, loss = loss_of(kind, ident)
                 by_impact[frozenset(lost | sites - {own_site}), loss].append((layer.name, net.ref(kind, ident)))
                 seen.add((kind, ident))
     layer_of = {"trench": "physical", "node": "physical", "cable": "cable", "closure": "cable", "link": "logical",
                 "device": "logical", "splitter": "pon"}
-    ranked = {(e.kind, e.id): (e.site_ids, e.customers) for e in criticality_ranking(net)}
     others = ([("cable", c) for c in net.cables] + [("closure", c) for c in net.closures]
               + [("link", k) for k in net.links] + [("splitter", s) for s in net.customers.splitters])
     # a PoP's building entries are the core of the physical layer (never its cut vertices), yet
@@ -112,7 +118,7 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     for kind, ident in [*ranked, *others]:
         if (kind, ident) in seen:
             continue
-        sites, loss = ranked.get((kind, ident)) or net.loss_of(net.failure_of(kind, ident))
+        sites, loss = loss_of(kind, ident)
         if loss or (sites and (kind, ident) in pop_entries):
             own_site = net.physical.site_of.get(ident) if kind == "node" else (
                 net.devices[ident].site_id if kind == "device" else None)
@@ -249,6 +255,7 @@ def ranked_elements(net: Network) -> list[tuple[str, int]]:
             + [("device", d) for d in net.devices])
 
 
+@gc_paused()
 def criticality_ranking(net: Network, *, naive: bool = False,
                         elements: list[tuple[str, int]] | None = None) -> list[RankedElement]:
     """Every trench segment, route node and device (or just ``elements``), by the weighted
@@ -630,5 +637,6 @@ AUDITS: dict[str, Callable[[Network], list[Finding]]] = {
 }
 
 
+@gc_paused()
 def run_audits(net: Network, names: Iterable[str] = tuple(AUDITS)) -> AuditReport:
     return AuditReport(tuple(sorted((f for name in names for f in AUDITS[name](net)), key=Finding.order)))

@@ -35,6 +35,8 @@ from typing import Hashable, Iterable, Iterator
 
 import networkx as nx
 
+from topology.gc_pause import gc_paused
+
 ROOT = ("__core__",)  # the virtual super-source; graph nodes are ints or (kind, id) pairs
 
 
@@ -51,6 +53,7 @@ def _is_virtual(key) -> bool:
 class CutTree:
     """One DFS from the super-source over a (multi)graph; see the module docstring."""
 
+    @gc_paused()
     def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], adj: dict | None = None):
         self.graph = graph
         self.adj = adj if adj is not None else plain_adjacency(graph)
@@ -173,6 +176,7 @@ def core_distances(adj: dict, sources: Iterable[Hashable]) -> dict:
 class FailureSearch:
     """Nodes cut off by an arbitrary set of simultaneous failures; see the module docstring."""
 
+    @gc_paused()
     def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], adj: dict | None = None):
         self.graph = graph
         self.adj = adj if adj is not None else plain_adjacency(graph)

@@ -39,6 +39,7 @@ from inventory.models.sites import DEFAULT_CRITICALITY, SiteKind
 from topology.cuts import CutTree, FailureSearch, plain_adjacency
 from netops.vocabulary import CUSTOMER_WEIGHTS, MASS_OUTAGE_WEIGHT, SITE_WEIGHTS
 from topology.findings import ElementRef, Severity, impact_severity
+from topology.gc_pause import gc_paused
 from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope
@@ -219,6 +220,7 @@ class FailureSet:
 class Network:
     """Inventory rows plus the layer graphs and indexes every audit shares (built once)."""
 
+    @gc_paused()
     def __init__(self, inv: Inventory, config: AuditConfig | None = None):
         self.inv = inv
         self.config = config or AuditConfig()

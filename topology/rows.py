@@ -31,6 +31,7 @@ from inventory.models import (
     TrenchSegment,
 )
 from inventory.models.common import Status
+from topology.gc_pause import gc_paused
 
 ACTIVE = Status.ACTIVE.value
 PLANNED = Status.PLANNED.value
@@ -222,6 +223,7 @@ def _rows(session: Session, row_type, *columns, order_by=()):
     return [row_type(*values) for values in session.exec(statement)]
 
 
+@gc_paused()
 def load_inventory(session: Session, *, geometry: bool = False) -> Inventory:
     """Read the inventory with column queries (no ORM objects). ``geometry`` also loads the
     trench LineStrings, which only the consistency audit and GeoJSON output need."""

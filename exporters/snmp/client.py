@@ -24,6 +24,7 @@ import collections
 import contextlib
 import itertools
 import logging
+import operator
 import os
 import resource
 import socket
@@ -330,7 +331,7 @@ class SnmpClient:
         pdu = await self.request(address, profile, ber.GET_REQUEST, oids, deadline, **patience)
         if pdu.error_status:
             raise SnmpError("error_status", f"error-status {pdu.error_status} at {pdu.error_index}")
-        return {vb.oid: vb for vb in pdu.varbinds if vb.tag not in ber.EXCEPTION_TAGS}
+        return {vb[0]: vb for vb in pdu.varbinds if vb[1] not in ber.EXCEPTION_TAGS}
 
     async def walk_columns(self, address, profile: AuthProfile, columns: list[bytes], deadline: float,
                            into: dict[bytes, list[ber.VarBind]], slot: Slot | None = None) -> None:
@@ -339,7 +340,6 @@ class SnmpClient:
         (budget, agent gone) still leaves what it got."""
         cursor = {column: column for column in columns}
         active = list(columns)
-        exception_tags = ber.EXCEPTION_TAGS
         total = 0
         for column in columns:
             into.setdefault(column, [])
@@ -349,43 +349,88 @@ class SnmpClient:
             if pdu.error_status:
                 raise SnmpError("error_status", f"error-status {pdu.error_status} at {pdu.error_index}")
             varbinds = pdu.varbinds
-            width = len(active)
-            still_active = []
-            for j, column in enumerate(active):
-                part = varbinds[j::width]
-                rows = len(part)
-                taken = 0
-                inside = len(column)  # an OID in the column is longer than the column
-                for oid, tag, _raw in part:  # ~800 varbinds a scrape: locals only in this loop
-                    if tag in exception_tags or len(oid) <= inside or not oid.startswith(column):
-                        break
-                    taken += 1
-                if taken:
-                    if taken < rows:
-                        part = part[:taken]
-                    last = part[-1].oid
-                    if not _increasing(cursor[column], part):
-                        if not profile.allow_nonincreasing:
-                            raise SnmpError("oid_not_increasing", f"agent returned {ber.oid_to_str(last)} "
-                                            f"after {ber.oid_to_str(cursor[column])}")
-                        if last == cursor[column]:
-                            continue  # a loop: the column is done
-                    into[column].extend(part)
-                    total += taken
-                    cursor[column] = last
-                if taken == rows and rows:
-                    still_active.append(column)
-            if total > profile.max_varbinds_per_walk:
-                raise SnmpError("table_too_large", f"more than {profile.max_varbinds_per_walk} varbinds")
             if not varbinds:
                 raise SnmpError("malformed_response", "GETBULK answered with no varbinds")
-            active = still_active
+            if in_step(active, cursor, varbinds):  # every answer of a walk but its last
+                width = len(active)
+                for j, column in enumerate(active):
+                    part = varbinds[j::width]
+                    into[column].extend(part)
+                    cursor[column] = part[-1][0]
+                total += len(varbinds)
+            else:
+                active, taken = split_answer(active, cursor, varbinds, profile.allow_nonincreasing, into)
+                total += taken
+            if total > profile.max_varbinds_per_walk:
+                raise SnmpError("table_too_large", f"more than {profile.max_varbinds_per_walk} varbinds")
+
+
+_oid_of, _tag_of = operator.itemgetter(0), operator.itemgetter(1)
+
+
+def in_step(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber.VarBind]) -> bool:
+    """Whether a GETBULK answer is rows of every active column and nothing else: no
+    exception value, each varbind inside its column, after its cursor (first row) and after
+    its column's previous row. Checked for the whole answer in C loops (a Python loop over
+    every varbind cost as much as decoding them); when it is not in step,
+    :func:`split_answer` looks column by column.
+
+    Encoded OIDs compare as bytes, which sort like their arcs unless both sides hold
+    multi-octet arcs: the answer's OIDs must be one octet per arc. In byte order the OIDs
+    inside a column are one unbroken range, so a column whose rows rise from its cursor
+    (inside the column, or the column itself) to a last row inside it has every row inside.
+    """
+    width, count = len(active), len(varbinds)
+    if count < width:
+        return False
+    oids = list(map(_oid_of, varbinds))
+    turn = count % width  # the last ``width`` varbinds, by column: a short last row wraps
+    return (ber.EXCEPTION_TAGS.isdisjoint(map(_tag_of, varbinds))
+            and b"".join(oids).isascii()
+            and all(map(operator.lt, map(cursor.__getitem__, active), oids))  # the first row
+            and all(map(operator.lt, oids, oids[width:]))  # every row after its column's previous one
+            and all(map(bytes.startswith, oids[-width:], active[turn:] + active[:turn])))
+
+
+def split_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber.VarBind],
+                 allow_nonincreasing: bool, into: dict[bytes, list[ber.VarBind]]) -> tuple[list[bytes], int]:
+    """A GETBULK answer column by column: each column's rows up to the first varbind that
+    left it (or an exception value), its cursor moved on. Returns the columns still to walk
+    and the rows taken."""
+    width = len(active)
+    still_active = []
+    total = 0
+    for j, column in enumerate(active):
+        part = varbinds[j::width]
+        rows = len(part)
+        taken = 0
+        inside = len(column)  # an OID in the column is longer than the column
+        for oid, tag, _raw in part:
+            if tag in ber.EXCEPTION_TAGS or len(oid) <= inside or not oid.startswith(column):
+                break
+            taken += 1
+        if taken:
+            if taken < rows:
+                part = part[:taken]
+            last = part[-1][0]
+            if not _increasing(cursor[column], part):
+                if not allow_nonincreasing:
+                    raise SnmpError("oid_not_increasing", f"agent returned {ber.oid_to_str(last)} "
+                                    f"after {ber.oid_to_str(cursor[column])}")
+                if last == cursor[column]:
+                    continue  # a loop: the column is done
+            into[column].extend(part)
+            total += taken
+            cursor[column] = last
+        if taken == rows and rows:
+            still_active.append(column)
+    return still_active, total
 
 
 def _increasing(previous: bytes, part: list[ber.VarBind]) -> bool:
     """First OID of a column's slice after the cursor, last not before the first (numeric
     order: encoded bytes do not sort like arcs once multi-byte arcs appear)."""
-    first, last = part[0].oid, part[-1].oid
+    first, last = part[0][0], part[-1][0]
     if first.isascii() and last.isascii() and previous.isascii():  # one octet per arc: bytes sort like arcs
         return first > previous and last >= first
     first_arcs = ber.oid_to_tuple(first)

@@ -4,7 +4,10 @@ A module has two halves. ``prepare`` makes sure its static labels (interface nam
 sensor scales, AP names) are known: from the label cache when the agent has not rebooted,
 its tables not changed and the TTL not run out, else by walking them once. ``columns``
 are what changes and is walked on every scrape, and ``render`` turns whatever rows came
-back (all of them, or those that arrived before the budget ran out) into samples.
+back (all of them, or those that arrived before the budget ran out) into samples. The
+interfaces module walks its label columns along with its counters when the cache has
+none (one walk, not two: ``columns_to_walk``) and caches them after a complete walk
+(``walked``).
 
 Metric names and the snmp_exporter names they replace: docs/metrics.md.
 """
@@ -88,7 +91,7 @@ class PollContext:
     def base_int(self, oid: bytes, default: int = 0) -> int:
         vb = self.base.get(oid)
         try:
-            value = ber.value_of(vb.tag, vb.raw) if vb is not None else None
+            value = ber.value_of(vb[1], vb[2]) if vb is not None else None
         except ber.BerError:
             return default
         return value if isinstance(value, int) else default
@@ -102,17 +105,22 @@ class PollContext:
         await self.client.walk_columns(self.address, self.profile, columns, self.deadline, into, self.slot)
         return into
 
-    async def cached(self, module: str, stamp: Any, load) -> Any:
-        key = (self.address, self.profile.name, module)
-        value = self.cache.get(key, stamp, self.uptime, self.now)
-        if value is None:
-            value = await load()
-            self.cache.put(key, stamp, self.uptime, self.now, value)
+    def lookup(self, module: str, stamp: Any) -> Any:
+        """The module's cached labels, or None."""
+        return self.cache.get((self.address, self.profile.name, module), stamp, self.uptime, self.now)
+
+    def store(self, module: str, stamp: Any, value: Any) -> Any:
+        self.cache.put((self.address, self.profile.name, module), stamp, self.uptime, self.now, value)
         return value
+
+    async def cached(self, module: str, stamp: Any, load) -> Any:
+        value = self.lookup(module, stamp)
+        return value if value is not None else self.store(module, stamp, await load())
 
 
 def _uint(vb: ber.VarBind) -> int:
-    return int.from_bytes(vb.raw, "big", signed=vb.tag == ber.INTEGER)
+    _oid, tag, raw = vb
+    return int.from_bytes(raw, "big", signed=tag == ber.INTEGER)
 
 
 class Module:
@@ -121,6 +129,13 @@ class Module:
 
     async def prepare(self, ctx: PollContext) -> None:
         """Load static labels (cached); may raise SnmpError."""
+
+    def columns_to_walk(self, ctx: PollContext) -> list[bytes]:
+        """``columns``, and label columns the cache lacks (walked along, in lock step)."""
+        return self.columns
+
+    def walked(self, ctx: PollContext, data: dict[bytes, list[ber.VarBind]]) -> None:
+        """After a complete walk (never one cut short): keep labels walked along."""
 
     def render(self, ctx: PollContext, data: dict[bytes, list[ber.VarBind]], out: list[Family]) -> None:
         raise NotImplementedError
@@ -136,10 +151,10 @@ class SystemModule(Module):
         if SYS_UPTIME in ctx.base:
             uptime.add("", ctx.uptime / 100)
         info = Family("sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
-        name = ctx.base.get(SYS_NAME)
-        oid = ctx.base.get(SYS_OBJECT_ID)
-        info.add(f'sys_name="{escape(text(name.raw)) if name else ""}",'
-                 f'sys_object_id="{ber.oid_to_str(oid.raw) if oid and oid.tag == ber.OBJECT_ID else ""}"', 1)
+        _, _, name = ctx.base.get(SYS_NAME, (b"", ber.OCTET_STRING, b""))
+        _, tag, object_id = ctx.base.get(SYS_OBJECT_ID, (b"", ber.NULL, b""))
+        info.add(f'sys_name="{escape(text(name))}",'
+                 f'sys_object_id="{ber.oid_to_str(object_id) if tag == ber.OBJECT_ID else ""}"', 1)
         out += [uptime, info]
 
 
@@ -194,31 +209,48 @@ def interface_names(indexes: list[bytes], names: dict[bytes, str]) -> dict[bytes
             for index in indexes for name in (names.get(index, ""),)}
 
 
+IF_LABEL_COLUMNS = [IF_NAME, IF_ALIAS, IF_DESCR, IF_TYPE]
+
+
+def build_interface_labels(data: dict[bytes, list[ber.VarBind]]) -> InterfaceLabels:
+    """if_name per ifIndex and the if_info lines, from the walked IF_LABEL_COLUMNS."""
+    name, alias, descr = ({oid[cut:]: text(raw) for oid, _tag, raw in data.get(column, ())}
+                          for column in (IF_NAME, IF_ALIAS, IF_DESCR) for cut in (len(column),))
+    cut = len(IF_TYPE)
+    kind = {vb[0][cut:]: _uint(vb) for vb in data.get(IF_TYPE, ())}
+    indexes = descr.keys() | name.keys()
+    # one octet per arc (the usual ifIndex): encoded indexes sort like their numbers
+    indexes = sorted(indexes) if b"".join(indexes).isascii() else sorted(indexes, key=ber.decode_subids)
+    names = interface_names(indexes, {i: name.get(i) or descr.get(i, "") for i in indexes})
+    by_index, info = {}, []
+    for index in indexes:
+        # interned: switches of one model share their port names, and the cache holds every target's
+        labels = by_index[index] = sys.intern(f'if_name="{escape(names[index])}"')
+        # an empty label is an absent one to Prometheus; ifDescr only when it says more than the name
+        extra = "".join((f',if_type="{kind[index]}"' if index in kind else "",
+                         f',if_alias="{escape(alias[index])}"' if alias.get(index) else "",
+                         f',if_descr="{escape(descr[index])}"' if descr.get(index, names[index]) != names[index]
+                         else ""))
+        info.append(sys.intern(f'if_info{{{labels},if_index="{ber.index_str(index)}"{extra}}} 1\n'))
+    return InterfaceLabels(by_index, info)
+
+
+def _interface_stamp(ctx: PollContext) -> tuple[int, int]:
+    """What must not move for the interface labels to stay valid: ifNumber, ifTableLastChange."""
+    return ctx.base_int(IF_NUMBER, -1), ctx.base_int(IF_TABLE_LAST_CHANGE, -1)
+
+
 async def interface_labels(ctx: PollContext) -> InterfaceLabels:
-    """ifName/ifAlias/ifDescr/ifType per ifIndex, cached until ifNumber or
-    ifTableLastChange move, the agent reboots, or the TTL runs out."""
+    """ifName/ifAlias/ifDescr/ifType per ifIndex for modules that map to interfaces (optics):
+    this scrape's, else cached until ifNumber or ifTableLastChange move, the agent reboots,
+    or the TTL runs out, else walked."""
+    labels = ctx.notes.get("if_labels")
+    if labels is None:
+        async def load() -> InterfaceLabels:
+            return build_interface_labels(await ctx.walk(IF_LABEL_COLUMNS))
 
-    async def load() -> InterfaceLabels:
-        data = await ctx.walk([IF_NAME, IF_ALIAS, IF_DESCR, IF_TYPE])
-        name, alias, descr = ({vb.oid[len(column):]: text(vb.raw) for vb in data.get(column, [])}
-                              for column in (IF_NAME, IF_ALIAS, IF_DESCR))
-        kind = {vb.oid[len(IF_TYPE):]: _uint(vb) for vb in data.get(IF_TYPE, [])}
-        indexes = sorted(set(descr) | set(name), key=ber.decode_subids)
-        names = interface_names(indexes, {i: name.get(i) or descr.get(i, "") for i in indexes})
-        by_index, info = {}, []
-        for index in indexes:
-            # interned: switches of one model share their port names, and the cache holds every target's
-            labels = by_index[index] = sys.intern(f'if_name="{escape(names[index])}"')
-            # an empty label is an absent one to Prometheus; ifDescr only when it says more than the name
-            extra = "".join((f',if_type="{kind[index]}"' if index in kind else "",
-                             f',if_alias="{escape(alias[index])}"' if alias.get(index) else "",
-                             f',if_descr="{escape(descr[index])}"' if descr.get(index, names[index]) != names[index]
-                             else ""))
-            info.append(sys.intern(f'if_info{{{labels},if_index="{ber.index_str(index)}"{extra}}} 1\n'))
-        return InterfaceLabels(by_index, info)
-
-    stamp = (ctx.base_int(IF_NUMBER, -1), ctx.base_int(IF_TABLE_LAST_CHANGE, -1))
-    return await ctx.cached("interfaces", stamp, load)
+        labels = ctx.notes["if_labels"] = await ctx.cached("interfaces", _interface_stamp(ctx), load)
+    return labels
 
 
 class InterfacesModule(Module):
@@ -226,14 +258,24 @@ class InterfacesModule(Module):
     columns = [column for column, *_ in INTERFACE_COLUMNS]
 
     async def prepare(self, ctx):
-        ctx.notes["if_labels"] = await interface_labels(ctx)
+        if ctx.notes.get("if_labels") is None:  # optics, asked for first, may have loaded them
+            ctx.notes["if_labels"] = ctx.lookup("interfaces", _interface_stamp(ctx))
+
+    def columns_to_walk(self, ctx):
+        # a cold cache costs the label columns in the counters' GETBULKs (19 columns, ~11
+        # requests for 53 interfaces), not a walk of their own before them (3 + 9)
+        return self.columns if ctx.notes["if_labels"] is not None else self.columns + IF_LABEL_COLUMNS
+
+    def walked(self, ctx, data):
+        if ctx.notes["if_labels"] is None:
+            ctx.notes["if_labels"] = ctx.store("interfaces", _interface_stamp(ctx), build_interface_labels(data))
 
     def render(self, ctx, data, out):
-        labels: InterfaceLabels | None = ctx.notes.get("if_labels")
-        by_index = labels.by_index if labels else {}
+        # labels of a walk cut short name what came back, and are not cached
+        labels: InterfaceLabels = ctx.notes.get("if_labels") or build_interface_labels(data)
+        by_index = labels.by_index
         info = Family("if_info", "gauge", "ifIndex, ifType, ifAlias, ifDescr (when not the name) by if_name; value 1.")
-        if labels:
-            info.lines.extend(labels.info_lines)
+        info.lines.extend(labels.info_lines)
         out.append(info)
         to_int = int.from_bytes  # big-endian and unsigned by default: positional calls are cheaper
         for column, metric, kind, help_text, factor in INTERFACE_COLUMNS:
@@ -312,19 +354,19 @@ class OpticsModule(Module):
             alias = await ctx.walk([ENT_ALIAS_MAPPING])
 
             def by_index(rows, column):
-                return {vb.oid[len(column):]: vb for vb in rows.get(column, [])}
+                return {vb[0][len(column):]: vb for vb in rows.get(column, [])}
 
             types, scales, precisions = (by_index(data, c) for c in (SENSOR_TYPE, SENSOR_SCALE, SENSOR_PRECISION))
             names, parents = by_index(ent, ENT_PHYSICAL_NAME), by_index(ent, ENT_CONTAINED_IN)
             if_of_entity = {}
-            for vb in alias.get(ENT_ALIAS_MAPPING, []):
-                entity = ber.decode_subids(vb.oid[len(ENT_ALIAS_MAPPING):])[0]
-                if vb.tag == ber.OBJECT_ID and vb.raw.startswith(IF_INDEX_COLUMN):
-                    if_of_entity[entity] = vb.raw[len(IF_INDEX_COLUMN):]
+            for oid, tag, raw in alias.get(ENT_ALIAS_MAPPING, []):
+                entity = ber.decode_subids(oid[len(ENT_ALIAS_MAPPING):])[0]
+                if tag == ber.OBJECT_ID and raw.startswith(IF_INDEX_COLUMN):
+                    if_of_entity[entity] = raw[len(IF_INDEX_COLUMN):]
             sensors = {}
             for index, type_vb in types.items():
                 entity = ber.decode_subids(index)[0]
-                name = text(names[index].raw) if index in names else ""
+                name = text(names[index][2]) if index in names else ""
                 chosen = sensor_metric(_uint(type_vb), name)
                 if chosen is None:
                     continue
@@ -348,9 +390,9 @@ class OpticsModule(Module):
     def render(self, ctx, data, out):
         sensors: dict[bytes, Sensor] = ctx.notes.get("sensors") or {}
         families = {name: Family(name, "gauge", help_text) for name, help_text in OPTIC_FAMILIES.items()}
-        ok = {vb.oid[len(SENSOR_OPER_STATUS):] for vb in data.get(SENSOR_OPER_STATUS, ()) if _uint(vb) == 1}
+        ok = {vb[0][len(SENSOR_OPER_STATUS):] for vb in data.get(SENSOR_OPER_STATUS, ()) if _uint(vb) == 1}
         for vb in data.get(SENSOR_VALUE, ()):
-            index = vb.oid[len(SENSOR_VALUE):]
+            index = vb[0][len(SENSOR_VALUE):]
             sensor = sensors.get(index)
             if sensor is None or index not in ok:
                 continue  # not an optic sensor, or its reading is unavailable/nonoperational
@@ -403,11 +445,11 @@ class WifiModule(Module):
             data = await ctx.walk([column for mib in WIFI_MIBS for column in (mib.ssid_name, mib.ap_name)])
             ssids, aps = {}, {}
             for mib in WIFI_MIBS:
-                for vb in data[mib.ssid_name]:
-                    ssids[(mib.name, vb.oid[len(mib.ssid_name):])] = f'ssid="{escape(text(vb.raw))}"'
-                for vb in data[mib.ap_name]:
-                    index = vb.oid[len(mib.ap_name):]
-                    aps[(mib.name, index)] = f'ap_name="{escape(text(vb.raw))}",ap_mac="{_mac(index)}"'
+                for oid, _tag, raw in data[mib.ssid_name]:
+                    ssids[(mib.name, oid[len(mib.ssid_name):])] = f'ssid="{escape(text(raw))}"'
+                for oid, _tag, raw in data[mib.ap_name]:
+                    index = oid[len(mib.ap_name):]
+                    aps[(mib.name, index)] = f'ap_name="{escape(text(raw))}",ap_mac="{_mac(index)}"'
             return ssids, aps
 
         # APs join and leave a controller: a short TTL on top of reboot detection
@@ -419,11 +461,11 @@ class WifiModule(Module):
         per_ap_family = Family("wifi_ap_clients", "gauge", "Associated clients per access point, all radios.")
         for mib in WIFI_MIBS:
             for vb in data.get(mib.ssid_clients, ()):
-                index = vb.oid[len(mib.ssid_clients):]
+                index = vb[0][len(mib.ssid_clients):]
                 per_ssid.add(ssids.get((mib.name, index)) or f'ssid="#{ber.index_str(index)}"', _uint(vb))
             per_ap: dict[bytes, int] = {}
             for vb in data.get(mib.radio_clients, ()):
-                mac_index = ber.encode_arcs(ber.decode_subids(vb.oid[len(mib.radio_clients):])[:6])
+                mac_index = ber.encode_arcs(ber.decode_subids(vb[0][len(mib.radio_clients):])[:6])
                 per_ap[mac_index] = per_ap.get(mac_index, 0) + _uint(vb)
             for mac_index, clients in per_ap.items():
                 per_ap_family.add(aps.get((mib.name, mac_index)) or f'ap_name="",ap_mac="{_mac(mac_index)}"', clients)
@@ -444,17 +486,17 @@ class LldpModule(Module):
     columns = [LLDP_REM_SYS_NAME, LLDP_REM_PORT_ID, LLDP_REM_CHASSIS_ID, LLDP_LOC_PORT_DESC]
 
     def render(self, ctx, data, out):
-        local = {ber.decode_subids(vb.oid[len(LLDP_LOC_PORT_DESC):])[0]: text(vb.raw)
-                 for vb in data.get(LLDP_LOC_PORT_DESC, ())}
-        port_ids = {vb.oid[len(LLDP_REM_PORT_ID):]: text(vb.raw) for vb in data.get(LLDP_REM_PORT_ID, ())}
-        chassis = {vb.oid[len(LLDP_REM_CHASSIS_ID):]: text(vb.raw) for vb in data.get(LLDP_REM_CHASSIS_ID, ())}
+        local = {ber.decode_subids(oid[len(LLDP_LOC_PORT_DESC):])[0]: text(raw)
+                 for oid, _tag, raw in data.get(LLDP_LOC_PORT_DESC, ())}
+        port_ids = {oid[len(LLDP_REM_PORT_ID):]: text(raw) for oid, _tag, raw in data.get(LLDP_REM_PORT_ID, ())}
+        chassis = {oid[len(LLDP_REM_CHASSIS_ID):]: text(raw) for oid, _tag, raw in data.get(LLDP_REM_CHASSIS_ID, ())}
         family = Family("lldp_neighbor_info", "gauge", "An LLDP neighbour seen on a local port; value 1.")
-        for vb in data.get(LLDP_REM_SYS_NAME, ()):
-            index = vb.oid[len(LLDP_REM_SYS_NAME):]
+        for oid, _tag, raw in data.get(LLDP_REM_SYS_NAME, ()):
+            index = oid[len(LLDP_REM_SYS_NAME):]
             arcs = ber.decode_subids(index)
             port_num = arcs[1] if len(arcs) > 1 else 0
             family.add(f'local_port_num="{port_num}",local_port="{escape(local.get(port_num, ""))}",'
-                       f'remote_sys_name="{escape(text(vb.raw))}",remote_port_id="{escape(port_ids.get(index, ""))}",'
+                       f'remote_sys_name="{escape(text(raw))}",remote_port_id="{escape(port_ids.get(index, ""))}",'
                        f'remote_chassis_id="{escape(chassis.get(index, ""))}"', 1)
         out.append(family)
 

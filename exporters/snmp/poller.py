@@ -193,8 +193,10 @@ class Poller:
         up, reason = True, ""
         try:
             await module.prepare(ctx)
-            if module.columns:
-                await self.client.walk_columns(ctx.address, ctx.profile, module.columns, ctx.deadline, data, ctx.slot)
+            columns = module.columns_to_walk(ctx)
+            if columns:
+                await self.client.walk_columns(ctx.address, ctx.profile, columns, ctx.deadline, data, ctx.slot)
+            module.walked(ctx, data)
         except SnmpError as exc:
             up, reason = False, exc.reason
             log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)
@@ -207,7 +209,7 @@ class Poller:
             log.warning("target %s:%d module %s: bad value: %s", *ctx.address, name, exc)
         families.extend(rendered)
         results.append((name, up, reason, time.monotonic() - t0))
-        return sum(len(rows) for rows in data.values())
+        return sum(len(data.get(column, ())) for column in module.columns)  # label columns walked along are not metrics
 
     @staticmethod
     def _scrape_families(results, elapsed: float, varbinds: int) -> list[Family]:

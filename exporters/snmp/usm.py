@@ -265,8 +265,8 @@ class UsmSession:
 
 
 def report_reason(pdu: ber.Pdu) -> str:
-    for vb in pdu.varbinds:
-        reason = REPORT_REASONS.get(vb.oid)
+    for oid, _tag, _raw in pdu.varbinds:
+        reason = REPORT_REASONS.get(oid)
         if reason:
             return reason
     return "report"

@@ -71,9 +71,9 @@ def test_lean_decoder_reads_what_pysnmp_writes(community, request_id, varbinds):
     assert got_community == community and pdu.request_id == request_id == peek_request_id(wire)
     assert pdu.tag == ber.RESPONSE and pdu.error_status == 0
     assert len(pdu.varbinds) == len(varbinds)
-    for vb, (oid, (kind, expected, _)) in zip(pdu.varbinds, varbinds, strict=True):
-        assert ber.oid_to_tuple(vb.oid) == oid
-        assert lean_value(vb.tag, vb.raw) == (tuple(expected) if kind == "oid" else expected)
+    for (got_oid, tag, raw), (oid, (kind, expected, _)) in zip(pdu.varbinds, varbinds, strict=True):
+        assert ber.oid_to_tuple(got_oid) == oid
+        assert lean_value(tag, raw) == (tuple(expected) if kind == "oid" else expected)
 
 
 @fuzz(200)
@@ -89,6 +89,18 @@ def test_pysnmp_reads_what_the_lean_encoder_writes(request_id, request_oids, max
     assert int(v2c.apiPDU.get_request_id(pdu)) == request_id
     assert int(v2c.apiBulkPDU.get_max_repetitions(pdu)) == max_repetitions
     assert [tuple(oid) for oid, _ in v2c.apiPDU.get_varbinds(pdu)] == list(request_oids)
+
+
+@pytest.mark.parametrize("extra_arcs", [59, 60, 120])  # encoded OIDs of 123, 125 and 245 octets
+def test_pysnmp_reads_long_request_oids(extra_arcs):
+    """OIDs of 124 octets and more take the general TLV code (long-form lengths)."""
+    long_oid = (1, 3, 6, 1, 4, 1, *[200] * extra_arcs)
+    request_oids = [(1, 3, 6, 1, 2, 1, 1, 3, 0), long_oid, (1, 3, 6, 1, 2, 1, 1, 5, 0)]
+    wire = ber.encode_v2c_message(b"public", ber.encode_pdu(
+        ber.GET_BULK_REQUEST, 9, [ber.encode_subids(o) for o in request_oids], 0, 25))
+    msg, rest = decoder.decode(wire, asn1Spec=v2c.Message())
+    assert not rest
+    assert [tuple(oid) for oid, _ in v2c.apiPDU.get_varbinds(v2c.apiMessage.get_pdu(msg))] == request_oids
 
 
 @fuzz(400)
@@ -114,7 +126,7 @@ def lean_varbinds(wire: bytes) -> list | None:
     """(OID, value) pairs as the lean reader sees them, None when it rejects the datagram."""
     try:
         _community, pdu = ber.decode_v2c_message(wire)
-        return [(ber.oid_to_tuple(vb.oid), lean_value(vb.tag, vb.raw)) for vb in pdu.varbinds]
+        return [(ber.oid_to_tuple(oid), lean_value(tag, raw)) for oid, tag, raw in pdu.varbinds]
     except ber.BerError:
         return None
 
@@ -237,7 +249,7 @@ def test_damaged_v3_messages_fail_cleanly(rows, data):
                   + ber.tlv(ber.SEQUENCE, varbinds))
     wire = bytearray(session.encode(9, pdu))
     _, intact = _v3_session().decode(bytes(wire))
-    assert [(ber.oid_to_tuple(vb.oid), ber.value_of(vb.tag, vb.raw)) for vb in intact.varbinds] == list(rows)
+    assert [(ber.oid_to_tuple(oid), ber.value_of(tag, raw)) for oid, tag, raw in intact.varbinds] == list(rows)
     if data.draw(st.booleans()):
         wire = wire[: data.draw(st.integers(0, len(wire) - 1))]
     else:

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from exporters.server import make_app
 from exporters.snmp import ber
-from exporters.snmp.ber import VarBind
 from exporters.snmp.client import _increasing
 from exporters.snmp.poller import Poller
 from tests.exporter.conftest import module_status, test_profiles
@@ -171,9 +170,11 @@ def test_a_known_dead_target_that_comes_back_is_walked_again(agent):
 
 
 def test_a_target_silent_mid_walk_lets_its_slot_go(agent):
-    """One slot: the first target answers its probe and first GETBULK, then goes silent; the
-    second (4 s scrape) must not wait out the first one's retransmissions (2 s x 3) to walk."""
-    poller = Poller(test_profiles(timeout_s=2.0, retries=2), max_targets_in_flight=1, budget_offset_s=0.5)
+    """One slot: the first target answers its probe and first GETBULK (one row: max-repetitions
+    1), then goes silent; the second (4 s scrape) must not wait out the first one's
+    retransmissions (2 s x 3) to walk."""
+    poller = Poller(test_profiles(timeout_s=2.0, retries=2, max_repetitions=1), max_targets_in_flight=1,
+                    budget_offset_s=0.5)
 
     async def both():
         await poller.start()
@@ -200,8 +201,7 @@ def test_walk_order_check_agrees_with_numeric_order(tails):
     """The walk compares encoded OIDs directly when every arc is one octet: same verdict as
     comparing the arcs as numbers, whatever mix of one- and multi-octet arcs comes."""
     previous, first, last = ((1, 3, 6, 1, 2, 1, *tail) for tail in tails)
-    encoded = [VarBind(ber.encode_subids(first), ber.COUNTER64, b"\x01"),
-               VarBind(ber.encode_subids(last), ber.COUNTER64, b"\x01")]
+    encoded = [(ber.encode_subids(first), ber.COUNTER64, b"\x01"), (ber.encode_subids(last), ber.COUNTER64, b"\x01")]
     assert _increasing(ber.encode_subids(previous), encoded) == (first > previous and last >= first)
 
 

@@ -66,12 +66,20 @@ def test_wrong_v3_keys_are_named(agent, auth, reason, hint, caplog):
 
 
 def test_agent_stops_answering_mid_walk(agent):
-    # answers the base GET and the first label walk, then goes silent
+    # answers the base GET and the interfaces' first GETBULK (one row of every counter and
+    # label column: max-repetitions 1), then goes silent
+    poller = Poller(test_profiles(**FAST, max_repetitions=1))
     with FaultProxy(agent.port, "stop_after", answer_first=2) as proxy:
-        stopped, = run_scrapes(Poller(test_profiles(**FAST)), (proxy.target, ["system", "interfaces", "lldp"], "city_v2", None))
+        stopped, = run_scrapes(poller, (proxy.target, ["system", "interfaces", "lldp"], "city_v2", None))
     status = module_status(stopped)
     assert status["system"] == (1, "")
     assert status["interfaces"] == (0, "timeout") and status["lldp"] == (0, "timeout")
+    # the row that came is named by the labels walked along with it; labels of a walk cut
+    # short are not cached
+    parsed = samples(stopped)
+    assert [s.labels["if_name"] for s in parsed["if_in_bytes_total"]] == ["lo"]
+    assert [s.labels["if_name"] for s in parsed["if_info"]] == ["lo"]
+    assert len(poller.cache) == 0
 
 
 @pytest.mark.parametrize("mode", ["truncate", "garbage"])
@@ -147,4 +155,5 @@ def test_v3_response_below_the_security_level_is_refused():
         session.decode(spoofed)
     # the same PDU framed properly (authPriv) decodes
     msg_id, decoded = session.decode(session.encode(7, pdu))
-    assert (msg_id, decoded.request_id, ber.value_of(decoded.varbinds[0].tag, decoded.varbinds[0].raw)) == (7, 7, 1)
+    _oid, tag, raw = decoded.varbinds[0]
+    assert (msg_id, decoded.request_id, ber.value_of(tag, raw)) == (7, 7, 1)

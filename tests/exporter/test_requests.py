@@ -4,12 +4,14 @@ and secrets outside the inventory (403), HEAD, IPv6 agents, and dead or refusing
 
 from __future__ import annotations
 
+import gzip
 import urllib.parse
+import urllib.request
 
 import pytest
 from sqlmodel import select
 
-from exporters.server import down_reason
+from exporters.server import accepts_gzip, down_reason
 from exporters.snmp.poller import ModuleResult
 from inventory.models.devices import Device
 from netops.db import session_scope
@@ -75,6 +77,33 @@ def test_duplicate_modules_are_polled_once(exporter, agent):
     status, body = http(f"{base}/snmp?target={agent.target}&module=system,system&module=system,interfaces")
     assert status == 200
     assert [s.labels["module"] for s in samples(body)["netops_snmp_module_up"]] == ["system", "interfaces"]
+
+
+def test_answers_are_gzipped_when_the_client_takes_gzip(exporter, agent):
+    """Prometheus asks for gzip: the answer is a gzip member of the same series; a client
+    that does not ask (or refuses with q=0) gets plain text."""
+    base, _engine, _tmp = exporter
+    url = f"{base}/snmp?target={agent.target}&module=system,interfaces"
+    series = {}
+    for accept, gzipped in (("gzip", True), ("deflate, gzip;q=1.0, *;q=0.5", True), ("identity", False),
+                            ("gzip;q=0", False), ("", False)):
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept-Encoding": accept}), timeout=15) as r:
+            raw, encoding = r.read(), r.headers.get("Content-Encoding")
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        assert encoding == ("gzip" if gzipped else None), accept
+        text = (gzip.decompress(raw) if encoding else raw).decode()
+        assert len(raw) < len(text) / 4 if encoding else len(raw) == len(text)
+        series[accept] = {(name, tuple(sorted(s.labels.items()))) for name, rows in samples(text).items()
+                          for s in rows}
+    assert len(series["gzip"]) > 50 and all(found == series["gzip"] for found in series.values())
+
+
+@pytest.mark.parametrize(("header", "takes"), [
+    ("gzip", True), ("GZIP", True), ("deflate, gzip", True), ("gzip;q=0.5", True), ("br, gzip ; q=1", True),
+    ("gzip;q=0", False), ("gzip; q=0.000", False), ("identity", False), ("", False), ("x-gzip-not", False),
+])
+def test_accept_encoding_gzip(header, takes):
+    assert accepts_gzip(header) is takes
 
 
 def test_head_is_answered_without_polling(exporter, agent):

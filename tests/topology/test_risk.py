@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial import cKDTree
 
 from netops.geo import metres_per_degree
-from topology.risk import DEFAULT_RULES, RiskRules, RouteView, building_keys, corridors, plant_risk_groups, shared_risks
+from topology.risk import (
+    DEFAULT_RULES, SAMPLE_M, RiskRules, RouteView, building_keys, corridors, plant_risk_groups, shared_risks,
+)
 
 PER_LON, PER_LAT = metres_per_degree(51.5)
 
@@ -75,3 +83,94 @@ def test_shared_risks_of_two_routes():
                                                      ("corridor", ("t1", "t2"))]
     assert risks[-1].metres == pytest.approx(270, abs=3)
     assert shared_risks(first, first, own={"own"}, rules=DEFAULT_RULES)[0].kind == "trench"
+
+
+def corridors_by_definition(lines: dict, ends: dict, rules: RiskRules = DEFAULT_RULES, groups: dict | None = None
+                            ) -> dict:
+    """The corridor rule read off its docstring: every sample of every trench against every
+    sample of every other (a KD-tree only to list the sample pairs within ``corridor_m``),
+    no spatial index on the trenches: the reference for the one in ``corridors``."""
+    keys = list(lines)
+    lat0 = float(np.mean([p[1] for k in keys for p in lines[k]]))
+    per_lon, per_lat = metres_per_degree(lat0)
+
+    def metres(point) -> np.ndarray:
+        return np.array([point[0] * per_lon, point[1] * per_lat])
+
+    points, owner, weight = [], [], {}
+    for n, key in enumerate(keys):  # the first vertex, then each segment's points at k / steps of the way
+        vertices = [metres(p) for p in lines[key]]
+        samples, total = [vertices[0]], 0.0
+        for a, b in zip(vertices, vertices[1:]):
+            length = float(np.hypot(*(b - a)))
+            total += length
+            steps = max(1, math.ceil(length / SAMPLE_M))
+            samples += [a + (k / steps) * (b - a) for k in range(1, steps + 1)]
+        points += samples
+        owner += [n] * len(samples)
+        weight[n] = total / max(len(samples) - 1, 1)
+    near: dict[tuple[int, int], set[int]] = {}  # (lower, higher trench) -> samples of the lower near the higher
+    for i, j in cKDTree(np.array(points)).query_pairs(rules.corridor_m):
+        a, b = owner[i], owner[j]
+        if a != b and (groups is None or groups[keys[a]] != groups[keys[b]]):
+            near.setdefault((min(a, b), max(a, b)), set()).add(i if a < b else j)
+    found = {}
+    for (a, b), samples in sorted(near.items()):
+        corners = [metres(p) for p in (*ends[keys[a]], *ends[keys[b]])]
+        counted = [i for i in sorted(samples) if min(np.hypot(*(points[i] - c)) for c in corners) > rules.clearance_m]
+        length = 0.0
+        for _ in counted:
+            length += weight[a]
+        if counted and length >= rules.min_corridor_m:
+            found[keys[a], keys[b]] = round(length, 1)
+    return found
+
+
+@st.composite
+def street_plans(draw):
+    """A few trenches in a 300 m square: some leaving shared manholes, some nearly parallel
+    a few metres apart, bends near an end, and end nodes a little off the geometry's first vertex."""
+    corners = [(draw(st.floats(0, 300)), draw(st.floats(0, 300))) for _ in range(draw(st.integers(2, 5)))]
+    lines = {}
+    for n in range(draw(st.integers(2, 7))):
+        start = draw(st.sampled_from(corners))
+        if draw(st.booleans()):  # alongside an earlier trench, offset a few metres
+            base = draw(st.sampled_from(list(lines.values()))) if lines else [start, (start[0] + 150, start[1])]
+            dx, dy = draw(st.floats(-8, 8)), draw(st.floats(-8, 8))
+            points = [(x + dx, y + dy) for x, y in base]
+        else:  # a short first leg (a trench bending near its end node), then anywhere
+            leg, angle = draw(st.floats(3, 20)), draw(st.floats(0, 2 * math.pi))
+            points = [start, (start[0] + leg * math.cos(angle), start[1] + leg * math.sin(angle))]
+            points += [(draw(st.floats(-50, 350)), draw(st.floats(-50, 350))) for _ in range(draw(st.integers(0, 2)))]
+        lines[f"t{n}"] = points
+    coords = {k: [at(*p) for p in points] for k, points in lines.items()}
+    offset = draw(st.floats(0, 6))  # end nodes off the geometry's ends
+    ends = {k: (at(points[0][0] + offset, points[0][1]), at(*points[-1])) for k, points in lines.items()}
+    rules = RiskRules(corridor_m=draw(st.sampled_from([3.0, 5.0, 12.0])), min_corridor_m=draw(st.sampled_from([0.0, 20.0])),
+                      clearance_m=draw(st.sampled_from([0.0, 4.0, 15.0, 40.0])))
+    groups = {k: draw(st.integers(0, 2)) for k in lines} if draw(st.booleans()) else None
+    return coords, ends, rules, groups
+
+
+@given(street_plans())
+@settings(max_examples=300)
+def test_corridors_are_the_definition(plan):
+    """The spatial index finds exactly the pairs and metres that comparing every sample of
+    every pair of trenches finds (also with end nodes off the geometry, and with groups)."""
+    coords, ends, rules, groups = plan
+    assert corridors(coords, ends, rules, groups=groups) == corridors_by_definition(coords, ends, rules, groups)
+
+
+def test_a_corridor_where_one_trench_bends_away_near_its_end():
+    """A sample beyond the clearance counts when the other trench's nearest sample lies
+    inside that trench's own end area (the spatial index must still look there)."""
+    coords, ends = lines_and_ends({"street": [(0, 0), (200, 0)], "bend": [(100, 10), (91, 3), (91, 40)]})
+    rules = RiskRules(min_corridor_m=0)
+    assert set(corridors(coords, ends, rules)) == {("street", "bend")}
+    assert corridors(coords, ends, rules) == corridors_by_definition(coords, ends, rules)
+    # the same with the geometry starting 6 m short of its end node (the near part is then
+    # 7 m along the line from where the geometry starts, 13 m from the node)
+    coords, ends = lines_and_ends({"street": [(0, 0), (200, 0)], "bend": [(95, 9), (91, 3), (91, 40)]})
+    ends["bend"] = (at(95 + 4 / 52 ** 0.5 * 6, 9 + 6 / 52 ** 0.5 * 6), ends["bend"][1])
+    assert set(corridors(coords, ends, rules)) == {("street", "bend")}
+    assert corridors(coords, ends, rules) == corridors_by_definition(coords, ends, rules)

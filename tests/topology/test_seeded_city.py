@@ -231,3 +231,19 @@ def test_critical_findings_are_what_an_operator_pages_for(seeded):
     assert 0 < len(critical) <= 150
     warnings = [f for f in findings if f.severity.value == "warning"]
     assert 0 < len(warnings) <= 100 and len(critical) + len(warnings) < len(findings) / 3  # the rest: by design
+
+
+def test_street_corridors_are_the_definition_on_the_city(seeded):
+    """The spatial index of the corridor rule finds exactly what comparing every sample of
+    the city's trenches with every other finds (``test_risk.corridors_by_definition``)."""
+    from tests.topology.test_risk import corridors_by_definition
+    from topology.risk import corridors
+
+    _, net = seeded
+    position = {n.id: [n.lon, n.lat] for n in net.route_nodes.values()}
+    lines = {s.id: s.geometry for s in sorted(net.segments.values(), key=lambda s: s.id)}
+    ends = {s.id: (position[s.a_node_id], position[s.b_node_id]) for s in net.segments.values()}
+    found = corridors(lines, ends)
+    assert len(found) > 100  # the city's streets have trenches on both sides
+    expected = corridors_by_definition(lines, ends)
+    assert found == expected and list(found) == list(expected)  # the same order too
