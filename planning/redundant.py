@@ -56,6 +56,7 @@ from netops.errors import NetopsError
 from planning.batch import batch_summary, cost_shares, unreachable_reason
 from planning.bounds import LowerBound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
+from planning.exact import NODE_LIMIT  # the same count of work as the single-route MILP
 from planning.network import OWN_ENTRY, STRAND, CandidateNetwork, Node
 from planning.routing import Route, make_leg, own_entry_nodes, route_risks
 from planning.strands import limits
@@ -68,7 +69,6 @@ MAX_PASSES = 8  # rip-up and re-route passes
 CONSTRUCTIONS = ((1.0, 1.0), (3.0, 1.0), (1.0, 0.5))
 MAX_REGROUP_SITES = 24  # batches up to this size try every construction and re-group pairs of sites
 EXACT_MAX_VARIABLES = 150_000  # sites × directed arcs up to which the MILP / its LP is stated
-EXACT_TIME_LIMIT_S = 120.0
 LAGRANGIAN_ROUNDS = 15  # re-pricing rounds of the Lagrangian bound (each one pair search per site)
 DAMPING = 0.3  # part of each trench's price that follows its users per round
 NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
@@ -606,12 +606,12 @@ def _program(instance: RedundantInstance, sites: list[Node]):
 
 
 def exact_pairs(instance: RedundantInstance, sites: list[Node] | None = None,
-                time_limit_s: float = EXACT_TIME_LIMIT_S) -> ExactResult:
+                node_limit: int = NODE_LIMIT) -> ExactResult:
     """The optimum of the redundant batch and each site's two routes in it."""
     sites = list(instance.sites if sites is None else sites)
     cost, constraints, bounds, arcs, variables = _program(instance, sites)
     result = milp(cost, constraints=constraints, integrality=np.ones(len(cost)), bounds=bounds,
-                  options={"time_limit": time_limit_s, "mip_rel_gap": 1e-7})
+                  options={"node_limit": node_limit, "mip_rel_gap": 1e-7})
     if result.status != 0 or result.x is None:
         raise NetopsError(f"exact solver did not finish: {result.message}")
     pairs = {}
@@ -634,16 +634,17 @@ def exact_pairs(instance: RedundantInstance, sites: list[Node] | None = None,
     return ExactResult(float(result.fun), pairs)
 
 
-def lp_relaxation(instance: RedundantInstance, sites: list[Node] | None = None,
-                  time_limit_s: float = EXACT_TIME_LIMIT_S) -> tuple[LowerBound, np.ndarray] | None:
+def lp_relaxation(instance: RedundantInstance, sites: list[Node] | None = None
+                  ) -> tuple[LowerBound, np.ndarray] | None:
     """The LP relaxation of ``exact_pairs``' program: its value (a lower bound) and the
-    trenches' y (how much the relaxed optimum digs each); None when too large or not solved."""
+    trenches' y (how much the relaxed optimum digs each); None when too large or not solved.
+    No time limit: the size guard bounds the work, and a bound must not depend on the load."""
     sites = list(instance.sites if sites is None else sites)
     try:
         cost, constraints, bounds, _, _ = _program(instance, sites)
     except TooLargeError:
         return None
-    result = milp(cost, constraints=constraints, bounds=bounds, options={"time_limit": time_limit_s})
+    result = milp(cost, constraints=constraints, bounds=bounds)
     if result.status != 0:
         return None
     return LowerBound(float(result.fun), "LP relaxation"), np.clip(result.x[:len(instance.edges)], 0.0, 1.0)
