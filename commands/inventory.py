@@ -241,5 +241,7 @@ def stats_cmd(ctx: typer.Context, fmt: OutputFormat = format_option(), as_json: 
         ("residential units", customers["residential_units"]),
         ("  passed", customers["residential_units_passed"]),
         ("  connected", customers["residential_units_connected"]),
-        *[(f"companies ({c})", n) for c, n in customers["business_connections_by_service_class"].items()],
+        ("companies", customers["companies"]),
+        ("business lines", customers["business_connections"]),
+        *[(f"  {c}", n) for c, n in customers["business_connections_by_service_class"].items()],
     ])

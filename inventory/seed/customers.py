@@ -96,8 +96,19 @@ def street_cabinets(points) -> list[dict[str, Any]]:
     return sites
 
 
-def _company(rng: random.Random) -> str:
-    return f"{rng.choice(SURNAMES)} {rng.choice(TRADES)} {rng.choice(LEGAL)}"
+def _company(rng: random.Random, taken: set[str]) -> str:
+    """A company name no other generated company has: 866 draws from 1,620 names collide
+    about 200 times, and two lines of one name count as one company. A taken name gets a
+    partner's surname (chosen without drawing, so the random stream stays as it was)."""
+    surname, trade, legal = rng.choice(SURNAMES), rng.choice(TRADES), rng.choice(LEGAL)
+    name, k = f"{surname} {trade} {legal}", 0
+    partners = [p for p in SURNAMES if p != surname]
+    while name in taken:
+        name = f"{surname} & {partners[k % len(partners)]}{f' {k // len(partners) + 1}' if k >= len(partners) else ''}" \
+               f" {trade} {legal}"
+        k += 1
+    taken.add(name)
+    return name
 
 
 def _service(rng: random.Random) -> tuple[str, int]:
@@ -109,6 +120,7 @@ def business_rows(sites, rng: random.Random) -> tuple[list[dict], list[dict]]:
     """Buildings with companies and their connections: hospitals, parks, commercial centres."""
     buildings: list[dict[str, Any]] = []
     connections: list[dict[str, Any]] = []
+    names: set[str] = set()
 
     def connect(company, site_code, service, bandwidth, *, building=None, at_site=None):
         p2p = service == "sla_gold" and at_site is None  # an SLA line on its own fibre
@@ -130,7 +142,7 @@ def business_rows(sites, rng: random.Random) -> tuple[list[dict], list[dict]]:
             buildings.append(_building(code, f"{street} {len(buildings) % 97 + 1}", district, lat, lon,
                                        business=here + rng.choice((0, 0, 1))))
             for _ in range(here):
-                connect(_company(rng), site["code"], *_service(rng), building=code)
+                connect(_company(rng, names), site["code"], *_service(rng), building=code)
             placed += here
 
     parks = [s for s in sites if s["kind"] == "business_park"]

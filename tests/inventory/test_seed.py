@@ -101,6 +101,8 @@ def test_stats_json_from_cli(run_cli):
     assert 590_000 <= stats["cable_length_m"] <= 650_000
     customers = stats["customers"]
     assert customers["business_connections"] >= 800 and customers["residential_units_connected"] >= 5_000
+    # "more than 800 companies": every generated line is its own company (names do not collide)
+    assert customers["companies"] == customers["business_connections"]
     assert customers["residential_units_connected"] < customers["residential_units_passed"] <= customers[
         "residential_units"]
     assert stats["devices_by_role"]["olt"] == 5 and kinds["school"] == 80 + 53
