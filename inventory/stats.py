@@ -37,6 +37,9 @@ def stats(conn) -> dict[str, Any]:
     conn = _driver(conn)
 
     def grouped(table: str, *columns: str) -> dict:
+        # names are spliced into the SQL: only the declared ones, never a caller's value
+        if not set(columns) <= set(READS.get(table, ())):
+            raise ValueError(f"stats: {table}.{columns} is not in READS")
         names = ", ".join(columns)
         out: dict = {}
         for *keys, count in rows(conn, f"SELECT {names}, COUNT(*) FROM {table} GROUP BY {names}"):
