@@ -107,6 +107,7 @@ def spare_cables(session: Session) -> tuple[list[SpareCable], dict[int, str]]:
                                                    CableSegment.segment_id)).all():
         paths[cable].append((seq, segment))
     taken = taken_strands(session)
+    pon = pon_cables(session)
     found = []
     for cable in session.exec(select(Cable).where(Cable.status == Status.ACTIVE, Cable.plan_id.is_(None))
                               .order_by(Cable.id)).all():
@@ -121,8 +122,23 @@ def spare_cables(session: Session) -> tuple[list[SpareCable], dict[int, str]]:
         if not usable or len(free) < 2 or not paths.get(cable.id):
             continue
         found.append(SpareCable(cable.id, cable.code, (ends[0], ends[1]), (cable.a_closure_id, cable.b_closure_id),
-                                tuple(seg for _, seg in sorted(paths[cable.id])), cable.length_m, free))
+                                tuple(seg for _, seg in sorted(paths[cable.id])), cable.length_m, free,
+                                splittable=cable.id not in pon))
     return found, {cid: code for cid, (code, _) in closures.items()}
+
+
+def pon_cables(session: Session) -> set[int]:
+    """Cables a PON feeder or drop strand rides: the model records one cable per such
+    strand (``topology.pon`` counts its whole length), so a split would change the
+    audit's answer; they are not opened mid-span."""
+    found = set(session.exec(select(Splitter.feeder_cable_id).where(Splitter.feeder_cable_id.is_not(None))).all())
+    return found | set(session.exec(select(ResidentialConnection.drop_cable_id).where(
+        ResidentialConnection.drop_cable_id.is_not(None))).all())
+
+
+def closure_nodes(session: Session) -> set[int]:
+    """Route nodes holding a closure (active or planned): no new one is offered beside it."""
+    return set(session.exec(select(SpliceClosure.node_id).where(SpliceClosure.status != Status.DECOMMISSIONED)).all())
 
 
 @dataclass(frozen=True)
