@@ -8,13 +8,14 @@ site has none), interfaces, fibre links and their hops (on an existing cable: a 
 strand pair assigned here, see ``planning.strands``) — with status ``planned`` and the
 plan's ``plan_id``. What the plan changes on rows it does not own (a free duct taken in
 an existing trench, a planned site going live, the strands it takes, the splices its pair
-joins take in existing closures) is kept in
+joins take in existing closures, an existing cable split at a new closure mid-span) is kept in
 ``Plan.summary["changes"]`` and done (or checked) by ``apply``. All of a plan's cables through one
 trench share one duct (blown-in micro-duct cables), so a plan takes one free duct per
 existing trench it uses; a new trench gets two ducts, one used and one spare.
 
 ``apply`` turns the whole plan into active inventory in one transaction (and refuses,
-changing nothing, if a duct, strand or closure splice it counted on was taken meanwhile): status active, plan_id
+changing nothing, if a duct, strand or closure splice it counted on was taken meanwhile, or
+a cable it splits changed): status active, plan_id
 cleared; ``discard`` deletes every row of the plan. The Plan row itself stays as the record (state applied or
 discarded).
 """
@@ -389,6 +390,9 @@ def plan_changes(session: Session, plan: Plan) -> list[dict]:
     for use in changes.get("strands", []):
         out.append({"table": "cable", "code": use["cable"], "field": "strands",
                     "before": "free", "after": f"{'/'.join(map(str, use['strands']))} to {use['site']}"})
+    for cut in changes.get("midspan", []):
+        out.append({"table": "cable", "code": cut["cable"], "field": "split", "before": "whole",
+                    "after": f"split at the new closure {cut['closure']}"})
     for use in changes.get("splices", []):
         out.append({"table": "spliceclosure", "code": use["closure"], "field": "splices",
                     "before": "free", "after": f"{use['splices']} to {use['site']}"})
@@ -491,7 +495,7 @@ def _split_cables(session: Session, plan: Plan, cuts: list[dict]) -> None:
         nodes = trench_walk(start, ends)
         if nodes is None or any(c["node_id"] not in nodes[1:-1] for c in on_cable):
             raise PlanStateError(f"plan {plan.name}: cable {cable.code}'s trench path does not pass its cut: re-plan")
-        at = sorted((nodes.index(c["node_id"]), c) for c in on_cable)
+        at = sorted(((nodes.index(c["node_id"]), c) for c in on_cable), key=lambda cut: cut[0])
         lengths = part_lengths(cable.length_m, [trenches[t].length_m for t in segments], [i for i, _ in at])
         closures = [c["closure_id"] for _, c in at]
         far_end = {"b_site_id": cable.b_site_id, "b_closure_id": cable.b_closure_id}

@@ -36,9 +36,7 @@ A closure is a node ``("x", route_node_id)`` beside its manhole: each pass throu
 (into or out of a strand, or from one cable's strands to the next) is one pair join (two
 fusion splices) and one re-entry of the closure, so every edge at it carries half of
 each. Strand capacity is per cable (``strand_pairs``: a pair per site, the way LinkHop
-carries a link); the planners respect it across a batch (``planning.strands``). Splicing
-into a cable mid-span (a new closure) is not offered: the inventory holds a cable's
-strands only between its two ends, so a mid-span closure would have to split the cable.
+carries a link); the planners respect it across a batch (``planning.strands``).
 A closure's splice trays are limited too (``SpliceClosure.capacity_splices``): a pass
 through it is one pair join, two fusion splices, and ``closure_joins`` holds the joins it
 has room for; a closure with none left is no candidate, and the planners keep a batch
@@ -47,7 +45,9 @@ within the rest.
 New edges carry ``coords`` (GeoJSON positions) and their two ``ends``, so a plan can
 store them as trench segments. A trench without a free duct is a candidate for a *new*
 trench alongside it (same way, same laying method): the plant's ways are streets too. Nodes are tuples: ``("n", route_node_id)``
-for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a site.
+for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a site,
+``("x", route_node_id)`` for a closure and ``("x", route_node_id, NEW_CLOSURE)`` for one a
+plan would open mid-span.
 """
 
 from __future__ import annotations

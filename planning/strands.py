@@ -12,7 +12,8 @@ strand end in use at a closure is spliced there: joined to another cable's stran
 splice each: link hops through the closure) or to a splitter in it (a whole one: PON
 feeders and drops); a plan records the splices its pair joins take (two per site and
 closure passed) in its change set. What is left, halved, is the pair joins the closure
-can still take (``CandidateNetwork.closure_joins``).
+can still take (``CandidateNetwork.closure_joins``). A new closure a plan opens mid-span
+has no limit while planning (the change set sizes it for what it takes).
 
 The batch planner (``planning.batch``) optimises without capacities;
 ``respect_strand_capacity`` then moves the sites that lose least by giving up their

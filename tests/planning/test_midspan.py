@@ -151,6 +151,8 @@ def test_a_plan_whose_cable_changed_meanwhile_is_refused_and_discard_removes_its
         first = connect_site(session, site_spec(session, "KITA-0"), options).stored
         second = connect_site(session, site_spec(session, "KITA-1"), options).stored
         assert [c["closure"] for c in second.summary["changes"]["midspan"]] == ["cl-MH-0-4"]
+        assert {"table": "cable", "code": "CAB-1", "field": "split", "before": "whole",
+                "after": "split at the new closure cl-MH-0-4"} in changeset.plan_changes(session, second)
         first_id, second_id = first.id, second.id
     with session_scope(engine) as session:
         changeset.apply_plan(session, session.get(Plan, first_id))
@@ -226,3 +228,17 @@ def test_an_apply_interrupted_after_the_split_writes_nothing(engine, tmp_path, m
     with session_scope(engine) as session:
         changeset.apply_plan(session, session.get(Plan, plan_id))
     assert snapshot() != before
+
+
+def test_a_part_whose_pairs_are_all_used_is_opened_nowhere(engine, tmp_path):
+    options, _ = feeder_town_in(engine, tmp_path, pairs=1, sites=(BESIDE_MH_0_2,), kitas=1)
+    with session_scope(engine) as session:
+        changeset.apply_plan(session, connect_site(session, site_spec(session, "KITA-0"), options).stored)
+    with session_scope(engine) as session:
+        west = session.exec(select(Cable).where(Cable.code == "CAB-1.2")).one()
+        net = load_network(session, options)
+        # the west part's only pair is used: no candidate on it, no new closure at MH-0-1 (route node 2);
+        # the east part's piece of that pair was cut off at the closure and is free
+        assert west.id not in net.spare_cables and new_closure_node(2) not in net.graph
+        assert [c.code for c in net.spare_cables.values()] == ["CAB-1"]
+        assert {new_closure_node(4), new_closure_node(5)} <= set(net.graph)
