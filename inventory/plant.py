@@ -23,6 +23,17 @@ from sqlmodel import Session, select
 
 from inventory.models import Cable, Link, LinkHop, ResidentialConnection, SpliceClosure, Splitter
 
+#: fusion splices of a closure's trays: plausible steps of dome closures as sold (not
+#: from one datasheet); a closure holds its splices + 25 % headroom, like a cable's strands
+CLOSURE_SIZES = (96, 144, 288, 576)
+
+
+def closure_size(splices: int) -> int:
+    """The smallest of ``CLOSURE_SIZES`` holding ``splices`` with 25 % headroom; beyond
+    the largest, what it needs."""
+    wanted = int(splices * 1.25) + 1
+    return next((s for s in CLOSURE_SIZES if s >= wanted), wanted)
+
 
 def splice_halves(cable_closures: Mapping[Hashable, Sequence[Hashable]], closure_node: Mapping[Hashable, Hashable],
                   link_hop_cables: Iterable[Hashable], pon_strands: Iterable[tuple[Hashable, Hashable]]

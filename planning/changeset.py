@@ -8,13 +8,14 @@ site has none), interfaces, fibre links and their hops (on an existing cable: a 
 strand pair assigned here, see ``planning.strands``) — with status ``planned`` and the
 plan's ``plan_id``. What the plan changes on rows it does not own (a free duct taken in
 an existing trench, a planned site going live, the strands it takes, the splices its pair
-joins take in existing closures) is kept in
+joins take in existing closures, an existing cable split at a new closure mid-span) is kept in
 ``Plan.summary["changes"]`` and done (or checked) by ``apply``. All of a plan's cables through one
 trench share one duct (blown-in micro-duct cables), so a plan takes one free duct per
 existing trench it uses; a new trench gets two ducts, one used and one spare.
 
 ``apply`` turns the whole plan into active inventory in one transaction (and refuses,
-changing nothing, if a duct, strand or closure splice it counted on was taken meanwhile): status active, plan_id
+changing nothing, if a duct, strand or closure splice it counted on was taken meanwhile, or
+a cable it splits changed): status active, plan_id
 cleared; ``discard`` deletes every row of the plan. The Plan row itself stays as the record (state applied or
 discarded).
 """
@@ -36,9 +37,13 @@ from inventory.models import (
 )
 from netops.errors import NetopsError, NotFoundError
 from planning.connect import CABLE_KINDS, SiteSpec
-from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node
+from inventory.plant import closure_size
+from planning.network import (
+    ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node, is_new_closure, new_closure_node, part_lengths,
+    trench_walk,
+)
 from planning.routing import Leg, Route
-from planning.strands import free_splices, taken_strands, used_splices
+from planning.strands import free_splices, pon_cables, taken_strands, used_splices
 
 SPLICES_PER_JOIN = 2  # a duplex pair joined in a closure: two fusion splices
 
@@ -91,6 +96,8 @@ class _Writer:
         self.taken: dict[int, set[int]] | None = None
         self.splices: list[dict] = []  # splices its pair joins take in existing closures
         self.free_splices: dict[int, int] | None = None
+        self.new_closures: dict[Node, SpliceClosure] = {}  # closures the plan opens mid-span in existing cables
+        self.cuts: dict[tuple[int, int], dict] = {}  # (cable id, manhole) -> where apply splits the cable
         self.counter = Counter()
 
     def code(self, what: str) -> str:
@@ -216,8 +223,12 @@ class _Writer:
             elif leg.kind == SPLICE:  # a new cable leaves the closure
                 start = {"a_closure_id": self.closure_id(leg.a)}
             elif leg.kind == STRAND:
-                cable_id = self.net.edge(leg.a, leg.b, leg.key)["cable_id"]
-                hops.append((cable_id, self.take_pair(cable_id, site)))
+                edge = self.net.edge(leg.a, leg.b, leg.key)
+                span = {}
+                if "midspan" in edge:
+                    span = {"midspan": self.cut(edge["cable_id"], edge["midspan"], new_closure_node(edge["midspan"])),
+                            "side": edge["side"]}
+                hops.append((edge["cable_id"], self.take_pair(edge["cable_id"], site, span)))
             else:
                 run.append(leg)
         if run or not hops:
@@ -227,7 +238,25 @@ class _Writer:
         return hops
 
     def closure_id(self, node: Node) -> int:
-        return self.net.graph.nodes[node]["closure_id"]
+        if not is_new_closure(node):
+            return self.net.graph.nodes[node]["closure_id"]
+        if node not in self.new_closures:
+            manhole = self.session.get(RouteNode, node[1])
+            self.new_closures[node] = self.add(SpliceClosure(
+                code=_unique(self.session, SpliceClosure, "code", f"cl-{manhole.code}"), node_id=manhole.id,
+                capacity_splices=closure_size(0), status=Status.PLANNED, source=SOURCE))
+        return self.new_closures[node].id
+
+    def cut(self, cable_id: int, manhole: int, closure: Node) -> int:
+        """Where ``apply`` splits an existing cable (at a new closure), with the cable as it
+        is now: apply refuses if it changed meanwhile."""
+        if (cable_id, manhole) not in self.cuts:
+            cable = self.session.get(Cable, cable_id)
+            self.cuts[(cable_id, manhole)] = {
+                "cable_id": cable_id, "cable": cable.code, "node_id": manhole,
+                "closure_id": self.closure_id(closure), "closure": self.new_closures[closure].code,
+                "shape": cable_shape(self.session, cable)}
+        return manhole
 
     def new_cable(self, legs: list[Leg], site: Site, a_end: dict, b_end: dict) -> int:
         segments = [seg for seg in (self.segment(leg, site) for leg in legs) if seg is not None]
@@ -239,8 +268,9 @@ class _Writer:
             self.session.add(CableSegment(cable_id=cable.id, seq=seq, segment_id=segment_id))
         return cable.id
 
-    def take_pair(self, cable_id: int, site: Site) -> tuple[int, int]:
-        """The next free strand pair of an existing cable (as the inventory has it now)."""
+    def take_pair(self, cable_id: int, site: Site, span: dict | None = None) -> tuple[int, int]:
+        """The next free strand pair of an existing cable (as the inventory has it now);
+        ``span``: the part it is taken on, from a new closure mid-span to one end."""
         if self.taken is None:
             self.taken = taken_strands(self.session)
         taken = self.taken.setdefault(cable_id, set())
@@ -250,7 +280,8 @@ class _Writer:
             raise PlanStateError(f"cable {spare.code} has no free strand pair left for {site.code}: re-plan")
         pair = (free[0], free[1])
         taken.update(pair)
-        self.strands.append({"cable_id": cable_id, "cable": spare.code, "strands": list(pair), "site": site.code})
+        self.strands.append({"cable_id": cable_id, "cable": spare.code, "strands": list(pair), "site": site.code,
+                             **(span or {})})
         return pair
 
     def join_in(self, node: Node, site: Site) -> None:
@@ -259,15 +290,44 @@ class _Writer:
             self.free_splices = free_splices(self.session)
         closure = self.closure_id(node)
         code = self.net.graph.nodes[node]["code"]
+        if node in self.new_closures:  # sized to what it takes in ``finish``
+            code = self.new_closures[node].code
+            self.free_splices.setdefault(closure, 0)
+            self.free_splices[closure] += SPLICES_PER_JOIN
         if self.free_splices.get(closure, 0) < SPLICES_PER_JOIN:
             raise PlanStateError(f"closure {code} has no room for another pair join ({site.code}): re-plan")
         self.free_splices[closure] -= SPLICES_PER_JOIN
         self.splices.append({"closure_id": closure, "closure": code, "splices": SPLICES_PER_JOIN, "site": site.code})
 
     def finish(self) -> dict:
+        self.size_new_closures()
         return {"ducts": {str(k): 1 for k in sorted(self.ducts_taken)}, "strands": self.strands,
-                "splices": self.splices,
+                "splices": self.splices, "midspan": list(self.cuts.values()),
                 "activate_sites": self.activate_sites, "activate_devices": self.activate_devices}
+
+
+    def size_new_closures(self) -> None:
+        """Each new closure the smallest standard size (the seed's steps, + 25 % headroom)
+        for the plan's joins and, counted as spliced (the model has no uncut fibre), the
+        strands of the cables it splits that are in use now."""
+        joins = Counter()
+        for use in self.splices:
+            joins[use["closure_id"]] += use["splices"]
+        if self.taken is None:
+            self.taken = taken_strands(self.session)
+        for cut in self.cuts.values():
+            joins[cut["closure_id"]] += len(self.taken.get(cut["cable_id"], ()))
+        for row in self.new_closures.values():
+            row.capacity_splices = closure_size(joins[row.id])
+            self.session.add(row)
+
+
+def cable_shape(session: Session, cable: Cable) -> dict:
+    """What a plan that splits the cable relies on: its ends, length and trench path."""
+    segments = session.exec(select(CableSegment.segment_id).where(CableSegment.cable_id == cable.id)
+                            .order_by(CableSegment.seq)).all()
+    return {"ends": [cable.a_site_id, cable.a_closure_id, cable.b_site_id, cable.b_closure_id],
+            "length_m": cable.length_m, "segments": list(segments), "status": str(cable.status)}
 
 
 def save_plan(session: Session, net: CandidateNetwork, *, name: str, kind: str, items: list[SiteRoutes],
@@ -330,6 +390,9 @@ def plan_changes(session: Session, plan: Plan) -> list[dict]:
     for use in changes.get("strands", []):
         out.append({"table": "cable", "code": use["cable"], "field": "strands",
                     "before": "free", "after": f"{'/'.join(map(str, use['strands']))} to {use['site']}"})
+    for cut in changes.get("midspan", []):
+        out.append({"table": "cable", "code": cut["cable"], "field": "split", "before": "whole",
+                    "after": f"split at the new closure {cut['closure']}"})
     for use in changes.get("splices", []):
         out.append({"table": "spliceclosure", "code": use["closure"], "field": "splices",
                     "before": "free", "after": f"{use['splices']} to {use['site']}"})
@@ -360,6 +423,8 @@ def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
         if clash:
             raise PlanStateError(f"plan {plan.name} needs strand(s) {sorted(clash)} of cable {use['cable']}, "
                                  f"which something else uses now: re-plan")
+    cuts = changes.get("midspan", [])
+    _check_cuts(session, plan, cuts)
     needed: dict[int, int] = Counter()
     for use in changes.get("splices", []):
         needed[use["closure_id"]] += use["splices"]
@@ -371,6 +436,7 @@ def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
                 room = None if row is None else row.capacity_splices - used.get(closure_id, 0)
                 raise PlanStateError(f"plan {plan.name} needs {splices} splices in closure "
                                      f"{row.code if row else closure_id}, which has room for {room}: re-plan")
+    _split_cables(session, plan, cuts)
     counts = {}
     for model in STATUS_TABLES:
         result = session.execute(update(model).where(model.plan_id == plan.id).values(status=Status.ACTIVE))
@@ -387,6 +453,149 @@ def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
     session.add(plan)
     session.flush()
     return counts
+
+
+def _check_cuts(session: Session, plan: Plan, cuts: list[dict]) -> None:
+    """Each cable the plan opens mid-span is still as planned, carries no PON strand, and
+    its manhole is one."""
+    pon = pon_cables(session) if cuts else set()
+    for cut in cuts:
+        cable = session.get(Cable, cut["cable_id"])
+        node = session.get(RouteNode, cut["node_id"])
+        where = f"plan {plan.name} opens cable {cut['cable']} at {node.code if node else cut['node_id']}"
+        if cable is None:
+            raise PlanStateError(f"{where}, which no longer exists: re-plan")
+        now = cable_shape(session, cable)
+        if now != cut["shape"]:
+            changed = ", ".join(k.replace("_", " ") for k in cut["shape"] if cut["shape"][k] != now.get(k))
+            raise PlanStateError(f"{where}, but the cable changed since the plan was made ({changed}): re-plan")
+        if cable.id in pon:
+            raise PlanStateError(f"{where}, but PON feeder or drop strands ride it now (the model records one "
+                                 f"cable per PON strand, a split would cut it): re-plan")
+        if node is None or node.status != Status.ACTIVE or node.kind != NodeKind.MANHOLE:
+            raise PlanStateError(f"{where}, which is no manhole in service now: re-plan")
+
+
+def _split_cables(session: Session, plan: Plan, cuts: list[dict]) -> None:
+    """Split every cable the plan opens mid-span at its new closures: the cable keeps its
+    row as the part from its a-end, each further part is a new cable (code ``<code>.2``,
+    ``.3``, ...) with its share of the length and the trench path. Link hops on the cable take
+    every part in turn (strands not cut pass through the closure uncut), but the plan's
+    own, which take the parts between their closure and their end; plans' strand records
+    likewise."""
+    by_cable: dict[int, list[dict]] = {}
+    for cut in cuts:
+        by_cable.setdefault(cut["cable_id"], []).append(cut)
+    for cable_id, on_cable in sorted(by_cable.items()):
+        cable = session.get(Cable, cable_id)
+        segments = on_cable[0]["shape"]["segments"]
+        trenches = {t.id: t for t in session.exec(select(TrenchSegment).where(TrenchSegment.id.in_(segments)))}
+        ends = [(trenches[t].a_node_id, trenches[t].b_node_id) for t in segments]
+        start = ends[0][0] if ends[0][0] not in ends[1] else ends[0][1]
+        nodes = trench_walk(start, ends)
+        if nodes is None or any(c["node_id"] not in nodes[1:-1] for c in on_cable):
+            raise PlanStateError(f"plan {plan.name}: cable {cable.code}'s trench path does not pass its cut: re-plan")
+        at = sorted(((nodes.index(c["node_id"]), c) for c in on_cable), key=lambda cut: cut[0])
+        lengths = part_lengths(cable.length_m, [trenches[t].length_m for t in segments], [i for i, _ in at])
+        closures = [c["closure_id"] for _, c in at]
+        far_end = {"b_site_id": cable.b_site_id, "b_closure_id": cable.b_closure_id}
+        whole_ends = (_end_of(cable, "a"), _end_of(cable, "b"))
+        cable.b_site_id, cable.b_closure_id, cable.length_m = None, closures[0], lengths[0]
+        session.add(cable)
+        parts = [cable]
+        for j in range(1, len(at) + 1):
+            b_end = {"b_site_id": None, "b_closure_id": closures[j]} if j < len(at) else far_end
+            parts.append(_add_row(session, Cable(
+                code=_part_code(session, cable.code), strands=cable.strands,
+                a_closure_id=closures[j - 1], length_m=lengths[j], year=cable.year, status=cable.status,
+                source=cable.source, **b_end)))
+        session.execute(delete(CableSegment).where(CableSegment.cable_id == cable.id, CableSegment.seq >= at[0][0]))
+        bounds = [i for i, _ in at] + [len(segments)]
+        for part, first, last in zip(parts[1:], bounds, bounds[1:]):
+            for seq, segment in enumerate(segments[first:last]):
+                session.add(CableSegment(cable_id=part.id, seq=seq, segment_id=segment))
+        position = {c["node_id"]: k for k, (_, c) in enumerate(at)}
+
+        def span(use: dict) -> list[Cable]:  # the parts a plan's strand use takes
+            if "midspan" not in use or use["midspan"] not in position:
+                return parts
+            k = position[use["midspan"]]
+            return parts[:k + 1] if use["side"] == "a" else parts[k + 1:]
+
+        own = {tuple(u["strands"]): span(u) for u in plan.summary["changes"]["strands"] if u["cable_id"] == cable_id}
+        _rewrite_hops(session, plan, cable_id, whole_ends, own, parts)
+        _rewrite_strand_records(session, plan, cable_id, span)
+    session.flush()
+
+
+def _part_code(session: Session, code: str) -> str:
+    """The next free ``<code>.<n>`` (n from 2: the cable's own row is part 1)."""
+    n = 2
+    while session.exec(select(Cable.id).where(Cable.code == f"{code}.{n}")).first() is not None:
+        n += 1
+    return f"{code}.{n}"
+
+
+def _add_row(session: Session, row):
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _end_of(cable: Cable, end: str) -> tuple[str, int]:
+    closure = getattr(cable, f"{end}_closure_id")
+    return ("closure", closure) if closure is not None else ("site", getattr(cable, f"{end}_site_id"))
+
+
+def _rewrite_hops(session: Session, plan: Plan, cable_id: int, whole_ends: tuple, own: dict[tuple, list[Cable]],
+                  parts: list[Cable]) -> None:
+    """Every link over the split cable rides its parts (in the link's direction: the part
+    facing the previous hop's cable first)."""
+    links = session.exec(select(LinkHop.link_id).where(LinkHop.cable_id == cable_id).distinct()).all()
+    for link_id in sorted(links):
+        mine = session.get(Link, link_id).plan_id == plan.id
+        hops = session.exec(select(LinkHop).where(LinkHop.link_id == link_id).order_by(LinkHop.seq)).all()
+        rows = [(h.cable_id, h.strand_a, h.strand_b) for h in hops]
+        ends = {cid: {_end_of(c, "a"), _end_of(c, "b")} for cid in {r[0] for r in rows}
+                if cid != cable_id and (c := session.get(Cable, cid)) is not None}
+        ends[cable_id] = set(whole_ends)
+        new = []
+        for p, (cid, a, b) in enumerate(rows):
+            if cid != cable_id:
+                new.append((cid, a, b))
+                continue
+            run = own.get((a, b), parts) if mine else parts
+            before = ends[rows[p - 1][0]] if p > 0 else set()
+            after = ends[rows[p + 1][0]] if p + 1 < len(rows) else set()
+            if _end_of(run[-1], "b") in before or _end_of(run[0], "a") in after:
+                run = run[::-1]
+            new += [(part.id, a, b) for part in run]
+        for hop in hops:
+            session.delete(hop)
+        session.flush()
+        for seq, (cid, a, b) in enumerate(new):
+            session.add(LinkHop(link_id=link_id, seq=seq, cable_id=cid, strand_a=a, strand_b=b))
+        session.flush()
+
+
+def _rewrite_strand_records(session: Session, plan: Plan, cable_id: int, span: Callable[[dict], list[Cable]]) -> None:
+    """Plans' records of strands taken on the split cable name its parts (this plan's the
+    parts it takes, every other plan's all of them: its strands pass through uncut)."""
+    for other in session.exec(select(Plan).where(Plan.state.in_([PlanState.DRAFT, PlanState.APPLIED]))).all():
+        changes = (other.summary or {}).get("changes", {})
+        uses = changes.get("strands", [])
+        if not any(u["cable_id"] == cable_id for u in uses):
+            continue
+        rewritten = []
+        for use in uses:
+            if use["cable_id"] != cable_id:
+                rewritten.append(use)
+                continue
+            plain = {k: v for k, v in use.items() if k not in ("midspan", "side")}
+            parts = span(use) if other.id == plan.id else span(plain)
+            rewritten += [{**plain, "cable_id": part.id, "cable": part.code} for part in parts]
+        other.summary = {**other.summary, "changes": {**changes, "strands": rewritten}}
+        session.add(other)
 
 
 def discard_plan(session: Session, plan: Plan) -> dict[str, int]:

@@ -8,7 +8,7 @@ from typing import Iterable
 
 from planning.costs import CostModel
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, joints_for, loss_budget
-from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node
+from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node, is_new_closure
 from planning.routing import Leg, Route, min_cost_routes, route_risks, shared_legs
 from topology.risk import SharedRisk
 
@@ -104,7 +104,9 @@ def bill_of_materials(routes: list[Route], costs: CostModel, strands: int,
     """What building ``routes`` takes: each route a new cable from the site to its PoP, or
     a drop to a closure and spare strands of existing cables on from there (see
     ``FibrePath``), entering its building separately (diverse entries for a redundant pair).
-    A closure re-entered for several routes is opened once; the splices each closure's
+    A closure re-entered for several routes is opened once, a new one (an existing cable
+    opened mid-span: the table's installed closure, sheath window and cutting included
+    as a planning assumption) is bought once; the splices each closure's
     trays take are listed by closure (named by ``closure_names``, else by route node),
     priced in the fusion splice line."""
     lines: list[BomLine] = []
@@ -124,8 +126,11 @@ def bill_of_materials(routes: list[Route], costs: CostModel, strands: int,
     line("spare strand pair in existing cable", sum(p.spare_strand_m for p in paths), "m", 0.0)
     joints = sum(p.joints for p in paths)
     line("splice closure (drum joint)", joints, "pc", costs.closure_eur)
-    line("splice closure re-entry (spare strands)", len({c for p in paths for c in p.closures}), "pc",
+    passed = {c for p in paths for c in p.closures}
+    line("splice closure re-entry (spare strands)", sum(not is_new_closure(c) for c in passed), "pc",
          costs.closure_reentry_eur)
+    line("splice closure, new: existing cable opened mid-span", sum(map(is_new_closure, passed)), "pc",
+         costs.closure_eur)
     # every strand of a new cable is spliced to a pigtail at the site (and at the PoP when
     # the cable reaches it) and at each drum joint; a pair is joined at every closure passed
     line("fusion splice", sum(cable_strands * (1 + p.new_cable_at_pop + p.joints) + 2 * len(p.closures)

@@ -14,7 +14,7 @@ from netops.errors import InputError, NotFoundError, RowProblem
 from planning.connect import SiteSpec
 from planning.costs import cost_model
 from planning.network import CandidateNetwork, build_candidate_network, load_street_network
-from planning.strands import free_splices, spare_cables
+from planning.strands import closure_nodes, free_splices, spare_cables
 from topology.graphs import physical_graph
 
 
@@ -25,6 +25,7 @@ class NetworkOptions:
     region: str | None = None  # price table region (default: any)
     on: dt.date | None = None  # price table in force on this date (default: today)
     spare_strands: bool = True  # splice into existing cables' free strands (False: new cables only)
+    midspan_closures: bool = True  # also open a spare cable mid-span with a new closure in a manhole
 
 
 def pop_nodes(session: Session) -> dict[int, str]:
@@ -46,7 +47,9 @@ def load_network(session: Session, options: NetworkOptions) -> CandidateNetwork:
     return build_candidate_network(physical, pop_nodes(session), costs, streets=streets,
                                    strands=options.strands, geometries=geometries,
                                    spare_cables=cables, closure_codes=closure_codes,
-                                   closure_splices=free_splices(session) if cables else None)
+                                   closure_splices=free_splices(session) if cables else None,
+                                   midspan_closures=options.midspan_closures,
+                                   closure_nodes=closure_nodes(session) if cables else ())
 
 
 def _spec(site: Site, entry_nodes: dict[int, int]) -> SiteSpec:

@@ -41,7 +41,7 @@ import numpy as np
 from netops.vocabulary import SINGLE_HOMED_BY_DESIGN, DeviceRole
 from planning.connect import ConnectPlan, SiteSpec, bill_of_materials, bom_total
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, Optic, choose_optic, loss_budget
-from planning.network import ENTRY, EXISTING, NEW, OWN_ENTRY, CandidateNetwork, Node
+from planning.network import ENTRY, EXISTING, NEW, OWN_ENTRY, STRAND, CandidateNetwork, Node, new_closure_node
 from planning.routing import Route, make_leg, own_entry_nodes, route_view
 from topology.audits import criticality_ranking, shared_risks, single_points_of_failure
 from topology.network import FailureSet, Network
@@ -537,6 +537,7 @@ class Places:
     by_pop: dict[str, list[Node]]
     position: dict[Node, list[float]]
     costs: dict[Node, dict[Node, dict[Hashable, float]]]  # u -> v -> edge key -> € for one cable
+    strand_ways: list[tuple[Hashable, frozenset[int], frozenset[int]]]  # strand edge id, its trenches, route nodes
 
     @classmethod
     def of(cls, cand: CandidateNetwork) -> "Places":
@@ -550,7 +551,10 @@ class Places:
                 by_building[building].append(node)
             if node in cand.pops:
                 by_pop[cand.pops[node]].append(node)
-        return cls(dict(by_building), dict(by_pop), position, costs)
+        strand_ways = [((frozenset((u, v)), k), frozenset(t for t, _, _ in d["trenches"]),
+                        frozenset(n for _, a, b in d["trenches"] for n in (a, b)))
+                       for u, v, k, d in cand.graph.edges(keys=True, data=True) if d["kind"] == STRAND]
+        return cls(dict(by_building), dict(by_pop), position, costs, strand_ways)
 
 
 def _avoid(net: Network, cand: CandidateNetwork, places: Places, weaknesses: list[Failure], own: set
@@ -563,7 +567,11 @@ def _avoid(net: Network, cand: CandidateNetwork, places: Places, weaknesses: lis
         nodes |= weakness.failure.nodes
         pop_sites |= {net.devices[d].site_id for d in weakness.failure.devices} & net.core_sites
         pop_sites |= weakness.cable_sites & net.core_sites
-    forbidden: set = {("n", n) for n in nodes}
+    forbidden: set = {("n", n) for n in nodes} | {new_closure_node(n) for n in nodes}
+    # a cable's strands lie in every trench and manhole it runs through: a strand edge (end to
+    # end, or a part from a new closure mid-span) over one of them is barred at once, not one
+    # conflict at a time (a cable offers a part at each of its manholes)
+    forbidden |= {edge for edge, ts, ns in places.strand_ways if ts & trenches or ns & nodes}
     for building in {cand.building_of(("n", n)) for n in nodes} - {None} - own:
         forbidden.update(places.by_building.get(building, ()))
     for site in pop_sites:

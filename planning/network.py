@@ -22,13 +22,21 @@ cable's closure and rides spliced spare strands to the PoP::
     site ─entry─ M7 ─duct─ M3 ═splice═ (x,M3) ~~cab-12 pair~~ (x,M9) ~~cab-4 pair~~ PoP
          new drop cable (12F)     closure cl-M3: pair joined     strands of existing cables
 
+A cable with free strands can also be opened *mid-span*: at a manhole it passes through
+(with no closure there today) a new closure ``("x", route_node_id, NEW_CLOSURE)`` cuts the
+strands a route takes and joins them; the cable's two parts are strand edges from it to
+each end, sharing the cable's pairs (``cable_id``: a strand used from a mid-span closure
+is the same strand, for the capacity, as one used end to end). The new closure's price
+(the table's installed closure) is paid half on each edge at it, like a re-entry; ``apply``
+splits the cable there (``planning.changeset``)::
+
+    site ─entry─ M7 ═splice═ (x,M5,new) ~~cab-12 part~~ (x,M9) ...   cab-12 runs M3 - M5 - M9
+
 A closure is a node ``("x", route_node_id)`` beside its manhole: each pass through it
 (into or out of a strand, or from one cable's strands to the next) is one pair join (two
 fusion splices) and one re-entry of the closure, so every edge at it carries half of
 each. Strand capacity is per cable (``strand_pairs``: a pair per site, the way LinkHop
-carries a link); the planners respect it across a batch (``planning.strands``). Splicing
-into a cable mid-span (a new closure) is not offered: the inventory holds a cable's
-strands only between its two ends, so a mid-span closure would have to split the cable.
+carries a link); the planners respect it across a batch (``planning.strands``).
 A closure's splice trays are limited too (``SpliceClosure.capacity_splices``): a pass
 through it is one pair join, two fusion splices, and ``closure_joins`` holds the joins it
 has room for; a closure with none left is no candidate, and the planners keep a batch
@@ -37,7 +45,9 @@ within the rest.
 New edges carry ``coords`` (GeoJSON positions) and their two ``ends``, so a plan can
 store them as trench segments. A trench without a free duct is a candidate for a *new*
 trench alongside it (same way, same laying method): the plant's ways are streets too. Nodes are tuples: ``("n", route_node_id)``
-for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a site.
+for the physical plant, ``("s", i)`` for street nodes, ``("site", code)`` for a site,
+``("x", route_node_id)`` for a closure and ``("x", route_node_id, NEW_CLOSURE)`` for one a
+plan would open mid-span.
 """
 
 from __future__ import annotations
@@ -63,6 +73,7 @@ EXISTING, NEW, ENTRY = "existing", "new", "entry"
 STRAND, SPLICE = "strand", "splice"  # spare strands of an existing cable; into its closure
 SPARE_STRANDS = "spare_strands"  # the "laying method" of a strand leg: nothing is laid
 OWN_ENTRY = "own_entry"  # a site to its own, already documented entry node: nothing to build
+NEW_CLOSURE = "new"  # third part of a closure node that a plan would open mid-span (none there yet)
 SAME_POINT_M = 1.0  # a street node this close to a route node *is* that node
 DEFAULT_SNAP_M = 30.0  # street nodes this close to a route node get a short new trench to it
 DEFAULT_ENTRY_CANDIDATES = 3
@@ -133,6 +144,27 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
     return segments
 
 
+def new_closure_node(route_node: int) -> Node:
+    """The closure a plan would open mid-span in manhole ``route_node``."""
+    return ("x", route_node, NEW_CLOSURE)
+
+
+def is_new_closure(node: Node) -> bool:
+    return node[0] == "x" and node[2:] == (NEW_CLOSURE,)
+
+
+def part_lengths(length_m: float, trench_lengths: list[float], cuts: list[int]) -> list[float]:
+    """A cable of ``length_m`` through trenches of ``trench_lengths`` (in order), cut after
+    the trenches at ``cuts`` (ascending positions 1..n-1): each part's length, in
+    proportion to its trenches (slack and spare loops spread evenly), adding up to the
+    whole (the last part takes the rounding)."""
+    total = sum(trench_lengths) or 1.0
+    bounds = [0, *cuts, len(trench_lengths)]
+    parts = [round(length_m * sum(trench_lengths[a:b]) / total, 1) for a, b in zip(bounds, bounds[1:])]
+    parts[-1] = round(length_m - sum(parts[:-1]), 1)
+    return parts
+
+
 @dataclass(frozen=True)
 class SpareCable:
     """An existing cable with free strands, spliceable at the closures at its ends."""
@@ -144,6 +176,7 @@ class SpareCable:
     trenches: tuple[int, ...]  # trench segments it runs through, in order
     length_m: float
     free_strands: tuple[int, ...]  # strand numbers no link, feeder or drop uses
+    splittable: bool = True  # may be opened mid-span (not when PON strands ride it: one cable per feeder/drop)
 
     @property
     def pairs(self) -> int:
@@ -293,6 +326,8 @@ def build_candidate_network(
     spare_cables: Iterable[SpareCable] = (),
     closure_codes: dict[int, str] | None = None,
     closure_splices: dict[int, int] | None = None,
+    midspan_closures: bool = True,
+    closure_nodes: Iterable[int] = (),
 ) -> CandidateNetwork:
     """Price the physical plant, the street network and the spare strands of existing
     cables (``spare_cables``, see ``planning.strands.spare_cables``) as one candidate graph.
@@ -300,13 +335,15 @@ def build_candidate_network(
     ``physical`` is ``topology.graphs.physical_graph``'s MultiGraph (node = RouteNode.id,
     edge key = TrenchSegment.id); ``pops`` maps the route nodes of PoP sites to their
     site codes; ``geometries`` (trench id -> coordinates, a-node to b-node) draws the
-    trenches and new ones alongside full ones (straight lines without it)."""
+    trenches and new ones alongside full ones (straight lines without it).
+    ``midspan_closures`` offers a new closure at every manhole a spare cable passes
+    through, but those holding a closure already (``closure_nodes``: route node ids)."""
     graph = nx.MultiGraph()
     pull = costs.per_cable_per_m(existing_duct=True, strands=strands)
     cable = costs.per_cable_per_m(existing_duct=False, strands=strands)
     for node, data in physical.nodes(data=True):
         graph.add_node(("n", node), lat=data["lat"], lon=data["lon"], code=data.get("code"),
-                       route_node_id=node, site_id=data.get("site_id"),
+                       route_node_id=node, site_id=data.get("site_id"), kind=data.get("kind"),
                        # a new trench may end anywhere but in another site's building
                        attachable=data.get("kind") != NodeKind.SITE_ENTRY or node in pops)
     for u, v, key, data in physical.edges(keys=True, data=True):
@@ -386,45 +423,109 @@ def build_candidate_network(
         [physical.nodes[u]["lon"], physical.nodes[u]["lat"]], [physical.nodes[v]["lon"], physical.nodes[v]["lat"]]]
         for u, v, key in physical.edges(keys=True)}
     trench_ends = {key: (u, v) for u, v, key in physical.edges(keys=True)}
-    for cable in spare_cables:
-        _add_spare_cable(network, trench_ends, cable, closure_codes or {}, closure_splices)
+    usable = [(cable, ends) for cable in spare_cables
+              if (ends := _add_spare_cable(network, trench_ends, cable, closure_codes or {}, closure_splices))]
+    if midspan_closures:
+        trench_m = {key: float(d["length_m"]) for _, _, key, d in physical.edges(keys=True, data=True)}
+        taken = set(closure_nodes) | {node[1] for node in network.graph if node[0] == "x"}
+        for cable, ends in usable:
+            _add_midspan(network, trench_ends, trench_m, cable, ends, taken)
     network._index_attach_points()
     return network
 
 
 def _add_spare_cable(net: CandidateNetwork, trench_ends: dict[int, tuple[int, int]], cable: SpareCable,
-                     closure_codes: dict[int, str], closure_splices: dict[int, int] | None) -> None:
+                     closure_codes: dict[int, str], closure_splices: dict[int, int] | None
+                     ) -> tuple[Node | None, Node | None] | None:
     """A strand edge between the cable's usable ends: closures (spliced in their trays) and
     PoPs (the strands end on the PoP's patch panel). A cable ending in another building,
     PoP to PoP, with no free pair, in a closure with no room for a pair join (every route
     on the strands is joined at each closure end), or through a trench not in service is
-    no candidate."""
+    no candidate. Returns the candidate node of each end (None: not usable), None when
+    the cable is no candidate at all."""
     if cable.pairs < 1 or not cable.trenches or not all(t in trench_ends for t in cable.trenches):
-        return
-    if closure_splices is not None and any(c is not None and closure_splices.get(c, 0) < 2 for c in cable.closures):
-        return
-    ends: list[Node] = []
+        return None
+    ends: list[Node | None] = []
     for node, closure in zip(cable.ends, cable.closures):
         if ("n", node) not in net.graph:
-            return
-        if closure is not None:
-            ends.append(_closure_node(net, node, closure, closure_codes.get(closure),
-                                      None if closure_splices is None else closure_splices[closure] // 2))
-        elif ("n", node) in net.pops:
-            ends.append(("n", node))
-        else:
-            return  # strands end in a building that is not a PoP: spliced nowhere
-    spliced = sum(end[0] == "x" for end in ends)
-    if spliced == 0 or ends[0] == ends[1]:
-        return
-    steps = tuple((t, *trench_ends[t]) for t in cable.trenches)
+            ends.append(None)
+        elif closure is not None:
+            full = closure_splices is not None and closure_splices.get(closure, 0) < 2
+            ends.append(None if full else ("x", node))
+        else:  # strands end on the PoP's patch panel, or in a building that is not one: spliced nowhere
+            ends.append(("n", node) if ("n", node) in net.pops else None)
+    for end, closure in zip(ends, cable.closures):
+        if end is not None and end[0] == "x":
+            _closure_node(net, end[1], closure, closure_codes.get(closure),
+                          None if closure_splices is None else closure_splices[closure] // 2)
+    if None not in ends and ends[0] != ends[1] and any(end[0] == "x" for end in ends):
+        _add_strand_edge(net, ends[0], ends[1], ("strand", cable.cable_id), cable, float(cable.length_m),
+                         tuple((t, *trench_ends[t]) for t in cable.trenches))
+    return (ends[0], ends[1]) if any(end is not None for end in ends) else None
+
+
+def _add_strand_edge(net: CandidateNetwork, a: Node, b: Node, key: Hashable, cable: SpareCable, length_m: float,
+                     steps: tuple, **extra) -> None:
+    """Strands of ``cable`` from a to b: each closure end re-entered (half a re-entry, or
+    half a new closure's price) and spliced (half of each pair join)."""
     costs = net.costs
-    net.graph.add_edge(ends[0], ends[1], key=("strand", cable.cable_id), kind=STRAND,
-                       laying_method=SPARE_STRANDS, length_m=float(cable.length_m),
-                       fixed_eur=spliced * costs.closure_reentry_eur / 2, per_cable_eur=spliced * costs.splice_eur,
-                       trench_id=None, code=cable.code, coords=None, cable_id=cable.cable_id,
-                       strand_pairs=cable.pairs, trenches=steps)
+    fixed = sum(costs.closure_eur / 2 if is_new_closure(end) else costs.closure_reentry_eur / 2
+                for end in (a, b) if end[0] == "x")
+    spliced = sum(end[0] == "x" for end in (a, b))
+    net.graph.add_edge(a, b, key=key, kind=STRAND, laying_method=SPARE_STRANDS, length_m=length_m,
+                       fixed_eur=fixed, per_cable_eur=spliced * costs.splice_eur, trench_id=None, code=cable.code,
+                       coords=None, cable_id=cable.cable_id, strand_pairs=cable.pairs, trenches=steps, **extra)
     net.spare_cables[cable.cable_id] = cable
+
+
+def _add_midspan(net: CandidateNetwork, trench_ends: dict[int, tuple[int, int]], trench_m: dict[int, float],
+                 cable: SpareCable, ends: tuple[Node | None, Node | None], taken: set[int]) -> None:
+    """A new closure at each manhole the cable passes through (none where a closure is,
+    or at a cabinet, junction or building), with the cable's parts from it to each usable
+    end. The parts share the cable's pairs (same ``cable_id``)."""
+    if not cable.splittable or len(cable.trenches) < 2:
+        return
+    nodes = trench_walk(cable.ends[0], [trench_ends[t] for t in cable.trenches])
+    if nodes is None or nodes[-1] != cable.ends[1]:
+        return  # the recorded path does not join the cable's ends: the audits report it
+    steps = tuple((t, *trench_ends[t]) for t in cable.trenches)
+    lengths = [trench_m[t] for t in cable.trenches]
+    for cut in range(1, len(nodes) - 1):
+        manhole = nodes[cut]
+        data = net.graph.nodes.get(("n", manhole))
+        if data is None or data.get("kind") != NodeKind.MANHOLE or manhole in taken:
+            continue
+        x = _new_closure(net, manhole)
+        a_part, b_part = part_lengths(cable.length_m, lengths, [cut])
+        for side, end, length, part in (("a", ends[0], a_part, steps[:cut]), ("b", ends[1], b_part, steps[cut:])):
+            if end is not None:
+                _add_strand_edge(net, x, end, ("strand", cable.cable_id, manhole, side), cable, length, part,
+                                 midspan=manhole, side=side)
+
+
+def trench_walk(start: int, trench_ends: list[tuple[int, int]]) -> list[int] | None:
+    """The route nodes along trenches (their ends in either order) walked from ``start``;
+    None where one does not continue from the last."""
+    nodes = [start]
+    for u, v in trench_ends:
+        if nodes[-1] not in (u, v):
+            return None
+        nodes.append(v if nodes[-1] == u else u)
+    return nodes
+
+
+def _new_closure(net: CandidateNetwork, node: int) -> Node:
+    """A closure a plan would open in manhole ``node``, joined to it."""
+    x = new_closure_node(node)
+    if x not in net.graph:
+        manhole = net.graph.nodes[("n", node)]
+        name = f"new closure at {manhole.get('code') or node}"
+        net.graph.add_node(x, lat=manhole["lat"], lon=manhole["lon"], code=name, closure_id=None,
+                           route_node_id=node, attachable=False)
+        net.graph.add_edge(("n", node), x, key=("splice", node, NEW_CLOSURE), kind=SPLICE,
+                           laying_method=SPARE_STRANDS, length_m=0.0, fixed_eur=net.costs.closure_eur / 2,
+                           per_cable_eur=net.costs.splice_eur, trench_id=None, code=name, coords=None)
+    return x
 
 
 def _closure_node(net: CandidateNetwork, node: int, closure: int, code: str | None, joins: int | None) -> Node:

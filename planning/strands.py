@@ -12,7 +12,8 @@ strand end in use at a closure is spliced there: joined to another cable's stran
 splice each: link hops through the closure) or to a splitter in it (a whole one: PON
 feeders and drops); a plan records the splices its pair joins take (two per site and
 closure passed) in its change set. What is left, halved, is the pair joins the closure
-can still take (``CandidateNetwork.closure_joins``).
+can still take (``CandidateNetwork.closure_joins``). A new closure a plan opens mid-span
+has no limit while planning (the change set sizes it for what it takes).
 
 The batch planner (``planning.batch``) optimises without capacities;
 ``respect_strand_capacity`` then moves the sites that lose least by giving up their
@@ -107,6 +108,7 @@ def spare_cables(session: Session) -> tuple[list[SpareCable], dict[int, str]]:
                                                    CableSegment.segment_id)).all():
         paths[cable].append((seq, segment))
     taken = taken_strands(session)
+    pon = pon_cables(session)
     found = []
     for cable in session.exec(select(Cable).where(Cable.status == Status.ACTIVE, Cable.plan_id.is_(None))
                               .order_by(Cable.id)).all():
@@ -121,8 +123,23 @@ def spare_cables(session: Session) -> tuple[list[SpareCable], dict[int, str]]:
         if not usable or len(free) < 2 or not paths.get(cable.id):
             continue
         found.append(SpareCable(cable.id, cable.code, (ends[0], ends[1]), (cable.a_closure_id, cable.b_closure_id),
-                                tuple(seg for _, seg in sorted(paths[cable.id])), cable.length_m, free))
+                                tuple(seg for _, seg in sorted(paths[cable.id])), cable.length_m, free,
+                                splittable=cable.id not in pon))
     return found, {cid: code for cid, (code, _) in closures.items()}
+
+
+def pon_cables(session: Session) -> set[int]:
+    """Cables a PON feeder or drop strand rides: the model records one cable per such
+    strand (``topology.pon`` counts its whole length), so a split would change the
+    audit's answer; they are not opened mid-span."""
+    found = set(session.exec(select(Splitter.feeder_cable_id).where(Splitter.feeder_cable_id.is_not(None))).all())
+    return found | set(session.exec(select(ResidentialConnection.drop_cable_id).where(
+        ResidentialConnection.drop_cable_id.is_not(None))).all())
+
+
+def closure_nodes(session: Session) -> set[int]:
+    """Route nodes holding a closure (active or planned): no new one is offered beside it."""
+    return set(session.exec(select(SpliceClosure.node_id).where(SpliceClosure.status != Status.DECOMMISSIONED)).all())
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from inventory.models import GENERATED
-from inventory.plant import halves_to_splices, splice_halves
+from inventory.plant import closure_size, halves_to_splices, splice_halves
 from inventory.seed import real
 from netops.geo import distance_m, line_length_m
 
@@ -66,9 +66,6 @@ TILE_DLAT, TILE_DLON = 0.18, 0.30
 KITAS = 123
 KITAS_ACTIVE = 40  # the first wave; the rest are planned (the planners' job)
 STRAND_SIZES = (12, 24, 48, 96, 144, 288)
-#: fusion splices of a closure's trays: plausible steps of dome closures as sold (not
-#: from one datasheet); a closure holds its splices + 25 % headroom, like a cable's strands
-CLOSURE_SIZES = (96, 144, 288, 576)
 INSTALL_YEAR_RANGE = (2008, 2024)
 TRENCH_PREFERENCE = 0.25  # new routes count existing trench at this share of its length
 
@@ -814,8 +811,7 @@ def _size_closures(rows: dict[str, list[dict[str, Any]]]) -> None:
     )
     used = halves_to_splices(halves)
     for closure in rows["closure"]:
-        wanted = int(used.get(closure["code"], 0) * 1.25) + 1
-        closure["capacity_splices"] = next((s for s in CLOSURE_SIZES if s >= wanted), wanted)
+        closure["capacity_splices"] = closure_size(used.get(closure["code"], 0))
 
 
 def _ip(index: int) -> str:

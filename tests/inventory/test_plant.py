@@ -3,9 +3,8 @@
 from sqlmodel import select
 
 from inventory.models import SpliceClosure
-from inventory.plant import halves_to_splices, held_splices, splice_halves
+from inventory.plant import CLOSURE_SIZES, halves_to_splices, held_splices, splice_halves
 from inventory.seed import seed
-from inventory.seed.city import CLOSURE_SIZES
 from netops.db import session_scope
 
 

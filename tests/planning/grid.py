@@ -16,6 +16,7 @@ from netops.geo import line_length_m
 from planning.network import SpareCable, StreetSegment
 
 LAT0, LON0 = 51.51, 7.09
+NEAR = ((0.25, 0.0), (0.3, 0.15), (0.2, -0.1))  # feeder city sites 25-40 m north of the closure CL-X
 STEP_DEG = 0.0012  # ~130 m north-south, ~85 m east-west
 
 
@@ -68,9 +69,13 @@ def feeder_city(cols: int = 6, *, pairs: int = 2, sites: tuple[tuple[float, floa
 
 
 def candidate_network(city: GridCity, **options):
-    """The city's priced candidate network, default prices, spare strands included."""
+    """The city's priced candidate network, default prices, spare strands included; no
+    new closures mid-span unless ``midspan_closures=True`` (the instances of the tests
+    written before them stay as they were)."""
     from planning.default_prices import default_cost_model
     from planning.network import build_candidate_network
+
+    options.setdefault("midspan_closures", False)
 
     return build_candidate_network(city.physical, city.pops, default_cost_model(), streets=city.streets,
                                    spare_cables=city.cables, closure_codes=city.closure_codes, **options)
@@ -182,3 +187,24 @@ def store_city(session, city: GridCity, *, kitas: int = 1, streets_path=None) ->
         streets_path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     session.flush()
     return ids
+
+
+def feeder_town_in(engine, tmp_path, *, pairs: int, sites=NEAR, kitas: int = 3, closure_splices: int | None = None):
+    """The feeder city with ``pairs`` free pairs stored (``kitas`` planned Kitas), the
+    closure CL-X holding ``closure_splices`` (default: its standard size); the options
+    that plan on it."""
+    from sqlmodel import select
+
+    from inventory.models import SpliceClosure
+    from netops.db import session_scope
+    from planning.context import NetworkOptions
+
+    city = feeder_city(pairs=pairs, sites=sites)
+    streets = tmp_path / "streets.geojson"
+    with session_scope(engine) as session:
+        ids = store_city(session, city, kitas=kitas, streets_path=streets)
+        if closure_splices is not None:
+            closure = session.exec(select(SpliceClosure).where(SpliceClosure.code == "CL-X")).one()
+            closure.capacity_splices = closure_splices
+            session.add(closure)
+    return NetworkOptions(streets=streets), ids

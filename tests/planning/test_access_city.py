@@ -21,11 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    root = tmp_path_factory.mktemp("access-city")
-    db, streets = root / "city.db", root / "streets.geojson"
-    result = CliRunner().invoke(app, ["--db", str(db), "inventory", "seed", "--streets", str(streets)])
-    assert result.exit_code == 0, result.output
+def city(seeded_city):
+    db, streets = seeded_city
     engine = dbmod.make_engine(f"sqlite:///{db}")
     with session_scope(engine) as session:  # new homes: two in Buer, four in Resser Mark (all passed so far)
         for district, count in (("Buer", 2), ("Resser Mark", 4)):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 from sqlmodel import select
 
@@ -16,7 +15,7 @@ from netops.db import session_scope
 from planning import changeset
 from planning.batch import SteinerInstance, plan_batch
 from planning.connect import plan_connection
-from planning.context import NetworkOptions, load_network, site_spec
+from planning.context import load_network, site_spec
 from planning.exact import optimal_cost
 from planning.loss_budget import STANDARD_OPTICS
 from planning.network import STRAND, CandidateNetwork
@@ -24,10 +23,9 @@ from planning.plans import batch_sites, connect_site
 from planning.redundant import (NO_PAIR_LEFT, RedundantInstance, exact_pairs, independent_pairs,
                                 plan_redundant_batch, redundant_pairs)
 from planning.strands import free_splices, over_capacity, strand_capacities, used_splices
-from tests.planning.grid import candidate_network, feeder_city, store_city
+from tests.planning.grid import NEAR, candidate_network, feeder_city, feeder_town_in
 from topology.risk import RiskRules
 
-NEAR = ((0.25, 0.0), (0.3, 0.15), (0.2, -0.1))  # sites 25-40 m north of the closure CL-X
 CLOSURE = ("x", 6)  # CL-X, beside the east end of feeder_city's row 0 (route node 6)
 
 
@@ -162,14 +160,9 @@ def test_a_site_whose_only_pair_needs_a_full_closure_is_left_out_and_said_so():
 
 @pytest.fixture
 def feeder_town(engine, tmp_path):
-    city = feeder_city(pairs=3, sites=NEAR)
-    streets = tmp_path / "streets.geojson"
-    with session_scope(engine) as session:
-        store_city(session, city, kitas=3, streets_path=streets)
-        closure = session.exec(select(SpliceClosure).where(SpliceClosure.code == "CL-X")).one()
-        closure.capacity_splices = 4  # two pair joins
-        session.add(closure)
-    return engine, NetworkOptions(streets=streets)
+    options, _ = feeder_town_in(engine, tmp_path, pairs=3, closure_splices=4)  # two pair joins
+    # with CL-X full, a new closure mid-span would take the third site (tests/planning/test_midspan.py)
+    return engine, dataclasses.replace(options, midspan_closures=False)
 
 
 def test_plans_use_the_closures_splices_and_a_full_closure_takes_no_more(feeder_town):

@@ -15,11 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    root = tmp_path_factory.mktemp("plan-city")
-    db, streets = root / "city.db", root / "streets.geojson"
-    result = CliRunner().invoke(app, ["--db", str(db), "inventory", "seed", "--streets", str(streets)])
-    assert result.exit_code == 0, result.output
+def city(seeded_city):
+    db, streets = seeded_city
     return ["--db", str(db)], ["--streets", str(streets)]
 
 

@@ -16,20 +16,18 @@ from netops.db import session_scope
 from planning import changeset
 from planning.batch import SteinerInstance, plan_batch
 from planning.connect import fibre_path, plan_connection
-from planning.context import NetworkOptions, site_spec
+from planning.context import site_spec
 from planning.loss_budget import SPLICE_DB, STANDARD_OPTICS
 from planning.network import SPLICE, STRAND
 from planning.plans import batch_sites, connect_site
 from planning.routing import min_cost_routes, route_risks
 from planning.exact import optimal_cost
 from planning.strands import cable_users, strand_capacities
-from tests.planning.grid import candidate_network, feeder_city, store_city
+from tests.planning.grid import NEAR, candidate_network, feeder_city, feeder_town_in
 from topology.audits import consistency
 from topology.risk import RiskRules
 from topology.network import Network
 from topology.rows import load_inventory
-
-NEAR = ((0.25, 0.0), (0.3, 0.15), (0.2, -0.1))  # three sites 25-40 m north of the closure
 
 
 def strand_legs(route):
@@ -179,11 +177,7 @@ def test_a_cable_with_one_free_pair_carries_one_route_of_a_pair():
 
 @pytest.fixture
 def feeder_town(engine, tmp_path):
-    city = feeder_city(pairs=2, sites=NEAR)
-    streets = tmp_path / "streets.geojson"
-    with session_scope(engine) as session:
-        ids = store_city(session, city, kitas=3, streets_path=streets)
-    return engine, NetworkOptions(streets=streets), ids
+    return engine, *feeder_town_in(engine, tmp_path, pairs=2)
 
 
 def _strands_of(session, plan_id: int) -> list[tuple[str, int, int]]:
