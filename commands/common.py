@@ -220,8 +220,12 @@ class NetopsGroup(TyperGroup):
             raise
 
     def format_help(self, ctx, formatter):
+        from commands import help_screen
+
         self._listing = True
         try:
+            if help_screen.can_draw(self, ctx):  # the same screen without typer.rich_utils' imports
+                return help_screen.print_help(self, ctx)
             return super().format_help(ctx, formatter)
         finally:
             self._listing = False
@@ -269,6 +273,10 @@ def _one_line_errors(ctx: typer.Context | None) -> Iterator[None]:
         _error(f"{where}{exc.strerror or exc}")
         raise typer.Exit(NetopsError.exit_code)
     except Exception as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `netops`, `netops inventory`: the help, exit 2
+            if exc.format_message():  # the help as text, when Typer draws it without Rich
+                exc.show()
+            raise typer.Exit(exc.exit_code)
         if _is_usage_error(exc):  # a bad option or argument: one line naming where help is, not a panel
             command = getattr(getattr(exc, "ctx", None), "command_path", None) or getattr(ctx, "command_path", "netops")
             _error(f"{exc.format_message()} (`{command} --help` lists the options)")
