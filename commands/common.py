@@ -330,8 +330,10 @@ def _coerce_plainly(params) -> None:
     use), flags left unset included; importing pydantic for that costs about 0.1 s of CPU, a
     third of a quick command such as `inventory stats` (BENCHMARKS.md). A flag or text needs
     no validator and a choice one lookup, so those get :class:`PlainValue`; numbers, paths,
-    dates and files keep Typer's. Should Typer keep its validators elsewhere one day, this
-    changes nothing but the speed (tests/test_cli_startup.py says)."""
+    dates and files keep Typer's. ``_runtime_param`` is private and Typer has no public way to
+    give a parameter its own coercion, so pyproject.toml pins Typer's minor version; should
+    Typer keep its validators elsewhere one day, this changes nothing but the speed
+    (tests/test_cli_startup.py says)."""
     for param in params:
         descriptor = getattr(param, "type_descriptor", None)
         if (descriptor is None or getattr(param, "_runtime_param", "gone") is not None or param.nargs != 1
