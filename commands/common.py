@@ -36,6 +36,8 @@ console = Console()
 err_console = Console(stderr=True)
 #: an error line longer than this is cut (an echoed 10 MB value helps nobody)
 MAX_ERROR_CHARS = 500
+#: the exit code after Ctrl-C, as shells report a command that SIGINT ended (128 + 2)
+INTERRUPTED = 130
 
 
 @dataclass
@@ -266,6 +268,9 @@ def _one_line_errors(ctx: typer.Context | None) -> Iterator[None]:
     except BrokenPipeError:
         _quiet_stdout()  # the reader went away (`| head`): stop quietly, as Unix tools do
         raise typer.Exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: what was not committed yet is rolled back, nothing is half-written
+        _error("interrupted")
+        raise typer.Exit(INTERRUPTED) from None
     except OSError as exc:
         # a path the user named that cannot be read or written (a directory given as a
         # file, a missing directory, no permission): name it and why
@@ -419,9 +424,16 @@ def _creatable_dir(directory: Path) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write an output file, creating its directory (see :func:`output_file`)."""
+    """Write an output file, creating its directory (see :func:`output_file`): whole or not at
+    all (written beside it, then renamed over it), so Ctrl-C or a full disk never leaves half
+    a file where a complete one was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def print_json(obj: Any) -> None:

@@ -18,6 +18,7 @@ from commands.common import OutputFormat, chosen_format, console, format_option,
 from commands.plan import DRY_RUN, JSON, PLAN_NAME, PRICE_DATE, REGION, STRANDS, STREETS, _eur, _options, \
     _print_bom, _print_connect, _print_price_table, app, print_stored
 from netops.errors import NetopsError
+from netops.vocabulary import did_you_mean
 
 if TYPE_CHECKING:  # the planning code is imported when a command runs
     from planning.access import AccessOptions
@@ -71,7 +72,8 @@ def _access_options(streets, strands, region, price_date, max_drop, min_margin, 
     try:
         take = TakeUp(take_up)
     except ValueError:
-        raise NetopsError(f"--take-up {take_up!r}: one of {', '.join(TakeUp)}") from None
+        raise NetopsError(f"--take-up {take_up!r}: one of {', '.join(TakeUp)}{did_you_mean(take_up, TakeUp)}") \
+            from None
     return AccessOptions(network=_options(streets, strands, region, price_date), max_drop_m=max_drop,
                          min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin, take_up=take,
                          max_olt_ports=max_olt_ports)
@@ -195,7 +197,10 @@ def business(
     try:
         service = ServiceClass(service_class)
     except ValueError:
-        raise NetopsError(f"--service-class {service_class!r}: one of {', '.join(ServiceClass)}") from None
+        raise NetopsError(f"--service-class {service_class!r}: one of {', '.join(ServiceClass)}"
+                          f"{did_you_mean(service_class, ServiceClass)}") from None
+    if not company.strip():
+        raise NetopsError("--company is empty: give the company's name")
     fmt = chosen_format(fmt, as_json)
     with open_session(ctx) as session:
         result = access.connect_business(session, code, company, service, bandwidth,
