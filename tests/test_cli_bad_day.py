@@ -41,6 +41,15 @@ def town_db(tmp_path_factory) -> str:
     return url
 
 
+def _copy(url: str, tmp_path) -> str:
+    """The town's database copied, for a test that writes to it."""
+    import shutil
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(url.removeprefix("sqlite:///"), copy)
+    return f"sqlite:///{copy}"
+
+
 def _run(url: str, *args: str):
     return CliRunner().invoke(app, ["--db", url, *args])
 
@@ -115,10 +124,18 @@ def test_a_wrong_code_or_word_is_one_line_with_a_suggestion(town_db, args, says)
     assert says in _one_line(_run(town_db, *args, "--dry-run"), 2)
 
 
-def test_ctrl_c_while_storing_a_plan_is_one_line_exit_130_and_stores_nothing(town_db, monkeypatch):
+def test_a_mistyped_plan_name_gets_a_suggestion(town_db, tmp_path):
+    url = _copy(town_db, tmp_path)
+    assert _run(url, "plan", "building", "B-C", "--plan-name", "b-c-first").exit_code == 0
+    assert "no plan 'b-c-frist'; did you mean b-c-first?" in _one_line(_run(url, "plan", "show", "b-c-frist"), 2)
+
+
+def test_ctrl_c_while_storing_a_plan_is_one_line_exit_130_and_stores_nothing(town_db, tmp_path, monkeypatch):
     """Ctrl-C after the plan's rows are written but before they are committed: one line, the
     shell's 130, and no plan in the database."""
     from planning import access
+
+    town_db = _copy(town_db, tmp_path)
 
     store = access.AccessPlanner.store
 
