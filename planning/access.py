@@ -782,8 +782,10 @@ def read_polygon(path: Path):
         raise bad("file", str(exc).splitlines()[0]) from None
     if not isinstance(data, dict):
         raise bad("file", "not a GeoJSON object")
-    geometries = [f.get("geometry") for f in data.get("features", [])] if data.get("type") == "FeatureCollection" \
-        else [data.get("geometry")] if data.get("type") == "Feature" else [data]
+    features = data.get("features") if isinstance(data.get("features"), list) else []
+    geometries = [f.get("geometry") for f in features if isinstance(f, dict)] \
+        if data.get("type") == "FeatureCollection" else [data.get("geometry")] if data.get("type") == "Feature" \
+        else [data]
     polygons = [g for g in geometries if isinstance(g, dict) and g.get("type") in ("Polygon", "MultiPolygon")]
     if not polygons:
         raise bad("geometry", "no Polygon or MultiPolygon in the file")
@@ -796,14 +798,15 @@ def read_polygon(path: Path):
     for one in shapes:  # a ring that crosses itself has no defined inside
         if not one.is_valid:
             raise bad("geometry", f"not a valid polygon: {explain_validity(one)}")
-    west, south, east, north = union_all(shapes).bounds
+    area = union_all(shapes)
+    west, south, east, north = area.bounds
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
         crs = data.get("crs") if isinstance(data.get("crs"), dict) else {}
         named = f" (the file names {crs['properties']['name']})" if isinstance(crs.get("properties"), dict) \
             and "name" in crs["properties"] else ""
         raise bad("coordinates", f"x {west:g}..{east:g}, y {south:g}..{north:g} are not longitude and latitude in "
                                  f"degrees{named}: GeoJSON is WGS84 longitude, latitude (RFC 7946)")
-    return union_all(shapes)
+    return area
 
 
 def _not_a_number(constant: str):

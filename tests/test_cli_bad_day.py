@@ -1,7 +1,7 @@
-"""Session 4's new CLI surfaces on a bad day: `plan area --polygon` fed every kind of wrong
-file, mistyped codes and words in `plan building|business|area|connect`, Ctrl-C in the middle
-of a change. Each is one line on stderr, the documented exit code (README "Exit codes"), no
-traceback, and nothing half-written.
+"""Session 4's new CLI surfaces on a bad day: `plan area --polygon` (and the plan commands'
+`--streets`) fed every kind of wrong file, mistyped codes and words in `plan building|
+business|area|connect|show`, Ctrl-C in the middle of a change. Each is one line on stderr,
+the documented exit code (README "Exit codes"), no traceback, and nothing half-written.
 
 The town is tests/planning/test_access.py's hand-made PON town (four buildings in
 "Testdorf" near 51.51 N, 7.09 E), built once for the module on SQLite.
@@ -87,6 +87,8 @@ BAD_POLYGONS = {
     "elsewhere": (json.dumps(_polygon(_square(13.4, 52.5))), "buildings with homes lies inside the polygon"),
     "not JSON": ("hello", "Expecting value"),
     "a point": (json.dumps({"type": "Point", "coordinates": [LON, LAT]}), "no Polygon or MultiPolygon"),
+    "features not objects": (json.dumps({"type": "FeatureCollection", "features": [1]}), "no Polygon or MultiPolygon"),
+    "features not a list": (json.dumps({"type": "FeatureCollection", "features": 5}), "no Polygon or MultiPolygon"),
 }
 
 
@@ -107,6 +109,20 @@ def test_the_right_polygon_plans_the_building_inside(town_db, tmp_path):
     result = _run(town_db, "plan", "area", "--polygon", str(path), "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     assert [c["building"] for c in json.loads(result.stdout)["connections"]] == ["B-C"]
+
+
+@pytest.mark.parametrize("text, says", [
+    ("[" * 100_000 + "]" * 100_000, "not readable GeoJSON"),
+    (json.dumps({"type": "FeatureCollection", "features": [1]}), "row 1: field 'geometry.type'"),
+    (json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": 5, "geometry": {
+        "type": "LineString", "coordinates": [["a", "b"], ["c", "d"]]}}]}), "expected >= 2 [lon, lat] positions"),
+], ids=["nested deep", "feature not an object", "coordinates not numbers"])
+def test_a_bad_streets_file_is_one_line_exit_2(town_db, tmp_path, text, says):
+    path = tmp_path / "streets.geojson"
+    path.write_text(text)
+    line = _one_line(_run(town_db, "plan", "connect", "--lat", str(LAT), "--lon", str(LON), "--name", "Neu",
+                          "--streets", str(path), "--dry-run"), 2)
+    assert says in line and "streets.geojson" in line
 
 
 @pytest.mark.parametrize("args, says", [
