@@ -46,6 +46,9 @@ def main() -> None:
         subprocess.run([str(ROOT / ".venv" / "bin" / "netops"), "inventory", "seed"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
+        if env.get("PYTHONDONTWRITEBYTECODE"):
+            print("PYTHONDONTWRITEBYTECODE is set: the checkouts' own modules (no .pyc yet) are compiled on every "
+                  "run, a few ms more than an installed netops")
         print(f"{'netops':50} {'command':18} {'median CPU s':>12} {'min':>6} {'max':>6} {'ratio':>6}")
         for command in COMMANDS:
             for exe in executables:

@@ -36,6 +36,8 @@ console = Console()
 err_console = Console(stderr=True)
 #: an error line longer than this is cut (an echoed 10 MB value helps nobody)
 MAX_ERROR_CHARS = 500
+#: the exit code after Ctrl-C, as shells report a command that SIGINT ended (128 + 2)
+INTERRUPTED = 130
 
 
 @dataclass
@@ -220,8 +222,12 @@ class NetopsGroup(TyperGroup):
             raise
 
     def format_help(self, ctx, formatter):
+        from commands import help_screen
+
         self._listing = True
         try:
+            if help_screen.can_draw(self, ctx):  # the same screen without typer.rich_utils' imports
+                return help_screen.print_help(self, ctx)
             return super().format_help(ctx, formatter)
         finally:
             self._listing = False
@@ -262,6 +268,9 @@ def _one_line_errors(ctx: typer.Context | None) -> Iterator[None]:
     except BrokenPipeError:
         _quiet_stdout()  # the reader went away (`| head`): stop quietly, as Unix tools do
         raise typer.Exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: what was not committed yet is rolled back, nothing is half-written
+        _error("interrupted")
+        raise typer.Exit(INTERRUPTED) from None
     except OSError as exc:
         # a path the user named that cannot be read or written (a directory given as a
         # file, a missing directory, no permission): name it and why
@@ -269,6 +278,10 @@ def _one_line_errors(ctx: typer.Context | None) -> Iterator[None]:
         _error(f"{where}{exc.strerror or exc}")
         raise typer.Exit(NetopsError.exit_code)
     except Exception as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `netops`, `netops inventory`: the help, exit 2
+            if exc.format_message():  # the help as text, when Typer draws it without Rich
+                exc.show()
+            raise typer.Exit(exc.exit_code)
         if _is_usage_error(exc):  # a bad option or argument: one line naming where help is, not a panel
             command = getattr(getattr(exc, "ctx", None), "command_path", None) or getattr(ctx, "command_path", "netops")
             _error(f"{exc.format_message()} (`{command} --help` lists the options)")
@@ -322,8 +335,10 @@ def _coerce_plainly(params) -> None:
     use), flags left unset included; importing pydantic for that costs about 0.1 s of CPU, a
     third of a quick command such as `inventory stats` (BENCHMARKS.md). A flag or text needs
     no validator and a choice one lookup, so those get :class:`PlainValue`; numbers, paths,
-    dates and files keep Typer's. Should Typer keep its validators elsewhere one day, this
-    changes nothing but the speed (tests/test_cli_startup.py says)."""
+    dates and files keep Typer's. ``_runtime_param`` is private and Typer has no public way to
+    give a parameter its own coercion, so pyproject.toml pins Typer's minor version; should
+    Typer keep its validators elsewhere one day, this changes nothing but the speed
+    (tests/test_cli_startup.py says)."""
     for param in params:
         descriptor = getattr(param, "type_descriptor", None)
         if (descriptor is None or getattr(param, "_runtime_param", "gone") is not None or param.nargs != 1
@@ -409,9 +424,16 @@ def _creatable_dir(directory: Path) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write an output file, creating its directory (see :func:`output_file`)."""
+    """Write an output file, creating its directory (see :func:`output_file`): whole or not at
+    all (written beside it, then renamed over it), so Ctrl-C or a full disk never leaves half
+    a file where a complete one was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def print_json(obj: Any) -> None:

@@ -90,8 +90,13 @@ def _print_connect(summary: dict, stored) -> None:
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if stored is not None:
-        console.print(f"stored as plan [bold]{stored.name}[/bold] (id {stored.id}, draft): "
-                      f"`netops plan diff {stored.id}`, `apply`, `discard`", highlight=False)
+        print_stored(stored.name, stored.id)
+
+
+def print_stored(name: str, plan_id: int) -> None:
+    """The line under a plan that was stored: its name, id, and what to do with it next."""
+    console.print(f"stored as plan [bold]{name}[/bold] (id {plan_id}, draft): "
+                  f"`netops plan diff {plan_id}`, `apply`, `discard`", highlight=False)
 
 
 @app.command()
@@ -245,8 +250,7 @@ def _print_batch(summary: dict, result, top: int) -> None:
                     ["row", "site", "reason"],
                     [(s["row"] or "", s["site"], s["reason"]) for s in summary["skipped"]], prose=("reason",))
     if result.stored is not None:
-        console.print(f"stored as plan [bold]{result.stored.name}[/bold] (id {result.stored.id}, draft)",
-                      highlight=False)
+        print_stored(result.stored.name, result.stored.id)
 
 
 FIXES_SHOWN = 15  # lines of the fixes table unless --limit says otherwise
@@ -374,8 +378,7 @@ def _print_fixes(summary: dict, total: int) -> None:
                   else f"[yellow]none[/yellow]: {s['unfixable']}") for s in sites[:2 * FIXES_SHOWN]],
                 prose=("cheapest fix",))
     for plan in summary["stored"]:
-        console.print(f"stored as plan [bold]{plan['name']}[/bold] (id {plan['plan_id']}, draft): "
-                      f"`netops plan diff {plan['plan_id']}`, `apply`, `discard`", highlight=False)
+        print_stored(plan["name"], plan["plan_id"])
 
 
 @app.command("list")

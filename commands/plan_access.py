@@ -6,16 +6,22 @@ each command, not for --help."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from commands.common import OutputFormat, chosen_format, console, format_option, open_session, print_json, \
     print_listing, print_table
 from commands.plan import DRY_RUN, JSON, PLAN_NAME, PRICE_DATE, REGION, STRANDS, STREETS, _eur, _options, \
-    _print_bom, _print_connect, _print_price_table, app
+    _print_bom, _print_connect, _print_price_table, app, print_stored
 from netops.errors import NetopsError
+from netops.vocabulary import did_you_mean
+
+if TYPE_CHECKING:  # the planning code is imported when a command runs
+    from planning.access import AccessOptions
 
 MAX_DROP = typer.Option(500.0, "--max-drop", min=1.0, help="Longest drop (metres of cable) from a splitter to a "
                         "building.")
@@ -29,6 +35,35 @@ CONNECTION_COLUMNS = ["building", "address", "homes", "onts", "splitter", "ports
                       "margin_db", "cost_eur"]
 
 
+#: the options of every plan that passes homes (`building`, `area`): name -> (type, option)
+ACCESS_OPTIONS = {
+    "max_drop": (float, MAX_DROP), "min_margin": (Optional[float], MIN_MARGIN), "take_up": (str, TAKE_UP),
+    "max_olt_ports": (int, MAX_OLT_PORTS), "streets": (Optional[Path], STREETS), "strands": (int, STRANDS),
+    "region": (Optional[str], REGION), "price_date": (Optional[dt.datetime], PRICE_DATE),
+}
+
+
+def access_options(command):
+    """A command that passes homes declares one ``options`` parameter; it gets the options of
+    :data:`ACCESS_OPTIONS` on the command line in its place and is called with the
+    ``planning.access.AccessOptions`` they make (Typer reads the command's signature, so the
+    shared options are put into it)."""
+    signature = inspect.signature(command)  # annotations unevaluated: AccessOptions is imported when run
+    params = []
+    for param in signature.parameters.values():
+        params += [inspect.Parameter(name, param.POSITIONAL_OR_KEYWORD, default=option, annotation=annotation)
+                   for name, (annotation, option) in ACCESS_OPTIONS.items()] if param.name == "options" else [param]
+
+    @functools.wraps(command)
+    def run(**kwargs):
+        options = _access_options(**{name: kwargs.pop(name) for name in ACCESS_OPTIONS})
+        return command(**kwargs, options=options)
+
+    run.__signature__ = signature.replace(parameters=params)
+    run.__annotations__ = {param.name: param.annotation for param in params}
+    return run
+
+
 def _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up, max_olt_ports):
     from inventory.models.access import TakeUp
     from planning.access import AccessOptions
@@ -37,7 +72,8 @@ def _access_options(streets, strands, region, price_date, max_drop, min_margin, 
     try:
         take = TakeUp(take_up)
     except ValueError:
-        raise NetopsError(f"--take-up {take_up!r}: one of {', '.join(TakeUp)}") from None
+        raise NetopsError(f"--take-up {take_up!r}: one of {', '.join(TakeUp)}{did_you_mean(take_up, TakeUp)}") \
+            from None
     return AccessOptions(network=_options(streets, strands, region, price_date), max_drop_m=max_drop,
                          min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin, take_up=take,
                          max_olt_ports=max_olt_ports)
@@ -82,18 +118,15 @@ def print_access(summary: dict, stored, fmt: OutputFormat = OutputFormat.TABLE) 
                   f"({_eur(summary['total_eur'])} / {summary['homes_passed']} homes); worst ONT margin "
                   f"{summary['worst_margin_db']:.1f} dB", highlight=False)
     if stored is not None:
-        console.print(f"stored as plan [bold]{stored.name}[/bold] (id {stored.id}, draft): "
-                      f"`netops plan diff {stored.id}`, `apply`, `discard`", highlight=False)
+        print_stored(stored.name, stored.id)
 
 
 @app.command()
+@access_options
 def building(
     ctx: typer.Context,
     code: str = typer.Argument(..., help="The building's code (`netops inventory list --kind building`)."),
-    max_drop: float = MAX_DROP, min_margin: Optional[float] = MIN_MARGIN, take_up: str = TAKE_UP,
-    max_olt_ports: int = MAX_OLT_PORTS,
-    streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
-    price_date: Optional[dt.datetime] = PRICE_DATE,
+    options: AccessOptions = None,
     name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default building-<code>-N)."),
     dry_run: bool = DRY_RUN, fmt: OutputFormat = format_option(), as_json: bool = JSON,
 ) -> None:
@@ -105,23 +138,20 @@ def building(
     building is unknown, passed already, or nothing with capacity reaches it."""
     from planning import access
 
-    options = _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up, max_olt_ports)
     with open_session(ctx) as session:
         result = access.connect_building(session, code, options, save=not dry_run, name=name)
     print_access(result.summary, result.stored, chosen_format(fmt, as_json))
 
 
 @app.command()
+@access_options
 def area(
     ctx: typer.Context,
     stadtteil: Optional[list[str]] = typer.Option(None, "--stadtteil", help="Pass the homes of this Stadtteil "
                                                   "(the buildings' district; repeatable)."),
     polygon: Optional[Path] = typer.Option(None, "--polygon", exists=True, dir_okay=False,
                                            help="...or of the buildings inside this GeoJSON (Multi)Polygon."),
-    max_drop: float = MAX_DROP, min_margin: Optional[float] = MIN_MARGIN, take_up: str = TAKE_UP,
-    max_olt_ports: int = MAX_OLT_PORTS,
-    streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
-    price_date: Optional[dt.datetime] = PRICE_DATE,
+    options: AccessOptions = None,
     name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default area-N)."),
     dry_run: bool = DRY_RUN, fmt: OutputFormat = format_option(), as_json: bool = JSON,
 ) -> None:
@@ -135,7 +165,6 @@ def area(
 
     if not stadtteil and polygon is None:
         raise NetopsError("give --stadtteil (repeatable) or --polygon")
-    options = _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up, max_olt_ports)
     with open_session(ctx) as session:
         result = access.plan_area(session, options, districts=list(stadtteil or ()), polygon=polygon,
                                   save=not dry_run, name=name)
@@ -168,7 +197,10 @@ def business(
     try:
         service = ServiceClass(service_class)
     except ValueError:
-        raise NetopsError(f"--service-class {service_class!r}: one of {', '.join(ServiceClass)}") from None
+        raise NetopsError(f"--service-class {service_class!r}: one of {', '.join(ServiceClass)}"
+                          f"{did_you_mean(service_class, ServiceClass)}") from None
+    if not company.strip():
+        raise NetopsError("--company is empty: give the company's name")
     fmt = chosen_format(fmt, as_json)
     with open_session(ctx) as session:
         result = access.connect_business(session, code, company, service, bandwidth,

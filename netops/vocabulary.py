@@ -170,9 +170,9 @@ def unknown(what: str, value: object, known: Iterable[object], listing: str | No
     """One line for an unknown word: the closest known ones ("did you mean"), else the
     ``listing`` or the known words."""
     words = [str(k) for k in known]
-    close = difflib.get_close_matches(str(value), words, n=3, cutoff=0.6)
-    if close:
-        return f"unknown {what} {value!r}; did you mean {' or '.join(close)}?"
+    hint = did_you_mean(value, words)
+    if hint:
+        return f"unknown {what} {value!r}{hint}"
     if listing is None:
         listing = "known: " + ", ".join(words[:20]) + (f" ... ({len(words)} in all)" if len(words) > 20 else "")
     return f"unknown {what} {value!r}; {listing}"
@@ -181,3 +181,14 @@ def unknown(what: str, value: object, known: Iterable[object], listing: str | No
 def site_order(kind: str | None) -> int:
     """Sort key of a site kind: most important first, unknown kinds last."""
     return SITE_IMPORTANCE.index(kind) if kind in SITE_IMPORTANCE else len(SITE_IMPORTANCE)
+
+
+def did_you_mean(value: object, known: Iterable[object]) -> str:
+    """"; did you mean X or Y?" naming up to three known words closest to a mistyped one
+    (difflib's similarity, at least 0.6; equal ones in name order: difflib's own
+    get_close_matches prefers the larger name, so a missing zero in bldg-x-0001 would
+    suggest bldg-x-00051 before bldg-x-00001), or ""."""
+    word = str(value)
+    scored = sorted((-difflib.SequenceMatcher(None, str(k), word).ratio(), str(k)) for k in set(known))
+    close = [k for minus_ratio, k in scored[:3] if -minus_ratio >= 0.6]
+    return f"; did you mean {' or '.join(close)}?" if close else ""

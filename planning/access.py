@@ -58,6 +58,7 @@ from inventory.models import (
 from inventory.models.access import POWER_BUDGET_DB, BusinessAccess, ServiceClass, TakeUp
 from netops.errors import InputError, NetopsError, NotFoundError, RowProblem
 from netops.optics import DEFAULT_MIN_MARGIN_DB, joints_for
+from netops.vocabulary import did_you_mean
 from planning.changeset import SOURCE, save_plan
 from planning.connect import (
     CABLE_KINDS, BomLine, ConnectPlan, SiteSpec, bom_dicts, bom_total, civil_metres, plan_connection,
@@ -695,10 +696,16 @@ def _spec(row: Building, served: dict[int, int]) -> BuildingSpec:
                         max(0, row.residential_units - served.get(row.id, 0)))
 
 
-def building_spec(session: Session, code: str) -> BuildingSpec:
+def _building(session: Session, code: str) -> Building:
     row = session.exec(select(Building).where(Building.code == code)).first()
     if row is None:
-        raise NotFoundError(f"no building with code {code!r}")
+        raise NotFoundError(f"no building with code {code!r}"
+                            f"{did_you_mean(code, session.exec(select(Building.code)).all())}")
+    return row
+
+
+def building_spec(session: Session, code: str) -> BuildingSpec:
+    row = _building(session, code)
     if str(row.status) == Status.DECOMMISSIONED.value:
         raise NotFoundError(f"building {code} is decommissioned")
     return _spec(row, _served(session))
@@ -713,15 +720,17 @@ def area_buildings(session: Session, districts: list[str] = (), polygon: Path | 
         known = {d.lower(): d for d in session.exec(select(Building.district).distinct()).all() if d}
         unknown = [d for d in districts if d.lower() not in known]
         if unknown:
-            raise NotFoundError(f"no Stadtteil {unknown[0]!r} in the inventory's buildings (known e.g.: "
-                                f"{', '.join(sorted(known.values())[:8])})")
+            raise NotFoundError(f"no Stadtteil {unknown[0]!r} in the inventory's buildings"
+                                + (did_you_mean(unknown[0], sorted(known.values()))
+                                   or f" (known e.g.: {', '.join(sorted(known.values())[:8])})"))
         wanted = {d.lower() for d in districts}
         rows = [r for r in rows if (r.district or "").lower() in wanted]
     if polygon is not None:
-        shape = read_polygon(polygon)
-        from shapely import Point
-
-        rows = [r for r in rows if shape.covers(Point(r.lon, r.lat))]
+        area = read_polygon(polygon)
+        inside = _inside(area, rows)
+        if rows and not inside:
+            raise NotFoundError(_none_inside(polygon, area, rows))
+        rows = inside
     served = _served(session)
     specs = [_spec(r, served) for r in rows]
     return sorted((s for s in specs if s.open_units > 0), key=lambda s: (_street(s.address), s.code))
@@ -733,28 +742,75 @@ def _street(address: str) -> tuple[str, int]:
     return (head, int(number)) if number.isdigit() else (address, 0)
 
 
+def _inside(area, rows: list[Building]) -> list[Building]:
+    from shapely import Point
+
+    return [r for r in rows if area.covers(Point(r.lon, r.lat))]
+
+
+def _none_inside(path: Path, area, rows: list[Building]) -> str:
+    """Why a polygon holds none of the buildings, with where they are; a polygon that would
+    hold some with longitude and latitude swapped is most likely written latitude first."""
+    from shapely import transform
+
+    lons, lats = [r.lon for r in rows], [r.lat for r in rows]
+    swapped = len(_inside(transform(area, lambda xy: xy[:, ::-1]), rows))
+    return (f"{path}: none of the inventory's {len(rows)} buildings with homes lies inside the polygon (they lie "
+            f"within longitude {min(lons):.3f}..{max(lons):.3f}, latitude {min(lats):.3f}..{max(lats):.3f})"
+            + (f"; with longitude and latitude swapped it would hold {swapped}: GeoJSON gives longitude first"
+               if swapped else ""))
+
+
 def read_polygon(path: Path):
     """The (multi)polygon of a GeoJSON file: a geometry, a Feature or a FeatureCollection
-    (its polygons united)."""
+    (its polygons united), in longitude and latitude (RFC 7946), each polygon valid."""
     from shapely import union_all
+    from shapely.errors import ShapelyError
     from shapely.geometry import shape
+    from shapely.validation import explain_validity
 
     name = str(path)
+
+    def bad(field: str, reason: str) -> InputError:
+        return InputError([RowProblem(name, 0, field, "", reason)])
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_not_a_number)
+    except RecursionError:
+        raise bad("file", "JSON nested too deeply to be GeoJSON") from None
     except (OSError, ValueError) as exc:
-        raise InputError([RowProblem(name, 0, "file", "", str(exc).splitlines()[0])]) from None
+        raise bad("file", str(exc).splitlines()[0]) from None
     if not isinstance(data, dict):
-        raise InputError([RowProblem(name, 0, "file", "", "not a GeoJSON object")])
-    geometries = [f.get("geometry") for f in data.get("features", [])] if data.get("type") == "FeatureCollection" \
-        else [data.get("geometry")] if data.get("type") == "Feature" else [data]
+        raise bad("file", "not a GeoJSON object")
+    features = data.get("features") if isinstance(data.get("features"), list) else []
+    geometries = [f.get("geometry") for f in features if isinstance(f, dict)] \
+        if data.get("type") == "FeatureCollection" else [data.get("geometry")] if data.get("type") == "Feature" \
+        else [data]
     polygons = [g for g in geometries if isinstance(g, dict) and g.get("type") in ("Polygon", "MultiPolygon")]
     if not polygons:
-        raise InputError([RowProblem(name, 0, "geometry", "", "no Polygon or MultiPolygon in the file")])
+        raise bad("geometry", "no Polygon or MultiPolygon in the file")
     try:
-        return union_all([shape(g) for g in polygons])
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise InputError([RowProblem(name, 0, "geometry", "", f"not a valid polygon: {exc}")]) from None
+        shapes = [shape(g) for g in polygons]
+    except KeyError as exc:
+        raise bad("geometry", f"not a valid polygon: it has no {exc.args[0]!r}") from None
+    except (ValueError, TypeError, AttributeError, IndexError, ShapelyError) as exc:
+        raise bad("geometry", f"not a valid polygon: {exc}") from None
+    for one in shapes:  # a ring that crosses itself has no defined inside
+        if not one.is_valid:
+            raise bad("geometry", f"not a valid polygon: {explain_validity(one)}")
+    area = union_all(shapes)
+    west, south, east, north = area.bounds
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        crs = data.get("crs") if isinstance(data.get("crs"), dict) else {}
+        named = f" (the file names {crs['properties']['name']})" if isinstance(crs.get("properties"), dict) \
+            and "name" in crs["properties"] else ""
+        raise bad("coordinates", f"x {west:g}..{east:g}, y {south:g}..{north:g} are not longitude and latitude in "
+                                 f"degrees{named}: GeoJSON is WGS84 longitude, latitude (RFC 7946)")
+    return area
+
+
+def _not_a_number(constant: str):
+    raise ValueError(f"{constant} is not a number JSON allows")
 
 
 # -- the three plans ------------------------------------------------------------------------
@@ -814,9 +870,7 @@ def connect_business(session: Session, code: str, company: str, service_class: S
                      name: str | None = None) -> AccessResult:
     """A company in a building on its own fibre to a PoP (spare strands first); a gold SLA
     gets two routes sharing no trench, manhole, building or street corridor."""
-    row = session.exec(select(Building).where(Building.code == code)).first()
-    if row is None:
-        raise NotFoundError(f"no building with code {code!r}")
+    row = _building(session, code)
     redundant = service_class == ServiceClass.SLA_GOLD
     net = load_network(session, network)
     spec = SiteSpec(f"building:{row.code}", company, "business", row.lat, row.lon)

@@ -357,7 +357,9 @@ def get_plan(session: Session, ref: str) -> Plan:
     plan = session.get(Plan, int(ref)) if ref.isdigit() else None
     plan = plan or session.exec(select(Plan).where(Plan.name == ref)).first()
     if plan is None:
-        raise NotFoundError(f"no plan {ref!r}")
+        from netops.vocabulary import did_you_mean  # only on this error path: no import for the others
+
+        raise NotFoundError(f"no plan {ref!r}{did_you_mean(ref, session.exec(select(Plan.name)).all())}")
     return plan
 
 

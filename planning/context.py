@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from inventory.models import RouteNode, Site, SiteKind, Status, TrenchSegment
 from netops.errors import InputError, NotFoundError, RowProblem
+from netops.vocabulary import did_you_mean
 from planning.connect import SiteSpec
 from planning.costs import cost_model
 from planning.network import CandidateNetwork, build_candidate_network, load_street_network
@@ -69,7 +70,7 @@ def _entry_nodes(session: Session, site_ids: list[int]) -> dict[int, int]:
 def site_spec(session: Session, code: str) -> SiteSpec:
     site = session.exec(select(Site).where(Site.code == code)).first()
     if site is None:
-        raise NotFoundError(f"no site with code {code!r}")
+        raise NotFoundError(f"no site with code {code!r}{did_you_mean(code, session.exec(select(Site.code)).all())}")
     if site.lat is None:
         raise NotFoundError(f"site {code} has no coordinates to plan from")
     return _spec(site, _entry_nodes(session, [site.id]))

@@ -104,7 +104,7 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
     name = str(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: brackets nested thousands deep
         raise InputError([RowProblem(name, 0, "file", "", f"not readable GeoJSON: {exc}")]) from None
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
@@ -113,8 +113,9 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
     problems: list[RowProblem] = []
     methods = {m.value for m in LayingMethod}
     for index, feature in enumerate(features, start=1):
-        geometry = (feature or {}).get("geometry") or {}
-        props = (feature or {}).get("properties") or {}
+        feature = feature if isinstance(feature, dict) else {}
+        geometry = feature.get("geometry") if isinstance(feature.get("geometry"), dict) else {}
+        props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
         kind = geometry.get("type")
         if kind == "LineString":
             lines = [geometry.get("coordinates")]
@@ -130,7 +131,8 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
             continue
         for line in lines:
             ok = (isinstance(line, list) and len(line) >= 2
-                  and all(isinstance(p, list) and len(p) >= 2 for p in line))
+                  and all(isinstance(p, list) and len(p) >= 2 and all(isinstance(v, (int, float)) for v in p[:2])
+                          for p in line))
             if not ok or not all(-180 <= p[0] <= 180 and -90 <= p[1] <= 90 for p in line):
                 problems.append(RowProblem(name, index, "geometry.coordinates", str(line)[:60],
                                            "expected >= 2 [lon, lat] positions"))

@@ -7,14 +7,21 @@ the test process itself has imported everything long ago.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer
+import typer.main
 
 from cli import GROUPS
+from cli import app as cli_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +52,11 @@ def _modules_after(args: list[str], env: dict | None = None) -> set[str]:
 GROUP_MODULES = {module for module, _help in GROUPS.values()}
 
 
+#: what Typer draws help with beyond Rich's tables and panels (Markdown with markdown-it and
+#: Pygments, tracebacks with attrs): the root's help does without (commands.help_screen)
+TYPER_HELP_EXTRAS = ("typer.rich_utils", "rich.markdown", "markdown_it", "pygments", "rich.traceback", "attr")
+
+
 @pytest.mark.parametrize("args", [[], ["--help"], ["audit", "--help"], ["config", "audit", "--help"],
                                   ["plan", "connect", "--help"], ["exporter", "serve", "--help"]])
 def test_help_screens_load_no_domain_code(args):
@@ -56,6 +68,88 @@ def test_help_screens_load_no_domain_code(args):
     # not even the database layer: a help screen opens nothing
     assert "sqlalchemy" not in loaded and "netops.db" not in loaded
     assert "pydantic" not in loaded  # parsing values does not need it (commands.common._coerce_plainly)
+    if args in ([], ["--help"]):
+        assert "commands.help_screen" in loaded  # the root's help screen drew itself
+        assert not loaded & set(TYPER_HELP_EXTRAS), sorted(loaded & set(TYPER_HELP_EXTRAS))
+
+
+@pytest.mark.parametrize("columns", [40, 80, 120, 200])
+@pytest.mark.parametrize("colour", [False, True], ids=["plain", "colour"])
+def test_the_roots_help_screen_is_typers(monkeypatch, columns, colour):
+    """`netops --help` drawn by commands.help_screen is, character for character and
+    colour for colour, the screen Typer draws (typer.rich_utils, the reference)."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    if colour:
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    else:
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+    ours, typers = _both_screens(typer.main.get_command(cli_app))
+    text = re.sub(r"\033\[[0-9;]*m", "", ours)
+    assert "Usage: " in text and "--db" in text and "env var" in text and "exporter" in text
+    assert (text != ours) is colour
+    assert ours == typers
+
+
+def test_a_help_screen_it_cannot_draw_is_left_to_typer(monkeypatch):
+    """A root with what commands.help_screen does not draw (an argument, a required option, a
+    default to show, a range, a deprecated command) gets Typer's screen, the same one; the
+    drawable parts it does draw (short and --x/--no-x options, help paragraphs) match."""
+    from commands import help_screen
+    from commands.common import NetopsGroup
+
+    monkeypatch.setenv("COLUMNS", "100")
+
+    def root(**params):
+        class Root(NetopsGroup):
+            groups = {"first": ("commands.db", "The first group.\n\nMore about it, dimmed.")}
+
+        app = typer.Typer(cls=Root, help="A root.\n\nIts second paragraph,\nin two lines.")
+
+        def main(**kwargs):
+            pass
+        main.__signature__ = inspect.Signature(
+            [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value, annotation=annotation)
+             for name, (annotation, value) in params.items()])
+        app.callback()(main)
+        return typer.main.get_command(app)
+
+    drawable = root(verbose=(bool, typer.Option(False, "--verbose", "-v", help="Say more.")),
+                    colour=(bool, typer.Option(None, "--colour/--no-colour", show_default=False, help="Colour.")),
+                    name=(str, typer.Option(None, "--name", envvar=["A", "B"], show_envvar=True, help="A name.")))
+    undrawable = [
+        root(code=(str, typer.Argument(..., help="A code."))),
+        root(name=(str, typer.Option(..., "--name", help="Required."))),
+        root(limit=(int, typer.Option(5, "--limit", help="A default."))),
+        root(limit=(int, typer.Option(None, "--limit", min=1, help="A range."))),
+        root(colour=(bool, typer.Option(True, "--colour/--no-colour", help="A default."))),
+    ]
+    ctx = typer.Context(drawable)
+    drawable.format_help(ctx, None)  # lists the groups
+    assert help_screen.can_draw(drawable, ctx)
+    ours, typers = _both_screens(drawable)
+    assert "--no-colour" in ours and "-v" in ours and "[env var: A, B]" in ours and "dimmed" not in ours
+    assert ours == typers
+    for command in undrawable:
+        assert not help_screen.can_draw(command, typer.Context(command)), command.params
+        ours, typers = _both_screens(command)
+        assert ours == typers
+
+
+def _both_screens(command) -> tuple[str, str]:
+    """A root's help screen as it prints, and as Typer draws it."""
+    from commands import help_screen
+
+    def screen() -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            command.format_help(typer.Context(command, info_name="netops"), None)
+        return out.getvalue()
+
+    ours = screen()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(help_screen, "can_draw", lambda group, ctx: False)
+        return ours, screen()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
