@@ -20,8 +20,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from netops.errors import ConfigError
 
 DB_ENV = "NETOPS_DB_URL"
@@ -34,6 +32,8 @@ MAX_LOCK_TIMEOUT_S = 86_400.0
 
 
 def default_db_path() -> Path:
+    import platformdirs  # here, not at the top: `netops --help` loads this module but never needs it
+
     return platformdirs.user_data_path("netops") / "netops.db"
 
 
@@ -61,6 +61,12 @@ def lock_timeout(raw: str | None) -> float:
     return value
 
 
+def _user_config_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_config_path("netops")
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str
@@ -71,8 +77,6 @@ class Settings:
     def load(cls, db: str | None = None) -> "Settings":
         raw = db or os.environ.get(DB_ENV)
         url = normalise_db_url(raw) if raw else f"sqlite:///{default_db_path()}"
-        secrets = os.environ.get(SECRETS_FILE_ENV) or str(
-            platformdirs.user_config_path("netops") / "secrets.toml"
-        )
+        secrets = os.environ.get(SECRETS_FILE_ENV) or str(_user_config_dir() / "secrets.toml")
         return cls(db_url=url, secrets_file=Path(secrets).expanduser(),
                    db_lock_timeout=lock_timeout(os.environ.get(LOCK_TIMEOUT_ENV)))
