@@ -126,15 +126,35 @@ class Customers:
                 self.by_splitter[element].append(splitter)
         self.companies_on_device: dict[int, list[int]] = defaultdict(list)
         self.companies_on_link: dict[int, list[int]] = defaultdict(list)
+        # without transit a customer's switch reaches the core only as the leaves of its uplinks,
+        # not as its own node: an NTU patched to it counts through it
+        self.upstream: dict[int, int] = {} if net.config.transit else self._patched_ntus()
         for row in self.companies.values():
             if row.device_id is not None:
                 self.companies_on_device[row.device_id].append(row.id)
+                if row.device_id in self.upstream:
+                    self.companies_on_device[self.upstream[row.device_id]].append(row.id)
             if row.link_id is not None:
                 self.companies_on_link[row.link_id].append(row.id)
         self.links_ending_at: dict[int, list[int]] = defaultdict(list)  # device -> links carrying companies
         for link in self.companies_on_link:
             for end in net.link_ends[link]:
                 self.links_ending_at[end].append(link)
+
+    def _patched_ntus(self) -> dict[int, int]:
+        """NTU -> the one device of its own site it is patched to (its only link's other end)."""
+        net = self.net
+        ends: dict[int, set[int]] = defaultdict(set)
+        for a, b in net.link_ends.values():
+            ends[a].add(b)
+            ends[b].add(a)
+        patched = {}
+        for ident, row in net.devices.items():
+            if str(row.role) == DeviceRole.NTU and len(ends[ident]) == 1:
+                (other,) = ends[ident]
+                if net.devices[other].site_id == row.site_id:
+                    patched[ident] = other
+        return patched
 
     # -- the PON chain ---------------------------------------------------------------------
     def cable_deps(self, cable_id: int | None) -> frozenset[Element]:
@@ -251,7 +271,8 @@ class Customers:
         reached = self.net.devices_reached
         served = set()
         for ident, row in self.companies.items():
-            if row.device_id is not None and row.device_id not in reached:
+            if row.device_id is not None and row.device_id not in reached \
+                    and self.upstream.get(row.device_id) not in reached:
                 continue
             if row.link_id is not None and not any(d in reached for d in self.net.link_ends[row.link_id]):
                 continue

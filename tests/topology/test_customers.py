@@ -145,6 +145,11 @@ def test_a_line_ends_on_its_ntu_and_a_gold_one_is_lost_only_with_both_paths():
     # here both paths land on the one PoP: its entry and switch are all that cut the gold line off
     assert {e.code for f in findings if "G2" in f.companies for e in f.elements} == {"E-POP", "POP", "POP-sw"}
     assert "E1" in spof_of(net, "node:E-BP").companies  # the park's entry: its Ethernet lines' weakness
+    # without transit the park's switch reaches the core as its uplink's leaf: E1 through it
+    strict = Network(with_ntus(town()).inv, AuditConfig(transit=False))
+    assert cut(strict, "trench:T5").companies_cut == ("E1", "GOLD")
+    assert cut(strict, "device:BP-sw").companies_cut == ("E1", "GOLD")
+    assert cut(strict, "device:NTU-E").companies_cut == ("E1",) and cut(strict, "trench:T7").companies_cut == ()
 
 
 def test_the_ranking_weighs_customers_by_service_class(net):
