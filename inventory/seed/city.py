@@ -33,7 +33,8 @@ every planted one so that tests can check that the audits find them and nothing 
 single-homed sites, "redundant" sites whose two links share a trench, a spur feeding a
 cluster, full ducts, a device without a management address, a segment whose recorded
 length disagrees with its geometry; on the PON a budget that fails, a full splitter and a
-feeder cable with over a thousand homes; a gold SLA line whose two paths share a manhole. Hotspot APs have a single uplink by design.
+feeder cable with over a thousand homes; a gold SLA line whose two paths share a manhole.
+Hotspot APs have a single uplink by design.
 
 ``scale=N`` tiles N copies of the city (codes suffixed ``-tK``) joined PoP to PoP, for
 benchmarks.
