@@ -107,6 +107,7 @@ class DeviceRole(StrEnum):
     WLC = "wlc"
     FIREWALL = "firewall"
     OLT = "olt"  # optical line terminal: the PON head end at a PoP
+    NTU = "ntu"  # network termination unit: the carrier's device at a business customer's premises
 
 
 class Severity(StrEnum):

@@ -52,10 +52,12 @@ from typing import Hashable, Iterable
 from sqlmodel import Session, select
 
 from inventory.models import (
-    Building, BusinessConnection, DeviceRole, Interface, InterfaceKind, NodeKind, OltPort,
+    Building, BusinessConnection, Device, DeviceRole, Interface, InterfaceKind, NodeKind, OltPort,
     ResidentialConnection, RouteNode, Site, SpliceClosure, Splitter, Status,
 )
-from inventory.models.access import POWER_BUDGET_DB, BusinessAccess, ServiceClass, TakeUp
+from inventory.models.access import (
+    NTU_MODEL, NTU_PLATFORM, NTU_VENDOR, POWER_BUDGET_DB, BusinessAccess, ServiceClass, TakeUp,
+)
 from netops.errors import InputError, NetopsError, NotFoundError, RowProblem
 from netops.optics import DEFAULT_MIN_MARGIN_DB, joints_for
 from netops.vocabulary import did_you_mean
@@ -888,14 +890,19 @@ def connect_business(session: Session, code: str, company: str, service_class: S
             closure = writer.add(SpliceClosure(code=f"{entry.code}-cl", node_id=entry.id, capacity_splices=24,
                                                status=Status.PLANNED, source=SOURCE))
             pops = dict(session.exec(select(Site.code, Site.id)).all())
-            for route in plan.routes:
-                writer.cables(route, row, pops[route.pop_code], start={"a_closure_id": closure.id})
-            device = writer.pop_switch(plan.routes[0].pop_code)
-            if device is None:
+            if writer.pop_switch(plan.routes[0].pop_code) is None:
                 raise NoAccessError(f"PoP {plan.routes[0].pop_code} has no active switch to land the line on")
-            writer.add(BusinessConnection(code=writer.code("bc"), company=company, building_id=row.id,
+            line = writer.code("bc")
+            # the NTU at the company's premises; a device needs a site: the PoP that serves it
+            ntu = writer.add(Device(name=f"ntu-{line}", site_id=pops[plan.routes[0].pop_code], role=DeviceRole.NTU,
+                                    platform=NTU_PLATFORM, vendor=NTU_VENDOR, model=NTU_MODEL,
+                                    status=Status.PLANNED, source=SOURCE))
+            for route in plan.routes:  # one fibre link per route, NTU to the PoP's switch
+                writer.fibre_link(ntu, "Te1/", route, row, pops[route.pop_code], None,
+                                  start={"a_closure_id": closure.id})
+            writer.add(BusinessConnection(code=line, company=company, building_id=row.id,
                                           service_class=service_class, access=BusinessAccess.P2P_FIBRE,
-                                          bandwidth_mbps=bandwidth_mbps, device_id=device.id,
+                                          bandwidth_mbps=bandwidth_mbps, device_id=ntu.id,
                                           status=Status.PLANNED, source=SOURCE))
 
         stored = save_plan(session, net, name=name or _free_name(session, f"business-{code}"),

@@ -194,18 +194,26 @@ class _Writer:
         switch = self.site_switch(site) if item.routes else None
         for index, route in enumerate(item.routes):
             optic_id = optic_ids.get(item.optics[index]) if index < len(item.optics) else None
-            hops = self.cables(route, site, pop_ids[route.pop_code])
-            pop_switch = self.pop_switch(route.pop_code)
-            if pop_switch is None:
-                continue  # a PoP without active equipment: the fibre is planned, the link is not
-            a = self.interface(switch, "Gi1/1/", optic_id, f"uplink to {route.pop_code}")
-            b = self.interface(pop_switch, "Gi9/0/", optic_id, f"to {site.code}")
-            link = self.add(Link(code=self.code("lnk"), a_interface_id=a.id, b_interface_id=b.id,
-                                 medium=LinkMedium.FIBRE, status=Status.PLANNED, source=SOURCE))
-            for seq, (cable_id, (strand_a, strand_b)) in enumerate(hops):
-                self.session.add(LinkHop(link_id=link.id, seq=seq, cable_id=cable_id, strand_a=strand_a,
-                                         strand_b=strand_b))
+            self.fibre_link(switch, "Gi1/1/", route, site, pop_ids[route.pop_code], optic_id)
         self.session.flush()
+
+    def fibre_link(self, device: Device, prefix: str, route: Route, site, pop_id: int, optic_id: int | None,
+                   start: dict | None = None) -> Link | None:
+        """A fibre link from ``device`` to the switch of the route's PoP over the route's
+        cables (``cables``); None when the PoP has no active switch (the fibre is planned,
+        the link is not)."""
+        hops = self.cables(route, site, pop_id, start)
+        pop_switch = self.pop_switch(route.pop_code)
+        if pop_switch is None:
+            return None
+        a = self.interface(device, prefix, optic_id, f"uplink to {route.pop_code}")
+        b = self.interface(pop_switch, "Gi9/0/", optic_id, f"to {site.code}")
+        link = self.add(Link(code=self.code("lnk"), a_interface_id=a.id, b_interface_id=b.id,
+                             medium=LinkMedium.FIBRE, status=Status.PLANNED, source=SOURCE))
+        for seq, (cable_id, (strand_a, strand_b)) in enumerate(hops):
+            self.session.add(LinkHop(link_id=link.id, seq=seq, cable_id=cable_id, strand_a=strand_a,
+                                     strand_b=strand_b))
+        return link
 
     def cables(self, route: Route, site: Site, pop_id: int,
                start: dict | None = None) -> list[tuple[int, tuple[int, int]]]:

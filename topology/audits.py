@@ -119,6 +119,7 @@ def single_points_of_failure(net: Network) -> list[Finding]:
         if (kind, ident) in seen:
             continue
         sites, loss = loss_of(kind, ident)
+        loss = net.customers.beyond_own_access(kind, ident, loss)
         if loss or (sites and (kind, ident) in pop_entries):
             own_site = net.physical.site_of.get(ident) if kind == "node" else (
                 net.devices[ident].site_id if kind == "device" else None)

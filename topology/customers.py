@@ -4,6 +4,15 @@ A **company** (``BusinessConnection``) is carried by a link (point-to-point fibr
 device (an Ethernet service on a switch). It is cut off when what carries it is: its device
 fails or loses the core; its link is down (anything the link runs through fails, the
 service view of ``topology.network``) or neither end of the link reaches the core any more.
+A business line's device is normally its **NTU** (role ``ntu``), the carrier's termination
+at the customer's premises, which reaches the core over links of its own::
+
+    PoP switch port ─fibre (hops)─▶ NTU ◀─fibre─ other PoP's switch port   gold: two disjoint paths
+    site switch port ─patch──────▶ NTU                                     Ethernet service
+
+so the line is lost when the NTU fails or loses the core: a gold line only when both its
+paths are cut. An NTU is its company's, not its site's (``Network._layer``), and a line's
+own termination is not counted against the network by spof (``own_access``).
 
 A **home** is a unit behind an ONT (``ResidentialConnection``), reached over the PON::
 
@@ -38,6 +47,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
+from netops.vocabulary import DeviceRole
 from topology.graphs import cable_paths
 from topology.rows import BusinessRow, ResidentialRow, in_scope
 
@@ -47,6 +57,7 @@ if TYPE_CHECKING:
 Element = tuple[str, int]  # ("trench" | "node" | "cable" | "closure" | "device" | "splitter", id)
 
 CONNECTED = "connected"
+SLA_GOLD = "sla_gold"
 RESIDENTIAL_UNIT = "residential_unit"  # the weight key of one home
 
 
@@ -115,15 +126,35 @@ class Customers:
                 self.by_splitter[element].append(splitter)
         self.companies_on_device: dict[int, list[int]] = defaultdict(list)
         self.companies_on_link: dict[int, list[int]] = defaultdict(list)
+        # without transit a customer's switch reaches the core only as the leaves of its uplinks,
+        # not as its own node: an NTU patched to it counts through it
+        self.upstream: dict[int, int] = {} if net.config.transit else self._patched_ntus()
         for row in self.companies.values():
             if row.device_id is not None:
                 self.companies_on_device[row.device_id].append(row.id)
+                if row.device_id in self.upstream:
+                    self.companies_on_device[self.upstream[row.device_id]].append(row.id)
             if row.link_id is not None:
                 self.companies_on_link[row.link_id].append(row.id)
         self.links_ending_at: dict[int, list[int]] = defaultdict(list)  # device -> links carrying companies
         for link in self.companies_on_link:
             for end in net.link_ends[link]:
                 self.links_ending_at[end].append(link)
+
+    def _patched_ntus(self) -> dict[int, int]:
+        """NTU -> the one device of its own site it is patched to (its only link's other end)."""
+        net = self.net
+        ends: dict[int, set[int]] = defaultdict(set)
+        for a, b in net.link_ends.values():
+            ends[a].add(b)
+            ends[b].add(a)
+        patched = {}
+        for ident, row in net.devices.items():
+            if str(row.role) == DeviceRole.NTU and len(ends[ident]) == 1:
+                (other,) = ends[ident]
+                if net.devices[other].site_id == row.site_id:
+                    patched[ident] = other
+        return patched
 
     # -- the PON chain ---------------------------------------------------------------------
     def cable_deps(self, cable_id: int | None) -> frozenset[Element]:
@@ -240,12 +271,48 @@ class Customers:
         reached = self.net.devices_reached
         served = set()
         for ident, row in self.companies.items():
-            if row.device_id is not None and row.device_id not in reached:
+            if row.device_id is not None and row.device_id not in reached \
+                    and self.upstream.get(row.device_id) not in reached:
                 continue
             if row.link_id is not None and not any(d in reached for d in self.net.link_ends[row.link_id]):
                 continue
             served.add(ident)
         return frozenset(served)
+
+    @cached_property
+    def own_access(self) -> dict[Element, frozenset[int]]:
+        """A business line's own termination -> the companies it terminates: its NTU (a device
+        of role ``ntu``), the links ending at it, and for a gold line the building entry of its
+        serving site, where its two fibre paths start (the company's own drop is not modelled:
+        that entry stands for the company's). Their failure cuts off only those lines, as a
+        site's own switch and entry do their site: the single point of failure audit does not
+        count them against the network."""
+        own: dict[Element, frozenset[int]] = defaultdict(frozenset)
+        entries: dict[int, list[int]] = defaultdict(list)
+        for node in self.net.inv.nodes:
+            if node.site_id is not None:
+                entries[node.site_id].append(node.id)
+        for device, companies in self.companies_on_device.items():
+            row = self.net.devices.get(device)
+            if row is None or str(row.role) != DeviceRole.NTU:
+                continue
+            own["device", device] = frozenset(companies)
+            gold = frozenset(c for c in companies if str(self.companies[c].service_class) == SLA_GOLD)
+            for entry in entries[row.site_id] if gold else ():  # where its two paths start
+                own["node", entry] |= gold
+        for link, ends in self.net.link_ends.items():
+            for end in ends:
+                if ("device", end) in own:
+                    own["link", link] |= own["device", end]
+        return dict(own)
+
+    def beyond_own_access(self, kind: str, ident, loss: CustomerLoss) -> CustomerLoss:
+        """``loss`` without the companies whose own termination (``own_access``) this element is."""
+        own = self.own_access.get((kind, ident)) if loss.companies else None
+        if not own:
+            return loss
+        companies = loss.companies - own
+        return CustomerLoss(companies, loss.onts) if companies or loss.onts else NO_LOSS
 
     # -- weights and names -------------------------------------------------------------------
     def units(self, onts: frozenset[int]) -> int:

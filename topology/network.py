@@ -37,7 +37,7 @@ import networkx as nx
 
 from inventory.models.sites import DEFAULT_CRITICALITY, SiteKind
 from topology.cuts import CutTree, FailureSearch, plain_adjacency
-from netops.vocabulary import CUSTOMER_WEIGHTS, MASS_OUTAGE_WEIGHT, SITE_WEIGHTS
+from netops.vocabulary import CUSTOMER_WEIGHTS, MASS_OUTAGE_WEIGHT, SITE_WEIGHTS, DeviceRole
 from topology.findings import ElementRef, Severity, impact_severity
 from topology.gc_pause import gc_paused
 from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
@@ -254,7 +254,10 @@ class Network:
 
     # -- layers -----------------------------------------------------------------------
     def _layer(self, name: str, graph: nx.MultiGraph, sources: list | None = None) -> Layer:
-        site_of = {n: d["site_id"] for n, d in graph.nodes(data=True) if d["site_id"] in self.sites}
+        # a business line's NTU is its company's, not its serving site's: it neither keeps the
+        # site connected nor is counted with it (``topology.customers``)
+        site_of = {n: d["site_id"] for n, d in graph.nodes(data=True)
+                   if d["site_id"] in self.sites and d.get("role") != DeviceRole.NTU}
         if sources is None:
             sources = [n for n, s in site_of.items() if s in self.core_sites]
         return Layer(name, graph, sources, site_of, self.core_sites)

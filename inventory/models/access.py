@@ -71,6 +71,11 @@ class BusinessAccess(StrEnum):
     ETHERNET_SERVICE = "ethernet_service"  # a port or VLAN on a switch of the network
 
 
+#: a business line's NTU (network termination unit, role ``ntu``): a carrier Ethernet
+#: demarcation device the carrier manages like its switches (the seed's and ``plan business``')
+NTU_PLATFORM, NTU_VENDOR, NTU_MODEL = "cisco_ios", "Cisco", "ME-1200-4S-A"
+
+
 class TakeUp(StrEnum):
     CONNECTED = "connected"  # the homes take a service
     PASSED = "passed"  # reachable, not (yet) signed

@@ -33,7 +33,8 @@ every planted one so that tests can check that the audits find them and nothing 
 single-homed sites, "redundant" sites whose two links share a trench, a spur feeding a
 cluster, full ducts, a device without a management address, a segment whose recorded
 length disagrees with its geometry; on the PON a budget that fails, a full splitter and a
-feeder cable with over a thousand homes. Hotspot APs have a single uplink by design.
+feeder cable with over a thousand homes; a gold SLA line whose two paths share a manhole.
+Hotspot APs have a single uplink by design.
 
 ``scale=N`` tiles N copies of the city (codes suffixed ``-tK``) joined PoP to PoP, for
 benchmarks.
@@ -533,7 +534,7 @@ def build_city(seed: int = SEED) -> Dataset:
     manifest: dict[str, Any] = {
         "single_homed": [], "shared_trench": [], "spur": {}, "full_ducts": [],
         "device_without_mgmt_ip": [], "length_mismatch": [], "radio_hotspots": [],
-        "single_uplink_by_design": [], "redundant": [],
+        "single_uplink_by_design": [], "redundant": [], "gold_protection_routes": [],
     }
 
     # PoPs: two building entries each, each with its own entry trench, on a backbone ring;
@@ -611,21 +612,26 @@ def build_city(seed: int = SEED) -> Dataset:
             uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [entry_at[path2[-1]]]))
             manifest["shared_trench"].append(code)
             return
-        # node-disjoint from the primary (including the primary PoP's other junction manhole),
-        # to another PoP, from the nearest manhole off the primary route that has a way out
-        second = None
+        second = disjoint_route(site, pop1, path1, matrix)
+        if second is None:  # no disjoint way out: stays single-homed, and the manifest says so
+            manifest["single_homed"].append(code)
+            return
+        uplinks.append((code, *second))
+        manifest["redundant"].append(code)
+
+    def disjoint_route(site: dict[str, Any], pop1: str, path1: list[int], matrix=None) -> tuple[str, list[str]] | None:
+        """A route node-disjoint from the primary ``path1`` (including the primary PoP's other
+        junction manhole) to another PoP, from the nearest manhole off the primary route that
+        has a way out, with its own entry trench: (PoP, route node codes), or None."""
         for j2 in [j for j in grid.nearest(site["lat"], site["lon"], 5)[1:] if j not in path1]:
             blocked = (set(path1) | set(pop_junctions[pop1])) - {j2}
             second = route_to_pop([j2], blocked_nodes=blocked, avoid_pop=pop1, same_pop_ok=False, matrix=matrix)
             if second is not None:
-                break
-        if second is None:  # no disjoint way out: stays single-homed, and the manifest says so
-            manifest["single_homed"].append(code)
-            return
-        pop2, path2 = second
-        plant.drop(entry, plant.grid_node(j2))
-        uplinks.append((code, pop2, [entry] + plant.grid_path(path2) + [entry_at[path2[-1]]]))
-        manifest["redundant"].append(code)
+                pop2, path2 = second
+                entry = plant.entry_node(site)
+                plant.drop(entry, plant.grid_node(j2))
+                return pop2, [entry] + plant.grid_path(path2) + [entry_at[path2[-1]]]
+        return None
 
     for site in active:
         if site["code"] not in radio and site["code"] not in spur_cluster:
@@ -670,18 +676,35 @@ def build_city(seed: int = SEED) -> Dataset:
                     matrix=grid.preferring(plant.built_grid_edges(), TRENCH_PREFERENCE),
                     single=site["code"] in tree_ends)
     by_code = {s["code"]: s for s in sites}
-    link_segments = {seg for _, _, route in uplinks + grown_uplinks + ring_routes
-                     for seg in _route_segments(plant, route)}
     pon = customers.Pon(grid, plant, {c: j for c, j in pop_junctions.items() if by_code[c]["city"] == "Gelsenkirchen"},
                         growth, manifest)
     pon.lay(_district_points(), _district_populations())
 
+    # gold SLA lines run on two disjoint fibre paths: a business site with one route of its
+    # own gets a second one for them (a random stream of its own: nothing above moves)
+    site_routes: dict[str, list[tuple[str, list[str]]]] = {}
+    for code, pop, route in uplinks + grown_uplinks:
+        site_routes.setdefault(code, []).append((pop, route))
+    plant.rng = random.Random(seed * 1_000_003 + 15)
+    index = plant.grid_index()
+    for site in sites:
+        routes = site_routes.get(site["code"], ())
+        if site["kind"] in customers.BUSINESS_SITE_KINDS and len(routes) == 1:
+            pop1, route1 = routes[0]
+            second = disjoint_route(site, pop1, [index[n] for n in route1 if n in index])
+            if second is not None:
+                manifest["gold_protection_routes"].append(site["code"])
+                site_routes[site["code"]].append(second)
+    link_segments = {seg for routes in site_routes.values() for _, route in routes
+                     for seg in _route_segments(plant, route)} | {
+        seg for _, _, route in ring_routes for seg in _route_segments(plant, route)}
+
     cables, cable_segments, closures, seg_cables = _cables(plant, ring_routes, link_segments, pon.closures)
-    devices, interfaces, links, hops = _devices_and_links(
-        sites, plant, uplinks, ring_routes, radio, cables, seg_cables, rng, manifest, grown_uplinks)
+    built = _devices_and_links(sites, plant, uplinks, ring_routes, radio, seg_cables, rng, manifest, grown_uplinks)
+    access = customers.access_rows(sites, pon, built, site_routes, growth, manifest)
+    built.size_cables(cables)
     cables.update(pon.cables)
     cable_segments.update(pon.cable_segments)
-    access = customers.access_rows(sites, pon, devices, interfaces, links, growth)
 
     # ducts: one per cable through a segment; a few segments planted full
     for cable_code, seg_list in cable_segments.items():
@@ -720,10 +743,10 @@ def build_city(seed: int = SEED) -> Dataset:
         "cable": list(cables.values()),
         "cable_segment": [{"cable": c, "seq": i, "segment": s}
                           for c, segs in cable_segments.items() for i, s in enumerate(segs)],
-        "device": devices,
-        "interface": interfaces,
-        "link": links,
-        "link_hop": hops,
+        "device": built.devices,
+        "interface": built.interfaces,
+        "link": built.links,
+        "link_hop": built.hops,
         **access,
     }
     _size_closures(rows)
@@ -822,36 +845,67 @@ def _serial(rng: random.Random, prefix: str) -> str:
     return prefix + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8))
 
 
-def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_cables, rng, manifest, grown_uplinks):
-    devices: list[dict[str, Any]] = []
-    interfaces: list[dict[str, Any]] = []
-    links: list[dict[str, Any]] = []
-    hops: list[dict[str, Any]] = []
-    next_strand: dict[str, int] = {}
-    pop_ports: dict[str, int] = {}
+class LinkBuilder:
+    """Devices, interfaces and links as they are laid: a fibre link takes the next free
+    strand pair of each cable along its route, a PoP switch the next free port."""
 
-    platforms: dict[str, str] = {}
+    def __init__(self, plant: PlantBuilder, seg_cables: dict[str, str], rng: random.Random):
+        self.plant, self.seg_cables, self.rng = plant, seg_cables, rng
+        self.devices: list[dict[str, Any]] = []
+        self.interfaces: list[dict[str, Any]] = []
+        self.links: list[dict[str, Any]] = []
+        self.hops: list[dict[str, Any]] = []
+        self.next_strand: dict[str, int] = {}
+        self.pop_ports: dict[str, int] = {}
+        self.platforms: dict[str, str] = {}
 
-    def device(name, site, role, platform, vendor, model, serial_prefix):
-        platforms[name] = platform
-        devices.append({"name": name, "site": site, "role": role, "platform": platform, "vendor": vendor,
-                        "model": model, "mgmt_ip": _ip(len(devices)), "snmp_profile": "city_v3",
-                        "ssh_profile": "netops_ro", "serial": _serial(rng, serial_prefix),
-                        "status": "active", "source": GENERATED})
+    def device(self, name, site, role, platform, vendor, model, serial_prefix, mgmt_ip: str | None = None):
+        self.platforms[name] = platform
+        self.devices.append({"name": name, "site": site, "role": role, "platform": platform, "vendor": vendor,
+                             "model": model, "mgmt_ip": mgmt_ip or _ip(len(self.devices)), "snmp_profile": "city_v3",
+                             "ssh_profile": "netops_ro", "serial": _serial(self.rng, serial_prefix),
+                             "status": "active", "source": GENERATED})
         return name
 
-    def iface(dev, name, kind, speed, optic=None, description=None):
-        interfaces.append({"device": dev, "name": name, "kind": kind, "speed_mbps": speed,
-                           "optic": optic, "description": description})
+    def iface(self, dev, name, kind, speed, optic=None, description=None):
+        self.interfaces.append({"device": dev, "name": name, "kind": kind, "speed_mbps": speed,
+                                "optic": optic, "description": description})
         return (dev, name)
 
-    def link(code, a, b, medium, route_cables=()):
-        links.append({"code": code, "a_device": a[0], "a_interface": a[1], "b_device": b[0],
-                      "b_interface": b[1], "medium": medium, "status": "active", "source": GENERATED})
+    def link(self, code, a, b, medium, route_cables=()):
+        self.links.append({"code": code, "a_device": a[0], "a_interface": a[1], "b_device": b[0],
+                           "b_interface": b[1], "medium": medium, "status": "active", "source": GENERATED})
         for seq, cable in enumerate(route_cables):
-            strand = next_strand.get(cable, 1)
-            next_strand[cable] = strand + 2
-            hops.append({"link": code, "seq": seq, "cable": cable, "strand_a": strand, "strand_b": strand + 1})
+            strand = self.next_strand.get(cable, 1)
+            self.next_strand[cable] = strand + 2
+            self.hops.append({"link": code, "seq": seq, "cable": cable, "strand_a": strand, "strand_b": strand + 1})
+
+    def route_cables(self, route: list[str]) -> list[str]:
+        """The cables a route of trench runs over, in order (a chain cable once)."""
+        cables: list[str] = []
+        for seg in _route_segments(self.plant, route):
+            cable = self.seg_cables[seg]
+            if not cables or cables[-1] != cable:
+                cables.append(cable)
+        return cables
+
+    def pop_port(self, pop_code: str) -> tuple[str, str]:
+        """The next free port of a PoP's distribution switch."""
+        port = self.pop_ports[pop_code] = self.pop_ports.get(pop_code, 0) + 1
+        return f"{pop_code}-ds1", f"Gi{1 + (port - 1) // 48}/0/{1 + (port - 1) % 48}"
+
+    def size_cables(self, cables: dict[str, dict[str, Any]]) -> None:
+        """Strands: what the links use + 25 % headroom, in standard sizes."""
+        for cable_code, cable in cables.items():
+            used = self.next_strand.get(cable_code, 1) - 1
+            wanted = max(cable["strands"], int(used * 1.25) + 1)
+            cable["strands"] = next(s for s in STRAND_SIZES if s >= wanted) if wanted <= STRAND_SIZES[-1] else wanted
+
+
+def _devices_and_links(sites, plant, uplinks, ring_routes, radio, seg_cables, rng, manifest,
+                       grown_uplinks) -> LinkBuilder:
+    built = LinkBuilder(plant, seg_cables, rng)
+    device, iface, link = built.device, built.iface, built.link
 
     for pop in (s for s in sites if s["kind"] == "core"):
         cr = device(f"{pop['code']}-cr1", pop["code"], "core_router", "juniper_junos", "Juniper", "MX204", "JN")
@@ -886,19 +940,13 @@ def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_ca
                     "CN" if hp else "FOC")
         dev = site_device[site_code]
         n = uplink_no[site_code] = uplink_no.get(site_code, 0) + 1
-        platform = platforms[dev]
+        platform = built.platforms[dev]
         local = {"aruba_os": f"eth{n - 1}", "hp_procurve": f"{24 + n}"}.get(platform, f"Gi1/1/{n}")
-        port = pop_ports[pop_code] = pop_ports.get(pop_code, 0) + 1
-        remote = f"Gi{1 + (port - 1) // 48}/0/{1 + (port - 1) % 48}"
-        route_cables: list[str] = []
-        for seg in _route_segments(plant, route):
-            cable = seg_cables[seg]
-            if not route_cables or route_cables[-1] != cable:
-                route_cables.append(cable)
+        pop_switch, remote = built.pop_port(pop_code)
         link(f"{site_code}-up{n}",
              iface(dev, local, "fibre", 1000, "1000BASE-LX-10km", f"uplink {n} to {pop_code}"),
-             iface(f"{pop_code}-ds1", remote, "fibre", 1000, "1000BASE-LX-10km", f"{site_code} uplink {n}"),
-             "fibre", route_cables)
+             iface(pop_switch, remote, "fibre", 1000, "1000BASE-LX-10km", f"{site_code} uplink {n}"),
+             "fibre", built.route_cables(route))
 
     for up in uplinks:
         uplink(*up)
@@ -916,14 +964,10 @@ def _devices_and_links(sites, plant, uplinks, ring_routes, radio, cables, seg_ca
     for up in grown_uplinks:  # after the first city's, whose addresses and serials stay as they were
         uplink(*up)
 
-    for cable_code, cable in cables.items():
-        used = next_strand.get(cable_code, 1) - 1
-        wanted = max(cable["strands"], int(used * 1.25) + 1)
-        cable["strands"] = next(s for s in STRAND_SIZES if s >= wanted) if wanted <= STRAND_SIZES[-1] else wanted
-    no_ip = next(d for d in devices if d["site"].startswith("school-") and d["role"] == "access_switch")
+    no_ip = next(d for d in built.devices if d["site"].startswith("school-") and d["role"] == "access_switch")
     no_ip["mgmt_ip"] = None
     manifest["device_without_mgmt_ip"].append(no_ip["name"])
-    return devices, interfaces, links, hops
+    return built
 
 
 # ---------------------------------------------------------------------------------------

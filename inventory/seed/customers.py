@@ -2,9 +2,10 @@
 centres, and homes on a PON (FTTB/FTTH), laid on the city's street grid and trench.
 
 Companies (``business_connection``) sit in generated buildings: in the twelve business
-parks (served by the park's switch, the SLA lines on a dedicated fibre along the park's
-first uplink) and along Bahnhofstraße (City) and Hochstraße (Buer), served by street
-cabinets with a switch, uplinked like any site. Every hospital buys an SLA line.
+parks (served by the park's switch) and along Bahnhofstraße (City) and Hochstraße (Buer),
+served by street cabinets with a switch, uplinked like any site. Every hospital buys an SLA
+line. Every line ends on its own NTU (``premises``): patched to the serving site's switch,
+or, a gold SLA line, on two fibre paths of its own to two PoPs.
 
 Homes (``building`` with residential units) are spread over the Stadtteile by population.
 Each PON area is a street cabinet on the PON: one feeder cable from the nearest PoP's OLT,
@@ -23,17 +24,19 @@ PON whose budget fails, and one feeder cable with over a thousand homes behind i
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import random
 from typing import Any
 
 from inventory.models import GENERATED
-from inventory.models.access import SPLITTER_LOSS_DB
+from inventory.models.access import NTU_MODEL, NTU_PLATFORM, NTU_VENDOR, SPLITTER_LOSS_DB
 from inventory.seed import real
 from inventory.seed.city import (
-    M_PER_DEG_LAT, M_PER_DEG_LON, POPS, STREET_ZONES, TRENCH_PREFERENCE, PlantBuilder, StreetGrid, _along, _ip, _jitter,
-    _route_segments, _serial, _site,
+    M_PER_DEG_LAT, M_PER_DEG_LON, POPS, STREET_ZONES, TRENCH_PREFERENCE, LinkBuilder, PlantBuilder, StreetGrid, _along,
+    _ip, _jitter, _route_segments, _serial, _site,
 )
+from netops.vocabulary import DeviceRole
 
 #: homes passed in Gelsenkirchen, spread over the Stadtteile by population
 HOMES_PASSED = 11_000
@@ -45,6 +48,10 @@ PONS_PER_CABINET = (3, 5)
 HUB_PONS = 6  # the planted feeder: one cable, six PONs
 B_PLUS_REACH_M = 3_000  # fibre beyond this gets a C+ port (see GENERATED.md's budget)
 FEEDER_STRANDS = (12, 24, 48)
+#: the sites whose networks serve business lines (the lines' NTUs are theirs)
+BUSINESS_SITE_KINDS = ("business_park", "cabinet", "hospital")
+#: the NTUs' management network (in-band from the PoP; documentation addresses, never contacted)
+NTU_MANAGEMENT = ipaddress.IPv4Network("10.64.0.0/16")
 
 # businesses: companies per park (in the order of gewerbegebiete_named.csv), street cabinets
 PARK_COMPANIES = (70, 55, 40, 45, 35, 60, 50, 40, 65, 45, 40, 55)
@@ -116,19 +123,25 @@ def _service(rng: random.Random) -> tuple[str, int]:
     return service, rng.choice(BANDWIDTH_MBPS[service])
 
 
+def ntu_name(connection_code: str) -> str:
+    return f"ntu-{connection_code}"
+
+
 def business_rows(sites, rng: random.Random) -> tuple[list[dict], list[dict]]:
-    """Buildings with companies and their connections: hospitals, parks, commercial centres."""
+    """Buildings with companies and their connections: hospitals, parks, commercial centres.
+    Each connection ends on its NTU (``premises``); ``serving_site`` (not a column) names
+    the site whose network serves it."""
     buildings: list[dict[str, Any]] = []
     connections: list[dict[str, Any]] = []
     names: set[str] = set()
 
     def connect(company, site_code, service, bandwidth, *, building=None, at_site=None):
-        p2p = service == "sla_gold" and at_site is None  # an SLA line on its own fibre
+        code = f"bc-{len(connections) + 1:04d}"
         connections.append({
-            "code": f"bc-{len(connections) + 1:04d}", "company": company, "building": building,
-            "site": at_site, "service_class": service, "access": "p2p_fibre" if p2p else "ethernet_service",
-            "bandwidth_mbps": bandwidth, "link": f"{site_code}-up1" if p2p else None,
-            "device": None if p2p else f"{site_code}-sw1", "status": "active", "source": GENERATED})
+            "code": code, "company": company, "building": building, "site": at_site, "service_class": service,
+            "access": "p2p_fibre" if service == "sla_gold" else "ethernet_service",  # gold: fibres of its own
+            "bandwidth_mbps": bandwidth, "link": None, "device": ntu_name(code), "status": "active",
+            "source": GENERATED, "serving_site": site_code})
 
     for site in (s for s in sites if s["kind"] == "hospital"):
         connect(site["name"], site["code"], "sla_gold", 10_000, at_site=site["code"])
@@ -384,11 +397,60 @@ def _shares(units: int, parts: int) -> list[int]:
     return [units // parts + (i < units % parts) for i in range(parts)]
 
 
+# -- the premises: an NTU per business line -------------------------------------------------------
+
+def premises(connections: list[dict], built: LinkBuilder, site_routes: dict[str, list[tuple[str, list[str]]]],
+             manifest: dict[str, Any]) -> None:
+    """An NTU (network termination unit, the carrier's device at the customer's premises)
+    per business line, as ``built`` devices and links. An Ethernet service: the NTU patched
+    to a port of the serving site's switch (the site's own wiring to the company's building
+    is not modelled). A gold SLA line: two fibre links of its own, NTU to a PoP
+    distribution switch each, on spare strand pairs of the cables along the serving site's
+    two routes (its two uplinks, or its uplink and the protection route ``build_city`` lays
+    where the site has one route), so one cut takes down at most one of them. Where the
+    site's two routes share a trench or manhole (a planted ``shared_trench`` site), its gold
+    lines share it too: the manifest's ``gold_shared_protection``."""
+    switch_ports: dict[str, int] = {}
+    manifest["gold_shared_protection"] = {}
+    for number, line in enumerate(connections):
+        site, code = line.pop("serving_site"), line["code"]
+        gold = line["service_class"] == "sla_gold"
+        ntu = built.device(line["device"], site, DeviceRole.NTU.value, NTU_PLATFORM, NTU_VENDOR, NTU_MODEL, "FOC",
+                           mgmt_ip=str(NTU_MANAGEMENT[number + 1]))
+        speed = max(line["bandwidth_mbps"], 1000)
+        if not gold:
+            port = switch_ports[site] = switch_ports.get(site, 0) + 1
+            built.link(f"{code}-patch", built.iface(ntu, "Gi1/1", "fibre", speed, description=f"to {site}-sw1"),
+                       built.iface(f"{site}-sw1", f"Gi{2 + (port - 1) // 48}/0/{1 + (port - 1) % 48}", "fibre",
+                                   speed, description=f"{code} {line['company']}"), "fibre")
+            continue
+        optic = "10GBASE-ER-40km" if speed > 1000 else "1000BASE-LX-10km"
+        routes = site_routes[site][:2]
+        for (pop, route), side in zip(routes, "ab"):
+            pop_switch, port = built.pop_port(pop)
+            built.link(f"{code}-{side}",
+                       built.iface(ntu, f"Te1/{1 + (side == 'b')}", "fibre", speed, optic, f"path {side} to {pop}"),
+                       built.iface(pop_switch, port, "fibre", speed, optic, f"{code} path {side}"),
+                       "fibre", built.route_cables(route))
+        if len(routes) == 2:
+            shared = _shared(built.plant, *(route for _, route in routes))
+            if shared["segments"] or shared["nodes"]:
+                manifest["gold_shared_protection"][code] = {"site": site, **shared}
+
+
+def _shared(plant, first: list[str], second: list[str]) -> dict[str, list[str]]:
+    """Trench segments and route nodes two routes from one site entry share (beyond the entry)."""
+    return {"segments": sorted(set(_route_segments(plant, first)) & set(_route_segments(plant, second))),
+            "nodes": sorted(set(first[1:]) & set(second[1:]))}
+
+
 # -- the rows ----------------------------------------------------------------------------------
 
-def access_rows(sites, pon: Pon, devices, interfaces, links, rng: random.Random) -> dict[str, list[dict]]:
-    """OLTs at the PoPs (device, ports, uplink to the distribution switch), then the
-    customer rows. Appends to ``devices``, ``interfaces`` and ``links``."""
+def access_rows(sites, pon: Pon, built: LinkBuilder, site_routes, rng: random.Random,
+                manifest: dict[str, Any]) -> dict[str, list[dict]]:
+    """OLTs at the PoPs (device, ports, uplink to the distribution switch), the customer
+    rows, and an NTU per business line. Appends to ``built``'s devices, interfaces and links."""
+    devices, interfaces, links = built.devices, built.interfaces, built.links
     names = {p[0]: p[1] for p in POPS}
     for pop in sorted({p["pop"] for p in pon.olt_ports}, key=list(names).index):
         olt = f"{pop}-olt1"
@@ -411,5 +473,7 @@ def access_rows(sites, pon: Pon, devices, interfaces, links, rng: random.Random)
         olt_ports.append({"device": olt, "interface": name, "optics_class": port["optics_class"],
                           "status": "active", "source": GENERATED})
     business_buildings, business = business_rows(sites, rng)
+    built.rng = rng  # the NTUs' serials after everything else's
+    premises(business, built, site_routes, manifest)
     return {"building": business_buildings + pon.buildings, "business_connection": business,
             "olt_port": olt_ports, "splitter": pon.splitters, "residential_connection": pon.onts}

@@ -20,10 +20,11 @@ def test_business_customers_sit_in_the_parks_and_centres(city):
     assert len(companies) >= 800
     buildings = rows_by(city, "building")
     sites = rows_by(city, "site")
+    devices = rows_by(city, "device", "name")
     carriers, centres = Counter(), set()
     for bc in companies:
         place = sites[bc["site"]] if bc["site"] else buildings[bc["building"]]
-        carrier_site = (bc["device"] or bc["link"]).rsplit("-", 1)[0]  # bp-01-sw1, bp-01-up1: bp-01
+        carrier_site = devices[bc["device"]]["site"]  # the site whose network serves its NTU
         carriers[sites[carrier_site]["kind"]] += 1
         if sites[carrier_site]["kind"] == "cabinet":
             centres.add(place["district"])
@@ -31,8 +32,7 @@ def test_business_customers_sit_in_the_parks_and_centres(city):
             assert buildings[bc["building"]]["business_units"] >= 1
             # the company's building lies near the park or cabinet that serves it
             assert abs(place["lat"] - sites[carrier_site]["lat"]) < 0.012, bc
-        if bc["access"] == "p2p_fibre":
-            assert bc["service_class"] == "sla_gold" and bc["link"].endswith("-up1")
+        assert (bc["access"] == "p2p_fibre") == (bc["service_class"] == "sla_gold")
     assert carriers["business_park"] >= 550 and carriers["cabinet"] >= 200 and carriers["hospital"] == 6
     hospital_lines = [bc for bc in companies if bc["site"] and sites[bc["site"]]["kind"] == "hospital"]
     assert {bc["service_class"] for bc in hospital_lines} == {"sla_gold"}
@@ -148,3 +148,40 @@ def test_one_feeder_cable_carries_over_a_thousand_homes(city):
     assert max(homes, key=homes.get) == hub["cable"] and homes[hub["cable"]] == hub["homes_passed"] >= 1000
     runner_up = sorted(homes.values())[-2]
     assert runner_up < 0.8 * hub["homes_passed"]
+
+
+def test_every_business_line_ends_on_its_own_ntu(city):
+    """An NTU per line (role ntu, managed from 10.64.0.0/16): an Ethernet service patched to
+    its site's switch; a gold line on two fibre links of its own to two PoP switches, on
+    strand pairs of the cables along its site's two routes, sharing no trench but where
+    the manifest plants it (``gold_shared_protection``)."""
+    import ipaddress
+
+    devices = rows_by(city, "device", "name")
+    links_of = defaultdict(list)
+    for link in city.rows["link"]:
+        links_of[link["a_device"]].append(link)
+    hops = defaultdict(list)
+    for hop in city.rows["link_hop"]:
+        hops[hop["link"]].append(hop["cable"])
+    segments_of = defaultdict(set)
+    for row in city.rows["cable_segment"]:
+        segments_of[row["cable"]].add(row["segment"])
+    planted = city.manifest["gold_shared_protection"]
+    shared_lines = set()
+    for bc in city.rows["business_connection"]:
+        ntu = devices[bc["device"]]
+        assert bc["link"] is None and ntu["role"] == "ntu" and ntu["source"] == "generated"
+        assert ipaddress.ip_address(ntu["mgmt_ip"]) in ipaddress.ip_network("10.64.0.0/16")
+        links = links_of[ntu["name"]]
+        if bc["service_class"] != "sla_gold":
+            assert [(link["b_device"], hops[link["code"]]) for link in links] == [(f"{ntu['site']}-sw1", [])]
+            continue
+        assert len(links) == 2 and {devices[link["b_device"]]["role"] for link in links} == {"distribution_switch"}
+        assert len({link["b_device"] for link in links}) == 2  # two PoPs
+        trenches = [set().union(*(segments_of[c] for c in hops[link["code"]])) for link in links]
+        if trenches[0] & trenches[1]:
+            shared_lines.add(bc["code"])
+            assert sorted(trenches[0] & trenches[1]) == planted[bc["code"]]["segments"]
+    assert shared_lines == set(planted) and 1 <= len(planted) <= 2
+    assert city.manifest["gold_protection_routes"]  # a single-homed park's gold lines got a second route

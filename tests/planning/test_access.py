@@ -31,7 +31,7 @@ from planning.access import AccessOptions, NoAccessError, connect_building, conn
 from planning.changeset import apply_plan, discard_plan
 from planning.context import NetworkOptions
 from tests.planning.grid import grid_city, store_city
-from topology.network import Network
+from topology.network import FailureSet, Network
 from topology.pon import ont_budgets
 from topology.rows import load_inventory
 
@@ -306,9 +306,19 @@ def test_a_gold_business_line_gets_two_disjoint_routes_and_a_change_set(town):
         apply_plan(session, result.stored)
         line = session.exec(select(BusinessConnection).where(BusinessConnection.company == "Muster GmbH")).one()
         cables = session.exec(select(Cable).where(Cable.code.startswith(f"p{result.stored.id}-cab"))).all()
-        landing = session.get(Device, line.device_id)
+        ntu = session.get(Device, line.device_id)
+        net = Network(load_inventory(session))
     assert (str(line.service_class), str(line.access), str(line.status)) == ("sla_gold", "p2p_fibre", "active")
-    assert landing.name.endswith("-ds1") and len(cables) >= 2
+    assert (str(ntu.role), str(ntu.status), ntu.name) == ("ntu", "active", f"ntu-{line.code}") and len(cables) >= 2
+    # the NTU's two fibre links, one per route, each to a PoP switch over the plan's cables
+    paths = [(net.devices[b if a == ntu.id else a].name, data) for (a, b), data in
+             ((net.link_ends[k], data) for k, data in net.links.items()) if ntu.id in (a, b)]
+    assert len(paths) == 2 and all(name.endswith("-ds1") and data["cable_ids"] for name, data in paths)
+    first, second = (frozenset(data["cable_ids"][:1]) for _, data in paths)
+    assert not first & second
+    lost = {cables: line.id in net.loss_of(FailureSet(cables=cables))[1].companies
+            for cables in (first, second, first | second)}
+    assert lost == {first: False, second: False, first | second: True}  # lost only with both paths
     with session_scope(engine) as session:  # a business class: one route
         plain = connect_business(session, "B-BIZ", "Klein KG", ServiceClass.BUSINESS, 100, options.network,
                                  save=False)

@@ -136,6 +136,15 @@ class InventoryBuilder:
             self.inv.hops.append(HopRow(ident, seq, self.cable_ids[hop], *strands))
         return ident
 
+    def route(self, link: str, a: str, b: str, trenches: list[str], *, through: list[str] = ()) -> int:
+        """The trenches ``trenches`` from site ``a`` through the nodes ``through`` to site ``b``
+        (those not laid yet), and the fibre link ``link`` from ``a``'s device to ``b``'s over them."""
+        points = [a, *through, b]
+        assert len(trenches) == len(points) - 1, (trenches, points)
+        for code, (x, y) in zip(trenches, zip(points, points[1:])):
+            if code not in self.segment_ids:
+                self.trench(code, x, y)
+        return self.link(link, a, b, trenches)
 
     # -- customers ------------------------------------------------------------------------
     def building(self, code: str, units: int = 10) -> int:
@@ -166,6 +175,18 @@ class InventoryBuilder:
             parent_port, self.cable_ids.get(feeder), 1 if feeder else None))
         self.splitter_ids[code] = ident
         return ident
+
+    def first_splitter(self, code: str, ratio: int, node: str, *, port: str, pop: str, feeder: str, closure: str,
+                       via: list[str]) -> int:
+        """A first-stage splitter in ``node`` on a new PON port ``port`` of ``pop``'s OLT, fed
+        over the cable ``feeder`` from ``pop`` through ``via`` to the closure ``closure`` at
+        ``node`` (closure and cable made on first use)."""
+        if closure not in self.closure_ids:
+            self.closure(closure, node)
+        if feeder not in self.cable_ids:
+            self.cable(feeder, pop, closure, via)
+        self.olt_port(port, f"{pop}-olt")
+        return self.splitter(code, ratio, node, port=port, feeder=feeder)
 
     def ont(self, code: str, building: str, splitter: str, port: int, *, units: int = 10,
             take_up: str = "connected", drop: str | None = None) -> int:

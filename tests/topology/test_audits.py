@@ -39,27 +39,20 @@ def mini_city() -> InventoryBuilder:
     b.link("L-BB", "P1-rtr", "P2-rtr", ["TB1", "TB2"])
 
     b.site("S1", "school")
-    b.trench("TS1a", "S1", "P1")
-    b.trench("TS1b", "S1", "P2")
-    b.link("L-S1a", "S1", "P1", ["TS1a"])
-    b.link("L-S1b", "S1", "P2", ["TS1b"])
+    b.route("L-S1a", "S1", "P1", ["TS1a"])
+    b.route("L-S1b", "S1", "P2", ["TS1b"])
 
     b.site("S2", "school")
     b.node("M2")
     b.node("M3")
-    b.trench("TS2", "S2", "M2")
-    b.trench("TM2a", "M2", "P1")
-    b.trench("TM2b", "M2", "P2")
+    b.route("L-S2a", "S2", "P1", ["TS2", "TM2a"], through=["M2"])
+    b.route("L-S2b", "S2", "P2", ["TS2", "TM2b"], through=["M2"])  # out by the same trench
     b.trench("TS2alt", "S2", "M3")
     b.trench("TM3", "M3", "P2")
-    b.link("L-S2a", "S2", "P1", ["TS2", "TM2a"])
-    b.link("L-S2b", "S2", "P2", ["TS2", "TM2b"])
 
     b.site("C1", "hospital")
-    b.trench("TC1a", "C1", "P1")
-    b.trench("TC1b", "C1", "P2")
-    b.link("L-C1a", "C1", "P1", ["TC1a"])
-    b.link("L-C1b", "C1", "P2", ["TC1b"])
+    b.route("L-C1a", "C1", "P1", ["TC1a"])
+    b.route("L-C1b", "C1", "P2", ["TC1b"])
 
     b.site("K1", "kindergarten")
     b.trench("TK", "K1", "P1", ducts_total=2, ducts_used=2)

@@ -33,29 +33,20 @@ from topology.pon import MAX_SPLIT, ont_budgets, pon_findings
 
 def town() -> InventoryBuilder:
     b = InventoryBuilder()
-    b.site("POP", "core")
-    b.site("SCH", "school")
-    b.site("BP", "business_park")
+    for code, kind in (("POP", "core"), ("SCH", "school"), ("BP", "business_park")):
+        b.site(code, kind)
     b.node("M1")
     b.node("CAB", "cabinet")
     b.node("NB1")
-    b.closure("CL1", "CAB")
-    b.closure("CLB1", "NB1")
-    b.trench("T1", "POP", "M1")
-    b.trench("T2", "M1", "CAB")
-    b.trench("T3", "CAB", "SCH")
-    b.trench("T5", "POP", "BP")
+    b.route("L-SCH", "POP", "SCH", ["T1", "T2", "T3"], through=["M1", "CAB"])
+    b.route("L-BP", "POP", "BP", ["T5"])
     b.trench("T6", "CAB", "NB1")
-    b.link("L-SCH", "POP", "SCH", ["T1", "T2", "T3"])
-    b.link("L-BP", "POP", "BP", ["T5"])
-    b.cable("F1", "POP", "CL1", ["T1", "T2"])
+    for splitter, port in (("S1", "pon1"), ("S2", "pon2")):
+        b.first_splitter(splitter, 32, "CAB", port=port, pop="POP", feeder="F1", closure="CL1", via=["T1", "T2"])
+    b.closure("CLB1", "NB1")
     b.cable("D1", "CL1", "CLB1", ["T6"])
     for code, units in (("B1", 60), ("B2", 60), ("B3", 8)):
         b.building(code, units)
-    b.olt_port("pon1", "POP-olt")
-    b.olt_port("pon2", "POP-olt")
-    b.splitter("S1", 32, "CAB", port="pon1", feeder="F1")
-    b.splitter("S2", 32, "CAB", port="pon2", feeder="F1")
     b.ont("O1", "B1", "S1", 1, units=60, drop="D1")
     b.ont("O3", "B3", "S1", 2, units=8, take_up="passed")
     b.ont("O2", "B2", "S2", 1, units=60)
@@ -115,6 +106,50 @@ def test_a_company_on_a_link_is_lost_with_the_link_or_its_devices_not_with_one_e
     # both ends cut off: MESH's link is up but leads nowhere
     both = cut(net, "trench:T1", "trench:T5")
     assert both.companies_cut == ("GOLD", "MESH", "P2P") and both.sites_cut == ("BP", "SCH")
+
+
+def with_ntus(city: InventoryBuilder) -> InventoryBuilder:
+    """The town's park with two more lines on NTUs: G2 (gold) on two fibre paths, T5 and T7 T8;
+    E1 (business) patched to the park's switch."""
+    city.node("M9")
+    city.trench("T7", "BP", "M9")
+    city.trench("T8", "M9", "POP")
+    city.device("NTU-G", "BP", role="ntu")
+    city.link("L-Ga", "NTU-G", "POP", ["T5"])
+    city.link("L-Gb", "NTU-G", "POP", ["T7", "T8"])
+    city.company("G2", "sla_gold", device="NTU-G", building="B2")
+    city.device("NTU-E", "BP", role="ntu")
+    city.link("L-E", "NTU-E", "BP")  # a patch: no trench
+    city.company("E1", "business", device="NTU-E", building="B2")
+    return city
+
+
+def test_a_line_ends_on_its_ntu_and_a_gold_one_is_lost_only_with_both_paths():
+    """A business line's device is its NTU (role ``ntu``): an Ethernet service's is patched to
+    its park's switch, a gold line's has two fibre links of its own to the PoP, one over the
+    park's trench T5, one over T7 T8 (both to the one PoP). The gold line is lost only when both
+    paths are cut,
+    either line with its own NTU; the NTU does not keep its park connected; and spof counts
+    neither a line's NTU, its links nor the entry a gold line's paths start at against the
+    network."""
+    net = Network(with_ntus(town()).inv)
+    assert cut(net, "trench:T5").companies_cut == ("E1", "GOLD") and cut(net, "trench:T5").sites_cut == ("BP",)
+    assert cut(net, "trench:T7").companies_cut == ()
+    assert cut(net, "trench:T5", "trench:T7").companies_cut == ("E1", "G2", "GOLD")
+    assert cut(net, "device:NTU-G").companies_cut == ("G2",) and cut(net, "device:NTU-E").companies_cut == ("E1",)
+    assert cut(net, "device:BP-sw").companies_cut == ("E1", "GOLD")
+    findings = single_points_of_failure(net)
+    named = {(e.kind, e.code) for f in findings for e in f.elements}
+    assert not named & {("device", "NTU-G"), ("device", "NTU-E"), ("link", "L-Ga"), ("link", "L-Gb"),
+                        ("link", "L-E")}
+    # here both paths land on the one PoP: its entry and switch are all that cut the gold line off
+    assert {e.code for f in findings if "G2" in f.companies for e in f.elements} == {"E-POP", "POP", "POP-sw"}
+    assert "E1" in spof_of(net, "node:E-BP").companies  # the park's entry: its Ethernet lines' weakness
+    # without transit the park's switch reaches the core as its uplink's leaf: E1 through it
+    strict = Network(with_ntus(town()).inv, AuditConfig(transit=False))
+    assert cut(strict, "trench:T5").companies_cut == ("E1", "GOLD")
+    assert cut(strict, "device:BP-sw").companies_cut == ("E1", "GOLD")
+    assert cut(strict, "device:NTU-E").companies_cut == ("E1",) and cut(strict, "trench:T7").companies_cut == ()
 
 
 def test_the_ranking_weighs_customers_by_service_class(net):
@@ -425,14 +460,14 @@ def test_geojson_places_pon_elements(tmp_path):
 
 def test_customers_loaded_from_the_database_give_the_same_answers(engine):
     """Rows stored in random order (SQLite and PostgreSQL), loaded back: the same findings,
-    ranking and PON budgets as the rows in memory."""
+    ranking and PON budgets as the rows in memory (NTUs and a gold line's two paths included)."""
     import random
 
     from netops.db import session_scope
     from tests.topology.builder import store
     from topology.rows import load_inventory
 
-    city = town()
+    city = with_ntus(town())
     city.building("B4", 8)
     city.ont("O4", "B4", "S2", 7, units=8, take_up="passed")
     with session_scope(engine) as session:

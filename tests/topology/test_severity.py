@@ -73,25 +73,15 @@ def test_severity_ranks_are_one_constant():
 
 def street(homes: int = 50) -> InventoryBuilder:
     b = InventoryBuilder()
-    b.site("POP", "core")
-    b.site("HOS", "hospital")
-    b.site("SCH", "school")
-    b.site("H1", "hotspot")
+    for code, kind in (("POP", "core"), ("HOS", "hospital"), ("SCH", "school"), ("H1", "hotspot")):
+        b.site(code, kind)
     b.node("M1")
     b.node("CAB", "cabinet")
-    b.trench("T1", "POP", "M1")
-    b.trench("T2", "M1", "HOS")
-    b.trench("T3", "POP", "CAB")
-    b.trench("T4", "CAB", "SCH")
-    b.trench("T5", "POP", "H1")
-    b.link("L-HOS", "POP", "HOS", ["T1", "T2"])
-    b.link("L-SCH", "POP", "SCH", ["T3", "T4"])
-    b.link("L-H1", "POP", "H1", ["T5"])
-    b.closure("CL", "CAB")
-    b.cable("F", "POP", "CL", ["T3"])
+    b.route("L-HOS", "POP", "HOS", ["T1", "T2"], through=["M1"])
+    b.route("L-SCH", "POP", "SCH", ["T3", "T4"], through=["CAB"])
+    b.route("L-H1", "POP", "H1", ["T5"])
+    b.first_splitter("S1", 32, "CAB", port="pon1", pop="POP", feeder="F", closure="CL", via=["T3"])
     b.building("B1", homes)
-    b.olt_port("pon1", "POP-olt")
-    b.splitter("S1", 32, "CAB", port="pon1", feeder="F")
     b.ont("O1", "B1", "S1", 1, units=homes)
     return b
 
