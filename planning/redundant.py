@@ -1,34 +1,48 @@
 """Redundant batches: many sites, each with two routes to the PoP side that share no risk
 (``topology.risk``: no trench, manhole, junction, building other than the site's own, no
-street corridor; the two routes end in two PoP buildings), at least total cost, with
-trenches shared between *different* sites wherever that is cheaper.
+street corridor; the two routes end in two PoP buildings), neither doubling back on
+itself, at least total cost, with trenches shared between *different* sites wherever
+that is cheaper.
+
+One model for the heuristic, the exact program and the check of a plan
+(``planning.routing.pair_faults``): a route is what it lies in. A ride on spare strands
+jumps from closure to closure in the candidate graph, but its cable lies in every trench
+and manhole between (``RedundantInstance.edge_trenches``, ``edge_entries``); a closure
+lies in its manhole. A route passes each manhole, trench and building at most once (a
+ridden cable entering and leaving a manhole the route passed already doubles back), and
+no two of its trenches lie in one street corridor (a route running along itself).
 
 The exact problem, as a mixed-integer program (``exact_pairs``, HiGHS via scipy)::
 
     min  Σ_e fixed_e · y_e  +  Σ_t Σ_a per_cable_a · x_t,a
     s.t. x_t: two units of flow from site t to the root (behind every PoP); no flow into any
               site being planned, none on from a PoP (a route ends at the first PoP)
-         x_t,(u→v) + x_t,(v→u) ≤ y_e       a trench is dug once and carries one of t's routes
-         Σ_{v ∈ g} inflow_t(v) ≤ 1          every risk group g (a manhole or junction on its own,
-                                            a building's nodes together, PoP buildings too)
-                                            except t's own building and documented entry
-         x_t,e + x_t,f ≤ 1                  e, f in one street corridor (``topology.risk.corridors``)
+         x_t,(u→v) + x_t,(v→u) ≤ y_e       an edge is dug (a closure opened) once, if used
+         Σ_a entries_a(g) · x_t,a ≤ 1       every risk group g (a manhole with its closure, a
+                                            junction, a building's nodes together, PoP
+                                            buildings too) except t's own building and
+                                            documented entry: entered once by one route;
+                                            a strand arc enters every group its cable passes
+         Σ_a times_a(r) · x_t,a ≤ 1         every trench r (a strand arc lies in its cable's)
+         Σ_{a ∋ r} x_t,a + Σ_{a ∋ s} x_t,a ≤ 1   trenches r, s in one street corridor
+                                            (``corridor_pairs``: one route, or two, along it)
          Σ_t x_t on a cable's strand edge ≤ its free pairs; Σ_t inflow_t(closure) ≤ its room
                                             for pair joins (``planning.strands.limits``)
          y, x binary (a site's own documented entry: x ≤ 2)
 
-The node groups make the routes node-disjoint per site, not only trench-disjoint; the
-PoP buildings being groups too makes them end in two different buildings. A corridor
-pair is also kept out of *one* route (a route running along itself is never cheaper).
-Its LP relaxation (``lp_bound``) is the lower bound of small batches.
+The flow is two units of one commodity per site, so every rule holds for the two routes
+together: one route, or two, into a group, along a trench or a corridor pair. The PoP
+buildings being groups makes the routes end in two different buildings. Its LP
+relaxation (``lp_relaxation``) is the lower bound of small batches.
 
 The heuristic for the city (``plan_redundant_batch``): each site's pair is a Suurballe
 pair on a split-node graph (two Dijkstra searches, scipy's C csgraph; every manhole an
 arc of capacity one, a hub per PoP building), priced per cable plus the fixed cost of
-every trench no other site digs yet; buildings with several nodes and street corridors
-are resolved by a small branch-and-bound (forbid one side of the first conflict, solve
-again; the pair's cost bounds everything below it), judged by ``route_risks``, the
-planner's and the audits' one definition. Sites are added farthest first, then ripped up
+every trench no other site digs yet; what the flow does not keep apart (buildings,
+corridors, the manholes and trenches of a ridden cable, a route doubling back) is
+resolved by a small branch-and-bound (forbid an edge or a manhole that brings a route
+to the first fault, solve again; the pair's cost bounds everything below it), judged by
+``pair_faults``, the one definition. Sites are added farthest first, then ripped up
 and re-routed in turn until no site finds a cheaper pair given what the others dig. No
 step puts more routes on a cable's spare strands or through a closure than it has room
 for: a site's search keeps off the ones the others fill (``RedundantInstance.blocked``),
@@ -37,7 +51,8 @@ least moving off it (``_within_limits``).
 
 Large batches are bounded by Lagrangian relaxation of ``x ≤ y``: any split of each
 trench's fixed cost among the sites (Σ_t price_t,e ≤ fixed_e) makes Σ_t (t's cheapest
-node-disjoint pair at per-cable + price_t) a lower bound.
+node-disjoint pair at per-cable + price_t) a lower bound (the pair searched without the
+rules the branch-and-bound adds: a relaxation of each site's problem).
 """
 
 from __future__ import annotations
@@ -74,7 +89,7 @@ EXACT_MAX_VARIABLES = 150_000  # sites × directed arcs up to which the MILP / i
 LAGRANGIAN_ROUNDS = 15  # re-pricing rounds of the Lagrangian bound (each one pair search per site)
 DAMPING = 0.3  # part of each trench's price that follows its users per round
 NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
-           "corridor over the candidate network")
+           "corridor (nor doubling back) over the candidate network")
 NO_PAIR_LEFT = ("no two routes sharing no risk within the spare strand pairs and closure splices the "
                 "other sites of the batch leave")
 
@@ -122,6 +137,8 @@ class RedundantInstance:
         self.edge_inner = [frozenset(strand_nodes(net, u, v, k)) - {location(u), location(v)}
                            if d["kind"] == STRAND else frozenset() for (u, v, k), d in zip(self.edges, data)]
         self.edge_entries = [self._entries(u, v, k, d) for (u, v, k), d in zip(self.edges, data)]
+        self._pair_faults: dict[tuple[Route, Route], list] = {}
+        self._route_views: dict[Node, dict] = {}
         site_set = set(self.sites)
         own_entry = [d["kind"] == OWN_ENTRY for d in data]
         self.own_edges: dict[Node, frozenset[int]] = {
@@ -377,7 +394,7 @@ class RedundantInstance:
             if solved is None or solved[1] >= best_cost - 1e-9:
                 continue
             pair = solved[0]
-            faults = pair_faults(self.net, *pair.routes)
+            faults = self.faults(pair)
             if not faults:
                 best, best_cost = pair, solved[1]
                 continue
@@ -391,6 +408,14 @@ class RedundantInstance:
                     branch = (edges, nodes | set(self.at_location[handle]))
                 stack.append((*branch, solve(*branch)))
         return best
+
+    def faults(self, pair: Pair) -> list:
+        """``planning.routing.pair_faults``, remembered: the searches meet the same routes
+        and pairs again and again."""
+        if pair.routes not in self._pair_faults:
+            site = pair.routes[0].legs[0].a
+            self._pair_faults[pair.routes] = pair_faults(self.net, *pair.routes, self._route_views.setdefault(site, {}))
+        return self._pair_faults[pair.routes]
 
     def _handles(self, pair: Pair, elements: tuple) -> list[tuple[str, Hashable]]:
         """What brings the pair's routes to ``elements`` (trenches, route nodes), as things a
@@ -774,7 +799,7 @@ class RedundantPlan:
         return {
             "redundant": True,
             "disjoint": "no shared trench, manhole, junction, building (but the site's own) or street "
-                        "corridor; two PoP buildings per site",
+                        "corridor; two PoP buildings per site; neither route doubles back on itself",
             **batch_summary(self),
             "routes": {code: [{k: v for k, v in route_dict(r).items() if k != "legs"} for r in pair]
                        for code, pair in self.routes.items()},

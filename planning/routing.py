@@ -389,15 +389,28 @@ def route_risks(net: CandidateNetwork, first: Route, second: Route) -> list[Shar
     return shared_risks(route_view(net, first, site), route_view(net, second, site), _own(net, site), risk_rules(net))
 
 
-def pair_faults(net: CandidateNetwork, first: Route, second: Route) -> list[SharedRisk]:
-    """Everything that keeps a site's two routes from being redundant (``topology.risk``):
-    what they share, then what either shares with itself (a route doubling back through a
-    node, trench or building it passed, or running along itself in one street corridor).
-    The redundant batch's heuristic and exact program solve for pairs with none."""
+def route_faults(net: CandidateNetwork, route: Route) -> list[SharedRisk]:
+    """What a route shares with itself (``topology.risk.self_risks``): it doubles back
+    through a node, trench or building it passed, or runs along itself in a street corridor."""
+    site = route.legs[0].a
+    return self_risks(route_view(net, route, site), _own(net, site), risk_rules(net))
+
+
+def pair_faults(net: CandidateNetwork, first: Route, second: Route, known: dict | None = None
+                ) -> list[SharedRisk]:
+    """Everything that keeps a site's two routes from being redundant: what they share
+    (``route_risks``), then what either shares with itself (``route_faults``). The
+    redundant batch's heuristic and its exact program both solve for pairs with none.
+    ``known`` remembers each route's view and own faults across calls (one site's)."""
+    known = {} if known is None else known
     site = first.legs[0].a
     own, rules = _own(net, site), risk_rules(net)
-    views = [route_view(net, route, site) for route in (first, second)]
-    return shared_risks(*views, own, rules) + [risk for view in views for risk in self_risks(view, own, rules)]
+    for route in (first, second):
+        if route not in known:
+            view = route_view(net, route, site)
+            known[route] = (view, self_risks(view, own, rules))
+    (view_a, faults_a), (view_b, faults_b) = known[first], known[second]
+    return shared_risks(view_a, view_b, own, rules) + faults_a + faults_b
 
 
 def shared_legs(first: Route, second: Route) -> list[Leg]:
