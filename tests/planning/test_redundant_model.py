@@ -27,10 +27,12 @@ from hypothesis import strategies as st
 
 from netops.errors import NetopsError
 from planning.network import STRAND, SpareCable
-from planning.redundant import RedundantInstance, exact_pairs, independent_pairs, lp_relaxation, redundant_pairs
-from planning.routing import Route, make_leg, own_entry_nodes, pair_faults, route_faults, route_view
+from planning.redundant import (RedundantInstance, corridor_pairs, exact_pairs, independent_pairs, lp_relaxation,
+                                redundant_pairs)
+from planning.routing import Route, make_leg, own_entry_nodes, pair_faults, risk_rules, route_faults, route_view
 from planning.strands import over_capacity
 from tests.planning.grid import candidate_network, feeder_city, grid_city, node_id
+from topology.risk import corridors, in_measuring_order
 
 TOLERANCE = 1e-6  # relative, the MILP's own gap is 1e-7
 
@@ -247,3 +249,22 @@ def test_a_ride_on_strands_lies_in_every_manhole_and_trench_of_its_cable():
     exact = exact_pairs(instance)
     assert_valid(instance, exact.pairs)
     assert exact.value_eur == pytest.approx(brute_force(instance), rel=TOLERANCE)
+
+
+def test_a_trench_pair_measures_the_same_alone_as_among_all():
+    """The MILP measures street corridors over the whole network, a plan's check over its
+    two routes: one projection latitude and one order make each pair's verdict the same."""
+    instance = strand_town(5, 4, 2, 4)
+    net = instance.net
+    everything = corridor_pairs(instance)
+    position = lambda node: [net.graph.nodes[node]["lon"], net.graph.nodes[node]["lat"]]  # noqa: E731
+    lines, ends = {}, {}
+    for e, (u, v, k) in enumerate(instance.edges):
+        if len(instance.edge_trenches[e]) == 1 and net.graph.edges[u, v, k]["kind"] != STRAND:
+            (identity,) = instance.edge_trenches[e]
+            lines[identity], ends[identity] = net.coords_of(u, v, k), (position(u), position(v))
+    rules = risk_rules(net)
+    alone = set()
+    for a, b in itertools.combinations(lines, 2):
+        alone |= set(corridors(in_measuring_order({a: lines[a], b: lines[b]}), ends, rules))
+    assert alone and alone == {pair for pair in everything if pair[0] in lines and pair[1] in lines}
