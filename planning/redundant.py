@@ -77,7 +77,7 @@ from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
 from planning.routing import (Route, location, make_leg, own_entry_nodes, pair_faults, risk_rules, strand_nodes,
                               trench_identity)
 from planning.strands import limits
-from topology.risk import corridors, in_measuring_order
+from topology.risk import corridors, in_measuring_order, stable_key
 
 _EPS = 1e-9  # csgraph treats 0 as "no arc"
 MAX_PAIR_SOLVES = 32  # branch-and-bound nodes per site for building and corridor conflicts
@@ -605,7 +605,7 @@ def corridor_pairs(instance: RedundantInstance) -> list[tuple]:
         elif instance.edge_trenches[e]:
             (identity,) = instance.edge_trenches[e]
             lines[identity], ends[identity] = net.coords_of(u, v, k), (position(u), position(v))
-    return sorted(corridors(in_measuring_order(lines), ends, risk_rules(net)), key=repr)
+    return sorted(corridors(in_measuring_order(lines), ends, risk_rules(net)), key=stable_key)
 
 
 def _program(instance: RedundantInstance, sites: list[Node]):

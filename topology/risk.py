@@ -302,10 +302,20 @@ class RouteView:
     trench_passes: tuple[Hashable, ...] = ()
 
 
+def stable_key(value: Hashable) -> str:
+    """A sort key for an element's identity that is the same in every process (``repr`` of
+    a frozenset follows the hash seed)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(stable_key(v) for v in value)) + "}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(stable_key(v) for v in value) + ")"
+    return repr(value)
+
+
 def in_measuring_order(lines: Mapping[Hashable, Coords], key=lambda k: k) -> dict:
     """``lines`` in one fixed order (``corridors`` measures a pair from its first trench's
     samples): a pair of trenches measures the same whichever routes it is checked in."""
-    return {k: lines[k] for k in sorted(lines, key=lambda k: repr(key(k)))}
+    return {k: lines[k] for k in sorted(lines, key=lambda k: stable_key(key(k)))}
 
 
 def shared_risks(first: RouteView, second: RouteView, own: Iterable[Hashable] = (),
@@ -313,16 +323,16 @@ def shared_risks(first: RouteView, second: RouteView, own: Iterable[Hashable] = 
     """Everything two routes of one site share, in the order trench, node, building,
     corridor. Nodes of the ``own`` buildings (the site's) are shared freely."""
     own = set(own)
-    risks = [SharedRisk("trench", (t,)) for t in sorted(set(first.trenches) & set(second.trenches), key=repr)]
+    risks = [SharedRisk("trench", (t,)) for t in sorted(set(first.trenches) & set(second.trenches), key=stable_key)]
     both = set(first.nodes) & set(second.nodes)
-    risks += [SharedRisk("node", (n,)) for n in sorted(both, key=repr) if first.nodes[n] not in own]
+    risks += [SharedRisk("node", (n,)) for n in sorted(both, key=stable_key) if first.nodes[n] not in own]
 
     def buildings(route: RouteView) -> dict[Hashable, Hashable]:
         return {b: n for n, b in route.nodes.items() if b is not None and b not in own and n not in both}
 
     in_first, in_second = buildings(first), buildings(second)
     risks += [SharedRisk("building", (in_first[b], in_second[b]))
-              for b in sorted(in_first.keys() & in_second.keys(), key=repr)]
+              for b in sorted(in_first.keys() & in_second.keys(), key=stable_key)]
     lines = {(1, t): c for t, c in first.trenches.items() if t not in second.trenches}
     lines = in_measuring_order(lines | {(2, t): c for t, c in second.trenches.items() if t not in first.trenches},
                      key=lambda k: k[1])
@@ -341,16 +351,16 @@ def self_risks(route: RouteView, own: Iterable[Hashable] = (), rules: RiskRules 
     own = set(own)
     passes = [n for i, n in enumerate(route.passes) if i == 0 or route.passes[i - 1] != n]
     counted = {n: passes.count(n) for n in passes}
-    risks = [SharedRisk("node", (n,)) for n, c in sorted(counted.items(), key=lambda kv: repr(kv[0]))
+    risks = [SharedRisk("node", (n,)) for n, c in sorted(counted.items(), key=lambda kv: stable_key(kv[0]))
              if c > 1 and route.nodes.get(n) not in own]
     counted = {t: route.trench_passes.count(t) for t in route.trench_passes}
-    risks = [SharedRisk("trench", (t,)) for t, c in sorted(counted.items(), key=lambda kv: repr(kv[0])) if c > 1] + risks
+    risks = [SharedRisk("trench", (t,)) for t, c in sorted(counted.items(), key=lambda kv: stable_key(kv[0])) if c > 1] + risks
     entered: dict[Hashable, list[Hashable]] = {}  # building -> the node of each entry
     for i, n in enumerate(passes):
         building = route.nodes.get(n)
         if building is not None and building not in own and (i == 0 or route.nodes.get(passes[i - 1]) != building):
             entered.setdefault(building, []).append(n)
-    risks += [SharedRisk("building", (nodes[0], nodes[1])) for b, nodes in sorted(entered.items(), key=lambda kv: repr(kv[0]))
+    risks += [SharedRisk("building", (nodes[0], nodes[1])) for b, nodes in sorted(entered.items(), key=lambda kv: stable_key(kv[0]))
               if len(nodes) > 1]
     lines = in_measuring_order(route.trenches)
     for (a, b), metres in corridors(lines, {t: route.trench_ends[t] for t in lines}, rules).items():
