@@ -1,34 +1,48 @@
 """Redundant batches: many sites, each with two routes to the PoP side that share no risk
 (``topology.risk``: no trench, manhole, junction, building other than the site's own, no
-street corridor; the two routes end in two PoP buildings), at least total cost, with
-trenches shared between *different* sites wherever that is cheaper.
+street corridor; the two routes end in two PoP buildings), neither doubling back on
+itself, at least total cost, with trenches shared between *different* sites wherever
+that is cheaper.
+
+One model for the heuristic, the exact program and the check of a plan
+(``planning.routing.pair_faults``): a route is what it lies in. A ride on spare strands
+jumps from closure to closure in the candidate graph, but its cable lies in every trench
+and manhole between (``RedundantInstance.edge_trenches``, ``edge_entries``); a closure
+lies in its manhole. A route passes each manhole, trench and building at most once (a
+ridden cable entering and leaving a manhole the route passed already doubles back), and
+no two of its trenches lie in one street corridor (a route running along itself).
 
 The exact problem, as a mixed-integer program (``exact_pairs``, HiGHS via scipy)::
 
     min  Σ_e fixed_e · y_e  +  Σ_t Σ_a per_cable_a · x_t,a
     s.t. x_t: two units of flow from site t to the root (behind every PoP); no flow into any
               site being planned, none on from a PoP (a route ends at the first PoP)
-         x_t,(u→v) + x_t,(v→u) ≤ y_e       a trench is dug once and carries one of t's routes
-         Σ_{v ∈ g} inflow_t(v) ≤ 1          every risk group g (a manhole or junction on its own,
-                                            a building's nodes together, PoP buildings too)
-                                            except t's own building and documented entry
-         x_t,e + x_t,f ≤ 1                  e, f in one street corridor (``topology.risk.corridors``)
+         x_t,(u→v) + x_t,(v→u) ≤ y_e       an edge is dug (a closure opened) once, if used
+         Σ_a entries_a(g) · x_t,a ≤ 1       every risk group g (a manhole with its closure, a
+                                            junction, a building's nodes together, PoP
+                                            buildings too) except t's own building and
+                                            documented entry: entered once by one route;
+                                            a strand arc enters every group its cable passes
+         Σ_a times_a(r) · x_t,a ≤ 1         every trench r (a strand arc lies in its cable's)
+         Σ_{a ∋ r} x_t,a + Σ_{a ∋ s} x_t,a ≤ 1   trenches r, s in one street corridor
+                                            (``corridor_pairs``: one route, or two, along it)
          Σ_t x_t on a cable's strand edge ≤ its free pairs; Σ_t inflow_t(closure) ≤ its room
                                             for pair joins (``planning.strands.limits``)
          y, x binary (a site's own documented entry: x ≤ 2)
 
-The node groups make the routes node-disjoint per site, not only trench-disjoint; the
-PoP buildings being groups too makes them end in two different buildings. A corridor
-pair is also kept out of *one* route (a route running along itself is never cheaper).
-Its LP relaxation (``lp_bound``) is the lower bound of small batches.
+The flow is two units of one commodity per site, so every rule holds for the two routes
+together: one route, or two, into a group, along a trench or a corridor pair. The PoP
+buildings being groups makes the routes end in two different buildings. Its LP
+relaxation (``lp_relaxation``) is the lower bound of small batches.
 
 The heuristic for the city (``plan_redundant_batch``): each site's pair is a Suurballe
 pair on a split-node graph (two Dijkstra searches, scipy's C csgraph; every manhole an
 arc of capacity one, a hub per PoP building), priced per cable plus the fixed cost of
-every trench no other site digs yet; buildings with several nodes and street corridors
-are resolved by a small branch-and-bound (forbid one side of the first conflict, solve
-again; the pair's cost bounds everything below it), judged by ``route_risks``, the
-planner's and the audits' one definition. Sites are added farthest first, then ripped up
+every trench no other site digs yet; what the flow does not keep apart (buildings,
+corridors, the manholes and trenches of a ridden cable, a route doubling back) is
+resolved by a small branch-and-bound (forbid an edge or a manhole that brings a route
+to the first fault, solve again; the pair's cost bounds everything below it), judged by
+``pair_faults``, the one definition. Sites are added farthest first, then ripped up
 and re-routed in turn until no site finds a cheaper pair given what the others dig. No
 step puts more routes on a cable's spare strands or through a closure than it has room
 for: a site's search keeps off the ones the others fill (``RedundantInstance.blocked``),
@@ -37,7 +51,8 @@ least moving off it (``_within_limits``).
 
 Large batches are bounded by Lagrangian relaxation of ``x ≤ y``: any split of each
 trench's fixed cost among the sites (Σ_t price_t,e ≤ fixed_e) makes Σ_t (t's cheapest
-node-disjoint pair at per-cable + price_t) a lower bound.
+node-disjoint pair at per-cable + price_t) a lower bound (the pair searched without the
+rules the branch-and-bound adds: a relaxation of each site's problem).
 """
 
 from __future__ import annotations
@@ -45,6 +60,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Hashable
 
 import networkx as nx
 import numpy as np
@@ -57,10 +73,11 @@ from planning.batch import batch_summary, cost_shares, unreachable_reason
 from planning.bounds import LowerBound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
 from planning.exact import NODE_LIMIT  # the same count of work as the single-route MILP
-from planning.network import OWN_ENTRY, STRAND, CandidateNetwork, Node
-from planning.routing import Route, make_leg, own_entry_nodes, route_risks
+from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
+from planning.routing import (Route, location, make_leg, own_entry_nodes, pair_faults, risk_rules, strand_nodes,
+                              trench_identity)
 from planning.strands import limits
-from topology.risk import corridors
+from topology.risk import corridors, in_measuring_order, stable_key
 
 _EPS = 1e-9  # csgraph treats 0 as "no arc"
 MAX_PAIR_SOLVES = 32  # branch-and-bound nodes per site for building and corridor conflicts
@@ -72,7 +89,7 @@ EXACT_MAX_VARIABLES = 150_000  # sites × directed arcs up to which the MILP / i
 LAGRANGIAN_ROUNDS = 15  # re-pricing rounds of the Lagrangian bound (each one pair search per site)
 DAMPING = 0.3  # part of each trench's price that follows its users per round
 NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
-           "corridor over the candidate network")
+           "corridor (nor doubling back) over the candidate network")
 NO_PAIR_LEFT = ("no two routes sharing no risk within the spare strand pairs and closure splices the "
                 "other sites of the batch leave")
 
@@ -106,11 +123,22 @@ class RedundantInstance:
                              ).reshape(-1, 2)
         self.is_site = np.array([n[0] == "site" for n in self.nodes])
         self.is_pop = np.array([n in net.pops for n in self.nodes])
-        groups: dict = {}
-        # a node's risk group: its building (a site's nodes, sites metres apart), else itself
-        self.group = np.array([groups.setdefault(net.building_of(n) or n, len(groups)) for n in self.nodes],
-                              dtype=np.int64)
-        self.groups = len(groups)
+        self._group_ids: dict = {}
+        # a node's risk group: its building (a site's nodes, sites metres apart), else where it
+        # is (a closure lies in its manhole)
+        self.group = np.array([self.group_of(n) for n in self.nodes], dtype=np.int64)
+        self.at_location: dict[Node, list[int]] = defaultdict(list)
+        for i, n in enumerate(self.nodes):
+            self.at_location[location(n)].append(i)
+        # each edge's shared-risk set, as ``planning.routing.route_view`` sees a route on it:
+        # the trenches it lies in (spare strands: their cable's), and the groups it enters on
+        # its way from one end to the other (spare strands: every manhole of the cable)
+        self.edge_trenches = [self._trenches(u, v, k, d) for (u, v, k), d in zip(self.edges, data)]
+        self.edge_inner = [frozenset(strand_nodes(net, u, v, k)) - {location(u), location(v)}
+                           if d["kind"] == STRAND else frozenset() for (u, v, k), d in zip(self.edges, data)]
+        self.edge_entries = [self._entries(u, v, k, d) for (u, v, k), d in zip(self.edges, data)]
+        self._pair_faults: dict[tuple[Route, Route], list] = {}
+        self._route_views: dict[Node, dict] = {}
         site_set = set(self.sites)
         own_entry = [d["kind"] == OWN_ENTRY for d in data]
         self.own_edges: dict[Node, frozenset[int]] = {
@@ -138,6 +166,28 @@ class RedundantInstance:
         for limit, edges in enumerate(self.limit_edges):
             for e in edges.tolist():
                 self.edge_limits[e].append(limit)
+
+    def group_of(self, node: Node) -> int:
+        where = location(node)
+        return self._group_ids.setdefault(self.net.building_of(where) or where, len(self._group_ids))
+
+    def _trenches(self, u: Node, v: Node, key, d: dict) -> tuple:
+        if d["kind"] == STRAND:
+            return tuple(trench_identity(*step) for step in d["trenches"])
+        return () if d["kind"] in (OWN_ENTRY, SPLICE) else ((frozenset((u, v)), key),)
+
+    def _entries(self, u: Node, v: Node, key, d: dict) -> tuple[dict[int, int], dict[int, int]]:
+        """Per direction (u to v, v to u): how often a route along the edge enters each group."""
+        way = [self.group_of(u)] + ([self.group_of(n) for n in strand_nodes(self.net, u, v, key)]
+                                    if d["kind"] == STRAND else []) + [self.group_of(v)]
+        result = []
+        for seq in (way, way[::-1]):
+            entered: dict[int, int] = defaultdict(int)
+            for before, group in zip(seq, seq[1:]):
+                if group != before:
+                    entered[group] += 1
+            result.append(dict(entered))
+        return result[0], result[1]
 
     def directed(self) -> list[tuple[int, int, int]]:
         """Every arc a route may take, (tail, head, edge): never into a site being planned,
@@ -344,20 +394,42 @@ class RedundantInstance:
             if solved is None or solved[1] >= best_cost - 1e-9:
                 continue
             pair = solved[0]
-            risks = route_risks(self.net, *pair.routes)
-            if not risks:
+            faults = self.faults(pair)
+            if not faults:
                 best, best_cost = pair, solved[1]
                 continue
-            for element in risks[0].elements:
+            for kind, handle in self._handles(pair, faults[0].elements):
                 if solves >= budget:
                     break
                 solves += 1
-                if element in self.edge_index:
-                    branch = (edges | {self.edge_index[element]}, nodes)
+                if kind == "edge":
+                    branch = (edges | {handle}, nodes)
                 else:
-                    branch = (edges, nodes | {self.index[element]})
+                    branch = (edges, nodes | set(self.at_location[handle]))
                 stack.append((*branch, solve(*branch)))
         return best
+
+    def faults(self, pair: Pair) -> list:
+        """``planning.routing.pair_faults``, remembered: the searches meet the same routes
+        and pairs again and again."""
+        if pair.routes not in self._pair_faults:
+            site = pair.routes[0].legs[0].a
+            self._pair_faults[pair.routes] = pair_faults(self.net, *pair.routes, self._route_views.setdefault(site, {}))
+        return self._pair_faults[pair.routes]
+
+    def _handles(self, pair: Pair, elements: tuple) -> list[tuple[str, Hashable]]:
+        """What brings the pair's routes to ``elements`` (trenches, route nodes), as things a
+        search can forbid: the edges that lie in them or pass them (spare strands), the
+        locations (a manhole with its closure) the routes step on."""
+        handles = []
+        for element in elements:
+            for route in pair.edges:
+                for e in route:
+                    if element in self.edge_trenches[e] or element in self.edge_inner[e]:
+                        handles.append(("edge", e))
+                    if any(location(self.nodes[i]) == element for i in self.ends[e].tolist()):
+                        handles.append(("location", element))
+        return list(dict.fromkeys(handles))
 
     def weights(self, dug: np.ndarray, sharing: float = 1.0) -> np.ndarray:
         """Per-cable cost (weighed by ``sharing``) plus the fixed cost of every edge not dug."""
@@ -517,13 +589,23 @@ class ExactResult:
     pairs: dict[Node, tuple[Route, Route]]
 
 
-def corridor_pairs(instance: RedundantInstance) -> list[tuple[int, int]]:
-    """Pairs of candidate edges in one street corridor (``topology.risk.corridors``)."""
+def corridor_pairs(instance: RedundantInstance) -> list[tuple]:
+    """Pairs of trenches (as ``RedundantInstance.edge_trenches`` names them) in one street
+    corridor (``topology.risk.corridors``), measured as ``planning.routing.pair_faults``
+    measures a plan's routes: the same lines, order and projection."""
     net = instance.net
     position = lambda node: [net.graph.nodes[node]["lon"], net.graph.nodes[node]["lat"]]  # noqa: E731
-    lines = {e: net.coords_of(u, v, k) for e, (u, v, k) in enumerate(instance.edges) if not instance.is_own_entry[e]}
-    ends = {e: (position(instance.edges[e][0]), position(instance.edges[e][1])) for e in lines}
-    return sorted(corridors(lines, ends, net.risk_rules))
+    lines, ends = {}, {}
+    for e, (u, v, k) in enumerate(instance.edges):
+        d = net.graph.edges[u, v, k]
+        if d["kind"] == STRAND:
+            for trench, a, b in d["trenches"]:
+                identity = trench_identity(trench, a, b)
+                lines[identity], ends[identity] = net.trench_coords[trench], (position(("n", a)), position(("n", b)))
+        elif instance.edge_trenches[e]:
+            (identity,) = instance.edge_trenches[e]
+            lines[identity], ends[identity] = net.coords_of(u, v, k), (position(u), position(v))
+    return sorted(corridors(in_measuring_order(lines), ends, risk_rules(net)), key=stable_key)
 
 
 def _program(instance: RedundantInstance, sites: list[Node]):
@@ -542,6 +624,15 @@ def _program(instance: RedundantInstance, sites: list[Node]):
     upper_bound = [1.0] * m
     row, column = 0, m
     variables = []  # per site: arc index -> column
+
+    def at_most_one(terms: list[tuple[int, int]]) -> None:
+        nonlocal row
+        rows.extend([row] * len(terms))
+        cols.extend(col for col, _ in terms)
+        vals.extend(float(c) for _, c in terms)
+        lower.append(-np.inf), upper.append(1.0)
+        row += 1
+
     for t, site_arcs in zip(sites, per_site):
         ti = instance.index[t]
         own_edges, own_groups = instance.own_edges[t], instance.own_groups[t]
@@ -560,14 +651,18 @@ def _program(instance: RedundantInstance, sites: list[Node]):
         lower += supply.tolist()
         upper += supply.tolist()
         row += n + 1
-        by_edge, by_group = defaultdict(list), defaultdict(list)
+        by_edge, by_group, by_trench = defaultdict(list), defaultdict(list), defaultdict(list)
         for j, col in columns.items():
             tail, head, e = arcs[j]
-            if e >= 0:
-                by_edge[e].append(col)
-            if head < n and int(instance.group[head]) not in own_groups:
-                by_group[int(instance.group[head])].append(col)
-        for e, cs in by_edge.items():  # one of t's routes per trench, and only if dug
+            if e < 0:
+                continue
+            by_edge[e].append(col)
+            for group, times in instance.edge_entries[e][int(tail != instance.ends[e][0])].items():
+                if group not in own_groups:
+                    by_group[group].append((col, times))
+            for trench in set(instance.edge_trenches[e]):
+                by_trench[trench].append((col, instance.edge_trenches[e].count(trench)))
+        for e, cs in by_edge.items():  # a trench is dug once and only if dug
             if e in own_edges:
                 continue
             rows += [row] * (len(cs) + 1)
@@ -575,20 +670,14 @@ def _program(instance: RedundantInstance, sites: list[Node]):
             vals += [1.0] * len(cs) + [-1.0]
             lower.append(-np.inf), upper.append(0.0)
             row += 1
-        for cs in by_group.values():  # one of t's routes into a manhole, a building
-            rows += [row] * len(cs)
-            cols += cs
-            vals += [1.0] * len(cs)
-            lower.append(-np.inf), upper.append(1.0)
-            row += 1
-        for e, f in conflicts:  # one of t's routes along a street corridor
-            cs = by_edge.get(e, []) + by_edge.get(f, [])
-            if by_edge.get(e) and by_edge.get(f):
-                rows += [row] * len(cs)
-                cols += cs
-                vals += [1.0] * len(cs)
-                lower.append(-np.inf), upper.append(1.0)
-                row += 1
+        for terms in by_group.values():  # one of t's routes into a manhole, a building, once
+            at_most_one(terms)
+        for terms in by_trench.values():  # one of t's routes through a trench, once
+            if len(terms) > 1 or terms[0][1] > 1:
+                at_most_one(terms)
+        for a, b in conflicts:  # nor in one street corridor
+            if by_trench.get(a) and by_trench.get(b):
+                at_most_one(by_trench[a] + by_trench[b])
         variables.append(columns)
     for limit, edges in enumerate(instance.limit_edges):  # a cable's free pairs, a closure's pair joins
         node, on_edges = int(instance.limit_node[limit]), set(edges.tolist())
@@ -710,7 +799,7 @@ class RedundantPlan:
         return {
             "redundant": True,
             "disjoint": "no shared trench, manhole, junction, building (but the site's own) or street "
-                        "corridor; two PoP buildings per site",
+                        "corridor; two PoP buildings per site; neither route doubles back on itself",
             **batch_summary(self),
             "routes": {code: [{k: v for k, v in route_dict(r).items() if k != "legs"} for r in pair]
                        for code, pair in self.routes.items()},

@@ -23,12 +23,12 @@ Priced as lexicographic penalties on top of euros:
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Hashable
 
 from netops.errors import NetopsError
 from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
-from topology.risk import RouteView, SharedRisk, shared_risks
+from topology.risk import RiskRules, RouteView, SharedRisk, self_risks, shared_risks
 
 
 
@@ -304,14 +304,14 @@ def _carriers(net: CandidateNetwork, route: Route) -> dict[Hashable, Hashable]:
                 carriers[("n", node[1])] = node
         if leg.kind == STRAND:
             for trench, u, v in net.edge(leg.a, leg.b, leg.key)["trenches"]:
-                carriers[_trench_id(trench, u, v)] = leg.edge_id
+                carriers[trench_identity(trench, u, v)] = leg.edge_id
                 for node in (("n", u), ("n", v)):
                     if node not in on_route:
                         carriers.setdefault(node, leg.edge_id)
     return carriers
 
 
-def _trench_id(trench: int, u: int, v: int) -> tuple:
+def trench_identity(trench: int, u: int, v: int) -> tuple:
     """The identity of an existing trench, as its candidate edge (a free duct) has it."""
     return (frozenset((("n", u), ("n", v))), ("t", trench))
 
@@ -321,32 +321,96 @@ def own_entry_nodes(net: CandidateNetwork, site: Node) -> set[Node]:
     return {b for _, b, d in net.graph.edges(site, data=True) if d["kind"] == OWN_ENTRY}
 
 
+def location(node: Node) -> Node:
+    """Where a candidate node is: a closure lies in its manhole."""
+    return ("n", node[1]) if node[0] == "x" else node
+
+
+def strand_nodes(net: CandidateNetwork, u: Node, v: Node, key: Hashable) -> list[Node]:
+    """The route nodes a strand edge's cable passes, from ``u``'s end to ``v``'s, its end
+    manholes included: the cable's trenches walked from its a-end."""
+    d = net.edge(u, v, key)
+    steps = d["trenches"]
+    cable = net.spare_cables.get(d["cable_id"])
+    node = cable.ends[0] if cable is not None else steps[0][1]
+    walk = [node]
+    for _, a, b in steps:
+        if node not in (a, b):  # not a chain: every trench end in the stored order
+            walk = [end for _, a, b in steps for end in (a, b)]
+            break
+        node = b if node == a else a
+        walk.append(node)
+    nodes = [("n", n) for n in walk]
+    return nodes if location(u) != nodes[-1] else nodes[::-1]
+
+
+def risk_rules(net: CandidateNetwork) -> RiskRules:
+    """The network's risk rules, projected at one latitude: a pair of trenches measures the
+    same in every check (a plan's two routes, the exact program's whole network)."""
+    rules = net.risk_rules
+    return rules if rules.lat0 is not None else replace(rules, lat0=net._lat0)
+
+
 def route_view(net: CandidateNetwork, route: Route, site: Node) -> RouteView:
     """A route as the shared-risk rules see it: its own entry is no trench, its entry node
-    is part of the site's building."""
+    is part of the site's building; a ride on spare strands is its cable's trenches and
+    manholes, in the order passed."""
     own = own_entry_nodes(net, site)
     position = lambda node: [net.graph.nodes[node]["lon"], net.graph.nodes[node]["lat"]]  # noqa: E731
     trenches, ends, nodes = {}, {}, []
+    passes, trench_passes = [location(route.legs[0].a)] if route.legs else [], []
     for leg in route.legs:
         if leg.kind == STRAND:  # the cable's own trenches and manholes
             for trench, u, v in net.edge(leg.a, leg.b, leg.key)["trenches"]:
-                identity = _trench_id(trench, u, v)
+                identity = trench_identity(trench, u, v)
                 trenches[identity] = net.trench_coords[trench]
                 ends[identity] = (position(("n", u)), position(("n", v)))
                 nodes += [("n", u), ("n", v)]
+                trench_passes.append(identity)
+            passes += strand_nodes(net, leg.a, leg.b, leg.key)
         elif leg.kind not in (OWN_ENTRY, SPLICE):
             trenches[leg.edge_id] = net.coords_of(leg.a, leg.b, leg.key)
             ends[leg.edge_id] = (position(leg.a), position(leg.b))
-        nodes += [("n", n[1]) if n[0] == "x" else n for n in (leg.a, leg.b)]  # a closure lies in its manhole
+            trench_passes.append(leg.edge_id)
+        nodes += [location(n) for n in (leg.a, leg.b)]
+        passes.append(location(leg.b))
     return RouteView(trenches=trenches, trench_ends=ends,
-                     nodes={node: site if node in own else net.building_of(node) for node in nodes})
+                     nodes={node: site if node in own else net.building_of(node) for node in nodes},
+                     passes=tuple(passes), trench_passes=tuple(trench_passes))
+
+
+def _own(net: CandidateNetwork, site: Node) -> set:
+    return {site} | {net.building_of(n) for n in own_entry_nodes(net, site)} - {None}
 
 
 def route_risks(net: CandidateNetwork, first: Route, second: Route) -> list[SharedRisk]:
     """Everything a site's two routes share (``topology.risk``): its own building excepted."""
     site = first.legs[0].a
-    own = {site} | {net.building_of(n) for n in own_entry_nodes(net, site)} - {None}
-    return shared_risks(route_view(net, first, site), route_view(net, second, site), own, net.risk_rules)
+    return shared_risks(route_view(net, first, site), route_view(net, second, site), _own(net, site), risk_rules(net))
+
+
+def route_faults(net: CandidateNetwork, route: Route) -> list[SharedRisk]:
+    """What a route shares with itself (``topology.risk.self_risks``): it doubles back
+    through a node, trench or building it passed, or runs along itself in a street corridor."""
+    site = route.legs[0].a
+    return self_risks(route_view(net, route, site), _own(net, site), risk_rules(net))
+
+
+def pair_faults(net: CandidateNetwork, first: Route, second: Route, known: dict | None = None
+                ) -> list[SharedRisk]:
+    """Everything that keeps a site's two routes from being redundant: what they share
+    (``route_risks``), then what either shares with itself (``route_faults``). The
+    redundant batch's heuristic and its exact program both solve for pairs with none.
+    ``known`` remembers each route's view and own faults across calls (one site's)."""
+    known = {} if known is None else known
+    site = first.legs[0].a
+    own, rules = _own(net, site), risk_rules(net)
+    for route in (first, second):
+        if route not in known:
+            view = route_view(net, route, site)
+            known[route] = (view, self_risks(view, own, rules))
+    (view_a, faults_a), (view_b, faults_b) = known[first], known[second]
+    return shared_risks(view_a, view_b, own, rules) + faults_a + faults_b
 
 
 def shared_legs(first: Route, second: Route) -> list[Leg]:

@@ -53,6 +53,9 @@ class RiskRules:
     min_corridor_m: float = 20.0
     clearance_m: float = 15.0
     same_building_m: float = 10.0
+    # latitude of the local projection; None: the mean of the lines measured. A planner
+    # fixes it, so a pair of trenches measures the same in whatever set it is checked
+    lat0: float | None = None
 
 
 DEFAULT_RULES = RiskRules()
@@ -218,7 +221,7 @@ def corridors(lines: Mapping[Hashable, Coords], ends: Mapping[Hashable, tuple[Se
         return {}
     keys = list(lines)
     vertices = _positions(itertools.chain.from_iterable(lines[k] for k in keys))
-    project = _projector(float(np.mean(np.ascontiguousarray(vertices[:, 1]))))
+    project = _projector(float(np.mean(np.ascontiguousarray(vertices[:, 1]))) if rules.lat0 is None else rules.lat0)
     counts = np.fromiter((len(lines[k]) for k in keys), dtype=np.int64, count=len(keys))
     polylines = _Polylines(project(vertices), counts)
     end_xy = project([end[:2] for k in keys for end in ends[k]]).reshape(len(keys), 2, 2)  # trench, end, xy
@@ -289,11 +292,30 @@ def building_keys(sites: Mapping[Hashable, tuple[float, float]], rules: RiskRule
 @dataclass(frozen=True)
 class RouteView:
     """A route as the risk rules see it: its trenches (id -> geometry, end points) and the
-    route nodes it passes (id -> building, None for a manhole)."""
+    route nodes it passes (id -> building, None for a manhole); optionally both in the
+    order the route passes them (``passes``, ``trench_passes``: every pass, repeats kept)."""
 
     trenches: Mapping[Hashable, Coords]
     trench_ends: Mapping[Hashable, tuple[Coords, Coords]]
     nodes: Mapping[Hashable, Hashable | None]
+    passes: tuple[Hashable, ...] = ()
+    trench_passes: tuple[Hashable, ...] = ()
+
+
+def stable_key(value: Hashable) -> str:
+    """A sort key for an element's identity that is the same in every process (``repr`` of
+    a frozenset follows the hash seed)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(stable_key(v) for v in value)) + "}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(stable_key(v) for v in value) + ")"
+    return repr(value)
+
+
+def in_measuring_order(lines: Mapping[Hashable, Coords], key=lambda k: k) -> dict:
+    """``lines`` in one fixed order (``corridors`` measures a pair from its first trench's
+    samples): a pair of trenches measures the same whichever routes it is checked in."""
+    return {k: lines[k] for k in sorted(lines, key=lambda k: stable_key(key(k)))}
 
 
 def shared_risks(first: RouteView, second: RouteView, own: Iterable[Hashable] = (),
@@ -301,22 +323,48 @@ def shared_risks(first: RouteView, second: RouteView, own: Iterable[Hashable] = 
     """Everything two routes of one site share, in the order trench, node, building,
     corridor. Nodes of the ``own`` buildings (the site's) are shared freely."""
     own = set(own)
-    risks = [SharedRisk("trench", (t,)) for t in sorted(set(first.trenches) & set(second.trenches), key=repr)]
+    risks = [SharedRisk("trench", (t,)) for t in sorted(set(first.trenches) & set(second.trenches), key=stable_key)]
     both = set(first.nodes) & set(second.nodes)
-    risks += [SharedRisk("node", (n,)) for n in sorted(both, key=repr) if first.nodes[n] not in own]
+    risks += [SharedRisk("node", (n,)) for n in sorted(both, key=stable_key) if first.nodes[n] not in own]
 
     def buildings(route: RouteView) -> dict[Hashable, Hashable]:
         return {b: n for n, b in route.nodes.items() if b is not None and b not in own and n not in both}
 
     in_first, in_second = buildings(first), buildings(second)
     risks += [SharedRisk("building", (in_first[b], in_second[b]))
-              for b in sorted(in_first.keys() & in_second.keys(), key=repr)]
+              for b in sorted(in_first.keys() & in_second.keys(), key=stable_key)]
     lines = {(1, t): c for t, c in first.trenches.items() if t not in second.trenches}
-    lines |= {(2, t): c for t, c in second.trenches.items() if t not in first.trenches}
+    lines = in_measuring_order(lines | {(2, t): c for t, c in second.trenches.items() if t not in first.trenches},
+                     key=lambda k: k[1])
     ends = {(1, t): first.trench_ends[t] for (side, t) in lines if side == 1}
     ends |= {(2, t): second.trench_ends[t] for (side, t) in lines if side == 2}
     for ((side_a, a), (_, b)), metres in corridors(lines, ends, rules, groups={k: k[0] for k in lines}).items():
         risks.append(SharedRisk("corridor", (a, b) if side_a == 1 else (b, a), metres))
+    return risks
+
+
+def self_risks(route: RouteView, own: Iterable[Hashable] = (), rules: RiskRules = DEFAULT_RULES
+               ) -> list[SharedRisk]:
+    """What one route shares with itself, a route doubling back (needs ``passes``): a route
+    node passed twice, a trench passed twice, a building entered twice, two of its trenches
+    in one street corridor; in that order. The ``own`` buildings (the site's) are free."""
+    own = set(own)
+    passes = [n for i, n in enumerate(route.passes) if i == 0 or route.passes[i - 1] != n]
+    counted = {n: passes.count(n) for n in passes}
+    risks = [SharedRisk("node", (n,)) for n, c in sorted(counted.items(), key=lambda kv: stable_key(kv[0]))
+             if c > 1 and route.nodes.get(n) not in own]
+    counted = {t: route.trench_passes.count(t) for t in route.trench_passes}
+    risks = [SharedRisk("trench", (t,)) for t, c in sorted(counted.items(), key=lambda kv: stable_key(kv[0])) if c > 1] + risks
+    entered: dict[Hashable, list[Hashable]] = {}  # building -> the node of each entry
+    for i, n in enumerate(passes):
+        building = route.nodes.get(n)
+        if building is not None and building not in own and (i == 0 or route.nodes.get(passes[i - 1]) != building):
+            entered.setdefault(building, []).append(n)
+    risks += [SharedRisk("building", (nodes[0], nodes[1])) for b, nodes in sorted(entered.items(), key=lambda kv: stable_key(kv[0]))
+              if len(nodes) > 1]
+    lines = in_measuring_order(route.trenches)
+    for (a, b), metres in corridors(lines, {t: route.trench_ends[t] for t in lines}, rules).items():
+        risks.append(SharedRisk("corridor", (a, b), metres))
     return risks
 
 
