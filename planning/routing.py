@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Hashable
 
 from netops.errors import NetopsError
-from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
+from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node, trench_walk
 from topology.risk import RiskRules, RouteView, SharedRisk, self_risks, shared_risks
 
 
@@ -328,18 +328,16 @@ def location(node: Node) -> Node:
 
 def strand_nodes(net: CandidateNetwork, u: Node, v: Node, key: Hashable) -> list[Node]:
     """The route nodes a strand edge's cable passes, from ``u``'s end to ``v``'s, its end
-    manholes included: the cable's trenches walked from its a-end."""
+    manholes included: its trenches walked as a chain from whichever end they start at (a
+    part of a cable opened mid-span starts at neither of the cable's ends)."""
     d = net.edge(u, v, key)
-    steps = d["trenches"]
+    steps = [(a, b) for _, a, b in d["trenches"]]
     cable = net.spare_cables.get(d["cable_id"])
-    node = cable.ends[0] if cable is not None else steps[0][1]
-    walk = [node]
-    for _, a, b in steps:
-        if node not in (a, b):  # not a chain: every trench end in the stored order
-            walk = [end for _, a, b in steps for end in (a, b)]
-            break
-        node = b if node == a else a
-        walk.append(node)
+    starts = [end[1] for end in (location(u), location(v)) if end[0] == "n"]
+    starts += list(cable.ends) if cable is not None else []
+    walk = next(filter(None, (trench_walk(start, steps) for start in starts)), None)
+    if walk is None:  # not a chain: every trench end in the stored order
+        walk = [end for step in steps for end in step]
     nodes = [("n", n) for n in walk]
     return nodes if location(u) != nodes[-1] else nodes[::-1]
 

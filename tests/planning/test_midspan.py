@@ -242,3 +242,20 @@ def test_a_part_whose_pairs_are_all_used_is_opened_nowhere(engine, tmp_path):
         assert west.id not in net.spare_cables and new_closure_node(2) not in net.graph
         assert [c.code for c in net.spare_cables.values()] == ["CAB-1"]
         assert {new_closure_node(4), new_closure_node(5)} <= set(net.graph)
+
+
+def test_a_part_of_a_cable_is_passed_as_one_chain_of_its_manholes():
+    """The shared-risk rules see a ride on a part from a new closure as the manholes it
+    passes, once each and in order (the redundant planner reads a node seen twice as a
+    route doubling back)."""
+    from planning.routing import location, strand_nodes
+
+    net = candidate_network(feeder_city(pairs=2), midspan_closures=True)
+    parts = [(u, v, k) for u, v, k, d in net.graph.edges(keys=True, data=True)
+             if d["kind"] == "strand" and (is_new_closure(u) or is_new_closure(v))]
+    assert len(parts) == 8
+    for u, v, k in parts:
+        nodes = strand_nodes(net, u, v, k)
+        assert len(nodes) == len(set(nodes)) == len(net.edge(u, v, k)["trenches"]) + 1
+        assert {nodes[0], nodes[-1]} == {location(u), location(v)}
+        assert nodes[-1] == location(v) or nodes[0] == location(u)
