@@ -195,7 +195,7 @@ class Customers:
         either of its devices failing too; up, it serves while an end reaches the core."""
         elements = list(elements)
         if not devices_lost and not any(e in self.by_splitter or e in self.by_drop for e in elements) \
-                and not any(link in self.companies_on_link for link in links_down):
+                and self.companies_on_link.keys().isdisjoint(links_down):
             return NO_LOSS  # most elements of a ranking: nothing a customer hangs on
         devices_lost = set(devices_lost)
         failed_devices = {ident for kind, ident in elements if kind == "device"}
