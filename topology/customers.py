@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
-from topology.graphs import cable_paths
 from topology.rows import BusinessRow, ResidentialRow, in_scope
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ class Customers:
             if in_scope(row.status, planned) and carried:
                 self.companies[row.id] = row
         self.buildings = {b.id: b for b in inv.buildings}
-        self._paths = cable_paths(inv.cable_segments)
+        self._paths = net.cable_paths
         self._segments = {s.id: s for s in inv.segments}
         self._cables = {c.id: c for c in inv.cables}
         self._closure_node = {c.id: c.node_id for c in inv.closures}

@@ -41,7 +41,7 @@ from topology.cuts import CutTree, FailureSearch, plain_adjacency
 from netops.vocabulary import CUSTOMER_WEIGHTS, MASS_OUTAGE_WEIGHT, SITE_WEIGHTS
 from topology.findings import ElementRef, Severity, impact_severity
 from topology.gc_pause import gc_paused
-from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
+from topology.graphs import cable_from, cable_paths, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope
 
@@ -228,9 +228,10 @@ class Network:
         planned = self.config.include_planned
         self.sites = {s.id: s for s in inv.sites if in_scope(s.status, planned)}
         self.core_sites = {s.id for s in self.sites.values() if str(s.kind) == SiteKind.CORE}
-        self.logical_graph = logical_from(inv, include_planned=planned)
+        self.cable_paths = cable_paths(inv.cable_segments)  # cable -> its trench segments, in order
+        self.logical_graph = logical_from(inv, include_planned=planned, paths=self.cable_paths)
         live_cables, live_segments = live_plant(self.logical_graph)
-        self.cable_graph = cable_from(inv, include_planned=planned, carrying=live_cables)
+        self.cable_graph = cable_from(inv, include_planned=planned, carrying=live_cables, paths=self.cable_paths)
         closure_nodes = frozenset(  # the manholes where live cables are spliced
             self.cable_graph.nodes[end]["node_id"] for u, v, k in self.cable_graph.edges(keys=True)
             if k in live_cables for end in (u, v) if end[0] == "closure")
