@@ -208,7 +208,7 @@ class FailureSearch:
                 for w, keys in adj[v].items():
                     if w in seen or w in failed_nodes or w not in dist:
                         continue
-                    if all(k in failed_edges for k in keys):
+                    if failed_edges.issuperset(keys):  # every edge to w failed
                         continue
                     seen.add(w)
                     heapq.heappush(heap, (dist[w], next(tie), w))

@@ -133,6 +133,8 @@ class Layer:
         return Counter(self.site_of[n] for n in self.reachable if n in self.site_of)
 
     def lost_sites(self, cut_nodes: Iterable, failed_nodes: Iterable = ()) -> set[int]:
+        if not cut_nodes and not failed_nodes:
+            return set()  # most failures of a ranking: links on cycles, nothing cut off
         gone = Counter(self.site_of[n] for group in (cut_nodes, failed_nodes) for n in group
                        if n in self.site_of and n in self.reachable)
         return {s for s, c in gone.items() if c == self.site_node_count[s] and s not in self.core_sites}
@@ -232,22 +234,26 @@ class Network:
         self.logical_graph = logical_from(inv, include_planned=planned, paths=self.cable_paths)
         live_cables, live_segments = live_plant(self.logical_graph)
         self.cable_graph = cable_from(inv, include_planned=planned, carrying=live_cables, paths=self.cable_paths)
+        # each graph's edges walked once (a networkx edge view costs a Python call per edge)
+        self.cable_ends = {k: (u, v) for u, v, k in self.cable_graph.edges(keys=True)}
+        cable_nodes = self.cable_graph.nodes
         closure_nodes = frozenset(  # the manholes where live cables are spliced
-            self.cable_graph.nodes[end]["node_id"] for u, v, k in self.cable_graph.edges(keys=True)
-            if k in live_cables for end in (u, v) if end[0] == "closure")
+            cable_nodes[end]["node_id"] for k, ends in self.cable_ends.items()
+            if k in live_cables for end in ends if end[0] == "closure")
         self.physical_graph = physical_from(inv, include_planned=planned, carrying=live_segments,
                                             holding=closure_nodes)
         in_graph = {k for _, _, k in self.physical_graph.edges(keys=True)}
         self.segments = {s.id: s for s in inv.segments if s.id in in_graph}
         self.route_nodes = {n.id: n for n in inv.nodes if n.id in self.physical_graph}
-        in_graph = {k for _, _, k in self.cable_graph.edges(keys=True)}
-        self.cables = {c.id: c for c in inv.cables if c.id in in_graph}
+        self.cables = {c.id: c for c in inv.cables if c.id in self.cable_ends}
         self.closures = {c.id: c for c in inv.closures if ("closure", c.id) in self.cable_graph}
         self.devices = {d.id: d for d in inv.devices if d.id in self.logical_graph}
-        self.links = {k: data for _, _, k, data in self.logical_graph.edges(keys=True, data=True)}
+        self.links: dict[int, dict] = {}  # link id -> its edge data
+        self.link_ends: dict[int, tuple[int, int]] = {}
+        for u, v, k, data in self.logical_graph.edges(keys=True, data=True):
+            self.links[k] = data
+            self.link_ends[k] = (u, v)
         self.links_by_trench = shared_risk_groups(self.logical_graph)
-        self.link_ends = {k: (u, v) for u, v, k in self.logical_graph.edges(keys=True)}
-        self.cable_ends = {k: (u, v) for u, v, k in self.cable_graph.edges(keys=True)}
         self.memo: dict = {}  # results several audits share (the criticality ranking)
         self.links_by_cable: dict[int, set[int]] = defaultdict(set)
         for link_id, data in self.links.items():
