@@ -230,8 +230,11 @@ def _select(cursor, *columns, order_by=()) -> list[tuple]:
 
 
 def _rows(cursor, row_type, *columns, order_by=()) -> list:
+    rows = _select(cursor, *columns, order_by=order_by)
+    if len(columns) < len(row_type._fields):
+        return [row_type(*values) for values in rows]  # the fields not read take their defaults
     make = row_type._make
-    return [make(values) for values in _select(cursor, *columns, order_by=order_by)]
+    return [make(values) for values in rows]
 
 
 def _geometry(value) -> tuple | list:
