@@ -40,6 +40,7 @@ from topology.gc_pause import gc_paused
 ROOT = ("__core__",)  # the virtual super-source; graph nodes are ints or (kind, id) pairs
 
 
+@gc_paused()
 def plain_adjacency(graph: nx.MultiGraph) -> dict:
     """node -> {neighbour: (edge keys...)} as plain dicts: the searches below visit every
     edge, and networkx's adjacency views cost a Python call per access."""

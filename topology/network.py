@@ -261,6 +261,7 @@ class Network:
                 self.links_by_cable[cable_id].add(link_id)
 
     # -- layers -----------------------------------------------------------------------
+    @gc_paused()
     def _layer(self, name: str, graph: nx.MultiGraph, sources: list | None = None) -> Layer:
         site_of = {n: d["site_id"] for n, d in graph.nodes(data=True) if d["site_id"] in self.sites}
         if sources is None:
