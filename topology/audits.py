@@ -18,7 +18,7 @@ from netops.geo import line_length_m
 from topology.customers import NO_LOSS, CustomerLoss
 from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.gc_pause import gc_paused
-from topology.network import CUSTOMER_KINDS, LAYER_KINDS, FailureSet, Network
+from topology.network import CUSTOMER_KINDS, FAILURE_FIELDS, LAYER_KINDS, FailureSet, Network
 from topology.pon import pon_findings
 from topology.rows import in_scope
 from topology.risk import plant_risk_groups
@@ -89,7 +89,11 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     ranked = {(e.kind, e.id): (e.site_ids, e.customers) for e in criticality_ranking(net)}
 
     def loss_of(kind: str, ident) -> tuple[frozenset, CustomerLoss]:
-        return ranked.get((kind, ident)) or net.loss_of(net.failure_of(kind, ident))
+        if (kind, ident) in ranked:
+            return ranked[kind, ident]
+        if kind in FAILURE_FIELDS:
+            return net.element_loss(kind, ident)
+        return net.loss_of(net.failure_of(kind, ident))
 
     for layer in (net.physical, net.cable, net.logical):
         node_kind, edge_kind = LAYER_KINDS[layer.name]
@@ -274,15 +278,19 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     if elements is None and key in net.memo:
         return net.memo[key]
 
-    customers = net.customers
     ranking = []
+    # weight and codes of each answer's sites, computed once: many elements share an answer
+    # (the memo of ``Network.service_loss`` returns the same object)
+    impact: dict[int, tuple[frozenset, float, tuple[str, ...]]] = {}
     for kind, ident in ranked_elements(net) if elements is None else elements:
-        down = net.failure_of(kind, ident)
-        links = frozenset(net.links_failed_by(down))
-        sites, devices = net.service_loss(links, down.devices, naive=naive)
-        loss = customers.lost_by(down, links, devices)
-        ranking.append(RankedElement(kind, ident, net.ref(kind, ident).code, net.impact_weight(sites, loss), sites,
-                                     net.site_codes(sites), loss))
+        sites, loss = net.element_loss(kind, ident, naive=naive)
+        known = impact.get(id(sites))
+        if known is None or known[0] is not sites:
+            known = impact[id(sites)] = sites, net.weight_of(sites), net.site_codes(sites)
+        _, weight, codes = known
+        if loss:
+            weight = net.impact_weight(sites, loss)
+        ranking.append(RankedElement(kind, ident, net.name(kind, ident), weight, sites, codes, loss))
     ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
     if elements is None:
         net.memo[key] = ranking

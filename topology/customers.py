@@ -48,7 +48,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
 from netops.vocabulary import DeviceRole
-from topology.graphs import cable_paths
 from topology.rows import BusinessRow, ResidentialRow, in_scope
 
 if TYPE_CHECKING:
@@ -88,7 +87,7 @@ class Customers:
             if in_scope(row.status, planned) and carried:
                 self.companies[row.id] = row
         self.buildings = {b.id: b for b in inv.buildings}
-        self._paths = cable_paths(inv.cable_segments)
+        self._paths = net.cable_paths
         self._segments = {s.id: s for s in inv.segments}
         self._cables = {c.id: c for c in inv.cables}
         self._closure_node = {c.id: c.node_id for c in inv.closures}
@@ -226,7 +225,7 @@ class Customers:
         either of its devices failing too; up, it serves while an end reaches the core."""
         elements = list(elements)
         if not devices_lost and not any(e in self.by_splitter or e in self.by_drop for e in elements) \
-                and not any(link in self.companies_on_link for link in links_down):
+                and self.companies_on_link.keys().isdisjoint(links_down):
             return NO_LOSS  # most elements of a ranking: nothing a customer hangs on
         devices_lost = set(devices_lost)
         failed_devices = {ident for kind, ident in elements if kind == "device"}

@@ -40,6 +40,7 @@ from topology.gc_pause import gc_paused
 ROOT = ("__core__",)  # the virtual super-source; graph nodes are ints or (kind, id) pairs
 
 
+@gc_paused()
 def plain_adjacency(graph: nx.MultiGraph) -> dict:
     """node -> {neighbour: (edge keys...)} as plain dicts: the searches below visit every
     edge, and networkx's adjacency views cost a Python call per access."""
@@ -208,7 +209,7 @@ class FailureSearch:
                 for w, keys in adj[v].items():
                     if w in seen or w in failed_nodes or w not in dist:
                         continue
-                    if all(k in failed_edges for k in keys):
+                    if failed_edges.issuperset(keys):  # every edge to w failed
                         continue
                     seen.add(w)
                     heapq.heappush(heap, (dist[w], next(tie), w))

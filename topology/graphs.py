@@ -70,8 +70,9 @@ def cable_end(site_id: int | None, closure_id: int | None) -> tuple[str, int]:
 
 def build_cable(sites: Iterable, closures: Iterable, cables: Iterable, cable_segments: Iterable,
                 nodes: Iterable = (), *, include_planned: bool = False,
-                carrying: frozenset[int] = frozenset()) -> nx.MultiGraph:
-    """``carrying``: cables live links run over, kept with their ends whatever their status."""
+                carrying: frozenset[int] = frozenset(), paths: dict | None = None) -> nx.MultiGraph:
+    """``carrying``: cables live links run over, kept with their ends whatever their status;
+    ``paths``: ``cable_paths(cable_segments)`` if the caller has it already."""
     cables = list(cables)
     live_ends = {end for c in cables if c.id in carrying
                  for end in (cable_end(c.a_site_id, c.a_closure_id), cable_end(c.b_site_id, c.b_closure_id))}
@@ -86,7 +87,7 @@ def build_cable(sites: Iterable, closures: Iterable, cables: Iterable, cable_seg
         if in_scope(closure.status, include_planned) or ("closure", closure.id) in live_ends:
             graph.add_node(("closure", closure.id), kind="closure", ref_id=closure.id,
                            code=closure.code, site_id=None, node_id=closure.node_id)
-    paths = cable_paths(cable_segments)
+    paths = cable_paths(cable_segments) if paths is None else paths
     for cable in cables:
         a = cable_end(cable.a_site_id, cable.a_closure_id)
         b = cable_end(cable.b_site_id, cable.b_closure_id)
@@ -98,14 +99,16 @@ def build_cable(sites: Iterable, closures: Iterable, cables: Iterable, cable_seg
 
 
 def build_logical(devices: Iterable, interfaces: Iterable, links: Iterable, hops: Iterable,
-                  cable_segments: Iterable, *, include_planned: bool = False) -> nx.MultiGraph:
+                  cable_segments: Iterable, *, include_planned: bool = False,
+                  paths: dict | None = None) -> nx.MultiGraph:
+    """``paths``: ``cable_paths(cable_segments)`` if the caller has it already."""
     graph = nx.MultiGraph(layer="logical")
     for dev in devices:
         if in_scope(dev.status, include_planned):
             graph.add_node(dev.id, name=dev.name, role=str(dev.role), site_id=dev.site_id,
                            platform=dev.platform, mgmt_ip=dev.mgmt_ip)
     device_of = {i.id: i.device_id for i in interfaces}
-    paths = cable_paths(cable_segments)
+    paths = cable_paths(cable_segments) if paths is None else paths
     link_cables: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for hop in hops:
         link_cables[hop.link_id].append((hop.seq, hop.cable_id))
@@ -134,14 +137,14 @@ def physical_from(inv: Inventory, *, include_planned: bool = False, carrying: fr
 
 
 def cable_from(inv: Inventory, *, include_planned: bool = False,
-               carrying: frozenset[int] = frozenset()) -> nx.MultiGraph:
+               carrying: frozenset[int] = frozenset(), paths: dict | None = None) -> nx.MultiGraph:
     return build_cable(inv.sites, inv.closures, inv.cables, inv.cable_segments, inv.nodes,
-                       include_planned=include_planned, carrying=carrying)
+                       include_planned=include_planned, carrying=carrying, paths=paths)
 
 
-def logical_from(inv: Inventory, *, include_planned: bool = False) -> nx.MultiGraph:
+def logical_from(inv: Inventory, *, include_planned: bool = False, paths: dict | None = None) -> nx.MultiGraph:
     return build_logical(inv.devices, inv.interfaces, inv.links, inv.hops, inv.cable_segments,
-                         include_planned=include_planned)
+                         include_planned=include_planned, paths=paths)
 
 
 def physical_graph(session: Session, *, include_planned: bool = False) -> nx.MultiGraph:

@@ -36,11 +36,12 @@ from typing import Hashable, Iterable
 import networkx as nx
 
 from inventory.models.sites import DEFAULT_CRITICALITY, SiteKind
+from topology.customers import CustomerLoss
 from topology.cuts import CutTree, FailureSearch, plain_adjacency
 from netops.vocabulary import CUSTOMER_WEIGHTS, MASS_OUTAGE_WEIGHT, SITE_WEIGHTS, DeviceRole
 from topology.findings import ElementRef, Severity, impact_severity
 from topology.gc_pause import gc_paused
-from topology.graphs import cable_from, live_plant, logical_from, physical_from, shared_risk_groups
+from topology.graphs import cable_from, cable_paths, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope
 
@@ -132,6 +133,8 @@ class Layer:
         return Counter(self.site_of[n] for n in self.reachable if n in self.site_of)
 
     def lost_sites(self, cut_nodes: Iterable, failed_nodes: Iterable = ()) -> set[int]:
+        if not cut_nodes and not failed_nodes:
+            return set()  # most failures of a ranking: links on cycles, nothing cut off
         gone = Counter(self.site_of[n] for group in (cut_nodes, failed_nodes) for n in group
                        if n in self.site_of and n in self.reachable)
         return {s for s, c in gone.items() if c == self.site_node_count[s] and s not in self.core_sites}
@@ -227,25 +230,30 @@ class Network:
         planned = self.config.include_planned
         self.sites = {s.id: s for s in inv.sites if in_scope(s.status, planned)}
         self.core_sites = {s.id for s in self.sites.values() if str(s.kind) == SiteKind.CORE}
-        self.logical_graph = logical_from(inv, include_planned=planned)
+        self.cable_paths = cable_paths(inv.cable_segments)  # cable -> its trench segments, in order
+        self.logical_graph = logical_from(inv, include_planned=planned, paths=self.cable_paths)
         live_cables, live_segments = live_plant(self.logical_graph)
-        self.cable_graph = cable_from(inv, include_planned=planned, carrying=live_cables)
+        self.cable_graph = cable_from(inv, include_planned=planned, carrying=live_cables, paths=self.cable_paths)
+        # each graph's edges walked once (a networkx edge view costs a Python call per edge)
+        self.cable_ends = {k: (u, v) for u, v, k in self.cable_graph.edges(keys=True)}
+        cable_nodes = self.cable_graph.nodes
         closure_nodes = frozenset(  # the manholes where live cables are spliced
-            self.cable_graph.nodes[end]["node_id"] for u, v, k in self.cable_graph.edges(keys=True)
-            if k in live_cables for end in (u, v) if end[0] == "closure")
+            cable_nodes[end]["node_id"] for k, ends in self.cable_ends.items()
+            if k in live_cables for end in ends if end[0] == "closure")
         self.physical_graph = physical_from(inv, include_planned=planned, carrying=live_segments,
                                             holding=closure_nodes)
         in_graph = {k for _, _, k in self.physical_graph.edges(keys=True)}
         self.segments = {s.id: s for s in inv.segments if s.id in in_graph}
         self.route_nodes = {n.id: n for n in inv.nodes if n.id in self.physical_graph}
-        in_graph = {k for _, _, k in self.cable_graph.edges(keys=True)}
-        self.cables = {c.id: c for c in inv.cables if c.id in in_graph}
+        self.cables = {c.id: c for c in inv.cables if c.id in self.cable_ends}
         self.closures = {c.id: c for c in inv.closures if ("closure", c.id) in self.cable_graph}
         self.devices = {d.id: d for d in inv.devices if d.id in self.logical_graph}
-        self.links = {k: data for _, _, k, data in self.logical_graph.edges(keys=True, data=True)}
+        self.links: dict[int, dict] = {}  # link id -> its edge data
+        self.link_ends: dict[int, tuple[int, int]] = {}
+        for u, v, k, data in self.logical_graph.edges(keys=True, data=True):
+            self.links[k] = data
+            self.link_ends[k] = (u, v)
         self.links_by_trench = shared_risk_groups(self.logical_graph)
-        self.link_ends = {k: (u, v) for u, v, k in self.logical_graph.edges(keys=True)}
-        self.cable_ends = {k: (u, v) for u, v, k in self.cable_graph.edges(keys=True)}
         self.memo: dict = {}  # results several audits share (the criticality ranking)
         self.links_by_cable: dict[int, set[int]] = defaultdict(set)
         for link_id, data in self.links.items():
@@ -253,6 +261,7 @@ class Network:
                 self.links_by_cable[cable_id].add(link_id)
 
     # -- layers -----------------------------------------------------------------------
+    @gc_paused()
     def _layer(self, name: str, graph: nx.MultiGraph, sources: list | None = None) -> Layer:
         # a business line's NTU is its company's, not its serving site's: it neither keeps the
         # site connected nor is counted with it (``topology.customers``)
@@ -285,21 +294,66 @@ class Network:
     # -- the service view: failures of any layer mapped onto logical links ------------------
     def links_failed_by(self, failure: FailureSet) -> set[int]:
         links = set(failure.links)
-        trenches = set(failure.trenches)
-        closures = set(failure.closures)
+        for trench in failure.trenches:
+            links |= self.trench_links.get(trench, NO_LINKS)
         for node in failure.nodes:
-            for keys in self.physical.adj.get(node, {}).values():
-                trenches.update(keys)
-            closures.update(self.closures_at.get(node, ()))
-        cables = set(failure.cables)
-        for closure in closures:
-            for keys in self.cable.adj.get(("closure", closure), {}).values():
-                cables.update(keys)
-        for trench in trenches:
-            links |= self.links_by_trench.get(trench, set())
-        for cable in cables:
-            links |= self.links_by_cable.get(cable, set())
+            links |= self.node_links(node)
+        for closure in failure.closures:
+            links |= self.closure_links(closure)
+        for cable in failure.cables:
+            links |= self.links_by_cable.get(cable, NO_LINKS)
         return links
+
+    @cached_property
+    def trench_links(self) -> dict[int, frozenset[int]]:
+        """Trench segment -> the links it takes down, one frozenset per distinct set: the
+        consecutive segments of a route share it, and its hash, as a key of the memo."""
+        interned: dict[frozenset, frozenset] = {}
+        return {trench: interned.setdefault(links, links)
+                for trench, links in ((t, frozenset(ls)) for t, ls in self.links_by_trench.items())}
+
+    def node_links(self, node: int) -> set[int]:
+        """The links a route node takes down: those of its trench segments and closures."""
+        links: set[int] = set()
+        for keys in self.physical.adj.get(node, {}).values():
+            for trench in keys:
+                links |= self.trench_links.get(trench, NO_LINKS)
+        for closure in self.closures_at.get(node, ()):
+            links |= self.closure_links(closure)
+        return links
+
+    def closure_links(self, closure: int) -> set[int]:
+        """The links a closure takes down: those of the cables spliced in it."""
+        links: set[int] = set()
+        for keys in self.cable.adj.get(("closure", closure), {}).values():
+            for cable in keys:
+                links |= self.links_by_cable.get(cable, NO_LINKS)
+        return links
+
+    def element_links(self, kind: str, ident) -> frozenset[int]:
+        """The links one element's failure takes down (``links_failed_by`` of ``failure_of``,
+        without building the failure: the ranking asks it of half a million elements)."""
+        if kind == "trench":
+            return self.trench_links.get(ident, NO_LINKS)
+        if kind == "node":
+            return frozenset(self.node_links(ident))
+        if kind == "closure":
+            return frozenset(self.closure_links(ident))
+        if kind == "cable":
+            return frozenset(self.links_by_cable.get(ident, NO_LINKS))
+        if kind == "link":
+            return frozenset({ident})
+        return NO_LINKS  # a device or a splitter fails no link of its own
+
+    def element_loss(self, kind: str, ident, *, naive: bool = False) -> tuple[frozenset[int], CustomerLoss]:
+        """``loss_of(failure_of(kind, ident))`` for one trench, node, closure, cable, link,
+        device or splitter, with the failure's links and customers looked up directly."""
+        if naive:
+            return self.loss_of(self.failure_of(kind, ident), naive=True)
+        links = self.element_links(kind, ident)
+        devices = frozenset({ident}) if kind == "device" else NO_LINKS
+        sites, lost_devices = self.service_loss(links, devices)
+        return sites, self.customers.lost(((kind, ident),), links, lost_devices)
 
     def failure_of(self, kind: str, ident) -> FailureSet:
         """One element failing: a trench, node, cable, closure, device, link or splitter, or
@@ -327,10 +381,10 @@ class Network:
         kind, ident = (LAYER_KINDS[layer][1], edge) if node is None else self.node_element(layer, node)
         return frozenset(self.loss_of(self.failure_of(kind, ident))[0])
 
-    def loss_of(self, failure: FailureSet):
+    def loss_of(self, failure: FailureSet, *, naive: bool = False):
         """(sites, ``CustomerLoss``) that lose service when everything in ``failure`` fails."""
         links = frozenset(self.links_failed_by(failure))
-        sites, devices = self.service_loss(links, failure.devices)
+        sites, devices = self.service_loss(links, failure.devices, naive=naive)
         return sites, self.customers.lost_by(failure, links, devices)
 
     @cached_property
@@ -416,14 +470,20 @@ class Network:
         return impact_severity([self.site_criticality(s) for s in site_ids], classes, homes, pons, weight,
                                self.config.critical_weight)
 
+    def name(self, kind: str, ident) -> str:
+        """The code (a device's name) of a trench, route node or device, else of ``ref``."""
+        if kind == "trench":
+            return self.segments[ident].code
+        if kind == "node":
+            return self.route_nodes[ident].code
+        if kind == "device":
+            return self.devices[ident].name
+        return self.ref(kind, ident).code
+
     def ref(self, kind: str, ident) -> ElementRef:
         """An ``ElementRef`` for a graph element of any layer."""
-        if kind == "trench":
-            return ElementRef("trench", ident, self.segments[ident].code)
-        if kind == "node":
-            return ElementRef("node", ident, self.route_nodes[ident].code)
-        if kind == "device":
-            return ElementRef("device", ident, self.devices[ident].name)
+        if kind in ("trench", "node", "device"):
+            return ElementRef(kind, ident, self.name(kind, ident))
         if kind == "link":
             return ElementRef("link", ident, self.links[ident]["code"])
         if kind == "cable":
@@ -439,6 +499,8 @@ class Network:
             return ElementRef("splitter", ident, self.customers.splitters[ident].code)
         raise ValueError(f"unknown element kind {kind!r}")
 
+
+NO_LINKS: frozenset = frozenset()
 
 #: the ``FailureSet`` field of each kind of element
 FAILURE_FIELDS = {"trench": "trenches", "node": "nodes", "cable": "cables", "closure": "closures",

@@ -2,16 +2,18 @@
 
 The graph builders take these (or any object with the same attributes, such as the
 SQLModel rows themselves), so tests build small networks by hand without a database,
-and the loader reads the database with column queries instead of full ORM objects into
-named tuples, which are cheap to make and keep a 100x city in memory compactly.
+and the loader reads the database with one column query per table through the DBAPI
+cursor (no ORM objects, no SQLAlchemy result rows) into named tuples, which are cheap to
+make and keep a 100x city in memory compactly.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from inventory.models import (
     Building,
@@ -215,61 +217,86 @@ class Inventory:
     residential: list[ResidentialRow] = field(default_factory=list)
 
 
-def _rows(session: Session, row_type, *columns, order_by=()):
-    """Rows in a fixed order (the first column, the id, unless told): graphs built from
-    them, and every answer that depends on the order of a search, are then the same on
-    SQLite and PostgreSQL, whose scans return rows in different orders."""
-    statement = select(*columns).order_by(*(order_by or columns[:1]))
-    return [row_type(*values) for values in session.exec(statement)]
+def _select(cursor, *columns, order_by=()) -> list[tuple]:
+    """One column query of one table, in a fixed order (the first column, the id, unless
+    told): graphs built from the rows, and every answer that depends on the order of a
+    search, are then the same on SQLite and PostgreSQL, whose scans return rows in
+    different orders. Through the DBAPI cursor: plain tuples, no SQLAlchemy result rows."""
+    table = columns[0].expression.table.name
+    names = ", ".join(f'"{c.expression.name}"' for c in columns)
+    order = ", ".join(f'"{c.expression.name}"' for c in (order_by or columns[:1]))
+    cursor.execute(f'SELECT {names} FROM "{table}" ORDER BY {order}')
+    return cursor.fetchall()
+
+
+def _rows(cursor, row_type, *columns, order_by=()) -> list:
+    rows = _select(cursor, *columns, order_by=order_by)
+    if len(columns) < len(row_type._fields):
+        return [row_type(*values) for values in rows]  # the fields not read take their defaults
+    make = row_type._make
+    return [make(values) for values in rows]
+
+
+def _geometry(value) -> tuple | list:
+    """A trench's LineString: JSON text from SQLite, already a list from PostgreSQL's json."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value or ()
 
 
 @gc_paused()
 def load_inventory(session: Session, *, geometry: bool = False) -> Inventory:
     """Read the inventory with column queries (no ORM objects). ``geometry`` also loads the
     trench LineStrings, which only the consistency audit and GeoJSON output need."""
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        return _load(cursor, geometry)
+    finally:
+        cursor.close()
+
+
+def _load(cursor, geometry: bool) -> Inventory:
     segment_columns = [
         TrenchSegment.id, TrenchSegment.code, TrenchSegment.a_node_id, TrenchSegment.b_node_id,
         TrenchSegment.length_m, TrenchSegment.laying_method, TrenchSegment.ducts_total,
         TrenchSegment.ducts_used, TrenchSegment.status,
     ]
     if geometry:
-        segments = [
-            SegmentRow(*values[:-1], geometry=values[-1] or ())
-            for values in session.exec(select(*segment_columns, TrenchSegment.geometry).order_by(TrenchSegment.id))
-        ]
+        segments = [SegmentRow(*values[:-1], _geometry(values[-1]))
+                    for values in _select(cursor, *segment_columns, TrenchSegment.geometry)]
     else:
-        segments = _rows(session, SegmentRow, *segment_columns)
+        segments = _rows(cursor, SegmentRow, *segment_columns)
     return Inventory(
-        sites=_rows(session, SiteRow, Site.id, Site.code, Site.kind, Site.name, Site.lat, Site.lon,
+        sites=_rows(cursor, SiteRow, Site.id, Site.code, Site.kind, Site.name, Site.lat, Site.lon,
                     Site.criticality, Site.status),
-        nodes=_rows(session, NodeRow, RouteNode.id, RouteNode.code, RouteNode.kind, RouteNode.lat,
+        nodes=_rows(cursor, NodeRow, RouteNode.id, RouteNode.code, RouteNode.kind, RouteNode.lat,
                     RouteNode.lon, RouteNode.site_id, RouteNode.status),
         segments=segments,
-        closures=_rows(session, ClosureRow, SpliceClosure.id, SpliceClosure.code,
+        closures=_rows(cursor, ClosureRow, SpliceClosure.id, SpliceClosure.code,
                        SpliceClosure.node_id, SpliceClosure.status),
-        cables=_rows(session, CableRow, Cable.id, Cable.code, Cable.strands, Cable.a_site_id,
+        cables=_rows(cursor, CableRow, Cable.id, Cable.code, Cable.strands, Cable.a_site_id,
                      Cable.a_closure_id, Cable.b_site_id, Cable.b_closure_id, Cable.length_m,
                      Cable.status),
-        cable_segments=_rows(session, CableSegmentRow, CableSegment.cable_id, CableSegment.seq,
+        cable_segments=_rows(cursor, CableSegmentRow, CableSegment.cable_id, CableSegment.seq,
                              CableSegment.segment_id,
                              order_by=(CableSegment.cable_id, CableSegment.seq)),
-        devices=_rows(session, DeviceRow, Device.id, Device.name, Device.site_id, Device.role,
+        devices=_rows(cursor, DeviceRow, Device.id, Device.name, Device.site_id, Device.role,
                       Device.platform, Device.mgmt_ip, Device.status),
-        interfaces=_rows(session, InterfaceRow, Interface.id, Interface.device_id, Interface.name),
-        links=_rows(session, LinkRow, Link.id, Link.code, Link.a_interface_id, Link.b_interface_id,
+        interfaces=_rows(cursor, InterfaceRow, Interface.id, Interface.device_id, Interface.name),
+        links=_rows(cursor, LinkRow, Link.id, Link.code, Link.a_interface_id, Link.b_interface_id,
                     Link.medium, Link.status),
-        hops=_rows(session, HopRow, LinkHop.link_id, LinkHop.seq, LinkHop.cable_id,
+        hops=_rows(cursor, HopRow, LinkHop.link_id, LinkHop.seq, LinkHop.cable_id,
                    LinkHop.strand_a, LinkHop.strand_b, order_by=(LinkHop.link_id, LinkHop.seq)),
-        buildings=_rows(session, BuildingRow, Building.id, Building.code, Building.lat, Building.lon,
+        buildings=_rows(cursor, BuildingRow, Building.id, Building.code, Building.lat, Building.lon,
                         Building.residential_units, Building.status),
-        businesses=_rows(session, BusinessRow, BusinessConnection.id, BusinessConnection.code,
+        businesses=_rows(cursor, BusinessRow, BusinessConnection.id, BusinessConnection.code,
                          BusinessConnection.service_class, BusinessConnection.link_id, BusinessConnection.device_id,
                          BusinessConnection.building_id, BusinessConnection.site_id, BusinessConnection.status),
-        olt_ports=_rows(session, OltPortRow, OltPort.id, OltPort.interface_id, OltPort.optics_class, OltPort.status),
-        splitters=_rows(session, SplitterRow, Splitter.id, Splitter.code, Splitter.ratio, Splitter.node_id,
+        olt_ports=_rows(cursor, OltPortRow, OltPort.id, OltPort.interface_id, OltPort.optics_class, OltPort.status),
+        splitters=_rows(cursor, SplitterRow, Splitter.id, Splitter.code, Splitter.ratio, Splitter.node_id,
                         Splitter.olt_port_id, Splitter.parent_id, Splitter.parent_port, Splitter.feeder_cable_id,
                         Splitter.feeder_strand, Splitter.status),
-        residential=_rows(session, ResidentialRow, ResidentialConnection.id, ResidentialConnection.code,
+        residential=_rows(cursor, ResidentialRow, ResidentialConnection.id, ResidentialConnection.code,
                           ResidentialConnection.building_id, ResidentialConnection.splitter_id,
                           ResidentialConnection.splitter_port, ResidentialConnection.units,
                           ResidentialConnection.take_up, ResidentialConnection.drop_cable_id,
