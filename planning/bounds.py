@@ -22,9 +22,11 @@ arc goes to the sites that left over it. Then **re-pricing** (``_repriced``) cli
 same Lagrangian dual from those prices: each round part of every used arc's fixed cost
 moves to the sites whose cheapest ways used it.
 
-**Spare strand capacity** (a cable with k free pairs carries k sites) is priced in the
-same Lagrangian: a price mu_c >= 0 per cable, paid by every site whose cheapest way rides
-it, minus mu_c · k_c for the whole batch; re-pricing moves it by subgradient steps. Any
+**Spare strand and closure capacity** (a cable with k free pairs carries k sites, a
+closure with room for j pair joins 2j arc uses) is priced in the same Lagrangian: a price
+mu_c >= 0 per limit, paid on each of its arcs a site's cheapest way crosses, minus
+mu_c · (its limit) for the whole batch. Re-pricing lowers it by subgradient steps and
+raises an overfilled one by the exact step along it (the riders' losses off it). Any
 mu >= 0 keeps the bound valid for the capacitated plan; without it the bound could not
 rise above the uncapacitated optimum, below what the capacity-repaired plan must cost.
 
@@ -76,6 +78,8 @@ REPRICE_ROUNDS = 100  # re-pricing rounds after column generation (one bounded D
 REPRICE_DAMPING = 0.05  # part of an arc's price that follows the sites using it, per round
 REPRICE_PATIENCE = 5  # rounds without a better bound before the capacity prices' step is halved
 REPRICE_TARGET = 0.002  # ... stopping early once the plan is proven within 0.2 %
+RAISE_EVERY = 5  # re-pricing rounds per exact raise of the overfilled limits' prices (``_raised``)
+RAISE_MAX = 200.0  # EUR: a raise's searches stop this far above a site's way (a smaller raise stays valid)
 
 
 @dataclass(frozen=True)
@@ -282,34 +286,35 @@ def _directed_ways(instance: SteinerInstance, paths: dict[int, list[int]]) -> di
 
 @dataclass
 class _Capacities:
-    """Strand capacities in the Lagrangian: a price ``mu`` per cable on its (one) arc per
-    direction, paid by every site riding it, and ``limit`` sites it may carry."""
+    """Strand and closure capacities in the Lagrangian: a price ``mu`` per limit, paid on
+    each of its arcs a site's way crosses (a cable's strand edge once, a closure's arcs in
+    and out), and ``limit`` arc uses it allows (``capacity_rows``)."""
 
-    arcs: np.ndarray  # undirected arc of each cable
+    member: csr_matrix  # limit x undirected arc: 1 where the arc belongs to the limit
     limit: np.ndarray
     mu: np.ndarray
 
     @classmethod
     def of(cls, instance: SteinerInstance, capacities) -> "_Capacities":
-        # one edge per cable: each site crosses it at most once (a cable's strands make one edge)
-        rows = [(arcs[0], limit) for arcs, limit in capacity_rows(instance, capacities) if len(arcs)]
-        return cls(np.asarray([a for a, _ in rows], dtype=np.int64),
-                   np.asarray([limit for _, limit in rows], dtype=float), np.zeros(len(rows)))
+        rows = capacity_rows(instance, capacities)
+        member = csr_matrix((np.ones(sum(len(arcs) for arcs, _ in rows)),
+                             (np.repeat(np.arange(len(rows)), [len(arcs) for arcs, _ in rows]),
+                              np.concatenate([arcs for arcs, _ in rows] or [np.zeros(0, dtype=np.int64)]))),
+                            shape=(len(rows), len(instance.tail)))
+        return cls(member, np.asarray([limit for _, limit in rows], dtype=float), np.zeros(len(rows)))
+
+    def with_mu(self, mu: np.ndarray) -> "_Capacities":
+        return _Capacities(self.member, self.limit, mu)
 
     def prices(self, m: int) -> np.ndarray:
-        extra = np.zeros(2 * m)
-        extra[self.arcs] = extra[self.arcs + m] = self.mu
-        return extra
+        extra = self.member.T @ self.mu if len(self.mu) else np.zeros(m)
+        return np.concatenate([extra, extra])
 
     def riders(self, m: int, ways: dict[int, list[int]]) -> np.ndarray:
-        """Sites riding each cable on ``ways``."""
-        cable_of = np.full(m, -1)
-        cable_of[self.arcs] = np.arange(len(self.arcs))
-        load = np.zeros(len(self.arcs))
-        for way in ways.values():
-            cables = cable_of[np.asarray(way, dtype=np.int64) % m]
-            load[np.unique(cables[cables >= 0])] += 1
-        return load
+        """Arc uses of each limit on ``ways`` (a cable's: the sites riding it)."""
+        uses = np.bincount(np.concatenate([np.asarray(w, dtype=np.int64) for w in ways.values()] or
+                                          [np.zeros(0, dtype=np.int64)]) % m, minlength=m)
+        return self.member @ uses
 
 
 def _lagrangian(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray],
@@ -467,16 +472,55 @@ def _sparse(blocks: list[tuple[np.ndarray, np.ndarray, float]], rows: int, colum
     return csr_matrix((val, (row, col)), shape=(rows, columns))
 
 
+def _raised(instance: SteinerInstance, sites: list[int], current: np.ndarray, capacity: _Capacities,
+            ways: dict[int, list[int]]) -> np.ndarray:
+    """Capacity prices raised where ``ways`` overfill a limit, each by the exact step that
+    maximises the Lagrangian along it alone: the sites riding it would pay
+    ``loss`` more on their cheapest way off it, so raising its price by d keeps those with
+    loss > d on it; d is the smallest that leaves no more than the limit on it (the
+    limit-th largest loss, counted in arc uses). Sites not riding it do not mind a raise."""
+    m = len(instance.tail)
+    mu = capacity.mu.copy()
+    riders = capacity.riders(m, ways)
+    overfilled = np.flatnonzero(riders > capacity.limit)
+    if not len(overfilled):
+        return mu
+    graph, perm, _ = _directed_template(instance)
+    base = np.concatenate([instance.per_cable, instance.per_cable]) + capacity.prices(m)
+    for row in overfilled.tolist():
+        arcs = capacity.member[row].indices
+        losses = []  # (loss, arc uses) of each site riding the limit
+        for i, t in enumerate(sites):
+            uses = int(np.isin(np.asarray(ways[t]) % m, arcs).sum())
+            if not uses:
+                continue
+            weights = np.maximum(base + current[i], _EPS)
+            on = float(weights[ways[t]].sum())
+            weights[arcs] = weights[arcs + m] = np.inf
+            graph.data = weights[perm]
+            off = dijkstra(graph, directed=True, indices=t, limit=on + RAISE_MAX)[instance.root]
+            losses.append((min(off - on, RAISE_MAX), uses))
+        losses.sort(reverse=True)
+        kept = 0.0
+        for loss, uses in losses:
+            kept += uses
+            if kept > capacity.limit[row]:
+                mu[row] += max(0.0, loss)
+                break
+    return mu
+
+
 def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray],
               capacity: _Capacities, ways: dict[int, list[int]], fixed: np.ndarray, upper: float,
               rounds: int) -> float:
     """Re-pricing after column generation, an ascent of the Lagrangian dual: each round a
     ``REPRICE_DAMPING`` part of the fixed cost of every arc the sites' cheapest ways used
     moves to those sites, evenly (they found it too cheap; the others pay less), the rest
-    of every arc's price stays (a mix of two valid splits is valid); and each cable's
-    capacity price follows a subgradient step (up where more sites ride it than it has
-    pairs, down where fewer), sized by the distance to ``upper`` (the plan, tolls
-    included) and halved when ``REPRICE_PATIENCE`` rounds bring nothing. The best
+    of every arc's price stays (a mix of two valid splits is valid); and each limit's
+    capacity price goes down by a subgradient step where fewer sites ride it than it has
+    room for, sized by the distance to ``upper`` (the plan, tolls included) and halved
+    when ``REPRICE_PATIENCE`` rounds bring nothing, and every ``RAISE_EVERY`` rounds up
+    where more do, by the exact step along it (``_raised``). The best
     Lagrangian value; early once it proves ``upper`` within ``REPRICE_TARGET``."""
     sites = list(terminals)
     m = len(instance.tail)
@@ -484,7 +528,7 @@ def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int,
     current = np.stack([prices[t] for t in sites])
     mu, step, since = capacity.mu.copy(), 1.0, 0
     best = value = -np.inf
-    for _ in range(rounds):
+    for round_ in range(rounds):
         if upper - tolls <= (1 + REPRICE_TARGET) * (best - tolls):
             break
         users = np.zeros(current.shape, dtype=bool)
@@ -497,9 +541,12 @@ def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int,
         if len(mu):
             slope = capacity.riders(m, ways) - capacity.limit
             slope[(mu <= 0) & (slope < 0)] = 0.0
+            slope[slope > 0] = 0.0  # raised exactly below
             if slope.any() and np.isfinite(value):
                 mu = np.maximum(0.0, mu + step * max(upper - value, 0.0) / float(slope @ slope) * slope)
-        capacity = _Capacities(capacity.arcs, capacity.limit, mu)
+            if round_ % RAISE_EVERY == 0:
+                mu = _raised(instance, sites, current, capacity.with_mu(mu), ways)
+        capacity = capacity.with_mu(mu)
         value, ways = _lagrangian(instance, sites, {t: current[i] for i, t in enumerate(sites)}, capacity, ways)
         if value > best:
             best, since = value, 0

@@ -4,12 +4,14 @@ makes it tighter, not looser."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planning.batch import SteinerInstance, joint_paths, plan_batch
-from planning.bounds import dual_ascent_bound, generated_lp_bound, lower_bound, lp_bound
+from planning.bounds import (_Capacities, _directed_ways, _lagrangian, _raised, dual_ascent_bound, generated_lp_bound,
+                             lower_bound, lp_bound)
 from planning.exact import optimal_cost
 from planning.strands import respect_strand_capacity, strand_capacities
 from tests.planning.grid import candidate_network, feeder_city
@@ -70,4 +72,59 @@ def test_bounds_hold_below_the_capacitated_optimum(pairs, cols, second_pop, free
     assert optimum <= instance.cost(paths) + 1e-3
     for bound in (lp_bound(instance, sites, capacities), lower_bound(instance, sites, paths, capacities),
                   generated_lp_bound(instance, sites, paths, capacities), dual_ascent_bound(instance, sites)):
+        assert bound.value_eur <= optimum + 1e-3 * max(1.0, optimum * 1e-6)
+
+
+def _three_riders_on_two_pairs():
+    """The NEAR city's instance, its cable's capacity, and every site's cheapest way
+    ignoring the capacity (all three ride the cable's two pairs)."""
+    city = feeder_city(pairs=2, sites=NEAR)
+    net = candidate_network(city)
+    instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
+    capacity = _Capacities.of(instance, strand_capacities(net, instance))
+    sites = sorted(instance.terminals)
+    free = {t: np.zeros(2 * len(instance.tail)) for t in sites}
+    value, ways = _lagrangian(instance, sites, free, capacity, _directed_ways(instance, joint_paths(instance)))
+    return instance, sites, capacity, free, value, ways
+
+
+def test_an_overfilled_cable_is_raised_by_the_exact_step_and_the_bound_rises(monkeypatch):
+    """Three sites ride a cable with two pairs: the raise is the smallest of the three
+    riders' losses off it (so only two stay on), and the Lagrangian bound goes up by that
+    loss (the third rider pays it, the two others pay it and get it back as 2 pairs x price).
+    The searches' cap (``RAISE_MAX``) lifted, the step is exact: going further adds nothing."""
+    import planning.bounds
+
+    instance, sites, capacity, free, value, ways = _three_riders_on_two_pairs()
+    capped = _raised(instance, sites, np.stack([free[t] for t in sites]), capacity, ways)
+    assert 0 < capped.max() <= planning.bounds.RAISE_MAX
+    monkeypatch.setattr(planning.bounds, "RAISE_MAX", 1e9)
+    riders = capacity.riders(len(instance.tail), ways)
+    (row,) = np.flatnonzero(riders > capacity.limit)
+    assert riders[row] == 3 and capacity.limit[row] == 2
+    current = np.stack([free[t] for t in sites])
+    mu = _raised(instance, sites, current, capacity, ways)
+    assert mu[row] > 1 and np.count_nonzero(mu) == 1
+    raised, _ = _lagrangian(instance, sites, free, capacity.with_mu(mu), ways)
+    assert raised == pytest.approx(value + mu[row], rel=1e-9)
+    # one step further brings no more (the step was exact along this price)
+    further, _ = _lagrangian(instance, sites, free, capacity.with_mu(mu * 1.5), ways)
+    assert further <= raised + 1e-6
+
+
+@settings(max_examples=15)
+@given(joins=st.integers(1, 2), cols=st.integers(4, 6),
+       spots=st.lists(st.sampled_from(SPOTS), min_size=2, max_size=4, unique=True))
+def test_bounds_hold_below_the_optimum_when_the_closure_binds(joins, cols, spots):
+    """A closure with room for fewer pair joins than sites: its price is paid on the way in
+    and out, and every bound stays below the exact optimum with that limit."""
+    city = feeder_city(cols, pairs=3, sites=tuple(spots))
+    net = candidate_network(city, closure_splices={1: 2 * joins})
+    instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
+    capacities = strand_capacities(net, instance)
+    paths = respect_strand_capacity(net, instance, joint_paths(instance))
+    sites = sorted(paths)
+    optimum = optimal_cost(instance, sites, capacities=capacities)
+    assert optimum <= instance.cost(paths) + 1e-3
+    for bound in (lower_bound(instance, sites, paths, capacities), generated_lp_bound(instance, sites, paths, capacities)):
         assert bound.value_eur <= optimum + 1e-3 * max(1.0, optimum * 1e-6)
