@@ -139,7 +139,9 @@ class Oracle:
         if len(up) == len(self.links) and not any(kind == "device" for kind, _ in failed) and self.transit \
                 and hasattr(self, "_up") and "service" in self._up:
             return self._up["service"]  # nothing that matters failed
-        return {self.devices[d].site_id for d in self.devices_up(failed)} & self.sites.keys()
+        # a business line's NTU is its company's device, not its serving site's: it keeps no site up
+        return {self.devices[d].site_id for d in self.devices_up(failed)
+                if self.devices[d].role != "ntu"} & self.sites.keys()
 
     def links_up(self, failed) -> set[int]:
         failed = self.expand(failed)
