@@ -112,7 +112,12 @@ def header(tag: int, length: int) -> bytes:
 
 
 def encode_int(value: int) -> bytes:
+    if 0 <= value < 128:  # non-repeaters, max-repetitions, the version: every request has some
+        return _SMALL_INTS[value]
     return tlv(INTEGER, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+
+
+_SMALL_INTS = [bytes((INTEGER, 1, value)) for value in range(128)]
 
 
 def encode_arcs(arcs) -> bytes:

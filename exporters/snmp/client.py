@@ -351,16 +351,8 @@ class SnmpClient:
             varbinds = pdu.varbinds
             if not varbinds:
                 raise SnmpError("malformed_response", "GETBULK answered with no varbinds")
-            if in_step(active, cursor, varbinds):  # every answer of a walk but its last
-                width = len(active)
-                for j, column in enumerate(active):
-                    part = varbinds[j::width]
-                    into[column].extend(part)
-                    cursor[column] = part[-1][0]
-                total += len(varbinds)
-            else:
-                active, taken = split_answer(active, cursor, varbinds, profile.allow_nonincreasing, into)
-                total += taken
+            active, taken = read_answer(active, cursor, varbinds, profile.allow_nonincreasing, into)
+            total += taken
             if total > profile.max_varbinds_per_walk:
                 raise SnmpError("table_too_large", f"more than {profile.max_varbinds_per_walk} varbinds")
 
@@ -368,35 +360,27 @@ class SnmpClient:
 _oid_of, _tag_of = operator.itemgetter(0), operator.itemgetter(1)
 
 
-def in_step(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber.VarBind]) -> bool:
-    """Whether a GETBULK answer is rows of every active column and nothing else: no
-    exception value, each varbind inside its column, after its cursor (first row) and after
-    its column's previous row. Checked for the whole answer in C loops (a Python loop over
-    every varbind cost as much as decoding them); when it is not in step,
-    :func:`split_answer` looks column by column.
+def read_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber.VarBind],
+                allow_nonincreasing: bool, into: dict[bytes, list[ber.VarBind]]) -> tuple[list[bytes], int]:
+    """A GETBULK answer's rows into ``into``, column by column, cursors moved on: each
+    column's rows up to the first varbind that left it or carries an exception value, every
+    row numerically after the one before it (the cursor first), else ``oid_not_increasing``
+    (a tolerant profile takes them, and ends a column that loops). Returns the columns still
+    to walk and the rows taken.
 
-    Encoded OIDs compare as bytes, which sort like their arcs unless both sides hold
-    multi-octet arcs: the answer's OIDs must be one octet per arc. In byte order the OIDs
-    inside a column are one unbroken range, so a column whose rows rise from its cursor
-    (inside the column, or the column itself) to a last row inside it has every row inside.
+    Every answer of a walk but its last is rows of every active column and nothing else:
+    :func:`_in_step` recognises that for the whole answer in C loops (a Python loop over
+    every varbind cost as much as decoding them) and the answer is taken whole; any other
+    answer is read column by column. tests/exporter/test_walk_split.py holds both to one
+    reference reader.
     """
-    width, count = len(active), len(varbinds)
-    if count < width:
-        return False
-    oids = list(map(_oid_of, varbinds))
-    turn = count % width  # the last ``width`` varbinds, by column: a short last row wraps
-    return (ber.EXCEPTION_TAGS.isdisjoint(map(_tag_of, varbinds))
-            and b"".join(oids).isascii()
-            and all(map(operator.lt, map(cursor.__getitem__, active), oids))  # the first row
-            and all(map(operator.lt, oids, oids[width:]))  # every row after its column's previous one
-            and all(map(bytes.startswith, oids[-width:], active[turn:] + active[:turn])))
-
-
-def split_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber.VarBind],
-                 allow_nonincreasing: bool, into: dict[bytes, list[ber.VarBind]]) -> tuple[list[bytes], int]:
-    """A GETBULK answer column by column: each column's rows up to the first varbind that
-    left it (or an exception value), its cursor moved on. Returns the columns still to walk
-    and the rows taken."""
+    if _in_step(active, cursor, varbinds):
+        width = len(active)
+        for j, column in enumerate(active):
+            part = varbinds[j::width]
+            into[column].extend(part)
+            cursor[column] = part[-1][0]
+        return active, len(varbinds)
     width = len(active)
     still_active = []
     total = 0
@@ -427,14 +411,35 @@ def split_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list
     return still_active, total
 
 
+def _in_step(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber.VarBind]) -> bool:
+    """Whether a GETBULK answer is rows of every active column and nothing else: no
+    exception value, each varbind inside its column, after its cursor (first row) and after
+    its column's previous row, all checked in C loops.
+
+    Encoded OIDs compare as bytes, which sort like their arcs unless both sides hold
+    multi-octet arcs: the answer's OIDs must be one octet per arc. In byte order the OIDs
+    inside a column are one unbroken range, so a column whose rows rise from its cursor
+    (inside the column, or the column itself) to a last row inside it has every row inside.
+    """
+    width, count = len(active), len(varbinds)
+    if count < width:
+        return False
+    oids = list(map(_oid_of, varbinds))
+    turn = count % width  # the last ``width`` varbinds, by column: a short last row wraps
+    return (ber.EXCEPTION_TAGS.isdisjoint(map(_tag_of, varbinds))
+            and b"".join(oids).isascii()
+            and all(map(operator.lt, map(cursor.__getitem__, active), oids))  # the first row
+            and all(map(operator.lt, oids, oids[width:]))  # every row after its column's previous one
+            and all(map(bytes.startswith, oids[-width:], active[turn:] + active[:turn])))
+
+
 def _increasing(previous: bytes, part: list[ber.VarBind]) -> bool:
-    """First OID of a column's slice after the cursor, last not before the first (numeric
-    order: encoded bytes do not sort like arcs once multi-byte arcs appear)."""
-    first, last = part[0][0], part[-1][0]
-    if first.isascii() and last.isascii() and previous.isascii():  # one octet per arc: bytes sort like arcs
-        return first > previous and last >= first
-    first_arcs = ber.oid_to_tuple(first)
-    return first_arcs > ber.oid_to_tuple(previous) and ber.oid_to_tuple(last) >= first_arcs
+    """Every OID of a column's rows after the one before it, the first after ``previous``
+    (numeric order: encoded bytes do not sort like arcs once multi-octet arcs appear)."""
+    oids = [previous, *map(_oid_of, part)]
+    if not b"".join(oids).isascii():
+        oids = list(map(ber.oid_to_tuple, oids))
+    return all(map(operator.lt, oids, oids[1:]))
 
 
 def _expire(fut: asyncio.Future) -> None:

@@ -199,10 +199,11 @@ def test_a_target_silent_mid_walk_lets_its_slot_go(agent):
                 min_size=3, max_size=3))
 def test_walk_order_check_agrees_with_numeric_order(tails):
     """The walk compares encoded OIDs directly when every arc is one octet: same verdict as
-    comparing the arcs as numbers, whatever mix of one- and multi-octet arcs comes."""
+    comparing the arcs as numbers (each row after the one before), whatever mix of one- and
+    multi-octet arcs comes."""
     previous, first, last = ((1, 3, 6, 1, 2, 1, *tail) for tail in tails)
     encoded = [(ber.encode_subids(first), ber.COUNTER64, b"\x01"), (ber.encode_subids(last), ber.COUNTER64, b"\x01")]
-    assert _increasing(ber.encode_subids(previous), encoded) == (first > previous and last >= first)
+    assert _increasing(ber.encode_subids(previous), encoded) == (previous < first < last)
 
 
 def test_a_silent_target_is_a_timeout_even_when_the_scrape_ends_first(black_holes):

@@ -1,6 +1,8 @@
-"""The label cache's rules: same stamp, no reboot, within the TTL."""
+"""The label cache's rules: same stamp, no reboot, within the TTL; labels walked again
+are reused only when the walked rows are the same."""
 
-from exporters.snmp.modules import LabelCache
+from exporters.snmp import ber
+from exporters.snmp.modules import IF_ALIAS, IF_DESCR, IF_NAME, IF_TYPE, LabelCache, interface_labels_of
 
 KEY = (("127.0.0.1", 161), "public_v2", "interfaces")
 
@@ -28,3 +30,42 @@ def test_bounded():
         cache.put((("127.0.0.1", i), "p", "m"), 0, 0, 0.0, i)
     assert len(cache) == 3
     assert cache.get((("127.0.0.1", 9), "p", "m"), 0, 0, 0.0) == 9
+
+
+# -- labels walked again: reused when the rows are the same, rebuilt when anything moved
+def label_rows(alias: bytes = b"uplink", if_type: int = 6) -> dict:
+    """Two interfaces' IF_LABEL_COLUMNS as an agent answers them (fresh objects every call)."""
+    def rows(column, tag, values):
+        return [(column + bytes((index,)), tag, value) for index, value in values]
+    return {IF_NAME: rows(IF_NAME, ber.OCTET_STRING, [(1, b"Gi1/0/1"), (2, b"Gi1/0/2")]),
+            IF_ALIAS: rows(IF_ALIAS, ber.OCTET_STRING, [(1, alias), (2, b"")]),
+            IF_DESCR: rows(IF_DESCR, ber.OCTET_STRING, [(1, b"GigabitEthernet1/0/1"), (2, b"GigabitEthernet1/0/2")]),
+            IF_TYPE: rows(IF_TYPE, ber.INTEGER, [(1, bytes((if_type,))), (2, b"\x06")])}
+
+
+def test_labels_walked_again_unchanged_are_reused():
+    first = interface_labels_of(label_rows(), None)
+    again = interface_labels_of(label_rows(), first)
+    assert again is first
+    assert 'if_alias="uplink"' in first.info_lines[0]
+
+
+def test_labels_rebuilt_when_a_value_a_type_or_an_index_changed():
+    first = interface_labels_of(label_rows(), None)
+    renamed = interface_labels_of(label_rows(alias=b"to-core"), first)
+    assert renamed is not first and 'if_alias="to-core"' in renamed.info_lines[0]
+    retyped = interface_labels_of(label_rows(if_type=24), first)
+    assert retyped is not first and 'if_type="24"' in retyped.info_lines[0]
+    moved = label_rows()
+    moved[IF_NAME][1] = (IF_NAME + b"\x03", ber.OCTET_STRING, b"Gi1/0/2")  # same name, another ifIndex
+    assert interface_labels_of(moved, first) is not first
+    tagged = label_rows()
+    tagged[IF_ALIAS][0] = (IF_ALIAS + b"\x01", ber.OPAQUE, b"uplink")  # same octets, another tag
+    assert interface_labels_of(tagged, first) is not first
+
+
+def test_last_value_outlives_validity():
+    cache = LabelCache(ttl_s=0)  # --cache-ttl 0: never a hit, yet the last labels stay for comparison
+    cache.put(KEY, stamp=(53, 100), uptime=1_000, now=0.0, value="labels")
+    assert cache.get(KEY, (53, 100), uptime=2_000, now=0.0) is None
+    assert cache.last(KEY) == "labels" and cache.last((("127.0.0.1", 162), "public_v2", "interfaces")) is None
