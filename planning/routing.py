@@ -328,18 +328,25 @@ def location(node: Node) -> Node:
 
 def strand_nodes(net: CandidateNetwork, u: Node, v: Node, key: Hashable) -> list[Node]:
     """The route nodes a strand edge's cable passes, from ``u``'s end to ``v``'s, its end
-    manholes included: its trenches walked as a chain from whichever end they start at (a
-    part of a cable opened mid-span starts at neither of the cable's ends)."""
-    d = net.edge(u, v, key)
-    steps = [(a, b) for _, a, b in d["trenches"]]
-    cable = net.spare_cables.get(d["cable_id"])
-    starts = [end[1] for end in (location(u), location(v)) if end[0] == "n"]
-    starts += list(cable.ends) if cable is not None else []
-    walk = next(filter(None, (trench_walk(start, steps) for start in starts)), None)
+    manholes included: its trenches walked as a chain (a part of a cable opened mid-span
+    starts at neither of the cable's ends; the stored order may run either way)."""
+    steps = [(a, b) for _, a, b in net.edge(u, v, key)["trenches"]]
+    chains = [trench_walk(start, steps) for start in steps[0]] + [trench_walk(start, steps[::-1])
+                                                                   for start in steps[-1]]
+    walk = next(filter(None, chains), None)
     if walk is None:  # not a chain: every trench end in the stored order
         walk = [end for step in steps for end in step]
     nodes = [("n", n) for n in walk]
-    return nodes if location(u) != nodes[-1] else nodes[::-1]
+    # an end of the edge may be a node beside the cable's end (a PoP's node in the building
+    # of the manhole the cable ends in): orient by where each end is, else by its building
+    ends = (location(u), location(v))
+    for same in (lambda a, b: a == b, lambda a, b: net.building_of(a) is not None and
+                 net.building_of(a) == net.building_of(b)):
+        if same(ends[0], nodes[0]) or same(ends[1], nodes[-1]):
+            return nodes
+        if same(ends[0], nodes[-1]) or same(ends[1], nodes[0]):
+            return nodes[::-1]
+    return nodes
 
 
 def risk_rules(net: CandidateNetwork) -> RiskRules:

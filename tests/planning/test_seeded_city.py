@@ -135,3 +135,33 @@ def test_kita_batch_rides_spare_strands_and_lays_less_new_cable(city):
                 assert with_strands_eur < plan.total_eur
     engine.dispose()
     assert new_cable_km[True] < 0.5 * new_cable_km[False], new_cable_km
+
+
+def test_every_ride_on_spare_strands_is_passed_from_its_own_end(seeded_city):
+    """The shared-risk rules and the redundant MILP read a ride on spare strands as the
+    manholes its cable passes, in order from the end the route comes from: an end of the
+    edge beside the cable's end (a PoP's node in the building of the manhole the cable
+    ends in) must not turn it round (the MILP then saw the ride enter the PoP's building
+    twice and refused plans the heuristic rightly made)."""
+    from pathlib import Path
+
+    from netops import db as dbmod
+    from netops.db import session_scope
+    from planning.context import NetworkOptions, load_network
+    from planning.network import STRAND
+    from planning.routing import location, strand_nodes
+
+    db, streets = seeded_city
+    with session_scope(dbmod.make_engine(f"sqlite:///{db}")) as session:
+        net = load_network(session, NetworkOptions(streets=Path(streets)))
+    rides = [(u, v, k) for u, v, k, d in net.graph.edges(keys=True, data=True) if d["kind"] == STRAND]
+    beside = 0
+    for u, v, k in rides:
+        nodes = strand_nodes(net, u, v, k)
+        assert strand_nodes(net, v, u, k) == nodes[::-1], (u, v, k)
+        assert len(set(nodes)) == len(nodes), (u, v, k)
+        for end, node in ((u, nodes[0]), (v, nodes[-1])):
+            if location(end) != node:
+                beside += 1
+                assert net.building_of(location(end)) == net.building_of(node) is not None, (u, v, k, end, node)
+    assert beside  # the city has such rides: the test bites
