@@ -428,6 +428,9 @@ def write_text(path: Path, text: str) -> None:
     all (written beside it, then renamed over it), so Ctrl-C or a full disk never leaves half
     a file where a complete one was."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file() or path.is_symlink():  # /dev/stdout, a FIFO: write through it
+        path.write_text(text, encoding="utf-8")
+        return
     partial = path.with_name(f".{path.name}.partial")
     try:
         partial.write_text(text, encoding="utf-8")

@@ -184,3 +184,25 @@ def test_an_output_file_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
         write_text(out, "half a new fi")
     assert out.read_text() == "complete old file"
     assert [p.name for p in tmp_path.iterdir()] == ["findings.geojson"]
+
+
+def test_an_output_that_is_no_regular_file_is_written_through(tmp_path):
+    """`--out /dev/stdout`, a FIFO or a symlink: written through, never replaced by a file."""
+    import os
+    import threading
+
+    from commands.common import write_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    write_text(fifo, "through the pipe")
+    reader.join(10)
+    assert got == ["through the pipe"] and fifo.is_fifo()
+    target, link = tmp_path / "report.html", tmp_path / "latest.html"
+    target.write_text("old")
+    link.symlink_to(target)
+    write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
