@@ -189,7 +189,19 @@ def did_you_mean(value: object, known: Iterable[object]) -> str:
     (difflib's similarity, at least 0.6; equal ones in name order: difflib's own
     get_close_matches prefers the larger name, so a missing zero in bldg-x-0001 would
     suggest bldg-x-00051 before bldg-x-00001), or ""."""
-    word = str(value)
-    scored = sorted((-difflib.SequenceMatcher(None, str(k), word).ratio(), str(k)) for k in set(known))
-    close = [k for minus_ratio, k in scored[:3] if -minus_ratio >= 0.6]
+    close = close_matches(str(value), {str(k) for k in known})
     return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def close_matches(word: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The ``n`` candidates closest to ``word`` (difflib's ratio >= ``cutoff``), equal scores
+    in name order; the quick upper bounds first, so a city's codes are cheap to search."""
+    matcher = difflib.SequenceMatcher(b=word)
+    scored = []
+    for candidate in candidates:
+        matcher.set_seq1(candidate)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            ratio = matcher.ratio()
+            if ratio >= cutoff:
+                scored.append((-ratio, candidate))
+    return [candidate for _, candidate in sorted(scored)[:n]]

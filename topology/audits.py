@@ -8,13 +8,13 @@ the physical and cable layers add what the plant itself allows.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
+from netops.vocabulary import did_you_mean
 from topology.customers import NO_LOSS, CustomerLoss
 from topology.findings import AuditReport, ElementRef, Finding, Severity
 from topology.gc_pause import gc_paused
@@ -361,23 +361,8 @@ def _not_found(net: Network, kinds: list[str], code: str, name: str) -> NotFound
             unused = " and no live link runs through it" if kind in ("trench", "node", "closure", "cable") else ""
             return NotFoundError(f"{kind} {code!r} is {rows[code]}{unused}, so it is not part of the "
                                  f"audited network{planned}")
-    close = _close_matches(code, sorted({n for k in kinds for n in index[k]}))
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    hint = did_you_mean(code, {n for k in kinds for n in index[k]})
     return NotFoundError(f"no {_either(kinds)} named {_cut(name)}{hint}")
-
-
-def _close_matches(word: str, candidates: list[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
-    """``difflib.get_close_matches``, but equal scores in name order (it prefers the
-    larger name, so ``seg-0007`` would suggest seg-02007 before seg-00007)."""
-    matcher = difflib.SequenceMatcher(b=word)
-    scored = []
-    for candidate in candidates:
-        matcher.set_seq1(candidate)
-        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
-            ratio = matcher.ratio()
-            if ratio >= cutoff:
-                scored.append((-ratio, candidate))
-    return [candidate for _, candidate in sorted(scored)[:n]]
 
 
 def _either(kinds: list[str]) -> str:
