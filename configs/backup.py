@@ -40,7 +40,10 @@ def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = Non
     ``fingerprint``; without it, by a key that lives as long as the process)."""
     raw = session.show(platform_of(session.target.platform).config_command)
     if len(raw.strip().splitlines()) < 2 or _NOT_A_CONFIG.search(raw[:500]):
-        first = raw.strip().splitlines()[0][:80] if raw.strip() else "empty output"
+        # the answer is quoted in the error, which reaches output and logs: scrubbed too (a
+        # one-line answer may be a config line with a secret)
+        first = scrub_config(raw.strip().splitlines()[0], session.target.secrets(), fingerprint).text.strip()[:80] \
+            if raw.strip() else "empty output"
         raise ParseError(f"no configuration in the answer: {first!r}")
     return scrub_config(raw, session.target.secrets(), fingerprint).text
 

@@ -12,11 +12,20 @@ a key ID, an encryption type or an algorithm name is the value and is replaced:
     set system ntp authentication-key 2 type md5 value "$9$..."
 
 Credential keywords: ``password``, ``secret``, ``key``, ``key-string``, ``community``,
-``authentication``, ``pre-shared-key``, ``passphrase``, ``psk``, SNMPv3 ``auth``/``priv``
-(after an algorithm), every word ending in ``-password``, ``-passwd``, ``-secret``,
-``-key``, ``-passphrase``, ``-pass``, and the encodings and digests that introduce a
-value (``md5``, ``sha*``, ``text``, ``plaintext``, ``ciphertext``, ``encrypted``,
-``ascii-text``, ``hexadecimal``...). A syntax nobody listed is caught because its
+``authentication``, ``pre-shared-key``, ``passphrase``, ``psk``, SNMPv3 ``auth``/``priv``/
+``privacy`` (after an algorithm), every word ending in ``-password``, ``-passwd``,
+``-secret``, ``-key``, ``-passphrase``, ``-pass``, ``-pwd``, ``-pw``, ``-community`` (also
+after ``_`` or ``.``: ``_email_password``, ``users.1.password``), and the encodings and
+digests that introduce a value (``md5``, ``sha*``, ``text``, ``plaintext``, ``ciphertext``,
+``encrypted``, ``ascii-text``, ``hexadecimal``...). Encodings in front of a value are
+skipped (``7``, IOS-XR ``10``, FortiOS ``ENC``, Huawei/Comware ``cipher``/``simple``/``plain``,
+Comware ``hash``).
+
+``name=value`` pairs (MikroTik ``/export``, airOS, FortiOS ``#private-encryption-key=``)
+are read the same way: a credential name's value is the token after ``=``, quoted or not;
+a MikroTik line continued with a backslash is one statement. In sections that list
+communities (MikroTik ``/snmp community``, FortiOS ``config system snmp community``) the
+``name`` is the value. A syntax nobody listed is caught because its
 keyword is one of these words; what is *not* a value is the short, reviewed list
 (key IDs, encryption types, ``aaa authentication login ...``, ``password
 minimum-length``, ``key chain NAME``, BGP ``set community``...), so a mistake there
@@ -39,10 +48,17 @@ COMMUNITY``, ``rmon event N trap COMMUNITY`` and the ArubaOS ``mgmt-user NAME [R
 A plain-text ``password``/``secret``/``key`` value followed by words that are not known
 syntax is masked to the end of the line (IOS allows spaces in them, as the last item).
 
+Values over several lines: the body of a PEM private key (``-----BEGIN ... PRIVATE
+KEY-----`` to its END line, wherever it stands; certificates are public and kept), and a
+quoted value that its line does not close (every line up to the closing quote). Either
+without an end masks the rest of the config: over-masking beats leaking.
+
 Prose is left as it is: ``description``, ``remark``, ``location``, ``contact``,
 Junos ``message`` and the body of ``banner`` blocks (IOS/NX-OS delimiters, ProCurve
 quoted multi-line banners) are not read for keywords; a banner that never closes is
-not allowed to hide the rest of the config.
+not allowed to hide the rest of the config. In prose (and everywhere else) a value is
+taken only where a separator says so: ``psk: V``, ``password=V``, ``Passwort: V``,
+``pw is V``.
 
 Why by hand: Oxidized, RANCID and netutils' ``sanitize_config`` all apply a list of
 regular expressions for known lines (netutils ships two and takes the caller's); that
@@ -106,7 +122,9 @@ _PROCESS_FINGERPRINTER = Fingerprinter.ephemeral()
 _KEYWORD = re.compile(
     r"(?:password|passwd|secret|key|key-string|community|community-map|authentication"
     r"|pre-shared-key|passphrase|psk|wpa-psk|password-encrypt|key-value|trap-group"
-    r"|community-name|.+-(?:passwords?|passwd|secret|key|passphrase|pass|psk)"
+    r"|community-name|.+[-_.](?:passwords?|passwd|secret|key|passphrase|pass|psk|pwd|pw|community)"
+    # FortiOS `psksecret`/`md5-keys`, DOCSIS `authstring`, Huawei `pass-phrase`, Junos MACsec `cak`
+    r"|psksecret|pksecret|md5-keys|authstring|auth-string|pass-phrase|community-string|cak"
     # Huawei: ONT passwords and check codes, SNMPv3 protocol modes, a v2c trap target's community
     r"|password-auth|checkcode|authentication-mode|privacy-mode|securityname"
     # encodings and digests that are followed by the value they describe
@@ -115,9 +133,10 @@ _KEYWORD = re.compile(
 )
 # look like keywords, never introduce a value
 _NOT_KEYWORDS = frozenset({"trusted-key", "ssh-key", "host-key", "public-key", "rsa-key", "pubkey",
-                           "ecdsa-sha2-nistp256-key"})
+                           "ecdsa-sha2-nistp256-key", "send-community", "bgp-community"})
 # keywords only after an algorithm name (see _arms)
-_SNMP_V3_LEVEL = frozenset({"auth", "priv", "auth-prot", "priv-prot", "auth-protocol", "priv-protocol"})
+_SNMP_V3_LEVEL = frozenset({"auth", "priv", "auth-prot", "priv-prot", "auth-protocol", "priv-protocol",
+                            "privacy"})
 _AUTH_ALGOS = frozenset({"md5", "sha", "sha1", "sha-1", "sha224", "sha256", "sha-256", "sha384", "sha512"})
 _PRIV_ALGOS = frozenset({"des", "des56", "3des", "aes", "aes128", "aes-128", "aes192", "aes-192", "aes256",
                          "aes-256", "aes-cfb-128"})
@@ -126,18 +145,21 @@ _MODIFIERS = frozenset({
     "ascii", "hex", "unencrypted", "hidden", "value", "local", "remote", "manager", "operator",
     "all", "port-access", "inbound", "outbound", "ah", "esp", "cipher",
     "authenticator", "encrypted", "fallback", "mode", *_AUTH_ALGOS, *_PRIV_ALGOS,
-    "simple", "irreversible-cipher",  # Huawei: the value's encoding
+    "simple", "irreversible-cipher", "plain",  # Huawei/Comware: the value's encoding
+    "enc", "hash", "ietf-md5",  # FortiOS `ENC VALUE`, Comware `password hash VALUE`, EOS VRRP
+    "accounting", "authorization",  # Comware `key accounting cipher VALUE`
 })
-# Huawei `snmp-agent community read|write cipher|simple VALUE`: the access and the encoding
-# come before the value (a community has no type in front of it elsewhere)
-_COMMUNITY_ACCESS = frozenset({"read", "write"})
-_HUAWEI_ENCODINGS = frozenset({"cipher", "simple"})
+# Huawei `snmp-agent community read|write cipher|simple VALUE`, EXOS `community readonly
+# encrypted VALUE`: the access and the encoding come before the value (a community has no
+# type in front of it elsewhere)
+_COMMUNITY_ACCESS = frozenset({"read", "write", "readonly", "readwrite"})
+_COMMUNITY_ENCODINGS = frozenset({"cipher", "simple", "encrypted"})
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
 _ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?(?:1|2|3|96|128|160|224|256|384|512))*"
                         r"|aes(?:-?(?:128|192|256|cbc|cfb|gcm|ctr|cmac))*|3?des(?:56)?)")
 # skipped together with the one argument that follows them
 _WITH_ARGUMENT = frozenset({"user-name", "level", "type", "hostname", "key-id", "vrf", "ipv6", "user", "tag",
-                            "eigrp"})
+                            "eigrp", "role", "ckn"})
 # an address list follows (pre-shared-key address 10.0.0.1 255.255.255.255 key VALUE)
 _ADDRESS_WORDS = frozenset({"address", "host"})
 _ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}(?:/\d+)?|[0-9a-f]*:[0-9a-f:]*:[0-9a-f:./]*)$", re.IGNORECASE)
@@ -149,9 +171,11 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
         "maximum-length", "minimum-changes", "minimum-character-classes", "minimum-numerics",
         "minimum-upper-cases", "minimum-lower-cases", "minimum-punctuations", "minimum-reuse-time",
         "retry", "expiry", "expire", "reuse-interval", "strength-check", "required", "option",
+        "inheritance-disable",
     }),
     "key": frozenset({"chain", "generate", "zeroize", "import", "export", "pubkey-chain", "decrypt",
-                      "storage", "hash", "config-key", "management", "source", "id", "modulus"}),
+                      "storage", "hash", "config-key", "management", "source", "id", "modulus",
+                      "start-time", "algorithm", "options", "retirement"}),
     "community": frozenset({"add", "delete", "set", "none", "additive", "members", "list", "new-format",
                             "internet", "no-export", "no-advertise", "local-as", "complexity-check"}),
     # Huawei `user-interface` login modes; SNMPv3's `authentication-mode sha ...` has a value
@@ -173,7 +197,7 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
         "sha", "md5", "hmac-md5", "hmac-sha-1-96", "hmac-sha", "keychain", "key-chain-name", "accounting",
         "local-user", "ipsec", "spi", "authorization", "mandatory", "required", "allow-fail-through",
         "pre-share", "rsa-sig", "rsa-encr", "ecdsa-sig", "digital-signature", "certificate", "keyed-sha1",
-        "keyed-md5", "meticulous-keyed-sha1", "meticulous-keyed-md5",
+        "keyed-md5", "meticulous-keyed-sha1", "meticulous-keyed-md5", "protocol",
     }),
 }
 # after any keyword: a reference to a key kept elsewhere, or a mode, not a value
@@ -195,7 +219,11 @@ _TO_END_OF_LINE = frozenset({"password", "secret", "key"})
 _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-port", "acct-port", "timeout",
                           "retransmit", "vrf", "use-vrf", "priority", "trusted", "prefer", "address", "hostname",
                           "authenticate", "authentication", "accounting", "pac", "single-connection",
-                          "dyn-authorization", "expire", "mode", "tracking", "no-ipsec", "group", "access"})
+                          "dyn-authorization", "expire", "mode", "tracking", "no-ipsec", "group", "access",
+                          "hash", "hash2", "encrypted", "pbkdf2", "nt-encrypted", "privilege", "priv-lvl",
+                          "key-id", "user-type", "cipher"})
+# after a value: what kind of value it was (ASA `enable password V encrypted`, `pbkdf2`)
+_MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
 _STRUCTURE = frozenset({"{", "}", ";", "[", "]", "(", ")"})
 # the rest of the line after one of these words is prose
 _PROSE_WORDS = frozenset({"description", "remark", "location", "contact", "message", "announcement", "alias",
@@ -205,13 +233,16 @@ _NO_VALUES_IN = re.compile(r"^\s*(?:snmp-server enable traps|(?:set system )?s?n
 # the last token of `key 1` inside `key chain NAME` is an ID
 _KEY_ID_LINE = re.compile(r"^\s*key \d+\s*$", re.IGNORECASE)
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\S+')
+# a quoted string; the name of a `name=value` pair (MikroTik, airOS, FortiOS headers); a word
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|[^\s="\']+=(?=[^\s=])|\S+')
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\']+)'),
     # Huawei ciphertext, fenced: %^%#...%^%#, %$%$...%$%$, %@%@...%@%@, %#%#...%#%# (a fence
     # that never closes: to the end of the token)
     re.compile(r"(?P<value>(?P<fence>%\^%#|%\$%\$|%@%@|%#%#)\S*?(?:(?P=fence)|(?=[\s\"']|$)))"),
+    # the body of a PEM private key that starts on this line (one-line or escaped PEM too)
+    re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----(?P<value>(?:(?!-----END).)+)"),
     # scp://user:PASSWORD@host
     # (up to the last "@" before the path: a password may hold an "@")
     re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
@@ -219,8 +250,10 @@ _ANYWHERE = (
 # positional values: no keyword in front of them
 _POSITIONAL = (
     # snmp-server host ADDR [vrf V] [informs|traps] [version 1|2c] COMMUNITY (v3: a user name, kept)
+    # (ASA: `snmp-server host IFNAME ADDR community C`: an address is no community)
     re.compile(r"^\s*snmp-server host \S+(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
-               r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b)'
+               r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b'
+               r'|\d{1,3}(?:\.\d{1,3}){3}\b)'
                r'(?P<value>"[^"]*"|\S+)', re.IGNORECASE),
     # ProCurve: snmpv3 community index N name COMMUNITY sec-name ...
     re.compile(r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)', re.IGNORECASE),
@@ -228,7 +261,20 @@ _POSITIONAL = (
     re.compile(r"^\s*mgmt-user \S+(?: \S+)? (?P<value>\S+)\s*$", re.IGNORECASE),
     # IOS RMON: rmon event N [log] trap COMMUNITY
     re.compile(r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)", re.IGNORECASE),
+    # IOS `syscon address ADDR PASSWORD`
+    re.compile(r"^\s*syscon address \S+ (?P<value>\S+)", re.IGNORECASE),
 )
+# in prose (descriptions, banners) a value is read only where a separator says so:
+# "psk: V", "password=V", "Passwort: V", "pw is V"
+_PROSE_VALUE = re.compile(
+    r"(?i)(?<![\w<-])(?:password|passwort|kennwort|passwd|pwd|pw|secret|psk|passphrase|pre-shared-key|key"
+    r"|pin|community)(?:\s*[:=]|\s+is\b)\s*(?P<value>[^\s\"'<>]+)")
+# sections whose `name` is a community (MikroTik `/snmp community`, FortiOS `config system
+# snmp community`): the header, and the word that holds the value inside
+_COMMUNITY_SECTION = re.compile(r"^\s*(?:/snmp community|config system snmp community)\s*$", re.IGNORECASE)
+_SECTION_KEYWORDS = frozenset({"name"})
+# a PEM private key that spans lines: every line up to its END line is the value
+_PEM_PRIVATE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
 _SECRET_DATA = "## SECRET-DATA"  # Junos marks lines that hold secrets
 
 VOLATILE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
@@ -265,7 +311,16 @@ def scrub_config(raw: str, known_secrets: list[Secret] = (),
     volatile = [any(p.match(line) for p in VOLATILE_PATTERNS) for line in lines]
     lines = [line for line, drop in zip(lines, volatile) if not drop]
     prose = banners(lines)
-    kept = [masker.line(line, read_keywords=n not in prose).rstrip() for n, line in enumerate(lines)]
+    kept: list[str] = []
+    n = 0
+    while n < len(lines):
+        # a MikroTik export continues a line that ends in a backslash: read them as one
+        end = n
+        while lines[end].endswith("\\") and end + 1 < len(lines) and end + 1 not in prose:
+            end += 1
+        logical = "\n".join(lines[n:end + 1])
+        kept.extend(part.rstrip() for part in masker.line(logical, read_keywords=n not in prose).split("\n"))
+        n = end + 1
     while kept and not kept[-1]:
         kept.pop()
     while kept and not kept[0]:
@@ -303,8 +358,15 @@ class _Masker:
         self.fingerprint = fingerprint
         self.known = sorted(known, key=len, reverse=True)
         self.count = 0
+        self.continued = False  # inside a value that runs on over lines (a quote or a PEM key)
+        self.pem = False  # ... a PEM private key, which ends at its END line
+        self.section: frozenset[str] = frozenset()  # words that hold values in the current section
+        self.section_indent = -1
 
     def line(self, line: str, read_keywords: bool) -> str:
+        if self.continued:
+            return self._continuation(line)
+        self._enter_section(line)
         spans: dict[tuple[int, int], None] = {}
         for value in self.known:
             for m in re.finditer(re.escape(value), line):
@@ -312,6 +374,10 @@ class _Masker:
         for pattern in _ANYWHERE:
             for m in pattern.finditer(line):
                 spans[m.span("value")] = None
+        for m in _PROSE_VALUE.finditer(line):
+            spans[_unquoted(line, m.span("value"))] = None
+        if (pem := _PEM_PRIVATE.search(line)) and "-----END" not in line[pem.end():]:
+            self.continued = self.pem = True
         if read_keywords:
             if _SECRET_DATA in line:
                 for m in re.finditer(r'"(?P<value>[^"]*)"', line.split(_SECRET_DATA)[0]):
@@ -320,9 +386,30 @@ class _Masker:
                 if m := pattern.match(line):
                     spans[_unquoted(line, m.span("value"))] = None
             if not _NO_VALUES_IN.match(line):
-                for span in _keyword_values(line):
+                values, open_quote = _keyword_values(line, self.section)
+                for span in values:
                     spans[span] = None
+                self.continued = self.continued or open_quote
         return self._replace(line, _outermost(spans))
+
+    def _enter_section(self, line: str) -> None:
+        """Track the section a line belongs to (MikroTik `/menu`, FortiOS `config ... end`)."""
+        stripped, indent = line.strip(), len(line) - len(line.lstrip())
+        if _COMMUNITY_SECTION.match(line):
+            self.section, self.section_indent = _SECTION_KEYWORDS, indent
+        elif stripped.startswith("/") or (stripped == "end" and indent == self.section_indent):
+            self.section, self.section_indent = frozenset(), -1
+
+    def _continuation(self, line: str) -> str:
+        """A line inside a value begun on an earlier line: all of it is the value, up to the
+        closing quote (or a PEM key's END line)."""
+        end = line.find("-----END") if self.pem else _closing_quote(line)
+        if end < 0:
+            end = len(line)
+        else:
+            self.continued = self.pem = False
+        start = len(line) - len(line.lstrip())
+        return self._replace(line, [(start, end)] if end > start else [])
 
     def _replace(self, line: str, spans: list[tuple[int, int]]) -> str:
         for start, end in reversed(spans):
@@ -332,6 +419,12 @@ class _Masker:
             line = line[:start] + self.fingerprint.marker(value) + line[end:]
             self.count += 1
         return line
+
+
+def _closing_quote(line: str) -> int:
+    """Index of the first unescaped double quote in a line, -1 if none."""
+    m = re.search(r'(?<!\\)"', line)
+    return m.start() if m else -1
 
 
 def _outermost(spans: dict[tuple[int, int], None]) -> list[tuple[int, int]]:
@@ -346,67 +439,97 @@ def _outermost(spans: dict[tuple[int, int], None]) -> list[tuple[int, int]]:
 
 
 def _unquoted(line: str, span: tuple[int, int]) -> tuple[int, int]:
-    """The span of a token's value: inside its quotes, without a Junos ``;``."""
+    """The span of a token's value: inside its quotes (double or single), without a Junos ``;``."""
     start, end = span
     text = line[start:end]
     if text.endswith(";") and len(text) > 1:
         end -= 1
         text = text[:-1]
-    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        return start + 1, end - 1
-    if text.startswith('"'):  # unterminated quote: the rest of the line
-        return start + 1, end
+    for quote in ('"', "'"):
+        if len(text) >= 2 and text[0] == quote and text[-1] == quote:
+            return start + 1, end - 1
+        if text.startswith(quote):  # unterminated quote: the rest of the line
+            return start + 1, end
     return start, end
 
 
 def _word(token: str) -> str:
-    return token.rstrip(";").lower()
+    return token.rstrip(";").rstrip("=").lower() if len(token) > 1 else token.lower()
 
 
 def _is_keyword(word: str) -> bool:
     return word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
 
 
-def _keyword_values(line: str) -> list[tuple[int, int]]:
-    """Spans of the values that follow credential keywords in one line."""
+def _untyped(keyword: str) -> bool:
+    """Is the first token after this keyword the value, whatever it looks like?"""
+    return keyword in _UNTYPED or keyword.endswith("community")
+
+
+def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[list[tuple[int, int]], bool]:
+    """Spans of the values that follow credential keywords in one line, and whether the
+    last value is a quote that the line does not close (it runs on over the next lines)."""
     if _KEY_ID_LINE.match(line):
-        return []
-    tokens = [(m.group(), m.span()) for m in _TOKEN.finditer(line)]
+        return [], False
+    found = [(m.group(), m.span()) for m in _TOKEN.finditer(line)]
+    tokens = [t for t in found if t[0] != "\\"]  # a MikroTik line break is no token
     words = [_word(t) for t, _ in tokens]
+    # `name=value` pairs: the value is the token after the name, and only the name is syntax
+    pairs = {k for k, (t, (_, end)) in enumerate(tokens)
+             if t.endswith("=") and len(t) > 1 and t[0] not in "\"'" and end < len(line) and not line[end].isspace()}
     values: list[tuple[int, int]] = []
+    open_quote = False
     i = 0
     while i < len(tokens):
         word = words[i]
+        if i in pairs:  # (a pair's value is one token, prose or not: `location="..."`)
+            if (_is_keyword(word) or word in section) and i + 1 < len(tokens):
+                values.append(_unquoted(line, tokens[i + 1][1]))
+                open_quote = _unclosed(tokens[i + 1][0])
+            i += 2
+            continue
         if word in _PROSE_WORDS:
             break
-        if not _arms(words, i):
+        if not (_arms(words, i) or (word in section and i + 1 < len(words))):
             i += 1
             continue
         value = _value_after(words, i)
         if value is None:
             i += 1
             continue
-        if not MARKER.search(tokens[value][0]):
-            if word in _TO_END_OF_LINE and not tokens[value][0].startswith('"') and _unknown_after(words, value):
+        token = tokens[value][0]
+        if not MARKER.search(token) and not token.lstrip("\"'").startswith("-----BEGIN"):
+            if word in _TO_END_OF_LINE and token[0] not in "\"'" and _unknown_after(words, value):
                 # IOS: a plain-text password or server key may hold spaces and is the
                 # line's last item: "my secret pw" is one value, not a value and two words
-                values.append((tokens[value][1][0], len(line.rstrip())))
+                start = tokens[value][1][0]
+                end = line.find("\n", start)  # (a continued line: the end of its own part)
+                values.append((start, len(line[:end].rstrip()) if end >= 0 else len(line.rstrip())))
                 break
             values.append(_unquoted(line, tokens[value][1]))
+            open_quote = _unclosed(token)
         i = value + 1
-    return values
+        if i < len(words) and words[i] in _MARKS_BEFORE:
+            i += 1  # ASA `password VALUE encrypted`: says what the value was, introduces none
+    return values, open_quote
+
+
+def _unclosed(token: str) -> bool:
+    """Is this a double-quoted token whose closing quote is on a later line?"""
+    return token.startswith('"') and (len(token) == 1 or not token.endswith('"') or token.endswith('\\"'))
 
 
 def _unknown_after(words: list[str], value: int) -> bool:
     """Is the value followed by words that are not syntax known to follow a value?"""
     rest = words[value + 1:]
-    return bool(rest) and not (rest[0] in _AFTER_VALUE or rest[0] in _STRUCTURE or rest[0].isdigit())
+    return bool(rest) and not (rest[0] in _AFTER_VALUE or rest[0] in _STRUCTURE or rest[0].isdigit()
+                               or _is_keyword(rest[0]))
 
 
 def _takes_number(word: str) -> bool:
     """Is a number of several digits after ``word`` a key ID, SPI or key size (and not a
     numeric secret, as in `tacacs-server key 12345678 timeout 5`)?"""
-    return word.endswith("-key") or word in {"key-id", "spi"} or bool(_ALGORITHM.fullmatch(word))
+    return word.endswith("-key") or word in {"key-id", "spi", "ah", "esp"} or bool(_ALGORITHM.fullmatch(word))
 
 
 def _arms(words: list[str], i: int) -> bool:
@@ -422,14 +545,19 @@ def _arms(words: list[str], i: int) -> bool:
             return True
         return before not in {"3", "v3", "version"} and nxt not in {"read", "write", "notify", "access",
                                                                     "context", "match"}
+    if word == "authenticator":  # IPsec manual keys: `session-key ... cipher V authenticator V`
+        return "session-key" in words[:i]
     if not _is_keyword(word):
         return False
     if word == "community" and (before in {"set", "match", "then", "from", "policy-options", "bgp"}
                                 or words[i + 2:i + 3] == ["members"] or words[i + 1:i + 2] == ["index"]):
         return False  # BGP communities; ProCurve `snmpv3 community index N name VALUE` (positional)
-    if word == "authentication" and before in {"login", "ppp", "arap", "enable", "dot1x", "nasi"}:
-        return False  # `login authentication LIST`: a method list's name
-    if word in {"key", "key-string"} and before == "crypto":
+    if word == "snmp-community" and before == "v3":
+        return False  # Junos `snmp v3 snmp-community INDEX community-name VALUE`
+    if word == "authentication" and before in {"login", "ppp", "arap", "enable", "dot1x", "nasi",
+                                               "primary", "secondary"}:
+        return False  # `login authentication LIST`: a method list's name; Comware `primary authentication ADDR`
+    if word in {"key", "key-string"} and before in {"crypto", "pki"}:
         return False
     return True
 
@@ -438,6 +566,7 @@ def _value_after(words: list[str], i: int) -> int | None:
     """Index of the value introduced by the keyword at ``i`` (None: no value on this line)."""
     keyword = words[i]
     stop = _NO_VALUE_AFTER.get(keyword, frozenset())
+    untyped = _untyped(keyword)
     j = i + 1
     while j < len(words):
         word = words[j]
@@ -445,14 +574,16 @@ def _value_after(words: list[str], i: int) -> int | None:
         if (word in _STRUCTURE or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
                 or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last)):
             return None
-        if keyword in _UNTYPED and not last and (
-                word in _HUAWEI_ENCODINGS or (word in _COMMUNITY_ACCESS and words[j + 1] in _HUAWEI_ENCODINGS)):
+        if untyped and not last and (
+                word in _COMMUNITY_ENCODINGS or (word in _COMMUNITY_ACCESS and words[j + 1] in _COMMUNITY_ENCODINGS)):
             j += 1
             continue
-        if MARKER.search(word) or keyword in _UNTYPED:
+        if MARKER.search(word) or untyped:
             return j  # a community has no type or algorithm in front of it
-        if word.isdigit() and not last and (len(word) == 1 or _takes_number(words[j - 1])):
-            j += 1  # encryption type (`7`), key ID (`ntp authentication-key 42 ...`), bits (`aes 128`)
+        if word.isdigit() and not last and (len(word) == 1 or word == "10" or _takes_number(words[j - 1])):
+            j += 1  # encryption type (`7`, IOS-XR `10`), key ID (`ntp authentication-key 42 ...`), bits (`aes 128`)
+        elif keyword == "key" and j + 2 < len(words) and words[j + 1] in {"0", "7"} and re.fullmatch(r"[0-9a-f]+", word):
+            j += 1  # EOS MACsec `key CKN 7 CAK`: the key's name, then its type and value
         elif word in _WITH_ARGUMENT and not last:
             j += 2
         elif word in _ADDRESS_WORDS and not last:

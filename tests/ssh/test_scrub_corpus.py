@@ -28,10 +28,12 @@ LOOKALIKES = corpora.load("lookalike")
 
 
 def test_the_corpora_are_big_enough_and_cover_every_platform():
-    assert sum(c.secret_lines for c in SECRETS) >= 200
-    platforms = {"cisco_ios", "cisco_nxos", "hp_procurve", "aruba_oscx", "juniper_junos", "huawei_olt"}
-    assert {c.name.split("-", 1)[1] for c in SECRETS} == platforms
-    assert {c.name.split("-", 1)[1] for c in LOOKALIKES} == platforms
+    assert sum(c.secret_lines for c in SECRETS) >= 450
+    netops = {"cisco_ios", "cisco_nxos", "hp_procurve", "aruba_oscx", "juniper_junos", "huawei_olt"}
+    # session 6's hunt: syntaxes of vendors netops does not back up yet, which a device may still print
+    others = {"arista_eos", "cisco_xr", "cisco_asa", "fortinet", "mikrotik_routeros", "huawei_vrp", "multivendor"}
+    assert {c.name.split("-", 1)[1] for c in SECRETS} == netops | others
+    assert netops <= {c.name.split("-", 1)[1] for c in LOOKALIKES} <= netops | others
     values = [s for c in SECRETS for s in c.secrets]
     assert len(values) == len(set(values))  # each planted value once: a leak names its line
 
@@ -242,11 +244,73 @@ _AFTER = ["", "RO 10", "level-2", "timeout 5", "role network-admin", "7", "trust
 @settings(derandomize=True, max_examples=600, deadline=None)
 @given(prefix=st.sampled_from(_PREFIXES), keyword=st.sampled_from(_KEYWORDS), between=st.sampled_from(_BETWEEN),
        core=st.from_regex(r"[A-Za-z0-9!%+=_.@/-]{1,14}", fullmatch=True), after=st.sampled_from(_AFTER),
-       quoted=st.booleans())
-def test_a_value_after_a_credential_keyword_never_survives(prefix, keyword, between, core, after, quoted):
-    value = f"Q%{core}"  # never a word of the grammar itself
-    shown = f'"{value}"' if quoted else value
+       quote=st.sampled_from(["", '"', "'"]), spaced=st.booleans())
+def test_a_value_after_a_credential_keyword_never_survives(prefix, keyword, between, core, after, quote, spaced):
+    value = f"Q%{core}" + (" and more" if quote and spaced else "")  # never a word of the grammar itself
+    shown = f"{quote}{value}{quote}"
     if keyword == "community":
         between = []  # a community has nothing between keyword and value
     line = " ".join(filter(None, [prefix, keyword, *between, shown, after]))
+    assert value.split()[0] not in scrub_config(line + "\n", fingerprint=FP).text, line
+
+
+_NAMES = ["password", "secret", "wpa2-pre-shared-key", "ipsec-secret", "users.1.password", "radius.auth.1.secret",
+          "snmp.community", "auth_pwd", "tcp-md5-key", "private_key", "trap-community", "passphrase"]
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(before=st.lists(st.sampled_from(["name=x", "disabled=no", "mode=dynamic-keys", "[ find default=yes ]",
+                                        "authentication-types=wpa2-psk", "comment=\"the key: here\""]), max_size=3),
+       name=st.sampled_from(_NAMES), core=st.from_regex(r"[A-Za-z0-9!%+_.@/-]{1,14}", fullmatch=True),
+       quote=st.sampled_from(["", '"']), after=st.sampled_from(["", "profile=default", "service=ppp,login"]),
+       verb=st.sampled_from(["add", "set", ""]))
+def test_a_value_of_a_credential_name_never_survives(before, name, core, quote, after, verb):
+    """`name=value` pairs (MikroTik, airOS, FortiOS headers): any credential-like name."""
+    value = f"Q%{core}"
+    line = " ".join(filter(None, [verb, *before, f"{name}={quote}{value}{quote}", after]))
     assert value not in scrub_config(line + "\n", fingerprint=FP).text, line
+
+
+# -- values over several lines, words that are also secrets, other scripts ------------------
+def test_a_quoted_value_that_runs_on_over_lines_is_masked_on_each_line():
+    text = scrub_config('config user local\n    edit "u"\n        set passwd "Split-One\nSplit-Two\n'
+                        'Split-Three" \n    next\nend\n', fingerprint=FP).text
+    assert not any(part in text for part in ("Split-One", "Split-Two", "Split-Three"))
+    assert text.splitlines()[-2:] == ["    next", "end"]  # the config after the value is read as before
+
+
+def test_a_private_key_is_masked_to_its_end_line_and_a_certificate_is_kept():
+    body = ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC0", "PrivateKeyBodyLineTwo+/=="]
+    cert = "MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaCertificate"
+    raw = ["crypto pki import", "-----BEGIN RSA PRIVATE KEY-----", *body, "-----END RSA PRIVATE KEY-----",
+           "-----BEGIN CERTIFICATE-----", cert, "-----END CERTIFICATE-----", "hostname after-pem"]
+    text = scrub_config("\n".join(raw), fingerprint=FP).text
+    assert not any(b in text for b in body) and cert in text and text.endswith("hostname after-pem\n")
+    one_line = scrub_config('key "-----BEGIN PRIVATE KEY-----\\nOneLineKeyBody\\n-----END PRIVATE KEY-----"\n',
+                            fingerprint=FP).text
+    assert "OneLineKeyBody" not in one_line
+    # a key whose END line never comes: the rest is masked (over-masking beats leaking)
+    cut = scrub_config("-----BEGIN EC PRIVATE KEY-----\nCutKeyBody1\nCutKeyBody2\n", fingerprint=FP).text
+    assert "CutKeyBody" not in cut
+
+
+def test_a_continued_mikrotik_line_is_one_statement():
+    raw = "/ppp secret\nadd name=vpn2 \\\n    password=Wrapped-Pw-1 \\\n    profile=default\n/ip address\n"
+    text = scrub_config(raw, fingerprint=FP).text
+    assert "Wrapped-Pw-1" not in text and text.count("\\\n") == 2  # the line breaks stay where they were
+
+
+def test_a_secret_that_is_also_a_word_elsewhere():
+    """The value goes at its place; the same word as prose stays (a known secret goes everywhere,
+    also inside longer words: over-masking beats leaking)."""
+    text = scrub_config("snmp-server community Buer RO\nsnmp-server location Buer\n", fingerprint=FP).text
+    assert text == f"snmp-server community {FP.marker('Buer')} RO\nsnmp-server location Buer\n"
+    known = scrub_config("username a password 0 pass\nservice password-encryption\n", [Secret("pass")], FP).text
+    assert "pass " not in known and not re.search(r"(?<!<)pass(?!word)", known.replace("password", ""))
+
+
+def test_secrets_in_other_scripts_and_their_change_is_a_changed_marker():
+    old = scrub_config("username gast password 0 Grüße-1\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
+    new = scrub_config("username gast password 0 Grüße-2\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
+    assert not any(v in old + new for v in ("Grüße", "Пароль"))
+    assert describe(old, new) == ["secret changed: username gast password 0 (line 1)"]
