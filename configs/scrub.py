@@ -237,7 +237,7 @@ _KEY_ID_LINE = re.compile(r"^\s*key \d+\s*$", re.IGNORECASE)
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|[^\s="\']+=(?=[^\s=])|\S+')
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
-    re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\']+)'),
+    re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\'<]+)'),
     # Huawei ciphertext, fenced: %^%#...%^%#, %$%$...%$%$, %@%@...%@%@, %#%#...%#%# (a fence
     # that never closes: to the end of the token)
     re.compile(r"(?P<value>(?P<fence>%\^%#|%\$%\$|%@%@|%#%#)\S*?(?:(?P=fence)|(?=[\s\"']|$)))"),
@@ -247,23 +247,24 @@ _ANYWHERE = (
     # (up to the last "@" before the path: a password may hold an "@")
     re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
 )
-# positional values: no keyword in front of them
-_POSITIONAL = (
+# positional values: no keyword in front of them (a space in these patterns stands for any
+# run of blanks: devices pad with two spaces or a tab)
+_POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE) for pattern in (
     # snmp-server host ADDR [vrf V] [informs|traps] [version 1|2c] COMMUNITY (v3: a user name, kept)
     # (ASA: `snmp-server host IFNAME ADDR community C`: an address is no community)
-    re.compile(r"^\s*snmp-server host \S+(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
-               r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b'
-               r'|\d{1,3}(?:\.\d{1,3}){3}\b)'
-               r'(?P<value>"[^"]*"|\S+)', re.IGNORECASE),
+    r"^\s*snmp-server host \S+(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
+    r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b'
+    r'|\d{1,3}(?:\.\d{1,3}){3}\b)'
+    r'(?P<value>"[^"]*"|\S+)',
     # ProCurve: snmpv3 community index N name COMMUNITY sec-name ...
-    re.compile(r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)', re.IGNORECASE),
+    r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)',
     # ArubaOS controller `mgmt-user NAME ROLE HASH`, Instant `mgmt-user NAME HASH`
-    re.compile(r"^\s*mgmt-user \S+(?: \S+)? (?P<value>\S+)\s*$", re.IGNORECASE),
+    r"^\s*mgmt-user \S+(?: \S+)? (?P<value>\S+)\s*$",
     # IOS RMON: rmon event N [log] trap COMMUNITY
-    re.compile(r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)", re.IGNORECASE),
+    r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)",
     # IOS `syscon address ADDR PASSWORD`
-    re.compile(r"^\s*syscon address \S+ (?P<value>\S+)", re.IGNORECASE),
-)
+    r"^\s*syscon address \S+ (?P<value>\S+)",
+))
 # in prose (descriptions, banners) a value is read only where a separator says so:
 # "psk: V", "password=V", "Passwort: V", "pw is V"
 _PROSE_VALUE = re.compile(
@@ -275,6 +276,9 @@ _COMMUNITY_SECTION = re.compile(r"^\s*(?:/snmp community|config system snmp comm
 _SECTION_KEYWORDS = frozenset({"name"})
 # a PEM private key that spans lines: every line up to its END line is the value
 _PEM_PRIVATE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
+# structured text a device may print (JSON, XML): "name": value and <name>value</name>
+_JSON_PAIR = re.compile(r'"(?P<name>[^"\s]+)"\s*:\s*(?P<value>"(?:[^"\\]|\\.)*"|[^\s,}\]]+)')
+_XML_PAIR = re.compile(r"<(?P<name>[\w:.-]+)(?:\s[^>]*)?>(?P<value>[^<]+)</(?P=name)>")
 _SECRET_DATA = "## SECRET-DATA"  # Junos marks lines that hold secrets
 
 VOLATILE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
@@ -316,7 +320,8 @@ def scrub_config(raw: str, known_secrets: list[Secret] = (),
     while n < len(lines):
         # a MikroTik export continues a line that ends in a backslash: read them as one
         end = n
-        while lines[end].endswith("\\") and end + 1 < len(lines) and end + 1 not in prose:
+        while (lines[end].endswith("\\") and end + 1 < len(lines) and end + 1 not in prose
+               and lines[end + 1][:1].isspace()):
             end += 1
         logical = "\n".join(lines[n:end + 1])
         kept.extend(part.rstrip() for part in masker.line(logical, read_keywords=n not in prose).split("\n"))
@@ -376,6 +381,10 @@ class _Masker:
                 spans[m.span("value")] = None
         for m in _PROSE_VALUE.finditer(line):
             spans[_unquoted(line, m.span("value"))] = None
+        for pattern in (_JSON_PAIR, _XML_PAIR):
+            for m in pattern.finditer(line):
+                if _is_keyword(_hyphenated(m.group("name"))):
+                    spans[_unquoted(line, m.span("value"))] = None
         if (pem := _PEM_PRIVATE.search(line)) and "-----END" not in line[pem.end():]:
             self.continued = self.pem = True
         if read_keywords:
@@ -461,6 +470,11 @@ def _is_keyword(word: str) -> bool:
     return word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
 
 
+def _hyphenated(name: str) -> str:
+    """A JSON/XML name as a CLI word: `PreSharedKey` -> `pre-shared-key`, `ns:password` -> `password`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name.rsplit(":", 1)[-1]).lower()
+
+
 def _untyped(keyword: str) -> bool:
     """Is the first token after this keyword the value, whatever it looks like?"""
     return keyword in _UNTYPED or keyword.endswith("community")
@@ -484,7 +498,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
         word = words[i]
         if i in pairs:  # (a pair's value is one token, prose or not: `location="..."`)
             if (_is_keyword(word) or word in section) and i + 1 < len(tokens):
-                values.append(_unquoted(line, tokens[i + 1][1]))
+                values.append(_unquoted(line, _chunk(line, tokens[i + 1][1])))
                 open_quote = _unclosed(tokens[i + 1][0])
             i += 2
             continue
@@ -503,15 +517,28 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
                 # IOS: a plain-text password or server key may hold spaces and is the
                 # line's last item: "my secret pw" is one value, not a value and two words
                 start = tokens[value][1][0]
-                end = line.find("\n", start)  # (a continued line: the end of its own part)
-                values.append((start, len(line[:end].rstrip()) if end >= 0 else len(line.rstrip())))
-                break
-            values.append(_unquoted(line, tokens[value][1]))
+                end = line.find("\n", start)  # a continued line: to the end of its own part
+                if end < 0:
+                    values.append((start, len(line.rstrip())))
+                    break
+                values.append((start, len(line[:end].rstrip())))
+                i = next((k for k, (_, (s, _)) in enumerate(tokens) if s > end), len(tokens))
+                continue
+            values.append(_unquoted(line, _chunk(line, tokens[value][1])))
             open_quote = _unclosed(token)
         i = value + 1
         if i < len(words) and words[i] in _MARKS_BEFORE:
             i += 1  # ASA `password VALUE encrypted`: says what the value was, introduces none
     return values, open_quote
+
+
+def _chunk(line: str, span: tuple[int, int]) -> tuple[int, int]:
+    """An unquoted value runs to the next blank: `Ab=Cd` is one value, not a pair's name."""
+    start, end = span
+    if line[start] in "\"'":
+        return span
+    blank = re.compile(r"\s").search(line, end)
+    return start, blank.start() if blank else len(line)
 
 
 def _unclosed(token: str) -> bool:
