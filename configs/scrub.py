@@ -124,7 +124,9 @@ _KEYWORD = re.compile(
     r"|pre-shared-key|passphrase|psk|wpa-psk|password-encrypt|key-value|trap-group"
     r"|community-name|.+[-_.](?:passwords?|passwd|secret|key|passphrase|pass|psk|pwd|pw|community)"
     # FortiOS `psksecret`/`md5-keys`, DOCSIS `authstring`, Huawei `pass-phrase`, Junos MACsec `cak`
-    r"|psksecret|pksecret|md5-keys|authstring|auth-string|pass-phrase|community-string|cak"
+    r"|psksecret|pksecret|md5-keys|authstring|auth-string|pass-phrase|cak|.*community-string"
+    # AireOS `config radius auth add N ADDR PORT ascii VALUE`
+    r"|ascii"
     # Huawei: ONT passwords and check codes, SNMPv3 protocol modes, a v2c trap target's community
     r"|password-auth|checkcode|authentication-mode|privacy-mode|securityname"
     # encodings and digests that are followed by the value they describe
@@ -221,7 +223,7 @@ _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-p
                           "authenticate", "authentication", "accounting", "pac", "single-connection",
                           "dyn-authorization", "expire", "mode", "tracking", "no-ipsec", "group", "access",
                           "hash", "hash2", "encrypted", "pbkdf2", "nt-encrypted", "privilege", "priv-lvl",
-                          "key-id", "user-type", "cipher"})
+                          "key-id", "user-type", "cipher", "capability", "used-by"})
 # after a value: what kind of value it was (ASA `enable password V encrypted`, `pbkdf2`)
 _MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
 _STRUCTURE = frozenset({"{", "}", ";", "[", "]", "(", ")"})
@@ -264,6 +266,12 @@ _POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE) f
     r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)",
     # IOS `syscon address ADDR PASSWORD`
     r"^\s*syscon address \S+ (?P<value>\S+)",
+    # AireOS: config radius auth|acct add N ADDR PORT ascii|hex SECRET, config mgmtuser add NAME
+    # PASSWORD ROLE, config snmp v3user create NAME ROLE AUTH PRIV AUTHKEY PRIVKEY
+    r"^\s*config radius (?:auth|acct) add \S+ \S+ \S+ (?:ascii|hex) (?P<value>\S+)",
+    r"^\s*config mgmtuser add \S+ (?P<value>\S+)",
+    r"^\s*config snmp v3user create(?: \S+){4} (?P<value>\S+)",
+    r"^\s*config snmp v3user create(?: \S+){5} (?P<value>\S+)",
 ))
 # in prose (descriptions, banners) a value is read only where a separator says so:
 # "psk: V", "password=V", "Passwort: V", "pw is V"
@@ -571,7 +579,7 @@ def _arms(words: list[str], i: int) -> bool:
         if nxt in _AUTH_ALGOS or nxt in _PRIV_ALGOS:
             return True
         return before not in {"3", "v3", "version"} and nxt not in {"read", "write", "notify", "access",
-                                                                    "context", "match"}
+                                                                    "context", "match", "add"}
     if word == "authenticator":  # IPsec manual keys: `session-key ... cipher V authenticator V`
         return "session-key" in words[:i]
     if not _is_keyword(word):
@@ -584,6 +592,8 @@ def _arms(words: list[str], i: int) -> bool:
     if word == "authentication" and before in {"login", "ppp", "arap", "enable", "dot1x", "nasi",
                                                "primary", "secondary"}:
         return False  # `login authentication LIST`: a method list's name; Comware `primary authentication ADDR`
+    if word == "ascii" and words[i - 2:i - 1] == ["option"]:
+        return False  # DHCP `option 60 ascii "Cisco AP c2700"`
     if word in {"key", "key-string"} and before in {"crypto", "pki"}:
         return False
     return True
@@ -602,7 +612,9 @@ def _value_after(words: list[str], i: int) -> int | None:
                 or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last)):
             return None
         if untyped and not last and (
-                word in _COMMUNITY_ENCODINGS or (word in _COMMUNITY_ACCESS and words[j + 1] in _COMMUNITY_ENCODINGS)):
+                word in _COMMUNITY_ENCODINGS or word == "create" or (word.isdigit() and words[j + 1][:1] == "$")
+                or (word in _COMMUNITY_ACCESS and words[j + 1] in _COMMUNITY_ENCODINGS)):
+            # (AireOS `community create VALUE`, FastIron `community 2 $VALUE`)
             j += 1
             continue
         if MARKER.search(word) or untyped:
