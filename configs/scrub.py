@@ -216,14 +216,14 @@ _UNTYPED = frozenset({"community", "trap-group", "community-map"})
 _KEYISH = re.compile(r"(?:[a-z0-9]+-)*(?:pass|passwd|password|secret|key|psk|passphrase)(?:-[a-z0-9]+)*")
 # their plain-text value may contain spaces when it ends the line (IOS `username`, `enable
 # password`, line `password`, TACACS+/RADIUS `key`)
-_TO_END_OF_LINE = frozenset({"password", "secret", "key"})
+_TO_END_OF_LINE = frozenset({"password", "secret", "key", "key-string"})
 # what may follow such a value on the same line
 _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-port", "acct-port", "timeout",
                           "retransmit", "vrf", "use-vrf", "priority", "trusted", "prefer", "address", "hostname",
                           "authenticate", "authentication", "accounting", "pac", "single-connection",
                           "dyn-authorization", "expire", "mode", "tracking", "no-ipsec", "group", "access",
                           "hash", "hash2", "encrypted", "pbkdf2", "nt-encrypted", "privilege", "priv-lvl",
-                          "key-id", "user-type", "cipher", "capability", "used-by"})
+                          "key-id", "user-type", "cipher", "capability", "used-by", "cryptographic-algorithm"})
 # after a value: what kind of value it was (ASA `enable password V encrypted`, `pbkdf2`)
 _MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
 _STRUCTURE = frozenset({"{", "}", ";", "[", "]", "(", ")"})
@@ -558,7 +558,7 @@ def _unknown_after(words: list[str], value: int) -> bool:
     """Is the value followed by words that are not syntax known to follow a value?"""
     rest = words[value + 1:]
     return bool(rest) and not (rest[0] in _AFTER_VALUE or rest[0] in _STRUCTURE or rest[0].isdigit()
-                               or _is_keyword(rest[0]))
+                               or (_is_keyword(rest[0]) and rest[1:2] != [] and rest[1].isdigit()))
 
 
 def _takes_number(word: str) -> bool:
@@ -608,6 +608,8 @@ def _value_after(words: list[str], i: int) -> int | None:
     while j < len(words):
         word = words[j]
         last = j == len(words) - 1
+        if last and j - 1 > i and words[j - 1] in {"0", "7"} and word not in _STRUCTURE:
+            return j  # after an encryption type the last word is the value, even `md5` or `text`
         if (word in _STRUCTURE or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
                 or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last)):
             return None
@@ -618,7 +620,7 @@ def _value_after(words: list[str], i: int) -> int | None:
             j += 1
             continue
         if MARKER.search(word) or untyped:
-            return j  # a community has no type or algorithm in front of it
+            return j  # a community has no type in front of it
         if word.isdigit() and not last and (len(word) == 1 or word == "10" or _takes_number(words[j - 1])):
             j += 1  # encryption type (`7`, IOS-XR `10`), key ID (`ntp authentication-key 42 ...`), bits (`aes 128`)
         elif keyword == "key" and j + 2 < len(words) and words[j + 1] in {"0", "7"} and re.fullmatch(r"[0-9a-f]+", word):

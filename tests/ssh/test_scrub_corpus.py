@@ -311,6 +311,12 @@ def test_a_secret_that_is_also_a_word_elsewhere():
     assert "pass " not in known and not re.search(r"(?<!<)pass(?!word)", known.replace("password", ""))
 
 
+def test_a_value_that_is_a_word_of_the_grammar_after_an_encryption_type():
+    text = scrub_config("username weak password 0 md5\nusername weak2 secret 0 text\n", fingerprint=FP).text
+    assert text == (f"username weak password 0 {FP.marker('md5')}\n"
+                    f"username weak2 secret 0 {FP.marker('text')}\n")
+
+
 def test_secrets_in_other_scripts_and_their_change_is_a_changed_marker():
     old = scrub_config("username gast password 0 Grüße-1\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
     new = scrub_config("username gast password 0 Grüße-2\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
