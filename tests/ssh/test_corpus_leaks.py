@@ -36,6 +36,13 @@ USER, PASSWORD = "netops", "Corpus-Ssh-Pw-5519"
 KEY = "corpus-fingerprint-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 FP = Fingerprinter(Secret(KEY))
 ROTATED = ["RotatedCommunityA1", "RotatedCommunityB2"]  # the IOS device's community, run 1 / run 2
+# secrets that change between the runs in other syntaxes: a name=value pair, a PEM key's body
+ROTATING = {
+    "c-mikrotik-routeros": ("/ppp secret\nadd name=rotated password={{%s}} profile=default",
+                            ["RotatedPairPwA1", "RotatedPairPwB2"]),
+    "c-fortinet": ('config vpn certificate local\n    edit "rot"\n        set private-key "-----BEGIN PRIVATE KEY-----'
+                   '\n{{%s}}\n-----END PRIVATE KEY-----"\n    next\nend', ["RotatedPemBodyA1", "RotatedPemBodyB2"]),
+}
 # a device that answers one line: no config, and the error quotes the answer (scrubbed)
 ONE_LINE = "c-oneline"
 ONE_LINE_SECRET = "OneLineEnableSecret"
@@ -68,6 +75,9 @@ def _rotating_line() -> str:
 def _annotated(device: str) -> list[str]:
     secrets, lookalikes = _platform_corpora(DEVICES[device][3])
     extra = [_rotating_line()] if device == "c-ios" else []
+    if device in ROTATING:
+        template, values = ROTATING[device]
+        extra = (template % values[STATE["rotation"]]).split("\n")
     return secrets.lines + lookalikes.lines + extra
 
 
@@ -152,7 +162,10 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
     assert first["summary"]["new"] == len(DEVICES) and first["summary"]["failed"] == 1
     [failed] = [d for d in first["devices"] if d["device"] == ONE_LINE]
     assert failed["error"] == f"ParseError: no configuration in the answer: 'enable secret 0 {FP.marker(ONE_LINE_SECRET)}'"
-    assert [d["device"] for d in second["devices"] if d["change"] == "changed"] == ["c-ios"]
+    changed = {d["device"]: d["changes"] for d in second["devices"] if d["change"] == "changed"}
+    assert sorted(changed) == sorted(["c-ios", *ROTATING])
+    for device in ROTATING:  # a changed value in another syntax is a changed marker too, named as such
+        assert len(changed[device]) == 1 and changed[device][0].startswith("secret changed: "), changed[device]
     rotated_line = len(_annotated("c-ios"))
     assert diff["changes"] == [f"secret changed: snmp-server community (line {rotated_line})"]
     assert [d["changes"] for d in second["devices"] if d["device"] == "c-ios"] == [diff["changes"]]
@@ -185,5 +198,6 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
     assert file_name("c-junos") in artefacts["git log -p"]
 
     planted = [s for c in corpora.load("secrets") for s in c.secrets] + ROTATED + [PASSWORD, KEY, ONE_LINE_SECRET]
+    planted += [v for _, values in ROTATING.values() for v in values]
     leaks = sorted({(value, where) for value in planted for where, text in artefacts.items() if value in text})
     assert leaks == []
