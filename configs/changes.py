@@ -47,7 +47,7 @@ def describe(old: str | None, new: str) -> list[str]:
             for i, j in zip(range(i1, i2), range(j1, j2)):
                 marker = _changed_marker(old_lines[i], new_lines[j])
                 if marker is not None:
-                    place = _secret_place(new_lines[j], new_sections[j], marker)
+                    place = _secret_place(new_lines, j, new_sections[j], marker)
                     items[f"secret changed: {place} (line {j + 1})"] = None
             continue
         for i in range(i1, i2):
@@ -71,9 +71,15 @@ def _changed_marker(old: str, new: str) -> re.Match | None:
     return None
 
 
-def _secret_place(line: str, section: str, marker: re.Match) -> str:
-    """What holds the secret: the words before its marker, inside their section."""
+def _secret_place(lines: list[str], n: int, section: str, marker: re.Match) -> str:
+    """What holds the secret: the words before its marker, inside their section. A value
+    on a line of its own (a PEM key's body) is named by the line its value began on."""
+    line = lines[n]
     words = normalise(line[: marker.start()]).strip().strip('"').strip()
+    if not words:
+        begun = next((k for k in range(n - 1, -1, -1) if normalise(lines[k]).strip() != _PLACEHOLDER), None)
+        if begun is not None:
+            return f"{normalise(lines[begun]).strip()} (continued)"
     return words if section in (_section_of_top_level(line), line.strip()) else f"{section}: {words}"
 
 

@@ -164,8 +164,11 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
     assert failed["error"] == f"ParseError: no configuration in the answer: 'enable secret 0 {FP.marker(ONE_LINE_SECRET)}'"
     changed = {d["device"]: d["changes"] for d in second["devices"] if d["change"] == "changed"}
     assert sorted(changed) == sorted(["c-ios", *ROTATING])
-    for device in ROTATING:  # a changed value in another syntax is a changed marker too, named as such
-        assert len(changed[device]) == 1 and changed[device][0].startswith("secret changed: "), changed[device]
+    # a changed value in another syntax is a changed marker too, named by what holds it
+    assert [c.rsplit(" (line", 1)[0] for c in changed["c-mikrotik-routeros"]] == [
+        "secret changed: add name=rotated password="]
+    assert [c.rsplit(" (line", 1)[0] for c in changed["c-fortinet"]] == [
+        'secret changed: set private-key "-----BEGIN PRIVATE KEY----- (continued)']
     rotated_line = len(_annotated("c-ios"))
     assert diff["changes"] == [f"secret changed: snmp-server community (line {rotated_line})"]
     assert [d["changes"] for d in second["devices"] if d["device"] == "c-ios"] == [diff["changes"]]
