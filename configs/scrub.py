@@ -124,7 +124,7 @@ _KEYWORD = re.compile(
     r"|pre-shared-key|passphrase|psk|wpa-psk|password-encrypt|key-value|trap-group"
     r"|community-name|.+[-_.](?:passwords?|passwd|secret|key|passphrase|pass|psk|pwd|pw|community)"
     # FortiOS `psksecret`/`md5-keys`, DOCSIS `authstring`, Huawei `pass-phrase`, Junos MACsec `cak`
-    r"|psksecret|pksecret|md5-keys|authstring|auth-string|pass-phrase|cak|.*community-string"
+    r"|psksecret|pksecret|md5-keys|authstring|auth-string|pass-phrase|cak|.*community-string|pre-share"
     # AireOS `config radius auth add N ADDR PORT ascii VALUE`
     r"|ascii"
     # Huawei: ONT passwords and check codes, SNMPv3 protocol modes, a v2c trap target's community
@@ -223,7 +223,8 @@ _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-p
                           "authenticate", "authentication", "accounting", "pac", "single-connection",
                           "dyn-authorization", "expire", "mode", "tracking", "no-ipsec", "group", "access",
                           "hash", "hash2", "encrypted", "pbkdf2", "nt-encrypted", "privilege", "priv-lvl",
-                          "key-id", "user-type", "cipher", "capability", "used-by", "cryptographic-algorithm"})
+                          "key-id", "user-type", "cipher", "capability", "used-by", "cryptographic-algorithm",
+                          "usertype"})
 # after a value: what kind of value it was (ASA `enable password V encrypted`, `pbkdf2`)
 _MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
 _STRUCTURE = frozenset({"{", "}", ";", "[", "]", "(", ")"})
@@ -236,6 +237,7 @@ _NO_VALUES_IN = re.compile(r"^\s*(?:snmp-server enable traps|(?:set system )?s?n
 _KEY_ID_LINE = re.compile(r"^\s*key \d+\s*$", re.IGNORECASE)
 
 # a quoted string; the name of a `name=value` pair (MikroTik, airOS, FortiOS headers); a word
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|[^\s="\']+=(?=[^\s=])|\S+')
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
@@ -272,6 +274,11 @@ _POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE) f
     r"^\s*config mgmtuser add \S+ (?P<value>\S+)",
     r"^\s*config snmp v3user create(?: \S+){4} (?P<value>\S+)",
     r"^\s*config snmp v3user create(?: \S+){5} (?P<value>\S+)",
+    # ArubaOS: masterip|localip ADDR ipsec KEY, mobility-manager ADDR user NAME PASSWORD,
+    # Instant `user NAME PASSWORD portal|radius`
+    r"^\s*(?:masterip|localip) \S+ ipsec (?P<value>\S+)",
+    r"^\s*mobility-manager \S+ user \S+ (?P<value>\S+)",
+    r"^user \S+ (?P<value>\S+) (?:portal|radius)\s*$",
 ))
 # in prose (descriptions, banners) a value is read only where a separator says so:
 # "psk: V", "password=V", "Passwort: V", "pw is V"
@@ -551,7 +558,7 @@ def _chunk(line: str, span: tuple[int, int]) -> tuple[int, int]:
 
 def _unclosed(token: str) -> bool:
     """Is this a double-quoted token whose closing quote is on a later line?"""
-    return token.startswith('"') and (len(token) == 1 or not token.endswith('"') or token.endswith('\\"'))
+    return token.startswith('"') and not _QUOTED.fullmatch(token)
 
 
 def _unknown_after(words: list[str], value: int) -> bool:
