@@ -51,8 +51,9 @@ def trench_steps(net, route) -> list[tuple]:
     return steps
 
 
-def redundancy_problems(net, site, routes) -> list[str]:
-    """Why the pair is not redundant, by brute force over its trenches and nodes (empty: it is)."""
+def own_building(net, site):
+    """node -> its building, "own" for the site's own (the site, its documented entry and
+    the nodes of their buildings)."""
     own_nodes = {site} | {b for _, b, d in net.graph.edges(site, data=True) if d["kind"] == OWN_ENTRY}
     own_buildings = {net.building_of(n) for n in own_nodes if n[0] == "n"} - {None}
 
@@ -61,30 +62,37 @@ def redundancy_problems(net, site, routes) -> list[str]:
             return "own"
         return (node[0] == "n" and net.building_of(node)) or node
 
-    problems, seen = [], []
-    for number, route in enumerate(routes, start=1):
-        steps = trench_steps(net, route)
-        trenches = [t for _, _, t in steps]
-        if len(set(trenches)) < len(trenches):
-            problems.append(f"route {number} passes a trench twice")
-        walk = nx.MultiGraph()
-        walk.add_edges_from(steps)
-        if steps and not (nx.is_connected(walk) and walk.number_of_edges() == walk.number_of_nodes() - 1
-                          and max(d for _, d in walk.degree()) <= 2):
-            problems.append(f"route {number} passes a node twice")
-            order = list(walk.nodes)
-        else:
-            ends = [n for n, d in walk.degree() if d == 1]
-            order = nx.shortest_path(walk, *ends) if steps else []
-        entered = [b for i, b in enumerate(map(building, order)) if i == 0 or building(order[i - 1]) != b]
-        if len([b for b in entered if b != "own"]) > len({b for b in entered if b != "own"}):
-            problems.append(f"route {number} enters a building twice")
-        seen.append((set(trenches), {n for n in walk.nodes if building(n) != "own"},
-                     {building(n) for n in walk.nodes} - {"own"}))
-    (t1, n1, b1), (t2, n2, b2) = seen
-    problems += ["the routes share a trench"] * bool(t1 & t2) + ["the routes share a node"] * bool(n1 & n2)
-    problems += ["the routes share a building"] * bool(b1 & b2)
-    return problems
+    return building
+
+
+def walk_problems(net, site, route, name: str = "the route") -> tuple[list[str], set, set, set]:
+    """Why one route doubles back (a trench or node passed twice, a building entered
+    twice), and the trenches, nodes and buildings (not the site's own) it passes."""
+    building, problems = own_building(net, site), []
+    steps = trench_steps(net, route)
+    trenches = [t for _, _, t in steps]
+    if len(set(trenches)) < len(trenches):
+        problems.append(f"{name} passes a trench twice")
+    walk = nx.MultiGraph()
+    walk.add_edges_from(steps)
+    if steps and not (nx.is_connected(walk) and walk.number_of_edges() == walk.number_of_nodes() - 1
+                      and max(d for _, d in walk.degree()) <= 2):
+        problems.append(f"{name} passes a node twice")
+        order = list(walk.nodes)
+    else:
+        order = nx.shortest_path(walk, *[n for n, d in walk.degree() if d == 1]) if steps else []
+    entered = [b for i, b in enumerate(map(building, order)) if i == 0 or building(order[i - 1]) != b]
+    if len([b for b in entered if b != "own"]) > len({b for b in entered if b != "own"}):
+        problems.append(f"{name} enters a building twice")
+    return (problems, set(trenches), {n for n in walk.nodes if building(n) != "own"},
+            {building(n) for n in walk.nodes} - {"own"})
+
+
+def redundancy_problems(net, site, routes) -> list[str]:
+    """Why the pair is not redundant, by brute force over its trenches and nodes (empty: it is)."""
+    (p1, t1, n1, b1), (p2, t2, n2, b2) = (walk_problems(net, site, r, f"route {i}") for i, r in enumerate(routes, 1))
+    problems = p1 + p2 + ["the routes share a trench"] * bool(t1 & t2) + ["the routes share a node"] * bool(n1 & n2)
+    return problems + ["the routes share a building"] * bool(b1 & b2)
 
 
 def spec_of(net, site) -> SiteSpec:
