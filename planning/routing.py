@@ -232,7 +232,7 @@ class _PairProblem:
         return routes, cost
 
 
-MAX_PAIR_SOLVES = 32  # branch-and-bound nodes for building and corridor conflicts
+MAX_PAIR_SOLVES = 32  # branch-and-bound nodes for the faults the flow does not see
 
 
 def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route]:
@@ -283,19 +283,24 @@ def fault_handles(net: CandidateNetwork, routes: Iterable[Route], elements: Iter
     search can forbid, in travel order: the candidate edges that lie in them or pass them
     (a ride on spare strands lies in its cable's trenches and manholes), the nodes the
     routes step on where they are (a closure lies in its manhole)."""
+    walked = [[(leg, _lies_in(net, leg)) for leg in route.legs] for route in routes]
     handles = []
     for element in elements:
-        for route in routes:
-            for leg in route.legs:
-                if leg.kind == STRAND:
-                    data = net.edge(leg.a, leg.b, leg.key)
-                    inner = set(strand_nodes(net, leg.a, leg.b, leg.key)) - {location(leg.a), location(leg.b)}
-                    if element in inner or any(trench_identity(*t) == element for t in data["trenches"]):
-                        handles.append(leg.edge_id)
-                elif leg.edge_id == element:
+        for legs in walked:
+            for leg, lies_in in legs:
+                if element in lies_in:
                     handles.append(leg.edge_id)
                 handles += [node for node in (leg.a, leg.b) if node[0] != "site" and location(node) == element]
     return list(dict.fromkeys(handles))
+
+
+def _lies_in(net: CandidateNetwork, leg: Leg) -> set[Hashable]:
+    """The trenches and manholes a leg lies in between its ends: a ride on spare strands
+    its cable's, any other leg its own trench."""
+    if leg.kind != STRAND:
+        return {leg.edge_id}
+    trenches = {trench_identity(*step) for step in net.edge(leg.a, leg.b, leg.key)["trenches"]}
+    return trenches | set(strand_nodes(net, leg.a, leg.b, leg.key)) - {location(leg.a), location(leg.b)}
 
 
 def trench_identity(trench: int, u: int, v: int) -> tuple:
