@@ -23,6 +23,8 @@ app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 STREETS = typer.Option(None, "--streets", envvar="NETOPS_STREETS", exists=True, dir_okay=False,
                        help="Candidate street network (GeoJSON LineStrings; `netops inventory seed --streets`).")
 STRANDS = typer.Option(12, "--strands", min=1, help="Strands per new cable.")
+NO_MIDSPAN = typer.Option(False, "--no-midspan", help="Open no spare cable mid-span with a new closure: "
+                          "splice into spare strands at existing closures only.")
 REGION = typer.Option(None, "--region", help="Price table region (default: any).")
 PRICE_DATE = typer.Option(None, "--price-date", formats=["%Y-%m-%d"],
                           help="Price table in force on this date (default: today).")
@@ -34,11 +36,11 @@ PLAN_ARG = typer.Argument(..., metavar="PLAN", help="Plan id or name (`netops pl
 SITE_KIND_HELP = f"({', '.join(SiteKind)})"
 
 
-def _options(streets, strands, region, price_date):
+def _options(streets, strands, region, price_date, no_midspan):
     from planning import context
 
     return context.NetworkOptions(streets=streets, strands=strands, region=region,
-                                  on=price_date.date() if price_date else None)
+                                  on=price_date.date() if price_date else None, midspan_closures=not no_midspan)
 
 
 def _eur(value: float) -> str:
@@ -76,10 +78,14 @@ def _print_connect(summary: dict, stored) -> None:
                   ", ".join(leg["cable"] for leg in r["legs"] if leg["kind"] == "strand") or "-")
                  for i, r in enumerate(summary["routes"])])
     if summary["redundant"]:
-        shared = [f"{r['kind']} {' / '.join(r['elements'])}" + (f" ({r['metres']:,.0f} m)" if r["metres"] else "")
-                  for r in summary.get("shared_risks", [])]
+        faults = summary.get("shared_risks", [])
+        named = {id(r): f"{r['kind']} {' / '.join(r['elements'])}" + (f" ({r['metres']:,.0f} m)" if r["metres"] else "")
+                 for r in faults}
+        shared = [named[id(r)] for r in faults if r.get("route") is None]
         console.print("disjoint (trench, manhole, building, street): "
                       + ("yes" if not shared else f"NO, shared: {'; '.join(shared)}"), highlight=False)
+        if own := [f"route {r['route']}: {named[id(r)]}" for r in faults if r.get("route")]:
+            console.print(f"doubles back or runs along itself: {'; '.join(own)}", highlight=False)
     _print_bom(summary["bom"], summary["total_eur"])
     print_table("optical loss budget", ["#", "optic", "λ nm", "km", "splices", "loss 1310 dB", "loss 1550 dB",
                                         "budget dB", "margin dB", "status"],
@@ -110,12 +116,14 @@ def connect(
     site_name: Optional[str] = typer.Option(None, "--name", help="New site: its name."),
     code: Optional[str] = typer.Option(None, "--code", help="New site: code (default from the name)."),
     redundant: bool = typer.Option(False, "--redundant", help="Two routes sharing no trench, manhole, "
-                                   "building or street corridor (Suurballe), to two different PoPs where possible."),
+                                   "building or street corridor, neither doubling back (Suurballe), to two "
+                                   "different PoPs where possible."),
     optic: Optional[str] = typer.Option(None, "--optic", help="Optic type (default: shortest reach that covers)."),
     min_margin: Optional[float] = typer.Option(None, "--min-margin",
                                                help="Flag optical margins below this many dB (default: the "
                                                     "planning rule's 3 dB)."),
-    streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
+    streets: Optional[Path] = STREETS, strands: int = STRANDS, no_midspan: bool = NO_MIDSPAN,
+    region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default connect-<site>-N)."),
     dry_run: bool = DRY_RUN, fmt: OutputFormat = FORMAT, as_json: bool = JSON,
@@ -138,7 +146,7 @@ def connect(
                 site = context.new_site_spec(session, code or _code_from(label), label, site_kind, lat, lon)
             except ValueError as exc:
                 raise NetopsError(f"new site: {exc}") from None
-        result = plans.connect_site(session, site, _options(streets, strands, region, price_date),
+        result = plans.connect_site(session, site, _options(streets, strands, region, price_date, no_midspan),
                                     redundant=redundant, optic=optic,
                                     min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin,
                                     save=not dry_run, name=name)
@@ -171,7 +179,8 @@ def batch(
     skip_unreachable: bool = typer.Option(False, "--skip-unreachable",
                                           help="Plan the sites that can be planned and list the rest "
                                                "(exit 1) instead of failing (exit 2)."),
-    streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
+    streets: Optional[Path] = STREETS, strands: int = STRANDS, no_midspan: bool = NO_MIDSPAN,
+    region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     name: Optional[str] = typer.Option(None, PLAN_NAME, help="Name of the stored plan (default batch-N)."),
     dry_run: bool = DRY_RUN, fmt: OutputFormat = FORMAT, as_json: bool = JSON,
@@ -199,7 +208,7 @@ def batch(
         if not sites and not unplaceable:
             raise NetopsError(f"no sites of kind {kind} with status {status or 'any'}")
         with working(f"planning {len(sites)} sites jointly..."):
-            result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date),
+            result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date, no_midspan),
                                        save=not dry_run, name=name, exact=exact,
                                        skip_unreachable=skip_unreachable, unplaceable=tuple(unplaceable),
                                        source=source, redundant=redundant)
@@ -273,7 +282,8 @@ def fixes(
                                                help="Flag optical margins below this many dB (default 3 dB)."),
     reference: bool = typer.Option(False, "--reference", help="Count protected sites by running the audits "
                                    "again on the fixed inventory, fix by fix (slow; the fast count's reference)."),
-    streets: Optional[Path] = STREETS, strands: int = STRANDS, region: Optional[str] = REGION,
+    streets: Optional[Path] = STREETS, strands: int = STRANDS, no_midspan: bool = NO_MIDSPAN,
+    region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
     fmt: OutputFormat = format_option(), as_json: bool = JSON,
 ) -> None:
@@ -305,7 +315,7 @@ def fixes(
             def step(done: int, total: int, code: str) -> None:
                 bar.update(task, description=f"routing a fix for {code}", completed=done, total=total)
 
-            result = fixes_mod.plan_fixes(session, _options(streets, strands, region, price_date),
+            result = fixes_mod.plan_fixes(session, _options(streets, strands, region, price_date, no_midspan),
                                           include_by_design=show_all, reference=reference, progress=step,
                                           min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin)
         ranking, net = result.ranking, result.net

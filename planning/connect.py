@@ -9,7 +9,7 @@ from typing import Iterable
 from planning.costs import CostModel
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, joints_for, loss_budget
 from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node, is_new_closure
-from planning.routing import Leg, Route, min_cost_routes, route_risks, shared_legs
+from planning.routing import Leg, Route, min_cost_routes, pair_faults, shared_legs
 from topology.risk import SharedRisk
 
 
@@ -184,7 +184,7 @@ class ConnectPlan:
     strands: int
     redundant: bool
     notes: list[str] = field(default_factory=list)
-    risks: list[dict] = field(default_factory=list)  # what the two routes share (topology.risk), named
+    risks: list[dict] = field(default_factory=list)  # the pair's faults (routing.pair_faults), named
 
     @property
     def flagged(self) -> bool:
@@ -221,18 +221,21 @@ def plan_connection(
     min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
 ) -> ConnectPlan:
     """The cheapest connection of ``site`` (with ``redundant``, two that share no trench,
-    manhole, building or street corridor wherever the network allows)."""
+    manhole, building or street corridor, neither doubling back nor running along itself:
+    ``planning.routing.pair_faults``, wherever the network allows; every fault left is
+    reported)."""
     node = net.attach_site(site.code, site.lat, site.lon, site.entry_node)
     routes = min_cost_routes(net, node, 2 if redundant else 1)
     notes = []
     shared = shared_legs(*routes) if redundant else []
-    risks = [risk_dict(net, routes, r) for r in route_risks(net, *routes)] if redundant else []
+    risks = [risk_dict(net, routes, r) for r in pair_faults(net, *routes)] if redundant else []
     if redundant:
-        if risks:
-            counts = ", ".join(f"{sum(r['kind'] == kind for r in risks)} {kind}(s)"
-                               for kind in ("trench", "node", "building", "corridor")
-                               if any(r["kind"] == kind for r in risks))
-            notes.append(f"no fully disjoint pair exists: {counts} shared")
+        between = [r for r in risks if r["route"] is None]
+        if between:
+            notes.append(f"no fully disjoint pair exists: {_counted(between)} shared")
+        for number in (1, 2):
+            if mine := [r for r in risks if r["route"] == number]:
+                notes.append(f"route {number} doubles back or runs along itself: {_counted(mine)}")
         if routes[0].pop_code == routes[1].pop_code:
             notes.append(f"no disjoint pair to two PoPs: both routes end at {routes[0].pop_code}")
     lines = bill_of_materials(routes, net.costs, net.strands, net.closure_names())
@@ -242,14 +245,27 @@ def plan_connection(
                        net.strands, redundant, notes, risks)
 
 
+def _counted(risks: list[dict]) -> str:
+    return ", ".join(f"{sum(r['kind'] == kind for r in risks)} {kind}(s)"
+                     for kind in ("trench", "node", "building", "corridor") if any(r["kind"] == kind for r in risks))
+
+
 def risk_dict(net: CandidateNetwork, routes: list[Route], risk: SharedRisk) -> dict:
-    """A shared risk with its trenches and nodes named as an operator knows them."""
+    """A fault of a pair with its trenches and nodes named as an operator knows them;
+    ``route``: the route that shares it with itself (1, 2), None for one both share."""
     legs = {leg.edge_id: leg for route in routes for leg in route.legs}
+
+    def node_name(node) -> str:
+        return net.graph.nodes[node].get("code") or f"{node[0]}:{node[1]}"
 
     def name(element) -> str:
         if element in legs:
             leg = legs[element]
             return leg.code or f"new {leg.kind} trench {leg.a[1]}-{leg.b[1]}"
-        return net.graph.nodes[element].get("code") or f"{element[0]}:{element[1]}"
+        if element in net.graph:
+            return node_name(element)
+        ends, _ = element  # a trench a ridden cable lies in (no candidate edge of the route)
+        return "trench " + "-".join(sorted(node_name(node) for node in ends))
 
-    return {"kind": risk.kind, "elements": [name(e) for e in risk.elements], "metres": risk.metres}
+    return {"kind": risk.kind, "elements": [name(e) for e in risk.elements], "metres": risk.metres,
+            "route": risk.route}

@@ -42,11 +42,10 @@ from netops.vocabulary import SINGLE_HOMED_BY_DESIGN, DeviceRole
 from planning.connect import ConnectPlan, SiteSpec, bill_of_materials, bom_total
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, Optic, choose_optic, loss_budget
 from planning.network import ENTRY, EXISTING, NEW, OWN_ENTRY, STRAND, CandidateNetwork, Node, new_closure_node
-from planning.routing import Route, make_leg, own_entry_nodes, route_view
+from planning.routing import Route, fault_handles, make_leg, own_entry_nodes, risk_rules, route_view
 from topology.audits import criticality_ranking, shared_risks, single_points_of_failure
 from topology.network import FailureSet, Network
-from topology.risk import DEFAULT_RULES, RouteView, building_keys, corridors, plant_risk_groups
-from topology.risk import shared_risks as route_shared_risks
+from topology.risk import DEFAULT_RULES, RouteView, building_keys, corridors, pair_risks, plant_risk_groups
 from topology.rows import (CableRow, CableSegmentRow, HopRow, InterfaceRow, Inventory, LinkRow, NodeRow,
                            SegmentRow)
 
@@ -632,9 +631,12 @@ def cheapest_route(cand: CandidateNetwork, origin: Node, forbidden: set, places:
 def route_fix(net: Network, cand: CandidateNetwork, site: SiteSpec, weaknesses: list[Failure],
               places: Places | None = None) -> Route | None:
     """The cheapest route from ``site`` to a PoP sharing nothing with its weaknesses: none
-    of their trenches (nor a new one beside), manholes, buildings or PoPs; a route that
-    runs in a street corridor or building with one of them is re-routed without that leg
-    or node (up to ``MAX_REROUTES`` times). None when no such route exists."""
+    of their trenches (nor a new one beside), manholes, buildings or PoPs, and not doubling
+    back nor running along itself: the one rule of a redundant pair
+    (``topology.risk.pair_risks``, as ``plan connect --redundant`` and the redundant batch
+    judge theirs), with the weaknesses as the other route. A route breaking it is re-routed
+    without the legs and nodes that bring it to the fault (``fault_handles``; up to
+    ``MAX_REROUTES`` times). None when no such route exists."""
     cand.entry_candidates = max(cand.entry_candidates, FIX_ENTRY_CANDIDATES)
     origin = cand.attach_site(site.code, site.lat, site.lon, site.entry_node)
     own = {origin} | {cand.building_of(n) for n in own_entry_nodes(cand, origin)} - {None}
@@ -644,10 +646,13 @@ def route_fix(net: Network, cand: CandidateNetwork, site: SiteSpec, weaknesses: 
         route = cheapest_route(cand, origin, forbidden, places)
         if route is None:
             return None
-        conflicts = [r for r in route_shared_risks(weak_view, route_view(cand, route, origin), own, cand.risk_rules)]
-        if not conflicts:
+        # the weaknesses are no walked route: nothing of their own counts (``own_risks``)
+        faults = pair_risks(weak_view, route_view(cand, route, origin), own, risk_rules(cand), own_risks=([], None))
+        if not faults:
             return route
-        forbidden |= {risk.elements[-1] for risk in conflicts}
+        for fault in faults:  # the fix's side of each: its element of a shared one, all of its own
+            mine = fault.elements if fault.route == 2 else fault.elements[-1:]
+            forbidden |= {*mine, *fault_handles(cand, [route], mine)}
     return None
 
 

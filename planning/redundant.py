@@ -74,8 +74,8 @@ from planning.bounds import LowerBound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
 from planning.exact import NODE_LIMIT  # the same count of work as the single-route MILP
 from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
-from planning.routing import (Route, location, make_leg, own_entry_nodes, pair_faults, risk_rules, strand_nodes,
-                              trench_identity)
+from planning.routing import (Route, fault_handles, location, make_leg, own_entry_nodes, pair_faults, risk_rules,
+                              strand_nodes, trench_identity)
 from planning.strands import limits
 from topology.risk import corridors, in_measuring_order, stable_key
 
@@ -134,8 +134,6 @@ class RedundantInstance:
         # the trenches it lies in (spare strands: their cable's), and the groups it enters on
         # its way from one end to the other (spare strands: every manhole of the cable)
         self.edge_trenches = [self._trenches(u, v, k, d) for (u, v, k), d in zip(self.edges, data)]
-        self.edge_inner = [frozenset(strand_nodes(net, u, v, k)) - {location(u), location(v)}
-                           if d["kind"] == STRAND else frozenset() for (u, v, k), d in zip(self.edges, data)]
         self.edge_entries = [self._entries(u, v, k, d) for (u, v, k), d in zip(self.edges, data)]
         self._pair_faults: dict[tuple[Route, Route], list] = {}
         self._route_views: dict[Node, dict] = {}
@@ -418,18 +416,10 @@ class RedundantInstance:
         return self._pair_faults[pair.routes]
 
     def _handles(self, pair: Pair, elements: tuple) -> list[tuple[str, Hashable]]:
-        """What brings the pair's routes to ``elements`` (trenches, route nodes), as things a
-        search can forbid: the edges that lie in them or pass them (spare strands), the
-        locations (a manhole with its closure) the routes step on."""
-        handles = []
-        for element in elements:
-            for route in pair.edges:
-                for e in route:
-                    if element in self.edge_trenches[e] or element in self.edge_inner[e]:
-                        handles.append(("edge", e))
-                    if any(location(self.nodes[i]) == element for i in self.ends[e].tolist()):
-                        handles.append(("location", element))
-        return list(dict.fromkeys(handles))
+        """``planning.routing.fault_handles`` as this search forbids them: candidate edges by
+        index, nodes by where they are (a manhole with its closure)."""
+        return list(dict.fromkeys(("edge", self.edge_index[h]) if h in self.edge_index else ("location", location(h))
+                                  for h in fault_handles(self.net, pair.routes, elements)))
 
     def weights(self, dug: np.ndarray, sharing: float = 1.0) -> np.ndarray:
         """Per-cable cost (weighed by ``sharing``) plus the fixed cost of every edge not dug."""

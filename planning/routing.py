@@ -4,11 +4,13 @@ The pair is Suurballe's algorithm in its flow form: two successive shortest augm
 paths with node potentials (Dijkstra on reduced costs, the second allowed to cancel
 edges of the first) give the two paths of least total cost that share no arc. On a
 split-node graph (each manhole an arc of capacity one) that means no trench and no
-manhole: disjoint the way failures happen (``topology.risk`` is the definition, shared
-with the audits). Buildings with several nodes and street corridors (a new trench
-along the other route) are pairwise conflicts, resolved by a small branch-and-bound; so
-are the trenches and manholes a route passes on spare strands (a strand edge jumps from
-closure to closure, but its cable lies in every trench and manhole on the way).
+manhole: disjoint the way failures happen. What the flow cannot see is resolved by a small
+branch-and-bound judged by ``pair_faults`` (``topology.risk.pair_risks``, the one rule of
+a redundant pair, shared with the redundant batch, its exact program and the fixes):
+buildings with several nodes, street corridors (a new trench along the other route), the
+trenches and manholes a route passes on spare strands (a strand edge jumps from closure
+to closure, but its cable lies in every trench and manhole on the way), and a route
+doubling back through a manhole, trench or building it passed or running along itself.
 
 Priced as lexicographic penalties on top of euros:
 
@@ -24,11 +26,11 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, replace
-from typing import Hashable
+from typing import Hashable, Iterable
 
 from netops.errors import NetopsError
 from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node, trench_walk
-from topology.risk import RiskRules, RouteView, SharedRisk, self_risks, shared_risks
+from topology.risk import RiskRules, RouteView, SharedRisk, pair_risks, self_risks
 
 
 
@@ -230,21 +232,22 @@ class _PairProblem:
         return routes, cost
 
 
-MAX_PAIR_SOLVES = 32  # branch-and-bound nodes for building and corridor conflicts
+MAX_PAIR_SOLVES = 32  # branch-and-bound nodes for the faults the flow does not see
 
 
 def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route]:
     """``count`` (1 or 2) routes from ``site`` to PoPs of least total single-cable cost; a
-    pair shares no trench, manhole, building or street corridor (``topology.risk``) and
-    ends in two different PoP buildings wherever the network allows.
+    pair is redundant by ``pair_faults`` (no trench, manhole, building or street corridor
+    in common, neither doubling back nor running along itself) and ends in two different
+    PoP buildings wherever the network allows.
 
     Trenches and nodes are kept apart by the flow itself (Suurballe on the split-node
-    graph). Buildings with several nodes and street corridors are pairwise conflicts: a
-    branch-and-bound forbids one side or the other of a conflict in the current best
-    pair and solves again, the flow's cost being a lower bound on every pair below it.
-    Pairs that use both sides of a conflict in *one* route are not searched (a route
-    running along itself). After ``MAX_PAIR_SOLVES`` the best pair found is kept, and its
-    remaining shared risks are reported by ``route_risks``."""
+    graph). The rest (buildings, corridors, the manholes and trenches of a ridden cable, a
+    route doubling back) a branch-and-bound resolves: it forbids each candidate edge or
+    node that brings the current pair to its first fault (``fault_handles``) and solves
+    again, the flow's cost being a lower bound on every pair below it. After
+    ``MAX_PAIR_SOLVES`` the pair with the fewest faults is kept, and ``pair_faults``
+    reports every one left."""
     if not net.pops:
         raise NoRouteError("the network has no PoP to connect to")
     problem = _PairProblem(net, site, count)
@@ -255,19 +258,19 @@ def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route
         return solved[0]
     best_routes, best_value = None, float("inf")
     stack = [(frozenset(), solved)]
-    solves = 1
+    solves, known = 1, {}
     while stack:
         forbidden, (routes, cost) = stack.pop()
         if cost >= best_value:
             continue
-        conflicts = pair_conflicts(net, routes)
-        value = cost + problem.share_penalty * len(conflicts)
+        faults = pair_faults(net, *routes, known)
+        value = cost + problem.share_penalty * len(faults)
         if value < best_value:
             best_routes, best_value = routes, value
-        for element in (conflicts[0].elements if conflicts else ()):
+        for handle in (fault_handles(net, routes, faults[0].elements) if faults else ()):
             if solves >= MAX_PAIR_SOLVES:
                 break
-            branch = forbidden | {element}
+            branch = forbidden | {handle}
             solves += 1
             result = problem.solve(branch)
             if result is not None and result[1] < best_value:
@@ -275,40 +278,29 @@ def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route
     return best_routes
 
 
-def pair_conflicts(net: CandidateNetwork, routes: list[Route]) -> list[SharedRisk]:
-    """The shared risks of a pair that the flow does not keep apart, each as the two
-    candidate elements (one per route) of which one must go: buildings, corridors, and
-    trenches and manholes that a route reaches through spare strands (a strand edge runs
-    through its cable's trenches and manholes, a closure lies in its manhole)."""
-    carriers = [_carriers(net, route) for route in routes]
-    conflicts = []
-    for risk in route_risks(net, *routes):
-        if risk.kind in ("building", "corridor"):
-            conflicts.append(risk)
-            continue
-        element = risk.elements[0]
-        first, second = (c.get(element, element) for c in carriers)
-        if first != second or first != element:  # the flow sees only the same element twice
-            conflicts.append(SharedRisk(risk.kind, (first, second), risk.metres))
-    return conflicts
+def fault_handles(net: CandidateNetwork, routes: Iterable[Route], elements: Iterable[Hashable]) -> list[Hashable]:
+    """What brings ``routes`` to a fault's ``elements`` (trenches, route nodes), as things a
+    search can forbid, in travel order: the candidate edges that lie in them or pass them
+    (a ride on spare strands lies in its cable's trenches and manholes), the nodes the
+    routes step on where they are (a closure lies in its manhole)."""
+    walked = [[(leg, _lies_in(net, leg)) for leg in route.legs] for route in routes]
+    handles = []
+    for element in elements:
+        for legs in walked:
+            for leg, lies_in in legs:
+                if element in lies_in:
+                    handles.append(leg.edge_id)
+                handles += [node for node in (leg.a, leg.b) if node[0] != "site" and location(node) == element]
+    return list(dict.fromkeys(handles))
 
 
-def _carriers(net: CandidateNetwork, route: Route) -> dict[Hashable, Hashable]:
-    """Physical trench / node of a route -> the candidate element (strand edge, closure
-    node) it comes with, where the two differ."""
-    carriers: dict[Hashable, Hashable] = {}
-    on_route = {node for leg in route.legs for node in (leg.a, leg.b)}
-    for leg in route.legs:
-        for node in (leg.a, leg.b):
-            if node[0] == "x" and ("n", node[1]) not in on_route:
-                carriers[("n", node[1])] = node
-        if leg.kind == STRAND:
-            for trench, u, v in net.edge(leg.a, leg.b, leg.key)["trenches"]:
-                carriers[trench_identity(trench, u, v)] = leg.edge_id
-                for node in (("n", u), ("n", v)):
-                    if node not in on_route:
-                        carriers.setdefault(node, leg.edge_id)
-    return carriers
+def _lies_in(net: CandidateNetwork, leg: Leg) -> set[Hashable]:
+    """The trenches and manholes a leg lies in between its ends: a ride on spare strands
+    its cable's, any other leg its own trench."""
+    if leg.kind != STRAND:
+        return {leg.edge_id}
+    trenches = {trench_identity(*step) for step in net.edge(leg.a, leg.b, leg.key)["trenches"]}
+    return trenches | set(strand_nodes(net, leg.a, leg.b, leg.key)) - {location(leg.a), location(leg.b)}
 
 
 def trench_identity(trench: int, u: int, v: int) -> tuple:
@@ -388,12 +380,6 @@ def _own(net: CandidateNetwork, site: Node) -> set:
     return {site} | {net.building_of(n) for n in own_entry_nodes(net, site)} - {None}
 
 
-def route_risks(net: CandidateNetwork, first: Route, second: Route) -> list[SharedRisk]:
-    """Everything a site's two routes share (``topology.risk``): its own building excepted."""
-    site = first.legs[0].a
-    return shared_risks(route_view(net, first, site), route_view(net, second, site), _own(net, site), risk_rules(net))
-
-
 def route_faults(net: CandidateNetwork, route: Route) -> list[SharedRisk]:
     """What a route shares with itself (``topology.risk.self_risks``): it doubles back
     through a node, trench or building it passed, or runs along itself in a street corridor."""
@@ -403,9 +389,10 @@ def route_faults(net: CandidateNetwork, route: Route) -> list[SharedRisk]:
 
 def pair_faults(net: CandidateNetwork, first: Route, second: Route, known: dict | None = None
                 ) -> list[SharedRisk]:
-    """Everything that keeps a site's two routes from being redundant: what they share
-    (``route_risks``), then what either shares with itself (``route_faults``). The
-    redundant batch's heuristic and its exact program both solve for pairs with none.
+    """Everything that keeps a site's two routes from being redundant
+    (``topology.risk.pair_risks``, the one rule): what they share, then what either shares
+    with itself (``route_faults``, tagged with its route). ``plan connect --redundant``,
+    the redundant batch's heuristic and its exact program all solve for pairs with none.
     ``known`` remembers each route's view and own faults across calls (one site's)."""
     known = {} if known is None else known
     site = first.legs[0].a
@@ -415,7 +402,7 @@ def pair_faults(net: CandidateNetwork, first: Route, second: Route, known: dict 
             view = route_view(net, route, site)
             known[route] = (view, self_risks(view, own, rules))
     (view_a, faults_a), (view_b, faults_b) = known[first], known[second]
-    return shared_risks(view_a, view_b, own, rules) + faults_a + faults_b
+    return pair_risks(view_a, view_b, own, rules, own_risks=(faults_a, faults_b))
 
 
 def shared_legs(first: Route, second: Route) -> list[Leg]:

@@ -34,7 +34,7 @@ not, and the samples need its point queries anyway).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -65,11 +65,13 @@ DEFAULT_RULES = RiskRules()
 class SharedRisk:
     """One thing two routes have in common: ``kind`` trench | node | building | corridor;
     ``elements`` the trench/node identities of each side (one for trench and node, one
-    per route for building and corridor); ``metres`` the corridor's length."""
+    per route for building and corridor); ``metres`` the corridor's length. ``route``: for
+    what a route shares with itself (``self_risks``), which of the pair it is (1 or 2)."""
 
     kind: str
     elements: tuple[Hashable, ...]
     metres: float = 0.0
+    route: int | None = None
 
 
 def _projector(lat0: float):
@@ -365,6 +367,24 @@ def self_risks(route: RouteView, own: Iterable[Hashable] = (), rules: RiskRules 
     lines = in_measuring_order(route.trenches)
     for (a, b), metres in corridors(lines, {t: route.trench_ends[t] for t in lines}, rules).items():
         risks.append(SharedRisk("corridor", (a, b), metres))
+    return risks
+
+
+def pair_risks(first: RouteView, second: RouteView, own: Iterable[Hashable] = (),
+               rules: RiskRules = DEFAULT_RULES, *,
+               own_risks: tuple[list[SharedRisk] | None, list[SharedRisk] | None] = (None, None)
+               ) -> list[SharedRisk]:
+    """The one rule for a site's two routes, for every planner (``plan connect
+    --redundant``, the redundant batch and its exact program, the fixes): everything that
+    keeps them from being redundant. What they share (``shared_risks``), then what each
+    shares with itself (``self_risks``: doubling back, running along itself), tagged with
+    its route (1, 2). ``own_risks``: each route's self risks where the caller has them
+    already (``None``: measured here); a side that is no walked route (a site's
+    weaknesses, the fixes' other side) has none: ``[]``."""
+    risks = shared_risks(first, second, own, rules)
+    for number, (view, known) in enumerate(zip((first, second), own_risks), start=1):
+        mine = self_risks(view, own, rules) if known is None else known
+        risks += [replace(risk, route=number) for risk in mine]
     return risks
 
 

@@ -14,7 +14,7 @@ from planning.default_prices import default_cost_model
 from planning.network import OWN_ENTRY, build_candidate_network
 from planning.redundant import (RedundantInstance, exact_pairs, independent_pairs, lagrangian_bound,
                                 lp_relaxation, plan_redundant_batch, redundant_pairs)
-from planning.routing import min_cost_routes, route_risks
+from planning.routing import min_cost_routes, pair_faults
 from tests.planning.grid import grid_city
 from tests.planning.test_cli import run, town  # noqa: F401  (the stored town fixture)
 
@@ -32,7 +32,7 @@ def assert_risk_free(instance: RedundantInstance, site, first, second) -> None:
     """The two routes share nothing, checked on the legs themselves and by the one rule."""
     net = instance.net
     assert first.legs[0].a == second.legs[0].a == site
-    assert route_risks(net, first, second) == []
+    assert pair_faults(net, first, second) == []
     own = {site} | {leg.b for route in (first, second) for leg in route.legs if leg.kind == OWN_ENTRY}
     nodes = [{n for leg in route.legs for n in (leg.a, leg.b)} - own for route in (first, second)]
     assert not nodes[0] & nodes[1]
@@ -56,7 +56,7 @@ def test_exact_single_site_equals_the_single_site_planner(seed):
     (site,) = instance.sites
     exact = exact_pairs(instance)
     routes = min_cost_routes(instance.net, site, 2)
-    assert route_risks(instance.net, *routes) == []
+    assert pair_faults(instance.net, *routes) == []
     assert exact.value_eur == pytest.approx(pair_cost(routes), rel=1e-6)
     assert_risk_free(instance, site, *exact.pairs[site])
 

@@ -25,6 +25,7 @@ from planning import fixes
 from planning.connect import ConnectPlan, bill_of_materials, bom_total
 from planning.context import NetworkOptions, load_network
 from planning.routing import Route, make_leg
+from tests.planning.test_one_rule import walk_problems
 from topology.network import Network
 
 LAT0, LON0 = 51.51, 7.09
@@ -341,6 +342,8 @@ def test_random_towns_fast_count_and_top_line_against_every_route(sqlite_url, tm
         best = max(best, 1000 * weights.total(reference) / fix.total_eur)
     if result.ranking.fixes:
         assert result.ranking.fixes[0].per_keur >= best * (1 - 1e-9)
+    for fix in result.ranking.fixes:  # no fix doubles back (the one rule of a pair)
+        assert walk_problems(result.cand, ("site", fix.site.code), fix.route)[0] == [], fix.site.code
     # a site is without a fix only when no line protects it (another site's may: a ring)
     covered = {s for f in result.ranking.fixes for s in f.protected}
     assert not covered & set(result.ranking.unfixable)
@@ -444,6 +447,8 @@ def test_every_weak_site_of_the_seeded_city_gets_a_fix(city):
     assert [f.per_keur for f in ranked.fixes] == sorted((f.per_keur for f in ranked.fixes), reverse=True)
     for fix in ranked.fixes[:3]:  # the fast count against the audits run again on the fixed city
         assert fix.protected == fixes.protected_by_audit(net, result.cand, fix, ranked.weak), fix.site.code
+    for fix in ranked.fixes:  # the one rule of a pair: no fix doubles back (a check of the test's own)
+        assert walk_problems(result.cand, ("site", fix.site.code), fix.route)[0] == [], fix.site.code
 
 
 @pytest.mark.slow

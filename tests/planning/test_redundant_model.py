@@ -33,7 +33,8 @@ from netops.errors import NetopsError
 from planning.network import STRAND, SpareCable
 from planning.redundant import (RedundantInstance, corridor_pairs, exact_pairs, independent_pairs, lp_relaxation,
                                 redundant_pairs)
-from planning.routing import Route, make_leg, own_entry_nodes, pair_faults, risk_rules, route_faults, route_view
+from planning.routing import (Route, location, make_leg, own_entry_nodes, pair_faults, risk_rules, route_faults,
+                              route_view, strand_nodes)
 from planning.strands import over_capacity
 from tests.planning.grid import candidate_network, feeder_city, grid_city, node_id
 from topology.risk import corridors, in_measuring_order
@@ -249,7 +250,8 @@ def test_a_ride_on_strands_lies_in_every_manhole_and_trench_of_its_cable():
     assert route_faults(net, on_strands) == [] and route_faults(net, across) == []
     instance = RedundantInstance(net, [site])
     (strand,) = [e for e, d in enumerate(instance.edge_trenches) if len(d) > 1]
-    assert instance.edge_inner[strand] == {n(0, c) for c in range(1, 5)}
+    u, v, key = instance.edges[strand]
+    assert set(strand_nodes(net, u, v, key)) - {location(u), location(v)} == {n(0, c) for c in range(0, 5)} - {n(0, 0)}
     assert len(instance.edge_trenches[strand]) == 5
     exact = exact_pairs(instance)
     assert_valid(instance, exact.pairs)

@@ -14,7 +14,7 @@ from planning.default_prices import default_cost_model
 from planning.loss_budget import STANDARD_OPTICS
 from planning.network import StreetSegment, build_candidate_network
 from netops.geo import distance_m, metres_per_degree
-from planning.routing import NoRouteError, min_cost_routes, route_risks, shared_legs
+from planning.routing import NoRouteError, min_cost_routes, pair_faults, shared_legs
 from topology.risk import DEFAULT_RULES, RiskRules
 
 COSTS = default_cost_model()
@@ -158,10 +158,10 @@ def test_pair_is_node_disjoint_and_least_cost(case):
              for route in pair]
     if expected is None:  # a bridge or a cut node: the pair must say what it shares
         assert shared_legs(*pair) or inner[0] & inner[1]
-        assert route_risks(net, *pair)
+        assert pair_faults(net, *pair)
         return
     assert not shared_legs(*pair) and not inner[0] & inner[1]
-    assert [r.kind for r in route_risks(net, *pair)] == ["node"]  # the one PoP, shared by both
+    assert [r.kind for r in pair_faults(net, *pair)] == ["node"]  # the one PoP, shared by both
     assert sum(r.length_m for r in pair) == pytest.approx(expected)
 
 
@@ -175,7 +175,7 @@ def test_no_route_passes_through_a_pop():
     assert {r.pop_code for r in pair} == {"POP-T", "POP-U"}
     to_u = next(r for r in pair if r.pop_code == "POP-U")
     assert trench_codes(to_u) == ["T6", "T7"]
-    assert not route_risks(net, *pair)
+    assert not pair_faults(net, *pair)
 
 
 def positioned_plant(nodes: dict[str, tuple[float, float, int | None]], edges):
@@ -202,7 +202,7 @@ def test_two_pops_in_one_building_count_as_one():
     net = network(graph, pops=("T", "U", "V"))
     pair = min_cost_routes(net, site_at(net), 2)
     assert "POP-V" in {r.pop_code for r in pair}
-    assert not route_risks(net, *pair)
+    assert not pair_faults(net, *pair)
     assert net.building_of(("n", "T")) == net.building_of(("n", "U")) != net.building_of(("n", "V"))
 
 
@@ -225,7 +225,7 @@ def test_a_new_trench_along_the_other_route_is_a_shared_corridor():
         street_names = {streets[leg.key[1]].name for leg in second.legs if leg.key[0] == "street"}
         assert expected in street_names
         net.risk_rules = DEFAULT_RULES  # judged by the one definition either way
-        risks = route_risks(net, *pair)
+        risks = pair_faults(net, *pair)
         if rules is DEFAULT_RULES:
             assert not risks
         else:

@@ -20,7 +20,7 @@ from planning.context import site_spec
 from planning.loss_budget import SPLICE_DB, STANDARD_OPTICS
 from planning.network import SPLICE, STRAND
 from planning.plans import batch_sites, connect_site
-from planning.routing import min_cost_routes, route_risks
+from planning.routing import min_cost_routes, pair_faults
 from planning.exact import optimal_cost
 from planning.strands import cable_users, strand_capacities
 from tests.planning.grid import NEAR, candidate_network, feeder_city, feeder_town_in
@@ -141,7 +141,7 @@ def test_redundant_pair_keeps_strands_apart_from_the_cables_trenches():
     city_one_pop.cables.clear()
     plain_net = candidate_network(city_one_pop)
     (plain_route,) = min_cost_routes(plain_net, plain_net.attach_site("S", city.sites[0].lat, city.sites[0].lon), 1)
-    kinds = {r.kind for r in route_risks(net, strand_route, plain_route)}
+    kinds = {r.kind for r in pair_faults(net, strand_route, plain_route)}
     assert "corridor" in kinds and "node" in kinds
 
 
