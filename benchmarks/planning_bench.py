@@ -168,6 +168,86 @@ def speed(engine, options: NetworkOptions) -> list[str]:
             "same plan, bound and gap on a loaded machine and on a quiet one; only the times vary."]
 
 
+BOUND_CUT_SITES = 10  # batch cuts: neighbouring Kitas ...
+BOUND_CUT_RADIUS_M = 300.0  # ... with the candidate network this close to their planned paths
+
+
+def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
+    """Where the 123-Kita gap is, on instances the MILP solves: ``BOUND_CUT_SITES``
+    neighbouring Kitas (every n-th Kita and its nearest), the candidate network (mid-span
+    closures and strand limits as the city has them) within ``BOUND_CUT_RADIUS_M`` of
+    their paths in the all-Kita joint heuristic. Per cut: the plan as ``plan_batch`` makes it, the
+    exact optimum with and without the limits, the whole LP with the limits, and the
+    column-generation bound the city batch states (``generated_lp_bound``)."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    from planning.batch import _reroute
+    from planning.bounds import generated_lp_bound
+    from planning.strands import respect_strand_capacity, strand_capacities
+
+    with session_scope(engine) as session:
+        kitas, _ = sites_by_kind(session, "kindergarten", None)
+        net = load_network(session, options)
+    full = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon, s.entry_node) for s in kitas])
+    plan = joint_paths(full)
+    nodes = list(net.graph.nodes)
+    lat0 = kitas[0].lat
+    xy = np.array([local_xy(net.graph.nodes[v]["lat"], net.graph.nodes[v]["lon"], lat0) for v in nodes])
+    node_tree, site_tree = cKDTree(xy), cKDTree([local_xy(s.lat, s.lon, lat0) for s in kitas])
+    index = {v: i for i, v in enumerate(nodes)}
+    rows = []
+    for start in range(0, len(kitas), max(1, len(kitas) // count))[:count]:
+        _, near = site_tree.query(local_xy(kitas[start].lat, kitas[start].lon, lat0), k=BOUND_CUT_SITES)
+        group = [full.terminals[i] for i in near if full.terminals[i] in plan]
+        on_paths = set(group)
+        for t in group:
+            for arc in plan[t]:
+                if full.origin[arc] is not None:
+                    u, v, key = full.origin[arc]
+                    on_paths |= {index[u], index[v]} | {index[x] for x in _cable_manholes_of(net, u, v, key)}
+        keep = {nodes[i] for v in on_paths for i in node_tree.query_ball_point(xy[v], BOUND_CUT_RADIUS_M)}
+        cut = net.restricted_to(v for v in keep | {nodes[t] for t in group} if v[0] != "site" or index[v] in group)
+        instance = SteinerInstance.from_network(cut, [nodes[t] for t in group])
+        limits = strand_capacities(cut, instance)
+        paths = _reroute(instance, respect_strand_capacity(cut, instance, joint_paths(instance)), capacities=limits)
+        sites = sorted(paths)
+        heuristic = instance.cost(paths)
+        try:
+            with Clock() as x:
+                optimum = optimal_cost(instance, sites, capacities=limits)
+            free = optimal_cost(instance, sites)
+        except NetopsError as error:  # the MILP's node limit: no exact figure for this cut
+            print(f"bound cut at {kitas[start].code}: {error}, skipped", flush=True)
+            continue
+        lp = lp_bound(instance, sites, limits)
+        generated = generated_lp_bound(instance, sites, paths, limits).value_eur
+        rows.append((heuristic, optimum, free, lp.value_eur if lp else float("nan"), generated, x.cpu))
+        print(f"bound cut at {kitas[start].code}: {len(sites)} sites, plan {heuristic:,.0f}, MILP {optimum:,.0f} "
+              f"({x.cpu:.1f} s), without limits {free:,.0f}, LP {rows[-1][3]:,.0f}, generated {generated:,.0f}",
+              flush=True)
+
+    def pct(values):
+        return f"{statistics.mean(values):.2f} % / {max(values):.2f} %"
+
+    plan_over = [100 * (h - o) / o for h, o, *_ in rows]
+    limits_cost = [100 * (o - f) / o for _, o, f, *_ in rows]
+    lp_below = [100 * (o - lp) / o for _, o, _, lp, *_ in rows]
+    generated_below = [100 * (o - g) / o for _, o, _, _, g, _ in rows]
+    table = Table("| cuts | plan above MILP | MILP above MILP without limits | whole LP below MILP "
+                  "| column-generation bound below MILP | MILP CPU median |", "|---|---:|---:|---:|---:|---:|")
+    table.add(f"| {len(rows)} × {BOUND_CUT_SITES} neighbouring Kitas, network within {BOUND_CUT_RADIUS_M:.0f} m "
+              f"of their paths (mean / max) | {pct(plan_over)} | {pct(limits_cost)} | {pct(lp_below)} | "
+              f"{pct(generated_below)} | {statistics.median(r[5] for r in rows):.1f} s |")
+    return table.lines
+
+
+def _cable_manholes_of(net: CandidateNetwork, u, v, key) -> list:
+    """The manholes the candidate edge's cable runs through (none but a strand edge's)."""
+    data = net.edge(u, v, key)
+    return [("n", end) for _, a, b in data["trenches"] for end in (a, b)] if data["kind"] == STRAND else []
+
+
 def redundancy(engine, options: NetworkOptions, count: int) -> list[str]:
     with session_scope(engine) as session:
         kitas, _ = sites_by_kind(session, "kindergarten", None)
@@ -257,9 +337,7 @@ def _city_cuts(engine, options: NetworkOptions, count: int) -> list[RedundantIns
 
 def _cable_manholes(net: CandidateNetwork, leg) -> list:
     """The manholes a leg on spare strands runs through (its cable's trenches' ends)."""
-    if leg.kind != STRAND:
-        return []
-    return [("n", end) for _, a, b in net.edge(leg.a, leg.b, leg.key)["trenches"] for end in (a, b)]
+    return _cable_manholes_of(net, leg.a, leg.b, leg.key)
 
 
 def redundant_batches(engine, options: NetworkOptions, seeds: int) -> list[str]:
@@ -406,6 +484,14 @@ def section(args, engine, options) -> str:
         parts += quality(args.seeds)
     parts += ["", "**Speed** on the seeded Gelsenkirchen city (`netops inventory seed --streets ...`):", ""]
     parts += speed(engine, options)
+    if args.bound_cuts:
+        parts += ["", "**Where the gap is**: cuts of the seeded city (mid-span closures and strand limits as "
+                  "the city has them) small enough for the exact MILP with the limits (`planning/exact.py`). "
+                  "The plan above the MILP is the heuristic's part of a gap; the rest is the bound's: the "
+                  "limits' cost (what the bound must see beyond the uncapacitated optimum), the whole LP "
+                  "relaxation's integrality gap with them, and the column-generation bound the city batch "
+                  "states:", ""]
+        parts += bound_cuts(engine, options, args.bound_cuts)
     parts += ["", "The single-site column is one `plan connect`-style cheapest route per Kita (pure-Python "
               "Dijkstra on the split-node graph), what a planner without the batch command would run.", "",
               "**Redundant plans** (`netops plan connect SITE --redundant`) on every n-th Kita and school: "
@@ -454,6 +540,8 @@ def main() -> None:
     parser.add_argument("--redundant", type=int, default=12, help="Kitas and schools each for redundant plans.")
     parser.add_argument("--redundant-batches", type=int, default=6,
                         help="Instances per kind for redundant batches against the MILP (0: skip).")
+    parser.add_argument("--bound-cuts", type=int, default=6,
+                        help="City cuts where the batch's plan and bound meet the exact MILP (0: skip).")
     parser.add_argument("--db", type=Path, help="A seeded SQLite file (default: seed a fresh one).")
     parser.add_argument("--streets", type=Path, help="Its street network GeoJSON.")
     parser.add_argument("--no-write", action="store_true", help="Print the section, leave BENCHMARKS.md alone.")

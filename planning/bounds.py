@@ -225,14 +225,39 @@ def lp_bound(instance: SteinerInstance, terminals: list[int],
               for t in range(k) for a in cable.tolist() for d in (0, m)]
     capacity = coo_matrix((np.ones(len(riding)), ([r for r, _ in riding], [c for _, c in riding])),
                           shape=(len(rows), arcs * (k + 1)))
+    aggregate = _aggregate_rows(m, k, rows)
     cost = np.concatenate([np.tile(instance.fixed, 2), np.tile(np.tile(instance.per_cable, 2), k)])
-    result = linprog(cost, A_ub=vstack([coupling, capacity]).tocsr(),
-                     b_ub=np.concatenate([np.zeros(arcs * k), [float(limit) for _, limit in rows]]),
+    blocks = [coupling, capacity] + ([aggregate] if aggregate is not None else [])
+    result = linprog(cost, A_ub=vstack(blocks).tocsr(),
+                     b_ub=np.concatenate([np.zeros(arcs * k), [float(limit) for _, limit in rows],
+                                          np.zeros(aggregate.shape[0] if aggregate is not None else 0)]),
                      A_eq=conservation.tocsr(), b_eq=supply.ravel(), bounds=(0, 1), method="highs",
                      options={"maxiter": LP_MAX_ITERATIONS})
     if result.status != 0:
         return None
     return LowerBound(float(result.fun) - instance.toll * k, "LP relaxation")
+
+
+def _aggregate_rows(m: int, k: int, rows: list[tuple[np.ndarray, int]]) -> coo_matrix | None:
+    """Aggregate linking, Σ_t x_t,a <= min(limit, k) · y_a for every directed arc a of a
+    limit (``capacity_rows``): valid, since an arc not dug carries nothing and a dug one
+    at most its limit's sites; stronger than x_t,a <= y_a alone, which lets k sites share
+    an arc dug 1/k (on the city's cuts the LP splits flows over a cable's mid-span parts,
+    each re-entry and new closure paid in part). Columns as in ``lp_bound``; None: no limits."""
+    arcs = 2 * m
+    bound_of: dict[int, int] = {}
+    for cable, limit in rows:
+        for a in cable.tolist():
+            for d in (a, a + m):
+                bound_of[d] = min(bound_of.get(d, k), limit)
+    if not bound_of:
+        return None
+    linked = np.asarray(sorted(bound_of), dtype=np.int64)
+    sites = np.arange(k)
+    row = np.concatenate([np.repeat(np.arange(len(linked)), k), np.arange(len(linked))])
+    col = np.concatenate([(arcs + sites[None, :] * arcs + linked[:, None]).ravel(), linked])
+    val = np.concatenate([np.ones(k * len(linked)), -np.asarray([bound_of[d] for d in linked], dtype=float)])
+    return coo_matrix((val, (row, col)), shape=(len(linked), arcs * (k + 1)))
 
 
 def lower_bound(instance: SteinerInstance, terminals: list[int] | None = None,
