@@ -289,7 +289,7 @@ def criticality_ranking(net: Network, *, naive: bool = False,
             known = impact[id(sites)] = sites, net.weight_of(sites), net.site_codes(sites)
         _, weight, codes = known
         if loss:
-            weight = net.impact_weight(sites, loss)
+            weight = net.impact_weight(sites, loss, site_weight=weight)
         ranking.append(RankedElement(kind, ident, net.name(kind, ident), weight, sites, codes, loss))
     ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
     if elements is None:

@@ -206,6 +206,11 @@ class Customers:
         return deps
 
     @cached_property
+    def feeding(self) -> frozenset[Element]:
+        """Elements some home's PON chain or drop fails with."""
+        return frozenset(self.by_splitter) | frozenset(self.by_drop)
+
+    @cached_property
     def watched_devices(self) -> frozenset[int]:
         """Devices whose loss can cut a customer off: those carrying companies, the ends of
         companies' links, the OLTs."""
@@ -224,8 +229,7 @@ class Customers:
         ``devices_lost`` (failed or cut off from the core). A company's link is down with
         either of its devices failing too; up, it serves while an end reaches the core."""
         elements = list(elements)
-        if not devices_lost and not any(e in self.by_splitter or e in self.by_drop for e in elements) \
-                and self.companies_on_link.keys().isdisjoint(links_down):
+        if not devices_lost and self.feeding.isdisjoint(elements) and self.companies_on_link.keys().isdisjoint(links_down):
             return NO_LOSS  # most elements of a ranking: nothing a customer hangs on
         devices_lost = set(devices_lost)
         failed_devices = {ident for kind, ident in elements if kind == "device"}

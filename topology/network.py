@@ -135,9 +135,17 @@ class Layer:
     def lost_sites(self, cut_nodes: Iterable, failed_nodes: Iterable = ()) -> set[int]:
         if not cut_nodes and not failed_nodes:
             return set()  # most failures of a ranking: links on cycles, nothing cut off
-        gone = Counter(self.site_of[n] for group in (cut_nodes, failed_nodes) for n in group
-                       if n in self.site_of and n in self.reachable)
-        return {s for s, c in gone.items() if c == self.site_node_count[s] and s not in self.core_sites}
+        site_of, reachable = self.site_of, self.reachable
+        gone: dict[int, int] = {}
+        for group in (cut_nodes, failed_nodes):
+            for n in group:
+                site = site_of.get(n)
+                if site is not None and n in reachable:
+                    gone[site] = gone.get(site, 0) + 1
+        if not gone:
+            return set()
+        count, core = self.site_node_count, self.core_sites
+        return {s for s, c in gone.items() if c == count[s] and s not in core}
 
     def cut_off(self, failed_edges: Iterable = (), failed_nodes: Iterable = (), *, naive: bool = False) -> set:
         """Nodes that lose the core; the naive engine is the reference for tests and benchmark."""
@@ -408,7 +416,7 @@ class Network:
         key = ("lost", links, devices)
         if not naive and key in self.memo:
             return self.memo[key]
-        failed = self.logical.nodes_for(devices)
+        failed = self.logical.nodes_for(devices) if devices else set()
         cut = self.logical.cut_off(links, failed, naive=naive)
         watched = self.customers.watched_devices
         answer = (frozenset(self.logical.lost_sites(cut, failed)),
@@ -446,11 +454,14 @@ class Network:
             return 0.0
         return sum(self.config.weight(str(self.sites[s].kind)) for s in site_ids)
 
-    def impact_weight(self, site_ids: Iterable[int], customers=None) -> float:
-        """Weight of the sites and of the customers (a ``CustomerLoss``) cut off."""
+    def impact_weight(self, site_ids: Iterable[int], customers=None, site_weight: float | None = None) -> float:
+        """Weight of the sites and of the customers (a ``CustomerLoss``) cut off
+        (``site_weight``: ``weight_of(site_ids)``, if known)."""
+        if site_weight is None:
+            site_weight = self.weight_of(site_ids)
         if not customers:
-            return self.weight_of(site_ids)
-        return round(self.weight_of(site_ids) + self.customers.weight(customers), 9)
+            return site_weight
+        return round(site_weight + self.customers.weight(customers), 9)
 
     def site_codes(self, site_ids: Iterable[int]) -> tuple[str, ...]:
         if not site_ids:
