@@ -378,3 +378,14 @@ def test_the_c_reader_refuses_arguments_outside_the_data():
         ber.read_header(wire, -1, len(wire))
     with pytest.raises(TypeError):
         ber.read_header(bytearray(wire), 0, len(wire))
+
+
+def test_the_exporter_decodes_with_the_compiled_reader_only():
+    """One reader in production: ber's decoding entry points are the C module's (no
+    pure-Python fallback that a failed build could leave in place unnoticed)."""
+    from exporters.snmp import _ber
+
+    assert _ber.__file__.endswith(".so")
+    assert (ber.read_header, ber.read_int, ber.read_octets) == (_ber.read_header, _ber.read_int, _ber.read_octets)
+    assert ber.BerError is _ber.BerError
+    assert not hasattr(ber, "_valid_oid") and not hasattr(ber, "check_smi_range")
