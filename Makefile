@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test fuzz debian-packages bench clean
 
-$(STAMP): pyproject.toml
+# setup.py builds the exporter's C reader: a changed source is built again
+$(STAMP): pyproject.toml setup.py exporters/snmp/_ber.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'

@@ -26,6 +26,10 @@ process is stopped by PID; the namespace dies with the run; nothing leaves 127.0
     sudo .venv/bin/python benchmarks/snmp_bench.py -n 500 --skip-anchor --rounds 3   # the city, 60 s?
 
 ``--py-spy FILE`` profiles netops (collapsed stacks) over the timed rounds, warm-up excluded.
+``--callgrind FILE`` runs netops under valgrind's callgrind, counting instructions only over
+the timed rounds (switched on and off with callgrind_control), and prints instructions per
+scrape: the load-independent measure of a change. netops alone and slow (~50x): use few
+targets, e.g. ``-n 16 -c 4 --rounds 1 --cold-cache --callgrind /tmp/cold.out``.
 """
 
 from __future__ import annotations
@@ -143,6 +147,24 @@ def py_spy_stop(spy) -> None:
     if spy is not None:
         os.kill(spy.pid, signal.SIGINT)  # py-spy writes its profile on SIGINT
         spy.wait(30)
+
+
+def callgrind(out: str | None) -> list[str]:
+    """argv prefix running netops under callgrind with counting off until the timed rounds."""
+    return ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"] if out else []
+
+
+def callgrind_switch(pid: int, on: bool) -> None:
+    subprocess.run(["callgrind_control", "-i", "on" if on else "off", str(pid)], check=True, capture_output=True)
+
+
+def callgrind_total(out: str) -> int:
+    """Instructions counted in a callgrind output file (its ``totals:`` line; ``summary:``
+    reads 0 when counting was switched on and off)."""
+    for line in Path(out).read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    raise SystemExit(f"{out}: no instruction total")
 
 
 def isolate(max_seconds: float) -> None:
@@ -386,11 +408,17 @@ def main() -> None:
                         help="netops with --cache-ttl 0: every scrape walks the static labels too (after the "
                              "process's own warm-up round)")
     parser.add_argument("--py-spy", metavar="FILE", help="profile netops with py-spy (collapsed stacks) into FILE")
+    parser.add_argument("--callgrind", metavar="FILE",
+                        help="count netops' instructions over the timed rounds with callgrind into FILE "
+                             "(netops only, about 50x slower)")
     parser.add_argument("--json-out")
     parser.add_argument("--max-seconds", type=float, default=1800)
     args = parser.parse_args()
     if args.concurrency <= 0:
         args.concurrency = args.targets
+    if args.callgrind:
+        args.skip_anchor = True
+        args.callgrind = str(Path(args.callgrind).resolve())
     isolate(args.max_seconds)
 
     workdir = Path(tempfile.mkdtemp(prefix="netops-snmp-bench-"))
@@ -418,12 +446,12 @@ def main() -> None:
         db_url = f"sqlite:///{workdir / 'netops.db'}"
         # v2c: no inventory, any target (public_v2 has no secrets); v3: the inventory's binding
         env = v3_inventory(db_url) if args.v3 else None
-        netops = children.start(netops_serve(db_url, "--max-targets-in-flight", str(args.max_targets_in_flight),
+        netops = children.start(callgrind(args.callgrind) + netops_serve(db_url, "--max-targets-in-flight", str(args.max_targets_in_flight),
                                              *([] if args.v3 else ["--no-inventory"]),
                                              *(["--cache-ttl", "0"] if args.cold_cache else []),
                                              any_target=not args.v3),
                                 workdir / "netops.log", cwd=ROOT, env=env)
-        wait_http("http://127.0.0.1:9200/metrics")
+        wait_http("http://127.0.0.1:9200/metrics", timeout=600 if args.callgrind else 60)
         auth = "bench_v3" if args.v3 else "public_v2"
         exporters.append(dict(name="netops", base="http://127.0.0.1:9200",
                               path="/snmp?target={target}&module=interfaces&auth=" + auth, pid=netops.pid))
@@ -431,10 +459,20 @@ def main() -> None:
         def profile(exporter):
             if exporter["name"] == "netops":
                 spies.append(py_spy(children, netops.pid, args.py_spy, workdir))
+                if args.callgrind:
+                    callgrind_switch(netops.pid, True)
 
         rows = take_turns(exporters, agent_pids, targets, args, profile)
         for spy in spies:
             py_spy_stop(spy)
+        if args.callgrind:
+            callgrind_switch(netops.pid, False)
+            os.kill(netops.pid, signal.SIGTERM)  # callgrind writes its counts as the process ends
+            netops.wait(300)
+            scrapes = sum(r["ok"] for r in rows["netops"])
+            summary["callgrind"] = dict(file=args.callgrind, instructions=callgrind_total(args.callgrind),
+                                        scrapes=scrapes)
+            summary["callgrind"]["per_scrape"] = summary["callgrind"]["instructions"] // max(1, scrapes)
         for name, timed in rows.items():
             summary["results"][name] = median_row(timed)
             summary["results"][name]["us_per_sample_rounds"] = spread([r["us_per_sample"] or 0 for r in timed])
@@ -476,6 +514,10 @@ def report(summary: dict) -> None:
     for name, r in results.items():
         s = r["us_per_sample_rounds"]
         print(f"{name} µs/sample over the rounds: median {s['median']}, {s['min']}..{s['max']}", file=sys.stderr)
+    counted = summary.get("callgrind")
+    if counted:
+        print(f"callgrind: {counted['instructions']:,} instructions over {counted['scrapes']} scrapes: "
+              f"{counted['per_scrape'] / 1e6:.2f} M per scrape ({counted['file']})", file=sys.stderr)
     per_round = summary.get("cpu_per_sample_ratio_rounds")
     if per_round:
         print(f"CPU per sample netops/snmp_exporter, round by round: {per_round['each']} -> median "

@@ -98,10 +98,7 @@ class PollContext:
 
     def base_int(self, oid: bytes, default: int = 0) -> int:
         vb = self.base.get(oid)
-        try:
-            value = ber.value_of(vb[1], vb[2]) if vb is not None else None
-        except ber.BerError:
-            return default
+        value = ber.value_of(vb[1], vb[2]) if vb is not None else None
         return value if isinstance(value, int) else default
 
     @property

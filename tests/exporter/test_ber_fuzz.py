@@ -1,4 +1,7 @@
-"""The lean BER codec, fuzzed differentially against pysnmp's own (pyasn1) codec.
+"""The lean BER codec, fuzzed differentially against pysnmp's own (pyasn1) codec, and its C
+reader (exporters/snmp/_ber.c) against the pure-Python reader it replaced
+(``ber_reference.py``): the same varbinds, or the same BerError message, on every input.
+Damaged datagrams run in this process: a crash of the C reader is a crash of the run.
 
 Deterministic: every run draws the same examples (``derandomize``), so `make test` passes or
 fails the same way on every machine. A random hunt for new counter-examples is a separate
@@ -18,6 +21,7 @@ from pysnmp.proto import api
 
 from exporters.snmp import ber
 from exporters.snmp.client import peek_request_id
+from tests.exporter import ber_reference
 
 v2c = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
@@ -103,10 +107,8 @@ def test_pysnmp_reads_long_request_oids(extra_arcs):
     assert [tuple(oid) for oid, _ in v2c.apiPDU.get_varbinds(v2c.apiMessage.get_pdu(msg))] == request_oids
 
 
-@fuzz(400)
-@given(st.lists(st.tuples(oids, values), min_size=1, max_size=10), st.data())
-def test_damaged_datagrams_fail_cleanly_or_agree_with_pysnmp(varbinds, data):
-    wire = bytearray(pysnmp_response(b"public", 7, varbinds))
+def damage(wire: bytearray, data) -> bytes:
+    """The datagram truncated, with 1-4 bits flipped, or with 1-8 random octets spliced in."""
     how = data.draw(st.sampled_from(["truncate", "flip", "splice"]))
     if how == "truncate":
         wire = wire[: data.draw(st.integers(0, len(wire) - 1))]
@@ -116,10 +118,79 @@ def test_damaged_datagrams_fail_cleanly_or_agree_with_pysnmp(varbinds, data):
     else:
         at = data.draw(st.integers(0, len(wire)))
         wire[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+    return bytes(wire)
+
+
+@fuzz(400)
+@given(st.lists(st.tuples(oids, values), min_size=1, max_size=10), st.data())
+def test_damaged_datagrams_fail_cleanly_or_agree_with_pysnmp(varbinds, data):
+    wire = damage(bytearray(pysnmp_response(b"public", 7, varbinds)), data)
     # the lean reader rejects the datagram cleanly (None), or reads exactly what pysnmp reads
-    lean = lean_varbinds(bytes(wire))
+    lean = lean_varbinds(wire)
     if lean is not None:
-        assert lean == pysnmp_varbinds(bytes(wire))
+        assert lean == pysnmp_varbinds(wire)
+
+
+def outcome(reader, wire: bytes):
+    """What a reader makes of a datagram: (community, PDU fields), or its BerError's message."""
+    try:
+        community, pdu = reader.decode_v2c_message(wire)
+    except ber.BerError as exc:
+        return "BerError", str(exc)
+    return community, tuple(pdu)
+
+
+@fuzz(400)
+@given(st.lists(st.tuples(oids, values), min_size=1, max_size=10), st.data())
+def test_c_reader_agrees_with_the_python_reader_on_damaged_datagrams(varbinds, data):
+    wire = damage(bytearray(pysnmp_response(b"public", 7, varbinds)), data)
+    assert outcome(ber, wire) == outcome(ber_reference, wire)
+
+
+@fuzz(500)
+@given(st.binary(max_size=600))
+def test_c_reader_agrees_with_the_python_reader_on_random_bytes(blob):
+    assert outcome(ber, blob) == outcome(ber_reference, blob)
+    # a PDU read at any offset, to any end: the framing above never reaches most of them
+    end = len(blob)
+    for pos in range(min(end, 8)):
+        try:
+            expected = tuple(ber_reference.decode_pdu(blob, pos, end))
+        except ber.BerError as exc:
+            expected = ("BerError", str(exc))
+        try:
+            got = tuple(ber.decode_pdu(blob, pos, end))
+        except ber.BerError as exc:
+            got = ("BerError", str(exc))
+        assert got == expected
+
+
+def _switch_answer() -> bytes:
+    """A GETBULK answer like a switch's: counters, names, an address, an OID, an exception."""
+    rows = []
+    for index in (1, 2, 300):
+        rows += [((1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, index), v2c.Counter64(2**40 + index)),
+                 ((1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1, index), v2c.OctetString(f"Gi1/0/{index}".encode())),
+                 ((1, 3, 6, 1, 2, 1, 2, 2, 1, 8, index), v2c.Integer(1)),
+                 ((1, 3, 6, 1, 2, 1, 4, 20, 1, 1, 10, 0, 0, index), v2c.IpAddress(bytes((10, 0, 0, index % 256)))),
+                 ((1, 3, 6, 1, 2, 1, 1, 2, index), v2c.ObjectIdentifier((1, 3, 6, 1, 4, 1, 9, 1, 2**20 + index)))]
+    rows.append(((1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 3), v2c.EndOfMibView("")))
+    return pysnmp_response(b"public", 2**31 - 1, [(oid, (None, None, value)) for oid, value in rows])
+
+
+def test_every_truncation_and_bit_flip_of_an_answer_reads_as_the_python_reader_reads_it():
+    """Exhaustive where the draws sample: each of the answer's prefixes and each single bit
+    flipped, in this process (a crash or a leak of the C reader's bounds ends the run)."""
+    wire = _switch_answer()
+    damaged = [wire[:cut] for cut in range(len(wire))]
+    for at in range(len(wire)):
+        for bit in range(8):
+            flipped = bytearray(wire)
+            flipped[at] ^= 1 << bit
+            damaged.append(bytes(flipped))
+    assert outcome(ber, wire)[1][4] == outcome(ber_reference, wire)[1][4]  # the intact answer reads whole
+    for blob in damaged:
+        assert outcome(ber, blob) == outcome(ber_reference, blob), blob.hex()
 
 
 def lean_varbinds(wire: bytes) -> list | None:
@@ -258,3 +329,63 @@ def test_damaged_v3_messages_fail_cleanly(rows, data):
         _v3_session().decode(bytes(wire))
     except ber.BerError:
         pass
+
+
+def _varbind_list_message(varbinds: bytes) -> bytes:
+    pdu = ber.tlv(ber.RESPONSE, ber.encode_int(7) + ber.encode_int(0) + ber.encode_int(0)
+                  + ber.tlv(ber.SEQUENCE, varbinds))
+    return ber.encode_v2c_message(b"public", pdu)
+
+
+HOSTILE = {
+    # lengths that claim more than the datagram holds, up to 2**32-1 octets
+    "varbind of 4 GiB": _varbind_list_message(b"\x30\x84\xff\xff\xff\xff\x06\x01\x2b\x05\x00"),
+    "OID of 4 GiB": _varbind_list_message(ber.tlv(ber.SEQUENCE, b"\x06\x84\xff\xff\xff\xff\x2b\x05\x00")),
+    "value of 4 GiB": _varbind_list_message(ber.tlv(ber.SEQUENCE, b"\x06\x01\x2b\x04\x84\xff\xff\xff\xff")),
+    "message of 4 GiB": b"\x30\x84\xff\xff\xff\xff" + bytes(20),
+    "length of five octets": b"\x30\x85\x00\x00\x00\x00\x10" + bytes(16),
+    "length of no octets": b"\x30\x80" + bytes(16),
+    "length octets cut off": b"\x30\x84\x00\x00",
+    # nesting: sequences inside sequences where a varbind's OID belongs (the reader does not
+    # recurse: it expects an OID there)
+    "deep nesting": _varbind_list_message(ber.tlv(ber.SEQUENCE, b"\x30\x82\x0f\xa0" * 1000)),
+    "nested varbind lists": _varbind_list_message(
+        ber.tlv(ber.SEQUENCE, ber.tlv(ber.SEQUENCE, ber.tlv(ber.SEQUENCE, ber.tlv(ber.SEQUENCE, b""))))),
+    # values no decoder of a fixed width could hold
+    "Counter32 of 2000 octets": _response_with_value(ber.COUNTER32, b"\x7f" + bytes(1999)),
+    "Integer32 of 60000 octets": _response_with_value(ber.INTEGER, b"\x80" + bytes(59999)),
+    "request-id of 10 octets": ber.encode_v2c_message(b"p", ber.tlv(ber.RESPONSE, ber.tlv(ber.INTEGER, bytes(10)))),
+    "empty datagram": b"",
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_datagrams_are_a_berror_like_the_python_readers(case):
+    """Huge, cut and deeply nested lengths end in BerError, here and in the reference (whose
+    only change: a value beyond 1024 octets is named by its size, not printed)."""
+    wire = HOSTILE[case]
+    got = outcome(ber, wire)
+    assert got[0] == "BerError"
+    assert got == outcome(ber_reference, wire)
+
+
+def test_the_c_reader_refuses_arguments_outside_the_data():
+    """Positions are checked before any read: no caller can make it read past the buffer."""
+    wire = _switch_answer()
+    with pytest.raises(ValueError, match="inside the data"):
+        ber.decode_pdu(wire, 0, len(wire) + 1)
+    with pytest.raises(ValueError, match="inside the data"):
+        ber.read_header(wire, -1, len(wire))
+    with pytest.raises(TypeError):
+        ber.read_header(bytearray(wire), 0, len(wire))
+
+
+def test_the_exporter_decodes_with_the_compiled_reader_only():
+    """One reader in production: ber's decoding entry points are the C module's (no
+    pure-Python fallback that a failed build could leave in place unnoticed)."""
+    from exporters.snmp import _ber
+
+    assert _ber.__file__.endswith(".so")
+    assert (ber.read_header, ber.read_int, ber.read_octets) == (_ber.read_header, _ber.read_int, _ber.read_octets)
+    assert ber.BerError is _ber.BerError
+    assert not hasattr(ber, "_valid_oid") and not hasattr(ber, "check_smi_range")
