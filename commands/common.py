@@ -424,19 +424,10 @@ def _creatable_dir(directory: Path) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write an output file, creating its directory (see :func:`output_file`): whole or not at
-    all (written beside it, then renamed over it), so Ctrl-C or a full disk never leaves half
-    a file where a complete one was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and not path.is_file() or path.is_symlink():  # /dev/stdout, a FIFO: write through it
-        path.write_text(text, encoding="utf-8")
-        return
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    """Write an output file whole or not at all (see :func:`netops.textfile.atomic_text`)."""
+    from netops.textfile import write_text as write_whole
+
+    write_whole(path, text)
 
 
 def print_json(obj: Any) -> None:
