@@ -407,14 +407,21 @@ def output_dir(value: Path | None) -> Path | None:
         return None
     if value.exists() and not value.is_dir():
         raise typer.BadParameter(f"{value} is not a directory")
-    if value.resolve() == Path(value.anchor or "/"):
+    if _resolved(value) == Path(value.anchor or "/"):
         raise typer.BadParameter(f"{value} is the root directory; give a directory of its own")
     _creatable_dir(value)
     return value
 
 
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+        raise typer.BadParameter(f"{path}: a loop of symbolic links") from None
+
+
 def _creatable_dir(directory: Path) -> None:
-    here = directory.resolve()
+    here = _resolved(directory)
     while not here.exists():
         here = here.parent
     if not here.is_dir():

@@ -66,10 +66,12 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engin
     try:
         if backend == "sqlite":
             path = sqlite_file(url)
-            if path is not None and not parsed.query and path.is_file() and sqlite_read_only(path):
-                # reading commands work on a file netops cannot write (see sqlite_connect)
+            if path is not None and not parsed.query:
+                # the file's name as the OS has it (not UTF-8 text, maybe); read-only where
+                # netops cannot write it, so reading commands work there (see sqlite_connect)
+                read_only = sqlite_read_only(path)
                 engine = create_engine(url, creator=lambda: sqlite_connect(path, lock_timeout, check_same_thread=False))
-                event.listen(engine, "connect", _sqlite_read_only_pragmas)
+                event.listen(engine, "connect", _sqlite_read_only_pragmas if read_only else _sqlite_pragmas)
                 return engine
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout})
             event.listen(engine, "connect", _sqlite_pragmas)
@@ -161,7 +163,7 @@ def write_lock(engine: Engine, purpose: str, timeout: float = DEFAULT_LOCK_TIMEO
     import): a second writer waits up to ``timeout`` seconds, then a DatabaseError names the
     holder."""
     path = sqlite_file(str(engine.url))
-    if path is not None and path.is_file() and sqlite_read_only(path):
+    if path is not None and sqlite_read_only(path):
         raise DatabaseError(f"{path} is read-only (no permission to write it or its directory, or a read-only "
                             f"file system): commands that only read work, {purpose} writes; use a writable copy")
     if path is not None:

@@ -129,7 +129,7 @@ def _connect(url: str, lock_timeout: float):
 def sqlite_read_only(path: Path) -> bool:
     """True when netops cannot write an existing SQLite file: no permission, ``chattr +i``,
     a read-only mount, or a directory it cannot create the WAL index (``-shm``) in."""
-    return not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK)
+    return path.exists() and (not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK))
 
 
 def sqlite_connect(path: Path, lock_timeout: float, **options):
@@ -143,7 +143,7 @@ def sqlite_connect(path: Path, lock_timeout: float, **options):
         return sqlite3.connect(path, timeout=lock_timeout, **options)
     wal = Path(f"{path}-wal")
     pending = wal.exists() and wal.stat().st_size > 0
-    uri = f"file:{quote(str(path))}?mode=ro" + ("" if pending else "&immutable=1")
+    uri = f"file:{quote(os.fsencode(path))}?mode=ro" + ("" if pending else "&immutable=1")
     return sqlite3.connect(uri, uri=True, timeout=lock_timeout, **options)
 
 
