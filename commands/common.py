@@ -407,14 +407,21 @@ def output_dir(value: Path | None) -> Path | None:
         return None
     if value.exists() and not value.is_dir():
         raise typer.BadParameter(f"{value} is not a directory")
-    if value.resolve() == Path(value.anchor or "/"):
+    if _resolved(value) == Path(value.anchor or "/"):
         raise typer.BadParameter(f"{value} is the root directory; give a directory of its own")
     _creatable_dir(value)
     return value
 
 
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+        raise typer.BadParameter(f"{path}: a loop of symbolic links") from None
+
+
 def _creatable_dir(directory: Path) -> None:
-    here = directory.resolve()
+    here = _resolved(directory)
     while not here.exists():
         here = here.parent
     if not here.is_dir():
@@ -424,19 +431,10 @@ def _creatable_dir(directory: Path) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write an output file, creating its directory (see :func:`output_file`): whole or not at
-    all (written beside it, then renamed over it), so Ctrl-C or a full disk never leaves half
-    a file where a complete one was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and not path.is_file() or path.is_symlink():  # /dev/stdout, a FIFO: write through it
-        path.write_text(text, encoding="utf-8")
-        return
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    """Write an output file whole or not at all (see :func:`netops.textfile.atomic_text`)."""
+    from netops.textfile import write_text as write_whole
+
+    write_whole(path, text)
 
 
 def print_json(obj: Any) -> None:

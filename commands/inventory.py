@@ -142,8 +142,9 @@ def export_cmd(
     if out is None:
         writer(entity, rows, sys.stdout)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)  # like every output option (see output_file)
-    with files.atomic_text(out) as fh:
+    from netops.textfile import atomic_text
+
+    with atomic_text(out) as fh:
         writer(entity, rows, fh)
     err_console.print(f"{len(rows)} {kind} rows → {out}")
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from commands.common import console, json_option, open_session, output_file, print_json, working
-from netops.errors import NetopsError
 
 DEFAULT_ALERTMANAGER_BASE = Path("deploy/alertmanager/alertmanager.yml")
 app = typer.Typer(invoke_without_command=True)  # its help is in cli.GROUPS
@@ -31,10 +30,10 @@ def report(
 ) -> None:
     """Write the report (one self-contained HTML file) and print where it is."""
     from report import write_report
-    from report.alerting import write_alertmanager_config
+    from report.alerting import read_alertmanager_base, write_alertmanager_config
 
-    if (alertmanager_config or alertmanager_base != DEFAULT_ALERTMANAGER_BASE) and not alertmanager_base.is_file():
-        raise NetopsError(f"--alertmanager-base {alertmanager_base}: no such file")
+    if alertmanager_config or alertmanager_base != DEFAULT_ALERTMANAGER_BASE:
+        read_alertmanager_base(alertmanager_base)  # a bad file is refused before the work
     with open_session(ctx) as session:
         with working("building the report (inventory, audits, map)"):
             result = write_report(session, out, prometheus_url=prometheus_url)

@@ -30,6 +30,7 @@ import platformdirs
 
 from configs.store import GitConfigStore
 from netops.settings import WORKSPACE_ENV
+from netops.textfile import file_problem, read_json
 
 
 def default_workspace() -> Path:
@@ -49,10 +50,13 @@ class Workspace:
         return GitConfigStore(self.root / "repo").ensure()
 
     def read_state(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.state_path.read_text())
-        except FileNotFoundError:
-            return {}
+        if not self.state_path.exists() and not self.state_path.is_symlink():
+            return {}  # no run recorded yet
+        state = read_json(self.state_path)
+        if not isinstance(state, dict):
+            raise file_problem(self.state_path, 1, "", "expected a JSON object (the record of `netops config` "
+                                                       "runs); move the file away to start a new record")
+        return state
 
     @contextmanager
     def update_state(self) -> Iterator[dict[str, Any]]:

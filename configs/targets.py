@@ -13,7 +13,6 @@ which never reach a real management address.
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from inventory.models import Device, Site, SshProfile, Status
 from netops.access import AccessStatus, DeviceResult, DeviceTarget
 from netops.errors import InputError, NotFoundError, RowProblem
 from netops.secrets import SecretStore
+from netops.textfile import read_json
 from configs.platforms import PLATFORMS
 
 
@@ -151,10 +151,7 @@ def build_targets(
 
 def load_address_map(path: Path) -> dict[str, tuple[str, int]]:
     """A JSON object ``{"device": "host:port"}``; every bad entry is reported."""
-    try:
-        raw = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError([RowProblem(str(path), 1, "-", "-", f"not a readable JSON file: {exc}")]) from None
+    raw = read_json(path)
     if not isinstance(raw, dict):
         raise InputError([RowProblem(str(path), 1, "-", "-", "expected a JSON object {device: 'host:port'}")])
     mapping, problems = {}, []

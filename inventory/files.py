@@ -16,27 +16,21 @@ lossless; see ``escape_cell``. Exports appear whole or not at all (``atomic_text
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import enum
 import io
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, Callable, TextIO
 
 from inventory.entities import KINDS, EntityKind
 from inventory.store import SourceRow
 from netops.errors import InputError, NetopsError, RowProblem
+from netops.textfile import file_problem, read_text
 
 FORMATS = ("csv", "geojson")
-
-# longest BOMs first: the UTF-32-LE mark begins with the UTF-16-LE one
-_FOREIGN_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32-LE"), (b"\x00\x00\xfe\xff", "UTF-32-BE"),
-                 (b"\xff\xfe", "UTF-16-LE"), (b"\xfe\xff", "UTF-16-BE"))
 
 # a cell a spreadsheet would run as a formula, possibly behind quotes we added before
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
@@ -147,88 +141,16 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def writable_file(path: Path) -> None:
-    """Refuse an output path that cannot become a file, before any work is done."""
-    if path.is_dir():
-        raise NetopsError(f"{path}: is a directory; name a file to write")
-    if not path.parent.is_dir():
-        raise NetopsError(f"{path}: directory {path.parent} does not exist")
-
-
-@contextlib.contextmanager
-def atomic_text(path: Path) -> Iterator[TextIO]:
-    """Write ``path`` whole or not at all: into a temporary file beside it, renamed over
-    ``path`` only when the writing succeeded (a failed export never leaves a 0-byte or
-    half-written file, nor destroys the previous one)."""
-    writable_file(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise NetopsError(f"{path}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except OSError as exc:
-        _remove(tmp)
-        raise NetopsError(f"{path}: cannot write: {exc.strerror}") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    # what open() would have given: the existing file's mode, or 0666 less the umask
-    with contextlib.suppress(FileNotFoundError):
-        return path.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-
-
 # -- import -------------------------------------------------------------------------------
 
 def read_file(path: Path, kind_name: str | None = None) -> tuple[str, list[SourceRow]]:
     """Read a CSV or GeoJSON file into (kind, rows); structural problems raise InputError."""
     if kind_name is not None:
         _checked_kind(path, kind_name, "--kind")
-    text = _read_text(path)
+    text = read_text(path)
     if detect_format(path) == "csv":
         return _read_csv(path, text, kind_name)
     return _read_geojson(path, text, kind_name)
-
-
-def _file_problem(path: Path, line: int, value: str, reason: str) -> InputError:
-    return InputError([RowProblem(str(path), line, "(file)", value, reason)])
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NetopsError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise NetopsError(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise NetopsError(f"{path}: cannot read: {exc.strerror}") from None
-    for bom, encoding in _FOREIGN_BOMS:
-        if data.startswith(bom):
-            raise _file_problem(path, 1, "", f"the file is {encoding}; save it as UTF-8")
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise _file_problem(path, data.count(b"\n", 0, nul) + 1, "",
-                            "NUL bytes: a binary, UTF-16 or UTF-32 file, not UTF-8 text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _file_problem(path, data.count(b"\n", 0, exc.start) + 1, f"0x{data[exc.start]:02x}",
-                            "not UTF-8 (latin-1 or cp1252?); save the file as UTF-8") from None
 
 
 def _read_csv(path: Path, text: str, kind_name: str | None) -> tuple[str, list[SourceRow]]:
@@ -253,7 +175,7 @@ def _read_csv(path: Path, text: str, kind_name: str | None) -> tuple[str, list[S
             rows.append(SourceRow({h: unescape_cell(v) for h, v in zip(header, cells)}, str(path), number))
     except csv.Error as exc:
         # e.g. a cell over csv's field size limit (131,072 characters)
-        raise _file_problem(path, number + 1, "", f"not readable as CSV: {exc}") from None
+        raise file_problem(path, number + 1, "", f"not readable as CSV: {exc}") from None
     return name, rows
 
 
@@ -261,11 +183,11 @@ def _read_geojson(path: Path, text: str, kind_name: str | None) -> tuple[str, li
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _file_problem(path, exc.lineno, "", f"not valid JSON: {exc.msg}") from None
+        raise file_problem(path, exc.lineno, "", f"not valid JSON: {exc.msg}") from None
     except RecursionError:
-        raise _file_problem(path, 1, "", "not readable as JSON: nested too deeply") from None
+        raise file_problem(path, 1, "", "not readable as JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise _file_problem(path, 1, "", f"not readable as JSON: {exc}") from None
+        raise file_problem(path, 1, "", f"not readable as JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise InputError([RowProblem(str(path), 1, "type", str(doc.get("type") if isinstance(doc, dict) else ""),
                                      "expected a GeoJSON FeatureCollection")])

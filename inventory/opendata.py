@@ -20,7 +20,8 @@ from pathlib import Path
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from inventory.files import atomic_text, escape_cell
+from inventory.files import escape_cell
+from netops.textfile import atomic_text
 from inventory.models import Device, Interface, Link, Site, SiteKind, Status
 from netops.errors import NetopsError
 

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from netops.dbapi import (HEAD_SCHEMA, MIGRATIONS, SQLITE_HEADER, head_revision, head_tables, known_revisions,
-                          postgres_connect_args)
+                          postgres_connect_args, sqlite_connect, sqlite_read_only)
 from netops.errors import DatabaseError, NetopsError
 from netops.settings import DB_ENV, DEFAULT_LOCK_TIMEOUT_S, LOCK_TIMEOUT_ENV
 
@@ -65,6 +65,14 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engin
                             "file (a path or sqlite:///PATH) or PostgreSQL (postgresql://USER@HOST/DB)")
     try:
         if backend == "sqlite":
+            path = sqlite_file(url)
+            if path is not None and not parsed.query:
+                # the file's name as the OS has it (not UTF-8 text, maybe); read-only where
+                # netops cannot write it, so reading commands work there (see sqlite_connect)
+                read_only = sqlite_read_only(path)
+                engine = create_engine(url, creator=lambda: sqlite_connect(path, lock_timeout, check_same_thread=False))
+                event.listen(engine, "connect", _sqlite_read_only_pragmas if read_only else _sqlite_pragmas)
+                return engine
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
@@ -83,6 +91,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_read_only_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.execute("PRAGMA foreign_keys=ON")
 
 
 def describe(url: str) -> str:
@@ -151,6 +163,9 @@ def write_lock(engine: Engine, purpose: str, timeout: float = DEFAULT_LOCK_TIMEO
     import): a second writer waits up to ``timeout`` seconds, then a DatabaseError names the
     holder."""
     path = sqlite_file(str(engine.url))
+    if path is not None and sqlite_read_only(path):
+        raise DatabaseError(f"{path} is read-only (no permission to write it or its directory, or a read-only "
+                            f"file system): commands that only read work, {purpose} writes; use a writable copy")
     if path is not None:
         with _file_lock(path, purpose, timeout):
             yield

@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: the tables and columns of the models at the head revision (see :func:`head_tables`)
@@ -116,15 +117,34 @@ def _connect(url: str, lock_timeout: float):
         path = Path(url[len(SQLITE_PREFIX):])
         if path.name in ("", ":memory:") or not path.is_file() or not _is_sqlite_file(path):
             return None
-        import sqlite3
-
-        return sqlite3.connect(path, timeout=lock_timeout)
+        return sqlite_connect(path, lock_timeout)
     prefix = next((p for p in POSTGRES_PREFIXES if url.startswith(p)), None)
     if prefix is None or "?" in url:
         return None
     import psycopg
 
     return psycopg.connect("postgresql://" + url[len(prefix):], **postgres_connect_args(lock_timeout))
+
+
+def sqlite_read_only(path: Path) -> bool:
+    """True when netops cannot write an existing SQLite file: no permission, ``chattr +i``,
+    a read-only mount, or a directory it cannot create the WAL index (``-shm``) in."""
+    return path.exists() and (not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK))
+
+
+def sqlite_connect(path: Path, lock_timeout: float, **options):
+    """A sqlite3 connection on an existing file; read-only when netops cannot write it
+    (:func:`sqlite_read_only`), so reading commands work on a read-only copy or mount. Such
+    a file is opened immutable (no -shm, no locks: nobody can change it either) unless a
+    write-ahead log beside it still holds changes, which only a WAL reader sees."""
+    import sqlite3
+
+    if not sqlite_read_only(path):
+        return sqlite3.connect(path, timeout=lock_timeout, **options)
+    wal = Path(f"{path}-wal")
+    pending = wal.exists() and wal.stat().st_size > 0
+    uri = f"file:{quote(os.fsencode(path))}?mode=ro" + ("" if pending else "&immutable=1")
+    return sqlite3.connect(uri, uri=True, timeout=lock_timeout, **options)
 
 
 def _is_sqlite_file(path: Path) -> bool:

@@ -44,7 +44,17 @@ def normalise_db_url(value: str) -> str:
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2
             return "postgresql+psycopg://" + value[len("postgresql://") :]
         return value
-    return f"sqlite:///{Path(value).expanduser().resolve()}"
+    path = Path(value).expanduser()
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are no UTF-8 in the name: no database URL can hold them
+        raise ConfigError(f"the database path {value!r} is not UTF-8 text: rename the file (or link to it "
+                          "under a UTF-8 name)") from None
+    try:
+        path = path.resolve()  # one file, one lock file beside it, however it is named
+    except (RuntimeError, OSError):  # a symlink loop: SQLite says so, naming the path as given
+        path = Path(os.path.abspath(path))
+    return f"sqlite:///{path}"
 
 
 def lock_timeout(raw: str | None) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlmodel import Session, select
 
 from inventory.models import RouteNode, Site, SiteKind, Status, TrenchSegment
 from netops.errors import InputError, NotFoundError, RowProblem
+from netops.textfile import read_text
 from netops.vocabulary import did_you_mean
 from planning.connect import SiteSpec
 from planning.costs import cost_model
@@ -93,10 +95,9 @@ def sites_from_csv(session: Session, path: Path) -> list[SiteSpec]:
     given by ``code, name, kind, lat, lon``. All or nothing."""
     name = str(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise InputError([RowProblem(name, 0, "file", "", str(exc))]) from None
+        rows = list(csv.DictReader(io.StringIO(read_text(path), newline="")))
+    except csv.Error as exc:  # e.g. a cell over csv's field size limit
+        raise InputError([RowProblem(name, 0, "file", "", f"not readable as CSV: {exc}")]) from None
     specs, problems = [], []
     first_row: dict[str, int] = {}
     for number, row in enumerate(rows, start=2):

@@ -32,10 +32,10 @@ def write_report(session: Session, out: Path, prometheus_url: str | None = None,
                  config_workspace: Workspace | None = None) -> Report:
     from report.collect import build_report
     from report.html import render_html
+    from netops.textfile import write_text
 
     report = build_report(session, prometheus_url=prometheus_url, config_workspace=config_workspace)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(report), encoding="utf-8")
+    write_text(out, render_html(report))
     return report
 
 

@@ -36,6 +36,7 @@ from inventory.models import SeedRow
 from inventory.seed.city import SEED, Dataset, generate
 from inventory.store import KeyIndex, SourceRow, WriteReport, resolve, write
 from netops.errors import NetopsError
+from netops.textfile import write_text
 
 __all__ = ["SEED", "Dataset", "SeedReport", "generate", "seed", "write_streets"]
 
@@ -205,6 +206,5 @@ def _save_records(session: Session, recorded, new_records) -> None:
 
 def write_streets(dataset: Dataset, path: Path) -> Path:
     """The candidate street network (GeoJSON LineStrings) for connection planning."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": dataset.streets}))
+    write_text(path, json.dumps({"type": "FeatureCollection", "features": dataset.streets}))
     return path
