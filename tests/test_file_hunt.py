@@ -232,9 +232,10 @@ class Reader:
     """A file (or a directory's file) netops reads, and the call that reads it."""
 
     def __init__(self, suffix: str, valid: bytes, json_like: bool, args, code: int = 2, *, env: str | None = None,
-                 in_dir: str | None = None, accepts: dict[str, int] | None = None, only: tuple[str, ...] = ()):
+                 in_dir: str | None = None, accepts: dict[str, int] | None = None, only: tuple[str, ...] = (),
+                 extra: dict[str, bytes] | None = None):
         self.suffix, self.valid, self.json_like, self.args, self.code = suffix, valid, json_like, args, code
-        self.env, self.in_dir, self.accepts, self.only = env, in_dir, accepts or {}, only
+        self.env, self.in_dir, self.accepts, self.only, self.extra = env, in_dir, accepts or {}, only, extra or {}
 
 
 READERS = {
@@ -265,7 +266,10 @@ READERS = {
                                               accepts={case: 0 for case in ("missing", "directory", "a file",
                                                                             "under a file", "unreadable",
                                                                             "symlink loop", "/dev/null",
-                                                                            "newline in name", "non-UTF-8 name")}),
+                                                                            "newline in name", "non-UTF-8 name")},
+                                              extra={"backup not an object": b'{"backup": 5}',
+                                                     "devices not objects": b'{"backup": {"devices": {"sw": 1}}}',
+                                                     "audit rules a list": b'{"audit": {"rules": []}}'}),
 }
 CONTENT_CASES = ["empty", "truncated", "bit-flipped", "NUL bytes", "UTF-16", "Latin-1", "top-level list",
                  "top-level number", "top-level string", "deep nesting", "FIFO", "newline in name", "non-UTF-8 name"]
@@ -277,6 +281,8 @@ def reader_cases():
         for case in cases:
             if reader.only and case not in reader.only:
                 continue
+            yield pytest.param(name, case, id=f"{name}: {case}")
+        for case in reader.extra:
             yield pytest.param(name, case, id=f"{name}: {case}")
 
 
@@ -294,7 +300,7 @@ def _feed_fifo(path: Path, data: bytes) -> threading.Thread:
 @pytest.mark.parametrize("name, case", list(reader_cases()))
 def test_a_bad_file_read_is_one_line(name, case, db, env, tmp_path, huge_file):
     reader = READERS[name]
-    bad = contents(reader.valid, reader.json_like)
+    bad = contents(reader.valid, reader.json_like) | reader.extra
     base = f"x{reader.suffix}" if reader.in_dir != "state.json" else "state.json"
     feeder = None
     if reader.in_dir is not None and case not in [*PATH_CASES, "a file"]:  # the directory is fine, its file is bad
