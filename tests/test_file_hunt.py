@@ -40,8 +40,7 @@ database unchanged and output files whole or absent.
 Not run here: `inventory seed --streets` (its option check is `output_file`, the same as
 the outputs above, and its file is written by the same atomic writer, but a seed takes half
 a minute); `exporter serve --config-store` (reads the same state.json at scrape time, in
-the exporter's collector); `--known-hosts` (read only when a device is contacted: see the
-session report); a database on PostgreSQL (a URL, no file).
+the exporter's collector); a database on PostgreSQL (a URL, no file).
 
 The inventory is tests/support/mini_city.py with a row of every kind; no device has an SSH
 profile, so nothing is ever contacted.
@@ -224,6 +223,7 @@ POLYGON = json.dumps({"type": "Polygon", "coordinates": [[[7.07, 51.54], [7.09, 
 ADDRESS_MAP = json.dumps({"gk-sch1-as1": "127.0.0.1:9"}).encode()
 RULES = b"rules:\n  - id: hunt-rule\n    title: t\n    severity: info\n    platforms: [cisco_ios]\n" \
         b"    reference: test\n    check:\n      require: ['^hostname']\n"
+KNOWN_HOSTS = b"sw1,127.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
 SECRETS = b'[snmp.city_v3]\nauth_key = "abcdefgh"\n'
 STATE = b'{"backup": {}}'
 
@@ -252,6 +252,10 @@ READERS = {
                       "--alertmanager-base", p]),
     "config audit --address-map": Reader(".json", ADDRESS_MAP, True,
                                          lambda p, t: ["config", "audit", "--device", "gk-sch1-as1", "--address-map", p]),
+    "config audit --known-hosts": Reader(
+        ".known_hosts", KNOWN_HOSTS, False, lambda p, t: ["config", "audit", "--device", "gk-sch1-as1", "--known-hosts", p],
+        accepts={"/dev/null": 3, "empty": 3},  # no host known: every device refused (exit 3), none contacted here
+        extra={"entry without key": b"sw1 ssh-ed25519\n", "key not base64": b"sw1 ssh-ed25519 AAAA!!!!\n"}),
     "config audit --rules DIR": Reader(".yaml", RULES, True, lambda p, t: ["config", "audit", "--from-store", "--rules", p],
                                        in_dir="rules"),
     # the same reader as --rules: the directory's cases and one bad file
