@@ -61,7 +61,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tests.support.procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NETOPS = Path(sys.executable).with_name("netops")
