@@ -79,12 +79,14 @@ def device_filter(site, kind, district, role, device) -> DeviceFilter:
 
 
 def targets(ctx: typer.Context, run: SshRun, session) -> Targets:
-    from configs.targets import build_targets, load_address_map, select_devices
+    from configs.targets import build_targets, check_known_hosts, load_address_map, select_devices
     from netops.secrets import SecretStore
 
     settings = app_context(ctx).settings
     devices = select_devices(session, run.filters)
     mapping = load_address_map(run.address_map) if run.address_map else None
+    if run.known_hosts:
+        check_known_hosts(run.known_hosts)
     return build_targets(session, devices, SecretStore(path=settings.secrets_file), mapping, run.known_hosts)
 
 

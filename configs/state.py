@@ -38,6 +38,26 @@ def default_workspace() -> Path:
     return Path(raw).expanduser() if raw else platformdirs.user_data_path("netops") / "configs"
 
 
+#: what netops' own runs record in state.json: run -> its tables of one object per device or rule
+STATE_SHAPE = {"backup": ("devices",), "audit": ("rules",), "audit_intended": ("rules",), "lldp": ()}
+
+
+def _shape_problems(state: Any) -> Iterator[tuple[str, Any, str]]:
+    """(field, value, what it should be) where state.json is not what the runs write."""
+    if not isinstance(state, dict):
+        yield "(file)", state, "a JSON object"
+        return
+    for run, tables in STATE_SHAPE.items():
+        section = state.get(run, {})
+        if not isinstance(section, dict):
+            yield run, section, "an object"
+            continue
+        for table in tables:
+            rows = section.get(table, {})
+            if not isinstance(rows, dict) or not all(isinstance(row, dict) for row in rows.values()):
+                yield f"{run}.{table}", rows, "an object of objects"
+
+
 class Workspace:
     """``<root>/repo`` (the git store) and ``<root>/state.json``."""
 
@@ -53,9 +73,9 @@ class Workspace:
         if not self.state_path.exists() and not self.state_path.is_symlink():
             return {}  # no run recorded yet
         state = read_json(self.state_path)
-        if not isinstance(state, dict):
-            raise file_problem(self.state_path, 1, "", "expected a JSON object (the record of `netops config` "
-                                                       "runs); move the file away to start a new record")
+        for field, value, wanted in _shape_problems(state):
+            raise file_problem(self.state_path, 1, json.dumps(value)[:80], f"expected {wanted} (the record of `netops "
+                               "config` runs); move the file away to start a new record", field=field)
         return state
 
     @contextmanager

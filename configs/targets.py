@@ -22,7 +22,7 @@ from inventory.models import Device, Site, SshProfile, Status
 from netops.access import AccessStatus, DeviceResult, DeviceTarget
 from netops.errors import InputError, NotFoundError, RowProblem
 from netops.secrets import SecretStore
-from netops.textfile import read_json
+from netops.textfile import read_json, read_text
 from configs.platforms import PLATFORMS
 
 
@@ -147,6 +147,30 @@ def build_targets(
             )
         )
     return out
+
+
+def check_known_hosts(path: Path) -> None:
+    """Refuse a known_hosts file paramiko cannot use, before any device is contacted: not
+    UTF-8 text, or an entry that is no ``HOSTS KEYTYPE BASE64-KEY`` (paramiko skips such a
+    line silently, and the device it was for is then refused as unknown). Markers
+    (``@cert-authority``, ``@revoked``) and key types paramiko does not know are left to it."""
+    from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
+    from paramiko.ssh_exception import SSHException
+
+    problems = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith(("#", "@")):
+            continue
+        try:
+            usable = len(line.split()) >= 3 and (HostKeyEntry.from_line(line, number) or True)
+        except (InvalidHostKey, SSHException, ValueError, TypeError):
+            usable = False
+        if not usable:
+            problems.append(RowProblem(str(path), number, "(entry)", line,
+                                       "not a known_hosts entry (HOSTS KEYTYPE BASE64-KEY)"))
+    if problems:
+        raise InputError(problems)
 
 
 def load_address_map(path: Path) -> dict[str, tuple[str, int]]:

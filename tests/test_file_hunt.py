@@ -40,8 +40,7 @@ database unchanged and output files whole or absent.
 Not run here: `inventory seed --streets` (its option check is `output_file`, the same as
 the outputs above, and its file is written by the same atomic writer, but a seed takes half
 a minute); `exporter serve --config-store` (reads the same state.json at scrape time, in
-the exporter's collector); `--known-hosts` (read only when a device is contacted: see the
-session report); a database on PostgreSQL (a URL, no file).
+the exporter's collector); a database on PostgreSQL (a URL, no file).
 
 The inventory is tests/support/mini_city.py with a row of every kind; no device has an SSH
 profile, so nothing is ever contacted.
@@ -62,7 +61,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tests.support.procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NETOPS = Path(sys.executable).with_name("netops")
@@ -224,6 +222,7 @@ POLYGON = json.dumps({"type": "Polygon", "coordinates": [[[7.07, 51.54], [7.09, 
 ADDRESS_MAP = json.dumps({"gk-sch1-as1": "127.0.0.1:9"}).encode()
 RULES = b"rules:\n  - id: hunt-rule\n    title: t\n    severity: info\n    platforms: [cisco_ios]\n" \
         b"    reference: test\n    check:\n      require: ['^hostname']\n"
+KNOWN_HOSTS = b"sw1,127.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
 SECRETS = b'[snmp.city_v3]\nauth_key = "abcdefgh"\n'
 STATE = b'{"backup": {}}'
 
@@ -232,9 +231,10 @@ class Reader:
     """A file (or a directory's file) netops reads, and the call that reads it."""
 
     def __init__(self, suffix: str, valid: bytes, json_like: bool, args, code: int = 2, *, env: str | None = None,
-                 in_dir: str | None = None, accepts: dict[str, int] | None = None, only: tuple[str, ...] = ()):
+                 in_dir: str | None = None, accepts: dict[str, int] | None = None, only: tuple[str, ...] = (),
+                 extra: dict[str, bytes] | None = None):
         self.suffix, self.valid, self.json_like, self.args, self.code = suffix, valid, json_like, args, code
-        self.env, self.in_dir, self.accepts, self.only = env, in_dir, accepts or {}, only
+        self.env, self.in_dir, self.accepts, self.only, self.extra = env, in_dir, accepts or {}, only, extra or {}
 
 
 READERS = {
@@ -251,6 +251,10 @@ READERS = {
                       "--alertmanager-base", p]),
     "config audit --address-map": Reader(".json", ADDRESS_MAP, True,
                                          lambda p, t: ["config", "audit", "--device", "gk-sch1-as1", "--address-map", p]),
+    "config audit --known-hosts": Reader(
+        ".known_hosts", KNOWN_HOSTS, False, lambda p, t: ["config", "audit", "--device", "gk-sch1-as1", "--known-hosts", p],
+        accepts={"/dev/null": 3, "empty": 3},  # no host known: every device refused (exit 3), none contacted here
+        extra={"entry without key": b"sw1 ssh-ed25519\n", "key not base64": b"sw1 ssh-ed25519 AAAA!!!!\n"}),
     "config audit --rules DIR": Reader(".yaml", RULES, True, lambda p, t: ["config", "audit", "--from-store", "--rules", p],
                                        in_dir="rules"),
     # the same reader as --rules: the directory's cases and one bad file
@@ -265,7 +269,10 @@ READERS = {
                                               accepts={case: 0 for case in ("missing", "directory", "a file",
                                                                             "under a file", "unreadable",
                                                                             "symlink loop", "/dev/null",
-                                                                            "newline in name", "non-UTF-8 name")}),
+                                                                            "newline in name", "non-UTF-8 name")},
+                                              extra={"backup not an object": b'{"backup": 5}',
+                                                     "devices not objects": b'{"backup": {"devices": {"sw": 1}}}',
+                                                     "audit rules a list": b'{"audit": {"rules": []}}'}),
 }
 CONTENT_CASES = ["empty", "truncated", "bit-flipped", "NUL bytes", "UTF-16", "Latin-1", "top-level list",
                  "top-level number", "top-level string", "deep nesting", "FIFO", "newline in name", "non-UTF-8 name"]
@@ -277,6 +284,8 @@ def reader_cases():
         for case in cases:
             if reader.only and case not in reader.only:
                 continue
+            yield pytest.param(name, case, id=f"{name}: {case}")
+        for case in reader.extra:
             yield pytest.param(name, case, id=f"{name}: {case}")
 
 
@@ -294,7 +303,7 @@ def _feed_fifo(path: Path, data: bytes) -> threading.Thread:
 @pytest.mark.parametrize("name, case", list(reader_cases()))
 def test_a_bad_file_read_is_one_line(name, case, db, env, tmp_path, huge_file):
     reader = READERS[name]
-    bad = contents(reader.valid, reader.json_like)
+    bad = contents(reader.valid, reader.json_like) | reader.extra
     base = f"x{reader.suffix}" if reader.in_dir != "state.json" else "state.json"
     feeder = None
     if reader.in_dir is not None and case not in [*PATH_CASES, "a file"]:  # the directory is fine, its file is bad
