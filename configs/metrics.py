@@ -9,6 +9,7 @@ Register it with an exporter's registry::
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterator
 
@@ -16,6 +17,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from configs.state import Workspace
+from netops.errors import NetopsError
+
+log = logging.getLogger(__name__)
 
 
 class ConfigStateCollector(Collector):
@@ -24,7 +28,20 @@ class ConfigStateCollector(Collector):
         self._clock = clock
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        state = self.workspace.read_state()
+        readable = GaugeMetricFamily(
+            "netops_config_state_readable",
+            "1 if the record of the config runs (state.json) was read, 0 if it is damaged or unreadable "
+            "(the backup and compliance gauges are then absent).",
+        )
+        try:
+            state = self.workspace.read_state()
+        except NetopsError as exc:  # a damaged record must not take /metrics down with it
+            log.warning("config runs' gauges unavailable: %s", exc)
+            readable.add_metric([], 0.0)
+            yield readable
+            return
+        readable.add_metric([], 1.0)
+        yield readable
         now = self._clock()
         yield from self._backups(state.get("backup", {}), now)
         yield from self._audit(state)

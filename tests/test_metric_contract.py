@@ -110,8 +110,9 @@ def test_the_shipped_dashboard_is_the_generated_one():
 def test_references_are_read_from_both_files():
     names = referenced_metric_names()
     rule_names = {n for e in _rule_exprs() for n in NAME.findall(LABEL_CONTEXT.sub("", e))}
-    assert len(_rule_exprs()) == 13
-    assert {"if_admin_status", "optic_rx_power_dbm", "netops_site_trench_disjoint_paths"} <= rule_names
+    assert len(_rule_exprs()) == 14
+    assert {"if_admin_status", "optic_rx_power_dbm", "netops_site_trench_disjoint_paths",
+            "netops_config_state_readable"} <= rule_names
     assert {"wifi_ap_clients", "if_in_bytes_total", "sys_uptime_seconds", "up"} <= names
     assert not names & {"if_name", "if_index", "sys_name"}  # label names are not taken for metrics
 

@@ -114,3 +114,22 @@ def test_collector_on_an_empty_workspace_yields_empty_families(tmp_path):
     registry.register(ConfigStateCollector(Workspace(tmp_path / "nothing-yet")))
     text = generate_latest(registry).decode()
     assert "# TYPE netops_config_backup_age_seconds gauge" in text and 'device="' not in text
+
+
+def test_a_damaged_state_file_reads_as_unreadable_not_as_a_broken_scrape(tmp_path, caplog):
+    """A damaged state.json costs the config gauges, not /metrics: the collector says it
+    could not read the record (alert NetopsConfigStateUnreadable) and logs why in one line."""
+    workspace = Workspace(tmp_path / "ws")
+    workspace.root.mkdir()
+    registry = CollectorRegistry()
+    registry.register(ConfigStateCollector(workspace))
+    for damage in ('{"backup": 5}', '{"backup": {"devices": {', "\x00\xff"):
+        workspace.state_path.write_bytes(damage.encode("latin-1"))
+        caplog.clear()
+        text = generate_latest(registry).decode()
+        assert "netops_config_state_readable 0.0" in text
+        assert "netops_config_backup_age_seconds" not in text
+        assert [r.levelname for r in caplog.records] == ["WARNING"]
+        assert str(workspace.state_path) in caplog.records[0].getMessage()
+    workspace.state_path.unlink()
+    assert "netops_config_state_readable 1.0" in generate_latest(registry).decode()
