@@ -87,8 +87,9 @@ static Py_ssize_t read_length(const unsigned char *buf, Py_ssize_t len, Py_ssize
     return value;
 }
 
-/* (tag, content start, content end) of the TLV at pos, checked against end (end <= len
- * wherever it is called: the reads stay inside the data). 0, or -1 with BerError set. */
+/* (tag, content start, content end) of the TLV at pos, checked against end. end lies past
+ * the data only for a varbind's OID, whose two header octets the caller has read already:
+ * past them only read_length reads, clamped to the data. 0, or -1 with BerError set. */
 static int header(const unsigned char *buf, Py_ssize_t len, Py_ssize_t pos, Py_ssize_t end,
                   int *tag, Py_ssize_t *start, Py_ssize_t *stop)
 {
@@ -243,7 +244,7 @@ static PyObject *py_read_header(PyObject *module, PyObject *const *args, Py_ssiz
     return Py_BuildValue("(inn)", tag, start, stop);
 }
 
-/* an INTEGER of 1..9 octets: its value (as __int128 and, with want_object, as int) */
+/* an INTEGER of 1..9 octets at pos: its value as __int128 (for checks) and as a Python int */
 static int integer(const unsigned char *buf, Py_ssize_t len, Py_ssize_t pos, Py_ssize_t end,
                    __int128 *value, PyObject **object, Py_ssize_t *after)
 {
@@ -332,7 +333,7 @@ static PyObject *varbind_list(const unsigned char *buf, Py_ssize_t len, Py_ssize
         length = buf[pos + 1];
         Py_ssize_t oid_start, oid_stop;
         if (length & 0x80) {
-            int tag;  /* checked above; header() reads past the data only through read_length (clamped) */
+            int tag;  /* OBJECT_ID, checked above; header() reads past the data only in read_length (clamped) */
             if (header(buf, len, pos, vb_end, &tag, &oid_start, &oid_stop) < 0)
                 goto failed;
             pos = oid_stop;
