@@ -6,8 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test fuzz debian-packages bench clean
 
-# setup.py builds the exporter's C reader: a changed source is built again
-$(STAMP): pyproject.toml setup.py exporters/snmp/_ber.c
+# setup.py builds the exporter's C reader (a compiler and Python's headers: build-packages.txt,
+# installed first when missing); a changed source is built again
+$(STAMP): pyproject.toml setup.py exporters/snmp/_ber.c build-packages.txt
+	bash scripts/install-debian-packages.sh build-packages.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
