@@ -13,7 +13,9 @@ For each scale, in a fresh child process (so peak memory is that scale's alone):
     extrapolated to all elements; the sample is also checked to agree with the fast ranking.
 
 Each scale is seeded once with `netops inventory seed --scale N` into its own SQLite file
-(kept in --dir between runs: seeding 100x takes minutes; the seed benchmark is the lead's).
+(kept in --dir between runs: seeding 100x takes half an hour on the shared machine; the seed
+benchmark is the lead's). A file `city-xN.db` seeded beforehand (the same command, e.g. in
+the background while working on a smaller scale) is reused as it is.
 
 Customers (issue 14): when the seeded city has none, ``--synthetic-customers`` adds, into a
 copy of the file, customers of the issue's size times the scale (``plant_customers``: 850
@@ -44,12 +46,17 @@ from netops.db import session_scope  # noqa: E402
 
 
 def city(directory: Path, scale: int) -> Path:
-    """The database of the city at ``scale``, seeded on first use."""
+    """The database of the city at ``scale``, seeded on first use (into another name, renamed
+    when the seed is done: a seed stopped half-way, 100x takes half an hour, is not reused)."""
     path = directory / f"city-x{scale}.db"
     if not path.exists():
+        seeding = directory / f"seeding-x{scale}.db"
+        for stale in directory.glob(f"{seeding.name}*"):
+            stale.unlink()
         netops = Path(sys.executable).with_name("netops")
-        subprocess.run([str(netops), "--db", str(path), "inventory", "seed", "--scale", str(scale)],
+        subprocess.run([str(netops), "--db", str(seeding), "inventory", "seed", "--scale", str(scale)],
                        check=True, stdout=subprocess.DEVNULL)
+        seeding.rename(path)
     return path
 
 
