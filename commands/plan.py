@@ -36,7 +36,7 @@ PLAN_ARG = typer.Argument(..., metavar="PLAN", help="Plan id or name (`netops pl
 SITE_KIND_HELP = f"({', '.join(SiteKind)})"
 
 
-def _options(streets, strands, region, price_date, no_midspan):
+def _options(streets, strands, region, price_date, no_midspan=False):
     from planning import context
 
     return context.NetworkOptions(streets=streets, strands=strands, region=region,

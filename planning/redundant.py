@@ -57,6 +57,7 @@ rules the branch-and-bound adds: a relaxation of each site's problem).
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -137,6 +138,8 @@ class RedundantInstance:
         self.edge_entries = [self._entries(u, v, k, d) for (u, v, k), d in zip(self.edges, data)]
         self._pair_faults: dict[tuple[Route, Route], list] = {}
         self._route_views: dict[Node, dict] = {}
+        self._reusable_arcs: dict[Node, np.ndarray] = {}
+        self._best_pairs: dict[tuple, Pair | None] = {}
         site_set = set(self.sites)
         own_entry = [d["kind"] == OWN_ENTRY for d in data]
         self.own_edges: dict[Node, frozenset[int]] = {
@@ -254,8 +257,13 @@ class RedundantInstance:
         sink = 2 * n + len(hubs)
         size = sink + 1
         tails, heads, edge_ref, node_ref = [], [], [], []
+        of_edge, of_node = defaultdict(list), defaultdict(list)  # what a search forbids: its arcs
 
         def arc(tail: int, head: int, edge: int = -1, node: int = -1) -> None:
+            if edge >= 0:
+                of_edge[edge].append(len(tails))
+            if node >= 0:
+                of_node[node].append(len(tails))
             tails.append(tail), heads.append(head), edge_ref.append(edge), node_ref.append(node)
 
         for i in range(n):
@@ -288,7 +296,7 @@ class RedundantInstance:
         return {"tails": tails_a, "heads": heads_a, "edge": edge_ref_a, "node": node_ref_a,
                 "graph": slots, "perm": slots.data.astype(np.int64) - 1, "sink": sink, "count": count,
                 "slot": {(int(t), int(h)): j for j, (t, h) in enumerate(zip(rows.tolist(), cols.tolist()))},
-                "edge_arcs": np.flatnonzero(edge_ref_a >= 0)}
+                "edge_arcs": np.flatnonzero(edge_ref_a >= 0), "of_edge": dict(of_edge), "of_node": dict(of_node)}
 
     def _search(self, weights: np.ndarray, source: int) -> tuple[np.ndarray, np.ndarray]:
         s = self._split
@@ -317,13 +325,9 @@ class RedundantInstance:
         forward = np.zeros(count)
         arcs = s["edge_arcs"]
         forward[arcs] = edge_weights[s["edge"][arcs]]
-        if forbidden_edges:
-            forward[np.isin(s["edge"], list(forbidden_edges))] = np.inf
-        if forbidden_nodes:
-            forward[np.isin(s["node"], list(forbidden_nodes))] = np.inf
-        own_groups = self.own_groups[site]
-        reusable = np.isin(s["edge"], list(self.own_edges[site])) | (
-            (s["node"] >= 0) & np.isin(self.group[np.maximum(s["node"], 0)], list(own_groups)))
+        forward[[j for e in forbidden_edges for j in s["of_edge"].get(e, ())]] = np.inf
+        forward[[j for i in forbidden_nodes for j in s["of_node"].get(i, ())]] = np.inf
+        reusable = self._reusable(site)
         source = 2 * self.index[site] + 1
         weights = np.concatenate([forward, np.full(count, np.inf)])
         dist, preds = self._search(weights, source)
@@ -364,6 +368,15 @@ class RedundantInstance:
         total = float(sum(forward[j] * flow[j] for j in np.flatnonzero(flow > 0)))
         return (routes[0], routes[1]), pops[0], pops[1], total
 
+    def _reusable(self, site: Node) -> np.ndarray:
+        """The split graph's arcs both of ``site``'s routes may take: its own documented entry,
+        the nodes of its own building."""
+        if site not in self._reusable_arcs:
+            s = self._split
+            self._reusable_arcs[site] = np.isin(s["edge"], list(self.own_edges[site])) | (
+                (s["node"] >= 0) & np.isin(self.group[np.maximum(s["node"], 0)], list(self.own_groups[site])))
+        return self._reusable_arcs[site]
+
     def route(self, site: Node, edges: list[int], pop: int) -> Route:
         """Edges in travel order (from the site) as a Route of candidate legs."""
         legs, node = [], site
@@ -377,7 +390,15 @@ class RedundantInstance:
 
     def best_pair(self, site: Node, edge_weights: np.ndarray, budget: int = MAX_PAIR_SOLVES) -> Pair | None:
         """The site's cheapest pair at ``edge_weights`` that shares no risk at all: Suurballe
-        keeps trenches and nodes apart, a branch-and-bound the buildings and corridors."""
+        keeps trenches and nodes apart, a branch-and-bound the buildings and corridors.
+        Remembered: the constructions and re-routing passes ask again for sites whose
+        prices nothing has changed."""
+        key = (site, hashlib.blake2b(edge_weights.tobytes(), digest_size=16).digest(), budget)
+        if key not in self._best_pairs:
+            self._best_pairs[key] = self._search_pair(site, edge_weights, budget)
+        return self._best_pairs[key]
+
+    def _search_pair(self, site: Node, edge_weights: np.ndarray, budget: int) -> Pair | None:
         def solve(edges: frozenset, nodes: frozenset):
             found = self.suurballe(site, edge_weights, edges, nodes)
             if found is None:
@@ -385,10 +406,16 @@ class RedundantInstance:
             (a, b), pop_a, pop_b, total = found
             return Pair((tuple(a), tuple(b)), (self.route(site, a, pop_a), self.route(site, b, pop_b))), total
 
-        stack = [(frozenset(), frozenset(), solve(frozenset(), frozenset()))]
+        # a branch is solved when taken from the stack, not when made: its parent's cost bounds
+        # it from below (forbidding more never makes a pair cheaper), so a branch that bound
+        # already rules out is dropped unsolved (the branches made, and so the plan, are the same)
+        stack = [(frozenset(), frozenset(), -np.inf)]
         best, best_cost, solves = None, np.inf, 1
         while stack:
-            edges, nodes, solved = stack.pop()
+            edges, nodes, bound = stack.pop()
+            if bound >= best_cost - 1e-9:
+                continue
+            solved = solve(edges, nodes)
             if solved is None or solved[1] >= best_cost - 1e-9:
                 continue
             pair = solved[0]
@@ -404,7 +431,7 @@ class RedundantInstance:
                     branch = (edges | {handle}, nodes)
                 else:
                     branch = (edges, nodes | set(self.at_location[handle]))
-                stack.append((*branch, solve(*branch)))
+                stack.append((*branch, solved[1]))
         return best
 
     def faults(self, pair: Pair) -> list:

@@ -33,6 +33,7 @@ not, and the samples need its point queries anyway).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, replace
 from typing import Hashable, Iterable, Mapping, Sequence
@@ -304,6 +305,7 @@ class RouteView:
     trench_passes: tuple[Hashable, ...] = ()
 
 
+@functools.lru_cache(maxsize=1 << 16, typed=True)  # the planners sort the same identities again and again
 def stable_key(value: Hashable) -> str:
     """A sort key for an element's identity that is the same in every process (``repr`` of
     a frozenset follows the hash seed)."""
