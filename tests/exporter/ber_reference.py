@@ -102,8 +102,9 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
     append = varbinds.append
     try:
         while pos < vbl_end:
-            # read_header inlined on purpose (this loop is the exporter's hot path): nearly
-            # every varbind, OID and value is short-form; the checks after it catch overruns.
+            # read_header inlined as the former production reader had it (its hot path), kept
+            # as it was so the reference's error texts stay those _ber.c is held to; the
+            # checks after it catch overruns.
             if data[pos] != SEQUENCE:
                 raise BerError("expected varbind")
             length = data[pos + 1]
