@@ -226,6 +226,7 @@ class SnmpClient:
                         slot: Slot | None = None) -> bytes:
         loop = asyncio.get_running_loop()
         channel = self._open(address)
+        tries: list[int] = []  # request ids of every try: a slow agent's answer to an earlier one counts
         try:
             for attempt in range(retries + 1):
                 remaining = deadline - time.monotonic()
@@ -234,7 +235,9 @@ class SnmpClient:
                 request_id = next(self._ids) & 0x7FFFFFFF
                 message = make_message(request_id)
                 fut = loop.create_future()
-                self._pending[request_id] = fut
+                tries.append(request_id)
+                for earlier in tries:  # as gosnmp (snmp_exporter) does: any try's answer ends the wait
+                    self._pending[earlier] = fut
                 channel.waiting.add(request_id)
                 timer = loop.call_later(min(timeout, remaining), _expire, fut)
                 try:
@@ -248,13 +251,14 @@ class SnmpClient:
                     continue
                 finally:
                     timer.cancel()
-                    del self._pending[request_id]
-                    channel.waiting.discard(request_id)
                 if slot is not None:
                     await slot.hold(deadline)
                 await self.pacer.turn()  # the answer is decoded next: wait if this turn of the loop is full
                 return data
         finally:
+            for request_id in tries:
+                del self._pending[request_id]
+                channel.waiting.discard(request_id)
             self._release(channel)
         self.stats["timeouts"] += 1
         if deadline - time.monotonic() <= 0.01:

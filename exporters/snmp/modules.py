@@ -40,7 +40,7 @@ BASE_OIDS = [SYS_UPTIME, SYS_NAME, SYS_OBJECT_ID, IF_NUMBER, IF_TABLE_LAST_CHANG
 
 @dataclass
 class CacheEntry:
-    stamp: Any  # what must not change for the entry to stay valid (e.g. ifNumber, ifTableLastChange)
+    stamp: Any  # what must not change for the entry to stay valid (e.g. ifNumber, ifTableLastChange); None: nothing tells
     uptime: int  # sysUpTime when fetched: a smaller one later means a reboot
     fetched: float
     value: Any
@@ -58,7 +58,7 @@ class LabelCache:
 
     def get(self, key: tuple, stamp: Any, uptime: int, now: float) -> Any:
         entry = self._entries.get(key)
-        if entry is not None and entry.stamp == stamp and uptime >= entry.uptime and now - entry.fetched < self.ttl_s:
+        if entry is not None and stamp is not None and entry.stamp == stamp and uptime >= entry.uptime and now - entry.fetched < self.ttl_s:
             self.hits += 1
             return entry.value
         self.misses += 1
@@ -143,8 +143,9 @@ class Module:
         """``columns``, and label columns the cache lacks (walked along, in lock step)."""
         return self.columns
 
-    def walked(self, ctx: PollContext, data: dict[bytes, list[ber.VarBind]]) -> None:
-        """After a complete walk (never one cut short): keep labels walked along."""
+    async def walked(self, ctx: PollContext, data: dict[bytes, list[ber.VarBind]]) -> None:
+        """After a complete walk (never one cut short): keep labels walked along, or walk
+        them now when the cached ones do not name what came back; may raise SnmpError."""
 
     def render(self, ctx: PollContext, data: dict[bytes, list[ber.VarBind]], out: list[Family]) -> None:
         raise NotImplementedError
@@ -172,6 +173,7 @@ IF_DESCR = O("1.3.6.1.2.1.2.2.1.2")
 IF_TYPE = O("1.3.6.1.2.1.2.2.1.3")
 IF_NAME = O("1.3.6.1.2.1.31.1.1.1.1")
 IF_ALIAS = O("1.3.6.1.2.1.31.1.1.1.18")
+IF_OPER_STATUS = O("1.3.6.1.2.1.2.2.1.8")  # in ifTable: a row for every interface
 
 # (column, metric name, type, help, multiplier). Device series are named by their MIB area
 # (if_, optic_, wifi_, lldp_, sys_) without the netops_ prefix, and the interface is named
@@ -189,7 +191,7 @@ INTERFACE_COLUMNS = [
     (O("1.3.6.1.2.1.2.2.1.20"), "if_out_errors_total", "counter", "ifOutErrors.", 1),
     (O("1.3.6.1.2.1.2.2.1.13"), "if_in_discards_total", "counter", "ifInDiscards.", 1),
     (O("1.3.6.1.2.1.2.2.1.19"), "if_out_discards_total", "counter", "ifOutDiscards.", 1),
-    (O("1.3.6.1.2.1.2.2.1.8"), "if_oper_status", "gauge", "ifOperStatus: 1 up, 2 down, 5 dormant, 7 lowerLayerDown.", 1),
+    (IF_OPER_STATUS, "if_oper_status", "gauge", "ifOperStatus: 1 up, 2 down, 5 dormant, 7 lowerLayerDown.", 1),
     (O("1.3.6.1.2.1.2.2.1.7"), "if_admin_status", "gauge", "ifAdminStatus: 1 up, 2 down, 3 testing.", 1),
     (O("1.3.6.1.2.1.31.1.1.1.15"), "if_speed_bytes", "gauge", "ifHighSpeed in bytes/s (x 125000), as node_exporter.", 125_000),
 ]
@@ -220,6 +222,12 @@ def interface_names(indexes: list[bytes], names: dict[bytes, str]) -> dict[bytes
 
 
 IF_LABEL_COLUMNS = [IF_NAME, IF_ALIAS, IF_DESCR, IF_TYPE]
+
+
+def names_every_row(labels: InterfaceLabels, rows: list[ber.VarBind]) -> bool:
+    """Whether the labels name every interface of a walked ifTable column."""
+    cut, by_index = len(IF_OPER_STATUS), labels.by_index
+    return all(oid[cut:] in by_index for oid, _tag, _raw in rows)
 
 
 def label_rows_digest(data: dict[bytes, list[ber.VarBind]]) -> bytes:
@@ -266,8 +274,12 @@ def build_interface_labels(data: dict[bytes, list[ber.VarBind]]) -> InterfaceLab
     return InterfaceLabels(by_index, info)
 
 
-def _interface_stamp(ctx: PollContext) -> tuple[int, int]:
-    """What must not move for the interface labels to stay valid: ifNumber, ifTableLastChange."""
+def _interface_stamp(ctx: PollContext) -> tuple[int, int] | None:
+    """What must not move for the interface labels to stay valid: ifNumber, ifTableLastChange.
+    None (labels walked every scrape, as snmp_exporter does) when the agent has no
+    ifTableLastChange: ifNumber alone misses interfaces renumbered, or one gone and one new."""
+    if IF_TABLE_LAST_CHANGE not in ctx.base:
+        return None
     return ctx.base_int(IF_NUMBER, -1), ctx.base_int(IF_TABLE_LAST_CHANGE, -1)
 
 
@@ -297,7 +309,13 @@ class InterfacesModule(Module):
         # requests for 53 interfaces), not a walk of their own before them (3 + 9)
         return self.columns if ctx.notes["if_labels"] is not None else self.columns + IF_LABEL_COLUMNS
 
-    def walked(self, ctx, data):
+    async def walked(self, ctx, data):
+        labels: InterfaceLabels | None = ctx.notes["if_labels"]
+        if labels is not None and not names_every_row(labels, data.get(IF_OPER_STATUS, ())):
+            # an agent that added or renumbered interfaces without moving ifTableLastChange
+            # (or rebooting): the cached names would label another port's counters
+            ctx.notes["if_labels"] = None
+            data.update(await ctx.walk(IF_LABEL_COLUMNS))
         if ctx.notes["if_labels"] is None:
             ctx.notes["if_labels"] = ctx.store("interfaces", _interface_stamp(ctx),
                                                interface_labels_of(data, ctx.previous("interfaces")))

@@ -196,7 +196,7 @@ class Poller:
             columns = module.columns_to_walk(ctx)
             if columns:
                 await self.client.walk_columns(ctx.address, ctx.profile, columns, ctx.deadline, data, ctx.slot)
-            module.walked(ctx, data)
+            await module.walked(ctx, data)
         except SnmpError as exc:
             up, reason = False, exc.reason
             log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)

@@ -1,0 +1,31 @@
+"""An snmpd ``pass_persist`` script: serves the OIDs of a JSON file, read anew on every
+request, so a test can renumber interfaces or break a table between two scrapes of a
+real net-snmp agent. The file maps a numeric OID to ``[type, value]`` in pass syntax
+(``integer``, ``counter64``, ``string``, ``octet`` as hex octets, ...)."""
+
+import json
+import sys
+
+
+def arcs(oid: str) -> tuple[int, ...]:
+    return tuple(int(arc) for arc in oid.strip().strip(".").split("."))
+
+
+def main(path: str) -> None:
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "PING":
+            print("PONG", flush=True)
+        elif command in ("get", "getnext"):
+            asked = arcs(sys.stdin.readline())
+            with open(path) as rows_file:
+                rows = sorted((arcs(oid), oid, kind, value) for oid, (kind, value) in json.load(rows_file).items())
+            found = next((row for row in rows if (row[0] == asked if command == "get" else row[0] > asked)), None)
+            print("NONE" if found is None else f".{found[1]}\n{found[2]}\n{found[3]}", flush=True)
+        elif command == "set":
+            sys.stdin.readline(), sys.stdin.readline()
+            print("not-writable", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

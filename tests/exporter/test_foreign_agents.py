@@ -1,0 +1,212 @@
+"""Agents netops did not configure, side by side with prometheus-snmp-exporter.
+
+A real net-snmp snmpd whose IF-MIB is served by a ``pass_persist`` script from a file
+(tests/exporter/pass_table.py; snmpd's own interface tables left out), so a test can
+change the agent between two scrapes the way foreign firmware does: renumber ifIndex,
+drop one interface and add another without moving ifNumber, leave out
+ifTableLastChange. Each scrape of netops' poller is compared with snmp_exporter's scrape
+of the same agent (Debian's prometheus-snmp-exporter, a module walking the same
+columns): where snmp_exporter is right, netops must say the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from exporters.snmp.poller import Poller
+from tests.exporter.conftest import module_status, samples, test_profiles
+from tests.support import snmpd
+from tests.support.procs import find_binary, free_port, stop_pid, wait_for_tcp
+from tests.support.udp_fault_proxy import FaultProxy
+
+IF_NUMBER = "1.3.6.1.2.1.2.1.0"
+IF_TABLE_LAST_CHANGE = "1.3.6.1.2.1.31.1.5.0"
+IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+
+SNMP_EXPORTER_CONFIG = f"""
+foreign_if:
+  version: 2
+  auth: {{community: public}}
+  walk: [{IF_HC_IN_OCTETS}, {IF_NAME}]
+  metrics:
+  - name: ifHCInOctets
+    oid: {IF_HC_IN_OCTETS}
+    type: counter
+    indexes: [{{labelname: ifIndex, type: gauge}}]
+    lookups: [{{labels: [ifIndex], labelname: ifName, oid: {IF_NAME}, type: DisplayString}}]
+slow_system:
+  version: 2
+  timeout: 400ms
+  retries: 1
+  auth: {{community: {snmpd.COMMUNITY}}}
+  walk: [1.3.6.1.2.1.1.3]
+  metrics:
+  - {{name: sysUpTime, oid: 1.3.6.1.2.1.1.3, type: gauge}}
+"""
+
+
+@dataclass
+class ForeignAgent:
+    agent: snmpd.Snmpd
+    rows_file: Path
+
+    def serve(self, rows: dict[str, list[str]]) -> None:
+        tmp = self.rows_file.with_suffix(".new")
+        tmp.write_text(json.dumps(rows))
+        tmp.replace(self.rows_file)  # the script reads it on every request: never half written
+
+
+def interface_rows(names: dict[int, str], last_change: int | None) -> dict[str, list[str]]:
+    """ifNumber, ifIndex, ifDescr, ifName and ifHCInOctets (1000 x the name's digit) per interface."""
+    rows = {IF_NUMBER: ["integer", str(len(names))]}
+    if last_change is not None:
+        rows[IF_TABLE_LAST_CHANGE] = ["timeticks", str(last_change)]
+    for index, name in names.items():
+        rows[f"1.3.6.1.2.1.2.2.1.1.{index}"] = ["integer", str(index)]
+        rows[f"1.3.6.1.2.1.2.2.1.2.{index}"] = ["string", name]
+        rows[f"1.3.6.1.2.1.2.2.1.8.{index}"] = ["integer", "1"]
+        rows[f"{IF_NAME}.{index}"] = ["string", name]
+        rows[f"{IF_HC_IN_OCTETS}.{index}"] = ["counter64", str(1000 * int(name[-1]))]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def foreign_agent(tmp_path_factory):
+    if not snmpd.available():
+        pytest.skip("snmpd not installed (run `make test`)")
+    tmp = tmp_path_factory.mktemp("foreign")
+    rows_file = tmp / "rows.json"
+    rows_file.write_text(json.dumps(interface_rows({1: "eth1"}, None)))
+    script = f"{sys.executable} {Path(__file__).with_name('pass_table.py')} {rows_file}"
+    port = snmpd.free_udp_port()
+    (tmp / "snmpd.conf").write_text(
+        "rocommunity public 127.0.0.0/8\n"
+        f"pass_persist .1.3.6.1.2.1.2 {script}\npass_persist .1.3.6.1.2.1.31 {script}\n")
+    proc = subprocess.Popen(
+        [find_binary("snmpd", "/usr/sbin/snmpd"), "-f", "-C", "-c", str(tmp / "snmpd.conf"), "-Lf", str(tmp / "log"),
+         # snmpd's own IF-MIB left out: the script's tables are the agent's
+         "-I", "-smux,mteTrigger,mteTriggerConf,ifTable,ifXTable,interfaces", f"udp:127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=dict(os.environ, SNMP_PERSISTENT_DIR=str(tmp)))
+    agent = snmpd.Snmpd(port, proc, tmp)
+    try:
+        deadline = time.monotonic() + 20
+        while "eth1" not in agent_walk(agent, IF_NAME, "public").values():
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"the pass_persist agent did not come up: {(tmp / 'log').read_text()[-1000:]}")
+            time.sleep(0.2)
+        yield ForeignAgent(agent, rows_file)
+    finally:
+        agent.stop()
+
+
+def agent_walk(agent: snmpd.Snmpd, oid: str, community: str) -> dict[str, str]:
+    """net-snmp's snmpbulkwalk, {index: value} (empty when the agent does not answer)."""
+    out = subprocess.run(["snmpbulkwalk", "-v2c", "-c", community, "-t", "1", "-r", "0", "-On", "-Oq",
+                          agent.target, oid], capture_output=True, text=True, timeout=30).stdout
+    return {line.split()[0].rsplit(".", 1)[1]: line.split(maxsplit=1)[1].strip('"')
+            for line in out.splitlines() if line.startswith(f".{oid}.")}
+
+
+@pytest.fixture(scope="module")
+def snmp_exporter(tmp_path_factory):
+    """Debian's prometheus-snmp-exporter on a free loopback port: its base URL."""
+    binary = find_binary("prometheus-snmp-exporter")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("prometheus-snmp-exporter missing in CI (debian-packages.txt)")
+        pytest.skip("prometheus-snmp-exporter not installed")
+    tmp = tmp_path_factory.mktemp("snmp_exporter")
+    (tmp / "snmp.yml").write_text(SNMP_EXPORTER_CONFIG)
+    port = free_port()
+    proc = subprocess.Popen([binary, f"--config.file={tmp / 'snmp.yml'}", f"--web.listen-address=127.0.0.1:{port}",
+                             "--log.level=error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_tcp(port, proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_pid(proc)
+
+
+def peer_scrape(base: str, target: str, module: str) -> tuple[int, dict[str, list]]:
+    try:
+        with urllib.request.urlopen(f"{base}/snmp?target={target}&module={module}", timeout=30) as response:
+            return response.status, samples(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def in_octets_by_name(parsed: dict[str, list], metric: str, label: str) -> dict[str, float]:
+    return {s.labels[label]: s.value for s in parsed.get(metric, [])}
+
+
+# -- ifIndex renumbered, interfaces gone and new, between two scrapes --------------------
+@pytest.mark.parametrize(("last_change", "steps"), [
+    # no ifTableLastChange: nothing but ifNumber tells the table changed
+    (None, [{1: "eth1", 2: "eth2"}, {1: "eth2", 2: "eth1"}, {1: "eth2", 3: "eth3"}, {1: "eth2", 3: "eth3"}]),
+    # an ifTableLastChange that never moves (firmware bug): a new ifIndex still shows it
+    (0, [{1: "eth1", 2: "eth2"}, {1: "eth2", 3: "eth3"}, {4: "eth4", 3: "eth3"}]),
+], ids=["no_last_change", "last_change_stuck"])
+def test_renumbered_interfaces_are_named_as_snmp_exporter_names_them(foreign_agent, snmp_exporter, last_change, steps):
+    peer = snmp_exporter
+    target = foreign_agent.agent.target
+
+    async def scrapes():
+        poller = Poller(test_profiles())
+        await poller.start()
+        try:
+            for names in steps:
+                foreign_agent.serve(interface_rows(names, last_change))
+                ours = samples(await poller.scrape(target, ["interfaces"], "public_v2"))
+                status, theirs = peer_scrape(peer, target, "foreign_if")
+                expected = {name: 1000 * int(name[-1]) for name in names.values()}
+                assert status == 200
+                assert in_octets_by_name(theirs, "ifHCInOctets_total", "ifName") == expected
+                assert in_octets_by_name(ours, "if_in_bytes_total", "if_name") == expected, names
+                assert {s.labels["if_name"]: s.labels["if_index"] for s in ours["if_info"]} == \
+                    {name: str(index) for index, name in names.items()}
+        finally:
+            poller.close()
+
+    asyncio.run(scrapes())
+
+
+# -- an agent slower than the timeout ------------------------------------------------------
+@pytest.mark.parametrize(("delay_s", "answered"), [(0.6, True), (1.0, False)])
+def test_a_late_answer_to_an_earlier_try_counts_as_snmp_exporter_counts_it(agent, snmp_exporter, delay_s, answered):
+    """The agent answers every request late; the timeout is 0.4 s with one retry. 0.6 s
+    late, the answer to the first try arrives while the second waits: gosnmp (under
+    snmp_exporter) takes an answer to any try of a request, and so does netops. 1.0 s
+    late, every try has timed out: both read the target down."""
+    with FaultProxy(agent.port, "forward", delay_s=delay_s) as proxy:
+        status, theirs = peer_scrape(snmp_exporter, proxy.target, "slow_system")
+    with FaultProxy(agent.port, "forward", delay_s=delay_s) as proxy:
+        poller = Poller(test_profiles(timeout_s=0.4, retries=1))
+
+        async def one():
+            await poller.start()
+            try:
+                return await poller.scrape(proxy.target, ["system"], "city_v2")
+            finally:
+                poller.close()
+
+        ours = asyncio.run(one())
+    if answered:
+        assert status == 200 and theirs["sysUpTime"][0].value > 0
+        assert module_status(ours) == {"system": (1, "")}
+        assert samples(ours)["sys_uptime_seconds"][0].value > 0
+    else:
+        assert status == 500
+        assert module_status(ours) == {"system": (0, "timeout")}
