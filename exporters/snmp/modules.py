@@ -161,10 +161,11 @@ class SystemModule(Module):
         if SYS_UPTIME in ctx.base:
             uptime.add("", ctx.uptime / 100)
         info = Family("sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
-        _, _, name = ctx.base.get(SYS_NAME, (b"", ber.OCTET_STRING, b""))
-        _, tag, object_id = ctx.base.get(SYS_OBJECT_ID, (b"", ber.NULL, b""))
-        info.add(f'sys_name="{escape(text(name))}",'
-                 f'sys_object_id="{ber.oid_to_str(object_id) if tag == ber.OBJECT_ID else ""}"', 1)
+        if SYS_NAME in ctx.base or SYS_OBJECT_ID in ctx.base:  # not made up for an agent whose view hides both
+            _, _, name = ctx.base.get(SYS_NAME, (b"", ber.OCTET_STRING, b""))
+            _, tag, object_id = ctx.base.get(SYS_OBJECT_ID, (b"", ber.NULL, b""))
+            info.add(f'sys_name="{escape(text(name))}",'
+                     f'sys_object_id="{ber.oid_to_str(object_id) if tag == ber.OBJECT_ID else ""}"', 1)
         out += [uptime, info]
 
 

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from exporters.snmp.client import AuthProfile
 from exporters.snmp.poller import Poller
+from netops.secrets import Secret
 from tests.exporter.conftest import module_status, samples, test_profiles
 from tests.support import snmpd
 from tests.support.procs import find_binary, free_port, stop_pid, wait_for_tcp
@@ -35,10 +37,16 @@ IF_TABLE_LAST_CHANGE = "1.3.6.1.2.1.31.1.5.0"
 IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
 IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
 
-SNMP_EXPORTER_CONFIG = f"""
-foreign_if:
+VIEWED = "viewed"  # the community of the view tests (snmpd.start's own communities see everything)
+
+
+def peer_modules(suffix: str, community: str) -> str:
+    """snmp_exporter modules ``if{suffix}`` (ifHCInOctets by ifIndex, ifName looked up) and
+    ``system{suffix}`` (sysUpTime)."""
+    return f"""
+if{suffix}:
   version: 2
-  auth: {{community: public}}
+  auth: {{community: {community}}}
   walk: [{IF_HC_IN_OCTETS}, {IF_NAME}]
   metrics:
   - name: ifHCInOctets
@@ -46,15 +54,19 @@ foreign_if:
     type: counter
     indexes: [{{labelname: ifIndex, type: gauge}}]
     lookups: [{{labels: [ifIndex], labelname: ifName, oid: {IF_NAME}, type: DisplayString}}]
-slow_system:
+system{suffix}:
   version: 2
   timeout: 400ms
   retries: 1
-  auth: {{community: {snmpd.COMMUNITY}}}
+  auth: {{community: {community}}}
   walk: [1.3.6.1.2.1.1.3]
   metrics:
   - {{name: sysUpTime, oid: 1.3.6.1.2.1.1.3, type: gauge}}
 """
+
+
+SNMP_EXPORTER_CONFIG = peer_modules("_foreign", "public") + peer_modules("_city", snmpd.COMMUNITY) + \
+    peer_modules("_viewed", VIEWED)
 
 
 @dataclass
@@ -170,7 +182,7 @@ def test_renumbered_interfaces_are_named_as_snmp_exporter_names_them(foreign_age
             for names in steps:
                 foreign_agent.serve(interface_rows(names, last_change))
                 ours = samples(await poller.scrape(target, ["interfaces"], "public_v2"))
-                status, theirs = peer_scrape(peer, target, "foreign_if")
+                status, theirs = peer_scrape(peer, target, "if_foreign")
                 expected = {name: 1000 * int(name[-1]) for name in names.values()}
                 assert status == 200
                 assert in_octets_by_name(theirs, "ifHCInOctets_total", "ifName") == expected
@@ -191,18 +203,9 @@ def test_a_late_answer_to_an_earlier_try_counts_as_snmp_exporter_counts_it(agent
     snmp_exporter) takes an answer to any try of a request, and so does netops. 1.0 s
     late, every try has timed out: both read the target down."""
     with FaultProxy(agent.port, "forward", delay_s=delay_s) as proxy:
-        status, theirs = peer_scrape(snmp_exporter, proxy.target, "slow_system")
+        status, theirs = peer_scrape(snmp_exporter, proxy.target, "system_city")
     with FaultProxy(agent.port, "forward", delay_s=delay_s) as proxy:
-        poller = Poller(test_profiles(timeout_s=0.4, retries=1))
-
-        async def one():
-            await poller.start()
-            try:
-                return await poller.scrape(proxy.target, ["system"], "city_v2")
-            finally:
-                poller.close()
-
-        ours = asyncio.run(one())
+        ours = scrape_once(proxy.target, ["system"], snmpd.COMMUNITY, timeout_s=0.4, retries=1)
     if answered:
         assert status == 200 and theirs["sysUpTime"][0].value > 0
         assert module_status(ours) == {"system": (1, "")}
@@ -210,3 +213,50 @@ def test_a_late_answer_to_an_earlier_try_counts_as_snmp_exporter_counts_it(agent
     else:
         assert status == 500
         assert module_status(ours) == {"system": (0, "timeout")}
+
+
+# -- agents whose view shows only part of the MIB ------------------------------------------
+VIEWS = {
+    "system_only": "view v included .1.3.6.1.2.1.1\n",
+    "interfaces_only": "view v included .1.3.6.1.2.1.2\nview v included .1.3.6.1.2.1.31\n",
+    "no_ifxtable": "view v included .1.3.6.1.2.1.1\nview v included .1.3.6.1.2.1.2\n",
+    "nothing": "view v included .1.3.6.1.6.3.999\n",
+}
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_an_agent_that_shows_part_of_the_mib_reads_as_what_it_shows(snmp_exporter, view, tmp_path):
+    """The agent answers, with what its view holds: netops makes up no sample the agent
+    did not give (no sys_info without sysName and sysObjectID) and names the same
+    interfaces as snmp_exporter; the device is up (200) for both."""
+    agent = snmpd.start(tmp_path, VIEWS[view] + f"rocommunity {VIEWED} 127.0.0.0/8 -V v\n")
+    try:
+        status, theirs = peer_scrape(snmp_exporter, agent.target, "if_viewed")
+        system_status, system = peer_scrape(snmp_exporter, agent.target, "system_viewed")
+        ours = samples(scrape_once(agent.target, ["system", "interfaces"], VIEWED))
+    finally:
+        agent.stop()
+    assert (status, system_status) == (200, 200)
+    assert module_status_of(ours) == {"system": 1, "interfaces": 1}
+    assert ("sys_info" in ours) == ("sys_uptime_seconds" in ours) == ("sysUpTime" in system)
+    assert sorted(in_octets_by_name(ours, "if_in_bytes_total", "if_name")) == \
+        sorted(in_octets_by_name(theirs, "ifHCInOctets_total", "ifName"))
+    # without ifXTable, ifDescr names what ifTable has (errors, statuses); bytes need ifXTable
+    assert bool(ours.get("if_oper_status")) == (view in ("interfaces_only", "no_ifxtable"))
+
+
+def scrape_once(target: str, modules: list[str], community: str = "public", **tuning) -> str:
+    poller = Poller({"p": AuthProfile("p", community=Secret(community), **tuning)})
+
+    async def one():
+        await poller.start()
+        try:
+            return await poller.scrape(target, modules, "p")
+        finally:
+            poller.close()
+
+    return asyncio.run(one())
+
+
+def module_status_of(parsed: dict[str, list]) -> dict[str, float]:
+    return {s.labels["module"]: s.value for s in parsed["netops_snmp_module_up"]}
