@@ -308,9 +308,10 @@ class SnmpClient:
                     address, lambda rid: session.encode(rid, ber.encode_pdu(tag, rid, oids, 0, max_repetitions)),
                     *patience)
             except SnmpError as exc:
-                if exc.reason == "timeout" and profile.user.priv_protocol != "none":
+                if exc.reason == "timeout" and profile.user.priv_protocol != "none" and not session.proven:
                     # the agent answered discovery, so it is there: agents drop what they cannot
-                    # decrypt (net-snmp counts usmStatsDecryptionErrors and sends no report)
+                    # decrypt (net-snmp counts usmStatsDecryptionErrors and sends no report).
+                    # Once it has answered with these keys, silence is an agent gone mid-walk.
                     raise SnmpError("decryption_error", f"{exc}; the agent answered engine discovery, check "
                                     "the privacy key and protocol of this profile") from None
                 raise
@@ -322,6 +323,7 @@ class SnmpClient:
                 self.stats["malformed_packets"] += 1
                 raise SnmpError("malformed_response", str(exc)) from None
             if pdu.tag != ber.REPORT:
+                session.proven = True
                 return pdu
             reason = usm.report_reason(pdu)
             if reason != "not_in_time_window":

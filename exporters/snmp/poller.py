@@ -161,8 +161,13 @@ class Poller:
             try:
                 ctx = PollContext(self.client, address, profile, deadline, self.cache, base, time.monotonic(), slot)
                 varbinds = len(base)
-                for name in modules:
+                for position, name in enumerate(modules):
                     varbinds += await self._run_module(name, ctx, families, results)
+                    if results[-1][2] in NO_ANSWER:
+                        # the agent fell silent (or the time is up): the modules after it would each
+                        # wait out the timeout again and log a line of their own; they share its reason
+                        results += [(rest, False, results[-1][2], 0.0) for rest in modules[position + 1:]]
+                        break
                 return varbinds
             finally:
                 slot.let_go()

@@ -126,6 +126,7 @@ class UsmSession:
         self.auth_key = b""
         self.priv_key = b""
         self._salt = int.from_bytes(os.urandom(8), "big")
+        self.proven = False  # an answer to our request read with these keys: silence since is not a key
 
     @property
     def discovered(self) -> bool:

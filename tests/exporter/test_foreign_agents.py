@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -46,6 +47,8 @@ def peer_modules(suffix: str, community: str) -> str:
     return f"""
 if{suffix}:
   version: 2
+  timeout: 400ms
+  retries: 1
   auth: {{community: {community}}}
   walk: [{IF_HC_IN_OCTETS}, {IF_NAME}]
   metrics:
@@ -260,3 +263,37 @@ def scrape_once(target: str, modules: list[str], community: str = "public", **tu
 
 def module_status_of(parsed: dict[str, list]) -> dict[str, float]:
     return {s.labels["module"]: s.value for s in parsed["netops_snmp_module_up"]}
+
+
+# -- an agent that falls silent mid-walk ---------------------------------------------------
+@pytest.mark.parametrize("auth", ["city_v2", "city_v3"])
+def test_an_agent_silent_mid_walk_costs_one_timeout_and_one_log_line(agent, snmp_exporter, auth, caplog):
+    """The agent answers the first requests (v3: engine discovery and the base GET), then
+    nothing. snmp_exporter stops at the first failed walk (500); netops answers what the
+    base GET gave (docs/metrics.md: 200, the modules down with reason ``timeout``, not a
+    privacy key for an SNMPv3 agent that has answered with it), waits out one timeout, not
+    one per module, logs one line without secrets, and serves the next scrape."""
+    with FaultProxy(agent.port, "stop_after", answer_first=1) as proxy:
+        status, _ = peer_scrape(snmp_exporter, proxy.target, "if_city")
+    assert status == 500
+    poller = Poller(test_profiles(timeout_s=0.4, retries=1))
+    modules = ["system", "interfaces", "lldp", "optics", "wifi"]
+
+    async def scrapes():
+        await poller.start()
+        try:
+            with FaultProxy(agent.port, "stop_after", answer_first=2 if auth == "city_v3" else 1) as proxy:
+                started = time.monotonic()
+                silent = await poller.scrape(proxy.target, modules, auth)
+                took = time.monotonic() - started
+            return silent, took, await poller.scrape(agent.target, ["interfaces"], auth)
+        finally:
+            poller.close()
+
+    with caplog.at_level(logging.INFO, logger="netops.exporter"):
+        silent, took, healthy = asyncio.run(scrapes())
+    assert module_status(silent) == {"system": (1, ""), **{name: (0, "timeout") for name in modules[1:]}}
+    assert took < 1.6  # one module's two tries of 0.4 s, not four modules' worth
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+    assert not any(secret in caplog.text for secret in (snmpd.COMMUNITY, snmpd.V3_AUTH_KEY, snmpd.V3_PRIV_KEY))
+    assert module_status(healthy) == {"interfaces": (1, "")}
