@@ -68,7 +68,20 @@ system{suffix}:
 """
 
 
-SNMP_EXPORTER_CONFIG = peer_modules("_foreign", "public") + peer_modules("_city", snmpd.COMMUNITY) + \
+IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18"
+ALIAS_MODULE = f"""
+alias_foreign:
+  version: 2
+  auth: {{community: public}}
+  walk: [{IF_HC_IN_OCTETS}, {IF_ALIAS}]
+  metrics:
+  - name: ifHCInOctets
+    oid: {IF_HC_IN_OCTETS}
+    type: counter
+    indexes: [{{labelname: ifIndex, type: gauge}}]
+    lookups: [{{labels: [ifIndex], labelname: ifAlias, oid: {IF_ALIAS}, type: DisplayString}}]
+"""
+SNMP_EXPORTER_CONFIG = ALIAS_MODULE + peer_modules("_foreign", "public") + peer_modules("_city", snmpd.COMMUNITY) + \
     peer_modules("_viewed", VIEWED)
 
 
@@ -297,3 +310,22 @@ def test_an_agent_silent_mid_walk_costs_one_timeout_and_one_log_line(agent, snmp
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
     assert not any(secret in caplog.text for secret in (snmpd.COMMUNITY, snmpd.V3_AUTH_KEY, snmpd.V3_PRIV_KEY))
     assert module_status(healthy) == {"interfaces": (1, "")}
+
+
+# -- ifAlias that is no text ---------------------------------------------------------------
+def test_an_alias_that_is_no_text_is_hex_and_never_fails_the_scrape(foreign_agent, snmp_exporter):
+    """ifAlias octets as operators and firmware leave them: invalid UTF-8, NUL-terminated,
+    255 octets (the MIB says 64), quotes, backslashes, a line break. snmp_exporter 0.21
+    fails the whole scrape on a label that is not UTF-8 (500); netops shows octets that
+    are no printable text as hex and keeps the rest."""
+    aliases = {1: b"kita\x00\xff", 2: b"kita\x00", 3: b"A" * 255, 4: b'"\\{uplink}', 5: b"line\nbreak"}
+    rows = interface_rows({index: f"eth{index}" for index in aliases}, 0)
+    rows.update({f"{IF_ALIAS}.{index}": ["octet", raw.hex(" ")] for index, raw in aliases.items()})
+    foreign_agent.serve(rows)
+    status, _ = peer_scrape(snmp_exporter, foreign_agent.agent.target, "alias_foreign")
+    ours = samples(scrape_once(foreign_agent.agent.target, ["interfaces"]))
+    assert status == 500
+    assert {s.labels["if_name"]: s.labels["if_alias"] for s in ours["if_info"]} == {
+        "eth1": "6b:69:74:61:00:ff", "eth2": "kita", "eth3": "A" * 255, "eth4": '"\\{uplink}',
+        "eth5": "6c:69:6e:65:0a:62:72:65:61:6b"}
+    assert in_octets_by_name(ours, "if_in_bytes_total", "if_name") == {f"eth{i}": 1000 * i for i in aliases}
