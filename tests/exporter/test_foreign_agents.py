@@ -41,8 +41,11 @@ IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
 VIEWED = "viewed"  # the community of the view tests (snmpd.start's own communities see everything)
 
 
-def peer_modules(suffix: str, community: str) -> str:
-    """snmp_exporter modules ``if{suffix}`` (ifHCInOctets by ifIndex, ifName looked up) and
+IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18"
+
+
+def peer_modules(suffix: str, community: str, label: str = "ifName", label_oid: str = IF_NAME) -> str:
+    """snmp_exporter modules ``if{suffix}`` (ifHCInOctets by ifIndex, ``label`` looked up) and
     ``system{suffix}`` (sysUpTime)."""
     return f"""
 if{suffix}:
@@ -50,13 +53,13 @@ if{suffix}:
   timeout: 400ms
   retries: 1
   auth: {{community: {community}}}
-  walk: [{IF_HC_IN_OCTETS}, {IF_NAME}]
+  walk: [{IF_HC_IN_OCTETS}, {label_oid}]
   metrics:
   - name: ifHCInOctets
     oid: {IF_HC_IN_OCTETS}
     type: counter
     indexes: [{{labelname: ifIndex, type: gauge}}]
-    lookups: [{{labels: [ifIndex], labelname: ifName, oid: {IF_NAME}, type: DisplayString}}]
+    lookups: [{{labels: [ifIndex], labelname: {label}, oid: {label_oid}, type: DisplayString}}]
 system{suffix}:
   version: 2
   timeout: 400ms
@@ -68,21 +71,8 @@ system{suffix}:
 """
 
 
-IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18"
-ALIAS_MODULE = f"""
-alias_foreign:
-  version: 2
-  auth: {{community: public}}
-  walk: [{IF_HC_IN_OCTETS}, {IF_ALIAS}]
-  metrics:
-  - name: ifHCInOctets
-    oid: {IF_HC_IN_OCTETS}
-    type: counter
-    indexes: [{{labelname: ifIndex, type: gauge}}]
-    lookups: [{{labels: [ifIndex], labelname: ifAlias, oid: {IF_ALIAS}, type: DisplayString}}]
-"""
-SNMP_EXPORTER_CONFIG = ALIAS_MODULE + peer_modules("_foreign", "public") + peer_modules("_city", snmpd.COMMUNITY) + \
-    peer_modules("_viewed", VIEWED)
+SNMP_EXPORTER_CONFIG = "".join((peer_modules("_foreign", "public"), peer_modules("_city", snmpd.COMMUNITY),
+                                peer_modules("_viewed", VIEWED), peer_modules("_alias", "public", "ifAlias", IF_ALIAS)))
 
 
 @dataclass
@@ -322,7 +312,7 @@ def test_an_alias_that_is_no_text_is_hex_and_never_fails_the_scrape(foreign_agen
     rows = interface_rows({index: f"eth{index}" for index in aliases}, 0)
     rows.update({f"{IF_ALIAS}.{index}": ["octet", raw.hex(" ")] for index, raw in aliases.items()})
     foreign_agent.serve(rows)
-    status, _ = peer_scrape(snmp_exporter, foreign_agent.agent.target, "alias_foreign")
+    status, _ = peer_scrape(snmp_exporter, foreign_agent.agent.target, "if_alias")
     ours = samples(scrape_once(foreign_agent.agent.target, ["interfaces"]))
     assert status == 500
     assert {s.labels["if_name"]: s.labels["if_alias"] for s in ours["if_info"]} == {
