@@ -1,12 +1,18 @@
 """Agents netops did not configure, side by side with prometheus-snmp-exporter.
 
-A real net-snmp snmpd whose IF-MIB is served by a ``pass_persist`` script from a file
-(tests/exporter/pass_table.py; snmpd's own interface tables left out), so a test can
-change the agent between two scrapes the way foreign firmware does: renumber ifIndex,
-drop one interface and add another without moving ifNumber, leave out
-ifTableLastChange. Each scrape of netops' poller is compared with snmp_exporter's scrape
-of the same agent (Debian's prometheus-snmp-exporter, a module walking the same
-columns): where snmp_exporter is right, netops must say the same.
+Each scrape of netops' poller is compared with Debian's prometheus-snmp-exporter
+scraping the same agent with a module that walks the same columns: where snmp_exporter
+is right, netops must say the same; where they deliberately differ, docs/metrics.md
+says so and the test holds both to it. The agents are real net-snmp snmpd:
+
+- one whose IF-MIB is served by a ``pass_persist`` script from a file
+  (tests/exporter/pass_table.py; snmpd's own interface tables left out), changed between
+  scrapes as foreign firmware does: ifIndex renumbered, one interface gone and one new
+  without ifNumber moving, no ifTableLastChange or one stuck at 0, ifAlias octets that are
+  no text;
+- agents whose view hides part of the MIB (only system, no IF-MIB, no ifXTable, nothing);
+- the shared test agent behind a proxy that delays its answers past the timeout, falls
+  silent mid-walk, or sends them back from another port.
 """
 
 from __future__ import annotations
