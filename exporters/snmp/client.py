@@ -257,7 +257,7 @@ class SnmpClient:
                 return data
         finally:
             for request_id in tries:
-                del self._pending[request_id]
+                self._pending.pop(request_id, None)
                 channel.waiting.discard(request_id)
             self._release(channel)
         self.stats["timeouts"] += 1
