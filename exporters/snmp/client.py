@@ -340,10 +340,13 @@ class SnmpClient:
         return {vb[0]: vb for vb in pdu.varbinds if vb[1] not in ber.EXCEPTION_TAGS}
 
     async def walk_columns(self, address, profile: AuthProfile, columns: list[bytes], deadline: float,
-                           into: dict[bytes, list[ber.VarBind]], slot: Slot | None = None) -> None:
+                           into: dict[bytes, list[ber.VarBind]], slot: Slot | None = None,
+                           guard: int | None = None) -> None:
         """Walk table columns in lock step: one GETBULK carries every unfinished column, the
         agent answers row by row. Rows land in ``into`` as they arrive, so a walk cut short
-        (budget, agent gone) still leaves what it got."""
+        (budget, agent gone) still leaves what it got. ``guard``: varbinds allowed, by
+        default the profile's ``max_varbinds_per_walk``."""
+        guard = guard or profile.max_varbinds_per_walk
         cursor = {column: column for column in columns}
         active = list(columns)
         total = 0
@@ -359,8 +362,8 @@ class SnmpClient:
                 raise SnmpError("malformed_response", "GETBULK answered with no varbinds")
             active, taken = read_answer(active, cursor, varbinds, profile.allow_nonincreasing, into)
             total += taken
-            if total > profile.max_varbinds_per_walk:
-                raise SnmpError("table_too_large", f"more than {profile.max_varbinds_per_walk} varbinds")
+            if total > guard:
+                raise SnmpError("table_too_large", f"more than {guard} varbinds")
 
 
 _oid_of, _tag_of = operator.itemgetter(0), operator.itemgetter(1)

@@ -200,7 +200,12 @@ class Poller:
             await module.prepare(ctx)
             columns = module.columns_to_walk(ctx)
             if columns:
-                await self.client.walk_columns(ctx.address, ctx.profile, columns, ctx.deadline, data, ctx.slot)
+                # label columns walked along (a cold cache) come on top of the profile's guard:
+                # counted against it, a table that fits warm would fail every cold walk, and a
+                # failed walk is never cached, so the device would never get warm
+                guard = ctx.profile.max_varbinds_per_walk * len(columns) // len(module.columns)
+                await self.client.walk_columns(ctx.address, ctx.profile, columns, ctx.deadline, data, ctx.slot,
+                                               guard)
             await module.walked(ctx, data)
         except SnmpError as exc:
             up, reason = False, exc.reason

@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from exporters.snmp.client import AuthProfile
+from exporters.snmp.modules import MODULES
 from exporters.snmp.poller import Poller
 from netops.secrets import Secret
 from tests.exporter.conftest import module_status, samples, test_profiles
@@ -380,3 +381,24 @@ def test_an_answer_from_another_port_is_not_taken_as_snmp_exporter_does_not(agen
     assert relay.answers >= 4  # the agent did answer both, twice each
     assert status == 500
     assert module_status(ours) == {"system": (0, "timeout")}
+
+
+# -- a table at the walk guard -------------------------------------------------------------
+def test_a_table_that_fits_the_guard_warm_also_fits_it_cold(agent):
+    """A guard that just holds the interfaces' 15 columns: the first (cold) scrape walks
+    the 4 label columns along and must not fail the guard on their account (a failed walk
+    is never cached: the device would read table_too_large on every scrape); one row
+    fewer and the warm walk is cut off."""
+    rows = len(agent.bulkwalk("1.3.6.1.2.1.2.2.1.1"))  # ifIndex: one row per interface
+    guard = len(MODULES["interfaces"].columns) * rows
+
+    async def scrapes(limit: int):
+        poller = Poller(test_profiles(max_varbinds_per_walk=limit))
+        await poller.start()
+        try:
+            return [module_status(await poller.scrape(agent.target, ["interfaces"], "city_v2")) for _ in range(2)]
+        finally:
+            poller.close()
+
+    assert asyncio.run(scrapes(guard)) == [{"interfaces": (1, "")}] * 2
+    assert asyncio.run(scrapes(guard - 1)) == [{"interfaces": (0, "table_too_large")}] * 2
