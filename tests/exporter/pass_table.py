@@ -1,9 +1,12 @@
 """An snmpd ``pass_persist`` script: serves the OIDs of a JSON file, read anew on every
 request, so a test can renumber interfaces or break a table between two scrapes of a
 real net-snmp agent. The file maps a numeric OID to ``[type, value]`` in pass syntax
-(``integer``, ``counter64``, ``string``, ``octet`` as hex octets, ...)."""
+(``integer``, ``counter64``, ``string``, ``octet`` as hex octets, ...), or ``kill``: asked
+for that OID, the script kills snmpd (an agent dying mid-walk, at a known row)."""
 
 import json
+import os
+import signal
 import sys
 
 
@@ -21,6 +24,9 @@ def main(path: str) -> None:
             with open(path) as rows_file:
                 rows = sorted((arcs(oid), oid, kind, value) for oid, (kind, value) in json.load(rows_file).items())
             found = next((row for row in rows if (row[0] == asked if command == "get" else row[0] > asked)), None)
+            if found is not None and found[2] == "kill":
+                os.kill(os.getppid(), signal.SIGKILL)
+                return
             print("NONE" if found is None else f".{found[1]}\n{found[2]}\n{found[3]}", flush=True)
         elif command == "set":
             sys.stdin.readline(), sys.stdin.readline()

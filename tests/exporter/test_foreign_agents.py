@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ import pytest
 from exporters.snmp.client import AuthProfile
 from exporters.snmp.modules import MODULES
 from exporters.snmp.poller import Poller
+from exporters.server import down_reason
 from netops.secrets import Secret
 from tests.exporter.conftest import module_status, samples, test_profiles
 from tests.support import snmpd
@@ -110,13 +112,11 @@ def interface_rows(names: dict[int, str], last_change: int | None) -> dict[str, 
     return rows
 
 
-@pytest.fixture(scope="module")
-def foreign_agent(tmp_path_factory):
-    if not snmpd.available():
-        pytest.skip("snmpd not installed (run `make test`)")
-    tmp = tmp_path_factory.mktemp("foreign")
+def start_foreign_agent(tmp: Path, rows: dict[str, list[str]]) -> ForeignAgent:
+    """snmpd on a free loopback port, its IF-MIB served from ``tmp/rows.json`` by pass_table.py."""
+    tmp.mkdir(parents=True, exist_ok=True)
     rows_file = tmp / "rows.json"
-    rows_file.write_text(json.dumps(interface_rows({1: "eth1"}, None)))
+    rows_file.write_text(json.dumps(rows))
     script = f"{sys.executable} {Path(__file__).with_name('pass_table.py')} {rows_file}"
     port = snmpd.free_udp_port()
     (tmp / "snmpd.conf").write_text(
@@ -129,15 +129,22 @@ def foreign_agent(tmp_path_factory):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         env=dict(os.environ, SNMP_PERSISTENT_DIR=str(tmp)))
     agent = snmpd.Snmpd(port, proc, tmp)
-    try:
-        deadline = time.monotonic() + 20
-        while "eth1" not in agent_walk(agent, IF_NAME, "public").values():
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"the pass_persist agent did not come up: {(tmp / 'log').read_text()[-1000:]}")
-            time.sleep(0.2)
-        yield ForeignAgent(agent, rows_file)
-    finally:
-        agent.stop()
+    deadline = time.monotonic() + 20
+    while not agent_walk(agent, IF_NUMBER.removesuffix(".0"), "public"):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            agent.stop()
+            raise RuntimeError(f"the pass_persist agent did not come up: {(tmp / 'log').read_text()[-1000:]}")
+        time.sleep(0.2)
+    return ForeignAgent(agent, rows_file)
+
+
+@pytest.fixture(scope="module")
+def foreign_agent(tmp_path_factory):
+    if not snmpd.available():
+        pytest.skip("snmpd not installed (run `make test`)")
+    foreign = start_foreign_agent(tmp_path_factory.mktemp("foreign"), interface_rows({1: "eth1"}, None))
+    yield foreign
+    foreign.agent.stop()
 
 
 def agent_walk(agent: snmpd.Snmpd, oid: str, community: str) -> dict[str, str]:
@@ -402,3 +409,42 @@ def test_a_table_that_fits_the_guard_warm_also_fits_it_cold(agent):
 
     assert asyncio.run(scrapes(guard)) == [{"interfaces": (1, "")}] * 2
     assert asyncio.run(scrapes(guard - 1)) == [{"interfaces": (0, "table_too_large")}] * 2
+
+
+# -- an agent killed mid-walk --------------------------------------------------------------
+def test_an_agent_killed_mid_walk_is_half_then_down(snmp_exporter, tmp_path):
+    """snmpd dies (SIGKILL) while it answers the interfaces walk, at a known row: the
+    base GET had answered, so netops answers 200 with the modules down, reason
+    ``unreachable`` (the kernel's port-unreachable on the retry), as docs/metrics.md
+    promises (NetopsModuleDown alerts on it); the next scrape is a dead target (every
+    module unreachable: the 503). snmp_exporter fails the scrape (500)."""
+    rows = interface_rows({1: "eth1", 2: "eth2", 3: "eth3"}, 0)
+    rows[f"{IF_HC_IN_OCTETS}.2"] = ["kill", "0"]
+    peer = start_foreign_agent(tmp_path / "peer", rows)
+    try:
+        status, _ = peer_scrape(snmp_exporter, peer.agent.target, "if_foreign")
+    finally:
+        peer.agent.stop()
+    ours = start_foreign_agent(tmp_path / "ours", rows)
+    poller = Poller(test_profiles(timeout_s=0.4, retries=1))
+
+    async def scrapes():
+        await poller.start()
+        try:
+            return [await poller.scrape_result(ours.agent.target, ["system", "interfaces", "lldp"], "public_v2")
+                    for _ in range(2)]
+        finally:
+            poller.close()
+
+    try:
+        half, dead = asyncio.run(scrapes())
+    finally:
+        ours.agent.stop()
+    assert status == 500
+    assert ours.agent.proc.returncode == -signal.SIGKILL
+    # unreachable from the kernel's ICMP answer (a timeout should the host rate-limit it)
+    reason = module_status(half.body)["interfaces"][1]
+    assert reason in ("unreachable", "timeout")
+    assert module_status(half.body) == {"system": (1, ""), "interfaces": (0, reason), "lldp": (0, reason)}
+    assert down_reason(half.modules) is None  # 200: the device answered this scrape's base GET
+    assert down_reason(dead.modules) in ("unreachable", "timeout")  # 503: down
