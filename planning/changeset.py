@@ -43,7 +43,7 @@ from planning.network import (
     trench_walk,
 )
 from planning.routing import Leg, Route
-from planning.stored import changes_of
+from inventory.plan_changes import changes_of
 from planning.strands import free_splices, pon_cables, taken_strands, used_splices
 
 SPLICES_PER_JOIN = 2  # a duplex pair joined in a closure: two fusion splices

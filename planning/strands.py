@@ -37,7 +37,7 @@ from inventory.models import (
 from inventory.plant import cable_closures, halves_to_splices, held_splice_halves
 from planning.network import STRAND, CandidateNetwork, SpareCable
 from planning.routing import Route
-from planning.stored import changes_of
+from inventory.plan_changes import changes_of
 
 
 def taken_strands(session: Session, except_plan: Plan | None = None) -> dict[int, set[int]]:

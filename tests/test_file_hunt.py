@@ -38,7 +38,7 @@ in one line ``error: ...`` naming the file (README "Exit codes"), no traceback, 
 database unchanged and output files whole or absent.
 
 Not run here: `exporter serve --config-store` (reads the same state.json at scrape time, in
-the exporter's collector); a database on PostgreSQL (a URL, no file).
+the exporter's collector); a database on PostgreSQL (a URL, no file: tests/test_pg_bad_day.py).
 
 The inventory is tests/support/mini_city.py with a row of every kind; no device has an SSH
 profile, so nothing is ever contacted.
@@ -614,6 +614,7 @@ def _stored_calls(streets: Path):
     # reads the strands and splices every plan took
     # (exit 2: the mini city's KITA-2 reaches no PoP over these streets, found after reading them)
     yield ["plan", "connect", "KITA-2", "--dry-run", "--streets", str(streets)], {2, 4}
+    yield ["report", "--json", "--out", str(streets.with_name("report.html"))], {0, 4}  # the sites plans activate
     yield ["plan", "apply", "hand-connect"], {0, 4}
     yield ["plan", "discard", "hand-batch"], {0}
 

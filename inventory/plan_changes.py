@@ -1,7 +1,7 @@
-"""A stored plan's change set (``Plan.summary["changes"]``, see :mod:`planning.changeset`)
+"""A stored plan's change set (``Plan.summary["changes"]``, written by :mod:`planning.changeset`)
 read back with its shape checked: a plan an older netops or a hand stored may lack fields
-or hold other JSON, and ``apply``, ``diff`` and every new plan (the strands and splices other
-plans took) read it. Such a change set is one line naming the plan (exit 4), never a
+or hold other JSON, and ``apply``, ``diff``, every new plan (the strands and splices other
+plans took) and the report (the sites a draft plan activates) read it. Such a change set is one line naming the plan (exit 4), never a
 traceback halfway through a command.
 """
 
