@@ -156,13 +156,16 @@ def sqlite_connect(path: Path, lock_timeout: float, **options):
         if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN"):
             raise
     wal = Path(f"{path}-wal")
-    if nobody_writes(path) and not (wal.exists() and wal.stat().st_size > 0):
+    pending = wal.exists() and wal.stat().st_size > 0
+    if nobody_writes(path) and not pending:
         return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=lock_timeout, **options)
     from netops.errors import DatabaseError
 
+    why = ("its write-ahead log holds changes, which only a reader with that index sees" if pending
+           else "others may write the file meanwhile")
     raise DatabaseError(f"{path} cannot be read safely: it is in WAL mode and netops may not create its index "
-                        f"({path.name}-shm) in {path.parent}, while others may write the file meanwhile: let "
-                        "netops write that directory, or read a copy")
+                        f"({path.name}-shm) in {path.parent}, and {why}: let netops write that directory, or "
+                        "read a copy")
 
 
 #: ioctl reading a file's attributes (``lsattr``), and the ``chattr +i`` bit among them

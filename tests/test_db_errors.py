@@ -374,3 +374,28 @@ def test_wal_file_without_index_nor_a_way_to_make_one_is_one_line(shared_dir):
         assert done.returncode == 0, done.stderr
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_changes_waiting_in_the_wal_of_a_read_only_mount_are_one_line(tmp_path):
+    """A WAL file copied with its write-ahead log but not its index, on a read-only mount: an
+    immutable open would show it without those changes, so that is said in one line."""
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind -o ro / / 2>/dev/null"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("no private mount namespace here (unshare -m needs CAP_SYS_ADMIN)")
+    source, copy = tmp_path / "source.db", tmp_path / "ro" / "netops.db"
+    copy.parent.mkdir()
+    engine = dbmod.make_engine(f"sqlite:///{source}")
+    dbmod.upgrade(engine)
+    engine.dispose()
+    conn = sqlite3.connect(source)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE waiting (x)")
+    conn.commit()
+    for suffix in ("", "-wal"):
+        Path(f"{copy}{suffix}").write_bytes(Path(f"{source}{suffix}").read_bytes())
+    conn.close()
+    done = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind -o ro '{copy.parent}' '{copy.parent}' && "
+                           f"exec '{NETOPS}' --db '{copy}' inventory stats"], capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 4 and len(lines) == 1, (done.returncode, done.stderr)
+    assert str(copy) in lines[0] and "write-ahead log holds changes" in lines[0], lines[0]
