@@ -65,12 +65,13 @@ def seed_cmd(
     with _progress() as progress:
         task = progress.add_task("generating the city", total=None)
         dataset = generate(scale, SEED if random_seed is None else random_seed)
+        if streets:  # before the database: a file that cannot be written (a full disk) changes nothing
+            write_streets(dataset, streets)
         progress.update(task, total=len(dataset.rows), completed=0, description="waiting for the database")
         with context.writing("netops inventory seed") as engine, session_scope(engine) as session:
             report = load_dataset(session, dataset, prune=prune,
                                   on_kind=lambda k, n: progress.update(task, advance=1, description=f"loaded {k}"))
     if streets:
-        write_streets(dataset, streets)
         err_console.print(f"street network: {streets}")
     _print_report(report, chosen_format(fmt, as_json))
     for what, rows, why in (("kept", report.kept, "changed since the last seed (by a plan or an import); "

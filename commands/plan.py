@@ -11,8 +11,8 @@ from typing import Optional
 import typer
 
 from commands.common import (OutputFormat, app_context, choice_option, chosen_format, console, err_console,
-                             format_option, json_option, open_session, output_file, print_json, print_listing,
-                             print_object, print_table, progress_bar, working, write_text)
+                             flat_rows, format_option, json_option, open_session, output_file, print_json,
+                             print_listing, print_object, print_table, progress_bar, working, write_text)
 from netops.errors import NetopsError
 from netops.vocabulary import SiteKind
 
@@ -430,6 +430,21 @@ def show(
                      "total_cost_eur": plan.total_cost_eur, "summary": plan.summary}, chosen_format(fmt, as_json)):
         return
     console.print(f"plan [bold]{plan.name}[/bold] (id {plan.id}, {plan.kind}, {plan.state})", highlight=False)
+    # a summary an older netops or a hand stored may lack what the view needs: the view is
+    # printed whole, or the summary's fields as they are stored with a note naming the gap
+    try:
+        with console.capture() as view:
+            _print_summary(plan)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        gap = f"no field {exc.args[0]!r}" if isinstance(exc, KeyError) else "a field of another type or shape"
+        err_console.print(f"note: plan {plan.name}'s stored summary is not what this netops shows ({gap}; an "
+                          "older netops or a hand stored it): its fields as stored", highlight=False, soft_wrap=True)
+        print_table("summary as stored", ["field", "value"], flat_rows(plan.summary), prose=("value",))
+    else:
+        console.file.write(view.get())
+
+
+def _print_summary(plan) -> None:
     if plan.kind.startswith("access-"):  # a building or area plan (commands/plan_access.py)
         from commands.plan_access import print_access
 

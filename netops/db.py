@@ -23,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 from contextlib import contextmanager
 from functools import lru_cache
@@ -57,8 +58,8 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engin
     """An engine for a SQLite or PostgreSQL URL; other URLs are a DatabaseError."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise DatabaseError(f"{url[:100]!r} is neither a database URL nor a file path") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        raise DatabaseError(f"{describe(url)[:100]!r} is neither a database URL nor a file path") from None
     backend = parsed.get_backend_name()
     if backend not in BACKENDS:
         raise DatabaseError(f"unknown database URL scheme {parsed.drivername!r}: netops runs on a SQLite "
@@ -78,10 +79,10 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engin
             return engine
         return create_engine(url, pool_pre_ping=True, connect_args=postgres_connect_args(lock_timeout))
     except NoSuchModuleError:
-        raise DatabaseError(f"unknown database driver {parsed.drivername!r}: use postgresql://USER@HOST/DB "
-                            "(psycopg 3)") from None
+        raise DatabaseError(f"{describe(url)}: unknown database driver {parsed.drivername!r}: use "
+                            "postgresql://USER@HOST/DB (psycopg 3)") from None
     except ImportError as exc:
-        raise DatabaseError(f"the database driver {exc.name!r} is not installed: "
+        raise DatabaseError(f"{describe(url)}: the database driver {exc.name!r} is not installed: "
                             "pip install 'netops[postgres]'") from None
 
 
@@ -104,15 +105,19 @@ def describe(url: str) -> str:
         return str(path)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "the database"
+    except (ArgumentError, ValueError):  # not even a URL: its password (``scheme://user:password@``) masked
+        return _USERINFO_PASSWORD.sub(r"\1***@", url)
+
+
+#: ``scheme://user:password@`` at the start of a URL SQLAlchemy cannot read
+_USERINFO_PASSWORD = re.compile(r"^([^:/?#]+://[^:/?#@]*:)[^@]*@")
 
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL (None for other backends and in-memory databases)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -438,10 +443,19 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
             "does not exist" in low and ("relation" in low or "column" in low)):
         return DatabaseError(f"{where} does not match this netops' schema ({detail}): restore it from a "
                              "backup, or run `netops db current` to see its revision")
+    if "read-only transaction" in low:  # PostgreSQL: a standby, or default_transaction_read_only
+        return DatabaseError(f"{where} accepts no writes ({detail}): a standby or a database set read-only; "
+                             "write to the primary, or ask its administrator")
+    if "permission denied" in low:
+        return DatabaseError(f"{where}: {detail}: the role lacks the rights for this command; use a role that "
+                             "has them (GRANT), or ask the database's administrator")
     if "unable to open database file" in low or "readonly" in low or "read-only" in low:
         return DatabaseError(f"cannot write or open {where} ({detail}): check the path and its permissions")
     if 'database "' in low and "does not exist" in low:
         return DatabaseError(f"{where}: {detail}: create the database (createdb), then `netops db upgrade`")
+    if "statement timeout" in low:
+        return DatabaseError(f"{where}: a statement ran longer than the server allows (statement_timeout; "
+                             f"{detail}): try again when the database is less busy, or ask its administrator")
     if "connect" in low or "refused" in low or "timeout" in low or "could not translate host" in low:
         return DatabaseError(f"cannot connect to {where}: {detail}")
     return DatabaseError(f"{where}: {detail}")

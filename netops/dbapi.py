@@ -134,17 +134,65 @@ def sqlite_read_only(path: Path) -> bool:
 
 def sqlite_connect(path: Path, lock_timeout: float, **options):
     """A sqlite3 connection on an existing file; read-only when netops cannot write it
-    (:func:`sqlite_read_only`), so reading commands work on a read-only copy or mount. Such
-    a file is opened immutable (no -shm, no locks: nobody can change it either) unless a
-    write-ahead log beside it still holds changes, which only a WAL reader sees."""
+    (:func:`sqlite_read_only`), so reading commands work on a read-only copy or mount.
+
+    A read-only connection takes SQLite's locks like any reader, so a writer (another user
+    allowed to write the file) never shows it half a transaction. A file in WAL mode needs
+    its index (``-shm``) for that, which a reader creates only where it may write: where
+    none is there and none can be made, the file is opened immutable (no locks) only when
+    nobody can change it either (a read-only file system, ``chattr +i``) and nothing waits
+    in its write-ahead log; otherwise reading it would not be safe, and a DatabaseError says so."""
     import sqlite3
 
     if not sqlite_read_only(path):
         return sqlite3.connect(path, timeout=lock_timeout, **options)
+    uri = f"file:{quote(os.fsencode(path))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=lock_timeout, **options)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN"):
+            raise
     wal = Path(f"{path}-wal")
     pending = wal.exists() and wal.stat().st_size > 0
-    uri = f"file:{quote(os.fsencode(path))}?mode=ro" + ("" if pending else "&immutable=1")
-    return sqlite3.connect(uri, uri=True, timeout=lock_timeout, **options)
+    if nobody_writes(path) and not pending:
+        return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=lock_timeout, **options)
+    from netops.errors import DatabaseError
+
+    why = ("its write-ahead log holds changes, which only a reader with that index sees" if pending
+           else "others may write the file meanwhile")
+    raise DatabaseError(f"{path} cannot be read safely: it is in WAL mode and netops may not create its index "
+                        f"({path.name}-shm) in {path.parent}, and {why}: let netops write that directory, or "
+                        "read a copy")
+
+
+#: ioctl reading a file's attributes (``lsattr``), and the ``chattr +i`` bit among them
+_FS_IOC_GETFLAGS, _FS_IMMUTABLE_FL = 0x80086601, 0x10
+
+
+def nobody_writes(path: Path) -> bool:
+    """True when no process can change ``path`` or create files beside it: a read-only
+    file system, or ``chattr +i`` on the file or its directory. (Missing write permission
+    is not enough: it may be another user's file, written as we read it.)"""
+    import fcntl
+    import struct
+
+    for each in (path, path.parent):
+        try:
+            if os.statvfs(each).f_flag & os.ST_RDONLY:
+                return True
+            fd = os.open(each, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                flags = struct.unpack("l", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, b"\0" * 8))[0]
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+        if flags & _FS_IMMUTABLE_FL:
+            return True
+    return False
 
 
 def _is_sqlite_file(path: Path) -> bool:

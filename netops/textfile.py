@@ -132,9 +132,24 @@ def _file_mode(path: Path) -> int:
     # what open() would have given: the existing file's mode, or 0666 less the umask
     with contextlib.suppress(FileNotFoundError):
         return path.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return 0o666 & ~umask()
+
+
+#: where Linux (4.7 and later) shows a process's umask
+PROC_STATUS = Path("/proc/self/status")
+
+
+def umask() -> int:
+    """The process's umask, read without changing it: ``os.umask`` can only set it, and
+    setting it to read it would give files another thread creates meanwhile the wrong mode.
+    Where /proc does not show it, a child shell (which inherits it) says what it is."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in PROC_STATUS.read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    import subprocess
+
+    return int(subprocess.run(["sh", "-c", "umask"], capture_output=True, text=True, check=True).stdout, 8)
 
 
 def _remove(path: str) -> None:

@@ -43,6 +43,7 @@ from planning.network import (
     trench_walk,
 )
 from planning.routing import Leg, Route
+from inventory.plan_changes import changes_of
 from planning.strands import free_splices, pon_cables, taken_strands, used_splices
 
 SPLICES_PER_JOIN = 2  # a duplex pair joined in a closure: two fusion splices
@@ -390,7 +391,7 @@ def plan_rows(session: Session, plan: Plan) -> dict[str, list[str]]:
 
 def plan_changes(session: Session, plan: Plan) -> list[dict]:
     """What the plan changes on rows it does not own, as before/after pairs."""
-    changes = plan.summary.get("changes", {})
+    changes = changes_of(plan.name, plan.summary)
     out = []
     for trench_id, cables in changes.get("ducts", {}).items():
         row = session.get(TrenchSegment, int(trench_id))
@@ -418,7 +419,7 @@ def plan_changes(session: Session, plan: Plan) -> list[dict]:
 def apply_plan(session: Session, plan: Plan) -> dict[str, int]:
     """planned -> active for everything the plan built, in the caller's transaction."""
     _require_draft(plan, "applied")
-    changes = plan.summary.get("changes", {})
+    changes = changes_of(plan.name, plan.summary)
     for trench_id, cables in changes.get("ducts", {}).items():
         row = session.get(TrenchSegment, int(trench_id))
         if row is None or row.ducts_used + cables > row.ducts_total:
@@ -592,7 +593,7 @@ def _rewrite_strand_records(session: Session, plan: Plan, cable_id: int, span: C
     """Plans' records of strands taken on the split cable name its parts (this plan's the
     parts it takes, every other plan's all of them: its strands pass through uncut)."""
     for other in session.exec(select(Plan).where(Plan.state.in_([PlanState.DRAFT, PlanState.APPLIED]))).all():
-        changes = (other.summary or {}).get("changes", {})
+        changes = changes_of(other.name, other.summary)
         uses = changes.get("strands", [])
         if not any(u["cable_id"] == cable_id for u in uses):
             continue

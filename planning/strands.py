@@ -37,6 +37,7 @@ from inventory.models import (
 from inventory.plant import cable_closures, halves_to_splices, held_splice_halves
 from planning.network import STRAND, CandidateNetwork, SpareCable
 from planning.routing import Route
+from inventory.plan_changes import changes_of
 
 
 def taken_strands(session: Session, except_plan: Plan | None = None) -> dict[int, set[int]]:
@@ -54,11 +55,11 @@ def taken_strands(session: Session, except_plan: Plan | None = None) -> dict[int
         for cable, strand in session.exec(select(cable_col, strand_col).where(cable_col.is_not(None))).all():
             taken[cable].add(strand)
     # strands a plan assigned without a link (a PoP without active equipment gets none)
-    plans = select(Plan.summary).where(Plan.state.in_([PlanState.DRAFT, PlanState.APPLIED]))
+    plans = select(Plan.name, Plan.summary).where(Plan.state.in_([PlanState.DRAFT, PlanState.APPLIED]))
     if except_plan is not None:
         plans = plans.where(Plan.id != except_plan.id)
-    for summary in session.exec(plans).all():
-        for use in (summary or {}).get("changes", {}).get("strands", []):
+    for name, summary in session.exec(plans).all():
+        for use in changes_of(name, summary).get("strands", []):
             taken[use["cable_id"]].update(use["strands"])
     return taken
 
@@ -81,11 +82,11 @@ def used_splices(session: Session, except_plan: Plan | None = None) -> dict[int,
     joins (a plan before that record: two per strand pair it took, at each closure end)."""
     halves = defaultdict(int, held_splice_halves(session, except_link_source=PLAN_SOURCE))
     closures_of = cable_closures(session)
-    plans = select(Plan.summary).where(Plan.state.in_([PlanState.DRAFT, PlanState.APPLIED]))
+    plans = select(Plan.name, Plan.summary).where(Plan.state.in_([PlanState.DRAFT, PlanState.APPLIED]))
     if except_plan is not None:
         plans = plans.where(Plan.id != except_plan.id)
-    for summary in session.exec(plans).all():
-        changes = (summary or {}).get("changes", {})
+    for name, summary in session.exec(plans).all():
+        changes = changes_of(name, summary)
         if "splices" in changes:
             for use in changes["splices"]:
                 halves[use["closure_id"]] += 2 * use["splices"]

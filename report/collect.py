@@ -27,6 +27,7 @@ from inventory.models import (
 )
 from configs.state import Workspace
 from inventory.opendata import connected_site_ids
+from inventory.plan_changes import changes_of
 from report import prometheus
 from report.audits import AuditView, audit_view
 from report.customers import CustomerFigures, area_name, customer_figures
@@ -242,7 +243,7 @@ def _planned_connections(session: Session) -> list[PlannedConnection]:
         created[plan_id].add(site_id)
     connections = []
     for plan in session.exec(select(Plan).where(Plan.state == PlanState.DRAFT).order_by(Plan.name)):
-        activated = set((plan.summary or {}).get("changes", {}).get("activate_sites", []))
+        activated = set(changes_of(plan.name, plan.summary).get("activate_sites", []))
         sites = sorted(names[i] for i in created[plan.id] | activated if i in names)
         connections.append(PlannedConnection(plan=plan.name, kind=plan.kind, sites=sites, cost_eur=plan.total_cost_eur))
     return connections

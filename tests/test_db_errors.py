@@ -3,10 +3,12 @@ exit 4 with one line of advice that works, and reading never creates anything.""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -15,6 +17,9 @@ from typer.testing import CliRunner
 from cli import app
 from netops import db as dbmod
 from tests.support.procs import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+NETOPS = Path(sys.executable).with_name("netops")
 
 def netops(*args: str, env: dict | None = None):
     return CliRunner().invoke(app, list(args), env=env)
@@ -231,3 +236,166 @@ def test_busy_postgres_writer_lock_names_the_holder(pg_server):
     assert f"netops pid {os.getpid()}" in line
     engine.dispose()
     assert netops("--db", url, "db", "upgrade").exit_code == 0  # the lock was released
+
+
+# -- a file netops may only read while its owner writes it -----------------------------------------
+
+WRITER = """
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA journal_mode=WAL")
+c.execute("PRAGMA synchronous=OFF")  # no fsync: many commits while the reader reads
+print("writing", flush=True)
+n, end = 0, time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    n += 1
+    c.execute("BEGIN IMMEDIATE")
+    c.execute("UPDATE a SET n = ?, pad = randomblob(3000)", (n,))
+    c.execute("UPDATE b SET n = ?, pad = randomblob(3000)", (n,))
+    c.execute("COMMIT")
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the log emptied often: the reader finds no changes pending
+"""
+READER = """
+import json, sqlite3, sys, time
+from pathlib import Path
+from netops.dbapi import sqlite_connect
+torn = reads = 0
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    c = sqlite_connect(Path(sys.argv[1]), 5.0)
+    c.execute("BEGIN")
+    a = c.execute("SELECT n FROM a").fetchone()[0]
+    time.sleep(0.002)
+    b = c.execute("SELECT n FROM b").fetchone()[0]
+    c.close()
+    reads, torn = reads + 1, torn + (a != b)
+print(json.dumps({"reads": reads, "torn": torn}))
+"""
+
+
+def _as_nobody():
+    """preexec_fn: the child runs as the user nobody (the file's owner, writing it)."""
+    import pwd
+
+    entry = pwd.getpwnam("nobody")
+
+    def demote():
+        os.setgroups([])
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+    return demote
+
+
+def _without_file_rights():
+    """preexec_fn: the child is root without the capabilities that override file modes, so
+    it may read but not write nobody's 0644 file and 0755 directory (running netops as
+    another user would need its Python, which may live under root's home)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def drop():
+        for cap in (1, 2, 3):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+            if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP: gone after exec
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+    return drop
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory of the user nobody, which others may enter but not write; removed after."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0 or not Path("/usr/bin/python3").exists():
+        pytest.skip("needs root (a file of another user) and /usr/bin/python3 (that user's writer)")
+    path = Path(tempfile.mkdtemp(prefix="netops-shared-"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _owned_by_nobody(*paths: Path) -> None:
+    import pwd
+
+    entry = pwd.getpwnam("nobody")
+    for path in paths:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def test_a_reader_without_write_permission_never_sees_half_a_transaction(shared_dir):
+    """Session 6 opened such a file immutable (no locks) when its WAL was empty: a reader
+    then read one table before the owner's commit and the other after it."""
+    path = shared_dir / "netops.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE a (n INTEGER, pad BLOB)")
+        conn.execute("CREATE TABLE b (n INTEGER, pad BLOB)")
+        conn.execute("INSERT INTO a VALUES (0, randomblob(3000))")
+        conn.execute("INSERT INTO b VALUES (0, randomblob(3000))")
+    os.chmod(path, 0o644)
+    _owned_by_nobody(path, shared_dir)
+    writer = subprocess.Popen(["/usr/bin/python3", "-c", WRITER, str(path), "8"], stdout=subprocess.PIPE, text=True,
+                              preexec_fn=_as_nobody(), cwd="/")
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        reader = subprocess.run([sys.executable, "-c", READER, str(path), "4"], capture_output=True, text=True,
+                                preexec_fn=_without_file_rights(), cwd=ROOT, timeout=60)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert reader.returncode == 0, reader.stderr
+    seen = json.loads(reader.stdout)
+    assert seen["reads"] > 50 and seen["torn"] == 0, seen
+
+
+def test_wal_file_without_index_nor_a_way_to_make_one_is_one_line(shared_dir):
+    """Another user's WAL file in a directory netops may not write, its index gone (nobody
+    has it open): reading it immutable would be unsafe (its owner may start writing), so
+    that is said in one line; on a file nobody can change (chattr +i) it is read."""
+    path = shared_dir / "netops.db"
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    dbmod.upgrade(engine)
+    engine.dispose()
+    os.chmod(path, 0o644)
+    _owned_by_nobody(path, shared_dir)
+    assert not Path(f"{path}-shm").exists()
+    env = {**os.environ, "HOME": str(shared_dir), "XDG_DATA_HOME": str(shared_dir)}
+    for args in (["inventory", "stats"], ["inventory", "list", "--kind", "site"]):
+        done = subprocess.run([str(NETOPS), "--db", str(path), *args], capture_output=True, text=True,
+                              preexec_fn=_without_file_rights(), env=env, timeout=60)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 4 and len(lines) == 1, (args, done.returncode, done.stderr)
+        assert lines[0].startswith("error: ") and str(path) in lines[0] and "read a copy" in lines[0], lines[0]
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        done = subprocess.run([str(NETOPS), "--db", str(path), "inventory", "stats", "--json"], capture_output=True,
+                              text=True, preexec_fn=_without_file_rights(), env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_changes_waiting_in_the_wal_of_a_read_only_mount_are_one_line(tmp_path):
+    """A WAL file copied with its write-ahead log but not its index, on a read-only mount: an
+    immutable open would show it without those changes, so that is said in one line."""
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind -o ro / / 2>/dev/null"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("no private mount namespace here (unshare -m needs CAP_SYS_ADMIN)")
+    source, copy = tmp_path / "source.db", tmp_path / "ro" / "netops.db"
+    copy.parent.mkdir()
+    engine = dbmod.make_engine(f"sqlite:///{source}")
+    dbmod.upgrade(engine)
+    engine.dispose()
+    conn = sqlite3.connect(source)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE waiting (x)")
+    conn.commit()
+    for suffix in ("", "-wal"):
+        Path(f"{copy}{suffix}").write_bytes(Path(f"{source}{suffix}").read_bytes())
+    conn.close()
+    done = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind -o ro '{copy.parent}' '{copy.parent}' && "
+                           f"exec '{NETOPS}' --db '{copy}' inventory stats"], capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 4 and len(lines) == 1, (done.returncode, done.stderr)
+    assert str(copy) in lines[0] and "write-ahead log holds changes" in lines[0], lines[0]

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,11 +63,36 @@ def start() -> PostgresServer:
         [initdb, "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
         check=True, capture_output=True, preexec_fn=preexec,
     )
-    port = free_port()
-    proc = subprocess.Popen(
-        [postgres, "-D", str(datadir), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
-         "-c", f"unix_socket_directories={datadir}", "-c", "fsync=off", "-c", "max_connections=100"],
+    server = PostgresServer(port=free_port(), datadir=datadir, proc=None)
+    restart(server)
+    return server
+
+
+def restart(server: PostgresServer) -> None:
+    """Run the server's postgres (again, after it was stopped: same data directory and port)
+    and wait until it takes connections."""
+    preexec = _demote_to("postgres")[0] if os.geteuid() == 0 else None
+    server.proc = subprocess.Popen(
+        [_pg_bin("postgres"), "-D", str(server.datadir), "-p", str(server.port), "-c", "listen_addresses=127.0.0.1",
+         "-c", f"unix_socket_directories={server.datadir}", "-c", "fsync=off", "-c", "max_connections=100"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec,
     )
-    wait_for_tcp(port, proc=proc)
-    return PostgresServer(port=port, datadir=datadir, proc=proc)
+    wait_for_tcp(server.port, proc=server.proc)
+    _wait_ready(server)
+
+
+def _wait_ready(server: PostgresServer, timeout: float = 60.0) -> None:
+    """Listening is not ready yet: startup or crash recovery first ("the database system is
+    starting up" refuses connections meanwhile)."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(host=str(server.datadir), port=server.port, user=server.superuser,
+                            dbname="postgres").close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline or server.proc.poll() is not None:
+                raise
+            time.sleep(0.05)
