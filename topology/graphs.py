@@ -112,12 +112,15 @@ def build_logical(devices: Iterable, interfaces: Iterable, links: Iterable, hops
     link_cables: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for hop in hops:
         link_cables[hop.link_id].append((hop.seq, hop.cable_id))
+    route_segments: dict[tuple, frozenset] = {}  # links over the same cables share one set
     for link in links:
         a, b = device_of.get(link.a_interface_id), device_of.get(link.b_interface_id)
         if not (in_scope(link.status, include_planned) and a in graph and b in graph):
             continue
         cable_ids = tuple(c for _, c in sorted(link_cables.get(link.id, ())))
-        segment_ids = frozenset(s for c in cable_ids for s in paths.get(c, ()))
+        segment_ids = route_segments.get(cable_ids)
+        if segment_ids is None:
+            segment_ids = route_segments[cable_ids] = frozenset(s for c in cable_ids for s in paths.get(c, ()))
         graph.add_edge(a, b, key=link.id, link_id=link.id, code=link.code, medium=str(link.medium),
                        status=str(link.status), cable_ids=cable_ids, segment_ids=segment_ids)
     return graph

@@ -261,7 +261,12 @@ class Network:
         for u, v, k, data in self.logical_graph.edges(keys=True, data=True):
             self.links[k] = data
             self.link_ends[k] = (u, v)
-        self.links_by_trench = shared_risk_groups(self.logical_graph)
+        # trench segment -> the links it takes down, one frozenset per distinct set: the
+        # consecutive segments of a route share it, and its hash, as a key of the memo
+        interned: dict[frozenset, frozenset] = {}
+        self.trench_links: dict[int, frozenset[int]] = {
+            trench: interned.setdefault(links, links)
+            for trench, links in ((t, frozenset(ls)) for t, ls in shared_risk_groups(self.logical_graph).items())}
         self.memo: dict = {}  # results several audits share (the criticality ranking)
         self.links_by_cable: dict[int, set[int]] = defaultdict(set)
         for link_id, data in self.links.items():
@@ -311,14 +316,6 @@ class Network:
         for cable in failure.cables:
             links |= self.links_by_cable.get(cable, NO_LINKS)
         return links
-
-    @cached_property
-    def trench_links(self) -> dict[int, frozenset[int]]:
-        """Trench segment -> the links it takes down, one frozenset per distinct set: the
-        consecutive segments of a route share it, and its hash, as a key of the memo."""
-        interned: dict[frozenset, frozenset] = {}
-        return {trench: interned.setdefault(links, links)
-                for trench, links in ((t, frozenset(ls)) for t, ls in self.links_by_trench.items())}
 
     def node_links(self, node: int) -> set[int]:
         """The links a route node takes down: those of its trench segments and closures."""
@@ -413,15 +410,17 @@ class Network:
         these links and devices fail (memoised: many elements of a ranking fail the same
         links, e.g. consecutive trench segments of one route; only the customers' devices are
         kept, the rest would be memory for nothing)."""
+        # a device's own failure is asked once (by the ranking): not kept
+        memoise = not naive and not devices
         key = ("lost", links, devices)
-        if not naive and key in self.memo:
+        if memoise and key in self.memo:
             return self.memo[key]
         failed = self.logical.nodes_for(devices) if devices else set()
         cut = self.logical.cut_off(links, failed, naive=naive)
         watched = self.customers.watched_devices
         answer = (frozenset(self.logical.lost_sites(cut, failed)),
                   frozenset(self.logical.devices_in(cut, watched)) | (devices & watched))
-        if not naive:
+        if memoise:
             self.memo[key] = answer
         return answer
 
