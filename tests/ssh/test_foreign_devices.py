@@ -90,6 +90,8 @@ DEVICES: dict[str, tuple[str, str, dict]] = {
         "output": ios_config("x-huge", HUGE_ACLS + "\nusername u secret 0 ForeignPlantedC3")}}),
     # Junos answering in hierarchy format (with telnet on) where set lines are expected
     "x-curly": ("juniper_junos", "juniper_junos", {"show configuration | display set": {"output": JUNOS_HIERARCHY}}),
+    # a whole lab router config from Batfish's example network, as it was
+    "x-batfish": ("cisco_ios", "cisco_ios", {"show running-config": {"output": corpus("batfish-ios-as2dist2.cfg")}}),
     "x-empty": ("cisco_ios", "cisco_ios", {"show running-config": {
         "output": "Building configuration...\n\nCurrent configuration : 0 bytes\n!\nend"}}),
     # LLDP on, nobody seen; CDP shows nothing either
@@ -210,7 +212,8 @@ def test_backup_stores_only_whole_configs(env):
 
 
 def test_audit_never_calls_an_unreadable_config_compliant(env):
-    code, body = run(env, "config", "audit", *devices_args("x-banner", "x-curly", "x-empty", "x-crlf", "x-prompt"))
+    code, body = run(env, "config", "audit", *devices_args("x-banner", "x-curly", "x-empty", "x-crlf", "x-prompt",
+                                                           "x-batfish"))
     by_device = {d["device"]: d for d in body["devices"]}
     assert code == 3  # some configs could not be audited: the audit is incomplete
     ssh_v2 = {r["rule"]: r["status"] for r in by_device["x-banner"]["results"]}["ios-ssh-v2"]
@@ -224,6 +227,14 @@ def test_audit_never_calls_an_unreadable_config_compliant(env):
                       ios_config("x-crlf", "enable secret 0 ForeignPlantedC2"), rules)
     assert {r["rule"]: r["status"] for r in by_device["x-crlf"]["results"]} == {
         r.rule_id: str(r.status) for r in lf.results}
+    # a config from elsewhere is read, and what it says is what the audit says
+    batfish = {r["rule"]: r["status"] for r in by_device["x-batfish"]["results"]}
+    assert by_device["x-batfish"]["status"] == "ok"
+    assert {rule: batfish[rule] for rule in ("ios-no-http-server", "ios-service-timestamps", "ios-vty-ssh-only",
+                                             "ios-exec-timeout", "ios-aaa-new-model")} == {
+        "ios-no-http-server": "compliant", "ios-service-timestamps": "compliant",   # 'no ip http server'
+        "ios-vty-ssh-only": "noncompliant", "ios-exec-timeout": "noncompliant",     # vty: 'login' only; 0 0
+        "ios-aaa-new-model": "noncompliant"}                                        # 'no aaa new-model'
     # a platform without rules: nothing checked, and said so
     olt = InventoryDevice(1, "olt1", "huawei_olt", "olt", "X1", "school", None, None, None, "active")
     audit = audit_device_config(olt, "sysname olt1\n#\nreturn\n", rules)
