@@ -168,12 +168,12 @@ def env(foreign_fleet, tmp_path_factory):
 OUTPUTS: list[str] = []  # every CLI output of this module, for the leak check at its end
 
 
-def run(env, *args) -> tuple[int, dict]:
-    result = CliRunner().invoke(app, [*args, "--address-map", env["addr"], "--json"],
+def run(env, *args, as_json: bool = True) -> tuple[int, dict | str]:
+    result = CliRunner().invoke(app, [*args, "--address-map", env["addr"], *(["--json"] if as_json else [])],
                                 env={k: v for k, v in env.items() if k.startswith("NETOPS_")})
     OUTPUTS.append(result.output + (result.stderr if result.stderr_bytes is not None else ""))
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, json.loads(result.stdout)
+    return result.exit_code, json.loads(result.stdout) if as_json else OUTPUTS[-1]
 
 
 def stored(env, device: str) -> Path:
@@ -274,6 +274,16 @@ def test_lldp_reads_foreign_tables_and_reports_what_it_did_not_read(env):
     # Junos: vmx2 as documented, vmx3 on ge-0/0/0 undocumented, the OLT not seen
     assert {k: f["observed"] for k, f in findings.items() if k[0] == "x-junos"} == {
         ("x-junos", "unexpected", "ge-0/0/0"): "vmx3 ge-0/0/0", ("x-junos", "missing", "xe-0/0/3"): None}
+
+
+def test_tables_for_people_say_what_was_not_read(env):
+    code, out = run(env, "config", "audit", *devices_args("x-curly", "x-batfish"), as_json=False)
+    row = next(line for line in out.splitlines() if "x-curly" in line)  # the cell wraps at 80 columns
+    assert code == 3 and "parse_error: config" in row and "Junos set format" in out
+    code, out = run(env, "lldp", "verify", *devices_args("x-olt", "x-garbled", "x-zero"), as_json=False)
+    flat = " ".join(out.split())
+    assert code == 3 and "x-olt: error: no LLDP/CDP command known for platform 'huawei_olt'" in flat
+    assert "x-garbled: parse_error: the answer does not read as the table its template expects" in flat
 
 
 def test_nothing_planted_leaks(env):
