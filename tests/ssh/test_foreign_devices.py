@@ -276,6 +276,18 @@ def test_lldp_reads_foreign_tables_and_reports_what_it_did_not_read(env):
         ("x-junos", "unexpected", "ge-0/0/0"): "vmx3 ge-0/0/0", ("x-junos", "missing", "xe-0/0/3"): None}
 
 
+def test_remediate_does_not_call_an_unreadable_backup_missing(env):
+    code, body = run(env, "config", "backup", *devices_args("x-curly"))
+    assert code == 0 and body["devices"][0]["status"] == "ok"  # a config, only not one the rules read
+    result = CliRunner().invoke(app, ["config", "remediate", "--device", "x-curly", "--json"],
+                                env={k: v for k, v in env.items() if k.startswith("NETOPS_")})
+    OUTPUTS.append(result.output)
+    body = json.loads(result.stdout)
+    assert body["not_in_store"] == [] and body["plans"] == []
+    assert [d["device"] for d in body["not_audited"]] == ["x-curly"]
+    assert "not Junos set format" in body["not_audited"][0]["error"]
+
+
 def test_tables_for_people_say_what_was_not_read(env):
     code, out = run(env, "config", "audit", *devices_args("x-curly", "x-batfish"), as_json=False)
     row = next(line for line in out.splitlines() if "x-curly" in line)  # the cell wraps at 80 columns
