@@ -188,10 +188,15 @@ def remediate(
         devices = select_devices(session, ssh.device_filter(site, site_kind, district, role, device))
     report = audit_store(devices, ssh.workspace(store).store(), rules)
     plans = remediation_plan(report, rules)
-    # a device never backed up has nothing to plan from: said, but not a failed run
-    no_backup = [d.device for d in report.failed_devices]
+    # a device never backed up, or whose backup the rules cannot read, has nothing to plan
+    # from: said (each for what it is), but not a failed run
+    from netops.access import AccessStatus
+
+    no_backup = [d.device for d in report.failed_devices if d.status != AccessStatus.PARSE_ERROR]
+    unreadable = [d for d in report.failed_devices if d.status == AccessStatus.PARSE_ERROR]
     if as_json:
-        print_json({"plans": [p.as_dict() for p in plans], "not_in_store": no_backup})
+        print_json({"plans": [p.as_dict() for p in plans], "not_in_store": no_backup,
+                    "not_audited": [{"device": d.device, "error": d.error} for d in unreadable]})
     else:
         for p in plans:
             console.rule(f"{p.device}: fixes {len(p.fixed_rules)} rules, {len(p.manual_rules)} manual")
@@ -201,4 +206,6 @@ def remediate(
         if no_backup:
             console.print(f"no backup yet, nothing to plan (run `netops config backup` first): "
                           f"{', '.join(no_backup)}", highlight=False, markup=False)
+        for d in unreadable:
+            console.print(f"{d.device}: nothing to plan, {d.error}", highlight=False, markup=False)
         console.print(f"dry run: {len(plans)} devices need changes; netops sends no configuration")

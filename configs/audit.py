@@ -20,8 +20,9 @@ from enum import StrEnum
 from functools import lru_cache, partial
 
 from configs.backup import fetch_config
+from configs.platforms import PLATFORMS
 from configs.rules import Check, Rule, Severity
-from configs.scrub import Fingerprinter
+from configs.scrub import Fingerprinter, banner_spans
 from configs.state import Workspace
 from configs.store import GitConfigStore
 from configs.targets import InventoryDevice, Targets
@@ -120,10 +121,14 @@ def _blocks(config: str) -> list[_Block]:
     """Top-level statements with their (stripped) indented child lines.
 
     Indentation is what IOS, ProCurve and Junos set format have in common; netutils'
-    parsers were tried first but reject a one-line IOS banner (``banner motd ^C..^C``)."""
+    parsers were tried first but reject a one-line IOS banner (``banner motd ^C..^C``).
+    A banner's text is prose, not config: only its ``banner`` line is kept (a banner
+    quoting ``ip ssh version 2`` must not satisfy the rule asking for it)."""
+    lines = config.splitlines()
+    prose = {k for start, end, _ in banner_spans(lines) for k in range(start + 1, end + 1)}
     blocks: list[tuple[str, list[str]]] = []
-    for line in config.splitlines():
-        if not line.strip() or line.strip() == "!":
+    for n, line in enumerate(lines):
+        if n in prose or not line.strip() or line.strip() == "!":
             continue
         if line[0].isspace() and blocks:
             blocks[-1][1].append(line.strip())
@@ -208,10 +213,63 @@ def _vlan_list(text: str) -> set[int]:
     return vlans
 
 
+# -- can the rules read this config at all? ------------------------------------------------
+_CURLY = re.compile(r"[{}]\s*$")
+_HOSTNAME = {"ios": re.compile(r"^hostname \S"), "procurve": re.compile(r'^hostname "?\S')}
+_JUNOS_SET = re.compile(r"^(set|deactivate|activate|delete) \S")
+_CONTEXT = re.compile(r"^\{(master|backup|primary|secondary|linecard)[^}]*\}\s*$")  # Junos prints these
+
+
+def unreadable(syntax: str | None, config: str) -> str | None:
+    """Why the rules written for ``syntax`` cannot read ``config`` (None: they can).
+
+    Rules mostly ask for lines; a ``forbid`` rule, or a block rule whose blocks are not
+    there, passes on a config it cannot read. So a config in another syntax (Junos
+    hierarchy instead of set lines, Junos on an IOS-labelled device), one without the
+    statements every such config has, or one whose banner never closes (where does
+    the config resume?) is not audited at all rather than reported compliant."""
+    lines = config.splitlines()
+    statements = [(n, line) for n, line in enumerate(lines, start=1)
+                  if line.strip() and not line.lstrip().startswith(("!", "#", ";")) and not _CONTEXT.match(line)]
+    if syntax == "junos-set":
+        other = next(((n, line) for n, line in statements if not _JUNOS_SET.match(line)), None)
+        if other is not None or not statements:
+            where = f"line {other[0]}: {other[1].strip()[:60]!r}" if other else "no statements"
+            return f"not Junos set format ({where})"
+        return None
+    if syntax in _HOSTNAME:
+        prose = {k + 1 for start, end, _ in banner_spans(lines) for k in range(start, end + 1)}
+        curly = next(((n, line) for n, line in statements
+                      if not line[0].isspace() and n not in prose and _CURLY.search(line)), None)
+        if curly is not None:
+            return f"not {syntax} syntax (line {curly[0]}: {curly[1].strip()[:60]!r})"
+        if not any(_HOSTNAME[syntax].match(line) for _, line in statements):
+            return f"not a whole {syntax} config: no hostname line"
+        unclosed = next((start for start, _, closed in banner_spans(lines) if not closed), None)
+        if unclosed is not None:
+            return f"the banner at line {unclosed + 1} never closes"
+    return None
+
+
+def audit_device_config(device: InventoryDevice, config: str, rules: list[Rule]) -> DeviceAudit:
+    """A device's whole config as it read or was stored: a config the rules cannot read
+    is a parse error, never a pass (:func:`unreadable`)."""
+    if not any(r.applies_to(device.platform, device.role, device.site_kind) for r in rules):
+        return DeviceAudit(device.name, device.platform, device.role, device.site_kind, AccessStatus.OK,
+                           error=f"nothing checked: no compliance rule applies to platform {device.platform!r}, "
+                                 f"role {device.role!r}")
+    known = PLATFORMS.get(device.platform)
+    problem = unreadable(known.syntax if known else None, config)
+    if problem:
+        return DeviceAudit(device.name, device.platform, device.role, device.site_kind, AccessStatus.PARSE_ERROR,
+                           error=f"config not audited: {problem}")
+    return audit_config(device.name, device.platform, device.role, device.site_kind, config, rules)
+
+
 def audit_config(
     device: str, platform: str, role: str | None, site_kind: str | None, config: str, rules: list[Rule]
 ) -> DeviceAudit:
-    """Every applicable rule against one (scrubbed) configuration."""
+    """Every applicable rule against one (scrubbed) configuration or part of one."""
     applicable = [r for r in rules if r.applies_to(platform, role, site_kind)]
     blocks = _blocks(config) if applicable else []
     results = tuple(evaluate(rule, blocks) for rule in applicable)
@@ -240,8 +298,7 @@ def audit_live(targets: Targets, pool: SessionPool, rules: list[Rule], on_result
     for result in sorted(results, key=lambda r: r.device):
         device = targets.devices[result.device]
         if result.ok:
-            report.devices.append(audit_config(device.name, device.platform, device.role,
-                                               device.site_kind, result.value, rules))
+            report.devices.append(audit_device_config(device, result.value, rules))
         else:
             report.devices.append(DeviceAudit(device.name, device.platform, device.role,
                                               device.site_kind, result.status, error=result.error))
@@ -258,6 +315,5 @@ def audit_store(devices: list[InventoryDevice], store: GitConfigStore, rules: li
             report.devices.append(DeviceAudit(device.name, device.platform, device.role,
                                               device.site_kind, AccessStatus.ERROR, error=str(exc)))
             continue
-        report.devices.append(audit_config(device.name, device.platform, device.role,
-                                           device.site_kind, config, rules))
+        report.devices.append(audit_device_config(device, config, rules))
     return report

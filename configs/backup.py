@@ -28,11 +28,17 @@ from configs.store import Change, GitConfigStore
 from netops.access import AccessStatus, DeviceResult, DeviceSession, DeviceTarget, ParseError, SessionPool
 
 # what devices print instead of a config when the command is wrong or not allowed
+# (IOS/ProCurve/Junos, NX-OS `% Invalid command at '^' marker`, Huawei/Comware
+# `Error: Unrecognized command found at '^' position`)
 _NOT_A_CONFIG = re.compile(
-    r"^\s*(% ?Invalid input|% ?Unknown command|Invalid input|Unknown command|"
-    r"% ?Incomplete command|syntax error|unknown command|% ?Authorization failed)",
+    r"^\s*(% ?Invalid (input|command)|% ?Unknown command|Invalid input|Unknown command|"
+    r"% ?Incomplete command|syntax error|unknown command|% ?Authorization failed|Error: )"
+    r"|at '\^' (marker|position)",
     re.IGNORECASE | re.MULTILINE,
 )
+# a pager prompt in the answer: the device paged (paging was not switched off), so what
+# came back is not the whole config (IOS/NX-OS, ProCurve, Huawei/Comware, Junos)
+_PAGER = re.compile(r"-- ?More ?--|---- More ----|-- MORE --|^---\(more( \d+%)?\)---", re.IGNORECASE | re.MULTILINE)
 
 
 def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = None) -> str:
@@ -42,9 +48,12 @@ def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = Non
     if len(raw.strip().splitlines()) < 2 or _NOT_A_CONFIG.search(raw[:500]):
         # the answer is quoted in the error, which reaches output and logs: scrubbed too (a
         # one-line answer may be a config line with a secret)
-        first = scrub_config(raw.strip().splitlines()[0], session.target.secrets(), fingerprint).text.strip()[:80] \
-            if raw.strip() else "empty output"
+        said = [line for line in raw.strip().splitlines() if line.strip(" ^")] or ["empty output"]
+        first = scrub_config(said[0], session.target.secrets(), fingerprint).text.strip()[:80]
         raise ParseError(f"no configuration in the answer: {first!r}")
+    if _PAGER.search(raw):
+        raise ParseError("the answer holds a pager prompt (--More--): paging is not switched off for this "
+                         "session, so the config is incomplete; not stored")
     return scrub_config(raw, session.target.secrets(), fingerprint).text
 
 

@@ -15,6 +15,7 @@ equals ``GigabitEthernet1/0/1``; neighbour names are compared without a domain s
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,10 +25,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from configs.platforms import platform_of
+from configs.scrub import scrub_config
 from configs.state import Workspace
 from configs.targets import Targets
 from inventory.models import Device, Interface, Link, Status
-from netops.access import AccessStatus, DeviceSession, ParseError, SessionPool
+from netops.access import AccessStatus, DeviceResult, DeviceSession, ParseError, SessionPool
 from topology.findings import Severity
 
 
@@ -126,16 +128,27 @@ def collect_neighbours(session: DeviceSession) -> list[Neighbour]:
     for spec in platform_of(session.target.platform).neighbour_commands:
         parsed = session.show(spec.command, textfsm=True)
         if isinstance(parsed, str):
-            if not parsed.strip() or "not enabled" in parsed.lower():
-                continue  # protocol switched off: no neighbours from it
-            raise ParseError(f"{spec.command!r}: no template matched: {parsed.strip()[:60]!r}")
+            if not parsed.strip() or "not enabled" in parsed.lower() or _NO_ENTRIES.match(parsed):
+                continue  # protocol switched off, or on with no neighbours
+            # quoted in output and logs: scrubbed like a config (the answer may be one)
+            said = scrub_config(parsed.strip().splitlines()[0], session.target.secrets()).text.strip()[:60]
+            raise ParseError(f"{spec.command!r}: not a neighbour table: {said!r}")
         for row in parsed:
-            local, name, port = row.get("local_interface"), row.get("neighbor_name"), row.get(spec.port_field)
-            if not (local and name and port):
-                continue  # a phone or a host without a system name: not a network link
-            key = (_port(local), name.strip().split(".")[0] if _looks_fqdn(name) else name.strip(), _port(port))
+            local, port = row.get("local_interface"), row.get(spec.port_field)
+            name = (row.get("neighbor_name") or "").strip()
+            if not (local and port):
+                continue
+            # a neighbour without a system name (a phone, a host, a switch that does not say)
+            # keeps "" as its name: it explains no link, but a documented port it sits on is
+            # not reported as empty
+            key = (_port(local), name.split(".")[0] if _looks_fqdn(name) else name,
+                   _port(port) if name else port.strip())
             merged.setdefault(key, set()).add(spec.protocol)
     return [Neighbour(l, n, p, tuple(sorted(protos))) for (l, n, p), protos in sorted(merged.items())]
+
+
+# the whole answer of IOS when the protocol runs but sees nobody (the template makes no row)
+_NO_ENTRIES = re.compile(r"\s*Total (cdp )?entries displayed\s*:\s*0\s*$", re.IGNORECASE)
 
 
 def _looks_fqdn(name: str) -> bool:
@@ -163,7 +176,10 @@ def documented_links(session: Session, device_names: list[str]) -> dict[str, lis
 
 
 def compare(device: str, documented: list[DocumentedLink], observed: list[Neighbour]) -> list[LldpFinding]:
-    unexplained = list(observed)
+    """Neighbours without a system name are not links (phones, hosts): never unexpected,
+    but named as what is seen on a documented port whose far end is missing."""
+    nameless = {n.local_interface: n for n in observed if not n.remote_device}
+    unexplained = [n for n in observed if n.remote_device]
     findings: list[LldpFinding] = []
     for link in documented:
         expected = f"{link.remote_device} {link.remote_interface}"
@@ -182,8 +198,10 @@ def compare(device: str, documented: list[DocumentedLink], observed: list[Neighb
                                         f"{n.remote_device} {n.remote_interface} on {n.local_interface}",
                                         link.code))
         else:
+            seen = nameless.get(link.local_interface)
             findings.append(LldpFinding(device, MismatchKind.MISSING, link.local_interface, expected,
-                                        None, link.code))
+                                        seen and f"a neighbour without a system name: port {seen.remote_interface}",
+                                        link.code))
     for n in unexplained:
         findings.append(LldpFinding(device, MismatchKind.UNEXPECTED, n.local_interface, None,
                                     f"{n.remote_device} {n.remote_interface}"))
@@ -195,8 +213,12 @@ def verify(
 ) -> LldpReport:
     """Poll every target's neighbours and compare them with ``links`` (``documented_links``)."""
     usable = [t for t in targets.ready if platform_of(t.platform).neighbour_commands]
+    # a device netops cannot ask for neighbours is not verified: said, never left out
+    unverified = [DeviceResult(t.name, AccessStatus.ERROR, attempts=0,
+                               error=f"no LLDP/CDP command known for platform {t.platform!r}: not verified")
+                  for t in targets.ready if t not in usable]
     report = LldpReport()
-    results = pool.run(usable, collect_neighbours, on_result) + list(targets.unusable)
+    results = pool.run(usable, collect_neighbours, on_result) + list(targets.unusable) + unverified
     for result in sorted(results, key=lambda r: r.device):
         if not result.ok:
             report.devices.append(DeviceLldp(result.device, result.status, error=result.error))

@@ -25,10 +25,14 @@ class Platform:
     device_type: str
     config_command: str
     neighbour_commands: tuple[NeighbourCommand, ...] = ()
+    #: the config syntax the compliance rules of this platform read (``configs.audit``
+    #: refuses to audit a config not in it): "ios", "procurve", "junos-set" or None
+    syntax: str | None = None
 
 
 _IOS = dict(
     config_command="show running-config",
+    syntax="ios",
     neighbour_commands=(
         NeighbourCommand("lldp", "show lldp neighbors detail", "neighbor_port_id"),
         NeighbourCommand("cdp", "show cdp neighbors detail", "neighbor_interface"),
@@ -36,6 +40,7 @@ _IOS = dict(
 )
 _PROCURVE = dict(
     config_command="show running-config",
+    syntax="procurve",
     neighbour_commands=(
         NeighbourCommand("lldp", "show lldp info remote-device detail", "neighbor_interface"),
     ),
@@ -50,6 +55,7 @@ PLATFORMS: dict[str, Platform] = {
     "juniper_junos": Platform(
         "juniper_junos",
         config_command="show configuration | display set",
+        syntax="junos-set",
         neighbour_commands=(NeighbourCommand("lldp", "show lldp neighbors", "neighbor_interface"),),
     ),
     "aruba_os": Platform("aruba_os", config_command="show running-config"),

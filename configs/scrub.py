@@ -356,7 +356,12 @@ def banners(lines: list[str]) -> dict[int, int]:
     ``banner motd ^C`` ... ``^C`` (any delimiter), ProCurve ``banner motd "`` ... ``"``.
     A banner whose delimiter never comes back is only its first line: the lines after
     it are read for secrets (over-masking prose beats leaking a config)."""
-    found: dict[int, int] = {}
+    return {k: start for start, end, _ in banner_spans(lines) for k in range(start, end + 1)}
+
+
+def banner_spans(lines: list[str]) -> list[tuple[int, int, bool]]:
+    """(first line, last line, closed) of each banner; an unclosed one spans its first line."""
+    spans = []
     n = 0
     while n < len(lines):
         match = _BANNER.match(lines[n])
@@ -365,12 +370,13 @@ def banners(lines: list[str]) -> dict[int, int]:
             continue
         rest = match.group("rest")
         delimiter = "^C" if rest.startswith("^C") else rest[0]
-        end = n
-        if delimiter not in rest[len(delimiter):]:
+        end, closed = n, delimiter in rest[len(delimiter):]
+        if not closed:
             end = next((k for k in range(n + 1, len(lines)) if delimiter in lines[k]), n)
-        found.update({k: n for k in range(n, end + 1)})
+            closed = end > n
+        spans.append((n, end, closed))
         n = end + 1
-    return found
+    return spans
 
 
 class _Masker:

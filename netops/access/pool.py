@@ -55,6 +55,7 @@ from netmiko.exceptions import (
 )
 from netmiko.ssh_dispatcher import ssh_dispatcher
 from paramiko.ssh_exception import BadHostKeyException, NoValidConnectionsError, SSHException
+from textfsm import TextFSMError
 
 from netops.secrets import Secret, scrub
 
@@ -161,8 +162,13 @@ class DeviceSession:
     def show(self, command: str, *, textfsm: bool = False) -> Any:
         if not _READ_ONLY.match(command):
             raise ReadOnlyViolation(f"refusing non-show command {command!r} on {self.target.name}")
+        # the answer ends where the prompt stands alone at the end of what was read, not
+        # where the prompt's text first appears (a banner or description quoting
+        # "sw1#" would cut the config there; netmiko's default search does exactly that)
+        prompt = re.escape(self._connection.find_prompt().strip())
         return self._connection.send_command(
-            command, read_timeout=self.target.read_timeout_s, use_textfsm=textfsm
+            command, expect_string=rf"(?:^|[\r\n]){prompt}\s*$", read_timeout=self.target.read_timeout_s,
+            use_textfsm=textfsm,
         )
 
 
@@ -400,6 +406,10 @@ def _classify(exc: BaseException, target: DeviceTarget, connecting: bool = False
                                                   "(wrong password or user, or refused by the AAA server)")
     if isinstance(exc, ParseError):
         return _Failure(AccessStatus.PARSE_ERROR, _first_line(exc, target))
+    if isinstance(exc, TextFSMError):  # its text quotes the device's line, which may hold a secret
+        rule = re.search(r"Rule Line: \d+", str(exc))
+        return _Failure(AccessStatus.PARSE_ERROR, "the answer does not read as the table its template expects"
+                                                  + (f" (template {rule.group(0).lower()})" if rule else ""))
     if isinstance(exc, ReadTimeout):
         return _Failure(AccessStatus.TIMEOUT, f"no answer within the read timeout of {target.read_timeout_s:g}s")
     if connecting:

@@ -13,11 +13,15 @@ s4-sw      cisco_ios    nothing listens on its port: unreachable
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
+from typing import Callable
 
 from sqlmodel import Session
 
 from inventory.models import Device, Interface, Link, Site, SshProfile
+from netops import db as dbmod
 from tests.support.fakenos_fleet import HostSpec
 
 USER = "netops"
@@ -307,6 +311,24 @@ def fleet_specs() -> dict[str, HostSpec]:
             "show lldp neighbors": {"output": JUNOS_LLDP},
         }),
     }
+
+
+def cli_workspace(tmp: Path, address_map: dict[str, tuple[str, int]], build: Callable[[Session], None],
+                  secrets_toml: str) -> dict[str, str]:
+    """What the CLI needs against a fleet: a database ``build`` fills, a 0600 secrets
+    file, a config workspace, and the address map file (``"addr"``, not an env var)."""
+    engine = dbmod.make_engine(f"sqlite:///{tmp / 'inventory.db'}")
+    dbmod.upgrade(engine)
+    with dbmod.session_scope(engine) as session:
+        build(session)
+    engine.dispose()
+    secrets = tmp / "secrets.toml"
+    secrets.write_text(secrets_toml)
+    secrets.chmod(0o600)
+    amap = tmp / "addresses.json"
+    amap.write_text(json.dumps({k: f"{h}:{p}" for k, (h, p) in address_map.items()}))
+    return {"NETOPS_DB_URL": f"sqlite:///{tmp / 'inventory.db'}", "NETOPS_SECRETS_FILE": str(secrets),
+            "NETOPS_CONFIG_DIR": str(tmp / "ws"), "addr": str(amap)}
 
 
 # -- the inventory that documents this lab ----------------------------------------------

@@ -27,9 +27,8 @@ from configs.scrub import Fingerprinter
 from configs.state import Workspace
 from configs.store import file_name
 from inventory.models import Device, Site, SshProfile
-from netops import db as dbmod
 from netops.secrets import Secret
-from tests.ssh import corpora
+from tests.ssh import corpora, lab
 from tests.support.fakenos_fleet import Fleet, HostSpec
 
 USER, PASSWORD = "netops", "Corpus-Ssh-Pw-5519"
@@ -100,9 +99,7 @@ def corpus_fleet():
 
 @pytest.fixture
 def env(tmp_path, corpus_fleet):
-    engine = dbmod.make_engine(f"sqlite:///{tmp_path / 'corpus.db'}")
-    dbmod.upgrade(engine)
-    with dbmod.session_scope(engine) as session:
+    def inventory(session):
         site = Site(code="C1", name="Corpus", kind="school", district="Buer", source="test")
         session.add(site)
         session.add(SshProfile(name="corpus", username=USER, conn_timeout_s=5, read_timeout_s=20))
@@ -110,14 +107,10 @@ def env(tmp_path, corpus_fleet):
         for i, (name, (_, platform, _, _)) in enumerate([*DEVICES.items(), (ONE_LINE, (None, "cisco_ios", None, None))]):
             session.add(Device(name=name, site_id=site.id, role="access_switch", platform=platform,
                                mgmt_ip=f"192.0.2.{100 + i}", ssh_profile="corpus", source="test"))
-    engine.dispose()
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text(f'[ssh.corpus]\npassword = "{PASSWORD}"\n[config.fingerprint]\nkey = "{KEY}"\n')
-    secrets.chmod(0o600)
-    amap = tmp_path / "addresses.json"
-    amap.write_text(json.dumps({k: f"{h}:{p}" for k, (h, p) in corpus_fleet.address_map().items()}))
-    yield {"NETOPS_DB_URL": f"sqlite:///{tmp_path / 'corpus.db'}", "NETOPS_SECRETS_FILE": str(secrets),
-           "NETOPS_CONFIG_DIR": str(tmp_path / "ws")}, str(amap)
+
+    cli_env = lab.cli_workspace(tmp_path, corpus_fleet.address_map(), inventory,
+                                f'[ssh.corpus]\npassword = "{PASSWORD}"\n[config.fingerprint]\nkey = "{KEY}"\n')
+    yield cli_env, cli_env.pop("addr")
     STATE["rotation"] = 0
 
 

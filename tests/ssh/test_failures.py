@@ -287,7 +287,7 @@ def test_remediate_over_devices_without_backup_says_so_and_succeeds(cli_env):  #
     assert r.exit_code == 0, out
     assert "no backup yet, nothing to plan (run `netops config backup` first): k1-sw, s1-sw" in " ".join(out.split())
     r, _ = invoke(cli_env, "config", "remediate", "--device", "s1-sw", "--json")
-    assert r.exit_code == 0 and json.loads(r.stdout) == {"plans": [], "not_in_store": ["s1-sw"]}
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"plans": [], "not_in_store": ["s1-sw"], "not_audited": []}
 
 
 # -- one severity scale --------------------------------------------------------------------
