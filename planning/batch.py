@@ -37,7 +37,7 @@ from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bo
 from planning.costs import CostModel
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
-from planning.strands import respect_strand_capacity, strand_capacities
+from planning.strands import limit_counter, respect_strand_capacity, strand_capacities, swap_scarce_strands
 
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
@@ -387,17 +387,7 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
     usage = np.zeros(len(instance.fixed), dtype=np.int64)
     for arcs in paths.values():
         np.add.at(usage, arcs, 1)
-    members = [np.asarray(list(arcs), dtype=np.int64) for arcs, _ in capacities]
-    limits = np.asarray([limit for _, limit in capacities], dtype=np.int64)
-    limits_of_arc: dict[int, list[int]] = defaultdict(list)
-    for i, arcs in enumerate(members):
-        for arc in arcs.tolist():
-            limits_of_arc[arc].append(i)
-
-    def taken(arcs: list[int]) -> np.ndarray:
-        found = [i for arc in arcs for i in limits_of_arc.get(arc, ())]
-        return np.bincount(np.asarray(found, dtype=np.int64), minlength=len(limits))
-
+    members, limits, taken = limit_counter(capacities)
     used = sum((taken(arcs) for arcs in paths.values()), np.zeros(len(limits), dtype=np.int64))
     for _ in range(max_passes):
         improved = False
@@ -589,6 +579,7 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     joint = respect_strand_capacity(net, instance, joint_paths(instance))
     if capacities:  # the repair moved sites one at a time: each may now find a cheaper way within the pairs
         joint = _reroute(instance, joint, capacities=capacities)
+        joint = swap_scarce_strands(instance, joint, capacities, lambda paths: _reroute(instance, paths, capacities=capacities))
 
     def routes_of(paths: dict[int, list[int]]) -> dict[str, Route]:
         return {code_of_terminal[t]: _to_route(net, instance, arcs, node_of_terminal[t])

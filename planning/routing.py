@@ -103,26 +103,34 @@ class _Arcs:
             self.label.append(lab)
 
 
-def _dijkstra(arcs: _Arcs, source: int, potential: list[float]) -> tuple[list[float], list[int]]:
+def _dijkstra(arcs: _Arcs, source: int, potential: list[float], target: int) -> tuple[list[float], list[int]]:
+    """Shortest reduced-cost distances from ``source``, settled up to ``target``: every node
+    nearer than it is final (and its ``via``), every other one is at least as far."""
     inf = float("inf")
     dist = [inf] * len(arcs.out)
     via = [-1] * len(arcs.out)
     dist[source] = 0.0
     heap = [(0.0, source)]
+    out, head_of, cost, cap = arcs.out, arcs.head, arcs.cost, arcs.cap
+    pop, push = heapq.heappop, heapq.heappush
     while heap:
-        d, node = heapq.heappop(heap)
+        d, node = pop(heap)
         if d > dist[node]:
             continue
-        for arc in arcs.out[node]:
-            if arcs.cap[arc] <= 0:
+        if node == target:
+            break
+        here = potential[node]
+        for arc in out[node]:
+            if cap[arc] <= 0:
                 continue
-            head = arcs.head[arc]
+            head = head_of[arc]
             # reduced costs are >= 0 up to rounding; clamp so Dijkstra stays exact
-            nd = d + max(0.0, arcs.cost[arc] + potential[node] - potential[head])
+            reduced = cost[arc] + here - potential[head]
+            nd = d + reduced if reduced > 0.0 else d
             if nd < dist[head] - 1e-9:
                 dist[head] = nd
                 via[head] = arc
-                heapq.heappush(heap, (nd, head))
+                push(heap, (nd, head))
     return dist, via
 
 
@@ -200,10 +208,13 @@ class _PairProblem:
         potential = [0.0] * len(arcs.out)
         source = 2 * self.index[self.site]
         for _ in range(self.count):
-            dist, via = _dijkstra(arcs, source, potential)
+            dist, via = _dijkstra(arcs, source, potential, self.sink)
             if via[self.sink] < 0:
                 return None
-            potential = [p + (d if d != float("inf") else 0.0) for p, d in zip(potential, dist)]
+            # nodes beyond the sink count as at its distance: reduced costs stay >= 0, and the
+            # search for the next route settles no more of the city than it needs
+            reach = dist[self.sink]
+            potential = [p + (d if d < reach else reach) for p, d in zip(potential, dist)]
             node = self.sink
             while node != source:
                 arc = via[node]

@@ -23,9 +23,10 @@ and no closure more pair joins than it has room for.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Hashable
+from typing import Callable, Hashable, Sequence
 
 import numpy as np
 from sqlmodel import Session, select
@@ -218,6 +219,25 @@ def strand_capacities(net: CandidateNetwork, instance) -> list[tuple[list[int], 
             for k, arcs in sorted(limit_arcs(net, instance).items(), key=repr)]
 
 
+def limit_counter(capacities: Sequence[tuple[Sequence[int], int]]
+                  ) -> tuple[list[np.ndarray], np.ndarray, Callable[[list[int]], np.ndarray]]:
+    """Of ``strand_capacities``: each limit's arcs, the arc uses it allows, and a count of
+    the uses a path's arcs take of each (an arc may be limited twice: a strand edge at a
+    closure)."""
+    members = [np.asarray(list(arcs), dtype=np.int64) for arcs, _ in capacities]
+    room = np.asarray([limit for _, limit in capacities], dtype=np.int64)
+    limits_of_arc: dict[int, list[int]] = defaultdict(list)
+    for i, arcs in enumerate(members):
+        for arc in arcs.tolist():
+            limits_of_arc[arc].append(i)
+
+    def taken(arcs: list[int]) -> np.ndarray:
+        found = [i for arc in arcs for i in limits_of_arc.get(arc, ())]
+        return np.bincount(np.asarray(found, dtype=np.int64), minlength=len(room))
+
+    return members, room, taken
+
+
 def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, list[int]]) -> dict[int, list[int]]:
     """The batch plan ``paths`` (site -> arcs of a ``planning.batch.SteinerInstance``) with
     no cable carrying more sites than it has free pairs and no closure more than it has
@@ -273,3 +293,100 @@ def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, li
             paths[t] = instance.path(preds, t, instance.root)[::-1]
         else:
             del paths[t]  # no way to a PoP without the strands and closures others hold
+
+
+MAX_SWAP_SEARCHES = 200  # shortest-path searches per batch (a re-routing pass: one per site): no clock
+
+
+def swap_scarce_strands(instance, paths: dict[int, list[int]], capacities: list[tuple[list[int], int]],
+                        settle: Callable[[dict[int, list[int]]], dict[int, list[int]]],
+                        max_searches: int = MAX_SWAP_SEARCHES) -> dict[int, list[int]]:
+    """The batch plan ``paths`` after the capacity repair, improved by giving the scarce
+    strands and closure joins to other sites: the repair moves one site at a time and
+    the first to hold a full cable keeps it, even where another site needs it more.
+
+    A site *contests* a full limit when its cheapest way ignoring that limit (given what
+    the others dig) rides it and is cheaper than its own. The limit's holders and its
+    contesters leave the plan and are planned again, one after the other in every order,
+    each on its cheapest way within what the others leave; then ``settle`` (the
+    batch's re-routing pass within the limits) lets every other site follow (take a
+    trench a moved site now digs, leave one nobody needs any more). The first order that
+    makes the whole plan cheaper is kept, and the search starts again.
+    At most ``max_searches`` shortest-path searches (a ``settle`` counts one per site): on
+    a city the batch pays a few seconds at most; the sites' order is fixed, so two runs give
+    the same plan."""
+    members, room, taken = limit_counter(capacities)
+    if not len(room):
+        return paths
+
+    def state(others: dict[int, list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        usage = np.zeros(len(instance.fixed), dtype=np.int64)
+        used = np.zeros(len(room), dtype=np.int64)
+        for arcs in others.values():
+            np.add.at(usage, arcs, 1)
+            used += taken(arcs)
+        return instance.per_cable + np.where(usage > 0, 0.0, instance.fixed), used
+
+    def cheapest(t: int, others: dict[int, list[int]], within: bool = True) -> list[int] | None:
+        """t's cheapest way given what ``others`` dig; ``within``: taking no more of a
+        limit than they leave (a way that would overfill one bars it and searches again)."""
+        weights, used = state(others)
+        if within:
+            for full in np.flatnonzero(used >= room):
+                weights[members[full]] = np.inf
+        while True:
+            dist, preds = instance.shortest(weights, t)
+            if not np.isfinite(dist[instance.root]):
+                return None
+            way = instance.path(preds, t, instance.root)[::-1]
+            over = np.flatnonzero(used + taken(way) > room) if within else ()
+            if not len(over):
+                return way
+            for full in over:
+                weights[members[full]] = np.inf
+
+    paths = {t: list(p) for t, p in sorted(paths.items())}
+    cost, tried, work = instance.cost(paths), set(), [0]
+
+    def search(t: int, others: dict[int, list[int]], within: bool = True) -> list[int] | None:
+        work[0] += 1
+        return cheapest(t, others, within)
+
+    while work[0] < max_searches:
+        used = sum((taken(arcs) for arcs in paths.values()), np.zeros(len(room), dtype=np.int64))
+        holders = {i: [t for t in paths if taken(paths[t])[i]] for i in np.flatnonzero(used >= room).tolist()}
+        groups = defaultdict(list)  # a full limit -> its holders, then the sites contesting it
+        for t in paths if holders else ():
+            others = {s: p for s, p in paths.items() if s != t}
+            free = search(t, others, within=False)
+            if free is None or instance.cost(others | {t: free}) >= cost - 1e-6:
+                continue
+            wanted = taken(free)
+            for i, hs in holders.items():
+                if wanted[i] and t not in hs:
+                    groups[i] = groups[i] or list(hs)
+                    groups[i].append(t)
+        better = None
+        for group in dict.fromkeys(tuple(g) for _, g in sorted(groups.items())):
+            rest = {s: p for s, p in paths.items() if s not in group}
+            for order in itertools.permutations(group):
+                if work[0] >= max_searches or better is not None:
+                    break
+                if (order, cost) in tried:
+                    continue
+                tried.add((order, cost))
+                candidate = dict(rest)
+                for t in order:
+                    way = search(t, candidate)
+                    if way is None:
+                        break
+                    candidate[t] = way
+                else:
+                    work[0] += len(candidate)
+                    candidate = settle(candidate)
+                    if instance.cost(candidate) < cost - 1e-6:
+                        better = (instance.cost(candidate), candidate)
+        if better is None:
+            return paths
+        cost, paths = better[0], dict(sorted(better[1].items()))
+    return paths
