@@ -1,0 +1,64 @@
+"""NTUs in the ranking and the failure answers: a leaf NTU (patched once to its site's switch,
+or on one fibre), one with two links to one device, one that carries another NTU: every
+element's answer equals the naive search's (the whole network searched again), with and
+without transit."""
+
+from __future__ import annotations
+
+import pytest
+from tests.topology.test_customers import town, with_ntus
+from topology.audits import criticality_ranking, ranked_elements
+from topology.network import AuditConfig, Network
+
+
+def _general(net: Network, kind: str, ident: int):
+    return net.loss_of(net.failure_of(kind, ident))
+
+
+def _assert_as_the_naive_search(net: Network) -> None:
+    """Every element's ``element_loss`` equals the general failure's and the naive search's."""
+    elements = ranked_elements(net) + [("cable", c) for c in net.cables] + [("closure", c) for c in net.closures] \
+        + [("link", k) for k in net.links] + [("splitter", s) for s in net.customers.splitters]
+    for kind, ident in elements:
+        fast = net.element_loss(kind, ident)
+        assert fast == _general(net, kind, ident) == net.element_loss(kind, ident, naive=True), (kind, ident)
+
+
+def leafy_town():
+    """``with_ntus``'s town and three more NTUs: NTU-2 patched twice to the park's switch (a
+    leaf with two links: neither link alone cuts it off), NTU-X on its own fibre over T5 with
+    no company on it, NTU-H behind NTU-X (an NTU that is not a leaf: NTU-X carries it)."""
+    city = with_ntus(town())
+    city.device("NTU-2", "BP", role="ntu")
+    city.link("L-2a", "NTU-2", "BP")
+    city.link("L-2b", "NTU-2", "BP")
+    city.company("E2", "business", device="NTU-2", building="B2")
+    city.device("NTU-X", "BP", role="ntu")
+    city.link("L-X", "NTU-X", "POP", ["T5"])
+    city.device("NTU-H", "BP", role="ntu")
+    city.link("L-H", "NTU-H", "NTU-X")
+    city.company("H1", "sla_gold", device="NTU-H", building="B2")
+    return city
+
+
+def test_ntus_and_their_links_answer_as_the_naive_search():
+    city = leafy_town()
+    dev, link, company = city.device_ids, city.link_ids, city.company_ids
+    net = Network(city.inv)
+    _assert_as_the_naive_search(net)
+    assert net.element_loss("device", dev["NTU-E"])[1].companies == {company["E1"]}
+    assert net.element_loss("link", link["L-E"])[1].companies == {company["E1"]}
+    assert net.element_loss("device", dev["NTU-X"])[1].companies == {company["H1"]}  # it carries NTU-H
+    assert net.element_loss("link", link["L-H"])[1].companies == {company["H1"]}
+    assert not net.element_loss("link", link["L-2a"])[1]  # its twin L-2b still serves E2
+    assert net.element_loss("device", dev["NTU-2"])[1].companies == {company["E2"]}
+
+
+@pytest.mark.parametrize("transit", [True, False])
+def test_the_ranking_with_ntus_equals_the_naive_ranking(transit):
+    net = Network(leafy_town().inv, AuditConfig(transit=transit))
+    fast = {(e.kind, e.id): (e.site_ids, e.customers, e.weight) for e in criticality_ranking(net)}
+    naive = {(e.kind, e.id): (e.site_ids, e.customers, e.weight) for e in criticality_ranking(net, naive=True)}
+    assert fast == naive
+    assert any(loss for _, loss, _ in fast.values())
+    _assert_as_the_naive_search(net)
