@@ -46,6 +46,7 @@ profile, so nothing is ever contacted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -291,7 +292,8 @@ def _feed_fifo(path: Path, data: bytes) -> threading.Thread:
     os.mkfifo(path)
 
     def feed():
-        with open(path, "wb") as fh:
+        # netops may refuse a FIFO without reading it to the end (a secrets file must be a regular one)
+        with contextlib.suppress(BrokenPipeError), open(path, "wb") as fh:
             fh.write(data)
     thread = threading.Thread(target=feed, daemon=True)
     thread.start()
