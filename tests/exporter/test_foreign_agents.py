@@ -21,12 +21,9 @@ import asyncio
 import json
 import logging
 import os
-import select
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -339,50 +336,10 @@ def test_an_alias_that_is_no_text_is_hex_and_never_fails_the_scrape(foreign_agen
 
 
 # -- an agent that answers from another port -----------------------------------------------
-class SideDoorRelay:
-    """Passes requests to the agent and its answers back from another socket (a
-    multi-homed agent answering from another address or port)."""
-
-    def __init__(self, agent_port: int):
-        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.front.bind(("127.0.0.1", 0))
-        self.side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.side.bind(("127.0.0.1", 0))
-        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.back.bind(("127.0.0.1", 0))
-        self.agent = ("127.0.0.1", agent_port)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.target = f"127.0.0.1:{self.front.getsockname()[1]}"
-        self.answers = 0  # the agent's answers sent on through the side door
-
-    def run(self) -> None:
-        client = None
-        while not self.stop.is_set():
-            for sock in select.select([self.front, self.back], [], [], 0.1)[0]:
-                data, peer = sock.recvfrom(65535)
-                if sock is self.front:
-                    client = peer
-                    self.back.sendto(data, self.agent)
-                elif client is not None:
-                    self.side.sendto(data, client)
-                    self.answers += 1
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
-        for sock in (self.front, self.side, self.back):
-            sock.close()
-
-
 def test_an_answer_from_another_port_is_not_taken_as_snmp_exporter_does_not(agent, snmp_exporter):
     """Both keep to the address and port they asked (connected UDP sockets: anything else
     could be a spoofed answer): the target reads down, reason timeout, for both."""
-    with SideDoorRelay(agent.port) as relay:
+    with FaultProxy(agent.port, other_port=True) as relay:
         status, _ = peer_scrape(snmp_exporter, relay.target, "system_city")
         ours = scrape_once(relay.target, ["system"], snmpd.COMMUNITY, timeout_s=0.4, retries=1)
     assert relay.answers >= 4  # the agent did answer both, twice each

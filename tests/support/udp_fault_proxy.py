@@ -2,7 +2,9 @@
 
 The agent stays real (snmpd); the proxy decides what reaches the client: everything,
 nothing after the first N answers (an agent that stops mid-walk), answers cut short
-(truncated), answers with flipped bytes (malformed), or answers delayed. Loopback only.
+(truncated), answers with flipped bytes (malformed), or answers delayed; and from which
+port the answers come (``other_port``: a multi-homed agent answering from another address
+or port). Loopback only.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 
 class FaultProxy:
     def __init__(self, agent_port: int, mode: str = "forward", answer_first: int = 0, delay_s: float = 0.0,
-                 seed: int = 1):
+                 seed: int = 1, other_port: bool = False):
         self.agent = ("127.0.0.1", agent_port)
         self.mode = mode
         self.answer_first = answer_first
@@ -28,6 +30,10 @@ class FaultProxy:
         self.port = self._front.getsockname()[1]
         self._back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._back.bind(("127.0.0.1", 0))
+        self._answer_from = self._front
+        if other_port:
+            self._answer_from = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._answer_from.bind(("127.0.0.1", 0))
         self._client = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -43,8 +49,8 @@ class FaultProxy:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(5)
-        self._front.close()
-        self._back.close()
+        for sock in {self._front, self._back, self._answer_from}:
+            sock.close()
 
     def _mangle(self, data: bytes) -> bytes | None:
         self.answers += 1
@@ -81,5 +87,5 @@ class FaultProxy:
                     if out is not None:
                         if self.delay_s:
                             time.sleep(self.delay_s)
-                        self._front.sendto(out, self._client)
+                        self._answer_from.sendto(out, self._client)
         selector.close()
