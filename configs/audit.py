@@ -24,7 +24,7 @@ from configs.platforms import PLATFORMS
 from configs.rules import Check, Rule, Severity
 from configs.scrub import Fingerprinter, banner_spans
 from configs.state import Workspace
-from configs.store import GitConfigStore
+from configs.store import GitConfigStore, UnreadableBackup
 from configs.targets import InventoryDevice, Targets
 from netops.access import AccessStatus, SessionPool
 from netops.errors import NotFoundError
@@ -314,6 +314,10 @@ def audit_store(devices: list[InventoryDevice], store: GitConfigStore, rules: li
         except NotFoundError as exc:
             report.devices.append(DeviceAudit(device.name, device.platform, device.role,
                                               device.site_kind, AccessStatus.ERROR, error=str(exc)))
+            continue
+        except UnreadableBackup as exc:  # there, but not text netops reads: not audited, and said
+            report.devices.append(DeviceAudit(device.name, device.platform, device.role,
+                                              device.site_kind, AccessStatus.PARSE_ERROR, error=str(exc)))
             continue
         report.devices.append(audit_device_config(device, config, rules))
     return report

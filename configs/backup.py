@@ -24,8 +24,9 @@ from configs.changes import describe, migrate_markers
 from configs.platforms import platform_of
 from configs.scrub import LEGACY_MARKER, Fingerprinter, scrub_config
 from configs.state import Workspace
-from configs.store import Change, GitConfigStore
-from netops.access import AccessStatus, DeviceResult, DeviceSession, DeviceTarget, ParseError, SessionPool
+from configs.store import Change, GitConfigStore, UnreadableBackup
+from netops.access import (AccessStatus, DeviceResult, DeviceSession, DeviceTarget, ParseError, SessionPool,
+                           undecodable)
 
 # what devices print instead of a config when the command is wrong or not allowed
 # (IOS/ProCurve/Junos, NX-OS `% Invalid command at '^' marker`, Huawei/Comware
@@ -54,6 +55,10 @@ def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = Non
     if _PAGER.search(raw):
         raise ParseError("the answer holds a pager prompt (--More--): paging is not switched off for this "
                          "session, so the config is incomplete; not stored")
+    if (bad := undecodable(raw)) is not None:
+        offset, line, byte = bad
+        raise ParseError(f"the config holds a byte that is not UTF-8 (0x{byte:02x} at byte offset {offset}, line "
+                         f"{line}): netops keeps configs as UTF-8 text and does not guess the encoding; not stored")
     return scrub_config(raw, session.target.secrets(), fingerprint).text
 
 
@@ -112,9 +117,10 @@ def run_backup(
     report = BackupReport()
     report.migration_commit = _migrate_legacy_markers(store, [r for r in results if r.ok])
     for result in results:
-        before = store.current(result.device) if result.ok else None
+        before = _stored(store, result.device) if result.ok else None
         change = store.write(result.device, result.value) if result.ok else None
-        changes = tuple(describe(before, result.value)) if change == Change.CHANGED else ()
+        changes = () if change != Change.CHANGED else (
+            (_REPLACED_UNREADABLE,) if before is None else tuple(describe(before, result.value)))
         report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes))
     report.message = commit_message(report, dt.datetime.now(dt.timezone.utc))
     report.commit = store.commit(report.message, [d.device for d in report.devices if d.change])
@@ -141,12 +147,24 @@ def commit_message(report: BackupReport, when: dt.datetime) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+_REPLACED_UNREADABLE = "replaces a stored file that was not UTF-8 text"
+
+
+def _stored(store: GitConfigStore, device: str) -> str | None:
+    """The stored config; None also for a file that is not UTF-8 text (not written by
+    netops): what the device sent now replaces it."""
+    try:
+        return store.current(device)
+    except UnreadableBackup:
+        return None
+
+
 def _migrate_legacy_markers(store: GitConfigStore, fetched: list[DeviceResult]) -> str | None:
     """Commit stored configs that still hold ``<removed>`` with the new markers on their
     unchanged lines: a commit of its own, before the run's, holding no config change."""
     migrated = []
     for result in fetched:
-        old = store.current(result.device)
+        old = _stored(store, result.device)
         if old is not None and LEGACY_MARKER in old:
             if store.write(result.device, migrate_markers(old, result.value)) != Change.UNCHANGED:
                 migrated.append(result.device)

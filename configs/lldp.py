@@ -7,7 +7,8 @@ inventory's documented links, seen from each polled device:
 * **missing**: a documented link whose far end is not seen at all;
 * **mispatched**: the right two devices, but on other ports (either end);
 * **unexpected**: a neighbour no documented link explains (a rogue switch, a patch
-  cable moved to the wrong device).
+  cable moved to the wrong device), whatever its name: a neighbour that sends no
+  system name is reported as "unnamed", with its chassis id and port id.
 
 Interface names are compared in their canonical long form (netutils), so ``Gi1/0/1``
 equals ``GigabitEthernet1/0/1``; neighbour names are compared without a domain suffix.
@@ -29,7 +30,7 @@ from configs.scrub import scrub_config
 from configs.state import Workspace
 from configs.targets import Targets
 from inventory.models import Device, Interface, Link, Status
-from netops.access import AccessStatus, DeviceResult, DeviceSession, ParseError, SessionPool
+from netops.access import AccessStatus, DeviceResult, DeviceSession, ParseError, SessionPool, escaped
 from topology.findings import Severity
 
 
@@ -52,6 +53,13 @@ class Neighbour:
     remote_device: str
     remote_interface: str
     protocols: tuple[str, ...]
+    chassis_id: str = ""  # kept for neighbours without a system name: all that names them
+
+    def describe(self) -> str:
+        if self.remote_device:
+            return f"{self.remote_device} {self.remote_interface}"
+        chassis = f"chassis id {self.chassis_id}, " if self.chassis_id else ""
+        return f"unnamed ({chassis}port id {self.remote_interface or '?'})"
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ def _same_device(reported: str, documented: str) -> bool:
 
 def collect_neighbours(session: DeviceSession) -> list[Neighbour]:
     """Pool task: LLDP (and CDP) neighbours, merged, with canonical port names."""
-    merged: dict[tuple[str, str, str], set[str]] = {}
+    merged: dict[tuple[str, str, str, str], set[str]] = {}
     for spec in platform_of(session.target.platform).neighbour_commands:
         parsed = session.show(spec.command, textfsm=True)
         if isinstance(parsed, str):
@@ -134,17 +142,17 @@ def collect_neighbours(session: DeviceSession) -> list[Neighbour]:
             said = scrub_config(parsed.strip().splitlines()[0], session.target.secrets()).text.strip()[:60]
             raise ParseError(f"{spec.command!r}: not a neighbour table: {said!r}")
         for row in parsed:
-            local, port = row.get("local_interface"), row.get(spec.port_field)
-            name = (row.get("neighbor_name") or "").strip()
-            if not (local and port):
+            # a byte that is not UTF-8 (a Latin-1 system name) is shown as \xNN, never dropped
+            local, port = escaped(row.get("local_interface") or ""), escaped(row.get(spec.port_field) or "")
+            name = escaped(row.get("neighbor_name") or "").strip()
+            if not (local and (port or not name)):
                 continue
-            # a neighbour without a system name (a phone, a host, a switch that does not say)
-            # keeps "" as its name: it explains no link, but a documented port it sits on is
-            # not reported as empty
+            # a neighbour without a system name (a phone, a host, a switch that does not
+            # say) keeps "" as its name and its chassis id: it explains no link
             key = (_port(local), name.split(".")[0] if _looks_fqdn(name) else name,
-                   _port(port) if name else port.strip())
+                   _port(port) if name else port.strip(), "" if name else escaped(row.get("chassis_id") or "").strip())
             merged.setdefault(key, set()).add(spec.protocol)
-    return [Neighbour(l, n, p, tuple(sorted(protos))) for (l, n, p), protos in sorted(merged.items())]
+    return [Neighbour(l, n, p, tuple(sorted(protos)), c) for (l, n, p, c), protos in sorted(merged.items())]
 
 
 # the whole answer of IOS when the protocol runs but sees nobody (the template makes no row)
@@ -176,9 +184,9 @@ def documented_links(session: Session, device_names: list[str]) -> dict[str, lis
 
 
 def compare(device: str, documented: list[DocumentedLink], observed: list[Neighbour]) -> list[LldpFinding]:
-    """Neighbours without a system name are not links (phones, hosts): never unexpected,
-    but named as what is seen on a documented port whose far end is missing."""
-    nameless = {n.local_interface: n for n in observed if not n.remote_device}
+    """Neighbours without a system name explain no link: on a documented port whose far
+    end is missing they are named as what is seen there, anywhere else they are unexpected."""
+    nameless = [n for n in observed if not n.remote_device]
     unexplained = [n for n in observed if n.remote_device]
     findings: list[LldpFinding] = []
     for link in documented:
@@ -195,16 +203,14 @@ def compare(device: str, documented: list[DocumentedLink], observed: list[Neighb
             n = elsewhere[0]
             unexplained.remove(n)
             findings.append(LldpFinding(device, MismatchKind.MISPATCHED, link.local_interface, expected,
-                                        f"{n.remote_device} {n.remote_interface} on {n.local_interface}",
-                                        link.code))
+                                        f"{n.describe()} on {n.local_interface}", link.code))
         else:
-            seen = nameless.get(link.local_interface)
+            seen = [n for n in nameless if n.local_interface == link.local_interface]
+            nameless = [n for n in nameless if n not in seen]
             findings.append(LldpFinding(device, MismatchKind.MISSING, link.local_interface, expected,
-                                        seen and f"a neighbour without a system name: port {seen.remote_interface}",
-                                        link.code))
-    for n in unexplained:
-        findings.append(LldpFinding(device, MismatchKind.UNEXPECTED, n.local_interface, None,
-                                    f"{n.remote_device} {n.remote_interface}"))
+                                        "; ".join(n.describe() for n in seen) or None, link.code))
+    for n in sorted(unexplained + nameless, key=lambda n: (n.local_interface, n.remote_device)):
+        findings.append(LldpFinding(device, MismatchKind.UNEXPECTED, n.local_interface, None, n.describe()))
     return findings
 
 

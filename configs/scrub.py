@@ -108,7 +108,8 @@ class Fingerprinter:
         return cls(Secret(_random.token_hex(32)))
 
     def marker(self, value: str) -> str:
-        digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+        # (a byte that is not UTF-8 is kept as a surrogate: fingerprinted as that byte)
+        digest = hmac.new(self._key, value.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
         return f"<secret:hmac-sha256:{digest[:_FINGERPRINT_HEX]}>"
 
     def __repr__(self) -> str:

@@ -21,9 +21,14 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from configs.changes import describe
-from netops.errors import ConfigError, NotFoundError
+from netops.errors import ConfigError, NetopsError, NotFoundError
 
 SUFFIX = ".cfg"
+
+
+class UnreadableBackup(NetopsError):
+    """A stored file that is not UTF-8 text (put there by hand or by another tool: netops
+    never stores one), named with its first bad byte; exit 2 like any bad input file."""
 
 
 class Change(StrEnum):
@@ -74,7 +79,9 @@ class GitConfigStore:
             proc = subprocess.run(
                 ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false",
                  "-c", "core.quotepath=off", *args],
-                cwd=self.root, env=env, capture_output=True, text=True, check=False,
+                # (a byte that is not UTF-8 in a file put there by hand is shown as \\xNN)
+                cwd=self.root, env=env, capture_output=True, encoding="utf-8", errors="backslashreplace",
+                check=False,
             )
         except FileNotFoundError:
             raise ConfigError("the `git` program is needed for the config store (apt-get install git)") from None
@@ -94,11 +101,11 @@ class GitConfigStore:
     # -- writing --------------------------------------------------------------------
     def write(self, device: str, text: str) -> Change:
         path = self.root / file_name(device)
-        before = path.read_text() if path.exists() else None
-        if before == text:
+        before = path.read_bytes() if path.exists() else None
+        if before == text.encode("utf-8"):
             return Change.UNCHANGED
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
         return Change.NEW if before is None else Change.CHANGED
 
@@ -124,7 +131,14 @@ class GitConfigStore:
 
     def current(self, device: str) -> str | None:
         path = self.root / file_name(device)
-        return path.read_text() if path.exists() else None
+        if not path.exists():
+            return None
+        data = path.read_bytes()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableBackup(f"the backup of {device!r} ({path}) is not UTF-8 text: byte "
+                                   f"0x{data[exc.start]:02x} at offset {exc.start}; not read") from None
 
     def history(self, device: str) -> list[Revision]:
         if not self._has_commits():

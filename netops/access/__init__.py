@@ -14,9 +14,11 @@ from netops.access.pool import (
     ReadOnlyViolation,
     RetryPolicy,
     SessionPool,
+    escaped,
+    undecodable,
 )
 
 __all__ = [
     "AccessStatus", "DeviceResult", "DeviceSession", "DeviceTarget", "LoginStats", "ParseError",
-    "ReadOnlyViolation", "RetryPolicy", "SessionPool",
+    "ReadOnlyViolation", "RetryPolicy", "SessionPool", "escaped", "undecodable",
 ]

@@ -35,6 +35,7 @@ needs it; every error message is scrubbed of it before it reaches a result or a 
 
 from __future__ import annotations
 
+import codecs
 import logging
 import random
 import re
@@ -51,9 +52,13 @@ import paramiko
 from netmiko.exceptions import (
     NetmikoAuthenticationException,
     NetmikoTimeoutException,
+    ReadException,
     ReadTimeout,
 )
+from netmiko.netmiko_globals import MAX_BUFFER
+from netmiko.channel import SSHChannel
 from netmiko.ssh_dispatcher import ssh_dispatcher
+from netmiko.utilities import structured_data_converter
 from paramiko.ssh_exception import BadHostKeyException, NoValidConnectionsError, SSHException
 from textfsm import TextFSMError
 
@@ -150,6 +155,27 @@ class RetryPolicy:
 
 # show/display (+ abbreviations) only; paging and width setup is netmiko's own business
 _READ_ONLY = re.compile(r"^\s*(sh(o(w)?)?|display|dis)\s", re.IGNORECASE)
+# a pager prompt as the last thing a device printed: it waits for a key, the rest of the
+# answer never comes (IOS/NX-OS/EOS, ProCurve, Huawei/Comware, Junos)
+_PAGER_AT_END = r"(?:-- ?More ?--|---- More ----|-- MORE --|---\(more(?: \d+%)?\)---)[^\r\n]*$"
+# how a byte that is not UTF-8 reads after a surrogateescape decode (see _ByteFaithfulChannel)
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def undecodable(text: str) -> tuple[int, int, int] | None:
+    """(byte offset, line number, byte value) of the first byte of an answer that is
+    not UTF-8, or None when all of it is."""
+    found = _UNDECODABLE.search(text)
+    if found is None:
+        return None
+    before = text[:found.start()]
+    return (len(before.encode("utf-8", "surrogateescape")), before.count("\n") + 1,
+            ord(found.group()) - 0xDC00)
+
+
+def escaped(text: str) -> str:
+    """Text for output: each byte that is not UTF-8 as a visible ``\\xNN``, never dropped."""
+    return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
 
 
 class DeviceSession:
@@ -160,16 +186,25 @@ class DeviceSession:
         self.target = target
 
     def show(self, command: str, *, textfsm: bool = False) -> Any:
+        """The answer, with bytes that are not UTF-8 kept (see ``undecodable``); a device
+        that stops at a pager prompt is a ParseError saying so, not a read timeout."""
         if not _READ_ONLY.match(command):
             raise ReadOnlyViolation(f"refusing non-show command {command!r} on {self.target.name}")
         # the answer ends where the prompt stands alone at the end of what was read, not
         # where the prompt's text first appears (a banner or description quoting
         # "sw1#" would cut the config there; netmiko's default search does exactly that)
         prompt = re.escape(self._connection.find_prompt().strip())
-        return self._connection.send_command(
-            command, expect_string=rf"(?:^|[\r\n]){prompt}\s*$", read_timeout=self.target.read_timeout_s,
-            use_textfsm=textfsm,
+        answer = self._connection.send_command(
+            command, expect_string=rf"(?:(?:^|[\r\n]){prompt}\s*$|{_PAGER_AT_END})",
+            read_timeout=self.target.read_timeout_s,
         )
+        if pager := re.search(_PAGER_AT_END, answer.rstrip()):
+            raise ParseError(f"{command!r} stopped at a pager prompt ({pager.group().strip()!r}): paging is not "
+                             "switched off for this session (terminal length 0 refused?), the answer is incomplete")
+        if not textfsm:
+            return answer
+        return structured_data_converter(raw_data=answer, command=command, platform=self._connection.device_type,
+                                         use_textfsm=True)
 
 
 Task = Callable[[DeviceSession], T]
@@ -191,25 +226,51 @@ class _RejectUnknownHostKey(paramiko.MissingHostKeyPolicy):
         raise _UnknownHostKey(hostname, key)
 
 
-@lru_cache(maxsize=None)
-def _strict_class(connection_class: type) -> type:
-    """netmiko picks paramiko's RejectPolicy itself; this subclass swaps in ours."""
+class _ByteFaithfulChannel(SSHChannel):
+    """netmiko decodes each read on its own with errors="ignore": a byte that is not UTF-8
+    is dropped without a trace, and so is a UTF-8 character split between two reads.
+    This channel decodes the stream incrementally with "surrogateescape": split
+    characters are joined, and every other byte survives (as U+DC80..U+DCFF) for the
+    caller to store, refuse or show (``undecodable``, ``escaped``)."""
 
-    class StrictHostKeys(connection_class):
+    def __init__(self, conn, encoding: str) -> None:
+        super().__init__(conn, encoding)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+
+    def read_buffer(self) -> str:
+        if self.remote_conn is None or not self.remote_conn.recv_ready():
+            return super().read_buffer()
+        data = self.remote_conn.recv(MAX_BUFFER)
+        if not data:
+            raise ReadException("Channel stream closed by remote device.")
+        return self._decoder.decode(data)
+
+
+@lru_cache(maxsize=None)
+def _netops_class(connection_class: type, strict: bool) -> type:
+    """netmiko's class for the platform, reading bytes faithfully and, when ``strict``,
+    refusing unknown host keys with our policy (netmiko picks paramiko's RejectPolicy)."""
+
+    class NetopsConnection(connection_class):
         def _build_ssh_client(self):
             client = super()._build_ssh_client()
-            client.set_missing_host_key_policy(_RejectUnknownHostKey())
+            if strict:
+                client.set_missing_host_key_policy(_RejectUnknownHostKey())
             return client
 
-    return StrictHostKeys
+        def establish_connection(self, *args, **kwargs):
+            result = super().establish_connection(*args, **kwargs)
+            if type(self.channel) is SSHChannel:
+                self.channel = _ByteFaithfulChannel(self.remote_conn, self.encoding)
+            return result
+
+    return NetopsConnection
 
 
 def connect(**kwargs) -> Any:
-    """netmiko's ``ConnectHandler``, with host keys refused strictly when ``ssh_strict``."""
-    connection_class = ssh_dispatcher(kwargs["device_type"])
-    if kwargs.get("ssh_strict"):
-        connection_class = _strict_class(connection_class)
-    return connection_class(**kwargs)
+    """netmiko's ``ConnectHandler``: bytes kept (``_ByteFaithfulChannel``), host keys refused
+    strictly when ``ssh_strict``."""
+    return _netops_class(ssh_dispatcher(kwargs["device_type"]), bool(kwargs.get("ssh_strict")))(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -451,7 +512,7 @@ def _connect_failure(exc, chain, target: DeviceTarget, timeout_s: float) -> _Fai
 
 
 def _first_line(exc: BaseException, target: DeviceTarget) -> str:
-    text = [line for line in str(exc).strip().splitlines() if line.strip()]
+    text = [line for line in escaped(str(exc)).strip().splitlines() if line.strip()]
     first = text[0] if text else type(exc).__name__
     return scrub(f"{type(exc).__name__}: {first}", target.secrets())
 

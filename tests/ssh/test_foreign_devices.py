@@ -267,13 +267,17 @@ def test_lldp_reads_foreign_tables_and_reports_what_it_did_not_read(env):
     assert devices["x-cdp"]["status"] == "ok" and not [f for f in findings if f[0] == "x-cdp"]
     # the same neighbour three times is one neighbour, as documented
     assert devices["x-dup"]["neighbours"] == 1 and not [f for f in findings if f[0] == "x-dup"]
-    # ProCurve: the documented AP is where it should be; the other named neighbours are
-    # undocumented; where a switch is documented, something without a system name is seen
+    # ProCurve: the documented AP is where it should be; the other neighbours are
+    # undocumented, named or not (hosts without a system name on ports 25, 29, 37, 42);
+    # where a switch is documented, something without a system name is seen
     assert devices["x-procurve"]["status"] == "ok"
     assert {f[1:] for f in findings if f[0] == "x-procurve"} == {
-        ("unexpected", "1"), ("unexpected", "36"), ("missing", "3")}
+        ("unexpected", "1"), ("unexpected", "36"), ("missing", "3"), ("unexpected", "25"), ("unexpected", "29"),
+        ("unexpected", "37"), ("unexpected", "42")}
     assert findings[("x-procurve", "missing", "3")]["observed"] == \
-        "a neighbour without a system name: port 3c e1 a1 22 18 f0"
+        "unnamed (chassis id 3ce1a1-2218f0, port id 3c e1 a1 22 18 f0)"
+    assert all(findings[("x-procurve", "unexpected", port)]["observed"].startswith("unnamed (chassis id ")
+               for port in ("25", "29", "37", "42"))
     # Junos: vmx2 as documented, vmx3 on ge-0/0/0 undocumented, the OLT not seen
     assert {k: f["observed"] for k, f in findings.items() if k[0] == "x-junos"} == {
         ("x-junos", "unexpected", "ge-0/0/0"): "vmx3 ge-0/0/0", ("x-junos", "missing", "xe-0/0/3"): None}
