@@ -130,6 +130,8 @@ _KEYWORD = re.compile(
     r"|ascii"
     # Huawei: ONT passwords and check codes, SNMPv3 protocol modes, a v2c trap target's community
     r"|password-auth|checkcode|authentication-mode|privacy-mode|securityname"
+    # Junos `authentication plain-text-password-value V`; API keys and tokens, in any syntax
+    r"|plain-text-password-value|authkey|sharedkey|apikey|.+[-_.]token"
     # encodings and digests that are followed by the value they describe
     r"|md5|sha|sha1|sha-1|sha224|sha256|sha-256|sha384|sha512|text|plaintext|plain-text"
     r"|cleartext|ciphertext|encrypted|ascii-text|hexadecimal)"
@@ -152,7 +154,7 @@ _MODIFIERS = frozenset({
     "enc", "hash", "ietf-md5",  # FortiOS `ENC VALUE`, Comware `password hash VALUE`, EOS VRRP
     "accounting", "authorization",  # Comware `key accounting cipher VALUE`
 })
-# Huawei `snmp-agent community read|write cipher|simple VALUE`, EXOS `community readonly
+# Huawei `snmp-agent community read|write [cipher|simple] VALUE`, EXOS `community readonly
 # encrypted VALUE`: the access and the encoding come before the value (a community has no
 # type in front of it elsewhere)
 _COMMUNITY_ACCESS = frozenset({"read", "write", "readonly", "readwrite"})
@@ -252,35 +254,49 @@ _ANYWHERE = (
     # (up to the last "@" before the path: a password may hold an "@")
     re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
 )
-# positional values: no keyword in front of them (a space in these patterns stands for any
-# run of blanks: devices pad with two spaces or a tab)
-_POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE) for pattern in (
-    # snmp-server host ADDR [vrf V] [informs|traps] [version 1|2c] COMMUNITY (v3: a user name, kept)
-    # (ASA: `snmp-server host IFNAME ADDR community C`: an address is no community)
-    r"^\s*snmp-server host \S+(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
-    r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b'
-    r'|\d{1,3}(?:\.\d{1,3}){3}\b)'
-    r'(?P<value>"[^"]*"|\S+)',
+# positional values: no keyword in front of them, one table per platform (as Oxidized's
+# `cmd :secret` blocks, lib/oxidized/model/<platform>.rb), every table read on every device:
+# a config pasted from another vendor, or a platform labelled wrong, still loses its secrets.
+# (a space in these patterns stands for any run of blanks: devices pad with two spaces or a tab)
+POSITIONAL_SECRETS: dict[str, tuple[str, ...]] = {
+    "cisco_ios": (
+        # snmp-server host ADDR [vrf V] [informs|traps] [version 1|2c] COMMUNITY (v3: a user name, kept)
+        # (ASA: `snmp-server host IFNAME ADDR community C`: an address is no community)
+        r"^\s*snmp-server host \S+(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
+        r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b'
+        r'|\d{1,3}(?:\.\d{1,3}){3}\b)'
+        r'(?P<value>"[^"]*"|\S+)',
+        # RMON: rmon event N [log] trap COMMUNITY
+        r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)",
+        # syscon address ADDR PASSWORD
+        r"^\s*syscon address \S+ (?P<value>\S+)",
+    ),
+    # EOS: a licence key for third-party optics (eos.rb: "<license key removed>")
+    "arista_eos": (r"^\s*service unsupported-transceiver \S+ (?P<value>\S+)",),
     # ProCurve: snmpv3 community index N name COMMUNITY sec-name ...
-    r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)',
-    # ArubaOS controller `mgmt-user NAME ROLE HASH`, Instant `mgmt-user NAME HASH`
-    r"^\s*mgmt-user \S+(?: \S+)? (?P<value>\S+)\s*$",
-    # IOS RMON: rmon event N [log] trap COMMUNITY
-    r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)",
-    # IOS `syscon address ADDR PASSWORD`
-    r"^\s*syscon address \S+ (?P<value>\S+)",
-    # AireOS: config radius auth|acct add N ADDR PORT ascii|hex SECRET, config mgmtuser add NAME
-    # PASSWORD ROLE, config snmp v3user create NAME ROLE AUTH PRIV AUTHKEY PRIVKEY
-    r"^\s*config radius (?:auth|acct) add \S+ \S+ \S+ (?:ascii|hex) (?P<value>\S+)",
-    r"^\s*config mgmtuser add \S+ (?P<value>\S+)",
-    r"^\s*config snmp v3user create(?: \S+){4} (?P<value>\S+)",
-    r"^\s*config snmp v3user create(?: \S+){5} (?P<value>\S+)",
-    # ArubaOS: masterip|localip ADDR ipsec KEY, mobility-manager ADDR user NAME PASSWORD,
-    # Instant `user NAME PASSWORD portal|radius`
-    r"^\s*(?:masterip|localip) \S+ ipsec (?P<value>\S+)",
-    r"^\s*mobility-manager \S+ user \S+ (?P<value>\S+)",
-    r"^user \S+ (?P<value>\S+) (?:portal|radius)\s*$",
-))
+    "hp_procurve": (r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)',),
+    # VRP: the SIM PIN of a cellular interface, `pin verify [auto] PIN` (vrp.rb: "<PIN hidden>")
+    "huawei_vrp": (r"^\s*pin verify(?: auto)? (?P<value>\S+)",),
+    "aruba_os": (
+        # controller `mgmt-user NAME ROLE HASH`, Instant `mgmt-user NAME HASH`
+        r"^\s*mgmt-user \S+(?: \S+)? (?P<value>\S+)\s*$",
+        # masterip|localip ADDR ipsec KEY, mobility-manager ADDR user NAME PASSWORD,
+        # Instant `user NAME PASSWORD portal|radius`
+        r"^\s*(?:masterip|localip) \S+ ipsec (?P<value>\S+)",
+        r"^\s*mobility-manager \S+ user \S+ (?P<value>\S+)",
+        r"^user \S+ (?P<value>\S+) (?:portal|radius)\s*$",
+    ),
+    "cisco_wlc": (
+        # AireOS: config radius auth|acct add N ADDR PORT ascii|hex SECRET, config mgmtuser add NAME
+        # PASSWORD ROLE, config snmp v3user create NAME ROLE AUTH PRIV AUTHKEY PRIVKEY
+        r"^\s*config radius (?:auth|acct) add \S+ \S+ \S+ (?:ascii|hex) (?P<value>\S+)",
+        r"^\s*config mgmtuser add \S+ (?P<value>\S+)",
+        r"^\s*config snmp v3user create(?: \S+){4} (?P<value>\S+)",
+        r"^\s*config snmp v3user create(?: \S+){5} (?P<value>\S+)",
+    ),
+}
+_POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE)
+                    for table in POSITIONAL_SECRETS.values() for pattern in table)
 # in prose (descriptions, banners) a value is read only where a separator says so:
 # "psk: V", "password=V", "Passwort: V", "pw is V"
 _PROSE_VALUE = re.compile(
@@ -629,8 +645,9 @@ def _value_after(words: list[str], i: int) -> int | None:
             return None
         if untyped and not last and (
                 word in _COMMUNITY_ENCODINGS or word == "create" or (word.isdigit() and words[j + 1][:1] == "$")
-                or (word in _COMMUNITY_ACCESS and words[j + 1] in _COMMUNITY_ENCODINGS)):
-            # (AireOS `community create VALUE`, FastIron `community 2 $VALUE`)
+                or (word in _COMMUNITY_ACCESS
+                    and (words[j + 1] in _COMMUNITY_ENCODINGS or words[i - 1:i] == ["snmp-agent"]))):
+            # (AireOS `community create VALUE`, FastIron `community 2 $VALUE`, Huawei `community read V`)
             j += 1
             continue
         if MARKER.search(word) or untyped:

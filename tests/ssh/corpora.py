@@ -9,7 +9,7 @@ from pathlib import Path
 from configs.scrub import Fingerprinter
 
 DIR = Path(__file__).parent / "corpus"
-_SECRET = re.compile(r"\{\{(.+?)\}\}")
+SECRET = re.compile(r"\{\{(.+?)\}\}")
 
 
 @dataclass(frozen=True)
@@ -20,20 +20,20 @@ class Corpus:
     @property
     def raw(self) -> str:
         """The configuration as a device prints it."""
-        return "\n".join(_SECRET.sub(lambda m: m.group(1), line) for line in self.lines) + "\n"
+        return "\n".join(SECRET.sub(lambda m: m.group(1), line) for line in self.lines) + "\n"
 
     def expected(self, fingerprint: Fingerprinter) -> str:
         """The configuration as netops must store it."""
-        return "\n".join(_SECRET.sub(lambda m: fingerprint.marker(m.group(1)), line).rstrip()
+        return "\n".join(SECRET.sub(lambda m: fingerprint.marker(m.group(1)), line).rstrip()
                          for line in self.lines) + "\n"
 
     @property
     def secrets(self) -> list[str]:
-        return [m.group(1) for line in self.lines for m in _SECRET.finditer(line)]
+        return [m.group(1) for line in self.lines for m in SECRET.finditer(line)]
 
     @property
     def secret_lines(self) -> int:
-        return sum(1 for line in self.lines if _SECRET.search(line))
+        return sum(1 for line in self.lines if SECRET.search(line))
 
 
 def load(kind: str) -> list[Corpus]:

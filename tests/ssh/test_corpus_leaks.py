@@ -35,12 +35,14 @@ USER, PASSWORD = "netops", "Corpus-Ssh-Pw-5519"
 KEY = "corpus-fingerprint-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 FP = Fingerprinter(Secret(KEY))
 ROTATED = ["RotatedCommunityA1", "RotatedCommunityB2"]  # the IOS device's community, run 1 / run 2
-# secrets that change between the runs in other syntaxes: a name=value pair, a PEM key's body
+# secrets that change between the runs in other syntaxes: a name=value pair, a PEM key's body, a PIN
 ROTATING = {
     "c-mikrotik-routeros": ("/ppp secret\nadd name=rotated password={{%s}} profile=default",
                             ["RotatedPairPwA1", "RotatedPairPwB2"]),
     "c-fortinet": ('config vpn certificate local\n    edit "rot"\n        set private-key "-----BEGIN PRIVATE KEY-----'
                    '\n{{%s}}\n-----END PRIVATE KEY-----"\n    next\nend', ["RotatedPemBodyA1", "RotatedPemBodyB2"]),
+    # a syntax without a credential keyword (Oxidized vrp.rb): a SIM PIN
+    "c-oxidized": ("interface Cellular0/0/1\n pin verify auto {{%s}}", ["3141", "2718"]),
 }
 # a device that answers one line: no config, and the error quotes the answer (scrubbed)
 ONE_LINE = "c-oneline"
@@ -57,7 +59,7 @@ DEVICES = {
     "c-olt": ("huawei_smartax", "huawei_olt", "display current-configuration", "huawei_olt"),
     **{f"c-{platform.replace('_', '-')}": ("cisco_ios", "cisco_ios", "show running-config", platform)
        for platform in ("arista_eos", "cisco_xr", "cisco_asa", "fortinet", "mikrotik_routeros", "huawei_vrp",
-                        "multivendor")},
+                        "multivendor", "oxidized")},
 }
 
 
@@ -160,6 +162,8 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
     # a changed value in another syntax is a changed marker too, named by what holds it
     assert [c.rsplit(" (line", 1)[0] for c in changed["c-mikrotik-routeros"]] == [
         "secret changed: add name=rotated password="]
+    assert [c.rsplit(" (line", 1)[0] for c in changed["c-oxidized"]] == [
+        "secret changed: interface Cellular0/0/1: pin verify auto"]
     assert [c.rsplit(" (line", 1)[0] for c in changed["c-fortinet"]] == [
         'secret changed: set private-key "-----BEGIN PRIVATE KEY----- (continued)']
     rotated_line = len(_annotated("c-ios"))

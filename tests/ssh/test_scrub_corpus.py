@@ -31,7 +31,8 @@ def test_the_corpora_are_big_enough_and_cover_every_platform():
     assert sum(c.secret_lines for c in SECRETS) >= 450
     netops = {"cisco_ios", "cisco_nxos", "hp_procurve", "aruba_oscx", "juniper_junos", "huawei_olt"}
     # session 6's hunt: syntaxes of vendors netops does not back up yet, which a device may still print
-    others = {"arista_eos", "cisco_xr", "cisco_asa", "fortinet", "mikrotik_routeros", "huawei_vrp", "multivendor"}
+    others = {"arista_eos", "cisco_xr", "cisco_asa", "fortinet", "mikrotik_routeros", "huawei_vrp", "multivendor",
+              "oxidized"}  # session 8: one line per rule of Oxidized's `cmd :secret` blocks
     assert {c.name.split("-", 1)[1] for c in SECRETS} == netops | others
     assert netops <= {c.name.split("-", 1)[1] for c in LOOKALIKES} <= netops | others
     values = [s for c in SECRETS for s in c.secrets]
@@ -45,6 +46,23 @@ def test_every_secret_becomes_its_marker_and_nothing_else_changes(config):
     assert [(w, g) for w, g in zip(want, got) if w != g] == []
     assert len(got) == len(want)
     assert out.secrets_removed == len(config.secrets)
+
+
+@pytest.mark.parametrize("config", SECRETS, ids=lambda c: c.name)
+def test_every_changed_secret_is_a_changed_secret_and_only_that(config):
+    """Masking never makes two configs look the same: change any one planted value and the
+    scrubbed config differs, and what changed is said as `secret changed`, never the value."""
+    before = scrub_config(config.raw, fingerprint=FP).text
+    lines = config.lines
+    for n, line in enumerate(lines):
+        for m in corpora.SECRET.finditer(line):
+            value = m.group(1)
+            changed = value[:-1] + ("7" if value[-1] != "7" else "8")  # same shape, another value
+            rotated = lines[:n] + [line[:m.start(1)] + changed + line[m.end(1):]] + lines[n + 1:]
+            after = scrub_config(corpora.Corpus(config.name, rotated).raw, fingerprint=FP).text
+            said = describe(before, after)
+            assert after != before and said and all(item.startswith("secret changed: ") for item in said), (line, said)
+            assert value not in " ".join(said) and changed not in " ".join(said)
 
 
 @pytest.mark.parametrize("config", LOOKALIKES, ids=lambda c: c.name)
