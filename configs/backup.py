@@ -25,8 +25,8 @@ from configs.platforms import platform_of
 from configs.scrub import LEGACY_MARKER, Fingerprinter, scrub_config
 from configs.state import Workspace
 from configs.store import Change, GitConfigStore, UnreadableBackup
-from netops.access import (AccessStatus, DeviceResult, DeviceSession, DeviceTarget, ParseError, SessionPool,
-                           undecodable)
+from netops.access import (PAGER, AccessStatus, DeviceResult, DeviceSession, DeviceTarget, ParseError,
+                           SessionPool, undecodable)
 
 # what devices print instead of a config when the command is wrong or not allowed
 # (IOS/ProCurve/Junos, NX-OS `% Invalid command at '^' marker`, Huawei/Comware
@@ -39,7 +39,7 @@ _NOT_A_CONFIG = re.compile(
 )
 # a pager prompt in the answer: the device paged (paging was not switched off), so what
 # came back is not the whole config (IOS/NX-OS, ProCurve, Huawei/Comware, Junos)
-_PAGER = re.compile(r"-- ?More ?--|---- More ----|-- MORE --|^---\(more( \d+%)?\)---", re.IGNORECASE | re.MULTILINE)
+_PAGER = re.compile(PAGER)
 
 
 def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = None) -> str:

@@ -5,6 +5,7 @@ Shared core: it knows nothing of the inventory, topology or exporters. Callers b
 """
 
 from netops.access.pool import (
+    PAGER,
     AccessStatus,
     DeviceResult,
     DeviceSession,
@@ -19,6 +20,6 @@ from netops.access.pool import (
 )
 
 __all__ = [
-    "AccessStatus", "DeviceResult", "DeviceSession", "DeviceTarget", "LoginStats", "ParseError",
+    "PAGER", "AccessStatus", "DeviceResult", "DeviceSession", "DeviceTarget", "LoginStats", "ParseError",
     "ReadOnlyViolation", "RetryPolicy", "SessionPool", "escaped", "undecodable",
 ]

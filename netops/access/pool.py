@@ -55,8 +55,8 @@ from netmiko.exceptions import (
     ReadException,
     ReadTimeout,
 )
-from netmiko.netmiko_globals import MAX_BUFFER
 from netmiko.channel import SSHChannel
+from netmiko.netmiko_globals import MAX_BUFFER
 from netmiko.ssh_dispatcher import ssh_dispatcher
 from netmiko.utilities import structured_data_converter
 from paramiko.ssh_exception import BadHostKeyException, NoValidConnectionsError, SSHException
@@ -155,9 +155,11 @@ class RetryPolicy:
 
 # show/display (+ abbreviations) only; paging and width setup is netmiko's own business
 _READ_ONLY = re.compile(r"^\s*(sh(o(w)?)?|display|dis)\s", re.IGNORECASE)
-# a pager prompt as the last thing a device printed: it waits for a key, the rest of the
-# answer never comes (IOS/NX-OS/EOS, ProCurve, Huawei/Comware, Junos)
-_PAGER_AT_END = r"(?:-- ?More ?--|---- More ----|-- MORE --|---\(more(?: \d+%)?\)---)[^\r\n]*$"
+# a pager prompt (IOS/NX-OS/EOS `--More--`, ProCurve `-- MORE --`, Huawei/Comware
+# `---- More ----`, Junos `---(more 45%)---`); as the last thing a device printed it waits
+# for a key, and the rest of the answer never comes
+PAGER = r"(?i:-- ?more ?--|---- more ----|---\(more(?: \d+%)?\)---)"
+_PAGER_AT_END = PAGER + r"[^\r\n]*$"
 # how a byte that is not UTF-8 reads after a surrogateescape decode (see _ByteFaithfulChannel)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
