@@ -30,7 +30,7 @@ from exporters.snmp.exposition import CONTENT_TYPE
 from exporters.snmp.modules import MODULES
 from exporters.snmp.poller import ModuleResult, Poller, ScrapeRequestError
 from exporters.snmp.profiles import bears_secret
-from exporters.targets import Target, TargetError, TargetPolicy, TargetRefused, parse_target
+from exporters.targets import Target, TargetError, TargetPolicy, TargetRefused, TargetUnaddressed, parse_target
 
 log = logging.getLogger("netops.exporter")
 
@@ -43,8 +43,8 @@ LANDING = """<!doctype html><html><head><title>netops exporter</title></head><bo
 <li><a href="sd">/sd</a>: Prometheus http_sd targets from the inventory (<code>?shard=K&amp;shards=N&amp;port=P</code>)</li>
 <li><a href="-/healthy">/-/healthy</a>, <code>POST /-/reload</code>: reload auth profiles</li></ul>
 <p>Modules: system, interfaces, optics, wifi, lldp. Targets: the inventory's devices, by management address
-or name, each with its own auth profile (403 otherwise). A target that answers nothing is a 503 with the
-reason, so Prometheus' <code>up</code> is 0. Metric names and status codes: docs/metrics.md.</p></body></html>"""
+or name, each with its own auth profile (403 otherwise). A target that answers nothing, or has no management
+address, is a 503 with the reason, so Prometheus' <code>up</code> is 0. Metric names and status codes: docs/metrics.md.</p></body></html>"""
 
 
 DEFAULT_MODULES = "system,interfaces"
@@ -256,6 +256,9 @@ def make_app(poller: Poller, engine: Engine | None = None,
         except TargetRefused as exc:
             log.info("refused /snmp target %s auth %s: %s", target, auth, exc)
             raise refuse(web.HTTPForbidden, str(exc)) from None
+        except TargetUnaddressed as exc:  # known down without sending anything: up is 0, as for a dead device
+            outcomes[("down", exc.reason)] += 1
+            raise web.HTTPServiceUnavailable(text=f"target down: reason={exc.reason} ({exc})\n") from None
 
     async def snmp(request: web.Request) -> web.Response:
         target, modules, auth = await checked(request)
