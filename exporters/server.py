@@ -51,7 +51,7 @@ DEFAULT_MODULES = "system,interfaces"
 #: module names one request may list (duplicates included) before it is refused
 MAX_MODULE_ENTRIES = 32
 #: module failures that prove the agent answered: the device is up, the module is not
-AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "table_too_large"))
+AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "oid_loop", "table_too_large"))
 #: SNMPv3 refusals (usmStats reports) and a privacy key the agent could not decrypt with:
 #: all read as one reason for the target, ``auth``
 AUTH_REASONS = frozenset(("auth_failure", "wrong_digest", "unknown_user", "unknown_engine_id", "decryption_error",
