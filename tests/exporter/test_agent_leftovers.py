@@ -61,3 +61,61 @@ def test_a_loop_under_a_tolerant_profile_is_a_loop(pass_agent, back_to):
         got = [(s.labels["if_name"], s.value) for s in samples(result.body).get("if_in_bytes_total", [])]
         assert got == [("eth1", 1000), ("eth2", 2000), ("eth3", 3000)][:len(got)]  # each row once, in order
     assert got == [("eth1", 1000), ("eth2", 2000), ("eth3", 3000)]  # tolerant: every row before the loop
+
+
+# -- a transceiver replaced or renumbered ---------------------------------------------------
+ENT_LAST_CHANGE = "1.3.6.1.2.1.47.1.4.1.0"
+ENTITY_SUBTREES = (".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.47", ".1.3.6.1.2.1.99")
+
+
+def optic_rows(sensors: dict[int, tuple[int, int, int]], last_change: int | None) -> dict[str, list[str]]:
+    """Interfaces eth1-eth3 and one receive power sensor per entry: sensor entity index ->
+    (ifIndex of its transceiver, precision, raw value), as ENTITY-MIB/ENTITY-SENSOR-MIB rows;
+    entLastChangeTime only when ``last_change`` is given."""
+    rows = interface_rows({1: "eth1", 2: "eth2", 3: "eth3"}, 0)
+    if last_change is not None:
+        rows[ENT_LAST_CHANGE] = ["timeticks", str(last_change)]
+    for entity, (if_index, precision, value) in sensors.items():
+        rows[f"1.3.6.1.2.1.47.1.1.1.1.7.{entity}"] = ["string", f"eth{if_index} Rx Power Sensor"]
+        rows[f"1.3.6.1.2.1.47.1.3.2.1.2.{entity}.0"] = ["objectid", f".1.3.6.1.2.1.2.2.1.1.{if_index}"]
+        for column, value_of_column in ((1, 14), (2, 9), (3, precision), (4, value), (5, 1)):  # dBm, units, ok
+            rows[f"1.3.6.1.2.1.99.1.1.1.{column}.{entity}"] = ["integer", str(value_of_column)]
+    return rows
+
+
+@pytest.mark.parametrize(("last_change", "steps"), [
+    # no entLastChangeTime: the transceiver in eth2 moves to eth3 and the new one reports
+    # hundredths, the sensor index and ifNumber stay
+    (None, [{1001: (2, 1, -52)}, {1001: (3, 2, -523)}, {1001: (3, 2, -523)}]),
+    # an entLastChangeTime that never moves: a new sensor (a transceiver inserted) is seen
+    (0, [{1001: (2, 1, -52)}, {1001: (2, 1, -52), 1002: (3, 2, -523)}, {1002: (1, 1, -70)}]),
+], ids=["no_ent_last_change", "ent_last_change_stuck"])
+def test_optics_labels_follow_a_replaced_transceiver(tmp_path, last_change, steps):
+    """Each scrape's optic_rx_power_dbm names the interface the transceiver sits in now, at
+    the precision it reports now (main kept the first scrape's labels and scale for an hour:
+    -52.3 dBm on eth2 for a -5.23 dBm reading on eth3)."""
+    if not snmpd.available():
+        pytest.skip("snmpd not installed (run `make test`)")
+    agent = start_foreign_agent(tmp_path, optic_rows(steps[0], last_change), ENTITY_SUBTREES)
+    poller = Poller(test_profiles(timeout_s=0.5, retries=1))
+
+    async def run():
+        await poller.start()
+        try:
+            seen = []
+            for sensors in steps:
+                agent.serve(optic_rows(sensors, last_change))
+                seen.append((await poller.scrape_result(agent.agent.target, ["optics"], "public_v2", 5.0)).body)
+            return seen
+        finally:
+            poller.close()
+
+    try:
+        bodies = asyncio.run(run())
+    finally:
+        agent.agent.stop()
+    for sensors, body in zip(steps, bodies):
+        assert module_status(body) == {"optics": (1, "")}
+        got = {(s.labels["if_name"], s.labels["sensor"]): s.value for s in samples(body)["optic_rx_power_dbm"]}
+        assert got == {(f"eth{if_index}", f"eth{if_index} Rx Power Sensor"): value / 10 ** precision
+                       for if_index, precision, value in sensors.values()}, sensors
