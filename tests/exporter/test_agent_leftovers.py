@@ -19,6 +19,7 @@ from exporters.snmp.poller import Poller
 from tests.exporter.conftest import module_status, samples, test_profiles
 from tests.exporter.test_foreign_agents import IF_HC_IN_OCTETS, interface_rows, start_foreign_agent
 from tests.support import snmpd
+from tests.support.udp_fault_proxy import FaultProxy
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +120,32 @@ def test_optics_labels_follow_a_replaced_transceiver(tmp_path, last_change, step
         got = {(s.labels["if_name"], s.labels["sensor"]): s.value for s in samples(body)["optic_rx_power_dbm"]}
         assert got == {(f"eth{if_index}", f"eth{if_index} Rx Power Sensor"): value / 10 ** precision
                        for if_index, precision, value in sensors.values()}, sensors
+
+
+# -- a slow agent, once missed ----------------------------------------------------------------
+def test_a_slow_agent_missed_once_is_up_again_when_it_answers_in_time(tmp_path):
+    """The agent answers every request 1.5 s late; its profile waits 3 s. One scrape that
+    Prometheus gave only 1 s misses it (down, rightly: nothing came in that second) and
+    marks it known dead; the next scrapes with 10 s must find it up, as snmp_exporter does
+    (each scrape its module's own timeout). main probed a known dead target with one 1 s
+    try: it read down on every scrape while it answered in 1.5 s, for as long as it was slow."""
+    if not snmpd.available():
+        pytest.skip("snmpd not installed (run `make test`)")
+    agent = snmpd.start(tmp_path)
+    poller = Poller(test_profiles(timeout_s=3.0, retries=1))
+
+    async def run(target: str):
+        await poller.start()
+        try:
+            budgets = (1.0, 10.0, 10.0)
+            return [await poller.scrape_result(target, ["system"], "city_v2", budget) for budget in budgets]
+        finally:
+            poller.close()
+
+    try:
+        with FaultProxy(agent.port, delay_s=1.5) as proxy:
+            missed, *later = asyncio.run(run(proxy.target))
+    finally:
+        agent.stop()
+    assert down_reason(missed.modules) == "timeout"
+    assert [module_status(result.body) for result in later] == [{"system": (1, "")}] * 2
