@@ -1,12 +1,13 @@
 """Prometheus HTTP service discovery (http_sd) from the inventory.
 
-One target per active device, labelled with its site, site kind,
-district and role, and carrying ``__param_module``/``__param_auth`` so Prometheus' usual
-multi-target relabelling (``__address__`` -> ``__param_target``) ports over from
-snmp_exporter. A device without a management address is a target too, named by its device
-name: nothing can reach it, so /snmp answers it 503 (reason ``no_management_address``) and it
-is down for every consumer of ``up``, instead of missing from them all. ``shard``/``shards`` split the city between several Prometheus servers by
-a stable hash of the device name (the same idea as Prometheus' hashmod).
+One target per active device, labelled with its site, site kind, district and role, and
+carrying ``__param_module``/``__param_auth`` so Prometheus' usual multi-target relabelling
+(``__address__`` -> ``__param_target``) ports over from snmp_exporter. A device without a
+management address is a target too, named by its device name: nothing can reach it, so
+/snmp answers it 503 (reason ``no_management_address``) and it is down for every consumer
+of ``up``, instead of missing from them all. ``shard``/``shards`` split the city between
+several Prometheus servers by a stable hash of the device name (the same idea as
+Prometheus' hashmod).
 """
 
 from __future__ import annotations
