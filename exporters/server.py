@@ -239,16 +239,28 @@ def make_app(poller: Poller, engine: Engine | None = None,
         outcomes[("refused", str(status.status_code))] += 1
         return status(text=f"{reason}\n")
 
+    def down_unaddressed(exc: TargetUnaddressed) -> web.HTTPException:
+        """Known down without sending anything: up is 0, as for a dead device."""
+        outcomes[("down", exc.reason)] += 1
+        return web.HTTPServiceUnavailable(text=f"target down: reason={exc.reason} ({exc})\n")
+
     async def checked(request: web.Request) -> tuple[Target, list[str], str]:
         """The request's target (as the policy resolves it), modules and profile, or the
-        400/403 that says what is wrong with it."""
+        400/403 that says what is wrong with it, or the 503 of a device without an address."""
         try:
-            target = parse_target(_single(request, "target", ""))
+            raw_target = _single(request, "target", "")
+            try:
+                target = parse_target(raw_target)
+            except TargetError:
+                (await current_policy()).check_unparsed(raw_target)
+                raise
             modules = parse_modules(request)
             auth = _single(request, "auth", "public_v2")
             profile = poller.profiles.get(auth)
             if profile is None:
                 raise TargetError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(poller.profiles))}")
+        except TargetUnaddressed as exc:
+            raise down_unaddressed(exc) from None
         except TargetError as exc:
             raise refuse(web.HTTPBadRequest, str(exc)) from None
         try:
@@ -256,9 +268,8 @@ def make_app(poller: Poller, engine: Engine | None = None,
         except TargetRefused as exc:
             log.info("refused /snmp target %s auth %s: %s", target, auth, exc)
             raise refuse(web.HTTPForbidden, str(exc)) from None
-        except TargetUnaddressed as exc:  # known down without sending anything: up is 0, as for a dead device
-            outcomes[("down", exc.reason)] += 1
-            raise web.HTTPServiceUnavailable(text=f"target down: reason={exc.reason} ({exc})\n") from None
+        except TargetUnaddressed as exc:
+            raise down_unaddressed(exc) from None
 
     async def snmp(request: web.Request) -> web.Response:
         target, modules, auth = await checked(request)

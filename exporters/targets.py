@@ -132,6 +132,10 @@ def _host(text: str, host: str) -> str:
     return name
 
 
+def _unaddressed(device: InventoryDevice) -> TargetUnaddressed:
+    return TargetUnaddressed(f"device {device.name} has no management address in the inventory")
+
+
 @dataclass(frozen=True)
 class InventoryDevice:
     name: str
@@ -166,6 +170,16 @@ class TargetPolicy:
     def stale(self) -> bool:
         return self._load is not None and time.monotonic() - self._loaded_at >= self.ttl_s
 
+    def check_unparsed(self, text: str) -> None:
+        """TargetUnaddressed when a target that is no ``HOST[:PORT]`` is ``NAME`` or ``NAME:PORT``
+        of a device without a management address, as /sd lists it: device names may hold
+        ``/`` and ``:``, and such a device is down, not a malformed request."""
+        name, colon, port = text.rpartition(":")
+        for candidate in (text, name if colon and port.isdigit() else ""):
+            device = self._index[1].get(candidate.lower()) if candidate else None
+            if device is not None and device.address is None:
+                raise _unaddressed(device)
+
     def resolve(self, target: Target, auth: str, bears_secret: bool) -> Target:
         """The target to poll (a device name becomes its management address), or
         TargetRefused saying why not, or TargetUnaddressed."""
@@ -173,7 +187,7 @@ class TargetPolicy:
         device = by_address.get(target.host) or by_name.get(target.host)
         if device is not None:
             if device.address is None:
-                raise TargetUnaddressed(f"device {device.name} has no management address in the inventory")
+                raise _unaddressed(device)
             if bears_secret and auth != device.profile:
                 raise TargetRefused(f"auth profile {auth!r} is not the profile of device {device.name} "
                                     f"({device.profile!r}); its secrets go only to the devices bound to it")

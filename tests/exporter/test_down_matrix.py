@@ -11,7 +11,7 @@ The devices (a school's switches and two hotspot access points, all in one inven
 | ``wrongk-sw`` | bound to a v3 profile whose authentication key the agent does not know |
 | ``partial-sw`` | answers system, but its interfaces walk goes back on itself (a module down) |
 | ``slow-sw`` | answers every request 4 s late (Prometheus waits 3 s) |
-| ``noaddr-ap`` | an active hotspot AP the inventory has no management address for |
+| ``noaddr-ap``, ``noaddr/ap:2`` | active hotspot APs the inventory has no management address for |
 | ``live-sw``, ``live-ap`` | healthy, the control |
 
 The consumers: ``/sd`` (the device is a target), ``/snmp`` with the device's own /sd
@@ -65,10 +65,12 @@ MATRIX = {
     "partial-sw": ("school", None, 200, "oid_not_increasing", {"NetopsModuleDown"}),
     "slow-sw": ("school", None, 503, "timeout", {"NetopsTargetDown"}),
     "noaddr-ap": ("hotspot", None, 503, "no_management_address", {"NetopsHotspotDown"}),
+    # device names may hold `/` and `:`: no host name, but still a device that is down
+    "noaddr/ap:2": ("hotspot", None, 503, "no_management_address", {"NetopsHotspotDown"}),
     "live-sw": ("school", None, 200, "", set()),
     "live-ap": ("hotspot", None, 200, "", set()),
 }
-ADDRESSES = {name: f"127.0.0.{10 + i}" for i, name in enumerate(MATRIX) if name != "noaddr-ap"}
+ADDRESSES = {name: f"127.0.0.{10 + i}" for i, name in enumerate(MATRIX) if not name.startswith("noaddr")}
 DOWN = {name for name, (_kind, _profile, status, _reason, _alerts) in MATRIX.items() if status == 503}
 
 
@@ -198,7 +200,7 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
                                   capture_output=True, text=True, timeout=120, cwd=ROOT)
             assert done.returncode == 0, done.stderr
             availability = json.loads(done.stdout)["kpis"]["hotspot_availability"]
-            assert availability["7d"] is not None and availability["7d"] < 0.75
+            assert availability["7d"] is not None and availability["7d"] < 0.5
     finally:
         if prom_proc is not None:
             stop_pid(prom_proc)
