@@ -1,10 +1,13 @@
 """Prometheus HTTP service discovery (http_sd) from the inventory.
 
-One target per active device with an SNMP address, labelled with its site, site kind,
-district and role, and carrying ``__param_module``/``__param_auth`` so Prometheus' usual
-multi-target relabelling (``__address__`` -> ``__param_target``) ports over from
-snmp_exporter. ``shard``/``shards`` split the city between several Prometheus servers by
-a stable hash of the device name (the same idea as Prometheus' hashmod).
+One target per active device, labelled with its site, site kind, district and role, and
+carrying ``__param_module``/``__param_auth`` so Prometheus' usual multi-target relabelling
+(``__address__`` -> ``__param_target``) ports over from snmp_exporter. A device without a
+management address is a target too, named by its device name: nothing can reach it, so
+/snmp answers it 503 (reason ``no_management_address``) and it is down for every consumer
+of ``up``, instead of missing from them all. ``shard``/``shards`` split the city between
+several Prometheus servers by a stable hash of the device name (the same idea as
+Prometheus' hashmod).
 """
 
 from __future__ import annotations
@@ -35,32 +38,33 @@ def shard_of(name: str, shards: int) -> int:
     return zlib.crc32(name.encode()) % shards
 
 
-def pollable_devices(engine: Engine) -> list[tuple[Device, Site]]:
-    """The devices that are targets: active, with a management address. /sd lists them and
-    /snmp polls only them (unless --allow-any-target), so the two agree."""
+def monitored_devices(engine: Engine) -> list[tuple[Device, Site]]:
+    """The devices that are targets: the active ones. /sd lists them and /snmp polls only
+    them (unless --allow-any-target), so the two agree."""
     with session_scope(engine) as session:
         return session.exec(
             select(Device, Site).join(Site, Site.id == Device.site_id)
-            .where(Device.status == Status.ACTIVE, Device.mgmt_ip.is_not(None))
+            .where(Device.status == Status.ACTIVE)
             .order_by(Device.name)
         ).all()
 
 
 def inventory_devices(engine: Engine) -> list[InventoryDevice]:
-    """The targets with the auth profile each is bound to (what ``__param_auth`` says)."""
+    """The targets with the auth profile each is bound to (what ``__param_auth`` says); the
+    address is None for a device the inventory has none for."""
     return [InventoryDevice(device.name, device.mgmt_ip, device.snmp_profile or DEFAULT_AUTH)
-            for device, _site in pollable_devices(engine)]
+            for device, _site in monitored_devices(engine)]
 
 
 def sd_groups(engine: Engine, shard: int = 0, shards: int = 1, port: int | None = None) -> list[dict]:
     if shards < 1 or not 0 <= shard < shards:
         raise ValueError(f"shard {shard} of {shards}: need 0 <= shard < shards")
     groups = []
-    for device, site in pollable_devices(engine):
+    for device, site in monitored_devices(engine):
         if shards > 1 and shard_of(device.name, shards) != shard:
             continue
         groups.append({
-            "targets": [format_target(device.mgmt_ip, port)],
+            "targets": [format_target(device.mgmt_ip or device.name, port)],
             "labels": {
                 "device": device.name,
                 "site": site.code,

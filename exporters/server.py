@@ -30,7 +30,7 @@ from exporters.snmp.exposition import CONTENT_TYPE
 from exporters.snmp.modules import MODULES
 from exporters.snmp.poller import ModuleResult, Poller, ScrapeRequestError
 from exporters.snmp.profiles import bears_secret
-from exporters.targets import Target, TargetError, TargetPolicy, TargetRefused, parse_target
+from exporters.targets import Target, TargetError, TargetPolicy, TargetRefused, TargetUnaddressed, parse_target
 
 log = logging.getLogger("netops.exporter")
 
@@ -43,15 +43,15 @@ LANDING = """<!doctype html><html><head><title>netops exporter</title></head><bo
 <li><a href="sd">/sd</a>: Prometheus http_sd targets from the inventory (<code>?shard=K&amp;shards=N&amp;port=P</code>)</li>
 <li><a href="-/healthy">/-/healthy</a>, <code>POST /-/reload</code>: reload auth profiles</li></ul>
 <p>Modules: system, interfaces, optics, wifi, lldp. Targets: the inventory's devices, by management address
-or name, each with its own auth profile (403 otherwise). A target that answers nothing is a 503 with the
-reason, so Prometheus' <code>up</code> is 0. Metric names and status codes: docs/metrics.md.</p></body></html>"""
+or name, each with its own auth profile (403 otherwise). A target that answers nothing, or has no management
+address, is a 503 with the reason, so Prometheus' <code>up</code> is 0. Metric names and status codes: docs/metrics.md.</p></body></html>"""
 
 
 DEFAULT_MODULES = "system,interfaces"
 #: module names one request may list (duplicates included) before it is refused
 MAX_MODULE_ENTRIES = 32
 #: module failures that prove the agent answered: the device is up, the module is not
-AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "table_too_large"))
+AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "oid_loop", "table_too_large"))
 #: SNMPv3 refusals (usmStats reports) and a privacy key the agent could not decrypt with:
 #: all read as one reason for the target, ``auth``
 AUTH_REASONS = frozenset(("auth_failure", "wrong_digest", "unknown_user", "unknown_engine_id", "decryption_error",
@@ -239,16 +239,28 @@ def make_app(poller: Poller, engine: Engine | None = None,
         outcomes[("refused", str(status.status_code))] += 1
         return status(text=f"{reason}\n")
 
+    def down_unaddressed(exc: TargetUnaddressed) -> web.HTTPException:
+        """Known down without sending anything: up is 0, as for a dead device."""
+        outcomes[("down", exc.reason)] += 1
+        return web.HTTPServiceUnavailable(text=f"target down: reason={exc.reason} ({exc})\n")
+
     async def checked(request: web.Request) -> tuple[Target, list[str], str]:
         """The request's target (as the policy resolves it), modules and profile, or the
-        400/403 that says what is wrong with it."""
+        400/403 that says what is wrong with it, or the 503 of a device without an address."""
         try:
-            target = parse_target(_single(request, "target", ""))
+            raw_target = _single(request, "target", "")
+            try:
+                target = parse_target(raw_target)
+            except TargetError:
+                (await current_policy()).check_unparsed(raw_target)
+                raise
             modules = parse_modules(request)
             auth = _single(request, "auth", "public_v2")
             profile = poller.profiles.get(auth)
             if profile is None:
                 raise TargetError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(poller.profiles))}")
+        except TargetUnaddressed as exc:
+            raise down_unaddressed(exc) from None
         except TargetError as exc:
             raise refuse(web.HTTPBadRequest, str(exc)) from None
         try:
@@ -256,6 +268,8 @@ def make_app(poller: Poller, engine: Engine | None = None,
         except TargetRefused as exc:
             log.info("refused /snmp target %s auth %s: %s", target, auth, exc)
             raise refuse(web.HTTPForbidden, str(exc)) from None
+        except TargetUnaddressed as exc:
+            raise down_unaddressed(exc) from None
 
     async def snmp(request: web.Request) -> web.Response:
         target, modules, auth = await checked(request)

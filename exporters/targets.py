@@ -8,9 +8,10 @@ label an uncaught ``UnicodeError``: every refusal is a :class:`TargetError` with
 
 The policy binds targets and credentials to the inventory (:class:`TargetPolicy`):
 
-- by default only the inventory's devices are polled (active, with a management address:
-  exactly what /sd lists), named by management address or by device name (a name is polled
-  at the device's management address, never at what DNS says);
+- by default only the inventory's devices are polled (the active ones: exactly what /sd
+  lists), named by management address or by device name (a name is polled at the device's
+  management address, never at what DNS says); a device without a management address is
+  a :class:`TargetUnaddressed` (HTTP 503: down, nothing can reach it);
 - a stored profile's secrets go only to the devices bound to it (``Device.snmp_profile``;
   a device without one is bound to ``public_v2``, as /sd says); a profile without secrets
   (community ``public``) may go to any inventory device;
@@ -47,6 +48,12 @@ class TargetError(NetopsError):
 
 class TargetRefused(NetopsError):
     """A well-formed target the policy does not allow (HTTP 403)."""
+
+
+class TargetUnaddressed(NetopsError):
+    """An inventory device without a management address: down, nothing can poll it (HTTP 503)."""
+
+    reason = "no_management_address"
 
 
 @dataclass(frozen=True)
@@ -125,10 +132,14 @@ def _host(text: str, host: str) -> str:
     return name
 
 
+def _unaddressed(device: InventoryDevice) -> TargetUnaddressed:
+    return TargetUnaddressed(f"device {device.name} has no management address in the inventory")
+
+
 @dataclass(frozen=True)
 class InventoryDevice:
     name: str
-    address: str  # canonical management address
+    address: str | None  # canonical management address; None when the inventory has none
     profile: str  # the auth profile it is bound to
 
 
@@ -154,17 +165,29 @@ class TargetPolicy:
         next attempt waits ``ttl_s`` (a database outage must not cost every scrape a try)."""
         self._loaded_at = time.monotonic()
         devices = self._load() if self._load is not None else []
-        self._index = ({d.address: d for d in devices}, {d.name.lower(): d for d in devices})
+        self._index = ({d.address: d for d in devices if d.address}, {d.name.lower(): d for d in devices})
 
     def stale(self) -> bool:
         return self._load is not None and time.monotonic() - self._loaded_at >= self.ttl_s
 
+    def check_unparsed(self, text: str) -> None:
+        """TargetUnaddressed when a target that is no ``HOST[:PORT]`` is ``NAME`` or ``NAME:PORT``
+        of a device without a management address, as /sd lists it: device names may hold
+        ``/`` and ``:``, and such a device is down, not a malformed request."""
+        name, colon, port = text.rpartition(":")
+        for candidate in (text, name if colon and port.isdigit() else ""):
+            device = self._index[1].get(candidate.lower()) if candidate else None
+            if device is not None and device.address is None:
+                raise _unaddressed(device)
+
     def resolve(self, target: Target, auth: str, bears_secret: bool) -> Target:
         """The target to poll (a device name becomes its management address), or
-        TargetRefused saying why not."""
+        TargetRefused saying why not, or TargetUnaddressed."""
         by_address, by_name = self._index
         device = by_address.get(target.host) or by_name.get(target.host)
         if device is not None:
+            if device.address is None:
+                raise _unaddressed(device)
             if bears_secret and auth != device.profile:
                 raise TargetRefused(f"auth profile {auth!r} is not the profile of device {device.name} "
                                     f"({device.profile!r}); its secrets go only to the devices bound to it")

@@ -352,6 +352,8 @@ class SnmpClient:
         total = 0
         for column in columns:
             into.setdefault(column, [])
+        # a tolerant profile takes OIDs that go back, so only a repeat tells a loop
+        seen = {column: set(map(_oid_of, into[column])) for column in columns} if profile.allow_nonincreasing else None
         while active:
             pdu = await self.request(address, profile, ber.GET_BULK_REQUEST, [cursor[c] for c in active],
                                      deadline, max(1, profile.max_repetitions), slot=slot)
@@ -360,13 +362,31 @@ class SnmpClient:
             varbinds = pdu.varbinds
             if not varbinds:
                 raise SnmpError("malformed_response", "GETBULK answered with no varbinds")
+            taken_before = {column: len(into[column]) for column in active}
             active, taken = read_answer(active, cursor, varbinds, profile.allow_nonincreasing, into)
+            if seen is not None:
+                _stop_at_a_repeat(taken_before, into, seen)
             total += taken
             if total > guard:
                 raise SnmpError("table_too_large", f"more than {guard} varbinds")
 
 
 _oid_of, _tag_of = operator.itemgetter(0), operator.itemgetter(1)
+
+
+def _stop_at_a_repeat(taken_before: dict[bytes, int], into: dict[bytes, list[ber.VarBind]],
+                      seen: dict[bytes, set[bytes]]) -> None:
+    """``oid_loop`` when a column's new rows hold an OID the walk already returned (rows
+    from the repeat on are dropped: each row is exported once). Without it a cycle over
+    several rows (after .3 comes .1 again) ran on to the walk guard or the budget."""
+    for column, start in taken_before.items():
+        rows, known = into[column], seen[column]
+        for position in range(start, len(rows)):
+            oid = rows[position][0]
+            if oid in known:
+                del rows[position:]
+                raise SnmpError("oid_loop", f"the walk came back to {ber.oid_to_str(oid)}: the agent's table loops")
+            known.add(oid)
 
 
 def read_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber.VarBind],

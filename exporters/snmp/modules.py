@@ -389,6 +389,22 @@ OPTIC_FAMILIES = {
 }
 
 
+@dataclass
+class OpticLabels:
+    sensors: dict[bytes, Sensor]  # the optic sensors, by sensor index
+    indexes: frozenset[bytes]  # every sensor index walked, optic or not: another set, other transceivers
+
+
+def _optics_stamp(ctx: PollContext, if_labels: InterfaceLabels) -> tuple[int, bytes] | None:
+    """What must not move for the optics labels to stay valid: entLastChangeTime (any
+    transceiver inserted, removed or replaced) and the interface names they carry. None
+    (walked every scrape, as snmp_exporter does) when the agent has no entLastChangeTime:
+    a transceiver replaced on the same ifIndex leaves ifNumber where it was."""
+    if ENT_LAST_CHANGE not in ctx.base:
+        return None
+    return ctx.base_int(ENT_LAST_CHANGE), if_labels.source
+
+
 class OpticsModule(Module):
     """ENTITY-SENSOR-MIB sensors of transceivers, mapped to interfaces through the
     ENTITY-MIB alias mapping of the sensor or the port entity that contains it."""
@@ -398,48 +414,57 @@ class OpticsModule(Module):
 
     async def prepare(self, ctx):
         if_labels = await interface_labels(ctx)
+        ctx.notes["optics_stamp"] = stamp = _optics_stamp(ctx, if_labels)
+        ctx.notes["optics"] = await ctx.cached("optics", stamp, lambda: self._load(ctx, if_labels))
 
-        async def load() -> dict[bytes, Sensor]:
-            data = await ctx.walk([SENSOR_TYPE, SENSOR_SCALE, SENSOR_PRECISION])
-            ent = await ctx.walk([ENT_PHYSICAL_NAME, ENT_CONTAINED_IN])
-            alias = await ctx.walk([ENT_ALIAS_MAPPING])
+    async def walked(self, ctx, data):
+        labels: OpticLabels = ctx.notes["optics"]
+        cut = len(SENSOR_VALUE)
+        if {oid[cut:] for oid, _tag, _raw in data.get(SENSOR_VALUE, ())} != labels.indexes:
+            # sensors come and go: a transceiver inserted or pulled behind an entLastChangeTime that did not move
+            ctx.notes["optics"] = ctx.store("optics", ctx.notes["optics_stamp"],
+                                            await self._load(ctx, await interface_labels(ctx)))
 
-            def by_index(rows, column):
-                return {vb[0][len(column):]: vb for vb in rows.get(column, [])}
+    @staticmethod
+    async def _load(ctx: PollContext, if_labels: InterfaceLabels) -> OpticLabels:
+        data = await ctx.walk([SENSOR_TYPE, SENSOR_SCALE, SENSOR_PRECISION])
+        ent = await ctx.walk([ENT_PHYSICAL_NAME, ENT_CONTAINED_IN])
+        alias = await ctx.walk([ENT_ALIAS_MAPPING])
 
-            types, scales, precisions = (by_index(data, c) for c in (SENSOR_TYPE, SENSOR_SCALE, SENSOR_PRECISION))
-            names, parents = by_index(ent, ENT_PHYSICAL_NAME), by_index(ent, ENT_CONTAINED_IN)
-            if_of_entity = {}
-            for oid, tag, raw in alias.get(ENT_ALIAS_MAPPING, []):
-                entity = ber.decode_subids(oid[len(ENT_ALIAS_MAPPING):])[0]
-                if tag == ber.OBJECT_ID and raw.startswith(IF_INDEX_COLUMN):
-                    if_of_entity[entity] = raw[len(IF_INDEX_COLUMN):]
-            sensors = {}
-            for index, type_vb in types.items():
-                entity = ber.decode_subids(index)[0]
-                name = text(names[index][2]) if index in names else ""
-                chosen = sensor_metric(_uint(type_vb), name)
-                if chosen is None:
-                    continue
-                if_index, hop = None, entity
-                for _ in range(3):  # sensor, its port, the port's container
-                    if hop in if_of_entity:
-                        if_index = if_of_entity[hop]
-                        break
-                    parent = parents.get(ber.encode_arcs((hop,))) if hop else None
-                    hop = _uint(parent) if parent else 0
-                scale = _uint(scales[index]) if index in scales else 9
-                precision = _uint(precisions[index]) if index in precisions else 0
-                iface = (if_labels.by_index.get(if_index) or _unnamed(if_index)) if if_index else 'if_name=""'
-                sensors[index] = Sensor(chosen[0], 3 * (scale - 9) - precision, chosen[1],
-                                        f'{iface},sensor="{escape(name)}"')
-            return sensors
+        def by_index(rows, column):
+            return {vb[0][len(column):]: vb for vb in rows.get(column, [])}
 
-        stamp = (ctx.base_int(ENT_LAST_CHANGE, -1), ctx.base_int(IF_NUMBER, -1))
-        ctx.notes["sensors"] = await ctx.cached("optics", stamp, load)
+        types, scales, precisions = (by_index(data, c) for c in (SENSOR_TYPE, SENSOR_SCALE, SENSOR_PRECISION))
+        names, parents = by_index(ent, ENT_PHYSICAL_NAME), by_index(ent, ENT_CONTAINED_IN)
+        if_of_entity = {}
+        for oid, tag, raw in alias.get(ENT_ALIAS_MAPPING, []):
+            entity = ber.decode_subids(oid[len(ENT_ALIAS_MAPPING):])[0]
+            if tag == ber.OBJECT_ID and raw.startswith(IF_INDEX_COLUMN):
+                if_of_entity[entity] = raw[len(IF_INDEX_COLUMN):]
+        sensors = {}
+        for index, type_vb in types.items():
+            entity = ber.decode_subids(index)[0]
+            name = text(names[index][2]) if index in names else ""
+            chosen = sensor_metric(_uint(type_vb), name)
+            if chosen is None:
+                continue
+            if_index, hop = None, entity
+            for _ in range(3):  # sensor, its port, the port's container
+                if hop in if_of_entity:
+                    if_index = if_of_entity[hop]
+                    break
+                parent = parents.get(ber.encode_arcs((hop,))) if hop else None
+                hop = _uint(parent) if parent else 0
+            scale = _uint(scales[index]) if index in scales else 9
+            precision = _uint(precisions[index]) if index in precisions else 0
+            iface = (if_labels.by_index.get(if_index) or _unnamed(if_index)) if if_index else 'if_name=""'
+            sensors[index] = Sensor(chosen[0], 3 * (scale - 9) - precision, chosen[1],
+                                    f'{iface},sensor="{escape(name)}"')
+        return OpticLabels(sensors, frozenset(types))
 
     def render(self, ctx, data, out):
-        sensors: dict[bytes, Sensor] = ctx.notes.get("sensors") or {}
+        labels: OpticLabels | None = ctx.notes.get("optics")
+        sensors = labels.sensors if labels is not None else {}
         families = {name: Family(name, "gauge", help_text) for name, help_text in OPTIC_FAMILIES.items()}
         ok = {vb[0][len(SENSOR_OPER_STATUS):] for vb in data.get(SENSOR_OPER_STATUS, ()) if _uint(vb) == 1}
         for vb in data.get(SENSOR_VALUE, ()):

@@ -4,8 +4,9 @@ Fairness under faults: the base GET is the target's probe and runs outside the p
 slots, so targets that do not answer (closed ports fail at once with ``unreachable``,
 black holes wait out their timeout) never hold a slot a live target needs; only a target
 that answered it queues for a slot to walk its modules. A target whose last probe got no
-answer is *known dead*: its next probe is one try with ``probe_timeout_s``, not the
-profile's full timeout and retries.
+answer is *known dead*: its next probe is one try, not the profile's retries; it waits the
+profile's timeout (within the budget), since a slow agent is as slow after a miss: a shorter
+wait would read it down on every scrape for as long as it is slow.
 
 The time budget: Prometheus tells us how long it will wait (header
 ``X-Prometheus-Scrape-Timeout-Seconds``); the poller stops that much minus
@@ -70,14 +71,13 @@ class ScrapeResult:
 class Poller:
     def __init__(self, profiles: dict[str, AuthProfile], *, max_targets_in_flight: int = 64,
                  cache_ttl_s: float = 3600.0, budget_offset_s: float = 0.5,
-                 max_scrape_timeout_s: float = 120.0, probe_timeout_s: float = 1.0):
+                 max_scrape_timeout_s: float = 120.0):
         self.profiles = profiles
         self.client = SnmpClient()
         self.limiter = Limiter(max_targets_in_flight)
         self.cache = LabelCache(cache_ttl_s)
         self.budget_offset_s = budget_offset_s
         self.max_scrape_timeout_s = max_scrape_timeout_s
-        self.probe_timeout_s = probe_timeout_s
         self.known_dead: dict[tuple[str, int], float] = {}  # address -> when its probe last got no answer
         self.errors: Counter[tuple[str, str]] = Counter()  # (module, reason) -> count
         self.stats = ScrapeStats()
@@ -173,9 +173,8 @@ class Poller:
                 slot.let_go()
 
     async def _probe(self, address, profile: AuthProfile, deadline: float) -> dict:
-        """The base GET, outside the slots: short (one try, ``probe_timeout_s``) for a known dead target."""
-        short = dict(timeout_s=min(profile.timeout_s, self.probe_timeout_s), retries=0) \
-            if address in self.known_dead else {}
+        """The base GET, outside the slots: one try for a known dead target."""
+        short = dict(retries=0) if address in self.known_dead else {}
         try:
             base = await self.client.get(address, profile, BASE_OIDS, deadline, **short)
         except SnmpError as exc:

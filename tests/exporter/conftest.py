@@ -15,10 +15,12 @@ from exporters.snmp.usm import UsmUser
 from netops.secrets import Secret
 from tests.support import snmpd
 
-# ENTITY-SENSOR-MIB optics on port entity 1000 (mapped to ifIndex 2), an AIRESPACE WLC's
+# ENTITY-SENSOR-MIB optics on port entity 1000 (mapped to ifIndex 2) and entLastChangeTime
+# (a switch's ENTITY-MIB has it: the optics labels stay cached until it moves), an AIRESPACE WLC's
 # SSIDs and one AP with two radios, an Aruba Instant AP (AI-AP-MIB), and one LLDP
 # neighbour, served by snmpd `override`.
 AGENT_EXTRAS = """
+override 1.3.6.1.2.1.47.1.4.1.0 timeticks 4200
 override 1.3.6.1.2.1.47.1.1.1.1.7.1000 octet_str "Gi0/1 transceiver"
 override 1.3.6.1.2.1.47.1.3.2.1.2.1000.0 object_id .1.3.6.1.2.1.2.2.1.1.2
 """ + "".join(

@@ -1,8 +1,10 @@
 """An snmpd ``pass_persist`` script: serves the OIDs of a JSON file, read anew on every
 request, so a test can renumber interfaces or break a table between two scrapes of a
 real net-snmp agent. The file maps a numeric OID to ``[type, value]`` in pass syntax
-(``integer``, ``counter64``, ``string``, ``octet`` as hex octets, ...), or ``kill``: asked
-for that OID, the script kills snmpd (an agent dying mid-walk, at a known row)."""
+(``integer``, ``counter64``, ``string``, ``octet`` as hex octets, ...), ``kill``: asked
+for that OID, the script kills snmpd (an agent dying mid-walk, at a known row), or ``["back", OID]``:
+a getnext that lands there answers the row of that earlier OID instead (firmware whose walk
+loops back: a cycle over the rows in between)."""
 
 import json
 import os
@@ -27,6 +29,8 @@ def main(path: str) -> None:
             if found is not None and found[2] == "kill":
                 os.kill(os.getppid(), signal.SIGKILL)
                 return
+            if found is not None and found[2] == "back" and command == "getnext":
+                found = next(row for row in rows if row[1] == found[3])
             print("NONE" if found is None else f".{found[1]}\n{found[2]}\n{found[3]}", flush=True)
         elif command == "set":
             sys.stdin.readline(), sys.stdin.readline()

@@ -109,16 +109,17 @@ def interface_rows(names: dict[int, str], last_change: int | None) -> dict[str, 
     return rows
 
 
-def start_foreign_agent(tmp: Path, rows: dict[str, list[str]]) -> ForeignAgent:
-    """snmpd on a free loopback port, its IF-MIB served from ``tmp/rows.json`` by pass_table.py."""
+def start_foreign_agent(tmp: Path, rows: dict[str, list[str]],
+                        subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31")) -> ForeignAgent:
+    """snmpd on a free loopback port, its IF-MIB (and any other ``subtrees``) served from
+    ``tmp/rows.json`` by pass_table.py."""
     tmp.mkdir(parents=True, exist_ok=True)
     rows_file = tmp / "rows.json"
     rows_file.write_text(json.dumps(rows))
     script = f"{sys.executable} {Path(__file__).with_name('pass_table.py')} {rows_file}"
     port = snmpd.free_udp_port()
     (tmp / "snmpd.conf").write_text(
-        "rocommunity public 127.0.0.0/8\n"
-        f"pass_persist .1.3.6.1.2.1.2 {script}\npass_persist .1.3.6.1.2.1.31 {script}\n")
+        "rocommunity public 127.0.0.0/8\n" + "".join(f"pass_persist {subtree} {script}\n" for subtree in subtrees))
     proc = subprocess.Popen(
         [find_binary("snmpd", "/usr/sbin/snmpd"), "-f", "-C", "-c", str(tmp / "snmpd.conf"), "-Lf", str(tmp / "log"),
          # snmpd's own IF-MIB left out: the script's tables are the agent's

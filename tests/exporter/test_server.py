@@ -163,14 +163,15 @@ scrape_configs:
         lo_now = int(agent.bulkwalk("1.3.6.1.2.1.31.1.1.1.6.1")["1.3.6.1.2.1.31.1.1.1.6.1"])
         assert 0 < float(series["value"][1]) <= lo_now
         # the unreachable switch is scraped too, and is down for Prometheus itself (up = 0,
-        # the exporter answers 503 within Prometheus' 1 s timeout), the live router up
+        # the exporter answers 503 within Prometheus' 1 s timeout), and so is the AP without a
+        # management address (503 at once); the live router is up
         up_query = 'up{job="snmp"}'
         api = f"http://127.0.0.1:{prom_port}/api/v1/query?query=" + urllib.parse.quote(up_query)
         deadline, up = time.monotonic() + 20, {}
-        while time.monotonic() < deadline and len(up) < 2:
+        while time.monotonic() < deadline and len(up) < 3:
             up = {r["metric"]["device"]: r["value"][1] for r in json.loads(get(api)[1])["data"]["result"]}
             time.sleep(0.5)
-        assert up == {"sch-0001-sw0": "0", "pop-buer-cr1": "1"}
+        assert up == {"sch-0001-sw0": "0", "no-ip-ap": "0", "pop-buer-cr1": "1"}
         targets = json.loads(get(f"http://127.0.0.1:{prom_port}/api/v1/targets")[1])["data"]["activeTargets"]
         (dead,) = [t for t in targets if t["labels"].get("device") == "sch-0001-sw0"]
         assert "503" in dead["lastError"]

@@ -18,7 +18,7 @@ import time
 
 class FaultProxy:
     def __init__(self, agent_port: int, mode: str = "forward", answer_first: int = 0, delay_s: float = 0.0,
-                 seed: int = 1, other_port: bool = False):
+                 seed: int = 1, other_port: bool = False, host: str = "127.0.0.1"):
         self.agent = ("127.0.0.1", agent_port)
         self.mode = mode
         self.answer_first = answer_first
@@ -26,7 +26,8 @@ class FaultProxy:
         self.answers = 0
         self._rng = random.Random(seed)
         self._front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._front.bind(("127.0.0.1", 0))
+        self.host = host  # a loopback address: 127.0.0.2 and on make devices of their own
+        self._front.bind((host, 0))
         self.port = self._front.getsockname()[1]
         self._back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._back.bind(("127.0.0.1", 0))
@@ -40,7 +41,7 @@ class FaultProxy:
 
     @property
     def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def __enter__(self):
         self._thread.start()
