@@ -112,16 +112,18 @@ class SteinerInstance:
         cols = np.concatenate([self.head, self.tail, np.arange(n)])
         slots = coo_matrix((np.arange(1, 2 * m + n + 1, dtype=float), (rows, cols)),
                            shape=(n + 1, n + 1)).tocsr()
-        return slots, slots.data.astype(np.int64) - 1
+        return slots, slots.data.astype(np.int64) - 1, np.empty(2 * m + n)
 
     def shortest(self, weights: np.ndarray, start: int, *, offsets: np.ndarray | None = None,
                  limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """Dijkstra (C speed) from ``start`` with per-arc ``weights``; ``start`` = ``n``
         is the virtual source, reaching node v at ``offsets[v]`` (inf: not at all)."""
-        graph, perm = self._template
-        if offsets is None:
-            offsets = np.full(self.n, np.inf)
-        graph.data = np.maximum(np.concatenate([weights, weights, offsets])[perm], _EPS)
+        graph, perm, spread = self._template  # spread: weights, weights, offsets (no allocation per search)
+        m = len(self.tail)
+        spread[:m] = spread[m:2 * m] = weights
+        spread[2 * m:] = np.inf if offsets is None else offsets[:self.n]
+        np.take(spread, perm, out=graph.data)
+        np.maximum(graph.data, _EPS, out=graph.data)
         return dijkstra(graph, directed=True, indices=start, return_predecessors=True, limit=limit)
 
     def path(self, preds: np.ndarray, start: int, end: int) -> list[int] | None:
@@ -387,15 +389,22 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
     usage = np.zeros(len(instance.fixed), dtype=np.int64)
     for arcs in paths.values():
         np.add.at(usage, arcs, 1)
-    members, limits, taken = limit_counter(capacities)
-    used = sum((taken(arcs) for arcs in paths.values()), np.zeros(len(limits), dtype=np.int64))
+    members, limits, taken, taken_by_all = limit_counter(capacities)
+    used = taken_by_all(usage)
+    # a trench's price to the next site: its cables' only where dug; kept up to date arc by arc
+    priced = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
+
+    def reprice(arcs: list[int]) -> None:
+        priced[arcs] = instance.per_cable[arcs] + np.where(usage[arcs] > 0, 0.0, instance.fixed[arcs])
+
     for _ in range(max_passes):
         improved = False
         for t in sorted(only or paths, key=lambda t: -len(paths[t])):
             old = paths[t]
             np.subtract.at(usage, old, 1)
             used -= taken(old)
-            weights = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
+            reprice(old)
+            weights = priced.copy()
             old_cost = float(weights[old].sum())
             for full in np.flatnonzero(used >= limits):
                 weights[members[full]] = np.inf
@@ -412,6 +421,7 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
                     weights[members[full]] = np.inf
             np.add.at(usage, paths[t], 1)
             used += taken(paths[t])
+            reprice(paths[t])
         if not improved:
             break
     return paths

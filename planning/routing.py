@@ -12,7 +12,13 @@ trenches and manholes a route passes on spare strands (a strand edge jumps from 
 to closure, but its cable lies in every trench and manhole on the way), and a route
 doubling back through a manhole, trench or building it passed or running along itself.
 
-Priced as lexicographic penalties on top of euros:
+Every arc's price is one exact integer, lexicographic (euros, metres): euros to a
+micro-euro first, then millimetres (``_PairProblem.weight``). At equal cost the search
+itself prefers fewer metres (spare strand pairs cost 0 EUR/m, so strand chains of any
+length tie), then the first found in a fixed order (the heap's node index): the same city
+gives the same routes.
+
+On top of that, lexicographic penalties:
 
 * a super-sink behind every PoP building with one cheap arc each makes the pair end in
   two *different* PoP buildings; a second, penalised arc allows the same one only where
@@ -103,14 +109,15 @@ class _Arcs:
             self.label.append(lab)
 
 
-def _dijkstra(arcs: _Arcs, source: int, potential: list[float], target: int) -> tuple[list[float], list[int]]:
-    """Shortest reduced-cost distances from ``source``, settled up to ``target``: every node
-    nearer than it is final (and its ``via``), every other one is at least as far."""
+def _dijkstra(arcs: _Arcs, source: int, potential: list[int], target: int) -> tuple[list[float], list[int]]:
+    """Shortest reduced-cost distances (exact integers) from ``source``, settled up to
+    ``target``: every node nearer than it is final (and its ``via``), every other one is at
+    least as far."""
     inf = float("inf")
     dist = [inf] * len(arcs.out)
     via = [-1] * len(arcs.out)
-    dist[source] = 0.0
-    heap = [(0.0, source)]
+    dist[source] = 0
+    heap = [(0, source)]
     out, head_of, cost, cap = arcs.out, arcs.head, arcs.cost, arcs.cap
     pop, push = heapq.heappop, heapq.heappush
     while heap:
@@ -124,10 +131,8 @@ def _dijkstra(arcs: _Arcs, source: int, potential: list[float], target: int) -> 
             if cap[arc] <= 0:
                 continue
             head = head_of[arc]
-            # reduced costs are >= 0 up to rounding; clamp so Dijkstra stays exact
-            reduced = cost[arc] + here - potential[head]
-            nd = d + reduced if reduced > 0.0 else d
-            if nd < dist[head] - 1e-9:
+            nd = d + cost[arc] + here - potential[head]  # reduced costs are >= 0, exactly (integers)
+            if nd < dist[head]:
                 dist[head] = nd
                 via[head] = arc
                 push(heap, (nd, head))
@@ -154,7 +159,9 @@ class _PairProblem:
         self.sink = 2 * len(nodes) + len(hubs)
         arcs = self.arcs = _Arcs.empty(self.sink + 1)
         total = sum(d["fixed_eur"] + d["per_cable_eur"] for _, _, d in net.graph.edges(data=True))
-        self.same_pop_penalty = 2 * total + 1e6
+        # millimetres of any set of routes stay below this: euros always come first
+        self.metres_span = 2 * round(1000 * sum(d["length_m"] for _, _, d in net.graph.edges(data=True))) + 1
+        self.same_pop_penalty = self.weight(2 * total + 1e6)
         self.share_penalty = 2 * self.same_pop_penalty
         self.arcs_of: dict[Hashable, list[int]] = {}  # edge id or node -> its arcs (to forbid)
         own_nodes = own_entry_nodes(net, site)
@@ -167,22 +174,22 @@ class _PairProblem:
 
         for node, i in self.index.items():
             if node in net.pops:
-                add(node, 2 * i, hub_index[net.building_of(node) or node], 0.0, ("pop", node))
+                add(node, 2 * i, hub_index[net.building_of(node) or node], 0, ("pop", node))
                 if pair:
-                    add(node, 2 * i, hub_index[net.building_of(node) or node], 0.0, ("pop", node))
+                    add(node, 2 * i, hub_index[net.building_of(node) or node], 0, ("pop", node))
             elif node == site:
                 continue
             else:
                 free = node in own_nodes or net.building_of(node) in own
-                add(node, 2 * i, 2 * i + 1, 0.0, ("node",))
+                add(node, 2 * i, 2 * i + 1, 0, ("node",))
                 if pair:
-                    add(node, 2 * i, 2 * i + 1, 0.0 if free else self.share_penalty, ("node",))
+                    add(node, 2 * i, 2 * i + 1, 0 if free else self.share_penalty, ("node",))
         for hub, h in hub_index.items():
-            arcs.add(h, self.sink, 0.0, ("sink",))
+            arcs.add(h, self.sink, 0, ("sink",))
             if pair:
                 arcs.add(h, self.sink, self.same_pop_penalty, ("sink",))
         for u, v, key, d in net.graph.edges(keys=True, data=True):
-            single = d["fixed_eur"] + d["per_cable_eur"]
+            single = self.weight(d["fixed_eur"] + d["per_cable_eur"], d["length_m"])
             element = (frozenset((u, v)), key)
             for a, b in ((u, v), (v, u)):
                 if b == site or a in net.pops:
@@ -192,20 +199,26 @@ class _PairProblem:
                 if pair and d.get("strand_pairs", 2) >= 2:  # a cable with one free pair carries one route
                     # a site's own documented entry is no trench: both routes may use it freely;
                     # a trench used twice is dug already: the second cable pays its own metres
-                    penalty = 0.0 if d["kind"] == OWN_ENTRY else self.share_penalty
-                    add(element, tail, head, d["per_cable_eur"] + penalty, (a, b, key))
+                    penalty = 0 if d["kind"] == OWN_ENTRY else self.share_penalty
+                    add(element, tail, head, self.weight(d["per_cable_eur"], d["length_m"]) + penalty, (a, b, key))
         self.capacity = list(arcs.cap)
+
+    def weight(self, eur: float, metres: float = 0.0) -> int:
+        """(euros, metres) as one integer ordered lexicographically: at equal euros (to a
+        micro-euro) fewer metres (to a millimetre) are cheaper."""
+        return round(eur * 1_000_000) * self.metres_span + round(metres * 1000)
 
     def solve(self, forbidden: frozenset = frozenset()) -> tuple[list[Route], float] | None:
         """The ``count`` routes of least total cost avoiding the ``forbidden`` edges and
-        nodes, and that cost (penalties included); None when there are none."""
+        nodes, and that cost (``weight``: metres break ties; penalties included); None
+        when there are none."""
         arcs = self.arcs
         base = list(self.capacity)
         for element in forbidden:
             for arc in self.arcs_of.get(element, ()):
                 base[arc] = 0
         arcs.cap = list(base)
-        potential = [0.0] * len(arcs.out)
+        potential = [0] * len(arcs.out)
         source = 2 * self.index[self.site]
         for _ in range(self.count):
             dist, via = _dijkstra(arcs, source, potential, self.sink)
@@ -223,7 +236,7 @@ class _PairProblem:
                 node = arcs.head[arc ^ 1]
         # decompose the flow: forward arcs with spent capacity carry one unit each
         used: dict[int, list[int]] = {}
-        cost = 0.0
+        cost = 0
         for arc in range(0, len(arcs.head), 2):
             if arcs.cap[arc] < base[arc]:
                 used.setdefault(arcs.head[arc ^ 1], []).append(arc)

@@ -220,22 +220,30 @@ def strand_capacities(net: CandidateNetwork, instance) -> list[tuple[list[int], 
 
 
 def limit_counter(capacities: Sequence[tuple[Sequence[int], int]]
-                  ) -> tuple[list[np.ndarray], np.ndarray, Callable[[list[int]], np.ndarray]]:
-    """Of ``strand_capacities``: each limit's arcs, the arc uses it allows, and a count of
+                  ) -> tuple[list[np.ndarray], np.ndarray, Callable[[list[int]], np.ndarray],
+                             Callable[[np.ndarray], np.ndarray]]:
+    """Of ``strand_capacities``: each limit's arcs, the arc uses it allows, a count of
     the uses a path's arcs take of each (an arc may be limited twice: a strand edge at a
-    closure)."""
+    closure), and the same count for a whole plan from its arc usage (paths per arc)."""
     members = [np.asarray(list(arcs), dtype=np.int64) for arcs, _ in capacities]
     room = np.asarray([limit for _, limit in capacities], dtype=np.int64)
     limits_of_arc: dict[int, list[int]] = defaultdict(list)
     for i, arcs in enumerate(members):
         for arc in arcs.tolist():
             limits_of_arc[arc].append(i)
+    member_arcs = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+    member_of = np.repeat(np.arange(len(members), dtype=np.int64), [len(arcs) for arcs in members])
 
     def taken(arcs: list[int]) -> np.ndarray:
         found = [i for arc in arcs for i in limits_of_arc.get(arc, ())]
         return np.bincount(np.asarray(found, dtype=np.int64), minlength=len(room))
 
-    return members, room, taken
+    def taken_by_all(usage: np.ndarray) -> np.ndarray:
+        counts = np.zeros(len(room), dtype=np.int64)
+        np.add.at(counts, member_of, usage[member_arcs])
+        return counts
+
+    return members, room, taken, taken_by_all
 
 
 def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, list[int]]) -> dict[int, list[int]]:
@@ -284,7 +292,9 @@ def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, li
             np.subtract.at(usage, paths[t], 1)
             weights = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
             now = float(weights[paths[t]].sum())
-            dist, preds = instance.shortest(np.where(blocked, np.inf, weights), t)
+            # only a way losing less than the best so far matters: the search stops there
+            bar = np.inf if best is None else max(0.0, (now + best[0]) * (1 + 1e-9) + 1e-9)
+            dist, preds = instance.shortest(np.where(blocked, np.inf, weights), t, limit=bar)
             loss = float(dist[instance.root]) - now
             if best is None or loss < best[0]:
                 best = (loss, t, preds)
@@ -315,17 +325,15 @@ def swap_scarce_strands(instance, paths: dict[int, list[int]], capacities: list[
     At most ``max_searches`` shortest-path searches (a ``settle`` counts one per site): on
     a city the batch pays a few seconds at most; the sites' order is fixed, so two runs give
     the same plan."""
-    members, room, taken = limit_counter(capacities)
+    members, room, taken, taken_by_all = limit_counter(capacities)
     if not len(room):
         return paths
 
     def state(others: dict[int, list[int]]) -> tuple[np.ndarray, np.ndarray]:
         usage = np.zeros(len(instance.fixed), dtype=np.int64)
-        used = np.zeros(len(room), dtype=np.int64)
-        for arcs in others.values():
-            np.add.at(usage, arcs, 1)
-            used += taken(arcs)
-        return instance.per_cable + np.where(usage > 0, 0.0, instance.fixed), used
+        if others:
+            np.add.at(usage, np.concatenate([np.asarray(arcs, dtype=np.int64) for arcs in others.values()]), 1)
+        return instance.per_cable + np.where(usage > 0, 0.0, instance.fixed), taken_by_all(usage)
 
     def cheapest(t: int, others: dict[int, list[int]], within: bool = True) -> list[int] | None:
         """t's cheapest way given what ``others`` dig; ``within``: taking no more of a

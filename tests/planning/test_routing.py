@@ -94,6 +94,40 @@ def test_pair_prefers_two_pops_and_falls_back_to_one():
     assert [r.pop_code for r in pair] == ["POP-T", "POP-T"] and not shared_legs(*pair)
 
 
+def _free_chain(net, codes):
+    """The trenches ``codes`` as a ride on spare strand pairs: 0 EUR, whatever their length."""
+    for _, _, d in net.graph.edges(data=True):
+        if d["code"] in codes:
+            d["fixed_eur"] = d["per_cable_eur"] = 0.0
+
+
+# Two ways of equal cost from S to PoP T: a drop to A or D (same length, same price), then a
+# free chain (spare strands cost 0 EUR/m) of 900 m or of 200 m; either way round in node
+# order, so the first found cannot be the shorter by luck.
+TIED_WAYS = {"long chain first": ([("S", "A", 100), ("A", "B", 300), ("B", "C", 300), ("C", "T", 300),
+                                   ("S", "D", 100), ("D", "T", 200)], {"T2", "T3", "T4", "T6"}),
+             "short chain first": ([("S", "A", 100), ("A", "T", 200),
+                                    ("S", "D", 100), ("D", "E", 300), ("E", "F", 300), ("F", "T", 300)],
+                                   {"T2", "T4", "T5", "T6"})}
+
+
+@pytest.mark.parametrize("layout", sorted(TIED_WAYS))
+def test_at_equal_cost_the_fewest_metres_win(layout):
+    edges, free = TIED_WAYS[layout]
+    net = network(plant(edges))
+    _free_chain(net, free)
+    (route,) = min_cost_routes(net, site_at(net), 1)
+    assert route.single_cost_eur == pytest.approx(100 * PULL)
+    assert route.length_m == pytest.approx(300)
+    # redundant: the second route goes to PoP U; the first, to T, takes the short chain
+    net = network(plant(edges + [("S", "G", 100), ("G", "U", 100)], pops=("T", "U")), pops=("T", "U"))
+    _free_chain(net, free)
+    pair = min_cost_routes(net, site_at(net), 2)
+    to_t = next(r for r in pair if r.pop_code == "POP-T")
+    assert to_t.single_cost_eur == pytest.approx(100 * PULL) and to_t.length_m == pytest.approx(300)
+    assert not pair_faults(net, *pair)
+
+
 def test_a_bridge_is_reported_as_shared():
     graph = plant([("S", "X", 50), ("X", "A", 100), ("A", "T", 100), ("X", "B", 100), ("B", "T", 100)])
     net = network(graph)
