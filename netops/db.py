@@ -189,7 +189,7 @@ def lock_file(path: Path) -> Path:
 def _file_lock(path: Path, purpose: str, timeout: float) -> Iterator[None]:
     lock_path = lock_file(path)
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock_file(lock_path, path)
     except OSError as exc:
         raise DatabaseError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
     try:
@@ -204,15 +204,41 @@ def _file_lock(path: Path, purpose: str, timeout: float) -> Iterator[None]:
                     raise DatabaseError(f"{path} is busy: {holder} is writing to it; gave up after "
                                         f"{timeout:g} s (raise {LOCK_TIMEOUT_ENV} to wait longer)") from None
                 time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} ({purpose})".encode(), 0)
+        writable = _holder_note(fd, f"pid {os.getpid()} ({purpose})")
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)
+            if writable:
+                os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _open_lock_file(lock_path: Path, path: Path) -> int:
+    """The lock file, created with the database's owner (root's would lock a user out of
+    their own database); another user's lock file is locked read-only (flock needs no write)."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        try:
+            return os.open(lock_path, os.O_RDWR)
+        except PermissionError:
+            return os.open(lock_path, os.O_RDONLY)
+    if os.geteuid() == 0 and path.exists():
+        owner = path.stat()
+        os.fchown(fd, owner.st_uid, owner.st_gid)
+    return fd
+
+
+def _holder_note(fd: int, note: str) -> bool:
+    """Write who holds the lock into the lock file, where that is allowed."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, note.encode(), 0)
+    except OSError:  # a lock file of another user, opened read-only
+        return False
+    return True
 
 
 @contextmanager
@@ -449,6 +475,13 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     if "permission denied" in low:
         return DatabaseError(f"{where}: {detail}: the role lacks the rights for this command; use a role that "
                              "has them (GRANT), or ask the database's administrator")
+    path = sqlite_file(url)
+    foreign = _foreign_wal_files(path) if path is not None and "readonly" in low else []
+    if foreign:
+        names = " and ".join(f"{p.name} (owner uid {p.stat().st_uid})" for p in foreign)
+        return DatabaseError(f"cannot write {where}: its WAL files {names} are not writable by this user (left by "
+                             f"a reader that may not write the database): when no netops has it open and "
+                             f"{path.name}-wal is empty, remove them, then try again")
     if "unable to open database file" in low or "readonly" in low or "read-only" in low:
         return DatabaseError(f"cannot write or open {where} ({detail}): check the path and its permissions")
     if 'database "' in low and "does not exist" in low:
@@ -459,6 +492,14 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     if "connect" in low or "refused" in low or "timeout" in low or "could not translate host" in low:
         return DatabaseError(f"cannot connect to {where}: {detail}")
     return DatabaseError(f"{where}: {detail}")
+
+
+def _foreign_wal_files(path: Path) -> list[Path]:
+    """The database's ``-wal``/``-shm`` files this process may not write although it may
+    write the database itself: SQLite then opens them read-only and refuses every write."""
+    if not os.access(path, os.W_OK):
+        return []
+    return [p for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists() and not os.access(p, os.W_OK)]
 
 
 @contextmanager
