@@ -86,9 +86,16 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engin
                             "pip install 'netops[postgres]'") from None
 
 
+#: a netops database has these (any revision): only such a file is switched to WAL on opening,
+#: so reading another application's file or an empty one never changes it
+NETOPS_MARKS = ("alembic_version", "site")
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", NETOPS_MARKS)
+    if cur.fetchone()[0] == len(NETOPS_MARKS):
+        cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
@@ -341,38 +348,78 @@ def _alembic_revisions() -> list[str]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (Alembic), on the given engine. Callers that may
-    race (two processes on a fresh database) hold :func:`write_lock`."""
-    cfg = _alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        from alembic import command
-
-        command.upgrade(cfg, revision)
+    """Bring the schema to ``revision`` (Alembic), on the given engine, all or nothing.
+    Callers that may race (two processes on a fresh database) hold :func:`write_lock`."""
+    _alembic_command(engine, "upgrade", revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    cfg = _alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        from alembic import command
-
-        command.downgrade(cfg, revision)
+    _alembic_command(engine, "downgrade", revision)
 
 
 def stamp(engine: Engine, revision: str) -> None:
     """Record ``revision`` as the schema's without running migrations."""
-    cfg = _alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        from alembic import command
+    _alembic_command(engine, "stamp", revision)
 
-        command.stamp(cfg, revision)
+
+def _alembic_command(engine: Engine, name: str, revision: str) -> None:
+    from alembic import command
+
+    cfg = _alembic_config()
+    with _one_transaction(engine) as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, name)(cfg, revision)
+
+
+@contextmanager
+def _one_transaction(engine: Engine) -> Iterator:
+    """A connection whose whole block is one database transaction, DDL included. Python's
+    sqlite3 opens a transaction only before INSERT/UPDATE/DELETE and runs CREATE/DROP
+    outside one: an upgrade killed midway left a table of the next revision under the old
+    revision number, and `db upgrade` then failed on it for good ("table ... already
+    exists"). On SQLite the driver is told to leave transactions to us and the block
+    starts with BEGIN IMMEDIATE (the write lock up front, waited for like any write)."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        driver = conn.connection.driver_connection
+        legacy, driver.isolation_level = driver.isolation_level, None
+        try:
+            with conn.begin():
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")  # a new database: see _sqlite_pragmas
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+        finally:
+            driver.isolation_level = legacy  # the pooled connection goes back as it came
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return _stored_revision(conn)
+        current = _stored_revision(conn)
+        tables = set(inspect(conn).get_table_names())
+    _refuse_foreign(engine, current, tables)
+    return current
+
+
+def _refuse_foreign(engine: Engine, current: str | None, tables: set[str]) -> None:
+    """A DatabaseError for another application's database: netops' advice (`db upgrade`,
+    "a newer netops") would be wrong there, and an upgrade would put netops' tables in it.
+    A PostgreSQL schema may hold other tables beside netops' (PostGIS' spatial_ref_sys), a
+    SQLite file of netops holds only its own."""
+    if tables & set(head_tables()):
+        return
+    where = describe(str(engine.url))
+    if current is not None and current not in known_revisions():
+        raise DatabaseError(f"{where} is not a netops database: it has none of netops' tables and its "
+                            f"alembic_version says {current!r}, another application's schema: point --db / "
+                            f"{DB_ENV} at the netops database")
+    others = sorted(tables - {"alembic_version"})
+    if current is None and others and engine.dialect.name == "sqlite":
+        raise DatabaseError(f"{where} is not a netops database: it holds another application's tables "
+                            f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}) and none of netops': "
+                            f"point --db / {DB_ENV} at the netops database (or give a new file to create one)")
 
 
 def _stored_revision(conn) -> str | None:
@@ -394,6 +441,7 @@ def check_revision(engine: Engine, *, empty_ok: bool = False) -> str | None:
     with engine.connect() as conn:
         current = _stored_revision(conn)
         tables = set(inspect(conn).get_table_names())
+    _refuse_foreign(engine, current, tables)
     if current is None:
         ours = sorted(tables & set(head_tables()))
         if ours:
