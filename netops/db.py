@@ -524,6 +524,9 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
         return DatabaseError(f"{where}: {detail}: the role lacks the rights for this command; use a role that "
                              "has them (GRANT), or ask the database's administrator")
     path = sqlite_file(url)
+    if "disk is full" in low or ("disk i/o error" in low and path is not None and _nearly_full(path.parent)):
+        return DatabaseError(f"{where}: the disk is full ({detail}): the change was rolled back; free space "
+                             f"{'on ' + str(path.parent) + ' ' if path else ''}and run it again")
     foreign = _foreign_wal_files(path) if path is not None and "readonly" in low else []
     if foreign:
         names = " and ".join(f"{p.name} (owner uid {p.stat().st_uid})" for p in foreign)
@@ -540,6 +543,16 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     if "connect" in low or "refused" in low or "timeout" in low or "could not translate host" in low:
         return DatabaseError(f"cannot connect to {where}: {detail}")
     return DatabaseError(f"{where}: {detail}")
+
+
+def _nearly_full(directory: Path) -> bool:
+    """Less than 1 MiB free where the database is: SQLite reports a full disk met while
+    growing its WAL index (``-shm``) as a plain I/O error."""
+    try:
+        free = os.statvfs(directory)
+    except OSError:
+        return False
+    return free.f_bavail * free.f_frsize < 2**20
 
 
 def _foreign_wal_files(path: Path) -> list[Path]:
