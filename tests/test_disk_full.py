@@ -33,7 +33,7 @@ spec = json.loads(sys.argv[1])
 d = spec["dir"]
 subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", d], check=True)
 for name, source in spec["files"].items():
-    shutil.copy(source, os.path.join(d, name))
+    (shutil.copytree if os.path.isdir(source) else shutil.copy)(source, os.path.join(d, name))
 if spec["how"] == "full":
     left = os.statvfs(d)
     with open(os.path.join(d, "filler"), "wb") as fh:
@@ -66,13 +66,15 @@ def _private_mounts_work() -> bool:
 pytestmark = pytest.mark.skipif(not _private_mounts_work(), reason="no private mount namespace (needs CAP_SYS_ADMIN)")
 
 
-def on_small_disk(tmp_path: Path, how: str, files: dict[str, Path], args: list[str], free: int = 16384) -> dict:
+def on_small_disk(tmp_path: Path, how: str, files: dict[str, Path], args: list[str], free: int = 16384,
+                  env: dict[str, str] | None = None) -> dict:
     mount = tmp_path / "disk"
     mount.mkdir(exist_ok=True)
+    env = {k: v.replace("DISK", str(mount)) for k, v in (env or {}).items()}
     spec = {"dir": str(mount), "how": how, "free": free, "files": {k: str(v) for k, v in files.items()},
             "args": [a.replace("DISK", str(mount)) for a in args]}
     done = subprocess.run(["unshare", "-m", sys.executable, "-c", DRIVER, json.dumps(spec)], capture_output=True,
-                          text=True, timeout=110, env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)})
+                          text=True, timeout=110, env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), **(env or {})})
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert "Traceback" not in seen["stderr"], seen["stderr"]
