@@ -427,6 +427,8 @@ def _creatable_dir(directory: Path) -> None:
     if not here.is_dir():
         raise typer.BadParameter(f"{here} is a file, so {directory} cannot be a directory")
     if not os.access(here, os.W_OK | os.X_OK):
+        if os.statvfs(here).f_flag & os.ST_RDONLY:
+            raise typer.BadParameter(f"{here} is on a read-only file system")
         raise typer.BadParameter(f"no permission to write in {here}")
 
 

@@ -12,7 +12,9 @@ added to ``Site`` later never leaks by default. Coordinates are rounded to 5 dec
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from inventory.files import escape_cell
-from netops.textfile import atomic_text
+from netops.textfile import write_texts
 from inventory.models import Device, Interface, Link, Site, SiteKind, Status
 from netops.errors import NetopsError
 
@@ -115,22 +117,28 @@ def write_open_data(session: Session, out_dir: Path) -> list[Path]:
     """Write every layer as GeoJSON (RFC 7946, WGS84) and CSV (UTF-8, header row) into
     ``out_dir``; returns the written paths. Each file appears whole or not at all."""
     check_open_data_dir(out_dir)
+    texts: dict[Path, str] = {}
+    for layer in open_data_layers(session):
+        geojson_name, csv_name = _layer_files(layer.name)
+        texts[out_dir / geojson_name] = json.dumps(_feature_collection(layer), ensure_ascii=False, indent=1) + "\n"
+        table = io.StringIO(newline="")
+        writer = csv.DictWriter(table, fieldnames=layer.fields)
+        writer.writeheader()
+        writer.writerows({k: escape_cell(v) if isinstance(v, str) else v for k, v in row.items()} for row in layer.rows)
+        texts[out_dir / csv_name] = table.getvalue()
+    new_dir = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NetopsError(f"{out_dir}: cannot create the directory: {exc.strerror}") from None
-    written: list[Path] = []
-    for layer in open_data_layers(session):
-        geojson_name, csv_name = _layer_files(layer.name)
-        with atomic_text(out_dir / geojson_name) as handle:
-            handle.write(json.dumps(_feature_collection(layer), ensure_ascii=False, indent=1) + "\n")
-        with atomic_text(out_dir / csv_name) as handle:
-            writer = csv.DictWriter(handle, fieldnames=layer.fields)
-            writer.writeheader()
-            writer.writerows({k: escape_cell(v) if isinstance(v, str) else v for k, v in row.items()}
-                             for row in layer.rows)
-        written += [out_dir / geojson_name, out_dir / csv_name]
-    return written
+    try:
+        write_texts(texts)  # all layers or none: a published set never mixes two exports
+    except BaseException:
+        if new_dir:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
+    return list(texts)
 
 
 def _public_row(site: Site, fields: tuple[str, ...], **extra: str) -> dict:

@@ -86,9 +86,16 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> Engin
                             "pip install 'netops[postgres]'") from None
 
 
+#: a netops database has these (any revision): only such a file is switched to WAL on opening,
+#: so reading another application's file or an empty one never changes it
+NETOPS_MARKS = ("alembic_version", "site")
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", NETOPS_MARKS)
+    if cur.fetchone()[0] == len(NETOPS_MARKS):
+        cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
@@ -189,7 +196,7 @@ def lock_file(path: Path) -> Path:
 def _file_lock(path: Path, purpose: str, timeout: float) -> Iterator[None]:
     lock_path = lock_file(path)
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock_file(lock_path, path)
     except OSError as exc:
         raise DatabaseError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
     try:
@@ -204,15 +211,41 @@ def _file_lock(path: Path, purpose: str, timeout: float) -> Iterator[None]:
                     raise DatabaseError(f"{path} is busy: {holder} is writing to it; gave up after "
                                         f"{timeout:g} s (raise {LOCK_TIMEOUT_ENV} to wait longer)") from None
                 time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} ({purpose})".encode(), 0)
+        writable = _holder_note(fd, f"pid {os.getpid()} ({purpose})")
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)
+            if writable:
+                os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _open_lock_file(lock_path: Path, path: Path) -> int:
+    """The lock file, created with the database's owner (root's would lock a user out of
+    their own database); another user's lock file is locked read-only (flock needs no write)."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        try:
+            return os.open(lock_path, os.O_RDWR)
+        except PermissionError:
+            return os.open(lock_path, os.O_RDONLY)
+    if os.geteuid() == 0 and path.exists():
+        owner = path.stat()
+        os.fchown(fd, owner.st_uid, owner.st_gid)
+    return fd
+
+
+def _holder_note(fd: int, note: str) -> bool:
+    """Write who holds the lock into the lock file, where that is allowed."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, note.encode(), 0)
+    except OSError:  # a lock file of another user, opened read-only
+        return False
+    return True
 
 
 @contextmanager
@@ -315,38 +348,78 @@ def _alembic_revisions() -> list[str]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (Alembic), on the given engine. Callers that may
-    race (two processes on a fresh database) hold :func:`write_lock`."""
-    cfg = _alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        from alembic import command
-
-        command.upgrade(cfg, revision)
+    """Bring the schema to ``revision`` (Alembic), on the given engine, all or nothing.
+    Callers that may race (two processes on a fresh database) hold :func:`write_lock`."""
+    _alembic_command(engine, "upgrade", revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    cfg = _alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        from alembic import command
-
-        command.downgrade(cfg, revision)
+    _alembic_command(engine, "downgrade", revision)
 
 
 def stamp(engine: Engine, revision: str) -> None:
     """Record ``revision`` as the schema's without running migrations."""
-    cfg = _alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        from alembic import command
+    _alembic_command(engine, "stamp", revision)
 
-        command.stamp(cfg, revision)
+
+def _alembic_command(engine: Engine, name: str, revision: str) -> None:
+    from alembic import command
+
+    cfg = _alembic_config()
+    with _one_transaction(engine) as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, name)(cfg, revision)
+
+
+@contextmanager
+def _one_transaction(engine: Engine) -> Iterator:
+    """A connection whose whole block is one database transaction, DDL included. Python's
+    sqlite3 opens a transaction only before INSERT/UPDATE/DELETE and runs CREATE/DROP
+    outside one: an upgrade killed midway left a table of the next revision under the old
+    revision number, and `db upgrade` then failed on it for good ("table ... already
+    exists"). On SQLite the driver is told to leave transactions to us and the block
+    starts with BEGIN IMMEDIATE (the write lock up front, waited for like any write)."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        driver = conn.connection.driver_connection
+        legacy, driver.isolation_level = driver.isolation_level, None
+        try:
+            with conn.begin():
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")  # a new database: see _sqlite_pragmas
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+        finally:
+            driver.isolation_level = legacy  # the pooled connection goes back as it came
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return _stored_revision(conn)
+        current = _stored_revision(conn)
+        tables = set(inspect(conn).get_table_names())
+    _refuse_foreign(engine, current, tables)
+    return current
+
+
+def _refuse_foreign(engine: Engine, current: str | None, tables: set[str]) -> None:
+    """A DatabaseError for another application's database: netops' advice (`db upgrade`,
+    "a newer netops") would be wrong there, and an upgrade would put netops' tables in it.
+    A PostgreSQL schema may hold other tables beside netops' (PostGIS' spatial_ref_sys), a
+    SQLite file of netops holds only its own."""
+    if tables & set(head_tables()):
+        return
+    where = describe(str(engine.url))
+    if current is not None and current not in known_revisions():
+        raise DatabaseError(f"{where} is not a netops database: it has none of netops' tables and its "
+                            f"alembic_version says {current!r}, another application's schema: point --db / "
+                            f"{DB_ENV} at the netops database")
+    others = sorted(tables - {"alembic_version"})
+    if current is None and others and engine.dialect.name == "sqlite":
+        raise DatabaseError(f"{where} is not a netops database: it holds another application's tables "
+                            f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}) and none of netops': "
+                            f"point --db / {DB_ENV} at the netops database (or give a new file to create one)")
 
 
 def _stored_revision(conn) -> str | None:
@@ -368,6 +441,7 @@ def check_revision(engine: Engine, *, empty_ok: bool = False) -> str | None:
     with engine.connect() as conn:
         current = _stored_revision(conn)
         tables = set(inspect(conn).get_table_names())
+    _refuse_foreign(engine, current, tables)
     if current is None:
         ours = sorted(tables & set(head_tables()))
         if ours:
@@ -449,6 +523,16 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     if "permission denied" in low:
         return DatabaseError(f"{where}: {detail}: the role lacks the rights for this command; use a role that "
                              "has them (GRANT), or ask the database's administrator")
+    path = sqlite_file(url)
+    if "disk is full" in low or ("disk i/o error" in low and path is not None and _nearly_full(path.parent)):
+        return DatabaseError(f"{where}: the disk is full ({detail}): the change was rolled back; free space "
+                             f"{'on ' + str(path.parent) + ' ' if path else ''}and run it again")
+    foreign = _foreign_wal_files(path) if path is not None and "readonly" in low else []
+    if foreign:
+        names = " and ".join(f"{p.name} (owner uid {p.stat().st_uid})" for p in foreign)
+        return DatabaseError(f"cannot write {where}: its WAL files {names} are not writable by this user (left by "
+                             f"a reader that may not write the database): when no netops has it open and "
+                             f"{path.name}-wal is empty, remove them, then try again")
     if "unable to open database file" in low or "readonly" in low or "read-only" in low:
         return DatabaseError(f"cannot write or open {where} ({detail}): check the path and its permissions")
     if 'database "' in low and "does not exist" in low:
@@ -459,6 +543,24 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     if "connect" in low or "refused" in low or "timeout" in low or "could not translate host" in low:
         return DatabaseError(f"cannot connect to {where}: {detail}")
     return DatabaseError(f"{where}: {detail}")
+
+
+def _nearly_full(directory: Path) -> bool:
+    """Less than 1 MiB free where the database is: SQLite reports a full disk met while
+    growing its WAL index (``-shm``) as a plain I/O error."""
+    try:
+        free = os.statvfs(directory)
+    except OSError:
+        return False
+    return free.f_bavail * free.f_frsize < 2**20
+
+
+def _foreign_wal_files(path: Path) -> list[Path]:
+    """The database's ``-wal``/``-shm`` files this process may not write although it may
+    write the database itself: SQLite then opens them read-only and refuses every write."""
+    if not os.access(path, os.W_OK):
+        return []
+    return [p for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists() and not os.access(p, os.W_OK)]
 
 
 @contextmanager

@@ -146,6 +146,7 @@ def sqlite_connect(path: Path, lock_timeout: float, **options):
 
     if not sqlite_read_only(path):
         return sqlite3.connect(path, timeout=lock_timeout, **options)
+    _refuse_to_lock_the_owner_out(path)
     uri = f"file:{quote(os.fsencode(path))}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, timeout=lock_timeout, **options)
     try:
@@ -166,6 +167,43 @@ def sqlite_connect(path: Path, lock_timeout: float, **options):
     raise DatabaseError(f"{path} cannot be read safely: it is in WAL mode and netops may not create its index "
                         f"({path.name}-shm) in {path.parent}, and {why}: let netops write that directory, or "
                         "read a copy")
+
+
+def _refuse_to_lock_the_owner_out(path: Path) -> None:
+    """A DatabaseError when reading ``path`` would create its WAL files (``-wal``, ``-shm``)
+    owned by us: SQLite makes them when they are missing and the directory lets it, even for
+    a read-only connection, and their owner then is the reader, with the database file's mode
+    (0644): its owner can no longer write the database. Root's are given to the file's owner
+    by SQLite itself; a user's own file, or files already there (its owner has it open),
+    are no risk."""
+    euid, owner = os.geteuid(), path.stat().st_uid
+    if euid == 0 or owner == euid or not os.access(path.parent, os.W_OK | os.X_OK) or not _is_wal_file(path):
+        return
+    if all(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm")) or nobody_writes(path):
+        return
+    from netops.errors import DatabaseError
+
+    raise DatabaseError(f"{path} belongs to {_user(owner)} and netops may not write it: reading it now would "
+                        f"create its WAL files ({path.name}-wal, {path.name}-shm) owned by {_user(euid)}, which "
+                        f"locks {_user(owner)} out of writing it: run netops as {_user(owner)}, or read a copy")
+
+
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name}"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _is_wal_file(path: Path) -> bool:
+    """The header's read/write format versions say WAL (bytes 18 and 19 are 2)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(20)[18:20] == b"\x02\x02"
+    except OSError:
+        return False
 
 
 #: ioctl reading a file's attributes (``lsattr``), and the ``chattr +i`` bit among them

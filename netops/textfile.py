@@ -128,6 +128,20 @@ def write_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def write_texts(texts: dict[Path, str]) -> None:
+    """Several files, all or none: each is written (and flushed) to its temporary file
+    before any replaces its path, so a full disk on the last one leaves every earlier file
+    as it was (see :func:`atomic_text`)."""
+    with contextlib.ExitStack() as stack:
+        for path, text in texts.items():
+            handle = stack.enter_context(atomic_text(path))
+            try:
+                handle.write(text)
+                handle.flush()
+            except OSError as exc:
+                raise NetopsError(f"{path}: cannot write: {exc.strerror}") from None
+
+
 def _file_mode(path: Path) -> int:
     # what open() would have given: the existing file's mode, or 0666 less the umask
     with contextlib.suppress(FileNotFoundError):
