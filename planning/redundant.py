@@ -58,6 +58,7 @@ rules the branch-and-bound adds: a relaxation of each site's problem).
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -140,6 +141,7 @@ class RedundantInstance:
         self._route_views: dict[Node, dict] = {}
         self._reusable_arcs: dict[Node, np.ndarray] = {}
         self._best_pairs: dict[tuple, Pair | None] = {}
+        self._last_costs: tuple = (None, [], [])
         site_set = set(self.sites)
         own_entry = [d["kind"] == OWN_ENTRY for d in data]
         self.own_edges: dict[Node, frozenset[int]] = {
@@ -250,8 +252,8 @@ class RedundantInstance:
     @cached_property
     def _split(self) -> dict:
         """Vertices: node i in 2i, out 2i + 1; a hub per PoP building; the sink; a mid-vertex
-        for every parallel candidate after the first between two nodes. Arcs in one list
-        (forward), their reverses stored after them (residual arcs of the second search)."""
+        for every parallel candidate after the first between two nodes. Arcs j in one list
+        with each vertex's out-arcs; count + j names arc j reversed (a residual arc)."""
         n = len(self.nodes)
         hubs = {g: 2 * n + i for i, g in enumerate(sorted({int(self.group[p]) for p in np.flatnonzero(self.is_pop)}))}
         sink = 2 * n + len(hubs)
@@ -285,95 +287,137 @@ class RedundantInstance:
             arc(2 * int(p) + 1, hubs[int(self.group[p])], node=-2 - int(p))  # -2 - p: behind PoP p
         for hub in hubs.values():
             arc(hub, sink)
-        tails_a, heads_a = np.array(tails, dtype=np.int64), np.array(heads, dtype=np.int64)
-        count = len(tails_a)
-        rows, cols = np.concatenate([tails_a, heads_a]), np.concatenate([heads_a, tails_a])
-        slots = coo_matrix((np.arange(1, 2 * count + 1, dtype=float), (rows, cols)), shape=(size, size)).tocsr()
-        if slots.nnz != 2 * count:
-            raise AssertionError("the split-node graph has two arcs between one pair of vertices")
+        out: list[list[int]] = [[] for _ in range(size)]  # each vertex's arcs
+        for j, tail in enumerate(tails):
+            out[tail].append(j)
         edge_ref_a = np.array(edge_ref, dtype=np.int64)
         node_ref_a = np.array(node_ref, dtype=np.int64)
-        return {"tails": tails_a, "heads": heads_a, "edge": edge_ref_a, "node": node_ref_a,
-                "graph": slots, "perm": slots.data.astype(np.int64) - 1, "sink": sink, "count": count,
-                "slot": {(int(t), int(h)): j for j, (t, h) in enumerate(zip(rows.tolist(), cols.tolist()))},
-                "edge_arcs": np.flatnonzero(edge_ref_a >= 0), "of_edge": dict(of_edge), "of_node": dict(of_node)}
+        return {"tails": tails, "heads": heads, "edge": edge_ref, "edge_a": edge_ref_a, "node": node_ref_a,
+                "out": out, "sink": sink, "count": len(tails), "of_edge": dict(of_edge), "of_node": dict(of_node)}
 
-    def _search(self, weights: np.ndarray, source: int) -> tuple[np.ndarray, np.ndarray]:
-        s = self._split
-        graph = s["graph"]
-        graph.data = np.maximum(weights[s["perm"]], _EPS)
-        return dijkstra(graph, directed=True, indices=source, return_predecessors=True)
+    def _arc_costs(self, edge_weights: np.ndarray) -> list[float]:
+        """Each split-graph arc's cost at ``edge_weights`` (inf: closed), at least ``_EPS``
+        (of two equal routes the one of fewer arcs wins). The last one is kept: a site's
+        branch-and-bound searches again and again at the same weights."""
+        key = hashlib.blake2b(edge_weights.tobytes(), digest_size=16).digest()
+        if self._last_costs[0] != key:
+            s = self._split
+            costs = np.where(s["edge_a"] >= 0, edge_weights[np.maximum(s["edge_a"], 0)], 0.0)
+            self._last_costs = (key, np.maximum(costs, _EPS).tolist(), costs.tolist())
+        return self._last_costs[1:]
 
-    def _walk(self, preds: np.ndarray, source: int) -> list[int] | None:
+    def _search(self, cost: list[float], source: int, potential: list[float] | None = None, reach: float = np.inf,
+                first: list[int] = (), taken: frozenset[int] | set[int] = frozenset()
+                ) -> tuple[list[float], list[int], float] | None:
+        """Least-cost distances from ``source`` over arcs costing ``cost``, settled up to the
+        sink: every vertex nearer is final, with the arc reaching it (count + j: arc j
+        reversed), every other one at least as far (a city's site reaches its PoPs within a
+        few hundred of 20,000 vertices); ties go to the lower vertex; None: out of reach.
+        After a ``first`` route: its arcs reversed at 0, the ``taken`` ones closed, costs
+        reduced by ``potential`` capped at ``reach`` (the sink's), so they stay >= 0."""
         s = self._split
-        slots, node = [], s["sink"]
-        while node != source:
-            parent = int(preds[node])
-            if parent < 0:
-                return None
-            slots.append(s["slot"][(parent, node)])
-            node = parent
-        return slots[::-1]
+        heads, tails, out, sink, count = s["heads"], s["tails"], s["out"], s["sink"], s["count"]
+        potential = potential or [0.0] * len(out)
+        back: dict[int, list[int]] = defaultdict(list)
+        for j in first:
+            back[heads[j]].append(j)
+        dist = [np.inf] * len(out)
+        via = [-1] * len(out)
+        dist[source] = 0.0
+        heap = [(0.0, source)]
+        pop, push = heapq.heappop, heapq.heappush
+        while heap:
+            d, vertex = pop(heap)
+            if d > dist[vertex]:
+                continue
+            if vertex == sink:
+                return dist, via, d
+            here = min(potential[vertex], reach)
+            for j in out[vertex]:
+                if j in taken:
+                    continue
+                head = heads[j]
+                there = potential[head]
+                reduced = cost[j] + here - (there if there < reach else reach)
+                reached = d + (reduced if reduced > _EPS else _EPS)
+                if reached < dist[head]:
+                    dist[head], via[head] = reached, j
+                    push(heap, (reached, head))
+            for j in back.get(vertex, ()):
+                head, reached = tails[j], d + _EPS
+                if reached < dist[head]:
+                    dist[head], via[head] = reached, count + j
+                    push(heap, (reached, head))
+        return None
+
+    def _path(self, via: list[int], source: int) -> list[int]:
+        """The arcs (count + j: arc j reversed) from ``source`` to the sink, in order."""
+        s = self._split
+        arcs, vertex, count = [], s["sink"], s["count"]
+        while vertex != source:
+            j = via[vertex]
+            arcs.append(j)
+            vertex = s["tails"][j] if j < count else s["heads"][j - count]
+        return arcs[::-1]
 
     def suurballe(self, site: Node, edge_weights: np.ndarray, forbidden_edges: frozenset[int] = frozenset(),
                   forbidden_nodes: frozenset[int] = frozenset()) -> tuple[tuple[list[int], list[int]], int, int, float] | None:
         """Site's two node-disjoint routes of least total ``edge_weights`` (to two PoP
         buildings; its own building and entry free to both): per route the edges in travel
-        order, the PoP node (index) of each, and the total weight. None when there are none."""
+        order, the PoP node (index) of each, and the total weight. None when there are none.
+        Two successive shortest-path searches, each stopped at the sink: vertices beyond it
+        take the sink's distance as potential, so the residual's reduced costs stay >= 0."""
         s = self._split
-        count, tails, heads = s["count"], s["tails"], s["heads"]
-        forward = np.zeros(count)
-        arcs = s["edge_arcs"]
-        forward[arcs] = edge_weights[s["edge"][arcs]]
-        forward[[j for e in forbidden_edges for j in s["of_edge"].get(e, ())]] = np.inf
-        forward[[j for i in forbidden_nodes for j in s["of_node"].get(i, ())]] = np.inf
-        reusable = self._reusable(site)
+        count, tails, heads, edge_of = s["count"], s["tails"], s["heads"], s["edge"]
+        cost, raw = self._arc_costs(edge_weights)
+        closed = {j for e in forbidden_edges for j in s["of_edge"].get(e, ())}
+        closed.update(j for i in forbidden_nodes for j in s["of_node"].get(i, ()))
+        if closed:
+            cost = list(cost)
+            for j in closed:
+                cost[j] = np.inf
         source = 2 * self.index[site] + 1
-        weights = np.concatenate([forward, np.full(count, np.inf)])
-        dist, preds = self._search(weights, source)
-        first = self._walk(preds, source)
-        if first is None:
+        found = self._search(cost, source)
+        if found is None:
             return None
-        # the residual network in reduced costs (>= 0): the first route's arcs reversed at 0
-        reached = np.isfinite(dist)
-        reduced = np.full(2 * count, np.inf)
-        ok = reached[tails] & reached[heads] & np.isfinite(forward)
-        reduced[:count][ok] = np.maximum(forward[ok] + dist[tails[ok]] - dist[heads[ok]], 0.0)
-        first_a = np.array(first, dtype=np.int64)
-        reduced[count + first_a] = 0.0
-        reduced[first_a[~reusable[first_a]]] = np.inf
-        _, preds = self._search(reduced, source)
-        second = self._walk(preds, source)
-        if second is None:
+        dist, via, reach = found
+        first = self._path(via, source)
+        reusable = self._reusable(site)
+        taken = {j for j in first if not reusable[j]}  # a second route may not run along them
+        found = self._search(cost, source, dist, reach, first, taken)
+        if found is None:
             return None
-        flow = np.zeros(count, dtype=np.int64)
-        np.add.at(flow, first_a, 1)
-        for slot in second:
-            flow[slot % count] += 1 if slot < count else -1
+        second = self._path(found[1], source)
+        flow: dict[int, int] = defaultdict(int)
+        for j in first:
+            flow[j] += 1
+        for j in second:
+            flow[j % count] += 1 if j < count else -1
+        used = sorted(j for j, f in flow.items() if f > 0)
         out: dict[int, list[int]] = defaultdict(list)
-        for j in np.flatnonzero(flow > 0).tolist():
-            out[int(tails[j])] += [j] * int(flow[j])
+        for j in used:
+            out[tails[j]] += [j] * flow[j]
         routes, pops = [], []
         for _ in range(2):
             vertex, edges, pop = source, [], -1
             while vertex != s["sink"]:
                 j = out[vertex].pop()
-                if s["edge"][j] >= 0:
-                    edges.append(int(s["edge"][j]))
+                if edge_of[j] >= 0:
+                    edges.append(edge_of[j])
                 elif s["node"][j] <= -2:
                     pop = -2 - int(s["node"][j])
-                vertex = int(heads[j])
+                vertex = heads[j]
             routes.append(edges)
             pops.append(pop)
-        total = float(sum(forward[j] * flow[j] for j in np.flatnonzero(flow > 0)))
-        return (routes[0], routes[1]), pops[0], pops[1], total
+        total = sum(raw[j] * flow[j] for j in used)
+        return (routes[0], routes[1]), pops[0], pops[1], float(total)
 
     def _reusable(self, site: Node) -> np.ndarray:
         """The split graph's arcs both of ``site``'s routes may take: its own documented entry,
         the nodes of its own building."""
         if site not in self._reusable_arcs:
             s = self._split
-            self._reusable_arcs[site] = np.isin(s["edge"], list(self.own_edges[site])) | (
+            self._reusable_arcs[site] = np.isin(s["edge_a"], list(self.own_edges[site])) | (
                 (s["node"] >= 0) & np.isin(self.group[np.maximum(s["node"], 0)], list(self.own_groups[site])))
         return self._reusable_arcs[site]
 

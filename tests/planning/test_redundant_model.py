@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from netops.errors import NetopsError
 from planning.network import STRAND, SpareCable
 from planning.redundant import (RedundantInstance, corridor_pairs, exact_pairs, independent_pairs, lp_relaxation,
-                                redundant_pairs)
+                                lagrangian_bound, redundant_pairs)
 from planning.routing import (Route, location, make_leg, own_entry_nodes, pair_faults, risk_rules, route_faults,
                               route_view, strand_nodes)
 from planning.strands import over_capacity
@@ -111,6 +111,8 @@ def test_heuristic_never_beats_the_exact_optimum_and_both_pass_one_validator(see
     assert instance.cost(pairs) >= exact.value_eur * (1 - TOLERANCE)
     if relaxed is not None and len(pairs) == len(independent_pairs(instance)):
         assert relaxed[0].value_eur <= exact.value_eur * (1 + TOLERANCE)
+    # the city's bound (the LP is too large there) is valid too: strand and closure limits relaxed
+    assert lagrangian_bound(instance, pairs).value_eur <= exact.value_eur * (1 + TOLERANCE)
 
 
 # -- brute force: every pair of simple routes, judged by the validator alone --------------------
