@@ -14,9 +14,17 @@ A site counts as cut off on a layer when every one of its nodes that could reach
 before the failure (its devices on the logical layer, its building entries on the
 physical one) has failed or lost the core. Core sites are the core and are never counted.
 
-Transit. By default every device at a core site is the core (a PoP is taken to hold
-together), and a site that reaches it by any path counts as connected, even a path through
-another customer's switch (a school dual-homed to two PoPs carries traffic between them).
+An NTU (role ``ntu``, a business line's termination) is its company's, not its site's: it
+keeps no site connected, and one standing at a PoP is not the core either; it reaches the
+core over its own links only. One whose only links end at devices out of the network (a
+switch decommissioned: the row is gone from every graph, and so are the links to it) has no
+service before anything fails: its company is not served, its failure cuts nothing off,
+and the reachability audit names the NTU as a device with no path to the core.
+
+Transit. By default every device at a core site (NTUs aside) is the core (a PoP is taken
+to hold together), and a site that reaches it by any path counts as connected, even a path
+through another customer's switch (a school dual-homed to two PoPs carries traffic between
+them).
 ``AuditConfig(transit=False)`` (``netops audit --no-transit``) is the stricter network:
 customers' switches (devices at schools, Kitas, hospitals, business parks, public
 buildings: ``CUSTOMER_KINDS``) forward nothing for other sites, and the core is the PoP
@@ -301,6 +309,7 @@ class Network:
         routers = {d.site_id for d in self.devices.values()
                    if d.site_id in self.core_sites and str(d.role) == "core_router"}
         sources = [n for n, data in graph.nodes(data=True) if data["site_id"] in self.core_sites
+                   and data["role"] != DeviceRole.NTU
                    and (data["site_id"] not in routers or data["role"] == "core_router")]
         return self._layer("logical", graph, sources)
 

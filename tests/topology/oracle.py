@@ -10,7 +10,9 @@ failure model's wording alone (no graph library, no code from ``topology``):
 - plant that a live link depends on exists physically, whatever its status;
 - a site is up when one of its devices reaches a device of a core site over links that
   are up (service), or one of its building entries reaches a core site's entry over
-  trenches (physical), or its cable end reaches a core site's over cables (cable);
+  trenches (physical), or its cable end reaches a core site's over cables (cable); an NTU
+  (a company's termination) is no site's device: it keeps no site up, and standing at a
+  core site does not make it the core (it reaches the core over its own links);
 - customers (``topology.customers``): a company is served while its device reaches the core
   and its link is up with an end that reaches the core; a connected home is served while
   its ONT's chain works: the OLT (alive, and reaching the core if it did), every splitter
@@ -157,12 +159,12 @@ class Oracle:
             adj[b].add(a)
         alive = {d for d in self.devices if ("device", d) not in failed}
         site_of = {d: row.site_id for d, row in self.devices.items()}
+        core = {d for d in alive if site_of[d] in self.core and self.devices[d].role != "ntu"}
         if self.transit:
-            starts = [d for d in alive if site_of[d] in self.core]
-            return _search(starts, lambda v: (w for w in adj[v] if w in alive))
+            return _search(core, lambda v: (w for w in adj[v] if w in alive))
         routers = {d for d in self.devices if site_of[d] in self.core and self.devices[d].role == "core_router"}
         core_without_router = self.core - {site_of[d] for d in routers}
-        starts = [d for d in alive if d in routers or site_of[d] in core_without_router]
+        starts = [d for d in core if d in routers or site_of[d] in core_without_router]
         # nobody forwards through a customer's switch: search the rest, then let each
         # customer's switch ask its own uplinks
         reached = _search(starts, lambda v: (w for w in adj[v] if w in alive and not self._customer(w)))

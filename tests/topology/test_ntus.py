@@ -62,3 +62,52 @@ def test_the_ranking_with_ntus_equals_the_naive_ranking(transit):
     assert fast == naive
     assert any(loss for _, loss, _ in fast.values())
     _assert_as_the_naive_search(net)
+
+
+def pop_ntu_town():
+    """``with_ntus``'s town and two business lines on NTUs standing at the PoP (a company in the
+    PoP's building, or a line planned from its first route's PoP): NTU-P patched (L-P) to the
+    PoP's second switch POP-sw2, which is decommissioned; NTU-Q patched (L-Q) to the PoP's
+    switch, in service."""
+    city = with_ntus(town())
+    city.device("POP-sw2", "POP", role="distribution_switch")
+    city.device("NTU-P", "POP", role="ntu")
+    city.link("L-P", "NTU-P", "POP-sw2")
+    city.company("CP", "business", device="NTU-P", building="B2")
+    city.device("NTU-Q", "POP", role="ntu")
+    city.link("L-Q", "NTU-Q", "POP")
+    city.company("CQ", "business", device="NTU-Q", building="B2")
+    city.set_status("device", "POP-sw2", "decommissioned")
+    return city
+
+
+@pytest.mark.parametrize("transit", [True, False])
+def test_an_ntu_at_a_pop_is_not_the_core_and_one_patched_to_a_decommissioned_switch_has_no_service(transit):
+    """The data model's rule: a decommissioned device is out of the network (no graph has it, nor
+    the links to it), and an NTU is its company's, not its site's, wherever it stands: at a PoP
+    it reaches the core over its own links only. NTU-P's one patch ends at a decommissioned
+    switch, so its company has no service to lose: the NTU's failure cuts nothing off, and
+    reachability names the NTU. NTU-Q's company is lost with its patch. The oracle (written from
+    the model's wording) agrees on both, and with transit on every element of the ranking
+    (without, it does not know that an NTU patched to a customer's switch counts through it:
+    NTU-E's company)."""
+    from tests.topology.oracle import Oracle
+    from topology.audits import blast_radius, reachability, resolve_failures
+
+    city = pop_ntu_town()
+    dev, link, company = city.device_ids, city.link_ids, city.company_ids
+    net = Network(city.inv, AuditConfig(transit=transit))
+    oracle = Oracle(city.inv, transit=transit)
+    assert company["CP"] not in net.customers.served_companies and company["CQ"] in net.customers.served_companies
+    assert not net.element_loss("device", dev["NTU-P"])[1]
+    assert blast_radius(net, *resolve_failures(net, ["device:NTU-P"])).companies_cut == ()
+    assert oracle.customers_lost({("device", dev["NTU-P"])}) == (set(), set())
+    assert net.element_loss("link", link["L-Q"])[1].companies == {company["CQ"]}
+    assert oracle.customers_lost({("link", link["L-Q"])}) == ({company["CQ"]}, set())
+    assert net.element_loss("device", dev["NTU-Q"])[1].companies == {company["CQ"]}
+    stray = {(f.title, f.elements[0].code) for f in reachability(net)}
+    assert ("device has no path to any core PoP", "NTU-P") in stray
+    assert ("device has no path to any core PoP", "NTU-Q") not in stray
+    for element in criticality_ranking(net) if transit else ():
+        assert set(element.customers.companies) == oracle.customers_lost({(element.kind, element.id)})[0], element
+    _assert_as_the_naive_search(net)
