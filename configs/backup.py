@@ -115,15 +115,20 @@ def run_backup(
     results = sorted(pool.run(targets, partial(fetch_config, fingerprint=fingerprint), on_result)
                      + list(unusable), key=lambda r: r.device)
     report = BackupReport()
-    report.migration_commit = _migrate_legacy_markers(store, [r for r in results if r.ok])
-    for result in results:
-        before = _stored(store, result.device) if result.ok else None
-        change = store.write(result.device, result.value) if result.ok else None
-        changes = () if change != Change.CHANGED else (
-            (_REPLACED_UNREADABLE,) if before is None else tuple(describe(before, result.value)))
-        report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes))
-    report.message = commit_message(report, dt.datetime.now(dt.timezone.utc))
-    report.commit = store.commit(report.message, [d.device for d in report.devices if d.change])
+    fetched = [r for r in results if r.ok]
+    try:
+        report.migration_commit = _migrate_legacy_markers(store, fetched)
+        for result in results:
+            before = _stored(store, result.device) if result.ok else None
+            change = store.write(result.device, result.value) if result.ok else None
+            changes = () if change != Change.CHANGED else (
+                (_REPLACED_UNREADABLE,) if before is None else tuple(describe(before, result.value)))
+            report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes))
+        report.message = commit_message(report, dt.datetime.now(dt.timezone.utc))
+        report.commit = store.commit(report.message, [d.device for d in report.devices if d.change])
+    except BaseException:  # a file that cannot be written, git failing, Ctrl-C: all or nothing
+        store.restore([r.device for r in fetched])
+        raise
     _record(workspace, report)
     return report
 
@@ -151,10 +156,11 @@ _REPLACED_UNREADABLE = "replaces a stored file that was not UTF-8 text"
 
 
 def _stored(store: GitConfigStore, device: str) -> str | None:
-    """The stored config; None also for a file that is not UTF-8 text (not written by
-    netops): what the device sent now replaces it."""
+    """The last committed config (a file a failed run left in the work tree is no
+    version); None also for one that is not UTF-8 text (not written by netops): what the
+    device sent now replaces it."""
     try:
-        return store.current(device)
+        return store.committed(device)
     except UnreadableBackup:
         return None
 

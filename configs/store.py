@@ -64,6 +64,11 @@ class GitConfigStore:
 
     # -- plumbing -------------------------------------------------------------------
     def _git(self, *args: str, check: bool = True) -> str:
+        # (a byte that is not UTF-8 in a file put there by hand is shown as \\xNN)
+        return self._run(args, check, {"encoding": "utf-8", "errors": "backslashreplace"}).stdout
+
+    def _run(self, args: tuple[str, ...], check: bool, text: dict | None = None) -> subprocess.CompletedProcess:
+        """``git args`` in the store; bytes out unless ``text`` gives the decoding."""
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GIT_CONFIG_NOSYSTEM": "1",
@@ -79,15 +84,14 @@ class GitConfigStore:
             proc = subprocess.run(
                 ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false",
                  "-c", "core.quotepath=off", *args],
-                # (a byte that is not UTF-8 in a file put there by hand is shown as \\xNN)
-                cwd=self.root, env=env, capture_output=True, encoding="utf-8", errors="backslashreplace",
-                check=False,
+                cwd=self.root, env=env, capture_output=True, check=False, **(text or {}),
             )
         except FileNotFoundError:
             raise ConfigError("the `git` program is needed for the config store (apt-get install git)") from None
         if check and proc.returncode != 0:
-            raise ConfigError(f"git {args[0]} failed in {self.root}: {proc.stderr.strip()}")
-        return proc.stdout
+            stderr = proc.stderr if text else proc.stderr.decode("utf-8", "backslashreplace")
+            raise ConfigError(f"git {args[0]} failed in {self.root}: {stderr.strip()}")
+        return proc
 
     def ensure(self) -> "GitConfigStore":
         self.root.mkdir(parents=True, exist_ok=True)
@@ -100,24 +104,55 @@ class GitConfigStore:
 
     # -- writing --------------------------------------------------------------------
     def write(self, device: str, text: str) -> Change:
+        """Put the device's config in the work tree. The change is judged against the last
+        commit, not the work tree: a file a failed run left there was never a version."""
+        data = text.encode("utf-8")
         path = self.root / file_name(device)
-        before = path.read_bytes() if path.exists() else None
-        if before == text.encode("utf-8"):
-            return Change.UNCHANGED
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        return Change.NEW if before is None else Change.CHANGED
+        if not path.exists() or path.read_bytes() != data:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        committed = self._committed(device)
+        if committed is None:
+            return Change.NEW
+        return Change.UNCHANGED if committed == data else Change.CHANGED
 
     def commit(self, message: str, devices: list[str]) -> str | None:
-        """Commit the given devices' files; None when nothing changed."""
+        """Commit the given devices' files; None when nothing changed. All or nothing: when
+        git fails, their files are put back as the last commit holds them."""
         if not devices:
             return None
-        self._git("add", "--", *(file_name(d) for d in devices))
-        if not self._git("diff", "--cached", "--name-only").strip():
-            return None
-        self._git("commit", "-q", "-m", message)
+        try:
+            self._git("add", "--", *(file_name(d) for d in devices))
+            if not self._git("diff", "--cached", "--name-only").strip():
+                return None
+            self._git("commit", "-q", "-m", message)
+        except BaseException:
+            self.restore(devices)
+            raise
         return self._git("rev-parse", "HEAD").strip()
+
+    def restore(self, devices: list[str]) -> None:
+        """Put the devices' files back as the last commit holds them (a new one is removed).
+        Best effort: it runs while another error is on its way to the user (a full or
+        read-only disk may refuse this too), and what is left is never taken for a version."""
+        self._run(("reset", "-q", "--", *(file_name(d) for d in devices)), check=False)  # unstage
+        for device in devices:
+            path = self.root / file_name(device)
+            committed = self._committed(device)
+            try:
+                path.with_suffix(".tmp").unlink(missing_ok=True)
+                if committed is None:
+                    path.unlink(missing_ok=True)
+                elif not path.exists() or path.read_bytes() != committed:
+                    path.write_bytes(committed)
+            except OSError:
+                pass
+
+    def _committed(self, device: str) -> bytes | None:
+        """The device's file in the last commit; None when there is none."""
+        proc = self._run(("cat-file", "blob", f"HEAD:{file_name(device)}"), check=False)
+        return proc.stdout if proc.returncode == 0 else None
 
     # -- reading --------------------------------------------------------------------
     def devices(self) -> list[str]:
@@ -130,14 +165,21 @@ class GitConfigStore:
         return text
 
     def current(self, device: str) -> str | None:
+        """The device's file in the work tree (what `config audit --from-store` reads)."""
         path = self.root / file_name(device)
-        if not path.exists():
-            return None
-        data = path.read_bytes()
+        return self._decode(device, path.read_bytes(), path) if path.exists() else None
+
+    def committed(self, device: str) -> str | None:
+        """The device's config in the last commit (what the next backup is compared with)."""
+        data = self._committed(device)
+        return None if data is None else self._decode(device, data, f"{self.root}, last commit")
+
+    @staticmethod
+    def _decode(device: str, data: bytes, where: object) -> str:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise UnreadableBackup(f"the backup of {device!r} ({path}) is not UTF-8 text: byte "
+            raise UnreadableBackup(f"the backup of {device!r} ({where}) is not UTF-8 text: byte "
                                    f"0x{data[exc.start]:02x} at offset {exc.start}; not read") from None
 
     def history(self, device: str) -> list[Revision]:
