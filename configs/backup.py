@@ -117,12 +117,15 @@ def run_backup(
     report = BackupReport()
     fetched = [r for r in results if r.ok]
     try:
-        report.migration_commit = _migrate_legacy_markers(store, fetched)
+        committed = store.committed_bytes([r.device for r in fetched])  # one read per device for the run
+        report.migration_commit = _migrate_legacy_markers(store, fetched, committed)
         for result in results:
-            before = _stored(store, result.device) if result.ok else None
-            change = store.write(result.device, result.value) if result.ok else None
-            changes = () if change != Change.CHANGED else (
-                (_REPLACED_UNREADABLE,) if before is None else tuple(describe(before, result.value)))
+            change, changes = None, ()
+            if result.ok:
+                before = _stored(store, result.device, committed[result.device])
+                change = store.write(result.device, result.value, committed[result.device])
+                if change == Change.CHANGED:
+                    changes = (_REPLACED_UNREADABLE,) if before is None else tuple(describe(before, result.value))
             report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes))
         report.message = commit_message(report, dt.datetime.now(dt.timezone.utc))
         report.commit = store.commit(report.message, [d.device for d in report.devices if d.change])
@@ -155,28 +158,33 @@ def commit_message(report: BackupReport, when: dt.datetime) -> str:
 _REPLACED_UNREADABLE = "replaces a stored file that was not UTF-8 text"
 
 
-def _stored(store: GitConfigStore, device: str) -> str | None:
+def _stored(store: GitConfigStore, device: str, committed: bytes | None) -> str | None:
     """The last committed config (a file a failed run left in the work tree is no
     version); None also for one that is not UTF-8 text (not written by netops): what the
     device sent now replaces it."""
     try:
-        return store.committed(device)
+        return store.committed_text(device, committed)
     except UnreadableBackup:
         return None
 
 
-def _migrate_legacy_markers(store: GitConfigStore, fetched: list[DeviceResult]) -> str | None:
+def _migrate_legacy_markers(store: GitConfigStore, fetched: list[DeviceResult],
+                            committed: dict[str, bytes | None]) -> str | None:
     """Commit stored configs that still hold ``<removed>`` with the new markers on their
-    unchanged lines: a commit of its own, before the run's, holding no config change."""
-    migrated = []
+    unchanged lines: a commit of its own, before the run's, holding no config change.
+    ``committed`` is updated to what this commit holds."""
+    migrated = {}
     for result in fetched:
-        old = _stored(store, result.device)
+        old = _stored(store, result.device, committed[result.device])
         if old is not None and LEGACY_MARKER in old:
-            if store.write(result.device, migrate_markers(old, result.value)) != Change.UNCHANGED:
-                migrated.append(result.device)
+            text = migrate_markers(old, result.value)
+            if store.write(result.device, text, committed[result.device]) != Change.UNCHANGED:
+                migrated[result.device] = text.encode("utf-8")
     message = (f"format migration: secrets in {len(migrated)} configs now show as keyed fingerprints "
                f"instead of {LEGACY_MARKER} (no configuration changed)\n\n" + "\n".join(migrated) + "\n")
-    return store.commit(message, migrated)
+    commit = store.commit(message, list(migrated))
+    committed.update(migrated)
+    return commit
 
 
 def _record(workspace: Workspace, report: BackupReport) -> None:

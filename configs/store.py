@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import EllipsisType
 from urllib.parse import quote, unquote
 
 from configs.changes import describe
@@ -67,7 +68,8 @@ class GitConfigStore:
         # (a byte that is not UTF-8 in a file put there by hand is shown as \\xNN)
         return self._run(args, check, {"encoding": "utf-8", "errors": "backslashreplace"}).stdout
 
-    def _run(self, args: tuple[str, ...], check: bool, text: dict | None = None) -> subprocess.CompletedProcess:
+    def _run(self, args: tuple[str, ...], check: bool, text: dict | None = None,
+             stdin: bytes | None = None) -> subprocess.CompletedProcess:
         """``git args`` in the store; bytes out unless ``text`` gives the decoding."""
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -84,7 +86,7 @@ class GitConfigStore:
             proc = subprocess.run(
                 ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false",
                  "-c", "core.quotepath=off", *args],
-                cwd=self.root, env=env, capture_output=True, check=False, **(text or {}),
+                cwd=self.root, env=env, capture_output=True, check=False, input=stdin, **(text or {}),
             )
         except FileNotFoundError:
             raise ConfigError("the `git` program is needed for the config store (apt-get install git)") from None
@@ -103,16 +105,19 @@ class GitConfigStore:
         return bool(self._git("rev-list", "-n", "1", "--all").strip())
 
     # -- writing --------------------------------------------------------------------
-    def write(self, device: str, text: str) -> Change:
+    def write(self, device: str, text: str, committed: bytes | None | EllipsisType = ...) -> Change:
         """Put the device's config in the work tree. The change is judged against the last
-        commit, not the work tree: a file a failed run left there was never a version."""
+        commit, not the work tree: a file a failed run left there was never a version.
+        ``committed``: the device's bytes in the last commit as :meth:`committed_bytes` read
+        them for the whole run (None: none); left out, read here."""
         data = text.encode("utf-8")
         path = self.root / file_name(device)
         if not path.exists() or path.read_bytes() != data:
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
-        committed = self._committed(device)
+        if committed is ...:
+            committed = self.committed_bytes([device])[device]
         if committed is None:
             return Change.NEW
         return Change.UNCHANGED if committed == data else Change.CHANGED
@@ -137,22 +142,40 @@ class GitConfigStore:
         Best effort: it runs while another error is on its way to the user (a full or
         read-only disk may refuse this too), and what is left is never taken for a version."""
         self._run(("reset", "-q", "--", *(file_name(d) for d in devices)), check=False)  # unstage
+        try:
+            committed = self.committed_bytes(devices)
+        except ConfigError:  # git cannot read the last commit either: leave the files, never delete one
+            return
         for device in devices:
             path = self.root / file_name(device)
-            committed = self._committed(device)
             try:
                 path.with_suffix(".tmp").unlink(missing_ok=True)
-                if committed is None:
+                if committed[device] is None:
                     path.unlink(missing_ok=True)
-                elif not path.exists() or path.read_bytes() != committed:
-                    path.write_bytes(committed)
+                elif not path.exists() or path.read_bytes() != committed[device]:
+                    path.write_bytes(committed[device])
             except OSError:
                 pass
 
-    def _committed(self, device: str) -> bytes | None:
-        """The device's file in the last commit; None when there is none."""
-        proc = self._run(("cat-file", "blob", f"HEAD:{file_name(device)}"), check=False)
-        return proc.stdout if proc.returncode == 0 else None
+    def committed_bytes(self, devices: list[str]) -> dict[str, bytes | None]:
+        """Each device's file in the last commit (None: not there, or no commit yet), all read
+        by one ``git cat-file --batch``: a run reads each device once, not once per question."""
+        if not devices:
+            return {}
+        names = [file_name(d) for d in devices]
+        out = self._run(("cat-file", "--batch"), check=True,
+                        stdin="".join(f"HEAD:{name}\n" for name in names).encode()).stdout
+        found: dict[str, bytes | None] = {}
+        at = 0
+        for device in devices:  # "<oid> blob <size>\n<bytes>\n" or "HEAD:<name> missing\n"
+            header_end = out.index(b"\n", at)
+            header = out[at:header_end].split()
+            if header[-1] == b"missing":
+                found[device], at = None, header_end + 1
+            else:
+                size = int(header[2])
+                found[device], at = out[header_end + 1: header_end + 1 + size], header_end + 1 + size + 1
+        return found
 
     # -- reading --------------------------------------------------------------------
     def devices(self) -> list[str]:
@@ -171,7 +194,10 @@ class GitConfigStore:
 
     def committed(self, device: str) -> str | None:
         """The device's config in the last commit (what the next backup is compared with)."""
-        data = self._committed(device)
+        return self.committed_text(device, self.committed_bytes([device])[device])
+
+    def committed_text(self, device: str, data: bytes | None) -> str | None:
+        """``data`` (a device's bytes from :meth:`committed_bytes`) as text."""
         return None if data is None else self._decode(device, data, f"{self.root}, last commit")
 
     @staticmethod
