@@ -129,7 +129,7 @@ def run_backup(
             report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes))
         report.message = commit_message(report, dt.datetime.now(dt.timezone.utc))
         report.commit = store.commit(report.message, [d.device for d in report.devices if d.change])
-    except BaseException:  # a file that cannot be written, git failing, Ctrl-C: all or nothing
+    except BaseException:  # a file that cannot be written, git failing, Ctrl-C: all or nothing, here only
         store.restore([r.device for r in fetched])
         raise
     _record(workspace, report)

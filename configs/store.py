@@ -123,18 +123,15 @@ class GitConfigStore:
         return Change.UNCHANGED if committed == data else Change.CHANGED
 
     def commit(self, message: str, devices: list[str]) -> str | None:
-        """Commit the given devices' files; None when nothing changed. All or nothing: when
-        git fails, their files are put back as the last commit holds them."""
+        """Commit the given devices' files; None when nothing changed. When git fails, the
+        error goes up and the files stay as they are: putting them back is the caller's
+        (:meth:`restore`), which knows every file of its run (``configs.backup.run_backup``)."""
         if not devices:
             return None
-        try:
-            self._git("add", "--", *(file_name(d) for d in devices))
-            if not self._git("diff", "--cached", "--name-only").strip():
-                return None
-            self._git("commit", "-q", "-m", message)
-        except BaseException:
-            self.restore(devices)
-            raise
+        self._git("add", "--", *(file_name(d) for d in devices))
+        if not self._git("diff", "--cached", "--name-only").strip():
+            return None
+        self._git("commit", "-q", "-m", message)
         return self._git("rev-parse", "HEAD").strip()
 
     def restore(self, devices: list[str]) -> None:
