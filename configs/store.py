@@ -8,7 +8,10 @@ every machine that runs netops, and its ``--since``/``--before`` date parsing an
 output are what users expect. We only ever run a handful of plumbing commands, in a
 hermetic environment (no user or system git config, no hooks, no signing).
 
-The store only ever receives scrubbed text (see ``configs.scrub``).
+The store only ever receives scrubbed text (see ``configs.scrub``). A config is stored
+byte for byte as the device sent it: a byte that is not UTF-8 (a description typed on a
+Latin-1 terminal) travels through netops as a surrogate (Python's "surrogateescape", see
+``netops.access.undecodable``) and is written back as the same byte, as Oxidized keeps it.
 """
 
 from __future__ import annotations
@@ -22,14 +25,19 @@ from types import EllipsisType
 from urllib.parse import quote, unquote
 
 from configs.changes import describe
-from netops.errors import ConfigError, NetopsError, NotFoundError
+from netops.errors import ConfigError, NotFoundError
 
 SUFFIX = ".cfg"
 
 
-class UnreadableBackup(NetopsError):
-    """A stored file that is not UTF-8 text (put there by hand or by another tool: netops
-    never stores one), named with its first bad byte; exit 2 like any bad input file."""
+def config_bytes(text: str) -> bytes:
+    """A config as stored: UTF-8, each byte that was not UTF-8 on the device as that byte."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def config_text(data: bytes) -> str:
+    """A stored config as text; never fails (:func:`config_bytes` gives the same bytes back)."""
+    return data.decode("utf-8", "surrogateescape")
 
 
 class Change(StrEnum):
@@ -65,7 +73,7 @@ class GitConfigStore:
 
     # -- plumbing -------------------------------------------------------------------
     def _git(self, *args: str, check: bool = True) -> str:
-        # (a byte that is not UTF-8 in a file put there by hand is shown as \\xNN)
+        # (a byte that is not UTF-8 is shown as \xNN: diffs and the text describe() reads)
         return self._run(args, check, {"encoding": "utf-8", "errors": "backslashreplace"}).stdout
 
     def _run(self, args: tuple[str, ...], check: bool, text: dict | None = None,
@@ -110,7 +118,7 @@ class GitConfigStore:
         commit, not the work tree: a file a failed run left there was never a version.
         ``committed``: the device's bytes in the last commit as :meth:`committed_bytes` read
         them for the whole run (None: none); left out, read here."""
-        data = text.encode("utf-8")
+        data = config_bytes(text)
         path = self.root / file_name(device)
         if not path.exists() or path.read_bytes() != data:
             tmp = path.with_suffix(".tmp")
@@ -187,23 +195,7 @@ class GitConfigStore:
     def current(self, device: str) -> str | None:
         """The device's file in the work tree (what `config audit --from-store` reads)."""
         path = self.root / file_name(device)
-        return self._decode(device, path.read_bytes(), path) if path.exists() else None
-
-    def committed(self, device: str) -> str | None:
-        """The device's config in the last commit (what the next backup is compared with)."""
-        return self.committed_text(device, self.committed_bytes([device])[device])
-
-    def committed_text(self, device: str, data: bytes | None) -> str | None:
-        """``data`` (a device's bytes from :meth:`committed_bytes`) as text."""
-        return None if data is None else self._decode(device, data, f"{self.root}, last commit")
-
-    @staticmethod
-    def _decode(device: str, data: bytes, where: object) -> str:
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UnreadableBackup(f"the backup of {device!r} ({where}) is not UTF-8 text: byte "
-                                   f"0x{data[exc.start]:02x} at offset {exc.start}; not read") from None
+        return config_text(path.read_bytes()) if path.exists() else None
 
     def history(self, device: str) -> list[Revision]:
         if not self._has_commits():
