@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import textwrap
 from contextlib import contextmanager, nullcontext
@@ -440,7 +441,10 @@ def write_text(path: Path, text: str) -> None:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n")
+    text = json.dumps(obj, indent=2, default=str, ensure_ascii=False)
+    # a byte that is not UTF-8 (kept from a device as a surrogate) as the text \xNN: valid UTF-8 JSON
+    text = re.sub("[\udc80-\udcff]", lambda m: f"\\\\x{ord(m.group()) - 0xDC00:02x}", text)
+    sys.stdout.write(text + "\n")
 
 
 # -- output for people and for pipes -------------------------------------------------------------

@@ -56,8 +56,9 @@ def backup(
         print_json({**report.as_dict(), "logins": logins})
     else:
         print_listing(fmt, f"config backup → {run.workspace.root / 'repo'}",
-                      ["device", "status", "change", "error"],
-                      [[d.device, d.status, d.change, d.error] for d in report.devices], prose=("error",))
+                      ["device", "status", "change", "error", "warning"],
+                      [[d.device, d.status, d.change, d.error, d.warning] for d in report.devices],
+                      prose=("error", "warning"))
     if fmt is OutputFormat.TABLE:  # the run's summary, for people
         console.print(report.message.splitlines()[0] if report.message else "no devices selected",
                       highlight=False, markup=False)

@@ -24,9 +24,9 @@ from configs.platforms import PLATFORMS
 from configs.rules import Check, Rule, Severity
 from configs.scrub import Fingerprinter, banner_spans
 from configs.state import Workspace
-from configs.store import GitConfigStore, UnreadableBackup
+from configs.store import GitConfigStore
 from configs.targets import InventoryDevice, Targets
-from netops.access import AccessStatus, SessionPool
+from netops.access import AccessStatus, SessionPool, escaped
 from netops.errors import NotFoundError
 
 
@@ -179,8 +179,9 @@ def evaluate(rule: Rule, blocks: list[_Block]) -> RuleResult:
         problems += [f"access VLAN {vlan} ({header}...) not in any /{check.covers_access_vlans}/"
                      for vlan, header in uncovered.items()]
     status = Compliance.NONCOMPLIANT if problems else Compliance.COMPLIANT
-    return RuleResult(rule.id, rule.title, rule.severity, status, tuple(problems), failing_blocks,
-                      tuple(uncovered))
+    # evidence quotes config lines: a byte that is not UTF-8 in them as \xNN, for tables and JSON
+    return RuleResult(rule.id, rule.title, rule.severity, status, tuple(escaped(p) for p in problems),
+                      failing_blocks, tuple(uncovered))
 
 
 _ACCESS_VLAN = re.compile(r"^switchport access vlan (\d+)$")
@@ -314,10 +315,6 @@ def audit_store(devices: list[InventoryDevice], store: GitConfigStore, rules: li
         except NotFoundError as exc:
             report.devices.append(DeviceAudit(device.name, device.platform, device.role,
                                               device.site_kind, AccessStatus.ERROR, error=str(exc)))
-            continue
-        except UnreadableBackup as exc:  # there, but not text netops reads: not audited, and said
-            report.devices.append(DeviceAudit(device.name, device.platform, device.role,
-                                              device.site_kind, AccessStatus.PARSE_ERROR, error=str(exc)))
             continue
         report.devices.append(audit_device_config(device, config, rules))
     return report

@@ -6,6 +6,11 @@ Secrets become keyed fingerprints (``configs.scrub``), so a changed secret is a 
 line, and the commit message says per device which sections changed and which secrets
 (``configs.changes``).
 
+A config holding bytes that are not UTF-8 (a Latin-1 description on an old switch) is
+stored byte for byte as the device sent it (secrets scrubbed all the same), and the run
+warns once per device naming the first such byte, its offset and line in the stored file;
+output shows such bytes as ``\\xNN``.
+
 Backups written before fingerprints hold ``<removed>``; the first run after the change
 commits them once as a format migration (each such line takes its new marker, nothing
 else changes), and only then the run's real changes, so no secret shows as changed.
@@ -24,9 +29,9 @@ from configs.changes import describe, migrate_markers
 from configs.platforms import platform_of
 from configs.scrub import LEGACY_MARKER, Fingerprinter, scrub_config
 from configs.state import Workspace
-from configs.store import Change, GitConfigStore, UnreadableBackup
+from configs.store import Change, GitConfigStore, config_bytes, config_text
 from netops.access import (PAGER, AccessStatus, DeviceResult, DeviceSession, DeviceTarget, ParseError,
-                           SessionPool, undecodable)
+                           SessionPool, escaped, undecodable)
 
 # what devices print instead of a config when the command is wrong or not allowed
 # (IOS/ProCurve/Junos, NX-OS `% Invalid command at '^' marker`, Huawei/Comware
@@ -55,10 +60,6 @@ def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = Non
     if _PAGER.search(raw):
         raise ParseError("the answer holds a pager prompt (--More--): paging is not switched off for this "
                          "session, so the config is incomplete; not stored")
-    if (bad := undecodable(raw)) is not None:
-        offset, line, byte = bad
-        raise ParseError(f"the config holds a byte that is not UTF-8 (0x{byte:02x} at byte offset {offset}, line "
-                         f"{line}): netops keeps configs as UTF-8 text and does not guess the encoding; not stored")
     return scrub_config(raw, session.target.secrets(), fingerprint).text
 
 
@@ -69,11 +70,12 @@ class DeviceBackup:
     change: Change | None
     error: str | None = None
     changes: tuple[str, ...] = ()  # sections touched, secrets changed
+    warning: str | None = None  # stored, but worth knowing (bytes that are not UTF-8)
 
     def as_dict(self) -> dict:
         return {"device": self.device, "status": str(self.status),
                 "change": None if self.change is None else str(self.change), "error": self.error,
-                "changes": list(self.changes)}
+                "warning": self.warning, "changes": list(self.changes)}
 
 
 @dataclass
@@ -117,16 +119,20 @@ def run_backup(
     report = BackupReport()
     fetched = [r for r in results if r.ok]
     try:
-        report.migration_commit = _migrate_legacy_markers(store, fetched)
+        committed = store.committed_bytes([r.device for r in fetched])  # one read per device for the run
+        report.migration_commit = _migrate_legacy_markers(store, fetched, committed)
         for result in results:
-            before = _stored(store, result.device) if result.ok else None
-            change = store.write(result.device, result.value) if result.ok else None
-            changes = () if change != Change.CHANGED else (
-                (_REPLACED_UNREADABLE,) if before is None else tuple(describe(before, result.value)))
-            report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes))
+            change, changes = None, ()
+            if result.ok:
+                change = store.write(result.device, result.value, committed[result.device])
+                if change == Change.CHANGED:
+                    before = config_text(committed[result.device])
+                    changes = tuple(escaped(item) for item in describe(before, result.value))
+            report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes,
+                                               result.ok and not_utf8_warning(result.value) or None))
         report.message = commit_message(report, dt.datetime.now(dt.timezone.utc))
         report.commit = store.commit(report.message, [d.device for d in report.devices if d.change])
-    except BaseException:  # a file that cannot be written, git failing, Ctrl-C: all or nothing
+    except BaseException:  # a file that cannot be written, git failing, Ctrl-C: all or nothing, here only
         store.restore([r.device for r in fetched])
         raise
     _record(workspace, report)
@@ -152,31 +158,35 @@ def commit_message(report: BackupReport, when: dt.datetime) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-_REPLACED_UNREADABLE = "replaces a stored file that was not UTF-8 text"
-
-
-def _stored(store: GitConfigStore, device: str) -> str | None:
-    """The last committed config (a file a failed run left in the work tree is no
-    version); None also for one that is not UTF-8 text (not written by netops): what the
-    device sent now replaces it."""
-    try:
-        return store.committed(device)
-    except UnreadableBackup:
+def not_utf8_warning(config: str) -> str | None:
+    """What an operator should know about a config holding bytes that are not UTF-8 (one
+    line, the first such byte by offset and line in the stored file), or None."""
+    if (first := undecodable(config)) is None:
         return None
+    offset, line, byte = first
+    count = sum(1 for char in config if "\udc80" <= char <= "\udcff")
+    return (f"the config holds {count} byte{'s' if count > 1 else ''} that {'are' if count > 1 else 'is'} not UTF-8 "
+            f"(first 0x{byte:02x} at byte offset {offset}, line {line} of the stored file): stored byte for byte "
+            f"as the device sent it, shown as \\x{byte:02x}")
 
 
-def _migrate_legacy_markers(store: GitConfigStore, fetched: list[DeviceResult]) -> str | None:
+def _migrate_legacy_markers(store: GitConfigStore, fetched: list[DeviceResult],
+                            committed: dict[str, bytes | None]) -> str | None:
     """Commit stored configs that still hold ``<removed>`` with the new markers on their
-    unchanged lines: a commit of its own, before the run's, holding no config change."""
-    migrated = []
+    unchanged lines: a commit of its own, before the run's, holding no config change.
+    ``committed`` is updated to what this commit holds."""
+    migrated = {}
     for result in fetched:
-        old = _stored(store, result.device)
+        old = None if committed[result.device] is None else config_text(committed[result.device])
         if old is not None and LEGACY_MARKER in old:
-            if store.write(result.device, migrate_markers(old, result.value)) != Change.UNCHANGED:
-                migrated.append(result.device)
+            text = migrate_markers(old, result.value)
+            if store.write(result.device, text, committed[result.device]) != Change.UNCHANGED:
+                migrated[result.device] = config_bytes(text)
     message = (f"format migration: secrets in {len(migrated)} configs now show as keyed fingerprints "
                f"instead of {LEGACY_MARKER} (no configuration changed)\n\n" + "\n".join(migrated) + "\n")
-    return store.commit(message, migrated)
+    commit = store.commit(message, list(migrated))
+    committed.update(migrated)
+    return commit
 
 
 def _record(workspace: Workspace, report: BackupReport) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from configs.audit import AuditReport
 from configs.rules import Rule
+from netops.access import escaped
 
 
 @dataclass
@@ -51,7 +52,7 @@ def plan(report: AuditReport, rules: list[Rule]) -> list[DevicePlan]:
             else:
                 out.lines += lines
         for header, lines in blocks.items():
-            out.lines += [header, *lines]
+            out.lines += [escaped(header), *lines]  # a header's byte that is not UTF-8 as \xNN
         plans.append(out)
     return plans
 

@@ -8,7 +8,10 @@ every machine that runs netops, and its ``--since``/``--before`` date parsing an
 output are what users expect. We only ever run a handful of plumbing commands, in a
 hermetic environment (no user or system git config, no hooks, no signing).
 
-The store only ever receives scrubbed text (see ``configs.scrub``).
+The store only ever receives scrubbed text (see ``configs.scrub``). A config is stored
+byte for byte as the device sent it: a byte that is not UTF-8 (a description typed on a
+Latin-1 terminal) travels through netops as a surrogate (Python's "surrogateescape", see
+``netops.access.undecodable``) and is written back as the same byte, as Oxidized keeps it.
 """
 
 from __future__ import annotations
@@ -18,17 +21,23 @@ import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import EllipsisType
 from urllib.parse import quote, unquote
 
 from configs.changes import describe
-from netops.errors import ConfigError, NetopsError, NotFoundError
+from netops.errors import ConfigError, NotFoundError
 
 SUFFIX = ".cfg"
 
 
-class UnreadableBackup(NetopsError):
-    """A stored file that is not UTF-8 text (put there by hand or by another tool: netops
-    never stores one), named with its first bad byte; exit 2 like any bad input file."""
+def config_bytes(text: str) -> bytes:
+    """A config as stored: UTF-8, each byte that was not UTF-8 on the device as that byte."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def config_text(data: bytes) -> str:
+    """A stored config as text; never fails (:func:`config_bytes` gives the same bytes back)."""
+    return data.decode("utf-8", "surrogateescape")
 
 
 class Change(StrEnum):
@@ -64,10 +73,11 @@ class GitConfigStore:
 
     # -- plumbing -------------------------------------------------------------------
     def _git(self, *args: str, check: bool = True) -> str:
-        # (a byte that is not UTF-8 in a file put there by hand is shown as \\xNN)
+        # (a byte that is not UTF-8 is shown as \xNN: diffs and the text describe() reads)
         return self._run(args, check, {"encoding": "utf-8", "errors": "backslashreplace"}).stdout
 
-    def _run(self, args: tuple[str, ...], check: bool, text: dict | None = None) -> subprocess.CompletedProcess:
+    def _run(self, args: tuple[str, ...], check: bool, text: dict | None = None,
+             stdin: bytes | None = None) -> subprocess.CompletedProcess:
         """``git args`` in the store; bytes out unless ``text`` gives the decoding."""
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -84,7 +94,7 @@ class GitConfigStore:
             proc = subprocess.run(
                 ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false",
                  "-c", "core.quotepath=off", *args],
-                cwd=self.root, env=env, capture_output=True, check=False, **(text or {}),
+                cwd=self.root, env=env, capture_output=True, check=False, input=stdin, **(text or {}),
             )
         except FileNotFoundError:
             raise ConfigError("the `git` program is needed for the config store (apt-get install git)") from None
@@ -103,33 +113,33 @@ class GitConfigStore:
         return bool(self._git("rev-list", "-n", "1", "--all").strip())
 
     # -- writing --------------------------------------------------------------------
-    def write(self, device: str, text: str) -> Change:
+    def write(self, device: str, text: str, committed: bytes | None | EllipsisType = ...) -> Change:
         """Put the device's config in the work tree. The change is judged against the last
-        commit, not the work tree: a file a failed run left there was never a version."""
-        data = text.encode("utf-8")
+        commit, not the work tree: a file a failed run left there was never a version.
+        ``committed``: the device's bytes in the last commit as :meth:`committed_bytes` read
+        them for the whole run (None: none); left out, read here."""
+        data = config_bytes(text)
         path = self.root / file_name(device)
         if not path.exists() or path.read_bytes() != data:
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
-        committed = self._committed(device)
+        if committed is ...:
+            committed = self.committed_bytes([device])[device]
         if committed is None:
             return Change.NEW
         return Change.UNCHANGED if committed == data else Change.CHANGED
 
     def commit(self, message: str, devices: list[str]) -> str | None:
-        """Commit the given devices' files; None when nothing changed. All or nothing: when
-        git fails, their files are put back as the last commit holds them."""
+        """Commit the given devices' files; None when nothing changed. When git fails, the
+        error goes up and the files stay as they are: putting them back is the caller's
+        (:meth:`restore`), which knows every file of its run (``configs.backup.run_backup``)."""
         if not devices:
             return None
-        try:
-            self._git("add", "--", *(file_name(d) for d in devices))
-            if not self._git("diff", "--cached", "--name-only").strip():
-                return None
-            self._git("commit", "-q", "-m", message)
-        except BaseException:
-            self.restore(devices)
-            raise
+        self._git("add", "--", *(file_name(d) for d in devices))
+        if not self._git("diff", "--cached", "--name-only").strip():
+            return None
+        self._git("commit", "-q", "-m", message)
         return self._git("rev-parse", "HEAD").strip()
 
     def restore(self, devices: list[str]) -> None:
@@ -137,22 +147,40 @@ class GitConfigStore:
         Best effort: it runs while another error is on its way to the user (a full or
         read-only disk may refuse this too), and what is left is never taken for a version."""
         self._run(("reset", "-q", "--", *(file_name(d) for d in devices)), check=False)  # unstage
+        try:
+            committed = self.committed_bytes(devices)
+        except ConfigError:  # git cannot read the last commit either: leave the files, never delete one
+            return
         for device in devices:
             path = self.root / file_name(device)
-            committed = self._committed(device)
             try:
                 path.with_suffix(".tmp").unlink(missing_ok=True)
-                if committed is None:
+                if committed[device] is None:
                     path.unlink(missing_ok=True)
-                elif not path.exists() or path.read_bytes() != committed:
-                    path.write_bytes(committed)
+                elif not path.exists() or path.read_bytes() != committed[device]:
+                    path.write_bytes(committed[device])
             except OSError:
                 pass
 
-    def _committed(self, device: str) -> bytes | None:
-        """The device's file in the last commit; None when there is none."""
-        proc = self._run(("cat-file", "blob", f"HEAD:{file_name(device)}"), check=False)
-        return proc.stdout if proc.returncode == 0 else None
+    def committed_bytes(self, devices: list[str]) -> dict[str, bytes | None]:
+        """Each device's file in the last commit (None: not there, or no commit yet), all read
+        by one ``git cat-file --batch``: a run reads each device once, not once per question."""
+        if not devices:
+            return {}
+        names = [file_name(d) for d in devices]
+        out = self._run(("cat-file", "--batch"), check=True,
+                        stdin="".join(f"HEAD:{name}\n" for name in names).encode()).stdout
+        found: dict[str, bytes | None] = {}
+        at = 0
+        for device in devices:  # "<oid> blob <size>\n<bytes>\n" or "HEAD:<name> missing\n"
+            header_end = out.index(b"\n", at)
+            header = out[at:header_end].split()
+            if header[-1] == b"missing":
+                found[device], at = None, header_end + 1
+            else:
+                size = int(header[2])
+                found[device], at = out[header_end + 1: header_end + 1 + size], header_end + 1 + size + 1
+        return found
 
     # -- reading --------------------------------------------------------------------
     def devices(self) -> list[str]:
@@ -167,20 +195,7 @@ class GitConfigStore:
     def current(self, device: str) -> str | None:
         """The device's file in the work tree (what `config audit --from-store` reads)."""
         path = self.root / file_name(device)
-        return self._decode(device, path.read_bytes(), path) if path.exists() else None
-
-    def committed(self, device: str) -> str | None:
-        """The device's config in the last commit (what the next backup is compared with)."""
-        data = self._committed(device)
-        return None if data is None else self._decode(device, data, f"{self.root}, last commit")
-
-    @staticmethod
-    def _decode(device: str, data: bytes, where: object) -> str:
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UnreadableBackup(f"the backup of {device!r} ({where}) is not UTF-8 text: byte "
-                                   f"0x{data[exc.start]:02x} at offset {exc.start}; not read") from None
+        return config_text(path.read_bytes()) if path.exists() else None
 
     def history(self, device: str) -> list[Revision]:
         if not self._has_commits():

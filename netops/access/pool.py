@@ -233,7 +233,7 @@ class _ByteFaithfulChannel(SSHChannel):
     is dropped without a trace, and so is a UTF-8 character split between two reads.
     This channel decodes the stream incrementally with "surrogateescape": split
     characters are joined, and every other byte survives (as U+DC80..U+DCFF) for the
-    caller to store, refuse or show (``undecodable``, ``escaped``)."""
+    caller to store as that byte and show as \\xNN (``undecodable``, ``escaped``)."""
 
     def __init__(self, conn, encoding: str) -> None:
         super().__init__(conn, encoding)

@@ -40,6 +40,10 @@ def git(repo: Path, *args: str) -> str:
 def test_a_failed_commit_leaves_the_store_as_it_was_and_the_next_run_commits(fleet, cli_env):
     repo = Path(cli_env["NETOPS_CONFIG_DIR"]) / "repo"
     assert changes(backup(cli_env, "s1-sw")) == {"s1-sw": "new"}
+    # an older s1-sw committed, so this run's answer is a change the failed run must take back
+    s1_answer = (repo / file_name("s1-sw")).read_text()
+    (repo / file_name("s1-sw")).write_text(s1_answer.replace("hostname s1-sw", "hostname s1-old"))
+    git(repo, "commit", "-qam", "an older s1-sw")
     s1_before = (repo / file_name("s1-sw")).read_bytes()
     head = git(repo, "rev-parse", "HEAD")
 
@@ -49,13 +53,15 @@ def test_a_failed_commit_leaves_the_store_as_it_was_and_the_next_run_commits(fle
     assert failed.returncode == 4 and len(lines) == 1, failed.stderr
     assert "git add failed" in lines[0] and "index.lock" in lines[0], lines[0]
     assert failed.stdout == ""
-    # all or nothing: the new device's file is gone again, the other untouched, no commit
+    # all or nothing: the new device's file is gone again, the changed one back as committed
+    # (run_backup alone puts them back: without it both would stay as this run wrote them), no commit
     assert not (repo / file_name("pop1-dist")).exists()
     assert (repo / file_name("s1-sw")).read_bytes() == s1_before
     assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
 
     (repo / ".git" / "index.lock").unlink()
-    assert changes(backup(cli_env, "s1-sw", "pop1-dist")) == {"s1-sw": "unchanged", "pop1-dist": "new"}
+    assert changes(backup(cli_env, "s1-sw", "pop1-dist")) == {"s1-sw": "changed", "pop1-dist": "new"}
     assert git(repo, "log", "-1", "--format=%s").startswith("backup ")
     assert "hostname pop1-dist" in git(repo, "show", f"HEAD:{file_name('pop1-dist')}")
     assert git(repo, "status", "--porcelain") == ""

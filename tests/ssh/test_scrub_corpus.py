@@ -186,9 +186,12 @@ def test_migration_commit_then_real_changes_without_false_diffs(tmp_path):
     store.commit("backup with <removed>", ["s1-sw", "k1-sw"])
     fresh = _scrubbed().replace("snmp-server location Buer", "snmp-server location Horst")
     results = [DeviceResult("s1-sw", AccessStatus.OK, fresh), DeviceResult("k1-sw", AccessStatus.OK, "hostname k1\n")]
-    migration = _migrate_legacy_markers(store, results)
-    assert migration and _migrate_legacy_markers(store, results) is None  # once only
-    assert store.write("s1-sw", fresh) == Change.CHANGED
+    committed = store.committed_bytes(["s1-sw", "k1-sw"])
+    migration = _migrate_legacy_markers(store, results, committed)
+    # once only, and what the run compares with is what the migration committed
+    assert committed == store.committed_bytes(["s1-sw", "k1-sw"])
+    assert migration and _migrate_legacy_markers(store, results, committed) is None
+    assert store.write("s1-sw", fresh, committed["s1-sw"]) == Change.CHANGED
     store.commit("the run", ["s1-sw"])
     diff = store.diff("s1-sw")
     changed = [line for line in diff.diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]

@@ -75,6 +75,22 @@ def test_store_history_and_diff_since(tmp_path):
     assert "-hostname a\n+hostname b" in store.diff("sw/1").diff
 
 
+
+def test_one_read_gives_every_devices_last_commit(tmp_path):
+    """``committed_bytes`` reads a run's devices with one ``git cat-file --batch``: each
+    device gets its own bytes, whatever they hold (a line saying "missing", no newline at the
+    end, nothing at all), and a device never committed gets None."""
+    store = GitConfigStore(tmp_path / "repo").ensure()
+    assert store.committed_bytes(["sw/1"]) == {"sw/1": None}  # no commit yet
+    texts = {"sw/1": "HEAD:x missing\n", "sw 2": "hostname b", "sw3": ""}
+    for device, text in texts.items():
+        store.write(device, text)
+    store.commit("run 1", list(texts))
+    store.write("sw4", "hostname d\n")  # in the work tree only: no version
+    assert store.committed_bytes(["sw4", *texts, "sw/1"]) == {
+        "sw4": None, **{d: t.encode() for d, t in texts.items()}}
+    assert store.write("sw 2", "hostname b", store.committed_bytes(["sw 2"])["sw 2"]) == Change.UNCHANGED
+
 def _workspace(tmp_path) -> Workspace:
     ws = Workspace(tmp_path)
     with ws.update_state() as state:
