@@ -11,6 +11,8 @@ paths are kept when the whole plan gets strictly cheaper and keeps every limit.
 
 Every limit of the search is a count of work (neighbourhoods, branch-and-bound nodes),
 never a clock: the same plan and city give the same result on any machine load.
+On the seeded city's 123 Kitas one pass takes 0.88 % off the batch's plan, in minutes of
+CPU (BENCHMARKS.md), so the batch does not run it.
 """
 
 from __future__ import annotations
