@@ -534,6 +534,16 @@ def write_section(text: str) -> None:
     print(f"wrote the planning section of {path}")
 
 
+def city_files(db: Path | None, streets: Path | None, tmp: Path) -> tuple[Path, Path]:
+    """The seeded SQLite file and its streets GeoJSON: the given ones, else a city seeded
+    fresh into ``tmp``."""
+    if db is None:
+        db, streets = tmp / "city.db", tmp / "streets.geojson"
+        subprocess.run([sys.executable, "-m", "cli", "--db", str(db), "inventory", "seed", "--streets",
+                        str(streets)], check=True, cwd=ROOT, capture_output=True)
+    return db, streets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=12, help="Instances per grid size (0: skip quality).")
@@ -547,11 +557,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="Print the section, leave BENCHMARKS.md alone.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db, streets = args.db, args.streets
-        if db is None:
-            db, streets = Path(tmp) / "city.db", Path(tmp) / "streets.geojson"
-            subprocess.run([sys.executable, "-m", "cli", "--db", str(db), "inventory", "seed", "--streets",
-                            str(streets)], check=True, cwd=ROOT, capture_output=True)
+        db, streets = city_files(args.db, args.streets, Path(tmp))
         engine = dbmod.make_engine(f"sqlite:///{db}")
         text = section(args, engine, NetworkOptions(streets=streets))
     print(text)

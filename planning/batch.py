@@ -579,17 +579,25 @@ def _construction_order(plan_routes: dict[str, Route], costs_per_site: dict[str,
     return order
 
 
+def batch_paths(net: CandidateNetwork, instance: SteinerInstance
+                ) -> tuple[dict[int, list[int]], list[tuple[list[int], int]]]:
+    """The batch plan's paths (site -> arcs) within the spare strands' limits, and the
+    limits (``strand_capacities``: a cable with k pairs serves k sites)."""
+    capacities = strand_capacities(net, instance)
+    joint = respect_strand_capacity(net, instance, joint_paths(instance))
+    if capacities:  # the repair moved sites one at a time: each may now find a cheaper way within the pairs
+        joint = _reroute(instance, joint, capacities=capacities)
+        joint = swap_scarce_strands(instance, joint, capacities, lambda paths: _reroute(instance, paths, capacities=capacities))
+    return joint, capacities
+
+
 def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     nodes = {s.code: net.attach_site(s.code, s.lat, s.lon, s.entry_node) for s in sites}
     instance = SteinerInstance.from_network(net, list(nodes.values()))
     node_of_terminal = dict(zip(instance.terminals, nodes.values()))
     code_of_terminal = dict(zip(instance.terminals, nodes))
     independent = independent_paths(instance)
-    capacities = strand_capacities(net, instance)  # spare strands: a cable with k pairs serves k sites
-    joint = respect_strand_capacity(net, instance, joint_paths(instance))
-    if capacities:  # the repair moved sites one at a time: each may now find a cheaper way within the pairs
-        joint = _reroute(instance, joint, capacities=capacities)
-        joint = swap_scarce_strands(instance, joint, capacities, lambda paths: _reroute(instance, paths, capacities=capacities))
+    joint, capacities = batch_paths(net, instance)
 
     def routes_of(paths: dict[int, list[int]]) -> dict[str, Route]:
         return {code_of_terminal[t]: _to_route(net, instance, arcs, node_of_terminal[t])
