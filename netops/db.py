@@ -47,6 +47,8 @@ if TYPE_CHECKING:  # Alembic and SQLModel are imported where used, not by every 
 BACKENDS = ("sqlite", "postgresql")
 #: pg_advisory_lock key of netops writers ("net" in ASCII; classid 0 in pg_locks)
 PG_LOCK_KEY = 0x6E6574
+#: PostgreSQL's SQLSTATE for "could not extend file ...: No space left on device"
+PG_DISK_FULL = "53100"
 CREATE_HINT = "create it with `netops db upgrade` (or load data with `netops inventory seed` / `import`)"
 MESSAGE_CHARS = 300
 
@@ -563,6 +565,11 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     if "disk is full" in low or ("disk i/o error" in low and path is not None and _nearly_full(path.parent)):
         return DatabaseError(f"{where}: the disk is full ({detail}): the change was rolled back; free space "
                              f"{'on ' + str(path.parent) + ' ' if path else ''}and run it again")
+    if getattr(getattr(exc, "orig", exc), "sqlstate", None) == PG_DISK_FULL or "could not write init file" in low:
+        # the second: a new session on a full tablespace, before any SQL (its cache file)
+        return DatabaseError(f"{where}: the disk is full on the database server ({detail}): nothing was changed "
+                             "(the change was rolled back); free space there (its data directory or tablespace) "
+                             "and run it again")
     foreign = _foreign_wal_files(path) if path is not None and "readonly" in low else []
     if foreign:
         names = " and ".join(f"{p.name} (owner uid {p.stat().st_uid})" for p in foreign)
