@@ -141,8 +141,9 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
     which then trades places with ``directory`` in one ``renameat2(RENAME_EXCHANGE)``; the
     old set, now in the sibling, is removed. A new ``directory`` is one ``rename``. A run
     killed midway leaves only such a sibling, which the next run removes (runs on the same
-    directory take turns: an exclusive lock on its parent). ``directory`` keeps its mode;
-    a symlink to a directory stays a symlink (the directory it names is switched).
+    directory take turns: an exclusive lock on its parent). ``directory`` keeps its mode
+    (and, written by root, its owner); a symlink to a directory stays a symlink (the
+    directory it names is switched).
 
     Where the directory cannot trade places (its parent is not writable, it is a mount
     point, a file system without RENAME_EXCHANGE), the files are replaced one after
@@ -150,6 +151,8 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
     set, but a kill between two renames can leave files of two runs.
     """
     directory = Path(os.path.realpath(directory))
+    if directory.exists() and not directory.is_dir():
+        raise NetopsError(f"{directory}: is a file; name a directory to write")
     try:
         lock = os.open(directory.parent, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
@@ -194,9 +197,13 @@ def _fill_stage(stage: Path, directory: Path, texts: dict[str, str]) -> None:
             os.fsync(handle.fileno())
         os.chmod(path, _file_mode(directory / name))
     try:
-        os.chmod(stage, directory.stat().st_mode & 0o7777)
+        old = directory.stat()
     except FileNotFoundError:
         os.chmod(stage, 0o777 & ~umask())
+    else:
+        if os.geteuid() == 0:  # root writing a user's directory leaves it theirs
+            os.chown(stage, old.st_uid, old.st_gid)
+        os.chmod(stage, old.st_mode & 0o7777)
     descriptor = os.open(stage, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(descriptor)

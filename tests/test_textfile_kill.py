@@ -128,3 +128,20 @@ def test_a_mount_point_is_replaced_file_by_file(tmp_path):
     done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["new,csv", "open-data"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (to write another user's directory)")
+def test_root_leaves_a_users_directory_theirs(tmp_path):
+    out = tmp_path / "open-data"
+    textfile.write_file_set(out, OLD)
+    os.chown(out, 65534, 65534)
+    textfile.write_file_set(out, NEW)
+    assert (out.stat().st_uid, out.stat().st_gid) == (65534, 65534) and files_of(out) == NEW
+
+
+def test_a_file_where_the_directory_should_be_is_refused(tmp_path):
+    out = tmp_path / "open-data"
+    out.write_text("mine\n")
+    with pytest.raises(textfile.NetopsError, match="is a file"):
+        textfile.write_file_set(out, NEW)
+    assert out.read_text() == "mine\n" and os.listdir(tmp_path) == ["open-data"]
