@@ -149,9 +149,10 @@ def sqlite_connect(path: Path, lock_timeout: float, **options):
     if not sqlite_read_only(path):
         return sqlite3.connect(path, timeout=lock_timeout, **options)
     uri = f"file:{quote(os.fsencode(path))}?mode=ro"
-    guard = _hold_wal_files(path, lock_timeout) if _could_make_wal_files_for_another(path) else None
+    at_risk = _could_make_wal_files_for_another(path)
+    guard = _hold_wal_files(path, lock_timeout) if at_risk else None
     try:
-        if guard is not None:
+        if at_risk:
             _refuse_to_lock_the_owner_out(path)
         conn = sqlite3.connect(uri, uri=True, timeout=lock_timeout, factory=_GuardedConnection, **options)
         try:
@@ -211,11 +212,12 @@ def _shared_range(kind: int) -> bytes:
     return struct.pack("hhqqi4x", kind, os.SEEK_SET, _SHARED_FIRST, _SHARED_SIZE, 0)
 
 
-def _hold_wal_files(path: Path, lock_timeout: float) -> int:
+def _hold_wal_files(path: Path, lock_timeout: float) -> int | None:
     """A descriptor of ``path`` holding a read lock on its SHARED range, as an open connection
     does: while it is held nobody can delete the WAL files (nor switch the journal mode), so
     what :func:`_refuse_to_lock_the_owner_out` sees stays true until SQLite has opened them.
-    An open file description lock (F_OFD_SETLK): releasing it leaves SQLite's locks alone."""
+    An open file description lock (F_OFD_SETLK): releasing it leaves SQLite's locks alone.
+    None where the file system or kernel has no such locks (the check then runs unguarded)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     deadline = time.monotonic() + lock_timeout
     while True:
@@ -227,6 +229,9 @@ def _hold_wal_files(path: Path, lock_timeout: float) -> int:
                 os.close(fd)
                 raise sqlite3.OperationalError("database is locked") from None
             time.sleep(0.02)
+        except OSError:
+            os.close(fd)
+            return None
 
 
 def _could_make_wal_files_for_another(path: Path) -> bool:
@@ -340,4 +345,4 @@ def rows(conn, query: str) -> list[tuple]:
 
 def _is_sqlite(conn) -> bool:
     driver = getattr(conn, "driver_connection", conn)  # SQLAlchemy's pooled connection: the driver's inside
-    return type(driver).__module__.startswith("sqlite3")
+    return isinstance(driver, sqlite3.Connection)
