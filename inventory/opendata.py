@@ -12,7 +12,6 @@ added to ``Site`` later never leaks by default. Coordinates are rounded to 5 dec
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -23,7 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from inventory.files import escape_cell
-from netops.textfile import write_texts
+from netops.textfile import write_file_set
 from inventory.models import Device, Interface, Link, Site, SiteKind, Status
 from netops.errors import NetopsError
 
@@ -115,7 +114,8 @@ def check_open_data_dir(out_dir: Path) -> None:
 
 def write_open_data(session: Session, out_dir: Path) -> list[Path]:
     """Write every layer as GeoJSON (RFC 7946, WGS84) and CSV (UTF-8, header row) into
-    ``out_dir``; returns the written paths. Each file appears whole or not at all."""
+    ``out_dir``; returns the written paths. The directory switches from the old set to the
+    new one in one step (see :func:`netops.textfile.write_file_set`)."""
     check_open_data_dir(out_dir)
     texts: dict[Path, str] = {}
     for layer in open_data_layers(session):
@@ -126,18 +126,12 @@ def write_open_data(session: Session, out_dir: Path) -> list[Path]:
         writer.writeheader()
         writer.writerows({k: escape_cell(v) if isinstance(v, str) else v for k, v in row.items()} for row in layer.rows)
         texts[out_dir / csv_name] = table.getvalue()
-    new_dir = not out_dir.exists()
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise NetopsError(f"{out_dir}: cannot create the directory: {exc.strerror}") from None
-    try:
-        write_texts(texts)  # all layers or none: a published set never mixes two exports
-    except BaseException:
-        if new_dir:
-            with contextlib.suppress(OSError):
-                out_dir.rmdir()
-        raise
+        raise NetopsError(f"{out_dir.parent}: cannot create the directory: {exc.strerror}") from None
+    # all layers switched in one step: a published set never mixes two exports
+    write_file_set(out_dir, {path.name: text for path, text in texts.items()})
     return list(texts)
 
 

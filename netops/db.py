@@ -25,7 +25,7 @@ import json
 import os
 import re
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -47,6 +47,8 @@ if TYPE_CHECKING:  # Alembic and SQLModel are imported where used, not by every 
 BACKENDS = ("sqlite", "postgresql")
 #: pg_advisory_lock key of netops writers ("net" in ASCII; classid 0 in pg_locks)
 PG_LOCK_KEY = 0x6E6574
+#: PostgreSQL's SQLSTATE for "could not extend file ...: No space left on device"
+PG_DISK_FULL = "53100"
 CREATE_HINT = "create it with `netops db upgrade` (or load data with `netops inventory seed` / `import`)"
 MESSAGE_CHARS = 300
 
@@ -194,26 +196,34 @@ def lock_file(path: Path) -> Path:
 
 @contextmanager
 def _file_lock(path: Path, purpose: str, timeout: float) -> Iterator[None]:
+    """The writer lock beside the SQLite file. A lock file this run created is removed again
+    when the run fails (another application's file refused, bad input): netops leaves nothing
+    where it was refused. Removing it is safe because every locker checks, once it holds the
+    lock, that the file it locked is still the one at the path (else it locks the new one)."""
     lock_path = lock_file(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd, created = _open_lock_file(lock_path, path)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
+        try:
+            _take_lock(fd, path, deadline, timeout)
+        except BaseException:
+            os.close(fd)
+            raise
+        if _still_at(fd, lock_path):
+            break
+        os.close(fd)  # removed (or replaced) by the run that held it: lock the file there now
     try:
-        fd = _open_lock_file(lock_path, path)
-    except OSError as exc:
-        raise DatabaseError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another netops"
-                    raise DatabaseError(f"{path} is busy: {holder} is writing to it; gave up after "
-                                        f"{timeout:g} s (raise {LOCK_TIMEOUT_ENV} to wait longer)") from None
-                time.sleep(0.05)
         writable = _holder_note(fd, f"pid {os.getpid()} ({purpose})")
         try:
             yield
+        except BaseException:
+            if created:
+                with suppress(OSError):
+                    os.unlink(lock_path)
+            raise
         finally:
             if writable:
                 os.ftruncate(fd, 0)
@@ -222,20 +232,48 @@ def _file_lock(path: Path, purpose: str, timeout: float) -> Iterator[None]:
         os.close(fd)
 
 
-def _open_lock_file(lock_path: Path, path: Path) -> int:
-    """The lock file, created with the database's owner (root's would lock a user out of
-    their own database); another user's lock file is locked read-only (flock needs no write)."""
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
+def _take_lock(fd: int, path: Path, deadline: float, timeout: float) -> None:
+    while True:
         try:
-            return os.open(lock_path, os.O_RDWR)
-        except PermissionError:
-            return os.open(lock_path, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another netops"
+                raise DatabaseError(f"{path} is busy: {holder} is writing to it; gave up after "
+                                    f"{timeout:g} s (raise {LOCK_TIMEOUT_ENV} to wait longer)") from None
+            time.sleep(0.05)
+
+
+def _still_at(fd: int, lock_path: Path) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(lock_path)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _open_lock_file(lock_path: Path, path: Path) -> tuple[int, bool]:
+    """The lock file and whether this call created it, created with the database's owner
+    (root's would lock a user out of their own database); another user's lock file is locked
+    read-only (flock needs no write)."""
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            break
+        except FileExistsError:
+            pass
+        try:
+            try:
+                return os.open(lock_path, os.O_RDWR), False
+            except PermissionError:
+                return os.open(lock_path, os.O_RDONLY), False
+        except FileNotFoundError:  # removed in between by a failed run: create it
+            continue
     if os.geteuid() == 0 and path.exists():
         owner = path.stat()
         os.fchown(fd, owner.st_uid, owner.st_gid)
-    return fd
+    return fd, True
 
 
 def _holder_note(fd: int, note: str) -> bool:
@@ -527,6 +565,11 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     if "disk is full" in low or ("disk i/o error" in low and path is not None and _nearly_full(path.parent)):
         return DatabaseError(f"{where}: the disk is full ({detail}): the change was rolled back; free space "
                              f"{'on ' + str(path.parent) + ' ' if path else ''}and run it again")
+    if getattr(getattr(exc, "orig", exc), "sqlstate", None) == PG_DISK_FULL or "could not write init file" in low:
+        # the second: a new session on a full tablespace, before any SQL (its cache file)
+        return DatabaseError(f"{where}: the disk is full on the database server ({detail}): nothing was changed "
+                             "(the change was rolled back); free space there (its data directory or tablespace) "
+                             "and run it again")
     foreign = _foreign_wal_files(path) if path is not None and "readonly" in low else []
     if foreign:
         names = " and ".join(f"{p.name} (owner uid {p.stat().st_uid})" for p in foreign)

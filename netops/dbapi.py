@@ -12,9 +12,13 @@ is wrong or, for an unusual URL, opens it. So the checks and their messages live
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import sqlite3
+import struct
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -142,20 +146,29 @@ def sqlite_connect(path: Path, lock_timeout: float, **options):
     none is there and none can be made, the file is opened immutable (no locks) only when
     nobody can change it either (a read-only file system, ``chattr +i``) and nothing waits
     in its write-ahead log; otherwise reading it would not be safe, and a DatabaseError says so."""
-    import sqlite3
-
     if not sqlite_read_only(path):
         return sqlite3.connect(path, timeout=lock_timeout, **options)
-    _refuse_to_lock_the_owner_out(path)
     uri = f"file:{quote(os.fsencode(path))}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=lock_timeout, **options)
+    at_risk = _could_make_wal_files_for_another(path)
+    guard = _hold_wal_files(path, lock_timeout) if at_risk else None
     try:
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        return conn
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN"):
-            raise
+        if at_risk:
+            _refuse_to_lock_the_owner_out(path)
+        conn = sqlite3.connect(uri, uri=True, timeout=lock_timeout, factory=_GuardedConnection, **options)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN"):
+                raise
+        else:
+            if guard is not None:  # SQLite holds its own read lock now, for as long as the connection is open
+                fcntl.fcntl(guard, fcntl.F_OFD_SETLK, _shared_range(fcntl.F_UNLCK))
+                conn.guard, guard = guard, None
+            return conn
+    finally:
+        if guard is not None:
+            os.close(guard)
     wal = Path(f"{path}-wal")
     pending = wal.exists() and wal.stat().st_size > 0
     if nobody_writes(path) and not pending:
@@ -169,23 +182,82 @@ def sqlite_connect(path: Path, lock_timeout: float, **options):
                         "read a copy")
 
 
+class _GuardedConnection(sqlite3.Connection):
+    """A connection that may carry the descriptor of :func:`_hold_wal_files`, closed only after
+    the connection: closing any descriptor of a file drops every POSIX lock the process holds
+    on it, SQLite's read lock included."""
+
+    guard: int | None = None
+
+    def close(self) -> None:
+        super().close()
+        guard, self.guard = self.guard, None
+        if guard is not None:
+            os.close(guard)
+
+    def __del__(self) -> None:  # never closed: SQLite's locks go with the connection anyway
+        guard, self.guard = self.guard, None
+        if guard is not None:
+            os.close(guard)
+
+
+#: SQLite's lock bytes on a database file (os_unix.c): every open WAL connection holds a read
+#: lock on the SHARED range, and whoever closes the last one takes the whole range (EXCLUSIVE)
+#: to checkpoint and delete the -wal and -shm files
+_SHARED_FIRST, _SHARED_SIZE = 0x40000002, 510
+
+
+def _shared_range(kind: int) -> bytes:
+    # struct flock (LP64 Linux); l_pid 0 as open file description locks require
+    return struct.pack("hhqqi4x", kind, os.SEEK_SET, _SHARED_FIRST, _SHARED_SIZE, 0)
+
+
+def _hold_wal_files(path: Path, lock_timeout: float) -> int | None:
+    """A descriptor of ``path`` holding a read lock on its SHARED range, as an open connection
+    does: while it is held nobody can delete the WAL files (nor switch the journal mode), so
+    what :func:`_refuse_to_lock_the_owner_out` sees stays true until SQLite has opened them.
+    An open file description lock (F_OFD_SETLK): releasing it leaves SQLite's locks alone.
+    None where the file system or kernel has no such locks (the check then runs unguarded)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _shared_range(fcntl.F_RDLCK))
+            return fd
+        except (BlockingIOError, PermissionError):  # a process closing the last connection, briefly
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise sqlite3.OperationalError("database is locked") from None
+            time.sleep(0.02)
+        except OSError:
+            os.close(fd)
+            return None
+
+
+def _could_make_wal_files_for_another(path: Path) -> bool:
+    """Reading ``path`` could create its WAL files (``-wal``, ``-shm``) owned by us although
+    the file is another user's: SQLite makes them when they are missing and the directory
+    lets it, even for a read-only connection, with the database file's mode. Root's are
+    given to the file's owner by SQLite itself; a user's own file is no risk."""
+    euid = os.geteuid()
+    return euid != 0 and path.stat().st_uid != euid and os.access(path.parent, os.W_OK | os.X_OK)
+
+
 def _refuse_to_lock_the_owner_out(path: Path) -> None:
-    """A DatabaseError when reading ``path`` would create its WAL files (``-wal``, ``-shm``)
-    owned by us: SQLite makes them when they are missing and the directory lets it, even for
-    a read-only connection, and their owner then is the reader, with the database file's mode
-    (0644): its owner can no longer write the database. Root's are given to the file's owner
-    by SQLite itself; a user's own file, or files already there (its owner has it open),
-    are no risk."""
-    euid, owner = os.geteuid(), path.stat().st_uid
-    if euid == 0 or owner == euid or not os.access(path.parent, os.W_OK | os.X_OK) or not _is_wal_file(path):
-        return
-    if all(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm")) or nobody_writes(path):
+    """A DatabaseError when reading ``path`` (see :func:`_could_make_wal_files_for_another`)
+    would create its WAL files: their owner would be the reader, and the database's owner
+    could no longer write it. Files already there (its owner has it open, and
+    :func:`_hold_wal_files` keeps them), a file not in WAL mode, or one nobody can write are
+    no risk."""
+    if not _is_wal_file(path) or all(Path(f"{path}{s}").exists() for s in ("-wal", "-shm")) or nobody_writes(path):
         return
     from netops.errors import DatabaseError
 
+    owner, euid = path.stat().st_uid, os.geteuid()
     raise DatabaseError(f"{path} belongs to {_user(owner)} and netops may not write it: reading it now would "
                         f"create its WAL files ({path.name}-wal, {path.name}-shm) owned by {_user(euid)}, which "
-                        f"locks {_user(owner)} out of writing it: run netops as {_user(owner)}, or read a copy")
+                        f"locks {_user(owner)} out of writing it: run netops as {_user(owner)}, read a copy, or "
+                        "share it as README's 'A database shared by a team' says")
 
 
 def _user(uid: int) -> str:
@@ -214,9 +286,6 @@ def nobody_writes(path: Path) -> bool:
     """True when no process can change ``path`` or create files beside it: a read-only
     file system, or ``chattr +i`` on the file or its directory. (Missing write permission
     is not enough: it may be another user's file, written as we read it.)"""
-    import fcntl
-    import struct
-
     for each in (path, path.parent):
         try:
             if os.statvfs(each).f_flag & os.ST_RDONLY:
@@ -276,4 +345,4 @@ def rows(conn, query: str) -> list[tuple]:
 
 def _is_sqlite(conn) -> bool:
     driver = getattr(conn, "driver_connection", conn)  # SQLAlchemy's pooled connection: the driver's inside
-    return type(driver).__module__.startswith("sqlite3")
+    return isinstance(driver, sqlite3.Connection)

@@ -15,11 +15,15 @@ never replaced. A failure names the file.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import fcntl
+import glob
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterable, Iterator, TextIO
 
 from netops.errors import InputError, NetopsError, RowProblem
 
@@ -128,18 +132,139 @@ def write_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def write_texts(texts: dict[Path, str]) -> None:
-    """Several files, all or none: each is written (and flushed) to its temporary file
-    before any replaces its path, so a full disk on the last one leaves every earlier file
-    as it was (see :func:`atomic_text`)."""
+def write_file_set(directory: Path, texts: dict[str, str]) -> None:
+    """``texts`` (file name -> text) as the files of ``directory``, switched in one step: a
+    reader (a web server publishing the directory, a kill at any moment, a power loss) sees
+    the whole old set or the whole new set, never files of two runs.
+
+    The set is written (and synced) into a new hidden sibling, ``.<name>.netops-XXXX``,
+    which then trades places with ``directory`` in one ``renameat2(RENAME_EXCHANGE)``; the
+    old set, now in the sibling, is removed. A new ``directory`` is one ``rename``. A run
+    killed midway leaves only such a sibling, which the next run removes (runs on the same
+    directory take turns: an exclusive lock on its parent). ``directory`` keeps its mode
+    (and, written by root, its owner); a symlink to a directory stays a symlink (the
+    directory it names is switched).
+
+    Where the directory cannot trade places (its parent is not writable, it is a mount
+    point, a file system without RENAME_EXCHANGE), the files are replaced one after
+    another, each whole (see :func:`atomic_text`): a full disk still leaves the whole old
+    set, but a kill between two renames can leave files of two runs.
+    """
+    directory = Path(os.path.realpath(directory))
+    if directory.exists() and not directory.is_dir():
+        raise NetopsError(f"{directory}: is a file; name a directory to write")
+    try:
+        lock = os.open(directory.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise NetopsError(f"{directory}: cannot write: {exc.strerror}") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _remove_stages(directory, texts)
+        try:
+            stage = tempfile.mkdtemp(dir=directory.parent, prefix=_stage_prefix(directory))
+        except (PermissionError, FileExistsError):
+            return _replace_one_by_one(directory, texts)
+        except OSError as exc:
+            raise NetopsError(f"{directory}: cannot write: {exc.strerror}") from None
+        try:
+            _fill_stage(Path(stage), directory, texts)
+            if not directory.exists():
+                os.rename(stage, directory)
+            elif not _exchange(stage, directory):
+                _remove_stage(stage, texts)
+                return _replace_one_by_one(directory, texts)
+            os.fsync(lock)  # the switch itself survives a power loss
+        except OSError as exc:
+            raise NetopsError(f"{directory}: cannot write: {exc.strerror}") from None
+        finally:
+            _remove_stage(stage, texts)  # the old set after a switch, the partial new one after a failure
+    finally:
+        os.close(lock)
+
+
+def _stage_prefix(directory: Path) -> str:
+    return f".{directory.name}.netops-"
+
+
+def _fill_stage(stage: Path, directory: Path, texts: dict[str, str]) -> None:
+    """Write every file of the set into ``stage`` with the modes the old ones had, synced to
+    the disk (a rename that outlives a power loss must not name empty files)."""
+    for name, text in texts.items():
+        path = stage / name
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(path, _file_mode(directory / name))
+    try:
+        old = directory.stat()
+    except FileNotFoundError:
+        os.chmod(stage, 0o777 & ~umask())
+    else:
+        if os.geteuid() == 0:  # root writing a user's directory leaves it theirs
+            os.chown(stage, old.st_uid, old.st_gid)
+        os.chmod(stage, old.st_mode & 0o7777)
+    descriptor = os.open(stage, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+#: renameat2's flag that swaps two paths in one step (linux/fs.h)
+_RENAME_EXCHANGE = 2
+#: what renameat2 says when these two paths cannot trade places (another file system, a
+#: mount point, a file system or kernel without RENAME_EXCHANGE)
+_CANNOT_EXCHANGE = {errno.EXDEV, errno.EBUSY, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
+
+
+def _exchange(first: str | Path, second: str | Path) -> bool:
+    """Swap two paths in one step; False where this kernel or file system cannot."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:  # a C library older than glibc 2.28
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _CANNOT_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _remove_stages(directory: Path, names: Iterable[str]) -> None:
+    """Remove what a killed run left beside ``directory`` (its stage, or the old set)."""
+    for stage in directory.parent.glob(glob.escape(_stage_prefix(directory)) + "*"):
+        if stage.is_dir() and not stage.is_symlink():
+            _remove_stage(stage, names)
+
+
+def _remove_stage(stage: str | Path, names: Iterable[str]) -> None:
+    # only the set's own files: a file someone put into the directory while it was being
+    # switched is kept (and so is the stage holding it)
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(stage, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(stage)
+
+
+def _replace_one_by_one(directory: Path, texts: dict[str, str]) -> None:
+    """Every file is complete on disk before any replaces its path; the renames follow
+    one another (see :func:`write_file_set`)."""
+    try:
+        directory.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise NetopsError(f"{directory}: cannot create the directory: {exc.strerror}") from None
     with contextlib.ExitStack() as stack:
-        for path, text in texts.items():
-            handle = stack.enter_context(atomic_text(path))
+        for name, text in texts.items():
+            handle = stack.enter_context(atomic_text(directory / name))
             try:
                 handle.write(text)
                 handle.flush()
             except OSError as exc:
-                raise NetopsError(f"{path}: cannot write: {exc.strerror}") from None
+                raise NetopsError(f"{directory / name}: cannot write: {exc.strerror}") from None
 
 
 def _file_mode(path: Path) -> int:

@@ -86,8 +86,8 @@ def test_a_file_that_is_no_netops_database_is_one_line_and_unchanged(case, tmp_p
         args = [str(sites) if a == "SITES" else a for a in args]
         line = one_line(netops(str(path), *args, timeout=60), 4, str(path))
         assert "netops db upgrade" not in line or case == "empty file", line
-        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("netops.db")) in (
-            ["netops.db"], ["netops.db", "netops.db-lock"])  # nothing beside it but the writers' lock
+        # nothing beside it, not even the writers' lock file (removed again by the refused run)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("netops.db")) == ["netops.db"], args
         if case != "FIFO":
             assert path.read_bytes() == content, args
 
@@ -107,3 +107,37 @@ def test_another_apps_postgres_database_is_not_taken_for_a_newer_netops(pg_serve
         line = one_line(netops(url, *args), 4, where(url), "not a netops database", "ae1027a6acf")
         assert "newer netops" not in line
     assert state(url) == before
+
+
+def test_a_lock_file_removed_by_a_failed_run_never_lets_two_writers_in(tmp_path):
+    """A refused run removes the lock file it made while another writer waits on it: that
+    waiter must move to the lock file at the path, or it and a third writer (creating a new
+    file) would both hold "the" lock."""
+    import threading
+
+    path = tmp_path / "netops.db"
+    _another_apps_sqlite(path)
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    first_in, second_in, second_out = threading.Event(), threading.Event(), threading.Event()
+    lock = dbmod.lock_file(path)
+
+    def second_writer():
+        with dbmod.write_lock(engine, "second", timeout=10):
+            second_in.set()
+            second_out.wait(10)
+
+    with pytest.raises(RuntimeError):
+        with dbmod.write_lock(engine, "refused"):
+            waiter = threading.Thread(target=second_writer)
+            waiter.start()
+            first_in.wait(0.3)  # the second writer is now waiting on this lock file
+            raise RuntimeError("refused")
+    try:
+        assert second_in.wait(10) and lock.exists()
+        with pytest.raises(Exception, match="is busy: pid .* \\(second\\)"):
+            with dbmod.write_lock(engine, "third", timeout=0.3):
+                pass
+    finally:
+        second_out.set()
+        waiter.join()
+    assert not lock.exists() or lock.read_text() == ""
