@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from netops.errors import NetopsError, NotFoundError
 from netops.geo import line_length_m
@@ -86,11 +86,15 @@ def single_points_of_failure(net: Network) -> list[Finding]:
     by_impact: dict[tuple[frozenset, CustomerLoss], list[tuple[str, ElementRef]]] = defaultdict(list)
     seen = set()
     # what the ranking has answered already (trenches, route nodes, devices) is not asked again
-    ranked = {(e.kind, e.id): (e.site_ids, e.customers) for e in criticality_ranking(net)}
+    ranking = criticality_ranking(net)
+    ranked: dict[str, dict[int, RankedElement]] = {"trench": {}, "node": {}, "device": {}}
+    for element in ranking:
+        ranked[element.kind][element.id] = element
 
     def loss_of(kind: str, ident) -> tuple[frozenset, CustomerLoss]:
-        if (kind, ident) in ranked:
-            return ranked[kind, ident]
+        element = ranked[kind].get(ident) if kind in ranked else None
+        if element is not None:
+            return element.site_ids, element.customers
         if kind in FAILURE_FIELDS:
             return net.element_loss(kind, ident)
         return net.loss_of(net.failure_of(kind, ident))
@@ -114,17 +118,19 @@ def single_points_of_failure(net: Network) -> list[Finding]:
                 seen.add((kind, ident))
     layer_of = {"trench": "physical", "node": "physical", "cable": "cable", "closure": "cable", "link": "logical",
                 "device": "logical", "splitter": "pon"}
-    others = ([("cable", c) for c in net.cables] + [("closure", c) for c in net.closures]
-              + [("link", k) for k in net.links] + [("splitter", s) for s in net.customers.splitters])
     # a PoP's building entries are the core of the physical layer (never its cut vertices), yet
     # every cable into the PoP runs through one of them: what one cuts off in service is a finding
-    pop_entries = {("node", n) for n, site in net.physical.site_of.items() if site in net.core_sites}
-    for kind, ident in [*ranked, *others]:
+    pop_entries = {n for n, site in net.physical.site_of.items() if site in net.core_sites}
+    # only an element that cuts customers off (or a PoP's entry cutting sites off) can be a
+    # finding here: the ranking has that answer, the other kinds are asked only when they can
+    candidates = [(e.kind, e.id, e.site_ids, e.customers) for e in ranking
+                  if e.customers or (e.site_ids and e.kind == "node" and e.id in pop_entries)]
+    candidates += [(kind, ident, *loss_of(kind, ident)) for kind, ident in _may_cut_customers_off(net)]
+    for kind, ident, sites, loss in candidates:
         if (kind, ident) in seen:
             continue
-        sites, loss = loss_of(kind, ident)
         loss = net.customers.beyond_own_access(kind, ident, loss)
-        if loss or (sites and (kind, ident) in pop_entries):
+        if loss or (sites and kind == "node" and ident in pop_entries):
             own_site = net.physical.site_of.get(ident) if kind == "node" else (
                 net.devices[ident].site_id if kind == "device" else None)
             by_impact[frozenset(sites - {own_site}), loss].append((layer_of[kind], net.ref(kind, ident)))
@@ -142,6 +148,27 @@ def single_points_of_failure(net: Network) -> list[Finding]:
             "spof", layer=",".join(layers), title="single point of failure", elements=refs,
             detail=f"each of these {len(refs)} element(s) alone cuts off {' and '.join(cut_off)}", **impact))
     return findings
+
+
+def _may_cut_customers_off(net: Network) -> Iterator[tuple[str, int]]:
+    """The cables, closures, links and splitters whose failure alone may cut customers off
+    (``Customers.lost``): those a home's PON hangs on, and those taking down some link (a
+    link: one that is a bridge of the service graph, so its failure can cut devices off, or
+    one a company's line rides or an NTU is patched over)."""
+    customers, tree = net.customers, net.logical.tree
+    feeding = customers.feeding
+    for cable in net.cables:
+        if ("cable", cable) in feeding or net.links_by_cable.get(cable):
+            yield "cable", cable
+    for closure in net.closures:
+        if ("closure", closure) in feeding or net.closure_links(closure):
+            yield "closure", closure
+    for link in net.links:
+        if link in tree.bridge_child or link in customers.companies_on_link or link in customers.patched_by_link:
+            yield "link", link
+    for splitter in customers.splitters:
+        if ("splitter", splitter) in feeding:
+            yield "splitter", splitter
 
 
 # -- 3. path diversity -------------------------------------------------------------------
@@ -282,8 +309,20 @@ def criticality_ranking(net: Network, *, naive: bool = False,
     # weight and codes of each answer's sites, computed once: many elements share an answer
     # (the memo of ``Network.service_loss`` returns the same object)
     impact: dict[int, tuple[frozenset, float, tuple[str, ...]]] = {}
+    # a trench no home's PON hangs on loses what its links do: consecutive segments of a
+    # route share their links' (interned) set, and so the answer
+    feeding = net.customers.feeding
+    by_links: dict[int, tuple[frozenset, frozenset, CustomerLoss]] = {}
     for kind, ident in ranked_elements(net) if elements is None else elements:
-        sites, loss = net.element_loss(kind, ident, naive=naive)
+        links = net.trench_links.get(ident) if kind == "trench" and not naive and (kind, ident) not in feeding \
+            else None
+        shared = by_links.get(id(links)) if links is not None else None
+        if shared is not None and shared[0] is links:
+            _, sites, loss = shared
+        else:
+            sites, loss = net.element_loss(kind, ident, naive=naive)
+            if links is not None:
+                by_links[id(links)] = links, sites, loss
         known = impact.get(id(sites))
         if known is None or known[0] is not sites:
             known = impact[id(sites)] = sites, net.weight_of(sites), net.site_codes(sites)
@@ -291,7 +330,13 @@ def criticality_ranking(net: Network, *, naive: bool = False,
         if loss:
             weight = net.impact_weight(sites, loss, site_weight=weight)
         ranking.append(RankedElement(kind, ident, net.name(kind, ident), weight, sites, codes, loss))
-    ranking.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
+    # by (-weight, -sites, kind, code); the elements that cut nothing off (many) by kind and
+    # code alone, between those with a weight and those a negative weight puts last
+    idle = [e for e in ranking if not (e.weight or e.site_ids)]
+    busy = [e for e in ranking if e.weight or e.site_ids]
+    busy.sort(key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
+    idle.sort(key=lambda e: (e.kind, e.code))
+    ranking = [e for e in busy if e.weight >= 0] + idle + [e for e in busy if e.weight < 0]
     if elements is None:
         net.memo[key] = ranking
     return ranking

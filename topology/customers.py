@@ -126,8 +126,11 @@ class Customers:
         self.companies_on_device: dict[int, list[int]] = defaultdict(list)
         self.companies_on_link: dict[int, list[int]] = defaultdict(list)
         # without transit a customer's switch reaches the core only as the leaves of its uplinks,
-        # not as its own node: an NTU patched to it counts through it
-        self.upstream: dict[int, int] = {} if net.config.transit else self._patched_ntus()
+        # not as its own node: an NTU patched to it counts through it, and is lost with its patches
+        self.upstream: dict[int, int] = {}  # patched NTU -> the device of its own site it hangs on
+        self.patches: dict[int, frozenset[int]] = {}  # patched NTU -> its links (all to that device)
+        if not net.config.transit:
+            self.upstream, self.patches = self._patched_ntus()
         for row in self.companies.values():
             if row.device_id is not None:
                 self.companies_on_device[row.device_id].append(row.id)
@@ -139,21 +142,28 @@ class Customers:
         for link in self.companies_on_link:
             for end in net.link_ends[link]:
                 self.links_ending_at[end].append(link)
+        # a patch -> the NTU it is one of the patches of (when that NTU carries companies)
+        self.patched_by_link = {link: ntu for ntu, links in self.patches.items()
+                                if ntu in self.companies_on_device for link in links}
 
-    def _patched_ntus(self) -> dict[int, int]:
-        """NTU -> the one device of its own site it is patched to (its only link's other end)."""
+    def _patched_ntus(self) -> tuple[dict[int, int], dict[int, frozenset[int]]]:
+        """(NTU -> the one device of its own site it is patched to, NTU -> its patches) for
+        the NTUs whose every link ends at that one device."""
         net = self.net
         ends: dict[int, set[int]] = defaultdict(set)
-        for a, b in net.link_ends.values():
+        links: dict[int, set[int]] = defaultdict(set)
+        for link, (a, b) in net.link_ends.items():
             ends[a].add(b)
             ends[b].add(a)
-        patched = {}
+            links[a].add(link)
+            links[b].add(link)
+        patched, patches = {}, {}
         for ident, row in net.devices.items():
             if str(row.role) == DeviceRole.NTU and len(ends[ident]) == 1:
                 (other,) = ends[ident]
                 if net.devices[other].site_id == row.site_id:
-                    patched[ident] = other
-        return patched
+                    patched[ident], patches[ident] = other, frozenset(links[ident])
+        return patched, patches
 
     # -- the PON chain ---------------------------------------------------------------------
     def cable_deps(self, cable_id: int | None) -> frozenset[Element]:
@@ -229,7 +239,8 @@ class Customers:
         ``devices_lost`` (failed or cut off from the core). A company's link is down with
         either of its devices failing too; up, it serves while an end reaches the core."""
         elements = list(elements)
-        if not devices_lost and self.feeding.isdisjoint(elements) and self.companies_on_link.keys().isdisjoint(links_down):
+        if not devices_lost and self.feeding.isdisjoint(elements) and self.companies_on_link.keys().isdisjoint(links_down) \
+                and self.patched_by_link.keys().isdisjoint(links_down):
             return NO_LOSS  # most elements of a ranking: nothing a customer hangs on
         devices_lost = set(devices_lost)
         failed_devices = {ident for kind, ident in elements if kind == "device"}
@@ -241,6 +252,11 @@ class Customers:
             onts = onts | extra
         companies = {c for d in devices_lost for c in self.companies_on_device.get(d, ())}
         companies.update(c for link in links_down for c in self.companies_on_link.get(link, ()))
+        if self.patched_by_link:  # without transit: an NTU patched to its site's switch, every patch down
+            down = frozenset(links_down)
+            for link in down & self.patched_by_link.keys():
+                if self.patches[self.patched_by_link[link]] <= down:
+                    companies.update(self.companies_on_device[self.patched_by_link[link]])
         reached = self.net.devices_reached
         for device in devices_lost:
             for link in self.links_ending_at.get(device, ()):

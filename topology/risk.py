@@ -112,11 +112,13 @@ class _Polylines:
             self.before[at] = self.length[self.segment_owner[at]]
             self.length[self.segment_owner[at]] += self.segment_length[at]
 
-    def samples(self, trenches: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(points, owner, weight per trench) of ``trenches`` (ascending indices): each line's
-        first vertex, then every segment's points at ``k / steps`` of the way for k = 1..steps,
-        steps = ceil(length / step) (at least one), in line order; the weight is the length
-        each point stands for. The same floating-point operations as one line at a time."""
+    def samples(self, trenches: np.ndarray, step: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(points, owner, weight per trench, metres along the owner) of ``trenches``
+        (ascending indices): each line's first vertex, then every segment's points at
+        ``k / steps`` of the way for k = 1..steps, steps = ceil(length / step) (at least one),
+        in line order; the weight is the length each point stands for. The same
+        floating-point operations as one line at a time."""
         chosen = np.zeros(len(self.counts), dtype=bool)
         chosen[trenches] = True
         segments = np.flatnonzero(chosen[self.segment_owner])
@@ -125,7 +127,8 @@ class _Polylines:
         steps = np.maximum(1, np.ceil(self.segment_length[segments] / step).astype(np.int64))
         of_segment = np.repeat(np.arange(len(segments)), steps)
         k = np.arange(len(of_segment)) - np.repeat(np.cumsum(steps) - steps, steps) + 1
-        along = a[of_segment] + (k / steps[of_segment])[:, None] * delta[of_segment]
+        fraction = k / steps[of_segment]
+        along = a[of_segment] + fraction[:, None] * delta[of_segment]
         per_line = 1 + np.bincount(self.segment_owner[segments], weights=steps, minlength=len(self.counts))[trenches]
         per_line = per_line.astype(np.int64)
         first = np.concatenate([[0], np.cumsum(per_line)[:-1]])
@@ -134,12 +137,16 @@ class _Polylines:
         is_first[first] = True
         points[first] = self.xy[self.starts[trenches]]
         points[~is_first] = along
+        metres = np.zeros(len(points))
+        metres[~is_first] = self.before[segments][of_segment] + fraction * self.segment_length[segments][of_segment]
         weight = self.length[trenches] / np.maximum(per_line - 1, 1)
-        return points, np.repeat(trenches, per_line), weight
+        return points, np.repeat(trenches, per_line), weight, metres
 
-    def clipped(self, keep_from: np.ndarray, keep_to: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(start, end, owner) of the straight pieces of each line between ``keep_from`` metres
-        from its start and ``keep_to`` metres from its end (measured along the line)."""
+    def clipped(self, keep_from: np.ndarray, keep_to: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(start, end, owner, metres along the owner at start and at end) of the straight
+        pieces of each line between ``keep_from`` metres from its start and ``keep_to``
+        metres from its end (measured along the line)."""
         length, before, owner = self.segment_length, self.before, self.segment_owner
         low = np.maximum(before, keep_from[owner])
         high = np.minimum(before + length, self.length[owner] - keep_to[owner])
@@ -149,7 +156,7 @@ class _Polylines:
         span = np.where(length[kept] > 0, length[kept], 1.0)
         start = a + ((low[kept] - before[kept]) / span)[:, None] * delta
         end = a + ((high[kept] - before[kept]) / span)[:, None] * delta
-        return start, end, owner[kept]
+        return start, end, owner[kept], low[kept], high[kept]
 
 
 #: the corridor search finds candidate trench pairs on pieces of at most this length first
@@ -185,11 +192,30 @@ def _segment_distance(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.nda
     return np.where(crossing, 0.0, apart)
 
 
+class _Stretches:
+    """Stretches of lines, as intervals on one axis: line ``i``'s metre ``m`` is at
+    ``offset[i] + m``, the lines apart by more than any slack."""
+
+    def __init__(self, lines: _Polylines, owner: np.ndarray, low: np.ndarray, high: np.ndarray):
+        self.offset = np.concatenate([[0.0], np.cumsum(lines.length + 10 * PIECE_M)])[:-1]
+        order = np.argsort(self.offset[owner] + low, kind="stable")
+        starts, ends = (self.offset[owner] + low)[order], (self.offset[owner] + high)[order]
+        ends = np.maximum.accumulate(ends)  # overlapping stretches merged into their union
+        self.starts, self.ends = starts, ends
+
+    def holds(self, owner: np.ndarray, metres: np.ndarray) -> np.ndarray:
+        """Whether each point (line, metres along it) lies on a stretch (within SLACK_M)."""
+        at = self.offset[owner] + metres
+        last = np.searchsorted(self.starts, at + SLACK_M, side="right") - 1
+        return (last >= 0) & (self.ends[np.maximum(last, 0)] >= at - SLACK_M)
+
+
 def _candidates(lines: _Polylines, end_xy: np.ndarray, rules: RiskRules, group_of: np.ndarray | None
-                ) -> np.ndarray:
-    """Trenches that may take part in a corridor: the lines, less the stretches no sample
-    counted can lie on, that come within ``corridor_m`` of another's (a spatial index on
-    pieces of at most PIECE_M, then the exact distance of the pieces). A sample counts only
+                ) -> tuple[np.ndarray, _Stretches]:
+    """Trenches that may take part in a corridor, and the stretches of them where: the
+    lines, less the stretches no sample counted can lie on, that come within ``corridor_m``
+    of another's (a spatial index on pieces of at most PIECE_M, then the exact distance of
+    the pieces: a sample and its partner lie on two pieces that close). A sample counts only
     beyond ``clearance_m`` of the ends of both trenches, so its partner lies beyond
     ``clearance_m - corridor_m`` of its own ends, and so beyond that distance along the
     line, less how far the line's first or last vertex is from an end node."""
@@ -198,7 +224,7 @@ def _candidates(lines: _Polylines, end_xy: np.ndarray, rules: RiskRules, group_o
     offset = [np.hypot(*(xy[vertex][:, None, :] - end_xy).transpose(2, 0, 1)).min(axis=1)
               for vertex in (starts[:-1], starts[1:] - 1)]
     keep_from, keep_to = (np.maximum(reach - o - SLACK_M, 0.0) for o in offset)
-    start, end, owner = lines.clipped(keep_from, keep_to)
+    start, end, owner, low, high = lines.clipped(keep_from, keep_to)
     pieces = np.maximum(1, np.ceil(np.hypot(*(end - start).T) / PIECE_M).astype(np.int64))
     of_segment = np.repeat(np.arange(len(start)), pieces)
     k = np.arange(len(of_segment)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
@@ -206,6 +232,9 @@ def _candidates(lines: _Polylines, end_xy: np.ndarray, rules: RiskRules, group_o
     p0 = start[of_segment] + (k / pieces[of_segment])[:, None] * delta
     p1 = start[of_segment] + ((k + 1) / pieces[of_segment])[:, None] * delta
     owner = owner[of_segment]
+    span = (high - low)[of_segment]
+    piece_from = low[of_segment] + k / pieces[of_segment] * span
+    piece_to = low[of_segment] + (k + 1) / pieces[of_segment] * span
     near = _pair_index((p0 + p1) / 2).query_pairs(rules.corridor_m + PIECE_M + SLACK_M, output_type="ndarray")
     i, j = near[:, 0], near[:, 1]
     keep = owner[i] != owner[j]
@@ -213,7 +242,8 @@ def _candidates(lines: _Polylines, end_xy: np.ndarray, rules: RiskRules, group_o
         keep &= group_of[owner[i]] != group_of[owner[j]]
     i, j = i[keep], j[keep]
     close = _segment_distance(p0[i], p1[i], p0[j], p1[j]) <= rules.corridor_m + SLACK_M
-    return np.unique(np.concatenate([owner[i[close]], owner[j[close]]]))
+    near = np.unique(np.concatenate([i[close], j[close]]))
+    return np.unique(owner[near]), _Stretches(lines, owner[near], piece_from[near], piece_to[near])
 
 
 def corridors(lines: Mapping[Hashable, Coords], ends: Mapping[Hashable, tuple[Sequence[float], Sequence[float]]],
@@ -225,7 +255,7 @@ def corridors(lines: Mapping[Hashable, Coords], ends: Mapping[Hashable, tuple[Se
     ([lon, lat]): a stretch within ``clearance_m`` of an end of either trench is not
     counted. With ``groups``, only pairs of trenches of different groups count.
 
-    Measured on the samples (every SAMPLE_M) of the trenches that may take part
+    Measured on the samples (every SAMPLE_M) on the stretches of trenches that may take part
     (``_candidates``, a spatial index on the lines): the others have no sample that could
     count nor one that a counted sample could be near, so leaving them out changes nothing."""
     if rules.corridor_m <= 0 or len(lines) < 2:
@@ -240,10 +270,12 @@ def corridors(lines: Mapping[Hashable, Coords], ends: Mapping[Hashable, tuple[Se
     if groups is not None:
         group_ids = {g: n for n, g in enumerate(dict.fromkeys(groups[k] for k in keys))}
         group_of = np.array([group_ids[groups[k]] for k in keys])
-    trenches = _candidates(polylines, end_xy, rules, group_of)
+    trenches, stretches = _candidates(polylines, end_xy, rules, group_of)
     if len(trenches) < 2:
         return {}
-    points_a, owner_a, weight = polylines.samples(trenches, SAMPLE_M)
+    points_a, owner_a, weight, metres = polylines.samples(trenches, SAMPLE_M)
+    on_stretch = stretches.holds(owner_a, metres)
+    points_a, owner_a = points_a[on_stretch], owner_a[on_stretch]
     weights_a = np.zeros(len(keys))
     weights_a[trenches] = weight
     weights_a = weights_a[owner_a]

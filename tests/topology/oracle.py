@@ -12,7 +12,9 @@ failure model's wording alone (no graph library, no code from ``topology``):
   are up (service), or one of its building entries reaches a core site's entry over
   trenches (physical), or its cable end reaches a core site's over cables (cable); an NTU
   (a company's termination) is no site's device: it keeps no site up, and standing at a
-  core site does not make it the core (it reaches the core over its own links);
+  core site does not make it the core (it reaches the core over its own links); without
+  transit, an NTU whose every link is a patch to one device of its own site is up while
+  that device is and a patch is (the site's switch carries its own site's lines);
 - customers (``topology.customers``): a company is served while its device reaches the core
   and its link is up with an end that reaches the core; a connected home is served while
   its ONT's chain works: the OLT (alive, and reaching the core if it did), every splitter
@@ -168,8 +170,16 @@ class Oracle:
         # nobody forwards through a customer's switch: search the rest, then let each
         # customer's switch ask its own uplinks
         reached = _search(starts, lambda v: (w for w in adj[v] if w in alive and not self._customer(w)))
-        return reached | {d for d in alive if self._customer(d)
-                          and any(w in reached for w in adj[d] if site_of[w] != site_of[d])}
+        reached |= {d for d in alive if self._customer(d)
+                    and any(w in reached for w in adj[d] if site_of[w] != site_of[d])}
+        # a line's NTU patched to a device of its own site (its every link ends there) is served
+        # through that device, over a patch that is up: the site's switch carries its own site's lines
+        return reached | {d for d in alive if self.devices[d].role == "ntu" and len(self._ends(d)) == 1
+                          and site_of[next(iter(self._ends(d)))] == site_of[d] and adj[d] & reached}
+
+    def _ends(self, device: int) -> set[int]:
+        """The devices at the other end of this device's live links."""
+        return {b if a == device else a for a, b, _ in self.links.values() if device in (a, b)}
 
     def physical_up(self, failed=frozenset()) -> set[int]:
         failed = self.expand(failed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from tests.topology.test_customers import town, with_ntus
 from topology.audits import criticality_ranking, ranked_elements
-from topology.network import AuditConfig, Network
+from topology.network import AuditConfig, FailureSet, Network
 
 
 def _general(net: Network, kind: str, ident: int):
@@ -88,9 +88,7 @@ def test_an_ntu_at_a_pop_is_not_the_core_and_one_patched_to_a_decommissioned_swi
     it reaches the core over its own links only. NTU-P's one patch ends at a decommissioned
     switch, so its company has no service to lose: the NTU's failure cuts nothing off, and
     reachability names the NTU. NTU-Q's company is lost with its patch. The oracle (written from
-    the model's wording) agrees on both, and with transit on every element of the ranking
-    (without, it does not know that an NTU patched to a customer's switch counts through it:
-    NTU-E's company)."""
+    the model's wording) agrees on both, and on every element of the ranking and every link."""
     from tests.topology.oracle import Oracle
     from topology.audits import blast_radius, reachability, resolve_failures
 
@@ -108,6 +106,40 @@ def test_an_ntu_at_a_pop_is_not_the_core_and_one_patched_to_a_decommissioned_swi
     stray = {(f.title, f.elements[0].code) for f in reachability(net)}
     assert ("device has no path to any core PoP", "NTU-P") in stray
     assert ("device has no path to any core PoP", "NTU-Q") not in stray
-    for element in criticality_ranking(net) if transit else ():
+    for element in criticality_ranking(net):
+        assert set(element.customers.companies) == oracle.customers_lost({(element.kind, element.id)})[0], element
+    for ident in net.links:
+        assert set(net.element_loss("link", ident)[1].companies) == oracle.customers_lost({("link", ident)})[0]
+    _assert_as_the_naive_search(net)
+
+
+@pytest.mark.parametrize("transit", [True, False])
+def test_an_ntu_patched_to_its_sites_switch_is_served_through_it_and_lost_with_its_patches(transit):
+    """The data model's rule: a business park's Ethernet service is an NTU patched to the park's
+    switch, and without transit the park's switch forwards no OTHER site's traffic, but carries
+    its own site's lines: E1 (NTU-E, one patch) is served through the park's switch, and lost
+    with the switch, its uplink, the NTU or the patch; E2 (NTU-2, two patches) only with both
+    patches; H1 (NTU-H patched to NTU-X, which has its own fibre) with NTU-X's fibre or its
+    patch. The same answers with transit, and the oracle's on every element and link."""
+    from tests.topology.oracle import Oracle
+
+    city = leafy_town()
+    dev, link, company = city.device_ids, city.link_ids, city.company_ids
+    net = Network(city.inv, AuditConfig(transit=transit))
+    oracle = Oracle(city.inv, transit=transit)
+    assert {company[c] for c in ("E1", "E2", "H1")} <= net.customers.served_companies
+
+    def lost(kind, *names):
+        ids = frozenset((link if kind == "link" else dev)[n] for n in names)
+        failure = FailureSet(**{"links" if kind == "link" else "devices": ids})
+        companies = net.loss_of(failure)[1].companies
+        assert companies == oracle.customers_lost({(kind, i) for i in ids})[0], (kind, names)
+        return {c for c, ident in company.items() if ident in companies}
+
+    assert lost("link", "L-E") == {"E1"} and lost("device", "NTU-E") == {"E1"}
+    assert lost("link", "L-2a") == set() and lost("link", "L-2a", "L-2b") == {"E2"}
+    assert lost("link", "L-H") == {"H1"} and lost("link", "L-X") == {"H1"}
+    assert lost("device", "BP-sw") == {"E1", "E2", "GOLD"}
+    for element in criticality_ranking(net):
         assert set(element.customers.companies) == oracle.customers_lost({(element.kind, element.id)})[0], element
     _assert_as_the_naive_search(net)
