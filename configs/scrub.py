@@ -208,6 +208,7 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
         "local-user", "ipsec", "spi", "authorization", "mandatory", "required", "allow-fail-through",
         "pre-share", "rsa-sig", "rsa-encr", "ecdsa-sig", "digital-signature", "certificate", "keyed-sha1",
         "keyed-md5", "meticulous-keyed-sha1", "meticulous-keyed-md5", "protocol",
+        "eap-proxy",  # ASA tunnel-group
     }),
 }
 # after any keyword: a reference to a key kept elsewhere, or a mode, not a value
@@ -240,13 +241,16 @@ _STRUCTURE = frozenset({"{", "}", ";", "[", "]", "(", ")"})
 _PROSE_WORDS = frozenset({"description", "remark", "location", "contact", "message", "announcement", "alias",
                           "full-name", "banner", "motd"})
 # lines that name keys (by ID) and notifications but never hold a value
-_NO_VALUES_IN = re.compile(r"^\s*(?:snmp-server enable traps|(?:set system )?s?ntp (?:server|peer) )", re.IGNORECASE)
+# (and BGP community lists, whose names may end in `_community`)
+_NO_VALUES_IN = re.compile(r"^\s*(?:snmp-server enable traps|(?:set system )?s?ntp (?:server|peer) "
+                           r"|ip (?:ext|large-)?community-list )", re.IGNORECASE)
 # the last token of `key 1` inside `key chain NAME` is an ID
 _KEY_ID_LINE = re.compile(r"^\s*key \d+\s*$", re.IGNORECASE)
 
 # a quoted string; the name of a `name=value` pair (MikroTik, airOS, FortiOS headers); a word
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|[^\s="\']+=(?=[^\s=])|\S+')
+# (a name starts with a letter, digit or `#`: `(=x` or `==x` is a value, not a name)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|[#\w][^\s="\']*=(?=\S)|\S+')
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\'<]+)'),
@@ -307,7 +311,7 @@ _POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE)
 _PROSE_VALUE = re.compile(
     r"(?i)(?<![\w<-])(?:password|passwort|kennwort|passwd|pwd|pw|secret|psk|passphrase|pre-shared-key|key"
     r"|pin|pass|token|otp|passcode|community)(?:\s*[:=]|\s+is\b)\s*"
-    r"""(?P<value>"[^"]*"?|'[^']*'?|(?!<secret:|<removed>)[^\s"]*[^\s"'])""")
+    r"""(?P<value>"[^"]*"?|'[^']*'?|(?!<secret:|<removed>)\S*[^\s"'])""")
 # sections whose `name` is a community (MikroTik `/snmp community`, FortiOS `config system
 # snmp community`): the header, and the word that holds the value inside
 _COMMUNITY_SECTION = re.compile(r"^\s*(?:/snmp community|config system snmp community)\s*$", re.IGNORECASE)
@@ -638,7 +642,11 @@ def _unknown_after(words: list[str], value: int) -> bool:
 def _takes_number(word: str) -> bool:
     """Is a number of several digits after ``word`` a key ID, SPI or key size (and not a
     numeric secret, as in `tacacs-server key 12345678 timeout 5`)?"""
-    return word.endswith("-key") or word in {"key-id", "spi", "ah", "esp"} or bool(_ALGORITHM.fullmatch(word))
+    return word.endswith("-key") or word in {"key-id", "spi", "ah", "esp"}
+
+
+# after an algorithm name a number is a key or digest size (`aes 128`), any other is the value
+_SIZES = frozenset({"96", "128", "160", "192", "224", "256", "384", "512"})
 
 
 def _arms(words: list[str], i: int) -> bool:
@@ -685,7 +693,7 @@ def _value_after(words: list[str], i: int) -> int | None:
         if last and j - 1 > i and words[j - 1] in {"0", "7"} and word not in _STRUCTURE:
             return j  # after an encryption type the last word is the value, even `md5` or `text`
         if (word in _STRUCTURE or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
-                or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last)):
+                or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last and not _ALGORITHM.fullmatch(words[j - 1]))):
             return None
         if untyped and not last and (
                 word in _COMMUNITY_ENCODINGS or word == "create" or (word.isdigit() and words[j + 1][:1] == "$")
@@ -696,7 +704,8 @@ def _value_after(words: list[str], i: int) -> int | None:
             continue
         if MARKER.search(word) or untyped:
             return j  # a community has no type in front of it
-        if word.isdigit() and not last and (len(word) == 1 or word == "10" or _takes_number(words[j - 1])):
+        if word.isdigit() and not last and (len(word) == 1 or word == "10" or _takes_number(words[j - 1])
+                                            or (word in _SIZES and _ALGORITHM.fullmatch(words[j - 1]))):
             j += 1  # encryption type (`7`, IOS-XR `10`), key ID (`ntp authentication-key 42 ...`), bits (`aes 128`)
         elif keyword == "key" and j + 2 < len(words) and words[j + 1] in {"0", "7"} and re.fullmatch(r"[0-9a-f]+", word):
             j += 1  # EOS MACsec `key CKN 7 CAK`: the key's name, then its type and value
