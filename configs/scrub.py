@@ -47,9 +47,18 @@ COMMUNITY``, ``rmon event N trap COMMUNITY`` and the ArubaOS ``mgmt-user NAME [R
 
 A plain-text ``password``/``secret``/``key`` value followed by words that are not known
 syntax is masked to the end of the line (IOS allows spaces in them, as the last item).
+The short words ``pass``, ``pin``, ``token`` and ``otp`` (and ``*-pin``, ``*-otp``) are
+keywords too, read the same way, deny by default: in a syntax nobody listed (``otp seed V``)
+the rest of the line goes.
+
+Wrapped lines: a device that ignores ``terminal width`` cuts its lines at its width, also
+inside a value, and prints no longer line. A config whose longest line is one of
+:data:`WRAP_WIDTHS` long is read that way: each line of that length and the next are one
+statement, joined without a separator; a value across the cut is a marker on each line.
 
 Values over several lines: the body of a PEM private key (``-----BEGIN ... PRIVATE
-KEY-----`` to its END line, wherever it stands; certificates are public and kept), and a
+KEY-----`` to its END line, wherever it stands, headers such as ``Proc-Type`` included;
+certificates are public and kept), a PuTTY key file's private lines and MAC, and a
 quoted value that its line does not close (every line up to the closing quote). Either
 without an end masks the rest of the config: over-masking beats leaking.
 
