@@ -47,9 +47,18 @@ COMMUNITY``, ``rmon event N trap COMMUNITY`` and the ArubaOS ``mgmt-user NAME [R
 
 A plain-text ``password``/``secret``/``key`` value followed by words that are not known
 syntax is masked to the end of the line (IOS allows spaces in them, as the last item).
+The short words ``pass``, ``pin``, ``token`` and ``otp`` (and ``*-pin``, ``*-otp``) are
+keywords too, read the same way, deny by default: in a syntax nobody listed (``otp seed V``)
+the rest of the line goes.
+
+Wrapped lines: a device that ignores ``terminal width`` cuts its lines at its width, also
+inside a value, and prints no longer line. A config whose longest line is one of
+:data:`WRAP_WIDTHS` long is read that way: each line of that length and the next are one
+statement, joined without a separator; a value across the cut is a marker on each line.
 
 Values over several lines: the body of a PEM private key (``-----BEGIN ... PRIVATE
-KEY-----`` to its END line, wherever it stands; certificates are public and kept), and a
+KEY-----`` to its END line, wherever it stands, headers such as ``Proc-Type`` included;
+certificates are public and kept), a PuTTY key file's private lines and MAC, and a
 quoted value that its line does not close (every line up to the closing quote). Either
 without an end masks the rest of the config: over-masking beats leaking.
 
@@ -132,6 +141,8 @@ _KEYWORD = re.compile(
     r"|password-auth|checkcode|authentication-mode|privacy-mode|securityname"
     # Junos `authentication plain-text-password-value V`; API keys and tokens, in any syntax
     r"|plain-text-password-value|authkey|sharedkey|apikey|.+[-_.]token"
+    # bare short words (session 9): `vpn user U pass V`, `login pin V`, `api token V`, `otp seed V`
+    r"|pass|pin|token|otp|passcode|pincode|pin-code|.+[-_.](?:pin|otp|passcode)"
     # encodings and digests that are followed by the value they describe
     r"|md5|sha|sha1|sha-1|sha224|sha256|sha-256|sha384|sha512|text|plaintext|plain-text"
     r"|cleartext|ciphertext|encrypted|ascii-text|hexadecimal)"
@@ -181,6 +192,9 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
     "key": frozenset({"chain", "generate", "zeroize", "import", "export", "pubkey-chain", "decrypt",
                       "storage", "hash", "config-key", "management", "source", "id", "modulus",
                       "start-time", "algorithm", "options", "retirement"}),
+    # firewall actions (`pass log`), a SIM PIN's commands (VRP `pin verify V`: positional)
+    "pass": frozenset({"log", "through", "all", "quick", "in", "out"}),
+    "pin": frozenset({"verify", "change", "unlock", "modify", "switch"}),
     "community": frozenset({"add", "delete", "set", "none", "additive", "members", "list", "new-format",
                             "internet", "no-export", "no-advertise", "local-as", "complexity-check"}),
     # Huawei `user-interface` login modes; SNMPv3's `authentication-mode sha ...` has a value
@@ -203,6 +217,7 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
         "local-user", "ipsec", "spi", "authorization", "mandatory", "required", "allow-fail-through",
         "pre-share", "rsa-sig", "rsa-encr", "ecdsa-sig", "digital-signature", "certificate", "keyed-sha1",
         "keyed-md5", "meticulous-keyed-sha1", "meticulous-keyed-md5", "protocol",
+        "eap-proxy",  # ASA tunnel-group
     }),
 }
 # after any keyword: a reference to a key kept elsewhere, or a mode, not a value
@@ -219,7 +234,7 @@ _UNTYPED = frozenset({"community", "trap-group", "community-map"})
 _KEYISH = re.compile(r"(?:[a-z0-9]+-)*(?:pass|passwd|password|secret|key|psk|passphrase)(?:-[a-z0-9]+)*")
 # their plain-text value may contain spaces when it ends the line (IOS `username`, `enable
 # password`, line `password`, TACACS+/RADIUS `key`)
-_TO_END_OF_LINE = frozenset({"password", "secret", "key", "key-string"})
+_TO_END_OF_LINE = frozenset({"password", "secret", "key", "key-string", "pass", "pin", "token", "otp"})
 # what may follow such a value on the same line
 _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-port", "acct-port", "timeout",
                           "retransmit", "vrf", "use-vrf", "priority", "trusted", "prefer", "address", "hostname",
@@ -235,13 +250,16 @@ _STRUCTURE = frozenset({"{", "}", ";", "[", "]", "(", ")"})
 _PROSE_WORDS = frozenset({"description", "remark", "location", "contact", "message", "announcement", "alias",
                           "full-name", "banner", "motd"})
 # lines that name keys (by ID) and notifications but never hold a value
-_NO_VALUES_IN = re.compile(r"^\s*(?:snmp-server enable traps|(?:set system )?s?ntp (?:server|peer) )", re.IGNORECASE)
+# (and BGP community lists, whose names may end in `_community`)
+_NO_VALUES_IN = re.compile(r"^\s*(?:snmp-server enable traps|(?:set system )?s?ntp (?:server|peer) "
+                           r"|ip (?:ext|large-)?community-list )", re.IGNORECASE)
 # the last token of `key 1` inside `key chain NAME` is an ID
 _KEY_ID_LINE = re.compile(r"^\s*key \d+\s*$", re.IGNORECASE)
 
 # a quoted string; the name of a `name=value` pair (MikroTik, airOS, FortiOS headers); a word
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|[^\s="\']+=(?=[^\s=])|\S+')
+# (a name starts with a letter, digit or `#`: `(=x` or `==x` is a value, not a name)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|[#\w][^\s="\']*=(?=\S)|\S+')
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\'<]+)'),
@@ -301,13 +319,24 @@ _POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE)
 # "psk: V", "password=V", "Passwort: V", "pw is V"
 _PROSE_VALUE = re.compile(
     r"(?i)(?<![\w<-])(?:password|passwort|kennwort|passwd|pwd|pw|secret|psk|passphrase|pre-shared-key|key"
-    r"|pin|community)(?:\s*[:=]|\s+is\b)\s*(?P<value>[^\s\"'<>]+)")
+    r"|pin|pass|token|otp|passcode|community)(?:\s*[:=]|\s+is\b)\s*"
+    r"""(?P<value>"[^"]*"?|'[^']*'?|(?!<secret:|<removed>)\S*[^\s"'])""")
 # sections whose `name` is a community (MikroTik `/snmp community`, FortiOS `config system
 # snmp community`): the header, and the word that holds the value inside
 _COMMUNITY_SECTION = re.compile(r"^\s*(?:/snmp community|config system snmp community)\s*$", re.IGNORECASE)
 _SECTION_KEYWORDS = frozenset({"name"})
 # a PEM private key that spans lines: every line up to its END line is the value
 _PEM_PRIVATE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
+# the label of a PEM armour line (same length in blanks, so that positions stay)
+_PEM_LABEL = re.compile(r"(?<=-----BEGIN )[A-Z0-9 ]+(?=-----)|(?<=-----END )[A-Z0-9 ]+(?=-----)")
+# a PuTTY key file: every line after `Private-Lines: N` up to and with the `Private-MAC` value
+_PUTTY_PRIVATE = re.compile(r"^\s*Private-Lines:", re.IGNORECASE)
+# widths a device wraps its lines at when it ignores `terminal width` (80 columns, the last
+# one left free, VT100 132) or honours netmiko's `terminal width 511`. A config whose longest
+# line has one of these lengths is read as wrapped there: each line of exactly that length
+# runs on in the next one. (Deny by default: where the longest line only happens to be this
+# long and ends in a value, the next line's first word is masked with it.)
+WRAP_WIDTHS = frozenset({79, 80, 132, 511, 512})
 # structured text a device may print (JSON, XML): "name": value and <name>value</name>
 _JSON_PAIR = re.compile(r'"(?P<name>[^"\s]+)"\s*:\s*(?P<value>"(?:[^"\\]|\\.)*"|[^\s,}\]]+)')
 _XML_PAIR = re.compile(r"<(?P<name>[\w:.-]+)(?:\s[^>]*)?>(?P<value>[^<]+)</(?P=name)>")
@@ -347,17 +376,27 @@ def scrub_config(raw: str, known_secrets: list[Secret] = (),
     volatile = [any(p.match(line) for p in VOLATILE_PATTERNS) for line in lines]
     lines = [line for line, drop in zip(lines, volatile) if not drop]
     prose = banners(lines)
+    # a device that wraps at a width prints no longer line: the longest line's length
+    wrap_width = max(map(len, lines), default=0)
+    wrap_width = wrap_width if wrap_width in WRAP_WIDTHS else -1
     kept: list[str] = []
     n = 0
     while n < len(lines):
-        # a MikroTik export continues a line that ends in a backslash: read them as one
-        end = n
-        while (lines[end].endswith("\\") and end + 1 < len(lines) and end + 1 not in prose
-               and lines[end + 1][:1].isspace()):
-            end += 1
-        logical = "\n".join(lines[n:end + 1])
-        kept.extend(part.rstrip() for part in masker.line(logical, read_keywords=n not in prose).split("\n"))
-        n = end + 1
+        # physical lines that are one statement: a MikroTik export continues a line that ends
+        # in a backslash; a device that ignores `terminal width` wraps a full line anywhere,
+        # also inside a value (joined without a separator)
+        parts, separators = [lines[n]], []
+        while n + len(parts) < len(lines) and n + len(parts) not in prose:
+            last, following = parts[-1], lines[n + len(parts)]
+            if last.endswith("\\") and following[:1].isspace():
+                separators.append("\n")
+            elif len(last) == wrap_width and following.strip():
+                separators.append("")
+            else:
+                break
+            parts.append(following)
+        kept.extend(part.rstrip() for part in masker.statement(parts, separators, read_keywords=n not in prose))
+        n += len(parts)
     while kept and not kept[-1]:
         kept.pop()
     while kept and not kept[0]:
@@ -402,13 +441,25 @@ class _Masker:
         self.known = sorted(known, key=len, reverse=True)
         self.count = 0
         self.continued = False  # inside a value that runs on over lines (a quote or a PEM key)
-        self.pem = False  # ... a PEM private key, which ends at its END line
+        self.ends_with = ""  # ... a private key, which ends at this (PEM `-----END`, PuTTY `Private-MAC`)
         self.section: frozenset[str] = frozenset()  # words that hold values in the current section
         self.section_indent = -1
 
-    def line(self, line: str, read_keywords: bool) -> str:
-        if self.continued:
-            return self._continuation(line)
+    def statement(self, parts: list[str], separators: list[str], read_keywords: bool) -> list[str]:
+        """The physical lines of one statement, masked: a value read across two of them
+        becomes one marker on each (each piece fingerprinted: either changing shows)."""
+        text = parts[0] + "".join(sep + part for sep, part in zip(separators, parts[1:]))
+        spans = self._continuation(text) if self.continued else self._spans(text, read_keywords)
+        masked, start = [], 0
+        for k, part in enumerate(parts):
+            start += len(separators[k - 1]) if k else 0
+            end = start + len(part)
+            masked.append(self._replace(part, [(max(s, start) - start, min(e, end) - start)
+                                               for s, e in spans if s < end and e > start]))
+            start = end
+        return masked
+
+    def _spans(self, line: str, read_keywords: bool) -> list[tuple[int, int]]:
         self._enter_section(line)
         spans: dict[tuple[int, int], None] = {}
         for value in self.known:
@@ -424,7 +475,9 @@ class _Masker:
                 if _is_keyword(_hyphenated(m.group("name"))):
                     spans[_unquoted(line, m.span("value"))] = None
         if (pem := _PEM_PRIVATE.search(line)) and "-----END" not in line[pem.end():]:
-            self.continued = self.pem = True
+            self.continued, self.ends_with = True, "-----END"
+        elif _PUTTY_PRIVATE.match(line):
+            self.continued, self.ends_with = True, "Private-"
         if read_keywords:
             if _SECRET_DATA in line:
                 for m in re.finditer(r'"(?P<value>[^"]*)"', line.split(_SECRET_DATA)[0]):
@@ -437,7 +490,7 @@ class _Masker:
                 for span in values:
                     spans[span] = None
                 self.continued = self.continued or open_quote
-        return self._replace(line, _outermost(spans))
+        return _outermost(spans)
 
     def _enter_section(self, line: str) -> None:
         """Track the section a line belongs to (MikroTik `/menu`, FortiOS `config ... end`)."""
@@ -447,16 +500,19 @@ class _Masker:
         elif stripped.startswith("/") or (stripped == "end" and indent == self.section_indent):
             self.section, self.section_indent = frozenset(), -1
 
-    def _continuation(self, line: str) -> str:
+    def _continuation(self, line: str) -> list[tuple[int, int]]:
         """A line inside a value begun on an earlier line: all of it is the value, up to the
-        closing quote (or a PEM key's END line)."""
-        end = line.find("-----END") if self.pem else _closing_quote(line)
-        if end < 0:
-            end = len(line)
-        else:
-            self.continued = self.pem = False
+        closing quote (a PEM key's END line; a PuTTY key's MAC, whose value goes too)."""
+        end = line.find(self.ends_with) if self.ends_with else _closing_quote(line)
         start = len(line) - len(line.lstrip())
-        return self._replace(line, [(start, end)] if end > start else [])
+        if end < 0:
+            return [(start, len(line))] if len(line) > start else []
+        self.continued, ends_with = False, self.ends_with
+        self.ends_with = ""
+        if ends_with == "Private-":  # `Private-MAC: V` (v2/v3), `Private-Hash: V` (v1)
+            mac = re.match(r"\s*Private-\S+:\s*", line)
+            return [(mac.end(), len(line.rstrip()))] if mac and len(line.rstrip()) > mac.end() else []
+        return [(start, end)] if end > start else []
 
     def _replace(self, line: str, spans: list[tuple[int, int]]) -> str:
         for start, end in reversed(spans):
@@ -523,6 +579,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
     last value is a quote that the line does not close (it runs on over the next lines)."""
     if _KEY_ID_LINE.match(line):
         return [], False
+    line = _PEM_LABEL.sub(lambda m: " " * len(m.group()), line)  # `ENCRYPTED PRIVATE KEY` is no keyword
     found = [(m.group(), m.span()) for m in _TOKEN.finditer(line)]
     tokens = [t for t in found if t[0] != "\\"]  # a MikroTik line break is no token
     words = [_word(t) for t, _ in tokens]
@@ -594,7 +651,11 @@ def _unknown_after(words: list[str], value: int) -> bool:
 def _takes_number(word: str) -> bool:
     """Is a number of several digits after ``word`` a key ID, SPI or key size (and not a
     numeric secret, as in `tacacs-server key 12345678 timeout 5`)?"""
-    return word.endswith("-key") or word in {"key-id", "spi", "ah", "esp"} or bool(_ALGORITHM.fullmatch(word))
+    return word.endswith("-key") or word in {"key-id", "spi", "ah", "esp"}
+
+
+# after an algorithm name a number is a key or digest size (`aes 128`), any other is the value
+_SIZES = frozenset({"96", "128", "160", "192", "224", "256", "384", "512"})
 
 
 def _arms(words: list[str], i: int) -> bool:
@@ -641,7 +702,7 @@ def _value_after(words: list[str], i: int) -> int | None:
         if last and j - 1 > i and words[j - 1] in {"0", "7"} and word not in _STRUCTURE:
             return j  # after an encryption type the last word is the value, even `md5` or `text`
         if (word in _STRUCTURE or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
-                or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last)):
+                or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last and not _ALGORITHM.fullmatch(words[j - 1]))):
             return None
         if untyped and not last and (
                 word in _COMMUNITY_ENCODINGS or word == "create" or (word.isdigit() and words[j + 1][:1] == "$")
@@ -652,7 +713,8 @@ def _value_after(words: list[str], i: int) -> int | None:
             continue
         if MARKER.search(word) or untyped:
             return j  # a community has no type in front of it
-        if word.isdigit() and not last and (len(word) == 1 or word == "10" or _takes_number(words[j - 1])):
+        if word.isdigit() and not last and (len(word) == 1 or word == "10" or _takes_number(words[j - 1])
+                                            or (word in _SIZES and _ALGORITHM.fullmatch(words[j - 1]))):
             j += 1  # encryption type (`7`, IOS-XR `10`), key ID (`ntp authentication-key 42 ...`), bits (`aes 128`)
         elif keyword == "key" and j + 2 < len(words) and words[j + 1] in {"0", "7"} and re.fullmatch(r"[0-9a-f]+", word):
             j += 1  # EOS MACsec `key CKN 7 CAK`: the key's name, then its type and value

@@ -7,6 +7,9 @@ are not config platforms of netops yet); ProCurve, Junos and the Huawei OLT (net
 huawei_olt against fakenos' huawei_smartax) by their own fakenos NOS. So are the
 corpora of vendors netops does not back up yet (EOS, IOS-XR, ASA, FortiOS, RouterOS,
 VRP/Comware and the rest: session 6's hunt), as the text an IOS device prints.
+Session 9 added `unlisted` (syntaxes in no table, bare pass/pin/token/otp words, private
+keys in PKCS#8, RSA-with-headers, OpenSSH and PuTTY form) and `wrapped` (a device wrapping
+at 80 columns, values cut over two lines).
 Each device serves its secrets corpus followed by its look-alike corpus, and the IOS
 device also a community that changes between runs.
 """
@@ -43,6 +46,8 @@ ROTATING = {
                    '\n{{%s}}\n-----END PRIVATE KEY-----"\n    next\nend', ["RotatedPemBodyA1", "RotatedPemBodyB2"]),
     # a syntax without a credential keyword (Oxidized vrp.rb): a SIM PIN
     "c-oxidized": ("interface Cellular0/0/1\n pin verify auto {{%s}}", ["3141", "2718"]),
+    # session 9: a bare word in a syntax nobody listed
+    "c-unlisted": ("modem 2\n token {{%s}}", ["RotatedBareTokenA1", "RotatedBareTokenB2"]),
 }
 # a device that answers one line: no config, and the error quotes the answer (scrubbed)
 ONE_LINE = "c-oneline"
@@ -59,7 +64,7 @@ DEVICES = {
     "c-olt": ("huawei_smartax", "huawei_olt", "display current-configuration", "huawei_olt"),
     **{f"c-{platform.replace('_', '-')}": ("cisco_ios", "cisco_ios", "show running-config", platform)
        for platform in ("arista_eos", "cisco_xr", "cisco_asa", "fortinet", "mikrotik_routeros", "huawei_vrp",
-                        "multivendor", "oxidized")},
+                        "multivendor", "oxidized", "unlisted", "wrapped")},
 }
 
 
@@ -164,6 +169,9 @@ def test_no_corpus_secret_reaches_any_artefact(env, tmp_path):
         "secret changed: add name=rotated password="]
     assert [c.rsplit(" (line", 1)[0] for c in changed["c-oxidized"]] == [
         "secret changed: interface Cellular0/0/1: pin verify auto"]
+    assert [c.rsplit(" (line", 1)[0] for c in changed["c-unlisted"]] == ["secret changed: modem 2: token"]
+    # a device that wraps at 80 columns: the value's pieces on both lines are markers
+    assert "nOverTheEdge01xyz" in corpora.Corpus("w", _annotated("c-wrapped")).raw
     assert [c.rsplit(" (line", 1)[0] for c in changed["c-fortinet"]] == [
         'secret changed: set private-key "-----BEGIN PRIVATE KEY----- (continued)']
     rotated_line = len(_annotated("c-ios"))

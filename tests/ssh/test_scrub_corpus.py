@@ -32,7 +32,8 @@ def test_the_corpora_are_big_enough_and_cover_every_platform():
     netops = {"cisco_ios", "cisco_nxos", "hp_procurve", "aruba_oscx", "juniper_junos", "huawei_olt"}
     # session 6's hunt: syntaxes of vendors netops does not back up yet, which a device may still print
     others = {"arista_eos", "cisco_xr", "cisco_asa", "fortinet", "mikrotik_routeros", "huawei_vrp", "multivendor",
-              "oxidized"}  # session 8: one line per rule of Oxidized's `cmd :secret` blocks
+              "oxidized",  # session 8: one line per rule of Oxidized's `cmd :secret` blocks
+              "unlisted", "wrapped"}  # session 9: syntaxes in no table, bare words, keys; wrapped lines
     assert {c.name.split("-", 1)[1] for c in SECRETS} == netops | others
     assert netops <= {c.name.split("-", 1)[1] for c in LOOKALIKES} <= netops | others
     values = [s for c in SECRETS for s in c.secrets]
