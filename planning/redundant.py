@@ -49,11 +49,10 @@ for: a site's search keeps off the ones the others fill (``RedundantInstance.blo
 and a start that overloads one (the independent pairs) is repaired first, the site losing
 least moving off it (``_within_limits``).
 
-Large batches are bounded by Lagrangian relaxation of ``x ≤ y``: any prices
-price_t,e ≥ 0 make Σ_t (t's cheapest node-disjoint pair at per-cable + price_t) minus
-Σ_e max(0, Σ_t price_t,e − fixed_e) a lower bound (the pair searched without the rules the
-branch-and-bound adds: a relaxation of each site's problem); the prices are improved by
-deflected subgradient steps of Polyak's length towards the plan's cost.
+Large batches are bounded by Lagrangian relaxation of ``x ≤ y``: any split of each
+trench's fixed cost among the sites (Σ_t price_t,e ≤ fixed_e) makes Σ_t (t's cheapest
+node-disjoint pair at per-cable + price_t) a lower bound (the pair searched without the
+rules the branch-and-bound adds: a relaxation of each site's problem).
 """
 
 from __future__ import annotations
@@ -88,10 +87,8 @@ MAX_PASSES = 8  # rip-up and re-route passes
 CONSTRUCTIONS = ((1.0, 1.0), (3.0, 1.0), (1.0, 0.5))
 MAX_REGROUP_SITES = 24  # batches up to this size try every construction and re-group pairs of sites
 EXACT_MAX_VARIABLES = 150_000  # sites × directed arcs up to which the MILP / its LP is stated
-LAGRANGIAN_ROUNDS = 30  # subgradient rounds of the Lagrangian bound (each one pair search per site)
-POLYAK_SCALE = 2.0  # the Lagrangian's step: this multiple of the way to the plan's cost (Polyak: 0..2)
-POLYAK_PATIENCE = 3  # rounds without a better bound before the step is halved
-DEFLECTION = 0.7  # part of the last step's direction kept in the next
+LAGRANGIAN_ROUNDS = 15  # re-pricing rounds of the Lagrangian bound (each one pair search per site)
+DAMPING = 0.3  # part of each trench's price that follows its users per round
 NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
            "corridor (nor doubling back) over the candidate network")
 NO_PAIR_LEFT = ("no two routes sharing no risk within the spare strand pairs and closure splices the "
@@ -775,56 +772,36 @@ def lp_relaxation(instance: RedundantInstance, sites: list[Node] | None = None
 
 def lagrangian_bound(instance: RedundantInstance, pairs: dict[Node, Pair], rounds: int = LAGRANGIAN_ROUNDS
                      ) -> LowerBound:
-    """Lagrangian relaxation of ``x_t,e ≤ y_e`` with prices ``λ_t,e ≥ 0``: for ANY such prices
-
-        L(λ) = Σ_t (t's cheapest node-disjoint pair at per-cable + λ_t) − Σ_e max(0, Σ_t λ_t,e − fixed_e)
-
-    is a lower bound (a trench whose prices exceed its fixed cost is dug in the relaxation,
-    for its fixed cost, and gives the sites back their prices). A site's own documented
-    entry has no price (nothing ties its x to a y). Start: each trench's fixed cost split
-    among the sites digging it in ``pairs`` (the plan), evenly among all sites where none
-    does. Then ``rounds`` projected subgradient steps, subgradient ``x_t,e − y_e``, Polyak's
-    step towards the plan's own cost (``POLYAK_SCALE`` · (cost − L) / |g|², halved after
-    ``POLYAK_PATIENCE`` rounds without a better L), the direction deflecting ``DEFLECTION`` of
-    the last one (steadier than the subgradient alone). The best L is the bound."""
+    """Σ_t (t's cheapest node-disjoint pair at per-cable + its prices): valid for any prices
+    >= 0 that split no trench's fixed cost beyond it (Σ_t price_t,e ≤ fixed_e). First each
+    trench's fixed cost goes to the sites digging it in ``pairs`` (the plan), evenly among
+    all sites where none does; then, for ``rounds``, a ``DAMPING`` part of it moves to the
+    sites whose own cheapest pairs at the last prices used it (the sites that found it too
+    cheap pay for it; a mix of two valid splits is one). The best value is the bound."""
     sites = sorted(pairs, key=repr)
     if not sites:
         return LowerBound(0.0, "Lagrangian relaxation")
-    fixed, target = instance.fixed, instance.cost(pairs)
-    priced = np.ones((len(sites), len(instance.edges)), dtype=bool)
-    for i, t in enumerate(sites):
-        priced[i, list(instance.own_edges[t])] = False
     usage = instance.usage(pairs)
-    prices = np.empty(priced.shape)
+    prices = np.empty((len(sites), len(instance.edges)))
     for i, t in enumerate(sites):
         mine = instance.usage({t: pairs[t]}) > 0
-        prices[i] = np.where(usage > 0, np.where(mine, fixed / np.maximum(usage, 1), 0.0), fixed / len(sites))
-    prices *= priced
-    best, scale, stalled, direction = 0.0, POLYAK_SCALE, 0, np.zeros(priced.shape)
+        prices[i] = np.where(usage > 0, np.where(mine, instance.fixed / np.maximum(usage, 1), 0.0),
+                             instance.fixed / len(sites))
+    best = 0.0
     for _ in range(rounds + 1):
-        used = np.zeros(priced.shape)
+        users = np.zeros(prices.shape, dtype=bool)
         total = 0.0
         for i, t in enumerate(sites):
             found = instance.suurballe(t, instance.per_cable + prices[i])
             if found is None:
                 return LowerBound(float("inf"), "Lagrangian relaxation (a site has no disjoint pair)")
-            np.add.at(used[i], found[0][0] + found[0][1], 1.0)
+            users[i, found[0][0] + found[0][1]] = True
             total += found[3]
-        over = prices.sum(axis=0) - fixed
-        value = total - np.maximum(over, 0.0).sum()
-        if value > best:
-            best, stalled = value, 0
-        else:
-            stalled += 1
-            if stalled >= POLYAK_PATIENCE:
-                scale, stalled = scale / 2, 0
-        gradient = (used - (over > 0)) * priced
-        gradient[(prices <= 0) & (gradient < 0)] = 0.0  # a price at 0 cannot fall: no ascent there
-        direction = gradient + DEFLECTION * direction
-        norm = float((direction * direction).sum())
-        if norm <= 0 or target <= value:
-            break
-        prices = np.maximum(prices + scale * (target - value) / norm * direction, 0.0)
+        best = max(best, total)
+        count = users.sum(axis=0)
+        used = count > 0
+        prices[:, used] = (1 - DAMPING) * prices[:, used] + DAMPING * np.where(
+            users[:, used], instance.fixed[used] / np.maximum(count[used], 1), 0.0)
     return LowerBound(best, "Lagrangian relaxation")
 
 
