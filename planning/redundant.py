@@ -58,7 +58,6 @@ rules the branch-and-bound adds: a relaxation of each site's problem).
 from __future__ import annotations
 
 import hashlib
-import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -77,7 +76,7 @@ from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, ro
 from planning.exact import NODE_LIMIT  # the same count of work as the single-route MILP
 from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
 from planning.routing import (Route, fault_handles, location, make_leg, own_entry_nodes, pair_faults, risk_rules,
-                              strand_nodes, trench_identity)
+                              settle_to, strand_nodes, trench_identity)
 from planning.strands import limits
 from topology.risk import corridors, in_measuring_order, stable_key
 
@@ -293,62 +292,37 @@ class RedundantInstance:
         edge_ref_a = np.array(edge_ref, dtype=np.int64)
         node_ref_a = np.array(node_ref, dtype=np.int64)
         return {"tails": tails, "heads": heads, "edge": edge_ref, "edge_a": edge_ref_a, "node": node_ref_a,
-                "out": out, "sink": sink, "count": len(tails), "of_edge": dict(of_edge), "of_node": dict(of_node)}
+                "out": out, "sink": sink, "count": len(tails), "of_edge": dict(of_edge), "of_node": dict(of_node),
+                "to": heads + tails}  # the head of arc j, and of count + j (arc j reversed)
 
     def _arc_costs(self, edge_weights: np.ndarray) -> list[float]:
         """Each split-graph arc's cost at ``edge_weights`` (inf: closed), at least ``_EPS``
-        (of two equal routes the one of fewer arcs wins). The last one is kept: a site's
-        branch-and-bound searches again and again at the same weights."""
+        (of two equal routes the one of fewer arcs wins), then each reversed (count + j: the
+        negative); and the costs as given. The last one is kept: a site's branch-and-bound
+        searches again and again at the same weights."""
         key = hashlib.blake2b(edge_weights.tobytes(), digest_size=16).digest()
         if self._last_costs[0] != key:
             s = self._split
             costs = np.where(s["edge_a"] >= 0, edge_weights[np.maximum(s["edge_a"], 0)], 0.0)
-            self._last_costs = (key, np.maximum(costs, _EPS).tolist(), costs.tolist())
+            floored = np.maximum(costs, _EPS)
+            self._last_costs = (key, np.concatenate([floored, -floored]).tolist(), costs.tolist())
         return self._last_costs[1:]
 
-    def _search(self, cost: list[float], source: int, potential: list[float] | None = None, reach: float = np.inf,
-                first: list[int] = (), taken: frozenset[int] | set[int] = frozenset()
-                ) -> tuple[list[float], list[int], float] | None:
-        """Least-cost distances from ``source`` over arcs costing ``cost``, settled up to the
-        sink: every vertex nearer is final, with the arc reaching it (count + j: arc j
-        reversed), every other one at least as far (a city's site reaches its PoPs within a
-        few hundred of 20,000 vertices); ties go to the lower vertex; None: out of reach.
-        After a ``first`` route: its arcs reversed at 0, the ``taken`` ones closed, costs
-        reduced by ``potential`` capped at ``reach`` (the sink's), so they stay >= 0."""
+    def _search(self, cost: list[float], source: int, closed: set[int], potential: list[float] | None = None,
+                reach: float = np.inf, first: list[int] = ()) -> tuple[list[float], list[int], float] | None:
+        """Least-cost distances from ``source`` over arcs costing ``cost`` but the ``closed``
+        ones, settled up to the sink (``planning.routing.settle_to``: a city's site reaches its
+        PoPs within a few hundred of 20,000 vertices); None: out of reach. After a ``first``
+        route: its arcs reversed (count + j) open, costs reduced by ``potential`` capped at
+        ``reach`` (the sink's), so they stay >= 0 (reversed ones: 0, at least ``_EPS``)."""
         s = self._split
-        heads, tails, out, sink, count = s["heads"], s["tails"], s["out"], s["sink"], s["count"]
-        potential = potential or [0.0] * len(out)
-        back: dict[int, list[int]] = defaultdict(list)
-        for j in first:
-            back[heads[j]].append(j)
-        dist = [np.inf] * len(out)
-        via = [-1] * len(out)
-        dist[source] = 0.0
-        heap = [(0.0, source)]
-        pop, push = heapq.heappop, heapq.heappush
-        while heap:
-            d, vertex = pop(heap)
-            if d > dist[vertex]:
-                continue
-            if vertex == sink:
-                return dist, via, d
-            here = min(potential[vertex], reach)
-            for j in out[vertex]:
-                if j in taken:
-                    continue
-                head = heads[j]
-                there = potential[head]
-                reduced = cost[j] + here - (there if there < reach else reach)
-                reached = d + (reduced if reduced > _EPS else _EPS)
-                if reached < dist[head]:
-                    dist[head], via[head] = reached, j
-                    push(heap, (reached, head))
-            for j in back.get(vertex, ()):
-                head, reached = tails[j], d + _EPS
-                if reached < dist[head]:
-                    dist[head], via[head] = reached, count + j
-                    push(heap, (reached, head))
-        return None
+        usable = bytearray(b"\x01") * len(s["to"])
+        for j in closed:
+            usable[j] = 0
+        back = {s["heads"][j]: [s["count"] + j] for j in first}  # a route enters a vertex once
+        dist, via = settle_to(s["sink"], source, s["out"], s["to"], cost, usable, potential or [0.0] * len(s["out"]),
+                              reach, _EPS, back)
+        return None if dist[s["sink"]] == np.inf else (dist, via, dist[s["sink"]])
 
     def _path(self, via: list[int], source: int) -> list[int]:
         """The arcs (count + j: arc j reversed) from ``source`` to the sink, in order."""
@@ -372,19 +346,15 @@ class RedundantInstance:
         cost, raw = self._arc_costs(edge_weights)
         closed = {j for e in forbidden_edges for j in s["of_edge"].get(e, ())}
         closed.update(j for i in forbidden_nodes for j in s["of_node"].get(i, ()))
-        if closed:
-            cost = list(cost)
-            for j in closed:
-                cost[j] = np.inf
         source = 2 * self.index[site] + 1
-        found = self._search(cost, source)
+        found = self._search(cost, source, closed)
         if found is None:
             return None
         dist, via, reach = found
         first = self._path(via, source)
         reusable = self._reusable(site)
         taken = {j for j in first if not reusable[j]}  # a second route may not run along them
-        found = self._search(cost, source, dist, reach, first, taken)
+        found = self._search(cost, source, closed | taken, dist, reach, first)
         if found is None:
             return None
         second = self._path(found[1], source)

@@ -109,33 +109,43 @@ class _Arcs:
             self.label.append(lab)
 
 
-def _dijkstra(arcs: _Arcs, source: int, potential: list[int], target: int) -> tuple[list[float], list[int]]:
-    """Shortest reduced-cost distances (exact integers) from ``source``, settled up to
-    ``target``: every node nearer than it is final (and its ``via``), every other one is at
-    least as far."""
+def settle_to(target: int, source: int, out: list[list[int]], head: list[int], cost: list, usable,
+              potential: list, reach: float = float("inf"), floor: float = 0, extra: dict | None = None
+              ) -> tuple[list, list[int]]:
+    """Dijkstra on reduced costs (``cost[arc] + potential[tail] - potential[head]``, each
+    potential capped at ``reach``, each reduced cost at least ``floor``), settled up to
+    ``target``: every vertex nearer than it is final (with ``via``, the arc reaching it),
+    every other one at least as far; ``dist[target]`` is inf when out of reach. A vertex's
+    arcs are ``out[vertex]``, then ``extra[vertex]`` (residual arcs of this search only);
+    arcs with a false ``usable[arc]`` are closed. Ties go to the lower vertex, then to the
+    arc relaxed first. The one search of ``plan connect`` (exact integers, residual arcs
+    in ``out``) and of the redundant batch (floats, each arc at least ``floor``)."""
     inf = float("inf")
-    dist = [inf] * len(arcs.out)
-    via = [-1] * len(arcs.out)
+    dist = [inf] * len(out)
+    via = [-1] * len(out)
     dist[source] = 0
     heap = [(0, source)]
-    out, head_of, cost, cap = arcs.out, arcs.head, arcs.cost, arcs.cap
+    extra = extra or {}
     pop, push = heapq.heappop, heapq.heappush
     while heap:
-        d, node = pop(heap)
-        if d > dist[node]:
+        d, vertex = pop(heap)
+        if d > dist[vertex]:
             continue
-        if node == target:
+        if vertex == target:
             break
-        here = potential[node]
-        for arc in out[node]:
-            if cap[arc] <= 0:
+        here = potential[vertex]
+        if here > reach:
+            here = reach
+        for arc in out[vertex] if vertex not in extra else out[vertex] + extra[vertex]:
+            if not usable[arc]:
                 continue
-            head = head_of[arc]
-            nd = d + cost[arc] + here - potential[head]  # reduced costs are >= 0, exactly (integers)
-            if nd < dist[head]:
-                dist[head] = nd
-                via[head] = arc
-                push(heap, (nd, head))
+            to = head[arc]
+            there = potential[to]
+            reduced = cost[arc] + here - (there if there < reach else reach)
+            reached = d + (reduced if reduced > floor else floor)
+            if reached < dist[to]:
+                dist[to], via[to] = reached, arc
+                push(heap, (reached, to))
     return dist, via
 
 
@@ -221,7 +231,7 @@ class _PairProblem:
         potential = [0] * len(arcs.out)
         source = 2 * self.index[self.site]
         for _ in range(self.count):
-            dist, via = _dijkstra(arcs, source, potential, self.sink)
+            dist, via = settle_to(self.sink, source, arcs.out, arcs.head, arcs.cost, arcs.cap, potential)
             if via[self.sink] < 0:
                 return None
             # nodes beyond the sink count as at its distance: reduced costs stay >= 0, and the
