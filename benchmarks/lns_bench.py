@@ -48,7 +48,7 @@ def measure(engine, streets: Path, group_sites: int, radius_m: float) -> None:
           f"(CPU {bound_cpu:.1f} s): gap {bound.gap_pct(plan):.2f} %", flush=True)
     positions = node_positions(net, instance)
     better, search_cpu = cpu(lambda: improve_by_neighbourhoods(instance, paths, capacities, positions,
-                                                               group_sites=group_sites, radius_m=radius_m))
+                                                               group_sites=group_sites, radius_m=radius_m).paths)
     improved = instance.cost(better)
     moved = sum(better[t] != paths[t] for t in paths)
     print(f"one pass of {len(paths)} neighbourhoods ({group_sites} Kitas, network within {radius_m:.0f} m of their "
