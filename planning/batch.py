@@ -637,7 +637,8 @@ def search_summary(search: NeighbourhoodSearch, before: dict[int, list[int]], be
                    after_eur: float, code_of_terminal: dict[int, str]) -> dict:
     """What a ``--thorough`` batch says about its search: work done, sites moved, saving."""
     moved = search.moved(before)
-    return {"neighbourhoods": search.neighbourhoods, "solved": search.solved, "kept": search.kept,
+    return {"neighbourhoods": search.neighbourhoods, "solved": search.solved, "reused": search.reused,
+            "kept": search.kept,
             "skipped_too_large": search.too_large, "unsolved": search.unsolved,
             "refused_by_route_check": search.refused,
             "sites_moved": len(moved), "moved": sorted(code_of_terminal[t] for t in moved),

@@ -75,20 +75,35 @@ def variables(arcs: int, sites: int) -> int:
     return arcs + 2 * arcs * sites
 
 
-def solve_neighbourhood(instance: SteinerInstance, paths: dict[int, list[int]], group: Sequence[int],
+def others_usage(instance: SteinerInstance, paths: dict[int, list[int]], group: Sequence[int]) -> np.ndarray:
+    """Per arc, the paths of sites outside ``group`` on it."""
+    usage = np.zeros(len(instance.fixed), dtype=np.int64)
+    members = set(group)
+    for t, p in paths.items():
+        if t not in members:
+            np.add.at(usage, p, 1)
+    return usage
+
+
+def program_key(group: Sequence[int], arcs: np.ndarray, usage: np.ndarray,
+                rows: list[tuple[np.ndarray, int]]) -> tuple:
+    """All a neighbourhood's program is made of: its sites, its arcs, which of them the
+    other sites dig, the room left in each limit on them. Equal keys, equal programs and
+    (HiGHS being deterministic) equal results: a program met again is not solved again."""
+    rooms = tuple(limit - int(usage[members].sum()) for members, limit in rows if np.isin(members, arcs).any())
+    return tuple(group), arcs.tobytes(), (usage[arcs] > 0).tobytes(), rooms
+
+
+def solve_neighbourhood(instance: SteinerInstance, usage: np.ndarray, group: Sequence[int],
                         arcs: np.ndarray, rows: list[tuple[np.ndarray, int]],
                         node_limit: int = NODE_LIMIT) -> dict[int, list[int]] | None:
     """The cheapest paths of the ``group``'s sites over ``arcs`` (a sub-network holding
-    their current paths) with every other site's path fixed, or None when the solver found
+    their current paths) with every other site's path fixed (``usage``: ``others_usage``),
+    or None when the solver found
     none within ``node_limit`` nodes (one found by then is returned, proven optimal or not:
     the caller judges it). ``rows``: ``capacity_rows`` of the instance. The caller keeps
     the program within ``MAX_VARIABLES`` columns (``variables``)."""
     group = list(group)
-    group_set = set(group)
-    usage = np.zeros(len(instance.fixed), dtype=np.int64)
-    for t, p in paths.items():
-        if t not in group_set:
-            np.add.at(usage, p, 1)
     m, k = len(arcs), len(group)
     n_vars = variables(m, k)
     nodes = np.unique(np.concatenate([instance.tail[arcs], instance.head[arcs]]))
@@ -210,13 +225,15 @@ def neighbourhood_arcs(instance: SteinerInstance, paths: dict[int, list[int]], g
 
 @dataclass
 class NeighbourhoodSearch:
-    """A pass's plan and its work, in counts: neighbourhoods solved, kept (the plan got
+    """A pass's plan and its work, in counts: neighbourhoods solved, ``reused`` (the same
+    program met before: its solution taken again, ``program_key``), kept (the plan got
     cheaper), skipped (``too_large``: over ``MAX_VARIABLES``; ``unsolved``: no solution
     within the node limit) and ``refused`` (cheaper, but failing the caller's check)."""
 
     paths: dict[int, list[int]]
     neighbourhoods: int = 0
     solved: int = 0
+    reused: int = 0
     kept: int = 0
     too_large: int = 0
     unsolved: int = 0
@@ -247,18 +264,25 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
     if not sites:
         return search
     valid = within_limits(instance, best, rows)  # a plan over its limits takes any plan within them
+    results: dict[tuple, dict[int, list[int]] | None] = {}  # program_key -> its solution
     _, nearest = cKDTree(positions[sites]).query(positions[sites], k=min(group_sites, len(sites)))
     for done, near in enumerate(np.atleast_2d(nearest.reshape(len(sites), -1)), start=1):
         group = sorted(sites[int(j)] for j in near)
         arcs = neighbourhood_arcs(instance, best, group, positions, radius_m)
+        found = None
         if variables(len(arcs), len(group)) > MAX_VARIABLES:
             search.too_large += 1
-            found = None
         else:
-            found = solve_neighbourhood(instance, best, group, arcs, rows, node_limit)
-            search.unsolved += found is None
+            usage = others_usage(instance, best, group)
+            key = program_key(group, arcs, usage, rows)
+            if key in results:
+                search.reused += 1
+            else:
+                results[key] = solve_neighbourhood(instance, usage, group, arcs, rows, node_limit)
+                search.solved += results[key] is not None
+                search.unsolved += results[key] is None
+            found = results[key]
         if found is not None:
-            search.solved += 1
             candidate = best | found
             cost = instance.cost(candidate)
             if (cost < best_cost - 1e-6 or not valid) and within_limits(instance, candidate, rows):

@@ -55,8 +55,11 @@ def test_one_neighbourhood_of_every_site_is_the_exact_optimum(pairs, cols, joins
     start = independent_paths(instance)
     sites = sorted(start)
     optimum = optimal_cost(instance, sites, capacities=capacities)
-    found = improve_by_neighbourhoods(instance, start, capacities, positions, group_sites=len(sites),
-                                      radius_m=np.inf).paths
+    search = improve_by_neighbourhoods(instance, start, capacities, positions, group_sites=len(sites),
+                                       radius_m=np.inf)
+    # every neighbourhood is the same program (all sites, the whole network): solved once
+    assert (search.solved, search.reused) == (1, len(sites) - 1)
+    found = search.paths
     assert_ways(instance, found)
     assert within_limits(instance, found, capacity_rows(instance, capacities))
     assert abs(instance.cost(found) - optimum) <= 1e-3 * max(1.0, optimum * 1e-6)

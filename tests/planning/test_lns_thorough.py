@@ -83,8 +83,8 @@ def test_thorough_batch_is_repeatable_never_dearer_and_says_what_it_did():
     assert first == second
     assert first["routing_eur"] <= plain.routing_eur + 1e-6
     search = first["thorough"]
-    assert search["neighbourhoods"] == len(city.sites) == search["solved"] + search["skipped_too_large"] \
-        + search["unsolved"]
+    assert search["neighbourhoods"] == len(city.sites) == search["solved"] + search["reused"] \
+        + search["skipped_too_large"] + search["unsolved"]
     assert search["routing_saving_eur"] == round(search["routing_before_eur"] - first["routing_eur"], 2)
     assert "thorough" not in plain.to_dict()
 
