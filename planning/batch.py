@@ -655,7 +655,7 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
     code_of_terminal = dict(zip(instance.terminals, nodes))
     independent = independent_paths(instance)
     joint, capacities = batch_paths(net, instance)
-    searched = None
+    searched, before = None, joint
     if thorough and joint:
         search = thorough_paths(net, instance, joint, capacities, node_of_terminal, progress)
         searched = search_summary(search, joint, instance.cost(joint), instance.cost(search.paths), code_of_terminal)
@@ -677,8 +677,10 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
                    if code not in routes}
     notes = [f"{searched['skipped_too_large']} of {searched['neighbourhoods']} neighbourhoods skipped: over "
              f"{lns.MAX_VARIABLES:,} variables"] if searched and searched["skipped_too_large"] else []
+    bound = lower_bound(instance, sorted(joint), joint, capacities) if joint else None
+    if searched and bound.method != "LP relaxation":  # the LP by columns starts from the plan's paths: the
+        # first plan's may give the higher bound (the whole LP is the same either way)
+        bound = max(bound, lower_bound(instance, sorted(before), before, capacities), key=lambda b: b.value_eur)
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint), notes=notes,
-                     bound=lower_bound(instance, sorted(joint), joint, capacities) if joint else None,
-                     thorough=searched)
+                     instance.cost(joint), notes=notes, bound=bound, thorough=searched)
