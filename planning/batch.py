@@ -26,18 +26,21 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from planning.bounds import LowerBound, lower_bound
+from planning import lns
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
 from planning.costs import CostModel
+from planning.lns import NeighbourhoodSearch, improve_by_neighbourhoods, node_positions
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
-from planning.strands import limit_counter, respect_strand_capacity, strand_capacities, swap_scarce_strands
+from planning.strands import (limit_counter, over_capacity, respect_strand_capacity, strand_capacities,
+                              swap_scarce_strands)
 
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
@@ -487,6 +490,7 @@ class JointPlan:
     notes: list[str] = field(default_factory=list)
     skipped: list[SkippedSite] = field(default_factory=list)  # left out on the user's request
     bound: LowerBound | None = None  # on routing_eur: how far from the optimum the plan is at most
+    thorough: dict | None = None  # what the neighbourhood search did (``--thorough``), None when not run
 
     @property
     def saving_eur(self) -> float:
@@ -495,6 +499,7 @@ class JointPlan:
     def to_dict(self) -> dict:
         return {
             **batch_summary(self),
+            **({"thorough": self.thorough} if self.thorough is not None else {}),
             "order": [asdict(step) for step in self.order],
             "routes": {code: {k: v for k, v in route_dict(route).items() if k != "legs"}
                        for code, route in self.routes.items()},
@@ -591,13 +596,70 @@ def batch_paths(net: CandidateNetwork, instance: SteinerInstance
     return joint, capacities
 
 
-def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
+def route_problems(net: CandidateNetwork, instance: SteinerInstance, paths: dict[int, list[int]],
+                   node_of_terminal: dict[int, Node]) -> list[str]:
+    """What the batch's own checks find wrong with a plan, as the routes it would store:
+    a path that is no way from its site to a PoP, one passing another site, a cable or
+    closure carrying more sites than it has pairs or joins for (``over_capacity``)."""
+    problems, sites = [], set(instance.terminals)
+    for t, arcs in sorted(paths.items()):
+        node, why = t, None
+        for i, arc in enumerate(arcs):
+            a, b = int(instance.tail[arc]), int(instance.head[arc])
+            if node not in (a, b) or node == instance.root:
+                why = f"breaks off after {i} arcs"
+                break
+            node = b if node == a else a
+            if node in sites:
+                why = "passes another site"
+                break
+        if why is None and node != instance.root:
+            why = "ends short of a PoP"
+        if why is not None:
+            problems.append(f"{node_of_terminal[t]}: path {why}")
+    if problems:
+        return problems
+    routes = [_to_route(net, instance, arcs, node_of_terminal[t]) for t, arcs in sorted(paths.items())]
+    return [f"{name}: {users} sites on room for {room}" for name, (users, room) in over_capacity(net, routes).items()]
+
+
+def thorough_paths(net: CandidateNetwork, instance: SteinerInstance, paths: dict[int, list[int]],
+                   capacities: list[tuple[list[int], int]], node_of_terminal: dict[int, Node],
+                   progress: Callable[[int, int], None] | None = None) -> NeighbourhoodSearch:
+    """The batch plan ``paths`` after one pass of neighbourhoods (``planning.lns``), each
+    kept only when the routes pass the batch's own checks (``route_problems``)."""
+    return improve_by_neighbourhoods(
+        instance, paths, capacities, node_positions(net, instance), progress=progress,
+        acceptable=lambda candidate: not route_problems(net, instance, candidate, node_of_terminal))
+
+
+def search_summary(search: NeighbourhoodSearch, before: dict[int, list[int]], before_eur: float,
+                   after_eur: float, code_of_terminal: dict[int, str]) -> dict:
+    """What a ``--thorough`` batch says about its search: work done, sites moved, saving."""
+    moved = search.moved(before)
+    return {"neighbourhoods": search.neighbourhoods, "solved": search.solved, "reused": search.reused,
+            "kept": search.kept,
+            "skipped_too_large": search.too_large, "unsolved": search.unsolved,
+            "refused_by_route_check": search.refused,
+            "sites_moved": len(moved), "moved": sorted(code_of_terminal[t] for t in moved),
+            "routing_before_eur": round(before_eur, 2), "routing_saving_eur": round(before_eur - after_eur, 2)}
+
+
+def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> JointPlan:
+    """The joint plan of ``sites``; with ``thorough``, improved by one neighbourhood pass
+    (``progress(done, total)`` over its neighbourhoods) before anything is made from it."""
     nodes = {s.code: net.attach_site(s.code, s.lat, s.lon, s.entry_node) for s in sites}
     instance = SteinerInstance.from_network(net, list(nodes.values()))
     node_of_terminal = dict(zip(instance.terminals, nodes.values()))
     code_of_terminal = dict(zip(instance.terminals, nodes))
     independent = independent_paths(instance)
     joint, capacities = batch_paths(net, instance)
+    searched, before = None, joint
+    if thorough and joint:
+        search = thorough_paths(net, instance, joint, capacities, node_of_terminal, progress)
+        searched = search_summary(search, joint, instance.cost(joint), instance.cost(search.paths), code_of_terminal)
+        joint = search.paths
 
     def routes_of(paths: dict[int, list[int]]) -> dict[str, Route]:
         return {code_of_terminal[t]: _to_route(net, instance, arcs, node_of_terminal[t])
@@ -613,7 +675,12 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> JointPlan:
     shares = cost_shares(by_site, net.costs, strands)
     unreachable = {code: unreachable_reason(net, node) for code, node in sorted(nodes.items())
                    if code not in routes}
+    notes = [f"{searched['skipped_too_large']} of {searched['neighbourhoods']} neighbourhoods skipped: over "
+             f"{lns.MAX_VARIABLES:,} variables"] if searched and searched["skipped_too_large"] else []
+    bound = lower_bound(instance, sorted(joint), joint, capacities) if joint else None
+    if searched and bound.method != "LP relaxation":  # the LP by columns starts from the plan's paths: the
+        # first plan's may give the higher bound (the whole LP is the same either way)
+        bound = max(bound, lower_bound(instance, sorted(before), before, capacities), key=lambda b: b.value_eur)
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint),
-                     bound=lower_bound(instance, sorted(joint), joint, capacities) if joint else None)
+                     instance.cost(joint), notes=notes, bound=bound, thorough=searched)

@@ -7,27 +7,32 @@ network around their paths. Their paths are re-solved as one exact integer progr
 (``planning.exact``'s multi-commodity flow formulation, HiGHS via scipy) with the rest
 of the plan fixed: a trench the other sites dig costs them nothing more than its
 cables, a strand pair or closure join the others hold is gone. A neighbourhood's new
-paths are kept when the whole plan gets strictly cheaper and keeps every limit.
+paths are kept when the whole plan gets strictly cheaper and keeps every limit, the
+MILP's capacity rows and the caller's own check of the routes (``acceptable``: the batch
+checks each way and every cable and closure on the routes it would store).
 
 Every limit of the search is a count of work (neighbourhoods, branch-and-bound nodes),
 never a clock: the same plan and city give the same result on any machine load.
 On the seeded city's 123 Kitas one pass takes 0.88 % off the batch's plan, in minutes of
-CPU (BENCHMARKS.md), so the batch does not run it.
+CPU (BENCHMARKS.md), so the batch runs it only when asked (``plan batch --thorough``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
 
-from planning.batch import SteinerInstance
 from planning.bounds import capacity_rows
 from planning.network import CandidateNetwork, local_xy
+
+if TYPE_CHECKING:  # planning.batch runs the search on request
+    from planning.batch import SteinerInstance
 
 NODE_LIMIT = 2_000  # branch-and-bound nodes per neighbourhood
 MAX_VARIABLES = 120_000  # a neighbourhood this large is skipped
@@ -65,23 +70,42 @@ def _path_from_flow(instance: SteinerInstance, arcs: np.ndarray, flow: np.ndarra
     return path[::-1]  # from the site to the root, as the batch keeps paths
 
 
-def solve_neighbourhood(instance: SteinerInstance, paths: dict[int, list[int]], group: Sequence[int],
+def variables(arcs: int, sites: int) -> int:
+    """Columns of a neighbourhood's program: an arc's trench, each site's flow both ways."""
+    return arcs + 2 * arcs * sites
+
+
+def others_usage(instance: SteinerInstance, paths: dict[int, list[int]], group: Sequence[int]) -> np.ndarray:
+    """Per arc, the paths of sites outside ``group`` on it."""
+    usage = np.zeros(len(instance.fixed), dtype=np.int64)
+    members = set(group)
+    for t, p in paths.items():
+        if t not in members:
+            np.add.at(usage, p, 1)
+    return usage
+
+
+def program_key(group: Sequence[int], arcs: np.ndarray, usage: np.ndarray,
+                rows: list[tuple[np.ndarray, int]]) -> tuple:
+    """All a neighbourhood's program is made of: its sites, its arcs, which of them the
+    other sites dig, the room left in each limit on them. Equal keys, equal programs and
+    (HiGHS being deterministic) equal results: a program met again is not solved again."""
+    rooms = tuple(limit - int(usage[members].sum()) for members, limit in rows if np.isin(members, arcs).any())
+    return tuple(group), arcs.tobytes(), (usage[arcs] > 0).tobytes(), rooms
+
+
+def solve_neighbourhood(instance: SteinerInstance, usage: np.ndarray, group: Sequence[int],
                         arcs: np.ndarray, rows: list[tuple[np.ndarray, int]],
                         node_limit: int = NODE_LIMIT) -> dict[int, list[int]] | None:
     """The cheapest paths of the ``group``'s sites over ``arcs`` (a sub-network holding
-    their current paths) with every other site's path fixed, or None when the solver found
+    their current paths) with every other site's path fixed (``usage``: ``others_usage``),
+    or None when the solver found
     none within ``node_limit`` nodes (one found by then is returned, proven optimal or not:
-    the caller judges it). ``rows``: ``capacity_rows`` of the instance."""
+    the caller judges it). ``rows``: ``capacity_rows`` of the instance. The caller keeps
+    the program within ``MAX_VARIABLES`` columns (``variables``)."""
     group = list(group)
-    group_set = set(group)
-    usage = np.zeros(len(instance.fixed), dtype=np.int64)
-    for t, p in paths.items():
-        if t not in group_set:
-            np.add.at(usage, p, 1)
     m, k = len(arcs), len(group)
-    n_vars = m + 2 * m * k
-    if n_vars > MAX_VARIABLES:
-        return None
+    n_vars = variables(m, k)
     nodes = np.unique(np.concatenate([instance.tail[arcs], instance.head[arcs]]))
     local = {int(v): i for i, v in enumerate(nodes.tolist())}
     tails = np.array([local[int(v)] for v in instance.tail[arcs]])
@@ -199,30 +223,75 @@ def neighbourhood_arcs(instance: SteinerInstance, paths: dict[int, list[int]], g
     return np.flatnonzero(chosen)
 
 
+@dataclass
+class NeighbourhoodSearch:
+    """A pass's plan and its work, in counts: neighbourhoods solved, ``reused`` (the same
+    program met before: its solution taken again, ``program_key``), kept (the plan got
+    cheaper), skipped (``too_large``: over ``MAX_VARIABLES``; ``unsolved``: no solution
+    within the node limit) and ``refused`` (cheaper, but failing the caller's check)."""
+
+    paths: dict[int, list[int]]
+    neighbourhoods: int = 0
+    solved: int = 0
+    reused: int = 0
+    kept: int = 0
+    too_large: int = 0
+    unsolved: int = 0
+    refused: int = 0
+
+    def moved(self, before: dict[int, list[int]]) -> list[int]:
+        """The sites whose path differs from ``before``."""
+        return [t for t in sorted(self.paths) if self.paths[t] != before.get(t)]
+
+
 def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[int]],
                               capacities: Sequence[tuple[Sequence[int], int]], positions: np.ndarray,
                               group_sites: int = GROUP_SITES, radius_m: float = RADIUS_M,
-                              node_limit: int = NODE_LIMIT) -> dict[int, list[int]]:
+                              node_limit: int = NODE_LIMIT,
+                              acceptable: Callable[[dict[int, list[int]]], bool] = lambda paths: True,
+                              progress: Callable[[int, int], None] | None = None) -> NeighbourhoodSearch:
     """One pass over the sites in order: each site and its ``group_sites - 1`` nearest
     re-planned exactly on the network around their paths (``neighbourhood_arcs``), the
-    rest of the plan fixed; kept when the whole plan is strictly cheaper and within every
-    limit (or the plan was over one). A plan within its limits never gets dearer; the same
-    plan gives the same result."""
+    rest of the plan fixed; kept when the whole plan is strictly cheaper, within every
+    limit (or the plan was over one) and ``acceptable`` (the caller's own check of a whole
+    plan; a refused neighbourhood keeps its old paths). A plan within its limits never gets
+    dearer; the same plan gives the same result. ``progress(done, total)`` after each
+    neighbourhood."""
     rows = capacity_rows(instance, capacities)
     sites = sorted(paths)
-    if not sites:
-        return paths
     best, best_cost = {t: list(p) for t, p in paths.items()}, instance.cost(paths)
+    search = NeighbourhoodSearch(best, neighbourhoods=len(sites))
+    if not sites:
+        return search
     valid = within_limits(instance, best, rows)  # a plan over its limits takes any plan within them
+    results: dict[tuple, dict[int, list[int]] | None] = {}  # program_key -> its solution
     _, nearest = cKDTree(positions[sites]).query(positions[sites], k=min(group_sites, len(sites)))
-    for near in np.atleast_2d(nearest.reshape(len(sites), -1)):
+    for done, near in enumerate(np.atleast_2d(nearest.reshape(len(sites), -1)), start=1):
         group = sorted(sites[int(j)] for j in near)
-        found = solve_neighbourhood(instance, best, group,
-                                    neighbourhood_arcs(instance, best, group, positions, radius_m), rows, node_limit)
-        if found is None:
-            continue
-        candidate = best | found
-        cost = instance.cost(candidate)
-        if (cost < best_cost - 1e-6 or not valid) and within_limits(instance, candidate, rows):
-            best, best_cost, valid = candidate, cost, True
-    return best
+        arcs = neighbourhood_arcs(instance, best, group, positions, radius_m)
+        found = None
+        if variables(len(arcs), len(group)) > MAX_VARIABLES:
+            search.too_large += 1
+        else:
+            usage = others_usage(instance, best, group)
+            key = program_key(group, arcs, usage, rows)
+            if key in results:
+                search.reused += 1
+            else:
+                results[key] = solve_neighbourhood(instance, usage, group, arcs, rows, node_limit)
+                search.solved += results[key] is not None
+                search.unsolved += results[key] is None
+            found = results[key]
+        if found is not None:
+            candidate = best | found
+            cost = instance.cost(candidate)
+            if (cost < best_cost - 1e-6 or not valid) and within_limits(instance, candidate, rows):
+                if acceptable(candidate):
+                    best, best_cost, valid = candidate, cost, True
+                    search.kept += 1
+                else:
+                    search.refused += 1
+        if progress is not None:
+            progress(done, len(sites))
+    search.paths = best
+    return search

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlmodel import Session, select
 
@@ -58,13 +59,17 @@ class UnplannableSitesError(NetopsError):
 def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions, *, save: bool = True,
                 name: str | None = None, exact: bool = False, skip_unreachable: bool = False,
                 unplaceable: tuple[SkippedSite, ...] = (), source: str = "batch",
-                redundant: bool = False) -> BatchResult:
-    """The joint plan of ``sites`` (with ``redundant``, two risk-free routes per site). A
+                redundant: bool = False, thorough: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> BatchResult:
+    """The joint plan of ``sites`` (with ``redundant``, two risk-free routes per site;
+    with ``thorough``, improved by a neighbourhood search, ``progress`` over it). A
     site that cannot be connected (or one of ``unplaceable``, e.g. without coordinates)
     fails the whole batch, naming every such site; with ``skip_unreachable`` the rest is
     planned and the plan lists each skipped site."""
+    if redundant and thorough:
+        raise NetopsError("--thorough improves the single-route batch; it does not apply with --redundant")
     net = load_network(session, options)
-    plan = plan_redundant_batch(net, sites) if redundant else plan_batch(net, sites)
+    plan = plan_redundant_batch(net, sites) if redundant else plan_batch(net, sites, thorough, progress)
     rows = {s.code: s.row for s in sites}
     skipped = sorted([*unplaceable, *(SkippedSite(code, why, rows[code]) for code, why in plan.unreachable.items())],
                      key=lambda s: (s.row or 0, s.site))

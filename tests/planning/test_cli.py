@@ -167,3 +167,36 @@ def test_batch_states_its_lower_bound_and_proven_gap(town):
         100 * (out["routing_eur"] - out["lower_bound_eur"]) / out["lower_bound_eur"], abs=0.01)
     text = run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run"])
     assert "% above the optimum" in text and "lower bound" in text
+
+
+def test_thorough_batch_is_never_dearer_and_says_what_it_did(town):
+    db, streets = town
+    batch = [*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--json"]
+    plain = json.loads(run(batch))
+    thorough = json.loads(run([*batch, "--thorough"]))
+    assert "thorough" not in plain
+    assert thorough["routing_eur"] <= plain["routing_eur"]
+    assert thorough["total_eur"] <= plain["total_eur"]
+    search = thorough["thorough"]
+    assert search["neighbourhoods"] == 3 and search["skipped_too_large"] == 0
+    assert search["routing_before_eur"] == plain["routing_eur"]
+    assert search["routing_saving_eur"] == round(plain["routing_eur"] - thorough["routing_eur"], 2)
+    assert search["sites_moved"] == len(search["moved"])
+    assert json.loads(run([*batch, "--thorough"])) == thorough  # same input, same plan
+    text = run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--thorough"])
+    assert "neighbourhood search: " in text and "sites moved" in text
+    assert "does not apply with --redundant" in run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets,
+                                          "--dry-run", "--thorough", "--redundant"], code=2)
+
+
+def test_thorough_batch_skips_a_neighbourhood_too_large_and_says_so(town, monkeypatch):
+    from planning import lns
+
+    db, streets = town
+    batch = [*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--json"]
+    plain = json.loads(run(batch))
+    monkeypatch.setattr(lns, "MAX_VARIABLES", 10)  # every neighbourhood has more columns
+    out = json.loads(run([*batch, "--thorough"]))
+    assert out["thorough"]["skipped_too_large"] == 3 and out["thorough"]["solved"] == 0
+    assert out["notes"] == ["3 of 3 neighbourhoods skipped: over 10 variables"]
+    assert out["routing_eur"] == plain["routing_eur"] and out["routes"] == plain["routes"]

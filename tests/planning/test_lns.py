@@ -55,8 +55,11 @@ def test_one_neighbourhood_of_every_site_is_the_exact_optimum(pairs, cols, joins
     start = independent_paths(instance)
     sites = sorted(start)
     optimum = optimal_cost(instance, sites, capacities=capacities)
-    found = improve_by_neighbourhoods(instance, start, capacities, positions, group_sites=len(sites),
-                                      radius_m=np.inf)
+    search = improve_by_neighbourhoods(instance, start, capacities, positions, group_sites=len(sites),
+                                       radius_m=np.inf)
+    # every neighbourhood is the same program (all sites, the whole network): solved once
+    assert (search.solved, search.reused) == (1, len(sites) - 1)
+    found = search.paths
     assert_ways(instance, found)
     assert within_limits(instance, found, capacity_rows(instance, capacities))
     assert abs(instance.cost(found) - optimum) <= 1e-3 * max(1.0, optimum * 1e-6)
@@ -70,12 +73,12 @@ def test_small_neighbourhoods_keep_the_plan_valid_and_never_dearer(pairs, cols, 
     instance, paths, capacities, positions = batch(city, joins)
     sites = sorted(paths)
     optimum = optimal_cost(instance, sites, capacities=capacities)
-    found = improve_by_neighbourhoods(instance, paths, capacities, positions, group_sites=group, radius_m=radius)
+    found = improve_by_neighbourhoods(instance, paths, capacities, positions, group_sites=group, radius_m=radius).paths
     assert sorted(found) == sites
     assert_ways(instance, found)
     assert within_limits(instance, found, capacity_rows(instance, capacities))
     assert optimum - 1e-3 <= instance.cost(found) <= instance.cost(paths)
-    again = improve_by_neighbourhoods(instance, paths, capacities, positions, group_sites=group, radius_m=radius)
+    again = improve_by_neighbourhoods(instance, paths, capacities, positions, group_sites=group, radius_m=radius).paths
     assert again == found
 
 
@@ -87,6 +90,6 @@ def test_a_plan_sharing_nothing_gets_cheaper():
     start = independent_paths(instance)
     rows = capacity_rows(instance, capacities)
     assert within_limits(instance, start, rows)
-    found = improve_by_neighbourhoods(instance, start, capacities, positions, group_sites=2, radius_m=np.inf)
+    found = improve_by_neighbourhoods(instance, start, capacities, positions, group_sites=2, radius_m=np.inf).paths
     assert instance.cost(found) < instance.cost(start) - 1
     assert instance.cost(found) >= optimal_cost(instance, sorted(found), capacities=capacities) - 1e-3
