@@ -238,14 +238,16 @@ class RedundantInstance:
             pair = self.best_pair(site, np.where(blocked, np.inf, edge_weights))
             if pair is None:
                 return None
-            over = np.flatnonzero(others + self.limit_usage({site: pair}) > self.limit_room)
+            mine = self.limit_usage({site: pair})
+            over = np.flatnonzero((mine > 0) & (others + mine > self.limit_room))
             if not len(over):
                 return pair
             blocked |= self.limit_mask(over.tolist())
 
     def fits(self, pairs: dict[Node, Pair], site: Node, pair: Pair) -> bool:
-        """Whether ``pair`` fits in what the other sites leave of every cable and closure."""
-        return bool((self.limit_usage(pairs, but=site) + self.limit_usage({site: pair}) <= self.limit_room).all())
+        """Whether ``pair`` fits in what the other sites leave of every cable and closure it takes."""
+        mine = self.limit_usage({site: pair})
+        return bool(((mine == 0) | (self.limit_usage(pairs, but=site) + mine <= self.limit_room)).all())
 
     def overloaded(self, pairs: dict[Node, Pair]) -> list[str]:
         """Names of the cables and closures ``pairs`` put more routes on than they have room for."""
