@@ -69,3 +69,33 @@ def test_a_pair_search_never_overfills_a_cable_with_its_own_two_routes():
     if found is not None:
         legs = [leg for route in found.routes for leg in route.legs if leg.kind == STRAND]
         assert len(legs) <= 1
+
+
+def test_a_stored_redundant_batch_applies_and_the_next_plan_sees_its_strands(engine, tmp_path):
+    """The redundant batch's plan is what its change set stores: within the one free pair,
+    stored, applied; the next plan is offered the cable no more."""
+    from sqlmodel import select
+
+    from inventory.models import Plan
+    from netops.db import session_scope
+    from planning import changeset
+    from planning.context import load_network, site_spec
+    from planning.plans import batch_sites
+    from planning.strands import taken_strands
+    from tests.planning.grid import feeder_town_in
+
+    options, _ = feeder_town_in(engine, tmp_path, pairs=1, sites=NEAR[:2], kitas=2, second_pop=True)
+    with session_scope(engine) as session:
+        sites = [site_spec(session, code) for code in ("KITA-0", "KITA-1")]
+        result = batch_sites(session, sites, options, redundant=True, skip_unreachable=True)
+        routes = [r for pair in result.plan.routes.values() for r in pair]
+        legs = sum(leg.kind == STRAND for r in routes for leg in r.legs)
+        assert legs == 1  # alone each site would ride the one pair: one does
+        assert len(result.stored.summary["changes"]["strands"]) == legs
+        plan_id = result.stored.id
+    with session_scope(engine) as session:
+        changeset.apply_plan(session, session.get(Plan, plan_id))
+    with session_scope(engine) as session:
+        cable = session.exec(select(Plan)).one().summary["changes"]["strands"][0]["cable_id"]
+        assert taken_strands(session)[cable] == {1, 2}
+        assert cable not in load_network(session, options).spare_cables
