@@ -26,7 +26,7 @@ The exact problem, as a mixed-integer program (``exact_pairs``, HiGHS via scipy)
          Σ_a times_a(r) · x_t,a ≤ 1         every trench r (a strand arc lies in its cable's)
          Σ_{a ∋ r} x_t,a + Σ_{a ∋ s} x_t,a ≤ 1   trenches r, s in one street corridor
                                             (``corridor_pairs``: one route, or two, along it)
-         Σ_t x_t on a cable's strand edge ≤ its free pairs; Σ_t inflow_t(closure) ≤ its room
+         Σ_t x_t on a cable's strand edges ≤ its free pairs; Σ_t inflow_t(closure) ≤ its room
                                             for pair joins (``planning.strands.limits``)
          y, x binary (a site's own documented entry: x ≤ 2)
 
@@ -45,7 +45,7 @@ to the first fault, solve again; the pair's cost bounds everything below it), ju
 ``pair_faults``, the one definition. Sites are added farthest first, then ripped up
 and re-routed in turn until no site finds a cheaper pair given what the others dig. No
 step puts more routes on a cable's spare strands or through a closure than it has room
-for: a site's search keeps off the ones the others fill (``RedundantInstance.blocked``),
+for: a site's search keeps off the ones the others fill (``RedundantInstance.best_pair_within``),
 and a start that overloads one (the independent pairs) is repaired first, the site losing
 least moving off it (``_within_limits``).
 
@@ -156,6 +156,10 @@ class RedundantInstance:
         known = limits(net)
         self.limit_names = [known[k].name for k in known]
         self.limit_routes = np.array([known[k].routes for k in known], dtype=np.int64)
+        # in edge uses, as ``planning.strands.limit_counter`` counts them: a route takes a pair of a
+        # cable on every leg along its strands (the change set gives each leg its own pair), and
+        # enters and leaves a closure on two edges
+        self.limit_room = np.array([known[k].routes * known[k].arcs_per_route for k in known], dtype=np.int64)
         self.limit_node = np.array([self.index[k[1]] if k[0] == "closure" else -1 for k in known], dtype=np.int64)
         cable_edges: dict[int, list[int]] = defaultdict(list)
         for e, d in enumerate(data):
@@ -206,29 +210,48 @@ class RedundantInstance:
     # -- spare strands and closures: routes within what each has room for ------------------------
 
     def limit_usage(self, pairs: dict[Node, Pair], but: Node | None = None) -> np.ndarray:
-        """Routes on each limited cable and closure (of every site but ``but``)."""
-        count = np.zeros(len(self.limit_routes), dtype=np.int64)
+        """Edge uses of each limited cable and closure by the routes of every site but
+        ``but`` (against ``limit_room``)."""
+        count = np.zeros(len(self.limit_room), dtype=np.int64)
         if self.edge_limits:
-            for t, pair in pairs.items():
-                if t != but:
-                    for route in pair.edges:
-                        count[list({l for e in route for l in self.edge_limits.get(e, ())})] += 1
+            taken = [l for t, pair in pairs.items() if t != but for route in pair.edges for e in route
+                     for l in self.edge_limits.get(e, ())]
+            np.add.at(count, taken, 1)
         return count
 
-    def blocked(self, pairs: dict[Node, Pair], site: Node, also: tuple[int, ...] = ()) -> np.ndarray:
-        """Edges ``site`` may not take: those of every cable and closure the other sites
-        fill (and of the limits ``also``). A pair never takes two routes' worth of one:
-        its routes share no trench and no node."""
+    def limit_mask(self, limits) -> np.ndarray:
+        """The candidate edges of the cables and closures ``limits``."""
         mask = np.zeros(len(self.edges), dtype=bool)
-        if self.edge_limits:
-            full = np.flatnonzero(self.limit_usage(pairs, but=site) >= self.limit_routes).tolist()
-            for limit in set(full) | set(also):
-                mask[self.limit_edges[limit]] = True
+        for limit in limits:
+            mask[self.limit_edges[limit]] = True
         return mask
+
+    def best_pair_within(self, pairs: dict[Node, Pair], site: Node, edge_weights: np.ndarray,
+                         also: tuple[int, ...] = ()) -> Pair | None:
+        """``best_pair`` within what the other sites leave: off every cable and closure they
+        fill (and the limits ``also``), and off one the pair itself would overfill (its two
+        routes on two parts of a cable opened mid-span take two pairs): searched again
+        without it."""
+        others = self.limit_usage(pairs, but=site)
+        blocked = self.limit_mask(set(np.flatnonzero(others >= self.limit_room).tolist()) | set(also))
+        while True:
+            pair = self.best_pair(site, np.where(blocked, np.inf, edge_weights))
+            if pair is None:
+                return None
+            mine = self.limit_usage({site: pair})
+            over = np.flatnonzero((mine > 0) & (others + mine > self.limit_room))
+            if not len(over):
+                return pair
+            blocked |= self.limit_mask(over.tolist())
+
+    def fits(self, pairs: dict[Node, Pair], site: Node, pair: Pair) -> bool:
+        """Whether ``pair`` fits in what the other sites leave of every cable and closure it takes."""
+        mine = self.limit_usage({site: pair})
+        return bool(((mine == 0) | (self.limit_usage(pairs, but=site) + mine <= self.limit_room)).all())
 
     def overloaded(self, pairs: dict[Node, Pair]) -> list[str]:
         """Names of the cables and closures ``pairs`` put more routes on than they have room for."""
-        return [self.limit_names[l] for l in np.flatnonzero(self.limit_usage(pairs) > self.limit_routes)]
+        return [self.limit_names[l] for l in np.flatnonzero(self.limit_usage(pairs) > self.limit_room)]
 
     # -- cost of a plan ------------------------------------------------------------------------
 
@@ -490,7 +513,7 @@ def _reroute(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict[Node,
         for t in sorted(pairs, key=lambda t: -instance.marginal(pairs[t], np.zeros(len(usage), dtype=bool))):
             own = instance.usage({t: pairs[t]})
             dug = (usage - own) > 0
-            candidate = instance.best_pair(t, np.where(instance.blocked(pairs, t), np.inf, instance.weights(dug)))
+            candidate = instance.best_pair_within(pairs, t, instance.weights(dug))
             if candidate is not None and instance.marginal(candidate, dug) < instance.marginal(pairs[t], dug) - 1e-6:
                 pairs[t] = candidate
                 usage = usage - own + instance.usage({t: candidate})
@@ -508,10 +531,9 @@ def _insert(instance: RedundantInstance, pairs: dict[Node, Pair], order: list[No
     pairs = dict(pairs)
     usage = instance.usage(pairs)
     for t in order:
-        blocked = instance.blocked(pairs, t)
         weights = sharing * instance.per_cable + np.where(usage > 0, 0.0, discount * instance.fixed)
-        pair = instance.best_pair(t, np.where(blocked, np.inf, weights))
-        if pair is None and not blocked[[e for route in independent[t].edges for e in route]].any():
+        pair = instance.best_pair_within(pairs, t, weights)
+        if pair is None and instance.fits(pairs, t, independent[t]):
             pair = independent[t]
         if pair is not None:  # else no risk-free pair within the strands and closures left
             pairs[t] = pair
@@ -527,18 +549,17 @@ def _within_limits(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict
     pairs = dict(pairs)
     while True:
         usage = instance.limit_usage(pairs)
-        over = np.flatnonzero(usage > instance.limit_routes)
+        over = np.flatnonzero(usage > instance.limit_room)
         if not len(over):
             return pairs
-        crowded = int(over[np.argmin(instance.limit_routes[over] - usage[over])])
+        crowded = int(over[np.argmin(instance.limit_room[over] - usage[over])])
         dug_by = instance.usage(pairs)
         best = None
         for t in sorted(pairs, key=repr):
             if crowded not in {l for route in pairs[t].edges for e in route for l in instance.edge_limits.get(e, ())}:
                 continue
             dug = (dug_by - instance.usage({t: pairs[t]})) > 0
-            weights = np.where(instance.blocked(pairs, t, also=(crowded,)), np.inf, instance.weights(dug))
-            pair = instance.best_pair(t, weights)
+            pair = instance.best_pair_within(pairs, t, instance.weights(dug), also=(crowded,))
             loss = np.inf if pair is None else instance.marginal(pair, dug) - instance.marginal(pairs[t], dug)
             if best is None or loss < best[0]:
                 best = (loss, t, pair)

@@ -24,7 +24,7 @@ and no closure more pair joins than it has room for.
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Hashable, Sequence
 
@@ -164,11 +164,13 @@ def limits(net: CandidateNetwork) -> dict[Hashable, Limit]:
     return found
 
 
-def route_limits(route: Route) -> set[Hashable]:
-    """The limits a route takes one unit of: a pair of each cable it rides, a pair join in
-    each closure it passes."""
-    taken = {("cable", leg.key[1]) for leg in route.legs if leg.kind == STRAND}
-    return taken | {("closure", node) for leg in route.legs for node in (leg.a, leg.b) if node[0] == "x"}
+def route_limits(route: Route) -> Counter:
+    """The units a route takes of each limit (what its change set takes, ``planning.changeset``):
+    a pair of a cable on every leg along its strands (the parts of a cable opened mid-span
+    share its pairs, and each leg is a link hop on a pair of its own), a pair join in each
+    closure it passes."""
+    taken = Counter(("cable", leg.key[1]) for leg in route.legs if leg.kind == STRAND)
+    return taken + Counter({("closure", node) for leg in route.legs for node in (leg.a, leg.b) if node[0] == "x"})
 
 
 def cable_users(routes: list[Route]) -> dict[int, int]:
@@ -186,8 +188,8 @@ def over_capacity(net: CandidateNetwork, routes: list[Route]) -> dict[str, tuple
     routes overload."""
     users: dict[Hashable, int] = defaultdict(int)
     for route in routes:
-        for key in route_limits(route):
-            users[key] += 1
+        for key, uses in route_limits(route).items():
+            users[key] += uses
     known = limits(net)
     return {known[k].name: (n, known[k].routes) for k, n in sorted(users.items(), key=repr)
             if k in known and n > known[k].routes}
@@ -265,21 +267,22 @@ def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, li
         return paths
     paths = {t: list(p) for t, p in paths.items()}
 
-    def users() -> dict[Hashable, list[int]]:
-        found: dict[Hashable, list[int]] = defaultdict(list)
+    def users() -> dict[Hashable, Counter]:
+        """Limit -> its sites, each with the routes' worth it takes (``route_limits``)."""
+        found: dict[Hashable, Counter] = defaultdict(Counter)
         for t, arcs in sorted(paths.items()):
-            for key in dict.fromkeys(k for a in arcs for k in limits_of_arc.get(a, ())):
-                found[key].append(t)
+            for k in (k for a in arcs for k in limits_of_arc.get(a, ())):
+                found[k][t] += 1 / known[k].arcs_per_route
         return found
 
     while True:
         using = users()
-        overloaded = sorted((k for k, ts in using.items() if len(ts) > known[k].routes),
-                            key=lambda k: (known[k].routes - len(using[k]), repr(k)))
+        overloaded = sorted((k for k, ts in using.items() if ts.total() > known[k].routes + 1e-9),
+                            key=lambda k: (known[k].routes - using[k].total(), repr(k)))
         if not overloaded:
             return paths
         crowded = overloaded[0]
-        full = {k for k, ts in using.items() if len(ts) >= known[k].routes}
+        full = {k for k, ts in using.items() if ts.total() >= known[k].routes - 1e-9}
         best = None
         dug = np.zeros(len(instance.fixed), dtype=np.int64)
         for arcs in paths.values():

@@ -189,17 +189,18 @@ def store_city(session, city: GridCity, *, kitas: int = 1, streets_path=None) ->
     return ids
 
 
-def feeder_town_in(engine, tmp_path, *, pairs: int, sites=NEAR, kitas: int = 3, closure_splices: int | None = None):
+def feeder_town_in(engine, tmp_path, *, pairs: int, sites=NEAR, kitas: int = 3, closure_splices: int | None = None,
+                   second_pop: bool = False):
     """The feeder city with ``pairs`` free pairs stored (``kitas`` planned Kitas), the
-    closure CL-X holding ``closure_splices`` (default: its standard size); the options
-    that plan on it."""
+    closure CL-X holding ``closure_splices`` (default: its standard size), PoP-1 with
+    ``second_pop``; the options that plan on it."""
     from sqlmodel import select
 
     from inventory.models import SpliceClosure
     from netops.db import session_scope
     from planning.context import NetworkOptions
 
-    city = feeder_city(pairs=pairs, sites=sites)
+    city = feeder_city(pairs=pairs, sites=sites, second_pop=second_pop)
     streets = tmp_path / "streets.geojson"
     with session_scope(engine) as session:
         ids = store_city(session, city, kitas=kitas, streets_path=streets)
