@@ -280,9 +280,12 @@ POSITIONAL_SECRETS: dict[str, tuple[str, ...]] = {
     "cisco_ios": (
         # snmp-server host ADDR [vrf V] [informs|traps] [version 1|2c] COMMUNITY (v3: a user name, kept)
         # (ASA: `snmp-server host IFNAME ADDR community C`: an address is no community)
-        r"^\s*snmp-server host \S+(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
+        # (IOS: after a host ADDRESS the next word is the community, whatever it looks like,
+        # `10.64.0.0/16` or `10.0.0.1` too; only after an ASA interface name is an address no community)
+        r"^\s*snmp-server host (?:(?P<address>\d{1,3}(?:\.\d{1,3}){3}(?=\s)|[0-9a-f]*:[0-9a-f:.]*(?=\s))|\S+)"
+        r"(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
         r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b'
-        r'|\d{1,3}(?:\.\d{1,3}){3}\b)'
+        r'|(?(address)(?!)|\d{1,3}(?:\.\d{1,3}){3}(?:\s|$)))'
         r'(?P<value>"[^"]*"|\S+)',
         # RMON: rmon event N [log] trap COMMUNITY
         r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)",
