@@ -156,10 +156,11 @@ class Poller:
         address = (await self._resolve(host), port)
         with self.client.hold(address):  # one connected socket for the whole scrape
             base = await self._probe(address, profile, deadline)
+            answered = time.monotonic()  # before the wait for a slot: the cache dates sysUpTime by it
             slot = Slot(self.limiter)
             await slot.hold(deadline)
             try:
-                ctx = PollContext(self.client, address, profile, deadline, self.cache, base, time.monotonic(), slot)
+                ctx = PollContext(self.client, address, profile, deadline, self.cache, base, answered, slot)
                 varbinds = len(base)
                 for position, name in enumerate(modules):
                     varbinds += await self._run_module(name, ctx, families, results)

@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import threading
+import time
 
 import pytest
 
 from exporters.server import down_reason
+from exporters.snmp.modules import BOOT_TOLERANCE_S
 from exporters.snmp.poller import Poller
-from tests.exporter.conftest import module_status, test_profiles
-from tests.exporter.test_foreign_agents import peer_scrape, snmp_exporter  # noqa: F401 - fixture
+from tests.exporter.conftest import module_status, samples, test_profiles
+from tests.exporter.test_foreign_agents import (in_octets_by_name, interface_rows, peer_scrape,
+                                                snmp_exporter, start_foreign_agent)  # noqa: F401 - fixture
 
 
 class Reflector:
     """A UDP port on loopback that sends every datagram back to where it came from: a
     host (or a forwarding loop) with no SNMP agent that returns our own request."""
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.target = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+        self.target = f"{host}:{self.port}"
         self.reflected = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -70,3 +75,53 @@ def test_our_own_request_sent_back_is_no_answer(snmp_exporter, auth):  # noqa: F
     assert module_status(ours.body) == dict.fromkeys(["system", "interfaces", "lldp"], (0, "malformed_response"))
     assert "sys_uptime_seconds " not in ours.body
     assert down_reason(ours.modules) == "malformed_response"  # /snmp: 503, up 0
+
+
+# -- an agent restarted twice: sysUpTime above the cached one, yet a new boot -------------
+def uptime_s(agent) -> float:
+    """sysUpTime.0 of a running agent, in seconds (net-snmp's snmpget)."""
+    out = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "1", "-r", "2", "-Oqvt", agent.target,
+                          "1.3.6.1.2.1.1.3.0"], capture_output=True, text=True, timeout=30, check=True).stdout
+    return int(out.strip()) / 100
+
+
+def wait_for_uptime(agent, seconds: float) -> None:
+    while uptime_s(agent) < seconds:
+        time.sleep(0.2)
+
+
+def test_an_agent_restarted_within_the_cache_ttl_is_named_anew(snmp_exporter, tmp_path):  # noqa: F811
+    """An agent whose interface names were cached soon after it started restarts with its
+    ifIndex renumbered (ifNumber and an ifTableLastChange of 0 as before: nothing in the
+    stamp moves) and is scraped when its sysUpTime has passed the cached one. netops
+    took that for the same boot and put the cached names on the renumbered counters (eth2's
+    octets as eth1's, for up to the cache's hour); snmp_exporter walks names every scrape
+    and is right. The agent's boot moment (now - sysUpTime) moved: a restart."""
+    before, after = {1: "eth1", 2: "eth2"}, {1: "eth2", 2: "eth1"}
+    agent = start_foreign_agent(tmp_path / "first", interface_rows(before, 0))
+    poller = Poller(test_profiles())
+    loop = asyncio.new_event_loop()
+
+    def scrape() -> dict[str, list]:
+        return samples(loop.run_until_complete(poller.scrape(agent.agent.target, ["system", "interfaces"],
+                                                             "public_v2")))
+
+    try:
+        loop.run_until_complete(poller.start())
+        first = scrape()
+        cached_uptime = first["sys_uptime_seconds"][0].value
+        assert in_octets_by_name(first, "if_in_bytes_total", "if_name") == {"eth1": 1000, "eth2": 2000}
+        # the first boot lasts longer than the boot tolerance: what a real restart always takes
+        wait_for_uptime(agent.agent, BOOT_TOLERANCE_S + 2)
+        agent.agent.stop()
+        agent = start_foreign_agent(tmp_path / "second", interface_rows(after, 0), port=agent.agent.port)
+        wait_for_uptime(agent.agent, cached_uptime + 0.5)
+        second = scrape()
+        status, peer = peer_scrape(snmp_exporter, agent.agent.target, "if_foreign")
+    finally:
+        poller.close()
+        loop.close()
+        agent.agent.stop()
+    assert second["sys_uptime_seconds"][0].value >= cached_uptime  # sysUpTime did not go back
+    assert status == 200 and in_octets_by_name(peer, "ifHCInOctets_total", "ifName") == {"eth1": 1000, "eth2": 2000}
+    assert in_octets_by_name(second, "if_in_bytes_total", "if_name") == {"eth1": 1000, "eth2": 2000}
