@@ -11,6 +11,7 @@ The devices (a school's switches and two hotspot access points, all in one inven
 | ``wrongk-sw`` | bound to a v3 profile whose authentication key the agent does not know |
 | ``partial-sw`` | answers system, but its interfaces walk goes back on itself (a module down) |
 | ``slow-sw`` | answers every request 4 s late (Prometheus waits 3 s) |
+| ``echo-sw`` | no agent: every datagram comes back as it was sent (our own GetRequest) |
 | ``noaddr-ap``, ``noaddr/ap:2`` | active hotspot APs the inventory has no management address for |
 | ``live-sw``, ``live-ap`` | healthy, the control |
 
@@ -45,6 +46,7 @@ from inventory.models.sites import Site
 from netops import db as dbmod
 from netops.db import session_scope
 from tests.exporter.conftest import samples
+from tests.exporter.test_down_hunt import Reflector
 from tests.exporter.test_down_everywhere import _get_json, prometheus_config, shipped_alert_exprs
 from tests.exporter.test_foreign_agents import IF_HC_IN_OCTETS, interface_rows, start_foreign_agent
 from tests.support import snmpd
@@ -64,6 +66,8 @@ MATRIX = {
     "wrongk-sw": ("school", "city_v3", 503, "auth", {"NetopsTargetDown"}),
     "partial-sw": ("school", None, 200, "oid_not_increasing", {"NetopsModuleDown"}),
     "slow-sw": ("school", None, 503, "timeout", {"NetopsTargetDown"}),
+    # main: 200, every module up, sys_uptime_seconds 0 (up 1 and NetopsDeviceRebooted)
+    "echo-sw": ("school", None, 503, "malformed_response", {"NetopsTargetDown"}),
     "noaddr-ap": ("hotspot", None, 503, "no_management_address", {"NetopsHotspotDown"}),
     # device names may hold `/` and `:`: no host name, but still a device that is down
     "noaddr/ap:2": ("hotspot", None, 503, "no_management_address", {"NetopsHotspotDown"}),
@@ -130,7 +134,9 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
     proxies = {name: FaultProxy(port, host=ADDRESSES[name], **fault) for name, (port, fault) in behind.items()}
     for proxy in proxies.values():
         proxy.__enter__()
-    ports = {name: proxy.port for name, proxy in proxies.items()} | {"dead-sw": snmpd.free_udp_port(ADDRESSES["dead-sw"])}
+    echo = Reflector(ADDRESSES["echo-sw"]).__enter__()
+    ports = {name: proxy.port for name, proxy in proxies.items()} | {"dead-sw": snmpd.free_udp_port(ADDRESSES["dead-sw"]),
+                                                                     "echo-sw": echo.port}
     db_url = f"sqlite:///{tmp_path / 'netops.db'}"
     inventory(db_url)
     secrets = {"NETOPS_SNMP_CITY_V2_COMMUNITY": "not-the-community", "NETOPS_SNMP_CITY_V3_AUTH_KEY": "not-the-key",
@@ -206,6 +212,7 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
             stop_pid(prom_proc)
         for proxy in proxies.values():
             proxy.__exit__(None, None, None)
+        echo.__exit__(None, None, None)
         for agent in (shared, killed.agent, looping.agent):
             agent.stop()
     assert killed.agent.proc.returncode == -signal.SIGKILL
