@@ -115,3 +115,36 @@ def test_a_device_failing_inside_its_answer_keeps_its_last_whole_backup(env, dev
         assert f'netops_config_backup_last_attempt_success{{device="{name}",status="{status}"}} ' \
                f'{0.0 if failed else 1.0}' in metrics
         assert f'netops_config_backup_age_seconds{{device="{name}"}}' in metrics
+
+
+def run_gauges(tmp_path) -> str:
+    registry = CollectorRegistry()
+    registry.register(ConfigStateCollector(Workspace(tmp_path / "ws")))
+    return generate_latest(registry).decode()
+
+
+def test_a_device_the_audit_did_not_reach_is_counted_not_left_out(env, devices, tmp_path):
+    """Every scripted switch breaks the same rules. When one closes its session, the live
+    audit's gauges counted one noncompliant device fewer and nothing said one was not
+    audited: to Prometheus a device going down looked like a device fixed
+    (NetopsComplianceFailures resolving). The run's record says how many it reached."""
+    def audit() -> dict:
+        result = CliRunner().invoke(app, ["config", "audit", "--json", "--address-map", env["addr"]],
+                                    env={k: v for k, v in env.items() if k.startswith("NETOPS_")})
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+        return json.loads(result.stdout)
+
+    audit()
+    before = run_gauges(tmp_path)
+    devices["h-closes"].behaviour = "close_mid"
+    report = audit()
+    after = run_gauges(tmp_path)
+    assert {d["device"]: d["status"] for d in report["devices"]}["h-closes"] == "unreachable"
+    # what the compliance gauges alone say: one critical failure fewer
+    rule = 'netops_config_compliance_devices{result="noncompliant",rule="ios-aaa-new-model",severity="critical",' \
+           'source="running"}'
+    assert f"{rule} 6.0" in before and f"{rule} 5.0" in after
+    assert 'netops_config_run_devices{result="checked",run="audit"} 6.0' in before
+    assert 'netops_config_run_devices{result="failed",run="audit"} 0.0' in before
+    assert 'netops_config_run_devices{result="checked",run="audit"} 5.0' in after
+    assert 'netops_config_run_devices{result="failed",run="audit"} 1.0' in after
