@@ -474,6 +474,11 @@ class OpticsModule(Module):
                 hop = _uint(parent) if parent else 0
             scale = _uint(scales[index]) if index in scales else 9
             precision = _uint(precisions[index]) if index in precisions else 0
+            if not (1 <= scale <= 17 and -8 <= precision <= 9):
+                # ENTITY-SENSOR-MIB's ranges: beyond them the value means nothing (and
+                # 10.0 ** exponent overflowed, failing the whole scrape with a traceback)
+                raise ber.BerError(f"sensor {ber.index_str(index)}: entPhySensorScale {scale}, "
+                                   f"entPhySensorPrecision {precision}: outside ENTITY-SENSOR-MIB's ranges")
             iface = (if_labels.by_index.get(if_index) or _unnamed(if_index)) if if_index else 'if_name=""'
             sensors[index] = Sensor(chosen[0], 3 * (scale - 9) - precision, chosen[1],
                                     f'{iface},sensor="{escape(name)}"')

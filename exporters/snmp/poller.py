@@ -210,6 +210,9 @@ class Poller:
         except SnmpError as exc:
             up, reason = False, exc.reason
             log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)
+        except ber.BerError as exc:  # a label table holding what no well-formed agent sends
+            up, reason = False, "malformed_response"
+            log.warning("target %s:%d module %s: bad value: %s", *ctx.address, name, exc)
         rendered: list[Family] = []
         await self.client.pacer.turn()  # rendering a module: up to a millisecond, wait if the loop's turn is full
         try:

@@ -18,7 +18,8 @@ from exporters.server import down_reason
 from exporters.snmp.modules import BOOT_TOLERANCE_S
 from exporters.snmp.poller import Poller
 from tests.exporter.conftest import module_status, samples, test_profiles
-from tests.exporter.test_foreign_agents import (in_octets_by_name, interface_rows, peer_scrape,
+from tests.exporter.test_agent_leftovers import optic_rows
+from tests.exporter.test_foreign_agents import (in_octets_by_name, interface_rows, peer_scrape, scrape_once,
                                                 snmp_exporter, start_foreign_agent)  # noqa: F401 - fixture
 
 
@@ -125,3 +126,21 @@ def test_an_agent_restarted_within_the_cache_ttl_is_named_anew(snmp_exporter, tm
     assert second["sys_uptime_seconds"][0].value >= cached_uptime  # sysUpTime did not go back
     assert status == 200 and in_octets_by_name(peer, "ifHCInOctets_total", "ifName") == {"eth1": 1000, "eth2": 2000}
     assert in_octets_by_name(second, "if_in_bytes_total", "if_name") == {"eth1": 1000, "eth2": 2000}
+
+
+# -- a sensor precision outside the MIB's range ----------------------------------------------
+def test_a_sensor_precision_outside_the_mib_is_the_optics_module_down_not_a_failed_scrape(tmp_path):
+    """entPhySensorScale is 1..17 (yocto..yotta), entPhySensorPrecision -8..9. An agent
+    answering precision -400 made 10.0 ** exponent overflow: the OverflowError escaped the
+    poller and /snmp answered 500 (a traceback in the log; checked by hand against the
+    exporter of main) for a device that answered, its other modules lost with it. Now the
+    optics module alone is down, malformed_response. (snmp_exporter has no optics module:
+    it exports entPhySensorValue unscaled.)"""
+    agent = start_foreign_agent(tmp_path, optic_rows({1001: (2, -400, 5)}, None),
+                                subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47"))
+    try:
+        body = scrape_once(agent.agent.target, ["system", "optics", "interfaces"])
+    finally:
+        agent.agent.stop()
+    assert module_status(body) == {"system": (1, ""), "optics": (0, "malformed_response"), "interfaces": (1, "")}
+    assert "optic_rx_power_dbm{" not in body
