@@ -471,7 +471,9 @@ class OpticsModule(Module):
                     if_index = if_of_entity[hop]
                     break
                 parent = parents.get(ber.encode_arcs((hop,))) if hop else None
-                hop = _uint(parent) if parent else 0
+                # entPhysicalContainedIn is 0..2147483647: a negative one is no container
+                # (encoding it as an index raised ValueError and failed the whole scrape)
+                hop = max(0, _uint(parent)) if parent else 0
             scale = _uint(scales[index]) if index in scales else 9
             precision = _uint(precisions[index]) if index in precisions else 0
             if not (1 <= scale <= 17 and -8 <= precision <= 9):

@@ -144,3 +144,21 @@ def test_a_sensor_precision_outside_the_mib_is_the_optics_module_down_not_a_fail
         agent.agent.stop()
     assert module_status(body) == {"system": (1, ""), "optics": (0, "malformed_response"), "interfaces": (1, "")}
     assert "optic_rx_power_dbm{" not in body
+
+
+def test_a_negative_container_is_no_container_not_a_failed_scrape(tmp_path):
+    """A sensor without an alias mapping of its own is mapped through the entity that
+    contains it; an agent answering entPhysicalContainedIn -1 (the MIB says 0..2^31-1)
+    made the poller raise ValueError (a negative arc), which escaped it as the overflow
+    above did (/snmp 500 for a device that answered). Now the sensor is read and named by no interface (if_name empty)."""
+    rows = optic_rows({1001: (2, 1, -52)}, None)
+    del rows["1.3.6.1.2.1.47.1.3.2.1.2.1001.0"]  # no alias mapping for the sensor itself
+    rows["1.3.6.1.2.1.47.1.1.1.1.4.1001"] = ["integer", "-1"]  # entPhysicalContainedIn
+    agent = start_foreign_agent(tmp_path, rows,
+                                subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47"))
+    try:
+        body = scrape_once(agent.agent.target, ["system", "optics"])
+    finally:
+        agent.agent.stop()
+    assert module_status(body) == {"system": (1, ""), "optics": (1, "")}
+    assert 'optic_rx_power_dbm{if_name="",sensor="eth2 Rx Power Sensor"} -5.2' in body
