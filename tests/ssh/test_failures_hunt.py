@@ -37,8 +37,9 @@ CASES = {
     "h-closes": (None, "close_mid", "unreachable", "closed the session before the answer was complete"),
     "h-hangs": (None, "hang_mid", "timeout", "no answer within the read timeout of 2s"),
     "h-pager": (None, "pager", "parse_error", "pager prompt"),
-    # logs in, never shows a prompt (netmiko's session set-up waits 20 s, whatever the profile says)
-    "h-silent": (None, "silent", "timeout", "no answer within the read timeout"),
+    # logs in, never shows a prompt: main said "no answer within the read timeout of 2s"
+    # after netmiko's session set-up had waited 20 s for it
+    "h-silent": (None, "silent", "timeout", "accepted the login but showed no prompt"),
     # a slow device pausing right after the banner's prompt line: its config is whole, and stored so
     "h-banner": (banner_quoting_the_prompt("h-banner"), "pause_mid", "ok", None),
     "h-control": (None, "whole", "ok", None),
