@@ -486,8 +486,9 @@ def _classify(exc: BaseException, target: DeviceTarget, connecting: bool = False
                                                   + (f" (template {rule.group(0).lower()})" if rule else ""))
     if isinstance(exc, ReadTimeout) and connecting:
         # netmiko's session set-up waits for the prompt 20 s, whatever the profile says
-        return _Failure(AccessStatus.TIMEOUT, f"{target.host}:{target.port} accepted the login but showed no prompt "
-                                              "within netmiko's session set-up (20 s)")
+        return _Failure(AccessStatus.TIMEOUT, f"{target.host}:{target.port} accepted the login but showed no "
+                                              f"{target.platform} prompt within netmiko's session set-up (20 s): "
+                                              "silent, or a prompt of another kind")
     if isinstance(exc, ReadTimeout):
         return _Failure(AccessStatus.TIMEOUT, f"no answer within the read timeout of {target.read_timeout_s:g}s")
     if isinstance(exc, ReadException) and _CLOSED in str(exc):
