@@ -46,6 +46,7 @@ class ConfigStateCollector(Collector):
         yield from self._backups(state.get("backup", {}), now)
         yield from self._audit(state)
         yield from self._lldp(state.get("lldp"))
+        yield from self._reached(state)
         yield from self._last_runs(state)
 
     def _backups(self, backup: dict, now: float):
@@ -87,6 +88,24 @@ class ConfigStateCollector(Collector):
         for kind, count in sorted((lldp or {}).get("mismatches", {}).items()):
             mismatches.add_metric([kind], count)
         yield mismatches
+
+    def _reached(self, state: dict):
+        """How many devices each audit and LLDP run checked and how many it did not reach
+        or read: their findings are absent from the gauges above, so without this a device
+        going down read as a device fixed."""
+        devices = GaugeMetricFamily(
+            "netops_config_run_devices",
+            "Devices the last run of each kind (audit, audit_intended, lldp) checked, and those it failed to "
+            "reach or read (absent from its compliance and mismatch counts).",
+            labels=["run", "result"],
+        )
+        for run in ("audit", "audit_intended", "lldp"):
+            section = state.get(run, {})
+            if "devices" in section:
+                failed = section.get("failed_devices", 0)
+                devices.add_metric([run, "checked"], section["devices"] - failed)
+                devices.add_metric([run, "failed"], failed)
+        yield devices
 
     def _last_runs(self, state: dict):
         last = GaugeMetricFamily(

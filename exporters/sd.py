@@ -13,6 +13,7 @@ Prometheus' hashmod).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Collection
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -56,24 +57,31 @@ def inventory_devices(engine: Engine) -> list[InventoryDevice]:
             for device, _site in monitored_devices(engine)]
 
 
-def sd_groups(engine: Engine, shard: int = 0, shards: int = 1, port: int | None = None) -> list[dict]:
+def sd_groups(engine: Engine, shard: int = 0, shards: int = 1, port: int | None = None,
+              loaded_profiles: Collection[str] | None = None) -> list[dict]:
+    """``loaded_profiles``: the auth profiles the exporter holds. A device bound to another
+    (its secrets missing: left out with a warning) cannot be polled; it is labelled
+    ``snmp_credentials="missing"``, so the rules say "not polled" for it instead of "down"
+    (its /snmp is refused and ``up`` is 0: without the label, a secret missed in a key
+    rotation paged every PoP it covers as down)."""
     if shards < 1 or not 0 <= shard < shards:
         raise ValueError(f"shard {shard} of {shards}: need 0 <= shard < shards")
     groups = []
     for device, site in monitored_devices(engine):
         if shards > 1 and shard_of(device.name, shards) != shard:
             continue
-        groups.append({
-            "targets": [format_target(device.mgmt_ip or device.name, port)],
-            "labels": {
-                "device": device.name,
-                "site": site.code,
-                "site_kind": str(site.kind),
-                "district": site.district or "",
-                "role": str(device.role),
-                "platform": device.platform,
-                "__param_module": MODULES_BY_ROLE.get(DeviceRole(device.role), "system,interfaces"),
-                "__param_auth": device.snmp_profile or DEFAULT_AUTH,
-            },
-        })
+        auth = device.snmp_profile or DEFAULT_AUTH
+        labels = {
+            "device": device.name,
+            "site": site.code,
+            "site_kind": str(site.kind),
+            "district": site.district or "",
+            "role": str(device.role),
+            "platform": device.platform,
+            "__param_module": MODULES_BY_ROLE.get(DeviceRole(device.role), "system,interfaces"),
+            "__param_auth": auth,
+        }
+        if loaded_profiles is not None and auth not in loaded_profiles:
+            labels["snmp_credentials"] = "missing"
+        groups.append({"targets": [format_target(device.mgmt_ip or device.name, port)], "labels": labels})
     return groups

@@ -296,7 +296,7 @@ def make_app(poller: Poller, engine: Engine | None = None,
         try:
             groups = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: sd_groups(engine, _int_param(request, "shard", 0), _int_param(request, "shards", 1),
-                                        _int_param(request, "port", None)))
+                                        _int_param(request, "port", None), loaded_profiles=set(poller.profiles)))
         except ValueError as exc:
             raise web.HTTPBadRequest(text=f"{exc}\n") from None
         return web.json_response(groups)

@@ -293,15 +293,34 @@ class SnmpClient:
         except ber.BerError as exc:
             self.stats["malformed_packets"] += 1
             raise SnmpError("malformed_response", str(exc)) from None
+        return self._response(pdu)
+
+    def _response(self, pdu: ber.Pdu) -> ber.Pdu:
+        """``pdu`` when it is a Response. Anything else carrying our request's id is no
+        agent's answer: a host or loop that sends our own datagram back (a GetRequest
+        whose varbinds are our NULLs) would otherwise read as an agent that is up, with
+        sysUpTime 0 and empty tables; snmp_exporter 0.21 takes it so."""
+        if pdu.tag != ber.RESPONSE:
+            self.stats["malformed_packets"] += 1
+            raise SnmpError("malformed_response", f"a PDU of type 0x{pdu.tag:02x} where a Response (0xa2) "
+                            "belongs: the datagram came back, no agent answered it")
         return pdu
 
     async def _request_v3(self, address, profile, session: usm.UsmSession, tag, oids, max_repetitions, patience):
         if not session.discovered:
             data = await self._exchange(address, session.discovery_message, *patience)
             try:
-                session.learn(*session.report_engine(data))
-            except ber.BerError as exc:
+                _msg_id, pdu = session.decode(data)
+                engine = session.report_engine(data)
+                # RFC 3411: an snmpEngineID is 5 to 32 octets; our own discovery message sent
+                # back has none (and keys localised to no engine fail in the cipher)
+                if pdu.tag != ber.REPORT or not 5 <= len(engine[0]) <= 32:
+                    raise ber.BerError(f"a PDU of type 0x{pdu.tag:02x} with an engine ID of {len(engine[0])} "
+                                       "octets where a Report with the agent's engine ID belongs")
+            except ber.BerError as exc:  # usm.UsmError among them
+                self.stats["malformed_packets"] += 1
                 raise SnmpError("malformed_response", f"engine discovery: {exc}") from None
+            session.learn(*engine)
         for _ in range(2):  # a second try after re-learning the agent's clock
             try:
                 data = await self._exchange(
@@ -323,6 +342,7 @@ class SnmpClient:
                 self.stats["malformed_packets"] += 1
                 raise SnmpError("malformed_response", str(exc)) from None
             if pdu.tag != ber.REPORT:
+                pdu = self._response(pdu)
                 session.proven = True
                 return pdu
             reason = usm.report_reason(pdu)

@@ -38,12 +38,28 @@ ENT_LAST_CHANGE = O("1.3.6.1.2.1.47.1.4.1.0")
 BASE_OIDS = [SYS_UPTIME, SYS_NAME, SYS_OBJECT_ID, IF_NUMBER, IF_TABLE_LAST_CHANGE, ENT_LAST_CHANGE]
 
 
+#: how far the agent's boot moment (when sysUpTime was 0, on our clock) may seem to move
+#: between two scrapes of an agent that did not restart: the base GET's round trip and the
+#: drift of the agent's clock within the cache's TTL (0.4 s an hour at 100 ppm)
+BOOT_TOLERANCE_S = 10.0
+
+
 @dataclass
 class CacheEntry:
     stamp: Any  # what must not change for the entry to stay valid (e.g. ifNumber, ifTableLastChange); None: nothing tells
-    uptime: int  # sysUpTime when fetched: a smaller one later means a reboot
-    fetched: float
+    uptime: int  # sysUpTime (hundredths of a second) when fetched
+    fetched: float  # when (monotonic seconds) the agent answered that sysUpTime
     value: Any
+
+    def same_boot(self, uptime: int, now: float) -> bool:
+        """Whether an agent answering ``uptime`` at ``now`` has not restarted since this
+        entry was fetched. A smaller sysUpTime is a restart, and so is one that grew less
+        than our clock did: an agent restarted twice within the TTL (a crash loop) is
+        scraped with a sysUpTime above the one cached soon after its first start, and its
+        interfaces may have been renumbered with ifNumber and an ifTableLastChange of 0
+        looking as before."""
+        return uptime >= self.uptime and abs((now - uptime / 100) - (self.fetched - self.uptime / 100)) \
+            <= BOOT_TOLERANCE_S
 
 
 class LabelCache:
@@ -58,7 +74,8 @@ class LabelCache:
 
     def get(self, key: tuple, stamp: Any, uptime: int, now: float) -> Any:
         entry = self._entries.get(key)
-        if entry is not None and stamp is not None and entry.stamp == stamp and uptime >= entry.uptime and now - entry.fetched < self.ttl_s:
+        if entry is not None and stamp is not None and entry.stamp == stamp and entry.same_boot(uptime, now) \
+                and now - entry.fetched < self.ttl_s:
             self.hits += 1
             return entry.value
         self.misses += 1
@@ -92,7 +109,7 @@ class PollContext:
     deadline: float
     cache: LabelCache
     base: dict[bytes, ber.VarBind]
-    now: float
+    now: float  # when the base GET was answered: sysUpTime's moment on our clock
     slot: Any = None  # client.Slot: let go while the agent makes us wait for a retransmission
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -454,9 +471,16 @@ class OpticsModule(Module):
                     if_index = if_of_entity[hop]
                     break
                 parent = parents.get(ber.encode_arcs((hop,))) if hop else None
-                hop = _uint(parent) if parent else 0
+                # entPhysicalContainedIn is 0..2147483647: a negative one is no container
+                # (encoding it as an index raised ValueError and failed the whole scrape)
+                hop = max(0, _uint(parent)) if parent else 0
             scale = _uint(scales[index]) if index in scales else 9
             precision = _uint(precisions[index]) if index in precisions else 0
+            if not (1 <= scale <= 17 and -8 <= precision <= 9):
+                # ENTITY-SENSOR-MIB's ranges: beyond them the value means nothing (and
+                # 10.0 ** exponent overflowed, failing the whole scrape with a traceback)
+                raise ber.BerError(f"sensor {ber.index_str(index)}: entPhySensorScale {scale}, "
+                                   f"entPhySensorPrecision {precision}: outside ENTITY-SENSOR-MIB's ranges")
             iface = (if_labels.by_index.get(if_index) or _unnamed(if_index)) if if_index else 'if_name=""'
             sensors[index] = Sensor(chosen[0], 3 * (scale - 9) - precision, chosen[1],
                                     f'{iface},sensor="{escape(name)}"')

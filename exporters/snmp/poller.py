@@ -156,10 +156,11 @@ class Poller:
         address = (await self._resolve(host), port)
         with self.client.hold(address):  # one connected socket for the whole scrape
             base = await self._probe(address, profile, deadline)
+            answered = time.monotonic()  # before the wait for a slot: the cache dates sysUpTime by it
             slot = Slot(self.limiter)
             await slot.hold(deadline)
             try:
-                ctx = PollContext(self.client, address, profile, deadline, self.cache, base, time.monotonic(), slot)
+                ctx = PollContext(self.client, address, profile, deadline, self.cache, base, answered, slot)
                 varbinds = len(base)
                 for position, name in enumerate(modules):
                     varbinds += await self._run_module(name, ctx, families, results)
@@ -209,6 +210,9 @@ class Poller:
         except SnmpError as exc:
             up, reason = False, exc.reason
             log.warning("target %s:%d module %s: %s", *ctx.address, name, exc)
+        except ber.BerError as exc:  # a label table holding what no well-formed agent sends
+            up, reason = False, "malformed_response"
+            log.warning("target %s:%d module %s: bad value: %s", *ctx.address, name, exc)
         rendered: list[Family] = []
         await self.client.pacer.turn()  # rendering a module: up to a millisecond, wait if the loop's turn is full
         try:

@@ -194,10 +194,13 @@ class DeviceSession:
             raise ReadOnlyViolation(f"refusing non-show command {command!r} on {self.target.name}")
         # the answer ends where the prompt stands alone at the end of what was read, not
         # where the prompt's text first appears (a banner or description quoting
-        # "sw1#" would cut the config there; netmiko's default search does exactly that)
+        # "sw1#" would cut the config there; netmiko's default search does exactly that).
+        # Nothing but blanks may follow it: a device waiting at its prompt has not ended the
+        # line, while a banner line "sw1#" ends in a line break, and a device that pauses
+        # there (a slow or busy one) made the config end at the banner, stored as whole
         prompt = re.escape(self._connection.find_prompt().strip())
         answer = self._connection.send_command(
-            command, expect_string=rf"(?:(?:^|[\r\n]){prompt}\s*$|{_PAGER_AT_END})",
+            command, expect_string=rf"(?:(?:^|[\r\n]){prompt}[ \t]*\Z|{_PAGER_AT_END})",
             read_timeout=self.target.read_timeout_s,
         )
         if pager := re.search(_PAGER_AT_END, answer.rstrip()):
@@ -228,6 +231,9 @@ class _RejectUnknownHostKey(paramiko.MissingHostKeyPolicy):
         raise _UnknownHostKey(hostname, key)
 
 
+_CLOSED = "Channel stream closed by remote device."  # netmiko's words for it
+
+
 class _ByteFaithfulChannel(SSHChannel):
     """netmiko decodes each read on its own with errors="ignore": a byte that is not UTF-8
     is dropped without a trace, and so is a UTF-8 character split between two reads.
@@ -240,11 +246,16 @@ class _ByteFaithfulChannel(SSHChannel):
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
 
     def read_buffer(self) -> str:
+        if self.remote_conn is not None and not self.remote_conn.recv_ready() and (
+                self.remote_conn.closed or self.remote_conn.eof_received):
+            # nothing buffered and nothing more to come: netmiko would read "" until the
+            # read timeout and call a device that hung up "no answer"
+            raise ReadException(_CLOSED)
         if self.remote_conn is None or not self.remote_conn.recv_ready():
             return super().read_buffer()
         data = self.remote_conn.recv(MAX_BUFFER)
         if not data:
-            raise ReadException("Channel stream closed by remote device.")
+            raise ReadException(_CLOSED)
         return self._decoder.decode(data)
 
 
@@ -473,8 +484,16 @@ def _classify(exc: BaseException, target: DeviceTarget, connecting: bool = False
         rule = re.search(r"Rule Line: \d+", str(exc))
         return _Failure(AccessStatus.PARSE_ERROR, "the answer does not read as the table its template expects"
                                                   + (f" (template {rule.group(0).lower()})" if rule else ""))
+    if isinstance(exc, ReadTimeout) and connecting:
+        # netmiko's session set-up waits for the prompt 20 s, whatever the profile says
+        return _Failure(AccessStatus.TIMEOUT, f"{target.host}:{target.port} accepted the login but showed no "
+                                              f"{target.platform} prompt within netmiko's session set-up (20 s): "
+                                              "silent, or a prompt of another kind")
     if isinstance(exc, ReadTimeout):
         return _Failure(AccessStatus.TIMEOUT, f"no answer within the read timeout of {target.read_timeout_s:g}s")
+    if isinstance(exc, ReadException) and _CLOSED in str(exc):
+        return _Failure(AccessStatus.UNREACHABLE, f"{target.host}:{target.port} closed the session before the "
+                                                  "answer was complete; nothing of it is used")
     if connecting:
         return _connect_failure(exc, chain, target, timeout_s)
     if isinstance(exc, (socket.timeout, TimeoutError)):

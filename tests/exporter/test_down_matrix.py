@@ -11,6 +11,8 @@ The devices (a school's switches and two hotspot access points, all in one inven
 | ``wrongk-sw`` | bound to a v3 profile whose authentication key the agent does not know |
 | ``partial-sw`` | answers system, but its interfaces walk goes back on itself (a module down) |
 | ``slow-sw`` | answers every request 4 s late (Prometheus waits 3 s) |
+| ``echo-sw`` | no agent: every datagram comes back as it was sent (our own GetRequest) |
+| ``nokey-sw`` | bound to a v3 profile whose secrets the exporter lacks (left out): not polled, state unknown |
 | ``noaddr-ap``, ``noaddr/ap:2`` | active hotspot APs the inventory has no management address for |
 | ``live-sw``, ``live-ap`` | healthy, the control |
 
@@ -45,6 +47,7 @@ from inventory.models.sites import Site
 from netops import db as dbmod
 from netops.db import session_scope
 from tests.exporter.conftest import samples
+from tests.exporter.test_down_hunt import Reflector
 from tests.exporter.test_down_everywhere import _get_json, prometheus_config, shipped_alert_exprs
 from tests.exporter.test_foreign_agents import IF_HC_IN_OCTETS, interface_rows, start_foreign_agent
 from tests.support import snmpd
@@ -64,6 +67,11 @@ MATRIX = {
     "wrongk-sw": ("school", "city_v3", 503, "auth", {"NetopsTargetDown"}),
     "partial-sw": ("school", None, 200, "oid_not_increasing", {"NetopsModuleDown"}),
     "slow-sw": ("school", None, 503, "timeout", {"NetopsTargetDown"}),
+    # main: 200, every module up, sys_uptime_seconds 0 (up 1 and NetopsDeviceRebooted)
+    "echo-sw": ("school", None, 503, "malformed_response", {"NetopsTargetDown"}),
+    # refused unasked (400), up 0: main fired NetopsTargetDown ("has not answered"), and
+    # NetopsPopDown for a core router; /sd now labels it snmp_credentials="missing"
+    "nokey-sw": ("school", "nokey_v3", 400, "", {"NetopsDeviceNotPolled"}),
     "noaddr-ap": ("hotspot", None, 503, "no_management_address", {"NetopsHotspotDown"}),
     # device names may hold `/` and `:`: no host name, but still a device that is down
     "noaddr/ap:2": ("hotspot", None, 503, "no_management_address", {"NetopsHotspotDown"}),
@@ -71,7 +79,7 @@ MATRIX = {
     "live-ap": ("hotspot", None, 200, "", set()),
 }
 ADDRESSES = {name: f"127.0.0.{10 + i}" for i, name in enumerate(MATRIX) if not name.startswith("noaddr")}
-DOWN = {name for name, (_kind, _profile, status, _reason, _alerts) in MATRIX.items() if status == 503}
+DOWN = {name for name, (_kind, _profile, status, _reason, _alerts) in MATRIX.items() if status != 200}
 
 
 def inventory(db_url: str) -> None:
@@ -86,6 +94,8 @@ def inventory(db_url: str) -> None:
         session.add(SnmpProfile(name="city_v2", version="v2c", timeout_s=0.5, retries=1))
         session.add(SnmpProfile(name="city_v3", version="v3", user=snmpd.V3_USER, auth_protocol="sha",
                                 priv_protocol="aes", timeout_s=0.5, retries=1))
+        session.add(SnmpProfile(name="nokey_v3", version="v3", user=snmpd.V3_USER, auth_protocol="sha",
+                                priv_protocol="aes"))  # no secrets given for it: the exporter leaves it out
         session.flush()
         for name, (kind, profile, *_rest) in MATRIX.items():
             session.add(Device(name=name, site_id=sites[kind].id, role="wifi_ap" if kind == "hotspot" else
@@ -130,7 +140,9 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
     proxies = {name: FaultProxy(port, host=ADDRESSES[name], **fault) for name, (port, fault) in behind.items()}
     for proxy in proxies.values():
         proxy.__enter__()
-    ports = {name: proxy.port for name, proxy in proxies.items()} | {"dead-sw": snmpd.free_udp_port(ADDRESSES["dead-sw"])}
+    echo = Reflector(ADDRESSES["echo-sw"]).__enter__()
+    ports = {name: proxy.port for name, proxy in proxies.items()} | {"dead-sw": snmpd.free_udp_port(ADDRESSES["dead-sw"]),
+                                                                     "echo-sw": echo.port}
     db_url = f"sqlite:///{tmp_path / 'netops.db'}"
     inventory(db_url)
     secrets = {"NETOPS_SNMP_CITY_V2_COMMUNITY": "not-the-community", "NETOPS_SNMP_CITY_V3_AUTH_KEY": "not-the-key",
@@ -175,6 +187,8 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
             # /sd lists every device; /snmp with its own parameters says down and why
             sd = {group["labels"]["device"]: group for group in _get_json(f"{exporter}/sd?port=161")}
             assert sorted(sd) == sorted(MATRIX)
+            assert {name for name, group in sd.items() if group["labels"].get("snmp_credentials") == "missing"} \
+                == {"nokey-sw"}
             for name, (_kind, _profile, status, reason, _alerts) in MATRIX.items():
                 labels = sd[name]["labels"]
                 query_string = urllib.parse.urlencode({"target": f"{name}:{ports.get(name, 161)}",
@@ -192,7 +206,7 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
             # the exporter's own /metrics counts the down answers by reason
             _status, metrics = http(f"{exporter}/metrics")
             down_reasons = {s.labels["reason"] for s in samples(metrics)["netops_exporter_targets_down_total"]}
-            assert {MATRIX[name][3] for name in DOWN} <= down_reasons
+            assert {MATRIX[name][3] for name in DOWN if MATRIX[name][2] == 503} <= down_reasons
             # the report (the CLI, as operators run it): the unaddressed hotspot counts as down
             # in the hotspots' availability (main: absent, so the one live AP made it 1.0)
             done = subprocess.run([sys.executable, "-m", "cli", "--db", db_url, "report", "--json",
@@ -206,6 +220,7 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
             stop_pid(prom_proc)
         for proxy in proxies.values():
             proxy.__exit__(None, None, None)
+        echo.__exit__(None, None, None)
         for agent in (shared, killed.agent, looping.agent):
             agent.stop()
     assert killed.agent.proc.returncode == -signal.SIGKILL

@@ -110,14 +110,14 @@ def interface_rows(names: dict[int, str], last_change: int | None) -> dict[str, 
 
 
 def start_foreign_agent(tmp: Path, rows: dict[str, list[str]],
-                        subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31")) -> ForeignAgent:
-    """snmpd on a free loopback port, its IF-MIB (and any other ``subtrees``) served from
-    ``tmp/rows.json`` by pass_table.py."""
+                        subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31"), port: int | None = None) -> ForeignAgent:
+    """snmpd on a free loopback port (or ``port``: the same agent started again), its IF-MIB
+    (and any other ``subtrees``) served from ``tmp/rows.json`` by pass_table.py."""
     tmp.mkdir(parents=True, exist_ok=True)
     rows_file = tmp / "rows.json"
     rows_file.write_text(json.dumps(rows))
     script = f"{sys.executable} {Path(__file__).with_name('pass_table.py')} {rows_file}"
-    port = snmpd.free_udp_port()
+    port = port or snmpd.free_udp_port()
     (tmp / "snmpd.conf").write_text(
         "rocommunity public 127.0.0.0/8\n" + "".join(f"pass_persist {subtree} {script}\n" for subtree in subtrees))
     proc = subprocess.Popen(

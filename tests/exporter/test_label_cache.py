@@ -9,19 +9,22 @@ KEY = (("127.0.0.1", 161), "public_v2", "interfaces")
 
 def test_hit_while_nothing_changed():
     cache = LabelCache(ttl_s=60)
-    cache.put(KEY, stamp=(53, 100), uptime=1_000, now=0.0, value="labels")
-    assert cache.get(KEY, (53, 100), uptime=2_000, now=30.0) == "labels"
-    assert (cache.hits, cache.misses) == (1, 0)
+    cache.put(KEY, stamp=(53, 100), uptime=1_000, now=0.0, value="labels")  # booted at -10 s
+    assert cache.get(KEY, (53, 100), uptime=4_000, now=30.0) == "labels"
+    assert cache.get(KEY, (53, 100), uptime=4_900, now=30.0) == "labels"  # a late answer, a drifting clock
+    assert (cache.hits, cache.misses) == (2, 0)
 
 
 def test_miss_on_table_change_reboot_or_ttl():
     cache = LabelCache(ttl_s=60)
-    cache.put(KEY, stamp=(53, 100), uptime=1_000, now=0.0, value="labels")
-    assert cache.get(KEY, (54, 100), uptime=2_000, now=1.0) is None  # ifNumber moved
-    assert cache.get(KEY, (53, 250), uptime=2_000, now=1.0) is None  # ifTableLastChange moved
+    cache.put(KEY, stamp=(53, 100), uptime=1_000, now=0.0, value="labels")  # booted at -10 s
+    assert cache.get(KEY, (54, 100), uptime=1_100, now=1.0) is None  # ifNumber moved
+    assert cache.get(KEY, (53, 250), uptime=1_100, now=1.0) is None  # ifTableLastChange moved
     assert cache.get(KEY, (53, 100), uptime=500, now=1.0) is None  # sysUpTime went back: a reboot
-    assert cache.get(KEY, (53, 100), uptime=2_000, now=61.0) is None  # TTL
-    assert cache.misses == 4
+    # restarted at 20 s, scraped at 45 s: sysUpTime above the cached one, and yet a reboot
+    assert cache.get(KEY, (53, 100), uptime=2_500, now=45.0) is None
+    assert cache.get(KEY, (53, 100), uptime=7_100, now=61.0) is None  # TTL
+    assert cache.misses == 5
 
 
 def test_bounded():

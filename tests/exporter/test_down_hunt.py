@@ -1,0 +1,164 @@
+"""Hunted (session 10): answers that are no agent's, read by netops and, side by side, by
+Debian's prometheus-snmp-exporter.
+
+Each case is a real UDP peer on loopback, started and stopped by the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from exporters.server import down_reason
+from exporters.snmp.modules import BOOT_TOLERANCE_S
+from exporters.snmp.poller import Poller
+from tests.exporter.conftest import module_status, samples, test_profiles
+from tests.exporter.test_agent_leftovers import optic_rows
+from tests.exporter.test_foreign_agents import (in_octets_by_name, interface_rows, peer_scrape, scrape_once,
+                                                snmp_exporter, start_foreign_agent)  # noqa: F401 - fixture
+
+
+class Reflector:
+    """A UDP port on loopback that sends every datagram back to where it came from: a
+    host (or a forwarding loop) with no SNMP agent that returns our own request."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+        self.target = f"{host}:{self.port}"
+        self.reflected = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(65535)
+                self.sock.sendto(data, peer)
+            except OSError:  # closed: the test is over
+                return
+            self.reflected += 1
+
+    def __enter__(self) -> "Reflector":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sock.close()
+        self._thread.join(5)
+
+
+@pytest.mark.parametrize("auth", ["public_v2", "city_v3"])
+def test_our_own_request_sent_back_is_no_answer(snmp_exporter, auth):  # noqa: F811
+    """Nothing but a reflector at the target. snmp_exporter 0.21 takes the GetRequest
+    that comes back as the agent's answer: 200 and ``sysUpTime 0`` (a device up that has
+    just rebooted). netops read it the same way, every module up (v3 too: the echoed
+    message carries our own valid MAC); it is down now, reason ``malformed_response``."""
+    with Reflector() as reflector:
+        status, peer = peer_scrape(snmp_exporter, reflector.target, "system_foreign")
+        poller = Poller(test_profiles(timeout_s=0.4, retries=0))
+
+        async def scrape():
+            await poller.start()
+            try:
+                return await poller.scrape_result(reflector.target, ["system", "interfaces", "lldp"], auth)
+            finally:
+                poller.close()
+
+        ours = asyncio.run(scrape())
+    assert reflector.reflected >= 2
+    assert status == 200 and [s.value for s in peer["sysUpTime"]] == [0]  # the peer's lie, kept on record
+    assert module_status(ours.body) == dict.fromkeys(["system", "interfaces", "lldp"], (0, "malformed_response"))
+    assert "sys_uptime_seconds " not in ours.body
+    assert down_reason(ours.modules) == "malformed_response"  # /snmp: 503, up 0
+
+
+# -- an agent restarted twice: sysUpTime above the cached one, yet a new boot -------------
+def uptime_s(agent) -> float:
+    """sysUpTime.0 of a running agent, in seconds (net-snmp's snmpget)."""
+    out = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "1", "-r", "2", "-Oqvt", agent.target,
+                          "1.3.6.1.2.1.1.3.0"], capture_output=True, text=True, timeout=30, check=True).stdout
+    return int(out.strip()) / 100
+
+
+def wait_for_uptime(agent, seconds: float) -> None:
+    while uptime_s(agent) < seconds:
+        time.sleep(0.2)
+
+
+def test_an_agent_restarted_within_the_cache_ttl_is_named_anew(snmp_exporter, tmp_path):  # noqa: F811
+    """An agent whose interface names were cached soon after it started restarts with its
+    ifIndex renumbered (ifNumber and an ifTableLastChange of 0 as before: nothing in the
+    stamp moves) and is scraped when its sysUpTime has passed the cached one. netops
+    took that for the same boot and put the cached names on the renumbered counters (eth2's
+    octets as eth1's, for up to the cache's hour); snmp_exporter walks names every scrape
+    and is right. The agent's boot moment (now - sysUpTime) moved: a restart."""
+    before, after = {1: "eth1", 2: "eth2"}, {1: "eth2", 2: "eth1"}
+    agent = start_foreign_agent(tmp_path / "first", interface_rows(before, 0))
+    poller = Poller(test_profiles())
+    loop = asyncio.new_event_loop()
+
+    def scrape() -> dict[str, list]:
+        return samples(loop.run_until_complete(poller.scrape(agent.agent.target, ["system", "interfaces"],
+                                                             "public_v2")))
+
+    try:
+        loop.run_until_complete(poller.start())
+        first = scrape()
+        cached_uptime = first["sys_uptime_seconds"][0].value
+        assert in_octets_by_name(first, "if_in_bytes_total", "if_name") == {"eth1": 1000, "eth2": 2000}
+        # the first boot lasts longer than the boot tolerance: what a real restart always takes
+        wait_for_uptime(agent.agent, BOOT_TOLERANCE_S + 2)
+        agent.agent.stop()
+        agent = start_foreign_agent(tmp_path / "second", interface_rows(after, 0), port=agent.agent.port)
+        wait_for_uptime(agent.agent, cached_uptime + 0.5)
+        second = scrape()
+        status, peer = peer_scrape(snmp_exporter, agent.agent.target, "if_foreign")
+    finally:
+        poller.close()
+        loop.close()
+        agent.agent.stop()
+    assert second["sys_uptime_seconds"][0].value >= cached_uptime  # sysUpTime did not go back
+    assert status == 200 and in_octets_by_name(peer, "ifHCInOctets_total", "ifName") == {"eth1": 1000, "eth2": 2000}
+    assert in_octets_by_name(second, "if_in_bytes_total", "if_name") == {"eth1": 1000, "eth2": 2000}
+
+
+# -- a sensor precision outside the MIB's range ----------------------------------------------
+def test_a_sensor_precision_outside_the_mib_is_the_optics_module_down_not_a_failed_scrape(tmp_path):
+    """entPhySensorScale is 1..17 (yocto..yotta), entPhySensorPrecision -8..9. An agent
+    answering precision -400 made 10.0 ** exponent overflow: the OverflowError escaped the
+    poller and /snmp answered 500 (a traceback in the log; checked by hand against the
+    exporter of main) for a device that answered, its other modules lost with it. Now the
+    optics module alone is down, malformed_response. (snmp_exporter has no optics module:
+    it exports entPhySensorValue unscaled.)"""
+    agent = start_foreign_agent(tmp_path, optic_rows({1001: (2, -400, 5)}, None),
+                                subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47"))
+    try:
+        body = scrape_once(agent.agent.target, ["system", "optics", "interfaces"])
+    finally:
+        agent.agent.stop()
+    assert module_status(body) == {"system": (1, ""), "optics": (0, "malformed_response"), "interfaces": (1, "")}
+    assert "optic_rx_power_dbm{" not in body
+
+
+def test_a_negative_container_is_no_container_not_a_failed_scrape(tmp_path):
+    """A sensor without an alias mapping of its own is mapped through the entity that
+    contains it; an agent answering entPhysicalContainedIn -1 (the MIB says 0..2^31-1)
+    made the poller raise ValueError (a negative arc), which escaped it as the overflow
+    above did (/snmp 500 for a device that answered). Now the sensor is read and named by no interface (if_name empty)."""
+    rows = optic_rows({1001: (2, 1, -52)}, None)
+    del rows["1.3.6.1.2.1.47.1.3.2.1.2.1001.0"]  # no alias mapping for the sensor itself
+    rows["1.3.6.1.2.1.47.1.1.1.1.4.1001"] = ["integer", "-1"]  # entPhysicalContainedIn
+    agent = start_foreign_agent(tmp_path, rows,
+                                subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47"))
+    try:
+        body = scrape_once(agent.agent.target, ["system", "optics"])
+    finally:
+        agent.agent.stop()
+    assert module_status(body) == {"system": (1, ""), "optics": (1, "")}
+    assert 'optic_rx_power_dbm{if_name="",sensor="eth2 Rx Power Sensor"} -5.2' in body

@@ -1,0 +1,157 @@
+"""A real SSH server (paramiko) on loopback playing an IOS switch that fails on cue.
+
+fakenos answers a command with its whole output at once; the failures hunted here happen
+inside an answer: the device closes the session or falls silent half way through
+``show running-config``, stops at a pager prompt, or greets with a prompt netmiko does not
+expect. Each :class:`ScriptedDevice` speaks IOS well enough for netmiko's ``cisco_ios``
+session preparation (``terminal width``/``terminal length``, prompt detection) and then
+answers ``show running-config`` as ``behaviour`` says:
+
+``whole``       the config, then the prompt (the control)
+``close_mid``   the first ``cut`` lines, then the channel and the connection are closed
+``hang_mid``    the first ``cut`` lines, then nothing (the session stays open)
+``pager``       the first ``cut`` lines and `` --More-- ``, waiting for a key that never comes
+``pause_mid``   the first ``cut`` lines, a pause of ``pause_s``, then the rest and the prompt
+``silent``      logs in and never shows a prompt
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+
+import paramiko
+
+BEHAVIOURS = ("whole", "close_mid", "hang_mid", "pager", "pause_mid", "silent")
+
+
+def ios_config(hostname: str, interfaces: int = 48) -> str:
+    ports = "".join(f"interface GigabitEthernet1/0/{i}\n description Raum {i}\n switchport mode access\n!\n"
+                    for i in range(1, interfaces + 1))
+    return (f"Building configuration...\n\nCurrent configuration : 4711 bytes\n!\nversion 15.2\n"
+            f"hostname {hostname}\n!\nip ssh version 2\nno ip http server\n!\n{ports}"
+            "line vty 0 4\n transport input ssh\n!\nend\n")
+
+
+class _Login(paramiko.ServerInterface):
+    def __init__(self, username: str, password: str):
+        self.username, self.password = username, password
+
+    def get_allowed_auths(self, username):
+        return "password"
+
+    def check_auth_password(self, username, password):
+        ok = (username, password) == (self.username, self.password)
+        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind, chanid):
+        return paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_pty_request(self, *args):
+        return True
+
+    def check_channel_shell_request(self, channel):
+        return True
+
+
+class ScriptedDevice:
+    def __init__(self, hostname: str, username: str, password: str, behaviour: str = "whole", cut: int = 40,
+                 config: str | None = None, prompt: str | None = None, pause_s: float = 1.0):
+        if behaviour not in BEHAVIOURS:
+            raise ValueError(f"behaviour {behaviour!r}; one of {BEHAVIOURS}")
+        from fakenos.plugins.servers.ssh_server_paramiko import DEFAULT_SSH_KEY
+
+        self.key = paramiko.RSAKey(file_obj=io.StringIO(DEFAULT_SSH_KEY))
+        self.hostname, self.username, self.password = hostname, username, password
+        self.behaviour, self.cut, self.pause_s = behaviour, cut, pause_s
+        self.config = config if config is not None else ios_config(hostname)
+        self.prompt = prompt if prompt is not None else f"{hostname}#"
+        self.stopping = threading.Event()
+        self.served = 0  # show running-config answers begun
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._transports: list[paramiko.Transport] = []
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> "ScriptedDevice":
+        self._spawn(self._accept)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self._server.close()
+        for transport in self._transports:
+            transport.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _spawn(self, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        self._server.settimeout(0.1)  # a blocked accept() would not see the socket closed
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            transport = paramiko.Transport(conn)
+            transport.add_server_key(self.key)
+            self._transports.append(transport)
+            transport.start_server(server=_Login(self.username, self.password))
+            self._spawn(self._session, transport)
+
+    def _session(self, transport: paramiko.Transport) -> None:
+        channel = transport.accept(timeout=10)
+        if channel is None:
+            return
+        if self.behaviour == "silent":
+            self.stopping.wait()
+            return
+        channel.sendall(f"\r\n{self.prompt}".encode())
+        line = b""
+        while not self.stopping.is_set():
+            try:
+                data = channel.recv(1024)
+            except OSError:
+                return
+            if not data:
+                return
+            for byte in data:
+                if byte in b"\r\n":
+                    if not self._answer(channel, transport, line.decode().strip()):
+                        return
+                    line = b""
+                else:
+                    line += bytes((byte,))
+
+    def _answer(self, channel: paramiko.Channel, transport: paramiko.Transport, command: str) -> bool:
+        """Answer one command line; False when the session is over."""
+        channel.sendall(f"{command}\r\n".encode())  # the echo, as a device's terminal gives it
+        if command != "show running-config":
+            channel.sendall(f"{self.prompt}".encode())
+            return True
+        self.served += 1
+        lines = self.config.splitlines()
+        if self.behaviour == "whole":
+            channel.sendall(("\r\n".join(lines) + f"\r\n{self.prompt}").encode())
+            return True
+        channel.sendall(("\r\n".join(lines[:self.cut]) + "\r\n").encode())
+        if self.behaviour == "pause_mid":  # a slow device: the rest comes, only later
+            self.stopping.wait(self.pause_s)
+            channel.sendall(("\r\n".join(lines[self.cut:]) + f"\r\n{self.prompt}").encode())
+            return True
+        if self.behaviour == "close_mid":
+            channel.close()
+            transport.close()
+            return False
+        if self.behaviour == "pager":
+            channel.sendall(b" --More-- ")
+        self.stopping.wait()  # hang_mid, pager: nothing more, ever
+        return False

@@ -1,0 +1,156 @@
+"""Hunted (session 10): SSH devices that fail inside an answer, backed up with the CLI.
+
+Each device is a real SSH server on loopback (tests/ssh/scripted_device.py) playing an IOS
+switch. A first run backs every one up whole; then each fails its own way and a second
+run must say so for every consumer of a backup: the result per device and the exit code,
+the git store (the last whole config stays, nothing truncated is committed), state.json
+and the gauges Prometheus reads from it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from typer.testing import CliRunner
+
+from cli import app
+from configs.metrics import ConfigStateCollector
+from configs.state import Workspace
+from configs.store import file_name
+from inventory.models import Device, Site, SshProfile
+from tests.ssh import lab
+from tests.ssh.scripted_device import ScriptedDevice, ios_config
+
+USER, PASSWORD = "netops", "Hunt-Ssh-Pw-5521"
+
+
+def banner_quoting_the_prompt(hostname: str) -> str:
+    """A config whose login banner shows the prompt on a line of its own."""
+    return ios_config(hostname).replace(
+        "line vty 0 4", f"banner login ^C\nStaff only. At the prompt\n{hostname}#\ntype your command.\n^C\nline vty 0 4")
+
+
+#: device -> (config, how it fails in the second run, what that run says: status, words of the error)
+CASES = {
+    "h-closes": (None, "close_mid", "unreachable", "closed the session before the answer was complete"),
+    "h-hangs": (None, "hang_mid", "timeout", "no answer within the read timeout of 2s"),
+    "h-pager": (None, "pager", "parse_error", "pager prompt"),
+    # logs in, never shows a prompt: main said "no answer within the read timeout of 2s"
+    # after netmiko's session set-up had waited 20 s for it
+    "h-silent": (None, "silent", "timeout", "accepted the login but showed no cisco_ios prompt"),
+    # a prompt netmiko does not know for the platform (a shell's `$`): it is not taken for one
+    "h-odd": (None, "odd_prompt", "timeout", "silent, or a prompt of another kind"),
+    # a slow device pausing right after the banner's prompt line: its config is whole, and stored so
+    "h-banner": (banner_quoting_the_prompt("h-banner"), "pause_mid", "ok", None),
+    "h-control": (None, "whole", "ok", None),
+}
+
+
+@pytest.fixture
+def devices():
+    running = {}
+    for name, (config, _behaviour, _status, _says) in CASES.items():
+        cut = config.splitlines().index(f"{name}#") + 1 if config else 40
+        running[name] = ScriptedDevice(name, USER, PASSWORD, "whole", cut=cut, config=config, pause_s=1.0).__enter__()
+    yield running
+    for device in running.values():
+        device.__exit__(None, None, None)
+
+
+@pytest.fixture
+def env(tmp_path, devices):
+    def inventory(session):
+        # read timeout 2 s: a hang costs that; the devices' addresses come from the address map
+        site = Site(code="H1", name="Hunt", kind="school", district="Buer", source="test")
+        session.add_all([site, SshProfile(name="hunt", username=USER, conn_timeout_s=3, read_timeout_s=2)])
+        session.flush()
+        session.add_all(Device(name=name, site_id=site.id, role="access_switch", platform="cisco_ios",
+                               mgmt_ip=f"192.0.2.{10 + i}", ssh_profile="hunt", source="test")
+                        for i, name in enumerate(CASES))
+
+    addresses = {name: ("127.0.0.1", device.port) for name, device in devices.items()}
+    return lab.cli_workspace(tmp_path, addresses, inventory, f'[ssh.hunt]\npassword = "{PASSWORD}"\n')
+
+
+def backup(env) -> tuple[int, dict]:
+    result = CliRunner().invoke(app, ["config", "backup", "--json", "--address-map", env["addr"]],
+                                env={k: v for k, v in env.items() if k.startswith("NETOPS_")})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert PASSWORD not in result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_a_device_failing_inside_its_answer_keeps_its_last_whole_backup(env, devices, tmp_path):
+    code, first = backup(env)
+    assert code == 0 and {d["device"]: d["change"] for d in first["devices"]} == dict.fromkeys(CASES, "new")
+    repo = tmp_path / "ws" / "repo"
+    whole = {name: (repo / file_name(name)).read_text() for name in CASES}
+    # main: the banner's prompt line ended the read, the config was stored without its
+    # vty lines and `end`
+    assert whole["h-banner"].rstrip().endswith("end") and "transport input ssh" in whole["h-banner"]
+
+    for name, (_config, behaviour, _status, _says) in CASES.items():
+        if behaviour == "odd_prompt":
+            devices[name].prompt = f"{name}$ "
+        else:
+            devices[name].behaviour = behaviour
+    code, second = backup(env)
+    by_device = {d["device"]: d for d in second["devices"]}
+    assert code == 3  # some devices were not backed up
+    for name, (_config, _behaviour, status, says) in CASES.items():
+        assert by_device[name]["status"] == status, by_device[name]
+        if says is not None:
+            assert says in by_device[name]["error"] and by_device[name]["change"] is None, by_device[name]
+        else:
+            assert by_device[name]["change"] == "unchanged", by_device[name]
+        # the store holds the last whole config, never a part of an answer
+        assert (repo / file_name(name)).read_text() == whole[name], name
+    assert second["summary"] == {"new": 0, "changed": 0, "unchanged": 2, "failed": 5}
+
+    state = Workspace(tmp_path / "ws").read_state()["backup"]["devices"]
+    registry = CollectorRegistry()
+    registry.register(ConfigStateCollector(Workspace(tmp_path / "ws")))
+    metrics = generate_latest(registry).decode()
+    for name, (_config, _behaviour, status, _says) in CASES.items():
+        assert state[name]["status"] == status
+        failed = status != "ok"
+        # a failed attempt keeps the last success's time: the backup's age goes on growing
+        assert (state[name]["last_success"] < state[name]["last_attempt"]) == failed, state[name]
+        assert f'netops_config_backup_last_attempt_success{{device="{name}",status="{status}"}} ' \
+               f'{0.0 if failed else 1.0}' in metrics
+        assert f'netops_config_backup_age_seconds{{device="{name}"}}' in metrics
+
+
+def run_gauges(tmp_path) -> str:
+    registry = CollectorRegistry()
+    registry.register(ConfigStateCollector(Workspace(tmp_path / "ws")))
+    return generate_latest(registry).decode()
+
+
+def test_a_device_the_audit_did_not_reach_is_counted_not_left_out(env, devices, tmp_path):
+    """Every scripted switch breaks the same rules. When one closes its session, the live
+    audit's gauges counted one noncompliant device fewer and nothing said one was not
+    audited: to Prometheus a device going down looked like a device fixed
+    (NetopsComplianceFailures resolving). The run's record says how many it reached."""
+    def audit() -> dict:
+        result = CliRunner().invoke(app, ["config", "audit", "--json", "--address-map", env["addr"]],
+                                    env={k: v for k, v in env.items() if k.startswith("NETOPS_")})
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+        return json.loads(result.stdout)
+
+    audit()
+    before = run_gauges(tmp_path)
+    devices["h-closes"].behaviour = "close_mid"
+    report = audit()
+    after = run_gauges(tmp_path)
+    assert {d["device"]: d["status"] for d in report["devices"]}["h-closes"] == "unreachable"
+    # what the compliance gauges alone say: one critical failure fewer
+    rule = 'netops_config_compliance_devices{result="noncompliant",rule="ios-aaa-new-model",severity="critical",' \
+           'source="running"}'
+    assert f"{rule} 7.0" in before and f"{rule} 6.0" in after
+    assert 'netops_config_run_devices{result="checked",run="audit"} 7.0' in before
+    assert 'netops_config_run_devices{result="failed",run="audit"} 0.0' in before
+    assert 'netops_config_run_devices{result="checked",run="audit"} 6.0' in after
+    assert 'netops_config_run_devices{result="failed",run="audit"} 1.0' in after
