@@ -158,6 +158,20 @@ class SteinerInstance:
     def other_end(self, arc: int, node: int) -> int:
         return int(self.head[arc]) if int(self.tail[arc]) == node else int(self.tail[arc])
 
+    def walk(self, start: int, arcs: Sequence[int]) -> list[tuple[int, bool]]:
+        """Along a path's ``arcs`` from ``start``: the node each arc reaches and whether
+        it was crossed tail to head. Shorter than ``arcs`` where the path breaks off (an
+        arc not touching the node reached, or arcs beyond the root)."""
+        steps, node = [], start
+        for arc in arcs:
+            a, b = int(self.tail[arc]), int(self.head[arc])
+            if node == self.root or node not in (a, b):
+                break
+            forward = node == a
+            node = b if forward else a
+            steps.append((node, forward))
+        return steps
+
     def cost(self, paths: dict[int, list[int]]) -> float:
         """Fixed cost of every arc used once, per-cable cost once per path using it
         (without the tolls of the sites' own entries)."""
@@ -603,20 +617,13 @@ def route_problems(net: CandidateNetwork, instance: SteinerInstance, paths: dict
     closure carrying more sites than it has pairs or joins for (``over_capacity``)."""
     problems, sites = [], set(instance.terminals)
     for t, arcs in sorted(paths.items()):
-        node, why = t, None
-        for i, arc in enumerate(arcs):
-            a, b = int(instance.tail[arc]), int(instance.head[arc])
-            if node not in (a, b) or node == instance.root:
-                why = f"breaks off after {i} arcs"
-                break
-            node = b if node == a else a
-            if node in sites:
-                why = "passes another site"
-                break
-        if why is None and node != instance.root:
-            why = "ends short of a PoP"
-        if why is not None:
-            problems.append(f"{node_of_terminal[t]}: path {why}")
+        reached = [node for node, _ in instance.walk(t, arcs)]
+        if sites.intersection(reached):  # the walk stops where the path breaks off: this came first
+            problems.append(f"{node_of_terminal[t]}: path passes another site")
+        elif len(reached) < len(arcs):
+            problems.append(f"{node_of_terminal[t]}: path breaks off after {len(reached)} arcs")
+        elif (reached[-1] if reached else t) != instance.root:
+            problems.append(f"{node_of_terminal[t]}: path ends short of a PoP")
     if problems:
         return problems
     routes = [_to_route(net, instance, arcs, node_of_terminal[t]) for t, arcs in sorted(paths.items())]
@@ -655,11 +662,13 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
     code_of_terminal = dict(zip(instance.terminals, nodes))
     independent = independent_paths(instance)
     joint, capacities = batch_paths(net, instance)
+    routing = instance.cost(joint)
     searched, before = None, joint
     if thorough and joint:
         search = thorough_paths(net, instance, joint, capacities, node_of_terminal, progress)
-        searched = search_summary(search, joint, instance.cost(joint), instance.cost(search.paths), code_of_terminal)
-        joint = search.paths
+        before_eur, joint = routing, search.paths
+        routing = instance.cost(joint)
+        searched = search_summary(search, before, before_eur, routing, code_of_terminal)
 
     def routes_of(paths: dict[int, list[int]]) -> dict[str, Route]:
         return {code_of_terminal[t]: _to_route(net, instance, arcs, node_of_terminal[t])
@@ -683,4 +692,4 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
         bound = max(bound, lower_bound(instance, sorted(before), before, capacities), key=lambda b: b.value_eur)
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     instance.cost(joint), notes=notes, bound=bound, thorough=searched)
+                     routing, notes=notes, bound=bound, thorough=searched)

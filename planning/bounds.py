@@ -310,15 +310,9 @@ def capacity_rows(instance: SteinerInstance, capacities: Sequence[tuple[Sequence
 
 def _directed_ways(instance: SteinerInstance, paths: dict[int, list[int]]) -> dict[int, list[int]]:
     """The plan's paths (undirected arcs, site to root) as directed arcs (``_directed``)."""
-    m, ways = len(instance.tail), {}
-    for t, arcs in paths.items():
-        node, way = t, []
-        for arc in arcs:
-            forward = int(instance.tail[arc]) == node
-            way.append(arc if forward else arc + m)
-            node = int(instance.head[arc]) if forward else int(instance.tail[arc])
-        ways[t] = way
-    return ways
+    m = len(instance.tail)
+    return {t: [arc if forward else arc + m for arc, (_, forward) in zip(arcs, instance.walk(t, arcs))]
+            for t, arcs in paths.items()}
 
 
 @dataclass
