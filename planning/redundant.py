@@ -147,6 +147,7 @@ class RedundantInstance:
         self._reusable_arcs: dict[Node, np.ndarray] = {}
         self._best_pairs: dict[tuple, Pair | None] = {}
         self._first_solves: dict[tuple, tuple | None] = {}
+        self._pair_limit_uses: dict[tuple, np.ndarray] = {}
         self._last_costs: tuple = (None, [], [])
         site_set = set(self.sites)
         own_entry = [d["kind"] == OWN_ENTRY for d in data]
@@ -220,11 +221,19 @@ class RedundantInstance:
         """Edge uses of each limited cable and closure by the routes of every site but
         ``but`` (against ``limit_room``)."""
         count = np.zeros(len(self.limit_room), dtype=np.int64)
-        if self.edge_limits:
-            taken = [l for t, pair in pairs.items() if t != but for route in pair.edges for e in route
-                     for l in self.edge_limits.get(e, ())]
-            np.add.at(count, taken, 1)
+        for t, pair in pairs.items():
+            if t != but:
+                count += self._limit_uses(pair)
         return count
+
+    def _limit_uses(self, pair: Pair) -> np.ndarray:
+        """Edge uses of each limited cable and closure by ``pair``'s routes; remembered (by
+        its edges): the searches count the same pairs again and again."""
+        if pair.edges not in self._pair_limit_uses:
+            count = np.zeros(len(self.limit_room), dtype=np.int64)
+            np.add.at(count, [l for route in pair.edges for e in route for l in self.edge_limits.get(e, ())], 1)
+            self._pair_limit_uses[pair.edges] = count
+        return self._pair_limit_uses[pair.edges]
 
     def limit_mask(self, limits) -> np.ndarray:
         """The candidate edges of the cables and closures ``limits``."""
