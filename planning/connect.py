@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import heapq
+import itertools
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
+from typing import Hashable, Iterable
 
 from planning.costs import CostModel
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, joints_for, loss_budget
 from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node, is_new_closure
-from planning.routing import Leg, Route, min_cost_routes, pair_faults, shared_legs
+from planning.routing import Leg, NoRouteError, Route, min_cost_routes, pair_faults, shared_legs
+from planning.strands import limits, route_limits
 from topology.risk import SharedRisk
 
 
@@ -225,7 +228,7 @@ def plan_connection(
     ``planning.routing.pair_faults``, wherever the network allows; every fault left is
     reported)."""
     node = net.attach_site(site.code, site.lat, site.lon, site.entry_node)
-    routes = min_cost_routes(net, node, 2 if redundant else 1)
+    routes = routes_within_limits(net, node, 2 if redundant else 1)
     notes = []
     shared = shared_legs(*routes) if redundant else []
     risks = [risk_dict(net, routes, r) for r in pair_faults(net, *routes)] if redundant else []
@@ -243,6 +246,56 @@ def plan_connection(
                for r in routes]
     return ConnectPlan(site, routes, shared, lines, bom_total(lines), budgets, net.costs,
                        net.strands, redundant, notes, risks)
+
+
+MAX_LIMIT_SOLVES = 16  # route searches forbidding one leg each, before whole overloaded limits are forbidden
+
+
+def routes_within_limits(net: CandidateNetwork, site: Node, count: int) -> list[Route]:
+    """``min_cost_routes`` taking no more of any cable's free strand pairs or closure's room
+    for pair joins than it has (``planning.strands.route_limits``, what the change set
+    takes: a plan that overfills one cannot be stored). A plan that overfills one is
+    searched again with one of its legs on the first such limit forbidden, each in turn,
+    cheapest plan first (faults of a pair, then euros); after ``MAX_LIMIT_SOLVES`` searches
+    every leg on it at once. NoRouteError when nothing fits."""
+    known = limits(net)
+
+    def overloaded(routes: list[Route]) -> list[Hashable]:
+        taken = sum((route_limits(route) for route in routes), Counter())
+        return [k for k in sorted(taken, key=repr) if k in known and taken[k] > known[k].routes]
+
+    def handles(routes: list[Route], limit: Hashable) -> list[Hashable]:
+        """The routes' legs on ``limit``: its strand legs, or those in and out of the closure."""
+        kind, key = limit
+        return list(dict.fromkeys(leg.edge_id for route in routes for leg in route.legs
+                                  if (leg.kind == STRAND and leg.key[1] == key if kind == "cable"
+                                      else key in (leg.a, leg.b))))
+
+    def value(routes: list[Route]) -> tuple[int, float]:
+        faults = len(pair_faults(net, *routes)) if count == 2 else 0
+        return faults, bom_total(bill_of_materials(routes, net.costs, net.strands))
+
+    routes = min_cost_routes(net, site, count)
+    if not overloaded(routes):
+        return routes
+    order = itertools.count()
+    queue = [(value(routes), next(order), frozenset(), routes)]
+    solves = 1
+    while queue:
+        _, _, forbidden, routes = heapq.heappop(queue)
+        over = overloaded(routes)
+        if not over:
+            return routes
+        legs = handles(routes, over[0])
+        branches = [forbidden | {leg} for leg in legs] if solves < MAX_LIMIT_SOLVES else []
+        for branch in dict.fromkeys(branches + [forbidden | set(legs)]):
+            solves += 1
+            try:
+                found = min_cost_routes(net, site, count, branch)
+            except NoRouteError:
+                continue
+            heapq.heappush(queue, (value(found), next(order), branch, found))
+    raise NoRouteError(f"site {site[1]} cannot reach a PoP within the free strand pairs and closure splices left")
 
 
 def _counted(risks: list[dict]) -> str:

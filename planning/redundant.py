@@ -52,7 +52,9 @@ least moving off it (``_within_limits``).
 Large batches are bounded by Lagrangian relaxation of ``x ≤ y``: any split of each
 trench's fixed cost among the sites (Σ_t price_t,e ≤ fixed_e) makes Σ_t (t's cheapest
 node-disjoint pair at per-cable + price_t) a lower bound (the pair searched without the
-rules the branch-and-bound adds: a relaxation of each site's problem).
+rules the branch-and-bound adds: a relaxation of each site's problem). The split is
+found by damped re-pricing rounds, then subgradient steps from the best of them, each
+step's split scaled back within every trench's fixed cost (``lagrangian_bound``).
 """
 
 from __future__ import annotations
@@ -83,12 +85,16 @@ from topology.risk import corridors, in_measuring_order, stable_key
 _EPS = 1e-9  # csgraph treats 0 as "no arc"
 MAX_PAIR_SOLVES = 32  # branch-and-bound nodes per site for building and corridor conflicts
 MAX_PASSES = 8  # rip-up and re-route passes
+FLOOR_SLACK = 1e-5  # euros: more than a pair's cost and its floor can differ by summing in other orders (and _EPS)
 # constructions: (per-cable weight, fixed-cost weight) while adding sites; later sites follow
 CONSTRUCTIONS = ((1.0, 1.0), (3.0, 1.0), (1.0, 0.5))
 MAX_REGROUP_SITES = 24  # batches up to this size try every construction and re-group pairs of sites
 EXACT_MAX_VARIABLES = 150_000  # sites × directed arcs up to which the MILP / its LP is stated
 LAGRANGIAN_ROUNDS = 15  # re-pricing rounds of the Lagrangian bound (each one pair search per site)
 DAMPING = 0.3  # part of each trench's price that follows its users per round
+LAGRANGIAN_STEPS = 60  # subgradient steps after them (each one pair search per site)
+STEP_SIZE = 3.0  # Polyak's factor of the first step (on the city: 1.2, 2 and 3 tried, 3 best in 60 steps)
+STALLED_STEPS = 3  # steps without a better bound before the step size halves
 NO_PAIR = ("no two routes to two PoP buildings sharing no trench, manhole, building or street "
            "corridor (nor doubling back) over the candidate network")
 NO_PAIR_LEFT = ("no two routes sharing no risk within the spare strand pairs and closure splices the "
@@ -140,6 +146,8 @@ class RedundantInstance:
         self._route_views: dict[Node, dict] = {}
         self._reusable_arcs: dict[Node, np.ndarray] = {}
         self._best_pairs: dict[tuple, Pair | None] = {}
+        self._first_solves: dict[tuple, tuple | None] = {}
+        self._pair_limit_uses: dict[tuple, np.ndarray] = {}
         self._last_costs: tuple = (None, [], [])
         site_set = set(self.sites)
         own_entry = [d["kind"] == OWN_ENTRY for d in data]
@@ -213,11 +221,19 @@ class RedundantInstance:
         """Edge uses of each limited cable and closure by the routes of every site but
         ``but`` (against ``limit_room``)."""
         count = np.zeros(len(self.limit_room), dtype=np.int64)
-        if self.edge_limits:
-            taken = [l for t, pair in pairs.items() if t != but for route in pair.edges for e in route
-                     for l in self.edge_limits.get(e, ())]
-            np.add.at(count, taken, 1)
+        for t, pair in pairs.items():
+            if t != but:
+                count += self._limit_uses(pair)
         return count
+
+    def _limit_uses(self, pair: Pair) -> np.ndarray:
+        """Edge uses of each limited cable and closure by ``pair``'s routes; remembered (by
+        its edges): the searches count the same pairs again and again."""
+        if pair.edges not in self._pair_limit_uses:
+            count = np.zeros(len(self.limit_room), dtype=np.int64)
+            np.add.at(count, [l for route in pair.edges for e in route for l in self.edge_limits.get(e, ())], 1)
+            self._pair_limit_uses[pair.edges] = count
+        return self._pair_limit_uses[pair.edges]
 
     def limit_mask(self, limits) -> np.ndarray:
         """The candidate edges of the cables and closures ``limits``."""
@@ -232,8 +248,7 @@ class RedundantInstance:
         fill (and the limits ``also``), and off one the pair itself would overfill (its two
         routes on two parts of a cable opened mid-span take two pairs): searched again
         without it."""
-        others = self.limit_usage(pairs, but=site)
-        blocked = self.limit_mask(set(np.flatnonzero(others >= self.limit_room).tolist()) | set(also))
+        others, blocked = self._blocked(pairs, site, also)
         while True:
             pair = self.best_pair(site, np.where(blocked, np.inf, edge_weights))
             if pair is None:
@@ -243,6 +258,26 @@ class RedundantInstance:
             if not len(over):
                 return pair
             blocked |= self.limit_mask(over.tolist())
+
+    def pair_floor(self, pairs: dict[Node, Pair], site: Node, edge_weights: np.ndarray,
+                   also: tuple[int, ...] = ()) -> float:
+        """A lower bound on the cost of ``best_pair_within``'s pair (inf: there is none): the
+        first flow solve of its first search (its branch-and-bound and re-searches only
+        forbid more). Remembered: that search starts from it."""
+        _, blocked = self._blocked(pairs, site, also)
+        found = self._first_solve(site, np.where(blocked, np.inf, edge_weights))
+        return np.inf if found is None else found[3]
+
+    def _blocked(self, pairs: dict[Node, Pair], site: Node, also: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The other sites' use of each limit, and the edges of the full ones and of ``also``."""
+        others = self.limit_usage(pairs, but=site)
+        return others, self.limit_mask(set(np.flatnonzero(others >= self.limit_room).tolist()) | set(also))
+
+    def _first_solve(self, site: Node, edge_weights: np.ndarray):
+        key = (site, hashlib.blake2b(edge_weights.tobytes(), digest_size=16).digest())
+        if key not in self._first_solves:
+            self._first_solves[key] = self.suurballe(site, edge_weights)
+        return self._first_solves[key]
 
     def fits(self, pairs: dict[Node, Pair], site: Node, pair: Pair) -> bool:
         """Whether ``pair`` fits in what the other sites leave of every cable and closure it takes."""
@@ -437,7 +472,8 @@ class RedundantInstance:
 
     def _search_pair(self, site: Node, edge_weights: np.ndarray, budget: int) -> Pair | None:
         def solve(edges: frozenset, nodes: frozenset):
-            found = self.suurballe(site, edge_weights, edges, nodes)
+            found = (self.suurballe(site, edge_weights, edges, nodes) if edges or nodes
+                     else self._first_solve(site, edge_weights))
             if found is None:
                 return None
             (a, b), pop_a, pop_b, total = found
@@ -513,8 +549,11 @@ def _reroute(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict[Node,
         for t in sorted(pairs, key=lambda t: -instance.marginal(pairs[t], np.zeros(len(usage), dtype=bool))):
             own = instance.usage({t: pairs[t]})
             dug = (usage - own) > 0
-            candidate = instance.best_pair_within(pairs, t, instance.weights(dug))
-            if candidate is not None and instance.marginal(candidate, dug) < instance.marginal(pairs[t], dug) - 1e-6:
+            weights, now = instance.weights(dug), instance.marginal(pairs[t], dug)
+            if instance.pair_floor(pairs, t, weights) > now - 1e-6 + FLOOR_SLACK:
+                continue  # no pair of t's is cheaper: its search is not run
+            candidate = instance.best_pair_within(pairs, t, weights)
+            if candidate is not None and instance.marginal(candidate, dug) < now - 1e-6:
                 pairs[t] = candidate
                 usage = usage - own + instance.usage({t: candidate})
                 improved = True
@@ -554,16 +593,22 @@ def _within_limits(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict
             return pairs
         crowded = int(over[np.argmin(instance.limit_room[over] - usage[over])])
         dug_by = instance.usage(pairs)
-        best = None
-        for t in sorted(pairs, key=repr):
+        holders = []  # each site on it with the least it could lose, searched from the least on
+        for order, t in enumerate(sorted(pairs, key=repr)):
             if crowded not in {l for route in pairs[t].edges for e in route for l in instance.edge_limits.get(e, ())}:
                 continue
             dug = (dug_by - instance.usage({t: pairs[t]})) > 0
+            weights, now = instance.weights(dug), instance.marginal(pairs[t], dug)
+            holders.append((instance.pair_floor(pairs, t, weights, also=(crowded,)) - now, order, t, dug, now))
+        best = None  # (loss, order, t, pair): the least loss, of equal ones the first site
+        for floor, order, t, dug, now in sorted(holders, key=lambda h: h[:2]):
+            if best is not None and floor > best[0] + FLOOR_SLACK:
+                break  # no site from here on loses less
             pair = instance.best_pair_within(pairs, t, instance.weights(dug), also=(crowded,))
-            loss = np.inf if pair is None else instance.marginal(pair, dug) - instance.marginal(pairs[t], dug)
-            if best is None or loss < best[0]:
-                best = (loss, t, pair)
-        _, t, pair = best
+            loss = np.inf if pair is None else instance.marginal(pair, dug) - now
+            if best is None or (loss, order) < best[:2]:
+                best = (loss, order, t, pair)
+        _, _, t, pair = best
         if pair is None:
             del pairs[t]
         else:
@@ -791,14 +836,20 @@ def lp_relaxation(instance: RedundantInstance, sites: list[Node] | None = None
     return LowerBound(float(result.fun), "LP relaxation"), np.clip(result.x[:len(instance.edges)], 0.0, 1.0)
 
 
-def lagrangian_bound(instance: RedundantInstance, pairs: dict[Node, Pair], rounds: int = LAGRANGIAN_ROUNDS
-                     ) -> LowerBound:
+def lagrangian_bound(instance: RedundantInstance, pairs: dict[Node, Pair], rounds: int = LAGRANGIAN_ROUNDS,
+                     steps: int = LAGRANGIAN_STEPS) -> LowerBound:
     """Σ_t (t's cheapest node-disjoint pair at per-cable + its prices): valid for any prices
     >= 0 that split no trench's fixed cost beyond it (Σ_t price_t,e ≤ fixed_e). First each
     trench's fixed cost goes to the sites digging it in ``pairs`` (the plan), evenly among
     all sites where none does; then, for ``rounds``, a ``DAMPING`` part of it moves to the
     sites whose own cheapest pairs at the last prices used it (the sites that found it too
-    cheap pay for it; a mix of two valid splits is one). The best value is the bound."""
+    cheap pay for it; a mix of two valid splits is one). Then ``steps`` subgradient steps
+    from the best of those prices: each site's price of a trench moves by how much more
+    than the average site its pair uses it (the trench's sum stays), by Polyak's step
+    towards the plan's cost (``STEP_SIZE``, halved after ``STALLED_STEPS`` steps without a
+    better bound); a price below 0 is 0, a trench priced above its fixed cost is scaled
+    down to it: every step's prices are a valid split. The best value is the bound, so the
+    steps never make it worse than the damped rounds alone."""
     sites = sorted(pairs, key=repr)
     if not sites:
         return LowerBound(0.0, "Lagrangian relaxation")
@@ -808,22 +859,49 @@ def lagrangian_bound(instance: RedundantInstance, pairs: dict[Node, Pair], round
         mine = instance.usage({t: pairs[t]}) > 0
         prices[i] = np.where(usage > 0, np.where(mine, instance.fixed / np.maximum(usage, 1), 0.0),
                              instance.fixed / len(sites))
-    best = 0.0
-    for _ in range(rounds + 1):
+
+    def value_at(prices: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The bound at ``prices`` and which trenches each site's pair uses; None: a site has no pair."""
         users = np.zeros(prices.shape, dtype=bool)
         total = 0.0
         for i, t in enumerate(sites):
             found = instance.suurballe(t, instance.per_cable + prices[i])
             if found is None:
-                return LowerBound(float("inf"), "Lagrangian relaxation (a site has no disjoint pair)")
+                return None
             users[i, found[0][0] + found[0][1]] = True
             total += found[3]
-        best = max(best, total)
+        return total, users
+
+    best = (-np.inf, prices, None)
+    for _ in range(rounds + 1):
+        evaluated = value_at(prices)
+        if evaluated is None:
+            return LowerBound(float("inf"), "Lagrangian relaxation (a site has no disjoint pair)")
+        total, users = evaluated
+        if total > best[0]:
+            best = (total, prices.copy(), users)
         count = users.sum(axis=0)
         used = count > 0
         prices[:, used] = (1 - DAMPING) * prices[:, used] + DAMPING * np.where(
             users[:, used], instance.fixed[used] / np.maximum(count[used], 1), 0.0)
-    return LowerBound(best, "Lagrangian relaxation")
+    value, prices, users = best
+    bound, step_size, stalled, plan = value, STEP_SIZE, 0, instance.cost(pairs)
+    for _ in range(steps):
+        direction = users - users.sum(axis=0) / len(sites)
+        norm = float(np.square(direction).sum())
+        if norm == 0.0 or value >= plan:
+            break
+        prices = np.maximum(prices + step_size * (plan - value) / norm * direction, 0.0)
+        priced = prices.sum(axis=0)
+        prices *= np.where(priced > instance.fixed, instance.fixed / np.maximum(priced, _EPS), 1.0)
+        value, users = value_at(prices)  # every site has a pair (above): prices change no pair's existence
+        if value > bound:
+            bound, stalled = value, 0
+        else:
+            stalled += 1
+            if stalled == STALLED_STEPS:
+                step_size, stalled = step_size / 2, 0
+    return LowerBound(bound, "Lagrangian relaxation")
 
 
 # -- the plan --------------------------------------------------------------------------------

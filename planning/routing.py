@@ -269,7 +269,7 @@ class _PairProblem:
 MAX_PAIR_SOLVES = 32  # branch-and-bound nodes for the faults the flow does not see
 
 
-def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route]:
+def min_cost_routes(net: CandidateNetwork, site: Node, count: int, forbidden: frozenset = frozenset()) -> list[Route]:
     """``count`` (1 or 2) routes from ``site`` to PoPs of least total single-cable cost; a
     pair is redundant by ``pair_faults`` (no trench, manhole, building or street corridor
     in common, neither doubling back nor running along itself) and ends in two different
@@ -281,17 +281,18 @@ def min_cost_routes(net: CandidateNetwork, site: Node, count: int) -> list[Route
     node that brings the current pair to its first fault (``fault_handles``) and solves
     again, the flow's cost being a lower bound on every pair below it. After
     ``MAX_PAIR_SOLVES`` the pair with the fewest faults is kept, and ``pair_faults``
-    reports every one left."""
+    reports every one left. ``forbidden``: candidate edges (``Leg.edge_id``) and nodes no
+    route may take."""
     if not net.pops:
         raise NoRouteError("the network has no PoP to connect to")
     problem = _PairProblem(net, site, count)
-    solved = problem.solve()
+    solved = problem.solve(forbidden)
     if solved is None:
         raise NoRouteError(f"site {site[1]} cannot reach a PoP over the candidate network")
     if count == 1:
         return solved[0]
     best_routes, best_value = None, float("inf")
-    stack = [(frozenset(), solved)]
+    stack = [(forbidden, solved)]
     solves, known = 1, {}
     while stack:
         forbidden, (routes, cost) = stack.pop()

@@ -24,6 +24,7 @@ and no closure more pair joins than it has room for.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Hashable, Sequence
@@ -267,22 +268,29 @@ def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, li
         return paths
     paths = {t: list(p) for t, p in paths.items()}
 
+    # counted in arcs, whole numbers: a route takes ``arcs_per_route`` of a limit's arcs, so it
+    # has room for routes × arcs_per_route; ``per_route`` makes the room left comparable in
+    # routes between limits of one and of two arcs a route (a closure: in and out)
+    room = {k: limit.routes * limit.arcs_per_route for k, limit in known.items()}
+    scale = math.lcm(*(limit.arcs_per_route for limit in known.values()))
+    per_route = {k: scale // limit.arcs_per_route for k, limit in known.items()}
+
     def users() -> dict[Hashable, Counter]:
-        """Limit -> its sites, each with the routes' worth it takes (``route_limits``)."""
+        """Limit -> its sites, each with the arcs of it its way takes."""
         found: dict[Hashable, Counter] = defaultdict(Counter)
         for t, arcs in sorted(paths.items()):
             for k in (k for a in arcs for k in limits_of_arc.get(a, ())):
-                found[k][t] += 1 / known[k].arcs_per_route
+                found[k][t] += 1
         return found
 
     while True:
         using = users()
-        overloaded = sorted((k for k, ts in using.items() if ts.total() > known[k].routes + 1e-9),
-                            key=lambda k: (known[k].routes - using[k].total(), repr(k)))
+        overloaded = sorted((k for k, ts in using.items() if ts.total() > room[k]),
+                            key=lambda k: ((room[k] - using[k].total()) * per_route[k], repr(k)))
         if not overloaded:
             return paths
         crowded = overloaded[0]
-        full = {k for k, ts in using.items() if ts.total() >= known[k].routes - 1e-9}
+        full = {k for k, ts in using.items() if ts.total() >= room[k]}
         best = None
         dug = np.zeros(len(instance.fixed), dtype=np.int64)
         for arcs in paths.values():

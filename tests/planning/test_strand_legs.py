@@ -99,3 +99,31 @@ def test_a_stored_redundant_batch_applies_and_the_next_plan_sees_its_strands(eng
         cable = session.exec(select(Plan)).one().summary["changes"]["strands"][0]["cable_id"]
         assert taken_strands(session)[cable] == {1, 2}
         assert cable not in load_network(session, options).spare_cables
+
+
+def test_a_search_beside_a_limit_others_overfill_ends_and_fits():
+    """Regression (a66369f): while ``_within_limits`` repairs a start, the other sites may
+    overfill a cable the searching site never takes. The re-search blocked the limits
+    "over" with the other sites alone, already blocked, so it found the same pair again
+    and again (an endless loop on the seeded city). Each search must block a new limit:
+    at most one search more than there are limits."""
+    city = feeder_city(pairs=1, second_pop=True, sites=NEAR[:2])
+    net = candidate_network(city, midspan_closures=True)
+    first, second = (net.attach_site(s.code, s.lat, s.lon) for s in city.sites)
+    instance = RedundantInstance(net, [first, second])
+    overfilling = {first: _two_part_pair(instance, first)}  # two legs on CAB-1's one pair
+    assert instance.overloaded(overfilling) == ["cable CAB-1"]
+    searches = []
+    search = instance.best_pair
+
+    def counted(*args, **kwargs):
+        searches.append(args)
+        assert len(searches) <= len(instance.limit_room) + 1, "the same pair searched again and again"
+        return search(*args, **kwargs)
+
+    instance.best_pair = counted
+    weights = instance.weights(np.zeros(len(instance.edges), dtype=bool))
+    pair = instance.best_pair_within(overfilling, second, weights)
+    assert pair is not None and not instance.limit_usage({second: pair})[instance.limit_names.index("cable CAB-1")]
+    # the pair fits: what it takes is within what the others leave, whatever they overfill
+    assert instance.fits(overfilling, second, pair)
