@@ -663,7 +663,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
         if i in pairs:  # (a pair's value is one token, prose or not: `location="..."`)
             last = i + 1
             if (_is_keyword(word) or word in section) and i + 1 < len(tokens):
-                span, last = _value_span(line, tokens, pairs, i + 1)
+                span, last = _value_span(line, tokens, i + 1)
                 values.append(span)
                 open_quote = _unclosed(tokens[last][0])
             i = last + 1
@@ -679,7 +679,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
             continue
         token = tokens[value][0]
         if not MARKER.search(token) and not token.lstrip("\"'").startswith("-----BEGIN"):
-            span, last = _value_span(line, tokens, pairs, value)
+            span, last = _value_span(line, tokens, value)
             if word in _TO_END_OF_LINE and not _is_string(token) and _unknown_after(words, last):
                 # IOS: a plain-text password or server key may hold spaces and is the
                 # line's last item: "my secret pw" is one value, not a value and two words
@@ -699,15 +699,15 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
     return values, open_quote
 
 
-def _value_span(line: str, tokens: list[tuple[str, tuple[int, int]]], pairs: set[int],
+def _value_span(line: str, tokens: list[tuple[str, tuple[int, int]]],
                 k: int) -> tuple[tuple[int, int], int]:
-    """The span of the value that is token ``k`` (inside its quotes), and its last token: a
-    value that looks like a pair (`ab="cd ef"`, `ab=cd`) is one value, name and all."""
-    span = _chunk(line, tokens[k][1])
-    if k in pairs and k + 1 < len(tokens):
+    """The span of the value that is token ``k`` (inside its quotes), and its last token:
+    tokens with no blank between them are one value (`ab="cd ef"`, `a=b='c`: a value that
+    looks like pairs is not read as them)."""
+    start = tokens[k][1][0]
+    while k + 1 < len(tokens) and tokens[k + 1][1][0] == tokens[k][1][1]:
         k += 1
-        span = (span[0], max(span[1], tokens[k][1][1]))
-    return _unquoted(line, span), k
+    return _unquoted(line, _chunk(line, (start, tokens[k][1][1]))), k
 
 
 def _chunk(line: str, span: tuple[int, int]) -> tuple[int, int]:
