@@ -2,8 +2,9 @@
 audited, diffed or printed.
 
 Fail safe by design: secrets are found by their *position*, not by a list of known
-lines. Every line is split into tokens (a quoted string is one token) and read left to
-right; a credential keyword arms the reader, and the first token after it that is not
+lines. Every line is split into tokens (a quoted string is one token, a value that only
+starts with a quote or holds one is not cut at it: the grammar is in :func:`_tokens`) and
+read left to right; a credential keyword arms the reader, and the first token after it that is not
 a key ID, an encryption type or an algorithm name is the value and is replaced:
 
     snmp-server community PUBLIC RO 10        -> community <secret:...> RO 10
@@ -260,16 +261,7 @@ _KEY_ID_LINE = re.compile(r"^\s*key \d+\s*$", re.IGNORECASE)
 
 # a double-quoted string up to its closing quote (`\"` and `\\` inside are escapes)
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
-# The tokens of a line, as the keyword reader reads them:
-#   token     := quoted | pair-name | word
-#   quoted    := '"' (char | '\' char)* ['"' glued]     double quotes, with escapes
-#              | "'" char* ["'" glued]                   single quotes (VyOS, EdgeOS), none
-#   pair-name := [#\w] [^\s="']* '='   before a non-blank (MikroTik, airOS `name=value`)
-#   word      := any run of non-blanks
-# A quote opens a string only where a token starts (`ab"cd` is one word); what is glued to
-# the closing quote belongs to the token (`"ab"cd`, `''abc`: a value that starts with a quote
-# is not cut at it); a string the line does not close runs to its end (and over the next
-# lines: _Masker._continuation). A name starts with a letter, digit or `#` (`(=x` is a value).
+# a token (see _tokens), and a quoted value where patterns read one
 _QUOTED_VALUE = r"""(?:"(?:[^"\\]|\\.)*(?:"\S*)?|'[^']*(?:'\S*)?)"""
 _TOKEN = re.compile(_QUOTED_VALUE + r"""|[#\w][^\s="']*=(?=\S)|\S+""")
 # one word, or a double-quoted string (a positional value)
@@ -560,7 +552,7 @@ class _Masker:
         if ends_with or rest.strip() in ("", ";"):
             return [(start, end)] if end > start else []
         self.ends_with = _key_begins(rest)
-        self.continued = bool(self.ends_with) or any(_unclosed(m.group()) for m in _TOKEN.finditer(rest))
+        self.continued = bool(self.ends_with) or any(_unclosed(t) for t, _ in _tokens(rest))
         return [(start, len(line.rstrip()))]
 
     def _replace(self, line: str, spans: list[tuple[int, int]]) -> str:
@@ -649,8 +641,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
     if _KEY_ID_LINE.match(line):
         return [], False
     line = _PEM_LABEL.sub(lambda m: " " * len(m.group()), line)  # `ENCRYPTED PRIVATE KEY` is no keyword
-    found = [(m.group(), m.span()) for m in _TOKEN.finditer(line)]
-    tokens = [t for t in found if t[0] != "\\"]  # a MikroTik line break is no token
+    tokens = _tokens(line)
     words = [_word(t) for t, _ in tokens]
     # `name=value` pairs: the value is the token after the name, and only the name is syntax
     pairs = {k for k, (t, (_, end)) in enumerate(tokens)
@@ -697,6 +688,25 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
         if i < len(words) and words[i] in _MARKS_BEFORE:
             i += 1  # ASA `password VALUE encrypted`: says what the value was, introduces none
     return values, open_quote
+
+
+def _tokens(line: str) -> list[tuple[str, tuple[int, int]]]:
+    """The tokens of a line and their spans, as the keyword reader reads them::
+
+        token     := quoted | pair-name | word
+        quoted    := '"' (char | '\\' char)* ['"' glued]   double quotes, with escapes
+                   | "'" char* ["'" glued]                 single quotes (VyOS, EdgeOS), none
+        pair-name := [#\\w] [^\\s="']* '='  before a non-blank (RouterOS, airOS `name=value`)
+        word      := any run of non-blanks
+
+    A quote opens a string only where a token starts (`ab"cd` is one word); what is glued to
+    the closing quote belongs to the token (`"ab"cd`, `''abc`: a value that starts with a quote
+    is not cut at it); a string the line does not close runs to its end (and over the next
+    lines: scrub_config, _Masker._continuation). A name starts with a letter, digit or `#`
+    (`(=x` is a value). A RouterOS line break (`\\` at the end) is no token. Tokens with no
+    blank between them (a pair's name and value) are one value where a value stands
+    (_value_span)."""
+    return [(m.group(), m.span()) for m in _TOKEN.finditer(line) if m.group() != "\\"]
 
 
 def _value_span(line: str, tokens: list[tuple[str, tuple[int, int]]],
