@@ -466,7 +466,7 @@ class _Masker:
             spans = self._continuation(text)
         else:
             spans = self._spans(text, read_keywords)
-            if "\n" in separators:
+            if len(parts) > 1:
                 spans = _outermost(dict.fromkeys(spans + self._each_alone(parts, separators, read_keywords)))
         masked, start = [], 0
         for k, part in enumerate(parts):
@@ -478,13 +478,14 @@ class _Masker:
         return masked
 
     def _each_alone(self, parts: list[str], separators: list[str], read_keywords: bool) -> list[tuple[int, int]]:
-        """A RouterOS statement continued with `\\` is also read line by line: a line that
-        ends in a backslash before an indented one may be an IOS value that ends in `\\`
-        (` pin verify auto PIN\\`), and the next line a statement of its own."""
+        """The lines after the first of a statement over several lines, each also read as a
+        statement of its own: a line that ends in a backslash before an indented one
+        (RouterOS) may be an IOS value that ends in `\\` (` pin verify auto PIN\\`), and a
+        line as long as a wrap width may only happen to be that long."""
         state = (self.continued, self.ends_with, self.section, self.section_indent)
-        spans, start = [], 0
-        for k, part in enumerate(parts):
-            start += len(separators[k - 1]) if k else 0
+        spans, start = [], len(parts[0])
+        for separator, part in zip(separators, parts[1:]):
+            start += len(separator)
             spans += [(s + start, e + start) for s, e in self._spans(part, read_keywords)]
             start += len(part)
         self.continued, self.ends_with, self.section, self.section_indent = state
@@ -540,7 +541,10 @@ class _Masker:
         masked too: the syntax of a line cannot be read from its middle.)"""
         start = len(line) - len(line.lstrip())
         ends_with = self.ends_with
-        end = line.find(ends_with) if ends_with else _closing_quote(line)
+        if ends_with == "Private-":  # (a PuTTY key's MAC line starts with it)
+            end = line.find(ends_with) if line.lstrip().startswith(ends_with) else -1
+        else:
+            end = line.find(ends_with) if ends_with else _closing_quote(line)
         if end < 0:
             self.ends_with = ends_with or _key_begins(line)
             return [(start, len(line))] if len(line) > start else []

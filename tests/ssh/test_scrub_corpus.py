@@ -329,6 +329,14 @@ def test_a_private_key_inside_a_quote_that_never_closed_ends_with_its_end_line()
     assert text.endswith("-----END RSA PRIVATE KEY-----\nhostname after\n")
 
 
+def test_a_putty_key_ends_only_at_a_line_that_starts_with_private():
+    """A body line that holds `Private-` (not base64: a damaged or pasted key) does not end it."""
+    raw = "Private-Lines: 2\nBodyOne^Private-Lines:\nBodyTwo\nPrivate-MAC: MacValue1\nhostname after\n"
+    text = scrub_config(raw, fingerprint=FP).text
+    assert not any(part in text for part in ("BodyOne", "BodyTwo", "MacValue1")), text
+    assert text.splitlines()[-2].startswith("Private-MAC: <secret:") and text.endswith("hostname after\n")
+
+
 def test_a_continued_mikrotik_line_is_one_statement():
     raw = "/ppp secret\nadd name=vpn2 \\\n    password=Wrapped-Pw-1 \\\n    profile=default\n/ip address\n"
     text = scrub_config(raw, fingerprint=FP).text

@@ -166,3 +166,15 @@ def test_a_config_is_read_as_wrapped_only_at_its_longest_line():
     assert len(keyword_last) == 80
     text = scrub_config(f"{keyword_last}\nNextLineValue tail\n", fingerprint=FP).text
     assert "NextLineValue" not in text and "tail" not in text
+
+
+def test_a_line_after_one_as_long_as_a_wrap_width_by_chance_is_read_as_a_line_too():
+    """A config whose longest line only happens to be 132 characters is read as wrapped; the
+    line after such a line is still read on its own (session 10: its community leaked)."""
+    full = "snmp-server user oxnx network-admin auth sha AuthValue1 priv aes-128 PrivValue2 localizedkey"
+    full = full.replace("AuthValue1", "AuthValue1" + "x" * (132 - len(full)))
+    assert len(full) == 132 in WRAP_WIDTHS
+    text = scrub_config(f"{full}\nsnmp-server host 10.9.1.1 traps version 2c ChanceComm3 udp-port 1162\n",
+                        fingerprint=FP).text
+    assert "ChanceComm3" not in text and "AuthValue1" not in text and "PrivValue2" not in text
+
