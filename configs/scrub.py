@@ -2,8 +2,9 @@
 audited, diffed or printed.
 
 Fail safe by design: secrets are found by their *position*, not by a list of known
-lines. Every line is split into tokens (a quoted string is one token) and read left to
-right; a credential keyword arms the reader, and the first token after it that is not
+lines. Every line is split into tokens (a quoted string is one token, a value that only
+starts with a quote or holds one is not cut at it: the grammar is in :func:`_tokens`) and
+read left to right; a credential keyword arms the reader, and the first token after it that is not
 a key ID, an encryption type or an algorithm name is the value and is replaced:
 
     snmp-server community PUBLIC RO 10        -> community <secret:...> RO 10
@@ -245,7 +246,9 @@ _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-p
                           "usertype"})
 # after a value: what kind of value it was (ASA `enable password V encrypted`, `pbkdf2`)
 _MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
-_STRUCTURE = frozenset({"{", "}", ";", "[", "]", "(", ")"})
+# brackets that group words (Junos `[ radius password ]`, `{` opening a block, tmsh `{ ... }`),
+# see _is_structure; a `;` on its own is no syntax (Junos glues it to the word before)
+_BRACKETS = {"{": "}", "[": "]", "(": ")"}
 # the rest of the line after one of these words is prose
 _PROSE_WORDS = frozenset({"description", "remark", "location", "contact", "message", "announcement", "alias",
                           "full-name", "banner", "motd"})
@@ -256,10 +259,13 @@ _NO_VALUES_IN = re.compile(r"^\s*(?:snmp-server enable traps|(?:set system )?s?n
 # the last token of `key 1` inside `key chain NAME` is an ID
 _KEY_ID_LINE = re.compile(r"^\s*key \d+\s*$", re.IGNORECASE)
 
-# a quoted string; the name of a `name=value` pair (MikroTik, airOS, FortiOS headers); a word
+# a double-quoted string up to its closing quote (`\"` and `\\` inside are escapes)
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
-# (a name starts with a letter, digit or `#`: `(=x` or `==x` is a value, not a name)
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|[#\w][^\s="\']*=(?=\S)|\S+')
+# a token (see _tokens), and a quoted value where patterns read one
+_QUOTED_VALUE = r"""(?:"(?:[^"\\]|\\.)*(?:"\S*)?|'[^']*(?:'\S*)?)"""
+_TOKEN = re.compile(_QUOTED_VALUE + r"""|[#\w][^\s="']*=(?=\S)|\S+""")
+# one word, or a double-quoted string (a positional value)
+_WORD_VALUE = r"""(?:"(?:[^"\\]|\\.)*"\S*|\S+)"""
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\'<]+)'),
@@ -286,7 +292,7 @@ POSITIONAL_SECRETS: dict[str, tuple[str, ...]] = {
         r"(?: vrf \S+)?(?: (?:informs?|traps?))?(?: version (?:1|2c|v1|v2c))?"
         r' (?!version\b|vrf\b|informs?\b|traps?\b|community\b|use-vrf\b|source-interface\b|filter-vrf\b'
         r'|(?(address)(?!)|\d{1,3}(?:\.\d{1,3}){3}(?:\s|$)))'
-        r'(?P<value>"[^"]*"|\S+)',
+        rf"(?P<value>{_WORD_VALUE})",
         # RMON: rmon event N [log] trap COMMUNITY
         r"^\s*rmon event \d+(?: log)? trap (?P<value>\S+)",
         # syscon address ADDR PASSWORD
@@ -295,7 +301,7 @@ POSITIONAL_SECRETS: dict[str, tuple[str, ...]] = {
     # EOS: a licence key for third-party optics (eos.rb: "<license key removed>")
     "arista_eos": (r"^\s*service unsupported-transceiver \S+ (?P<value>\S+)",),
     # ProCurve: snmpv3 community index N name COMMUNITY sec-name ...
-    "hp_procurve": (r'^\s*snmpv3 community index \S+ name (?P<value>"[^"]*"|\S+)',),
+    "hp_procurve": (rf"^\s*snmpv3 community index \S+ name (?P<value>{_WORD_VALUE})",),
     # VRP: the SIM PIN of a cellular interface, `pin verify [auto] PIN` (vrp.rb: "<PIN hidden>")
     "huawei_vrp": (r"^\s*pin verify(?: auto)? (?P<value>\S+)",),
     "aruba_os": (
@@ -323,7 +329,7 @@ _POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE)
 _PROSE_VALUE = re.compile(
     r"(?i)(?<![\w<-])(?:password|passwort|kennwort|passwd|pwd|pw|secret|psk|passphrase|pre-shared-key|key"
     r"|pin|pass|token|otp|passcode|community)(?:\s*[:=]|\s+is\b)\s*"
-    r"""(?P<value>"[^"]*"?|'[^']*'?|(?!<secret:|<removed>)\S*[^\s"'])""")
+    rf"""(?P<value>{_QUOTED_VALUE}|(?!<secret:|<removed>)\S*[^\s"'])""")
 # sections whose `name` is a community (MikroTik `/snmp community`, FortiOS `config system
 # snmp community`): the header, and the word that holds the value inside
 _COMMUNITY_SECTION = re.compile(r"^\s*(?:/snmp community|config system snmp community)\s*$", re.IGNORECASE)
@@ -342,7 +348,8 @@ _PUTTY_PRIVATE = re.compile(r"^\s*Private-Lines:", re.IGNORECASE)
 WRAP_WIDTHS = frozenset({79, 80, 132, 511, 512})
 # structured text a device may print (JSON, XML): "name": value and <name>value</name>
 _JSON_PAIR = re.compile(r'"(?P<name>[^"\s]+)"\s*:\s*(?P<value>"(?:[^"\\]|\\.)*"|[^\s,}\]]+)')
-_XML_PAIR = re.compile(r"<(?P<name>[\w:.-]+)(?:\s[^>]*)?>(?P<value>[^<]+)</(?P=name)>")
+# (XML text holds `&lt;` for a `<`; a bare `<` that opens no tag is taken as text too)
+_XML_PAIR = re.compile(r"<(?P<name>[\w:.-]+)(?:\s[^>]*)?>(?P<value>(?:[^<]|<(?!/?[\w:.-]+(?:\s[^>]*)?>))+)</(?P=name)>")
 _SECRET_DATA = "## SECRET-DATA"  # Junos marks lines that hold secrets
 
 VOLATILE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
@@ -398,8 +405,11 @@ def scrub_config(raw: str, known_secrets: list[Secret] = (),
             else:
                 break
             parts.append(following)
+        opened = not masker.continued
         kept.extend(part.rstrip() for part in masker.statement(parts, separators, read_keywords=n not in prose))
         n += len(parts)
+        if opened and masker.continued and not masker.ends_with and not _string_runs_on(lines[n:]):
+            masker.continued = False  # the quote was a character of the value: the next line is a line
     while kept and not kept[-1]:
         kept.pop()
     while kept and not kept[0]:
@@ -452,7 +462,12 @@ class _Masker:
         """The physical lines of one statement, masked: a value read across two of them
         becomes one marker on each (each piece fingerprinted: either changing shows)."""
         text = parts[0] + "".join(sep + part for sep, part in zip(separators, parts[1:]))
-        spans = self._continuation(text) if self.continued else self._spans(text, read_keywords)
+        if self.continued:
+            spans = self._continuation(text)
+        else:
+            spans = self._spans(text, read_keywords)
+            if len(parts) > 1:
+                spans = _outermost(dict.fromkeys(spans + self._each_alone(parts, separators, read_keywords)))
         masked, start = [], 0
         for k, part in enumerate(parts):
             start += len(separators[k - 1]) if k else 0
@@ -461,6 +476,20 @@ class _Masker:
                                                for s, e in spans if s < end and e > start]))
             start = end
         return masked
+
+    def _each_alone(self, parts: list[str], separators: list[str], read_keywords: bool) -> list[tuple[int, int]]:
+        """The lines after the first of a statement over several lines, each also read as a
+        statement of its own: a line that ends in a backslash before an indented one
+        (RouterOS) may be an IOS value that ends in `\\` (` pin verify auto PIN\\`), and a
+        line as long as a wrap width may only happen to be that long."""
+        state = (self.continued, self.ends_with, self.section, self.section_indent)
+        spans, start = [], len(parts[0])
+        for separator, part in zip(separators, parts[1:]):
+            start += len(separator)
+            spans += [(s + start, e + start) for s, e in self._spans(part, read_keywords)]
+            start += len(part)
+        self.continued, self.ends_with, self.section, self.section_indent = state
+        return spans
 
     def _spans(self, line: str, read_keywords: bool) -> list[tuple[int, int]]:
         self._enter_section(line)
@@ -473,14 +502,14 @@ class _Masker:
                 spans[m.span("value")] = None
         for m in _PROSE_VALUE.finditer(line):
             spans[_unquoted(line, m.span("value"))] = None
-        for pattern in (_JSON_PAIR, _XML_PAIR):
-            for m in pattern.finditer(line):
-                if _is_keyword(_hyphenated(m.group("name"))):
-                    spans[_unquoted(line, m.span("value"))] = None
-        if (pem := _PEM_PRIVATE.search(line)) and "-----END" not in line[pem.end():]:
-            self.continued, self.ends_with = True, "-----END"
-        elif _PUTTY_PRIVATE.match(line):
-            self.continued, self.ends_with = True, "Private-"
+        for m in _JSON_PAIR.finditer(line):
+            if _is_keyword(_hyphenated(m.group("name"))):
+                spans[_unquoted(line, m.span("value"))] = None
+        for m in _XML_PAIR.finditer(line):  # (the text as it stands: `&amp;` ends in `;`)
+            if _is_keyword(_hyphenated(m.group("name"))):
+                spans[m.span("value")] = None
+        if ends_with := _key_begins(line):
+            self.continued, self.ends_with = True, ends_with
         if read_keywords:
             if _SECRET_DATA in line:
                 for m in re.finditer(r'"(?P<value>[^"]*)"', line.split(_SECRET_DATA)[0]):
@@ -505,17 +534,30 @@ class _Masker:
 
     def _continuation(self, line: str) -> list[tuple[int, int]]:
         """A line inside a value begun on an earlier line: all of it is the value, up to the
-        closing quote (a PEM key's END line; a PuTTY key's MAC, whose value goes too)."""
-        end = line.find(self.ends_with) if self.ends_with else _closing_quote(line)
+        closing quote (a PEM key's END line; a PuTTY key's MAC, whose value goes too).
+        A private key that begins inside a quoted value ends it only with the key's end
+        (FortiOS `set private-key "-----BEGIN...`). (scrub_config lets a string run on only
+        to a line that it ends; should text follow the closing quote all the same, it is
+        masked too: the syntax of a line cannot be read from its middle.)"""
         start = len(line) - len(line.lstrip())
+        ends_with = self.ends_with
+        if ends_with == "Private-":  # (a PuTTY key's MAC line starts with it)
+            end = line.find(ends_with) if line.lstrip().startswith(ends_with) else -1
+        else:
+            end = line.find(ends_with) if ends_with else _closing_quote(line)
         if end < 0:
+            self.ends_with = ends_with or _key_begins(line)
             return [(start, len(line))] if len(line) > start else []
-        self.continued, ends_with = False, self.ends_with
-        self.ends_with = ""
+        self.continued, self.ends_with = False, ""
         if ends_with == "Private-":  # `Private-MAC: V` (v2/v3), `Private-Hash: V` (v1)
             mac = re.match(r"\s*Private-\S+:\s*", line)
             return [(mac.end(), len(line.rstrip()))] if mac and len(line.rstrip()) > mac.end() else []
-        return [(start, end)] if end > start else []
+        rest = line[end + 1:]
+        if ends_with or rest.strip() in ("", ";"):
+            return [(start, end)] if end > start else []
+        self.ends_with = _key_begins(rest)
+        self.continued = bool(self.ends_with) or any(_unclosed(t) for t, _ in _tokens(rest))
+        return [(start, len(line.rstrip()))]
 
     def _replace(self, line: str, spans: list[tuple[int, int]]) -> str:
         for start, end in reversed(spans):
@@ -527,10 +569,30 @@ class _Masker:
         return line
 
 
+def _string_runs_on(lines: list[str]) -> bool:
+    """Does a quoted value that its line left open run on over these lines? Only if the first
+    quote that comes closes its line (`...";` at most after it) or none comes (then the rest
+    of the config is the value: over-masking beats leaking). Text after that quote means the
+    open quote was a value's first character on a device without strings over lines (IOS
+    `snmp-server community "ab RO`): the lines after it are statements of their own."""
+    for line in lines:
+        if (end := _closing_quote(line)) >= 0:
+            return line[end + 1:].strip() in ("", ";")
+    return True
+
+
+def _key_begins(line: str) -> str:
+    """Where a private key over several lines begins in this line: what ends it ("" if none)."""
+    if (pem := _PEM_PRIVATE.search(line)) and "-----END" not in line[pem.end():]:
+        return "-----END"
+    return "Private-" if _PUTTY_PRIVATE.match(line) else ""
+
+
 def _closing_quote(line: str) -> int:
-    """Index of the first unescaped double quote in a line, -1 if none."""
-    m = re.search(r'(?<!\\)"', line)
-    return m.start() if m else -1
+    """Index of the first unescaped double quote in a line inside a quoted value, -1 if none
+    (`\\"` is an escaped backslash and then the closing quote)."""
+    m = re.match(r'(?:[^"\\]|\\.)*"', line)
+    return m.end() - 1 if m else -1
 
 
 def _outermost(spans: dict[tuple[int, int], None]) -> list[tuple[int, int]]:
@@ -583,8 +645,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
     if _KEY_ID_LINE.match(line):
         return [], False
     line = _PEM_LABEL.sub(lambda m: " " * len(m.group()), line)  # `ENCRYPTED PRIVATE KEY` is no keyword
-    found = [(m.group(), m.span()) for m in _TOKEN.finditer(line)]
-    tokens = [t for t in found if t[0] != "\\"]  # a MikroTik line break is no token
+    tokens = _tokens(line)
     words = [_word(t) for t, _ in tokens]
     # `name=value` pairs: the value is the token after the name, and only the name is syntax
     pairs = {k for k, (t, (_, end)) in enumerate(tokens)
@@ -595,10 +656,12 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
     while i < len(tokens):
         word = words[i]
         if i in pairs:  # (a pair's value is one token, prose or not: `location="..."`)
+            last = i + 1
             if (_is_keyword(word) or word in section) and i + 1 < len(tokens):
-                values.append(_unquoted(line, _chunk(line, tokens[i + 1][1])))
-                open_quote = _unclosed(tokens[i + 1][0])
-            i += 2
+                span, last = _value_span(line, tokens, i + 1)
+                values.append(span)
+                open_quote = _unclosed(tokens[last][0])
+            i = last + 1
             continue
         if word in _PROSE_WORDS:
             break
@@ -611,7 +674,8 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
             continue
         token = tokens[value][0]
         if not MARKER.search(token) and not token.lstrip("\"'").startswith("-----BEGIN"):
-            if word in _TO_END_OF_LINE and token[0] not in "\"'" and _unknown_after(words, value):
+            span, last = _value_span(line, tokens, value)
+            if word in _TO_END_OF_LINE and not _is_string(token) and _unknown_after(words, last):
                 # IOS: a plain-text password or server key may hold spaces and is the
                 # line's last item: "my secret pw" is one value, not a value and two words
                 start = tokens[value][1][0]
@@ -622,12 +686,42 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
                 values.append((start, len(line[:end].rstrip())))
                 i = next((k for k, (_, (s, _)) in enumerate(tokens) if s > end), len(tokens))
                 continue
-            values.append(_unquoted(line, _chunk(line, tokens[value][1])))
-            open_quote = _unclosed(token)
+            values.append(span)
+            open_quote, value = _unclosed(tokens[last][0]), last
         i = value + 1
         if i < len(words) and words[i] in _MARKS_BEFORE:
             i += 1  # ASA `password VALUE encrypted`: says what the value was, introduces none
     return values, open_quote
+
+
+def _tokens(line: str) -> list[tuple[str, tuple[int, int]]]:
+    """The tokens of a line and their spans, as the keyword reader reads them::
+
+        token     := quoted | pair-name | word
+        quoted    := '"' (char | '\\' char)* ['"' glued]   double quotes, with escapes
+                   | "'" char* ["'" glued]                 single quotes (VyOS, EdgeOS), none
+        pair-name := [#\\w] [^\\s="']* '='  before a non-blank (RouterOS, airOS `name=value`)
+        word      := any run of non-blanks
+
+    A quote opens a string only where a token starts (`ab"cd` is one word); what is glued to
+    the closing quote belongs to the token (`"ab"cd`, `''abc`: a value that starts with a quote
+    is not cut at it); a string the line does not close runs to its end (and over the next
+    lines: scrub_config, _Masker._continuation). A name starts with a letter, digit or `#`
+    (`(=x` is a value). A RouterOS line break (`\\` at the end) is no token. Tokens with no
+    blank between them (a pair's name and value) are one value where a value stands
+    (_value_span)."""
+    return [(m.group(), m.span()) for m in _TOKEN.finditer(line) if m.group() != "\\"]
+
+
+def _value_span(line: str, tokens: list[tuple[str, tuple[int, int]]],
+                k: int) -> tuple[tuple[int, int], int]:
+    """The span of the value that is token ``k`` (inside its quotes), and its last token:
+    tokens with no blank between them are one value (`ab="cd ef"`, `a=b='c`: a value that
+    looks like pairs is not read as them)."""
+    start = tokens[k][1][0]
+    while k + 1 < len(tokens) and tokens[k + 1][1][0] == tokens[k][1][1]:
+        k += 1
+    return _unquoted(line, _chunk(line, (start, tokens[k][1][1]))), k
 
 
 def _chunk(line: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -639,16 +733,33 @@ def _chunk(line: str, span: tuple[int, int]) -> tuple[int, int]:
     return start, blank.start() if blank else len(line)
 
 
+def _is_string(token: str) -> bool:
+    """Is this token one quoted string, closed at its end (a Junos `;` after it)? Then it
+    is the whole value; `'ab'cd` or `"ab` is not (a value that holds or starts with a quote)."""
+    return bool(_QUOTED.fullmatch(token.rstrip(";")) or re.fullmatch(r"'[^']*';?", token))
+
+
 def _unclosed(token: str) -> bool:
     """Is this a double-quoted token whose closing quote is on a later line?"""
-    return token.startswith('"') and not _QUOTED.fullmatch(token)
+    return token.startswith('"') and not _QUOTED.match(token)
 
 
 def _unknown_after(words: list[str], value: int) -> bool:
     """Is the value followed by words that are not syntax known to follow a value?"""
     rest = words[value + 1:]
-    return bool(rest) and not (rest[0] in _AFTER_VALUE or rest[0] in _STRUCTURE or rest[0].isdigit()
+    return bool(rest) and not (rest[0] in _AFTER_VALUE or _is_structure(words, value + 1) or rest[0].isdigit()
                                or (_is_keyword(rest[0]) and rest[1:2] != [] and rest[1].isdigit()))
+
+
+def _is_structure(words: list[str], j: int) -> bool:
+    """Is the word at ``j`` a bracket of the syntax? A closing one only closes what the line
+    opened before it; an opening one opens a block at the line's end or a group that closes
+    later in it. Any other bracket is a value's character (`enable password ) V`)."""
+    word = words[j]
+    if word in _BRACKETS:
+        return j == len(words) - 1 or _BRACKETS[word] in words[j + 1:]
+    opener = next((o for o, c in _BRACKETS.items() if c == word), None)
+    return opener is not None and opener in words[:j]
 
 
 def _takes_number(word: str) -> bool:
@@ -702,9 +813,9 @@ def _value_after(words: list[str], i: int) -> int | None:
     while j < len(words):
         word = words[j]
         last = j == len(words) - 1
-        if last and j - 1 > i and words[j - 1] in {"0", "7"} and word not in _STRUCTURE:
+        if last and j - 1 > i and words[j - 1] in {"0", "7"} and not _is_structure(words, j):
             return j  # after an encryption type the last word is the value, even `md5` or `text`
-        if (word in _STRUCTURE or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
+        if (_is_structure(words, j) or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
                 or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last and not _ALGORITHM.fullmatch(words[j - 1]))):
             return None
         if untyped and not last and (

@@ -318,6 +318,25 @@ def test_a_private_key_is_masked_to_its_end_line_and_a_certificate_is_kept():
     assert "CutKeyBody" not in cut
 
 
+def test_a_private_key_inside_a_quote_that_never_closed_ends_with_its_end_line():
+    """A value's first character opened a quote (`community "abc` on IOS): the lines after it
+    are read as the string, and a private key that begins among them is masked to its END
+    line, not only to the next quote (session 10: its body leaked after `KeyLine"One`)."""
+    raw = ('snmp-server community "OpenQuote RO\n-----BEGIN RSA PRIVATE KEY-----\nKeyLine"One\nKeyLineTwo\n'
+           "-----END RSA PRIVATE KEY-----\nhostname after\n")
+    text = scrub_config(raw, fingerprint=FP).text
+    assert not any(part in text for part in ("OpenQuote", "KeyLine", "One")), text
+    assert text.endswith("-----END RSA PRIVATE KEY-----\nhostname after\n")
+
+
+def test_a_putty_key_ends_only_at_a_line_that_starts_with_private():
+    """A body line that holds `Private-` (not base64: a damaged or pasted key) does not end it."""
+    raw = "Private-Lines: 2\nBodyOne^Private-Lines:\nBodyTwo\nPrivate-MAC: MacValue1\nhostname after\n"
+    text = scrub_config(raw, fingerprint=FP).text
+    assert not any(part in text for part in ("BodyOne", "BodyTwo", "MacValue1")), text
+    assert text.splitlines()[-2].startswith("Private-MAC: <secret:") and text.endswith("hostname after\n")
+
+
 def test_a_continued_mikrotik_line_is_one_statement():
     raw = "/ppp secret\nadd name=vpn2 \\\n    password=Wrapped-Pw-1 \\\n    profile=default\n/ip address\n"
     text = scrub_config(raw, fingerprint=FP).text

@@ -1,12 +1,13 @@
 """Random secrets planted in every syntax of the corpora, and what the deny-by-default
 rule costs on real configs (no SSH; over SSH: test_secrets_unlisted_e2e.py).
 
-Property (derandomised): whatever value a device holds in a slot of a corpus line (any
-printable characters; spaces and `#`/`!` inside quoted values; quotes inside unquoted
-ones), it never appears in the scrubbed config. The value keeps what the syntax itself
-fixes: a crypt string keeps its `$9$` prefix and crypt alphabet, a Huawei ciphertext its
-fences, a URL password has no `/`, a quoted value no closing quote, and a value cut by a
-wrap keeps its length (a longer line would no longer be a wrap).
+Property (derandomised): whatever value a device holds in a slot of a corpus line (every
+printable character: quotes, brackets, backticks, `<>`, `#`, `!`, backslashes), it never
+appears in the scrubbed config. The value keeps only what the syntax itself fixes (see
+`_slot`): a crypt string keeps its `$9$` prefix and crypt alphabet, a Huawei ciphertext its
+fences, a URL password no blank or `/`, a quoted value its closing quote escaped as the
+device prints it (`\\"`), XML text its `&lt;`, and a value cut by a wrap keeps its length
+(a longer line would no longer be a wrap). `make fuzz` (profile `hunt`) draws many more.
 
 Cost: the real configs (fakenos' device outputs, the Batfish IOS config) must come
 through unchanged except the lines a reviewed list names.
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 import pytest
 import yaml
@@ -30,9 +33,8 @@ from tests.ssh import corpora
 
 FP = Fingerprinter(Secret("planted-test-fingerprint-key-0123456789abcdef"))
 SECRETS = corpora.load("secrets")
-# NOT yet: quotes, brackets and `<>` inside values (session 9's hunt found leaks with them,
-# listed in the session report); every other printable character, `#` and `!` included
-PRINTABLE = "".join(c for c in string.printable if c not in string.whitespace + "\"'<>()[]{}`") + " "
+# every printable character; a slot keeps out only what its syntax forbids (`_slot`)
+PRINTABLE = "".join(c for c in string.printable if c not in string.whitespace) + " "
 _CRYPT = re.compile(r"^\$(?:\w+\$)?")  # (FastIron `community 2 $V`: the `$` says "encrypted")
 _FENCE = re.compile(r"^(%\^%#|%\$%\$|%@%@|%#%#)")
 # a secret that is itself a word of the grammar (`md5`, `message-digest`) cannot be told from
@@ -41,55 +43,70 @@ _FENCE = re.compile(r"^(%\^%#|%\$%\$|%@%@|%#%#)")
 GRAMMAR = frozenset(re.findall(r'"([a-z0-9][a-z0-9+-]*)"', Path(scrub.__file__).read_text()))
 
 
-def _alphabet(line: str, start: int, end: int, value: str) -> str:
-    """The characters a device may print in this slot."""
+def _slot(line: str, start: int, end: int, value: str) -> tuple[str, Callable[[str], str]]:
+    """The characters a device may hold in this slot, and how it prints them."""
     before, after = corpora.SECRET.sub(lambda m: m.group(1), line[:start]), line[end:]
-    quote = before[-1:] if before[-1:] in "\"'" and after[:1] == before[-1:] else ""
-    if re.search(r"://[^/\s:@]*:$", before):  # a URL's password: percent-encoded where it matters
-        return "".join(c for c in PRINTABLE if c not in " /@\"'\\")
-    if quote:
-        return "".join(c for c in PRINTABLE if c not in quote + "\\")
+    quote = before[-1:] if before[-1:] in "\"'" and after[:1] in ("", before[-1:]) else ""
+    if not before.strip() and after[:1] == '"':  # the last line of a string over lines
+        quote = after[:1]
+    if re.search(r"://[^/\s:@]*:$", before):
+        # a URL's password: a blank ends the URL, `/` starts its path; inside a quoted string
+        # the string's quotes (and a backslash before them) would end or escape the string
+        return "".join(c for c in PRINTABLE if c not in " /\"'\\"), str
+    if re.search(r"<([\w:.-]+)>$", before):  # XML text: `<`, `>` and `&` printed as entities
+        return PRINTABLE, xml_escape
+    if quote == "'":  # single quotes (VyOS, EdgeOS, NVUE) have no escape: no `'` inside
+        return "".join(c for c in PRINTABLE if c != "'"), str
+    if quote:  # double quotes (Junos, FortiOS, RouterOS, JSON): `"` and `\` inside are escaped
+        return PRINTABLE, lambda v: v.replace("\\", "\\\\").replace('"', '\\"')
     if " " in value:  # a value that runs to the end of the line (or fills one)
-        return "".join(c for c in PRINTABLE if c not in "\"\\")
-    return "".join(c for c in PRINTABLE if c not in " \\")  # (a trailing `\` continues a RouterOS line)
+        return PRINTABLE, str
+    return "".join(c for c in PRINTABLE if c != " "), str  # one word: a blank ends it
 
 
 @st.composite
-def planted(draw, corpus: corpora.Corpus) -> tuple[list[str], list[str]]:
-    """The corpus with a random value in every slot; the values."""
-    lines, values = [], []
+def planted(draw, corpus: corpora.Corpus) -> tuple[str, str, list[str]]:
+    """The corpus with a random value in every slot, as the device prints it; the syntax
+    around the slots; the values. (Not written back as `{{value}}`: a value may hold braces.)"""
+    lines, syntax, values = [], [], []
     for line in corpus.lines:
         out, last = [], 0
         for m in corpora.SECRET.finditer(line):
             value = m.group(1)
             head = (_CRYPT.match(value) or _FENCE.match(value) or re.match("", value)).group()
             tail = head if head.startswith("%") and value.endswith(head) and len(value) > 2 * len(head) else ""
-            alphabet = (string.ascii_letters + string.digits + "./" if head.startswith("$")
-                        else _alphabet(line, m.start(), m.end(), value))
+            alphabet, printed = _slot(line, m.start(), m.end(), value)
+            if head.startswith("$"):
+                alphabet = string.ascii_letters + string.digits + "./"
             size = len(value) - len(head) - len(tail)
             wrapped = corpus.name == "secrets-wrapped"
+            if wrapped:  # (an escape would make the line longer than the wrap: none)
+                alphabet, printed = "".join(c for c in alphabet if c not in "\"\\&<>"), str
             core = draw(st.text(alphabet, min_size=size if wrapped else 8, max_size=size if wrapped else 40)
+                        .map(printed)
                         .filter(lambda s: s == s.strip() and not s.startswith(("-----", "Private-"))
                                 and s.lower() not in GRAMMAR and not s.isdigit()
                                 and not any(head + s + tail in v or v in head + s + tail for v in values)))
             new = head + core + tail
             values.append(new)
-            out += [line[last:m.start()], "{{", new, "}}"]
+            out += [line[last:m.start()], new]
             last = m.end()
         lines.append("".join(out) + line[last:])
-    return lines, values
+        syntax.append(corpora.SECRET.sub(" ", line))
+    return "\n".join(lines) + "\n", "\n".join(syntax), values
 
 
 @pytest.mark.parametrize("corpus", SECRETS, ids=lambda c: c.name)
 def test_a_random_value_in_any_slot_never_survives(corpus):
     # (no shrinking: a corpus has ~100 slots, shrinking them takes minutes; the message names the lines)
-    @settings(derandomize=True, max_examples=40, deadline=None, phases=[Phase.explicit, Phase.generate])
+    # CI: 40 examples, the same every run; `make fuzz` (profile hunt): the profile's count, fresh draws
+    ci = settings.default.derandomize
+    @settings(derandomize=ci, max_examples=40 if ci else settings.default.max_examples, deadline=None,
+              phases=[Phase.explicit, Phase.generate] if ci else [Phase.explicit, Phase.reuse, Phase.generate])
     @given(planted(corpus))
     def check(sample):
-        lines, values = sample
-        raw = corpora.Corpus(corpus.name, lines).raw
+        raw, syntax, values = sample
         text = MARKER.sub("", scrub_config(raw, fingerprint=FP).text)
-        syntax = "\n".join(corpora.SECRET.sub(" ", line) for line in lines)
         # a value that is also the syntax around it (`0000000a` inside an address) cannot be told apart
         leaks = [v for v in values if v in text and v not in syntax]
         assert leaks == [], [line for line in text.splitlines() if any(v in line for v in leaks)]
@@ -149,3 +166,15 @@ def test_a_config_is_read_as_wrapped_only_at_its_longest_line():
     assert len(keyword_last) == 80
     text = scrub_config(f"{keyword_last}\nNextLineValue tail\n", fingerprint=FP).text
     assert "NextLineValue" not in text and "tail" not in text
+
+
+def test_a_line_after_one_as_long_as_a_wrap_width_by_chance_is_read_as_a_line_too():
+    """A config whose longest line only happens to be 132 characters is read as wrapped; the
+    line after such a line is still read on its own (session 10: its community leaked)."""
+    full = "snmp-server user oxnx network-admin auth sha AuthValue1 priv aes-128 PrivValue2 localizedkey"
+    full = full.replace("AuthValue1", "AuthValue1" + "x" * (132 - len(full)))
+    assert len(full) == 132 in WRAP_WIDTHS
+    text = scrub_config(f"{full}\nsnmp-server host 10.9.1.1 traps version 2c ChanceComm3 udp-port 1162\n",
+                        fingerprint=FP).text
+    assert "ChanceComm3" not in text and "AuthValue1" not in text and "PrivValue2" not in text
+
