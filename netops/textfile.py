@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Iterator, TextIO
 
 from netops.errors import InputError, NetopsError, RowProblem
 
@@ -139,9 +139,11 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
 
     The set is written (and synced) into a new hidden sibling, ``.<name>.netops-XXXX``,
     which then trades places with ``directory`` in one ``renameat2(RENAME_EXCHANGE)``; the
-    old set, now in the sibling, is removed. A new ``directory`` is one ``rename``. A run
-    killed midway leaves only such a sibling, which the next run removes (runs on the same
-    directory take turns: an exclusive lock on its parent). ``directory`` keeps its mode
+    old set, now in the sibling, is removed with every file it holds (also files whose names
+    the new set lacks: ``directory`` holds the new set and nothing else). A new
+    ``directory`` is one ``rename``. A run killed midway leaves only such a sibling, which
+    the next run removes (runs on the same directory take turns: an exclusive lock on its
+    parent). ``directory`` keeps its mode
     (and, written by root, its owner); a symlink to a directory stays a symlink (the
     directory it names is switched).
 
@@ -159,7 +161,7 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
         raise NetopsError(f"{directory}: cannot write: {exc.strerror}") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _remove_stages(directory, texts)
+        _remove_stages(directory)
         try:
             stage = tempfile.mkdtemp(dir=directory.parent, prefix=_stage_prefix(directory))
         except (PermissionError, FileExistsError):
@@ -171,13 +173,13 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
             if not directory.exists():
                 os.rename(stage, directory)
             elif not _exchange(stage, directory):
-                _remove_stage(stage, texts)
+                _remove_stage(stage)
                 return _replace_one_by_one(directory, texts)
             os.fsync(lock)  # the switch itself survives a power loss
         except OSError as exc:
             raise NetopsError(f"{directory}: cannot write: {exc.strerror}") from None
         finally:
-            _remove_stage(stage, texts)  # the old set after a switch, the partial new one after a failure
+            _remove_stage(stage)  # the old set after a switch, the partial new one after a failure
     finally:
         os.close(lock)
 
@@ -233,19 +235,23 @@ def _exchange(first: str | Path, second: str | Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
-def _remove_stages(directory: Path, names: Iterable[str]) -> None:
+def _remove_stages(directory: Path) -> None:
     """Remove what a killed run left beside ``directory`` (its stage, or the old set)."""
     for stage in directory.parent.glob(glob.escape(_stage_prefix(directory)) + "*"):
         if stage.is_dir() and not stage.is_symlink():
-            _remove_stage(stage, names)
+            _remove_stage(stage)
 
 
-def _remove_stage(stage: str | Path, names: Iterable[str]) -> None:
-    # only the set's own files: a file someone put into the directory while it was being
-    # switched is kept (and so is the stage holding it)
-    for name in names:
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(stage, name))
+def _remove_stage(stage: str | Path) -> None:
+    """Remove a stage and the files in it: a partial new set, or the old set after the switch
+    (every file the old directory held, whatever its name: leaving the names the new set
+    lacks would strand them in a hidden directory). Not recursive: a directory someone made
+    inside is kept, and so is the stage holding it."""
+    with contextlib.suppress(OSError), os.scandir(stage) as entries:
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
     with contextlib.suppress(OSError):
         os.rmdir(stage)
 
