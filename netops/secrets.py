@@ -96,8 +96,8 @@ class SecretStore:
         text = read_text(self.path, ConfigError, max_bytes=CONFIG_MAX_BYTES)
         try:
             loaded = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            # the message quotes a position, never a value
+        except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
+            # the message quotes a position or a digit count, never a value
             raise ConfigError(f"{self.path}: not valid TOML: {exc}") from None
         self._file = _checked_shape(self.path, loaded)
         return self._file

@@ -120,6 +120,22 @@ def parse_json(path: Path, text: str, what: str = "JSON") -> Any:
             from None
 
 
+def parse_yaml(path: Path, text: str, loader: Any = None) -> Any:
+    """The YAML document ``text`` (read from ``path``; ``loader`` a SafeLoader or a
+    subclass of it), or an error naming the file and the line."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=loader or yaml.SafeLoader)  # noqa: S506 - SafeLoader or a subclass
+    except RecursionError:
+        raise file_problem(path, 1, "", "not readable YAML: nested too deeply") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise file_problem(path, getattr(mark, "line", 0) + 1, "", f"not readable YAML: {exc}") from None
+    except ValueError as exc:  # the resolver's int() on more than 4,300 digits
+        raise file_problem(path, 1, "", f"not readable YAML: {exc}") from None
+
+
 # -- writing ----------------------------------------------------------------------------------------
 
 @contextlib.contextmanager

@@ -200,3 +200,34 @@ def test_an_undamaged_state_json_is_read():
     from configs.state import _shape_problems
 
     assert list(_shape_problems(json.loads(json.dumps(STATE)))) == []
+
+
+#: more digits than int() reads (4,300): TOML and YAML parsers raise ValueError, not their own error
+DIGITS = "9" * 5_000
+RULE = ("rules:\n  - id: hunt-rule\n    title: t\n    severity: info\n    platforms: [cisco_ios]\n"
+        "    reference: {reference}\n    check:\n      require: ['^hostname']\n")
+
+
+@pytest.mark.parametrize("reader", ["NETOPS_SECRETS_FILE", "config audit --rules", "report --alertmanager-base"])
+def test_an_integer_of_5000_digits_in_a_config_file_is_one_line(reader, db, env, tmp_path):
+    """Found by the file fuzz (a 200 KB field of 9s in the secrets file): ValueError tracebacks."""
+    from tests.test_file_hunt import ROOT
+
+    environ = dict(env)
+    if reader == "NETOPS_SECRETS_FILE":
+        path = tmp_path / "secrets.toml"
+        path.write_text(f"[snmp.city_v3]\nauth_key = {DIGITS}\n")
+        path.chmod(0o600)
+        environ[reader] = str(path)
+        args, code = ["config", "backup", "--device", "gk-sch1-as1"], 4
+    elif reader == "config audit --rules":
+        path = tmp_path / "rules" / "r.yaml"
+        path.parent.mkdir()
+        path.write_text(RULE.format(reference=DIGITS))
+        args, code = ["config", "audit", "--from-store", "--rules", str(path.parent)], 2
+    else:
+        path = tmp_path / "am.yml"
+        path.write_text((ROOT / "deploy/alertmanager/alertmanager.yml").read_text() + f"\nx: {DIGITS}\n")
+        args, code = ["report", "--out", str(tmp_path / "r.html"), "--alertmanager-config", str(tmp_path / "o.yml"),
+                      "--alertmanager-base", str(path)], 2
+    assert "4300 digits" in one_error(run(db, *args, env=environ), code, str(path))
