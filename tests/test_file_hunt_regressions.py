@@ -231,3 +231,12 @@ def test_an_integer_of_5000_digits_in_a_config_file_is_one_line(reader, db, env,
         args, code = ["report", "--out", str(tmp_path / "r.html"), "--alertmanager-config", str(tmp_path / "o.yml"),
                       "--alertmanager-base", str(path)], 2
     assert "4300 digits" in one_error(run(db, *args, env=environ), code, str(path))
+
+
+@pytest.mark.parametrize("args", [["inventory", "stats"], ["inventory", "list", "--kind", "site"], ["db", "upgrade"]],
+                         ids=["stats (driver)", "list (SQLAlchemy)", "db upgrade"])
+def test_a_database_path_too_long_is_a_configuration_error(args, env, tmp_path):
+    """ENAMETOOLONG (a component over 255 bytes) went past the database's own checks to the
+    generic OSError line: exit 2 instead of the database's 4 (README "Exit codes")."""
+    path = tmp_path / ("a" * 300) / "netops.db"
+    assert "File name too long" in one_error(run(path, *args, env=env), 4, str(path))
