@@ -9,6 +9,11 @@ each a deterministic case that failed before its fix.
 - A FIFO where the config store keeps a device's file made `config audit --from-store` wait
   forever; a port written with a digit that is no ASCII digit (``²``) in an address map or in
   `exporter serve --listen` ended in a ``ValueError`` traceback.
+- state.json values its readers use unchecked (``"compliant": null``: TypeError in `report`).
+- An integer of 5,000 digits in the secrets file (TOML) or a YAML file: ValueError tracebacks.
+- A --db path with a name too long: exit 2 instead of the database's 4.
+- Not mine (planning/), strict xfail: --streets/--polygon read a 2 GB file whole; a plan
+  reference of '²' or thousands of digits crashes get_plan.
 """
 
 from __future__ import annotations
