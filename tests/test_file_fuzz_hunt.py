@@ -180,9 +180,9 @@ def json_node(data, content):
 
 
 def yaml_node(data, content):
-    try:
+    try:  # (the damage so far may have made it no YAML, too deep or an int() too long)
         doc = yaml.safe_load(content)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError, ValueError):
         return content
     values = AWKWARD_JSON + AWKWARD_TEXT[:30]
     return yaml.safe_dump(_replaced(data, doc, values), allow_unicode=True).encode("utf-8", "surrogatepass")
