@@ -13,16 +13,17 @@ import typer
 
 from commands.common import app_context, console, err_console
 from netops.errors import InputError, RowProblem
-from netops.settings import WORKSPACE_ENV
+from netops.settings import WORKSPACE_ENV, tcp_port
 
 app = typer.Typer(no_args_is_help=True)  # its help is in cli.GROUPS
 
 
 def _listen(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise InputError([RowProblem("--listen", 1, "listen", value, "expected HOST:PORT")])
-    return host.strip("[]"), int(port)
+    host, _, text = value.rpartition(":")
+    port = tcp_port(text)
+    if not host or port is None:
+        raise InputError([RowProblem("--listen", 1, "listen", value, "expected HOST:PORT (a port 0-65535)")])
+    return host.strip("[]"), port
 
 
 @app.command()

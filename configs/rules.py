@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inventory.models import DeviceRole, SiteKind
 from netops.errors import InputError, NetopsError, RowProblem
-from netops.textfile import CONFIG_MAX_BYTES, read_text
+from netops.textfile import CONFIG_MAX_BYTES, parse_yaml, read_text
 from netops.vocabulary import Severity, parse_severity  # one severity scale for every audit
 
 RULES_ENV = "NETOPS_RULES_DIR"
@@ -199,19 +199,12 @@ def load_rules(extra_dirs: list[Path] = ()) -> list[Rule]:
 
 def _load_file(path: Path, problems: list[RowProblem]) -> list[Rule]:
     try:
-        doc = yaml.load(read_text(path, max_bytes=CONFIG_MAX_BYTES), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except InputError as exc:  # not UTF-8 text
+        doc = parse_yaml(path, read_text(path, max_bytes=CONFIG_MAX_BYTES), _LineLoader)
+    except InputError as exc:  # not UTF-8 text, not YAML
         problems.extend(exc.problems)
         return []
     except NetopsError as exc:  # cannot be read
         problems.append(RowProblem(str(path), 1, "-", "-", str(exc).removeprefix(f"{path}: ")))
-        return []
-    except RecursionError:
-        problems.append(RowProblem(str(path), 1, "-", "-", "not readable YAML: nested too deeply"))
-        return []
-    except yaml.YAMLError as exc:
-        problems.append(RowProblem(str(path), getattr(getattr(exc, "problem_mark", None), "line", 0) + 1,
-                                   "-", "-", f"not readable YAML: {exc}"))
         return []
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         problems.append(RowProblem(str(path), 1, "rules", "-", "expected a mapping with a list under 'rules:'"))

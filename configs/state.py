@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,12 +39,34 @@ def default_workspace() -> Path:
     return Path(raw).expanduser() if raw else platformdirs.user_data_path("netops") / "configs"
 
 
-#: what netops' own runs record in state.json: run -> its tables of one object per device or rule
-STATE_SHAPE = {"backup": ("devices",), "audit": ("rules",), "audit_intended": ("rules",), "lldp": ()}
+NUMBER, TEXT = "a number", "text"
+#: the fields of a rule's row in an audit's record
+_RULE_ROW = {"severity": TEXT, "title": TEXT, "compliant": NUMBER, "noncompliant": NUMBER}
+#: what netops' own runs record in state.json: run -> its tables, each of one object per
+#: device or rule (field -> kind) or of numbers (``lldp.mismatches``)
+STATE_SHAPE: dict[str, dict[str, dict[str, str] | str]] = {
+    "backup": {"devices": {"last_success": NUMBER, "last_attempt": NUMBER, "status": TEXT}},
+    "audit": {"rules": _RULE_ROW},
+    "audit_intended": {"rules": _RULE_ROW},
+    "lldp": {"mismatches": NUMBER},
+}
+#: numbers of a run's record itself (backup's ``devices`` is its table, the others' a count)
+RUN_NUMBERS = ("last_run", "devices", "failed_devices")
+#: fields the readers (report, the exporter's collector) cannot do without; others may be
+#: missing, in a record an older netops wrote
+REQUIRED = {"severity", "compliant", "noncompliant"}
+
+
+def _is(kind: str, value: Any) -> bool:
+    if kind == TEXT:
+        return isinstance(value, str)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _shape_problems(state: Any) -> Iterator[tuple[str, Any, str]]:
-    """(field, value, what it should be) where state.json is not what the runs write."""
+    """(field, value, what it should be) where state.json is not what the runs write: every
+    value its readers use is checked here, so that a damaged record is one line naming the
+    field (session 10's hunt: ``"compliant": null`` ended `netops report` in a TypeError)."""
     if not isinstance(state, dict):
         yield "(file)", state, "a JSON object"
         return
@@ -52,10 +75,32 @@ def _shape_problems(state: Any) -> Iterator[tuple[str, Any, str]]:
         if not isinstance(section, dict):
             yield run, section, "an object"
             continue
-        for table in tables:
+        for name in RUN_NUMBERS:
+            if name in section and name not in tables and not _is(NUMBER, section[name]):
+                yield f"{run}.{name}", section[name], NUMBER
+        for table, row_shape in tables.items():
             rows = section.get(table, {})
-            if not isinstance(rows, dict) or not all(isinstance(row, dict) for row in rows.values()):
-                yield f"{run}.{table}", rows, "an object of objects"
+            if not isinstance(rows, dict):
+                yield f"{run}.{table}", rows, "an object"
+                continue
+            for key, row in rows.items():
+                yield from _row_problems(f"{run}.{table}.{key}", row, row_shape)
+
+
+def _row_problems(where: str, row: Any, shape: dict[str, str] | str) -> Iterator[tuple[str, Any, str]]:
+    if isinstance(shape, str):
+        if not _is(shape, row):
+            yield where, row, shape
+        return
+    if not isinstance(row, dict):
+        yield where, row, "an object"
+        return
+    for name, kind in shape.items():
+        if name not in row:
+            if name in REQUIRED:
+                yield f"{where}.{name}", None, f"{kind} (it is missing)"
+        elif not _is(kind, row[name]):
+            yield f"{where}.{name}", row[name], kind
 
 
 class Workspace:

@@ -17,6 +17,7 @@ Latin-1 terminal) travels through netops as a surrogate (Python's "surrogateesca
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,9 +26,11 @@ from types import EllipsisType
 from urllib.parse import quote, unquote
 
 from configs.changes import describe
-from netops.errors import ConfigError, NotFoundError
+from netops.errors import ConfigError, NetopsError, NotFoundError
 
 SUFFIX = ".cfg"
+#: the largest file the store reads as a device's config (the largest real configs are a few MB)
+STORED_CONFIG_MAX_BYTES = 64 * 2**20
 
 
 def config_bytes(text: str) -> bytes:
@@ -120,7 +123,9 @@ class GitConfigStore:
         them for the whole run (None: none); left out, read here."""
         data = config_bytes(text)
         path = self.root / file_name(device)
-        if not path.exists() or path.read_bytes() != data:
+        # a FIFO or a device there is replaced, not read (a read would wait forever), and a
+        # file of another size differs without reading it
+        if not path.is_file() or path.stat().st_size != len(data) or path.read_bytes() != data:
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
@@ -195,7 +200,17 @@ class GitConfigStore:
     def current(self, device: str) -> str | None:
         """The device's file in the work tree (what `config audit --from-store` reads)."""
         path = self.root / file_name(device)
-        return config_text(path.read_bytes()) if path.exists() else None
+        if not path.exists():
+            return None
+        # what another tool (or a mistake) put there: a FIFO would make the read wait forever,
+        # a 2 GB sparse file would fill the memory
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise NetopsError(f"{path}: not a regular file; the store holds one config file per device")
+        if info.st_size > STORED_CONFIG_MAX_BYTES:
+            raise NetopsError(f"{path}: {info.st_size:,} bytes, larger than any device config "
+                              f"({STORED_CONFIG_MAX_BYTES // 2**20} MiB at most)")
+        return config_text(path.read_bytes())
 
     def history(self, device: str) -> list[Revision]:
         if not self._has_commits():

@@ -22,6 +22,7 @@ from inventory.models import Device, Site, SshProfile, Status
 from netops.access import AccessStatus, DeviceResult, DeviceTarget
 from netops.errors import InputError, NotFoundError, RowProblem
 from netops.secrets import SecretStore
+from netops.settings import tcp_port
 from netops.textfile import read_json, read_text
 from configs.platforms import PLATFORMS
 
@@ -180,11 +181,12 @@ def load_address_map(path: Path) -> dict[str, tuple[str, int]]:
         raise InputError([RowProblem(str(path), 1, "-", "-", "expected a JSON object {device: 'host:port'}")])
     mapping, problems = {}, []
     for row, (name, value) in enumerate(raw.items(), start=1):
-        host, _, port = str(value).rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        host, _, text = str(value).rpartition(":")
+        port = tcp_port(text)
+        if not host or not port:
             problems.append(RowProblem(str(path), row, name, str(value), "expected host:port"))
             continue
-        mapping[name] = (host.strip("[]"), int(port))
+        mapping[name] = (host.strip("[]"), port)
     if problems:
         raise InputError(problems)
     return mapping

@@ -28,7 +28,7 @@ from typing import Any, Callable, TextIO
 from inventory.entities import KINDS, EntityKind
 from inventory.store import SourceRow
 from netops.errors import InputError, NetopsError, RowProblem
-from netops.textfile import file_problem, read_text
+from netops.textfile import file_problem, parse_json, read_text
 
 FORMATS = ("csv", "geojson")
 
@@ -180,14 +180,7 @@ def _read_csv(path: Path, text: str, kind_name: str | None) -> tuple[str, list[S
 
 
 def _read_geojson(path: Path, text: str, kind_name: str | None) -> tuple[str, list[SourceRow]]:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise file_problem(path, exc.lineno, "", f"not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise file_problem(path, 1, "", "not readable as JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise file_problem(path, 1, "", f"not readable as JSON: {exc}") from None
+    doc = parse_json(path, text)
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise InputError([RowProblem(str(path), 1, "type", str(doc.get("type") if isinstance(doc, dict) else ""),
                                      "expected a GeoJSON FeatureCollection")])

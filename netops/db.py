@@ -141,6 +141,12 @@ def prepare_location(url: str, *, create: bool) -> None:
     path = sqlite_file(url)
     if path is None:
         return
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # missing: created below, or named as missing
+    except OSError as exc:  # a name too long, a symlink loop, a directory it may not search
+        raise DatabaseError(f"{path}: {exc.strerror}: check --db / {DB_ENV}") from None
     if path.is_dir():
         raise DatabaseError(f"{path} is a directory, not a SQLite database file: "
                             f"give --db a file path (e.g. {path / 'netops.db'})")

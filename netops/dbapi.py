@@ -119,7 +119,11 @@ def connect_checked(url: str, lock_timeout: float):
 def _connect(url: str, lock_timeout: float):
     if url.startswith(SQLITE_PREFIX) and not {"?", "%"} & set(url):  # no options, nothing quoted
         path = Path(url[len(SQLITE_PREFIX):])
-        if path.name in ("", ":memory:") or not path.is_file() or not _is_sqlite_file(path):
+        try:
+            usable = path.name not in ("", ":memory:") and path.is_file() and _is_sqlite_file(path)
+        except OSError:  # a name too long...: the engine's way says what is wrong with it
+            usable = False
+        if not usable:
             return None
         return sqlite_connect(path, lock_timeout)
     prefix = next((p for p in POSTGRES_PREFIXES if url.startswith(p)), None)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from netops.errors import ConfigError
 from netops.settings import SECRETS_FILE_ENV
+from netops.textfile import CONFIG_MAX_BYTES, read_text
 
 MASK = "********"
 
@@ -89,14 +90,14 @@ class SecretStore:
                 f"{self.path}: secrets file has mode {mode:04o}; it must be readable by its "
                 f"owner only (chmod 600 {self.path})"
             )
+        # read as every file a user hands netops (textfile.read_text): in blocks, refused at
+        # the first NUL byte or past CONFIG_MAX_BYTES (a 2 GB sparse file once took 2 GB of
+        # memory, or ended in a MemoryError traceback where less was allowed)
+        text = read_text(self.path, ConfigError, max_bytes=CONFIG_MAX_BYTES)
         try:
-            loaded = tomllib.loads(self.path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{self.path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-        except OSError as exc:
-            raise ConfigError(f"{self.path}: cannot read the secrets file: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            # the message quotes a position, never a value
+            loaded = tomllib.loads(text)
+        except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
+            # the message quotes a position or a digit count, never a value
             raise ConfigError(f"{self.path}: not valid TOML: {exc}") from None
         self._file = _checked_shape(self.path, loaded)
         return self._file

@@ -90,3 +90,12 @@ class Settings:
         secrets = os.environ.get(SECRETS_FILE_ENV) or str(_user_config_dir() / "secrets.toml")
         return cls(db_url=url, secrets_file=Path(secrets).expanduser(),
                    db_lock_timeout=lock_timeout(os.environ.get(LOCK_TIMEOUT_ENV)))
+
+
+def tcp_port(text: str) -> int | None:
+    """The port ``text`` (the part after a HOST:) names, or None: ASCII digits only
+    (``str.isdigit`` also takes ``²``, which ``int`` refuses; 5,000 digits exceed what
+    ``int`` reads) and at most 65535."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5) or int(text) > 65535:
+        return None
+    return int(text)

@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Iterator, TextIO
 
 from netops.errors import InputError, NetopsError, RowProblem
 
@@ -43,29 +43,50 @@ def read_text(path: Path, error: type[NetopsError] = NetopsError, max_bytes: int
     """The text of a UTF-8 file; ``error`` (exit 2 by default; the secrets file's is a
     configuration error) names the file when it cannot be read or is no UTF-8 text.
     ``max_bytes`` bounds a file a slow parser reads (YAML and TOML are parsed in Python:
-    a 100 MB line would take minutes): a longer one is refused after reading that much."""
+    a 100 MB line would take minutes): a longer one is refused after reading that much.
+    The file is read in blocks and refused at the first block holding a NUL byte (a 2 GB
+    sparse file or a disk image is refused after 1 MiB, not after reading 2 GB into memory);
+    a text too large for the memory there is is refused naming the file."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+            data = _read_until_binary(handle, max_bytes)
+        text = _text_or_problem(data)
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
         raise error(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror}") from None
+    except MemoryError:
+        raise error(f"{path}: too large to read into the memory this process may use") from None
     if max_bytes is not None and len(data) > max_bytes:
         raise error(f"{path}: larger than {max_bytes // 2**20} MiB, too large for what it should hold")
-    problem = _not_utf8(data)
-    if problem is None:
-        return data.decode("utf-8-sig")
-    line, value, reason = problem
+    if isinstance(text, str):
+        return text
+    line, value, reason = text
     if error is NetopsError:
         raise file_problem(path, line, value, reason)
     raise error(f"{path}: line {line}: {reason}")
 
 
-def _not_utf8(data: bytes) -> tuple[int, str, str] | None:
-    """(line, value, reason) of the first thing that makes ``data`` no UTF-8 text."""
+#: read in blocks of this size, to stop at the first one that shows the file is no text
+_BLOCK = 2**20
+
+
+def _read_until_binary(handle, max_bytes: int | None) -> bytearray:
+    """The file's bytes, up to and including the first block holding a NUL byte (no UTF-8
+    text holds one, and what follows is never looked at) or holding byte ``max_bytes + 1``."""
+    data = bytearray()
+    while block := handle.read(_BLOCK):
+        data += block
+        if b"\x00" in block or max_bytes is not None and len(data) > max_bytes:
+            break
+    return data
+
+
+def _text_or_problem(data: bytes | bytearray) -> str | tuple[int, str, str]:
+    """The text ``data`` holds, or (line, value, reason) of the first thing that makes it
+    no UTF-8 text."""
     for bom, encoding in _FOREIGN_BOMS:
         if data.startswith(bom):
             return 1, "", f"the file is {encoding}; save it as UTF-8"
@@ -73,16 +94,19 @@ def _not_utf8(data: bytes) -> tuple[int, str, str] | None:
     if nul >= 0:
         return data.count(b"\n", 0, nul) + 1, "", "NUL bytes: a binary, UTF-16 or UTF-32 file, not UTF-8 text"
     try:
-        data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return (data.count(b"\n", 0, exc.start) + 1, f"0x{data[exc.start]:02x}",
                 "not UTF-8 (latin-1 or cp1252?); save the file as UTF-8")
-    return None
 
 
 def read_json(path: Path, what: str = "JSON") -> Any:
     """A JSON document from a UTF-8 file; every way it can be unreadable names the file."""
-    text = read_text(path)
+    return parse_json(path, read_text(path), what)
+
+
+def parse_json(path: Path, text: str, what: str = "JSON") -> Any:
+    """The JSON document ``text`` (read from ``path``), or an error naming the file."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -91,6 +115,25 @@ def read_json(path: Path, what: str = "JSON") -> Any:
         raise file_problem(path, 1, "", f"not readable as {what}: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise file_problem(path, 1, "", f"not readable as {what}: {exc}") from None
+    except MemoryError:
+        raise file_problem(path, 1, "", f"not readable as {what}: too large for the memory this process may use") \
+            from None
+
+
+def parse_yaml(path: Path, text: str, loader: Any = None) -> Any:
+    """The YAML document ``text`` (read from ``path``; ``loader`` a SafeLoader or a
+    subclass of it), or an error naming the file and the line."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=loader or yaml.SafeLoader)  # noqa: S506 - SafeLoader or a subclass
+    except RecursionError:
+        raise file_problem(path, 1, "", "not readable YAML: nested too deeply") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise file_problem(path, getattr(mark, "line", 0) + 1, "", f"not readable YAML: {exc}") from None
+    except ValueError as exc:  # the resolver's int() on more than 4,300 digits
+        raise file_problem(path, 1, "", f"not readable YAML: {exc}") from None
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -139,9 +182,11 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
 
     The set is written (and synced) into a new hidden sibling, ``.<name>.netops-XXXX``,
     which then trades places with ``directory`` in one ``renameat2(RENAME_EXCHANGE)``; the
-    old set, now in the sibling, is removed. A new ``directory`` is one ``rename``. A run
-    killed midway leaves only such a sibling, which the next run removes (runs on the same
-    directory take turns: an exclusive lock on its parent). ``directory`` keeps its mode
+    old set, now in the sibling, is removed with every file it holds (also files whose names
+    the new set lacks: ``directory`` holds the new set and nothing else). A new
+    ``directory`` is one ``rename``. A run killed midway leaves only such a sibling, which
+    the next run removes (runs on the same directory take turns: an exclusive lock on its
+    parent). ``directory`` keeps its mode
     (and, written by root, its owner); a symlink to a directory stays a symlink (the
     directory it names is switched).
 
@@ -159,7 +204,7 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
         raise NetopsError(f"{directory}: cannot write: {exc.strerror}") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _remove_stages(directory, texts)
+        _remove_stages(directory)
         try:
             stage = tempfile.mkdtemp(dir=directory.parent, prefix=_stage_prefix(directory))
         except (PermissionError, FileExistsError):
@@ -171,13 +216,13 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
             if not directory.exists():
                 os.rename(stage, directory)
             elif not _exchange(stage, directory):
-                _remove_stage(stage, texts)
+                _remove_stage(stage)
                 return _replace_one_by_one(directory, texts)
             os.fsync(lock)  # the switch itself survives a power loss
         except OSError as exc:
             raise NetopsError(f"{directory}: cannot write: {exc.strerror}") from None
         finally:
-            _remove_stage(stage, texts)  # the old set after a switch, the partial new one after a failure
+            _remove_stage(stage)  # the old set after a switch, the partial new one after a failure
     finally:
         os.close(lock)
 
@@ -233,19 +278,23 @@ def _exchange(first: str | Path, second: str | Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
-def _remove_stages(directory: Path, names: Iterable[str]) -> None:
+def _remove_stages(directory: Path) -> None:
     """Remove what a killed run left beside ``directory`` (its stage, or the old set)."""
     for stage in directory.parent.glob(glob.escape(_stage_prefix(directory)) + "*"):
         if stage.is_dir() and not stage.is_symlink():
-            _remove_stage(stage, names)
+            _remove_stage(stage)
 
 
-def _remove_stage(stage: str | Path, names: Iterable[str]) -> None:
-    # only the set's own files: a file someone put into the directory while it was being
-    # switched is kept (and so is the stage holding it)
-    for name in names:
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(stage, name))
+def _remove_stage(stage: str | Path) -> None:
+    """Remove a stage and the files in it: a partial new set, or the old set after the switch
+    (every file the old directory held, whatever its name: leaving the names the new set
+    lacks would strand them in a hidden directory). Not recursive: a directory someone made
+    inside is kept, and so is the stage holding it."""
+    with contextlib.suppress(OSError), os.scandir(stage) as entries:
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
     with contextlib.suppress(OSError):
         os.rmdir(stage)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session
 
-from netops.textfile import CONFIG_MAX_BYTES, file_problem, read_text, write_text
+from netops.textfile import CONFIG_MAX_BYTES, file_problem, parse_yaml, read_text, write_text
 from topology.network import FailureSet, Network
 from topology.rows import load_inventory
 
@@ -58,13 +58,7 @@ def _literal(code: str) -> str:
 def read_alertmanager_base(base: Path) -> dict:
     """The Alertmanager config the inhibit rules are added to: a YAML mapping whose
     ``inhibit_rules`` (if any) is a list; anything else is refused naming the file."""
-    try:
-        config = yaml.safe_load(read_text(base, max_bytes=CONFIG_MAX_BYTES))
-    except RecursionError:
-        raise file_problem(base, 1, "", "not readable YAML: nested too deeply") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise file_problem(base, getattr(mark, "line", 0) + 1, "", f"not readable YAML: {exc}") from None
+    config = parse_yaml(base, read_text(base, max_bytes=CONFIG_MAX_BYTES))
     if not isinstance(config, dict):
         raise file_problem(base, 1, "", "not an Alertmanager config: expected a YAML mapping (route:, receivers:, ...)")
     if not isinstance(config.get("inhibit_rules") or [], list):

@@ -45,6 +45,8 @@ print(steps)
 OLD = {"hotspots.geojson": "old hotspots\n", "hotspots.csv": "old,csv\n", "buildings.csv": "old buildings\n"}
 NEW = {"hotspots.geojson": "new hotspots\n", "hotspots.csv": "new,csv\n", "buildings.csv": "new buildings\n"}
 THIRD = {name: text.replace("new", "third") for name, text in NEW.items()}
+#: an older set with a file the newer sets no longer have (a layer since retired)
+RETIRED = OLD | {"retired.csv": "old retired\n"}
 
 
 def write_in_child(directory: Path, texts: dict[str, str], kill_at: int) -> subprocess.CompletedProcess:
@@ -58,10 +60,10 @@ def files_of(directory: Path) -> dict[str, str] | None:
     return {p.name: p.read_text() for p in directory.iterdir()}
 
 
-@pytest.mark.parametrize("before", ["an older set", "no directory"])
+@pytest.mark.parametrize("before", ["an older set", "an older set with a retired file", "no directory"])
 def test_a_kill_at_any_step_leaves_one_whole_set(tmp_path, before):
     out = tmp_path / "open-data"
-    old = OLD if before == "an older set" else None
+    old = {"an older set": OLD, "an older set with a retired file": RETIRED}.get(before)
     kills = 0
     for kill_at in range(1, 200):
         if old is not None:
@@ -102,16 +104,17 @@ def test_the_switch_keeps_modes_and_a_symlink(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["open-data", "published"]
 
 
-def test_a_file_put_in_during_the_switch_is_kept(tmp_path):
-    """The old set's stage is emptied of the set's own names only: anything else stays."""
+def test_files_the_new_set_lacks_are_removed_not_stranded(tmp_path):
+    """The directory holds the new set and nothing else: files of the old one whose names the
+    new set lacks go with the old set (session 9 left them in a hidden ``.open-data.netops-XXXX``
+    sibling, one more for every such run)."""
     out = tmp_path / "open-data"
-    textfile.write_file_set(out, OLD)
-    (out / "mine.txt").write_text("keep me\n")
+    textfile.write_file_set(out, RETIRED)
+    (out / "mine.txt").write_text("put in by hand\n")
     textfile.write_file_set(out, NEW)
-    leftover = [p for p in tmp_path.iterdir() if p.name != "open-data"]
-    assert files_of(out) == NEW and [files_of(p) for p in leftover] == [{"mine.txt": "keep me\n"}]
-    textfile.write_file_set(out, THIRD)  # and a later run does not delete it either
-    assert [files_of(p) for p in tmp_path.iterdir() if p.name != "open-data"] == [{"mine.txt": "keep me\n"}]
+    assert files_of(out) == NEW and os.listdir(tmp_path) == ["open-data"]
+    textfile.write_file_set(out, THIRD)
+    assert files_of(out) == THIRD and os.listdir(tmp_path) == ["open-data"]
 
 
 def test_a_mount_point_is_replaced_file_by_file(tmp_path):

@@ -1,0 +1,247 @@
+"""What session 10's file hunt found (tests/test_file_fuzz_hunt.py and the paths below),
+each a deterministic case that failed before its fix.
+
+- A 2 GB sparse file (all NUL bytes) handed to any reader was read whole into memory before
+  it was refused (23 s and 2.1 GB for `inventory import`), and where the process may use
+  less memory (a container, ``ulimit -v``) it ended in a ``MemoryError`` traceback. Readers
+  now read in blocks and stop at the first NUL byte (netops.textfile.read_text); the
+  secrets file goes through the same reader; a stored config is refused by its size.
+- A FIFO where the config store keeps a device's file made `config audit --from-store` wait
+  forever; a port written with a digit that is no ASCII digit (``²``) in an address map or in
+  `exporter serve --listen` ended in a ``ValueError`` traceback.
+- state.json values its readers use unchecked (``"compliant": null``: TypeError in `report`).
+- An integer of 5,000 digits in the secrets file (TOML) or a YAML file: ValueError tracebacks.
+- A --db path with a name too long: exit 2 instead of the database's 4.
+- Not mine (planning/), strict xfail: --streets/--polygon read a 2 GB file whole; a plan
+  reference of '²' or thousands of digits crashes get_plan.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.test_file_hunt import ADDRESS_MAP, NETOPS, base_db, db, env, one_error, run  # noqa: F401
+
+#: the address space a child may use: enough for netops, far less than a 2 GB file
+MEMORY_LIMIT = 1536 * 2**20
+SPARSE = 2 * 2**30
+
+
+def _limited():
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def netops_limited(db_path: Path, args: list[str], environ: dict[str, str]) -> subprocess.CompletedProcess:
+    """`netops ARGS` in a child that may use MEMORY_LIMIT bytes of address space."""
+    return subprocess.run([str(NETOPS), "--db", str(db_path), *args], capture_output=True, text=True,
+                          env={**os.environ, **environ}, preexec_fn=_limited, timeout=120)
+
+
+def _workspace_config(tmp: Path) -> Path:
+    return tmp / "workspace" / "repo" / "gk-sch1-as1.cfg"
+
+
+#: reader -> (where the file goes, argv, environment, exit code of the refusal)
+SPARSE_READERS = {
+    "inventory import (CSV)": (lambda t: t / "sites.csv", lambda p, t: ["inventory", "import", str(p)], {}, 2),
+    "inventory import (GeoJSON)": (lambda t: t / "sites.geojson", lambda p, t: ["inventory", "import", str(p)], {}, 2),
+    "plan batch --csv": (lambda t: t / "sites.csv", lambda p, t: ["plan", "batch", "--csv", str(p), "--dry-run"],
+                         {}, 2),
+    "config audit --address-map": (lambda t: t / "map.json", lambda p, t: ["config", "audit", "--device",
+                                                                           "gk-sch1-as1", "--address-map", str(p)],
+                                   {}, 2),
+    "config audit --known-hosts": (lambda t: t / "known_hosts", lambda p, t: ["config", "audit", "--device",
+                                                                              "gk-sch1-as1", "--known-hosts", str(p)],
+                                   {}, 2),
+    "config audit --rules": (lambda t: t / "rules" / "big.yaml", lambda p, t: ["config", "audit", "--from-store",
+                                                                               "--rules", str(p.parent)], {}, 2),
+    "report --alertmanager-base": (lambda t: t / "am.yml", lambda p, t: [
+        "report", "--out", str(t / "r.html"), "--alertmanager-config", str(t / "out.yml"),
+        "--alertmanager-base", str(p)], {}, 2),
+    "state.json": (lambda t: t / "workspace" / "state.json",
+                   lambda p, t: ["report", "--json", "--out", str(t / "r.html")], {}, 2),
+    "NETOPS_SECRETS_FILE": (lambda t: t / "secrets.toml", lambda p, t: ["config", "backup", "--device", "gk-sch1-as1"],
+                            {"NETOPS_SECRETS_FILE": "FILE"}, 4),
+    "a stored config (config audit --from-store)": (_workspace_config, lambda p, t: [
+        "config", "audit", "--from-store", "--device", "gk-sch1-as1"], {}, 2),
+}
+
+
+@pytest.mark.parametrize("reader", SPARSE_READERS)
+def test_a_2_gb_sparse_file_is_refused_in_one_line_without_reading_it_all(reader, db, env, tmp_path):
+    where, args, extra, code = SPARSE_READERS[reader]
+    path = where(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if reader.startswith("a stored config"):  # the store is a git repository netops made
+        assert run(db, "config", "audit", "--from-store", "--device", "gk-sch1-as1", env=env).exit_code == 3
+    with path.open("wb") as handle:
+        handle.truncate(SPARSE)
+    path.chmod(0o600)
+    environ = {**env, "NETOPS_CONFIG_DIR": str(tmp_path / "workspace")}
+    environ |= {name: str(path) if value == "FILE" else value for name, value in extra.items()}
+    done = netops_limited(db, args(path, tmp_path), environ)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == code and len(lines) == 1 and lines[0].startswith("error: "), \
+        (done.returncode, done.stderr[-2000:])
+    assert str(path) in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("option", ["--streets", "--polygon"])
+@pytest.mark.xfail(strict=True, reason="planning/ (plan-fast, plan-red2): load_street_network and the --polygon "
+                                       "reader use Path.read_text: a 2 GB file is read whole (MemoryError traceback "
+                                       "under a memory limit); reported to the lead")
+def test_a_2_gb_sparse_planning_file_is_refused_in_one_line(option, db, env, tmp_path):
+    path = tmp_path / "big.geojson"
+    with path.open("wb") as handle:
+        handle.truncate(SPARSE)
+    args = (["plan", "connect", "KITA-2", "--dry-run", "--streets", str(path)] if option == "--streets"
+            else ["plan", "area", "--polygon", str(path), "--dry-run"])
+    done = netops_limited(db, args, env)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and str(path) in lines[0], (done.returncode, done.stderr[-2000:])
+
+
+def test_a_fifo_in_the_config_store_is_refused_not_waited_on(db, env, tmp_path):
+    environ = {**env, "NETOPS_CONFIG_DIR": str(tmp_path / "workspace")}
+    assert run(db, "config", "audit", "--from-store", "--device", "gk-sch1-as1", env=environ).exit_code == 3
+    fifo = _workspace_config(tmp_path)
+    os.mkfifo(fifo)
+    try:  # a child with a timeout: before the fix it waited for a writer forever
+        done = subprocess.run([str(NETOPS), "--db", str(db), "config", "audit", "--from-store", "--device",
+                               "gk-sch1-as1"], capture_output=True, text=True, env={**os.environ, **environ},
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("config audit --from-store waited on a FIFO in the store")
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and str(fifo) in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("port", ["²", "٣", "99999", "9" * 5_000])
+def test_an_address_map_port_that_is_no_port_is_one_line(port, db, env, tmp_path):
+    path = tmp_path / "map.json"
+    path.write_text('{"gk-sch1-as1": "127.0.0.1:%s"}' % port, encoding="utf-8")
+    result = run(db, "config", "audit", "--device", "gk-sch1-as1", "--address-map", str(path), env=env)
+    assert "expected host:port" in one_error(result, 2, str(path))
+
+
+@pytest.mark.parametrize("port", ["²", "99999", "9" * 5_000, ""])
+def test_a_listen_port_that_is_no_port_is_one_line(port, db, env):
+    result = run(db, "exporter", "serve", "--listen", f"127.0.0.1:{port}", env=env)
+    assert "expected HOST:PORT" in one_error(result, 2, "--listen")
+
+
+@pytest.mark.parametrize("ref", ["²", "9" * 5_000, "9" * 23])
+@pytest.mark.parametrize("verb", ["show", "discard", "apply"])
+@pytest.mark.xfail(strict=True, reason="planning/changeset.get_plan: int(ref) after str.isdigit() ('²' passes, "
+                                       "int() refuses it; 5,000 digits exceed int's limit; 23 digits overflow "
+                                       "SQLite's INTEGER); planning/ is plan-fast's and plan-red2's: reported")
+def test_a_plan_reference_that_is_no_id_is_one_line(ref, verb, db, env):
+    result = run(db, "plan", verb, ref, env=env)
+    one_error(result, 2, "")
+
+
+#: a record of `netops config` runs (state.json) damaged in one value its readers use
+STATE = {"backup": {"devices": {"gk-sch1-as1": {"last_success": 1.7e9, "last_attempt": 1.7e9, "status": "ok"}},
+                    "last_run": 1.7e9},
+         "audit": {"rules": {"r1": {"severity": "critical", "title": "t", "compliant": 3, "noncompliant": 1}},
+                   "devices": 4, "failed_devices": 0, "last_run": 1.7e9},
+         "lldp": {"mismatches": {"missing": 1}, "devices": 4, "failed_devices": 0, "last_run": 1.7e9}}
+STATE_DAMAGES = {  # (run, table or None, row or None, field) -> a value that is not what the runs write
+    "compliant null": (("audit", "rules", "r1", "compliant"), None),
+    "severity missing": (("audit", "rules", "r1", "severity"), ...),
+    "last_success text": (("backup", "devices", "gk-sch1-as1", "last_success"), "yesterday"),
+    "status a number": (("backup", "devices", "gk-sch1-as1", "status"), 7),
+    "a mismatch count text": (("lldp", "mismatches", "missing"), "one"),
+    "last_run NaN": (("lldp", "last_run"), float("nan")),
+    "devices true": (("audit", "devices"), True),
+}
+
+
+def _damaged_state(damage: str) -> dict:
+    import copy
+
+    state = copy.deepcopy(STATE)
+    path, value = STATE_DAMAGES[damage]
+    parent = state
+    for step in path[:-1]:
+        parent = parent[step]
+    if value is ...:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return state
+
+
+@pytest.mark.parametrize("damage", STATE_DAMAGES)
+def test_a_damaged_value_in_state_json_is_one_line_naming_it(damage, db, env, tmp_path):
+    """`netops report` summed ``"compliant": null`` (TypeError) and the exporter's collector
+    looked up a missing ``severity`` (KeyError at scrape time): the loader now checks every
+    value its readers use."""
+    import json
+
+    from configs.metrics import ConfigStateCollector
+    from configs.state import Workspace
+
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    state = workspace / "state.json"
+    state.write_text(json.dumps(_damaged_state(damage)))
+    result = run(db, "report", "--json", "--out", str(tmp_path / "r.html"),
+                 env={**env, "NETOPS_CONFIG_DIR": str(workspace)})
+    field = ".".join(STATE_DAMAGES[damage][0])
+    assert f"field '{field}'" in one_error(result, 2, str(state))
+    families = {f.name: f for f in ConfigStateCollector(Workspace(workspace)).collect()}
+    assert list(families) == ["netops_config_state_readable"]
+    assert families["netops_config_state_readable"].samples[0].value == 0.0
+
+
+def test_an_undamaged_state_json_is_read():
+    import json
+
+    from configs.state import _shape_problems
+
+    assert list(_shape_problems(json.loads(json.dumps(STATE)))) == []
+
+
+#: more digits than int() reads (4,300): TOML and YAML parsers raise ValueError, not their own error
+DIGITS = "9" * 5_000
+RULE = ("rules:\n  - id: hunt-rule\n    title: t\n    severity: info\n    platforms: [cisco_ios]\n"
+        "    reference: {reference}\n    check:\n      require: ['^hostname']\n")
+
+
+@pytest.mark.parametrize("reader", ["NETOPS_SECRETS_FILE", "config audit --rules", "report --alertmanager-base"])
+def test_an_integer_of_5000_digits_in_a_config_file_is_one_line(reader, db, env, tmp_path):
+    """Found by the file fuzz (a 200 KB field of 9s in the secrets file): ValueError tracebacks."""
+    from tests.test_file_hunt import ROOT
+
+    environ = dict(env)
+    if reader == "NETOPS_SECRETS_FILE":
+        path = tmp_path / "secrets.toml"
+        path.write_text(f"[snmp.city_v3]\nauth_key = {DIGITS}\n")
+        path.chmod(0o600)
+        environ[reader] = str(path)
+        args, code = ["config", "backup", "--device", "gk-sch1-as1"], 4
+    elif reader == "config audit --rules":
+        path = tmp_path / "rules" / "r.yaml"
+        path.parent.mkdir()
+        path.write_text(RULE.format(reference=DIGITS))
+        args, code = ["config", "audit", "--from-store", "--rules", str(path.parent)], 2
+    else:
+        path = tmp_path / "am.yml"
+        path.write_text((ROOT / "deploy/alertmanager/alertmanager.yml").read_text() + f"\nx: {DIGITS}\n")
+        args, code = ["report", "--out", str(tmp_path / "r.html"), "--alertmanager-config", str(tmp_path / "o.yml"),
+                      "--alertmanager-base", str(path)], 2
+    assert "4300 digits" in one_error(run(db, *args, env=environ), code, str(path))
+
+
+@pytest.mark.parametrize("args", [["inventory", "stats"], ["inventory", "list", "--kind", "site"], ["db", "upgrade"]],
+                         ids=["stats (driver)", "list (SQLAlchemy)", "db upgrade"])
+def test_a_database_path_too_long_is_a_configuration_error(args, env, tmp_path):
+    """ENAMETOOLONG (a component over 255 bytes) went past the database's own checks to the
+    generic OSError line: exit 2 instead of the database's 4 (README "Exit codes")."""
+    path = tmp_path / ("a" * 300) / "netops.db"
+    assert "File name too long" in one_error(run(path, *args, env=env), 4, str(path))
