@@ -276,6 +276,7 @@ class Network:
             trench: interned.setdefault(links, links)
             for trench, links in ((t, frozenset(ls)) for t, ls in shared_risk_groups(self.logical_graph).items())}
         self.memo: dict = {}  # results several audits share (the criticality ranking)
+        self._closure_links: dict[int, frozenset[int]] = {}
         links_by_cable: dict[int, set[int]] = defaultdict(set)
         for link_id, data in self.links.items():
             for cable_id in data["cable_ids"]:
@@ -341,12 +342,16 @@ class Network:
             links |= self.closure_links(closure)
         return links
 
-    def closure_links(self, closure: int) -> set[int]:
-        """The links a closure takes down: those of the cables spliced in it."""
-        links: set[int] = set()
-        for keys in self.cable.adj.get(("closure", closure), {}).values():
-            for cable in keys:
-                links |= self.links_by_cable.get(cable, NO_LINKS)
+    def closure_links(self, closure: int) -> frozenset[int]:
+        """The links a closure takes down: those of the cables spliced in it (worked out once
+        per closure: the ranking asks it for every route node holding the closure, spof again)."""
+        links = self._closure_links.get(closure)
+        if links is None:
+            found: set[int] = set()
+            for keys in self.cable.adj.get(("closure", closure), {}).values():
+                for cable in keys:
+                    found |= self.links_by_cable.get(cable, NO_LINKS)
+            links = self._closure_links[closure] = frozenset(found)
         return links
 
     def element_links(self, kind: str, ident) -> frozenset[int]:
@@ -357,7 +362,7 @@ class Network:
         if kind == "node":
             return frozenset(self.node_links(ident))
         if kind == "closure":
-            return frozenset(self.closure_links(ident))
+            return self.closure_links(ident)
         if kind == "cable":
             return self.links_by_cable.get(ident, NO_LINKS)
         if kind == "link":
