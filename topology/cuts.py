@@ -21,9 +21,11 @@ a bridge. That is the shared-risk case (two "redundant" links in one trench).
 ``FailureSearch`` answers it for an arbitrary *set* of simultaneous failures (a trench
 carrying several links, ``netops audit cut A B C``): only nodes next to a failure can be
 cut off, so it searches outward from them, best-first towards the core along the
-pre-computed BFS distance, and stops as soon as it meets the core or a node already
-known to be connected. A search that exhausts without meeting the core has enumerated
-exactly one cut-off component, so the cost is about the size of the answer.
+pre-computed BFS distance, and stops as soon as it meets the core, a node already known to
+be connected, or a node whose path to the core in the DFS tree above is intact (none of the
+failed tree edges or nodes above it: a bisect over their subtrees' pre-order intervals). A
+search that exhausts without meeting the core has enumerated exactly one cut-off component,
+so the cost is about the size of the answer.
 """
 
 from __future__ import annotations
