@@ -66,7 +66,6 @@ class CutTree:
         self.pos: dict = {}
         self.size: dict = {}
         self.bridge_child: dict = {}  # edge key -> the child whose subtree it cuts off
-        self.tree_child: dict = {}  # edge key of a DFS tree edge -> its child end
         self.cut_children: dict = {}  # cut vertex -> children cut off when it fails
         self.top_bridge: dict = {}  # node -> key of the bridge nearest the core above it
         self.parent: dict = {}  # node -> its DFS parent (ROOT for a core node)
@@ -100,7 +99,6 @@ class CutTree:
                 disc[w] = low[w] = len(order) + 1
                 pos[w] = len(order)
                 self.parent[w] = v
-                self.tree_child[key] = w
                 order.append(w)
                 stack.append((w, v, key, self._neighbours(w)))
                 break
@@ -199,13 +197,23 @@ class FailureSearch:
         self.edge_ends = {key: (u, v) for u, v, key in graph.edges(keys=True)}
 
     def _tree_breaks(self, failed_edges: set, failed_nodes: set) -> tuple[list[int], list[int]]:
-        """(starts, ends) of the pre-order intervals whose tree path to the core fails: the
-        subtrees below failed tree edges and failed nodes, the outermost ones only (subtrees
-        are nested or disjoint), sorted."""
+        """(starts, ends) of the pre-order intervals whose tree path to the core may fail: the
+        subtrees below failed nodes and below failed edges between a node and its tree parent
+        (a parallel edge that is not the tree edge too: more than needed only costs a longer
+        search, and no edge-key index is kept), the outermost ones only (subtrees are nested
+        or disjoint), sorted."""
         tree = self.tree
-        pos, size, tree_child = tree.pos, tree.size, tree.tree_child
-        tops = [tree_child[key] for key in failed_edges if key in tree_child]
-        tops += [v for v in failed_nodes if v in pos]
+        pos, size, parent = tree.pos, tree.size, tree.parent
+        tops = [v for v in failed_nodes if v in pos]
+        for key in failed_edges:
+            pair = self.edge_ends.get(key)
+            if pair is None:
+                continue
+            u, v = pair
+            if v in pos and parent[v] == u:
+                tops.append(v)
+            elif u in pos and parent[u] == v:
+                tops.append(u)
         starts: list[int] = []
         ends: list[int] = []
         for start, end in sorted((pos[v], pos[v] + size[v]) for v in tops):
