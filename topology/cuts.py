@@ -21,13 +21,16 @@ a bridge. That is the shared-risk case (two "redundant" links in one trench).
 ``FailureSearch`` answers it for an arbitrary *set* of simultaneous failures (a trench
 carrying several links, ``netops audit cut A B C``): only nodes next to a failure can be
 cut off, so it searches outward from them, best-first towards the core along the
-pre-computed BFS distance, and stops as soon as it meets the core or a node already
-known to be connected. A search that exhausts without meeting the core has enumerated
-exactly one cut-off component, so the cost is about the size of the answer.
+pre-computed BFS distance, and stops as soon as it meets the core, a node already known to
+be connected, or a node whose path to the core in the DFS tree above is intact (none of the
+failed tree edges or nodes above it: a bisect over their subtrees' pre-order intervals). A
+search that exhausts without meeting the core has enumerated exactly one cut-off component,
+so the cost is about the size of the answer.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 from collections import deque
@@ -175,20 +178,60 @@ def core_distances(adj: dict, sources: Iterable[Hashable]) -> dict:
 
 
 class FailureSearch:
-    """Nodes cut off by an arbitrary set of simultaneous failures; see the module docstring."""
+    """Nodes cut off by an arbitrary set of simultaneous failures; see the module docstring.
+
+    The ``CutTree``'s DFS tree (built here if not given) ends most searches at once: a node
+    none of whose tree ancestors failed, nor the tree edges between them, still reaches the
+    core along the tree. Those failed tree edges and nodes are a few pre-order intervals
+    (their subtrees), so the test is a binary search, and a search stops at the first node
+    outside them (mostly a failed edge's own end, or the node across the next cycle edge)."""
 
     @gc_paused()
-    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], adj: dict | None = None):
+    def __init__(self, graph: nx.MultiGraph, sources: Iterable[Hashable], adj: dict | None = None,
+                 tree: CutTree | None = None):
         self.graph = graph
         self.adj = adj if adj is not None else plain_adjacency(graph)
         self.sources = {s for s in sources if s in graph}
+        self.tree = tree if tree is not None else CutTree(graph, self.sources, self.adj)
         self.dist = core_distances(self.adj, self.sources)
         self.edge_ends = {key: (u, v) for u, v, key in graph.edges(keys=True)}
+
+    def _tree_breaks(self, failed_edges: set, failed_nodes: set) -> tuple[list[int], list[int]]:
+        """(starts, ends) of the pre-order intervals whose tree path to the core may fail: the
+        subtrees below failed nodes and below failed edges between a node and its tree parent
+        (a parallel edge that is not the tree edge too: more than needed only costs a longer
+        search, and no edge-key index is kept), the outermost ones only (subtrees are nested
+        or disjoint), sorted."""
+        tree = self.tree
+        pos, size, parent = tree.pos, tree.size, tree.parent
+        tops = [v for v in failed_nodes if v in pos]
+        for key in failed_edges:
+            pair = self.edge_ends.get(key)
+            if pair is None:
+                continue
+            u, v = pair
+            if v in pos and parent[v] == u:
+                tops.append(v)
+            elif u in pos and parent[u] == v:
+                tops.append(u)
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in sorted((pos[v], pos[v] + size[v]) for v in tops):
+            if not ends or start >= ends[-1]:
+                starts.append(start)
+                ends.append(end)
+        return starts, ends
 
     def cut_off(self, failed_edges: Iterable = (), failed_nodes: Iterable = ()) -> set:
         """Nodes reachable from the core before, not after (the failed nodes excluded)."""
         failed_edges, failed_nodes = set(failed_edges), set(failed_nodes)
-        adj, dist, sources = self.adj, self.dist, self.sources
+        adj, dist, sources, pos = self.adj, self.dist, self.sources, self.tree.pos
+        starts, ends = self._tree_breaks(failed_edges, failed_nodes)
+
+        def on_tree_path(v) -> bool:  # v (reachable, not failed) still reaches the core along the tree
+            i = bisect.bisect_right(starts, pos[v]) - 1
+            return i < 0 or pos[v] >= ends[i]
+
         frontier = [n for key in failed_edges for n in self.edge_ends.get(key, ())]
         frontier += [w for v in failed_nodes if v in adj for w in adj[v]]
         connected: set = set()
@@ -196,12 +239,12 @@ class FailureSearch:
         tie = itertools.count()
         for start in frontier:
             if start in connected or start in cut or start in failed_nodes or start in sources \
-                    or start not in dist:
+                    or start not in dist or on_tree_path(start):
                 continue
             seen = {start}
             heap = [(dist[start], next(tie), start)]
             reached = False
-            while heap:
+            while heap and not reached:
                 _, _, v = heapq.heappop(heap)
                 if v in connected or v in sources:
                     reached = True
@@ -212,6 +255,9 @@ class FailureSearch:
                     if failed_edges.issuperset(keys):  # every edge to w failed
                         continue
                     seen.add(w)
+                    if on_tree_path(w):
+                        reached = True
+                        break
                     heapq.heappush(heap, (dist[w], next(tie), w))
             (connected if reached else cut).update(seen)
         return cut

@@ -129,7 +129,7 @@ class Layer:
 
     @cached_property
     def search(self) -> FailureSearch:
-        return FailureSearch(self.graph, self.sources, self.adj)
+        return FailureSearch(self.graph, self.sources, self.adj, self.tree)
 
     @cached_property
     def reachable(self) -> set:
@@ -276,10 +276,16 @@ class Network:
             trench: interned.setdefault(links, links)
             for trench, links in ((t, frozenset(ls)) for t, ls in shared_risk_groups(self.logical_graph).items())}
         self.memo: dict = {}  # results several audits share (the criticality ranking)
-        self.links_by_cable: dict[int, set[int]] = defaultdict(set)
+        self._closure_links: dict[int, frozenset[int]] = {}
+        links_by_cable: dict[int, set[int]] = defaultdict(set)
         for link_id, data in self.links.items():
             for cable_id in data["cable_ids"]:
-                self.links_by_cable[cable_id].add(link_id)
+                links_by_cable[cable_id].add(link_id)
+        # interned with the trenches' sets: a cable usually fails what its trenches do, and the
+        # memo then finds the answer by the set's identity, its hash already known
+        self.links_by_cable: dict[int, frozenset[int]] = {
+            cable: interned.setdefault(links, links)
+            for cable, links in ((c, frozenset(ls)) for c, ls in links_by_cable.items())}
 
     # -- layers -----------------------------------------------------------------------
     @gc_paused()
@@ -336,12 +342,16 @@ class Network:
             links |= self.closure_links(closure)
         return links
 
-    def closure_links(self, closure: int) -> set[int]:
-        """The links a closure takes down: those of the cables spliced in it."""
-        links: set[int] = set()
-        for keys in self.cable.adj.get(("closure", closure), {}).values():
-            for cable in keys:
-                links |= self.links_by_cable.get(cable, NO_LINKS)
+    def closure_links(self, closure: int) -> frozenset[int]:
+        """The links a closure takes down: those of the cables spliced in it (worked out once
+        per closure: the ranking asks it for every route node holding the closure, spof again)."""
+        links = self._closure_links.get(closure)
+        if links is None:
+            found: set[int] = set()
+            for keys in self.cable.adj.get(("closure", closure), {}).values():
+                for cable in keys:
+                    found |= self.links_by_cable.get(cable, NO_LINKS)
+            links = self._closure_links[closure] = frozenset(found)
         return links
 
     def element_links(self, kind: str, ident) -> frozenset[int]:
@@ -352,19 +362,22 @@ class Network:
         if kind == "node":
             return frozenset(self.node_links(ident))
         if kind == "closure":
-            return frozenset(self.closure_links(ident))
+            return self.closure_links(ident)
         if kind == "cable":
-            return frozenset(self.links_by_cable.get(ident, NO_LINKS))
+            return self.links_by_cable.get(ident, NO_LINKS)
         if kind == "link":
             return frozenset({ident})
         return NO_LINKS  # a device or a splitter fails no link of its own
 
-    def element_loss(self, kind: str, ident, *, naive: bool = False) -> tuple[frozenset[int], CustomerLoss]:
+    def element_loss(self, kind: str, ident, *, naive: bool = False,
+                     links: frozenset[int] | None = None) -> tuple[frozenset[int], CustomerLoss]:
         """``loss_of(failure_of(kind, ident))`` for one trench, node, closure, cable, link,
-        device or splitter, with the failure's links and customers looked up directly."""
+        device or splitter, with the failure's links (``element_links``, if known) and
+        customers looked up directly."""
         if naive:
             return self.loss_of(self.failure_of(kind, ident), naive=True)
-        links = self.element_links(kind, ident)
+        if links is None:
+            links = self.element_links(kind, ident)
         devices = frozenset({ident}) if kind == "device" else NO_LINKS
         sites, lost_devices = self.service_loss(links, devices)
         return sites, self.customers.lost(((kind, ident),), links, lost_devices)

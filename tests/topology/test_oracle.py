@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from tests.topology.builder import InventoryBuilder
 from tests.topology.oracle import Oracle
 from topology.audits import (
-    blast_radius, criticality_ranking, path_diversity, resolve_failures, run_audits, single_points_of_failure,
+    blast_radius, criticality_ranking, path_diversity, ranked_elements, resolve_failures, run_audits,
+    single_points_of_failure,
 )
 from topology.network import AuditConfig, Network
 from topology.rows import Inventory
@@ -191,3 +192,15 @@ def test_answers_do_not_depend_on_the_order_of_the_rows(city, transit, rng):
     shuffled = Inventory(**{f.name: rng.sample(getattr(city.inv, f.name), len(getattr(city.inv, f.name)))
                             for f in dataclasses.fields(Inventory)})
     assert answers(shuffled) == answers(city.inv)
+
+
+@settings(max_examples=100, deadline=None)
+@given(inventories(), st.booleans(), st.dictionaries(st.sampled_from(KINDS), st.sampled_from([-2.0, 0.0, 0.5, 3.0])))
+def test_the_ranking_is_worst_first_then_by_kind_and_code(city, transit, weights):
+    """The ranking's order (a numpy lexsort) is the documented key: weight down, number of
+    sites down, kind, code; with weights of zero (sites that weigh nothing, ranked above the
+    elements that cut nothing off) and negative (ranked below them)."""
+    net = Network(city.inv, AuditConfig(weights={**AuditConfig().weights, **weights}, transit=transit))
+    ranking = criticality_ranking(net)
+    assert ranking == sorted(ranking, key=lambda e: (-e.weight, -len(e.site_ids), e.kind, e.code))
+    assert sorted((e.kind, e.id) for e in ranking) == sorted(ranked_elements(net))
