@@ -23,6 +23,7 @@ discarded).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
@@ -363,7 +364,8 @@ def save_plan(session: Session, net: CandidateNetwork, *, name: str, kind: str, 
 
 def get_plan(session: Session, ref: str) -> Plan:
     """A plan by id or name."""
-    plan = session.get(Plan, int(ref)) if ref.isdigit() else None
+    # an id is ASCII digits that fit a 64-bit INTEGER (`²` is a digit to str.isdigit, not to int)
+    plan = session.get(Plan, int(ref)) if re.fullmatch(r"[0-9]{1,18}", ref) else None
     plan = plan or session.exec(select(Plan).where(Plan.name == ref)).first()
     if plan is None:
         from netops.vocabulary import did_you_mean  # only on this error path: no import for the others

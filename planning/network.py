@@ -64,6 +64,7 @@ from scipy.spatial import cKDTree
 from inventory.models import LayingMethod, NodeKind
 from netops.errors import InputError, RowProblem
 from netops.geo import distance_m, line_length_m, metres_per_degree
+from netops.textfile import read_text
 from planning.costs import CostModel
 from topology.risk import DEFAULT_RULES, RiskRules, building_keys
 
@@ -103,8 +104,8 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
     path = Path(path)
     name = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: brackets nested thousands deep
+        data = json.loads(read_text(path))  # in blocks: a 2 GB file is refused, not read whole
+    except (ValueError, RecursionError) as exc:  # RecursionError: brackets nested thousands deep
         raise InputError([RowProblem(name, 0, "file", "", f"not readable GeoJSON: {exc}")]) from None
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):

@@ -12,8 +12,8 @@ each a deterministic case that failed before its fix.
 - state.json values its readers use unchecked (``"compliant": null``: TypeError in `report`).
 - An integer of 5,000 digits in the secrets file (TOML) or a YAML file: ValueError tracebacks.
 - A --db path with a name too long: exit 2 instead of the database's 4.
-- Not mine (planning/), strict xfail: --streets/--polygon read a 2 GB file whole; a plan
-  reference of '²' or thousands of digits crashes get_plan.
+- --streets/--polygon read a 2 GB file whole; a plan reference of '²' or thousands of digits
+  crashed get_plan (fixed by the lead after the merge).
 """
 
 from __future__ import annotations
@@ -92,9 +92,6 @@ def test_a_2_gb_sparse_file_is_refused_in_one_line_without_reading_it_all(reader
 
 
 @pytest.mark.parametrize("option", ["--streets", "--polygon"])
-@pytest.mark.xfail(strict=True, reason="planning/ (plan-fast, plan-red2): load_street_network and the --polygon "
-                                       "reader use Path.read_text: a 2 GB file is read whole (MemoryError traceback "
-                                       "under a memory limit); reported to the lead")
 def test_a_2_gb_sparse_planning_file_is_refused_in_one_line(option, db, env, tmp_path):
     path = tmp_path / "big.geojson"
     with path.open("wb") as handle:
@@ -136,9 +133,6 @@ def test_a_listen_port_that_is_no_port_is_one_line(port, db, env):
 
 @pytest.mark.parametrize("ref", ["²", "9" * 5_000, "9" * 23])
 @pytest.mark.parametrize("verb", ["show", "discard", "apply"])
-@pytest.mark.xfail(strict=True, reason="planning/changeset.get_plan: int(ref) after str.isdigit() ('²' passes, "
-                                       "int() refuses it; 5,000 digits exceed int's limit; 23 digits overflow "
-                                       "SQLite's INTEGER); planning/ is plan-fast's and plan-red2's: reported")
 def test_a_plan_reference_that_is_no_id_is_one_line(ref, verb, db, env):
     result = run(db, "plan", verb, ref, env=env)
     one_error(result, 2, "")
