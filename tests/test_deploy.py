@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 from exporters.sd import sd_groups
 from inventory.seed import generate, seed
@@ -111,6 +112,26 @@ def test_example_configs_are_valid():
     amtool = _tool("amtool")
     _run(promtool, "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
     assert "2 inhibit rules" in _run(amtool, "check-config", str(DEPLOY / "alertmanager" / "alertmanager.yml"))
+
+
+def _seconds(duration: str) -> int:
+    """A Prometheus duration of one unit ("90s", "2m", "1h") in seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[duration[-1]]
+
+
+def test_sd_relabels_a_device_without_credentials_before_a_down_alert_fires():
+    """The exporter refuses a device whose SNMP secrets it lost (a reload or restart) at
+    once; only the next /sd refresh labels it snmp_credentials="missing", which keeps it
+    out of the down alerts. With the refresh slower than their shortest `for:` (5m against
+    NetopsPopDown's 2m), a secret missed in a key rotation still paged every PoP as down."""
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == "netops-devices")
+    refresh = _seconds(job["http_sd_configs"][0]["refresh_interval"])
+    rules = [rule for path in sorted(RULES.glob("*.yml")) for group in yaml.safe_load(path.read_text())["groups"]
+             for rule in group["rules"]]
+    spared = {rule["alert"]: _seconds(rule["for"]) for rule in rules if 'snmp_credentials!="missing"' in rule["expr"]}
+    assert {"NetopsPopDown", "NetopsTargetDown"} <= set(spared)
+    assert refresh < min(spared.values()), (refresh, spared)
 
 
 class _SdHandler(BaseHTTPRequestHandler):

@@ -66,7 +66,7 @@ def prometheus_config(tmp_path, exporter: str, agent_port: int, alertmanager: st
     config = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
     for old, new in [("netops-exporter:9116/sd", f"{exporter}/sd?port={agent_port}"),
                      ("netops-exporter:9116", exporter), ("alertmanager:9093", alertmanager),
-                     ("modulus: 2", "modulus: 1"), ("refresh_interval: 5m", "refresh_interval: 1s"),
+                     ("modulus: 2", "modulus: 1"), ("refresh_interval: 1m", "refresh_interval: 1s"),
                      ("scrape_interval: 60s", f"scrape_interval: {SCRAPE_S}s"),
                      ("scrape_timeout: 50s", f"scrape_timeout: {SCRAPE_S}s"),
                      ("evaluation_interval: 1m", "evaluation_interval: 1s")]:

@@ -12,6 +12,7 @@ answers ``show running-config`` as ``behaviour`` says:
 ``hang_mid``    the first ``cut`` lines, then nothing (the session stays open)
 ``pager``       the first ``cut`` lines and `` --More-- ``, waiting for a key that never comes
 ``pause_mid``   the first ``cut`` lines, a pause of ``pause_s``, then the rest and the prompt
+``pause_in_line`` as ``pause_mid``, but the pause comes before the ``cut``-th line's line break
 ``silent``      logs in and never shows a prompt
 """
 
@@ -23,7 +24,7 @@ import threading
 
 import paramiko
 
-BEHAVIOURS = ("whole", "close_mid", "hang_mid", "pager", "pause_mid", "silent")
+BEHAVIOURS = ("whole", "close_mid", "hang_mid", "pager", "pause_mid", "pause_in_line", "silent")
 
 
 def ios_config(hostname: str, interfaces: int = 48) -> str:
@@ -141,6 +142,11 @@ class ScriptedDevice:
         lines = self.config.splitlines()
         if self.behaviour == "whole":
             channel.sendall(("\r\n".join(lines) + f"\r\n{self.prompt}").encode())
+            return True
+        if self.behaviour == "pause_in_line":  # the line's text and its line break in two writes
+            channel.sendall("\r\n".join(lines[:self.cut]).encode())
+            self.stopping.wait(self.pause_s)
+            channel.sendall(("\r\n" + "\r\n".join(lines[self.cut:]) + f"\r\n{self.prompt}").encode())
             return True
         channel.sendall(("\r\n".join(lines[:self.cut]) + "\r\n").encode())
         if self.behaviour == "pause_mid":  # a slow device: the rest comes, only later
