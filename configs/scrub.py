@@ -676,7 +676,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
         if not MARKER.search(token) and not token.lstrip("\"'").startswith("-----BEGIN"):
             span, last = _value_span(line, tokens, value)
             plain = value - 1 > i and words[value - 1] == "0"  # IOS type 0: plain text, spaces allowed
-            if word in _TO_END_OF_LINE and not _is_string(token) and _unknown_after(words, last, plain):
+            if word in _TO_END_OF_LINE and (plain or not _is_string(token)) and _unknown_after(words, last, plain):
                 # IOS: a plain-text password or server key may hold spaces and is the
                 # line's last item: "my secret pw" is one value, not a value and two words
                 start = tokens[value][1][0]
@@ -708,10 +708,12 @@ def _tokens(line: str) -> list[tuple[str, tuple[int, int]]]:
     the closing quote belongs to the token (`"ab"cd`, `''abc`: a value that starts with a quote
     is not cut at it); a string the line does not close runs to its end (and over the next
     lines: scrub_config, _Masker._continuation). A name starts with a letter, digit or `#`
-    (`(=x` is a value). A RouterOS line break (`\\` at the end) is no token. Tokens with no
+    (`(=x` is a value). A RouterOS line break (`\\` at a line's end) is no token; elsewhere a
+    lone `\\` is a word (`community \\ RO`: the value). Tokens with no
     blank between them (a pair's name and value) are one value where a value stands
     (_value_span)."""
-    return [(m.group(), m.span()) for m in _TOKEN.finditer(line) if m.group() != "\\"]
+    return [(m.group(), m.span()) for m in _TOKEN.finditer(line)
+            if m.group() != "\\" or line[m.end():].lstrip(" \t")[:1] not in ("", "\n")]
 
 
 def _value_span(line: str, tokens: list[tuple[str, tuple[int, int]]],

@@ -371,6 +371,16 @@ def test_a_plain_text_value_keeps_its_numbers_and_brackets_and_a_cipher_its_synt
         f" terminal user name n password cipher {FP.marker('%$%$HwCipher1%$%$')} 1 root 1 4 english\n")
 
 
+def test_a_lone_backslash_inside_a_line_is_a_word_and_a_quoted_start_after_type_0_no_string():
+    """(Review of session 10: `community \\ RO` masked `RO` and left `\\`; `password 0 "ab" cd`
+    left `cd`.) A backslash at a line's end still joins a RouterOS line."""
+    raw = 'snmp-server community \\ RO\nusername u password 0 "ab" cd\nadd name=x \\\n    password=P2\n'
+    backslash, quoted_start = "\\", '"ab" cd'
+    assert scrub_config(raw, fingerprint=FP).text == (
+        f"snmp-server community {FP.marker(backslash)} RO\nusername u password 0 {FP.marker(quoted_start)}\n"
+        f"add name=x \\\n    password={FP.marker('P2')}\n")
+
+
 def test_secrets_in_other_scripts_and_their_change_is_a_changed_marker():
     old = scrub_config("username gast password 0 Grüße-1\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
     new = scrub_config("username gast password 0 Grüße-2\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
