@@ -675,7 +675,8 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
         token = tokens[value][0]
         if not MARKER.search(token) and not token.lstrip("\"'").startswith("-----BEGIN"):
             span, last = _value_span(line, tokens, value)
-            if word in _TO_END_OF_LINE and not _is_string(token) and _unknown_after(words, last):
+            plain = value - 1 > i and words[value - 1] == "0"  # IOS type 0: plain text, spaces allowed
+            if word in _TO_END_OF_LINE and (plain or not _is_string(token)) and _unknown_after(words, last, plain):
                 # IOS: a plain-text password or server key may hold spaces and is the
                 # line's last item: "my secret pw" is one value, not a value and two words
                 start = tokens[value][1][0]
@@ -707,10 +708,12 @@ def _tokens(line: str) -> list[tuple[str, tuple[int, int]]]:
     the closing quote belongs to the token (`"ab"cd`, `''abc`: a value that starts with a quote
     is not cut at it); a string the line does not close runs to its end (and over the next
     lines: scrub_config, _Masker._continuation). A name starts with a letter, digit or `#`
-    (`(=x` is a value). A RouterOS line break (`\\` at the end) is no token. Tokens with no
+    (`(=x` is a value). A RouterOS line break (`\\` at a line's end) is no token; elsewhere a
+    lone `\\` is a word (`community \\ RO`: the value). Tokens with no
     blank between them (a pair's name and value) are one value where a value stands
     (_value_span)."""
-    return [(m.group(), m.span()) for m in _TOKEN.finditer(line) if m.group() != "\\"]
+    return [(m.group(), m.span()) for m in _TOKEN.finditer(line)
+            if m.group() != "\\" or line[m.end():].lstrip(" \t")[:1] not in ("", "\n")]
 
 
 def _value_span(line: str, tokens: list[tuple[str, tuple[int, int]]],
@@ -744,10 +747,14 @@ def _unclosed(token: str) -> bool:
     return token.startswith('"') and not _QUOTED.match(token)
 
 
-def _unknown_after(words: list[str], value: int) -> bool:
-    """Is the value followed by words that are not syntax known to follow a value?"""
+def _unknown_after(words: list[str], value: int, plain: bool = False) -> bool:
+    """Is the value followed by words that are not syntax known to follow a value? A number
+    or a bracket is (Huawei `password cipher V 1 root 1 4 english`, NX-OS `md5 V 7`), but not
+    after a value typed plain text by IOS `0`: IOS has no brackets, and such a value is the
+    line's last item, numbers and brackets included (`password 0 ab 9 cd`, `0 ab ( cd )`)."""
     rest = words[value + 1:]
-    return bool(rest) and not (rest[0] in _AFTER_VALUE or _is_structure(words, value + 1) or rest[0].isdigit()
+    return bool(rest) and not (rest[0] in _AFTER_VALUE
+                               or (not plain and (_is_structure(words, value + 1) or rest[0].isdigit()))
                                or (_is_keyword(rest[0]) and rest[1:2] != [] and rest[1].isdigit()))
 
 
@@ -815,6 +822,8 @@ def _value_after(words: list[str], i: int) -> int | None:
         last = j == len(words) - 1
         if last and j - 1 > i and words[j - 1] in {"0", "7"} and not _is_structure(words, j):
             return j  # after an encryption type the last word is the value, even `md5` or `text`
+        if j - 1 == i + 1 and words[j - 1] == "0" and _is_structure(words, j):
+            return j  # IOS type 0 has no brackets after it: `password 0 ( ab )` is a value
         if (_is_structure(words, j) or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
                 or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last and not _ALGORITHM.fullmatch(words[j - 1]))):
             return None

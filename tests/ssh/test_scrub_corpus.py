@@ -358,6 +358,29 @@ def test_a_value_that_is_a_word_of_the_grammar_after_an_encryption_type():
                     f"username weak2 secret 0 {FP.marker('text')}\n")
 
 
+def test_a_plain_text_value_keeps_its_numbers_and_brackets_and_a_cipher_its_syntax():
+    """IOS type 0 is plain text to the line's end: a number or a bracket inside it is the
+    value's, not syntax (review of session 10: `ab 9 w3` leaked `9 w3`, `{` and `( ab )` whole);
+    a Huawei ciphertext is one word, the numbers after it stay."""
+    raw = ("enable password 0 ab 9 w3Tail\nenable secret 0 {\nusername u password 0 ( ab )\n"
+           "username v password 0 ab ( cd )\n"
+           " terminal user name n password cipher %$%$HwCipher1%$%$ 1 root 1 4 english\n")
+    assert scrub_config(raw, fingerprint=FP).text == (
+        f"enable password 0 {FP.marker('ab 9 w3Tail')}\nenable secret 0 {FP.marker('{')}\n"
+        f"username u password 0 {FP.marker('( ab )')}\nusername v password 0 {FP.marker('ab ( cd )')}\n"
+        f" terminal user name n password cipher {FP.marker('%$%$HwCipher1%$%$')} 1 root 1 4 english\n")
+
+
+def test_a_lone_backslash_inside_a_line_is_a_word_and_a_quoted_start_after_type_0_no_string():
+    """(Review of session 10: `community \\ RO` masked `RO` and left `\\`; `password 0 "ab" cd`
+    left `cd`.) A backslash at a line's end still joins a RouterOS line."""
+    raw = 'snmp-server community \\ RO\nusername u password 0 "ab" cd\nadd name=x \\\n    password=P2\n'
+    backslash, quoted_start = "\\", '"ab" cd'
+    assert scrub_config(raw, fingerprint=FP).text == (
+        f"snmp-server community {FP.marker(backslash)} RO\nusername u password 0 {FP.marker(quoted_start)}\n"
+        f"add name=x \\\n    password={FP.marker('P2')}\n")
+
+
 def test_secrets_in_other_scripts_and_their_change_is_a_changed_marker():
     old = scrub_config("username gast password 0 Grüße-1\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
     new = scrub_config("username gast password 0 Grüße-2\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
