@@ -60,8 +60,8 @@ from inventory.models.access import (
 )
 from netops.errors import InputError, NetopsError, NotFoundError, RowProblem
 from netops.optics import DEFAULT_MIN_MARGIN_DB, joints_for
-from netops.vocabulary import did_you_mean
 from netops.textfile import read_text
+from netops.vocabulary import did_you_mean
 from planning.changeset import SOURCE, save_plan
 from planning.connect import (
     CABLE_KINDS, BomLine, ConnectPlan, SiteSpec, bom_dicts, bom_total, civil_metres, plan_connection,
@@ -778,9 +778,11 @@ def read_polygon(path: Path):
         return InputError([RowProblem(name, 0, field, "", reason)])
 
     try:
-        data = json.loads(read_text(Path(path)), parse_constant=_not_a_number)  # (in blocks, see read_text)
+        data = json.loads(read_text(Path(path)), parse_constant=_not_a_number)  # (binary refused: read_text)
     except RecursionError:
         raise bad("file", "JSON nested too deeply to be GeoJSON") from None
+    except MemoryError:
+        raise bad("file", "too large for the memory this process may use") from None
     except (OSError, ValueError) as exc:
         raise bad("file", str(exc).splitlines()[0]) from None
     if not isinstance(data, dict):

@@ -104,9 +104,14 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
     path = Path(path)
     name = str(path)
     try:
-        data = json.loads(read_text(path))  # in blocks: a 2 GB file is refused, not read whole
+        # read_text refuses binary files (a sparse 2 GB file after its first MiB) and names a
+        # file too large for the memory; a huge text file is still read whole
+        data = json.loads(read_text(path))
     except (ValueError, RecursionError) as exc:  # RecursionError: brackets nested thousands deep
         raise InputError([RowProblem(name, 0, "file", "", f"not readable GeoJSON: {exc}")]) from None
+    except MemoryError:
+        raise InputError([RowProblem(name, 0, "file", "", "too large for the memory this process may use")]) \
+            from None
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
         raise InputError([RowProblem(name, 0, "features", "", "not a GeoJSON FeatureCollection")])

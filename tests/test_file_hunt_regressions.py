@@ -103,6 +103,29 @@ def test_a_2_gb_sparse_planning_file_is_refused_in_one_line(option, db, env, tmp
     assert done.returncode == 2 and len(lines) == 1 and str(path) in lines[0], (done.returncode, done.stderr[-2000:])
 
 
+@pytest.mark.parametrize("reader", ["streets", "polygon"])
+def test_a_planning_file_too_large_for_the_memory_is_one_problem_naming_it(reader, monkeypatch, tmp_path):
+    """A text file (no NUL byte: read whole) whose parse runs out of memory: one problem
+    naming the file, not a MemoryError traceback. (Running a child out of memory on a
+    text file takes gigabytes on disk: the parser's failure is planted instead.)"""
+    import json
+
+    from netops.errors import InputError
+    from planning.access import read_polygon
+    from planning.network import load_street_network
+
+    path = tmp_path / "big.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(json, "loads", out_of_memory)
+    with pytest.raises(InputError) as refused:
+        (load_street_network if reader == "streets" else read_polygon)(path)
+    assert str(path) in str(refused.value) and "too large" in str(refused.value)
+
+
 def test_a_fifo_in_the_config_store_is_refused_not_waited_on(db, env, tmp_path):
     environ = {**env, "NETOPS_CONFIG_DIR": str(tmp_path / "workspace")}
     assert run(db, "config", "audit", "--from-store", "--device", "gk-sch1-as1", env=environ).exit_code == 3
