@@ -18,7 +18,7 @@ from planning.connect import routes_within_limits
 from planning.context import load_network, site_spec
 from planning.network import STRAND
 from planning.plans import connect_site
-from planning.routing import NoRouteError, min_cost_routes
+from planning.routing import NoRouteError, min_cost_routes, pair_faults
 from planning.strands import over_capacity, route_limits
 from tests.planning.grid import NEAR, candidate_network, feeder_city, feeder_town_in
 
@@ -80,3 +80,17 @@ def test_nothing_within_the_limits_is_one_error_naming_them():
             net.graph.remove_edge(u, v, k)
     with pytest.raises(NoRouteError, match="within the free strand pairs"):
         routes_within_limits(net, site, 2)
+
+
+@pytest.mark.xfail(strict=True, reason="review-plan finding: after MAX_LIMIT_SOLVES searches routes_within_limits "
+                   "branches only by forbidding every leg on the limit, and returns a pair of 6 faults where one "
+                   "of 1 fault fits (found with the cap lifted)")
+def test_a_long_cable_opened_mid_span_leaves_a_pair_as_redundant_as_one_that_fits():
+    # twelve manholes along CAB-1 (one free pair): a new closure at each, each part a leg on it
+    city = feeder_city(12, pairs=1, sites=((0.25, 3.0),))
+    net = candidate_network(city, midspan_closures=True)
+    site = net.attach_site(city.sites[0].code, city.sites[0].lat, city.sites[0].lon)
+    routes = routes_within_limits(net, site, 2)
+    assert over_capacity(net, routes) == {}
+    # the town's one PoP is the one fault a pair cannot avoid; a pair with only it fits
+    assert len(pair_faults(net, *routes)) == 1

@@ -37,9 +37,11 @@ def test_the_bound_is_below_the_optimum_on_grid_towns(seed, size, sites):
 
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), size=st.sampled_from([3, 4]), sites=st.integers(1, 3),
-       cables=st.integers(1, 4), tight=st.booleans())
-def test_the_bound_is_below_the_optimum_with_spare_strands(seed, size, sites, cables, tight):
-    found = bounds_and_optimum(strand_town(seed, size, sites, cables, tight), (0, 200))
+       cables=st.integers(1, 4), tight=st.booleans(), midspan=st.booleans())
+def test_the_bound_is_below_the_optimum_with_spare_strands(seed, size, sites, cables, tight, midspan):
+    """Spare strands, closures with room for few joins, and new closures opened mid-span
+    (their price split in halves over the edges at them, which several sites may share)."""
+    found = bounds_and_optimum(strand_town(seed, size, sites, cables, tight, midspan), (0, 200))
     if found is None:
         return
     (damped, long), optimum = found

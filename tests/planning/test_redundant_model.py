@@ -43,11 +43,12 @@ TOLERANCE = 1e-6  # relative, the MILP's own gap is 1e-7
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def strand_town(seed: int, size: int = 3, sites: int = 1, cables: int = 3, tight: bool = False):
+def strand_town(seed: int, size: int = 3, sites: int = 1, cables: int = 3, tight: bool = False,
+                midspan: bool = False):
     """A ``size`` x ``size`` grid town, most grid streets with a trench, ``cables`` cables
     along random walks of the trenches (a walk may come back through a manhole it passed),
     ending in closures or at a PoP, one or two free pairs each; ``tight``: closures with
-    room for one or two pair joins."""
+    room for one or two pair joins; ``midspan``: new closures may open the cables mid-span."""
     city = grid_city(size, size, seed=seed, sites=sites, existing_share=0.7, full_share=0.5,
                      pop_cells=((0, 0), (size - 1, size - 1)))
     rnd = random.Random(seed)
@@ -66,7 +67,7 @@ def strand_town(seed: int, size: int = 3, sites: int = 1, cables: int = 3, tight
                                       round(length * 1.02, 1), tuple(range(1, 2 * rnd.randint(1, 2) + 1))))
         city.closure_codes |= {c: f"CL-{c}" for c in closures if c is not None}
     splices = ({c: rnd.choice([2, 4, 50]) for c in city.closure_codes} if tight else None)
-    net = candidate_network(city, closure_splices=splices)
+    net = candidate_network(city, closure_splices=splices, midspan_closures=midspan)
     return RedundantInstance(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
 
 
