@@ -7,7 +7,9 @@ single-sink fixed-charge network design problem. Both are NP-hard, so:
 
 1. start from several trees: the shortest-path heuristic (Takahashi–Matsuyama, extended
    to per-cable costs) grown from the root with per-cable costs weighed 1x, 3x and 10x,
-   grown from the farthest sites, and the independent cheapest paths;
+   grown from the farthest sites, and the independent cheapest paths; with the spare
+   strands' limits (``batch_paths``) only the growths from the root, each site's way
+   taking no pair or closure join the sites before it used up;
 2. rip up and re-route: each site in turn takes its cheapest path given the trenches
    the others already pay for (their fixed cost is 0 for it);
 3. local search on the best (``_improve``): key-path exchange (cut a shared chain,
@@ -189,7 +191,8 @@ def independent_paths(instance: SteinerInstance) -> dict[int, list[int]]:
 
 
 def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int],
-          sharing: float = 1.0, first: int | None = None) -> dict[int, list[int]]:
+          sharing: float = 1.0, first: int | None = None,
+          capacities: Sequence[tuple[Sequence[int], int]] = ()) -> dict[int, list[int]]:
     """Takahashi–Matsuyama's shortest-path heuristic, aware of per-cable costs: grow the
     tree (the root plus the ``kept`` paths) by repeatedly adding the site whose connection
     costs least, counting dug trenches as free and the per-cable cost of its whole way to
@@ -201,7 +204,14 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
     the first site but costly when every later site pulls its cable along it too.
 
     ``first`` is a Steiner point: a node (no site) joined to the tree before any site, so
-    the sites can meet there; it gets no path of its own."""
+    the sites can meet there; it gets no path of its own.
+
+    ``capacities`` (``planning.strands.strand_capacities``): a site's way takes no more
+    of a cable's pairs or a closure's joins than the sites before it leave. A full
+    limit's arcs are barred, and so is joining the tree below it (the way from there to
+    the root rides it); a way that would overfill a limit bars it and the step is searched
+    again. Where no site is left with a way within the limits, the rest grow as without
+    them (the repair, ``respect_strand_capacity``, settles it)."""
     paths = {t: list(p) for t, p in kept.items()}
     bought = np.zeros(len(instance.fixed), dtype=bool)
     bought[[a for p in kept.values() for a in p]] = True
@@ -220,27 +230,103 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
             node = instance.other_end(next_arc[node], node)
         return arcs
 
+    limited = _TreeLimits(instance, capacities, kept, next_arc)
     remaining = set(to_add) | ({first} if first is not None else set())
     known = np.full(instance.n + 1, np.inf)  # upper bounds: distances only shrink as the tree grows
     while remaining:
         weights = sharing * instance.per_cable + np.where(bought, 0.0, instance.fixed)
-        dist, preds = instance.shortest(weights, instance.n, offsets=to_root,
+        if limited.changed:  # barring a limit lengthens ways: the old bounds no longer hold
+            known[:] = np.inf
+            limited.changed = False
+        weights[limited.barred_arcs] = np.inf
+        dist, preds = instance.shortest(weights, instance.n, offsets=np.where(limited.cut_off, np.inf, to_root),
                                         limit=min(known[v] for v in remaining) * (1 + 1e-9))
         np.minimum(known, dist, out=known)
         t = first if first in remaining else min(remaining, key=lambda v: (dist[v], v))
-        remaining.discard(t)
-        walk = [t]  # from the site towards the tree, cut at the first tree node
-        while not tree[walk[-1]]:
+        if not np.isfinite(dist[t]):
+            if not limited.active:
+                raise ValueError("a site to grow has no way to a PoP")
+            limited.give_up()  # no site left with a way within the limits
+            continue
+        walk = [t]  # from the site towards the tree, to the tree node it joins
+        while int(preds[walk[-1]]) != instance.n:
             walk.append(int(preds[walk[-1]]))
         new_arcs = [instance.arc_index[(a, b)] for a, b in zip(walk, walk[1:])]
-        paths[t] = new_arcs + chain(walk[-1])
+        path = new_arcs + chain(walk[-1])
+        if not limited.admit(path):
+            continue  # it would overfill a limit: barred now, search this step again
+        remaining.discard(t)
+        paths[t] = path
         bought[new_arcs] = True
         cost = to_root[walk[-1]]
         for node, arc in zip(reversed(walk[:-1]), reversed(new_arcs)):
+            if tree[node]:  # a tree node cut off from its own way: the way passes it, its own stays
+                cost = to_root[node]
+                continue
             cost += sharing * instance.per_cable[arc]
             next_arc[node], to_root[node], tree[node] = arc, cost, True
+            limited.joined(node)
     paths.pop(first, None)
     return paths
+
+
+class _TreeLimits:
+    """What ``_grow`` keeps of the strand limits: the uses each takes, the arcs barred (of
+    every full limit, and of one a step's way would overfill), and the tree nodes cut off
+    (their way to the root, along ``next_arc``, rides a barred arc)."""
+
+    def __init__(self, instance: SteinerInstance, capacities: Sequence[tuple[Sequence[int], int]],
+                 kept: dict[int, list[int]], next_arc: dict[int, int | None]):
+        self.instance, self.next_arc = instance, next_arc
+        self.members, self.room, self.taken, taken_by_all = _counter(capacities)
+        self.active = len(self.room) > 0
+        usage = np.zeros(len(instance.fixed), dtype=np.int64)
+        for arcs in kept.values():
+            np.add.at(usage, arcs, 1)
+        self.used = taken_by_all(usage)
+        self.barred_arcs = np.zeros(len(instance.fixed), dtype=bool)
+        self.cut_off = np.zeros(instance.n + 1, dtype=bool)
+        self.changed = False
+        self._bar(self.used >= self.room)
+
+    def _bar(self, limits: np.ndarray) -> None:
+        barred = np.zeros(len(self.instance.fixed), dtype=bool)
+        for i in np.flatnonzero(limits):
+            barred[self.members[i]] = True
+        if not np.array_equal(barred, self.barred_arcs):
+            self.barred_arcs, self.changed = barred, True
+            self.cut_off[:] = False
+            done: set[int] = set()
+            for node in self.next_arc:
+                climb = []  # up to the root or a node already known
+                while node not in done and self.next_arc[node] is not None:
+                    climb.append(node)
+                    node = self.instance.other_end(self.next_arc[node], node)
+                for below in reversed(climb):
+                    self.joined(below)
+                    done.add(below)
+
+    def joined(self, node: int) -> None:
+        """A node joined to the tree is cut off when its next arc is barred or leads to one cut off."""
+        arc = self.next_arc[node]
+        self.cut_off[node] = self.barred_arcs[arc] or self.cut_off[self.instance.other_end(arc, node)]
+
+    def admit(self, path: list[int]) -> bool:
+        """Take ``path``'s uses if it overfills no limit; else bar the limits it would."""
+        if not self.active:
+            return True
+        after = self.used + self.taken(path)
+        over = after > self.room
+        if over.any():
+            self._bar((self.used >= self.room) | over)
+            return False
+        self.used = after
+        self._bar(self.used >= self.room)
+        return True
+
+    def give_up(self) -> None:
+        self.active = False
+        self._bar(np.zeros(len(self.room), dtype=bool))
 
 
 def _grow_from(instance: SteinerInstance, start: int, sites: list[int],
@@ -291,7 +377,8 @@ def _grow_from(instance: SteinerInstance, start: int, sites: list[int],
     return paths
 
 
-def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int) -> dict[int, list[int]]:
+def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int,
+              capacities: Sequence[tuple[Sequence[int], int]] = ()) -> dict[int, list[int]]:
     """Key-path exchange: cut arc ``cut``; the sites whose paths use it keep their part
     below the cut and the branch is re-joined to the rest of the plan (or the root) by
     the cheapest path, priced for all of them (one trench, one cable each)."""
@@ -308,6 +395,13 @@ def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int) 
     sources[instance.tail[branch]] = sources[instance.head[branch]] = 0.0
     weights = len(group) * instance.per_cable + np.where(bought, 0.0, instance.fixed)
     weights[cut] = np.inf
+    if capacities:  # the link rides no limit the rest of the plan fills
+        members, room, _, taken_by_all = _counter(capacities)
+        usage = np.zeros(len(instance.fixed), dtype=np.int64)
+        for arcs in kept.values():
+            np.add.at(usage, arcs, 1)
+        for full in np.flatnonzero(taken_by_all(usage) >= room):
+            weights[members[full]] = np.inf
     dist, preds = instance.shortest(weights, instance.n, offsets=sources)
     targets = np.flatnonzero(anchor & np.isfinite(dist[:instance.n]))
     if not len(targets):
@@ -331,7 +425,7 @@ def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int) 
 
 
 def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: int,
-             max_passes: int = 4) -> dict[int, list[int]]:
+             max_passes: int = 4, capacities: Sequence[tuple[Sequence[int], int]] = ()) -> dict[int, list[int]]:
     """Local search with two moves that single-site re-routing cannot make:
 
     * re-attach a branch: cut the top arc of each key path (a chain of arcs used by the
@@ -339,8 +433,10 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
     * re-grow a group: the sites behind one node are ripped up together and grown back
       onto the rest of the plan, from the root and from some of their own sites.
 
-    A move is kept when the plan gets cheaper; one that did not help is not tried again
-    (the rest of the plan rarely changes enough to make it help later)."""
+    A move is kept when the plan gets cheaper (and, given ``capacities``, stays within
+    them where it was); one that did not help is not tried again (the rest of the plan
+    rarely changes enough to make it help later)."""
+    within = _within(instance, capacities)
     best, best_cost = paths, instance.cost(paths)
     failed: set = set()
     for _ in range(max_passes):
@@ -368,11 +464,12 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
             if move[0] == "cut":
                 if not any(move[1] in arcs for arcs in best.values()):
                     continue
-                candidate = _reattach(instance, {t: list(p) for t, p in best.items()}, move[1])
+                candidate = _reattach(instance, {t: list(p) for t, p in best.items()}, move[1], capacities)
             else:
                 group = move[1]
                 kept = {t: p for t, p in best.items() if t not in group}
-                grown = [_grow(instance, kept, set(group), sharing) for sharing in REGROUP_SHARING]
+                grown = [_grow(instance, kept, set(group), sharing, capacities=capacities)
+                         for sharing in REGROUP_SHARING]
                 grown += [_grow_from(instance, start, sorted(group), kept)
                           for start in sorted(group)[:REGROUP_STARTS]]
                 if len(instance.terminals) * instance.n <= STEINER_POINT_BUDGET:
@@ -380,19 +477,50 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
                     on_paths = {int(x) for t in group for a in best[t] for x in (instance.tail[a], instance.head[a])}
                     points = on_paths.union(*(instance.neighbours[v] for v in on_paths))
                     points -= set(instance.terminals) | {instance.root}
-                    grown += [_grow(instance, kept, set(group), 1.0, first=v) for v in sorted(points)]
-                candidate = min((_reroute(instance, p, only=group) for p in grown), key=instance.cost)
+                    grown += [_grow(instance, kept, set(group), 1.0, first=v, capacities=capacities)
+                              for v in sorted(points)]
+                # within the limits only a plan within them (re-routing one over them within them is slow)
+                candidate = min((_reroute(instance, p, only=group, capacities=capacities if within(p) else ())
+                                 for p in grown),
+                                key=lambda p: (not within(p), instance.cost(p)))
             cost = instance.cost(candidate)
-            if cost < best_cost - 1e-6:
+            if cost < best_cost - 1e-6 and (within(candidate) or not within(best)):
                 best, best_cost, improved = candidate, cost, True
             else:
                 failed.add(move)
         if not improved:
             break
         # moves change what is dug: sites outside the moved group may now have cheaper ways
-        best = _reroute(instance, best)
+        best = _reroute(instance, best, capacities=capacities)
         best_cost = instance.cost(best)
     return best
+
+
+_COUNTERS: list[tuple[object, tuple]] = []  # (capacities, their limit_counter): the last few batches
+
+
+def _counter(capacities: Sequence[tuple[Sequence[int], int]]) -> tuple:
+    """``limit_counter(capacities)``, made once per capacities list (a batch grows and
+    re-routes over the same one hundreds of times; the list is held, so its id stays its own)."""
+    for held, counter in _COUNTERS:
+        if held is capacities:
+            return counter
+    counter = limit_counter(capacities)
+    _COUNTERS[:] = [(capacities, counter)] + _COUNTERS[:3]
+    return counter
+
+
+def _within(instance: SteinerInstance, capacities: Sequence[tuple[Sequence[int], int]]
+            ) -> Callable[[dict[int, list[int]]], bool]:
+    """Whether a plan takes no more of any limit of ``capacities`` than it allows."""
+    _, room, _, taken_by_all = _counter(capacities)
+
+    def within(paths: dict[int, list[int]]) -> bool:
+        usage = np.zeros(len(instance.fixed), dtype=np.int64)
+        for arcs in paths.values():
+            np.add.at(usage, arcs, 1)
+        return bool(np.all(taken_by_all(usage) <= room))
+    return within
 
 
 def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes: int = 20,
@@ -406,7 +534,7 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
     usage = np.zeros(len(instance.fixed), dtype=np.int64)
     for arcs in paths.values():
         np.add.at(usage, arcs, 1)
-    members, limits, taken, taken_by_all = limit_counter(capacities)
+    members, limits, taken, taken_by_all = _counter(capacities)
     used = taken_by_all(usage)
     # a trench's price to the next site: its cables' only where dug; kept up to date arc by arc
     priced = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
@@ -444,19 +572,26 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
     return paths
 
 
-def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP) -> dict[int, list[int]]:
-    """The joint plan's path (list of arcs) per reachable terminal."""
+def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP,
+                capacities: Sequence[tuple[Sequence[int], int]] = ()) -> dict[int, list[int]]:
+    """The joint plan's path (list of arcs) per reachable terminal; given ``capacities``,
+    grown and improved within them where it can (the best plan within them is the start
+    of the local search, the cheapest of all where none is)."""
     independent = independent_paths(instance)
     reachable = sorted(independent)
     if not reachable:
         return {}
-    candidates = [_reroute(instance, _grow(instance, {}, set(reachable), sharing))
+    candidates = [_reroute(instance, _grow(instance, {}, set(reachable), sharing, capacities=capacities),
+                           capacities=capacities)
                   for sharing in SHARING_GUESSES]
-    candidates.append(_reroute(instance, {t: list(p) for t, p in independent.items()}))
-    # starts spread over the sites: the ones farthest from the root first
-    for start in sorted(reachable, key=lambda t: -sum(instance.fixed[independent[t]]))[:MAX_STARTS]:
-        candidates.append(_reroute(instance, _grow_from(instance, start, reachable)))
-    return _improve(instance, min(candidates, key=instance.cost), max_group)
+    within = _within(instance, capacities)
+    if not any(within(p) for p in candidates):  # these starts know no limits: only where the growth fails them
+        candidates.append(_reroute(instance, {t: list(p) for t, p in independent.items()}))
+        # starts spread over the sites: the ones farthest from the root first
+        for start in sorted(reachable, key=lambda t: -sum(instance.fixed[independent[t]]))[:MAX_STARTS]:
+            candidates.append(_reroute(instance, _grow_from(instance, start, reachable)))
+    return _improve(instance, min(candidates, key=lambda p: (not within(p), instance.cost(p))), max_group,
+                    capacities=capacities)
 
 
 @dataclass(frozen=True)
@@ -601,12 +736,28 @@ def _construction_order(plan_routes: dict[str, Route], costs_per_site: dict[str,
 def batch_paths(net: CandidateNetwork, instance: SteinerInstance
                 ) -> tuple[dict[int, list[int]], list[tuple[list[int], int]]]:
     """The batch plan's paths (site -> arcs) within the spare strands' limits, and the
-    limits (``strand_capacities``: a cable with k pairs serves k sites)."""
+    limits (``strand_capacities``: a cable with k pairs serves k sites).
+
+    Grown within the limits (``joint_paths``), the repair the safety net where the growth
+    could not keep them. Neither way of planning is always the cheaper: on small batches
+    (``STEINER_POINT_BUDGET``) the plan grown without the limits and repaired is made too
+    and the cheaper kept; on a city that doubles the time for little (session 10)."""
     capacities = strand_capacities(net, instance)
-    joint = respect_strand_capacity(net, instance, joint_paths(instance))
-    if capacities:  # the repair moved sites one at a time: each may now find a cheaper way within the pairs
-        joint = _reroute(instance, joint, capacities=capacities)
-        joint = swap_scarce_strands(instance, joint, capacities, lambda paths: _reroute(instance, paths, capacities=capacities))
+
+    def repaired(paths: dict[int, list[int]]) -> dict[int, list[int]]:
+        paths = respect_strand_capacity(net, instance, paths)
+        if not capacities:
+            return paths
+        # the repair moved sites one at a time: each may now find a cheaper way within the pairs
+        settle = lambda plan: _reroute(instance, plan, capacities=capacities)  # noqa: E731
+        return swap_scarce_strands(instance, settle(paths), capacities, settle)
+
+    joint = repaired(joint_paths(instance, capacities=capacities))
+    if capacities and len(instance.terminals) * instance.n <= STEINER_POINT_BUDGET:
+        without = repaired(joint_paths(instance))
+        more_sites = len(without) > len(joint)
+        if more_sites or (len(without) == len(joint) and instance.cost(without) < instance.cost(joint) - 1e-6):
+            joint = without
     return joint, capacities
 
 
