@@ -100,15 +100,16 @@ def _text_or_problem(data: bytes | bytearray) -> str | tuple[int, str, str]:
                 "not UTF-8 (latin-1 or cp1252?); save the file as UTF-8")
 
 
-def read_json(path: Path, what: str = "JSON") -> Any:
+def read_json(path: Path, what: str = "JSON", **loads_options: Any) -> Any:
     """A JSON document from a UTF-8 file; every way it can be unreadable names the file."""
-    return parse_json(path, read_text(path), what)
+    return parse_json(path, read_text(path), what, **loads_options)
 
 
-def parse_json(path: Path, text: str, what: str = "JSON") -> Any:
-    """The JSON document ``text`` (read from ``path``), or an error naming the file."""
+def parse_json(path: Path, text: str, what: str = "JSON", **loads_options: Any) -> Any:
+    """The JSON document ``text`` (read from ``path``), or an error naming the file;
+    ``loads_options`` go to ``json.loads`` (a ``parse_constant`` that refuses NaN)."""
     try:
-        return json.loads(text)
+        return json.loads(text, **loads_options)
     except json.JSONDecodeError as exc:
         raise file_problem(path, exc.lineno, "", f"not valid {what}: {exc.msg}") from None
     except RecursionError:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from inventory.models.access import (
 )
 from netops.errors import InputError, NetopsError, NotFoundError, RowProblem
 from netops.optics import DEFAULT_MIN_MARGIN_DB, joints_for
-from netops.textfile import read_text
+from netops.textfile import read_json
 from netops.vocabulary import did_you_mean
 from planning.changeset import SOURCE, save_plan
 from planning.connect import (
@@ -777,14 +776,7 @@ def read_polygon(path: Path):
     def bad(field: str, reason: str) -> InputError:
         return InputError([RowProblem(name, 0, field, "", reason)])
 
-    try:
-        data = json.loads(read_text(Path(path)), parse_constant=_not_a_number)  # (binary refused: read_text)
-    except RecursionError:
-        raise bad("file", "JSON nested too deeply to be GeoJSON") from None
-    except MemoryError:
-        raise bad("file", "too large for the memory this process may use") from None
-    except (OSError, ValueError) as exc:
-        raise bad("file", str(exc).splitlines()[0]) from None
+    data = read_json(Path(path), "GeoJSON", parse_constant=_not_a_number)
     if not isinstance(data, dict):
         raise bad("file", "not a GeoJSON object")
     features = data.get("features") if isinstance(data.get("features"), list) else []

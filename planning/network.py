@@ -52,7 +52,6 @@ plan would open mid-span.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Hashable, Iterable
@@ -64,7 +63,7 @@ from scipy.spatial import cKDTree
 from inventory.models import LayingMethod, NodeKind
 from netops.errors import InputError, RowProblem
 from netops.geo import distance_m, line_length_m, metres_per_degree
-from netops.textfile import read_text
+from netops.textfile import read_json
 from planning.costs import CostModel
 from topology.risk import DEFAULT_RULES, RiskRules, building_keys
 
@@ -103,15 +102,7 @@ def load_street_network(path: str | Path) -> list[StreetSegment]:
     feature is reported with its index."""
     path = Path(path)
     name = str(path)
-    try:
-        # read_text refuses binary files (a sparse 2 GB file after its first MiB) and names a
-        # file too large for the memory; a huge text file is still read whole
-        data = json.loads(read_text(path))
-    except (ValueError, RecursionError) as exc:  # RecursionError: brackets nested thousands deep
-        raise InputError([RowProblem(name, 0, "file", "", f"not readable GeoJSON: {exc}")]) from None
-    except MemoryError:
-        raise InputError([RowProblem(name, 0, "file", "", "too large for the memory this process may use")]) \
-            from None
+    data = read_json(path, "GeoJSON")  # binary, undecodable, nested or huge: one line naming the file
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
         raise InputError([RowProblem(name, 0, "features", "", "not a GeoJSON FeatureCollection")])

@@ -112,7 +112,7 @@ def test_the_right_polygon_plans_the_building_inside(town_db, tmp_path):
 
 
 @pytest.mark.parametrize("text, says", [
-    ("[" * 100_000 + "]" * 100_000, "not readable GeoJSON"),
+    ("[" * 100_000 + "]" * 100_000, "not readable as GeoJSON: nested too deeply"),
     (json.dumps({"type": "FeatureCollection", "features": [1]}), "row 1: field 'geometry.type'"),
     (json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": 5, "geometry": {
         "type": "LineString", "coordinates": [["a", "b"], ["c", "d"]]}}]}), "expected >= 2 [lon, lat] positions"),
