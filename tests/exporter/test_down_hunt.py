@@ -128,22 +128,56 @@ def test_an_agent_restarted_within_the_cache_ttl_is_named_anew(snmp_exporter, tm
     assert in_octets_by_name(second, "if_in_bytes_total", "if_name") == {"eth1": 1000, "eth2": 2000}
 
 
-# -- a sensor precision outside the MIB's range ----------------------------------------------
-def test_a_sensor_precision_outside_the_mib_is_the_optics_module_down_not_a_failed_scrape(tmp_path):
-    """entPhySensorScale is 1..17 (yocto..yotta), entPhySensorPrecision -8..9. An agent
-    answering precision -400 made 10.0 ** exponent overflow: the OverflowError escaped the
-    poller and /snmp answered 500 (a traceback in the log; checked by hand against the
-    exporter of main) for a device that answered, its other modules lost with it. Now the
-    optics module alone is down, malformed_response. (snmp_exporter has no optics module:
-    it exports entPhySensorValue unscaled.)"""
-    agent = start_foreign_agent(tmp_path, optic_rows({1001: (2, -400, 5)}, None),
-                                subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47"))
+# -- one sensor outside the MIB's ranges ----------------------------------------------------
+OPTICS_SUBTREES = (".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47")
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    (3, "-400", "scale_out_of_range"),  # entPhySensorPrecision -400 (-8..9): 10.0 ** exponent overflowed
+    (4, "2000000000", "value_out_of_range"),  # entPhySensorValue beyond EntitySensorValue's +-10^9
+], ids=["precision", "value"])
+def test_one_sensor_outside_the_mib_leaves_the_other_transceivers_read(tmp_path, snmp_exporter, column,  # noqa: F811
+                                                                        value, reason):
+    """entPhySensorScale is 1..17 (yocto..yotta), entPhySensorPrecision -8..9, a reading
+    -10^9..10^9. One sensor outside them (session 10 made precision -400 the whole optics
+    module down, malformed_response, instead of a traceback): every other transceiver of
+    the device lost its readings with it, for as long as that one sensor stayed wrong.
+    snmp_exporter (which exports entPhySensorValue raw) serves every row; netops now serves
+    the others' readings, the module up, and names the one sensor it leaves out and why
+    (``netops_snmp_sensor_unreadable``)."""
+    rows = optic_rows({1001: (1, 1, -52), 1002: (2, 1, -31), 1003: (3, 1, -70)}, None)
+    rows[f"1.3.6.1.2.1.99.1.1.1.{column}.1002"] = ["integer", value]
+    agent = start_foreign_agent(tmp_path, rows, subtrees=OPTICS_SUBTREES)
     try:
         body = scrape_once(agent.agent.target, ["system", "optics", "interfaces"])
+        status, peer = peer_scrape(snmp_exporter, agent.agent.target, "optics_foreign")
     finally:
         agent.agent.stop()
-    assert module_status(body) == {"system": (1, ""), "optics": (0, "malformed_response"), "interfaces": (1, "")}
-    assert "optic_rx_power_dbm{" not in body
+    assert status == 200 and {s.labels["entPhysicalIndex"] for s in peer["entPhySensorValue"]} == {
+        "1001", "1002", "1003"}
+    assert module_status(body) == {"system": (1, ""), "optics": (1, ""), "interfaces": (1, "")}
+    parsed = samples(body)
+    assert {s.labels["if_name"]: s.value for s in parsed["optic_rx_power_dbm"]} == {"eth1": -5.2, "eth3": -7.0}
+    assert [(s.labels["if_name"], s.labels["sensor"], s.labels["reason"], s.value)
+            for s in parsed["netops_snmp_sensor_unreadable"]] == [("eth2", "eth2 Rx Power Sensor", reason, 1)]
+
+
+def test_a_watts_sensor_reading_no_power_is_named_not_left_out_silently(tmp_path):
+    """A receive power sensor in watts reading 0 (no light at all) has no value in dBm:
+    its series vanished without a word, so NetopsOpticRxPowerLow went quiet exactly when
+    the fibre went dark. It is named now, reason ``no_power_in_dbm``."""
+    rows = optic_rows({1001: (1, 1, -52), 1002: (2, 0, 0)}, None)
+    rows["1.3.6.1.2.1.99.1.1.1.1.1002"] = ["integer", "6"]  # watts
+    agent = start_foreign_agent(tmp_path, rows, subtrees=OPTICS_SUBTREES)
+    try:
+        body = scrape_once(agent.agent.target, ["optics"])
+    finally:
+        agent.agent.stop()
+    parsed = samples(body)
+    assert module_status(body) == {"optics": (1, "")}
+    assert {s.labels["if_name"]: s.value for s in parsed["optic_rx_power_dbm"]} == {"eth1": -5.2}
+    assert [(s.labels["if_name"], s.labels["reason"]) for s in parsed["netops_snmp_sensor_unreadable"]] == [
+        ("eth2", "no_power_in_dbm")]
 
 
 def test_a_negative_container_is_no_container_not_a_failed_scrape(tmp_path):
@@ -154,8 +188,7 @@ def test_a_negative_container_is_no_container_not_a_failed_scrape(tmp_path):
     rows = optic_rows({1001: (2, 1, -52)}, None)
     del rows["1.3.6.1.2.1.47.1.3.2.1.2.1001.0"]  # no alias mapping for the sensor itself
     rows["1.3.6.1.2.1.47.1.1.1.1.4.1001"] = ["integer", "-1"]  # entPhysicalContainedIn
-    agent = start_foreign_agent(tmp_path, rows,
-                                subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47"))
+    agent = start_foreign_agent(tmp_path, rows, subtrees=OPTICS_SUBTREES)
     try:
         body = scrape_once(agent.agent.target, ["system", "optics"])
     finally:
