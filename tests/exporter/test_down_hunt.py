@@ -7,10 +7,15 @@ Each case is a real UDP peer on loopback, started and stopped by the test.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +26,7 @@ from tests.exporter.conftest import module_status, samples, test_profiles
 from tests.exporter.test_agent_leftovers import optic_rows
 from tests.exporter.test_foreign_agents import (in_octets_by_name, interface_rows, peer_scrape, scrape_once,
                                                 snmp_exporter, start_foreign_agent)  # noqa: F401 - fixture
+from tests.support import snmpd
 
 
 class Reflector:
@@ -195,3 +201,18 @@ def test_a_negative_container_is_no_container_not_a_failed_scrape(tmp_path):
         agent.agent.stop()
     assert module_status(body) == {"system": (1, ""), "optics": (1, "")}
     assert 'optic_rx_power_dbm{if_name="",sensor="eth2 Rx Power Sensor"} -5.2' in body
+
+
+# -- a device name that resolves to IPv6 only -------------------------------------------------
+def test_an_ipv6_only_name_is_polled_at_its_ipv6_address():
+    """The poller resolved names with AF_INET alone: a name with only an IPv6 address read
+    ``unresolvable``, and one at ::1 read 127.0.0.1 (glibc maps it), where no agent listens:
+    down either way for a device that answers. In a namespace of its own (its /etc/hosts
+    bind-mounted: ``v6only-sw1`` is ::1 alone) snmpd listens on ::1 only, and the name is
+    polled there."""
+    if not snmpd.available() or shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs snmpd, unshare and root for a mount and network namespace")
+    result = subprocess.run(["unshare", "-m", "-n", sys.executable, "-m", "tests.exporter.netns_v6name"],
+                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) == {"system": [1, ""]}
