@@ -176,6 +176,10 @@ class SystemModule(Module):
         uptime = Family("sys_uptime_seconds", "gauge",
                         "Time since the SNMP agent (re)started (SNMPv2-MIB sysUpTime).")
         if SYS_UPTIME in ctx.base:
+            tag = ctx.base[SYS_UPTIME][1]
+            if tag not in ber.NUMERIC_TAGS:
+                # read as 0 it was "rebooted a moment ago" on every scrape (NetopsDeviceRebooted)
+                raise ber.BerError(f"sysUpTime is no number (tag {tag:#04x}): no uptime to tell")
             uptime.add("", ctx.uptime / 100)
         info = Family("sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
         if SYS_NAME in ctx.base or SYS_OBJECT_ID in ctx.base:  # not made up for an agent whose view hides both

@@ -216,3 +216,22 @@ def test_an_ipv6_only_name_is_polled_at_its_ipv6_address():
                             cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout) == {"system": [1, ""]}
+
+
+# -- a sysUpTime that is no number -------------------------------------------------------------
+def test_a_sys_uptime_that_is_no_number_is_the_system_module_down_not_a_reboot(tmp_path, snmp_exporter):  # noqa: F811
+    """An agent answering sysUpTime.0 with an OCTET STRING (net-snmp's ``override``, as a
+    broken subagent does). netops read it as 0 (``sys_uptime_seconds 0``): a device that
+    had just rebooted, on every scrape, and NetopsDeviceRebooted firing for good. Now the
+    system module is down (malformed_response: NetopsModuleDown says why) and no uptime is
+    made up; the other modules are polled as before. snmp_exporter, side by side, kept on
+    record as it answers."""
+    agent = snmpd.start(tmp_path, 'override 1.3.6.1.2.1.1.3.0 octet_str "3 days"\n')
+    try:
+        body = scrape_once(agent.target, ["system", "interfaces"])
+        status, peer = peer_scrape(snmp_exporter, agent.target, "system_foreign")
+    finally:
+        agent.stop()
+    assert status == 200 and [s.value for s in peer["sysUpTime"]] == [0]  # the peer's lie, kept on record
+    assert module_status(body) == {"system": (0, "malformed_response"), "interfaces": (1, "")}
+    assert "sys_uptime_seconds" not in samples(body)
