@@ -61,9 +61,10 @@ def sd_groups(engine: Engine, shard: int = 0, shards: int = 1, port: int | None 
               loaded_profiles: Collection[str] | None = None) -> list[dict]:
     """``loaded_profiles``: the auth profiles the exporter holds. A device bound to another
     (its secrets missing: left out with a warning) cannot be polled; it is labelled
-    ``snmp_credentials="missing"``, so the rules say "not polled" for it instead of "down"
-    (its /snmp is refused and ``up`` is 0: without the label, a secret missed in a key
-    rotation paged every PoP it covers as down)."""
+    ``snmp_credentials="missing"``, so the rules, the dashboard and the report say "not
+    polled" for it instead of "down" (its /snmp answers 503 ``target not polled`` without
+    asking it, and ``up`` is 0: without the label, a secret missed in a key rotation paged
+    every PoP it covers as down)."""
     if shards < 1 or not 0 <= shard < shards:
         raise ValueError(f"shard {shard} of {shards}: need 0 <= shard < shards")
     groups = []

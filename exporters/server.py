@@ -30,7 +30,8 @@ from exporters.snmp.exposition import CONTENT_TYPE
 from exporters.snmp.modules import MODULES
 from exporters.snmp.poller import ModuleResult, Poller, ScrapeRequestError
 from exporters.snmp.profiles import bears_secret
-from exporters.targets import Target, TargetError, TargetPolicy, TargetRefused, TargetUnaddressed, parse_target
+from exporters.targets import (Target, TargetError, TargetNotPolled, TargetPolicy, TargetRefused, TargetUnaddressed,
+                               parse_target)
 
 log = logging.getLogger("netops.exporter")
 
@@ -44,7 +45,8 @@ LANDING = """<!doctype html><html><head><title>netops exporter</title></head><bo
 <li><a href="-/healthy">/-/healthy</a>, <code>POST /-/reload</code>: reload auth profiles</li></ul>
 <p>Modules: system, interfaces, optics, wifi, lldp. Targets: the inventory's devices, by management address
 or name, each with its own auth profile (403 otherwise). A target that answers nothing, or has no management
-address, is a 503 with the reason, so Prometheus' <code>up</code> is 0. Metric names and status codes: docs/metrics.md.</p></body></html>"""
+address, is a 503 with the reason, so Prometheus' <code>up</code> is 0; so is a device whose auth profile the exporter
+holds no secrets for (<code>target not polled</code>: state unknown, not down). Metric names and status codes: docs/metrics.md.</p></body></html>"""
 
 
 DEFAULT_MODULES = "system,interfaces"
@@ -135,7 +137,8 @@ class ExporterCollector:
     def __init__(self, poller: Poller, engine: Engine | None, outcomes: Counter | None = None):
         self.poller = poller
         self.engine = engine
-        self.outcomes = outcomes if outcomes is not None else Counter()  # ("down", reason) / ("refused", status)
+        #: ("down", reason), ("not_polled", reason), ("refused", status)
+        self.outcomes = outcomes if outcomes is not None else Counter()
 
     def collect(self):
         p = self.poller
@@ -170,13 +173,17 @@ class ExporterCollector:
         down = CounterMetricFamily("netops_exporter_targets_down",
                                    "Target scrapes answered 503 because no module got an answer, by reason.",
                                    labels=["reason"])
+        not_polled = CounterMetricFamily("netops_exporter_targets_not_polled",
+                                         "Target scrapes answered 503 without polling because the exporter holds no "
+                                         "credentials for the device's auth profile (state unknown, not down).",
+                                         labels=["reason"])
         refused = CounterMetricFamily("netops_exporter_requests_refused",
                                       "/snmp requests refused before polling: 400 malformed, 403 not allowed.",
                                       labels=["status"])
+        families = {"down": down, "not_polled": not_polled, "refused": refused}
         for (kind, label), count in sorted(self.outcomes.items()):
-            (down if kind == "down" else refused).add_metric([label], count)
-        yield down
-        yield refused
+            families[kind].add_metric([label], count)
+        yield from families.values()
         if self.engine is not None:  # the topology's gauges: report.collector, in the CLI's extra collectors
             yield from self._inventory()
 
@@ -244,6 +251,21 @@ def make_app(poller: Poller, engine: Engine | None = None,
         outcomes[("down", exc.reason)] += 1
         return web.HTTPServiceUnavailable(text=f"target down: reason={exc.reason} ({exc})\n")
 
+    def not_polled(exc: TargetNotPolled) -> web.HTTPException:
+        """Not asked, state unknown: up is 0 (no answer can be 2xx without data), but the
+        body, the counter and /sd's label say "not polled", never "down"."""
+        outcomes[("not_polled", exc.reason)] += 1
+        return web.HTTPServiceUnavailable(text=f"target not polled: reason={exc.reason} ({exc})\n")
+
+    async def unheld_profile(target: Target, auth: str) -> TargetError | TargetNotPolled:
+        """A request for an auth profile the exporter does not hold: the inventory device
+        bound to it is not polled (what /sd says of it), anything else a malformed request."""
+        device = (await current_policy()).device_of(target)
+        if device is not None and device.profile == auth:
+            return TargetNotPolled(f"device {device.name} is bound to SNMP profile {auth!r}, which the exporter "
+                                   "does not hold: its secrets are missing (the exporter's log names them)")
+        return TargetError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(poller.profiles))}")
+
     async def checked(request: web.Request) -> tuple[Target, list[str], str]:
         """The request's target (as the policy resolves it), modules and profile, or the
         400/403 that says what is wrong with it, or the 503 of a device without an address."""
@@ -258,9 +280,11 @@ def make_app(poller: Poller, engine: Engine | None = None,
             auth = _single(request, "auth", "public_v2")
             profile = poller.profiles.get(auth)
             if profile is None:
-                raise TargetError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(poller.profiles))}")
+                raise await unheld_profile(target, auth)
         except TargetUnaddressed as exc:
             raise down_unaddressed(exc) from None
+        except TargetNotPolled as exc:
+            raise not_polled(exc) from None
         except TargetError as exc:
             raise refuse(web.HTTPBadRequest, str(exc)) from None
         try:

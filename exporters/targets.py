@@ -50,6 +50,14 @@ class TargetRefused(NetopsError):
     """A well-formed target the policy does not allow (HTTP 403)."""
 
 
+class TargetNotPolled(NetopsError):
+    """An inventory device bound to an auth profile the exporter does not hold (its secrets
+    are missing: /sd labels it ``snmp_credentials="missing"``): not polled, its state unknown
+    (HTTP 503, ``target not polled``)."""
+
+    reason = "no_credentials"
+
+
 class TargetUnaddressed(NetopsError):
     """An inventory device without a management address: down, nothing can poll it (HTTP 503)."""
 
@@ -180,11 +188,15 @@ class TargetPolicy:
             if device is not None and device.address is None:
                 raise _unaddressed(device)
 
+    def device_of(self, target: Target) -> InventoryDevice | None:
+        """The inventory device a target names (by management address or name), if any."""
+        by_address, by_name = self._index
+        return by_address.get(target.host) or by_name.get(target.host)
+
     def resolve(self, target: Target, auth: str, bears_secret: bool) -> Target:
         """The target to poll (a device name becomes its management address), or
         TargetRefused saying why not, or TargetUnaddressed."""
-        by_address, by_name = self._index
-        device = by_address.get(target.host) or by_name.get(target.host)
+        device = self.device_of(target)
         if device is not None:
             if device.address is None:
                 raise _unaddressed(device)

@@ -18,6 +18,10 @@ from pathlib import Path
 DEVICES = 'job="netops-devices"'
 SITE = f'{DEVICES}, site=~"$site"'
 SCOPE = f'{DEVICES}, district=~"$district", site_kind=~"$site_kind"'
+#: devices the exporter holds no SNMP credentials for (/sd's label) are not polled: neither
+#: up nor down, so the up/down panels leave them out and "Devices not polled" counts them
+POLLED = 'snmp_credentials!="missing"'
+NOT_POLLED = 'snmp_credentials="missing"'
 #: IF-MIB ifOperStatus values that mean "not passing traffic" (1 up and 5 dormant do not)
 IF_DOWN = "!= 1 != 5"
 #: the WLC reports clients per AP name; the inventory says where that AP is
@@ -89,9 +93,11 @@ def dashboard() -> dict:
     lay = _Layout()
 
     lay.row("Overview")
-    lay.panel("stat", "Devices up", [_target(f"sum(up{{{SCOPE}}})")], 4, 4)
-    lay.panel("stat", "Devices down", [_target(f"count(up{{{SCOPE}}} == 0) or vector(0)")], 4, 4)
-    lay.panel("stat", "Hotspots available", [_target(f'avg(up{{{DEVICES}, site_kind="hotspot"}})')], 4, 4,
+    lay.panel("stat", "Devices up", [_target(f"sum(up{{{SCOPE}, {POLLED}}})")], 4, 4)
+    lay.panel("stat", "Devices down", [_target(f"count(up{{{SCOPE}, {POLLED}}} == 0) or vector(0)")], 4, 4)
+    lay.panel("stat", "Devices not polled (no SNMP credentials)",
+              [_target(f"count(up{{{SCOPE}, {NOT_POLLED}}}) or vector(0)")], 4, 4)
+    lay.panel("stat", "Hotspots available", [_target(f'avg(up{{{DEVICES}, site_kind="hotspot", {POLLED}}})')], 4, 4,
               unit="percentunit")
     lay.panel("stat", "Used interfaces down", [_target(
         f"count(if_oper_status{{{SCOPE}}} {IF_DOWN}"
@@ -103,8 +109,8 @@ def dashboard() -> dict:
     lay.panel("stat", "Config backups older than 2 days",
               [_target("count(netops_config_backup_age_seconds > 2 * 86400) or vector(0)")], 4, 4)
     lay.panel("timeseries", "Availability by site kind",
-              [_target(f"avg by (site_kind) (up{{{SCOPE}}})", "{{site_kind}}")], 12, 8, unit="percentunit")
-    lay.panel("table", "Devices down", [_target(f"up{{{SCOPE}}} == 0", instant=True)], 12, 8)
+              [_target(f"avg by (site_kind) (up{{{SCOPE}, {POLLED}}})", "{{site_kind}}")], 12, 8, unit="percentunit")
+    lay.panel("table", "Devices down", [_target(f"up{{{SCOPE}, {POLLED}}} == 0", instant=True)], 12, 8)
     lay.panel("bargauge", "Compliance failures by rule",
               [_target('sum by (rule) (netops_config_compliance_devices{result="noncompliant", source="running"})',
                        "{{rule}}")], 12, 8)
@@ -114,11 +120,12 @@ def dashboard() -> dict:
     # rotation, timeout, unreachable), and refuses requests outside the inventory with 403
     lay.panel("timeseries", "Down scrapes by reason, refused requests by status (per minute)", [
         _target("sum by (reason) (rate(netops_exporter_targets_down_total[5m])) * 60", "down: {{reason}}"),
+        _target("sum by (reason) (rate(netops_exporter_targets_not_polled_total[5m])) * 60", "not polled: {{reason}}"),
         _target("sum by (status) (rate(netops_exporter_requests_refused_total[5m])) * 60", "refused: {{status}}"),
     ], 24, 6)
 
     lay.row("Site drill-down ($site)")
-    lay.panel("stat", "Devices up", [_target(f"up{{{SITE}}}", "{{device}}")], 6, 5)
+    lay.panel("stat", "Devices up", [_target(f"up{{{SITE}, {POLLED}}}", "{{device}}")], 6, 5)
     lay.panel("stat", "Uptime", [_target(f"sys_uptime_seconds{{{SITE}}}", "{{device}}")], 6, 5,
               unit="s")
     lay.panel("state-timeline", "Interface state (IF-MIB: 1 up, 2 down, 5 dormant, 7 lower layer down)",

@@ -186,6 +186,9 @@ def _kpi_table(report: Report) -> str:
     rows.append(["hotspots radio-meshed", _pct(Share(k.hotspots_radio, hotspots))])
     for window, value in (k.hotspot_availability or {}).items():
         rows.append([f"hotspot availability, last {window}", "no data" if value is None else f"{value * 100:.2f} %"])
+    if k.hotspots_not_polled:
+        # not down and not up: the exporter holds no SNMP credentials for them (docs/metrics.md)
+        rows.append(["hotspots not polled (no SNMP credentials; not in the availability)", f"{k.hotspots_not_polled}"])
     rows.append(["devices with a config backup of the last 2 days", _pct(k.backup_coverage)])
     rows.append(["compliance checks passed (device × rule)", _pct(k.compliance)])
     rows.append(["planned connections", f"{len(k.planned_connections)} (€ {k.planned_cost_eur:,.0f})"])

@@ -86,6 +86,8 @@ class Kpis:
     customers: CustomerCounts | None = None
     lines_by_service_class: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # why a KPI is missing
+    #: hotspot APs not polled (no SNMP credentials): out of the availability, neither up nor down
+    hotspots_not_polled: int | None = None
 
     @property
     def planned_cost_eur(self) -> float:
@@ -100,6 +102,7 @@ class Kpis:
             "trench_disjoint_redundancy": shares(self.redundant),
             "hotspots": {"fibre_fed": self.hotspots_fibre, "radio": self.hotspots_radio},
             "hotspot_availability": self.hotspot_availability,
+            "hotspots_not_polled": self.hotspots_not_polled,
             "backup_coverage": self.backup_coverage.as_dict() if self.backup_coverage else None,
             "compliance": self.compliance.as_dict() if self.compliance else None,
             "planned_connections": [asdict(p) for p in self.planned_connections],

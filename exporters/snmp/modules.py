@@ -176,6 +176,10 @@ class SystemModule(Module):
         uptime = Family("sys_uptime_seconds", "gauge",
                         "Time since the SNMP agent (re)started (SNMPv2-MIB sysUpTime).")
         if SYS_UPTIME in ctx.base:
+            tag = ctx.base[SYS_UPTIME][1]
+            if tag not in ber.NUMERIC_TAGS:
+                # read as 0 it was "rebooted a moment ago" on every scrape (NetopsDeviceRebooted)
+                raise ber.BerError(f"sysUpTime is no number (tag {tag:#04x}): no uptime to tell")
             uptime.add("", ctx.uptime / 100)
         info = Family("sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
         if SYS_NAME in ctx.base or SYS_OBJECT_ID in ctx.base:  # not made up for an agent whose view hides both
@@ -410,6 +414,11 @@ OPTIC_FAMILIES = {
 class OpticLabels:
     sensors: dict[bytes, Sensor]  # the optic sensors, by sensor index
     indexes: frozenset[bytes]  # every sensor index walked, optic or not: another set, other transceivers
+    unreadable: dict[bytes, tuple[str, str]] = field(default_factory=dict)  # index -> (labels, reason)
+
+
+#: EntitySensorValue (ENTITY-SENSOR-MIB): what a reading may be
+SENSOR_VALUE_RANGE = range(-1_000_000_000, 1_000_000_001)
 
 
 def _optics_stamp(ctx: PollContext, if_labels: InterfaceLabels) -> tuple[int, bytes] | None:
@@ -458,7 +467,7 @@ class OpticsModule(Module):
             entity = ber.decode_subids(oid[len(ENT_ALIAS_MAPPING):])[0]
             if tag == ber.OBJECT_ID and raw.startswith(IF_INDEX_COLUMN):
                 if_of_entity[entity] = raw[len(IF_INDEX_COLUMN):]
-        sensors = {}
+        sensors, unreadable = {}, {}
         for index, type_vb in types.items():
             entity = ber.decode_subids(index)[0]
             name = text(names[index][2]) if index in names else ""
@@ -476,33 +485,44 @@ class OpticsModule(Module):
                 hop = max(0, _uint(parent)) if parent else 0
             scale = _uint(scales[index]) if index in scales else 9
             precision = _uint(precisions[index]) if index in precisions else 0
-            if not (1 <= scale <= 17 and -8 <= precision <= 9):
-                # ENTITY-SENSOR-MIB's ranges: beyond them the value means nothing (and
-                # 10.0 ** exponent overflowed, failing the whole scrape with a traceback)
-                raise ber.BerError(f"sensor {ber.index_str(index)}: entPhySensorScale {scale}, "
-                                   f"entPhySensorPrecision {precision}: outside ENTITY-SENSOR-MIB's ranges")
             iface = (if_labels.by_index.get(if_index) or _unnamed(if_index)) if if_index else 'if_name=""'
-            sensors[index] = Sensor(chosen[0], 3 * (scale - 9) - precision, chosen[1],
-                                    f'{iface},sensor="{escape(name)}"')
-        return OpticLabels(sensors, frozenset(types))
+            labels = f'{iface},sensor="{escape(name)}"'
+            if not (1 <= scale <= 17 and -8 <= precision <= 9):
+                # ENTITY-SENSOR-MIB's ranges: beyond them this sensor's reading means nothing
+                # (10.0 ** exponent overflowed); the other transceivers' readings still do
+                unreadable[index] = (labels, "scale_out_of_range")
+                continue
+            sensors[index] = Sensor(chosen[0], 3 * (scale - 9) - precision, chosen[1], labels)
+        return OpticLabels(sensors, frozenset(types), unreadable)
 
     def render(self, ctx, data, out):
         labels: OpticLabels | None = ctx.notes.get("optics")
         sensors = labels.sensors if labels is not None else {}
         families = {name: Family(name, "gauge", help_text) for name, help_text in OPTIC_FAMILIES.items()}
+        unreadable = Family("netops_snmp_sensor_unreadable", "gauge",
+                            "An optic sensor whose reading is left out, and why (value 1, label reason).")
+        bad = dict(labels.unreadable) if labels is not None else {}
         ok = {vb[0][len(SENSOR_OPER_STATUS):] for vb in data.get(SENSOR_OPER_STATUS, ()) if _uint(vb) == 1}
         for vb in data.get(SENSOR_VALUE, ()):
             index = vb[0][len(SENSOR_VALUE):]
             sensor = sensors.get(index)
             if sensor is None or index not in ok:
-                continue  # not an optic sensor, or its reading is unavailable/nonoperational
-            value = _uint(vb) * 10.0 ** sensor.exponent
+                continue  # not an optic sensor (or one unreadable), or its reading is unavailable/nonoperational
+            raw = _uint(vb)
+            if vb[1] != ber.INTEGER or raw not in SENSOR_VALUE_RANGE:
+                bad[index] = (sensor.labels, "value_out_of_range")  # no EntitySensorValue: not a reading
+                continue
+            value = raw * 10.0 ** sensor.exponent
             if sensor.to_dbm:
-                if value <= 0:
+                if value <= 0:  # no power in dBm: a watts sensor reading 0 (no light) or less
+                    bad[index] = (sensor.labels, "no_power_in_dbm")
                     continue
                 value = 10 * math.log10(value * 1000)
             families[sensor.metric].add(sensor.labels, round(value, 6))
+        for sensor_labels, reason in bad.values():
+            unreadable.add(f'{sensor_labels},reason="{reason}"', 1)
         out += families.values()
+        out.append(unreadable)
 
 
 # ----------------------------------------------------------------------------- wifi

@@ -107,7 +107,9 @@ class Poller:
         except ValueError:
             pass
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_INET,
+            # both families, in getaddrinfo's order (RFC 6724): AF_INET alone read an IPv6-only
+            # name as unresolvable (or, for ::1, as 127.0.0.1: glibc maps it)
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_UNSPEC,
                                                                  type=socket.SOCK_DGRAM)
         except OSError as exc:
             raise SnmpError("unresolvable", f"{host}: {exc}") from None

@@ -7,10 +7,15 @@ Each case is a real UDP peer on loopback, started and stopped by the test.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +26,7 @@ from tests.exporter.conftest import module_status, samples, test_profiles
 from tests.exporter.test_agent_leftovers import optic_rows
 from tests.exporter.test_foreign_agents import (in_octets_by_name, interface_rows, peer_scrape, scrape_once,
                                                 snmp_exporter, start_foreign_agent)  # noqa: F401 - fixture
+from tests.support import snmpd
 
 
 class Reflector:
@@ -128,22 +134,56 @@ def test_an_agent_restarted_within_the_cache_ttl_is_named_anew(snmp_exporter, tm
     assert in_octets_by_name(second, "if_in_bytes_total", "if_name") == {"eth1": 1000, "eth2": 2000}
 
 
-# -- a sensor precision outside the MIB's range ----------------------------------------------
-def test_a_sensor_precision_outside_the_mib_is_the_optics_module_down_not_a_failed_scrape(tmp_path):
-    """entPhySensorScale is 1..17 (yocto..yotta), entPhySensorPrecision -8..9. An agent
-    answering precision -400 made 10.0 ** exponent overflow: the OverflowError escaped the
-    poller and /snmp answered 500 (a traceback in the log; checked by hand against the
-    exporter of main) for a device that answered, its other modules lost with it. Now the
-    optics module alone is down, malformed_response. (snmp_exporter has no optics module:
-    it exports entPhySensorValue unscaled.)"""
-    agent = start_foreign_agent(tmp_path, optic_rows({1001: (2, -400, 5)}, None),
-                                subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47"))
+# -- one sensor outside the MIB's ranges ----------------------------------------------------
+OPTICS_SUBTREES = (".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47")
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    (3, "-400", "scale_out_of_range"),  # entPhySensorPrecision -400 (-8..9): 10.0 ** exponent overflowed
+    (4, "2000000000", "value_out_of_range"),  # entPhySensorValue beyond EntitySensorValue's +-10^9
+], ids=["precision", "value"])
+def test_one_sensor_outside_the_mib_leaves_the_other_transceivers_read(tmp_path, snmp_exporter, column,  # noqa: F811
+                                                                        value, reason):
+    """entPhySensorScale is 1..17 (yocto..yotta), entPhySensorPrecision -8..9, a reading
+    -10^9..10^9. One sensor outside them (session 10 made precision -400 the whole optics
+    module down, malformed_response, instead of a traceback): every other transceiver of
+    the device lost its readings with it, for as long as that one sensor stayed wrong.
+    snmp_exporter (which exports entPhySensorValue raw) serves every row; netops now serves
+    the others' readings, the module up, and names the one sensor it leaves out and why
+    (``netops_snmp_sensor_unreadable``)."""
+    rows = optic_rows({1001: (1, 1, -52), 1002: (2, 1, -31), 1003: (3, 1, -70)}, None)
+    rows[f"1.3.6.1.2.1.99.1.1.1.{column}.1002"] = ["integer", value]
+    agent = start_foreign_agent(tmp_path, rows, subtrees=OPTICS_SUBTREES)
     try:
         body = scrape_once(agent.agent.target, ["system", "optics", "interfaces"])
+        status, peer = peer_scrape(snmp_exporter, agent.agent.target, "optics_foreign")
     finally:
         agent.agent.stop()
-    assert module_status(body) == {"system": (1, ""), "optics": (0, "malformed_response"), "interfaces": (1, "")}
-    assert "optic_rx_power_dbm{" not in body
+    assert status == 200 and {s.labels["entPhysicalIndex"] for s in peer["entPhySensorValue"]} == {
+        "1001", "1002", "1003"}
+    assert module_status(body) == {"system": (1, ""), "optics": (1, ""), "interfaces": (1, "")}
+    parsed = samples(body)
+    assert {s.labels["if_name"]: s.value for s in parsed["optic_rx_power_dbm"]} == {"eth1": -5.2, "eth3": -7.0}
+    assert [(s.labels["if_name"], s.labels["sensor"], s.labels["reason"], s.value)
+            for s in parsed["netops_snmp_sensor_unreadable"]] == [("eth2", "eth2 Rx Power Sensor", reason, 1)]
+
+
+def test_a_watts_sensor_reading_no_power_is_named_not_left_out_silently(tmp_path):
+    """A receive power sensor in watts reading 0 (no light at all) has no value in dBm:
+    its series vanished without a word, so NetopsOpticRxPowerLow went quiet exactly when
+    the fibre went dark. It is named now, reason ``no_power_in_dbm``."""
+    rows = optic_rows({1001: (1, 1, -52), 1002: (2, 0, 0)}, None)
+    rows["1.3.6.1.2.1.99.1.1.1.1.1002"] = ["integer", "6"]  # watts
+    agent = start_foreign_agent(tmp_path, rows, subtrees=OPTICS_SUBTREES)
+    try:
+        body = scrape_once(agent.agent.target, ["optics"])
+    finally:
+        agent.agent.stop()
+    parsed = samples(body)
+    assert module_status(body) == {"optics": (1, "")}
+    assert {s.labels["if_name"]: s.value for s in parsed["optic_rx_power_dbm"]} == {"eth1": -5.2}
+    assert [(s.labels["if_name"], s.labels["reason"]) for s in parsed["netops_snmp_sensor_unreadable"]] == [
+        ("eth2", "no_power_in_dbm")]
 
 
 def test_a_negative_container_is_no_container_not_a_failed_scrape(tmp_path):
@@ -154,11 +194,44 @@ def test_a_negative_container_is_no_container_not_a_failed_scrape(tmp_path):
     rows = optic_rows({1001: (2, 1, -52)}, None)
     del rows["1.3.6.1.2.1.47.1.3.2.1.2.1001.0"]  # no alias mapping for the sensor itself
     rows["1.3.6.1.2.1.47.1.1.1.1.4.1001"] = ["integer", "-1"]  # entPhysicalContainedIn
-    agent = start_foreign_agent(tmp_path, rows,
-                                subtrees=(".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31", ".1.3.6.1.2.1.99", ".1.3.6.1.2.1.47"))
+    agent = start_foreign_agent(tmp_path, rows, subtrees=OPTICS_SUBTREES)
     try:
         body = scrape_once(agent.agent.target, ["system", "optics"])
     finally:
         agent.agent.stop()
     assert module_status(body) == {"system": (1, ""), "optics": (1, "")}
     assert 'optic_rx_power_dbm{if_name="",sensor="eth2 Rx Power Sensor"} -5.2' in body
+
+
+# -- a device name that resolves to IPv6 only -------------------------------------------------
+def test_an_ipv6_only_name_is_polled_at_its_ipv6_address():
+    """The poller resolved names with AF_INET alone: a name with only an IPv6 address read
+    ``unresolvable``, and one at ::1 read 127.0.0.1 (glibc maps it), where no agent listens:
+    down either way for a device that answers. In a namespace of its own (its /etc/hosts
+    bind-mounted: ``v6only-sw1`` is ::1 alone) snmpd listens on ::1 only, and the name is
+    polled there."""
+    if not snmpd.available() or shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs snmpd, unshare and root for a mount and network namespace")
+    result = subprocess.run(["unshare", "-m", "-n", sys.executable, "-m", "tests.exporter.netns_v6name"],
+                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) == {"system": [1, ""]}
+
+
+# -- a sysUpTime that is no number -------------------------------------------------------------
+def test_a_sys_uptime_that_is_no_number_is_the_system_module_down_not_a_reboot(tmp_path, snmp_exporter):  # noqa: F811
+    """An agent answering sysUpTime.0 with an OCTET STRING (net-snmp's ``override``, as a
+    broken subagent does). netops read it as 0 (``sys_uptime_seconds 0``): a device that
+    had just rebooted, on every scrape, and NetopsDeviceRebooted firing for good. Now the
+    system module is down (malformed_response: NetopsModuleDown says why) and no uptime is
+    made up; the other modules are polled as before. snmp_exporter, side by side, kept on
+    record as it answers."""
+    agent = snmpd.start(tmp_path, 'override 1.3.6.1.2.1.1.3.0 octet_str "3 days"\n')
+    try:
+        body = scrape_once(agent.target, ["system", "interfaces"])
+        status, peer = peer_scrape(snmp_exporter, agent.target, "system_foreign")
+    finally:
+        agent.stop()
+    assert status == 200 and [s.value for s in peer["sysUpTime"]] == [0]  # the peer's lie, kept on record
+    assert module_status(body) == {"system": (0, "malformed_response"), "interfaces": (1, "")}
+    assert "sys_uptime_seconds" not in samples(body)

@@ -12,7 +12,7 @@ The devices (a school's switches and two hotspot access points, all in one inven
 | ``partial-sw`` | answers system, but its interfaces walk goes back on itself (a module down) |
 | ``slow-sw`` | answers every request 4 s late (Prometheus waits 3 s) |
 | ``echo-sw`` | no agent: every datagram comes back as it was sent (our own GetRequest) |
-| ``nokey-sw`` | bound to a v3 profile whose secrets the exporter lacks (left out): not polled, state unknown |
+| ``nokey-sw``, ``nokey-ap`` | bound to a v3 profile whose secrets the exporter lacks (left out): not polled, state unknown |
 | ``noaddr-ap``, ``noaddr/ap:2`` | active hotspot APs the inventory has no management address for |
 | ``live-sw``, ``live-ap`` | healthy, the control |
 
@@ -20,7 +20,7 @@ The consumers: ``/sd`` (the device is a target), ``/snmp`` with the device's own
 parameters (503 and the reason, or 200 with the broken module down), the exporter's own
 ``/metrics`` (targets down by reason), a real Prometheus scraping the real exporter with
 the shipped config and rules (``up``, the alerts ``NetopsTargetDown``, ``NetopsHotspotDown``,
-``NetopsModuleDown``) and the report's hotspot availability. netops has no CLI command
+``NetopsModuleDown``), the shipped dashboard's overview queries and the report's hotspot availability. netops has no CLI command
 that polls devices (``config``/``lldp`` go over SSH and are hunted elsewhere): the report
 is the CLI's one view of device state. snmp_exporter's semantics where it has them: a
 target it cannot poll is an error status (``up`` 0); it has no inventory, so no
@@ -46,6 +46,7 @@ from inventory.models.profiles import SnmpProfile
 from inventory.models.sites import Site
 from netops import db as dbmod
 from netops.db import session_scope
+from report.grafana import dashboard
 from tests.exporter.conftest import samples
 from tests.exporter.test_down_hunt import Reflector
 from tests.exporter.test_down_everywhere import _get_json, prometheus_config, shipped_alert_exprs
@@ -69,9 +70,12 @@ MATRIX = {
     "slow-sw": ("school", None, 503, "timeout", {"NetopsTargetDown"}),
     # main: 200, every module up, sys_uptime_seconds 0 (up 1 and NetopsDeviceRebooted)
     "echo-sw": ("school", None, 503, "malformed_response", {"NetopsTargetDown"}),
-    # refused unasked (400), up 0: main fired NetopsTargetDown ("has not answered"), and
-    # NetopsPopDown for a core router; /sd now labels it snmp_credentials="missing"
-    "nokey-sw": ("school", "nokey_v3", 400, "", {"NetopsDeviceNotPolled"}),
+    # not polled, up 0: session 9's main fired NetopsTargetDown ("has not answered"), and
+    # NetopsPopDown for a core router; /sd labels it snmp_credentials="missing". /snmp said
+    # 400 "unknown auth profile" (a malformed request, for what /sd asked): now "not polled"
+    "nokey-sw": ("school", "nokey_v3", 503, "no_credentials", {"NetopsDeviceNotPolled"}),
+    # not polled is not down: out of the hotspots' availability, counted on its own
+    "nokey-ap": ("hotspot", "nokey_v3", 503, "no_credentials", {"NetopsDeviceNotPolled"}),
     "noaddr-ap": ("hotspot", None, 503, "no_management_address", {"NetopsHotspotDown"}),
     # device names may hold `/` and `:`: no host name, but still a device that is down
     "noaddr/ap:2": ("hotspot", None, 503, "no_management_address", {"NetopsHotspotDown"}),
@@ -80,6 +84,13 @@ MATRIX = {
 }
 ADDRESSES = {name: f"127.0.0.{10 + i}" for i, name in enumerate(MATRIX) if not name.startswith("noaddr")}
 DOWN = {name for name, (_kind, _profile, status, _reason, _alerts) in MATRIX.items() if status != 200}
+NOT_POLLED = {name for name, (_kind, _profile, _status, reason, _alerts) in MATRIX.items() if reason == "no_credentials"}
+
+
+def dashboard_expr(title: str) -> str:
+    """The shipped dashboard's overview panel of that title, its query for every district and site kind."""
+    panel = next(p for p in dashboard()["panels"] if p["title"] == title)  # the overview comes first
+    return panel["targets"][0]["expr"].replace("$district", ".*").replace("$site_kind", ".*")
 
 
 def inventory(db_url: str) -> None:
@@ -188,7 +199,7 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
             sd = {group["labels"]["device"]: group for group in _get_json(f"{exporter}/sd?port=161")}
             assert sorted(sd) == sorted(MATRIX)
             assert {name for name, group in sd.items() if group["labels"].get("snmp_credentials") == "missing"} \
-                == {"nokey-sw"}
+                == NOT_POLLED
             for name, (_kind, _profile, status, reason, _alerts) in MATRIX.items():
                 labels = sd[name]["labels"]
                 query_string = urllib.parse.urlencode({"target": f"{name}:{ports.get(name, 161)}",
@@ -198,7 +209,8 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
                                         headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"})
                 assert got_status == status, (name, body)
                 if status == 503:
-                    assert body.startswith(f"target down: reason={reason} "), (name, body)
+                    said = "target not polled" if name in NOT_POLLED else "target down"
+                    assert body.startswith(f"{said}: reason={reason} "), (name, body)
                 elif reason:
                     modules = {s.labels["module"]: s.value for s in samples(body)["netops_snmp_module_up"]}
                     assert modules["interfaces"] == 0 and modules["system"] == 1, name
@@ -206,15 +218,24 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
             # the exporter's own /metrics counts the down answers by reason
             _status, metrics = http(f"{exporter}/metrics")
             down_reasons = {s.labels["reason"] for s in samples(metrics)["netops_exporter_targets_down_total"]}
-            assert {MATRIX[name][3] for name in DOWN if MATRIX[name][2] == 503} <= down_reasons
-            # the report (the CLI, as operators run it): the unaddressed hotspot counts as down
-            # in the hotspots' availability (main: absent, so the one live AP made it 1.0)
+            assert {MATRIX[name][3] for name in DOWN - NOT_POLLED if MATRIX[name][2] == 503} <= down_reasons
+            assert "no_credentials" not in down_reasons
+            assert {s.labels["reason"]: s.value > 0 for s in samples(metrics)["netops_exporter_targets_not_polled_total"]} \
+                == {"no_credentials": True}
+            # the dashboard's overview: not polled is neither up nor down (main counted it down)
+            assert query(dashboard_expr("Devices down")) == {"": str(len(DOWN - NOT_POLLED))}
+            assert query(dashboard_expr("Devices not polled (no SNMP credentials)")) == {"": str(len(NOT_POLLED))}
+            assert query(dashboard_expr("Devices up")) == {"": str(len(MATRIX) - len(DOWN))}
+            # the report (the CLI, as operators run it): the unaddressed hotspots count as down
+            # in the hotspots' availability (session 9's main: absent, so the one live AP made
+            # it 1.0); the one not polled does not count (main: as down, 1/4), it is counted apart
             done = subprocess.run([sys.executable, "-m", "cli", "--db", db_url, "report", "--json",
                                    "--prometheus-url", prom, "--out", str(tmp_path / "report.html")],
                                   capture_output=True, text=True, timeout=120, cwd=ROOT)
             assert done.returncode == 0, done.stderr
-            availability = json.loads(done.stdout)["kpis"]["hotspot_availability"]
-            assert availability["7d"] is not None and availability["7d"] < 0.5
+            kpis = json.loads(done.stdout)["kpis"]
+            assert kpis["hotspot_availability"]["7d"] == pytest.approx(1 / 3, abs=0.05)  # live-ap of 3
+            assert kpis["hotspots_not_polled"] == 1
     finally:
         if prom_proc is not None:
             stop_pid(prom_proc)

@@ -80,8 +80,24 @@ system{suffix}:
 """
 
 
+#: ENTITY-SENSOR-MIB's readings as snmp_exporter's generator makes them: raw, by entPhysicalIndex
+PEER_OPTICS = """
+optics_foreign:
+  version: 2
+  timeout: 400ms
+  retries: 1
+  auth: {community: public}
+  walk: [1.3.6.1.2.1.99.1.1.1]
+  metrics:
+""" + "".join(f"""  - name: {name}
+    oid: 1.3.6.1.2.1.99.1.1.1.{column}
+    type: gauge
+    indexes: [{{labelname: entPhysicalIndex, type: gauge}}]
+""" for column, name in ((2, "entPhySensorScale"), (3, "entPhySensorPrecision"), (4, "entPhySensorValue")))
+
 SNMP_EXPORTER_CONFIG = "".join((peer_modules("_foreign", "public"), peer_modules("_city", snmpd.COMMUNITY),
-                                peer_modules("_viewed", VIEWED), peer_modules("_alias", "public", "ifAlias", IF_ALIAS)))
+                                peer_modules("_viewed", VIEWED), peer_modules("_alias", "public", "ifAlias", IF_ALIAS),
+                                PEER_OPTICS))
 
 
 @dataclass
