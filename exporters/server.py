@@ -274,8 +274,11 @@ def make_app(poller: Poller, engine: Engine | None = None,
             try:
                 target = parse_target(raw_target)
             except TargetError:
-                (await current_policy()).check_unparsed(raw_target)
-                raise
+                # a device name that is no host name: checked below as any other device (the
+                # same answer /sd's labels give it: down, or not polled without its secrets)
+                target = (await current_policy()).unaddressed_target(raw_target)
+                if target is None:
+                    raise
             modules = parse_modules(request)
             auth = _single(request, "auth", "public_v2")
             profile = poller.profiles.get(auth)

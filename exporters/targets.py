@@ -74,8 +74,10 @@ class Target:
 
 
 def format_target(host: str, port: int | None = None) -> str:
-    """``host[:port]`` with IPv6 addresses in brackets: what /sd emits and /snmp takes."""
-    shown = f"[{host}]" if ":" in host else host
+    """``host[:port]`` with IPv6 addresses in brackets: what /sd emits and /snmp takes. A
+    device name holding ``:`` (one without a management address) stays bare, ``NAME:PORT``,
+    which /snmp reads back (``[NAME]:PORT`` it read as a malformed IPv6 address: 400)."""
+    shown = f"[{host}]" if ":" in host and _ip(host) is not None else host
     return f"{shown}:{port}" if port else shown
 
 
@@ -178,15 +180,17 @@ class TargetPolicy:
     def stale(self) -> bool:
         return self._load is not None and time.monotonic() - self._loaded_at >= self.ttl_s
 
-    def check_unparsed(self, text: str) -> None:
-        """TargetUnaddressed when a target that is no ``HOST[:PORT]`` is ``NAME`` or ``NAME:PORT``
-        of a device without a management address, as /sd lists it: device names may hold
-        ``/`` and ``:``, and such a device is down, not a malformed request."""
+    def unaddressed_target(self, text: str) -> Target | None:
+        """The target of a device without a management address that ``text``, no ``HOST[:PORT]``,
+        names as /sd lists it (``NAME`` or ``NAME:PORT``: device names may hold ``/`` and ``:``),
+        else None. Such a device is down, or not polled, as the same device under a host name
+        is, not a malformed request; nothing is ever sent to it, so the port is left at 161."""
         name, colon, port = text.rpartition(":")
         for candidate in (text, name if colon and port.isdigit() else ""):
             device = self._index[1].get(candidate.lower()) if candidate else None
             if device is not None and device.address is None:
-                raise _unaddressed(device)
+                return Target(device.name.lower())
+        return None
 
     def device_of(self, target: Target) -> InventoryDevice | None:
         """The inventory device a target names (by management address or name), if any."""

@@ -60,6 +60,9 @@ KPI_KINDS = (SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind
 #: alerts and the dashboard do: docs/metrics.md)
 HOTSPOT_AVAILABILITY_EXPR = ('avg(avg_over_time(up{{job="netops-devices",site_kind="hotspot",'
                              'snmp_credentials!="missing"}}[{window}]))')
+#: how many hotspot APs that availability is of: the series it averages (one per AP polled in the window)
+HOTSPOTS_IN_AVAILABILITY_EXPR = ('count(count_over_time(up{{job="netops-devices",site_kind="hotspot",'
+                                 'snmp_credentials!="missing"}}[{window}]))')
 #: hotspot APs not polled now, for want of SNMP credentials
 HOTSPOTS_NOT_POLLED_EXPR = 'count(up{job="netops-devices",site_kind="hotspot",snmp_credentials="missing"}) or vector(0)'
 
@@ -187,11 +190,16 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
     }
     hotspot_views = [v for v in views if v.kind == SiteKind.HOTSPOT and v.connected]
     fibre_fed = sum(any(u.medium == LinkMedium.FIBRE for u in v.uplinks) for v in hotspot_views)
-    availability = not_polled = None
+    availability = availability_of = not_polled = None
     if prometheus_url:
         availability = {
             window: prometheus.scalar_query(prometheus_url, HOTSPOT_AVAILABILITY_EXPR.format(window=window))
             for window in ("7d", "30d")
+        }
+        availability_of = {
+            window: int(prometheus.scalar_query(prometheus_url, HOTSPOTS_IN_AVAILABILITY_EXPR.format(window=window))
+                        or 0)
+            for window in availability
         }
         not_polled = prometheus.scalar_query(prometheus_url, HOTSPOTS_NOT_POLLED_EXPR)
     else:
@@ -209,6 +217,7 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
         hotspots_fibre=fibre_fed,
         hotspots_radio=len(hotspot_views) - fibre_fed,
         hotspot_availability=availability,
+        hotspots_in_availability=availability_of,
         hotspots_not_polled=None if not_polled is None else int(not_polled),
         backup_coverage=backup,
         compliance=compliance,

@@ -185,7 +185,9 @@ def _kpi_table(report: Report) -> str:
     rows.append(["hotspots fibre-fed", _pct(Share(k.hotspots_fibre, hotspots))])
     rows.append(["hotspots radio-meshed", _pct(Share(k.hotspots_radio, hotspots))])
     for window, value in (k.hotspot_availability or {}).items():
-        rows.append([f"hotspot availability, last {window}", "no data" if value is None else f"{value * 100:.2f} %"])
+        of = (k.hotspots_in_availability or {}).get(window)
+        rows.append([f"hotspot availability, last {window}" + ("" if of is None else f" (of {of} hotspot APs polled)"),
+                     "no data" if value is None else f"{value * 100:.2f} %"])
     if k.hotspots_not_polled:
         # not down and not up: the exporter holds no SNMP credentials for them (docs/metrics.md)
         rows.append(["hotspots not polled (no SNMP credentials; not in the availability)", f"{k.hotspots_not_polled}"])

@@ -86,6 +86,8 @@ class Kpis:
     customers: CustomerCounts | None = None
     lines_by_service_class: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # why a KPI is missing
+    #: "7d"/"30d" -> how many hotspot APs the availability is of (those polled in the window)
+    hotspots_in_availability: dict[str, int] | None = None
     #: hotspot APs not polled (no SNMP credentials): out of the availability, neither up nor down
     hotspots_not_polled: int | None = None
 
@@ -102,6 +104,7 @@ class Kpis:
             "trench_disjoint_redundancy": shares(self.redundant),
             "hotspots": {"fibre_fed": self.hotspots_fibre, "radio": self.hotspots_radio},
             "hotspot_availability": self.hotspot_availability,
+            "hotspots_in_availability": self.hotspots_in_availability,
             "hotspots_not_polled": self.hotspots_not_polled,
             "backup_coverage": self.backup_coverage.as_dict() if self.backup_coverage else None,
             "compliance": self.compliance.as_dict() if self.compliance else None,

@@ -90,7 +90,9 @@ def test_hotspot_availability_over_7_and_30_days(prometheus_with_history, tmp_pa
     with session_scope(engine) as session:
         build_mini_city(session)
     with session_scope(engine) as session:
-        availability = build_report(session, prometheus_url=url).kpis.hotspot_availability
+        kpis = build_report(session, prometheus_url=url).kpis
+    availability = kpis.hotspot_availability
+    assert kpis.hotspots_in_availability == {"7d": 2, "30d": 2}  # what the availability is of
     # HOT-1 lost one day of the last seven; HOT-2's three-day outage is older than a week
     assert expected["7d"] == pytest.approx((6 / 7 + 1) / 2, abs=2e-3)
     assert availability["7d"] == pytest.approx(expected["7d"], abs=1e-3)

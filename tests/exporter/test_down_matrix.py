@@ -236,6 +236,9 @@ def test_every_consumer_says_down(tmp_path, monkeypatch):
             kpis = json.loads(done.stdout)["kpis"]
             assert kpis["hotspot_availability"]["7d"] == pytest.approx(1 / 3, abs=0.05)  # live-ap of 3
             assert kpis["hotspots_not_polled"] == 1
+            # and says of how many: live-ap and the two unaddressed, not the one not polled
+            assert kpis["hotspots_in_availability"] == {"7d": 3, "30d": 3}
+            assert "hotspot availability, last 7d (of 3 hotspot APs polled)" in (tmp_path / "report.html").read_text()
     finally:
         if prom_proc is not None:
             stop_pid(prom_proc)

@@ -5,6 +5,7 @@ and secrets outside the inventory (403), HEAD, IPv6 agents, and dead or refusing
 from __future__ import annotations
 
 import gzip
+import json
 import urllib.parse
 import urllib.request
 
@@ -14,6 +15,7 @@ from sqlmodel import select
 from exporters.server import accepts_gzip, down_reason
 from exporters.snmp.poller import ModuleResult
 from inventory.models.devices import Device
+from inventory.models.profiles import SnmpProfile
 from netops.db import session_scope
 from tests.exporter.conftest import module_status, samples
 from tests.exporter.test_server import SECRETS, bind, exporter, inventory_with_profiles  # noqa: F401 (fixture)
@@ -143,6 +145,42 @@ def test_targets_and_secrets_stay_with_the_inventory(exporter, agent):
     # a profile without secrets may go to any inventory device
     status, body = http(snmp_url(base, target=agent.target, module="system", auth="public_v2"))
     assert status == 200 and module_status(body) == {"system": (1, "")}
+
+
+def test_a_device_name_that_is_no_host_name_reads_as_sd_labels_it(exporter, agent):
+    """A device without a management address whose name holds `/` and `:` (so /sd's target
+    is no HOST[:PORT]): /snmp with what /sd gives says what /sd's labels say, down
+    (no_management_address), or not polled when its profile's secrets are missing. (The
+    integ merge said `target down` for the second while /sd labelled it
+    snmp_credentials="missing": NetopsDeviceNotPolled fired for a body saying down.)"""
+    base, engine, _tmp = exporter
+    with session_scope(engine) as session:
+        school = session.exec(select(Device).where(Device.name == "sch-0001-sw0")).one()
+        session.add(SnmpProfile(name="nokey_v3", version="v3", user=snmpd.V3_USER, auth_protocol="sha",
+                                priv_protocol="aes"))  # no secrets for it in the environment: left out
+        for name, profile in (("ap/nokey:2", "nokey_v3"), ("ap/noaddr:2", None)):
+            session.add(Device(name=name, site_id=school.site_id, role="wifi_ap", platform="cisco_ios",
+                               snmp_profile=profile, source="test"))
+    assert http(base + "/-/reload", method="POST")[0] == 200
+    status, text = http(f"{base}/sd?port={agent.port}")
+    assert status == 200
+    groups = {group["labels"]["device"]: group for group in json.loads(text)}
+    for name, missing, says in (("ap/nokey:2", "missing", "target not polled: reason=no_credentials"),
+                                ("ap/noaddr:2", None, "target down: reason=no_management_address")):
+        group = groups[name]
+        assert group["labels"].get("snmp_credentials") == missing
+        for target in (group["targets"][0], name):  # NAME:PORT as /sd lists it, and NAME
+            url = snmp_url(base, target=target, module=group["labels"]["__param_module"],
+                           auth=group["labels"]["__param_auth"])
+            status, text = http(url)
+            assert (status, text.startswith(says), text.count("\n")) == (503, True, 1), (target, text)
+            assert http(url, method="HEAD")[0] == 503
+    metrics = own_metrics(base)
+    assert {s.labels["reason"]: s.value for s in metrics["netops_exporter_targets_not_polled_total"]} \
+        == {"no_credentials": 4}
+    assert {s.labels["reason"]: s.value for s in metrics["netops_exporter_targets_down_total"]} \
+        == {"no_management_address": 4}
+    assert metrics["netops_exporter_scrapes_total"][0].value == 0  # nothing polled
 
 
 def test_lab_option_polls_any_target_but_never_with_secrets(agent, tmp_path):
