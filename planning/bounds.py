@@ -231,7 +231,11 @@ def lp_bound(instance: SteinerInstance, terminals: list[int],
     capacity = coo_matrix((np.ones(len(riding)), ([r for r, _ in riding], [c for _, c in riding])),
                           shape=(len(rows), arcs * (k + 1)))
     aggregate = _aggregate_rows(m, k, rows)
-    cost = np.concatenate([np.tile(instance.fixed, 2), np.tile(np.tile(instance.per_cable, 2), k)])
+    # the site's own entry toll is a constant of its flow: left out, the LP stays well scaled
+    # and HiGHS' tolerances act on the plan's euros, not on k tolls (``exact.optimal_cost``)
+    cost = np.concatenate([np.tile(instance.fixed, 2)] + [
+        np.tile(instance.per_cable - instance.toll * ((instance.tail == t) | (instance.head == t)), 2)
+        for t in terminals])
     blocks = [coupling, capacity] + ([aggregate] if aggregate is not None else [])
     result = linprog(cost, A_ub=vstack(blocks).tocsr(),
                      b_ub=np.concatenate([np.zeros(arcs * k), [float(limit) for _, limit in rows],
@@ -240,7 +244,7 @@ def lp_bound(instance: SteinerInstance, terminals: list[int],
                      options={"maxiter": LP_MAX_ITERATIONS})
     if result.status != 0:
         return None
-    return LowerBound(float(result.fun) - instance.toll * k, "LP relaxation")
+    return LowerBound(float(result.fun), "LP relaxation")
 
 
 def _aggregate_rows(m: int, k: int, rows: list[tuple[np.ndarray, int]]) -> coo_matrix | None:

@@ -248,7 +248,7 @@ def plan_connection(
                        net.strands, redundant, notes, risks)
 
 
-MAX_LIMIT_SOLVES = 16  # route searches forbidding one leg each, before whole overloaded limits are forbidden
+MAX_LIMIT_SEARCHES = 48  # distinct forbidden sets searched one leg at a time, before whole overloaded limits are forbidden
 
 
 def routes_within_limits(net: CandidateNetwork, site: Node, count: int) -> list[Route]:
@@ -256,8 +256,10 @@ def routes_within_limits(net: CandidateNetwork, site: Node, count: int) -> list[
     for pair joins than it has (``planning.strands.route_limits``, what the change set
     takes: a plan that overfills one cannot be stored). A plan that overfills one is
     searched again with one of its legs on the first such limit forbidden, each in turn,
-    cheapest plan first (faults of a pair, then euros); after ``MAX_LIMIT_SOLVES`` searches
-    every leg on it at once. NoRouteError when nothing fits."""
+    cheapest plan first (faults of a pair, then euros); a set of forbidden legs met again
+    (the same legs forbidden in another order) is not searched again. After
+    ``MAX_LIMIT_SEARCHES`` distinct sets every leg on the limit at once. NoRouteError when
+    nothing fits."""
     known = limits(net)
 
     def overloaded(routes: list[Route]) -> list[Hashable]:
@@ -280,16 +282,18 @@ def routes_within_limits(net: CandidateNetwork, site: Node, count: int) -> list[
         return routes
     order = itertools.count()
     queue = [(value(routes), next(order), frozenset(), routes)]
-    solves = 1
+    searched = {frozenset()}
     while queue:
         _, _, forbidden, routes = heapq.heappop(queue)
         over = overloaded(routes)
         if not over:
             return routes
         legs = handles(routes, over[0])
-        branches = [forbidden | {leg} for leg in legs] if solves < MAX_LIMIT_SOLVES else []
-        for branch in dict.fromkeys(branches + [forbidden | set(legs)]):
-            solves += 1
+        whole = forbidden | set(legs)
+        for branch in [forbidden | {leg} for leg in legs] + [whole]:
+            if branch in searched or (branch != whole and len(searched) >= MAX_LIMIT_SEARCHES):
+                continue
+            searched.add(branch)
             try:
                 found = min_cost_routes(net, site, count, branch)
             except NoRouteError:

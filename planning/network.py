@@ -210,7 +210,14 @@ class CandidateNetwork:
         what is left. Fields not narrowed here are carried as they are (``replace``); the
         caches are rebuilt."""
         keep = set(nodes)
-        graph = self.graph.subgraph(keep).copy()
+        # in the city's order, not the set's: a subgraph view of a small part iterates the set,
+        # whose order changes with PYTHONHASHSEED, and with it every tie a planner breaks by
+        # index (the same cut planned twice gave two plans, its MILP two answers)
+        graph = type(self.graph)()
+        graph.graph.update(self.graph.graph)
+        graph.add_nodes_from((node, dict(d)) for node, d in self.graph.nodes(data=True) if node in keep)
+        graph.add_edges_from((u, v, k, dict(d)) for u, v, k, d in self.graph.edges(keys=True, data=True)
+                             if u in keep and v in keep)
         graph.remove_edges_from([(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if d["kind"] == STRAND
                                  and any(("n", end) not in keep for _, a, b in d["trenches"] for end in (a, b))])
         cables = {d["cable_id"] for _, _, d in graph.edges(data=True) if d["kind"] == STRAND}
