@@ -52,7 +52,9 @@ Numbers and brackets after its first word are part of it too, unless an encoding
 of it says it is ciphertext (Huawei ``password cipher V 1 root 1 4 english``) or the device's
 platform has them there (:data:`DIALECTS`: Huawei/Comware numbers, Junos brackets); the
 platform only ever makes a value shorter where its grammar says so. A value that looks like
-a keyword (``password Lab-key privilege 15``) is a value where a value's syntax follows it.
+a keyword (``password Lab-key privilege 15``, ``md5 x_secret 7``) is a value where a value's
+syntax follows it or where it is not made of keyword parts (``auth-pass``, ``pre-shared-secret``
+are); where it might be a keyword too, the word after it goes as well.
 The short words ``pass``, ``pin``, ``token`` and ``otp`` (and ``*-pin``, ``*-otp``) are
 keywords too, read the same way, deny by default: in a syntax nobody listed (``otp seed V``)
 the rest of the line goes.
@@ -292,7 +294,7 @@ _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-p
                           "dyn-authorization", "expire", "mode", "tracking", "no-ipsec", "group", "access",
                           "hash", "hash2", "encrypted", "pbkdf2", "nt-encrypted", "privilege", "priv-lvl",
                           "key-id", "user-type", "cipher", "capability", "used-by", "cryptographic-algorithm",
-                          "usertype", "class"})
+                          "usertype", "class", "always-on"})
 # after a value: what kind of value it was (ASA `enable password V encrypted`, `pbkdf2`)
 _MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
 # brackets that group words (Junos `[ radius password ]`, `{` opening a block, tmsh `{ ... }`),
@@ -776,7 +778,9 @@ def _keyword_values(line: str, dialect: Dialect,
             values.append(span)
             open_quote, value = _unclosed(tokens[last][0]), last
         i = value + 1
-        if i < len(words) and words[i] in _MARKS_BEFORE and (i == len(words) - 1 or _follows_a_value(words, i + 1)):
+        if value < len(words) - 1 and _is_keyword(words[value]) and not _introduces_nothing(words, value, dialect.brackets):
+            i = value  # a value that looks like a keyword may be one too: its own value goes as well
+        elif i < len(words) and words[i] in _MARKS_BEFORE and (i == len(words) - 1 or _follows_a_value(words, i + 1)):
             i += 1  # ASA `password VALUE encrypted`: says what the value was, introduces none
             # (before anything else it introduces one: NETGEAR `users passwd NAME encrypted VALUE`)
     return values, open_quote
@@ -885,7 +889,7 @@ def _arms(words: list[str], i: int) -> bool:
                                                                     "context", "match", "add"}
     if _SONICOS_VALUE.match(nxt or "") and (_ALGORITHM.fullmatch(word) or word == "default"):
         return True  # SonicOS `encryption aes 1,VALUE`, `cli ftp password default 1,VALUE`
-    if word == "encrypted" and not words[:i] and any(map(_is_keyword, words[2:])):
+    if word == "encrypted" and not words[:i] and words[1:2] in (["radius-server"], ["tacacs-server"], ["sntp"]):
         return False  # Cisco SMB `encrypted radius-server key V`: says the line's values are encrypted
     if word == "authenticator":  # IPsec manual keys: `session-key ... cipher V authenticator V`
         return "session-key" in words[:i]
@@ -924,6 +928,48 @@ def _names_a_community(word: str) -> bool:
     """Can this word after an access word or type be the community (QTech `community ro V`),
     or is that word the community (`community read RO`, `community 7 RO`)?"""
     return not (word in _COMMUNITY_ACCESS or word.isdigit() or word in {"view", "ipv6", "sec-name", "mask"})
+
+
+# the words credential keywords are made of (`auth-pass`, `encrypted-password`, `pre-shared-secret`):
+# a keyword-like word of other parts where a value stands (`Lab-key`, `x_secret`) is that value
+_KEYWORD_PARTS = frozenset(re.findall(r"[a-z0-9]+", re.sub(r"\\.|\[[^]]*\]", " ", _KEYWORD.pattern) + " ".join(_NO_VALUE_AFTER) + """
+    password passwd secret key string community map authentication pre shared psk wpa passphrase encrypt
+    value trap group name pass phrase pin token otp code md5 sha sha1 sha256 sha512 text plain plaintext clear
+    cleartext cipher ciphertext encrypted ascii hexadecimal hex simple auth priv set hello message digest server
+    client local remote preshared enable login user admin console snmp ntp bgp ospf isis radius tacacs tacplus
+    ekey area domain secondary primary md5 keys hmac wep wpa2 wpa3 vrrp hsrp ldap bind smtp ftp api l1 l2
+    """))
+
+
+def _keyword_shaped(word: str) -> bool:
+    """Is this keyword-like word made of keyword parts only (and no other characters)?"""
+    return bool(re.fullmatch(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*", word)) and all(
+        part in _KEYWORD_PARTS for part in re.split(r"[-_.]", word))
+
+
+def _introduces_nothing(words: list[str], j: int, brackets: bool) -> bool:
+    """Is the keyword-like word at ``j`` followed by syntax rather than a value of its own
+    (`key Lab-key address A`, `md5 Lab-key 7`, `auth sha Lab-key priv aes 128 V`)? Then it is
+    the value of the keyword before it."""
+    after = words[j + 1]
+    if _follows_a_value(words, j + 1) or after in _SNMP_V3_LEVEL:
+        return True
+    if after in _ADDRESS_WORDS:  # an address list, and no keyword after it
+        k = j + 2
+        while k < len(words) and _ADDRESS.match(words[k]):
+            k += 1
+        return k > j + 2 and not (k < len(words) and _is_keyword(words[k]))
+    if _is_keyword(after):
+        return False  # a keyword chain: `auth-pass plaintext V`, `pre-shared-key key V`
+    value = _value_after(words, j, brackets) if _arms(words, j) else None
+    return value is None or _is_syntax(words[value])
+
+
+def _is_syntax(word: str) -> bool:
+    """Is this word, where a value would stand, surely syntax (an address, a type or ID number,
+    an encoding, NX-OS `localizedkey`)?"""
+    return (bool(_ADDRESS.match(word)) or (word.isdigit() and len(word) <= 2) or word in _MODIFIERS
+            or word in _MODE_AT_END or word in _AFTER_VALUE or word in {"localizedkey", "localizedv2key"})
 
 
 def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
@@ -975,7 +1021,8 @@ def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
                 j += 1
         elif (word in _MODIFIERS or _ALGORITHM.fullmatch(word)) and not last:
             j += 1
-        elif _is_keyword(word) and not last and word not in _AUTH_ALGOS and _follows_a_value(words, j + 1):
+        elif (_is_keyword(word) and not last and word not in _AUTH_ALGOS
+              and (not _keyword_shaped(word) or _introduces_nothing(words, j, brackets))):
             return j  # a value that looks like a keyword (`password Lab-key privilege 15`)
         elif (_is_keyword(word) or word in _SNMP_V3_LEVEL) and not last or _ALGORITHM.fullmatch(word):
             return None  # the next keyword introduces the value itself; a digest name ends a list

@@ -417,6 +417,17 @@ def test_a_ciphertext_keeps_the_syntax_after_it_on_every_platform():
                         f"username u password 7 {FP.marker('0822455D0A16')} 9 x\n"), platform
 
 
+def test_a_value_that_looks_like_a_keyword_or_a_pair_is_the_value():
+    """Session 11 (found by the planted-value test once it drew values ending in keyword
+    suffixes): the value went and the word after it was masked instead, or a value that looks
+    like `name=` pairs made tmsh `encrypted V` read as Cisco SMB's `encrypted radius-server ...`."""
+    raw = ("ntp authentication-key 9 md5 Lab-key 7\ncrypto isakmp key X_secret address 10.0.0.1\n"
+           "    encrypted #}%>(j?4D=s/g.password\nencrypted radius-server key SmbKey1\n")
+    assert scrub_config(raw, fingerprint=FP).text == (
+        f"ntp authentication-key 9 md5 {FP.marker('Lab-key')} 7\ncrypto isakmp key {FP.marker('X_secret')} address "
+        f"10.0.0.1\n    encrypted {FP.marker('#}%>(j?4D=s/g.password')}\nencrypted radius-server key {FP.marker('SmbKey1')}\n")
+
+
 def test_a_lone_backslash_inside_a_line_is_a_word_and_a_quoted_start_after_type_0_no_string():
     """(Review of session 10: `community \\ RO` masked `RO` and left `\\`; `password 0 "ab" cd`
     left `cd`.) A backslash at a line's end still joins a RouterOS line."""

@@ -41,6 +41,8 @@ _FENCE = re.compile(r"^(%\^%#|%\$%\$|%@%@|%#%#)")
 # a secret that is itself a word of the grammar (`md5`, `message-digest`) cannot be told from
 # the syntax: hypothesis draws the scrubber's own literals, so they are left out here; so are
 # values of digits only (`key 12345678` alone on a line reads as a key chain's key ID)
+# a value may look like a keyword (`password Lab-key privilege 15` leaked before session 11)
+KEYWORD_LIKE = ("", "", "", "-key", "_secret", ".password", "-pw", "-psk", "_token", "-community")
 GRAMMAR = frozenset(re.findall(r'"([a-z0-9][a-z0-9+-]*)"', Path(scrub.__file__).read_text()))
 
 
@@ -88,6 +90,8 @@ def planted(draw, corpus: corpora.Corpus) -> tuple[str, str, list[str]]:
                         .filter(lambda s: s == s.strip() and not s.startswith(("-----", "Private-"))
                                 and s.lower() not in GRAMMAR and not s.isdigit()
                                 and not any(head + s + tail in v or v in head + s + tail for v in values)))
+            if not wrapped and not head and all(c in alphabet for c in "-_."):
+                core += draw(st.sampled_from(KEYWORD_LIKE))
             new = head + core + tail
             values.append(new)
             out += [line[last:m.start()], new]
