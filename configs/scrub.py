@@ -94,6 +94,7 @@ dropped so that an unchanged device produces no diff.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -699,6 +700,7 @@ def _word(token: str) -> str:
     return word[1:] if word[:1] == "-" and word[1:2].isalpha() else word
 
 
+@functools.lru_cache(maxsize=8192)  # (called for every word, several times: the words of a config repeat)
 def _is_keyword(word: str) -> bool:
     return word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
 
@@ -941,6 +943,7 @@ _KEYWORD_PARTS = frozenset(re.findall(r"[a-z0-9]+", re.sub(r"\\.|\[[^]]*\]", " "
     """))
 
 
+@functools.lru_cache(maxsize=8192)
 def _keyword_shaped(word: str) -> bool:
     """Is this keyword-like word made of keyword parts only (and no other characters)?"""
     return bool(re.fullmatch(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*", word)) and all(
