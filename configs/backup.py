@@ -55,12 +55,12 @@ def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = Non
         # the answer is quoted in the error, which reaches output and logs: scrubbed too (a
         # one-line answer may be a config line with a secret)
         said = [line for line in raw.strip().splitlines() if line.strip(" ^")] or ["empty output"]
-        first = scrub_config(said[0], session.target.secrets(), fingerprint).text.strip()[:80]
+        first = scrub_config(said[0], session.target.secrets(), fingerprint, session.target.platform).text.strip()[:80]
         raise ParseError(f"no configuration in the answer: {first!r}")
     if _PAGER.search(raw):
         raise ParseError("the answer holds a pager prompt (--More--): paging is not switched off for this "
                          "session, so the config is incomplete; not stored")
-    return scrub_config(raw, session.target.secrets(), fingerprint).text
+    return scrub_config(raw, session.target.secrets(), fingerprint, session.target.platform).text
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,8 @@ def collect_neighbours(session: DeviceSession) -> list[Neighbour]:
             if not parsed.strip() or "not enabled" in parsed.lower() or _NO_ENTRIES.match(parsed):
                 continue  # protocol switched off, or on with no neighbours
             # quoted in output and logs: scrubbed like a config (the answer may be one)
-            said = scrub_config(parsed.strip().splitlines()[0], session.target.secrets()).text.strip()[:60]
+            said = scrub_config(parsed.strip().splitlines()[0], session.target.secrets(),
+                                platform=session.target.platform).text.strip()[:60]
             raise ParseError(f"{spec.command!r}: not a neighbour table: {said!r}")
         for row in parsed:
             # a byte that is not UTF-8 (a Latin-1 system name) is shown as \xNN, never dropped

@@ -48,6 +48,13 @@ COMMUNITY``, ``rmon event N trap COMMUNITY`` and the ArubaOS ``mgmt-user NAME [R
 
 A plain-text ``password``/``secret``/``key`` value followed by words that are not known
 syntax is masked to the end of the line (IOS allows spaces in them, as the last item).
+Numbers and brackets after its first word are part of it too, unless an encoding in front
+of it says it is ciphertext (Huawei ``password cipher V 1 root 1 4 english``) or the device's
+platform has them there (:data:`DIALECTS`: Huawei/Comware numbers, Junos brackets); the
+platform only ever makes a value shorter where its grammar says so. A value that looks like
+a keyword (``password Lab-key privilege 15``, ``md5 x_secret 7``) is a value where a value's
+syntax follows it or where it is not made of keyword parts (``auth-pass``, ``pre-shared-secret``
+are); where it might be a keyword too, the word after it goes as well.
 The short words ``pass``, ``pin``, ``token`` and ``otp`` (and ``*-pin``, ``*-otp``) are
 keywords too, read the same way, deny by default: in a syntax nobody listed (``otp seed V``)
 the rest of the line goes.
@@ -87,6 +94,7 @@ dropped so that an unchanged device produces no diff.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -146,10 +154,21 @@ _KEYWORD = re.compile(
     r"|pass|pin|token|otp|passcode|pincode|pin-code|.+[-_.](?:pin|otp|passcode)"
     # encodings and digests that are followed by the value they describe
     r"|md5|sha|sha1|sha-1|sha224|sha256|sha-256|sha384|sha512|text|plaintext|plain-text"
-    r"|cleartext|ciphertext|encrypted|ascii-text|hexadecimal)"
+    r"|cleartext|ciphertext|encrypted|ascii-text|hexadecimal"
+    # session 11, from Oxidized's models: Zhone `configsyncpasswd`, `communityname`, Hatteras
+    # `communityString`, Alteon `admpw`, `pswd`, `esecret`, Lenovo `ekey`, `md5-ekey`, ScreenOS
+    # `preshare`, a hash of one (Check Point `password-hash`, `auth-pass-phrase-hashed`), FortiOS
+    # IS-IS `auth-password-l1` and `ENC` (FortiOS puts it before every encrypted value: `set history0 ENC V`)
+    r"|configsyncpasswd|communityname|communitystring|admpw|pswd|esecret|ekey|.+[-_.]ekey|preshare|enc"
+    r"|history[01]"  # FortiOS: an administrator's former password hashes
+    r"|(?:.+[-_.])?(?:password|passwd|secret|pass-phrase|passphrase)-hash(?:ed)?|(?:.+-)?password-l\d)"
 )
+# in a `name=value` pair (and JSON, XML) a name that *ends* in a credential word names one too
+# (Ingate `trunkuserpassword=`, `configencpassphrase=`, `eabhmackey=`, `authtoken=`); not in CLI
+# words, where values end so too (`digest secret SipDigestSecret hash MD5`)
+_PAIR_KEYWORD = re.compile(r"[a-z0-9_]+(?:password|passwd|pswd|secret|passphrase|hmackey|token|psk)")
 # look like keywords, never introduce a value
-_NOT_KEYWORDS = frozenset({"trusted-key", "ssh-key", "host-key", "public-key", "rsa-key", "pubkey",
+_NOT_KEYWORDS = frozenset({"nopassword", "nosecret", "trusted-key", "ssh-key", "host-key", "public-key", "rsa-key", "pubkey",
                            "ecdsa-sha2-nistp256-key", "send-community", "bgp-community"})
 # keywords only after an algorithm name (see _arms)
 _SNMP_V3_LEVEL = frozenset({"auth", "priv", "auth-prot", "priv-prot", "auth-protocol", "priv-protocol",
@@ -165,11 +184,12 @@ _MODIFIERS = frozenset({
     "simple", "irreversible-cipher", "plain",  # Huawei/Comware: the value's encoding
     "enc", "hash", "ietf-md5",  # FortiOS `ENC VALUE`, Comware `password hash VALUE`, EOS VRRP
     "accounting", "authorization",  # Comware `key accounting cipher VALUE`
+    "=", ":",  # Zhone `set user-pass = VALUE`: a separator standing alone
 })
 # Huawei `snmp-agent community read|write [cipher|simple] VALUE`, EXOS `community readonly
 # encrypted VALUE`: the access and the encoding come before the value (a community has no
 # type in front of it elsewhere)
-_COMMUNITY_ACCESS = frozenset({"read", "write", "readonly", "readwrite"})
+_COMMUNITY_ACCESS = frozenset({"read", "write", "readonly", "readwrite", "ro", "rw", "read-only", "read-write"})
 _COMMUNITY_ENCODINGS = frozenset({"cipher", "simple", "encrypted"})
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
 _ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?(?:1|2|3|96|128|160|224|256|384|512))*"
@@ -236,6 +256,38 @@ _KEYISH = re.compile(r"(?:[a-z0-9]+-)*(?:pass|passwd|password|secret|key|psk|pas
 # their plain-text value may contain spaces when it ends the line (IOS `username`, `enable
 # password`, line `password`, TACACS+/RADIUS `key`)
 _TO_END_OF_LINE = frozenset({"password", "secret", "key", "key-string", "pass", "pin", "token", "otp"})
+# an encoding in front of a value that says it is ciphertext or a hash (no blank in it): what
+# follows such a value is syntax (Huawei `password cipher V 1 root 1 4 english`); any digit but
+# IOS type 0 is an encryption type (`7`, `5`, `9`, IOS-XR `10`)
+_CIPHER_ENCODINGS = frozenset({"cipher", "irreversible-cipher", "hash", "encrypted", "enc", "ciphertext",
+                               "hidden", "sha512", "sha256", "pbkdf2"})
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What a platform's grammar puts after a plain-text value that has no encoding in front
+    of it (`username u password ab 9 w3tail`). Deny by default: a platform not listed in
+    :data:`DIALECTS` reads such a value as IOS does (to the line's end, numbers and brackets
+    included); only a grammar that has the syntax may read it as syntax."""
+
+    #: an opening bracket where a value stands opens a block or group (Junos `password {`);
+    #: elsewhere it is the value's first character (IOS `enable password {`, `password ( ab )`)
+    brackets: bool = False
+    #: a number after a plain value is syntax (Huawei `... simple V 1 root 1 4 english`);
+    #: elsewhere it is part of the value (IOS allows blanks and digits in it)
+    numbers_after_value: bool = False
+
+
+# the netmiko device types (by prefix: `huawei_olt`, `huawei_vrpv8_ssh`, `juniper_junos`) whose
+# grammar has these; every other platform, and a device without one, reads as the default
+DIALECTS: dict[str, Dialect] = {
+    "juniper": Dialect(brackets=True),
+    **dict.fromkeys(("huawei", "hp_comware", "h3c_comware"), Dialect(numbers_after_value=True)),
+}
+
+
+def dialect_of(platform: str | None) -> Dialect:
+    return next((d for prefix, d in DIALECTS.items() if (platform or "").startswith(prefix)), Dialect())
 # what may follow such a value on the same line
 _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-port", "acct-port", "timeout",
                           "retransmit", "vrf", "use-vrf", "priority", "trusted", "prefer", "address", "hostname",
@@ -243,7 +295,7 @@ _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-p
                           "dyn-authorization", "expire", "mode", "tracking", "no-ipsec", "group", "access",
                           "hash", "hash2", "encrypted", "pbkdf2", "nt-encrypted", "privilege", "priv-lvl",
                           "key-id", "user-type", "cipher", "capability", "used-by", "cryptographic-algorithm",
-                          "usertype"})
+                          "usertype", "class", "always-on"})
 # after a value: what kind of value it was (ASA `enable password V encrypted`, `pbkdf2`)
 _MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
 # brackets that group words (Junos `[ radius password ]`, `{` opening a block, tmsh `{ ... }`),
@@ -313,6 +365,17 @@ POSITIONAL_SECRETS: dict[str, tuple[str, ...]] = {
         r"^\s*mobility-manager \S+ user \S+ (?P<value>\S+)",
         r"^user \S+ (?P<value>\S+) (?:portal|radius)\s*$",
     ),
+    # ZTE, Eltex, Planet, Allied Telesis, Cisco SMB (Oxidized zteolt.rb, eltex.rb, acsw.rb...):
+    # `username NAME privilege N HASH`, the hash last and without a keyword
+    "zte_zxros": (r"^\s*username \S+ privilege \d+ (?!(?:nopassword|noescape|nohangup|password|secret|dnis|one-time|mac)\s*$)"
+                  r"(?P<value>\S+)\s*$",),
+    # Casa CMTS `snmp comm-tbl COMMUNITY SECURITY-NAME` (casa.rb)
+    "casa_cmts": (r"^\s*snmp comm-tbl (?P<value>\S+)",),
+    # V-SOL OLT, an ONU's web accounts (vsololt.rb): `... username NAME enable ROLE PW user_control
+    # enable ROLE PW`
+    "vsol_olt": (r"^.*?\busername \S+ enable \S+ (?P<value>\S+)", r"^.*?\buser_control enable \S+ (?P<value>\S+)"),
+    # NetScaler: a value marked `-encrypted` after it (netscaler.rb), `add system user NAME HASH -encrypted`
+    "netscaler": (rf"^(?:.*\s)?(?P<value>{_WORD_VALUE}) -encrypted(?=\s|$)",),
     "cisco_wlc": (
         # AireOS: config radius auth|acct add N ADDR PORT ascii|hex SECRET, config mgmtuser add NAME
         # PASSWORD ROLE, config snmp v3user create NAME ROLE AUTH PRIV AUTHKEY PRIVKEY
@@ -322,8 +385,10 @@ POSITIONAL_SECRETS: dict[str, tuple[str, ...]] = {
         r"^\s*config snmp v3user create(?: \S+){5} (?P<value>\S+)",
     ),
 }
-_POSITIONAL = tuple(re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE)
-                    for table in POSITIONAL_SECRETS.values() for pattern in table)
+# tables whose patterns look past a line's start: tried only on lines that hold this word (speed)
+_POSITIONAL_GUARDS = {"vsol_olt": " enable ", "netscaler": " -encrypted"}
+_POSITIONAL = tuple((re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE), _POSITIONAL_GUARDS.get(name, ""))
+                    for name, table in POSITIONAL_SECRETS.items() for pattern in table)
 # in prose (descriptions, banners) a value is read only where a separator says so:
 # "psk: V", "password=V", "Passwort: V", "pw is V"
 _PROSE_VALUE = re.compile(
@@ -377,11 +442,14 @@ class Scrubbed:
 
 
 def scrub_config(raw: str, known_secrets: list[Secret] = (),
-                 fingerprint: Fingerprinter | None = None) -> Scrubbed:
+                 fingerprint: Fingerprinter | None = None, platform: str | None = None) -> Scrubbed:
     """The config as it may be written anywhere: no secrets, no volatile lines.
     Without ``fingerprint`` the markers hold a per-process key (fine for texts that
-    are checked and thrown away, wrong for anything stored)."""
-    masker = _Masker(fingerprint or _PROCESS_FINGERPRINTER, [s.reveal() for s in known_secrets if s.reveal()])
+    are checked and thrown away, wrong for anything stored). ``platform`` (the device's
+    netmiko device type) says how a plain value ends (:data:`DIALECTS`); every platform's
+    keywords and tables are read whatever it is."""
+    masker = _Masker(fingerprint or _PROCESS_FINGERPRINTER, [s.reveal() for s in known_secrets if s.reveal()],
+                     dialect_of(platform))
     lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     volatile = [any(p.match(line) for p in VOLATILE_PATTERNS) for line in lines]
     lines = [line for line, drop in zip(lines, volatile) if not drop]
@@ -449,8 +517,9 @@ def banner_spans(lines: list[str]) -> list[tuple[int, int, bool]]:
 
 
 class _Masker:
-    def __init__(self, fingerprint: Fingerprinter, known: list[str]):
+    def __init__(self, fingerprint: Fingerprinter, known: list[str], dialect: Dialect):
         self.fingerprint = fingerprint
+        self.dialect = dialect
         self.known = sorted(known, key=len, reverse=True)
         self.count = 0
         self.continued = False  # inside a value that runs on over lines (a quote or a PEM key)
@@ -503,10 +572,10 @@ class _Masker:
         for m in _PROSE_VALUE.finditer(line):
             spans[_unquoted(line, m.span("value"))] = None
         for m in _JSON_PAIR.finditer(line):
-            if _is_keyword(_hyphenated(m.group("name"))):
+            if _names_credential(_hyphenated(m.group("name"))):
                 spans[_unquoted(line, m.span("value"))] = None
         for m in _XML_PAIR.finditer(line):  # (the text as it stands: `&amp;` ends in `;`)
-            if _is_keyword(_hyphenated(m.group("name"))):
+            if _names_credential(_hyphenated(m.group("name"))):
                 spans[m.span("value")] = None
         if ends_with := _key_begins(line):
             self.continued, self.ends_with = True, ends_with
@@ -514,11 +583,12 @@ class _Masker:
             if _SECRET_DATA in line:
                 for m in re.finditer(r'"(?P<value>[^"]*)"', line.split(_SECRET_DATA)[0]):
                     spans[m.span("value")] = None
-            for pattern in _POSITIONAL:
-                if m := pattern.match(line):
+            lowered = line.lower().replace("\t", " ")
+            for pattern, guard in _POSITIONAL:
+                if guard in lowered and (m := pattern.match(line)):
                     spans[_unquoted(line, m.span("value"))] = None
             if not _NO_VALUES_IN.match(line):
-                values, open_quote = _keyword_values(line, self.section)
+                values, open_quote = _keyword_values(line, self.dialect, self.section)
                 for span in values:
                     spans[span] = None
                 self.continued = self.continued or open_quote
@@ -622,11 +692,22 @@ def _unquoted(line: str, span: tuple[int, int]) -> tuple[int, int]:
 
 
 def _word(token: str) -> str:
-    return token.rstrip(";").rstrip("=").lower() if len(token) > 1 else token.lower()
+    """A token as the keyword reader compares it: without a Junos `;`, a pair's `=` and the `-`
+    of an option (NetScaler, tmsh `-password V -encrypted`)."""
+    if len(token) < 2:
+        return token.lower()
+    word = token.rstrip(";").rstrip("=").lower()
+    return word[1:] if word[:1] == "-" and word[1:2].isalpha() else word
 
 
+@functools.lru_cache(maxsize=8192)  # (called for every word, several times: the words of a config repeat)
 def _is_keyword(word: str) -> bool:
     return word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
+
+
+def _names_credential(name: str) -> bool:
+    """Does the name of a pair (`name=value`, JSON, XML) name a credential?"""
+    return _is_keyword(name) or bool(_PAIR_KEYWORD.fullmatch(name))
 
 
 def _hyphenated(name: str) -> str:
@@ -639,7 +720,8 @@ def _untyped(keyword: str) -> bool:
     return keyword in _UNTYPED or keyword.endswith("community")
 
 
-def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[list[tuple[int, int]], bool]:
+def _keyword_values(line: str, dialect: Dialect,
+                    section: frozenset[str] = frozenset()) -> tuple[list[tuple[int, int]], bool]:
     """Spans of the values that follow credential keywords in one line, and whether the
     last value is a quote that the line does not close (it runs on over the next lines)."""
     if _KEY_ID_LINE.match(line):
@@ -657,7 +739,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
         word = words[i]
         if i in pairs:  # (a pair's value is one token, prose or not: `location="..."`)
             last = i + 1
-            if (_is_keyword(word) or word in section) and i + 1 < len(tokens):
+            if (_names_credential(word) or word in section) and i + 1 < len(tokens):
                 span, last = _value_span(line, tokens, i + 1)
                 values.append(span)
                 open_quote = _unclosed(tokens[last][0])
@@ -668,7 +750,7 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
         if not (_arms(words, i) or (word in section and i + 1 < len(words))):
             i += 1
             continue
-        value = _value_after(words, i)
+        value = _value_after(words, i, dialect.brackets)
         if value is None:
             i += 1
             continue
@@ -676,7 +758,15 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
         if not MARKER.search(token) and not token.lstrip("\"'").startswith("-----BEGIN"):
             span, last = _value_span(line, tokens, value)
             plain = value - 1 > i and words[value - 1] == "0"  # IOS type 0: plain text, spaces allowed
-            if word in _TO_END_OF_LINE and (plain or not _is_string(token)) and _unknown_after(words, last, plain):
+            # what may stand in a plain value depends on the platform; after IOS type 0 it is
+            # IOS' (no brackets, numbers are the value's), after a ciphertext's encoding nothing
+            cipher = value - 1 > i and (words[value - 1] in _CIPHER_ENCODINGS
+                                        or (words[value - 1].isdigit() and words[value - 1] != "0"
+                                            and words[value - 2] not in _WITH_ARGUMENT))
+            numbers = plain or not (cipher or dialect.numbers_after_value)
+            brackets = plain or not (cipher or dialect.brackets)
+            if (word in _TO_END_OF_LINE and (plain or not _is_string(token))
+                    and _unknown_after(words, last, numbers, brackets)):
                 # IOS: a plain-text password or server key may hold spaces and is the
                 # line's last item: "my secret pw" is one value, not a value and two words
                 start = tokens[value][1][0]
@@ -690,8 +780,11 @@ def _keyword_values(line: str, section: frozenset[str] = frozenset()) -> tuple[l
             values.append(span)
             open_quote, value = _unclosed(tokens[last][0]), last
         i = value + 1
-        if i < len(words) and words[i] in _MARKS_BEFORE:
+        if value < len(words) - 1 and _is_keyword(words[value]) and not _introduces_nothing(words, value, dialect.brackets):
+            i = value  # a value that looks like a keyword may be one too: its own value goes as well
+        elif i < len(words) and words[i] in _MARKS_BEFORE and (i == len(words) - 1 or _follows_a_value(words, i + 1)):
             i += 1  # ASA `password VALUE encrypted`: says what the value was, introduces none
+            # (before anything else it introduces one: NETGEAR `users passwd NAME encrypted VALUE`)
     return values, open_quote
 
 
@@ -747,14 +840,16 @@ def _unclosed(token: str) -> bool:
     return token.startswith('"') and not _QUOTED.match(token)
 
 
-def _unknown_after(words: list[str], value: int, plain: bool = False) -> bool:
+def _unknown_after(words: list[str], value: int, numbers: bool = False, brackets: bool = False) -> bool:
     """Is the value followed by words that are not syntax known to follow a value? A number
-    or a bracket is (Huawei `password cipher V 1 root 1 4 english`, NX-OS `md5 V 7`), but not
-    after a value typed plain text by IOS `0`: IOS has no brackets, and such a value is the
-    line's last item, numbers and brackets included (`password 0 ab 9 cd`, `0 ab ( cd )`)."""
+    is syntax after a ciphertext (Huawei `password cipher V 1 root 1 4 english`) or on a
+    platform whose grammar has it (:class:`Dialect`), a bracket on one that has brackets; else
+    (``numbers``, ``brackets``) they are part of a value that is the line's last item, as IOS
+    reads it (`password 0 ab 9 cd`, `password ab ( cd )`)."""
     rest = words[value + 1:]
     return bool(rest) and not (rest[0] in _AFTER_VALUE
-                               or (not plain and (_is_structure(words, value + 1) or rest[0].isdigit()))
+                               or (not brackets and _is_structure(words, value + 1))
+                               or (not numbers and rest[0].isdigit())
                                or (_is_keyword(rest[0]) and rest[1:2] != [] and rest[1].isdigit()))
 
 
@@ -775,6 +870,8 @@ def _takes_number(word: str) -> bool:
     return word.endswith("-key") or word in {"key-id", "spi", "ah", "esp"}
 
 
+# SonicOS prints a secret as `N,VALUE` (its encryption type, a comma, the value)
+_SONICOS_VALUE = re.compile(r"\d,")
 # after an algorithm name a number is a key or digest size (`aes 128`), any other is the value
 _SIZES = frozenset({"96", "128", "160", "192", "224", "256", "384", "512"})
 
@@ -792,6 +889,10 @@ def _arms(words: list[str], i: int) -> bool:
             return True
         return before not in {"3", "v3", "version"} and nxt not in {"read", "write", "notify", "access",
                                                                     "context", "match", "add"}
+    if _SONICOS_VALUE.match(nxt or "") and (_ALGORITHM.fullmatch(word) or word == "default"):
+        return True  # SonicOS `encryption aes 1,VALUE`, `cli ftp password default 1,VALUE`
+    if word == "encrypted" and not words[:i] and words[1:2] in (["radius-server"], ["tacacs-server"], ["sntp"]):
+        return False  # Cisco SMB `encrypted radius-server key V`: says the line's values are encrypted
     if word == "authenticator":  # IPsec manual keys: `session-key ... cipher V authenticator V`
         return "session-key" in words[:i]
     if not _is_keyword(word):
@@ -804,6 +905,8 @@ def _arms(words: list[str], i: int) -> bool:
     if word == "authentication" and before in {"login", "ppp", "arap", "enable", "dot1x", "nasi",
                                                "primary", "secondary"}:
         return False  # `login authentication LIST`: a method list's name; Comware `primary authentication ADDR`
+    if word in {"authentication", "accounting"} and nxt is not None and _ADDRESS.match(nxt) and i + 2 < len(words):
+        return False  # VRP `radius-server authentication ADDR PORT shared-key cipher V`: a server
     if word == "ascii" and words[i - 2:i - 1] == ["option"]:
         return False  # DHCP `option 60 ascii "Cisco AP c2700"`
     if word in {"key", "key-string"} and before in {"crypto", "pki"}:
@@ -811,8 +914,71 @@ def _arms(words: list[str], i: int) -> bool:
     return True
 
 
-def _value_after(words: list[str], i: int) -> int | None:
-    """Index of the value introduced by the keyword at ``i`` (None: no value on this line)."""
+# words that follow a value and never introduce one (`cipher`, `hash`... do both)
+_ONLY_AFTER_VALUE = _AFTER_VALUE - _MODIFIERS - {"authentication", "address", "hostname", "key-id"}
+
+
+def _follows_a_value(words: list[str], k: int) -> bool:
+    """Is the word at ``k`` syntax that comes after a value (`privilege 15`, ASA `encrypted`
+    at the end or before such syntax), so that the word before it is a value?"""
+    if words[k] in _MARKS_BEFORE:
+        return k == len(words) - 1 or words[k + 1] in _ONLY_AFTER_VALUE
+    return words[k] in _ONLY_AFTER_VALUE
+
+
+def _names_a_community(word: str) -> bool:
+    """Can this word after an access word or type be the community (QTech `community ro V`),
+    or is that word the community (`community read RO`, `community 7 RO`)?"""
+    return not (word in _COMMUNITY_ACCESS or word.isdigit() or word in {"view", "ipv6", "sec-name", "mask"})
+
+
+# the words credential keywords are made of (`auth-pass`, `encrypted-password`, `pre-shared-secret`):
+# a keyword-like word of other parts where a value stands (`Lab-key`, `x_secret`) is that value
+_KEYWORD_PARTS = frozenset(re.findall(r"[a-z0-9]+", re.sub(r"\\.|\[[^]]*\]", " ", _KEYWORD.pattern) + " ".join(_NO_VALUE_AFTER) + """
+    password passwd secret key string community map authentication pre shared psk wpa passphrase encrypt
+    value trap group name pass phrase pin token otp code md5 sha sha1 sha256 sha512 text plain plaintext clear
+    cleartext cipher ciphertext encrypted ascii hexadecimal hex simple auth priv set hello message digest server
+    client local remote preshared enable login user admin console snmp ntp bgp ospf isis radius tacacs tacplus
+    ekey area domain secondary primary md5 keys hmac wep wpa2 wpa3 vrrp hsrp ldap bind smtp ftp api l1 l2
+    """))
+
+
+@functools.lru_cache(maxsize=8192)
+def _keyword_shaped(word: str) -> bool:
+    """Is this keyword-like word made of keyword parts only (and no other characters)?"""
+    return bool(re.fullmatch(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*", word)) and all(
+        part in _KEYWORD_PARTS for part in re.split(r"[-_.]", word))
+
+
+def _introduces_nothing(words: list[str], j: int, brackets: bool) -> bool:
+    """Is the keyword-like word at ``j`` followed by syntax rather than a value of its own
+    (`key Lab-key address A`, `md5 Lab-key 7`, `auth sha Lab-key priv aes 128 V`)? Then it is
+    the value of the keyword before it."""
+    after = words[j + 1]
+    if _follows_a_value(words, j + 1) or after in _SNMP_V3_LEVEL:
+        return True
+    if after in _ADDRESS_WORDS:  # an address list, and no keyword after it
+        k = j + 2
+        while k < len(words) and _ADDRESS.match(words[k]):
+            k += 1
+        return k > j + 2 and not (k < len(words) and _is_keyword(words[k]))
+    if _is_keyword(after):
+        return False  # a keyword chain: `auth-pass plaintext V`, `pre-shared-key key V`
+    value = _value_after(words, j, brackets) if _arms(words, j) else None
+    return value is None or _is_syntax(words[value])
+
+
+def _is_syntax(word: str) -> bool:
+    """Is this word, where a value would stand, surely syntax (an address, a type or ID number,
+    an encoding, NX-OS `localizedkey`)?"""
+    return (bool(_ADDRESS.match(word)) or (word.isdigit() and len(word) <= 2) or word in _MODIFIERS
+            or word in _MODE_AT_END or word in _AFTER_VALUE or word in {"localizedkey", "localizedv2key"})
+
+
+def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
+    """Index of the value introduced by the keyword at ``i`` (None: no value on this line).
+    Without ``brackets`` in the platform's grammar an opening bracket where a plain value
+    stands is its first character (IOS `enable password {`), as it is after IOS type 0."""
     keyword = words[i]
     stop = _NO_VALUE_AFTER.get(keyword, frozenset())
     untyped = _untyped(keyword)
@@ -822,7 +988,8 @@ def _value_after(words: list[str], i: int) -> int | None:
         last = j == len(words) - 1
         if last and j - 1 > i and words[j - 1] in {"0", "7"} and not _is_structure(words, j):
             return j  # after an encryption type the last word is the value, even `md5` or `text`
-        if j - 1 == i + 1 and words[j - 1] == "0" and _is_structure(words, j):
+        if ((j - 1 == i + 1 and words[j - 1] == "0") or (j == i + 1 and not brackets and keyword in _TO_END_OF_LINE)) \
+                and word in _BRACKETS and _is_structure(words, j):
             return j  # IOS type 0 has no brackets after it: `password 0 ( ab )` is a value
         if (_is_structure(words, j) or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
                 or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last and not _ALGORITHM.fullmatch(words[j - 1]))):
@@ -830,10 +997,18 @@ def _value_after(words: list[str], i: int) -> int | None:
         if untyped and not last and (
                 word in _COMMUNITY_ENCODINGS or word == "create" or (word.isdigit() and words[j + 1][:1] == "$")
                 or (word in _COMMUNITY_ACCESS
-                    and (words[j + 1] in _COMMUNITY_ENCODINGS or words[i - 1:i] == ["snmp-agent"]))):
-            # (AireOS `community create VALUE`, FastIron `community 2 $VALUE`, Huawei `community read V`)
+                    and (words[j + 1] in _COMMUNITY_ENCODINGS or words[i - 1:i] == ["snmp-agent"]))
+                or ((word in _COMMUNITY_ACCESS or (len(word) == 1 and word.isdigit()))
+                    and _names_a_community(words[j + 1]))):
+            # (AireOS `community create VALUE`, FastIron `community 2 $VALUE`, Huawei `community read V`,
+            # QTech `community ro V`, HPE OA `COMMUNITY READ V`, FS `community 7 V ro`)
             j += 1
             continue
+        if untyped and not last and word == "ipaddr" and _ADDRESS.match(words[j + 1]):
+            j += 2  # NETGEAR `snmp-server community ipaddr ADDR VALUE`
+            continue
+        if untyped and not last and word != keyword and word.startswith("community") and _is_keyword(word):
+            return None  # TNSR `snmp community community-name VALUE`: the next keyword has it
         if MARKER.search(word) or untyped:
             return j  # a community has no type in front of it
         if word.isdigit() and not last and (len(word) == 1 or word == "10" or _takes_number(words[j - 1])
@@ -849,6 +1024,9 @@ def _value_after(words: list[str], i: int) -> int | None:
                 j += 1
         elif (word in _MODIFIERS or _ALGORITHM.fullmatch(word)) and not last:
             j += 1
+        elif (_is_keyword(word) and not last and word not in _AUTH_ALGOS
+              and (not _keyword_shaped(word) or _introduces_nothing(words, j, brackets))):
+            return j  # a value that looks like a keyword (`password Lab-key privilege 15`)
         elif (_is_keyword(word) or word in _SNMP_V3_LEVEL) and not last or _ALGORITHM.fullmatch(word):
             return None  # the next keyword introduces the value itself; a digest name ends a list
         elif "-" in word and _KEYISH.fullmatch(word) and not last and words[j + 1].startswith('"'):

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from configs.platforms import PLATFORMS
 from configs.scrub import Fingerprinter
 
 DIR = Path(__file__).parent / "corpus"
@@ -26,6 +27,13 @@ class Corpus:
         """The configuration as netops must store it."""
         return "\n".join(SECRET.sub(lambda m: fingerprint.marker(m.group(1)), line).rstrip()
                          for line in self.lines) + "\n"
+
+    @property
+    def platform(self) -> str:
+        """The device type that serves this corpus (test_corpus_leaks.py): its own where netops
+        backs the platform up, else an IOS device (the text pasted onto one)."""
+        platform = self.name.split("-", 1)[-1]
+        return platform if platform in PLATFORMS else "cisco_ios"
 
     @property
     def secrets(self) -> list[str]:

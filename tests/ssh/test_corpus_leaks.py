@@ -54,7 +54,8 @@ ONE_LINE = "c-oneline"
 ONE_LINE_SECRET = "OneLineEnableSecret"
 STATE = {"rotation": 0}
 
-# device -> (fakenos platform, inventory platform, config command, corpus platform)
+# device -> (fakenos platform, inventory platform, config command, corpus platform); the inventory
+# platform is the corpus' (corpora.Corpus.platform: the unit tests scrub with it too)
 DEVICES = {
     "c-ios": ("cisco_ios", "cisco_ios", "show running-config", "cisco_ios"),
     "c-nxos": ("cisco_ios", "cisco_ios", "show running-config", "cisco_nxos"),
@@ -66,6 +67,12 @@ DEVICES = {
        for platform in ("arista_eos", "cisco_xr", "cisco_asa", "fortinet", "mikrotik_routeros", "huawei_vrp",
                         "multivendor", "oxidized", "unlisted", "wrapped")},
 }
+
+
+def test_each_corpus_is_served_with_the_platform_the_unit_tests_scrub_it_with():
+    """(How a plain value ends depends on the platform, configs.scrub.Dialect.)"""
+    assert {device: platform for device, (_, platform, _, _) in DEVICES.items()} == {
+        device: corpora.Corpus(f"secrets-{corpus}", []).platform for device, (*_, corpus) in DEVICES.items()}
 
 
 def _platform_corpora(platform: str) -> tuple[corpora.Corpus, corpora.Corpus]:

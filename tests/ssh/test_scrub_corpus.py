@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from configs.backup import BackupReport, DeviceBackup, _migrate_legacy_markers, commit_message
 from configs.changes import describe, migrate_markers
-from configs.scrub import LEGACY_MARKER, MARKER, Fingerprinter, scrub_config
+from configs.scrub import LEGACY_MARKER, MARKER, Dialect, Fingerprinter, dialect_of, scrub_config
 from configs.store import Change, GitConfigStore
 from netops.access import AccessStatus, DeviceResult
 from netops.errors import ConfigError
@@ -42,7 +42,7 @@ def test_the_corpora_are_big_enough_and_cover_every_platform():
 
 @pytest.mark.parametrize("config", SECRETS, ids=lambda c: c.name)
 def test_every_secret_becomes_its_marker_and_nothing_else_changes(config):
-    out = scrub_config(config.raw, fingerprint=FP)
+    out = scrub_config(config.raw, fingerprint=FP, platform=config.platform)
     want, got = config.expected(FP).splitlines(), out.text.splitlines()
     assert [(w, g) for w, g in zip(want, got) if w != g] == []
     assert len(got) == len(want)
@@ -53,14 +53,14 @@ def test_every_secret_becomes_its_marker_and_nothing_else_changes(config):
 def test_every_changed_secret_is_a_changed_secret_and_only_that(config):
     """Masking never makes two configs look the same: change any one planted value and the
     scrubbed config differs, and what changed is said as `secret changed`, never the value."""
-    before = scrub_config(config.raw, fingerprint=FP).text
+    before = scrub_config(config.raw, fingerprint=FP, platform=config.platform).text
     lines = config.lines
     for n, line in enumerate(lines):
         for m in corpora.SECRET.finditer(line):
             value = m.group(1)
             changed = value[:-1] + ("7" if value[-1] != "7" else "8")  # same shape, another value
             rotated = lines[:n] + [line[:m.start(1)] + changed + line[m.end(1):]] + lines[n + 1:]
-            after = scrub_config(corpora.Corpus(config.name, rotated).raw, fingerprint=FP).text
+            after = scrub_config(corpora.Corpus(config.name, rotated).raw, fingerprint=FP, platform=config.platform).text
             said = describe(before, after)
             assert after != before and said and all(item.startswith("secret changed: ") for item in said), (line, said)
             assert value not in " ".join(said) and changed not in " ".join(said)
@@ -68,7 +68,7 @@ def test_every_changed_secret_is_a_changed_secret_and_only_that(config):
 
 @pytest.mark.parametrize("config", LOOKALIKES, ids=lambda c: c.name)
 def test_lookalikes_survive_unchanged(config):
-    out = scrub_config(config.raw, fingerprint=FP)
+    out = scrub_config(config.raw, fingerprint=FP, platform=config.platform)
     assert [(w, g) for w, g in zip(config.raw.splitlines(), out.text.splitlines()) if w != g] == []
     assert out.secrets_removed == 0
 
@@ -369,6 +369,63 @@ def test_a_plain_text_value_keeps_its_numbers_and_brackets_and_a_cipher_its_synt
         f"enable password 0 {FP.marker('ab 9 w3Tail')}\nenable secret 0 {FP.marker('{')}\n"
         f"username u password 0 {FP.marker('( ab )')}\nusername v password 0 {FP.marker('ab ( cd )')}\n"
         f" terminal user name n password cipher {FP.marker('%$%$HwCipher1%$%$')} 1 root 1 4 english\n")
+
+
+# (line, what the platform's grammar makes of the plain value after `password`/`secret`)
+UNTYPED = [
+    "username u password ab 9 w3Tail", "enable password {", "password ( ab )",
+    "enable secret level 10 ab 9 cd", "username u password ab ( cd )",
+    " terminal user name n password simple HwSimple1 1 root 1 4 english",
+]
+
+
+@pytest.mark.parametrize("platform", ["cisco_ios", "cisco_xe", "hp_procurve", "aruba_os", None])
+def test_a_plain_value_without_a_type_runs_to_the_line_end_as_ios_reads_it(platform):
+    """Session 11 (known leak: `username u password ab 9 w3tail` left `9 w3tail`, `enable
+    password {` and `password ( ab )` all of it): without an encoding in front of it, a plain
+    value takes the numbers and brackets after it, on every platform whose grammar has none
+    there, and on a device of no known platform (deny by default)."""
+    text = scrub_config("\n".join(UNTYPED) + "\n", fingerprint=FP, platform=platform).text
+    assert text.splitlines() == [
+        f"username u password {FP.marker('ab 9 w3Tail')}", f"enable password {FP.marker('{')}",
+        f"password {FP.marker('( ab )')}", f"enable secret level 10 {FP.marker('ab 9 cd')}",
+        f"username u password {FP.marker('ab ( cd )')}",
+        f" terminal user name n password simple {FP.marker('HwSimple1 1 root 1 4 english')}"]
+
+
+def test_a_grammar_with_numbers_or_brackets_after_a_value_keeps_them():
+    """Huawei/Comware put numbers after a value, Junos opens blocks with brackets: there they are
+    syntax. (Over-masking elsewhere, never leaking: such a value has no blank on those platforms.)"""
+    huawei = scrub_config("\n".join(UNTYPED) + "\n", fingerprint=FP, platform="huawei_olt").text.splitlines()
+    assert huawei[0] == f"username u password {FP.marker('ab')} 9 w3Tail"
+    assert huawei[1:3] == [f"enable password {FP.marker('{')}", f"password {FP.marker('( ab )')}"]  # no brackets
+    assert huawei[5] == f" terminal user name n password simple {FP.marker('HwSimple1')} 1 root 1 4 english"
+    assert scrub_config(UNTYPED[5], fingerprint=FP, platform="hp_comware_ssh").text == huawei[5] + "\n"
+    junos = scrub_config("\n".join(UNTYPED[1:3] + UNTYPED[4:5]) + "\n", fingerprint=FP, platform="juniper_junos")
+    assert junos.text == f"enable password {{\npassword ( ab )\nusername u password {FP.marker('ab')} ( cd )\n"
+    assert dialect_of("juniper_junos").brackets and dialect_of("huawei_vrpv8").numbers_after_value
+    assert dialect_of("cisco_ios") == dialect_of(None) == Dialect()  # (`hp_procurve` is no Comware)
+    assert dialect_of("hp_procurve") == Dialect()
+
+
+def test_a_ciphertext_keeps_the_syntax_after_it_on_every_platform():
+    """An encoding that says ciphertext (Huawei `cipher`, IOS type 7) is one word: what follows is syntax."""
+    for platform in ("cisco_ios", "huawei_olt", "juniper_junos", None):
+        text = scrub_config("terminal user name n password cipher HwCt1 1 root 1 4 english\n"
+                            "username u password 7 0822455D0A16 9 x\n", fingerprint=FP, platform=platform).text
+        assert text == (f"terminal user name n password cipher {FP.marker('HwCt1')} 1 root 1 4 english\n"
+                        f"username u password 7 {FP.marker('0822455D0A16')} 9 x\n"), platform
+
+
+def test_a_value_that_looks_like_a_keyword_or_a_pair_is_the_value():
+    """Session 11 (found by the planted-value test once it drew values ending in keyword
+    suffixes): the value went and the word after it was masked instead, or a value that looks
+    like `name=` pairs made tmsh `encrypted V` read as Cisco SMB's `encrypted radius-server ...`."""
+    raw = ("ntp authentication-key 9 md5 Lab-key 7\ncrypto isakmp key X_secret address 10.0.0.1\n"
+           "    encrypted #}%>(j?4D=s/g.password\nencrypted radius-server key SmbKey1\n")
+    assert scrub_config(raw, fingerprint=FP).text == (
+        f"ntp authentication-key 9 md5 {FP.marker('Lab-key')} 7\ncrypto isakmp key {FP.marker('X_secret')} address "
+        f"10.0.0.1\n    encrypted {FP.marker('#}%>(j?4D=s/g.password')}\nencrypted radius-server key {FP.marker('SmbKey1')}\n")
 
 
 def test_a_lone_backslash_inside_a_line_is_a_word_and_a_quoted_start_after_type_0_no_string():

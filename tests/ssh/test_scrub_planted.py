@@ -5,9 +5,9 @@ Property (derandomised): whatever value a device holds in a slot of a corpus lin
 printable character: quotes, brackets, backticks, `<>`, `#`, `!`, backslashes), it never
 appears in the scrubbed config. The value keeps only what the syntax itself fixes (see
 `_slot`): a crypt string keeps its `$9$` prefix and crypt alphabet, a Huawei ciphertext its
-fences, a URL password no blank or `/`, a quoted value its closing quote escaped as the
-device prints it (`\\"`), XML text its `&lt;`, and a value cut by a wrap keeps its length
-(a longer line would no longer be a wrap). `make fuzz` (profile `hunt`) draws many more.
+fences, a SonicOS value its `1,`, a URL password no blank or `/`, a quoted value its closing
+quote escaped as the device prints it (`\\"`), XML text its `&lt;`, and a value cut by a wrap
+keeps its length (a longer line would no longer be a wrap). `make fuzz` (profile `hunt`) draws many more.
 
 Cost: the real configs (fakenos' device outputs, the Batfish IOS config) must come
 through unchanged except the lines a reviewed list names.
@@ -35,11 +35,14 @@ FP = Fingerprinter(Secret("planted-test-fingerprint-key-0123456789abcdef"))
 SECRETS = corpora.load("secrets")
 # every printable character; a slot keeps out only what its syntax forbids (`_slot`)
 PRINTABLE = "".join(c for c in string.printable if c not in string.whitespace) + " "
-_CRYPT = re.compile(r"^\$(?:\w+\$)?")  # (FastIron `community 2 $V`: the `$` says "encrypted")
+# (FastIron `community 2 $V`: the `$` says "encrypted"; SonicOS `N,V`: its type and a comma)
+_CRYPT = re.compile(r"^(?:\$(?:\w+\$)?|\d,(?=.))")
 _FENCE = re.compile(r"^(%\^%#|%\$%\$|%@%@|%#%#)")
 # a secret that is itself a word of the grammar (`md5`, `message-digest`) cannot be told from
 # the syntax: hypothesis draws the scrubber's own literals, so they are left out here; so are
 # values of digits only (`key 12345678` alone on a line reads as a key chain's key ID)
+# a value may look like a keyword (`password Lab-key privilege 15` leaked before session 11)
+KEYWORD_LIKE = ("", "", "", "-key", "_secret", ".password", "-pw", "-psk", "_token", "-community")
 GRAMMAR = frozenset(re.findall(r'"([a-z0-9][a-z0-9+-]*)"', Path(scrub.__file__).read_text()))
 
 
@@ -87,6 +90,8 @@ def planted(draw, corpus: corpora.Corpus) -> tuple[str, str, list[str]]:
                         .filter(lambda s: s == s.strip() and not s.startswith(("-----", "Private-"))
                                 and s.lower() not in GRAMMAR and not s.isdigit()
                                 and not any(head + s + tail in v or v in head + s + tail for v in values)))
+            if not wrapped and not head and all(c in alphabet for c in "-_."):
+                core += draw(st.sampled_from(KEYWORD_LIKE))
             new = head + core + tail
             values.append(new)
             out += [line[last:m.start()], new]
@@ -106,7 +111,7 @@ def test_a_random_value_in_any_slot_never_survives(corpus):
     @given(planted(corpus))
     def check(sample):
         raw, syntax, values = sample
-        text = MARKER.sub("", scrub_config(raw, fingerprint=FP).text)
+        text = MARKER.sub("", scrub_config(raw, fingerprint=FP, platform=corpus.platform).text)
         # a value that is also the syntax around it (`0000000a` inside an address) cannot be told apart
         leaks = [v for v in values if v in text and v not in syntax]
         assert leaks == [], [line for line in text.splitlines() if any(v in line for v in leaks)]
