@@ -298,6 +298,23 @@ def _netops_class(connection_class: type, strict: bool) -> type:
     refusing unknown host keys with our policy (netmiko picks paramiko's RejectPolicy)."""
 
     class NetopsConnection(connection_class):
+        def __init__(self, *args, login_read_cap_s: float | None = None, **kwargs):
+            # netmiko's session set-up waits 20 s for the prompt whatever its timeouts say
+            # (read_until_pattern(read_timeout=20)); while the constructor logs in and prepares
+            # the session no read waits longer than the login's own timeout. A cap, not
+            # netmiko's read_timeout_override: that would also stretch the short reads a
+            # platform expects to time out (ProCurve waits 1.3 s for a "Copyright" banner)
+            self._read_cap_s = login_read_cap_s
+            try:
+                super().__init__(*args, **kwargs)
+            finally:
+                self._read_cap_s = None
+
+        def read_until_pattern(self, pattern: str = "", read_timeout: float = 10.0, *args, **kwargs):
+            if self._read_cap_s is not None and not 0 < read_timeout <= self._read_cap_s:
+                read_timeout = self._read_cap_s  # 0 is netmiko's "for ever"
+            return super().read_until_pattern(pattern, read_timeout, *args, **kwargs)
+
         def _build_ssh_client(self):
             client = super()._build_ssh_client()
             if strict:
@@ -324,7 +341,7 @@ def _netops_class(connection_class: type, strict: bool) -> type:
 
 def connect(**kwargs) -> Any:
     """netmiko's ``ConnectHandler``: bytes kept (``_ByteFaithfulChannel``), host keys refused
-    strictly when ``ssh_strict``."""
+    strictly when ``ssh_strict``, no read of the login longer than ``login_read_cap_s``."""
     return _netops_class(ssh_dispatcher(kwargs["device_type"]), bool(kwargs.get("ssh_strict")))(**kwargs)
 
 
@@ -453,9 +470,7 @@ class SessionPool:
                 system_host_keys=False,
                 alt_host_keys=target.known_hosts is not None,
                 alt_key_file=target.known_hosts or "",
-                # netmiko's session set-up reads for 20 s where it waits for the prompt,
-                # whatever conn_timeout says; its override is the one knob that bounds those reads
-                read_timeout_override=timeout,
+                login_read_cap_s=timeout,
             )
         except Exception as exc:  # noqa: BLE001
             raise _ConnectFailed(_classify(exc, target, connecting=True)) from None
@@ -469,7 +484,6 @@ class SessionPool:
             if failure.status != AccessStatus.ERROR:
                 _close_hard(connection)
                 raise _ConnectFailed(failure) from None
-        connection.read_timeout_override = None  # from here each command has the profile's read timeout
         return connection
 
     def _failed(self, target: DeviceTarget, failure: _Failure, attempts: int, started: float) -> DeviceResult:
