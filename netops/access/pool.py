@@ -225,7 +225,9 @@ class DeviceSession:
         be the last thing the device sends for as long again as its first answer to the Enter
         took (50 ms at least): a config whose last line is the prompt's text, sent before a
         pause, is followed by the real prompt and then, at once, the Enter's."""
-        confirmed = re.compile(rf"(?:^|[\r\n]){prompt}[ \t]*(?:\r?\n)+{prompt}[ \t]*\Z")
+        # (a Junos member of a virtual chassis or cluster prints "{master:0}" above each prompt)
+        confirmed = re.compile(rf"(?:^|[\r\n]){prompt}[ \t]*(?:\r?\n)+(?:(\{{[^\r\n{{}}]*\}})[ \t]*(?:\r?\n)+)?"
+                               rf"{prompt}[ \t]*\Z")
         fresh = re.compile(rf"[\r\n]{prompt}[ \t]*\Z")
         self._connection.write_channel(self._connection.RETURN)
         sent = time.monotonic()
@@ -242,8 +244,12 @@ class DeviceSession:
             found = fresh.search(after) and confirmed.search(answer + after)
             whole_at = time.monotonic() + quiet_s if found else None
         text = answer + after
-        # the answer's own prompt stays (netmiko's strip_prompt drops it); the Enter's echo and prompt go
-        return text[:found.start()] + re.match(rf"(?:^|[\r\n]){prompt}[ \t]*", text[found.start():]).group()
+        # the answer's own prompt stays (netmiko's strip_prompt drops it); the Enter's echo and prompt go,
+        # and so does the line the device printed above both prompts
+        body = text[:found.start()]
+        if found.group(1) and body.rstrip(" \t\r").endswith(found.group(1)):
+            body = re.sub(r"\r?\n\Z", "", body.rstrip(" \t\r")[:-len(found.group(1))])
+        return body + re.match(rf"(?:^|[\r\n]){prompt}[ \t]*", text[found.start():]).group()
 
 Task = Callable[[DeviceSession], T]
 

@@ -4,7 +4,8 @@ Each device is a scripted IOS switch on loopback (tests/ssh/scripted_device.py) 
 holds one line netops did not write: a banner quoting the prompt (``sw1#``, ``sw1>``), a
 description holding ``--More--``, colour codes, a carriage return overwriting a line, a
 line ending in CR (typed on Windows), a line of 20,000 characters, Latin-1 bytes, and a
-config whose last line is the prompt's text. Backed up twice with the CLI: once sent at
+config whose last line is the prompt's text, a device printing "{master:0}" above its prompt
+(a Junos virtual chassis member; its config is stored without that line). Backed up twice with the CLI: once sent at
 once, once with a pause right after that line's text (before its line break, as a slow
 device writes). Both times the store holds the config as the device sent it, scrubbed
 (scrubbing keeps one line per line break, a lone CR is one), never a part of it. On main
@@ -40,7 +41,11 @@ VARIANTS = {
     "t-latin1": (banner("t-latin1", "Gr\udcfc\udcdfe an t-latin1#\nt-latin1#"), "t-latin1#"),
     # the prompt's text as the config's last line: the real prompt follows it
     "t-last": (ios_config("t-last", 4) + "t-last#\n", "t-last#"),
+    # a device printing a line above each prompt (Junos' "{master:0}" in a virtual chassis)
+    "t-master": (banner("t-master", "{master:0}\nt-master#"), "t-master#"),
 }
+#: devices whose prompt has a line above it
+PROMPTS = {"t-master": "{master:0}\r\nt-master#"}
 
 
 @pytest.fixture
@@ -48,7 +53,8 @@ def devices():
     running = {}
     for name, (config, line) in VARIANTS.items():
         cut = len(config[:config.rindex(line + "\n")].split("\n"))
-        running[name] = ScriptedDevice(name, USER, PASSWORD, "whole", cut=cut, config=config, pause_s=1.0).__enter__()
+        running[name] = ScriptedDevice(name, USER, PASSWORD, "whole", cut=cut, config=config, pause_s=1.0,
+                                       prompt=PROMPTS.get(name)).__enter__()
     yield running
     for device in running.values():
         device.__exit__(None, None, None)
