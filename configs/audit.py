@@ -24,7 +24,7 @@ from configs.platforms import PLATFORMS
 from configs.rules import Check, Rule, Severity
 from configs.scrub import Fingerprinter, banner_spans
 from configs.state import Workspace
-from configs.store import GitConfigStore
+from configs.store import GitConfigStore, UnreadableBackup
 from configs.targets import InventoryDevice, Targets
 from netops.access import AccessStatus, SessionPool, escaped
 from netops.errors import NotFoundError
@@ -312,9 +312,12 @@ def audit_store(devices: list[InventoryDevice], store: GitConfigStore, rules: li
     for device in devices:
         try:
             config = store.read(device.name)
-        except NotFoundError as exc:
-            report.devices.append(DeviceAudit(device.name, device.platform, device.role,
-                                              device.site_kind, AccessStatus.ERROR, error=str(exc)))
+        except (NotFoundError, UnreadableBackup) as exc:
+            # no backup, or a file there that is no config: that device fails, the others are audited
+            status, error = ((AccessStatus.PARSE_ERROR, f"backup not audited: {exc}")
+                             if isinstance(exc, UnreadableBackup) else (AccessStatus.ERROR, str(exc)))
+            report.devices.append(DeviceAudit(device.name, device.platform, device.role, device.site_kind,
+                                              status, error=error))
             continue
         report.devices.append(audit_device_config(device, config, rules))
     return report

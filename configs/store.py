@@ -43,6 +43,11 @@ def config_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+class UnreadableBackup(NetopsError):
+    """A device's file in the store is there but is no config netops can read (a FIFO, a
+    directory, an oversize or unreadable file): that device's problem, not the run's."""
+
+
 class Change(StrEnum):
     NEW = "new"
     CHANGED = "changed"
@@ -127,8 +132,12 @@ class GitConfigStore:
         # file of another size differs without reading it
         if not path.is_file() or path.stat().st_size != len(data) or path.read_bytes() != data:
             tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            try:
+                tmp.write_bytes(data)
+                tmp.replace(path)
+            except OSError as exc:  # named as the user knows it (a directory there, a full disk), not as .tmp
+                tmp.unlink(missing_ok=True)
+                raise NetopsError(f"{path}: cannot write the backup of {device!r}: {exc.strerror}") from None
         if committed is ...:
             committed = self.committed_bytes([device])[device]
         if committed is None:
@@ -200,17 +209,20 @@ class GitConfigStore:
     def current(self, device: str) -> str | None:
         """The device's file in the work tree (what `config audit --from-store` reads)."""
         path = self.root / file_name(device)
-        if not path.exists():
-            return None
         # what another tool (or a mistake) put there: a FIFO would make the read wait forever,
         # a 2 GB sparse file would fill the memory
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise NetopsError(f"{path}: not a regular file; the store holds one config file per device")
-        if info.st_size > STORED_CONFIG_MAX_BYTES:
-            raise NetopsError(f"{path}: {info.st_size:,} bytes, larger than any device config "
-                              f"({STORED_CONFIG_MAX_BYTES // 2**20} MiB at most)")
-        return config_text(path.read_bytes())
+        try:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise UnreadableBackup(f"{path}: not a regular file; the store holds one config file per device")
+            if info.st_size > STORED_CONFIG_MAX_BYTES:
+                raise UnreadableBackup(f"{path}: {info.st_size:,} bytes, larger than any device config "
+                                       f"({STORED_CONFIG_MAX_BYTES // 2**20} MiB at most)")
+            return config_text(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # no permission, an I/O error, a symlink loop
+            raise UnreadableBackup(f"{path}: cannot read: {exc.strerror}") from None
 
     def history(self, device: str) -> list[Revision]:
         if not self._has_commits():

@@ -197,14 +197,16 @@ def write_file_set(directory: Path, texts: dict[str, str]) -> None:
     set, but a kill between two renames can leave files of two runs.
     """
     directory = Path(os.path.realpath(directory))
-    if directory.exists() and not directory.is_dir():
-        raise NetopsError(f"{directory}: is a file; name a directory to write")
     try:
         lock = os.open(directory.parent, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise NetopsError(f"{directory}: cannot write: {exc.strerror}") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # looked at under the lock: a file put there while this run waited for it would
+        # otherwise trade places with the new set and be removed with the old one
+        if directory.exists() and not directory.is_dir():
+            raise NetopsError(f"{directory}: is a file; name a directory to write")
         _remove_stages(directory)
         try:
             stage = tempfile.mkdtemp(dir=directory.parent, prefix=_stage_prefix(directory))

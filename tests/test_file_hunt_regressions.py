@@ -18,6 +18,7 @@ each a deterministic case that failed before its fix.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -67,8 +68,6 @@ SPARSE_READERS = {
                    lambda p, t: ["report", "--json", "--out", str(t / "r.html")], {}, 2),
     "NETOPS_SECRETS_FILE": (lambda t: t / "secrets.toml", lambda p, t: ["config", "backup", "--device", "gk-sch1-as1"],
                             {"NETOPS_SECRETS_FILE": "FILE"}, 4),
-    "a stored config (config audit --from-store)": (_workspace_config, lambda p, t: [
-        "config", "audit", "--from-store", "--device", "gk-sch1-as1"], {}, 2),
 }
 
 
@@ -77,8 +76,6 @@ def test_a_2_gb_sparse_file_is_refused_in_one_line_without_reading_it_all(reader
     where, args, extra, code = SPARSE_READERS[reader]
     path = where(tmp_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if reader.startswith("a stored config"):  # the store is a git repository netops made
-        assert run(db, "config", "audit", "--from-store", "--device", "gk-sch1-as1", env=env).exit_code == 3
     with path.open("wb") as handle:
         handle.truncate(SPARSE)
     path.chmod(0o600)
@@ -126,18 +123,51 @@ def test_a_planning_file_too_large_for_the_memory_is_one_problem_naming_it(reade
     assert str(path) in str(refused.value) and "too large" in str(refused.value)
 
 
-def test_a_fifo_in_the_config_store_is_refused_not_waited_on(db, env, tmp_path):
+#: a file in the store that is no config, as another tool (or a mistake) leaves it, per device
+BAD_STORE_FILES = {
+    "gk-popn-ds1": ("a FIFO", lambda path: os.mkfifo(path), "not a regular file"),
+    "gk-pops-ds1": ("a 2 GB sparse file", lambda path: os.truncate(path.touch() or path, SPARSE),
+                    "larger than any device config"),
+    "gk-clinic1-as1": ("a directory", lambda path: path.mkdir(), "not a regular file"),
+    # unreadable even for root: a symlink to itself
+    "gk-bp1-as1": ("a symlink loop", lambda path: path.symlink_to(path.name), "cannot read: Too many levels"),
+}
+
+
+def test_a_bad_file_in_the_config_store_fails_that_device_not_the_audit(db, env, tmp_path):
+    """A FIFO made `config audit --from-store` wait forever; refused since session 10, but
+    with exit 2 for the whole run: one bad file and no device was audited (the gauges kept
+    the last run's figures). Now that device fails (parse_error naming its file, counted in
+    netops_config_run_devices failed), the others are audited, exit 3. In a child with a
+    timeout and a memory limit: the FIFO is never opened, the sparse file never read."""
+    from configs.metrics import ConfigStateCollector
+    from configs.state import Workspace
+    from prometheus_client import CollectorRegistry, generate_latest
+
     environ = {**env, "NETOPS_CONFIG_DIR": str(tmp_path / "workspace")}
+    devices = ["gk-sch1-as1", *BAD_STORE_FILES]
     assert run(db, "config", "audit", "--from-store", "--device", "gk-sch1-as1", env=environ).exit_code == 3
-    fifo = _workspace_config(tmp_path)
-    os.mkfifo(fifo)
-    try:  # a child with a timeout: before the fix it waited for a writer forever
-        done = subprocess.run([str(NETOPS), "--db", str(db), "config", "audit", "--from-store", "--device",
-                               "gk-sch1-as1"], capture_output=True, text=True, env={**os.environ, **environ},
-                              timeout=60)
+    _workspace_config(tmp_path).write_text("hostname gk-sch1-as1\n!\ninterface Gi1/0/1\n shutdown\n!\nend\n")
+    for device, (_what, make, _says) in BAD_STORE_FILES.items():
+        make(_workspace_config(tmp_path).with_name(f"{device}.cfg"))
+    try:
+        done = netops_limited(db, ["config", "audit", "--from-store", "--json",
+                                   *(arg for d in devices for arg in ("--device", d))], environ)
     except subprocess.TimeoutExpired:
-        pytest.fail("config audit --from-store waited on a FIFO in the store")
-    assert done.returncode == 2 and done.stderr.startswith("error: ") and str(fifo) in done.stderr, done.stderr
+        pytest.fail("config audit --from-store waited on a file in the store")
+    assert done.returncode == 3 and not done.stderr.strip(), (done.returncode, done.stderr[-2000:])
+    by_device = {d["device"]: d for d in json.loads(done.stdout)["devices"]}
+    assert by_device["gk-sch1-as1"]["status"] == "ok" and by_device["gk-sch1-as1"]["results"], by_device["gk-sch1-as1"]
+    for device, (what, _make, says) in BAD_STORE_FILES.items():
+        error = by_device[device]["error"] or ""
+        assert by_device[device]["status"] == "parse_error", (what, by_device[device])
+        assert error.startswith(f"backup not audited: {_workspace_config(tmp_path).with_name(device + '.cfg')}: ") \
+            and says in error and "\n" not in error, (what, error)
+    registry = CollectorRegistry()
+    registry.register(ConfigStateCollector(Workspace(tmp_path / "workspace")))
+    metrics = generate_latest(registry).decode()
+    assert 'netops_config_run_devices{result="checked",run="audit"} 1.0' in metrics
+    assert 'netops_config_run_devices{result="failed",run="audit"} 4.0' in metrics
 
 
 @pytest.mark.parametrize("port", ["²", "٣", "99999", "9" * 5_000])
@@ -262,3 +292,16 @@ def test_a_database_path_too_long_is_a_configuration_error(args, env, tmp_path):
     generic OSError line: exit 2 instead of the database's 4 (README "Exit codes")."""
     path = tmp_path / ("a" * 300) / "netops.db"
     assert "File name too long" in one_error(run(path, *args, env=env), 4, str(path))
+
+
+def test_a_directory_where_a_backup_goes_is_named_as_the_user_has_it(tmp_path):
+    """A directory at sw1.cfg: the error named `sw1.tmp`, a path the user never made."""
+    from configs.store import GitConfigStore
+    from netops.errors import NetopsError
+
+    store = GitConfigStore(tmp_path / "repo").ensure()
+    (tmp_path / "repo" / "sw1.cfg").mkdir()
+    with pytest.raises(NetopsError) as refused:
+        store.write("sw1", "hostname sw1\n")
+    assert str(refused.value).startswith(f"{tmp_path / 'repo' / 'sw1.cfg'}: cannot write the backup of 'sw1': ")
+    assert ".tmp" not in str(refused.value) and not (tmp_path / "repo" / "sw1.tmp").exists()

@@ -148,3 +148,22 @@ def test_a_file_where_the_directory_should_be_is_refused(tmp_path):
     with pytest.raises(textfile.NetopsError, match="is a file"):
         textfile.write_file_set(out, NEW)
     assert out.read_text() == "mine\n" and os.listdir(tmp_path) == ["open-data"]
+
+
+def test_a_file_put_there_while_the_run_waits_for_the_lock_is_kept(monkeypatch, tmp_path):
+    """The guard ran before the lock: a file another process put at the directory's path
+    while this run waited for the lock traded places with the new set and went with the
+    old one. Another process is played by the lock call itself."""
+    import fcntl
+
+    out = tmp_path / "open-data"
+    lock = fcntl.flock
+
+    def another_process_writes_a_file_meanwhile(fd, operation):
+        out.write_text("mine\n")
+        return lock(fd, operation)
+
+    monkeypatch.setattr(textfile.fcntl, "flock", another_process_writes_a_file_meanwhile)
+    with pytest.raises(textfile.NetopsError, match="is a file"):
+        textfile.write_file_set(out, NEW)
+    assert out.read_text() == "mine\n" and os.listdir(tmp_path) == ["open-data"]

@@ -157,8 +157,9 @@ class RetryPolicy:
 _READ_ONLY = re.compile(r"^\s*(sh(o(w)?)?|display|dis)\s", re.IGNORECASE)
 # a pager prompt (IOS/NX-OS/EOS `--More--`, ProCurve `-- MORE --`, Huawei/Comware
 # `---- More ----`, Junos `---(more 45%)---`); as the last thing a device printed it waits
-# for a key, and the rest of the answer never comes
-PAGER = r"(?i:-- ?more ?--|---- more ----|---\(more(?: \d+%)?\)---)"
+# for a key, and the rest of the answer never comes. It starts its line (after blanks or a
+# colour code): a description or banner quoting "--More--" is config text, not a pager
+PAGER = r"(?im:^[ \t]*(?:\x1b\[[0-9;?]*[A-Za-z])*(?:-- ?more ?--|---- more ----|---\(more(?: \d+%)?\)---))"
 _PAGER_AT_END = PAGER + r"[^\r\n]*$"
 # how a byte that is not UTF-8 reads after a surrogateescape decode (see _ByteFaithfulChannel)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -192,25 +193,63 @@ class DeviceSession:
         that stops at a pager prompt is a ParseError saying so, not a read timeout."""
         if not _READ_ONLY.match(command):
             raise ReadOnlyViolation(f"refusing non-show command {command!r} on {self.target.name}")
-        # the answer ends where the prompt stands alone at the end of what was read, not
-        # where the prompt's text first appears (a banner or description quoting
-        # "sw1#" would cut the config there; netmiko's default search does exactly that).
-        # Nothing but blanks may follow it: a device waiting at its prompt has not ended the
-        # line, while a banner line "sw1#" ends in a line break, and a device that pauses
-        # there (a slow or busy one) made the config end at the banner, stored as whole
+        # The answer ends at the device's prompt, alone on its line with nothing after it; but a
+        # banner or description quoting the prompt ("sw1#") looks the same when the device
+        # pauses right after that text (a slow or busy one writes a line's text and its line
+        # break apart). So at the first such end a bare Enter is sent: the answer is whole only
+        # once a fresh prompt follows the candidate on the next line, in what came after the
+        # Enter. A config's text would have to quote the prompt on two lines running, and
+        # the device pause after each of them, to pass for that.
+        deadline = time.monotonic() + self.target.read_timeout_s
         prompt = re.escape(self._connection.find_prompt().strip())
+        at_prompt = rf"(?:^|[\r\n]){prompt}[ \t]*\Z"
         answer = self._connection.send_command(
-            command, expect_string=rf"(?:(?:^|[\r\n]){prompt}[ \t]*\Z|{_PAGER_AT_END})",
+            command, expect_string=rf"(?:{at_prompt}|{_PAGER_AT_END})", strip_prompt=False,
             read_timeout=self.target.read_timeout_s,
         )
         if pager := re.search(_PAGER_AT_END, answer.rstrip()):
             raise ParseError(f"{command!r} stopped at a pager prompt ({pager.group().strip()!r}): paging is not "
                              "switched off for this session (terminal length 0 refused?), the answer is incomplete")
+        answer = self._connection.strip_prompt(self._confirmed_end(answer, prompt, deadline))
         if not textfsm:
             return answer
         return structured_data_converter(raw_data=answer, command=command, platform=self._connection.device_type,
                                          use_textfsm=True)
 
+    def _confirmed_end(self, answer: str, prompt: str, deadline: float) -> str:
+        """``answer`` (ending in the prompt) and what came after a bare Enter, up to the
+        prompt that the Enter's own fresh prompt follows; that echo and prompt are dropped.
+
+        A candidate that was the config's own text is followed by the rest of the config
+        first: reading goes on, within the command's read timeout. The fresh prompt must also
+        be the last thing the device sends for as long again as its first answer to the Enter
+        took (50 ms at least): a config whose last line is the prompt's text, sent before a
+        pause, is followed by the real prompt and then, at once, the Enter's."""
+        # (a Junos member of a virtual chassis or cluster prints "{master:0}" above each prompt)
+        confirmed = re.compile(rf"(?:^|[\r\n]){prompt}[ \t]*(?:\r?\n)+(?:(\{{[^\r\n{{}}]*\}})[ \t]*(?:\r?\n)+)?"
+                               rf"{prompt}[ \t]*\Z")
+        fresh = re.compile(rf"[\r\n]{prompt}[ \t]*\Z")
+        self._connection.write_channel(self._connection.RETURN)
+        sent = time.monotonic()
+        after, quiet_s, whole_at, found = "", None, None, None
+        while whole_at is None or time.monotonic() < whole_at:
+            if whole_at is None and time.monotonic() > deadline:
+                raise ReadTimeout(f"no fresh prompt after the answer within {self.target.read_timeout_s:g}s")
+            time.sleep(0.01)
+            data = self._connection.read_channel()
+            if not data:
+                continue
+            after += data
+            quiet_s = quiet_s or max(time.monotonic() - sent, 0.05)
+            found = fresh.search(after) and confirmed.search(answer + after)
+            whole_at = time.monotonic() + quiet_s if found else None
+        text = answer + after
+        # the answer's own prompt stays (netmiko's strip_prompt drops it); the Enter's echo and prompt go,
+        # and so does the line the device printed above both prompts
+        body = text[:found.start()]
+        if found.group(1) and body.rstrip(" \t\r").endswith(found.group(1)):
+            body = re.sub(r"\r?\n\Z", "", body.rstrip(" \t\r")[:-len(found.group(1))])
+        return body + re.match(rf"(?:^|[\r\n]){prompt}[ \t]*", text[found.start():]).group()
 
 Task = Callable[[DeviceSession], T]
 
@@ -265,11 +304,37 @@ def _netops_class(connection_class: type, strict: bool) -> type:
     refusing unknown host keys with our policy (netmiko picks paramiko's RejectPolicy)."""
 
     class NetopsConnection(connection_class):
+        def __init__(self, *args, login_read_cap_s: float | None = None, **kwargs):
+            # netmiko's session set-up waits 20 s for the prompt whatever its timeouts say
+            # (read_until_pattern(read_timeout=20)); while the constructor logs in and prepares
+            # the session no read waits longer than the login's own timeout. A cap, not
+            # netmiko's read_timeout_override: that would also stretch the short reads a
+            # platform expects to time out (ProCurve waits 1.3 s for a "Copyright" banner)
+            self._read_cap_s = login_read_cap_s
+            try:
+                super().__init__(*args, **kwargs)
+            finally:
+                self._read_cap_s = None
+
+        def read_until_pattern(self, pattern: str = "", read_timeout: float = 10.0, *args, **kwargs):
+            if self._read_cap_s is not None and not 0 < read_timeout <= self._read_cap_s:
+                read_timeout = self._read_cap_s  # 0 is netmiko's "for ever"
+            return super().read_until_pattern(pattern, read_timeout, *args, **kwargs)
+
         def _build_ssh_client(self):
             client = super()._build_ssh_client()
             if strict:
                 client.set_missing_host_key_policy(_RejectUnknownHostKey())
             return client
+
+        def session_preparation(self):
+            try:
+                super().session_preparation()
+            except Exception:
+                # netmiko's clean-up after a failed set-up reads from the device once more (a
+                # second timeout for one that stays silent): the session is dropped first
+                _close_hard(self)
+                raise
 
         def establish_connection(self, *args, **kwargs):
             result = super().establish_connection(*args, **kwargs)
@@ -282,7 +347,7 @@ def _netops_class(connection_class: type, strict: bool) -> type:
 
 def connect(**kwargs) -> Any:
     """netmiko's ``ConnectHandler``: bytes kept (``_ByteFaithfulChannel``), host keys refused
-    strictly when ``ssh_strict``."""
+    strictly when ``ssh_strict``, no read of the login longer than ``login_read_cap_s``."""
     return _netops_class(ssh_dispatcher(kwargs["device_type"]), bool(kwargs.get("ssh_strict")))(**kwargs)
 
 
@@ -411,6 +476,7 @@ class SessionPool:
                 system_host_keys=False,
                 alt_host_keys=target.known_hosts is not None,
                 alt_key_file=target.known_hosts or "",
+                login_read_cap_s=timeout,
             )
         except Exception as exc:  # noqa: BLE001
             raise _ConnectFailed(_classify(exc, target, connecting=True)) from None
@@ -485,9 +551,8 @@ def _classify(exc: BaseException, target: DeviceTarget, connecting: bool = False
         return _Failure(AccessStatus.PARSE_ERROR, "the answer does not read as the table its template expects"
                                                   + (f" (template {rule.group(0).lower()})" if rule else ""))
     if isinstance(exc, ReadTimeout) and connecting:
-        # netmiko's session set-up waits for the prompt 20 s, whatever the profile says
         return _Failure(AccessStatus.TIMEOUT, f"{target.host}:{target.port} accepted the login but showed no "
-                                              f"{target.platform} prompt within netmiko's session set-up (20 s): "
+                                              f"{target.platform} prompt within {timeout_s:g}s: "
                                               "silent, or a prompt of another kind")
     if isinstance(exc, ReadTimeout):
         return _Failure(AccessStatus.TIMEOUT, f"no answer within the read timeout of {target.read_timeout_s:g}s")

@@ -126,11 +126,19 @@ class ScriptedDevice:
                 return
             for byte in data:
                 if byte in b"\r\n":
-                    if not self._answer(channel, transport, line.decode().strip()):
+                    try:
+                        if not self._answer(channel, transport, line.decode().strip()):
+                            return
+                    except (OSError, EOFError):  # the client has gone
                         return
                     line = b""
                 else:
                     line += bytes((byte,))
+
+    @staticmethod
+    def _send(channel: paramiko.Channel, text: str) -> None:
+        """Text as the device's bytes: U+DC80..U+DCFF (surrogateescape) as the byte it stands for."""
+        channel.sendall(text.encode("utf-8", "surrogateescape"))
 
     def _answer(self, channel: paramiko.Channel, transport: paramiko.Transport, command: str) -> bool:
         """Answer one command line; False when the session is over."""
@@ -139,20 +147,19 @@ class ScriptedDevice:
             channel.sendall(f"{self.prompt}".encode())
             return True
         self.served += 1
-        lines = self.config.splitlines()
+        lines = self.config.removesuffix("\n").split("\n")  # a line's own "\r" is its text
+        answer = "\r\n".join(lines) + f"\r\n{self.prompt}"
         if self.behaviour == "whole":
-            channel.sendall(("\r\n".join(lines) + f"\r\n{self.prompt}").encode())
+            self._send(channel, answer)
             return True
-        if self.behaviour == "pause_in_line":  # the line's text and its line break in two writes
-            channel.sendall("\r\n".join(lines[:self.cut]).encode())
+        if self.behaviour in ("pause_in_line", "pause_mid"):  # a slow device: the rest comes, only later
+            # before the cut-th line's line break, or after it
+            split = len("\r\n".join(lines[:self.cut])) + (2 if self.behaviour == "pause_mid" else 0)
+            self._send(channel, answer[:split])
             self.stopping.wait(self.pause_s)
-            channel.sendall(("\r\n" + "\r\n".join(lines[self.cut:]) + f"\r\n{self.prompt}").encode())
+            self._send(channel, answer[split:])
             return True
-        channel.sendall(("\r\n".join(lines[:self.cut]) + "\r\n").encode())
-        if self.behaviour == "pause_mid":  # a slow device: the rest comes, only later
-            self.stopping.wait(self.pause_s)
-            channel.sendall(("\r\n".join(lines[self.cut:]) + f"\r\n{self.prompt}").encode())
-            return True
+        self._send(channel, "\r\n".join(lines[:self.cut]) + "\r\n")
         if self.behaviour == "close_mid":
             channel.close()
             transport.close()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from netmiko import ConnectHandler
 
 from netops.access import (
     AccessStatus, DeviceTarget, ParseError, RetryPolicy, SessionPool,
 )
+from netops.access.pool import connect
 from netops.secrets import Secret
 from tests.ssh import lab
 
@@ -83,7 +83,7 @@ def test_login_limit_bounds_simultaneous_logins(fleet, address_map):
             active["now"] += 1
             active["max"] = max(active["max"], active["now"])
         try:
-            return ConnectHandler(**kwargs)
+            return connect(**kwargs)
         finally:
             with lock:
                 active["now"] -= 1
@@ -123,3 +123,30 @@ def test_junos_backup_audit_and_lldp_end_to_end(fleet, address_map):
     assert [(n.local_interface, n.remote_device, n.remote_interface) for n in neighbours] == \
         [("xe-0/0/0", "pop1-dist", "GigabitEthernet1/0/49")]
 
+
+
+def test_the_login_caps_netmikos_long_reads_and_keeps_its_short_ones(monkeypatch):
+    """netmiko's session set-up reads up to 20 s for a prompt whatever conn_timeout says; the
+    login caps every read at its timeout. netmiko's read_timeout_override (tried first) set
+    them all to it: ProCurve's 1.3 s wait for a "Copyright" banner became the whole timeout
+    (the benchmark's mean login went from 1.2 to 2.5 s)."""
+    from netmiko.base_connection import BaseConnection
+
+    from tests.ssh.scripted_device import ScriptedDevice
+
+    asked: list[tuple[str, float]] = []
+    read = BaseConnection.read_until_pattern
+
+    def spy(self, pattern="", read_timeout=10.0, *args, **kwargs):
+        asked.append((pattern, read_timeout))
+        return read(self, pattern, read_timeout, *args, **kwargs)
+
+    monkeypatch.setattr(BaseConnection, "read_until_pattern", spy)
+    with ScriptedDevice("cap-sw", lab.USER, lab.PASSWORD) as device:
+        connection = connect(device_type="hp_procurve", host="127.0.0.1", port=device.port, username=lab.USER,
+                             password=lab.PASSWORD, login_read_cap_s=2.5)
+        during_login, asked[:] = list(asked), []
+        connection.disconnect()
+    assert (".*opyright", 1.3) in during_login  # ProCurve's own short wait, as netmiko sets it
+    assert ("(any key to continue|[>#])", 2.5) in during_login  # netmiko's 3 s, capped
+    assert all(0 < timeout <= 2.5 for _pattern, timeout in during_login), during_login
