@@ -184,7 +184,7 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
 
     from planning.batch import _reroute
     from planning.bounds import generated_lp_bound
-    from planning.strands import respect_strand_capacity, strand_capacities
+    from planning.strands import limit_counter, respect_strand_capacity, strand_capacities
 
     with session_scope(engine) as session:
         kitas, _ = sites_by_kind(session, "kindergarten", None)
@@ -210,7 +210,7 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
         cut = net.restricted_to(v for v in keep | {nodes[t] for t in group} if v[0] != "site" or index[v] in group)
         instance = SteinerInstance.from_network(cut, [nodes[t] for t in group])
         limits = strand_capacities(cut, instance)
-        paths = _reroute(instance, respect_strand_capacity(cut, instance, joint_paths(instance)), capacities=limits)
+        paths = _reroute(instance, respect_strand_capacity(cut, instance, joint_paths(instance)), limits=limit_counter(limits))
         sites = sorted(paths)
         heuristic = instance.cost(paths)
         try:

@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 
 from planning.bounds import capacity_rows
 from planning.network import CandidateNetwork, local_xy
+from planning.strands import limit_counter
 
 if TYPE_CHECKING:  # planning.batch runs the search on request
     from planning.batch import SteinerInstance
@@ -182,13 +183,6 @@ def solve_neighbourhood(instance: SteinerInstance, usage: np.ndarray, group: Seq
     return found
 
 
-def within_limits(instance: SteinerInstance, paths: dict[int, list[int]], rows: list[tuple[np.ndarray, int]]) -> bool:
-    usage = np.zeros(len(instance.fixed), dtype=np.int64)
-    for p in paths.values():
-        np.add.at(usage, p, 1)
-    return all(int(usage[members].sum()) <= limit for members, limit in rows)
-
-
 def node_positions(net: CandidateNetwork, instance: SteinerInstance) -> np.ndarray:
     """Metres east and north (a local projection, for neighbour searches) of every node of
     ``instance`` built from ``net``: a split parallel candidate's mid-node halfway, the root
@@ -258,12 +252,13 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
     dearer; the same plan gives the same result. ``progress(done, total)`` after each
     neighbourhood."""
     rows = capacity_rows(instance, capacities)
+    within_limits = limit_counter(rows).within
     sites = sorted(paths)
     best, best_cost = {t: list(p) for t, p in paths.items()}, instance.cost(paths)
     search = NeighbourhoodSearch(best, neighbourhoods=len(sites))
     if not sites:
         return search
-    valid = within_limits(instance, best, rows)  # a plan over its limits takes any plan within them
+    valid = within_limits(best.values())  # a plan over its limits takes any plan within them
     results: dict[tuple, dict[int, list[int]] | None] = {}  # program_key -> its solution
     _, nearest = cKDTree(positions[sites]).query(positions[sites], k=min(group_sites, len(sites)))
     for done, near in enumerate(np.atleast_2d(nearest.reshape(len(sites), -1)), start=1):
@@ -285,7 +280,7 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
         if found is not None:
             candidate = best | found
             cost = instance.cost(candidate)
-            if (cost < best_cost - 1e-6 or not valid) and within_limits(instance, candidate, rows):
+            if (cost < best_cost - 1e-6 or not valid) and within_limits(candidate.values()):
                 if acceptable(candidate):
                     best, best_cost, valid = candidate, cost, True
                     search.kept += 1
