@@ -51,6 +51,7 @@ REGROUP_STARTS = 1  # group members the group's tree is also grown from
 MAX_STARTS = 4  # sites the tree is also grown from (besides the root)
 STEINER_POINT_BUDGET = 30 * 1000  # sites x nodes up to which groups also try Steiner points
 MAX_GROUP = 8  # largest group of sites ripped up together (bounds the batch's run time)
+FOCUS_SITES = 5  # neighbourhoods re-planned exactly where the bound finds the plan furthest from it
 
 
 @dataclass
@@ -751,12 +752,23 @@ def route_problems(net: CandidateNetwork, instance: SteinerInstance, paths: dict
 
 def thorough_paths(net: CandidateNetwork, instance: SteinerInstance, paths: dict[int, list[int]],
                    capacities: list[tuple[list[int], int]], node_of_terminal: dict[int, Node],
-                   progress: Callable[[int, int], None] | None = None) -> NeighbourhoodSearch:
-    """The batch plan ``paths`` after one pass of neighbourhoods (``planning.lns``), each
-    kept only when the routes pass the batch's own checks (``route_problems``)."""
+                   progress: Callable[[int, int], None] | None = None,
+                   centres: Sequence[int] | None = None) -> NeighbourhoodSearch:
+    """The batch plan ``paths`` after one pass of neighbourhoods (``planning.lns``; of
+    ``centres`` only, given them), each kept only when the routes pass the batch's own
+    checks (``route_problems``)."""
     return improve_by_neighbourhoods(
-        instance, paths, capacities, node_positions(net, instance), progress=progress,
+        instance, paths, capacities, node_positions(net, instance), progress=progress, centres=centres,
         acceptable=lambda candidate: not route_problems(net, instance, candidate, node_of_terminal))
+
+
+def focus_sites(bound: LowerBound) -> list[int]:
+    """The ``FOCUS_SITES`` sites whose planned path costs most above their cheapest way at
+    the bound's prices (``LowerBound.excess_eur``; none where the bound has no prices):
+    the plan's way is furthest from the relaxation's there, and an exact neighbourhood
+    around them closes most of what the plan lacks (session 11, BENCHMARKS.md)."""
+    above = [t for t, eur in bound.excess_eur.items() if eur > _EPS]
+    return sorted(above, key=lambda t: (-bound.excess_eur[t], t))[:FOCUS_SITES]
 
 
 def search_summary(search: NeighbourhoodSearch, before: dict[int, list[int]], before_eur: float,
@@ -781,6 +793,15 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
     code_of_terminal = dict(zip(instance.terminals, nodes))
     independent = independent_paths(instance)
     joint, capacities = batch_paths(net, instance)
+    bound = lower_bound(instance, sorted(joint), joint, capacities) if joint else None
+    focused = thorough_paths(net, instance, joint, capacities, node_of_terminal,
+                             centres=focus_sites(bound)) if joint else None
+    focus_notes = []
+    if focused is not None and focused.kept:
+        focus_notes = [f"re-planned exactly around the {focused.neighbourhoods} sites furthest from the bound: "
+                       f"{len(focused.moved(joint))} moved, routing "
+                       f"{instance.cost(joint) - instance.cost(focused.paths):,.0f} EUR less"]
+        joint = focused.paths
     routing = instance.cost(joint)
     searched, before = None, joint
     if thorough and joint:
@@ -805,10 +826,10 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
                    if code not in routes}
     notes = [f"{searched['skipped_too_large']} of {searched['neighbourhoods']} neighbourhoods skipped: over "
              f"{lns.MAX_VARIABLES:,} variables"] if searched and searched["skipped_too_large"] else []
-    bound = lower_bound(instance, sorted(joint), joint, capacities) if joint else None
+    notes = focus_notes + notes
     if searched and bound.method != "LP relaxation":  # the LP by columns starts from the plan's paths: the
-        # first plan's may give the higher bound (the whole LP is the same either way)
-        bound = max(bound, lower_bound(instance, sorted(before), before, capacities), key=lambda b: b.value_eur)
+        # improved plan's may give the higher bound (the whole LP is the same either way)
+        bound = max(bound, lower_bound(instance, sorted(joint), joint, capacities), key=lambda b: b.value_eur)
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
                      routing, notes=notes, bound=bound, thorough=searched)

@@ -243,25 +243,27 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
                               group_sites: int = GROUP_SITES, radius_m: float = RADIUS_M,
                               node_limit: int = NODE_LIMIT,
                               acceptable: Callable[[dict[int, list[int]]], bool] = lambda paths: True,
-                              progress: Callable[[int, int], None] | None = None) -> NeighbourhoodSearch:
+                              progress: Callable[[int, int], None] | None = None,
+                              centres: Sequence[int] | None = None) -> NeighbourhoodSearch:
     """One pass over the sites in order: each site and its ``group_sites - 1`` nearest
     re-planned exactly on the network around their paths (``neighbourhood_arcs``), the
     rest of the plan fixed; kept when the whole plan is strictly cheaper, within every
     limit (or the plan was over one) and ``acceptable`` (the caller's own check of a whole
     plan; a refused neighbourhood keeps its old paths). A plan within its limits never gets
     dearer; the same plan gives the same result. ``progress(done, total)`` after each
-    neighbourhood."""
+    neighbourhood. ``centres``: only the neighbourhoods of these sites, in this order."""
     rows = capacity_rows(instance, capacities)
     within_limits = limit_counter(rows).within
     sites = sorted(paths)
+    centred = sites if centres is None else [t for t in dict.fromkeys(centres) if t in paths]
     best, best_cost = {t: list(p) for t, p in paths.items()}, instance.cost(paths)
-    search = NeighbourhoodSearch(best, neighbourhoods=len(sites))
-    if not sites:
+    search = NeighbourhoodSearch(best, neighbourhoods=len(centred))
+    if not centred:
         return search
     valid = within_limits(best.values())  # a plan over its limits takes any plan within them
     results: dict[tuple, dict[int, list[int]] | None] = {}  # program_key -> its solution
-    _, nearest = cKDTree(positions[sites]).query(positions[sites], k=min(group_sites, len(sites)))
-    for done, near in enumerate(np.atleast_2d(nearest.reshape(len(sites), -1)), start=1):
+    _, nearest = cKDTree(positions[sites]).query(positions[centred], k=min(group_sites, len(sites)))
+    for done, near in enumerate(np.atleast_2d(nearest.reshape(len(centred), -1)), start=1):
         group = sorted(sites[int(j)] for j in near)
         arcs = neighbourhood_arcs(instance, best, group, positions, radius_m)
         found = None
@@ -287,6 +289,6 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
                 else:
                     search.refused += 1
         if progress is not None:
-            progress(done, len(sites))
+            progress(done, len(centred))
     search.paths = best
     return search
