@@ -201,8 +201,7 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
 
     from planning.batch import _reroute
     from planning.bounds import generated_lp_bound
-    from planning.lns import within_limits
-    from planning.strands import respect_strand_capacity, strand_capacities
+    from planning.strands import limit_counter, respect_strand_capacity, strand_capacities
 
     with session_scope(engine) as session:
         kitas, _ = sites_by_kind(session, "kindergarten", None)
@@ -228,7 +227,8 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
         cut = net.restricted_to(v for v in keep | {nodes[t] for t in group} if v[0] != "site" or index[v] in group)
         instance = SteinerInstance.from_network(cut, [nodes[t] for t in group])
         limits = strand_capacities(cut, instance)
-        paths = _reroute(instance, respect_strand_capacity(cut, instance, joint_paths(instance)), capacities=limits)
+        counter = limit_counter(limits)
+        paths = _reroute(instance, respect_strand_capacity(cut, instance, joint_paths(instance)), limits=counter)
         sites = sorted(paths)
         heuristic = instance.cost(paths)
         try:
@@ -240,7 +240,7 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
             continue
         lp = lp_bound(instance, sites, limits)
         generated = generated_lp_bound(instance, sites, paths, limits).value_eur
-        if not within_limits(instance, paths, limits):  # a plan the MILP's program does not allow
+        if not counter.within(paths.values()):  # a plan the MILP's program does not allow
             raise SystemExit(f"planning_bench: bound cut at {kitas[start].code}: the plan overfills a strand limit")
         check_order(f"bound cut at {kitas[start].code}", heuristic, optimum, without_limits=free,
                     LP=lp.value_eur if lp else None, column_generation=generated)

@@ -41,8 +41,8 @@ from planning.costs import CostModel
 from planning.lns import NeighbourhoodSearch, improve_by_neighbourhoods, node_positions
 from planning.network import CandidateNetwork, Node
 from planning.routing import Route, make_leg
-from planning.strands import (limit_counter, over_capacity, respect_strand_capacity, strand_capacities,
-                              swap_scarce_strands)
+from planning.strands import (NO_LIMITS, LimitCounter, limit_counter, over_capacity, respect_strand_capacity,
+                              strand_capacities, swap_scarce_strands)
 
 _EPS = 1e-6  # csgraph treats 0 as "no edge"
 SHARING_GUESSES = (1.0, 3.0, 10.0)  # per-cable cost multipliers tried while growing trees
@@ -51,6 +51,7 @@ REGROUP_STARTS = 1  # group members the group's tree is also grown from
 MAX_STARTS = 4  # sites the tree is also grown from (besides the root)
 STEINER_POINT_BUDGET = 30 * 1000  # sites x nodes up to which groups also try Steiner points
 MAX_GROUP = 8  # largest group of sites ripped up together (bounds the batch's run time)
+FOCUS_SITES = 5  # neighbourhoods re-planned exactly where the bound finds the plan furthest from it
 
 
 @dataclass
@@ -192,7 +193,7 @@ def independent_paths(instance: SteinerInstance) -> dict[int, list[int]]:
 
 def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int],
           sharing: float = 1.0, first: int | None = None,
-          capacities: Sequence[tuple[Sequence[int], int]] = ()) -> dict[int, list[int]]:
+          limits: LimitCounter = NO_LIMITS) -> dict[int, list[int]]:
     """Takahashi–Matsuyama's shortest-path heuristic, aware of per-cable costs: grow the
     tree (the root plus the ``kept`` paths) by repeatedly adding the site whose connection
     costs least, counting dug trenches as free and the per-cable cost of its whole way to
@@ -206,7 +207,7 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
     ``first`` is a Steiner point: a node (no site) joined to the tree before any site, so
     the sites can meet there; it gets no path of its own.
 
-    ``capacities`` (``planning.strands.strand_capacities``): a site's way takes no more
+    ``limits`` (of ``planning.strands.strand_capacities``): a site's way takes no more
     of a cable's pairs or a closure's joins than the sites before it leave. A full
     limit's arcs are barred, and so is joining the tree below it (the way from there to
     the root rides it); a way that would overfill a limit bars it and the step is searched
@@ -230,7 +231,7 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
             node = instance.other_end(next_arc[node], node)
         return arcs
 
-    limited = _TreeLimits(instance, capacities, kept, next_arc)
+    limited = _TreeLimits(instance, limits, kept, next_arc)
     remaining = set(to_add) | ({first} if first is not None else set())
     known = np.full(instance.n + 1, np.inf)  # upper bounds: distances only shrink as the tree grows
     while remaining:
@@ -275,15 +276,12 @@ class _TreeLimits:
     every full limit, and of one a step's way would overfill), and the tree nodes cut off
     (their way to the root, along ``next_arc``, rides a barred arc)."""
 
-    def __init__(self, instance: SteinerInstance, capacities: Sequence[tuple[Sequence[int], int]],
+    def __init__(self, instance: SteinerInstance, limits: LimitCounter,
                  kept: dict[int, list[int]], next_arc: dict[int, int | None]):
         self.instance, self.next_arc = instance, next_arc
-        self.members, self.room, self.taken, taken_by_all = _counter(capacities)
-        self.active = len(self.room) > 0
-        usage = np.zeros(len(instance.fixed), dtype=np.int64)
-        for arcs in kept.values():
-            np.add.at(usage, arcs, 1)
-        self.used = taken_by_all(usage)
+        self.members, self.room, self.taken = limits.members, limits.room, limits.taken
+        self.active = limits.active
+        self.used = limits.used(kept.values())
         self.barred_arcs = np.zeros(len(instance.fixed), dtype=bool)
         self.cut_off = np.zeros(instance.n + 1, dtype=bool)
         self.changed = False
@@ -378,7 +376,7 @@ def _grow_from(instance: SteinerInstance, start: int, sites: list[int],
 
 
 def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int,
-              capacities: Sequence[tuple[Sequence[int], int]] = ()) -> dict[int, list[int]]:
+              limits: LimitCounter = NO_LIMITS) -> dict[int, list[int]]:
     """Key-path exchange: cut arc ``cut``; the sites whose paths use it keep their part
     below the cut and the branch is re-joined to the rest of the plan (or the root) by
     the cheapest path, priced for all of them (one trench, one cable each)."""
@@ -395,13 +393,8 @@ def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int,
     sources[instance.tail[branch]] = sources[instance.head[branch]] = 0.0
     weights = len(group) * instance.per_cable + np.where(bought, 0.0, instance.fixed)
     weights[cut] = np.inf
-    if capacities:  # the link rides no limit the rest of the plan fills
-        members, room, _, taken_by_all = _counter(capacities)
-        usage = np.zeros(len(instance.fixed), dtype=np.int64)
-        for arcs in kept.values():
-            np.add.at(usage, arcs, 1)
-        for full in np.flatnonzero(taken_by_all(usage) >= room):
-            weights[members[full]] = np.inf
+    for full in np.flatnonzero(limits.used(kept.values()) >= limits.room):  # the link rides no limit the rest fills
+        weights[limits.members[full]] = np.inf
     dist, preds = instance.shortest(weights, instance.n, offsets=sources)
     targets = np.flatnonzero(anchor & np.isfinite(dist[:instance.n]))
     if not len(targets):
@@ -425,7 +418,7 @@ def _reattach(instance: SteinerInstance, paths: dict[int, list[int]], cut: int,
 
 
 def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: int,
-             max_passes: int = 4, capacities: Sequence[tuple[Sequence[int], int]] = ()) -> dict[int, list[int]]:
+             max_passes: int = 4, limits: LimitCounter = NO_LIMITS) -> dict[int, list[int]]:
     """Local search with two moves that single-site re-routing cannot make:
 
     * re-attach a branch: cut the top arc of each key path (a chain of arcs used by the
@@ -433,10 +426,10 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
     * re-grow a group: the sites behind one node are ripped up together and grown back
       onto the rest of the plan, from the root and from some of their own sites.
 
-    A move is kept when the plan gets cheaper (and, given ``capacities``, stays within
-    them where it was); one that did not help is not tried again (the rest of the plan
+    A move is kept when the plan gets cheaper (and stays within the ``limits`` where it
+    was); one that did not help is not tried again (the rest of the plan
     rarely changes enough to make it help later)."""
-    within = _within(instance, capacities)
+    within = _within(limits)
     best, best_cost = paths, instance.cost(paths)
     failed: set = set()
     for _ in range(max_passes):
@@ -464,11 +457,11 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
             if move[0] == "cut":
                 if not any(move[1] in arcs for arcs in best.values()):
                     continue
-                candidate = _reattach(instance, {t: list(p) for t, p in best.items()}, move[1], capacities)
+                candidate = _reattach(instance, {t: list(p) for t, p in best.items()}, move[1], limits)
             else:
                 group = move[1]
                 kept = {t: p for t, p in best.items() if t not in group}
-                grown = [_grow(instance, kept, set(group), sharing, capacities=capacities)
+                grown = [_grow(instance, kept, set(group), sharing, limits=limits)
                          for sharing in REGROUP_SHARING]
                 grown += [_grow_from(instance, start, sorted(group), kept)
                           for start in sorted(group)[:REGROUP_STARTS]]
@@ -477,10 +470,10 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
                     on_paths = {int(x) for t in group for a in best[t] for x in (instance.tail[a], instance.head[a])}
                     points = on_paths.union(*(instance.neighbours[v] for v in on_paths))
                     points -= set(instance.terminals) | {instance.root}
-                    grown += [_grow(instance, kept, set(group), 1.0, first=v, capacities=capacities)
+                    grown += [_grow(instance, kept, set(group), 1.0, first=v, limits=limits)
                               for v in sorted(points)]
                 # within the limits only a plan within them (re-routing one over them within them is slow)
-                candidate = min((_reroute(instance, p, only=group, capacities=capacities if within(p) else ())
+                candidate = min((_reroute(instance, p, only=group, limits=limits if within(p) else NO_LIMITS)
                                  for p in grown),
                                 key=lambda p: (not within(p), instance.cost(p)))
             cost = instance.cost(candidate)
@@ -491,51 +484,27 @@ def _improve(instance: SteinerInstance, paths: dict[int, list[int]], max_group: 
         if not improved:
             break
         # moves change what is dug: sites outside the moved group may now have cheaper ways
-        best = _reroute(instance, best, capacities=capacities)
+        best = _reroute(instance, best, limits=limits)
         best_cost = instance.cost(best)
     return best
 
 
-_COUNTERS: list[tuple[object, tuple]] = []  # (capacities, their limit_counter): the last few batches
-
-
-def _counter(capacities: Sequence[tuple[Sequence[int], int]]) -> tuple:
-    """``limit_counter(capacities)``, made once per capacities list (a batch grows and
-    re-routes over the same one hundreds of times; the list is held, so its id stays its own)."""
-    for held, counter in _COUNTERS:
-        if held is capacities:
-            return counter
-    counter = limit_counter(capacities)
-    _COUNTERS[:] = [(capacities, counter)] + _COUNTERS[:3]
-    return counter
-
-
-def _within(instance: SteinerInstance, capacities: Sequence[tuple[Sequence[int], int]]
-            ) -> Callable[[dict[int, list[int]]], bool]:
-    """Whether a plan takes no more of any limit of ``capacities`` than it allows."""
-    _, room, _, taken_by_all = _counter(capacities)
-
-    def within(paths: dict[int, list[int]]) -> bool:
-        usage = np.zeros(len(instance.fixed), dtype=np.int64)
-        for arcs in paths.values():
-            np.add.at(usage, arcs, 1)
-        return bool(np.all(taken_by_all(usage) <= room))
-    return within
+def _within(limits: LimitCounter) -> Callable[[dict[int, list[int]]], bool]:
+    """Whether a plan takes no more of any limit than it allows."""
+    return lambda paths: limits.within(paths.values())
 
 
 def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes: int = 20,
-             only: frozenset[int] | None = None, capacities: Sequence[tuple[Sequence[int], int]] = ()
-             ) -> dict[int, list[int]]:
+             only: frozenset[int] | None = None, limits: LimitCounter = NO_LIMITS) -> dict[int, list[int]]:
     """Each site (of ``only``, default all) in turn takes its cheapest path given what
     the others already dig. The search from the site stops at its current path's cost.
-    ``capacities`` ((arcs, arc uses at most) per cable or closure,
-    ``planning.strands.strand_capacities``): a site's new path never takes more than the
-    others leave; an arc may be limited twice (a strand edge at a closure)."""
+    ``limits`` (of ``planning.strands.strand_capacities``): a site's new path never takes
+    more of a cable or closure than the others leave."""
     usage = np.zeros(len(instance.fixed), dtype=np.int64)
     for arcs in paths.values():
         np.add.at(usage, arcs, 1)
-    members, limits, taken, taken_by_all = _counter(capacities)
-    used = taken_by_all(usage)
+    members, room, taken = limits.members, limits.room, limits.taken
+    used = limits.taken_by_all(usage)
     # a trench's price to the next site: its cables' only where dug; kept up to date arc by arc
     priced = instance.per_cable + np.where(usage > 0, 0.0, instance.fixed)
 
@@ -551,14 +520,14 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
             reprice(old)
             weights = priced.copy()
             old_cost = float(weights[old].sum())
-            for full in np.flatnonzero(used >= limits):
+            for full in np.flatnonzero(used >= room):
                 weights[members[full]] = np.inf
             while True:  # a way over a limit it would overfill: bar that limit and search again
                 dist, preds = instance.shortest(weights, t, limit=old_cost)
                 if dist[instance.root] >= old_cost - 1e-6:
                     break
                 new = instance.path(preds, t, instance.root)[::-1]
-                over = np.flatnonzero(used + taken(new) > limits)
+                over = np.flatnonzero(used + taken(new) > room)
                 if not len(over):
                     paths[t], improved = new, True
                     break
@@ -573,25 +542,24 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
 
 
 def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP,
-                capacities: Sequence[tuple[Sequence[int], int]] = ()) -> dict[int, list[int]]:
-    """The joint plan's path (list of arcs) per reachable terminal; given ``capacities``,
+                limits: LimitCounter = NO_LIMITS) -> dict[int, list[int]]:
+    """The joint plan's path (list of arcs) per reachable terminal; given ``limits``,
     grown and improved within them where it can (the best plan within them is the start
     of the local search, the cheapest of all where none is)."""
     independent = independent_paths(instance)
     reachable = sorted(independent)
     if not reachable:
         return {}
-    candidates = [_reroute(instance, _grow(instance, {}, set(reachable), sharing, capacities=capacities),
-                           capacities=capacities)
+    candidates = [_reroute(instance, _grow(instance, {}, set(reachable), sharing, limits=limits), limits=limits)
                   for sharing in SHARING_GUESSES]
-    within = _within(instance, capacities)
+    within = _within(limits)
     if not any(within(p) for p in candidates):  # these starts know no limits: only where the growth fails them
         candidates.append(_reroute(instance, {t: list(p) for t, p in independent.items()}))
         # starts spread over the sites: the ones farthest from the root first
         for start in sorted(reachable, key=lambda t: -sum(instance.fixed[independent[t]]))[:MAX_STARTS]:
             candidates.append(_reroute(instance, _grow_from(instance, start, reachable)))
     return _improve(instance, min(candidates, key=lambda p: (not within(p), instance.cost(p))), max_group,
-                    capacities=capacities)
+                    limits=limits)
 
 
 @dataclass(frozen=True)
@@ -743,16 +711,17 @@ def batch_paths(net: CandidateNetwork, instance: SteinerInstance
     (``STEINER_POINT_BUDGET``) the plan grown without the limits and repaired is made too
     and the cheaper kept; on a city that doubles the time for little (session 10)."""
     capacities = strand_capacities(net, instance)
+    limits = limit_counter(capacities)
 
     def repaired(paths: dict[int, list[int]]) -> dict[int, list[int]]:
         paths = respect_strand_capacity(net, instance, paths)
         if not capacities:
             return paths
         # the repair moved sites one at a time: each may now find a cheaper way within the pairs
-        settle = lambda plan: _reroute(instance, plan, capacities=capacities)  # noqa: E731
-        return swap_scarce_strands(instance, settle(paths), capacities, settle)
+        settle = lambda plan: _reroute(instance, plan, limits=limits)  # noqa: E731
+        return swap_scarce_strands(instance, settle(paths), limits, settle)
 
-    joint = repaired(joint_paths(instance, capacities=capacities))
+    joint = repaired(joint_paths(instance, limits=limits))
     if capacities and len(instance.terminals) * instance.n <= STEINER_POINT_BUDGET:
         without = repaired(joint_paths(instance))
         more_sites = len(without) > len(joint)
@@ -783,12 +752,23 @@ def route_problems(net: CandidateNetwork, instance: SteinerInstance, paths: dict
 
 def thorough_paths(net: CandidateNetwork, instance: SteinerInstance, paths: dict[int, list[int]],
                    capacities: list[tuple[list[int], int]], node_of_terminal: dict[int, Node],
-                   progress: Callable[[int, int], None] | None = None) -> NeighbourhoodSearch:
-    """The batch plan ``paths`` after one pass of neighbourhoods (``planning.lns``), each
-    kept only when the routes pass the batch's own checks (``route_problems``)."""
+                   progress: Callable[[int, int], None] | None = None,
+                   centres: Sequence[int] | None = None) -> NeighbourhoodSearch:
+    """The batch plan ``paths`` after one pass of neighbourhoods (``planning.lns``; of
+    ``centres`` only, given them), each kept only when the routes pass the batch's own
+    checks (``route_problems``)."""
     return improve_by_neighbourhoods(
-        instance, paths, capacities, node_positions(net, instance), progress=progress,
+        instance, paths, capacities, node_positions(net, instance), progress=progress, centres=centres,
         acceptable=lambda candidate: not route_problems(net, instance, candidate, node_of_terminal))
+
+
+def focus_sites(bound: LowerBound) -> list[int]:
+    """The ``FOCUS_SITES`` sites whose planned path costs most above their cheapest way at
+    the bound's prices (``LowerBound.excess_eur``; none where the bound has no prices):
+    the plan's way is furthest from the relaxation's there, and an exact neighbourhood
+    around them closes most of what the plan lacks (session 11, BENCHMARKS.md)."""
+    above = [t for t, eur in bound.excess_eur.items() if eur > _EPS]
+    return sorted(above, key=lambda t: (-bound.excess_eur[t], t))[:FOCUS_SITES]
 
 
 def search_summary(search: NeighbourhoodSearch, before: dict[int, list[int]], before_eur: float,
@@ -813,6 +793,15 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
     code_of_terminal = dict(zip(instance.terminals, nodes))
     independent = independent_paths(instance)
     joint, capacities = batch_paths(net, instance)
+    bound = lower_bound(instance, sorted(joint), joint, capacities) if joint else None
+    focused = thorough_paths(net, instance, joint, capacities, node_of_terminal,
+                             centres=focus_sites(bound)) if joint else None
+    focus_notes = []
+    if focused is not None and focused.kept:
+        focus_notes = [f"re-planned exactly around the {focused.neighbourhoods} sites furthest from the bound: "
+                       f"{len(focused.moved(joint))} moved, routing "
+                       f"{instance.cost(joint) - instance.cost(focused.paths):,.0f} EUR less"]
+        joint = focused.paths
     routing = instance.cost(joint)
     searched, before = None, joint
     if thorough and joint:
@@ -837,10 +826,10 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
                    if code not in routes}
     notes = [f"{searched['skipped_too_large']} of {searched['neighbourhoods']} neighbourhoods skipped: over "
              f"{lns.MAX_VARIABLES:,} variables"] if searched and searched["skipped_too_large"] else []
-    bound = lower_bound(instance, sorted(joint), joint, capacities) if joint else None
+    notes = focus_notes + notes
     if searched and bound.method != "LP relaxation":  # the LP by columns starts from the plan's paths: the
-        # first plan's may give the higher bound (the whole LP is the same either way)
-        bound = max(bound, lower_bound(instance, sorted(before), before, capacities), key=lambda b: b.value_eur)
+        # improved plan's may give the higher bound (the whole LP is the same either way)
+        bound = max(bound, lower_bound(instance, sorted(joint), joint, capacities), key=lambda b: b.value_eur)
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
                      routing, notes=notes, bound=bound, thorough=searched)

@@ -61,7 +61,7 @@ Fast (one growth per site, one Dijkstra per site at the end), and valid for any 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -91,6 +91,9 @@ RAISE_MAX = 200.0  # EUR: a raise's searches stop this far above a site's way (a
 class LowerBound:
     value_eur: float
     method: str
+    # a Lagrangian bound's site -> how much its planned path costs above its cheapest way at the
+    # bound's prices: where the plan is furthest from the relaxation (``planning.batch`` searches there)
+    excess_eur: dict[int, float] = field(default_factory=dict, compare=False)
 
     def gap_pct(self, cost_eur: float) -> float:
         """How much ``cost_eur`` is above the optimum at most, in % of the bound."""
@@ -511,10 +514,34 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
     if best is None or not np.isfinite(best):
         return None
     upper = instance.cost(paths) + instance.toll * len(terminals)
-    repriced = _repriced(instance, terminals, best_prices, capacity, ways, fixed, upper, reprice_rounds)
-    method = "Lagrangian relaxation (column generation, re-priced)" if repriced > best else \
-        "LP relaxation (column generation)"
-    return LowerBound(max(best, repriced) - instance.toll * len(terminals), method)
+    repriced, repriced_prices, repriced_capacity = _repriced(instance, terminals, best_prices, capacity, ways, fixed,
+                                                             upper, reprice_rounds)
+    if repriced > best:
+        method, best, best_prices, capacity = ("Lagrangian relaxation (column generation, re-priced)", repriced,
+                                               repriced_prices, repriced_capacity)
+    else:
+        method = "LP relaxation (column generation)"
+    return LowerBound(best - instance.toll * len(terminals), method,
+                      _excess(instance, terminals, best_prices, capacity, paths))
+
+
+def _excess(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray],
+            capacity: _Capacities, paths: dict[int, list[int]]) -> dict[int, float]:
+    """Per site, its planned path's cost at the Lagrangian's ``prices`` above its cheapest
+    way's (the plan's share of the gap a site's own way explains; 0 where the plan's way is
+    a cheapest one)."""
+    graph, perm, _ = _directed_template(instance)
+    m = len(instance.tail)
+    base = np.concatenate([instance.per_cable, instance.per_cable]) + capacity.prices(m)
+    ways = _directed_ways(instance, paths)
+    excess = {}
+    for t in terminals:
+        weights = np.maximum(base + prices[t], _EPS)
+        on = float(weights[ways[t]].sum())
+        graph.data = weights[perm]
+        cheapest = dijkstra(graph, directed=True, indices=t, limit=on * (1 + 1e-9) + 1.0)[instance.root]
+        excess[t] = max(0.0, on - float(cheapest))
+    return excess
 
 
 def _sparse(blocks: list[tuple[np.ndarray, np.ndarray, float]], rows: int, columns: int) -> csr_matrix:
@@ -564,7 +591,7 @@ def _raised(instance: SteinerInstance, sites: list[int], current: np.ndarray, ca
 
 def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray],
               capacity: _Capacities, ways: dict[int, list[int]], fixed: np.ndarray, upper: float,
-              rounds: int) -> float:
+              rounds: int) -> tuple[float, dict[int, np.ndarray], _Capacities]:
     """Re-pricing after column generation, an ascent of the Lagrangian dual: each round a
     ``REPRICE_DAMPING`` part of the fixed cost of every arc the sites' cheapest ways used
     moves to those sites, evenly (they found it too cheap; the others pay less), the rest
@@ -573,13 +600,15 @@ def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int,
     room for, sized by the distance to ``upper`` (the plan, tolls included) and halved
     when ``REPRICE_PATIENCE`` rounds bring nothing, and every ``RAISE_EVERY`` rounds up
     where more do, by the exact step along it (``_raised``). The best
-    Lagrangian value; early once it proves ``upper`` within ``REPRICE_TARGET``."""
+    Lagrangian value, with the prices that gave it; early once it proves ``upper`` within
+    ``REPRICE_TARGET``."""
     sites = list(terminals)
     m = len(instance.tail)
     tolls = instance.toll * len(sites)
     current = np.stack([prices[t] for t in sites])
     mu, step, since = capacity.mu.copy(), 1.0, 0
     best = value = -np.inf
+    best_prices, best_capacity = prices, capacity
     for round_ in range(rounds):
         if upper - tolls <= (1 + REPRICE_TARGET) * (best - tolls):
             break
@@ -611,9 +640,10 @@ def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int,
         capacity = capacity.with_mu(mu)
         value, ways = _lagrangian(instance, sites, {t: current[i] for i, t in enumerate(sites)}, capacity, ways)
         if value > best:
-            best, since = value, 0
+            best, since, best_capacity = value, 0, capacity
+            best_prices = {t: current[i].copy() for i, t in enumerate(sites)}
         else:
             since += 1
             if since >= REPRICE_PATIENCE:
                 step, since = step / 2, 0
-    return best
+    return best, best_prices, best_capacity

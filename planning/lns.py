@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 
 from planning.bounds import capacity_rows
 from planning.network import CandidateNetwork, local_xy
+from planning.strands import limit_counter
 
 if TYPE_CHECKING:  # planning.batch runs the search on request
     from planning.batch import SteinerInstance
@@ -182,13 +183,6 @@ def solve_neighbourhood(instance: SteinerInstance, usage: np.ndarray, group: Seq
     return found
 
 
-def within_limits(instance: SteinerInstance, paths: dict[int, list[int]], rows: list[tuple[np.ndarray, int]]) -> bool:
-    usage = np.zeros(len(instance.fixed), dtype=np.int64)
-    for p in paths.values():
-        np.add.at(usage, p, 1)
-    return all(int(usage[members].sum()) <= limit for members, limit in rows)
-
-
 def node_positions(net: CandidateNetwork, instance: SteinerInstance) -> np.ndarray:
     """Metres east and north (a local projection, for neighbour searches) of every node of
     ``instance`` built from ``net``: a split parallel candidate's mid-node halfway, the root
@@ -249,24 +243,27 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
                               group_sites: int = GROUP_SITES, radius_m: float = RADIUS_M,
                               node_limit: int = NODE_LIMIT,
                               acceptable: Callable[[dict[int, list[int]]], bool] = lambda paths: True,
-                              progress: Callable[[int, int], None] | None = None) -> NeighbourhoodSearch:
+                              progress: Callable[[int, int], None] | None = None,
+                              centres: Sequence[int] | None = None) -> NeighbourhoodSearch:
     """One pass over the sites in order: each site and its ``group_sites - 1`` nearest
     re-planned exactly on the network around their paths (``neighbourhood_arcs``), the
     rest of the plan fixed; kept when the whole plan is strictly cheaper, within every
     limit (or the plan was over one) and ``acceptable`` (the caller's own check of a whole
     plan; a refused neighbourhood keeps its old paths). A plan within its limits never gets
     dearer; the same plan gives the same result. ``progress(done, total)`` after each
-    neighbourhood."""
+    neighbourhood. ``centres``: only the neighbourhoods of these sites, in this order."""
     rows = capacity_rows(instance, capacities)
+    within_limits = limit_counter(rows).within
     sites = sorted(paths)
+    centred = sites if centres is None else [t for t in dict.fromkeys(centres) if t in paths]
     best, best_cost = {t: list(p) for t, p in paths.items()}, instance.cost(paths)
-    search = NeighbourhoodSearch(best, neighbourhoods=len(sites))
-    if not sites:
+    search = NeighbourhoodSearch(best, neighbourhoods=len(centred))
+    if not centred:
         return search
-    valid = within_limits(instance, best, rows)  # a plan over its limits takes any plan within them
+    valid = within_limits(best.values())  # a plan over its limits takes any plan within them
     results: dict[tuple, dict[int, list[int]] | None] = {}  # program_key -> its solution
-    _, nearest = cKDTree(positions[sites]).query(positions[sites], k=min(group_sites, len(sites)))
-    for done, near in enumerate(np.atleast_2d(nearest.reshape(len(sites), -1)), start=1):
+    _, nearest = cKDTree(positions[sites]).query(positions[centred], k=min(group_sites, len(sites)))
+    for done, near in enumerate(np.atleast_2d(nearest.reshape(len(centred), -1)), start=1):
         group = sorted(sites[int(j)] for j in near)
         arcs = neighbourhood_arcs(instance, best, group, positions, radius_m)
         found = None
@@ -285,13 +282,13 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
         if found is not None:
             candidate = best | found
             cost = instance.cost(candidate)
-            if (cost < best_cost - 1e-6 or not valid) and within_limits(instance, candidate, rows):
+            if (cost < best_cost - 1e-6 or not valid) and within_limits(candidate.values()):
                 if acceptable(candidate):
                     best, best_cost, valid = candidate, cost, True
                     search.kept += 1
                 else:
                     search.refused += 1
         if progress is not None:
-            progress(done, len(sites))
+            progress(done, len(centred))
     search.paths = best
     return search

@@ -27,7 +27,7 @@ import itertools
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Callable, Hashable, Sequence
+from typing import Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 from sqlmodel import Session, select
@@ -222,31 +222,60 @@ def strand_capacities(net: CandidateNetwork, instance) -> list[tuple[list[int], 
             for k, arcs in sorted(limit_arcs(net, instance).items(), key=repr)]
 
 
-def limit_counter(capacities: Sequence[tuple[Sequence[int], int]]
-                  ) -> tuple[list[np.ndarray], np.ndarray, Callable[[list[int]], np.ndarray],
-                             Callable[[np.ndarray], np.ndarray]]:
-    """Of ``strand_capacities``: each limit's arcs, the arc uses it allows, a count of
-    the uses a path's arcs take of each (an arc may be limited twice: a strand edge at a
-    closure), and the same count for a whole plan from its arc usage (paths per arc)."""
+@dataclass(frozen=True)
+class LimitCounter:
+    """Of ``strand_capacities`` (or ``planning.bounds.capacity_rows``): each limit's arcs
+    (``members``), the arc uses it allows (``room``), and the one rule counting what paths
+    take of each (an arc may be limited twice: a strand edge at a closure). Made once per
+    batch (``limit_counter``) and handed to everything that keeps the plan within the limits."""
+
+    members: list[np.ndarray]
+    room: np.ndarray
+    limits_of_arc: dict[int, list[int]]
+    member_arcs: np.ndarray
+    member_of: np.ndarray
+
+    @property
+    def active(self) -> bool:
+        return len(self.room) > 0
+
+    def taken(self, arcs: Sequence[int]) -> np.ndarray:
+        """The uses one path's ``arcs`` take of each limit."""
+        found = [i for arc in arcs for i in self.limits_of_arc.get(arc, ())]
+        return np.bincount(np.asarray(found, dtype=np.int64), minlength=len(self.room))
+
+    def taken_by_all(self, usage: np.ndarray) -> np.ndarray:
+        """The uses of each limit of a plan given as its arc usage (paths per arc)."""
+        counts = np.zeros(len(self.room), dtype=np.int64)
+        np.add.at(counts, self.member_of, usage[self.member_arcs])
+        return counts
+
+    def used(self, paths: Iterable[Sequence[int]]) -> np.ndarray:
+        """The uses of each limit the ``paths`` take together."""
+        size = int(self.member_arcs.max()) + 1 if len(self.member_arcs) else 0
+        arcs = [np.asarray(p, dtype=np.int64) for p in paths]
+        arcs_on = np.concatenate(arcs) if arcs else np.zeros(0, dtype=np.int64)
+        return self.taken_by_all(np.bincount(arcs_on[arcs_on < size], minlength=size))
+
+    def within(self, paths: Iterable[Sequence[int]]) -> bool:
+        """Whether the ``paths`` together take no more of any limit than it allows."""
+        return bool(np.all(self.used(paths) <= self.room))
+
+
+def limit_counter(capacities: Sequence[tuple[Sequence[int], int]]) -> LimitCounter:
+    """The ``LimitCounter`` of ``capacities`` ((arcs, arc uses at most) per limit)."""
     members = [np.asarray(list(arcs), dtype=np.int64) for arcs, _ in capacities]
-    room = np.asarray([limit for _, limit in capacities], dtype=np.int64)
     limits_of_arc: dict[int, list[int]] = defaultdict(list)
     for i, arcs in enumerate(members):
         for arc in arcs.tolist():
             limits_of_arc[arc].append(i)
-    member_arcs = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
-    member_of = np.repeat(np.arange(len(members), dtype=np.int64), [len(arcs) for arcs in members])
+    return LimitCounter(
+        members, np.asarray([limit for _, limit in capacities], dtype=np.int64), dict(limits_of_arc),
+        np.concatenate(members) if members else np.zeros(0, dtype=np.int64),
+        np.repeat(np.arange(len(members), dtype=np.int64), [len(arcs) for arcs in members]))
 
-    def taken(arcs: list[int]) -> np.ndarray:
-        found = [i for arc in arcs for i in limits_of_arc.get(arc, ())]
-        return np.bincount(np.asarray(found, dtype=np.int64), minlength=len(room))
 
-    def taken_by_all(usage: np.ndarray) -> np.ndarray:
-        counts = np.zeros(len(room), dtype=np.int64)
-        np.add.at(counts, member_of, usage[member_arcs])
-        return counts
-
-    return members, room, taken, taken_by_all
+NO_LIMITS = limit_counter(())
 
 
 def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, list[int]]) -> dict[int, list[int]]:
@@ -319,7 +348,7 @@ def respect_strand_capacity(net: CandidateNetwork, instance, paths: dict[int, li
 MAX_SWAP_SEARCHES = 200  # shortest-path searches per batch (a re-routing pass: one per site): no clock
 
 
-def swap_scarce_strands(instance, paths: dict[int, list[int]], capacities: list[tuple[list[int], int]],
+def swap_scarce_strands(instance, paths: dict[int, list[int]], limits: LimitCounter,
                         settle: Callable[[dict[int, list[int]]], dict[int, list[int]]],
                         max_searches: int = MAX_SWAP_SEARCHES) -> dict[int, list[int]]:
     """The batch plan ``paths`` after the capacity repair, improved by giving the scarce
@@ -336,15 +365,15 @@ def swap_scarce_strands(instance, paths: dict[int, list[int]], capacities: list[
     At most ``max_searches`` shortest-path searches (a ``settle`` counts one per site): on
     a city the batch pays a few seconds at most; the sites' order is fixed, so two runs give
     the same plan."""
-    members, room, taken, taken_by_all = limit_counter(capacities)
-    if not len(room):
+    members, room, taken = limits.members, limits.room, limits.taken
+    if not limits.active:
         return paths
 
     def state(others: dict[int, list[int]]) -> tuple[np.ndarray, np.ndarray]:
         usage = np.zeros(len(instance.fixed), dtype=np.int64)
         if others:
             np.add.at(usage, np.concatenate([np.asarray(arcs, dtype=np.int64) for arcs in others.values()]), 1)
-        return instance.per_cable + np.where(usage > 0, 0.0, instance.fixed), taken_by_all(usage)
+        return instance.per_cable + np.where(usage > 0, 0.0, instance.fixed), limits.taken_by_all(usage)
 
     def cheapest(t: int, others: dict[int, list[int]], within: bool = True) -> list[int] | None:
         """t's cheapest way given what ``others`` dig; ``within``: taking no more of a
@@ -372,7 +401,7 @@ def swap_scarce_strands(instance, paths: dict[int, list[int]], capacities: list[
         return cheapest(t, others, within)
 
     while work[0] < max_searches:
-        used = sum((taken(arcs) for arcs in paths.values()), np.zeros(len(room), dtype=np.int64))
+        used = limits.used(paths.values())
         holders = {i: [t for t in paths if taken(paths[t])[i]] for i in np.flatnonzero(used >= room).tolist()}
         groups = defaultdict(list)  # a full limit -> its holders, then the sites contesting it
         for t in paths if holders else ():

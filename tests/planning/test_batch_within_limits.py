@@ -1,4 +1,4 @@
-"""The batch plan grown within the spare strands' limits (``joint_paths(capacities=...)``):
+"""The batch plan grown within the spare strands' limits (``joint_paths(limits=...)``):
 a site's way takes no cable pair or closure join the sites before it used up, so the
 repair (``respect_strand_capacity``) rarely has anything left to move. Against the plan
 grown without the limits and repaired afterwards (the batch before session 10): on 60
@@ -11,9 +11,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planning.batch import SteinerInstance, _grow, _reroute, _within, batch_paths, independent_paths, joint_paths
+from planning.batch import SteinerInstance, _grow, _reroute, batch_paths, independent_paths, joint_paths
 from planning.exact import optimal_cost
-from planning.strands import respect_strand_capacity, strand_capacities, swap_scarce_strands
+from planning.strands import limit_counter, respect_strand_capacity, strand_capacities, swap_scarce_strands
 from tests.planning.grid import candidate_network, feeder_city
 from tests.planning.test_strand_swaps import SPOTS
 
@@ -28,9 +28,10 @@ def grid(cols: int, pairs: int, spots, second_pop: bool = False, midspan: bool =
 
 def repaired_afterwards(net, instance, capacities) -> dict[int, list[int]]:
     """The plan grown without the limits, then repaired, re-routed and swapped within them."""
-    settle = lambda paths: _reroute(instance, paths, capacities=capacities)  # noqa: E731
+    limits = limit_counter(capacities)
+    settle = lambda paths: _reroute(instance, paths, limits=limits)  # noqa: E731
     return swap_scarce_strands(instance, settle(respect_strand_capacity(net, instance, joint_paths(instance))),
-                               capacities, settle)
+                               limits, settle)
 
 
 def test_growing_within_the_pairs_finds_the_optimum_the_repair_misses():
@@ -41,7 +42,7 @@ def test_growing_within_the_pairs_finds_the_optimum_the_repair_misses():
     optimum = optimal_cost(instance, sorted(after), capacities=capacities)
     assert instance.cost(before) > 1.1 * optimum
     assert abs(instance.cost(after) - optimum) <= 1e-6 * optimum
-    assert _within(instance, capacities)(after) and sorted(after) == sorted(before)
+    assert limit_counter(capacities).within(after.values()) and sorted(after) == sorted(before)
 
 
 def test_a_growth_takes_no_pair_the_sites_before_it_used_up():
@@ -49,12 +50,13 @@ def test_a_growth_takes_no_pair_the_sites_before_it_used_up():
     same growth without them does not."""
     net, instance, capacities = grid(6, 1, ((0.6, 2.0), (0.25, 0.0), (0.6, 0.4), (0.25, 2.0), (0.6, 0.0), (0.25, 0.4)),
                                      second_pop=True, joins=1)
-    within = _within(instance, capacities)
+    limits = limit_counter(capacities)
+    within = lambda paths: limits.within(paths.values())  # noqa: E731
     sites = set(independent_paths(instance))
     assert not within(_grow(instance, {}, sites))
-    grown = _grow(instance, {}, sites, capacities=capacities)
+    grown = _grow(instance, {}, sites, limits=limits)
     assert within(grown) and sorted(grown) == sorted(sites)
-    assert not within(joint_paths(instance)) and within(joint_paths(instance, capacities=capacities))
+    assert not within(joint_paths(instance)) and within(joint_paths(instance, limits=limits))
 
 
 def test_a_growth_with_no_way_within_the_limits_grows_on_without_them():
@@ -63,11 +65,11 @@ def test_a_growth_with_no_way_within_the_limits_grows_on_without_them():
     instance = SteinerInstance(n=4, tail=np.array([0, 1, 2]), head=np.array([2, 2, 3]),
                                fixed=np.array([10.0, 10.0, 0.0]), per_cable=np.array([1.0, 1.0, 5.0]),
                                origin=[None, None, None], terminals=[0, 1], root=3)
-    one_pair = [([2], 1)]
-    grown = _grow(instance, {}, {0, 1}, capacities=one_pair)
+    one_pair = limit_counter([([2], 1)])
+    grown = _grow(instance, {}, {0, 1}, limits=one_pair)
     assert grown == {0: [0, 2], 1: [1, 2]}
-    assert not _within(instance, one_pair)(grown)
-    assert _within(instance, one_pair)(_grow(instance, {}, {0}, capacities=one_pair))
+    assert not one_pair.within(grown.values())
+    assert one_pair.within(_grow(instance, {}, {0}, limits=one_pair).values())
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
@@ -80,7 +82,7 @@ def test_within_the_limits_never_dearer_than_repairing_afterwards(pairs, cols, j
     before = repaired_afterwards(net, instance, capacities)
     after, _ = batch_paths(net, instance)
     assert sorted(after) == sorted(before)  # nobody dropped
-    assert _within(instance, capacities)(after)
+    assert limit_counter(capacities).within(after.values())
     assert instance.cost(after) <= instance.cost(before) + 1e-6
     assert batch_paths(net, instance)[0] == after  # no clock: the same plan every time
     assert optimal_cost(instance, sorted(after), capacities=capacities) - 1e-6 <= instance.cost(after)

@@ -15,7 +15,7 @@ from planning.batch import SteinerInstance, _reroute, joint_paths
 from planning.bounds import dual_ascent_bound, generated_lp_bound, lower_bound, lp_bound
 from planning.exact import optimal_cost
 from planning.network import is_new_closure
-from planning.strands import respect_strand_capacity, strand_capacities
+from planning.strands import limit_counter, respect_strand_capacity, strand_capacities
 from tests.planning.grid import candidate_network, feeder_city
 
 SPOTS = [(north, west) for north in (0.25, 0.6, 1.0) for west in (0.0, 0.4, 1.0, 2.0, 3.5)]
@@ -28,7 +28,7 @@ def midspan_batch(city, **options):
     assert any(is_new_closure(node) for node in net.graph)  # the instances do offer mid-span closures
     instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
     capacities = strand_capacities(net, instance)
-    paths = _reroute(instance, respect_strand_capacity(net, instance, joint_paths(instance)), capacities=capacities)
+    paths = _reroute(instance, respect_strand_capacity(net, instance, joint_paths(instance)), limits=limit_counter(capacities))
     return instance, paths, capacities
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from planning.batch import SteinerInstance, _reroute, independent_paths, joint_paths
 from planning.bounds import capacity_rows
 from planning.exact import optimal_cost
-from planning.lns import improve_by_neighbourhoods, node_positions, within_limits
-from planning.strands import respect_strand_capacity, strand_capacities
+from planning.lns import improve_by_neighbourhoods, node_positions
+from planning.strands import limit_counter, respect_strand_capacity, strand_capacities
 from tests.planning.grid import candidate_network, feeder_city
 from tests.planning.test_bound_midspan import SPOTS
 
@@ -24,7 +24,7 @@ def batch(city, joins):
     net = candidate_network(city, midspan_closures=True, **({"closure_splices": {1: 2 * joins}} if joins else {}))
     instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
     capacities = strand_capacities(net, instance)
-    paths = _reroute(instance, respect_strand_capacity(net, instance, joint_paths(instance)), capacities=capacities)
+    paths = _reroute(instance, respect_strand_capacity(net, instance, joint_paths(instance)), limits=limit_counter(capacities))
     return instance, paths, capacities, node_positions(net, instance)
 
 
@@ -61,7 +61,7 @@ def test_one_neighbourhood_of_every_site_is_the_exact_optimum(pairs, cols, joins
     assert (search.solved, search.reused) == (1, len(sites) - 1)
     found = search.paths
     assert_ways(instance, found)
-    assert within_limits(instance, found, capacity_rows(instance, capacities))
+    assert limit_counter(capacity_rows(instance, capacities)).within(found.values())
     assert abs(instance.cost(found) - optimum) <= 1e-3 * max(1.0, optimum * 1e-6)
 
 
@@ -76,7 +76,7 @@ def test_small_neighbourhoods_keep_the_plan_valid_and_never_dearer(pairs, cols, 
     found = improve_by_neighbourhoods(instance, paths, capacities, positions, group_sites=group, radius_m=radius).paths
     assert sorted(found) == sites
     assert_ways(instance, found)
-    assert within_limits(instance, found, capacity_rows(instance, capacities))
+    assert limit_counter(capacity_rows(instance, capacities)).within(found.values())
     assert optimum - 1e-3 <= instance.cost(found) <= instance.cost(paths)
     again = improve_by_neighbourhoods(instance, paths, capacities, positions, group_sites=group, radius_m=radius).paths
     assert again == found
@@ -89,7 +89,7 @@ def test_a_plan_sharing_nothing_gets_cheaper():
     instance, _, capacities, positions = batch(city, None)
     start = independent_paths(instance)
     rows = capacity_rows(instance, capacities)
-    assert within_limits(instance, start, rows)
+    assert limit_counter(rows).within(start.values())
     found = improve_by_neighbourhoods(instance, start, capacities, positions, group_sites=2, radius_m=np.inf).paths
     assert instance.cost(found) < instance.cost(start) - 1
     assert instance.cost(found) >= optimal_cost(instance, sorted(found), capacities=capacities) - 1e-3

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from planning.batch import SteinerInstance, _reroute, joint_paths
 from planning.exact import optimal_cost
-from planning.strands import respect_strand_capacity, strand_capacities, swap_scarce_strands
+from planning.strands import limit_counter, respect_strand_capacity, strand_capacities, swap_scarce_strands
 from tests.planning.grid import candidate_network, feeder_city
 
 SPOTS = [(north, west) for north in (0.25, 0.6, 1.0) for west in (0.0, 0.4, 1.0, 2.0, 3.5)]
@@ -27,9 +27,9 @@ def repaired_and_swapped(city, midspan: bool = False, joins: int | None = None):
     net = candidate_network(city, midspan_closures=midspan, **({"closure_splices": {1: 2 * joins}} if joins else {}))
     instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
     capacities = strand_capacities(net, instance)
-    repaired = _reroute(instance, respect_strand_capacity(net, instance, joint_paths(instance)), capacities=capacities)
-    swapped = swap_scarce_strands(instance, repaired, capacities,
-                                  lambda paths: _reroute(instance, paths, capacities=capacities))
+    repaired = _reroute(instance, respect_strand_capacity(net, instance, joint_paths(instance)), limits=limit_counter(capacities))
+    swapped = swap_scarce_strands(instance, repaired, limit_counter(capacities),
+                                  lambda paths: _reroute(instance, paths, limits=limit_counter(capacities)))
     return instance, repaired, swapped, capacities
 
 
@@ -61,7 +61,7 @@ def test_swaps_keep_the_limits_and_come_near_the_optimum(pairs, cols, joins, sec
     assert sorted(swapped) == sorted(repaired)  # nobody dropped
     assert all(used <= allowed for used, allowed in limit_uses(swapped, capacities))
     assert instance.cost(swapped) <= instance.cost(repaired) + 1e-6
-    again = swap_scarce_strands(instance, repaired, capacities, lambda p: _reroute(instance, p, capacities=capacities))
+    again = swap_scarce_strands(instance, repaired, limit_counter(capacities), lambda p: _reroute(instance, p, limits=limit_counter(capacities)))
     assert again == swapped  # a count of work, no clock: the same plan every time
     optimum = optimal_cost(instance, sorted(swapped), capacities=capacities)
     assert optimum - 1e-6 <= instance.cost(swapped)
