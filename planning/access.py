@@ -66,7 +66,7 @@ from planning.connect import (
     CABLE_KINDS, BomLine, ConnectPlan, SiteSpec, bom_dicts, bom_total, civil_metres, plan_connection,
 )
 from planning.context import NetworkOptions, load_network
-from planning.loss_budget import optics_from_inventory
+from planning.loss_budget import optics_for_rate, optics_from_inventory
 from planning.network import EXISTING, OWN_ENTRY, STRAND, CandidateNetwork, Node
 from planning.routing import Route, make_leg
 from topology.network import Network
@@ -869,10 +869,13 @@ def connect_business(session: Session, code: str, company: str, service_class: S
     gets two routes sharing no trench, manhole, building or street corridor."""
     row = _building(session, code)
     redundant = service_class == ServiceClass.SLA_GOLD
+    try:  # the line's optics must carry its bandwidth
+        optics = optics_for_rate(optics_from_inventory(session), bandwidth_mbps)
+    except LookupError as exc:
+        raise NoAccessError(f"{company}, {bandwidth_mbps:,} Mbit/s: {exc}") from None
     net = load_network(session, network)
     spec = SiteSpec(f"building:{row.code}", company, "business", row.lat, row.lon)
-    plan: ConnectPlan = plan_connection(net, spec, optics_from_inventory(session), redundant=redundant,
-                                        min_margin_db=min_margin_db)
+    plan: ConnectPlan = plan_connection(net, spec, optics, redundant=redundant, min_margin_db=min_margin_db)
     summary = {**plan.to_dict(), "business": {"company": company, "building": row.code, "address": row.address,
                                               "service_class": service_class.value, "bandwidth_mbps": bandwidth_mbps,
                                               "access": BusinessAccess.P2P_FIBRE.value}}

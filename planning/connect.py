@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Hashable, Iterable
 
 from planning.costs import CostModel
-from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, joints_for, loss_budget
+from planning.loss_budget import (
+    DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, joints_for, loss_budget, optics_by_preference,
+)
 from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node, is_new_closure
 from planning.routing import Leg, NoRouteError, Route, min_cost_routes, pair_faults, shared_legs
 from planning.strands import limits, route_limits
@@ -100,6 +102,19 @@ def fibre_path(route: Route) -> FibrePath:
 def route_loss_budget(route: Route, optic: Optic, *, min_margin_db: float = DEFAULT_MIN_MARGIN_DB) -> LossBudget:
     return loss_budget(route.length_m, optic, min_margin_db=min_margin_db,
                        splices=fibre_path(route).fibre_splices)
+
+
+def best_loss_budget(route: Route, optics: list[Optic], optic_name: str | None = None, *,
+                     min_margin_db: float = DEFAULT_MIN_MARGIN_DB) -> LossBudget:
+    """The budget of ``route`` on the named optic, else on the first optic in order of
+    preference that keeps the margin (a longer-reach optic rather than a flagged plan), else
+    on the first choice (flagged)."""
+    if optic_name:
+        return route_loss_budget(route, choose_optic(optics, route.length_m, optic_name), min_margin_db=min_margin_db)
+    budgets = (route_loss_budget(route, optic, min_margin_db=min_margin_db)
+               for optic in optics_by_preference(optics, route.length_m))
+    first = next(budgets)
+    return first if not first.flagged else next((b for b in budgets if not b.flagged), first)
 
 
 def bill_of_materials(routes: list[Route], costs: CostModel, strands: int,
@@ -242,8 +257,7 @@ def plan_connection(
         if routes[0].pop_code == routes[1].pop_code:
             notes.append(f"no disjoint pair to two PoPs: both routes end at {routes[0].pop_code}")
     lines = bill_of_materials(routes, net.costs, net.strands, net.closure_names())
-    budgets = [route_loss_budget(r, choose_optic(optics, r.length_m, optic_name), min_margin_db=min_margin_db)
-               for r in routes]
+    budgets = [best_loss_budget(r, optics, optic_name, min_margin_db=min_margin_db) for r in routes]
     return ConnectPlan(site, routes, shared, lines, bom_total(lines), budgets, net.costs,
                        net.strands, redundant, notes, risks)
 

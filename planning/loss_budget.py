@@ -14,6 +14,7 @@ plant's life) is flagged.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 from sqlmodel import Session, select
@@ -30,14 +31,28 @@ class Optic:
     wavelength_nm: int
     reach_km: float
     power_budget_db: float
+    rate_mbps: int | None = None  # the line rate its standard names (None: a name netops cannot read)
+
+
+#: IEEE 802.3 names carry the rate: 1000BASE-LX is 1,000 Mbit/s, 10GBASE-LR 10,000, 2.5GBASE 2,500
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(G?)BASE", re.IGNORECASE)
+
+
+def line_rate_mbps(standard: str) -> int | None:
+    """The line rate an Ethernet optic's standard names, in Mbit/s (None when it names none)."""
+    match = _RATE.match(standard)
+    if match is None:
+        return None
+    number = float(match.group(1))
+    return round(number * 1000 if match.group(2) else number)
 
 
 #: used when the inventory holds no optic types (worst-case datasheet values of the standard)
 STANDARD_OPTICS = (
-    Optic("1000BASE-LX", 1310, 10.0, 8.0),     # Tx min −11 dBm, Rx −19 dBm
-    Optic("10GBASE-LR", 1310, 10.0, 6.2),      # Tx min −8.2 dBm, Rx −14.4 dBm
-    Optic("10GBASE-ER", 1550, 40.0, 11.1),     # Tx min −4.7 dBm, Rx −15.8 dBm
-    Optic("1000BASE-ZX", 1550, 70.0, 23.0),    # Tx min 0 dBm, Rx −23 dBm
+    Optic("1000BASE-LX", 1310, 10.0, 8.0, 1000),       # Tx min −11 dBm, Rx −19 dBm
+    Optic("10GBASE-LR", 1310, 10.0, 6.2, 10_000),      # Tx min −8.2 dBm, Rx −14.4 dBm
+    Optic("10GBASE-ER", 1550, 40.0, 11.1, 10_000),     # Tx min −4.7 dBm, Rx −15.8 dBm
+    Optic("1000BASE-ZX", 1550, 70.0, 23.0, 1000),      # Tx min 0 dBm, Rx −23 dBm
 )
 
 
@@ -62,8 +77,31 @@ class LossBudget:
 
 def optics_from_inventory(session: Session) -> list[Optic]:
     rows = session.exec(select(OpticType)).all()
-    found = [Optic(o.name, o.wavelength_nm, o.reach_km, o.power_budget_db) for o in rows]
+    found = [Optic(o.name, o.wavelength_nm, o.reach_km, o.power_budget_db,
+                   line_rate_mbps(o.standard) or line_rate_mbps(o.name)) for o in rows]
     return found or list(STANDARD_OPTICS)
+
+
+def optics_for_rate(optics: list[Optic], rate_mbps: int) -> list[Optic]:
+    """The optics of the slowest line rate that carries ``rate_mbps`` (the port speed a line of
+    that bandwidth gets); LookupError naming the fastest when none does (a 10 Gbit/s line is
+    not planned on a 1 Gbit/s optic)."""
+    fast_enough = [o for o in optics if o.rate_mbps is not None and o.rate_mbps >= rate_mbps]
+    if not fast_enough:
+        known = sorted((o for o in optics if o.rate_mbps is not None), key=lambda o: -o.rate_mbps)
+        fastest = f"the fastest is {known[0].name}, {known[0].rate_mbps:,} Mbit/s" if known else "none names its rate"
+        raise LookupError(f"no optic type carries {rate_mbps:,} Mbit/s ({fastest}): add one with "
+                          "`netops inventory import --kind optic`")
+    port_rate = min(o.rate_mbps for o in fast_enough)
+    return [o for o in fast_enough if o.rate_mbps == port_rate]
+
+
+def optics_by_preference(optics: list[Optic], length_m: float) -> list[Optic]:
+    """The optics for a path, first choice first: those whose reach covers it, shortest reach
+    (the cheapest kind) first; when none reaches, the one with the largest budget."""
+    covering = sorted((o for o in optics if o.reach_km * 1000 >= length_m),
+                      key=lambda o: (o.reach_km, -o.power_budget_db))
+    return covering or [max(optics, key=lambda o: o.power_budget_db)]  # nothing reaches: loss_budget flags it
 
 
 def choose_optic(optics: list[Optic], length_m: float, name: str | None = None) -> Optic:
@@ -73,10 +111,7 @@ def choose_optic(optics: list[Optic], length_m: float, name: str | None = None) 
             if optic.name == name:
                 return optic
         raise LookupError(f"unknown optic {name!r}; known: {', '.join(o.name for o in optics)}")
-    covering = [o for o in optics if o.reach_km * 1000 >= length_m]
-    if covering:
-        return min(covering, key=lambda o: (o.reach_km, -o.power_budget_db))
-    return max(optics, key=lambda o: o.power_budget_db)  # nothing reaches: loss_budget flags it
+    return optics_by_preference(optics, length_m)[0]
 
 
 def loss_budget(length_m: float, optic: Optic, *, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,

@@ -38,7 +38,8 @@ from topology.rows import load_inventory
 
 def summary(engine: Engine) -> dict:
     with session_scope(engine) as session:
-        net = Network(load_inventory(session))
+        # with the trench geometry, as `netops audit` reads it: the consistency audit measures it
+        net = Network(load_inventory(session, geometry=True))
         districts = {s.code: s.district or "" for s in session.exec(select(Site).where(Site.status == Status.ACTIVE))}
     sites = [dict(site=row.site, kind=row.kind, district=districts.get(row.site, ""), logical=row.logical_paths,
                   physical=row.physical_paths,
@@ -51,7 +52,8 @@ def summary(engine: Engine) -> dict:
                 findings=[dict(audit=audit, severity=severity, count=count)
                           for (audit, severity), count in sorted(findings.items())],
                 single_points_of_failure=dict(sorted(spof.items())),
-                customers=site_customers(net, districts))
+                customers=site_customers(net, districts),
+                device_customers=device_customers(net, districts))
 
 
 def site_customers(net: Network, districts: dict[str, str]) -> list[dict]:
@@ -71,6 +73,24 @@ def site_customers(net: Network, districts: dict[str, str]) -> list[dict]:
         if cut.companies_cut or cut.residential_units_cut:
             rows.append(dict(site=site.code, kind=str(site.kind), district=districts.get(site.code, ""),
                              companies=len(cut.companies_cut), residential_units=cut.residential_units_cut))
+    return rows
+
+
+def device_customers(net: Network, districts: dict[str, str]) -> list[dict]:
+    """Companies and homes cut off when one device is down, for the devices where that is any
+    (those a customer depends on: an OLT, a company's NTU or switch, a link end); a PoP's
+    core router or WLC going down cuts off no one its OLT serves."""
+    rows = []
+    for device_id in sorted(net.customers.watched_devices, key=lambda d: net.devices[d].name):
+        device = net.devices[device_id]
+        site = net.sites.get(device.site_id)
+        if site is None:
+            continue
+        cut = blast_radius(net, FailureSet(devices=frozenset({device_id})))
+        if cut.companies_cut or cut.residential_units_cut:
+            rows.append(dict(device=device.name, site=site.code, kind=str(site.kind),
+                             district=districts.get(site.code, ""), companies=len(cut.companies_cut),
+                             residential_units=cut.residential_units_cut))
     return rows
 
 

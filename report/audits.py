@@ -35,7 +35,8 @@ class AuditView:
 
 
 def audit_view(session: Session) -> AuditView:
-    net = Network(load_inventory(session))
+    # with the trench geometry, as `netops audit` reads it: the consistency audit measures it
+    net = Network(load_inventory(session, geometry=True))
     findings = run_audits(net).sorted()
     kind_of = {site.code: str(site.kind) for site in net.sites.values()}
     views = [_finding_view(f, kind_of) for f in findings]

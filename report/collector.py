@@ -12,8 +12,11 @@ The alert rules and the dashboard need a few facts that no device can tell over 
     number of topology audit findings.
 ``netops_site_customers{site, site_kind, district, customer}``
     companies (``customer="companies"``) and homes (``customer="residential_units"``) cut
-    off while the site's devices are down; only sites where that is any. The
-    ``NetopsCustomerSiteDown`` alert joins it to ``up``.
+    off while the site's devices are down; only sites where that is any.
+``netops_device_customers{device, site, site_kind, district, customer}``
+    the same for one device down alone (an OLT, a company's NTU or switch, a link's end);
+    only devices where that is any. The ``NetopsCustomerSiteDown`` alert joins it to ``up``
+    by device: a PoP's core router down cuts off none of the homes its OLT serves.
 ``netops_inventory_device_info{device, site, site_kind, district, role}``
     value 1; joins series that name a device (e.g. the WLC's per-AP client counts) to
     the device's site and district.
@@ -205,4 +208,10 @@ def _audit_families(summary: dict) -> list[GaugeMetricFamily]:
     for row in summary.get("customers", ()):
         for customer in ("companies", "residential_units"):
             customers.add_metric([row["site"], row["kind"], row["district"], customer], row[customer])
-    return [trench, layers, findings, spof, customers]
+    per_device = GaugeMetricFamily("netops_device_customers",
+                                   "Companies and homes cut off while this device alone is down.",
+                                   labels=["device", "site", "site_kind", "district", "customer"])
+    for row in summary.get("device_customers", ()):
+        for customer in ("companies", "residential_units"):
+            per_device.add_metric([row["device"], row["site"], row["kind"], row["district"], customer], row[customer])
+    return [trench, layers, findings, spof, customers, per_device]

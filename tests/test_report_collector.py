@@ -106,8 +106,9 @@ def test_the_topology_child_failing_is_one_line_and_metrics_stay_up(tmp_path, ca
     empty.dispose()
 
 
-def test_site_customers_are_what_a_cut_of_the_site_takes(engine):
-    """The gauge says, per site, what `netops audit cut site:X` says of companies and homes."""
+def _customer_gauges(engine, gauge: str, by: str):
+    """The mini city with its customers scraped: (samples, {(``by`` label, customer): value} of
+    ``gauge``, a function giving what `netops audit cut` says of a failure: (companies, homes))."""
     from inventory.store import SourceRow, write
     from tests.inventory.conftest import MINI_EXTRAS
     from topology.audits import blast_radius, resolve_failures
@@ -118,14 +119,23 @@ def test_site_customers_are_what_a_cut_of_the_site_takes(engine):
         build_mini_city(session)
         write(session, [(kind, [SourceRow(dict(r)) for r in rows]) for kind, rows in MINI_EXTRAS.items()])
     _, samples = _scrape(engine)
-    gauges = {(dict(labels)["site"], dict(labels)["customer"]): value
-              for (name, labels), value in samples.items() if name == "netops_site_customers"}
+    gauges = {(dict(labels)[by], dict(labels)["customer"]): value
+              for (name, labels), value in samples.items() if name == gauge}
     with session_scope(engine) as session:
         net = Network(load_inventory(session))
+
+    def cut(name: str) -> tuple[int, int]:
+        radius = blast_radius(net, resolve_failures(net, [name])[0])
+        return len(radius.companies_cut), radius.residential_units_cut
+
+    return samples, gauges, net, cut
+
+
+def test_site_customers_are_what_a_cut_of_the_site_takes(engine):
+    """The gauge says, per site, what `netops audit cut site:X` says of companies and homes."""
+    samples, gauges, _, cut = _customer_gauges(engine, "netops_site_customers", "site")
     for site in {site for site, _ in gauges}:
-        cut = blast_radius(net, resolve_failures(net, [f"site:{site}"])[0])
-        assert (gauges[site, "companies"], gauges[site, "residential_units"]) == \
-            (len(cut.companies_cut), cut.residential_units_cut)
+        assert (gauges[site, "companies"], gauges[site, "residential_units"]) == cut(f"site:{site}")
     # POP-N carries the OLT (ONT-1 and ONT-3 connected: 12 + 8 homes) and the bakery's switch;
     # the Stadtwerke's fibre link ends there too
     assert (gauges["POP-N", "companies"], gauges["POP-N", "residential_units"]) == (2, 20)
@@ -133,6 +143,24 @@ def test_site_customers_are_what_a_cut_of_the_site_takes(engine):
                   site_kind="core") == 20
     # a site no customer depends on has no series
     assert not any(site == "HOT-1" for site, _ in gauges)
+
+
+def test_device_customers_are_what_that_device_alone_down_takes(engine):
+    """The alert's gauge, per device: what `netops audit cut device:X` says. The site gauge
+    counted POP-N's OLT homes for any device at POP-N, so the alert fired "20 homes hang on
+    it" for its core router, whose loss cuts off no one."""
+    samples, gauges, net, cut = _customer_gauges(engine, "netops_device_customers", "device")
+    devices = {device for device, _ in gauges}
+    for device in devices:
+        assert (gauges[device, "companies"], gauges[device, "residential_units"]) == cut(f"device:{device}")
+    olt = next(d.name for d in net.devices.values() if str(d.role) == "olt")
+    assert gauges[olt, "residential_units"] == 20 and _value(samples, "netops_device_customers", device=olt,
+                                                             site="POP-N", customer="residential_units") == 20
+    # the PoP's core router cuts off no one: no series, though its site has customers
+    assert "gk-popn-cr1" not in devices and _value(samples, "netops_site_customers", site="POP-N",
+                                                  customer="residential_units") == 20
+    for device in {d.name for d in net.devices.values()} - devices:  # nothing left out that cuts someone off
+        assert cut(f"device:{device}") == (0, 0), device
 
 
 #: a password with characters a URL must percent-encode: its encoded form must not leak either
@@ -228,3 +256,33 @@ def test_redaction_covers_every_shape_a_library_may_echo(message):
     redacted = redact_url(message, url)
     _assert_no_password(redacted)
     assert "********" in redacted
+
+
+def test_audit_gauges_and_the_report_count_the_findings_netops_audit_finds(engine):
+    """The exporter's child and the report read the inventory without the trench geometry,
+    so a segment whose recorded length disagrees with it (a consistency warning of `netops
+    audit`) was missing from netops_audit_findings and from the report's findings."""
+    from collections import Counter
+
+    from sqlmodel import select
+
+    from inventory.models import TrenchSegment
+    from report.audits import audit_view
+    from topology.audits import run_audits
+    from topology.network import Network
+    from topology.rows import load_inventory
+
+    with session_scope(engine) as session:
+        build_mini_city(session)
+        segment = session.exec(select(TrenchSegment).where(TrenchSegment.code == "seg-1")).one()
+        segment.length_m *= 3
+    with session_scope(engine) as session:
+        cli = Counter((f.audit, str(f.severity)) for f in run_audits(Network(load_inventory(session, geometry=True))).findings)
+        report = audit_view(session).findings
+    assert cli[("consistency", "warning")] >= 1
+    _, samples = _scrape(engine)
+    scraped = {(dict(labels)["audit"], dict(labels)["severity"]): value for (name, labels), value in samples.items()
+               if name == "netops_audit_findings"}
+    assert scraped == dict(cli)
+    assert Counter((f.kind, f.severity) for f in report) == cli
+    assert any(f.kind == "consistency" and "seg-1" in f.message and "recorded length" in f.message for f in report)

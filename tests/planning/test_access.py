@@ -325,6 +325,46 @@ def test_a_gold_business_line_gets_two_disjoint_routes_and_a_change_set(town):
     assert len(plain.summary["routes"]) == 1
 
 
+def test_a_business_line_is_planned_on_optics_that_carry_its_bandwidth(town):
+    """A 10 Gbit/s line on a 1000BASE-LX was planned (the optic chosen by reach alone); a
+    bandwidth no optic carries is one error naming the fastest."""
+    engine, options = town
+    from inventory.models.access import ServiceClass
+
+    with session_scope(engine) as session:
+        building(session, _node(session, "MH-1-3"), "B-BIZ", 0, number=7)
+        gig = connect_business(session, "B-BIZ", "Eins GmbH", ServiceClass.BUSINESS, 1000, options.network,
+                               save=False)
+        ten = connect_business(session, "B-BIZ", "Zehn GmbH", ServiceClass.SLA_GOLD, 10_000, options.network,
+                               save=False)
+        with pytest.raises(NoAccessError, match=r"no optic type carries 100,000 Mbit/s \(the fastest is 10GBASE"):
+            connect_business(session, "B-BIZ", "Hundert AG", ServiceClass.BUSINESS, 100_000, options.network,
+                             save=False)
+    assert [b["optic"] for b in gig.summary["loss_budget"]] == ["1000BASE-LX"]
+    assert len(ten.summary["loss_budget"]) == 2
+    assert all(b["optic"].startswith("10GBASE") for b in ten.summary["loss_budget"]), ten.summary["loss_budget"]
+
+
+def test_a_longer_reach_optic_keeps_the_margin_the_shortest_reach_one_misses(town):
+    """The shortest-reach optic covering the path is the first choice, but not when its
+    budget leaves less than the minimum margin and another optic's keeps it."""
+    engine, options = town
+    from inventory.models import OpticType
+    from inventory.models.access import ServiceClass
+
+    with session_scope(engine) as session:
+        building(session, _node(session, "MH-1-3"), "B-BIZ", 0, number=7)
+        for name, standard, nm, reach, tx, rx in (("weak-lx", "1000BASE-LX", 1310, 10.0, -10.0, -12.0),
+                                                  ("zx-80", "1000BASE-ZX", 1550, 80.0, 0.0, -24.0),
+                                                  ("lr-10g", "10GBASE-LR", 1310, 10.0, -8.2, -14.4)):
+            _add(session, OpticType(name=name, standard=standard, wavelength_nm=nm, reach_km=reach,
+                                    tx_min_dbm=tx, rx_sensitivity_dbm=rx, source="test"))
+        line = connect_business(session, "B-BIZ", "Weit GmbH", ServiceClass.BUSINESS, 1000, options.network,
+                                save=False)
+    (budget,) = line.summary["loss_budget"]
+    assert (budget["optic"], budget["flagged"]) == ("zx-80", False), budget
+
+
 # -- 5. the CLI ------------------------------------------------------------------------------------
 
 def _cli(engine, *args):
@@ -339,6 +379,7 @@ def _cli(engine, *args):
     (["area"], "give --stadtteil"),
     (["building", "B-C", "--take-up", "maybe"], "--take-up 'maybe'"),
     (["business", "B-C", "--company", "X", "--service-class", "platinum"], "--service-class 'platinum'"),
+    (["business", "B-C", "--company", "X", "--bandwidth", "100000"], "no optic type carries 100,000 Mbit/s"),
 ])
 def test_cli_failures_are_one_line_exit_2(town, args, message):
     engine, _ = town
