@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from netops.errors import NetopsError
-from planning.batch import SteinerInstance, _within, batch_paths
+from planning.batch import SteinerInstance, batch_paths
 from planning.bounds import lp_bound
 from planning.connect import routes_within_limits
 from planning.default_prices import default_cost_model
@@ -21,7 +21,7 @@ from planning.exact import optimal_cost
 from planning.network import build_candidate_network
 from planning.redundant import RedundantInstance, exact_pairs, independent_pairs, lp_relaxation, redundant_pairs
 from planning.routing import NoRouteError, pair_faults
-from planning.strands import over_capacity, strand_capacities
+from planning.strands import limit_counter, over_capacity, strand_capacities
 from tests.planning.grid import candidate_network, feeder_city, grid_city
 from tests.planning.test_batch_redundant import pair_cost
 from tests.planning.test_strand_swaps import SPOTS
@@ -58,7 +58,7 @@ feeders = st.tuples(st.integers(3, 6), st.integers(1, 3), st.lists(st.sampled_fr
 def check_batch(net, sites) -> None:
     instance = SteinerInstance.from_network(net, sites)
     paths, limits = batch_paths(net, instance)
-    assert _within(instance, limits)(paths)
+    assert limit_counter(limits).within(paths.values())
     terminals = sorted(paths)
     try:
         optimum = optimal_cost(instance, terminals, capacities=limits)
