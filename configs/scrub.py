@@ -55,6 +55,8 @@ platform only ever makes a value shorter where its grammar says so. A value that
 a keyword (``password Lab-key privilege 15``, ``md5 x_secret 7``) is a value where a value's
 syntax follows it or where it is not made of keyword parts (``auth-pass``, ``pre-shared-secret``
 are); where it might be a keyword too, the word after it goes as well.
+After IOS type ``0`` the value is plain text whatever it looks like (``password 0 auth-pass x``,
+``0 md5 x``), and an encoding or digest as the last word (``enable secret md5``) is the value.
 The short words ``pass``, ``pin``, ``token`` and ``otp`` (and ``*-pin``, ``*-otp``) are
 keywords too, read the same way, deny by default: in a syntax nobody listed (``otp seed V``)
 the rest of the line goes.
@@ -975,6 +977,13 @@ def _is_syntax(word: str) -> bool:
             or word in _MODE_AT_END or word in _AFTER_VALUE or word in {"localizedkey", "localizedv2key"})
 
 
+def _encoding_or_digest(word: str) -> bool:
+    """Does this word name a value's encoding or digest (`md5`, `text`, `cipher`), which as a
+    keyword's last word says how a value that is not there is written?"""
+    return (word in _MODE_AT_END or word in _CIPHER_ENCODINGS or word in {"simple", "plain", "ascii", "hex"}
+            or bool(_ALGORITHM.fullmatch(word)))
+
+
 def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
     """Index of the value introduced by the keyword at ``i`` (None: no value on this line).
     Without ``brackets`` in the platform's grammar an opening bracket where a plain value
@@ -988,9 +997,14 @@ def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
         last = j == len(words) - 1
         if last and j - 1 > i and words[j - 1] in {"0", "7"} and not _is_structure(words, j):
             return j  # after an encryption type the last word is the value, even `md5` or `text`
-        if ((j - 1 == i + 1 and words[j - 1] == "0") or (j == i + 1 and not brackets and keyword in _TO_END_OF_LINE)) \
-                and word in _BRACKETS and _is_structure(words, j):
-            return j  # IOS type 0 has no brackets after it: `password 0 ( ab )` is a value
+        if j - 1 == i + 1 and words[j - 1] == "0" and keyword in _TO_END_OF_LINE and (
+                (word in _BRACKETS and _is_structure(words, j)) or _is_keyword(word) or word in _MODIFIERS
+                or _ALGORITHM.fullmatch(word) or word in _SNMP_V3_LEVEL):
+            return j  # IOS type 0 is plain text, whatever it looks like: `0 ( ab )`, `0 auth-pass x`, `0 md5 x`
+        if j == i + 1 and not brackets and keyword in _TO_END_OF_LINE and word in _BRACKETS and _is_structure(words, j):
+            return j  # no brackets in the platform's grammar: `enable password {` is a value
+        if last and j == i + 1 and keyword in _TO_END_OF_LINE and _encoding_or_digest(word) and word not in stop:
+            return j  # `enable secret md5`, `key-string text`: no value follows, so the word is the value
         if (_is_structure(words, j) or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
                 or (word in _NO_VALUE_UNLESS_LAST and not last) or (word in _MODE_AT_END and last and not _ALGORITHM.fullmatch(words[j - 1]))):
             return None

@@ -443,3 +443,14 @@ def test_secrets_in_other_scripts_and_their_change_is_a_changed_marker():
     new = scrub_config("username gast password 0 Grüße-2\nwpa-psk ascii 0 Пароль-2\n", fingerprint=FP).text
     assert not any(v in old + new for v in ("Grüße", "Пароль"))
     assert describe(old, new) == ["secret changed: username gast password 0 (line 1)"]
+
+
+def test_after_type_0_a_keyword_like_word_is_the_value_and_a_lone_encoding_too():
+    """Review of session 11: `password 0 auth-pass x` kept `auth-pass` (read as a keyword whose
+    value is `x`), `0 md5 x` kept `md5`; `enable secret md5` and `tacacs-server key text` kept the
+    value whole (read as an encoding whose value is missing)."""
+    raw = "username u password 0 auth-pass x\nusername v secret 0 md5 x\nenable secret md5\ntacacs-server key text\n"
+    for platform in ("cisco_ios", "huawei_olt", "juniper_junos", None):
+        assert scrub_config(raw, fingerprint=FP, platform=platform).text == (
+            f"username u password 0 {FP.marker('auth-pass x')}\nusername v secret 0 {FP.marker('md5 x')}\n"
+            f"enable secret {FP.marker('md5')}\ntacacs-server key {FP.marker('text')}\n"), platform
