@@ -450,6 +450,17 @@ def scrub_config(raw: str, known_secrets: list[Secret] = (),
     are checked and thrown away, wrong for anything stored). ``platform`` (the device's
     netmiko device type) says how a plain value ends (:data:`DIALECTS`); every platform's
     keywords and tables are read whatever it is."""
+    try:
+        return _scrub(raw, known_secrets, fingerprint, platform)
+    finally:
+        # the word caches hold the config's words, its plain-text secrets too: they last one
+        # config (where the words repeat), not the process
+        _is_keyword.cache_clear()
+        _keyword_shaped.cache_clear()
+
+
+def _scrub(raw: str, known_secrets: list[Secret], fingerprint: Fingerprinter | None,
+           platform: str | None) -> Scrubbed:
     masker = _Masker(fingerprint or _PROCESS_FINGERPRINTER, [s.reveal() for s in known_secrets if s.reveal()],
                      dialect_of(platform))
     lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")

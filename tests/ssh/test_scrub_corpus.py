@@ -454,3 +454,14 @@ def test_after_type_0_a_keyword_like_word_is_the_value_and_a_lone_encoding_too()
         assert scrub_config(raw, fingerprint=FP, platform=platform).text == (
             f"username u password 0 {FP.marker('auth-pass x')}\nusername v secret 0 {FP.marker('md5 x')}\n"
             f"enable secret {FP.marker('md5')}\ntacacs-server key {FP.marker('text')}\n"), platform
+
+
+def test_no_word_of_a_config_outlives_its_scrubbing():
+    """The keyword tests cache words while a config is read (its words repeat); the words
+    include its plain-text secrets, so the caches are emptied when the config is done."""
+    from configs.scrub import _is_keyword, _keyword_shaped
+
+    scrub_config("username u password 0 Lab-key 9 w3tail\nsnmp-server community pre-shared-s3cret RO\n",
+                 platform="cisco_ios")
+    assert _is_keyword.cache_info().currsize == 0
+    assert _keyword_shaped.cache_info().currsize == 0
