@@ -32,14 +32,12 @@ from netops.db import make_engine, session_scope
 from netops.settings import DB_ENV
 from report.collector import redact_url
 from topology.audits import blast_radius, path_diversity, run_audits, single_points_of_failure
-from topology.network import FailureSet, Network
-from topology.rows import load_inventory
+from topology.network import FailureSet, Network, audit_network
 
 
 def summary(engine: Engine) -> dict:
     with session_scope(engine) as session:
-        # with the trench geometry, as `netops audit` reads it: the consistency audit measures it
-        net = Network(load_inventory(session, geometry=True))
+        net = audit_network(session)
         districts = {s.code: s.district or "" for s in session.exec(select(Site).where(Site.status == Status.ACTIVE))}
     sites = [dict(site=row.site, kind=row.kind, district=districts.get(row.site, ""), logical=row.logical_paths,
                   physical=row.physical_paths,
