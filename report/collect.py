@@ -57,14 +57,17 @@ KPI_KINDS = (SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind
 #: availability of a hotspot = share of scrapes in which its access point answered. An AP the
 #: exporter holds no SNMP credentials for (/sd: snmp_credentials="missing") is not polled: its
 #: state is unknown, neither up nor down, so it is left out here and counted on its own (as the
-#: alerts and the dashboard do: docs/metrics.md)
-HOTSPOT_AVAILABILITY_EXPR = ('avg(avg_over_time(up{{job="netops-devices",site_kind="hotspot",'
-                             'snmp_credentials!="missing"}}[{window}]))')
-#: how many hotspot APs that availability is of: the series it averages (one per AP polled in the window)
-HOTSPOTS_IN_AVAILABILITY_EXPR = ('count(count_over_time(up{{job="netops-devices",site_kind="hotspot",'
-                                 'snmp_credentials!="missing"}}[{window}]))')
-#: hotspot APs not polled now, for want of SNMP credentials
-HOTSPOTS_NOT_POLLED_EXPR = 'count(up{job="netops-devices",site_kind="hotspot",snmp_credentials="missing"}) or vector(0)'
+#: alerts and the dashboard do: docs/metrics.md). Counted by device: an AP renumbered within the
+#: window has two series (two instances), and is one AP, its scrapes pooled.
+POLLED_HOTSPOTS = 'up{{job="netops-devices",site_kind="hotspot",snmp_credentials!="missing"}}[{window}]'
+HOTSPOT_AVAILABILITY_EXPR = (f"avg(sum by (device) (sum_over_time({POLLED_HOTSPOTS}))"
+                             f" / sum by (device) (count_over_time({POLLED_HOTSPOTS})))")
+#: how many hotspot APs that availability is of: those polled in the window
+HOTSPOTS_IN_AVAILABILITY_EXPR = f"count(count by (device) (count_over_time({POLLED_HOTSPOTS})))"
+#: hotspot APs not polled now, for want of SNMP credentials: 0 when Prometheus has hotspots and
+#: none of them is so, no data (unknown) when it has none
+HOTSPOTS_NOT_POLLED_EXPR = ('count(count by (device) (up{job="netops-devices",site_kind="hotspot",'
+                            'snmp_credentials="missing"})) or 0 * count(up{job="netops-devices",site_kind="hotspot"})')
 
 #: a device counts as backed up when its last successful backup is at most this old
 #: (the NetopsConfigBackupTooOld alert fires beyond the same age)
@@ -196,12 +199,11 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
             window: prometheus.scalar_query(prometheus_url, HOTSPOT_AVAILABILITY_EXPR.format(window=window))
             for window in ("7d", "30d")
         }
-        availability_of = {
-            window: int(prometheus.scalar_query(prometheus_url, HOTSPOTS_IN_AVAILABILITY_EXPR.format(window=window))
-                        or 0)
-            for window in availability
-        }
-        not_polled = prometheus.scalar_query(prometheus_url, HOTSPOTS_NOT_POLLED_EXPR)
+        # no data is unknown, not "of 0 hotspot APs"
+        availability_of = {window: _count(prometheus.scalar_query(
+                               prometheus_url, HOTSPOTS_IN_AVAILABILITY_EXPR.format(window=window)))
+                           for window in availability}
+        not_polled = _count(prometheus.scalar_query(prometheus_url, HOTSPOTS_NOT_POLLED_EXPR))
     else:
         notes.append("hotspot availability needs --prometheus-url")
     config_state = workspace.read_state()
@@ -218,7 +220,7 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
         hotspots_radio=len(hotspot_views) - fibre_fed,
         hotspot_availability=availability,
         hotspots_in_availability=availability_of,
-        hotspots_not_polled=None if not_polled is None else int(not_polled),
+        hotspots_not_polled=not_polled,
         backup_coverage=backup,
         compliance=compliance,
         planned_connections=_planned_connections(session),
@@ -226,6 +228,10 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
         lines_by_service_class=customers.lines_by_service_class,
         notes=notes,
     )
+
+
+def _count(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _backup_coverage(session: Session, backup: dict | None, now: float | None = None) -> Share | None:
