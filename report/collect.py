@@ -193,17 +193,13 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
     }
     hotspot_views = [v for v in views if v.kind == SiteKind.HOTSPOT and v.connected]
     fibre_fed = sum(any(u.medium == LinkMedium.FIBRE for u in v.uplinks) for v in hotspot_views)
-    availability = availability_of = not_polled = None
+    availability = availability_of = not_polled = prometheus_error = None
     if prometheus_url:
-        availability = {
-            window: prometheus.scalar_query(prometheus_url, HOTSPOT_AVAILABILITY_EXPR.format(window=window))
-            for window in ("7d", "30d")
-        }
-        # no data is unknown, not "of 0 hotspot APs"
-        availability_of = {window: _count(prometheus.scalar_query(
-                               prometheus_url, HOTSPOTS_IN_AVAILABILITY_EXPR.format(window=window)))
-                           for window in availability}
-        not_polled = _count(prometheus.scalar_query(prometheus_url, HOTSPOTS_NOT_POLLED_EXPR))
+        try:
+            availability, availability_of, not_polled = _hotspot_figures(prometheus_url)
+        except prometheus.PrometheusError as exc:  # the report is still written, without these figures
+            prometheus_error = str(exc)
+            notes.append(f"hotspot availability unknown: {exc}")
     else:
         notes.append("hotspot availability needs --prometheus-url")
     config_state = workspace.read_state()
@@ -221,6 +217,7 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
         hotspot_availability=availability,
         hotspots_in_availability=availability_of,
         hotspots_not_polled=not_polled,
+        prometheus_error=prometheus_error,
         backup_coverage=backup,
         compliance=compliance,
         planned_connections=_planned_connections(session),
@@ -228,6 +225,17 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
         lines_by_service_class=customers.lines_by_service_class,
         notes=notes,
     )
+
+
+def _hotspot_figures(prometheus_url: str):
+    """(availability, APs it is of, APs not polled) from Prometheus; no data is None, unknown."""
+    availability = {window: prometheus.scalar_query(prometheus_url, HOTSPOT_AVAILABILITY_EXPR.format(window=window))
+                    for window in ("7d", "30d")}
+    # no data is unknown, not "of 0 hotspot APs"
+    availability_of = {window: _count(prometheus.scalar_query(
+                           prometheus_url, HOTSPOTS_IN_AVAILABILITY_EXPR.format(window=window)))
+                       for window in availability}
+    return availability, availability_of, _count(prometheus.scalar_query(prometheus_url, HOTSPOTS_NOT_POLLED_EXPR))
 
 
 def _count(value: float | None) -> int | None:
