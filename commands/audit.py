@@ -88,14 +88,12 @@ def _config(planned: bool, weights: list[str] | None, critical_weight: float, no
 
 def _network(ctx: typer.Context, config: AuditConfig) -> Network:
     from netops.db import session_scope
-    from topology.network import Network
-    from topology.rows import load_inventory
+    from topology.network import audit_network
 
     engine = app_context(ctx).engine
     with working("loading the inventory and building the graphs"):
         with session_scope(engine) as session:
-            inv = load_inventory(session, geometry=True)
-        return Network(inv, config)
+            return audit_network(session, config)
 
 
 class SiteList:

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import typer
 
 from commands.common import console, json_option, open_session, output_file, print_json, working
+from report.prometheus import PrometheusError
 
 DEFAULT_ALERTMANAGER_BASE = Path("deploy/alertmanager/alertmanager.yml")
 app = typer.Typer(invoke_without_command=True)  # its help is in cli.GROUPS
+
+
+def _http_url(value: str | None) -> str | None:
+    """A base URL the report can query: http(s)://host[:port][/path] (else usage, exit 2)."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a port that is no number or out of range)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise typer.BadParameter(f"{value!r} is not an http(s) URL, e.g. http://prometheus:9090")
+    return value
 
 
 @app.callback()
@@ -17,7 +33,9 @@ def report(
     ctx: typer.Context,
     out: Path = typer.Option(Path("out/netops-report.html"), "--out", callback=output_file, help="HTML file to write."),
     prometheus_url: str = typer.Option(
-        None, "--prometheus-url", help="Prometheus base URL for hotspot availability (7/30 days)."
+        None, "--prometheus-url", callback=_http_url,
+        help="Prometheus base URL for hotspot availability (7/30 days); if it fails, the report is written "
+             "without those figures and the exit code is 3."
     ),
     as_json: bool = json_option(),
     alertmanager_config: Path = typer.Option(
@@ -43,7 +61,9 @@ def report(
         if alertmanager_config:
             extra |= {"alertmanager_config": str(alertmanager_config.resolve()), "pop_inhibit_rules": rules}
         print_json(result.summary() | extra)
-        return
-    console.print(f"report written: {out.resolve()}")
-    if alertmanager_config:
-        console.print(f"alertmanager config written: {alertmanager_config.resolve()} ({rules} PoP inhibit rules)")
+    else:
+        console.print(f"report written: {out.resolve()}")
+        if alertmanager_config:
+            console.print(f"alertmanager config written: {alertmanager_config.resolve()} ({rules} PoP inhibit rules)")
+    if result.kpis.prometheus_error:  # written without Prometheus' figures: a service failed
+        raise PrometheusError(result.kpis.prometheus_error)

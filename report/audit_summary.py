@@ -32,14 +32,12 @@ from netops.db import make_engine, session_scope
 from netops.settings import DB_ENV
 from report.collector import redact_url
 from topology.audits import blast_radius, path_diversity, run_audits, single_points_of_failure
-from topology.network import FailureSet, Network
-from topology.rows import load_inventory
+from topology.network import FailureSet, Network, audit_network
 
 
 def summary(engine: Engine) -> dict:
     with session_scope(engine) as session:
-        # with the trench geometry, as `netops audit` reads it: the consistency audit measures it
-        net = Network(load_inventory(session, geometry=True))
+        net = audit_network(session)
         districts = {s.code: s.district or "" for s in session.exec(select(Site).where(Site.status == Status.ACTIVE))}
     sites = [dict(site=row.site, kind=row.kind, district=districts.get(row.site, ""), logical=row.logical_paths,
                   physical=row.physical_paths,
@@ -63,35 +61,31 @@ def site_customers(net: Network, districts: dict[str, str]) -> list[dict]:
     devices_of: dict[int, set[int]] = {}
     for device_id, device in net.devices.items():
         devices_of.setdefault(device.site_id, set()).add(device_id)
-    rows = []
-    for site_id, devices in sorted(devices_of.items(), key=lambda item: net.sites[item[0]].code
-                                   if item[0] in net.sites else ""):
-        site = net.sites.get(site_id)
-        if site is None or not devices & watched:
-            continue
-        cut = blast_radius(net, FailureSet(devices=frozenset(devices)))
-        if cut.companies_cut or cut.residential_units_cut:
-            rows.append(dict(site=site.code, kind=str(site.kind), district=districts.get(site.code, ""),
-                             companies=len(cut.companies_cut), residential_units=cut.residential_units_cut))
-    return rows
+    return _customers_cut(net, districts, (({}, site_id, frozenset(devices)) for site_id, devices in devices_of.items()
+                                           if devices & watched))
 
 
 def device_customers(net: Network, districts: dict[str, str]) -> list[dict]:
     """Companies and homes cut off when one device is down, for the devices where that is any
     (those a customer depends on: an OLT, a company's NTU or switch, a link end); a PoP's
     core router or WLC going down cuts off no one its OLT serves."""
+    return _customers_cut(net, districts, (({"device": net.devices[d].name}, net.devices[d].site_id, frozenset({d}))
+                                           for d in net.customers.watched_devices))
+
+
+def _customers_cut(net: Network, districts: dict[str, str], groups) -> list[dict]:
+    """For each group of devices failing together, (its labels, its site id, its devices), the
+    companies and homes cut off, where that is any; sorted by the labels, then the site."""
     rows = []
-    for device_id in sorted(net.customers.watched_devices, key=lambda d: net.devices[d].name):
-        device = net.devices[device_id]
-        site = net.sites.get(device.site_id)
+    for labels, site_id, devices in groups:
+        site = net.sites.get(site_id)
         if site is None:
             continue
-        cut = blast_radius(net, FailureSet(devices=frozenset({device_id})))
+        cut = blast_radius(net, FailureSet(devices=devices))
         if cut.companies_cut or cut.residential_units_cut:
-            rows.append(dict(device=device.name, site=site.code, kind=str(site.kind),
-                             district=districts.get(site.code, ""), companies=len(cut.companies_cut),
-                             residential_units=cut.residential_units_cut))
-    return rows
+            rows.append(dict(**labels, site=site.code, kind=str(site.kind), district=districts.get(site.code, ""),
+                             companies=len(cut.companies_cut), residential_units=cut.residential_units_cut))
+    return sorted(rows, key=lambda row: (row.get("device", ""), row["site"]))
 
 
 def main() -> None:

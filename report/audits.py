@@ -17,8 +17,7 @@ from netops.vocabulary import SINGLE_HOMED_BY_DESIGN  # one list for the map and
 from report.model import TRENCH_STATUSES, FindingView
 from topology.audits import path_diversity, run_audits, trench_cuts
 from topology.findings import concerns_only_by_design
-from topology.network import Network
-from topology.rows import load_inventory
+from topology.network import Network, audit_network
 
 #: which findings colour a trench segment, and how
 _TRENCH_STATUS_OF_AUDIT = {"spof": "spof", "shared_trench": "shared"}
@@ -35,8 +34,7 @@ class AuditView:
 
 
 def audit_view(session: Session) -> AuditView:
-    # with the trench geometry, as `netops audit` reads it: the consistency audit measures it
-    net = Network(load_inventory(session, geometry=True))
+    net = audit_network(session)
     findings = run_audits(net).sorted()
     kind_of = {site.code: str(site.kind) for site in net.sites.values()}
     views = [_finding_view(f, kind_of) for f in findings]

@@ -57,14 +57,17 @@ KPI_KINDS = (SiteKind.SCHOOL, SiteKind.KINDERGARTEN, SiteKind.HOSPITAL, SiteKind
 #: availability of a hotspot = share of scrapes in which its access point answered. An AP the
 #: exporter holds no SNMP credentials for (/sd: snmp_credentials="missing") is not polled: its
 #: state is unknown, neither up nor down, so it is left out here and counted on its own (as the
-#: alerts and the dashboard do: docs/metrics.md)
-HOTSPOT_AVAILABILITY_EXPR = ('avg(avg_over_time(up{{job="netops-devices",site_kind="hotspot",'
-                             'snmp_credentials!="missing"}}[{window}]))')
-#: how many hotspot APs that availability is of: the series it averages (one per AP polled in the window)
-HOTSPOTS_IN_AVAILABILITY_EXPR = ('count(count_over_time(up{{job="netops-devices",site_kind="hotspot",'
-                                 'snmp_credentials!="missing"}}[{window}]))')
-#: hotspot APs not polled now, for want of SNMP credentials
-HOTSPOTS_NOT_POLLED_EXPR = 'count(up{job="netops-devices",site_kind="hotspot",snmp_credentials="missing"}) or vector(0)'
+#: alerts and the dashboard do: docs/metrics.md). Counted by device: an AP renumbered within the
+#: window has two series (two instances), and is one AP, its scrapes pooled.
+POLLED_HOTSPOTS = 'up{{job="netops-devices",site_kind="hotspot",snmp_credentials!="missing"}}[{window}]'
+HOTSPOT_AVAILABILITY_EXPR = (f"avg(sum by (device) (sum_over_time({POLLED_HOTSPOTS}))"
+                             f" / sum by (device) (count_over_time({POLLED_HOTSPOTS})))")
+#: how many hotspot APs that availability is of: those polled in the window
+HOTSPOTS_IN_AVAILABILITY_EXPR = f"count(count by (device) (count_over_time({POLLED_HOTSPOTS})))"
+#: hotspot APs not polled now, for want of SNMP credentials: 0 when Prometheus has hotspots and
+#: none of them is so, no data (unknown) when it has none
+HOTSPOTS_NOT_POLLED_EXPR = ('count(count by (device) (up{job="netops-devices",site_kind="hotspot",'
+                            'snmp_credentials="missing"})) or 0 * count(up{job="netops-devices",site_kind="hotspot"})')
 
 #: a device counts as backed up when its last successful backup is at most this old
 #: (the NetopsConfigBackupTooOld alert fires beyond the same age)
@@ -190,18 +193,13 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
     }
     hotspot_views = [v for v in views if v.kind == SiteKind.HOTSPOT and v.connected]
     fibre_fed = sum(any(u.medium == LinkMedium.FIBRE for u in v.uplinks) for v in hotspot_views)
-    availability = availability_of = not_polled = None
+    availability = availability_of = not_polled = prometheus_error = None
     if prometheus_url:
-        availability = {
-            window: prometheus.scalar_query(prometheus_url, HOTSPOT_AVAILABILITY_EXPR.format(window=window))
-            for window in ("7d", "30d")
-        }
-        availability_of = {
-            window: int(prometheus.scalar_query(prometheus_url, HOTSPOTS_IN_AVAILABILITY_EXPR.format(window=window))
-                        or 0)
-            for window in availability
-        }
-        not_polled = prometheus.scalar_query(prometheus_url, HOTSPOTS_NOT_POLLED_EXPR)
+        try:
+            availability, availability_of, not_polled = _hotspot_figures(prometheus_url)
+        except prometheus.PrometheusError as exc:  # the report is still written, without these figures
+            prometheus_error = str(exc)
+            notes.append(f"hotspot availability unknown: {exc}")
     else:
         notes.append("hotspot availability needs --prometheus-url")
     config_state = workspace.read_state()
@@ -218,7 +216,8 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
         hotspots_radio=len(hotspot_views) - fibre_fed,
         hotspot_availability=availability,
         hotspots_in_availability=availability_of,
-        hotspots_not_polled=None if not_polled is None else int(not_polled),
+        hotspots_not_polled=not_polled,
+        prometheus_error=prometheus_error,
         backup_coverage=backup,
         compliance=compliance,
         planned_connections=_planned_connections(session),
@@ -226,6 +225,21 @@ def _kpis(session, sites, connected, audits: AuditView, views: list[SiteView], c
         lines_by_service_class=customers.lines_by_service_class,
         notes=notes,
     )
+
+
+def _hotspot_figures(prometheus_url: str):
+    """(availability, APs it is of, APs not polled) from Prometheus; no data is None, unknown."""
+    availability = {window: prometheus.scalar_query(prometheus_url, HOTSPOT_AVAILABILITY_EXPR.format(window=window))
+                    for window in ("7d", "30d")}
+    # no data is unknown, not "of 0 hotspot APs"
+    availability_of = {window: _count(prometheus.scalar_query(
+                           prometheus_url, HOTSPOTS_IN_AVAILABILITY_EXPR.format(window=window)))
+                       for window in availability}
+    return availability, availability_of, _count(prometheus.scalar_query(prometheus_url, HOTSPOTS_NOT_POLLED_EXPR))
+
+
+def _count(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _backup_coverage(session: Session, backup: dict | None, now: float | None = None) -> Share | None:

@@ -12,7 +12,8 @@ The alert rules and the dashboard need a few facts that no device can tell over 
     number of topology audit findings.
 ``netops_site_customers{site, site_kind, district, customer}``
     companies (``customer="companies"``) and homes (``customer="residential_units"``) cut
-    off while the site's devices are down; only sites where that is any.
+    off while the site's devices are down; only sites where that is any (the dashboard's
+    site drill-down shows it).
 ``netops_device_customers{device, site, site_kind, district, customer}``
     the same for one device down alone (an OLT, a company's NTU or switch, a link's end);
     only devices where that is any. The ``NetopsCustomerSiteDown`` alert joins it to ``up``

@@ -138,6 +138,10 @@ def dashboard() -> dict:
         _target(f"rate(if_in_errors_total{{{SITE}}}[5m])", "in {{device}} {{if_name}}"),
         _target(f"rate(if_out_errors_total{{{SITE}}}[5m])", "out {{device}} {{if_name}}"),
     ], 24, 7)
+    # what `netops audit cut site:X` says: a power cut or fire at a PoP takes all its devices
+    lay.panel("stat", "Customers cut off while the whole site is down", [
+        _target(f'sum(netops_site_customers{{site=~"$site", customer="{customer}"}}) or vector(0)', legend)
+        for customer, legend in (("companies", "companies"), ("residential_units", "homes"))], 24, 4)
 
     lay.row("Optics")
     lay.panel("timeseries", "Receive power (dBm)", [

@@ -90,6 +90,9 @@ class Kpis:
     hotspots_in_availability: dict[str, int] | None = None
     #: hotspot APs not polled (no SNMP credentials): out of the availability, neither up nor down
     hotspots_not_polled: int | None = None
+    #: why Prometheus gave no figures (unreachable, an error): the report is written without
+    #: them and `netops report` ends with this line and exit code 3
+    prometheus_error: str | None = None
 
     @property
     def planned_cost_eur(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -286,3 +287,13 @@ def test_audit_gauges_and_the_report_count_the_findings_netops_audit_finds(engin
     assert scraped == dict(cli)
     assert Counter((f.kind, f.severity) for f in report) == cli
     assert any(f.kind == "consistency" and "seg-1" in f.message and "recorded length" in f.message for f in report)
+
+
+def test_the_site_customer_gauge_feeds_the_site_drill_down():
+    """netops_site_customers (what a whole site down cuts off) was emitted for dashboards that
+    did not query it; the site drill-down shows it now, companies and homes."""
+    from report.grafana import dashboard
+
+    panel = next(p for p in dashboard()["panels"] if "netops_site_customers" in json.dumps(p.get("targets", [])))
+    assert [(t["legendFormat"], 'site=~"$site"' in t["expr"]) for t in panel["targets"]] == \
+        [("companies", True), ("homes", True)]

@@ -556,8 +556,10 @@ def _out_of_service_in_use(net: Network) -> list[Finding]:
                                     f"{kind} is {row.status} but live links {how}", (net.ref(kind, row.id),)))
     status_of_site = {s.id: s.status for s in net.inv.sites}
     for device in sorted((d for d in net.devices.values() if d.site_id not in net.sites), key=lambda d: d.name):
-        findings.append(Finding("consistency", Severity.WARNING, "inventory",
-                                f"device is in service at a site that is {status_of_site.get(device.site_id)}",
+        # a site id no row has: written around the database's foreign key (SQLite without it)
+        where = (f"at a site that is {status_of_site[device.site_id]}" if device.site_id in status_of_site
+                 else f"at a site the inventory does not hold (site id {device.site_id})")
+        findings.append(Finding("consistency", Severity.WARNING, "inventory", f"device is in service {where}",
                                 (net.ref("device", device.id),)))
     return findings
 

@@ -31,9 +31,9 @@ class Finding:
     sites: tuple[str, ...] = ()  # codes of the sites affected
     weight: float = 0.0  # summed criticality weight of those sites and customers
     detail: str = ""
-    # customers (``topology.customers``): companies by code, homes (what a failure cuts off
-    # counts connected units; a PON finding the units of the ONTs it concerns), the buildings
-    # they are in and the PONs (OLT ports) they hang on
+    # customers (``topology.customers``): companies by code, homes (connected units: what a
+    # failure cuts off, or what stands behind the ONTs a PON finding concerns; a passed home has
+    # no service to lose), the buildings they are in and the PONs (OLT ports) they hang on
     companies: tuple[str, ...] = ()
     residential_units: int = 0
     buildings: tuple[str, ...] = ()

@@ -51,7 +51,7 @@ from topology.findings import ElementRef, Severity, impact_severity
 from topology.gc_pause import gc_paused
 from topology.graphs import cable_from, cable_paths, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
-from topology.rows import Inventory, in_scope
+from topology.rows import Inventory, in_scope, load_inventory
 
 #: what cutting off a site of a kind, a company of a service class or one home weighs
 DEFAULT_WEIGHTS: dict[str, float] = {**SITE_WEIGHTS, **CUSTOMER_WEIGHTS}
@@ -530,6 +530,16 @@ class Network:
         if kind == "splitter":
             return ElementRef("splitter", ident, self.customers.splitters[ident].code)
         raise ValueError(f"unknown element kind {kind!r}")
+
+
+
+def audit_network(session, config: AuditConfig | None = None) -> Network:
+    """The network of the inventory in ``session`` as the audits read it: with the trench
+    geometry, which the consistency audit measures each segment's recorded length against
+    (a network loaded without it skips that check and misses the length-mismatch finding).
+    ``netops audit``, the report and the exporter's audit gauges all take it from here, so
+    their findings agree."""
+    return Network(load_inventory(session, geometry=True), config)
 
 
 NO_LINKS: frozenset = frozenset()

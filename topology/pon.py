@@ -155,9 +155,16 @@ class Pon:
             fibre_estimated=any(estimated for _, estimated in runs), splices=splices,
             connectors=CONNECTORS_PER_PATH, take_up=str(ont.take_up), units=ont.units)
 
-    def weight(self, onts) -> float:
-        units = sum(o.units for o in onts if str(o.take_up) == "connected")
-        return round(units * self.net.config.weights.get(RESIDENTIAL_UNIT, 0.0), 9)
+    def affected(self, onts, *, one_pon: bool = False) -> dict:
+        """What a finding about these ONTs affects: the connected homes, their buildings, their
+        weight and (``one_pon``: the ONTs share an OLT port) their PON. A passed home has no service to lose (a drop with no light cannot be
+        sold, but nobody is cut off): it counts in no finding's homes, as in no failure's
+        (``topology.customers``)."""
+        connected = [o for o in onts if str(o.take_up) == "connected"]
+        units = sum(o.units for o in connected)
+        buildings = sorted({self.buildings[o.building_id].code for o in connected if o.building_id in self.buildings})
+        return dict(weight=round(units * self.net.config.weights.get(RESIDENTIAL_UNIT, 0.0), 9),
+                    residential_units=units, buildings=tuple(buildings), pons=int(one_pon and units > 0))
 
     def onts_below(self, splitter_id: int) -> list[ResidentialRow]:
         found, stack, seen = [], [splitter_id], set()
@@ -222,7 +229,7 @@ def budget_findings(net: Network, pon: Pon) -> list[Finding]:
                 "pon_chain", Severity.WARNING, "pon", "ONT's splitter chain reaches no OLT port in service",
                 (_ont_ref(ont), _splitter_ref(pon.splitters[ont.splitter_id]) if ont.splitter_id in pon.splitters
                  else ElementRef("splitter", ont.splitter_id, str(ont.splitter_id))),
-                weight=pon.weight([ont]), residential_units=ont.units, buildings=_building(pon, ont)))
+                **pon.affected([ont])))
             continue
         if not pon.measurable(chain):
             continue
@@ -240,7 +247,7 @@ def budget_findings(net: Network, pon: Pon) -> list[Finding]:
         findings.append(Finding(
             "pon_budget", severity, "pon", title,
             (_ont_ref(ont), ElementRef("olt_port", chain[0].olt_port_id, b.olt_port), *map(_splitter_ref, chain)),
-            weight=pon.weight([ont]), residential_units=ont.units, buildings=_building(pon, ont), pons=1,
+            **pon.affected([ont], one_pon=True),
             detail=f"building {b.building}, {b.units} unit(s) {b.take_up}: splitters {ratios} "
                    f"{b.splitter_loss_db:.1f} dB, fibre {fibre}, {b.splices} splices, {b.connectors} connectors; "
                    f"margin {b.margin_db:.1f} dB",
@@ -252,11 +259,6 @@ def budget_findings(net: Network, pon: Pon) -> list[Finding]:
 def _user_ref(user) -> ElementRef:
     """What hangs on a splitter port: an ONT or a cascaded splitter."""
     return _ont_ref(user) if isinstance(user, ResidentialRow) else _splitter_ref(user)
-
-
-def _building(pon: Pon, ont: ResidentialRow) -> tuple[str, ...]:
-    building = pon.buildings.get(ont.building_id)
-    return (building.code,) if building else ()
 
 
 def capacity_findings(net: Network, pon: Pon) -> list[Finding]:
@@ -277,8 +279,7 @@ def capacity_findings(net: Network, pon: Pon) -> list[Finding]:
                         else f"port {port} feeds {len(users)} things")
                 findings.append(Finding(
                     "pon_capacity", Severity.CRITICAL, "pon", f"splitter overbooked: {what}",
-                    (_splitter_ref(splitter), *map(_user_ref, users)), weight=pon.weight(onts),
-                    residential_units=sum(o.units for o in onts)))
+                    (_splitter_ref(splitter), *map(_user_ref, users)), **pon.affected(onts)))
         if len(by_port) >= splitter.ratio and all(p <= splitter.ratio for p in by_port):
             findings.append(Finding(
                 "pon_capacity", Severity.INFO, "pon",
@@ -302,14 +303,12 @@ def capacity_findings(net: Network, pon: Pon) -> list[Finding]:
             findings.append(Finding(
                 "pon_capacity", Severity.CRITICAL, "pon",
                 f"OLT port overbooked: {len(onts)} ONTs on one PON (at most {MAX_SPLIT})",
-                (port_ref, _splitter_ref(splitter)), weight=pon.weight(onts),
-                residential_units=sum(o.units for o in onts), pons=1))
+                (port_ref, _splitter_ref(splitter)), **pon.affected(onts, one_pon=True)))
         elif split > MAX_SPLIT:
             findings.append(Finding(
                 "pon_capacity", Severity.WARNING, "pon",
                 f"OLT port split ratio exceeded: cascade splits 1:{split}, the optics are specified for 1:{MAX_SPLIT}",
-                (port_ref, _splitter_ref(splitter)), weight=pon.weight(onts),
-                residential_units=sum(o.units for o in onts), pons=1))
+                (port_ref, _splitter_ref(splitter)), **pon.affected(onts, one_pon=True)))
     return findings
 
 

@@ -330,3 +330,15 @@ def test_a_site_set_back_to_planned_under_live_plant_is_reported_not_a_crash(cit
     assert "K3" not in {s for f in report.findings for s in f.sites}  # a planned site is never counted
     assert blast_radius(net, *resolve_failures(net, ["TK3"])).links_down == ("L-K3",)
     assert {r.site for r in path_diversity(net)} >= {"S1", "K1"}
+
+
+def test_a_device_at_a_site_no_row_holds_is_named_with_its_site_id(city):
+    """A device whose site id no site row has (written around the foreign key: SQLite holds
+    it only when asked) read "at a site that is None"."""
+    city.site("K3", "kindergarten")
+    city.trench("TK3", "K3", "P2")
+    city.link("L-K3", "K3", "P2", ["TK3"])
+    site_id = next(s.id for s in city.inv.sites if s.code == "K3")
+    city.inv.sites[:] = [s for s in city.inv.sites if s.code != "K3"]
+    found = {(f.title, f.elements[0].code) for f in run_audits(Network(city.inv)).findings}
+    assert (f"device is in service at a site the inventory does not hold (site id {site_id})", "K3-sw") in found

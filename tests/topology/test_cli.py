@@ -202,3 +202,42 @@ def test_by_design_findings_are_marked_for_scripts_and_hidden_from_tables(db_fil
     everything = netops(db_file, "--all").stdout
     assert "by design not shown" not in everything
     assert netops(db_file, "--fail-on", "info").exit_code == 1
+
+
+def test_every_audit_caller_reads_the_trench_geometry(tmp_path):
+    """The regression guard of ``topology.network.audit_network``: a caller that loads the
+    inventory without the trench geometry (as the report and the exporter's audit gauges
+    did until session 11) misses the length-mismatch finding; ``audit_network`` has it,
+    and so do `netops audit`, the report and the exporter's audit summary, which take it
+    from there."""
+    from sqlmodel import select
+
+    from inventory.models import TrenchSegment
+    from report.audit_summary import summary
+    from report.audits import audit_view
+    from tests.support.mini_city import build_mini_city
+    from topology.network import audit_network
+
+    path = tmp_path / "city.db"
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    dbmod.upgrade(engine)
+    with session_scope(engine) as session:
+        build_mini_city(session)
+        session.exec(select(TrenchSegment).where(TrenchSegment.code == "seg-1")).one().length_m *= 3
+
+    def mismatches(findings) -> list[str]:
+        return [e.code for f in findings if f.audit == "consistency" and f.title.startswith("recorded length")
+                for e in f.elements]
+
+    with session_scope(engine) as session:
+        assert mismatches(run_audits(Network(load_inventory(session))).findings) == []  # the trap
+        assert "seg-1" in mismatches(run_audits(audit_network(session)).findings)
+        assert any(f.kind == "consistency" and "seg-1" in f.message and "recorded length" in f.message
+                   for f in audit_view(session).findings)
+    warnings = {(row["audit"], row["severity"]): row["count"] for row in summary(engine)["findings"]}
+    engine.dispose()
+    assert warnings[("consistency", "warning")] >= 1
+    result = CliRunner().invoke(app, ["--db", str(path), "audit", "consistency", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "seg-1" in [e["code"] for f in json.loads(result.stdout)["findings"]
+                       if f["title"].startswith("recorded length") for e in f["elements"]]

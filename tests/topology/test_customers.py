@@ -226,7 +226,7 @@ def test_homes_beyond_the_tree_limit_are_a_warning_across_pons_and_a_mass_outage
 
 # -- 3. the PON audit ------------------------------------------------------------------------------
 
-def budget_town(optics: str = "b_plus") -> InventoryBuilder:
+def budget_town(optics: str = "b_plus", o1_take_up: str = "connected") -> InventoryBuilder:
     """POP -(F, 2000 m)-> S1 1:8 in CAB -> S2 1:32 (same cabinet) -(D, 500 m)-> O1 in B1;
     O2 in B2 on S1 port 2 without a drop cable (as the crow flies)."""
     b = InventoryBuilder()
@@ -244,7 +244,7 @@ def budget_town(optics: str = "b_plus") -> InventoryBuilder:
     b.olt_port("pon1", "POP-olt", optics)
     b.splitter("S1", 8, "CAB", port="pon1", feeder="F")
     b.splitter("S2", 32, "CAB", parent="S1", parent_port=1)
-    b.ont("O1", "B1", "S2", 1, units=12, drop="D")
+    b.ont("O1", "B1", "S2", 1, units=12, drop="D", take_up=o1_take_up)
     b.ont("O2", "B2", "S1", 2, units=4)
     return b
 
@@ -275,6 +275,48 @@ def test_budget_findings_name_the_ont_the_budget_and_the_margin():
     # C+ has 4 dB more: O1 ranges, with less than the 3 dB margin wanted for repairs
     c_plus = [f for f in pon_findings(Network(budget_town("c_plus").inv)) if f.audit == "pon_budget"]
     assert [(f.severity.value, dict(f.figures)["margin_db"]) for f in c_plus] == [("warning", pytest.approx(1.925, abs=0.01))]
+
+
+def test_a_passed_home_beyond_the_budget_is_found_but_affects_no_customer(tmp_path_factory):
+    """Issue 14's leftover: the seeded city's ont-01220 (9 homes passed, none connected) was
+    listed with "9 homes" affected. A drop that cannot carry light cannot be sold, so the
+    finding stays; but a passed home has no service to lose: its homes, buildings, PON and
+    weight are those of the connected customers behind the ONT, none. The CLI and the report
+    say the same."""
+    def finding(city):
+        return next(f for f in pon_findings(Network(city.inv)) if f.audit == "pon_budget")
+
+    connected = finding(budget_town())
+    assert (connected.residential_units, connected.buildings, connected.pons, connected.weight) == (12, ("B1",), 1, 1.2)
+    passed = finding(budget_town(o1_take_up="passed"))
+    assert (passed.severity.value, passed.elements[0].code) == ("critical", "O1")
+    assert (passed.residential_units, passed.buildings, passed.pons, passed.weight) == (0, (), 0, 0.0)
+    assert "building B1, 12 unit(s) passed:" in passed.detail
+    db = _sqlite_file(tmp_path_factory, "passed", budget_town(o1_take_up="passed"))
+    listed = json.loads(netops(db, "pon", "--json").stdout)["findings"]
+    assert [(f["residential_units"], f["buildings"], f["pons"]) for f in listed if f["check"] == "pon_budget"] == \
+        [(0, [], 0)]
+    table = netops(db, "pon").stdout
+    assert "PON power budget exceeded" in table and "12 homes" not in table
+    from netops import db as dbmod
+    from netops.db import session_scope
+    from report.audits import audit_view
+
+    engine = dbmod.make_engine(f"sqlite:///{db}")
+    with session_scope(engine) as session:
+        views = [v for v in audit_view(session).findings if v.message.startswith("PON power budget exceeded")]
+    engine.dispose()
+    assert len(views) == 1 and "12 unit(s) passed" in views[0].message and views[0].weight == 0.0
+    # a capacity finding counts the connected homes below too: S3's 32 ONTs are only passed
+    city = budget_town()
+    city.splitter("S3", 64, "CAB", parent="S1", parent_port=3)
+    city.building("B9", 70)
+    for port in range(1, 41):
+        city.ont(f"ON{port}", "B9", "S3", port, units=1, take_up="passed")
+    city.ont("OX", "B9", "S1", 3, units=1)  # port 3 feeds S3 already
+    overbooked = {f.title: f for f in pon_findings(Network(city.inv)) if f.audit == "pon_capacity"}
+    shared = overbooked["splitter overbooked: port 3 feeds 2 things"]
+    assert (shared.residential_units, shared.buildings) == (12 + 4 + 1, ("B1", "B2", "B9"))
 
 
 def _capacity(city: InventoryBuilder) -> list[tuple[str, str, tuple[str, ...]]]:

@@ -1,0 +1,115 @@
+"""`netops report` on a bad day: each case gives a readable report or one line and the
+documented exit code (README "Exit codes"), never a traceback. (Every hotspot not polled:
+tests/test_report_prometheus.py, with a real Prometheus.)"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from configs.state import WORKSPACE_ENV
+from netops import db as dbmod
+from netops.db import session_scope
+from report import build_report
+from tests.support.mini_city import build_mini_city
+
+
+@pytest.fixture(autouse=True)
+def config_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "configs"))
+    return tmp_path / "configs"
+
+
+def _database(path, city: bool = True) -> str:
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    dbmod.upgrade(engine)
+    if city:
+        with session_scope(engine) as session:
+            build_mini_city(session)
+    engine.dispose()
+    return str(path)
+
+
+def _report(db: str, tmp_path, *args):
+    return CliRunner().invoke(app, ["--db", db, "report", "--out", str(tmp_path / "report.html"), *args])
+
+
+def _one_line(result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    return result.stderr
+
+
+def test_an_empty_database_is_a_report_of_nothing_not_of_zero_percent(tmp_path):
+    db = _database(tmp_path / "empty.db", city=False)
+    result = _report(db, tmp_path, "--json")
+    assert result.exit_code == 0, result.output
+    kpis = json.loads(result.stdout)["kpis"]
+    # no school at all is unknown, not "0 % of schools connected"
+    assert kpis["connected"]["school"] == {"part": 0, "total": 0, "ratio": None}
+    page = (tmp_path / "report.html").read_text()
+    assert "</html>" in page and "Traceback" not in page
+
+
+def test_no_database_is_one_line_and_exit_4(tmp_path):
+    line = _one_line(_report(str(tmp_path / "none.db"), tmp_path), 4)
+    assert "netops db upgrade" in line and not (tmp_path / "report.html").exists()
+
+
+def test_a_device_at_a_site_no_row_holds_and_sites_without_coordinates(tmp_path):
+    """Rows written around the schema (SQLite enforces foreign keys only when asked): the
+    report is written, the findings name what is wrong, the map leaves out what has no place."""
+    db = _database(tmp_path / "city.db")
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE device SET site_id = 99 WHERE name = 'gk-sch1-as1'")
+        raw.execute("UPDATE site SET lat = NULL, lon = NULL WHERE code IN ('POP-N', 'HOT-1')")
+    result = _report(db, tmp_path)
+    assert result.exit_code == 0, result.output
+    engine = dbmod.make_engine(f"sqlite:///{db}")
+    with session_scope(engine) as session:
+        report = build_report(session)
+    engine.dispose()
+    findings = [f.message for f in report.findings]
+    assert {s.code for s in report.sites}.isdisjoint({"POP-N", "HOT-1"})  # on the map: only what has a place
+    assert "device is in service at a site the inventory does not hold (site id 99): gk-sch1-as1" in findings
+    assert {"site has no coordinates: POP-N", "site has no coordinates: HOT-1"} <= set(findings)
+
+
+@pytest.mark.parametrize("state, field", [
+    ("{\"backup\": {\"devices\": ", "(file)"),
+    ("[]", "(file)"),
+    ("{\"backup\": {\"devices\": {\"sw1\": {\"last_success\": \"yesterday\"}}}}", "backup.devices.sw1.last_success"),
+    ("{\"audit\": {\"rules\": {\"r\": {\"compliant\": 7, \"noncompliant\": 1}}}}", "audit.rules.r.severity"),
+])
+def test_a_damaged_state_file_is_one_line_naming_it_and_exit_2(tmp_path, config_workspace, state, field):
+    db = _database(tmp_path / "city.db")
+    config_workspace.mkdir(parents=True)
+    (config_workspace / "state.json").write_text(state)
+    line = _one_line(_report(db, tmp_path), 2)
+    assert str(config_workspace / "state.json") in line and f"field '{field}'" in line
+
+
+def test_prometheus_away_writes_the_report_without_its_figures_and_exit_3(tmp_path):
+    """README: exit 3 for `report --prometheus-url`, "the report is written without those
+    figures"; it was not written at all."""
+    from tests.support.procs import free_port
+
+    db = _database(tmp_path / "city.db")
+    result = _report(db, tmp_path, "--json", "--prometheus-url", f"http://127.0.0.1:{free_port()}")
+    line = _one_line(result, 3)
+    assert line.startswith("error: Prometheus at http://127.0.0.1:")
+    kpis = json.loads(result.stdout)["kpis"]
+    assert kpis["hotspot_availability"] is None and any(n.startswith("hotspot availability unknown: ")
+                                                        for n in kpis["notes"])
+    assert "hotspot availability unknown" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.parametrize("url", ["prometheus:9090", "ftp://prometheus", "http://[::1", "http://prometheus:99999"])
+def test_a_prometheus_url_that_is_no_http_url_is_usage_exit_2(tmp_path, url):
+    line = _one_line(_report(_database(tmp_path / "city.db"), tmp_path, "--prometheus-url", url), 2)
+    assert "--prometheus-url" in line and not (tmp_path / "report.html").exists()
