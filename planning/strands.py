@@ -187,13 +187,9 @@ def legs_on(routes: Iterable[Route], limit: Hashable) -> list[Hashable]:
 
 
 def cable_users(routes: list[Route]) -> dict[int, int]:
-    """Cable id -> strand pairs the routes take on it."""
-    users: dict[int, int] = defaultdict(int)
-    for route in routes:
-        for leg in route.legs:
-            if leg.kind == STRAND:
-                users[leg.key[1]] += 1
-    return dict(users)
+    """Cable id -> strand pairs the routes take on it (``leg_limits``)."""
+    return dict(Counter(key[1] for route in routes for leg in route.legs for key in leg_limits(leg)
+                        if key[0] == "cable"))
 
 
 def overloaded_limits(routes: Iterable[Route], known: dict[Hashable, Limit]) -> dict[Hashable, tuple[int, int]]:
