@@ -39,8 +39,8 @@ from typing import Callable, Hashable, Iterable, Mapping
 import numpy as np
 
 from netops.vocabulary import SINGLE_HOMED_BY_DESIGN, DeviceRole
-from planning.connect import ConnectPlan, SiteSpec, bill_of_materials, bom_total
-from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, Optic, choose_optic, loss_budget
+from planning.connect import ConnectPlan, SiteSpec, best_loss_budget, bill_of_materials, bom_total
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, Optic
 from planning.network import ENTRY, EXISTING, NEW, OWN_ENTRY, STRAND, CandidateNetwork, Node, new_closure_node
 from planning.routing import Route, fault_handles, make_leg, own_entry_nodes, risk_rules, route_view
 from topology.audits import criticality_ranking, shared_risks, single_points_of_failure
@@ -707,7 +707,7 @@ def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, inc
             unfixable[site_id] = "no route to a PoP avoids every trench, manhole, building and corridor it depends on"
             continue
         lines = bill_of_materials([route], cand.costs, cand.strands)
-        budget = loss_budget(route.length_m, choose_optic(optics, route.length_m), min_margin_db=min_margin_db)
+        budget = best_loss_budget(route, optics, min_margin_db=min_margin_db)
         fix = Fix(ConnectPlan(spec, [route], [], lines, bom_total(lines), [budget], cand.costs, cand.strands,
                               redundant=False))
         if reference:

@@ -114,6 +114,20 @@ def choose_optic(optics: list[Optic], length_m: float, name: str | None = None) 
     return optics_by_preference(optics, length_m)[0]
 
 
+def best_budget(length_m: float, optics: list[Optic], optic_name: str | None = None, *,
+                min_margin_db: float = DEFAULT_MIN_MARGIN_DB, splices: int | None = None) -> LossBudget:
+    """The budget of a path (``loss_budget``'s ``length_m`` and ``splices``) on the named optic,
+    else on the first optic in order of preference (``optics_by_preference``) that keeps the
+    margin (a longer-reach optic rather than a flagged plan), else on the first choice (flagged)."""
+    if optic_name:
+        return loss_budget(length_m, choose_optic(optics, length_m, optic_name), min_margin_db=min_margin_db,
+                           splices=splices)
+    budgets = (loss_budget(length_m, optic, min_margin_db=min_margin_db, splices=splices)
+               for optic in optics_by_preference(optics, length_m))
+    first = next(budgets)
+    return first if not first.flagged else next((b for b in budgets if not b.flagged), first)
+
+
 def loss_budget(length_m: float, optic: Optic, *, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
                 extra_splices: int = 0, splices: int | None = None) -> LossBudget:
     """Loss of one fibre path of ``length_m``: by default one continuous new cable (pigtail

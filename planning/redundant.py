@@ -113,6 +113,15 @@ class Pair:
     routes: tuple[Route, Route]
 
 
+@dataclass(frozen=True, eq=False)
+class Leftover:
+    """What the other sites of a plan leave one site (``RedundantInstance.left_for``): their
+    uses of each limited cable and closure, and the candidate edges it must keep off."""
+
+    others: np.ndarray
+    blocked: np.ndarray
+
+
 class RedundantInstance:
     """The candidate network of a redundant batch as arrays: its edges, which risk group
     every node is in, each site's own groups; the split-node graph of the heuristic."""
@@ -146,7 +155,7 @@ class RedundantInstance:
         self._route_views: dict[Node, dict] = {}
         self._reusable_arcs: dict[Node, np.ndarray] = {}
         self._best_pairs: dict[tuple, Pair | None] = {}
-        self._first_solves: dict[tuple, tuple | None] = {}
+        self._first_solves: dict[Node, tuple[bytes, tuple | None]] = {}  # site -> its last (weights, solve)
         self._pair_limit_uses: dict[tuple, np.ndarray] = {}
         self._last_costs: tuple = (None, [], [])
         site_set = set(self.sites)
@@ -242,42 +251,45 @@ class RedundantInstance:
             mask[self.limit_edges[limit]] = True
         return mask
 
-    def best_pair_within(self, pairs: dict[Node, Pair], site: Node, edge_weights: np.ndarray,
-                         also: tuple[int, ...] = ()) -> Pair | None:
-        """``best_pair`` within what the other sites leave: off every cable and closure they
-        fill (and the limits ``also``), and off one the pair itself would overfill (its two
-        routes on two parts of a cable opened mid-span take two pairs): searched again
-        without it."""
-        others, blocked = self._blocked(pairs, site, also)
+    def left_for(self, pairs: dict[Node, Pair], site: Node, also: tuple[int, ...] = ()) -> Leftover:
+        """What the sites of ``pairs`` but ``site`` leave it of every limit (counted once for
+        ``pair_floor`` and ``best_pair_within`` of one step): their uses, and the edges of
+        the limits they fill and of the limits ``also``."""
+        others = self.limit_usage(pairs, but=site)
+        return Leftover(others, self.limit_mask(set(np.flatnonzero(others >= self.limit_room).tolist()) | set(also)))
+
+    def best_pair_within(self, left: Leftover, site: Node, edge_weights: np.ndarray) -> Pair | None:
+        """``best_pair`` within what the other sites leave (``left_for``): off every cable and
+        closure they fill (and those ``left_for`` was given), and off one the pair itself would
+        overfill (its two routes on two parts of a cable opened mid-span take two pairs):
+        searched again without it."""
+        blocked = left.blocked.copy()
         while True:
             pair = self.best_pair(site, np.where(blocked, np.inf, edge_weights))
             if pair is None:
                 return None
             mine = self.limit_usage({site: pair})
-            over = np.flatnonzero((mine > 0) & (others + mine > self.limit_room))
+            over = np.flatnonzero((mine > 0) & (left.others + mine > self.limit_room))
             if not len(over):
                 return pair
             blocked |= self.limit_mask(over.tolist())
 
-    def pair_floor(self, pairs: dict[Node, Pair], site: Node, edge_weights: np.ndarray,
-                   also: tuple[int, ...] = ()) -> float:
+    def pair_floor(self, left: Leftover, site: Node, edge_weights: np.ndarray) -> float:
         """A lower bound on the cost of ``best_pair_within``'s pair (inf: there is none): the
         first flow solve of its first search (its branch-and-bound and re-searches only
         forbid more). Remembered: that search starts from it."""
-        _, blocked = self._blocked(pairs, site, also)
-        found = self._first_solve(site, np.where(blocked, np.inf, edge_weights))
+        found = self._first_solve(site, np.where(left.blocked, np.inf, edge_weights))
         return np.inf if found is None else found[3]
 
-    def _blocked(self, pairs: dict[Node, Pair], site: Node, also: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """The other sites' use of each limit, and the edges of the full ones and of ``also``."""
-        others = self.limit_usage(pairs, but=site)
-        return others, self.limit_mask(set(np.flatnonzero(others >= self.limit_room).tolist()) | set(also))
-
     def _first_solve(self, site: Node, edge_weights: np.ndarray):
-        key = (site, hashlib.blake2b(edge_weights.tobytes(), digest_size=16).digest())
-        if key not in self._first_solves:
-            self._first_solves[key] = self.suurballe(site, edge_weights)
-        return self._first_solves[key]
+        """``suurballe`` at ``edge_weights`` with nothing forbidden; the last one per site is
+        kept (``pair_floor`` and the search after it ask for the same; a batch's every step
+        another would pile up)."""
+        key = hashlib.blake2b(edge_weights.tobytes(), digest_size=16).digest()
+        last = self._first_solves.get(site)
+        if last is None or last[0] != key:
+            last = self._first_solves[site] = (key, self.suurballe(site, edge_weights))
+        return last[1]
 
     def fits(self, pairs: dict[Node, Pair], site: Node, pair: Pair) -> bool:
         """Whether ``pair`` fits in what the other sites leave of every cable and closure it takes."""
@@ -550,9 +562,10 @@ def _reroute(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict[Node,
             own = instance.usage({t: pairs[t]})
             dug = (usage - own) > 0
             weights, now = instance.weights(dug), instance.marginal(pairs[t], dug)
-            if instance.pair_floor(pairs, t, weights) > now - 1e-6 + FLOOR_SLACK:
+            left = instance.left_for(pairs, t)
+            if instance.pair_floor(left, t, weights) > now - 1e-6 + FLOOR_SLACK:
                 continue  # no pair of t's is cheaper: its search is not run
-            candidate = instance.best_pair_within(pairs, t, weights)
+            candidate = instance.best_pair_within(left, t, weights)
             if candidate is not None and instance.marginal(candidate, dug) < now - 1e-6:
                 pairs[t] = candidate
                 usage = usage - own + instance.usage({t: candidate})
@@ -571,7 +584,7 @@ def _insert(instance: RedundantInstance, pairs: dict[Node, Pair], order: list[No
     usage = instance.usage(pairs)
     for t in order:
         weights = sharing * instance.per_cable + np.where(usage > 0, 0.0, discount * instance.fixed)
-        pair = instance.best_pair_within(pairs, t, weights)
+        pair = instance.best_pair_within(instance.left_for(pairs, t), t, weights)
         if pair is None and instance.fits(pairs, t, independent[t]):
             pair = independent[t]
         if pair is not None:  # else no risk-free pair within the strands and closures left
@@ -599,12 +612,13 @@ def _within_limits(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict
                 continue
             dug = (dug_by - instance.usage({t: pairs[t]})) > 0
             weights, now = instance.weights(dug), instance.marginal(pairs[t], dug)
-            holders.append((instance.pair_floor(pairs, t, weights, also=(crowded,)) - now, order, t, dug, now))
+            left = instance.left_for(pairs, t, also=(crowded,))
+            holders.append((instance.pair_floor(left, t, weights) - now, order, t, left, weights, dug, now))
         best = None  # (loss, order, t, pair): the least loss, of equal ones the first site
-        for floor, order, t, dug, now in sorted(holders, key=lambda h: h[:2]):
+        for floor, order, t, left, weights, dug, now in sorted(holders, key=lambda h: h[:2]):
             if best is not None and floor > best[0] + FLOOR_SLACK:
                 break  # no site from here on loses less
-            pair = instance.best_pair_within(pairs, t, instance.weights(dug), also=(crowded,))
+            pair = instance.best_pair_within(left, t, weights)
             loss = np.inf if pair is None else instance.marginal(pair, dug) - now
             if best is None or (loss, order) < best[:2]:
                 best = (loss, order, t, pair)

@@ -165,35 +165,45 @@ def limits(net: CandidateNetwork) -> dict[Hashable, Limit]:
     return found
 
 
+def leg_limits(leg) -> list[Hashable]:
+    """The limits a leg is on: its cable's free pairs (a leg along spare strands), the closures
+    at its ends (a route passing one enters and leaves it: two legs on it, one pair join)."""
+    on = [("cable", leg.key[1])] if leg.kind == STRAND else []
+    return on + [("closure", node) for node in (leg.a, leg.b) if node[0] == "x"]
+
+
 def route_limits(route: Route) -> Counter:
     """The units a route takes of each limit (what its change set takes, ``planning.changeset``):
     a pair of a cable on every leg along its strands (the parts of a cable opened mid-span
     share its pairs, and each leg is a link hop on a pair of its own), a pair join in each
-    closure it passes."""
-    taken = Counter(("cable", leg.key[1]) for leg in route.legs if leg.kind == STRAND)
-    return taken + Counter({("closure", node) for leg in route.legs for node in (leg.a, leg.b) if node[0] == "x"})
+    closure it passes (``leg_limits``)."""
+    on = [key for leg in route.legs for key in leg_limits(leg)]
+    return Counter(k for k in on if k[0] == "cable") + Counter({k for k in on if k[0] == "closure"})
+
+
+def legs_on(routes: Iterable[Route], limit: Hashable) -> list[Hashable]:
+    """The routes' legs on ``limit`` (``leg_limits``), by edge id, each once, in route order."""
+    return list(dict.fromkeys(leg.edge_id for route in routes for leg in route.legs if limit in leg_limits(leg)))
 
 
 def cable_users(routes: list[Route]) -> dict[int, int]:
-    """Cable id -> strand pairs the routes take on it."""
-    users: dict[int, int] = defaultdict(int)
-    for route in routes:
-        for leg in route.legs:
-            if leg.kind == STRAND:
-                users[leg.key[1]] += 1
-    return dict(users)
+    """Cable id -> strand pairs the routes take on it (``leg_limits``)."""
+    return dict(Counter(key[1] for route in routes for leg in route.legs for key in leg_limits(leg)
+                        if key[0] == "cable"))
+
+
+def overloaded_limits(routes: Iterable[Route], known: dict[Hashable, Limit]) -> dict[Hashable, tuple[int, int]]:
+    """Limit key -> (routes on it, routes it has room for) for every one of ``known``
+    (``limits``) the routes together overload, in a fixed order (by key)."""
+    users = sum((route_limits(route) for route in routes), Counter())
+    return {k: (users[k], known[k].routes) for k in sorted(users, key=repr) if k in known and users[k] > known[k].routes}
 
 
 def over_capacity(net: CandidateNetwork, routes: list[Route]) -> dict[str, tuple[int, int]]:
     """Cable or closure name -> (routes on it, routes it has room for) for every one the
-    routes overload."""
-    users: dict[Hashable, int] = defaultdict(int)
-    for route in routes:
-        for key, uses in route_limits(route).items():
-            users[key] += uses
+    routes overload (``overloaded_limits``)."""
     known = limits(net)
-    return {known[k].name: (n, known[k].routes) for k, n in sorted(users.items(), key=repr)
-            if k in known and n > known[k].routes}
+    return {known[k].name: load for k, load in overloaded_limits(routes, known).items()}
 
 
 def limit_arcs(net: CandidateNetwork, instance) -> dict[Hashable, list[int]]:
@@ -222,7 +232,7 @@ def strand_capacities(net: CandidateNetwork, instance) -> list[tuple[list[int], 
             for k, arcs in sorted(limit_arcs(net, instance).items(), key=repr)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # ndarray fields: compared and hashed as one object
 class LimitCounter:
     """Of ``strand_capacities`` (or ``planning.bounds.capacity_rows``): each limit's arcs
     (``members``), the arc uses it allows (``room``), and the one rule counting what paths

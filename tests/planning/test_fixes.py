@@ -16,14 +16,15 @@ from typer.testing import CliRunner
 from sqlmodel import select
 
 from cli import app
-from inventory.models import (Cable, CableSegment, Device, Interface, Link, LinkHop, RouteNode, Site,
+from inventory.models import (Cable, CableSegment, Device, Interface, Link, LinkHop, OpticType, RouteNode, Site,
                               TrenchSegment)
 from netops import db as dbmod
 from netops.db import session_scope
 from netops.geo import line_length_m
 from planning import fixes
-from planning.connect import ConnectPlan, bill_of_materials, bom_total
+from planning.connect import ConnectPlan, bill_of_materials, bom_total, fibre_path
 from planning.context import NetworkOptions, load_network
+from planning.loss_budget import loss_budget, optics_from_inventory
 from planning.routing import Route, make_leg
 from tests.planning.test_one_rule import walk_problems
 from topology.network import Network
@@ -406,6 +407,34 @@ def test_a_site_without_any_route_is_listed_and_exits_1(sqlite_url, tmp_path):
     assert {s["site"] for s in out["sites"]} == {"SCH-A", "KITA-B", "KITA-C"}
 
 
+def test_a_fix_takes_a_longer_reach_optic_when_the_shortest_misses_the_margin(sqlite_url, tmp_path):
+    """As `plan connect` chooses (``planning.loss_budget.best_budget``): the shortest-reach optic
+    covering KITA-C's 300 m fix keeps 2.7 dB (< 3 dB), the longer-reach one keeps ~9.8 dB. The
+    fix is planned on that one, not flagged (main took the first, flagged)."""
+
+    def town_with_optics(town: Town) -> None:
+        spur_town(town)
+        for name, nm, reach, tx, rx in (("short-4db", 1310, 10.0, -10.0, -14.0), ("long-11db", 1550, 40.0, -4.7, -15.8)):
+            town.add(OpticType(name=name, standard="1000BASE-LX", wavelength_nm=nm, reach_km=reach, tx_min_dbm=tx,
+                               rx_sensitivity_dbm=rx, source="test"))
+
+    db, streets = build(sqlite_url, tmp_path, town_with_optics)
+    out = json.loads(run(["--db", db, "plan", "fixes", "--streets", str(streets), "--json"]))
+    budgets = {f["site"]: f["loss_budget"] for f in out["fixes"]}
+    assert budgets["KITA-C"]["optic"] == "long-11db" and not budgets["KITA-C"]["flagged"], budgets
+    short = loss_budget(budgets["KITA-C"]["length_m"], next(o for o in optics(db) if o.name == "short-4db"),
+                              splices=budgets["KITA-C"]["splices"])
+    assert short.flagged  # the first choice would have been flagged: the test can fail
+
+
+def optics(db_url: str) -> list:
+    engine = dbmod.make_engine(db_url)
+    with session_scope(engine) as session:
+        found = optics_from_inventory(session)
+    engine.dispose()
+    return found
+
+
 # -- the seeded city ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def city(seeded_city):
@@ -444,6 +473,10 @@ def test_every_weak_site_of_the_seeded_city_gets_a_fix(city):
     gelsenkirchen = {s for s in ranked.weak if towns[s] not in ONE_POP_TOWNS}
     assert gelsenkirchen and gelsenkirchen.isdisjoint(ranked.unfixable)
     assert {s for f in ranked.fixes for s in f.protected} == set(ranked.weak) - set(ranked.unfixable)
+    # each fix's loss budget counts its fibre's splices as `plan connect`'s does: a pair join at
+    # every closure its spare strands pass (main counted a new cable's: 3 where 13 are)
+    on_strands = [f for f in ranked.fixes if fibre_path(f.route).closures]
+    assert on_strands and all(f.plan.loss[0].splices == fibre_path(f.route).fibre_splices for f in ranked.fixes)
     assert [f.per_keur for f in ranked.fixes] == sorted((f.per_keur for f in ranked.fixes), reverse=True)
     for fix in ranked.fixes[:3]:  # the fast count against the audits run again on the fixed city
         assert fix.protected == fixes.protected_by_audit(net, result.cand, fix, ranked.weak), fix.site.code

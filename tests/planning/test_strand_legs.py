@@ -64,7 +64,7 @@ def test_a_pair_search_never_overfills_a_cable_with_its_own_two_routes():
     pair = _two_part_pair(instance, site)
     weights = np.full(len(instance.edges), 1e6)
     weights[[e for route in pair.edges for e in route]] = 1.0
-    found = instance.best_pair_within({}, site, weights)
+    found = instance.best_pair_within(instance.left_for({}, site), site, weights)
     assert found is None or instance.fits({}, site, found)
     if found is not None:
         legs = [leg for route in found.routes for leg in route.legs if leg.kind == STRAND]
@@ -123,7 +123,7 @@ def test_a_search_beside_a_limit_others_overfill_ends_and_fits():
 
     instance.best_pair = counted
     weights = instance.weights(np.zeros(len(instance.edges), dtype=bool))
-    pair = instance.best_pair_within(overfilling, second, weights)
+    pair = instance.best_pair_within(instance.left_for(overfilling, second), second, weights)
     assert pair is not None and not instance.limit_usage({second: pair})[instance.limit_names.index("cable CAB-1")]
     # the pair fits: what it takes is within what the others leave, whatever they overfill
     assert instance.fits(overfilling, second, pair)

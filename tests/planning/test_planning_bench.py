@@ -1,0 +1,36 @@
+"""The planning benchmark's own checks: a figure contradicting another stops the run, and a
+batch without a bound (nothing planned) is no crash."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from planning.bounds import LowerBound
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import planning_bench  # noqa: E402
+
+
+def test_a_plan_without_a_bound_is_checked_and_printed():
+    nothing = SimpleNamespace(routing_eur=0.0, bound=None)
+    planning_bench.check_plan("empty batch", nothing)  # main: AttributeError on plan.bound.method
+    assert "no bound" in planning_bench.stated_gap(nothing)
+
+
+def test_a_bound_above_the_plan_stops_the_run():
+    lying = SimpleNamespace(routing_eur=100.0, bound=LowerBound(101.0, "LP relaxation"))
+    with pytest.raises(SystemExit, match="LP relaxation bound 101.00 above the plan 100.00"):
+        planning_bench.check_plan("batch", lying)
+    fine = SimpleNamespace(routing_eur=100.0, bound=LowerBound(99.0, "LP relaxation"))
+    planning_bench.check_plan("batch", fine)
+    assert planning_bench.stated_gap(fine) == "100 ≥ 99 (LP relaxation): 1.0 %"
+
+
+def test_a_plan_below_the_optimum_stops_the_run():
+    with pytest.raises(SystemExit, match="plan 90.00 below the exact optimum 100.00"):
+        planning_bench.check_order("cut", 90.0, 100.0)
+    planning_bench.check_order("cut", 100.0, 100.0, LP=None, generated=99.0)
