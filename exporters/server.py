@@ -53,7 +53,7 @@ DEFAULT_MODULES = "system,interfaces"
 #: module names one request may list (duplicates included) before it is refused
 MAX_MODULE_ENTRIES = 32
 #: module failures that prove the agent answered: the device is up, the module is not
-AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "oid_loop", "table_too_large"))
+AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "oid_loop", "table_too_large", "row_without_value"))
 #: SNMPv3 refusals (usmStats reports) and a privacy key the agent could not decrypt with:
 #: all read as one reason for the target, ``auth``
 AUTH_REASONS = frozenset(("auth_failure", "wrong_digest", "unknown_user", "unknown_engine_id", "decryption_error",
@@ -264,7 +264,7 @@ def make_app(poller: Poller, engine: Engine | None = None,
         if device is not None and device.profile == auth:
             return TargetNotPolled(f"device {device.name} is bound to SNMP profile {auth!r}, which the exporter "
                                    "does not hold: its secrets are missing (the exporter's log names them)")
-        return TargetError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(poller.profiles))}")
+        return TargetError(poller.unknown_profile(auth))
 
     async def checked(request: web.Request) -> tuple[Target, list[str], str]:
         """The request's target (as the policy resolves it), modules and profile, or the
