@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import re
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -154,6 +155,11 @@ class ExporterCollector:
                                 value=p.limiter.waiting)
         yield GaugeMetricFamily("netops_exporter_targets_in_flight_limit", "Targets polled at once, at most.",
                                 value=p.limiter.limit)
+        # /sd's snmp_credentials label says which profiles this exporter holds: replicas behind
+        # one address that hold different ones flip it (NetopsExporterProfilesDisagree)
+        yield GaugeMetricFamily("netops_exporter_auth_profiles_digest",
+                                "CRC-32 of the names of the auth profiles this exporter holds (sorted, one a line).",
+                                value=zlib.crc32("\n".join(sorted(p.profiles)).encode()))
         packets = CounterMetricFamily("netops_exporter_snmp_packets", "SNMP datagrams by direction and kind.",
                                       labels=["kind"])
         for kind in ("packets_sent", "packets_received", "retries", "timeouts", "malformed_packets",
