@@ -116,7 +116,7 @@ class Poller:
         except ValueError:
             pass
         try:
-            async with asyncio.timeout_at(deadline):  # the loop's clock is time.monotonic
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):  # uvloop's clock is its own
                 infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_UNSPEC,
                                                                      type=socket.SOCK_DGRAM)
         except TimeoutError:
