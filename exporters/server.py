@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import re
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -53,7 +54,7 @@ DEFAULT_MODULES = "system,interfaces"
 #: module names one request may list (duplicates included) before it is refused
 MAX_MODULE_ENTRIES = 32
 #: module failures that prove the agent answered: the device is up, the module is not
-AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "oid_loop", "table_too_large"))
+AGENT_ANSWERED = frozenset(("error_status", "oid_not_increasing", "oid_loop", "table_too_large", "row_without_value"))
 #: SNMPv3 refusals (usmStats reports) and a privacy key the agent could not decrypt with:
 #: all read as one reason for the target, ``auth``
 AUTH_REASONS = frozenset(("auth_failure", "wrong_digest", "unknown_user", "unknown_engine_id", "decryption_error",
@@ -154,6 +155,11 @@ class ExporterCollector:
                                 value=p.limiter.waiting)
         yield GaugeMetricFamily("netops_exporter_targets_in_flight_limit", "Targets polled at once, at most.",
                                 value=p.limiter.limit)
+        # /sd's snmp_credentials label says which profiles this exporter holds: replicas behind
+        # one address that hold different ones flip it (NetopsExporterProfilesDisagree)
+        yield GaugeMetricFamily("netops_exporter_auth_profiles_digest",
+                                "CRC-32 of the names of the auth profiles this exporter holds (sorted, one a line).",
+                                value=zlib.crc32("\n".join(sorted(p.profiles)).encode()))
         packets = CounterMetricFamily("netops_exporter_snmp_packets", "SNMP datagrams by direction and kind.",
                                       labels=["kind"])
         for kind in ("packets_sent", "packets_received", "retries", "timeouts", "malformed_packets",
@@ -264,7 +270,7 @@ def make_app(poller: Poller, engine: Engine | None = None,
         if device is not None and device.profile == auth:
             return TargetNotPolled(f"device {device.name} is bound to SNMP profile {auth!r}, which the exporter "
                                    "does not hold: its secrets are missing (the exporter's log names them)")
-        return TargetError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(poller.profiles))}")
+        return TargetError(poller.unknown_profile(auth))
 
     async def checked(request: web.Request) -> tuple[Target, list[str], str]:
         """The request's target (as the policy resolves it), modules and profile, or the

@@ -29,13 +29,11 @@ import time
 from dataclasses import dataclass
 
 from netops.errors import NetopsError
+from netops.settings import tcp_port
 
 DEFAULT_PORT = 161
 #: the profile of a device that names none (built in: community ``public``, no secret)
 DEFAULT_AUTH = "public_v2"
-#: a port as Prometheus and people write it: ASCII digits only (``int()`` also takes
-#: ``+161``, ``16_100``, `` 161`` and full-width digits)
-_PORT = re.compile(r"[0-9]{1,5}", re.ASCII)
 #: one label of a host name after IDNA encoding: letters, digits, inner hyphens, and the
 #: underscore device names may hold
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)", re.ASCII)
@@ -114,9 +112,10 @@ def _shown(text: str) -> str:
 
 
 def _port(text: str, port: str) -> int:
-    if not _PORT.fullmatch(port) or not 0 < int(port) < 65536:
+    number = tcp_port(port)
+    if not number:  # None, or 0: no port to send to
         raise TargetError(f"target {_shown(text)}: port {_shown(port)} is not a number from 1 to 65535")
-    return int(port)
+    return number
 
 
 def _host(text: str, host: str) -> str:
@@ -186,7 +185,7 @@ class TargetPolicy:
         else None. Such a device is down, or not polled, as the same device under a host name
         is, not a malformed request; nothing is ever sent to it, so the port is left at 161."""
         name, colon, port = text.rpartition(":")
-        for candidate in (text, name if colon and port.isdigit() else ""):
+        for candidate in (text, name if colon and tcp_port(port) is not None else ""):
             device = self._index[1].get(candidate.lower()) if candidate else None
             if device is not None and device.address is None:
                 return Target(device.name.lower())

@@ -125,8 +125,11 @@ def dashboard() -> dict:
     ], 24, 6)
 
     lay.row("Site drill-down ($site)")
-    lay.panel("stat", "Devices up", [_target(f"up{{{SITE}, {POLLED}}}", "{{device}}")], 6, 5)
-    lay.panel("stat", "Uptime", [_target(f"sys_uptime_seconds{{{SITE}}}", "{{device}}")], 6, 5,
+    lay.panel("stat", "Devices up", [_target(f"up{{{SITE}, {POLLED}}}", "{{device}}")], 5, 5)
+    # not polled: neither up nor down, counted apart (left out of "Devices up" they vanished)
+    lay.panel("stat", "Devices not polled at the site (no SNMP credentials)",
+              [_target(f"count(up{{{SITE}, {NOT_POLLED}}}) or vector(0)")], 2, 5)
+    lay.panel("stat", "Uptime", [_target(f"sys_uptime_seconds{{{SITE}}}", "{{device}}")], 5, 5,
               unit="s")
     lay.panel("state-timeline", "Interface state (IF-MIB: 1 up, 2 down, 5 dormant, 7 lower layer down)",
               [_target(f"if_oper_status{{{SITE}}}", "{{device}} {{if_name}}")], 12, 5)

@@ -37,9 +37,9 @@ def _tool(name: str, *globs: str) -> str:
 
 
 def _rules_in_files() -> int:
-    """Alerting rules written in the rule files (what promtool and Prometheus must both find)."""
+    """Alerting and recording rules written in the rule files (what promtool and Prometheus must both find)."""
     return sum(1 for path in RULES.glob("*.yml") for line in path.read_text().splitlines()
-               if line.lstrip().startswith("- alert:"))
+               if line.lstrip().startswith(("- alert:", "- record:")))
 
 
 def _run(*args: str, cwd: Path | None = None) -> str:

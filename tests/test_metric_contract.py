@@ -86,7 +86,9 @@ def _dashboard_exprs() -> list[str]:
 
 
 def _rule_exprs() -> list[str]:
-    return re.findall(r"expr: \|?\n?((?:.+\n)+?)\s+(?:for|labels|keep_firing_for):", RULES.read_text("utf-8"))
+    # an alert's expression ends at its next key, a recording rule's at the next rule
+    return re.findall(r"expr: \|?\n?((?:.+\n)+?)\s+(?:for:|labels:|keep_firing_for:|- alert:|- record:)",
+                      RULES.read_text("utf-8"))
 
 
 def referenced_metric_names() -> set[str]:

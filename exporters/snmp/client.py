@@ -311,12 +311,9 @@ class SnmpClient:
             data = await self._exchange(address, session.discovery_message, *patience)
             try:
                 _msg_id, pdu = session.decode(data)
+                if pdu.tag != ber.REPORT:
+                    raise ber.BerError(f"a PDU of type 0x{pdu.tag:02x} where a Report belongs")
                 engine = session.report_engine(data)
-                # RFC 3411: an snmpEngineID is 5 to 32 octets; our own discovery message sent
-                # back has none (and keys localised to no engine fail in the cipher)
-                if pdu.tag != ber.REPORT or not 5 <= len(engine[0]) <= 32:
-                    raise ber.BerError(f"a PDU of type 0x{pdu.tag:02x} with an engine ID of {len(engine[0])} "
-                                       "octets where a Report with the agent's engine ID belongs")
             except ber.BerError as exc:  # usm.UsmError among them
                 self.stats["malformed_packets"] += 1
                 raise SnmpError("malformed_response", f"engine discovery: {exc}") from None
@@ -349,7 +346,11 @@ class SnmpClient:
             if reason != "not_in_time_window":
                 raise SnmpError(reason, "the agent refused our SNMPv3 credentials"
                                 if reason in ("wrong_digest", "unknown_user", "decryption_error") else "")
-            session.learn(*session.report_engine(data))
+            try:
+                session.learn(*session.report_engine(data))
+            except ber.BerError as exc:  # learnt as the engine, no engine ID would stand for the agent's
+                self.stats["malformed_packets"] += 1
+                raise SnmpError("malformed_response", f"notInTimeWindow report: {exc}") from None
         raise SnmpError("not_in_time_window")
 
     async def get(self, address, profile: AuthProfile, oids: list[bytes], deadline: float,
@@ -392,6 +393,7 @@ class SnmpClient:
 
 
 _oid_of, _tag_of = operator.itemgetter(0), operator.itemgetter(1)
+_EXCEPTION_NAMES = {ber.NO_SUCH_OBJECT: "noSuchObject", ber.NO_SUCH_INSTANCE: "noSuchInstance"}
 
 
 def _stop_at_a_repeat(taken_before: dict[bytes, int], into: dict[bytes, list[ber.VarBind]],
@@ -439,8 +441,15 @@ def read_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[
         taken = 0
         inside = len(column)  # an OID in the column is longer than the column
         for oid, tag, _raw in part:
-            if tag in ber.EXCEPTION_TAGS or len(oid) <= inside or not oid.startswith(column):
+            if len(oid) <= inside or not oid.startswith(column) or tag == ber.END_OF_MIB_VIEW:
                 break
+            if tag in ber.EXCEPTION_TAGS:
+                # noSuchObject/noSuchInstance for a row inside the table: RFC 3416 allows GETBULK
+                # no such value (endOfMibView alone). Ending the column there (gosnmp and so
+                # snmp_exporter do) dropped the rest of the table silently; the module is
+                # down for it now (the rows of the answers before this one kept)
+                raise SnmpError("row_without_value", f"{_EXCEPTION_NAMES[tag]} for {ber.oid_to_str(oid)} "
+                                "inside a GETBULK answer: the agent gave that row no value")
             taken += 1
         if taken:
             if taken < rows:

@@ -47,17 +47,21 @@ BOOT_TOLERANCE_S = 10.0
 @dataclass
 class CacheEntry:
     stamp: Any  # what must not change for the entry to stay valid (e.g. ifNumber, ifTableLastChange); None: nothing tells
-    uptime: int  # sysUpTime (hundredths of a second) when fetched
+    uptime: int | None  # sysUpTime (hundredths of a second) when fetched; None: the agent told none
     fetched: float  # when (monotonic seconds) the agent answered that sysUpTime
     value: Any
 
-    def same_boot(self, uptime: int, now: float) -> bool:
+    def same_boot(self, uptime: int | None, now: float) -> bool:
         """Whether an agent answering ``uptime`` at ``now`` has not restarted since this
         entry was fetched. A smaller sysUpTime is a restart, and so is one that grew less
         than our clock did: an agent restarted twice within the TTL (a crash loop) is
         scraped with a sysUpTime above the one cached soon after its first start, and its
         interfaces may have been renumbered with ifNumber and an ifTableLastChange of 0
-        looking as before."""
+        looking as before. An agent that tells no sysUpTime (its view hides it, or it is no
+        number) gives no boot to compare: the stamp and the TTL decide alone (read as 0, its
+        "boot moment" moved with our clock and every scrape walked the labels again)."""
+        if uptime is None or self.uptime is None:
+            return uptime is self.uptime  # unknown both times; one known, one not: refetch once
         return uptime >= self.uptime and abs((now - uptime / 100) - (self.fetched - self.uptime / 100)) \
             <= BOOT_TOLERANCE_S
 
@@ -72,7 +76,7 @@ class LabelCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple, stamp: Any, uptime: int, now: float) -> Any:
+    def get(self, key: tuple, stamp: Any, uptime: int | None, now: float) -> Any:
         entry = self._entries.get(key)
         if entry is not None and stamp is not None and entry.stamp == stamp and entry.same_boot(uptime, now) \
                 and now - entry.fetched < self.ttl_s:
@@ -81,7 +85,7 @@ class LabelCache:
         self.misses += 1
         return None
 
-    def put(self, key: tuple, stamp: Any, uptime: int, now: float, value: Any) -> None:
+    def put(self, key: tuple, stamp: Any, uptime: int | None, now: float, value: Any) -> None:
         if len(self._entries) >= self.max_entries and key not in self._entries:
             self._entries.pop(next(iter(self._entries)))  # oldest first: dicts keep insertion order
         self._entries[key] = CacheEntry(stamp, uptime, now, value)
@@ -113,14 +117,18 @@ class PollContext:
     slot: Any = None  # client.Slot: let go while the agent makes us wait for a retransmission
     notes: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        vb = self.base.get(SYS_UPTIME)
+        #: sysUpTime (hundredths of a second), None when the agent tells none: its view hides
+        #: it, or it sent no number (the System module says which; the label cache then
+        #: cannot tell a reboot and leaves that to the stamps and the TTL)
+        self.uptime: int | None = self.base_int(SYS_UPTIME) if vb is not None and vb[1] in ber.NUMERIC_TAGS \
+            else None
+
     def base_int(self, oid: bytes, default: int = 0) -> int:
         vb = self.base.get(oid)
         value = ber.value_of(vb[1], vb[2]) if vb is not None else None
         return value if isinstance(value, int) else default
-
-    @property
-    def uptime(self) -> int:
-        return self.base_int(SYS_UPTIME)
 
     async def walk(self, columns: list[bytes]) -> dict[bytes, list[ber.VarBind]]:
         into: dict[bytes, list[ber.VarBind]] = {}
@@ -175,12 +183,11 @@ class SystemModule(Module):
     def render(self, ctx, data, out):
         uptime = Family("sys_uptime_seconds", "gauge",
                         "Time since the SNMP agent (re)started (SNMPv2-MIB sysUpTime).")
-        if SYS_UPTIME in ctx.base:
-            tag = ctx.base[SYS_UPTIME][1]
-            if tag not in ber.NUMERIC_TAGS:
-                # read as 0 it was "rebooted a moment ago" on every scrape (NetopsDeviceRebooted)
-                raise ber.BerError(f"sysUpTime is no number (tag {tag:#04x}): no uptime to tell")
+        if ctx.uptime is not None:
             uptime.add("", ctx.uptime / 100)
+        elif SYS_UPTIME in ctx.base:
+            # read as 0 it was "rebooted a moment ago" on every scrape (NetopsDeviceRebooted)
+            raise ber.BerError(f"sysUpTime is no number (tag {ctx.base[SYS_UPTIME][1]:#04x}): no uptime to tell")
         info = Family("sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
         if SYS_NAME in ctx.base or SYS_OBJECT_ID in ctx.base:  # not made up for an agent whose view hides both
             _, _, name = ctx.base.get(SYS_NAME, (b"", ber.OCTET_STRING, b""))

@@ -98,22 +98,32 @@ class Poller:
             raise ScrapeRequestError(f"unknown module(s) {unknown or modules}; known: {', '.join(MODULES)}")
         profile = self.profiles.get(auth)
         if profile is None:
-            raise ScrapeRequestError(f"unknown auth profile {auth!r}; known: {', '.join(sorted(self.profiles))}")
+            raise ScrapeRequestError(self.unknown_profile(auth))
         return profile
 
-    async def _resolve(self, host: str) -> str:
+    def unknown_profile(self, auth: str) -> str:
+        """What a request naming a profile this exporter does not hold is told (/snmp says it too)."""
+        return f"unknown auth profile {auth!r}; known: {', '.join(sorted(self.profiles))}"
+
+    @staticmethod
+    async def _resolve(host: str, deadline: float) -> list[str]:
+        """The host's addresses, both families in getaddrinfo's order (RFC 6724): AF_INET
+        alone read an IPv6-only name as unresolvable (or, for ::1, as 127.0.0.1: glibc maps
+        it). Within the scrape's deadline: a resolver that does not answer is a timeout, not
+        a scrape Prometheus gives up on with nothing."""
         try:
-            return str(ipaddress.ip_address(host))
+            return [str(ipaddress.ip_address(host))]
         except ValueError:
             pass
         try:
-            # both families, in getaddrinfo's order (RFC 6724): AF_INET alone read an IPv6-only
-            # name as unresolvable (or, for ::1, as 127.0.0.1: glibc maps it)
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_UNSPEC,
-                                                                 type=socket.SOCK_DGRAM)
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):  # uvloop's clock is its own
+                infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_UNSPEC,
+                                                                     type=socket.SOCK_DGRAM)
+        except TimeoutError:
+            raise SnmpError("timeout", f"{host}: not resolved within the scrape") from None
         except OSError as exc:
             raise SnmpError("unresolvable", f"{host}: {exc}") from None
-        return infos[0][4][0]
+        return list(dict.fromkeys(info[4][0] for info in infos))
 
     async def scrape(self, target: str, modules: list[str], auth: str = "public_v2",
                      scrape_timeout_s: float | None = None) -> str:
@@ -155,25 +165,40 @@ class Poller:
                             [ModuleResult(*result) for result in results])
 
     async def _poll(self, host, port, profile, modules, deadline, families, results) -> int:
-        address = (await self._resolve(host), port)
-        with self.client.hold(address):  # one connected socket for the whole scrape
-            base = await self._probe(address, profile, deadline)
-            answered = time.monotonic()  # before the wait for a slot: the cache dates sysUpTime by it
-            slot = Slot(self.limiter)
-            await slot.hold(deadline)
-            try:
-                ctx = PollContext(self.client, address, profile, deadline, self.cache, base, answered, slot)
-                varbinds = len(base)
-                for position, name in enumerate(modules):
-                    varbinds += await self._run_module(name, ctx, families, results)
-                    if results[-1][2] in NO_ANSWER:
-                        # the agent fell silent (or the time is up): the modules after it would each
-                        # wait out the timeout again and log a line of their own; they share its reason
-                        results += [(rest, False, results[-1][2], 0.0) for rest in modules[position + 1:]]
-                        break
-                return varbinds
-            finally:
-                slot.let_go()
+        *preferred, last = await self._resolve(host, deadline)
+        for ip in preferred:
+            # a name with addresses of both families: the preferred one dead (no route, nothing
+            # listening) read the device down; the next is tried, within the same deadline
+            with self.client.hold((ip, port)):  # one connected socket for the whole scrape
+                try:
+                    base = await self._probe((ip, port), profile, deadline)
+                except SnmpError as exc:
+                    if exc.reason not in NO_ANSWER:
+                        raise
+                    log.info("target %s: no answer at %s (%s), trying the next address", host, ip, exc.reason)
+                    continue
+                return await self._poll_modules((ip, port), base, profile, modules, deadline, families, results)
+        with self.client.hold((last, port)):
+            base = await self._probe((last, port), profile, deadline)
+            return await self._poll_modules((last, port), base, profile, modules, deadline, families, results)
+
+    async def _poll_modules(self, address, base, profile, modules, deadline, families, results) -> int:
+        answered = time.monotonic()  # before the wait for a slot: the cache dates sysUpTime by it
+        slot = Slot(self.limiter)
+        await slot.hold(deadline)
+        try:
+            ctx = PollContext(self.client, address, profile, deadline, self.cache, base, answered, slot)
+            varbinds = len(base)
+            for position, name in enumerate(modules):
+                varbinds += await self._run_module(name, ctx, families, results)
+                if results[-1][2] in NO_ANSWER:
+                    # the agent fell silent (or the time is up): the modules after it would each
+                    # wait out the timeout again and log a line of their own; they share its reason
+                    results += [(rest, False, results[-1][2], 0.0) for rest in modules[position + 1:]]
+                    break
+            return varbinds
+        finally:
+            slot.let_go()
 
     async def _probe(self, address, profile: AuthProfile, deadline: float) -> dict:
         """The base GET, outside the slots: one try for a known dead target."""

@@ -253,7 +253,10 @@ class UsmSession:
         return msg_id, pdu
 
     def report_engine(self, data: bytes) -> tuple[bytes, int, int]:
-        """engine ID, boots, time of an (unauthenticated) message: for discovery."""
+        """engine ID, boots, time of an (unauthenticated) message: for discovery, and for
+        every re-learning after a notInTimeWindow report. BerError when the engine ID is
+        none: RFC 3411's snmpEngineID is 5 to 32 octets; our own discovery message sent back
+        has none, and keys localised to no engine fail in the cipher."""
         tag, pos, end = ber.read_header(data, 0, len(data))
         _, pos = ber.read_int(data, pos, end)
         _, _, pos = ber.read_header(data, pos, end)
@@ -262,6 +265,8 @@ class UsmSession:
         engine_id, spos = ber.read_octets(sec_raw, spos, send)
         boots, spos = ber.read_int(sec_raw, spos, send)
         engine_time, spos = ber.read_int(sec_raw, spos, send)
+        if not 5 <= len(engine_id) <= 32:
+            raise ber.BerError(f"an engine ID of {len(engine_id)} octets where the agent's (5 to 32) belongs")
         return engine_id, boots, engine_time
 
 

@@ -1,10 +1,19 @@
-"""Run inside a fresh `unshare -m -n` namespace (by test_down_hunt.py): the namespace's own
-/etc/hosts (bind-mounted, private to it) names an IPv6-only device at ::1, snmpd listens on
-::1 alone, and the poller scrapes it by name. Prints the modules' status as JSON."""
+"""Run inside a fresh `unshare -m -n` namespace (by test_down_hunt.py), the namespace's own
+/etc/hosts and /etc/resolv.conf bind-mounted (private to it). Prints JSON.
+
+- ``v6only``: /etc/hosts names an IPv6-only device at ::1, snmpd listens on ::1 alone, and
+  the poller scrapes it by name: the modules' status.
+- ``dual``: /etc/hosts names a device at ::1 and 127.0.0.1; snmpd listens on the address
+  getaddrinfo lists last, so the preferred one is dead: the order and the modules' status.
+- ``silent_dns``: a name in no hosts file, asked of a name server that never answers (a
+  UDP socket on 127.0.0.1:53 that reads and says nothing), Prometheus waiting 2 s: the
+  modules' status.
+"""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,20 +24,37 @@ from tests.exporter.conftest import module_status, scrape, test_profiles
 from tests.support import snmpd
 
 NAME = "v6only-sw1"
+DUAL = "dual-sw1"
 
 
-def main() -> None:
+def bind_mount(tmp: Path, name: str, text: str) -> None:
+    (tmp / name).write_text(text)
+    subprocess.run(["mount", "--bind", str(tmp / name), f"/etc/{name}"], check=True)
+
+
+def main(mode: str) -> None:
     tmp = Path(tempfile.mkdtemp())
-    (tmp / "hosts").write_text(f"::1 {NAME}\n")
-    subprocess.run(["mount", "--bind", str(tmp / "hosts"), "/etc/hosts"], check=True)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    agent = snmpd.start(tmp / "snmpd", host="::1")
+    poller = Poller(test_profiles(timeout_s=0.5, retries=1))
+    if mode == "silent_dns":
+        bind_mount(tmp, "hosts", "127.0.0.1 localhost\n")
+        bind_mount(tmp, "resolv.conf", "nameserver 127.0.0.1\n")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(("127.0.0.1", 53))
+            text = scrape(poller, "nowhere.example.net:161", ["system"], "city_v2", timeout=2.0)
+        json.dump(module_status(text), sys.stdout)
+        return
+    bind_mount(tmp, "hosts", f"::1 {NAME}\n" if mode == "v6only" else f"::1 {DUAL}\n127.0.0.1 {DUAL}\n")
+    order = [info[4][0] for info in socket.getaddrinfo(NAME if mode == "v6only" else DUAL, None,
+                                                       socket.AF_UNSPEC, socket.SOCK_DGRAM)]
+    agent = snmpd.start(tmp / "snmpd", host=order[-1])
     try:
-        text = scrape(Poller(test_profiles(timeout_s=0.5, retries=1)), f"{NAME}:{agent.port}", ["system"], "city_v2")
+        text = scrape(poller, f"{NAME if mode == 'v6only' else DUAL}:{agent.port}", ["system"], "city_v2")
     finally:
         agent.stop()
-    json.dump(module_status(text), sys.stdout)
+    json.dump(module_status(text) if mode == "v6only" else {"order": order, "status": module_status(text)},
+              sys.stdout)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "v6only")

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from exporters.server import down_reason
+from exporters.snmp import ber, usm
+from exporters.snmp.client import peek_request_id
 from exporters.snmp.modules import BOOT_TOLERANCE_S
 from exporters.snmp.poller import Poller
 from tests.exporter.conftest import module_status, samples, test_profiles
@@ -45,10 +47,13 @@ class Reflector:
         while True:
             try:
                 data, peer = self.sock.recvfrom(65535)
-                self.sock.sendto(data, peer)
+                self.sock.sendto(self.reply(data), peer)
             except OSError:  # closed: the test is over
                 return
             self.reflected += 1
+
+    def reply(self, data: bytes) -> bytes:
+        return data
 
     def __enter__(self) -> "Reflector":
         self._thread.start()
@@ -82,6 +87,51 @@ def test_our_own_request_sent_back_is_no_answer(snmp_exporter, auth):  # noqa: F
     assert module_status(ours.body) == dict.fromkeys(["system", "interfaces", "lldp"], (0, "malformed_response"))
     assert "sys_uptime_seconds " not in ours.body
     assert down_reason(ours.modules) == "malformed_response"  # /snmp: 503, up 0
+
+
+
+class EngineReporter(Reflector):
+    """A UDP peer on loopback that answers SNMPv3 engine discovery with a proper engine ID
+    and every request after it with an unauthenticated notInTimeWindow Report whose engine
+    ID is ``later_engine``: a broken agent."""
+
+    ENGINE = b"\x80\x00\x1f\x88\x80engine"
+
+    def __init__(self, later_engine: bytes):
+        super().__init__()
+        self.later_engine = later_engine
+        self.framer = usm.UsmSession(usm.UsmUser("u", "sha", "auth-key-0123", "aes", "priv-key-4567"))
+
+    def reply(self, data: bytes) -> bytes:
+        msg_id = peek_request_id(data)
+        engine = self.ENGINE if self.reflected == 0 else self.later_engine
+        varbind = ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, ber.parse_oid("1.3.6.1.6.3.15.1.1.2.0"))
+                          + ber.tlv(ber.COUNTER32, b"\x01"))
+        pdu = ber.tlv(ber.REPORT, ber.encode_int(msg_id) + ber.encode_int(0) + ber.encode_int(0)
+                      + ber.tlv(ber.SEQUENCE, varbind))
+        return self.framer._frame(msg_id, 0, engine, 1, 100, b"", b"", b"",
+                                  ber.tlv(ber.SEQUENCE, ber.tlv(4, engine) + ber.tlv(4, b"") + pdu))
+
+
+@pytest.mark.parametrize("later_engine", [b"", b"\x80\x00"])
+def test_a_v3_engine_id_of_no_agent_is_refused_after_discovery_too(later_engine):
+    """The engine ID was checked (5 to 32 octets) on the first discovery only: a
+    notInTimeWindow Report after it re-learnt whatever engine ID it carried (none, two
+    octets), keys were localised to it and the scrape read not_in_time_window, as if the
+    agent's clock were the trouble. Now every engine ID learnt from a Report is checked."""
+    with EngineReporter(later_engine) as peer:
+        poller = Poller(test_profiles(timeout_s=0.4, retries=1))
+
+        async def scrape():
+            await poller.start()
+            try:
+                return await poller.scrape_result(peer.target, ["system"], "city_v3", 2.0)
+            finally:
+                poller.close()
+
+        ours = asyncio.run(scrape())
+    assert peer.reflected >= 2  # discovery, then the GET
+    assert module_status(ours.body) == {"system": (0, "malformed_response")}
 
 
 # -- an agent restarted twice: sysUpTime above the cached one, yet a new boot -------------
@@ -210,12 +260,34 @@ def test_an_ipv6_only_name_is_polled_at_its_ipv6_address():
     down either way for a device that answers. In a namespace of its own (its /etc/hosts
     bind-mounted: ``v6only-sw1`` is ::1 alone) snmpd listens on ::1 only, and the name is
     polled there."""
+    assert in_own_namespace("v6only") == {"system": [1, ""]}
+
+
+def in_own_namespace(mode: str):
+    """What tests/exporter/netns_v6name.py prints in ``mode``, run in a mount and network namespace of its own."""
     if not snmpd.available() or shutil.which("unshare") is None or os.geteuid() != 0:
         pytest.skip("needs snmpd, unshare and root for a mount and network namespace")
-    result = subprocess.run(["unshare", "-m", "-n", sys.executable, "-m", "tests.exporter.netns_v6name"],
+    result = subprocess.run(["unshare", "-m", "-n", sys.executable, "-m", "tests.exporter.netns_v6name", mode],
                             cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout) == {"system": [1, ""]}
+    return json.loads(result.stdout)
+
+
+def test_a_dual_stack_name_whose_preferred_address_is_dead_is_polled_at_the_other():
+    """A name with an IPv6 and an IPv4 address (``dual-sw1``: ::1 and 127.0.0.1 in the
+    namespace's /etc/hosts), snmpd listening on the one getaddrinfo lists last. The poller
+    took the first address alone and read the device down (``unreachable``), as snmp_exporter
+    does; now each address is tried within the scrape's deadline."""
+    got = in_own_namespace("dual")
+    assert sorted(got["order"]) == ["127.0.0.1", "::1"]
+    assert got["status"] == {"system": [1, ""]}
+
+
+def test_a_name_server_that_never_answers_is_a_timeout_within_the_scrape():
+    """Resolution was not bounded by the scrape's deadline: a silent name server held the
+    scrape for the resolver's own timeouts (5 s a try), past Prometheus' 2 s, and then said
+    ``unresolvable``. Now the deadline ends it: ``timeout``, within the scrape."""
+    assert in_own_namespace("silent_dns") == {"system": [0, "timeout"]}
 
 
 # -- a sysUpTime that is no number -------------------------------------------------------------

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from exporters.snmp.poller import Poller
+from exporters.server import down_reason
+from exporters.snmp.poller import ModuleResult, Poller
 from tests.exporter.conftest import module_status, samples, test_profiles
 from tests.support.snmpd import free_udp_port
 from tests.support.udp_fault_proxy import FaultProxy
@@ -157,3 +158,42 @@ def test_v3_response_below_the_security_level_is_refused():
     msg_id, decoded = session.decode(session.encode(7, pdu))
     _oid, tag, raw = decoded.varbinds[0]
     assert (msg_id, decoded.request_id, ber.value_of(tag, raw)) == (7, 7, 1)
+
+
+class RowWithoutValue(FaultProxy):
+    """The real agent's answers, with one row of the table given no value: the varbind of
+    ``oid`` comes back noSuchInstance (an agent whose instrumentation lost that row between
+    two GETBULKs, or a firmware that answers so). RFC 3416 allows GETBULK only endOfMibView."""
+
+    def __init__(self, agent_port: int, oid: bytes):
+        super().__init__(agent_port)
+        self.oid, self.rewritten = oid, 0
+
+    def _mangle(self, data: bytes) -> bytes | None:
+        from exporters.snmp import ber
+
+        community, pdu = ber.decode_v2c_message(data)
+        if self.oid not in (vb[0] for vb in pdu.varbinds):
+            return data
+        self.rewritten += 1
+        varbinds = b"".join(ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, oid) + (
+            ber.tlv(ber.NO_SUCH_INSTANCE, b"") if oid == self.oid else ber.tlv(tag, raw)))
+            for oid, tag, raw in pdu.varbinds)
+        return ber.encode_v2c_message(community, ber.tlv(pdu.tag, ber.encode_int(pdu.request_id) + ber.encode_int(
+            pdu.error_status) + ber.encode_int(pdu.error_index) + ber.tlv(ber.SEQUENCE, varbinds)))
+
+
+def test_a_row_without_a_value_inside_a_getbulk_answer_is_no_end_of_the_table(agent):
+    """snmpd's ifHCInOctets.1 (lo, the table's first row) answered noSuchInstance inside a
+    GETBULK. The walk took it for the column's end, as gosnmp's BulkWalk does (snmp_exporter
+    0.21 then exports the rows before it and nothing after, with no error): every
+    interface's if_in_bytes_total was gone and the module read up. Now the module is down,
+    row_without_value (NetopsModuleDown says so); the agent answered, so the target is not
+    down for it (an interfaces-only scrape stays 200); the other modules are not touched."""
+    from exporters.snmp import ber
+
+    with RowWithoutValue(agent.port, ber.parse_oid("1.3.6.1.2.1.31.1.1.1.6.1")) as proxy:
+        text, = run_scrapes(Poller(test_profiles(**FAST)), (proxy.target, ["system", "interfaces"], "city_v2", 5.0))
+    assert proxy.rewritten >= 1
+    assert module_status(text) == {"system": (1, ""), "interfaces": (0, "row_without_value")}
+    assert down_reason([ModuleResult("interfaces", False, "row_without_value", 0.1)]) is None

@@ -1,8 +1,17 @@
 """The label cache's rules: same stamp, no reboot, within the TTL; labels walked again
 are reused only when the walked rows are the same."""
 
-from exporters.snmp import ber
-from exporters.snmp.modules import IF_ALIAS, IF_DESCR, IF_NAME, IF_TYPE, LabelCache, interface_labels_of
+import asyncio
+
+import pytest
+
+from exporters.snmp import ber, modules
+from exporters.snmp.client import AuthProfile
+from exporters.snmp.modules import (IF_ALIAS, IF_DESCR, IF_LABEL_COLUMNS, IF_NAME, IF_TYPE, SENSOR_TYPE, LabelCache,
+                                    interface_labels_of)
+from exporters.snmp.poller import Poller
+from netops.secrets import Secret
+from tests.support import snmpd
 
 KEY = (("127.0.0.1", 161), "public_v2", "interfaces")
 
@@ -72,3 +81,71 @@ def test_last_value_outlives_validity():
     cache.put(KEY, stamp=(53, 100), uptime=1_000, now=0.0, value="labels")
     assert cache.get(KEY, (53, 100), uptime=2_000, now=0.0) is None
     assert cache.last(KEY) == "labels" and cache.last((("127.0.0.1", 162), "public_v2", "interfaces")) is None
+
+
+def test_no_uptime_known_leaves_reboots_to_the_stamp_and_the_ttl():
+    """An agent that tells no sysUpTime (None) has no boot to compare: hits while the
+    stamp holds, a miss when it moves or the TTL runs out, and once when the uptime comes
+    or goes (a changed agent)."""
+    cache = LabelCache(ttl_s=3600)
+    cache.put(KEY, stamp=(53, 100), uptime=None, now=0.0, value="labels")
+    assert cache.get(KEY, (53, 100), uptime=None, now=60.0) == "labels"
+    assert cache.get(KEY, (53, 100), uptime=None, now=3599.0) == "labels"
+    assert cache.get(KEY, (54, 100), uptime=None, now=60.0) is None
+    assert cache.get(KEY, (53, 100), uptime=None, now=3601.0) is None
+    assert cache.get(KEY, (53, 100), uptime=6_000, now=60.0) is None
+    cache.put(KEY, stamp=(53, 100), uptime=6_000, now=60.0, value="labels")
+    assert cache.get(KEY, (53, 100), uptime=None, now=120.0) is None
+
+
+# -- an agent whose view hides sysUpTime: its labels stay cached (real snmpd) ----------------
+HIDDEN_UPTIME = ("view noUptime included .1\nview noUptime excluded .1.3.6.1.2.1.1.3\n"
+                 "rocommunity hideuptime 127.0.0.1 -V noUptime\n"
+                 # ifTableLastChange and entLastChangeTime, as a switch has them: the labels' stamps
+                 "override 1.3.6.1.2.1.31.1.5.0 timeticks 0\noverride 1.3.6.1.2.1.47.1.4.1.0 timeticks 4200\n")
+
+
+@pytest.fixture(scope="module")
+def uptime_hidden_agent(tmp_path_factory):
+    if not snmpd.available():
+        pytest.skip("snmpd not installed (run `make test`)")
+    agent = snmpd.start(tmp_path_factory.mktemp("hidden-uptime"), HIDDEN_UPTIME)
+    yield agent
+    agent.stop()
+
+
+def test_an_agent_hiding_sys_uptime_is_not_walked_for_labels_every_scrape(uptime_hidden_agent, monkeypatch):
+    """snmpd serves the tables but its view hides sysUpTime. netops read the missing uptime
+    as 0, so the agent's "boot moment" (now - sysUpTime) moved with our clock and every
+    scrape further apart than the boot tolerance (the 10 s tolerance vs a 60 s scrape
+    interval: here the tolerance is 0) was a "reboot": the interface and optics label tables
+    were walked again on every scrape instead of once an hour. Counted here: the walks that
+    carry the label columns, over three scrapes of one poller."""
+    monkeypatch.setattr(modules, "BOOT_TOLERANCE_S", 0.0)  # the scrapes lie further apart than it
+    hidden = AuthProfile("hidden", community=Secret("hideuptime"))
+    poller = Poller({"hidden": hidden})
+    label_walks = []
+    walk_columns = poller.client.walk_columns
+
+    async def counted(address, profile, columns, *args, **kwargs):
+        if set(IF_LABEL_COLUMNS) <= set(columns) or SENSOR_TYPE in columns:
+            label_walks.append(columns)
+        return await walk_columns(address, profile, columns, *args, **kwargs)
+
+    poller.client.walk_columns = counted
+
+    async def three_scrapes():
+        await poller.start()
+        try:
+            return [await poller.scrape_result(uptime_hidden_agent.target, ["system", "interfaces", "optics"],
+                                               "hidden") for _ in range(3)]
+        finally:
+            poller.close()
+
+    results = asyncio.run(three_scrapes())
+    assert all(module.up for result in results for module in result.modules)
+    assert "sys_uptime_seconds " not in results[0].body  # hidden: no uptime made up
+    assert 'if_name="lo"' in results[-1].body
+    # one walk of the interface labels (along with the counters) and one of the sensors', on the first scrape
+    assert len(label_walks) == 2, label_walks
+    assert (poller.cache.hits, poller.cache.misses) == (4, 2)

@@ -89,9 +89,12 @@ def test_http_endpoints_and_promtool(exporter, agent):
     # the devices bound to it, and a binding changed in the inventory counts after /-/reload
     late = f"{base}/snmp?target={agent.target}&module=system&auth=late_v2"
     assert get(late)[0] == 400
+    digest_before = samples(get(base + "/metrics")[1])["netops_exporter_auth_profiles_digest"][0].value
     with session_scope(engine) as session:
         session.add(SnmpProfile(name="late_v2", version="v2c"))
     assert get(base + "/-/reload", method="POST")[0] == 200
+    # what replicas compare (NetopsExporterProfilesDisagree): the profile names held, moved by the new one
+    assert samples(get(base + "/metrics")[1])["netops_exporter_auth_profiles_digest"][0].value != digest_before
     status, text = get(late)
     assert status == 403 and "not the profile of device pop-buer-cr1 ('city_v3')" in text
     bind(engine, "pop-buer-cr1", "late_v2")

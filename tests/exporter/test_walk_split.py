@@ -35,8 +35,10 @@ def reference_read(active, cursor, answer, allow_nonincreasing):
         part = answer[j::width]
         rows = []
         for oid, tag, raw in part:
-            if tag in ber.EXCEPTION_TAGS or len(oid) <= len(column) or not oid.startswith(column):
+            if len(oid) <= len(column) or not oid.startswith(column) or tag == ber.END_OF_MIB_VIEW:
                 break
+            if tag in ber.EXCEPTION_TAGS:  # a row of the table with no value: no GETBULK answer
+                raise SnmpError("row_without_value")
             rows.append((oid, tag, raw))
         if rows:
             arcs = [ber.oid_to_tuple(cursor[column])] + [ber.oid_to_tuple(oid) for oid, _tag, _raw in rows]
@@ -110,7 +112,7 @@ def test_exceptions_and_other_columns_end_a_column():
        indexes=st.lists(st.one_of(st.tuples(st.integers(0, 200)), st.tuples(st.integers(0, 3), st.integers(0, 300))),
                         min_size=1, max_size=30),
        cut=st.integers(1, 120),
-       edits=st.lists(st.tuples(st.sampled_from(["exception", "other_column", "repeat", "swap"]), st.integers(0, 119)),
+       edits=st.lists(st.tuples(st.sampled_from(["exception", "no_such", "other_column", "repeat", "swap"]), st.integers(0, 119)),
                       max_size=3),
        cursor_index=st.one_of(st.none(), st.tuples(st.integers(0, 200))),
        tolerant=st.booleans())
@@ -122,6 +124,8 @@ def test_every_answer_is_read_as_the_reference_reads_it(width, indexes, cut, edi
         oid, tag, raw = answer[at]
         if kind == "exception":
             answer[at] = (oid, ber.END_OF_MIB_VIEW, b"")
+        elif kind == "no_such":  # a row of the table without a value
+            answer[at] = (oid, ber.NO_SUCH_INSTANCE, b"")
         elif kind == "other_column":
             answer[at] = (COLUMNS[3] + oid[len(COLUMNS[0]):], tag, raw)
         elif kind == "repeat" and at >= width:
