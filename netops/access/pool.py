@@ -163,6 +163,9 @@ _PAGER_WORDS = r"(?:-- ?more ?--|---- more ----|---\(more(?: \d+%)?\)---)"
 _LINE_LEAD = r"[ \t]*(?:\x1b\[[0-9;?]*[A-Za-z])*"  # what may stand before it on its line
 PAGER = rf"(?im:^{_LINE_LEAD}{_PAGER_WORDS})"
 _PAGER_AT_END = PAGER + r"[^\r\n]*$"
+#: the most one answer may hold: a device that never ends its answer (paging or repeating for ever)
+#: fails at this size instead of filling the memory until the read timeout (the store keeps no larger config)
+ANSWER_MAX_BYTES = 64 * 2**20
 # how a byte that is not UTF-8 reads after a surrogateescape decode (see _ByteFaithfulChannel)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
@@ -204,6 +207,16 @@ class DeviceSession:
         # the device pause after each of them, to pass for that.
         deadline = time.monotonic() + self.target.read_timeout_s
         prompt = re.escape(self._connection.find_prompt().strip())
+        channel = getattr(self._connection, "channel", None)
+        if isinstance(channel, _ByteFaithfulChannel):
+            channel.budget = ANSWER_MAX_BYTES
+        try:
+            return self._show(command, prompt, deadline, textfsm)
+        finally:
+            if isinstance(channel, _ByteFaithfulChannel):
+                channel.budget = None
+
+    def _show(self, command: str, prompt: str, deadline: float, textfsm: bool) -> Any:
         # netmiko searches the answer after each read (all of it up to 2 MB, then its last 20 reads): the
         # pattern starts with a line break so that re skips from one to the next (with a leading `^|`
         # alternative, 4x slower on a 6 MB config); every answer starts with the command's echo
@@ -306,6 +319,8 @@ class _ByteFaithfulChannel(SSHChannel):
     def __init__(self, conn, encoding: str) -> None:
         super().__init__(conn, encoding)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        #: bytes the answer being read may still bring (DeviceSession.show sets it; None: no limit)
+        self.budget: int | None = None
 
     def read_buffer(self) -> str:
         if self.remote_conn is not None and not self.remote_conn.recv_ready() and (
@@ -318,6 +333,11 @@ class _ByteFaithfulChannel(SSHChannel):
         data = self.remote_conn.recv(MAX_BUFFER)
         if not data:
             raise ReadException(_CLOSED)
+        if self.budget is not None:
+            self.budget -= len(data)
+            if self.budget < 0:
+                raise ParseError(f"the answer passed {ANSWER_MAX_BYTES / 2**20:g} MiB without ending (a device paging "
+                                 "or repeating without end?); nothing of it is used")
         return self._decoder.decode(data)
 
 
