@@ -195,7 +195,8 @@ class DeviceSession:
 
     def show(self, command: str, *, textfsm: bool = False) -> Any:
         """The answer, with bytes that are not UTF-8 kept (see ``undecodable``); a device
-        that stops at a pager prompt is a ParseError saying so, not a read timeout."""
+        that stops at a pager prompt, or whose answer passes ``ANSWER_MAX_BYTES`` without
+        ending, is a ParseError saying so, not a read timeout."""
         if not _READ_ONLY.match(command):
             raise ReadOnlyViolation(f"refusing non-show command {command!r} on {self.target.name}")
         # The answer ends at the device's prompt, alone on its line with nothing after it; but a
