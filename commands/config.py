@@ -178,7 +178,8 @@ def remediate(
     rules_dir: list[Path] = typer.Option([], "--rules", help="Extra rules directory (repeatable)."),
 ) -> None:
     """Dry run: the config lines that would fix the violations in the last backups (from
-    the rules' `fix` data). Nothing is sent to any device."""
+    the rules' `fix` data). Nothing is sent to any device. Exit 3 when a device's backup is
+    there but could not be audited (not a config file, unreadable, rules cannot read it)."""
     from configs.audit import audit_store
     from configs.remediate import plan as remediation_plan
     from configs.rules import load_rules
@@ -189,8 +190,9 @@ def remediate(
         devices = select_devices(session, ssh.device_filter(site, site_kind, district, role, device))
     report = audit_store(devices, ssh.workspace(store).store(), rules)
     plans = remediation_plan(report, rules)
-    # a device never backed up, or whose backup the rules cannot read, has nothing to plan
-    # from: said (each for what it is), but not a failed run
+    # a device never backed up has nothing to plan from: said, but not a failed run (a new switch);
+    # a backup that is there and was not audited (a file that is no config, one the rules cannot
+    # read) is a failed run, exit 3 as `config audit` says: the plan misses what that device needs
     from netops.access import AccessStatus
 
     no_backup = [d.device for d in report.failed_devices if d.status != AccessStatus.PARSE_ERROR]
@@ -210,3 +212,5 @@ def remediate(
         for d in unreadable:
             console.print(f"{d.device}: nothing to plan, {d.error}", highlight=False, markup=False)
         console.print(f"dry run: {len(plans)} devices need changes; netops sends no configuration")
+    if unreadable:
+        raise typer.Exit(ssh.EXIT_DEVICES_FAILED)

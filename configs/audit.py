@@ -312,12 +312,16 @@ def audit_store(devices: list[InventoryDevice], store: GitConfigStore, rules: li
     for device in devices:
         try:
             config = store.read(device.name)
-        except (NotFoundError, UnreadableBackup) as exc:
-            # no backup, or a file there that is no config: that device fails, the others are audited
-            status, error = ((AccessStatus.PARSE_ERROR, f"backup not audited: {exc}")
-                             if isinstance(exc, UnreadableBackup) else (AccessStatus.ERROR, str(exc)))
-            report.devices.append(DeviceAudit(device.name, device.platform, device.role, device.site_kind,
-                                              status, error=error))
-            continue
-        report.devices.append(audit_device_config(device, config, rules))
+        except NotFoundError as exc:  # never backed up
+            report.devices.append(_unaudited(device, AccessStatus.ERROR, str(exc)))
+        except UnreadableBackup as exc:
+            # a file is there but is no config (a FIFO, a directory, too large, no permission): not "no
+            # backup", which would hide that it exists; like a config the rules cannot read, a parse error
+            report.devices.append(_unaudited(device, AccessStatus.PARSE_ERROR, f"backup not audited: {exc}"))
+        else:
+            report.devices.append(audit_device_config(device, config, rules))
     return report
+
+
+def _unaudited(device: InventoryDevice, status: AccessStatus, error: str) -> DeviceAudit:
+    return DeviceAudit(device.name, device.platform, device.role, device.site_kind, status, error=error)

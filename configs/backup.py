@@ -51,6 +51,10 @@ def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = Non
     """Pool task: the device's configuration, already scrubbed (markers keyed by
     ``fingerprint``; without it, by a key that lives as long as the process)."""
     raw = session.show(platform_of(session.target.platform).config_command)
+    if (nul := raw.find("\x00")) >= 0:  # git would store it as a binary file, no diff, no audit
+        before = raw[:nul]
+        raise ParseError(f"the answer holds NUL bytes (the first at byte offset {len(config_bytes(before))}, line "
+                         f"{before.count(chr(10)) + 1}): not a text config (UTF-16, or line noise); not stored")
     if len(raw.strip().splitlines()) < 2 or _NOT_A_CONFIG.search(raw[:500]):
         # the answer is quoted in the error, which reaches output and logs: scrubbed too (a
         # one-line answer may be a config line with a secret)

@@ -39,7 +39,7 @@ def default_workspace() -> Path:
     return Path(raw).expanduser() if raw else platformdirs.user_data_path("netops") / "configs"
 
 
-NUMBER, TEXT = "a number", "text"
+NUMBER, TEXT, COUNT = "a number", "text", "a count (a whole number, 0 or more)"
 #: the fields of a rule's row in an audit's record
 _RULE_ROW = {"severity": TEXT, "title": TEXT, "compliant": NUMBER, "noncompliant": NUMBER}
 #: what netops' own runs record in state.json: run -> its tables, each of one object per
@@ -51,7 +51,7 @@ STATE_SHAPE: dict[str, dict[str, dict[str, str] | str]] = {
     "lldp": {"mismatches": NUMBER},
 }
 #: numbers of a run's record itself (backup's ``devices`` is its table, the others' a count)
-RUN_NUMBERS = ("last_run", "devices", "failed_devices")
+RUN_NUMBERS = {"last_run": NUMBER, "devices": COUNT, "failed_devices": COUNT}
 #: fields the readers (report, the exporter's collector) cannot do without; others may be
 #: missing, in a record an older netops wrote
 REQUIRED = {"severity", "compliant", "noncompliant"}
@@ -60,7 +60,8 @@ REQUIRED = {"severity", "compliant", "noncompliant"}
 def _is(kind: str, value: Any) -> bool:
     if kind == TEXT:
         return isinstance(value, str)
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return number and (kind == NUMBER or (value >= 0 and value == int(value)))
 
 
 def _shape_problems(state: Any) -> Iterator[tuple[str, Any, str]]:
@@ -75,9 +76,13 @@ def _shape_problems(state: Any) -> Iterator[tuple[str, Any, str]]:
         if not isinstance(section, dict):
             yield run, section, "an object"
             continue
-        for name in RUN_NUMBERS:
-            if name in section and name not in tables and not _is(NUMBER, section[name]):
-                yield f"{run}.{name}", section[name], NUMBER
+        for name, kind in RUN_NUMBERS.items():
+            if name in section and name not in tables and not _is(kind, section[name]):
+                yield f"{run}.{name}", section[name], kind
+        counts = [section.get(name) for name in ("devices", "failed_devices") if name not in tables]
+        if len(counts) == 2 and all(_is(COUNT, n) for n in counts) and counts[1] > counts[0]:
+            # the gauges would count devices - failed_devices < 0 devices checked
+            yield f"{run}.failed_devices", counts[1], f"at most {run}.devices ({counts[0]})"
         for table, row_shape in tables.items():
             rows = section.get(table, {})
             if not isinstance(rows, dict):

@@ -183,8 +183,8 @@ def load_address_map(path: Path) -> dict[str, tuple[str, int]]:
     for row, (name, value) in enumerate(raw.items(), start=1):
         host, _, text = str(value).rpartition(":")
         port = tcp_port(text)
-        if not host or not port:
-            problems.append(RowProblem(str(path), row, name, str(value), "expected host:port"))
+        if not host or port is None or port == 0:  # 0 is no port a connection can go to
+            problems.append(RowProblem(str(path), row, name, str(value), "expected host:port (a port 1-65535)"))
             continue
         mapping[name] = (host.strip("[]"), port)
     if problems:

@@ -159,8 +159,13 @@ _READ_ONLY = re.compile(r"^\s*(sh(o(w)?)?|display|dis)\s", re.IGNORECASE)
 # `---- More ----`, Junos `---(more 45%)---`); as the last thing a device printed it waits
 # for a key, and the rest of the answer never comes. It starts its line (after blanks or a
 # colour code): a description or banner quoting "--More--" is config text, not a pager
-PAGER = r"(?im:^[ \t]*(?:\x1b\[[0-9;?]*[A-Za-z])*(?:-- ?more ?--|---- more ----|---\(more(?: \d+%)?\)---))"
+_PAGER_WORDS = r"(?:-- ?more ?--|---- more ----|---\(more(?: \d+%)?\)---)"
+_LINE_LEAD = r"[ \t]*(?:\x1b\[[0-9;?]*[A-Za-z])*"  # what may stand before it on its line
+PAGER = rf"(?im:^{_LINE_LEAD}{_PAGER_WORDS})"
 _PAGER_AT_END = PAGER + r"[^\r\n]*$"
+#: the most one answer may hold: a device that never ends its answer (paging or repeating for ever)
+#: fails at this size instead of filling the memory until the read timeout (the store keeps no larger config)
+ANSWER_MAX_BYTES = 64 * 2**20
 # how a byte that is not UTF-8 reads after a surrogateescape decode (see _ByteFaithfulChannel)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
@@ -190,7 +195,8 @@ class DeviceSession:
 
     def show(self, command: str, *, textfsm: bool = False) -> Any:
         """The answer, with bytes that are not UTF-8 kept (see ``undecodable``); a device
-        that stops at a pager prompt is a ParseError saying so, not a read timeout."""
+        that stops at a pager prompt, or whose answer passes ``ANSWER_MAX_BYTES`` without
+        ending, is a ParseError saying so, not a read timeout."""
         if not _READ_ONLY.match(command):
             raise ReadOnlyViolation(f"refusing non-show command {command!r} on {self.target.name}")
         # The answer ends at the device's prompt, alone on its line with nothing after it; but a
@@ -202,9 +208,22 @@ class DeviceSession:
         # the device pause after each of them, to pass for that.
         deadline = time.monotonic() + self.target.read_timeout_s
         prompt = re.escape(self._connection.find_prompt().strip())
-        at_prompt = rf"(?:^|[\r\n]){prompt}[ \t]*\Z"
+        channel = getattr(self._connection, "channel", None)
+        if isinstance(channel, _ByteFaithfulChannel):
+            channel.budget = ANSWER_MAX_BYTES
+        try:
+            return self._show(command, prompt, deadline, textfsm)
+        finally:
+            if isinstance(channel, _ByteFaithfulChannel):
+                channel.budget = None
+
+    def _show(self, command: str, prompt: str, deadline: float, textfsm: bool) -> Any:
+        # netmiko searches the answer after each read (all of it up to 2 MB, then its last 20 reads): the
+        # pattern starts with a line break so that re skips from one to the next (with a leading `^|`
+        # alternative, 4x slower on a 6 MB config); every answer starts with the command's echo
         answer = self._connection.send_command(
-            command, expect_string=rf"(?:{at_prompt}|{_PAGER_AT_END})", strip_prompt=False,
+            command, expect_string=rf"[\r\n](?:{prompt}[ \t]*\Z|(?<=\n)(?i:{_LINE_LEAD}{_PAGER_WORDS})[^\r\n]*$)",
+            strip_prompt=False,
             read_timeout=self.target.read_timeout_s,
         )
         if pager := re.search(_PAGER_AT_END, answer.rstrip()):
@@ -231,7 +250,7 @@ class DeviceSession:
         fresh = re.compile(rf"[\r\n]{prompt}[ \t]*\Z")
         self._connection.write_channel(self._connection.RETURN)
         sent = time.monotonic()
-        after, quiet_s, whole_at, found = "", None, None, None
+        text, quiet_s, whole_at, found = answer, None, None, None
         while whole_at is None or time.monotonic() < whole_at:
             if whole_at is None and time.monotonic() > deadline:
                 raise ReadTimeout(f"no fresh prompt after the answer within {self.target.read_timeout_s:g}s")
@@ -239,17 +258,35 @@ class DeviceSession:
             data = self._connection.read_channel()
             if not data:
                 continue
-            after += data
+            text += data
             quiet_s = quiet_s or max(time.monotonic() - sent, 0.05)
-            found = fresh.search(after) and confirmed.search(answer + after)
+            # both patterns end at \Z: only the last lines are searched (a whole 5 MB answer after each read,
+            # when a false end came early, was quadratic); the fresh prompt must come after the Enter
+            found = (fresh.search(text, max(len(answer), _tail_start(text, 1)))
+                     and confirmed.search(text, _tail_start(text, 3)))
             whole_at = time.monotonic() + quiet_s if found else None
-        text = answer + after
         # the answer's own prompt stays (netmiko's strip_prompt drops it); the Enter's echo and prompt go,
         # and so does the line the device printed above both prompts
         body = text[:found.start()]
         if found.group(1) and body.rstrip(" \t\r").endswith(found.group(1)):
             body = re.sub(r"\r?\n\Z", "", body.rstrip(" \t\r")[:-len(found.group(1))])
         return body + re.match(rf"(?:^|[\r\n]){prompt}[ \t]*", text[found.start():]).group()
+
+
+def _tail_start(text: str, lines: int) -> int:
+    """Where the last ``lines`` lines of ``text`` holding more than blanks begin, at the line
+    break before them (0: there are fewer): a pattern that ends at \\Z and spans no more such
+    lines matches within ``text[_tail_start(text, lines):]`` (re cannot search backwards)."""
+    at = len(text)
+    for _ in range(lines):
+        while at and text[at - 1] in " \t\r\n":
+            at -= 1
+        newline = text.rfind("\n", 0, at)
+        at = max(newline, text.rfind("\r", max(newline, 0), at))
+        if at < 0:
+            return 0
+    return at
+
 
 Task = Callable[[DeviceSession], T]
 
@@ -283,6 +320,8 @@ class _ByteFaithfulChannel(SSHChannel):
     def __init__(self, conn, encoding: str) -> None:
         super().__init__(conn, encoding)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        #: bytes the answer being read may still bring (DeviceSession.show sets it; None: no limit)
+        self.budget: int | None = None
 
     def read_buffer(self) -> str:
         if self.remote_conn is not None and not self.remote_conn.recv_ready() and (
@@ -295,6 +334,11 @@ class _ByteFaithfulChannel(SSHChannel):
         data = self.remote_conn.recv(MAX_BUFFER)
         if not data:
             raise ReadException(_CLOSED)
+        if self.budget is not None:
+            self.budget -= len(data)
+            if self.budget < 0:
+                raise ParseError(f"the answer passed {ANSWER_MAX_BYTES / 2**20:g} MiB without ending (a device paging "
+                                 "or repeating without end?); nothing of it is used")
         return self._decoder.decode(data)
 
 

@@ -14,6 +14,10 @@ answers ``show running-config`` as ``behaviour`` says:
 ``pause_mid``   the first ``cut`` lines, a pause of ``pause_s``, then the rest and the prompt
 ``pause_in_line`` as ``pause_mid``, but the pause comes before the ``cut``-th line's line break
 ``silent``      logs in and never shows a prompt
+``utf16``       the config as UTF-16 text (with its byte order mark), then the prompt
+``endless``     page after page of the config, each ending in a pager prompt it erases at once, for ever
+``repeat``      the first ``cut`` lines over and over, for ever
+``pause_twice`` as ``pause_in_line``, and again before the next line's line break, five times as long
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import threading
 
 import paramiko
 
-BEHAVIOURS = ("whole", "close_mid", "hang_mid", "pager", "pause_mid", "pause_in_line", "silent")
+BEHAVIOURS = ("whole", "close_mid", "hang_mid", "pager", "pause_mid", "pause_in_line", "silent", "utf16", "endless",
+              "repeat", "pause_twice")
 
 
 def ios_config(hostname: str, interfaces: int = 48) -> str:
@@ -151,6 +156,23 @@ class ScriptedDevice:
         answer = "\r\n".join(lines) + f"\r\n{self.prompt}"
         if self.behaviour == "whole":
             self._send(channel, answer)
+            return True
+        if self.behaviour == "utf16":
+            # (the CLI's own line break and prompt after it are ASCII)
+            channel.sendall(("\r\n".join(lines) + "\r\n").encode("utf-16") + f"\r\n{self.prompt}".encode())
+            return True
+        if self.behaviour in ("endless", "repeat"):  # until the client goes (sendall fails, caught by the caller)
+            page = "\r\n".join(lines[:self.cut]) + "\r\n"
+            if self.behaviour == "endless":
+                page += " --More-- " + "\b" * 10 + " " * 10 + "\b" * 10
+            while not self.stopping.is_set():
+                self._send(channel, page)
+            return False
+        if self.behaviour == "pause_twice":
+            for start, end, pause in ((0, self.cut, self.pause_s), (self.cut, self.cut + 1, 5 * self.pause_s)):
+                self._send(channel, answer[len("\r\n".join(lines[:start])):len("\r\n".join(lines[:end]))])
+                self.stopping.wait(pause)
+            self._send(channel, answer[len("\r\n".join(lines[:self.cut + 1])):])
             return True
         if self.behaviour in ("pause_in_line", "pause_mid"):  # a slow device: the rest comes, only later
             # before the cut-th line's line break, or after it
