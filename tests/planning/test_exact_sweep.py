@@ -4,9 +4,9 @@ strands, the planner's figure against the exact optimum of the same program and 
 below it, always in the order plan >= optimum >= bound; every plan within the strand
 limits; every redundant pair sharing no trench, manhole, building or street corridor
 (``pair_faults``, the audits' one rule); every `plan fixes` line making its site redundant
-at the least cost a brute force finds, the ranking as it prints. CI runs a few derandomised
-examples (ci profile);
-``make fuzz`` draws twenty times as many (hunt profile)."""
+at the least cost a brute force finds, the ranking as it prints; a redundant pair built
+named by the audits exactly when the planner listed what it shares. CI runs a few
+derandomised examples (ci profile); ``make fuzz`` draws twenty times as many (hunt profile)."""
 
 from __future__ import annotations
 
@@ -296,3 +296,58 @@ def test_plan_fixes_on_a_random_town(drawn):
         weaknesses = [f for f in family if site in f.lost]
         optimum, _ = cheapest_redundant_route(result, site, weaknesses, float("inf"))
         assert optimum is None, (net.sites[site].code, optimum)
+
+
+# -- one rule in the planner and the audits: a redundant pair built is what the audits see ----------------
+def audited_weak(engine) -> dict[str, list[str]]:
+    """Site code -> the spof and shared-risk checks that name it, by the audits."""
+    from netops.db import session_scope
+    from topology.audits import shared_risks, single_points_of_failure
+    from topology.rows import load_inventory
+
+    with session_scope(engine) as session:
+        net = Network(load_inventory(session, geometry=True))
+    weak: dict[str, list[str]] = {}
+    for finding in single_points_of_failure(net) + shared_risks(net):
+        for code in finding.sites:
+            weak.setdefault(code, []).append(finding.title)
+    return weak
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.integers(3, 6), st.integers(0, 10**6), st.sampled_from(POP_CELLS), st.integers(1, 3))
+def test_a_redundant_pair_built_is_redundant_to_the_audits(size, seed, pops, kitas):
+    """`plan connect --redundant` for each Kita of a town drawn fresh, stored and applied one
+    after the other: a Kita whose plan shares nothing (``shared_risks`` empty) is named by no
+    spof or shared-risk finding of the audits, and one whose plan lists what its pair shares
+    is (item 1: one definition in the planner and the audits)."""
+    from inventory.models import Plan
+    from netops import db as dbmod
+    from netops.db import session_scope
+    from planning import changeset
+    from planning.context import NetworkOptions, site_spec
+    from planning.plans import connect_site
+    from tests.planning.grid import store_city
+
+    cells = tuple(dict.fromkeys((r % size, c % size) for r, c in pops))
+    city = grid_city(size, size, seed=seed, sites=kitas, pop_cells=cells)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = dbmod.make_engine(f"sqlite:///{tmp}/town.db")
+        dbmod.upgrade(engine)
+        streets = Path(tmp) / "streets.geojson"
+        with session_scope(engine) as session:
+            store_city(session, city, kitas=kitas, streets_path=streets)
+        verdicts = {}
+        for spec in city.sites:
+            with session_scope(engine) as session:
+                try:
+                    result = connect_site(session, site_spec(session, spec.code), NetworkOptions(streets=streets),
+                                          redundant=True)
+                except NetopsError:  # no pair within what is left: nothing built
+                    continue
+                verdicts[spec.code] = result.plan.risks
+                changeset.apply_plan(session, session.get(Plan, result.stored.id))
+        weak = audited_weak(engine)
+        engine.dispose()
+    for code, risks in verdicts.items():
+        assert (code in weak) == bool(risks), (code, risks, weak.get(code))
