@@ -29,7 +29,7 @@ from planning.exact import optimal_cost
 from planning.fixes import Fix, _pop_device, applied_inventory, failures, protected_by_audit, site_specs, weak_sites
 from planning.network import ENTRY, NEW, build_candidate_network
 from planning.redundant import RedundantInstance, exact_pairs, independent_pairs, lp_relaxation, redundant_pairs
-from planning.routing import NoRouteError, Route, make_leg, pair_faults
+from planning.routing import NoRouteError, Route, make_leg, min_cost_routes, pair_faults
 from planning.strands import limit_counter, over_capacity, strand_capacities
 from tests.planning.grid import candidate_network, feeder_city, grid_city
 from tests.planning.test_batch_redundant import pair_cost
@@ -351,3 +351,28 @@ def test_a_redundant_pair_built_is_redundant_to_the_audits(size, seed, pops, kit
         engine.dispose()
     for code, risks in verdicts.items():
         assert (code in weak) == bool(risks), (code, risks, weak.get(code))
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.integers(4, 5), st.integers(0, 10**6), st.sampled_from(POP_CELLS[1:]))
+def test_the_redundant_pair_against_a_brute_force(size, seed, pops):
+    """`plan connect --redundant` on one site of a grid town drawn fresh: its pair costs what
+    the cheapest risk-free pair of a brute force costs (routes in cost order, networkx; every
+    pair of them judged by ``pair_faults``; stopped once no later route can make a cheaper
+    pair), and so does the redundant program's optimum: a check that does not rest on
+    ``planning/exact.py`` or ``planning/redundant.py``'s model."""
+    net, (site,) = town(size, 1, seed, pops)
+    seen, best = [], float("inf")
+    for looked, route in enumerate(routes_by_cost(net, site, set(), set())):
+        cost = route.single_cost_eur
+        assume(looked < MAX_CHEAPER_ROUTES)
+        if seen and seen[0].single_cost_eur + cost >= best:
+            break
+        best = min([best] + [other.single_cost_eur + cost for other in seen
+                             if other.single_cost_eur + cost < best and not pair_faults(net, other, route)])
+        seen.append(route)
+    assume(best < float("inf"))
+    planned = min_cost_routes(net, site, 2)
+    assert pair_faults(net, *planned) == []
+    assert pair_cost(planned) == pytest.approx(best, rel=TOLERANCE)
+    assert exact_pairs(RedundantInstance(net, [site])).value_eur == pytest.approx(best, rel=TOLERANCE)
