@@ -459,7 +459,7 @@ def examples(engine, options: NetworkOptions) -> list[str]:
         sites, _ = sites_by_kind(session, "kindergarten", "planned")
         with Clock() as clock:
             plan = plan_batch(load_network(session, options), sites)
-        lines.append(f"* `netops plan batch --kind kindergarten --status planned`: {len(plan.routes)} Kitas, "
+        lines.append(f"* `netops plan batch --site-kind kindergarten --status planned`: {len(plan.routes)} Kitas, "
                      f"{plan.total_eur:,.0f} € jointly vs {plan.independent_total_eur:,.0f} € as independent "
                      f"plans (saving {100 * plan.saving_eur / plan.independent_total_eur:.1f} %), "
                      f"planned in {clock.wall:.1f} s.")

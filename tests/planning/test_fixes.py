@@ -287,14 +287,15 @@ def test_the_fast_count_is_the_audits_count(sqlite_url, tmp_path, layout):
         assert fast == fixes.protected_by_audit(result.net, cand, fix, result.ranking.weak), fix.site.code
 
 
-def random_town(seed: int):
-    """A 4x4 grid town: PoPs in two corners, five customer sites on grid points, a random
-    part of the grid streets already trenched, links to a PoP or to a site linked before
-    along the shortest trench path (some sites twice): spurs, chains, shared trenches."""
+def random_town(seed: int, size: int = 4, trench_share: float = 0.7):
+    """A ``size`` x ``size`` grid town: PoPs in two corners, five customer sites on grid
+    points, a ``trench_share`` of the grid streets already trenched, links to a PoP or to a
+    site linked before along the shortest trench path (some sites twice): spurs, chains,
+    shared trenches."""
     def layout(town: Town) -> None:
         rnd = random.Random(seed)
-        points = [(x, y) for x in range(4) for y in range(4)]
-        pops = {(0, 0): "POP-0", (3, 3): "POP-1"}
+        points = [(x, y) for x in range(size) for y in range(size)]
+        pops = {(0, 0): "POP-0", (size - 1, size - 1): "POP-1"}
         customers = dict(zip(rnd.sample([p for p in points if p not in pops], 5),
                              [f"S{i}" for i in range(5)]))
         names = {**pops, **customers}
@@ -310,7 +311,7 @@ def random_town(seed: int):
                  if (p[0] + dx, p[1] + dy) in name]
         plant = nx.Graph()
         for a, b in edges:
-            if rnd.random() < 0.7:
+            if rnd.random() < trench_share:
                 town.trench(name[a], name[b])
                 plant.add_edge(name[a], name[b])
         linked = list(pops.values())
