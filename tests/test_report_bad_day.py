@@ -109,7 +109,8 @@ def test_prometheus_away_writes_the_report_without_its_figures_and_exit_3(tmp_pa
     assert "hotspot availability unknown" in (tmp_path / "report.html").read_text()
 
 
-@pytest.mark.parametrize("url", ["prometheus:9090", "ftp://prometheus", "http://[::1", "http://prometheus:99999"])
+@pytest.mark.parametrize("url", ["prometheus:9090", "ftp://prometheus", "http://[::1", "http://prometheus:99999",
+                                 "http://127.0.0.1:9/?db=1", "http://127.0.0.1:9/prometheus#graph"])
 def test_a_prometheus_url_that_is_no_http_url_is_usage_exit_2(tmp_path, url):
     line = _one_line(_report(_database(tmp_path / "city.db"), tmp_path, "--prometheus-url", url), 2)
     assert "--prometheus-url" in line and not (tmp_path / "report.html").exists()
