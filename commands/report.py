@@ -18,6 +18,11 @@ def _http_url(value: str | None) -> str | None:
     """A base URL the report can query: http(s)://host[:port][/path] (else usage, exit 2)."""
     if value is None:
         return None
+    if "@" in value:
+        # urllib sends no credentials from the URL (the query fails), and the URL goes into the
+        # report's note and the error line: a password there would be published, so it is
+        # refused before any message could echo it
+        raise typer.BadParameter("a user or password in the URL is not supported")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  (raises on a port that is no number or out of range)
@@ -25,6 +30,8 @@ def _http_url(value: str | None) -> str | None:
         raise typer.BadParameter(f"{value!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise typer.BadParameter(f"{value!r} is not an http(s) URL, e.g. http://prometheus:9090")
+    if parts.query or parts.fragment:  # the API path goes after the base: ?x/api/v1/query asks the wrong page
+        raise typer.BadParameter(f"{value!r}: a base URL has no ?query or #fragment, e.g. http://prometheus:9090")
     return value
 
 

@@ -141,9 +141,13 @@ def dashboard() -> dict:
         _target(f"rate(if_in_errors_total{{{SITE}}}[5m])", "in {{device}} {{if_name}}"),
         _target(f"rate(if_out_errors_total{{{SITE}}}[5m])", "out {{device}} {{if_name}}"),
     ], 24, 7)
-    # what `netops audit cut site:X` says: a power cut or fire at a PoP takes all its devices
+    # what `netops audit cut site:X` says: a power cut or fire at a PoP takes all its devices.
+    # One figure per site: summed over several ($site is All by default) a home behind two of
+    # them counted twice. 0 only when the audit gauges are in (a site that cuts off no one has
+    # no series); without them (the exporter or its audit away) no data, not "0 cut off"
     lay.panel("stat", "Customers cut off while the whole site is down", [
-        _target(f'sum(netops_site_customers{{site=~"$site", customer="{customer}"}}) or vector(0)', legend)
+        _target(f'max by (site) (netops_site_customers{{site=~"$site", customer="{customer}"}})'
+                f" or on () 0 * count(netops_site_trench_disjoint_paths)", f"{{{{site}}}} {legend}")
         for customer, legend in (("companies", "companies"), ("residential_units", "homes"))], 24, 4)
 
     lay.row("Optics")

@@ -188,9 +188,11 @@ def _kpi_table(report: Report) -> str:
         of = (k.hotspots_in_availability or {}).get(window)
         rows.append([f"hotspot availability, last {window}" + ("" if of is None else f" (of {of} hotspot APs polled)"),
                      "no data" if value is None else f"{value * 100:.2f} %"])
-    if k.hotspots_not_polled:
-        # not down and not up: the exporter holds no SNMP credentials for them (docs/metrics.md)
-        rows.append(["hotspots not polled (no SNMP credentials; not in the availability)", f"{k.hotspots_not_polled}"])
+    if k.hotspots_not_polled or (k.hotspots_not_polled is None and k.hotspot_availability is not None):
+        # not down and not up: the exporter holds no SNMP credentials for them (docs/metrics.md);
+        # Prometheus asked and holding no hotspot now is unknown, not "none left out"
+        rows.append(["hotspots not polled (no SNMP credentials; not in the availability)",
+                     "no data" if k.hotspots_not_polled is None else f"{k.hotspots_not_polled}"])
     rows.append(["devices with a config backup of the last 2 days", _pct(k.backup_coverage)])
     rows.append(["compliance checks passed (device × rule)", _pct(k.compliance)])
     rows.append(["planned connections", f"{len(k.planned_connections)} (€ {k.planned_cost_eur:,.0f})"])

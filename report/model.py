@@ -87,8 +87,9 @@ class Kpis:
     lines_by_service_class: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # why a KPI is missing
     #: "7d"/"30d" -> how many hotspot APs the availability is of (those polled in the window)
-    hotspots_in_availability: dict[str, int] | None = None
-    #: hotspot APs not polled (no SNMP credentials): out of the availability, neither up nor down
+    hotspots_in_availability: dict[str, int | None] | None = None  # None: no data, unknown
+    #: hotspot APs not polled (no SNMP credentials): out of the availability, neither up nor down;
+    #: None: not asked, or Prometheus holds no hotspot now (unknown)
     hotspots_not_polled: int | None = None
     #: why Prometheus gave no figures (unreachable, an error): the report is written without
     #: them and `netops report` ends with this line and exit code 3

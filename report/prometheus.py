@@ -22,9 +22,16 @@ def instant_query(base_url: str, expr: str, timeout_s: float = 30.0) -> list[dic
             body = json.load(response)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise PrometheusError(f"Prometheus at {base_url}: query {expr!r} failed: {exc}") from exc
-    if body.get("status") != "success":
-        raise PrometheusError(f"Prometheus at {base_url}: query {expr!r}: {body.get('error', body)}")
-    return body["data"]["result"]
+    if not isinstance(body, dict) or body.get("status") != "success":
+        error = body.get("error", body) if isinstance(body, dict) else body
+        raise PrometheusError(f"Prometheus at {base_url}: query {expr!r}: {str(error)[:200]}")
+    data = body.get("data")
+    # a service that answers JSON but is no Prometheus (a wrong port, a proxy) is a failed
+    # service like an unreachable one, not a traceback
+    if not isinstance(data, dict) or data.get("resultType") != "vector" or not isinstance(data.get("result"), list):
+        raise PrometheusError(f"Prometheus at {base_url}: query {expr!r}: the answer is no instant vector "
+                              f"(is this a Prometheus?)")
+    return data["result"]
 
 
 def scalar_query(base_url: str, expr: str) -> float | None:
@@ -32,4 +39,8 @@ def scalar_query(base_url: str, expr: str) -> float | None:
     result = instant_query(base_url, expr)
     if not result:
         return None
-    return float(result[0]["value"][1])
+    try:
+        return float(result[0]["value"][1])
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise PrometheusError(f"Prometheus at {base_url}: query {expr!r}: a sample that is no [time, value] pair: "
+                              f"{str(result[0])[:200]}") from None

@@ -109,7 +109,64 @@ def test_prometheus_away_writes_the_report_without_its_figures_and_exit_3(tmp_pa
     assert "hotspot availability unknown" in (tmp_path / "report.html").read_text()
 
 
-@pytest.mark.parametrize("url", ["prometheus:9090", "ftp://prometheus", "http://[::1", "http://prometheus:99999"])
+@pytest.mark.parametrize("url", ["prometheus:9090", "ftp://prometheus", "http://[::1", "http://prometheus:99999",
+                                 "http://127.0.0.1:9/?db=1", "http://127.0.0.1:9/prometheus#graph"])
 def test_a_prometheus_url_that_is_no_http_url_is_usage_exit_2(tmp_path, url):
     line = _one_line(_report(_database(tmp_path / "city.db"), tmp_path, "--prometheus-url", url), 2)
     assert "--prometheus-url" in line and not (tmp_path / "report.html").exists()
+
+
+@pytest.fixture
+def answering(request):
+    """A real HTTP server on loopback that answers every query with ``request.param`` (JSON):
+    a service at --prometheus-url that is no Prometheus, or a proxy in front of one."""
+    import http.server
+    import threading
+
+    body = request.param.encode()
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.mark.parametrize("answering", [
+    "[]",
+    '{"status": "success"}',
+    '{"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[1, "1"]]}]}}',
+    '{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}}]}}',
+    '{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "up"]}]}}',
+], indirect=True)
+def test_a_service_answering_json_that_is_no_prometheus_answer_is_exit_3_not_a_traceback(tmp_path, answering):
+    """JSON of another shape (a wrong port, a proxy) was a KeyError or AttributeError traceback and
+    no report; it is a failed service like an unreachable Prometheus: report written, exit 3."""
+    db = _database(tmp_path / "city.db")
+    result = _report(db, tmp_path, "--json", "--prometheus-url", answering)
+    line = _one_line(result, 3)
+    assert line.startswith(f"error: Prometheus at {answering}: query ")
+    assert json.loads(result.stdout)["kpis"]["hotspot_availability"] is None
+    assert "hotspot availability unknown" in (tmp_path / "report.html").read_text()
+
+
+def test_a_password_in_the_prometheus_url_is_refused_and_echoed_nowhere(tmp_path):
+    """urllib sends no credentials from a URL (the query fails), and the URL went into the
+    report's note and the error line: the password was published in the report."""
+    result = _report(_database(tmp_path / "city.db"), tmp_path, "--prometheus-url",
+                     "http://admin:s3cret-pw@127.0.0.1:9/")
+    line = _one_line(result, 2)
+    assert "user or password" in line and "s3cret-pw" not in result.stdout + result.stderr
+    assert not (tmp_path / "report.html").exists()

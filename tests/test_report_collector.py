@@ -289,11 +289,42 @@ def test_audit_gauges_and_the_report_count_the_findings_netops_audit_finds(engin
     assert any(f.kind == "consistency" and "seg-1" in f.message and "recorded length" in f.message for f in report)
 
 
-def test_the_site_customer_gauge_feeds_the_site_drill_down():
+def test_the_site_customer_gauge_feeds_the_site_drill_down(tmp_path):
     """netops_site_customers (what a whole site down cuts off) was emitted for dashboards that
-    did not query it; the site drill-down shows it now, companies and homes."""
+    did not query it; the site drill-down shows it now, companies and homes, evaluated by
+    promtool: one figure per site ($site is All by default: the sum counted the homes behind
+    two sites twice, 1280 of 640), 0 for a site that cuts off no one, and no data when the
+    audit gauges are away (it read "0 cut off" then)."""
+    import yaml
+
     from report.grafana import dashboard
 
     panel = next(p for p in dashboard()["panels"] if "netops_site_customers" in json.dumps(p.get("targets", [])))
-    assert [(t["legendFormat"], 'site=~"$site"' in t["expr"]) for t in panel["targets"]] == \
-        [("companies", True), ("homes", True)]
+    assert [t["legendFormat"] for t in panel["targets"]] == ["{{site}} companies", "{{site}} homes"]
+    companies, homes = (t["expr"] for t in panel["targets"])
+    gauge = 'netops_site_customers{{job="netops-exporter", site="{}", site_kind="core", district="Buer", customer="{}"}}'
+    # the same 640 homes hang on POP-N and on SCH-1 (the cabinet of their OLT)
+    audit_in = [dict(series=gauge.format(site, customer), values=f"{n}x5") for site, customer, n in (
+        ("POP-N", "companies", 2), ("POP-N", "residential_units", 640),
+        ("SCH-1", "companies", 0), ("SCH-1", "residential_units", 640))]
+    audit_in += [dict(series=f'netops_site_trench_disjoint_paths{{job="netops-exporter", site="{site}"}}',
+                      values="2x5") for site in ("SCH-1", "KITA-1")]
+
+    def check(expr, site, samples):
+        return dict(expr=expr.replace("$site", site), eval_time="2m",
+                    exp_samples=[dict(labels=labels, value=value) for labels, value in samples])
+
+    tests = [
+        dict(interval="1m", input_series=audit_in, promql_expr_test=[
+            check(companies, ".*", [('{site="POP-N"}', 2), ('{site="SCH-1"}', 0)]),
+            check(homes, ".*", [('{site="POP-N"}', 640), ('{site="SCH-1"}', 640)]),
+            check(homes, "POP-N", [('{site="POP-N"}', 640)]),
+            check(homes, "KITA-1", [("{}", 0)])]),
+        # the exporter (or its audit child) away: devices answer, no audit gauge is there
+        dict(interval="1m", input_series=[dict(series='up{job="netops-devices", site="POP-N"}', values="1x5")],
+             promql_expr_test=[check(companies, "POP-N", []), check(homes, ".*", [])]),
+    ]
+    (tmp_path / "panel.test.yml").write_text(yaml.safe_dump({"rule_files": [], "tests": tests}))
+    done = subprocess.run([_tool("promtool"), "test", "rules", "panel.test.yml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr

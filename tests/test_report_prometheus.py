@@ -146,6 +146,24 @@ def test_no_hotspot_polled_reads_as_no_data_not_as_of_0_aps(tmp_path, monkeypatc
     assert "hotspots not polled" in page
 
 
+@pytest.mark.slow
+def test_hotspots_gone_from_prometheus_now_read_not_polled_unknown_not_none(tmp_path, monkeypatch):
+    """A bad day: the hotspots' series ended an hour ago (/sd lists none: the exporter's
+    inventory emptied). The week's availability has data; how many APs are not polled now is
+    unknown, and the KPI table says so (it left the row out, which reads as none)."""
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "configs"))
+    end = int(time.time()) - 3600
+    lines = [f'up{{job="netops-devices",device="gk-hot1-ap1",site="HOT-1",site_kind="hotspot"}} 1 {t}'
+             for t in range(end - DAY_S, end, STEP_S)]
+    with _prometheus(tmp_path, "# TYPE up gauge\n" + "\n".join(lines) + "\n# EOF\n") as url:
+        report = _kpis(tmp_path, url)
+    kpis = report.kpis
+    assert kpis.hotspot_availability == {"7d": 1.0, "30d": 1.0} and kpis.hotspots_in_availability == {"7d": 1, "30d": 1}
+    assert kpis.hotspots_not_polled is None
+    row = render_html(report).split("hotspots not polled")[1].split("</tr>")[0]
+    assert "no data" in row
+
+
 def test_an_unreachable_prometheus_is_a_service_error():
     port = free_port()  # nothing listens there
     with pytest.raises(PrometheusError) as err:
