@@ -164,7 +164,9 @@ _LINE_LEAD = r"[ \t]*(?:\x1b\[[0-9;?]*[A-Za-z])*"  # what may stand before it on
 PAGER = rf"(?im:^{_LINE_LEAD}{_PAGER_WORDS})"
 _PAGER_AT_END = PAGER + r"[^\r\n]*$"
 #: the most one answer may hold: a device that never ends its answer (paging or repeating for ever)
-#: fails at this size instead of filling the memory until the read timeout (the store keeps no larger config)
+#: fails at this size instead of filling the memory until the read timeout. The store writes any size
+#: but reads no config file larger than configs.store.STORED_CONFIG_MAX_BYTES: the same size, kept
+#: apart because netops/ does not import configs/ (tests/ssh/test_bad_answers_hunt.py holds them equal)
 ANSWER_MAX_BYTES = 64 * 2**20
 # how a byte that is not UTF-8 reads after a surrogateescape decode (see _ByteFaithfulChannel)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
