@@ -246,10 +246,7 @@ class DeviceSession:
         be the last thing the device sends for as long again as its first answer to the Enter
         took (50 ms at least): a config whose last line is the prompt's text, sent before a
         pause, is followed by the real prompt and then, at once, the Enter's."""
-        # (a Junos member of a virtual chassis or cluster prints "{master:0}" above each prompt)
-        confirmed = re.compile(rf"(?:^|[\r\n]){prompt}[ \t]*(?:\r?\n)+(?:(\{{[^\r\n{{}}]*\}})[ \t]*(?:\r?\n)+)?"
-                               rf"{prompt}[ \t]*\Z")
-        fresh = re.compile(rf"[\r\n]{prompt}[ \t]*\Z")
+        fresh, confirmed = _end_patterns(prompt)
         self._connection.write_channel(self._connection.RETURN)
         sent = time.monotonic()
         text, quiet_s, whole_at, found = answer, None, None, None
@@ -273,6 +270,16 @@ class DeviceSession:
         if found.group(1) and body.rstrip(" \t\r").endswith(found.group(1)):
             body = re.sub(r"\r?\n\Z", "", body.rstrip(" \t\r")[:-len(found.group(1))])
         return body + re.match(rf"(?:^|[\r\n]){prompt}[ \t]*", text[found.start():]).group()
+
+
+def _end_patterns(prompt: str) -> tuple[re.Pattern, re.Pattern]:
+    """(fresh, confirmed) for ``prompt`` (escaped): a prompt ending the text on a line of its own,
+    and the answer's prompt followed by the bare Enter's. Both end at \\Z and span at most 1 and 3
+    lines holding more than blanks: ``_confirmed_end`` searches them from ``_tail_start``."""
+    # (a Junos member of a virtual chassis or cluster prints "{master:0}" above each prompt)
+    confirmed = re.compile(rf"(?:^|[\r\n]){prompt}[ \t]*(?:\r?\n)+(?:(\{{[^\r\n{{}}]*\}})[ \t]*(?:\r?\n)+)?"
+                           rf"{prompt}[ \t]*\Z")
+    return re.compile(rf"[\r\n]{prompt}[ \t]*\Z"), confirmed
 
 
 def _tail_start(text: str, lines: int) -> int:
