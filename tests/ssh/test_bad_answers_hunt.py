@@ -75,8 +75,8 @@ def test_a_device_whose_answer_is_no_text_or_never_ends_fails_alone(devices, tmp
 
 
 def test_the_answer_budget_is_the_size_the_store_reads_back():
-    # a config the budget lets through must be one `config audit --from-store` reads again (the
-    # store refuses larger files as no config); two constants because netops/ does not import configs/
+    # one limit in two places (netops/ does not import configs/): the store refuses a larger file as no
+    # config. (Scrubbing can still lengthen a config a little, a marker being longer than most secrets.)
     from configs.store import STORED_CONFIG_MAX_BYTES
 
     assert pool.ANSWER_MAX_BYTES == STORED_CONFIG_MAX_BYTES
