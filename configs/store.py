@@ -29,7 +29,8 @@ from configs.changes import describe
 from netops.errors import ConfigError, NetopsError, NotFoundError
 
 SUFFIX = ".cfg"
-#: the largest file the store reads as a device's config (the largest real configs are a few MB)
+#: the largest file the store reads as a device's config (the largest real configs are a few MB); the
+#: same size as netops.access.pool.ANSWER_MAX_BYTES, the most one device answer may hold
 STORED_CONFIG_MAX_BYTES = 64 * 2**20
 
 

@@ -164,7 +164,9 @@ _LINE_LEAD = r"[ \t]*(?:\x1b\[[0-9;?]*[A-Za-z])*"  # what may stand before it on
 PAGER = rf"(?im:^{_LINE_LEAD}{_PAGER_WORDS})"
 _PAGER_AT_END = PAGER + r"[^\r\n]*$"
 #: the most one answer may hold: a device that never ends its answer (paging or repeating for ever)
-#: fails at this size instead of filling the memory until the read timeout (the store keeps no larger config)
+#: fails at this size instead of filling the memory until the read timeout. The store writes any size
+#: but reads no config file larger than configs.store.STORED_CONFIG_MAX_BYTES: the same size, kept
+#: apart because netops/ does not import configs/ (tests/ssh/test_bad_answers_hunt.py holds them equal)
 ANSWER_MAX_BYTES = 64 * 2**20
 # how a byte that is not UTF-8 reads after a surrogateescape decode (see _ByteFaithfulChannel)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -244,10 +246,7 @@ class DeviceSession:
         be the last thing the device sends for as long again as its first answer to the Enter
         took (50 ms at least): a config whose last line is the prompt's text, sent before a
         pause, is followed by the real prompt and then, at once, the Enter's."""
-        # (a Junos member of a virtual chassis or cluster prints "{master:0}" above each prompt)
-        confirmed = re.compile(rf"(?:^|[\r\n]){prompt}[ \t]*(?:\r?\n)+(?:(\{{[^\r\n{{}}]*\}})[ \t]*(?:\r?\n)+)?"
-                               rf"{prompt}[ \t]*\Z")
-        fresh = re.compile(rf"[\r\n]{prompt}[ \t]*\Z")
+        fresh, confirmed = _end_patterns(prompt)
         self._connection.write_channel(self._connection.RETURN)
         sent = time.monotonic()
         text, quiet_s, whole_at, found = answer, None, None, None
@@ -271,6 +270,16 @@ class DeviceSession:
         if found.group(1) and body.rstrip(" \t\r").endswith(found.group(1)):
             body = re.sub(r"\r?\n\Z", "", body.rstrip(" \t\r")[:-len(found.group(1))])
         return body + re.match(rf"(?:^|[\r\n]){prompt}[ \t]*", text[found.start():]).group()
+
+
+def _end_patterns(prompt: str) -> tuple[re.Pattern, re.Pattern]:
+    """(fresh, confirmed) for ``prompt`` (escaped): a prompt ending the text on a line of its own,
+    and the answer's prompt followed by the bare Enter's. Both end at \\Z and span at most 1 and 3
+    lines holding more than blanks: ``_confirmed_end`` searches them from ``_tail_start``."""
+    # (a Junos member of a virtual chassis or cluster prints "{master:0}" above each prompt)
+    confirmed = re.compile(rf"(?:^|[\r\n]){prompt}[ \t]*(?:\r?\n)+(?:(\{{[^\r\n{{}}]*\}})[ \t]*(?:\r?\n)+)?"
+                           rf"{prompt}[ \t]*\Z")
+    return re.compile(rf"[\r\n]{prompt}[ \t]*\Z"), confirmed
 
 
 def _tail_start(text: str, lines: int) -> int:

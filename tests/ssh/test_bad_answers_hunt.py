@@ -72,3 +72,11 @@ def test_a_device_whose_answer_is_no_text_or_never_ends_fails_alone(devices, tmp
     state = Workspace(tmp_path / "ws").read_state()["backup"]["devices"]
     assert {name: entry["status"] for name, entry in state.items()} == {n: c[2] for n, c in CASES.items()}
     assert all("last_success" not in state[name] for name in CASES if name != "b-control")
+
+
+def test_the_answer_budget_is_the_size_the_store_reads_back():
+    # one limit in two places (netops/ does not import configs/): the store refuses a larger file as no
+    # config. (Scrubbing can still lengthen a config a little, a marker being longer than most secrets.)
+    from configs.store import STORED_CONFIG_MAX_BYTES
+
+    assert pool.ANSWER_MAX_BYTES == STORED_CONFIG_MAX_BYTES
