@@ -177,7 +177,10 @@ def test_a_device_pausing_inside_the_banners_prompt_line_is_not_stored_cut(env, 
     assert (repo / file_name("h-banner")).read_text() == whole, result
 
 
-@pytest.mark.xfail(strict=True, reason="known limit (README, Backup): a config quoting the prompt on two lines "
+# not strict: the gap shows only when both pauses are read as pauses; a reading thread stalled for
+# about a second on a loaded CI machine stores the config whole, and a strict xfail would then turn
+# red on luck (review-ssh). Run with --runxfail to see the gap.
+@pytest.mark.xfail(strict=False, reason="known limit (README, Backup): a config quoting the prompt on two lines "
                                        "running, the device pausing after each (the second pause longer than "
                                        "the first), passes for the prompt and the bare Enter's fresh prompt")
 def test_a_banner_quoting_the_prompt_on_two_lines_with_two_pauses_is_not_stored_cut(tmp_path):
