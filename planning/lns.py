@@ -91,7 +91,9 @@ def program_key(group: Sequence[int], arcs: np.ndarray, usage: np.ndarray,
     """All a neighbourhood's program is made of: its sites, its arcs, which of them the
     other sites dig, the room left in each limit on them. Equal keys, equal programs and
     (HiGHS being deterministic) equal results: a program met again is not solved again."""
-    rooms = tuple(limit - int(usage[members].sum()) for members, limit in rows if np.isin(members, arcs).any())
+    inside = np.zeros(len(usage), dtype=bool)
+    inside[arcs] = True
+    rooms = tuple(limit - int(usage[members].sum()) for members, limit in rows if inside[members].any())
     return tuple(group), arcs.tobytes(), (usage[arcs] > 0).tobytes(), rooms
 
 
