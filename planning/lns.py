@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # planning.batch runs the search on request
     from planning.batch import SteinerInstance
 
 NODE_LIMIT = 2_000  # branch-and-bound nodes per neighbourhood
+EXACT_GAP = 1e-9  # relative MIP gap a neighbourhood's program is solved to: proven optimal
 MAX_VARIABLES = 120_000  # a neighbourhood this large is skipped
 GROUP_SITES = 6  # a neighbourhood: a site and its nearest others (by distance, whatever their district)
 RADIUS_M = 300.0  # ... and the candidate network this close to their paths
@@ -99,12 +100,13 @@ def program_key(group: Sequence[int], arcs: np.ndarray, usage: np.ndarray,
 
 def solve_neighbourhood(instance: SteinerInstance, usage: np.ndarray, group: Sequence[int],
                         arcs: np.ndarray, rows: list[tuple[np.ndarray, int]],
-                        node_limit: int = NODE_LIMIT) -> dict[int, list[int]] | None:
+                        node_limit: int = NODE_LIMIT, rel_gap: float = EXACT_GAP) -> dict[int, list[int]] | None:
     """The cheapest paths of the ``group``'s sites over ``arcs`` (a sub-network holding
     their current paths) with every other site's path fixed (``usage``: ``others_usage``),
     or None when the solver found
     none within ``node_limit`` nodes (one found by then is returned, proven optimal or not:
-    the caller judges it). ``rows``: ``capacity_rows`` of the instance. The caller keeps
+    the caller judges it). ``rel_gap``: HiGHS stops once its solution is proven within that
+    part of the program's optimum (a bound on the work, as the node limit: no clock). ``rows``: ``capacity_rows`` of the instance. The caller keeps
     the program within ``MAX_VARIABLES`` columns (``variables``)."""
     group = list(group)
     m, k = len(arcs), len(group)
@@ -173,7 +175,7 @@ def solve_neighbourhood(instance: SteinerInstance, usage: np.ndarray, group: Seq
     integrality = np.concatenate([np.ones(m), np.tile(np.repeat(limited.astype(float), 2), k)])
     result = milp(cost, constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
                   integrality=integrality, bounds=Bounds(0, np.concatenate([np.ones(m), flow_upper])),
-                  options={"node_limit": node_limit, "mip_rel_gap": 1e-9})
+                  options={"node_limit": node_limit, "mip_rel_gap": rel_gap})
     if result.x is None:
         return None
     found = {}
@@ -243,7 +245,7 @@ class NeighbourhoodSearch:
 def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[int]],
                               capacities: Sequence[tuple[Sequence[int], int]], positions: np.ndarray,
                               group_sites: int = GROUP_SITES, radius_m: float = RADIUS_M,
-                              node_limit: int = NODE_LIMIT,
+                              node_limit: int = NODE_LIMIT, rel_gap: float = EXACT_GAP,
                               acceptable: Callable[[dict[int, list[int]]], bool] = lambda paths: True,
                               progress: Callable[[int, int], None] | None = None,
                               centres: Sequence[int] | None = None) -> NeighbourhoodSearch:
@@ -277,7 +279,7 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
             if key in results:
                 search.reused += 1
             else:
-                results[key] = solve_neighbourhood(instance, usage, group, arcs, rows, node_limit)
+                results[key] = solve_neighbourhood(instance, usage, group, arcs, rows, node_limit, rel_gap)
                 search.solved += results[key] is not None
                 search.unsolved += results[key] is None
             found = results[key]
