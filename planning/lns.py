@@ -11,7 +11,8 @@ paths are kept when the whole plan gets strictly cheaper and keeps every limit, 
 MILP's capacity rows and the caller's own check of the routes (``acceptable``: the batch
 checks each way and every cable and closure on the routes it would store).
 
-Every limit of the search is a count of work (neighbourhoods, branch-and-bound nodes),
+Every limit of the search is a count of work (neighbourhoods, branch-and-bound nodes) or a
+proven relative gap (``rel_gap``; the plain batch's focus stops at 0.5 %),
 never a clock: the same plan and city give the same result on any machine load.
 On the seeded city's 123 Kitas one pass takes 0.88 % off the batch's plan, in minutes of
 CPU (BENCHMARKS.md), so the batch runs it only when asked (``plan batch --thorough``).
