@@ -77,7 +77,7 @@ LP_MAX_VARIABLES = 400_000  # arcs x (sites + 1) up to which the LP relaxation i
 # Every limit is a count of work, never of time: the same batch gets the same bound on a
 # loaded machine and on a quiet one.
 LP_MAX_ITERATIONS = 2_000_000  # simplex iterations per LP (HiGHS); an LP stopped there adds no bound
-GENERATION_ROUNDS = 2  # column generation rounds
+GENERATION_ROUNDS = 1  # column generation rounds
 REGION_HOPS = 2  # a site's LP columns: its planned path and the arcs this many hops around it
 REPRICE_ROUNDS = 100  # re-pricing rounds after column generation (one bounded Dijkstra per site each)
 REPRICE_DAMPING = 0.05  # part of an arc's price that follows the sites using it, per round
@@ -566,11 +566,14 @@ def _raised(instance: SteinerInstance, sites: list[int], current: np.ndarray, ca
         return mu
     graph, perm, _ = _directed_template(instance)
     base = np.concatenate([instance.per_cable, instance.per_cable]) + capacity.prices(m)
+    undirected = {t: np.asarray(ways[t], dtype=np.int64) % m for t in sites}
     for row in overfilled.tolist():
         arcs = capacity.member[row].indices
+        of_limit = np.zeros(m, dtype=bool)
+        of_limit[arcs] = True
         losses = []  # (loss, arc uses) of each site riding the limit
         for i, t in enumerate(sites):
-            uses = int(np.isin(np.asarray(ways[t]) % m, arcs).sum())
+            uses = int(of_limit[undirected[t]].sum())
             if not uses:
                 continue
             weights = np.maximum(base + current[i], _EPS)

@@ -11,7 +11,8 @@ paths are kept when the whole plan gets strictly cheaper and keeps every limit, 
 MILP's capacity rows and the caller's own check of the routes (``acceptable``: the batch
 checks each way and every cable and closure on the routes it would store).
 
-Every limit of the search is a count of work (neighbourhoods, branch-and-bound nodes),
+Every limit of the search is a count of work (neighbourhoods, branch-and-bound nodes) or a
+proven relative gap (``rel_gap``; the plain batch's focus stops at 0.5 %),
 never a clock: the same plan and city give the same result on any machine load.
 On the seeded city's 123 Kitas one pass takes 0.88 % off the batch's plan, in minutes of
 CPU (BENCHMARKS.md), so the batch runs it only when asked (``plan batch --thorough``).
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # planning.batch runs the search on request
     from planning.batch import SteinerInstance
 
 NODE_LIMIT = 2_000  # branch-and-bound nodes per neighbourhood
+EXACT_GAP = 1e-9  # relative MIP gap a neighbourhood's program is solved to: proven optimal
 MAX_VARIABLES = 120_000  # a neighbourhood this large is skipped
 GROUP_SITES = 6  # a neighbourhood: a site and its nearest others (by distance, whatever their district)
 RADIUS_M = 300.0  # ... and the candidate network this close to their paths
@@ -91,18 +93,21 @@ def program_key(group: Sequence[int], arcs: np.ndarray, usage: np.ndarray,
     """All a neighbourhood's program is made of: its sites, its arcs, which of them the
     other sites dig, the room left in each limit on them. Equal keys, equal programs and
     (HiGHS being deterministic) equal results: a program met again is not solved again."""
-    rooms = tuple(limit - int(usage[members].sum()) for members, limit in rows if np.isin(members, arcs).any())
+    inside = np.zeros(len(usage), dtype=bool)
+    inside[arcs] = True
+    rooms = tuple(limit - int(usage[members].sum()) for members, limit in rows if inside[members].any())
     return tuple(group), arcs.tobytes(), (usage[arcs] > 0).tobytes(), rooms
 
 
 def solve_neighbourhood(instance: SteinerInstance, usage: np.ndarray, group: Sequence[int],
                         arcs: np.ndarray, rows: list[tuple[np.ndarray, int]],
-                        node_limit: int = NODE_LIMIT) -> dict[int, list[int]] | None:
+                        node_limit: int = NODE_LIMIT, rel_gap: float = EXACT_GAP) -> dict[int, list[int]] | None:
     """The cheapest paths of the ``group``'s sites over ``arcs`` (a sub-network holding
     their current paths) with every other site's path fixed (``usage``: ``others_usage``),
     or None when the solver found
     none within ``node_limit`` nodes (one found by then is returned, proven optimal or not:
-    the caller judges it). ``rows``: ``capacity_rows`` of the instance. The caller keeps
+    the caller judges it). ``rel_gap``: HiGHS stops once its solution is proven within that
+    part of the program's optimum (a bound on the work, as the node limit: no clock). ``rows``: ``capacity_rows`` of the instance. The caller keeps
     the program within ``MAX_VARIABLES`` columns (``variables``)."""
     group = list(group)
     m, k = len(arcs), len(group)
@@ -171,7 +176,7 @@ def solve_neighbourhood(instance: SteinerInstance, usage: np.ndarray, group: Seq
     integrality = np.concatenate([np.ones(m), np.tile(np.repeat(limited.astype(float), 2), k)])
     result = milp(cost, constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
                   integrality=integrality, bounds=Bounds(0, np.concatenate([np.ones(m), flow_upper])),
-                  options={"node_limit": node_limit, "mip_rel_gap": 1e-9})
+                  options={"node_limit": node_limit, "mip_rel_gap": rel_gap})
     if result.x is None:
         return None
     found = {}
@@ -241,7 +246,7 @@ class NeighbourhoodSearch:
 def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[int]],
                               capacities: Sequence[tuple[Sequence[int], int]], positions: np.ndarray,
                               group_sites: int = GROUP_SITES, radius_m: float = RADIUS_M,
-                              node_limit: int = NODE_LIMIT,
+                              node_limit: int = NODE_LIMIT, rel_gap: float = EXACT_GAP,
                               acceptable: Callable[[dict[int, list[int]]], bool] = lambda paths: True,
                               progress: Callable[[int, int], None] | None = None,
                               centres: Sequence[int] | None = None) -> NeighbourhoodSearch:
@@ -275,7 +280,7 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
             if key in results:
                 search.reused += 1
             else:
-                results[key] = solve_neighbourhood(instance, usage, group, arcs, rows, node_limit)
+                results[key] = solve_neighbourhood(instance, usage, group, arcs, rows, node_limit, rel_gap)
                 search.solved += results[key] is not None
                 search.unsolved += results[key] is None
             found = results[key]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from planning.batch import SteinerInstance, focus_sites, joint_paths
+from planning.batch import FOCUS_GAP, SteinerInstance, focus_sites, joint_paths
 from planning.bounds import LowerBound, generated_lp_bound
 from planning.lns import improve_by_neighbourhoods, node_positions
 from planning.strands import limit_counter
@@ -72,3 +72,21 @@ def test_a_focused_search_touches_only_its_centres_neighbourhoods():
     assert len(search.moved(longer)) <= 2 and site in search.moved(longer)
     # no centre, no search
     assert improve_by_neighbourhoods(instance, longer, [], node_positions(net, instance), centres=[]).paths == longer
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_focus_gap_costs_at_most_its_part_of_the_plan(seed):
+    """The plain batch's focused programs stop once HiGHS proves them within ``FOCUS_GAP``
+    of their optimum: the plan it keeps is that close to the proven neighbourhood's, and
+    still takes the detour back."""
+    city, net = city_network(7, 6, seed=seed)
+    instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
+    paths = joint_paths(instance)
+    site = sorted(paths)[seed]
+    longer = detour(instance, paths, site)
+    positions = node_positions(net, instance)
+    proven = improve_by_neighbourhoods(instance, longer, [], positions, group_sites=3, centres=[site])
+    focused = improve_by_neighbourhoods(instance, longer, [], positions, group_sites=3, centres=[site],
+                                        rel_gap=FOCUS_GAP)
+    assert focused.kept == 1 and instance.cost(focused.paths) < instance.cost(longer)
+    assert instance.cost(focused.paths) <= instance.cost(proven.paths) * (1 + FOCUS_GAP) + 1e-6
