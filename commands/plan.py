@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -29,6 +30,9 @@ REGION = typer.Option(None, "--region", help="Price table region (default: any).
 PRICE_DATE = typer.Option(None, "--price-date", formats=["%Y-%m-%d"],
                           help="Price table in force on this date (default: today).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Plan only; store nothing.")
+OPTIC = typer.Option(None, "--optic", help="Optic type (default: shortest reach that covers).")
+MIN_MARGIN = typer.Option(None, "--min-margin", help="Flag optical margins below this many dB (default: the "
+                                                      "planning rule's 3 dB).")
 JSON = json_option()
 FORMAT = format_option()
 PLAN_NAME = "--plan-name"
@@ -118,10 +122,7 @@ def connect(
     redundant: bool = typer.Option(False, "--redundant", help="Two routes sharing no trench, manhole, "
                                    "building or street corridor, neither doubling back (Suurballe), to two "
                                    "different PoPs where possible."),
-    optic: Optional[str] = typer.Option(None, "--optic", help="Optic type (default: shortest reach that covers)."),
-    min_margin: Optional[float] = typer.Option(None, "--min-margin",
-                                               help="Flag optical margins below this many dB (default: the "
-                                                    "planning rule's 3 dB)."),
+    optic: Optional[str] = OPTIC, min_margin: Optional[float] = MIN_MARGIN,
     streets: Optional[Path] = STREETS, strands: int = STRANDS, no_midspan: bool = NO_MIDSPAN,
     region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
@@ -133,7 +134,6 @@ def connect(
     Exit code 1 when a loss budget margin is below --min-margin (the plan is still shown
     and, without --dry-run, stored). CSV: the plan's dotted fields as field,value rows."""
     from planning import context, plans
-    from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
     if (not site_code) == (lat is None or lon is None):
         raise NetopsError("give either a SITE_CODE or --lat and --lon (with --site-kind, --name) for a new site")
@@ -147,8 +147,7 @@ def connect(
             except ValueError as exc:
                 raise NetopsError(f"new site: {exc}") from None
         result = plans.connect_site(session, site, _options(streets, strands, region, price_date, no_midspan),
-                                    redundant=redundant, optic=optic,
-                                    min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin,
+                                    redundant=redundant, optic=optic, min_margin_db=_margin(min_margin),
                                     save=not dry_run, name=name)
         summary = result.plan.to_dict()
         if not print_object({**summary, "plan_id": result.stored.id if result.stored else None},
@@ -156,6 +155,12 @@ def connect(
             _print_connect(summary, result.stored)
     if result.plan.flagged:
         raise typer.Exit(1)
+
+
+def _margin(min_margin: float | None) -> float:
+    from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
+
+    return DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin
 
 
 def _code_from(label: str) -> str:
@@ -182,6 +187,7 @@ def batch(
     skip_unreachable: bool = typer.Option(False, "--skip-unreachable",
                                           help="Plan the sites that can be planned and list the rest "
                                                "(exit 1) instead of failing (exit 2)."),
+    optic: Optional[str] = OPTIC, min_margin: Optional[float] = MIN_MARGIN,
     streets: Optional[Path] = STREETS, strands: int = STRANDS, no_midspan: bool = NO_MIDSPAN,
     region: Optional[str] = REGION,
     price_date: Optional[dt.datetime] = PRICE_DATE,
@@ -191,11 +197,14 @@ def batch(
     """Joint plan for many sites: each trench dug once for every site behind it (Steiner
     tree), against the sum of independent single-site plans. With --redundant, two routes
     per site that share no risk (as `plan connect --redundant`), trenches shared between
-    sites. Every plan states a lower bound on its routing cost and the proven gap.
+    sites. Every plan states a lower bound on its routing cost and the proven gap, and every
+    route its optical loss budget (as `plan connect` gives it).
 
     A site that cannot be planned (no coordinates, nothing to connect to within reach) is an
     error naming it (exit 2); with --skip-unreachable the rest is planned, each skipped
-    site listed, and the exit code is 1. CSV: the plan's dotted fields as field,value rows."""
+    site listed, and the exit code is 1. Exit code 1 too when a route's loss budget margin
+    is below --min-margin (the plan is still shown and, without --dry-run, stored). CSV:
+    the plan's dotted fields as field,value rows."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from planning import context, plans
@@ -223,13 +232,14 @@ def batch(
             result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date, no_midspan),
                                        save=not dry_run, name=name, exact=exact,
                                        skip_unreachable=skip_unreachable, unplaceable=tuple(unplaceable),
-                                       source=source, redundant=redundant, thorough=thorough, progress=step)
-        summary = result.plan.to_dict()
+                                       source=source, redundant=redundant, thorough=thorough,
+                                       optic=optic, min_margin_db=_margin(min_margin), progress=step)
+        summary = result.to_dict()
         if not print_object({**{k: v for k, v in summary.items() if k != "sites"},
                              "exact_routing_eur": result.exact_eur,
                              "plan_id": result.stored.id if result.stored else None}, fmt):
             _print_batch(summary, result, top)
-    if result.plan.skipped:
+    if result.plan.skipped or result.flagged_sites:
         raise typer.Exit(1)
 
 
@@ -268,9 +278,14 @@ def _print_batch(summary: dict, result, top: int) -> None:
                       s["sites_connected"]) for s in summary["order"][:top]])
     shares = sorted(summary["shares_eur"].items(), key=lambda kv: -kv[1])
     routes = {code: r if isinstance(r, list) else [r] for code, r in summary["routes"].items()}
-    print_table(f"per-site cost share (top {top} of {len(shares)})", ["site", "share €", "PoP", "length m"],
+    budgets = summary["loss_budget"]
+    print_table(f"per-site cost share (top {top} of {len(shares)})",
+                ["site", "share €", "PoP", "length m", "margin dB"],
                 [(code, f"{share:,.0f}", " + ".join(r["pop"] for r in routes[code]),
-                  " + ".join(f"{r['length_m']:,.0f}" for r in routes[code])) for code, share in shares[:top]])
+                  " + ".join(f"{r['length_m']:,.0f}" for r in routes[code]),
+                  " + ".join(f"{b['margin_db']:.2f}" + (" [red]FLAG[/red]" if b["flagged"] else "")
+                             for b in budgets[code])) for code, share in shares[:top]])
+    _print_batch_budgets(summary)
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if summary["skipped"]:
@@ -279,6 +294,25 @@ def _print_batch(summary: dict, result, top: int) -> None:
                     [(s["row"] or "", s["site"], s["reason"]) for s in summary["skipped"]], prose=("reason",))
     if result.stored is not None:
         print_stored(result.stored.name, result.stored.id)
+
+
+def _print_batch_budgets(summary: dict) -> None:
+    """Every flagged route of a batch (the per-site table shows the top shares only), or
+    that none is and on which optics."""
+    budgets = summary["loss_budget"]
+    flagged = [(code, i + 1, b) for code in summary["flagged_sites"] for i, b in enumerate(budgets[code])
+               if b["flagged"]]
+    if flagged:
+        print_table(f"[red]optical loss budget flagged at {len(summary['flagged_sites'])} of {len(budgets)} "
+                    "site(s)[/red]", ["site", "route", "optic", "km", "splices", "margin dB", "reason"],
+                    [(code, number, b["optic"], f"{b['length_m'] / 1000:.2f}", b["splices"], b["margin_db"],
+                      b["reason"]) for code, number, b in flagged], prose=("reason",))
+        return
+    optics = Counter(b["optic"] for site in budgets.values() for b in site)
+    least = min((b["margin_db"] for site in budgets.values() for b in site), default=None)
+    if least is not None:
+        console.print(f"optical loss budget: every route keeps its margin (least {least:.2f} dB; optics: "
+                      + ", ".join(f"{name} ×{n}" for name, n in optics.most_common()) + ")", highlight=False)
 
 
 FIXES_SHOWN = 15  # lines of the fixes table unless --limit says otherwise
@@ -474,6 +508,8 @@ def _print_summary(plan) -> None:
         console.print(f"{len(s['routes'])} sites: joint {_eur(s['total_eur'])}, independent "
                       f"{_eur(s['independent_total_eur'])}, saving {_eur(s['saving_eur'])} ({s['saving_pct']} %)")
         _print_bom(s["bom"], s["total_eur"])
+        if "loss_budget" in s:  # plans stored before batches had loss budgets lack it
+            _print_batch_budgets(s)
     else:
         _print_connect(plan.summary, None)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 from sqlmodel import Session, select
 
@@ -11,12 +11,13 @@ from inventory.models import Cable, CableSegment, Plan, Site, TrenchSegment
 from netops.errors import NetopsError
 from planning.batch import JointPlan, SkippedSite, SteinerInstance, plan_batch
 from planning.changeset import SiteRoutes, save_plan
-from planning.connect import ConnectPlan, SiteSpec, plan_connection
+from planning.connect import ConnectPlan, SiteSpec, best_loss_budget, plan_connection
 from planning.context import NetworkOptions, load_network
 from planning.exact import optimal_cost
 from planning.strands import strand_capacities
-from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, optics_from_inventory
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, optics_from_inventory
 from planning.redundant import RedundantInstance, RedundantPlan, exact_pairs, plan_redundant_batch
+from planning.routing import Route
 
 
 @dataclass
@@ -30,14 +31,44 @@ class BatchResult:
     plan: JointPlan | RedundantPlan
     stored: Plan | None
     exact_eur: float | None = None  # optimum of the routing cost (civil works + cable), --exact
+    loss: dict[str, list[LossBudget]] = field(default_factory=dict)  # per site, one per route (as plan connect's)
+
+    @property
+    def flagged_sites(self) -> list[str]:
+        """The sites a route of which keeps less than the minimum margin (or is beyond its optic's reach)."""
+        return [code for code, budgets in self.loss.items() if any(b.flagged for b in budgets)]
+
+    def to_dict(self) -> dict:
+        """The plan's summary with each site's loss budgets (what is shown and stored)."""
+        return {**self.plan.to_dict(),
+                "loss_budget": {code: [b.to_dict() for b in budgets] for code, budgets in self.loss.items()},
+                "flagged": bool(self.flagged_sites), "flagged_sites": self.flagged_sites}
+
+
+def known_optics(session: Session, optic: str | None) -> list[Optic]:
+    """The optic types to plan with; a NetopsError (before any planning) when ``optic`` names none of them."""
+    optics = optics_from_inventory(session)
+    if optic:
+        try:  # choose_optic's own check and message, asked once up front (a batch may plan for minutes first)
+            choose_optic(optics, 0.0, optic)
+        except LookupError as exc:
+            raise NetopsError(f"--optic: {exc}") from None
+    return optics
+
+
+def route_budgets(routes: dict[str, Route | Sequence[Route]], optics: list[Optic], optic: str | None,
+                  min_margin_db: float) -> dict[str, list[LossBudget]]:
+    """Per site, each route's loss budget as plan connect gives it (``best_loss_budget``)."""
+    return {code: [best_loss_budget(r, optics, optic, min_margin_db=min_margin_db)
+                   for r in ([rs] if isinstance(rs, Route) else rs)] for code, rs in routes.items()}
 
 
 def connect_site(session: Session, site: SiteSpec, options: NetworkOptions, *, redundant: bool = False,
                  optic: str | None = None, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
                  save: bool = True, name: str | None = None) -> ConnectResult:
+    optics = known_optics(session, optic)
     net = load_network(session, options)
-    plan = plan_connection(net, site, optics_from_inventory(session), redundant=redundant,
-                           optic_name=optic, min_margin_db=min_margin_db)
+    plan = plan_connection(net, site, optics, redundant=redundant, optic_name=optic, min_margin_db=min_margin_db)
     stored = None
     if save:
         kind = "connect-redundant" if redundant else "connect"
@@ -59,15 +90,19 @@ class UnplannableSitesError(NetopsError):
 def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions, *, save: bool = True,
                 name: str | None = None, exact: bool = False, skip_unreachable: bool = False,
                 unplaceable: tuple[SkippedSite, ...] = (), source: str = "batch",
-                redundant: bool = False, thorough: bool = False,
+                redundant: bool = False, thorough: bool = False, optic: str | None = None,
+                min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
                 progress: Callable[[int, int], None] | None = None) -> BatchResult:
     """The joint plan of ``sites`` (with ``redundant``, two risk-free routes per site;
     with ``thorough``, improved by a neighbourhood search, ``progress`` over it). A
     site that cannot be connected (or one of ``unplaceable``, e.g. without coordinates)
     fails the whole batch, naming every such site; with ``skip_unreachable`` the rest is
-    planned and the plan lists each skipped site."""
+    planned and the plan lists each skipped site. Every route gets the loss budget plan
+    connect would give it (``optic``, ``min_margin_db`` as there), its optic stored on
+    the route's interfaces."""
     if redundant and thorough:
         raise NetopsError("--thorough improves the single-route batch; it does not apply with --redundant")
+    optics = known_optics(session, optic)
     net = load_network(session, options)
     plan = plan_redundant_batch(net, sites) if redundant else plan_batch(net, sites, thorough, progress)
     rows = {s.code: s.row for s in sites}
@@ -85,14 +120,15 @@ def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions
     elif exact:
         instance = SteinerInstance.from_network(net, planned)
         exact_eur = optimal_cost(instance, capacities=strand_capacities(net, instance))
-    stored = None
+    result = BatchResult(plan, None, exact_eur, route_budgets(plan.routes, optics, optic, min_margin_db))
     if save:
         kind = "batch-redundant" if redundant else "batch"
-        items = [SiteRoutes(s, list(plan.routes[s.code]) if redundant else [plan.routes[s.code]])
+        items = [SiteRoutes(s, list(plan.routes[s.code]) if redundant else [plan.routes[s.code]],
+                            tuple(b.optic for b in result.loss[s.code]))
                  for s in sites if s.code in plan.routes]
-        stored = save_plan(session, net, name=name or _free_name(session, kind), kind=kind, items=items,
-                           total_eur=plan.total_eur, summary=plan.to_dict())
-    return BatchResult(plan, stored, exact_eur)
+        result.stored = save_plan(session, net, name=name or _free_name(session, kind), kind=kind, items=items,
+                                  total_eur=plan.total_eur, summary=result.to_dict())
+    return result
 
 
 def _free_name(session: Session, base: str) -> str:
