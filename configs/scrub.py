@@ -710,7 +710,13 @@ def _word(token: str) -> str:
     if len(token) < 2:
         return token.lower()
     word = token.rstrip(";").rstrip("=").lower()
-    return word[1:] if word[:1] == "-" and word[1:2].isalpha() else word
+    return word[1:] if _is_option(word) else word
+
+
+def _is_option(token: str) -> bool:
+    """Is this token an option of a grammar with dashed options (`-password`)? Where a value
+    stands it is the value all the same (`username u password -password x`)."""
+    return token[:1] == "-" and token[1:2].isalpha()
 
 
 @functools.lru_cache(maxsize=8192)  # (called for every word, several times: the words of a config repeat)
@@ -742,6 +748,7 @@ def _keyword_values(line: str, dialect: Dialect,
     line = _PEM_LABEL.sub(lambda m: " " * len(m.group()), line)  # `ENCRYPTED PRIVATE KEY` is no keyword
     tokens = _tokens(line)
     words = [_word(t) for t, _ in tokens]
+    options = frozenset(k for k, (t, _) in enumerate(tokens) if _is_option(t))
     # `name=value` pairs: the value is the token after the name, and only the name is syntax
     pairs = {k for k, (t, (_, end)) in enumerate(tokens)
              if t.endswith("=") and len(t) > 1 and t[0] not in "\"'" and end < len(line) and not line[end].isspace()}
@@ -763,7 +770,7 @@ def _keyword_values(line: str, dialect: Dialect,
         if not (_arms(words, i) or (word in section and i + 1 < len(words))):
             i += 1
             continue
-        value = _value_after(words, i, dialect.brackets)
+        value = _value_after(words, i, dialect.brackets, options)
         if value is None:
             i += 1
             continue
@@ -793,7 +800,7 @@ def _keyword_values(line: str, dialect: Dialect,
             values.append(span)
             open_quote, value = _unclosed(tokens[last][0]), last
         i = value + 1
-        if value < len(words) - 1 and _is_keyword(words[value]) and not _introduces_nothing(words, value, dialect.brackets):
+        if value < len(words) - 1 and _is_keyword(words[value]) and not _introduces_nothing(words, value, dialect.brackets, options):
             i = value  # a value that looks like a keyword may be one too: its own value goes as well
         elif i < len(words) and words[i] in _MARKS_BEFORE and (i == len(words) - 1 or _follows_a_value(words, i + 1)):
             i += 1  # ASA `password VALUE encrypted`: says what the value was, introduces none
@@ -963,7 +970,7 @@ def _keyword_shaped(word: str) -> bool:
         part in _KEYWORD_PARTS for part in re.split(r"[-_.]", word))
 
 
-def _introduces_nothing(words: list[str], j: int, brackets: bool) -> bool:
+def _introduces_nothing(words: list[str], j: int, brackets: bool, options: frozenset[int] = frozenset()) -> bool:
     """Is the keyword-like word at ``j`` followed by syntax rather than a value of its own
     (`key Lab-key address A`, `md5 Lab-key 7`, `auth sha Lab-key priv aes 128 V`)? Then it is
     the value of the keyword before it."""
@@ -977,7 +984,7 @@ def _introduces_nothing(words: list[str], j: int, brackets: bool) -> bool:
         return k > j + 2 and not (k < len(words) and _is_keyword(words[k]))
     if _is_keyword(after):
         return False  # a keyword chain: `auth-pass plaintext V`, `pre-shared-key key V`
-    value = _value_after(words, j, brackets) if _arms(words, j) else None
+    value = _value_after(words, j, brackets, options) if _arms(words, j) else None
     return value is None or _is_syntax(words[value])
 
 
@@ -995,7 +1002,8 @@ def _encoding_or_digest(word: str) -> bool:
             or bool(_ALGORITHM.fullmatch(word)))
 
 
-def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
+def _value_after(words: list[str], i: int, brackets: bool = True,
+                 options: frozenset[int] = frozenset()) -> int | None:
     """Index of the value introduced by the keyword at ``i`` (None: no value on this line).
     Without ``brackets`` in the platform's grammar an opening bracket where a plain value
     stands is its first character (IOS `enable password {`), as it is after IOS type 0."""
@@ -1006,6 +1014,8 @@ def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
     while j < len(words):
         word = words[j]
         last = j == len(words) - 1
+        if j in options:
+            return j  # a value may start with a `-` (`password -password x`); an option has no value here
         if last and j - 1 > i and words[j - 1] in {"0", "7"} and not _is_structure(words, j):
             return j  # after an encryption type the last word is the value, even `md5` or `text`
         if j - 1 == i + 1 and words[j - 1] == "0" and keyword in _TO_END_OF_LINE and (
@@ -1050,7 +1060,7 @@ def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
         elif (word in _MODIFIERS or _ALGORITHM.fullmatch(word)) and not last:
             j += 1
         elif (_is_keyword(word) and not last and word not in _AUTH_ALGOS
-              and (not _keyword_shaped(word) or _introduces_nothing(words, j, brackets))):
+              and (not _keyword_shaped(word) or _introduces_nothing(words, j, brackets, options))):
             return j  # a value that looks like a keyword (`password Lab-key privilege 15`)
         elif (_is_keyword(word) or word in _SNMP_V3_LEVEL) and not last or _ALGORITHM.fullmatch(word):
             return None  # the next keyword introduces the value itself; a digest name ends a list

@@ -465,3 +465,15 @@ def test_no_word_of_a_config_outlives_its_scrubbing():
                  platform="cisco_ios")
     assert _is_keyword.cache_info().currsize == 0
     assert _keyword_shaped.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize("platform", ["cisco_ios", "huawei_olt", "juniper_junos", None])
+def test_a_value_that_starts_with_a_dash_and_a_keyword_is_the_value(platform):
+    """Session 12 (a regression of session 11): the `-` of NetScaler's options was dropped on every
+    platform, so `password -password foo` read `-password` as the keyword and kept it. Where a value
+    stands a `-word` is the value; NetScaler's `-password V -encrypted` still names its value."""
+    raw = ("username u password -password foo\nenable secret -secret x\ntacacs-server key -key abc\n"
+           "set ns rpcNode 10.0.0.23 -password NsRpc1 -encrypted\n")
+    assert scrub_config(raw, fingerprint=FP, platform=platform).text == (
+        f"username u password {FP.marker('-password foo')}\nenable secret {FP.marker('-secret x')}\n"
+        f"tacacs-server key {FP.marker('-key abc')}\nset ns rpcNode 10.0.0.23 -password {FP.marker('NsRpc1')} -encrypted\n")
