@@ -50,7 +50,7 @@ A plain-text ``password``/``secret``/``key`` value followed by words that are no
 syntax is masked to the end of the line (IOS allows spaces in them, as the last item).
 Numbers and brackets after its first word are part of it too, unless an encoding in front
 of it says it is ciphertext (Huawei ``password cipher V 1 root 1 4 english``) or the device's
-platform has them there (:data:`DIALECTS`: Huawei/Comware numbers, Junos brackets); the
+platform has them there (its :class:`configs.platforms.Dialect`: Huawei numbers, Junos brackets); the
 platform only ever makes a value shorter where its grammar says so. A value that looks like
 a keyword (``password Lab-key privilege 15``, ``md5 x_secret 7``) is a value where a value's
 syntax follows it or where it is not made of keyword parts (``auth-pass``, ``pre-shared-secret``
@@ -96,13 +96,14 @@ dropped so that an unchanged device produces no diff.
 
 from __future__ import annotations
 
-import functools
+import contextvars
 import hashlib
 import hmac
 import re
 import secrets as _random
 from dataclasses import dataclass
 
+from configs.platforms import PLATFORMS, Dialect
 from netops.secrets import Secret
 
 # backups written before keyed fingerprints hold this instead of a marker
@@ -265,31 +266,13 @@ _CIPHER_ENCODINGS = frozenset({"cipher", "irreversible-cipher", "hash", "encrypt
                                "hidden", "sha512", "sha256", "pbkdf2"})
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """What a platform's grammar puts after a plain-text value that has no encoding in front
-    of it (`username u password ab 9 w3tail`). Deny by default: a platform not listed in
-    :data:`DIALECTS` reads such a value as IOS does (to the line's end, numbers and brackets
-    included); only a grammar that has the syntax may read it as syntax."""
-
-    #: an opening bracket where a value stands opens a block or group (Junos `password {`);
-    #: elsewhere it is the value's first character (IOS `enable password {`, `password ( ab )`)
-    brackets: bool = False
-    #: a number after a plain value is syntax (Huawei `... simple V 1 root 1 4 english`);
-    #: elsewhere it is part of the value (IOS allows blanks and digits in it)
-    numbers_after_value: bool = False
-
-
-# the netmiko device types (by prefix: `huawei_olt`, `huawei_vrpv8_ssh`, `juniper_junos`) whose
-# grammar has these; every other platform, and a device without one, reads as the default
-DIALECTS: dict[str, Dialect] = {
-    "juniper": Dialect(brackets=True),
-    **dict.fromkeys(("huawei", "hp_comware", "h3c_comware"), Dialect(numbers_after_value=True)),
-}
-
-
 def dialect_of(platform: str | None) -> Dialect:
-    return next((d for prefix, d in DIALECTS.items() if (platform or "").startswith(prefix)), Dialect())
+    """How a plain value ends on this netmiko device type (:attr:`configs.platforms.Platform.dialect`);
+    a device of no known platform reads as IOS does (deny by default: to the line's end)."""
+    known = PLATFORMS.get(platform or "")
+    return known.dialect if known else Dialect()
+
+
 # what may follow such a value on the same line
 _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-port", "acct-port", "timeout",
                           "retransmit", "vrf", "use-vrf", "priority", "trusted", "prefer", "address", "hostname",
@@ -448,15 +431,13 @@ def scrub_config(raw: str, known_secrets: list[Secret] = (),
     """The config as it may be written anywhere: no secrets, no volatile lines.
     Without ``fingerprint`` the markers hold a per-process key (fine for texts that
     are checked and thrown away, wrong for anything stored). ``platform`` (the device's
-    netmiko device type) says how a plain value ends (:data:`DIALECTS`); every platform's
+    netmiko device type) says how a plain value ends (:func:`dialect_of`); every platform's
     keywords and tables are read whatever it is."""
+    token = _WORDS_SEEN.set({})
     try:
         return _scrub(raw, known_secrets, fingerprint, platform)
     finally:
-        # the word caches hold the config's words, its plain-text secrets too: they last one
-        # config (where the words repeat), not the process
-        _is_keyword.cache_clear()
-        _keyword_shaped.cache_clear()
+        _WORDS_SEEN.reset(token)
 
 
 def _scrub(raw: str, known_secrets: list[Secret], fingerprint: Fingerprinter | None,
@@ -719,9 +700,21 @@ def _is_option(token: str) -> bool:
     return token[:1] == "-" and token[1:2].isalpha()
 
 
-@functools.lru_cache(maxsize=8192)  # (called for every word, several times: the words of a config repeat)
+# the keyword tests of the config being scrubbed, by word (its words repeat, the reader asks
+# several times per word): one dict per scrub_config call, in that call's context (each thread
+# of the SSH pool has its own), dropped when the call ends. The words include the config's
+# plain-text secrets: nothing module-wide may keep them.
+_WORDS_SEEN: contextvars.ContextVar[dict[str, bool]] = contextvars.ContextVar("scrub_words_seen")
+
+
 def _is_keyword(word: str) -> bool:
-    return word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
+    seen = _WORDS_SEEN.get(None)
+    if seen is None:
+        return word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
+    known = seen.get(word)
+    if known is None:
+        known = seen[word] = word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
+    return known
 
 
 def _names_credential(name: str) -> bool:
@@ -954,16 +947,19 @@ def _names_a_community(word: str) -> bool:
 
 # the words credential keywords are made of (`auth-pass`, `encrypted-password`, `pre-shared-secret`):
 # a keyword-like word of other parts where a value stands (`Lab-key`, `x_secret`) is that value
-_KEYWORD_PARTS = frozenset(re.findall(r"[a-z0-9]+", re.sub(r"\\.|\[[^]]*\]", " ", _KEYWORD.pattern) + " ".join(_NO_VALUE_AFTER) + """
-    password passwd secret key string community map authentication pre shared psk wpa passphrase encrypt
-    value trap group name pass phrase pin token otp code md5 sha sha1 sha256 sha512 text plain plaintext clear
-    cleartext cipher ciphertext encrypted ascii hexadecimal hex simple auth priv set hello message digest server
-    client local remote preshared enable login user admin console snmp ntp bgp ospf isis radius tacacs tacplus
-    ekey area domain secondary primary md5 keys hmac wep wpa2 wpa3 vrrp hsrp ldap bind smtp ftp api l1 l2
-    """))
+_KEYWORD_PARTS = frozenset("""
+    password passwords passwd pswd secret esecret key keys ekey string community map communityname
+    communitystring authentication auth authkey authstring pre shared share preshared preshare sharedkey
+    psk psksecret pksecret wpa wpa2 wpa3 wep passphrase phrase pass pw pwd passcode pin pincode code token otp
+    apikey api encrypt encrypted enc value trap group name securityname checkcode mode privacy priv cak admpw
+    configsyncpasswd hash hashed history0 history1 l1 l2
+    md5 sha sha1 sha224 sha256 sha384 sha512 hmac text plain plaintext clear cleartext cipher ciphertext
+    ascii hex hexadecimal simple
+    set hello message digest server client local remote enable login user admin console snmp ntp bgp ospf
+    isis radius tacacs tacplus area domain secondary primary vrrp hsrp ldap bind smtp ftp
+    """.split())
 
 
-@functools.lru_cache(maxsize=8192)
 def _keyword_shaped(word: str) -> bool:
     """Is this keyword-like word made of keyword parts only (and no other characters)?"""
     return bool(re.fullmatch(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*", word)) and all(
