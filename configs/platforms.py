@@ -27,16 +27,17 @@ class Dialect:
     IOS' (to the line's end, numbers and brackets included), also for a device of no known
     platform: only a grammar that has the syntax may read it as syntax (deny by default)."""
 
-    #: an opening bracket where a value stands opens a block or group (Junos `password {`);
-    #: elsewhere it is the value's first character (IOS `enable password {`, `password ( ab )`)
-    brackets: bool = False
+    #: the opening brackets that, where a value stands or after it, open a block or group
+    #: (Junos `password {`, `[ a b ]`); any other is a value's character (IOS `enable password {`,
+    #: `password ( ab )`; Junos has no `(`)
+    brackets: str = ""
     #: a number after a plain value is syntax (Huawei `... simple V 1 root 1 4 english`);
     #: elsewhere it is part of the value (IOS allows blanks and digits in it)
     numbers_after_value: bool = False
 
 
 IOS_GRAMMAR = Dialect()
-JUNOS_GRAMMAR = Dialect(brackets=True)
+JUNOS_GRAMMAR = Dialect(brackets="{[")
 HUAWEI_GRAMMAR = Dialect(numbers_after_value=True)
 
 

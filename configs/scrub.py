@@ -286,6 +286,7 @@ _MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
 # brackets that group words (Junos `[ radius password ]`, `{` opening a block, tmsh `{ ... }`),
 # see _is_structure; a `;` on its own is no syntax (Junos glues it to the word before)
 _BRACKETS = {"{": "}", "[": "]", "(": ")"}
+_ALL_BRACKETS = "".join(_BRACKETS)
 # the rest of the line after one of these words is prose
 _PROSE_WORDS = frozenset({"description", "remark", "location", "contact", "message", "announcement", "alias",
                           "full-name", "banner", "motd"})
@@ -740,19 +741,20 @@ def _keyword_values(line: str, dialect: Dialect,
         return [], False
     line = _PEM_LABEL.sub(lambda m: " " * len(m.group()), line)  # `ENCRYPTED PRIVATE KEY` is no keyword
     tokens = _tokens(line)
-    words = [_word(t) for t, _ in tokens]
-    options = frozenset(k for k, (t, _) in enumerate(tokens) if _is_option(t))
     # `name=value` pairs: the value is the token after the name, and only the name is syntax
     pairs = {k for k, (t, (_, end)) in enumerate(tokens)
              if t.endswith("=") and len(t) > 1 and t[0] not in "\"'" and end < len(line) and not line[end].isspace()}
+    # (a pair's name keeps its `=` where a value stands: `secret 0 5=V` is no type 5, `1=V` no number)
+    words = [_word(t) + "=" * (k in pairs) for k, (t, _) in enumerate(tokens)]
+    options = frozenset(k for k, (t, _) in enumerate(tokens) if _is_option(t))
     values: list[tuple[int, int]] = []
     open_quote = False
     i = 0
     while i < len(tokens):
         word = words[i]
         if i in pairs:  # (a pair's value is one token, prose or not: `location="..."`)
-            last = i + 1
-            if (_names_credential(word) or word in section) and i + 1 < len(tokens):
+            last, name = i + 1, word[:-1]
+            if (_names_credential(name) or name in section) and i + 1 < len(tokens):
                 span, last = _value_span(line, tokens, i + 1)
                 values.append(span)
                 open_quote = _unclosed(tokens[last][0])
@@ -777,7 +779,7 @@ def _keyword_values(line: str, dialect: Dialect,
                                         or (words[value - 1].isdigit() and words[value - 1] != "0"
                                             and words[value - 2] not in _WITH_ARGUMENT))
             numbers = plain or not (cipher or dialect.numbers_after_value)
-            brackets = plain or not (cipher or dialect.brackets)
+            brackets = "" if plain else _ALL_BRACKETS if cipher else dialect.brackets
             if (word in _TO_END_OF_LINE and (plain or not _is_string(token))
                     and _unknown_after(words, last, numbers, brackets)):
                 # IOS: a plain-text password or server key may hold spaces and is the
@@ -853,28 +855,29 @@ def _unclosed(token: str) -> bool:
     return token.startswith('"') and not _QUOTED.match(token)
 
 
-def _unknown_after(words: list[str], value: int, numbers: bool = False, brackets: bool = False) -> bool:
+def _unknown_after(words: list[str], value: int, numbers: bool = False, brackets: str = "") -> bool:
     """Is the value followed by words that are not syntax known to follow a value? A number
     is syntax after a ciphertext (Huawei `password cipher V 1 root 1 4 english`) or on a
-    platform whose grammar has it (:class:`Dialect`), a bracket on one that has brackets; else
-    (``numbers``, ``brackets``) they are part of a value that is the line's last item, as IOS
-    reads it (`password 0 ab 9 cd`, `password ab ( cd )`)."""
+    platform whose grammar has it (:class:`Dialect`), a bracket of ``brackets`` (the opening
+    ones of that grammar) too; else they are part of a value that is the line's last item, as
+    IOS reads it (`password 0 ab 9 cd`, `password ab ( cd )`, Junos `secret ab ( cd )`)."""
     rest = words[value + 1:]
     return bool(rest) and not (rest[0] in _AFTER_VALUE
-                               or (not brackets and _is_structure(words, value + 1))
+                               or _is_structure(words, value + 1, brackets)
                                or (not numbers and rest[0].isdigit())
                                or (_is_keyword(rest[0]) and rest[1:2] != [] and rest[1].isdigit()))
 
 
-def _is_structure(words: list[str], j: int) -> bool:
-    """Is the word at ``j`` a bracket of the syntax? A closing one only closes what the line
-    opened before it; an opening one opens a block at the line's end or a group that closes
-    later in it. Any other bracket is a value's character (`enable password ) V`)."""
+def _is_structure(words: list[str], j: int, brackets: str = _ALL_BRACKETS) -> bool:
+    """Is the word at ``j`` a bracket of the syntax (one of ``brackets``, the opening brackets of
+    the grammar, or its closing one)? A closing one only closes what the line opened before it;
+    an opening one opens a block at the line's end or a group that closes later in it. Any other
+    bracket is a value's character (`enable password ) V`)."""
     word = words[j]
     if word in _BRACKETS:
-        return j == len(words) - 1 or _BRACKETS[word] in words[j + 1:]
+        return word in brackets and (j == len(words) - 1 or _BRACKETS[word] in words[j + 1:])
     opener = next((o for o, c in _BRACKETS.items() if c == word), None)
-    return opener is not None and opener in words[:j]
+    return opener is not None and opener in brackets and opener in words[:j]
 
 
 def _takes_number(word: str) -> bool:
@@ -966,7 +969,7 @@ def _keyword_shaped(word: str) -> bool:
         part in _KEYWORD_PARTS for part in re.split(r"[-_.]", word))
 
 
-def _introduces_nothing(words: list[str], j: int, brackets: bool, options: frozenset[int] = frozenset()) -> bool:
+def _introduces_nothing(words: list[str], j: int, brackets: str, options: frozenset[int] = frozenset()) -> bool:
     """Is the keyword-like word at ``j`` followed by syntax rather than a value of its own
     (`key Lab-key address A`, `md5 Lab-key 7`, `auth sha Lab-key priv aes 128 V`)? Then it is
     the value of the keyword before it."""
@@ -998,11 +1001,12 @@ def _encoding_or_digest(word: str) -> bool:
             or bool(_ALGORITHM.fullmatch(word)))
 
 
-def _value_after(words: list[str], i: int, brackets: bool = True,
+def _value_after(words: list[str], i: int, brackets: str = _ALL_BRACKETS,
                  options: frozenset[int] = frozenset()) -> int | None:
     """Index of the value introduced by the keyword at ``i`` (None: no value on this line).
-    Without ``brackets`` in the platform's grammar an opening bracket where a plain value
-    stands is its first character (IOS `enable password {`), as it is after IOS type 0."""
+    An opening bracket not in ``brackets`` (those of the platform's grammar) where a plain value
+    stands is its first character (IOS `enable password {`, Junos `secret ( V )`), as any is
+    after IOS type 0."""
     keyword = words[i]
     stop = _NO_VALUE_AFTER.get(keyword, frozenset())
     untyped = _untyped(keyword)
@@ -1018,8 +1022,8 @@ def _value_after(words: list[str], i: int, brackets: bool = True,
                 (word in _BRACKETS and _is_structure(words, j)) or _is_keyword(word) or word in _MODIFIERS
                 or _ALGORITHM.fullmatch(word) or word in _SNMP_V3_LEVEL):
             return j  # IOS type 0 is plain text, whatever it looks like: `0 ( ab )`, `0 auth-pass x`, `0 md5 x`
-        if j == i + 1 and not brackets and keyword in _TO_END_OF_LINE and word in _BRACKETS and _is_structure(words, j):
-            return j  # no brackets in the platform's grammar: `enable password {` is a value
+        if j == i + 1 and keyword in _TO_END_OF_LINE and word in _BRACKETS and word not in brackets and _is_structure(words, j):
+            return j  # not a bracket of the platform's grammar: `enable password {` is a value
         if last and j == i + 1 and keyword in _TO_END_OF_LINE and _encoding_or_digest(word) and word not in stop:
             return j  # `enable secret md5`, `key-string text`: no value follows, so the word is the value
         if (_is_structure(words, j) or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
