@@ -194,6 +194,9 @@ _MODIFIERS = frozenset({
 # type in front of it elsewhere)
 _COMMUNITY_ACCESS = frozenset({"read", "write", "readonly", "readwrite", "ro", "rw", "read-only", "read-write"})
 _COMMUNITY_ENCODINGS = frozenset({"cipher", "simple", "encrypted"})
+# after `community` these name the community's value (TNSR `snmp community community-name V`); any
+# other word there is the community (`snmp-server community community-key RO`)
+_COMMUNITY_NAME_WORDS = frozenset({"community-name", "communityname", "community-string", "communitystring"})
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
 _ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?(?:1|2|3|96|128|160|224|256|384|512))*"
                         r"|aes(?:-?(?:128|192|256|cbc|cfb|gcm|ctr|cmac))*|3?des(?:56)?)")
@@ -976,6 +979,8 @@ def _introduces_nothing(words: list[str], j: int, brackets: str, options: frozen
     after = words[j + 1]
     if _follows_a_value(words, j + 1) or after in _SNMP_V3_LEVEL:
         return True
+    if after in _COMMUNITY_ACCESS - {"read", "write"} or after == "view":
+        return True  # a community's access (`snmp-server community key RO`): no value of its own
     if after in _ADDRESS_WORDS:  # an address list, and no keyword after it
         k = j + 2
         while k < len(words) and _ADDRESS.match(words[k]):
@@ -999,6 +1004,30 @@ def _encoding_or_digest(word: str) -> bool:
     keyword's last word says how a value that is not there is written?"""
     return (word in _MODE_AT_END or word in _CIPHER_ENCODINGS or word in {"simple", "plain", "ascii", "hex"}
             or bool(_ALGORITHM.fullmatch(word)))
+
+
+def _plain_text_statement(words: list[str], i: int, j: int) -> bool:
+    """Is the word at ``j`` the value of an IOS statement whose value is plain text, right after
+    its keyword at ``i``, an encryption type or `level L` (IOS command references: `username N
+    [privilege P] password|secret [T] V`, `enable password|secret [level L] [T] V`, line `password
+    [T] V`, BGP `neighbor A password [T] V`, `tacacs-server|radius-server [host A ...] key [T] V`, a
+    server block's `key [T] V`, key chains' `key-string [T] V`)? No keyword chain follows these
+    keywords in IOS: a value that looks like a keyword is the value (`password auth-pass x`, `key
+    pre-shared-secret x`). Other grammars' chains that start so stay chains."""
+    keyword, first, word = words[i], words[0], words[j]
+    if _encoding_or_digest(word):
+        return False  # how the value is written (ArubaOS-CX `neighbor A password plaintext V`)
+    if keyword in {"password", "secret"}:
+        statement = first in {"username", "enable"} or (keyword == "password" and (i == 0 or (first, i) == ("neighbor", 2)))
+    elif keyword == "key":  # (Comware `key authentication cipher V`)
+        statement = (first in {"tacacs-server", "radius-server"} or i == 0) and word not in {
+            "authentication", "accounting", "authorization"}
+    else:
+        statement = keyword == "key-string" and word != "password"  # (IOS-XR `key-string password V`)
+    between = words[i + 1:j]
+    if first == "enable" and between[:1] == ["level"]:
+        between = between[2:]
+    return statement and (between == [] or (len(between) == 1 and between[0].isdigit()))
 
 
 def _value_after(words: list[str], i: int, brackets: str = _ALL_BRACKETS,
@@ -1042,7 +1071,7 @@ def _value_after(words: list[str], i: int, brackets: str = _ALL_BRACKETS,
         if untyped and not last and word == "ipaddr" and _ADDRESS.match(words[j + 1]):
             j += 2  # NETGEAR `snmp-server community ipaddr ADDR VALUE`
             continue
-        if untyped and not last and word != keyword and word.startswith("community") and _is_keyword(word):
+        if untyped and not last and word != keyword and word in _COMMUNITY_NAME_WORDS:
             return None  # TNSR `snmp community community-name VALUE`: the next keyword has it
         if MARKER.search(word) or untyped:
             return j  # a community has no type in front of it
@@ -1060,8 +1089,9 @@ def _value_after(words: list[str], i: int, brackets: str = _ALL_BRACKETS,
         elif (word in _MODIFIERS or _ALGORITHM.fullmatch(word)) and not last:
             j += 1
         elif (_is_keyword(word) and not last and word not in _AUTH_ALGOS
-              and (not _keyword_shaped(word) or _introduces_nothing(words, j, brackets, options))):
-            return j  # a value that looks like a keyword (`password Lab-key privilege 15`)
+              and (not _keyword_shaped(word) or _plain_text_statement(words, i, j)
+                   or _introduces_nothing(words, j, brackets, options))):
+            return j  # a value that looks like a keyword (`password Lab-key privilege 15`, `password auth-pass x`)
         elif (_is_keyword(word) or word in _SNMP_V3_LEVEL) and not last or _ALGORITHM.fullmatch(word):
             return None  # the next keyword introduces the value itself; a digest name ends a list
         elif "-" in word and _KEYISH.fullmatch(word) and not last and words[j + 1].startswith('"'):

@@ -576,3 +576,24 @@ def test_a_value_that_starts_with_a_dash_and_a_keyword_is_the_value(platform):
     assert scrub_config(raw, fingerprint=FP, platform=platform).text == (
         f"username u password {FP.marker('-password foo')}\nenable secret {FP.marker('-secret x')}\n"
         f"tacacs-server key {FP.marker('-key abc')}\nset ns rpcNode 10.0.0.23 -password {FP.marker('NsRpc1')} -encrypted\n")
+
+
+@pytest.mark.parametrize("platform", ["cisco_ios", "cisco_xe", None])
+def test_a_keyword_shaped_value_of_an_ios_plain_text_statement_is_the_value(platform):
+    """Review of session 11: outside type 0 a value that looks like a keyword was read as one
+    (`auth-pass` kept, the word after it masked); `snmp-server community key RO` masked RO too,
+    and a community starting with `community` was read as TNSR's `community-name`. Other
+    grammars' chains stay (Comware `key authentication cipher V`, IOS-XR `key-string password V`)."""
+    lines = {
+        "username u password auth-pass extra": "auth-pass extra",
+        "neighbor 1.1.1.1 password key x": "key x",
+        "tacacs-server key pre-shared-secret x": "pre-shared-secret x",
+        "enable secret level 15 auth-key y": "auth-key y",
+        " key-string auth-pass z": "auth-pass z",
+        "snmp-server community key RO": "key",
+        "snmp-server community community-key RO": "community-key",
+        " key authentication cipher CwV": "CwV",
+        " key-string password XrV": "XrV",
+    }
+    text = scrub_config("\n".join(lines) + "\n", fingerprint=FP, platform=platform).text
+    assert text.splitlines() == [line.replace(value, FP.marker(value)) for line, value in lines.items()]
