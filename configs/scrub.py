@@ -54,7 +54,12 @@ platform has them there (its :class:`configs.platforms.Dialect`: Huawei numbers,
 platform only ever makes a value shorter where its grammar says so. A value that looks like
 a keyword (``password Lab-key privilege 15``, ``md5 x_secret 7``) is a value where a value's
 syntax follows it or where it is not made of keyword parts (``auth-pass``, ``pre-shared-secret``
-are); where it might be a keyword too, the word after it goes as well.
+are); where it might be a keyword too, the word after it goes as well. Right after a
+``password``/``secret``/``key``/``key-string`` (or its type, ``level L``) a keyword-shaped word is
+the value (``username u password auth-pass x``, ``tacacs-server key pre-shared-secret x``: IOS has
+no keyword chain there), but for the chains other grammars have there (Comware ``key
+authentication cipher V``, Junos ``key 1 secret V``, IOS-XR ``key-string password V``, encodings).
+A word that starts with ``-`` where a value stands is the value (``password -password x``).
 After IOS type ``0`` the value is plain text whatever it looks like (``password 0 auth-pass x``,
 ``0 md5 x``), and an encoding or digest as the last word (``enable secret md5``) is the value.
 The short words ``pass``, ``pin``, ``token`` and ``otp`` (and ``*-pin``, ``*-otp``) are
@@ -1006,28 +1011,30 @@ def _encoding_or_digest(word: str) -> bool:
             or bool(_ALGORITHM.fullmatch(word)))
 
 
+# keyword chains of other grammars that start with a word after these keywords (Comware `key
+# authentication cipher V`, Junos key chains' `key N secret V`, IOS-XR `key-string password V`);
+# an encoding word starts one too (Junos `key ascii-text V`, AOS-CX `neighbor A password plaintext V`)
+_CHAINS_AFTER = {"key": frozenset({"authentication", "accounting", "authorization", "secret"}),
+                 "key-string": frozenset({"password"})}
+
+
 def _plain_text_statement(words: list[str], i: int, j: int) -> bool:
-    """Is the word at ``j`` the value of an IOS statement whose value is plain text, right after
-    its keyword at ``i``, an encryption type or `level L` (IOS command references: `username N
-    [privilege P] password|secret [T] V`, `enable password|secret [level L] [T] V`, line `password
-    [T] V`, BGP `neighbor A password [T] V`, `tacacs-server|radius-server [host A ...] key [T] V`, a
-    server block's `key [T] V`, key chains' `key-string [T] V`)? No keyword chain follows these
-    keywords in IOS: a value that looks like a keyword is the value (`password auth-pass x`, `key
-    pre-shared-secret x`). Other grammars' chains that start so stay chains."""
-    keyword, first, word = words[i], words[0], words[j]
-    if _encoding_or_digest(word):
-        return False  # how the value is written (ArubaOS-CX `neighbor A password plaintext V`)
-    if keyword in {"password", "secret"}:
-        statement = first in {"username", "enable"} or (keyword == "password" and (i == 0 or (first, i) == ("neighbor", 2)))
-    elif keyword == "key":  # (Comware `key authentication cipher V`)
-        statement = (first in {"tacacs-server", "radius-server"} or i == 0) and word not in {
-            "authentication", "accounting", "authorization"}
-    else:
-        statement = keyword == "key-string" and word != "password"  # (IOS-XR `key-string password V`)
+    """Is the word at ``j`` the plain-text value of the `password`, `secret`, `key`, `key-string`
+    (or bare `pass`, `pin`, `token`, `otp`) at ``i``, standing right after it, its encryption
+    type or `level L`? In IOS these values run to the line's end and no keyword chain follows
+    these keywords (command references: `username N password|secret [T] V`, `enable
+    password|secret [level L] [T] V`, line `password [T] V`, `neighbor A password [T] V`,
+    `tacacs-server|radius-server [host A ...] key [T] V`, `key-string [T] V`): a value there
+    that looks like a keyword is the value (`password auth-pass x`, `key pre-shared-secret x`).
+    Deny by default: so on every platform, but for the chains of other grammars (_CHAINS_AFTER)."""
+    keyword, word = words[i], words[j]
+    if (keyword not in _TO_END_OF_LINE or _encoding_or_digest(word) or word in {"ascii-text", "hexadecimal"}
+            or word in _CHAINS_AFTER.get(keyword, ())):
+        return False
     between = words[i + 1:j]
-    if first == "enable" and between[:1] == ["level"]:
+    if words[0] == "enable" and between[:1] == ["level"]:
         between = between[2:]
-    return statement and (between == [] or (len(between) == 1 and between[0].isdigit()))
+    return between == [] or (len(between) == 1 and between[0].isdigit())
 
 
 def _value_after(words: list[str], i: int, brackets: str = _ALL_BRACKETS,

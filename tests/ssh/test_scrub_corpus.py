@@ -592,8 +592,11 @@ def test_a_keyword_shaped_value_of_an_ios_plain_text_statement_is_the_value(plat
         " key-string auth-pass z": "auth-pass z",
         "snmp-server community key RO": "key",
         "snmp-server community community-key RO": "community-key",
+        " pass auth-pass w": "auth-pass w",  # (a bare word's value; Riverbed's secret below)
+        "service shared-secret secret auth-pass v": "auth-pass v",
         " key authentication cipher CwV": "CwV",
         " key-string password XrV": "XrV",
+        "set security authentication-key-chains key-chain K key 1 secret JunosKc": "JunosKc",
     }
     text = scrub_config("\n".join(lines) + "\n", fingerprint=FP, platform=platform).text
     assert text.splitlines() == [line.replace(value, FP.marker(value)) for line, value in lines.items()]

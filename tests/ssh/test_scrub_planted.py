@@ -42,6 +42,9 @@ _FENCE = re.compile(r"^(%\^%#|%\$%\$|%@%@|%#%#)")
 # values of digits only (`key 12345678` alone on a line reads as a key chain's key ID)
 # a value may look like a keyword (`password Lab-key privilege 15` leaked before session 11)
 KEYWORD_LIKE = ("", "", "", "-key", "_secret", ".password", "-pw", "-psk", "_token", "-community")
+# a value with blanks may start with a keyword (`password auth-pass x` and `password -password x`
+# leaked their first word before session 12)
+KEYWORD_FIRST = ("", "", "", "auth-pass ", "key ", "pre-shared-secret ", "-password ", "-secret ")
 GRAMMAR = frozenset(re.findall(r'"([a-z0-9][a-z0-9+-]*)"', Path(scrub.__file__).read_text()))
 
 
@@ -95,6 +98,8 @@ def planted(draw, corpus: corpora.Corpus) -> tuple[str, str, list[str]]:
                                 and not any(head + s + tail in v or v in head + s + tail for v in values)))
             if not wrapped and not head and all(c in alphabet for c in "-_."):
                 core += draw(st.sampled_from(KEYWORD_LIKE))
+                if " " in alphabet:
+                    core = draw(st.sampled_from(KEYWORD_FIRST)) + core
             new = head + core + tail
             values.append(new)
             out += [line[last:m.start()], new]
