@@ -611,7 +611,12 @@ class _Masker:
         A private key that begins inside a quoted value ends it only with the key's end
         (FortiOS `set private-key "-----BEGIN...`). (scrub_config lets a string run on only
         to a line that it ends; should text follow the closing quote all the same, it is
-        masked too: the syntax of a line cannot be read from its middle.)"""
+        masked too: the syntax of a line cannot be read from its middle.) A section header
+        inside it is entered all the same, none left: the string may have been a value's quote
+        character (session 12: RouterOS `/snmp community` inside `password="V`, its next `name=`
+        kept)."""
+        if _COMMUNITY_SECTION.match(line):
+            self.section, self.section_indent = _SECTION_KEYWORDS, len(line) - len(line.lstrip())
         start = len(line) - len(line.lstrip())
         ends_with = self.ends_with
         if ends_with == "Private-":  # (a PuTTY key's MAC line starts with it)

@@ -600,3 +600,14 @@ def test_a_keyword_shaped_value_of_an_ios_plain_text_statement_is_the_value(plat
     }
     text = scrub_config("\n".join(lines) + "\n", fingerprint=FP, platform=platform).text
     assert text.splitlines() == [line.replace(value, FP.marker(value)) for line, value in lines.items()]
+
+
+def test_a_section_header_inside_a_string_over_lines_is_entered():
+    """Session 12 (the planted-value hunt, 150 examples): `password="V` opened a string over lines up to
+    the next quote that ends a line; the `/snmp community` header inside it was not entered, and the
+    community `name=` after it was kept. A header inside such a string is entered all the same."""
+    raw = ('/ppp secret\nadd name=q6 password="Q6open profile=default\n/snmp community\n'
+           'set [ find default=yes ] name=Q6close"\nadd name=Q6Community security=private\n')
+    text = scrub_config(raw, fingerprint=FP, platform="cisco_ios").text
+    assert not any(v in text for v in ("Q6open", "Q6close", "Q6Community")), text
+    assert text.splitlines()[-1] == f"add name={FP.marker('Q6Community')} security=private"
