@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.ssh import corpora  # noqa: E402
-from tests.ssh.test_scrub_planted import _real_configs  # noqa: E402
 
 
 def _scrubber(tree: Path):
@@ -42,7 +41,7 @@ def main() -> None:
     scrub = _scrubber(args.scrubber)
     takes_platform = "platform" in inspect.signature(scrub.scrub_config).parameters
     texts = [(c.raw, c.platform) for c in corpora.load("secrets") + corpora.load("lookalike")]
-    texts += [(raw, name.split(":")[0]) for name, raw in _real_configs().items()]
+    texts += [(raw, name.split(":")[0]) for name, raw in corpora.real_configs().items()]
     lines = sum(len(raw.splitlines()) for raw, _ in texts)
     fingerprint = scrub.Fingerprinter.ephemeral()
     times = []

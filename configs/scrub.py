@@ -50,11 +50,16 @@ A plain-text ``password``/``secret``/``key`` value followed by words that are no
 syntax is masked to the end of the line (IOS allows spaces in them, as the last item).
 Numbers and brackets after its first word are part of it too, unless an encoding in front
 of it says it is ciphertext (Huawei ``password cipher V 1 root 1 4 english``) or the device's
-platform has them there (:data:`DIALECTS`: Huawei/Comware numbers, Junos brackets); the
+platform has them there (its :class:`configs.platforms.Dialect`: Huawei numbers, Junos brackets); the
 platform only ever makes a value shorter where its grammar says so. A value that looks like
 a keyword (``password Lab-key privilege 15``, ``md5 x_secret 7``) is a value where a value's
 syntax follows it or where it is not made of keyword parts (``auth-pass``, ``pre-shared-secret``
-are); where it might be a keyword too, the word after it goes as well.
+are); where it might be a keyword too, the word after it goes as well. Right after a
+``password``/``secret``/``key``/``key-string`` (or its type, ``level L``) a keyword-shaped word is
+the value (``username u password auth-pass x``, ``tacacs-server key pre-shared-secret x``: IOS has
+no keyword chain there), but for the chains other grammars have there (Comware ``key
+authentication cipher V``, Junos ``key 1 secret V``, IOS-XR ``key-string password V``, encodings).
+A word that starts with ``-`` where a value stands is the value (``password -password x``).
 After IOS type ``0`` the value is plain text whatever it looks like (``password 0 auth-pass x``,
 ``0 md5 x``), and an encoding or digest as the last word (``enable secret md5``) is the value.
 The short words ``pass``, ``pin``, ``token`` and ``otp`` (and ``*-pin``, ``*-otp``) are
@@ -96,13 +101,14 @@ dropped so that an unchanged device produces no diff.
 
 from __future__ import annotations
 
-import functools
+import contextvars
 import hashlib
 import hmac
 import re
 import secrets as _random
 from dataclasses import dataclass
 
+from configs.platforms import PLATFORMS, Dialect
 from netops.secrets import Secret
 
 # backups written before keyed fingerprints hold this instead of a marker
@@ -193,6 +199,9 @@ _MODIFIERS = frozenset({
 # type in front of it elsewhere)
 _COMMUNITY_ACCESS = frozenset({"read", "write", "readonly", "readwrite", "ro", "rw", "read-only", "read-write"})
 _COMMUNITY_ENCODINGS = frozenset({"cipher", "simple", "encrypted"})
+# after `community` these name the community's value (TNSR `snmp community community-name V`); any
+# other word there is the community (`snmp-server community community-key RO`)
+_COMMUNITY_NAME_WORDS = frozenset({"community-name", "communityname", "community-string", "communitystring"})
 # any other algorithm name (`hmac-sha2-256`, `cmac-aes-128`) is skipped like a modifier
 _ALGORITHM = re.compile(r"(?:hmac-|cmac-)?(?:md5|sha(?:-?(?:1|2|3|96|128|160|224|256|384|512))*"
                         r"|aes(?:-?(?:128|192|256|cbc|cfb|gcm|ctr|cmac))*|3?des(?:56)?)")
@@ -265,31 +274,13 @@ _CIPHER_ENCODINGS = frozenset({"cipher", "irreversible-cipher", "hash", "encrypt
                                "hidden", "sha512", "sha256", "pbkdf2"})
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """What a platform's grammar puts after a plain-text value that has no encoding in front
-    of it (`username u password ab 9 w3tail`). Deny by default: a platform not listed in
-    :data:`DIALECTS` reads such a value as IOS does (to the line's end, numbers and brackets
-    included); only a grammar that has the syntax may read it as syntax."""
-
-    #: an opening bracket where a value stands opens a block or group (Junos `password {`);
-    #: elsewhere it is the value's first character (IOS `enable password {`, `password ( ab )`)
-    brackets: bool = False
-    #: a number after a plain value is syntax (Huawei `... simple V 1 root 1 4 english`);
-    #: elsewhere it is part of the value (IOS allows blanks and digits in it)
-    numbers_after_value: bool = False
-
-
-# the netmiko device types (by prefix: `huawei_olt`, `huawei_vrpv8_ssh`, `juniper_junos`) whose
-# grammar has these; every other platform, and a device without one, reads as the default
-DIALECTS: dict[str, Dialect] = {
-    "juniper": Dialect(brackets=True),
-    **dict.fromkeys(("huawei", "hp_comware", "h3c_comware"), Dialect(numbers_after_value=True)),
-}
-
-
 def dialect_of(platform: str | None) -> Dialect:
-    return next((d for prefix, d in DIALECTS.items() if (platform or "").startswith(prefix)), Dialect())
+    """How a plain value ends on this netmiko device type (:attr:`configs.platforms.Platform.dialect`);
+    a device of no known platform reads as IOS does (deny by default: to the line's end)."""
+    known = PLATFORMS.get(platform or "")
+    return known.dialect if known else Dialect()
+
+
 # what may follow such a value on the same line
 _AFTER_VALUE = frozenset({"role", "level", "level-1", "level-2", "port", "auth-port", "acct-port", "timeout",
                           "retransmit", "vrf", "use-vrf", "priority", "trusted", "prefer", "address", "hostname",
@@ -303,6 +294,7 @@ _MARKS_BEFORE = frozenset({"encrypted", "pbkdf2", "nt-encrypted"})
 # brackets that group words (Junos `[ radius password ]`, `{` opening a block, tmsh `{ ... }`),
 # see _is_structure; a `;` on its own is no syntax (Junos glues it to the word before)
 _BRACKETS = {"{": "}", "[": "]", "(": ")"}
+_ALL_BRACKETS = "".join(_BRACKETS)
 # the rest of the line after one of these words is prose
 _PROSE_WORDS = frozenset({"description", "remark", "location", "contact", "message", "announcement", "alias",
                           "full-name", "banner", "motd"})
@@ -448,15 +440,13 @@ def scrub_config(raw: str, known_secrets: list[Secret] = (),
     """The config as it may be written anywhere: no secrets, no volatile lines.
     Without ``fingerprint`` the markers hold a per-process key (fine for texts that
     are checked and thrown away, wrong for anything stored). ``platform`` (the device's
-    netmiko device type) says how a plain value ends (:data:`DIALECTS`); every platform's
+    netmiko device type) says how a plain value ends (:func:`dialect_of`); every platform's
     keywords and tables are read whatever it is."""
+    token = _WORDS_SEEN.set({})
     try:
         return _scrub(raw, known_secrets, fingerprint, platform)
     finally:
-        # the word caches hold the config's words, its plain-text secrets too: they last one
-        # config (where the words repeat), not the process
-        _is_keyword.cache_clear()
-        _keyword_shaped.cache_clear()
+        _WORDS_SEEN.reset(token)
 
 
 def _scrub(raw: str, known_secrets: list[Secret], fingerprint: Fingerprinter | None,
@@ -621,7 +611,12 @@ class _Masker:
         A private key that begins inside a quoted value ends it only with the key's end
         (FortiOS `set private-key "-----BEGIN...`). (scrub_config lets a string run on only
         to a line that it ends; should text follow the closing quote all the same, it is
-        masked too: the syntax of a line cannot be read from its middle.)"""
+        masked too: the syntax of a line cannot be read from its middle.) A section header
+        inside it is entered all the same, none left: the string may have been a value's quote
+        character (session 12: RouterOS `/snmp community` inside `password="V`, its next `name=`
+        kept)."""
+        if _COMMUNITY_SECTION.match(line):
+            self.section, self.section_indent = _SECTION_KEYWORDS, len(line) - len(line.lstrip())
         start = len(line) - len(line.lstrip())
         ends_with = self.ends_with
         if ends_with == "Private-":  # (a PuTTY key's MAC line starts with it)
@@ -710,12 +705,30 @@ def _word(token: str) -> str:
     if len(token) < 2:
         return token.lower()
     word = token.rstrip(";").rstrip("=").lower()
-    return word[1:] if word[:1] == "-" and word[1:2].isalpha() else word
+    return word[1:] if _is_option(word) else word
 
 
-@functools.lru_cache(maxsize=8192)  # (called for every word, several times: the words of a config repeat)
+def _is_option(token: str) -> bool:
+    """Is this token an option of a grammar with dashed options (`-password`)? Where a value
+    stands it is the value all the same (`username u password -password x`)."""
+    return token[:1] == "-" and token[1:2].isalpha()
+
+
+# the keyword tests of the config being scrubbed, by word (its words repeat, the reader asks
+# several times per word): one dict per scrub_config call, in that call's context (each thread
+# of the SSH pool has its own), dropped when the call ends. The words include the config's
+# plain-text secrets: nothing module-wide may keep them.
+_WORDS_SEEN: contextvars.ContextVar[dict[str, bool]] = contextvars.ContextVar("scrub_words_seen")
+
+
 def _is_keyword(word: str) -> bool:
-    return word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
+    seen = _WORDS_SEEN.get(None)
+    if seen is None:
+        return word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
+    known = seen.get(word)
+    if known is None:
+        known = seen[word] = word not in _NOT_KEYWORDS and bool(_KEYWORD.fullmatch(word))
+    return known
 
 
 def _names_credential(name: str) -> bool:
@@ -741,18 +754,20 @@ def _keyword_values(line: str, dialect: Dialect,
         return [], False
     line = _PEM_LABEL.sub(lambda m: " " * len(m.group()), line)  # `ENCRYPTED PRIVATE KEY` is no keyword
     tokens = _tokens(line)
-    words = [_word(t) for t, _ in tokens]
     # `name=value` pairs: the value is the token after the name, and only the name is syntax
     pairs = {k for k, (t, (_, end)) in enumerate(tokens)
              if t.endswith("=") and len(t) > 1 and t[0] not in "\"'" and end < len(line) and not line[end].isspace()}
+    # (a pair's name keeps its `=` where a value stands: `secret 0 5=V` is no type 5, `1=V` no number)
+    words = [_word(t) + "=" * (k in pairs) for k, (t, _) in enumerate(tokens)]
+    options = frozenset(k for k, (t, _) in enumerate(tokens) if _is_option(t))
     values: list[tuple[int, int]] = []
     open_quote = False
     i = 0
     while i < len(tokens):
         word = words[i]
         if i in pairs:  # (a pair's value is one token, prose or not: `location="..."`)
-            last = i + 1
-            if (_names_credential(word) or word in section) and i + 1 < len(tokens):
+            last, name = i + 1, word[:-1]
+            if (_names_credential(name) or name in section) and i + 1 < len(tokens):
                 span, last = _value_span(line, tokens, i + 1)
                 values.append(span)
                 open_quote = _unclosed(tokens[last][0])
@@ -763,7 +778,7 @@ def _keyword_values(line: str, dialect: Dialect,
         if not (_arms(words, i) or (word in section and i + 1 < len(words))):
             i += 1
             continue
-        value = _value_after(words, i, dialect.brackets)
+        value = _value_after(words, i, dialect.brackets, options)
         if value is None:
             i += 1
             continue
@@ -777,7 +792,7 @@ def _keyword_values(line: str, dialect: Dialect,
                                         or (words[value - 1].isdigit() and words[value - 1] != "0"
                                             and words[value - 2] not in _WITH_ARGUMENT))
             numbers = plain or not (cipher or dialect.numbers_after_value)
-            brackets = plain or not (cipher or dialect.brackets)
+            brackets = "" if plain else _ALL_BRACKETS if cipher else dialect.brackets
             if (word in _TO_END_OF_LINE and (plain or not _is_string(token))
                     and _unknown_after(words, last, numbers, brackets)):
                 # IOS: a plain-text password or server key may hold spaces and is the
@@ -793,7 +808,7 @@ def _keyword_values(line: str, dialect: Dialect,
             values.append(span)
             open_quote, value = _unclosed(tokens[last][0]), last
         i = value + 1
-        if value < len(words) - 1 and _is_keyword(words[value]) and not _introduces_nothing(words, value, dialect.brackets):
+        if value < len(words) - 1 and _is_keyword(words[value]) and not _introduces_nothing(words, value, dialect.brackets, options):
             i = value  # a value that looks like a keyword may be one too: its own value goes as well
         elif i < len(words) and words[i] in _MARKS_BEFORE and (i == len(words) - 1 or _follows_a_value(words, i + 1)):
             i += 1  # ASA `password VALUE encrypted`: says what the value was, introduces none
@@ -853,28 +868,29 @@ def _unclosed(token: str) -> bool:
     return token.startswith('"') and not _QUOTED.match(token)
 
 
-def _unknown_after(words: list[str], value: int, numbers: bool = False, brackets: bool = False) -> bool:
+def _unknown_after(words: list[str], value: int, numbers: bool = False, brackets: str = "") -> bool:
     """Is the value followed by words that are not syntax known to follow a value? A number
     is syntax after a ciphertext (Huawei `password cipher V 1 root 1 4 english`) or on a
-    platform whose grammar has it (:class:`Dialect`), a bracket on one that has brackets; else
-    (``numbers``, ``brackets``) they are part of a value that is the line's last item, as IOS
-    reads it (`password 0 ab 9 cd`, `password ab ( cd )`)."""
+    platform whose grammar has it (:class:`Dialect`), a bracket of ``brackets`` (the opening
+    ones of that grammar) too; else they are part of a value that is the line's last item, as
+    IOS reads it (`password 0 ab 9 cd`, `password ab ( cd )`, Junos `secret ab ( cd )`)."""
     rest = words[value + 1:]
     return bool(rest) and not (rest[0] in _AFTER_VALUE
-                               or (not brackets and _is_structure(words, value + 1))
+                               or _is_structure(words, value + 1, brackets)
                                or (not numbers and rest[0].isdigit())
                                or (_is_keyword(rest[0]) and rest[1:2] != [] and rest[1].isdigit()))
 
 
-def _is_structure(words: list[str], j: int) -> bool:
-    """Is the word at ``j`` a bracket of the syntax? A closing one only closes what the line
-    opened before it; an opening one opens a block at the line's end or a group that closes
-    later in it. Any other bracket is a value's character (`enable password ) V`)."""
+def _is_structure(words: list[str], j: int, brackets: str = _ALL_BRACKETS) -> bool:
+    """Is the word at ``j`` a bracket of the syntax (one of ``brackets``, the opening brackets of
+    the grammar, or its closing one)? A closing one only closes what the line opened before it;
+    an opening one opens a block at the line's end or a group that closes later in it. Any other
+    bracket is a value's character (`enable password ) V`)."""
     word = words[j]
     if word in _BRACKETS:
-        return j == len(words) - 1 or _BRACKETS[word] in words[j + 1:]
+        return word in brackets and (j == len(words) - 1 or _BRACKETS[word] in words[j + 1:])
     opener = next((o for o, c in _BRACKETS.items() if c == word), None)
-    return opener is not None and opener in words[:j]
+    return opener is not None and opener in brackets and opener in words[:j]
 
 
 def _takes_number(word: str) -> bool:
@@ -947,29 +963,34 @@ def _names_a_community(word: str) -> bool:
 
 # the words credential keywords are made of (`auth-pass`, `encrypted-password`, `pre-shared-secret`):
 # a keyword-like word of other parts where a value stands (`Lab-key`, `x_secret`) is that value
-_KEYWORD_PARTS = frozenset(re.findall(r"[a-z0-9]+", re.sub(r"\\.|\[[^]]*\]", " ", _KEYWORD.pattern) + " ".join(_NO_VALUE_AFTER) + """
-    password passwd secret key string community map authentication pre shared psk wpa passphrase encrypt
-    value trap group name pass phrase pin token otp code md5 sha sha1 sha256 sha512 text plain plaintext clear
-    cleartext cipher ciphertext encrypted ascii hexadecimal hex simple auth priv set hello message digest server
-    client local remote preshared enable login user admin console snmp ntp bgp ospf isis radius tacacs tacplus
-    ekey area domain secondary primary md5 keys hmac wep wpa2 wpa3 vrrp hsrp ldap bind smtp ftp api l1 l2
-    """))
+_KEYWORD_PARTS = frozenset("""
+    password passwords passwd pswd secret esecret key keys ekey string community map communityname
+    communitystring authentication auth authkey authstring pre shared share preshared preshare sharedkey
+    psk psksecret pksecret wpa wpa2 wpa3 wep passphrase phrase pass pw pwd passcode pin pincode code token otp
+    apikey api encrypt encrypted enc value trap group name securityname checkcode mode privacy priv cak admpw
+    configsyncpasswd hash hashed history0 history1 l1 l2
+    md5 sha sha1 sha224 sha256 sha384 sha512 hmac text plain plaintext clear cleartext cipher ciphertext
+    ascii hex hexadecimal simple
+    set hello message digest server client local remote enable login user admin console snmp ntp bgp ospf
+    isis radius tacacs tacplus area domain secondary primary vrrp hsrp ldap bind smtp ftp
+    """.split())
 
 
-@functools.lru_cache(maxsize=8192)
 def _keyword_shaped(word: str) -> bool:
     """Is this keyword-like word made of keyword parts only (and no other characters)?"""
     return bool(re.fullmatch(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*", word)) and all(
         part in _KEYWORD_PARTS for part in re.split(r"[-_.]", word))
 
 
-def _introduces_nothing(words: list[str], j: int, brackets: bool) -> bool:
+def _introduces_nothing(words: list[str], j: int, brackets: str, options: frozenset[int] = frozenset()) -> bool:
     """Is the keyword-like word at ``j`` followed by syntax rather than a value of its own
     (`key Lab-key address A`, `md5 Lab-key 7`, `auth sha Lab-key priv aes 128 V`)? Then it is
     the value of the keyword before it."""
     after = words[j + 1]
     if _follows_a_value(words, j + 1) or after in _SNMP_V3_LEVEL:
         return True
+    if after in _COMMUNITY_ACCESS - {"read", "write"} or after == "view":
+        return True  # a community's access (`snmp-server community key RO`): no value of its own
     if after in _ADDRESS_WORDS:  # an address list, and no keyword after it
         k = j + 2
         while k < len(words) and _ADDRESS.match(words[k]):
@@ -977,7 +998,7 @@ def _introduces_nothing(words: list[str], j: int, brackets: bool) -> bool:
         return k > j + 2 and not (k < len(words) and _is_keyword(words[k]))
     if _is_keyword(after):
         return False  # a keyword chain: `auth-pass plaintext V`, `pre-shared-key key V`
-    value = _value_after(words, j, brackets) if _arms(words, j) else None
+    value = _value_after(words, j, brackets, options) if _arms(words, j) else None
     return value is None or _is_syntax(words[value])
 
 
@@ -995,10 +1016,38 @@ def _encoding_or_digest(word: str) -> bool:
             or bool(_ALGORITHM.fullmatch(word)))
 
 
-def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
+# keyword chains of other grammars that start with a word after these keywords (Comware `key
+# authentication cipher V`, Junos key chains' `key N secret V`, IOS-XR `key-string password V`);
+# an encoding word starts one too (Junos `key ascii-text V`, AOS-CX `neighbor A password plaintext V`)
+_CHAINS_AFTER = {"key": frozenset({"authentication", "accounting", "authorization", "secret"}),
+                 "key-string": frozenset({"password"})}
+
+
+def _plain_text_statement(words: list[str], i: int, j: int) -> bool:
+    """Is the word at ``j`` the plain-text value of the `password`, `secret`, `key`, `key-string`
+    (or bare `pass`, `pin`, `token`, `otp`) at ``i``, standing right after it, its encryption
+    type or `level L`? In IOS these values run to the line's end and no keyword chain follows
+    these keywords (command references: `username N password|secret [T] V`, `enable
+    password|secret [level L] [T] V`, line `password [T] V`, `neighbor A password [T] V`,
+    `tacacs-server|radius-server [host A ...] key [T] V`, `key-string [T] V`): a value there
+    that looks like a keyword is the value (`password auth-pass x`, `key pre-shared-secret x`).
+    Deny by default: so on every platform, but for the chains of other grammars (_CHAINS_AFTER)."""
+    keyword, word = words[i], words[j]
+    if (keyword not in _TO_END_OF_LINE or _encoding_or_digest(word) or word in {"ascii-text", "hexadecimal"}
+            or word in _CHAINS_AFTER.get(keyword, ())):
+        return False
+    between = words[i + 1:j]
+    if words[0] == "enable" and between[:1] == ["level"]:
+        between = between[2:]
+    return between == [] or (len(between) == 1 and between[0].isdigit())
+
+
+def _value_after(words: list[str], i: int, brackets: str = _ALL_BRACKETS,
+                 options: frozenset[int] = frozenset()) -> int | None:
     """Index of the value introduced by the keyword at ``i`` (None: no value on this line).
-    Without ``brackets`` in the platform's grammar an opening bracket where a plain value
-    stands is its first character (IOS `enable password {`), as it is after IOS type 0."""
+    An opening bracket not in ``brackets`` (those of the platform's grammar) where a plain value
+    stands is its first character (IOS `enable password {`, Junos `secret ( V )`), as any is
+    after IOS type 0."""
     keyword = words[i]
     stop = _NO_VALUE_AFTER.get(keyword, frozenset())
     untyped = _untyped(keyword)
@@ -1006,14 +1055,16 @@ def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
     while j < len(words):
         word = words[j]
         last = j == len(words) - 1
+        if j in options:
+            return j  # a value may start with a `-` (`password -password x`); an option has no value here
         if last and j - 1 > i and words[j - 1] in {"0", "7"} and not _is_structure(words, j):
             return j  # after an encryption type the last word is the value, even `md5` or `text`
         if j - 1 == i + 1 and words[j - 1] == "0" and keyword in _TO_END_OF_LINE and (
                 (word in _BRACKETS and _is_structure(words, j)) or _is_keyword(word) or word in _MODIFIERS
                 or _ALGORITHM.fullmatch(word) or word in _SNMP_V3_LEVEL):
             return j  # IOS type 0 is plain text, whatever it looks like: `0 ( ab )`, `0 auth-pass x`, `0 md5 x`
-        if j == i + 1 and not brackets and keyword in _TO_END_OF_LINE and word in _BRACKETS and _is_structure(words, j):
-            return j  # no brackets in the platform's grammar: `enable password {` is a value
+        if j == i + 1 and keyword in _TO_END_OF_LINE and word in _BRACKETS and word not in brackets and _is_structure(words, j):
+            return j  # not a bracket of the platform's grammar: `enable password {` is a value
         if last and j == i + 1 and keyword in _TO_END_OF_LINE and _encoding_or_digest(word) and word not in stop:
             return j  # `enable secret md5`, `key-string text`: no value follows, so the word is the value
         if (_is_structure(words, j) or word in _PROSE_WORDS or word in stop or word in _NO_VALUE_AFTER_ANY
@@ -1032,7 +1083,7 @@ def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
         if untyped and not last and word == "ipaddr" and _ADDRESS.match(words[j + 1]):
             j += 2  # NETGEAR `snmp-server community ipaddr ADDR VALUE`
             continue
-        if untyped and not last and word != keyword and word.startswith("community") and _is_keyword(word):
+        if untyped and not last and word != keyword and word in _COMMUNITY_NAME_WORDS:
             return None  # TNSR `snmp community community-name VALUE`: the next keyword has it
         if MARKER.search(word) or untyped:
             return j  # a community has no type in front of it
@@ -1050,8 +1101,9 @@ def _value_after(words: list[str], i: int, brackets: bool = True) -> int | None:
         elif (word in _MODIFIERS or _ALGORITHM.fullmatch(word)) and not last:
             j += 1
         elif (_is_keyword(word) and not last and word not in _AUTH_ALGOS
-              and (not _keyword_shaped(word) or _introduces_nothing(words, j, brackets))):
-            return j  # a value that looks like a keyword (`password Lab-key privilege 15`)
+              and (not _keyword_shaped(word) or _plain_text_statement(words, i, j)
+                   or _introduces_nothing(words, j, brackets, options))):
+            return j  # a value that looks like a keyword (`password Lab-key privilege 15`, `password auth-pass x`)
         elif (_is_keyword(word) or word in _SNMP_V3_LEVEL) and not last or _ALGORITHM.fullmatch(word):
             return None  # the next keyword introduces the value itself; a digest name ends a list
         elif "-" in word and _KEYISH.fullmatch(word) and not last and words[j + 1].startswith('"'):

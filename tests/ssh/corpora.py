@@ -1,4 +1,5 @@
-"""Reading the scrubbing corpora (see corpus/README.md): a secret is written ``{{value}}``."""
+"""Reading the scrubbing corpora (see corpus/README.md): a secret is written ``{{value}}``;
+and the real configs netops did not write (fakenos' device outputs, the Batfish IOS config)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from configs.platforms import PLATFORMS
 from configs.scrub import Fingerprinter
 
 DIR = Path(__file__).parent / "corpus"
+FAKENOS = Path(yaml.__file__).parents[1] / "fakenos" / "plugins" / "nos" / "platforms_yaml"
+CONFIG_COMMAND = re.compile(r"(?:show running|show run|display current|show conf|export|show config)")
+BATFISH = Path(__file__).parent / "foreign" / "batfish-ios-as2dist2.cfg"
 SECRET = re.compile(r"\{\{(.+?)\}\}")
 
 
@@ -48,3 +54,15 @@ def load(kind: str) -> list[Corpus]:
     """Every corpus of one kind (``secrets`` or ``lookalike``), one per platform."""
     return [Corpus(path.stem, [line for line in path.read_text().splitlines() if not line.startswith("%%")])
             for path in sorted(DIR.glob(f"{kind}-*.txt"))]
+
+
+def real_configs() -> dict[str, str]:
+    """Configs netops did not write, by "source: command" (`cisco_asa: show running-config
+    tunnel-group`; the source's platform before the colon): every config command's answer of
+    fakenos' platforms, and the Batfish IOS config."""
+    configs = {"batfish: as2dist2": BATFISH.read_text()}
+    for path in sorted(FAKENOS.glob("*.yaml")):
+        for command, answer in (yaml.safe_load(path.read_text()).get("commands") or {}).items():
+            if CONFIG_COMMAND.match(command) and isinstance(answer, dict) and isinstance(answer.get("output"), str):
+                configs[f"{path.stem}: {command}"] = answer["output"]
+    return configs
