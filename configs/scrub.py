@@ -999,7 +999,13 @@ def _introduces_nothing(words: list[str], j: int, brackets: str, options: frozen
     if _is_keyword(after):
         return False  # a keyword chain: `auth-pass plaintext V`, `pre-shared-key key V`
     value = _value_after(words, j, brackets, options) if _arms(words, j) else None
+    if value is not None and words[j] in _PLAIN_TEXT_ENCODINGS:
+        return False  # `priv-pass plaintext 10.64.0.0/16`: after it stands the value, whatever it looks like
     return value is None or _is_syntax(words[value])
+
+
+# encoding words that say the value follows in plain text (AOS-CX `auth-pass plaintext V`)
+_PLAIN_TEXT_ENCODINGS = frozenset({"plaintext", "cleartext", "clear-text"})
 
 
 def _is_syntax(word: str) -> bool:
