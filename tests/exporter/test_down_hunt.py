@@ -283,6 +283,17 @@ def test_a_dual_stack_name_whose_preferred_address_is_dead_is_polled_at_the_othe
     assert got["status"] == {"system": [1, ""]}
 
 
+def test_a_silent_preferred_address_leaves_the_next_its_share_of_the_scrape():
+    """As above, but the preferred address is silent (a firewall dropping that family: no
+    ICMP, each try waits out its timeout), the profile's tries (2 x 1.5 s) longer than the
+    scrape (2 s). The first address waited out the whole deadline and the device, answering
+    at its other address, read down (``timeout``); now each address but the last gets its
+    share of the time left."""
+    got = in_own_namespace("dual_silent")
+    assert sorted(got["order"]) == ["127.0.0.1", "::1"]
+    assert got["status"] == {"system": [1, ""]}
+
+
 def test_a_name_server_that_never_answers_is_a_timeout_within_the_scrape():
     """Resolution was not bounded by the scrape's deadline: a silent name server held the
     scrape for the resolver's own timeouts (5 s a try), past Prometheus' 2 s, and then said
