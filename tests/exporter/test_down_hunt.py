@@ -318,3 +318,18 @@ def test_a_sys_uptime_that_is_no_number_is_the_system_module_down_not_a_reboot(t
     assert status == 200 and [s.value for s in peer["sysUpTime"]] == [0]  # the peer's lie, kept on record
     assert module_status(body) == {"system": (0, "malformed_response"), "interfaces": (1, "")}
     assert "sys_uptime_seconds" not in samples(body)
+
+
+def test_a_negative_sys_uptime_is_the_system_module_down_not_a_reboot(tmp_path):
+    """An agent answering sysUpTime.0 with a negative INTEGER (TimeTicks are unsigned; a
+    broken subagent's signed counter that wrapped). It passed as a number: the gauge said
+    ``sys_uptime_seconds -0.05`` (NetopsDeviceRebooted, ``< 900``, firing on every scrape)
+    and the label cache's boot test compared it. Now it is no uptime, as one that is no
+    number: the system module is down (malformed_response), nothing is made up."""
+    agent = snmpd.start(tmp_path, "override 1.3.6.1.2.1.1.3.0 integer -5\n")
+    try:
+        body = scrape_once(agent.target, ["system", "interfaces"])
+    finally:
+        agent.stop()
+    assert module_status(body) == {"system": (0, "malformed_response"), "interfaces": (1, "")}
+    assert "sys_uptime_seconds" not in samples(body)
