@@ -414,10 +414,12 @@ def _stop_at_a_repeat(taken_before: dict[bytes, int], into: dict[bytes, list[ber
 def read_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber.VarBind],
                 allow_nonincreasing: bool, into: dict[bytes, list[ber.VarBind]]) -> tuple[list[bytes], int]:
     """A GETBULK answer's rows into ``into``, column by column, cursors moved on: each
-    column's rows up to the first varbind that left it or carries an exception value, every
-    row numerically after the one before it (the cursor first), else ``oid_not_increasing``
-    (a tolerant profile takes them, and ends a column that loops). Returns the columns still
-    to walk and the rows taken.
+    column's rows up to the first varbind that left it or is endOfMibView, every row
+    numerically after the one before it (the cursor first), else ``oid_not_increasing``
+    (a tolerant profile takes them, and ends a column that loops); a row inside the column
+    answered noSuchObject/noSuchInstance is ``row_without_value`` (the columns read before
+    it in this answer keep their rows; its own column keeps none of this answer's). Returns
+    the columns still to walk and the rows taken.
 
     Every answer of a walk but its last is rows of every active column and nothing else:
     :func:`_in_step` recognises that for the whole answer in C loops (a Python loop over
@@ -447,7 +449,7 @@ def read_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[
                 # noSuchObject/noSuchInstance for a row inside the table: RFC 3416 allows GETBULK
                 # no such value (endOfMibView alone). Ending the column there (gosnmp and so
                 # snmp_exporter do) dropped the rest of the table silently; the module is
-                # down for it now (the rows of the answers before this one kept)
+                # down for it now (the rows read before kept)
                 raise SnmpError("row_without_value", f"{_EXCEPTION_NAMES[tag]} for {ber.oid_to_str(oid)} "
                                 "inside a GETBULK answer: the agent gave that row no value")
             taken += 1

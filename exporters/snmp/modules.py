@@ -119,11 +119,12 @@ class PollContext:
 
     def __post_init__(self) -> None:
         vb = self.base.get(SYS_UPTIME)
+        value = ber.value_of(vb[1], vb[2]) if vb is not None else None
         #: sysUpTime (hundredths of a second), None when the agent tells none: its view hides
-        #: it, or it sent no number (the System module says which; the label cache then
-        #: cannot tell a reboot and leaves that to the stamps and the TTL)
-        self.uptime: int | None = self.base_int(SYS_UPTIME) if vb is not None and vb[1] in ber.NUMERIC_TAGS \
-            else None
+        #: it, or it sent no number or a negative one (TimeTicks are unsigned) (the System
+        #: module says which; the label cache then cannot tell a reboot and leaves that to
+        #: the stamps and the TTL)
+        self.uptime: int | None = value if isinstance(value, int) and value >= 0 else None
 
     def base_int(self, oid: bytes, default: int = 0) -> int:
         vb = self.base.get(oid)
@@ -187,7 +188,10 @@ class SystemModule(Module):
             uptime.add("", ctx.uptime / 100)
         elif SYS_UPTIME in ctx.base:
             # read as 0 it was "rebooted a moment ago" on every scrape (NetopsDeviceRebooted)
-            raise ber.BerError(f"sysUpTime is no number (tag {ctx.base[SYS_UPTIME][1]:#04x}): no uptime to tell")
+            _, tag, raw = ctx.base[SYS_UPTIME]
+            value = ber.value_of(tag, raw)
+            told = value if isinstance(value, int) else f"of tag {tag:#04x}"
+            raise ber.BerError(f"sysUpTime {told} is no number of TimeTicks: no uptime to tell")
         info = Family("sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
         if SYS_NAME in ctx.base or SYS_OBJECT_ID in ctx.base:  # not made up for an agent whose view hides both
             _, _, name = ctx.base.get(SYS_NAME, (b"", ber.OCTET_STRING, b""))

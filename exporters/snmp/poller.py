@@ -165,13 +165,17 @@ class Poller:
                             [ModuleResult(*result) for result in results])
 
     async def _poll(self, host, port, profile, modules, deadline, families, results) -> int:
-        *preferred, last = await self._resolve(host, deadline)
-        for ip in preferred:
+        addresses = await self._resolve(host, deadline)
+        *preferred, last = addresses
+        for position, ip in enumerate(preferred):
             # a name with addresses of both families: the preferred one dead (no route, nothing
-            # listening) read the device down; the next is tried, within the same deadline
+            # listening) read the device down; the next is tried, within the same deadline. Each
+            # gets its share of the time left: a silent one (a firewall dropping that family)
+            # waited out tries as long as the scrape and left the next none
+            share = (deadline - time.monotonic()) / (len(addresses) - position)
             with self.client.hold((ip, port)):  # one connected socket for the whole scrape
                 try:
-                    base = await self._probe((ip, port), profile, deadline)
+                    base = await self._probe((ip, port), profile, time.monotonic() + share)
                 except SnmpError as exc:
                     if exc.reason not in NO_ANSWER:
                         raise

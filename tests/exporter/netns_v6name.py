@@ -5,6 +5,9 @@
   the poller scrapes it by name: the modules' status.
 - ``dual``: /etc/hosts names a device at ::1 and 127.0.0.1; snmpd listens on the address
   getaddrinfo lists last, so the preferred one is dead: the order and the modules' status.
+- ``dual_silent``: as ``dual``, but the preferred address is silent (a UDP socket on it that
+  reads and says nothing, as a firewall dropping that family), each try as long as most of
+  the scrape (1.5 s of 2 s): the order and the modules' status.
 - ``silent_dns``: a name in no hosts file, asked of a name server that never answers (a
   UDP socket on 127.0.0.1:53 that reads and says nothing), Prometheus waiting 2 s: the
   modules' status.
@@ -35,7 +38,7 @@ def bind_mount(tmp: Path, name: str, text: str) -> None:
 def main(mode: str) -> None:
     tmp = Path(tempfile.mkdtemp())
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    poller = Poller(test_profiles(timeout_s=0.5, retries=1))
+    poller = Poller(test_profiles(timeout_s=1.5 if mode == "dual_silent" else 0.5, retries=1))
     if mode == "silent_dns":
         bind_mount(tmp, "hosts", "127.0.0.1 localhost\n")
         bind_mount(tmp, "resolv.conf", "nameserver 127.0.0.1\n")
@@ -49,7 +52,12 @@ def main(mode: str) -> None:
                                                        socket.AF_UNSPEC, socket.SOCK_DGRAM)]
     agent = snmpd.start(tmp / "snmpd", host=order[-1])
     try:
-        text = scrape(poller, f"{NAME if mode == 'v6only' else DUAL}:{agent.port}", ["system"], "city_v2")
+        if mode == "dual_silent":
+            with socket.socket(socket.AF_INET6 if ":" in order[0] else socket.AF_INET, socket.SOCK_DGRAM) as silent:
+                silent.bind((order[0], agent.port))
+                text = scrape(poller, f"{DUAL}:{agent.port}", ["system"], "city_v2", timeout=2.0)
+        else:
+            text = scrape(poller, f"{NAME if mode == 'v6only' else DUAL}:{agent.port}", ["system"], "city_v2")
     finally:
         agent.stop()
     json.dump(module_status(text) if mode == "v6only" else {"order": order, "status": module_status(text)},

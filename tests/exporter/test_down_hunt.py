@@ -283,6 +283,17 @@ def test_a_dual_stack_name_whose_preferred_address_is_dead_is_polled_at_the_othe
     assert got["status"] == {"system": [1, ""]}
 
 
+def test_a_silent_preferred_address_leaves_the_next_its_share_of_the_scrape():
+    """As above, but the preferred address is silent (a firewall dropping that family: no
+    ICMP, each try waits out its timeout), the profile's tries (2 x 1.5 s) longer than the
+    scrape (2 s). The first address waited out the whole deadline and the device, answering
+    at its other address, read down (``timeout``); now each address but the last gets its
+    share of the time left."""
+    got = in_own_namespace("dual_silent")
+    assert sorted(got["order"]) == ["127.0.0.1", "::1"]
+    assert got["status"] == {"system": [1, ""]}
+
+
 def test_a_name_server_that_never_answers_is_a_timeout_within_the_scrape():
     """Resolution was not bounded by the scrape's deadline: a silent name server held the
     scrape for the resolver's own timeouts (5 s a try), past Prometheus' 2 s, and then said
@@ -305,5 +316,20 @@ def test_a_sys_uptime_that_is_no_number_is_the_system_module_down_not_a_reboot(t
     finally:
         agent.stop()
     assert status == 200 and [s.value for s in peer["sysUpTime"]] == [0]  # the peer's lie, kept on record
+    assert module_status(body) == {"system": (0, "malformed_response"), "interfaces": (1, "")}
+    assert "sys_uptime_seconds" not in samples(body)
+
+
+def test_a_negative_sys_uptime_is_the_system_module_down_not_a_reboot(tmp_path):
+    """An agent answering sysUpTime.0 with a negative INTEGER (TimeTicks are unsigned; a
+    broken subagent's signed counter that wrapped). It passed as a number: the gauge said
+    ``sys_uptime_seconds -0.05`` (NetopsDeviceRebooted, ``< 900``, firing on every scrape)
+    and the label cache's boot test compared it. Now it is no uptime, as one that is no
+    number: the system module is down (malformed_response), nothing is made up."""
+    agent = snmpd.start(tmp_path, "override 1.3.6.1.2.1.1.3.0 integer -5\n")
+    try:
+        body = scrape_once(agent.target, ["system", "interfaces"])
+    finally:
+        agent.stop()
     assert module_status(body) == {"system": (0, "malformed_response"), "interfaces": (1, "")}
     assert "sys_uptime_seconds" not in samples(body)
