@@ -15,7 +15,7 @@ from planning.connect import ConnectPlan, SiteSpec, plan_connection
 from planning.context import NetworkOptions, load_network
 from planning.exact import optimal_cost
 from planning.strands import strand_capacities
-from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, optics_from_inventory
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, named_optic, optics_from_inventory
 from planning.redundant import RedundantInstance, RedundantPlan, exact_pairs, plan_redundant_batch
 
 
@@ -35,9 +35,11 @@ class BatchResult:
 def connect_site(session: Session, site: SiteSpec, options: NetworkOptions, *, redundant: bool = False,
                  optic: str | None = None, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
                  save: bool = True, name: str | None = None) -> ConnectResult:
+    optics = optics_from_inventory(session)
+    if optic:
+        named_optic(optics, optic)  # an unknown name is one line before the network is loaded and routed
     net = load_network(session, options)
-    plan = plan_connection(net, site, optics_from_inventory(session), redundant=redundant,
-                           optic_name=optic, min_margin_db=min_margin_db)
+    plan = plan_connection(net, site, optics, redundant=redundant, optic_name=optic, min_margin_db=min_margin_db)
     stored = None
     if save:
         kind = "connect-redundant" if redundant else "connect"

@@ -88,5 +88,5 @@ def test_optic_choice():
     assert choose_optic([ZX, LX], 3000).name == "LX"  # shortest reach that covers
     assert choose_optic([ZX, LX], 30_000).name == "ZX"
     assert choose_optic([ZX, LX], 3000, "ZX").name == "ZX"
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFoundError, match="unknown optic 'SX'; known: ZX, LX"):
         choose_optic([ZX, LX], 3000, "SX")
