@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from sqlmodel import Session, select
 
 from inventory.models import OpticType
+from netops.errors import NotFoundError
 from netops.optics import (
     ATTENUATION_DB_PER_KM, CONNECTOR_DB, CONNECTORS_PER_PATH, DEFAULT_MIN_MARGIN_DB, SPLICE_DB, joints_for,
 )
@@ -104,14 +105,17 @@ def optics_by_preference(optics: list[Optic], length_m: float) -> list[Optic]:
     return covering or [max(optics, key=lambda o: o.power_budget_db)]  # nothing reaches: loss_budget flags it
 
 
+def named_optic(optics: list[Optic], name: str) -> Optic:
+    """The optic type called ``name``; NotFoundError (one line, exit 2) naming the known ones."""
+    for optic in optics:
+        if optic.name == name:
+            return optic
+    raise NotFoundError(f"unknown optic {name!r}; known: {', '.join(o.name for o in optics)}")
+
+
 def choose_optic(optics: list[Optic], length_m: float, name: str | None = None) -> Optic:
     """The named optic, or the shortest-reach one that covers the path (the cheapest kind)."""
-    if name:
-        for optic in optics:
-            if optic.name == name:
-                return optic
-        raise LookupError(f"unknown optic {name!r}; known: {', '.join(o.name for o in optics)}")
-    return optics_by_preference(optics, length_m)[0]
+    return named_optic(optics, name) if name else optics_by_preference(optics, length_m)[0]
 
 
 def best_budget(length_m: float, optics: list[Optic], optic_name: str | None = None, *,

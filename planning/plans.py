@@ -15,7 +15,7 @@ from planning.connect import ConnectPlan, SiteSpec, best_loss_budget, plan_conne
 from planning.context import NetworkOptions, load_network
 from planning.exact import optimal_cost
 from planning.strands import strand_capacities
-from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, choose_optic, optics_from_inventory
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, named_optic, optics_from_inventory
 from planning.redundant import RedundantInstance, RedundantPlan, exact_pairs, plan_redundant_batch
 from planning.routing import Route
 
@@ -46,13 +46,11 @@ class BatchResult:
 
 
 def known_optics(session: Session, optic: str | None) -> list[Optic]:
-    """The optic types to plan with; a NetopsError (before any planning) when ``optic`` names none of them."""
+    """The optic types to plan with; NotFoundError (one line, exit 2, before any planning: a batch
+    may plan for minutes first) when ``optic`` names none of them."""
     optics = optics_from_inventory(session)
     if optic:
-        try:  # choose_optic's own check and message, asked once up front (a batch may plan for minutes first)
-            choose_optic(optics, 0.0, optic)
-        except LookupError as exc:
-            raise NetopsError(f"--optic: {exc}") from None
+        named_optic(optics, optic)
     return optics
 
 

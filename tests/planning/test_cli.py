@@ -100,6 +100,10 @@ def test_bad_input_exit_codes(town, tmp_path):
     # a margin below the minimum is a finding: exit 1, plan still shown
     out = run([*db, "plan", "connect", "KITA-0", *streets, "--dry-run", "--min-margin", "30"], code=1)
     assert "FLAG" in out
+    # an optic type the inventory does not hold is a bad name: one line, exit 2 (was a traceback, exit 1:
+    # the code of a flagged margin)
+    out = run([*db, "plan", "connect", "KITA-0", *streets, "--dry-run", "--optic", "NOPE-SFP"], code=2)
+    assert "unknown optic 'NOPE-SFP'; known: " in out and "Traceback" not in out and len(out.splitlines()) <= 2
 
 
 def test_a_batch_with_an_unreachable_row_fails_naming_it(town, tmp_path):

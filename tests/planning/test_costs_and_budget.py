@@ -12,7 +12,7 @@ from netops.db import session_scope
 from netops.errors import ConfigError, NotFoundError
 from planning.costs import cost_model
 from planning.default_prices import PRICES, ensure_default_price_table
-from planning.loss_budget import Optic, choose_optic, joints_for, loss_budget
+from planning.loss_budget import Optic, best_budget, choose_optic, joints_for, loss_budget
 
 
 def test_default_table_is_inserted_once(engine):
@@ -77,6 +77,19 @@ def test_loss_budget_by_hand():
     assert not budget.flagged
 
 
+def test_the_budget_takes_a_longer_reach_optic_only_to_keep_the_margin():
+    """``best_budget``: 9.5 km with 20 splices (spare strands through 18 closures) leaves LX
+    1.68 dB, ZX 17.6 dB: ZX. When no optic keeps the margin, or one is named, that first
+    choice (or the named one) is the plan's, flagged: a longer-reach one is taken only to keep it."""
+    assert best_budget(9500, [ZX, LX], splices=20).optic == "ZX"
+    assert best_budget(9500, [ZX, LX], splices=20).splices == 20
+    none_keeps = best_budget(9500, [ZX, LX], min_margin_db=30.0, splices=20)
+    assert (none_keeps.optic, none_keeps.flagged) == ("LX", True)
+    named = best_budget(9500, [ZX, LX], "LX", splices=20)
+    assert (named.optic, named.flagged, named.margin_db) == ("LX", True, pytest.approx(1.68, abs=0.01))
+    assert best_budget(9500, [ZX, LX]).optic == "LX"  # one new cable (4 splices: 2 drum joints): LX keeps 3.28 dB
+
+
 def test_small_margin_and_short_reach_are_flagged():
     tight = loss_budget(9500, LX, min_margin_db=5.0)
     assert tight.flagged and "margin" in tight.reason
@@ -88,5 +101,5 @@ def test_optic_choice():
     assert choose_optic([ZX, LX], 3000).name == "LX"  # shortest reach that covers
     assert choose_optic([ZX, LX], 30_000).name == "ZX"
     assert choose_optic([ZX, LX], 3000, "ZX").name == "ZX"
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFoundError, match="unknown optic 'SX'; known: ZX, LX"):
         choose_optic([ZX, LX], 3000, "SX")
