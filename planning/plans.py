@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 from sqlmodel import Session, select
 
 from inventory.models import Cable, CableSegment, Plan, Site, TrenchSegment
-from netops.errors import NetopsError
+from netops.errors import NetopsError, NotFoundError
 from planning.batch import JointPlan, SkippedSite, SteinerInstance, plan_batch
 from planning.changeset import SiteRoutes, save_plan
 from planning.connect import ConnectPlan, SiteSpec, best_loss_budget, plan_connection
@@ -50,7 +50,10 @@ def known_optics(session: Session, optic: str | None) -> list[Optic]:
     may plan for minutes first) when ``optic`` names none of them."""
     optics = optics_from_inventory(session)
     if optic:
-        named_optic(optics, optic)
+        try:
+            named_optic(optics, optic)
+        except NotFoundError as exc:
+            raise NotFoundError(f"--optic: {exc}") from None
     return optics
 
 
