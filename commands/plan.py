@@ -30,7 +30,8 @@ REGION = typer.Option(None, "--region", help="Price table region (default: any).
 PRICE_DATE = typer.Option(None, "--price-date", formats=["%Y-%m-%d"],
                           help="Price table in force on this date (default: today).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Plan only; store nothing.")
-OPTIC = typer.Option(None, "--optic", help="Optic type (default: the shortest reach that keeps the margin, else the shortest that covers, flagged).")
+OPTIC = typer.Option(None, "--optic", help="Optic type (default: the shortest reach that keeps the margin, "
+                                           "else the shortest that covers, flagged).")
 MIN_MARGIN = typer.Option(None, "--min-margin", help="Flag optical margins below this many dB (default: the "
                                                       "planning rule's 3 dB).")
 JSON = json_option()
