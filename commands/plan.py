@@ -510,6 +510,8 @@ def _print_summary(plan) -> None:
         _print_bom(s["bom"], s["total_eur"])
         if "loss_budget" in s:  # plans stored before batches had loss budgets lack it
             _print_batch_budgets(s)
+        for note in s.get("notes", []):  # what qualifies the figures above (e.g. a saving against unbuildable plans)
+            console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     else:
         _print_connect(plan.summary, None)
 
