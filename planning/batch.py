@@ -814,7 +814,8 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
     focus_notes = []
     if focused is not None and focused.kept:
         focus_notes = [f"re-planned around the {focused.neighbourhoods} sites furthest from the bound "
-                       f"(each within {100 * FOCUS_GAP:g} % of its optimum): "
+                       f"(each program stopped once proven within {100 * FOCUS_GAP:g} % of its optimum or at "
+                       f"{lns.NODE_LIMIT:,} branch-and-bound nodes): "
                        f"{len(focused.moved(joint))} moved, routing "
                        f"{instance.cost(joint) - instance.cost(focused.paths):,.0f} EUR less"]
         joint = focused.paths
