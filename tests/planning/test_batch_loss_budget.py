@@ -173,3 +173,15 @@ def test_apply_gives_the_batch_interfaces_the_optic_of_their_budget(tmp_path):
     engine.dispose()
     assert sorted(drafted.values()) == [("to KITA-0", short), ("to KITA-1", lx),  # both ends of each link
                                         ("uplink to POP-0", lx), ("uplink to POP-0", short)]
+
+
+@pytest.mark.parametrize("command", [["connect", "KITA-0"], BATCH, ["fixes"]])
+def test_a_negative_minimum_margin_is_refused(town, command):
+    """A margin below 0 dB is a link whose loss is over its optic's power budget: --min-margin
+    -5 passed it as 'ok' (plan connect, batch and fixes alike, exit 0). Usage, one line, exit 2."""
+    db, options = town
+    options = [o for o in options if command != ["fixes"] or o != "--dry-run"]  # fixes stores only when told
+    result = invoke([*db, *command, *options, "--min-margin", "-0.5"], code=2)
+    assert "--min-margin" in result.output and len(result.output.strip().splitlines()) == 1
+    if command != ["fixes"]:
+        assert run([*db, *command, *options, "--min-margin", "0"])["flagged"] is False
