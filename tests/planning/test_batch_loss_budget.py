@@ -185,3 +185,23 @@ def test_a_negative_minimum_margin_is_refused(town, command):
     assert "--min-margin" in result.output and len(result.output.strip().splitlines()) == 1
     if command != ["fixes"]:
         assert run([*db, *command, *options, "--min-margin", "0"])["flagged"] is False
+
+
+def test_a_batch_route_through_a_new_mid_span_closure_counts_it_as_plan_connect_does(tmp_path):
+    """Both Kitas beside CAB-1 get a new closure opened mid-span (no closure there yet): the
+    batch's budget counts that closure's splice as plan connect's does (2 pigtails + 1)."""
+    from netops import db as dbmod
+    from tests.planning.test_midspan import BESIDE_MH_0_2, BESIDE_MH_0_4
+
+    engine = dbmod.make_engine(f"sqlite:///{tmp_path / 'mid.db'}")
+    dbmod.upgrade(engine)
+    feeder_town_in(engine, tmp_path, pairs=3, sites=(BESIDE_MH_0_2, BESIDE_MH_0_4), kitas=2)
+    engine.dispose()
+    db, options = ["--db", str(tmp_path / "mid.db"), "plan"], ["--streets", str(tmp_path / "streets.geojson"),
+                                                               "--dry-run", "--json"]
+    batch = run([*db, *BATCH, *options])
+    assert any(line["item"].startswith("splice closure, new") for line in batch["bom"])
+    for code, budgets in batch["loss_budget"].items():
+        single = run([*db, "connect", code, *options])
+        assert any(line["item"].startswith("splice closure, new") for line in single["bom"])
+        assert [b["splices"] for b in budgets] == [b["splices"] for b in single["loss_budget"]] == [3]
