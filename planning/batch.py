@@ -792,9 +792,12 @@ def _independent_note(independent: dict[int, list[int]], capacities: list[tuple[
     joins); the joint plan cannot, and a negative saving then is no reason to plan alone."""
     if not capacities or limit_counter(capacities).within(independent.values()):
         return []
-    return ["the independent total plans each site alone: together those plans take more free pairs or closure "
-            "joins than there are and cannot all be built, so the saving understates the joint plan's "
-            "(a negative one does not mean planning the sites one by one is cheaper)"]
+    return [INDEPENDENT_NOT_BUILDABLE]
+
+
+INDEPENDENT_NOT_BUILDABLE = ("the independent total plans each site alone: together those plans take more free pairs "
+                             "or closure joins than there are and cannot all be built, so the saving understates the "
+                             "joint plan's (a negative one does not mean planning the sites one by one is cheaper)")
 
 
 def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = False,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import app
@@ -20,7 +21,7 @@ def batch(tmp_path, pairs: int, *options: str) -> dict:
     url = f"sqlite:///{tmp_path / 'town.db'}"
     engine = dbmod.make_engine(url)
     dbmod.upgrade(engine)
-    feeder_town_in(engine, tmp_path, pairs=pairs, kitas=2)
+    feeder_town_in(engine, tmp_path, pairs=pairs, kitas=2, second_pop="--redundant" in options)
     engine.dispose()
     result = CliRunner().invoke(app, ["--db", str(tmp_path / "town.db"), "plan", "batch", "--site-kind", "kindergarten",
                                       "--status", "planned", "--streets", str(tmp_path / "streets.geojson"),
@@ -45,3 +46,11 @@ def test_the_stored_plan_shows_the_note_with_its_saving(tmp_path):
     shown = CliRunner().invoke(app, ["--db", str(tmp_path / "town.db"), "plan", "show", str(plan["plan_id"])])
     assert shown.exit_code == 0, shown.output
     assert "saving" in shown.stdout and NOT_BUILDABLE in " ".join(shown.stdout.split()), shown.stdout
+
+
+@pytest.mark.parametrize(("pairs", "noted"), [(1, True), (3, False)])
+def test_a_redundant_batch_says_so_too(tmp_path, pairs, noted):
+    """Two routes per site, each site's pair planned alone: with one free pair both Kitas'
+    pairs ride it (the saving is positive, and still measured against plans that cannot be built)."""
+    plan = batch(tmp_path, pairs, "--redundant", "--dry-run")
+    assert any(NOT_BUILDABLE in note for note in plan["notes"]) is noted, plan["notes"]
