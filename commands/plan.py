@@ -32,8 +32,9 @@ PRICE_DATE = typer.Option(None, "--price-date", formats=["%Y-%m-%d"],
 DRY_RUN = typer.Option(False, "--dry-run", help="Plan only; store nothing.")
 OPTIC = typer.Option(None, "--optic", help="Optic type (default: the shortest reach that keeps the margin, "
                                            "else the shortest that covers, flagged).")
-MIN_MARGIN = typer.Option(None, "--min-margin", help="Flag optical margins below this many dB (default: the "
-                                                      "planning rule's 3 dB).")
+# at least 0: a margin below 0 dB is a link whose loss exceeds its optic's power budget, never one to pass
+MIN_MARGIN = typer.Option(None, "--min-margin", min=0.0, help="Flag optical margins below this many dB, at least 0 "
+                                                                "(default: the planning rule's 3 dB).")
 JSON = json_option()
 FORMAT = format_option()
 PLAN_NAME = "--plan-name"
@@ -332,8 +333,7 @@ def fixes(
                                                    "(repeatable); `plan diff`, `apply`, `discard` take it on."),
     store_top: int = typer.Option(0, "--store-top", min=0, metavar="K",
                                   help="Store the K best lines (of those shown) as draft plans."),
-    min_margin: Optional[float] = typer.Option(None, "--min-margin",
-                                               help="Flag optical margins below this many dB (default 3 dB)."),
+    min_margin: Optional[float] = MIN_MARGIN,
     reference: bool = typer.Option(False, "--reference", help="Count protected sites by running the audits "
                                    "again on the fixed inventory, fix by fix (slow; the fast count's reference)."),
     streets: Optional[Path] = STREETS, strands: int = STRANDS, no_midspan: bool = NO_MIDSPAN,
@@ -351,7 +351,6 @@ def fixes(
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     from planning import fixes as fixes_mod
-    from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
     fmt = chosen_format(fmt, as_json)
     with open_session(ctx) as session:
@@ -371,7 +370,7 @@ def fixes(
 
             result = fixes_mod.plan_fixes(session, _options(streets, strands, region, price_date, no_midspan),
                                           include_by_design=show_all, reference=reference, progress=step,
-                                          min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin)
+                                          min_margin_db=_margin(min_margin))
         ranking, net = result.ranking, result.net
         lines = ranking.fixes
         if site is not None:
@@ -511,6 +510,8 @@ def _print_summary(plan) -> None:
         _print_bom(s["bom"], s["total_eur"])
         if "loss_budget" in s:  # plans stored before batches had loss budgets lack it
             _print_batch_budgets(s)
+        for note in s.get("notes", []):  # what qualifies the figures above (e.g. a saving against unbuildable plans)
+            console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     else:
         _print_connect(plan.summary, None)
 

@@ -786,6 +786,20 @@ def search_summary(search: NeighbourhoodSearch, before: dict[int, list[int]], be
             "routing_before_eur": round(before_eur, 2), "routing_saving_eur": round(before_eur - after_eur, 2)}
 
 
+def _independent_note(independent: dict[int, list[int]], capacities: list[tuple[list[int], int]]) -> list[str]:
+    """A note when the single-site plans the saving is measured against cannot all be built:
+    each was planned alone, so several may count on the same last free pairs (or closure
+    joins); the joint plan cannot, and a negative saving then is no reason to plan alone."""
+    if not capacities or limit_counter(capacities).within(independent.values()):
+        return []
+    return [INDEPENDENT_NOT_BUILDABLE]
+
+
+INDEPENDENT_NOT_BUILDABLE = ("the independent total plans each site alone: together those plans take more free pairs "
+                             "or closure joins than there are and cannot all be built, so the saving understates the "
+                             "joint plan's (a negative one does not mean planning the sites one by one is cheaper)")
+
+
 def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = False,
                progress: Callable[[int, int], None] | None = None) -> JointPlan:
     """The joint plan of ``sites``; with ``thorough``, improved by one neighbourhood pass
@@ -803,7 +817,8 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
     focus_notes = []
     if focused is not None and focused.kept:
         focus_notes = [f"re-planned around the {focused.neighbourhoods} sites furthest from the bound "
-                       f"(each within {100 * FOCUS_GAP:g} % of its optimum): "
+                       f"(each program stopped once proven within {100 * FOCUS_GAP:g} % of its optimum or at "
+                       f"{lns.NODE_LIMIT:,} branch-and-bound nodes): "
                        f"{len(focused.moved(joint))} moved, routing "
                        f"{instance.cost(joint) - instance.cost(focused.paths):,.0f} EUR less"]
         joint = focused.paths
@@ -831,7 +846,7 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
                    if code not in routes}
     notes = [f"{searched['skipped_too_large']} of {searched['neighbourhoods']} neighbourhoods skipped: over "
              f"{lns.MAX_VARIABLES:,} variables"] if searched and searched["skipped_too_large"] else []
-    notes = focus_notes + notes
+    notes = focus_notes + notes + _independent_note(independent, capacities)
     if searched and bound.method != "LP relaxation":  # the LP by columns starts from the plan's paths: the
         # improved plan's may give the higher bound (the whole LP is the same either way)
         bound = max(bound, lower_bound(instance, sorted(joint), joint, capacities), key=lambda b: b.value_eur)

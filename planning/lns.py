@@ -1,4 +1,4 @@
-"""Large-neighbourhood search on a joint batch plan: a few sites re-planned exactly.
+"""Large-neighbourhood search on a joint batch plan: a few sites re-planned by an integer program.
 
 The heuristic (``planning.batch``) is within a hair of the exact optimum on small cuts,
 but a cut hides what happens across it. Here the whole plan stays as it is except for a
@@ -251,7 +251,8 @@ def improve_by_neighbourhoods(instance: SteinerInstance, paths: dict[int, list[i
                               progress: Callable[[int, int], None] | None = None,
                               centres: Sequence[int] | None = None) -> NeighbourhoodSearch:
     """One pass over the sites in order: each site and its ``group_sites - 1`` nearest
-    re-planned exactly on the network around their paths (``neighbourhood_arcs``), the
+    re-planned by an integer program (proven optimal, or within ``rel_gap`` of its optimum,
+    or the best found in ``node_limit`` nodes) on the network around their paths (``neighbourhood_arcs``), the
     rest of the plan fixed; kept when the whole plan is strictly cheaper, within every
     limit (or the plan was over one) and ``acceptable`` (the caller's own check of a whole
     plan; a refused neighbourhood keeps its old paths). A plan within its limits never gets

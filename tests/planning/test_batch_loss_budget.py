@@ -173,3 +173,35 @@ def test_apply_gives_the_batch_interfaces_the_optic_of_their_budget(tmp_path):
     engine.dispose()
     assert sorted(drafted.values()) == [("to KITA-0", short), ("to KITA-1", lx),  # both ends of each link
                                         ("uplink to POP-0", lx), ("uplink to POP-0", short)]
+
+
+@pytest.mark.parametrize("command", [["connect", "KITA-0"], BATCH, ["fixes"]])
+def test_a_negative_minimum_margin_is_refused(town, command):
+    """A margin below 0 dB is a link whose loss is over its optic's power budget: --min-margin
+    -5 passed it as 'ok' (plan connect, batch and fixes alike, exit 0). Usage, one line, exit 2."""
+    db, options = town
+    options = [o for o in options if command != ["fixes"] or o != "--dry-run"]  # fixes stores only when told
+    result = invoke([*db, *command, *options, "--min-margin", "-0.5"], code=2)
+    assert "--min-margin" in result.output and len(result.output.strip().splitlines()) == 1
+    if command != ["fixes"]:
+        assert run([*db, *command, *options, "--min-margin", "0"])["flagged"] is False
+
+
+def test_a_batch_route_through_a_new_mid_span_closure_counts_it_as_plan_connect_does(tmp_path):
+    """Both Kitas beside CAB-1 get a new closure opened mid-span (no closure there yet): the
+    batch's budget counts that closure's splice as plan connect's does (2 pigtails + 1)."""
+    from netops import db as dbmod
+    from tests.planning.test_midspan import BESIDE_MH_0_2, BESIDE_MH_0_4
+
+    engine = dbmod.make_engine(f"sqlite:///{tmp_path / 'mid.db'}")
+    dbmod.upgrade(engine)
+    feeder_town_in(engine, tmp_path, pairs=3, sites=(BESIDE_MH_0_2, BESIDE_MH_0_4), kitas=2)
+    engine.dispose()
+    db, options = ["--db", str(tmp_path / "mid.db"), "plan"], ["--streets", str(tmp_path / "streets.geojson"),
+                                                               "--dry-run", "--json"]
+    batch = run([*db, *BATCH, *options])
+    assert any(line["item"].startswith("splice closure, new") for line in batch["bom"])
+    for code, budgets in batch["loss_budget"].items():
+        single = run([*db, "connect", code, *options])
+        assert any(line["item"].startswith("splice closure, new") for line in single["bom"])
+        assert [b["splices"] for b in budgets] == [b["splices"] for b in single["loss_budget"]] == [3]
