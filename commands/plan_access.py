@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # the planning code is imported when a command runs
 
 MAX_DROP = typer.Option(500.0, "--max-drop", min=1.0, help="Longest drop (metres of cable) from a splitter to a "
                         "building.")
-MIN_MARGIN = typer.Option(None, "--min-margin", help="Power budget margin every ONT keeps, dB (default: the "
-                          "planning rule's 3 dB).")
+MIN_MARGIN = typer.Option(None, "--min-margin", min=0.0, help="Power budget margin every ONT keeps, dB, at least 0 "
+                          "(default: the planning rule's 3 dB).")
 MAX_OLT_PORTS = typer.Option(112, "--max-olt-ports", min=1, help="PON ports an OLT can have (default: a "
                              "Huawei MA5800-X7's 7 slots x 16).")
 TAKE_UP = typer.Option("passed", "--take-up", help="The new ONTs' take-up: passed (drop there, nobody signed) "

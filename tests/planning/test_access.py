@@ -425,3 +425,13 @@ def test_cli_building_stores_shows_and_applies(town):
     assert _cli(engine, "apply", "b-c").exit_code == 0
     with session_scope(engine) as session:
         assert session.exec(select(Plan.state).where(Plan.name == "b-c")).one() == "applied"
+
+
+@pytest.mark.parametrize("command", [["building", "B-F"], ["business", "B-F", "--company", "X"], ["area"]])
+def test_a_negative_minimum_margin_is_refused_by_the_access_planners(tmp_path, command):
+    """As for plan connect/batch/fixes: below 0 dB an ONT's link does not work, so a negative
+    --min-margin would pass a failing budget as ok. Usage, one line, exit 2, nothing opened."""
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "none.db"), "plan", *command, "--min-margin", "-0.5"])
+    assert result.exit_code == 2, result.output
+    assert "--min-margin" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "none.db").exists()
