@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,7 +22,8 @@ def instant_query(base_url: str, expr: str, timeout_s: float = 30.0) -> list[dic
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
             body = json.load(response)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:  # HTTPException: no
+        # HTTP at all (a wrong port answering SSH) or a body cut short
         raise PrometheusError(f"Prometheus at {base_url}: query {expr!r} failed: {exc}") from exc
     if not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error", body) if isinstance(body, dict) else body
@@ -35,12 +38,14 @@ def instant_query(base_url: str, expr: str, timeout_s: float = 30.0) -> list[dic
 
 
 def scalar_query(base_url: str, expr: str) -> float | None:
-    """The single value of an aggregating query, or None when there is no data."""
+    """The single value of an aggregating query, or None when there is no data (no sample, or
+    NaN/Inf, which a ratio over no samples gives: never a "nan %" or a count of infinity)."""
     result = instant_query(base_url, expr)
     if not result:
         return None
     try:
-        return float(result[0]["value"][1])
+        value = float(result[0]["value"][1])
     except (TypeError, KeyError, IndexError, ValueError):
         raise PrometheusError(f"Prometheus at {base_url}: query {expr!r}: a sample that is no [time, value] pair: "
                               f"{str(result[0])[:200]}") from None
+    return value if math.isfinite(value) else None

@@ -5,6 +5,7 @@ tests/test_report_prometheus.py, with a real Prometheus.)"""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -160,6 +161,56 @@ def test_a_service_answering_json_that_is_no_prometheus_answer_is_exit_3_not_a_t
     assert line.startswith(f"error: Prometheus at {answering}: query ")
     assert json.loads(result.stdout)["kpis"]["hotspot_availability"] is None
     assert "hotspot availability unknown" in (tmp_path / "report.html").read_text()
+
+
+@pytest.fixture
+def raw_answering():
+    """A real TCP server on loopback that answers every connection with bytes that are no HTTP
+    (an SSH banner: --prometheus-url pointing at the wrong port)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+                connection.recv(4096)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_a_service_answering_no_http_is_exit_3_not_a_traceback(tmp_path, raw_answering):
+    """http.client's BadStatusLine is no OSError: a wrong port answering SSH was a traceback."""
+    result = _report(_database(tmp_path / "city.db"), tmp_path, "--json", "--prometheus-url", raw_answering)
+    assert _one_line(result, 3).startswith(f"error: Prometheus at {raw_answering}: query ")
+    assert json.loads(result.stdout)["kpis"]["hotspot_availability"] is None
+
+
+@pytest.mark.parametrize("answering", [
+    '{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "NaN"]}]}}',
+    '{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "+Inf"]}]}}',
+], indirect=True)
+def test_a_nan_or_infinite_sample_reads_as_no_data(tmp_path, answering):
+    """A ratio over no samples is NaN in Prometheus: int(nan) was a traceback, and an availability
+    of NaN would have printed as "nan %". No data instead, and the report is written (exit 0)."""
+    result = _report(_database(tmp_path / "city.db"), tmp_path, "--json", "--prometheus-url", answering)
+    assert result.exit_code == 0, result.output
+    kpis = json.loads(result.stdout)["kpis"]
+    assert set(kpis["hotspot_availability"].values()) == {None}
+    html = (tmp_path / "report.html").read_text()
+    assert not re.search(r"(nan|inf)\s*%", html, re.IGNORECASE)
 
 
 def test_a_password_in_the_prometheus_url_is_refused_and_echoed_nowhere(tmp_path):
