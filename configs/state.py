@@ -41,14 +41,14 @@ def default_workspace() -> Path:
 
 NUMBER, TEXT, COUNT = "a number", "text", "a count (a whole number, 0 or more)"
 #: the fields of a rule's row in an audit's record
-_RULE_ROW = {"severity": TEXT, "title": TEXT, "compliant": NUMBER, "noncompliant": NUMBER}
+_RULE_ROW = {"severity": TEXT, "title": TEXT, "compliant": COUNT, "noncompliant": COUNT}
 #: what netops' own runs record in state.json: run -> its tables, each of one object per
 #: device or rule (field -> kind) or of numbers (``lldp.mismatches``)
 STATE_SHAPE: dict[str, dict[str, dict[str, str] | str]] = {
     "backup": {"devices": {"last_success": NUMBER, "last_attempt": NUMBER, "status": TEXT}},
     "audit": {"rules": _RULE_ROW},
     "audit_intended": {"rules": _RULE_ROW},
-    "lldp": {"mismatches": NUMBER},
+    "lldp": {"mismatches": COUNT},
 }
 #: numbers of a run's record itself (backup's ``devices`` is its table, the others' a count)
 RUN_NUMBERS = {"last_run": NUMBER, "devices": COUNT, "failed_devices": COUNT}

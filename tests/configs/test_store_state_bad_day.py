@@ -101,3 +101,26 @@ def test_an_address_map_port_0_is_refused_as_no_port(db, env, tmp_path):  # noqa
     path.write_text('{"gk-sch1-as1": "127.0.0.1:0"}', encoding="utf-8")
     result = run(db, "config", "audit", "--device", "gk-sch1-as1", "--address-map", str(path), env=env)
     assert "expected host:port (a port 1-65535)" in one_error(result, 2, str(path))
+
+
+@pytest.mark.parametrize("path, value", [(("audit", "rules", "r1", "noncompliant"), -3),
+                                         (("audit", "rules", "r1", "compliant"), 2.5),
+                                         (("lldp", "mismatches", "missing"), -1)])
+def test_state_json_with_a_negative_or_fractional_rule_count_is_damaged(path, value, tmp_path):
+    """A noncompliant count of -3 read as "fixed" in the compliance gauge and the alert's
+    arithmetic, and 125 % compliance in the report (report-tidy, final review): each count of
+    state.json is a whole number, 0 or more, as the devices' counts already were."""
+    import copy
+
+    from configs.state import Workspace
+    from netops.errors import NetopsError
+
+    state = copy.deepcopy(STATE)
+    table = state
+    for key in path[:-1]:
+        table = table[key]
+    table[path[-1]] = value
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    with pytest.raises(NetopsError) as refused:
+        Workspace(tmp_path).read_state()
+    assert path[-1] in str(refused.value) and "\n" not in str(refused.value)
