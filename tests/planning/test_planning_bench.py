@@ -3,16 +3,13 @@ batch without a bound (nothing planned) is no crash."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from planning.bounds import LowerBound
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import planning_bench  # noqa: E402
+import planning_bench  # benchmarks/ is on the path: tests/conftest.py imports it first (Hypothesis' constants)
 
 
 def test_a_plan_without_a_bound_is_checked_and_printed():
