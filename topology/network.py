@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Hashable, Iterable
+from typing import TYPE_CHECKING, Hashable, Iterable
 
 import networkx as nx
 
@@ -52,6 +52,9 @@ from topology.gc_pause import gc_paused
 from topology.graphs import cable_from, cable_paths, live_plant, logical_from, physical_from, shared_risk_groups
 from topology.reference import naive_cut_off
 from topology.rows import Inventory, in_scope, load_inventory
+
+if TYPE_CHECKING:  # the audits read rows, not a session; only audit_network opens one
+    from sqlmodel import Session
 
 #: what cutting off a site of a kind, a company of a service class or one home weighs
 DEFAULT_WEIGHTS: dict[str, float] = {**SITE_WEIGHTS, **CUSTOMER_WEIGHTS}
@@ -532,8 +535,7 @@ class Network:
         raise ValueError(f"unknown element kind {kind!r}")
 
 
-
-def audit_network(session, config: AuditConfig | None = None) -> Network:
+def audit_network(session: Session, config: AuditConfig | None = None) -> Network:
     """The network of the inventory in ``session`` as the audits read it: with the trench
     geometry, which the consistency audit measures each segment's recorded length against
     (a network loaded without it skips that check and misses the length-mismatch finding).
