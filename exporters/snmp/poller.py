@@ -165,26 +165,26 @@ class Poller:
                             [ModuleResult(*result) for result in results])
 
     async def _poll(self, host, port, profile, modules, deadline, families, results) -> int:
-        addresses = await self._resolve(host, deadline)
-        *preferred, last = addresses
-        for position, ip in enumerate(preferred):
-            # a name with addresses of both families: the preferred one dead (no route, nothing
-            # listening) read the device down; the next is tried, within the same deadline. Each
-            # gets its share of the time left: a silent one (a firewall dropping that family)
-            # waited out tries as long as the scrape and left the next none
-            share = (deadline - time.monotonic()) / (len(addresses) - position)
+        # a name with addresses of both families: the preferred one dead (no route, nothing
+        # listening) read the device down; the next is tried, within the same deadline. Each
+        # gets its share of the time left (the last all of it): a silent one (a firewall
+        # dropping that family) waited out tries as long as the scrape and left the next none.
+        # An address found dead goes last (a stable sort keeps the resolver's order otherwise),
+        # or it cost its share of every scrape while the other answered
+        addresses = sorted(await self._resolve(host, deadline), key=lambda ip: (ip, port) in self.known_dead)
+        for position, ip in enumerate(addresses):
+            last = position == len(addresses) - 1
+            share = time.monotonic() + (deadline - time.monotonic()) / (len(addresses) - position)
             with self.client.hold((ip, port)):  # one connected socket for the whole scrape
                 try:
-                    base = await self._probe((ip, port), profile, time.monotonic() + share)
+                    base = await self._probe((ip, port), profile, deadline if last else share)
                 except SnmpError as exc:
-                    if exc.reason not in NO_ANSWER:
+                    if last or exc.reason not in NO_ANSWER:
                         raise
                     log.info("target %s: no answer at %s (%s), trying the next address", host, ip, exc.reason)
                     continue
                 return await self._poll_modules((ip, port), base, profile, modules, deadline, families, results)
-        with self.client.hold((last, port)):
-            base = await self._probe((last, port), profile, deadline)
-            return await self._poll_modules((last, port), base, profile, modules, deadline, families, results)
+        raise SnmpError("unresolvable", f"{host}: no address")  # the resolver gave none
 
     async def _poll_modules(self, address, base, profile, modules, deadline, families, results) -> int:
         answered = time.monotonic()  # before the wait for a slot: the cache dates sysUpTime by it

@@ -7,7 +7,8 @@
   getaddrinfo lists last, so the preferred one is dead: the order and the modules' status.
 - ``dual_silent``: as ``dual``, but the preferred address is silent (a UDP socket on it that
   reads and says nothing, as a firewall dropping that family), each try as long as most of
-  the scrape (1.5 s of 2 s): the order and the modules' status.
+  the scrape (1.5 s of 2 s): the order and the modules' status, then a second scrape's status
+  and the datagrams the silent address got in each scrape.
 - ``silent_dns``: a name in no hosts file, asked of a name server that never answers (a
   UDP socket on 127.0.0.1:53 that reads and says nothing), Prometheus waiting 2 s: the
   modules' status.
@@ -56,12 +57,29 @@ def main(mode: str) -> None:
             with socket.socket(socket.AF_INET6 if ":" in order[0] else socket.AF_INET, socket.SOCK_DGRAM) as silent:
                 silent.bind((order[0], agent.port))
                 text = scrape(poller, f"{DUAL}:{agent.port}", ["system"], "city_v2", timeout=2.0)
+                drained = _drain(silent)
+                again = scrape(poller, f"{DUAL}:{agent.port}", ["system"], "city_v2", timeout=2.0)
+                extra = {"first_scrape_datagrams": drained, "second_scrape_datagrams": _drain(silent),
+                         "second_status": module_status(again)}
         else:
             text = scrape(poller, f"{NAME if mode == 'v6only' else DUAL}:{agent.port}", ["system"], "city_v2")
     finally:
         agent.stop()
-    json.dump(module_status(text) if mode == "v6only" else {"order": order, "status": module_status(text)},
+    json.dump(module_status(text) if mode == "v6only" else {"order": order, "status": module_status(text),
+                                                             **(extra if mode == "dual_silent" else {})},
               sys.stdout)
+
+
+def _drain(silent: socket.socket) -> int:
+    """The datagrams the silent address got since the last call."""
+    silent.setblocking(False)
+    count = 0
+    while True:
+        try:
+            silent.recv(65535)
+        except BlockingIOError:
+            return count
+        count += 1
 
 
 if __name__ == "__main__":
