@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 import typer
 from rich.cells import cell_len
 from rich.console import Console
+from rich.errors import MarkupError
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 from typer.main import get_group
 
@@ -518,9 +520,10 @@ def print_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]
     the terminal, each row is printed as a record (one "column: value" line per field)."""
     columns, prose = list(columns), set(prose)
     cells = [["" if v is None else str(v) for v in row] for row in rows]
-    widths = _column_widths(columns, cells, prose, console.width)
+    shown = [[_shown(cell) for cell in row] for row in cells]  # a cell's markup (`[red]FLAG[/red]`) takes no room
+    widths = _column_widths(columns, shown, prose, console.width)
     if widths is None:
-        _print_records(title, columns, cells)
+        _print_records(title, columns, shown)
         return
     table = Table(title=title or None, show_lines=False, header_style="bold")
     for column, width in zip(columns, widths):
@@ -528,6 +531,14 @@ def print_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]
     for row in cells:
         table.add_row(*row)
     console.print(table)
+
+
+def _shown(cell: str) -> str:
+    """The text a cell shows: its Rich markup taken out (a cell that is no valid markup as it is)."""
+    try:
+        return Text.from_markup(cell).plain
+    except MarkupError:
+        return cell
 
 
 def _column_widths(columns: list[str], cells: list[list[str]], prose: set[str], room: int) -> list | None:
@@ -552,7 +563,7 @@ def _print_records(title: str, columns: list[str], cells: list[list[str]]) -> No
     """Each row as "column: value" lines; a long value wraps between words under itself
     (a word longer than the line stays whole: the terminal may fold it, netops does not)."""
     if title:
-        console.print(f"[bold]{escape(title)}[/bold]", highlight=False)
+        console.print(f"[bold]{escape(_shown(title))}[/bold]", highlight=False)
     width = max(len(c) for c in columns)
     indent = " " * (width + 2)
     for row in cells:

@@ -49,3 +49,14 @@ def test_a_table_that_fits_stays_a_table(screen):
     lines = screen(80, "devices", ["role", "count"], [["access_switch", 211], ["olt", 5]])
     assert any("access_switch" in line and "211" in line for line in lines)
     assert not any(line.startswith("role:") for line in lines)
+
+
+def test_markup_in_a_cell_takes_no_room_and_never_shows_as_text(screen):
+    """A flagged margin (`[red]FLAG[/red]`) was measured with its markup, and a table printed as
+    records escaped it: `2.10 [red]FLAG[/red] + 8.02` on a 50-column terminal (final review)."""
+    rows = [["kita-001", "2.10 [red]FLAG[/red] + 8.02"], ["kita-002", "8.44"]]
+    for width in (30, 50, 120):
+        lines = screen(width, "[red]sites[/red]", ["site", "margin dB"], rows)
+        text = "\n".join(lines)
+        assert "[red]" not in text and "[/red]" not in text, (width, lines)
+        assert "2.10 FLAG + 8.02" in text, (width, lines)
