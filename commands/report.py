@@ -30,8 +30,11 @@ def _http_url(value: str | None) -> str | None:
         raise typer.BadParameter(f"{value!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise typer.BadParameter(f"{value!r} is not an http(s) URL, e.g. http://prometheus:9090")
-    if parts.query or parts.fragment:  # the API path goes after the base: ?x/api/v1/query asks the wrong page
-        raise typer.BadParameter(f"{value!r}: a base URL has no ?query or #fragment, e.g. http://prometheus:9090")
+    if parts.query or parts.fragment:  # the API path goes after the base: ?x/api/v1/query asks the wrong page;
+        # not echoed: a query may hold a token (?token=...), and this line reaches CI logs
+        hidden = {"query": "...", "fragment": ""} if parts.query else {"fragment": "..."}
+        shown = parts._replace(**hidden).geturl()
+        raise typer.BadParameter(f"{shown!r}: a base URL has no ?query or #fragment, e.g. http://prometheus:9090")
     return value
 
 

@@ -213,6 +213,13 @@ def test_a_nan_or_infinite_sample_reads_as_no_data(tmp_path, answering):
     assert not re.search(r"(nan|inf)\s*%", html, re.IGNORECASE)
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/?token=s3cr3t-t0ken", "http://127.0.0.1:9/#s3cr3t-t0ken"])
+def test_a_query_or_fragment_in_the_prometheus_url_is_refused_without_echoing_it(tmp_path, url):
+    """A token in the query reached the error line (and so a CI log) in full (final review)."""
+    line = _one_line(_report(_database(tmp_path / "city.db"), tmp_path, "--prometheus-url", url), 2)
+    assert "--prometheus-url" in line and "s3cr3t" not in line and "http://127.0.0.1:9/" in line
+
+
 def test_a_password_in_the_prometheus_url_is_refused_and_echoed_nowhere(tmp_path):
     """urllib sends no credentials from a URL (the query fails), and the URL went into the
     report's note and the error line: the password was published in the report."""
