@@ -108,7 +108,7 @@ import re
 import secrets as _random
 from dataclasses import dataclass
 
-from configs.platforms import PLATFORMS, Dialect
+from configs.platforms import IOS_GRAMMAR, PLATFORMS, Dialect
 from netops.secrets import Secret
 
 # backups written before keyed fingerprints hold this instead of a marker
@@ -278,7 +278,7 @@ def dialect_of(platform: str | None) -> Dialect:
     """How a plain value ends on this netmiko device type (:attr:`configs.platforms.Platform.dialect`);
     a device of no known platform reads as IOS does (deny by default: to the line's end)."""
     known = PLATFORMS.get(platform or "")
-    return known.dialect if known else Dialect()
+    return known.dialect if known else IOS_GRAMMAR
 
 
 # what may follow such a value on the same line
@@ -600,10 +600,17 @@ class _Masker:
     def _enter_section(self, line: str) -> None:
         """Track the section a line belongs to (MikroTik `/menu`, FortiOS `config ... end`)."""
         stripped, indent = line.strip(), len(line) - len(line.lstrip())
-        if _COMMUNITY_SECTION.match(line):
-            self.section, self.section_indent = _SECTION_KEYWORDS, indent
-        elif stripped.startswith("/") or (stripped == "end" and indent == self.section_indent):
+        if self._enter_community_section(line):
+            return
+        if stripped.startswith("/") or (stripped == "end" and indent == self.section_indent):
             self.section, self.section_indent = frozenset(), -1
+
+    def _enter_community_section(self, line: str) -> bool:
+        """Enter the section of SNMP communities this line opens, if it opens one."""
+        if not _COMMUNITY_SECTION.match(line):
+            return False
+        self.section, self.section_indent = _SECTION_KEYWORDS, len(line) - len(line.lstrip())
+        return True
 
     def _continuation(self, line: str) -> list[tuple[int, int]]:
         """A line inside a value begun on an earlier line: all of it is the value, up to the
@@ -615,8 +622,7 @@ class _Masker:
         inside it is entered all the same, none left: the string may have been a value's quote
         character (session 12: RouterOS `/snmp community` inside `password="V`, its next `name=`
         kept)."""
-        if _COMMUNITY_SECTION.match(line):
-            self.section, self.section_indent = _SECTION_KEYWORDS, len(line) - len(line.lstrip())
+        self._enter_community_section(line)
         start = len(line) - len(line.lstrip())
         ends_with = self.ends_with
         if ends_with == "Private-":  # (a PuTTY key's MAC line starts with it)
