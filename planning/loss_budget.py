@@ -113,19 +113,13 @@ def named_optic(optics: list[Optic], name: str) -> Optic:
     raise NotFoundError(f"unknown optic {name!r}; known: {', '.join(o.name for o in optics)}")
 
 
-def choose_optic(optics: list[Optic], length_m: float, name: str | None = None) -> Optic:
-    """The named optic, or the shortest-reach one that covers the path (the cheapest kind)."""
-    return named_optic(optics, name) if name else optics_by_preference(optics, length_m)[0]
-
-
 def best_budget(length_m: float, optics: list[Optic], optic_name: str | None = None, *,
                 min_margin_db: float = DEFAULT_MIN_MARGIN_DB, splices: int | None = None) -> LossBudget:
     """The budget of a path (``loss_budget``'s ``length_m`` and ``splices``) on the named optic,
     else on the first optic in order of preference (``optics_by_preference``) that keeps the
     margin (a longer-reach optic rather than a flagged plan), else on the first choice (flagged)."""
     if optic_name:
-        return loss_budget(length_m, choose_optic(optics, length_m, optic_name), min_margin_db=min_margin_db,
-                           splices=splices)
+        return loss_budget(length_m, named_optic(optics, optic_name), min_margin_db=min_margin_db, splices=splices)
     budgets = (loss_budget(length_m, optic, min_margin_db=min_margin_db, splices=splices)
                for optic in optics_by_preference(optics, length_m))
     first = next(budgets)

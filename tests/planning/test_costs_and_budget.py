@@ -12,7 +12,7 @@ from netops.db import session_scope
 from netops.errors import ConfigError, NotFoundError
 from planning.costs import cost_model
 from planning.default_prices import PRICES, ensure_default_price_table
-from planning.loss_budget import Optic, best_budget, choose_optic, joints_for, loss_budget
+from planning.loss_budget import Optic, best_budget, joints_for, loss_budget, named_optic, optics_by_preference
 
 
 def test_default_table_is_inserted_once(engine):
@@ -98,8 +98,8 @@ def test_small_margin_and_short_reach_are_flagged():
 
 
 def test_optic_choice():
-    assert choose_optic([ZX, LX], 3000).name == "LX"  # shortest reach that covers
-    assert choose_optic([ZX, LX], 30_000).name == "ZX"
-    assert choose_optic([ZX, LX], 3000, "ZX").name == "ZX"
+    assert optics_by_preference([ZX, LX], 3000)[0].name == "LX"  # shortest reach that covers
+    assert optics_by_preference([ZX, LX], 30_000)[0].name == "ZX"
+    assert named_optic([ZX, LX], "ZX").name == "ZX"
     with pytest.raises(NotFoundError, match="unknown optic 'SX'; known: ZX, LX"):
-        choose_optic([ZX, LX], 3000, "SX")
+        named_optic([ZX, LX], "SX")
