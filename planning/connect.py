@@ -262,10 +262,9 @@ def routes_within_limits(net: CandidateNetwork, site: Node, count: int) -> list[
     (the same legs forbidden in another order) is not searched again. After
     ``MAX_LIMIT_SEARCHES`` distinct sets every leg on the limit at once: each such search
     forbids more legs than the plan it comes from, so they end, but they are not capped (a
-    cap would answer NoRouteError where a plan fits). Where no limit binds it is one search;
-    on a feeder with one free pair opened mid-span at 12 / 20 closures a redundant plan takes
-    30 / 111 searches (1.3 / 7.4 s CPU; with a cap of 16 leg sets 25 / 39, but at 12 closures a
-    pair with 6 faults instead of 1). NoRouteError when nothing fits."""
+    cap would answer NoRouteError where a plan fits: with a cap of 16 leg sets, a feeder with
+    one free pair opened mid-span at 12 closures got a pair with 6 faults instead of 1). Where
+    no limit binds it is one search (every plan of the seeded city). NoRouteError when nothing fits."""
     known = limits(net)
 
     def value(routes: list[Route]) -> tuple[int, float]:
