@@ -218,6 +218,11 @@ class SnmpClient:
             self._sessions[key] = session
         return session
 
+    def engine_id(self, address: tuple[str, int], profile: AuthProfile) -> bytes:
+        """The SNMPv3 engine ID the agent at ``address`` told (b"" over v2c or before discovery)."""
+        session = self._sessions.get((address, profile))
+        return session.engine_id if isinstance(session, usm.UsmSession) else b""
+
     def forget(self, address: tuple[str, int], profile: AuthProfile) -> None:
         self._sessions.pop((address, profile), None)
 
