@@ -176,11 +176,18 @@ class RowWithoutValue(FaultProxy):
         if self.oid not in (vb[0] for vb in pdu.varbinds):
             return data
         self.rewritten += 1
-        varbinds = b"".join(ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, oid) + (
-            ber.tlv(ber.NO_SUCH_INSTANCE, b"") if oid == self.oid else ber.tlv(tag, raw)))
-            for oid, tag, raw in pdu.varbinds)
-        return ber.encode_v2c_message(community, ber.tlv(pdu.tag, ber.encode_int(pdu.request_id) + ber.encode_int(
-            pdu.error_status) + ber.encode_int(pdu.error_index) + ber.tlv(ber.SEQUENCE, varbinds)))
+        return reencoded(community, pdu, [(oid, ber.NO_SUCH_INSTANCE, b"") if oid == self.oid else (oid, tag, raw)
+                                          for oid, tag, raw in pdu.varbinds])
+
+
+def reencoded(community: bytes, pdu, varbinds) -> bytes:
+    """A v2c message of ``pdu`` with ``varbinds`` (oid, tag, raw) in place of its own."""
+    from exporters.snmp import ber
+
+    encoded = b"".join(ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, oid) + ber.tlv(tag, raw))
+                       for oid, tag, raw in varbinds)
+    return ber.encode_v2c_message(community, ber.tlv(pdu.tag, ber.encode_int(pdu.request_id) + ber.encode_int(
+        pdu.error_status) + ber.encode_int(pdu.error_index) + ber.tlv(ber.SEQUENCE, encoded)))
 
 
 @pytest.mark.parametrize("tolerant", [False, True])
@@ -195,13 +202,14 @@ def test_a_row_without_a_value_inside_a_getbulk_answer_is_no_end_of_the_table(ag
     from exporters.snmp import ber
 
     with RowWithoutValue(agent.port, ber.parse_oid("1.3.6.1.2.1.31.1.1.1.6.1")) as proxy:
-        text, = run_scrapes(Poller(test_profiles(**FAST, allow_nonincreasing=tolerant)), (proxy.target, ["system", "interfaces"], "city_v2", 5.0))
+        text, = run_scrapes(Poller(test_profiles(**FAST, allow_nonincreasing=tolerant)),
+                            (proxy.target, ["system", "interfaces"], "city_v2", 5.0))
     assert proxy.rewritten >= 1
     assert module_status(text) == {"system": (1, ""), "interfaces": (0, "row_without_value")}
     assert down_reason([ModuleResult("interfaces", False, "row_without_value", 0.1)]) is None
 
 
-class TableEndAsException(RowWithoutValue):
+class TableEndAsException(FaultProxy):
     """The real agent's answers with a table's end told by the wrong exception: every
     varbind of a GETBULK answer that left the column it walks (the agent's next object, or
     endOfMibView) comes back as noSuchInstance for the column's last OID (the requested one
@@ -210,8 +218,9 @@ class TableEndAsException(RowWithoutValue):
     TABLES = ("1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1")  # ifTable's and ifXTable's entries
 
     def __init__(self, agent_port: int):
-        super().__init__(agent_port, b"")
+        super().__init__(agent_port)
         self.asked: list[bytes] = []
+        self.rewritten = 0
 
     def _asked(self, data: bytes) -> None:
         from exporters.snmp import ber
@@ -245,9 +254,8 @@ class TableEndAsException(RowWithoutValue):
             else:
                 self.rewritten += 1
                 oid, tag, raw = last[j], ber.NO_SUCH_INSTANCE, b""
-            varbinds.append(ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, oid) + ber.tlv(tag, raw)))
-        return ber.encode_v2c_message(community, ber.tlv(pdu.tag, ber.encode_int(pdu.request_id) + ber.encode_int(
-            pdu.error_status) + ber.encode_int(pdu.error_index) + ber.tlv(ber.SEQUENCE, b"".join(varbinds))))
+            varbinds.append((oid, tag, raw))
+        return reencoded(community, pdu, varbinds)
 
 
 @pytest.mark.parametrize("tolerant", [False, True])
