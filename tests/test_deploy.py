@@ -129,8 +129,11 @@ def test_sd_relabels_a_device_without_credentials_before_a_down_alert_fires():
     refresh = _seconds(job["http_sd_configs"][0]["refresh_interval"])
     rules = [rule for path in sorted(RULES.glob("*.yml")) for group in yaml.safe_load(path.read_text())["groups"]
              for rule in group["rules"]]
-    spared = {rule["alert"]: _seconds(rule["for"]) for rule in rules if 'snmp_credentials!="missing"' in rule["expr"]}
-    assert {"NetopsPopDown", "NetopsTargetDown"} <= set(spared)
+    polled = {rule["record"] for rule in rules if rule.get("record") and 'snmp_credentials!="missing"' in rule["expr"]}
+    assert polled == {"netops:up:polled"}
+    spared = {rule["alert"]: _seconds(rule["for"]) for rule in rules
+              if "alert" in rule and ('snmp_credentials!="missing"' in rule["expr"] or "netops:up:polled" in rule["expr"])}
+    assert {"NetopsPopDown", "NetopsTargetDown", "NetopsCustomerSiteDown", "NetopsHotspotDown"} <= set(spared)
     assert refresh < min(spared.values()), (refresh, spared)
 
 

@@ -218,6 +218,11 @@ class SnmpClient:
             self._sessions[key] = session
         return session
 
+    def engine_id(self, address: tuple[str, int], profile: AuthProfile) -> bytes:
+        """The SNMPv3 engine ID the agent at ``address`` told (b"" over v2c or before discovery)."""
+        session = self._sessions.get((address, profile))
+        return session.engine_id if isinstance(session, usm.UsmSession) else b""
+
     def forget(self, address: tuple[str, int], profile: AuthProfile) -> None:
         self._sessions.pop((address, profile), None)
 
@@ -416,9 +421,10 @@ def read_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[
     """A GETBULK answer's rows into ``into``, column by column, cursors moved on: each
     column's rows up to the first varbind that left it or is endOfMibView, every row
     numerically after the one before it (the cursor first), else ``oid_not_increasing``
-    (a tolerant profile takes them, and ends a column that loops); a row inside the column
-    answered noSuchObject/noSuchInstance is ``row_without_value`` (the columns read before
-    it in this answer keep their rows; its own column keeps none of this answer's). Returns
+    (a tolerant profile takes them, and ends a column that loops); noSuchObject/noSuchInstance
+    for an OID of the column after its last one (a row not read yet) is ``row_without_value``
+    (the columns read before it in this answer keep their rows; its own column keeps none of
+    this answer's), at or before it the column's end. Returns
     the columns still to walk and the rows taken.
 
     Every answer of a walk but its last is rows of every active column and nothing else:
@@ -442,16 +448,23 @@ def read_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[
         rows = len(part)
         taken = 0
         inside = len(column)  # an OID in the column is longer than the column
+        previous = cursor[column]
         for oid, tag, _raw in part:
             if len(oid) <= inside or not oid.startswith(column) or tag == ber.END_OF_MIB_VIEW:
                 break
             if tag in ber.EXCEPTION_TAGS:
-                # noSuchObject/noSuchInstance for a row inside the table: RFC 3416 allows GETBULK
-                # no such value (endOfMibView alone). Ending the column there (gosnmp and so
-                # snmp_exporter do) dropped the rest of the table silently; the module is
-                # down for it now (the rows read before kept)
+                # noSuchObject/noSuchInstance: RFC 3416 allows GETBULK no such value (endOfMibView
+                # alone). Past the column's last OID it names a row the walk has not read, left
+                # without a value: ending the column there (gosnmp, so snmp_exporter, and
+                # snmpbulkwalk stop at any exception) dropped the rest of the table silently, so
+                # the module is down (the rows read before kept). At or before it, it names no row
+                # still to read: an agent answering its table's end (the requested OID echoed, as
+                # RFC 3416 names an endOfMibView) with the wrong exception; the column ends there
+                if not _oid_after(oid, previous):
+                    break
                 raise SnmpError("row_without_value", f"{_EXCEPTION_NAMES[tag]} for {ber.oid_to_str(oid)} "
                                 "inside a GETBULK answer: the agent gave that row no value")
+            previous = oid
             taken += 1
         if taken:
             if taken < rows:
@@ -491,6 +504,13 @@ def _in_step(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber
             and all(map(operator.lt, map(cursor.__getitem__, active), oids))  # the first row
             and all(map(operator.lt, oids, oids[width:]))  # every row after its column's previous one
             and all(map(bytes.startswith, oids[-width:], active[turn:] + active[:turn])))
+
+
+def _oid_after(oid: bytes, previous: bytes) -> bool:
+    """Whether ``oid`` comes after ``previous`` in numeric order (see :func:`_increasing`)."""
+    if (oid + previous).isascii():
+        return oid > previous
+    return ber.oid_to_tuple(oid) > ber.oid_to_tuple(previous)
 
 
 def _increasing(previous: bytes, part: list[ber.VarBind]) -> bool:

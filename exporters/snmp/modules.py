@@ -118,17 +118,20 @@ class PollContext:
     notes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        vb = self.base.get(SYS_UPTIME)
-        value = ber.value_of(vb[1], vb[2]) if vb is not None else None
+        uptime = self.base_int(SYS_UPTIME, -1)
         #: sysUpTime (hundredths of a second), None when the agent tells none: its view hides
         #: it, or it sent no number or a negative one (TimeTicks are unsigned) (the System
         #: module says which; the label cache then cannot tell a reboot and leaves that to
         #: the stamps and the TTL)
-        self.uptime: int | None = value if isinstance(value, int) and value >= 0 else None
+        self.uptime: int | None = uptime if uptime >= 0 else None
+
+    def base_value(self, oid: bytes) -> int | bytes | None:
+        """The base GET's value of ``oid`` (:func:`ber.value_of`), None when the agent gave none."""
+        vb = self.base.get(oid)
+        return ber.value_of(vb[1], vb[2]) if vb is not None else None
 
     def base_int(self, oid: bytes, default: int = 0) -> int:
-        vb = self.base.get(oid)
-        value = ber.value_of(vb[1], vb[2]) if vb is not None else None
+        value = self.base_value(oid)
         return value if isinstance(value, int) else default
 
     async def walk(self, columns: list[bytes]) -> dict[bytes, list[ber.VarBind]]:
@@ -188,9 +191,8 @@ class SystemModule(Module):
             uptime.add("", ctx.uptime / 100)
         elif SYS_UPTIME in ctx.base:
             # read as 0 it was "rebooted a moment ago" on every scrape (NetopsDeviceRebooted)
-            _, tag, raw = ctx.base[SYS_UPTIME]
-            value = ber.value_of(tag, raw)
-            told = value if isinstance(value, int) else f"of tag {tag:#04x}"
+            value = ctx.base_value(SYS_UPTIME)  # decoded again only for an agent that sent no TimeTicks
+            told = value if isinstance(value, int) else f"of tag {ctx.base[SYS_UPTIME][1]:#04x}"
             raise ber.BerError(f"sysUpTime {told} is no number of TimeTicks: no uptime to tell")
         info = Family("sys_info", "gauge", "The agent's sysName and sysObjectID; value 1.")
         if SYS_NAME in ctx.base or SYS_OBJECT_ID in ctx.base:  # not made up for an agent whose view hides both

@@ -30,8 +30,8 @@ from typing import NamedTuple
 from netops.errors import NetopsError
 from exporters.snmp import ber
 from exporters.snmp.client import MAX_SESSIONS, AuthProfile, Limiter, Slot, SnmpClient, SnmpError
-from exporters.snmp.exposition import Family, escape, render
-from exporters.snmp.modules import BASE_OIDS, MODULES, LabelCache, PollContext
+from exporters.snmp.exposition import Family, escape, render, text
+from exporters.snmp.modules import BASE_OIDS, MODULES, SYS_NAME, SYS_OBJECT_ID, LabelCache, PollContext
 from exporters.targets import TargetError, parse_target
 
 log = logging.getLogger("netops.exporter")
@@ -39,6 +39,8 @@ log = logging.getLogger("netops.exporter")
 DEFAULT_SCRAPE_TIMEOUT_S = 10.0  # Prometheus' default scrape_timeout, when the header is absent
 #: a probe that ends so marks the target known dead (a target that answers, even "wrong key", is alive)
 NO_ANSWER = frozenset(("timeout", "unreachable", "budget"))
+#: an address of a device's name answered as another device (see Poller._poll): the device is down
+OTHER_DEVICE = "other_device"
 
 
 class ScrapeRequestError(NetopsError):
@@ -79,6 +81,8 @@ class Poller:
         self.budget_offset_s = budget_offset_s
         self.max_scrape_timeout_s = max_scrape_timeout_s
         self.known_dead: dict[tuple[str, int], float] = {}  # address -> when its probe last got no answer
+        #: (name, port, profile) -> what the name's preferred address last answered as (_check_identity)
+        self.identities: dict[tuple[str, int, str], tuple] = {}
         self.errors: Counter[tuple[str, str]] = Counter()  # (module, reason) -> count
         self.stats = ScrapeStats()
 
@@ -171,20 +175,48 @@ class Poller:
         # dropping that family) waited out tries as long as the scrape and left the next none.
         # An address found dead goes last (a stable sort keeps the resolver's order otherwise),
         # or it cost its share of every scrape while the other answered
-        addresses = sorted(await self._resolve(host, deadline), key=lambda ip: (ip, port) in self.known_dead)
+        resolved = await self._resolve(host, deadline)
+        addresses = sorted(resolved, key=lambda ip: (ip, port) in self.known_dead)
+        other_device: SnmpError | None = None
         for position, ip in enumerate(addresses):
             last = position == len(addresses) - 1
             share = time.monotonic() + (deadline - time.monotonic()) / (len(addresses) - position)
             with self.client.hold((ip, port)):  # one connected socket for the whole scrape
                 try:
                     base = await self._probe((ip, port), profile, deadline if last else share)
+                    if len(resolved) > 1:
+                        self._check_identity(host, (ip, port), profile, base, preferred=ip == resolved[0])
                 except SnmpError as exc:
-                    if last or exc.reason not in NO_ANSWER:
+                    if exc.reason == OTHER_DEVICE:
+                        other_device = exc
+                    elif exc.reason not in NO_ANSWER:
                         raise
-                    log.info("target %s: no answer at %s (%s), trying the next address", host, ip, exc.reason)
+                    if last:  # the device answered at none of its addresses: another device at one says why
+                        raise other_device or exc
+                    log.info("target %s: %s at %s, trying the next address", host, exc.reason, ip)
                     continue
                 return await self._poll_modules((ip, port), base, profile, modules, deadline, families, results)
         raise SnmpError("unresolvable", f"{host}: no address")  # the resolver gave none
+
+    def _check_identity(self, host: str, address: tuple[str, int], profile: AuthProfile, base: dict,
+                        preferred: bool) -> None:
+        """A name's other address may be a stale record of another device (its old IPv4
+        address, now a neighbour's): the device dead at its preferred address read up with
+        the neighbour's data. What the preferred address answers as (sysName, sysObjectID,
+        the SNMPv3 engine ID) is kept; another address that answers as something else is
+        ``other_device`` (the device is down). Nothing to compare with (the preferred address
+        never answered since the exporter started): the answer is taken."""
+        key = (host, address[1], profile.name)
+        identity = (base.get(SYS_NAME, ())[1:], base.get(SYS_OBJECT_ID, ())[1:],  # (tag, value), () if not told
+                    self.client.engine_id(address, profile))
+        if preferred:
+            _remember(self.identities, key, identity)
+            return
+        known = self.identities.get(key)
+        if known is not None and known != identity:
+            raise SnmpError(OTHER_DEVICE, f"{address[0]} answers as {_named(identity)} where {host}'s preferred "
+                            f"address last answered as {_named(known)} (sysName, sysObjectID or engine ID differ): "
+                            "a stale DNS record?")
 
     async def _poll_modules(self, address, base, profile, modules, deadline, families, results) -> int:
         answered = time.monotonic()  # before the wait for a slot: the cache dates sysUpTime by it
@@ -212,10 +244,7 @@ class Poller:
         except SnmpError as exc:
             self.client.forget(address, profile)  # an SNMPv3 agent may come back with a new engine
             if exc.reason in NO_ANSWER:
-                self.known_dead.pop(address, None)  # re-inserted last: the oldest go first
-                if len(self.known_dead) >= MAX_SESSIONS:
-                    self.known_dead.pop(next(iter(self.known_dead)))
-                self.known_dead[address] = time.monotonic()
+                _remember(self.known_dead, address, time.monotonic())
             if exc.reason == "budget":  # no slot to wait for here: the target did not answer at all
                 raise SnmpError("timeout", f"no answer from {address[0]}:{address[1]} within the scrape") from None
             raise
@@ -270,3 +299,18 @@ class Poller:
         count = Family("netops_snmp_scrape_varbinds_returned", "gauge", "Varbinds the agent returned for this scrape's metrics.")
         count.add("", varbinds)
         return [up, error, duration, total, count]
+
+
+def _named(identity: tuple) -> str:
+    """An identity (Poller._check_identity) for a log line: its sysName."""
+    sys_name = identity[0]
+    return repr(text(sys_name[1])) if sys_name else "no sysName"
+
+
+def _remember(mapping: dict, key, value) -> None:
+    """``mapping[key] = value``, the key moved last, the oldest entry dropped beyond
+    MAX_SESSIONS (any target can be asked for: memory stays bounded)."""
+    mapping.pop(key, None)
+    if len(mapping) >= MAX_SESSIONS:
+        mapping.pop(next(iter(mapping)))
+    mapping[key] = value

@@ -9,6 +9,11 @@
   reads and says nothing, as a firewall dropping that family), each try as long as most of
   the scrape (1.5 s of 2 s): the order and the modules' status, then a second scrape's status
   and the datagrams the silent address got in each scrape.
+- ``dual_two_agents SYSNAME AUTH``: as ``dual``, an agent on each address, the same port:
+  sysName dual-sw1 on the preferred one, SYSNAME on the other (a stale record of the other
+  family: another device). Scraped with both up, then with the preferred agent stopped,
+  twice (the second time the dead address is tried last): the statuses and sys_info's
+  sys_name of each scrape.
 - ``silent_dns``: a name in no hosts file, asked of a name server that never answers (a
   UDP socket on 127.0.0.1:53 that reads and says nothing), Prometheus waiting 2 s: the
   modules' status.
@@ -24,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 from exporters.snmp.poller import Poller
-from tests.exporter.conftest import module_status, scrape, test_profiles
+from tests.exporter.conftest import module_status, samples, scrape, test_profiles
 from tests.support import snmpd
 
 NAME = "v6only-sw1"
@@ -51,6 +56,9 @@ def main(mode: str) -> None:
     bind_mount(tmp, "hosts", f"::1 {NAME}\n" if mode == "v6only" else f"::1 {DUAL}\n127.0.0.1 {DUAL}\n")
     order = [info[4][0] for info in socket.getaddrinfo(NAME if mode == "v6only" else DUAL, None,
                                                        socket.AF_UNSPEC, socket.SOCK_DGRAM)]
+    if mode == "dual_two_agents":
+        json.dump({"order": order, "scrapes": _two_agents(tmp, order, poller, *sys.argv[2:])}, sys.stdout)
+        return
     agent = snmpd.start(tmp / "snmpd", host=order[-1])
     try:
         if mode == "dual_silent":
@@ -68,6 +76,27 @@ def main(mode: str) -> None:
     json.dump(module_status(text) if mode == "v6only" else {"order": order, "status": module_status(text),
                                                              **(extra if mode == "dual_silent" else {})},
               sys.stdout)
+
+
+def _two_agents(tmp: Path, order: list[str], poller: Poller, other_name: str, auth: str) -> list[dict]:
+    """``dual_two_agents``: each scrape's module statuses and sys_info sys_name."""
+    port = snmpd.free_udp_port(order[0])
+    preferred = snmpd.start(tmp / "preferred", f"sysName {DUAL}\n", port=port, host=order[0])
+    scrapes = []
+    try:
+        other = snmpd.start(tmp / "other", f"sysName {other_name}\n", port=port, host=order[-1])
+        try:
+            for stop_preferred in (False, True, False):
+                if stop_preferred:
+                    preferred.stop()
+                text = scrape(poller, f"{DUAL}:{port}", ["system", "interfaces"], auth, timeout=3.0)
+                scrapes.append({"status": module_status(text),
+                                "sys_name": [s.labels["sys_name"] for s in samples(text).get("sys_info", [])]})
+        finally:
+            other.stop()
+    finally:
+        preferred.stop()
+    return scrapes
 
 
 def _drain(silent: socket.socket) -> int:

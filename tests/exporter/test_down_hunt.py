@@ -23,7 +23,7 @@ from exporters.server import down_reason
 from exporters.snmp import ber, usm
 from exporters.snmp.client import peek_request_id
 from exporters.snmp.modules import BOOT_TOLERANCE_S
-from exporters.snmp.poller import Poller
+from exporters.snmp.poller import ModuleResult, Poller
 from tests.exporter.conftest import module_status, samples, test_profiles
 from tests.exporter.test_agent_leftovers import optic_rows
 from tests.exporter.test_foreign_agents import (in_octets_by_name, interface_rows, peer_scrape, scrape_once,
@@ -263,11 +263,11 @@ def test_an_ipv6_only_name_is_polled_at_its_ipv6_address():
     assert in_own_namespace("v6only") == {"system": [1, ""]}
 
 
-def in_own_namespace(mode: str):
+def in_own_namespace(mode: str, *args: str):
     """What tests/exporter/netns_v6name.py prints in ``mode``, run in a mount and network namespace of its own."""
     if not snmpd.available() or shutil.which("unshare") is None or os.geteuid() != 0:
         pytest.skip("needs snmpd, unshare and root for a mount and network namespace")
-    result = subprocess.run(["unshare", "-m", "-n", sys.executable, "-m", "tests.exporter.netns_v6name", mode],
+    result = subprocess.run(["unshare", "-m", "-n", sys.executable, "-m", "tests.exporter.netns_v6name", mode, *args],
                             cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
@@ -296,6 +296,38 @@ def test_a_silent_preferred_address_leaves_the_next_its_share_of_the_scrape():
     # (and a log line per device per scrape) while the other answered (final review)
     assert got["first_scrape_datagrams"] >= 1
     assert got["second_scrape_datagrams"] == 0 and got["second_status"] == {"system": [1, ""]}
+
+
+@pytest.mark.parametrize("other_name, auth, why", [
+    ("neighbour-sw7", "city_v2", "another sysName"),
+    ("dual-sw1", "city_v3", "the same sysName, another SNMPv3 engine ID (net-snmp makes one per agent)"),
+])
+def test_a_stale_record_of_the_other_family_does_not_make_a_dead_device_read_up(other_name, auth, why):
+    """``dual-sw1`` at ::1 and 127.0.0.1, an agent on each: the preferred address is the
+    device, the other a stale record now answered by another device (same community, same
+    port). While the device answered, it was polled at its preferred address. Once it died,
+    the fallback to the other address read it UP with the other device's data. Now the other
+    address's answer is held to what the preferred one last answered as (sysName,
+    sysObjectID, engine ID): the device is down, reason other_device (a 503 for every
+    consumer: no module answered for it), on the next scrape too (the dead address tried
+    last then)."""
+    got = in_own_namespace("dual_two_agents", other_name, auth)
+    assert sorted(got["order"]) == ["127.0.0.1", "::1"]
+    both_up, *preferred_dead = got["scrapes"]
+    assert both_up == {"status": {"system": [1, ""], "interfaces": [1, ""]}, "sys_name": ["dual-sw1"]}
+    for scrape in preferred_dead:
+        assert scrape == {"status": {"system": [0, "other_device"], "interfaces": [0, "other_device"]},
+                          "sys_name": []}, why
+        assert down_reason([ModuleResult(module, False, reason, 0.1)
+                            for module, (_up, reason) in scrape["status"].items()]) == "other_device"
+
+
+def test_the_same_device_at_its_other_address_is_polled_there():
+    """The check above lets the device through at its other address when it answers there
+    as it did at the preferred one (a dual-stack device whose IPv6 path broke): up."""
+    got = in_own_namespace("dual_two_agents", "dual-sw1", "city_v2")
+    assert [scrape["status"] for scrape in got["scrapes"]] == [{"system": [1, ""], "interfaces": [1, ""]}] * 3
+    assert [scrape["sys_name"] for scrape in got["scrapes"]] == [["dual-sw1"]] * 3
 
 
 def test_a_name_server_that_never_answers_is_a_timeout_within_the_scrape():

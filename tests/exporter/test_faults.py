@@ -11,7 +11,7 @@ import pytest
 
 from exporters.server import down_reason
 from exporters.snmp.poller import ModuleResult, Poller
-from tests.exporter.conftest import module_status, samples, test_profiles
+from tests.exporter.conftest import by_if_index, module_status, samples, test_profiles
 from tests.support.snmpd import free_udp_port
 from tests.support.udp_fault_proxy import FaultProxy
 
@@ -176,24 +176,101 @@ class RowWithoutValue(FaultProxy):
         if self.oid not in (vb[0] for vb in pdu.varbinds):
             return data
         self.rewritten += 1
-        varbinds = b"".join(ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, oid) + (
-            ber.tlv(ber.NO_SUCH_INSTANCE, b"") if oid == self.oid else ber.tlv(tag, raw)))
-            for oid, tag, raw in pdu.varbinds)
-        return ber.encode_v2c_message(community, ber.tlv(pdu.tag, ber.encode_int(pdu.request_id) + ber.encode_int(
-            pdu.error_status) + ber.encode_int(pdu.error_index) + ber.tlv(ber.SEQUENCE, varbinds)))
+        return reencoded(community, pdu, [(oid, ber.NO_SUCH_INSTANCE, b"") if oid == self.oid else (oid, tag, raw)
+                                          for oid, tag, raw in pdu.varbinds])
 
 
-def test_a_row_without_a_value_inside_a_getbulk_answer_is_no_end_of_the_table(agent):
+def reencoded(community: bytes, pdu, varbinds) -> bytes:
+    """A v2c message of ``pdu`` with ``varbinds`` (oid, tag, raw) in place of its own."""
+    from exporters.snmp import ber
+
+    encoded = b"".join(ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, oid) + ber.tlv(tag, raw))
+                       for oid, tag, raw in varbinds)
+    return ber.encode_v2c_message(community, ber.tlv(pdu.tag, ber.encode_int(pdu.request_id) + ber.encode_int(
+        pdu.error_status) + ber.encode_int(pdu.error_index) + ber.tlv(ber.SEQUENCE, encoded)))
+
+
+@pytest.mark.parametrize("tolerant", [False, True])
+def test_a_row_without_a_value_inside_a_getbulk_answer_is_no_end_of_the_table(agent, tolerant):
     """snmpd's ifHCInOctets.1 (lo, the table's first row) answered noSuchInstance inside a
     GETBULK. The walk took it for the column's end, as gosnmp's BulkWalk does (snmp_exporter
     0.21 then exports the rows before it and nothing after, with no error): every
     interface's if_in_bytes_total was gone and the module read up. Now the module is down,
     row_without_value (NetopsModuleDown says so); the agent answered, so the target is not
-    down for it (an interfaces-only scrape stays 200); the other modules are not touched."""
+    down for it (an interfaces-only scrape stays 200); the other modules are not touched. A
+    profile tolerating OIDs that go back reads it so too: the row is after every row read."""
     from exporters.snmp import ber
 
     with RowWithoutValue(agent.port, ber.parse_oid("1.3.6.1.2.1.31.1.1.1.6.1")) as proxy:
-        text, = run_scrapes(Poller(test_profiles(**FAST)), (proxy.target, ["system", "interfaces"], "city_v2", 5.0))
+        text, = run_scrapes(Poller(test_profiles(**FAST, allow_nonincreasing=tolerant)),
+                            (proxy.target, ["system", "interfaces"], "city_v2", 5.0))
     assert proxy.rewritten >= 1
     assert module_status(text) == {"system": (1, ""), "interfaces": (0, "row_without_value")}
     assert down_reason([ModuleResult("interfaces", False, "row_without_value", 0.1)]) is None
+
+
+class TableEndAsException(FaultProxy):
+    """The real agent's answers with a table's end told by the wrong exception: every
+    varbind of a GETBULK answer that left the column it walks (the agent's next object, or
+    endOfMibView) comes back as noSuchInstance for the column's last OID (the requested one
+    echoed, as RFC 3416 names an endOfMibView), as some agents answer the tail of a bulk."""
+
+    TABLES = ("1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1")  # ifTable's and ifXTable's entries
+
+    def __init__(self, agent_port: int):
+        super().__init__(agent_port)
+        self.asked: list[bytes] = []
+        self.rewritten = 0
+
+    def _asked(self, data: bytes) -> None:
+        from exporters.snmp import ber
+
+        _community, pdu = ber.decode_v2c_message(data)
+        # the columns a GETBULK walks (a GET's answer passes untouched)
+        self.asked = [oid for oid, _tag, _raw in pdu.varbinds] if pdu.tag == ber.GET_BULK_REQUEST else []
+
+    def _column(self, cursor: bytes) -> bytes:
+        from exporters.snmp import ber
+
+        for table in map(ber.parse_oid, self.TABLES):
+            if cursor.startswith(table) and len(cursor) > len(table):
+                return cursor[:len(table) + 1]  # the entry and one arc: the column
+        return cursor
+
+    def _mangle(self, data: bytes) -> bytes | None:
+        from exporters.snmp import ber
+
+        community, pdu = ber.decode_v2c_message(data)
+        width = len(self.asked)
+        if pdu.tag != ber.RESPONSE or not width:
+            return data
+        last = list(self.asked)  # each column's last OID so far in this answer
+        varbinds = []
+        for position, (oid, tag, raw) in enumerate(pdu.varbinds):
+            j = position % width
+            column = self._column(self.asked[j])
+            if oid.startswith(column) and len(oid) > len(column) and tag not in ber.EXCEPTION_TAGS:
+                last[j] = oid
+            else:
+                self.rewritten += 1
+                oid, tag, raw = last[j], ber.NO_SUCH_INSTANCE, b""
+            varbinds.append((oid, tag, raw))
+        return reencoded(community, pdu, varbinds)
+
+
+@pytest.mark.parametrize("tolerant", [False, True])
+def test_a_table_end_told_by_no_such_instance_is_the_end(agent, tolerant):
+    """An agent ending its tables with noSuchInstance for the OID it was asked (at the
+    walk's cursor: no row left unread) instead of the next object or endOfMibView. It took
+    the interfaces module down (row_without_value) for every profile, the tolerant one too,
+    though no row lacked a value. snmpbulkwalk and gosnmp end the walk at any exception; so
+    does netops when the exception names no row after the ones read: every interface is
+    there, the module up, as read straight from the agent."""
+    poller = Poller(test_profiles(**FAST, allow_nonincreasing=tolerant))
+    with TableEndAsException(agent.port) as proxy:
+        proxied, direct = run_scrapes(poller, (proxy.target, ["system", "interfaces"], "city_v2", 5.0),
+                                      (agent.target, ["system", "interfaces"], "city_v2", 5.0))
+    assert proxy.rewritten >= 1
+    assert module_status(proxied) == {"system": (1, ""), "interfaces": (1, "")}
+    for metric in ("if_info", "if_in_bytes_total", "if_oper_status"):
+        assert by_if_index(samples(proxied), metric).keys() == by_if_index(samples(direct), metric).keys() != set()

@@ -1,6 +1,7 @@
 """How a walk reads a GETBULK answer (``read_answer``), held to a reference reader that
 applies its rules one varbind at a time with numeric OIDs: each column's rows up to the
-first varbind that left it or carries an exception value, every row after the one before
+first varbind that left it or is endOfMibView (noSuchObject/noSuchInstance too when it
+names an OID at or before the column's last one; after it: ``row_without_value``), every row after the one before
 it (the cursor first), else ``oid_not_increasing`` unless the profile tolerates it. The
 reader takes an answer whole in C loops when every varbind is the next row of its column,
 and column by column otherwise; either way it must agree with the reference."""
@@ -37,8 +38,11 @@ def reference_read(active, cursor, answer, allow_nonincreasing):
         for oid, tag, raw in part:
             if len(oid) <= len(column) or not oid.startswith(column) or tag == ber.END_OF_MIB_VIEW:
                 break
-            if tag in ber.EXCEPTION_TAGS:  # a row of the table with no value: no GETBULK answer
-                raise SnmpError("row_without_value")
+            if tag in ber.EXCEPTION_TAGS:
+                last = rows[-1][0] if rows else cursor[column]
+                if ber.oid_to_tuple(oid) <= ber.oid_to_tuple(last):
+                    break  # names no row still to read: the table's end
+                raise SnmpError("row_without_value")  # a row not read yet with no value
             rows.append((oid, tag, raw))
         if rows:
             arcs = [ber.oid_to_tuple(cursor[column])] + [ber.oid_to_tuple(oid) for oid, _tag, _raw in rows]
@@ -101,9 +105,18 @@ def test_exceptions_and_other_columns_end_a_column():
     answer = grid(active, [(1,), (2,)], 100)
     ended = answer[:3] + [(answer[3][0], ber.END_OF_MIB_VIEW, b"")]
     moved_on = answer[:3] + [row(COLUMNS[3], 2)]
-    for bad in (ended, moved_on):
-        still, total, into, _cursor = read(active, cursor, bad)
-        assert (still, total) == ([COLUMNS[0]], 3) and into[COLUMNS[1]] == [answer[1]]
+    # the table's end told by noSuchInstance for the column's last OID (the request echoed)
+    echoed = answer[:3] + [(answer[1][0], ber.NO_SUCH_INSTANCE, b"")]
+    for bad in (ended, moved_on, echoed):
+        for tolerant in (False, True):
+            still, total, into, _cursor = read(active, cursor, bad, tolerant)
+            assert (still, total) == ([COLUMNS[0]], 3) and into[COLUMNS[1]] == [answer[1]]
+    # past the column's last OID: a row not read yet, without a value
+    skipped = answer[:3] + [(row(COLUMNS[1], 3)[0], ber.NO_SUCH_OBJECT, b"")]
+    assert read(active, cursor, skipped) == read(active, cursor, skipped, True) == "row_without_value"
+    at_the_cursor = {column: column + ber.encode_arcs((2,)) for column in active}
+    assert read(active, at_the_cursor, [(oid, ber.NO_SUCH_INSTANCE, b"") for oid in at_the_cursor.values()],
+                True)[:2] == ([], 0)
     assert read(active, cursor, answer[:1])[:2] == ([COLUMNS[0]], 1)  # a short answer: the second column is done
 
 
@@ -112,8 +125,8 @@ def test_exceptions_and_other_columns_end_a_column():
        indexes=st.lists(st.one_of(st.tuples(st.integers(0, 200)), st.tuples(st.integers(0, 3), st.integers(0, 300))),
                         min_size=1, max_size=30),
        cut=st.integers(1, 120),
-       edits=st.lists(st.tuples(st.sampled_from(["exception", "no_such", "other_column", "repeat", "swap"]), st.integers(0, 119)),
-                      max_size=3),
+       edits=st.lists(st.tuples(st.sampled_from(["exception", "no_such", "echo", "other_column", "repeat", "swap"]),
+                                 st.integers(0, 119)), max_size=3),
        cursor_index=st.one_of(st.none(), st.tuples(st.integers(0, 200))),
        tolerant=st.booleans())
 def test_every_answer_is_read_as_the_reference_reads_it(width, indexes, cut, edits, cursor_index, tolerant):
@@ -126,6 +139,8 @@ def test_every_answer_is_read_as_the_reference_reads_it(width, indexes, cut, edi
             answer[at] = (oid, ber.END_OF_MIB_VIEW, b"")
         elif kind == "no_such":  # a row of the table without a value
             answer[at] = (oid, ber.NO_SUCH_INSTANCE, b"")
+        elif kind == "echo" and at >= width:  # the table's end: the column's previous OID again
+            answer[at] = (answer[at - width][0], ber.NO_SUCH_OBJECT, b"")
         elif kind == "other_column":
             answer[at] = (COLUMNS[3] + oid[len(COLUMNS[0]):], tag, raw)
         elif kind == "repeat" and at >= width:

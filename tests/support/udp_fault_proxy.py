@@ -72,6 +72,9 @@ class FaultProxy:
             return bytes(self._rng.randrange(256) for _ in range(self._rng.randrange(1, 200)))
         raise ValueError(self.mode)
 
+    def _asked(self, data: bytes) -> None:
+        """Sees each request on its way to the agent (a subclass rewriting answers by what was asked)."""
+
     def _run(self) -> None:
         selector = selectors.DefaultSelector()
         selector.register(self._front, selectors.EVENT_READ, "front")
@@ -82,6 +85,7 @@ class FaultProxy:
                 data, addr = sock.recvfrom(65535)
                 if key.data == "front":
                     self._client = addr
+                    self._asked(data)
                     self._back.sendto(data, self.agent)
                 elif self._client is not None:
                     out = self._mangle(data)
