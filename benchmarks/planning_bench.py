@@ -94,6 +94,13 @@ def pct(value: float | None, digits: int = 2) -> str:
     return f"{text.removeprefix('-') if float(text) == 0 else text} %"
 
 
+def mean_max(values: list[float]) -> str:
+    """The mean and the largest of percentages, as "mean / max" (``pct``); "n/a" for both when
+    one is missing (NaN: a cut without an LP bound; max() would skip it or not by its place)."""
+    whole = all(math.isfinite(v) for v in values)
+    return f"{pct(statistics.mean(values) if whole else None)} / {pct(max(values) if whole else None)}"
+
+
 def saving_pct(plan) -> float | None:
     """The joint plan's saving in per cent of the independent total; None when there is none
     (no site planned)."""
@@ -283,9 +290,6 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
               f"({x.cpu:.1f} s), without limits {free:,.0f}, LP {rows[-1][3]:,.0f}, generated {generated:,.0f}",
               flush=True)
 
-    def pct(values):
-        return f"{pct(statistics.mean(values))} / {pct(max(values))}"
-
     plan_over = [100 * (h - o) / o for h, o, *_ in rows]
     limits_cost = [100 * (o - f) / o for _, o, f, *_ in rows]
     lp_below = [100 * (o - lp) / o for _, o, _, lp, *_ in rows]
@@ -293,8 +297,8 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
     table = Table("| cuts | plan above MILP | MILP above MILP without limits | whole LP below MILP "
                   "| column-generation bound below MILP | MILP CPU median |", "|---|---:|---:|---:|---:|---:|")
     table.add(f"| {len(rows)} × {BOUND_CUT_SITES} neighbouring Kitas, network within {BOUND_CUT_RADIUS_M:.0f} m "
-              f"of their paths (mean / max) | {pct(plan_over)} | {pct(limits_cost)} | {pct(lp_below)} | "
-              f"{pct(generated_below)} | {statistics.median(r[5] for r in rows):.1f} s |")
+              f"of their paths (mean / max) | {mean_max(plan_over)} | {mean_max(limits_cost)} | {mean_max(lp_below)} | "
+              f"{mean_max(generated_below)} | {statistics.median(r[5] for r in rows):.1f} s |")
     return table.lines
 
 

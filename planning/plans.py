@@ -98,9 +98,10 @@ def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions
     with ``thorough``, improved by a neighbourhood search, ``progress`` over it). A
     site that cannot be connected (or one of ``unplaceable``, e.g. without coordinates or
     an invalid row of ``csv_file``) fails the whole batch, naming every such site; with
-    ``skip_unreachable`` the rest is planned and the plan lists each skipped site. Every route gets the loss budget plan
-    connect would give it (``optic``, ``min_margin_db`` as there), its optic stored on
-    the route's interfaces."""
+    ``skip_unreachable`` the rest is planned and the plan lists each skipped site (each
+    unreachable one a ``SkippedRow`` of ``csv_file``, if any). Every route gets the loss
+    budget plan connect would give it (``optic``, ``min_margin_db`` as there), its optic
+    stored on the route's interfaces."""
     if redundant and thorough:
         raise NetopsError("--thorough improves the single-route batch; it does not apply with --redundant")
     optics = known_optics(session, optic)

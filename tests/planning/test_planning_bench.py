@@ -43,3 +43,6 @@ def test_percentages_print_no_negative_zero_and_none_as_n_a():
     assert planning_bench.stated_gap(touching) == "100 ≥ 100 (LP relaxation): 0.0 %"
     assert planning_bench.saving_pct(SimpleNamespace(saving_eur=0.0, independent_total_eur=0.0)) is None
     assert planning_bench.saving_pct(SimpleNamespace(saving_eur=25.0, independent_total_eur=200.0)) == 12.5
+    assert planning_bench.mean_max([0.5, -0.5, 1.0]) == "0.33 % / 1.00 %"
+    assert planning_bench.mean_max([-0.001, 0.0]) == "0.00 % / 0.00 %"
+    assert planning_bench.mean_max([1.0, float("nan")]) == "n/a / n/a"  # a cut without an LP bound
