@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 from sqlmodel import Session, select
 
 from inventory.models import Cable, CableSegment, Plan, Site, TrenchSegment
-from netops.errors import NetopsError, NotFoundError
+from netops.errors import NetopsError
 from planning.batch import INDEPENDENT_NOT_BUILDABLE, JointPlan, SkippedSite, SteinerInstance, plan_batch
 from planning.changeset import SiteRoutes, save_plan
 from planning.connect import ConnectPlan, SiteSpec, best_loss_budget, plan_connection
