@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import re
 import statistics
@@ -84,12 +85,34 @@ def check_plan(what: str, plan) -> None:
     check_order(what, plan.routing_eur, **({plan.bound.method: plan.bound.value_eur} if plan.bound else {}))
 
 
+def pct(value: float | None, digits: int = 2) -> str:
+    """A percentage as the tables print it: rounded, never "-0.00 %" (a gap a hair below zero
+    is the solvers' tolerance), "n/a" where there is none (no bound, nothing to compare)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return f"{text.removeprefix('-') if float(text) == 0 else text} %"
+
+
+def mean_max(values: list[float]) -> str:
+    """The mean and the largest of percentages, as "mean / max" (``pct``); "n/a" for both when
+    one is missing (NaN: a cut without an LP bound; max() would skip it or not by its place)."""
+    whole = all(math.isfinite(v) for v in values)
+    return f"{pct(statistics.mean(values) if whole else None)} / {pct(max(values) if whole else None)}"
+
+
+def saving_pct(plan) -> float | None:
+    """The joint plan's saving in per cent of the independent total; None when there is none
+    (no site planned)."""
+    return 100 * plan.saving_eur / plan.independent_total_eur if plan.independent_total_eur else None
+
+
 def stated_gap(plan) -> str:
     """A batch plan's routing cost, stated bound and proven gap, as the tables print them."""
     if plan.bound is None:
         return f"{plan.routing_eur:,.0f} (no bound: no site planned)"
     return (f"{plan.routing_eur:,.0f} ≥ {plan.bound.value_eur:,.0f} ({plan.bound.method}): "
-            f"{plan.bound.gap_pct(plan.routing_eur):.1f} %")
+            f"{pct(plan.bound.gap_pct(plan.routing_eur), 1)}")
 
 
 class Table:
@@ -140,14 +163,14 @@ def quality(seeds: int) -> list[str]:
             independent_over.append(100 * (independent - optimum) / optimum)
             heuristic_s.append(h.wall)
             print(f"quality {size}x{size} seed {seed}: heuristic {heuristic:,.0f} optimum {optimum:,.0f} "
-                  f"LP {bound:,.0f} gap {gaps[-1]:.2f} % ({h.wall:.2f} s, LP {b.wall:.2f} s)", flush=True)
-    others = ", ".join(f"{g:.2f} %" for g in sorted(gaps, reverse=True) if g >= 0.01) or "none"
+                  f"LP {bound:,.0f} gap {pct(gaps[-1])} ({h.wall:.2f} s, LP {b.wall:.2f} s)", flush=True)
+    others = ", ".join(pct(g) for g in sorted(gaps, reverse=True) if g >= 0.01) or "none"
     return [
         "| instances | gap mean | gap median | gap max | within 2 % | optimal | heuristic median "
         "| MILP median | LP bound median |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {seeds} × 6x6 grid, 6 sites + {seeds} × 7x7 grid, 8 sites | {statistics.mean(gaps):.2f} % | "
-        f"{statistics.median(gaps):.2f} % | {max(gaps):.2f} % | {sum(g <= 2 + 1e-9 for g in gaps)}/{len(gaps)} | "
+        f"| {seeds} × 6x6 grid, 6 sites + {seeds} × 7x7 grid, 8 sites | {pct(statistics.mean(gaps))} | "
+        f"{pct(statistics.median(gaps))} | {pct(max(gaps))} | {sum(g <= 2 + 1e-9 for g in gaps)}/{len(gaps)} | "
         f"{sum(g < 0.01 for g in gaps)}/{len(gaps)} | {statistics.median(heuristic_s) * 1000:,.0f} ms | "
         f"{statistics.median(exact_s) * 1000:,.0f} ms (up to {max(exact_s):,.0f} s) | "
         f"{statistics.median(lp_s) * 1000:,.0f} ms |",
@@ -177,14 +200,13 @@ def speed(engine, options: NetworkOptions) -> list[str]:
                 for site in sites:
                     min_cost_routes(net, net.attach_site(site.code, site.lat, site.lon, site.entry_node), 1)
             check_plan(f"{label} batch", plan)
-            saving = 100 * plan.saving_eur / plan.independent_total_eur if plan.independent_total_eur else 0.0
             rows.append(f"| {label} | {len(sites)} | {joint.wall:.2f} s / {joint.cpu:.2f} s | "
                         f"{single.wall:.2f} s / {single.cpu:.2f} s | {plan.total_eur:,.0f} | "
-                        f"{plan.independent_total_eur:,.0f} | {plan.saving_eur:,.0f} € ({saving:.1f} %) | "
+                        f"{plan.independent_total_eur:,.0f} | {plan.saving_eur:,.0f} € ({pct(saving_pct(plan), 1)}) | "
                         f"{stated_gap(plan)} |")
             print(rows[-1], flush=True)
-    gap = plan.bound.gap_pct(plan.routing_eur) if plan.bound else float("inf")  # the last row: all Kitas
-    met = "met" if gap <= 1.0 and joint.cpu < 30.0 else "NOT met"
+    gap = plan.bound.gap_pct(plan.routing_eur) if plan.bound else None  # the last row: all Kitas
+    met = "met" if gap is not None and gap <= 1.0 and joint.cpu < 30.0 else "NOT met"
     return [f"Candidate network: {size} (plant trenches with a free duct, new trenches beside full "
             "ones, generated streets). Times are wall / CPU; the joint plan's time includes its lower "
             "bound (`planning/bounds.py`). The last column: the plan's routing cost (civil works + cable), "
@@ -193,7 +215,7 @@ def speed(engine, options: NetworkOptions) -> list[str]:
             "| routing € ≥ bound: proven gap |",
             "|---|---:|---:|---:|---:|---:|---:|---|", *rows, "",
             f"Issue 15's goal for the bound, all {len(sites)} Kitas with spare strands proven within 1 % in under "
-            f"30 s CPU: {met} ({gap:.2f} % in {joint.cpu:.1f} s CPU). The bound's every limit is a count of work "
+            f"30 s CPU: {met} ({pct(gap)} in {joint.cpu:.1f} s CPU). The bound's every limit is a count of work "
             "(simplex iterations, column-generation and re-pricing rounds), no clock: the same city gives the "
             "same plan, bound and gap on a loaded machine and on a quiet one; only the times vary."]
 
@@ -268,9 +290,6 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
               f"({x.cpu:.1f} s), without limits {free:,.0f}, LP {rows[-1][3]:,.0f}, generated {generated:,.0f}",
               flush=True)
 
-    def pct(values):
-        return f"{statistics.mean(values):.2f} % / {max(values):.2f} %"
-
     plan_over = [100 * (h - o) / o for h, o, *_ in rows]
     limits_cost = [100 * (o - f) / o for _, o, f, *_ in rows]
     lp_below = [100 * (o - lp) / o for _, o, _, lp, *_ in rows]
@@ -278,8 +297,8 @@ def bound_cuts(engine, options: NetworkOptions, count: int) -> list[str]:
     table = Table("| cuts | plan above MILP | MILP above MILP without limits | whole LP below MILP "
                   "| column-generation bound below MILP | MILP CPU median |", "|---|---:|---:|---:|---:|---:|")
     table.add(f"| {len(rows)} × {BOUND_CUT_SITES} neighbouring Kitas, network within {BOUND_CUT_RADIUS_M:.0f} m "
-              f"of their paths (mean / max) | {pct(plan_over)} | {pct(limits_cost)} | {pct(lp_below)} | "
-              f"{pct(generated_below)} | {statistics.median(r[5] for r in rows):.1f} s |")
+              f"of their paths (mean / max) | {mean_max(plan_over)} | {mean_max(limits_cost)} | {mean_max(lp_below)} | "
+              f"{mean_max(generated_below)} | {statistics.median(r[5] for r in rows):.1f} s |")
     return table.lines
 
 
@@ -418,12 +437,12 @@ def redundant_batches(engine, options: NetworkOptions, seeds: int) -> list[str]:
                 continue
             results.append(gap)
             print(f"redundant batch ({len(instance.nodes)} nodes, {len(instance.sites)} sites): gap "
-                  f"{results[-1][0]:.2f} %, LP {results[-1][1]:.2f} % below, {results[-1][2]:.2f} s / "
+                  f"{pct(results[-1][0])}, LP {pct(results[-1][1])} below, {results[-1][2]:.2f} s / "
                   f"{results[-1][3]:.2f} s", flush=True)
         gaps = [r[0] for r in results]
-        table.add(f"| {label}: {len(results)} measured | {statistics.mean(gaps):.2f} % | "
-                  f"{statistics.median(gaps):.2f} % | {max(gaps):.2f} % | {sum(g < 0.01 for g in gaps)}/{len(gaps)} | "
-                  f"{max(r[1] for r in results):.2f} % | {statistics.median(r[2] for r in results) * 1000:,.0f} ms | "
+        table.add(f"| {label}: {len(results)} measured | {pct(statistics.mean(gaps))} | "
+                  f"{pct(statistics.median(gaps))} | {pct(max(gaps))} | {sum(g < 0.01 for g in gaps)}/{len(gaps)} | "
+                  f"{pct(max(r[1] for r in results))} | {statistics.median(r[2] for r in results) * 1000:,.0f} ms | "
                   f"{statistics.median(r[3] for r in results) * 1000:,.0f} ms (up to {max(r[3] for r in results):.1f} s) |")
     return table.lines
 
@@ -435,11 +454,10 @@ def redundant_city(engine, options: NetworkOptions) -> list[str]:
     with Clock() as clock:
         plan = plan_redundant_batch(net, sites)
     check_plan("planned Kitas redundant batch", plan)
-    saving = 100 * plan.saving_eur / plan.independent_total_eur if plan.independent_total_eur else 0.0
     return [f"The {len(plan.routes)} planned Kitas as one redundant batch: {clock.wall:.1f} s wall / "
             f"{clock.cpu:.1f} s CPU, {plan.total_eur:,.0f} € against {plan.independent_total_eur:,.0f} € as "
-            f"independent redundant plans (saving {plan.saving_eur:,.0f} €, {saving:.1f} %); routing € "
-            f"{stated_gap(plan)} proven gap."]
+            f"independent redundant plans (saving {plan.saving_eur:,.0f} €, {pct(saving_pct(plan), 1)}); "
+            f"routing € ≥ bound: proven gap {stated_gap(plan)}."]
 
 
 def examples(engine, options: NetworkOptions) -> list[str]:
@@ -461,7 +479,7 @@ def examples(engine, options: NetworkOptions) -> list[str]:
             plan = plan_batch(load_network(session, options), sites)
         lines.append(f"* `netops plan batch --site-kind kindergarten --status planned`: {len(plan.routes)} Kitas, "
                      f"{plan.total_eur:,.0f} € jointly vs {plan.independent_total_eur:,.0f} € as independent "
-                     f"plans (saving {100 * plan.saving_eur / plan.independent_total_eur:.1f} %), "
+                     f"plans (saving {pct(saving_pct(plan), 1)}), "
                      f"planned in {clock.wall:.1f} s.")
     return lines
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 
@@ -148,15 +149,27 @@ def connect(
                 site = context.new_site_spec(session, code or _code_from(label), label, site_kind, lat, lon)
             except ValueError as exc:
                 raise NetopsError(f"new site: {exc}") from None
-        result = plans.connect_site(session, site, _options(streets, strands, region, price_date, no_midspan),
-                                    redundant=redundant, optic=optic, min_margin_db=_margin(min_margin),
-                                    save=not dry_run, name=name)
+        with _optic_named_by_option():
+            result = plans.connect_site(session, site, _options(streets, strands, region, price_date, no_midspan),
+                                        redundant=redundant, optic=optic, min_margin_db=_margin(min_margin),
+                                        save=not dry_run, name=name)
         summary = result.plan.to_dict()
         if not print_object({**summary, "plan_id": result.stored.id if result.stored else None},
                             chosen_format(fmt, as_json)):
             _print_connect(summary, result.stored)
     if result.plan.flagged:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _optic_named_by_option() -> Iterator[None]:
+    """An optic type the inventory does not hold, named as the option that gave it."""
+    from planning.loss_budget import UnknownOpticError
+
+    try:
+        yield
+    except UnknownOpticError as exc:
+        raise NetopsError(f"--optic: {exc}") from None
 
 
 def _margin(min_margin: float | None) -> float:
@@ -186,9 +199,10 @@ def batch(
                                   "(one neighbourhood search pass, minutes of CPU on a city): a cheaper plan and a "
                                   "tighter gap. Not with --redundant."),
     top: int = typer.Option(15, "--top", min=1, help="Rows of the per-site and construction tables to print."),
-    skip_unreachable: bool = typer.Option(False, "--skip-unreachable",
-                                          help="Plan the sites that can be planned and list the rest "
-                                               "(exit 1) instead of failing (exit 2)."),
+    skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows", "--skip-unreachable",
+                                       help="Plan the sites that can be planned and list the rest: invalid CSV "
+                                            "rows and sites that cannot be reached (exit 1) instead of failing "
+                                            "(exit 2). --skip-unreachable is the old name."),
     optic: Optional[str] = OPTIC, min_margin: Optional[float] = MIN_MARGIN,
     streets: Optional[Path] = STREETS, strands: int = STRANDS, no_midspan: bool = NO_MIDSPAN,
     region: Optional[str] = REGION,
@@ -202,24 +216,25 @@ def batch(
     sites. Every plan states a lower bound on its routing cost and the proven gap, and every
     route its optical loss budget (as `plan connect` gives it).
 
-    A site that cannot be planned (no coordinates, nothing to connect to within reach) is an
-    error naming it (exit 2); with --skip-unreachable the rest is planned, each skipped
-    site listed, and the exit code is 1. Exit code 1 too when a route's loss budget margin
+    An invalid CSV row or a site that cannot be planned (no coordinates, nothing to connect
+    to within reach) is an error naming it (exit 2); with --skip-bad-rows the rest is
+    planned, each skipped row or site listed, and the exit code is 1. Exit code 1 too when a route's loss budget margin
     is below --min-margin (the plan is still shown and, without --dry-run, stored). CSV:
     the plan's dotted fields as field,value rows."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from planning import context, plans
-    from planning.batch import SkippedSite
 
     if (kind is None) == (csv_file is None):
         raise NetopsError("give either --site-kind (with --status) or --csv")
     with open_session(ctx) as session:
         if csv_file:
-            sites, unplaceable, source = context.sites_from_csv(session, csv_file), [], str(csv_file)
+            sites, unplaceable = context.sites_from_csv(session, csv_file, skip_invalid=skip_bad_rows)
+            source = str(csv_file)
         else:
             sites, no_coordinates = context.sites_by_kind(session, kind, status or None)
-            unplaceable = [SkippedSite(code, "site has no coordinates to plan from") for code in no_coordinates]
+            unplaceable = [context.SkippedRow(code, "site has no coordinates to plan from")
+                           for code in no_coordinates]
             source = f"sites of kind {kind} ({status or 'any status'})"
         if not sites and not unplaceable:
             raise NetopsError(f"no sites of kind {kind} with status {status or 'any'}")
@@ -231,11 +246,18 @@ def batch(
             def step(done: int, total: int) -> None:
                 bar.update(task, description="re-planning neighbourhoods", completed=done, total=total)
 
-            result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date, no_midspan),
-                                       save=not dry_run, name=name, exact=exact,
-                                       skip_unreachable=skip_unreachable, unplaceable=tuple(unplaceable),
-                                       source=source, redundant=redundant, thorough=thorough,
-                                       optic=optic, min_margin_db=_margin(min_margin), progress=step)
+            try:
+                with _optic_named_by_option():
+                    result = plans.batch_sites(session, sites,
+                                               _options(streets, strands, region, price_date, no_midspan),
+                                               save=not dry_run, name=name, exact=exact,
+                                               skip_unreachable=skip_bad_rows, unplaceable=tuple(unplaceable),
+                                               source=source, csv_file=csv_file and str(csv_file),
+                                               redundant=redundant, thorough=thorough,
+                                               optic=optic, min_margin_db=_margin(min_margin), progress=step)
+            except plans.UnplannableSitesError as exc:
+                raise NetopsError(f"{exc} (--skip-bad-rows plans the rest)") from None
+
         summary = result.to_dict()
         if not print_object({**{k: v for k, v in summary.items() if k != "sites"},
                              "exact_routing_eur": result.exact_eur,
@@ -292,16 +314,21 @@ def _print_batch(summary: dict, result, top: int) -> None:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if summary["skipped"]:
         print_table(f"[yellow]skipped: {len(summary['skipped'])} site(s) not planned[/yellow]",
-                    ["row", "site", "reason"],
-                    [(s["row"] or "", s["site"], s["reason"]) for s in summary["skipped"]], prose=("reason",))
+                    ["file", "row", "site", "field", "value", "reason"],
+                    [(s.get("file") or "", s["row"] or "", s["site"], s.get("field") or "", s.get("value") or "",
+                      s["reason"]) for s in summary["skipped"]], prose=("reason",))
     if result.stored is not None:
         print_stored(result.stored.name, result.stored.id)
 
 
 def _print_batch_budgets(summary: dict) -> None:
     """Every flagged route of a batch (the per-site table shows the top shares only), or
-    that none is and on which optics."""
+    that none is and on which optics; how many run at a lower line rate than the first choice."""
     budgets = summary["loss_budget"]
+    slower = sum(1 for site in budgets.values() for b in site if b.get("rate_lowered_from"))
+    if slower:
+        console.print(f"[yellow]note:[/yellow] {slower} route(s) on a longer-reach optic of a lower line rate than "
+                      "the first choice (its margin too small): `rate_lowered_from` in --json", highlight=False)
     flagged = [(code, i + 1, b) for code in summary["flagged_sites"] for i, b in enumerate(budgets[code])
                if b["flagged"]]
     if flagged:
@@ -346,8 +373,8 @@ def fixes(
     building or street corridor shared with what cuts it off), ranked by the weight of the
     sites it protects per euro (a ring closed at a spur's end protects the whole spur).
 
-    Exit code 1 when some weak site has no such route (listed) or a stored line's loss budget
-    margin is below --min-margin; 2 on bad input."""
+    Exit code 1 when some weak site has no such route (listed) or a line shown or stored keeps
+    a loss budget margin below --min-margin (flagged, as `plan connect`); 2 on bad input."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     from planning import fixes as fixes_mod
@@ -402,7 +429,7 @@ def fixes(
         print_listing(fmt, "fixes", FIX_COLUMNS, [_fix_row(f) for f in summary["fixes"]])
     else:
         _print_fixes(summary, len(ranking.fixes))
-    if ranking.unfixable or any(line.plan.flagged for line in chosen):
+    if ranking.unfixable or any(line.plan.flagged for line in [*lines, *chosen]):  # flagged: stored or not
         raise typer.Exit(1)
 
 
@@ -432,6 +459,9 @@ def _print_fixes(summary: dict, total: int) -> None:
                   f"{f['protected_weight']:g}", f"{f['weight_per_keur']:.3f}"
                   + (" [red]FLAG[/red]" if f["flagged"] else "")) for f in summary["fixes"]],
                 prose=("protects",))
+    for f in summary["fixes"]:
+        for note in f["notes"]:
+            console.print(f"[yellow]note:[/yellow] #{f['rank']} from {f['site']}: {note}", highlight=False)
     sites = sorted(summary["sites"], key=lambda s: (s["cheapest_fix"] is not None, -s["weight"], s["site"]))
     print_table(f"weak sites and their cheapest fix ({min(len(sites), 2 * FIXES_SHOWN)} of {len(sites)}, "
                 f"those without a fix and the heaviest first; --json lists all)",

@@ -15,7 +15,7 @@ import typer
 
 from commands.common import OutputFormat, chosen_format, console, format_option, open_session, print_json, \
     print_listing, print_table
-from commands.plan import DRY_RUN, JSON, PLAN_NAME, PRICE_DATE, REGION, STRANDS, STREETS, _eur, _options, \
+from commands.plan import DRY_RUN, JSON, PLAN_NAME, PRICE_DATE, REGION, STRANDS, STREETS, _eur, _margin, _options, \
     _print_bom, _print_connect, _print_price_table, app, print_stored
 from netops.errors import NetopsError
 from netops.vocabulary import did_you_mean
@@ -67,7 +67,6 @@ def access_options(command):
 def _access_options(streets, strands, region, price_date, max_drop, min_margin, take_up, max_olt_ports):
     from inventory.models.access import TakeUp
     from planning.access import AccessOptions
-    from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
     try:
         take = TakeUp(take_up)
@@ -75,7 +74,7 @@ def _access_options(streets, strands, region, price_date, max_drop, min_margin, 
         raise NetopsError(f"--take-up {take_up!r}: one of {', '.join(TakeUp)}{did_you_mean(take_up, TakeUp)}") \
             from None
     return AccessOptions(network=_options(streets, strands, region, price_date), max_drop_m=max_drop,
-                         min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin, take_up=take,
+                         min_margin_db=_margin(min_margin), take_up=take,
                          max_olt_ports=max_olt_ports)
 
 
@@ -192,7 +191,6 @@ def business(
     margin is below --min-margin."""
     from inventory.models.access import ServiceClass
     from planning import access
-    from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
     try:
         service = ServiceClass(service_class)
@@ -205,7 +203,7 @@ def business(
     with open_session(ctx) as session:
         result = access.connect_business(session, code, company, service, bandwidth,
                                          _options(streets, strands, region, price_date),
-                                         min_margin_db=DEFAULT_MIN_MARGIN_DB if min_margin is None else min_margin,
+                                         min_margin_db=_margin(min_margin),
                                          save=not dry_run, name=name)
     summary = result.summary
     if fmt is OutputFormat.JSON:

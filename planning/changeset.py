@@ -40,12 +40,12 @@ from netops.errors import NetopsError, NotFoundError
 from planning.connect import CABLE_KINDS, SiteSpec
 from inventory.plant import closure_size
 from planning.network import (
-    ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node, is_new_closure, new_closure_node, part_lengths,
+    ENTRY, EXISTING, NEW, SPLICE, CandidateNetwork, Node, is_new_closure, new_closure_node, part_lengths,
     trench_walk,
 )
 from planning.routing import Leg, Route
 from inventory.plan_changes import changes_of
-from planning.strands import free_splices, pon_cables, taken_strands, used_splices
+from planning.strands import free_splices, leg_cable, pon_cables, route_limits, taken_strands, used_splices
 
 SPLICES_PER_JOIN = 2  # a duplex pair joined in a closure: two fusion splices
 
@@ -232,7 +232,7 @@ class _Writer:
                 run = []
             elif leg.kind == SPLICE:  # a new cable leaves the closure
                 start = {"a_closure_id": self.closure_id(leg.a)}
-            elif leg.kind == STRAND:
+            elif leg_cable(leg) is not None:
                 edge = self.net.edge(leg.a, leg.b, leg.key)
                 span = {}
                 if "midspan" in edge:
@@ -243,8 +243,9 @@ class _Writer:
                 run.append(leg)
         if run or not hops:
             hops.append((self.new_cable(run, site, start, {"b_site_id": pop_id}), (1, 2)))
-        for closure in dict.fromkeys(node for leg in route.legs for node in (leg.a, leg.b) if node[0] == "x"):
-            self.join_in(closure, site)
+        for limit in route_limits(route):  # a pair join in each closure it passes
+            if limit[0] == "closure":
+                self.join_in(limit[1], site)
         return hops
 
     def closure_id(self, node: Node) -> int:

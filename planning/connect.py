@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
 from planning.costs import CostModel
-from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, best_budget, joints_for
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, best_budget, joints_for, rate_note
 from planning.network import ENTRY, EXISTING, NEW, SPLICE, STRAND, CandidateNetwork, Node, is_new_closure
 from planning.routing import Leg, NoRouteError, Route, min_cost_routes, pair_faults, shared_legs
 from planning.strands import legs_on, limits, overloaded_limits
@@ -246,6 +246,8 @@ def plan_connection(
             notes.append(f"no disjoint pair to two PoPs: both routes end at {routes[0].pop_code}")
     lines = bill_of_materials(routes, net.costs, net.strands, net.closure_names())
     budgets = [best_loss_budget(r, optics, optic_name, min_margin_db=min_margin_db) for r in routes]
+    notes += [note for number, b in enumerate(budgets, start=1)
+              if (note := rate_note(b, number if redundant else None))]
     return ConnectPlan(site, routes, shared, lines, bom_total(lines), budgets, net.costs,
                        net.strands, redundant, notes, risks)
 

@@ -14,6 +14,7 @@ from inventory.models import RouteNode, Site, SiteKind, Status, TrenchSegment
 from netops.errors import InputError, NotFoundError, RowProblem
 from netops.textfile import read_text
 from netops.vocabulary import did_you_mean
+from planning.batch import SkippedSite
 from planning.connect import SiteSpec
 from planning.costs import cost_model
 from planning.network import CandidateNetwork, build_candidate_network, load_street_network
@@ -90,9 +91,31 @@ def sites_by_kind(session: Session, kind: str, status: str | None) -> tuple[list
     return [_spec(site, entries) for site in placed], [s.code for s in sites if s.lat is None or s.lon is None]
 
 
-def sites_from_csv(session: Session, path: Path) -> list[SiteSpec]:
+@dataclass(frozen=True)
+class SkippedRow(SkippedSite):
+    """A site of a batch left out on the user's request (--skip-bad-rows): a site that
+    cannot be planned (``field`` None) or an invalid CSV row, named as a ``RowProblem``."""
+
+    file: str | None = None  # the CSV it came from; None for sites of the inventory
+    field: str | None = None  # for an invalid row: the field at fault and its value
+    value: str | None = None
+
+    @classmethod
+    def invalid(cls, code: str, problem: RowProblem) -> SkippedRow:
+        return cls(code, problem.reason, problem.row, problem.file, problem.field, problem.value)
+
+    def __str__(self) -> str:
+        if self.field is None:
+            return super().__str__()
+        return str(RowProblem(self.file or "", self.row or 0, self.field, self.value or "", self.reason))
+
+
+def sites_from_csv(session: Session, path: Path, *, skip_invalid: bool = False) -> tuple[list[SiteSpec],
+                                                                                       list[SkippedRow]]:
     """Sites to plan from a CSV: a ``code`` column naming inventory sites, or new sites
-    given by ``code, name, kind, lat, lon``. All or nothing."""
+    given by ``code, name, kind, lat, lon``. All or nothing, unless ``skip_invalid``: then
+    the valid rows and each invalid one (file, row, field, value, reason). A file with no
+    valid row (or not readable as CSV) is an error either way."""
     name = str(path)
     try:
         rows = list(csv.DictReader(io.StringIO(read_text(path), newline="")))
@@ -103,30 +126,31 @@ def sites_from_csv(session: Session, path: Path) -> list[SiteSpec]:
     for number, row in enumerate(rows, start=2):
         code = (row.get("code") or "").strip()
         if not code:
-            problems.append(RowProblem(name, number, "code", "", "missing"))
+            problems.append((code, RowProblem(name, number, "code", "", "missing")))
             continue
         if code in first_row:
-            problems.append(RowProblem(name, number, "code", code, f"listed twice (also row {first_row[code]})"))
+            problems.append((code, RowProblem(name, number, "code", code,
+                                              f"listed twice (also row {first_row[code]})")))
             continue
         first_row[code] = number
         if not (row.get("lat") or "").strip():
             try:
                 specs.append(replace(site_spec(session, code), row=number))
             except NotFoundError as exc:
-                problems.append(RowProblem(name, number, "code", code, str(exc)))
+                problems.append((code, RowProblem(name, number, "code", code, str(exc))))
             continue
         try:
             specs.append(replace(new_site_spec(session, code, row.get("name") or code,
                                                row.get("kind") or "kindergarten",
                                                float(row["lat"]), float(row.get("lon") or "")), row=number))
         except ValueError as exc:
-            problems.append(RowProblem(name, number, "lat/lon/kind", f"{row.get('lat')},{row.get('lon')}",
-                                       str(exc)))
-    if problems:
-        raise InputError(problems)
+            problems.append((code, RowProblem(name, number, "lat/lon/kind", f"{row.get('lat')},{row.get('lon')}",
+                                              str(exc))))
+    if problems and (not skip_invalid or not specs):
+        raise InputError([problem for _, problem in problems])
     if not specs:
         raise InputError([RowProblem(name, 1, "code", "", "no sites in the file")])
-    return specs
+    return specs, [SkippedRow.invalid(code, problem) for code, problem in problems]
 
 
 def new_site_spec(session: Session, code: str, name: str, kind: str, lat: float, lon: float) -> SiteSpec:

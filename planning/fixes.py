@@ -40,7 +40,7 @@ import numpy as np
 
 from netops.vocabulary import SINGLE_HOMED_BY_DESIGN, DeviceRole
 from planning.connect import ConnectPlan, SiteSpec, best_loss_budget, bill_of_materials, bom_total
-from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, Optic
+from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, Optic, rate_note
 from planning.network import ENTRY, EXISTING, NEW, OWN_ENTRY, STRAND, CandidateNetwork, Node, new_closure_node
 from planning.routing import Route, fault_handles, make_leg, own_entry_nodes, risk_rules, route_view
 from topology.audits import criticality_ranking, shared_risks, single_points_of_failure
@@ -709,7 +709,7 @@ def rank_fixes(net: Network, cand: CandidateNetwork, optics: list[Optic], *, inc
         lines = bill_of_materials([route], cand.costs, cand.strands)
         budget = best_loss_budget(route, optics, min_margin_db=min_margin_db)
         fix = Fix(ConnectPlan(spec, [route], [], lines, bom_total(lines), [budget], cand.costs, cand.strands,
-                              redundant=False))
+                              redundant=False, notes=[note] if (note := rate_note(budget)) else []))
         if reference:
             fix.protected = protected_by_audit(net, cand, fix, weak)
         else:
@@ -733,7 +733,7 @@ def fix_dict(net: Network, fix: Fix, rank: int) -> dict:
             "protected_weight": fix.weight, "weight_per_keur": round(fix.per_keur, 4),
             "length_m": round(fix.route.length_m, 1), "new_trench_m": round(fix.new_trench_m, 1),
             "route": plan["routes"][0], "bom": plan["bom"], "loss_budget": plan["loss_budget"][0],
-            "flagged": plan["flagged"]}
+            "flagged": plan["flagged"], "notes": plan["notes"]}
 
 
 # -- as the CLI uses it: from the inventory, and stored as change sets ------------------------------

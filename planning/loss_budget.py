@@ -15,7 +15,7 @@ plant's life) is flagged.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlmodel import Session, select
 
@@ -71,6 +71,10 @@ class LossBudget:
     min_margin_db: float
     flagged: bool  # margin below the minimum (or beyond the optic's reach)
     reason: str
+    optic_rate_mbps: int | None = None  # the optic's line rate (None: its name states none)
+    #: the first-choice optic given up for this longer-reach one of a LOWER line rate (its own
+    #: margin was too small): the link runs slower than that optic would (``best_budget``)
+    rate_lowered_from: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,25 +109,47 @@ def optics_by_preference(optics: list[Optic], length_m: float) -> list[Optic]:
     return covering or [max(optics, key=lambda o: o.power_budget_db)]  # nothing reaches: loss_budget flags it
 
 
+class UnknownOpticError(NotFoundError):
+    """An optic type name the inventory does not hold (the CLI says which option gave it)."""
+
+
 def named_optic(optics: list[Optic], name: str) -> Optic:
-    """The optic type called ``name``; NotFoundError (one line, exit 2) naming the known ones."""
+    """The optic type called ``name``; UnknownOpticError (one line, exit 2) naming the known ones."""
     for optic in optics:
         if optic.name == name:
             return optic
-    raise NotFoundError(f"unknown optic {name!r}; known: {', '.join(o.name for o in optics)}")
+    raise UnknownOpticError(f"unknown optic {name!r}; known: {', '.join(o.name for o in optics)}")
 
 
 def best_budget(length_m: float, optics: list[Optic], optic_name: str | None = None, *,
                 min_margin_db: float = DEFAULT_MIN_MARGIN_DB, splices: int | None = None) -> LossBudget:
     """The budget of a path (``loss_budget``'s ``length_m`` and ``splices``) on the named optic,
     else on the first optic in order of preference (``optics_by_preference``) that keeps the
-    margin (a longer-reach optic rather than a flagged plan), else on the first choice (flagged)."""
+    margin (a longer-reach optic rather than a flagged plan), else on the first choice (flagged).
+    A longer-reach optic of a lower line rate than the first choice (10GBASE-ER's margin too
+    small, 1000BASE-ZX keeps it) says so (``rate_lowered_from``): a Kita runs fine at 1 Gbit/s,
+    the planner decides (a line that needs its rate is planned with ``optics_for_rate``)."""
     if optic_name:
         return loss_budget(length_m, named_optic(optics, optic_name), min_margin_db=min_margin_db, splices=splices)
-    budgets = (loss_budget(length_m, optic, min_margin_db=min_margin_db, splices=splices)
-               for optic in optics_by_preference(optics, length_m))
-    first = next(budgets)
-    return first if not first.flagged else next((b for b in budgets if not b.flagged), first)
+    first_choice, *others = optics_by_preference(optics, length_m)
+    first = loss_budget(length_m, first_choice, min_margin_db=min_margin_db, splices=splices)
+    if not first.flagged:
+        return first
+    for optic in others:
+        budget = loss_budget(length_m, optic, min_margin_db=min_margin_db, splices=splices)
+        if not budget.flagged:
+            slower = None not in (optic.rate_mbps, first_choice.rate_mbps) and optic.rate_mbps < first_choice.rate_mbps
+            return replace(budget, rate_lowered_from=first_choice.name) if slower else budget
+    return first
+
+
+def rate_note(budget: LossBudget, route: int | None = None) -> str | None:
+    """What a plan says of a line rate lowered by the optic choice (``best_budget``), else None."""
+    if budget.rate_lowered_from is None:
+        return None
+    which = f"route {route}: " if route is not None else ""
+    return (f"{which}{budget.optic} ({budget.optic_rate_mbps:,} Mbit/s) instead of {budget.rate_lowered_from}, "
+            f"whose margin is below {budget.min_margin_db:.2f} dB: the line runs at the lower rate")
 
 
 def loss_budget(length_m: float, optic: Optic, *, min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
@@ -149,4 +175,5 @@ def loss_budget(length_m: float, optic: Optic, *, min_margin_db: float = DEFAULT
         optic=optic.name, optic_wavelength_nm=optic.wavelength_nm,
         power_budget_db=optic.power_budget_db, margin_db=round(margin, 2),
         min_margin_db=min_margin_db, flagged=bool(reasons), reason="; ".join(reasons) or "ok",
+        optic_rate_mbps=optic.rate_mbps,
     )

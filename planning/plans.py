@@ -8,11 +8,11 @@ from typing import Callable, Sequence
 from sqlmodel import Session, select
 
 from inventory.models import Cable, CableSegment, Plan, Site, TrenchSegment
-from netops.errors import NetopsError, NotFoundError
-from planning.batch import JointPlan, SkippedSite, SteinerInstance, plan_batch
+from netops.errors import NetopsError
+from planning.batch import INDEPENDENT_NOT_BUILDABLE, JointPlan, SkippedSite, SteinerInstance, plan_batch
 from planning.changeset import SiteRoutes, save_plan
 from planning.connect import ConnectPlan, SiteSpec, best_loss_budget, plan_connection
-from planning.context import NetworkOptions, load_network
+from planning.context import NetworkOptions, SkippedRow, load_network
 from planning.exact import optimal_cost
 from planning.strands import strand_capacities
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, named_optic, optics_from_inventory
@@ -39,21 +39,22 @@ class BatchResult:
         return [code for code, budgets in self.loss.items() if any(b.flagged for b in budgets)]
 
     def to_dict(self) -> dict:
-        """The plan's summary with each site's loss budgets (what is shown and stored)."""
+        """The plan's summary with each site's loss budgets (what is shown and stored), and
+        whether the single-site plans of the independent total could all be built together
+        (False: they count on the same last free pairs or closure joins, the saving is
+        understated: the batch's note ``INDEPENDENT_NOT_BUILDABLE`` as a field a script reads)."""
         return {**self.plan.to_dict(),
+                "independent_buildable": INDEPENDENT_NOT_BUILDABLE not in self.plan.notes,
                 "loss_budget": {code: [b.to_dict() for b in budgets] for code, budgets in self.loss.items()},
                 "flagged": bool(self.flagged_sites), "flagged_sites": self.flagged_sites}
 
 
 def known_optics(session: Session, optic: str | None) -> list[Optic]:
-    """The optic types to plan with; NotFoundError (one line, exit 2, before any planning: a batch
-    may plan for minutes first) when ``optic`` names none of them."""
+    """The optic types to plan with; ``UnknownOpticError`` (one line, exit 2, before any
+    planning: a batch may plan for minutes first) when ``optic`` names none of them."""
     optics = optics_from_inventory(session)
     if optic:
-        try:
-            named_optic(optics, optic)
-        except NotFoundError as exc:
-            raise NotFoundError(f"--optic: {exc}") from None
+        named_optic(optics, optic)
     return optics
 
 
@@ -84,31 +85,31 @@ class UnplannableSitesError(NetopsError):
 
     def __init__(self, source: str, sites: list[SkippedSite]):
         self.sites = sites
-        super().__init__(f"{source}: {len(sites)} site(s) cannot be planned (--skip-unreachable plans the "
-                         f"rest): " + "; ".join(str(s) for s in sites))
+        super().__init__(f"{source}: {len(sites)} site(s) cannot be planned: " + "; ".join(str(s) for s in sites))
 
 
 def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions, *, save: bool = True,
                 name: str | None = None, exact: bool = False, skip_unreachable: bool = False,
-                unplaceable: tuple[SkippedSite, ...] = (), source: str = "batch",
+                unplaceable: tuple[SkippedSite, ...] = (), source: str = "batch", csv_file: str | None = None,
                 redundant: bool = False, thorough: bool = False, optic: str | None = None,
                 min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
                 progress: Callable[[int, int], None] | None = None) -> BatchResult:
     """The joint plan of ``sites`` (with ``redundant``, two risk-free routes per site;
     with ``thorough``, improved by a neighbourhood search, ``progress`` over it). A
-    site that cannot be connected (or one of ``unplaceable``, e.g. without coordinates)
-    fails the whole batch, naming every such site; with ``skip_unreachable`` the rest is
-    planned and the plan lists each skipped site. Every route gets the loss budget plan
-    connect would give it (``optic``, ``min_margin_db`` as there), its optic stored on
-    the route's interfaces."""
+    site that cannot be connected (or one of ``unplaceable``, e.g. without coordinates or
+    an invalid row of ``csv_file``) fails the whole batch, naming every such site; with
+    ``skip_unreachable`` the rest is planned and the plan lists each skipped site (each
+    unreachable one a ``SkippedRow`` of ``csv_file``, if any). Every route gets the loss
+    budget plan connect would give it (``optic``, ``min_margin_db`` as there), its optic
+    stored on the route's interfaces."""
     if redundant and thorough:
         raise NetopsError("--thorough improves the single-route batch; it does not apply with --redundant")
     optics = known_optics(session, optic)
     net = load_network(session, options)
     plan = plan_redundant_batch(net, sites) if redundant else plan_batch(net, sites, thorough, progress)
     rows = {s.code: s.row for s in sites}
-    skipped = sorted([*unplaceable, *(SkippedSite(code, why, rows[code]) for code, why in plan.unreachable.items())],
-                     key=lambda s: (s.row or 0, s.site))
+    skipped = sorted([*unplaceable, *(SkippedRow(code, why, rows[code], csv_file)
+                                      for code, why in plan.unreachable.items())], key=lambda s: (s.row or 0, s.site))
     if skipped and not skip_unreachable:
         raise UnplannableSitesError(source, skipped)
     if not plan.routes:

@@ -60,7 +60,7 @@ step's split scaled back within every trench's fixed cost (``lagrangian_bound``)
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Hashable
@@ -79,12 +79,17 @@ from planning.exact import NODE_LIMIT  # the same count of work as the single-ro
 from planning.network import OWN_ENTRY, SPLICE, STRAND, CandidateNetwork, Node
 from planning.routing import (Route, fault_handles, location, make_leg, own_entry_nodes, pair_faults, risk_rules,
                               settle_to, strand_nodes, trench_identity)
-from planning.strands import limits
+from planning.strands import edge_limits, limits
 from topology.risk import corridors, in_measuring_order, stable_key
 
 _EPS = 1e-9  # csgraph treats 0 as "no arc"
 MAX_PAIR_SOLVES = 32  # branch-and-bound nodes per site for building and corridor conflicts
 MAX_PASSES = 8  # rip-up and re-route passes
+#: pair searches ``best_pair`` remembers, the least recently asked forgotten first: a batch asks
+#: again within a construction or pass (a few per site), while every Lagrangian round and
+#: subgradient step prices anew, which would otherwise keep (LAGRANGIAN_ROUNDS +
+#: LAGRANGIAN_STEPS) x sites pairs, and more with every call, for the instance's whole life
+MAX_REMEMBERED_PAIRS = 4096
 FLOOR_SLACK = 1e-5  # euros: more than a pair's cost and its floor can differ by summing in other orders (and _EPS)
 # constructions: (per-cable weight, fixed-cost weight) while adding sites; later sites follow
 CONSTRUCTIONS = ((1.0, 1.0), (3.0, 1.0), (1.0, 0.5))
@@ -154,7 +159,7 @@ class RedundantInstance:
         self._pair_faults: dict[tuple[Route, Route], list] = {}
         self._route_views: dict[Node, dict] = {}
         self._reusable_arcs: dict[Node, np.ndarray] = {}
-        self._best_pairs: dict[tuple, Pair | None] = {}
+        self._best_pairs: OrderedDict[tuple, Pair | None] = OrderedDict()  # at most MAX_REMEMBERED_PAIRS
         self._first_solves: dict[Node, tuple[bytes, tuple | None]] = {}  # site -> its last (weights, solve)
         self._pair_limit_uses: dict[tuple, np.ndarray] = {}
         self._last_costs: tuple = (None, [], [])
@@ -178,17 +183,17 @@ class RedundantInstance:
         # enters and leaves a closure on two edges
         self.limit_room = np.array([known[k].routes * known[k].arcs_per_route for k in known], dtype=np.int64)
         self.limit_node = np.array([self.index[k[1]] if k[0] == "closure" else -1 for k in known], dtype=np.int64)
-        cable_edges: dict[int, list[int]] = defaultdict(list)
-        for e, d in enumerate(data):
-            if d["kind"] == STRAND:
-                cable_edges[d["cable_id"]].append(e)
-        self.limit_edges = [np.array(cable_edges[k[1]] if k[0] == "cable" else
-                                     np.flatnonzero((self.ends == self.index[k[1]]).any(axis=1)), dtype=np.int64)
-                            for k in known]
+        number = {k: i for i, k in enumerate(known)}
         self.edge_limits: dict[int, list[int]] = defaultdict(list)
-        for limit, edges in enumerate(self.limit_edges):
-            for e in edges.tolist():
-                self.edge_limits[e].append(limit)
+        for e, ((u, v, _), d) in enumerate(zip(self.edges, data)):
+            for limit in edge_limits(u, v, d["kind"], d.get("cable_id")):
+                if limit in number:
+                    self.edge_limits[e].append(number[limit])
+        on: dict[int, list[int]] = defaultdict(list)
+        for e, numbers in self.edge_limits.items():
+            for limit in numbers:
+                on[limit].append(e)
+        self.limit_edges = [np.array(on[i], dtype=np.int64) for i in range(len(known))]
 
     def group_of(self, node: Node) -> int:
         where = location(node)
@@ -475,12 +480,16 @@ class RedundantInstance:
     def best_pair(self, site: Node, edge_weights: np.ndarray, budget: int = MAX_PAIR_SOLVES) -> Pair | None:
         """The site's cheapest pair at ``edge_weights`` that shares no risk at all: Suurballe
         keeps trenches and nodes apart, a branch-and-bound the buildings and corridors.
-        Remembered: the constructions and re-routing passes ask again for sites whose
-        prices nothing has changed."""
+        Remembered (the last ``MAX_REMEMBERED_PAIRS``): the constructions and re-routing passes
+        ask again for sites whose prices nothing has changed."""
         key = (site, hashlib.blake2b(edge_weights.tobytes(), digest_size=16).digest(), budget)
-        if key not in self._best_pairs:
-            self._best_pairs[key] = self._search_pair(site, edge_weights, budget)
-        return self._best_pairs[key]
+        if key in self._best_pairs:
+            self._best_pairs.move_to_end(key)
+            return self._best_pairs[key]
+        pair = self._best_pairs[key] = self._search_pair(site, edge_weights, budget)
+        if len(self._best_pairs) > MAX_REMEMBERED_PAIRS:
+            self._best_pairs.popitem(last=False)
+        return pair
 
     def _search_pair(self, site: Node, edge_weights: np.ndarray, budget: int) -> Pair | None:
         def solve(edges: frozenset, nodes: frozenset):

@@ -37,7 +37,7 @@ from inventory.models import (
     Status,
 )
 from inventory.plant import cable_closures, halves_to_splices, held_splice_halves
-from planning.network import STRAND, CandidateNetwork, SpareCable
+from planning.network import STRAND, CandidateNetwork, Node, SpareCable
 from planning.routing import Route
 from inventory.plan_changes import changes_of
 
@@ -165,20 +165,32 @@ def limits(net: CandidateNetwork) -> dict[Hashable, Limit]:
     return found
 
 
+def edge_limits(a: Node, b: Node, kind: str, cable_id: int | None) -> list[Hashable]:
+    """THE strand rule, for every user (routes, change sets, the batch's arcs, the redundant
+    search's edges): the limits a candidate edge from ``a`` to ``b`` is on: its cable's free
+    pairs (an edge along spare strands, ``cable_id``), the closures at its ends (a route
+    passing one enters and leaves it: two edges on it, one pair join)."""
+    on = [("cable", cable_id)] if kind == STRAND else []
+    return on + [("closure", node) for node in (a, b) if node[0] == "x"]
+
+
+def leg_cable(leg) -> int | None:
+    """The existing cable whose spare pair a leg takes (a leg along its strands), else None."""
+    return leg.key[1] if leg.kind == STRAND else None
+
+
 def leg_limits(leg) -> list[Hashable]:
-    """The limits a leg is on: its cable's free pairs (a leg along spare strands), the closures
-    at its ends (a route passing one enters and leaves it: two legs on it, one pair join)."""
-    on = [("cable", leg.key[1])] if leg.kind == STRAND else []
-    return on + [("closure", node) for node in (leg.a, leg.b) if node[0] == "x"]
+    """The limits a route's leg is on (``edge_limits``)."""
+    return edge_limits(leg.a, leg.b, leg.kind, leg_cable(leg))
 
 
 def route_limits(route: Route) -> Counter:
     """The units a route takes of each limit (what its change set takes, ``planning.changeset``):
     a pair of a cable on every leg along its strands (the parts of a cable opened mid-span
     share its pairs, and each leg is a link hop on a pair of its own), a pair join in each
-    closure it passes (``leg_limits``)."""
+    closure it passes (``leg_limits``); in route order."""
     on = [key for leg in route.legs for key in leg_limits(leg)]
-    return Counter(k for k in on if k[0] == "cable") + Counter({k for k in on if k[0] == "closure"})
+    return Counter(k for k in on if k[0] == "cable") + Counter({k: 1 for k in on if k[0] == "closure"})
 
 
 def legs_on(routes: Iterable[Route], limit: Hashable) -> list[Hashable]:
@@ -210,19 +222,23 @@ def limit_arcs(net: CandidateNetwork, instance) -> dict[Hashable, list[int]]:
     """Limit key -> the arcs of a ``planning.batch.SteinerInstance`` a route on it takes:
     a cable's strand edge (one arc of a parallel candidate split in two halves), every arc
     at a closure."""
-    arcs: dict[Hashable, list[int]] = defaultdict(list)
+    cables: dict[Hashable, list[int]] = defaultdict(list)
+    closures: dict[Hashable, list[int]] = defaultdict(list)
+    index = {node: i for i, node in enumerate(net.graph.nodes)}
     seen = set()
     for arc, origin in enumerate(instance.origin):
-        if origin is not None and origin not in seen and net.edge(*origin).get("kind") == STRAND:
-            seen.add(origin)
-            arcs[("cable", net.edge(*origin)["cable_id"])].append(arc)
-    index = {node: i for i, node in enumerate(net.graph.nodes)}
-    for x in net.closure_joins:
-        if x in index:
-            at = np.flatnonzero((instance.tail == index[x]) | (instance.head == index[x]))
-            if len(at):
-                arcs[("closure", x)] = at.tolist()
-    return dict(arcs)
+        if origin is None:
+            continue
+        data = net.edge(*origin)
+        for limit in edge_limits(origin[0], origin[1], data["kind"], data.get("cable_id")):
+            if limit[0] == "cable" and origin not in seen:
+                seen.add(origin)
+                cables[limit].append(arc)
+            elif (limit[0] == "closure" and limit[1] in net.closure_joins
+                  and index[limit[1]] in (instance.tail[arc], instance.head[arc])):
+                closures[limit].append(arc)
+    return dict(cables) | {("closure", x): closures[("closure", x)] for x in net.closure_joins
+                           if ("closure", x) in closures}
 
 
 def strand_capacities(net: CandidateNetwork, instance) -> list[tuple[list[int], int]]:

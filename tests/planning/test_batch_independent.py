@@ -34,11 +34,13 @@ def test_single_site_plans_sharing_the_last_free_pair_are_named_not_buildable(tm
     plan = batch(tmp_path, 1, "--dry-run")
     assert plan["saving_eur"] < 0  # both Kitas alone ride CAB-1's one free pair: cheap, and impossible together
     assert any(NOT_BUILDABLE in note for note in plan["notes"]), plan["notes"]
+    assert plan["independent_buildable"] is False  # the caveat as a field a script reads, not prose only
 
 
 def test_single_site_plans_within_the_free_pairs_get_no_such_note(tmp_path):
     plan = batch(tmp_path, 3, "--dry-run")
     assert not any(NOT_BUILDABLE in note for note in plan["notes"]), plan["notes"]
+    assert plan["independent_buildable"] is True
 
 
 def test_the_stored_plan_shows_the_note_with_its_saving(tmp_path):
@@ -54,3 +56,4 @@ def test_a_redundant_batch_says_so_too(tmp_path, pairs, noted):
     pairs ride it (the saving is positive, and still measured against plans that cannot be built)."""
     plan = batch(tmp_path, pairs, "--redundant", "--dry-run")
     assert any(NOT_BUILDABLE in note for note in plan["notes"]) is noted, plan["notes"]
+    assert plan["independent_buildable"] is not noted

@@ -147,3 +147,26 @@ def test_cli_redundant_batch_with_a_site_far_away(town, tmp_path):  # noqa: F811
     out = json.loads(run([*db, "plan", "batch", "--csv", str(csv), *streets, "--redundant", "--skip-unreachable",
                           "--dry-run", "--json"], code=1))
     assert list(out["routes"]) == ["KITA-0"] and [s["site"] for s in out["skipped"]] == ["far-away"]
+
+
+def test_the_remembered_pair_searches_are_bounded(monkeypatch):
+    """``best_pair`` remembered every search for the instance's life: each Lagrangian round and
+    step prices anew, so (rounds + steps) x sites searches piled up. Now the last
+    ``MAX_REMEMBERED_PAIRS`` (here made 8): the same plan and bound, the memory bounded."""
+    from planning import redundant
+
+    def plan_and_bound():
+        instance = instance_of(5, 3, 0)
+        searches = []
+        search = instance._search_pair
+        monkeypatch.setattr(instance, "_search_pair", lambda *a: searches.append(a[0]) or search(*a))
+        pairs = redundant_pairs(instance)
+        bound = lagrangian_bound(instance, pairs)
+        return instance, searches, {t: p.edges for t, p in pairs.items()}, bound.value_eur
+
+    _, _, pairs, bound = plan_and_bound()
+    monkeypatch.setattr(redundant, "MAX_REMEMBERED_PAIRS", 8)
+    instance, searches, small_pairs, small_bound = plan_and_bound()
+    assert len(searches) > 8 * 4  # the case that piled up: many more searches than are kept
+    assert len(instance._best_pairs) <= 8
+    assert (small_pairs, small_bound) == (pairs, pytest.approx(bound, rel=1e-9))

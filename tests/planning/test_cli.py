@@ -135,6 +135,43 @@ def test_skip_unreachable_plans_the_rest_and_lists_each_skipped_site(town, tmp_p
     assert "skipped: 2 site(s) not planned" in text and "far-north" in text
 
 
+def test_skip_bad_rows_skips_invalid_rows_too_naming_each(town, tmp_path):
+    """Issue 15 item 6: invalid rows are errors (exit 2) unless the user opts in to skipping
+    them; then exit 1, each skipped row named (file, row, field, value, reason) in the table,
+    the JSON and the stored plan. --skip-unreachable (the old name) opts in as well."""
+    db, streets = town
+    csv = tmp_path / "sites.csv"
+    csv.write_text("code,name,kind,lat,lon\nKITA-0,,,,\nX,Kita Nordpol,kindergarten,91,7\n,no code,,,\n"
+                   "NOPE,,,,\nKITA-0,,,,\nfar-away,Kita Hamburg,kindergarten,53.55,10.0\nKITA-1,,,,\n")
+    out = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--dry-run"], code=2)
+    assert "row 3" in out and "row 4" in out and "row 5" in out and "row 6" in out
+    out = json.loads(run([*db, "plan", "batch", "--csv", str(csv), *streets, "--skip-bad-rows", "--json"], code=1))
+    assert sorted(out["routes"]) == ["KITA-0", "KITA-1"]
+    skipped = {s["row"]: s for s in out["skipped"]}
+    assert sorted(skipped) == [3, 4, 5, 6, 7]
+    assert all(s["file"] == str(csv) for s in out["skipped"])
+    assert (skipped[3]["site"], skipped[3]["field"], skipped[3]["value"]) == ("X", "lat/lon/kind", "91,7")
+    assert "lat" in skipped[3]["reason"]
+    assert (skipped[4]["field"], skipped[4]["value"], skipped[4]["reason"]) == ("code", "", "missing")
+    assert (skipped[5]["site"], skipped[5]["field"]) == ("NOPE", "code") and "no site with code" in skipped[5]["reason"]
+    assert skipped[6]["reason"] == "listed twice (also row 2)"
+    assert skipped[7]["field"] is None and "600 m" in skipped[7]["reason"]  # unreachable, not invalid
+    stored = json.loads(run([*db, "plan", "show", str(out["plan_id"]), "--json"]))
+    assert stored["summary"]["skipped"] == out["skipped"]
+    text = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--skip-unreachable", "--dry-run"], code=1)
+    assert "skipped: 5 site(s) not planned" in text and "lat/lon/kind" in text and "91,7" in text
+    assert "listed twice" in text
+
+
+def test_a_csv_with_no_valid_row_is_an_error_even_when_skipping(town, tmp_path):
+    db, streets = town
+    csv = tmp_path / "sites.csv"
+    csv.write_text("code,name,kind,lat,lon\nX,Kita Nordpol,kindergarten,91,7\nNOPE,,,,\n")
+    out = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--skip-bad-rows"], code=2)
+    assert "row 2" in out and "row 3" in out and "Traceback" not in out
+    assert json.loads(run([*db, "plan", "list", "--json"])) == []
+
+
 def test_batch_rows_that_cannot_be_planned(town, tmp_path):
     db, streets = town
     csv = tmp_path / "sites.csv"
@@ -158,7 +195,8 @@ def test_a_site_without_coordinates_is_not_dropped_silently(town):
     assert "site KITA-2: site has no coordinates" in out
     out = json.loads(run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--json",
                           "--skip-unreachable"], code=1))
-    assert out["skipped"] == [{"site": "KITA-2", "reason": "site has no coordinates to plan from", "row": None}]
+    assert out["skipped"] == [{"site": "KITA-2", "reason": "site has no coordinates to plan from", "row": None,
+                               "file": None, "field": None, "value": None}]
     assert sorted(out["routes"]) == ["KITA-0", "KITA-1"]
 
 
@@ -204,3 +242,34 @@ def test_thorough_batch_skips_a_neighbourhood_too_large_and_says_so(town, monkey
     assert out["thorough"]["skipped_too_large"] == 3 and out["thorough"]["solved"] == 0
     assert out["notes"] == ["3 of 3 neighbourhoods skipped: over 10 variables"]
     assert out["routing_eur"] == plain["routing_eur"] and out["routes"] == plain["routes"]
+
+
+def test_an_optic_of_a_lower_line_rate_is_said_not_silent(town):
+    """The inventory holds a 10 G optic of short reach and a 1 G long-reach one: where the
+    10 G optic's margin is below the minimum, the plan takes the 1 G one (a Kita runs at 1 G)
+    and says so: the budget's `rate_lowered_from` and a note, in plan connect and plan fixes."""
+    from inventory.models import OpticType
+
+    db, streets = town
+    engine = dbmod.make_engine(f"sqlite:///{db[1]}")
+    with session_scope(engine) as session:
+        for name, standard, nm, reach, tx, rx in (("lr-10g", "10GBASE-LR", 1310, 10.0, -8.2, -14.4),
+                                                  ("zx-1g", "1000BASE-ZX", 1550, 70.0, 0.0, -23.0)):
+            session.add(OpticType(name=name, standard=standard, wavelength_nm=nm, reach_km=reach,
+                                  tx_min_dbm=tx, rx_sensitivity_dbm=rx, source="test"))
+    engine.dispose()
+    out = json.loads(run([*db, "plan", "connect", "KITA-0", *streets, "--dry-run", "--json", "--min-margin", "6.5"]))
+    (budget,) = out["loss_budget"]
+    assert (budget["optic"], budget["optic_rate_mbps"], budget["rate_lowered_from"]) == ("zx-1g", 1000, "lr-10g")
+    assert any("zx-1g (1,000 Mbit/s) instead of lr-10g" in note for note in out["notes"]), out["notes"]
+    text = run([*db, "plan", "connect", "KITA-0", *streets, "--dry-run", "--min-margin", "6.5"])
+    assert "instead of lr-10g" in " ".join(text.split())
+    # the default minimum: the 10 G optic keeps it, nothing lowered, nothing said
+    out = json.loads(run([*db, "plan", "connect", "KITA-0", *streets, "--dry-run", "--json"]))
+    assert (out["loss_budget"][0]["optic"], out["loss_budget"][0]["rate_lowered_from"]) == ("lr-10g", None)
+    assert not any("instead of" in note for note in out["notes"])
+    batch = json.loads(run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--json",
+                            "--min-margin", "6.5"]))
+    assert {b["rate_lowered_from"] for s in batch["loss_budget"].values() for b in s} == {"lr-10g"}
+    text = run([*db, "plan", "batch", "--site-kind", "kindergarten", *streets, "--dry-run", "--min-margin", "6.5"])
+    assert "route(s) on a longer-reach optic of a lower line rate" in " ".join(text.split())

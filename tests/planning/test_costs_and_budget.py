@@ -12,7 +12,9 @@ from netops.db import session_scope
 from netops.errors import ConfigError, NotFoundError
 from planning.costs import cost_model
 from planning.default_prices import PRICES, ensure_default_price_table
-from planning.loss_budget import Optic, best_budget, joints_for, loss_budget, named_optic, optics_by_preference
+from planning.loss_budget import (
+    STANDARD_OPTICS, Optic, best_budget, joints_for, loss_budget, named_optic, optics_by_preference, rate_note,
+)
 
 
 def test_default_table_is_inserted_once(engine):
@@ -103,3 +105,22 @@ def test_optic_choice():
     assert named_optic([ZX, LX], "ZX").name == "ZX"
     with pytest.raises(NotFoundError, match="unknown optic 'SX'; known: ZX, LX"):
         named_optic([ZX, LX], "SX")
+
+
+def test_a_longer_reach_optic_of_a_lower_line_rate_says_so():
+    """30 km: 10GBASE-ER (the first choice, 40 km) keeps 1.70 dB, under the 3 dB minimum;
+    1000BASE-ZX keeps it, at a tenth of the rate: the budget names what was given up (a Kita
+    runs fine at 1 Gbit/s, but the planner must see it), the plan's note says it."""
+    budget = best_budget(30_000, list(STANDARD_OPTICS))
+    assert (budget.optic, budget.optic_rate_mbps, budget.flagged) == ("1000BASE-ZX", 1000, False)
+    assert budget.rate_lowered_from == "10GBASE-ER"
+    assert "1000BASE-ZX (1,000 Mbit/s) instead of 10GBASE-ER" in rate_note(budget, 2)
+    assert rate_note(budget, 2).startswith("route 2: ")
+    # the first choice keeps the margin, or the fallback runs at the same rate: nothing to say
+    short = best_budget(5000, list(STANDARD_OPTICS))
+    assert (short.optic, short.rate_lowered_from, rate_note(short)) == ("1000BASE-LX", None, None)
+    assert best_budget(9500, [ZX, LX], splices=20).rate_lowered_from is None  # rates unknown: no claim
+    same_rate = [Optic("LX", 1310, 10.0, 8.0, 1000), Optic("ZX", 1550, 70.0, 23.0, 1000)]
+    assert best_budget(9500, same_rate, splices=20).rate_lowered_from is None
+    # named: the user's choice, flagged, never swapped
+    assert best_budget(30_000, list(STANDARD_OPTICS), "10GBASE-ER").rate_lowered_from is None

@@ -399,6 +399,18 @@ def test_cli_formats_site_filter_and_bad_input(sqlite_url, tmp_path):
     assert plans == []  # nothing stored by the failed runs
 
 
+def test_a_flagged_line_exits_1_whether_stored_or_not(sqlite_url, tmp_path):
+    """As `plan connect` and `plan batch`: a fix below --min-margin is a finding, exit 1, when
+    it is shown (main: only when stored); a minimum every line keeps, exit 0."""
+    db, streets = build(sqlite_url, tmp_path, spur_town)
+    base = ["--db", db, "plan", "fixes", "--streets", str(streets)]
+    out = json.loads(run([*base, "--min-margin", "30", "--json"], code=1))
+    assert out["fixes"] and all(f["flagged"] for f in out["fixes"]) and out["stored"] == []
+    assert "FLAG" in run([*base, "--min-margin", "30"], code=1)
+    assert not any(f["flagged"] for f in json.loads(run([*base, "--json"]))["fixes"])
+    assert json.loads(run(["--db", db, "plan", "list", "--json"])) == []
+
+
 def test_a_site_without_any_route_is_listed_and_exits_1(sqlite_url, tmp_path):
     """With PoP-0 the only PoP, every route of every site passes what cuts it off: each is
     listed without a fix and the exit code says so."""
@@ -426,6 +438,26 @@ def test_a_fix_takes_a_longer_reach_optic_when_the_shortest_misses_the_margin(sq
     short = loss_budget(budgets["KITA-C"]["length_m"], next(o for o in optics(db) if o.name == "short-4db"),
                               splices=budgets["KITA-C"]["splices"])
     assert short.flagged  # the first choice would have been flagged: the test can fail
+
+
+def test_a_fix_on_an_optic_of_a_lower_line_rate_says_so(sqlite_url, tmp_path):
+    """The same choice with a 10 G short-reach optic and a 1 G long-reach one: the fix runs at
+    1 G, and its line says so (`rate_lowered_from`, a note in the JSON and the table)."""
+
+    def town_with_optics(town: Town) -> None:
+        spur_town(town)
+        for name, standard, nm, reach, tx, rx in (("short-10g", "10GBASE-LR", 1310, 10.0, -10.0, -14.0),
+                                                  ("long-1g", "1000BASE-ZX", 1550, 40.0, -4.7, -15.8)):
+            town.add(OpticType(name=name, standard=standard, wavelength_nm=nm, reach_km=reach, tx_min_dbm=tx,
+                               rx_sensitivity_dbm=rx, source="test"))
+
+    db, streets = build(sqlite_url, tmp_path, town_with_optics)
+    out = json.loads(run(["--db", db, "plan", "fixes", "--streets", str(streets), "--json"]))
+    line = next(f for f in out["fixes"] if f["site"] == "KITA-C")
+    assert (line["loss_budget"]["optic"], line["loss_budget"]["rate_lowered_from"]) == ("long-1g", "short-10g")
+    assert any("long-1g (1,000 Mbit/s) instead of short-10g" in note for note in line["notes"]), line
+    text = " ".join(run(["--db", db, "plan", "fixes", "--streets", str(streets)]).split())
+    assert f"#{line['rank']} from KITA-C: long-1g (1,000 Mbit/s) instead of short-10g" in text
 
 
 def optics(db_url: str) -> list:

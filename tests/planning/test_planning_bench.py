@@ -31,3 +31,18 @@ def test_a_plan_below_the_optimum_stops_the_run():
     with pytest.raises(SystemExit, match="plan 90.00 below the exact optimum 100.00"):
         planning_bench.check_order("cut", 90.0, 100.0)
     planning_bench.check_order("cut", 100.0, 100.0, LP=None, generated=99.0)
+
+
+def test_percentages_print_no_negative_zero_and_none_as_n_a():
+    """The regenerated block printed "-0.00 %" (a gap a hair below zero: the solvers' tolerance)
+    and divided by an independent total of 0 (nothing planned) in one place, guarded in another."""
+    assert planning_bench.pct(-0.001) == "0.00 %" and planning_bench.pct(-0.04, 1) == "0.0 %"
+    assert planning_bench.pct(-0.01) == "-0.01 %" and planning_bench.pct(0.704) == "0.70 %"
+    assert planning_bench.pct(None) == planning_bench.pct(float("inf")) == "n/a"
+    touching = SimpleNamespace(routing_eur=100.0, bound=LowerBound(100.0001, "LP relaxation"))
+    assert planning_bench.stated_gap(touching) == "100 ≥ 100 (LP relaxation): 0.0 %"
+    assert planning_bench.saving_pct(SimpleNamespace(saving_eur=0.0, independent_total_eur=0.0)) is None
+    assert planning_bench.saving_pct(SimpleNamespace(saving_eur=25.0, independent_total_eur=200.0)) == 12.5
+    assert planning_bench.mean_max([0.5, -0.5, 1.0]) == "0.33 % / 1.00 %"
+    assert planning_bench.mean_max([-0.001, 0.0]) == "0.00 % / 0.00 %"
+    assert planning_bench.mean_max([1.0, float("nan")]) == "n/a / n/a"  # a cut without an LP bound
