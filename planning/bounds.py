@@ -79,8 +79,13 @@ LP_MAX_VARIABLES = 400_000  # arcs x (sites + 1) up to which the LP relaxation i
 LP_MAX_ITERATIONS = 2_000_000  # simplex iterations per LP (HiGHS); an LP stopped there adds no bound
 GENERATION_ROUNDS = 1  # column generation rounds
 REGION_HOPS = 2  # a site's LP columns: its planned path and the arcs this many hops around it
-REPRICE_ROUNDS = 100  # re-pricing rounds after column generation (one bounded Dijkstra per site each)
-REPRICE_DAMPING = 0.05  # part of an arc's price that follows the sites using it, per round
+REPRICE_ROUNDS = 60  # re-pricing rounds after column generation (one bounded Dijkstra per site each)
+# the part of an arc's price that follows the sites using it, per round: large steps first, grown
+# after a round that raised the bound, shrunk after one that did not (on the city's 123 Kitas this
+# reaches in 60 rounds what a fixed 0.05 reached in 100: BENCHMARKS.md, session 13)
+REPRICE_DAMPING_START, REPRICE_DAMPING_MIN, REPRICE_DAMPING_MAX = 0.5, 0.01, 0.6
+REPRICE_DAMPING_GROW, REPRICE_DAMPING_SHRINK = 1.2, 0.6
+REPRICE_MU_STEP = 0.25  # the capacity prices' first subgradient step, in Polyak steps (1 slowed the climb)
 REPRICE_PATIENCE = 5  # rounds without a better bound before the capacity prices' step is halved
 REPRICE_TARGET = 0.002  # ... stopping early once the plan is proven within 0.2 %
 RAISE_EVERY = 5  # re-pricing rounds per exact raise of the overfilled limits' prices (``_raised``)
@@ -447,7 +452,7 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
                      and (not site[instance.head[a]] or instance.head[a] == t)}
     escapers: dict[int, set[int]] = {}  # arc outside the regions -> sites whose way used it
     ways = _directed_ways(instance, paths)
-    best = None
+    best, converged = None, False  # converged: no site's way left its region (the LP relaxation's value)
     for _ in range(rounds):
         union = np.asarray(sorted(set().union(*region.values())), dtype=np.int64)
         directed = np.concatenate([union, union + m])
@@ -473,9 +478,11 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
             columns += len(arcs)
             eq_rows += len(nodes)
             ub_rows += len(arcs)
+        # HiGHS' dual tolerance 1e-6, not 1e-7: any duals give a valid bound (the Lagrangian below is exact
+        # at whatever prices), and on the city's 123 Kitas the LP takes ~3.0 s CPU, not ~3.9 (BENCHMARKS.md)
         result = linprog(np.concatenate(cost), A_ub=_sparse(ub, ub_rows, columns), b_ub=np.zeros(ub_rows),
                          A_eq=_sparse(eq, eq_rows, columns), b_eq=np.concatenate(b_eq), bounds=(0, None),
-                         method="highs-ds", options={"maxiter": LP_MAX_ITERATIONS})
+                         method="highs-ds", options={"maxiter": LP_MAX_ITERATIONS, "dual_feasibility_tolerance": 1e-6})
         if result.status != 0:
             break
         marginals = np.maximum(0.0, -result.ineqlin.marginals)
@@ -510,17 +517,20 @@ def generated_lp_bound(instance: SteinerInstance, terminals: list[int], paths: d
                 for a in outside:
                     escapers.setdefault(a, set()).add(t)
         if not escaped:
+            converged = True
             break
     if best is None or not np.isfinite(best):
         return None
     upper = instance.cost(paths) + instance.toll * len(terminals)
     repriced, repriced_prices, repriced_capacity = _repriced(instance, terminals, best_prices, capacity, ways, fixed,
-                                                             upper, reprice_rounds)
+                                                             upper, reprice_rounds, best)
     if repriced > best:
         method, best, best_prices, capacity = ("Lagrangian relaxation (column generation, re-priced)", repriced,
                                                repriced_prices, repriced_capacity)
-    else:
+    elif converged:
         method = "LP relaxation (column generation)"
+    else:  # the restricted LP's duals, priced on the whole network: a Lagrangian bound, not the LP's value
+        method = "Lagrangian relaxation (column generation, unconverged)"
     return LowerBound(best - instance.toll * len(terminals), method,
                       _excess(instance, terminals, best_prices, capacity, paths))
 
@@ -594,13 +604,15 @@ def _raised(instance: SteinerInstance, sites: list[int], current: np.ndarray, ca
 
 def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int, np.ndarray],
               capacity: _Capacities, ways: dict[int, list[int]], fixed: np.ndarray, upper: float,
-              rounds: int) -> tuple[float, dict[int, np.ndarray], _Capacities]:
+              rounds: int, start: float = -np.inf) -> tuple[float, dict[int, np.ndarray], _Capacities]:
     """Re-pricing after column generation, an ascent of the Lagrangian dual: each round a
-    ``REPRICE_DAMPING`` part of the fixed cost of every arc the sites' cheapest ways used
-    moves to those sites, evenly (they found it too cheap; the others pay less), the rest
-    of every arc's price stays (a mix of two valid splits is valid); and each limit's
+    part (the damping) of the fixed cost of every arc the sites' cheapest ways used moves to
+    those sites, evenly (they found it too cheap; the others pay less), the rest of every
+    arc's price stays (a mix of two valid splits is valid); the damping starts large
+    (``REPRICE_DAMPING_START``), grows after a round that beat the best value so far (``start``:
+    the column generation's) and shrinks after one that did not; and each limit's
     capacity price goes down by a subgradient step where fewer sites ride it than it has
-    room for, sized by the distance to ``upper`` (the plan, tolls included) and halved
+    room for, sized by ``REPRICE_MU_STEP`` times the distance to ``upper`` (the plan, tolls included) and halved
     when ``REPRICE_PATIENCE`` rounds bring nothing, and every ``RAISE_EVERY`` rounds up
     where more do, by the exact step along it (``_raised``). The best
     Lagrangian value, with the prices that gave it; early once it proves ``upper`` within
@@ -609,28 +621,29 @@ def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int,
     m = len(instance.tail)
     tolls = instance.toll * len(sites)
     current = np.stack([prices[t] for t in sites])
-    mu, step, since = capacity.mu.copy(), 1.0, 0
+    mu, step, since, damping = capacity.mu.copy(), REPRICE_MU_STEP, 0, REPRICE_DAMPING_START
     best = value = -np.inf
-    best_prices, best_capacity = prices, capacity
+    best_current, best_capacity = None, capacity
+    most = capacity.riders_at_most
     for round_ in range(rounds):
         if upper - tolls <= (1 + REPRICE_TARGET) * (best - tolls):
             break
-        users = np.zeros(current.shape, dtype=bool)
-        for i, t in enumerate(sites):
-            users[i, ways[t]] = True
-        count = users.sum(axis=0)
+        # (site row, directed arc) of every way, once per pair: no dense sites x arcs table per round
+        rider, arc = np.divmod(np.unique(np.concatenate(
+            [i * 2 * m + np.asarray(ways[t], dtype=np.int64) for i, t in enumerate(sites)]
+            or [np.zeros(0, dtype=np.int64)])), 2 * m)
+        count = np.bincount(arc, minlength=2 * m)
         used = count > 0
         # a limited arc as many sites want as it can carry, or more: its whole cost moves to the
         # shared price, fixed / L_a from every rider (a mix of valid splits stays valid)
-        most = capacity.riders_at_most
         crowded = used & (most > 0) & (count >= most)
-        own = used & ~crowded
-        current[:, own] = (1 - REPRICE_DAMPING) * current[:, own] + REPRICE_DAMPING * np.where(
-            users[:, own], fixed[own] / np.maximum(count[own], 1), 0.0)
-        current[:, crowded] *= 1 - REPRICE_DAMPING
+        columns = np.flatnonzero(used)
+        current[:, columns] *= 1 - damping
+        own = ~crowded[arc]
+        current[rider[own], arc[own]] += damping * fixed[arc[own]] / count[arc[own]]
         shared = capacity.shared.copy()
-        shared[used] *= 1 - REPRICE_DAMPING
-        shared[crowded] += REPRICE_DAMPING * fixed[crowded] / most[crowded]
+        shared[used] *= 1 - damping
+        shared[crowded] += damping * fixed[crowded] / most[crowded]
         capacity = capacity.with_shared(shared)
         if len(mu):
             slope = capacity.riders(m, ways) - capacity.limit
@@ -642,11 +655,15 @@ def _repriced(instance: SteinerInstance, terminals: list[int], prices: dict[int,
                 mu = _raised(instance, sites, current, capacity.with_mu(mu), ways)
         capacity = capacity.with_mu(mu)
         value, ways = _lagrangian(instance, sites, {t: current[i] for i, t in enumerate(sites)}, capacity, ways)
+        if value > max(best, start):
+            damping = min(REPRICE_DAMPING_MAX, damping * REPRICE_DAMPING_GROW)
+        else:
+            damping = max(REPRICE_DAMPING_MIN, damping * REPRICE_DAMPING_SHRINK)
         if value > best:
-            best, since, best_capacity = value, 0, capacity
-            best_prices = {t: current[i].copy() for i, t in enumerate(sites)}
+            best, since, best_capacity, best_current = value, 0, capacity, current.copy()
         else:
             since += 1
             if since >= REPRICE_PATIENCE:
                 step, since = step / 2, 0
+    best_prices = prices if best_current is None else {t: best_current[i] for i, t in enumerate(sites)}
     return best, best_prices, best_capacity

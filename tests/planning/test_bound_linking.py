@@ -72,3 +72,26 @@ def test_shared_prices_lift_the_column_generation_bound(monkeypatch):
     monkeypatch.setattr(planning.bounds, "_riders_at_most", lambda m, k, rows: {})
     unlinked = generated_lp_bound(instance, sites, paths, capacities).value_eur
     assert unlinked + 1 < linked <= optimum + 1e-3
+
+
+def test_every_price_the_ascent_tries_is_valid(monkeypatch):
+    """Every Lagrangian the column generation and re-pricing evaluate (with the large first
+    steps of the adaptive damping) is at valid prices: no site's price below 0, the capacity
+    prices >= 0, and on every arc the sites' prices plus L_a times the shared price at most
+    the arc's fixed cost (the y_a column's reduced cost >= 0); else a value could exceed the optimum."""
+    instance, paths, capacities, sites, optimum = crowded_batch()
+    fixed = np.concatenate([instance.fixed, instance.fixed])
+    tried = []
+
+    def recording(instance_, terminals, prices, capacity, ways):
+        tried.append((np.stack([prices[t] for t in terminals]), capacity))
+        return _lagrangian(instance_, terminals, prices, capacity, ways)
+
+    monkeypatch.setattr(planning.bounds, "_lagrangian", recording)
+    bound = generated_lp_bound(instance, sites, paths, capacities)
+    assert len(tried) > 10 and "re-priced" in bound.method
+    for prices, capacity in tried:
+        assert prices.min() >= 0 and capacity.mu.min() >= 0 and capacity.shared.min() >= 0
+        charged = prices.sum(axis=0) + capacity.riders_at_most * capacity.shared
+        assert (charged <= fixed * (1 + 1e-9) + 1e-9).all()
+    assert bound.value_eur <= optimum + 1e-3

@@ -128,3 +128,18 @@ def test_bounds_hold_below_the_optimum_when_the_closure_binds(joins, cols, spots
     assert optimum <= instance.cost(paths) + 1e-3
     for bound in (lower_bound(instance, sites, paths, capacities), generated_lp_bound(instance, sites, paths, capacities)):
         assert bound.value_eur <= optimum + 1e-3 * max(1.0, optimum * 1e-6)
+
+
+def test_an_unconverged_column_generation_does_not_call_itself_the_lp():
+    """One generation round whose sites' cheapest ways leave their regions, no re-pricing:
+    the bound is the Lagrangian at the restricted LP's duals, below the LP relaxation, and
+    its label says so instead of "LP relaxation (column generation)"."""
+    from tests.planning.test_batch import city_network
+
+    city, net = city_network(7, 6, seed=0)
+    instance = SteinerInstance.from_network(net, [net.attach_site(s.code, s.lat, s.lon) for s in city.sites])
+    paths = joint_paths(instance)
+    bound = generated_lp_bound(instance, sorted(paths), paths, rounds=1, reprice_rounds=0)
+    lp = lp_bound(instance, instance.terminals)
+    assert 0 < bound.value_eur < lp.value_eur - 1
+    assert bound.method == "Lagrangian relaxation (column generation, unconverged)"
