@@ -114,26 +114,55 @@ class SteinerInstance:
     @cached_property
     def _template(self):
         """CSR structure of every arc in both directions plus a virtual source (node n)
-        with an arc to every node, and ``perm`` mapping CSR slots to the weight vector.
-        Its data is overwritten for each search (no re-sorting of 50k arcs each time)."""
+        with an arc to every node; ``slot``: each arc's two places in its data (forward,
+        backward) and each virtual arc's; ``held``: the weights and offsets the data holds
+        now. Each search rewrites only the places whose value changed (consecutive searches
+        differ in a few trenches): no re-sorting, no rewriting of 50k arcs each time."""
         m, n = len(self.tail), self.n
         rows = np.concatenate([self.tail, self.head, np.full(n, n)])
         cols = np.concatenate([self.head, self.tail, np.arange(n)])
-        slots = coo_matrix((np.arange(1, 2 * m + n + 1, dtype=float), (rows, cols)),
+        graph = coo_matrix((np.arange(1, 2 * m + n + 1, dtype=float), (rows, cols)),
                            shape=(n + 1, n + 1)).tocsr()
-        return slots, slots.data.astype(np.int64) - 1, np.empty(2 * m + n)
+        slot = np.empty(2 * m + n, dtype=np.int64)
+        slot[graph.data.astype(np.int64) - 1] = np.arange(len(graph.data))
+        graph.data[:] = np.inf
+        return graph, slot[:m], slot[m:2 * m], slot[2 * m:], np.full(m + n, np.inf)
 
     def shortest(self, weights: np.ndarray, start: int, *, offsets: np.ndarray | None = None,
                  limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """Dijkstra (C speed) from ``start`` with per-arc ``weights``; ``start`` = ``n``
         is the virtual source, reaching node v at ``offsets[v]`` (inf: not at all)."""
-        graph, perm, spread = self._template  # spread: weights, weights, offsets (no allocation per search)
+        graph, forward, backward, virtual, held = self._template
         m = len(self.tail)
-        spread[:m] = spread[m:2 * m] = weights
-        spread[2 * m:] = np.inf if offsets is None else offsets[:self.n]
-        np.take(spread, perm, out=graph.data)
-        np.maximum(graph.data, _EPS, out=graph.data)
+        wanted = np.concatenate([weights, np.full(self.n, np.inf) if offsets is None else offsets[:self.n]])
+        np.maximum(wanted, _EPS, out=wanted)
+        changed = np.flatnonzero(wanted != held)
+        held[changed] = wanted[changed]
+        arcs, sources = changed[changed < m], changed[changed >= m]
+        graph.data[forward[arcs]] = graph.data[backward[arcs]] = wanted[arcs]
+        graph.data[virtual[sources - m]] = wanted[sources]
         return dijkstra(graph, directed=True, indices=start, return_predecessors=True, limit=limit)
+
+    @cached_property
+    def _no_cheaper_way(self) -> dict[int, tuple[float, np.ndarray, np.ndarray]]:
+        return {}
+
+    def no_cheaper_way(self, site: int, weights: np.ndarray, limit: float, dist: np.ndarray) -> None:
+        """Remember that a search from ``site`` at ``weights`` (``shortest``'s ``limit``,
+        ``dist``) found no way to the root below ``limit``: which arcs it saw (a node it
+        reached at either end) at which weights. It depends on nothing else."""
+        reached = np.isfinite(dist[:self.n])
+        seen = np.flatnonzero(reached[self.tail] | reached[self.head])
+        self._no_cheaper_way[site] = limit, seen, weights[seen]
+
+    def still_no_cheaper_way(self, site: int, weights: np.ndarray, limit: float) -> bool:
+        """Whether the search from ``site`` at ``weights`` up to ``limit`` would find no way
+        to the root for sure: one remembered (``no_cheaper_way``) saw the same weights on
+        every arc it reached, up to a limit no lower. (A cheaper way now would reach a
+        changed arc first through arcs that did not change, within the old limit: that
+        search would have seen the changed arc.)"""
+        known = self._no_cheaper_way.get(site)
+        return known is not None and limit <= known[0] and np.array_equal(weights[known[1]], known[2])
 
     def path(self, preds: np.ndarray, start: int, end: int) -> list[int] | None:
         """Arcs from ``end`` back to ``start`` of a Dijkstra run from ``start``, ordered
@@ -152,6 +181,21 @@ class SteinerInstance:
         """(node, node) -> arc, both orientations."""
         return {(int(a), int(b)): i for i, (a, b) in enumerate(zip(self.tail, self.head))} | {
             (int(b), int(a)): i for i, (a, b) in enumerate(zip(self.tail, self.head))}
+
+    @cached_property
+    def _arc_ids(self):
+        """Each arc's index + 1 at (tail, head) and (head, tail) of a sparse matrix."""
+        m = len(self.tail)
+        ids = np.arange(1, m + 1)
+        return coo_matrix((np.concatenate([ids, ids]), (np.concatenate([self.tail, self.head]),
+                                                         np.concatenate([self.head, self.tail]))),
+                          shape=(self.n, self.n)).tocsr()
+
+    def arcs_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The arc joining ``a[i]`` and ``b[i]`` for each i (``arc_index`` for arrays)."""
+        if not len(a):
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self._arc_ids[a, b]).ravel() - 1
 
     @cached_property
     def neighbours(self) -> dict[int, set[int]]:
@@ -223,8 +267,9 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
     to_root, preds = instance.shortest(np.where(bought, sharing * instance.per_cable, np.inf),
                                        instance.root)
     tree = np.isfinite(to_root)
-    next_arc: dict[int, int | None] = {int(v): instance.arc_index[(int(v), int(preds[v]))]
-                                       for v in np.flatnonzero(tree) if v != instance.root}
+    below = np.flatnonzero(tree[:instance.n])
+    below = below[below != instance.root]
+    next_arc: dict[int, int | None] = dict(zip(below.tolist(), instance.arcs_between(below, preds[below]).tolist()))
     next_arc[instance.root] = None
 
     def chain(node: int) -> list[int]:
@@ -287,6 +332,13 @@ class _TreeLimits:
         self.used = limits.used(kept.values())
         self.barred_arcs = np.zeros(len(instance.fixed), dtype=bool)
         self.cut_off = np.zeros(instance.n + 1, dtype=bool)
+        # the tree as arrays: each node's next node and arc towards the root (itself and -1: none)
+        self.up, self.up_arc = np.arange(instance.n + 1), np.full(instance.n + 1, -1)
+        nodes = np.fromiter(next_arc, dtype=np.int64, count=len(next_arc))
+        arcs = np.fromiter((-1 if a is None else a for a in next_arc.values()), dtype=np.int64, count=len(nodes))
+        nodes, arcs = nodes[arcs >= 0], arcs[arcs >= 0]
+        self.up[nodes] = np.where(instance.tail[arcs] == nodes, instance.head[arcs], instance.tail[arcs])
+        self.up_arc[nodes] = arcs
         self.changed = False
         self._bar(self.used >= self.room)
 
@@ -296,21 +348,25 @@ class _TreeLimits:
             barred[self.members[i]] = True
         if not np.array_equal(barred, self.barred_arcs):
             self.barred_arcs, self.changed = barred, True
-            self.cut_off[:] = False
-            done: set[int] = set()
-            for node in self.next_arc:
-                climb = []  # up to the root or a node already known
-                while node not in done and self.next_arc[node] is not None:
-                    climb.append(node)
-                    node = self.instance.other_end(self.next_arc[node], node)
-                for below in reversed(climb):
-                    self.joined(below)
-                    done.add(below)
+            # pointer jumping: ``cut`` says whether the way from a node up to ``up`` rides a
+            # barred arc; each round doubles how far ``up`` reaches, until the root
+            in_tree = self.up_arc >= 0
+            cut = in_tree & barred[np.where(in_tree, self.up_arc, 0)]
+            up = self.up
+            while True:
+                cut = cut | cut[up]
+                further = up[up]
+                if np.array_equal(further, up):
+                    break
+                up = further
+            self.cut_off = cut
 
     def joined(self, node: int) -> None:
         """A node joined to the tree is cut off when its next arc is barred or leads to one cut off."""
         arc = self.next_arc[node]
-        self.cut_off[node] = self.barred_arcs[arc] or self.cut_off[self.instance.other_end(arc, node)]
+        parent = self.instance.other_end(arc, node)
+        self.up[node], self.up_arc[node] = parent, arc
+        self.cut_off[node] = self.barred_arcs[arc] or self.cut_off[parent]
 
     def admit(self, path: list[int]) -> bool:
         """Take ``path``'s uses if it overfills no limit; else bar the limits it would."""
@@ -525,15 +581,20 @@ def _reroute(instance: SteinerInstance, paths: dict[int, list[int]], max_passes:
             old_cost = float(weights[old].sum())
             for full in np.flatnonzero(used >= room):
                 weights[members[full]] = np.inf
-            while True:  # a way over a limit it would overfill: bar that limit and search again
+            quiet = instance.still_no_cheaper_way(t, weights, old_cost)  # no search needed
+            barred_more = False
+            while not quiet:  # a way over a limit it would overfill: bar that limit and search again
                 dist, preds = instance.shortest(weights, t, limit=old_cost)
                 if dist[instance.root] >= old_cost - 1e-6:
+                    if not barred_more:  # the prices and full limits alone: worth remembering
+                        instance.no_cheaper_way(t, weights, old_cost, dist)
                     break
                 new = instance.path(preds, t, instance.root)[::-1]
                 over = np.flatnonzero(used + taken(new) > room)
                 if not len(over):
                     paths[t], improved = new, True
                     break
+                barred_more = True
                 for full in over:
                     weights[members[full]] = np.inf
             np.add.at(usage, paths[t], 1)
