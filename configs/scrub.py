@@ -41,7 +41,8 @@ and encoding first, and ``password-auth`` (an ONT's password), ``checkcode``,
 Anywhere in a line, also in descriptions and banners: crypt strings (``$1$``, ``$5$``,
 ``$6$``, ``$8$``, ``$9$``, ``$14$``...), Huawei's fenced ciphertexts (``%^%#...%^%#``,
 ``%$%$...%$%$``, ``%@%@...%@%@``, ``%#%#...%#%#``), the password in a URL's userinfo
-(``scp://user:PASS@host``), Junos ``## SECRET-DATA`` lines, and every value the caller
+(``scp://user:PASS@host``), an HTTP header's credentials (``Authorization: Basic V``), Junos
+``## SECRET-DATA`` lines, and every value the caller
 already knows to be secret (the SSH passwords from the secret store). Positional
 values without a keyword: the community of ``snmp-server host ADDR [version 1|2c]
 COMMUNITY``, ``rmon event N trap COMMUNITY`` and the ArubaOS ``mgmt-user NAME [ROLE] HASH``.
@@ -328,6 +329,11 @@ _ANYWHERE = (
     # scp://user:PASSWORD@host
     # (up to the last "@" before the path: a password may hold an "@")
     re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
+    # an HTTP header's credentials (a health monitor's custom headers, NetScaler `-customHeaders
+    # "Authorization: Basic V\r\n"`): the rest of the word, but for the header's `\r\n` and the
+    # string's closing quote at its end
+    re.compile(r'(?i)\b(?:proxy-)?authorization:\s*(?:basic|bearer|digest|token|negotiate|ntlm)\s+'
+               r'(?P<value>\S+?)(?=(?:\\r\\n)?"?(?:\s|$))'),
 )
 # positional values: no keyword in front of them, one table per platform (as Oxidized's
 # `cmd :secret` blocks, lib/oxidized/model/<platform>.rb), every table read on every device:
@@ -392,7 +398,7 @@ _POSITIONAL = tuple((re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE),
 # "psk: V", "password=V", "Passwort: V", "pw is V"
 _PROSE_VALUE = re.compile(
     r"(?i)(?<![\w<-])(?:password|passwort|kennwort|passwd|pwd|pw|secret|psk|passphrase|pre-shared-key|key"
-    r"|pin|pass|token|otp|passcode|community)(?:\s*[:=]|\s+is\b)\s*"
+    r"|pin|pass|token|otp|passcode|community|(?:x-)?api-?key|(?:x-)?auth-?token)(?:\s*[:=]|\s+is\b)\s*"
     rf"""(?P<value>{_QUOTED_VALUE}|(?!<secret:|<removed>)\S*[^\s"'])""")
 # sections whose `name` is a community (MikroTik `/snmp community`, FortiOS `config system
 # snmp community`): the header, and the word that holds the value inside
