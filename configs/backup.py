@@ -21,10 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Callable
 
+from configs import store as store_module
 from configs.changes import describe, migrate_markers
 from configs.platforms import platform_of
 from configs.scrub import LEGACY_MARKER, Fingerprinter, scrub_config
@@ -50,11 +51,9 @@ _PAGER = re.compile(PAGER)
 def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = None) -> str:
     """Pool task: the device's configuration, already scrubbed (markers keyed by
     ``fingerprint``; without it, by a key that lives as long as the process)."""
+    # (an answer with more than a few NUL bytes is a ParseError of the session, a few are removed:
+    # netops.access.pool._stray_nuls; git would store a NUL as a binary file, no diff, no audit)
     raw = session.show(platform_of(session.target.platform).config_command)
-    if (nul := raw.find("\x00")) >= 0:  # git would store it as a binary file, no diff, no audit
-        before = raw[:nul]
-        raise ParseError(f"the answer holds NUL bytes (the first at byte offset {len(config_bytes(before))}, line "
-                         f"{before.count(chr(10)) + 1}): not a text config (UTF-16, or line noise); not stored")
     if len(raw.strip().splitlines()) < 2 or _NOT_A_CONFIG.search(raw[:500]):
         # the answer is quoted in the error, which reaches output and logs: scrubbed too (a
         # one-line answer may be a config line with a secret)
@@ -64,7 +63,13 @@ def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = Non
     if _PAGER.search(raw):
         raise ParseError("the answer holds a pager prompt (--More--): paging is not switched off for this "
                          "session, so the config is incomplete; not stored")
-    return scrub_config(raw, session.target.secrets(), fingerprint, session.target.platform).text
+    text = scrub_config(raw, session.target.secrets(), fingerprint, session.target.platform).text
+    if (size := len(config_bytes(text))) > store_module.STORED_CONFIG_MAX_BYTES:
+        # a marker is longer than most secrets: an answer just under the store's limit can pass it, and a
+        # file the store refuses to read back would be a backup no audit or diff can use
+        raise ParseError(f"the scrubbed config is {size:,} bytes, more than the store reads back "
+                         f"({store_module.STORED_CONFIG_MAX_BYTES:,} bytes at most); not stored")
+    return text
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class DeviceBackup:
     change: Change | None
     error: str | None = None
     changes: tuple[str, ...] = ()  # sections touched, secrets changed
-    warning: str | None = None  # stored, but worth knowing (bytes that are not UTF-8)
+    warning: str | None = None  # stored, but worth knowing (stray NUL bytes removed, bytes that are not UTF-8)
 
     def as_dict(self) -> dict:
         return {"device": self.device, "status": str(self.status),
@@ -118,8 +123,10 @@ def run_backup(
     """``fingerprint`` keys the secret markers (``netops.secrets.fingerprint_key``): the
     same key on every run, or every secret shows as changed."""
     store = workspace.store()
-    results = sorted(pool.run(targets, partial(fetch_config, fingerprint=fingerprint), on_result)
-                     + list(unusable), key=lambda r: r.device)
+    fetched_now = pool.run(targets, partial(_fetch_for_backup, fingerprint=fingerprint), on_result)
+    removed = {r.device: r.value[1] for r in fetched_now if r.ok}
+    results = sorted([replace(r, value=r.value[0]) if r.ok else r for r in fetched_now] + list(unusable),
+                     key=lambda r: r.device)
     report = BackupReport()
     fetched = [r for r in results if r.ok]
     try:
@@ -132,8 +139,9 @@ def run_backup(
                 if change == Change.CHANGED:
                     before = config_text(committed[result.device])
                     changes = tuple(escaped(item) for item in describe(before, result.value))
+            warnings = [removed.get(result.device), result.ok and not_utf8_warning(result.value) or None]
             report.devices.append(DeviceBackup(result.device, result.status, change, result.error, changes,
-                                               result.ok and not_utf8_warning(result.value) or None))
+                                               "; ".join(w for w in warnings if w) or None))
         report.message = commit_message(report, dt.datetime.now(dt.timezone.utc))
         report.commit = store.commit(report.message, [d.device for d in report.devices if d.change])
     except BaseException:  # a file that cannot be written, git failing, Ctrl-C: all or nothing, here only
@@ -141,6 +149,13 @@ def run_backup(
         raise
     _record(workspace, report)
     return report
+
+
+def _fetch_for_backup(session: DeviceSession, fingerprint: Fingerprinter) -> tuple[str, str | None]:
+    """Pool task of a backup: the scrubbed config, and what was removed from the device's answer
+    before it was read (stray NUL bytes), for the run's report."""
+    config = fetch_config(session, fingerprint)
+    return config, None if session.stray_nuls is None else str(session.stray_nuls)
 
 
 def commit_message(report: BackupReport, when: dt.datetime) -> str:

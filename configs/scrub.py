@@ -41,7 +41,8 @@ and encoding first, and ``password-auth`` (an ONT's password), ``checkcode``,
 Anywhere in a line, also in descriptions and banners: crypt strings (``$1$``, ``$5$``,
 ``$6$``, ``$8$``, ``$9$``, ``$14$``...), Huawei's fenced ciphertexts (``%^%#...%^%#``,
 ``%$%$...%$%$``, ``%@%@...%@%@``, ``%#%#...%#%#``), the password in a URL's userinfo
-(``scp://user:PASS@host``), Junos ``## SECRET-DATA`` lines, and every value the caller
+(``scp://user:PASS@host``), an HTTP header's credentials (``Authorization: Basic V``), Junos
+``## SECRET-DATA`` lines, and every value the caller
 already knows to be secret (the SSH passwords from the secret store). Positional
 values without a keyword: the community of ``snmp-server host ADDR [version 1|2c]
 COMMUNITY``, ``rmon event N trap COMMUNITY`` and the ArubaOS ``mgmt-user NAME [ROLE] HASH``.
@@ -59,7 +60,9 @@ are); where it might be a keyword too, the word after it goes as well. Right aft
 the value (``username u password auth-pass x``, ``tacacs-server key pre-shared-secret x``: IOS has
 no keyword chain there), but for the chains other grammars have there (Comware ``key
 authentication cipher V``, Junos ``key 1 secret V``, IOS-XR ``key-string password V``, encodings).
-A word that starts with ``-`` where a value stands is the value (``password -password x``).
+A word that starts with ``-`` where a value stands is the value (``password -password x``); elsewhere
+it is an option, its camelCase name read by its parts (NetScaler ``-radKey V``, ``-ldapBindDnPassword
+"V"``; an algorithm after an option is its argument: ``-authType SHA -authPasswd V``).
 After IOS type ``0`` the value is plain text whatever it looks like (``password 0 auth-pass x``,
 ``0 md5 x``), and an encoding or digest as the last word (``enable secret md5``) is the value.
 The short words ``pass``, ``pin``, ``token`` and ``otp`` (and ``*-pin``, ``*-otp``) are
@@ -169,7 +172,10 @@ _KEYWORD = re.compile(
     # IS-IS `auth-password-l1` and `ENC` (FortiOS puts it before every encrypted value: `set history0 ENC V`)
     r"|configsyncpasswd|communityname|communitystring|admpw|pswd|esecret|ekey|.+[-_.]ekey|preshare|enc"
     r"|history[01]"  # FortiOS: an administrator's former password hashes
-    r"|(?:.+[-_.])?(?:password|passwd|secret|pass-phrase|passphrase)-hash(?:ed)?|(?:.+-)?password-l\d)"
+    r"|(?:.+[-_.])?(?:password|passwd|secret|pass-phrase|passphrase)-hash(?:ed)?|(?:.+-)?password-l\d"
+    # session 13: ArubaOS `wepkey1`..`wepkey4` (static WEP keys), `wpa-hexkey`, `ikepsk` (AP provisioning),
+    # VRP `radius-server shared-key-cipher V`, NetScaler `add ssl certKey ... -passplain V`
+    r"|wep-?key[1-4]?|wpa-hexkey|hexkey|ikepsk|ikepsk-hex|.+-key-cipher|passplain)"
 )
 # in a `name=value` pair (and JSON, XML) a name that *ends* in a credential word names one too
 # (Ingate `trunkuserpassword=`, `configencpassphrase=`, `eabhmackey=`, `authtoken=`); not in CLI
@@ -323,6 +329,11 @@ _ANYWHERE = (
     # scp://user:PASSWORD@host
     # (up to the last "@" before the path: a password may hold an "@")
     re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
+    # an HTTP header's credentials (a health monitor's custom headers, NetScaler `-customHeaders
+    # "Authorization: Basic V\r\n"`): the rest of the word, but for the header's `\r\n` and the
+    # string's closing quote at its end
+    re.compile(r'(?i)\b(?:proxy-)?authorization:\s*(?:basic|bearer|digest|token|negotiate|ntlm)\s+'
+               r'(?P<value>\S+?)(?=(?:\\r\\n)?"?(?:\s|$))'),
 )
 # positional values: no keyword in front of them, one table per platform (as Oxidized's
 # `cmd :secret` blocks, lib/oxidized/model/<platform>.rb), every table read on every device:
@@ -387,7 +398,7 @@ _POSITIONAL = tuple((re.compile(pattern.replace(" ", r"[ \t]+"), re.IGNORECASE),
 # "psk: V", "password=V", "Passwort: V", "pw is V"
 _PROSE_VALUE = re.compile(
     r"(?i)(?<![\w<-])(?:password|passwort|kennwort|passwd|pwd|pw|secret|psk|passphrase|pre-shared-key|key"
-    r"|pin|pass|token|otp|passcode|community)(?:\s*[:=]|\s+is\b)\s*"
+    r"|pin|pass|token|otp|passcode|community|(?:x-)?api-?key|(?:x-)?auth-?token)(?:\s*[:=]|\s+is\b)\s*"
     rf"""(?P<value>{_QUOTED_VALUE}|(?!<secret:|<removed>)\S*[^\s"'])""")
 # sections whose `name` is a community (MikroTik `/snmp community`, FortiOS `config system
 # snmp community`): the header, and the word that holds the value inside
@@ -707,11 +718,13 @@ def _unquoted(line: str, span: tuple[int, int]) -> tuple[int, int]:
 
 def _word(token: str) -> str:
     """A token as the keyword reader compares it: without a Junos `;`, a pair's `=` and the `-`
-    of an option (NetScaler, tmsh `-password V -encrypted`)."""
+    of an option (NetScaler, tmsh `-password V -encrypted`). An option's name is camelCase, its
+    parts joined as a CLI word's (NetScaler `-radKey` -> `rad-key`, `-ldapBindDnPassword` ->
+    `ldap-bind-dn-password`, `-authPasswd` -> `auth-passwd`): session 13 found those values kept."""
     if len(token) < 2:
         return token.lower()
-    word = token.rstrip(";").rstrip("=").lower()
-    return word[1:] if _is_option(word) else word
+    word = token.rstrip(";").rstrip("=")
+    return _camel_parts(word[1:]) if _is_option(word) else word.lower()
 
 
 def _is_option(token: str) -> bool:
@@ -744,7 +757,12 @@ def _names_credential(name: str) -> bool:
 
 def _hyphenated(name: str) -> str:
     """A JSON/XML name as a CLI word: `PreSharedKey` -> `pre-shared-key`, `ns:password` -> `password`."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name.rsplit(":", 1)[-1]).lower()
+    return _camel_parts(name.rsplit(":", 1)[-1])
+
+
+def _camel_parts(name: str) -> str:
+    """A camelCase name as a CLI word, lower case and its parts joined by `-`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()
 
 
 def _untyped(keyword: str) -> bool:
@@ -781,8 +799,9 @@ def _keyword_values(line: str, dialect: Dialect,
             continue
         if word in _PROSE_WORDS:
             break
-        if not (_arms(words, i) or (word in section and i + 1 < len(words))):
-            i += 1
+        if not (_arms(words, i) or (word in section and i + 1 < len(words))) or (
+                i - 1 in options and _ALGORITHM.fullmatch(word) and not _is_keyword(words[i - 1])):
+            i += 1  # (NetScaler `-authType SHA -authPasswd V`: the algorithm is an option's argument)
             continue
         value = _value_after(words, i, dialect.brackets, options)
         if value is None:
@@ -911,6 +930,11 @@ _SONICOS_VALUE = re.compile(r"\d,")
 _SIZES = frozenset({"96", "128", "160", "192", "224", "256", "384", "512"})
 
 
+# NetScaler's commands (`add authentication ldapAction NAME ...`) and the entity types they name
+_NETSCALER_VERBS = frozenset({"add", "set", "unset", "rm", "bind", "unbind", "show", "enable", "disable"})
+_NETSCALER_ENTITY = re.compile(r"[a-z0-9]+(?:action|policy|policylabel|params|parameter|service|vserver|profile)")
+
+
 def _arms(words: list[str], i: int) -> bool:
     """Does the word at ``i`` introduce a value here?"""
     word, before = words[i], words[i - 1] if i else ""
@@ -940,6 +964,8 @@ def _arms(words: list[str], i: int) -> bool:
     if word == "authentication" and before in {"login", "ppp", "arap", "enable", "dot1x", "nasi",
                                                "primary", "secondary"}:
         return False  # `login authentication LIST`: a method list's name; Comware `primary authentication ADDR`
+    if word == "authentication" and i == 1 and before in _NETSCALER_VERBS and _NETSCALER_ENTITY.fullmatch(nxt or ""):
+        return False  # NetScaler `add authentication radiusAction NAME -radKey V`: an entity's type, its options follow
     if word in {"authentication", "accounting"} and nxt is not None and _ADDRESS.match(nxt) and i + 2 < len(words):
         return False  # VRP `radius-server authentication ADDR PORT shared-key cipher V`: a server
     if word == "ascii" and words[i - 2:i - 1] == ["option"]:
@@ -975,6 +1001,7 @@ _KEYWORD_PARTS = frozenset("""
     psk psksecret pksecret wpa wpa2 wpa3 wep passphrase phrase pass pw pwd passcode pin pincode code token otp
     apikey api encrypt encrypted enc value trap group name securityname checkcode mode privacy priv cak admpw
     configsyncpasswd hash hashed history0 history1 l1 l2
+    wep wepkey wepkey1 wepkey2 wepkey3 wepkey4 key1 key2 key3 key4 hexkey ikepsk passplain
     md5 sha sha1 sha224 sha256 sha384 sha512 hmac text plain plaintext clear cleartext cipher ciphertext
     ascii hex hexadecimal simple
     set hello message digest server client local remote enable login user admin console snmp ntp bgp ospf

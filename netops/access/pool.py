@@ -211,13 +211,20 @@ class DeviceSession:
         deadline = time.monotonic() + self.target.read_timeout_s
         prompt = re.escape(self._connection.find_prompt().strip())
         channel = getattr(self._connection, "channel", None)
-        if isinstance(channel, _ByteFaithfulChannel):
-            channel.budget = ANSWER_MAX_BYTES
-        try:
+        self.stray_nuls = None
+        if not isinstance(channel, _ByteFaithfulChannel):
             return self._show(command, prompt, deadline, textfsm)
+        channel.begin_answer(command)
+        try:
+            answer = self._show(command, prompt, deadline, textfsm)
         finally:
-            if isinstance(channel, _ByteFaithfulChannel):
-                channel.budget = None
+            channel.budget = None
+        if channel.nuls:
+            self.stray_nuls = _stray_nuls(channel.nuls, channel.received, channel.answer_offset(channel.first_nul))
+        return answer
+
+    #: the NUL bytes removed from the last answer (None: it held none), see _stray_nuls
+    stray_nuls: StrayNuls | None = None
 
     def _show(self, command: str, prompt: str, deadline: float, textfsm: bool) -> Any:
         # netmiko searches the answer after each read (all of it up to 2 MB, then its last 20 reads): the
@@ -272,6 +279,34 @@ class DeviceSession:
         return body + re.match(rf"(?:^|[\r\n]){prompt}[ \t]*", text[found.start():]).group()
 
 
+@dataclass(frozen=True)
+class StrayNuls:
+    """NUL bytes removed from an answer: how many, and the first one's offset in the answer as the
+    device sent it (its echo of the command included; not in netmiko's text, whose line breaks and
+    echo differ)."""
+
+    count: int
+    first_offset: int
+
+    def __str__(self) -> str:
+        return (f"{self.count} stray NUL byte{'s' if self.count > 1 else ''} removed from the answer (the first at "
+                f"byte offset {self.first_offset} of the device's answer)")
+
+
+#: an answer in which more than this share of the bytes are NUL is no text: UTF-16 text (a NUL every
+#: other byte) or line noise. Fewer are padding, as some firmware sends (netmiko removes every NUL
+#: for Dell Isilon; a Telnet-style bare CR is `\r\0`, one per line at most): they are removed
+NUL_SHARE_MAX = 0.1
+
+
+def _stray_nuls(nuls: int, received: int, first: int) -> StrayNuls:
+    """The verdict on an answer's NUL bytes: a few (removed, returned), or a ParseError."""
+    if nuls > NUL_SHARE_MAX * received:
+        raise ParseError(f"the answer holds NUL bytes ({nuls} of its {received} bytes, the first at byte offset "
+                         f"{first} of the device's answer): not text (UTF-16, or line noise); nothing of it is used")
+    return StrayNuls(nuls, first)
+
+
 def _end_patterns(prompt: str) -> tuple[re.Pattern, re.Pattern]:
     """(fresh, confirmed) for ``prompt`` (escaped): a prompt ending the text on a line of its own,
     and the answer's prompt followed by the bare Enter's. Both end at \\Z and span at most 1 and 3
@@ -319,6 +354,10 @@ class _RejectUnknownHostKey(paramiko.MissingHostKeyPolicy):
 _CLOSED = "Channel stream closed by remote device."  # netmiko's words for it
 
 
+# how far into an answer the device's echo of the command is looked for
+_ECHO_WINDOW = 64 * 2**10
+
+
 class _ByteFaithfulChannel(SSHChannel):
     """netmiko decodes each read on its own with errors="ignore": a byte that is not UTF-8
     is dropped without a trace, and so is a UTF-8 character split between two reads.
@@ -331,6 +370,23 @@ class _ByteFaithfulChannel(SSHChannel):
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         #: bytes the answer being read may still bring (DeviceSession.show sets it; None: no limit)
         self.budget: int | None = None
+        #: the answer being read as the device sent it (DeviceSession.show resets them): its bytes, its
+        #: NUL bytes (removed from what is read), where the first of them stood and where the device's
+        #: echo of the command began (bytes of an earlier prompt may come first)
+        self.received = 0
+        self.nuls = 0
+        self.first_nul: int | None = None
+        self.echo_at: int | None = None
+        self._echo, self._head = b"", b""
+
+    def begin_answer(self, command: str) -> None:
+        self.budget, self.received, self.nuls, self.first_nul = ANSWER_MAX_BYTES, 0, 0, None
+        self.echo_at, self._echo, self._head = None, command.encode(), b""
+
+    def answer_offset(self, at: int) -> int:
+        """A byte offset of what was read since ``begin_answer`` as an offset in the device's answer
+        (from its echo of the command; from the first byte read when no echo was seen)."""
+        return at - self.echo_at if self.echo_at is not None and at >= self.echo_at else at
 
     def read_buffer(self) -> str:
         if self.remote_conn is not None and not self.remote_conn.recv_ready() and (
@@ -348,6 +404,17 @@ class _ByteFaithfulChannel(SSHChannel):
             if self.budget < 0:
                 raise ParseError(f"the answer passed {ANSWER_MAX_BYTES / 2**20:g} MiB without ending (a device paging "
                                  "or repeating without end?); nothing of it is used")
+            # NUL bytes go before netmiko reads the text: its line breaks would count `\r\0\n` (a Telnet-style
+            # CR NUL) as two, and a NUL after the prompt would hide the prompt (DeviceSession.show judges them)
+            if self.echo_at is None and len(self._head) < _ECHO_WINDOW:
+                self._head += data
+                if (echo := self._head.find(self._echo)) >= 0:
+                    self.echo_at = echo
+            start, self.received = self.received, self.received + len(data)
+            if (at := data.find(b"\0")) >= 0:
+                self.first_nul = start + at if self.first_nul is None else self.first_nul
+                self.nuls += data.count(b"\0")
+                data = data.replace(b"\0", b"")
         return self._decoder.decode(data)
 
 

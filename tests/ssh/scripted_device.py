@@ -18,6 +18,12 @@ answers ``show running-config`` as ``behaviour`` says:
 ``endless``     page after page of the config, each ending in a pager prompt it erases at once, for ever
 ``repeat``      the first ``cut`` lines over and over, for ever
 ``pause_twice`` as ``pause_in_line``, and again before the next line's line break, five times as long
+``hold_enter``  the answer up to the ``cut``-th line's line break; once the client's next line (its bare
+                Enter) came, the next line (its line break and text), then nothing until the client sends
+                more: the Enter's answer is held back for longer than any wait (no timing: what the client
+                reads for the answer is fixed)
+``nul_padded``  the config with a NUL byte after each line break and after the prompt (firmware padding)
+``nul_flood``   the config, then ``cut`` KiB of NUL bytes, then the prompt (line noise)
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import threading
 import paramiko
 
 BEHAVIOURS = ("whole", "close_mid", "hang_mid", "pager", "pause_mid", "pause_in_line", "silent", "utf16", "endless",
-              "repeat", "pause_twice")
+              "repeat", "pause_twice", "hold_enter", "nul_padded", "nul_flood")
 
 
 def ios_config(hostname: str, interfaces: int = 48) -> str:
@@ -75,6 +81,7 @@ class ScriptedDevice:
         self.prompt = prompt if prompt is not None else f"{hostname}#"
         self.stopping = threading.Event()
         self.served = 0  # show running-config answers begun
+        self._held: str | None = None  # hold_enter: what the client's Enter brings
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         self._transports: list[paramiko.Transport] = []
@@ -147,6 +154,12 @@ class ScriptedDevice:
 
     def _answer(self, channel: paramiko.Channel, transport: paramiko.Transport, command: str) -> bool:
         """Answer one command line; False when the session is over."""
+        if self._held:  # hold_enter: the client's Enter after the first part
+            self._send(channel, self._held)
+            self._held = ""
+            return True
+        if self._held == "":  # the client has read its answer and sent more: a terminal as before
+            self._held = None
         channel.sendall(f"{command}\r\n".encode())  # the echo, as a device's terminal gives it
         if command != "show running-config":
             channel.sendall(f"{self.prompt}".encode())
@@ -156,6 +169,12 @@ class ScriptedDevice:
         answer = "\r\n".join(lines) + f"\r\n{self.prompt}"
         if self.behaviour == "whole":
             self._send(channel, answer)
+            return True
+        if self.behaviour == "nul_padded":
+            self._send(channel, answer.replace("\r\n", "\r\n\0") + "\0")
+            return True
+        if self.behaviour == "nul_flood":
+            self._send(channel, "\r\n".join(lines) + "\r\n" + "\0" * (self.cut * 1024) + f"\r\n{self.prompt}")
             return True
         if self.behaviour == "utf16":
             # (the CLI's own line break and prompt after it are ASCII)
@@ -173,6 +192,13 @@ class ScriptedDevice:
                 self._send(channel, answer[len("\r\n".join(lines[:start])):len("\r\n".join(lines[:end]))])
                 self.stopping.wait(pause)
             self._send(channel, answer[len("\r\n".join(lines[:self.cut + 1])):])
+            return True
+        if self.behaviour == "hold_enter":
+            first = len("\r\n".join(lines[:self.cut]))
+            second = answer.find("\r\n", first + 2)
+            second = len(answer) if second < 0 else second  # (after the config's last line: the prompt)
+            self._held = answer[first:second]
+            self._send(channel, answer[:first])
             return True
         if self.behaviour in ("pause_in_line", "pause_mid"):  # a slow device: the rest comes, only later
             # before the cut-th line's line break, or after it

@@ -1,0 +1,118 @@
+"""Session 13: what the store could never read back, and stray NUL bytes.
+
+Scripted IOS switches on loopback (tests/ssh/scripted_device.py), backed up with the CLI.
+
+* Scrubbing lengthens a config (a marker is longer than most secrets): an answer just under the
+  store's read limit (configs.store.STORED_CONFIG_MAX_BYTES) could pass it once scrubbed, and be
+  written as a file the store then refuses to read (an audit and diff dead end). The size is
+  checked after scrubbing: that device fails alone, saying so.
+* A stray NUL byte (padding some firmware sends; netmiko removes every NUL for Dell Isilon, a
+  Telnet-style bare CR is `\r\0`) failed a device's backup on every run. A few are removed before
+  netmiko reads the answer (its line breaks would read `\r\n\0`... apart, a NUL after the prompt
+  would hide it), and the run's report says how many and where the first stood in the device's
+  answer; an answer whose bytes are more than 10 % NUL (UTF-16, line noise) still fails.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from configs import store as store_module
+from configs.scrub import scrub_config
+from configs.store import config_bytes, file_name
+from tests.ssh.scripted_device import ScriptedDevice, ios_config
+from tests.ssh.test_failures_hunt import PASSWORD, USER, backup, hunt_workspace
+
+
+def _with_short_secrets(hostname: str, count: int) -> str:
+    """An IOS config with ``count`` short community strings (each marker is ~30 bytes longer)."""
+    return ios_config(hostname, 4).replace("line vty 0 4", "".join(
+        f"snmp-server community c{n:03d} RO\n" for n in range(count)) + "line vty 0 4")
+
+
+def test_a_config_that_scrubbing_pushes_over_the_store_limit_fails_alone(tmp_path, monkeypatch):
+    config = _with_short_secrets("s-grows", 200)
+    raw, scrubbed = len(config_bytes(config)), len(config_bytes(scrub_config(config).text))
+    assert scrubbed > raw + 200 * 20
+    # the limit between the two: the answer as the device sent it fits, the scrubbed one does not
+    monkeypatch.setattr(store_module, "STORED_CONFIG_MAX_BYTES", raw + (scrubbed - raw) // 2)
+    devices = {"s-control": ScriptedDevice("s-control", USER, PASSWORD, config=ios_config("s-control", 4)),
+               "s-grows": ScriptedDevice("s-grows", USER, PASSWORD, config=config)}
+    for device in devices.values():
+        device.__enter__()
+    try:
+        code, report = backup(hunt_workspace(tmp_path, devices))
+    finally:
+        for device in devices.values():
+            device.__exit__(None, None, None)
+    by_device = {d["device"]: d for d in report["devices"]}
+    assert code == 3, report
+    assert by_device["s-control"]["status"] == "ok" and by_device["s-control"]["change"] == "new"
+    grows = by_device["s-grows"]
+    assert grows["status"] == "parse_error" and grows["change"] is None, grows
+    assert "more than the store reads back" in grows["error"] and "\n" not in grows["error"], grows
+    repo = tmp_path / "ws" / "repo"
+    assert sorted(p.name for p in repo.glob("*.cfg")) == [file_name("s-control")]
+    # what is stored, the store reads back
+    assert store_module.GitConfigStore(repo).read("s-control").rstrip().endswith("end")
+
+
+def _backup(tmp_path, devices: dict[str, ScriptedDevice]) -> tuple[int, dict]:
+    for device in devices.values():
+        device.__enter__()
+    try:
+        return backup(hunt_workspace(tmp_path, devices))
+    finally:
+        for device in devices.values():
+            device.__exit__(None, None, None)
+
+
+def test_a_few_stray_nul_bytes_are_removed_and_the_report_says_so(tmp_path):
+    # the same config three ways: clean, one NUL inside a description, a NUL after every line
+    # break and after the prompt; the stored files are the same, byte for byte
+    config = ios_config("n-x", 6)
+    one_nul = config.replace(" description Raum 2", " description Raum \x002")
+    devices = {"n-clean": ScriptedDevice("n-clean", USER, PASSWORD, config=config.replace("n-x", "n-clean")),
+               "n-one": ScriptedDevice("n-one", USER, PASSWORD, config=one_nul.replace("n-x", "n-one")),
+               "n-padded": ScriptedDevice("n-padded", USER, PASSWORD, "nul_padded",
+                                          config=config.replace("n-x", "n-padded"))}
+    code, report = _backup(tmp_path, devices)
+    by_device = {d["device"]: d for d in report["devices"]}
+    assert code == 0, report
+    assert {d: r["change"] for d, r in by_device.items()} == dict.fromkeys(devices, "new"), report
+    repo = tmp_path / "ws" / "repo"
+    stored = {name: (repo / file_name(name)).read_bytes() for name in devices}
+    assert b"\0" not in b"".join(stored.values())
+    assert {name: text.replace(name.encode(), b"N") for name, text in stored.items()} == dict.fromkeys(
+        devices, stored["n-clean"].replace(b"n-clean", b"N"))  # no line break doubled, nothing lost
+    assert by_device["n-clean"]["warning"] is None
+    # the offset is the device's: its echo of the command and its \r\n line breaks counted
+    echo = b"show running-config\r\n"
+    answer = one_nul.replace("n-x", "n-one").replace("\n", "\r\n").encode()
+    at = len(echo) + answer.index(b"\0")
+    assert by_device["n-one"]["warning"] == (
+        f"1 stray NUL byte removed from the answer (the first at byte offset {at} "
+        "of the device's answer)")
+    lines = config.removesuffix("\n").count("\n") + 1
+    padded = by_device["n-padded"]["warning"]
+    # a NUL after each of the config's line breaks, the one before the prompt and the prompt
+    assert padded.startswith(f"{lines + 1} stray NUL bytes removed from the answer"), padded
+    first = len(echo) + len(config.replace("n-x", "n-padded").split("\n")[0].encode()) + 2
+    assert padded.endswith(f"(the first at byte offset {first} of the device's answer)"), padded
+    log = subprocess.run(["git", "-C", str(repo), "log", "--format=%B"], capture_output=True, text=True).stdout
+    assert "3 new" in log and "0 failed" in log
+
+
+def test_an_answer_mostly_nul_fails_alone_with_the_devices_offset(tmp_path):
+    config = ios_config("f-flood", 4)
+    devices = {"f-control": ScriptedDevice("f-control", USER, PASSWORD, config=ios_config("f-control", 4)),
+               "f-flood": ScriptedDevice("f-flood", USER, PASSWORD, "nul_flood", cut=8, config=config)}
+    code, report = _backup(tmp_path, devices)
+    by_device = {d["device"]: d for d in report["devices"]}
+    assert code == 3 and by_device["f-control"]["change"] == "new", report
+    flood = by_device["f-flood"]
+    offset = len(b"show running-config\r\n") + len(config.replace("\n", "\r\n").encode())
+    assert flood["status"] == "parse_error" and flood["change"] is None, flood
+    assert "NUL bytes (8192 of its" in flood["error"] and f"the first at byte offset {offset} of the device's answer" \
+        in flood["error"] and "\n" not in flood["error"], flood
+    assert sorted(p.name for p in (tmp_path / "ws" / "repo").glob("*.cfg")) == [file_name("f-control")]
