@@ -113,13 +113,31 @@ def describe(url: str) -> str:
     if path is not None:
         return str(path)
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):  # not even a URL: its password (``scheme://user:password@``) masked
-        return _USERINFO_PASSWORD.sub(r"\1***@", url)
+        shown = _USERINFO_PASSWORD.sub(r"\1***@", url)
+    return _QUERY_PASSWORD.sub(r"\1***", shown)  # libpq takes ?password= too
 
 
 #: ``scheme://user:password@`` at the start of a URL SQLAlchemy cannot read
 _USERINFO_PASSWORD = re.compile(r"^([^:/?#]+://[^:/?#@]*:)[^@]*@")
+#: a password given as a query parameter (``?password=...``, ``&sslpassword=...``)
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&\s\"']*", re.IGNORECASE)
+#: ``scheme://user:password@`` anywhere in a driver's message (libpq quotes the URI it could not parse)
+_QUOTED_USERINFO_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@\"']*:)[^\s@\"']*@")
+
+
+def _without_passwords(detail: str, url: str) -> str:
+    """A driver's ``detail`` with the password of ``url`` masked wherever it stands in it."""
+    detail = _QUERY_PASSWORD.sub(r"\1***", _QUOTED_USERINFO_PASSWORD.sub(r"\1***@", detail))
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return detail
+    for password in (parsed.password, parsed.query.get("password"), parsed.query.get("sslpassword")):
+        if isinstance(password, str) and password and password != "***":  # (str(engine.url) masks it already)
+            detail = detail.replace(password, "***")
+    return detail
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -543,7 +561,7 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     """A driver error as one line with advice: DatabaseError (exit 4), or a NetopsError
     (exit 2) when the database refused the data given."""
     where = describe(url)
-    detail = " ".join(str(getattr(exc, "orig", exc) or exc).split())
+    detail = _without_passwords(" ".join(str(getattr(exc, "orig", exc) or exc).split()), url)
     if len(detail) > MESSAGE_CHARS:
         detail = detail[:MESSAGE_CHARS] + "…"
     low = detail.lower()
