@@ -29,6 +29,7 @@ from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy import MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
@@ -37,6 +38,7 @@ from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError,
 from netops.dbapi import (HEAD_SCHEMA, MIGRATIONS, SQLITE_HEADER, head_revision, head_tables, known_revisions,
                           postgres_connect_args, sqlite_connect, sqlite_read_only)
 from netops.errors import DatabaseError, NetopsError
+from netops.secrets import MASK, Secret, scrub
 from netops.settings import DB_ENV, DEFAULT_LOCK_TIMEOUT_S, LOCK_TIMEOUT_ENV
 
 if TYPE_CHECKING:  # Alembic and SQLModel are imported where used, not by every command
@@ -114,30 +116,40 @@ def describe(url: str) -> str:
         return str(path)
     try:
         shown = make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):  # not even a URL: its password (``scheme://user:password@``) masked
-        shown = _USERINFO_PASSWORD.sub(r"\1***@", url)
-    return _QUERY_PASSWORD.sub(r"\1***", shown)  # libpq takes ?password= too
+    except (ArgumentError, ValueError):  # not even a URL
+        shown = url
+    return _password_shapes_masked(shown)  # (the user part, and libpq's ?password= too)
 
 
-#: ``scheme://user:password@`` at the start of a URL SQLAlchemy cannot read
-_USERINFO_PASSWORD = re.compile(r"^([^:/?#]+://[^:/?#@]*:)[^@]*@")
-#: a password given as a query parameter (``?password=...``, ``&sslpassword=...``)
-_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&\s\"']*", re.IGNORECASE)
-#: ``scheme://user:password@`` anywhere in a driver's message (libpq quotes the URI it could not parse)
-_QUOTED_USERINFO_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@\"']*:)[^\s@\"']*@")
+#: a password however a library's message may carry it: in a URL's user part
+#: (``scheme://user:PASSWORD@host``) or as a libpq connection option (``password=PASSWORD``)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_OPTION_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
 
 
-def _without_passwords(detail: str, url: str) -> str:
-    """A driver's ``detail`` with the password of ``url`` masked wherever it stands in it."""
-    detail = _QUERY_PASSWORD.sub(r"\1***", _QUOTED_USERINFO_PASSWORD.sub(r"\1***@", detail))
+def redact_url(text: str, url: str) -> str:
+    """``text`` (an error message, a child's stderr) without the database password: the URL as
+    given becomes the URL without password (or the mask, when it does not parse), then the
+    password itself (as given and percent-encoded) and anything shaped like a password
+    (fail-safe for messages nobody foresaw: a driver echoing its connection string) are masked."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
-        return detail
-    for password in (parsed.password, parsed.query.get("password"), parsed.query.get("sslpassword")):
-        if isinstance(password, str) and password and password != "***":  # (str(engine.url) masks it already)
-            detail = detail.replace(password, "***")
-    return detail
+        parsed = None
+    if url:
+        text = text.replace(url, parsed.render_as_string(hide_password=True) if parsed else MASK)
+    password = parsed.password if parsed else None
+    if password:
+        text = scrub(text, [Secret(form) for form in sorted({password, quote(password, safe=""),
+                                                             quote_plus(password)}, key=len, reverse=True)])
+    return _password_shapes_masked(text)
+
+
+def _password_shapes_masked(text: str) -> str:
+    """``text`` with anything shaped like a password masked (fail-safe for messages nobody
+    foresaw: libpq quotes a URI it cannot parse, password and all)."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{MASK}@", text)
+    return _OPTION_PASSWORD.sub(lambda m: f"{m[1]}{MASK}", text)
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -561,7 +573,7 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     """A driver error as one line with advice: DatabaseError (exit 4), or a NetopsError
     (exit 2) when the database refused the data given."""
     where = describe(url)
-    detail = _without_passwords(" ".join(str(getattr(exc, "orig", exc) or exc).split()), url)
+    detail = redact_url(" ".join(str(getattr(exc, "orig", exc) or exc).split()), url)
     if len(detail) > MESSAGE_CHARS:
         detail = detail[:MESSAGE_CHARS] + "…"
     low = detail.lower()
