@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test fuzz debian-packages bench clean
+.PHONY: demo test fuzz hunt-files debian-packages bench clean
 
 # setup.py builds the exporter's C reader (a compiler and Python's headers: build-packages.txt,
 # installed first when missing); a changed source is built again
@@ -35,6 +35,11 @@ fuzz: $(STAMP)
 	for round in $$(seq $(FUZZ_ROUNDS)); do \
 	  $(BIN)/python -m pytest -m hypothesis --hypothesis-profile=hunt --hypothesis-show-statistics -q || exit 1; \
 	done
+
+## hunt-files: every path a user gives, fed awkward paths and contents, as the installed netops (not part of `make test`)
+HUNT_JOBS ?= 2
+hunt-files: $(STAMP)
+	$(BIN)/python -m tests.hunt_paths --jobs $(HUNT_JOBS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

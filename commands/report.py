@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,27 +17,44 @@ app = typer.Typer(invoke_without_command=True)  # its help is in cli.GROUPS
 
 
 def _http_url(value: str | None) -> str | None:
-    """A base URL the report can query: http(s)://host[:port][/path] (else usage, exit 2)."""
+    """A base URL the report can query: http(s)://host[:port][/path] (else usage, exit 2).
+
+    No message echoes more of a refused URL than its scheme and host name (``_shown``): the
+    line reaches CI logs, and a password or token may stand in any other part of it."""
     if value is None:
         return None
-    if "@" in value:
+    if "@" in unicodedata.normalize("NFKC", value):  # (a full-width ＠ is read as @ by urlsplit's check)
         # urllib sends no credentials from the URL (the query fails), and the URL goes into the
-        # report's note and the error line: a password there would be published, so it is
-        # refused before any message could echo it
+        # report's note and the error line: a password there would be published
         raise typer.BadParameter("a user or password in the URL is not supported")
     try:
         parts = urlsplit(value)
+    except ValueError:  # a [ left open, characters that normalise to / ? # :
+        raise typer.BadParameter(f"{_shown(value)} is no URL, e.g. http://prometheus:9090") from None
+    try:
         parts.port  # noqa: B018  (raises on a port that is no number or out of range)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r}: {exc}") from None
+    except ValueError:  # (not urllib's message: it echoes the port, and http://admin:s3cret has one)
+        raise typer.BadParameter(f"{_shown(value)}: the port is no number in 0-65535") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise typer.BadParameter(f"{value!r} is not an http(s) URL, e.g. http://prometheus:9090")
-    if parts.query or parts.fragment:  # the API path goes after the base: ?x/api/v1/query asks the wrong page;
-        # not echoed: a query may hold a token (?token=...), and this line reaches CI logs
-        hidden = {"query": "...", "fragment": ""} if parts.query else {"fragment": "..."}
-        shown = parts._replace(**hidden).geturl()
-        raise typer.BadParameter(f"{shown!r}: a base URL has no ?query or #fragment, e.g. http://prometheus:9090")
-    return value
+        raise typer.BadParameter(f"{_shown(value)} is not an http(s) URL, e.g. http://prometheus:9090")
+    if parts.query or parts.fragment:  # the API path goes after the base: ?x/api/v1/query asks the wrong page
+        raise typer.BadParameter(f"{_shown(value)}: a base URL has no ?query or #fragment, "
+                                 "e.g. http://prometheus:9090")
+    return parts.geturl()  # (urlsplit drops tabs and line breaks: the runtime errors stay one line)
+
+
+#: a URL's scheme and host name, up to the first character that belongs to neither
+_SCHEME_AND_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9._-]*")
+
+
+def _shown(value: str) -> str:
+    """``value`` as an error line may show it: its scheme and host name, ``...`` for the rest
+    (a port, a path, a ?query, a #fragment may hold a secret: ``http://admin:s3cret`` reads as
+    host ``admin``, port ``s3cret``); a value that does not start so is not shown at all."""
+    head = _SCHEME_AND_HOST.match(value)
+    if head is None:
+        return "the value"
+    return repr(head.group() + ("..." if head.end() < len(value) else ""))
 
 
 @app.callback()

@@ -29,6 +29,7 @@ from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy import MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
@@ -37,6 +38,7 @@ from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError,
 from netops.dbapi import (HEAD_SCHEMA, MIGRATIONS, SQLITE_HEADER, head_revision, head_tables, known_revisions,
                           postgres_connect_args, sqlite_connect, sqlite_read_only)
 from netops.errors import DatabaseError, NetopsError
+from netops.secrets import MASK, Secret, scrub
 from netops.settings import DB_ENV, DEFAULT_LOCK_TIMEOUT_S, LOCK_TIMEOUT_ENV
 
 if TYPE_CHECKING:  # Alembic and SQLModel are imported where used, not by every command
@@ -113,13 +115,41 @@ def describe(url: str) -> str:
     if path is not None:
         return str(path)
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):  # not even a URL: its password (``scheme://user:password@``) masked
-        return _USERINFO_PASSWORD.sub(r"\1***@", url)
+        shown = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not even a URL
+        shown = url
+    return _password_shapes_masked(shown)  # (the user part, and libpq's ?password= too)
 
 
-#: ``scheme://user:password@`` at the start of a URL SQLAlchemy cannot read
-_USERINFO_PASSWORD = re.compile(r"^([^:/?#]+://[^:/?#@]*:)[^@]*@")
+#: a password however a library's message may carry it: in a URL's user part
+#: (``scheme://user:PASSWORD@host``) or as a libpq connection option (``password=PASSWORD``)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_OPTION_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+def redact_url(text: str, url: str) -> str:
+    """``text`` (an error message, a child's stderr) without the database password: the URL as
+    given becomes the URL without password (or the mask, when it does not parse), then the
+    password itself (as given and percent-encoded) and anything shaped like a password
+    (fail-safe for messages nobody foresaw: a driver echoing its connection string) are masked."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        parsed = None
+    if url:
+        text = text.replace(url, parsed.render_as_string(hide_password=True) if parsed else MASK)
+    password = parsed.password if parsed else None
+    if password:
+        text = scrub(text, [Secret(form) for form in sorted({password, quote(password, safe=""),
+                                                             quote_plus(password)}, key=len, reverse=True)])
+    return _password_shapes_masked(text)
+
+
+def _password_shapes_masked(text: str) -> str:
+    """``text`` with anything shaped like a password masked (fail-safe for messages nobody
+    foresaw: libpq quotes a URI it cannot parse, password and all)."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{MASK}@", text)
+    return _OPTION_PASSWORD.sub(lambda m: f"{m[1]}{MASK}", text)
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -543,7 +573,7 @@ def explain(exc: DBAPIError, url: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) 
     """A driver error as one line with advice: DatabaseError (exit 4), or a NetopsError
     (exit 2) when the database refused the data given."""
     where = describe(url)
-    detail = " ".join(str(getattr(exc, "orig", exc) or exc).split())
+    detail = redact_url(" ".join(str(getattr(exc, "orig", exc) or exc).split()), url)
     if len(detail) > MESSAGE_CHARS:
         detail = detail[:MESSAGE_CHARS] + "…"
     low = detail.lower()

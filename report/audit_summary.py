@@ -28,9 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from inventory.models import Site, Status
-from netops.db import make_engine, session_scope
+from netops.db import make_engine, redact_url, session_scope
 from netops.settings import DB_ENV
-from report.collector import redact_url
 from topology.audits import blast_radius, path_diversity, run_audits, single_points_of_failure
 from topology.network import FailureSet, Network, audit_network
 

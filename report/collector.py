@@ -36,23 +36,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
 from typing import Iterator
-from urllib.parse import quote, quote_plus
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from inventory.models import Device, Interface, OpticType, Site, Status
-from netops.db import session_scope
-from netops.secrets import MASK, Secret, scrub
+from netops.db import redact_url, session_scope
 from netops.settings import DB_ENV
 
 log = logging.getLogger("netops.report.collector")
@@ -60,31 +56,6 @@ log = logging.getLogger("netops.report.collector")
 
 class AuditSummaryError(Exception):
     pass
-
-
-#: a password however a library's message may carry it: in a URL's user part
-#: (``scheme://user:PASSWORD@host``) or as a libpq connection option (``password=PASSWORD``)
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
-_OPTION_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
-
-
-def redact_url(text: str, url: str) -> str:
-    """``text`` (an error message, a child's stderr) without the database password: the URL as
-    given becomes the URL without password (or the mask, when it does not parse), then the
-    password itself (as given and percent-encoded) and anything shaped like a password
-    (fail-safe for messages nobody foresaw: a driver echoing its connection string) are masked."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        parsed = None
-    if url:
-        text = text.replace(url, parsed.render_as_string(hide_password=True) if parsed else MASK)
-    password = parsed.password if parsed else None
-    if password:
-        text = scrub(text, [Secret(form) for form in sorted({password, quote(password, safe=""),
-                                                             quote_plus(password)}, key=len, reverse=True)])
-    text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{MASK}@", text)
-    return _OPTION_PASSWORD.sub(lambda m: f"{m[1]}{MASK}", text)
 
 
 def audit_summary(engine: Engine, timeout_s: float = 120.0) -> dict:

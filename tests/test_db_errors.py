@@ -399,3 +399,20 @@ def test_changes_waiting_in_the_wal_of_a_read_only_mount_are_one_line(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 4 and len(lines) == 1, (done.returncode, done.stderr)
     assert str(copy) in lines[0] and "write-ahead log holds changes" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("url", [
+    # libpq quotes the URI it cannot parse, password and all (the driver's message went out whole)
+    "postgresql+psycopg://netops:Pw-s3cret-91@[::1/netops",
+    "postgresql://netops:Pw-s3cret-91%21@[::1/netops",
+    # libpq takes the password as a query parameter too; describe() showed it
+    f"postgresql://netops@127.0.0.1:{free_port()}/netops?password=Pw-s3cret-91",
+    "postgresql://netops@[::1/netops?sslmode=require&password=Pw-s3cret-91",
+    f"postgresql://netops@127.0.0.1:{free_port()}/netops?sslpassword=Pw-s3cret-91&password=Pw-s3cret-91",
+])
+def test_a_database_url_s_password_is_in_no_message(url):
+    """The password is in no line, wherever the URL holds it and whatever part of it is wrong
+    (nobody listens on the free port: the connection is refused before any login)."""
+    result = netops("--db", url, "inventory", "stats")
+    line = assert_one_line_error(result)
+    assert "s3cret" not in result.output and "***" in line, line

@@ -217,7 +217,35 @@ def test_a_nan_or_infinite_sample_reads_as_no_data(tmp_path, answering):
 def test_a_query_or_fragment_in_the_prometheus_url_is_refused_without_echoing_it(tmp_path, url):
     """A token in the query reached the error line (and so a CI log) in full (final review)."""
     line = _one_line(_report(_database(tmp_path / "city.db"), tmp_path, "--prometheus-url", url), 2)
-    assert "--prometheus-url" in line and "s3cr3t" not in line and "http://127.0.0.1:9/" in line
+    assert "--prometheus-url" in line and "s3cr3t" not in line and "'http://127.0.0.1...'" in line
+
+
+@pytest.mark.parametrize("url", [
+    "ftp://prometheus/?token=s3cr3t-t0ken",  # a wrong scheme
+    "http://prometheus:99999/?token=s3cr3t-t0ken",  # a port out of range
+    "http://admin:s3cr3t-t0ken",  # user:password without @ and host: read as host admin, port s3cr3t-t0ken
+    "http://prometheus:s3cr3t-t0ken/",
+    "http://[::1/?token=s3cr3t-t0ken",  # a [ left open
+    "http://::1:9090/?token=s3cr3t-t0ken",  # an IPv6 address without brackets
+    "http://user:s3cr3t-t0ken\uff20prometheus:9090",  # a full-width @: urlsplit's own message quoted the netloc
+    "http:///?token=s3cr3t-t0ken",  # no host
+    "admin:s3cr3t-t0ken",  # no scheme
+])
+def test_a_refused_prometheus_url_shows_no_more_than_its_scheme_and_host(tmp_path, url):
+    """Every refusal quoted the whole value (session 12 hid it only for ?query, #fragment and
+    user@): a token or password in a URL refused for another reason reached the line."""
+    url = url.encode().decode("unicode_escape")
+    result = _report(_database(tmp_path / "city.db"), tmp_path, "--prometheus-url", url)
+    line = _one_line(result, 2)
+    assert "--prometheus-url" in line and "s3cr3t" not in result.stdout + result.stderr
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_a_line_break_in_the_prometheus_url_does_not_break_the_error_line(tmp_path):
+    """urlsplit drops tabs and line breaks, urllib too: the URL was accepted, and the failed
+    query's message quoted it raw, in two lines."""
+    result = _report(_database(tmp_path / "city.db"), tmp_path, "--prometheus-url", "http://127.0.0.1:9\n/")
+    assert _one_line(result, 3).startswith("error: Prometheus at http://127.0.0.1:9/: ")
 
 
 def test_a_password_in_the_prometheus_url_is_refused_and_echoed_nowhere(tmp_path):

@@ -251,7 +251,7 @@ def test_the_child_masks_a_password_in_a_url_that_does_not_parse():
     f"https://user:{WRONG_PASSWORD}@other.example/ echoed by something else",
 ])
 def test_redaction_covers_every_shape_a_library_may_echo(message):
-    from report.collector import redact_url
+    from netops.db import redact_url
 
     url = f"postgresql+psycopg://netops:{_ENCODED[0]}@127.0.0.1:5432/netops"
     redacted = redact_url(message, url)
