@@ -136,8 +136,9 @@ _MIN_SCRUBBED_PASSWORD = 4
 def redact_url(text: str, url: str) -> str:
     """``text`` (an error message, a child's stderr) without the database password: the URL as
     given becomes the URL without password (or the mask, when it does not parse), then the
-    password itself (as given and percent-encoded, from 4 characters on) and anything shaped like a password
-    (fail-safe for messages nobody foresaw: a driver echoing its connection string) are masked."""
+    password itself (as given and percent-encoded, from 4 characters on) and anything shaped
+    like a password (fail-safe for messages nobody foresaw: a driver echoing its connection
+    string) are masked."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):

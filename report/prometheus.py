@@ -58,6 +58,6 @@ def scalar_query(base_url: str, expr: str) -> float | None:
     try:
         value = float(result[0]["value"][1])
     except (TypeError, KeyError, IndexError, ValueError):
-        raise PrometheusError(f"Prometheus at {shown(base_url)}: query {expr!r}: a sample that is no [time, value] pair: "
-                              f"{str(result[0])[:200]}") from None
+        raise PrometheusError(f"Prometheus at {shown(base_url)}: query {expr!r}: a sample that is no "
+                              f"[time, value] pair: {str(result[0])[:200]}") from None
     return value if math.isfinite(value) else None
