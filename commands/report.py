@@ -40,7 +40,10 @@ def _http_url(value: str | None) -> str | None:
     if parts.query or parts.fragment:  # the API path goes after the base: ?x/api/v1/query asks the wrong page
         raise typer.BadParameter(f"{_shown(value)}: a base URL has no ?query or #fragment, "
                                  "e.g. http://prometheus:9090")
-    return parts.geturl()  # (urlsplit drops tabs and line breaks: the runtime errors stay one line)
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in parts.path):  # (HTTP cannot send
+        # them: http.client's refusal quoted the path, where a proxy's token may stand)
+        raise typer.BadParameter(f"{_shown(value)}: a space or control character in the path: percent-encode it")
+    return parts.geturl()  # as urlsplit reads it: without tabs and line breaks, which urllib drops too
 
 
 #: a URL's scheme and host name, up to the first character that belongs to neither

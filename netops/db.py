@@ -113,7 +113,7 @@ def describe(url: str) -> str:
     """The database as a message names it: a SQLite file's path, a URL without password."""
     path = sqlite_file(url)
     if path is not None:
-        return str(path)
+        return _password_shapes_masked(str(path))  # (a connection string mistaken for a file name)
     try:
         shown = make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):  # not even a URL
@@ -122,16 +122,23 @@ def describe(url: str) -> str:
 
 
 #: a password however a library's message may carry it: in a URL's user part
-#: (``scheme://user:PASSWORD@host``) or as a libpq connection option (``password=PASSWORD``)
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+#: (``scheme://user:PASSWORD@host``, up to the last @ before the host's /: a password's own @
+#: not percent-encoded) or as a libpq connection option (``password=PASSWORD``)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@(?:[^@/\s]*@)*")
 _OPTION_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+#: a shorter password is not masked wherever it occurs ("p" would garble every word with a p);
+#: the URL and ``password=`` shapes still mask it where it stands as a password
+_MIN_SCRUBBED_PASSWORD = 4
 
 
 def redact_url(text: str, url: str) -> str:
     """``text`` (an error message, a child's stderr) without the database password: the URL as
     given becomes the URL without password (or the mask, when it does not parse), then the
-    password itself (as given and percent-encoded) and anything shaped like a password
-    (fail-safe for messages nobody foresaw: a driver echoing its connection string) are masked."""
+    password itself (as given and percent-encoded, from 4 characters on) and anything shaped
+    like a password (fail-safe for messages nobody foresaw: a driver echoing its connection
+    string) are masked."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
@@ -139,7 +146,7 @@ def redact_url(text: str, url: str) -> str:
     if url:
         text = text.replace(url, parsed.render_as_string(hide_password=True) if parsed else MASK)
     password = parsed.password if parsed else None
-    if password:
+    if password and len(password) >= _MIN_SCRUBBED_PASSWORD:
         text = scrub(text, [Secret(form) for form in sorted({password, quote(password, safe=""),
                                                              quote_plus(password)}, key=len, reverse=True)])
     return _password_shapes_masked(text)

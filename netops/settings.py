@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +38,21 @@ def default_db_path() -> Path:
     return platformdirs.user_data_path("netops") / "netops.db"
 
 
+#: a libpq connection string (``host=db password=... dbname=netops``): no file path starts so
+_LIBPQ_KEYWORD = re.compile(r"\s*(?:host|hostaddr|port|dbname|user|password|passfile|service|sslmode)\s*=", re.I)
+
+
 def normalise_db_url(value: str) -> str:
     """Accept a SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    if _LIBPQ_KEYWORD.match(value):  # (as a file name it would be created, the password in its name)
+        raise ConfigError("--db / NETOPS_DB_URL is a libpq connection string: give postgresql://USER@HOST/DB, "
+                          "the password in PGPASSWORD or ~/.pgpass")
     if "://" in value:
+        if re.split(r"[/?#]", value.split("://", 1)[1], maxsplit=1)[0].count("@") > 1:
+            # drivers end the password at its first @ and take the rest for the host: a message
+            # naming the host would show the rest of the password
+            raise ConfigError("the database URL has more than one @ before its host: percent-encode @ in the password "
+                              "as %40 (in the user name too)")
         if value.startswith("postgresql://"):
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2
             return "postgresql+psycopg://" + value[len("postgresql://") :]

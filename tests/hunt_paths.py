@@ -16,7 +16,7 @@ symlink loop, a directory, a missing file, mode 000. Contents (from a valid samp
 with and without a BOM, UTF-32, a UTF-8 BOM, Latin-1, random bytes (with and without NUL),
 CRLF, CR, empty, blank lines, truncated, a 30 MB line, a lone surrogate, deep nesting.
 Databases: random bytes, text, an empty file, a truncated SQLite file, a PostgreSQL URL
-with a password nobody can accept. Config stores: a file, repo/ a file or a damaged git
+on a loopback port nobody listens on, its password holding an @. Config stores: a file, repo/ a file or a damaged git
 directory, a .git file pointing nowhere, state.json a directory or random bytes, a device's
 config a directory.
 """
@@ -35,17 +35,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
+
+from tests.support.procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NETOPS = str(Path(sys.executable).with_name("netops"))
 EXIT_CODES = frozenset({0, 1, 2, 3, 4})
 SECONDS_PER_CALL = 90
-PASSWORD = "Hunt-s3cret-pw"
+#: with an @ (percent-encoded in the URL): the part after it is what a mask ending at the first @ left
+PASSWORD = "Hunt@s3cret-pw"
 
 PATH_CASES = ["name too long", "path too long", "/dev/zero", "/dev/urandom", "/dev/full", "socket", "empty string",
               "-", "/", ".", "trailing slash", "/proc/self/mem", "/proc/self/environ", "dangling symlink",
               "symlink loop", "directory", "missing", "mode 000"]
-DB_CASES = ["random bytes", "text", "empty file", "truncated SQLite", "PostgreSQL, wrong password"]
+DB_CASES = ["random bytes", "text", "empty file", "truncated SQLite", "PostgreSQL, nobody listening"]
 STORE_CASES = ["a file", "repo a file", "damaged .git", ".git file pointing nowhere", "state.json a directory",
                "state.json random bytes", "a device's config a directory"]
 
@@ -161,8 +165,8 @@ def place(tmp: Path, case: str, content: bytes | None, suffix: str, keep: list) 
 
 
 def place_database(tmp: Path, case: str, base: Path) -> str:
-    if case == "PostgreSQL, wrong password":  # nobody listens on port 9 of loopback: refused before any login
-        return f"postgresql://netops:{PASSWORD}@127.0.0.1:9/netops"
+    if case == "PostgreSQL, nobody listening":  # a free loopback port: refused before any login
+        return f"postgresql://netops:{quote(PASSWORD, safe='')}@127.0.0.1:{free_port()}/netops"
     path = tmp / "x.db"
     path.write_bytes({"random bytes": os.urandom(5000), "text": b"hello\n" * 100, "empty file": b"",
                       "truncated SQLite": base.read_bytes()[:50_000]}[case])
@@ -203,7 +207,7 @@ def judge(label: str, result: subprocess.CompletedProcess | None) -> str | None:
              "a line that is no 'error: ...'" if result.returncode in (2, 4) and not (
                  lines and all(line.startswith("error: ") for line in lines)) else
              "a line of 2,000 characters or more" if any(len(line) >= 2_000 for line in lines) else
-             "the database password" if PASSWORD in out + err else None)
+             "the database password" if PASSWORD.partition("@")[2] in out + err else None)
     if wrong is None:
         return None
     return f"{label}: {wrong} (exit {result.returncode})\n    " + "\n    ".join(lines[-3:])[:1_500]

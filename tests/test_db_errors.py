@@ -416,3 +416,46 @@ def test_a_database_url_s_password_is_in_no_message(url):
     result = netops("--db", url, "inventory", "stats")
     line = assert_one_line_error(result)
     assert "s3cret" not in result.output and "***" in line, line
+
+
+@pytest.mark.parametrize("command", [("inventory", "stats"), ("db", "upgrade")])
+def test_an_at_in_the_password_not_percent_encoded_is_refused_without_echoing_it(command):
+    """SQLAlchemy and libpq end the password at its first @ and take the rest for the host:
+    the line named the host "s3cret-91@127.0.0.1", the rest of the password (final review)."""
+    result = netops("--db", f"postgresql://netops:Pw@s3cret-91@127.0.0.1:{free_port()}/netops", *command)
+    line = assert_one_line_error(result)
+    assert "percent-encode @ in the password as %40" in line and "s3cret" not in result.output, line
+
+
+def test_a_password_shape_is_masked_up_to_the_last_at_before_the_host():
+    """A message nobody foresaw quoting a URL whose password holds an @: the mask ended at the
+    first @, and the rest of the password stood before the host."""
+    message = "invalid dsn: 'postgresql://netops:Pw@s3cret-91@db.example:5432/netops?x=a@b'"
+    shown = dbmod.redact_url(message, "sqlite:///elsewhere.db")
+    assert "s3cret" not in shown and f"netops:{dbmod.MASK}@db.example:5432/netops?x=a@b" in shown, shown
+
+
+@pytest.mark.parametrize("command", [("inventory", "stats"), ("db", "upgrade")])
+@pytest.mark.parametrize("value", ["host=db.example password=Pw-s3cret-91 dbname=netops",
+                                   "dbname=netops user=netops password='Pw s3cret-91'"])
+def test_a_libpq_connection_string_is_refused_and_creates_nothing(tmp_path, monkeypatch, command, value):
+    """Read as a SQLite file's name: the line echoed the password, and `db upgrade` created a
+    file whose name held it (final review)."""
+    monkeypatch.chdir(tmp_path)
+    result = netops("--db", value, *command)
+    line = assert_one_line_error(result)
+    assert "libpq connection string" in line and "PGPASSWORD" in line and "s3cret" not in result.output, line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sqlite_file_named_with_a_password_shape_is_described_masked():
+    assert "s3cret" not in dbmod.describe("sqlite:////srv/netops password=Pw-s3cret-91.db")
+
+
+def test_a_short_password_is_masked_in_the_url_and_not_in_every_word():
+    """A one-letter password scrubbed wherever it stood made "O********erationalError" of the
+    driver's class name (final review); where it stands as a password it is still masked."""
+    url = "postgresql+psycopg://netops:p@127.0.0.1/netops"
+    shown = dbmod.redact_url(f"psycopg.OperationalError: cannot connect to {url}: password=p rejected", url)
+    assert shown == (f"psycopg.OperationalError: cannot connect to postgresql+psycopg://netops:{dbmod.MASK}"
+                     f"@127.0.0.1/netops: password={dbmod.MASK} rejected"), shown

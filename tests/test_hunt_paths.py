@@ -27,6 +27,8 @@ def test_every_target_and_case_has_a_label_of_its_own():
     (4, b"", b"cannot connect\n", "a line that is no 'error: ...'"),
     (2, b"", b"error: x" * 300 + b"\n", "a line of 2,000 characters or more"),
     (4, b"", f"error: postgresql://netops:{hunt_paths.PASSWORD}@h/x\n".encode(), "the database password"),
+    # a mask ending at the password's own @: the rest of it before the host (final review)
+    (4, b"", b"error: postgresql://netops:********@s3cret-pw@h/x\n", "the database password"),
 ])
 def test_the_judge_flags_each_wrong_ending(code, stdout, stderr, wrong):
     finding = hunt_paths.judge("target:case", subprocess.CompletedProcess([], code, stdout, stderr))
