@@ -34,6 +34,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from netops.errors import RowProblem
 from planning.bounds import LowerBound, lower_bound
 from planning import lns
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
@@ -628,13 +629,24 @@ def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP,
 
 @dataclass(frozen=True)
 class SkippedSite:
-    """A site of the batch that was not planned, where it came from and why."""
+    """A site of the batch left out on the user's request (--skip-bad-rows), where it came
+    from and why: a site that cannot be planned (``field`` None) or an invalid CSV row,
+    named as a ``RowProblem``."""
 
     site: str
     reason: str
     row: int | None = None  # CSV row (header = row 1); None for sites from the inventory
+    file: str | None = None  # the CSV it came from; None for sites of the inventory
+    field: str | None = None  # for an invalid row: the field at fault and its value
+    value: str | None = None
+
+    @classmethod
+    def invalid(cls, code: str, problem: RowProblem) -> SkippedSite:
+        return cls(code, problem.reason, problem.row, problem.file, problem.field, problem.value)
 
     def __str__(self) -> str:
+        if self.field is not None:
+            return str(RowProblem(self.file or "", self.row or 0, self.field, self.value or "", self.reason))
         where = f"row {self.row}: " if self.row is not None else ""
         return f"{where}site {self.site}: {self.reason}"
 
@@ -672,6 +684,9 @@ class JointPlan:
     skipped: list[SkippedSite] = field(default_factory=list)  # left out on the user's request
     bound: LowerBound | None = None  # on routing_eur: how far from the optimum the plan is at most
     thorough: dict | None = None  # what the neighbourhood search did (``--thorough``), None when not run
+    # False: the single-site plans of independent_total_eur cannot all be built together
+    # (the summary's notes say so: ``INDEPENDENT_NOT_BUILDABLE``)
+    independent_buildable: bool = True
 
     @property
     def saving_eur(self) -> float:
@@ -689,7 +704,8 @@ class JointPlan:
 
 def batch_summary(plan: JointPlan) -> dict:
     """What every batch plan's summary says (a redundant one's too): sites, totals, the
-    bound and proven gap, shares, sites not planned, the bill of materials."""
+    bound and proven gap, shares, sites not planned, the bill of materials, the notes (the
+    caveat on the saving made from ``independent_buildable``)."""
     return {
         "sites": [asdict(s) for s in plan.sites],
         "price_table": plan.costs_label,
@@ -706,7 +722,7 @@ def batch_summary(plan: JointPlan) -> dict:
         "unreachable": sorted(plan.unreachable),
         "skipped": [asdict(s) for s in plan.skipped],
         "bom": bom_dicts(plan.bom),
-        "notes": plan.notes,
+        "notes": plan.notes + ([] if plan.independent_buildable else [INDEPENDENT_NOT_BUILDABLE]),
     }
 
 
@@ -847,13 +863,11 @@ def search_summary(search: NeighbourhoodSearch, before: dict[int, list[int]], be
             "routing_before_eur": round(before_eur, 2), "routing_saving_eur": round(before_eur - after_eur, 2)}
 
 
-def _independent_note(independent: dict[int, list[int]], capacities: list[tuple[list[int], int]]) -> list[str]:
-    """A note when the single-site plans the saving is measured against cannot all be built:
-    each was planned alone, so several may count on the same last free pairs (or closure
-    joins); the joint plan cannot, and a negative saving then is no reason to plan alone."""
-    if not capacities or limit_counter(capacities).within(independent.values()):
-        return []
-    return [INDEPENDENT_NOT_BUILDABLE]
+def _independent_buildable(independent: dict[int, list[int]], capacities: list[tuple[list[int], int]]) -> bool:
+    """Whether the single-site plans the saving is measured against can all be built: each
+    was planned alone, so several may count on the same last free pairs (or closure joins);
+    the joint plan cannot, and a negative saving then is no reason to plan alone."""
+    return not capacities or limit_counter(capacities).within(independent.values())
 
 
 INDEPENDENT_NOT_BUILDABLE = ("the independent total plans each site alone: together those plans take more free pairs "
@@ -907,10 +921,11 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
                    if code not in routes}
     notes = [f"{searched['skipped_too_large']} of {searched['neighbourhoods']} neighbourhoods skipped: over "
              f"{lns.MAX_VARIABLES:,} variables"] if searched and searched["skipped_too_large"] else []
-    notes = focus_notes + notes + _independent_note(independent, capacities)
+    notes = focus_notes + notes
     if searched and bound.method != "LP relaxation":  # the LP by columns starts from the plan's paths: the
         # improved plan's may give the higher bound (the whole LP is the same either way)
         bound = max(bound, lower_bound(instance, sorted(joint), joint, capacities), key=lambda b: b.value_eur)
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     routing, notes=notes, bound=bound, thorough=searched)
+                     routing, notes=notes, bound=bound, thorough=searched,
+                     independent_buildable=_independent_buildable(independent, capacities))

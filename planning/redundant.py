@@ -72,7 +72,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from netops.errors import NetopsError
-from planning.batch import INDEPENDENT_NOT_BUILDABLE, batch_summary, cost_shares, unreachable_reason
+from planning.batch import SkippedSite, batch_summary, cost_shares, unreachable_reason
 from planning.bounds import LowerBound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
 from planning.exact import NODE_LIMIT  # the same count of work as the single-route MILP
@@ -942,7 +942,8 @@ class RedundantPlan:
     routing_eur: float
     bound: LowerBound | None = None
     notes: list[str] = field(default_factory=list)
-    skipped: list = field(default_factory=list)
+    skipped: list[SkippedSite] = field(default_factory=list)
+    independent_buildable: bool = True  # as JointPlan's: can the pairs planned alone all be built together
 
     @property
     def saving_eur(self) -> float:
@@ -982,4 +983,4 @@ def plan_redundant_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> Redund
     return RedundantPlan(sites, routes, lines, bom_total(lines), independent_total,
                          cost_shares(routes, net.costs, strands), unreachable, net.costs.label,
                          instance.cost(pairs), bound if pairs else None,
-                         notes=[INDEPENDENT_NOT_BUILDABLE] if instance.overloaded(independent) else [])
+                         independent_buildable=not instance.overloaded(independent))
