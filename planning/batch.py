@@ -270,17 +270,7 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
     tree = np.isfinite(to_root)
     below = np.flatnonzero(tree[:instance.n])
     below = below[below != instance.root]
-    next_arc: dict[int, int | None] = dict(zip(below.tolist(), instance.arcs_between(below, preds[below]).tolist()))
-    next_arc[instance.root] = None
-
-    def chain(node: int) -> list[int]:
-        arcs = []
-        while next_arc[node] is not None:
-            arcs.append(next_arc[node])
-            node = instance.other_end(next_arc[node], node)
-        return arcs
-
-    limited = _TreeLimits(instance, limits, kept, next_arc)
+    limited = _TreeLimits(instance, limits, kept, below, preds[below])
     remaining = set(to_add) | ({first} if first is not None else set())
     known = np.full(instance.n + 1, np.inf)  # upper bounds: distances only shrink as the tree grows
     while remaining:
@@ -302,7 +292,7 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
         while int(preds[walk[-1]]) != instance.n:
             walk.append(int(preds[walk[-1]]))
         new_arcs = [instance.arc_index[(a, b)] for a, b in zip(walk, walk[1:])]
-        path = new_arcs + chain(walk[-1])
+        path = new_arcs + limited.way_up(walk[-1])
         if not limited.admit(path):
             continue  # it would overfill a limit: barred now, search this step again
         remaining.discard(t)
@@ -314,32 +304,30 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
                 cost = to_root[node]
                 continue
             cost += sharing * instance.per_cable[arc]
-            next_arc[node], to_root[node], tree[node] = arc, cost, True
-            limited.joined(node)
+            to_root[node], tree[node] = cost, True
+            limited.joined(node, arc)
     paths.pop(first, None)
     return paths
 
 
 class _TreeLimits:
-    """What ``_grow`` keeps of the strand limits: the uses each takes, the arcs barred (of
-    every full limit, and of one a step's way would overfill), and the tree nodes cut off
-    (their way to the root, along ``next_arc``, rides a barred arc)."""
+    """What ``_grow`` keeps of the tree and the strand limits: each tree node's next node and
+    arc towards the root, the uses each limit takes, the arcs barred (of every full limit,
+    and of one a step's way would overfill), and the tree nodes cut off (their way to the
+    root rides a barred arc)."""
 
-    def __init__(self, instance: SteinerInstance, limits: LimitCounter,
-                 kept: dict[int, list[int]], next_arc: dict[int, int | None]):
-        self.instance, self.next_arc = instance, next_arc
+    def __init__(self, instance: SteinerInstance, limits: LimitCounter, kept: dict[int, list[int]],
+                 below: np.ndarray, parents: np.ndarray):
+        self.instance = instance
         self.members, self.room, self.taken = limits.members, limits.room, limits.taken
         self.active = limits.active
         self.used = limits.used(kept.values())
         self.barred_arcs = np.zeros(len(instance.fixed), dtype=bool)
         self.cut_off = np.zeros(instance.n + 1, dtype=bool)
-        # the tree as arrays: each node's next node and arc towards the root (itself and -1: none)
+        # the tree (the kept paths' nodes ``below`` the root, each with its parent): each node's
+        # next node and arc towards the root (itself and -1: the root, or not in the tree)
         self.up, self.up_arc = np.arange(instance.n + 1), np.full(instance.n + 1, -1)
-        nodes = np.fromiter(next_arc, dtype=np.int64, count=len(next_arc))
-        arcs = np.fromiter((-1 if a is None else a for a in next_arc.values()), dtype=np.int64, count=len(nodes))
-        nodes, arcs = nodes[arcs >= 0], arcs[arcs >= 0]
-        self.up[nodes] = np.where(instance.tail[arcs] == nodes, instance.head[arcs], instance.tail[arcs])
-        self.up_arc[nodes] = arcs
+        self.up[below], self.up_arc[below] = parents, instance.arcs_between(below, parents)
         self.changed = False
         self._bar(self.used >= self.room)
 
@@ -362,9 +350,16 @@ class _TreeLimits:
                 up = further
             self.cut_off = cut
 
-    def joined(self, node: int) -> None:
-        """A node joined to the tree is cut off when its next arc is barred or leads to one cut off."""
-        arc = self.next_arc[node]
+    def way_up(self, node: int) -> list[int]:
+        """The arcs from a tree node to the root."""
+        arcs = []
+        while self.up_arc[node] >= 0:
+            arcs.append(int(self.up_arc[node]))
+            node = int(self.up[node])
+        return arcs
+
+    def joined(self, node: int, arc: int) -> None:
+        """A node joins the tree over ``arc``: cut off when the arc is barred or leads to one cut off."""
         parent = self.instance.other_end(arc, node)
         self.up[node], self.up_arc[node] = parent, arc
         self.cut_off[node] = self.barred_arcs[arc] or self.cut_off[parent]
