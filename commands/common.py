@@ -261,6 +261,8 @@ def _one_line_errors(ctx: typer.Context | None) -> Iterator[None]:
             _error(problem)
         if len(exc.problems) > 50:
             err_console.print(f"... and {len(exc.problems) - 50} more problems")
+        if exc.hint:
+            err_console.print(escape(exc.hint), highlight=False)
         raise typer.Exit(exc.exit_code)
     except NetopsError as exc:
         _error(exc)

@@ -15,7 +15,7 @@ import typer
 from commands.common import (OutputFormat, app_context, choice_option, chosen_format, console, err_console,
                              flat_rows, format_option, json_option, open_session, output_file, print_json,
                              print_listing, print_object, print_table, progress_bar, write_text)
-from netops.errors import NetopsError
+from netops.errors import InputError, NetopsError
 from netops.vocabulary import SiteKind
 
 # the planning code (scipy, the routing) is imported inside each command, not for --help
@@ -172,6 +172,22 @@ def _optic_named_by_option() -> Iterator[None]:
         raise NetopsError(f"--optic: {exc}") from None
 
 
+@contextmanager
+def _skip_bad_rows_hint() -> Iterator[None]:
+    """Invalid CSV rows (beside valid ones) and sites that cannot be planned: both errors end
+    with the option that would plan the rest."""
+    from planning.context import SkippableRowsError
+    from planning.plans import UnplannableSitesError
+
+    hint = "--skip-bad-rows plans the rest"
+    try:
+        yield
+    except SkippableRowsError as exc:
+        raise InputError(exc.problems, hint=f"({hint})") from None
+    except UnplannableSitesError as exc:
+        raise NetopsError(f"{exc} ({hint})") from None
+
+
 def _margin(min_margin: float | None) -> float:
     from planning.loss_budget import DEFAULT_MIN_MARGIN_DB
 
@@ -229,11 +245,12 @@ def batch(
         raise NetopsError("give either --site-kind (with --status) or --csv")
     with open_session(ctx) as session:
         if csv_file:
-            sites, unplaceable = context.sites_from_csv(session, csv_file, skip_invalid=skip_bad_rows)
+            with _skip_bad_rows_hint():
+                sites, unplaceable = context.sites_from_csv(session, csv_file, skip_invalid=skip_bad_rows)
             source = str(csv_file)
         else:
             sites, no_coordinates = context.sites_by_kind(session, kind, status or None)
-            unplaceable = [context.SkippedRow(code, "site has no coordinates to plan from")
+            unplaceable = [plans.SkippedSite(code, "site has no coordinates to plan from")
                            for code in no_coordinates]
             source = f"sites of kind {kind} ({status or 'any status'})"
         if not sites and not unplaceable:
@@ -246,17 +263,13 @@ def batch(
             def step(done: int, total: int) -> None:
                 bar.update(task, description="re-planning neighbourhoods", completed=done, total=total)
 
-            try:
-                with _optic_named_by_option():
-                    result = plans.batch_sites(session, sites,
-                                               _options(streets, strands, region, price_date, no_midspan),
-                                               save=not dry_run, name=name, exact=exact,
-                                               skip_unreachable=skip_bad_rows, unplaceable=tuple(unplaceable),
-                                               source=source, csv_file=csv_file and str(csv_file),
-                                               redundant=redundant, thorough=thorough,
-                                               optic=optic, min_margin_db=_margin(min_margin), progress=step)
-            except plans.UnplannableSitesError as exc:
-                raise NetopsError(f"{exc} (--skip-bad-rows plans the rest)") from None
+            with _optic_named_by_option(), _skip_bad_rows_hint():
+                result = plans.batch_sites(session, sites, _options(streets, strands, region, price_date, no_midspan),
+                                           save=not dry_run, name=name, exact=exact,
+                                           skip_bad_rows=skip_bad_rows, unplaceable=tuple(unplaceable),
+                                           source=source, csv_file=csv_file and str(csv_file),
+                                           redundant=redundant, thorough=thorough,
+                                           optic=optic, min_margin_db=_margin(min_margin), progress=step)
 
         summary = result.to_dict()
         if not print_object({**{k: v for k, v in summary.items() if k != "sites"},

@@ -53,10 +53,12 @@ class RowProblem:
 
 
 class InputError(NetopsError):
-    """Input rejected as a whole; carries every problem found, not just the first."""
+    """Input rejected as a whole; carries every problem found, not just the first, and
+    perhaps a ``hint``: what the user can do about it (printed after the problems)."""
 
-    def __init__(self, problems: list[RowProblem]):
+    def __init__(self, problems: list[RowProblem], hint: str | None = None):
         self.problems = problems
+        self.hint = hint
         first = problems[0] if problems else "no detail"
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(f"{first}{more}")

@@ -34,6 +34,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from netops.errors import RowProblem
 from planning.bounds import LowerBound, lower_bound
 from planning import lns
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_dicts, bom_total, route_dict
@@ -269,17 +270,7 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
     tree = np.isfinite(to_root)
     below = np.flatnonzero(tree[:instance.n])
     below = below[below != instance.root]
-    next_arc: dict[int, int | None] = dict(zip(below.tolist(), instance.arcs_between(below, preds[below]).tolist()))
-    next_arc[instance.root] = None
-
-    def chain(node: int) -> list[int]:
-        arcs = []
-        while next_arc[node] is not None:
-            arcs.append(next_arc[node])
-            node = instance.other_end(next_arc[node], node)
-        return arcs
-
-    limited = _TreeLimits(instance, limits, kept, next_arc)
+    limited = _TreeLimits(instance, limits, kept, below, preds[below])
     remaining = set(to_add) | ({first} if first is not None else set())
     known = np.full(instance.n + 1, np.inf)  # upper bounds: distances only shrink as the tree grows
     while remaining:
@@ -301,7 +292,7 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
         while int(preds[walk[-1]]) != instance.n:
             walk.append(int(preds[walk[-1]]))
         new_arcs = [instance.arc_index[(a, b)] for a, b in zip(walk, walk[1:])]
-        path = new_arcs + chain(walk[-1])
+        path = new_arcs + limited.way_up(walk[-1])
         if not limited.admit(path):
             continue  # it would overfill a limit: barred now, search this step again
         remaining.discard(t)
@@ -313,32 +304,30 @@ def _grow(instance: SteinerInstance, kept: dict[int, list[int]], to_add: set[int
                 cost = to_root[node]
                 continue
             cost += sharing * instance.per_cable[arc]
-            next_arc[node], to_root[node], tree[node] = arc, cost, True
-            limited.joined(node)
+            to_root[node], tree[node] = cost, True
+            limited.joined(node, arc)
     paths.pop(first, None)
     return paths
 
 
 class _TreeLimits:
-    """What ``_grow`` keeps of the strand limits: the uses each takes, the arcs barred (of
-    every full limit, and of one a step's way would overfill), and the tree nodes cut off
-    (their way to the root, along ``next_arc``, rides a barred arc)."""
+    """What ``_grow`` keeps of the tree and the strand limits: each tree node's next node and
+    arc towards the root, the uses each limit takes, the arcs barred (of every full limit,
+    and of one a step's way would overfill), and the tree nodes cut off (their way to the
+    root rides a barred arc)."""
 
-    def __init__(self, instance: SteinerInstance, limits: LimitCounter,
-                 kept: dict[int, list[int]], next_arc: dict[int, int | None]):
-        self.instance, self.next_arc = instance, next_arc
+    def __init__(self, instance: SteinerInstance, limits: LimitCounter, kept: dict[int, list[int]],
+                 below: np.ndarray, parents: np.ndarray):
+        self.instance = instance
         self.members, self.room, self.taken = limits.members, limits.room, limits.taken
         self.active = limits.active
         self.used = limits.used(kept.values())
         self.barred_arcs = np.zeros(len(instance.fixed), dtype=bool)
         self.cut_off = np.zeros(instance.n + 1, dtype=bool)
-        # the tree as arrays: each node's next node and arc towards the root (itself and -1: none)
+        # the tree (the kept paths' nodes ``below`` the root, each with its parent): each node's
+        # next node and arc towards the root (itself and -1: the root, or not in the tree)
         self.up, self.up_arc = np.arange(instance.n + 1), np.full(instance.n + 1, -1)
-        nodes = np.fromiter(next_arc, dtype=np.int64, count=len(next_arc))
-        arcs = np.fromiter((-1 if a is None else a for a in next_arc.values()), dtype=np.int64, count=len(nodes))
-        nodes, arcs = nodes[arcs >= 0], arcs[arcs >= 0]
-        self.up[nodes] = np.where(instance.tail[arcs] == nodes, instance.head[arcs], instance.tail[arcs])
-        self.up_arc[nodes] = arcs
+        self.up[below], self.up_arc[below] = parents, instance.arcs_between(below, parents)
         self.changed = False
         self._bar(self.used >= self.room)
 
@@ -361,9 +350,16 @@ class _TreeLimits:
                 up = further
             self.cut_off = cut
 
-    def joined(self, node: int) -> None:
-        """A node joined to the tree is cut off when its next arc is barred or leads to one cut off."""
-        arc = self.next_arc[node]
+    def way_up(self, node: int) -> list[int]:
+        """The arcs from a tree node to the root."""
+        arcs = []
+        while self.up_arc[node] >= 0:
+            arcs.append(int(self.up_arc[node]))
+            node = int(self.up[node])
+        return arcs
+
+    def joined(self, node: int, arc: int) -> None:
+        """A node joins the tree over ``arc``: cut off when the arc is barred or leads to one cut off."""
         parent = self.instance.other_end(arc, node)
         self.up[node], self.up_arc[node] = parent, arc
         self.cut_off[node] = self.barred_arcs[arc] or self.cut_off[parent]
@@ -628,13 +624,24 @@ def joint_paths(instance: SteinerInstance, max_group: int = MAX_GROUP,
 
 @dataclass(frozen=True)
 class SkippedSite:
-    """A site of the batch that was not planned, where it came from and why."""
+    """A site of the batch left out on the user's request (--skip-bad-rows), where it came
+    from and why: a site that cannot be planned (``field`` None) or an invalid CSV row,
+    named as a ``RowProblem``."""
 
     site: str
     reason: str
     row: int | None = None  # CSV row (header = row 1); None for sites from the inventory
+    file: str | None = None  # the CSV it came from; None for sites of the inventory
+    field: str | None = None  # for an invalid row: the field at fault and its value
+    value: str | None = None
+
+    @classmethod
+    def invalid(cls, code: str, problem: RowProblem) -> SkippedSite:
+        return cls(code, problem.reason, problem.row, problem.file, problem.field, problem.value)
 
     def __str__(self) -> str:
+        if self.field is not None:
+            return str(RowProblem(self.file or "", self.row or 0, self.field, self.value or "", self.reason))
         where = f"row {self.row}: " if self.row is not None else ""
         return f"{where}site {self.site}: {self.reason}"
 
@@ -672,6 +679,9 @@ class JointPlan:
     skipped: list[SkippedSite] = field(default_factory=list)  # left out on the user's request
     bound: LowerBound | None = None  # on routing_eur: how far from the optimum the plan is at most
     thorough: dict | None = None  # what the neighbourhood search did (``--thorough``), None when not run
+    # False: the single-site plans of independent_total_eur cannot all be built together
+    # (the summary's notes say so: ``INDEPENDENT_NOT_BUILDABLE``)
+    independent_buildable: bool = True
 
     @property
     def saving_eur(self) -> float:
@@ -689,7 +699,8 @@ class JointPlan:
 
 def batch_summary(plan: JointPlan) -> dict:
     """What every batch plan's summary says (a redundant one's too): sites, totals, the
-    bound and proven gap, shares, sites not planned, the bill of materials."""
+    bound and proven gap, shares, sites not planned, the bill of materials, the notes (the
+    caveat on the saving made from ``independent_buildable``)."""
     return {
         "sites": [asdict(s) for s in plan.sites],
         "price_table": plan.costs_label,
@@ -706,7 +717,7 @@ def batch_summary(plan: JointPlan) -> dict:
         "unreachable": sorted(plan.unreachable),
         "skipped": [asdict(s) for s in plan.skipped],
         "bom": bom_dicts(plan.bom),
-        "notes": plan.notes,
+        "notes": plan.notes + ([] if plan.independent_buildable else [INDEPENDENT_NOT_BUILDABLE]),
     }
 
 
@@ -847,13 +858,11 @@ def search_summary(search: NeighbourhoodSearch, before: dict[int, list[int]], be
             "routing_before_eur": round(before_eur, 2), "routing_saving_eur": round(before_eur - after_eur, 2)}
 
 
-def _independent_note(independent: dict[int, list[int]], capacities: list[tuple[list[int], int]]) -> list[str]:
-    """A note when the single-site plans the saving is measured against cannot all be built:
-    each was planned alone, so several may count on the same last free pairs (or closure
-    joins); the joint plan cannot, and a negative saving then is no reason to plan alone."""
-    if not capacities or limit_counter(capacities).within(independent.values()):
-        return []
-    return [INDEPENDENT_NOT_BUILDABLE]
+def _independent_buildable(independent: dict[int, list[int]], capacities: list[tuple[list[int], int]]) -> bool:
+    """Whether the single-site plans the saving is measured against can all be built: each
+    was planned alone, so several may count on the same last free pairs (or closure joins);
+    the joint plan cannot, and a negative saving then is no reason to plan alone."""
+    return not capacities or limit_counter(capacities).within(independent.values())
 
 
 INDEPENDENT_NOT_BUILDABLE = ("the independent total plans each site alone: together those plans take more free pairs "
@@ -907,10 +916,11 @@ def plan_batch(net: CandidateNetwork, sites: list[SiteSpec], thorough: bool = Fa
                    if code not in routes}
     notes = [f"{searched['skipped_too_large']} of {searched['neighbourhoods']} neighbourhoods skipped: over "
              f"{lns.MAX_VARIABLES:,} variables"] if searched and searched["skipped_too_large"] else []
-    notes = focus_notes + notes + _independent_note(independent, capacities)
+    notes = focus_notes + notes
     if searched and bound.method != "LP relaxation":  # the LP by columns starts from the plan's paths: the
         # improved plan's may give the higher bound (the whole LP is the same either way)
         bound = max(bound, lower_bound(instance, sorted(joint), joint, capacities), key=lambda b: b.value_eur)
     return JointPlan(sites, routes, single_routes, lines, bom_total(lines), independent_total,
                      shares, _construction_order(routes, own_costs), unreachable, net.costs.label,
-                     routing, notes=notes, bound=bound, thorough=searched)
+                     routing, notes=notes, bound=bound, thorough=searched,
+                     independent_buildable=_independent_buildable(independent, capacities))

@@ -232,13 +232,13 @@ class _Writer:
                 run = []
             elif leg.kind == SPLICE:  # a new cable leaves the closure
                 start = {"a_closure_id": self.closure_id(leg.a)}
-            elif leg_cable(leg) is not None:
+            elif (cable_id := leg_cable(leg)) is not None:
                 edge = self.net.edge(leg.a, leg.b, leg.key)
                 span = {}
                 if "midspan" in edge:
-                    span = {"midspan": self.cut(edge["cable_id"], edge["midspan"], new_closure_node(edge["midspan"])),
+                    span = {"midspan": self.cut(cable_id, edge["midspan"], new_closure_node(edge["midspan"])),
                             "side": edge["side"]}
-                hops.append((edge["cable_id"], self.take_pair(edge["cable_id"], site, span)))
+                hops.append((cable_id, self.take_pair(cable_id, site, span)))
             else:
                 run.append(leg)
         if run or not hops:

@@ -91,27 +91,13 @@ def sites_by_kind(session: Session, kind: str, status: str | None) -> tuple[list
     return [_spec(site, entries) for site in placed], [s.code for s in sites if s.lat is None or s.lon is None]
 
 
-@dataclass(frozen=True)
-class SkippedRow(SkippedSite):
-    """A site of a batch left out on the user's request (--skip-bad-rows): a site that
-    cannot be planned (``field`` None) or an invalid CSV row, named as a ``RowProblem``."""
-
-    file: str | None = None  # the CSV it came from; None for sites of the inventory
-    field: str | None = None  # for an invalid row: the field at fault and its value
-    value: str | None = None
-
-    @classmethod
-    def invalid(cls, code: str, problem: RowProblem) -> SkippedRow:
-        return cls(code, problem.reason, problem.row, problem.file, problem.field, problem.value)
-
-    def __str__(self) -> str:
-        if self.field is None:
-            return super().__str__()
-        return str(RowProblem(self.file or "", self.row or 0, self.field, self.value or "", self.reason))
+class SkippableRowsError(InputError):
+    """Invalid rows of a sites CSV that has valid ones too: skipping them (``skip_invalid``)
+    would plan the rest."""
 
 
 def sites_from_csv(session: Session, path: Path, *, skip_invalid: bool = False) -> tuple[list[SiteSpec],
-                                                                                       list[SkippedRow]]:
+                                                                                       list[SkippedSite]]:
     """Sites to plan from a CSV: a ``code`` column naming inventory sites, or new sites
     given by ``code, name, kind, lat, lon``. All or nothing, unless ``skip_invalid``: then
     the valid rows and each invalid one (file, row, field, value, reason). A file with no
@@ -132,25 +118,28 @@ def sites_from_csv(session: Session, path: Path, *, skip_invalid: bool = False) 
             problems.append((code, RowProblem(name, number, "code", code,
                                               f"listed twice (also row {first_row[code]})")))
             continue
-        first_row[code] = number
-        if not (row.get("lat") or "").strip():
-            try:
-                specs.append(replace(site_spec(session, code), row=number))
-            except NotFoundError as exc:
-                problems.append((code, RowProblem(name, number, "code", code, str(exc))))
-            continue
         try:
-            specs.append(replace(new_site_spec(session, code, row.get("name") or code,
-                                               row.get("kind") or "kindergarten",
-                                               float(row["lat"]), float(row.get("lon") or "")), row=number))
+            if (row.get("lat") or "").strip():
+                spec = new_site_spec(session, code, row.get("name") or code, row.get("kind") or "kindergarten",
+                                     float(row["lat"]), float(row.get("lon") or ""))
+            else:
+                spec = site_spec(session, code)
+        except NotFoundError as exc:
+            problems.append((code, RowProblem(name, number, "code", code, str(exc))))
+            continue
         except ValueError as exc:
             problems.append((code, RowProblem(name, number, "lat/lon/kind", f"{row.get('lat')},{row.get('lon')}",
                                               str(exc))))
+            continue
+        # only a row planned counts as the code's first: a later row of a rejected one is no twin
+        first_row[code] = number
+        specs.append(replace(spec, row=number))
     if problems and (not skip_invalid or not specs):
-        raise InputError([problem for _, problem in problems])
+        found = [problem for _, problem in problems]
+        raise SkippableRowsError(found) if specs else InputError(found)  # specs: not skip_invalid
     if not specs:
         raise InputError([RowProblem(name, 1, "code", "", "no sites in the file")])
-    return specs, [SkippedRow.invalid(code, problem) for code, problem in problems]
+    return specs, [SkippedSite.invalid(code, problem) for code, problem in problems]
 
 
 def new_site_spec(session: Session, code: str, name: str, kind: str, lat: float, lon: float) -> SiteSpec:

@@ -9,10 +9,10 @@ from sqlmodel import Session, select
 
 from inventory.models import Cable, CableSegment, Plan, Site, TrenchSegment
 from netops.errors import NetopsError
-from planning.batch import INDEPENDENT_NOT_BUILDABLE, JointPlan, SkippedSite, SteinerInstance, plan_batch
+from planning.batch import JointPlan, SkippedSite, SteinerInstance, plan_batch
 from planning.changeset import SiteRoutes, save_plan
 from planning.connect import ConnectPlan, SiteSpec, best_loss_budget, plan_connection
-from planning.context import NetworkOptions, SkippedRow, load_network
+from planning.context import NetworkOptions, load_network
 from planning.exact import optimal_cost
 from planning.strands import strand_capacities
 from planning.loss_budget import DEFAULT_MIN_MARGIN_DB, LossBudget, Optic, named_optic, optics_from_inventory
@@ -42,9 +42,9 @@ class BatchResult:
         """The plan's summary with each site's loss budgets (what is shown and stored), and
         whether the single-site plans of the independent total could all be built together
         (False: they count on the same last free pairs or closure joins, the saving is
-        understated: the batch's note ``INDEPENDENT_NOT_BUILDABLE`` as a field a script reads)."""
+        understated: the caveat the notes give in prose, as a field a script reads)."""
         return {**self.plan.to_dict(),
-                "independent_buildable": INDEPENDENT_NOT_BUILDABLE not in self.plan.notes,
+                "independent_buildable": self.plan.independent_buildable,
                 "loss_budget": {code: [b.to_dict() for b in budgets] for code, budgets in self.loss.items()},
                 "flagged": bool(self.flagged_sites), "flagged_sites": self.flagged_sites}
 
@@ -89,7 +89,7 @@ class UnplannableSitesError(NetopsError):
 
 
 def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions, *, save: bool = True,
-                name: str | None = None, exact: bool = False, skip_unreachable: bool = False,
+                name: str | None = None, exact: bool = False, skip_bad_rows: bool = False,
                 unplaceable: tuple[SkippedSite, ...] = (), source: str = "batch", csv_file: str | None = None,
                 redundant: bool = False, thorough: bool = False, optic: str | None = None,
                 min_margin_db: float = DEFAULT_MIN_MARGIN_DB,
@@ -98,8 +98,8 @@ def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions
     with ``thorough``, improved by a neighbourhood search, ``progress`` over it). A
     site that cannot be connected (or one of ``unplaceable``, e.g. without coordinates or
     an invalid row of ``csv_file``) fails the whole batch, naming every such site; with
-    ``skip_unreachable`` the rest is planned and the plan lists each skipped site (each
-    unreachable one a ``SkippedRow`` of ``csv_file``, if any). Every route gets the loss
+    ``skip_bad_rows`` the rest is planned and the plan lists each skipped site (each
+    unreachable one a ``SkippedSite`` of ``csv_file``, if any). Every route gets the loss
     budget plan connect would give it (``optic``, ``min_margin_db`` as there), its optic
     stored on the route's interfaces."""
     if redundant and thorough:
@@ -108,12 +108,12 @@ def batch_sites(session: Session, sites: list[SiteSpec], options: NetworkOptions
     net = load_network(session, options)
     plan = plan_redundant_batch(net, sites) if redundant else plan_batch(net, sites, thorough, progress)
     rows = {s.code: s.row for s in sites}
-    skipped = sorted([*unplaceable, *(SkippedRow(code, why, rows[code], csv_file)
+    skipped = sorted([*unplaceable, *(SkippedSite(code, why, rows[code], csv_file)
                                       for code, why in plan.unreachable.items())], key=lambda s: (s.row or 0, s.site))
-    if skipped and not skip_unreachable:
-        raise UnplannableSitesError(source, skipped)
-    if not plan.routes:
+    if not plan.routes:  # first: skipping would leave nothing to plan either
         raise NetopsError(f"{source}: no site can be planned: " + "; ".join(str(s) for s in skipped))
+    if skipped and not skip_bad_rows:
+        raise UnplannableSitesError(source, skipped)
     plan.skipped = skipped
     exact_eur = None
     planned = [("site", s.code) for s in sites if s.code in plan.routes]

@@ -72,7 +72,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from netops.errors import NetopsError
-from planning.batch import INDEPENDENT_NOT_BUILDABLE, batch_summary, cost_shares, unreachable_reason
+from planning.batch import SkippedSite, batch_summary, cost_shares, unreachable_reason
 from planning.bounds import LowerBound
 from planning.connect import BomLine, SiteSpec, bill_of_materials, bom_total, route_dict
 from planning.exact import NODE_LIMIT  # the same count of work as the single-route MILP
@@ -184,13 +184,13 @@ class RedundantInstance:
         self.limit_room = np.array([known[k].routes * known[k].arcs_per_route for k in known], dtype=np.int64)
         self.limit_node = np.array([self.index[k[1]] if k[0] == "closure" else -1 for k in known], dtype=np.int64)
         number = {k: i for i, k in enumerate(known)}
-        self.edge_limits: dict[int, list[int]] = defaultdict(list)
+        self.limits_of_edge: dict[int, list[int]] = defaultdict(list)
         for e, ((u, v, _), d) in enumerate(zip(self.edges, data)):
             for limit in edge_limits(u, v, d["kind"], d.get("cable_id")):
                 if limit in number:
-                    self.edge_limits[e].append(number[limit])
+                    self.limits_of_edge[e].append(number[limit])
         on: dict[int, list[int]] = defaultdict(list)
-        for e, numbers in self.edge_limits.items():
+        for e, numbers in self.limits_of_edge.items():
             for limit in numbers:
                 on[limit].append(e)
         self.limit_edges = [np.array(on[i], dtype=np.int64) for i in range(len(known))]
@@ -245,7 +245,7 @@ class RedundantInstance:
         its edges): the searches count the same pairs again and again."""
         if pair.edges not in self._pair_limit_uses:
             count = np.zeros(len(self.limit_room), dtype=np.int64)
-            np.add.at(count, [l for route in pair.edges for e in route for l in self.edge_limits.get(e, ())], 1)
+            np.add.at(count, [l for route in pair.edges for e in route for l in self.limits_of_edge.get(e, ())], 1)
             self._pair_limit_uses[pair.edges] = count
         return self._pair_limit_uses[pair.edges]
 
@@ -617,7 +617,8 @@ def _within_limits(instance: RedundantInstance, pairs: dict[Node, Pair]) -> dict
         dug_by = instance.usage(pairs)
         holders = []  # each site on it with the least it could lose, searched from the least on
         for order, t in enumerate(sorted(pairs, key=repr)):
-            if crowded not in {l for route in pairs[t].edges for e in route for l in instance.edge_limits.get(e, ())}:
+            if crowded not in {l for route in pairs[t].edges for e in route
+                               for l in instance.limits_of_edge.get(e, ())}:
                 continue
             dug = (dug_by - instance.usage({t: pairs[t]})) > 0
             weights, now = instance.weights(dug), instance.marginal(pairs[t], dug)
@@ -942,7 +943,8 @@ class RedundantPlan:
     routing_eur: float
     bound: LowerBound | None = None
     notes: list[str] = field(default_factory=list)
-    skipped: list = field(default_factory=list)
+    skipped: list[SkippedSite] = field(default_factory=list)
+    independent_buildable: bool = True  # as JointPlan's: can the pairs planned alone all be built together
 
     @property
     def saving_eur(self) -> float:
@@ -982,4 +984,4 @@ def plan_redundant_batch(net: CandidateNetwork, sites: list[SiteSpec]) -> Redund
     return RedundantPlan(sites, routes, lines, bom_total(lines), independent_total,
                          cost_shares(routes, net.costs, strands), unreachable, net.costs.label,
                          instance.cost(pairs), bound if pairs else None,
-                         notes=[INDEPENDENT_NOT_BUILDABLE] if instance.overloaded(independent) else [])
+                         independent_buildable=not instance.overloaded(independent))

@@ -163,6 +163,31 @@ def test_skip_bad_rows_skips_invalid_rows_too_naming_each(town, tmp_path):
     assert "listed twice" in text
 
 
+def test_a_row_after_a_rejected_one_of_the_same_code_is_planned(town, tmp_path):
+    """Row 2 names KITA-1 with a bad latitude and is skipped; row 3 names KITA-1 validly: it is
+    the code's first accepted row (no "listed twice (also row 2)"), and KITA-1 is planned."""
+    db, streets = town
+    csv = tmp_path / "sites.csv"
+    csv.write_text("code,name,kind,lat,lon\nKITA-1,,,north,\nKITA-1,,,,\nKITA-0,,,,\n")
+    out = json.loads(run([*db, "plan", "batch", "--csv", str(csv), *streets, "--skip-bad-rows", "--dry-run",
+                          "--json"], code=1))
+    assert sorted(out["routes"]) == ["KITA-0", "KITA-1"]
+    assert [(s["row"], s["field"]) for s in out["skipped"]] == [(2, "lat/lon/kind")]
+
+
+def test_invalid_rows_name_the_option_that_plans_the_rest(town, tmp_path):
+    """As a site that cannot be reached, an invalid row beside valid ones ends with the hint;
+    a file with no valid row does not (skipping would leave nothing to plan)."""
+    db, streets = town
+    csv = tmp_path / "sites.csv"
+    csv.write_text("code,name,kind,lat,lon\nKITA-0,,,,\nNOPE,,,,\n")
+    out = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--dry-run"], code=2)
+    assert "row 3" in out and out.splitlines()[-1] == "(--skip-bad-rows plans the rest)", out
+    csv.write_text("code,name,kind,lat,lon\nNOPE,,,,\n")
+    out = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--dry-run"], code=2)
+    assert "row 2" in out and "--skip-bad-rows" not in out, out
+
+
 def test_a_csv_with_no_valid_row_is_an_error_even_when_skipping(town, tmp_path):
     db, streets = town
     csv = tmp_path / "sites.csv"
@@ -181,6 +206,8 @@ def test_batch_rows_that_cannot_be_planned(town, tmp_path):
     csv.write_text("code,name,kind,lat,lon\nfar-away,Kita Hamburg,kindergarten,53.55,10.0\n")
     out = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--skip-unreachable", "--dry-run"], code=2)
     assert "no site can be planned" in out and "far-away" in out
+    out = run([*db, "plan", "batch", "--csv", str(csv), *streets, "--dry-run"], code=2)  # no hint to skip
+    assert "no site can be planned" in out and "far-away" in out and "--skip-bad-rows" not in out
 
 
 def test_a_site_without_coordinates_is_not_dropped_silently(town):

@@ -87,7 +87,7 @@ def test_a_stored_redundant_batch_applies_and_the_next_plan_sees_its_strands(eng
     options, _ = feeder_town_in(engine, tmp_path, pairs=1, sites=NEAR[:2], kitas=2, second_pop=True)
     with session_scope(engine) as session:
         sites = [site_spec(session, code) for code in ("KITA-0", "KITA-1")]
-        result = batch_sites(session, sites, options, redundant=True, skip_unreachable=True)
+        result = batch_sites(session, sites, options, redundant=True, skip_bad_rows=True)
         routes = [r for pair in result.plan.routes.values() for r in pair]
         legs = sum(leg.kind == STRAND for r in routes for leg in r.legs)
         assert legs == 1  # alone each site would ride the one pair: one does
