@@ -17,8 +17,12 @@ Scripted IOS switches on loopback (tests/ssh/scripted_device.py), backed up with
 
 from __future__ import annotations
 
+import json
 import subprocess
 
+from typer.testing import CliRunner
+
+from cli import app
 from configs import store as store_module
 from configs.scrub import scrub_config
 from configs.store import config_bytes, file_name
@@ -43,10 +47,17 @@ def test_a_config_that_scrubbing_pushes_over_the_store_limit_fails_alone(tmp_pat
     for device in devices.values():
         device.__enter__()
     try:
-        code, report = backup(hunt_workspace(tmp_path, devices))
+        env = hunt_workspace(tmp_path, devices)
+        code, report = backup(env)
+        # a live audit stores nothing: the store's limit is none of its business (it was refused "not stored")
+        audit = CliRunner().invoke(app, ["config", "audit", "--json", "--device", "s-grows", "--address-map",
+                                         env["addr"]], env={k: v for k, v in env.items() if k.startswith("NETOPS_")})
     finally:
         for device in devices.values():
             device.__exit__(None, None, None)
+    assert audit.exception is None or isinstance(audit.exception, SystemExit), audit.output
+    audited = json.loads(audit.stdout)["devices"]
+    assert [(d["device"], d["status"]) for d in audited] == [("s-grows", "ok")], audited
     by_device = {d["device"]: d for d in report["devices"]}
     assert code == 3, report
     assert by_device["s-control"]["status"] == "ok" and by_device["s-control"]["change"] == "new"
