@@ -80,8 +80,6 @@ class ScriptedDevice:
         self.behaviour, self.cut, self.pause_s = behaviour, cut, pause_s
         self.config = config if config is not None else ios_config(hostname)
         self.prompt = prompt if prompt is not None else f"{hostname}#"
-        #: the prompt as sent after the login and each command
-        self._prompt_sent = self.prompt + ("\0" if behaviour == "nul_padded" else "")
         self.stopping = threading.Event()
         self.served = 0  # show running-config answers begun
         self._held: str | None = None  # hold_enter: what the client's Enter brings
@@ -149,6 +147,11 @@ class ScriptedDevice:
                     line = b""
                 else:
                     line += bytes((byte,))
+
+    @property
+    def _prompt_sent(self) -> str:
+        """The prompt as sent after the login and each command (a test may change ``prompt``)."""
+        return self.prompt + ("\0" if self.behaviour == "nul_padded" else "")
 
     @staticmethod
     def _send(channel: paramiko.Channel, text: str) -> None:
