@@ -20,12 +20,14 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import app
 from configs import store as store_module
 from configs.scrub import scrub_config
 from configs.store import config_bytes, file_name
+from netops.access import pool
 from tests.ssh.scripted_device import ScriptedDevice, ios_config
 from tests.ssh.test_failures_hunt import PASSWORD, USER, backup, hunt_workspace
 
@@ -131,3 +133,38 @@ def test_an_answer_mostly_nul_fails_alone_with_the_devices_offset(tmp_path):
     assert "NUL bytes (8192 of its" in flood["error"] and f"the first at byte offset {offset} of the device's answer" \
         in flood["error"] and "\n" not in flood["error"], flood
     assert sorted(p.name for p in (tmp_path / "ws" / "repo").glob("*.cfg")) == [file_name("f-control")]
+
+
+def _channel_reading(command: str) -> pool._ByteFaithfulChannel:
+    """The channel as DeviceSession.show leaves it while an answer is read, its echo seen at 0."""
+    channel = pool._ByteFaithfulChannel(None, "utf-8")
+    channel.begin_answer(command)
+    channel.echo_at = 0
+    return channel
+
+
+def _read(channel: pool._ByteFaithfulChannel, *chunks: bytes) -> bytes:
+    """What the channel keeps of ``chunks`` read one after the other."""
+    kept = b""
+    for chunk in chunks:
+        kept += channel._without_padding(chunk, channel.received)
+        channel.received += len(chunk)
+    return kept
+
+
+def test_a_nul_joining_two_words_fails_even_split_between_two_reads():
+    # the keyword's last byte in one read, the NUL ending it, the secret starting the next: the verdict
+    # waits for the next read (a NUL ending a read is padding only if nothing but a blank follows)
+    channel = _channel_reading("show running-config")
+    with pytest.raises(pool.ParseError, match=r"NUL byte between two characters \(byte offset 42 "):
+        _read(channel, b"show running-config\r\nsnmp-server community\0", b"SplitSecret42 RO\r\n")
+    # padding split the same way, around a line break, is removed and counted
+    channel = _channel_reading("show running-config")
+    assert _read(channel, b"show running-config\r\nhostname a\r\0", b"\0\nend\r\n\0", b"\0") == (
+        b"show running-config\r\nhostname a\r\nend\r\n")
+    assert (channel.nuls, channel.first_nul) == (4, 32)
+
+
+def test_outside_an_answer_padding_nuls_go_and_are_not_counted():
+    channel = pool._ByteFaithfulChannel(None, "utf-8")
+    assert _read(channel, b"\r\nsw1#\0") == b"\r\nsw1#" and channel.nuls == 0  # find_prompt finds `sw1#`
