@@ -63,13 +63,7 @@ def fetch_config(session: DeviceSession, fingerprint: Fingerprinter | None = Non
     if _PAGER.search(raw):
         raise ParseError("the answer holds a pager prompt (--More--): paging is not switched off for this "
                          "session, so the config is incomplete; not stored")
-    text = scrub_config(raw, session.target.secrets(), fingerprint, session.target.platform).text
-    if (size := len(config_bytes(text))) > store_module.STORED_CONFIG_MAX_BYTES:
-        # a marker is longer than most secrets: an answer just under the store's limit can pass it, and a
-        # file the store refuses to read back would be a backup no audit or diff can use
-        raise ParseError(f"the scrubbed config is {size:,} bytes, more than the store reads back "
-                         f"({store_module.STORED_CONFIG_MAX_BYTES:,} bytes at most); not stored")
-    return text
+    return scrub_config(raw, session.target.secrets(), fingerprint, session.target.platform).text
 
 
 @dataclass(frozen=True)
@@ -155,6 +149,12 @@ def _fetch_for_backup(session: DeviceSession, fingerprint: Fingerprinter) -> tup
     """Pool task of a backup: the scrubbed config, and what was removed from the device's answer
     before it was read (stray NUL bytes), for the run's report."""
     config = fetch_config(session, fingerprint)
+    if (size := len(config_bytes(config))) > store_module.STORED_CONFIG_MAX_BYTES:
+        # a marker is longer than most secrets: an answer just under the store's limit can pass it, and a
+        # file the store refuses to read back would be a backup no audit or diff can use (a live audit
+        # stores nothing: its fetch_config has no such limit)
+        raise ParseError(f"the scrubbed config is {size:,} bytes, more than the store reads back "
+                         f"({store_module.STORED_CONFIG_MAX_BYTES:,} bytes at most); not stored")
     return config, None if session.stray_nuls is None else str(session.stray_nuls)
 
 

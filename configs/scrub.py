@@ -175,7 +175,8 @@ _KEYWORD = re.compile(
     r"|(?:.+[-_.])?(?:password|passwd|secret|pass-phrase|passphrase)-hash(?:ed)?|(?:.+-)?password-l\d"
     # session 13: ArubaOS `wepkey1`..`wepkey4` (static WEP keys), `wpa-hexkey`, `ikepsk` (AP provisioning),
     # VRP `radius-server shared-key-cipher V`, NetScaler `add ssl certKey ... -passplain V`
-    r"|wep-?key[1-4]?|wpa-hexkey|hexkey|ikepsk|ikepsk-hex|.+-key-cipher|passplain)"
+    r"|wep-?key[1-4]?|wpa-hexkey|hexkey|ikepsk|ikepsk-hex|.+-key-cipher|passplain"
+    r"|passcrypt)"  # NetScaler `add ssl certKey ... -passcrypt V`: the encrypted passphrase of the key file
 )
 # in a `name=value` pair (and JSON, XML) a name that *ends* in a credential word names one too
 # (Ingate `trunkuserpassword=`, `configencpassphrase=`, `eabhmackey=`, `authtoken=`); not in CLI
@@ -256,6 +257,7 @@ _NO_VALUE_AFTER: dict[str, frozenset[str]] = {
         "pre-share", "rsa-sig", "rsa-encr", "ecdsa-sig", "digital-signature", "certificate", "keyed-sha1",
         "keyed-md5", "meticulous-keyed-sha1", "meticulous-keyed-md5", "protocol",
         "eap-proxy",  # ASA tunnel-group
+        "on", "off",  # NetScaler `set lb vserver V -authentication ON`: whether a vserver asks for a login
     }),
 }
 # after any keyword: a reference to a key kept elsewhere, or a mode, not a value
@@ -318,6 +320,12 @@ _QUOTED_VALUE = r"""(?:"(?:[^"\\]|\\.)*(?:"\S*)?|'[^']*(?:'\S*)?)"""
 _TOKEN = re.compile(_QUOTED_VALUE + r"""|[#\w][^\s="']*=(?=\S)|\S+""")
 # one word, or a double-quoted string (a positional value)
 _WORD_VALUE = r"""(?:"(?:[^"\\]|\\.)*"\S*|\S+)"""
+# an HTTP header in a quoted string starts after the string's escaped line break (`\r\n`, `\n`), and its
+# value runs to the next one or the closing quote (a cookie or a scheme's value holds blanks)
+_AFTER_ESCAPED_BREAK = r"(?<=\\n)"
+_HEADER_VALUE = r'(?:\\[^rn]|[^"\\\r\n])*?(?:\\[^rn]|[^\s"\\])(?=[ \t]*(?:\\[rn]|"|$))'
+_HTTP_SCHEMES = r"(?:basic|bearer|digest|token|negotiate|ntlm|apikey|hoba|mutual|scram-sha-(?:1|256)|vapid|dpop" \
+                r"|aws4-hmac-sha256)"
 _ANYWHERE = (
     # crypt(3) and Cisco type 8/9 strings, Junos $9$ (no keyword needed)
     re.compile(r'(?<![\w$])(?P<value>\$(?:1|2[abxy]?|5|6|7|8|9|14|y|sha1|md5|apr1)\$[^\s";\'<]+)'),
@@ -330,10 +338,15 @@ _ANYWHERE = (
     # (up to the last "@" before the path: a password may hold an "@")
     re.compile(r'\b[a-z][a-z0-9+.-]*://[^/\s:@"\']*:(?P<value>[^\s/"\']+)@', re.IGNORECASE),
     # an HTTP header's credentials (a health monitor's custom headers, NetScaler `-customHeaders
-    # "Authorization: Basic V\r\n"`): the rest of the word, but for the header's `\r\n` and the
-    # string's closing quote at its end
-    re.compile(r'(?i)\b(?:proxy-)?authorization:\s*(?:basic|bearer|digest|token|negotiate|ntlm)\s+'
-               r'(?P<value>\S+?)(?=(?:\\r\\n)?"?(?:\s|$))'),
+    # "Authorization: Basic V\r\n"`, a request written out `-send "GET / HTTP/1.1\r\nAuthorization: V\r\n"`):
+    # after a scheme word (IANA's registry, and the common ApiKey) or none, the rest of the header, up to its escaped line break (the next
+    # header's start, itself read again) or the string's closing quote
+    re.compile(rf'(?i)(?:(?<![\w-])|{_AFTER_ESCAPED_BREAK})(?:proxy-)?authorization:[ \t]*(?:{_HTTP_SCHEMES}[ \t]+)?'
+               rf'(?P<value>{_HEADER_VALUE})'),
+    # inside a quoted header string (after its quote or an escaped line break): a header whose name
+    # says credential (`X-Api-Key`, `X-Access-Token`, `Private-Token`, `X-Auth-Key`, `Cookie`)
+    re.compile(rf'(?i)(?:(?<=")|{_AFTER_ESCAPED_BREAK})[ \t]*(?!(?:proxy-)?authorization:)'
+               rf'[\w-]*(?:token|key|secret|auth|cookie)[\w-]*:[ \t]*(?P<value>{_HEADER_VALUE})'),
 )
 # positional values: no keyword in front of them, one table per platform (as Oxidized's
 # `cmd :secret` blocks, lib/oxidized/model/<platform>.rb), every table read on every device:
@@ -932,7 +945,8 @@ _SIZES = frozenset({"96", "128", "160", "192", "224", "256", "384", "512"})
 
 # NetScaler's commands (`add authentication ldapAction NAME ...`) and the entity types they name
 _NETSCALER_VERBS = frozenset({"add", "set", "unset", "rm", "bind", "unbind", "show", "enable", "disable"})
-_NETSCALER_ENTITY = re.compile(r"[a-z0-9]+(?:action|policy|policylabel|params|parameter|service|vserver|profile)")
+_NETSCALER_ENTITY = re.compile(r"[a-z0-9]*(?:action|policy|policylabel|params|parameter|service|vserver|profile"
+                               r"|schema)")  # (`add authentication vserver V`, `... loginSchema L` too)
 
 
 def _arms(words: list[str], i: int) -> bool:
@@ -1001,7 +1015,7 @@ _KEYWORD_PARTS = frozenset("""
     psk psksecret pksecret wpa wpa2 wpa3 wep passphrase phrase pass pw pwd passcode pin pincode code token otp
     apikey api encrypt encrypted enc value trap group name securityname checkcode mode privacy priv cak admpw
     configsyncpasswd hash hashed history0 history1 l1 l2
-    wep wepkey wepkey1 wepkey2 wepkey3 wepkey4 key1 key2 key3 key4 hexkey ikepsk passplain
+    wep wepkey wepkey1 wepkey2 wepkey3 wepkey4 key1 key2 key3 key4 hexkey ikepsk passplain passcrypt
     md5 sha sha1 sha224 sha256 sha384 sha512 hmac text plain plaintext clear cleartext cipher ciphertext
     ascii hex hexadecimal simple
     set hello message digest server client local remote enable login user admin console snmp ntp bgp ospf

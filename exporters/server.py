@@ -346,6 +346,7 @@ def make_app(poller: Poller, engine: Engine | None = None,
         except Exception as exc:
             log.error("reload failed, keeping the old profiles and targets: %s", exc)
             raise web.HTTPInternalServerError(text=f"reload failed: {exc}\n") from None
+        poller.forget_identities()
         if profiles is None:
             return web.Response(text="reloaded the inventory's targets\n")
         poller.profiles = profiles

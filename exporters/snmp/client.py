@@ -460,7 +460,7 @@ def read_answer(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[
                 # the module is down (the rows read before kept). At or before it, it names no row
                 # still to read: an agent answering its table's end (the requested OID echoed, as
                 # RFC 3416 names an endOfMibView) with the wrong exception; the column ends there
-                if not _oid_after(oid, previous):
+                if not _increasing(previous, [(oid, tag, _raw)]):
                     break
                 raise SnmpError("row_without_value", f"{_EXCEPTION_NAMES[tag]} for {ber.oid_to_str(oid)} "
                                 "inside a GETBULK answer: the agent gave that row no value")
@@ -504,13 +504,6 @@ def _in_step(active: list[bytes], cursor: dict[bytes, bytes], varbinds: list[ber
             and all(map(operator.lt, map(cursor.__getitem__, active), oids))  # the first row
             and all(map(operator.lt, oids, oids[width:]))  # every row after its column's previous one
             and all(map(bytes.startswith, oids[-width:], active[turn:] + active[:turn])))
-
-
-def _oid_after(oid: bytes, previous: bytes) -> bool:
-    """Whether ``oid`` comes after ``previous`` in numeric order (see :func:`_increasing`)."""
-    if (oid + previous).isascii():
-        return oid > previous
-    return ber.oid_to_tuple(oid) > ber.oid_to_tuple(previous)
 
 
 def _increasing(previous: bytes, part: list[ber.VarBind]) -> bool:

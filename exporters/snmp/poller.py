@@ -81,8 +81,10 @@ class Poller:
         self.budget_offset_s = budget_offset_s
         self.max_scrape_timeout_s = max_scrape_timeout_s
         self.known_dead: dict[tuple[str, int], float] = {}  # address -> when its probe last got no answer
-        #: (name, port, profile) -> what the name's preferred address last answered as (_check_identity)
-        self.identities: dict[tuple[str, int, str], tuple] = {}
+        #: (name, port, profile) -> what the name's preferred address last answered as, and when
+        #: (_check_identity; kept as long as the label cache's entries, emptied by /-/reload)
+        self.identities: dict[tuple[str, int, str], tuple[tuple, float]] = {}
+        self.identity_ttl_s = cache_ttl_s
         self.errors: Counter[tuple[str, str]] = Counter()  # (module, reason) -> count
         self.stats = ScrapeStats()
 
@@ -91,6 +93,11 @@ class Poller:
 
     def close(self) -> None:
         self.client.close()
+
+    def forget_identities(self) -> None:
+        """/-/reload: a device replaced or renamed while its preferred address is dead reads
+        ``other_device`` no longer (_check_identity)."""
+        self.identities.clear()
 
     def deadline_for(self, scrape_timeout_s: float | None, started: float) -> float:
         timeout = min(scrape_timeout_s or DEFAULT_SCRAPE_TIMEOUT_S, self.max_scrape_timeout_s)
@@ -205,15 +212,20 @@ class Poller:
         the neighbour's data. What the preferred address answers as (sysName, sysObjectID,
         the SNMPv3 engine ID) is kept; another address that answers as something else is
         ``other_device`` (the device is down). Nothing to compare with (the preferred address
-        never answered since the exporter started): the answer is taken."""
+        never answered since the exporter started, or not for ``identity_ttl_s``, or not since
+        /-/reload): the answer is taken."""
         key = (host, address[1], profile.name)
         identity = (base.get(SYS_NAME, ())[1:], base.get(SYS_OBJECT_ID, ())[1:],  # (tag, value), () if not told
                     self.client.engine_id(address, profile))
+        now = time.monotonic()
         if preferred:
-            _remember(self.identities, key, identity)
+            _remember(self.identities, key, (identity, now))
             return
-        known = self.identities.get(key)
-        if known is not None and known != identity:
+        known, when = self.identities.get(key, (None, now))
+        if known is not None and now - when > self.identity_ttl_s:
+            # the preferred address is gone for that long: the device at the name may be another now
+            del self.identities[key]
+        elif known is not None and known != identity:
             raise SnmpError(OTHER_DEVICE, f"{address[0]} answers as {_named(identity)} where {host}'s preferred "
                             f"address last answered as {_named(known)} (sysName, sysObjectID or engine ID differ): "
                             "a stale DNS record?")

@@ -217,6 +217,7 @@ class DeviceSession:
         channel.begin_answer(command)
         try:
             answer = self._show(command, prompt, deadline, textfsm)
+            channel.place_nuls()
         finally:
             channel.budget = None
         if channel.nuls:
@@ -378,10 +379,18 @@ class _ByteFaithfulChannel(SSHChannel):
         self.first_nul: int | None = None
         self.echo_at: int | None = None
         self._echo, self._head = b"", b""
+        #: the byte before the NUL bytes that ended the last read (b"": none), and where they began in
+        #: the answer: whether they joined two words is known only from the next read's first byte
+        self._before_nuls, self._open_nuls_at = b"", None
+        #: NUL bytes read before the echo was found (count, offset, joined): bytes before the echo are
+        #: an earlier prompt's (its padding followed by the echo is no joined word), after it the answer's
+        self._unplaced: list[tuple[int, int, bool]] = []
 
     def begin_answer(self, command: str) -> None:
         self.budget, self.received, self.nuls, self.first_nul = ANSWER_MAX_BYTES, 0, 0, None
         self.echo_at, self._echo, self._head = None, command.encode(), b""
+        # NUL bytes ending what came before (after the prompt) padded its end
+        self._before_nuls, self._open_nuls_at, self._unplaced = b"", None, []
 
     def answer_offset(self, at: int) -> int:
         """A byte offset of what was read since ``begin_answer`` as an offset in the device's answer
@@ -399,23 +408,80 @@ class _ByteFaithfulChannel(SSHChannel):
         data = self.remote_conn.recv(MAX_BUFFER)
         if not data:
             raise ReadException(_CLOSED)
+        start = self.received
         if self.budget is not None:
             self.budget -= len(data)
             if self.budget < 0:
                 raise ParseError(f"the answer passed {ANSWER_MAX_BYTES / 2**20:g} MiB without ending (a device paging "
                                  "or repeating without end?); nothing of it is used")
-            # NUL bytes go before netmiko reads the text: its line breaks would count `\r\0\n` (a Telnet-style
-            # CR NUL) as two, and a NUL after the prompt would hide the prompt (DeviceSession.show judges them)
             if self.echo_at is None and len(self._head) < _ECHO_WINDOW:
+                # (searched from where the new part could complete the echo, not the whole head again)
+                since = max(len(self._head) - len(self._echo) + 1, 0)
                 self._head += data
-                if (echo := self._head.find(self._echo)) >= 0:
+                if (echo := self._head.find(self._echo, since)) >= 0:
                     self.echo_at = echo
-            start, self.received = self.received, self.received + len(data)
-            if (at := data.find(b"\0")) >= 0:
-                self.first_nul = start + at if self.first_nul is None else self.first_nul
-                self.nuls += data.count(b"\0")
-                data = data.replace(b"\0", b"")
-        return self._decoder.decode(data)
+                if self.echo_at is not None or len(self._head) >= _ECHO_WINDOW:
+                    self.place_nuls()
+            self.received += len(data)
+        return self._decoder.decode(self._without_padding(data, start))
+
+    def _without_padding(self, data: bytes, start: int) -> bytes:
+        """``data`` without its NUL bytes, which go before netmiko reads the text (its line breaks would
+        count `\r\0\n`, a Telnet-style CR NUL, as two; a NUL after the prompt would hide the prompt).
+
+        Padding is a run of NUL bytes with a blank (space, tab, line break), the start of the output
+        or its end on one side. A run between two other bytes (`community\0S3cret`) stood for a byte
+        lost on the way: removed, it would join two words (and a secret to its keyword, past the
+        scrubber), so it fails the answer. Only an answer's NUL bytes are counted and judged
+        (DeviceSession.show); the prompt's and the session set-up's text is never stored."""
+        if b"\0" not in data and self._open_nuls_at is None:
+            self._before_nuls = data[-1:]
+            return data
+        if self._open_nuls_at is not None and data[:1] != b"\0":
+            self._nuls_seen(0, self._open_nuls_at, self._joins(self._before_nuls, data[:1]))
+            self._open_nuls_at = None
+        for run in re.finditer(rb"\0+", data):
+            at = start + run.start()
+            self._nuls_seen(len(run.group()), at, False)
+            before = data[run.start() - 1:run.start()] if run.start() else self._before_nuls
+            if run.end() == len(data):  # the next read tells
+                self._before_nuls = before
+                self._open_nuls_at = at if self._open_nuls_at is None or run.start() else self._open_nuls_at
+                return data.replace(b"\0", b"")
+            run_at = self._open_nuls_at if self._open_nuls_at is not None and not run.start() else at
+            self._nuls_seen(0, run_at, self._joins(before, data[run.end():run.end() + 1]))
+            self._open_nuls_at = None
+        self._before_nuls = data[-1:]
+        return data.replace(b"\0", b"")
+
+    @staticmethod
+    def _joins(before: bytes, after: bytes) -> bool:
+        return bool(before.strip() and after.strip())
+
+    def _nuls_seen(self, count: int, at: int, joins: bool) -> None:
+        if self.budget is None:
+            return
+        if self.echo_at is None and len(self._head) < _ECHO_WINDOW:
+            self._unplaced.append((count, at, joins))
+        elif self.echo_at is None or at >= self.echo_at:
+            self._answer_nuls(count, at, joins)
+
+    def place_nuls(self) -> None:
+        """Count and judge the NUL bytes read before the echo was found (or the answer ended without
+        one): those before the echo were no answer's."""
+        unplaced, self._unplaced = self._unplaced, []
+        for count, at, joins in unplaced:
+            if self.echo_at is None or at >= self.echo_at:
+                self._answer_nuls(count, at, joins)
+
+    def _answer_nuls(self, count: int, at: int, joins: bool) -> None:
+        if joins:
+            raise ParseError(f"the answer holds a NUL byte between two characters (byte offset "
+                             f"{self.answer_offset(at)} of the device's answer): a byte lost on the way or no text "
+                             "(UTF-16?), not padding; nothing of it is used")
+        if count:
+            self.first_nul = at if self.first_nul is None else min(self.first_nul, at)
+            self.nuls += count
 
 
 @lru_cache(maxsize=None)

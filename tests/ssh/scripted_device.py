@@ -22,7 +22,8 @@ answers ``show running-config`` as ``behaviour`` says:
                 Enter) came, the next line (its line break and text), then nothing until the client sends
                 more: the Enter's answer is held back for longer than any wait (no timing: what the client
                 reads for the answer is fixed)
-``nul_padded``  the config with a NUL byte after each line break and after the prompt (firmware padding)
+``nul_padded``  the config with a NUL byte after each line break, and every prompt (at login, after each
+                command) followed by one (firmware padding)
 ``nul_flood``   the config, then ``cut`` KiB of NUL bytes, then the prompt (line noise)
 """
 
@@ -127,7 +128,7 @@ class ScriptedDevice:
         if self.behaviour == "silent":
             self.stopping.wait()
             return
-        channel.sendall(f"\r\n{self.prompt}".encode())
+        channel.sendall(f"\r\n{self._prompt_sent}".encode())
         line = b""
         while not self.stopping.is_set():
             try:
@@ -147,6 +148,11 @@ class ScriptedDevice:
                 else:
                     line += bytes((byte,))
 
+    @property
+    def _prompt_sent(self) -> str:
+        """The prompt as sent after the login and each command (a test may change ``prompt``)."""
+        return self.prompt + ("\0" if self.behaviour == "nul_padded" else "")
+
     @staticmethod
     def _send(channel: paramiko.Channel, text: str) -> None:
         """Text as the device's bytes: U+DC80..U+DCFF (surrogateescape) as the byte it stands for."""
@@ -162,16 +168,16 @@ class ScriptedDevice:
             self._held = None
         channel.sendall(f"{command}\r\n".encode())  # the echo, as a device's terminal gives it
         if command != "show running-config":
-            channel.sendall(f"{self.prompt}".encode())
+            channel.sendall(self._prompt_sent.encode())
             return True
         self.served += 1
         lines = self.config.removesuffix("\n").split("\n")  # a line's own "\r" is its text
-        answer = "\r\n".join(lines) + f"\r\n{self.prompt}"
+        answer = "\r\n".join(lines) + f"\r\n{self._prompt_sent}"
         if self.behaviour == "whole":
             self._send(channel, answer)
             return True
         if self.behaviour == "nul_padded":
-            self._send(channel, answer.replace("\r\n", "\r\n\0") + "\0")
+            self._send(channel, answer.replace("\r\n", "\r\n\0"))
             return True
         if self.behaviour == "nul_flood":
             self._send(channel, "\r\n".join(lines) + "\r\n" + "\0" * (self.cut * 1024) + f"\r\n{self.prompt}")

@@ -29,11 +29,21 @@ CASES = {
     "b-closes": ("close_mid", None, "unreachable", "closed the session before the answer was complete"),
     # (12 KiB of NULs after the config; a few stray NUL bytes are removed instead: test_backup_size_and_nul.py)
     "b-nul": ("nul_flood", None, "parse_error", "NUL bytes (12288 of its"),
-    "b-utf16": ("utf16", None, "parse_error", "NUL bytes"),
+    "b-utf16": ("utf16", None, "parse_error", "NUL byte between two characters"),
     # a read ending inside a page's erased pager prompt is a pager prompt; else the size ends it
     "b-endless": ("endless", None, "parse_error", None),
     "b-repeats": ("repeat", None, "parse_error", "the answer passed 0.25 MiB without ending"),
+    # a NUL byte where the blank between a keyword and its secret was: removed, it would join them into
+    # one word no rule knows (`snmp-server communityV RO`), stored unscrubbed; padding is only a NUL
+    # beside a blank or a line break (test_backup_size_and_nul.py)
+    **{name: ("whole", ios_config(name, 4).replace("line vty", f"{line}\nline vty"), "parse_error",
+              "NUL byte between") for name, line in (
+        ("b-joined-community", "snmp-server community\0JoinedCommunity42 RO"),
+        ("b-joined-key", "tacacs-server key\0JoinedTacacsKey42"),
+        ("b-joined-user", "username bob password\x000 JoinedUserPass42"))},
 }
+#: the secrets the joined devices hold: in no file of the workspace, nor the run's output
+JOINED_SECRETS = ("JoinedCommunity42", "JoinedTacacsKey42", "JoinedUserPass42")
 
 
 @pytest.fixture
@@ -72,6 +82,8 @@ def test_a_device_whose_answer_is_no_text_or_never_ends_fails_alone(devices, tmp
     state = Workspace(tmp_path / "ws").read_state()["backup"]["devices"]
     assert {name: entry["status"] for name, entry in state.items()} == {n: c[2] for n, c in CASES.items()}
     assert all("last_success" not in state[name] for name in CASES if name != "b-control")
+    written = b"".join(p.read_bytes() for p in (tmp_path / "ws").rglob("*") if p.is_file()) + str(report).encode()
+    assert not [secret for secret in JOINED_SECRETS if secret.encode() in written]
 
 
 def test_the_answer_budget_is_the_size_the_store_reads_back():

@@ -59,12 +59,13 @@ def devices():
         device.__exit__(None, None, None)
 
 
-def hunt_workspace(tmp_path, devices: dict[str, ScriptedDevice]) -> dict[str, str]:
+def hunt_workspace(tmp_path, devices: dict[str, ScriptedDevice], read_timeout_s: int = 2) -> dict[str, str]:
     """The CLI's database, secrets and address map for scripted IOS switches."""
     def inventory(session):
         # read timeout 2 s: a hang costs that; the devices' addresses come from the address map
         site = Site(code="H1", name="Hunt", kind="school", district="Buer", source="test")
-        session.add_all([site, SshProfile(name="hunt", username=USER, conn_timeout_s=3, read_timeout_s=2)])
+        session.add_all([site, SshProfile(name="hunt", username=USER, conn_timeout_s=3,
+                                          read_timeout_s=read_timeout_s)])
         session.flush()
         session.add_all(Device(name=name, site_id=site.id, role="access_switch", platform="cisco_ios",
                                mgmt_ip=f"192.0.2.{10 + i}", ssh_profile="hunt", source="test")
@@ -205,22 +206,21 @@ def test_a_banner_quoting_the_prompt_on_two_lines_with_two_pauses_is_not_stored_
         assert (repo / file_name("h-twice")).read_text() == whole, second
 
 
-# strict: no timing decides what is read. The device sends the config up to the quoted prompt's line
-# break and waits for the client's bare Enter (event, not pause); then it sends one more line and
-# holds the Enter's answer back for ever, longer than any wait the client could make. The client
-# reads the same bytes in the same order on any machine, however loaded.
-@pytest.mark.xfail(strict=True, reason="known limit (README, Backup): a config quoting the prompt on the line "
-                                      "before the device's prompt, or on two lines running, passes for the "
-                                      "prompt and the bare Enter's fresh prompt when the device holds the "
-                                      "Enter's answer back for longer than it took to start answering")
+# no timing decides what is read: the device sends the config up to the quoted prompt's line break and
+# waits for the client's bare Enter (event, not pause); then it sends one more line and holds the Enter's
+# answer back for ever, longer than any wait the client could make. The client reads the same bytes in the
+# same order on any machine, however loaded; the read timeout is long (the client ends its read after its
+# quiet wait, not at the timeout), so that a loaded machine's slow find_prompt cannot time the run out.
+# An expected failure only as the known limit shows itself (the device "ok", its stored config cut),
+# imperatively: any other outcome (a broken fixture, a timeout storing nothing) fails, never passes.
 @pytest.mark.parametrize("case", ["last_line", "two_lines"])
 def test_a_device_holding_back_the_enters_answer_does_not_get_a_config_stored_cut(case, tmp_path):
     """Session 13 (hunt left by session 12): after the candidate end the first thing the device
     sends is the real prompt (its config's last line quoted the prompt: ``last_line``) or the
     config's second quoted prompt line (``two_lines``); the Enter's own answer never comes. Both
     look like "answer's prompt, then the Enter's prompt" with nothing after it; only a sentinel
-    the config cannot hold would tell them apart (README). A stored config cut here must make
-    this test pass."""
+    the config cannot hold would tell them apart (README). An expected failure exactly when a cut
+    config is stored; a fix closing the gap fails it, saying so (then assert the whole config)."""
     name = f"h-held-{case.replace('_', '-')}"
     quoted = f"banner login ^C\nAt the prompt\n{name}#\n" + (f"{name}#\n" if case == "two_lines" else "")
     config = ios_config(name, 4).replace("line vty 0 4", quoted + "type your command.\n^C\nline vty 0 4")
@@ -228,12 +228,19 @@ def test_a_device_holding_back_the_enters_answer_does_not_get_a_config_stored_cu
         config = config.removesuffix("type your command.\n^C\nline vty 0 4\n transport input ssh\n!\nend\n")
     cut = config.splitlines().index(f"{name}#") + 1
     with ScriptedDevice(name, USER, PASSWORD, "whole", cut=cut, config=config) as device:
-        env = hunt_workspace(tmp_path, {name: device})
+        env = hunt_workspace(tmp_path, {name: device}, read_timeout_s=120)
         code, _first = backup(env)
         repo = tmp_path / "ws" / "repo"
         whole = (repo / file_name(name)).read_text()
         assert code == 0 and whole.rstrip().endswith(f"{name}#" if case == "last_line" else "end")
         device.behaviour = "hold_enter"
         _code, second = backup(env)
-        # whatever the run says of the device, the store never holds a cut config as its newest
-        assert (repo / file_name(name)).read_text() == whole, second
+    # whatever the run says of the device, the store never holds a cut config as its newest
+    stored, (result,) = (repo / file_name(name)).read_text(), second["devices"]
+    if stored == whole:
+        pytest.fail(f"the known limit did not show (gap closed? then this test asserts it): {result}")
+    if result["status"] == "ok" and len(stored) < len(whole):
+        pytest.xfail("known limit (README, Backup): a config quoting the prompt on the line before the device's "
+                     "prompt, or on two lines running, passes for the prompt and the bare Enter's fresh prompt "
+                     "when the device holds the Enter's answer back for longer than it took to start answering")
+    pytest.fail(f"neither the whole config nor the known cut: {result}, {len(stored)} of {len(whole)} characters")

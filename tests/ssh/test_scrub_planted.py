@@ -54,6 +54,8 @@ def _slot(line: str, start: int, end: int, value: str) -> tuple[str, Callable[[s
     quote = before[-1:] if before[-1:] in "\"'" and after[:1] in ("", before[-1:]) else ""
     if not before.strip() and after[:1] == '"':  # the last line of a string over lines
         quote = after[:1]
+    if re.search(r'(?:"|\\n)[\w-]+:[ \t]*(?:[A-Za-z]+[ \t]+)?$', before):  # a header in a string: `"X-Key: V\r\n"`
+        quote = '"'
     if re.search(r"://[^/\s:@]*:$", before):
         # a URL's password: a blank ends the URL, `/` starts its path; inside a quoted string
         # the string's quotes (and a backslash before them) would end or escape the string
